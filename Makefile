@@ -1,0 +1,58 @@
+# Probity — two commands on a fresh machine: `make run` and `make test`.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEVSTAMP := $(VENV)/.installed-dev
+NPMSTAMP := node_modules/.installed
+
+.PHONY: run test install install-dev lint typecheck migrate demo bench clean browser-deps
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(DEVSTAMP): pyproject.toml $(STAMP)
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+$(NPMSTAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --silent
+	touch $@
+
+install: $(STAMP) $(NPMSTAMP)
+
+install-dev: $(DEVSTAMP) $(NPMSTAMP)
+
+migrate: install
+	$(BIN)/probity migrate
+
+demo: install
+	$(BIN)/probity demo seed --if-empty
+
+run: install
+	$(BIN)/probity migrate
+	$(BIN)/probity demo seed --if-empty
+	$(BIN)/probity serve
+
+browser-deps:
+	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+
+test: install-dev browser-deps
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/mypy --strict src/probity/screening src/probity/ledger
+	$(BIN)/python -m pytest
+
+lint: install-dev
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/mypy --strict src/probity/screening src/probity/ledger
+
+bench: install-dev
+	for b in benchmarks/*.py; do case $$b in */_*) ;; *) $(BIN)/python $$b || exit 1;; esac; done
+
+clean:
+	rm -rf $(VENV) node_modules var .pytest_cache .mypy_cache .ruff_cache
