@@ -1,0 +1,129 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import IntegrityError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.sessions import SessionMiddleware
+
+from probity import __version__
+from probity.config import PROJECT_ROOT, Settings, get_settings
+from probity.db import Database
+from probity.errors import DomainError, Unauthenticated
+from probity.middleware import BodySizeLimitMiddleware, RequestContextMiddleware, problem
+
+log = logging.getLogger("probity")
+
+WEB_DIR = Path(__file__).parent / "web"
+NODE_MODULES = PROJECT_ROOT / "node_modules"
+# Front-end libraries installed from the npm registry (package.json), served locally.
+VENDOR_FILES = {
+    "htmx.js": NODE_MODULES / "htmx.org" / "dist" / "htmx.min.js",
+    "echarts.js": NODE_MODULES / "echarts" / "dist" / "echarts.min.js",
+}
+
+
+def _wants_html(request: Request) -> bool:
+    return not request.url.path.startswith("/api/") and "text/html" in request.headers.get(
+        "accept", "")
+
+
+def _problem_response(status: int, code: str, detail: str, **extra: object) -> JSONResponse:
+    headers = {"Retry-After": "60"} if status == 429 else None
+    return JSONResponse(problem(status, code, detail, **extra), status_code=status,
+                        media_type="application/problem+json", headers=headers)
+
+
+def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    settings.check_production()
+    db = database or Database(settings.database_url)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if database is None:
+            await db.dispose()
+
+    app = FastAPI(
+        title="Probity API", version=__version__, lifespan=lifespan,
+        openapi_url="/api/openapi.json", docs_url="/api/docs", redoc_url=None,
+        description="Probity (廉盾): screening, records, cases and HR for customer service.",
+    )
+    app.state.settings = settings
+    app.state.db = db
+
+    @app.exception_handler(DomainError)
+    async def domain_error(request: Request, exc: DomainError) -> Response:
+        if isinstance(exc, Unauthenticated) and _wants_html(request):
+            return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+        if _wants_html(request):
+            from probity.web.render import render_error
+
+            return render_error(request, exc.status_code, exc.message)
+        return _problem_response(exc.status_code, exc.code, exc.message, **exc.extra)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        errors = [
+            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+            for e in exc.errors()
+        ]
+        first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
+        where = ".".join(str(p) for p in first["loc"])
+        return _problem_response(422, "invalid_input", f"{where}: {first['msg']}", errors=errors)
+
+    @app.exception_handler(IntegrityError)
+    async def integrity_error(request: Request, exc: IntegrityError) -> Response:
+        log.warning("integrity error: %s", exc.orig.__class__.__name__)
+        return _problem_response(409, "conflict", "the change conflicts with existing data")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if _wants_html(request) and exc.status_code == 404:
+            from probity.web.render import render_error
+
+            return render_error(request, 404, "page not found")
+        return _problem_response(exc.status_code, "http_error", str(exc.detail))
+
+    from probity.audit.router import router as audit_router
+    from probity.auth.router import router as auth_router
+    from probity.commerce.router import router as commerce_router
+    from probity.org.router import router as org_router
+    from probity.web.pages import router as pages_router
+
+    for r in (auth_router, org_router, audit_router, commerce_router, pages_router):
+        app.include_router(r)
+
+    @app.get("/api/v1/health", tags=["ops"])
+    async def health() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
+    app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
+
+    @app.get("/vendor/{name}", include_in_schema=False)
+    async def vendor(name: str) -> Response:
+        from fastapi.responses import FileResponse
+
+        path = VENDOR_FILES.get(name)
+        if path is None or not path.exists():
+            return _problem_response(404, "not_found", f"no vendor file {name!r} (run make run)")
+        return FileResponse(path, media_type="text/javascript",
+                            headers={"Cache-Control": "public, max-age=86400"})
+
+    # Order matters: the outermost middleware is added last.
+    app.add_middleware(SessionMiddleware, secret_key=settings.secret_key,
+                       session_cookie="probity_session", max_age=settings.session_max_age_s,
+                       same_site="lax", https_only=settings.env == "production")
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestContextMiddleware)
+    return app

@@ -1,0 +1,64 @@
+"""The audit trail for auditors and HQ admins: filtered listing and CSV export."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict
+
+from probity.audit import service
+from probity.auth.deps import AuditReader, Session
+
+router = APIRouter(prefix="/api/v1", tags=["audit"])
+
+
+class AuditRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    created_at: datetime
+    tenant_id: int | None
+    actor_user_id: int | None
+    actor_name: str | None
+    action: str
+    target_type: str
+    target_id: str | None
+    before: dict[str, object] | None
+    after: dict[str, object] | None
+    ip: str | None
+    request_id: str | None
+
+
+@router.get("/audit", response_model=list[AuditRead])
+async def list_audit(
+    session: Session, principal: AuditReader,
+    action: Annotated[str | None, Query(max_length=64)] = None,
+    actor: Annotated[str | None, Query(max_length=64)] = None,
+    target_type: Annotated[str | None, Query(max_length=64)] = None,
+    target_id: Annotated[str | None, Query(max_length=64)] = None,
+    tenant_id: int | None = None, since: datetime | None = None, until: datetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[AuditRead]:
+    rows = await service.list_audit(session, principal, limit=limit, offset=offset,
+                                    action=action, actor=actor, target_type=target_type,
+                                    target_id=target_id, tenant_id=tenant_id, since=since,
+                                    until=until)
+    return [AuditRead.model_validate(r) for r in rows]
+
+
+@router.get("/audit.csv", response_class=Response)
+async def export_audit(
+    session: Session, principal: AuditReader,
+    action: Annotated[str | None, Query(max_length=64)] = None,
+    actor: Annotated[str | None, Query(max_length=64)] = None,
+    target_type: Annotated[str | None, Query(max_length=64)] = None,
+    tenant_id: int | None = None, since: datetime | None = None, until: datetime | None = None,
+) -> Response:
+    rows = await service.list_audit(session, principal, limit=100_000, offset=0, action=action,
+                                    actor=actor, target_type=target_type, tenant_id=tenant_id,
+                                    since=since, until=until)
+    return Response(service.audit_csv(rows), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": 'attachment; filename="audit.csv"'})

@@ -1,0 +1,135 @@
+"""Typed FastAPI dependencies: the database session, the principal, permission checks, CSRF."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from probity.auth.permissions import Perm, Principal
+from probity.auth.service import load_principal, principal_from_token
+from probity.errors import Forbidden, Unauthenticated
+from probity.models import Role
+
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+AFTER_COMMIT = "after_commit"
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    async with request.app.state.db.sessionmaker() as session:
+        try:
+            yield session
+        except BaseException:
+            await session.rollback()
+            raise
+
+
+Session = Annotated[AsyncSession, Depends(get_session)]
+
+
+def after_commit(session: AsyncSession, effect: Callable[[], Awaitable[None]]) -> None:
+    """Queue a side effect (event, notification, job) to run only once the transaction commits."""
+    session.info.setdefault(AFTER_COMMIT, []).append(effect)
+
+
+async def commit(session: AsyncSession) -> None:
+    """Commit the request's transaction, then run the side effects queued during it."""
+    effects: list[Callable[[], Awaitable[None]]] = session.info.pop(AFTER_COMMIT, [])
+    await session.commit()
+    for effect in effects:
+        await effect()
+
+
+def csrf_token(request: Request) -> str:
+    token = request.session.get("csrf")
+    if not token:
+        token = secrets.token_urlsafe(24)
+        request.session["csrf"] = token
+    return str(token)
+
+
+async def check_csrf(request: Request) -> None:
+    """Cookie-authenticated unsafe requests must echo the session's CSRF token, in the
+    X-CSRF-Token header (scripts) or the csrf_token form field (pages)."""
+    if request.method not in UNSAFE_METHODS:
+        return
+    expected = request.session.get("csrf")
+    sent = request.headers.get("x-csrf-token")
+    if sent is None and request.headers.get("content-type", "").startswith(
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    ):
+        form = await request.form()
+        value = form.get("csrf_token")
+        sent = value if isinstance(value, str) else None
+    if not expected or not sent or not hmac.compare_digest(str(expected), sent):
+        raise Forbidden("missing or invalid CSRF token", code="csrf")
+
+
+async def optional_principal(request: Request, session: Session) -> Principal | None:
+    cached: Principal | None = getattr(request.state, "principal", None)
+    if cached is not None:
+        return cached
+    principal: Principal | None = None
+    auth = request.headers.get("authorization", "")
+    if auth.lower().startswith("bearer "):
+        principal = await principal_from_token(session, auth[7:].strip())
+        if principal is None:
+            raise Unauthenticated("invalid, expired or revoked API token")
+    else:
+        uid = request.session.get("uid")
+        if isinstance(uid, int):
+            principal = await load_principal(session, uid)
+            if principal is None:
+                request.session.clear()
+            else:
+                await check_csrf(request)
+    request.state.principal = principal
+    return principal
+
+
+async def current_principal(
+    principal: Annotated[Principal | None, Depends(optional_principal)],
+) -> Principal:
+    if principal is None:
+        raise Unauthenticated("sign in, or send a bearer API token")
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+OptionalPrincipal = Annotated[Principal | None, Depends(optional_principal)]
+
+
+class require:
+    """A dependency that passes the principal through when it holds `perm` somewhere."""
+
+    def __init__(self, perm: Perm) -> None:
+        self.perm = perm
+
+    async def __call__(self, principal: CurrentPrincipal) -> Principal:
+        if not principal.can(self.perm):
+            raise Forbidden(f"your roles do not grant {self.perm.value}")
+        return principal
+
+
+class require_role:
+    """A dependency that passes the principal through when it holds one of `roles`."""
+
+    def __init__(self, *roles: Role) -> None:
+        self.roles = roles
+
+    async def __call__(self, principal: CurrentPrincipal) -> Principal:
+        if not principal.has_role(*self.roles):
+            raise Forbidden("your roles do not allow this")
+        return principal
+
+
+OrgReader = Annotated[Principal, Depends(require(Perm.org_read))]
+OrgWriter = Annotated[Principal, Depends(require(Perm.org_write))]
+LifecycleManager = Annotated[Principal, Depends(require(Perm.employee_lifecycle))]
+UserAdmin = Annotated[Principal, Depends(require(Perm.user_admin))]
+AuditReader = Annotated[Principal, Depends(require(Perm.audit_read))]
+CommerceReader = Annotated[Principal, Depends(require(Perm.commerce_read))]

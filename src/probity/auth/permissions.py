@@ -1,0 +1,120 @@
+"""Authorisation in one place: which role may do what, and over which scope.
+
+A principal holds role assignments. Each assignment grants its role's permissions over a scope:
+a tenant subtree (materialised path prefix) or a single team (org unit). Endpoints declare the
+permission they need with `require(...)`; services and repositories narrow every query with
+`Scope.filter(...)`, so an object outside the caller's scope is simply not found (404).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+from sqlalchemy import ColumnElement, false, or_, select
+from sqlalchemy.orm import InstrumentedAttribute
+
+from probity.models import Role, Tenant
+
+
+class Perm(enum.StrEnum):
+    org_read = "org.read"  # tenants, org units, positions, employees
+    org_write = "org.write"  # create/update tenants, org units, positions, employees
+    employee_lifecycle = "employee.lifecycle"  # onboarding → active → transferred → left
+    user_admin = "user.admin"  # accounts and role assignments
+    audit_read = "audit.read"  # the operations audit trail
+    commerce_read = "commerce.read"  # customers, orders, payments
+
+
+ALL = frozenset(Perm)
+READ_ALL = frozenset({Perm.org_read, Perm.audit_read, Perm.commerce_read})
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
+    Role.customer: frozenset(),
+    Role.agent: frozenset(),
+    Role.team_lead: frozenset({Perm.org_read}),
+    Role.hr: frozenset({Perm.org_read, Perm.org_write, Perm.employee_lifecycle, Perm.user_admin}),
+    Role.finance: frozenset({Perm.org_read, Perm.commerce_read}),
+    Role.compliance: frozenset({Perm.org_read, Perm.commerce_read}),
+    Role.auditor: READ_ALL,
+    Role.hq_admin: ALL,
+}
+
+STAFF_ROLES = frozenset(Role) - {Role.customer}
+
+
+@dataclass(frozen=True)
+class Grant:
+    role: Role
+    tenant_id: int
+    tenant_path: str
+    org_unit_id: int | None = None
+
+
+@dataclass
+class Principal:
+    user_id: int
+    username: str
+    display_name: str
+    tenant_id: int
+    employee_id: int | None
+    customer_id: int | None
+    grants: list[Grant] = field(default_factory=list)
+    via_token: bool = False
+
+    @property
+    def roles(self) -> set[Role]:
+        return {g.role for g in self.grants}
+
+    def has_role(self, *roles: Role) -> bool:
+        return any(g.role in roles for g in self.grants)
+
+    def can(self, perm: Perm) -> bool:
+        return any(perm in ROLE_PERMISSIONS[g.role] for g in self.grants)
+
+    def scope(self, perm: Perm) -> Scope:
+        grants = [g for g in self.grants if perm in ROLE_PERMISSIONS[g.role]]
+        return Scope(
+            tenant_paths=tuple(sorted({g.tenant_path for g in grants if g.org_unit_id is None})),
+            org_unit_ids=tuple(
+                sorted({g.org_unit_id for g in grants if g.org_unit_id is not None})
+            ),
+        )
+
+    @property
+    def is_group_wide(self) -> bool:
+        return any(g.tenant_path.count("/") == 2 for g in self.grants if g.org_unit_id is None)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What one permission reaches: whole tenant subtrees and/or single teams."""
+
+    tenant_paths: tuple[str, ...] = ()
+    org_unit_ids: tuple[int, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        return not self.tenant_paths and not self.org_unit_ids
+
+    def tenant_ids_query(self) -> ColumnElement[bool]:
+        """Tenants in any of the subtrees."""
+        if not self.tenant_paths:
+            return false()
+        return or_(*(Tenant.path.startswith(p, autoescape=True) for p in self.tenant_paths))
+
+    def filter(
+        self,
+        tenant_col: InstrumentedAttribute[int],
+        org_unit_col: InstrumentedAttribute[int | None] | None = None,
+    ) -> ColumnElement[bool]:
+        """A WHERE clause keeping rows inside the scope."""
+        clauses: list[ColumnElement[bool]] = []
+        if self.tenant_paths:
+            clauses.append(tenant_col.in_(select(Tenant.id).where(self.tenant_ids_query())))
+        if self.org_unit_ids and org_unit_col is not None:
+            clauses.append(org_unit_col.in_(self.org_unit_ids))
+        return or_(*clauses) if clauses else false()
+
+    def covers_path(self, path: str) -> bool:
+        return any(path.startswith(p) for p in self.tenant_paths)

@@ -1,0 +1,109 @@
+"""Sign-in, the current user, API tokens and accounts."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+
+from probity.auth import schemas, service
+from probity.auth.deps import CurrentPrincipal, Session, UserAdmin, commit, csrf_token
+from probity.errors import TooManyAttempts, Unauthenticated
+
+router = APIRouter(prefix="/api/v1", tags=["auth"])
+
+
+async def sign_in(request: Request, session: Session, username: str, password: str) -> int:
+    """Check the password, persist the outcome (failures count towards lockout) and start a
+    session. Returns the user id."""
+    settings = request.app.state.settings
+    outcome = await service.authenticate(session, settings, username, password)
+    await commit(session)
+    if outcome.locked_until is not None:
+        raise TooManyAttempts(
+            "too many failed sign-ins; the account is locked until "
+            f"{outcome.locked_until.isoformat(timespec='seconds')}",
+            retry_after=outcome.locked_until.isoformat())
+    if not outcome.ok or outcome.user is None:
+        raise Unauthenticated("wrong username or password", code="bad_credentials")
+    request.session.clear()
+    request.session["uid"] = outcome.user.id
+    csrf_token(request)
+    return outcome.user.id
+
+
+@router.post("/auth/login", response_model=schemas.MeRead)
+async def login(data: schemas.LoginRequest, request: Request, session: Session
+                ) -> schemas.MeRead:
+    uid = await sign_in(request, session, data.username, data.password)
+    principal = await service.load_principal(session, uid)
+    assert principal is not None
+    return _me(principal)
+
+
+@router.post("/auth/logout", status_code=204)
+async def logout(request: Request, principal: CurrentPrincipal) -> None:
+    request.session.clear()
+
+
+@router.get("/auth/csrf")
+async def get_csrf(request: Request) -> dict[str, str]:
+    """The CSRF token to echo in X-CSRF-Token on cookie-authenticated writes."""
+    return {"csrf_token": csrf_token(request)}
+
+
+def _me(p: service.Principal) -> schemas.MeRead:
+    return schemas.MeRead(
+        user_id=p.user_id, username=p.username, display_name=p.display_name,
+        tenant_id=p.tenant_id, employee_id=p.employee_id, customer_id=p.customer_id,
+        roles=[schemas.GrantRead(role=g.role, tenant_id=g.tenant_id, org_unit_id=g.org_unit_id)
+               for g in p.grants])
+
+
+@router.get("/me", response_model=schemas.MeRead)
+async def me(principal: CurrentPrincipal) -> schemas.MeRead:
+    return _me(principal)
+
+
+@router.get("/tokens", response_model=list[schemas.TokenRead])
+async def list_tokens(session: Session, principal: CurrentPrincipal) -> list[schemas.TokenRead]:
+    return [schemas.TokenRead.model_validate(t)
+            for t in await service.list_tokens(session, principal)]
+
+
+@router.post("/tokens", status_code=201, response_model=schemas.TokenCreated)
+async def create_token(data: schemas.TokenCreate, session: Session, principal: CurrentPrincipal
+                       ) -> schemas.TokenCreated:
+    token, plain = await service.create_token(
+        session, principal, data.user_id or principal.user_id, data.name, data.expires_in_days)
+    await commit(session)
+    return schemas.TokenCreated(**schemas.TokenRead.model_validate(token).model_dump(),
+                                token=plain)
+
+
+@router.delete("/tokens/{token_id}", response_model=schemas.TokenRead)
+async def revoke_token(token_id: int, session: Session, principal: CurrentPrincipal
+                       ) -> schemas.TokenRead:
+    token = await service.revoke_token(session, principal, token_id)
+    await commit(session)
+    return schemas.TokenRead.model_validate(token)
+
+
+@router.get("/users", response_model=list[schemas.UserRead])
+async def list_users(session: Session, principal: UserAdmin,
+                     limit: Annotated[int, Query(ge=1, le=500)] = 100,
+                     offset: Annotated[int, Query(ge=0)] = 0) -> list[schemas.UserRead]:
+    return [schemas.UserRead.model_validate(u)
+            for u in await service.list_users(session, principal, limit, offset)]
+
+
+@router.post("/users", status_code=201, response_model=schemas.UserRead)
+async def create_user(data: schemas.UserCreate, request: Request, session: Session,
+                      principal: UserAdmin) -> schemas.UserRead:
+    user = await service.admin_create_user(
+        session, request.app.state.settings, principal, username=data.username,
+        display_name=data.display_name, password=data.password, tenant_id=data.tenant_id,
+        employee_id=data.employee_id,
+        roles=[(g.role, g.tenant_id, g.org_unit_id) for g in data.roles])
+    await commit(session)
+    return schemas.UserRead.model_validate(user)

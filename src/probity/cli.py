@@ -1,0 +1,148 @@
+"""The `probity` command line: serve, migrate, demo data, accounts, tokens and health checks."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from probity.config import ConfigurationError, get_settings
+
+app = typer.Typer(help="Probity (廉盾): the integrity platform for customer service.",
+                  no_args_is_help=True, add_completion=False,
+                  pretty_exceptions_show_locals=False)
+demo_app = typer.Typer(help="Seed or reset the demo group.", no_args_is_help=True)
+user_app = typer.Typer(help="Manage accounts.", no_args_is_help=True)
+token_app = typer.Typer(help="Manage bearer API tokens.", no_args_is_help=True)
+app.add_typer(demo_app, name="demo")
+app.add_typer(user_app, name="user")
+app.add_typer(token_app, name="token")
+console = Console(stderr=True)
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    console.print(f"[red]error:[/red] {message}")
+    return typer.Exit(code)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address")] = None,
+    port: Annotated[int | None, typer.Option(help="Port")] = None,
+    workers: Annotated[int, typer.Option(help="Worker processes")] = 1,
+) -> None:
+    """Serve the web app and API (http://127.0.0.1:8000 by default)."""
+    import uvicorn
+
+    settings = get_settings()
+    try:
+        settings.check_production()
+    except ConfigurationError as exc:
+        raise fail(str(exc)) from exc
+    console.print(f"Probity on http://{host or settings.host}:{port or settings.port}")
+    uvicorn.run("probity.app:create_app", factory=True, host=host or settings.host,
+                port=port or settings.port, workers=workers, log_level="info",
+                proxy_headers=True)
+
+
+@app.command()
+def migrate(revision: Annotated[str, typer.Argument(help="Target revision")] = "head") -> None:
+    """Apply database migrations (SQLite or PostgreSQL)."""
+    from probity.migrate import upgrade
+
+    upgrade(get_settings().database_url, revision)
+    console.print("[green]database is up to date[/green]")
+
+
+@demo_app.command("seed")
+def demo_seed(
+    if_empty: Annotated[bool, typer.Option("--if-empty", help="Do nothing if data exists")] = False,
+    seed: Annotated[int, typer.Option(help="Random seed")] = 7,
+) -> None:
+    """Create the demo group: HQ, three subsidiaries, ~200 employees, customers and orders."""
+    from probity.demo import seed_demo
+
+    created = asyncio.run(seed_demo(get_settings(), if_empty=if_empty, seed=seed))
+    if created:
+        console.print("[green]demo group created[/green]; sign in as hq_admin / Demo-Pass-2026!")
+    else:
+        console.print("database already has data; demo seed skipped")
+
+
+@demo_app.command("reset")
+def demo_reset(
+    yes: Annotated[bool, typer.Option("--yes", help="Confirm wiping the database")] = False,
+    seed: Annotated[int, typer.Option(help="Random seed")] = 7,
+) -> None:
+    """Wipe the database (downgrade + upgrade) and seed the demo group again."""
+    if not yes:
+        raise fail("this deletes all data; pass --yes to confirm", 2)
+    from probity.demo import seed_demo
+    from probity.migrate import downgrade, upgrade
+
+    settings = get_settings()
+    downgrade(settings.database_url, "base")
+    upgrade(settings.database_url)
+    asyncio.run(seed_demo(settings, if_empty=False, seed=seed))
+    console.print("[green]demo group re-created[/green]")
+
+
+@user_app.command("create")
+def user_create(
+    username: str,
+    tenant: Annotated[str, typer.Option(help="Home tenant code, e.g. HQ")],
+    role: Annotated[list[str], typer.Option(help="role[:tenant_code[:team_code]], repeatable")],
+    display_name: Annotated[str | None, typer.Option(help="Shown name")] = None,
+    password: Annotated[str | None, typer.Option(
+        help="Password (prompted if omitted)", prompt=True, hide_input=True,
+        confirmation_prompt=True)] = None,
+) -> None:
+    """Create an account with one or more scoped roles."""
+    from probity.admin import create_user_cli
+    from probity.errors import DomainError
+
+    try:
+        uid = asyncio.run(create_user_cli(get_settings(), username, display_name or username,
+                                          password, tenant, role))
+    except DomainError as exc:
+        raise fail(exc.message, 2) from exc
+    console.print(f"[green]created user {username} (id {uid})[/green]")
+
+
+@token_app.command("create")
+def token_create(
+    username: str,
+    name: Annotated[str, typer.Option(help="What the token is for")] = "cli",
+    days: Annotated[int | None, typer.Option(help="Expires after this many days")] = None,
+) -> None:
+    """Create a bearer API token for a user; prints it once on stdout."""
+    from probity.admin import create_token_cli
+    from probity.errors import DomainError
+
+    try:
+        plain = asyncio.run(create_token_cli(get_settings(), username, name, days))
+    except DomainError as exc:
+        raise fail(exc.message, 2) from exc
+    typer.echo(plain)
+
+
+@app.command()
+def check() -> None:
+    """Check the configuration, the database and Redis (if configured)."""
+    from probity.admin import run_checks
+
+    results = asyncio.run(run_checks(get_settings()))
+    ok = True
+    for name, passed, detail in results:
+        mark = "[green]ok[/green]" if passed else "[red]FAIL[/red]"
+        console.print(f"{mark:>22}  {name}: {detail}")
+        ok = ok and passed
+    if not ok:
+        raise typer.Exit(1)
+
+
+def main() -> None:  # pragma: no cover
+    sys.exit(app())

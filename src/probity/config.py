@@ -1,0 +1,61 @@
+"""Settings from the environment (prefix PROBITY_), via pydantic-settings."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_SECRET = "dev-insecure-secret-change-me"
+DEFAULT_DB_PATH = PROJECT_ROOT / "var" / "probity.db"
+
+
+class ConfigurationError(RuntimeError):
+    """The configuration cannot run in the selected mode."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PROBITY_", env_file=".env", extra="ignore")
+
+    env: Literal["development", "production", "test"] = "development"
+    database_url: str = f"sqlite+aiosqlite:///{DEFAULT_DB_PATH}"
+    redis_url: str | None = None
+    secret_key: str = DEFAULT_SECRET
+    host: str = "127.0.0.1"
+    port: int = 8000
+    # Requests larger than this are refused with 413 before the body is read.
+    max_body_bytes: int = 2 * 1024 * 1024
+    session_max_age_s: int = 8 * 3600
+    default_timezone: str = "Asia/Shanghai"
+    default_locale: Literal["zh_CN", "en"] = "zh_CN"
+    # Login throttling: after `lockout_threshold` failures within `lockout_window_s`, the
+    # account is locked for `lockout_s` seconds (doubling with each further lock).
+    lockout_threshold: int = 5
+    lockout_window_s: int = 15 * 60
+    lockout_s: int = 15 * 60
+    password_min_length: int = 10
+    ledger_signing_key: str | None = Field(default=None, repr=False)
+    attachments_dir: Path = PROJECT_ROOT / "var" / "attachments"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def check_production(self) -> None:
+        """Refuse to run in production with a default or weak secret."""
+        if self.env != "production":
+            return
+        if self.secret_key == DEFAULT_SECRET or len(self.secret_key) < 32:
+            raise ConfigurationError(
+                "PROBITY_SECRET_KEY must be set to a random value of at least 32 characters "
+                "in production"
+            )
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,177 @@
+"""Org pages: the org chart, employees (list, detail, lifecycle), structure."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+
+from probity.auth.deps import CurrentPrincipal, LifecycleManager, OrgReader, OrgWriter, Session
+from probity.auth.deps import commit as commit_tx
+from probity.auth.permissions import Perm
+from probity.errors import DomainError, NotFound
+from probity.models import EmploymentStatus
+from probity.org import schemas, service
+from probity.web.render import render
+
+router = APIRouter(prefix="/org", include_in_schema=False)
+
+
+def _form_error(exc: ValidationError | DomainError) -> str:
+    if isinstance(exc, DomainError):
+        return exc.message
+    e = exc.errors()[0]
+    return f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
+
+
+@router.get("/chart", response_class=HTMLResponse)
+async def chart(request: Request, session: Session, principal: OrgReader) -> Response:
+    roots = await service.org_chart(session, principal)
+    return render(request, "org/chart.html", roots=roots)
+
+
+async def _lookups(session: Session, principal: CurrentPrincipal
+                   ) -> tuple[dict[int, str], dict[int, str], dict[int, str]]:
+    tenants = {t.id: t.name for t in await service.list_tenants(session, principal)}
+    units = {u.id: u.name for u in await service.list_org_units(session, principal, None)}
+    positions = {p.id: f"{p.title} ({p.grade})"
+                 for p in await service.list_positions(session, principal, None)}
+    return tenants, units, positions
+
+
+@router.get("/employees", response_class=HTMLResponse)
+async def employees(request: Request, session: Session, principal: OrgReader,
+                    tenant_id: int | None = None, org_unit_id: int | None = None,
+                    status: str | None = None, q: str | None = None, page: int = 1) -> Response:
+    status = status if status in {s.value for s in EmploymentStatus} else None
+    page = max(page, 1)
+    rows, total = await service.list_employees(
+        session, principal, tenant_id=tenant_id, org_unit_id=org_unit_id, status=status,
+        q=q or None, limit=50, offset=(page - 1) * 50)
+    tenants, units, positions = await _lookups(session, principal)
+    return render(request, "org/employees.html",
+                  items=[service.employee_read(e, principal) for e in rows], total=total,
+                  page=page, pages=max((total + 49) // 50, 1), tenants=tenants, units=units,
+                  positions=positions, statuses=[s.value for s in EmploymentStatus],
+                  f={"tenant_id": tenant_id, "org_unit_id": org_unit_id, "status": status,
+                     "q": q or ""}, can_write=principal.can(Perm.org_write))
+
+
+@router.get("/me", response_class=HTMLResponse)
+async def my_profile(principal: CurrentPrincipal) -> Response:
+    if principal.employee_id is None:
+        raise NotFound("no employee record is linked to this account")
+    return RedirectResponse(f"/org/employees/{principal.employee_id}", status_code=303)
+
+
+@router.get("/employees/new", response_class=HTMLResponse)
+async def new_employee(request: Request, session: Session, principal: OrgWriter) -> Response:
+    tenants, units, positions = await _lookups(session, principal)
+    return render(request, "org/employee_new.html", tenants=tenants, units=units,
+                  positions=positions, error=None, values={})
+
+
+@router.post("/employees/new", response_class=HTMLResponse)
+async def create_employee(
+    request: Request, session: Session, principal: OrgWriter,
+    tenant_id: Annotated[int, Form()], employee_no: Annotated[str, Form()],
+    name: Annotated[str, Form()], hire_date: Annotated[str, Form()],
+    org_unit_id: Annotated[str, Form()] = "", position_id: Annotated[str, Form()] = "",
+    email: Annotated[str, Form()] = "", phone: Annotated[str, Form()] = "",
+) -> Response:
+    values = {"tenant_id": tenant_id, "employee_no": employee_no, "name": name,
+              "hire_date": hire_date, "org_unit_id": org_unit_id or None,
+              "position_id": position_id or None, "email": email or None, "phone": phone or None}
+    try:
+        data = schemas.EmployeeCreate.model_validate(values)
+        emp = await service.create_employee(session, principal, data)
+        await commit_tx(session)
+    except (ValidationError, DomainError) as exc:
+        await session.rollback()
+        tenants, units, positions = await _lookups(session, principal)
+        return render(request, "org/employee_new.html", status_code=422, tenants=tenants,
+                      units=units, positions=positions, error=_form_error(exc), values=values)
+    return RedirectResponse(f"/org/employees/{emp.id}", status_code=303)
+
+
+@router.get("/employees/{employee_id}", response_class=HTMLResponse)
+async def employee_detail(request: Request, employee_id: int, session: Session,
+                          principal: CurrentPrincipal, error: str | None = None) -> Response:
+    emp = await service.get_employee(session, principal, employee_id)
+    events = await service.list_events(session, principal, employee_id)
+    tenants, units, positions = await _lookups(session, principal)
+    allowed = sorted(s.value for s in service.TRANSITIONS[emp.status])
+    return render(request, "org/employee.html", e=service.employee_read(emp, principal),
+                  events=events, tenants=tenants, units=units, positions=positions,
+                  allowed=allowed, can_transition=principal.can(Perm.employee_lifecycle),
+                  today=date.today().isoformat(), error=error)
+
+
+@router.post("/employees/{employee_id}/transition", response_class=HTMLResponse)
+async def transition(
+    request: Request, employee_id: int, session: Session, principal: LifecycleManager,
+    to_status: Annotated[str, Form()], effective_date: Annotated[str, Form()],
+    to_org_unit_id: Annotated[str, Form()] = "", note: Annotated[str, Form()] = "",
+) -> Response:
+    try:
+        data = schemas.TransitionCreate.model_validate({
+            "to_status": to_status, "effective_date": effective_date,
+            "to_org_unit_id": to_org_unit_id or None, "note": note or None})
+        await service.transition_employee(session, principal, employee_id, data)
+        await commit_tx(session)
+    except (ValidationError, DomainError) as exc:
+        await session.rollback()
+        if isinstance(exc, NotFound):
+            raise
+        return await employee_detail(request, employee_id, session, principal,
+                                     error=_form_error(exc))
+    return RedirectResponse(f"/org/employees/{employee_id}", status_code=303)
+
+
+@router.get("/structure", response_class=HTMLResponse)
+async def structure(request: Request, session: Session, principal: OrgReader,
+                    error: str | None = None) -> Response:
+    tenants = await service.list_tenants(session, principal)
+    units = await service.list_org_units(session, principal, None)
+    positions = await service.list_positions(session, principal, None)
+    return render(request, "org/structure.html", tenants=tenants, units=units,
+                  positions=positions, can_write=principal.can(Perm.org_write),
+                  tenant_names={t.id: t.name for t in tenants}, error=error)
+
+
+@router.post("/structure/units", response_class=HTMLResponse)
+async def create_unit(
+    request: Request, session: Session, principal: OrgWriter,
+    tenant_id: Annotated[int, Form()], code: Annotated[str, Form()], name: Annotated[str, Form()],
+    kind: Annotated[str, Form()] = "team", parent_id: Annotated[str, Form()] = "",
+) -> Response:
+    try:
+        data = schemas.OrgUnitCreate.model_validate({
+            "tenant_id": tenant_id, "code": code, "name": name, "kind": kind,
+            "parent_id": parent_id or None})
+        await service.create_org_unit(session, principal, data)
+        await commit_tx(session)
+    except (ValidationError, DomainError) as exc:
+        await session.rollback()
+        return await structure(request, session, principal, error=_form_error(exc))
+    return RedirectResponse("/org/structure", status_code=303)
+
+
+@router.post("/structure/positions", response_class=HTMLResponse)
+async def create_position(
+    request: Request, session: Session, principal: OrgWriter,
+    tenant_id: Annotated[int, Form()], code: Annotated[str, Form()],
+    title: Annotated[str, Form()], grade: Annotated[str, Form()],
+) -> Response:
+    try:
+        data = schemas.PositionCreate.model_validate({
+            "tenant_id": tenant_id, "code": code, "title": title, "grade": grade})
+        await service.create_position(session, principal, data)
+        await commit_tx(session)
+    except (ValidationError, DomainError) as exc:
+        await session.rollback()
+        return await structure(request, session, principal, error=_form_error(exc))
+    return RedirectResponse("/org/structure", status_code=303)
