@@ -1,0 +1,165 @@
+"""Canonical JSON: one byte string per value, so that hashes of payloads are reproducible.
+
+The rules are those of RFC 8785 (JSON Canonicalization Scheme) for the types the ledger uses:
+
+* Objects: keys must be ``str``; members are sorted by the UTF-16 code units of their keys
+  (RFC 8785 §3.2.3), written as ``{"k":v,...}`` with no whitespace at all.
+* Arrays: ``list`` or ``tuple``, written as ``[a,b,...]``.
+* Strings: written as UTF-8 (not ``\\u`` escaped), except ``"`` → ``\\"``, ``\\`` → ``\\\\``,
+  the five short escapes ``\\b \\f \\n \\r \\t`` and the other control characters U+0000–U+001F
+  as ``\\u00xx`` with lower-case hex (exactly what ECMAScript ``JSON.stringify`` does). Strings
+  holding lone surrogates are rejected: they have no UTF-8 form.
+* Literals: ``true``, ``false``, ``null`` (from ``True``, ``False``, ``None``).
+* Integers: decimal, no leading zeros, and only in the range an IEEE-754 double holds exactly
+  (|i| ≤ 2**53 − 1), so that any RFC 8785 implementation reads the same number. Larger
+  identifiers and money amounts must be passed as strings (amounts are best kept as integer
+  minor units or decimal strings anyway).
+* Floats: finite only (NaN and ±Infinity are rejected), written the way ECMAScript
+  ``Number.prototype.toString`` writes them (RFC 8785 §3.2.2.3): shortest round-trip digits,
+  ``1e+21`` style exponents from 1e21 up and below 1e-6, ``-0`` written as ``0``.
+* Nothing else is accepted: ``datetime``, ``Decimal``, ``bytes``, sets, dataclasses… raise
+  :class:`CanonicalJSONError`. Callers pass times as ISO-8601 strings (see
+  :func:`probity.ledger.chain.format_time`) and binary data as hex or base64 strings.
+
+The output is the UTF-8 encoding of the JSON text. :func:`canonical_json` is the only encoder
+the ledger uses for payloads; :func:`loads_canonical` parses and checks that a byte string is
+already in canonical form.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from decimal import Decimal
+from typing import Any
+
+__all__ = [
+    "MAX_SAFE_INTEGER",
+    "CanonicalJSONError",
+    "canonical_json",
+    "is_canonical",
+    "loads_canonical",
+]
+
+MAX_SAFE_INTEGER = 2**53 - 1
+
+# The C accelerated encoder of the standard library, with ensure_ascii=False semantics: it
+# escapes exactly '"', '\\' and U+0000..U+001F (short forms for \b \f \n \r \t, lower-case
+# \u00xx for the rest), which is the RFC 8785 / JSON.stringify rule.
+_encode_string = json.encoder.encode_basestring
+
+
+class CanonicalJSONError(ValueError):
+    """The value cannot be written as canonical JSON (wrong type, NaN, huge int, …)."""
+
+
+def _utf16_key(key: str) -> bytes:
+    return key.encode("utf-16-be", "surrogatepass")
+
+
+def _format_float(value: float) -> str:
+    if not math.isfinite(value):
+        raise CanonicalJSONError(f"non-finite number {value!r} is not allowed in canonical JSON")
+    if value == 0.0:
+        return "0"
+    sign = "-" if value < 0 else ""
+    # repr() gives the shortest digit string that round-trips, as ECMAScript requires.
+    _sign, digit_tuple, exponent = Decimal(repr(abs(value))).as_tuple()
+    assert isinstance(exponent, int)
+    digits = "".join(map(str, digit_tuple)).lstrip("0")
+    stripped = digits.rstrip("0")
+    exponent += len(digits) - len(stripped)
+    digits = stripped
+    k = len(digits)
+    n = exponent + k  # value = 0.digits × 10**n
+    if k <= n <= 21:
+        body = digits + "0" * (n - k)
+    elif 0 < n <= 21:
+        body = digits[:n] + "." + digits[n:]
+    elif -6 < n <= 0:
+        body = "0." + "0" * (-n) + digits
+    else:
+        e = n - 1
+        mantissa = digits if k == 1 else digits[0] + "." + digits[1:]
+        body = f"{mantissa}e{'+' if e >= 0 else '-'}{abs(e)}"
+    return sign + body
+
+
+def _encode(value: Any, out: list[str]) -> None:
+    if isinstance(value, str):
+        out.append(_encode_string(value))
+    elif value is None:
+        out.append("null")
+    elif value is True:
+        out.append("true")
+    elif value is False:
+        out.append("false")
+    elif isinstance(value, int):
+        if not -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
+            raise CanonicalJSONError(
+                f"integer {value} is outside ±(2**53-1); pass it as a string instead"
+            )
+        out.append(str(int(value)))
+    elif isinstance(value, float):
+        out.append(_format_float(value))
+    elif isinstance(value, dict):
+        for key in value:
+            if not isinstance(key, str):
+                raise CanonicalJSONError(f"object keys must be strings, not {type(key).__name__}")
+        out.append("{")
+        first = True
+        for key in sorted(value, key=_utf16_key):
+            if not first:
+                out.append(",")
+            first = False
+            out.append(_encode_string(key))
+            out.append(":")
+            _encode(value[key], out)
+        out.append("}")
+    elif isinstance(value, list | tuple):
+        out.append("[")
+        for index, item in enumerate(value):
+            if index:
+                out.append(",")
+            _encode(item, out)
+        out.append("]")
+    else:
+        raise CanonicalJSONError(
+            f"{type(value).__name__} is not a canonical JSON type "
+            "(use str for datetimes, decimals and binary data)"
+        )
+
+
+def canonical_json(value: Any) -> bytes:
+    """Return the canonical JSON encoding (UTF-8 bytes) of *value*; see the module rules."""
+    out: list[str] = []
+    _encode(value, out)
+    try:
+        return "".join(out).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise CanonicalJSONError("strings must not contain lone surrogates") from exc
+
+
+def _reject_constant(name: str) -> Any:
+    raise CanonicalJSONError(f"{name} is not allowed in canonical JSON")
+
+
+def loads_canonical(data: bytes | str) -> Any:
+    """Parse *data* and check that it is byte-for-byte canonical; raise otherwise."""
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    try:
+        value = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CanonicalJSONError(f"not valid JSON: {exc}") from exc
+    if canonical_json(value) != raw:
+        raise CanonicalJSONError("JSON text is valid but not in canonical form")
+    return value
+
+
+def is_canonical(data: bytes | str) -> bool:
+    """True when *data* is valid JSON already in canonical form."""
+    try:
+        loads_canonical(data)
+    except CanonicalJSONError:
+        return False
+    return True
