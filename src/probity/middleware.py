@@ -38,10 +38,6 @@ class RequestContextMiddleware:
             client_ip_var.reset(t2)
 
 
-class BodyTooLarge(Exception):
-    pass
-
-
 class BodySizeLimitMiddleware:
     """Refuse bodies above `max_bytes` with 413, whether announced by Content-Length or not."""
 
@@ -60,27 +56,37 @@ class BodySizeLimitMiddleware:
             return
         seen = 0
         started = False
+        rejected = False
 
         async def limited_receive() -> Message:
-            nonlocal seen
+            # Frameworks turn exceptions raised while reading into their own 400, so on overflow
+            # answer 413 here and tell the app the client went away.
+            nonlocal seen, rejected
+            if rejected:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
-                    raise BodyTooLarge
+                    rejected = True
+                    if not started:
+                        await self._reject(send)
+                    return {"type": "http.disconnect"}
             return message
 
-        async def tracking_send(message: Message) -> None:
+        async def guarded_send(message: Message) -> None:
             nonlocal started
+            if rejected:
+                return  # the 413 has been sent already
             if message["type"] == "http.response.start":
                 started = True
             await send(message)
 
         try:
-            await self.app(scope, limited_receive, tracking_send)
-        except BodyTooLarge:
-            if not started:
-                await self._reject(send)
+            await self.app(scope, limited_receive, guarded_send)
+        except Exception:
+            if not rejected:
+                raise
 
     async def _reject(self, send: Send) -> None:
         body = json.dumps(problem(413, "payload_too_large",

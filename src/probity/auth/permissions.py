@@ -24,18 +24,25 @@ class Perm(enum.StrEnum):
     user_admin = "user.admin"  # accounts and role assignments
     audit_read = "audit.read"  # the operations audit trail
     commerce_read = "commerce.read"  # customers, orders, payments
+    chat_supervise = "chat.supervise"  # read conversations in scope (each read is audited)
+    chat_reassign = "chat.reassign"  # move a conversation to another agent
+    chat_evidence = "chat.evidence"  # see the content of blocked messages (evidence)
+    alerts_read = "alerts.read"  # the screening alert feed
 
 
 ALL = frozenset(Perm)
-READ_ALL = frozenset({Perm.org_read, Perm.audit_read, Perm.commerce_read})
+READ_ALL = frozenset({Perm.org_read, Perm.audit_read, Perm.commerce_read, Perm.chat_supervise,
+                      Perm.alerts_read})
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
     Role.customer: frozenset(),
     Role.agent: frozenset(),
-    Role.team_lead: frozenset({Perm.org_read}),
-    Role.hr: frozenset({Perm.org_read, Perm.org_write, Perm.employee_lifecycle, Perm.user_admin}),
+    Role.team_lead: frozenset({Perm.org_read, Perm.chat_supervise, Perm.chat_reassign}),
+    Role.hr: frozenset({Perm.org_read, Perm.org_write, Perm.employee_lifecycle, Perm.user_admin,
+                        Perm.chat_supervise, Perm.alerts_read}),
     Role.finance: frozenset({Perm.org_read, Perm.commerce_read}),
-    Role.compliance: frozenset({Perm.org_read, Perm.commerce_read}),
+    Role.compliance: frozenset({Perm.org_read, Perm.commerce_read, Perm.chat_supervise,
+                                Perm.chat_evidence, Perm.alerts_read}),
     Role.auditor: READ_ALL,
     Role.hq_admin: ALL,
 }

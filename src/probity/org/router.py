@@ -6,7 +6,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from probity.auth.deps import LifecycleManager, OrgReader, OrgWriter, Session, commit
+from probity.auth.deps import (
+    CurrentPrincipal,
+    LifecycleManager,
+    OrgReader,
+    OrgWriter,
+    Session,
+    commit,
+)
 from probity.org import schemas, service
 
 router = APIRouter(prefix="/api/v1", tags=["org"])
@@ -119,8 +126,9 @@ async def create_employee(data: schemas.EmployeeCreate, session: Session, princi
 
 
 @router.get("/employees/{employee_id}", response_model=schemas.EmployeeRead)
-async def get_employee(employee_id: int, session: Session, principal: OrgReader
+async def get_employee(employee_id: int, session: Session, principal: CurrentPrincipal
                        ) -> schemas.EmployeeRead:
+    """Anyone may read their own record; other records need org.read over their scope."""
     emp = await service.get_employee(session, principal, employee_id)
     return service.employee_read(emp, principal)
 

@@ -424,15 +424,17 @@ async def org_chart(session: AsyncSession, principal: Principal, tenant_id: int 
     scope = principal.scope(Perm.org_read)
     if not scope.tenant_paths:
         units = [u for u in units if u.id in scope.org_unit_ids]
-    counts = dict((await session.execute(
-        select(Employee.org_unit_id, func.count()).where(
-            Employee.tenant_id.in_(ids), Employee.status != EmploymentStatus.left)
-        .group_by(Employee.org_unit_id))).tuples().all())
-    leads = dict((await session.execute(
-        select(RoleAssignment.org_unit_id, User.display_name)
-        .join(User, User.id == RoleAssignment.user_id)
-        .where(RoleAssignment.role == Role.team_lead, RoleAssignment.org_unit_id.is_not(None))
-    )).tuples().all())
+    counts: dict[int | None, int] = {
+        unit_id: n for unit_id, n in await session.execute(
+            select(Employee.org_unit_id, func.count()).where(
+                Employee.tenant_id.in_(ids), Employee.status != EmploymentStatus.left)
+            .group_by(Employee.org_unit_id))}
+    leads: dict[int | None, str] = {
+        unit_id: name for unit_id, name in await session.execute(
+            select(RoleAssignment.org_unit_id, User.display_name)
+            .join(User, User.id == RoleAssignment.user_id)
+            .where(RoleAssignment.role == Role.team_lead,
+                   RoleAssignment.org_unit_id.is_not(None)))}
     unit_nodes = {u.id: schemas.OrgChartNode(type="unit", id=u.id, name=u.name, kind=u.kind.value,
                                               headcount=counts.get(u.id, 0),
                                               lead=leads.get(u.id)) for u in units}

@@ -1,0 +1,137 @@
+"""Every route × every role: allowed or denied, enforced in one place.
+
+A route declares what it needs with a `require(Perm)` / `require_role(...)` dependency, or is
+listed below as public or open to any signed-in user. A route that does neither fails this test,
+so a new endpoint cannot ship without an access decision.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.routing import APIRoute, iter_route_contexts
+
+from probity.auth.deps import require, require_role
+from probity.auth.permissions import ROLE_PERMISSIONS, Perm
+from probity.models import Role
+
+PUBLIC = {
+    ("GET", "/api/openapi.json"), ("GET", "/api/docs"), ("GET", "/docs/oauth2-redirect"),
+    ("POST", "/api/v1/auth/login"), ("GET", "/api/v1/auth/csrf"), ("GET", "/api/v1/health"),
+    ("GET", "/login"), ("POST", "/login"), ("POST", "/logout"), ("GET", "/lang/{code}"),
+    ("GET", "/vendor/{name}"), ("GET", "/"),
+}
+# Open to any signed-in user; what they see is narrowed by scope inside the service.
+SIGNED_IN = {
+    ("GET", "/api/v1/me"), ("POST", "/api/v1/auth/logout"), ("GET", "/api/v1/tokens"),
+    ("POST", "/api/v1/tokens"), ("DELETE", "/api/v1/tokens/{token_id}"),
+    ("GET", "/account/tokens"), ("POST", "/account/tokens"),
+    ("POST", "/account/tokens/{token_id}/revoke"), ("GET", "/org/me"),
+    ("GET", "/org/employees/{employee_id}"), ("GET", "/api/v1/employees/{employee_id}"),
+}
+
+DEMO_LOGIN = {Role.customer: "customer", Role.agent: "agent", Role.team_lead: "lead",
+              Role.hr: "hr", Role.finance: "finance", Role.compliance: "compliance",
+              Role.auditor: "auditor", Role.hq_admin: "admin"}
+
+
+def test_role_grants_are_pinned() -> None:
+    """The core grants, written out independently of the code, so a change is deliberate."""
+    expected = {
+        Perm.org_read: {Role.team_lead, Role.hr, Role.finance, Role.compliance, Role.auditor,
+                        Role.hq_admin},
+        Perm.org_write: {Role.hr, Role.hq_admin},
+        Perm.employee_lifecycle: {Role.hr, Role.hq_admin},
+        Perm.user_admin: {Role.hr, Role.hq_admin},
+        Perm.audit_read: {Role.auditor, Role.hq_admin},
+        Perm.commerce_read: {Role.finance, Role.compliance, Role.auditor, Role.hq_admin},
+    }
+    for perm, roles in expected.items():
+        assert {r for r in Role if perm in ROLE_PERMISSIONS[r]} == roles, perm
+    # The auditor is read-only: no write permission of any kind.
+    assert not ({Perm.org_write, Perm.employee_lifecycle, Perm.user_admin}
+                & ROLE_PERMISSIONS[Role.auditor])
+
+
+def _requirement(route: APIRoute) -> Any:
+    stack = list(route.dependant.dependencies)
+    while stack:
+        dep = stack.pop()
+        if isinstance(dep.call, require | require_role):
+            return dep.call
+        stack.extend(dep.dependencies)
+    return None
+
+
+def all_routes(app: Any) -> list[tuple[str, str, Any]]:
+    out = []
+    for ctx in iter_route_contexts(app.routes):
+        route = getattr(ctx, "original_route", ctx)
+        path = getattr(ctx, "path", None) or getattr(route, "path", "")
+        for method in sorted(getattr(route, "methods", None) or ()):
+            if method == "HEAD":
+                continue
+            req = _requirement(route) if isinstance(route, APIRoute) else None
+            out.append((method, path, req))
+    return out
+
+
+def allowed_roles(method: str, path: str, req: Any) -> set[Role] | None:
+    """None = public."""
+    if (method, path) in PUBLIC:
+        return None
+    if (method, path) in SIGNED_IN:
+        return set(Role)
+    if isinstance(req, require):
+        return {r for r in Role if req.perm in ROLE_PERMISSIONS[r]}
+    if isinstance(req, require_role):
+        return set(req.roles)
+    raise AssertionError(f"{method} {path} declares no access rule")
+
+
+def test_every_route_has_an_access_rule(app: Any) -> None:
+    routes = all_routes(app)
+    assert len(routes) > 40
+    for method, path, req in routes:
+        if path.startswith("/static"):
+            continue
+        allowed_roles(method, path, req)
+
+
+def _url(path: str) -> str:
+    return re.sub(r"\{[^}]+\}", "1", path)
+
+
+@pytest.mark.parametrize("role", list(Role), ids=lambda r: r.value)
+async def test_route_matrix(role: Role, app: Any, as_user: Any) -> None:
+    client: httpx.AsyncClient = await as_user(DEMO_LOGIN[role])
+    checked = 0
+    for method, path, req in all_routes(app):
+        if path.startswith("/static") or (method, path) in PUBLIC:
+            continue
+        if path.endswith("/logout"):
+            continue  # would end the session mid-test; covered in test_auth
+        allowed = allowed_roles(method, path, req)
+        assert allowed is not None
+        kwargs: dict[str, Any] = {}
+        if method in ("POST", "PATCH", "PUT"):
+            kwargs["json"] = {}
+        r = await client.request(method, _url(path), **kwargs)
+        if role in allowed:
+            assert r.status_code not in (401, 403), (role, method, path, r.status_code, r.text)
+        else:
+            assert r.status_code == 403, (role, method, path, r.status_code, r.text)
+        checked += 1
+    assert checked > 30
+
+
+async def test_anonymous_is_refused_everywhere_but_public(app: Any, client: httpx.AsyncClient
+                                                          ) -> None:
+    for method, path, _req in all_routes(app):
+        if path.startswith("/static") or (method, path) in PUBLIC:
+            continue
+        r = await client.request(method, _url(path), json={} if method != "GET" else None)
+        assert r.status_code == 401, (method, path, r.status_code)

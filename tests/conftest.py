@@ -1,0 +1,118 @@
+"""Shared test fixtures.
+
+The database is migrated with Alembic once per run (SQLite in a temp dir by default, or
+PROBITY_TEST_DATABASE_URL, e.g. PostgreSQL in CI) and seeded with the demo group. Each test then
+runs inside a transaction that is rolled back, so tests never see each other's writes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import create_engine, pool, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from probity.app import create_app
+from probity.auth.deps import get_session
+from probity.config import Settings
+from probity.db import Database, make_engine, sync_url
+from probity.demo import DEMO_PASSWORD
+
+TEST_SECRET = "test-secret-key-0123456789abcdef0123456789"
+
+
+def _reset_postgres(url: str) -> None:
+    engine = create_engine(sync_url(url), poolclass=pool.NullPool)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    url = os.environ.get("PROBITY_TEST_DATABASE_URL")
+    if url:
+        _reset_postgres(url)
+    else:
+        url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+    from probity.demo import seed_demo
+    from probity.migrate import upgrade
+
+    upgrade(url)
+    asyncio.run(seed_demo(Settings(database_url=url, secret_key=TEST_SECRET), if_empty=False))
+    yield url
+
+
+@pytest.fixture(scope="session")
+def dialect(database_url: str) -> str:
+    return "postgresql" if database_url.startswith("postgresql") else "sqlite"
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return Settings(database_url=database_url, secret_key=TEST_SECRET, env="test",
+                    attachments_dir=tmp_path / "attachments")
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[AsyncSession]:
+    """A session inside an outer transaction that is rolled back after the test. Commits made
+    by the code under test release savepoints instead."""
+    engine = make_engine(database_url, poolclass=pool.NullPool)
+    conn = await engine.connect()
+    outer = await conn.begin()
+    session = AsyncSession(bind=conn, join_transaction_mode="create_savepoint",
+                           expire_on_commit=False)
+    try:
+        yield session
+    finally:
+        await session.close()
+        if outer.is_active:
+            await outer.rollback()
+        await conn.close()
+        await engine.dispose()
+
+
+@pytest.fixture
+def app(settings: Settings, db: AsyncSession, database_url: str):  # type: ignore[no-untyped-def]
+    application = create_app(settings, database=Database(database_url))
+
+    async def test_session() -> AsyncIterator[AsyncSession]:
+        yield db
+
+    application.dependency_overrides[get_session] = test_session
+    return application
+
+
+@pytest.fixture
+async def client(app) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-untyped-def]
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        yield c
+
+
+async def login(client: httpx.AsyncClient, username: str, password: str = DEMO_PASSWORD
+                ) -> dict[str, object]:
+    """Sign in through the API and arm the client with the session's CSRF token."""
+    r = await client.post("/api/v1/auth/login", json={"username": username, "password": password})
+    assert r.status_code == 200, r.text
+    csrf = (await client.get("/api/v1/auth/csrf")).json()["csrf_token"]
+    client.headers["X-CSRF-Token"] = csrf
+    return r.json()  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def as_user(client: httpx.AsyncClient):  # type: ignore[no-untyped-def]
+    async def _as(username: str) -> httpx.AsyncClient:
+        client.cookies.clear()
+        client.headers.pop("X-CSRF-Token", None)
+        await login(client, username)
+        return client
+
+    return _as
