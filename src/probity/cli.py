@@ -146,3 +146,7 @@ def check() -> None:
 
 def main() -> None:  # pragma: no cover
     sys.exit(app())
+
+
+if __name__ == "__main__":  # python -m probity.cli
+    app()
