@@ -1,0 +1,544 @@
+"""`screen_message`: fold once, match once, apply context rules, decide.
+
+Pipeline for one message (see normalize.py for the folding):
+
+1. fold to a compact string (C-speed ``str.translate``) and its pinyin view;
+2. one Aho-Corasick pass over each (lexicon parts, allow-list, context phrases);
+3. if nothing relevant matched and the message has no digits, e-mail or link: allow at once;
+4. otherwise map units back to original offsets and assemble hits: gap terms ("加*微信"),
+   intent cues for ambiguous terms, contact IDs, numbers (phones, bank cards, QQ), e-mails
+   and links;
+5. context rules drop hits: allow-list overlap, negation in the same clause (请勿加微信),
+   coupon context for 红包, identity verification (后四位), scam reports and questions;
+6. severity per category -> decision through the policy's thresholds and per-role actions.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from probity.screening import numbers
+from probity.screening.normalize import (
+    EXPAND,
+    Folded,
+    fold_exact,
+    fold_fast,
+    phonetic_view,
+    tables,
+    to_pinyin,
+)
+from probity.screening.payloads import classify_payload
+from probity.screening.policy import (
+    ALLOW,
+    CATEGORIES,
+    CONTEXT,
+    PART,
+    ROLES,
+    CompiledPolicy,
+    LexiconEntry,
+    default_policy,
+)
+
+_DECISION_RANK: Final = {"allow": 0, "warn": 1, "block": 2}
+_DIGIT_TRIGGER: Final = re.compile(r"[0-9]|[零一二三四五六七八九幺洞拐勾]{3}")
+_SPECIAL_TRIGGER: Final = re.compile(
+    r"[@＠]|https?:|www\.|\b(?:t|wa)\.me\b|wxp:|alipays?:|\(at\)|\[at\]", re.I
+)
+_CLAUSE_BREAK: Final = re.compile(r"[，。！？；,!?;\n]|\.(?:\s|$)")
+_ID_AFTER: Final = re.compile(
+    r"(?:[\s:：=\-—>~～(（]|是|为|號|号|码|id|ID|Id){0,6}?"
+    r"([A-Za-z0-9Ａ-Ｚａ-ｚ０-９][A-Za-z0-9Ａ-Ｚａ-ｚ０-９_\-.]{4,19})"
+)
+_EMAIL: Final = re.compile(
+    r"[A-Za-z0-9Ａ-Ｚａ-ｚ０-９._%+\-]{1,64}\s?(?:[@＠]|\(at\)|\[at\])\s?"
+    r"([A-Za-z0-9Ａ-Ｚａ-ｚ０-９\-]{1,63}(?:\s?(?:[.．]|\(dot\)|\[dot\])\s?"
+    r"[A-Za-z0-9Ａ-Ｚａ-ｚ０-９\-]{1,63})+)"
+)
+_COMPACT_EMAIL: Final = re.compile(
+    r"[a-z0-9]{3,}(?:163|126|qq|gmail|hotmail|outlook|sina|sohu|yahoo|foxmail|icloud|aliyun"
+    r"|139|yeah)(?:com|cn|net)(?:cn)?(?![a-z])"
+)
+_URL: Final = re.compile(
+    r"(?:https?://|www\.|\b(?:t|wa)\.me/|wxp://|alipays?://)[^\s，。！？、\"'<>()（）]+", re.I
+)
+
+
+@dataclass(frozen=True)
+class Span:
+    """A matched stretch of the ORIGINAL text, [start, end) in code points."""
+
+    start: int
+    end: int
+    category: str
+    rule: str
+    severity: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"start": self.start, "end": self.end, "category": self.category,
+                "rule": self.rule, "severity": self.severity}
+
+
+@dataclass(frozen=True)
+class ScreeningResult:
+    decision: str  # allow | warn | block
+    categories: list[str]
+    severity: int  # 0 none, 1 low, 2 medium, 3 high
+    spans: list[Span]
+    masked: str
+    policy_version: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "decision": self.decision,
+            "categories": list(self.categories),
+            "severity": self.severity,
+            "spans": [s.to_dict() for s in self.spans],
+            "masked": self.masked,
+        }
+
+    @property
+    def flagged(self) -> bool:
+        return self.decision != "allow"
+
+
+@dataclass
+class Hit:
+    """A candidate finding before context rules: original-offset segments plus units."""
+
+    segs: list[tuple[int, int]]
+    category: str
+    severity: int
+    rule: str
+    us: int = -1  # unit span (term hits); -1 for numbers and links
+    ue: int = -1
+    part_units: list[tuple[int, int]] = field(default_factory=list)
+    entry: LexiconEntry | None = None
+    literal: bool = True
+
+
+class _Ctx:
+    """Context phrase matches of one message, by kind: unit spans."""
+
+    __slots__ = ("by_kind",)
+
+    def __init__(self) -> None:
+        self.by_kind: dict[str, list[tuple[int, int]]] = {}
+
+    def get(self, kind: str) -> list[tuple[int, int]]:
+        return self.by_kind.get(kind, [])
+
+    def has(self, kind: str) -> bool:
+        return kind in self.by_kind
+
+
+def _allow_result(text: str, version: int) -> ScreeningResult:
+    return ScreeningResult("allow", [], 0, [], text, version)
+
+
+def _is_latin_char(ch: str) -> bool:
+    f = tables().fold.get(ch, ch)
+    return len(f) == 1 and "a" <= f <= "z"
+
+
+def screen_message(text: str, role: str, policy: CompiledPolicy | None = None) -> ScreeningResult:
+    """Screen one chat message sent by ``role`` ("customer" or "agent")."""
+    if policy is None:
+        policy = default_policy()
+    if role not in ROLES:
+        raise ValueError(f"role must be one of {ROLES}, not {role!r}")
+    one, compact = fold_fast(text)
+    expand = EXPAND in one
+    folded: Folded | None = None
+    if expand:
+        folded = fold_exact(text, one)
+        compact = folded.compact
+    comp = list(policy.compact_automaton.iter(compact)) if compact else []
+    ph: list[tuple[int, Any]] = []
+    if policy.phonetic_automaton is not None and compact:
+        ph = list(policy.phonetic_automaton.iter(to_pinyin(compact)))
+    relevant = bool(ph)
+    if not relevant:
+        for _end, (_ln, vals) in comp:
+            for tag, _ident in vals:
+                if tag == PART:
+                    relevant = True
+                    break
+            if relevant:
+                break
+    if (not relevant and _DIGIT_TRIGGER.search(compact) is None
+            and _SPECIAL_TRIGGER.search(text) is None):
+        return _allow_result(text, policy.version)
+    if folded is None:
+        folded = fold_exact(text, one)
+    return _screen_slow(text, role, policy, folded, comp, ph)
+
+
+def _screen_slow(
+    text: str,
+    role: str,
+    policy: CompiledPolicy,
+    folded: Folded,
+    comp: list[tuple[int, Any]],
+    ph: list[tuple[int, Any]],
+) -> ScreeningResult:
+    compact = folded.compact
+    starts, ends = folded.starts, folded.ends
+    n_text = len(text)
+    ctx = _Ctx()
+    allow_spans: list[tuple[int, int]] = []
+    part_occ: dict[int, list[tuple[int, int, bool]]] = {}
+
+    for end, (ln, vals) in comp:
+        us, ue = end - ln + 1, end + 1
+        lat_s, lat_e = policy.key_latin[compact[us:ue]]
+        if lat_s:
+            o = starts[us]
+            if o > 0 and _is_latin_char(text[o - 1]):
+                continue
+        if lat_e:
+            o = ends[ue - 1]
+            if o < n_text and _is_latin_char(text[o]):
+                continue
+        for tag, ident in vals:
+            if tag == PART:
+                part_occ.setdefault(ident, []).append((us, ue, True))
+            elif tag == ALLOW:
+                allow_spans.append((us, ue))
+            elif tag == CONTEXT:
+                ctx.by_kind.setdefault(policy.context_names[ident], []).append((us, ue))
+
+    if ph:
+        _pv, bounds = phonetic_view(compact)
+        pos2unit = {b: i for i, b in enumerate(bounds)}
+        for end, (ln, vals) in ph:
+            u1 = pos2unit.get(end - ln + 1)
+            u2 = pos2unit.get(end + 1)
+            if u1 is None or u2 is None or u2 - u1 < 2:
+                continue
+            for _tag, pid in vals:
+                if compact[u1:u2] == policy.parts[pid].key:
+                    continue  # the literal form: the compact pass already has it
+                part_occ.setdefault(pid, []).append((u1, u2, False))
+
+    hits = _term_hits(part_occ, role, policy)
+    id_hits: list[Hit] = []
+    confirmed: set[int] = set()
+    for i, h in enumerate(hits):
+        if h.entry is not None and h.entry.id_follows:
+            idh = _id_after(text, ends[h.ue - 1], h)
+            if idh is not None:
+                id_hits.append(idh)
+                confirmed.add(i)
+
+    kept: list[Hit] = []
+    for i, h in enumerate(hits):
+        e = h.entry
+        assert e is not None
+        if (e.needs_cue and h.literal and i not in confirmed
+                and not _has_cue(h, ctx, policy, compact)):
+            continue
+        kept.append(h)
+    hits = kept + id_hits
+
+    # Numbers, e-mails and links work on the original text.
+    hits.extend(numbers.find_number_hits(text, folded, ctx, policy))
+    hits.extend(_email_and_link_hits(text, folded, ctx, policy))
+
+    # --- context rules
+    negated: list[Hit] = []
+    final: list[Hit] = []
+    report = _report_context(ctx, policy)
+    verify = ctx.has("verify")
+    coupon = ctx.has("coupon") and not ctx.has("private")
+    negations = _valid_negations(ctx, hits)
+    for h in hits:
+        if report:
+            negated.append(h)
+            continue
+        if h.us >= 0:
+            if _overlaps_any(h.part_units, allow_spans):
+                continue
+            e = h.entry
+            if e is not None and e.coupon_sensitive and coupon:
+                continue
+            if verify and h.category == "contact" and h.entry is not None:
+                continue
+            if e is not None and e.email and ctx.has("invoice"):
+                continue
+            if e is not None and e.own_number and ctx.has("account"):
+                continue
+            if _is_negated(h, negations, text, compact, starts, ends, policy):
+                negated.append(h)
+                continue
+        final.append(h)
+
+    refusal_span: tuple[int, int] | None = None
+    if role == "agent" and (ctx.has("refusal") or ctx.has("refusal_strong")):
+        refusal_span = _refusal(ctx, negated, policy)
+
+    return _decide(text, role, policy, final, refusal_span, starts, ends)
+
+
+def _term_hits(
+    part_occ: dict[int, list[tuple[int, int, bool]]], role: str, policy: CompiledPolicy
+) -> list[Hit]:
+    if not part_occ:
+        return []
+    cand: set[int] = set()
+    for pid in part_occ:
+        cand.update(policy.entries_by_part.get(pid, ()))
+    hits: list[Hit] = []
+    for eid in sorted(cand):
+        ce = policy.entries[eid]
+        e = ce.entry
+        if role not in e.roles:
+            continue
+        if any(pid not in part_occ for pid in ce.parts):
+            continue
+        first = sorted(part_occ[ce.parts[0]])
+        if len(ce.parts) == 1:
+            for us, ue, lit in first:
+                hits.append(Hit([], e.category, e.severity, ce.label, us, ue, [(us, ue)], e, lit))
+            continue
+        for us, ue, lit in first:
+            cur = ue
+            segs = [(us, ue)]
+            literal = lit
+            ok = True
+            for pid in ce.parts[1:]:
+                best: tuple[int, int, bool] | None = None
+                for occ in part_occ[pid]:
+                    if cur <= occ[0] <= cur + e.max_gap and (best is None or occ[0] < best[0]):
+                        best = occ
+                if best is None:
+                    ok = False
+                    break
+                segs.append((best[0], best[1]))
+                literal = literal and best[2]
+                cur = best[1]
+            if ok:
+                hits.append(Hit([], e.category, e.severity, ce.label, us, cur, segs, e, literal))
+                break  # one hit per entry is enough for the decision; spans merge anyway
+    return hits
+
+
+def _distance(compact: str, a: int, b: int) -> float:
+    """Distance between units a <= b; Latin letters count a quarter (a word ~ one unit)."""
+    if b <= a:
+        return 0.0
+    seg = compact[a:b]
+    latin = sum(1 for c in seg if "a" <= c <= "z")
+    return (b - a - latin) + latin / 4
+
+
+def _has_cue(h: Hit, ctx: _Ctx, policy: CompiledPolicy, compact: str) -> bool:
+    w = policy.cue_window
+    for cs, ce in ctx.get("cue_" + h.category):
+        if ce <= h.us and _distance(compact, ce, h.us) <= w:
+            return True
+        if cs >= h.ue and _distance(compact, h.ue, cs) <= w:
+            return True
+    return False
+
+
+def _id_after(text: str, pos: int, h: Hit) -> Hit | None:
+    m = _ID_AFTER.match(text, pos, min(len(text), pos + 30))
+    if m is None:
+        return None
+    token = m.group(1)
+    norm = token.translate(tables().fast)
+    if not any(c.isdigit() for c in norm) and "_" not in token and "-" not in token:
+        return None
+    end = m.end(1)
+    if end < len(text) and text[end].isascii() and text[end].isalnum():
+        return None
+    return Hit([(m.start(1), end)], "contact", 3, "contact_id")
+
+
+def _email_and_link_hits(
+    text: str, folded: Folded, ctx: _Ctx, policy: CompiledPolicy
+) -> list[Hit]:
+    out: list[Hit] = []
+    invoice = ctx.has("invoice")
+    if not invoice:
+        # An address with its separators removed or disguised: zhang1990 @ 163 . com
+        compact = folded.compact
+        for m in _COMPACT_EMAIL.finditer(compact):
+            s0, e0 = m.span()
+            out.append(Hit([(folded.starts[s0], folded.ends[e0 - 1])], "contact", 3, "email"))
+    if _SPECIAL_TRIGGER.search(text) is None:
+        return out
+    for m in _EMAIL.finditer(text):
+        domain = "".join(tables().fold.get(c, c) for c in m.group(1)).lower()
+        domain = re.sub(r"dot|\s", ".", domain)
+        if any(domain == d or domain.endswith("." + d) for d in policy.allow_domains):
+            continue
+        if invoice:
+            continue
+        out.append(Hit([(m.start(), m.end())], "contact", 3, "email"))
+    for m in _URL.finditer(text):
+        cls = classify_payload(m.group(0), policy.allow_qr)
+        if cls.category:
+            out.append(Hit([(m.start(), m.end())], cls.category, cls.severity, "link:" + cls.kind))
+    return out
+
+
+def _overlaps_any(segs: Iterable[tuple[int, int]], spans: list[tuple[int, int]]) -> bool:
+    for s, e in segs:
+        for a, b in spans:
+            if a < e and s < b:
+                return True
+    return False
+
+
+def _report_context(ctx: _Ctx, policy: CompiledPolicy) -> bool:
+    reports = ctx.get("report")
+    if not reports:
+        return False
+    negs = ctx.get("negation") + ctx.get("negation_near")
+    # "不是骗子" / "别举报" reassure rather than report.
+    return any(not any(ne <= rs and rs - ne <= 3 for _ns, ne in negs) for rs, _re in reports)
+
+
+def _valid_negations(ctx: _Ctx, hits: list[Hit]) -> list[tuple[int, int, int]]:
+    """Negation cues (start, end, window kind) that are not part of a question form
+    (能不能) nor part of a positive term (不走平台)."""
+    out: list[tuple[int, int, int]] = []
+    cancel = ctx.get("not_negation")
+    for kind, near in (("negation", 0), ("negation_near", 1)):
+        for s, e in ctx.get(kind):
+            if any(a < e and s < b for a, b in cancel):
+                continue
+            if any(h.us >= 0 and h.us < e and s < h.ue and not (s >= h.us and e <= h.ue
+                   and _inside_gap(h, s, e)) for h in hits):
+                continue
+            out.append((s, e, near))
+    return out
+
+
+def _inside_gap(h: Hit, s: int, e: int) -> bool:
+    return not any(a < e and s < b for a, b in h.part_units)
+
+
+def _is_negated(
+    h: Hit,
+    negations: list[tuple[int, int, int]],
+    text: str,
+    compact: str,
+    starts: list[int],
+    ends: list[int],
+    policy: CompiledPolicy,
+) -> bool:
+    for s, e, near in negations:
+        window = 2 if near else policy.negation_window
+        if h.us <= s and e <= h.ue and _inside_gap(h, s, e):
+            return True  # 红包我不能收
+        if (e <= h.us and _distance(compact, e, h.us) <= window
+                and _CLAUSE_BREAK.search(text, ends[e - 1], starts[h.us]) is None):
+            return True
+        # 红包就不用了 / 微信就不加了: a negation right after, in the same clause
+        if (not near and s >= h.ue and s - h.ue <= 3
+                and _CLAUSE_BREAK.search(text, ends[h.ue - 1], starts[s]) is None):
+            return True
+    return False
+
+
+def _refusal(ctx: _Ctx, negated: list[Hit], policy: CompiledPolicy) -> tuple[int, int] | None:
+    strong = ctx.get("refusal_strong")
+    if strong:
+        return strong[0]
+    refusals = ctx.get("refusal")
+    if negated and refusals:
+        return refusals[0]
+    w = policy.negation_window
+    for rs, re_ in refusals:
+        for ms, me in ctx.get("bribe_mention"):
+            if abs(ms - re_) <= w or abs(rs - me) <= w:
+                return (rs, re_)
+    return None
+
+
+def _merge(segs: list[tuple[int, int, str, str, int]]) -> list[Span]:
+    segs.sort()
+    out: list[Span] = []
+    for s, e, cat, rule, sev in segs:
+        if out and out[-1].category == cat and s <= out[-1].end:
+            last = out[-1]
+            out[-1] = Span(last.start, max(last.end, e), cat, last.rule, max(last.severity, sev))
+        else:
+            out.append(Span(s, e, cat, rule, sev))
+    out.sort(key=lambda sp: (sp.start, sp.end, sp.category))
+    return out
+
+
+def _decide(
+    text: str,
+    role: str,
+    policy: CompiledPolicy,
+    hits: list[Hit],
+    refusal_span: tuple[int, int] | None,
+    starts: list[int],
+    ends: list[int],
+) -> ScreeningResult:
+    cat_sev: dict[str, int] = {}
+    raw: list[tuple[int, int, str, str, int]] = []
+    for h in hits:
+        segs = h.segs
+        if h.us >= 0:
+            segs = [(starts[a], ends[b - 1]) for a, b in h.part_units]
+        for s, e in segs:
+            if e > s:
+                raw.append((s, e, h.category, h.rule, h.severity))
+        cat_sev[h.category] = max(cat_sev.get(h.category, 0), h.severity)
+    decision = "allow"
+    actions = policy.actions.get(role, {})
+    for cat, sev in cat_sev.items():
+        act = "block" if sev >= policy.block_at else "warn" if sev >= policy.warn_at else "allow"
+        cap = actions.get(cat, "block")
+        if _DECISION_RANK[cap] < _DECISION_RANK[act]:
+            act = cap
+        if _DECISION_RANK[act] > _DECISION_RANK[decision]:
+            decision = act
+    spans = _merge(raw)
+    chars = list(text)
+    for sp in spans:
+        for i in range(sp.start, sp.end):
+            chars[i] = "*"
+    masked = "".join(chars)
+    categories = [c for c in CATEGORIES if c in cat_sev]
+    if refusal_span is not None:
+        categories.append("refusal")
+        rs, re_ = refusal_span
+        spans.append(Span(starts[rs], ends[re_ - 1], "refusal", "refusal", 0))
+    severity = max(cat_sev.values(), default=0)
+    return ScreeningResult(decision, categories, severity, spans, masked, policy.version)
+
+
+class Screener:
+    """Holds the current compiled policy; ``swap`` replaces it atomically (hot reload).
+
+    Readers take one reference to the policy per message, so a message is always screened
+    by exactly one policy version, never by a half-built one: compile first, then swap.
+    """
+
+    def __init__(self, policy: CompiledPolicy | None = None) -> None:
+        self._policy = policy if policy is not None else default_policy()
+        self._lock = threading.Lock()
+
+    @property
+    def policy(self) -> CompiledPolicy:
+        return self._policy
+
+    def screen(self, text: str, role: str) -> ScreeningResult:
+        return screen_message(text, role, self._policy)
+
+    def swap(self, policy: CompiledPolicy) -> CompiledPolicy:
+        """Install ``policy``; returns the previous one."""
+        with self._lock:
+            old = self._policy
+            self._policy = policy  # a single reference assignment is atomic
+        return old

@@ -1,0 +1,194 @@
+"""Images (QR codes + OCR text) and voice notes.
+
+* QR codes are decoded with zxing-cpp and classified: personal WeChat / Alipay friend and
+  payment codes, the company's own merchant codes (policy ``allow_qr``), chat links, URLs.
+* Text in images is read with rapidocr-onnxruntime (its wheel ships the models). The OCR
+  engine is created lazily once per process and reused; if it cannot be imported,
+  :class:`OCRUnavailable` explains why.
+* Voice notes are screened only when a :class:`SpeechToText` backend is configured; otherwise
+  they are stored and marked ``unscreened``. No backend is bundled.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+from probity.screening.engine import ScreeningResult, Span, screen_message
+from probity.screening.payloads import classify_payload
+from probity.screening.policy import CATEGORIES, CompiledPolicy, default_policy
+
+_RANK = {"allow": 0, "warn": 1, "block": 2}
+
+
+class OCRUnavailable(RuntimeError):
+    """rapidocr-onnxruntime (or its onnxruntime dependency) cannot be loaded."""
+
+
+@dataclass(frozen=True)
+class QRFinding:
+    kind: str  # wechat_payment, wechat_friend, alipay_payment, merchant, url, text, ...
+    category: str  # contact | payment | "" (nothing to flag)
+    severity: int
+    payload_preview: str  # first characters only: payloads may carry personal IDs
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "category": self.category, "severity": self.severity,
+                "payload_preview": self.payload_preview}
+
+
+@dataclass(frozen=True)
+class ImageScreeningResult:
+    decision: str
+    categories: list[str]
+    severity: int
+    qr: list[QRFinding]
+    text: str  # OCR text ("" when OCR was skipped or found nothing)
+    text_result: ScreeningResult | None
+    ocr_used: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "decision": self.decision,
+            "categories": list(self.categories),
+            "severity": self.severity,
+            "qr": [q.to_dict() for q in self.qr],
+            "text": self.text_result.masked if self.text_result else "",
+            "text_spans": [s.to_dict() for s in self.text_result.spans]
+            if self.text_result else [],
+            "ocr_used": self.ocr_used,
+        }
+
+
+_OCR: Any = None
+_OCR_LOCK = threading.Lock()
+
+
+def ocr_engine() -> Any:
+    """The process-wide RapidOCR engine (created on first use)."""
+    global _OCR
+    if _OCR is None:
+        with _OCR_LOCK:
+            if _OCR is None:
+                try:
+                    from rapidocr_onnxruntime import RapidOCR
+                except Exception as exc:  # ImportError, or onnxruntime failing to load
+                    raise OCRUnavailable(
+                        "text in images needs rapidocr-onnxruntime "
+                        f"(pip install rapidocr-onnxruntime): {exc}"
+                    ) from exc
+                _OCR = RapidOCR()
+    return _OCR
+
+
+def _open_image(data: bytes) -> Any:
+    from PIL import Image
+
+    img = Image.open(io.BytesIO(data))
+    img.load()
+    return img.convert("RGB")
+
+
+def decode_qr(image: Any) -> list[str]:
+    import zxingcpp
+
+    return [r.text for r in zxingcpp.read_barcodes(image) if r.text]
+
+
+def ocr_text(image: Any) -> str:
+    import numpy as np
+
+    engine = ocr_engine()
+    result, _elapsed = engine(np.asarray(image))
+    if not result:
+        return ""
+    return "\n".join(str(line[1]) for line in result)
+
+
+def screen_image(
+    data: bytes,
+    role: str,
+    policy: CompiledPolicy | None = None,
+    *,
+    ocr: bool = True,
+) -> ImageScreeningResult:
+    """Screen an image: QR codes it contains, and its text (OCR) as a message."""
+    if policy is None:
+        policy = default_policy()
+    image = _open_image(data)
+    findings: list[QRFinding] = []
+    cat_sev: dict[str, int] = {}
+    extra_text: list[str] = []
+    for payload in decode_qr(image):
+        cls = classify_payload(payload, policy.allow_qr)
+        findings.append(QRFinding(cls.kind, cls.category, cls.severity, payload[:12]))
+        if cls.category:
+            cat_sev[cls.category] = max(cat_sev.get(cls.category, 0), cls.severity)
+        elif cls.kind == "text":
+            extra_text.append(payload)  # a QR holding plain text: screen it like a message
+    text = ocr_text(image) if ocr else ""
+    full = "\n".join(t for t in [text, *extra_text] if t)
+    text_result = screen_message(full, role, policy) if full else None
+    decision = "allow"
+    actions = policy.actions.get(role, {})
+    for cat, sev in cat_sev.items():
+        act = "block" if sev >= policy.block_at else "warn" if sev >= policy.warn_at else "allow"
+        cap = actions.get(cat, "block")
+        act = cap if _RANK[cap] < _RANK[act] else act
+        decision = act if _RANK[act] > _RANK[decision] else decision
+    if text_result is not None:
+        if _RANK[text_result.decision] > _RANK[decision]:
+            decision = text_result.decision
+        for c in text_result.categories:
+            cat_sev[c] = max(cat_sev.get(c, 0), text_result.severity if c != "refusal" else 0)
+    categories = [c for c in CATEGORIES if c in cat_sev]
+    severity = max((v for k, v in cat_sev.items() if k != "refusal"), default=0)
+    return ImageScreeningResult(decision, categories, severity, findings, full, text_result, ocr)
+
+
+# ---------------------------------------------------------------------------------------------
+# Voice
+
+
+@runtime_checkable
+class SpeechToText(Protocol):
+    """Adapter for a speech-to-text backend (none is bundled)."""
+
+    def transcribe(self, audio: bytes, mime_type: str) -> str:
+        """Return the transcript of ``audio``; raise on failure."""
+        ...
+
+
+@dataclass(frozen=True)
+class VoiceScreeningResult:
+    status: str  # "screened" | "unscreened" | "failed"
+    decision: str  # "allow" when unscreened: the note is stored and marked for review
+    result: ScreeningResult | None = None
+    reason: str = ""
+    spans: list[Span] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"status": self.status, "decision": self.decision, "reason": self.reason,
+                "result": self.result.to_dict() if self.result else None}
+
+
+def screen_voice(
+    audio: bytes,
+    role: str,
+    policy: CompiledPolicy | None = None,
+    *,
+    stt: SpeechToText | None = None,
+    mime_type: str = "audio/ogg",
+) -> VoiceScreeningResult:
+    """Screen a voice note through ``stt`` if configured; otherwise mark it unscreened."""
+    if stt is None:
+        return VoiceScreeningResult("unscreened", "allow", None,
+                                    "no speech-to-text backend configured")
+    try:
+        transcript = stt.transcribe(audio, mime_type)
+    except Exception as exc:  # a backend failure must not lose the message
+        return VoiceScreeningResult("failed", "allow", None, f"speech-to-text failed: {exc}")
+    result = screen_message(transcript, role, policy)
+    return VoiceScreeningResult("screened", result.decision, result, "", list(result.spans))

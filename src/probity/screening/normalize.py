@@ -1,0 +1,303 @@
+"""Text folding for screening: one pass per message, with a map back to original offsets.
+
+Every character of a message is folded to at most one *unit* of a "compact" string:
+
+* NFKC (full-width and half-width forms, circled digits), case folding, Latin diacritics
+  stripped, a few Cyrillic/Greek look-alikes mapped to Latin;
+* traditional to simplified Chinese (an OpenCC t2s table built once per process, never per
+  message), then a small table of visual look-alikes (徽 -> 微) and capital numerals (壹 -> 一);
+* separators (spaces, punctuation, symbols, emoji, zero-width and control characters) are
+  dropped, so "加 . 微 . 信" and "加🌟微🌟信" fold to "加微信";
+* a few symbols carry meaning and become words: "+" -> 加, 🧧 -> 红包, 🐧 -> 企鹅, ☎ -> 电话.
+
+The common case (each character folds to zero or one unit) runs through ``str.translate`` in
+C; the original offset of each unit is only computed when a lexicon hit needs it. Characters
+that expand to several units (🧧, ⑩, ligatures) take a slower, exact path.
+
+A second, *phonetic* view maps every CJK unit to its toneless pinyin, so homophones
+(薇信, 威芯, 虹包) and typed pinyin (weixin, hongbao, 红bao) meet the same key.
+"""
+
+from __future__ import annotations
+
+import threading
+import unicodedata
+from dataclasses import dataclass
+from itertools import accumulate
+
+SEP = "\x00"  # a dropped character in the 1:1 folded string
+EXPAND = "\x01"  # marks a character that folds to several units (slow path)
+
+# Symbols that carry meaning in evasions and become words instead of being dropped.
+SYMBOL_WORDS: dict[str, str] = {
+    "+": "加",
+    "🧧": "红包",
+    "🐧": "企鹅",
+    "☎": "电话",
+    "📞": "电话",
+    "📱": "手机",
+    "💰": "钱",
+    "💵": "钱",
+    "💴": "钱",
+    "🧾": "",
+}
+
+# Visual look-alikes and variant forms folded onto the character they imitate. Homophones are
+# handled by the phonetic view instead, so only characters that *look* alike belong here.
+LOOKALIKES: dict[str, str] = {
+    "徽": "微", "徵": "微", "嶶": "微", "溦": "微", "媺": "微", "黴": "微",
+    "訫": "信", "伩": "信", "𠈌": "信",
+    "紅": "红", "葒": "红", "仜": "红",
+    "勹": "包",
+    "釦": "扣",
+    "壹": "一", "贰": "二", "貳": "二", "叁": "三", "參": "三", "肆": "四", "伍": "五",
+    "陆": "六", "陸": "六", "柒": "七", "捌": "八", "玖": "九", "〇": "零",
+}
+
+# Latin look-alikes from other scripts (the usual homoglyph set).
+HOMOGLYPHS: dict[str, str] = {
+    "а": "a", "е": "e", "о": "o", "р": "p", "с": "c", "х": "x", "у": "y", "к": "k",
+    "м": "m", "т": "t", "в": "b", "н": "h", "і": "i", "ј": "j", "ѕ": "s", "ԛ": "q",
+    "ԝ": "w", "ν": "v", "ο": "o", "α": "a", "ε": "e", "κ": "k", "τ": "t", "χ": "x",
+    "ι": "i", "ρ": "p", "μ": "u", "ω": "w",
+}
+
+# Digits as they appear in evasions, for the digit view (same length as the original text).
+CN_DIGITS: dict[str, int] = {
+    "零": 0, "〇": 0, "○": 0, "洞": 0, "一": 1, "幺": 1, "壹": 1, "二": 2, "贰": 2, "貳": 2,
+    "三": 3, "叁": 3, "參": 3, "四": 4, "肆": 4, "五": 5, "伍": 5, "六": 6, "陆": 6,
+    "陸": 6, "七": 7, "柒": 7, "拐": 7, "八": 8, "捌": 8, "九": 9, "玖": 9, "勾": 9,
+}
+
+_CJK_RANGES = (
+    (0x3400, 0x4DBF),
+    (0x4E00, 0x9FFF),
+    (0xF900, 0xFAFF),
+    (0x20000, 0x2A6DF),
+)
+_ASTRAL_SEPARATOR_RANGES = (
+    (0x1F000, 0x1FAFF),  # emoji and pictographs
+    (0xE0000, 0xE007F),  # tag characters
+    (0xE0100, 0xE01EF),  # variation selectors supplement
+)
+
+
+def is_cjk(ch: str) -> bool:
+    cp = ord(ch)
+    return any(lo <= cp <= hi for lo, hi in _CJK_RANGES)
+
+
+def _strip_marks(s: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFD", s) if not unicodedata.combining(c))
+
+
+@dataclass(frozen=True)
+class FoldTables:
+    """Per-process tables, built once (about a quarter of a second) and shared read-only."""
+
+    fold: dict[str, str]  # char -> folded units ("" = separator); complete for BMP + emoji
+    fast: dict[int, str]  # str.translate table: cp -> one char, SEP or EXPAND
+    pinyin: dict[int, str]  # str.translate table on folded text: CJK cp -> toneless pinyin
+    digits: dict[int, str]  # str.translate table on original text: 1:1 digit view
+
+
+_TABLES: FoldTables | None = None
+_LOCK = threading.Lock()
+
+
+def _t2s_table(chars: list[str]) -> dict[str, str]:
+    try:
+        import opencc
+    except ImportError:  # pragma: no cover - opencc is a declared dependency
+        return {}
+    conv = opencc.OpenCC("t2s")
+    joined = "\n".join(chars)
+    out = conv.convert(joined).split("\n")
+    table: dict[str, str] = {}
+    if len(out) == len(chars):
+        for src, dst in zip(chars, out, strict=True):
+            if dst != src and len(dst) == 1:
+                table[src] = dst
+    return table
+
+
+def _pinyin_table() -> dict[str, str]:
+    from pypinyin.pinyin_dict import pinyin_dict
+
+    tone_strip = {ord(c): _strip_marks(c) for c in "āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜüńňǹḿ"}
+    tone_strip[ord("ü")] = "v"
+    table: dict[str, str] = {}
+    for cp, readings in pinyin_dict.items():
+        first = readings.split(",")[0]
+        py = first.translate(tone_strip).replace("ü", "v")
+        if py.isascii() and py.isalpha():
+            table[chr(cp)] = py.lower()
+    return table
+
+
+def _fold_char(ch: str, t2s: dict[str, str]) -> str:
+    if ch in SYMBOL_WORDS:
+        return SYMBOL_WORDS[ch]
+    if ch in HOMOGLYPHS:
+        return HOMOGLYPHS[ch]
+    if ch in LOOKALIKES:
+        return LOOKALIKES[ch]
+    if is_cjk(ch):
+        s = t2s.get(ch, ch)
+        return LOOKALIKES.get(s, s)
+    norm = unicodedata.normalize("NFKC", ch)
+    out: list[str] = []
+    for c in norm:
+        if c in SYMBOL_WORDS:
+            out.append(SYMBOL_WORDS[c])
+            continue
+        cat = unicodedata.category(c)
+        if cat[0] in "ZPSCM":
+            continue  # separator: space, punctuation, symbol, control, mark
+        if cat[0] == "N" and not c.isdigit():
+            continue  # fractions, roman numerals: not digits we can trust
+        low = c.casefold()
+        low = HOMOGLYPHS.get(low, low)
+        if not low.isascii():
+            stripped = _strip_marks(low)
+            low = stripped if stripped.isascii() and stripped else low
+        if len(low) == 1 and is_cjk(low):
+            low = t2s.get(low, low)
+            low = LOOKALIKES.get(low, low)
+        out.append(low)
+    return "".join(out)
+
+
+def _build() -> FoldTables:
+    cjk_chars = [chr(cp) for lo, hi in _CJK_RANGES[:3] for cp in range(lo, hi + 1)]
+    t2s = _t2s_table(cjk_chars)
+    fold: dict[str, str] = {}
+    for cp in range(0x10000):
+        if 0xD800 <= cp <= 0xDFFF:
+            continue
+        ch = chr(cp)
+        fold[ch] = _fold_char(ch, t2s)
+    for lo, hi in _ASTRAL_SEPARATOR_RANGES:
+        for cp in range(lo, hi + 1):
+            ch = chr(cp)
+            fold[ch] = SYMBOL_WORDS.get(ch, "")
+    for ch, val in LOOKALIKES.items():
+        fold[ch] = val
+    fast: dict[int, str] = {}
+    for ch, val in fold.items():
+        if val == ch:
+            continue
+        fast[ord(ch)] = SEP if val == "" else (val if len(val) == 1 else EXPAND)
+    # The sentinels themselves are control characters: keep them out of the folded text.
+    fast[ord(SEP)] = SEP
+    fast[ord(EXPAND)] = SEP
+    py = _pinyin_table()
+    pinyin: dict[int, str] = {ord(ch): p for ch, p in py.items()}
+    digits: dict[int, str] = {}
+    for cp in range(0x10000):
+        if 0xD800 <= cp <= 0xDFFF:
+            continue
+        ch = chr(cp)
+        if ch in CN_DIGITS:
+            digits[cp] = "abcdefghij"[CN_DIGITS[ch]]
+            continue
+        f = fold[ch]
+        if len(f) == 1 and f.isdigit() and f.isascii():
+            digits[cp] = f
+        elif f == "" or f == "加":
+            digits[cp] = " "
+        else:
+            digits[cp] = "|"
+    for lo, hi in _ASTRAL_SEPARATOR_RANGES:
+        for cp in range(lo, hi + 1):
+            digits[cp] = " "
+    return FoldTables(fold=fold, fast=fast, pinyin=pinyin, digits=digits)
+
+
+def tables() -> FoldTables:
+    """The process-wide folding tables (built on first use, thread-safe)."""
+    global _TABLES
+    if _TABLES is None:
+        with _LOCK:
+            if _TABLES is None:
+                _TABLES = _build()
+    return _TABLES
+
+
+def fold_term(term: str) -> str:
+    """Fold a lexicon term exactly as message text is folded (without the offset map)."""
+    fold = tables().fold
+    return "".join(fold.get(ch, ch) for ch in term)
+
+
+def to_pinyin(folded: str) -> str:
+    return folded.translate(tables().pinyin)
+
+
+@dataclass
+class Folded:
+    """A message folded into compact units, with each unit's original [start, end)."""
+
+    text: str
+    compact: str
+    starts: list[int]
+    ends: list[int]
+
+    def orig_span(self, u_start: int, u_end: int) -> tuple[int, int]:
+        """Original offsets of units [u_start, u_end)."""
+        return self.starts[u_start], self.ends[u_end - 1]
+
+
+def fold_fast(text: str) -> tuple[str, str]:
+    """(one-to-one folded string, compact string) using C-speed translation.
+
+    The compact string is exact unless the first string contains EXPAND, in which case callers
+    must use :func:`fold_exact`.
+    """
+    one = text.translate(tables().fast)
+    return one, one.replace(SEP, "")
+
+
+def fold_exact(text: str, one: str | None = None) -> Folded:
+    """Fold with a full offset map (used only when a message has something worth mapping)."""
+    if one is None:
+        one = text.translate(tables().fast)
+    if EXPAND not in one:
+        starts = [i for i, c in enumerate(one) if c != SEP]
+        compact = one.replace(SEP, "")
+        ends = [s + 1 for s in starts]
+        return Folded(text, compact, starts, ends)
+    fold = tables().fold
+    chars: list[str] = []
+    starts = []
+    ends = []
+    for i, c in enumerate(one):
+        if c == SEP:
+            continue
+        if c == EXPAND:
+            for u in fold.get(text[i], ""):
+                chars.append(u)
+                starts.append(i)
+                ends.append(i + 1)
+        else:
+            chars.append(c)
+            starts.append(i)
+            ends.append(i + 1)
+    return Folded(text, "".join(chars), starts, ends)
+
+
+def phonetic_view(compact: str) -> tuple[str, list[int]]:
+    """Pinyin string of a compact string and the phonetic offset where each unit starts.
+
+    The returned list has one more element than ``compact`` (the end offset).
+    """
+    table = tables().pinyin
+    parts = [table.get(ord(c), c) for c in compact]
+    bounds = [0, *accumulate(map(len, parts))]
+    return "".join(parts), bounds
+
+
+def digit_view(text: str) -> str:
+    """A string as long as ``text``: ASCII digits for digits (a-j for Chinese numerals),
+    a space for separators and '|' for anything else."""
+    return text.translate(tables().digits)

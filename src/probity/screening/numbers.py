@@ -1,0 +1,198 @@
+"""Numbers in messages: CN mobile phones, landlines, bank cards (Luhn), QQ numbers.
+
+Works on the *digit view* of the original text (same length, so offsets need no mapping):
+digits of any width, circled digits and Chinese numerals (一三八, 幺, 壹贰叁, 零) become
+digits; separators become spaces. Groups of digits separated only by separators form a
+cluster ("138 1234 5678", "138-1234-5678", "①③⑧ 1234 ５６７８"); a phone may also be spread
+over several clusters across a sentence when the message talks about a phone or contact.
+
+Full numbers are never logged or returned: hits carry offsets and a rule name only.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Final
+
+from probity.screening.normalize import Folded, digit_view, tables
+
+if TYPE_CHECKING:
+    from probity.screening.engine import Hit, _Ctx
+    from probity.screening.policy import CompiledPolicy
+
+_GROUP: Final = re.compile(r"[0-9a-j]+")
+_CN_TO_DIGIT: Final = str.maketrans("abcdefghij", "0123456789")
+_MOBILE: Final = re.compile(r"(?:0086|86)?(1[3-9]\d{9})")
+_LANDLINE: Final = re.compile(r"(?:0086|86)?(0[1-9]\d{1,2}\d{7,8})")
+_CONTEXT_DISTANCE: Final = 12  # original characters between a cue and the number
+
+
+@dataclass
+class _Group:
+    start: int
+    end: int
+    digits: str
+    alnum: bool  # glued to Latin letters: a tracking or model number
+
+
+def luhn_ok(digits: str) -> bool:
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = ord(ch) - 48
+        if i % 2 == 1:
+            d *= 2
+            if d > 9:
+                d -= 9
+        total += d
+    return total % 10 == 0
+
+
+def is_cn_mobile(digits: str) -> bool:
+    """A valid mainland mobile number (11 digits), checked with phonenumbers when present."""
+    if len(digits) != 11 or _MOBILE.fullmatch(digits) is None:
+        return False
+    try:
+        import phonenumbers
+    except ImportError:  # pragma: no cover - declared dependency
+        return True
+    try:
+        num = phonenumbers.parse("+86" + digits, None)
+    except phonenumbers.NumberParseException:
+        return False
+    return bool(phonenumbers.is_valid_number(num))
+
+
+def _latin(ch: str) -> bool:
+    f = tables().fold.get(ch, ch)
+    return len(f) == 1 and "a" <= f <= "z"
+
+
+def _groups(text: str) -> list[_Group]:
+    dv = digit_view(text)
+    out: list[_Group] = []
+    for m in _GROUP.finditer(dv):
+        raw = m.group()
+        if len(raw) < 3 and not any(c.isdigit() for c in raw):
+            continue  # 一个, 十一: Chinese numerals count only in runs of three or more
+        s, e = m.span()
+        alnum = (s > 0 and _latin(text[s - 1])) or (e < len(text) and _latin(text[e]))
+        out.append(_Group(s, e, raw.translate(_CN_TO_DIGIT), alnum))
+    return out
+
+
+def _clusters(text: str, groups: list[_Group]) -> list[list[_Group]]:
+    dv = digit_view(text) if groups else ""
+    clusters: list[list[_Group]] = []
+    for g in groups:
+        if clusters and not clusters[-1][-1].alnum and not g.alnum:
+            prev = clusters[-1][-1]
+            between = dv[prev.end : g.start]
+            if between.strip(" ") == "":
+                clusters[-1].append(g)
+                continue
+        clusters.append([g])
+    return clusters
+
+
+def _nearest_cue(
+    start: int, kinds: tuple[str, ...], ctx: _Ctx, folded: Folded
+) -> str | None:
+    """The context kind whose phrase ends closest before original offset ``start``."""
+    best: tuple[int, str] | None = None
+    for kind in kinds:
+        for _us, ue in ctx.get(kind):
+            oe = folded.ends[ue - 1]
+            if oe <= start and start - oe <= _CONTEXT_DISTANCE and (best is None or oe > best[0]):
+                best = (oe, kind)
+    return best[1] if best else None
+
+
+def _allowed(digits: str, policy: CompiledPolicy) -> bool:
+    core = digits
+    for prefix in ("0086", "86"):
+        if core.startswith(prefix) and len(core) - len(prefix) >= 10:
+            core = core[len(prefix) :]
+            break
+    if core in policy.allow_numbers or digits in policy.allow_numbers:
+        return True
+    return any(core.startswith(p) for p in policy.allow_number_prefixes)
+
+
+def find_number_hits(text: str, folded: Folded, ctx: _Ctx, policy: CompiledPolicy) -> list[Hit]:
+    from probity.screening.engine import Hit
+
+    groups = _groups(text)
+    if not groups:
+        return []
+    hits: list[Hit] = []
+    cue_kinds = ("number_context", "phone_cue", "bank_cue", "qq_cue")
+    phone_talk = ctx.has("phone_cue") or ctx.has("cue_contact")
+    clusters = _clusters(text, groups)
+    free: list[list[_Group]] = []
+
+    for cl in clusters:
+        if cl[0].alnum:
+            continue
+        nearest = _nearest_cue(cl[0].start, cue_kinds, ctx, folded)
+        whole = "".join(g.digits for g in cl)
+        if 16 <= len(whole) <= 19:
+            bank_cue = ctx.has("bank_cue") and nearest != "number_context"
+            if luhn_ok(whole) and (bank_cue or (
+                    whole.startswith("62") and nearest != "number_context"
+                    and not ctx.has("number_context"))):
+                hits.append(Hit([(cl[0].start, cl[-1].end)], "payment", 3, "bank_card"))
+                continue
+            if bank_cue and not ctx.has("number_context"):
+                # A card number that fails Luhn, next to "卡号"/"打到卡": mistyped or disguised.
+                hits.append(Hit([(cl[0].start, cl[-1].end)], "payment", 2, "bank_card_unchecked"))
+                continue
+        found = False
+        for i in range(len(cl)):
+            acc = ""
+            for j in range(i, len(cl)):
+                acc += cl[j].digits
+                if len(acc) > 15:
+                    break
+                m = _MOBILE.fullmatch(acc)
+                kind = ""
+                if m is not None and is_cn_mobile(m.group(1)):
+                    kind = "phone"
+                elif i == 0 and ctx.has("phone_cue") and _LANDLINE.fullmatch(acc):
+                    kind = "landline"
+                if not kind:
+                    continue
+                found = True
+                if _allowed(acc, policy) or (nearest == "number_context" and i == 0):
+                    break  # an official line, or an order number that looks like a phone
+                sev = 3 if kind == "phone" else 2
+                hits.append(Hit([(cl[i].start, cl[j].end)], "contact", sev, kind))
+                break
+            if found:
+                break
+        if found:
+            continue
+        if ctx.has("qq_cue") and 5 <= len(whole) <= 11 and nearest == "qq_cue":
+            hits.append(Hit([(cl[0].start, cl[-1].end)], "contact", 3, "qq_number"))
+            continue
+        if nearest != "number_context":
+            free.append(cl)
+
+    # A phone spread across a sentence: 我电话138，中间1234，最后5678.
+    if phone_talk and len(free) >= 2:
+        for i in range(len(free)):
+            acc = ""
+            segs: list[tuple[int, int]] = []
+            for j in range(i, min(len(free), i + 4)):
+                if j > i and free[j][0].start - free[j - 1][-1].end > 16:
+                    break
+                acc += "".join(g.digits for g in free[j])
+                segs.append((free[j][0].start, free[j][-1].end))
+                if len(acc) > 13:
+                    break
+                m = _MOBILE.fullmatch(acc)
+                if j > i and m is not None and is_cn_mobile(m.group(1)):
+                    if not _allowed(acc, policy):
+                        hits.append(Hit(segs, "contact", 3, "phone_split"))
+                    return hits
+    return hits
