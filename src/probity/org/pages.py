@@ -142,6 +142,24 @@ async def structure(request: Request, session: Session, principal: OrgReader,
                   tenant_names={t.id: t.name for t in tenants}, error=error)
 
 
+@router.post("/structure/tenants", response_class=HTMLResponse)
+async def create_tenant(
+    request: Request, session: Session, principal: OrgWriter,
+    parent_id: Annotated[int, Form()], code: Annotated[str, Form()], name: Annotated[str, Form()],
+    kind: Annotated[str, Form()] = "subsidiary", name_en: Annotated[str, Form()] = "",
+) -> Response:
+    try:
+        data = schemas.TenantCreate.model_validate({
+            "parent_id": parent_id, "code": code, "name": name, "kind": kind,
+            "name_en": name_en or None})
+        await service.create_tenant(session, principal, data)
+        await commit_tx(session)
+    except (ValidationError, DomainError) as exc:
+        await session.rollback()
+        return await structure(request, session, principal, error=_form_error(exc))
+    return RedirectResponse("/org/structure", status_code=303)
+
+
 @router.post("/structure/units", response_class=HTMLResponse)
 async def create_unit(
     request: Request, session: Session, principal: OrgWriter,
