@@ -58,6 +58,11 @@ _EMAIL: Final = re.compile(
     r"([A-Za-z0-9Ａ-Ｚａ-ｚ０-９\-]{1,63}(?:\s?(?:[.．]|\(dot\)|\[dot\])\s?"
     r"[A-Za-z0-9Ａ-Ｚａ-ｚ０-９\-]{1,63})+)"
 )
+_ROLE_MAILBOXES: Final = frozenset({
+    "service", "services", "support", "help", "helpdesk", "info", "kefu", "cs", "customerservice",
+    "invoice", "invoices", "fapiao", "noreply", "no-reply", "admin", "hr", "sales", "contact",
+    "feedback", "billing", "aftersales", "shouhou", "care", "vip",
+})
 _COMPACT_EMAIL: Final = re.compile(
     r"[a-z0-9]{3,}(?:163|126|qq|gmail|hotmail|outlook|sina|sohu|yahoo|foxmail|icloud|aliyun"
     r"|139|yeah)(?:com|cn|net)(?:cn)?(?![a-z])"
@@ -224,7 +229,7 @@ def _screen_slow(
                     continue  # the literal form: the compact pass already has it
                 part_occ.setdefault(pid, []).append((u1, u2, False))
 
-    hits = _term_hits(part_occ, role, policy)
+    hits = _term_hits(part_occ, role, policy, compact)
     id_hits: list[Hit] = []
     confirmed: set[int] = set()
     for i, h in enumerate(hits):
@@ -284,7 +289,10 @@ def _screen_slow(
 
 
 def _term_hits(
-    part_occ: dict[int, list[tuple[int, int, bool]]], role: str, policy: CompiledPolicy
+    part_occ: dict[int, list[tuple[int, int, bool]]],
+    role: str,
+    policy: CompiledPolicy,
+    compact: str,
 ) -> list[Hit]:
     if not part_occ:
         return []
@@ -312,7 +320,8 @@ def _term_hits(
             for pid in ce.parts[1:]:
                 best: tuple[int, int, bool] | None = None
                 for occ in part_occ[pid]:
-                    if cur <= occ[0] <= cur + e.max_gap and (best is None or occ[0] < best[0]):
+                    if (cur <= occ[0] and (best is None or occ[0] < best[0])
+                            and _distance(compact, cur, occ[0]) <= e.max_gap):
                         best = occ
                 if best is None:
                     ok = False
@@ -327,12 +336,13 @@ def _term_hits(
 
 
 def _distance(compact: str, a: int, b: int) -> float:
-    """Distance between units a <= b; Latin letters count a quarter (a word ~ one unit)."""
+    """Distance between units a <= b. Latin letters and digits count a quarter, so an English
+    word or an amount ("1000块") weighs about as much as one Chinese character."""
     if b <= a:
         return 0.0
     seg = compact[a:b]
-    latin = sum(1 for c in seg if "a" <= c <= "z")
-    return (b - a - latin) + latin / 4
+    light = sum(1 for c in seg if "a" <= c <= "z" or "0" <= c <= "9")
+    return (b - a - light) + light / 4
 
 
 def _has_cue(h: Hit, ctx: _Ctx, policy: CompiledPolicy, compact: str) -> bool:
@@ -379,6 +389,9 @@ def _email_and_link_hits(
             continue
         if invoice:
             continue
+        local = "".join(tables().fold.get(c, c) for c in m.group(0).split("@")[0].split("＠")[0])
+        if local.strip().lower() in _ROLE_MAILBOXES:
+            continue  # service@, support@, kefu@: a company mailbox, not a person
         out.append(Hit([(m.start(), m.end())], "contact", 3, "email"))
     for m in _URL.finditer(text):
         cls = classify_payload(m.group(0), policy.allow_qr)
