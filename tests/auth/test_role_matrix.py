@@ -23,6 +23,16 @@ PUBLIC = {
     ("POST", "/api/v1/auth/login"), ("GET", "/api/v1/auth/csrf"), ("GET", "/api/v1/health"),
     ("GET", "/login"), ("POST", "/login"), ("POST", "/logout"), ("GET", "/lang/{code}"),
     ("GET", "/vendor/{name}"), ("GET", "/"),
+    # Chat: guests (order no. + phone digits) act with an X-Chat-Token; without one, or outside
+    # the conversation, these answer 404 (tests/chat covers who sees what).
+    ("POST", "/api/v1/chat/conversations"), ("GET", "/api/v1/chat/conversations/{conv_id}"),
+    ("GET", "/api/v1/chat/conversations/{conv_id}/messages"),
+    ("POST", "/api/v1/chat/conversations/{conv_id}/messages"),
+    ("POST", "/api/v1/chat/conversations/{conv_id}/attachments"),
+    ("GET", "/api/v1/chat/conversations/{conv_id}/attachments/{sha256}"),
+    ("POST", "/api/v1/chat/conversations/{conv_id}/receipts"),
+    ("POST", "/api/v1/chat/conversations/{conv_id}/close"),
+    ("POST", "/api/v1/chat/conversations/{conv_id}/csat"),
 }
 # Open to any signed-in user; what they see is narrowed by scope inside the service.
 SIGNED_IN = {
@@ -31,6 +41,11 @@ SIGNED_IN = {
     ("GET", "/account/tokens"), ("POST", "/account/tokens"),
     ("POST", "/account/tokens/{token_id}/revoke"), ("GET", "/org/me"),
     ("GET", "/org/employees/{employee_id}"), ("GET", "/api/v1/employees/{employee_id}"),
+    # Chat: participants only (404 otherwise), narrowed in probity.chat.service.
+    ("GET", "/api/v1/chat/conversations"),
+    ("POST", "/api/v1/chat/conversations/{conv_id}/messages/{seq}/recall"),
+    ("GET", "/api/v1/chat/conversations/{conv_id}/customer"),
+    ("GET", "/api/v1/chat/conversations/{conv_id}/transfers"),
 }
 
 DEMO_LOGIN = {Role.customer: "customer", Role.agent: "agent", Role.team_lead: "lead",

@@ -1,9 +1,25 @@
 """All ORM models, one module per domain. Importing this package registers every table."""
 
+from probity.models.alerts import Alert
 from probity.models.audit import AuditEntry
 from probity.models.auth import ApiToken, Role, RoleAssignment, User
 from probity.models.base import Base
-from probity.models.commerce import Customer, Order, OrderStatus, Payment, PaymentMethod
+from probity.models.chat import (
+    AgentStatus,
+    Conversation,
+    ConversationStatus,
+    Message,
+    MessageKind,
+    Transfer,
+)
+from probity.models.commerce import (
+    Customer,
+    Order,
+    OrderStatus,
+    Payment,
+    PaymentMethod,
+    Refund,
+)
 from probity.models.org import (
     Employee,
     EmploymentEvent,
@@ -16,13 +32,19 @@ from probity.models.org import (
 )
 
 __all__ = [
+    "AgentStatus",
+    "Alert",
     "ApiToken",
     "AuditEntry",
     "Base",
+    "Conversation",
+    "ConversationStatus",
     "Customer",
     "Employee",
     "EmploymentEvent",
     "EmploymentStatus",
+    "Message",
+    "MessageKind",
     "Order",
     "OrderStatus",
     "OrgUnit",
@@ -30,9 +52,11 @@ __all__ = [
     "Payment",
     "PaymentMethod",
     "Position",
+    "Refund",
     "Role",
     "RoleAssignment",
     "Tenant",
     "TenantKind",
+    "Transfer",
     "User",
 ]

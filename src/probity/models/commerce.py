@@ -68,3 +68,18 @@ class Payment(IdMixin, TimestampMixin, Base):
     method: Mapped[PaymentMethod] = mapped_column(Enum(PaymentMethod, native_enum=False, length=16))
     payee_account: Mapped[str] = mapped_column(String(64))
     paid_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Refund(IdMixin, TimestampMixin, Base):
+    __tablename__ = "refunds"
+    __table_args__ = (UniqueConstraint("tenant_id", "refund_no"),)
+
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), index=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    refund_no: Mapped[str] = mapped_column(String(40))
+    amount: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    currency: Mapped[str] = mapped_column(String(3), default="CNY")
+    reason: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16), default="completed")
+    refunded_at: Mapped[datetime] = mapped_column(UTCDateTime)

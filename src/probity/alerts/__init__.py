@@ -1,0 +1,1 @@
+"""Screening alerts: created with the message that raised them, live feed + API."""

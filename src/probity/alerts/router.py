@@ -1,0 +1,73 @@
+"""JSON API and live WebSocket feed for screening alerts."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, WebSocket, WebSocketDisconnect
+
+from probity.alerts import schemas, service
+from probity.auth.deps import Session, require
+from probity.auth.permissions import Perm, Principal
+from probity.chat.service import ALERTS_CHANNEL
+from probity.chat.ws import ws_principal, ws_session
+from probity.events import get_bus
+
+router = APIRouter(tags=["alerts"])
+AlertReader = Annotated[Principal, Depends(require(Perm.alerts_read))]
+
+
+@router.get("/api/v1/alerts", response_model=list[schemas.AlertRead])
+async def list_alerts(
+    session: Session, principal: AlertReader,
+    decision: Annotated[str | None, Query(pattern="^(warn|block)$")] = None,
+    conversation_id: int | None = None, after_id: int | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[schemas.AlertRead]:
+    rows = await service.list_alerts(session, principal, limit=limit, offset=offset,
+                                     decision=decision, conversation_id=conversation_id,
+                                     after_id=after_id)
+    return [schemas.AlertRead.model_validate(a) for a in rows]
+
+
+@router.get("/api/v1/alerts/{alert_id}", response_model=schemas.AlertRead)
+async def get_alert(alert_id: int, session: Session, principal: AlertReader
+                    ) -> schemas.AlertRead:
+    return schemas.AlertRead.model_validate(await service.get_alert(session, principal, alert_id))
+
+
+@router.websocket("/ws/alerts")
+async def alert_feed(websocket: WebSocket) -> None:
+    """Pushes {"type": "alert", "alert": {...}} for every new alert inside the caller's scope."""
+    async with ws_session(websocket.app) as session:
+        principal = await ws_principal(websocket, session)
+        if principal is None or not principal.can(Perm.alerts_read):
+            await websocket.close(code=4403)
+            return
+        feed = await service.feed_filter(session, principal)
+    await websocket.accept()
+    bus = get_bus(websocket.app)
+    async with bus.subscribe(ALERTS_CHANNEL) as sub:
+        await websocket.send_json({"type": "ready"})
+
+        async def pump() -> None:
+            while True:
+                event = await sub.get()
+                if event.get("type") == "alert" and feed.covers(event["alert"]):
+                    await websocket.send_json(event)
+
+        task = asyncio.create_task(pump())
+        try:
+            while True:
+                msg = await websocket.receive_json()
+                if msg.get("type") == "ping":
+                    await websocket.send_json({"type": "pong"})
+        except (WebSocketDisconnect, RuntimeError, ValueError):
+            pass
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task

@@ -1,0 +1,1 @@
+"""The official chat channel: conversations, routing, screened messages, WebSockets."""

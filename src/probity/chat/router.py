@@ -1,0 +1,234 @@
+"""JSON API of the chat channel. Thin: authorise, call one service function, commit, return.
+
+Guests (identified by order number + phone digits) authenticate with the X-Chat-Token header.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Header, Query, Request, UploadFile
+from fastapi.responses import FileResponse
+from sqlalchemy import select
+
+from probity.auth.deps import (
+    CurrentPrincipal,
+    OptionalPrincipal,
+    Session,
+    commit,
+    require,
+    require_role,
+)
+from probity.auth.permissions import Perm, Principal
+from probity.chat import attachments, schemas, service
+from probity.chat.routing import queue_position
+from probity.chat.screening import BLOCK_NOTICE, WARN_REMINDER
+from probity.errors import NotFound
+from probity.events import get_bus
+from probity.models import Message, MessageKind, Role, Transfer
+
+router = APIRouter(prefix="/api/v1/chat", tags=["chat"])
+ChatToken = Annotated[str | None, Header(alias="X-Chat-Token")]
+Agent = Annotated[Principal, Depends(require_role(Role.agent))]
+Staff = Annotated[Principal, Depends(require_role(Role.agent, Role.team_lead, Role.hq_admin))]
+Reassigner = Annotated[Principal, Depends(require(Perm.chat_reassign))]
+
+
+def _publish(request: Request) -> service.Publish:
+    return get_bus(request.app).publish
+
+
+@router.post("/conversations", status_code=201, response_model=schemas.ConversationStarted)
+async def start(data: schemas.ConversationStart, request: Request, session: Session,
+                principal: OptionalPrincipal) -> schemas.ConversationStarted:
+    conv, token = await service.start_conversation(
+        session, principal, _publish(request), order_no=data.order_no,
+        phone_last4=data.phone_last4, team_id=data.team_id)
+    pos = await queue_position(session, conv)
+    await commit(session)
+    return schemas.ConversationStarted(
+        conversation=schemas.ConversationRead.model_validate(conv), token=token,
+        queue_position=pos)
+
+
+@router.get("/conversations", response_model=list[schemas.ConversationRead])
+async def list_conversations(
+    session: Session, principal: CurrentPrincipal,
+    status: Annotated[str | None, Query(pattern="^(waiting|active|closed)$")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[schemas.ConversationRead]:
+    rows = await service.list_conversations(session, principal, status=status, limit=limit)
+    return [schemas.ConversationRead.model_validate(c) for c in rows]
+
+
+@router.get("/conversations/{conv_id}", response_model=schemas.ConversationRead)
+async def get_conversation(conv_id: int, session: Session, principal: OptionalPrincipal,
+                           token: ChatToken = None) -> schemas.ConversationRead:
+    conv, who = await service.participant_for(session, principal, token, conv_id)
+    service.record_read(session, conv, who)
+    await commit(session)
+    return schemas.ConversationRead.model_validate(conv)
+
+
+@router.get("/conversations/{conv_id}/messages")
+async def list_messages(conv_id: int, session: Session, principal: OptionalPrincipal,
+                        token: ChatToken = None,
+                        after: Annotated[int, Query(ge=0)] = 0,
+                        limit: Annotated[int, Query(ge=1, le=1000)] = 500
+                        ) -> list[dict[str, Any]]:
+    conv, who = await service.participant_for(session, principal, token, conv_id)
+    rows = await service.history(session, conv, who, after_seq=after, limit=limit)
+    service.record_read(session, conv, who)
+    await commit(session)
+    return rows
+
+
+def _ack(msg: Message, who: service.Participant, dup: bool) -> dict[str, Any]:
+    out: dict[str, Any] = {"id": msg.id, "seq": msg.seq, "decision": msg.decision,
+                           "duplicate": dup, "message": service.message_view(msg, who)}
+    if msg.decision == "block":
+        out["notice"] = BLOCK_NOTICE
+    elif msg.decision == "warn" and who.role == "agent":
+        out["reminder"] = WARN_REMINDER
+    return out
+
+
+@router.post("/conversations/{conv_id}/messages", status_code=201)
+async def send_message(conv_id: int, data: schemas.MessageCreate, request: Request,
+                       session: Session, principal: OptionalPrincipal, token: ChatToken = None
+                       ) -> dict[str, Any]:
+    conv, who = await service.participant_for(session, principal, token, conv_id)
+    msg, dup = await service.send_message(session, conv, who, _publish(request), text=data.text,
+                                          client_id=data.client_id)
+    await commit(session)
+    return _ack(msg, who, dup)
+
+
+@router.post("/conversations/{conv_id}/attachments", status_code=201)
+async def send_attachment(conv_id: int, request: Request, session: Session,
+                          principal: OptionalPrincipal, file: UploadFile,
+                          kind: Annotated[str, Form(pattern="^(image|voice)$")] = "image",
+                          caption: Annotated[str, Form(max_length=500)] = "",
+                          client_id: Annotated[str | None, Form(max_length=64)] = None,
+                          token: ChatToken = None) -> dict[str, Any]:
+    conv, who = await service.participant_for(session, principal, token, conv_id)
+    data = await file.read(attachments.MAX_IMAGE_BYTES + 1)
+    msg, dup = await service.send_message(
+        session, conv, who, _publish(request), text=caption, client_id=client_id,
+        kind=MessageKind(kind), data=data,
+        attachments_dir=request.app.state.settings.attachments_dir)
+    await commit(session)
+    return _ack(msg, who, dup)
+
+
+@router.get("/conversations/{conv_id}/attachments/{sha256}")
+async def get_attachment(conv_id: int, sha256: str, request: Request, session: Session,
+                         principal: OptionalPrincipal, token: ChatToken = None) -> FileResponse:
+    conv, who = await service.participant_for(session, principal, token, conv_id)
+    msg = await session.scalar(select(Message).where(
+        Message.conversation_id == conv.id, Message.attachment_sha256 == sha256).limit(1))
+    view = service.message_view(msg, who) if msg is not None else None
+    if msg is None or view is None or view.get("attachment") != sha256:
+        raise NotFound("no such attachment")
+    path = attachments.path_for(request.app.state.settings.attachments_dir, sha256)
+    if not path.exists():
+        raise NotFound("the attachment file is missing")
+    return FileResponse(path, media_type=msg.attachment_mime or "application/octet-stream",
+                        headers={"X-Content-Type-Options": "nosniff",
+                                 "Cache-Control": "private, max-age=3600"})
+
+
+@router.post("/conversations/{conv_id}/messages/{seq}/recall")
+async def recall(conv_id: int, seq: int, request: Request, session: Session,
+                 principal: CurrentPrincipal) -> dict[str, Any]:
+    conv, who = await service.participant_for(session, principal, None, conv_id)
+    msg = await service.recall_message(session, conv, who, _publish(request), seq)
+    await commit(session)
+    assert msg.recalled_at is not None
+    return {"seq": msg.seq, "recalled_at": msg.recalled_at.isoformat()}
+
+
+@router.post("/conversations/{conv_id}/receipts")
+async def receipts(conv_id: int, request: Request, session: Session,
+                   principal: OptionalPrincipal, token: ChatToken = None,
+                   delivered: int | None = None, read: int | None = None) -> dict[str, int]:
+    conv, who = await service.participant_for(session, principal, token, conv_id)
+    await service.mark(session, conv, who, _publish(request), delivered=delivered, read=read)
+    await commit(session)
+    return {"delivered": getattr(conv, f"{who.role}_delivered_seq", 0),
+            "read": getattr(conv, f"{who.role}_read_seq", 0)}
+
+
+@router.post("/conversations/{conv_id}/close", response_model=schemas.ConversationRead)
+async def close(conv_id: int, request: Request, session: Session, principal: OptionalPrincipal,
+                token: ChatToken = None) -> schemas.ConversationRead:
+    conv, who = await service.participant_for(session, principal, token, conv_id)
+    await service.close_conversation(session, conv, who, _publish(request))
+    await commit(session)
+    return schemas.ConversationRead.model_validate(conv)
+
+
+@router.post("/conversations/{conv_id}/csat", response_model=schemas.ConversationRead)
+async def csat(conv_id: int, data: schemas.CsatCreate, session: Session,
+               principal: OptionalPrincipal, token: ChatToken = None
+               ) -> schemas.ConversationRead:
+    conv, who = await service.participant_for(session, principal, token, conv_id)
+    await service.rate(session, conv, who, data.score, data.comment)
+    await commit(session)
+    return schemas.ConversationRead.model_validate(conv)
+
+
+@router.get("/conversations/{conv_id}/customer")
+async def customer_panel(conv_id: int, session: Session, principal: CurrentPrincipal
+                         ) -> dict[str, Any]:
+    conv, who = await service.participant_for(session, principal, None, conv_id)
+    if who.role == "customer":
+        raise NotFound("no such conversation")
+    service.record_read(session, conv, who)
+    panel = await service.customer_panel(session, conv)
+    await commit(session)
+    return panel
+
+
+@router.get("/conversations/{conv_id}/transfers", response_model=list[schemas.TransferRead])
+async def transfers(conv_id: int, session: Session, principal: CurrentPrincipal
+                    ) -> list[schemas.TransferRead]:
+    conv, who = await service.participant_for(session, principal, None, conv_id)
+    if who.role == "customer":
+        raise NotFound("no such conversation")
+    rows = (await session.scalars(select(Transfer).where(
+        Transfer.conversation_id == conv.id).order_by(Transfer.id))).all()
+    return [schemas.TransferRead.model_validate(t) for t in rows]
+
+
+@router.post("/conversations/{conv_id}/reassign", response_model=schemas.TransferRead)
+async def reassign(conv_id: int, data: schemas.ReassignCreate, request: Request,
+                   session: Session, principal: Reassigner) -> schemas.TransferRead:
+    t = await service.reassign(session, principal, _publish(request), conv_id, data.to_user_id,
+                               data.reason)
+    await commit(session)
+    return schemas.TransferRead.model_validate(t)
+
+
+@router.put("/agent/availability")
+async def availability(data: schemas.Availability, request: Request, session: Session,
+                       principal: Agent) -> dict[str, Any]:
+    status = await service.set_availability(session, principal, _publish(request),
+                                            data.available)
+    await commit(session)
+    return {"available": status.available, "org_unit_id": status.org_unit_id}
+
+
+CANNED_REPLIES = [
+    "您好，我是您的专属客服，请问有什么可以帮您？",
+    "请提供您的订单号，我马上为您查询。",
+    "退款已为您提交，预计 1-3 个工作日原路退回。",
+    "为了保障您的权益，请全程通过官方渠道沟通和付款。",
+    "感谢您的好意，按公司规定我们不能收取任何红包或礼品。",
+    "请问还有其他可以帮您的吗？",
+]
+
+
+@router.get("/canned-replies")
+async def canned_replies(principal: Staff) -> list[str]:
+    return CANNED_REPLIES

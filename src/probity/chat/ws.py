@@ -1,0 +1,233 @@
+"""WebSocket endpoints of the chat channel.
+
+Protocol (JSON text frames) on /ws/chat/{conversation_id}?after=<seq>[&token=<guest token>]:
+
+server → client
+  {"type": "hello", "role": ..., "conversation": {...}}       once, after the socket is accepted
+  {"type": "message", "seq": n, ...}                           backlog (seq > after), then live
+  {"type": "synced", "seq": n}                                 the backlog is complete
+  {"type": "ack", "client_id": ..., "seq": n, "decision": ..., "duplicate": bool, "message": {...}}
+        sent only after the message is committed; a blocked message is acked with
+        "decision": "block" and a "notice", and is never delivered to the other side
+  {"type": "receipt", "by": "customer"|"agent", "delivered": n, "read": n}
+  {"type": "recalled", "seq": n}   {"type": "assigned", ...}   {"type": "closed"}
+  {"type": "resync"}               the client fell behind: reconnect with after=<last seq>
+  {"type": "error", "code": ..., "message": ..., "client_id": ...}   {"type": "pong"}
+client → server
+  {"type": "send", "client_id": "<unique>", "text": "..."}   (client_id makes resends idempotent)
+  {"type": "delivered", "seq": n}   {"type": "read", "seq": n}   {"type": "recall", "seq": n}
+  {"type": "ping"}
+
+A reconnecting client passes the highest seq it holds as `after`: it gets exactly the messages
+after it (the subscription is opened before the backlog is read, and live events at or below the
+last backlog seq are dropped), so nothing is lost or duplicated.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from probity.auth.deps import commit
+from probity.auth.permissions import Principal
+from probity.auth.service import load_principal, principal_from_token
+from probity.chat import service
+from probity.chat.screening import BLOCK_NOTICE, WARN_REMINDER
+from probity.errors import DomainError
+from probity.events import get_bus
+from probity.models import Conversation
+
+router = APIRouter()
+
+
+@contextlib.asynccontextmanager
+async def ws_session(app: Any) -> AsyncIterator[AsyncSession]:
+    """A short-lived session per operation: a socket never pins a database connection."""
+    async with app.state.db.sessionmaker() as session:
+        try:
+            yield session
+        except BaseException:
+            await session.rollback()
+            raise
+
+
+def _same_origin(websocket: WebSocket) -> bool:
+    origin = websocket.headers.get("origin")
+    if not origin:
+        return True  # not a browser
+    return urlsplit(origin).netloc == websocket.headers.get("host")
+
+
+async def ws_principal(websocket: WebSocket, session: AsyncSession) -> Principal | None:
+    auth = websocket.headers.get("authorization", "")
+    if auth.lower().startswith("bearer "):
+        return await principal_from_token(session, auth[7:].strip())
+    uid = websocket.session.get("uid") if "session" in websocket.scope else None
+    # Cookie-authenticated sockets must come from our own pages (no cross-site hijacking).
+    if isinstance(uid, int) and _same_origin(websocket):
+        return await load_principal(session, uid)
+    return None
+
+
+def conversation_state(conv: Conversation) -> dict[str, Any]:
+    return {"id": conv.id, "status": conv.status.value, "last_seq": conv.last_seq,
+            "agent_user_id": conv.agent_user_id, "csat_score": conv.csat_score,
+            "customer": {"delivered": conv.customer_delivered_seq,
+                         "read": conv.customer_read_seq},
+            "agent": {"delivered": conv.agent_delivered_seq, "read": conv.agent_read_seq}}
+
+
+class Connection:
+    def __init__(self, websocket: WebSocket, conv_id: int, who: service.Participant,
+                 principal: Principal | None, token: str | None) -> None:
+        self.ws = websocket
+        self.conv_id = conv_id
+        self.who = who
+        self.principal = principal
+        self.token = token
+        self.sent_max = 0
+        self.lock = asyncio.Lock()
+        self.bus = get_bus(websocket.app)
+
+    async def send(self, data: dict[str, Any]) -> None:
+        async with self.lock:
+            await self.ws.send_json(data)
+
+    async def on_event(self, event: dict[str, Any]) -> None:
+        kind = event.get("type")
+        if kind == "message":
+            msg = service.message_from_wire(event["message"])
+            if msg.seq <= self.sent_max:
+                return
+            view = service.message_view(msg, self.who)
+            self.sent_max = max(self.sent_max, msg.seq)
+            if view is not None:
+                await self.send(view)
+        elif kind == "overflow":
+            await self.send({"type": "resync"})
+        else:
+            await self.send(event)
+
+    async def handle(self, data: dict[str, Any]) -> None:
+        kind = data.get("type")
+        if kind == "ping":
+            await self.send({"type": "pong"})
+            return
+        async with ws_session(self.ws.app) as session:
+            conv = await session.get(Conversation, self.conv_id)
+            assert conv is not None
+            if kind == "send":
+                client_id = str(data.get("client_id") or "")[:64] or None
+                msg, dup = await service.send_message(
+                    session, conv, self.who, self.bus.publish, text=str(data.get("text") or ""),
+                    client_id=client_id)
+                await commit(session)
+                ack: dict[str, Any] = {"type": "ack", "client_id": client_id, "id": msg.id,
+                                       "seq": msg.seq, "decision": msg.decision,
+                                       "duplicate": dup,
+                                       "message": service.message_view(msg, self.who)}
+                if msg.decision == "block":
+                    ack["notice"] = BLOCK_NOTICE
+                elif msg.decision == "warn" and self.who.role == "agent":
+                    ack["reminder"] = WARN_REMINDER
+                await self.send(ack)
+            elif kind in ("delivered", "read"):
+                seq = int(data.get("seq") or 0)
+                await service.mark(session, conv, self.who, self.bus.publish,
+                                   **{kind: seq})
+                await commit(session)
+            elif kind == "recall":
+                await service.recall_message(session, conv, self.who, self.bus.publish,
+                                             int(data.get("seq") or 0))
+                await commit(session)
+            else:
+                await self.send({"type": "error", "code": "unknown_type",
+                                 "message": f"unknown message type {kind!r}"})
+
+
+@router.websocket("/ws/chat/{conv_id}")
+async def chat_socket(websocket: WebSocket, conv_id: int, after: int = 0,
+                      token: str | None = None) -> None:
+    async with ws_session(websocket.app) as session:
+        principal = await ws_principal(websocket, session)
+        try:
+            conv, who = await service.participant_for(session, principal, token, conv_id)
+        except DomainError:
+            await websocket.close(code=4404)
+            return
+        service.record_read(session, conv, who)
+        await commit(session)
+    await websocket.accept()
+    conn = Connection(websocket, conv_id, who, principal, token)
+    async with conn.bus.subscribe(service.conv_channel(conv_id)) as sub:
+        # Subscribed first, then the backlog: nothing committed in between can be missed.
+        async with ws_session(websocket.app) as session:
+            conv2 = await session.get(Conversation, conv_id)
+            assert conv2 is not None
+            backlog = await service.history(session, conv2, who, after_seq=after, limit=10_000)
+            state = conversation_state(conv2)
+        await conn.send({"type": "hello", "role": who.role, "conversation": state})
+        conn.sent_max = max(after, state["last_seq"])
+        for view in backlog:
+            await conn.send(view)
+        await conn.send({"type": "synced", "seq": conn.sent_max})
+
+        async def pump() -> None:
+            while True:
+                await conn.on_event(await sub.get())
+
+        task = asyncio.create_task(pump())
+        try:
+            while True:
+                data = await websocket.receive_json()
+                if not isinstance(data, dict):
+                    continue
+                try:
+                    await conn.handle(data)
+                except DomainError as exc:
+                    await conn.send({"type": "error", "code": exc.code, "message": exc.message,
+                                     "client_id": data.get("client_id")})
+        except (WebSocketDisconnect, RuntimeError):
+            pass
+        except ValueError:  # not JSON
+            with contextlib.suppress(Exception):
+                await websocket.close(code=1003)
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+
+@router.websocket("/ws/agent")
+async def agent_inbox(websocket: WebSocket) -> None:
+    """New assignments for the signed-in agent: {"type": "assigned", "conversation_id": ...}."""
+    async with ws_session(websocket.app) as session:
+        principal = await ws_principal(websocket, session)
+    if principal is None:
+        await websocket.close(code=4401)
+        return
+    await websocket.accept()
+    bus = get_bus(websocket.app)
+    async with bus.subscribe(service.agent_channel(principal.user_id)) as sub:
+        await websocket.send_json({"type": "ready"})
+
+        async def pump() -> None:
+            while True:
+                await websocket.send_json(await sub.get())
+
+        task = asyncio.create_task(pump())
+        try:
+            while True:
+                await websocket.receive_text()
+        except (WebSocketDisconnect, RuntimeError):
+            pass
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task

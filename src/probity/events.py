@@ -1,0 +1,147 @@
+"""The real-time bus: in-process by default, Redis pub/sub when `settings.redis_url` is set.
+
+Publishers call `publish(channel, event)` only after their transaction has committed (queue it
+with `probity.auth.deps.after_commit`). Subscribers (WebSocket connections) get an asyncio queue
+per subscription. With Redis, each process holds ONE pub/sub connection: it subscribes to a
+channel when the first local subscriber appears, and its reader task fans each Redis message out
+to the local queues. A publish goes to Redis only, so a process that both publishes and
+subscribes still receives each event exactly once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+log = logging.getLogger("probity.events")
+
+Event = dict[str, Any]
+# A slow consumer must not hold up everyone else: its queue is bounded and, when full, it is
+# told to resynchronise (clients resume from their last seq, so nothing is lost).
+QUEUE_SIZE = 1000
+OVERFLOW: Event = {"type": "overflow"}
+
+
+class Subscription:
+    def __init__(self, bus: EventBus, channel: str) -> None:
+        self.bus = bus
+        self.channel = channel
+        self.queue: asyncio.Queue[Event] = asyncio.Queue(QUEUE_SIZE)
+
+    def deliver(self, event: Event) -> None:
+        try:
+            self.queue.put_nowait(event)
+        except asyncio.QueueFull:
+            with contextlib.suppress(asyncio.QueueEmpty):
+                self.queue.get_nowait()
+            self.queue.put_nowait(OVERFLOW)
+
+    async def get(self) -> Event:
+        return await self.queue.get()
+
+
+class EventBus:
+    """In-process fan-out."""
+
+    def __init__(self) -> None:
+        self._subs: dict[str, set[Subscription]] = {}
+
+    async def publish(self, channel: str, event: Event) -> None:
+        self._fanout(channel, event)
+
+    def _fanout(self, channel: str, event: Event) -> None:
+        for sub in tuple(self._subs.get(channel, ())):
+            sub.deliver(event)
+
+    async def _on_first(self, channel: str) -> None:
+        return None
+
+    async def _on_last(self, channel: str) -> None:
+        return None
+
+    @contextlib.asynccontextmanager
+    async def subscribe(self, channel: str) -> AsyncIterator[Subscription]:
+        sub = Subscription(self, channel)
+        subs = self._subs.setdefault(channel, set())
+        first = not subs
+        subs.add(sub)
+        if first:
+            await self._on_first(channel)
+        try:
+            yield sub
+        finally:
+            subs.discard(sub)
+            if not subs:
+                self._subs.pop(channel, None)
+                await self._on_last(channel)
+
+    async def close(self) -> None:
+        return None
+
+
+class RedisEventBus(EventBus):
+    """Fan-out across processes through Redis pub/sub."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__()
+        import redis.asyncio as aioredis
+
+        self._redis = aioredis.from_url(url)
+        self._pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+        self._reader: asyncio.Task[None] | None = None
+        self._lock = asyncio.Lock()
+
+    async def publish(self, channel: str, event: Event) -> None:
+        await self._redis.publish(f"probity:{channel}", json.dumps(event, ensure_ascii=False))
+
+    async def _on_first(self, channel: str) -> None:
+        async with self._lock:
+            await self._pubsub.subscribe(f"probity:{channel}")
+            if self._reader is None or self._reader.done():
+                self._reader = asyncio.create_task(self._read())
+
+    async def _on_last(self, channel: str) -> None:
+        async with self._lock:
+            if channel not in self._subs:
+                await self._pubsub.unsubscribe(f"probity:{channel}")
+
+    async def _read(self) -> None:
+        while True:
+            try:
+                msg = await self._pubsub.get_message(timeout=1.0)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # a dropped connection: log, back off, retry
+                log.exception("redis pub/sub read failed")
+                await asyncio.sleep(0.5)
+                continue
+            if msg is None or msg.get("type") != "message":
+                if not self._pubsub.subscribed:
+                    await asyncio.sleep(0.05)
+                continue
+            channel = msg["channel"]
+            if isinstance(channel, bytes):
+                channel = channel.decode()
+            self._fanout(channel.removeprefix("probity:"), json.loads(msg["data"]))
+
+    async def close(self) -> None:
+        if self._reader is not None:
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._reader
+        await self._pubsub.aclose()
+        await self._redis.aclose()
+
+
+def get_bus(app: Any) -> EventBus:
+    """The application's bus, created on first use from its settings."""
+    bus: EventBus | None = getattr(app.state, "bus", None)
+    if bus is None:
+        url = app.state.settings.redis_url
+        bus = RedisEventBus(url) if url else EventBus()
+        app.state.bus = bus
+    return bus
