@@ -144,11 +144,20 @@ def _reject_constant(name: str) -> Any:
     raise CanonicalJSONError(f"{name} is not allowed in canonical JSON")
 
 
+def _parse_int(text: str) -> int | float:
+    # In RFC 8785 every number is an IEEE double: integers beyond 2**53 written by a float
+    # (e.g. 1e20 → "100000000000000000000") read back as floats.
+    value = int(text)
+    return value if -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER else float(value)
+
+
 def loads_canonical(data: bytes | str) -> Any:
     """Parse *data* and check that it is byte-for-byte canonical; raise otherwise."""
     raw = data.encode("utf-8") if isinstance(data, str) else data
     try:
-        value = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+        value = json.loads(
+            raw.decode("utf-8"), parse_constant=_reject_constant, parse_int=_parse_int
+        )
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise CanonicalJSONError(f"not valid JSON: {exc}") from exc
     if canonical_json(value) != raw:

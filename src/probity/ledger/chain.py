@@ -511,13 +511,12 @@ def verify_chain(
             limit = min(limit, cps[cp_index][0] - position)
         chunk = list(islice(iterator, limit))
         if chunk:
-            bad = _first_bad_index(chunk, position, last, tenant)
+            bad, digests = _first_bad_index(chunk, position, last, tenant)
             good = chunk if bad is None else chunk[:bad]
             if good:
-                hashes = list(map(_get_hash, good))
-                merkle.extend(list(map(bytes.fromhex, hashes)))
-                prev_prev_hash = last if len(good) == 1 else hashes[-2]
-                last = hashes[-1]
+                merkle.extend(digests[: len(good)])
+                prev_prev_hash = last if len(good) == 1 else good[-2][6]
+                last = good[-1][6]
                 prev_row = good[-1]
                 position += len(good)
             if bad is not None:
@@ -589,44 +588,53 @@ def _first_mismatch(left: list[Any], right: list[Any]) -> int:
     return min(len(left), len(right))
 
 
-def _first_bad_index(chunk: list[_Row], start: int, last: str, tenant: str | None) -> int | None:
-    """Index of the first row in *chunk* failing any check, or None. The fast path: every
-    per-row step is a C-level map or a list comparison; Python code runs only on a mismatch."""
+def _first_bad_index(
+    chunk: list[_Row], start: int, last: str, tenant: str | None
+) -> tuple[int | None, list[bytes]]:
+    """Index of the first row in *chunk* failing any check (or None), and the recomputed leaf
+    hashes. The fast path: list comprehensions and C-level ``map``/list comparisons only;
+    per-row Python logic runs only after a mismatch, in :func:`_classify`."""
     candidates: list[int] = []
     n = len(chunk)
+    sha256 = _sha256
 
     seqs = list(map(_get_seq, chunk))
     expected = list(range(start, start + n))
     if seqs != expected:
         candidates.append(_first_mismatch(seqs, expected))
 
+    stored = list(map(_get_hash, chunk))
     try:
-        computed = list(
-            map(
-                _hexdigest,
-                map(
-                    _sha256,
-                    [
-                        f'\x00{{"payload_hash":"{p}","prev_hash":"{q}","seq":{s},'
-                        f'"tenant":"{te}","time":"{ti}","type":"{ty}"}}'.encode()
-                        for s, ti, ty, te, p, q, *_ in chunk
-                    ],
-                ),
-            )
-        )
+        # Indexing rows is cheaper than unpacking them (named tuples and database rows
+        # are not plain tuples, so unpacking takes the slow iterator path).
+        digests = [
+            sha256(
+                f'\x00{{"payload_hash":"{r[4]}","prev_hash":"{r[5]}","seq":{r[0]},'
+                f'"tenant":"{r[3]}","time":"{r[1]}","type":"{r[2]}"}}'.encode()
+            ).digest()
+            for r in chunk
+        ]
+        # One join and one fromhex per chunk instead of one per row.
+        same = b"".join(digests) == bytes.fromhex("".join(stored))
+        stored_bytes = digests if same else list(map(bytes.fromhex, stored))
     except (ValueError, TypeError):  # a malformed row: find it the slow way
-        computed = []
+        digests, stored_bytes = [], []
         for row in chunk:
             try:
-                computed.append(_row_entry_hash(row))
+                digests.append(bytes.fromhex(_row_entry_hash(row)))
+                stored_bytes.append(bytes.fromhex(row[6]))
             except (ValueError, TypeError, IndexError):
-                computed.append("")
-    stored = list(map(_get_hash, chunk))
-    if computed != stored:
-        candidates.append(_first_mismatch(computed, stored))
+                if len(digests) > len(stored_bytes):
+                    stored_bytes.append(b"")
+                else:
+                    digests.append(b"?")
+                    stored_bytes.append(b"")
+    if digests != stored_bytes:
+        candidates.append(_first_mismatch(digests, stored_bytes))
 
+    # Up to the first bad entry hash, stored == recomputed, so links can use the stored hashes.
     prevs = list(map(_get_prev, chunk))
-    links = [last, *computed[:-1]]
+    links = [last, *stored[:-1]]
     if prevs != links:
         candidates.append(_first_mismatch(prevs, links))
 
@@ -635,16 +643,27 @@ def _first_bad_index(chunk: list[_Row], start: int, last: str, tenant: str | Non
         if tenants != {tenant}:
             candidates.append(next(i for i, row in enumerate(chunk) if row[3] != tenant))
 
-    payloads: list[Any] = list(map(_get_payload, chunk)) if len(chunk[0]) > 7 else [None] * n
-    present = list(map(is_not, payloads, repeat(None)))
-    if any(present):
-        data: list[bytes] = [
-            p.encode("utf-8") if isinstance(p, str) else p for p in compress(payloads, present)
-        ]
-        got = list(map(_hexdigest, map(_sha256, data)))
-        want = list(compress(map(_get_payload_hash, chunk), present))
-        if got != want:
-            which = _first_mismatch(got, want)
-            candidates.append(list(compress(range(n), present))[which])
+    if len(chunk[0]) > 7:
+        payloads: list[Any] = list(map(_get_payload, chunk))
+        if payloads.count(None):
+            present = list(map(is_not, payloads, repeat(None)))
+            data = list(compress(payloads, present))
+        else:  # nothing purged in this chunk (the usual case)
+            present, data = [True] * n, payloads
+        if data:
+            try:
+                got = [sha256(b).digest() for b in data]
+            except TypeError:
+                got = [
+                    sha256(b.encode("utf-8") if isinstance(b, str) else b).digest() for b in data
+                ]
+            want = list(compress(map(_get_payload_hash, chunk), present))
+            try:
+                same = b"".join(got) == bytes.fromhex("".join(want))
+            except (ValueError, TypeError):
+                same = False
+            if not same:
+                which = _first_mismatch([g.hex() for g in got], want)
+                candidates.append(list(compress(range(n), present))[which])
 
-    return min(candidates) if candidates else None
+    return (min(candidates) if candidates else None), digests

@@ -63,13 +63,12 @@ def node_hash(left: bytes, right: bytes) -> bytes:
 
 def _perfect_root(level: list[bytes]) -> bytes:
     """Root of a perfect subtree (len(level) a power of two), hashed level by level."""
+    sha256, prefix = _sha256, NODE_PREFIX
     while len(level) > 1:
-        level = list(
-            map(
-                _digest,
-                map(_sha256, map(_node_prefix, map(bytes.__add__, level[0::2], level[1::2]))),
-            )
-        )
+        level = [
+            sha256(prefix + left + right).digest()
+            for left, right in zip(level[0::2], level[1::2], strict=True)
+        ]
     return level[0]
 
 
@@ -140,7 +139,7 @@ class CompactRange:
                 height = min(height, (self._size & -self._size).bit_length() - 1)
             block = 1 << height
             chunk = list(leaves[position : position + block])
-            if any(len(x) != HASH_SIZE for x in chunk):
+            if set(map(len, chunk)) != {HASH_SIZE}:
                 raise ValueError("leaf hashes are 32 bytes")
             self._push(_perfect_root(chunk), height)
             self._size += block
