@@ -187,7 +187,7 @@ def build_pack(contents: EvidenceContents, keyring: Keyring, *, created: str) ->
     kid, signature = keyring.sign(_SIG_CONTEXT + manifest)
     blob = base64.b64encode(bytes.fromhex(kid) + signature).decode("ascii")
     files[MANIFEST] = manifest
-    files[MANIFEST_SIG] = f"{_SIG_DASH}{kid} {blob}\n".encode("ascii")
+    files[MANIFEST_SIG] = f"{_SIG_DASH}{kid} {blob}\n".encode()
 
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as zf:
