@@ -1,0 +1,82 @@
+"""Live servers for WebSocket tests: real uvicorn processes on loopback, their own SQLite file."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from tests.browser.conftest import start_server
+from websockets.sync.client import ClientConnection, connect
+
+from probity.demo import DEMO_PASSWORD
+
+
+def migrate_and_seed(url: str) -> None:
+    env = {**os.environ, "PROBITY_DATABASE_URL": url}
+    cli = [sys.executable, "-m", "probity.cli"]
+    subprocess.run([*cli, "migrate"], env=env, check=True, capture_output=True)
+    subprocess.run([*cli, "demo", "seed"], env=env, check=True, capture_output=True)
+
+
+@pytest.fixture(scope="module")
+def chat_db_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('chatlive') / 'chat.db'}"
+    migrate_and_seed(url)
+    return url
+
+
+def run_server(url: str, tmp: Path, **env: str) -> Iterator[str]:
+    proc, base = start_server(url, extra_env={"PROBITY_ATTACHMENTS_DIR": str(tmp / "att"), **env},
+                              log=tmp / f"server-{uuid.uuid4().hex[:6]}.log")
+    try:
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture(scope="module")
+def chat_server(chat_db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    yield from run_server(chat_db_url, tmp_path_factory.mktemp("chatsrv"))
+
+
+def sign_in(base: str, username: str) -> httpx.Client:
+    c = httpx.Client(base_url=base, timeout=10)
+    r = c.post("/api/v1/auth/login", json={"username": username, "password": DEMO_PASSWORD})
+    assert r.status_code == 200, r.text
+    c.headers["X-CSRF-Token"] = c.get("/api/v1/auth/csrf").json()["csrf_token"]
+    return c
+
+
+def ws_connect(base: str, path: str, client: httpx.Client | None = None) -> ClientConnection:
+    headers = {}
+    if client is not None:
+        headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in client.cookies.items())
+    return connect(base.replace("http://", "ws://") + path, additional_headers=headers,
+                   open_timeout=10)
+
+
+def recv(ws: ClientConnection, timeout: float = 5) -> dict[str, Any]:
+    return json.loads(ws.recv(timeout=timeout))  # type: ignore[no-any-return]
+
+
+def recv_until(ws: ClientConnection, kind: str, timeout: float = 5) -> tuple[
+        dict[str, Any], list[dict[str, Any]]]:
+    """The first frame of `kind`, and the frames received before it."""
+    before: list[dict[str, Any]] = []
+    while True:
+        frame = recv(ws, timeout)
+        if frame.get("type") == kind:
+            return frame, before
+        before.append(frame)

@@ -1,0 +1,115 @@
+"""The WebSocket protocol against a real server: ack after commit, delivery, block, resume."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from tests.chat.conftest import recv, recv_until, sign_in, ws_connect
+
+from probity.chat.screening import BLOCK_NOTICE
+
+BLOCKED = "加我vx abc12345，私下聊"
+
+
+def _open_conversation(base: str) -> tuple[int, object, object]:
+    agent = sign_in(base, "agent")
+    assert agent.put("/api/v1/chat/agent/availability", json={"available": True}).status_code == 200
+    customer = sign_in(base, "customer")
+    r = customer.post("/api/v1/chat/conversations", json={})
+    assert r.status_code == 201, r.text
+    conv = r.json()["conversation"]
+    assert conv["status"] == "active"
+    return conv["id"], customer, agent
+
+
+def test_chat_over_websocket_ack_block_resume_recall(chat_server: str) -> None:
+    conv_id, customer, agent = _open_conversation(chat_server)
+    cws = ws_connect(chat_server, f"/ws/chat/{conv_id}", customer)  # type: ignore[arg-type]
+    aws = ws_connect(chat_server, f"/ws/chat/{conv_id}", agent)  # type: ignore[arg-type]
+    try:
+        hello = recv(cws)
+        assert hello["type"] == "hello" and hello["role"] == "customer"
+        assert recv_until(cws, "synced")[0]["seq"] == 0
+        assert recv(aws)["role"] == "agent"
+        recv_until(aws, "synced")
+
+        # An allowed message: acked (after commit) with its seq, and delivered to the agent.
+        cws.send('{"type": "send", "client_id": "c1", "text": "你好，请问订单什么时候发货？"}')
+        ack, _ = recv_until(cws, "ack")
+        assert ack["client_id"] == "c1" and ack["seq"] == 1 and ack["decision"] == "allow"
+        got = recv(aws)
+        assert got["type"] == "message" and got["seq"] == 1 and got["sender"] == "customer"
+
+        # A blocked message: the sender gets the notice, the agent gets nothing.
+        cws.send(f'{{"type": "send", "client_id": "c2", "text": "{BLOCKED}"}}')
+        ack, _ = recv_until(cws, "ack")
+        assert ack["decision"] == "block" and ack["notice"] == BLOCK_NOTICE and ack["seq"] == 2
+        aws.send('{"type": "ping"}')
+        assert recv(aws)["type"] == "pong", "the blocked message must not reach the agent"
+
+        # Resending the same client_id is idempotent.
+        cws.send('{"type": "send", "client_id": "c1", "text": "你好，请问订单什么时候发货？"}')
+        dup, _ = recv_until(cws, "ack")
+        assert dup["duplicate"] and dup["seq"] == 1
+
+        # The customer drops; the agent sends three; the customer resumes from seq 2.
+        cws.close()
+        for i in range(3):
+            aws.send(f'{{"type": "send", "client_id": "a{i}", "text": "第{i}条回复"}}')
+            assert recv_until(aws, "ack")[0]["seq"] == 3 + i
+        cws = ws_connect(chat_server, f"/ws/chat/{conv_id}?after=2", customer)  # type: ignore[arg-type]
+        assert recv(cws)["type"] == "hello"
+        synced, backlog = recv_until(cws, "synced")
+        assert [m["seq"] for m in backlog] == [3, 4, 5] and synced["seq"] == 5
+
+        # Read receipts travel to the other side.
+        cws.send('{"type": "read", "seq": 5}')
+        receipt, _ = recv_until(aws, "receipt")
+        assert receipt["by"] == "customer" and receipt["read"] == 5 and receipt["delivered"] == 5
+
+        # Recall: the customer is told; history hides it from the customer only.
+        aws.send('{"type": "recall", "seq": 5}')
+        recalled, _ = recv_until(cws, "recalled")
+        assert recalled["seq"] == 5
+        hist = {m["seq"]: m for m in customer.get(  # type: ignore[attr-defined]
+            f"/api/v1/chat/conversations/{conv_id}/messages").json()}
+        assert hist[5].get("recalled") and "body" not in hist[5]
+        assert "body" not in hist[2] and hist[2]["notice"] == BLOCK_NOTICE
+        ahist = {m["seq"]: m for m in agent.get(  # type: ignore[attr-defined]
+            f"/api/v1/chat/conversations/{conv_id}/messages").json()}
+        assert 2 not in ahist and ahist[5]["body"] == "第2条回复" and ahist[5]["recalled_at"]
+    finally:
+        cws.close()
+        aws.close()
+
+
+def test_strangers_cannot_open_the_socket(chat_server: str) -> None:
+    conv_id, _customer, _agent = _open_conversation(chat_server)
+    from websockets.exceptions import ConnectionClosed, InvalidStatus
+
+    finance = sign_in(chat_server, "finance")
+    with pytest.raises((ConnectionClosed, InvalidStatus)):
+        ws = ws_connect(chat_server, f"/ws/chat/{conv_id}", finance)
+        recv(ws)
+    with pytest.raises((ConnectionClosed, InvalidStatus)):
+        ws = ws_connect(chat_server, f"/ws/chat/{conv_id}?token={uuid.uuid4().hex}")
+        recv(ws)
+
+
+def test_alert_reaches_hr_feed_live(chat_server: str) -> None:
+    conv_id, customer, _agent = _open_conversation(chat_server)
+    hr = sign_in(chat_server, "hr")
+    feed = ws_connect(chat_server, "/ws/alerts", hr)
+    try:
+        assert recv(feed)["type"] == "ready"
+        r = customer.post(f"/api/v1/chat/conversations/{conv_id}/messages",  # type: ignore[attr-defined]
+                          json={"text": BLOCKED})
+        assert r.json()["decision"] == "block"
+        event = recv(feed)
+        alert = event["alert"]
+        assert event["type"] == "alert" and alert["conversation_id"] == conv_id
+        assert alert["category"] == "contact" and alert["decision"] == "block"
+        assert "abc12345" not in alert["snippet"]
+    finally:
+        feed.close()
