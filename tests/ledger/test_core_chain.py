@@ -311,6 +311,15 @@ def swap_distant_seqs(rows: Rows) -> Rows:
     return rows
 
 
+def swap_seqs_and_rehash_both(rows: Rows) -> Rows:
+    # the tamperer swaps two rows' seq and recomputes both entry hashes, but not the links
+    a, b = rows[7], rows[8]
+    a2, b2 = a._replace(seq=8), b._replace(seq=7)
+    rows[7] = b2._replace(entry_hash=entry_hash(b2.header()))
+    rows[8] = a2._replace(entry_hash=entry_hash(a2.header()))
+    return rows
+
+
 def swap_rows_in_storage_order(rows: Rows) -> Rows:
     # read in insertion order rather than by seq: seq 8 arrives before seq 7
     rows[7], rows[8] = rows[8], rows[7]
@@ -338,6 +347,7 @@ CASES: list[tuple[Tamper, TamperKind, int]] = [
     (insert_other_tenant, TamperKind.INSERTED, 7),
     (swap_adjacent_seqs, TamperKind.REORDERED, 7),
     (swap_distant_seqs, TamperKind.REORDERED, 7),
+    (swap_seqs_and_rehash_both, TamperKind.REORDERED, 7),
     (swap_rows_in_storage_order, TamperKind.REORDERED, 7),
 ]
 
@@ -424,3 +434,26 @@ def test_rewritten_history_is_caught_by_a_checkpoint() -> None:
     assert (result.kind, result.first_bad_seq) == (TamperKind.ALTERED, 10)
     assert "10–19" in result.message
     assert result.checkpoints_checked == 1
+
+
+def test_checkpoint_of_another_tenant_is_refused() -> None:
+    rows = build(5)
+    keyring = Keyring.from_config(generate_signing_key())
+    other = keyring.sign_checkpoint("t-other", 5, root_hash([r.leaf_hash() for r in rows]), T0)
+    with pytest.raises(ValueError, match="t-other"):
+        verify_chain(rows, tenant=TENANT, checkpoints=[other])
+
+
+def test_each_kind_has_a_distinct_report() -> None:
+    # the four tamperings the ledger service's database tests perform, one each
+    results = {
+        kind: verify_chain(tamper(build(30)), tenant=TENANT)
+        for tamper, kind in [
+            (alter_payload, TamperKind.ALTERED),
+            (remove, TamperKind.REMOVED),
+            (insert_and_renumber_bad_hash, TamperKind.INSERTED),
+            (swap_adjacent_seqs, TamperKind.REORDERED),
+        ]
+    }
+    assert {kind: r.kind for kind, r in results.items()} == {k: k for k in results}
+    assert len({r.message for r in results.values()}) == 4

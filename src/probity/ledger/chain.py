@@ -414,7 +414,11 @@ def _classify(
         )
 
     # The row is self-consistent but does not link to its predecessor.
-    if nxt is not None and nxt[6] == row[5]:
+    if nxt is not None and (
+        nxt[6] == row[5]
+        # both rows re-hashed under their swapped seqs, links left alone
+        or (isinstance(nxt[0], int) and nxt[0] > 0 and _row_entry_hash(nxt, nxt[0] - 1) == row[5])
+    ):
         return _Finding(
             TamperKind.REORDERED, seq, f"{here} links to entry {nxt[0]}, which comes after it"
         )
@@ -441,12 +445,14 @@ def _classify(
     )
 
 
-def _checkpoint_pairs(checkpoints: Iterable[Any]) -> list[tuple[int, bytes]]:
+def _checkpoint_pairs(checkpoints: Iterable[Any], tenant: str | None) -> list[tuple[int, bytes]]:
     pairs: list[tuple[int, bytes]] = []
     for cp in checkpoints:
         if isinstance(cp, tuple):
             size, root = cp
         else:
+            if tenant is not None and cp.tenant != tenant:
+                raise ValueError(f"checkpoint is for tenant {cp.tenant!r}, not {tenant!r}")
             size, root = cp.tree_size, cp.root_hash
         pairs.append((int(size), bytes(root)))
     pairs.sort()
@@ -483,7 +489,7 @@ def verify_chain(
     """
     merkle = resume.copy() if resume is not None else CompactRange()
     start = merkle.size
-    cps = [(size, root) for size, root in _checkpoint_pairs(checkpoints) if size > start]
+    cps = [(size, root) for size, root in _checkpoint_pairs(checkpoints, tenant) if size > start]
     cp_index = 0
     checked_cps = 0
     position = start
@@ -645,7 +651,10 @@ def _first_bad_index(
 
     if len(chunk[0]) > 7:
         payloads: list[Any] = list(map(_get_payload, chunk))
-        if payloads.count(None):
+        purged = payloads.count(None)
+        if purged == n:  # a fully purged chunk: nothing to hash
+            present, data = [], []
+        elif purged:
             present = list(map(is_not, payloads, repeat(None)))
             data = list(compress(payloads, present))
         else:  # nothing purged in this chunk (the usual case)
