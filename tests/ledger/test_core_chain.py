@@ -232,6 +232,11 @@ def alter_entry_hash(rows: Rows) -> Rows:
     return rows
 
 
+def upper_case_entry_hash(rows: Rows) -> Rows:
+    rows[7] = rows[7]._replace(entry_hash=rows[7].entry_hash.upper())
+    return rows
+
+
 def remove(rows: Rows) -> Rows:
     del rows[7]
     return rows
@@ -333,6 +338,7 @@ CASES: list[tuple[Tamper, TamperKind, int]] = [
     (alter_type, TamperKind.ALTERED, 7),
     (alter_payload_hash, TamperKind.ALTERED, 7),
     (alter_entry_hash, TamperKind.ALTERED, 7),
+    (upper_case_entry_hash, TamperKind.ALTERED, 7),
     (remove, TamperKind.REMOVED, 7),
     (remove_first, TamperKind.REMOVED, 0),
     (remove_range, TamperKind.REMOVED, 7),
@@ -457,3 +463,17 @@ def test_each_kind_has_a_distinct_report() -> None:
     }
     assert {kind: r.kind for kind, r in results.items()} == {k: k for k in results}
     assert len({r.message for r in results.values()}) == 4
+
+
+def test_last_entry_hash_in_upper_case_is_caught() -> None:
+    rows = build(10)
+    rows[-1] = rows[-1]._replace(entry_hash=rows[-1].entry_hash.upper())
+    result = verify_chain(rows)
+    assert (result.kind, result.first_bad_seq) == (TamperKind.ALTERED, 9)
+
+
+def test_short_rows_do_not_crash() -> None:
+    rows: list[tuple[object, ...]] = [tuple(r) for r in build(6)]
+    rows[3] = rows[3][:5]
+    result = verify_chain(rows)  # type: ignore[arg-type]
+    assert not result.ok and result.first_bad_seq == 3

@@ -376,7 +376,11 @@ def _classify(
             return _Finding(
                 TamperKind.INSERTED, seq, f"{here} belongs to tenant {row[3]!r}, not {tenant!r}"
             )
-        return _Finding(TamperKind.ALTERED, seq, f"{here}: payload does not match its payload_hash")
+        if not _payload_ok(row):
+            return _Finding(
+                TamperKind.ALTERED, seq, f"{here}: payload does not match its payload_hash"
+            )
+        return _Finding(TamperKind.ALTERED, seq, f"{here}: stored fields are malformed")
 
     if not self_ok:
         original = _original_seq(row)
@@ -516,9 +520,11 @@ def verify_chain(
         if cp_index < len(cps):
             limit = min(limit, cps[cp_index][0] - position)
         chunk = list(islice(iterator, limit))
-        if chunk:
-            bad, digests = _first_bad_index(chunk, position, last, tenant)
-            good = chunk if bad is None else chunk[:bad]
+        malformed = _first_malformed(chunk)
+        rows = chunk if malformed is None else chunk[:malformed]
+        if rows:
+            bad, digests = _first_bad_index(rows, position, last, tenant)
+            good = rows if bad is None else rows[:bad]
             if good:
                 merkle.extend(digests[: len(good)])
                 prev_prev_hash = last if len(good) == 1 else good[-2][6]
@@ -526,10 +532,22 @@ def verify_chain(
                 prev_row = good[-1]
                 position += len(good)
             if bad is not None:
-                row = chunk[bad]
+                row = rows[bad]
                 nxt: _Row | None
-                nxt = chunk[bad + 1] if bad + 1 < len(chunk) else next(iterator, None)
+                if bad + 1 < len(rows):
+                    nxt = rows[bad + 1]
+                else:
+                    nxt = None if malformed is not None else next(iterator, None)
                 return fail(_classify(row, prev_row, prev_prev_hash, nxt, position, last, tenant))
+        if malformed is not None:
+            return fail(
+                _Finding(
+                    TamperKind.ALTERED,
+                    position,
+                    f"entry {position}: stored row is malformed "
+                    f"({len(chunk[malformed])} fields instead of 8)",
+                )
+            )
         while cp_index < len(cps) and cps[cp_index][0] == position:
             size, root = cps[cp_index]
             if merkle.root() != root:
@@ -587,6 +605,26 @@ def verify_chain(
     )
 
 
+def _first_malformed(chunk: list[_Row]) -> int | None:
+    """Index of the first row whose width differs (all 8 fields, or all 7 without payloads)."""
+    if not chunk:
+        return None
+    widths = set(map(len, chunk))
+    width = len(chunk[0])
+    if widths == {width} and width in (7, 8):
+        return None
+    if width not in (7, 8):
+        return 0
+    return next(i for i, row in enumerate(chunk) if len(row) != width)
+
+
+def _hex_to_bytes(value: Any) -> bytes:
+    """Stored hash → bytes, or b"" when it is not 64 lower-case hex digits."""
+    if isinstance(value, str) and _HASH_RE.match(value):
+        return bytes.fromhex(value)
+    return b""
+
+
 def _first_mismatch(left: list[Any], right: list[Any]) -> int:
     for index, (a, b) in enumerate(zip(left, right, strict=False)):
         if a != b:
@@ -620,21 +658,18 @@ def _first_bad_index(
             ).digest()
             for r in chunk
         ]
-        # One join and one fromhex per chunk instead of one per row.
-        same = b"".join(digests) == bytes.fromhex("".join(stored))
-        stored_bytes = digests if same else list(map(bytes.fromhex, stored))
-    except (ValueError, TypeError):  # a malformed row: find it the slow way
+        # One join and one hex() per chunk instead of one per row; comparing text keeps the
+        # check exact (lower-case hex, 64 digits each).
+        same = b"".join(digests).hex() == "".join(stored) and set(map(len, stored)) == {64}
+        stored_bytes = digests if same else [_hex_to_bytes(h) for h in stored]
+    except (ValueError, TypeError, IndexError):  # a malformed row: find it the slow way
         digests, stored_bytes = [], []
         for row in chunk:
             try:
                 digests.append(bytes.fromhex(_row_entry_hash(row)))
-                stored_bytes.append(bytes.fromhex(row[6]))
             except (ValueError, TypeError, IndexError):
-                if len(digests) > len(stored_bytes):
-                    stored_bytes.append(b"")
-                else:
-                    digests.append(b"?")
-                    stored_bytes.append(b"")
+                digests.append(b"?")
+            stored_bytes.append(_hex_to_bytes(row[6]) if len(row) > 6 else b"")
     if digests != stored_bytes:
         candidates.append(_first_mismatch(digests, stored_bytes))
 
@@ -668,8 +703,8 @@ def _first_bad_index(
                 ]
             want = list(compress(map(_get_payload_hash, chunk), present))
             try:
-                same = b"".join(got) == bytes.fromhex("".join(want))
-            except (ValueError, TypeError):
+                same = b"".join(got).hex() == "".join(want)
+            except TypeError:
                 same = False
             if not same:
                 which = _first_mismatch([g.hex() for g in got], want)
