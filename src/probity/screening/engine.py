@@ -23,13 +23,11 @@ from typing import Any, Final
 
 from probity.screening import numbers
 from probity.screening.normalize import (
-    EXPAND,
     Folded,
     fold_exact,
     fold_fast,
-    phonetic_view,
+    quick_compact,
     tables,
-    to_pinyin,
 )
 from probity.screening.payloads import classify_payload
 from probity.screening.policy import (
@@ -37,6 +35,7 @@ from probity.screening.policy import (
     CATEGORIES,
     CONTEXT,
     PART,
+    PHONETIC,
     ROLES,
     CompiledPolicy,
     LexiconEntry,
@@ -44,10 +43,8 @@ from probity.screening.policy import (
 )
 
 _DECISION_RANK: Final = {"allow": 0, "warn": 1, "block": 2}
-_DIGIT_TRIGGER: Final = re.compile(r"[0-9]|[零一二三四五六七八九幺洞拐勾]{3}")
-_SPECIAL_TRIGGER: Final = re.compile(
-    r"[@＠]|https?:|www\.|\b(?:t|wa)\.me\b|wxp:|alipays?:|\(at\)|\[at\]", re.I
-)
+_CN_DIGIT_RUN: Final = re.compile(r"[零一二三四五六七八九幺洞拐勾]{3}")
+_ANY_DIGIT: Final = re.compile(r"[0-9]")
 _CLAUSE_BREAK: Final = re.compile(r"[，。！？；,!?;\n]|\.(?:\s|$)")
 _ID_AFTER: Final = re.compile(
     r"(?:[\s:：=\-—>~～(（]|是|为|號|号|码|id|ID|Id){0,6}?"
@@ -155,31 +152,41 @@ def screen_message(text: str, role: str, policy: CompiledPolicy | None = None) -
         policy = default_policy()
     if role not in ROLES:
         raise ValueError(f"role must be one of {ROLES}, not {role!r}")
-    one, compact = fold_fast(text)
-    expand = EXPAND in one
-    folded: Folded | None = None
-    if expand:
-        folded = fold_exact(text, one)
-        compact = folded.compact
-    comp = list(policy.compact_automaton.iter(compact)) if compact else []
-    ph: list[tuple[int, Any]] = []
-    if policy.phonetic_automaton is not None and compact:
-        ph = list(policy.phonetic_automaton.iter(to_pinyin(compact)))
-    relevant = bool(ph)
-    if not relevant:
-        for _end, (_ln, vals) in comp:
-            for tag, _ident in vals:
-                if tag == PART:
-                    relevant = True
-                    break
-            if relevant:
-                break
-    if (not relevant and _DIGIT_TRIGGER.search(compact) is None
-            and _SPECIAL_TRIGGER.search(text) is None):
+    quick = quick_compact(text)
+    if quick is not None and not _worth_a_look(text, quick, role, policy):
         return _allow_result(text, policy.version)
-    if folded is None:
-        folded = fold_exact(text, one)
-    return _screen_slow(text, role, policy, folded, comp, ph)
+    one, compact = fold_fast(text)
+    folded = fold_exact(text, one)
+    compact = folded.compact
+    if quick is None and not _worth_a_look(text, compact, role, policy):
+        return _allow_result(text, policy.version)
+    comp = policy.matcher.find_matches_as_indexes(compact, overlapping=True) if compact else []
+    return _screen_slow(text, role, policy, folded, comp)
+
+
+def _worth_a_look(text: str, compact: str, role: str, policy: CompiledPolicy) -> bool:
+    """The fast path: does anything in this message deserve the full analysis?"""
+    if not compact:
+        return False
+    if role == "agent" and policy.refusal_matcher.find_matches_as_indexes(compact):
+        return True
+    needs = policy.anchor_needs
+    for aid, _s, _e in policy.anchor_matcher.find_matches_as_indexes(compact, overlapping=True):
+        for others in needs[aid]:
+            if all(o in compact for o in others):
+                return True  # some entry anchored here may be complete
+    if _ANY_DIGIT.search(compact) is not None and sum(map(compact.count, "0123456789")) >= 5:
+        return True
+    if _CN_DIGIT_RUN.search(compact) is not None:
+        return True
+    return _has_special(text)
+
+
+def _has_special(text: str) -> bool:
+    """E-mail addresses and links (substring tests first: a regex scan costs more)."""
+    low = text.lower()
+    return ("@" in low or "＠" in low or "http" in low or "www." in low or ".me/" in low
+            or "wxp:" in low or "alipay" in low or "(at)" in low or "[at]" in low)
 
 
 def _screen_slow(
@@ -187,8 +194,7 @@ def _screen_slow(
     role: str,
     policy: CompiledPolicy,
     folded: Folded,
-    comp: list[tuple[int, Any]],
-    ph: list[tuple[int, Any]],
+    comp: list[tuple[int, int, int]],
 ) -> ScreeningResult:
     compact = folded.compact
     starts, ends = folded.starts, folded.ends
@@ -197,37 +203,30 @@ def _screen_slow(
     allow_spans: list[tuple[int, int]] = []
     part_occ: dict[int, list[tuple[int, int, bool]]] = {}
 
-    for end, (ln, vals) in comp:
-        us, ue = end - ln + 1, end + 1
-        lat_s, lat_e = policy.key_latin[compact[us:ue]]
-        if lat_s:
-            o = starts[us]
-            if o > 0 and _is_latin_char(text[o - 1]):
-                continue
-        if lat_e:
-            o = ends[ue - 1]
-            if o < n_text and _is_latin_char(text[o]):
-                continue
+    key_info = policy.key_info
+    key_latin = policy.key_latin
+    for kid, us, ue in comp:
+        vals = key_info[kid][0]
+        lat_s, lat_e = key_latin[kid]
+        if lat_s or lat_e:
+            # Latin words must stand alone ("wx" not in "wxyz").
+            if lat_s:
+                o = starts[us]
+                if o > 0 and _is_latin_char(text[o - 1]):
+                    continue
+            if lat_e:
+                o = ends[ue - 1]
+                if o < n_text and _is_latin_char(text[o]):
+                    continue
         for tag, ident in vals:
             if tag == PART:
                 part_occ.setdefault(ident, []).append((us, ue, True))
+            elif tag == PHONETIC:
+                part_occ.setdefault(ident, []).append((us, ue, False))
             elif tag == ALLOW:
                 allow_spans.append((us, ue))
             elif tag == CONTEXT:
                 ctx.by_kind.setdefault(policy.context_names[ident], []).append((us, ue))
-
-    if ph:
-        _pv, bounds = phonetic_view(compact)
-        pos2unit = {b: i for i, b in enumerate(bounds)}
-        for end, (ln, vals) in ph:
-            u1 = pos2unit.get(end - ln + 1)
-            u2 = pos2unit.get(end + 1)
-            if u1 is None or u2 is None or u2 - u1 < 2:
-                continue
-            for _tag, pid in vals:
-                if compact[u1:u2] == policy.parts[pid].key:
-                    continue  # the literal form: the compact pass already has it
-                part_occ.setdefault(pid, []).append((u1, u2, False))
 
     hits = _term_hits(part_occ, role, policy, compact)
     id_hits: list[Hit] = []
@@ -299,6 +298,8 @@ def _term_hits(
     cand: set[int] = set()
     for pid in part_occ:
         cand.update(policy.entries_by_part.get(pid, ()))
+    if not cand:
+        return []
     hits: list[Hit] = []
     for eid in sorted(cand):
         ce = policy.entries[eid]
@@ -380,7 +381,7 @@ def _email_and_link_hits(
         for m in _COMPACT_EMAIL.finditer(compact):
             s0, e0 = m.span()
             out.append(Hit([(folded.starts[s0], folded.ends[e0 - 1])], "contact", 3, "email"))
-    if _SPECIAL_TRIGGER.search(text) is None:
+    if not _has_special(text):
         return out
     for m in _EMAIL.finditer(text):
         domain = "".join(tables().fold.get(c, c) for c in m.group(1)).lower()

@@ -20,6 +20,7 @@ A second, *phonetic* view maps every CJK unit to its toneless pinyin, so homopho
 
 from __future__ import annotations
 
+import re
 import threading
 import unicodedata
 from dataclasses import dataclass
@@ -93,12 +94,29 @@ def _strip_marks(s: str) -> str:
 
 @dataclass(frozen=True)
 class FoldTables:
-    """Per-process tables, built once (about a quarter of a second) and shared read-only."""
+    """Per-process tables, built once (about a third of a second) and shared read-only."""
 
     fold: dict[str, str]  # char -> folded units ("" = separator); complete for BMP + emoji
     fast: dict[int, str]  # str.translate table: cp -> one char, SEP or EXPAND
     pinyin: dict[int, str]  # str.translate table on folded text: CJK cp -> toneless pinyin
     digits: dict[int, str]  # str.translate table on original text: 1:1 digit view
+    separators: re.Pattern[str]  # runs of characters that fold to nothing
+    needs_fold: frozenset[str]  # characters whose fold is not themselves (nor nothing)
+
+
+def char_class(cps: list[int]) -> str:
+    """A regex character class for a set of code points (as ranges)."""
+    cps = sorted(cps)
+    parts: list[str] = []
+    i = 0
+    while i < len(cps):
+        j = i
+        while j + 1 < len(cps) and cps[j + 1] == cps[j] + 1:
+            j += 1
+        a, b = re.escape(chr(cps[i])), re.escape(chr(cps[j]))
+        parts.append(a if i == j else f"{a}-{b}")
+        i = j + 1
+    return "[" + "".join(parts) + "]"
 
 
 _TABLES: FoldTables | None = None
@@ -211,7 +229,33 @@ def _build() -> FoldTables:
     for lo, hi in _ASTRAL_SEPARATOR_RANGES:
         for cp in range(lo, hi + 1):
             digits[cp] = " "
-    return FoldTables(fold=fold, fast=fast, pinyin=pinyin, digits=digits)
+    sep_cps = [ord(ch) for ch, v in fold.items() if v == ""]
+    need_cps = [ord(ch) for ch, v in fold.items() if v != "" and v != ch]
+    return FoldTables(
+        fold=fold, fast=fast, pinyin=pinyin, digits=digits,
+        separators=re.compile(char_class(sep_cps) + "+"),
+        needs_fold=frozenset(chr(cp) for cp in need_cps),
+    )
+
+
+_HOMOPHONES: dict[str, tuple[str, ...]] | None = None
+
+
+def homophones() -> dict[str, tuple[str, ...]]:
+    """Toneless syllable -> common simplified characters with that reading (GB2312)."""
+    global _HOMOPHONES
+    if _HOMOPHONES is None:
+        by_syllable: dict[str, list[str]] = {}
+        for cp, py in tables().pinyin.items():
+            ch = chr(cp)
+            try:
+                ch.encode("gb2312")
+            except UnicodeEncodeError:
+                continue
+            if tables().fold.get(ch, ch) == ch:
+                by_syllable.setdefault(py, []).append(ch)
+        _HOMOPHONES = {k: tuple(v) for k, v in by_syllable.items()}
+    return _HOMOPHONES
 
 
 def tables() -> FoldTables:
@@ -256,6 +300,25 @@ def fold_fast(text: str) -> tuple[str, str]:
     """
     one = text.translate(tables().fast)
     return one, one.replace(SEP, "")
+
+
+_ASCII_FOLD: dict[int, str | None] = {
+    c: (chr(c).lower() if chr(c).isalnum() else None) for c in range(128)
+}
+
+
+def quick_compact(text: str) -> str | None:
+    """The compact string through regexes only (no per-character table lookups), or None
+    when some character needs the full table (then use :func:`fold_fast`)."""
+    t = tables()
+    if text.isascii():
+        if "+" in text:
+            return None  # "+" means 加: the full table knows
+        return text.translate(_ASCII_FOLD)
+    s = t.separators.sub("", text)
+    if not t.needs_fold.isdisjoint(s):
+        return None
+    return s
 
 
 def fold_exact(text: str, one: str | None = None) -> Folded:

@@ -2,7 +2,7 @@
 
 A `PolicySpec` is what a tenant stores (a versioned JSON object). `compile_policy` turns it
 into a `CompiledPolicy` once: folded terms, a phonetic key per homophone-enabled term, and
-two Aho-Corasick automata. Nothing is built per message.
+two Aho-Corasick automata (ahocorasick-rs). Nothing is built per message.
 
 Severity scheme (an int, the same in lexicons and results):
 
@@ -18,15 +18,16 @@ Decision = for each category found, the threshold reached by its severity (``war
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from importlib import resources
 from typing import Any, Final
 
-import ahocorasick
+from ahocorasick_rs import AhoCorasick
 
-from probity.screening.normalize import fold_term, tables, to_pinyin
+from probity.screening.normalize import fold_term, homophones, tables
 
 CATEGORIES: Final[tuple[str, ...]] = ("contact", "bribe", "payment", "refusal")
 FLAGGED_CATEGORIES: Final[tuple[str, ...]] = ("contact", "bribe", "payment")
@@ -238,7 +239,7 @@ class Part:
     """One gap-free piece of a lexicon term, folded."""
 
     key: str  # folded text
-    phonetic_key: str | None  # pinyin key when homophones of this part are matched
+    phonetic: bool  # homophones and typed pinyin of this part are matched too
     latin_start: bool
     latin_end: bool
 
@@ -254,6 +255,38 @@ class CompiledEntry:
 PART: Final = 0
 ALLOW: Final = 1
 CONTEXT: Final = 2
+PHONETIC: Final = 3  # a homophone / pinyin spelling of a part
+
+MAX_VARIANTS: Final = 2000
+
+
+def _phonetic_variants(piece: str) -> list[str]:
+    """Homophone and typed-pinyin spellings of a CJK piece, as literal keys.
+
+    "微信" -> 薇信, 威芯, 维信, weixin, wei信, v... Every syllable may be any common character
+    with the same toneless reading, or the syllable typed in Latin letters. For three or more
+    syllables only one character is swapped for a homophone (the rest stay or become pinyin),
+    which keeps the automaton small. Expanding at compile time means messages need no
+    phonetic pass at all: one Aho-Corasick scan sees literal, homophone and pinyin forms.
+    """
+    table = tables().pinyin
+    if len(piece) < 2 or any(ord(c) not in table for c in piece):
+        return []
+    sylls = [table[ord(c)] for c in piece]
+    homo = homophones()
+    out: set[str] = set()
+    if len(piece) == 2:
+        options = [[*homo.get(sy, ()), c, sy] for c, sy in zip(piece, sylls, strict=True)]
+        out.update(a + b for a in options[0] for b in options[1])
+    else:
+        base = [[c, sy] for c, sy in zip(piece, sylls, strict=True)]
+        for combo in itertools.product(*base):
+            out.add("".join(combo))
+        for i, sy in enumerate(sylls):
+            for h in homo.get(sy, ()):
+                out.add(piece[:i] + h + piece[i + 1 :])
+    out.discard(piece)
+    return sorted(out)[:MAX_VARIANTS]
 
 
 def _is_latin(ch: str) -> bool:
@@ -267,9 +300,13 @@ class CompiledPolicy:
     spec: PolicySpec
     parts: list[Part]
     entries: list[CompiledEntry]
-    entries_by_part: dict[int, list[int]]
-    compact_automaton: Any  # ahocorasick.Automaton: key -> tuple[(tag, id, ...), ...]
-    phonetic_automaton: Any | None
+    entries_by_part: dict[int, list[int]]  # anchor part id -> entries anchored on it
+    anchor_parts: frozenset[int]
+    matcher: Any  # ahocorasick_rs.AhoCorasick over every key (parts, variants, contexts)
+    anchor_matcher: Any  # anchors only: the fast "anything to look at?" check
+    anchor_needs: list[tuple[tuple[str, ...], ...]]  # per anchor: other parts, per entry
+    refusal_matcher: Any  # refusal phrases: an agent's message with one gets the full look
+    key_info: list[tuple[tuple[tuple[int, int], ...], bool]]  # per key: payloads, anchored
     context_names: tuple[str, ...]
     allow_numbers: frozenset[str]
     allow_number_prefixes: tuple[str, ...]
@@ -281,7 +318,7 @@ class CompiledPolicy:
     cue_window: int
     negation_window: int
     number_context_window: int
-    key_latin: dict[str, tuple[bool, bool]]
+    key_latin: list[tuple[bool, bool]]  # per key: starts / ends with a Latin letter
 
     @property
     def version(self) -> int:
@@ -291,41 +328,49 @@ class CompiledPolicy:
 def compile_policy(spec: PolicySpec) -> CompiledPolicy:
     """Build the matching tables for ``spec`` (about 1 s for 100,000 terms)."""
     tables()  # make sure the folding tables exist before timing-sensitive work
-    parts: list[Part] = []
-    part_ids: dict[tuple[str, bool], int] = {}
+    keys: list[str] = []  # part id -> folded key
+    part_ids: dict[str, int] = {}
     entries: list[CompiledEntry] = []
     entries_by_part: dict[int, list[int]] = {}
     payloads: dict[str, list[tuple[int, int]]] = {}
-    phonetic_payloads: dict[str, list[tuple[int, int]]] = {}
+    context_keys = {fold_term(t) for ts in spec.contexts.values() for t in ts}
 
+    def specificity(pid: int) -> float:
+        # How specific a part is: its length, Latin letters and digits weighing a half,
+        # minus half a point when it is also a context phrase (联系, 给你, 加 are everywhere).
+        key = keys[pid]
+        light = sum(1 for c in key if "a" <= c <= "z" or "0" <= c <= "9")
+        return len(key) - light + light / 2 - (0.5 if key in context_keys else 0.0)
+
+    phonetic_parts: set[int] = set()
     for entry in spec.lexicon:
-        pieces = [fold_term(p) for p in entry.term.split("*")]
-        pieces = [p for p in pieces if p]
+        pieces = [p for p in (fold_term(p) for p in entry.term.split("*")) if p]
         if not pieces:
             continue
         ids: list[int] = []
         for piece in pieces:
-            pkey: str | None = None
-            if entry.phonetic:
-                py = to_pinyin(piece)
-                # Only multi-syllable pieces: one syllable has too many homophones.
-                n_cjk = sum(1 for c in piece if ord(c) > 0x2E80)
-                if n_cjk >= 2 and py != piece:
-                    pkey = py
-            ident = (piece, pkey is not None)
-            pid = part_ids.get(ident)
+            pid = part_ids.get(piece)
             if pid is None:
-                pid = len(parts)
-                part_ids[ident] = pid
-                parts.append(Part(piece, pkey, _is_latin(piece[0]), _is_latin(piece[-1])))
+                pid = len(keys)
+                part_ids[piece] = pid
+                keys.append(piece)
                 payloads.setdefault(piece, []).append((PART, pid))
-                if pkey is not None:
-                    phonetic_payloads.setdefault(pkey, []).append((PART, pid))
             ids.append(pid)
         eid = len(entries)
         entries.append(CompiledEntry(entry, tuple(ids), entry.term))
-        for pid in set(ids):
-            entries_by_part.setdefault(pid, []).append(eid)
+        # The anchor is the most specific part ("微信" in "加*微信"): only a match of an
+        # anchor makes a message worth the slow path, and only its entries are tried then.
+        anchor = max(ids, key=lambda i: (specificity(i), -i))
+        entries_by_part.setdefault(anchor, []).append(eid)
+        if entry.phonetic:
+            phonetic_parts.add(anchor)
+
+    parts: list[Part] = []
+    for pid, piece in enumerate(keys):
+        variants = _phonetic_variants(piece) if pid in phonetic_parts else []
+        for variant in variants:
+            payloads.setdefault(variant, []).append((PHONETIC, pid))
+        parts.append(Part(piece, bool(variants), _is_latin(piece[0]), _is_latin(piece[-1])))
 
     for term in spec.allow_terms:
         key = fold_term(term)
@@ -339,26 +384,50 @@ def compile_policy(spec: PolicySpec) -> CompiledPolicy:
             if key:
                 payloads.setdefault(key, []).append((CONTEXT, kid))
 
-    automaton = ahocorasick.Automaton()
-    key_latin: dict[str, tuple[bool, bool]] = {}
-    for key, vals in payloads.items():
-        automaton.add_word(key, (len(key), tuple(vals)))
-        key_latin[key] = (_is_latin(key[0]), _is_latin(key[-1]))
-    automaton.make_automaton()
-    phonetic_automaton = None
-    if phonetic_payloads:
-        phonetic_automaton = ahocorasick.Automaton()
-        for key, vals in phonetic_payloads.items():
-            phonetic_automaton.add_word(key, (len(key), tuple(vals)))
-        phonetic_automaton.make_automaton()
+    key_list = list(payloads)
+    key_info: list[tuple[tuple[tuple[int, int], ...], bool]] = []
+    key_latin: list[tuple[bool, bool]] = []
+    anchor_keys: list[str] = []
+    anchor_needs: list[tuple[tuple[str, ...], ...]] = []
+    for key in key_list:
+        vals = tuple(payloads[key])
+        anchored = any(tag in (PART, PHONETIC) and ident in entries_by_part
+                       for tag, ident in vals)
+        key_info.append((vals, anchored))
+        if len(key) >= 5 and any(tag == PHONETIC for tag, _i in vals):
+            # Long typed pinyin may be glued to more pinyin ("jiawoweixin").
+            key_latin.append((False, False))
+        else:
+            key_latin.append((_is_latin(key[0]), _is_latin(key[-1])))
+        if anchored:
+            anchor_keys.append(key)
+            # What else must be in the message for an entry anchored here to match.
+            needs: set[tuple[str, ...]] = set()
+            for tag, ident in vals:
+                if tag in (PART, PHONETIC):
+                    for eid in entries_by_part.get(ident, ()):
+                        ce = entries[eid]
+                        needs.add(tuple(keys[q] for q in ce.parts if q != ident))
+            anchor_needs.append(tuple(sorted(needs)))
+    matcher = AhoCorasick(key_list or ["\x00"])
+    refusal_keys = sorted({fold_term(t) for kind in ("refusal", "refusal_strong")
+                           for t in spec.contexts.get(kind, [])} - {""})
+    refusal_matcher = AhoCorasick(refusal_keys or ["\x00"])
+    if not anchor_keys:
+        anchor_keys, anchor_needs = ["\x00"], [((),)]
+    anchor_matcher = AhoCorasick(anchor_keys)
 
     return CompiledPolicy(
         spec=spec,
         parts=parts,
         entries=entries,
         entries_by_part=entries_by_part,
-        compact_automaton=automaton,
-        phonetic_automaton=phonetic_automaton,
+        anchor_parts=frozenset(entries_by_part),
+        matcher=matcher,
+        anchor_matcher=anchor_matcher,
+        anchor_needs=anchor_needs,
+        refusal_matcher=refusal_matcher,
+        key_info=key_info,
         context_names=context_names,
         allow_numbers=frozenset("".join(c for c in n if c.isdigit()) for n in spec.allow_numbers),
         allow_number_prefixes=tuple(spec.allow_number_prefixes),
