@@ -526,7 +526,7 @@ def verify_chain(
             bad, digests = _first_bad_index(rows, position, last, tenant)
             good = rows if bad is None else rows[:bad]
             if good:
-                merkle.extend(digests[: len(good)])
+                merkle.extend(digests if bad is None else digests[:bad])
                 prev_prev_hash = last if len(good) == 1 else good[-2][6]
                 last = good[-1][6]
                 prev_row = good[-1]

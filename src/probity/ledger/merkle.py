@@ -138,7 +138,10 @@ class CompactRange:
                 # A block of 2**h leaves can only be added where the tree size is a multiple of it.
                 height = min(height, (self._size & -self._size).bit_length() - 1)
             block = 1 << height
-            chunk = list(leaves[position : position + block])
+            if block == total and isinstance(leaves, list):
+                chunk = leaves  # the common case in verification: no copy
+            else:
+                chunk = list(leaves[position : position + block])
             if set(map(len, chunk)) != {HASH_SIZE}:
                 raise ValueError("leaf hashes are 32 bytes")
             self._push(_perfect_root(chunk), height)

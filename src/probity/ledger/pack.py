@@ -37,6 +37,7 @@ import html
 import io
 import json
 import zipfile
+import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -256,7 +257,16 @@ def verify_pack(source: bytes | str | Path, public_keys: PublicKeys) -> PackVeri
             if len(set(names)) != len(names):
                 return PackVerification(False, ("pack holds the same file name twice",))
             data = {name: zf.read(name) for name in names}
-    except (zipfile.BadZipFile, OSError, KeyError, EOFError) as exc:
+    except (
+        zipfile.BadZipFile,
+        zlib.error,
+        OSError,
+        KeyError,
+        EOFError,
+        NotImplementedError,  # unsupported compression method
+        RuntimeError,  # encrypted member
+        ValueError,
+    ) as exc:
         return PackVerification(False, (f"not a readable zip file: {exc}",))
 
     # 1. Manifest and its signature.
