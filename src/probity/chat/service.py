@@ -31,6 +31,7 @@ from probity.chat.screening import (
     screen_voice_bytes,
 )
 from probity.errors import Conflict, Forbidden, InvalidInput, NotFound
+from probity.ledger.facts import ledger_alert, ledger_message
 from probity.models import (
     AgentStatus,
     Alert,
@@ -349,6 +350,7 @@ async def send_message(
         created_at=utcnow())
     session.add(msg)
     await session.flush()
+    await ledger_message(session, msg)
     conv.last_seq = msg.seq
     alert: Alert | None = None
     if decision in ("warn", "block"):
@@ -362,6 +364,7 @@ async def send_message(
             spans=msg.spans)
         session.add(alert)
         await session.flush()
+        await ledger_alert(session, alert)
     _queue_delivery(session, publish, conv, msg, alert)
     return msg, False
 

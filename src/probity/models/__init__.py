@@ -20,6 +20,7 @@ from probity.models.commerce import (
     PaymentMethod,
     Refund,
 )
+from probity.models.ledger import LedgerCheckpoint, LedgerEntry
 from probity.models.org import (
     Employee,
     EmploymentEvent,
@@ -43,6 +44,8 @@ __all__ = [
     "Employee",
     "EmploymentEvent",
     "EmploymentStatus",
+    "LedgerCheckpoint",
+    "LedgerEntry",
     "Message",
     "MessageKind",
     "Order",

@@ -1,0 +1,495 @@
+"""The database-backed ledger: append entries, sign checkpoints, serve proofs, verify a tenant.
+
+Unlike the rest of :mod:`probity.ledger`, this module uses SQLAlchemy. Services flush, never
+commit: the caller's transaction carries the entry together with the fact it records (a chat
+message, an alert...), so either both are stored or neither is.
+
+Appends are serialised per tenant: on PostgreSQL by a transaction-scoped advisory lock keyed by
+the tenant id, on SQLite by the database write lock (one writer at a time). The unique
+``(tenant_id, seq)`` constraint is the last line of defence either way.
+
+Checkpoints: :func:`append_entry` signs a new checkpoint in the same transaction whenever the
+tenant's latest one is older than :data:`CHECKPOINT_INTERVAL_S` (or missing), so a ledger that is
+being written gets one at least once a minute; ``probity ledger checkpoint`` (cron) covers the
+quiet tail after the last append.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, select, text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.orm import Session
+
+from probity.config import PROJECT_ROOT, Settings, get_settings
+from probity.ledger.chain import (
+    GENESIS_HASH,
+    ChainVerification,
+    TamperKind,
+    format_time,
+    make_entry,
+    verify_chain,
+)
+from probity.ledger.checkpoint import (
+    Checkpoint,
+    CheckpointError,
+    Keyring,
+    generate_signing_key,
+    verify_checkpoint,
+)
+from probity.ledger.merkle import CompactRange, root_hash
+from probity.ledger.merkle import consistency_proof as _consistency_proof
+from probity.ledger.merkle import inclusion_proof as _inclusion_proof
+from probity.models.base import utcnow
+from probity.models.ledger import LedgerCheckpoint, LedgerEntry
+from probity.models.org import Tenant
+
+__all__ = [
+    "CHECKPOINT_INTERVAL_S",
+    "ConsistencyProof",
+    "InclusionProof",
+    "TenantVerification",
+    "append_entry",
+    "consistency_proof",
+    "default_keyring",
+    "inclusion_proof",
+    "keyring_from_settings",
+    "latest_checkpoint",
+    "make_checkpoint",
+    "maybe_checkpoint",
+    "verify_tenant",
+]
+
+CHECKPOINT_INTERVAL_S = 60
+DEV_KEY_PATH = PROJECT_ROOT / "var" / "ledger-dev-signing.key"
+_LOCK_CLASS = 0x1ED6  # pg_advisory_xact_lock(class, tenant_id): "ledger append"
+
+_ENTRY_COLUMNS = (
+    LedgerEntry.seq,
+    LedgerEntry.entry_time,
+    LedgerEntry.type,
+    LedgerEntry.tenant_code,
+    LedgerEntry.payload_hash,
+    LedgerEntry.prev_hash,
+    LedgerEntry.entry_hash,
+    LedgerEntry.payload,
+)
+
+
+# -- keys -------------------------------------------------------------------------------------
+
+
+def _dev_signing_key(path: Path) -> str:
+    """A development signing key kept under var/ (created once, mode 0600). Never logged."""
+    if path.exists():
+        return path.read_text(encoding="ascii").strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = generate_signing_key()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as handle:
+        handle.write(key + "\n")
+    return key
+
+
+def keyring_from_settings(
+    settings: Settings, retired_public_keys: Iterable[str] = (), dev_key_path: Path | None = None
+) -> Keyring:
+    """The signing keyring: ``PROBITY_LEDGER_SIGNING_KEY``, or (outside production) a development
+    key generated under var/; plus the retired public keys, so old checkpoints keep verifying."""
+    key = settings.ledger_signing_key
+    if not key:
+        if settings.env == "production":
+            raise CheckpointError("PROBITY_LEDGER_SIGNING_KEY must be set in production")
+        key = _dev_signing_key(dev_key_path or DEV_KEY_PATH)
+    retired = [*retired_public_keys, *_retired_from_env()]
+    return Keyring.from_config(key, retired)
+
+
+def _retired_from_env() -> list[str]:
+    raw = os.environ.get("PROBITY_LEDGER_RETIRED_PUBLIC_KEYS", "")
+    return [part.strip() for part in raw.replace("\n", ",").split(",") if part.strip()]
+
+
+@lru_cache
+def default_keyring() -> Keyring:
+    return keyring_from_settings(get_settings())
+
+
+# -- appending --------------------------------------------------------------------------------
+
+
+async def _lock_tenant(session: AsyncSession, tenant_id: int) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(
+            text("SELECT pg_advisory_xact_lock(:cls, :tenant)"),
+            {"cls": _LOCK_CLASS, "tenant": tenant_id},
+        )
+
+
+async def append_entry(
+    session: AsyncSession,
+    tenant_id: int,
+    type: str,
+    payload: Any,
+    *,
+    purgeable: bool = False,
+    keyring: Keyring | None = None,
+    checkpoint: bool = True,
+) -> LedgerEntry:
+    """Append one entry to the tenant's ledger and flush (never commit).
+
+    *payload* is a JSON value (times as strings); ``purgeable=True`` salts it so its kept hash
+    cannot be brute-forced after a retention purge. Unless ``checkpoint=False``, a signed
+    checkpoint is added in the same transaction when the latest one is over a minute old.
+    """
+    await _lock_tenant(session, tenant_id)
+    last = (
+        await session.execute(
+            select(LedgerEntry.seq, LedgerEntry.entry_hash, LedgerEntry.tenant_code)
+            .where(LedgerEntry.tenant_id == tenant_id)
+            .order_by(LedgerEntry.seq.desc())
+            .limit(1)
+        )
+    ).first()
+    if last is None:
+        code = await session.scalar(select(Tenant.code).where(Tenant.id == tenant_id))
+        if code is None:
+            raise ValueError(f"no tenant {tenant_id}")
+        seq, prev, tenant_code = 0, GENESIS_HASH, str(code)
+    else:
+        seq, prev, tenant_code = int(last[0]) + 1, str(last[1]), str(last[2])
+    record = make_entry(
+        seq=seq,
+        time=format_time(utcnow()),
+        type=type,
+        tenant=tenant_code,
+        prev_hash=prev,
+        payload=payload,
+        salt=purgeable,
+    )
+    entry = LedgerEntry(
+        tenant_id=tenant_id,
+        seq=record.seq,
+        entry_time=record.time,
+        type=record.type,
+        tenant_code=record.tenant,
+        payload_hash=record.payload_hash,
+        prev_hash=record.prev_hash,
+        entry_hash=record.entry_hash,
+        payload=None if record.payload is None else record.payload.decode("utf-8"),
+    )
+    session.add(entry)
+    await session.flush()
+    if checkpoint:
+        await maybe_checkpoint(session, tenant_id, keyring)
+    return entry
+
+
+# -- checkpoints ------------------------------------------------------------------------------
+
+
+async def latest_checkpoint(session: AsyncSession, tenant_id: int) -> LedgerCheckpoint | None:
+    return await session.scalar(
+        select(LedgerCheckpoint)
+        .where(LedgerCheckpoint.tenant_id == tenant_id)
+        .order_by(LedgerCheckpoint.tree_size.desc(), LedgerCheckpoint.id.desc())
+        .limit(1)
+    )
+
+
+async def maybe_checkpoint(
+    session: AsyncSession,
+    tenant_id: int,
+    keyring: Keyring | None = None,
+    max_age_s: int = CHECKPOINT_INTERVAL_S,
+) -> LedgerCheckpoint | None:
+    """Sign a checkpoint if the latest one is older than *max_age_s* (or missing)."""
+    latest = await latest_checkpoint(session, tenant_id)
+    if latest is not None and utcnow() - latest.created_at < timedelta(seconds=max_age_s):
+        return None
+    return await make_checkpoint(session, tenant_id, keyring or default_keyring(), latest=latest)
+
+
+def _peaks_text(merkle: CompactRange) -> str:
+    return ",".join(p.hex() for p in merkle.peaks)
+
+
+def _peaks_of(row: LedgerCheckpoint) -> CompactRange:
+    peaks = [bytes.fromhex(p) for p in row.peaks.split(",") if p]
+    return CompactRange(row.tree_size, peaks)
+
+
+async def make_checkpoint(
+    session: AsyncSession,
+    tenant_id: int,
+    keyring: Keyring,
+    *,
+    latest: LedgerCheckpoint | None = None,
+) -> LedgerCheckpoint | None:
+    """Sign the tenant's current Merkle root (Ed25519) and store it. Returns None when the ledger
+    is empty or has not grown since the latest checkpoint. Flushes, never commits."""
+    await _lock_tenant(session, tenant_id)
+    if latest is None:
+        latest = await latest_checkpoint(session, tenant_id)
+    merkle = CompactRange()
+    code: str | None = None
+    if latest is not None and latest.peaks:
+        try:
+            merkle = _peaks_of(latest)
+        except ValueError:  # a damaged cache: rebuild from the entries
+            merkle = CompactRange()
+    rows = await session.execute(
+        select(LedgerEntry.entry_hash, LedgerEntry.tenant_code)
+        .where(LedgerEntry.tenant_id == tenant_id, LedgerEntry.seq >= merkle.size)
+        .order_by(LedgerEntry.seq)
+    )
+    leaves: list[bytes] = []
+    for digest, tenant_code in rows:
+        leaves.append(bytes.fromhex(digest))
+        code = tenant_code
+    if not leaves and (latest is not None or merkle.size == 0):
+        return None
+    merkle.extend(leaves)
+    if code is None:
+        code = await session.scalar(select(Tenant.code).where(Tenant.id == tenant_id))
+    signed = keyring.sign_checkpoint(str(code), merkle.size, merkle.root(), format_time(utcnow()))
+    row = LedgerCheckpoint(
+        tenant_id=tenant_id,
+        tree_size=signed.tree_size,
+        root_hash=signed.root_hash.hex(),
+        timestamp=signed.timestamp,
+        key_id=signed.key_id,
+        signature=signed.signature.hex(),
+        note=signed.to_note(),
+        peaks=_peaks_text(merkle),
+        created_at=utcnow(),
+    )
+    session.add(row)
+    await session.flush()
+    return row
+
+
+def _checkpoint_of(row: LedgerCheckpoint, tenant_code: str) -> Checkpoint:
+    return Checkpoint(
+        tenant_code,
+        row.tree_size,
+        bytes.fromhex(row.root_hash),
+        row.timestamp,
+        row.key_id,
+        bytes.fromhex(row.signature),
+    )
+
+
+# -- proofs -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InclusionProof:
+    seq: int
+    entry_hash: str
+    tree_size: int
+    root_hash: str
+    audit_path: list[str]
+    checkpoint_note: str | None  # the signed checkpoint at tree_size, if one exists
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "seq": self.seq,
+            "entry_hash": self.entry_hash,
+            "tree_size": self.tree_size,
+            "root_hash": self.root_hash,
+            "audit_path": self.audit_path,
+            "checkpoint": self.checkpoint_note,
+        }
+
+
+@dataclass(frozen=True)
+class ConsistencyProof:
+    old_size: int
+    new_size: int
+    old_root: str
+    new_root: str
+    proof: list[str]
+    old_checkpoint_note: str | None
+    new_checkpoint_note: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "old_size": self.old_size,
+            "new_size": self.new_size,
+            "old_root": self.old_root,
+            "new_root": self.new_root,
+            "proof": self.proof,
+            "old_checkpoint": self.old_checkpoint_note,
+            "new_checkpoint": self.new_checkpoint_note,
+        }
+
+
+async def _leaves(session: AsyncSession, tenant_id: int, size: int) -> list[bytes]:
+    rows = await session.scalars(
+        select(LedgerEntry.entry_hash)
+        .where(LedgerEntry.tenant_id == tenant_id, LedgerEntry.seq < size)
+        .order_by(LedgerEntry.seq)
+    )
+    leaves = [bytes.fromhex(h) for h in rows]
+    if len(leaves) != size:
+        raise ValueError(f"the ledger has fewer than {size} entries")
+    return leaves
+
+
+async def _note_at(session: AsyncSession, tenant_id: int, size: int) -> str | None:
+    return await session.scalar(
+        select(LedgerCheckpoint.note)
+        .where(LedgerCheckpoint.tenant_id == tenant_id, LedgerCheckpoint.tree_size == size)
+        .order_by(LedgerCheckpoint.id.desc())
+        .limit(1)
+    )
+
+
+async def _default_size(session: AsyncSession, tenant_id: int) -> int:
+    latest = await latest_checkpoint(session, tenant_id)
+    if latest is None:
+        raise ValueError("the tenant has no checkpoint yet: give a tree size")
+    return latest.tree_size
+
+
+async def inclusion_proof(
+    session: AsyncSession, tenant_id: int, seq: int, tree_size: int | None = None
+) -> InclusionProof:
+    """Audit path proving entry *seq* is in the tree of *tree_size* entries (default: the
+    latest signed checkpoint's size, so the proof checks against a signed root)."""
+    size = tree_size if tree_size is not None else await _default_size(session, tenant_id)
+    leaves = await _leaves(session, tenant_id, size)
+    path = _inclusion_proof(leaves, seq, size)
+    return InclusionProof(
+        seq=seq,
+        entry_hash=leaves[seq].hex(),
+        tree_size=size,
+        root_hash=root_hash(leaves).hex(),
+        audit_path=[p.hex() for p in path],
+        checkpoint_note=await _note_at(session, tenant_id, size),
+    )
+
+
+async def consistency_proof(
+    session: AsyncSession, tenant_id: int, m: int, n: int | None = None
+) -> ConsistencyProof:
+    """Proof that the tree of *m* entries is a prefix of the tree of *n* entries."""
+    size = n if n is not None else await _default_size(session, tenant_id)
+    leaves = await _leaves(session, tenant_id, size)
+    proof = _consistency_proof(leaves, m, size)
+    return ConsistencyProof(
+        old_size=m,
+        new_size=size,
+        old_root=root_hash(leaves[:m]).hex(),
+        new_root=root_hash(leaves).hex(),
+        proof=[p.hex() for p in proof],
+        old_checkpoint_note=await _note_at(session, tenant_id, m),
+        new_checkpoint_note=await _note_at(session, tenant_id, size),
+    )
+
+
+# -- verification -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TenantVerification:
+    tenant_id: int
+    tenant_code: str
+    ok: bool
+    entries: int  # entries that verified before the first problem (all of them when ok)
+    checkpoints: int  # signed checkpoints whose signature and root both verified
+    kind: TamperKind | None
+    first_bad_seq: int | None
+    message: str
+    problems: list[str] = field(default_factory=list)  # e.g. bad checkpoint signatures
+    chain: ChainVerification | None = None
+
+
+def _verify_sync(
+    conn: Connection | Session, tenant_id: int, keyring: Keyring, chunk: int
+) -> TenantVerification:
+    # The hashed tenant id is the code recorded in the tenant's first entry.
+    code = conn.scalar(
+        select(LedgerEntry.tenant_code)
+        .where(LedgerEntry.tenant_id == tenant_id)
+        .order_by(LedgerEntry.seq)
+        .limit(1)
+    )
+    if code is None:
+        code = conn.scalar(select(Tenant.code).where(Tenant.id == tenant_id))
+    tenant_code = str(code) if code is not None else str(tenant_id)
+    problems: list[str] = []
+    trusted: list[Checkpoint] = []
+    cp_rows = conn.execute(
+        select(LedgerCheckpoint.note, LedgerCheckpoint.tree_size, LedgerCheckpoint.root_hash)
+        .where(LedgerCheckpoint.tenant_id == tenant_id)
+        .order_by(LedgerCheckpoint.tree_size, LedgerCheckpoint.id)
+    ).all()
+    for note, size, root in cp_rows:
+        try:
+            cp = verify_checkpoint(str(note), keyring)
+        except CheckpointError as exc:
+            problems.append(f"checkpoint at size {size}: {exc}")
+            continue
+        if cp.tenant != tenant_code or cp.tree_size != size or cp.root_hash.hex() != root:
+            problems.append(f"checkpoint at size {size}: columns differ from its signed note")
+            continue
+        trusted.append(cp)
+    rows = conn.execute(
+        select(*_ENTRY_COLUMNS)
+        .where(LedgerEntry.tenant_id == tenant_id)
+        .order_by(LedgerEntry.seq)
+        .execution_options(yield_per=chunk)
+    )
+    result = verify_chain(rows, tenant=tenant_code, checkpoints=trusted, chunk_size=chunk)
+    ok = result.ok and not problems
+    message = result.message
+    if result.ok and problems:
+        message = f"entries verify, but {len(problems)} checkpoint(s) do not: {problems[0]}"
+    elif result.ok:
+        message = (
+            f"OK: {result.entries_checked} entries, {result.checkpoints_checked} signed "
+            f"checkpoint(s) verified"
+        )
+    return TenantVerification(
+        tenant_id=tenant_id,
+        tenant_code=tenant_code,
+        ok=ok,
+        entries=result.entries_checked,
+        checkpoints=result.checkpoints_checked,
+        kind=result.kind,
+        first_bad_seq=result.first_bad_seq,
+        message=message,
+        problems=problems,
+        chain=result,
+    )
+
+
+async def verify_tenant(
+    session_or_connection: AsyncSession | AsyncConnection,
+    tenant_id: int,
+    keyring: Keyring | None = None,
+    *,
+    chunk: int = 16384,
+) -> TenantVerification:
+    """Stream the tenant's entries (seq order, server-side in chunks) through the pure verifier:
+    hash chain, payload hashes, the recomputed Merkle root against every signed checkpoint
+    (signatures checked with *keyring*, default: the configured keys)."""
+    keys = keyring or default_keyring()
+
+    def run(conn: Any) -> TenantVerification:
+        return _verify_sync(conn, tenant_id, keys, chunk)
+
+    return await session_or_connection.run_sync(run)
+
+
+def checkpoint_age(row: LedgerCheckpoint | None) -> timedelta | None:
+    return None if row is None else datetime.now(UTC) - row.created_at
