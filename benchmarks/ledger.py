@@ -44,15 +44,20 @@ from probity.ledger import (
 )
 
 CHECKPOINT_EVERY = 120_000
+
+# CPU time of this process: the machines these run on are shared (other test suites, other
+# benchmarks), and every measurement here is single-threaded and CPU-bound, so CPU time is the
+# figure that other load disturbs least. Both sides of each ratio use the same clock.
+clock = time.process_time
 REPEATS = 5
 
 
 def best_of(fn: Callable[[], object], repeats: int = REPEATS) -> float:
     best = float("inf")
     for _ in range(repeats):
-        start = time.perf_counter()
+        start = clock()
         fn()
-        best = min(best, time.perf_counter() - start)
+        best = min(best, clock() - start)
     return best
 
 
@@ -61,9 +66,9 @@ def best_of_interleaved(*fns: Callable[[], object], repeats: int = REPEATS) -> l
     best = [float("inf")] * len(fns)
     for _ in range(repeats):
         for index, fn in enumerate(fns):
-            start = time.perf_counter()
+            start = clock()
             fn()
-            best[index] = min(best[index], time.perf_counter() - start)
+            best[index] = min(best[index], clock() - start)
     return best
 
 
@@ -86,10 +91,10 @@ def build_ledger(n: int) -> tuple[list[EntryRecord], float]:
         f"2026-11-29T{10 + s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}.000000Z"
         for s in range(n // 2000 + 1)
     ]
-    start = time.perf_counter()
+    start = clock()
     for i in range(n):
         entries.append(appender.append("chat.message", synthetic_payload(i), time=times[i // 2000]))
-    return entries, time.perf_counter() - start
+    return entries, clock() - start
 
 
 def merkle_node_inputs(leaves: list[bytes]) -> list[bytes]:
@@ -200,8 +205,8 @@ def main() -> None:
         "",
         f"{n:,} synthetic chat-message entries in memory (header ≈ {header_size} B, "
         f"payload ≈ {payload_size} B), a signed checkpoint every {CHECKPOINT_EVERY:,} entries; "
-        f"best of {REPEATS} interleaved runs. The baseline hashes exactly the byte strings "
-        "verification hashes (every `0x00‖header`, every payload, every Merkle node "
+        f"best of {REPEATS} interleaved runs, process CPU time. The baseline hashes exactly the "
+        "byte strings verification hashes (every `0x00‖header`, every payload, every Merkle node "
         f"`0x01‖left‖right`: {mb:,.0f} MB in {len(all_inputs):,} strings, built in advance) "
         "with a plain `for b in data: hashlib.sha256(b).digest()` loop.",
         "",
