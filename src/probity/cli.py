@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 
 from probity.config import ConfigurationError, get_settings
+from probity.ledger.cli import ledger_app
 
 app = typer.Typer(help="Probity (廉盾): the integrity platform for customer service.",
                   no_args_is_help=True, add_completion=False,
@@ -20,6 +21,7 @@ token_app = typer.Typer(help="Manage bearer API tokens.", no_args_is_help=True)
 app.add_typer(demo_app, name="demo")
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
+app.add_typer(ledger_app, name="ledger")
 console = Console(stderr=True)
 
 
