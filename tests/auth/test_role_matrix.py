@@ -33,6 +33,7 @@ PUBLIC = {
     ("POST", "/api/v1/chat/conversations/{conv_id}/receipts"),
     ("POST", "/api/v1/chat/conversations/{conv_id}/close"),
     ("POST", "/api/v1/chat/conversations/{conv_id}/csat"),
+    ("GET", "/chat"), ("GET", "/chat/widget.js"),
 }
 # Open to any signed-in user; what they see is narrowed by scope inside the service.
 SIGNED_IN = {

@@ -123,8 +123,11 @@ async def send_attachment(conv_id: int, request: Request, session: Session,
 
 @router.get("/conversations/{conv_id}/attachments/{sha256}")
 async def get_attachment(conv_id: int, sha256: str, request: Request, session: Session,
-                         principal: OptionalPrincipal, token: ChatToken = None) -> FileResponse:
-    conv, who = await service.participant_for(session, principal, token, conv_id)
+                         principal: OptionalPrincipal, token: ChatToken = None,
+                         token_q: Annotated[str | None, Query(alias="token")] = None
+                         ) -> FileResponse:
+    # Guests' <img>/<audio> tags cannot send headers: the token may come as ?token= too.
+    conv, who = await service.participant_for(session, principal, token or token_q, conv_id)
     msg = await session.scalar(select(Message).where(
         Message.conversation_id == conv.id, Message.attachment_sha256 == sha256).limit(1))
     view = service.message_view(msg, who) if msg is not None else None

@@ -9,6 +9,7 @@ from probity.audit.pages import router as audit_pages
 from probity.auth.deps import OptionalPrincipal
 from probity.auth.pages import router as auth_pages
 from probity.auth.permissions import Perm
+from probity.chat.pages import router as chat_pages
 from probity.i18n import LOCALES
 from probity.models import Role
 from probity.org.pages import router as org_pages
@@ -18,6 +19,7 @@ router = APIRouter(include_in_schema=False)
 router.include_router(auth_pages)
 router.include_router(org_pages)
 router.include_router(audit_pages)
+router.include_router(chat_pages)
 
 # What each role can do here, shown on the home page. (title, description, link)
 ROLE_CARDS: dict[Role, list[tuple[str, str, str]]] = {
@@ -28,6 +30,7 @@ ROLE_CARDS: dict[Role, list[tuple[str, str, str]]] = {
         ("Audit log", "Who changed what, when and from where.", "/audit"),
     ],
     Role.hr: [
+        ("Alerts", "Screening warnings and blocks in your scope, live.", "/alerts"),
         ("Org chart", "Departments, teams and headcount in your scope.", "/org/chart"),
         ("Employees", "Onboarding, transfers and leavers, each dated and audited.",
          "/org/employees"),
@@ -38,6 +41,7 @@ ROLE_CARDS: dict[Role, list[tuple[str, str, str]]] = {
         ("Org chart", "Where your team sits in the group.", "/org/chart"),
     ],
     Role.compliance: [
+        ("Alerts", "Screening warnings and blocks in your scope, live.", "/alerts"),
         ("Org chart", "Teams and headcount in your scope.", "/org/chart"),
         ("Employees", "People in your scope (contact details masked).", "/org/employees"),
     ],
@@ -49,10 +53,12 @@ ROLE_CARDS: dict[Role, list[tuple[str, str, str]]] = {
         ("Org chart", "The whole group, read-only.", "/org/chart"),
     ],
     Role.agent: [
+        ("Agent workspace", "Your conversations, the customer's orders, canned replies.",
+         "/chat/workspace"),
         ("My profile", "Your position, team and tenure.", "/org/me"),
     ],
     Role.customer: [
-        ("Contact us", "Talk to customer service through the official channel only.", "/"),
+        ("Contact us", "Talk to customer service through the official channel only.", "/chat"),
     ],
 }
 

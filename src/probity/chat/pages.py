@@ -1,0 +1,55 @@
+"""Chat pages: the customer's chat (standalone and embedded), the embed script, the agent
+workspace; and the live alert feed page."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, Response
+
+from probity.alerts import service as alerts_service
+from probity.auth.deps import OptionalPrincipal, Session, require, require_role
+from probity.auth.permissions import Perm, Principal
+from probity.chat.router import CANNED_REPLIES
+from probity.models import Role
+from probity.web.render import render
+
+router = APIRouter(include_in_schema=False)
+AgentPage = Annotated[Principal, Depends(require_role(Role.agent))]
+AlertsPage = Annotated[Principal, Depends(require(Perm.alerts_read))]
+
+WIDGET_JS = """(function () {
+  var s = document.currentScript, base = new URL(s.src).origin;
+  var f = document.createElement("iframe");
+  f.src = base + "/chat?embed=1"; f.title = "Customer service";
+  f.style.cssText = "position:fixed;right:16px;bottom:16px;width:360px;height:520px;" +
+    "border:1px solid #ccc;border-radius:8px;background:#fff;z-index:2147483000";
+  document.body.appendChild(f);
+})();
+"""
+
+
+@router.get("/chat", response_class=HTMLResponse)
+async def customer_chat(request: Request, principal: OptionalPrincipal,
+                        embed: int = 0) -> Response:
+    signed_in = principal is not None and principal.customer_id is not None
+    return render(request, "chat/customer.html", embed=bool(embed), signed_in=signed_in)
+
+
+@router.get("/chat/widget.js")
+async def widget() -> Response:
+    """Embed with <script src="https://<probity>/chat/widget.js" async></script>."""
+    return Response(WIDGET_JS, media_type="text/javascript",
+                    headers={"Cache-Control": "public, max-age=3600"})
+
+
+@router.get("/chat/workspace", response_class=HTMLResponse)
+async def workspace(request: Request, principal: AgentPage) -> Response:
+    return render(request, "chat/workspace.html", canned=CANNED_REPLIES)
+
+
+@router.get("/alerts", response_class=HTMLResponse)
+async def alerts_page(request: Request, session: Session, principal: AlertsPage) -> Response:
+    rows = await alerts_service.list_alerts(session, principal, limit=100)
+    return render(request, "alerts/feed.html", alerts=rows)
