@@ -81,3 +81,12 @@ def test_refusals_are_recognised_and_allowed(scored: list[tuple[dict[str, Any], 
     assert all(res.decision == "allow" for _row, res in refusals)
     found = sum("refusal" in res.categories for _row, res in refusals)
     assert found / len(refusals) >= 0.9
+
+
+def test_batch_matches_single_calls_on_corpus(
+    policy: CompiledPolicy, scored: list[tuple[dict[str, Any], Any]]
+) -> None:
+    from probity.screening.engine import screen_batch
+
+    batch = screen_batch([(row["text"], row["role"]) for row, _res in scored], policy)
+    assert batch == [res for _row, res in scored]

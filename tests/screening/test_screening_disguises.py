@@ -146,3 +146,22 @@ def test_categories(text: str, category: str, policy: CompiledPolicy) -> None:
 
 def test_agent_solicitation(policy: CompiledPolicy) -> None:
     assert "bribe" in flagged("想快点处理的话，给点好处费", policy, role="agent")
+
+
+def test_mobile_blocks_agree_with_phonenumbers() -> None:
+    import random
+
+    import phonenumbers
+
+    from probity.screening.numbers import is_cn_mobile
+
+    rng = random.Random(5)
+    for _ in range(20000):
+        digits = "1" + "".join(rng.choice("0123456789") for _ in range(10))
+        ours = is_cn_mobile(digits)
+        num = phonenumbers.parse("+86" + digits, None)
+        kinds = (phonenumbers.PhoneNumberType.MOBILE,
+                 phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE)
+        theirs = phonenumbers.is_valid_number(num) and phonenumbers.number_type(num) in kinds
+        if theirs:
+            assert ours, digits

@@ -44,3 +44,11 @@ def test_unmasked_characters_are_original(text: str) -> None:
     res = screen_message(text, "customer", POLICY)
     for a, b in zip(text, res.masked, strict=True):
         assert b in (a, "*")
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(TEXT, ROLE), max_size=12))
+def test_batch_equals_one_by_one(items: list[tuple[str, str]]) -> None:
+    from probity.screening.engine import screen_batch
+
+    assert screen_batch(items, POLICY) == [screen_message(t, r, POLICY) for t, r in items]

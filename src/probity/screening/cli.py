@@ -33,10 +33,8 @@ def load_policy(path: Path | None) -> CompiledPolicy:
     return compile_policy(PolicySpec.from_json(path.read_text(encoding="utf-8")))
 
 
-def screen_line(line: str, policy: CompiledPolicy) -> str:
-    """One input JSON line -> one output JSON line (errors are reported, never raised)."""
-    from probity.screening.engine import screen_message
-
+def _parse(line: str) -> tuple[Any, str, str] | str:
+    """(id, role, text) of one input line, or the JSON error line to write instead."""
     try:
         obj = json.loads(line)
     except json.JSONDecodeError as exc:
@@ -50,9 +48,30 @@ def screen_line(line: str, policy: CompiledPolicy) -> str:
         return json.dumps({"id": ident, "error": "missing text"}, ensure_ascii=False)
     if role not in ("customer", "agent"):
         return json.dumps({"id": ident, "error": f"unknown role {role!r}"}, ensure_ascii=False)
-    out: dict[str, Any] = {"id": ident}
-    out.update(screen_message(text, role, policy).to_dict())
-    return json.dumps(out, ensure_ascii=False)
+    return ident, role, text
+
+
+def screen_lines(lines: list[str], policy: CompiledPolicy) -> list[str]:
+    """Input JSON lines -> output JSON lines, in order (errors are reported, never raised)."""
+    from probity.screening.engine import screen_batch
+
+    parsed = [_parse(ln) for ln in lines]
+    items = [(p[2], p[1]) for p in parsed if not isinstance(p, str)]
+    results = iter(screen_batch(items, policy))
+    out: list[str] = []
+    for p in parsed:
+        if isinstance(p, str):
+            out.append(p)
+            continue
+        row: dict[str, Any] = {"id": p[0]}
+        row.update(next(results).to_dict())
+        out.append(json.dumps(row, ensure_ascii=False))
+    return out
+
+
+def screen_line(line: str, policy: CompiledPolicy) -> str:
+    """One input JSON line -> one output JSON line."""
+    return screen_lines([line], policy)[0]
 
 
 def _init_worker(spec: dict[str, Any] | None) -> None:
@@ -65,7 +84,7 @@ def _init_worker(spec: dict[str, Any] | None) -> None:
 
 def _screen_chunk(lines: list[str]) -> list[str]:
     policy = _WORKER_POLICY if _WORKER_POLICY is not None else default_policy()
-    return [screen_line(ln, policy) for ln in lines]
+    return screen_lines(lines, policy)
 
 
 def _chunks(lines: Iterable[str], size: int) -> Iterator[list[str]]:
@@ -90,7 +109,7 @@ def screen_stream(
     if n_workers == 1:
         policy = load_policy(policy_path)
         for chunk in _chunks(lines, chunk_lines):
-            out.write("\n".join(screen_line(ln, policy) for ln in chunk) + "\n")
+            out.write("\n".join(screen_lines(chunk, policy)) + "\n")
             written += len(chunk)
         return written
     import multiprocessing as mp

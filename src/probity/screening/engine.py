@@ -17,20 +17,22 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterable
+from bisect import bisect_right
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final
+from itertools import accumulate, repeat
+from typing import Any, Final, NamedTuple
 
 from probity.screening import numbers
 from probity.screening.normalize import (
     Folded,
     fold_exact,
-    fold_fast,
     quick_compact,
     tables,
 )
 from probity.screening.payloads import classify_payload
 from probity.screening.policy import (
+    AGENT_ONLY,
     ALLOW,
     CATEGORIES,
     CONTEXT,
@@ -45,6 +47,8 @@ from probity.screening.policy import (
 _DECISION_RANK: Final = {"allow": 0, "warn": 1, "block": 2}
 _CN_DIGIT_RUN: Final = re.compile(r"[零一二三四五六七八九幺洞拐勾]{3}")
 _ANY_DIGIT: Final = re.compile(r"[0-9]")
+_DIGIT_RUNS: Final = re.compile(r"[0-9]+")
+_AT: Final = re.compile(r"[@＠]")
 _CLAUSE_BREAK: Final = re.compile(r"[，。！？；,!?;\n]|\.(?:\s|$)")
 _ID_AFTER: Final = re.compile(
     r"(?:[\s:：=\-—>~～(（]|是|为|號|号|码|id|ID|Id){0,6}?"
@@ -69,8 +73,7 @@ _URL: Final = re.compile(
 )
 
 
-@dataclass(frozen=True)
-class Span:
+class Span(NamedTuple):
     """A matched stretch of the ORIGINAL text, [start, end) in code points."""
 
     start: int
@@ -84,7 +87,7 @@ class Span:
                 "rule": self.rule, "severity": self.severity}
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class ScreeningResult:
     decision: str  # allow | warn | block
     categories: list[str]
@@ -107,7 +110,7 @@ class ScreeningResult:
         return self.decision != "allow"
 
 
-@dataclass
+@dataclass(slots=True)
 class Hit:
     """A candidate finding before context rules: original-offset segments plus units."""
 
@@ -155,31 +158,104 @@ def screen_message(text: str, role: str, policy: CompiledPolicy | None = None) -
     quick = quick_compact(text)
     if quick is not None and not _worth_a_look(text, quick, role, policy):
         return _allow_result(text, policy.version)
-    one, compact = fold_fast(text)
-    folded = fold_exact(text, one)
+    if quick is not None:
+        folded = fold_exact(text, None, quick)
+    else:
+        folded = fold_exact(text)
+        if not _worth_a_look(text, folded.compact, role, policy):
+            return _allow_result(text, policy.version)
     compact = folded.compact
-    if quick is None and not _worth_a_look(text, compact, role, policy):
-        return _allow_result(text, policy.version)
     comp = policy.matcher.find_matches_as_indexes(compact, overlapping=True) if compact else []
     return _screen_slow(text, role, policy, folded, comp)
+
+
+_BATCH_SEP: Final = "\u9f98"  # 龘: folds to itself and is in no lexicon key
+
+
+def screen_batch(
+    items: Sequence[tuple[str, str]], policy: CompiledPolicy | None = None
+) -> list[ScreeningResult]:
+    """Screen many ``(text, role)`` messages; the same results as :func:`screen_message`.
+
+    The fast-path checks (folding, anchors, digits, e-mail marks) run once over the whole
+    batch joined into one string, in C; only messages with something worth a look go through
+    the per-message path. This is what batch re-screening of stored history uses.
+    """
+    if policy is None:
+        policy = default_policy()
+    n = len(items)
+    texts = [t for t, _r in items]
+    roles = [r for _t, r in items]
+    for role in set(roles):
+        if role not in ROLES:
+            raise ValueError(f"role must be one of {ROLES}, not {role!r}")
+    joined = _BATCH_SEP.join(texts)
+    t = tables()
+    comp = t.separators.sub("", joined.lower())
+    segments = comp.split(_BATCH_SEP)
+    if n == 0 or len(segments) != n:  # a message holds the separator itself: go one by one
+        return [screen_message(x, r, policy) for x, r in items]
+    look = bytearray(n)
+    if not t.needs_fold.isdisjoint(comp):
+        for i, seg in enumerate(segments):
+            if not t.needs_fold.isdisjoint(seg):
+                look[i] = 1
+    seg_starts = [0, *accumulate(len(x) + 1 for x in segments)]
+    needs = policy.anchor_needs
+    for aid, a, _b in policy.anchor_matcher.find_matches_as_indexes(comp, overlapping=True):
+        i = bisect_right(seg_starts, a) - 1
+        if look[i]:
+            continue
+        for others in needs[aid]:
+            if others is AGENT_ONLY:
+                if roles[i] == "agent":
+                    look[i] = 1
+                    break
+            elif all(o in segments[i] for o in others):
+                look[i] = 1
+                break
+    digit_count = [0] * n
+    for m in _DIGIT_RUNS.finditer(comp):
+        i = bisect_right(seg_starts, m.start()) - 1
+        digit_count[i] += m.end() - m.start()
+        if digit_count[i] >= 5:
+            look[i] = 1
+    for m in _CN_DIGIT_RUN.finditer(comp):
+        look[bisect_right(seg_starts, m.start()) - 1] = 1
+    if "@" in joined or "＠" in joined:
+        raw_starts = [0, *accumulate(len(x) + 1 for x in texts)]
+        for m in _AT.finditer(joined):
+            look[bisect_right(raw_starts, m.start()) - 1] = 1
+    version = policy.version
+    return [
+        screen_message(texts[i], roles[i], policy) if look[i] else
+        ScreeningResult("allow", [], 0, [], texts[i], version)
+        for i in range(n)
+    ]
 
 
 def _worth_a_look(text: str, compact: str, role: str, policy: CompiledPolicy) -> bool:
     """The fast path: does anything in this message deserve the full analysis?"""
     if not compact:
         return False
-    if role == "agent" and policy.refusal_matcher.find_matches_as_indexes(compact):
-        return True
     needs = policy.anchor_needs
     for aid, _s, _e in policy.anchor_matcher.find_matches_as_indexes(compact, overlapping=True):
         for others in needs[aid]:
-            if all(o in compact for o in others):
-                return True  # some entry anchored here may be complete
+            if others is AGENT_ONLY:
+                if role == "agent":
+                    return True  # a refusal phrase: the agent may be declining an offer
+            elif all(o in compact for o in others):
+                return True  # some entry anchored here may be complete, or a link
+    if _has_digits(compact):
+        return True
+    return "@" in text or "＠" in text
+
+
+def _has_digits(compact: str) -> bool:
+    """Enough digits for a phone, QQ number or card (5+), or a run of Chinese numerals."""
     if _ANY_DIGIT.search(compact) is not None and sum(map(compact.count, "0123456789")) >= 5:
         return True
-    if _CN_DIGIT_RUN.search(compact) is not None:
-        return True
-    return _has_special(text)
+    return _CN_DIGIT_RUN.search(compact) is not None
 
 
 def _has_special(text: str) -> bool:
@@ -228,7 +304,8 @@ def _screen_slow(
             elif tag == CONTEXT:
                 ctx.by_kind.setdefault(policy.context_names[ident], []).append((us, ue))
 
-    hits = _term_hits(part_occ, role, policy, compact)
+    weights = _Weights(compact)
+    hits = _term_hits(part_occ, role, policy, weights)
     id_hits: list[Hit] = []
     confirmed: set[int] = set()
     for i, h in enumerate(hits):
@@ -243,13 +320,14 @@ def _screen_slow(
         e = h.entry
         assert e is not None
         if (e.needs_cue and h.literal and i not in confirmed
-                and not _has_cue(h, ctx, policy, compact)):
+                and not _has_cue(h, ctx, policy, weights)):
             continue
         kept.append(h)
     hits = kept + id_hits
 
     # Numbers, e-mails and links work on the original text.
-    hits.extend(numbers.find_number_hits(text, folded, ctx, policy))
+    if _has_digits(compact):
+        hits.extend(numbers.find_number_hits(text, folded, ctx, policy))
     hits.extend(_email_and_link_hits(text, folded, ctx, policy))
 
     # --- context rules
@@ -275,7 +353,7 @@ def _screen_slow(
                 continue
             if e is not None and e.own_number and ctx.has("account"):
                 continue
-            if _is_negated(h, negations, text, compact, starts, ends, policy):
+            if _is_negated(h, negations, text, weights, starts, ends, policy):
                 negated.append(h)
                 continue
         final.append(h)
@@ -291,22 +369,24 @@ def _term_hits(
     part_occ: dict[int, list[tuple[int, int, bool]]],
     role: str,
     policy: CompiledPolicy,
-    compact: str,
+    weights: _Weights,
 ) -> list[Hit]:
     if not part_occ:
         return []
-    cand: set[int] = set()
+    present = part_occ.keys()
+    cand: list[int] = []
     for pid in part_occ:
-        cand.update(policy.entries_by_part.get(pid, ()))
+        for eid, required in policy.entries_by_part.get(pid, ()):
+            if required <= present:
+                cand.append(eid)
     if not cand:
         return []
+    cand.sort()
     hits: list[Hit] = []
-    for eid in sorted(cand):
+    for eid in cand:
         ce = policy.entries[eid]
         e = ce.entry
         if role not in e.roles:
-            continue
-        if any(pid not in part_occ for pid in ce.parts):
             continue
         first = sorted(part_occ[ce.parts[0]])
         if len(ce.parts) == 1:
@@ -322,7 +402,7 @@ def _term_hits(
                 best: tuple[int, int, bool] | None = None
                 for occ in part_occ[pid]:
                     if (cur <= occ[0] and (best is None or occ[0] < best[0])
-                            and _distance(compact, cur, occ[0]) <= e.max_gap):
+                            and weights.between(cur, occ[0]) <= e.max_gap):
                         best = occ
                 if best is None:
                     ok = False
@@ -336,22 +416,35 @@ def _term_hits(
     return hits
 
 
-def _distance(compact: str, a: int, b: int) -> float:
-    """Distance between units a <= b. Latin letters and digits count a quarter, so an English
-    word or an amount ("1000块") weighs about as much as one Chinese character."""
-    if b <= a:
-        return 0.0
-    seg = compact[a:b]
-    light = sum(1 for c in seg if "a" <= c <= "z" or "0" <= c <= "9")
-    return (b - a - light) + light / 4
+_LIGHT: Final = {c: 1 for c in "abcdefghijklmnopqrstuvwxyz0123456789"}
 
 
-def _has_cue(h: Hit, ctx: _Ctx, policy: CompiledPolicy, compact: str) -> bool:
+class _Weights:
+    """Distances between units of one message. Latin letters and digits weigh a quarter, so
+    an English word or an amount ("1000块") weighs about one Chinese character. Prefix sums
+    (in quarters) are built on first use, in C (map + accumulate)."""
+
+    __slots__ = ("_cum", "compact")
+
+    def __init__(self, compact: str) -> None:
+        self.compact = compact
+        self._cum: list[int] | None = None
+
+    def between(self, a: int, b: int) -> float:
+        if b <= a:
+            return 0.0
+        cum = self._cum
+        if cum is None:
+            cum = self._cum = [0, *accumulate(map(_LIGHT.get, self.compact, repeat(4)))]
+        return (cum[b] - cum[a]) / 4
+
+
+def _has_cue(h: Hit, ctx: _Ctx, policy: CompiledPolicy, weights: _Weights) -> bool:
     w = policy.cue_window
     for cs, ce in ctx.get("cue_" + h.category):
-        if ce <= h.us and _distance(compact, ce, h.us) <= w:
+        if ce <= h.us and weights.between(ce, h.us) <= w:
             return True
-        if cs >= h.ue and _distance(compact, h.ue, cs) <= w:
+        if cs >= h.ue and weights.between(h.ue, cs) <= w:
             return True
     return False
 
@@ -375,7 +468,7 @@ def _email_and_link_hits(
 ) -> list[Hit]:
     out: list[Hit] = []
     invoice = ctx.has("invoice")
-    if not invoice:
+    if not invoice and _ANY_DIGIT.search(folded.compact) is not None:
         # An address with its separators removed or disguised: zhang1990 @ 163 . com
         compact = folded.compact
         for m in _COMPACT_EMAIL.finditer(compact):
@@ -442,7 +535,7 @@ def _is_negated(
     h: Hit,
     negations: list[tuple[int, int, int]],
     text: str,
-    compact: str,
+    weights: _Weights,
     starts: list[int],
     ends: list[int],
     policy: CompiledPolicy,
@@ -451,7 +544,7 @@ def _is_negated(
         window = 2 if near else policy.negation_window
         if h.us <= s and e <= h.ue and _inside_gap(h, s, e):
             return True  # 红包我不能收
-        if (e <= h.us and _distance(compact, e, h.us) <= window
+        if (e <= h.us and weights.between(e, h.us) <= window
                 and _CLAUSE_BREAK.search(text, ends[e - 1], starts[h.us]) is None):
             return True
         # 红包就不用了 / 微信就不加了: a negation right after, in the same clause
@@ -485,7 +578,7 @@ def _merge(segs: list[tuple[int, int, str, str, int]]) -> list[Span]:
             out[-1] = Span(last.start, max(last.end, e), cat, last.rule, max(last.severity, sev))
         else:
             out.append(Span(s, e, cat, rule, sev))
-    out.sort(key=lambda sp: (sp.start, sp.end, sp.category))
+    out.sort()
     return out
 
 
@@ -518,11 +611,16 @@ def _decide(
         if _DECISION_RANK[act] > _DECISION_RANK[decision]:
             decision = act
     spans = _merge(raw)
-    chars = list(text)
-    for sp in spans:
-        for i in range(sp.start, sp.end):
-            chars[i] = "*"
-    masked = "".join(chars)
+    pieces: list[str] = []
+    pos = 0
+    for sp in spans:  # sorted by start; spans of different categories may overlap
+        if sp.end > pos:
+            a = max(pos, sp.start)
+            pieces.append(text[pos:a])
+            pieces.append("*" * (sp.end - a))
+            pos = sp.end
+    pieces.append(text[pos:])
+    masked = "".join(pieces)
     categories = [c for c in CATEGORIES if c in cat_sev]
     if refusal_span is not None:
         categories.append("refusal")

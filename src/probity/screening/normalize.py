@@ -24,7 +24,7 @@ import re
 import threading
 import unicodedata
 from dataclasses import dataclass
-from itertools import accumulate
+from itertools import accumulate, chain
 
 SEP = "\x00"  # a dropped character in the 1:1 folded string
 EXPAND = "\x01"  # marks a character that folds to several units (slow path)
@@ -101,6 +101,8 @@ class FoldTables:
     pinyin: dict[int, str]  # str.translate table on folded text: CJK cp -> toneless pinyin
     digits: dict[int, str]  # str.translate table on original text: 1:1 digit view
     separators: re.Pattern[str]  # runs of characters that fold to nothing
+    content: re.Pattern[str]  # runs of characters that do not
+    digit_runs: re.Pattern[str]  # runs of digit-like characters (any width, 一, 幺, ①)
     needs_fold: frozenset[str]  # characters whose fold is not themselves (nor nothing)
 
 
@@ -234,6 +236,10 @@ def _build() -> FoldTables:
     return FoldTables(
         fold=fold, fast=fast, pinyin=pinyin, digits=digits,
         separators=re.compile(char_class(sep_cps) + "+"),
+        content=re.compile("[^" + char_class(sep_cps)[1:] + "+"),
+        digit_runs=re.compile(
+            char_class([cp for cp, v in digits.items() if v not in (" ", "|")]) + "+"
+        ),
         needs_fold=frozenset(chr(cp) for cp in need_cps),
     )
 
@@ -321,15 +327,22 @@ def quick_compact(text: str) -> str | None:
     return s
 
 
-def fold_exact(text: str, one: str | None = None) -> Folded:
-    """Fold with a full offset map (used only when a message has something worth mapping)."""
+def fold_exact(text: str, one: str | None = None, quick: str | None = None) -> Folded:
+    """Fold with a full offset map (used only when a message has something worth mapping).
+
+    With ``quick`` (the result of :func:`quick_compact`), every character folds to itself or
+    to nothing, and the map is built from the runs between separators, in C.
+    """
+    if quick is not None:
+        spans = [m.span() for m in tables().content.finditer(text)]
+        starts = list(chain.from_iterable(map(range, *zip(*spans, strict=True)))) if spans else []
+        return Folded(text, quick, starts, list(map((1).__add__, starts)))
     if one is None:
         one = text.translate(tables().fast)
     if EXPAND not in one:
         starts = [i for i, c in enumerate(one) if c != SEP]
         compact = one.replace(SEP, "")
-        ends = [s + 1 for s in starts]
-        return Folded(text, compact, starts, ends)
+        return Folded(text, compact, starts, list(map((1).__add__, starts)))
     fold = tables().fold
     chars: list[str] = []
     starts = []

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
-from probity.screening.normalize import Folded, digit_view, tables
+from probity.screening.normalize import Folded, tables
 
 if TYPE_CHECKING:
     from probity.screening.engine import Hit, _Ctx
@@ -25,6 +25,9 @@ _GROUP: Final = re.compile(r"[0-9a-j]+")
 _CN_TO_DIGIT: Final = str.maketrans("abcdefghij", "0123456789")
 _MOBILE: Final = re.compile(r"(?:0086|86)?(1[3-9]\d{9})")
 _LANDLINE: Final = re.compile(r"(?:0086|86)?(0[1-9]\d{1,2}\d{7,8})")
+_CN_MOBILE_BLOCKS: Final = re.compile(
+    r"1(?:3\d|4[5-9]|5[0-35-9]|6\d|7\d|8\d|9\d)\d{8}"
+)
 _CONTEXT_DISTANCE: Final = 12  # original characters between a cue and the number
 
 
@@ -49,18 +52,13 @@ def luhn_ok(digits: str) -> bool:
 
 
 def is_cn_mobile(digits: str) -> bool:
-    """A valid mainland mobile number (11 digits), checked with phonenumbers when present."""
-    if len(digits) != 11 or _MOBILE.fullmatch(digits) is None:
-        return False
-    try:
-        import phonenumbers
-    except ImportError:  # pragma: no cover - declared dependency
-        return True
-    try:
-        num = phonenumbers.parse("+86" + digits, None)
-    except phonenumbers.NumberParseException:
-        return False
-    return bool(phonenumbers.is_valid_number(num))
+    """A mainland mobile number: 11 digits in an allocated 1xx block.
+
+    The blocks cover libphonenumber's CN mobile ranges (slightly wider: data-only and
+    satellite blocks count too); a regex keeps this on the hot path without a parse per
+    candidate. A test checks every number phonenumbers calls a CN mobile is matched.
+    """
+    return len(digits) == 11 and _CN_MOBILE_BLOCKS.fullmatch(digits) is not None
 
 
 def _latin(ch: str) -> bool:
@@ -69,27 +67,27 @@ def _latin(ch: str) -> bool:
 
 
 def _groups(text: str) -> list[_Group]:
-    dv = digit_view(text)
+    t = tables()
     out: list[_Group] = []
-    for m in _GROUP.finditer(dv):
-        raw = m.group()
+    n = len(text)
+    for m in t.digit_runs.finditer(text):
+        raw = m.group().translate(t.digits)
         if len(raw) < 3 and not any(c.isdigit() for c in raw):
             continue  # 一个, 十一: Chinese numerals count only in runs of three or more
         s, e = m.span()
-        alnum = (s > 0 and _latin(text[s - 1])) or (e < len(text) and _latin(text[e]))
+        alnum = (s > 0 and _latin(text[s - 1])) or (e < n and _latin(text[e]))
         out.append(_Group(s, e, raw.translate(_CN_TO_DIGIT), alnum))
     return out
 
 
 def _clusters(text: str, groups: list[_Group]) -> list[list[_Group]]:
-    dv = digit_view(text) if groups else ""
+    seps = tables().separators
     clusters: list[list[_Group]] = []
     for g in groups:
         if clusters and not clusters[-1][-1].alnum and not g.alnum:
             prev = clusters[-1][-1]
-            between = dv[prev.end : g.start]
-            if between.strip(" ") == "":
-                clusters[-1].append(g)
+            if seps.fullmatch(text, prev.end, g.start) is not None:
+                clusters[-1].append(g)  # only separators between: 138 1234 5678
                 continue
         clusters.append([g])
     return clusters

@@ -256,6 +256,8 @@ PART: Final = 0
 ALLOW: Final = 1
 CONTEXT: Final = 2
 PHONETIC: Final = 3  # a homophone / pinyin spelling of a part
+AGENT_ONLY: Final[tuple[str, ...]] = ("\x00agent",)  # anchor marker: only for agents
+LINK_MARKERS: Final = ("http", "www", "wxp", "alipay", "tme", "wame")
 
 MAX_VARIANTS: Final = 2000
 
@@ -300,12 +302,12 @@ class CompiledPolicy:
     spec: PolicySpec
     parts: list[Part]
     entries: list[CompiledEntry]
-    entries_by_part: dict[int, list[int]]  # anchor part id -> entries anchored on it
+    # anchor part id -> (entry id, all part ids the entry needs) for entries anchored on it
+    entries_by_part: dict[int, list[tuple[int, frozenset[int]]]]
     anchor_parts: frozenset[int]
     matcher: Any  # ahocorasick_rs.AhoCorasick over every key (parts, variants, contexts)
     anchor_matcher: Any  # anchors only: the fast "anything to look at?" check
     anchor_needs: list[tuple[tuple[str, ...], ...]]  # per anchor: other parts, per entry
-    refusal_matcher: Any  # refusal phrases: an agent's message with one gets the full look
     key_info: list[tuple[tuple[tuple[int, int], ...], bool]]  # per key: payloads, anchored
     context_names: tuple[str, ...]
     allow_numbers: frozenset[str]
@@ -331,7 +333,7 @@ def compile_policy(spec: PolicySpec) -> CompiledPolicy:
     keys: list[str] = []  # part id -> folded key
     part_ids: dict[str, int] = {}
     entries: list[CompiledEntry] = []
-    entries_by_part: dict[int, list[int]] = {}
+    entries_by_part: dict[int, list[tuple[int, frozenset[int]]]] = {}
     payloads: dict[str, list[tuple[int, int]]] = {}
     context_keys = {fold_term(t) for ts in spec.contexts.values() for t in ts}
 
@@ -361,7 +363,7 @@ def compile_policy(spec: PolicySpec) -> CompiledPolicy:
         # The anchor is the most specific part ("微信" in "加*微信"): only a match of an
         # anchor makes a message worth the slow path, and only its entries are tried then.
         anchor = max(ids, key=lambda i: (specificity(i), -i))
-        entries_by_part.setdefault(anchor, []).append(eid)
+        entries_by_part.setdefault(anchor, []).append((eid, frozenset(ids)))
         if entry.phonetic:
             phonetic_parts.add(anchor)
 
@@ -405,16 +407,28 @@ def compile_policy(spec: PolicySpec) -> CompiledPolicy:
             needs: set[tuple[str, ...]] = set()
             for tag, ident in vals:
                 if tag in (PART, PHONETIC):
-                    for eid in entries_by_part.get(ident, ()):
+                    for eid, _req in entries_by_part.get(ident, ()):
                         ce = entries[eid]
                         needs.add(tuple(keys[q] for q in ce.parts if q != ident))
             anchor_needs.append(tuple(sorted(needs)))
     matcher = AhoCorasick(key_list or ["\x00"])
-    refusal_keys = sorted({fold_term(t) for kind in ("refusal", "refusal_strong")
-                           for t in spec.contexts.get(kind, [])} - {""})
-    refusal_matcher = AhoCorasick(refusal_keys or ["\x00"])
-    if not anchor_keys:
-        anchor_keys, anchor_needs = ["\x00"], [((),)]
+    # Refusal phrases send an agent's message down the full path (to record the refusal);
+    # link markers send any message there (links are classified like QR payloads).
+    anchor_index = {k: i for i, k in enumerate(anchor_keys)}
+    for kind in ("refusal", "refusal_strong"):
+        for phrase in spec.contexts.get(kind, []):
+            key = fold_term(phrase)
+            if key and key not in anchor_index:
+                anchor_index[key] = len(anchor_keys)
+                anchor_keys.append(key)
+                anchor_needs.append((AGENT_ONLY,))
+    for key in LINK_MARKERS:
+        if key in anchor_index:
+            anchor_needs[anchor_index[key]] = ((),)
+        else:
+            anchor_index[key] = len(anchor_keys)
+            anchor_keys.append(key)
+            anchor_needs.append(((),))
     anchor_matcher = AhoCorasick(anchor_keys)
 
     return CompiledPolicy(
@@ -426,7 +440,6 @@ def compile_policy(spec: PolicySpec) -> CompiledPolicy:
         matcher=matcher,
         anchor_matcher=anchor_matcher,
         anchor_needs=anchor_needs,
-        refusal_matcher=refusal_matcher,
         key_info=key_info,
         context_names=context_names,
         allow_numbers=frozenset("".join(c for c in n if c.isdigit()) for n in spec.allow_numbers),
