@@ -320,7 +320,7 @@ def _screen_slow(
         e = h.entry
         assert e is not None
         if (e.needs_cue and h.literal and i not in confirmed
-                and not _has_cue(h, ctx, policy, weights)):
+                and not _has_cue(h, ctx, policy, weights, allow_spans)):
             continue
         kept.append(h)
     hits = kept + id_hits
@@ -356,6 +356,8 @@ def _screen_slow(
             if _is_negated(h, negations, text, weights, starts, ends, policy):
                 negated.append(h)
                 continue
+        elif h.rule == "phone" and ctx.has("account_phone") and role == "customer":
+            continue  # the customer's own account number (注册, 绑定, 修改手机号)
         final.append(h)
 
     refusal_span: tuple[int, int] | None = None
@@ -439,9 +441,13 @@ class _Weights:
         return (cum[b] - cum[a]) / 4
 
 
-def _has_cue(h: Hit, ctx: _Ctx, policy: CompiledPolicy, weights: _Weights) -> bool:
+def _has_cue(
+    h: Hit, ctx: _Ctx, policy: CompiledPolicy, weights: _Weights, allow: list[tuple[int, int]]
+) -> bool:
     w = policy.cue_window
     for cs, ce in ctx.get("cue_" + h.category):
+        if allow and any(a <= cs and ce <= b for a, b in allow):
+            continue  # "号" inside 公众号 is no cue
         if ce <= h.us and weights.between(ce, h.us) <= w:
             return True
         if cs >= h.ue and weights.between(h.ue, cs) <= w:
@@ -506,7 +512,9 @@ def _report_context(ctx: _Ctx, policy: CompiledPolicy) -> bool:
     reports = ctx.get("report")
     if not reports:
         return False
-    negs = ctx.get("negation") + ctx.get("negation_near")
+    cancel = ctx.get("not_negation")
+    negs = [(s, e) for s, e in ctx.get("negation") + ctx.get("negation_near")
+            if not any(a < e and s < b for a, b in cancel)]  # 是不是诈骗 still reports
     # "不是骗子" / "别举报" reassure rather than report.
     return any(not any(ne <= rs and rs - ne <= 3 for _ns, ne in negs) for rs, _re in reports)
 

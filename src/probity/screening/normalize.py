@@ -8,7 +8,8 @@ Every character of a message is folded to at most one *unit* of a "compact" stri
   message), then a small table of visual look-alikes (徽 -> 微) and capital numerals (壹 -> 一);
 * separators (spaces, punctuation, symbols, emoji, zero-width and control characters) are
   dropped, so "加 . 微 . 信" and "加🌟微🌟信" fold to "加微信";
-* a few symbols carry meaning and become words: "+" -> 加, 🧧 -> 红包, 🐧 -> 企鹅, ☎ -> 电话.
+* a few symbols carry meaning and become words: "+" -> 加, 🐧 -> 企鹅, ☎ -> 电话 (🧧 becomes
+  a unit of its own, matched by the lexicon term "🧧").
 
 The common case (each character folds to zero or one unit) runs through ``str.translate`` in
 C; the original offset of each unit is only computed when a lexicon hit needs it. Characters
@@ -32,7 +33,7 @@ EXPAND = "\x01"  # marks a character that folds to several units (slow path)
 # Symbols that carry meaning in evasions and become words instead of being dropped.
 SYMBOL_WORDS: dict[str, str] = {
     "+": "加",
-    "🧧": "红包",
+    "🧧": "\ue001",  # its own unit: a red-envelope emoji is not a platform coupon
     "🐧": "企鹅",
     "☎": "电话",
     "📞": "电话",
