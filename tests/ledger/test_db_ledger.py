@@ -22,6 +22,7 @@ from probity.ledger import (
 )
 from probity.ledger.checkpoint import generate_signing_key
 from probity.ledger.service import (
+    append_entries,
     append_entry,
     consistency_proof,
     inclusion_proof,
@@ -205,3 +206,32 @@ async def test_checkpoint_verifies_after_key_rotation(
     only_new = Keyring(public_keys=[rotated.public_keys[new_cp.key_id]])
     result = await verify_tenant(db, tenant_id, only_new)
     assert not result.ok and result.problems  # an unknown key is reported, not ignored
+
+
+async def test_append_after_a_rolled_back_savepoint_stays_contiguous(
+    db: AsyncSession, keyring: Keyring
+) -> None:
+    tenant_id, entries = await _seed(db, keyring, 2)
+    with pytest.raises(RuntimeError):
+        async with db.begin_nested():
+            await append_entry(db, tenant_id, "test.event", {"lost": True}, keyring=keyring,
+                               checkpoint=False)
+            raise RuntimeError("roll the savepoint back")
+    after = await append_entry(db, tenant_id, "test.event", {"kept": True}, keyring=keyring,
+                               checkpoint=False)
+    assert after.seq == entries[-1].seq + 1 and after.prev_hash == entries[-1].entry_hash
+    assert (await verify_tenant(db, tenant_id, keyring)).ok
+
+
+async def test_append_entries_continues_the_same_chain(
+    db: AsyncSession, keyring: Keyring
+) -> None:
+    tenant_id, entries = await _seed(db, keyring, 2)
+    bulk = await append_entries(db, tenant_id, [("test.event", {"n": n}) for n in range(5)],
+                                keyring=keyring, checkpoint=False)
+    assert [e.seq for e in bulk] == list(range(entries[-1].seq + 1, entries[-1].seq + 6))
+    assert bulk[0].prev_hash == entries[-1].entry_hash
+    single = await append_entry(db, tenant_id, "test.event", {}, keyring=keyring,
+                                checkpoint=False)
+    assert single.prev_hash == bulk[-1].entry_hash
+    assert (await verify_tenant(db, tenant_id, keyring)).ok

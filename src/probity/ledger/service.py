@@ -24,7 +24,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, select, text
+from sqlalchemy import Connection, inspect, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import Session
 
@@ -56,6 +56,7 @@ __all__ = [
     "ConsistencyProof",
     "InclusionProof",
     "TenantVerification",
+    "append_entries",
     "append_entry",
     "consistency_proof",
     "default_keyring",
@@ -125,6 +126,32 @@ def default_keyring() -> Keyring:
 # -- appending --------------------------------------------------------------------------------
 
 
+_HEADS = "probity.ledger.heads"
+_CHECKPOINTS = "probity.ledger.checkpoints"
+
+
+def _cached(session: AsyncSession, key: str, tenant_id: int) -> Any:
+    """An entry or checkpoint this session wrote or read for the tenant in the *current*
+    transaction (it holds the tenant's append lock, so nobody else can have appended since).
+    Objects from a rolled-back savepoint are no longer persistent and are ignored."""
+    entry = session.info.get(key)
+    if not entry or entry[0] is not session.sync_session.get_transaction():
+        return None
+    obj = entry[1].get(tenant_id)
+    if obj is None or not inspect(obj).persistent:
+        return None
+    return obj
+
+
+def _remember(session: AsyncSession, key: str, tenant_id: int, obj: Any) -> None:
+    tx = session.sync_session.get_transaction()
+    entry = session.info.get(key)
+    if not entry or entry[0] is not tx:
+        entry = (tx, dict[int, Any]())
+        session.info[key] = entry
+    entry[1][tenant_id] = obj
+
+
 async def _lock_tenant(session: AsyncSession, tenant_id: int) -> None:
     if session.get_bind().dialect.name == "postgresql":
         await session.execute(
@@ -149,15 +176,38 @@ async def append_entry(
     cannot be brute-forced after a retention purge. Unless ``checkpoint=False``, a signed
     checkpoint is added in the same transaction when the latest one is over a minute old.
     """
-    await _lock_tenant(session, tenant_id)
-    last = (
-        await session.execute(
-            select(LedgerEntry.seq, LedgerEntry.entry_hash, LedgerEntry.tenant_code)
-            .where(LedgerEntry.tenant_id == tenant_id)
-            .order_by(LedgerEntry.seq.desc())
-            .limit(1)
-        )
-    ).first()
+    (entry,) = await append_entries(
+        session, tenant_id, [(type, payload)], purgeable=purgeable, keyring=keyring,
+        checkpoint=checkpoint,
+    )
+    return entry
+
+
+async def append_entries(
+    session: AsyncSession,
+    tenant_id: int,
+    items: Iterable[tuple[str, Any]],
+    *,
+    purgeable: bool = False,
+    keyring: Keyring | None = None,
+    checkpoint: bool = True,
+) -> list[LedgerEntry]:
+    """Append several ``(type, payload)`` entries in order with a single flush (imports,
+    back-fills): the same chain as repeated :func:`append_entry`, one INSERT round trip."""
+    head: LedgerEntry | None = _cached(session, _HEADS, tenant_id)
+    last: Any
+    if head is not None:  # this transaction already holds the lock and knows the head
+        last = (head.seq, head.entry_hash, head.tenant_code)
+    else:
+        await _lock_tenant(session, tenant_id)
+        last = (
+            await session.execute(
+                select(LedgerEntry.seq, LedgerEntry.entry_hash, LedgerEntry.tenant_code)
+                .where(LedgerEntry.tenant_id == tenant_id)
+                .order_by(LedgerEntry.seq.desc())
+                .limit(1)
+            )
+        ).first()
     if last is None:
         code = await session.scalar(select(Tenant.code).where(Tenant.id == tenant_id))
         if code is None:
@@ -165,31 +215,39 @@ async def append_entry(
         seq, prev, tenant_code = 0, GENESIS_HASH, str(code)
     else:
         seq, prev, tenant_code = int(last[0]) + 1, str(last[1]), str(last[2])
-    record = make_entry(
-        seq=seq,
-        time=format_time(utcnow()),
-        type=type,
-        tenant=tenant_code,
-        prev_hash=prev,
-        payload=payload,
-        salt=purgeable,
-    )
-    entry = LedgerEntry(
-        tenant_id=tenant_id,
-        seq=record.seq,
-        entry_time=record.time,
-        type=record.type,
-        tenant_code=record.tenant,
-        payload_hash=record.payload_hash,
-        prev_hash=record.prev_hash,
-        entry_hash=record.entry_hash,
-        payload=None if record.payload is None else record.payload.decode("utf-8"),
-    )
-    session.add(entry)
+    entries: list[LedgerEntry] = []
+    for type_, payload in items:
+        record = make_entry(
+            seq=seq,
+            time=format_time(utcnow()),
+            type=type_,
+            tenant=tenant_code,
+            prev_hash=prev,
+            payload=payload,
+            salt=purgeable,
+        )
+        entries.append(
+            LedgerEntry(
+                tenant_id=tenant_id,
+                seq=record.seq,
+                entry_time=record.time,
+                type=record.type,
+                tenant_code=record.tenant,
+                payload_hash=record.payload_hash,
+                prev_hash=record.prev_hash,
+                entry_hash=record.entry_hash,
+                payload=None if record.payload is None else record.payload.decode("utf-8"),
+            )
+        )
+        seq, prev = seq + 1, record.entry_hash
+    if not entries:
+        return entries
+    session.add_all(entries)
     await session.flush()
+    _remember(session, _HEADS, tenant_id, entries[-1])
     if checkpoint:
         await maybe_checkpoint(session, tenant_id, keyring)
-    return entry
+    return entries
 
 
 # -- checkpoints ------------------------------------------------------------------------------
@@ -211,7 +269,11 @@ async def maybe_checkpoint(
     max_age_s: int = CHECKPOINT_INTERVAL_S,
 ) -> LedgerCheckpoint | None:
     """Sign a checkpoint if the latest one is older than *max_age_s* (or missing)."""
-    latest = await latest_checkpoint(session, tenant_id)
+    latest: LedgerCheckpoint | None = _cached(session, _CHECKPOINTS, tenant_id)
+    if latest is None:
+        latest = await latest_checkpoint(session, tenant_id)
+        if latest is not None:
+            _remember(session, _CHECKPOINTS, tenant_id, latest)
     if latest is not None and utcnow() - latest.created_at < timedelta(seconds=max_age_s):
         return None
     return await make_checkpoint(session, tenant_id, keyring or default_keyring(), latest=latest)
@@ -273,6 +335,7 @@ async def make_checkpoint(
     )
     session.add(row)
     await session.flush()
+    _remember(session, _CHECKPOINTS, tenant_id, row)
     return row
 
 
