@@ -516,7 +516,7 @@ def _report_context(ctx: _Ctx, policy: CompiledPolicy) -> bool:
     negs = [(s, e) for s, e in ctx.get("negation") + ctx.get("negation_near")
             if not any(a < e and s < b for a, b in cancel)]  # 是不是诈骗 still reports
     # "不是骗子" / "别举报" reassure rather than report.
-    return any(not any(ne <= rs and rs - ne <= 3 for _ns, ne in negs) for rs, _re in reports)
+    return any(not any(ne <= rs and rs - ne <= 1 for _ns, ne in negs) for rs, _re in reports)
 
 
 def _valid_negations(ctx: _Ctx, hits: list[Hit]) -> list[tuple[int, int, int]]:

@@ -125,6 +125,7 @@ def find_number_hits(text: str, folded: Folded, ctx: _Ctx, policy: CompiledPolic
         return []
     hits: list[Hit] = []
     cue_kinds = ("number_context", "phone_cue", "bank_cue", "qq_cue")
+    official = ctx.has("official_number")
     phone_talk = ctx.has("phone_cue") or ctx.has("cue_contact")
     clusters = _clusters(text, groups)
     free: list[list[_Group]] = []
@@ -163,6 +164,8 @@ def find_number_hits(text: str, folded: Folded, ctx: _Ctx, policy: CompiledPolic
                 found = True
                 if _allowed(acc, policy) or (nearest == "number_context" and i == 0):
                     break  # an official line, or an order number that looks like a phone
+                if kind == "landline" and official:
+                    break  # 门店电话 021-..., 客服热线: the company's own line
                 sev = 3 if kind == "phone" else 2
                 hits.append(Hit([(cl[i].start, cl[j].end)], "contact", sev, kind))
                 break

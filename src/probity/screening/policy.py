@@ -38,7 +38,7 @@ CONTEXT_KINDS: Final[tuple[str, ...]] = (
     "cue_contact", "cue_bribe", "cue_payment", "negation", "negation_near", "not_negation",
     "report", "verify", "number_context", "bank_cue", "phone_cue", "qq_cue", "invoice",
     "coupon", "private", "refusal", "bribe_mention", "refusal_strong", "account",
-    "account_phone",
+    "account_phone", "official_number",
 )
 
 
