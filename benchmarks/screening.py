@@ -39,7 +39,6 @@ from probity.screening import (  # noqa: E402
     default_policy_spec,
     screen_message,
 )
-from probity.screening.normalize import fold_term  # noqa: E402
 
 CORPUS = ROOT / "tests" / "screening" / "corpus.jsonl"
 
@@ -75,6 +74,18 @@ TEMPLATES = [
     "我昨天下午下的单，怎么还显示待发货",
     "亲，活动价已经是最低价了哦",
     "这款{item}是正品吗？有没有保修",
+    "亲亲，{item}今天下午四点前下单当天发货哦",
+    "我买的{item}少发了一件，订单 {order}",
+    "收到的{item}颜色和图片不一样，能换吗",
+    "好的亲，已经帮您备注了，请留意物流信息",
+    "退款 {n} 元已经到账了，谢谢",
+    "请问{item}怎么清洗",
+    "您好，售后已经审核通过，请按页面地址寄回",
+    "这个价格包邮吗",
+    "Please share a photo of the damaged {item_en} so we can help.",
+    "I'd like to return the {item_en}, it doesn't fit.",
+    "When will my order ship? It has been {n} hours.",
+    "亲，{item}目前缺货，预计{n}天后到货",
 ]
 ITEMS = ["外套", "手机壳", "耳机", "运动鞋", "保温杯", "连衣裙", "充电宝", "床单", "背包", "手表"]
 ITEMS_EN = ["jacket", "phone case", "headphones", "sneakers", "backpack", "watch"]
@@ -91,13 +102,22 @@ def ordinary(rng: random.Random) -> str:
     )
 
 
+CORPUS_SHARE = 0.05
+
+
+def corpus_items() -> list[tuple[str, str]]:
+    rows = [json.loads(x) for x in CORPUS.read_text("utf-8").splitlines() if x.strip()]
+    return [(r["text"], r["role"]) for r in rows]
+
+
 def message_stream(n: int, seed: int = 7) -> list[tuple[str, str]]:
-    """80 % ordinary traffic, 20 % lines of the labelled corpus (evasions and look-alikes)."""
+    """95 % ordinary traffic, 5 % lines of the labelled corpus (evasions and look-alikes:
+    far more than real traffic holds, so the slow path is well represented)."""
     rng = random.Random(seed)
     corpus = [json.loads(x) for x in CORPUS.read_text("utf-8").splitlines() if x.strip()]
     out: list[tuple[str, str]] = []
     for _ in range(n):
-        if rng.random() < 0.2:
+        if rng.random() < CORPUS_SHARE:
             row = rng.choice(corpus)
             out.append((row["text"], row["role"]))
         else:
@@ -223,6 +243,7 @@ def main() -> None:
     n_long = 1_000 if args.quick else 5_000
     n_cli = 20_000 if args.quick else 200_000
 
+    load_before = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     stream = message_stream(n_stream)
     texts = [t for t, _r in stream]
     avg_len = sum(map(len, texts)) / len(texts)
@@ -262,6 +283,36 @@ def main() -> None:
     tp_flash = throughput(run_flashtext, len(texts))
     tp_screen = throughput(run_screen, len(texts))
 
+    from probity.screening.engine import screen_batch
+
+    batch_size = 1000
+
+    def run_batch() -> None:
+        for i in range(0, len(stream), batch_size):
+            screen_batch(stream[i : i + batch_size], policy5k)
+
+    tp_batch = throughput(run_batch, len(texts))
+
+    # Adversarial only: the labelled corpus (every line an evasion or a look-alike).
+    adversarial = corpus_items()
+    adv_texts = [t for t, _r in adversarial]
+
+    def adv_screen() -> None:
+        for t, r in adversarial:
+            screen_message(t, r, policy5k)
+
+    def adv_flash() -> None:
+        for t in adv_texts:
+            kp.extract_keywords(t)
+
+    def adv_acrs() -> None:
+        for t in adv_texts:
+            acrs.find_matches_as_indexes(t)
+
+    tp_adv = throughput(adv_screen, len(adversarial))
+    tp_adv_flash = throughput(adv_flash, len(adversarial))
+    tp_adv_acrs = throughput(adv_acrs, len(adversarial))
+
     # --- latency, messages up to 500 characters
     longs = long_messages(stream, n_long)
     lat: list[float] = []
@@ -284,11 +335,11 @@ def main() -> None:
     compile10k = time.perf_counter() - t0
     spec100k = spec_with_terms(100_000)
     t0 = time.perf_counter()
-    policy100k = compile_policy(spec100k)
+    policy100k: object = compile_policy(spec100k)
     compile100k = time.perf_counter() - t0
     tp_1k = throughput(lambda: run_screen(policy1k), len(texts))
     tp_100k = throughput(lambda: run_screen(policy100k), len(texts))
-    del policy100k
+    policy100k = None  # free it before the memory measurement in a fresh process
     gc.collect()
     rss_mib, peak_mib, _took = memory_of_policy(100_000)
 
@@ -304,35 +355,59 @@ def main() -> None:
     clin = cli_batch(n_cli, cores, stream)
 
     ratio_acrs = tp_screen / tp_acrs
+    rows = [
+        ("ahocorasick-rs, plain exact matching", f"{tp_acrs:,.0f} msg/s", "baseline"),
+        ("flashtext keyword extraction", f"{tp_flash:,.0f} msg/s", "baseline"),
+        ("**full screening**, one call per message (`screen_message`)",
+         f"**{tp_screen:,.0f} msg/s**", "> flashtext, >= 1/15 of ahocorasick-rs"),
+        ("full screening / ahocorasick-rs", f"1/{1 / ratio_acrs:.1f}", ">= 1/15"),
+        ("full screening / flashtext", f"{tp_screen / tp_flash:.2f}x", "> 1"),
+        (f"full screening in batches of {batch_size} (`screen_batch`, same results)",
+         f"{tp_batch:,.0f} msg/s ({tp_batch / tp_flash:.2f}x flashtext, "
+         f"1/{tp_acrs / tp_batch:.1f} of ahocorasick-rs)", ""),
+        (f"adversarial lines only ({len(adversarial)} corpus lines): "
+         "screening / flashtext / ahocorasick-rs",
+         f"{tp_adv:,.0f} / {tp_adv_flash:,.0f} / {tp_adv_acrs:,.0f} msg/s",
+         "not a target: the slow path"),
+        (f"latency, messages of 1-500 chars (n={len(longs):,})",
+         f"p50 {percentile(lat, .5):.0f} µs, p99 {percentile(lat, .99):.0f} µs, "
+         f"max {max(lat):.0f} µs", "p99 <= 1 ms"),
+        ("latency, stream messages",
+         f"p50 {percentile(lat_stream, .5):.1f} µs, p99 {percentile(lat_stream, .99):.0f} µs",
+         ""),
+        ("throughput, 1,000 terms", f"{tp_1k:,.0f} msg/s", ""),
+        ("throughput, 100,000 terms",
+         f"{tp_100k:,.0f} msg/s ({tp_100k / tp_1k:.2f}x of 1k)", ">= 0.5x"),
+        ("compile 10,000 terms", f"{compile10k:.2f} s", "<= 1 s"),
+        ("compile 100,000 terms", f"{compile100k:.2f} s", ""),
+        ("memory of a 100,000-term policy",
+         f"{rss_mib:.0f} MiB RSS (Python objects traced: {peak_mib:.0f} MiB peak)", "reported"),
+        ("ordinary messages flagged (2,000 generated)", f"{flagged_ordinary}", "~0"),
+        (f"batch CLI, 1 worker ({n_cli:,} lines)", f"{cli1:,.0f} lines/s", ""),
+        (f"batch CLI, {cores} workers",
+         f"{clin:,.0f} lines/s ({clin / cli1:.2f}x)", "uses all cores"),
+    ]
+    table = "\n".join(f"| {a} | {b} | {c} |" for a, b, c in rows)
+    load_after = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     body = f"""## Screening (`benchmarks/screening.py`)
 
-Stream: {len(texts):,} messages (80 % ordinary service traffic, 20 % lines of the labelled
+Stream: {len(texts):,} messages (95 % ordinary service traffic, 5 % lines of the labelled
 corpus: evasions and look-alikes), average {avg_len:.1f} characters, both roles. Lexicon:
 {len(spec5k.lexicon):,} terms (the built-in lexicon plus synthetic terms), compiled in
-{compile5k:.2f} s. All figures from one run, single process unless stated.
+{compile5k:.2f} s. All figures from one run, single process unless stated, best of 3.
 
 | measure | result | target |
 |---|---|---|
-| ahocorasick-rs, plain exact matching | {tp_acrs:,.0f} msg/s | baseline |
-| flashtext keyword extraction | {tp_flash:,.0f} msg/s | baseline |
-| **full screening** (`screen_message`) | **{tp_screen:,.0f} msg/s** | > flashtext, >= 1/15 of ahocorasick-rs |
-| full screening / ahocorasick-rs | 1/{1 / ratio_acrs:.1f} | >= 1/15 |
-| full screening / flashtext | {tp_screen / tp_flash:.2f}x | > 1 |
-| latency, messages 1-500 chars (n={len(longs):,}) | p50 {percentile(lat, .5):.0f} µs, p99 {percentile(lat, .99):.0f} µs, max {max(lat):.0f} µs | p99 <= 1 ms |
-| latency, stream messages | p50 {percentile(lat_stream, .5):.1f} µs, p99 {percentile(lat_stream, .99):.0f} µs | |
-| throughput, 1,000 terms | {tp_1k:,.0f} msg/s | |
-| throughput, 100,000 terms | {tp_100k:,.0f} msg/s ({tp_100k / tp_1k:.2f}x of 1k) | >= 0.5x |
-| compile 10,000 terms | {compile10k:.2f} s | <= 1 s |
-| compile 100,000 terms | {compile100k:.2f} s | |
-| memory of a 100,000-term policy | {rss_mib:.0f} MiB RSS (Python objects traced: {peak_mib:.0f} MiB peak) | reported |
-| ordinary messages flagged (2,000 generated) | {flagged_ordinary} | ~0 |
-| batch CLI, 1 worker ({n_cli:,} lines) | {cli1:,.0f} lines/s | |
-| batch CLI, {cores} workers | {clin:,.0f} lines/s ({clin / cli1:.2f}x) | uses all cores |
+{table}
+
+Machine load average while measuring (other work shared the 2 cores): {load_before} before,
+{load_after} after; wall-clock figures and the multi-worker speed-up suffer from it.
 
 How: folding is `str.translate`/regex in C; lexicon, allow-list, context phrases and
 compile-time homophone/pinyin spellings share one ahocorasick-rs automaton; a message goes
 past the fast path only when an *anchor* part of some term is present together with the
-term's other parts, or it holds 5+ digits, an e-mail or a link.
+term's other parts, when its digits could be a phone, QQ number or card, or it holds an
+e-mail or a link.
 """
     write_section("screening", body)
     print(body)

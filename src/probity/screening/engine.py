@@ -49,6 +49,8 @@ _CN_DIGIT_RUN: Final = re.compile(r"[零一二三四五六七八九幺洞拐勾]
 _ANY_DIGIT: Final = re.compile(r"[0-9]")
 _DIGIT_RUNS: Final = re.compile(r"[0-9]+")
 _AT: Final = re.compile(r"[@＠]")
+_BANK_WORDS: Final = ("卡", "账", "card", "account", "bank", "iban")
+_QQ_WORDS: Final = ("qq", "扣扣", "企鹅", "q号", "球球", "q我", "口口", "koukou")
 _CLAUSE_BREAK: Final = re.compile(r"[，。！？；,!?;\n]|\.(?:\s|$)")
 _ID_AFTER: Final = re.compile(
     r"(?:[\s:：=\-—>~～(（]|是|为|號|号|码|id|ID|Id){0,6}?"
@@ -214,12 +216,13 @@ def screen_batch(
             elif all(o in segments[i] for o in others):
                 look[i] = 1
                 break
-    digit_count = [0] * n
+    checked: set[int] = set()
     for m in _DIGIT_RUNS.finditer(comp):
         i = bisect_right(seg_starts, m.start()) - 1
-        digit_count[i] += m.end() - m.start()
-        if digit_count[i] >= 5:
-            look[i] = 1
+        if i not in checked and not look[i]:
+            checked.add(i)
+            if _has_digits(segments[i], texts[i]):
+                look[i] = 1
     for m in _CN_DIGIT_RUN.finditer(comp):
         look[bisect_right(seg_starts, m.start()) - 1] = 1
     if "@" in joined or "＠" in joined:
@@ -246,16 +249,39 @@ def _worth_a_look(text: str, compact: str, role: str, policy: CompiledPolicy) ->
                     return True  # a refusal phrase: the agent may be declining an offer
             elif all(o in compact for o in others):
                 return True  # some entry anchored here may be complete, or a link
-    if _has_digits(compact):
+    if _has_digits(compact, text):
         return True
     return "@" in text or "＠" in text
 
 
-def _has_digits(compact: str) -> bool:
-    """Enough digits for a phone, QQ number or card (5+), or a run of Chinese numerals."""
-    if _ANY_DIGIT.search(compact) is not None and sum(map(compact.count, "0123456789")) >= 5:
+def _has_digits(compact: str, text: str | None = None) -> bool:
+    """Could the digits of this message be a phone, QQ number or bank card?
+
+    A run of Chinese numerals always could. ASCII digits need 5+ for a QQ number next to a
+    QQ cue, and 11+ otherwise; a reference number that stands alone in the text (20+
+    digits, or 16-19 digits failing Luhn with no word about cards or accounts) is skipped.
+    """
+    if _CN_DIGIT_RUN.search(compact) is not None:
         return True
-    return _CN_DIGIT_RUN.search(compact) is not None
+    if _ANY_DIGIT.search(compact) is None:
+        return False
+    if text is None:
+        return sum(map(compact.count, "0123456789")) >= 5
+    countable = 0
+    bankish: bool | None = None
+    for run in _DIGIT_RUNS.findall(compact):
+        n = len(run)
+        if n >= 16 and run in text:
+            if n >= 20:
+                continue
+            if bankish is None:
+                bankish = any(w in compact for w in _BANK_WORDS)
+            if not bankish and not numbers.luhn_ok(run):
+                continue
+        countable += n
+    if countable >= 11:
+        return True
+    return countable >= 5 and any(w in compact for w in _QQ_WORDS)
 
 
 def _has_special(text: str) -> bool:
