@@ -43,7 +43,7 @@ def message_guard_ddl(dialect: str) -> list[str]:
         "IF TG_OP <> 'UPDATE' THEN RAISE EXCEPTION 'messages is append-only'; END IF; "
         "probe := NEW; probe.recalled_at := OLD.recalled_at; "
         "IF OLD.recalled_at IS NOT NULL OR NEW.recalled_at IS NULL "
-        "OR probe IS DISTINCT FROM OLD THEN "
+        "OR to_jsonb(probe) IS DISTINCT FROM to_jsonb(OLD) THEN "
         "RAISE EXCEPTION 'messages is append-only (recall once only)'; END IF; "
         "RETURN NEW; END; $$ LANGUAGE plpgsql",
         "CREATE TRIGGER messages_no_update BEFORE UPDATE OR DELETE ON messages "

@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from probity.audit.service import record_audit
 from probity.auth.deps import after_commit
@@ -250,7 +251,7 @@ async def list_conversations(session: AsyncSession, principal: Principal, *,
 # ---- messages --------------------------------------------------------------------------------
 
 
-def message_view(msg: Message, viewer: Participant) -> dict[str, Any] | None:
+def message_view(msg: Any, viewer: Participant) -> dict[str, Any] | None:
     """What `viewer` may see of `msg`, or None when it must see nothing at all."""
     own = msg.sender_role == viewer.role
     base: dict[str, Any] = {
@@ -351,7 +352,8 @@ async def send_message(
     session.add(msg)
     await session.flush()
     await ledger_message(session, msg)
-    conv.last_seq = msg.seq
+    # The row already holds the new last_seq (UPDATE … RETURNING): mirror it, no second write.
+    set_committed_value(conv, "last_seq", msg.seq)
     alert: Alert | None = None
     if decision in ("warn", "block"):
         masked = str(getattr(result, "masked", "") or "")
@@ -404,10 +406,12 @@ def message_wire(msg: Message) -> dict[str, Any]:
     }
 
 
-def message_from_wire(d: dict[str, Any]) -> Message:
+def message_from_wire(d: dict[str, Any]) -> Any:
+    """A plain, read-only stand-in for the row (cheap: no ORM instrumentation per delivery)."""
     from datetime import datetime
+    from types import SimpleNamespace
 
-    return Message(
+    return SimpleNamespace(
         id=d["id"], conversation_id=d["conversation_id"], tenant_id=d["tenant_id"], seq=d["seq"],
         sender_role=d["sender_role"], sender_user_id=d["sender_user_id"],
         sender_employee_id=d["sender_employee_id"], client_id=d["client_id"],

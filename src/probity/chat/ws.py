@@ -32,6 +32,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from probity.auth.deps import commit
@@ -55,6 +56,18 @@ async def ws_session(app: Any) -> AsyncIterator[AsyncSession]:
         except BaseException:
             await session.rollback()
             raise
+
+
+def write_lock(app: Any) -> asyncio.Lock | None:
+    """On SQLite, one writer per process at a time. SQLite allows a single writer; a deferred
+    transaction that read first and then writes fails at once ("database is locked") when another
+    writer got there first, without waiting. PostgreSQL needs no lock (row locks suffice)."""
+    if not app.state.settings.is_sqlite:
+        return None
+    lock: asyncio.Lock | None = getattr(app.state, "chat_write_lock", None)
+    if lock is None:
+        lock = app.state.chat_write_lock = asyncio.Lock()
+    return lock
 
 
 def _same_origin(websocket: WebSocket) -> bool:
@@ -91,7 +104,10 @@ class Connection:
         self.who = who
         self.principal = principal
         self.token = token
-        self.sent_max = 0
+        # Live events may arrive out of seq order (concurrent senders publish after their own
+        # commits), so dedupe by set: seqs <= backlog_max came with the backlog.
+        self.backlog_max = 0
+        self.seen: set[int] = set()
         self.lock = asyncio.Lock()
         self.bus = get_bus(websocket.app)
 
@@ -103,10 +119,14 @@ class Connection:
         kind = event.get("type")
         if kind == "message":
             msg = service.message_from_wire(event["message"])
-            if msg.seq <= self.sent_max:
+            if msg.seq <= self.backlog_max or msg.seq in self.seen:
                 return
+            self.seen.add(msg.seq)
+            if len(self.seen) > 4096:  # keep the set small: old seqs cannot come back
+                floor = max(self.seen) - 2048
+                self.seen = {s for s in self.seen if s > floor}
+                self.backlog_max = max(self.backlog_max, floor)
             view = service.message_view(msg, self.who)
-            self.sent_max = max(self.sent_max, msg.seq)
             if view is not None:
                 await self.send(view)
         elif kind == "overflow":
@@ -119,6 +139,23 @@ class Connection:
         if kind == "ping":
             await self.send({"type": "pong"})
             return
+        lock = write_lock(self.ws.app)
+        for attempt in range(3):
+            try:
+                if lock is None:
+                    await self._handle(kind, data)
+                else:
+                    async with lock:
+                        await self._handle(kind, data)
+                return
+            except OperationalError:
+                # A concurrent writer elsewhere (another process on the same SQLite file):
+                # nothing was committed, so the operation can be retried as is.
+                await asyncio.sleep(0.05 * (attempt + 1))
+        await self.send({"type": "error", "code": "retry", "client_id": data.get("client_id"),
+                         "message": "the database is busy; send again"})
+
+    async def _handle(self, kind: Any, data: dict[str, Any]) -> None:
         async with ws_session(self.ws.app) as session:
             conv = await session.get(Conversation, self.conv_id)
             assert conv is not None
@@ -173,10 +210,10 @@ async def chat_socket(websocket: WebSocket, conv_id: int, after: int = 0,
             backlog = await service.history(session, conv2, who, after_seq=after, limit=10_000)
             state = conversation_state(conv2)
         await conn.send({"type": "hello", "role": who.role, "conversation": state})
-        conn.sent_max = max(after, state["last_seq"])
+        conn.backlog_max = max(after, state["last_seq"])
         for view in backlog:
             await conn.send(view)
-        await conn.send({"type": "synced", "seq": conn.sent_max})
+        await conn.send({"type": "synced", "seq": conn.backlog_max})
 
         async def pump() -> None:
             while True:

@@ -47,6 +47,11 @@ export class ChatSocket {
         this.lastSeq = Math.max(this.lastSeq, f.seq);
       }
       if (f.type === "resync") { ws.close(); return; }
+      if (f.type === "error" && f.code === "retry" && this.outbox.has(f.client_id)) {
+        const frame = this.outbox.get(f.client_id);
+        setTimeout(() => this.raw(frame), 300);
+        return;
+      }
       this.onFrame(f);
     };
     ws.onclose = () => {
