@@ -54,6 +54,11 @@ class Settings(BaseSettings):
                 "PROBITY_SECRET_KEY must be set to a random value of at least 32 characters "
                 "in production"
             )
+        if not self.ledger_signing_key:
+            raise ConfigurationError(
+                "PROBITY_LEDGER_SIGNING_KEY must be set in production (an Ed25519 key that "
+                "signs ledger checkpoints; `probity ledger` commands print the public key)"
+            )
 
 
 @lru_cache

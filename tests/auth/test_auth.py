@@ -155,4 +155,6 @@ def test_production_refuses_default_secret() -> None:
 
     with pytest.raises(ConfigurationError):
         Settings(env="production").check_production()
-    Settings(env="production", secret_key="x" * 40).check_production()
+    with pytest.raises(ConfigurationError, match="LEDGER_SIGNING_KEY"):
+        Settings(env="production", secret_key="x" * 40).check_production()
+    Settings(env="production", secret_key="x" * 40, ledger_signing_key="k").check_production()
