@@ -25,9 +25,10 @@ from typing import Any, Final, NamedTuple
 
 from probity.screening import numbers
 from probity.screening.normalize import (
+    ASCII_FOLD,
     Folded,
+    FoldTables,
     fold_exact,
-    quick_compact,
     tables,
 )
 from probity.screening.payloads import classify_payload
@@ -36,6 +37,8 @@ from probity.screening.policy import (
     ALLOW,
     CATEGORIES,
     CONTEXT,
+    DIGIT_MARK,
+    FOLD_MARK,
     PART,
     PHONETIC,
     ROLES,
@@ -49,6 +52,7 @@ _CN_DIGIT_RUN: Final = re.compile(r"[零一二三四五六七八九幺洞拐勾]
 _ANY_DIGIT: Final = re.compile(r"[0-9]")
 _DIGIT_RUNS: Final = re.compile(r"[0-9]+")
 _AT: Final = re.compile(r"[@＠]")
+_DIGIT_OR_CN: Final = re.compile(r"[0-9]|[零一二三四五六七八九幺洞拐勾]{3}")
 _BANK_WORDS: Final = ("卡", "账", "card", "account", "bank", "iban")
 _QQ_WORDS: Final = ("qq", "扣扣", "企鹅", "q号", "球球", "q我", "口口", "koukou")
 _CLAUSE_BREAK: Final = re.compile(r"[，。！？；,!?;\n]|\.(?:\s|$)")
@@ -155,13 +159,30 @@ def screen_message(text: str, role: str, policy: CompiledPolicy | None = None) -
     """Screen one chat message sent by ``role`` ("customer" or "agent")."""
     if policy is None:
         policy = default_policy()
-    if role not in ROLES:
+    if role != "customer" and role != "agent":
         raise ValueError(f"role must be one of {ROLES}, not {role!r}")
-    quick = quick_compact(text)
-    if quick is not None and not _worth_a_look(text, quick, role, policy):
-        return _allow_result(text, policy.version)
-    if quick is not None:
-        folded = fold_exact(text, None, quick)
+    # Fast path, inlined: most messages end here after two C-level passes (a regex removing
+    # separators, one Aho-Corasick scan for anchors, digits and characters needing folding).
+    t = _TABLES if _TABLES is not None else _load_tables()
+    if text.isascii():
+        quick = text.translate(ASCII_FOLD) if "+" not in text else ""
+        plus = "+" in text
+    else:
+        quick = t.separators.sub("", text)
+        plus = False
+    if not plus:
+        matches = policy.anchor_matcher.find_matches_as_indexes(quick, overlapping=True)
+        if not matches and "@" not in text and "＠" not in text:
+            return ScreeningResult("allow", [], 0, [], text, policy.version)
+        needs = policy.anchor_needs
+        if not any(FOLD_MARK in needs[aid] for aid, _s, _e in matches):
+            if not _worth_a_look(text, quick, role, policy, matches):
+                return ScreeningResult("allow", [], 0, [], text, policy.version)
+            folded = fold_exact(text, None, quick)
+        else:
+            folded = fold_exact(text)
+            if not _worth_a_look(text, folded.compact, role, policy):
+                return ScreeningResult("allow", [], 0, [], text, policy.version)
     else:
         folded = fold_exact(text)
         if not _worth_a_look(text, folded.compact, role, policy):
@@ -169,6 +190,15 @@ def screen_message(text: str, role: str, policy: CompiledPolicy | None = None) -
     compact = folded.compact
     comp = policy.matcher.find_matches_as_indexes(compact, overlapping=True) if compact else []
     return _screen_slow(text, role, policy, folded, comp)
+
+
+_TABLES: FoldTables | None = None
+
+
+def _load_tables() -> FoldTables:
+    global _TABLES
+    _TABLES = tables()
+    return _TABLES
 
 
 _BATCH_SEP: Final = "\u9f98"  # 龘: folds to itself and is in no lexicon key
@@ -209,11 +239,12 @@ def screen_batch(
         if look[i]:
             continue
         for others in needs[aid]:
-            if others is AGENT_ONLY:
-                if roles[i] == "agent":
-                    look[i] = 1
-                    break
-            elif all(o in segments[i] for o in others):
+            if others is DIGIT_MARK:
+                continue  # digits are examined below
+            if others is FOLD_MARK or (others is AGENT_ONLY and roles[i] == "agent"):
+                look[i] = 1
+                break
+            if others is not AGENT_ONLY and all(o in segments[i] for o in others):
                 look[i] = 1
                 break
     checked: set[int] = set()
@@ -237,19 +268,32 @@ def screen_batch(
     ]
 
 
-def _worth_a_look(text: str, compact: str, role: str, policy: CompiledPolicy) -> bool:
-    """The fast path: does anything in this message deserve the full analysis?"""
+def _worth_a_look(
+    text: str,
+    compact: str,
+    role: str,
+    policy: CompiledPolicy,
+    matches: list[tuple[int, int, int]] | None = None,
+) -> bool:
+    """Does anything in this (folded) message deserve the full analysis?"""
     if not compact:
         return False
+    if matches is None:
+        matches = policy.anchor_matcher.find_matches_as_indexes(compact, overlapping=True)
     needs = policy.anchor_needs
-    for aid, _s, _e in policy.anchor_matcher.find_matches_as_indexes(compact, overlapping=True):
+    digits = False
+    for aid, _s, _e in matches:
         for others in needs[aid]:
-            if others is AGENT_ONLY:
+            if others is DIGIT_MARK:
+                digits = True
+            elif others is FOLD_MARK:
+                continue
+            elif others is AGENT_ONLY:
                 if role == "agent":
                     return True  # a refusal phrase: the agent may be declining an offer
             elif all(o in compact for o in others):
                 return True  # some entry anchored here may be complete, or a link
-    if _has_digits(compact, text):
+    if digits and _has_digits(compact, text):
         return True
     return "@" in text or "＠" in text
 

@@ -309,7 +309,7 @@ def fold_fast(text: str) -> tuple[str, str]:
     return one, one.replace(SEP, "")
 
 
-_ASCII_FOLD: dict[int, str | None] = {
+ASCII_FOLD: dict[int, str | None] = {
     c: (chr(c).lower() if chr(c).isalnum() else None) for c in range(128)
 }
 
@@ -321,7 +321,7 @@ def quick_compact(text: str) -> str | None:
     if text.isascii():
         if "+" in text:
             return None  # "+" means 加: the full table knows
-        return text.translate(_ASCII_FOLD)
+        return text.translate(ASCII_FOLD)
     s = t.separators.sub("", text)
     if not t.needs_fold.isdisjoint(s):
         return None

@@ -259,6 +259,9 @@ CONTEXT: Final = 2
 PHONETIC: Final = 3  # a homophone / pinyin spelling of a part
 AGENT_ONLY: Final[tuple[str, ...]] = ("\x00agent",)  # anchor marker: only for agents
 LINK_MARKERS: Final = ("http", "www", "wxp", "alipay", "tme", "wame")
+FOLD_MARK: Final[tuple[str, ...]] = ("\x00fold",)  # anchor marker: needs the full fold
+DIGIT_MARK: Final[tuple[str, ...]] = ("\x00digit",)  # anchor marker: digits to examine
+CN_NUMERALS: Final = "零一二三四五六七八九幺洞拐勾"
 
 MAX_VARIANTS: Final = 2000
 
@@ -416,20 +419,32 @@ def compile_policy(spec: PolicySpec) -> CompiledPolicy:
     # Refusal phrases send an agent's message down the full path (to record the refusal);
     # link markers send any message there (links are classified like QR payloads).
     anchor_index = {k: i for i, k in enumerate(anchor_keys)}
+
+    def add_anchor(key: str, marker: tuple[str, ...]) -> None:
+        idx = anchor_index.get(key)
+        if idx is None:
+            anchor_index[key] = len(anchor_keys)
+            anchor_keys.append(key)
+            anchor_needs.append((marker,))
+        elif marker not in anchor_needs[idx]:
+            anchor_needs[idx] = (*anchor_needs[idx], marker)
+
     for kind in ("refusal", "refusal_strong"):
         for phrase in spec.contexts.get(kind, []):
             key = fold_term(phrase)
-            if key and key not in anchor_index:
-                anchor_index[key] = len(anchor_keys)
-                anchor_keys.append(key)
-                anchor_needs.append((AGENT_ONLY,))
+            if key:
+                add_anchor(key, AGENT_ONLY)
     for key in LINK_MARKERS:
-        if key in anchor_index:
-            anchor_needs[anchor_index[key]] = ((),)
-        else:
-            anchor_index[key] = len(anchor_keys)
-            anchor_keys.append(key)
-            anchor_needs.append(((),))
+        add_anchor(key, ())
+    # The same scan also spots what needs the full folding table (traditional, full-width,
+    # look-alikes, symbols) and digits, so the fast path is a single pass.
+    for ch in sorted(tables().needs_fold):
+        add_anchor(ch, FOLD_MARK)
+    for ch in "0123456789":
+        add_anchor(ch, DIGIT_MARK)
+    for a in CN_NUMERALS:
+        for b in CN_NUMERALS:
+            add_anchor(a + b, DIGIT_MARK)
     anchor_matcher = AhoCorasick(anchor_keys)
 
     return CompiledPolicy(
