@@ -34,13 +34,9 @@ from probity.screening.normalize import (
 from probity.screening.payloads import classify_payload
 from probity.screening.policy import (
     AGENT_ONLY,
-    ALLOW,
     CATEGORIES,
-    CONTEXT,
     DIGIT_MARK,
     FOLD_MARK,
-    PART,
-    PHONETIC,
     ROLES,
     CompiledPolicy,
     LexiconEntry,
@@ -351,8 +347,8 @@ def _screen_slow(
 
     key_info = policy.key_info
     key_latin = policy.key_latin
+    by_kind = ctx.by_kind
     for kid, us, ue in comp:
-        vals = key_info[kid][0]
         lat_s, lat_e = key_latin[kid]
         if lat_s or lat_e:
             # Latin words must stand alone ("wx" not in "wxyz").
@@ -364,15 +360,18 @@ def _screen_slow(
                 o = ends[ue - 1]
                 if o < n_text and _is_latin_char(text[o]):
                     continue
-        for tag, ident in vals:
-            if tag == PART:
-                part_occ.setdefault(ident, []).append((us, ue, True))
-            elif tag == PHONETIC:
-                part_occ.setdefault(ident, []).append((us, ue, False))
-            elif tag == ALLOW:
-                allow_spans.append((us, ue))
-            elif tag == CONTEXT:
-                ctx.by_kind.setdefault(policy.context_names[ident], []).append((us, ue))
+        lit, phon, allowed, kinds = key_info[kid]
+        for pid in lit:
+            part_occ.setdefault(pid, []).append((us, ue, True))
+        for pid in phon:
+            part_occ.setdefault(pid, []).append((us, ue, False))
+        if allowed:
+            allow_spans.append((us, ue))
+        for kind in kinds:
+            if kind in by_kind:
+                by_kind[kind].append((us, ue))
+            else:
+                by_kind[kind] = [(us, ue)]
 
     weights = _Weights(compact)
     hits = _term_hits(part_occ, role, policy, weights)

@@ -312,7 +312,8 @@ class CompiledPolicy:
     matcher: Any  # ahocorasick_rs.AhoCorasick over every key (parts, variants, contexts)
     anchor_matcher: Any  # anchors only: the fast "anything to look at?" check
     anchor_needs: list[tuple[tuple[str, ...], ...]]  # per anchor: other parts, per entry
-    key_info: list[tuple[tuple[tuple[int, int], ...], bool]]  # per key: payloads, anchored
+    # per key: (literal part ids, homophone part ids, allow-listed?, context kind names)
+    key_info: list[tuple[tuple[int, ...], tuple[int, ...], bool, tuple[str, ...]]]
     context_names: tuple[str, ...]
     allow_numbers: frozenset[str]
     allow_number_prefixes: tuple[str, ...]
@@ -391,7 +392,7 @@ def compile_policy(spec: PolicySpec) -> CompiledPolicy:
                 payloads.setdefault(key, []).append((CONTEXT, kid))
 
     key_list = list(payloads)
-    key_info: list[tuple[tuple[tuple[int, int], ...], bool]] = []
+    key_info: list[tuple[tuple[int, ...], tuple[int, ...], bool, tuple[str, ...]]] = []
     key_latin: list[tuple[bool, bool]] = []
     anchor_keys: list[str] = []
     anchor_needs: list[tuple[tuple[str, ...], ...]] = []
@@ -399,7 +400,12 @@ def compile_policy(spec: PolicySpec) -> CompiledPolicy:
         vals = tuple(payloads[key])
         anchored = any(tag in (PART, PHONETIC) and ident in entries_by_part
                        for tag, ident in vals)
-        key_info.append((vals, anchored))
+        key_info.append((
+            tuple(i for tag, i in vals if tag == PART),
+            tuple(i for tag, i in vals if tag == PHONETIC),
+            any(tag == ALLOW for tag, _i in vals),
+            tuple(CONTEXT_KINDS[i] for tag, i in vals if tag == CONTEXT),
+        ))
         if len(key) >= 5 and any(tag == PHONETIC for tag, _i in vals):
             # Long typed pinyin may be glued to more pinyin ("jiawoweixin").
             key_latin.append((False, False))
