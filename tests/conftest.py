@@ -26,6 +26,12 @@ from probity.demo import DEMO_PASSWORD
 TEST_SECRET = "test-secret-key-0123456789abcdef0123456789"
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Browser tests last: Playwright's sync API holds an event loop in the main thread while a
+    browser is open, so they must not interleave with the async tests."""
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+
+
 def _reset_postgres(url: str) -> None:
     engine = create_engine(sync_url(url), poolclass=pool.NullPool)
     with engine.begin() as conn:

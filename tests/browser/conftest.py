@@ -79,8 +79,10 @@ def live_server(live_db_url: str, tmp_path_factory: pytest.TempPathFactory) -> I
             proc.kill()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
+    """Module-scoped: Playwright's sync API runs its own event loop in this thread for as long
+    as the browser is open, which async tests elsewhere cannot share."""
     if not (Path(CHROMIUM).exists() or shutil.which("chromium")):
         pytest.skip(f"Debian's chromium is not installed at {CHROMIUM} (make test installs it)")
     from playwright.sync_api import sync_playwright
