@@ -45,7 +45,7 @@ browser-deps:
 test: install-dev browser-deps
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/mypy --strict src/probity/screening src/probity/ledger
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -q
 
 lint: install-dev
 	$(BIN)/ruff check src tests benchmarks
