@@ -316,6 +316,9 @@ async def build_demo(session: AsyncSession, *, seed: int = 7, today: date | None
     record_audit(session, None, "demo.seed", target_type="tenant", target_id=hq.id,
                  tenant_id=hq.id, actor_name="system",
                  after={"employees": len(employees), "subsidiaries": len(subsidiaries)})
+    from probity.chat.demo import seed_chat_demo  # refunds for the agent workspace
+
+    await seed_chat_demo(session)
     await session.flush()
 
 
