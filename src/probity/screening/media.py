@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import io
+import re
 import threading
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
@@ -107,6 +108,12 @@ def ocr_text(image: Any) -> str:
     return "\n".join(str(line[1]) for line in result)
 
 
+def _preview(payload: str) -> str:
+    """The start of a payload with every digit masked: enough to recognise the kind of code,
+    never a phone number or an account."""
+    return re.sub(r"\d", "*", payload[:16])
+
+
 def screen_image(
     data: bytes,
     role: str,
@@ -123,7 +130,7 @@ def screen_image(
     extra_text: list[str] = []
     for payload in decode_qr(image):
         cls = classify_payload(payload, policy.allow_qr)
-        findings.append(QRFinding(cls.kind, cls.category, cls.severity, payload[:12]))
+        findings.append(QRFinding(cls.kind, cls.category, cls.severity, _preview(payload)))
         if cls.category:
             cat_sev[cls.category] = max(cat_sev.get(cls.category, 0), cls.severity)
         elif cls.kind == "text":
