@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     password_min_length: int = 10
     ledger_signing_key: str | None = Field(default=None, repr=False)
     attachments_dir: Path = PROJECT_ROOT / "var" / "attachments"
+    # Reading a conversation one does not take part in is recorded in the access log; these
+    # roles must also say why (a reason), unless access_reason_required is off.
+    access_reason_required: bool = True
+    access_reason_roles: list[str] = ["compliance", "hr"]
 
     @property
     def is_sqlite(self) -> bool:

@@ -64,12 +64,16 @@ def test_role_grants_are_pinned() -> None:
         Perm.user_admin: {Role.hr, Role.hq_admin},
         Perm.audit_read: {Role.auditor, Role.hq_admin},
         Perm.commerce_read: {Role.finance, Role.compliance, Role.auditor, Role.hq_admin},
+        Perm.access_log_read: {Role.auditor, Role.hq_admin},
+        Perm.ledger_read: {Role.compliance, Role.auditor, Role.hq_admin},
+        Perm.records_manage: {Role.compliance, Role.hq_admin},
+        Perm.evidence_export: {Role.compliance, Role.auditor, Role.hq_admin},
     }
     for perm, roles in expected.items():
         assert {r for r in Role if perm in ROLE_PERMISSIONS[r]} == roles, perm
     # The auditor is read-only: no write permission of any kind.
-    assert not ({Perm.org_write, Perm.employee_lifecycle, Perm.user_admin}
-                & ROLE_PERMISSIONS[Role.auditor])
+    assert not ({Perm.org_write, Perm.employee_lifecycle, Perm.user_admin,
+                 Perm.records_manage} & ROLE_PERMISSIONS[Role.auditor])
 
 
 def _requirement(route: APIRoute) -> Any:

@@ -107,11 +107,13 @@ async def test_blocked_message_not_delivered_notice_to_sender_evidence_for_compl
     assert row is not None and row.body == BLOCKED_TEXT and row.decision == "block"
     assert "contact" in row.categories and row.spans
     hr = await as_user("hr")
-    hr_view = (await hr.get(f"/api/v1/chat/conversations/{conv_id}/messages")).json()
+    hr_view = (await hr.get(f"/api/v1/chat/conversations/{conv_id}/messages",
+                            params={"reason": "alert review"})).json()
     blocked = next(m for m in hr_view if m["seq"] == ack["seq"])
     assert blocked["blocked"] and "body" not in blocked
     comp = await as_user("compliance")
-    comp_view = (await comp.get(f"/api/v1/chat/conversations/{conv_id}/messages")).json()
+    comp_view = (await comp.get(f"/api/v1/chat/conversations/{conv_id}/messages",
+                                params={"reason": "alert review"})).json()
     assert next(m for m in comp_view if m["seq"] == ack["seq"])["body"] == BLOCKED_TEXT
     # An alert with who/where/category/severity and a masked snippet.
     alert = await db.scalar(select(Alert).where(Alert.message_id == ack["id"]))
@@ -144,7 +146,8 @@ async def test_warn_is_delivered_with_reminder_and_spans_for_hr(as_user, db: Asy
     assert seen[ack["seq"]]["reminder"] and seen[ack["seq"]]["decision"] == "warn"
     hr = await as_user("hr")
     hr_seen = {m["seq"]: m for m in (await hr.get(
-        f"/api/v1/chat/conversations/{conv_id}/messages")).json()}
+        f"/api/v1/chat/conversations/{conv_id}/messages",
+        params={"reason": "alert review"})).json()}
     assert hr_seen[ack["seq"]]["spans"]
     assert await db.scalar(select(Alert).where(Alert.message_id == ack["id"])) is not None
 

@@ -28,11 +28,16 @@ class Perm(enum.StrEnum):
     chat_reassign = "chat.reassign"  # move a conversation to another agent
     chat_evidence = "chat.evidence"  # see the content of blocked messages (evidence)
     alerts_read = "alerts.read"  # the screening alert feed
+    access_log_read = "access_log.read"  # who read which conversation/case/evidence, and why
+    ledger_read = "ledger.read"  # ledger status, verification, proofs; retention rules, holds
+    records_manage = "records.manage"  # retention rules, legal holds, purges
+    evidence_export = "evidence.export"  # export a conversation's evidence pack
 
 
 ALL = frozenset(Perm)
 READ_ALL = frozenset({Perm.org_read, Perm.audit_read, Perm.commerce_read, Perm.chat_supervise,
-                      Perm.alerts_read})
+                      Perm.alerts_read, Perm.access_log_read, Perm.ledger_read,
+                      Perm.evidence_export})
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
     Role.customer: frozenset(),
@@ -42,7 +47,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
                         Perm.chat_supervise, Perm.alerts_read}),
     Role.finance: frozenset({Perm.org_read, Perm.commerce_read}),
     Role.compliance: frozenset({Perm.org_read, Perm.commerce_read, Perm.chat_supervise,
-                                Perm.chat_evidence, Perm.alerts_read}),
+                                Perm.chat_evidence, Perm.alerts_read, Perm.ledger_read,
+                                Perm.records_manage, Perm.evidence_export}),
     Role.auditor: READ_ALL,
     Role.hq_admin: ALL,
 }

@@ -25,6 +25,7 @@ from probity.chat.routing import queue_position
 from probity.chat.screening import BLOCK_NOTICE, WARN_REMINDER
 from probity.errors import NotFound
 from probity.events import get_bus
+from probity.ledger.access import ConversationAccess
 from probity.models import Message, MessageKind, Role, Transfer
 
 router = APIRouter(prefix="/api/v1/chat", tags=["chat"])
@@ -63,8 +64,10 @@ async def list_conversations(
 
 @router.get("/conversations/{conv_id}", response_model=schemas.ConversationRead)
 async def get_conversation(conv_id: int, session: Session, principal: OptionalPrincipal,
-                           token: ChatToken = None) -> schemas.ConversationRead:
+                           access: ConversationAccess, token: ChatToken = None
+                           ) -> schemas.ConversationRead:
     conv, who = await service.participant_for(session, principal, token, conv_id)
+    await access.conversation(session, conv, who)  # non-participants: access log (+ reason)
     service.record_read(session, conv, who)
     await commit(session)
     return schemas.ConversationRead.model_validate(conv)
@@ -72,11 +75,12 @@ async def get_conversation(conv_id: int, session: Session, principal: OptionalPr
 
 @router.get("/conversations/{conv_id}/messages")
 async def list_messages(conv_id: int, session: Session, principal: OptionalPrincipal,
-                        token: ChatToken = None,
+                        access: ConversationAccess, token: ChatToken = None,
                         after: Annotated[int, Query(ge=0)] = 0,
                         limit: Annotated[int, Query(ge=1, le=1000)] = 500
                         ) -> list[dict[str, Any]]:
     conv, who = await service.participant_for(session, principal, token, conv_id)
+    await access.conversation(session, conv, who)
     rows = await service.history(session, conv, who, after_seq=after, limit=limit)
     service.record_read(session, conv, who)
     await commit(session)
@@ -123,7 +127,8 @@ async def send_attachment(conv_id: int, request: Request, session: Session,
 
 @router.get("/conversations/{conv_id}/attachments/{sha256}")
 async def get_attachment(conv_id: int, sha256: str, request: Request, session: Session,
-                         principal: OptionalPrincipal, token: ChatToken = None,
+                         principal: OptionalPrincipal, access: ConversationAccess,
+                         token: ChatToken = None,
                          token_q: Annotated[str | None, Query(alias="token")] = None
                          ) -> FileResponse:
     # Guests' <img>/<audio> tags cannot send headers: the token may come as ?token= too.
@@ -136,6 +141,8 @@ async def get_attachment(conv_id: int, sha256: str, request: Request, session: S
     path = attachments.path_for(request.app.state.settings.attachments_dir, sha256)
     if not path.exists():
         raise NotFound("the attachment file is missing")
+    await access.conversation(session, conv, who)
+    await commit(session)
     return FileResponse(path, media_type=msg.attachment_mime or "application/octet-stream",
                         headers={"X-Content-Type-Options": "nosniff",
                                  "Cache-Control": "private, max-age=3600"})
@@ -182,11 +189,12 @@ async def csat(conv_id: int, data: schemas.CsatCreate, session: Session,
 
 
 @router.get("/conversations/{conv_id}/customer")
-async def customer_panel(conv_id: int, session: Session, principal: CurrentPrincipal
-                         ) -> dict[str, Any]:
+async def customer_panel(conv_id: int, session: Session, principal: CurrentPrincipal,
+                         access: ConversationAccess) -> dict[str, Any]:
     conv, who = await service.participant_for(session, principal, None, conv_id)
     if who.role == "customer":
         raise NotFound("no such conversation")
+    await access.conversation(session, conv, who)
     service.record_read(session, conv, who)
     panel = await service.customer_panel(session, conv)
     await commit(session)

@@ -31,8 +31,15 @@ from probity.models.org import (
     Tenant,
     TenantKind,
 )
+from probity.models.records import (
+    AccessEntry,
+    LedgerVerification,
+    LegalHold,
+    RetentionRule,
+)
 
 __all__ = [
+    "AccessEntry",
     "AgentStatus",
     "Alert",
     "ApiToken",
@@ -46,6 +53,8 @@ __all__ = [
     "EmploymentStatus",
     "LedgerCheckpoint",
     "LedgerEntry",
+    "LedgerVerification",
+    "LegalHold",
     "Message",
     "MessageKind",
     "Order",
@@ -56,6 +65,7 @@ __all__ = [
     "PaymentMethod",
     "Position",
     "Refund",
+    "RetentionRule",
     "Role",
     "RoleAssignment",
     "Tenant",
