@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass, field
 from importlib import resources
 from typing import Any, Final
 
-from ahocorasick_rs import AhoCorasick
+from ahocorasick_rs import AhoCorasick, Implementation
 
 from probity.screening.normalize import fold_term, homophones, tables
 
@@ -46,7 +46,7 @@ class PolicyError(ValueError):
     """A policy document that cannot be compiled."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LexiconEntry:
     """One lexicon term. ``*`` in ``term`` is a gap of up to ``max_gap`` folded characters."""
 
@@ -235,7 +235,7 @@ def default_policy_spec() -> PolicySpec:
 # Compiled form
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Part:
     """One gap-free piece of a lexicon term, folded."""
 
@@ -245,7 +245,7 @@ class Part:
     latin_end: bool
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CompiledEntry:
     entry: LexiconEntry
     parts: tuple[int, ...]  # part ids
@@ -330,6 +330,14 @@ class CompiledPolicy:
     @property
     def version(self) -> int:
         return self.spec.version
+
+
+def _automaton(keys: list[str]) -> Any:
+    """ahocorasick-rs automaton; a contiguous NFA above 20k keys keeps big policies small
+    (its default may build a DFA, several times the memory for the same speed class)."""
+    if len(keys) > 20_000:
+        return AhoCorasick(keys, implementation=Implementation.ContiguousNFA)
+    return AhoCorasick(keys)
 
 
 def compile_policy(spec: PolicySpec) -> CompiledPolicy:
@@ -421,7 +429,7 @@ def compile_policy(spec: PolicySpec) -> CompiledPolicy:
                         ce = entries[eid]
                         needs.add(tuple(keys[q] for q in ce.parts if q != ident))
             anchor_needs.append(tuple(sorted(needs)))
-    matcher = AhoCorasick(key_list or ["\x00"])
+    matcher = _automaton(key_list or ["\x00"])
     # Refusal phrases send an agent's message down the full path (to record the refusal);
     # link markers send any message there (links are classified like QR payloads).
     anchor_index = {k: i for i, k in enumerate(anchor_keys)}
@@ -451,7 +459,7 @@ def compile_policy(spec: PolicySpec) -> CompiledPolicy:
     for a in CN_NUMERALS:
         for b in CN_NUMERALS:
             add_anchor(a + b, DIGIT_MARK)
-    anchor_matcher = AhoCorasick(anchor_keys)
+    anchor_matcher = _automaton(anchor_keys)
 
     return CompiledPolicy(
         spec=spec,
