@@ -2,15 +2,23 @@
 
 Pipeline for one message (see normalize.py for the folding):
 
-1. fold to a compact string (C-speed ``str.translate``) and its pinyin view;
-2. one Aho-Corasick pass over each (lexicon parts, allow-list, context phrases);
-3. if nothing relevant matched and the message has no digits, e-mail or link: allow at once;
-4. otherwise map units back to original offsets and assemble hits: gap terms ("加*微信"),
-   intent cues for ambiguous terms, contact IDs, numbers (phones, bank cards, QQ), e-mails
-   and links;
-5. context rules drop hits: allow-list overlap, negation in the same clause (请勿加微信),
-   coupon context for 红包, identity verification (后四位), scam reports and questions;
-6. severity per category -> decision through the policy's thresholds and per-role actions.
+1. fast path: drop separators with one regex and run ONE ahocorasick-rs scan over the
+   compact text for *anchors* (the most specific part of each term, and its compile-time
+   homophone / pinyin spellings), digits, and characters needing the full fold table
+   (traditional, full-width, look-alikes). Nothing there, no "@": allow. Most traffic ends
+   here in a few microseconds;
+2. otherwise fold exactly with a map back to original offsets and scan every key (terms,
+   allow-list, context phrases) once; assemble hits: gap terms ("加*微信"), intent cues for
+   ambiguous terms (微信 alone needs 加/号/多少... nearby; 薇信 does not), contact IDs after a
+   channel word, numbers (CN mobiles in any disguise, landlines, Luhn-checked bank cards,
+   QQ numbers), e-mails and links;
+3. context rules drop hits: allow-list overlap (微信支付, 平台红包), negation in the same
+   clause (请勿加微信, 红包我不能收), coupon context for 红包, identity verification (后四位),
+   invoices for e-mail, account context for one's own number, scam reports and questions;
+4. severity per category -> decision through the policy's thresholds and per-role actions;
+   an agent declining (不能收, 心领了, can't accept) adds the positive category ``refusal``.
+
+Offsets in spans are Python code-point offsets into the original text.
 """
 
 from __future__ import annotations

@@ -1,8 +1,33 @@
 """Screening policies: plain JSON-serialisable data (`PolicySpec`) and the compiled tables.
 
 A `PolicySpec` is what a tenant stores (a versioned JSON object). `compile_policy` turns it
-into a `CompiledPolicy` once: folded terms, a phonetic key per homophone-enabled term, and
-two Aho-Corasick automata (ahocorasick-rs). Nothing is built per message.
+into a `CompiledPolicy` once: folded terms, compile-time homophone / pinyin spellings of the
+terms flagged ``phonetic``, and two ahocorasick-rs automata (everything; anchors only).
+Nothing is built per message. `Screener.swap` installs a new compiled policy atomically.
+
+JSON shape (``PolicySpec.to_dict``; every key optional in ``from_dict``)::
+
+    {
+      "name": "acme-cs", "version": 7,
+      "lexicon": [                      # "*" = a gap of up to max_gap folded characters
+        {"term": "加*微信", "category": "contact", "severity": 3, "phonetic": true,
+         "needs_cue": false, "coupon_sensitive": false, "id_follows": true,
+         "email": false, "own_number": false, "roles": ["customer", "agent"], "max_gap": 3}
+      ],
+      "allow_terms": ["微信支付", "平台红包"],     # a hit overlapping one is dropped
+      "contexts": {"negation": ["请勿"], "report": ["骗子"], "coupon": ["优惠券"], ...},
+      "allow_numbers": ["4008208820"],           # official hotlines (digits)
+      "allow_number_prefixes": ["400", "800", "95"],
+      "allow_qr": ["https://qr.alipay.com/company-"],  # merchant QR payloads or prefixes
+      "allow_domains": ["acme.com"],             # official e-mail domains
+      "thresholds": {"warn": 2, "block": 3},
+      "actions": {"customer": {"contact": "block", "bribe": "block", "payment": "block"},
+                  "agent":    {"contact": "block", "bribe": "block", "payment": "block"}},
+      "windows": {"cue": 10, "negation": 12, "number_context": 8}
+    }
+
+Context kinds are listed in ``CONTEXT_KINDS`` and described in ``data/contexts.tsv``; the
+built-in lexicon (``default_policy_spec``) is ``data/lexicon.tsv`` + ``data/contexts.tsv``.
 
 Severity scheme (an int, the same in lexicons and results):
 
@@ -13,7 +38,7 @@ Severity scheme (an int, the same in lexicons and results):
 
 Decision = for each category found, the threshold reached by its severity (``warn`` /
 ``block``), capped by ``actions[role][category]``; the strongest over categories wins.
-``refusal`` is never acted on.
+``refusal`` is never acted on (decision stays ``allow``).
 """
 
 from __future__ import annotations
