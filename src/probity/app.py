@@ -98,16 +98,19 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     from probity.alerts.router import router as alerts_router
     from probity.audit.router import router as audit_router
     from probity.auth.router import router as auth_router
+    from probity.cases.router import router as cases_router
     from probity.chat.router import router as chat_router
     from probity.chat.ws import router as chat_ws_router
     from probity.commerce.router import router as commerce_router
+    from probity.finance.router import router as finance_router
     from probity.ledger.pages import router as records_pages
     from probity.ledger.router import router as records_router
     from probity.org.router import router as org_router
     from probity.web.pages import router as pages_router
 
     for r in (auth_router, org_router, audit_router, commerce_router, chat_router, chat_ws_router,
-              alerts_router, records_router, records_pages, pages_router):
+              alerts_router, cases_router, finance_router,
+              records_router, records_pages, pages_router):
         app.include_router(r)
 
     @app.get("/api/v1/health", tags=["ops"])

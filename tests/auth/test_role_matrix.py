@@ -68,12 +68,17 @@ def test_role_grants_are_pinned() -> None:
         Perm.ledger_read: {Role.compliance, Role.auditor, Role.hq_admin},
         Perm.records_manage: {Role.compliance, Role.hq_admin},
         Perm.evidence_export: {Role.compliance, Role.auditor, Role.hq_admin},
+        Perm.case_read: {Role.hr, Role.compliance, Role.auditor, Role.hq_admin},
+        Perm.case_manage: {Role.compliance, Role.hq_admin},
+        Perm.case_approve: {Role.compliance, Role.hq_admin},
+        Perm.finance_import: {Role.finance, Role.hq_admin},
     }
     for perm, roles in expected.items():
         assert {r for r in Role if perm in ROLE_PERMISSIONS[r]} == roles, perm
     # The auditor is read-only: no write permission of any kind.
     assert not ({Perm.org_write, Perm.employee_lifecycle, Perm.user_admin,
-                 Perm.records_manage} & ROLE_PERMISSIONS[Role.auditor])
+                 Perm.records_manage, Perm.case_manage, Perm.case_approve,
+                 Perm.finance_import} & ROLE_PERMISSIONS[Role.auditor])
 
 
 def _requirement(route: APIRoute) -> Any:

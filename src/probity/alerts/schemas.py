@@ -12,8 +12,8 @@ class AlertRead(BaseModel):
     id: int
     tenant_id: int
     org_unit_id: int | None
-    conversation_id: int
-    message_id: int
+    conversation_id: int | None
+    message_id: int | None
     sender_role: str
     sender_user_id: int | None
     agent_employee_id: int | None
@@ -24,3 +24,9 @@ class AlertRead(BaseModel):
     snippet: str
     spans: list[dict[str, Any]]
     created_at: datetime
+    # screening | finance | customer_report | self_report; finance alerts name their rule and
+    # evidence (payments, refunds, orders they reference).
+    source: str = "screening"
+    rule: str | None = None
+    customer_id: int | None = None
+    evidence: dict[str, Any] | None = None

@@ -28,6 +28,10 @@ class Perm(enum.StrEnum):
     chat_reassign = "chat.reassign"  # move a conversation to another agent
     chat_evidence = "chat.evidence"  # see the content of blocked messages (evidence)
     alerts_read = "alerts.read"  # the screening alert feed
+    case_read = "case.read"  # cases, their timeline, notes and SLA state
+    case_manage = "case.manage"  # open, triage, decide, note, assign cases; rule settings
+    case_approve = "case.approve"  # approve a proposed penalty (never one's own proposal)
+    finance_import = "finance.import"  # import/feed orders, payments, refunds, payee accounts
     access_log_read = "access_log.read"  # who read which conversation/case/evidence, and why
     ledger_read = "ledger.read"  # ledger status, verification, proofs; retention rules, holds
     records_manage = "records.manage"  # retention rules, legal holds, purges
@@ -37,18 +41,19 @@ class Perm(enum.StrEnum):
 ALL = frozenset(Perm)
 READ_ALL = frozenset({Perm.org_read, Perm.audit_read, Perm.commerce_read, Perm.chat_supervise,
                       Perm.alerts_read, Perm.access_log_read, Perm.ledger_read,
-                      Perm.evidence_export})
+                      Perm.evidence_export, Perm.case_read})
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
     Role.customer: frozenset(),
     Role.agent: frozenset(),
     Role.team_lead: frozenset({Perm.org_read, Perm.chat_supervise, Perm.chat_reassign}),
     Role.hr: frozenset({Perm.org_read, Perm.org_write, Perm.employee_lifecycle, Perm.user_admin,
-                        Perm.chat_supervise, Perm.alerts_read}),
-    Role.finance: frozenset({Perm.org_read, Perm.commerce_read}),
+                        Perm.chat_supervise, Perm.alerts_read, Perm.case_read}),
+    Role.finance: frozenset({Perm.org_read, Perm.commerce_read, Perm.finance_import}),
     Role.compliance: frozenset({Perm.org_read, Perm.commerce_read, Perm.chat_supervise,
                                 Perm.chat_evidence, Perm.alerts_read, Perm.ledger_read,
-                                Perm.records_manage, Perm.evidence_export}),
+                                Perm.records_manage, Perm.evidence_export, Perm.case_read,
+                                Perm.case_manage, Perm.case_approve}),
     Role.auditor: READ_ALL,
     Role.hq_admin: ALL,
 }

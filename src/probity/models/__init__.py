@@ -4,6 +4,7 @@ from probity.models.alerts import Alert
 from probity.models.audit import AuditEntry
 from probity.models.auth import ApiToken, Role, RoleAssignment, User
 from probity.models.base import Base
+from probity.models.cases import Case, CaseAlert, CaseEvent, CaseNote, CaseSettings, CaseStatus
 from probity.models.chat import (
     AgentStatus,
     Conversation,
@@ -20,6 +21,7 @@ from probity.models.commerce import (
     PaymentMethod,
     Refund,
 )
+from probity.models.finance import ImportBatch, PayeeAccount, PayeeKind, RuleSetting
 from probity.models.ledger import LedgerCheckpoint, LedgerEntry
 from probity.models.org import (
     Employee,
@@ -45,12 +47,19 @@ __all__ = [
     "ApiToken",
     "AuditEntry",
     "Base",
+    "Case",
+    "CaseAlert",
+    "CaseEvent",
+    "CaseNote",
+    "CaseSettings",
+    "CaseStatus",
     "Conversation",
     "ConversationStatus",
     "Customer",
     "Employee",
     "EmploymentEvent",
     "EmploymentStatus",
+    "ImportBatch",
     "LedgerCheckpoint",
     "LedgerEntry",
     "LedgerVerification",
@@ -61,6 +70,8 @@ __all__ = [
     "OrderStatus",
     "OrgUnit",
     "OrgUnitKind",
+    "PayeeAccount",
+    "PayeeKind",
     "Payment",
     "PaymentMethod",
     "Position",
@@ -68,6 +79,7 @@ __all__ = [
     "RetentionRule",
     "Role",
     "RoleAssignment",
+    "RuleSetting",
     "Tenant",
     "TenantKind",
     "Transfer",

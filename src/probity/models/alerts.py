@@ -15,8 +15,10 @@ class Alert(IdMixin, TimestampMixin, Base):
 
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), index=True)
     org_unit_id: Mapped[int | None] = mapped_column(ForeignKey("org_units.id"), index=True)
-    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"), index=True)
-    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"), unique=True)
+    # Screening alerts carry their conversation and message; finance alerts and reports do not.
+    conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversations.id"),
+                                                        index=True)
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"), unique=True)
     # Who said it: the sender's role and account; the agent of the conversation, if any.
     sender_role: Mapped[str] = mapped_column(String(16))
     sender_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
@@ -28,3 +30,12 @@ class Alert(IdMixin, TimestampMixin, Base):
     # The masked text (matched spans replaced), truncated: never the raw blocked content.
     snippet: Mapped[str] = mapped_column(String(200))
     spans: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # Added by the finance/cases work (migration 0005): where the alert came from —
+    # screening | finance | customer_report | self_report —, the anomaly rule that raised it,
+    # the customer concerned, the evidence it references, and a key that de-duplicates re-runs.
+    source: Mapped[str] = mapped_column(String(16), default="screening",
+                                        server_default="screening")
+    rule: Mapped[str | None] = mapped_column(String(40))
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
+    evidence: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    dedupe_key: Mapped[str | None] = mapped_column(String(160), unique=True)

@@ -83,3 +83,8 @@ class Refund(IdMixin, TimestampMixin, Base):
     reason: Mapped[str] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(16), default="completed")
     refunded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Added by the finance work (migration 0005): a refund or a compensation (补偿), and the
+    # employee (usually the agent) who approved it — what the outlier rules look at.
+    kind: Mapped[str] = mapped_column(String(16), default="refund", server_default="refund")
+    approved_by_employee_id: Mapped[int | None] = mapped_column(ForeignKey("employees.id"),
+                                                                index=True)

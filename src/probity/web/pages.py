@@ -9,6 +9,7 @@ from probity.audit.pages import router as audit_pages
 from probity.auth.deps import OptionalPrincipal
 from probity.auth.pages import router as auth_pages
 from probity.auth.permissions import Perm
+from probity.cases.pages import router as cases_pages
 from probity.chat.pages import router as chat_pages
 from probity.i18n import LOCALES
 from probity.models import Role
@@ -20,6 +21,7 @@ router.include_router(auth_pages)
 router.include_router(org_pages)
 router.include_router(audit_pages)
 router.include_router(chat_pages)
+router.include_router(cases_pages)
 
 # What each role can do here, shown on the home page. (title, description, link)
 ROLE_CARDS: dict[Role, list[tuple[str, str, str]]] = {
@@ -41,6 +43,8 @@ ROLE_CARDS: dict[Role, list[tuple[str, str, str]]] = {
         ("Org chart", "Where your team sits in the group.", "/org/chart"),
     ],
     Role.compliance: [
+        ("Cases", "Alerts grouped into cases: triage, decide, four-eyes penalties, SLA.",
+         "/cases"),
         ("Alerts", "Screening warnings and blocks in your scope, live.", "/alerts"),
         ("Org chart", "Teams and headcount in your scope.", "/org/chart"),
         ("Employees", "People in your scope (contact details masked).", "/org/employees"),

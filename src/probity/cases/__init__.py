@@ -1,0 +1,1 @@
+"""Cases: alerts grouped and worked through triage, investigation, decision, penalty, appeal."""

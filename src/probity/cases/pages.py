@@ -1,0 +1,111 @@
+"""Case pages: the list (with SLA state) and a case with its merged, filterable timeline."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
+
+from probity.auth.deps import Session, commit, require
+from probity.auth.permissions import Perm, Principal
+from probity.cases import service
+from probity.errors import DomainError
+from probity.models import Customer, Employee, Tenant
+from probity.web.render import render
+
+router = APIRouter(include_in_schema=False)
+CaseReader = Annotated[Principal, Depends(require(Perm.case_read))]
+CaseManager = Annotated[Principal, Depends(require(Perm.case_manage))]
+
+
+def highlight(text: str, spans: list[dict[str, Any]]) -> list[tuple[str, str | None]]:
+    """The text cut into (piece, category-or-None) so the screened spans can be marked."""
+    out: list[tuple[str, str | None]] = []
+    pos = 0
+    for s in sorted(spans, key=lambda s: int(s.get("start", 0))):
+        start, end = int(s.get("start", 0)), int(s.get("end", 0))
+        if start < pos or end <= start or end > len(text):
+            continue
+        if start > pos:
+            out.append((text[pos:start], None))
+        out.append((text[start:end], str(s.get("category", ""))))
+        pos = end
+    if pos < len(text):
+        out.append((text[pos:], None))
+    return out
+
+
+async def _names(session: Session, case_ids: list[Any]) -> dict[str, dict[int, str]]:
+    emp_ids = {c.agent_employee_id for c in case_ids if c.agent_employee_id}
+    cust_ids = {c.customer_id for c in case_ids if c.customer_id}
+    emps = dict((await session.execute(select(Employee.id, Employee.name).where(
+        Employee.id.in_(emp_ids)))).all()) if emp_ids else {}
+    custs = dict((await session.execute(select(Customer.id, Customer.customer_no).where(
+        Customer.id.in_(cust_ids)))).all()) if cust_ids else {}
+    return {"agents": emps, "customers": custs}
+
+
+@router.get("/cases", response_class=HTMLResponse)
+async def cases_page(request: Request, session: Session, principal: CaseReader,
+                     status: str | None = None, sla: str | None = None) -> Response:
+    status = status if status in {s.value for s in service.S} else None
+    sla = sla if sla in ("warning", "breached") else None
+    rows = await service.list_cases(session, principal, status=status, sla=sla, limit=200)
+    counts = await service.count_by_status(session, principal)
+    return render(request, "cases/list.html", rows=rows, counts=counts, status=status, sla=sla,
+                  statuses=[s.value for s in service.S], sla_of=service.sla_view,
+                  names=await _names(session, rows))
+
+
+@router.get("/cases/{case_id}", response_class=HTMLResponse)
+async def case_page(request: Request, case_id: int, session: Session, principal: CaseReader,
+                    error: str | None = None) -> Response:
+    case = await service.get_case(session, principal, case_id)
+    kinds = set(request.query_params.getlist("k")) & set(service.TIMELINE_KINDS) or None
+    items = await service.timeline(session, principal, case, kinds=kinds)
+    for i in items:
+        if i["kind"] == "message":
+            i["pieces"] = highlight(i.get("text") or "", i.get("spans") or [])
+    tz = await session.scalar(select(Tenant.timezone).where(Tenant.id == case.tenant_id))
+    await commit(session)  # the read of conversation content is audited
+    return render(request, "cases/detail.html", case=case, items=items, sla=service.sla_view(case),
+                  kinds=kinds or set(service.TIMELINE_KINDS), all_kinds=service.TIMELINE_KINDS,
+                  next_states=sorted(s.value for s in service.TRANSITIONS[case.status]),
+                  names=await _names(session, [case]), tz=tz or "Asia/Shanghai",
+                  can_manage=principal.can(Perm.case_manage), error=error)
+
+
+@router.post("/cases/{case_id}/transition")
+async def transition_form(case_id: int, session: Session, principal: CaseManager,
+                          to: Annotated[str, Form()], reason: Annotated[str, Form()] = "",
+                          penalty: Annotated[str, Form()] = "") -> Response:
+    try:
+        await service.transition(session, principal, case_id, to, reason=reason or None,
+                                 penalty=penalty or None)
+    except DomainError as exc:
+        if exc.status_code == 404:
+            raise
+        await session.rollback()
+        from urllib.parse import quote
+
+        return RedirectResponse(f"/cases/{case_id}?error={quote(exc.message)}", status_code=303)
+    await commit(session)
+    return RedirectResponse(f"/cases/{case_id}", status_code=303)
+
+
+@router.post("/cases/{case_id}/notes")
+async def note_form(case_id: int, session: Session, principal: CaseManager,
+                    body: Annotated[str, Form()] = "") -> Response:
+    try:
+        await service.add_note(session, principal, case_id, body)
+    except DomainError as exc:
+        if exc.status_code == 404:
+            raise
+        await session.rollback()
+        from urllib.parse import quote
+
+        return RedirectResponse(f"/cases/{case_id}?error={quote(exc.message)}", status_code=303)
+    await commit(session)
+    return RedirectResponse(f"/cases/{case_id}", status_code=303)

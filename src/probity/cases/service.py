@@ -1,0 +1,609 @@
+"""Case workflow: grouping alerts into cases, the state machine, SLA clocks, notes, timeline.
+
+Every change writes a `CaseEvent` (append-only), an audit row and a ledger entry (`case.*`) in
+the caller's transaction. Services flush, never commit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from probity.audit.service import record_audit
+from probity.auth.permissions import ROLE_PERMISSIONS, Perm, Principal
+from probity.cases.sla import add_working_days, clock_state
+from probity.errors import Conflict, Forbidden, InvalidInput, NotFound
+from probity.ledger.chain import format_time
+from probity.ledger.service import append_entry
+from probity.models import (
+    Alert,
+    Case,
+    CaseAlert,
+    CaseEvent,
+    CaseNote,
+    CaseSettings,
+    CaseStatus,
+    Conversation,
+    Customer,
+    Employee,
+    Message,
+    Order,
+    Payment,
+    Refund,
+    RoleAssignment,
+    Tenant,
+    User,
+)
+from probity.models.base import utcnow
+
+S = CaseStatus
+DECISIONS = frozenset({S.substantiated, S.unsubstantiated, S.false_positive})
+OPEN_FOR_GROUPING = frozenset({S.new, S.triage, S.investigating})
+# The state machine. Appeals reopen a closed case: upheld → closed again, overturned →
+# investigating (a new decision is due).
+TRANSITIONS: dict[CaseStatus, frozenset[CaseStatus]] = {
+    S.new: frozenset({S.triage}),
+    S.triage: frozenset({S.investigating, S.unsubstantiated, S.false_positive}),
+    S.investigating: frozenset({S.substantiated, S.unsubstantiated, S.false_positive}),
+    S.substantiated: frozenset({S.penalty_proposed}),
+    S.penalty_proposed: frozenset({S.penalty_approved, S.substantiated}),
+    S.penalty_approved: frozenset({S.closed}),
+    S.unsubstantiated: frozenset({S.closed}),
+    S.false_positive: frozenset({S.closed}),
+    S.closed: frozenset({S.appealed}),
+    S.appealed: frozenset({S.closed, S.investigating}),
+}
+GROUP_BY = ("agent_customer", "agent", "customer")
+SEVERITY_MIN, SEVERITY_MAX = 1, 4
+TIMELINE_KINDS = ("message", "alert", "order", "payment", "refund", "event", "note")
+CASE_FIELDS = ("status", "severity", "assignee_user_id", "decision", "penalty")
+
+
+# ---------------------------------------------------------------------------------------------
+# settings
+
+
+@dataclass
+class Policy:
+    group_by: str = "agent_customer"
+    window_hours: int = 72
+    triage_hours: int = 2
+    decision_working_days: int = 3
+    timezone: str = "Asia/Shanghai"
+
+
+async def case_policy(session: AsyncSession, tenant_id: int) -> Policy:
+    row = await session.get(CaseSettings, tenant_id)
+    tz = await session.scalar(select(Tenant.timezone).where(Tenant.id == tenant_id))
+    policy = Policy(timezone=tz or "Asia/Shanghai")
+    if row is not None:
+        policy.group_by = row.group_by
+        policy.window_hours = row.window_hours
+        policy.triage_hours = row.triage_hours
+        policy.decision_working_days = row.decision_working_days
+    return policy
+
+
+async def update_settings(session: AsyncSession, principal: Principal, tenant_id: int,
+                          changes: dict[str, Any]) -> CaseSettings:
+    tenant = await session.scalar(select(Tenant).where(
+        Tenant.id == tenant_id, principal.scope(Perm.case_manage).tenant_ids_query()))
+    if tenant is None:
+        raise InvalidInput("unknown or out-of-scope tenant", code="unknown_tenant")
+    if "group_by" in changes and changes["group_by"] not in GROUP_BY:
+        raise InvalidInput(f"group_by must be one of {', '.join(GROUP_BY)}")
+    row = await session.get(CaseSettings, tenant_id)
+    if row is None:
+        row = CaseSettings(tenant_id=tenant_id, group_by="agent_customer", window_hours=72,
+                           triage_hours=2, decision_working_days=3)
+        session.add(row)
+    fields = ("group_by", "window_hours", "triage_hours", "decision_working_days")
+    before = {f: getattr(row, f) for f in fields}
+    for key, value in changes.items():
+        if key in fields and value is not None:
+            setattr(row, key, value)
+    row.updated_at = utcnow()
+    after = {f: getattr(row, f) for f in fields}
+    record_audit(session, principal, "case.settings", target_type="tenant", target_id=tenant_id,
+                 tenant_id=tenant_id, before=before, after=after)
+    await session.flush()
+    return row
+
+
+# ---------------------------------------------------------------------------------------------
+# queries
+
+
+def scoped_cases(principal: Principal, perm: Perm = Perm.case_read) -> Select[tuple[Case]]:
+    scope = principal.scope(perm)
+    return select(Case).where(scope.filter(Case.tenant_id, Case.org_unit_id))  # type: ignore[arg-type]
+
+
+async def get_case(session: AsyncSession, principal: Principal, case_id: int,
+                   perm: Perm = Perm.case_read) -> Case:
+    case = await session.scalar(scoped_cases(principal, perm).where(Case.id == case_id))
+    if case is None:
+        raise NotFound("no such case")
+    return case
+
+
+def sla_view(case: Case, now: datetime | None = None) -> dict[str, Any]:
+    now = now or utcnow()
+    triage = clock_state(case.created_at, case.triage_due_at, case.triaged_at, now)
+    decision = clock_state(case.created_at, case.decision_due_at, case.decided_at, now)
+    worst = "ok"
+    for state in (triage, decision):
+        if state == "breached":
+            worst = "breached"
+        elif state == "warning" and worst != "breached":
+            worst = "warning"
+    return {"triage": triage, "decision": decision, "state": worst,
+            "triage_due_at": case.triage_due_at, "decision_due_at": case.decision_due_at}
+
+
+async def list_cases(session: AsyncSession, principal: Principal, *, status: str | None = None,
+                     agent_employee_id: int | None = None, customer_id: int | None = None,
+                     sla: str | None = None, limit: int = 50, offset: int = 0) -> list[Case]:
+    q = scoped_cases(principal)
+    if status:
+        q = q.where(Case.status == status)
+    if agent_employee_id is not None:
+        q = q.where(Case.agent_employee_id == agent_employee_id)
+    if customer_id is not None:
+        q = q.where(Case.customer_id == customer_id)
+    if sla in ("warning", "breached"):
+        # Only running clocks can warn or breach; the exact state is computed per row.
+        q = q.where(or_(Case.triaged_at.is_(None), Case.decided_at.is_(None)))
+        rows = list((await session.scalars(q.order_by(Case.id.desc()))).all())
+        now = utcnow()
+        rows = [c for c in rows if sla_view(c, now)["state"] == sla]
+        return rows[offset:offset + limit]
+    q = q.order_by(Case.id.desc()).limit(limit).offset(offset)
+    return list((await session.scalars(q)).all())
+
+
+async def case_alerts(session: AsyncSession, case_id: int) -> list[Alert]:
+    return list((await session.scalars(
+        select(Alert).join(CaseAlert, CaseAlert.alert_id == Alert.id)
+        .where(CaseAlert.case_id == case_id).order_by(Alert.id))).all())
+
+
+async def case_events(session: AsyncSession, case_id: int) -> list[CaseEvent]:
+    return list((await session.scalars(
+        select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.id))).all())
+
+
+async def case_notes(session: AsyncSession, case_id: int) -> list[CaseNote]:
+    return list((await session.scalars(
+        select(CaseNote).where(CaseNote.case_id == case_id).order_by(CaseNote.id))).all())
+
+
+# ---------------------------------------------------------------------------------------------
+# recording
+
+
+def _case_payload(case: Case) -> dict[str, Any]:
+    return {
+        "case_id": case.id, "status": case.status.value, "severity": case.severity,
+        "agent_employee_id": case.agent_employee_id, "customer_id": case.customer_id,
+        "assignee_user_id": case.assignee_user_id, "decision": case.decision,
+        "penalty": case.penalty,
+    }
+
+
+async def _record(session: AsyncSession, case: Case, actor: Principal | None, kind: str, *,
+                  from_status: str | None = None, to_status: str | None = None,
+                  detail: dict[str, Any] | None = None,
+                  before: dict[str, Any] | None = None) -> CaseEvent:
+    """One case event: the event row, its audit row and its ledger entry, same transaction."""
+    detail = detail or {}
+    event = CaseEvent(case_id=case.id, tenant_id=case.tenant_id, kind=kind,
+                      from_status=from_status, to_status=to_status,
+                      actor_user_id=actor.user_id if actor else None, detail=detail,
+                      created_at=utcnow())
+    session.add(event)
+    after = _case_payload(case)
+    record_audit(session, actor, f"case.{kind}", target_type="case", target_id=case.id,
+                 tenant_id=case.tenant_id, before=before, after={**after, **detail},
+                 actor_name=None if actor else "system")
+    await session.flush()
+    await append_entry(session, case.tenant_id, f"case.{kind}", {
+        **after, "event_id": event.id, "kind": kind, "from_status": from_status,
+        "to_status": to_status, "actor_user_id": event.actor_user_id,
+        "at": format_time(event.created_at), "detail": _jsonable(detail),
+    })
+    return event
+
+
+def _jsonable(value: Any) -> Any:
+    from probity.audit.service import _jsonable as conv
+
+    return conv(value)
+
+
+# ---------------------------------------------------------------------------------------------
+# grouping
+
+
+async def _alert_parties(session: AsyncSession, alert: Alert) -> tuple[int | None, int | None]:
+    customer_id = alert.customer_id
+    if customer_id is None and alert.conversation_id is not None:
+        customer_id = await session.scalar(
+            select(Conversation.customer_id).where(Conversation.id == alert.conversation_id))
+    return alert.agent_employee_id, customer_id
+
+
+async def open_case(session: AsyncSession, actor: Principal | None, alerts: list[Alert], *,
+                    title: str | None = None) -> Case:
+    """A new case around the given alerts (all of one tenant, none in a case yet)."""
+    if not alerts:
+        raise InvalidInput("a case needs at least one alert", code="no_alerts")
+    tenants = {a.tenant_id for a in alerts}
+    if len(tenants) != 1:
+        raise InvalidInput("the alerts belong to different subsidiaries", code="mixed_tenants")
+    taken = (await session.scalars(select(CaseAlert.alert_id).where(
+        CaseAlert.alert_id.in_([a.id for a in alerts])))).all()
+    if taken:
+        raise Conflict(f"alert(s) {sorted(taken)} are already in a case", code="alert_in_case")
+    first = alerts[0]
+    agent_id, customer_id = await _alert_parties(session, first)
+    org_unit_id = first.org_unit_id
+    if org_unit_id is None and agent_id is not None:
+        org_unit_id = await session.scalar(
+            select(Employee.org_unit_id).where(Employee.id == agent_id))
+    policy = await case_policy(session, first.tenant_id)
+    now = utcnow()
+    case = Case(
+        tenant_id=first.tenant_id, org_unit_id=org_unit_id, agent_employee_id=agent_id,
+        customer_id=customer_id, status=S.new,
+        title=(title or _default_title(first))[:200],
+        severity=_severity_of(alerts), last_alert_at=max(a.created_at for a in alerts),
+        triage_due_at=now + timedelta(hours=policy.triage_hours),
+        decision_due_at=add_working_days(now, policy.decision_working_days, policy.timezone),
+        appeal_count=0, created_at=now,
+    )
+    session.add(case)
+    await session.flush()
+    for a in alerts:
+        session.add(CaseAlert(case_id=case.id, alert_id=a.id, created_at=now))
+    await _record(session, case, actor, "opened", to_status=S.new.value,
+                  detail={"alert_ids": [a.id for a in alerts]})
+    return case
+
+
+def _default_title(alert: Alert) -> str:
+    if alert.rule:
+        return f"{alert.source}: {alert.rule}"
+    return f"{alert.source}: {alert.category}"
+
+
+def _severity_of(alerts: list[Alert]) -> int:
+    top = max((a.severity for a in alerts), default=1)
+    return max(SEVERITY_MIN, min(SEVERITY_MAX, top))
+
+
+async def group_alert(session: AsyncSession, alert: Alert,
+                      actor: Principal | None = None) -> Case | None:
+    """Put one alert into a case: the open case of the same parties whose newest alert is within
+    the tenant's window, else a new case. None when the alert is already in a case (dedupe)."""
+    if await session.scalar(select(CaseAlert.id).where(CaseAlert.alert_id == alert.id)):
+        return None
+    agent_id, customer_id = await _alert_parties(session, alert)
+    policy = await case_policy(session, alert.tenant_id)
+    q = select(Case).where(
+        Case.tenant_id == alert.tenant_id, Case.status.in_(list(OPEN_FOR_GROUPING)),
+        Case.last_alert_at >= alert.created_at - timedelta(hours=policy.window_hours))
+    if policy.group_by in ("agent_customer", "agent"):
+        q = q.where(Case.agent_employee_id == agent_id)
+    if policy.group_by in ("agent_customer", "customer"):
+        q = q.where(Case.customer_id == customer_id)
+    if agent_id is None and customer_id is None:
+        case = None  # nothing to group on: a case of its own
+    else:
+        case = await session.scalar(q.order_by(Case.last_alert_at.desc()).limit(1))
+    if case is None:
+        return await open_case(session, actor, [alert])
+    session.add(CaseAlert(case_id=case.id, alert_id=alert.id, created_at=utcnow()))
+    before = _case_payload(case)
+    case.last_alert_at = max(case.last_alert_at, alert.created_at)
+    case.severity = max(case.severity, _severity_of([alert]))
+    case.updated_at = utcnow()
+    await _record(session, case, actor, "alert_added", before=before,
+                  detail={"alert_id": alert.id})
+    return case
+
+
+async def group_pending_alerts(session: AsyncSession, principal: Principal | None,
+                               tenant_ids: list[int] | None = None,
+                               limit: int = 1000) -> list[Case]:
+    """Group every alert not yet in a case (within the principal's scope), oldest first."""
+    q = select(Alert).outerjoin(CaseAlert, CaseAlert.alert_id == Alert.id).where(
+        CaseAlert.id.is_(None))
+    if principal is not None:
+        q = q.where(principal.scope(Perm.case_manage).filter(
+            Alert.tenant_id, Alert.org_unit_id))  # type: ignore[arg-type]
+    if tenant_ids is not None:
+        q = q.where(Alert.tenant_id.in_(tenant_ids))
+    alerts = (await session.scalars(q.order_by(Alert.created_at, Alert.id).limit(limit))).all()
+    touched: dict[int, Case] = {}
+    for alert in alerts:
+        case = await group_alert(session, alert, principal)
+        if case is not None:
+            touched[case.id] = case
+    return list(touched.values())
+
+
+# ---------------------------------------------------------------------------------------------
+# the state machine
+
+
+async def transition(session: AsyncSession, principal: Principal, case_id: int, to: str, *,
+                     reason: str | None = None, penalty: str | None = None) -> Case:
+    case = await get_case(session, principal, case_id, Perm.case_manage)
+    try:
+        target = CaseStatus(to)
+    except ValueError:
+        raise InvalidInput(f"unknown status {to!r}", code="unknown_status") from None
+    current = case.status
+    if target not in TRANSITIONS[current]:
+        allowed = ", ".join(sorted(s.value for s in TRANSITIONS[current])) or "none"
+        raise Conflict(f"a case in {current.value} cannot move to {target.value} "
+                       f"(allowed: {allowed})", code="invalid_transition")
+    reason = (reason or "").strip() or None
+    before = _case_payload(case)
+    now = utcnow()
+    detail: dict[str, Any] = {}
+    if reason:
+        detail["reason"] = reason[:1000]
+
+    if (target in DECISIONS or target == S.appealed) and not reason:
+        raise InvalidInput(f"moving to {target.value} needs a reason", code="reason_required")
+    if current == S.new:
+        case.triaged_at = now
+    if target in DECISIONS and current in (S.triage, S.investigating):
+        if case.triaged_at is None:
+            case.triaged_at = now
+        case.decision = target.value
+        case.decided_at = now
+        case.decided_by_user_id = principal.user_id
+    if target == S.penalty_proposed:
+        text = (penalty or "").strip()
+        if not text:
+            raise InvalidInput("a penalty proposal needs the penalty", code="penalty_required")
+        case.penalty = text[:500]
+        case.penalty_proposed_by_user_id = principal.user_id
+        detail["penalty"] = case.penalty
+    if current == S.penalty_proposed:
+        # Four eyes: approving or rejecting a proposal is for someone other than the proposer.
+        if not principal.can(Perm.case_approve):
+            raise Forbidden(f"your roles do not grant {Perm.case_approve.value}")
+        if case.penalty_proposed_by_user_id == principal.user_id:
+            raise Forbidden("a penalty must be approved by someone other than its proposer",
+                            code="four_eyes")
+        if target == S.penalty_approved:
+            case.penalty_approved_by_user_id = principal.user_id
+        else:  # rejected: back to substantiated, a new proposal is needed
+            case.penalty = None
+            case.penalty_proposed_by_user_id = None
+    if target == S.closed:
+        case.closed_at = now
+    if target == S.appealed:
+        case.appeal_count += 1
+        case.closed_at = None
+    if current == S.appealed:
+        if case.decided_by_user_id == principal.user_id:
+            raise Forbidden("an appeal must be decided by someone other than the person who "
+                            "made the decision", code="four_eyes")
+        detail["appeal"] = "upheld" if target == S.closed else "overturned"
+        if target == S.closed:
+            case.closed_at = now
+        else:  # overturned: decided afresh
+            case.decision = None
+            case.decided_at = None
+            case.decided_by_user_id = None
+            case.penalty = None
+            case.penalty_proposed_by_user_id = None
+            case.penalty_approved_by_user_id = None
+            policy = await case_policy(session, case.tenant_id)
+            case.decision_due_at = add_working_days(now, policy.decision_working_days,
+                                                    policy.timezone)
+    case.status = target
+    case.updated_at = now
+    await _record(session, case, principal, "transition", from_status=current.value,
+                  to_status=target.value, detail=detail, before=before)
+    return case
+
+
+async def assign(session: AsyncSession, principal: Principal, case_id: int,
+                 user_id: int | None) -> Case:
+    case = await get_case(session, principal, case_id, Perm.case_manage)
+    if user_id is not None:
+        await _check_assignee(session, case, user_id)
+    before = _case_payload(case)
+    case.assignee_user_id = user_id
+    case.updated_at = utcnow()
+    await _record(session, case, principal, "assigned", before=before,
+                  detail={"assignee_user_id": user_id})
+    return case
+
+
+async def _check_assignee(session: AsyncSession, case: Case, user_id: int) -> None:
+    """The assignee must hold case.manage over the case's subsidiary."""
+    roles = [r for r, perms in ROLE_PERMISSIONS.items() if Perm.case_manage in perms]
+    path = await session.scalar(select(Tenant.path).where(Tenant.id == case.tenant_id))
+    rows = (await session.execute(
+        select(Tenant.path).join(RoleAssignment, RoleAssignment.tenant_id == Tenant.id)
+        .join(User, User.id == RoleAssignment.user_id)
+        .where(RoleAssignment.user_id == user_id, RoleAssignment.role.in_(roles),
+               RoleAssignment.org_unit_id.is_(None)))).scalars().all()
+    if not path or not any(path.startswith(p) for p in rows):
+        raise InvalidInput("the assignee cannot manage cases of this subsidiary",
+                           code="unknown_assignee")
+
+
+async def set_severity(session: AsyncSession, principal: Principal, case_id: int,
+                       severity: int) -> Case:
+    case = await get_case(session, principal, case_id, Perm.case_manage)
+    if not SEVERITY_MIN <= severity <= SEVERITY_MAX:
+        raise InvalidInput(f"severity is {SEVERITY_MIN}…{SEVERITY_MAX}")
+    before = _case_payload(case)
+    case.severity = severity
+    case.updated_at = utcnow()
+    await _record(session, case, principal, "severity", before=before,
+                  detail={"severity": severity})
+    return case
+
+
+async def add_note(session: AsyncSession, principal: Principal, case_id: int,
+                   body: str) -> CaseNote:
+    case = await get_case(session, principal, case_id, Perm.case_manage)
+    text = body.strip()
+    if not text:
+        raise InvalidInput("a note cannot be empty", code="empty_note")
+    note = CaseNote(case_id=case.id, tenant_id=case.tenant_id, author_user_id=principal.user_id,
+                    body=text, created_at=utcnow())
+    session.add(note)
+    await session.flush()
+    await _record(session, case, principal, "note", detail={"note_id": note.id,
+                                                           "chars": len(text)})
+    return note
+
+
+async def open_from_alerts(session: AsyncSession, principal: Principal, alert_ids: list[int],
+                           title: str | None) -> Case:
+    scope = principal.scope(Perm.case_manage)
+    alerts = list((await session.scalars(select(Alert).where(
+        Alert.id.in_(alert_ids), scope.filter(Alert.tenant_id, Alert.org_unit_id)  # type: ignore[arg-type]
+    ).order_by(Alert.id))).all())
+    if len(alerts) != len(set(alert_ids)):
+        raise InvalidInput("unknown or out-of-scope alert id", code="unknown_alert")
+    return await open_case(session, principal, alerts, title=title)
+
+
+async def report(session: AsyncSession, principal: Principal, *, tenant_id: int, source: str,
+                 text: str, agent_employee_id: int | None, customer_id: int | None,
+                 severity: int | None) -> tuple[Alert, Case | None]:
+    """A customer report or an agent's self-report, recorded as an alert and grouped."""
+    if source not in ("customer_report", "self_report"):
+        raise InvalidInput("source is customer_report or self_report")
+    if not text.strip():
+        raise InvalidInput("the report text is empty", code="empty_report")
+    scope = principal.scope(Perm.case_manage)
+    if not await session.scalar(select(Tenant.id).where(Tenant.id == tenant_id,
+                                                        scope.tenant_ids_query())):
+        raise InvalidInput("unknown or out-of-scope tenant", code="unknown_tenant")
+    org_unit_id = None
+    if agent_employee_id is not None:
+        emp = await session.scalar(select(Employee).where(
+            Employee.id == agent_employee_id, Employee.tenant_id == tenant_id))
+        if emp is None:
+            raise InvalidInput("unknown agent", code="unknown_employee")
+        org_unit_id = emp.org_unit_id
+    if customer_id is not None and not await session.scalar(select(Customer.id).where(
+            Customer.id == customer_id, Customer.tenant_id == tenant_id)):
+        raise InvalidInput("unknown customer", code="unknown_customer")
+    from probity.finance.rules import screen_report
+
+    categories, sev, masked = screen_report(text)
+    names_payment = bool({"payment", "bribe"} & set(categories))
+    alert = Alert(
+        tenant_id=tenant_id, org_unit_id=org_unit_id, conversation_id=None, message_id=None,
+        sender_role="customer" if source == "customer_report" else "agent",
+        sender_user_id=principal.user_id, agent_employee_id=agent_employee_id,
+        decision="warn", category=categories[0] if categories else "report",
+        categories=categories, severity=severity or max(sev, 3 if names_payment else 1),
+        snippet=masked[:200], spans=[], source=source,
+        rule="report_private_payment" if names_payment and source == "customer_report" else None,
+        customer_id=customer_id, evidence={"text": text[:2000], "categories": categories},
+        created_at=utcnow(),
+    )
+    session.add(alert)
+    await session.flush()
+    from probity.ledger.facts import ledger_alert
+
+    await ledger_alert(session, alert)
+    record_audit(session, principal, f"alert.{source}", target_type="alert", target_id=alert.id,
+                 tenant_id=tenant_id, after={"categories": categories,
+                                             "agent_employee_id": agent_employee_id,
+                                             "customer_id": customer_id})
+    case = await group_alert(session, alert, principal)
+    return alert, case
+
+
+# ---------------------------------------------------------------------------------------------
+# the timeline
+
+
+async def timeline(session: AsyncSession, principal: Principal, case: Case, *,
+                   kinds: set[str] | None = None, limit: int = 500) -> list[dict[str, Any]]:
+    """Messages (with screened spans), alerts, orders, payments, refunds, events and notes around
+    the case's agent and customer, oldest first."""
+    kinds = kinds or set(TIMELINE_KINDS)
+    items: list[dict[str, Any]] = []
+    alerts = await case_alerts(session, case.id)
+    conv_ids = {a.conversation_id for a in alerts if a.conversation_id is not None}
+    if case.customer_id is not None:
+        cq = select(Conversation.id).where(Conversation.customer_id == case.customer_id)
+        if case.agent_employee_id is not None:
+            cq = cq.where(Conversation.agent_employee_id == case.agent_employee_id)
+        conv_ids |= set((await session.scalars(cq.limit(50))).all())
+    if "message" in kinds and conv_ids:
+        evidence = principal.can(Perm.chat_evidence)
+        msgs = (await session.scalars(select(Message).where(
+            Message.conversation_id.in_(conv_ids)).order_by(Message.id).limit(limit))).all()
+        for m in msgs:
+            hidden = m.decision == "block" and not evidence
+            items.append({"at": m.created_at, "kind": "message", "id": m.id,
+                          "title": f"{m.sender_role} · {m.decision}",
+                          "text": "" if hidden else m.body,
+                          "spans": [] if hidden else list(m.spans or []),
+                          "hidden": hidden, "conversation_id": m.conversation_id,
+                          "decision": m.decision})
+        record_audit(session, principal, "case.timeline_read", target_type="case",
+                     target_id=case.id, tenant_id=case.tenant_id,
+                     after={"conversation_ids": sorted(conv_ids)})
+    if "alert" in kinds:
+        for a in alerts:
+            items.append({"at": a.created_at, "kind": "alert", "id": a.id,
+                          "title": f"{a.source} · {a.rule or a.category} · sev {a.severity}",
+                          "text": a.snippet, "evidence": a.evidence})
+    if case.customer_id is not None:
+        if "order" in kinds:
+            for o in (await session.scalars(select(Order).where(
+                    Order.customer_id == case.customer_id).order_by(Order.id).limit(limit))):
+                items.append({"at": o.placed_at, "kind": "order", "id": o.id,
+                              "title": f"{o.order_no} · {o.status.value}",
+                              "text": f"{o.item} · {o.amount} {o.currency}"})
+        if "payment" in kinds:
+            for p in (await session.scalars(select(Payment).where(
+                    Payment.customer_id == case.customer_id).order_by(Payment.id).limit(limit))):
+                items.append({"at": p.paid_at, "kind": "payment", "id": p.id,
+                              "title": f"{p.payment_no} · {p.method.value}",
+                              "text": f"{p.amount} {p.currency} → {p.payee_account}"})
+        if "refund" in kinds:
+            for r in (await session.scalars(select(Refund).where(
+                    Refund.customer_id == case.customer_id).order_by(Refund.id).limit(limit))):
+                items.append({"at": r.refunded_at, "kind": "refund", "id": r.id,
+                              "title": f"{r.refund_no} · {r.kind}",
+                              "text": f"{r.amount} {r.currency} · {r.reason}",
+                              "approved_by_employee_id": r.approved_by_employee_id})
+    if "event" in kinds:
+        for e in await case_events(session, case.id):
+            items.append({"at": e.created_at, "kind": "event", "id": e.id,
+                          "title": e.kind + (f" → {e.to_status}" if e.to_status else ""),
+                          "text": str(e.detail.get("reason", "")) if e.detail else ""})
+    if "note" in kinds:
+        for n in await case_notes(session, case.id):
+            items.append({"at": n.created_at, "kind": "note", "id": n.id, "title": "note",
+                          "text": n.body, "author_user_id": n.author_user_id})
+    items.sort(key=lambda i: (i["at"], TIMELINE_KINDS.index(i["kind"]), i["id"]))
+    return items
+
+
+async def count_by_status(session: AsyncSession, principal: Principal) -> dict[str, int]:
+    q = scoped_cases(principal).with_only_columns(Case.status, func.count()).group_by(Case.status)
+    return {str(getattr(s, "value", s)): n for s, n in (await session.execute(q)).all()}

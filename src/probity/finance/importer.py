@@ -1,0 +1,639 @@
+"""Finance data in: orders, payments, refunds/compensations and payee accounts, from CSV, XLSX or
+a JSON feed.
+
+One pipeline for all three: read → map columns → validate every row (per-row errors) → resolve
+natural keys against the database (idempotent re-import: identical rows are "unchanged") → either
+a dry-run preview, or an all-or-nothing write. A file with any error writes nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from probity.audit.service import record_audit
+from probity.auth.permissions import Principal
+from probity.errors import InvalidInput
+from probity.ledger.service import append_entry
+from probity.models import (
+    Customer,
+    Employee,
+    ImportBatch,
+    Order,
+    OrderStatus,
+    PayeeAccount,
+    PayeeKind,
+    Payment,
+    PaymentMethod,
+    Refund,
+    Tenant,
+)
+from probity.models.base import utcnow
+
+MAX_ERRORS = 1000  # listed in a response; the count is always exact
+PREVIEW_ROWS = 20
+CHUNK = 5000
+Progress = Callable[[str, int, int], None]
+
+
+class RowError(ValueError):
+    pass
+
+
+# --- value parsers ---------------------------------------------------------------------------
+
+
+def _text(max_len: int) -> Callable[[Any], str]:
+    def parse(v: Any) -> str:
+        s = str(v).strip()
+        if len(s) > max_len:
+            raise RowError(f"longer than {max_len} characters")
+        return s
+    return parse
+
+
+def parse_amount(v: Any) -> Decimal:
+    try:
+        d = Decimal(str(v).strip().replace(",", "").replace("¥", "").replace("￥", ""))
+    except InvalidOperation:
+        raise RowError(f"not an amount: {str(v)[:40]!r}") from None
+    if not d.is_finite():
+        raise RowError("not an amount")
+    if d <= 0:
+        raise RowError("must be positive" if d < 0 else "must not be zero")
+    if d != d.quantize(Decimal("0.01")):
+        raise RowError("at most two decimal places")
+    if d >= Decimal("1e12"):
+        raise RowError("too large")
+    return d.quantize(Decimal("0.01"))
+
+
+def _currency(v: Any) -> str:
+    s = str(v).strip().upper()
+    if len(s) != 3 or not s.isalpha():
+        raise RowError("a three-letter currency code, e.g. CNY")
+    return s
+
+
+DATE_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M",
+                "%Y-%m-%d", "%Y/%m/%d")
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def parse_time(v: Any, tz: ZoneInfo, now: datetime) -> datetime:
+    if isinstance(v, datetime):
+        dt = v
+    elif isinstance(v, date):
+        dt = datetime(v.year, v.month, v.day)
+    else:
+        s = str(v).strip()
+        dt2: datetime | None = None
+        try:
+            dt2 = datetime.fromisoformat(s.replace("Z", "+00:00"))
+        except ValueError:
+            for fmt in DATE_FORMATS:
+                try:
+                    dt2 = datetime.strptime(s, fmt)
+                    break
+                except ValueError:
+                    continue
+        if dt2 is None:
+            raise RowError(f"not a date/time: {s[:40]!r} (use YYYY-MM-DD HH:MM:SS)")
+        dt = dt2
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=tz)
+    dt = dt.astimezone(UTC)
+    if dt < EARLIEST or dt > now + timedelta(days=1):
+        raise RowError(f"out of range ({dt:%Y-%m-%d}): 2000-01-01 … tomorrow")
+    return dt
+
+
+def _choice(values: Iterable[str]) -> Callable[[Any], str]:
+    allowed = tuple(values)
+
+    def parse(v: Any) -> str:
+        s = str(v).strip().lower()
+        if s not in allowed:
+            raise RowError(f"{s[:30]!r} is not one of {', '.join(allowed)}")
+        return s
+    return parse
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    parse: Callable[[Any], Any] | None  # None: a date/time (needs the tenant's zone)
+    required: bool = True
+    default: Any = None
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Spec:
+    kind: str
+    key: str  # the natural key field
+    fields: tuple[Field, ...]
+    # fields an existing record may change on re-import (others must match)
+    mutable: tuple[str, ...] = ()
+
+    def by_name(self) -> dict[str, Field]:
+        return {f.name: f for f in self.fields}
+
+
+SPECS: dict[str, Spec] = {s.kind: s for s in [
+    Spec("orders", "order_no", (
+        Field("order_no", _text(40), aliases=("订单号", "order")),
+        Field("customer_no", _text(32), aliases=("客户编号", "customer")),
+        Field("customer_name", _text(100), required=False, aliases=("客户姓名",)),
+        Field("item", _text(200), required=False, default="", aliases=("商品",)),
+        Field("amount", parse_amount, aliases=("金额",)),
+        Field("currency", _currency, required=False, default="CNY", aliases=("币种",)),
+        Field("status", _choice(s.value for s in OrderStatus), aliases=("状态",)),
+        Field("placed_at", None, aliases=("下单时间", "time")),
+        Field("contact_phone", _text(32), required=False, aliases=("联系电话",)),
+    ), mutable=("status",)),
+    Spec("payments", "payment_no", (
+        Field("payment_no", _text(40), aliases=("支付单号", "付款单号")),
+        Field("order_no", _text(40), required=False, aliases=("订单号",)),
+        Field("customer_no", _text(32), aliases=("客户编号",)),
+        Field("amount", parse_amount, aliases=("金额",)),
+        Field("currency", _currency, required=False, default="CNY", aliases=("币种",)),
+        Field("method", _choice(m.value for m in PaymentMethod), aliases=("支付方式",)),
+        Field("payee_account", _text(64), aliases=("收款账户", "payee")),
+        Field("paid_at", None, aliases=("支付时间", "time")),
+    )),
+    Spec("refunds", "refund_no", (
+        Field("refund_no", _text(40), aliases=("退款单号",)),
+        Field("kind", _choice(("refund", "compensation")), required=False, default="refund",
+              aliases=("类型",)),
+        Field("order_no", _text(40), aliases=("订单号",)),
+        Field("amount", parse_amount, aliases=("金额",)),
+        Field("currency", _currency, required=False, default="CNY", aliases=("币种",)),
+        Field("reason", _text(200), required=False, default="", aliases=("原因",)),
+        Field("approved_by", _text(32), required=False, aliases=("审批人", "approver")),
+        Field("refunded_at", None, aliases=("退款时间", "time")),
+    )),
+    Spec("payees", "account_no", (
+        Field("account_no", _text(64), aliases=("账号", "account")),
+        Field("kind", _choice(k.value for k in PayeeKind), aliases=("类型",)),
+        Field("account_type", _choice(("merchant_id", "bank_account", "qr_merchant", "other")),
+              required=False, default="merchant_id", aliases=("账户类型",)),
+        Field("employee_no", _text(32), required=False, aliases=("员工编号",)),
+        Field("label", _text(200), required=False, aliases=("备注", "name")),
+        Field("active", _choice(("true", "false", "1", "0", "yes", "no")), required=False,
+              default="true", aliases=("启用",)),
+    ), mutable=("kind", "account_type", "employee_no", "label", "active")),
+]}
+
+
+# --- reading files ---------------------------------------------------------------------------
+
+
+def read_table(data: bytes, filename: str) -> tuple[list[str], Iterator[list[Any]]]:
+    """(headers, rows) from a CSV (UTF-8, UTF-8 with BOM or GB18030) or XLSX file."""
+    name = filename.lower()
+    if name.endswith((".xlsx", ".xlsm")) or data[:4] == b"PK\x03\x04":
+        return _read_xlsx(data)
+    if name.endswith((".csv", ".txt")) or not name:
+        return _read_csv(data)
+    raise InvalidInput(f"unsupported file type {filename!r}: use .csv or .xlsx",
+                       code="unsupported_file")
+
+
+def _read_csv(data: bytes) -> tuple[list[str], Iterator[list[Any]]]:
+    for enc in ("utf-8-sig", "gb18030"):
+        try:
+            text = data.decode(enc)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise InvalidInput("the CSV file is neither UTF-8 nor GB18030", code="malformed_file")
+    if "\x00" in text:
+        raise InvalidInput("the file is not a text CSV (NUL bytes)", code="malformed_file")
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        headers = next(reader)
+    except StopIteration:
+        raise InvalidInput("the file is empty", code="empty_file") from None
+    except csv.Error as exc:
+        raise InvalidInput(f"malformed CSV: {exc}", code="malformed_file") from None
+
+    def rows() -> Iterator[list[Any]]:
+        try:
+            yield from reader
+        except csv.Error as exc:
+            raise InvalidInput(f"malformed CSV at line {reader.line_num}: {exc}",
+                               code="malformed_file") from None
+    return [h.strip() for h in headers], rows()
+
+
+def _read_xlsx(data: bytes) -> tuple[list[str], Iterator[list[Any]]]:
+    from openpyxl import load_workbook
+
+    try:
+        wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        ws = wb.worksheets[0]
+        it = ws.iter_rows(values_only=True)
+        headers = next(it)
+    except StopIteration:
+        raise InvalidInput("the workbook is empty", code="empty_file") from None
+    except Exception as exc:  # zip/xml errors of every kind: the file is not a workbook
+        raise InvalidInput(f"not a readable XLSX workbook ({exc.__class__.__name__})",
+                           code="malformed_file") from None
+    head = [str(h).strip() if h is not None else "" for h in headers]
+
+    def rows() -> Iterator[list[Any]]:
+        for row in it:
+            yield ["" if v is None else v for v in row]
+    return head, rows()
+
+
+# --- planning --------------------------------------------------------------------------------
+
+
+@dataclass
+class Plan:
+    tenant_id: int
+    kind: str
+    rows: int = 0
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    error_count: int = 0
+    inserts: list[dict[str, Any]] = field(default_factory=list)
+    updates: list[dict[str, Any]] = field(default_factory=list)
+    unchanged: int = 0
+    new_customers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    preview: list[dict[str, Any]] = field(default_factory=list)
+    earliest: datetime | None = None
+
+    def error(self, row: int, column: str | None, message: str) -> None:
+        self.error_count += 1
+        if len(self.errors) < MAX_ERRORS:
+            self.errors.append({"row": row, "column": column, "error": message})
+
+    def summary(self) -> dict[str, Any]:
+        return {"kind": self.kind, "tenant_id": self.tenant_id, "rows": self.rows,
+                "insert": len(self.inserts), "update": len(self.updates),
+                "unchanged": self.unchanged, "new_customers": len(self.new_customers),
+                "error_count": self.error_count, "errors": self.errors,
+                "preview": self.preview}
+
+
+def resolve_columns(spec: Spec, headers: list[str], mapping: dict[str, str] | None,
+                    ignore: Iterable[str] = ()) -> list[str | None]:
+    """Each header's field name (None: ignored). Unknown or missing columns are refused."""
+    fields = spec.by_name()
+    mapping = {k.strip(): v.strip() for k, v in (mapping or {}).items()}
+    for src, dst in mapping.items():
+        if dst not in fields:
+            raise InvalidInput(f"mapping {src!r} → {dst!r}: {spec.kind} have no field {dst!r}",
+                               code="unknown_field")
+    alias = {a.lower(): f.name for f in spec.fields for a in (f.name, *f.aliases)}
+    ignored = {i.strip().lower() for i in ignore}
+    out: list[str | None] = []
+    unknown: list[str] = []
+    for h in headers:
+        if h in mapping:
+            out.append(mapping[h])
+        elif h.lower() in alias:
+            out.append(alias[h.lower()])
+        elif h.lower() in ignored or h == "":
+            out.append(None)
+        else:
+            unknown.append(h)
+            out.append(None)
+    if unknown:
+        raise InvalidInput(
+            f"unknown column(s): {', '.join(repr(u) for u in unknown)} — map them to one of "
+            f"{', '.join(fields)} or list them in ignore", code="unknown_columns",
+            columns=unknown)
+    dupes = sorted({c for c in out if c is not None and out.count(c) > 1})
+    if dupes:
+        raise InvalidInput(f"more than one column maps to {', '.join(dupes)}",
+                           code="duplicate_columns")
+    missing = [f.name for f in spec.fields if f.required and f.name not in out]
+    if missing:
+        raise InvalidInput(f"missing required column(s): {', '.join(missing)}",
+                           code="missing_columns", columns=missing)
+    return out
+
+
+async def _tenant_zone(session: AsyncSession, tenant_id: int) -> ZoneInfo:
+    tz = await session.scalar(select(Tenant.timezone).where(Tenant.id == tenant_id))
+    return ZoneInfo(tz or "Asia/Shanghai")
+
+
+async def _lookup(session: AsyncSession, column: Any, keys: set[str], *extra: Any,
+                  where: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    ks = sorted(keys)
+    for i in range(0, len(ks), CHUNK):
+        q = select(column, *extra).where(where, column.in_(ks[i:i + CHUNK]))
+        for row in (await session.execute(q)).all():
+            out[row[0]] = row
+    return out
+
+
+async def plan_import(session: AsyncSession, tenant_id: int, kind: str, headers: list[str],
+                      rows: Iterable[list[Any]], *, mapping: dict[str, str] | None = None,
+                      ignore: Iterable[str] = (), progress: Progress | None = None) -> Plan:
+    spec = SPECS.get(kind)
+    if spec is None:
+        raise InvalidInput(f"unknown import kind {kind!r}: {', '.join(SPECS)}",
+                           code="unknown_kind")
+    columns = resolve_columns(spec, headers, mapping, ignore)
+    fields = spec.by_name()
+    tz = await _tenant_zone(session, tenant_id)
+    now = utcnow()
+    plan = Plan(tenant_id=tenant_id, kind=kind)
+    parsed: list[tuple[int, dict[str, Any]]] = []
+    seen: dict[str, int] = {}
+    width = len(columns)
+    for n, raw in enumerate(rows, start=2):  # row 1 is the header
+        if not any(str(v).strip() for v in raw):
+            continue  # blank line
+        plan.rows += 1
+        if len(raw) > width and any(str(v).strip() for v in raw[width:]):
+            plan.error(n, None, f"{len(raw)} values for {width} columns")
+            continue
+        rec: dict[str, Any] = {}
+        ok = True
+        for col, value in zip(columns, raw, strict=False):
+            if col is None:
+                continue
+            f = fields[col]
+            if value is None or str(value).strip() == "":
+                continue
+            try:
+                rec[col] = parse_time(value, tz, now) if f.parse is None else f.parse(value)
+            except RowError as exc:
+                plan.error(n, col, str(exc))
+                ok = False
+        for f in spec.fields:
+            if f.name not in rec:
+                if f.required:
+                    plan.error(n, f.name, "required")
+                    ok = False
+                else:
+                    rec[f.name] = f.default
+        if not ok:
+            continue
+        key = rec[spec.key]
+        if key in seen:
+            plan.error(n, spec.key, f"duplicate of row {seen[key]} ({spec.key} {key})")
+            continue
+        seen[key] = n
+        parsed.append((n, rec))
+        if progress and plan.rows % 10000 == 0:
+            progress("validate", plan.rows, 0)
+    await RESOLVERS[kind](session, plan, parsed, progress)
+    return plan
+
+
+async def _resolve_orders(session: AsyncSession, plan: Plan, parsed: list[tuple[int, dict[str,
+                          Any]]], progress: Progress | None) -> None:
+    t = plan.tenant_id
+    customers = await _lookup(session, Customer.customer_no, {r["customer_no"] for _, r in parsed},
+                              Customer.id, where=Customer.tenant_id == t)
+    existing = await _lookup(session, Order.order_no, {r["order_no"] for _, r in parsed},
+                             Order.id, Order.customer_id, Order.amount, Order.currency,
+                             Order.status, where=Order.tenant_id == t)
+    for n, r in parsed:
+        cust = customers.get(r["customer_no"])
+        if cust is None:
+            if r["customer_no"] in plan.new_customers:
+                pass
+            elif not r.get("customer_name"):
+                plan.error(n, "customer_no", f"unknown customer {r['customer_no']} (give "
+                           "customer_name to create it)")
+                continue
+            else:
+                plan.new_customers[r["customer_no"]] = {
+                    "tenant_id": t, "customer_no": r["customer_no"], "name": r["customer_name"],
+                    "phone": r.get("contact_phone"), "created_at": utcnow()}
+        old = existing.get(r["order_no"])
+        if old is not None:
+            diffs = [f for f, a, b in (("customer_no", cust[1] if cust else None, old[2]),
+                                       ("amount", r["amount"], old[3]),
+                                       ("currency", r["currency"], old[4])) if a != b]
+            if diffs:
+                plan.error(n, diffs[0], f"conflicts with the recorded order {r['order_no']}")
+                continue
+            if str(getattr(old[5], "value", old[5])) != r["status"]:
+                plan.updates.append({"id": old[1], "status": OrderStatus(r["status"])})
+            else:
+                plan.unchanged += 1
+            continue
+        plan.inserts.append({
+            "tenant_id": t, "customer_no": r["customer_no"], "order_no": r["order_no"],
+            "item": r["item"] or "", "amount": r["amount"], "currency": r["currency"],
+            "status": OrderStatus(r["status"]), "contact_phone": r.get("contact_phone"),
+            "placed_at": r["placed_at"]})
+        _track(plan, r, "placed_at")
+
+
+async def _resolve_payments(session: AsyncSession, plan: Plan, parsed: list[tuple[int, dict[
+                            str, Any]]], progress: Progress | None) -> None:
+    t = plan.tenant_id
+    customers = await _lookup(session, Customer.customer_no, {r["customer_no"] for _, r in parsed},
+                              Customer.id, where=Customer.tenant_id == t)
+    orders = await _lookup(session, Order.order_no,
+                           {r["order_no"] for _, r in parsed if r.get("order_no")},
+                           Order.id, Order.customer_id, where=Order.tenant_id == t)
+    existing = await _lookup(session, Payment.payment_no, {r["payment_no"] for _, r in parsed},
+                             Payment.amount, Payment.payee_account, Payment.method,
+                             Payment.customer_id, where=Payment.tenant_id == t)
+    for n, r in parsed:
+        cust = customers.get(r["customer_no"])
+        if cust is None:
+            plan.error(n, "customer_no", f"unknown customer {r['customer_no']}")
+            continue
+        order_id = None
+        if r.get("order_no"):
+            order = orders.get(r["order_no"])
+            if order is None:
+                plan.error(n, "order_no", f"unknown order {r['order_no']}")
+                continue
+            if order[2] != cust[1]:
+                plan.error(n, "order_no", f"order {r['order_no']} belongs to another customer")
+                continue
+            order_id = order[1]
+        old = existing.get(r["payment_no"])
+        if old is not None:
+            same = (old[1] == r["amount"] and old[2] == r["payee_account"]
+                    and str(getattr(old[3], "value", old[3])) == r["method"]
+                    and old[4] == cust[1])
+            if same:
+                plan.unchanged += 1
+            else:
+                plan.error(n, "payment_no", f"conflicts with the recorded payment "
+                           f"{r['payment_no']} (payments are not changed by re-import)")
+            continue
+        plan.inserts.append({
+            "tenant_id": t, "order_id": order_id, "customer_id": cust[1],
+            "payment_no": r["payment_no"], "amount": r["amount"], "currency": r["currency"],
+            "method": PaymentMethod(r["method"]), "payee_account": r["payee_account"],
+            "paid_at": r["paid_at"]})
+        _track(plan, r, "paid_at")
+
+
+async def _resolve_refunds(session: AsyncSession, plan: Plan, parsed: list[tuple[int, dict[
+                           str, Any]]], progress: Progress | None) -> None:
+    t = plan.tenant_id
+    orders = await _lookup(session, Order.order_no, {r["order_no"] for _, r in parsed},
+                           Order.id, Order.customer_id, Order.amount, where=Order.tenant_id == t)
+    employees = await _lookup(session, Employee.employee_no,
+                              {r["approved_by"] for _, r in parsed if r.get("approved_by")},
+                              Employee.id, where=Employee.tenant_id == t)
+    existing = await _lookup(session, Refund.refund_no, {r["refund_no"] for _, r in parsed},
+                             Refund.amount, Refund.order_id, Refund.kind,
+                             Refund.approved_by_employee_id, where=Refund.tenant_id == t)
+    for n, r in parsed:
+        order = orders.get(r["order_no"])
+        if order is None:
+            plan.error(n, "order_no", f"unknown order {r['order_no']}")
+            continue
+        approver = None
+        if r.get("approved_by"):
+            emp = employees.get(r["approved_by"])
+            if emp is None:
+                plan.error(n, "approved_by", f"unknown employee {r['approved_by']}")
+                continue
+            approver = emp[1]
+        if r["kind"] == "refund" and r["amount"] > order[3]:
+            plan.error(n, "amount", f"a refund of {r['amount']} exceeds order amount {order[3]}")
+            continue
+        old = existing.get(r["refund_no"])
+        if old is not None:
+            if (old[1], old[2], old[3], old[4]) == (r["amount"], order[1], r["kind"], approver):
+                plan.unchanged += 1
+            else:
+                plan.error(n, "refund_no", f"conflicts with the recorded refund {r['refund_no']}")
+            continue
+        plan.inserts.append({
+            "tenant_id": t, "order_id": order[1], "customer_id": order[2],
+            "refund_no": r["refund_no"], "amount": r["amount"], "currency": r["currency"],
+            "reason": r["reason"] or "", "status": "completed", "refunded_at": r["refunded_at"],
+            "kind": r["kind"], "approved_by_employee_id": approver})
+        _track(plan, r, "refunded_at")
+
+
+async def _resolve_payees(session: AsyncSession, plan: Plan, parsed: list[tuple[int, dict[
+                          str, Any]]], progress: Progress | None) -> None:
+    t = plan.tenant_id
+    employees = await _lookup(session, Employee.employee_no,
+                              {r["employee_no"] for _, r in parsed if r.get("employee_no")},
+                              Employee.id, where=Employee.tenant_id == t)
+    existing = await _lookup(session, PayeeAccount.account_no, {r["account_no"] for _, r in parsed},
+                             PayeeAccount.id, PayeeAccount.kind, PayeeAccount.account_type,
+                             PayeeAccount.employee_id, PayeeAccount.label, PayeeAccount.active,
+                             where=PayeeAccount.tenant_id == t)
+    for n, r in parsed:
+        emp_id = None
+        if r["kind"] == "employee":
+            if not r.get("employee_no"):
+                plan.error(n, "employee_no", "an employee account needs the employee_no")
+                continue
+            emp = employees.get(r["employee_no"])
+            if emp is None:
+                plan.error(n, "employee_no", f"unknown employee {r['employee_no']}")
+                continue
+            emp_id = emp[1]
+        values = {"kind": PayeeKind(r["kind"]), "account_type": r["account_type"],
+                  "employee_id": emp_id, "label": r.get("label"),
+                  "active": r["active"] in ("true", "1", "yes")}
+        old = existing.get(r["account_no"])
+        if old is not None:
+            current = {"kind": old[2], "account_type": old[3], "employee_id": old[4],
+                       "label": old[5], "active": old[6]}
+            if current == values:
+                plan.unchanged += 1
+            else:
+                plan.updates.append({"id": old[1], **values})
+            continue
+        plan.inserts.append({"tenant_id": t, "account_no": r["account_no"], **values})
+
+
+def _track(plan: Plan, r: dict[str, Any], col: str) -> None:
+    if len(plan.preview) < PREVIEW_ROWS:
+        plan.preview.append({k: (str(v) if isinstance(v, Decimal | datetime) else v)
+                             for k, v in r.items()})
+    at = r[col]
+    if plan.earliest is None or at < plan.earliest:
+        plan.earliest = at
+
+
+RESOLVERS = {"orders": _resolve_orders, "payments": _resolve_payments,
+             "refunds": _resolve_refunds, "payees": _resolve_payees}
+MODELS: dict[str, Any] = {"orders": Order, "payments": Payment, "refunds": Refund,
+                          "payees": PayeeAccount}
+
+
+# --- applying --------------------------------------------------------------------------------
+
+
+async def apply_plan(session: AsyncSession, plan: Plan, actor: Principal | None, *, source: str,
+                     filename: str | None, sha256: str, run_rules: bool = True,
+                     progress: Progress | None = None) -> tuple[ImportBatch, int]:
+    """Write a plan without errors in the caller's transaction: all rows, or (on any failure,
+    which rolls the transaction back) none. Returns the batch and the number of new alerts."""
+    if plan.error_count:
+        raise InvalidInput(f"{plan.error_count} row(s) have errors; nothing was imported",
+                           code="row_errors", **plan.summary())
+    model = MODELS[plan.kind]
+    now = utcnow()
+    if plan.new_customers:
+        await session.execute(insert(Customer), list(plan.new_customers.values()))
+    if plan.kind == "orders" and plan.inserts:
+        ids = await _lookup(session, Customer.customer_no,
+                            {r["customer_no"] for r in plan.inserts}, Customer.id,
+                            where=Customer.tenant_id == plan.tenant_id)
+        for r in plan.inserts:
+            r["customer_id"] = ids[r.pop("customer_no")][1]
+    done = 0
+    for i in range(0, len(plan.inserts), CHUNK):
+        chunk = plan.inserts[i:i + CHUNK]
+        for r in chunk:
+            r.setdefault("created_at", now)
+        await session.execute(insert(model), chunk)
+        done += len(chunk)
+        if progress:
+            progress("write", done, len(plan.inserts))
+    if plan.updates:
+        await session.execute(update(model), plan.updates)
+    batch = ImportBatch(tenant_id=plan.tenant_id, kind=plan.kind, source=source,
+                        filename=(filename or "")[:200] or None, sha256=sha256, rows=plan.rows,
+                        inserted=len(plan.inserts), updated=len(plan.updates),
+                        unchanged=plan.unchanged, actor_user_id=actor.user_id if actor else None,
+                        created_at=now)
+    session.add(batch)
+    await session.flush()
+    counts = {"kind": plan.kind, "source": source, "filename": batch.filename, "rows": plan.rows,
+              "inserted": batch.inserted, "updated": batch.updated, "unchanged": plan.unchanged,
+              "new_customers": len(plan.new_customers)}
+    record_audit(session, actor, "finance.import", target_type="finance_import",
+                 target_id=batch.id, tenant_id=plan.tenant_id, after={**counts, "sha256": sha256})
+    # One ledger entry per batch: the file's SHA-256 fixes every row it carried.
+    await append_entry(session, plan.tenant_id, "finance.import",
+                       {"import_id": batch.id, "sha256": sha256, **counts})
+    new_alerts = 0
+    if run_rules and (plan.inserts or plan.updates):
+        from probity.finance.rules import run_rules as run
+
+        since = plan.earliest or now - timedelta(days=90)
+        new_alerts = len(await run(session, plan.tenant_id, since=since))
+    return batch, new_alerts
+
+
+def digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()

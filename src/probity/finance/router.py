@@ -1,0 +1,133 @@
+"""JSON API: payee-account registry, CSV/XLSX import (dry-run or commit), live feed, rules."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Query, UploadFile
+
+from probity.auth.deps import Session, commit, require
+from probity.auth.permissions import Perm, Principal
+from probity.finance import rules, schemas, service
+
+router = APIRouter(tags=["finance"])
+Importer = Annotated[Principal, Depends(require(Perm.finance_import))]
+Reader = Annotated[Principal, Depends(require(Perm.commerce_read))]
+RuleManager = Annotated[Principal, Depends(require(Perm.case_manage))]
+
+MAX_FILE_BYTES = 50 * 1024 * 1024
+
+
+@router.get("/api/v1/finance/payees", response_model=list[schemas.PayeeRead])
+async def list_payees(session: Session, principal: Reader, tenant_id: int | None = None,
+                      kind: Annotated[str | None, Query(pattern="^(company|employee)$")] = None,
+                      limit: Annotated[int, Query(ge=1, le=500)] = 100,
+                      offset: Annotated[int, Query(ge=0)] = 0) -> list[schemas.PayeeRead]:
+    rows = await service.list_payees(session, principal, tenant_id=tenant_id, kind=kind,
+                                     limit=limit, offset=offset)
+    return [schemas.PayeeRead.model_validate(r) for r in rows]
+
+
+@router.get("/api/v1/finance/payees/check", response_model=schemas.PayeeCheck)
+async def check_payee(session: Session, principal: Reader, tenant_id: int,
+                      account_no: str) -> schemas.PayeeCheck:
+    """Whether an account is a company account, an employee's declared one, or unknown."""
+    return schemas.PayeeCheck(**await service.check_payee(session, principal, tenant_id,
+                                                          account_no))
+
+
+@router.post("/api/v1/finance/payees", response_model=schemas.PayeeRead, status_code=201)
+async def create_payee(body: schemas.PayeeCreate, session: Session, principal: Importer
+                       ) -> schemas.PayeeRead:
+    row = await service.create_payee(session, principal, body.model_dump())
+    await commit(session)
+    return schemas.PayeeRead.model_validate(row)
+
+
+@router.patch("/api/v1/finance/payees/{payee_id}", response_model=schemas.PayeeRead)
+async def update_payee(payee_id: int, body: schemas.PayeeUpdate, session: Session,
+                       principal: Importer) -> schemas.PayeeRead:
+    row = await service.update_payee(session, principal, payee_id,
+                                     body.model_dump(exclude_unset=True))
+    await commit(session)
+    return schemas.PayeeRead.model_validate(row)
+
+
+@router.post("/api/v1/finance/imports", response_model=schemas.ImportResult)
+async def import_file(session: Session, principal: Importer, file: UploadFile,
+                      tenant_id: Annotated[int, Form()],
+                      kind: Annotated[str, Form(pattern="^(orders|payments|refunds|payees)$")],
+                      dry_run: Annotated[bool, Form()] = True,
+                      mapping: Annotated[str | None, Form()] = None,
+                      ignore: Annotated[str | None, Form()] = None) -> schemas.ImportResult:
+    """Upload a CSV or XLSX file. `dry_run` (the default) validates and previews without
+    writing; otherwise every row is written or, on any row error, none (422 with the errors).
+    `mapping` is a JSON object from file column to field; `ignore` a comma list of columns."""
+    data = await file.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        from probity.errors import InvalidInput
+
+        raise InvalidInput("the file is larger than 50 MB", code="file_too_large")
+    result = await service.import_file(session, principal, tenant_id=tenant_id, kind=kind,
+                                       data=data, filename=file.filename or "",
+                                       mapping_json=mapping, ignore=ignore, dry_run=dry_run)
+    if not dry_run:
+        await commit(session)
+    return schemas.ImportResult(**result)
+
+
+@router.post("/api/v1/finance/feed", response_model=schemas.ImportResult)
+async def feed(body: schemas.FeedIn, session: Session, principal: Importer
+               ) -> schemas.ImportResult:
+    """The live feed: a bearer-token (or session) authenticated JSON batch, imported exactly as
+    a file would be (all-or-nothing, idempotent on the natural keys)."""
+    result = await service.import_feed(session, principal, tenant_id=body.tenant_id,
+                                       kind=body.kind, rows=body.rows, dry_run=body.dry_run)
+    if not body.dry_run:
+        await commit(session)
+    return schemas.ImportResult(**result)
+
+
+@router.get("/api/v1/finance/imports", response_model=list[schemas.ImportBatchRead])
+async def list_imports(session: Session, principal: Importer,
+                       limit: Annotated[int, Query(ge=1, le=500)] = 50,
+                       offset: Annotated[int, Query(ge=0)] = 0
+                       ) -> list[schemas.ImportBatchRead]:
+    rows = await service.list_imports(session, principal, limit, offset)
+    return [schemas.ImportBatchRead.model_validate(r) for r in rows]
+
+
+@router.get("/api/v1/finance/rules", response_model=list[schemas.RuleRead])
+async def list_rules(session: Session, principal: RuleManager, tenant_id: int
+                     ) -> list[schemas.RuleRead]:
+    await service.check_tenant(session, principal, tenant_id, Perm.case_manage)
+    config = await rules.rule_config(session, tenant_id)
+    return [schemas.RuleRead(name=name, title=info.title, explains=info.explains,
+                             enabled=config[name][0], params=config[name][1])
+            for name, info in rules.RULES.items()]
+
+
+@router.put("/api/v1/finance/rules/{rule}", response_model=schemas.RuleRead)
+async def set_rule(rule: str, body: schemas.RuleUpdate, session: Session,
+                   principal: RuleManager) -> schemas.RuleRead:
+    await service.check_tenant(session, principal, body.tenant_id, Perm.case_manage)
+    await rules.set_rule(session, body.tenant_id, rule, body.enabled, body.params)
+    from probity.audit.service import record_audit
+
+    record_audit(session, principal, "finance.rule", target_type="anomaly_rule",
+                 target_id=rule, tenant_id=body.tenant_id,
+                 after={"enabled": body.enabled, "params": body.params})
+    config = await rules.rule_config(session, body.tenant_id)
+    await commit(session)
+    info = rules.RULES[rule]
+    return schemas.RuleRead(name=rule, title=info.title, explains=info.explains,
+                            enabled=config[rule][0], params=config[rule][1])
+
+
+@router.post("/api/v1/finance/rules/run", response_model=schemas.RuleRunResult)
+async def run_rules(body: schemas.RuleRun, session: Session, principal: RuleManager
+                    ) -> schemas.RuleRunResult:
+    await service.check_tenant(session, principal, body.tenant_id, Perm.case_manage)
+    alerts = await rules.run_rules(session, body.tenant_id, since=body.since, only=body.rules)
+    await commit(session)
+    return schemas.RuleRunResult(new_alerts=len(alerts), alert_ids=[a.id for a in alerts])
