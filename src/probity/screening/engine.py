@@ -73,9 +73,9 @@ _ROLE_MAILBOXES: Final = frozenset({
     "invoice", "invoices", "fapiao", "noreply", "no-reply", "admin", "hr", "sales", "contact",
     "feedback", "billing", "aftersales", "shouhou", "care", "vip",
 })
-_COMPACT_EMAIL: Final = re.compile(
-    r"[a-z0-9]{3,}(?:163|126|qq|gmail|hotmail|outlook|sina|sohu|yahoo|foxmail|icloud|aliyun"
-    r"|139|yeah)(?:com|cn|net)(?:cn)?(?![a-z])"
+_COMPACT_EMAIL_DOMAIN: Final = re.compile(
+    r"(?:163|126|qq|gmail|hotmail|outlook|sina|sohu|yahoo|foxmail|icloud|aliyun|139|yeah)"
+    r"(?:com|cn|net)(?:cn)?(?![a-z])"
 )
 _URL: Final = re.compile(
     r"(?:https?://|www\.|\b(?:t|wa)\.me/|wxp://|alipays?://)[^\s，。！？、\"'<>()（）]+", re.I
@@ -499,12 +499,17 @@ def _email_and_link_hits(
 ) -> list[Hit]:
     out: list[Hit] = []
     invoice = ctx.has("invoice")
-    if not invoice and _ANY_DIGIT.search(folded.compact) is not None:
+    compact = folded.compact
+    if not invoice and ("com" in compact or "cn" in compact or "net" in compact):
         # An address with its separators removed or disguised: zhang1990 @ 163 . com
-        compact = folded.compact
-        for m in _COMPACT_EMAIL.finditer(compact):
-            s0, e0 = m.span()
-            out.append(Hit([(folded.starts[s0], folded.ends[e0 - 1])], "contact", 3, "email"))
+        for m in _COMPACT_EMAIL_DOMAIN.finditer(compact):
+            s0 = m.start()
+            # at least three letters or digits of a user name right before the domain
+            if s0 >= 3 and compact[s0 - 3 : s0].isascii() and compact[s0 - 3 : s0].isalnum():
+                while s0 > 0 and compact[s0 - 1].isascii() and compact[s0 - 1].isalnum():
+                    s0 -= 1
+                e0 = m.end()
+                out.append(Hit([(folded.starts[s0], folded.ends[e0 - 1])], "contact", 3, "email"))
     if not _has_special(text):
         return out
     for m in _EMAIL.finditer(text):
