@@ -367,7 +367,7 @@ async def plan_import(session: AsyncSession, tenant_id: int, kind: str, headers:
             plan.error(n, None, f"{len(raw)} values for {width} columns")
             continue
         rec: dict[str, Any] = {}
-        ok = True
+        bad: set[str] = set()
         for col, value in zip(columns, raw, strict=False):
             if col is None:
                 continue
@@ -378,15 +378,15 @@ async def plan_import(session: AsyncSession, tenant_id: int, kind: str, headers:
                 rec[col] = parse_time(value, tz, now) if f.parse is None else f.parse(value)
             except RowError as exc:
                 plan.error(n, col, str(exc))
-                ok = False
+                bad.add(col)
         for f in spec.fields:
-            if f.name not in rec:
+            if f.name not in rec and f.name not in bad:
                 if f.required:
                     plan.error(n, f.name, "required")
-                    ok = False
+                    bad.add(f.name)
                 else:
                     rec[f.name] = f.default
-        if not ok:
+        if bad:
             continue
         key = rec[spec.key]
         if key in seen:
