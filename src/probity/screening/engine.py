@@ -44,6 +44,7 @@ from probity.screening.policy import (
     CATEGORIES,
     DIGIT_MARK,
     FOLD_MARK,
+    OFFER_MARK,
     ROLES,
     CompiledPolicy,
     LexiconEntry,
@@ -243,6 +244,10 @@ def _worth_a_look(
             elif others is AGENT_ONLY:
                 if role == "agent":
                     return True  # a refusal phrase: the agent may be declining an offer
+            elif others is OFFER_MARK:
+                if (role == "customer" and any(b in compact for b in policy.benefit_keys)
+                        and any(f in compact for f in policy.favor_keys)):
+                    return True  # something of value offered for a favour
             elif all(o in compact for o in others):
                 return True  # some entry anchored here may be complete, or a link
     if digits and _has_digits(compact, text):
@@ -350,6 +355,15 @@ def _screen_slow(
         kept.append(h)
     hits = kept + id_hits
 
+    # Something of value offered for a favour, in any words (customers only).
+    if role == "customer" and ctx.has("offer") and ctx.has("benefit") and ctx.has("favor"):
+        offer = _first_outside(ctx.get("offer"), allow_spans)
+        benefit = _first_outside(ctx.get("benefit"), allow_spans)
+        if offer is not None and benefit is not None and ctx.get("favor"):
+            segs = sorted({offer, benefit})
+            hits.append(Hit([], "bribe", 3, "offer+favour", segs[0][0], segs[-1][1], segs,
+                            _OFFER_ENTRY, True))
+
     # Numbers, e-mails and links work on the original text.
     if _has_digits(compact):
         hits.extend(numbers.find_number_hits(text, folded, ctx, policy))
@@ -390,6 +404,18 @@ def _screen_slow(
         refusal_span = _refusal(ctx, negated, policy)
 
     return _decide(text, role, policy, final, refusal_span, starts, ends)
+
+
+_OFFER_ENTRY: Final = LexiconEntry("offer+favour", "bribe", 3, coupon_sensitive=True)
+
+
+def _first_outside(
+    spans: list[tuple[int, int]], allow: list[tuple[int, int]]
+) -> tuple[int, int] | None:
+    for s, e in spans:
+        if not any(a < e and s < b for a, b in allow):
+            return (s, e)
+    return None
 
 
 def _term_hits(

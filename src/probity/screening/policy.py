@@ -63,7 +63,7 @@ CONTEXT_KINDS: Final[tuple[str, ...]] = (
     "cue_contact", "cue_bribe", "cue_payment", "negation", "negation_near", "not_negation",
     "report", "verify", "number_context", "bank_cue", "phone_cue", "qq_cue", "invoice",
     "coupon", "private", "refusal", "bribe_mention", "refusal_strong", "account",
-    "account_phone", "official_number",
+    "account_phone", "official_number", "offer", "benefit", "favor",
 )
 
 
@@ -287,6 +287,7 @@ LINK_MARKERS: Final = ("http", "www", "wxp", "alipay", "tme", "wame")
 FOLD_MARK: Final[tuple[str, ...]] = ("\x00fold",)  # anchor marker: needs the full fold
 DIGIT_MARK: Final[tuple[str, ...]] = ("\x00digit",)  # anchor marker: digits to examine
 CN_NUMERALS: Final = "零一二三四五六七八九幺洞拐勾"
+OFFER_MARK: Final[tuple[str, ...]] = ("\x00offer",)  # anchor marker: offer of value
 
 MAX_VARIANTS: Final = 2000
 
@@ -337,6 +338,8 @@ class CompiledPolicy:
     matcher: Any  # ahocorasick_rs.AhoCorasick over every key (parts, variants, contexts)
     anchor_matcher: Any  # anchors only: the fast "anything to look at?" check
     anchor_needs: list[tuple[tuple[str, ...], ...]]  # per anchor: other parts, per entry
+    benefit_keys: tuple[str, ...]  # folded "benefit" phrases (offer + benefit + favor rule)
+    favor_keys: tuple[str, ...]
     # per key: (literal part ids, homophone part ids, allow-listed?, context kind names)
     key_info: list[tuple[tuple[int, ...], tuple[int, ...], bool, tuple[str, ...]]]
     context_names: tuple[str, ...]
@@ -481,6 +484,12 @@ def compile_policy(spec: PolicySpec) -> CompiledPolicy:
         add_anchor(ch, FOLD_MARK)
     for ch in "0123456789":
         add_anchor(ch, DIGIT_MARK)
+    for phrase in spec.contexts.get("offer", []):
+        key = fold_term(phrase)
+        if key:
+            add_anchor(key, OFFER_MARK)
+    benefit_keys = tuple(k for k in (fold_term(t) for t in spec.contexts.get("benefit", [])) if k)
+    favor_keys = tuple(k for k in (fold_term(t) for t in spec.contexts.get("favor", [])) if k)
     for a in CN_NUMERALS:
         for b in CN_NUMERALS:
             add_anchor(a + b, DIGIT_MARK)
@@ -495,6 +504,8 @@ def compile_policy(spec: PolicySpec) -> CompiledPolicy:
         matcher=matcher,
         anchor_matcher=anchor_matcher,
         anchor_needs=anchor_needs,
+        benefit_keys=benefit_keys,
+        favor_keys=favor_keys,
         key_info=key_info,
         context_names=context_names,
         allow_numbers=frozenset("".join(c for c in n if c.isdigit()) for n in spec.allow_numbers),
