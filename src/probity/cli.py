@@ -11,6 +11,7 @@ from rich.console import Console
 
 from probity.config import ConfigurationError, get_settings
 from probity.ledger.cli import ledger_app
+from probity.ledger.evidence_cli import evidence_app
 
 app = typer.Typer(help="Probity (廉盾): the integrity platform for customer service.",
                   no_args_is_help=True, add_completion=False,
@@ -22,6 +23,7 @@ app.add_typer(demo_app, name="demo")
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 app.add_typer(ledger_app, name="ledger")
+app.add_typer(evidence_app, name="evidence")
 console = Console(stderr=True)
 
 

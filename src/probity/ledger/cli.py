@@ -130,3 +130,54 @@ def consistency(
     except ValueError as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from exc
+
+
+@ledger_app.command("purge")
+def purge(
+    tenant: Annotated[str | None, typer.Option(help="Tenant code (default: every tenant)")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Count only, change nothing")] = False,
+) -> None:
+    """Apply the retention rules: remove personal content past its period (keeping every hash,
+    so the ledger still verifies), skipping anything under a legal hold."""
+    from probity.auth.deps import after_commit, commit
+    from probity.ledger.retention import purge as run_purge
+
+    settings = get_settings()
+
+    async def run(session: AsyncSession) -> None:
+        ids = [tenant_id for tenant_id, _code in await _tenants(session, tenant)]
+        codes = dict(await _tenants(session, tenant))
+        outcomes = await run_purge(session, None, tenant_ids=ids, dry_run=dry_run,
+                                   attachments_dir=settings.attachments_dir,
+                                   after_commit=after_commit)
+        await commit(session)
+        if not outcomes:
+            typer.echo("no retention rules apply")
+        verb = "would purge" if dry_run else "purged"
+        for o in outcomes:
+            typer.echo(f"{codes.get(o.tenant_id, o.tenant_id)}: {o.record_type} older than "
+                       f"{o.days} days (before {o.cutoff}): {verb} {o.purged} of {o.eligible}, "
+                       f"{o.held} under legal hold, {o.attachments_removed} attachment file(s)")
+
+    asyncio.run(_with_session(run))
+
+
+@ledger_app.command("public-key")
+def public_key(
+    all_keys: Annotated[bool, typer.Option("--all", help="Also the retired keys")] = False,
+) -> None:
+    """Print the public key that verifies checkpoints and evidence packs (base64, raw Ed25519);
+    with --all, every known key as "<key_id> <key>" lines (a file `evidence verify` accepts)."""
+    from probity.ledger.service import default_keyring
+
+    keyring = default_keyring()
+    keys = keyring.export_public_keys()
+    if all_keys:
+        for kid, text in keys.items():
+            typer.echo(f"{kid} {text}")
+        return
+    current = keyring.current_key_id
+    if current is None:
+        err.print("[red]error:[/red] no signing key configured")
+        raise typer.Exit(2)
+    typer.echo(keys[current])

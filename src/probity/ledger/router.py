@@ -7,12 +7,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
-from probity.auth.deps import Session, require
+from probity.auth.deps import Session, after_commit, commit, require
 from probity.auth.permissions import Perm, Principal
-from probity.ledger import access
+from probity.ledger import access, retention
 from probity.ledger import schemas as s
 
 router = APIRouter(prefix="/api/v1", tags=["records"])
@@ -49,3 +49,67 @@ async def export_access_log(
                                     tenant_id=tenant_id, since=since, until=until)
     return Response(access.access_csv(rows), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": 'attachment; filename="access-log.csv"'})
+
+
+# -- retention rules, legal holds, purges ------------------------------------------------------
+
+LedgerReader = Annotated[Principal, Depends(require(Perm.ledger_read))]
+RecordsManager = Annotated[Principal, Depends(require(Perm.records_manage))]
+
+
+@router.get("/retention/rules", response_model=list[s.RetentionRuleRead])
+async def list_retention_rules(session: Session, principal: LedgerReader
+                               ) -> list[s.RetentionRuleRead]:
+    rows = await retention.list_rules(session, principal)
+    return [s.RetentionRuleRead.model_validate(r) for r in rows]
+
+
+@router.put("/retention/rules", response_model=s.RetentionRuleRead)
+async def set_retention_rule(data: s.RetentionRuleSet, session: Session,
+                             principal: RecordsManager) -> s.RetentionRuleRead:
+    rule = await retention.set_rule(session, principal, data.tenant_id, data.record_type,
+                                    data.days)
+    await commit(session)
+    return s.RetentionRuleRead.model_validate(rule)
+
+
+@router.post("/retention/purge", response_model=s.PurgeResult)
+async def run_purge(data: s.PurgeRequest, request: Request, session: Session,
+                    principal: RecordsManager) -> s.PurgeResult:
+    tenants = await retention.tenants_in_scope(session, principal, Perm.records_manage)
+    ids = [t.id for t in tenants]
+    if data.tenant_id is not None:
+        await retention.tenant_in_scope(session, principal, Perm.records_manage, data.tenant_id)
+        ids = [data.tenant_id]
+    outcomes = await retention.purge(
+        session, principal, tenant_ids=ids, dry_run=data.dry_run,
+        attachments_dir=request.app.state.settings.attachments_dir, after_commit=after_commit)
+    await commit(session)
+    return s.PurgeResult(dry_run=data.dry_run, results=[
+        s.PurgeTypeResult(tenant_id=o.tenant_id, record_type=o.record_type, days=o.days,
+                          cutoff=o.cutoff, eligible=o.eligible, purged=o.purged, held=o.held,
+                          attachments_removed=o.attachments_removed) for o in outcomes])
+
+
+@router.get("/legal-holds", response_model=list[s.LegalHoldRead])
+async def list_legal_holds(session: Session, principal: LedgerReader,
+                           active: bool = False) -> list[s.LegalHoldRead]:
+    rows = await retention.list_holds(session, principal, active_only=active)
+    return [s.LegalHoldRead.model_validate(r) for r in rows]
+
+
+@router.post("/legal-holds", status_code=201, response_model=s.LegalHoldRead)
+async def set_legal_hold(data: s.LegalHoldCreate, session: Session,
+                         principal: RecordsManager) -> s.LegalHoldRead:
+    hold = await retention.set_hold(session, principal, data.tenant_id, data.subject_type,
+                                    data.subject_id, data.reason)
+    await commit(session)
+    return s.LegalHoldRead.model_validate(hold)
+
+
+@router.post("/legal-holds/{hold_id}/release", response_model=s.LegalHoldRead)
+async def release_legal_hold(hold_id: int, data: s.LegalHoldRelease, session: Session,
+                             principal: RecordsManager) -> s.LegalHoldRead:
+    hold = await retention.release_hold(session, principal, hold_id, data.reason)
+    await commit(session)
+    return s.LegalHoldRead.model_validate(hold)
