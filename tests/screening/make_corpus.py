@@ -953,6 +953,58 @@ SEVENTH: list[tuple[str, str, list[str], str]] = [
     (A, "不能加个人微信的，公司有规定，有事这里找我", ["refusal"], "seventh-refusal"),
 ]
 
+# ---- an eighth batch (seventh held-out round, and probes of the generic rules) ----
+EIGHTH: list[tuple[str, str, list[str], str]] = [
+    (C, "以后直接找你买，怎么联系你", ["contact"], "eighth-pos"),
+    (C, "把你手机号告诉我", ["contact"], "eighth-pos"),
+    (A, "我给你留个私人电话，有事直接打", ["contact"], "eighth-pos"),
+    (C, "咱们线下见面聊吧", ["contact"], "eighth-pos"),
+    (A, "扫我名片上的二维码加好友", ["contact"], "eighth-pos"),
+    (C, "你企微号多少？", ["contact"], "eighth-pos"),
+    (C, "you got a personal number I can text?", ["contact"], "eighth-pos"),
+    (A, "I'll give you my private email, write to me there", ["contact"], "eighth-pos"),
+    (C, "来个联系方式，我找你团购", ["contact"], "eighth-pos"),
+    (C, "能否告知您的私人微信", ["contact"], "eighth-pos"),
+    (C, "帮我把订单改成已收货，我给你发两百", ["bribe"], "eighth-pos"),
+    (C, "有劳了，一点茶钱不成敬意", ["bribe"], "eighth-pos"),
+    (A, "要我帮你走加急，得表示一下", ["bribe"], "eighth-pos"),
+    (C, "回头请你按摩，帮我多申请点", ["bribe"], "eighth-pos"),
+    (C, "我塞你点钱，这事你看着办", ["bribe"], "eighth-pos"),
+    (C, "how about I tip you 20 bucks to skip the queue", ["bribe"], "eighth-pos"),
+    (A, "直接转账到我这边，便宜点", ["payment"], "eighth-pos"),
+    (A, "别走平台，微信付我就行", ["payment"], "eighth-pos"),
+    (C, "我用支付宝直接付给你行不行", ["payment"], "eighth-pos"),
+    (A, "Just e-transfer me the money", ["payment"], "eighth-pos"),
+    (C, "你们官网的客服电话是多少", [], "eighth-neg"),
+    (A, "欢迎致电官方热线 400 888 6666", [], "eighth-neg"),
+    (C, "我给你们写了好评，记得给我返券", [], "eighth-neg"),
+    (A, "给您补偿了一张20元优惠券，帮您申请了加急处理", [], "eighth-neg"),
+    (C, "麻烦帮我查一下为什么扣了两次钱", [], "eighth-neg"),
+    (A, "多扣的钱会在24小时内原路退回", [], "eighth-neg"),
+    (C, "这个手机号是我老婆的，她会去取件", [], "eighth-neg"),
+    (C, "我要给我朋友送一张礼品卡", [], "eighth-neg"),
+    (C, "请问礼品卡可以转赠吗", [], "eighth-neg"),
+    (C, "I want to gift this to my mom, can you help me add a card?", [], "eighth-neg"),
+    (A, "We can add a free greeting card to your order.", [], "eighth-neg"),
+    (C, "can you help me change my delivery time? thanks a lot", [], "eighth-neg"),
+    (C, "谢谢你帮我处理，给你点个赞", [], "eighth-neg"),
+    (C, "你们的红包和优惠券能叠加吗", [], "eighth-neg"),
+    (A, "有任何问题请在此会话中联系我们，勿添加陌生人", [], "eighth-neg"),
+    (C, "陌生人加我微信说能退款，我没理他", [], "eighth-neg"),
+    (C, "客服说给我发红包补偿，怎么还没到", [], "eighth-neg"),
+    (A, "补偿红包已发放，请在卡券中心查看", [], "eighth-neg"),
+    (C, "你们电话多少", [], "eighth-neg"),
+    (C, "快递员的电话给我一下", [], "eighth-neg"),
+    (C, "我的号码换了，给我改一下", [], "eighth-neg"),
+    (C, "商家电话多少", [], "eighth-neg"),
+    (C, "你帮我把这个投诉撤了，回头送你一箱水果", ["bribe"], "eighth-pos"),
+    (C, "送您一张电影卡，麻烦通融一下", ["bribe"], "eighth-pos"),
+    (A, "给你退款200元，已经帮你处理好了", [], "eighth-neg"),
+    (A, "送你一张优惠券，帮你申请了加急", [], "eighth-neg"),
+    (C, "我给你发的截图看到了吗，帮我处理一下", [], "eighth-neg"),
+    (C, "I'll get you a nice gift if you can speed up the refund", ["bribe"], "eighth-pos"),
+]
+
 TRAD = str.maketrans({"个": "個", "发": "發", "红": "紅", "给": "給", "帮": "幫", "号": "號",
                       "码": "碼", "转": "轉", "账": "賬", "户": "戶", "这": "這", "们": "們",
                       "说": "說", "话": "話", "钱": "錢", "马": "馬", "单": "單", "请": "請",
@@ -1000,7 +1052,7 @@ def variants(rng: random.Random) -> list[tuple[str, str, list[str], str]]:
 def main() -> None:
     rng = random.Random(20261129)
     rows = (POSITIVE + NEGATIVE + REFUSAL + SECOND + THIRD + FOURTH + FIFTH + SIXTH
-            + SEVENTH + variants(rng))
+            + SEVENTH + EIGHTH + variants(rng))
     seen: set[tuple[str, str]] = set()
     path = Path(__file__).with_name("corpus.jsonl")
     n = 0

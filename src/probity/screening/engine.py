@@ -41,6 +41,7 @@ from probity.screening.normalize import (
 from probity.screening.payloads import classify_payload
 from probity.screening.policy import (
     AGENT_ONLY,
+    ASK_MARK,
     CATEGORIES,
     DIGIT_MARK,
     FOLD_MARK,
@@ -244,6 +245,9 @@ def _worth_a_look(
             elif others is AGENT_ONLY:
                 if role == "agent":
                     return True  # a refusal phrase: the agent may be declining an offer
+            elif others is ASK_MARK:
+                if any(k in compact for k in policy.request_keys):
+                    return True  # a way to be contacted, asked for or offered
             elif others is OFFER_MARK:
                 if (role == "customer" and any(b in compact for b in policy.benefit_keys)
                         and any(f in compact for f in policy.favor_keys)):
@@ -364,6 +368,18 @@ def _screen_slow(
             hits.append(Hit([], "bribe", 3, "offer+favour", segs[0][0], segs[-1][1], segs,
                             _OFFER_ENTRY, True))
 
+    # A way to be contacted, asked for or offered, in any words (把你手机号告诉我, 来个联系方式).
+    # Agents ask customers for numbers for good reasons (delivery), so only with 私人/个人.
+    if (ctx.has("channel_noun") and ctx.has("contact_request")
+            and (role == "customer" or ctx.has("private"))
+            and not ctx.has("official_number")):
+        noun = _first_outside(ctx.get("channel_noun"), allow_spans)
+        ask = _first_outside(ctx.get("contact_request"), allow_spans)
+        if noun is not None and ask is not None and noun != ask:
+            segs = sorted({noun, ask})
+            hits.append(Hit([], "contact", 3, "ask-contact", segs[0][0], segs[-1][1], segs,
+                            _ASK_ENTRY, True))
+
     # Numbers, e-mails and links work on the original text.
     if _has_digits(compact):
         hits.extend(numbers.find_number_hits(text, folded, ctx, policy))
@@ -407,6 +423,7 @@ def _screen_slow(
 
 
 _OFFER_ENTRY: Final = LexiconEntry("offer+favour", "bribe", 3, coupon_sensitive=True)
+_ASK_ENTRY: Final = LexiconEntry("ask-contact", "contact", 3, email=True, own_number=True)
 
 
 def _first_outside(

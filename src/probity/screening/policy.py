@@ -64,6 +64,7 @@ CONTEXT_KINDS: Final[tuple[str, ...]] = (
     "report", "verify", "number_context", "bank_cue", "phone_cue", "qq_cue", "invoice",
     "coupon", "private", "refusal", "bribe_mention", "refusal_strong", "account",
     "account_phone", "official_number", "offer", "benefit", "favor",
+    "channel_noun", "contact_request",
 )
 
 
@@ -288,6 +289,7 @@ FOLD_MARK: Final[tuple[str, ...]] = ("\x00fold",)  # anchor marker: needs the fu
 DIGIT_MARK: Final[tuple[str, ...]] = ("\x00digit",)  # anchor marker: digits to examine
 CN_NUMERALS: Final = "零一二三四五六七八九幺洞拐勾"
 OFFER_MARK: Final[tuple[str, ...]] = ("\x00offer",)  # anchor marker: offer of value
+ASK_MARK: Final[tuple[str, ...]] = ("\x00ask",)  # anchor marker: a way to be contacted
 
 MAX_VARIANTS: Final = 2000
 
@@ -340,6 +342,7 @@ class CompiledPolicy:
     anchor_needs: list[tuple[tuple[str, ...], ...]]  # per anchor: other parts, per entry
     benefit_keys: tuple[str, ...]  # folded "benefit" phrases (offer + benefit + favor rule)
     favor_keys: tuple[str, ...]
+    request_keys: tuple[str, ...]  # folded "contact_request" phrases
     # per key: (literal part ids, homophone part ids, allow-listed?, context kind names)
     key_info: list[tuple[tuple[int, ...], tuple[int, ...], bool, tuple[str, ...]]]
     context_names: tuple[str, ...]
@@ -484,12 +487,19 @@ def compile_policy(spec: PolicySpec) -> CompiledPolicy:
         add_anchor(ch, FOLD_MARK)
     for ch in "0123456789":
         add_anchor(ch, DIGIT_MARK)
+    for phrase in spec.contexts.get("channel_noun", []):
+        key = fold_term(phrase)
+        if key:
+            add_anchor(key, ASK_MARK)
     for phrase in spec.contexts.get("offer", []):
         key = fold_term(phrase)
         if key:
             add_anchor(key, OFFER_MARK)
     benefit_keys = tuple(k for k in (fold_term(t) for t in spec.contexts.get("benefit", [])) if k)
     favor_keys = tuple(k for k in (fold_term(t) for t in spec.contexts.get("favor", [])) if k)
+    request_keys = tuple(
+        k for k in (fold_term(t) for t in spec.contexts.get("contact_request", [])) if k
+    )
     for a in CN_NUMERALS:
         for b in CN_NUMERALS:
             add_anchor(a + b, DIGIT_MARK)
@@ -506,6 +516,7 @@ def compile_policy(spec: PolicySpec) -> CompiledPolicy:
         anchor_needs=anchor_needs,
         benefit_keys=benefit_keys,
         favor_keys=favor_keys,
+        request_keys=request_keys,
         key_info=key_info,
         context_names=context_names,
         allow_numbers=frozenset("".join(c for c in n if c.isdigit()) for n in spec.allow_numbers),
