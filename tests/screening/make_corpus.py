@@ -1005,6 +1005,45 @@ EIGHTH: list[tuple[str, str, list[str], str]] = [
     (C, "I'll get you a nice gift if you can speed up the refund", ["bribe"], "eighth-pos"),
 ]
 
+# ---- a ninth batch: ordinary lines full of 给你/帮我/电话 (eighth held-out round) ----
+NINTH: list[tuple[str, str, list[str], str]] = [
+    (C, "给你们提个建议，包装能不能结实点", [], "ninth-neg"),
+    (C, "我送你们一个好评，帮我催一下发货", [], "ninth-neg"),
+    (C, "这个卡怎么充值，帮我看看", [], "ninth-neg"),
+    (C, "麻烦帮我改一下地址，谢谢", [], "ninth-neg"),
+    (C, "给我开个发票，抬头是公司", [], "ninth-neg"),
+    (C, "我想买会员卡，帮我推荐一下", [], "ninth-neg"),
+    (C, "请问礼品卡怎么使用，能帮我查余额吗", [], "ninth-neg"),
+    (C, "我的电话号码是不是登记错了", [], "ninth-neg"),
+    (C, "帮我查一下物流，电话一直打不通", [], "ninth-neg"),
+    (C, "你们客服电话怎么一直占线", [], "ninth-neg"),
+    (C, "帮我催催，给你们五星", [], "ninth-neg"),
+    (C, "钱已经付了，帮我尽快发货", [], "ninth-neg"),
+    (C, "收到货了，给你们点赞", [], "ninth-neg"),
+    (C, "我要给孩子买手机，帮我推荐一款", [], "ninth-neg"),
+    (C, "给我发一下购买链接", [], "ninth-neg"),
+    (C, "帮我备注：送人的，不要放价格单", [], "ninth-neg"),
+    (C, "能帮我换个颜色吗，差价我补", [], "ninth-neg"),
+    (C, "邮费多少钱，帮我算一下", [], "ninth-neg"),
+    (C, "我在你们官网留了电话，怎么没人回", [], "ninth-neg"),
+    (C, "给我看看有没有优惠券", [], "ninth-neg"),
+    (C, "帮我取消订单，钱退回微信", [], "ninth-neg"),
+    (C, "你好，可以给我发个电子发票到邮箱吗", [], "ninth-neg"),
+    (C, "我加了你们的会员群，怎么领券", [], "ninth-neg"),
+    (C, "谢谢你耐心解答", [], "ninth-neg"),
+    (C, "送货上门吗？我电话一直开着", [], "ninth-neg"),
+    (A, "给您发了一张10元券，已帮您申请加急", [], "ninth-neg"),
+    (A, "我帮您联系快递，请保持电话畅通", [], "ninth-neg"),
+    (A, "已为您修改收货电话", [], "ninth-neg"),
+    (A, "请告诉我收件人电话后四位", [], "ninth-neg"),
+    (A, "稍后会有专员给您致电，请留意来电", [], "ninth-neg"),
+    (A, "给您补发的商品已经寄出，运单号 SF1234567890123", [], "ninth-neg"),
+    (A, "感谢您的好评，送您一张无门槛红包", [], "ninth-neg"),
+    (A, "帮您查到了，钱已经原路退回", [], "ninth-neg"),
+    (A, "如需帮助请拨打官方客服热线", [], "ninth-neg"),
+    (A, "我们的客服会通过App消息联系您", [], "ninth-neg"),
+]
+
 TRAD = str.maketrans({"个": "個", "发": "發", "红": "紅", "给": "給", "帮": "幫", "号": "號",
                       "码": "碼", "转": "轉", "账": "賬", "户": "戶", "这": "這", "们": "們",
                       "说": "說", "话": "話", "钱": "錢", "马": "馬", "单": "單", "请": "請",
@@ -1052,7 +1091,7 @@ def variants(rng: random.Random) -> list[tuple[str, str, list[str], str]]:
 def main() -> None:
     rng = random.Random(20261129)
     rows = (POSITIVE + NEGATIVE + REFUSAL + SECOND + THIRD + FOURTH + FIFTH + SIXTH
-            + SEVENTH + EIGHTH + variants(rng))
+            + SEVENTH + EIGHTH + NINTH + variants(rng))
     seen: set[tuple[str, str]] = set()
     path = Path(__file__).with_name("corpus.jsonl")
     n = 0
