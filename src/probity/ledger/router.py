@@ -12,7 +12,7 @@ from fastapi.responses import Response
 
 from probity.auth.deps import Session, after_commit, commit, require
 from probity.auth.permissions import Perm, Principal
-from probity.ledger import access, retention
+from probity.ledger import access, evidence, retention
 from probity.ledger import schemas as s
 
 router = APIRouter(prefix="/api/v1", tags=["records"])
@@ -113,3 +113,26 @@ async def release_legal_hold(hold_id: int, data: s.LegalHoldRelease, session: Se
     hold = await retention.release_hold(session, principal, hold_id, data.reason)
     await commit(session)
     return s.LegalHoldRead.model_validate(hold)
+
+
+# -- evidence packs ---------------------------------------------------------------------------
+
+EvidenceExporter = Annotated[Principal, Depends(require(Perm.evidence_export))]
+
+
+@router.get("/conversations/{conversation_id}/evidence-pack", response_class=Response,
+            responses={200: {"content": {"application/zip": {}}}})
+async def conversation_evidence_pack(conversation_id: int, request: Request, session: Session,
+                                     principal: EvidenceExporter,
+                                     gate: access.ConversationAccess) -> Response:
+    """The conversation's evidence pack (zip), verifiable offline with the ledger public key.
+    Recorded in the access log (action ``export``; a reason where the policy requires one)."""
+    conv = await evidence.conversation_in_scope(session, principal, conversation_id)
+    await gate.record(session, principal, "conversation", conv.id, conv.tenant_id,
+                      action="export")
+    data = await evidence.build_conversation_pack(
+        session, principal, conv.id, attachments_dir=request.app.state.settings.attachments_dir)
+    await commit(session)
+    name = f"evidence-conversation-{conv.id}.zip"
+    return Response(data, media_type="application/zip",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
