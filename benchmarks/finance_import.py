@@ -92,10 +92,15 @@ async def main(rows: int) -> None:
             assert tenant_id is not None
             customer_nos = list((await session.scalars(select(Customer.customer_no).where(
                 Customer.tenant_id == tenant_id))).all())
-            session.add(PayeeAccount(tenant_id=tenant_id, account_no="MCH-ECOM-0001",
-                                     kind=PayeeKind.company, account_type="merchant_id",
-                                     active=True))
-            await session.commit()
+            if not await session.scalar(select(PayeeAccount.id).where(
+                    PayeeAccount.tenant_id == tenant_id,
+                    PayeeAccount.account_no == "MCH-ECOM-0001")):
+                session.add(PayeeAccount(tenant_id=tenant_id, account_no="MCH-ECOM-0001",
+                                         kind=PayeeKind.company, account_type="merchant_id",
+                                         active=True))
+                await session.commit()
+            cases_before = await session.scalar(select(func.count()).select_from(Case).where(
+                Case.tenant_id == tenant_id))
         o_data = orders_csv(rows, customer_nos)
         p_data = payments_csv(rows, customer_nos)
         results = []
@@ -108,9 +113,10 @@ async def main(rows: int) -> None:
                         *await timed_import(db, tenant_id, "payments", p_data)))
         async with db.sessionmaker() as session:
             alerts = await session.scalar(select(func.count()).select_from(Alert).where(
-                Alert.tenant_id == tenant_id, Alert.rule == "payee_not_company"))
-            cases = await session.scalar(select(func.count()).select_from(Case).where(
-                Case.tenant_id == tenant_id))
+                Alert.tenant_id == tenant_id, Alert.rule == "payee_not_company",
+                Alert.evidence["payee_account"].as_string() == "WX-PRIVATE-8888"))
+            cases = (await session.scalar(select(func.count()).select_from(Case).where(
+                Case.tenant_id == tenant_id)) or 0) - (cases_before or 0)
         await db.dispose()
     lines = [
         "## Finance import (issue #6)",

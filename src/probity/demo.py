@@ -319,6 +319,9 @@ async def build_demo(session: AsyncSession, *, seed: int = 7, today: date | None
     from probity.chat.demo import seed_chat_demo  # refunds for the agent workspace
 
     await seed_chat_demo(session)
+    from probity.finance.demo import seed_finance_demo  # payee registry, alerts, cases
+
+    await seed_finance_demo(session)
     await session.flush()
 
 

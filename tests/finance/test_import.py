@@ -223,19 +223,21 @@ async def test_payee_registry(db: AsyncSession, as_user: Any) -> None:
     agent, _ = await team_agents(db, t.id)
     client = await as_user("finance")
     r = await client.post("/api/v1/finance/payees", json={
-        "tenant_id": t.id, "account_no": "MCH-ECOM-0001", "kind": "company"})
+        "tenant_id": t.id, "account_no": "MCH-ECOM-0002", "kind": "company"})
     assert r.status_code == 201, r.text
     r = await client.post("/api/v1/finance/payees", json={
         "tenant_id": t.id, "account_no": "6222000011112222", "kind": "employee",
         "account_type": "bank_account", "employee_id": agent.id})
     assert r.status_code == 201, r.text
     dup = await client.post("/api/v1/finance/payees", json={
-        "tenant_id": t.id, "account_no": "MCH-ECOM-0001", "kind": "company"})
+        "tenant_id": t.id, "account_no": "MCH-ECOM-0002", "kind": "company"})
     assert dup.status_code == 409
     nobody = await client.post("/api/v1/finance/payees", json={
         "tenant_id": t.id, "account_no": "X", "kind": "employee"})
     assert nobody.status_code == 422
     check = "/api/v1/finance/payees/check?tenant_id={}&account_no={}"
+    assert (await client.get(check.format(t.id, "MCH-ECOM-0002"))).json()["status"] == "company"
+    # The demo registers each subsidiary's merchant account.
     assert (await client.get(check.format(t.id, "MCH-ECOM-0001"))).json()["status"] == "company"
     emp = (await client.get(check.format(t.id, "6222000011112222"))).json()
     assert emp["status"] == "employee" and emp["employee_id"] == agent.id

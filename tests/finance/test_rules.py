@@ -34,6 +34,9 @@ def test_robust_z() -> None:
 
 
 async def _register_company(db: AsyncSession, tenant_id: int, account: str) -> None:
+    if await db.scalar(select(PayeeAccount.id).where(PayeeAccount.tenant_id == tenant_id,
+                                                     PayeeAccount.account_no == account)):
+        return  # the demo registers each subsidiary's merchant account
     db.add(PayeeAccount(tenant_id=tenant_id, account_no=account, kind=PayeeKind.company,
                         account_type="merchant_id", active=True))
     await db.flush()
@@ -195,14 +198,29 @@ async def test_rules_api(db: AsyncSession, as_user: Any) -> None:
     assert r.status_code == 422
     r = await client.put("/api/v1/finance/rules/nope", json={"tenant_id": t.id})
     assert r.status_code == 422
+    (c,) = await customers(db, t.id, 1)
+    db.add(Payment(tenant_id=t.id, order_id=None, customer_id=c.id, payment_no="API-P1",
+                   amount=Decimal("10"), method=PaymentMethod.alipay, payee_account="STRANGER",
+                   paid_at=utcnow()))
+    await db.flush()
+    before = len(await _rule_alerts(db, t.id, "payee_not_company"))
     r = await client.post("/api/v1/finance/rules/run", json={"tenant_id": t.id})
     assert r.status_code == 200, r.text
-    # payee_not_company is disabled: the demo's payments to MCH-ECOM-0001 (not registered
-    # here) raise nothing.
-    assert not await _rule_alerts(db, t.id, "payee_not_company")
+    # payee_not_company is disabled: the payment to an unknown account raises nothing.
+    assert len(await _rule_alerts(db, t.id, "payee_not_company")) == before
     r = await client.post("/api/v1/finance/rules/run",
                           json={"tenant_id": t.id, "since": "2026-11-01T00:00:00"})
     assert r.status_code == 422
     finance = await as_user("finance")
     assert (await finance.post("/api/v1/finance/rules/run",
                                json={"tenant_id": t.id})).status_code == 403
+
+
+async def test_demo_raises_finance_alerts_into_cases(db: AsyncSession) -> None:
+    t = await tenant(db, "ECOM")
+    rules = {a.rule for a in (await db.scalars(select(Alert).where(
+        Alert.tenant_id == t.id, Alert.source == "finance"))).all()}
+    assert {"payee_not_company", "rising_compensation"} <= rules
+    in_cases = await db.scalar(select(CaseAlert.id).join(Alert, Alert.id == CaseAlert.alert_id)
+                               .where(Alert.tenant_id == t.id).limit(1))
+    assert in_cases
