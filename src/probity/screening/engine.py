@@ -179,8 +179,13 @@ def screen_message(text: str, role: str, policy: CompiledPolicy | None = None) -
         matches = policy.anchor_matcher.find_matches_as_indexes(quick, overlapping=True)
         if not matches and "@" not in text and "＠" not in text:
             return ScreeningResult("allow", [], 0, [], text, policy.version)
-        needs = policy.anchor_needs
-        if not any(FOLD_MARK in needs[aid] for aid, _s, _e in matches):
+        flags = policy.anchor_flags
+        fold_needed = False
+        for aid, _s, _e in matches:
+            if flags[aid] & FOLD_MARK:
+                fold_needed = True
+                break
+        if not fold_needed:
             if not _worth_a_look(text, quick, role, policy, matches):
                 return ScreeningResult("allow", [], 0, [], text, policy.version)
             folded = fold_exact(text, None, quick)
@@ -235,25 +240,24 @@ def _worth_a_look(
     if matches is None:
         matches = policy.anchor_matcher.find_matches_as_indexes(compact, overlapping=True)
     needs = policy.anchor_needs
-    digits = False
+    aflags = policy.anchor_flags
+    flags = 0
     for aid, _s, _e in matches:
+        flags |= aflags[aid]
         for others in needs[aid]:
-            if others is DIGIT_MARK:
-                digits = True
-            elif others is FOLD_MARK:
-                continue
-            elif others is AGENT_ONLY:
-                if role == "agent":
-                    return True  # a refusal phrase: the agent may be declining an offer
-            elif others is ASK_MARK:
-                if any(k in compact for k in policy.request_keys):
-                    return True  # a way to be contacted, asked for or offered
-            elif others is OFFER_MARK:
-                if (role == "customer" and any(b in compact for b in policy.benefit_keys)
-                        and any(f in compact for f in policy.favor_keys)):
-                    return True  # something of value offered for a favour
-            elif all(o in compact for o in others):
-                return True  # some entry anchored here may be complete, or a link
+            if not others:
+                return True  # an entry complete with its anchor alone, or a link
+            if others[0] in compact and (len(others) == 1 or all(o in compact for o in others)):
+                return True  # some entry anchored here may be complete
+    if flags & AGENT_ONLY and role == "agent":
+        return True  # a refusal phrase: the agent may be declining an offer
+    if flags & ASK_MARK and any(k in compact for k in policy.request_keys):
+        return True  # a way to be contacted, asked for or offered
+    if (flags & OFFER_MARK and role == "customer"
+            and any(b in compact for b in policy.benefit_keys)
+            and any(f in compact for f in policy.favor_keys)):
+        return True  # something of value offered for a favour
+    digits = bool(flags & DIGIT_MARK)
     if digits and _has_digits(compact, text):
         return True
     return "@" in text or "＠" in text
@@ -264,7 +268,8 @@ def _has_digits(compact: str, text: str | None = None) -> bool:
 
     A run of Chinese numerals always could. ASCII digits need 5+ for a QQ number next to a
     QQ cue, and 11+ otherwise; a reference number that stands alone in the text (20+
-    digits, or 16-19 digits failing Luhn with no word about cards or accounts) is skipped.
+    digits, or 16-19 digits with no word about cards or accounts, unless it is a Luhn-valid
+    62… UnionPay number) is skipped: the number rules would not flag it either.
     """
     if _CN_DIGIT_RUN.search(compact) is not None:
         return True
@@ -281,8 +286,8 @@ def _has_digits(compact: str, text: str | None = None) -> bool:
                 continue
             if bankish is None:
                 bankish = any(w in compact for w in _BANK_WORDS)
-            if not bankish and not numbers.luhn_ok(run):
-                continue
+            if not bankish and (not run.startswith("62") or not numbers.luhn_ok(run)):
+                continue  # an order or tracking number: a card needs a card word or 62…
         countable += n
     if countable >= 11:
         return True

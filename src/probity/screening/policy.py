@@ -283,13 +283,14 @@ PART: Final = 0
 ALLOW: Final = 1
 CONTEXT: Final = 2
 PHONETIC: Final = 3  # a homophone / pinyin spelling of a part
-AGENT_ONLY: Final[tuple[str, ...]] = ("\x00agent",)  # anchor marker: only for agents
+# Anchor flags: what else a message with this anchor may need a look for.
+AGENT_ONLY: Final = 1  # a refusal phrase: only an agent's message gets the full look
+FOLD_MARK: Final = 2  # a character the regex fast path cannot fold (traditional, full-width)
+DIGIT_MARK: Final = 4  # digits: maybe a phone, QQ number or card
+OFFER_MARK: Final = 8  # an offer of value (offer + benefit + favour rule)
+ASK_MARK: Final = 16  # a way to be contacted (channel noun + request rule)
 LINK_MARKERS: Final = ("http", "www", "wxp", "alipay", "tme", "wame")
-FOLD_MARK: Final[tuple[str, ...]] = ("\x00fold",)  # anchor marker: needs the full fold
-DIGIT_MARK: Final[tuple[str, ...]] = ("\x00digit",)  # anchor marker: digits to examine
 CN_NUMERALS: Final = "零一二三四五六七八九幺洞拐勾"
-OFFER_MARK: Final[tuple[str, ...]] = ("\x00offer",)  # anchor marker: offer of value
-ASK_MARK: Final[tuple[str, ...]] = ("\x00ask",)  # anchor marker: a way to be contacted
 
 MAX_VARIANTS: Final = 2000
 
@@ -340,6 +341,7 @@ class CompiledPolicy:
     matcher: Any  # ahocorasick_rs.AhoCorasick over every key (parts, variants, contexts)
     anchor_matcher: Any  # anchors only: the fast "anything to look at?" check
     anchor_needs: list[tuple[tuple[str, ...], ...]]  # per anchor: other parts, per entry
+    anchor_flags: list[int]  # per anchor: AGENT_ONLY | FOLD_MARK | DIGIT_MARK | ...
     benefit_keys: tuple[str, ...]  # folded "benefit" phrases (offer + benefit + favor rule)
     favor_keys: tuple[str, ...]
     request_keys: tuple[str, ...]  # folded "contact_request" phrases
@@ -465,14 +467,18 @@ def compile_policy(spec: PolicySpec) -> CompiledPolicy:
     # link markers send any message there (links are classified like QR payloads).
     anchor_index = {k: i for i, k in enumerate(anchor_keys)}
 
-    def add_anchor(key: str, marker: tuple[str, ...]) -> None:
+    anchor_flags: list[int] = [0] * len(anchor_keys)
+
+    def add_anchor(key: str, flag: int = 0, always: bool = False) -> None:
         idx = anchor_index.get(key)
         if idx is None:
-            anchor_index[key] = len(anchor_keys)
+            idx = anchor_index[key] = len(anchor_keys)
             anchor_keys.append(key)
-            anchor_needs.append((marker,))
-        elif marker not in anchor_needs[idx]:
-            anchor_needs[idx] = (*anchor_needs[idx], marker)
+            anchor_needs.append(())
+            anchor_flags.append(0)
+        anchor_flags[idx] |= flag
+        if always and () not in anchor_needs[idx]:
+            anchor_needs[idx] = ((), *anchor_needs[idx])
 
     for kind in ("refusal", "refusal_strong"):
         for phrase in spec.contexts.get(kind, []):
@@ -480,7 +486,7 @@ def compile_policy(spec: PolicySpec) -> CompiledPolicy:
             if key:
                 add_anchor(key, AGENT_ONLY)
     for key in LINK_MARKERS:
-        add_anchor(key, ())
+        add_anchor(key, always=True)
     # The same scan also spots what needs the full folding table (traditional, full-width,
     # look-alikes, symbols) and digits, so the fast path is a single pass.
     for ch in sorted(tables().needs_fold):
@@ -514,6 +520,7 @@ def compile_policy(spec: PolicySpec) -> CompiledPolicy:
         matcher=matcher,
         anchor_matcher=anchor_matcher,
         anchor_needs=anchor_needs,
+        anchor_flags=anchor_flags,
         benefit_keys=benefit_keys,
         favor_keys=favor_keys,
         request_keys=request_keys,
