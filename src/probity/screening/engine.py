@@ -177,7 +177,8 @@ def screen_message(text: str, role: str, policy: CompiledPolicy | None = None) -
         plus = False
     if not plus:
         matches = policy.anchor_matcher.find_matches_as_indexes(quick, overlapping=True)
-        if not matches and "@" not in text and "＠" not in text:
+        if (not matches and _ANY_DIGIT.search(quick) is None
+                and "@" not in text and "＠" not in text):
             return ScreeningResult("allow", [], 0, [], text, policy.version)
         flags = policy.anchor_flags
         fold_needed = False
@@ -257,7 +258,7 @@ def _worth_a_look(
             and any(b in compact for b in policy.benefit_keys)
             and any(f in compact for f in policy.favor_keys)):
         return True  # something of value offered for a favour
-    digits = bool(flags & DIGIT_MARK)
+    digits = bool(flags & DIGIT_MARK) or _ANY_DIGIT.search(compact) is not None
     if digits and _has_digits(compact, text):
         return True
     return "@" in text or "＠" in text

@@ -488,11 +488,10 @@ def compile_policy(spec: PolicySpec) -> CompiledPolicy:
     for key in LINK_MARKERS:
         add_anchor(key, always=True)
     # The same scan also spots what needs the full folding table (traditional, full-width,
-    # look-alikes, symbols) and digits, so the fast path is a single pass.
+    # look-alikes, symbols) and runs of Chinese numerals, so the fast path is a single pass
+    # (ASCII digits are found by one regex search: a key per digit would match too often).
     for ch in sorted(tables().needs_fold):
         add_anchor(ch, FOLD_MARK)
-    for ch in "0123456789":
-        add_anchor(ch, DIGIT_MARK)
     for phrase in spec.contexts.get("channel_noun", []):
         key = fold_term(phrase)
         if key:
