@@ -5,15 +5,17 @@ call, commit, return."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from probity.auth.deps import Session, after_commit, commit, require
 from probity.auth.permissions import Perm, Principal
-from probity.ledger import access, evidence, retention
+from probity.errors import InvalidInput
+from probity.ledger import access, evidence, jobs, retention, service
 from probity.ledger import schemas as s
+from probity.models.records import LedgerVerification
 
 router = APIRouter(prefix="/api/v1", tags=["records"])
 
@@ -136,3 +138,94 @@ async def conversation_evidence_pack(conversation_id: int, request: Request, ses
     name = f"evidence-conversation-{conv.id}.zip"
     return Response(data, media_type="application/zip",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+# -- ledger status, background verification, proofs -------------------------------------------
+
+
+def job_sessions(request: Request) -> jobs.SessionFactory:
+    """Where background verifications get their sessions (overridden in tests)."""
+    factory: jobs.SessionFactory = request.app.state.db.sessionmaker
+    return factory
+
+
+JobSessions = Annotated[jobs.SessionFactory, Depends(job_sessions)]
+
+
+def verification_read(row: LedgerVerification) -> s.VerificationRead:
+    out = s.VerificationRead.model_validate(row)
+    state = jobs.state_of(row)
+    out.state, out.progress = state["state"], state["progress"]
+    return out
+
+
+@router.get("/ledger/status", response_model=list[s.TenantLedgerStatus])
+async def ledger_status(session: Session, principal: LedgerReader
+                        ) -> list[s.TenantLedgerStatus]:
+    out = []
+    for item in await jobs.ledger_status(session, principal):
+        cp, ver, tenant = item["checkpoint"], item["verification"], item["tenant"]
+        out.append(s.TenantLedgerStatus(
+            tenant_id=tenant.id, tenant_code=tenant.code, tenant_name=tenant.name,
+            size=item["size"],
+            last_checkpoint=None if cp is None else s.CheckpointSummary(
+                tree_size=cp.tree_size, timestamp=cp.timestamp, root_hash=cp.root_hash,
+                key_id=cp.key_id),
+            last_verification=None if ver is None else verification_read(ver)))
+    return out
+
+
+@router.post("/ledger/verify", status_code=202, response_model=s.VerificationRead)
+async def start_ledger_verification(data: s.VerifyRequest, session: Session,
+                                    principal: LedgerReader, sessions: JobSessions
+                                    ) -> s.VerificationRead:
+    """Start a full verification of one tenant's ledger in the background; poll
+    ``/api/v1/ledger/verifications/{id}`` for progress and the result."""
+    row = await jobs.request_verification(session, principal, data.tenant_id, sessions)
+    await commit(session)
+    return verification_read(row)
+
+
+@router.get("/ledger/verifications/{verification_id}", response_model=s.VerificationRead)
+async def get_ledger_verification(verification_id: int, session: Session,
+                                  principal: LedgerReader) -> s.VerificationRead:
+    return verification_read(await jobs.get_verification(session, principal, verification_id))
+
+
+@router.get("/ledger/{tenant_id}/proof")
+async def ledger_inclusion_proof(
+    tenant_id: int, session: Session, principal: LedgerReader,
+    seq: Annotated[int, Query(ge=0)],
+    size: Annotated[int | None, Query(ge=1, description="Tree size (default: latest checkpoint)")]
+    = None,
+) -> dict[str, Any]:
+    """Audit path proving entry *seq* is in the tree of *size* entries, with the signed
+    checkpoint at that size when there is one."""
+    await retention.tenant_in_scope(session, principal, Perm.ledger_read, tenant_id, body=False)
+    try:
+        proof = await service.inclusion_proof(session, tenant_id, seq, size)
+    except (ValueError, IndexError) as exc:
+        raise InvalidInput(str(exc) or "seq or size out of range", code="out_of_range") from exc
+    return proof.to_json()
+
+
+@router.get("/ledger/{tenant_id}/consistency")
+async def ledger_consistency_proof(
+    tenant_id: int, session: Session, principal: LedgerReader,
+    from_size: Annotated[int, Query(alias="from", ge=1)],
+    to_size: Annotated[int | None, Query(alias="to", ge=1)] = None,
+) -> dict[str, Any]:
+    """Proof that the tree of *from* entries is a prefix of the tree of *to* entries."""
+    await retention.tenant_in_scope(session, principal, Perm.ledger_read, tenant_id, body=False)
+    try:
+        proof = await service.consistency_proof(session, tenant_id, from_size, to_size)
+    except (ValueError, IndexError) as exc:
+        raise InvalidInput(str(exc) or "sizes out of range", code="out_of_range") from exc
+    return proof.to_json()
+
+
+@router.get("/ledger/public-keys")
+async def ledger_public_keys(principal: LedgerReader) -> dict[str, Any]:
+    """The keys that verify checkpoints and evidence packs (publish them out of band)."""
+    keyring = service.default_keyring()
+    return {"current": keyring.current_key_id, "keys": keyring.export_public_keys()}

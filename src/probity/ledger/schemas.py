@@ -99,7 +99,8 @@ class VerificationRead(BaseModel):
     entries_checked: int
     first_bad_seq: int | None
     message: str
-    progress: int | None = None  # entries hashed so far, while running
+    state: str = "running"  # running | ok | failed | interrupted
+    progress: int = 0  # entries read so far (all checked ones once finished)
 
 
 class CheckpointSummary(BaseModel):
@@ -119,4 +120,4 @@ class TenantLedgerStatus(BaseModel):
 
 
 class VerifyRequest(BaseModel):
-    tenant_id: int | None = None  # default: every tenant in scope
+    tenant_id: int

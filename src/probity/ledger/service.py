@@ -17,7 +17,7 @@ quiet tail after the last append.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -476,8 +476,22 @@ class TenantVerification:
     chain: ChainVerification | None = None
 
 
+def _counted(rows: Iterable[Any], progress: Callable[[int], None], every: int) -> Iterator[Any]:
+    n = 0
+    for row in rows:
+        yield row
+        n += 1
+        if n % every == 0:
+            progress(n)
+    progress(n)
+
+
 def _verify_sync(
-    conn: Connection | Session, tenant_id: int, keyring: Keyring, chunk: int
+    conn: Connection | Session,
+    tenant_id: int,
+    keyring: Keyring,
+    chunk: int,
+    progress: Callable[[int], None] | None = None,
 ) -> TenantVerification:
     # The hashed tenant id is the code recorded in the tenant's first entry.
     code = conn.scalar(
@@ -512,7 +526,8 @@ def _verify_sync(
         .order_by(LedgerEntry.seq)
         .execution_options(yield_per=chunk)
     )
-    result = verify_chain(rows, tenant=tenant_code, checkpoints=trusted, chunk_size=chunk)
+    entries: Iterable[Any] = rows if progress is None else _counted(rows, progress, chunk)
+    result = verify_chain(entries, tenant=tenant_code, checkpoints=trusted, chunk_size=chunk)
     ok = result.ok and not problems
     message = result.message
     if result.ok and problems:
@@ -542,14 +557,16 @@ async def verify_tenant(
     keyring: Keyring | None = None,
     *,
     chunk: int = 16384,
+    progress: Callable[[int], None] | None = None,
 ) -> TenantVerification:
     """Stream the tenant's entries (seq order, server-side in chunks) through the pure verifier:
     hash chain, payload hashes, the recomputed Merkle root against every signed checkpoint
-    (signatures checked with *keyring*, default: the configured keys)."""
+    (signatures checked with *keyring*, default: the configured keys). *progress*, if given,
+    is called with the number of entries read so far after every chunk."""
     keys = keyring or default_keyring()
 
     def run(conn: Any) -> TenantVerification:
-        return _verify_sync(conn, tenant_id, keys, chunk)
+        return _verify_sync(conn, tenant_id, keys, chunk, progress)
 
     return await session_or_connection.run_sync(run)
 
