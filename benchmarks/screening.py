@@ -188,7 +188,8 @@ def percentile(values: Sequence[float], q: float) -> float:
 
 
 def memory_of_policy(terms: int) -> tuple[float, float, float]:
-    """(RSS delta MiB, tracemalloc peak MiB, compile seconds) in a fresh process."""
+    """(RSS delta MiB, tracemalloc peak MiB, compile seconds), each in a fresh process
+    (tracing allocations costs memory itself, so RSS is measured without it)."""
     code = f"""
 import gc, json, sys, time, tracemalloc
 sys.path.insert(0, {str(ROOT / 'src')!r}); sys.path.insert(0, {str(Path(__file__).parent)!r})
@@ -201,20 +202,23 @@ gc.collect()
 def rss():
     with open('/proc/self/statm') as fh:
         return int(fh.read().split()[1]) * 4096
+trace = sys.argv[1] == "trace"
 before = rss()
-tracemalloc.start()
+if trace:
+    tracemalloc.start()
 t0 = time.perf_counter()
 policy = compile_policy(spec)
 took = time.perf_counter() - t0
-peak = tracemalloc.get_traced_memory()[1]
-tracemalloc.stop()
+peak = tracemalloc.get_traced_memory()[1] if trace else 0
 gc.collect()
 print(json.dumps([(rss() - before) / 2**20, peak / 2**20, took]))
 """
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True, cwd=str(ROOT))
-    rss_mib, peak_mib, took = json.loads(out.stdout.strip().splitlines()[-1])
-    return float(rss_mib), float(peak_mib), float(took)
+    results = []
+    for mode in ("rss", "trace"):
+        out = subprocess.run([sys.executable, "-c", code, mode], capture_output=True, text=True,
+                             check=True, cwd=str(ROOT))
+        results.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    return float(results[0][0]), float(results[1][1]), float(results[0][2])
 
 
 def cli_batch(
