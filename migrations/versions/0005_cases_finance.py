@@ -1,5 +1,5 @@
 """cases and finance: cases (append-only events and notes), payee registry, imports, rule
-settings; alerts gain source/rule/customer/evidence/dedupe key and nullable message links;
+settings, notification rules and in-app notifications; alerts gain source/rule/customer/evidence/dedupe key and nullable message links;
 refunds gain kind (refund|compensation) and approver
 
 Revision ID: 0005
@@ -207,6 +207,43 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_refunds_approved_by_employee_id'), ['approved_by_employee_id'], unique=False)
         batch_op.create_foreign_key(batch_op.f('fk_refunds_approved_by_employee_id_employees'), 'employees', ['approved_by_employee_id'], ['id'])
 
+    # Notifications (rules per role/severity/channel; in-app inbox).
+    op.create_table('notification_rules',
+    sa.Column('tenant_id', sa.Integer(), nullable=False),
+    sa.Column('role', sa.String(length=16), nullable=True),
+    sa.Column('min_severity', sa.Integer(), nullable=False),
+    sa.Column('channel', sa.String(length=16), nullable=False),
+    sa.Column('events', sa.String(length=200), nullable=False),
+    sa.Column('target', sa.String(length=500), nullable=True),
+    sa.Column('secret', sa.String(length=200), nullable=True),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], name=op.f('fk_notification_rules_tenant_id_tenants')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_notification_rules'))
+    )
+    with op.batch_alter_table('notification_rules', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_notification_rules_tenant_id'), ['tenant_id'], unique=False)
+
+    op.create_table('notifications',
+    sa.Column('tenant_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('case_id', sa.Integer(), nullable=True),
+    sa.Column('event', sa.String(length=40), nullable=False),
+    sa.Column('title', sa.String(length=200), nullable=False),
+    sa.Column('body', sa.Text(), nullable=False),
+    sa.Column('read_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_notifications_case_id_cases')),
+    sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], name=op.f('fk_notifications_tenant_id_tenants')),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_notifications_user_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_notifications'))
+    )
+    with op.batch_alter_table('notifications', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_notifications_tenant_id'), ['tenant_id'], unique=False)
+        batch_op.create_index('ix_notifications_user_read', ['user_id', 'read_at'], unique=False)
+
     for table in APPEND_ONLY:
         for ddl in immutability_ddl(table, dialect):
             op.execute(ddl)
@@ -214,6 +251,15 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     dialect = op.get_bind().dialect.name
+    with op.batch_alter_table('notifications', schema=None) as batch_op:
+        batch_op.drop_index('ix_notifications_user_read')
+        batch_op.drop_index(batch_op.f('ix_notifications_tenant_id'))
+
+    op.drop_table('notifications')
+    with op.batch_alter_table('notification_rules', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_notification_rules_tenant_id'))
+
+    op.drop_table('notification_rules')
     for table in APPEND_ONLY:
         for ddl in drop_immutability_ddl(table, dialect):
             op.execute(ddl)

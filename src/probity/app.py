@@ -105,11 +105,12 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     from probity.finance.router import router as finance_router
     from probity.ledger.pages import router as records_pages
     from probity.ledger.router import router as records_router
+    from probity.notify.router import router as notify_router
     from probity.org.router import router as org_router
     from probity.web.pages import router as pages_router
 
     for r in (auth_router, org_router, audit_router, commerce_router, chat_router, chat_ws_router,
-              alerts_router, cases_router, finance_router,
+              alerts_router, cases_router, finance_router, notify_router,
               records_router, records_pages, pages_router):
         app.include_router(r)
 

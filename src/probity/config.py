@@ -40,6 +40,13 @@ class Settings(BaseSettings):
     password_min_length: int = 10
     ledger_signing_key: str | None = Field(default=None, repr=False)
     attachments_dir: Path = PROJECT_ROOT / "var" / "attachments"
+    # Outgoing e-mail for case notifications (none sent when smtp_host is unset).
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_from: str = "probity@localhost"
+    smtp_user: str | None = None
+    smtp_password: str | None = Field(default=None, repr=False)
+    smtp_starttls: bool = False
     # Reading a conversation one does not take part in is recorded in the access log; these
     # roles must also say why (a reason), unless access_reason_required is off.
     access_reason_required: bool = True

@@ -47,6 +47,8 @@ SIGNED_IN = {
     ("POST", "/api/v1/chat/conversations/{conv_id}/messages/{seq}/recall"),
     ("GET", "/api/v1/chat/conversations/{conv_id}/customer"),
     ("GET", "/api/v1/chat/conversations/{conv_id}/transfers"),
+    # Each user's own in-app notifications (probity.notify).
+    ("GET", "/api/v1/notifications"), ("POST", "/api/v1/notifications/{notification_id}/read"),
 }
 
 DEMO_LOGIN = {Role.customer: "customer", Role.agent: "agent", Role.team_lead: "lead",

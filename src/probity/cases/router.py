@@ -46,6 +46,15 @@ async def sla_warnings(session: Session, principal: CaseReader) -> list[schemas.
     return [case_read(c) for c in breached + warning]
 
 
+@router.post("/api/v1/cases/sla-sweep", response_model=list[dict[str, int | str]])
+async def sla_sweep(session: Session, principal: CaseManager) -> list[dict[str, int | str]]:
+    """Record and notify each new SLA warning or breach in scope (once per clock). Meant to be
+    called every few minutes by a scheduler."""
+    done = await service.sla_sweep(session, principal)
+    await commit(session)
+    return [{"case_id": c, "clock": clock, "state": state} for c, clock, state in done]
+
+
 @router.post("/api/v1/cases", response_model=schemas.CaseRead, status_code=201)
 async def open_case(body: schemas.CaseCreate, session: Session, principal: CaseManager
                     ) -> schemas.CaseRead:

@@ -39,6 +39,7 @@ from probity.models import (
     User,
 )
 from probity.models.base import utcnow
+from probity.notify.service import notify_case
 
 S = CaseStatus
 DECISIONS = frozenset({S.substantiated, S.unsubstantiated, S.false_positive})
@@ -272,6 +273,7 @@ async def open_case(session: AsyncSession, actor: Principal | None, alerts: list
         session.add(CaseAlert(case_id=case.id, alert_id=a.id, created_at=now))
     await _record(session, case, actor, "opened", to_status=S.new.value,
                   detail={"alert_ids": [a.id for a in alerts]})
+    await notify_case(session, case, "case.opened")
     return case
 
 
@@ -415,7 +417,40 @@ async def transition(session: AsyncSession, principal: Principal, case_id: int, 
     case.updated_at = now
     await _record(session, case, principal, "transition", from_status=current.value,
                   to_status=target.value, detail=detail, before=before)
+    if target in DECISIONS:
+        await notify_case(session, case, "case.decided")
     return case
+
+
+async def sla_sweep(session: AsyncSession, principal: Principal | None,
+                    now: datetime | None = None) -> list[tuple[int, str, str]]:
+    """Record (event, audit, ledger) and notify each SLA warning or breach once per clock.
+    Run it every few minutes (POST /api/v1/cases/sla-sweep or a scheduled job)."""
+    now = now or utcnow()
+    q = select(Case).where(or_(Case.triaged_at.is_(None), Case.decided_at.is_(None)))
+    if principal is not None:
+        q = q.where(principal.scope(Perm.case_manage).filter(
+            Case.tenant_id, Case.org_unit_id))  # type: ignore[arg-type]
+    done: list[tuple[int, str, str]] = []
+    for case in (await session.scalars(q.order_by(Case.id))).all():
+        view = sla_view(case, now)
+        pending = [(clock, view[clock]) for clock in ("triage", "decision")
+                   if view[clock] in ("warning", "breached")]
+        if not pending:
+            continue
+        seen = {(e.kind, (e.detail or {}).get("clock")) for e in (await session.scalars(
+            select(CaseEvent).where(CaseEvent.case_id == case.id,
+                                    CaseEvent.kind.in_(["sla_warning", "sla_breached"])))).all()}
+        for clock, state in pending:
+            kind = f"sla_{state}"
+            if (kind, clock) in seen:
+                continue
+            due = case.triage_due_at if clock == "triage" else case.decision_due_at
+            await _record(session, case, principal, kind,
+                          detail={"clock": clock, "due_at": format_time(due)})
+            await notify_case(session, case, f"case.{kind}")
+            done.append((case.id, clock, state))
+    return done
 
 
 async def assign(session: AsyncSession, principal: Principal, case_id: int,

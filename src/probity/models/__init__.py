@@ -4,7 +4,16 @@ from probity.models.alerts import Alert
 from probity.models.audit import AuditEntry
 from probity.models.auth import ApiToken, Role, RoleAssignment, User
 from probity.models.base import Base
-from probity.models.cases import Case, CaseAlert, CaseEvent, CaseNote, CaseSettings, CaseStatus
+from probity.models.cases import (
+    Case,
+    CaseAlert,
+    CaseEvent,
+    CaseNote,
+    CaseSettings,
+    CaseStatus,
+    Notification,
+    NotificationRule,
+)
 from probity.models.chat import (
     AgentStatus,
     Conversation,
@@ -66,6 +75,8 @@ __all__ = [
     "LegalHold",
     "Message",
     "MessageKind",
+    "Notification",
+    "NotificationRule",
     "Order",
     "OrderStatus",
     "OrgUnit",

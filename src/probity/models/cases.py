@@ -10,7 +10,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Enum, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Enum, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from probity.models.base import Base, IdMixin, TimestampMixin, UTCDateTime
@@ -110,3 +110,39 @@ class CaseSettings(Base):
     triage_hours: Mapped[int] = mapped_column(Integer, default=2)
     decision_working_days: Mapped[int] = mapped_column(Integer, default=3)
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class NotificationRule(IdMixin, TimestampMixin, Base):
+    """Who hears about what: per tenant, a role (or a group-chat robot) and a minimum severity.
+
+    channel: in_app | email (to each user with the role in scope, or to `target` when set) |
+    wecom | dingtalk | feishu (one message to the robot webhook in `target`, signed with
+    `secret` where the platform requires it).
+    """
+
+    __tablename__ = "notification_rules"
+
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), index=True)
+    role: Mapped[str | None] = mapped_column(String(16))
+    min_severity: Mapped[int] = mapped_column(Integer, default=1)
+    channel: Mapped[str] = mapped_column(String(16))
+    # comma-separated: case.opened, case.sla_warning, case.sla_breached, case.decided
+    events: Mapped[str] = mapped_column(String(200), default="case.opened")
+    target: Mapped[str | None] = mapped_column(String(500))
+    secret: Mapped[str | None] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Notification(IdMixin, TimestampMixin, Base):
+    """An in-app notification for one user."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_user_read", "user_id", "read_at"),)
+
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+    event: Mapped[str] = mapped_column(String(40))
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text, default="")
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,0 +1,283 @@
+"""Case notifications: in-app, e-mail over SMTP, and group-chat robots (WeCom, DingTalk, Feishu).
+
+Who hears about what is a `NotificationRule` per tenant (applies to its subtree): a role (or a
+robot webhook), a minimum severity and the events. In-app notifications are rows written in the
+case's transaction; e-mails and robot messages are sent only after commit (`after_commit`), and a
+failed send is logged, never raised — the case change has already happened.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import logging
+import smtplib
+import time
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from typing import Any
+from urllib.parse import quote_plus
+
+import httpx
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from probity.auth.deps import after_commit
+from probity.auth.permissions import Principal
+from probity.config import Settings, get_settings
+from probity.errors import InvalidInput, NotFound
+from probity.models import (
+    Case,
+    Employee,
+    Notification,
+    NotificationRule,
+    Role,
+    RoleAssignment,
+    Tenant,
+    User,
+)
+from probity.models.base import utcnow
+
+log = logging.getLogger("probity.notify")
+
+EVENTS = ("case.opened", "case.decided", "case.sla_warning", "case.sla_breached")
+CHANNELS = ("in_app", "email", "wecom", "dingtalk", "feishu")
+ROBOTS = ("wecom", "dingtalk", "feishu")
+SEVERITY_NAMES = {1: "low", 2: "medium", 3: "high", 4: "critical"}
+
+
+# --- signing, per platform -------------------------------------------------------------------
+
+
+def dingtalk_signed_url(url: str, secret: str, timestamp_ms: int) -> str:
+    """DingTalk: HMAC-SHA256 over "timestamp\\nsecret" keyed by the secret, base64, URL-encoded,
+    as the `timestamp` and `sign` query parameters."""
+    to_sign = f"{timestamp_ms}\n{secret}".encode()
+    sign = base64.b64encode(hmac.new(secret.encode(), to_sign, hashlib.sha256).digest()).decode()
+    sep = "&" if "?" in url else "?"
+    return f"{url}{sep}timestamp={timestamp_ms}&sign={quote_plus(sign)}"
+
+
+def feishu_sign(secret: str, timestamp_s: int) -> str:
+    """Feishu/Lark: HMAC-SHA256 keyed by "timestamp\\nsecret" over an empty message, base64."""
+    key = f"{timestamp_s}\n{secret}".encode()
+    return base64.b64encode(hmac.new(key, b"", hashlib.sha256).digest()).decode()
+
+
+def robot_request(channel: str, url: str, secret: str | None, text: str,
+                  now: float | None = None) -> tuple[str, dict[str, Any]]:
+    """(url, JSON body) for one group-chat robot message."""
+    now = time.time() if now is None else now
+    if channel == "wecom":  # the key is in the webhook URL; no signature
+        return url, {"msgtype": "text", "text": {"content": text}}
+    if channel == "dingtalk":
+        signed = dingtalk_signed_url(url, secret, int(now * 1000)) if secret else url
+        return signed, {"msgtype": "text", "text": {"content": text}}
+    if channel == "feishu":
+        body: dict[str, Any] = {"msg_type": "text", "content": {"text": text}}
+        if secret:
+            ts = int(now)
+            body = {"timestamp": str(ts), "sign": feishu_sign(secret, ts), **body}
+        return url, body
+    raise ValueError(f"not a robot channel: {channel}")
+
+
+# --- rules -----------------------------------------------------------------------------------
+
+
+async def create_rule(session: AsyncSession, principal: Principal, data: dict[str, Any]
+                      ) -> NotificationRule:
+    from probity.audit.service import record_audit
+    from probity.auth.permissions import Perm
+    from probity.finance.service import check_tenant
+
+    await check_tenant(session, principal, data["tenant_id"], Perm.case_manage)
+    channel = data["channel"]
+    events = [e.strip() for e in data.get("events", "case.opened").split(",") if e.strip()]
+    if not events or any(e not in EVENTS for e in events):
+        raise InvalidInput(f"events are a comma list of {', '.join(EVENTS)}")
+    if channel in ROBOTS:
+        target = data.get("target") or ""
+        if not target.startswith(("https://", "http://")):
+            raise InvalidInput("a robot needs its webhook URL as target", code="invalid_target")
+    elif not data.get("role") and not data.get("target"):
+        raise InvalidInput("an in-app or e-mail rule needs a role (or an e-mail target)")
+    if data.get("role") and data["role"] not in {r.value for r in Role}:
+        raise InvalidInput("unknown role", code="unknown_role")
+    rule = NotificationRule(tenant_id=data["tenant_id"], role=data.get("role"),
+                            min_severity=data.get("min_severity", 1), channel=channel,
+                            events=",".join(events), target=data.get("target"),
+                            secret=data.get("secret"), active=True)
+    session.add(rule)
+    await session.flush()
+    record_audit(session, principal, "notify.rule.create", target_type="notification_rule",
+                 target_id=rule.id, tenant_id=rule.tenant_id,
+                 after={"role": rule.role, "channel": channel, "events": rule.events,
+                        "min_severity": rule.min_severity, "target": rule.target})
+    return rule
+
+
+async def list_rules(session: AsyncSession, principal: Principal) -> list[NotificationRule]:
+    from probity.auth.permissions import Perm
+
+    scope = principal.scope(Perm.case_manage)
+    return list((await session.scalars(select(NotificationRule).where(
+        scope.filter(NotificationRule.tenant_id)).order_by(  # type: ignore[arg-type]
+        NotificationRule.id))).all())
+
+
+async def deactivate_rule(session: AsyncSession, principal: Principal, rule_id: int
+                          ) -> NotificationRule:
+    from probity.audit.service import record_audit
+    from probity.auth.permissions import Perm
+
+    scope = principal.scope(Perm.case_manage)
+    rule = await session.scalar(select(NotificationRule).where(
+        NotificationRule.id == rule_id, scope.filter(NotificationRule.tenant_id)))  # type: ignore[arg-type]
+    if rule is None:
+        raise NotFound("no such notification rule")
+    rule.active = False
+    record_audit(session, principal, "notify.rule.deactivate", target_type="notification_rule",
+                 target_id=rule.id, tenant_id=rule.tenant_id)
+    await session.flush()
+    return rule
+
+
+# --- dispatch --------------------------------------------------------------------------------
+
+
+@dataclass
+class Outgoing:
+    channel: str
+    target: str
+    text: str
+    subject: str = ""
+    secret: str | None = None
+    recipients: list[str] = field(default_factory=list)
+
+
+def case_text(case: Case, event: str) -> tuple[str, str]:
+    sev = SEVERITY_NAMES.get(case.severity, str(case.severity))
+    what = {"case.opened": "opened", "case.decided": f"decided: {case.decision}",
+            "case.sla_warning": "SLA warning", "case.sla_breached": "SLA breached"}[event]
+    subject = f"[Probity] case #{case.id} {what} (severity {sev})"
+    body = (f"Case #{case.id} — {case.title}\nStatus: {case.status.value}; severity: {sev}\n"
+            f"Triage due: {case.triage_due_at:%Y-%m-%d %H:%M} UTC; decision due: "
+            f"{case.decision_due_at:%Y-%m-%d %H:%M} UTC\n/cases/{case.id}")
+    return subject, body
+
+
+async def _users_with_role(session: AsyncSession, role: str, case: Case) -> list[tuple[int, str |
+                                                                                     None]]:
+    """(user id, e-mail) of the users holding `role` over the case's tenant (or team)."""
+    path = await session.scalar(select(Tenant.path).where(Tenant.id == case.tenant_id)) or ""
+    rows = (await session.execute(
+        select(User.id, Employee.email, Tenant.path, RoleAssignment.org_unit_id)
+        .join(RoleAssignment, RoleAssignment.user_id == User.id)
+        .join(Tenant, Tenant.id == RoleAssignment.tenant_id)
+        .outerjoin(Employee, Employee.id == User.employee_id)
+        .where(RoleAssignment.role == role))).all()
+    out: dict[int, str | None] = {}
+    for uid, email, tpath, unit in rows:
+        if path.startswith(tpath) and (unit is None or unit == case.org_unit_id):
+            out[uid] = email
+    return sorted(out.items())
+
+
+async def notify_case(session: AsyncSession, case: Case, event: str) -> list[Outgoing]:
+    """Apply the tenant's rules to one case event: in-app rows now, sends after commit."""
+    path = await session.scalar(select(Tenant.path).where(Tenant.id == case.tenant_id)) or ""
+    rules = (await session.scalars(select(NotificationRule).join(
+        Tenant, Tenant.id == NotificationRule.tenant_id).where(
+        NotificationRule.active.is_(True), NotificationRule.min_severity <= case.severity))).all()
+    subject, body = case_text(case, event)
+    outgoing: list[Outgoing] = []
+    for rule in rules:
+        rule_path = await session.scalar(select(Tenant.path).where(Tenant.id == rule.tenant_id))
+        if not rule_path or not path.startswith(rule_path):
+            continue
+        if event not in rule.events.split(","):
+            continue
+        if rule.channel in ROBOTS and rule.target:
+            outgoing.append(Outgoing(rule.channel, rule.target, f"{subject}\n{body}",
+                                     secret=rule.secret))
+            continue
+        users = await _users_with_role(session, rule.role, case) if rule.role else []
+        if rule.channel == "in_app":
+            for uid, _email in users:
+                session.add(Notification(tenant_id=case.tenant_id, user_id=uid, case_id=case.id,
+                                         event=event, title=subject[:200], body=body,
+                                         created_at=utcnow()))
+        elif rule.channel == "email":
+            recipients = [rule.target] if rule.target else [e for _u, e in users if e]
+            if recipients:
+                outgoing.append(Outgoing("email", "", body, subject=subject,
+                                         recipients=recipients))
+    if outgoing:
+        async def effect() -> None:
+            await send_all(outgoing, mail_settings())
+
+        after_commit(session, effect)
+    return outgoing
+
+
+def mail_settings() -> Settings:
+    """The SMTP settings (a seam for tests)."""
+    return get_settings()
+
+
+async def send_all(outgoing: list[Outgoing], settings: Settings) -> None:
+    for item in outgoing:
+        try:
+            if item.channel == "email":
+                await asyncio.to_thread(send_email, settings, item.recipients, item.subject,
+                                        item.text)
+            else:
+                url, payload = robot_request(item.channel, item.target, item.secret, item.text)
+                async with httpx.AsyncClient(timeout=5.0) as client:
+                    r = await client.post(url, json=payload)
+                    r.raise_for_status()
+        except Exception as exc:  # after commit: log and carry on with the others
+            log.warning("notification via %s failed: %s", item.channel, exc)
+
+
+def send_email(settings: Settings, recipients: list[str], subject: str, text: str) -> None:
+    if not settings.smtp_host:
+        log.info("no SMTP host configured; e-mail to %s not sent", recipients)
+        return
+    msg = EmailMessage()
+    msg["From"] = settings.smtp_from
+    msg["To"] = ", ".join(recipients)
+    msg["Subject"] = subject
+    msg.set_content(text)
+    with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=10) as smtp:
+        if settings.smtp_starttls:
+            smtp.starttls()
+        if settings.smtp_user and settings.smtp_password:
+            smtp.login(settings.smtp_user, settings.smtp_password)
+        smtp.send_message(msg)
+
+
+# --- the in-app inbox ------------------------------------------------------------------------
+
+
+async def my_notifications(session: AsyncSession, principal: Principal, *, unread: bool,
+                           limit: int) -> list[Notification]:
+    q = select(Notification).where(Notification.user_id == principal.user_id)
+    if unread:
+        q = q.where(Notification.read_at.is_(None))
+    return list((await session.scalars(q.order_by(Notification.id.desc()).limit(limit))).all())
+
+
+async def mark_read(session: AsyncSession, principal: Principal, notification_id: int
+                    ) -> Notification:
+    n = await session.scalar(select(Notification).where(
+        Notification.id == notification_id, Notification.user_id == principal.user_id))
+    if n is None:
+        raise NotFound("no such notification")
+    if n.read_at is None:
+        n.read_at = utcnow()
+        await session.flush()
+    return n
