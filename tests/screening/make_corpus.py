@@ -1044,6 +1044,57 @@ NINTH: list[tuple[str, str, list[str], str]] = [
     (A, "我们的客服会通过App消息联系您", [], "ninth-neg"),
 ]
 
+# ---- a tenth batch: English (ninth held-out round) ----
+TENTH: list[tuple[str, str, list[str], str]] = [
+    (C, "Hey, can we chat on WeChat instead? My ID is sunny_88", ["contact"], "tenth-pos"),
+    (C, "what's ur wechat", ["contact"], "tenth-pos"),
+    (C, "Give me your phone number and I'll call you", ["contact"], "tenth-pos"),
+    (A, "Text me at 139-0000-5555, faster than this app", ["contact"], "tenth-pos"),
+    (C, "Do you use Line or Telegram?", ["contact"], "tenth-pos"),
+    (A, "Let's continue this conversation privately", ["contact"], "tenth-pos"),
+    (C, "can u add me on qq? 12345678", ["contact"], "tenth-pos"),
+    (C, "I'll DM you on Instagram", ["contact"], "tenth-pos"),
+    (A, "Reach out to me directly at my gmail: tom.cs2024@gmail.com", ["contact"], "tenth-pos"),
+    (C, "Let's talk outside of this platform", ["contact"], "tenth-pos"),
+    (C, "I'll send you a red envelope on WeChat if you help", ["bribe"], "tenth-pos"),
+    (C, "I can pay you some extra money if you approve my claim", ["bribe"], "tenth-pos"),
+    (A, "For a small fee I can make your refund go faster", ["bribe"], "tenth-pos"),
+    (C, "I'll give you 10% of the refund as a thank you", ["bribe"], "tenth-pos"),
+    (C, "let me buy you lunch for your help", ["bribe"], "tenth-pos"),
+    (C, "here's 100 rmb for your trouble", ["bribe"], "tenth-pos"),
+    (A, "You pay me directly and I'll give you a discount", ["payment"], "tenth-pos"),
+    (A, "Send the money to my Alipay account: 13900001111", ["payment", "contact"], "tenth-pos"),
+    (C, "Can I just transfer the money to your bank account?", ["payment"], "tenth-pos"),
+    (A, "Don't pay through the app, pay me in cash on delivery", ["payment"], "tenth-pos"),
+    (C, "I'll pay you via WeChat transfer instead", ["payment"], "tenth-pos"),
+    (C, "Hi, my order hasn't arrived yet", [], "tenth-neg"),
+    (A, "I've escalated your case, you'll hear back within 24 hours", [], "tenth-neg"),
+    (C, "Can I pay with Alipay in the app?", [], "tenth-neg"),
+    (A, "Your refund has been returned to your original payment method", [], "tenth-neg"),
+    (C, "How do I use my red envelope coupon?", [], "tenth-neg"),
+    (A, "We've sent you a red envelope coupon as compensation", [], "tenth-neg"),
+    (C, "The tracking number is YT1234567890123", [], "tenth-neg"),
+    (C, "My order ID is 202411301234567", [], "tenth-neg"),
+    (A, "Please confirm the last four digits of your phone: ****5678", [], "tenth-neg"),
+    (C, "A guy on WeChat says he's your agent and wants me to pay him. Is this legit?",
+     [], "tenth-neg"),
+    (A, "Reminder: never pay anyone outside the app", [], "tenth-neg"),
+    (A, "Please do not add any staff on WeChat or QQ", [], "tenth-neg"),
+    (C, "My phone screen cracked after 2 days", [], "tenth-neg"),
+    (C, "Is the iPhone 15 compatible with this charger?", [], "tenth-neg"),
+    (A, "Our hotline is 400-888-1234", [], "tenth-neg"),
+    (C, "Thanks for your help, you've been great", [], "tenth-neg"),
+    (C, "Can you help me change my address please?", [], "tenth-neg"),
+    (C, "I want to buy a gift card for my friend", [], "tenth-neg"),
+    (A, "Gift cards can be purchased in the app", [], "tenth-neg"),
+    (C, "Could you give me a discount code?", [], "tenth-neg"),
+    (C, "I'd like to pay the rest by bank card", [], "tenth-neg"),
+    (A, "You can contact us anytime in this chat", [], "tenth-neg"),
+    (C, "my number changed, how to update it in my profile?", [], "tenth-neg"),
+    (A, "Sorry, I can't accept that. Please keep the conversation here.",
+     ["refusal"], "tenth-refusal"),
+]
+
 TRAD = str.maketrans({"个": "個", "发": "發", "红": "紅", "给": "給", "帮": "幫", "号": "號",
                       "码": "碼", "转": "轉", "账": "賬", "户": "戶", "这": "這", "们": "們",
                       "说": "說", "话": "話", "钱": "錢", "马": "馬", "单": "單", "请": "請",
@@ -1091,7 +1142,7 @@ def variants(rng: random.Random) -> list[tuple[str, str, list[str], str]]:
 def main() -> None:
     rng = random.Random(20261129)
     rows = (POSITIVE + NEGATIVE + REFUSAL + SECOND + THIRD + FOURTH + FIFTH + SIXTH
-            + SEVENTH + EIGHTH + NINTH + variants(rng))
+            + SEVENTH + EIGHTH + NINTH + TENTH + variants(rng))
     seen: set[tuple[str, str]] = set()
     path = Path(__file__).with_name("corpus.jsonl")
     n = 0
