@@ -341,3 +341,28 @@ async def test_customer_report_naming_a_private_payment(db: AsyncSession, as_use
     bad = await client.post("/api/v1/cases/reports", json={
         "tenant_id": (await tenant(db, "HOME")).id, "source": "customer_report", "text": "x"})
     assert bad.status_code == 422 and bad.json()["code"] == "unknown_tenant"
+
+
+async def test_metrics_per_subsidiary(db: AsyncSession, as_user: Any) -> None:
+    client = await as_user("compliance")
+    case_id, t = await _open(db, client)
+    await _move(client, case_id, "triage")
+    await _move(client, case_id, "investigating")
+    await _move(client, case_id, "substantiated", reason="r")
+    second, _ = await _open(db, client)
+    await _move(client, second, "triage")
+    await _move(client, second, "false_positive", reason="official coupon")
+    rows = (await client.get("/api/v1/cases/metrics")).json()
+    ecom = next(r for r in rows if r["tenant_id"] == t.id)
+    assert ecom["cases"] >= 2 and ecom["decided"] >= 2 and ecom["substantiated"] >= 1
+    assert 0 < ecom["substantiation_rate"] < 1
+    assert ecom["alerts"] >= 2 and ecom["hours_to_triage"]["median"] is not None
+    assert ecom["hours_to_decision"]["median"] is not None
+    home_id = (await tenant(db, "HOME")).id
+    assert all(r["tenant_id"] != home_id for r in rows)  # scope
+    admin = await as_user("admin")
+    assert len((await admin.get("/api/v1/cases/metrics")).json()) >= 4  # HQ + subsidiaries
+    bad = await admin.get("/api/v1/cases/metrics?since=2026-11-01T00:00:00")
+    assert bad.status_code == 422
+    page = await admin.get("/cases/metrics", headers={"accept": "text/html"})
+    assert page.status_code == 200 and 'data-testid="metrics"' in page.text

@@ -59,6 +59,21 @@ async def cases_page(request: Request, session: Session, principal: CaseReader,
                   names=await _names(session, rows))
 
 
+@router.get("/cases/metrics", response_class=HTMLResponse)
+async def metrics_page(request: Request, session: Session, principal: CaseReader,
+                       days: int = 30) -> Response:
+    from datetime import timedelta
+
+    from probity.cases.metrics import case_metrics
+    from probity.models.base import utcnow
+
+    days = min(max(days, 1), 366)
+    until = utcnow()
+    rows = await case_metrics(session, principal, since=until - timedelta(days=days),
+                              until=until)
+    return render(request, "cases/metrics.html", rows=rows, days=days)
+
+
 @router.get("/cases/{case_id}", response_class=HTMLResponse)
 async def case_page(request: Request, case_id: int, session: Session, principal: CaseReader,
                     error: str | None = None) -> Response:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
@@ -35,6 +36,23 @@ async def list_cases(session: Session, principal: CaseReader,
                                     agent_employee_id=agent_employee_id,
                                     customer_id=customer_id, sla=sla, limit=limit, offset=offset)
     return [case_read(c) for c in rows]
+
+
+@router.get("/api/v1/cases/metrics", response_model=list[dict[str, Any]])
+async def metrics(session: Session, principal: CaseReader, since: datetime | None = None,
+                  until: datetime | None = None) -> list[dict[str, Any]]:
+    """Per subsidiary in scope: alerts (by source), cases, substantiation rate (substantiated /
+    decided), hours to triage and to decision (median, mean, p90), SLA misses. Default period:
+    the last 30 days."""
+    from probity.cases.metrics import case_metrics
+    from probity.errors import InvalidInput
+    from probity.models.base import utcnow
+
+    if (since and since.tzinfo is None) or (until and until.tzinfo is None):
+        raise InvalidInput("since/until need a time zone, e.g. 2026-11-01T00:00:00+08:00")
+    until = until or utcnow()
+    since = since or until - timedelta(days=30)
+    return await case_metrics(session, principal, since=since, until=until)
 
 
 @router.get("/api/v1/cases/sla-warnings", response_model=list[schemas.CaseRead])
