@@ -1095,6 +1095,50 @@ TENTH: list[tuple[str, str, list[str], str]] = [
      ["refusal"], "tenth-refusal"),
 ]
 
+# ---- an eleventh batch: slang and other marketplaces (tenth held-out round) ----
+ELEVENTH: list[tuple[str, str, list[str], str]] = [
+    (C, "亲能私我一下吗", ["contact"], "eleventh-pos"),
+    (C, "方便的话咱们微聊", ["contact"], "eleventh-pos"),
+    (A, "我这边加你，你通过一下", ["contact"], "eleventh-pos"),
+    (C, "加我一下，我的号是 zz_1990", ["contact"], "eleventh-pos"),
+    (C, "我给你发个名片你加我", ["contact"], "eleventh-pos"),
+    (A, "这事我们电话里说，你号码给我", ["contact"], "eleventh-pos"),
+    (C, "扣扣或者vx都行，你选", ["contact"], "eleventh-pos"),
+    (C, "我在某宝上开了店，你去那边拍更便宜", ["payment"], "eleventh-pos"),
+    (A, "你去闲鱼拍，我私下给你发货", ["payment"], "eleventh-pos"),
+    (A, "拍下别付款，我发你收款码", ["payment"], "eleventh-pos"),
+    (C, "先付定金到你支付宝，余款到货再给", ["payment"], "eleventh-pos"),
+    (A, "转个账就行，不用走流程", ["payment"], "eleventh-pos"),
+    (C, "你帮我办成了，我给你买条烟", ["bribe"], "eleventh-pos"),
+    (C, "这是一点小心意，您收下", ["bribe"], "eleventh-pos"),
+    (C, "大哥，行个方便，我请你喝酒", ["bribe"], "eleventh-pos"),
+    (A, "这个需要打点一下，你明白的", ["bribe"], "eleventh-pos"),
+    (C, "帮我把退款金额改成500，多出来的我们平分", ["bribe"], "eleventh-pos"),
+    (C, "我给你转了100，麻烦帮我优先审核", ["bribe"], "eleventh-pos"),
+    (C, "給妳發個紅包，幫幫忙", ["bribe"], "eleventh-pos"),
+    (C, "小費我直接給你", ["bribe"], "eleventh-pos"),
+    (C, "请问退款多久到账", [], "eleventh-neg"),
+    (A, "已经为您加急处理，请耐心等待", [], "eleventh-neg"),
+    (C, "我的快递被别人拿了，怎么办", [], "eleventh-neg"),
+    (C, "这个东西不值这个价", [], "eleventh-neg"),
+    (C, "能给我发个优惠券吗", [], "eleventh-neg"),
+    (A, "已为您发放优惠券，请查收", [], "eleventh-neg"),
+    (C, "你们的客服微信公众号怎么找", [], "eleventh-neg"),
+    (C, "商品页说加微信群有优惠，是官方的吗", [], "eleventh-neg"),
+    (A, "请以App内公告为准，不要相信群里的消息", [], "eleventh-neg"),
+    (C, "我朋友在你们店买的，他让我帮他问问", [], "eleventh-neg"),
+    (C, "我要送给领导的，能开发票吗", [], "eleventh-neg"),
+    (A, "礼品可以开具发票", [], "eleventh-neg"),
+    (C, "手机号绑定的是我老婆的，能换吗", [], "eleventh-neg"),
+    (C, "我私下问了一下朋友，他说这款不错", [], "eleventh-neg"),
+    (C, "我们私下讨论过了，决定退货", [], "eleventh-neg"),
+    (C, "你们的平台手续费是多少", [], "eleventh-neg"),
+    (A, "平台不收取任何手续费", [], "eleventh-neg"),
+    (C, "这个红包是平台送的还是店铺送的", [], "eleventh-neg"),
+    (C, "转账失败了怎么办，我在App里付的", [], "eleventh-neg"),
+    (C, "我的支付宝账号被盗了，订单会有影响吗", [], "eleventh-neg"),
+]
+
 TRAD = str.maketrans({"个": "個", "发": "發", "红": "紅", "给": "給", "帮": "幫", "号": "號",
                       "码": "碼", "转": "轉", "账": "賬", "户": "戶", "这": "這", "们": "們",
                       "说": "說", "话": "話", "钱": "錢", "马": "馬", "单": "單", "请": "請",
@@ -1142,7 +1186,7 @@ def variants(rng: random.Random) -> list[tuple[str, str, list[str], str]]:
 def main() -> None:
     rng = random.Random(20261129)
     rows = (POSITIVE + NEGATIVE + REFUSAL + SECOND + THIRD + FOURTH + FIFTH + SIXTH
-            + SEVENTH + EIGHTH + NINTH + TENTH + variants(rng))
+            + SEVENTH + EIGHTH + NINTH + TENTH + ELEVENTH + variants(rng))
     seen: set[tuple[str, str]] = set()
     path = Path(__file__).with_name("corpus.jsonl")
     n = 0
