@@ -11,12 +11,15 @@ Every character of a message is folded to at most one *unit* of a "compact" stri
 * a few symbols carry meaning and become words: "+" -> 加, 🐧 -> 企鹅, ☎ -> 电话 (🧧 becomes
   a unit of its own, matched by the lexicon term "🧧").
 
-The common case (each character folds to zero or one unit) runs through ``str.translate`` in
-C; the original offset of each unit is only computed when a lexicon hit needs it. Characters
-that expand to several units (🧧, ⑩, ligatures) take a slower, exact path.
+Three ways to fold, same result: ``quick_compact`` (one regex removing separators; used by
+the fast path when no character needs the table), ``fold_exact`` (``str.translate`` with the
+full table, plus the map to original offsets; only for messages worth a closer look), and
+a slow exact loop for characters that expand to several units (⑩, ligatures).
 
-A second, *phonetic* view maps every CJK unit to its toneless pinyin, so homophones
-(薇信, 威芯, 虹包) and typed pinyin (weixin, hongbao, 红bao) meet the same key.
+Homophones and typed pinyin are not a per-message view: ``homophones()`` gives, per toneless
+syllable, the common characters that share it, and the policy compiler expands each
+phonetic term into its spellings (薇信, 威芯, weixin, wei信, 虹包, hongbao, 红bao...), so one
+automaton scan over the compact text sees them all.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ import re
 import threading
 import unicodedata
 from dataclasses import dataclass
-from itertools import accumulate, chain
+from itertools import chain
 
 SEP = "\x00"  # a dropped character in the 1:1 folded string
 EXPAND = "\x01"  # marks a character that folds to several units (slow path)
@@ -299,24 +302,9 @@ class Folded:
         return self.starts[u_start], self.ends[u_end - 1]
 
 
-def fold_fast(text: str) -> tuple[str, str]:
-    """(one-to-one folded string, compact string) using C-speed translation.
-
-    The compact string is exact unless the first string contains EXPAND, in which case callers
-    must use :func:`fold_exact`.
-    """
-    one = text.translate(tables().fast)
-    return one, one.replace(SEP, "")
-
-
-ASCII_FOLD: dict[int, str | None] = {
-    c: (chr(c).lower() if chr(c).isalnum() else None) for c in range(128)
-}
-
-
 def quick_compact(text: str) -> str | None:
     """The compact string through regexes only (no per-character table lookups), or None
-    when some character needs the full table (then use :func:`fold_fast`)."""
+    when some character needs the full table (then use :func:`fold_exact`)."""
     t = tables()
     if text.isascii():
         if "+" in text:
@@ -361,17 +349,6 @@ def fold_exact(text: str, one: str | None = None, quick: str | None = None) -> F
             starts.append(i)
             ends.append(i + 1)
     return Folded(text, "".join(chars), starts, ends)
-
-
-def phonetic_view(compact: str) -> tuple[str, list[int]]:
-    """Pinyin string of a compact string and the phonetic offset where each unit starts.
-
-    The returned list has one more element than ``compact`` (the end offset).
-    """
-    table = tables().pinyin
-    parts = [table.get(ord(c), c) for c in compact]
-    bounds = [0, *accumulate(map(len, parts))]
-    return "".join(parts), bounds
 
 
 def digit_view(text: str) -> str:

@@ -337,7 +337,6 @@ class CompiledPolicy:
     entries: list[CompiledEntry]
     # anchor part id -> (entry id, all part ids the entry needs) for entries anchored on it
     entries_by_part: dict[int, list[tuple[int, frozenset[int]]]]
-    anchor_parts: frozenset[int]
     matcher: Any  # ahocorasick_rs.AhoCorasick over every key (parts, variants, contexts)
     anchor_matcher: Any  # anchors only: the fast "anything to look at?" check
     anchor_needs: list[tuple[tuple[str, ...], ...]]  # per anchor: other parts, per entry
@@ -515,7 +514,6 @@ def compile_policy(spec: PolicySpec) -> CompiledPolicy:
         parts=parts,
         entries=entries,
         entries_by_part=entries_by_part,
-        anchor_parts=frozenset(entries_by_part),
         matcher=matcher,
         anchor_matcher=anchor_matcher,
         anchor_needs=anchor_needs,
