@@ -366,3 +366,13 @@ async def test_metrics_per_subsidiary(db: AsyncSession, as_user: Any) -> None:
     assert bad.status_code == 422
     page = await admin.get("/cases/metrics", headers={"accept": "text/html"})
     assert page.status_code == 200 and 'data-testid="metrics"' in page.text
+
+
+async def test_case_pages_speak_chinese_and_english(db: AsyncSession, as_user: Any) -> None:
+    client = await as_user("compliance")
+    case_id, _ = await _open(db, client)
+    zh = await client.get(f"/cases/{case_id}", headers={"accept": "text/html"})
+    assert "案件" in zh.text and "新建" in zh.text and "时间线" in zh.text
+    client.cookies.set("lang", "en")
+    en = await client.get(f"/cases/{case_id}", headers={"accept": "text/html"})
+    assert ">New<" in en.text and "Timeline" in en.text and "case_status." not in en.text

@@ -89,7 +89,9 @@ async def case_page(request: Request, case_id: int, session: Session, principal:
                   kinds=kinds or set(service.TIMELINE_KINDS), all_kinds=service.TIMELINE_KINDS,
                   next_states=sorted(s.value for s in service.TRANSITIONS[case.status]),
                   names=await _names(session, [case]), tz=tz or "Asia/Shanghai",
-                  can_manage=principal.can(Perm.case_manage), error=error)
+                  can_manage=principal.can(Perm.case_manage), error=error,
+                  conversation_ids=sorted({i["conversation_id"] for i in items
+                                           if i.get("conversation_id")}))
 
 
 @router.post("/cases/{case_id}/transition")
