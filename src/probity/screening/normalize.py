@@ -302,6 +302,11 @@ class Folded:
         return self.starts[u_start], self.ends[u_end - 1]
 
 
+ASCII_FOLD: dict[int, str | None] = {
+    c: (chr(c).lower() if chr(c).isalnum() else None) for c in range(128)
+}
+
+
 def quick_compact(text: str) -> str | None:
     """The compact string through regexes only (no per-character table lookups), or None
     when some character needs the full table (then use :func:`fold_exact`)."""
