@@ -1139,6 +1139,50 @@ ELEVENTH: list[tuple[str, str, list[str], str]] = [
     (C, "我的支付宝账号被盗了，订单会有影响吗", [], "eleventh-neg"),
 ]
 
+# ---- a twelfth batch (eleventh held-out round) ----
+TWELFTH: list[tuple[str, str, list[str], str]] = [
+    (C, "你好，能不能通过别的方式联系你", ["contact"], "twelfth-pos"),
+    (C, "平台聊天不方便，加个联系方式吧", ["contact"], "twelfth-pos"),
+    (A, "我微信同手机号，下单后联系我", ["contact"], "twelfth-pos"),
+    (C, "我给你我的手机号：一三九，零零零零，八八八八", ["contact"], "twelfth-pos"),
+    (C, "有没有你的私人号码", ["contact"], "twelfth-pos"),
+    (A, "有啥事直接call我", ["contact"], "twelfth-pos"),
+    (C, "你在微博上吗？我私信你", ["contact"], "twelfth-pos"),
+    (C, "WeChat me: kk_2024", ["contact"], "twelfth-pos"),
+    (A, "pls add my wx: cs_amy", ["contact"], "twelfth-pos"),
+    (C, "咱们加个QQ好友吧", ["contact"], "twelfth-pos"),
+    (C, "这单成了给你抽成", ["bribe"], "twelfth-pos"),
+    (C, "事成给你两千", ["bribe"], "twelfth-pos"),
+    (C, "审核通过后我发你个大红包", ["bribe"], "twelfth-pos"),
+    (A, "要是给点辛苦钱，今天就能办好", ["bribe"], "twelfth-pos"),
+    (C, "我请客，你帮我把这单优先处理了", ["bribe"], "twelfth-pos"),
+    (C, "我可以给你一些报酬", ["bribe"], "twelfth-pos"),
+    (C, "you help me, I help you, 500 yuan for you", ["bribe"], "twelfth-pos"),
+    (A, "私下交易可以打八折", ["payment"], "twelfth-pos"),
+    (A, "钱打我卡里，别走平台", ["payment"], "twelfth-pos"),
+    (C, "货到了我直接给你现金", ["payment"], "twelfth-pos"),
+    (C, "我想把钱直接转你，不想让平台抽成", ["payment"], "twelfth-pos"),
+    (A, "支付宝口令红包发我就行", ["bribe", "payment"], "twelfth-pos"),
+    (C, "好的，谢谢你的帮助", [], "twelfth-neg"),
+    (C, "我要投诉这个商家，他让我私下交易", [], "twelfth-neg"),
+    (A, "已收到您的投诉，我们会严肃处理私下交易的商家", [], "twelfth-neg"),
+    (C, "你们什么时候发红包活动", [], "twelfth-neg"),
+    (A, "平台红包每天10点更新", [], "twelfth-neg"),
+    (C, "退款到我银行卡还是支付宝", [], "twelfth-neg"),
+    (C, "手机号写错了一位，是13900001234", [], "twelfth-neg"),
+    (A, "已为您修改收件人手机号", [], "twelfth-neg"),
+    (C, "你们的客服邮箱是什么？我要发材料", [], "twelfth-neg"),
+    (A, "请将材料发送至官方邮箱 service@probity.example", [], "twelfth-neg"),
+    (C, "这个手机支持微信分身吗", [], "twelfth-neg"),
+    (C, "我想买个扣扣熊玩偶", [], "twelfth-neg"),
+    (C, "企鹅公仔还有货吗", [], "twelfth-neg"),
+    (C, "红包封面怎么领取", [], "twelfth-neg"),
+    (C, "抖音上看到的同款，你们有吗", [], "twelfth-neg"),
+    (C, "你们淘宝店和这个是同一家吗", [], "twelfth-neg"),
+    (A, "我们只在本平台销售，请认准官方店铺", [], "twelfth-neg"),
+    (C, "请问能开增值税专用发票吗，税号9131...", [], "twelfth-neg"),
+]
+
 TRAD = str.maketrans({"个": "個", "发": "發", "红": "紅", "给": "給", "帮": "幫", "号": "號",
                       "码": "碼", "转": "轉", "账": "賬", "户": "戶", "这": "這", "们": "們",
                       "说": "說", "话": "話", "钱": "錢", "马": "馬", "单": "單", "请": "請",
@@ -1186,7 +1230,7 @@ def variants(rng: random.Random) -> list[tuple[str, str, list[str], str]]:
 def main() -> None:
     rng = random.Random(20261129)
     rows = (POSITIVE + NEGATIVE + REFUSAL + SECOND + THIRD + FOURTH + FIFTH + SIXTH
-            + SEVENTH + EIGHTH + NINTH + TENTH + ELEVENTH + variants(rng))
+            + SEVENTH + EIGHTH + NINTH + TENTH + ELEVENTH + TWELFTH + variants(rng))
     seen: set[tuple[str, str]] = set()
     path = Path(__file__).with_name("corpus.jsonl")
     n = 0
