@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 
 from probity.config import ConfigurationError, get_settings
+from probity.finance.cli import cases_app, finance_app
 from probity.ledger.cli import ledger_app
 from probity.ledger.evidence_cli import evidence_app
 
@@ -24,6 +25,8 @@ app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(evidence_app, name="evidence")
+app.add_typer(finance_app, name="finance")
+app.add_typer(cases_app, name="cases")
 console = Console(stderr=True)
 
 
