@@ -1183,6 +1183,51 @@ TWELFTH: list[tuple[str, str, list[str], str]] = [
     (C, "请问能开增值税专用发票吗，税号9131...", [], "twelfth-neg"),
 ]
 
+# ---- a thirteenth batch: everyday lines (twelfth held-out round). A full phone number is
+# contact even in a delivery question: the policy masks and flags every full number. ----
+THIRTEENTH: list[tuple[str, str, list[str], str]] = [
+    (A, "亲，您的订单已发货，快递单号已通过短信发送到您的手机", [], "thirteenth-neg"),
+    (A, "您好，这边查询到您的退款已经原路退回至微信零钱，请注意查收", [], "thirteenth-neg"),
+    (A, "很抱歉，这款商品暂时缺货，预计三天后补货，您可以先收藏", [], "thirteenth-neg"),
+    (A, "您可以在App首页点击“领红包”参与活动", [], "thirteenth-neg"),
+    (A, "平台会员每月可领取2张无门槛红包", [], "thirteenth-neg"),
+    (A, "为了保障您的账户安全，请不要把验证码告诉任何人", [], "thirteenth-neg"),
+    (A, "如您收到自称客服的电话要求转账，请立即挂断并举报", [], "thirteenth-neg"),
+    (A, "您的问题我已记录，会有专员在24小时内通过App联系您", [], "thirteenth-neg"),
+    (A, "请问还有其他可以帮您的吗？", [], "thirteenth-neg"),
+    (A, "您好，您反馈的问题已经转交给技术部门处理", [], "thirteenth-neg"),
+    (A, "付款方式支持微信、支付宝、银行卡，您可以在结算页选择", [], "thirteenth-neg"),
+    (A, "感谢您的耐心，已经给您申请了运费补偿5元，会以红包形式发放", [], "thirteenth-neg"),
+    (A, "发票会在订单完成后7个工作日内发到您的邮箱", [], "thirteenth-neg"),
+    (A, "本店不支持货到付款，敬请谅解", [], "thirteenth-neg"),
+    (A, "给您造成的不便我们深表歉意", [], "thirteenth-neg"),
+    (A, "您可以把问题截图发我，我帮您看看", [], "thirteenth-neg"),
+    (A, "我们的售后电话是 400-600-1234，工作时间 9:00-18:00", [], "thirteenth-neg"),
+    (A, "请勿相信任何第三方的退款链接", [], "thirteenth-neg"),
+    (A, "您的手机号已经更新成功", [], "thirteenth-neg"),
+    (A, "亲，已经帮您备注了，送人的话我们会去掉价格标签", [], "thirteenth-neg"),
+    (C, "收到了，包装很好，给你们好评", [], "thirteenth-neg"),
+    (C, "你们家的衣服质量真不错，下次还来", [], "thirteenth-neg"),
+    (C, "为什么我的订单被取消了？钱什么时候退", [], "thirteenth-neg"),
+    (C, "发票抬头写错了，能重开吗", [], "thirteenth-neg"),
+    (C, "这个充电宝能带上飞机吗", [], "thirteenth-neg"),
+    (C, "飞机上可以用这个耳机吗", [], "thirteenth-neg"),
+    (C, "我用的是华为手机，能用这个app吗", [], "thirteenth-neg"),
+    (C, "我打了客服电话没人接", [], "thirteenth-neg"),
+    (C, "能帮我看看这个红包为什么不能用吗", [], "thirteenth-neg"),
+    (C, "我的支付宝付款了但显示失败，钱扣了", [], "thirteenth-neg"),
+    (C, "能不能便宜点，我买两个", [], "thirteenth-neg"),
+    (C, "快递给我放门口就行", [], "thirteenth-neg"),
+    (C, "我换了新手机，登录不了", [], "thirteenth-neg"),
+    (C, "你们的微信小程序打不开", [], "thirteenth-neg"),
+    (C, "有人冒充你们发短信，你们知道吗", [], "thirteenth-neg"),
+    (C, "我要举报一个骗子，他冒充你们客服", [], "thirteenth-neg"),
+    (C, "帮我查一下物流，我电话是13912345678", ["contact"], "thirteenth-pos"),
+    (C, "退款给我退到银行卡就行", [], "thirteenth-neg"),
+    (C, "这个价格太贵了，别家便宜一百", [], "thirteenth-neg"),
+    (C, "我老公的手机号能收到通知吗", [], "thirteenth-neg"),
+]
+
 TRAD = str.maketrans({"个": "個", "发": "發", "红": "紅", "给": "給", "帮": "幫", "号": "號",
                       "码": "碼", "转": "轉", "账": "賬", "户": "戶", "这": "這", "们": "們",
                       "说": "說", "话": "話", "钱": "錢", "马": "馬", "单": "單", "请": "請",
@@ -1230,7 +1275,8 @@ def variants(rng: random.Random) -> list[tuple[str, str, list[str], str]]:
 def main() -> None:
     rng = random.Random(20261129)
     rows = (POSITIVE + NEGATIVE + REFUSAL + SECOND + THIRD + FOURTH + FIFTH + SIXTH
-            + SEVENTH + EIGHTH + NINTH + TENTH + ELEVENTH + TWELFTH + variants(rng))
+            + SEVENTH + EIGHTH + NINTH + TENTH + ELEVENTH + TWELFTH + THIRTEENTH
+            + variants(rng))
     seen: set[tuple[str, str]] = set()
     path = Path(__file__).with_name("corpus.jsonl")
     n = 0

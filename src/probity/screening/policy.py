@@ -390,6 +390,7 @@ def compile_policy(spec: PolicySpec) -> CompiledPolicy:
         return len(key) - light + light / 2 - (0.5 if key in context_keys else 0.0)
 
     phonetic_parts: set[int] = set()
+    phonetic_terms = {fold_term(e.term) for e in spec.lexicon if e.phonetic and "*" not in e.term}
     for entry in spec.lexicon:
         pieces = [p for p in (fold_term(p) for p in entry.term.split("*")) if p]
         if not pieces:
@@ -408,9 +409,14 @@ def compile_policy(spec: PolicySpec) -> CompiledPolicy:
         # The anchor is the most specific part ("微信" in "加*微信"): only a match of an
         # anchor makes a message worth the slow path, and only its entries are tried then.
         anchor = max(ids, key=lambda i: (specificity(i), -i))
-        entries_by_part.setdefault(anchor, []).append((eid, frozenset(ids)))
         if entry.phonetic:
+            # Homophones are expanded for the channel word itself (微信 in 留个*微信, a
+            # one-part phonetic term elsewhere in the lexicon), which must then be the anchor.
+            targets = [i for i in ids if keys[i] in phonetic_terms]
+            if targets:
+                anchor = targets[0]
             phonetic_parts.add(anchor)
+        entries_by_part.setdefault(anchor, []).append((eid, frozenset(ids)))
 
     parts: list[Part] = []
     for pid, piece in enumerate(keys):
