@@ -11,6 +11,7 @@ from probity.auth.pages import router as auth_pages
 from probity.auth.permissions import Perm
 from probity.cases.pages import router as cases_pages
 from probity.chat.pages import router as chat_pages
+from probity.finance.pages import router as finance_pages
 from probity.i18n import LOCALES
 from probity.models import Role
 from probity.org.pages import router as org_pages
@@ -22,6 +23,7 @@ router.include_router(org_pages)
 router.include_router(audit_pages)
 router.include_router(chat_pages)
 router.include_router(cases_pages)
+router.include_router(finance_pages)
 
 # What each role can do here, shown on the home page. (title, description, link)
 ROLE_CARDS: dict[Role, list[tuple[str, str, str]]] = {
@@ -50,6 +52,9 @@ ROLE_CARDS: dict[Role, list[tuple[str, str, str]]] = {
         ("Employees", "People in your scope (contact details masked).", "/org/employees"),
     ],
     Role.finance: [
+        ("Finance import", "Orders, payments, refunds and payee accounts from CSV/XLSX: preview, "
+         "then all rows or none.", "/finance/import"),
+        ("Payee accounts", "Company and employee-declared receiving accounts.", "/finance/payees"),
         ("Org chart", "Teams and headcount in your scope.", "/org/chart"),
     ],
     Role.auditor: [
