@@ -1,18 +1,30 @@
 """Chat send→deliver latency over real WebSockets on loopback.
 
-Starts one app process (uvicorn) on a fresh database (SQLite file, then PostgreSQL when
-reachable), opens N WebSocket clients (N/2 conversations: a guest customer and a signed-in agent
-each), and has them send `--rate` messages per second in total for `--seconds`. Measures, per
-message, send → ack (durably stored) and send → delivered to the other side; reports p50/p99 and
-the achieved rate. Stops by itself; loopback only.
+For each configuration (database × app processes × fan-out) it starts the app (uvicorn, one
+or two worker processes; with two, Redis pub/sub carries the events between them) on a fresh
+database — a SQLite file, then a scratch PostgreSQL database `chatbench` (created, and dropped
+after) when PostgreSQL is reachable — opens N WebSocket clients (N/2 conversations: a guest
+customer and a signed-in agent each) from THIS process (the load generator, a separate process
+from the server, on uvloop when available), and has them send `--rate` messages per second in
+total for `--seconds`, at evenly spaced instants (an open loop: a slow server does not slow the
+offered load). Measures, per message, send → ack (durably stored) and send → delivered to the
+other side; reports p50/p99 and the achieved rate. Loopback only; every run is bounded in time
+and stops by itself.
 
     .venv/bin/python benchmarks/chat.py [--clients 500] [--rate 200] [--seconds 20]
+        [--only sqlite|postgresql] [--workers 1,2] [--no-report]
+
+PROBITY_BENCH_PG (default postgresql+psycopg://postgres@127.0.0.1:5432/postgres) is the
+administrative connection used to create and drop `chatbench`; PROBITY_BENCH_REDIS (default
+redis://127.0.0.1:6379/14) is the Redis for the two-process configurations.
+PROBITY_BENCH_PYSPY=<dir> records a py-spy flame graph of each server process (if installed).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import hashlib
 import json
 import os
@@ -47,7 +59,10 @@ from probity.models import (  # noqa: E402
 from probity.models import Role as R  # noqa: E402
 from probity.models.base import utcnow  # noqa: E402
 
-PG_ADMIN = os.environ.get("PROBITY_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+PG_ADMIN = os.environ.get("PROBITY_BENCH_PG",
+                          "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+REDIS_URL = os.environ.get("PROBITY_BENCH_REDIS", "redis://127.0.0.1:6379/14")
+PG_DB = "chatbench"  # a scratch database, dropped after each run (never the tests' database)
 TEXTS = ["您好，请问订单什么时候发货？", "好的，我帮您查一下物流信息", "退款已经提交了吗",
          "预计 1-3 个工作日到账", "请问还有其他问题吗", "谢谢，没有了"]
 
@@ -98,25 +113,52 @@ def make_conversations(url: str, pairs: int, agents: int) -> tuple[list[tuple[in
     return out, usernames
 
 
-def start_server(url: str, tmp: Path) -> tuple[subprocess.Popen[bytes], str]:
+def start_server(url: str, tmp: Path, workers: int, redis_url: str | None
+                 ) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     env = {**os.environ, "PROBITY_DATABASE_URL": url, "PROBITY_ENV": "test",
            "PROBITY_SECRET_KEY": "bench-secret-0123456789abcdef0123456789",
            "PROBITY_ATTACHMENTS_DIR": str(tmp / "att")}
     env.pop("PROBITY_REDIS_URL", None)
+    if redis_url:
+        env["PROBITY_REDIS_URL"] = redis_url
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "probity.app:create_app", "--factory", "--host",
-         "127.0.0.1", "--port", str(port), "--log-level", "warning", "--ws-max-queue", "256"],
-        env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=open(tmp / "server.log", "wb"))  # noqa: SIM115
+         "127.0.0.1", "--port", str(port), "--log-level", "warning", "--ws-max-queue", "256",
+         "--workers", str(workers)],
+        env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
+        stderr=open(tmp / f"server-{port}.log", "wb"))  # noqa: SIM115
     base = f"http://127.0.0.1:{port}"
     for _ in range(150):
         try:
             if httpx.get(f"{base}/api/v1/health", timeout=1).status_code == 200:
+                time.sleep(0.5 * (workers - 1))  # let every worker come up
                 return proc, base
         except httpx.HTTPError:
             time.sleep(0.2)
     proc.kill()
     raise RuntimeError("server did not start")
+
+
+def server_pids(proc: subprocess.Popen[bytes]) -> list[int]:
+    """The processes serving requests: uvicorn's worker processes, or uvicorn itself."""
+    out = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True)
+    workers = []
+    for pid in (int(x) for x in out.stdout.split()):
+        with contextlib.suppress(OSError):
+            if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                workers.append(pid)
+    return workers or [proc.pid]
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of the processes so far (from /proc)."""
+    total = 0
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14, 15)
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def login_all(base: str, usernames: list[str]) -> dict[str, str]:
@@ -135,6 +177,7 @@ class Stats:
         self.sent: dict[str, float] = {}
         self.ack: list[float] = []
         self.deliver: list[float] = []
+        self.timeline: list[tuple[float, float]] = []  # (sent at, deliver latency)
         self.errors = 0
         self.measuring = False
 
@@ -176,6 +219,7 @@ async def client(url: str, headers: dict[str, str], role: str, stats: Stats,
                     t0 = stats.sent.get(key)
                     if t0 is not None and stats.measuring:
                         stats.deliver.append(now - t0)
+                        stats.timeline.append((t0, now - t0))
                 elif f["type"] == "error":
                     stats.errors += 1
         finally:
@@ -191,7 +235,7 @@ def pct(xs: list[float], p: float) -> float:
 
 
 async def drive(base: str, convs: list[tuple[int, str, str]], cookies: dict[str, str],
-                rate: float, seconds: float) -> dict[str, Any]:
+                rate: float, seconds: float, pids: list[int]) -> dict[str, Any]:
     stats = Stats()
     stop = asyncio.Event()
     ws_base = base.replace("http://", "ws://")
@@ -217,6 +261,9 @@ async def drive(base: str, convs: list[tuple[int, str, str]], cookies: dict[str,
     warmup = 3.0
     start = time.perf_counter()
     measured_sent = 0
+    m_start = start
+    cpu0 = 0.0
+    gen0 = 0.0
     while True:
         now = time.perf_counter()
         elapsed = now - start
@@ -225,6 +272,8 @@ async def drive(base: str, convs: list[tuple[int, str, str]], cookies: dict[str,
         if elapsed > warmup and not stats.measuring:
             stats.measuring = True
             m_start = now
+            cpu0 = cpu_seconds(pids)
+            gen0 = time.process_time()
         target = int(elapsed / interval)
         while n < target:
             random.choice(queues).put_nowait(f"m{n}")
@@ -233,51 +282,113 @@ async def drive(base: str, convs: list[tuple[int, str, str]], cookies: dict[str,
                 measured_sent += 1
         await asyncio.sleep(interval / 2)
     m_end = time.perf_counter()
-    await asyncio.sleep(1.5)  # let in-flight messages land
+    server_cpu = cpu_seconds(pids) - cpu0
+    gen_cpu = time.process_time() - gen0
+    await asyncio.sleep(2.0)  # let in-flight messages land
     stop.set()
     await asyncio.gather(*tasks, return_exceptions=True)
+    window = m_end - m_start
+    if os.environ.get("PROBITY_BENCH_TIMELINE"):  # per-second p99, to tell transients apart
+        for sec in range(int(window) + 1):
+            xs = [lat for t0, lat in stats.timeline if sec <= t0 - m_start < sec + 1]
+            print(f"  t={sec:2d}s n={len(xs):4d} p50={pct(xs, 50):8.1f} p99={pct(xs, 99):8.1f}")
     return {
         "clients": len(tasks), "connect_s": connect_s,
         "sent": measured_sent, "delivered": len(stats.deliver),
-        "rate": len(stats.deliver) / (m_end - m_start),
+        "rate": len(stats.deliver) / window,
         "ack_p50": pct(stats.ack, 50), "ack_p99": pct(stats.ack, 99),
         "p50": pct(stats.deliver, 50), "p99": pct(stats.deliver, 99),
         "max": pct(stats.deliver, 100), "errors": stats.errors,
+        # CPU per stored message, server processes together; and the load generator's share.
+        "server_cpu_ms": 1000 * server_cpu / max(1, measured_sent),
+        "server_cpu_pct": 100 * server_cpu / window, "gen_cpu_pct": 100 * gen_cpu / window,
     }
 
 
-def run_one(name: str, url: str, args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
+def run_async(coro: Any) -> Any:
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(coro)
+    return uvloop.run(coro)
+
+
+def profile(pids: list[int], seconds: float, name: str) -> list[subprocess.Popen[bytes]]:
+    out = os.environ.get("PROBITY_BENCH_PYSPY")
+    spy = Path(sys.executable).parent / "py-spy"
+    if not out or not spy.exists():
+        return []
+    Path(out).mkdir(parents=True, exist_ok=True)
+    return [subprocess.Popen([str(spy), "record", "-p", str(pid), "-d", str(int(seconds)),
+                              "-r", "50", "-f", "raw", "-o", f"{out}/{name}-{pid}.txt",
+                              "--nonblocking"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            for pid in pids]
+
+
+def run_one(name: str, url: str, args: argparse.Namespace, tmp: Path, workers: int,
+            redis_url: str | None) -> dict[str, Any]:
     print(f"[{name}] migrate + seed …", flush=True)
     prepare(url)
     convs, agents = make_conversations(url, args.clients // 2, args.agents)
-    proc, base = start_server(url, tmp)
+    proc, base = start_server(url, tmp, workers, redis_url)
+    spies: list[subprocess.Popen[bytes]] = []
     try:
         print(f"[{name}] logging in {len(agents)} agents …", flush=True)
         cookies = login_all(base, agents)
-        print(f"[{name}] {args.clients} clients, {args.rate} msg/s for {args.seconds} s …",
-              flush=True)
-        res = asyncio.run(drive(base, convs, cookies, args.rate, args.seconds))
+        pids = server_pids(proc)
+        print(f"[{name}] {args.clients} clients, {args.rate:g} msg/s for {args.seconds:g} s, "
+              f"server pids {pids} …", flush=True)
+        spies = profile(pids, args.seconds + 8, name)
+        res = run_async(drive(base, convs, cookies, args.rate, args.seconds, pids))
     finally:
         proc.terminate()
         try:
-            proc.wait(timeout=10)
+            proc.wait(timeout=15)
         except subprocess.TimeoutExpired:
             proc.kill()
-    print(f"[{name}] {res}", flush=True)
+        for spy in spies:
+            try:
+                spy.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                spy.kill()
+    print(f"[{name}] " + ", ".join(f"{k}={v:.1f}" if isinstance(v, float) else f"{k}={v}"
+                                   for k, v in res.items()), flush=True)
     return res
 
 
-def pg_url() -> str | None:
+def _pg_admin(sql: str) -> None:
+    eng = create_engine(sync_url(PG_ADMIN), isolation_level="AUTOCOMMIT")
     try:
-        eng = create_engine(sync_url(PG_ADMIN), isolation_level="AUTOCOMMIT")
         with eng.connect() as c:
-            c.execute(text("DROP DATABASE IF EXISTS probity_bench_chat"))
-            c.execute(text("CREATE DATABASE probity_bench_chat"))
+            c.execute(text(sql))
+    finally:
         eng.dispose()
-    except Exception as exc:  # PostgreSQL not reachable: SQLite only
-        print(f"PostgreSQL unavailable: {exc.__class__.__name__}")
+
+
+def pg_fresh() -> str | None:
+    """A freshly created scratch database `chatbench`, or None when PostgreSQL is unreachable."""
+    try:
+        _pg_admin(f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)")
+        _pg_admin(f"CREATE DATABASE {PG_DB}")
+    except Exception as exc:
+        print(f"PostgreSQL unavailable: {exc.__class__.__name__}: {exc}")
         return None
-    return PG_ADMIN.rsplit("/", 1)[0] + "/probity_bench_chat"
+    return PG_ADMIN.rsplit("/", 1)[0] + f"/{PG_DB}"
+
+
+def pg_drop() -> None:
+    with contextlib.suppress(Exception):
+        _pg_admin(f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)")
+
+
+def redis_ok(url: str) -> bool:
+    try:
+        import redis
+
+        return bool(redis.Redis.from_url(url, socket_timeout=1).ping())
+    except Exception:
+        return False
 
 
 def main() -> None:
@@ -287,36 +398,65 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=20)
     ap.add_argument("--agents", type=int, default=60)
     ap.add_argument("--only", choices=["sqlite", "postgresql"])
+    ap.add_argument("--workers", default="1,2",
+                    help="app processes per configuration, e.g. 1 or 1,2 (2+ uses Redis)")
+    ap.add_argument("--no-report", action="store_true", help="print only, leave the docs")
     args = ap.parse_args()
-    results: list[tuple[str, dict[str, Any]]] = []
+    worker_counts = [int(w) for w in args.workers.split(",")]
+    have_redis = redis_ok(REDIS_URL)
+    results: list[tuple[str, int, str, dict[str, Any]]] = []
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
-        if args.only != "postgresql":
-            results.append(("SQLite", run_one("sqlite", f"sqlite+aiosqlite:///{tmp}/bench.db",
-                                              args, tmp)))
-        if args.only != "sqlite":
-            url = pg_url()
-            if url:
-                results.append(("PostgreSQL", run_one("postgresql", url, args, tmp)))
+        for db in ("sqlite", "postgresql"):
+            if args.only and args.only != db:
+                continue
+            for workers in worker_counts:
+                if workers > 1 and not have_redis:
+                    print(f"Redis unreachable at {REDIS_URL}: skipping {workers} processes")
+                    continue
+                fanout = "Redis" if workers > 1 else "in-process"
+                label = f"{db}-{workers}p"
+                if db == "sqlite":
+                    url = f"sqlite+aiosqlite:///{tmp}/bench-{workers}.db"
+                    res = run_one(label, url, args, tmp, workers,
+                                  REDIS_URL if workers > 1 else None)
+                    results.append(("SQLite", workers, fanout, res))
+                else:
+                    pg = pg_fresh()
+                    if pg is None:
+                        break
+                    try:
+                        res = run_one(label, pg, args, tmp, workers,
+                                      REDIS_URL if workers > 1 else None)
+                    finally:
+                        pg_drop()
+                    results.append(("PostgreSQL", workers, fanout, res))
     lines = [
         "## Chat (`benchmarks/chat.py`)", "",
-        f"One app process (uvicorn), {args.clients} WebSocket clients on loopback "
-        f"({args.clients // 2} conversations: guest customer + signed-in agent), "
-        f"{args.rate:g} messages/s in total for {args.seconds:g} s after a 3 s warm-up. "
-        "Every message is screened, stored (committed) and then fanned out; *ack* is send → "
+        f"{args.clients} WebSocket clients on loopback ({args.clients // 2} conversations: "
+        f"guest customer + signed-in agent) offer {args.rate:g} messages/s in total (open loop, "
+        f"evenly spaced) for {args.seconds:g} s after a 3 s warm-up. Every message is screened, "
+        "stored (committed, with its ledger entry) and then fanned out; *ack* is send → "
         "acknowledgement (durably stored), *deliver* is send → received by the other side. "
-        "The load generator runs on the same 2-core machine. Target: deliver p99 ≤ 100 ms.", "",
-        "| database | clients | connect (s) | sent | delivered | msg/s | ack p50 / p99 (ms) "
-        "| deliver p50 / p99 / max (ms) | errors |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "The load generator is a separate process on the same 2-core machine (its CPU share "
+        "is shown); *server CPU* is the app processes' CPU time per offered message. "
+        "Target: deliver p99 ≤ 100 ms at 200 msg/s with 500 clients.", "",
+        "| database | app processes | fan-out | sent | delivered | msg/s "
+        "| ack p50 / p99 (ms) | deliver p50 / p99 / max (ms) | server CPU (ms/msg, % of a core) "
+        "| load gen CPU | errors |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for name, r in results:
+    for name, workers, fanout, r in results:
         lines.append(
-            f"| {name} | {r['clients']} | {r['connect_s']:.1f} | {r['sent']} | {r['delivered']} "
+            f"| {name} | {workers} | {fanout} | {r['sent']} | {r['delivered']} "
             f"| {r['rate']:.0f} | {r['ack_p50']:.1f} / {r['ack_p99']:.1f} "
-            f"| {r['p50']:.1f} / {r['p99']:.1f} / {r['max']:.1f} | {r['errors']} |")
-    write_section("chat", "\n".join(lines))
-    print("\n".join(lines))
+            f"| {r['p50']:.1f} / {r['p99']:.1f} / {r['max']:.1f} "
+            f"| {r['server_cpu_ms']:.2f} ({r['server_cpu_pct']:.0f} %) "
+            f"| {r['gen_cpu_pct']:.0f} % | {r['errors']} |")
+    text_ = "\n".join(lines)
+    print(text_)
+    if not args.no_report:
+        write_section("chat", text_)
 
 
 if __name__ == "__main__":

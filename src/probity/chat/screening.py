@@ -8,9 +8,10 @@ never unscreened. `screener_name()` says which one is in use.
 
 from __future__ import annotations
 
+import asyncio
 import re
+import threading
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any, Protocol
 
 BLOCK_NOTICE = "请通过官方渠道联系，私下联系/转账不受平台保障"
@@ -99,15 +100,40 @@ class FallbackScreener:
                               "".join(masked))
 
 
-@lru_cache(maxsize=1)
+_build_lock = threading.Lock()
+_screener: ScreenerLike | None = None
+
+
 def get_screener() -> ScreenerLike:
     """Built once per process (compiling a policy is expensive; screening is not)."""
+    global _screener
+    screener = _screener
+    if screener is None:
+        with _build_lock:  # two threads asking at once must not compile twice
+            if _screener is None:
+                _screener = _build()
+            screener = _screener
+    return screener
+
+
+def _build() -> ScreenerLike:
     try:
         from probity.screening import Screener
 
         return Screener()
     except Exception:  # the library is not importable yet: fall back
         return FallbackScreener()
+
+
+def screener_ready() -> bool:
+    return _screener is not None
+
+
+async def warm_screener() -> None:
+    """Build the screener off the event loop: compiling the policy takes about a second, which
+    on the loop would stall every socket of the process at its first message."""
+    if not screener_ready():
+        await asyncio.to_thread(get_screener)
 
 
 def screener_name() -> str:

@@ -7,21 +7,26 @@ Messages are their own permanent record (append-only table); conversation lifecy
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import hmac
+import logging
 import secrets
+import threading
+import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import case, select, update
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from probity.audit.service import record_audit
-from probity.auth.deps import after_commit
+from probity.auth.deps import AFTER_COMMIT, after_commit
 from probity.auth.permissions import Perm, Principal
 from probity.chat import attachments, routing
 from probity.chat.screening import (
@@ -30,9 +35,12 @@ from probity.chat.screening import (
     screen_image_bytes,
     screen_text,
     screen_voice_bytes,
+    warm_screener,
 )
-from probity.errors import Conflict, Forbidden, InvalidInput, NotFound
-from probity.ledger.facts import ledger_alert, ledger_message
+from probity.db import make_engine
+from probity.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
+from probity.ledger.facts import alert_payload, message_payload
+from probity.ledger.service import append_entries
 from probity.models import (
     AgentStatus,
     Alert,
@@ -57,6 +65,7 @@ RECALL_WINDOW = timedelta(minutes=2)
 MAX_TEXT = 2000
 
 Publish = Callable[[str, dict[str, Any]], Awaitable[None]]
+log = logging.getLogger("probity.chat")
 
 
 @dataclass(frozen=True)
@@ -285,30 +294,40 @@ def message_view(msg: Any, viewer: Participant) -> dict[str, Any] | None:
     return base
 
 
-async def next_seq(session: AsyncSession, conv_id: int) -> int:
-    seq = await session.scalar(
-        update(Conversation).where(Conversation.id == conv_id)
-        .values(last_seq=Conversation.last_seq + 1).returning(Conversation.last_seq))
-    assert seq is not None
-    return int(seq)
+@dataclass
+class PendingSend:
+    """A message that passed validation and screening, on its way to the database."""
+
+    conv_id: int
+    who: Participant
+    publish: Publish
+    text: str
+    client_id: str | None
+    result: Any  # the screening result (None: unscreened attachment)
+    screening_status: str = "screened"
+    kind: MessageKind = MessageKind.text
+    mime: str | None = None
+    digest: str | None = None
+    size: int | None = None
+
+    @property
+    def decision(self) -> str:
+        return str(self.result.decision) if self.result is not None else "allow"
 
 
-async def send_message(
-    session: AsyncSession, conv: Conversation, who: Participant, publish: Publish, *,
-    text: str = "", client_id: str | None = None, kind: MessageKind = MessageKind.text,
-    data: bytes | None = None, attachments_dir: Path | None = None,
-) -> tuple[Message, bool]:
-    """Screen, store and (after commit) deliver one message. Returns (message, duplicate)."""
+def check_sender(who: Participant) -> None:
     if who.role not in ("customer", "agent"):
         raise Forbidden("only the conversation's customer and agent send messages")
-    if conv.status == ConversationStatus.closed:
-        raise Conflict("the conversation is closed", code="closed")
-    if client_id:
-        existing = await session.scalar(select(Message).where(
-            Message.conversation_id == conv.id, Message.sender_role == who.role,
-            Message.client_id == client_id))
-        if existing is not None:
-            return existing, True
+
+
+async def prepare_send(
+    conv_id: int, who: Participant, publish: Publish, *, text: str = "",
+    client_id: str | None = None, kind: MessageKind = MessageKind.text,
+    data: bytes | None = None, attachments_dir: Path | None = None,
+) -> PendingSend:
+    """Validate and screen one message (CPU only, no database). Raises InvalidInput."""
+    check_sender(who)
+    await warm_screener()
     text = text.strip()
     mime: str | None = None
     digest: str | None = None
@@ -336,55 +355,472 @@ async def send_message(
             caption = screen_text(text, who.role)
             if result is None or _rank(caption.decision) > _rank(result.decision):
                 result = caption
-    decision = result.decision if result is not None else "allow"
-    msg = Message(
-        conversation_id=conv.id, tenant_id=conv.tenant_id, seq=await next_seq(session, conv.id),
-        sender_role=who.role, sender_user_id=who.user_id,
-        sender_employee_id=who.employee_id if who.role == "agent" else None,
-        client_id=client_id, kind=kind, body=text, attachment_sha256=digest,
-        attachment_mime=mime, attachment_size=len(data) if data is not None else None,
-        decision=decision, screening_status=status,
-        categories=list(result.categories) if result is not None else [],
-        severity=int(result.severity) if result is not None else 0,
-        spans=[s.to_dict() for s in result.spans] if result is not None else [],
-        policy_version=int(getattr(result, "policy_version", 0) or 0),
-        created_at=utcnow())
-    session.add(msg)
-    await session.flush()
-    await ledger_message(session, msg)
-    # The row already holds the new last_seq (UPDATE … RETURNING): mirror it, no second write.
-    set_committed_value(conv, "last_seq", msg.seq)
-    alert: Alert | None = None
-    if decision in ("warn", "block"):
-        masked = str(getattr(result, "masked", "") or "")
-        alert = Alert(
-            tenant_id=conv.tenant_id, org_unit_id=conv.org_unit_id, conversation_id=conv.id,
-            message_id=msg.id, sender_role=who.role, sender_user_id=who.user_id,
-            agent_employee_id=conv.agent_employee_id, decision=decision,
-            category=msg.categories[0] if msg.categories else "other",
-            categories=msg.categories, severity=msg.severity, snippet=masked[:200],
-            spans=msg.spans)
-        session.add(alert)
+    return PendingSend(conv_id=conv_id, who=who, publish=publish, text=text,
+                       client_id=client_id, result=result, screening_status=status, kind=kind,
+                       mime=mime, digest=digest,
+                       size=len(data) if data is not None else None)
+
+
+async def find_resent(session: AsyncSession, conv_id: int, role: str,
+                      client_id: str | None) -> Message | None:
+    """The message already stored under this client_id (an idempotent resend), if any."""
+    if not client_id:
+        return None
+    return await session.scalar(select(Message).where(
+        Message.conversation_id == conv_id, Message.sender_role == role,
+        Message.client_id == client_id))
+
+
+async def send_message(
+    session: AsyncSession, conv: Conversation, who: Participant, publish: Publish, *,
+    text: str = "", client_id: str | None = None, kind: MessageKind = MessageKind.text,
+    data: bytes | None = None, attachments_dir: Path | None = None,
+) -> tuple[Message, bool]:
+    """Screen, store and (after commit) deliver one message. Returns (message, duplicate).
+
+    A session bound to an engine (the application's request sessions) hands the store to that
+    engine's group-commit writer (`MessageWriter`): the message is then committed in the
+    writer's own transaction before this returns, and delivered after that commit. A session
+    bound to a connection (a caller that owns an outer transaction, e.g. the tests) stores the
+    message inline: flush only, delivery queued with after_commit."""
+    check_sender(who)
+    if conv.status == ConversationStatus.closed:
+        raise Conflict("the conversation is closed", code="closed")
+    try:
+        pending = await prepare_send(conv.id, who, publish, text=text, client_id=client_id,
+                                     kind=kind, data=data, attachments_dir=attachments_dir)
+    except InvalidInput:
+        existing = await find_resent(session, conv.id, who.role, client_id)
+        if existing is not None:
+            return existing, True
+        raise
+    writer = writer_for_session(session)
+    if writer is not None:
+        return await writer.submit(pending)
+    (outcome,) = await store_messages(session, [pending])
+    if isinstance(outcome, BaseException):
+        raise outcome
+    msg, dup = outcome
+    if not dup:
+        # The row already holds the new last_seq (UPDATE … RETURNING): mirror it, no re-read.
+        set_committed_value(conv, "last_seq", max(conv.last_seq, msg.seq))
+    return msg, dup
+
+
+Outcome = tuple[Message, bool] | DomainError
+
+
+async def store_messages(session: AsyncSession, sends: list[PendingSend]) -> list[Outcome]:
+    """Store screened messages of any conversations in the session's transaction (flush only)
+    with a fixed number of round trips, whatever the number of messages:
+
+    1. one ``UPDATE conversations … RETURNING`` allocates every conversation's seqs (and says
+       which are closed, and their current tenant/team/agent);
+    2. one SELECT finds idempotent resends (by client_id), then a rare UPDATE gives back the
+       seqs they did not use; the write comes first so that, on SQLite, the transaction takes
+       the write lock before it reads (a deferred read-then-write can fail outright);
+    3. one INSERT for the messages, one for the alerts, the ledger entries per tenant;
+    4. delivery and alert events queued with after_commit, in seq order.
+
+    Returns, per send in order, (message, duplicate) or the DomainError for that send alone.
+    """
+    counts: dict[int, int] = {}
+    for s in sends:
+        counts[s.conv_id] = counts.get(s.conv_id, 0) + 1
+    ids = sorted(counts)
+    bump: Any = (Conversation.last_seq + counts[ids[0]] if len(ids) == 1 else
+                 Conversation.last_seq + case(counts, value=Conversation.id))
+    rows = (await session.execute(
+        update(Conversation)
+        .where(Conversation.id.in_(ids), Conversation.status != ConversationStatus.closed)
+        .values(last_seq=bump)
+        .returning(Conversation.id, Conversation.last_seq, Conversation.tenant_id,
+                   Conversation.org_unit_id, Conversation.agent_employee_id)
+        .execution_options(synchronize_session=False))).all()
+    convs = {r[0]: r for r in rows}
+    keyed = [s for s in sends if s.client_id and s.conv_id in convs]
+    stored: dict[tuple[int, str, str], Message] = {}
+    if keyed:
+        found = await session.scalars(select(Message).where(
+            Message.conversation_id.in_({s.conv_id for s in keyed}),
+            Message.client_id.in_({s.client_id for s in keyed})))
+        for m in found:
+            assert m.client_id is not None
+            stored[(m.conversation_id, m.sender_role, m.client_id)] = m
+    # Which sends are new: the closed ones fail, resends (stored before, or twice in the batch)
+    # return the stored message.
+    plan: list[Outcome | PendingSend | tuple[int, str, str]] = []
+    fresh: dict[int, int] = {}
+    seen_keys: set[tuple[int, str, str]] = set()
+    for s in sends:
+        if s.conv_id not in convs:
+            plan.append(Conflict("the conversation is closed", code="closed"))
+            continue
+        key = (s.conv_id, s.who.role, s.client_id) if s.client_id else None
+        if key is not None and key in stored:
+            plan.append((stored[key], True))
+            continue
+        if key is not None and key in seen_keys:
+            plan.append(key)  # resolved once its first copy is built
+            continue
+        if key is not None:
+            seen_keys.add(key)
+        fresh[s.conv_id] = fresh.get(s.conv_id, 0) + 1
+        plan.append(s)
+    unused = {cid: counts[cid] - fresh.get(cid, 0) for cid in convs}
+    for cid, n in unused.items():
+        if n:  # rare: give back the seqs allocated to resends (we hold the row lock)
+            await session.execute(
+                update(Conversation).where(Conversation.id == cid)
+                .values(last_seq=Conversation.last_seq - n)
+                .execution_options(synchronize_session=False))
+    next_seq_of = {cid: int(convs[cid][1]) - counts[cid] + 1 for cid in convs}
+    now = utcnow()
+    messages: list[tuple[PendingSend, Message]] = []
+    by_key: dict[tuple[int, str, str], Message] = {}
+    for item in plan:
+        if not isinstance(item, PendingSend):
+            continue
+        s = item
+        seq = next_seq_of[s.conv_id]
+        next_seq_of[s.conv_id] = seq + 1
+        r = s.result
+        msg = Message(
+            conversation_id=s.conv_id, tenant_id=convs[s.conv_id][2], seq=seq,
+            sender_role=s.who.role, sender_user_id=s.who.user_id,
+            sender_employee_id=s.who.employee_id if s.who.role == "agent" else None,
+            client_id=s.client_id, kind=s.kind, body=s.text, attachment_sha256=s.digest,
+            attachment_mime=s.mime, attachment_size=s.size, decision=s.decision,
+            screening_status=s.screening_status,
+            categories=list(r.categories) if r is not None else [],
+            severity=int(r.severity) if r is not None else 0,
+            spans=[sp.to_dict() for sp in r.spans] if r is not None else [],
+            policy_version=int(getattr(r, "policy_version", 0) or 0),
+            created_at=now)
+        messages.append((s, msg))
+        if s.client_id:
+            by_key[(s.conv_id, s.who.role, s.client_id)] = msg
+    outcomes: list[Outcome] = []
+    for item in plan:
+        if isinstance(item, PendingSend):
+            continue
+        if isinstance(item, tuple) and len(item) == 3:
+            outcomes.append((by_key[item], True))  # type: ignore[index]
+        else:
+            outcomes.append(item)  # type: ignore[arg-type]
+    if messages:
+        session.add_all([m for _s, m in messages])
         await session.flush()
-        await ledger_alert(session, alert)
-    _queue_delivery(session, publish, conv, msg, alert)
-    return msg, False
+        alerts: dict[int, Alert] = {}
+        for s, msg in messages:
+            if msg.decision in ("warn", "block"):
+                masked = str(getattr(s.result, "masked", "") or "")
+                alerts[msg.id] = Alert(
+                    tenant_id=msg.tenant_id, org_unit_id=convs[s.conv_id][3],
+                    conversation_id=s.conv_id, message_id=msg.id, sender_role=s.who.role,
+                    sender_user_id=s.who.user_id, agent_employee_id=convs[s.conv_id][4],
+                    decision=msg.decision,
+                    category=msg.categories[0] if msg.categories else "other",
+                    categories=msg.categories, severity=msg.severity, snippet=masked[:200],
+                    spans=msg.spans)
+        if alerts:
+            session.add_all(list(alerts.values()))
+            await session.flush()
+        await ledger_messages(session, [m for _s, m in messages], list(alerts.values()))
+        for s, msg in messages:
+            _queue_delivery(session, s.publish, s.conv_id, msg, alerts.get(msg.id))
+    # Put the outcomes back in the order of `sends`.
+    fresh_iter = iter(messages)
+    other_iter = iter(outcomes)
+    result: list[Outcome] = []
+    for item in plan:
+        result.append((next(fresh_iter)[1], False) if isinstance(item, PendingSend)
+                      else next(other_iter))
+    return result
+
+
+async def ledger_messages(session: AsyncSession, messages: list[Message],
+                          alerts: list[Alert]) -> None:
+    """The ledger entries of stored messages and their alerts: per tenant (in tenant order, so
+    concurrent writers take the tenants' append locks in the same order), the messages (salted:
+    a message is personal data that retention may purge) and then their alerts, one INSERT
+    each. A single message gives [chat.message, alert.raised], as before batching."""
+    for tenant_id in sorted({m.tenant_id for m in messages}):
+        ms = [("chat.message", message_payload(m)) for m in messages if m.tenant_id == tenant_id]
+        al = [("alert.raised", alert_payload(a)) for a in alerts if a.tenant_id == tenant_id]
+        await append_entries(session, tenant_id, ms, purgeable=True, checkpoint=not al)
+        if al:
+            await append_entries(session, tenant_id, al)
+
+
+# ---- group commit ----------------------------------------------------------------------------
+
+T = TypeVar("T")
+Job = Callable[[AsyncSession], Awaitable[Any]]
+
+
+@dataclass
+class _Queued:
+    future: asyncio.Future[Any]  # resolved on the submitter's event loop
+    send: PendingSend | None = None  # a message to store (batched), or
+    job: Job | None = None  # another chat write, run alone in its own transaction
+
+
+@dataclass
+class _Done:
+    items: list[_Queued]
+    effects: list[Callable[[], Awaitable[None]]]
+    outcomes: list[Any]  # per item: its result, or the exception to raise
+
+
+class MessageWriter:
+    """Group commit: the one writer of chat data for a database in this process.
+
+    Every send (WebSocket or HTTP) is validated and screened by its caller, then queued here.
+    The writer takes whatever is queued (up to `max_batch` messages), stores it with
+    `store_messages` in ONE transaction, commits, and hands the batch back to the application's
+    event loop, which publishes the deliveries (seq order) and only then resolves each sender's
+    future — an ack still means "durably stored". While one batch commits the next one gathers,
+    so the commit, the seq allocation and the ledger append are paid per batch, not per message,
+    and batches grow with the load.
+
+    The writer runs in its own thread with its own event loop and database connection: a batch
+    costs several round trips, and on the application's loop — busy with hundreds of sockets —
+    every round trip would wait for a turn of that loop. Here they follow each other directly.
+
+    The other chat writes of the sockets (receipts, recall) go through `run`, in the same queue,
+    each in its own transaction: on SQLite this process then never competes with itself for the
+    single writer (a deferred read-then-write transaction fails outright when another writer
+    committed in between). A transaction that fails on a transient database error (another
+    process holding SQLite's lock, a PostgreSQL deadlock) is retried whole — nothing of it was
+    committed; a batch that fails otherwise is retried one message at a time, so one bad message
+    cannot fail the others.
+    """
+
+    def __init__(self, url: str, *, max_batch: int = 64, retries: int = 5) -> None:
+        self.url = url
+        self.max_batch = max_batch
+        self.retries = retries
+        self.sqlite = url.startswith("sqlite")
+        self._main: asyncio.AbstractEventLoop | None = None  # the submitters' loop
+        self._done: asyncio.Queue[_Done] | None = None
+        self._finisher: asyncio.Task[None] | None = None
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None  # the writer's own loop
+        self._ready = threading.Event()
+        self._pending: list[_Queued] = []  # touched on the writer's loop only
+        self._wakeup: asyncio.Event | None = None
+        self._engine: AsyncEngine | None = None
+        # Counters (tests and the benchmark read them).
+        self.batches = 0
+        self.messages = 0
+        self.largest_batch = 0
+
+    async def submit(self, send: PendingSend) -> tuple[Message, bool]:
+        """Queue one screened message; returns (message, duplicate) once it is committed.
+        Raises the send's DomainError (e.g. the conversation was closed meanwhile)."""
+        result: tuple[Message, bool] = await self._enqueue(send=send)
+        return result
+
+    async def run(self, job: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        """Run `job(session)` in its own transaction on the writer, commit, then run the
+        session's after_commit effects on the caller's loop; returns the job's result."""
+        result: T = await self._enqueue(job=job)
+        return result
+
+    async def _enqueue(self, **item: Any) -> Any:
+        loop = asyncio.get_running_loop()
+        if self._main is not loop or self._finisher is None or self._finisher.done():
+            self._start_finisher(loop)
+        if self._thread is None or not self._thread.is_alive():
+            self._start_thread()
+        assert self._loop is not None
+        future: asyncio.Future[Any] = loop.create_future()
+        future.add_done_callback(_consume)
+        self._loop.call_soon_threadsafe(self._push, _Queued(future, **item))
+        # A sender that goes away (socket closed) does not cancel its message: it is written
+        # anyway, and a resend with the same client_id returns it.
+        return await asyncio.shield(future)
+
+    def _start_finisher(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._main = loop
+        self._done = asyncio.Queue()
+        self._finisher = loop.create_task(self._finish(self._done), name="chat-writer-finish")
+
+    def _start_thread(self) -> None:
+        self._ready.clear()
+        self._thread = threading.Thread(target=self._thread_main, name="chat-writer",
+                                        daemon=True)
+        self._thread.start()
+        self._ready.wait()
+
+    def _thread_main(self) -> None:
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        self._wakeup = asyncio.Event()
+        self._engine = make_engine(self.url, pool_size=1, max_overflow=0, pool_pre_ping=False) \
+            if not self.sqlite else make_engine(self.url)
+        loop.call_soon(self._ready.set)
+        try:
+            loop.run_until_complete(self._run())
+        finally:
+            with contextlib.suppress(Exception):
+                loop.run_until_complete(self._engine.dispose())
+            loop.close()
+
+    def _push(self, item: _Queued) -> None:
+        assert self._wakeup is not None
+        self._pending.append(item)
+        self._wakeup.set()
+
+    async def close(self) -> None:
+        """Stop the writer (what is queued is written first) and its finisher."""
+        if self._loop is not None and self._thread is not None and self._thread.is_alive():
+            self._loop.call_soon_threadsafe(self._push, _Queued(future=None))  # type: ignore[arg-type]
+            await asyncio.to_thread(self._thread.join, 30)
+        if self._finisher is not None:
+            if self._done is not None:
+                await asyncio.sleep(0)  # let the hand-backs scheduled by the thread land
+                await self._done.join()
+            self._finisher.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._finisher
+            self._finisher = None
+
+    # -- on the writer's thread ------------------------------------------------------------
+
+    async def _run(self) -> None:
+        assert self._wakeup is not None
+        while True:
+            if not self._pending:
+                self._wakeup.clear()
+                await self._wakeup.wait()
+                continue
+            first = self._pending[0]
+            if first.future is None:  # close(): stop once everything before it is written
+                return
+            if first.job is not None:
+                batch = [self._pending.pop(0)]
+            else:
+                n = 0
+                while (n < len(self._pending) and n < self.max_batch
+                       and self._pending[n].send is not None):
+                    n += 1
+                batch = self._pending[:n]
+                del self._pending[:n]
+            try:
+                await self._write(batch)
+            except DomainError as exc:  # a job refused (e.g. recall too late): the caller's
+                self._hand_back(_Done(batch, [], [exc]))
+            except Exception as exc:  # never let the writer die with senders waiting
+                log.exception("chat writer: transaction failed")
+                self._hand_back(_Done(batch, [], [exc] * len(batch)))
+
+    async def _write(self, batch: list[_Queued]) -> None:
+        for attempt in range(self.retries):
+            try:
+                await self._write_once(batch)
+                return
+            except OperationalError:
+                if attempt == self.retries - 1:
+                    raise
+                await asyncio.sleep(0.01 * (attempt + 1))
+            except Exception:
+                if len(batch) == 1:
+                    raise
+                log.exception("chat writer: batch of %d failed; writing one by one",
+                              len(batch))
+                for item in batch:
+                    try:
+                        await self._write([item])
+                    except Exception as exc:
+                        self._hand_back(_Done([item], [], [exc]))
+                return
+
+    async def _write_once(self, batch: list[_Queued]) -> None:
+        assert self._engine is not None
+        async with AsyncSession(self._engine, expire_on_commit=False) as session:
+            try:
+                if batch[0].job is not None:
+                    outcomes: list[Any] = [await batch[0].job(session)]
+                else:
+                    outcomes = await store_messages(
+                        session, [item.send for item in batch])  # type: ignore[misc]
+                effects = session.info.pop(AFTER_COMMIT, [])
+                await session.commit()
+            except BaseException:
+                await session.rollback()
+                raise
+        if batch[0].send is not None:
+            self.batches += 1
+            self.messages += len(batch)
+            self.largest_batch = max(self.largest_batch, len(batch))
+        self._hand_back(_Done(batch, effects, outcomes))
+
+    def _hand_back(self, done: _Done) -> None:
+        if self._main is not None and self._done is not None and not self._main.is_closed():
+            self._main.call_soon_threadsafe(self._done.put_nowait, done)
+
+    # -- back on the application's loop ----------------------------------------------------
+
+    async def _finish(self, queue: asyncio.Queue[_Done]) -> None:
+        """Committed: deliver (in commit order), then ack."""
+        while True:
+            done = await queue.get()
+            for effect in done.effects:
+                try:
+                    await effect()
+                except Exception:  # a fan-out failure must not turn a stored write into an error
+                    log.exception("chat delivery failed after commit")
+            for item, outcome in zip(done.items, done.outcomes, strict=True):
+                if item.future.done():
+                    continue
+                if isinstance(outcome, BaseException):
+                    item.future.set_exception(outcome)
+                else:
+                    item.future.set_result(outcome)
+            queue.task_done()
+
+
+def _consume(future: asyncio.Future[Any]) -> None:
+    # The sender may have gone away: retrieve the exception so it is not reported as lost.
+    if not future.cancelled():
+        future.exception()
+
+
+_WRITERS: weakref.WeakKeyDictionary[Any, MessageWriter] = weakref.WeakKeyDictionary()
+
+
+def writer_for(engine: AsyncEngine) -> MessageWriter:
+    """The process's writer for `engine`'s database (created on first use)."""
+    writer = _WRITERS.get(engine.sync_engine)
+    if writer is None:
+        writer = _WRITERS[engine.sync_engine] = MessageWriter(
+            engine.url.render_as_string(hide_password=False))
+    return writer
+
+
+def writer_for_session(session: AsyncSession) -> MessageWriter | None:
+    """The group-commit writer for a session bound to an engine; None for a session bound to a
+    connection (its owner holds an outer transaction the message must join)."""
+    bind = session.bind
+    return writer_for(bind) if isinstance(bind, AsyncEngine) else None
 
 
 def _rank(decision: str) -> int:
     return {"allow": 0, "warn": 1, "block": 2}.get(decision, 0)
 
 
-def _queue_delivery(session: AsyncSession, publish: Publish, conv: Conversation, msg: Message,
+def _queue_delivery(session: AsyncSession, publish: Publish, conv_id: int, msg: Message,
                     alert: Alert | None) -> None:
     # Carry the stored row (by value) to every process; each connection renders its own view.
     payload = {"type": "message", "message": message_wire(msg)}
-    alert_payload = alert_event(alert, conv) if alert is not None else None
+    alert_payload = alert_event(alert) if alert is not None else None
     deliver = msg.decision != "block"
 
     async def effect() -> None:
         if deliver:
-            await publish(conv_channel(conv.id), payload)
+            await publish(conv_channel(conv_id), payload)
         if alert_payload is not None:
             await publish(ALERTS_CHANNEL, alert_payload)
 
@@ -423,7 +859,7 @@ def message_from_wire(d: dict[str, Any]) -> Any:
         recalled_at=datetime.fromisoformat(d["recalled_at"]) if d["recalled_at"] else None)
 
 
-def alert_event(alert: Alert, conv: Conversation) -> dict[str, Any]:
+def alert_event(alert: Alert, conv: Conversation | None = None) -> dict[str, Any]:
     return {"type": "alert", "alert": {
         "id": alert.id, "tenant_id": alert.tenant_id, "org_unit_id": alert.org_unit_id,
         "conversation_id": alert.conversation_id, "message_id": alert.message_id,

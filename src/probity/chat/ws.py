@@ -40,9 +40,9 @@ from probity.auth.permissions import Principal
 from probity.auth.service import load_principal, principal_from_token
 from probity.chat import service
 from probity.chat.screening import BLOCK_NOTICE, WARN_REMINDER
-from probity.errors import DomainError
+from probity.errors import Conflict, DomainError, InvalidInput
 from probity.events import get_bus
-from probity.models import Conversation
+from probity.models import Conversation, ConversationStatus
 
 router = APIRouter()
 
@@ -58,16 +58,9 @@ async def ws_session(app: Any) -> AsyncIterator[AsyncSession]:
             raise
 
 
-def write_lock(app: Any) -> asyncio.Lock | None:
-    """On SQLite, one writer per process at a time. SQLite allows a single writer; a deferred
-    transaction that read first and then writes fails at once ("database is locked") when another
-    writer got there first, without waiting. PostgreSQL needs no lock (row locks suffice)."""
-    if not app.state.settings.is_sqlite:
-        return None
-    lock: asyncio.Lock | None = getattr(app.state, "chat_write_lock", None)
-    if lock is None:
-        lock = app.state.chat_write_lock = asyncio.Lock()
-    return lock
+def message_writer(app: Any) -> service.MessageWriter:
+    """The process's group-commit writer for the app's database (see `service.MessageWriter`)."""
+    return service.writer_for(app.state.db.engine)
 
 
 def _same_origin(websocket: WebSocket) -> bool:
@@ -139,53 +132,73 @@ class Connection:
         if kind == "ping":
             await self.send({"type": "pong"})
             return
-        lock = write_lock(self.ws.app)
-        for attempt in range(3):
-            try:
-                if lock is None:
-                    await self._handle(kind, data)
-                else:
-                    async with lock:
-                        await self._handle(kind, data)
-                return
-            except OperationalError:
-                # A concurrent writer elsewhere (another process on the same SQLite file):
-                # nothing was committed, so the operation can be retried as is.
-                await asyncio.sleep(0.05 * (attempt + 1))
+        if kind == "send":
+            await self._send_message(data)
+            return
+        if kind not in ("delivered", "read", "recall"):
+            await self.send({"type": "error", "code": "unknown_type",
+                             "message": f"unknown message type {kind!r}"})
+            return
+        try:
+            # Through the process's writer, like messages: on SQLite this process is then never
+            # its own competitor for the single writer.
+            await message_writer(self.ws.app).run(
+                lambda session: self._write(session, kind, data))
+        except OperationalError:
+            await self._busy(data)
+
+    async def _busy(self, data: dict[str, Any]) -> None:
         await self.send({"type": "error", "code": "retry", "client_id": data.get("client_id"),
                          "message": "the database is busy; send again"})
 
-    async def _handle(self, kind: Any, data: dict[str, Any]) -> None:
-        async with ws_session(self.ws.app) as session:
-            conv = await session.get(Conversation, self.conv_id)
-            assert conv is not None
-            if kind == "send":
-                client_id = str(data.get("client_id") or "")[:64] or None
-                msg, dup = await service.send_message(
-                    session, conv, self.who, self.bus.publish, text=str(data.get("text") or ""),
-                    client_id=client_id)
-                await commit(session)
-                ack: dict[str, Any] = {"type": "ack", "client_id": client_id, "id": msg.id,
-                                       "seq": msg.seq, "decision": msg.decision,
-                                       "duplicate": dup,
-                                       "message": service.message_view(msg, self.who)}
-                if msg.decision == "block":
-                    ack["notice"] = BLOCK_NOTICE
-                elif msg.decision == "warn" and self.who.role == "agent":
-                    ack["reminder"] = WARN_REMINDER
-                await self.send(ack)
-            elif kind in ("delivered", "read"):
-                seq = int(data.get("seq") or 0)
-                await service.mark(session, conv, self.who, self.bus.publish,
-                                   **{kind: seq})
-                await commit(session)
-            elif kind == "recall":
-                await service.recall_message(session, conv, self.who, self.bus.publish,
-                                             int(data.get("seq") or 0))
-                await commit(session)
-            else:
-                await self.send({"type": "error", "code": "unknown_type",
-                                 "message": f"unknown message type {kind!r}"})
+    async def _send_message(self, data: dict[str, Any]) -> None:
+        """Screen here, store through the process's group-commit writer, ack once committed.
+        No database round trip before the writer: who is sending was settled when the socket
+        opened, and the writer's seq allocation refuses a conversation closed meanwhile."""
+        client_id = str(data.get("client_id") or "")[:64] or None
+        try:
+            pending = await service.prepare_send(
+                self.conv_id, self.who, self.bus.publish, text=str(data.get("text") or ""),
+                client_id=client_id)
+        except InvalidInput:
+            # A resend of a stored message is answered whatever its text (as before batching).
+            async with ws_session(self.ws.app) as session:
+                conv = await session.get(Conversation, self.conv_id)
+                if conv is None or conv.status == ConversationStatus.closed:
+                    raise Conflict("the conversation is closed", code="closed") from None
+                existing = await service.find_resent(session, self.conv_id, self.who.role,
+                                                     client_id)
+            if existing is None:
+                raise
+            await self._ack(client_id, existing, True)
+            return
+        try:
+            msg, dup = await message_writer(self.ws.app).submit(pending)
+        except OperationalError:
+            await self._busy(data)
+            return
+        await self._ack(client_id, msg, dup)
+
+    async def _ack(self, client_id: str | None, msg: Any, dup: bool) -> None:
+        ack: dict[str, Any] = {"type": "ack", "client_id": client_id, "id": msg.id,
+                               "seq": msg.seq, "decision": msg.decision, "duplicate": dup,
+                               "message": service.message_view(msg, self.who)}
+        if msg.decision == "block":
+            ack["notice"] = BLOCK_NOTICE
+        elif msg.decision == "warn" and self.who.role == "agent":
+            ack["reminder"] = WARN_REMINDER
+        await self.send(ack)
+
+    async def _write(self, session: AsyncSession, kind: str, data: dict[str, Any]) -> None:
+        """Receipts and recall, on the writer's session (flush only; it commits)."""
+        conv = await session.get(Conversation, self.conv_id)
+        assert conv is not None
+        if kind in ("delivered", "read"):
+            await service.mark(session, conv, self.who, self.bus.publish,
+                               **{kind: int(data.get("seq") or 0)})
+        else:
+            await service.recall_message(session, conv, self.who, self.bus.publish,
+                                         int(data.get("seq") or 0))
 
 
 @router.websocket("/ws/chat/{conv_id}")
