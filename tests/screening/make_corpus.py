@@ -1228,6 +1228,40 @@ THIRTEENTH: list[tuple[str, str, list[str], str]] = [
     (C, "我老公的手机号能收到通知吗", [], "thirteenth-neg"),
 ]
 
+# ---- a fourteenth batch: every disguise at once (thirteenth held-out round) ----
+FOURTEENTH: list[tuple[str, str, list[str], str]] = [
+    (C, "客服小哥，你VX发我一下呗", ["contact"], "fourteenth-pos"),
+    (C, "私聊可以吗？有些话不方便在这说", ["contact"], "fourteenth-pos"),
+    (A, "咱们加个联系方式，以后有货第一时间通知你", ["contact"], "fourteenth-pos"),
+    (C, "我的WX：A-bc_123", ["contact"], "fourteenth-pos"),
+    (C, "你用钉钉吗？我钉钉号 123456789", ["contact"], "fourteenth-pos"),
+    (A, "打我电话 ①⑤⑨ ⑧⑧⑧⑧ ⑥⑥⑥⑥", ["contact"], "fourteenth-pos"),
+    (C, "号码：1 5 9 - 8 8 8 8 - 6 6 6 6", ["contact"], "fourteenth-pos"),
+    (C, "电话 壹伍玖-捌捌捌捌-陆陆陆陆", ["contact"], "fourteenth-pos"),
+    (C, "+86 159８８８８６６６６", ["contact"], "fourteenth-pos"),
+    (C, "联系我 159 八八八八 6666", ["contact"], "fourteenth-pos"),
+    (C, "我邮箱 qwe123@163.com", ["contact"], "fourteenth-pos"),
+    (C, "扣扣 1 2 3 4 5 6 7 8", ["contact"], "fourteenth-pos"),
+    (A, "薇❤芯 tang-2023", ["contact"], "fourteenth-pos"),
+    (C, "加我 威 信", ["contact"], "fourteenth-pos"),
+    (C, "wei xin hao: tom88", ["contact"], "fourteenth-pos"),
+    (C, "给你发个🧧🧧，麻烦快点", ["bribe"], "fourteenth-pos"),
+    (C, "紅包已發，幫忙處理下", ["bribe"], "fourteenth-pos"),
+    (C, "hong bao yi jing fa gei ni le", ["bribe"], "fourteenth-pos"),
+    (C, "HB 奉上，求加急", ["bribe"], "fourteenth-pos"),
+    (C, "给您包个红包表示感谢，帮我催一下", ["bribe"], "fourteenth-pos"),
+    (A, "不给好处费是不会帮你加急的", ["bribe"], "fourteenth-pos"),
+    (C, "退款成功后我分你三成", ["bribe"], "fourteenth-pos"),
+    (C, "送你两张购物卡，帮我把差评处理掉", ["bribe"], "fourteenth-pos"),
+    (A, "发个微信红包给我，我马上处理", ["bribe"], "fourteenth-pos"),
+    (C, "帮我充的话费到了吗？你帮我办的事我记着呢", [], "fourteenth-neg"),
+    (A, "转到我的个人账户上，我这边马上安排", ["payment"], "fourteenth-pos"),
+    (A, "扫这个码付款，这是我自己的收款码", ["payment"], "fourteenth-pos"),
+    (A, "不走平台的话可以便宜200", ["payment"], "fourteenth-pos"),
+    (A, "卡号：6212 2611 0200 3456 786，转这个", ["payment"], "fourteenth-pos"),
+    (C, "能不能直接把钱打给你", ["payment"], "fourteenth-pos"),
+]
+
 TRAD = str.maketrans({"个": "個", "发": "發", "红": "紅", "给": "給", "帮": "幫", "号": "號",
                       "码": "碼", "转": "轉", "账": "賬", "户": "戶", "这": "這", "们": "們",
                       "说": "說", "话": "話", "钱": "錢", "马": "馬", "单": "單", "请": "請",
@@ -1276,7 +1310,7 @@ def main() -> None:
     rng = random.Random(20261129)
     rows = (POSITIVE + NEGATIVE + REFUSAL + SECOND + THIRD + FOURTH + FIFTH + SIXTH
             + SEVENTH + EIGHTH + NINTH + TENTH + ELEVENTH + TWELFTH + THIRTEENTH
-            + variants(rng))
+            + FOURTEENTH + variants(rng))
     seen: set[tuple[str, str]] = set()
     path = Path(__file__).with_name("corpus.jsonl")
     n = 0

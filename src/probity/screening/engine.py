@@ -57,6 +57,10 @@ _CN_DIGIT_RUN: Final = re.compile(r"[零一二三四五六七八九幺洞拐勾]
 _ANY_DIGIT: Final = re.compile(r"[0-9]")
 _DIGIT_RUNS: Final = re.compile(r"[0-9]+")
 _AT: Final = re.compile(r"[@＠]")
+_POST_NEGATIONS: Final = frozenset({
+    "不用", "不要", "不收", "不能收", "不需要", "不必", "免了", "算了", "拒收", "不接受", "不能要",
+    "不可以收", "no need", "noneed", "not needed",
+})
 _DIGIT_OR_CN: Final = re.compile(r"[0-9]|[零一二三四五六七八九幺洞拐勾]{3}")
 _BANK_WORDS: Final = ("卡", "账", "card", "account", "bank", "iban")
 _QQ_WORDS: Final = ("qq", "扣扣", "企鹅", "q号", "球球", "q我", "口口", "koukou")
@@ -634,8 +638,10 @@ def _is_negated(
         if (e <= h.us and weights.between(e, h.us) <= window
                 and _CLAUSE_BREAK.search(text, ends[e - 1], starts[h.us]) is None):
             return True
-        # 红包就不用了 / 微信就不加了: a negation right after, in the same clause
+        # 红包就不用了 / 红包不收: a declining word right after, in the same clause (not 不会,
+        # which after a term is usually a threat: 不给好处费是不会帮你加急的)
         if (not near and s >= h.ue and s - h.ue <= 3
+                and weights.compact[s:e] in _POST_NEGATIONS
                 and _CLAUSE_BREAK.search(text, ends[h.ue - 1], starts[s]) is None):
             return True
     return False
