@@ -134,6 +134,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.add_middleware(SessionMiddleware, secret_key=settings.secret_key,
                        session_cookie="probity_session", max_age=settings.session_max_age_s,
                        same_site="lax", https_only=settings.env == "production")
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes,
+                       overrides={path: settings.max_import_bytes
+                                  for path in ("/api/v1/finance/imports", "/finance/import")})
     app.add_middleware(RequestContextMiddleware)
     return app

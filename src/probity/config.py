@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     port: int = 8000
     # Requests larger than this are refused with 413 before the body is read.
     max_body_bytes: int = 2 * 1024 * 1024
+    # Finance file imports (CSV/XLSX) may be larger: 100,000 rows are about 8 MB.
+    max_import_bytes: int = 50 * 1024 * 1024
     session_max_age_s: int = 8 * 3600
     default_timezone: str = "Asia/Shanghai"
     default_locale: Literal["zh_CN", "en"] = "zh_CN"

@@ -15,8 +15,6 @@ Importer = Annotated[Principal, Depends(require(Perm.finance_import))]
 Reader = Annotated[Principal, Depends(require(Perm.commerce_read))]
 RuleManager = Annotated[Principal, Depends(require(Perm.case_manage))]
 
-MAX_FILE_BYTES = 50 * 1024 * 1024
-
 
 @router.get("/api/v1/finance/payees", response_model=list[schemas.PayeeRead])
 async def list_payees(session: Session, principal: Reader, tenant_id: int | None = None,
@@ -63,11 +61,7 @@ async def import_file(session: Session, principal: Importer, file: UploadFile,
     """Upload a CSV or XLSX file. `dry_run` (the default) validates and previews without
     writing; otherwise every row is written or, on any row error, none (422 with the errors).
     `mapping` is a JSON object from file column to field; `ignore` a comma list of columns."""
-    data = await file.read(MAX_FILE_BYTES + 1)
-    if len(data) > MAX_FILE_BYTES:
-        from probity.errors import InvalidInput
-
-        raise InvalidInput("the file is larger than 50 MB", code="file_too_large")
+    data = await file.read()  # the body limit for this path is settings.max_import_bytes
     result = await service.import_file(session, principal, tenant_id=tenant_id, kind=kind,
                                        data=data, filename=file.filename or "",
                                        mapping_json=mapping, ignore=ignore, dry_run=dry_run)
