@@ -181,7 +181,7 @@ def screen_message(text: str, role: str, policy: CompiledPolicy | None = None) -
         plus = False
     if not plus:
         matches = policy.anchor_matcher.find_matches_as_indexes(quick, overlapping=True)
-        if (not matches and _ANY_DIGIT.search(quick) is None
+        if (not matches and (quick.isalpha() or _ANY_DIGIT.search(quick) is None)
                 and "@" not in text and "＠" not in text):
             return ScreeningResult("allow", [], 0, [], text, policy.version)
         flags = policy.anchor_flags
