@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
 
 from probity.auth.deps import Session, commit, require
 from probity.auth.permissions import Perm, Principal
@@ -15,6 +16,7 @@ from probity.models import Case
 router = APIRouter(tags=["cases"])
 CaseReader = Annotated[Principal, Depends(require(Perm.case_read))]
 CaseManager = Annotated[Principal, Depends(require(Perm.case_manage))]
+EvidenceExporter = Annotated[Principal, Depends(require(Perm.evidence_export))]
 STATUS = "^(new|triage|investigating|substantiated|unsubstantiated|false_positive|" \
          "penalty_proposed|penalty_approved|closed|appealed)$"
 
@@ -198,6 +200,31 @@ async def timeline(case_id: int, session: Session, principal: CaseReader,
     items = await service.timeline(session, principal, case, kinds=_kinds(kinds))
     await commit(session)  # the read of conversation content is audited
     return [_item(i) for i in items]
+
+
+@router.get("/api/v1/cases/{case_id}/evidence-pack", response_class=Response,
+            responses={200: {"content": {"application/zip": {}}}})
+async def evidence_pack(case_id: int, request: Request, session: Session,
+                        principal: EvidenceExporter,
+                        reason: Annotated[str | None, Query(max_length=500)] = None) -> Response:
+    """The case's evidence pack (zip): conversations, alerts with their evidence, payments,
+    refunds and compensations, case actions, with ledger proofs — verifiable offline
+    (`probity evidence verify`). The export is recorded in the access log (reason: the given
+    one, else the case)."""
+    from probity.cases.evidence import build_case_pack
+    from probity.ledger.access import record_access
+
+    case, conv_ids, data = await build_case_pack(
+        session, principal, case_id, attachments_dir=request.app.state.settings.attachments_dir)
+    why = reason or f"case #{case.id} evidence pack"
+    await record_access(session, principal, "case", case.id, case.tenant_id, why,
+                        action="export")
+    for cid in conv_ids:
+        await record_access(session, principal, "conversation", cid, case.tenant_id, why,
+                            action="export")
+    await commit(session)
+    return Response(data, media_type="application/zip", headers={
+        "Content-Disposition": f'attachment; filename="evidence-case-{case.id}.zip"'})
 
 
 def _kinds(value: str | None) -> set[str] | None:

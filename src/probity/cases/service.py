@@ -598,9 +598,13 @@ async def timeline(session: AsyncSession, principal: Principal, case: Case, *,
                           "spans": [] if hidden else list(m.spans or []),
                           "hidden": hidden, "conversation_id": m.conversation_id,
                           "decision": m.decision})
-        record_audit(session, principal, "case.timeline_read", target_type="case",
-                     target_id=case.id, tenant_id=case.tenant_id,
-                     after={"conversation_ids": sorted(conv_ids)})
+        # Reading conversations one takes no part in goes into the access log; the case is
+        # the reason.
+        from probity.ledger.access import record_access
+
+        for cid in sorted(conv_ids):
+            await record_access(session, principal, "conversation", cid, case.tenant_id,
+                                f"case #{case.id}")
     if "alert" in kinds:
         for a in alerts:
             items.append({"at": a.created_at, "kind": "alert", "id": a.id,
