@@ -1262,6 +1262,42 @@ FOURTEENTH: list[tuple[str, str, list[str], str]] = [
     (C, "能不能直接把钱打给你", ["payment"], "fourteenth-pos"),
 ]
 
+# ---- a fifteenth batch: agents soliciting, warning, declining; scam questions
+# (fourteenth held-out round) ----
+FIFTEENTH: list[tuple[str, str, list[str], str]] = [
+    (A, "想要快点处理的话，懂的都懂", ["bribe"], "fifteenth-pos"),
+    (A, "规矩你懂的，红包到位马上办", ["bribe"], "fifteenth-pos"),
+    (A, "给我发个88的红包，我给你申请全额退", ["bribe"], "fifteenth-pos"),
+    (A, "辛苦费意思一下就行，不多", ["bribe"], "fifteenth-pos"),
+    (A, "您看着给点茶水钱吧", ["bribe"], "fifteenth-pos"),
+    (A, "私下给我200，比走平台快", ["bribe", "payment"], "fifteenth-pos"),
+    (A, "要不你给我充点话费，我帮你搞定", ["bribe"], "fifteenth-pos"),
+    (A, "帮你办这个挺麻烦的，你表示表示", ["bribe"], "fifteenth-pos"),
+    (A, "这个补偿我能帮你申请，不过你得分我一点", ["bribe"], "fifteenth-pos"),
+    (A, "我可以帮你把差评删了，五十块", ["bribe"], "fifteenth-pos"),
+    (A, "温馨提示：平台员工不会索要任何形式的红包、礼品或好处费", [], "fifteenth-neg"),
+    (A, "请您注意，任何私下交易都不受平台保护", [], "fifteenth-neg"),
+    (A, "我们的工作人员不会要求您添加私人联系方式", [], "fifteenth-neg"),
+    (A, "如有人以客服名义要求转账，请立即举报", [], "fifteenth-neg"),
+    (A, "为了您的资金安全，请只在App内付款", [], "fifteenth-neg"),
+    (A, "提醒您不要把银行卡号、验证码告诉任何人", [], "fifteenth-neg"),
+    (A, "根据公司规定，我们不能接受客户的任何礼物", ["refusal"], "fifteenth-refusal"),
+    (A, "谢谢您的好意，红包我们不能收的哈", ["refusal"], "fifteenth-refusal"),
+    (A, "感谢认可！不过我们有规定，不能收任何费用", ["refusal"], "fifteenth-refusal"),
+    (C, "有个自称客服的让我加他微信退款，还发了个二维码，是骗子吗", [], "fifteenth-neg"),
+    (C, "刚有人打电话说我快递丢了要赔我钱，让我加QQ，是你们吗", [], "fifteenth-neg"),
+    (C, "收到一个短信说退款要点链接，是官方的吗", [], "fifteenth-neg"),
+    (C, "这个微信号 kefu_001 是你们的官方客服吗", [], "fifteenth-neg"),
+    (C, "I got a call from someone claiming to be your staff asking for my bank card, is that you?",
+     [], "fifteenth-neg"),
+    (C, "有人说加他微信可以拿到更多红包，这是真的吗", [], "fifteenth-neg"),
+    (C, "外面有人卖你们的优惠券，靠谱吗", [], "fifteenth-neg"),
+    (C, "我被骗了，有人冒充客服骗了我500", [], "fifteenth-neg"),
+    (C, "一个陌生号码 13800001111 说是平台客服，要我下载APP", [], "fifteenth-neg"),
+    (C, "你们会通过微信联系用户吗？", [], "fifteenth-neg"),
+    (C, "官方客服会让我加企业微信吗", [], "fifteenth-neg"),
+]
+
 TRAD = str.maketrans({"个": "個", "发": "發", "红": "紅", "给": "給", "帮": "幫", "号": "號",
                       "码": "碼", "转": "轉", "账": "賬", "户": "戶", "这": "這", "们": "們",
                       "说": "說", "话": "話", "钱": "錢", "马": "馬", "单": "單", "请": "請",
@@ -1310,7 +1346,7 @@ def main() -> None:
     rng = random.Random(20261129)
     rows = (POSITIVE + NEGATIVE + REFUSAL + SECOND + THIRD + FOURTH + FIFTH + SIXTH
             + SEVENTH + EIGHTH + NINTH + TENTH + ELEVENTH + TWELFTH + THIRTEENTH
-            + FOURTEENTH + variants(rng))
+            + FOURTEENTH + FIFTEENTH + variants(rng))
     seen: set[tuple[str, str]] = set()
     path = Path(__file__).with_name("corpus.jsonl")
     n = 0

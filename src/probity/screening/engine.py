@@ -47,6 +47,7 @@ from probity.screening.policy import (
     FOLD_MARK,
     OFFER_MARK,
     ROLES,
+    SOLICIT_MARK,
     CompiledPolicy,
     LexiconEntry,
     default_policy,
@@ -262,6 +263,10 @@ def _worth_a_look(
             and any(b in compact for b in policy.benefit_keys)
             and any(f in compact for f in policy.favor_keys)):
         return True  # something of value offered for a favour
+    if (flags & SOLICIT_MARK and role == "agent"
+            and any(b in compact for b in policy.benefit_keys)
+            and any(f in compact for f in policy.favor_offer_keys)):
+        return True  # an agent asking for something of value for a favour
     digits = bool(flags & DIGIT_MARK) or _ANY_DIGIT.search(compact) is not None
     if digits and _has_digits(compact, text):
         return True
@@ -378,6 +383,15 @@ def _screen_slow(
             hits.append(Hit([], "bribe", 3, "offer+favour", segs[0][0], segs[-1][1], segs,
                             _OFFER_ENTRY, True))
 
+    # An agent asking for something of value in return for a favour, in any words.
+    if role == "agent" and ctx.has("solicit") and ctx.has("benefit") and ctx.has("favor_offer"):
+        ask_for = _first_outside(ctx.get("solicit"), allow_spans)
+        benefit = _first_outside(ctx.get("benefit"), allow_spans)
+        if ask_for is not None and benefit is not None and ask_for != benefit:
+            segs = sorted({ask_for, benefit})
+            hits.append(Hit([], "bribe", 3, "solicit+favour", segs[0][0], segs[-1][1], segs,
+                            _SOLICIT_ENTRY, True))
+
     # A way to be contacted, asked for or offered, in any words (把你手机号告诉我, 来个联系方式).
     # Agents ask customers for numbers for good reasons (delivery), so only with 私人/个人.
     if (ctx.has("channel_noun") and ctx.has("contact_request")
@@ -433,6 +447,7 @@ def _screen_slow(
 
 
 _OFFER_ENTRY: Final = LexiconEntry("offer+favour", "bribe", 3, coupon_sensitive=True)
+_SOLICIT_ENTRY: Final = LexiconEntry("solicit+favour", "bribe", 3, coupon_sensitive=True)
 _ASK_ENTRY: Final = LexiconEntry("ask-contact", "contact", 3, email=True, own_number=True)
 
 

@@ -64,7 +64,7 @@ CONTEXT_KINDS: Final[tuple[str, ...]] = (
     "report", "verify", "number_context", "bank_cue", "phone_cue", "qq_cue", "invoice",
     "coupon", "private", "refusal", "bribe_mention", "refusal_strong", "account",
     "account_phone", "official_number", "offer", "benefit", "favor",
-    "channel_noun", "contact_request",
+    "channel_noun", "contact_request", "solicit", "favor_offer",
 )
 
 
@@ -289,6 +289,7 @@ FOLD_MARK: Final = 2  # a character the regex fast path cannot fold (traditional
 DIGIT_MARK: Final = 4  # digits: maybe a phone, QQ number or card
 OFFER_MARK: Final = 8  # an offer of value (offer + benefit + favour rule)
 ASK_MARK: Final = 16  # a way to be contacted (channel noun + request rule)
+SOLICIT_MARK: Final = 32  # an agent asking for something (solicit + benefit + favour rule)
 LINK_MARKERS: Final = ("http", "www", "wxp", "alipay", "tme", "wame")
 CN_NUMERALS: Final = "零一二三四五六七八九幺洞拐勾"
 
@@ -344,6 +345,7 @@ class CompiledPolicy:
     benefit_keys: tuple[str, ...]  # folded "benefit" phrases (offer + benefit + favor rule)
     favor_keys: tuple[str, ...]
     request_keys: tuple[str, ...]  # folded "contact_request" phrases
+    favor_offer_keys: tuple[str, ...]  # folded "favor_offer" phrases
     # per key: (literal part ids, homophone part ids, allow-listed?, context kind names)
     key_info: list[tuple[tuple[int, ...], tuple[int, ...], bool, tuple[str, ...]]]
     context_names: tuple[str, ...]
@@ -501,12 +503,19 @@ def compile_policy(spec: PolicySpec) -> CompiledPolicy:
         key = fold_term(phrase)
         if key:
             add_anchor(key, ASK_MARK)
+    for phrase in spec.contexts.get("solicit", []):
+        key = fold_term(phrase)
+        if key:
+            add_anchor(key, SOLICIT_MARK)
     for phrase in spec.contexts.get("offer", []):
         key = fold_term(phrase)
         if key:
             add_anchor(key, OFFER_MARK)
     benefit_keys = tuple(k for k in (fold_term(t) for t in spec.contexts.get("benefit", [])) if k)
     favor_keys = tuple(k for k in (fold_term(t) for t in spec.contexts.get("favor", [])) if k)
+    favor_offer_keys = tuple(
+        k for k in (fold_term(t) for t in spec.contexts.get("favor_offer", [])) if k
+    )
     request_keys = tuple(
         k for k in (fold_term(t) for t in spec.contexts.get("contact_request", [])) if k
     )
@@ -527,6 +536,7 @@ def compile_policy(spec: PolicySpec) -> CompiledPolicy:
         benefit_keys=benefit_keys,
         favor_keys=favor_keys,
         request_keys=request_keys,
+        favor_offer_keys=favor_offer_keys,
         key_info=key_info,
         context_names=context_names,
         allow_numbers=frozenset("".join(c for c in n if c.isdigit()) for n in spec.allow_numbers),
