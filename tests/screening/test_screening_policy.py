@@ -114,3 +114,19 @@ def test_hot_reload_is_atomic() -> None:
         t.join()
     assert not errors
     assert screener.policy.version == 1
+
+
+def test_screening_imports_nothing_from_web_or_database() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, probity.screening, probity.screening.cli;"
+        "bad = [m for m in sys.modules if m.split('.')[0] in ('fastapi', 'sqlalchemy', "
+        "'starlette', 'alembic') or m.startswith(('probity.db', 'probity.models', "
+        "'probity.web', 'probity.app'))];"
+        "print(','.join(bad))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == ""

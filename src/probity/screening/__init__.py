@@ -53,6 +53,7 @@ __all__ = [
     "compile_policy",
     "default_policy",
     "default_policy_spec",
+    "screen_batch",
     "screen_image",
     "screen_message",
     "screen_voice",
