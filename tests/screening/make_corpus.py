@@ -1298,6 +1298,53 @@ FIFTEENTH: list[tuple[str, str, list[str], str]] = [
     (C, "官方客服会让我加企业微信吗", [], "fifteenth-neg"),
 ]
 
+# ---- a sixteenth batch: one-word and very short lines (fifteenth held-out round) ----
+SIXTEENTH: list[tuple[str, str, list[str], str]] = [
+    (C, "v我", ["contact"], "sixteenth-pos"),
+    (C, "加v", ["contact"], "sixteenth-pos"),
+    (C, "wx?", ["contact"], "sixteenth-pos"),
+    (C, "vx?", ["contact"], "sixteenth-pos"),
+    (C, "qq?", ["contact"], "sixteenth-pos"),
+    (C, "电话？", ["contact"], "sixteenth-pos"),
+    (C, "私聊", ["contact"], "sixteenth-pos"),
+    (C, "🧧", ["bribe"], "sixteenth-pos"),
+    (C, "红包拿去", ["bribe"], "sixteenth-pos"),
+    (C, "hb", ["bribe"], "sixteenth-pos"),
+    (C, "转我", ["payment"], "sixteenth-pos"),
+    (C, "卡号发我", ["payment"], "sixteenth-pos"),
+    (A, "扫码付我", ["payment"], "sixteenth-pos"),
+    (C, "微信？", ["contact"], "sixteenth-pos"),
+    (C, "留个微信", ["contact"], "sixteenth-pos"),
+    (C, "加个好友", ["contact"], "sixteenth-pos"),
+    (C, "1 3 8 0 0 1 3 8 0 0 0", ["contact"], "sixteenth-pos"),
+    (C, "幺叁捌零零幺叁捌零零零", ["contact"], "sixteenth-pos"),
+    (C, "嗯嗯", [], "sixteenth-neg"),
+    (C, "好的", [], "sixteenth-neg"),
+    (C, "收到", [], "sixteenth-neg"),
+    (C, "？？？", [], "sixteenth-neg"),
+    (C, "在吗", [], "sixteenth-neg"),
+    (C, "人呢", [], "sixteenth-neg"),
+    (A, "在的亲", [], "sixteenth-neg"),
+    (C, "多少钱", [], "sixteenth-neg"),
+    (C, "包邮吗", [], "sixteenth-neg"),
+    (C, "红包", [], "sixteenth-neg"),
+    (C, "微信支付", [], "sixteenth-neg"),
+    (C, "支付宝", [], "sixteenth-neg"),
+    (C, "手机", [], "sixteenth-neg"),
+    (C, "电话打不通", [], "sixteenth-neg"),
+    (C, "退款", [], "sixteenth-neg"),
+    (C, "发票", [], "sixteenth-neg"),
+    (C, "12345", [], "sixteenth-neg"),
+    (C, "138", [], "sixteenth-neg"),
+    (C, "2024-11-30", [], "sixteenth-neg"),
+    (C, "¥199", [], "sixteenth-neg"),
+    (C, "OK", [], "sixteenth-neg"),
+    (C, "thx", [], "sixteenth-neg"),
+    (C, "退款是退到微信吗？", [], "sixteenth-neg"),
+    (C, "你们收款是微信吗？", [], "sixteenth-neg"),
+    (C, "微信吗？", [], "sixteenth-neg"),
+]
+
 TRAD = str.maketrans({"个": "個", "发": "發", "红": "紅", "给": "給", "帮": "幫", "号": "號",
                       "码": "碼", "转": "轉", "账": "賬", "户": "戶", "这": "這", "们": "們",
                       "说": "說", "话": "話", "钱": "錢", "马": "馬", "单": "單", "请": "請",
@@ -1346,7 +1393,7 @@ def main() -> None:
     rng = random.Random(20261129)
     rows = (POSITIVE + NEGATIVE + REFUSAL + SECOND + THIRD + FOURTH + FIFTH + SIXTH
             + SEVENTH + EIGHTH + NINTH + TENTH + ELEVENTH + TWELFTH + THIRTEENTH
-            + FOURTEENTH + FIFTEENTH + variants(rng))
+            + FOURTEENTH + FIFTEENTH + SIXTEENTH + variants(rng))
     seen: set[tuple[str, str]] = set()
     path = Path(__file__).with_name("corpus.jsonl")
     n = 0

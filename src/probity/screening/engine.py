@@ -58,6 +58,7 @@ _CN_DIGIT_RUN: Final = re.compile(r"[零一二三四五六七八九幺洞拐勾]
 _ANY_DIGIT: Final = re.compile(r"[0-9]")
 _DIGIT_RUNS: Final = re.compile(r"[0-9]+")
 _AT: Final = re.compile(r"[@＠]")
+_QUESTION_AFTER: Final = re.compile(r"\s*[?？]")
 _POST_NEGATIONS: Final = frozenset({
     "不用", "不要", "不收", "不能收", "不需要", "不必", "免了", "算了", "拒收", "不接受", "不能要",
     "不可以收", "no need", "noneed", "not needed",
@@ -369,7 +370,9 @@ def _screen_slow(
         e = h.entry
         assert e is not None
         if (e.needs_cue and h.literal and i not in confirmed
-                and not _has_cue(h, ctx, policy, weights, allow_spans)):
+                and not _has_cue(h, ctx, policy, weights, allow_spans,
+                                 h.us == 0 and _QUESTION_AFTER.match(text, ends[h.ue - 1])
+                                 is not None)):
             continue
         kept.append(h)
     hits = kept + id_hits
@@ -535,8 +538,15 @@ class _Weights:
 
 
 def _has_cue(
-    h: Hit, ctx: _Ctx, policy: CompiledPolicy, weights: _Weights, allow: list[tuple[int, int]]
+    h: Hit,
+    ctx: _Ctx,
+    policy: CompiledPolicy,
+    weights: _Weights,
+    allow: list[tuple[int, int]],
+    question_after: bool = False,
 ) -> bool:
+    if question_after and h.category == "contact":
+        return True  # a message opening with "微信？" / "qq?": asking for the channel
     w = policy.cue_window
     for cs, ce in ctx.get("cue_" + h.category):
         if allow and any(a <= cs and ce <= b for a, b in allow):
