@@ -283,6 +283,7 @@ async def drive(base: str, convs: list[tuple[int, str, str]], cookies: dict[str,
         await asyncio.sleep(interval / 2)
     m_end = time.perf_counter()
     server_cpu = cpu_seconds(pids) - cpu0
+    load = os.getloadavg()[0]  # other work on the machine shows here (1-minute average)
     gen_cpu = time.process_time() - gen0
     await asyncio.sleep(2.0)  # let in-flight messages land
     stop.set()
@@ -302,6 +303,7 @@ async def drive(base: str, convs: list[tuple[int, str, str]], cookies: dict[str,
         # CPU per stored message, server processes together; and the load generator's share.
         "server_cpu_ms": 1000 * server_cpu / max(1, measured_sent),
         "server_cpu_pct": 100 * server_cpu / window, "gen_cpu_pct": 100 * gen_cpu / window,
+        "load": load,
     }
 
 
@@ -439,12 +441,14 @@ def main() -> None:
         "stored (committed, with its ledger entry) and then fanned out; *ack* is send → "
         "acknowledgement (durably stored), *deliver* is send → received by the other side. "
         "The load generator is a separate process on the same 2-core machine (its CPU share "
-        "is shown); *server CPU* is the app processes' CPU time per offered message. "
+        "is shown); *server CPU* is the app processes' CPU time per offered message; *load "
+        "avg* is the machine's 1-minute load average at the end of the run (2 cores: above 2, "
+        "other work was competing for the CPU). "
         "Target: deliver p99 ≤ 100 ms at 200 msg/s with 500 clients.", "",
         "| database | app processes | fan-out | sent | delivered | msg/s "
         "| ack p50 / p99 (ms) | deliver p50 / p99 / max (ms) | server CPU (ms/msg, % of a core) "
-        "| load gen CPU | errors |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| load gen CPU | load avg | errors |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, workers, fanout, r in results:
         lines.append(
@@ -452,7 +456,7 @@ def main() -> None:
             f"| {r['rate']:.0f} | {r['ack_p50']:.1f} / {r['ack_p99']:.1f} "
             f"| {r['p50']:.1f} / {r['p99']:.1f} / {r['max']:.1f} "
             f"| {r['server_cpu_ms']:.2f} ({r['server_cpu_pct']:.0f} %) "
-            f"| {r['gen_cpu_pct']:.0f} % | {r['errors']} |")
+            f"| {r['gen_cpu_pct']:.0f} % | {r['load']:.1f} | {r['errors']} |")
     text_ = "\n".join(lines)
     print(text_)
     if not args.no_report:

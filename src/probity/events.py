@@ -5,7 +5,9 @@ with `probity.auth.deps.after_commit`). Subscribers (WebSocket connections) get 
 per subscription. With Redis, each process holds ONE pub/sub connection: it subscribes to a
 channel when the first local subscriber appears, and its reader task fans each Redis message out
 to the local queues. A publish goes to Redis only, so a process that both publishes and
-subscribes still receives each event exactly once.
+subscribes still receives each event exactly once. Publishes are pipelined (one sender task
+writes everything queued meanwhile in one round trip), so a batch of committed messages costs
+one Redis round trip, not one per event; their order is kept.
 """
 
 from __future__ import annotations
@@ -94,9 +96,37 @@ class RedisEventBus(EventBus):
         self._pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
         self._reader: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
+        # Publishing is pipelined: events queue here (in order) and one sender task writes all
+        # that queued while its previous write was in flight, in one round trip.
+        self._outbox: list[tuple[str, str]] = []
+        self._outbox_ready = asyncio.Event()
+        self._sender: asyncio.Task[None] | None = None
 
     async def publish(self, channel: str, event: Event) -> None:
-        await self._redis.publish(f"probity:{channel}", json.dumps(event, ensure_ascii=False))
+        self._outbox.append((f"probity:{channel}", json.dumps(event, ensure_ascii=False)))
+        self._outbox_ready.set()
+        if self._sender is None or self._sender.done():
+            self._sender = asyncio.create_task(self._send())
+
+    async def _send(self) -> None:
+        while True:
+            if not self._outbox:
+                self._outbox_ready.clear()
+                await self._outbox_ready.wait()
+                continue
+            items, self._outbox = self._outbox, []
+            for attempt in range(3):
+                try:
+                    async with self._redis.pipeline(transaction=False) as pipe:
+                        for channel, data in items:
+                            pipe.publish(channel, data)
+                        await pipe.execute()
+                    break
+                except asyncio.CancelledError:
+                    raise
+                except Exception:  # a dropped connection: retry, then give up on these
+                    log.exception("redis publish failed (attempt %d)", attempt + 1)
+                    await asyncio.sleep(0.1 * (attempt + 1))
 
     async def _on_first(self, channel: str) -> None:
         async with self._lock:
@@ -129,6 +159,17 @@ class RedisEventBus(EventBus):
             self._fanout(channel.removeprefix("probity:"), json.loads(msg["data"]))
 
     async def close(self) -> None:
+        if self._sender is not None:
+            self._sender.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._sender
+        if self._outbox:  # what was still queued
+            with contextlib.suppress(Exception):
+                async with self._redis.pipeline(transaction=False) as pipe:
+                    for channel, data in self._outbox:
+                        pipe.publish(channel, data)
+                    await pipe.execute()
+            self._outbox = []
         if self._reader is not None:
             self._reader.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):

@@ -11,8 +11,10 @@ import contextlib
 import hashlib
 import hmac
 import logging
+import math
 import secrets
 import threading
+import time
 import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -20,7 +22,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import case, select, update
+from sqlalchemy import case, insert, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
@@ -40,7 +42,7 @@ from probity.chat.screening import (
 from probity.db import make_engine
 from probity.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from probity.ledger.facts import alert_payload, message_payload
-from probity.ledger.service import append_entries
+from probity.ledger.service import CHECKPOINT_INTERVAL_S, append_entries, maybe_checkpoint
 from probity.models import (
     AgentStatus,
     Alert,
@@ -410,7 +412,32 @@ async def send_message(
 Outcome = tuple[Message, bool] | DomainError
 
 
-async def store_messages(session: AsyncSession, sends: list[PendingSend]) -> list[Outcome]:
+_MESSAGE_COLUMNS = (
+    "conversation_id", "tenant_id", "seq", "sender_role", "sender_user_id",
+    "sender_employee_id", "client_id", "kind", "body", "attachment_sha256", "attachment_mime",
+    "attachment_size", "decision", "screening_status", "categories", "severity", "spans",
+    "policy_version", "created_at")
+_ALERT_COLUMNS = (
+    "tenant_id", "org_unit_id", "conversation_id", "message_id", "sender_role",
+    "sender_user_id", "agent_employee_id", "decision", "category", "categories", "severity",
+    "snippet", "spans", "created_at")
+
+
+async def _insert_returning_ids(session: AsyncSession, model: Any, rows: list[Any],
+                                columns: tuple[str, ...], key: tuple[str, ...]) -> None:
+    """INSERT the rows (plain, unattached ORM objects) in ONE multi-row statement and give each
+    its new id. The ORM's unit of work would send one INSERT per row on SQLite (it cannot rely
+    on the order of RETURNING there); here RETURNING carries a unique key of each row, so the
+    order does not matter."""
+    stmt = (insert(model).values([{c: getattr(r, c) for c in columns} for r in rows])
+            .returning(model.id, *(getattr(model, k) for k in key)))
+    ids = {tuple(row[1:]): row[0] for row in await session.execute(stmt)}
+    for r in rows:
+        r.id = ids[tuple(getattr(r, k) for k in key)]
+
+
+async def store_messages(session: AsyncSession, sends: list[PendingSend], *,
+                         checkpoint_due: CheckpointDue | None = None) -> list[Outcome]:
     """Store screened messages of any conversations in the session's transaction (flush only)
     with a fixed number of round trips, whatever the number of messages:
 
@@ -419,7 +446,8 @@ async def store_messages(session: AsyncSession, sends: list[PendingSend]) -> lis
     2. one SELECT finds idempotent resends (by client_id), then a rare UPDATE gives back the
        seqs they did not use; the write comes first so that, on SQLite, the transaction takes
        the write lock before it reads (a deferred read-then-write can fail outright);
-    3. one INSERT for the messages, one for the alerts, the ledger entries per tenant;
+    3. one INSERT for the messages, one for the alerts (multi-row, see
+       `_insert_returning_ids`), the ledger entries per tenant;
     4. delivery and alert events queued with after_commit, in seq order.
 
     Returns, per send in order, (message, duplicate) or the DomainError for that send alone.
@@ -509,8 +537,8 @@ async def store_messages(session: AsyncSession, sends: list[PendingSend]) -> lis
         else:
             outcomes.append(item)  # type: ignore[arg-type]
     if messages:
-        session.add_all([m for _s, m in messages])
-        await session.flush()
+        await _insert_returning_ids(session, Message, [m for _s, m in messages],
+                                    _MESSAGE_COLUMNS, ("conversation_id", "seq"))
         alerts: dict[int, Alert] = {}
         for s, msg in messages:
             if msg.decision in ("warn", "block"):
@@ -522,11 +550,12 @@ async def store_messages(session: AsyncSession, sends: list[PendingSend]) -> lis
                     decision=msg.decision,
                     category=msg.categories[0] if msg.categories else "other",
                     categories=msg.categories, severity=msg.severity, snippet=masked[:200],
-                    spans=msg.spans)
+                    spans=msg.spans, created_at=now)
         if alerts:
-            session.add_all(list(alerts.values()))
-            await session.flush()
-        await ledger_messages(session, [m for _s, m in messages], list(alerts.values()))
+            await _insert_returning_ids(session, Alert, list(alerts.values()), _ALERT_COLUMNS,
+                                        ("message_id",))
+        await ledger_messages(session, [m for _s, m in messages], list(alerts.values()),
+                              checkpoint_due)
         for s, msg in messages:
             _queue_delivery(session, s.publish, s.conv_id, msg, alerts.get(msg.id))
     # Put the outcomes back in the order of `sends`.
@@ -539,18 +568,33 @@ async def store_messages(session: AsyncSession, sends: list[PendingSend]) -> lis
     return result
 
 
-async def ledger_messages(session: AsyncSession, messages: list[Message],
-                          alerts: list[Alert]) -> None:
+CheckpointDue = Callable[[int], bool]
+# The writer looks for a due checkpoint at most this often per tenant (instead of one SELECT per
+# batch); it asks for one when the latest is older than CHECKPOINT_INTERVAL_S minus this, so a
+# ledger being written still gets a checkpoint at least every CHECKPOINT_INTERVAL_S.
+CHECKPOINT_CHECK_S = 10
+
+
+async def ledger_messages(session: AsyncSession, messages: list[Message], alerts: list[Alert],
+                          checkpoint_due: CheckpointDue | None = None) -> None:
     """The ledger entries of stored messages and their alerts: per tenant (in tenant order, so
     concurrent writers take the tenants' append locks in the same order), the messages (salted:
     a message is personal data that retention may purge) and then their alerts, one INSERT
-    each. A single message gives [chat.message, alert.raised], as before batching."""
+    each. A single message gives [chat.message, alert.raised], as before batching.
+
+    Without `checkpoint_due`, every append looks for a due checkpoint (append_entries'
+    default); with it, only the tenants for which it says so."""
     for tenant_id in sorted({m.tenant_id for m in messages}):
         ms = [("chat.message", message_payload(m)) for m in messages if m.tenant_id == tenant_id]
         al = [("alert.raised", alert_payload(a)) for a in alerts if a.tenant_id == tenant_id]
-        await append_entries(session, tenant_id, ms, purgeable=True, checkpoint=not al)
+        default = checkpoint_due is None
+        await append_entries(session, tenant_id, ms, purgeable=True,
+                             checkpoint=default and not al)
         if al:
-            await append_entries(session, tenant_id, al)
+            await append_entries(session, tenant_id, al, checkpoint=default)
+        if checkpoint_due is not None and checkpoint_due(tenant_id):
+            await maybe_checkpoint(session, tenant_id,
+                                   max_age_s=CHECKPOINT_INTERVAL_S - CHECKPOINT_CHECK_S)
 
 
 # ---- group commit ----------------------------------------------------------------------------
@@ -611,6 +655,7 @@ class MessageWriter:
         self._pending: list[_Queued] = []  # touched on the writer's loop only
         self._wakeup: asyncio.Event | None = None
         self._engine: AsyncEngine | None = None
+        self._checked: dict[int, float] = {}  # tenant → when a due checkpoint was looked for
         # Counters (tests and the benchmark read them).
         self.batches = 0
         self.messages = 0
@@ -745,7 +790,8 @@ class MessageWriter:
                     outcomes: list[Any] = [await batch[0].job(session)]
                 else:
                     outcomes = await store_messages(
-                        session, [item.send for item in batch])  # type: ignore[misc]
+                        session, [item.send for item in batch],  # type: ignore[misc]
+                        checkpoint_due=self._checkpoint_due)
                 effects = session.info.pop(AFTER_COMMIT, [])
                 await session.commit()
             except BaseException:
@@ -756,6 +802,13 @@ class MessageWriter:
             self.messages += len(batch)
             self.largest_batch = max(self.largest_batch, len(batch))
         self._hand_back(_Done(batch, effects, outcomes))
+
+    def _checkpoint_due(self, tenant_id: int) -> bool:
+        now = time.monotonic()
+        if now - self._checked.get(tenant_id, -math.inf) < CHECKPOINT_CHECK_S:
+            return False
+        self._checked[tenant_id] = now
+        return True
 
     def _hand_back(self, done: _Done) -> None:
         if self._main is not None and self._done is not None and not self._main.is_closed():
