@@ -7,16 +7,19 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
+from pydantic import BaseModel, Field
 
-from probity.auth.deps import Session, commit, require
+from probity.auth.deps import Session, commit, require, require_role
 from probity.auth.permissions import Perm, Principal
 from probity.cases import schemas, service
-from probity.models import Case
+from probity.models import Case, Role
 
 router = APIRouter(tags=["cases"])
 CaseReader = Annotated[Principal, Depends(require(Perm.case_read))]
 CaseManager = Annotated[Principal, Depends(require(Perm.case_manage))]
 EvidenceExporter = Annotated[Principal, Depends(require(Perm.evidence_export))]
+AgentOnly = Annotated[Principal, Depends(require_role(Role.agent, Role.team_lead))]
+CustomerOnly = Annotated[Principal, Depends(require_role(Role.customer))]
 STATUS = "^(new|triage|investigating|substantiated|unsubstantiated|false_positive|" \
          "penalty_proposed|penalty_approved|closed|appealed)$"
 
@@ -100,6 +103,50 @@ async def report(body: schemas.ReportCreate, session: Session, principal: CaseMa
         severity=body.severity)
     await commit(session)
     return schemas.ReportResult(alert_id=alert.id, case_id=case.id if case else None)
+
+
+class OwnReport(BaseModel):
+    text: str = Field(min_length=1, max_length=5000)
+    conversation_id: int | None = None
+
+
+class AppealIn(BaseModel):
+    reason: str = Field(min_length=1, max_length=1000)
+
+
+@router.post("/api/v1/reports/self", response_model=schemas.ReportResult, status_code=201)
+async def file_self_report(body: OwnReport, session: Session, principal: AgentOnly
+                           ) -> schemas.ReportResult:
+    """An agent reports an offer of a red envelope, kickback or side payment (a positive act,
+    recorded as an alert of source self_report and grouped into a case)."""
+    alert, case = await service.self_report(session, principal, body.text, body.conversation_id)
+    await commit(session)
+    return schemas.ReportResult(alert_id=alert.id, case_id=case.id if case else None)
+
+
+@router.post("/api/v1/reports/customer", response_model=schemas.ReportResult, status_code=201)
+async def file_customer_report(body: OwnReport, session: Session, principal: CustomerOnly
+                               ) -> schemas.ReportResult:
+    """A signed-in customer's complaint or report (e.g. an agent asked for a private payment)."""
+    alert, case = await service.customer_report(session, principal, body.text,
+                                                body.conversation_id)
+    await commit(session)
+    return schemas.ReportResult(alert_id=alert.id, case_id=case.id if case else None)
+
+
+@router.get("/api/v1/my-cases", response_model=list[schemas.CaseRead])
+async def my_cases(session: Session, principal: AgentOnly) -> list[schemas.CaseRead]:
+    """The decided cases about me (the employee), with decision and penalty."""
+    return [case_read(c) for c in await service.my_cases(session, principal)]
+
+
+@router.post("/api/v1/my-cases/{case_id}/appeal", response_model=schemas.CaseRead)
+async def appeal(case_id: int, body: AppealIn, session: Session, principal: AgentOnly
+                 ) -> schemas.CaseRead:
+    """Appeal a closed case about me; someone other than the decider decides the appeal."""
+    case = await service.appeal_by_subject(session, principal, case_id, body.reason)
+    await commit(session)
+    return case_read(case)
 
 
 @router.get("/api/v1/cases/settings", response_model=schemas.SettingsRead)

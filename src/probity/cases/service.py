@@ -541,13 +541,24 @@ async def report(session: AsyncSession, principal: Principal, *, tenant_id: int,
     if customer_id is not None and not await session.scalar(select(Customer.id).where(
             Customer.id == customer_id, Customer.tenant_id == tenant_id)):
         raise InvalidInput("unknown customer", code="unknown_customer")
+    return await _raise_report(session, principal, tenant_id=tenant_id, source=source,
+                               text=text, agent_employee_id=agent_employee_id,
+                               customer_id=customer_id, org_unit_id=org_unit_id,
+                               severity=severity)
+
+
+async def _raise_report(session: AsyncSession, principal: Principal, *, tenant_id: int,
+                        source: str, text: str, agent_employee_id: int | None,
+                        customer_id: int | None, org_unit_id: int | None,
+                        severity: int | None, conversation_id: int | None = None
+                        ) -> tuple[Alert, Case | None]:
     from probity.finance.rules import screen_report
 
     categories, sev, masked = screen_report(text)
     names_payment = bool({"payment", "bribe"} & set(categories))
     alert = Alert(
-        tenant_id=tenant_id, org_unit_id=org_unit_id, conversation_id=None, message_id=None,
-        sender_role="customer" if source == "customer_report" else "agent",
+        tenant_id=tenant_id, org_unit_id=org_unit_id, conversation_id=conversation_id,
+        message_id=None, sender_role="customer" if source == "customer_report" else "agent",
         sender_user_id=principal.user_id, agent_employee_id=agent_employee_id,
         decision="warn", category=categories[0] if categories else "report",
         categories=categories, severity=severity or max(sev, 3 if names_payment else 1),
@@ -567,6 +578,87 @@ async def report(session: AsyncSession, principal: Principal, *, tenant_id: int,
                                              "customer_id": customer_id})
     case = await group_alert(session, alert, principal)
     return alert, case
+
+
+async def self_report(session: AsyncSession, principal: Principal, text: str,
+                      conversation_id: int | None) -> tuple[Alert, Case | None]:
+    """An agent reports, in their own name, an offer of a red envelope or side payment."""
+    if principal.employee_id is None:
+        raise Forbidden("only an employee can self-report")
+    emp = await session.get(Employee, principal.employee_id)
+    if emp is None:
+        raise Forbidden("only an employee can self-report")
+    customer_id = None
+    if conversation_id is not None:
+        conv = await session.scalar(select(Conversation).where(
+            Conversation.id == conversation_id,
+            Conversation.agent_employee_id == principal.employee_id))
+        if conv is None:
+            raise InvalidInput("not one of your conversations", code="unknown_conversation")
+        customer_id = conv.customer_id
+    if not text.strip():
+        raise InvalidInput("the report text is empty", code="empty_report")
+    return await _raise_report(session, principal, tenant_id=emp.tenant_id, source="self_report",
+                               text=text, agent_employee_id=emp.id, customer_id=customer_id,
+                               org_unit_id=emp.org_unit_id, severity=None,
+                               conversation_id=conversation_id)
+
+
+async def customer_report(session: AsyncSession, principal: Principal, text: str,
+                          conversation_id: int | None) -> tuple[Alert, Case | None]:
+    """A signed-in customer's complaint: about one of their conversations, or in general."""
+    if principal.customer_id is None:
+        raise Forbidden("only a customer can file a customer report")
+    customer = await session.get(Customer, principal.customer_id)
+    if customer is None:
+        raise Forbidden("only a customer can file a customer report")
+    agent_id = org_unit_id = None
+    if conversation_id is not None:
+        conv = await session.scalar(select(Conversation).where(
+            Conversation.id == conversation_id, Conversation.customer_id == customer.id))
+        if conv is None:
+            raise InvalidInput("not one of your conversations", code="unknown_conversation")
+        agent_id, org_unit_id = conv.agent_employee_id, conv.org_unit_id
+    if not text.strip():
+        raise InvalidInput("the report text is empty", code="empty_report")
+    return await _raise_report(session, principal, tenant_id=customer.tenant_id,
+                               source="customer_report", text=text, agent_employee_id=agent_id,
+                               customer_id=customer.id, org_unit_id=org_unit_id, severity=None,
+                               conversation_id=conversation_id)
+
+
+async def my_cases(session: AsyncSession, principal: Principal) -> list[Case]:
+    """The decided cases about the signed-in employee (what they may appeal)."""
+    if principal.employee_id is None:
+        return []
+    return list((await session.scalars(select(Case).where(
+        Case.agent_employee_id == principal.employee_id, Case.decision.is_not(None))
+        .order_by(Case.id.desc()))).all())
+
+
+async def appeal_by_subject(session: AsyncSession, principal: Principal, case_id: int,
+                            reason: str) -> Case:
+    """The employee a closed case is about appeals its decision (closed → appealed)."""
+    case = await session.scalar(select(Case).where(
+        Case.id == case_id, Case.agent_employee_id == principal.employee_id,
+        Case.agent_employee_id.is_not(None)))
+    if case is None:
+        raise NotFound("no such case")
+    if case.status != S.closed:
+        raise Conflict("only a closed case can be appealed", code="invalid_transition")
+    text = reason.strip()
+    if not text:
+        raise InvalidInput("an appeal needs a reason", code="reason_required")
+    before = _case_payload(case)
+    case.status = S.appealed
+    case.appeal_count += 1
+    case.closed_at = None
+    case.updated_at = utcnow()
+    await _record(session, case, principal, "transition", from_status=S.closed.value,
+                  to_status=S.appealed.value, detail={"reason": text[:1000],
+                                                      "appeal": "filed by the employee"},
+                  before=before)
+    return case
 
 
 # ---------------------------------------------------------------------------------------------
