@@ -11,10 +11,9 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from probity.ledger.chain import format_time
-from probity.ledger.service import append_entry
+from probity.ledger.service import AppendedEntry, append_entry
 from probity.models.alerts import Alert
 from probity.models.chat import Message
-from probity.models.ledger import LedgerEntry
 
 
 def _value(value: Any) -> Any:
@@ -63,12 +62,12 @@ def alert_payload(alert: Alert) -> dict[str, Any]:
     }
 
 
-async def ledger_message(session: AsyncSession, msg: Message) -> LedgerEntry:
+async def ledger_message(session: AsyncSession, msg: Message) -> AppendedEntry:
     # Salted: a message is personal data that retention may purge; its hash must not leak it.
     return await append_entry(
         session, msg.tenant_id, "chat.message", message_payload(msg), purgeable=True
     )
 
 
-async def ledger_alert(session: AsyncSession, alert: Alert) -> LedgerEntry:
+async def ledger_alert(session: AsyncSession, alert: Alert) -> AppendedEntry:
     return await append_entry(session, alert.tenant_id, "alert.raised", alert_payload(alert))

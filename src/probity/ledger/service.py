@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Connection, inspect, select, text
+from sqlalchemy import Connection, Table, insert, inspect, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import Session
 
@@ -53,6 +53,7 @@ from probity.models.org import Tenant
 
 __all__ = [
     "CHECKPOINT_INTERVAL_S",
+    "AppendedEntry",
     "ConsistencyProof",
     "InclusionProof",
     "TenantVerification",
@@ -126,8 +127,25 @@ def default_keyring() -> Keyring:
 # -- appending --------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class AppendedEntry:
+    """What an append wrote: the stored columns of one ``ledger_entries`` row (a plain value;
+    the row itself is written with a Core INSERT, so there is no ORM object to hand back)."""
+
+    tenant_id: int
+    seq: int
+    entry_time: str
+    type: str
+    tenant_code: str
+    payload_hash: str
+    prev_hash: str
+    entry_hash: str
+    payload: str | None
+
+
 _HEADS = "probity.ledger.heads"
 _CHECKPOINTS = "probity.ledger.checkpoints"
+_CHECKPOINT_TIMES = "probity.ledger.checkpoint_times"
 
 
 def _cached(session: AsyncSession, key: str, tenant_id: int) -> Any:
@@ -152,6 +170,41 @@ def _remember(session: AsyncSession, key: str, tenant_id: int, obj: Any) -> None
     entry[1][tenant_id] = obj
 
 
+def _tx_key(session: AsyncSession) -> tuple[Any, Any]:
+    sync = session.sync_session
+    return sync.get_transaction(), sync.get_nested_transaction()
+
+
+def _cached_head(session: AsyncSession, tenant_id: int) -> tuple[int, str, str] | None:
+    """The (seq, entry_hash, tenant_code) this session last appended for the tenant, if that was
+    in the *current* transaction and savepoint (the head is written with Core INSERTs, so there
+    is no persistent object to ask; a rolled-back or released savepoint simply misses)."""
+    entry = session.info.get(_HEADS)
+    if not entry or entry[0] != _tx_key(session):
+        return None
+    head: tuple[int, str, str] | None = entry[1].get(tenant_id)
+    return head
+
+
+def _remember_head(session: AsyncSession, tenant_id: int, head: tuple[int, str, str]) -> None:
+    key = _tx_key(session)
+    entry = session.info.get(_HEADS)
+    if not entry or entry[0] != key:
+        entry = (key, dict[int, tuple[int, str, str]]())
+        session.info[_HEADS] = entry
+    entry[1][tenant_id] = head
+
+
+_INSERT_ENTRY = insert(cast(Table, LedgerEntry.__table__))
+
+
+async def _insert_rows(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """INSERT the entries in the session's transaction: a Core statement on the session's
+    connection, not an ORM flush (no unit of work, no identity map, no RETURNING)."""
+    conn = await session.connection()
+    await conn.execute(_INSERT_ENTRY, rows[0] if len(rows) == 1 else rows)
+
+
 async def _lock_tenant(session: AsyncSession, tenant_id: int) -> None:
     if session.get_bind().dialect.name == "postgresql":
         await session.execute(
@@ -169,7 +222,7 @@ async def append_entry(
     purgeable: bool = False,
     keyring: Keyring | None = None,
     checkpoint: bool = True,
-) -> LedgerEntry:
+) -> AppendedEntry:
     """Append one entry to the tenant's ledger and flush (never commit).
 
     *payload* is a JSON value (times as strings); ``purgeable=True`` salts it so its kept hash
@@ -191,14 +244,12 @@ async def append_entries(
     purgeable: bool = False,
     keyring: Keyring | None = None,
     checkpoint: bool = True,
-) -> list[LedgerEntry]:
-    """Append several ``(type, payload)`` entries in order with a single flush (imports,
-    back-fills): the same chain as repeated :func:`append_entry`, one INSERT round trip."""
-    head: LedgerEntry | None = _cached(session, _HEADS, tenant_id)
-    last: Any
-    if head is not None:  # this transaction already holds the lock and knows the head
-        last = (head.seq, head.entry_hash, head.tenant_code)
-    else:
+) -> list[AppendedEntry]:
+    """Append several ``(type, payload)`` entries in order with a single INSERT (imports,
+    back-fills): the same chain as repeated :func:`append_entry`. Returns the inserted rows'
+    values (:class:`AppendedEntry`)."""
+    last: Any = _cached_head(session, tenant_id)
+    if last is None:  # else this transaction already holds the lock and knows the head
         await _lock_tenant(session, tenant_id)
         last = (
             await session.execute(
@@ -215,7 +266,8 @@ async def append_entries(
         seq, prev, tenant_code = 0, GENESIS_HASH, str(code)
     else:
         seq, prev, tenant_code = int(last[0]) + 1, str(last[1]), str(last[2])
-    entries: list[LedgerEntry] = []
+    entries: list[AppendedEntry] = []
+    rows: list[dict[str, Any]] = []
     for type_, payload in items:
         record = make_entry(
             seq=seq,
@@ -226,25 +278,25 @@ async def append_entries(
             payload=payload,
             salt=purgeable,
         )
-        entries.append(
-            LedgerEntry(
-                tenant_id=tenant_id,
-                seq=record.seq,
-                entry_time=record.time,
-                type=record.type,
-                tenant_code=record.tenant,
-                payload_hash=record.payload_hash,
-                prev_hash=record.prev_hash,
-                entry_hash=record.entry_hash,
-                payload=None if record.payload is None else record.payload.decode("utf-8"),
-            )
-        )
+        row: dict[str, Any] = {
+            "tenant_id": tenant_id,
+            "seq": record.seq,
+            "entry_time": record.time,
+            "type": record.type,
+            "tenant_code": record.tenant,
+            "payload_hash": record.payload_hash,
+            "prev_hash": record.prev_hash,
+            "entry_hash": record.entry_hash,
+            "payload": None if record.payload is None else record.payload.decode("utf-8"),
+        }
+        rows.append(row)
+        entries.append(AppendedEntry(**row))
         seq, prev = seq + 1, record.entry_hash
     if not entries:
         return entries
-    session.add_all(entries)
-    await session.flush()
-    _remember(session, _HEADS, tenant_id, entries[-1])
+    # A Core INSERT, not an ORM flush: the unit of work cost several times the hashing.
+    await _insert_rows(session, rows)
+    _remember_head(session, tenant_id, (seq - 1, prev, tenant_code))
     if checkpoint:
         await maybe_checkpoint(session, tenant_id, keyring)
     return entries
@@ -269,14 +321,32 @@ async def maybe_checkpoint(
     max_age_s: int = CHECKPOINT_INTERVAL_S,
 ) -> LedgerCheckpoint | None:
     """Sign a checkpoint if the latest one is older than *max_age_s* (or missing)."""
+    # Fast path: the time of the latest checkpoint this transaction (and savepoint) has seen.
+    seen = session.info.get(_CHECKPOINT_TIMES)
+    if (seen and seen[0] == _tx_key(session) and tenant_id in seen[1]
+            and utcnow() - seen[1][tenant_id] < timedelta(seconds=max_age_s)):
+        return None
     latest: LedgerCheckpoint | None = _cached(session, _CHECKPOINTS, tenant_id)
     if latest is None:
         latest = await latest_checkpoint(session, tenant_id)
         if latest is not None:
             _remember(session, _CHECKPOINTS, tenant_id, latest)
     if latest is not None and utcnow() - latest.created_at < timedelta(seconds=max_age_s):
+        _checkpoint_seen(session, tenant_id, latest.created_at)
         return None
-    return await make_checkpoint(session, tenant_id, keyring or default_keyring(), latest=latest)
+    made = await make_checkpoint(session, tenant_id, keyring or default_keyring(), latest=latest)
+    if made is not None:
+        _checkpoint_seen(session, tenant_id, made.created_at)
+    return made
+
+
+def _checkpoint_seen(session: AsyncSession, tenant_id: int, when: datetime) -> None:
+    key = _tx_key(session)
+    seen = session.info.get(_CHECKPOINT_TIMES)
+    if not seen or seen[0] != key:
+        seen = (key, dict[int, datetime]())
+        session.info[_CHECKPOINT_TIMES] = seen
+    seen[1][tenant_id] = when
 
 
 def _peaks_text(merkle: CompactRange) -> str:
