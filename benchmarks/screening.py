@@ -350,8 +350,20 @@ def main() -> None:
     t0 = time.perf_counter()
     policy100k: object = compile_policy(spec100k)
     compile100k = time.perf_counter() - t0
-    tp_1k = throughput(lambda: run_screen(policy1k), len(texts))
-    tp_100k = throughput(lambda: run_screen(policy100k), len(texts))
+    # Interleaved as well, best of 5: 1k and 100k see the same machine conditions.
+    best_1k = best_100k = float("inf")
+    for _rep in range(5):
+        for which, pol in (("1k", policy1k), ("100k", policy100k)):
+            gc.collect()
+            t0 = time.perf_counter()
+            run_screen(pol)
+            took = time.perf_counter() - t0
+            if which == "1k":
+                best_1k = min(best_1k, took)
+            else:
+                best_100k = min(best_100k, took)
+    tp_1k = len(texts) / best_1k
+    tp_100k = len(texts) / best_100k
     policy100k = None  # free it before the memory measurement in a fresh process
     gc.collect()
     rss_mib, peak_mib, _took = memory_of_policy(100_000)

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from itertools import chain
 
 SEP = "\x00"  # a dropped character in the 1:1 folded string
+_NOT_SEP = re.compile("[^\x00]+")
 EXPAND = "\x01"  # marks a character that folds to several units (slow path)
 
 # Symbols that carry meaning in evasions and become words instead of being dropped.
@@ -334,9 +335,9 @@ def fold_exact(text: str, one: str | None = None, quick: str | None = None) -> F
     if one is None:
         one = text.translate(tables().fast)
     if EXPAND not in one:
-        starts = [i for i, c in enumerate(one) if c != SEP]
-        compact = one.replace(SEP, "")
-        return Folded(text, compact, starts, list(map((1).__add__, starts)))
+        spans = [m.span() for m in _NOT_SEP.finditer(one)]
+        starts = list(chain.from_iterable(map(range, *zip(*spans, strict=True)))) if spans else []
+        return Folded(text, one.replace(SEP, ""), starts, list(map((1).__add__, starts)))
     fold = tables().fold
     chars: list[str] = []
     starts = []
