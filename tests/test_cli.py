@@ -74,7 +74,7 @@ def test_check_reports_health(seeded: Path, tmp_path: Path) -> None:
 
 
 def test_migrations_downgrade_and_upgrade(tmp_path: Path) -> None:
-    db = tmp_path / "m.db"
+    db = tmp_path / "fresh" / "var" / "m.db"  # as on a fresh checkout: the folder is missing
     assert run(["migrate"], db).returncode == 0
     from probity.migrate import downgrade, upgrade
 

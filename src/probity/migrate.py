@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from sqlalchemy.engine import make_url
 
 from probity.config import PROJECT_ROOT
 
@@ -19,7 +21,15 @@ def alembic_config(database_url: str, connection: Any = None) -> Config:
     return cfg
 
 
+def ensure_sqlite_dir(database_url: str) -> None:
+    """A fresh checkout has no var/: SQLite can create the file but not its folder."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+
+
 def upgrade(database_url: str, revision: str = "head") -> None:
+    ensure_sqlite_dir(database_url)
     command.upgrade(alembic_config(database_url), revision)
 
 
