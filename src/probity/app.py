@@ -136,6 +136,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
                        same_site="lax", https_only=settings.env == "production")
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes,
                        overrides={path: settings.max_import_bytes
-                                  for path in ("/api/v1/finance/imports", "/finance/import")})
+                                  for path in ("/api/v1/finance/imports", "/finance/import",
+                                               "/api/v1/finance/imports/jobs")})
     app.add_middleware(RequestContextMiddleware)
     return app

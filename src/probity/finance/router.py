@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Query, UploadFile
+from fastapi import APIRouter, Depends, Form, Query, Request, UploadFile
 
 from probity.auth.deps import Session, commit, require
 from probity.auth.permissions import Perm, Principal
-from probity.finance import rules, schemas, service
+from probity.finance import jobs, rules, schemas, service
 
 router = APIRouter(tags=["finance"])
 Importer = Annotated[Principal, Depends(require(Perm.finance_import))]
 Reader = Annotated[Principal, Depends(require(Perm.commerce_read))]
 RuleManager = Annotated[Principal, Depends(require(Perm.case_manage))]
+KINDS = "^(orders|payments|refunds|payees)$"
 
 
 @router.get("/api/v1/finance/payees", response_model=list[schemas.PayeeRead])
@@ -54,7 +55,7 @@ async def update_payee(payee_id: int, body: schemas.PayeeUpdate, session: Sessio
 @router.post("/api/v1/finance/imports", response_model=schemas.ImportResult)
 async def import_file(session: Session, principal: Importer, file: UploadFile,
                       tenant_id: Annotated[int, Form()],
-                      kind: Annotated[str, Form(pattern="^(orders|payments|refunds|payees)$")],
+                      kind: Annotated[str, Form(pattern=KINDS)],
                       dry_run: Annotated[bool, Form()] = True,
                       mapping: Annotated[str | None, Form()] = None,
                       ignore: Annotated[str | None, Form()] = None) -> schemas.ImportResult:
@@ -68,6 +69,34 @@ async def import_file(session: Session, principal: Importer, file: UploadFile,
     if not dry_run:
         await commit(session)
     return schemas.ImportResult(**result)
+
+
+def import_sessions(request: Request) -> jobs.SessionFactory:
+    """Where background import jobs get their sessions (overridden in tests)."""
+    factory: jobs.SessionFactory = request.app.state.db.sessionmaker
+    return factory
+
+
+@router.post("/api/v1/finance/imports/jobs", status_code=202)
+async def start_import_job(session: Session, principal: Importer, file: UploadFile,
+                           sessions: Annotated[jobs.SessionFactory, Depends(import_sessions)],
+                           tenant_id: Annotated[int, Form()],
+                           kind: Annotated[str, Form(pattern=KINDS)],
+                           dry_run: Annotated[bool, Form()] = True,
+                           mapping: Annotated[str | None, Form()] = None,
+                           ignore: Annotated[str | None, Form()] = None) -> dict[str, Any]:
+    """Start a large import in the background; poll `GET …/jobs/{id}` for its progress
+    (rows validated, rows written) and result. Same checks and all-or-nothing write."""
+    data = await file.read()
+    return await jobs.start_import_job(
+        session, sessions, principal, tenant_id=tenant_id, kind=kind, data=data,
+        filename=file.filename or "", mapping=service.parse_mapping(mapping),
+        ignore=[i for i in (ignore or "").split(",") if i.strip()], dry_run=dry_run)
+
+
+@router.get("/api/v1/finance/imports/jobs/{job_id}")
+async def import_job(job_id: str, principal: Importer) -> dict[str, Any]:
+    return jobs.job_state(principal, job_id)
 
 
 @router.post("/api/v1/finance/feed", response_model=schemas.ImportResult)

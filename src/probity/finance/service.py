@@ -95,22 +95,27 @@ async def import_file(session: AsyncSession, principal: Principal, *, tenant_id:
                       data: bytes, filename: str, mapping_json: str | None, ignore: str | None,
                       dry_run: bool) -> dict[str, Any]:
     await check_tenant(session, principal, tenant_id, Perm.finance_import)
-    mapping: dict[str, str] = {}
-    if mapping_json:
-        try:
-            mapping = json.loads(mapping_json)
-        except ValueError:
-            raise InvalidInput("mapping must be a JSON object {\"column\": \"field\"}",
-                               code="invalid_mapping") from None
-        if not isinstance(mapping, dict) or not all(
-                isinstance(k, str) and isinstance(v, str) for k, v in mapping.items()):
-            raise InvalidInput("mapping must be a JSON object {\"column\": \"field\"}",
-                               code="invalid_mapping")
+    mapping = parse_mapping(mapping_json)
     headers, rows = importer.read_table(data, filename)
     plan = await importer.plan_import(session, tenant_id, kind, headers, rows, mapping=mapping,
                                       ignore=[i for i in (ignore or "").split(",") if i.strip()])
     return await _finish(session, principal, plan, dry_run=dry_run, source="file",
                          filename=filename, sha256=importer.digest(data))
+
+
+def parse_mapping(mapping_json: str | None) -> dict[str, str]:
+    if not mapping_json:
+        return {}
+    try:
+        mapping = json.loads(mapping_json)
+    except ValueError:
+        raise InvalidInput("mapping must be a JSON object {\"column\": \"field\"}",
+                           code="invalid_mapping") from None
+    if not isinstance(mapping, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in mapping.items()):
+        raise InvalidInput("mapping must be a JSON object {\"column\": \"field\"}",
+                           code="invalid_mapping")
+    return mapping
 
 
 async def import_feed(session: AsyncSession, principal: Principal, *, tenant_id: int, kind: str,
