@@ -43,8 +43,6 @@ from probity.screening.policy import (
     AGENT_ONLY,
     ASK_MARK,
     CATEGORIES,
-    CUE,
-    CUE_OR_ID,
     DIGIT_MARK,
     FOLD_MARK,
     OFFER_MARK,
@@ -60,7 +58,6 @@ _CN_DIGIT_RUN: Final = re.compile(r"[零一二三四五六七八九幺洞拐勾]
 _ANY_DIGIT: Final = re.compile(r"[0-9]")
 _DIGIT_RUNS: Final = re.compile(r"[0-9]+")
 _AT: Final = re.compile(r"[@＠]")
-_ID_CHARS: Final = re.compile(r"[a-z0-9_]")
 _QUESTION_AFTER: Final = re.compile(r"\s*[?？]")
 _POST_NEGATIONS: Final = frozenset({
     "不用", "不要", "不收", "不能收", "不需要", "不必", "免了", "算了", "拒收", "不接受", "不能要",
@@ -257,7 +254,7 @@ def _worth_a_look(
         for others in needs[aid]:
             if not others:
                 return True  # an entry complete with its anchor alone, or a link
-            if all(_present(o, compact, text, policy) for o in others):
+            if others[0] in compact and (len(others) == 1 or all(o in compact for o in others)):
                 return True  # some entry anchored here may be complete
     if flags & AGENT_ONLY and role == "agent":
         return True  # a refusal phrase: the agent may be declining an offer
@@ -275,19 +272,6 @@ def _worth_a_look(
     if digits and _has_digits(compact, text):
         return True
     return "@" in text or "＠" in text
-
-
-def _present(need: str, compact: str, text: str, policy: CompiledPolicy) -> bool:
-    """Is a part (or, for a marker, an intent cue / a possible contact ID) in the message?"""
-    if need[0] != "\x00":
-        return need in compact
-    if need.startswith(CUE_OR_ID):
-        if "?" in text or "？" in text or _ID_CHARS.search(compact) is not None:
-            return True
-        need = CUE + need[len(CUE_OR_ID):]
-    elif "?" in text or "？" in text:
-        return True
-    return any(c in compact for c in policy.cue_keys.get(need[len(CUE):], ()))
 
 
 def _has_digits(compact: str, text: str | None = None) -> bool:

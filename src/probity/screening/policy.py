@@ -290,8 +290,6 @@ DIGIT_MARK: Final = 4  # digits: maybe a phone, QQ number or card
 OFFER_MARK: Final = 8  # an offer of value (offer + benefit + favour rule)
 ASK_MARK: Final = 16  # a way to be contacted (channel noun + request rule)
 SOLICIT_MARK: Final = 32  # an agent asking for something (solicit + benefit + favour rule)
-CUE: Final = "\x00cue:"  # in anchor needs: some intent cue of the category is present
-CUE_OR_ID: Final = "\x00cue|id:"  # ... or something that may be a contact ID
 LINK_MARKERS: Final = ("http", "www", "wxp", "alipay", "tme", "wame")
 CN_NUMERALS: Final = "零一二三四五六七八九幺洞拐勾"
 
@@ -347,7 +345,6 @@ class CompiledPolicy:
     benefit_keys: tuple[str, ...]  # folded "benefit" phrases (offer + benefit + favor rule)
     favor_keys: tuple[str, ...]
     request_keys: tuple[str, ...]  # folded "contact_request" phrases
-    cue_keys: dict[str, tuple[str, ...]]  # category -> folded intent cues
     favor_offer_keys: tuple[str, ...]  # folded "favor_offer" phrases
     # per key: (literal part ids, homophone part ids, allow-listed?, context kind names)
     key_info: list[tuple[tuple[int, ...], tuple[int, ...], bool, tuple[str, ...]]]
@@ -470,12 +467,7 @@ def compile_policy(spec: PolicySpec) -> CompiledPolicy:
                 if tag in (PART, PHONETIC):
                     for eid, _req in entries_by_part.get(ident, ()):
                         ce = entries[eid]
-                        others = tuple(keys[q] for q in ce.parts if q != ident)
-                        if tag == PART and ce.entry.needs_cue:
-                            # the literal form also needs an intent cue (or a contact ID)
-                            mark = CUE_OR_ID if ce.entry.id_follows else CUE
-                            others = (*others, mark + ce.entry.category)
-                        needs.add(others)
+                        needs.add(tuple(keys[q] for q in ce.parts if q != ident))
             anchor_needs.append(tuple(sorted(needs)))
     matcher = _automaton(key_list or ["\x00"])
     # Refusal phrases send an agent's message down the full path (to record the refusal);
@@ -544,8 +536,6 @@ def compile_policy(spec: PolicySpec) -> CompiledPolicy:
         benefit_keys=benefit_keys,
         favor_keys=favor_keys,
         request_keys=request_keys,
-        cue_keys={cat: tuple(k for k in (fold_term(t) for t in spec.contexts.get("cue_" + cat, []))
-                             if k) for cat in FLAGGED_CATEGORIES},
         favor_offer_keys=favor_offer_keys,
         key_info=key_info,
         context_names=context_names,
