@@ -224,3 +224,29 @@ async def test_demo_raises_finance_alerts_into_cases(db: AsyncSession) -> None:
     in_cases = await db.scalar(select(CaseAlert.id).join(Alert, Alert.id == CaseAlert.alert_id)
                                .where(Alert.tenant_id == t.id).limit(1))
     assert in_cases
+
+
+async def test_an_employee_declares_an_account_and_a_payment_to_it_names_them(
+        db: AsyncSession, as_user: Any) -> None:
+    t = await tenant(db, "ECOM")
+    agent = await as_user("agent")
+    r = await agent.post("/api/v1/me/payee-accounts", json={
+        "account_no": "6222-0000-AGENT", "account_type": "bank_account", "label": "工资卡"})
+    assert r.status_code == 201, r.text
+    assert r.json()["kind"] == "employee"
+    emp_id = r.json()["employee_id"]
+    assert (await agent.post("/api/v1/me/payee-accounts", json={
+        "account_no": "6222-0000-AGENT"})).status_code == 409
+    mine = [a["account_no"] for a in (await agent.get("/api/v1/me/payee-accounts")).json()]
+    assert "6222-0000-AGENT" in mine  # with the demo's declared WeChat code
+    customer = await as_user("customer")
+    assert (await customer.post("/api/v1/me/payee-accounts",
+                                json={"account_no": "X"})).status_code == 403
+    (c,) = await customers(db, t.id, 1)
+    now = utcnow()
+    db.add(Payment(tenant_id=t.id, order_id=None, customer_id=c.id, payment_no="DECL-1",
+                   amount=Decimal("88"), method=PaymentMethod.bank_transfer,
+                   payee_account="6222-0000-AGENT", paid_at=now))
+    await db.flush()
+    new = await run_rules(db, t.id, since=now - timedelta(hours=1), only=["payee_not_company"])
+    assert [(a.agent_employee_id, a.severity) for a in new] == [(emp_id, 4)]

@@ -6,15 +6,18 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Query, Request, UploadFile
 
-from probity.auth.deps import Session, commit, require
-from probity.auth.permissions import Perm, Principal
+from probity.auth.deps import Session, commit, require, require_role
+from probity.auth.permissions import STAFF_ROLES, Perm, Principal
 from probity.finance import jobs, rules, schemas, service
+from probity.models import Role
 
 router = APIRouter(tags=["finance"])
 Importer = Annotated[Principal, Depends(require(Perm.finance_import))]
 Reader = Annotated[Principal, Depends(require(Perm.commerce_read))]
 RuleManager = Annotated[Principal, Depends(require(Perm.case_manage))]
 KINDS = "^(orders|payments|refunds|payees)$"
+# Any employee but the (read-only) auditor declares their own accounts.
+Staff = Annotated[Principal, Depends(require_role(*(STAFF_ROLES - {Role.auditor})))]
 
 
 @router.get("/api/v1/finance/payees", response_model=list[schemas.PayeeRead])
@@ -39,6 +42,23 @@ async def check_payee(session: Session, principal: Reader, tenant_id: int,
 async def create_payee(body: schemas.PayeeCreate, session: Session, principal: Importer
                        ) -> schemas.PayeeRead:
     row = await service.create_payee(session, principal, body.model_dump())
+    await commit(session)
+    return schemas.PayeeRead.model_validate(row)
+
+
+@router.get("/api/v1/me/payee-accounts", response_model=list[schemas.PayeeRead])
+async def my_accounts(session: Session, principal: Staff) -> list[schemas.PayeeRead]:
+    """The receiving accounts I declared as my own."""
+    return [schemas.PayeeRead.model_validate(r)
+            for r in await service.my_accounts(session, principal)]
+
+
+@router.post("/api/v1/me/payee-accounts", response_model=schemas.PayeeRead, status_code=201)
+async def declare_account(body: schemas.OwnAccountCreate, session: Session, principal: Staff
+                          ) -> schemas.PayeeRead:
+    """Declare a personal receiving account (bank card, WeChat/Alipay code) as my own."""
+    row = await service.declare_own_account(session, principal, body.account_no,
+                                            body.account_type, body.label)
     await commit(session)
     return schemas.PayeeRead.model_validate(row)
 

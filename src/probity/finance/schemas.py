@@ -16,6 +16,13 @@ class PayeeCreate(BaseModel):
     label: str | None = Field(default=None, max_length=200)
 
 
+class OwnAccountCreate(BaseModel):
+    account_no: str = Field(min_length=1, max_length=64)
+    account_type: str = Field(default="bank_account",
+                              pattern="^(merchant_id|bank_account|qr_merchant|other)$")
+    label: str | None = Field(default=None, max_length=200)
+
+
 class PayeeUpdate(BaseModel):
     label: str | None = Field(default=None, max_length=200)
     active: bool | None = None

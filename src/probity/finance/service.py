@@ -74,6 +74,36 @@ async def create_payee(session: AsyncSession, principal: Principal, data: dict[s
     return row
 
 
+async def declare_own_account(session: AsyncSession, principal: Principal, account_no: str,
+                              account_type: str, label: str | None) -> PayeeAccount:
+    """An employee declares a receiving account as their own (its payments are then flagged as
+    going to an employee, naming them)."""
+    if principal.employee_id is None:
+        raise InvalidInput("only employees declare personal accounts", code="not_an_employee")
+    emp = await session.get(Employee, principal.employee_id)
+    if emp is None:
+        raise InvalidInput("only employees declare personal accounts", code="not_an_employee")
+    existing = await session.scalar(select(PayeeAccount).where(
+        PayeeAccount.tenant_id == emp.tenant_id, PayeeAccount.account_no == account_no))
+    if existing is not None:
+        raise Conflict("this account is already registered", code="duplicate_account")
+    row = PayeeAccount(tenant_id=emp.tenant_id, account_no=account_no,
+                       kind=PayeeKind.employee, account_type=account_type,
+                       employee_id=emp.id, label=label, active=True)
+    session.add(row)
+    await session.flush()
+    record_audit(session, principal, "payee.declare", target_type="payee_account",
+                 target_id=row.id, tenant_id=row.tenant_id, after=snapshot(row, PAYEE_FIELDS))
+    return row
+
+
+async def my_accounts(session: AsyncSession, principal: Principal) -> list[PayeeAccount]:
+    if principal.employee_id is None:
+        return []
+    return list((await session.scalars(select(PayeeAccount).where(
+        PayeeAccount.employee_id == principal.employee_id).order_by(PayeeAccount.id))).all())
+
+
 async def update_payee(session: AsyncSession, principal: Principal, payee_id: int,
                        changes: dict[str, Any]) -> PayeeAccount:
     row = await session.scalar(_payees(principal, Perm.finance_import).where(
