@@ -376,3 +376,31 @@ async def test_case_pages_speak_chinese_and_english(db: AsyncSession, as_user: A
     client.cookies.set("lang", "en")
     en = await client.get(f"/cases/{case_id}", headers={"accept": "text/html"})
     assert ">New<" in en.text and "Timeline" in en.text and "case_status." not in en.text
+
+
+async def test_page_assign_severity_and_timeline_period(db: AsyncSession, as_user: Any) -> None:
+    client = await as_user("compliance")
+    case_id, _ = await _open(db, client)
+    csrf = client.headers["X-CSRF-Token"]
+    me = (await client.get("/api/v1/me")).json()
+    uid = me.get("id") or me.get("user_id")
+    r = await client.post(f"/cases/{case_id}/assign", data={"user_id": str(uid),
+                                                           "csrf_token": csrf})
+    assert r.status_code == 303
+    r = await client.post(f"/cases/{case_id}/severity", data={"severity": "4",
+                                                             "csrf_token": csrf})
+    assert r.status_code == 303
+    body = (await client.get(f"/api/v1/cases/{case_id}")).json()
+    assert body["assignee_user_id"] == uid and body["severity"] == 4
+    r = await client.post(f"/cases/{case_id}/severity", data={"severity": "9",
+                                                             "csrf_token": csrf})
+    assert r.status_code == 303 and "error=" in r.headers["location"]
+    future = (await client.get(f"/api/v1/cases/{case_id}/timeline",
+                               params={"since": "2099-01-01T00:00:00+08:00"})).json()
+    assert future == []
+    everything = (await client.get(f"/api/v1/cases/{case_id}/timeline")).json()
+    assert everything
+    page = await client.get(f"/cases/{case_id}?from=2099-01-01", headers={"accept": "text/html"})
+    assert page.status_code == 200 and 'class="tl-' not in page.text
+    assert (await client.get(f"/api/v1/cases/{case_id}/timeline",
+                             params={"since": "2026-01-01T00:00:00"})).status_code == 422

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -79,19 +80,28 @@ async def case_page(request: Request, case_id: int, session: Session, principal:
                     error: str | None = None) -> Response:
     case = await service.get_case(session, principal, case_id)
     kinds = set(request.query_params.getlist("k")) & set(service.TIMELINE_KINDS) or None
-    items = await service.timeline(session, principal, case, kinds=kinds)
+    tz = await session.scalar(select(Tenant.timezone).where(Tenant.id == case.tenant_id))
+    since = _day(request.query_params.get("from"), tz)
+    until = _day(request.query_params.get("to"), tz)
+    if until is not None:
+        until += timedelta(days=1)  # the whole last day
+    items = await service.timeline(session, principal, case, kinds=kinds, since=since,
+                                   until=until)
     for i in items:
         if i["kind"] == "message":
             i["pieces"] = highlight(i.get("text") or "", i.get("spans") or [])
-    tz = await session.scalar(select(Tenant.timezone).where(Tenant.id == case.tenant_id))
-    await commit(session)  # the read of conversation content is audited
+    await commit(session)  # the read of conversation content is access-logged
     return render(request, "cases/detail.html", case=case, items=items, sla=service.sla_view(case),
                   kinds=kinds or set(service.TIMELINE_KINDS), all_kinds=service.TIMELINE_KINDS,
                   next_states=sorted(s.value for s in service.TRANSITIONS[case.status]),
                   names=await _names(session, [case]), tz=tz or "Asia/Shanghai",
                   can_manage=principal.can(Perm.case_manage), error=error,
                   conversation_ids=sorted({i["conversation_id"] for i in items
-                                           if i.get("conversation_id")}))
+                                           if i.get("conversation_id")}),
+                  period={"from": request.query_params.get("from", ""),
+                          "to": request.query_params.get("to", "")},
+                  managers=await _managers(session, case) if principal.can(Perm.case_manage)
+                  else [])
 
 
 @router.post("/cases/{case_id}/transition")
@@ -110,6 +120,66 @@ async def transition_form(case_id: int, session: Session, principal: CaseManager
         return RedirectResponse(f"/cases/{case_id}?error={quote(exc.message)}", status_code=303)
     await commit(session)
     return RedirectResponse(f"/cases/{case_id}", status_code=303)
+
+
+@router.post("/cases/{case_id}/assign")
+async def assign_form(case_id: int, session: Session, principal: CaseManager,
+                      user_id: Annotated[str, Form()] = "") -> Response:
+    return await _act(session, case_id, service.assign(
+        session, principal, case_id, int(user_id) if user_id.isdigit() else None))
+
+
+@router.post("/cases/{case_id}/severity")
+async def severity_form(case_id: int, session: Session, principal: CaseManager,
+                        severity: Annotated[int, Form()]) -> Response:
+    return await _act(session, case_id, service.set_severity(session, principal, case_id,
+                                                             severity))
+
+
+async def _act(session: Session, case_id: int, action: Any) -> Response:
+    try:
+        await action
+    except DomainError as exc:
+        if exc.status_code == 404:
+            raise
+        await session.rollback()
+        from urllib.parse import quote
+
+        return RedirectResponse(f"/cases/{case_id}?error={quote(exc.message)}", status_code=303)
+    await commit(session)
+    return RedirectResponse(f"/cases/{case_id}", status_code=303)
+
+
+async def _managers(session: Session, case: Any) -> list[tuple[int, str]]:
+    """Users who may be assigned the case: case.manage holders over its subsidiary."""
+    from probity.auth.permissions import ROLE_PERMISSIONS
+    from probity.models import RoleAssignment, User
+
+    roles = [r for r, perms in ROLE_PERMISSIONS.items() if Perm.case_manage in perms]
+    path = await session.scalar(select(Tenant.path).where(Tenant.id == case.tenant_id)) or ""
+    rows = (await session.execute(
+        select(User.id, User.display_name, Tenant.path)
+        .join(RoleAssignment, RoleAssignment.user_id == User.id)
+        .join(Tenant, Tenant.id == RoleAssignment.tenant_id)
+        .where(RoleAssignment.role.in_(roles), RoleAssignment.org_unit_id.is_(None))
+        .order_by(User.id))).all()
+    seen: dict[int, str] = {}
+    for uid, name, tpath in rows:
+        if path.startswith(tpath):
+            seen.setdefault(uid, name)
+    return list(seen.items())
+
+
+def _day(value: str | None, tz: str | None) -> Any:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value).replace(tzinfo=ZoneInfo(tz or "Asia/Shanghai"))
+    except ValueError:
+        return None
 
 
 @router.post("/cases/{case_id}/notes")

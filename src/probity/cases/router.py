@@ -239,12 +239,19 @@ async def severity(case_id: int, body: schemas.SeverityIn, session: Session,
 
 @router.get("/api/v1/cases/{case_id}/timeline", response_model=list[schemas.TimelineItem])
 async def timeline(case_id: int, session: Session, principal: CaseReader,
-                   kinds: Annotated[str | None, Query(max_length=100)] = None
+                   kinds: Annotated[str | None, Query(max_length=100)] = None,
+                   since: datetime | None = None, until: datetime | None = None
                    ) -> list[schemas.TimelineItem]:
     """Messages (with screened spans), alerts, orders, payments, refunds, case events and notes
-    around the case's agent and customer. `kinds` filters, e.g. `message,payment`."""
+    around the case's agent and customer. `kinds` filters, e.g. `message,payment`; `since` and
+    `until` (with a time zone) bound the period."""
+    from probity.errors import InvalidInput
+
+    if (since and since.tzinfo is None) or (until and until.tzinfo is None):
+        raise InvalidInput("since/until need a time zone, e.g. 2026-11-01T00:00:00+08:00")
     case = await service.get_case(session, principal, case_id)
-    items = await service.timeline(session, principal, case, kinds=_kinds(kinds))
+    items = await service.timeline(session, principal, case, kinds=_kinds(kinds), since=since,
+                                   until=until)
     await commit(session)  # the read of conversation content is audited
     return [_item(i) for i in items]
 

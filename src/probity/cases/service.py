@@ -666,7 +666,9 @@ async def appeal_by_subject(session: AsyncSession, principal: Principal, case_id
 
 
 async def timeline(session: AsyncSession, principal: Principal, case: Case, *,
-                   kinds: set[str] | None = None, limit: int = 500) -> list[dict[str, Any]]:
+                   kinds: set[str] | None = None, limit: int = 500,
+                   since: datetime | None = None, until: datetime | None = None
+                   ) -> list[dict[str, Any]]:
     """Messages (with screened spans), alerts, orders, payments, refunds, events and notes around
     the case's agent and customer, oldest first."""
     kinds = kinds or set(TIMELINE_KINDS)
@@ -731,6 +733,10 @@ async def timeline(session: AsyncSession, principal: Principal, case: Case, *,
         for n in await case_notes(session, case.id):
             items.append({"at": n.created_at, "kind": "note", "id": n.id, "title": "note",
                           "text": n.body, "author_user_id": n.author_user_id})
+    if since is not None:
+        items = [i for i in items if i["at"] >= since]
+    if until is not None:
+        items = [i for i in items if i["at"] < until]
     items.sort(key=lambda i: (i["at"], TIMELINE_KINDS.index(i["kind"]), i["id"]))
     return items
 
