@@ -1345,6 +1345,51 @@ SIXTEENTH: list[tuple[str, str, list[str], str]] = [
     (C, "微信吗？", [], "sixteenth-neg"),
 ]
 
+# ---- a seventeenth batch: payments, refunds and official channels, all clean
+# (sixteenth held-out round) ----
+SEVENTEENTH: list[tuple[str, str, list[str], str]] = [
+    (C, "我不小心把验证码告诉别人了，账号会被盗吗", [], "seventeenth-neg"),
+    (C, "有人说我的账户异常，让我把钱转到安全账户，这是真的吗", [], "seventeenth-neg"),
+    (C, "我刚转了500给一个自称客服的人，还能追回吗", [], "seventeenth-neg"),
+    (A, "请问您是通过什么方式转账的？我们帮您登记", [], "seventeenth-neg"),
+    (C, "我的银行卡被扣款了但订单没成功", [], "seventeenth-neg"),
+    (A, "请提供银行卡后四位，我帮您查询扣款记录", [], "seventeenth-neg"),
+    (C, "为什么付款页面显示的是个人收款", [], "seventeenth-neg"),
+    (A, "该商家存在违规行为，我们已冻结其收款账户", [], "seventeenth-neg"),
+    (C, "我想用信用卡分期，可以吗", [], "seventeenth-neg"),
+    (C, "能用微信转账给你们的对公账户吗", [], "seventeenth-neg"),
+    (A, "对公账户信息请以合同为准，请勿向个人账户汇款", [], "seventeenth-neg"),
+    (C, "我在你们这买的手机，能在线下门店维修吗", [], "seventeenth-neg"),
+    (A, "可以的，全国门店都能保修", [], "seventeenth-neg"),
+    (C, "我想找你们的线下店看实物", [], "seventeenth-neg"),
+    (C, "客服电话一直占线，有没有别的官方联系方式", [], "seventeenth-neg"),
+    (A, "您也可以通过App内的在线客服联系我们", [], "seventeenth-neg"),
+    (C, "红包到期了能延期吗", [], "seventeenth-neg"),
+    (C, "签到红包怎么没了", [], "seventeenth-neg"),
+    (A, "您的红包已延期7天", [], "seventeenth-neg"),
+    (C, "我的QQ邮箱换了，怎么改", [], "seventeenth-neg"),
+    (C, "微信绑定的手机号不是我的了", [], "seventeenth-neg"),
+    (C, "我把你们推荐给朋友了", [], "seventeenth-neg"),
+    (C, "朋友推荐我来的，说你们服务好", [], "seventeenth-neg"),
+    (A, "感谢推荐！老带新可以领取红包哦", [], "seventeenth-neg"),
+    (C, "我给你们客服点赞了", [], "seventeenth-neg"),
+    (C, "请问转账需要多久到账", [], "seventeenth-neg"),
+    (A, "银行转账一般1-2个工作日到账", [], "seventeenth-neg"),
+    (C, "转账给商家安全吗？", [], "seventeenth-neg"),
+    (A, "请只在平台内支付，平台会保障您的资金安全", [], "seventeenth-neg"),
+    (C, "我的支付宝绑了两张卡，退款退到哪张", [], "seventeenth-neg"),
+    (A, "我可以帮你转人工处理", [], "seventeenth-neg"),
+    (A, "稍等，我帮您转接售后", [], "seventeenth-neg"),
+    (C, "我能直接打电话给快递员吗", [], "seventeenth-neg"),
+    (A, "快递员电话在物流详情里可以看到", [], "seventeenth-neg"),
+    (C, "你们有官方的QQ群吗", [], "seventeenth-neg"),
+    (A, "我们没有官方QQ群，请以App为准", [], "seventeenth-neg"),
+    (C, "微信里有个群说是你们的粉丝群，可以信吗", [], "seventeenth-neg"),
+    (A, "那不是官方的群，请注意防骗", [], "seventeenth-neg"),
+    (C, "你们app的私信功能在哪", [], "seventeenth-neg"),
+    (A, "私信功能在消息中心", [], "seventeenth-neg"),
+]
+
 TRAD = str.maketrans({"个": "個", "发": "發", "红": "紅", "给": "給", "帮": "幫", "号": "號",
                       "码": "碼", "转": "轉", "账": "賬", "户": "戶", "这": "這", "们": "們",
                       "说": "說", "话": "話", "钱": "錢", "马": "馬", "单": "單", "请": "請",
@@ -1393,7 +1438,7 @@ def main() -> None:
     rng = random.Random(20261129)
     rows = (POSITIVE + NEGATIVE + REFUSAL + SECOND + THIRD + FOURTH + FIFTH + SIXTH
             + SEVENTH + EIGHTH + NINTH + TENTH + ELEVENTH + TWELFTH + THIRTEENTH
-            + FOURTEENTH + FIFTEENTH + SIXTEENTH + variants(rng))
+            + FOURTEENTH + FIFTEENTH + SIXTEENTH + SEVENTEENTH + variants(rng))
     seen: set[tuple[str, str]] = set()
     path = Path(__file__).with_name("corpus.jsonl")
     n = 0
