@@ -9,7 +9,10 @@ the API (`read_table` → `plan_import` → `apply_plan`, then one commit):
 1. N orders (CSV, 80 existing customers), dry run (validate + resolve only), then commit;
 2. N payments for those orders (0.1 % to a non-company account), commit — this includes the
    anomaly rules over the new payments, and their alerts grouped into cases;
-3. the same payments file again: idempotent, every row "unchanged", nothing written.
+3. the same payments file again: idempotent, every row "unchanged", nothing written;
+4. N refunds and compensations (one in ten) approved by 20 agents, commit — with the refund
+   rules (outliers against team peers, refund after a flagged conversation, rising
+   compensation).
 
 Wall-clock time, because the target is "finishes within 60 s".
 """
@@ -35,7 +38,7 @@ from probity.db import Database
 from probity.demo import seed_demo
 from probity.finance.importer import apply_plan, digest, plan_import, read_table
 from probity.migrate import upgrade
-from probity.models import Alert, Case, Customer, PayeeAccount, PayeeKind, Tenant
+from probity.models import Alert, Case, Customer, Employee, PayeeAccount, PayeeKind, Tenant
 
 TARGET_S = 60.0
 
@@ -59,6 +62,17 @@ def payments_csv(n: int, customer_nos: list[str]) -> bytes:
         out.write(f"BP{i:08d},BO{i:08d},{customer_nos[i % len(customer_nos)]},"
                   f"{59 + i % 900}.00,wechat_pay,{payee},"
                   f"2026-10-{day:02d} {i % 24:02d}:{i % 60:02d}:30\n")
+    return out.getvalue().encode()
+
+
+def refunds_csv(n: int, approvers: list[str]) -> bytes:
+    out = io.StringIO()
+    out.write("refund_no,kind,order_no,amount,reason,approved_by,refunded_at\n")
+    for i in range(n):
+        day = 1 + i % 28
+        kind = "compensation" if i % 10 == 0 else "refund"
+        out.write(f"BR{i:08d},{kind},BO{i:08d},10.00,质量问题,{approvers[i % len(approvers)]},"
+                  f"2026-11-{day:02d} {i % 24:02d}:{i % 60:02d}:45\n")
     return out.getvalue().encode()
 
 
@@ -92,6 +106,9 @@ async def main(rows: int) -> None:
             assert tenant_id is not None
             customer_nos = list((await session.scalars(select(Customer.customer_no).where(
                 Customer.tenant_id == tenant_id))).all())
+            approvers = list((await session.scalars(select(Employee.employee_no).where(
+                Employee.tenant_id == tenant_id, Employee.org_unit_id.is_not(None))
+                .order_by(Employee.id).limit(20))).all())
             if not await session.scalar(select(PayeeAccount.id).where(
                     PayeeAccount.tenant_id == tenant_id,
                     PayeeAccount.account_no == "MCH-ECOM-0001")):
@@ -111,6 +128,9 @@ async def main(rows: int) -> None:
                         *await timed_import(db, tenant_id, "payments", p_data)))
         results.append(("payments again (idempotent)",
                         *await timed_import(db, tenant_id, "payments", p_data)))
+        results.append(("refunds/compensations, commit + rules",
+                        *await timed_import(db, tenant_id, "refunds",
+                                            refunds_csv(rows, approvers))))
         async with db.sessionmaker() as session:
             alerts = await session.scalar(select(func.count()).select_from(Alert).where(
                 Alert.tenant_id == tenant_id, Alert.rule == "payee_not_company",

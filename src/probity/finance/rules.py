@@ -5,7 +5,9 @@ an `Alert` (source "finance") that references its evidence; re-runs never duplic
 
 from __future__ import annotations
 
+import bisect
 import itertools
+import logging
 import statistics
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
@@ -32,6 +34,8 @@ from probity.models import (
     RuleSetting,
 )
 from probity.models.base import utcnow
+
+log = logging.getLogger("probity.finance.rules")
 
 
 @dataclass(frozen=True)
@@ -126,14 +130,24 @@ class _Raiser:
         self.session = session
         self.tenant_id = tenant_id
         self.alerts: list[Alert] = []
+        self._seen: dict[str, set[str]] = {}  # rule -> dedupe keys already raised
+
+    async def _keys(self, rule: str) -> set[str]:
+        if rule not in self._seen:
+            self._seen[rule] = set((await self.session.scalars(select(Alert.dedupe_key).where(
+                Alert.tenant_id == self.tenant_id, Alert.rule == rule,
+                Alert.dedupe_key.is_not(None)))).all())
+        return self._seen[rule]
 
     async def raise_alert(self, rule: str, ref: str, *, severity: int, category: str,
                           explanation: str, evidence: dict[str, Any],
                           agent_employee_id: int | None, customer_id: int | None,
                           org_unit_id: int | None = None) -> None:
         key = f"{self.tenant_id}:{rule}:{ref}"
-        if await self.session.scalar(select(Alert.id).where(Alert.dedupe_key == key)):
+        seen = await self._keys(rule)
+        if key in seen:
             return
+        seen.add(key)
         if org_unit_id is None and agent_employee_id is not None:
             org_unit_id = await self.session.scalar(
                 select(Employee.org_unit_id).where(Employee.id == agent_employee_id))
@@ -158,6 +172,12 @@ async def _payee_not_company(r: _Raiser, p: dict[str, Any], since: datetime) -> 
     accounts = {a.account_no: a for a in (await r.session.scalars(select(PayeeAccount).where(
         PayeeAccount.tenant_id == r.tenant_id, PayeeAccount.active.is_(True)))).all()}
     company = [no for no, a in accounts.items() if a.kind == PayeeKind.company]
+    if not company:
+        # Without the subsidiary's own accounts registered every payment would be flagged:
+        # the rule waits for the registry.
+        log.warning("payee_not_company skipped for tenant %s: no company account registered",
+                    r.tenant_id)
+        return
     q = select(Payment).where(Payment.tenant_id == r.tenant_id, Payment.paid_at >= since,
                               Payment.payee_account.not_in(company))
     for pay in (await r.session.scalars(q.order_by(Payment.id))).all():
@@ -256,27 +276,42 @@ async def _refund_after_flag(r: _Raiser, p: dict[str, Any], since: datetime) -> 
     refunds = (await r.session.scalars(select(Refund).where(
         Refund.tenant_id == r.tenant_id, Refund.refunded_at >= since,
         Refund.approved_by_employee_id.is_not(None)).order_by(Refund.id))).all()
+    if not refunds:
+        return
+    # Screening alerts in the period, by (agent, customer), in time order: one query, then a
+    # binary search per refund.
+    first = min(x.refunded_at for x in refunds) - window
+    rows = (await r.session.execute(
+        select(Alert.id, Alert.agent_employee_id,
+               func.coalesce(Alert.customer_id, Conversation.customer_id), Alert.created_at,
+               Alert.category, Alert.conversation_id)
+        .outerjoin(Conversation, Conversation.id == Alert.conversation_id)
+        .where(Alert.tenant_id == r.tenant_id, Alert.source == "screening",
+               Alert.agent_employee_id.is_not(None), Alert.created_at >= first)
+        .order_by(Alert.created_at, Alert.id))).all()
+    flagged: dict[tuple[int, int], list[tuple[datetime, int, str, int | None]]] = \
+        defaultdict(list)
+    for aid, agent, cust, at, category, conv in rows:
+        if cust is not None:
+            flagged[(agent, cust)].append((at, aid, category, conv))
     for ref in refunds:
-        flagged = await r.session.scalar(
-            select(Alert).outerjoin(Conversation, Conversation.id == Alert.conversation_id)
-            .where(Alert.tenant_id == r.tenant_id, Alert.source == "screening",
-                   Alert.agent_employee_id == ref.approved_by_employee_id,
-                   (Conversation.customer_id == ref.customer_id)
-                   | (Alert.customer_id == ref.customer_id),
-                   Alert.created_at <= ref.refunded_at,
-                   Alert.created_at >= ref.refunded_at - window)
-            .order_by(Alert.created_at.desc()).limit(1))
-        if flagged is None:
+        assert ref.approved_by_employee_id is not None
+        series = flagged.get((ref.approved_by_employee_id, ref.customer_id))
+        if not series:
             continue
+        i = bisect.bisect_right([s[0] for s in series], ref.refunded_at) - 1
+        if i < 0 or series[i][0] < ref.refunded_at - window:
+            continue
+        at, aid, category, conv = series[i]
         await r.raise_alert(
             "refund_after_flag", f"refund:{ref.id}", severity=p["severity"], category="refund",
             explanation=(f"{ref.kind.capitalize()} {ref.refund_no} of {_money(ref.amount)} was "
                          f"approved by agent #{ref.approved_by_employee_id} within "
-                         f"{p['window_hours']} h after alert #{flagged.id} "
-                         f"({flagged.category}) with the same customer."),
+                         f"{p['window_hours']} h after alert #{aid} ({category}) with the same "
+                         "customer."),
             evidence={"refund_id": ref.id, "refund_no": ref.refund_no, "kind": ref.kind,
-                      "amount": _money(ref.amount), "flagged_alert_id": flagged.id,
-                      "conversation_id": flagged.conversation_id},
+                      "amount": _money(ref.amount), "flagged_alert_id": aid,
+                      "conversation_id": conv},
             agent_employee_id=ref.approved_by_employee_id, customer_id=ref.customer_id)
 
 
