@@ -1390,6 +1390,47 @@ SEVENTEENTH: list[tuple[str, str, list[str], str]] = [
     (A, "私信功能在消息中心", [], "seventeenth-neg"),
 ]
 
+# ---- an eighteenth batch: the issue's own lists in plain words (seventeenth round) ----
+EIGHTEENTH: list[tuple[str, str, list[str], str]] = [
+    (C, "支付宝加个好友，我转你", ["contact", "payment"], "eighteenth-pos"),
+    (C, "加我支付宝吧 账号是手机号", ["contact"], "eighteenth-pos"),
+    (A, "WhatsApp上联系我", ["contact"], "eighteenth-pos"),
+    (C, "电报上找我 @xyz", ["contact"], "eighteenth-pos"),
+    (C, "发我邮箱吧，abc@qq.com", ["contact"], "eighteenth-pos"),
+    (A, "这里说不清，私聊", ["contact"], "eighteenth-pos"),
+    (C, "把你的钉钉给我", ["contact"], "eighteenth-pos"),
+    (C, "好处费少不了你的", ["bribe"], "eighteenth-pos"),
+    (C, "辛苦费给你200", ["bribe"], "eighteenth-pos"),
+    (C, "一点茶水费，不成敬意", ["bribe"], "eighteenth-pos"),
+    (C, "回扣按老规矩", ["bribe"], "eighteenth-pos"),
+    (C, "退款后分你一半", ["bribe"], "eighteenth-pos"),
+    (C, "给你一张京东卡，帮我通过审核", ["bribe"], "eighteenth-pos"),
+    (C, "帮你充100话费，你帮我改个地址", ["bribe"], "eighteenth-pos"),
+    (A, "你给我发个红包我就帮你处理", ["bribe"], "eighteenth-pos"),
+    (A, "钱转我个人支付宝", ["payment"], "eighteenth-pos"),
+    (A, "打到这张卡 6222 0212 3456 7890 128", ["payment"], "eighteenth-pos"),
+    (A, "扫我个人收款码", ["payment"], "eighteenth-pos"),
+    (A, "付款码发你了，扫一下", ["payment"], "eighteenth-pos"),
+    (A, "这单不走平台", ["payment"], "eighteenth-pos"),
+    (A, "不好意思，我们不能收您的红包", ["refusal"], "eighteenth-refusal"),
+    (A, "谢谢，好处费就不必了", ["refusal"], "eighteenth-refusal"),
+    (C, "微信支付可以吗", [], "eighteenth-neg"),
+    (C, "支付宝付款成功了", [], "eighteenth-neg"),
+    (A, "平台红包已到账", [], "eighteenth-neg"),
+    (A, "退款原路退回", [], "eighteenth-neg"),
+    (A, "请提供订单手机号后四位", [], "eighteenth-neg"),
+    (C, "这是不是诈骗？有人让我加微信", [], "eighteenth-neg"),
+    (C, "这个客服QQ是真的吗", [], "eighteenth-neg"),
+    (A, "请勿向个人账户转账", [], "eighteenth-neg"),
+    (C, "这个手机多少钱", [], "eighteenth-neg"),
+    (C, "订单号 202411301122334455", [], "eighteenth-neg"),
+    (C, "快递单号 SF1122334455667", [], "eighteenth-neg"),
+    (A, "官方热线 400-100-1000", [], "eighteenth-neg"),
+    (C, "型号 XM-2024 还有吗", [], "eighteenth-neg"),
+    (C, "12月12日 12:12 下单", [], "eighteenth-neg"),
+    (C, "总价 ¥12,345.00", [], "eighteenth-neg"),
+]
+
 TRAD = str.maketrans({"个": "個", "发": "發", "红": "紅", "给": "給", "帮": "幫", "号": "號",
                       "码": "碼", "转": "轉", "账": "賬", "户": "戶", "这": "這", "们": "們",
                       "说": "說", "话": "話", "钱": "錢", "马": "馬", "单": "單", "请": "請",
@@ -1438,7 +1479,8 @@ def main() -> None:
     rng = random.Random(20261129)
     rows = (POSITIVE + NEGATIVE + REFUSAL + SECOND + THIRD + FOURTH + FIFTH + SIXTH
             + SEVENTH + EIGHTH + NINTH + TENTH + ELEVENTH + TWELFTH + THIRTEENTH
-            + FOURTEENTH + FIFTEENTH + SIXTEENTH + SEVENTEENTH + variants(rng))
+            + FOURTEENTH + FIFTEENTH + SIXTEENTH + SEVENTEENTH + EIGHTEENTH
+            + variants(rng))
     seen: set[tuple[str, str]] = set()
     path = Path(__file__).with_name("corpus.jsonl")
     n = 0
