@@ -119,7 +119,7 @@ async def update_settings(session: AsyncSession, principal: Principal, tenant_id
 # queries
 
 
-def scoped_cases(principal: Principal, perm: Perm = Perm.case_read) -> Select[tuple[Case]]:
+def scoped_cases(principal: Principal, perm: Perm = Perm.case_read) -> Select[Any]:
     scope = principal.scope(perm)
     return select(Case).where(scope.filter(Case.tenant_id, Case.org_unit_id))  # type: ignore[arg-type]
 

@@ -134,9 +134,9 @@ class _Raiser:
 
     async def _keys(self, rule: str) -> set[str]:
         if rule not in self._seen:
-            self._seen[rule] = set((await self.session.scalars(select(Alert.dedupe_key).where(
-                Alert.tenant_id == self.tenant_id, Alert.rule == rule,
-                Alert.dedupe_key.is_not(None)))).all())
+            self._seen[rule] = {k for k in (await self.session.scalars(
+                select(Alert.dedupe_key).where(Alert.tenant_id == self.tenant_id,
+                                               Alert.rule == rule))).all() if k}
         return self._seen[rule]
 
     async def raise_alert(self, rule: str, ref: str, *, severity: int, category: str,
@@ -247,8 +247,9 @@ async def _refund_outlier(r: _Raiser, p: dict[str, Any], since: datetime) -> Non
         .where(Refund.tenant_id == r.tenant_id, Refund.refunded_at >= start)
         .group_by(Refund.approved_by_employee_id, Employee.org_unit_id))).all()
     teams: dict[int | None, list[tuple[int, float, int, int]]] = defaultdict(list)
-    for emp_id, unit, total, n, last in rows:
-        teams[unit].append((emp_id, float(total), n, last))
+    for emp, unit, amount, count, newest in rows:
+        if emp is not None:  # the join guarantees it; narrows the type
+            teams[unit].append((emp, float(amount), int(count), int(newest)))
     for unit, members in teams.items():
         if len(members) < int(p["min_peers"]):
             continue
@@ -292,8 +293,8 @@ async def _refund_after_flag(r: _Raiser, p: dict[str, Any], since: datetime) -> 
     flagged: dict[tuple[int, int], list[tuple[datetime, int, str, int | None]]] = \
         defaultdict(list)
     for aid, agent, cust, at, category, conv in rows:
-        if cust is not None:
-            flagged[(agent, cust)].append((at, aid, category, conv))
+        if cust is not None and agent is not None:
+            flagged[(int(agent), int(cust))].append((at, aid, category, conv))
     for ref in refunds:
         assert ref.approved_by_employee_id is not None
         series = flagged.get((ref.approved_by_employee_id, ref.customer_id))
