@@ -81,3 +81,13 @@ def test_migrations_downgrade_and_upgrade(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{db}"
     downgrade(url, "base")
     upgrade(url)
+
+
+def test_screen_is_a_probity_command(tmp_path: Path) -> None:
+    lines = '{"id": 1, "role": "customer", "text": "加我薇信"}\n'
+    r = run(["screen", "--workers", "1"], tmp_path / "x.db", input=lines)
+    assert r.returncode == 0, r.stderr
+    import json
+
+    out = json.loads(r.stdout.splitlines()[0])
+    assert out["id"] == 1 and out["decision"] == "block" and "contact" in out["categories"]

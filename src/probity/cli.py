@@ -13,6 +13,7 @@ from probity.config import ConfigurationError, get_settings
 from probity.finance.cli import cases_app, finance_app
 from probity.ledger.cli import ledger_app
 from probity.ledger.evidence_cli import evidence_app
+from probity.screening.cli import screen
 
 app = typer.Typer(help="Probity (廉盾): the integrity platform for customer service.",
                   no_args_is_help=True, add_completion=False,
@@ -27,6 +28,7 @@ app.add_typer(ledger_app, name="ledger")
 app.add_typer(evidence_app, name="evidence")
 app.add_typer(finance_app, name="finance")
 app.add_typer(cases_app, name="cases")
+app.command("screen")(screen)
 console = Console(stderr=True)
 
 
