@@ -162,8 +162,8 @@ def _allow_result(text: str, version: int) -> ScreeningResult:
 
 
 def _is_latin_char(ch: str) -> bool:
-    f = tables().fold.get(ch, ch)
-    return len(f) == 1 and "a" <= f <= "z"
+    t = _TABLES if _TABLES is not None else _load_tables()
+    return ch in t.latin
 
 
 def screen_message(text: str, role: str, policy: CompiledPolicy | None = None) -> ScreeningResult:
@@ -172,20 +172,29 @@ def screen_message(text: str, role: str, policy: CompiledPolicy | None = None) -
         policy = default_policy()
     if role != "customer" and role != "agent":
         raise ValueError(f"role must be one of {ROLES}, not {role!r}")
-    # Fast path, inlined: most messages end here after two C-level passes (a regex removing
-    # separators, one Aho-Corasick scan for anchors, digits and characters needing folding).
-    t = _TABLES if _TABLES is not None else _load_tables()
+    # Fast path, inlined: most messages end here after C-level passes only (separators
+    # removed, one Aho-Corasick scan for anchors, digits and characters needing folding).
     if text.isascii():
-        quick = text.translate(ASCII_FOLD) if "+" not in text else ""
         plus = "+" in text
+        quick = text.translate(ASCII_FOLD) if not plus else ""
     else:
-        quick = t.separators.sub("", text)
+        # Separators out: the commonest with str.replace (C, no per-character lookup), and
+        # the regex only if something else is left that is not a letter or digit. Once
+        # isalnum() holds, what is left is the compact string, except separators that
+        # isalnum() accepts (⓫, ↂ): those are FOLD_MARK anchors, so they go the exact way.
+        quick = text.replace("，", "").replace(" ", "")
+        if not quick.isalnum():
+            quick = (quick.replace("。", "").replace("？", "").replace("！", "")
+                     .replace("、", "").replace("~", "").replace(",", "").replace(".", ""))
+            if not quick.isalnum():
+                t = _TABLES if _TABLES is not None else _load_tables()
+                quick = t.separators.sub("", quick)
         plus = False
     if not plus:
         matches = policy.anchor_matcher.find_matches_as_indexes(quick, overlapping=True)
         if (not matches and (quick.isalpha() or _ANY_DIGIT.search(quick) is None)
                 and "@" not in text and "＠" not in text):
-            return ScreeningResult("allow", [], 0, [], text, policy.version)
+            return ScreeningResult("allow", [], 0, [], text, policy.spec.version)
         flags = policy.anchor_flags
         fold_needed = False
         for aid, _s, _e in matches:
@@ -194,12 +203,12 @@ def screen_message(text: str, role: str, policy: CompiledPolicy | None = None) -
                 break
         if not fold_needed:
             if not _worth_a_look(text, quick, role, policy, matches):
-                return ScreeningResult("allow", [], 0, [], text, policy.version)
+                return ScreeningResult("allow", [], 0, [], text, policy.spec.version)
             folded = fold_exact(text, None, quick)
         else:
             folded = fold_exact(text)
             if not _worth_a_look(text, folded.compact, role, policy):
-                return ScreeningResult("allow", [], 0, [], text, policy.version)
+                return ScreeningResult("allow", [], 0, [], text, policy.spec.version)
     else:
         folded = fold_exact(text)
         if not _worth_a_look(text, folded.compact, role, policy):

@@ -109,6 +109,10 @@ class FoldTables:
     content: re.Pattern[str]  # runs of characters that do not
     digit_runs: re.Pattern[str]  # runs of digit-like characters (any width, 一, 幺, ①)
     needs_fold: frozenset[str]  # characters whose fold is not themselves (nor nothing)
+    # Separators for which str.isalnum() is true (⓫, ↂ, ͺ: some circled and Roman numerals,
+    # fractions): the fast path's "isalnum(), so no separator left" must not miss them.
+    alnum_separators: frozenset[str]
+    latin: frozenset[str]  # characters that fold to one Latin letter a-z
 
 
 def char_class(cps: list[int]) -> str:
@@ -246,6 +250,8 @@ def _build() -> FoldTables:
             char_class([cp for cp, v in digits.items() if v not in (" ", "|")]) + "+"
         ),
         needs_fold=frozenset(chr(cp) for cp in need_cps),
+        alnum_separators=frozenset(chr(cp) for cp in sep_cps if chr(cp).isalnum()),
+        latin=frozenset(ch for ch, v in fold.items() if len(v) == 1 and "a" <= v <= "z"),
     )
 
 

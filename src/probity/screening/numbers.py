@@ -62,8 +62,7 @@ def is_cn_mobile(digits: str) -> bool:
 
 
 def _latin(ch: str) -> bool:
-    f = tables().fold.get(ch, ch)
-    return len(f) == 1 and "a" <= f <= "z"
+    return ch in tables().latin
 
 
 def _groups(text: str) -> list[_Group]:

@@ -497,7 +497,9 @@ def compile_policy(spec: PolicySpec) -> CompiledPolicy:
     # The same scan also spots what needs the full folding table (traditional, full-width,
     # look-alikes, symbols) and runs of Chinese numerals, so the fast path is a single pass
     # (ASCII digits are found by one regex search: a key per digit would match too often).
-    for ch in sorted(tables().needs_fold):
+    # Separators that str.isalnum() calls alphanumeric (⓫, ↂ, ͺ) are marked too: the fast
+    # path may keep them in its compact string (see engine.screen_message).
+    for ch in sorted(tables().needs_fold | tables().alnum_separators):
         add_anchor(ch, FOLD_MARK)
     for phrase in spec.contexts.get("channel_noun", []):
         key = fold_term(phrase)
