@@ -49,6 +49,7 @@ SIGNED_IN = {
     ("GET", "/api/v1/chat/conversations/{conv_id}/transfers"),
     # Each user's own in-app notifications (probity.notify).
     ("GET", "/api/v1/notifications"), ("POST", "/api/v1/notifications/{notification_id}/read"),
+    ("GET", "/notifications"), ("POST", "/notifications/{notification_id}/read"),
 }
 
 DEMO_LOGIN = {Role.customer: "customer", Role.agent: "agent", Role.team_lead: "lead",

@@ -219,3 +219,22 @@ async def test_sla_sweep_records_and_notifies_once(db: AsyncSession, as_user: An
     assert not [x for x in again.json() if x["case_id"] == case_id]
     kinds = [e["kind"] for e in (await client.get(f"/api/v1/cases/{case_id}/events")).json()]
     assert kinds.count("sla_breached") == 1
+
+
+async def test_inbox_page(db: AsyncSession, as_user: Any) -> None:
+    t = await tenant(db, "ECOM")
+    client = await as_user("compliance")
+    r = await client.post("/api/v1/notify/rules", json={
+        "tenant_id": t.id, "channel": "in_app", "role": "compliance"})
+    assert r.status_code == 201
+    agent, _ = await team_agents(db, t.id)
+    (cust,) = await customers(db, t.id, 1)
+    alert = await make_alert(db, t, agent, cust)
+    case_id = (await client.post("/api/v1/cases", json={"alert_ids": [alert.id]})).json()["id"]
+    page = await client.get("/notifications", headers={"accept": "text/html"})
+    assert page.status_code == 200 and f"case #{case_id}" in page.text
+    n = next(x for x in (await client.get("/api/v1/notifications")).json()
+         if x["case_id"] == case_id)
+    r = await client.post(f"/notifications/{n['id']}/read", data={
+        "next": "case", "csrf_token": client.headers["X-CSRF-Token"]})
+    assert r.status_code == 303 and r.headers["location"] == f"/cases/{case_id}"

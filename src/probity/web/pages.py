@@ -14,6 +14,7 @@ from probity.chat.pages import router as chat_pages
 from probity.finance.pages import router as finance_pages
 from probity.i18n import LOCALES
 from probity.models import Role
+from probity.notify.pages import router as notify_pages
 from probity.org.pages import router as org_pages
 from probity.web.render import render
 
@@ -24,6 +25,7 @@ router.include_router(audit_pages)
 router.include_router(chat_pages)
 router.include_router(cases_pages)
 router.include_router(finance_pages)
+router.include_router(notify_pages)
 
 # What each role can do here, shown on the home page. (title, description, link)
 ROLE_CARDS: dict[Role, list[tuple[str, str, str]]] = {
