@@ -129,6 +129,19 @@ def screener_ready() -> bool:
     return _screener is not None
 
 
+_warming = False
+
+
+def warm_screener_in_background() -> None:
+    """Start building the screener in a thread (once per process), e.g. when the first socket
+    opens, so that the first message does not wait for the compile."""
+    global _warming
+    if _warming or screener_ready():
+        return
+    _warming = True
+    threading.Thread(target=get_screener, name="screener-build", daemon=True).start()
+
+
 async def warm_screener() -> None:
     """Build the screener off the event loop: compiling the policy takes about a second, which
     on the loop would stall every socket of the process at its first message."""

@@ -425,13 +425,17 @@ _ALERT_COLUMNS = (
 
 async def _insert_returning_ids(session: AsyncSession, model: Any, rows: list[Any],
                                 columns: tuple[str, ...], key: tuple[str, ...]) -> None:
-    """INSERT the rows (plain, unattached ORM objects) in ONE multi-row statement and give each
-    its new id. The ORM's unit of work would send one INSERT per row on SQLite (it cannot rely
-    on the order of RETURNING there); here RETURNING carries a unique key of each row, so the
-    order does not matter."""
-    stmt = (insert(model).values([{c: getattr(r, c) for c in columns} for r in rows])
-            .returning(model.id, *(getattr(model, k) for k in key)))
-    ids = {tuple(row[1:]): row[0] for row in await session.execute(stmt)}
+    """INSERT the rows (plain, unattached ORM objects) in ONE statement and give each its new
+    id. The ORM's unit of work would send one INSERT per row on SQLite (it cannot rely on the
+    order of RETURNING there); this is a Core executemany, which SQLAlchemy sends as a single
+    multi-row INSERT … RETURNING ("insertmanyvalues", compiled once and cached, whatever the
+    number of rows), and RETURNING carries a unique key of each row, so its order does not
+    matter."""
+    table = model.__table__
+    stmt = insert(table).returning(table.c.id, *(table.c[k] for k in key))
+    params = [{c: getattr(r, c) for c in columns} for r in rows]
+    result = await session.execute(stmt, params[0] if len(params) == 1 else params)
+    ids = {tuple(row[1:]): row[0] for row in result}
     for r in rows:
         r.id = ids[tuple(getattr(r, k) for k in key)]
 

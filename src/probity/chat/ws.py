@@ -5,6 +5,7 @@ Protocol (JSON text frames) on /ws/chat/{conversation_id}?after=<seq>[&token=<gu
 server → client
   {"type": "hello", "role": ..., "conversation": {...}}       once, after the socket is accepted
   {"type": "message", "seq": n, ...}                           backlog (seq > after), then live
+        (a connection is not sent back its own sends: their ack carries the message)
   {"type": "synced", "seq": n}                                 the backlog is complete
   {"type": "ack", "client_id": ..., "seq": n, "decision": ..., "duplicate": bool, "message": {...}}
         sent only after the message is committed; a blocked message is acked with
@@ -39,7 +40,7 @@ from probity.auth.deps import commit
 from probity.auth.permissions import Principal
 from probity.auth.service import load_principal, principal_from_token
 from probity.chat import service
-from probity.chat.screening import BLOCK_NOTICE, WARN_REMINDER
+from probity.chat.screening import BLOCK_NOTICE, WARN_REMINDER, warm_screener_in_background
 from probity.errors import Conflict, DomainError, InvalidInput
 from probity.events import get_bus
 from probity.models import Conversation, ConversationStatus
@@ -101,6 +102,9 @@ class Connection:
         # commits), so dedupe by set: seqs <= backlog_max came with the backlog.
         self.backlog_max = 0
         self.seen: set[int] = set()
+        # client_ids this connection sent whose delivery event has not come back yet: the
+        # sender's own connection is not sent its message twice (the ack carries it).
+        self.sending: set[str] = set()
         self.lock = asyncio.Lock()
         self.bus = get_bus(websocket.app)
 
@@ -111,7 +115,16 @@ class Connection:
     async def on_event(self, event: dict[str, Any]) -> None:
         kind = event.get("type")
         if kind == "message":
-            msg = service.message_from_wire(event["message"])
+            wire = event["message"]
+            if wire["sender_role"] == self.who.role and wire["client_id"] in self.sending:
+                # Our own send: its ack carried the message already.
+                self.sending.discard(wire["client_id"])
+                self.seen.add(wire["seq"])
+                return
+            # Parsed once per event, whatever the number of local subscribers.
+            msg = event.get("_row")
+            if msg is None:
+                msg = event["_row"] = service.message_from_wire(wire)
             if msg.seq <= self.backlog_max or msg.seq in self.seen:
                 return
             self.seen.add(msg.seq)
@@ -172,11 +185,21 @@ class Connection:
                 raise
             await self._ack(client_id, existing, True)
             return
+        if client_id:
+            if len(self.sending) > 1024:  # echoes that never came (a dropped event): forget
+                self.sending.clear()
+            self.sending.add(client_id)
         try:
             msg, dup = await message_writer(self.ws.app).submit(pending)
         except OperationalError:
+            self.sending.discard(client_id or "")
             await self._busy(data)
             return
+        except DomainError:
+            self.sending.discard(client_id or "")
+            raise
+        if dup or msg.decision == "block":  # no delivery event will come back
+            self.sending.discard(client_id or "")
         await self._ack(client_id, msg, dup)
 
     async def _ack(self, client_id: str | None, msg: Any, dup: bool) -> None:
@@ -214,6 +237,7 @@ async def chat_socket(websocket: WebSocket, conv_id: int, after: int = 0,
         service.record_read(session, conv, who)
         await commit(session)
     await websocket.accept()
+    warm_screener_in_background()
     conn = Connection(websocket, conv_id, who, principal, token)
     async with conn.bus.subscribe(service.conv_channel(conv_id)) as sub:
         # Subscribed first, then the backlog: nothing committed in between can be missed.
