@@ -1,13 +1,18 @@
 """Screening benchmark: writes the `screening` section of docs/BENCHMARKS.md.
 
-Everything is measured in one run, on one message stream and one 5,000-term lexicon:
+Everything is measured in one run, on the same message lists and one 5,000-term lexicon:
 
 * plain exact matching with ahocorasick-rs (the lexicon's literal terms, raw text);
 * flashtext keyword extraction with the same terms;
 * full screening (`screen_message`: folding, homophones, numbers, context rules, decision);
-* latency per message up to 500 characters (p50 / p99 / max);
-* throughput with 1,000 vs 100,000 lexicon terms, compile time, memory of a 100k policy;
-* batch re-screening through the CLI (`python -m probity.screening.cli`) with 1 and N workers.
+
+each on three streams: 95 % ordinary / 5 % adversarial, 100 % ordinary, 100 % adversarial.
+Throughput is CPU time of this process (`time.process_time`), the engines interleaved
+(A B C, B C A, ...) and the median of the repetitions taken, so load from other processes
+weighs on all of them alike. Also: latency per message up to 500 characters (CPU time of
+the call), throughput with 1,000 vs 100,000 lexicon terms (interleaved, median), compile
+time, memory of a 100k policy, and batch re-screening through the CLI
+(`python -m probity.screening.cli`) with 1 vs 2 workers on 200,000 lines, run alone.
 
 Run:  .venv/bin/python benchmarks/screening.py  [--quick]
 """
@@ -20,6 +25,7 @@ import json
 import os
 import random
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -111,14 +117,17 @@ def corpus_items() -> list[tuple[str, str]]:
     return [(r["text"], r["role"]) for r in rows]
 
 
-def message_stream(n: int, seed: int = 7) -> list[tuple[str, str]]:
+def message_stream(
+    n: int, seed: int = 7, share: float = CORPUS_SHARE
+) -> list[tuple[str, str]]:
     """95 % ordinary traffic, 5 % lines of the labelled corpus (evasions and look-alikes:
-    far more than real traffic holds, so the slow path is well represented)."""
+    far more than real traffic holds, so the slow path is well represented); ``share``
+    sets the corpus part (0: ordinary only, 1: adversarial only)."""
     rng = random.Random(seed)
     corpus = [json.loads(x) for x in CORPUS.read_text("utf-8").splitlines() if x.strip()]
     out: list[tuple[str, str]] = []
     for _ in range(n):
-        if rng.random() < CORPUS_SHARE:
+        if rng.random() < share:
             row = rng.choice(corpus)
             out.append((row["text"], row["role"]))
         else:
@@ -172,14 +181,20 @@ def plain_terms(spec: PolicySpec) -> list[str]:
     return sorted(terms)
 
 
-def throughput(fn: Callable[[], object], n_msgs: int, repeat: int = 3) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        gc.collect()
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return n_msgs / best
+def cpu_medians(fns: dict[str, Callable[[], object]], repeat: int = 7) -> dict[str, float]:
+    """Median CPU seconds of each function, run interleaved: repetition k starts at the
+    k-th function (A B C, B C A, C A B, ...), so no engine always runs first or last and
+    load from other processes falls on all of them alike."""
+    names = list(fns)
+    times: dict[str, list[float]] = {name: [] for name in names}
+    for rep in range(repeat):
+        for i in range(len(names)):
+            name = names[(rep + i) % len(names)]
+            gc.collect()
+            t0 = time.process_time()
+            fns[name]()
+            times[name].append(time.process_time() - t0)
+    return {name: statistics.median(v) for name, v in times.items()}
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -221,30 +236,39 @@ print(json.dumps([(rss() - before) / 2**20, peak / 2**20, took]))
     return float(results[0][0]), float(results[1][1]), float(results[0][2])
 
 
-def cli_batch(
-    lines: int, workers: int, stream: list[tuple[str, str]]
-) -> tuple[float, float]:
-    """(lines/s, busy cores: CPU seconds of the CLI and its workers per wall second)."""
+def cli_input(lines: int, stream: list[tuple[str, str]]) -> str:
     with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False, encoding="utf-8") as fh:
         for i in range(lines):
             text, role = stream[i % len(stream)]
             fh.write(json.dumps({"id": i, "role": role, "text": text}, ensure_ascii=False) + "\n")
-        path = fh.name
-    try:
-        env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        t0 = time.perf_counter()
-        with open(path, encoding="utf-8") as stdin:
-            subprocess.run(
-                [sys.executable, "-m", "probity.screening.cli", "--workers", str(workers)],
-                stdin=stdin, stdout=subprocess.DEVNULL, check=True, env=env, cwd=str(ROOT),
-            )
-        wall = time.perf_counter() - t0
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-        return lines / wall, cpu / wall
-    finally:
-        os.unlink(path)
+        return fh.name
+
+
+def cli_batch(path: str, workers: int) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of the CLI and its workers) for one run over ``path``."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    with open(path, encoding="utf-8") as stdin:
+        subprocess.run(
+            [sys.executable, "-m", "probity.screening.cli", "--workers", str(workers)],
+            stdin=stdin, stdout=subprocess.DEVNULL, check=True, env=env, cwd=str(ROOT),
+        )
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu
+
+
+STREAM_HEADER = (
+    "| stream | full screening msg/s | flashtext msg/s | ahocorasick-rs msg/s "
+    "| screening / flashtext (target > 1) | screening / ahocorasick-rs (target >= 1/15) |\n"
+    "|---|---|---|---|---|---|"
+)
+
+
+def _verdict(ok: bool) -> str:
+    return "**met**" if ok else "**not met**"
 
 
 def main() -> None:
@@ -254,13 +278,18 @@ def main() -> None:
     n_stream = 5_000 if args.quick else 20_000
     n_long = 1_000 if args.quick else 5_000
     n_cli = 20_000 if args.quick else 200_000
+    reps = 5 if args.quick else 9
 
     load_before = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    stream = message_stream(n_stream)
+    streams = {
+        "95 % ordinary / 5 % adversarial": message_stream(n_stream),
+        "100 % ordinary": message_stream(n_stream, share=0.0),
+        "100 % adversarial": message_stream(n_stream // 4, share=1.0),
+    }
+    stream = streams["95 % ordinary / 5 % adversarial"]
     texts = [t for t, _r in stream]
-    avg_len = sum(map(len, texts)) / len(texts)
 
-    # --- one 5,000-term lexicon for all three
+    # --- one 5,000-term lexicon for all three engines
     spec5k = spec_with_terms(5_000)
     t0 = time.perf_counter()
     policy5k = compile_policy(spec5k)
@@ -275,53 +304,31 @@ def main() -> None:
     for t in terms:
         kp.add_keyword(t)
 
-    def run_acrs() -> None:
-        find = acrs.find_matches_as_indexes
-        for t in texts:
-            find(t)
+    def engines(items: list[tuple[str, str]]) -> dict[str, Callable[[], object]]:
+        plain = [t for t, _r in items]
 
-    def run_flashtext() -> None:
-        extract = kp.extract_keywords
-        for t in texts:
-            extract(t)
+        def run_acrs() -> None:
+            find = acrs.find_matches_as_indexes
+            for t in plain:
+                find(t)
 
-    def run_screen(policy: object = policy5k) -> None:
-        for t, r in stream:
-            screen_message(t, r, policy)  # type: ignore[arg-type]
+        def run_flash() -> None:
+            extract = kp.extract_keywords
+            for t in plain:
+                extract(t)
+
+        def run_screen() -> None:
+            for t, r in items:
+                screen_message(t, r, policy5k)
+
+        return {"acrs": run_acrs, "flash": run_flash, "screen": run_screen}
 
     for t, r in stream[:2000]:  # warm caches (folding tables are built at import)
         screen_message(t, r, policy5k)
-    # Interleaved, best of 5 each: the three see the same machine conditions.
-    best = {"acrs": float("inf"), "flash": float("inf"), "screen": float("inf")}
-    for _rep in range(5):
-        for name, fn in (("acrs", run_acrs), ("flash", run_flashtext), ("screen", run_screen)):
-            gc.collect()
-            t0 = time.perf_counter()
-            fn()
-            best[name] = min(best[name], time.perf_counter() - t0)
-    tp_acrs = len(texts) / best["acrs"]
-    tp_flash = len(texts) / best["flash"]
-    tp_screen = len(texts) / best["screen"]
-
-    # Adversarial only: the labelled corpus (every line an evasion or a look-alike).
-    adversarial = corpus_items()
-    adv_texts = [t for t, _r in adversarial]
-
-    def adv_screen() -> None:
-        for t, r in adversarial:
-            screen_message(t, r, policy5k)
-
-    def adv_flash() -> None:
-        for t in adv_texts:
-            kp.extract_keywords(t)
-
-    def adv_acrs() -> None:
-        for t in adv_texts:
-            acrs.find_matches_as_indexes(t)
-
-    tp_adv = throughput(adv_screen, len(adversarial))
-    tp_adv_flash = throughput(adv_flash, len(adversarial))
-    tp_adv_acrs = throughput(adv_acrs, len(adversarial))
+    tput: dict[str, dict[str, float]] = {}
+    for label, items in streams.items():
+        med = cpu_medians(engines(items), reps)
+        tput[label] = {name: len(items) / sec for name, sec in med.items()}
 
     # --- latency, messages up to 500 characters
     longs = long_messages(stream, n_long)
@@ -333,11 +340,6 @@ def main() -> None:
         screen_message(t, r, policy5k)
         lat_cpu.append((time.thread_time_ns() - c1) / 1000)
         lat.append((time.perf_counter_ns() - t1) / 1000)
-    lat_stream: list[float] = []
-    for t, r in stream:
-        t1 = time.perf_counter_ns()
-        screen_message(t, r, policy5k)
-        lat_stream.append((time.perf_counter_ns() - t1) / 1000)
 
     # --- lexicon size
     spec1k = spec_with_terms(1_000)
@@ -350,91 +352,126 @@ def main() -> None:
     t0 = time.perf_counter()
     policy100k: object = compile_policy(spec100k)
     compile100k = time.perf_counter() - t0
-    # Interleaved as well, best of 5: 1k and 100k see the same machine conditions.
-    best_1k = best_100k = float("inf")
-    for _rep in range(5):
-        for which, pol in (("1k", policy1k), ("100k", policy100k)):
-            gc.collect()
-            t0 = time.perf_counter()
-            run_screen(pol)
-            took = time.perf_counter() - t0
-            if which == "1k":
-                best_1k = min(best_1k, took)
-            else:
-                best_100k = min(best_100k, took)
-    tp_1k = len(texts) / best_1k
-    tp_100k = len(texts) / best_100k
+
+    def screen_with(policy: object) -> Callable[[], object]:
+        def run() -> None:
+            for t, r in stream:
+                screen_message(t, r, policy)  # type: ignore[arg-type]
+        return run
+
+    med = cpu_medians({"1k": screen_with(policy1k), "100k": screen_with(policy100k)}, reps)
+    tp_1k = len(texts) / med["1k"]
+    tp_100k = len(texts) / med["100k"]
     policy100k = None  # free it before the memory measurement in a fresh process
     gc.collect()
     rss_mib, peak_mib, _took = memory_of_policy(100_000)
 
-    # --- quality on the same run (flag rate of the stream's ordinary part)
+    # --- quality on the same run (flag rate of generated ordinary messages)
     flagged_ordinary = sum(
         screen_message(ordinary(random.Random(i)), "customer", policy5k).decision != "allow"
         for i in range(2000)
     )
 
-    # --- batch CLI
+    # --- batch CLI: 1 vs 2 workers, alternated (1 2 2 1), nothing else running in this
+    # process meanwhile; medians of two runs each.
     cores = os.cpu_count() or 1
-    cli1, busy1 = cli_batch(n_cli, 1, stream)
-    clin, busyn = cli_batch(n_cli, cores, stream)
-
-    ratio_acrs = tp_screen / tp_acrs
-    rows = [
-        ("ahocorasick-rs, plain exact matching", f"{tp_acrs:,.0f} msg/s", "baseline"),
-        ("flashtext keyword extraction", f"{tp_flash:,.0f} msg/s", "baseline"),
-        ("**full screening**, one call per message (`screen_message`)",
-         f"**{tp_screen:,.0f} msg/s**", "> flashtext, >= 1/15 of ahocorasick-rs"),
-        ("full screening / ahocorasick-rs", f"1/{1 / ratio_acrs:.1f}", ">= 1/15"),
-        ("full screening / flashtext", f"{tp_screen / tp_flash:.2f}x", "> 1"),
-        (f"adversarial lines only ({len(adversarial)} corpus lines): "
-         "screening / flashtext / ahocorasick-rs",
-         f"{tp_adv:,.0f} / {tp_adv_flash:,.0f} / {tp_adv_acrs:,.0f} msg/s",
-         "not a target: the slow path"),
-        (f"latency, messages of 1-500 chars (n={len(longs):,}), CPU time of the call",
-         f"p50 {percentile(lat_cpu, .5):.0f} µs, p99 {percentile(lat_cpu, .99):.0f} µs, "
-         f"max {max(lat_cpu):.0f} µs", "p99 <= 1 ms"),
-        ("same, wall-clock (includes time the OS gave to other processes)",
-         f"p50 {percentile(lat, .5):.0f} µs, p99 {percentile(lat, .99):.0f} µs, "
-         f"max {max(lat):.0f} µs", ""),
-        ("latency, stream messages",
-         f"p50 {percentile(lat_stream, .5):.1f} µs, p99 {percentile(lat_stream, .99):.0f} µs",
-         ""),
-        ("throughput, 1,000 terms", f"{tp_1k:,.0f} msg/s", ""),
-        ("throughput, 100,000 terms",
-         f"{tp_100k:,.0f} msg/s ({tp_100k / tp_1k:.2f}x of 1k)", ">= 0.5x"),
-        ("compile 10,000 terms", f"{compile10k:.2f} s", "<= 1 s"),
-        ("compile 100,000 terms", f"{compile100k:.2f} s", ""),
-        ("memory of a 100,000-term policy",
-         f"{rss_mib:.0f} MiB RSS (Python objects traced: {peak_mib:.0f} MiB peak)", "reported"),
-        ("ordinary messages flagged (2,000 generated)", f"{flagged_ordinary}", "~0"),
-        (f"batch CLI, 1 worker ({n_cli:,} lines)",
-         f"{cli1:,.0f} lines/s, {busy1:.2f} cores busy", ""),
-        (f"batch CLI, {cores} workers",
-         f"{clin:,.0f} lines/s ({clin / cli1:.2f}x), {busyn:.2f} cores busy", "uses all cores"),
-    ]
-    table = "\n".join(f"| {a} | {b} | {c} |" for a, b, c in rows)
+    path = cli_input(n_cli, stream)
+    cli_runs: dict[int, list[tuple[float, float]]] = {1: [], 2: []}
+    try:
+        for workers in (1, 2, 2, 1):
+            cli_runs[workers].append(cli_batch(path, workers))
+    finally:
+        os.unlink(path)
+    wall1 = statistics.median(w for w, _c in cli_runs[1])
+    wall2 = statistics.median(w for w, _c in cli_runs[2])
+    cpu1 = statistics.median(c for _w, c in cli_runs[1])
+    cpu2 = statistics.median(c for _w, c in cli_runs[2])
     load_after = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+
+    # --- report
+    targets_rows: list[tuple[str, str, str]] = []
+    stream_rows: list[str] = []
+    for label, tp in tput.items():
+        vs_flash = tp["screen"] / tp["flash"]
+        vs_acrs = tp["screen"] / tp["acrs"]
+        stream_rows.append(
+            f"| {label} | **{tp['screen']:,.0f}** | {tp['flash']:,.0f} | {tp['acrs']:,.0f} | "
+            f"{vs_flash:.2f}x {_verdict(vs_flash > 1)} | "
+            f"1/{1 / vs_acrs:.1f} {_verdict(vs_acrs >= 1 / 15)} |"
+        )
+    main_tp = tput["95 % ordinary / 5 % adversarial"]
+    p99_cpu = percentile(lat_cpu, .99)
+    targets_rows = [
+        ("full screening >= 1/15 of ahocorasick-rs (95/5 stream)",
+         f"1/{main_tp['acrs'] / main_tp['screen']:.1f}",
+         _verdict(main_tp["screen"] / main_tp["acrs"] >= 1 / 15)),
+        ("full screening > flashtext (95/5 stream)",
+         f"{main_tp['screen'] / main_tp['flash']:.2f}x",
+         _verdict(main_tp["screen"] > main_tp["flash"])),
+        (f"p99 latency <= 1 ms, messages of 1-500 chars (n={len(longs):,}), CPU time",
+         f"p50 {percentile(lat_cpu, .5):.0f} µs, p99 {p99_cpu:.0f} µs, "
+         f"max {max(lat_cpu):.0f} µs", _verdict(p99_cpu <= 1000)),
+        ("throughput with 100,000 terms >= 0.5x of 1,000 terms (95/5 stream, CPU, median)",
+         f"{tp_100k:,.0f} vs {tp_1k:,.0f} msg/s: {tp_100k / tp_1k:.2f}x",
+         _verdict(tp_100k / tp_1k >= 0.5)),
+        (f"batch CLI uses all cores: `--workers 1` vs `--workers 2`, {n_cli:,} lines, "
+         "wall clock",
+         f"{n_cli / wall1:,.0f} vs {n_cli / wall2:,.0f} lines/s: {wall1 / wall2:.2f}x; "
+         f"cores busy {cpu1 / wall1:.2f} vs {cpu2 / wall2:.2f}",
+         _verdict(wall1 / wall2 >= 1.5) + " (speed-up >= 1.5x on 2 cores)"),
+    ]
+    other_rows = [
+        ("same latency, wall-clock (includes time the OS gave to other processes)",
+         f"p50 {percentile(lat, .5):.0f} µs, p99 {percentile(lat, .99):.0f} µs, "
+         f"max {max(lat):.0f} µs"),
+        ("batch CLI, CPU seconds per 100,000 lines, 1 vs 2 workers (2 workers also pay "
+         "for pickling chunks between processes)",
+         f"{cpu1 / n_cli * 1e5:.1f} s vs {cpu2 / n_cli * 1e5:.1f} s"),
+        ("compile 5,000 / 10,000 / 100,000 terms",
+         f"{compile5k:.2f} s / {compile10k:.2f} s / {compile100k:.2f} s"),
+        ("memory of a 100,000-term policy",
+         f"{rss_mib:.0f} MiB RSS (Python objects traced: {peak_mib:.0f} MiB peak)"),
+        ("ordinary messages flagged (2,000 generated)", f"{flagged_ordinary}"),
+    ]
+    avg = {label: sum(len(t) for t, _r in items) / len(items) for label, items in streams.items()}
     body = f"""## Screening (`benchmarks/screening.py`)
 
-Stream: {len(texts):,} messages (95 % ordinary service traffic, 5 % lines of the labelled
-corpus: evasions and look-alikes), average {avg_len:.1f} characters, both roles. Lexicon:
+Streams: {len(texts):,} messages of 95 % ordinary service traffic and 5 % lines of the
+labelled corpus (evasions and look-alikes), average {avg[next(iter(avg))]:.1f} characters;
+{len(streams["100 % ordinary"]):,} ordinary messages only; \
+{len(streams["100 % adversarial"]):,} corpus lines only. Both roles. Lexicon:
 {len(spec5k.lexicon):,} terms (the built-in lexicon plus synthetic terms), compiled in
-{compile5k:.2f} s. All figures from one run, single process unless stated; the three
-throughputs are interleaved, best of 5.
+{compile5k:.2f} s; ahocorasick-rs and flashtext get its {len(terms):,} literal parts.
+Throughput is messages per CPU second of this process (`process_time`), the three engines
+interleaved on the identical message list, median of {reps} repetitions.
 
-| measure | result | target |
+{STREAM_HEADER}
+{chr(10).join(stream_rows)}
+
+| target | result | |
 |---|---|---|
-{table}
+{chr(10).join(f"| {a} | {b} | {c} |" for a, b, c in targets_rows)}
 
-Machine load average while measuring (other work shared the 2 cores): {load_before} before,
-{load_after} after; wall-clock figures and the multi-worker speed-up suffer from it.
+| also measured | result |
+|---|---|
+{chr(10).join(f"| {a} | {b} |" for a, b in other_rows)}
 
-How: folding is `str.translate`/regex in C; lexicon, allow-list, context phrases and
-compile-time homophone/pinyin spellings share one ahocorasick-rs automaton; a message goes
-past the fast path only when an *anchor* part of some term is present together with the
-term's other parts, when its digits could be a phone, QQ number or card, or it holds an
-e-mail or a link.
+The issue's throughput targets are stated for the 95/5 stream. On ordinary traffic alone
+nearly every message ends in the fast path; on adversarial lines alone every message is an
+evasion or a look-alike and takes the full analysis (folding with an offset map, every key,
+numbers, context rules), which flashtext's plain keyword lookup does not do: that stream is
+reported for honesty, not as a target.
+
+Machine: {cores} cores, load average {load_before} before and {load_after} after (other
+work shared the machine). CPU-time figures are robust to that load; wall-clock figures
+(the wall latency row, the batch CLI speed-up) are not: a second worker can only help as
+much as a core is actually free.
+
+How: folding is `str.replace`/`str.translate`/regex in C; lexicon, allow-list, context
+phrases and compile-time homophone/pinyin spellings share one ahocorasick-rs automaton; a
+message goes past the fast path only when an *anchor* part of some term is present together
+with the term's other parts, when its digits could be a phone, QQ number or card, or it
+holds an e-mail or a link.
 """
     write_section("screening", body)
     print(body)
