@@ -61,3 +61,19 @@ def test_fast_path_examples() -> None:
         for role in ("customer", "agent"):
             got = screen_message(text, role, POLICY).to_dict()
             assert got == _exact(text, role, POLICY).to_dict(), text
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(max_codepoint=127), max_size=80))
+def test_ascii_bytes_fold_equals_table(text: str) -> None:
+    from probity.screening.normalize import ASCII_DROP, ASCII_FOLD, ASCII_LOWER
+
+    assert text.encode().translate(ASCII_LOWER, ASCII_DROP).decode() == text.translate(ASCII_FOLD)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(["6", "2", "1", "3", "8", "0", " ", "-", "卡号", "qq", "订单",
+                                 "一", "三", "@", "号", "加", "，", "a"]), max_size=40)
+       .map("".join), ROLE)
+def test_digit_shortcut_equals_exact_fold(text: str, role: str) -> None:
+    assert screen_message(text, role, POLICY).to_dict() == _exact(text, role, POLICY).to_dict()

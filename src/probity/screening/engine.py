@@ -32,7 +32,8 @@ from typing import Any, Final, NamedTuple
 
 from probity.screening import numbers
 from probity.screening.normalize import (
-    ASCII_FOLD,
+    ASCII_DROP,
+    ASCII_LOWER,
     Folded,
     FoldTables,
     fold_exact,
@@ -176,7 +177,7 @@ def screen_message(text: str, role: str, policy: CompiledPolicy | None = None) -
     # removed, one Aho-Corasick scan for anchors, digits and characters needing folding).
     if text.isascii():
         plus = "+" in text
-        quick = text.translate(ASCII_FOLD) if not plus else ""
+        quick = text.encode().translate(ASCII_LOWER, ASCII_DROP).decode() if not plus else ""
     else:
         # Separators out: the commonest with str.replace (C, no per-character lookup), and
         # the regex only if something else is left that is not a letter or digit. Once
@@ -192,8 +193,10 @@ def screen_message(text: str, role: str, policy: CompiledPolicy | None = None) -
         plus = False
     if not plus:
         matches = policy.anchor_matcher.find_matches_as_indexes(quick, overlapping=True)
-        if (not matches and (quick.isalpha() or _ANY_DIGIT.search(quick) is None)
-                and "@" not in text and "＠" not in text):
+        # No anchor (so no run of Chinese numerals either: every pair of them is one), no
+        # e-mail: only ASCII digits can still matter (an order number, an amount).
+        if (not matches and "@" not in text and "＠" not in text
+                and (quick.isalpha() or not _ascii_digits_count(quick, text))):
             return ScreeningResult("allow", [], 0, [], text, policy.spec.version)
         flags = policy.anchor_flags
         fold_needed = False
@@ -293,10 +296,14 @@ def _has_digits(compact: str, text: str | None = None) -> bool:
     """
     if _CN_DIGIT_RUN.search(compact) is not None:
         return True
-    if _ANY_DIGIT.search(compact) is None:
-        return False
     if text is None:
-        return sum(map(compact.count, "0123456789")) >= 5
+        return _ANY_DIGIT.search(compact) is not None and (
+            sum(map(compact.count, "0123456789")) >= 5)
+    return _ascii_digits_count(compact, text)
+
+
+def _ascii_digits_count(compact: str, text: str) -> bool:
+    """The ASCII-digit half of :func:`_has_digits` (with ``text``)."""
     countable = 0
     bankish: bool | None = None
     for run in _DIGIT_RUNS.findall(compact):
