@@ -28,10 +28,9 @@ import re
 import threading
 import unicodedata
 from dataclasses import dataclass
-from itertools import chain
+from itertools import compress
 
 SEP = "\x00"  # a dropped character in the 1:1 folded string
-_NOT_SEP = re.compile("[^\x00]+")
 EXPAND = "\x01"  # marks a character that folds to several units (slow path)
 
 # Symbols that carry meaning in evasions and become words instead of being dropped.
@@ -337,18 +336,16 @@ def fold_exact(text: str, one: str | None = None, quick: str | None = None) -> F
     """Fold with a full offset map (used only when a message has something worth mapping).
 
     With ``quick`` (the result of :func:`quick_compact`), every character folds to itself or
-    to nothing, and the map is built from the runs between separators, in C.
+    to nothing and ``quick`` is the compact string already. Either way, when no character
+    expands the map is picked in C (``compress`` over the positions not marked SEP).
     """
-    if quick is not None:
-        spans = [m.span() for m in tables().content.finditer(text)]
-        starts = list(chain.from_iterable(map(range, *zip(*spans, strict=True)))) if spans else []
-        return Folded(text, quick, starts, list(map((1).__add__, starts)))
     if one is None:
         one = text.translate(tables().fast)
-    if EXPAND not in one:
-        spans = [m.span() for m in _NOT_SEP.finditer(one)]
-        starts = list(chain.from_iterable(map(range, *zip(*spans, strict=True)))) if spans else []
-        return Folded(text, one.replace(SEP, ""), starts, list(map((1).__add__, starts)))
+    if quick is not None or EXPAND not in one:
+        # 1:1 fold: the units are the characters not marked SEP (positions picked in C).
+        starts = list(compress(range(len(one)), map(SEP.__ne__, one)))
+        compact = quick if quick is not None else one.replace(SEP, "")
+        return Folded(text, compact, starts, list(map((1).__add__, starts)))
     fold = tables().fold
     chars: list[str] = []
     starts = []
