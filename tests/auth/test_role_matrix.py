@@ -80,6 +80,8 @@ def test_role_grants_are_pinned() -> None:
         Perm.chat_reassign: {Role.team_lead, Role.hq_admin},
         Perm.chat_evidence: {Role.compliance, Role.hq_admin},
         Perm.alerts_read: {Role.hr, Role.compliance, Role.auditor, Role.hq_admin},
+        Perm.policy_read: {Role.compliance, Role.auditor, Role.hq_admin},
+        Perm.policy_manage: {Role.compliance, Role.hq_admin},
     }
     assert set(expected) == set(Perm), "pin the grants of every permission here"
     for perm, roles in expected.items():
@@ -87,7 +89,8 @@ def test_role_grants_are_pinned() -> None:
     # The auditor is read-only: no write permission of any kind.
     assert not ({Perm.org_write, Perm.employee_lifecycle, Perm.user_admin,
                  Perm.records_manage, Perm.case_manage, Perm.case_approve,
-                 Perm.finance_import, Perm.chat_reassign} & ROLE_PERMISSIONS[Role.auditor])
+                 Perm.finance_import, Perm.chat_reassign,
+                 Perm.policy_manage} & ROLE_PERMISSIONS[Role.auditor])
 
 
 def _requirement(route: APIRoute) -> Any:

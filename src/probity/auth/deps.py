@@ -133,3 +133,5 @@ LifecycleManager = Annotated[Principal, Depends(require(Perm.employee_lifecycle)
 UserAdmin = Annotated[Principal, Depends(require(Perm.user_admin))]
 AuditReader = Annotated[Principal, Depends(require(Perm.audit_read))]
 CommerceReader = Annotated[Principal, Depends(require(Perm.commerce_read))]
+PolicyReader = Annotated[Principal, Depends(require(Perm.policy_read))]
+PolicyManager = Annotated[Principal, Depends(require(Perm.policy_manage))]

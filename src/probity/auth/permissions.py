@@ -31,6 +31,8 @@ class Perm(enum.StrEnum):
     case_read = "case.read"  # cases, their timeline, notes and SLA state
     case_manage = "case.manage"  # open, triage, decide, note, assign cases; rule settings
     case_approve = "case.approve"  # approve a proposed penalty (never one's own proposal)
+    policy_read = "policy.read"  # a tenant's effective screening policy and its versions
+    policy_manage = "policy.manage"  # change a tenant's screening overlay (stricter only)
     finance_import = "finance.import"  # import/feed orders, payments, refunds, payee accounts
     access_log_read = "access_log.read"  # who read which conversation/case/evidence, and why
     ledger_read = "ledger.read"  # ledger status, verification, proofs; retention rules, holds
@@ -41,7 +43,7 @@ class Perm(enum.StrEnum):
 ALL = frozenset(Perm)
 READ_ALL = frozenset({Perm.org_read, Perm.audit_read, Perm.commerce_read, Perm.chat_supervise,
                       Perm.alerts_read, Perm.access_log_read, Perm.ledger_read,
-                      Perm.evidence_export, Perm.case_read})
+                      Perm.evidence_export, Perm.case_read, Perm.policy_read})
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
     Role.customer: frozenset(),
@@ -53,7 +55,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
     Role.compliance: frozenset({Perm.org_read, Perm.commerce_read, Perm.chat_supervise,
                                 Perm.chat_evidence, Perm.alerts_read, Perm.ledger_read,
                                 Perm.records_manage, Perm.evidence_export, Perm.case_read,
-                                Perm.case_manage, Perm.case_approve}),
+                                Perm.case_manage, Perm.case_approve, Perm.policy_read,
+                                Perm.policy_manage}),
     Role.auditor: READ_ALL,
     Role.hq_admin: ALL,
 }

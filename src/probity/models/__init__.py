@@ -4,6 +4,7 @@ from probity.models.alerts import Alert
 from probity.models.audit import AuditEntry
 from probity.models.auth import ApiToken, Role, RoleAssignment, User
 from probity.models.base import Base
+from probity.models.policy import TenantPolicy
 from probity.models.cases import (
     Case,
     CaseAlert,
@@ -92,6 +93,7 @@ __all__ = [
     "RoleAssignment",
     "RuleSetting",
     "Tenant",
+    "TenantPolicy",
     "TenantKind",
     "Transfer",
     "User",

@@ -1,0 +1,77 @@
+"""Compiled screening policies per tenant, for the send path.
+
+Compiling happens once per effective policy (the chain of overlay versions), in a worker
+thread, and the result is shared by every tenant with the same chain. Lookups re-check the
+database for a newer chain at most every `RECHECK_S` seconds per tenant; a change made in this
+process invalidates at once (after commit), other processes pick it up within `RECHECK_S`.
+Screening never waits for a compile of a *new* version: until it is ready, the previous
+compiled policy keeps serving (atomic swap).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from probity.policy.service import PolicyChain, effective_spec, policy_chain
+from probity.screening import CompiledPolicy, compile_policy, default_policy
+
+RECHECK_S = 5.0
+
+_chains: dict[int, tuple[tuple[int, ...], float]] = {}
+_compiled: dict[tuple[int, ...], CompiledPolicy] = {}
+_compiling: dict[tuple[int, ...], asyncio.Task[CompiledPolicy]] = {}
+_serving: dict[int, CompiledPolicy] = {}
+
+
+async def _compile(chain: PolicyChain) -> CompiledPolicy:
+    if not chain.versions:
+        return default_policy()
+    spec = effective_spec(chain)
+    return await asyncio.to_thread(compile_policy, spec)
+
+
+async def policy_for(session: AsyncSession, tenant_id: int, *, wait: bool = False
+                     ) -> CompiledPolicy:
+    """The compiled policy that screens messages of `tenant_id` now."""
+    now = time.monotonic()
+    cached = _chains.get(tenant_id)
+    if cached is not None and now - cached[1] < RECHECK_S and cached[0] in _compiled:
+        return _compiled[cached[0]]
+    chain = await policy_chain(session, tenant_id)
+    key = chain.key
+    _chains[tenant_id] = (key, now)
+    if key in _compiled:
+        _serving[tenant_id] = _compiled[key]
+        return _compiled[key]
+    task = _compiling.get(key)
+    if task is None:
+        task = asyncio.ensure_future(_compile(chain))
+        _compiling[key] = task
+        task.add_done_callback(lambda t, k=key: _finish(k, t))
+    previous = _serving.get(tenant_id)
+    if previous is not None and not wait:
+        return previous  # keep screening with the last version while the new one compiles
+    compiled = await asyncio.shield(task)
+    _serving[tenant_id] = compiled
+    return compiled
+
+
+def _finish(key: tuple[int, ...], task: asyncio.Task[CompiledPolicy]) -> None:
+    _compiling.pop(key, None)
+    if not task.cancelled() and task.exception() is None:
+        _compiled[key] = task.result()
+
+
+async def policy_changed(tenant_id: int) -> None:
+    """Forget the cached chains so the next message re-reads them (descendants included)."""
+    _chains.clear()
+
+
+def reset() -> None:
+    """For tests."""
+    _chains.clear()
+    _compiled.clear()
+    _serving.clear()

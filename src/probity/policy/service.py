@@ -1,0 +1,172 @@
+"""Tenant screening policies: versioned overlays inherited down the group tree.
+
+The effective policy of a tenant is the built-in policy, then each ancestor's latest overlay
+from HQ down, then the tenant's own. Lists (terms, allow-lists) accumulate; thresholds and
+actions may only get stricter on the way down. Every change is a new append-only version,
+audited and ledgered (`policy.change`), and hot-reloaded by the screeners after commit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from probity.audit.service import record_audit
+from probity.auth.deps import after_commit
+from probity.auth.permissions import Perm, Principal
+from probity.errors import InvalidInput, NotFound
+from probity.ledger.service import append_entry
+from probity.models import Tenant, TenantPolicy
+from probity.policy.schemas import PolicyOverlay, PolicyUpdate
+from probity.screening import LexiconEntry, PolicyError, PolicySpec, default_policy_spec
+
+ACTION_RANK = {"allow": 0, "warn": 1, "block": 2}
+
+
+@dataclass(frozen=True)
+class PolicyChain:
+    tenant_id: int
+    versions: tuple[TenantPolicy, ...]  # HQ first
+
+    @property
+    def key(self) -> tuple[int, ...]:
+        """Identifies the effective policy: the ids of the overlay versions applied."""
+        return tuple(v.id for v in self.versions)
+
+    @property
+    def version(self) -> int:
+        # Row ids only grow, so the largest one changes whenever any overlay in the chain does.
+        return max(self.key, default=0)
+
+
+def ancestor_ids(tenant: Tenant) -> list[int]:
+    return [int(p) for p in tenant.path.strip("/").split("/") if p]
+
+
+async def policy_chain(session: AsyncSession, tenant_id: int) -> PolicyChain:
+    tenant = await session.get(Tenant, tenant_id)
+    if tenant is None:
+        raise NotFound("tenant not found")
+    ids = ancestor_ids(tenant)
+    latest = (select(TenantPolicy.tenant_id, func.max(TenantPolicy.version).label("v"))
+              .where(TenantPolicy.tenant_id.in_(ids)).group_by(TenantPolicy.tenant_id)
+              .subquery())
+    rows = (await session.scalars(select(TenantPolicy).join(
+        latest, (TenantPolicy.tenant_id == latest.c.tenant_id)
+        & (TenantPolicy.version == latest.c.v)))).all()
+    by_tenant = {r.tenant_id: r for r in rows}
+    return PolicyChain(tenant_id, tuple(by_tenant[t] for t in ids if t in by_tenant))
+
+
+def _stricter_or_equal(parent: PolicySpec, overlay: PolicyOverlay) -> None:
+    if overlay.thresholds is not None:
+        t = overlay.thresholds
+        if t.warn > parent.thresholds["warn"] or t.block > parent.thresholds["block"]:
+            raise InvalidInput(
+                "thresholds may only be stricter than the inherited ones "
+                f"(warn ≤ {parent.thresholds['warn']}, block ≤ {parent.thresholds['block']})",
+                code="policy_looser_than_parent")
+        if t.warn > t.block:
+            raise InvalidInput("the warn threshold cannot be above the block threshold",
+                               code="invalid_policy")
+    for role, per_cat in (overlay.actions or {}).items():
+        for cat, action in per_cat.items():
+            inherited = parent.actions.get(role, {}).get(cat, "block")
+            if ACTION_RANK[action] < ACTION_RANK[inherited]:
+                raise InvalidInput(
+                    f"actions.{role}.{cat}: '{action}' is looser than the inherited "
+                    f"'{inherited}'", code="policy_looser_than_parent")
+
+
+def apply_overlay(spec: PolicySpec, overlay: PolicyOverlay) -> PolicySpec:
+    """The spec with one overlay applied (a new object; `spec` is not changed)."""
+    _stricter_or_equal(spec, overlay)
+    data = spec.to_dict()
+    data["lexicon"] = [*data["lexicon"], *(
+        LexiconEntry(term=t.term, category=t.category, severity=t.severity,
+                     phonetic=t.phonetic).to_dict() for t in overlay.lexicon)]
+    for key in ("allow_terms", "allow_numbers", "allow_qr", "allow_domains"):
+        data[key] = [*data[key], *getattr(overlay, key)]
+    if overlay.thresholds is not None:
+        data["thresholds"] = overlay.thresholds.model_dump()
+    for role, per_cat in (overlay.actions or {}).items():
+        data["actions"].setdefault(role, {}).update(per_cat)
+    return PolicySpec.from_dict(data)
+
+
+def effective_spec(chain: PolicyChain, base: PolicySpec | None = None) -> PolicySpec:
+    spec = base or default_policy_spec()
+    for version in chain.versions:
+        spec = apply_overlay(spec, PolicyOverlay.model_validate(version.overlay))
+    spec.version = chain.version
+    return spec
+
+
+async def _tenant_in_scope(session: AsyncSession, principal: Principal, tenant_id: int,
+                           perm: Perm) -> Tenant:
+    tenant = await session.get(Tenant, tenant_id)
+    if tenant is None or not principal.scope(perm).covers_path(tenant.path):
+        raise NotFound("tenant not found")
+    return tenant
+
+
+async def get_effective(session: AsyncSession, principal: Principal, tenant_id: int
+                        ) -> tuple[PolicyChain, PolicySpec]:
+    await _tenant_in_scope(session, principal, tenant_id, Perm.policy_read)
+    chain = await policy_chain(session, tenant_id)
+    return chain, effective_spec(chain)
+
+
+async def list_versions(session: AsyncSession, principal: Principal, tenant_id: int
+                        ) -> list[TenantPolicy]:
+    await _tenant_in_scope(session, principal, tenant_id, Perm.policy_read)
+    q = select(TenantPolicy).where(TenantPolicy.tenant_id == tenant_id)
+    return list((await session.scalars(q.order_by(TenantPolicy.version.desc()))).all())
+
+
+def _overlay_hash(overlay: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(overlay, sort_keys=True, ensure_ascii=False)
+                          .encode()).hexdigest()
+
+
+async def set_policy(session: AsyncSession, actor: Principal, tenant_id: int,
+                     data: PolicyUpdate) -> TenantPolicy:
+    """Store a new version of the tenant's overlay after checking that it compiles and does not
+    loosen what it inherits. Audited and ledgered in the caller's transaction; screeners reload
+    after commit."""
+    from probity.screening import compile_policy
+
+    await _tenant_in_scope(session, actor, tenant_id, Perm.policy_manage)
+    overlay = PolicyOverlay.model_validate(data.model_dump(exclude={"note"}))
+    parents = await policy_chain(session, tenant_id)
+    inherited = effective_spec(PolicyChain(tenant_id, tuple(
+        v for v in parents.versions if v.tenant_id != tenant_id)))
+    try:
+        compile_policy(apply_overlay(inherited, overlay))
+    except PolicyError as exc:
+        raise InvalidInput(f"the policy does not compile: {exc}", code="invalid_policy") from exc
+    current = await session.scalar(select(func.max(TenantPolicy.version))
+                                   .where(TenantPolicy.tenant_id == tenant_id))
+    stored = overlay.model_dump(mode="json", exclude_none=True)
+    row = TenantPolicy(tenant_id=tenant_id, version=(current or 0) + 1, overlay=stored,
+                       note=data.note, created_by_user_id=actor.user_id)
+    session.add(row)
+    await session.flush()
+    summary = {"version": row.version, "policy_id": row.id, "overlay_sha256": _overlay_hash(stored),
+               "terms": len(overlay.lexicon), "note": data.note}
+    record_audit(session, actor, "policy.change", target_type="tenant_policy", target_id=row.id,
+                 tenant_id=tenant_id, before={"version": current}, after=summary)
+    await append_entry(session, tenant_id, "policy.change", {**summary, "overlay": stored})
+
+    async def announce() -> None:
+        from probity.policy.registry import policy_changed
+
+        await policy_changed(tenant_id)
+
+    after_commit(session, announce)
+    return row
