@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -12,20 +11,11 @@ from probity.auth.deps import Session, commit, require
 from probity.auth.permissions import Perm, Principal
 from probity.ledger import access, jobs
 from probity.ledger.router import JobSessions
-from probity.web.render import render
+from probity.web.render import parse_day, render
 
 router = APIRouter(include_in_schema=False)
 
 AccessLogReader = Annotated[Principal, Depends(require(Perm.access_log_read))]
-
-
-def _day(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        return datetime.fromisoformat(value).replace(tzinfo=UTC)
-    except ValueError:
-        return None
 
 
 @router.get("/access-log", response_class=HTMLResponse)
@@ -37,7 +27,7 @@ async def access_log_page(request: Request, session: Session, principal: AccessL
     filters = {"actor": actor or None, "target_type": target_type or None,
                "target_id": target_id or None}
     rows = await access.list_access(session, principal, limit=100, offset=(page - 1) * 100,
-                                    since=_day(since), until=_day(until), **filters)
+                                    since=parse_day(since), until=parse_day(until), **filters)
     from urllib.parse import urlencode
 
     query = urlencode({k: v for k, v in {**filters, "since": since, "until": until}.items()

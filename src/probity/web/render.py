@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -23,6 +23,16 @@ def locale_of(request: Request) -> str:
     settings = request.app.state.settings
     return negotiate(request.cookies.get("lang"), request.headers.get("accept-language"),
                      settings.default_locale)
+
+
+def parse_day(value: str | None) -> datetime | None:
+    """A `YYYY-MM-DD` filter from a form, as UTC midnight; anything unparsable is no filter."""
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value).replace(tzinfo=UTC)
+    except ValueError:
+        return None
 
 
 def local_time(value: datetime | None, tz: str = "Asia/Shanghai") -> str:
