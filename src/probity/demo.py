@@ -319,10 +319,30 @@ async def build_demo(session: AsyncSession, *, seed: int = 7, today: date | None
     from probity.chat.demo import seed_chat_demo  # refunds for the agent workspace
 
     await seed_chat_demo(session)
+    await _ledger_commerce(session)
     from probity.finance.demo import seed_finance_demo  # payee registry, alerts, cases
 
     await seed_finance_demo(session)
     await session.flush()
+
+
+async def _ledger_commerce(session: AsyncSession) -> None:
+    """Every demo payment and refund goes into its tenant's ledger, as imports do."""
+    from sqlalchemy import inspect as sa_inspect
+
+    from probity.finance.records import ledger_records
+    from probity.models import Refund
+
+    for kind, model, when in (("payments", Payment, Payment.paid_at),
+                              ("refunds", Refund, Refund.refunded_at)):
+        columns = [c.key for c in sa_inspect(model).column_attrs]
+        rows = (await session.scalars(select(model).order_by(when, model.id))).all()
+        by_tenant: dict[int, list[dict[str, object]]] = {}
+        for row in rows:
+            by_tenant.setdefault(row.tenant_id, []).append(
+                {c: getattr(row, c) for c in columns})
+        for tenant_id, records in by_tenant.items():
+            await ledger_records(session, tenant_id, kind, records)
 
 
 async def _seed_commerce(session: AsyncSession, rng: random.Random,

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from probity.audit.service import record_audit
 from probity.auth.permissions import Principal
 from probity.errors import InvalidInput
+from probity.finance.records import ledger_records
 from probity.ledger.service import append_entry
 from probity.models import (
     Customer,
@@ -611,6 +612,7 @@ async def apply_plan(session: AsyncSession, plan: Plan, actor: Principal | None,
             progress("write", done, len(plan.inserts))
     if plan.updates:
         await session.execute(update(model), plan.updates)
+    await ledger_records(session, plan.tenant_id, plan.kind, plan.inserts, plan.updates)
     batch = ImportBatch(tenant_id=plan.tenant_id, kind=plan.kind, source=source,
                         filename=(filename or "")[:200] or None, sha256=sha256, rows=plan.rows,
                         inserted=len(plan.inserts), updated=len(plan.updates),
