@@ -722,6 +722,14 @@ class MessageWriter:
         self._pending.append(item)
         self._wakeup.set()
 
+    def stop_soon(self) -> None:
+        """Ask the writer's thread to stop once what is queued is written (any thread)."""
+        loop = self._loop
+        if loop is not None and not loop.is_closed() and self._thread is not None \
+                and self._thread.is_alive():
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                loop.call_soon_threadsafe(self._push, _Queued(future=None))  # type: ignore[arg-type]
+
     async def close(self) -> None:
         """Stop the writer (what is queued is written first) and its finisher."""
         if self._loop is not None and self._thread is not None and self._thread.is_alive():
@@ -854,6 +862,8 @@ def writer_for(engine: AsyncEngine) -> MessageWriter:
     if writer is None:
         writer = _WRITERS[engine.sync_engine] = MessageWriter(
             engine.url.render_as_string(hide_password=False))
+        # The writer's thread ends with the engine it writes for.
+        weakref.finalize(engine.sync_engine, writer.stop_soon)
     return writer
 
 
