@@ -55,6 +55,15 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     yield url
 
 
+@pytest.fixture(autouse=True)
+def _fresh_policy_cache() -> None:
+    """Compiled tenant policies are cached per process; a test's rolled-back policy change must
+    not leak into the next test."""
+    from probity.policy import registry
+
+    registry.reset()
+
+
 @pytest.fixture(scope="session")
 def dialect(database_url: str) -> str:
     return "postgresql" if database_url.startswith("postgresql") else "sqlite"

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tests.chat.helpers import active_conversation, an_order, go_available, team_agents
 
 from probity.chat import service
-from probity.chat.screening import BLOCK_NOTICE, FallbackResult, FallbackSpan, screen_text
+from probity.chat.screening import BLOCK_NOTICE, screen_text
 from probity.models import Alert, Message, OrgUnit, Transfer
 
 BLOCKED_TEXT = "加我vx abc12345，私下聊"
@@ -125,16 +125,18 @@ async def test_blocked_message_not_delivered_notice_to_sender_evidence_for_compl
     assert (await hr.get(f"/api/v1/alerts/{alert.id}")).status_code == 200
 
 
-async def test_warn_is_delivered_with_reminder_and_spans_for_hr(as_user, db: AsyncSession,
-                                                                 monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    # The policy decides what warns; here the send path's handling of a warn is under test.
+async def test_warn_is_delivered_with_reminder_and_spans_for_hr(as_user, db: AsyncSession
+                                                                 ) -> None:  # type: ignore[no-untyped-def]
+    # The tenant's policy decides what warns: compliance adds a medium-severity term (the
+    # default thresholds warn at 2), and the send path screens with it from the next message.
+    from probity.models import Tenant
+
     text_ = "下次给你带点土特产"
-
-    def warn(t: str, role: str) -> FallbackResult:
-        return FallbackResult("warn", ["bribe"], 2, [FallbackSpan(5, 8, "bribe", "test", 2)],
-                              "下次给你带***")
-
-    monkeypatch.setattr(service, "screen_text", warn)
+    ecom = await db.scalar(select(Tenant.id).where(Tenant.code == "ECOM"))
+    compliance = await as_user("compliance")
+    r = await compliance.put(f"/api/v1/policies/{ecom}", json={
+        "lexicon": [{"term": "土特产", "category": "bribe", "severity": 2}]})
+    assert r.status_code == 201, r.text
     conv_id, _ = await active_conversation(as_user)
     c = await as_user("customer")
     ack = await _send(c, conv_id, text_)
@@ -154,8 +156,7 @@ async def test_warn_is_delivered_with_reminder_and_spans_for_hr(as_user, db: Asy
 
 async def test_agent_refusal_is_delivered_and_counted(as_user, db: AsyncSession) -> None:  # type: ignore[no-untyped-def]
     refusal = "感谢您的好意，按规定我们不能收红包"
-    if "refusal" not in screen_text(refusal, "agent").categories:
-        pytest.skip("the active screening policy does not mark this refusal")
+    assert "refusal" in screen_text(refusal, "agent").categories
     conv_id, _ = await active_conversation(as_user)
     a = await as_user("agent")
     ack = await _send(a, conv_id, refusal)

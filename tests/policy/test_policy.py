@@ -12,12 +12,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from probity.models import AuditEntry, Tenant, TenantPolicy
 from probity.models.ledger import LedgerEntry
-from probity.policy import registry
-
-
-@pytest.fixture(autouse=True)
-def _fresh_registry() -> None:
-    registry.reset()
 
 
 async def _ids(db: AsyncSession) -> dict[str, int]:

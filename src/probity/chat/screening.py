@@ -1,18 +1,20 @@
-"""The one process-wide screener used by the send path (compiled once, never per message).
+"""Screening in the send path, with the tenant's compiled policy.
 
-The screening library (`probity.screening`) is being written alongside; this adapter uses its
-agreed interface (`Screener.screen(text, role)`, `screen_image(data, role, policy)`) as soon as
-the package exports it, and otherwise falls back to a small built-in rule set so the channel is
-never unscreened. `screener_name()` says which one is in use.
+Every message is screened with the effective policy of its conversation's tenant (built-in
+policy + HQ → subsidiary overlays, see `probity.policy`), compiled once per version by
+`probity.policy.registry` and swapped atomically when a new version lands. Screening itself is
+CPU only (no database); images go through QR decoding + OCR, voice through the library's
+`SpeechToText` adapter (none configured: stored and marked "unscreened").
 """
 
 from __future__ import annotations
 
 import asyncio
-import re
 import threading
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
+
+from probity.screening import CompiledPolicy, default_policy, screen_message
 
 BLOCK_NOTICE = "请通过官方渠道联系，私下联系/转账不受平台保障"
 BLOCK_NOTICE_EN = ("Please keep to the official channel: private contact or transfers are not "
@@ -20,21 +22,8 @@ BLOCK_NOTICE_EN = ("Please keep to the official channel: private contact or tran
 WARN_REMINDER = "合规提醒：请勿引导客户私下联系、收取红包或私下收款。"
 
 
-class Result(Protocol):
-    decision: str
-    categories: list[str]
-    severity: int
-    masked: str
-
-    def to_dict(self) -> dict[str, Any]: ...
-
-
-class ScreenerLike(Protocol):
-    def screen(self, text: str, role: str) -> Any: ...
-
-
 @dataclass(frozen=True)
-class FallbackSpan:
+class ResultSpan:
     start: int
     end: int
     category: str
@@ -47,11 +36,13 @@ class FallbackSpan:
 
 
 @dataclass(frozen=True)
-class FallbackResult:
+class MediaResult:
+    """An image's screening result in the shape of a text result (decision, spans, masked)."""
+
     decision: str
     categories: list[str]
     severity: int
-    spans: list[FallbackSpan] = field(default_factory=list)
+    spans: list[ResultSpan] = field(default_factory=list)
     masked: str = ""
     policy_version: int = 0
 
@@ -61,127 +52,53 @@ class FallbackResult:
                 "masked": self.masked}
 
 
-# (category, severity, decision, pattern). Deliberately small: a stop-gap, not the product.
-_RULES: list[tuple[str, int, str, re.Pattern[str]]] = [
-    ("contact", 3, "block", re.compile(
-        r"(加|添加|加个|私聊)\s*(我|个)?\s*(v\s*x|vx|wx|微\s*信|威信|薇信|qq|扣扣|企鹅)", re.I)),
-    ("contact", 3, "block", re.compile(r"(?<!\d)1[3-9]\d[\s-]?\d{4}[\s-]?\d{4}(?!\d)")),
-    ("payment", 3, "block", re.compile(r"(私下|直接)\s*(转账|转给我|付给我|收款)")),
-    ("bribe", 2, "warn", re.compile(r"(给你|发你|包个|塞个)\s*(个)?\s*红包")),
-]
-_REFUSAL = re.compile(r"(不能|不可以|不收|不要|拒绝).{0,4}(红包|私下|加微信|转账)")
+async def warm_screener() -> None:
+    """Compile the built-in policy off the event loop (about a second, once per process), so
+    the first message of a process does not stall every socket."""
+    await asyncio.to_thread(default_policy)
 
 
-class FallbackScreener:
-    version = 0
-
-    def screen(self, text: str, role: str) -> FallbackResult:
-        spans: list[FallbackSpan] = []
-        decision = "allow"
-        if role == "agent" and _REFUSAL.search(text):
-            m = _REFUSAL.search(text)
-            assert m is not None
-            return FallbackResult("allow", ["refusal"], 0,
-                                  [FallbackSpan(m.start(), m.end(), "refusal", "refusal", 0)],
-                                  text)
-        for cat, sev, dec, rx in _RULES:
-            for m in rx.finditer(text):
-                spans.append(FallbackSpan(m.start(), m.end(), cat, "fallback", sev))
-                if dec == "block" or decision == "allow":
-                    decision = dec if decision != "block" else decision
-        if not spans:
-            return FallbackResult("allow", [], 0, [], text)
-        masked = list(text)
-        for s in spans:
-            for i in range(s.start, s.end):
-                masked[i] = "*"
-        cats = sorted({s.category for s in spans})
-        return FallbackResult(decision, cats, max(s.severity for s in spans), spans,
-                              "".join(masked))
-
-
-_build_lock = threading.Lock()
-_screener: ScreenerLike | None = None
-
-
-def get_screener() -> ScreenerLike:
-    """Built once per process (compiling a policy is expensive; screening is not)."""
-    global _screener
-    screener = _screener
-    if screener is None:
-        with _build_lock:  # two threads asking at once must not compile twice
-            if _screener is None:
-                _screener = _build()
-            screener = _screener
-    return screener
-
-
-def _build() -> ScreenerLike:
-    try:
-        from probity.screening import Screener
-
-        return Screener()
-    except Exception:  # the library is not importable yet: fall back
-        return FallbackScreener()
-
-
-def screener_ready() -> bool:
-    return _screener is not None
-
-
-_warming = False
+_warming = threading.Lock()
+_warm_started = False
 
 
 def warm_screener_in_background() -> None:
-    """Start building the screener in a thread (once per process), e.g. when the first socket
-    opens, so that the first message does not wait for the compile."""
-    global _warming
-    if _warming or screener_ready():
-        return
-    _warming = True
-    threading.Thread(target=get_screener, name="screener-build", daemon=True).start()
+    """Start compiling the built-in policy in a thread (once per process), e.g. when the first
+    socket opens, so that the first message does not wait for it."""
+    global _warm_started
+    with _warming:
+        if _warm_started:
+            return
+        _warm_started = True
+    threading.Thread(target=default_policy, name="policy-compile", daemon=True).start()
 
 
-async def warm_screener() -> None:
-    """Build the screener off the event loop: compiling the policy takes about a second, which
-    on the loop would stall every socket of the process at its first message."""
-    if not screener_ready():
-        await asyncio.to_thread(get_screener)
+def screen_text(text: str, role: str, policy: CompiledPolicy | None = None) -> Any:
+    return screen_message(text, role, policy or default_policy())
 
 
-def screener_name() -> str:
-    return "fallback" if isinstance(get_screener(), FallbackScreener) else "probity.screening"
+def screen_image_bytes(data: bytes, role: str, policy: CompiledPolicy | None = None
+                       ) -> tuple[MediaResult | None, str]:
+    """(result, "screened"): the library's image result (QR codes + OCR text) in the shape of
+    a text result."""
+    from probity.screening import screen_image
 
-
-def screen_text(text: str, role: str) -> Any:
-    return get_screener().screen(text, role)
-
-
-def screen_image_bytes(data: bytes, role: str) -> tuple[FallbackResult | None, str]:
-    """(result, status): status is "screened", or "unscreened" when no image screener exists.
-    The library's image result (QR codes + OCR text) is normalised to the text-result shape."""
-    screener = get_screener()
-    try:
-        from probity.screening import screen_image
-    except Exception:  # the library is not importable: stored, marked unscreened
-        return None, "unscreened"
-    res = screen_image(data, role, getattr(screener, "policy", None))
+    res = screen_image(data, role, policy or default_policy())
     inner = getattr(res, "text_result", None)
-    spans = [FallbackSpan(s.start, s.end, s.category, s.rule, s.severity)
+    spans = [ResultSpan(s.start, s.end, s.category, s.rule, s.severity)
              for s in (inner.spans if inner is not None else [])]
     masked = "[image]" + (f" {inner.masked}" if inner is not None and inner.masked else "")
     if getattr(res, "qr", None):
         masked += " [QR code]"
-    return FallbackResult(res.decision, list(res.categories), int(res.severity), spans,
+    return MediaResult(res.decision, list(res.categories), int(res.severity), spans,
                           masked), "screened"
 
 
-def screen_voice_bytes(data: bytes, role: str, mime: str) -> tuple[Any | None, str]:
+def screen_voice_bytes(data: bytes, role: str, mime: str,
+                       policy: CompiledPolicy | None = None) -> tuple[Any | None, str]:
     """Voice notes go through the library's SpeechToText adapter; none is configured, so they
     are stored, delivered and marked "unscreened" for review."""
-    try:
-        from probity.screening import screen_voice
-    except Exception:
-        return None, "unscreened"
-    res = screen_voice(data, role, getattr(get_screener(), "policy", None), mime_type=mime)
+    from probity.screening import screen_voice
+
+    res = screen_voice(data, role, policy or default_policy(), mime_type=mime)
     return res.result, res.status

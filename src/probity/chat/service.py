@@ -62,6 +62,8 @@ from probity.models import (
     User,
 )
 from probity.models.base import utcnow
+from probity.policy.registry import policy_for
+from probity.screening import CompiledPolicy
 
 RECALL_WINDOW = timedelta(minutes=2)
 MAX_TEXT = 2000
@@ -326,8 +328,10 @@ async def prepare_send(
     conv_id: int, who: Participant, publish: Publish, *, text: str = "",
     client_id: str | None = None, kind: MessageKind = MessageKind.text,
     data: bytes | None = None, attachments_dir: Path | None = None,
+    policy: CompiledPolicy | None = None,
 ) -> PendingSend:
-    """Validate and screen one message (CPU only, no database). Raises InvalidInput."""
+    """Validate and screen one message with the tenant's compiled `policy` (CPU only, no
+    database). Raises InvalidInput."""
     check_sender(who)
     await warm_screener()
     text = text.strip()
@@ -339,22 +343,23 @@ async def prepare_send(
             raise InvalidInput("the message is empty", code="empty")
         if len(text) > MAX_TEXT:
             raise InvalidInput(f"the message is longer than {MAX_TEXT} characters")
-        result: Any = screen_text(text, who.role)
+        result: Any = screen_text(text, who.role, policy)
     else:
         if data is None or attachments_dir is None:
             raise InvalidInput("no file", code="no_file")
         if kind == MessageKind.image:
             mime = attachments.check_image(data)
             # OCR is CPU work: keep it off the event loop.
-            result, status = await asyncio.to_thread(screen_image_bytes, data, who.role)
+            result, status = await asyncio.to_thread(screen_image_bytes, data, who.role,
+                                                     policy)
         elif kind == MessageKind.voice:
             mime = attachments.check_voice(data)
-            result, status = screen_voice_bytes(data, who.role, mime)
+            result, status = screen_voice_bytes(data, who.role, mime, policy)
         else:
             raise InvalidInput("unsupported message kind")
         digest = attachments.store(attachments_dir, data)
         if text:  # a caption is screened like any text; the stricter decision wins
-            caption = screen_text(text, who.role)
+            caption = screen_text(text, who.role, policy)
             if result is None or _rank(caption.decision) > _rank(result.decision):
                 result = caption
     return PendingSend(conv_id=conv_id, who=who, publish=publish, text=text,
@@ -389,8 +394,10 @@ async def send_message(
     if conv.status == ConversationStatus.closed:
         raise Conflict("the conversation is closed", code="closed")
     try:
+        policy = await policy_for(session, conv.tenant_id)
         pending = await prepare_send(conv.id, who, publish, text=text, client_id=client_id,
-                                     kind=kind, data=data, attachments_dir=attachments_dir)
+                                     kind=kind, data=data, attachments_dir=attachments_dir,
+                                     policy=policy)
     except InvalidInput:
         existing = await find_resent(session, conv.id, who.role, client_id)
         if existing is not None:

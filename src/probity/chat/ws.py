@@ -44,6 +44,7 @@ from probity.chat.screening import BLOCK_NOTICE, WARN_REMINDER, warm_screener_in
 from probity.errors import Conflict, DomainError, InvalidInput
 from probity.events import get_bus
 from probity.models import Conversation, ConversationStatus
+from probity.policy.registry import policy_for_tenant
 
 router = APIRouter()
 
@@ -91,10 +92,12 @@ def conversation_state(conv: Conversation) -> dict[str, Any]:
 
 
 class Connection:
-    def __init__(self, websocket: WebSocket, conv_id: int, who: service.Participant,
-                 principal: Principal | None, token: str | None) -> None:
+    def __init__(self, websocket: WebSocket, conv_id: int, tenant_id: int,
+                 who: service.Participant, principal: Principal | None, token: str | None
+                 ) -> None:
         self.ws = websocket
         self.conv_id = conv_id
+        self.tenant_id = tenant_id
         self.who = who
         self.principal = principal
         self.token = token
@@ -170,9 +173,10 @@ class Connection:
         opened, and the writer's seq allocation refuses a conversation closed meanwhile."""
         client_id = str(data.get("client_id") or "")[:64] or None
         try:
+            policy = await policy_for_tenant(self.ws.app.state.db.sessionmaker, self.tenant_id)
             pending = await service.prepare_send(
                 self.conv_id, self.who, self.bus.publish, text=str(data.get("text") or ""),
-                client_id=client_id)
+                client_id=client_id, policy=policy)
         except InvalidInput:
             # A resend of a stored message is answered whatever its text (as before batching).
             async with ws_session(self.ws.app) as session:
@@ -238,7 +242,7 @@ async def chat_socket(websocket: WebSocket, conv_id: int, after: int = 0,
         await commit(session)
     await websocket.accept()
     warm_screener_in_background()
-    conn = Connection(websocket, conv_id, who, principal, token)
+    conn = Connection(websocket, conv_id, conv.tenant_id, who, principal, token)
     async with conn.bus.subscribe(service.conv_channel(conv_id)) as sub:
         # Subscribed first, then the backlog: nothing committed in between can be missed.
         async with ws_session(websocket.app) as session:

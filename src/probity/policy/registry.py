@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from probity.policy.service import PolicyChain, effective_spec, policy_chain
 from probity.screening import CompiledPolicy, compile_policy, default_policy
@@ -28,18 +28,37 @@ _serving: dict[int, CompiledPolicy] = {}
 
 async def _compile(chain: PolicyChain) -> CompiledPolicy:
     if not chain.versions:
-        return default_policy()
+        return await asyncio.to_thread(default_policy)  # compiled once per process
     spec = effective_spec(chain)
     return await asyncio.to_thread(compile_policy, spec)
+
+
+def fresh(tenant_id: int) -> CompiledPolicy | None:
+    """The cached policy when it was checked within RECHECK_S (no database needed)."""
+    cached = _chains.get(tenant_id)
+    if cached is not None and time.monotonic() - cached[1] < RECHECK_S:
+        return _compiled.get(cached[0])
+    return None
+
+
+async def policy_for_tenant(sessionmaker: async_sessionmaker[AsyncSession], tenant_id: int
+                            ) -> CompiledPolicy:
+    """For callers without a session (the WebSocket send path): a short read-only session only
+    when the cache is due for a re-check, i.e. at most every RECHECK_S per tenant."""
+    policy = fresh(tenant_id)
+    if policy is not None:
+        return policy
+    async with sessionmaker() as session:
+        return await policy_for(session, tenant_id)
 
 
 async def policy_for(session: AsyncSession, tenant_id: int, *, wait: bool = False
                      ) -> CompiledPolicy:
     """The compiled policy that screens messages of `tenant_id` now."""
+    cached = fresh(tenant_id)
+    if cached is not None:
+        return cached
     now = time.monotonic()
-    cached = _chains.get(tenant_id)
-    if cached is not None and now - cached[1] < RECHECK_S and cached[0] in _compiled:
-        return _compiled[cached[0]]
     chain = await policy_chain(session, tenant_id)
     key = chain.key
     _chains[tenant_id] = (key, now)
