@@ -322,3 +322,20 @@ async def test_alerts_are_scoped(as_user, db: AsyncSession) -> None:  # type: ig
     assert (await fin.get("/api/v1/alerts")).status_code == 403
     comp = await as_user("compliance")
     assert alert.id in [x["id"] for x in (await comp.get("/api/v1/alerts")).json()]
+
+
+async def test_screening_alerts_open_and_join_a_case(as_user, db: AsyncSession) -> None:  # type: ignore[no-untyped-def]
+    from probity.models import Case, CaseAlert
+
+    conv_id, _ = await active_conversation(as_user)
+    c = await as_user("customer")
+    first = await _send(c, conv_id, "加我vx聊，给你发个红包")
+    second = await _send(c, conv_id, "我的微信号是 abc12345")
+    assert first["decision"] == second["decision"] == "block"
+    alerts = (await db.scalars(select(Alert).where(Alert.conversation_id == conv_id))).all()
+    assert len(alerts) == 2
+    case_ids = {cid for cid in (await db.scalars(select(CaseAlert.case_id).where(
+        CaseAlert.alert_id.in_([a.id for a in alerts]))))}
+    assert len(case_ids) == 1  # same agent and customer within the window: one case
+    case = await db.get(Case, case_ids.pop())
+    assert case is not None and case.status.value == "new"

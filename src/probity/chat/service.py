@@ -567,6 +567,13 @@ async def store_messages(session: AsyncSession, sends: list[PendingSend], *,
                                         ("message_id",))
         await ledger_messages(session, [m for _s, m in messages], list(alerts.values()),
                               checkpoint_due)
+        if alerts:
+            # Alerts join (or open) a case in the same transaction: same agent and customer
+            # within the tenant's grouping window, de-duplicated.
+            from probity.cases.service import group_alert
+
+            for alert in alerts.values():
+                await group_alert(session, alert)
         for s, msg in messages:
             _queue_delivery(session, s.publish, s.conv_id, msg, alerts.get(msg.id))
     # Put the outcomes back in the order of `sends`.

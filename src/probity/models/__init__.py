@@ -4,7 +4,6 @@ from probity.models.alerts import Alert
 from probity.models.audit import AuditEntry
 from probity.models.auth import ApiToken, Role, RoleAssignment, User
 from probity.models.base import Base
-from probity.models.policy import TenantPolicy
 from probity.models.cases import (
     Case,
     CaseAlert,
@@ -43,6 +42,7 @@ from probity.models.org import (
     Tenant,
     TenantKind,
 )
+from probity.models.policy import TenantPolicy
 from probity.models.records import (
     AccessEntry,
     LedgerVerification,
@@ -93,8 +93,8 @@ __all__ = [
     "RoleAssignment",
     "RuleSetting",
     "Tenant",
-    "TenantPolicy",
     "TenantKind",
+    "TenantPolicy",
     "Transfer",
     "User",
 ]
