@@ -24,6 +24,8 @@ class Settings(BaseSettings):
     env: Literal["development", "production", "test"] = "development"
     database_url: str = f"sqlite+aiosqlite:///{DEFAULT_DB_PATH}"
     redis_url: str | None = None
+    # Pub/sub channel names start with this (one Redis may serve several deployments).
+    redis_channel_prefix: str = "probity"
     secret_key: str = DEFAULT_SECRET
     host: str = "127.0.0.1"
     port: int = 8000

@@ -88,10 +88,13 @@ class EventBus:
 class RedisEventBus(EventBus):
     """Fan-out across processes through Redis pub/sub."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, prefix: str = "probity") -> None:
         super().__init__()
         import redis.asyncio as aioredis
 
+        # Pub/sub channels are global to a Redis server (not per database number), so every
+        # deployment sharing one names its channels with its own prefix.
+        self._prefix = f"{prefix}:"
         self._redis = aioredis.from_url(url)
         self._pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
         self._reader: asyncio.Task[None] | None = None
@@ -103,7 +106,7 @@ class RedisEventBus(EventBus):
         self._sender: asyncio.Task[None] | None = None
 
     async def publish(self, channel: str, event: Event) -> None:
-        self._outbox.append((f"probity:{channel}", json.dumps(event, ensure_ascii=False)))
+        self._outbox.append((f"{self._prefix}{channel}", json.dumps(event, ensure_ascii=False)))
         self._outbox_ready.set()
         if self._sender is None or self._sender.done():
             self._sender = asyncio.create_task(self._send())
@@ -130,14 +133,14 @@ class RedisEventBus(EventBus):
 
     async def _on_first(self, channel: str) -> None:
         async with self._lock:
-            await self._pubsub.subscribe(f"probity:{channel}")
+            await self._pubsub.subscribe(f"{self._prefix}{channel}")
             if self._reader is None or self._reader.done():
                 self._reader = asyncio.create_task(self._read())
 
     async def _on_last(self, channel: str) -> None:
         async with self._lock:
             if channel not in self._subs:
-                await self._pubsub.unsubscribe(f"probity:{channel}")
+                await self._pubsub.unsubscribe(f"{self._prefix}{channel}")
 
     async def _read(self) -> None:
         while True:
@@ -156,7 +159,7 @@ class RedisEventBus(EventBus):
             channel = msg["channel"]
             if isinstance(channel, bytes):
                 channel = channel.decode()
-            self._fanout(channel.removeprefix("probity:"), json.loads(msg["data"]))
+            self._fanout(channel.removeprefix(self._prefix), json.loads(msg["data"]))
 
     async def close(self) -> None:
         if self._sender is not None:
@@ -182,7 +185,8 @@ def get_bus(app: Any) -> EventBus:
     """The application's bus, created on first use from its settings."""
     bus: EventBus | None = getattr(app.state, "bus", None)
     if bus is None:
-        url = app.state.settings.redis_url
-        bus = RedisEventBus(url) if url else EventBus()
+        settings = app.state.settings
+        url = settings.redis_url
+        bus = RedisEventBus(url, settings.redis_channel_prefix) if url else EventBus()
         app.state.bus = bus
     return bus

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import uuid
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
@@ -33,8 +34,12 @@ pytestmark = pytest.mark.skipif(not _redis_up(), reason=f"Redis unreachable at {
 def two_servers(chat_db_url: str, tmp_path_factory: pytest.TempPathFactory
                 ) -> Iterator[tuple[str, str]]:
     tmp = tmp_path_factory.mktemp("redis")
-    a = run_server(chat_db_url, tmp, PROBITY_REDIS_URL=REDIS_URL)
-    b = run_server(chat_db_url, tmp, PROBITY_REDIS_URL=REDIS_URL)
+    # A prefix of this run's own: another run sharing the Redis server must not cross-talk.
+    prefix = f"probity-test-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    a = run_server(chat_db_url, tmp, PROBITY_REDIS_URL=REDIS_URL,
+                   PROBITY_REDIS_CHANNEL_PREFIX=prefix)
+    b = run_server(chat_db_url, tmp, PROBITY_REDIS_URL=REDIS_URL,
+                   PROBITY_REDIS_CHANNEL_PREFIX=prefix)
     base_a, base_b = next(a), next(b)
     try:
         yield base_a, base_b
