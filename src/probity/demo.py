@@ -323,6 +323,9 @@ async def build_demo(session: AsyncSession, *, seed: int = 7, today: date | None
     from probity.finance.demo import seed_finance_demo  # payee registry, alerts, cases
 
     await seed_finance_demo(session)
+    from probity.chat.demo import seed_conversations  # the agent workspace, alerts and a case
+
+    await seed_conversations(session)
     await session.flush()
 
 

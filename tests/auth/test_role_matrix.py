@@ -139,7 +139,9 @@ def test_every_route_has_an_access_rule(app: Any) -> None:
 
 
 def _url(path: str) -> str:
-    return re.sub(r"\{[^}]+\}", "1", path)
+    """Path parameters name an object that does not exist: this test is about the route-level
+    rule; what a role may do to a particular object is tested per domain."""
+    return re.sub(r"\{[^}]+\}", "999999", path)
 
 
 @pytest.mark.parametrize("role", list(Role), ids=lambda r: r.value)

@@ -15,7 +15,7 @@ from tests.chat.helpers import active_conversation, an_order, go_available, team
 
 from probity.chat import service
 from probity.chat.screening import BLOCK_NOTICE, screen_text
-from probity.models import Alert, Message, OrgUnit, Transfer
+from probity.models import Alert, Conversation, ConversationStatus, Message, OrgUnit, Transfer
 
 BLOCKED_TEXT = "加我vx abc12345，私下聊"
 
@@ -66,6 +66,10 @@ async def test_routing_least_loaded_with_limit_then_queue(as_user, db: AsyncSess
     team_id = (await c.put("/api/v1/chat/agent/availability", json={"available": True})
                ).json()["org_unit_id"]
     await db.execute(update(OrgUnit).where(OrgUnit.id == team_id).values(max_concurrent=1))
+    # Start from a team with no open conversations (the demo group leaves some).
+    await db.execute(update(Conversation).where(
+        Conversation.org_unit_id == team_id, Conversation.status != ConversationStatus.closed)
+        .values(status=ConversationStatus.closed))
     others = [u for u in await team_agents(db, team_id) if u != "agent"]
     assert others
     await go_available(as_user, others[0])

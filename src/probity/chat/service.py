@@ -427,7 +427,7 @@ _MESSAGE_COLUMNS = (
 _ALERT_COLUMNS = (
     "tenant_id", "org_unit_id", "conversation_id", "message_id", "sender_role",
     "sender_user_id", "agent_employee_id", "decision", "category", "categories", "severity",
-    "snippet", "spans", "created_at")
+    "snippet", "spans", "created_at", "source", "customer_id")
 
 
 async def _insert_returning_ids(session: AsyncSession, model: Any, rows: list[Any],
@@ -474,7 +474,8 @@ async def store_messages(session: AsyncSession, sends: list[PendingSend], *,
         .where(Conversation.id.in_(ids), Conversation.status != ConversationStatus.closed)
         .values(last_seq=bump)
         .returning(Conversation.id, Conversation.last_seq, Conversation.tenant_id,
-                   Conversation.org_unit_id, Conversation.agent_employee_id)
+                   Conversation.org_unit_id, Conversation.agent_employee_id,
+                   Conversation.customer_id)
         .execution_options(synchronize_session=False))).all()
     convs = {r[0]: r for r in rows}
     keyed = [s for s in sends if s.client_id and s.conv_id in convs]
@@ -558,6 +559,7 @@ async def store_messages(session: AsyncSession, sends: list[PendingSend], *,
                     tenant_id=msg.tenant_id, org_unit_id=convs[s.conv_id][3],
                     conversation_id=s.conv_id, message_id=msg.id, sender_role=s.who.role,
                     sender_user_id=s.who.user_id, agent_employee_id=convs[s.conv_id][4],
+                    source="screening", customer_id=convs[s.conv_id][5],
                     decision=msg.decision,
                     category=msg.categories[0] if msg.categories else "other",
                     categories=msg.categories, severity=msg.severity, snippet=masked[:200],
