@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from probity.auth.deps import CurrentPrincipal, LifecycleManager, OrgReader, OrgWriter, Session
 from probity.auth.deps import commit as commit_tx
@@ -142,22 +143,28 @@ async def structure(request: Request, session: Session, principal: OrgReader,
                   tenant_names={t.id: t.name for t in tenants}, error=error)
 
 
+async def _structure_form(request: Request, session: Session, principal: OrgWriter,
+                          schema: type[BaseModel], values: dict[str, Any],
+                          create: Callable[..., Awaitable[Any]]) -> Response:
+    """Validate a structure form, create, commit; on bad input re-render with the error."""
+    try:
+        await create(session, principal, schema.model_validate(values))
+        await commit_tx(session)
+    except (ValidationError, DomainError) as exc:
+        await session.rollback()
+        return await structure(request, session, principal, error=_form_error(exc))
+    return RedirectResponse("/org/structure", status_code=303)
+
+
 @router.post("/structure/tenants", response_class=HTMLResponse)
 async def create_tenant(
     request: Request, session: Session, principal: OrgWriter,
     parent_id: Annotated[int, Form()], code: Annotated[str, Form()], name: Annotated[str, Form()],
     kind: Annotated[str, Form()] = "subsidiary", name_en: Annotated[str, Form()] = "",
 ) -> Response:
-    try:
-        data = schemas.TenantCreate.model_validate({
-            "parent_id": parent_id, "code": code, "name": name, "kind": kind,
-            "name_en": name_en or None})
-        await service.create_tenant(session, principal, data)
-        await commit_tx(session)
-    except (ValidationError, DomainError) as exc:
-        await session.rollback()
-        return await structure(request, session, principal, error=_form_error(exc))
-    return RedirectResponse("/org/structure", status_code=303)
+    return await _structure_form(request, session, principal, schemas.TenantCreate, {
+        "parent_id": parent_id, "code": code, "name": name, "kind": kind,
+        "name_en": name_en or None}, service.create_tenant)
 
 
 @router.post("/structure/units", response_class=HTMLResponse)
@@ -166,16 +173,9 @@ async def create_unit(
     tenant_id: Annotated[int, Form()], code: Annotated[str, Form()], name: Annotated[str, Form()],
     kind: Annotated[str, Form()] = "team", parent_id: Annotated[str, Form()] = "",
 ) -> Response:
-    try:
-        data = schemas.OrgUnitCreate.model_validate({
-            "tenant_id": tenant_id, "code": code, "name": name, "kind": kind,
-            "parent_id": parent_id or None})
-        await service.create_org_unit(session, principal, data)
-        await commit_tx(session)
-    except (ValidationError, DomainError) as exc:
-        await session.rollback()
-        return await structure(request, session, principal, error=_form_error(exc))
-    return RedirectResponse("/org/structure", status_code=303)
+    return await _structure_form(request, session, principal, schemas.OrgUnitCreate, {
+        "tenant_id": tenant_id, "code": code, "name": name, "kind": kind,
+        "parent_id": parent_id or None}, service.create_org_unit)
 
 
 @router.post("/structure/positions", response_class=HTMLResponse)
@@ -184,12 +184,6 @@ async def create_position(
     tenant_id: Annotated[int, Form()], code: Annotated[str, Form()],
     title: Annotated[str, Form()], grade: Annotated[str, Form()],
 ) -> Response:
-    try:
-        data = schemas.PositionCreate.model_validate({
-            "tenant_id": tenant_id, "code": code, "title": title, "grade": grade})
-        await service.create_position(session, principal, data)
-        await commit_tx(session)
-    except (ValidationError, DomainError) as exc:
-        await session.rollback()
-        return await structure(request, session, principal, error=_form_error(exc))
-    return RedirectResponse("/org/structure", status_code=303)
+    return await _structure_form(request, session, principal, schemas.PositionCreate, {
+        "tenant_id": tenant_id, "code": code, "title": title, "grade": grade},
+        service.create_position)
