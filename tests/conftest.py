@@ -56,12 +56,14 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(autouse=True)
-def _fresh_policy_cache() -> None:
-    """Compiled tenant policies are cached per process; a test's rolled-back policy change must
-    not leak into the next test."""
+def _fresh_process_state() -> None:
+    """Per-process caches and counters start empty: a test's rolled-back policy change, or its
+    failed guest sign-ins, must not leak into the next test."""
+    from probity.chat.router import GUEST_LIMITER
     from probity.policy import registry
 
     registry.reset()
+    GUEST_LIMITER.reset()
 
 
 @pytest.fixture(scope="session")

@@ -343,3 +343,21 @@ async def test_screening_alerts_open_and_join_a_case(as_user, db: AsyncSession) 
     assert len(case_ids) == 1  # same agent and customer within the window: one case
     case = await db.get(Case, case_ids.pop())
     assert case is not None and case.status.value == "new"
+
+
+async def test_guest_guessing_is_limited(client, db: AsyncSession) -> None:  # type: ignore[no-untyped-def]
+    from probity.chat.router import GUEST_LIMITER
+
+    order = await an_order(db)
+    assert order.contact_phone
+    wrong = "0000" if order.contact_phone[-4:] != "0000" else "1111"
+    for _ in range(GUEST_LIMITER.max_failures):
+        r = await client.post("/api/v1/chat/conversations",
+                              json={"order_no": order.order_no, "phone_last4": wrong})
+        assert r.status_code == 404
+    # Now even the right digits wait: the order is being guessed.
+    r = await client.post("/api/v1/chat/conversations",
+                          json={"order_no": order.order_no,
+                                "phone_last4": order.contact_phone[-4:]})
+    assert r.status_code == 429 and r.json()["code"] == "too_many_attempts"
+    assert r.headers["retry-after"]
