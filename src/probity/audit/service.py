@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import csv
-import io
+import json
 from collections.abc import Sequence
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -15,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from probity.auth.permissions import Perm, Principal
 from probity.context import client_ip_var, request_id_var
+from probity.csvexport import to_csv
 from probity.models import AuditEntry
 
 
@@ -107,17 +107,10 @@ CSV_FIELDS = ("id", "created_at", "tenant_id", "actor_name", "action", "target_t
 
 
 def audit_csv(rows: Sequence[AuditEntry]) -> str:
-    import json
+    def as_json(value: dict[str, Any] | None) -> str:
+        return json.dumps(value, ensure_ascii=False) if value is not None else ""
 
-    buf = io.StringIO()
-    writer = csv.writer(buf)
-    writer.writerow(CSV_FIELDS)
-    for r in rows:
-        writer.writerow([
-            r.id, r.created_at.isoformat(), r.tenant_id, r.actor_name, r.action, r.target_type,
-            r.target_id,
-            json.dumps(r.before, ensure_ascii=False) if r.before is not None else "",
-            json.dumps(r.after, ensure_ascii=False) if r.after is not None else "",
-            r.ip, r.request_id,
-        ])
-    return buf.getvalue()
+    return to_csv(CSV_FIELDS, ([
+        r.id, r.created_at.isoformat(), r.tenant_id, r.actor_name, r.action, r.target_type,
+        r.target_id, as_json(r.before), as_json(r.after), r.ip, r.request_id,
+    ] for r in rows))

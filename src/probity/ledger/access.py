@@ -7,8 +7,6 @@ so a read that fails records nothing and a recorded read cannot be edited away l
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from probity.auth.permissions import Perm, Principal
 from probity.config import Settings
 from probity.context import client_ip_var, request_id_var
+from probity.csvexport import to_csv
 from probity.errors import InvalidInput
 from probity.models.base import utcnow
 from probity.models.records import AccessEntry
@@ -163,20 +162,8 @@ CSV_FIELDS = ("id", "created_at", "tenant_id", "actor_user_id", "actor_name", "a
               "action", "target_type", "target_id", "reason", "ip", "request_id")
 
 
-def _cell(value: object) -> str:
-    text = "" if value is None else str(value)
-    # Spreadsheet formula injection: a reason is free text typed by a user.
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 def access_csv(rows: Sequence[AccessEntry]) -> str:
-    buf = io.StringIO()
-    writer = csv.writer(buf)
-    writer.writerow(CSV_FIELDS)
-    for r in rows:
-        writer.writerow([
-            r.id, r.created_at.isoformat(), r.tenant_id, r.actor_user_id, _cell(r.actor_name),
-            r.actor_roles, r.action, r.target_type, r.target_id, _cell(r.reason), r.ip,
-            r.request_id,
-        ])
-    return buf.getvalue()
+    return to_csv(CSV_FIELDS, ([
+        r.id, r.created_at.isoformat(), r.tenant_id, r.actor_user_id, r.actor_name,
+        r.actor_roles, r.action, r.target_type, r.target_id, r.reason, r.ip, r.request_id,
+    ] for r in rows))
