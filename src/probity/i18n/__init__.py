@@ -1,7 +1,10 @@
 """UI translations from Babel catalogs (.po), zh-CN by default with English available.
 
-The source strings in templates and code are English; `zh_CN/LC_MESSAGES/messages.po` holds the
-Chinese. Catalogs are parsed once at first use (no compile step, nothing generated to commit).
+The source strings in templates and code are English; `zh_CN/LC_MESSAGES/*.po` hold the Chinese:
+`messages.po` for the shared strings and one `<domain>.po` per domain (so domains built in
+parallel never edit the same catalog). Every `.po` file of a locale is read, in name order, once
+at first use (no compile step, nothing generated to commit); a msgid defined twice keeps the
+translation of the later file.
 Extract new strings with `pybabel extract -F babel.cfg -o messages.pot src/probity`.
 """
 
@@ -20,12 +23,12 @@ _DIR = Path(__file__).parent
 
 @lru_cache
 def catalog(locale: str) -> dict[str, str]:
-    path = _DIR / locale / "LC_MESSAGES" / "messages.po"
-    if not path.exists():
-        return {}
-    with path.open("rb") as fh:
-        cat = read_po(fh, locale=locale)
-    return {str(m.id): str(m.string) for m in cat if m.id and m.string and not m.fuzzy}
+    table: dict[str, str] = {}
+    for path in sorted((_DIR / locale / "LC_MESSAGES").glob("*.po")):
+        with path.open("rb") as fh:
+            cat = read_po(fh, locale=locale)
+        table.update({str(m.id): str(m.string) for m in cat if m.id and m.string and not m.fuzzy})
+    return table
 
 
 def translator(locale: str) -> Callable[..., str]:

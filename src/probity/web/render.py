@@ -14,6 +14,7 @@ from probity.auth.deps import csrf_token
 from probity.auth.permissions import Perm, Principal
 from probity.i18n import negotiate, translator
 from probity.web import WEB_DIR
+from probity.web.nav import menu_for
 
 env = Environment(loader=FileSystemLoader(WEB_DIR / "templates"),
                   autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
@@ -50,7 +51,7 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
     principal: Principal | None = getattr(request.state, "principal", None)
     html = env.get_template(template).render(
         request=request, _=translator(locale), locale=locale, me=principal, Perm=Perm,
-        csrf=csrf_token(request), **context)
+        menu=menu_for(principal), csrf=csrf_token(request), **context)
     return HTMLResponse(html, status_code=status_code)
 
 

@@ -1,0 +1,53 @@
+"""The menu, as data: each entry says where it goes, its (English msgid) label and who sees it.
+
+Domains add their pages here, one line each, instead of editing the layout template; the layout
+renders `menu_for(principal)` in this order. Visibility is decided by permissions (or by what the
+principal is, such as an employee or a customer), never by role names alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from probity.auth.permissions import Perm, Principal
+from probity.models import Role
+
+
+@dataclass(frozen=True)
+class NavItem:
+    href: str
+    label: str  # an English msgid, translated by the layout
+    visible: Callable[[Principal], bool]
+    section: str = "main"
+
+
+def _perm(perm: Perm) -> Callable[[Principal], bool]:
+    return lambda p: p.can(perm)
+
+
+def _always(p: Principal) -> bool:
+    return True
+
+
+MENU: list[NavItem] = [
+    NavItem("/org/chart", "Org chart", _perm(Perm.org_read)),
+    NavItem("/org/employees", "Employees", _perm(Perm.org_read)),
+    NavItem("/org/structure", "Structure", _perm(Perm.org_read)),
+    NavItem("/audit", "Audit log", _perm(Perm.audit_read)),
+    NavItem("/access-log", "Access log", _perm(Perm.access_log_read)),
+    NavItem("/ledger", "Ledger", _perm(Perm.ledger_read)),
+    NavItem("/alerts", "Alerts", _perm(Perm.alerts_read)),
+    NavItem("/cases", "Cases", _perm(Perm.case_read)),
+    NavItem("/finance/import", "Finance import", _perm(Perm.finance_import)),
+    NavItem("/chat/workspace", "Agent workspace", lambda p: p.has_role(Role.agent)),
+    NavItem("/chat", "Customer service", lambda p: p.customer_id is not None),
+    NavItem("/notifications", "Notifications", _always),
+    NavItem("/account/tokens", "API tokens", _always),
+]
+
+
+def menu_for(principal: Principal | None) -> list[NavItem]:
+    if principal is None:
+        return []
+    return [item for item in MENU if item.visible(principal)]
