@@ -19,6 +19,7 @@ from probity import __version__
 from probity.config import PROJECT_ROOT, Settings, get_settings
 from probity.db import Database
 from probity.errors import DomainError, Unauthenticated
+from probity.i18n import translator
 from probity.middleware import BodySizeLimitMiddleware, RequestContextMiddleware, problem
 
 log = logging.getLogger("probity")
@@ -66,11 +67,16 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     async def domain_error(request: Request, exc: DomainError) -> Response:
         if isinstance(exc, Unauthenticated) and _wants_html(request):
             return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+        message = exc.message
+        if exc.template:
+            from probity.web.render import locale_of
+
+            message = exc.localized(translator(locale_of(request)))
         if _wants_html(request):
             from probity.web.render import render_error
 
-            return render_error(request, exc.status_code, exc.message)
-        return _problem_response(exc.status_code, exc.code, exc.message, **exc.extra)
+            return render_error(request, exc.status_code, message)
+        return _problem_response(exc.status_code, exc.code, message, **exc.extra)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
@@ -103,6 +109,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     from probity.chat.ws import router as chat_ws_router
     from probity.commerce.router import router as commerce_router
     from probity.finance.router import router as finance_router
+    from probity.governance.router import router as governance_router
     from probity.ledger.pages import router as records_pages
     from probity.ledger.router import router as records_router
     from probity.notify.router import router as notify_router
@@ -112,7 +119,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
 
     for r in (auth_router, org_router, audit_router, commerce_router, chat_router, chat_ws_router,
               alerts_router, cases_router, finance_router, notify_router,
-              records_router, records_pages, policy_router, pages_router):
+              records_router, records_pages, policy_router, governance_router, pages_router):
         app.include_router(r)
 
     @app.get("/api/v1/health", tags=["ops"])

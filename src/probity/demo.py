@@ -326,6 +326,9 @@ async def build_demo(session: AsyncSession, *, seed: int = 7, today: date | None
     from probity.chat.demo import seed_conversations  # the agent workspace, alerts and a case
 
     await seed_conversations(session)
+    from probity.governance.demo import seed_governance  # HQ standards, one override
+
+    await seed_governance(session)
     await session.flush()
 
 

@@ -5,6 +5,7 @@ Services raise these; they never raise HTTPException.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 
@@ -12,12 +13,21 @@ class DomainError(Exception):
     status_code = 400
     code = "bad_request"
 
-    def __init__(self, message: str, *, code: str | None = None, **extra: Any) -> None:
+    def __init__(self, message: str, *, code: str | None = None,
+                 template: str | None = None, params: dict[str, object] | None = None,
+                 **extra: Any) -> None:
         super().__init__(message)
         self.message = message
         if code:
             self.code = code
+        # An English msgid with {named} parameters: the handler renders it in the caller's
+        # locale (zh-CN by default); `message` is the English text for logs and callers.
+        self.template = template
+        self.params = params or {}
         self.extra = extra
+
+    def localized(self, gettext: Callable[..., str]) -> str:
+        return gettext(self.template, **self.params) if self.template else self.message
 
 
 class NotFound(DomainError):

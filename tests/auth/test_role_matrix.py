@@ -82,6 +82,9 @@ def test_role_grants_are_pinned() -> None:
         Perm.alerts_read: {Role.hr, Role.compliance, Role.auditor, Role.hq_admin},
         Perm.policy_read: {Role.compliance, Role.auditor, Role.hq_admin},
         Perm.policy_manage: {Role.compliance, Role.hq_admin},
+        Perm.settings_read: {Role.hr, Role.finance, Role.compliance, Role.auditor,
+                             Role.hq_admin},
+        Perm.settings_manage: {Role.hq_admin},
     }
     assert set(expected) == set(Perm), "pin the grants of every permission here"
     for perm, roles in expected.items():
@@ -90,7 +93,7 @@ def test_role_grants_are_pinned() -> None:
     assert not ({Perm.org_write, Perm.employee_lifecycle, Perm.user_admin,
                  Perm.records_manage, Perm.case_manage, Perm.case_approve,
                  Perm.finance_import, Perm.chat_reassign,
-                 Perm.policy_manage} & ROLE_PERMISSIONS[Role.auditor])
+                 Perm.policy_manage, Perm.settings_manage} & ROLE_PERMISSIONS[Role.auditor])
 
 
 def _requirement(route: APIRoute) -> Any:

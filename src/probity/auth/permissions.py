@@ -38,25 +38,30 @@ class Perm(enum.StrEnum):
     ledger_read = "ledger.read"  # ledger status, verification, proofs; retention rules, holds
     records_manage = "records.manage"  # retention rules, legal holds, purges
     evidence_export = "evidence.export"  # export a conversation's evidence pack
+    settings_read = "settings.read"  # group standards: effective settings, origins, versions
+    settings_manage = "settings.manage"  # change group standards and lock fields below
 
 
 ALL = frozenset(Perm)
 READ_ALL = frozenset({Perm.org_read, Perm.audit_read, Perm.commerce_read, Perm.chat_supervise,
                       Perm.alerts_read, Perm.access_log_read, Perm.ledger_read,
-                      Perm.evidence_export, Perm.case_read, Perm.policy_read})
+                      Perm.evidence_export, Perm.case_read, Perm.policy_read,
+                      Perm.settings_read})
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
     Role.customer: frozenset(),
     Role.agent: frozenset(),
     Role.team_lead: frozenset({Perm.org_read, Perm.chat_supervise, Perm.chat_reassign}),
     Role.hr: frozenset({Perm.org_read, Perm.org_write, Perm.employee_lifecycle, Perm.user_admin,
-                        Perm.chat_supervise, Perm.alerts_read, Perm.case_read}),
-    Role.finance: frozenset({Perm.org_read, Perm.commerce_read, Perm.finance_import}),
+                        Perm.chat_supervise, Perm.alerts_read, Perm.case_read,
+                        Perm.settings_read}),
+    Role.finance: frozenset({Perm.org_read, Perm.commerce_read, Perm.finance_import,
+                             Perm.settings_read}),
     Role.compliance: frozenset({Perm.org_read, Perm.commerce_read, Perm.chat_supervise,
                                 Perm.chat_evidence, Perm.alerts_read, Perm.ledger_read,
                                 Perm.records_manage, Perm.evidence_export, Perm.case_read,
                                 Perm.case_manage, Perm.case_approve, Perm.policy_read,
-                                Perm.policy_manage}),
+                                Perm.policy_manage, Perm.settings_read}),
     Role.auditor: READ_ALL,
     Role.hq_admin: ALL,
 }

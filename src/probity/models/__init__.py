@@ -31,6 +31,7 @@ from probity.models.commerce import (
     Refund,
 )
 from probity.models.finance import ImportBatch, PayeeAccount, PayeeKind, RuleSetting
+from probity.models.governance import SettingsVersion
 from probity.models.ledger import LedgerCheckpoint, LedgerEntry
 from probity.models.org import (
     Employee,
@@ -92,6 +93,7 @@ __all__ = [
     "Role",
     "RoleAssignment",
     "RuleSetting",
+    "SettingsVersion",
     "Tenant",
     "TenantKind",
     "TenantPolicy",

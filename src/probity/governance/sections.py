@@ -1,0 +1,130 @@
+"""The built-in sections: the group standards of the domains that existed before governance.
+
+Domains added later declare theirs in `probity/<domain>/settings.py` (see `registry.py`). The
+defaults here are today's built-in behaviour, so a tenant with no version behaves as before.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+from zoneinfo import available_timezones
+
+from pydantic import Field, field_validator
+
+from probity.auth.permissions import Perm
+from probity.governance.registry import SettingsSection, register_section
+
+AttachmentKind = Literal["image", "voice"]
+CaseGrouping = Literal["agent_customer", "agent", "customer"]
+CaseEvent = Literal["case.opened", "case.decided", "case.sla_warning", "case.sla_breached"]
+Robot = Literal["wecom", "dingtalk", "feishu"]
+_ATTACHMENTS: tuple[AttachmentKind, ...] = ("image", "voice")
+_EVENTS: tuple[CaseEvent, ...] = ("case.opened", "case.sla_breached")
+_ROBOTS: tuple[Robot, ...] = ("wecom", "dingtalk", "feishu")
+
+
+class NoticeSettings(SettingsSection):
+    """What each side is told when screening intervenes, per category and sender role."""
+
+    customer_contact: str = Field(
+        "请通过官方渠道联系，私下联系不受平台保障", min_length=1, max_length=500,
+        title="Customer notice: off-platform contact")
+    customer_bribe: str = Field(
+        "请通过官方渠道沟通，平台不支持红包或礼金往来", min_length=1, max_length=500,
+        title="Customer notice: red envelope")
+    customer_payment: str = Field(
+        "请通过官方渠道付款，私下转账不受平台保障", min_length=1, max_length=500,
+        title="Customer notice: private payment")
+    agent_contact: str = Field(
+        "合规提醒：请勿引导客户私下联系。", min_length=1, max_length=500,
+        title="Agent warning: off-platform contact")
+    agent_bribe: str = Field(
+        "合规提醒：请勿收取或索要红包、礼金。", min_length=1, max_length=500,
+        title="Agent warning: red envelope")
+    agent_payment: str = Field(
+        "合规提醒：请勿私下收款。", min_length=1, max_length=500,
+        title="Agent warning: private payment")
+    agent_customer_attempt: str = Field(
+        "客户试图转到平台外联系，请在官方渠道内继续服务。", min_length=1, max_length=500,
+        title="Agent notice: the customer tried to move off-platform")
+
+
+class ChatProcessSettings(SettingsSection):
+    official_channel_reminder: bool = Field(
+        True, title="Official-channel reminder when a conversation starts")
+    reminder_text: str = Field(
+        "温馨提示：请在官方渠道内沟通与付款，平台工作人员不会要求私下联系或转账。",
+        min_length=1, max_length=500, title="Reminder text")
+    allowed_attachments: list[AttachmentKind] = Field(
+        default_factory=lambda: list(_ATTACHMENTS), title="Allowed attachment types")
+
+
+class CaseStandardSettings(SettingsSection):
+    group_by: CaseGrouping = Field("agent_customer", title="Group alerts into cases by")
+    window_hours: int = Field(72, ge=1, le=720, title="Grouping window (hours)")
+    triage_hours: int = Field(2, ge=1, le=72, title="Triage SLA (hours)")
+    decision_working_days: int = Field(3, ge=1, le=30, title="Decision SLA (working days)")
+
+
+class FinanceRuleSettings(SettingsSection):
+    """Thresholds of the finance anomaly rules (`finance/rules.py`)."""
+
+    payee_not_company_enabled: bool = Field(True, title="Payment to a non-company payee")
+    offline_paid_no_receipt_enabled: bool = Field(True, title="Paid offline with no receipt")
+    refund_outlier_enabled: bool = Field(True, title="Refund outlier against peers")
+    refund_outlier_threshold: float = Field(3.5, ge=2.0, le=10.0,
+                                            title="Refund outlier: robust z-score threshold")
+    refund_outlier_period_days: int = Field(30, ge=7, le=365,
+                                            title="Refund outlier: period (days)")
+    refund_outlier_min_peers: int = Field(5, ge=3, le=100, title="Refund outlier: minimum peers")
+    refund_after_flag_enabled: bool = Field(True, title="Refund after a flagged conversation")
+    refund_after_flag_window_hours: int = Field(72, ge=1, le=720,
+                                                title="Refund after flag: window (hours)")
+    rising_compensation_enabled: bool = Field(True, title="Rising compensation")
+    rising_compensation_period_days: int = Field(90, ge=7, le=365,
+                                                 title="Rising compensation: period (days)")
+    rising_compensation_min_count: int = Field(3, ge=2, le=20,
+                                               title="Rising compensation: minimum count")
+
+
+class RetentionSettings(SettingsSection):
+    """Minimum retention per record type (days); a subsidiary may keep longer, never shorter,
+    where HQ locks it."""
+
+    chat_message_days: int = Field(1095, ge=30, le=3650, title="Chat messages (days)")
+    alert_days: int = Field(1825, ge=30, le=3650, title="Alerts (days)")
+    legal_hold_requires_reason: bool = Field(True, title="A legal hold needs a written reason")
+
+
+class NotificationSettings(SettingsSection):
+    compliance_events: list[CaseEvent] = Field(
+        default_factory=lambda: list(_EVENTS),
+        title="Events always notified in-app to compliance")
+    min_severity: int = Field(1, ge=1, le=4, title="Minimum case severity notified")
+    allowed_robots: list[Robot] = Field(default_factory=lambda: list(_ROBOTS),
+                                        title="Group-chat robots allowed")
+
+
+class DisplaySettings(SettingsSection):
+    timezone: str = Field("Asia/Shanghai", min_length=1, max_length=64,
+                          title="Display time zone")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        if value not in available_timezones():
+            raise ValueError(f"unknown time zone {value!r} (an IANA name, e.g. Asia/Shanghai)")
+        return value
+
+
+register_section("notices", NoticeSettings, title="Notice texts", manage=Perm.policy_manage)
+register_section("chat", ChatProcessSettings, title="Chat process rules",
+                 manage=Perm.policy_manage)
+register_section("cases", CaseStandardSettings, title="Case settings", manage=Perm.case_manage)
+register_section("finance_rules", FinanceRuleSettings, title="Finance rule settings",
+                 manage=Perm.case_manage)
+register_section("retention", RetentionSettings, title="Retention and legal holds",
+                 manage=Perm.records_manage)
+register_section("notifications", NotificationSettings, title="Notification rules",
+                 manage=Perm.case_manage)
+register_section("display", DisplaySettings, title="Display")
