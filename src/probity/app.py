@@ -30,6 +30,10 @@ NODE_MODULES = PROJECT_ROOT / "node_modules"
 VENDOR_FILES = {
     "htmx.js": NODE_MODULES / "htmx.org" / "dist" / "htmx.min.js",
     "echarts.js": NODE_MODULES / "echarts" / "dist" / "echarts.min.js",
+    "bootstrap.css": NODE_MODULES / "bootstrap" / "dist" / "css" / "bootstrap.min.css",
+    "bootstrap.js": NODE_MODULES / "bootstrap" / "dist" / "js" / "bootstrap.bundle.min.js",
+    "swagger-ui.css": NODE_MODULES / "swagger-ui-dist" / "swagger-ui.css",
+    "swagger-ui.js": NODE_MODULES / "swagger-ui-dist" / "swagger-ui-bundle.js",
 }
 
 
@@ -57,7 +61,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
 
     app = FastAPI(
         title="Probity API", version=__version__, lifespan=lifespan,
-        openapi_url="/api/openapi.json", docs_url="/api/docs", redoc_url=None,
+        openapi_url="/api/openapi.json", docs_url=None, redoc_url=None,
         description="Probity (廉盾): screening, records, cases and HR for customer service.",
     )
     app.state.settings = settings
@@ -135,8 +139,19 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         path = VENDOR_FILES.get(name)
         if path is None or not path.exists():
             return _problem_response(404, "not_found", f"no vendor file {name!r} (run make run)")
-        return FileResponse(path, media_type="text/javascript",
+        media_type = "text/css" if name.endswith(".css") else "text/javascript"
+        return FileResponse(path, media_type=media_type,
                             headers={"Cache-Control": "public, max-age=86400"})
+
+    @app.get("/api/docs", include_in_schema=False)
+    async def swagger_ui() -> Response:
+        # Swagger UI from swagger-ui-dist (npm), served locally like the other vendor files.
+        from fastapi.openapi.docs import get_swagger_ui_html
+
+        return get_swagger_ui_html(openapi_url="/api/openapi.json", title="Probity API",
+                                   swagger_js_url="/vendor/swagger-ui.js",
+                                   swagger_css_url="/vendor/swagger-ui.css",
+                                   swagger_favicon_url="/static/favicon.svg")
 
     # Order matters: the outermost middleware is added last.
     app.add_middleware(SessionMiddleware, secret_key=settings.secret_key,

@@ -37,9 +37,16 @@ def test_phone_layout_has_a_menu(browser: Any, live_server: str) -> None:
     page = context.new_page()
     try:
         sign_in(page, live_server, "auditor")
-        assert page.locator(".nav-burger").is_visible()
-        assert not page.locator("nav.nav").is_visible()
-        page.click(".nav-burger")
-        assert page.locator("nav.nav").is_visible()
+        toggle = page.locator("[data-testid=menu-toggle]")
+        assert toggle.is_visible()
+        assert not page.locator("[data-testid=menu]").is_visible()
+        # The menu opens from the keyboard: the skip link first, then the menu button.
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.className").startswith("skip-link")
+        toggle.focus()
+        page.keyboard.press("Enter")
+        page.locator("[data-testid=menu]").wait_for(state="visible")
+        assert toggle.get_attribute("aria-expanded") == "true"
+        assert page.locator("[data-testid=menu] a", has_text="审计日志").is_visible()
     finally:
         context.close()

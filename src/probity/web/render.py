@@ -8,7 +8,8 @@ from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
+from jinja2.runtime import Context
 
 from probity.auth.deps import csrf_token
 from probity.auth.permissions import Perm, Principal
@@ -36,19 +37,32 @@ def parse_day(value: str | None) -> datetime | None:
         return None
 
 
+TIME_FORMAT = "%Y-%m-%d %H:%M"  # the one display format; /static/app.js formatTime() matches it
+
+
 def local_time(value: datetime | None, tz: str = "Asia/Shanghai") -> str:
     if value is None:
         return ""
-    return value.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M")
+    if value.tzinfo is None:  # stored times are UTC; a naive one read back from SQLite is too
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(ZoneInfo(tz)).strftime(TIME_FORMAT)
 
 
-env.filters["local_time"] = local_time
+@pass_context
+def _local_time_filter(ctx: Context, value: datetime | None, tz: str | None = None) -> str:
+    """`{{ t | local_time }}` shows t in the page's zone (the `tz` the page passed, else the
+    deployment's default), in the one display format."""
+    return local_time(value, tz or str(ctx.get("tz") or "Asia/Shanghai"))
+
+
+env.filters["local_time"] = _local_time_filter
 
 
 def render(request: Request, template: str, status_code: int = 200, **context: Any
            ) -> HTMLResponse:
     locale = locale_of(request)
     principal: Principal | None = getattr(request.state, "principal", None)
+    context.setdefault("tz", request.app.state.settings.default_timezone)
     html = env.get_template(template).render(
         request=request, _=translator(locale), locale=locale, me=principal, Perm=Perm,
         menu=menu_for(principal), csrf=csrf_token(request), **context)
