@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request
 
 from probity.auth import schemas, service
 from probity.auth.deps import CurrentPrincipal, Session, UserAdmin, commit, csrf_token
+from probity.auth.permissions import Principal
 from probity.errors import TooManyAttempts, Unauthenticated
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
@@ -52,7 +53,7 @@ async def get_csrf(request: Request) -> dict[str, str]:
     return {"csrf_token": csrf_token(request)}
 
 
-def _me(p: service.Principal) -> schemas.MeRead:
+def _me(p: Principal) -> schemas.MeRead:
     return schemas.MeRead(
         user_id=p.user_id, username=p.username, display_name=p.display_name,
         tenant_id=p.tenant_id, employee_id=p.employee_id, customer_id=p.customer_id,
