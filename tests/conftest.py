@@ -59,11 +59,11 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def _fresh_process_state() -> None:
     """Per-process caches and counters start empty: a test's rolled-back policy change, or its
     failed guest sign-ins, must not leak into the next test."""
-    from probity.chat.router import GUEST_LIMITER
+    from probity import ratelimit
     from probity.policy import registry
 
     registry.reset()
-    GUEST_LIMITER.reset()
+    ratelimit.reset()
 
 
 @pytest.fixture(scope="session")

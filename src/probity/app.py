@@ -43,7 +43,10 @@ def _wants_html(request: Request) -> bool:
 
 
 def _problem_response(status: int, code: str, detail: str, **extra: object) -> JSONResponse:
-    headers = {"Retry-After": "60"} if status == 429 else None
+    # Retry-After is delay-seconds (RFC 9110 §10.2.3): what the limiter computed, else a minute.
+    retry = extra.get("retry_after")
+    headers = ({"Retry-After": str(retry if isinstance(retry, int) and retry > 0 else 60)}
+               if status == 429 else None)
     return JSONResponse(problem(status, code, detail, **extra), status_code=status,
                         media_type="application/problem+json", headers=headers)
 
@@ -66,6 +69,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     )
     app.state.settings = settings
     app.state.db = db
+    from probity import ratelimit
+
+    ratelimit.configure(settings.redis_url, settings.redis_channel_prefix)
 
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, exc: DomainError) -> Response:

@@ -1,52 +1,90 @@
-"""Failure-count limits for guessable secrets (e.g. a guest's order number + phone digits).
+"""Attempt limits for guessable secrets (sign-in, a guest's order number + phone digits), on a
+shared store through the `limits` library.
 
-In-process: each app process counts on its own, so with N processes an attacker gets at most N
-times the budget — still bounded, and it needs no shared store.
+The store is process memory by default and Redis when `PROBITY_REDIS_URL` is set (`configure`,
+called by the app factory), so several app processes share one budget. Each attempt is counted
+*before* the secret is checked (`take` is one atomic hit per key), so parallel guesses cannot
+slip past the limit while earlier ones are still being checked. Keys expire with their window;
+there is no global wipe an attacker could trigger by flooding keys.
 """
 
 from __future__ import annotations
 
+import math
 import time
-from collections import deque
+
+from limits import RateLimitItemPerSecond
+from limits.aio.storage import MemoryStorage, RedisStorage, Storage
+from limits.aio.strategies import MovingWindowRateLimiter
 
 from probity.errors import TooManyAttempts
 
+__all__ = ["AttemptLimiter", "configure", "reset"]
 
-class FailureLimiter:
-    """At most `max_failures` failures per key within `window_s` seconds; then 429 until the
-    oldest failure leaves the window."""
 
-    def __init__(self, max_failures: int, window_s: float, max_keys: int = 100_000) -> None:
-        self.max_failures = max_failures
+class _Store:
+    def __init__(self) -> None:
+        self.storage: Storage = MemoryStorage()
+        self.limiter = MovingWindowRateLimiter(self.storage)
+        self.url: str | None = None
+
+    def use(self, redis_url: str | None, prefix: str) -> None:
+        if redis_url == self.url:
+            return
+        self.url = redis_url
+        if redis_url:
+            uri = redis_url if redis_url.startswith("async+") else f"async+{redis_url}"
+            self.storage = RedisStorage(uri, implementation="redispy",
+                                        key_prefix=f"{prefix}:limits")
+        else:
+            self.storage = MemoryStorage()
+        self.limiter = MovingWindowRateLimiter(self.storage)
+
+
+_STORE = _Store()
+
+
+def configure(redis_url: str | None, prefix: str = "probity") -> None:
+    """Count attempts in Redis (shared by every process) or, without a URL, in memory."""
+    _STORE.use(redis_url, prefix)
+
+
+def reset() -> None:
+    """Forget every count (tests): a fresh in-memory store, or the same Redis store."""
+    if _STORE.url is None:
+        _STORE.storage = MemoryStorage()
+        _STORE.limiter = MovingWindowRateLimiter(_STORE.storage)
+
+
+class AttemptLimiter:
+    """At most `max_attempts` attempts per key within `window_s` seconds; then 429, with a
+    `Retry-After` of the seconds until the oldest attempt leaves the window."""
+
+    def __init__(self, name: str, max_attempts: int, window_s: int) -> None:
+        self.name = name
+        self.max_attempts = max_attempts
         self.window_s = window_s
-        self.max_keys = max_keys
-        self._failures: dict[str, deque[float]] = {}
+        self.item = RateLimitItemPerSecond(max_attempts, window_s)
 
-    def _recent(self, key: str, now: float) -> deque[float]:
-        q = self._failures.get(key)
-        if q is None:
-            return deque()
-        while q and now - q[0] > self.window_s:
-            q.popleft()
-        if not q:
-            del self._failures[key]
-        return q
-
-    def check(self, *keys: str) -> None:
-        now = time.monotonic()
+    async def take(self, *keys: str) -> None:
+        """Count one attempt against every key, or refuse (counting nothing more) when any key
+        has no attempt left."""
+        limiter = _STORE.limiter
         for key in keys:
-            q = self._recent(key, now)
-            if len(q) >= self.max_failures:
-                wait = int(self.window_s - (now - q[0])) + 1
-                raise TooManyAttempts(f"too many failed attempts; try again in {wait} s",
-                                      retry_after=wait)
-
-    def failed(self, *keys: str) -> None:
-        now = time.monotonic()
-        if len(self._failures) >= self.max_keys:  # bounded memory under a flood of keys
-            self._failures.clear()
+            if not await limiter.test(self.item, self.name, key):
+                await self._refuse(key)
         for key in keys:
-            self._failures.setdefault(key, deque()).append(now)
+            if not await limiter.hit(self.item, self.name, key):
+                await self._refuse(key)
 
-    def reset(self) -> None:
-        self._failures.clear()
+    async def retry_after(self, key: str) -> int:
+        stats = await _STORE.limiter.get_window_stats(self.item, self.name, key)
+        return max(1, math.ceil(stats.reset_time - time.time()))
+
+    async def _refuse(self, key: str) -> None:
+        wait = await self.retry_after(key)
+        raise TooManyAttempts(f"too many attempts; try again in {wait} s", retry_after=wait)
+
+    async def clear(self, *keys: str) -> None:
+        for key in keys:
+            await _STORE.limiter.clear(self.item, self.name, key)

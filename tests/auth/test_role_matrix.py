@@ -38,6 +38,7 @@ PUBLIC = {
 # Open to any signed-in user; what they see is narrowed by scope inside the service.
 SIGNED_IN = {
     ("GET", "/api/v1/me"), ("POST", "/api/v1/auth/logout"), ("GET", "/api/v1/tokens"),
+    ("POST", "/api/v1/auth/password"),
     ("POST", "/api/v1/tokens"), ("DELETE", "/api/v1/tokens/{token_id}"),
     ("GET", "/account/tokens"), ("POST", "/account/tokens"),
     ("POST", "/account/tokens/{token_id}/revoke"), ("GET", "/org/me"),

@@ -351,7 +351,7 @@ async def test_guest_guessing_is_limited(client, db: AsyncSession) -> None:  # t
     order = await an_order(db)
     assert order.contact_phone
     wrong = "0000" if order.contact_phone[-4:] != "0000" else "1111"
-    for _ in range(GUEST_LIMITER.max_failures):
+    for _ in range(GUEST_LIMITER.max_attempts):
         r = await client.post("/api/v1/chat/conversations",
                               json={"order_no": order.order_no, "phone_last4": wrong})
         assert r.status_code == 404

@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Annotated
+from collections.abc import AsyncIterator, MutableMapping
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from probity.auth.effects import AFTER_COMMIT as AFTER_COMMIT
+from probity.auth.effects import after_commit as after_commit
+from probity.auth.effects import commit as commit
 from probity.auth.permissions import Perm, Principal
 from probity.auth.service import load_principal, principal_from_token
+from probity.auth.sessions import session_user_id
 from probity.errors import Forbidden, Unauthenticated
 from probity.models import Role
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-AFTER_COMMIT = "after_commit"
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
@@ -29,19 +32,6 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 
 Session = Annotated[AsyncSession, Depends(get_session)]
-
-
-def after_commit(session: AsyncSession, effect: Callable[[], Awaitable[None]]) -> None:
-    """Queue a side effect (event, notification, job) to run only once the transaction commits."""
-    session.info.setdefault(AFTER_COMMIT, []).append(effect)
-
-
-async def commit(session: AsyncSession) -> None:
-    """Commit the request's transaction, then run the side effects queued during it."""
-    effects: list[Callable[[], Awaitable[None]]] = session.info.pop(AFTER_COMMIT, [])
-    await session.commit()
-    for effect in effects:
-        await effect()
 
 
 def csrf_token(request: Request) -> str:
@@ -69,6 +59,20 @@ async def check_csrf(request: Request) -> None:
         raise Forbidden("missing or invalid CSRF token", code="csrf")
 
 
+async def cookie_principal(session: AsyncSession, cookie: MutableMapping[str, Any]
+                           ) -> Principal | None:
+    """The principal of a cookie session, if it was issued under the account's current session
+    version (logout, a password change and offboarding end older ones); else the cookie is
+    cleared."""
+    ids = session_user_id(cookie)
+    principal = await load_principal(session, ids[0]) if ids else None
+    if principal is None or ids is None or principal.session_version != ids[1]:
+        if "uid" in cookie:
+            cookie.clear()
+        return None
+    return principal
+
+
 async def optional_principal(request: Request, session: Session) -> Principal | None:
     cached: Principal | None = getattr(request.state, "principal", None)
     if cached is not None:
@@ -80,13 +84,9 @@ async def optional_principal(request: Request, session: Session) -> Principal | 
         if principal is None:
             raise Unauthenticated("invalid, expired or revoked API token")
     else:
-        uid = request.session.get("uid")
-        if isinstance(uid, int):
-            principal = await load_principal(session, uid)
-            if principal is None:
-                request.session.clear()
-            else:
-                await check_csrf(request)
+        principal = await cookie_principal(session, request.session)
+        if principal is not None:
+            await check_csrf(request)
     request.state.principal = principal
     return principal
 

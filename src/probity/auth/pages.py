@@ -7,10 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from probity.auth import service
-from probity.auth.deps import CurrentPrincipal, Session, check_csrf, commit
+from probity.auth import login, service
+from probity.auth.deps import CurrentPrincipal, OptionalPrincipal, Session, check_csrf, commit
 from probity.auth.router import sign_in
 from probity.errors import DomainError
+from probity.events import get_bus
 from probity.web.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -41,9 +42,10 @@ async def login_submit(
 
 
 @router.post("/logout")
-async def logout(request: Request) -> Response:
+async def logout(request: Request, session: Session, principal: OptionalPrincipal) -> Response:
     await check_csrf(request)
-    request.session.clear()
+    await login.sign_out(session, request.session, principal, get_bus(request.app).publish)
+    await commit(session)
     return RedirectResponse("/login", status_code=303)
 
 

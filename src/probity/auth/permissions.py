@@ -87,6 +87,9 @@ class Principal:
     customer_id: int | None
     grants: list[Grant] = field(default_factory=list)
     via_token: bool = False
+    # What the credential was, so a long-lived connection can re-check it (`auth.sessions`).
+    session_version: int | None = None
+    token_id: int | None = None
 
     @property
     def roles(self) -> set[Role]:

@@ -6,36 +6,42 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
-from probity.auth import schemas, service
+from probity.auth import login, schemas, service
 from probity.auth.deps import CurrentPrincipal, Session, UserAdmin, commit, csrf_token
 from probity.auth.permissions import Principal
-from probity.errors import TooManyAttempts, Unauthenticated
+from probity.auth.sessions import start_session
+from probity.events import get_bus
+from probity.ratelimit import AttemptLimiter
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
 
 
+# Sign-in attempts per client address, counted before the password is checked: the account
+# lockout stops guessing one password, this stops spraying many accounts from one address.
+LOGIN_IP_LIMITER = AttemptLimiter("login-ip", max_attempts=30, window_s=60)
+
+
 async def sign_in(request: Request, session: Session, username: str, password: str) -> int:
-    """Check the password, persist the outcome (failures count towards lockout) and start a
-    session. Returns the user id."""
+    """Throttle by address, reserve an attempt against the account (committed at once, so
+    parallel guesses count), check the password, record the outcome and start a session.
+    Returns the user id."""
     settings = request.app.state.settings
-    outcome = await service.authenticate(session, settings, username, password)
+    await LOGIN_IP_LIMITER.take(request.client.host if request.client else "?")
+    attempt = await login.reserve_attempt(session, settings, username)
     await commit(session)
-    if outcome.locked_until is not None:
-        raise TooManyAttempts(
-            "too many failed sign-ins; the account is locked until "
-            f"{outcome.locked_until.isoformat(timespec='seconds')}",
-            retry_after=outcome.locked_until.isoformat())
-    if not outcome.ok or outcome.user is None:
-        raise Unauthenticated("wrong username or password", code="bad_credentials")
-    request.session.clear()
-    request.session["uid"] = outcome.user.id
+    ok = await login.check_password(attempt, password)
+    try:
+        user = await login.finish_attempt(session, settings, username, attempt, ok)
+    finally:
+        await commit(session)
+    start_session(request.session, user)
     csrf_token(request)
-    return outcome.user.id
+    return user.id
 
 
 @router.post("/auth/login", response_model=schemas.MeRead)
-async def login(data: schemas.LoginRequest, request: Request, session: Session
-                ) -> schemas.MeRead:
+async def login_api(data: schemas.LoginRequest, request: Request, session: Session
+                    ) -> schemas.MeRead:
     uid = await sign_in(request, session, data.username, data.password)
     principal = await service.load_principal(session, uid)
     assert principal is not None
@@ -43,8 +49,20 @@ async def login(data: schemas.LoginRequest, request: Request, session: Session
 
 
 @router.post("/auth/logout", status_code=204)
-async def logout(request: Request, principal: CurrentPrincipal) -> None:
-    request.session.clear()
+async def logout(request: Request, session: Session, principal: CurrentPrincipal) -> None:
+    """End this session everywhere it was copied: the old cookie stops working at once."""
+    await login.sign_out(session, request.session, principal, get_bus(request.app).publish)
+    await commit(session)
+
+
+@router.post("/auth/password", status_code=204)
+async def change_password(data: schemas.PasswordChange, request: Request, session: Session,
+                          principal: CurrentPrincipal) -> None:
+    """Change your own password; every other session of your account ends."""
+    await login.change_password(session, request.app.state.settings, principal, request.session,
+                                data.current_password, data.new_password,
+                                get_bus(request.app).publish)
+    await commit(session)
 
 
 @router.get("/auth/csrf")

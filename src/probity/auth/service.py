@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from probity.audit.service import record_audit
-from probity.auth.passwords import check_password_policy, hash_password, verify_password
+from probity.auth.passwords import check_password_policy, hash_password
 from probity.auth.permissions import Grant, Perm, Principal
 from probity.auth.scoping import MAX_ID, may_administer, may_grant, tenant_in_scope
 from probity.config import Settings
@@ -31,50 +30,7 @@ from probity.models.base import utcnow
 TOKEN_PREFIX = "pbt_"
 
 
-@dataclass
-class LoginOutcome:
-    user: User | None
-    ok: bool
-    locked_until: datetime | None = None
-
-
-async def authenticate(
-    session: AsyncSession, settings: Settings, username: str, password: str
-) -> LoginOutcome:
-    """Check a password, counting failures. The caller commits even when it fails, so the
-    failure count survives; a locked account is refused without checking the password."""
-    user = await session.scalar(select(User).where(User.username == username))
-    now = utcnow()
-    if user is None or not user.is_active:
-        verify_password(password, None)  # same cost as a real check
-        return LoginOutcome(None, False)
-    if user.locked_until and user.locked_until > now:
-        return LoginOutcome(user, False, user.locked_until)
-    if not verify_password(password, user.password_hash):
-        user.failed_logins += 1
-        action = "auth.login_failed"
-        if user.failed_logins >= settings.lockout_threshold:
-            # Each further lockout doubles, capped at a day.
-            seconds = min(settings.lockout_s * 2 ** min(user.lockouts, 6), 86400)
-            user.locked_until = now + timedelta(seconds=seconds)
-            user.lockouts += 1
-            user.failed_logins = 0
-            action = "auth.locked"
-        record_audit(session, None, action, target_type="user", target_id=user.id,
-                     tenant_id=user.tenant_id, actor_name=username,
-                     after={"locked_until": user.locked_until} if action == "auth.locked" else None)
-        await session.flush()
-        return LoginOutcome(user, False, user.locked_until if action == "auth.locked" else None)
-    user.failed_logins = 0
-    user.lockouts = 0
-    user.locked_until = None
-    record_audit(session, None, "auth.login", target_type="user", target_id=user.id,
-                 tenant_id=user.tenant_id, actor_name=username)
-    await session.flush()
-    return LoginOutcome(user, True)
-
-
-async def load_principal(session: AsyncSession, user_id: int, *, via_token: bool = False
+async def load_principal(session: AsyncSession, user_id: int, *, token_id: int | None = None
                          ) -> Principal | None:
     user = await session.get(User, user_id)
     if user is None or not user.is_active:
@@ -87,7 +43,9 @@ async def load_principal(session: AsyncSession, user_id: int, *, via_token: bool
         employee_id=user.employee_id,
         customer_id=user.customer_id,
         grants=await grants_of(session, user.id),
-        via_token=via_token,
+        via_token=token_id is not None,
+        session_version=user.session_version,
+        token_id=token_id,
     )
 
 
@@ -173,7 +131,7 @@ async def principal_from_token(session: AsyncSession, plain: str) -> Principal |
         return None
     if token.expires_at and token.expires_at <= now:
         return None
-    return await load_principal(session, token.user_id, via_token=True)
+    return await load_principal(session, token.user_id, token_id=token.id)
 
 
 async def create_user(

@@ -27,7 +27,7 @@ from probity.errors import NotFound
 from probity.events import get_bus
 from probity.ledger.access import ConversationAccess
 from probity.models import Message, MessageKind, Role, Transfer
-from probity.ratelimit import FailureLimiter
+from probity.ratelimit import AttemptLimiter
 
 router = APIRouter(prefix="/api/v1/chat", tags=["chat"])
 ChatToken = Annotated[str | None, Header(alias="X-Chat-Token")]
@@ -41,26 +41,21 @@ def _publish(request: Request) -> service.Publish:
 
 
 # A guest proves who they are with an order number and four digits: 10,000 guesses at most, so
-# failures are limited per client address and per order number.
-GUEST_LIMITER = FailureLimiter(max_failures=5, window_s=15 * 60)
+# attempts are limited per order number and per client address, counted before the check (so
+# parallel guesses count too) on the shared store (`probity.ratelimit`).
+GUEST_LIMITER = AttemptLimiter("guest-order", max_attempts=5, window_s=15 * 60)
+GUEST_IP_LIMITER = AttemptLimiter("guest-ip", max_attempts=30, window_s=15 * 60)
 
 
 @router.post("/conversations", status_code=201, response_model=schemas.ConversationStarted)
 async def start(data: schemas.ConversationStart, request: Request, session: Session,
                 principal: OptionalPrincipal) -> schemas.ConversationStarted:
-    guest = principal is None or principal.customer_id is None
-    keys = (f"ip:{request.client.host if request.client else '?'}",
-            f"order:{(data.order_no or '').strip()}")
-    if guest:
-        GUEST_LIMITER.check(*keys)
-    try:
-        conv, token = await service.start_conversation(
-            session, principal, _publish(request), order_no=data.order_no,
-            phone_last4=data.phone_last4, team_id=data.team_id)
-    except NotFound:
-        if guest:
-            GUEST_LIMITER.failed(*keys)
-        raise
+    if principal is None or principal.customer_id is None:
+        await GUEST_IP_LIMITER.take(request.client.host if request.client else "?")
+        await GUEST_LIMITER.take((data.order_no or "").strip())
+    conv, token = await service.start_conversation(
+        session, principal, _publish(request), order_no=data.order_no,
+        phone_last4=data.phone_last4, team_id=data.team_id)
     pos = await queue_position(session, conv)
     await commit(session)
     return schemas.ConversationStarted(

@@ -36,9 +36,9 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from probity.auth.deps import commit
+from probity.auth.deps import commit, cookie_principal
 from probity.auth.permissions import Principal
-from probity.auth.service import load_principal, principal_from_token
+from probity.auth.service import principal_from_token
 from probity.chat import service
 from probity.chat.screening import BLOCK_NOTICE, WARN_REMINDER, warm_screener_in_background
 from probity.errors import Conflict, DomainError, InvalidInput
@@ -76,10 +76,9 @@ async def ws_principal(websocket: WebSocket, session: AsyncSession) -> Principal
     auth = websocket.headers.get("authorization", "")
     if auth.lower().startswith("bearer "):
         return await principal_from_token(session, auth[7:].strip())
-    uid = websocket.session.get("uid") if "session" in websocket.scope else None
     # Cookie-authenticated sockets must come from our own pages (no cross-site hijacking).
-    if isinstance(uid, int) and _same_origin(websocket):
-        return await load_principal(session, uid)
+    if "session" in websocket.scope and _same_origin(websocket):
+        return await cookie_principal(session, websocket.session)
     return None
 
 

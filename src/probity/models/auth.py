@@ -38,6 +38,9 @@ class User(IdMixin, TimestampMixin, Base):
     lockouts: Mapped[int] = mapped_column(default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Every cookie session carries the version it was issued under; logout, a password change
+    # and offboarding bump it, so older cookies stop working at once (`auth.sessions`).
+    session_version: Mapped[int] = mapped_column(default=0, server_default="0")
 
 
 class RoleAssignment(IdMixin, TimestampMixin, Base):
