@@ -191,6 +191,7 @@ def _case_payload(case: Case) -> dict[str, Any]:
     return {
         "case_id": case.id, "status": case.status.value, "severity": case.severity,
         "agent_employee_id": case.agent_employee_id, "customer_id": case.customer_id,
+        "subject": case.subject, "agent_part": case.agent_part,
         "assignee_user_id": case.assignee_user_id, "decision": case.decision,
         "penalty": case.penalty,
     }
@@ -260,7 +261,7 @@ async def open_case(session: AsyncSession, actor: Principal | None, alerts: list
     now = utcnow()
     case = Case(
         tenant_id=first.tenant_id, org_unit_id=org_unit_id, agent_employee_id=agent_id,
-        customer_id=customer_id, status=S.new,
+        customer_id=customer_id, status=S.new, **case_subject(alerts),
         title=(title or _default_title(first))[:200],
         severity=_severity_of(alerts), last_alert_at=max(a.created_at for a in alerts),
         triage_due_at=now + timedelta(hours=policy.triage_hours),
@@ -275,6 +276,14 @@ async def open_case(session: AsyncSession, actor: Principal | None, alerts: list
                   detail={"alert_ids": [a.id for a in alerts]})
     await notify_case(session, case, "case.opened")
     return case
+
+
+def case_subject(alerts: list[Alert]) -> dict[str, Any]:
+    """Who a case is about: the agent when any of its alerts is about the agent, else the
+    customer (their attempts, with the agent as recipient). Never the agent by default."""
+    if any(a.subject == "agent" for a in alerts):
+        return {"subject": "agent", "agent_part": "initiator"}
+    return {"subject": "customer", "agent_part": "recipient"}
 
 
 def _default_title(alert: Alert) -> str:
@@ -303,6 +312,8 @@ async def group_alert(session: AsyncSession, alert: Alert,
         q = q.where(Case.agent_employee_id == agent_id)
     if policy.group_by in ("agent_customer", "customer"):
         q = q.where(Case.customer_id == customer_id)
+    # A customer's attempts and an agent's own violations never share a case.
+    q = q.where(Case.subject == (alert.subject or "agent"))
     if agent_id is None and customer_id is None:
         case = None  # nothing to group on: a case of its own
     else:
@@ -372,6 +383,9 @@ async def transition(session: AsyncSession, principal: Principal, case_id: int, 
         case.decision = target.value
         case.decided_at = now
         case.decided_by_user_id = principal.user_id
+    if target == S.penalty_proposed and case.subject != "agent":
+        raise Conflict("this case is about a customer's attempt: the agent was its recipient, "
+                       "so no penalty can be proposed against them", code="subject_is_customer")
     if target == S.penalty_proposed:
         text = (penalty or "").strip()
         if not text:
@@ -566,6 +580,9 @@ async def _raise_report(session: AsyncSession, principal: Principal, *, tenant_i
         rule="report_private_payment" if names_payment and source == "customer_report" else None,
         customer_id=customer_id, evidence={"text": text[:2000], "categories": categories},
         created_at=utcnow(),
+        # A self-report is about the customer who made the offer; the agent declined it.
+        subject="customer" if source == "self_report" else "agent",
+        agent_part="refuser" if source == "self_report" else "initiator",
     )
     session.add(alert)
     await session.flush()
@@ -632,7 +649,8 @@ async def my_cases(session: AsyncSession, principal: Principal) -> list[Case]:
     if principal.employee_id is None:
         return []
     return list((await session.scalars(select(Case).where(
-        Case.agent_employee_id == principal.employee_id, Case.decision.is_not(None))
+        Case.agent_employee_id == principal.employee_id, Case.subject == "agent",
+        Case.decision.is_not(None))
         .order_by(Case.id.desc()))).all())
 
 

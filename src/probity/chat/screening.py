@@ -11,10 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from probity.screening import CompiledPolicy, default_policy, screen_message
+from probity.screening.context import ContextVerdict, ConversationContext
 
 BLOCK_NOTICE = "请通过官方渠道联系，私下联系/转账不受平台保障"
 BLOCK_NOTICE_EN = ("Please keep to the official channel: private contact or transfers are not "
@@ -77,6 +81,35 @@ def screen_text(text: str, role: str, policy: CompiledPolicy | None = None) -> A
     return screen_message(text, role, policy or default_policy())
 
 
+MAX_CONTEXTS = 20_000
+_contexts: OrderedDict[int, ConversationContext] = OrderedDict()
+
+
+def context_for(conv_id: int) -> ConversationContext:
+    """The conversation's screening context in this process (its last few turns), kept for
+    the MAX_CONTEXTS most recently active conversations. A conversation served by another
+    process, or before a restart, starts with an empty context there."""
+    ctx = _contexts.get(conv_id)
+    if ctx is None:
+        ctx = _contexts[conv_id] = ConversationContext()
+        if len(_contexts) > MAX_CONTEXTS:
+            _contexts.popitem(last=False)
+    else:
+        _contexts.move_to_end(conv_id)
+    return ctx
+
+
+def screen_in_context(conv_id: int, text: str, role: str,
+                      policy: CompiledPolicy | None = None) -> ContextVerdict:
+    """Screen one text message with the last few messages of its conversation."""
+    return context_for(conv_id).screen(text, role, policy or default_policy())
+
+
+def forget_contexts() -> None:
+    """For tests."""
+    _contexts.clear()
+
+
 def screen_image_bytes(data: bytes, role: str, policy: CompiledPolicy | None = None
                        ) -> tuple[MediaResult | None, str]:
     """(result, "screened"): the library's image result (QR codes + OCR text) in the shape of
@@ -102,3 +135,50 @@ def screen_voice_bytes(data: bytes, role: str, mime: str,
 
     res = screen_voice(data, role, policy or default_policy(), mime_type=mime)
     return res.result, res.status
+
+
+async def record_refusals(session: AsyncSession, stored: list[tuple[Any, Any, Any]]) -> None:
+    """Refusal rows for the stored messages tagged ``refusal`` (one INSERT for the batch, and
+    nothing at all when there are none), and the context turns learn their seq.
+
+    ``stored``: (PendingSend, Message, conversation row: id, last_seq, tenant, team, agent
+    employee, customer). An agent's refusal also marks the open customer cases of that
+    customer and agent: the agent's part becomes ``refuser``.
+    """
+    from sqlalchemy import insert, update
+
+    from probity.models import Case, Refusal
+
+    rows: list[dict[str, Any]] = []
+    refusers: set[tuple[int, int]] = set()
+    for send, msg, conv in stored:
+        if send.turn is not None:
+            send.turn.seq = msg.seq
+        if "refusal" not in (msg.categories or []) or msg.sender_role not in ("agent",
+                                                                             "customer"):
+            continue
+        offer = send.offer
+        offer_seq = offer.seq if offer is not None else None
+        declined = sorted({*(offer.categories if offer is not None else ()),
+                           *(s["category"] for s in (msg.spans or [])
+                             if s.get("category") in ("contact", "bribe", "payment"))})
+        rows.append({
+            "tenant_id": msg.tenant_id, "org_unit_id": conv[3],
+            "conversation_id": msg.conversation_id, "message_id": msg.id, "seq": msg.seq,
+            "refuser_role": msg.sender_role,
+            "refuser_employee_id": msg.sender_employee_id if msg.sender_role == "agent" else None,
+            "customer_id": conv[5], "episode": offer_seq if offer_seq is not None else msg.seq,
+            "offer_seq": offer_seq, "declined": declined, "created_at": msg.created_at})
+        if msg.sender_role == "agent" and conv[4] is not None and conv[5] is not None:
+            refusers.add((int(conv[4]), int(conv[5])))
+    if not rows:
+        return
+    await session.execute(insert(Refusal), rows)
+    from probity.cases.service import OPEN_FOR_GROUPING
+
+    for agent_id, customer_id in sorted(refusers):
+        await session.execute(
+            update(Case).where(Case.subject == "customer", Case.agent_employee_id == agent_id,
+                               Case.customer_id == customer_id,
+                               Case.status.in_(list(OPEN_FOR_GROUPING)))
+            .values(agent_part="refuser").execution_options(synchronize_session=False))

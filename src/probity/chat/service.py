@@ -34,7 +34,9 @@ from probity.chat import attachments, routing
 from probity.chat.screening import (
     BLOCK_NOTICE,
     WARN_REMINDER,
+    record_refusals,
     screen_image_bytes,
+    screen_in_context,
     screen_text,
     screen_voice_bytes,
     warm_screener,
@@ -64,6 +66,7 @@ from probity.models import (
 from probity.models.base import utcnow
 from probity.policy.registry import policy_for
 from probity.screening import CompiledPolicy
+from probity.screening.context import Turn
 
 RECALL_WINDOW = timedelta(minutes=2)
 MAX_TEXT = 2000
@@ -313,6 +316,8 @@ class PendingSend:
     mime: str | None = None
     digest: str | None = None
     size: int | None = None
+    turn: Turn | None = None  # the conversation context's record of this message
+    offer: Turn | None = None  # the other party's latest offer (a refusal's episode)
 
     @property
     def decision(self) -> str:
@@ -338,12 +343,16 @@ async def prepare_send(
     mime: str | None = None
     digest: str | None = None
     status = "screened"
+    turn: Turn | None = None
+    offer: Turn | None = None
     if kind == MessageKind.text:
         if not text:
             raise InvalidInput("the message is empty", code="empty")
         if len(text) > MAX_TEXT:
             raise InvalidInput(f"the message is longer than {MAX_TEXT} characters")
-        result: Any = screen_text(text, who.role, policy)
+        verdict = screen_in_context(conv_id, text, who.role, policy)
+        result: Any = verdict.result
+        turn, offer = verdict.turn, verdict.offer
     else:
         if data is None or attachments_dir is None:
             raise InvalidInput("no file", code="no_file")
@@ -365,7 +374,7 @@ async def prepare_send(
     return PendingSend(conv_id=conv_id, who=who, publish=publish, text=text,
                        client_id=client_id, result=result, screening_status=status, kind=kind,
                        mime=mime, digest=digest,
-                       size=len(data) if data is not None else None)
+                       size=len(data) if data is not None else None, turn=turn, offer=offer)
 
 
 async def find_resent(session: AsyncSession, conv_id: int, role: str,
@@ -427,7 +436,7 @@ _MESSAGE_COLUMNS = (
 _ALERT_COLUMNS = (
     "tenant_id", "org_unit_id", "conversation_id", "message_id", "sender_role",
     "sender_user_id", "agent_employee_id", "decision", "category", "categories", "severity",
-    "snippet", "spans", "created_at", "source", "customer_id")
+    "snippet", "spans", "created_at", "source", "customer_id", "subject", "agent_part")
 
 
 async def _insert_returning_ids(session: AsyncSession, model: Any, rows: list[Any],
@@ -551,6 +560,7 @@ async def store_messages(session: AsyncSession, sends: list[PendingSend], *,
     if messages:
         await _insert_returning_ids(session, Message, [m for _s, m in messages],
                                     _MESSAGE_COLUMNS, ("conversation_id", "seq"))
+        await record_refusals(session, [(s, m, convs[s.conv_id]) for s, m in messages])
         alerts: dict[int, Alert] = {}
         for s, msg in messages:
             if msg.decision in ("warn", "block"):
@@ -560,6 +570,8 @@ async def store_messages(session: AsyncSession, sends: list[PendingSend], *,
                     conversation_id=s.conv_id, message_id=msg.id, sender_role=s.who.role,
                     sender_user_id=s.who.user_id, agent_employee_id=convs[s.conv_id][4],
                     source="screening", customer_id=convs[s.conv_id][5],
+                    subject=s.who.role,
+                    agent_part="initiator" if s.who.role == "agent" else "recipient",
                     decision=msg.decision,
                     category=msg.categories[0] if msg.categories else "other",
                     categories=msg.categories, severity=msg.severity, snippet=masked[:200],
@@ -947,7 +959,8 @@ def alert_event(alert: Alert, conv: Conversation | None = None) -> dict[str, Any
         "id": alert.id, "tenant_id": alert.tenant_id, "org_unit_id": alert.org_unit_id,
         "conversation_id": alert.conversation_id, "message_id": alert.message_id,
         "sender_role": alert.sender_role, "sender_user_id": alert.sender_user_id,
-        "agent_employee_id": alert.agent_employee_id, "decision": alert.decision,
+        "agent_employee_id": alert.agent_employee_id, "subject": alert.subject,
+        "agent_part": alert.agent_part, "decision": alert.decision,
         "category": alert.category, "categories": alert.categories, "severity": alert.severity,
         "snippet": alert.snippet, "created_at": alert.created_at.isoformat()}}
 

@@ -50,6 +50,7 @@ from probity.models.records import (
     LegalHold,
     RetentionRule,
 )
+from probity.models.screening import Refusal, ScreeningLabel
 
 __all__ = [
     "AccessEntry",
@@ -89,10 +90,12 @@ __all__ = [
     "PaymentMethod",
     "Position",
     "Refund",
+    "Refusal",
     "RetentionRule",
     "Role",
     "RoleAssignment",
     "RuleSetting",
+    "ScreeningLabel",
     "SettingsVersion",
     "Tenant",
     "TenantKind",

@@ -11,6 +11,7 @@ compiled policy keeps serving (atomic swap).
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -69,7 +70,7 @@ async def policy_for(session: AsyncSession, tenant_id: int, *, wait: bool = Fals
     if task is None:
         task = asyncio.ensure_future(_compile(chain))
         _compiling[key] = task
-        task.add_done_callback(lambda t, k=key: _finish(k, t))
+        task.add_done_callback(functools.partial(_finish, key))
     previous = _serving.get(tenant_id)
     if previous is not None and not wait:
         return previous  # keep screening with the last version while the new one compiles

@@ -459,8 +459,18 @@ def _screen_slow(
         final.append(h)
 
     refusal_span: tuple[int, int] | None = None
-    if role == "agent" and (ctx.has("refusal") or ctx.has("refusal_strong")):
+    if final and (ctx.has("decline") or ctx.has("refusal_strong")):
+        # Refusal scope: a decline after the trigger in its own sentence ("您说要加我微信，
+        # 这个真不行") cancels it, for agents and customers alike.
+        final, refused, refusal_span = _refusal_scope(text, final, ctx, starts, ends)
+        negated.extend(refused)
+    if refusal_span is None and role == "agent" and (
+            ctx.has("refusal") or ctx.has("refusal_strong")):
         refusal_span = _refusal(ctx, negated, policy)
+    if refusal_span is None and role == "customer" and negated:
+        cue = ctx.get("decline") or ctx.get("negation") or ctx.get("negation_near")
+        if cue and not report:
+            refusal_span = cue[0]  # 我不会私下转账给你, 我不加你微信
 
     return _decide(text, role, policy, final, refusal_span, starts, ends)
 
@@ -686,6 +696,64 @@ def _is_negated(
                 and _CLAUSE_BREAK.search(text, ends[h.ue - 1], starts[s]) is None):
             return True
     return False
+
+
+_SENTENCE_BREAK: Final = re.compile(r"[。！!；;\n]|\.(?:\s|$)")
+_QUESTION_BREAK: Final = re.compile(r"[？?]")
+_CONTRAST: Final = re.compile(r"但是|但|不过|可是|然而|只是|\bbut\b|\bhowever\b|\bthough\b", re.I)
+_PLACE_BEFORE: Final = re.compile(r"(?:平台|这里|这边|app|APP|系统|网上|线上)\S{0,2}$")
+
+
+def _refusal_scope(
+    text: str,
+    hits: list[Hit],
+    ctx: _Ctx,
+    starts: list[int],
+    ends: list[int],
+) -> tuple[list[Hit], list[Hit], tuple[int, int] | None]:
+    """Split term hits into (kept, refused) by the declines after them in their sentence.
+
+    A decline cancels a term hit (a request, an offer: never a number, ID, e-mail or link,
+    which give a contact away whatever is said around them) when it follows the hit in the
+    same sentence with no contrast word between (但, 不过, but) — or opens the sentence
+    right after a question that quotes the offer ("你让我私下转账？我不会转的"). "平台不行"
+    (the platform is no good) is no decline. Returns the first decline used as the refusal.
+    """
+    cues: list[tuple[int, int, tuple[int, int]]] = []
+    for us, ue in ctx.get("decline") + ctx.get("refusal_strong"):
+        cs, ce = starts[us], ends[ue - 1]
+        if _PLACE_BEFORE.search(text, max(0, cs - 6), cs) is not None:
+            continue
+        cues.append((cs, ce, (us, ue)))
+    if not cues or any(h.us < 0 for h in hits):
+        return hits, [], None  # an ID or a number was given: nothing is refused
+    kept: list[Hit] = []
+    refused: list[Hit] = []
+    used: tuple[int, int] | None = None
+    for h in hits:
+        he = ends[h.part_units[-1][1] - 1] if h.part_units else ends[h.ue - 1]
+        hit_cue = None
+        for cs, _ce, unit in cues:
+            if cs < he:
+                continue
+            between = text[he:cs]
+            if _CONTRAST.search(between) is not None:
+                continue
+            if _SENTENCE_BREAK.search(between) is not None:
+                continue
+            questions = list(_QUESTION_BREAK.finditer(between))
+            if len(questions) > 1:
+                continue
+            if questions and between[questions[0].end():].strip(" 我们的是"):
+                continue  # after a question only a decline opening the next sentence counts
+            hit_cue = unit
+            break
+        if hit_cue is None:
+            kept.append(h)
+        else:
+            refused.append(h)
+            used = used or hit_cue
+    return kept, refused, used
 
 
 def _refusal(ctx: _Ctx, negated: list[Hit], policy: CompiledPolicy) -> tuple[int, int] | None:

@@ -64,7 +64,7 @@ CONTEXT_KINDS: Final[tuple[str, ...]] = (
     "report", "verify", "number_context", "bank_cue", "phone_cue", "qq_cue", "invoice",
     "coupon", "private", "refusal", "bribe_mention", "refusal_strong", "account",
     "account_phone", "official_number", "offer", "benefit", "favor",
-    "channel_noun", "contact_request", "solicit", "favor_offer",
+    "channel_noun", "contact_request", "solicit", "favor_offer", "decline",
 )
 
 

@@ -1,0 +1,42 @@
+"""Refusal scope: a decline cancels the trigger in its own sentence, for agents and customers;
+the message is allowed and tagged ``refusal``. Giving a contact away is never cancelled."""
+
+from __future__ import annotations
+
+import pytest
+
+from probity.screening import CompiledPolicy, screen_message
+
+REFUSALS = [
+    ("agent", "您说要加我微信，这个真不行，公司规定只能在平台沟通"),
+    ("agent", "红包我不能收，谢谢您的好意"),
+    ("agent", "感谢，但私下转账我们是不接受的，请走平台付款"),
+    ("agent", "您发的微信号我不能加，我们只在平台服务"),
+    ("customer", "你让我私下转账给你？我不会转的，我走平台付款"),
+    ("customer", "我不会给你发红包的，别想了"),
+    ("customer", "I won't pay you outside the app, I'll use the official checkout."),
+    ("customer", "我不加你微信，有问题平台说"),
+]
+
+STILL_FLAGGED = [
+    ("customer", "加我微信：abc12345，平台不行"),  # an ID given: never cancelled
+    ("customer", "公司规定不让加微信，但你可以加我微信"),  # contrast: the request stands
+    ("customer", "加我微信吧，平台不行"),  # "the platform is no good" is no decline
+    ("agent", "加我微信吧"),
+    ("customer", "私下转账给你吧。不行的话再说"),  # the decline is in another sentence
+]
+
+
+@pytest.mark.parametrize(("role", "text"), REFUSALS)
+def test_refusal_allows_and_tags(policy: CompiledPolicy, role: str, text: str) -> None:
+    res = screen_message(text, role, policy)
+    assert res.decision == "allow", (text, res)
+    assert "refusal" in res.categories, (text, res)
+    assert any(s.category == "refusal" for s in res.spans)
+
+
+@pytest.mark.parametrize(("role", "text"), STILL_FLAGGED)
+def test_refusal_scope_is_its_own_clause(policy: CompiledPolicy, role: str, text: str) -> None:
+    res = screen_message(text, role, policy)
+    assert res.decision != "allow", (text, res)
+    assert "refusal" not in res.categories
