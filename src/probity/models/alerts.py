@@ -39,7 +39,7 @@ class Alert(IdMixin, TimestampMixin, Base):
     customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
     evidence: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     dedupe_key: Mapped[str | None] = mapped_column(String(160), unique=True)
-    # Who did it (migration 0008): the subject the alert is about — customer | agent — and the
+    # Who did it (migration 0009): the subject the alert is about — customer | agent — and the
     # agent's part in it: initiator (the agent's own message), recipient (the customer's
     # attempt, made to the agent: it never counts against them) or refuser (the agent declined).
     subject: Mapped[str] = mapped_column(String(16), default="agent", server_default="agent")

@@ -40,7 +40,7 @@ class Case(IdMixin, TimestampMixin, Base):
     org_unit_id: Mapped[int | None] = mapped_column(ForeignKey("org_units.id"), index=True)
     agent_employee_id: Mapped[int | None] = mapped_column(ForeignKey("employees.id"), index=True)
     customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
-    # Who the case is about (migration 0008): agent | customer. A customer's case names the
+    # Who the case is about (migration 0009): agent | customer. A customer's case names the
     # agent only as the recipient (or refuser) of the attempt: it never counts against them.
     subject: Mapped[str] = mapped_column(String(16), default="agent", server_default="agent")
     agent_part: Mapped[str | None] = mapped_column(String(16))

@@ -1,6 +1,6 @@
 """Screening facts beyond alerts: refusals (for the KPI) and reviewer labels (for training).
 
-Both tables are append-only (migration 0008): a refusal happened; a label was given. A later
+Both tables are append-only (migration 0009): a refusal happened; a label was given. A later
 label on the same alert or message supersedes an earlier one when training data is exported.
 """
 

@@ -1,8 +1,8 @@
 """screening: who did it (alerts and cases name their subject and the agent's part), refusals
 for the KPI, reviewer labels for training (both append-only)
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 """
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from alembic import op
 
 from probity.db import drop_immutability_ddl, immutability_ddl
 
-revision: str = "0008"
-down_revision: str | None = "0007"
+revision: str = "0009"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
