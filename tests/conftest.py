@@ -64,6 +64,9 @@ def _fresh_process_state() -> None:
 
     registry.reset()
     ratelimit.reset()
+    from probity.governance.service import reset_cache
+
+    reset_cache()
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,9 @@ Revises: 0006
 """
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from alembic import op
@@ -42,8 +44,41 @@ def upgrade() -> None:
     )
     op.create_index("ix_settings_versions_section_tenant", "settings_versions",
                     ["section", "tenant_id"])
+    _copy_legacy_settings()
     for ddl in immutability_ddl("settings_versions", op.get_bind().dialect.name):
         op.execute(ddl)
+
+
+def _copy_legacy_settings() -> None:
+    """case_settings and anomaly_rule_settings rows become version 1 of each tenant's `cases`
+    and `finance_rules` sections (the tables stay, unused, for a later cleanup)."""
+    bind = op.get_bind()
+    now = datetime.now(UTC)
+    table = sa.table("settings_versions", sa.column("tenant_id", sa.Integer),
+                     sa.column("section", sa.String), sa.column("version", sa.Integer),
+                     sa.column("values", sa.JSON), sa.column("locks", sa.JSON),
+                     sa.column("reason", sa.String), sa.column("created_by_name", sa.String),
+                     sa.column("created_at", sa.DateTime(timezone=True)))
+    rows = []
+    for tid, group_by, window, triage, days in bind.execute(sa.text(
+            "SELECT tenant_id, group_by, window_hours, triage_hours, decision_working_days "
+            "FROM case_settings")):
+        rows.append({"tenant_id": tid, "section": "cases", "version": 1, "locks": [],
+                     "values": {"group_by": group_by, "window_hours": window,
+                                "triage_hours": triage, "decision_working_days": days}})
+    finance: dict[int, dict[str, object]] = {}
+    for tid, rule, enabled, params in bind.execute(sa.text(
+            "SELECT tenant_id, rule, enabled, params FROM anomaly_rule_settings")):
+        values = finance.setdefault(tid, {})
+        values[f"{rule}_enabled"] = bool(enabled)
+        loaded = json.loads(params) if isinstance(params, str) else (params or {})
+        values.update({f"{rule}_{k}": v for k, v in loaded.items()})
+    rows += [{"tenant_id": tid, "section": "finance_rules", "version": 1, "locks": [],
+              "values": values} for tid, values in finance.items()]
+    if rows:
+        op.bulk_insert(table, [{**r, "reason": "migrated from the per-tenant settings table",
+                                "created_by_name": "migration", "created_at": now}
+                               for r in rows])
 
 
 def downgrade() -> None:

@@ -125,7 +125,7 @@ async def test_refund_outlier_against_team_peers(db: AsyncSession) -> None:
     # Raise the threshold (configurable): nothing more is flagged.
     from probity.finance.rules import set_rule
 
-    await set_rule(db, t.id, "refund_outlier", None, {"threshold": 1e9})
+    await set_rule(db, t.id, "refund_outlier", None, {"threshold": 1000})
     db.add(Refund(tenant_id=t.id, order_id=o.id, customer_id=c.id, refund_no="RO-R9",
                   amount=Decimal("10"), reason="x", refunded_at=now, kind="refund",
                   approved_by_employee_id=agents[-1].id))

@@ -164,12 +164,12 @@ async def get_settings(session: Session, principal: CaseReader, tenant_id: int
 @router.put("/api/v1/cases/settings", response_model=schemas.SettingsRead)
 async def put_settings(body: schemas.SettingsUpdate, session: Session, principal: CaseManager
                        ) -> schemas.SettingsRead:
-    row = await service.update_settings(session, principal, body.tenant_id,
-                                        body.model_dump(exclude={"tenant_id"}))
+    p = await service.update_settings(session, principal, body.tenant_id,
+                                      body.model_dump(exclude={"tenant_id"}))
     await commit(session)
-    return schemas.SettingsRead(tenant_id=row.tenant_id, group_by=row.group_by,
-                                window_hours=row.window_hours, triage_hours=row.triage_hours,
-                                decision_working_days=row.decision_working_days)
+    return schemas.SettingsRead(tenant_id=body.tenant_id, group_by=p.group_by,
+                                window_hours=p.window_hours, triage_hours=p.triage_hours,
+                                decision_working_days=p.decision_working_days)
 
 
 @router.get("/api/v1/cases/{case_id}", response_model=schemas.CaseRead)

@@ -123,6 +123,7 @@ class SettingsUpdate(BaseModel):
     window_hours: int | None = Field(default=None, ge=1, le=24 * 90)
     triage_hours: int | None = Field(default=None, ge=1, le=24 * 7)
     decision_working_days: int | None = Field(default=None, ge=1, le=60)
+    reason: str | None = Field(default=None, max_length=500)
 
 
 class SettingsRead(BaseModel):

@@ -25,7 +25,6 @@ from probity.models import (
     CaseAlert,
     CaseEvent,
     CaseNote,
-    CaseSettings,
     CaseStatus,
     Conversation,
     Customer,
@@ -78,41 +77,31 @@ class Policy:
 
 
 async def case_policy(session: AsyncSession, tenant_id: int) -> Policy:
-    row = await session.get(CaseSettings, tenant_id)
-    tz = await session.scalar(select(Tenant.timezone).where(Tenant.id == tenant_id))
-    policy = Policy(timezone=tz or "Asia/Shanghai")
-    if row is not None:
-        policy.group_by = row.group_by
-        policy.window_hours = row.window_hours
-        policy.triage_hours = row.triage_hours
-        policy.decision_working_days = row.decision_working_days
-    return policy
+    """The tenant's effective case standards (group standards, section `cases`) and zone."""
+    from probity.governance import effective_settings
+    from probity.governance.accessors import display_timezone
+    from probity.governance.sections import CaseStandardSettings
+
+    s = (await effective_settings(session, tenant_id, CaseStandardSettings)).values
+    return Policy(group_by=s.group_by, window_hours=s.window_hours, triage_hours=s.triage_hours,
+                  decision_working_days=s.decision_working_days,
+                  timezone=await display_timezone(session, tenant_id))
 
 
 async def update_settings(session: AsyncSession, principal: Principal, tenant_id: int,
-                          changes: dict[str, Any]) -> CaseSettings:
+                          changes: dict[str, Any]) -> Policy:
+    """Change the tenant's case standards: a new version of its `cases` section (fields HQ
+    locked → 403, audited and ledgered by governance)."""
+    from probity.governance import change_settings
+
     tenant = await session.scalar(select(Tenant).where(
         Tenant.id == tenant_id, principal.scope(Perm.case_manage).tenant_ids_query()))
     if tenant is None:
         raise InvalidInput("unknown or out-of-scope tenant", code="unknown_tenant")
-    if "group_by" in changes and changes["group_by"] not in GROUP_BY:
-        raise InvalidInput(f"group_by must be one of {', '.join(GROUP_BY)}")
-    row = await session.get(CaseSettings, tenant_id)
-    if row is None:
-        row = CaseSettings(tenant_id=tenant_id, group_by="agent_customer", window_hours=72,
-                           triage_hours=2, decision_working_days=3)
-        session.add(row)
-    fields = ("group_by", "window_hours", "triage_hours", "decision_working_days")
-    before = {f: getattr(row, f) for f in fields}
-    for key, value in changes.items():
-        if key in fields and value is not None:
-            setattr(row, key, value)
-    row.updated_at = utcnow()
-    after = {f: getattr(row, f) for f in fields}
-    record_audit(session, principal, "case.settings", target_type="tenant", target_id=tenant_id,
-                 tenant_id=tenant_id, before=before, after=after)
-    await session.flush()
-    return row
+    reason = changes.pop("reason", None) or "case settings (cases API)"
+    values = {k: v for k, v in changes.items() if v is not None}
+    await change_settings(session, principal, tenant_id, "cases", values, reason=reason)
+    return await case_policy(session, tenant_id)
 
 
 # ---------------------------------------------------------------------------------------------

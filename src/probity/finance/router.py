@@ -154,12 +154,7 @@ async def list_rules(session: Session, principal: RuleManager, tenant_id: int
 async def set_rule(rule: str, body: schemas.RuleUpdate, session: Session,
                    principal: RuleManager) -> schemas.RuleRead:
     await service.check_tenant(session, principal, body.tenant_id, Perm.case_manage)
-    await rules.set_rule(session, body.tenant_id, rule, body.enabled, body.params)
-    from probity.audit.service import record_audit
-
-    record_audit(session, principal, "finance.rule", target_type="anomaly_rule",
-                 target_id=rule, tenant_id=body.tenant_id,
-                 after={"enabled": body.enabled, "params": body.params})
+    await rules.set_rule(session, body.tenant_id, rule, body.enabled, body.params, principal)
     config = await rules.rule_config(session, body.tenant_id)
     await commit(session)
     info = rules.RULES[rule]

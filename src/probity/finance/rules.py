@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from probity.auth.permissions import Principal
 from probity.errors import InvalidInput
 from probity.models import (
     Alert,
@@ -31,7 +32,6 @@ from probity.models import (
     Payment,
     PaymentMethod,
     Refund,
-    RuleSetting,
 )
 from probity.models.base import utcnow
 
@@ -87,18 +87,26 @@ def screen_report(text: str) -> tuple[list[str], int, str]:
 
 async def rule_config(session: AsyncSession, tenant_id: int) -> dict[str, tuple[bool, dict[str,
                                                                                        Any]]]:
-    rows = {r.rule: r for r in (await session.scalars(
-        select(RuleSetting).where(RuleSetting.tenant_id == tenant_id))).all()}
+    """Each rule's (enabled, parameters) for the tenant, from its group standards (section
+    `finance_rules`: field `<rule>_enabled` and `<rule>_<parameter>`)."""
+    from probity.governance import effective_settings
+    from probity.governance.sections import FinanceRuleSettings
+
+    s = (await effective_settings(session, tenant_id, FinanceRuleSettings)).values
     out: dict[str, tuple[bool, dict[str, Any]]] = {}
     for name, info in RULES.items():
-        row = rows.get(name)
-        params = {**info.defaults, **(row.params if row else {})}
-        out[name] = (row.enabled if row else True, params)
+        params = {k: getattr(s, f"{name}_{k}", v) for k, v in info.defaults.items()}
+        out[name] = (bool(getattr(s, f"{name}_enabled", True)), params)
     return out
 
 
 async def set_rule(session: AsyncSession, tenant_id: int, rule: str, enabled: bool | None,
-                   params: dict[str, Any] | None) -> RuleSetting:
+                   params: dict[str, Any] | None, actor: Principal | None = None,
+                   reason: str = "finance rule settings (finance API)") -> None:
+    """Change one rule's settings: a new version of the tenant's `finance_rules` section
+    (fields HQ locked → 403; values out of range → 422 naming the field; audited, ledgered)."""
+    from probity.governance import change_settings
+
     info = RULES.get(rule)
     if info is None:
         raise InvalidInput(f"unknown rule {rule!r}", code="unknown_rule")
@@ -107,20 +115,10 @@ async def set_rule(session: AsyncSession, tenant_id: int, rule: str, enabled: bo
     if unknown:
         raise InvalidInput(f"unknown parameter(s) for {rule}: {', '.join(sorted(unknown))}",
                            code="unknown_parameter")
-    for key, value in params.items():
-        if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
-            raise InvalidInput(f"{rule}.{key} must be a non-negative number")
-    row = await session.scalar(select(RuleSetting).where(
-        RuleSetting.tenant_id == tenant_id, RuleSetting.rule == rule))
-    if row is None:
-        row = RuleSetting(tenant_id=tenant_id, rule=rule, enabled=True, params={})
-        session.add(row)
+    values: dict[str, Any] = {f"{rule}_{k}": v for k, v in params.items()}
     if enabled is not None:
-        row.enabled = enabled
-    row.params = {**(row.params or {}), **params}
-    row.updated_at = utcnow()
-    await session.flush()
-    return row
+        values[f"{rule}_enabled"] = enabled
+    await change_settings(session, actor, tenant_id, "finance_rules", values, reason=reason)
 
 
 class _Raiser:

@@ -31,7 +31,8 @@ async def seed_governance(session: AsyncSession) -> None:
     await change_settings(
         session, None, hq.id, "retention", {"chat_message_days": 1095},
         {"chat_message_days": True}, "聊天记录至少保留三年（集团合规标准）", actor_name="demo")
-    await change_settings(session, None, hq.id, "display", locks={"timezone": True},
+    await change_settings(session, None, hq.id, "display", {"timezone": "Asia/Shanghai"},
+                          {"timezone": True},
                           reason="集团统一以北京时间显示", actor_name="demo")
     await change_settings(
         session, None, travel.id, "cases", {"window_hours": 168},

@@ -72,7 +72,7 @@ class FinanceRuleSettings(SettingsSection):
     payee_not_company_enabled: bool = Field(True, title="Payment to a non-company payee")
     offline_paid_no_receipt_enabled: bool = Field(True, title="Paid offline with no receipt")
     refund_outlier_enabled: bool = Field(True, title="Refund outlier against peers")
-    refund_outlier_threshold: float = Field(3.5, ge=2.0, le=10.0,
+    refund_outlier_threshold: float = Field(3.5, ge=2.0, le=1000.0,
                                             title="Refund outlier: robust z-score threshold")
     refund_outlier_period_days: int = Field(30, ge=7, le=365,
                                             title="Refund outlier: period (days)")
@@ -85,6 +85,20 @@ class FinanceRuleSettings(SettingsSection):
                                                  title="Rising compensation: period (days)")
     rising_compensation_min_count: int = Field(3, ge=2, le=20,
                                                title="Rising compensation: minimum count")
+    report_private_payment_enabled: bool = Field(True,
+                                                 title="Customer report naming a private payment")
+    payee_not_company_severity: int = Field(3, ge=1, le=4,
+                                            title="Non-company payee: severity")
+    payee_not_company_employee_account_severity: int = Field(
+        4, ge=1, le=4, title="Non-company payee: severity when it is an employee's account")
+    offline_paid_no_receipt_severity: int = Field(3, ge=1, le=4,
+                                                  title="Paid offline: severity")
+    refund_outlier_severity: int = Field(2, ge=1, le=4, title="Refund outlier: severity")
+    refund_after_flag_severity: int = Field(3, ge=1, le=4, title="Refund after flag: severity")
+    rising_compensation_severity: int = Field(3, ge=1, le=4,
+                                              title="Rising compensation: severity")
+    report_private_payment_severity: int = Field(3, ge=1, le=4,
+                                                 title="Customer report: severity")
 
 
 class RetentionSettings(SettingsSection):
@@ -106,13 +120,14 @@ class NotificationSettings(SettingsSection):
 
 
 class DisplaySettings(SettingsSection):
-    timezone: str = Field("Asia/Shanghai", min_length=1, max_length=64,
-                          title="Display time zone")
+    """None: each tenant's own zone (Structure page); a zone: the group's, usually locked."""
+
+    timezone: str | None = Field(None, min_length=1, max_length=64, title="Display time zone")
 
     @field_validator("timezone")
     @classmethod
-    def _known_zone(cls, value: str) -> str:
-        if value not in available_timezones():
+    def _known_zone(cls, value: str | None) -> str | None:
+        if value is not None and value not in available_timezones():
             raise ValueError(f"unknown time zone {value!r} (an IANA name, e.g. Asia/Shanghai)")
         return value
 
