@@ -503,3 +503,18 @@ async def _store(session: AsyncSession, actor: Principal | None, plan: _Plan, re
 
     after_commit(session, announce)
     return row
+
+
+def version_changes(prev: SettingsVersion | None, row: SettingsVersion
+                    ) -> list[tuple[str, str, Any, Any]]:
+    """What one version changed against the one before: (field, kind, before, after) with kind
+    "value" (None: not set, i.e. inherited), "lock" (before/after: locked or not)."""
+    old_values = prev.values if prev else {}
+    old_locks = set(prev.locks) if prev else set()
+    out: list[tuple[str, str, Any, Any]] = []
+    for name in sorted({*old_values, *row.values}):
+        if old_values.get(name, _MISSING) != row.values.get(name, _MISSING):
+            out.append((name, "value", old_values.get(name), row.values.get(name)))
+    for name in sorted(old_locks ^ set(row.locks)):
+        out.append((name, "lock", name in old_locks, name in row.locks))
+    return out

@@ -40,6 +40,7 @@ MENU: list[NavItem] = [
     NavItem("/alerts", "Alerts", _perm(Perm.alerts_read)),
     NavItem("/cases", "Cases", _perm(Perm.case_read)),
     NavItem("/finance/import", "Finance import", _perm(Perm.finance_import)),
+    NavItem("/standards", "Group standards", _perm(Perm.settings_read)),
     NavItem("/chat/workspace", "Agent workspace", lambda p: p.has_role(Role.agent)),
     NavItem("/chat", "Customer service", lambda p: p.customer_id is not None),
     NavItem("/notifications", "Notifications", _always),

@@ -12,6 +12,7 @@ from probity.auth.permissions import Perm
 from probity.cases.pages import router as cases_pages
 from probity.chat.pages import router as chat_pages
 from probity.finance.pages import router as finance_pages
+from probity.governance.pages import router as governance_pages
 from probity.i18n import LOCALES
 from probity.models import Role
 from probity.notify.pages import router as notify_pages
@@ -26,6 +27,7 @@ router.include_router(chat_pages)
 router.include_router(cases_pages)
 router.include_router(finance_pages)
 router.include_router(notify_pages)
+router.include_router(governance_pages)
 
 # What each role can do here, shown on the home page. (title, description, link)
 ROLE_CARDS: dict[Role, list[tuple[str, str, str]]] = {
