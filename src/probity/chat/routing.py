@@ -4,9 +4,13 @@ drains (oldest first) whenever an agent frees up or becomes available."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import Any
+
 from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from probity.auth.effects import after_commit
 from probity.models import (
     AgentStatus,
     Conversation,
@@ -17,6 +21,8 @@ from probity.models import (
     Transfer,
 )
 from probity.models.base import utcnow
+
+Publish = Callable[[str, dict[str, Any]], Awaitable[None]]
 
 
 async def pick_agent(session: AsyncSession, org_unit_id: int,
@@ -91,3 +97,52 @@ async def queue_position(session: AsyncSession, conv: Conversation) -> int:
             Conversation.org_unit_id == conv.org_unit_id,
             Conversation.status == ConversationStatus.waiting, Conversation.id < conv.id))
     return int(ahead or 0) + 1
+
+
+async def requeue_agent(session: AsyncSession, user_ids: list[int], publish: Publish | None,
+                        *, actor_user_id: int | None, reason: str) -> list[Conversation]:
+    """Take the agents out of routing and hand each of their open conversations to another
+    agent of its team (or back to the team's queue), recording a transfer of kind "requeue".
+    Used when an employee leaves: their customers must not wait on a dead account."""
+    if not user_ids:
+        return []
+    statuses = (await session.scalars(
+        select(AgentStatus).where(AgentStatus.user_id.in_(user_ids)))).all()
+    for status in statuses:
+        status.available = False
+        status.updated_at = utcnow()
+    convs = list((await session.scalars(
+        select(Conversation)
+        .where(Conversation.agent_user_id.in_(user_ids),
+               Conversation.status != ConversationStatus.closed)
+        .order_by(Conversation.id))).all())
+    await session.flush()
+    events: list[tuple[int, int | None, dict[str, object]]] = []
+    for conv in convs:
+        agent = await pick_agent(session, conv.org_unit_id, exclude_user_id=conv.agent_user_id)
+        if agent is not None:
+            t = assign(session, conv, agent, kind="requeue", actor_user_id=actor_user_id,
+                       reason=reason)
+        else:
+            t = Transfer(conversation_id=conv.id, tenant_id=conv.tenant_id,
+                         from_user_id=conv.agent_user_id, to_user_id=None, kind="requeue",
+                         actor_user_id=actor_user_id, reason=reason)
+            session.add(t)
+            conv.agent_user_id = None
+            conv.agent_employee_id = None
+            conv.status = ConversationStatus.waiting
+        await session.flush()
+        events.append((conv.id, t.to_user_id, {
+            "type": "assigned", "conversation_id": conv.id, "agent_user_id": conv.agent_user_id,
+            "status": conv.status.value}))
+    if publish is not None and events:
+        from probity.chat.service import agent_channel, conv_channel
+
+        async def tell() -> None:
+            for conv_id, to_user, event in events:
+                await publish(conv_channel(conv_id), event)
+                if to_user is not None:
+                    await publish(agent_channel(to_user), event)
+
+        after_commit(session, tell)
+    return convs

@@ -28,21 +28,26 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.types import Message
 
 from probity.auth.deps import commit, cookie_principal
 from probity.auth.permissions import Principal
 from probity.auth.service import principal_from_token
+from probity.auth.sessions import SESSION_ENDED, still_valid, user_channel
 from probity.chat import service
 from probity.chat.screening import BLOCK_NOTICE, WARN_REMINDER, warm_screener_in_background
 from probity.errors import Conflict, DomainError, InvalidInput
-from probity.events import get_bus
+from probity.events import Subscription, get_bus
+from probity.ledger.access import MAX_REASON, AccessGate
 from probity.models import Conversation, ConversationStatus
 from probity.policy.registry import policy_for_tenant
 
@@ -142,6 +147,21 @@ class Connection:
         else:
             await self.send(event)
 
+    async def still_allowed(self) -> bool:
+        """Re-checked before acting on each frame: the credential still stands (not logged out,
+        offboarded or revoked) and an agent still holds the conversation. Guests hold the
+        conversation's own token and are not re-checked."""
+        if self.principal is None:
+            return True
+        async with ws_session(self.ws.app) as session:
+            if not await still_valid(session, self.principal):
+                return False
+            if self.who.role == "agent":
+                agent = await session.scalar(select(Conversation.agent_user_id).where(
+                    Conversation.id == self.conv_id))
+                return agent == self.principal.user_id
+        return True
+
     async def handle(self, data: dict[str, Any]) -> None:
         kind = data.get("type")
         if kind == "ping":
@@ -154,6 +174,7 @@ class Connection:
             await self.send({"type": "error", "code": "unknown_type",
                              "message": f"unknown message type {kind!r}"})
             return
+        frame_seq(data)  # refuse a bad seq before queueing any write
         try:
             # Through the process's writer, like messages: on SQLite this process is then never
             # its own competitor for the single writer.
@@ -170,6 +191,9 @@ class Connection:
         """Screen here, store through the process's group-commit writer, ack once committed.
         No database round trip before the writer: who is sending was settled when the socket
         opened, and the writer's seq allocation refuses a conversation closed meanwhile."""
+        if not isinstance(data.get("text", ""), str) or not isinstance(
+                data.get("client_id") or "", str):
+            raise BadFrame("text and client_id are strings", code="invalid_frame")
         client_id = str(data.get("client_id") or "")[:64] or None
         try:
             policy = await policy_for_tenant(self.ws.app.state.db.sessionmaker, self.tenant_id)
@@ -221,15 +245,60 @@ class Connection:
         assert conv is not None
         if kind in ("delivered", "read"):
             await service.mark(session, conv, self.who, self.bus.publish,
-                               **{kind: int(data.get("seq") or 0)})
+                               **{kind: frame_seq(data)})
         else:
             await service.recall_message(session, conv, self.who, self.bus.publish,
-                                         int(data.get("seq") or 0))
+                                         frame_seq(data))
+
+
+MAX_FRAME_CHARS = 64 * 1024
+MAX_SEQ = 2**31 - 1
+
+
+class BadFrame(InvalidInput):
+    """A frame the server cannot act on: answered with an error frame, the socket stays open."""
+
+
+def parse_frame(message: Message) -> dict[str, Any]:
+    """The JSON object in a text frame, or `BadFrame` (binary, not JSON, too large, too deeply
+    nested, not an object)."""
+    text = message.get("text")
+    if text is None:
+        raise BadFrame("frames are JSON text; binary frames are not accepted", code="binary_frame")
+    if len(text) > MAX_FRAME_CHARS:
+        raise BadFrame(f"a frame is limited to {MAX_FRAME_CHARS} characters",
+                       code="frame_too_large")
+    try:
+        data = json.loads(text)
+    except RecursionError:
+        raise BadFrame("the frame is nested too deeply", code="frame_too_deep") from None
+    except ValueError:
+        raise BadFrame("the frame is not valid JSON", code="invalid_json") from None
+    if not isinstance(data, dict):
+        raise BadFrame("a frame is a JSON object with a \"type\"", code="invalid_frame")
+    return data
+
+
+def frame_seq(data: dict[str, Any]) -> int:
+    """The frame's "seq": a whole number within range, else `BadFrame`."""
+    seq = data.get("seq", 0)
+    if isinstance(seq, bool) or not isinstance(seq, int) or not 0 <= seq <= MAX_SEQ:
+        raise BadFrame("seq must be a whole number from 0", code="invalid_seq")
+    return seq
+
+
+async def _close(websocket: WebSocket, code: int) -> None:
+    with contextlib.suppress(Exception):
+        await websocket.close(code=code)
 
 
 @router.websocket("/ws/chat/{conv_id}")
 async def chat_socket(websocket: WebSocket, conv_id: int, after: int = 0,
-                      token: str | None = None) -> None:
+                      token: str | None = None, reason: str | None = None) -> None:
+    """A conversation's live channel. Staff who are not its participants pass the access gate
+    as over HTTP: the read is written to the access log, with `?reason=` where their role must
+    give one (otherwise an error frame ``reason_required`` and close 4422)."""
+    gate = AccessGate(websocket.app.state.settings, reason[:MAX_REASON] if reason else None)
     async with ws_session(websocket.app) as session:
         principal = await ws_principal(websocket, session)
         try:
@@ -237,12 +306,22 @@ async def chat_socket(websocket: WebSocket, conv_id: int, after: int = 0,
         except DomainError:
             await websocket.close(code=4404)
             return
+        try:
+            await gate.conversation(session, conv, who)
+        except InvalidInput as exc:
+            await websocket.accept()
+            await websocket.send_json({"type": "error", "code": exc.code, "message": exc.message})
+            await _close(websocket, 4422)
+            return
         service.record_read(session, conv, who)
         await commit(session)
     await websocket.accept()
     warm_screener_in_background()
     conn = Connection(websocket, conv_id, conv.tenant_id, who, principal, token)
-    async with conn.bus.subscribe(service.conv_channel(conv_id)) as sub:
+    async with contextlib.AsyncExitStack() as stack:
+        sub = await stack.enter_async_context(conn.bus.subscribe(service.conv_channel(conv_id)))
+        ended = (await stack.enter_async_context(conn.bus.subscribe(user_channel(
+            principal.user_id))) if principal is not None else None)
         # Subscribed first, then the backlog: nothing committed in between can be missed.
         async with ws_session(websocket.app) as session:
             conv2 = await session.get(Conversation, conv_id)
@@ -259,31 +338,56 @@ async def chat_socket(websocket: WebSocket, conv_id: int, after: int = 0,
             while True:
                 await conn.on_event(await sub.get())
 
-        task = asyncio.create_task(pump())
+        tasks = [asyncio.create_task(pump())]
+        if ended is not None:
+            tasks.append(asyncio.create_task(_end_on_event(websocket, ended, conn.lock)))
         try:
             while True:
-                data = await websocket.receive_json()
-                if not isinstance(data, dict):
-                    continue
+                message = await websocket.receive()
+                if message["type"] == "websocket.disconnect":
+                    break
+                data: dict[str, Any] = {}
                 try:
+                    data = parse_frame(message)
+                    if data.get("type") != "ping" and not await conn.still_allowed():
+                        await conn.send({"type": "error", "code": "session_ended",
+                                         "message": "your session has ended; sign in again"})
+                        await _close(websocket, 4401)
+                        break
                     await conn.handle(data)
                 except DomainError as exc:
                     await conn.send({"type": "error", "code": exc.code, "message": exc.message,
-                                     "client_id": data.get("client_id")})
+                                     "client_id": _client_id(data)})
         except (WebSocketDisconnect, RuntimeError):
             pass
-        except ValueError:  # not JSON
-            with contextlib.suppress(Exception):
-                await websocket.close(code=1003)
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+
+
+def _client_id(data: dict[str, Any]) -> str | None:
+    value = data.get("client_id")
+    return value[:64] if isinstance(value, str) else None
+
+
+async def _end_on_event(websocket: WebSocket, sub: Subscription, lock: asyncio.Lock) -> None:
+    """Close the socket when the account's sessions end (logout, password change, offboarding)."""
+    while (await sub.get()).get("type") != SESSION_ENDED["type"]:
+        pass
+    async with lock:
+        with contextlib.suppress(Exception):
+            await websocket.send_json({"type": "error", "code": "session_ended",
+                                       "message": "your session has ended; sign in again"})
+    await _close(websocket, 4401)
 
 
 @router.websocket("/ws/agent")
 async def agent_inbox(websocket: WebSocket) -> None:
-    """New assignments for the signed-in agent: {"type": "assigned", "conversation_id": ...}."""
+    """New assignments for the signed-in agent: {"type": "assigned", "conversation_id": ...}.
+    Closed (4401) as soon as the account's sessions end."""
     async with ws_session(websocket.app) as session:
         principal = await ws_principal(websocket, session)
     if principal is None:
@@ -291,20 +395,33 @@ async def agent_inbox(websocket: WebSocket) -> None:
         return
     await websocket.accept()
     bus = get_bus(websocket.app)
-    async with bus.subscribe(service.agent_channel(principal.user_id)) as sub:
+    lock = asyncio.Lock()
+    async with bus.subscribe(service.agent_channel(principal.user_id)) as sub, \
+            bus.subscribe(user_channel(principal.user_id)) as ended:
         await websocket.send_json({"type": "ready"})
 
         async def pump() -> None:
             while True:
-                await websocket.send_json(await sub.get())
+                event = await sub.get()
+                async with lock:
+                    await websocket.send_json(event)
 
-        task = asyncio.create_task(pump())
+        tasks = [asyncio.create_task(pump()),
+                 asyncio.create_task(_end_on_event(websocket, ended, lock))]
         try:
             while True:
-                await websocket.receive_text()
+                message = await websocket.receive()
+                if message["type"] == "websocket.disconnect":
+                    break
+                async with ws_session(websocket.app) as session:
+                    if not await still_valid(session, principal):
+                        await _close(websocket, 4401)
+                        break
         except (WebSocketDisconnect, RuntimeError):
             pass
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task

@@ -14,6 +14,7 @@ from probity.auth.deps import CurrentPrincipal, LifecycleManager, OrgReader, Org
 from probity.auth.deps import commit as commit_tx
 from probity.auth.permissions import Perm
 from probity.errors import DomainError, NotFound
+from probity.events import get_bus
 from probity.models import EmploymentStatus
 from probity.org import schemas, service
 from probity.web.render import render
@@ -121,7 +122,8 @@ async def transition(
         data = schemas.TransitionCreate.model_validate({
             "to_status": to_status, "effective_date": effective_date,
             "to_org_unit_id": to_org_unit_id or None, "note": note or None})
-        await service.transition_employee(session, principal, employee_id, data)
+        await service.transition_employee(session, principal, employee_id, data,
+                                          get_bus(request.app).publish)
         await commit_tx(session)
     except (ValidationError, DomainError) as exc:
         await session.rollback()

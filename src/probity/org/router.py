@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
 from probity.auth.deps import (
     CurrentPrincipal,
@@ -14,6 +14,7 @@ from probity.auth.deps import (
     Session,
     commit,
 )
+from probity.events import get_bus
 from probity.org import schemas, service
 
 router = APIRouter(prefix="/api/v1", tags=["org"])
@@ -143,9 +144,11 @@ async def update_employee(employee_id: int, data: schemas.EmployeeUpdate, sessio
 
 @router.post("/employees/{employee_id}/transitions", status_code=201,
              response_model=schemas.EmploymentEventRead)
-async def transition_employee(employee_id: int, data: schemas.TransitionCreate, session: Session,
-                              principal: LifecycleManager) -> schemas.EmploymentEventRead:
-    event = await service.transition_employee(session, principal, employee_id, data)
+async def transition_employee(employee_id: int, data: schemas.TransitionCreate, request: Request,
+                              session: Session, principal: LifecycleManager
+                              ) -> schemas.EmploymentEventRead:
+    event = await service.transition_employee(session, principal, employee_id, data,
+                                              get_bus(request.app).publish)
     await commit(session)
     return schemas.EmploymentEventRead.model_validate(event)
 

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from probity.audit.service import record_audit, snapshot
 from probity.auth.permissions import Perm, Principal
+from probity.auth.sessions import Publish
 from probity.errors import Conflict, InvalidInput, NotFound
 from probity.masking import mask_email, mask_phone
 from probity.models import (
@@ -353,8 +354,10 @@ async def update_employee(session: AsyncSession, actor: Principal, employee_id: 
 
 
 async def transition_employee(session: AsyncSession, actor: Principal, employee_id: int,
-                              data: schemas.TransitionCreate) -> EmploymentEvent:
-    """Move an employee along the lifecycle; each transition is dated, evented and audited."""
+                              data: schemas.TransitionCreate, publish: Publish | None = None
+                              ) -> EmploymentEvent:
+    """Move an employee along the lifecycle; each transition is dated, evented and audited.
+    Leaving shuts the employee's accounts at once (`offboarding.offboard`)."""
     emp = await get_employee(session, actor, employee_id, Perm.employee_lifecycle)
     if data.to_status not in TRANSITIONS[emp.status]:
         raise Conflict(f"cannot go from {emp.status.value} to {data.to_status.value}",
@@ -396,6 +399,10 @@ async def transition_employee(session: AsyncSession, actor: Principal, employee_
                  target_id=emp.id, tenant_id=emp.tenant_id, before=before,
                  after=snapshot(emp, ("status", "org_unit_id", "left_date"))
                  | {"effective_date": data.effective_date, "event_id": event.id})
+    if data.to_status == EmploymentStatus.left:
+        from probity.org.offboarding import offboard
+
+        await offboard(session, actor, emp, publish)
     return event
 
 
