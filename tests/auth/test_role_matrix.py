@@ -51,6 +51,12 @@ SIGNED_IN = {
     # Each user's own in-app notifications (probity.notify).
     ("GET", "/api/v1/notifications"), ("POST", "/api/v1/notifications/{notification_id}/read"),
     ("GET", "/notifications"), ("POST", "/notifications/{notification_id}/read"),
+    # Performance: one's own scorecard, or one in performance.read scope (404 otherwise); the
+    # honour roll of one's subsidiary; the agent's own decided case and its appeal.
+    ("GET", "/api/v1/performance/scorecards/{employee_id}"), ("GET", "/api/v1/me/performance"),
+    ("GET", "/api/v1/performance/honour-roll"), ("GET", "/performance/me"),
+    ("GET", "/performance/scorecards/{employee_id}"), ("GET", "/performance/me/cases/{case_id}"),
+    ("POST", "/performance/me/cases/{case_id}/appeal"), ("GET", "/performance/honour-roll"),
 }
 
 DEMO_LOGIN = {Role.customer: "customer", Role.agent: "agent", Role.team_lead: "lead",
@@ -86,6 +92,10 @@ def test_role_grants_are_pinned() -> None:
         Perm.settings_read: {Role.hr, Role.finance, Role.compliance, Role.auditor,
                              Role.hq_admin},
         Perm.settings_manage: {Role.hq_admin},
+        Perm.performance_read: {Role.team_lead, Role.hr, Role.auditor, Role.hq_admin},
+        Perm.performance_manage: {Role.hr, Role.hq_admin},
+        Perm.performance_review: {Role.team_lead, Role.hq_admin},
+        Perm.performance_signoff: {Role.hr, Role.hq_admin},
     }
     assert set(expected) == set(Perm), "pin the grants of every permission here"
     for perm, roles in expected.items():
@@ -94,7 +104,8 @@ def test_role_grants_are_pinned() -> None:
     assert not ({Perm.org_write, Perm.employee_lifecycle, Perm.user_admin,
                  Perm.records_manage, Perm.case_manage, Perm.case_approve,
                  Perm.finance_import, Perm.chat_reassign,
-                 Perm.policy_manage, Perm.settings_manage} & ROLE_PERMISSIONS[Role.auditor])
+                 Perm.policy_manage, Perm.settings_manage, Perm.performance_manage,
+                 Perm.performance_review, Perm.performance_signoff} & ROLE_PERMISSIONS[Role.auditor])
 
 
 def _requirement(route: APIRoute) -> Any:

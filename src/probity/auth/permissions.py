@@ -40,21 +40,27 @@ class Perm(enum.StrEnum):
     evidence_export = "evidence.export"  # export a conversation's evidence pack
     settings_read = "settings.read"  # group standards: effective settings, origins, versions
     settings_manage = "settings.manage"  # change group standards and lock fields below
+    performance_read = "performance.read"  # scorecards, cycles, bonus lists, dashboards in scope
+    performance_manage = "performance.manage"  # cycles, KPI templates, penalties, awards, promotion
+    performance_review = "performance.review"  # review a cycle's scores; enter manual scores
+    performance_signoff = "performance.signoff"  # sign off (close) a reviewed cycle
 
 
 ALL = frozenset(Perm)
 READ_ALL = frozenset({Perm.org_read, Perm.audit_read, Perm.commerce_read, Perm.chat_supervise,
                       Perm.alerts_read, Perm.access_log_read, Perm.ledger_read,
                       Perm.evidence_export, Perm.case_read, Perm.policy_read,
-                      Perm.settings_read})
+                      Perm.settings_read, Perm.performance_read})
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
     Role.customer: frozenset(),
     Role.agent: frozenset(),
-    Role.team_lead: frozenset({Perm.org_read, Perm.chat_supervise, Perm.chat_reassign}),
+    Role.team_lead: frozenset({Perm.org_read, Perm.chat_supervise, Perm.chat_reassign,
+                               Perm.performance_read, Perm.performance_review}),
     Role.hr: frozenset({Perm.org_read, Perm.org_write, Perm.employee_lifecycle, Perm.user_admin,
                         Perm.chat_supervise, Perm.alerts_read, Perm.case_read,
-                        Perm.settings_read}),
+                        Perm.settings_read, Perm.performance_read, Perm.performance_manage,
+                        Perm.performance_signoff}),
     Role.finance: frozenset({Perm.org_read, Perm.commerce_read, Perm.finance_import,
                              Perm.settings_read}),
     Role.compliance: frozenset({Perm.org_read, Perm.commerce_read, Perm.chat_supervise,

@@ -422,6 +422,10 @@ async def transition(session: AsyncSession, principal: Principal, case_id: int, 
                   to_status=target.value, detail=detail, before=before)
     if target in DECISIONS:
         await notify_case(session, case, "case.decided")
+    if target == S.substantiated:
+        from probity.performance.notify import notify_deduction  # the agent's score changes
+
+        await notify_deduction(session, case, reason)
     return case
 
 

@@ -1,0 +1,105 @@
+"""The bonus list of a closed cycle: per employee the base, each factor, the amount and the
+reason — the interface payroll consumes.
+
+Payroll calls `bonus_list(session, principal, cycle_id)` (or `GET /api/v1/performance/cycles/
+{id}/bonus-list`, with a bearer token holding `performance.read`); the rows are the frozen
+`performance_scores`, so a list never changes once its cycle is closed. `total` is what to pay
+for this cycle: the compliance bonus plus any adjustment owed for earlier cycles whose deduction
+was reversed on appeal.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import asdict, dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from probity.auth.permissions import Perm, Principal
+from probity.csvexport import cell, to_csv
+from probity.errors import Conflict
+from probity.models import CycleStatus, Employee, OrgUnit, PerformanceScore
+from probity.performance.scope import employee_filter, get_cycle
+
+
+@dataclass(frozen=True)
+class BonusLine:
+    cycle_id: int
+    employee_id: int
+    employee_no: str
+    name: str
+    team: str | None
+    grade: str | None
+    compliance_score: int
+    kpi_score: Decimal
+    threshold: int
+    rate: Decimal
+    base: Decimal
+    eligible: bool
+    amount: Decimal
+    adjustment: Decimal
+    total: Decimal
+    reason: str
+
+    def as_json(self) -> dict[str, Any]:
+        out = asdict(self)
+        for k in ("kpi_score", "rate", "base", "amount", "adjustment", "total"):
+            out[k] = str(out[k])
+        return out
+
+
+HEADER = ("cycle_id", "employee_no", "name", "team", "grade", "compliance_score", "kpi_score",
+          "threshold", "rate", "base", "eligible", "amount", "adjustment", "total", "reason")
+
+
+async def bonus_list(session: AsyncSession, principal: Principal, cycle_id: int
+                     ) -> list[BonusLine]:
+    """The frozen bonus lines of a closed cycle, for the employees in the caller's scope
+    (404 for a cycle out of scope, 409 while the cycle is not closed)."""
+    cycle = await get_cycle(session, principal, cycle_id, Perm.performance_read)
+    if cycle.status != CycleStatus.closed:
+        raise Conflict("the bonus list exists once the cycle is closed", code="cycle_not_closed")
+    rows = await session.execute(
+        select(PerformanceScore, Employee.employee_no, Employee.name, OrgUnit.name)
+        .join(Employee, Employee.id == PerformanceScore.employee_id)
+        .outerjoin(OrgUnit, OrgUnit.id == PerformanceScore.org_unit_id)
+        .where(PerformanceScore.cycle_id == cycle.id, employee_filter(principal))
+        .order_by(Employee.employee_no))
+    out: list[BonusLine] = []
+    for s, no, name, team in rows:
+        rule = (s.indicators or {}).get("_bonus", {})
+        out.append(BonusLine(
+            cycle.id, s.employee_id, no, name, team, s.grade, s.compliance_score,
+            s.total_score, int(rule.get("threshold", 0)), Decimal(str(rule.get("rate", "0"))),
+            s.bonus_base, s.bonus_eligible, s.bonus_amount, s.bonus_adjustment,
+            s.bonus_amount + s.bonus_adjustment, s.bonus_reason))
+    return out
+
+
+def _row(line: BonusLine) -> list[object]:
+    return [line.cycle_id, line.employee_no, line.name, line.team or "", line.grade or "",
+            line.compliance_score, line.kpi_score, line.threshold, line.rate, line.base,
+            "yes" if line.eligible else "no", line.amount, line.adjustment, line.total,
+            line.reason]
+
+
+def bonus_csv(lines: list[BonusLine]) -> bytes:
+    """UTF-8 with a BOM, so Excel opens the Chinese names correctly."""
+    return ("\ufeff" + to_csv(HEADER, (_row(x) for x in lines))).encode("utf-8")
+
+
+def bonus_xlsx(lines: list[BonusLine], title: str) -> bytes:
+    from openpyxl import Workbook
+
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet(title=title[:31] or "bonus")
+    ws.append(list(HEADER))
+    for line in lines:
+        ws.append([cell(v) if isinstance(v, str) else (float(v) if isinstance(v, Decimal)
+                                                       else v) for v in _row(line)])
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()

@@ -1,0 +1,293 @@
+"""Scoring a cycle from facts: the employees a cycle covers, their KPI templates, settings and
+penalty standard, the live results, and the adjustments owed for earlier closed cycles whose
+deductions were reversed on appeal. Read-only: closing (freezing) is in cycles.py.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from probity.models import (
+    AppraisalCycle,
+    Case,
+    CycleStatus,
+    Employee,
+    EmploymentStatus,
+    KpiTemplate,
+    ManualScore,
+    PenaltyStandard,
+    PerformanceLine,
+    PerformanceScore,
+    Position,
+    Tenant,
+)
+from probity.performance import facts as facts_mod
+from probity.performance.facts import AgentFacts
+from probity.performance.scoring import (
+    VIOLATION_TYPES,
+    Bonus,
+    Deduction,
+    PenaltyTable,
+    Scorecard,
+    compliance_bonus,
+    restoration,
+    score_agent,
+    score_from,
+)
+from probity.performance.settings import PerformanceSettings, effective_settings
+
+DEDUCTION_KINDS = ("violation", "concealment")
+
+
+@dataclass
+class Adjustment:
+    """Points restored to a closed cycle's score (and bonus owed), paid in this cycle."""
+
+    ref_cycle_id: int
+    ref_cycle_name: str
+    case_id: int
+    points: int
+    bonus_owed: Decimal = Decimal("0.00")
+
+
+@dataclass
+class EmployeeResult:
+    employee_id: int
+    name: str
+    employee_no: str
+    tenant_id: int
+    org_unit_id: int | None
+    grade: str | None
+    weights: dict[str, int]
+    card: Scorecard
+    facts: AgentFacts
+    bonus: Bonus
+    adjustments: list[Adjustment] = field(default_factory=list)
+
+    @property
+    def bonus_adjustment(self) -> Decimal:
+        return sum((a.bonus_owed for a in self.adjustments), Decimal("0.00"))
+
+
+async def subtree_ids(session: AsyncSession, tenant_id: int) -> list[int]:
+    path = await session.scalar(select(Tenant.path).where(Tenant.id == tenant_id))
+    if path is None:
+        return []
+    return list((await session.scalars(select(Tenant.id).where(
+        Tenant.path.startswith(path, autoescape=True)))).all())
+
+
+async def _paths(session: AsyncSession, tenant_ids: Sequence[int]) -> dict[int, list[int]]:
+    """Each tenant's chain, deepest first."""
+    rows = await session.execute(select(Tenant.id, Tenant.path).where(Tenant.id.in_(tenant_ids)))
+    return {tid: [int(p) for p in path.strip("/").split("/") if p][::-1] for tid, path in rows}
+
+
+async def penalty_table(session: AsyncSession, tenant_id: int) -> PenaltyTable:
+    """The nearest penalty standard up the tenant chain (the tenant's own, else its parent's…),
+    or the default of 5 points per violation."""
+    chain = (await _paths(session, [tenant_id])).get(tenant_id, [])
+    rows = (await session.scalars(select(PenaltyStandard).where(
+        PenaltyStandard.tenant_id.in_(chain)))).all()
+    by_tenant: dict[int, list[PenaltyStandard]] = defaultdict(list)
+    for r in rows:
+        by_tenant[r.tenant_id].append(r)
+    for tid in chain:
+        if by_tenant.get(tid):
+            return PenaltyTable({(r.violation_type, r.severity): r.points
+                                 for r in by_tenant[tid]})
+    return PenaltyTable()
+
+
+def penalty_rows(table: PenaltyTable) -> list[dict[str, Any]]:
+    """The table as rows for display: explicit ones, then each type's default."""
+    out = [{"violation_type": t, "severity": s, "points": p}
+           for (t, s), p in sorted(table.points.items(), key=lambda kv: (kv[0][0], kv[0][1] or 0))]
+    for vtype in VIOLATION_TYPES:
+        if not any(t == vtype for t, _s in table.points):
+            out.append({"violation_type": vtype, "severity": None, "points": table.default})
+    return out
+
+
+async def templates_for(session: AsyncSession, tenant_ids: Sequence[int]
+                        ) -> dict[tuple[int, int | None], dict[str, int]]:
+    """(tenant id, position id or None) → weights, for the given tenants and their ancestors."""
+    paths = await _paths(session, tenant_ids)
+    every = {t for chain in paths.values() for t in chain}
+    rows = (await session.scalars(select(KpiTemplate).where(
+        KpiTemplate.tenant_id.in_(every)))).all()
+    return {(r.tenant_id, r.position_id): {str(i["code"]): int(i["weight"])
+                                           for i in r.indicators} for r in rows}
+
+
+def pick_template(templates: dict[tuple[int, int | None], dict[str, int]], chain: list[int],
+                  position_id: int | None) -> dict[str, int] | None:
+    for tid in chain:
+        if position_id is not None and (tid, position_id) in templates:
+            return templates[(tid, position_id)]
+    for tid in chain:
+        if (tid, None) in templates:
+            return templates[(tid, None)]
+    return None
+
+
+@dataclass
+class _Emp:
+    id: int
+    name: str
+    employee_no: str
+    tenant_id: int
+    org_unit_id: int | None
+    position_id: int | None
+    grade: str | None
+
+
+async def cycle_employees(session: AsyncSession, cycle: AppraisalCycle,
+                          employee_ids: Sequence[int] | None = None) -> list[_Emp]:
+    tenants = await subtree_ids(session, cycle.tenant_id)
+    q = (select(Employee.id, Employee.name, Employee.employee_no, Employee.tenant_id,
+                Employee.org_unit_id, Employee.position_id, Position.grade)
+         .outerjoin(Position, Position.id == Employee.position_id)
+         .where(Employee.tenant_id.in_(tenants), Employee.hire_date < cycle.ends_on,
+                (Employee.status != EmploymentStatus.left)
+                | (Employee.left_date >= cycle.starts_on))
+         .order_by(Employee.id))
+    if employee_ids is not None:
+        q = q.where(Employee.id.in_(employee_ids))
+    return [_Emp(*row) for row in await session.execute(q)]
+
+
+async def compute(session: AsyncSession, cycle: AppraisalCycle,
+                  employee_ids: Sequence[int] | None = None) -> list[EmployeeResult]:
+    """Results for every employee the cycle covers (who has a KPI template), from the facts."""
+    emps = await cycle_employees(session, cycle, employee_ids)
+    if not emps:
+        return []
+    tenant_ids = sorted({e.tenant_id for e in emps})
+    paths = await _paths(session, tenant_ids)
+    templates = await templates_for(session, tenant_ids)
+    covered = [(e, w) for e in emps
+               if (w := pick_template(templates, paths.get(e.tenant_id, []), e.position_id))]
+    if not covered:
+        return []
+    ids = [e.id for e, _w in covered] if employee_ids is not None else None
+    all_facts = await facts_mod.gather(session, await subtree_ids(session, cycle.tenant_id), ids,
+                                       cycle.starts_at, cycle.ends_at)
+    manual: dict[int, dict[str, int]] = defaultdict(dict)
+    mq = select(ManualScore.employee_id, ManualScore.indicator, ManualScore.score).where(
+        ManualScore.cycle_id == cycle.id)
+    if ids is not None:
+        mq = mq.where(ManualScore.employee_id.in_(ids))
+    for emp_id, code, score in await session.execute(mq):
+        manual[emp_id][code] = score
+    adjustments = await pending_adjustments(session, cycle, ids)
+    settings: dict[int, PerformanceSettings] = {}
+    tables: dict[int, PenaltyTable] = {}
+    out: list[EmployeeResult] = []
+    for e, weights in covered:
+        if e.tenant_id not in settings:
+            settings[e.tenant_id] = await effective_settings(session, e.tenant_id)
+            tables[e.tenant_id] = await penalty_table(session, e.tenant_id)
+        s, table = settings[e.tenant_id], tables[e.tenant_id]
+        f = all_facts.get(e.id) or AgentFacts()
+        own_manual = {k: v for k, v in manual.get(e.id, {}).items() if k in weights}
+        card = score_agent(f.violations, table, f.service, own_manual, weights,
+                           first_response_target_s=s.first_response_target_s,
+                           refusals=len(f.refusals), rebuffed=len(f.rebuffed),
+                           self_reports=len(f.self_reports))
+        bonus = compliance_bonus(card.compliance, s.bonus_base(e.grade), s.bonus_threshold,
+                                 s.bonus_rate)
+        out.append(EmployeeResult(e.id, e.name, e.employee_no, e.tenant_id, e.org_unit_id,
+                                  e.grade, weights, card, f, bonus, adjustments.get(e.id, [])))
+    return out
+
+
+async def pending_adjustments(session: AsyncSession, cycle: AppraisalCycle,
+                              employee_ids: Sequence[int] | None
+                              ) -> dict[int, list[Adjustment]]:
+    """Restorations owed in `cycle` for deductions frozen in earlier closed cycles whose case
+    was since reversed on appeal (or re-decided after that cycle), not yet adjusted."""
+    refs = {c.id: c for c in (await session.scalars(select(AppraisalCycle).where(
+        AppraisalCycle.tenant_id == cycle.tenant_id, AppraisalCycle.status == CycleStatus.closed,
+        AppraisalCycle.id != cycle.id, AppraisalCycle.ends_at <= cycle.ends_at))).all()}
+    if not refs:
+        return {}
+    q = select(PerformanceLine.cycle_id, PerformanceLine.employee_id, PerformanceLine.kind,
+               PerformanceLine.case_id, PerformanceLine.points).where(
+        PerformanceLine.cycle_id.in_(list(refs)),
+        PerformanceLine.kind.in_(DEDUCTION_KINDS))
+    if employee_ids is not None:
+        q = q.where(PerformanceLine.employee_id.in_(employee_ids))
+    frozen: dict[tuple[int, int], list[Deduction]] = defaultdict(list)
+    case_ids: set[int] = set()
+    for cyc, emp, kind, case_id, points in await session.execute(q):
+        if case_id is None:
+            continue
+        frozen[(cyc, emp)].append(Deduction(case_id, kind, "", 0, -points))  # stored negative
+        case_ids.add(case_id)
+    if not frozen:
+        return {}
+    state = {cid: (decision, decided_at) for cid, decision, decided_at in await session.execute(
+        select(Case.id, Case.decision, Case.decided_at).where(Case.id.in_(case_ids)))}
+
+    def reversed_for(ref: AppraisalCycle, case_id: int) -> bool:
+        decision, decided_at = state.get(case_id, (None, None))
+        return decision != "substantiated" or decided_at is None or decided_at >= ref.ends_at
+
+    done: dict[tuple[int, int], set[int]] = defaultdict(set)
+    paid: dict[tuple[int, int], Decimal] = defaultdict(lambda: Decimal("0.00"))
+    aq = select(PerformanceLine.ref_cycle_id, PerformanceLine.employee_id,
+                PerformanceLine.case_id, PerformanceLine.detail).join(
+        AppraisalCycle, AppraisalCycle.id == PerformanceLine.cycle_id).where(
+        PerformanceLine.kind == "adjustment", AppraisalCycle.status == CycleStatus.closed,
+        PerformanceLine.ref_cycle_id.in_(list(refs)))
+    if employee_ids is not None:
+        aq = aq.where(PerformanceLine.employee_id.in_(employee_ids))
+    for ref_id, emp, case_id, detail in await session.execute(aq):
+        done[(ref_id, emp)].add(case_id)
+        paid[(ref_id, emp)] += Decimal(str((detail or {}).get("bonus_owed", "0")))
+    scores = {(s.cycle_id, s.employee_id): s for s in (await session.scalars(
+        select(PerformanceScore).where(PerformanceScore.cycle_id.in_(
+            list({k[0] for k in frozen})), PerformanceScore.employee_id.in_(
+            list({k[1] for k in frozen}))))).all()}
+    out: dict[int, list[Adjustment]] = defaultdict(list)
+    for (ref_id, emp), lines in sorted(frozen.items()):
+        ref = refs[ref_id]
+        already = set(done[(ref_id, emp)])
+        new = sorted({d.case_id for d in lines if reversed_for(ref, d.case_id)} - already)
+        if not new:
+            continue
+        items: list[Adjustment] = []
+        for case_id in new:
+            before = restoration(lines, already)
+            already.add(case_id)
+            items.append(Adjustment(ref_id, ref.name, case_id,
+                                    restoration(lines, already) - before))
+        frozen_score = scores.get((ref_id, emp))
+        if frozen_score is not None and not frozen_score.bonus_eligible:
+            rule = (frozen_score.indicators or {}).get("_bonus", {})
+            restored = score_from(lines) + restoration(lines, already)
+            if restored >= int(rule.get("threshold", 101)):
+                owed = (frozen_score.bonus_base * Decimal(str(rule.get("rate", "0")))).quantize(
+                    Decimal("0.01"))
+                items[-1].bonus_owed = max(Decimal("0.00"), owed - paid[(ref_id, emp)])
+        out[emp].extend(items)
+    return out
+
+
+async def frozen_counts(session: AsyncSession, cycle_ids: Sequence[int]) -> dict[int, int]:
+    rows = await session.execute(select(PerformanceScore.cycle_id, func.count()).where(
+        PerformanceScore.cycle_id.in_(cycle_ids)).group_by(PerformanceScore.cycle_id))
+    return {cid: n for cid, n in rows}
+
+
+def as_naive_day(moment: datetime) -> str:
+    return moment.date().isoformat()

@@ -1,0 +1,290 @@
+"""Facts for scoring, read from what the system already records: substantiated case decisions
+and their alerts, self-reports, screened chat messages (offers, refusals), conversations (CSAT,
+first response, resolution). Batched queries for a whole cycle, the same ones narrowed to one
+employee for a live scorecard.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import String, cast, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from probity.models import Alert, Case, CaseAlert, Conversation, ConversationStatus, Message
+from probity.performance.scoring import ServiceFacts, Violation
+
+# Categories that make a customer's message an offer, and an agent's message a violation.
+OFFER_CATEGORIES = frozenset({"bribe", "payment", "contact"})
+TYPE_PRIORITY = ("bribe", "payment", "contact")
+# Sources through which a violation was uncovered by someone other than the agent.
+UNCOVERED_BY_OTHERS = frozenset({"finance", "customer_report"})
+
+
+@dataclass
+class EvidenceRef:
+    kind: str  # refusal | rebuffed | self_report | rating
+    conversation_id: int | None = None
+    message_id: int | None = None
+    alert_id: int | None = None
+    value: int | None = None
+
+
+@dataclass
+class CaseFact:
+    case_id: int
+    title: str
+    decided_at: datetime | None
+    violation: Violation
+
+
+@dataclass
+class AgentFacts:
+    cases: list[CaseFact] = field(default_factory=list)
+    refusals: list[EvidenceRef] = field(default_factory=list)
+    rebuffed: list[EvidenceRef] = field(default_factory=list)
+    self_reports: list[EvidenceRef] = field(default_factory=list)
+    ratings: list[EvidenceRef] = field(default_factory=list)
+    offers: int = 0
+    conversations: int = 0
+    resolved: int = 0
+    first_response_sum_s: float = 0.0
+    first_response_count: int = 0
+
+    @property
+    def violations(self) -> list[Violation]:
+        return [c.violation for c in self.cases]
+
+    @property
+    def service(self) -> ServiceFacts:
+        return ServiceFacts(
+            conversations=self.conversations, resolved=self.resolved,
+            csat_sum=sum(r.value or 0 for r in self.ratings), csat_count=len(self.ratings),
+            first_response_sum_s=self.first_response_sum_s,
+            first_response_count=self.first_response_count)
+
+
+@dataclass(frozen=True)
+class AlertView:
+    source: str
+    sender_role: str
+    category: str
+    categories: tuple[str, ...]
+
+
+def case_subject(alerts: Sequence[AlertView]) -> str:
+    """Whom a case is about: `customer` when every alert is something the customer said, else
+    `agent`. The one place attribution is decided (screening will name the subject itself)."""
+    if alerts and all(a.source == "screening" and a.sender_role == "customer" for a in alerts):
+        return "customer"
+    return "agent"
+
+
+def violation_type(alerts: Sequence[AlertView]) -> str:
+    cats: set[str] = set()
+    for a in alerts:
+        if a.sender_role == "customer" and a.source == "screening":
+            continue  # the customer's words do not say what the agent did
+        cats.add(a.category)
+        cats.update(a.categories)
+    for vtype in TYPE_PRIORITY:
+        if vtype in cats:
+            return vtype
+    return "other"
+
+
+def concealed(alerts: Sequence[AlertView]) -> bool:
+    """Uncovered by finance or a customer report, and never self-reported."""
+    sources = {a.source for a in alerts}
+    return bool(sources & UNCOVERED_BY_OTHERS) and "self_report" not in sources
+
+
+def _case_filter(tenant_ids: Sequence[int], employee_ids: Sequence[int] | None,
+                 start: datetime, end: datetime) -> list[Any]:
+    clauses: list[Any] = [Case.tenant_id.in_(tenant_ids), Case.decision == "substantiated",
+                          Case.decided_at >= start, Case.decided_at < end,
+                          Case.agent_employee_id.is_not(None)]
+    if employee_ids is not None:
+        clauses.append(Case.agent_employee_id.in_(employee_ids))
+    return clauses
+
+
+async def case_facts(session: AsyncSession, tenant_ids: Sequence[int],
+                     employee_ids: Sequence[int] | None, start: datetime, end: datetime,
+                     out: dict[int, AgentFacts]) -> None:
+    where = _case_filter(tenant_ids, employee_ids, start, end)
+    cases = (await session.execute(select(
+        Case.id, Case.agent_employee_id, Case.severity, Case.title, Case.decided_at)
+        .where(*where))).all()
+    if not cases:
+        return
+    alerts: dict[int, list[AlertView]] = defaultdict(list)
+    rows = await session.execute(
+        select(CaseAlert.case_id, Alert.source, Alert.sender_role, Alert.category,
+               Alert.categories)
+        .join(Alert, Alert.id == CaseAlert.alert_id)
+        .join(Case, Case.id == CaseAlert.case_id).where(*where))
+    for case_id, source, role, category, categories in rows:
+        alerts[case_id].append(AlertView(source, role, category, tuple(categories or ())))
+    for case_id, emp_id, severity, title, decided_at in cases:
+        if emp_id is None:
+            continue
+        views = alerts.get(case_id, [])
+        if case_subject(views) != "agent":
+            continue
+        v = Violation(case_id, violation_type(views), int(severity or 1), concealed(views))
+        out.setdefault(emp_id, AgentFacts()).cases.append(CaseFact(case_id, title, decided_at,
+                                                                   v))
+
+
+async def self_report_facts(session: AsyncSession, tenant_ids: Sequence[int],
+                            employee_ids: Sequence[int] | None, start: datetime, end: datetime,
+                            out: dict[int, AgentFacts]) -> None:
+    q = select(Alert.id, Alert.agent_employee_id, Alert.conversation_id).where(
+        Alert.tenant_id.in_(tenant_ids), Alert.source == "self_report",
+        Alert.created_at >= start, Alert.created_at < end, Alert.agent_employee_id.is_not(None))
+    if employee_ids is not None:
+        q = q.where(Alert.agent_employee_id.in_(employee_ids))
+    for alert_id, emp_id, conv_id in await session.execute(q):
+        if emp_id is None:
+            continue
+        out.setdefault(emp_id, AgentFacts()).self_reports.append(
+            EvidenceRef("self_report", conversation_id=conv_id, alert_id=alert_id))
+
+
+@dataclass
+class _Episode:
+    offer_message_id: int | None
+    agent_id: int | None
+    refused: bool = False
+    went_along: bool = False
+
+
+def walk_episodes(conv_id: int, conv_agent: int | None,
+                  messages: Iterable[tuple[int, str, str, list[str], int | None]],
+                  out: dict[int, AgentFacts]) -> None:
+    """Offer episodes in one conversation, from its screened messages in order
+    (id, sender role, decision, categories, sender employee).
+
+    An episode opens with a customer's offer (consecutive offers are one episode) and lasts until
+    the next offer after the agent answered. A refusal counts once per episode; an episode the
+    agent did not go along with is a rebuffed attempt. A refusal with no detected offer counts
+    once until the next offer.
+    """
+    episode: _Episode | None = None
+    lone_refusal = False
+
+    def finish(ep: _Episode | None) -> None:
+        if ep is None or ep.offer_message_id is None or conv_agent is None:
+            return
+        facts = out.setdefault(conv_agent, AgentFacts())
+        facts.offers += 1
+        if not ep.went_along:
+            facts.rebuffed.append(EvidenceRef("rebuffed", conv_id, ep.offer_message_id))
+
+    for msg_id, role, decision, categories, sender_emp in messages:
+        cats = set(categories or ())
+        flagged = decision in ("warn", "block") and bool(cats & OFFER_CATEGORIES)
+        if role == "customer" and flagged:
+            if episode is None or episode.refused or episode.went_along:
+                finish(episode)
+                episode = _Episode(msg_id, conv_agent)
+                lone_refusal = False
+        elif role == "agent":
+            who = sender_emp or conv_agent
+            if "refusal" in cats:
+                if episode is not None and not episode.refused:
+                    episode.refused = True
+                elif episode is None and not lone_refusal:
+                    lone_refusal = True
+                else:
+                    continue
+                if who is not None:
+                    out.setdefault(who, AgentFacts()).refusals.append(
+                        EvidenceRef("refusal", conv_id, msg_id))
+            elif flagged and episode is not None:
+                episode.went_along = True
+    finish(episode)
+
+
+async def message_facts(session: AsyncSession, tenant_ids: Sequence[int],
+                        employee_ids: Sequence[int] | None, start: datetime, end: datetime,
+                        out: dict[int, AgentFacts]) -> None:
+    """Offers, refusals and rebuffed attempts. Only screened-out or refusal messages are read:
+    ordinary traffic (nearly all of it) never leaves the database."""
+    q = (select(Message.conversation_id, Conversation.agent_employee_id, Message.id,
+                Message.sender_role, Message.decision, Message.categories,
+                Message.sender_employee_id)
+         .join(Conversation, Conversation.id == Message.conversation_id)
+         .where(Message.tenant_id.in_(tenant_ids), Message.created_at >= start,
+                Message.created_at < end,
+                or_(Message.decision != "allow",
+                    cast(Message.categories, String).contains("refusal")))
+         .order_by(Message.conversation_id, Message.seq))
+    if employee_ids is not None:
+        q = q.where(Conversation.agent_employee_id.in_(employee_ids))
+    current: int | None = None
+    agent: int | None = None
+    batch: list[tuple[int, str, str, list[str], int | None]] = []
+    result = await session.stream(q.execution_options(yield_per=5000))
+    async for conv_id, conv_agent, msg_id, role, decision, cats, sender in result:
+        if conv_id != current:
+            if current is not None:
+                walk_episodes(current, agent, batch, out)
+            current, agent, batch = conv_id, conv_agent, []
+        batch.append((msg_id, role, decision, cats, sender))
+    if current is not None:
+        walk_episodes(current, agent, batch, out)
+
+
+async def service_facts(session: AsyncSession, tenant_ids: Sequence[int],
+                        employee_ids: Sequence[int] | None, start: datetime, end: datetime,
+                        out: dict[int, AgentFacts]) -> None:
+    """Conversations assigned in the cycle: resolution, CSAT, first response."""
+    where: list[Any] = [Conversation.tenant_id.in_(tenant_ids),
+                        Conversation.agent_employee_id.is_not(None),
+                        Conversation.assigned_at >= start, Conversation.assigned_at < end]
+    if employee_ids is not None:
+        where.append(Conversation.agent_employee_id.in_(employee_ids))
+    rows = await session.execute(select(
+        Conversation.id, Conversation.agent_employee_id, Conversation.status,
+        Conversation.csat_score).where(*where))
+    for conv_id, emp_id, status, csat in rows:
+        if emp_id is None:
+            continue
+        facts = out.setdefault(emp_id, AgentFacts())
+        facts.conversations += 1
+        if status == ConversationStatus.closed:
+            facts.resolved += 1
+        if csat is not None:
+            facts.ratings.append(EvidenceRef("rating", conversation_id=conv_id, value=int(csat)))
+    first = (select(Conversation.agent_employee_id, Conversation.assigned_at,
+                    func.min(Message.created_at).label("first_at"))
+             .join(Message, Message.conversation_id == Conversation.id)
+             .where(*where, Message.sender_role == "agent")
+             .group_by(Conversation.id, Conversation.agent_employee_id,
+                       Conversation.assigned_at))
+    for emp_id, assigned_at, first_at in await session.execute(first):
+        if emp_id is None or assigned_at is None or first_at is None:
+            continue
+        if isinstance(first_at, str):  # SQLite hands an aggregate back as text
+            first_at = datetime.fromisoformat(first_at).replace(tzinfo=assigned_at.tzinfo)
+        facts = out.setdefault(emp_id, AgentFacts())
+        facts.first_response_sum_s += max(0.0, (first_at - assigned_at).total_seconds())
+        facts.first_response_count += 1
+
+
+async def gather(session: AsyncSession, tenant_ids: Sequence[int],
+                 employee_ids: Sequence[int] | None, start: datetime, end: datetime
+                 ) -> dict[int, AgentFacts]:
+    """Every fact of the period, per employee id."""
+    out: dict[int, AgentFacts] = {}
+    await case_facts(session, tenant_ids, employee_ids, start, end, out)
+    await self_report_facts(session, tenant_ids, employee_ids, start, end, out)
+    await message_facts(session, tenant_ids, employee_ids, start, end, out)
+    await service_facts(session, tenant_ids, employee_ids, start, end, out)
+    return out

@@ -1,0 +1,47 @@
+"""Telling an agent their score changed: a substantiated decision deducts points, so the agent
+gets an in-app notification in the decision's transaction with the reason, the points and how to
+appeal. Called by the case workflow (`cases.service.transition`).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from probity.i18n import DEFAULT_LOCALE, translator
+from probity.models import Alert, Case, CaseAlert, Notification, User
+from probity.models.base import utcnow
+from probity.performance.engine import penalty_table
+from probity.performance.facts import AlertView, case_subject, concealed, violation_type
+from probity.performance.scoring import Violation, deductions
+
+
+async def notify_deduction(session: AsyncSession, case: Case, reason: str | None) -> None:
+    if case.agent_employee_id is None:
+        return
+    rows = (await session.execute(
+        select(Alert.source, Alert.sender_role, Alert.category, Alert.categories)
+        .join(CaseAlert, CaseAlert.alert_id == Alert.id).where(CaseAlert.case_id == case.id)
+    )).all()
+    views = [AlertView(s, r, c, tuple(cs or ())) for s, r, c, cs in rows]
+    if case_subject(views) != "agent":
+        return  # a customer's violation never costs the agent points
+    user_id = await session.scalar(select(User.id).where(
+        User.employee_id == case.agent_employee_id, User.is_active.is_(True)))
+    if user_id is None:
+        return
+    table = await penalty_table(session, case.tenant_id)
+    v = Violation(case.id, violation_type(views), case.severity, concealed(views))
+    points = sum(d.points for d in deductions([v], table))
+    locale = await session.scalar(select(User.locale).where(User.id == user_id))
+    _ = translator(locale or DEFAULT_LOCALE)
+    session.add(Notification(
+        tenant_id=case.tenant_id, user_id=user_id, case_id=case.id,
+        event="performance.deduction",
+        title=_("Case #{id} was substantiated: −{points} compliance points").format(
+            id=case.id, points=points)[:200],
+        body=_("Reason: {reason}\nYour compliance score for the current cycle drops by "
+               "{points} points (see 我的绩效: /performance/me). If you disagree, appeal once "
+               "the case is closed: /performance/me/cases/{id}").format(
+            reason=(reason or "—"), points=points, id=case.id),
+        created_at=utcnow()))

@@ -1,0 +1,66 @@
+"""Factories for performance tests: a cycle in a quiet past month, a template, decided cases."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from probity.models import Alert, Case, CaseAlert, CaseStatus, Employee, Tenant, User
+
+MONTH = "2027-03-01"  # after any demo activity: facts in it are the test's own
+IN_MONTH = datetime(2027, 3, 10, 4, 0, tzinfo=UTC)
+WEIGHTS = [{"code": "compliance", "weight": 20}, {"code": "csat", "weight": 30},
+           {"code": "first_response", "weight": 20}, {"code": "resolution", "weight": 20},
+           {"code": "manual.quality", "weight": 10}]
+
+
+async def ids(db: AsyncSession) -> dict[str, Any]:
+    ecom = await db.scalar(select(Tenant).where(Tenant.code == "ECOM"))
+    assert ecom is not None
+    agent = await db.scalar(select(User).where(User.username == "agent"))
+    assert agent is not None and agent.employee_id is not None
+    me = await db.get(Employee, agent.employee_id)
+    assert me is not None
+    peer = await db.scalar(select(Employee).where(
+        Employee.org_unit_id == me.org_unit_id, Employee.id != me.id,
+        Employee.status == "active").order_by(Employee.id))
+    assert peer is not None
+    return {"ecom": ecom, "agent": me, "peer": peer}
+
+
+async def setup_cycle(client: httpx.AsyncClient, tenant_id: int, starts_on: str = MONTH
+                      ) -> dict[str, Any]:
+    r = await client.put("/api/v1/performance/templates", json={
+        "tenant_id": tenant_id, "position_id": None, "name": "客服默认", "indicators": WEIGHTS})
+    assert r.status_code == 200, r.text
+    r = await client.post("/api/v1/performance/cycles", json={
+        "tenant_id": tenant_id, "period": "monthly", "starts_on": starts_on})
+    assert r.status_code == 201, r.text
+    return r.json()  # type: ignore[no-any-return]
+
+
+async def decided_case(db: AsyncSession, tenant: Tenant, agent: Employee, *,
+                       at: datetime = IN_MONTH, severity: int = 2, category: str = "bribe",
+                       source: str = "screening", sender_role: str = "agent",
+                       status: CaseStatus = CaseStatus.closed,
+                       decision: str = "substantiated") -> Case:
+    case = Case(tenant_id=tenant.id, org_unit_id=agent.org_unit_id, agent_employee_id=agent.id,
+                title=f"test {category}", status=status, severity=severity, last_alert_at=at,
+                triage_due_at=at, decision_due_at=at + timedelta(days=3), decided_at=at,
+                decision=decision, closed_at=at if status == CaseStatus.closed else None,
+                created_at=at - timedelta(hours=1))
+    db.add(case)
+    await db.flush()
+    alert = Alert(tenant_id=tenant.id, org_unit_id=agent.org_unit_id, sender_role=sender_role,
+                  agent_employee_id=agent.id, decision="block", category=category,
+                  categories=[category], severity=severity, snippet="***", spans=[],
+                  source=source, created_at=at - timedelta(hours=1))
+    db.add(alert)
+    await db.flush()
+    db.add(CaseAlert(case_id=case.id, alert_id=alert.id, created_at=at))
+    await db.flush()
+    return case
