@@ -1,5 +1,5 @@
 """performance: appraisal cycles, KPI templates, penalty standard, frozen scores and lines,
-awards, promotion decisions, performance settings
+awards, promotion decisions
 
 Revision ID: 0008
 Revises: 0007
@@ -34,14 +34,6 @@ def upgrade() -> None:
     with op.batch_alter_table("penalty_standards", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_penalty_standards_tenant_id"), ["tenant_id"], unique=False)
 
-    op.create_table("performance_settings",
-    sa.Column("tenant_id", sa.Integer(), nullable=False),
-    sa.Column("values", sa.JSON(), nullable=False),
-    sa.Column("locked", sa.JSON(), nullable=False),
-    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=True),
-    sa.ForeignKeyConstraint(["tenant_id"], ["tenants.id"], name=op.f("fk_performance_settings_tenant_id_tenants")),
-    sa.PrimaryKeyConstraint("tenant_id", name=op.f("pk_performance_settings"))
-    )
     op.create_table("kpi_templates",
     sa.Column("tenant_id", sa.Integer(), nullable=False),
     sa.Column("position_id", sa.Integer(), nullable=True),
@@ -244,7 +236,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_kpi_templates_tenant_id"))
 
     op.drop_table("kpi_templates")
-    op.drop_table("performance_settings")
     with op.batch_alter_table("penalty_standards", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_penalty_standards_tenant_id"))
 

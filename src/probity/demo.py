@@ -329,6 +329,9 @@ async def build_demo(session: AsyncSession, *, seed: int = 7, today: date | None
     from probity.governance.demo import seed_governance  # HQ standards, one override
 
     await seed_governance(session)
+    from probity.performance.demo import seed_performance  # cycles from the seeded activity
+
+    await seed_performance(session)
     await session.flush()
 
 

@@ -105,7 +105,8 @@ def test_role_grants_are_pinned() -> None:
                  Perm.records_manage, Perm.case_manage, Perm.case_approve,
                  Perm.finance_import, Perm.chat_reassign,
                  Perm.policy_manage, Perm.settings_manage, Perm.performance_manage,
-                 Perm.performance_review, Perm.performance_signoff} & ROLE_PERMISSIONS[Role.auditor])
+                 Perm.performance_review,
+                 Perm.performance_signoff} & ROLE_PERMISSIONS[Role.auditor])
 
 
 def _requirement(route: APIRoute) -> Any:

@@ -47,7 +47,7 @@ async def decided_case(db: AsyncSession, tenant: Tenant, agent: Employee, *,
                        at: datetime = IN_MONTH, severity: int = 2, category: str = "bribe",
                        source: str = "screening", sender_role: str = "agent",
                        status: CaseStatus = CaseStatus.closed,
-                       decision: str = "substantiated") -> Case:
+                       decision: str | None = "substantiated") -> Case:
     case = Case(tenant_id=tenant.id, org_unit_id=agent.org_unit_id, agent_employee_id=agent.id,
                 title=f"test {category}", status=status, severity=severity, last_alert_at=at,
                 triage_due_at=at, decision_due_at=at + timedelta(days=3), decided_at=at,
@@ -64,3 +64,30 @@ async def decided_case(db: AsyncSession, tenant: Tenant, agent: Employee, *,
     db.add(CaseAlert(case_id=case.id, alert_id=alert.id, created_at=at))
     await db.flush()
     return case
+
+
+async def refusal_conversation(db: AsyncSession, tenant: Tenant, agent: Employee, *,
+                               at: datetime = IN_MONTH, csat: int | None = 5) -> Any:
+    """A rated conversation in which the customer offers a red envelope twice and the agent
+    refuses (screening's categories as the engine sets them)."""
+    from probity.models import Conversation, ConversationStatus, Customer, Message, MessageKind
+
+    customer = await db.scalar(select(Customer).where(Customer.tenant_id == tenant.id)
+                               .order_by(Customer.id))
+    assert customer is not None and agent.org_unit_id is not None
+    conv = Conversation(tenant_id=tenant.id, org_unit_id=agent.org_unit_id,
+                        customer_id=customer.id, agent_employee_id=agent.id,
+                        status=ConversationStatus.closed, last_seq=4, assigned_at=at,
+                        closed_at=at + timedelta(minutes=10), csat_score=csat, created_at=at)
+    db.add(conv)
+    await db.flush()
+    lines = [("customer", "block", ["bribe"]), ("agent", "allow", ["refusal"]),
+             ("customer", "block", ["bribe"]), ("agent", "allow", ["refusal"])]
+    for seq, (role, decision, cats) in enumerate(lines, 1):
+        db.add(Message(conversation_id=conv.id, tenant_id=tenant.id, seq=seq, sender_role=role,
+                       sender_employee_id=agent.id if role == "agent" else None,
+                       kind=MessageKind.text, body="…", decision=decision, categories=cats,
+                       severity=3 if decision == "block" else 0, spans=[],
+                       created_at=at + timedelta(seconds=30 * seq)))
+    await db.flush()
+    return conv

@@ -115,8 +115,9 @@ def test_penalty_standard_defaults_and_concealment() -> None:
 
 def test_weights_must_sum_to_100_and_include_compliance() -> None:
     assert validate_weights({"compliance": 20, "csat": 80}) is None
-    assert "sum to 90%" in (validate_weights({"compliance": 20, "csat": 70}) or "")
-    assert validate_weights({"csat": 100}) == "the compliance indicator is required"
+    assert validate_weights({"compliance": 20, "csat": 70}) == (
+        "The weights sum to {total}%, not 100%", {"total": 90})
+    assert validate_weights({"csat": 100}) == ("The compliance indicator is required", {})
 
 
 def test_bonus_rule() -> None:

@@ -53,7 +53,6 @@ from probity.models.performance import (
     PenaltyStandard,
     PerformanceLine,
     PerformanceScore,
-    PerformanceSetting,
     PromotionDecision,
 )
 from probity.models.policy import TenantPolicy
@@ -110,7 +109,6 @@ __all__ = [
     "PenaltyStandard",
     "PerformanceLine",
     "PerformanceScore",
-    "PerformanceSetting",
     "Position",
     "PromotionDecision",
     "Refund",

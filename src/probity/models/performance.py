@@ -191,17 +191,3 @@ class PromotionDecision(IdMixin, TimestampMixin, Base):
     note: Mapped[str] = mapped_column(String(1000), default="")
     record: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     decided_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-
-
-class PerformanceSetting(Base):
-    """A tenant's performance settings overlay and the fields it locks for its subtree.
-
-    Stand-in for the group-settings mechanism (probity.governance): see performance/settings.py.
-    """
-
-    __tablename__ = "performance_settings"
-
-    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), primary_key=True)
-    values: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    locked: Mapped[list[str]] = mapped_column(JSON, default=list)
-    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

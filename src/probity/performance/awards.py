@@ -13,7 +13,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from probity.audit.service import record_audit
 from probity.auth.permissions import Perm, Principal
-from probity.errors import Conflict, NotFound
 from probity.i18n import DEFAULT_LOCALE, translator
 from probity.models import (
     AppraisalCycle,
@@ -26,6 +25,7 @@ from probity.models import (
 )
 from probity.models.base import utcnow
 from probity.performance.engine import EmployeeResult
+from probity.performance.errors import fail
 from probity.performance.settings import effective_settings
 
 
@@ -72,9 +72,10 @@ async def decide_award(session: AsyncSession, principal: Principal, award_id: in
         Award.id == award_id,
         principal.scope(Perm.performance_manage).filter(Award.tenant_id, Award.org_unit_id)))
     if award is None:
-        raise NotFound("no such nomination")
+        raise fail("not_found", "no such nomination")
     if award.status != AwardStatus.nominated:
-        raise Conflict(f"the nomination is already {award.status.value}", code="already_decided")
+        raise fail("conflict", "The nomination is already {status}", code="already_decided",
+                   status=award.status.value)
     award.status = AwardStatus.confirmed if confirm else AwardStatus.declined
     award.decided_by_user_id = principal.user_id
     award.decided_at = utcnow()

@@ -20,8 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from probity.auth.permissions import Perm, Principal
 from probity.csvexport import cell, to_csv
-from probity.errors import Conflict
 from probity.models import CycleStatus, Employee, OrgUnit, PerformanceScore
+from probity.performance.errors import fail
 from probity.performance.scope import employee_filter, get_cycle
 
 
@@ -61,7 +61,8 @@ async def bonus_list(session: AsyncSession, principal: Principal, cycle_id: int
     (404 for a cycle out of scope, 409 while the cycle is not closed)."""
     cycle = await get_cycle(session, principal, cycle_id, Perm.performance_read)
     if cycle.status != CycleStatus.closed:
-        raise Conflict("the bonus list exists once the cycle is closed", code="cycle_not_closed")
+        raise fail("conflict", "The bonus list exists once the cycle is closed",
+                   code="cycle_not_closed")
     rows = await session.execute(
         select(PerformanceScore, Employee.employee_no, Employee.name, OrgUnit.name)
         .join(Employee, Employee.id == PerformanceScore.employee_id)

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from probity.audit.service import record_audit
 from probity.auth.permissions import Perm, Principal
-from probity.errors import Conflict, Forbidden, InvalidInput
+from probity.errors import InvalidInput
 from probity.ledger.canonical import canonical_json
 from probity.ledger.service import append_entry
 from probity.models import (
@@ -33,6 +33,7 @@ from probity.models import (
 )
 from probity.models.base import utcnow
 from probity.performance import engine
+from probity.performance.errors import fail
 from probity.performance.scope import cycle_filter, employee_filter, get_cycle
 from probity.performance.scoring import MANUAL_PREFIX, SERVICE_INDICATORS, VIOLATION_TYPES
 from probity.performance.settings import check_compliance_weight, effective_settings
@@ -46,9 +47,9 @@ PERIODS = ("monthly", "quarterly")
 def period_bounds(period: str, starts_on: date) -> date:
     """The last day of the cycle starting on `starts_on` (422 unless it starts a month/quarter)."""
     if period not in PERIODS:
-        raise InvalidInput("period is monthly or quarterly", code="invalid_period")
+        raise fail("invalid", "period is monthly or quarterly", code="invalid_period")
     if starts_on.day != 1 or (period == "quarterly" and starts_on.month not in (1, 4, 7, 10)):
-        raise InvalidInput("a cycle starts on the first day of a month (a quarter: Jan, Apr, "
+        raise fail("invalid", "a cycle starts on the first day of a month (a quarter: Jan, Apr, "
                            "Jul, Oct)", code="invalid_start")
     months = 1 if period == "monthly" else 3
     y, m = divmod(starts_on.month - 1 + months, 12)
@@ -70,7 +71,7 @@ async def scoped_tenant(session: AsyncSession, principal: Principal, tenant_id: 
     tenant = await session.scalar(select(Tenant).where(
         Tenant.id == tenant_id, principal.scope(perm).tenant_ids_query()))
     if tenant is None:
-        raise InvalidInput("unknown or out-of-scope tenant", code="unknown_tenant")
+        raise fail("invalid", "unknown or out-of-scope tenant", code="unknown_tenant")
     return tenant
 
 
@@ -84,7 +85,7 @@ async def create_cycle(session: AsyncSession, principal: Principal, *, tenant_id
         AppraisalCycle.tenant_id == tenant_id, AppraisalCycle.starts_at < ends_at,
         AppraisalCycle.ends_at > starts_at))
     if clash is not None:
-        raise Conflict("the period overlaps an existing cycle of this tenant",
+        raise fail("conflict", "the period overlaps an existing cycle of this tenant",
                        code="cycle_overlap", cycle_id=clash)
     cycle = AppraisalCycle(tenant_id=tenant_id, name=(name or "").strip()[:100]
                            or cycle_name(period, starts_on), period=period, starts_on=starts_on,
@@ -111,7 +112,7 @@ async def review_cycle(session: AsyncSession, principal: Principal, cycle_id: in
     """The team lead's review: open → review."""
     cycle = await get_cycle(session, principal, cycle_id, Perm.performance_review)
     if cycle.status != CycleStatus.open:
-        raise Conflict(f"a cycle in {cycle.status.value} cannot be reviewed",
+        raise fail("conflict", "A cycle in {status} cannot be reviewed", status=cycle.status.value,
                        code="invalid_transition")
     cycle.status = CycleStatus.review
     cycle.reviewed_by_user_id = principal.user_id
@@ -131,12 +132,12 @@ async def close_cycle(session: AsyncSession, principal: Principal, cycle_id: int
 
     cycle = await get_cycle(session, principal, cycle_id, Perm.performance_signoff)
     if cycle.status == CycleStatus.closed:
-        raise Conflict("the cycle is already closed", code="cycle_closed")
+        raise fail("conflict", "the cycle is already closed", code="cycle_closed")
     if cycle.status != CycleStatus.review:
-        raise Conflict("a cycle is reviewed by a team lead before it is signed off",
+        raise fail("conflict", "a cycle is reviewed by a team lead before it is signed off",
                        code="review_required")
     if cycle.reviewed_by_user_id == principal.user_id:
-        raise Forbidden("the sign-off must be by someone other than the reviewer",
+        raise fail("forbidden", "the sign-off must be by someone other than the reviewer",
                         code="four_eyes")
     results = await engine.compute(session, cycle)
     now = utcnow()
@@ -227,30 +228,34 @@ async def save_template(session: AsyncSession, principal: Principal, *, tenant_i
 
     await scoped_tenant(session, principal, tenant_id, Perm.performance_manage)
     if position_id is not None and await session.get(Position, position_id) is None:
-        raise InvalidInput("unknown position", code="unknown_position")
+        raise fail("invalid", "unknown position", code="unknown_position")
     weights: dict[str, int] = {}
     for item in indicators:
         code = str(item.get("code", "")).strip()
         if code not in SERVICE_INDICATORS and not (
                 code.startswith(MANUAL_PREFIX) and 2 <= len(code) - len(MANUAL_PREFIX) <= 32):
-            raise InvalidInput(f"unknown indicator {code!r}: use "
-                               f"{', '.join(SERVICE_INDICATORS)} or manual.<name>",
+            raise fail("invalid", "Unknown indicator {indicator}: use {known} or manual.<name>",
+                       indicator=code,
+                       known=", ".join(SERVICE_INDICATORS),
                                code="unknown_indicator")
         if code in weights:
-            raise InvalidInput(f"indicator {code} appears twice", code="duplicate_indicator")
+            raise fail("invalid", "Indicator {name} appears twice", code="duplicate_indicator",
+                       name=code)
         weight = item.get("weight")
         if not isinstance(weight, int) or isinstance(weight, bool):
-            raise InvalidInput(f"the weight of {code} must be a whole percentage",
+            raise fail("invalid", "The weight of {name} must be a whole percentage", name=code,
                                code="invalid_weight")
         weights[code] = weight
     problem = validate_weights(weights)
-    if problem:
-        raise InvalidInput(problem, code="weights_not_100" if "sum" in problem
-                           else "invalid_weights")
+    if problem is not None:
+        template, params = problem
+        raise InvalidInput(template.format(**params), template=template, params=params,
+                           code="weights_not_100" if "sum" in template else "invalid_weights")
     check_compliance_weight(weights["compliance"])
     group_weight = (await effective_settings(session, tenant_id)).compliance_weight
     if weights["compliance"] != group_weight:
-        raise Forbidden(f"locked by HQ: the compliance weight is {group_weight}% for the group",
+        raise fail("forbidden", "Locked by HQ: the compliance weight is {weight}% for the group",
+                   weight=group_weight,
                         code="locked_by_hq", compliance_weight=group_weight)
     q = select(KpiTemplate).where(KpiTemplate.tenant_id == tenant_id)
     q = q.where(KpiTemplate.position_id.is_(None) if position_id is None
@@ -288,14 +293,15 @@ async def save_penalties(session: AsyncSession, principal: Principal, *, tenant_
     for r in rules:
         vtype, sev, points = r.get("violation_type"), r.get("severity"), r.get("points")
         if vtype not in VIOLATION_TYPES:
-            raise InvalidInput(f"violation_type is one of {', '.join(VIOLATION_TYPES)}",
-                               code="unknown_violation_type")
+            raise fail("invalid", "violation_type is one of {known}",
+                       known=", ".join(VIOLATION_TYPES), code="unknown_violation_type")
         if sev is not None and (not isinstance(sev, int) or not 1 <= sev <= 4):
-            raise InvalidInput("severity is 1 … 4, or null for any", code="invalid_severity")
+            raise fail("invalid", "severity is 1 … 4, or null for any", code="invalid_severity")
         if not isinstance(points, int) or not 0 <= points <= 100:
-            raise InvalidInput("points are 0 … 100", code="invalid_points")
+            raise fail("invalid", "points are 0 … 100", code="invalid_points")
         if (vtype, sev) in seen:
-            raise InvalidInput(f"{vtype}/{sev} appears twice", code="duplicate_rule")
+            raise fail("invalid", "{vtype}/{severity} appears twice", code="duplicate_rule",
+                       vtype=vtype, severity=sev)
         seen.add((vtype, sev))
     old = (await session.scalars(select(PenaltyStandard).where(
         PenaltyStandard.tenant_id == tenant_id))).all()
@@ -321,18 +327,18 @@ async def set_manual_score(session: AsyncSession, principal: Principal, cycle_id
                            ) -> ManualScore:
     cycle = await get_cycle(session, principal, cycle_id, Perm.performance_review)
     if cycle.status == CycleStatus.closed:
-        raise Conflict("the cycle is closed; its scores are frozen", code="cycle_closed")
+        raise fail("conflict", "the cycle is closed; its scores are frozen", code="cycle_closed")
     emp = await session.scalar(select(Employee).where(
         Employee.id == employee_id, employee_filter(principal, Perm.performance_review)))
     if emp is None:
-        raise InvalidInput("unknown or out-of-scope employee", code="unknown_employee")
+        raise fail("invalid", "unknown or out-of-scope employee", code="unknown_employee")
     if not indicator.startswith(MANUAL_PREFIX):
-        raise InvalidInput("only manual.<name> indicators are entered by hand; the others come "
+        raise fail("invalid", "only manual.<name> indicators are entered by hand; the others come "
                            "from the system's data", code="not_manual")
     if not 0 <= score <= 100:
-        raise InvalidInput("a score is 0 … 100", code="invalid_score")
+        raise fail("invalid", "a score is 0 … 100", code="invalid_score")
     if not comment.strip():
-        raise InvalidInput("a manual score needs a comment", code="comment_required")
+        raise fail("invalid", "a manual score needs a comment", code="comment_required")
     row = await session.scalar(select(ManualScore).where(
         ManualScore.cycle_id == cycle_id, ManualScore.employee_id == employee_id,
         ManualScore.indicator == indicator))

@@ -17,6 +17,7 @@ from probity.auth.permissions import Perm, Principal
 from probity.errors import DomainError, NotFound
 from probity.models import Case, CaseStatus, Employee, OrgUnit, Tenant
 from probity.performance import awards, cycles, engine, scorecards
+from probity.performance.errors import fail
 from probity.performance.scope import get_cycle
 from probity.web.render import render
 
@@ -112,7 +113,7 @@ async def close_form(cycle_id: int, session: Session, principal: Signer) -> Resp
 async def award_form(award_id: int, verdict: str, session: Session, principal: Manager,
                      cycle_id: Annotated[int, Form()]) -> Response:
     if verdict not in ("confirm", "decline"):
-        raise NotFound("no such action")
+        raise fail("not_found", "no such action")
     return await _act(session, f"/performance/cycles/{cycle_id}",
                       awards.decide_award(session, principal, award_id, verdict == "confirm"))
 
@@ -133,7 +134,7 @@ async def _scorecard_page(request: Request, session: Session, principal: Princip
 async def my_page(request: Request, session: Session, principal: CurrentPrincipal,
                   cycle_id: int | None = None) -> Response:
     if principal.employee_id is None:
-        raise NotFound("no employee record for this account")
+        raise fail("not_found", "no employee record for this account")
     return await _scorecard_page(request, session, principal, principal.employee_id, cycle_id,
                                  True)
 
@@ -154,7 +155,7 @@ async def my_case_page(request: Request, case_id: int, session: Session,
         Case.id == case_id, Case.agent_employee_id == principal.employee_id,
         Case.agent_employee_id.is_not(None), Case.decision.is_not(None)))
     if case is None:
-        raise NotFound("no such case")
+        raise fail("not_found", "no such case")
     reason = (await scorecards.decision_reasons(session, [case.id])).get(case.id, "")
     return render(request, "performance/my_case.html", case=case, reason=reason,
                   can_appeal=case.status == CaseStatus.closed, error=error)

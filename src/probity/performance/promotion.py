@@ -17,7 +17,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from probity.audit.service import record_audit
 from probity.auth.permissions import Perm, Principal
-from probity.errors import InvalidInput, NotFound
 from probity.models import (
     AppraisalCycle,
     Case,
@@ -30,6 +29,7 @@ from probity.models import (
     PromotionDecision,
 )
 from probity.models.base import utcnow
+from probity.performance.errors import fail
 from probity.performance.scope import employee_filter
 from probity.performance.scorecards import decision_reasons
 
@@ -136,11 +136,12 @@ async def promotion_list(session: AsyncSession, principal: Principal, *,
 async def decide(session: AsyncSession, principal: Principal, employee_id: int, decision: str,
                  note: str) -> PromotionDecision:
     if decision not in DECISIONS:
-        raise InvalidInput(f"decision is one of {', '.join(DECISIONS)}")
+        raise fail("invalid", "Decision is one of {known}", code="invalid_decision",
+                   known=", ".join(DECISIONS))
     emp = await session.scalar(select(Employee).where(
         Employee.id == employee_id, employee_filter(principal, Perm.performance_manage)))
     if emp is None:
-        raise NotFound("no such employee")
+        raise fail("not_found", "no such employee")
     found = await promotion_list(session, principal, employee_id=employee_id)
     record = found[0].as_json() if found else {}
     record.pop("last_decision", None)

@@ -12,15 +12,14 @@ from fastapi.responses import Response
 
 from probity.auth.deps import CurrentPrincipal, Session, commit, require
 from probity.auth.permissions import Perm, Principal
-from probity.errors import NotFound
-from probity.performance import awards, bonus, cycles, engine, scorecards, settings
+from probity.performance import awards, bonus, cycles, engine, scorecards
+from probity.performance.errors import fail
 from probity.performance.schemas import (
     CycleCreate,
     CycleRead,
     ManualScoreIn,
     PenaltySave,
     PromotionDecisionIn,
-    SettingsUpdate,
     TemplateRead,
     TemplateSave,
 )
@@ -32,24 +31,6 @@ Manager = Annotated[Principal, Depends(require(Perm.performance_manage))]
 Reviewer = Annotated[Principal, Depends(require(Perm.performance_review))]
 Signer = Annotated[Principal, Depends(require(Perm.performance_signoff))]
 P = "/performance"
-
-
-@router.get(P + "/settings", response_model=dict[str, Any])
-async def get_settings(session: Session, principal: Reader, tenant_id: int) -> dict[str, Any]:
-    """The effective settings of a tenant in scope (inherited from HQ; `locked` fields are
-    HQ's)."""
-    await cycles.scoped_tenant(session, principal, tenant_id, Perm.performance_read)
-    return (await settings.effective_settings(session, tenant_id)).as_json()
-
-
-@router.put(P + "/settings/{tenant_id}", response_model=dict[str, Any])
-async def put_settings(tenant_id: int, body: SettingsUpdate, session: Session,
-                       principal: Manager) -> dict[str, Any]:
-    """Change a tenant's settings. The compliance weight is HQ's alone (15–25%); a field HQ
-    locked is 403 `locked_by_hq` below HQ. `lock` (HQ only) sets the locked bonus-rule fields."""
-    out = await settings.update_settings(session, principal, tenant_id, body.values, body.lock)
-    await commit(session)
-    return out.as_json()
 
 
 @router.get(P + "/cycles", response_model=list[CycleRead])
@@ -171,7 +152,7 @@ async def my_performance(session: Session, principal: CurrentPrincipal,
                          cycle_id: int | None = None) -> dict[str, Any]:
     """我的绩效: the signed-in employee's own scorecard (live for an open cycle)."""
     if principal.employee_id is None:
-        raise NotFound("no employee record for this account")
+        raise fail("not_found", "no employee record for this account")
     return await scorecards.scorecard(session, principal, principal.employee_id, cycle_id)
 
 

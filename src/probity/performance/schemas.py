@@ -76,11 +76,6 @@ class ManualScoreIn(BaseModel):
     comment: str = Field(min_length=1, max_length=500)
 
 
-class SettingsUpdate(BaseModel):
-    values: dict[str, Any] = Field(default_factory=dict)
-    lock: list[str] | None = None
-
-
 class PromotionDecisionIn(BaseModel):
     decision: Literal["promote", "defer", "decline"]
     note: str = Field(default="", max_length=1000)

@@ -14,8 +14,8 @@ from sqlalchemy import ColumnElement, false, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from probity.auth.permissions import Perm, Principal
-from probity.errors import NotFound
 from probity.models import AppraisalCycle, Employee, OrgUnit, Tenant
+from probity.performance.errors import fail
 
 
 def cycle_filter(principal: Principal, perm: Perm) -> ColumnElement[bool]:
@@ -35,7 +35,7 @@ async def get_cycle(session: AsyncSession, principal: Principal, cycle_id: int,
     cycle = await session.scalar(select(AppraisalCycle).where(
         AppraisalCycle.id == cycle_id, cycle_filter(principal, perm)))
     if cycle is None:
-        raise NotFound("no such appraisal cycle")
+        raise fail("not_found", "no such appraisal cycle")
     return cycle
 
 
@@ -51,5 +51,5 @@ async def get_employee(session: AsyncSession, principal: Principal, employee_id:
         q = q.where(employee_filter(principal, perm))
     emp = await session.scalar(q)
     if emp is None:
-        raise NotFound("no such employee")
+        raise fail("not_found", "no such employee")
     return emp

@@ -13,7 +13,6 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from probity.auth.permissions import Principal
-from probity.errors import NotFound
 from probity.models import (
     AppraisalCycle,
     Case,
@@ -28,6 +27,7 @@ from probity.models import (
 from probity.models.base import utcnow
 from probity.performance import engine
 from probity.performance.awards import employee_awards
+from probity.performance.errors import fail
 from probity.performance.scope import get_employee
 
 POSITIVE_KINDS = ("refusal", "rebuffed", "self_report", "rating")
@@ -68,11 +68,11 @@ async def scorecard(session: AsyncSession, principal: Principal, employee_id: in
     if cycle_id is None:
         cycle = current_cycle(cycles)
         if cycle is None:
-            raise NotFound("no appraisal cycle covers this employee yet")
+            raise fail("not_found", "no appraisal cycle covers this employee yet")
     else:
         cycle = next((c for c in cycles if c.id == cycle_id), None)
         if cycle is None:
-            raise NotFound("no such appraisal cycle")
+            raise fail("not_found", "no such appraisal cycle")
     head = {"employee": {"id": emp.id, "name": emp.name, "employee_no": emp.employee_no},
             "cycle": {"id": cycle.id, "name": cycle.name, "status": cycle.status.value,
                       "starts_on": cycle.starts_on.isoformat(),

@@ -185,15 +185,16 @@ def score_agent(violations: Iterable[Violation], table: PenaltyTable, service: S
                      rebuffed, self_reports)
 
 
-def validate_weights(weights: Mapping[str, int]) -> str | None:
-    """None when the weights are usable, else what is wrong."""
+def validate_weights(weights: Mapping[str, int]) -> tuple[str, dict[str, object]] | None:
+    """None when the weights are usable, else what is wrong (an English msgid and its
+    parameters)."""
     if not weights:
-        return "a template needs at least one indicator"
+        return "A template needs at least one indicator", {}
     if any(w <= 0 or w > 100 for w in weights.values()):
-        return "each weight is 1 … 100"
+        return "Each weight is 1 … 100", {}
     total = sum(weights.values())
     if total != 100:
-        return f"the weights sum to {total}%, not 100%"
+        return "The weights sum to {total}%, not 100%", {"total": total}
     if "compliance" not in weights:
-        return "the compliance indicator is required"
+        return "The compliance indicator is required", {}
     return None
