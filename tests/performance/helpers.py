@@ -52,13 +52,15 @@ async def decided_case(db: AsyncSession, tenant: Tenant, agent: Employee, *,
                 title=f"test {category}", status=status, severity=severity, last_alert_at=at,
                 triage_due_at=at, decision_due_at=at + timedelta(days=3), decided_at=at,
                 decision=decision, closed_at=at if status == CaseStatus.closed else None,
+                subject="customer" if sender_role == "customer" else "agent",
                 created_at=at - timedelta(hours=1))
     db.add(case)
     await db.flush()
     alert = Alert(tenant_id=tenant.id, org_unit_id=agent.org_unit_id, sender_role=sender_role,
                   agent_employee_id=agent.id, decision="block", category=category,
                   categories=[category], severity=severity, snippet="***", spans=[],
-                  source=source, created_at=at - timedelta(hours=1))
+                  source=source, subject="customer" if sender_role == "customer" else "agent",
+                  created_at=at - timedelta(hours=1))
     db.add(alert)
     await db.flush()
     db.add(CaseAlert(case_id=case.id, alert_id=alert.id, created_at=at))
@@ -77,17 +79,32 @@ async def refusal_conversation(db: AsyncSession, tenant: Tenant, agent: Employee
     assert customer is not None and agent.org_unit_id is not None
     conv = Conversation(tenant_id=tenant.id, org_unit_id=agent.org_unit_id,
                         customer_id=customer.id, agent_employee_id=agent.id,
-                        status=ConversationStatus.closed, last_seq=4, assigned_at=at,
+                        status=ConversationStatus.closed, last_seq=0, assigned_at=at,
                         closed_at=at + timedelta(minutes=10), csat_score=csat, created_at=at)
     db.add(conv)
     await db.flush()
     lines = [("customer", "block", ["bribe"]), ("agent", "allow", ["refusal"]),
-             ("customer", "block", ["bribe"]), ("agent", "allow", ["refusal"])]
+             ("customer", "block", ["bribe"]), ("agent", "allow", ["refusal"]),
+             ("agent", "allow", ["refusal"])]  # said twice to the same offer: one episode
+    from probity.models.screening import Refusal
+
+    offer = 0
     for seq, (role, decision, cats) in enumerate(lines, 1):
-        db.add(Message(conversation_id=conv.id, tenant_id=tenant.id, seq=seq, sender_role=role,
-                       sender_employee_id=agent.id if role == "agent" else None,
-                       kind=MessageKind.text, body="…", decision=decision, categories=cats,
-                       severity=3 if decision == "block" else 0, spans=[],
-                       created_at=at + timedelta(seconds=30 * seq)))
+        msg = Message(conversation_id=conv.id, tenant_id=tenant.id, seq=seq, sender_role=role,
+                      sender_employee_id=agent.id if role == "agent" else None,
+                      kind=MessageKind.text, body="…", decision=decision, categories=cats,
+                      severity=3 if decision == "block" else 0, spans=[],
+                      created_at=at + timedelta(seconds=30 * seq))
+        db.add(msg)
+        await db.flush()
+        if role == "customer":
+            offer = seq
+        else:
+            db.add(Refusal(tenant_id=tenant.id, org_unit_id=agent.org_unit_id,
+                           conversation_id=conv.id, message_id=msg.id, seq=seq,
+                           refuser_role="agent", refuser_employee_id=agent.id,
+                           customer_id=customer.id, episode=offer, offer_seq=offer,
+                           declined=["bribe"], created_at=msg.created_at))
+    conv.last_seq = len(lines)
     await db.flush()
     return conv

@@ -61,8 +61,8 @@ async def test_awards_confirmed_are_on_the_honour_roll(as_user: Any, db: AsyncSe
     hr = await as_user("hr")
     noms = (await hr.get("/api/v1/performance/awards",
                          params={"cycle_id": t["cycle"]["id"]})).json()
-    # Zero violations, a refusal (one, though said twice to the same offer... twice offered
-    # after the first refusal: two episodes), CSAT 5: the default rule nominates the agent.
+    # Zero violations, two refusals (three refusal messages, two offer episodes), CSAT 5: the
+    # default rule nominates the agent.
     award = next(a for a in noms if a["employee_id"] == t["agent"].id)
     assert award["facts"]["refusals"] == 2 and award["facts"]["csat"] == 5
     r = await hr.post(f"/api/v1/performance/awards/{award['id']}/confirm")

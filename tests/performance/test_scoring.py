@@ -158,10 +158,11 @@ def test_an_agent_going_along_is_not_rebuffed() -> None:
 
 def test_attribution_and_concealment() -> None:
     customer_only = [AlertView("screening", "customer", "bribe", ("bribe",))]
-    assert case_subject(customer_only) == "customer"
+    assert case_subject("agent", customer_only) == "customer"
     agent = [AlertView("screening", "agent", "contact", ("contact",)),
              AlertView("screening", "customer", "bribe", ("bribe",))]
-    assert case_subject(agent) == "agent" and violation_type(agent) == "contact"
-    finance = [AlertView("finance", "system", "payment", ("payment",))]
+    assert case_subject("agent", agent) == "agent" and violation_type(agent) == "contact"
+    assert case_subject("customer", agent) == "customer"  # screening's attribution decides
+    finance = [AlertView("finance", "agent", "payment", ("payment",))]
     assert concealed(finance) and violation_type(finance) == "payment"
-    assert not concealed([*finance, AlertView("self_report", "agent", "bribe", ())])
+    assert not concealed(finance, self_reported=True)

@@ -3,7 +3,7 @@ frozen scores with their evidence lines, 合规标兵 awards and promotion decis
 
 `performance_scores` and `performance_lines` are written once, when a cycle closes, and are
 append-only (database triggers). A closed `appraisal_cycles` row refuses UPDATE and DELETE by
-trigger too (migration 0008), so a closed cycle is never rewritten; a later restoration is an
+trigger too (migration 0010), so a closed cycle is never rewritten; a later restoration is an
 adjustment line in the next cycle.
 """
 

@@ -1,7 +1,8 @@
 """Facts for scoring, read from what the system already records: substantiated case decisions
-and their alerts, self-reports, screened chat messages (offers, refusals), conversations (CSAT,
-first response, resolution). Batched queries for a whole cycle, the same ones narrowed to one
-employee for a live scorecard.
+about the agent (screening names each case's subject), self-reports, refusals (one row per offer
+episode, written by screening), customers' offers in chat, conversations (CSAT, first response,
+resolution). Batched queries for a whole cycle, the same ones narrowed to one employee for a
+live scorecard.
 """
 
 from __future__ import annotations
@@ -12,10 +13,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, cast, func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from probity.models import Alert, Case, CaseAlert, Conversation, ConversationStatus, Message
+from probity.models.screening import Refusal
 from probity.performance.scoring import ServiceFacts, Violation
 
 # Categories that make a customer's message an offer, and an agent's message a violation.
@@ -71,15 +73,18 @@ class AgentFacts:
 @dataclass(frozen=True)
 class AlertView:
     source: str
-    sender_role: str
+    subject: str  # agent | customer (screening's attribution)
     category: str
     categories: tuple[str, ...]
 
 
-def case_subject(alerts: Sequence[AlertView]) -> str:
-    """Whom a case is about: `customer` when every alert is something the customer said, else
-    `agent`. The one place attribution is decided (screening will name the subject itself)."""
-    if alerts and all(a.source == "screening" and a.sender_role == "customer" for a in alerts):
+def case_subject(case_subject_column: str | None, alerts: Sequence[AlertView]) -> str:
+    """Whom a case is about: the case's own `subject` (set by screening's attribution), and
+    `customer` too when every alert is about the customer. The one place it is decided: a
+    customer's violation never costs the agent points."""
+    if case_subject_column == "customer":
+        return "customer"
+    if alerts and all(a.subject == "customer" for a in alerts):
         return "customer"
     return "agent"
 
@@ -87,7 +92,7 @@ def case_subject(alerts: Sequence[AlertView]) -> str:
 def violation_type(alerts: Sequence[AlertView]) -> str:
     cats: set[str] = set()
     for a in alerts:
-        if a.sender_role == "customer" and a.source == "screening":
+        if a.subject == "customer":
             continue  # the customer's words do not say what the agent did
         cats.add(a.category)
         cats.update(a.categories)
@@ -97,10 +102,11 @@ def violation_type(alerts: Sequence[AlertView]) -> str:
     return "other"
 
 
-def concealed(alerts: Sequence[AlertView]) -> bool:
-    """Uncovered by finance or a customer report, and never self-reported."""
+def concealed(alerts: Sequence[AlertView], self_reported: bool = False) -> bool:
+    """Uncovered by finance or a customer report, and not self-reported by the agent."""
     sources = {a.source for a in alerts}
-    return bool(sources & UNCOVERED_BY_OTHERS) and "self_report" not in sources
+    return (bool(sources & UNCOVERED_BY_OTHERS) and "self_report" not in sources
+            and not self_reported)
 
 
 def _case_filter(tenant_ids: Sequence[int], employee_ids: Sequence[int] | None,
@@ -118,25 +124,37 @@ async def case_facts(session: AsyncSession, tenant_ids: Sequence[int],
                      out: dict[int, AgentFacts]) -> None:
     where = _case_filter(tenant_ids, employee_ids, start, end)
     cases = (await session.execute(select(
-        Case.id, Case.agent_employee_id, Case.severity, Case.title, Case.decided_at)
-        .where(*where))).all()
+        Case.id, Case.agent_employee_id, Case.severity, Case.title, Case.decided_at,
+        Case.subject, Case.customer_id).where(*where))).all()
     if not cases:
         return
     alerts: dict[int, list[AlertView]] = defaultdict(list)
     rows = await session.execute(
-        select(CaseAlert.case_id, Alert.source, Alert.sender_role, Alert.category,
+        select(CaseAlert.case_id, Alert.source, Alert.subject, Alert.category,
                Alert.categories)
         .join(Alert, Alert.id == CaseAlert.alert_id)
         .join(Case, Case.id == CaseAlert.case_id).where(*where))
-    for case_id, source, role, category, categories in rows:
-        alerts[case_id].append(AlertView(source, role, category, tuple(categories or ())))
-    for case_id, emp_id, severity, title, decided_at in cases:
+    for case_id, source, subject, category, categories in rows:
+        alerts[case_id].append(AlertView(source, subject, category, tuple(categories or ())))
+    # When each agent first self-reported about each customer: a violation reported before it
+    # was decided is not concealed.
+    reported: dict[tuple[int | None, int | None], datetime] = {}
+    sq = select(Alert.agent_employee_id, Alert.customer_id, func.min(Alert.created_at)).where(
+        Alert.tenant_id.in_(tenant_ids), Alert.source == "self_report",
+        Alert.created_at < end, Alert.agent_employee_id.in_({c[1] for c in cases}))
+    for emp_id, customer_id, first in await session.execute(
+            sq.group_by(Alert.agent_employee_id, Alert.customer_id)):
+        reported[(emp_id, customer_id)] = first
+    for case_id, emp_id, severity, title, decided_at, subject, customer_id in cases:
         if emp_id is None:
             continue
         views = alerts.get(case_id, [])
-        if case_subject(views) != "agent":
+        if case_subject(subject, views) != "agent":
             continue
-        v = Violation(case_id, violation_type(views), int(severity or 1), concealed(views))
+        when = reported.get((emp_id, customer_id)) if customer_id is not None else None
+        self_reported = when is not None and (decided_at is None or when <= decided_at)
+        v = Violation(case_id, violation_type(views), int(severity or 1),
+                      concealed(views, self_reported))
         out.setdefault(emp_id, AgentFacts()).cases.append(CaseFact(case_id, title, decided_at,
                                                                    v))
 
@@ -166,14 +184,15 @@ class _Episode:
 
 def walk_episodes(conv_id: int, conv_agent: int | None,
                   messages: Iterable[tuple[int, str, str, list[str], int | None]],
-                  out: dict[int, AgentFacts]) -> None:
+                  out: dict[int, AgentFacts], *, count_refusals: bool = True) -> None:
     """Offer episodes in one conversation, from its screened messages in order
     (id, sender role, decision, categories, sender employee).
 
     An episode opens with a customer's offer (consecutive offers are one episode) and lasts until
-    the next offer after the agent answered. A refusal counts once per episode; an episode the
-    agent did not go along with is a rebuffed attempt. A refusal with no detected offer counts
-    once until the next offer.
+    the next offer after the agent answered. An episode the agent did not go along with is a
+    rebuffed attempt. With `count_refusals` a refusal counts once per episode (a refusal with no
+    detected offer once until the next offer); the cycle close counts refusals from screening's
+    own rows instead (`refusal_facts`), which apply the same rule.
     """
     episode: _Episode | None = None
     lone_refusal = False
@@ -203,7 +222,7 @@ def walk_episodes(conv_id: int, conv_agent: int | None,
                     lone_refusal = True
                 else:
                     continue
-                if who is not None:
+                if who is not None and count_refusals:
                     out.setdefault(who, AgentFacts()).refusals.append(
                         EvidenceRef("refusal", conv_id, msg_id))
             elif flagged and episode is not None:
@@ -214,16 +233,14 @@ def walk_episodes(conv_id: int, conv_agent: int | None,
 async def message_facts(session: AsyncSession, tenant_ids: Sequence[int],
                         employee_ids: Sequence[int] | None, start: datetime, end: datetime,
                         out: dict[int, AgentFacts]) -> None:
-    """Offers, refusals and rebuffed attempts. Only screened-out or refusal messages are read:
+    """Offers and rebuffed attempts. Only flagged messages (warn/block) and refusals are read:
     ordinary traffic (nearly all of it) never leaves the database."""
     q = (select(Message.conversation_id, Conversation.agent_employee_id, Message.id,
                 Message.sender_role, Message.decision, Message.categories,
                 Message.sender_employee_id)
          .join(Conversation, Conversation.id == Message.conversation_id)
          .where(Message.tenant_id.in_(tenant_ids), Message.created_at >= start,
-                Message.created_at < end,
-                or_(Message.decision != "allow",
-                    cast(Message.categories, String).contains("refusal")))
+                Message.created_at < end, Message.decision != "allow")
          .order_by(Message.conversation_id, Message.seq))
     if employee_ids is not None:
         q = q.where(Conversation.agent_employee_id.in_(employee_ids))
@@ -234,11 +251,31 @@ async def message_facts(session: AsyncSession, tenant_ids: Sequence[int],
     async for conv_id, conv_agent, msg_id, role, decision, cats, sender in result:
         if conv_id != current:
             if current is not None:
-                walk_episodes(current, agent, batch, out)
+                walk_episodes(current, agent, batch, out, count_refusals=False)
             current, agent, batch = conv_id, conv_agent, []
         batch.append((msg_id, role, decision, cats, sender))
     if current is not None:
-        walk_episodes(current, agent, batch, out)
+        walk_episodes(current, agent, batch, out, count_refusals=False)
+
+
+async def refusal_facts(session: AsyncSession, tenant_ids: Sequence[int],
+                        employee_ids: Sequence[int] | None, start: datetime, end: datetime,
+                        out: dict[int, AgentFacts]) -> None:
+    """Refusals by agents, one per offer episode of a conversation (screening writes a row per
+    refusal message with its episode); the evidence is the episode's first refusal message."""
+    q = (select(Refusal.refuser_employee_id, Refusal.conversation_id, Refusal.episode,
+                func.min(Refusal.message_id))
+         .where(Refusal.tenant_id.in_(tenant_ids), Refusal.refuser_role == "agent",
+                Refusal.refuser_employee_id.is_not(None), Refusal.created_at >= start,
+                Refusal.created_at < end)
+         .group_by(Refusal.refuser_employee_id, Refusal.conversation_id, Refusal.episode))
+    if employee_ids is not None:
+        q = q.where(Refusal.refuser_employee_id.in_(employee_ids))
+    for emp_id, conv_id, _episode, msg_id in await session.execute(q):
+        if emp_id is None:
+            continue
+        out.setdefault(emp_id, AgentFacts()).refusals.append(
+            EvidenceRef("refusal", conv_id, msg_id))
 
 
 async def service_facts(session: AsyncSession, tenant_ids: Sequence[int],
@@ -286,5 +323,6 @@ async def gather(session: AsyncSession, tenant_ids: Sequence[int],
     await case_facts(session, tenant_ids, employee_ids, start, end, out)
     await self_report_facts(session, tenant_ids, employee_ids, start, end, out)
     await message_facts(session, tenant_ids, employee_ids, start, end, out)
+    await refusal_facts(session, tenant_ids, employee_ids, start, end, out)
     await service_facts(session, tenant_ids, employee_ids, start, end, out)
     return out

@@ -20,11 +20,11 @@ async def notify_deduction(session: AsyncSession, case: Case, reason: str | None
     if case.agent_employee_id is None:
         return
     rows = (await session.execute(
-        select(Alert.source, Alert.sender_role, Alert.category, Alert.categories)
+        select(Alert.source, Alert.subject, Alert.category, Alert.categories)
         .join(CaseAlert, CaseAlert.alert_id == Alert.id).where(CaseAlert.case_id == case.id)
     )).all()
     views = [AlertView(s, r, c, tuple(cs or ())) for s, r, c, cs in rows]
-    if case_subject(views) != "agent":
+    if case_subject(case.subject, views) != "agent":
         return  # a customer's violation never costs the agent points
     user_id = await session.scalar(select(User.id).where(
         User.employee_id == case.agent_employee_id, User.is_active.is_(True)))

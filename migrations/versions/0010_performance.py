@@ -1,8 +1,8 @@
 """performance: appraisal cycles, KPI templates, penalty standard, frozen scores and lines,
 awards, promotion decisions
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0010
+Revises: 0009
 """
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from alembic import op
 
 from probity.db import drop_immutability_ddl, immutability_ddl
 
-revision: str = "0008"
-down_revision: str | None = "0007"
+revision: str = "0010"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
