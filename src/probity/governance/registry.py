@@ -45,6 +45,10 @@ class SectionSpec:
     title: str  # English msgid
     read: Perm  # who may see the section's effective values and history (in scope)
     manage: Perm  # who may change it and lock its fields (in scope)
+    # Values kept by their domain (e.g. the screening overlays in policy/): this section holds
+    # only the locks on them, and `page` is where the values are edited.
+    locks_only: bool = False
+    page: str | None = None
 
     @property
     def fields(self) -> list[str]:
@@ -64,8 +68,8 @@ _discovered = False
 
 
 def register_section(name: str, model: type[S], *, title: str,
-                     read: Perm = Perm.settings_read, manage: Perm = Perm.settings_manage
-                     ) -> type[S]:
+                     read: Perm = Perm.settings_read, manage: Perm = Perm.settings_manage,
+                     locks_only: bool = False, page: str | None = None) -> type[S]:
     """Declare a section. Every field needs a default (the built-in standard). Registering the
     same model twice under its name is harmless (module reloads); another model is refused."""
     if not name.replace("_", "").isalnum() or not name.islower():
@@ -76,7 +80,7 @@ def register_section(name: str, model: type[S], *, title: str,
             or existing.model.__module__ != model.__module__):
         raise ValueError(f"settings section {name!r} is already registered")
     model()  # every field must have a (valid) default
-    _SECTIONS[name] = SectionSpec(name, model, title, read, manage)
+    _SECTIONS[name] = SectionSpec(name, model, title, read, manage, locks_only, page)
     _BY_MODEL[model] = name
     return model
 

@@ -6,7 +6,7 @@ defaults here are today's built-in behaviour, so a tenant with no version behave
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import available_timezones
 
 from pydantic import Field, field_validator
@@ -132,6 +132,23 @@ class DisplaySettings(SettingsSection):
         return value
 
 
+class ScreeningPolicyParts(SettingsSection):
+    """The parts of a screening overlay (policy/), for locks only: the values are the
+    versioned overlays edited on the policy page, where "stricter only" also holds. A part HQ
+    locks cannot be changed below it, and what a tenant below had added to it is ignored."""
+
+    lexicon: list[Any] = Field(default_factory=list, title="Extra lexicon terms")
+    allow_terms: list[Any] = Field(default_factory=list, title="Allow-listed terms")
+    allow_numbers: list[Any] = Field(default_factory=list, title="Allow-listed numbers")
+    allow_qr: list[Any] = Field(default_factory=list, title="Allow-listed QR merchant codes")
+    allow_domains: list[Any] = Field(default_factory=list, title="Allow-listed domains")
+    thresholds: dict[str, Any] | None = Field(None, title="Warn and block thresholds")
+    actions: dict[str, Any] | None = Field(None, title="Actions per role and category")
+
+
+register_section("screening", ScreeningPolicyParts, title="Screening policy",
+                 read=Perm.policy_read, manage=Perm.policy_manage, locks_only=True,
+                 page="/standards/{tenant_id}/screening")
 register_section("notices", NoticeSettings, title="Notice texts", manage=Perm.policy_manage)
 register_section("chat", ChatProcessSettings, title="Chat process rules",
                  manage=Perm.policy_manage)

@@ -276,7 +276,7 @@ async def settings_history(session: AsyncSession, actor: Principal, tenant_id: i
 # -- changing --------------------------------------------------------------------------------
 
 
-def _locked_error(spec: SectionSpec, name: str, locker: Tenant) -> SettingLocked:
+def locked_error(spec: SectionSpec, name: str, locker: Tenant) -> SettingLocked:
     field = f"{spec.name}.{name}"
     if locker.parent_id is None:
         return SettingLocked(f"{field} is locked by HQ", template="{field} is locked by HQ",
@@ -351,6 +351,11 @@ async def _plan(session: AsyncSession, actor: Principal | None, tenant_id: int,
     tenant = await _in_scope(session, actor, tenant_id, spec.manage)
     clear = list(clear)
     _unknown(spec, [*values, *locks, *clear])
+    if spec.locks_only and (values or clear):
+        raise InvalidInput(f"{spec.name}: only locks are set here; the values are edited on "
+                           f"{spec.page}", code="locks_only",
+                           template="{section}: only locks are set here",
+                           params={"section": spec.name})
     tree = await _load_tree(session, spec, tenant, subtree=True)
     chain = tree.chain(tenant)
     own = chain[-1]
@@ -370,7 +375,7 @@ async def _plan(session: AsyncSession, actor: Principal | None, tenant_id: int,
     frozen = locked_fields(chain)
     for name in sorted(touched):
         if name in frozen:
-            raise _locked_error(spec, name, tree.tenants[frozen[name]])
+            raise locked_error(spec, name, tree.tenants[frozen[name]])
     # Validate the tenant's resulting effective values (naming the field), normalise what is
     # stored to its JSON form, then check every tenant below still resolves to valid values.
     new_layer = Layer(tenant.id, new_values, frozenset(new_locks))
@@ -518,3 +523,12 @@ def version_changes(prev: SettingsVersion | None, row: SettingsVersion
     for name in sorted(old_locks ^ set(row.locks)):
         out.append((name, "lock", name in old_locks, name in row.locks))
     return out
+
+
+async def section_locks(session: AsyncSession, section: str, tenant_ids: Iterable[int]
+                        ) -> dict[int, tuple[int, frozenset[str]]]:
+    """Per tenant: (the id of its latest version of `section`, the fields it locks below).
+    For domains that keep a section's values themselves (`locks_only`)."""
+    spec = get_section(section)
+    rows = await _latest(session, spec.name, tenant_ids)
+    return {tid: (row.id, _layer(tid, row, spec).locks) for tid, row in rows.items()}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +21,7 @@ from probity.audit.service import record_audit
 from probity.auth.deps import after_commit
 from probity.auth.permissions import Perm, Principal
 from probity.errors import InvalidInput, NotFound
+from probity.governance.service import on_settings_change
 from probity.ledger.service import append_entry
 from probity.models import Tenant, TenantPolicy
 from probity.policy.schemas import PolicyOverlay, PolicyUpdate
@@ -28,15 +30,35 @@ from probity.screening import LexiconEntry, PolicyError, PolicySpec, default_pol
 ACTION_RANK = {"allow": 0, "warn": 1, "block": 2}
 
 
+# The overlay's parts HQ (or any ancestor) can lock: group standards section "screening".
+LOCKABLE = ("lexicon", "allow_terms", "allow_numbers", "allow_qr", "allow_domains",
+            "thresholds", "actions")
+
+
 @dataclass(frozen=True)
 class PolicyChain:
     tenant_id: int
     versions: tuple[TenantPolicy, ...]  # HQ first
+    path: tuple[int, ...] = ()  # the tenant's ancestors and itself, HQ first
+    # (tenant id, settings version id, parts it locks below), HQ first
+    locks: tuple[tuple[int, int, frozenset[str]], ...] = ()
 
     @property
     def key(self) -> tuple[int, ...]:
-        """Identifies the effective policy: the ids of the overlay versions applied."""
-        return tuple(v.id for v in self.versions)
+        """Identifies the effective policy: the ids of the overlay versions applied (and,
+        negated, of the lock versions, which change what applies)."""
+        return (*(v.id for v in self.versions), *(-lock[1] for lock in self.locks))
+
+    def locked_above(self, tenant_id: int) -> dict[str, int]:
+        """Part → the topmost tenant above `tenant_id` in this chain that locks it."""
+        pos = {t: i for i, t in enumerate(self.path)}
+        limit = pos.get(tenant_id, 0)
+        out: dict[str, int] = {}
+        for tid, _version, parts in self.locks:
+            if pos.get(tid, limit) < limit:
+                for part in parts:
+                    out.setdefault(part, tid)
+        return out
 
     @property
     def version(self) -> int:
@@ -60,7 +82,11 @@ async def policy_chain(session: AsyncSession, tenant_id: int) -> PolicyChain:
         latest, (TenantPolicy.tenant_id == latest.c.tenant_id)
         & (TenantPolicy.version == latest.c.v)))).all()
     by_tenant = {r.tenant_id: r for r in rows}
-    return PolicyChain(tenant_id, tuple(by_tenant[t] for t in ids if t in by_tenant))
+    from probity.governance.service import section_locks
+
+    locks = await section_locks(session, "screening", ids)
+    return PolicyChain(tenant_id, tuple(by_tenant[t] for t in ids if t in by_tenant),
+                       tuple(ids), tuple((t, *locks[t]) for t in ids if t in locks))
 
 
 def _stricter_or_equal(parent: PolicySpec, overlay: PolicyOverlay) -> None:
@@ -99,10 +125,21 @@ def apply_overlay(spec: PolicySpec, overlay: PolicyOverlay) -> PolicySpec:
     return PolicySpec.from_dict(data)
 
 
+def _without_locked(overlay: PolicyOverlay, parts: Iterable[str]) -> PolicyOverlay:
+    """The overlay with the parts an ancestor locked emptied (what a tenant below had added
+    there no longer applies while the lock holds)."""
+    empty = PolicyOverlay()
+    return overlay.model_copy(update={p: getattr(empty, p) for p in parts})
+
+
 def effective_spec(chain: PolicyChain, base: PolicySpec | None = None) -> PolicySpec:
     spec = base or default_policy_spec()
     for version in chain.versions:
-        spec = apply_overlay(spec, PolicyOverlay.model_validate(version.overlay))
+        overlay = PolicyOverlay.model_validate(version.overlay)
+        locked = chain.locked_above(version.tenant_id)
+        if locked:
+            overlay = _without_locked(overlay, locked)
+        spec = apply_overlay(spec, overlay)
     spec.version = chain.version
     return spec
 
@@ -129,6 +166,26 @@ async def list_versions(session: AsyncSession, principal: Principal, tenant_id: 
     return list((await session.scalars(q.order_by(TenantPolicy.version.desc()))).all())
 
 
+async def _check_locks(session: AsyncSession, chain: PolicyChain, tenant_id: int,
+                       overlay: PolicyOverlay) -> None:
+    """403 `setting_locked` when the new overlay changes a part an ancestor locked (group
+    standards, section "screening"), on top of which "stricter only" still holds."""
+    locked = chain.locked_above(tenant_id)
+    if not locked:
+        return
+    own = next((v for v in chain.versions if v.tenant_id == tenant_id), None)
+    before = PolicyOverlay.model_validate(own.overlay if own else {}).model_dump(mode="json")
+    after = overlay.model_dump(mode="json")
+    for part in LOCKABLE:
+        if part in locked and before[part] != after[part]:
+            locker = await session.get(Tenant, locked[part])
+            assert locker is not None
+            from probity.governance.registry import get_section
+            from probity.governance.service import locked_error
+
+            raise locked_error(get_section("screening"), part, locker)
+
+
 def _overlay_hash(overlay: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(overlay, sort_keys=True, ensure_ascii=False)
                           .encode()).hexdigest()
@@ -144,8 +201,9 @@ async def set_policy(session: AsyncSession, actor: Principal, tenant_id: int,
     await _tenant_in_scope(session, actor, tenant_id, Perm.policy_manage)
     overlay = PolicyOverlay.model_validate(data.model_dump(exclude={"note"}))
     parents = await policy_chain(session, tenant_id)
+    await _check_locks(session, parents, tenant_id, overlay)
     inherited = effective_spec(PolicyChain(tenant_id, tuple(
-        v for v in parents.versions if v.tenant_id != tenant_id)))
+        v for v in parents.versions if v.tenant_id != tenant_id), parents.path, parents.locks))
     try:
         compile_policy(apply_overlay(inherited, overlay))
     except PolicyError as exc:
@@ -170,3 +228,12 @@ async def set_policy(session: AsyncSession, actor: Principal, tenant_id: int,
 
     after_commit(session, announce)
     return row
+
+
+async def _locks_changed(tenant_id: int) -> None:
+    from probity.policy.registry import policy_changed
+
+    await policy_changed(tenant_id)
+
+
+on_settings_change("screening", _locks_changed)
