@@ -7,13 +7,14 @@ import json
 import types
 import typing
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, Literal
 
 from pydantic.fields import FieldInfo
 
 from probity.governance.registry import SectionSpec
 
-Kind = Literal["bool", "int", "float", "text", "textarea", "select", "multi", "json"]
+Kind = Literal["bool", "int", "float", "decimal", "text", "textarea", "select", "multi", "json"]
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,8 @@ def widget_for(info: FieldInfo) -> Widget:
         return Widget("int", nullable=nullable)
     if annotation is float:
         return Widget("float", nullable=nullable)
+    if annotation is Decimal:
+        return Widget("decimal", nullable=nullable)
     if origin is Literal:
         return Widget("select", tuple(str(a) for a in typing.get_args(annotation)), nullable)
     if origin is list:
@@ -57,7 +60,7 @@ def display(value: Any) -> str:
     if isinstance(value, bool):
         return "✓" if value else "✗"
     if isinstance(value, list | dict):
-        return json.dumps(value, ensure_ascii=False)
+        return json.dumps(value, ensure_ascii=False, default=str)
     return "—" if value is None else str(value)
 
 
@@ -81,6 +84,8 @@ def parse_field(widget: Widget, raw: list[str]) -> Any:
             return float(text)
         except ValueError:
             return text
+    if widget.kind == "decimal":
+        return text
     if widget.kind == "json":
         try:
             return json.loads(text)

@@ -73,6 +73,7 @@ async def _section_page(request: Request, session: AsyncSession, principal: Prin
     widgets = {name: forms.widget_for(info) for name, info in spec.model.model_fields.items()}
     return render(request, "governance/section.html", status_code=status_code, spec=spec,
                   eff=eff, tenant=tenant, tenants=tenants, widgets=widgets,
+                  values=eff.values.model_dump(mode="json"),
                   can_manage=_can_manage(principal, spec, tenant.path),
                   has_children=has_children, error=error, saved=saved, show=forms.display,
                   sections=[s for s in all_sections() if principal.can(s.read)])

@@ -299,7 +299,8 @@ _ERROR_TEMPLATES = {
     "too_long": "{field}: too many items",
 }
 _TYPE_ERRORS = ("int_parsing", "int_type", "int_from_float", "float_parsing", "float_type",
-                "bool_parsing", "bool_type", "string_type", "list_type", "dict_type")
+                "bool_parsing", "bool_type", "string_type", "list_type", "dict_type",
+                "decimal_parsing", "decimal_type")
 
 
 def _invalid(spec: SectionSpec, exc: ValidationError, tenant: Tenant | None = None
