@@ -44,12 +44,12 @@ browser-deps:
 
 test: install-dev browser-deps
 	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/mypy --strict src/probity/screening src/probity/ledger
+	$(BIN)/mypy --strict src/probity/screening src/probity/ledger src/probity/jobs src/probity/ops
 	$(BIN)/python -m pytest -q
 
 lint: install-dev
 	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/mypy --strict src/probity/screening src/probity/ledger
+	$(BIN)/mypy --strict src/probity/screening src/probity/ledger src/probity/jobs src/probity/ops
 
 bench: install-dev
 	for b in benchmarks/*.py; do case $$b in */_*) ;; *) $(BIN)/python $$b || exit 1;; esac; done

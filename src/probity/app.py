@@ -55,12 +55,20 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     settings = settings or get_settings()
     settings.check_production()
     db = database or Database(settings.database_url)
+    from probity.jobs.runtime import make_runtime, set_runtime
+
+    jobs_runtime = make_runtime(settings, db)
+    set_runtime(jobs_runtime)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        yield
-        if database is None:
-            await db.dispose()
+        await jobs_runtime.start()
+        try:
+            yield
+        finally:
+            await jobs_runtime.stop()
+            if database is None:
+                await db.dispose()
 
     app = FastAPI(
         title="Probity API", version=__version__, lifespan=lifespan,
@@ -69,6 +77,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     )
     app.state.settings = settings
     app.state.db = db
+    app.state.jobs = jobs_runtime
     from probity import ratelimit
 
     ratelimit.configure(settings.redis_url, settings.redis_channel_prefix)
@@ -120,6 +129,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     from probity.commerce.router import router as commerce_router
     from probity.finance.router import router as finance_router
     from probity.governance.router import router as governance_router
+    from probity.jobs.router import router as jobs_router
     from probity.ledger.pages import router as records_pages
     from probity.ledger.router import router as records_router
     from probity.notify.router import router as notify_router
@@ -132,7 +142,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     for r in (auth_router, org_router, audit_router, commerce_router, chat_router, chat_ws_router,
               alerts_router, cases_router, finance_router, notify_router,
               records_router, records_pages, policy_router, governance_router,
-              performance_router, performance_pages, pages_router):
+              performance_router, performance_pages, jobs_router, pages_router):
         app.include_router(r)
 
     @app.get("/api/v1/health", tags=["ops"])

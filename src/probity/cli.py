@@ -11,6 +11,7 @@ from rich.console import Console
 
 from probity.config import ConfigurationError, get_settings
 from probity.finance.cli import cases_app, finance_app
+from probity.jobs.cli import scheduler, worker
 from probity.ledger.cli import ledger_app
 from probity.ledger.evidence_cli import evidence_app
 from probity.screening.cli import screen
@@ -29,6 +30,8 @@ app.add_typer(evidence_app, name="evidence")
 app.add_typer(finance_app, name="finance")
 app.add_typer(cases_app, name="cases")
 app.command("screen")(screen)
+app.command("worker")(worker)
+app.command("scheduler")(scheduler)
 console = Console(stderr=True)
 
 

@@ -55,6 +55,22 @@ class Settings(BaseSettings):
     # roles must also say why (a reason), unless access_reason_required is off.
     access_reason_required: bool = True
     access_reason_roles: list[str] = ["compliance", "hr"]
+    # Background jobs (Dramatiq). With a broker URL (redis://…) the app only enqueues and
+    # `probity worker` / `probity scheduler` run the work; without one the app process runs an
+    # embedded worker (threads) and the schedules itself.
+    broker_url: str | None = None
+    # "worker": Dramatiq (a broker, or the embedded worker); "inline": asyncio tasks of the
+    # caller's loop (the default under env=test, whose sessions are rolled back).
+    jobs_runner: Literal["worker", "inline"] | None = None
+    jobs_worker_threads: int = 2
+    # A worker silent for this long is presumed dead and its messages are delivered again.
+    jobs_heartbeat_timeout_ms: int = 60_000
+    jobs_maintenance_chance: int = 10_000  # per million broker commands
+    # Schedule periods in seconds by schedule name (0 switches one off), e.g.
+    # PROBITY_SCHEDULES='{"cases.sla_sweep": 60}'.
+    schedules: dict[str, int] = {}
+    # More modules declaring tasks (plugins, tests), imported with registry.TASK_MODULES.
+    task_modules: list[str] = []
 
     @property
     def is_sqlite(self) -> bool:

@@ -57,6 +57,9 @@ SIGNED_IN = {
     ("GET", "/api/v1/performance/honour-roll"), ("GET", "/performance/me"),
     ("GET", "/performance/scorecards/{employee_id}"), ("GET", "/performance/me/cases/{case_id}"),
     ("POST", "/performance/me/cases/{case_id}/appeal"), ("GET", "/performance/honour-roll"),
+    # Background jobs: the starter, or the task's read permission over the job's tenant
+    # (probity.jobs.service.get_job); anything else is 404.
+    ("GET", "/api/v1/jobs"), ("GET", "/api/v1/jobs/{job_id}"), ("GET", "/jobs/{job_id}"),
 }
 
 DEMO_LOGIN = {Role.customer: "customer", Role.agent: "agent", Role.team_lead: "lead",

@@ -3,7 +3,6 @@ stored result (also when the ledger has been tampered with), inclusion/consisten
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -13,21 +12,23 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from probity.db import drop_immutability_ddl
-from probity.ledger import jobs, verify_checkpoint, verify_consistency, verify_inclusion
-from probity.ledger.router import job_sessions
+from probity.jobs.runtime import InlineRuntime
+from probity.ledger import verify_checkpoint, verify_consistency, verify_inclusion
 from probity.ledger.service import append_entry, default_keyring, make_checkpoint
 from probity.models import LedgerVerification, Tenant
 
 
 @pytest.fixture
-def shared_jobs(app: Any, db: AsyncSession) -> None:
+def shared_jobs(app: Any, db: AsyncSession) -> InlineRuntime:
     """Background verifications use the test's session (its rolled-back transaction)."""
 
     @asynccontextmanager
     async def same_session() -> AsyncIterator[AsyncSession]:
         yield db
 
-    app.dependency_overrides[job_sessions] = lambda: same_session
+    runtime: InlineRuntime = app.state.jobs
+    runtime.sessions = same_session
+    return runtime
 
 
 async def _tenant(db: AsyncSession) -> Tenant:
@@ -45,19 +46,19 @@ async def _seed(db: AsyncSession, n: int = 20) -> Tenant:
     return tenant
 
 
-async def _wait() -> None:
-    await asyncio.gather(*jobs.pending())
+async def _wait(runtime: InlineRuntime) -> None:
+    await runtime.wait()
 
 
 async def test_verify_in_background_ok_then_tampered(
-        as_user: Any, db: AsyncSession, shared_jobs: None, dialect: str) -> None:
+        as_user: Any, db: AsyncSession, shared_jobs: InlineRuntime, dialect: str) -> None:
     tenant = await _seed(db)
     comp = await as_user("compliance")
     r = await comp.post("/api/v1/ledger/verify", json={"tenant_id": tenant.id})
     assert r.status_code == 202, r.text
     started = r.json()
     assert started["state"] == "running" and started["total_entries"] >= 20
-    await _wait()
+    await _wait(shared_jobs)
     done = (await comp.get(f"/api/v1/ledger/verifications/{started['id']}")).json()
     assert done["state"] == "ok" and done["ok"] is True, done
     assert done["entries_checked"] == started["total_entries"] and done["finished_at"]
@@ -75,7 +76,7 @@ async def test_verify_in_background_ok_then_tampered(
                           "seq = :s"), {"p": '{"i":999}', "t": tenant.id, "s": seq})
     await db.commit()
     r = await comp.post("/api/v1/ledger/verify", json={"tenant_id": tenant.id})
-    await _wait()
+    await _wait(shared_jobs)
     row = await db.get(LedgerVerification, r.json()["id"])
     assert row is not None
     await db.refresh(row)
@@ -84,7 +85,7 @@ async def test_verify_in_background_ok_then_tampered(
 
 
 async def test_ledger_page_and_htmx_progress(as_user: Any, db: AsyncSession,
-                                             shared_jobs: None) -> None:
+                                             shared_jobs: InlineRuntime) -> None:
     tenant = await _seed(db, 5)
     comp = await as_user("compliance")
     page = await comp.get("/ledger", headers={"accept": "text/html"})
@@ -95,14 +96,14 @@ async def test_ledger_page_and_htmx_progress(as_user: Any, db: AsyncSession,
     assert r.status_code == 200, r.text
     assert 'hx-trigger="every 1s"' in r.text and 'data-state="running"' in r.text
     vid = int(r.text.split('hx-get="/ledger/verifications/')[1].split('"')[0])
-    await _wait()
+    await _wait(shared_jobs)
     frag = await comp.get(f"/ledger/verifications/{vid}", headers={"accept": "text/html"})
     assert 'data-state="ok"' in frag.text and "every 1s" not in frag.text
     # Without JavaScript: a plain form post redirects back to the page.
     r = await comp.post("/ledger/verify", data={"tenant_id": str(tenant.id)},
                         headers={"accept": "text/html"}, follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == "/ledger"
-    await _wait()
+    await _wait(shared_jobs)
     agent = await as_user("agent")
     assert (await agent.get("/ledger")).status_code == 403
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, Form, Query, UploadFile
 
 from probity.auth.deps import Session, commit, require, require_role
 from probity.auth.permissions import STAFF_ROLES, Perm, Principal
-from probity.finance import jobs, rules, schemas, service
+from probity.finance import rules, schemas, service, tasks
 from probity.models import Role
 
 router = APIRouter(tags=["finance"])
@@ -91,15 +91,8 @@ async def import_file(session: Session, principal: Importer, file: UploadFile,
     return schemas.ImportResult(**result)
 
 
-def import_sessions(request: Request) -> jobs.SessionFactory:
-    """Where background import jobs get their sessions (overridden in tests)."""
-    factory: jobs.SessionFactory = request.app.state.db.sessionmaker
-    return factory
-
-
 @router.post("/api/v1/finance/imports/jobs", status_code=202)
 async def start_import_job(session: Session, principal: Importer, file: UploadFile,
-                           sessions: Annotated[jobs.SessionFactory, Depends(import_sessions)],
                            tenant_id: Annotated[int, Form()],
                            kind: Annotated[str, Form(pattern=KINDS)],
                            dry_run: Annotated[bool, Form()] = True,
@@ -108,15 +101,17 @@ async def start_import_job(session: Session, principal: Importer, file: UploadFi
     """Start a large import in the background; poll `GET …/jobs/{id}` for its progress
     (rows validated, rows written) and result. Same checks and all-or-nothing write."""
     data = await file.read()
-    return await jobs.start_import_job(
-        session, sessions, principal, tenant_id=tenant_id, kind=kind, data=data,
+    job = await tasks.start_import_job(
+        session, principal, tenant_id=tenant_id, kind=kind, data=data,
         filename=file.filename or "", mapping=service.parse_mapping(mapping),
         ignore=[i for i in (ignore or "").split(",") if i.strip()], dry_run=dry_run)
+    await commit(session)
+    return tasks.import_job_view(job)
 
 
 @router.get("/api/v1/finance/imports/jobs/{job_id}")
-async def import_job(job_id: str, principal: Importer) -> dict[str, Any]:
-    return jobs.job_state(principal, job_id)
+async def import_job(job_id: int, session: Session, principal: Importer) -> dict[str, Any]:
+    return tasks.import_job_view(await tasks.read_import_job(session, principal, job_id))
 
 
 @router.post("/api/v1/finance/feed", response_model=schemas.ImportResult)

@@ -9,8 +9,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from probity.auth.deps import Session, commit, require
 from probity.auth.permissions import Perm, Principal
-from probity.ledger import access, jobs
-from probity.ledger.router import JobSessions
+from probity.ledger import access, verification
 from probity.web.render import parse_day, render
 
 router = APIRouter(include_in_schema=False)
@@ -41,30 +40,30 @@ LedgerReader = Annotated[Principal, Depends(require(Perm.ledger_read))]
 
 @router.get("/ledger", response_class=HTMLResponse)
 async def ledger_page(request: Request, session: Session, principal: LedgerReader) -> Response:
-    items = await jobs.ledger_status(session, principal)
+    items = await verification.ledger_status(session, principal)
     for item in items:
         ver = item["verification"]
-        item["state"] = jobs.state_of(ver) if ver is not None else None
+        item["state"] = (None if ver is None
+                         else await verification.verification_state(session, ver))
     return render(request, "records/ledger.html", items=items)
 
 
 @router.post("/ledger/verify", response_class=HTMLResponse)
 async def ledger_verify_form(request: Request, session: Session, principal: LedgerReader,
-                             sessions: JobSessions,
                              tenant_id: Annotated[int, Form()]) -> Response:
     """Start a verification. htmx swaps in the progress fragment (which polls itself every
     second); without JavaScript the form posts and the page reloads."""
-    row = await jobs.request_verification(session, principal, tenant_id, sessions)
+    row = await verification.request_verification(session, principal, tenant_id)
     await commit(session)
     if request.headers.get("hx-request"):
-        return render(request, "records/_verification.html", v=row, st=jobs.state_of(row),
-                      tenant_id=tenant_id)
+        st = await verification.verification_state(session, row)
+        return render(request, "records/_verification.html", v=row, st=st, tenant_id=tenant_id)
     return RedirectResponse("/ledger", status_code=303)
 
 
 @router.get("/ledger/verifications/{verification_id}", response_class=HTMLResponse)
 async def ledger_verification_fragment(request: Request, verification_id: int,
                                        session: Session, principal: LedgerReader) -> Response:
-    row = await jobs.get_verification(session, principal, verification_id)
-    return render(request, "records/_verification.html", v=row, st=jobs.state_of(row),
-                  tenant_id=row.tenant_id)
+    row = await verification.get_verification(session, principal, verification_id)
+    st = await verification.verification_state(session, row)
+    return render(request, "records/_verification.html", v=row, st=st, tenant_id=row.tenant_id)

@@ -9,11 +9,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from probity.auth.deps import Session, after_commit, commit, require
 from probity.auth.permissions import Perm, Principal
 from probity.errors import InvalidInput
-from probity.ledger import access, evidence, jobs, retention, service
+from probity.ledger import access, evidence, retention, service, verification
 from probity.ledger import schemas as s
 from probity.models.records import LedgerVerification
 
@@ -143,19 +144,13 @@ async def conversation_evidence_pack(conversation_id: int, request: Request, ses
 # -- ledger status, background verification, proofs -------------------------------------------
 
 
-def job_sessions(request: Request) -> jobs.SessionFactory:
-    """Where background verifications get their sessions (overridden in tests)."""
-    factory: jobs.SessionFactory = request.app.state.db.sessionmaker
-    return factory
-
-
-JobSessions = Annotated[jobs.SessionFactory, Depends(job_sessions)]
-
-
-def verification_read(row: LedgerVerification) -> s.VerificationRead:
+async def verification_read(session: AsyncSession, row: LedgerVerification
+                            ) -> s.VerificationRead:
     out = s.VerificationRead.model_validate(row)
-    state = jobs.state_of(row)
+    state = await verification.verification_state(session, row)
     out.state, out.progress = state["state"], state["progress"]
+    if state["error"]:
+        out.message = state["error"]
     return out
 
 
@@ -163,7 +158,7 @@ def verification_read(row: LedgerVerification) -> s.VerificationRead:
 async def ledger_status(session: Session, principal: LedgerReader
                         ) -> list[s.TenantLedgerStatus]:
     out = []
-    for item in await jobs.ledger_status(session, principal):
+    for item in await verification.ledger_status(session, principal):
         cp, ver, tenant = item["checkpoint"], item["verification"], item["tenant"]
         out.append(s.TenantLedgerStatus(
             tenant_id=tenant.id, tenant_code=tenant.code, tenant_name=tenant.name,
@@ -171,25 +166,25 @@ async def ledger_status(session: Session, principal: LedgerReader
             last_checkpoint=None if cp is None else s.CheckpointSummary(
                 tree_size=cp.tree_size, timestamp=cp.timestamp, root_hash=cp.root_hash,
                 key_id=cp.key_id),
-            last_verification=None if ver is None else verification_read(ver)))
+            last_verification=None if ver is None else await verification_read(session, ver)))
     return out
 
 
 @router.post("/ledger/verify", status_code=202, response_model=s.VerificationRead)
 async def start_ledger_verification(data: s.VerifyRequest, session: Session,
-                                    principal: LedgerReader, sessions: JobSessions
-                                    ) -> s.VerificationRead:
+                                    principal: LedgerReader) -> s.VerificationRead:
     """Start a full verification of one tenant's ledger in the background; poll
     ``/api/v1/ledger/verifications/{id}`` for progress and the result."""
-    row = await jobs.request_verification(session, principal, data.tenant_id, sessions)
+    row = await verification.request_verification(session, principal, data.tenant_id)
     await commit(session)
-    return verification_read(row)
+    return await verification_read(session, row)
 
 
 @router.get("/ledger/verifications/{verification_id}", response_model=s.VerificationRead)
 async def get_ledger_verification(verification_id: int, session: Session,
                                   principal: LedgerReader) -> s.VerificationRead:
-    return verification_read(await jobs.get_verification(session, principal, verification_id))
+    row = await verification.get_verification(session, principal, verification_id)
+    return await verification_read(session, row)
 
 
 @router.get("/ledger/{tenant_id}/proof")

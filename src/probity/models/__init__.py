@@ -32,6 +32,7 @@ from probity.models.commerce import (
 )
 from probity.models.finance import ImportBatch, PayeeAccount, PayeeKind, RuleSetting
 from probity.models.governance import SettingsVersion
+from probity.models.jobs import Job
 from probity.models.ledger import LedgerCheckpoint, LedgerEntry
 from probity.models.org import (
     Employee,
@@ -88,6 +89,7 @@ __all__ = [
     "EmploymentEvent",
     "EmploymentStatus",
     "ImportBatch",
+    "Job",
     "KpiTemplate",
     "LedgerCheckpoint",
     "LedgerEntry",

@@ -1,0 +1,55 @@
+"""Job API and page: the user who started a job (and holders of the task's read permission over
+its tenant) follow its progress; anyone else gets 404."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+from pydantic import BaseModel
+
+from probity.auth.deps import CurrentPrincipal, Session
+from probity.jobs import service
+from probity.web.render import render
+
+router = APIRouter()
+
+
+class JobRead(BaseModel):
+    id: int
+    task: str
+    tenant_id: int | None
+    state: str
+    stage: str | None
+    done: int
+    total: int | None
+    detail: dict[str, Any]
+    attempts: int
+    result: dict[str, Any] | None
+    error: dict[str, Any] | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+@router.get("/api/v1/jobs", response_model=list[JobRead], tags=["jobs"])
+async def my_jobs(session: Session, principal: CurrentPrincipal) -> list[JobRead]:
+    """The jobs the caller started, newest first."""
+    return [JobRead(**service.job_view(j)) for j in await service.list_jobs(session, principal)]
+
+
+@router.get("/api/v1/jobs/{job_id}", response_model=JobRead, tags=["jobs"])
+async def read_job(job_id: int, session: Session, principal: CurrentPrincipal) -> JobRead:
+    """A job's state and progress (poll it); 404 for a job outside the caller's scope."""
+    return JobRead(**service.job_view(await service.get_job(session, principal, job_id)))
+
+
+@router.get("/jobs/{job_id}", response_class=HTMLResponse, include_in_schema=False)
+async def job_page(request: Request, job_id: int, session: Session,
+                   principal: CurrentPrincipal) -> Response:
+    """The job page; with htmx the progress block polls itself every second until it ends."""
+    job = service.job_view(await service.get_job(session, principal, job_id))
+    template = "jobs/_progress.html" if request.headers.get("hx-request") else "jobs/job.html"
+    return render(request, template, job=job)

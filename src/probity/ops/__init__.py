@@ -1,0 +1,1 @@
+"""Operations: structured logs, health (liveness/readiness) and Prometheus metrics."""
