@@ -133,16 +133,21 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     from probity.ledger.pages import router as records_pages
     from probity.ledger.router import router as records_router
     from probity.notify.router import router as notify_router
+    from probity.onboarding.pages import router as onboarding_pages
+    from probity.onboarding.router import router as onboarding_router
     from probity.org.router import router as org_router
     from probity.performance.pages import router as performance_pages
     from probity.performance.router import router as performance_router
     from probity.policy.router import router as policy_router
+    from probity.recruitment.pages import router as recruitment_pages
+    from probity.recruitment.router import router as recruitment_router
     from probity.web.pages import router as pages_router
 
     for r in (auth_router, org_router, audit_router, commerce_router, chat_router, chat_ws_router,
               alerts_router, cases_router, finance_router, notify_router,
               records_router, records_pages, policy_router, governance_router,
-              performance_router, performance_pages, jobs_router, pages_router):
+              performance_router, performance_pages, jobs_router, recruitment_router,
+              recruitment_pages, onboarding_router, onboarding_pages, pages_router):
         app.include_router(r)
 
     @app.get("/api/v1/health", tags=["ops"])

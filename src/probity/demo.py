@@ -332,6 +332,12 @@ async def build_demo(session: AsyncSession, *, seed: int = 7, today: date | None
     from probity.performance.demo import seed_performance  # cycles from the seeded activity
 
     await seed_performance(session)
+    from probity.recruitment.demo import seed_recruitment  # open requisitions, candidates, a hire
+
+    await seed_recruitment(session, today)
+    from probity.onboarding.demo import seed_onboarding  # the integrity pledge, signed
+
+    await seed_onboarding(session)
     await session.flush()
 
 

@@ -60,6 +60,9 @@ SIGNED_IN = {
     # Background jobs: the starter, or the task's read permission over the job's tenant
     # (probity.jobs.service.get_job); anything else is 404.
     ("GET", "/api/v1/jobs"), ("GET", "/api/v1/jobs/{job_id}"), ("GET", "/jobs/{job_id}"),
+    # Each employee's own integrity pledge (404 without an employee record).
+    ("GET", "/api/v1/me/pledge"), ("POST", "/api/v1/me/pledge/sign"), ("GET", "/me/pledge"),
+    ("POST", "/me/pledge"),
 }
 
 DEMO_LOGIN = {Role.customer: "customer", Role.agent: "agent", Role.team_lead: "lead",
@@ -99,6 +102,15 @@ def test_role_grants_are_pinned() -> None:
         Perm.performance_manage: {Role.hr, Role.hq_admin},
         Perm.performance_review: {Role.team_lead, Role.hq_admin},
         Perm.performance_signoff: {Role.hr, Role.hq_admin},
+        Perm.recruitment_read: {Role.team_lead, Role.hr, Role.auditor, Role.hq_admin},
+        Perm.recruitment_manage: {Role.hr, Role.hq_admin},
+        Perm.recruitment_interview: {Role.team_lead, Role.hr, Role.hq_admin},
+        Perm.onboarding_read: {Role.hr, Role.auditor, Role.hq_admin},
+        Perm.onboarding_manage: {Role.hr, Role.hq_admin},
+        Perm.attendance_self: set(Role) - {Role.customer},
+        Perm.attendance_read: {Role.team_lead, Role.hr, Role.compliance, Role.auditor,
+                               Role.hq_admin},
+        Perm.attendance_manage: {Role.team_lead, Role.hr, Role.hq_admin},
     }
     assert set(expected) == set(Perm), "pin the grants of every permission here"
     for perm, roles in expected.items():
@@ -108,8 +120,9 @@ def test_role_grants_are_pinned() -> None:
                  Perm.records_manage, Perm.case_manage, Perm.case_approve,
                  Perm.finance_import, Perm.chat_reassign,
                  Perm.policy_manage, Perm.settings_manage, Perm.performance_manage,
-                 Perm.performance_review,
-                 Perm.performance_signoff} & ROLE_PERMISSIONS[Role.auditor])
+                 Perm.performance_review, Perm.performance_signoff, Perm.recruitment_manage,
+                 Perm.recruitment_interview, Perm.onboarding_manage, Perm.attendance_manage}
+                & ROLE_PERMISSIONS[Role.auditor])
 
 
 def _requirement(route: APIRoute) -> Any:

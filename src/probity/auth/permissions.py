@@ -44,31 +44,49 @@ class Perm(enum.StrEnum):
     performance_manage = "performance.manage"  # cycles, KPI templates, penalties, awards, promotion
     performance_review = "performance.review"  # review a cycle's scores; enter manual scores
     performance_signoff = "performance.signoff"  # sign off (close) a reviewed cycle
+    recruitment_read = "recruitment.read"  # requisitions, candidates (contacts masked), feedback
+    recruitment_manage = "recruitment.manage"  # requisitions, candidates, stages, hiring
+    recruitment_interview = "recruitment.interview"  # write interview feedback
+    onboarding_read = "onboarding.read"  # new hires' checklists, pledge signatures, probation
+    onboarding_manage = "onboarding.manage"  # checklists, pledge versions, complete onboarding
+    attendance_self = "attendance.self"  # one's own schedule, clock-in/out, leave, swaps
+    attendance_read = "attendance.read"  # rotas, punches, exceptions; who was on shift
+    attendance_manage = "attendance.manage"  # shift templates, rotas, approvals
 
 
 ALL = frozenset(Perm)
 READ_ALL = frozenset({Perm.org_read, Perm.audit_read, Perm.commerce_read, Perm.chat_supervise,
                       Perm.alerts_read, Perm.access_log_read, Perm.ledger_read,
                       Perm.evidence_export, Perm.case_read, Perm.policy_read,
-                      Perm.settings_read, Perm.performance_read})
+                      Perm.settings_read, Perm.performance_read, Perm.recruitment_read,
+                      Perm.onboarding_read, Perm.attendance_read})
+# Every member of staff keeps their own schedule, clocks in and asks for leave.
+SELF_SERVICE = frozenset({Perm.attendance_self})
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
     Role.customer: frozenset(),
-    Role.agent: frozenset(),
-    Role.team_lead: frozenset({Perm.org_read, Perm.chat_supervise, Perm.chat_reassign,
-                               Perm.performance_read, Perm.performance_review}),
-    Role.hr: frozenset({Perm.org_read, Perm.org_write, Perm.employee_lifecycle, Perm.user_admin,
-                        Perm.chat_supervise, Perm.alerts_read, Perm.case_read,
-                        Perm.settings_read, Perm.performance_read, Perm.performance_manage,
-                        Perm.performance_signoff}),
-    Role.finance: frozenset({Perm.org_read, Perm.commerce_read, Perm.finance_import,
-                             Perm.settings_read}),
-    Role.compliance: frozenset({Perm.org_read, Perm.commerce_read, Perm.chat_supervise,
+    Role.agent: SELF_SERVICE,
+    Role.team_lead: SELF_SERVICE | {Perm.org_read, Perm.chat_supervise, Perm.chat_reassign,
+                                    Perm.performance_read, Perm.performance_review,
+                                    Perm.recruitment_read, Perm.recruitment_interview,
+                                    Perm.attendance_read, Perm.attendance_manage},
+    Role.hr: SELF_SERVICE | {Perm.org_read, Perm.org_write, Perm.employee_lifecycle,
+                             Perm.user_admin, Perm.chat_supervise, Perm.alerts_read,
+                             Perm.case_read, Perm.settings_read, Perm.performance_read,
+                             Perm.performance_manage, Perm.performance_signoff,
+                             Perm.recruitment_read, Perm.recruitment_manage,
+                             Perm.recruitment_interview, Perm.onboarding_read,
+                             Perm.onboarding_manage, Perm.attendance_read,
+                             Perm.attendance_manage},
+    Role.finance: SELF_SERVICE | {Perm.org_read, Perm.commerce_read, Perm.finance_import,
+                                  Perm.settings_read},
+    Role.compliance: SELF_SERVICE | {Perm.org_read, Perm.commerce_read, Perm.chat_supervise,
                                 Perm.chat_evidence, Perm.alerts_read, Perm.ledger_read,
                                 Perm.records_manage, Perm.evidence_export, Perm.case_read,
                                 Perm.case_manage, Perm.case_approve, Perm.policy_read,
-                                Perm.policy_manage, Perm.settings_read}),
-    Role.auditor: READ_ALL,
+                                Perm.policy_manage, Perm.settings_read,
+                                Perm.attendance_read},
+    Role.auditor: READ_ALL | SELF_SERVICE,
     Role.hq_admin: ALL,
 }
 

@@ -34,6 +34,13 @@ from probity.models.finance import ImportBatch, PayeeAccount, PayeeKind, RuleSet
 from probity.models.governance import SettingsVersion
 from probity.models.jobs import Job
 from probity.models.ledger import LedgerCheckpoint, LedgerEntry
+from probity.models.onboarding import (
+    ChecklistItem,
+    Onboarding,
+    OnboardingTask,
+    PledgeSignature,
+    PledgeVersion,
+)
 from probity.models.org import (
     Employee,
     EmploymentEvent,
@@ -63,6 +70,14 @@ from probity.models.records import (
     LegalHold,
     RetentionRule,
 )
+from probity.models.recruitment import (
+    Candidate,
+    CandidateEvent,
+    CandidateStage,
+    InterviewFeedback,
+    Requisition,
+    RequisitionStatus,
+)
 from probity.models.screening import Refusal, ScreeningLabel
 
 __all__ = [
@@ -75,12 +90,16 @@ __all__ = [
     "Award",
     "AwardStatus",
     "Base",
+    "Candidate",
+    "CandidateEvent",
+    "CandidateStage",
     "Case",
     "CaseAlert",
     "CaseEvent",
     "CaseNote",
     "CaseSettings",
     "CaseStatus",
+    "ChecklistItem",
     "Conversation",
     "ConversationStatus",
     "Customer",
@@ -89,6 +108,7 @@ __all__ = [
     "EmploymentEvent",
     "EmploymentStatus",
     "ImportBatch",
+    "InterviewFeedback",
     "Job",
     "KpiTemplate",
     "LedgerCheckpoint",
@@ -100,6 +120,8 @@ __all__ = [
     "MessageKind",
     "Notification",
     "NotificationRule",
+    "Onboarding",
+    "OnboardingTask",
     "Order",
     "OrderStatus",
     "OrgUnit",
@@ -111,10 +133,14 @@ __all__ = [
     "PenaltyStandard",
     "PerformanceLine",
     "PerformanceScore",
+    "PledgeSignature",
+    "PledgeVersion",
     "Position",
     "PromotionDecision",
     "Refund",
     "Refusal",
+    "Requisition",
+    "RequisitionStatus",
     "RetentionRule",
     "Role",
     "RoleAssignment",

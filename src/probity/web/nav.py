@@ -47,6 +47,9 @@ MENU: list[NavItem] = [
             lambda p: p.employee_id is not None or p.can(Perm.performance_read)),
     NavItem("/chat/workspace", "Agent workspace", lambda p: p.has_role(Role.agent)),
     NavItem("/chat", "Customer service", lambda p: p.customer_id is not None),
+    NavItem("/recruitment", "Recruitment", _perm(Perm.recruitment_read)),
+    NavItem("/onboarding", "Onboarding", _perm(Perm.onboarding_read)),
+    NavItem("/me/pledge", "Integrity pledge", lambda p: p.employee_id is not None),
     NavItem("/notifications", "Notifications", _always),
     NavItem("/account/tokens", "API tokens", _always),
 ]

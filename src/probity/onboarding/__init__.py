@@ -1,0 +1,1 @@
+"""Onboarding: checklists per position, the integrity pledge (廉洁承诺书), probation reminders."""

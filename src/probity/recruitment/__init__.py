@@ -1,0 +1,1 @@
+"""Recruitment: requisitions, the candidate pipeline, interview feedback and hiring."""
