@@ -128,6 +128,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     from probity.chat.ws import router as chat_ws_router
     from probity.commerce.router import router as commerce_router
     from probity.finance.router import router as finance_router
+    from probity.governance.replay_router import router as replay_router
     from probity.governance.router import router as governance_router
     from probity.jobs.router import router as jobs_router
     from probity.ledger.pages import router as records_pages
@@ -145,7 +146,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
 
     for r in (auth_router, org_router, audit_router, commerce_router, chat_router, chat_ws_router,
               alerts_router, cases_router, finance_router, notify_router,
-              records_router, records_pages, policy_router, governance_router,
+              records_router, records_pages, policy_router, governance_router, replay_router,
               performance_router, performance_pages, jobs_router, recruitment_router,
               recruitment_pages, onboarding_router, onboarding_pages, pages_router):
         app.include_router(r)

@@ -139,7 +139,8 @@ async def test_warn_is_delivered_with_reminder_and_spans_for_hr(as_user, db: Asy
     ecom = await db.scalar(select(Tenant.id).where(Tenant.code == "ECOM"))
     compliance = await as_user("compliance")
     r = await compliance.put(f"/api/v1/policies/{ecom}", json={
-        "lexicon": [{"term": "土特产", "category": "bribe", "severity": 2}]})
+        "lexicon": [{"term": "土特产", "category": "bribe", "severity": 2}],
+        "override_reason": "test: publish without a replay"})
     assert r.status_code == 201, r.text
     conv_id, _ = await active_conversation(as_user)
     c = await as_user("customer")

@@ -21,7 +21,7 @@ async def test_locked_policy_part_is_403_and_stale_additions_stop_applying(
     c = await as_user("compliance")  # e-commerce compliance
     r = await c.put(f"/api/v1/policies/{ids['ECOM']}", json={
         "lexicon": [{"term": "龙井茶叶", "category": "bribe", "severity": 3}],
-        "allow_numbers": ["4008001234"]})
+        "allow_numbers": ["4008001234"], "override_reason": "test"})
     assert r.status_code == 201, r.text
     with_term = (await c.get(f"/api/v1/policies/{ids['ECOM-SOUTH']}")).json()["terms"]
     admin = await as_user("admin")
@@ -44,7 +44,7 @@ async def test_locked_policy_part_is_403_and_stale_additions_stop_applying(
     keep = {"lexicon": [{"term": "龙井茶叶", "category": "bribe", "severity": 3}],
             "allow_numbers": ["4008001234"]}
     r = await c.put(f"/api/v1/policies/{ids['ECOM']}", json={
-        **keep, "thresholds": {"warn": 1, "block": 2}})
+        **keep, "thresholds": {"warn": 1, "block": 2}, "override_reason": "test"})
     assert r.status_code == 201, r.text
     r = await c.put(f"/api/v1/policies/{ids['ECOM']}", json={
         **keep, "actions": {"customer": {"contact": "warn"}}})

@@ -25,7 +25,7 @@ async def test_overlay_is_inherited_and_hot_reloaded(as_user: Any, db: AsyncSess
     before = (await admin.post(f"/api/v1/policies/{ids['ECOM-SOUTH']}/try", json=probe)).json()
     r = await admin.put(f"/api/v1/policies/{ids['HQ']}", json={
         "lexicon": [{"term": "龙井茶叶", "category": "bribe", "severity": 3}],
-        "note": "gift code word seen in cases"})
+        "note": "gift code word seen in cases", "override_reason": "urgent: seen in cases"})
     assert r.status_code == 201, r.text
     assert r.json()["version"] == 1
     # The region two levels below HQ screens with the new term at once.
@@ -51,7 +51,8 @@ async def test_subsidiary_cannot_loosen(as_user: Any, db: AsyncSession) -> None:
                              json={"thresholds": {"warn": 3, "block": 4}})
     assert thresholds.status_code == 422
     stricter = await c.put(f"/api/v1/policies/{ids['ECOM']}", json={
-        "thresholds": {"warn": 1, "block": 2}, "allow_numbers": ["4008001234"]})
+        "thresholds": {"warn": 1, "block": 2}, "allow_numbers": ["4008001234"],
+        "override_reason": "test"})
     assert stricter.status_code == 201
     # Outside its scope, HQ's policy is not found; and nothing was half-written.
     assert (await c.put(f"/api/v1/policies/{ids['HQ']}", json={})).status_code == 404
@@ -79,7 +80,7 @@ async def test_versions_are_append_only(as_user: Any, db: AsyncSession) -> None:
     admin = await as_user("admin")
     for term in ("一号暗语", "二号暗语"):
         r = await admin.put(f"/api/v1/policies/{ids['TRAVEL']}", json={
-            "lexicon": [{"term": term, "category": "bribe"}]})
+            "lexicon": [{"term": term, "category": "bribe"}], "override_reason": "test"})
         assert r.status_code == 201
     versions = (await admin.get(f"/api/v1/policies/{ids['TRAVEL']}/versions")).json()
     assert [v["version"] for v in versions] == [2, 1]

@@ -46,6 +46,7 @@ TASK_MODULES: list[str] = [
     "probity.ledger.tasks",
     "probity.finance.tasks",
     "probity.cases.tasks",
+    "probity.governance.tasks",
 ]
 
 TaskFn = Callable[..., Awaitable[dict[str, Any] | None]]

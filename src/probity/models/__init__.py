@@ -31,7 +31,7 @@ from probity.models.commerce import (
     Refund,
 )
 from probity.models.finance import ImportBatch, PayeeAccount, PayeeKind, RuleSetting
-from probity.models.governance import SettingsVersion
+from probity.models.governance import PolicyReplay, SettingsVersion
 from probity.models.jobs import Job
 from probity.models.ledger import LedgerCheckpoint, LedgerEntry
 from probity.models.onboarding import (
@@ -135,6 +135,7 @@ __all__ = [
     "PerformanceScore",
     "PledgeSignature",
     "PledgeVersion",
+    "PolicyReplay",
     "Position",
     "PromotionDecision",
     "Refund",

@@ -42,6 +42,14 @@ class PolicyOverlay(BaseModel):
 
 class PolicyUpdate(PolicyOverlay):
     note: str | None = Field(default=None, max_length=500)
+    # Publishing needs a finished replay of this very overlay over the last 30 days
+    # (POST /api/v1/policies/{tenant}/replays), or a recorded reason to skip it (409 otherwise).
+    replay_id: int | None = None
+    override_reason: str | None = Field(default=None, min_length=1, max_length=500)
+
+
+class ReplayStart(PolicyOverlay):
+    """A candidate overlay to replay before publishing it."""
 
 
 class PolicyVersionRead(BaseModel):

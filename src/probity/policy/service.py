@@ -186,6 +186,37 @@ async def _check_locks(session: AsyncSession, chain: PolicyChain, tenant_id: int
             raise locked_error(get_section("screening"), part, locker)
 
 
+async def check_overlay(session: AsyncSession, actor: Principal | None, tenant_id: int,
+                        overlay: PolicyOverlay) -> PolicyChain:
+    """Scope, HQ locks (403) and "stricter only" (422) for a candidate overlay of `tenant_id`;
+    returns the tenant's current chain. Compiling is left to the caller (CPU, ~1 s)."""
+    if actor is not None:
+        await _tenant_in_scope(session, actor, tenant_id, Perm.policy_manage)
+    parents = await policy_chain(session, tenant_id)
+    await _check_locks(session, parents, tenant_id, overlay)
+    candidate_spec(parents, tenant_id, overlay)  # raises policy_looser_than_parent
+    return parents
+
+
+def candidate_spec(chain: PolicyChain, tenant_id: int, overlay: PolicyOverlay) -> PolicySpec:
+    """The effective spec of `chain`'s tenant if `tenant_id` (itself or an ancestor) stored
+    `overlay` instead of its current version (overlays below it stay as they are)."""
+    pos = {t: i for i, t in enumerate(chain.path)}
+    layers = [(v.tenant_id, PolicyOverlay.model_validate(v.overlay)) for v in chain.versions
+              if v.tenant_id != tenant_id]
+    layers.append((tenant_id, overlay))
+    layers.sort(key=lambda layer: pos.get(layer[0], -1))
+    spec = default_policy_spec()
+    for tid, layer in layers:
+        locked = chain.locked_above(tid)
+        spec = apply_overlay(spec, _without_locked(layer, locked) if locked else layer)
+    return spec
+
+
+def overlay_hash(overlay: PolicyOverlay) -> str:
+    return _overlay_hash(overlay.model_dump(mode="json", exclude_none=True))
+
+
 def _overlay_hash(overlay: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(overlay, sort_keys=True, ensure_ascii=False)
                           .encode()).hexdigest()
@@ -198,16 +229,17 @@ async def set_policy(session: AsyncSession, actor: Principal, tenant_id: int,
     after commit."""
     from probity.screening import compile_policy
 
-    await _tenant_in_scope(session, actor, tenant_id, Perm.policy_manage)
-    overlay = PolicyOverlay.model_validate(data.model_dump(exclude={"note"}))
-    parents = await policy_chain(session, tenant_id)
-    await _check_locks(session, parents, tenant_id, overlay)
-    inherited = effective_spec(PolicyChain(tenant_id, tuple(
-        v for v in parents.versions if v.tenant_id != tenant_id), parents.path, parents.locks))
+    overlay = PolicyOverlay.model_validate(data.model_dump(
+        exclude={"note", "replay_id", "override_reason"}))
+    parents = await check_overlay(session, actor, tenant_id, overlay)
     try:
-        compile_policy(apply_overlay(inherited, overlay))
+        compile_policy(candidate_spec(parents, tenant_id, overlay))
     except PolicyError as exc:
         raise InvalidInput(f"the policy does not compile: {exc}", code="invalid_policy") from exc
+    from probity.governance.replays import check_published_replay
+
+    gate = await check_published_replay(session, tenant_id, overlay_hash(overlay), parents,
+                                        data.replay_id, data.override_reason)
     current = await session.scalar(select(func.max(TenantPolicy.version))
                                    .where(TenantPolicy.tenant_id == tenant_id))
     stored = overlay.model_dump(mode="json", exclude_none=True)
@@ -216,7 +248,7 @@ async def set_policy(session: AsyncSession, actor: Principal, tenant_id: int,
     session.add(row)
     await session.flush()
     summary = {"version": row.version, "policy_id": row.id, "overlay_sha256": _overlay_hash(stored),
-               "terms": len(overlay.lexicon), "note": data.note}
+               "terms": len(overlay.lexicon), "note": data.note, **gate}
     record_audit(session, actor, "policy.change", target_type="tenant_policy", target_id=row.id,
                  tenant_id=tenant_id, before={"version": current}, after=summary)
     await append_entry(session, tenant_id, "policy.change", {**summary, "overlay": stored})
