@@ -1,22 +1,32 @@
 """Every route × every role: allowed or denied, enforced in one place.
 
-A route declares what it needs with a `require(Perm)` / `require_role(...)` dependency, or is
+A route declares the permission it needs with a `require(Perm)` dependency (never a role), or is
 listed below as public or open to any signed-in user. A route that does neither fails this test,
-so a new endpoint cannot ship without an access decision.
+so a new endpoint cannot ship without an access decision. WebSocket routes are listed in
+WEBSOCKETS and probed too. For a role that is allowed, the test asserts the status the route
+really answers for an object that does not exist (the rule in `expected_status`, with the
+deliberate exceptions in EXPECTED), not merely "not 401/403".
 """
 
 from __future__ import annotations
 
+import base64
+import json
 import re
 from typing import Any
 
 import httpx
 import pytest
-from fastapi.routing import APIRoute, iter_route_contexts
+from fastapi.routing import APIRoute, APIWebSocketRoute, iter_route_contexts
+from fastapi.testclient import TestClient
+from itsdangerous import TimestampSigner
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.websockets import WebSocketDisconnect
 
-from probity.auth.deps import require, require_role
+from probity.auth.deps import require
 from probity.auth.permissions import ROLE_PERMISSIONS, Perm
-from probity.models import Role
+from probity.models import Role, User
 
 PUBLIC = {
     ("GET", "/api/openapi.json"), ("GET", "/api/docs"), ("GET", "/docs/oauth2-redirect"),
@@ -65,6 +75,45 @@ SIGNED_IN = {
     ("POST", "/me/pledge"),
 }
 
+# WebSocket routes: None = participants only (a guest token or a signed-in party; everything else
+# is closed 4404 like a missing conversation), else the permission required (4403 without it).
+WEBSOCKETS: dict[str, Perm | None] = {
+    "/ws/chat/{conv_id}": None,
+    "/ws/agent": Perm.chat_answer,
+    "/ws/alerts": Perm.alerts_read,
+}
+
+# Where a permitted role's answer differs from the rule in `expected_status`: GETs that need a
+# query parameter (422), writes that need no body (404 for a missing object, 200 for sweeps),
+# and /org/me, which redirects to one's own employee record (404 without one).
+EXPECTED: dict[tuple[str, str], set[int]] = {
+    ("GET", "/api/v1/cases/settings"): {422},
+    ("GET", "/api/v1/finance/payees/check"): {422},
+    ("GET", "/api/v1/finance/rules"): {422},
+    ("GET", "/org/me"): {303, 404},
+    ("GET", "/api/v1/ledger/{tenant_id}/consistency"): {422},
+    ("GET", "/api/v1/ledger/{tenant_id}/proof"): {422},
+    ("POST", "/api/v1/cases/group"): {200},
+    ("POST", "/api/v1/cases/sla-sweep"): {200},
+    ("POST", "/api/v1/retention/purge"): {200},
+    ("PATCH", "/api/v1/employees/{employee_id}"): {404},
+    ("PATCH", "/api/v1/finance/payees/{payee_id}"): {404},
+    ("PATCH", "/api/v1/org-units/{unit_id}"): {404},
+    ("PATCH", "/api/v1/positions/{position_id}"): {404},
+    ("PATCH", "/api/v1/tenants/{tenant_id}"): {404},
+    ("PUT", "/api/v1/policies/{tenant_id}"): {404},
+    ("PUT", "/api/v1/settings/{tenant_id}/{section}"): {404},
+    ("POST", "/api/v1/settings/{tenant_id}/{section}/preview"): {404},
+    ("POST", "/account/tokens/{token_id}/revoke"): {404},
+    ("POST", "/api/v1/chat/conversations/{conv_id}/messages/{seq}/recall"): {404},
+    ("POST", "/api/v1/notifications/{notification_id}/read"): {404},
+    ("POST", "/notifications/{notification_id}/read"): {404},
+    ("POST", "/cases/{case_id}/assign"): {404},
+    ("POST", "/cases/{case_id}/notes"): {404},
+    ("POST", "/standards/{tenant_id}/{section}"): {404},
+    ("POST", "/standards/{tenant_id}/{section}/preview"): {404},
+}
+
 DEMO_LOGIN = {Role.customer: "customer", Role.agent: "agent", Role.team_lead: "lead",
               Role.hr: "hr", Role.finance: "finance", Role.compliance: "compliance",
               Role.auditor: "auditor", Role.hq_admin: "admin"}
@@ -111,6 +160,18 @@ def test_role_grants_are_pinned() -> None:
         Perm.attendance_read: {Role.team_lead, Role.hr, Role.compliance, Role.auditor,
                                Role.hq_admin},
         Perm.attendance_manage: {Role.team_lead, Role.hr, Role.hq_admin},
+        # Issue 16: routes name permissions, not roles. These replace require_role(...):
+        # the agent workspace (was: agent; canned replies were also open to team leads),
+        Perm.chat_answer: {Role.agent, Role.hq_admin},
+        # self-reports, one's own cases and appeals (was: agent, team lead),
+        Perm.own_cases: {Role.agent, Role.team_lead, Role.hq_admin},
+        # one's own payee accounts (was: every staff role but the auditor),
+        Perm.own_accounts: {Role.agent, Role.team_lead, Role.hr, Role.finance,
+                            Role.compliance, Role.hq_admin},
+        # a customer's report (was: customer).
+        Perm.customer_report: {Role.customer, Role.hq_admin},
+        # Starting a verification job is a write: the auditor lost it (was ledger.read).
+        Perm.ledger_verify: {Role.compliance, Role.hq_admin},
     }
     assert set(expected) == set(Perm), "pin the grants of every permission here"
     for perm, roles in expected.items():
@@ -118,7 +179,8 @@ def test_role_grants_are_pinned() -> None:
     # The auditor is read-only: no write permission of any kind.
     assert not ({Perm.org_write, Perm.employee_lifecycle, Perm.user_admin,
                  Perm.records_manage, Perm.case_manage, Perm.case_approve,
-                 Perm.finance_import, Perm.chat_reassign,
+                 Perm.finance_import, Perm.chat_reassign, Perm.ledger_verify,
+                 Perm.chat_answer, Perm.own_cases, Perm.own_accounts, Perm.customer_report,
                  Perm.policy_manage, Perm.settings_manage, Perm.performance_manage,
                  Perm.performance_review, Perm.performance_signoff, Perm.recruitment_manage,
                  Perm.recruitment_interview, Perm.onboarding_manage, Perm.attendance_manage}
@@ -129,7 +191,7 @@ def _requirement(route: APIRoute) -> Any:
     stack = list(route.dependant.dependencies)
     while stack:
         dep = stack.pop()
-        if isinstance(dep.call, require | require_role):
+        if isinstance(dep.call, require):
             return dep.call
         stack.extend(dep.dependencies)
     return None
@@ -156,8 +218,6 @@ def allowed_roles(method: str, path: str, req: Any) -> set[Role] | None:
         return set(Role)
     if isinstance(req, require):
         return {r for r in Role if req.perm in ROLE_PERMISSIONS[r]}
-    if isinstance(req, require_role):
-        return set(req.roles)
     raise AssertionError(f"{method} {path} declares no access rule")
 
 
@@ -168,6 +228,16 @@ def test_every_route_has_an_access_rule(app: Any) -> None:
         if path.startswith("/static"):
             continue
         allowed_roles(method, path, req)
+
+
+def expected_status(method: str, path: str) -> set[int]:
+    """What a permitted role gets for an object that does not exist (ids 999999) and, for
+    writes, an empty JSON body: the list pages 200, a missing object 404, a write 422."""
+    if (method, path) in EXPECTED:
+        return EXPECTED[(method, path)]
+    if method in ("POST", "PUT", "PATCH"):
+        return {422}
+    return {404} if "{" in path else {200}
 
 
 def _url(path: str) -> str:
@@ -192,7 +262,8 @@ async def test_route_matrix(role: Role, app: Any, as_user: Any) -> None:
             kwargs["json"] = {}
         r = await client.request(method, _url(path), **kwargs)
         if role in allowed:
-            assert r.status_code not in (401, 403), (role, method, path, r.status_code, r.text)
+            assert r.status_code in expected_status(method, path), (
+                role, method, path, r.status_code, r.text)
         else:
             assert r.status_code == 403, (role, method, path, r.status_code, r.text)
         checked += 1
@@ -206,3 +277,62 @@ async def test_anonymous_is_refused_everywhere_but_public(app: Any, client: http
             continue
         r = await client.request(method, _url(path), json={} if method != "GET" else None)
         assert r.status_code == 401, (method, path, r.status_code)
+
+
+def ws_routes(app: Any) -> list[str]:
+    return [ctx.path for ctx in iter_route_contexts(app.routes)
+            if isinstance(getattr(ctx, "original_route", ctx), APIWebSocketRoute)]
+
+
+def test_every_websocket_route_has_an_access_rule(app: Any) -> None:
+    paths = ws_routes(app)
+    assert paths, "no WebSocket routes found"
+    for path in paths:
+        assert path in WEBSOCKETS, f"WebSocket {path} declares no access rule"
+
+
+def _ws_outcome(tc: TestClient, path: str, cookie: str | None) -> int | str:
+    """The close code the server answers with, or the first frame's type when accepted."""
+    headers = {"cookie": f"probity_session={cookie}"} if cookie else {}
+    try:
+        with tc.websocket_connect(_url(path), headers=headers) as ws:
+            frame = ws.receive_json()
+            if frame.get("type") == "error":
+                return int(ws.receive()["code"])
+            return str(frame["type"])
+    except WebSocketDisconnect as exc:
+        return exc.code
+
+
+async def test_websocket_matrix(app: Any, db: AsyncSession) -> None:
+    """Every WebSocket route × every role (and anonymous), signed in with a real session
+    cookie: participants-only routes answer 4404 for a conversation that is not theirs; others
+    accept exactly the roles whose permissions allow them and close 4403/4401 for the rest."""
+    import asyncio
+
+    signer = TimestampSigner(app.state.settings.secret_key)
+    cookies: dict[Role | None, str | None] = {None: None}
+    for role, username in DEMO_LOGIN.items():
+        uid, version = (await db.execute(select(User.id, User.session_version).where(
+            User.username == username))).one()
+        payload = base64.b64encode(json.dumps({"uid": uid, "sv": version}).encode())
+        cookies[role] = signer.sign(payload).decode()
+
+    def probe() -> dict[tuple[str, Role | None], int | str]:
+        with TestClient(app) as tc:
+            return {(path, role): _ws_outcome(tc, path, cookie)
+                    for path in ws_routes(app) for role, cookie in cookies.items()}
+
+    outcomes = await asyncio.to_thread(probe)
+    assert {"ready", 4401, 4403, 4404} <= set(outcomes.values())
+    for (path, role), got in outcomes.items():
+        perm = WEBSOCKETS[path]
+        if perm is None:
+            expected: int | str = 4404
+        elif role is None:
+            expected = 4401
+        elif perm in ROLE_PERMISSIONS[role]:
+            expected = "ready"
+        else:
+            expected = 4403
+        assert got == expected, (path, role, got)

@@ -11,8 +11,9 @@ from fastapi import APIRouter, Depends, Query, WebSocket, WebSocketDisconnect
 from probity.alerts import schemas, service
 from probity.auth.deps import Session, require
 from probity.auth.permissions import Perm, Principal
+from probity.auth.sessions import still_valid
 from probity.chat.service import ALERTS_CHANNEL
-from probity.chat.ws import ws_principal, ws_session
+from probity.chat.ws import session_watch, ws_principal, ws_session
 from probity.events import get_bus
 
 router = APIRouter(tags=["alerts"])
@@ -44,27 +45,38 @@ async def alert_feed(websocket: WebSocket) -> None:
     """Pushes {"type": "alert", "alert": {...}} for every new alert inside the caller's scope."""
     async with ws_session(websocket.app) as session:
         principal = await ws_principal(websocket, session)
-        if principal is None or not principal.can(Perm.alerts_read):
+        if principal is None:
+            await websocket.close(code=4401)
+            return
+        if not principal.can(Perm.alerts_read):
             await websocket.close(code=4403)
             return
         feed = await service.feed_filter(session, principal)
     await websocket.accept()
     bus = get_bus(websocket.app)
-    async with bus.subscribe(ALERTS_CHANNEL) as sub:
+    lock = asyncio.Lock()
+    # Closed (4401) as soon as the account's sessions end; each ping re-checks the principal.
+    async with bus.subscribe(ALERTS_CHANNEL) as sub, session_watch(websocket, principal, lock):
         await websocket.send_json({"type": "ready"})
 
         async def pump() -> None:
             while True:
                 event = await sub.get()
                 if event.get("type") == "alert" and feed.covers(event["alert"]):
-                    await websocket.send_json(event)
+                    async with lock:
+                        await websocket.send_json(event)
 
         task = asyncio.create_task(pump())
         try:
             while True:
                 msg = await websocket.receive_json()
-                if msg.get("type") == "ping":
-                    await websocket.send_json({"type": "pong"})
+                async with ws_session(websocket.app) as session:
+                    if not await still_valid(session, principal):
+                        await websocket.close(code=4401)
+                        break
+                if isinstance(msg, dict) and msg.get("type") == "ping":
+                    async with lock:
+                        await websocket.send_json({"type": "pong"})
         except (WebSocketDisconnect, RuntimeError, ValueError):
             pass
         finally:

@@ -17,7 +17,6 @@ from probity.auth.permissions import Perm, Principal
 from probity.auth.service import load_principal, principal_from_token
 from probity.auth.sessions import session_user_id
 from probity.errors import Forbidden, Unauthenticated
-from probity.models import Role
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -112,18 +111,6 @@ class require:
     async def __call__(self, principal: CurrentPrincipal) -> Principal:
         if not principal.can(self.perm):
             raise Forbidden(f"your roles do not grant {self.perm.value}")
-        return principal
-
-
-class require_role:
-    """A dependency that passes the principal through when it holds one of `roles`."""
-
-    def __init__(self, *roles: Role) -> None:
-        self.roles = roles
-
-    async def __call__(self, principal: CurrentPrincipal) -> Principal:
-        if not principal.has_role(*self.roles):
-            raise Forbidden("your roles do not allow this")
         return principal
 
 

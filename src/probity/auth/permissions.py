@@ -52,6 +52,11 @@ class Perm(enum.StrEnum):
     attendance_self = "attendance.self"  # one's own schedule, clock-in/out, leave, swaps
     attendance_read = "attendance.read"  # rotas, punches, exceptions; who was on shift
     attendance_manage = "attendance.manage"  # shift templates, rotas, approvals
+    ledger_verify = "ledger.verify"  # start a ledger verification job (a write: it runs work)
+    chat_answer = "chat.answer"  # take and answer conversations (the agent workspace)
+    own_cases = "case.own"  # self-report an offer, see and appeal one's own cases
+    own_accounts = "payee.own"  # declare one's own payee accounts and see them
+    customer_report = "case.report"  # a customer reports an agent's misconduct
 
 
 ALL = frozenset(Perm)
@@ -63,29 +68,35 @@ READ_ALL = frozenset({Perm.org_read, Perm.audit_read, Perm.commerce_read, Perm.c
 # Every member of staff keeps their own schedule, clocks in and asks for leave.
 SELF_SERVICE = frozenset({Perm.attendance_self})
 
+# Routes declare permissions, never roles; these are what an employee does for themselves.
+OWN = frozenset({Perm.own_accounts})
+
 ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
-    Role.customer: frozenset(),
-    Role.agent: SELF_SERVICE,
-    Role.team_lead: SELF_SERVICE | {Perm.org_read, Perm.chat_supervise, Perm.chat_reassign,
-                                    Perm.performance_read, Perm.performance_review,
-                                    Perm.recruitment_read, Perm.recruitment_interview,
-                                    Perm.attendance_read, Perm.attendance_manage},
-    Role.hr: SELF_SERVICE | {Perm.org_read, Perm.org_write, Perm.employee_lifecycle,
-                             Perm.user_admin, Perm.chat_supervise, Perm.alerts_read,
-                             Perm.case_read, Perm.settings_read, Perm.performance_read,
-                             Perm.performance_manage, Perm.performance_signoff,
-                             Perm.recruitment_read, Perm.recruitment_manage,
-                             Perm.recruitment_interview, Perm.onboarding_read,
-                             Perm.onboarding_manage, Perm.attendance_read,
-                             Perm.attendance_manage},
-    Role.finance: SELF_SERVICE | {Perm.org_read, Perm.commerce_read, Perm.finance_import,
-                                  Perm.settings_read},
-    Role.compliance: SELF_SERVICE | {Perm.org_read, Perm.commerce_read, Perm.chat_supervise,
-                                Perm.chat_evidence, Perm.alerts_read, Perm.ledger_read,
-                                Perm.records_manage, Perm.evidence_export, Perm.case_read,
-                                Perm.case_manage, Perm.case_approve, Perm.policy_read,
-                                Perm.policy_manage, Perm.settings_read,
-                                Perm.attendance_read},
+    Role.customer: frozenset({Perm.customer_report}),
+    Role.agent: SELF_SERVICE | OWN | {Perm.chat_answer, Perm.own_cases},
+    Role.team_lead: SELF_SERVICE | OWN | {Perm.org_read, Perm.chat_supervise, Perm.chat_reassign,
+                                          Perm.own_cases, Perm.performance_read,
+                                          Perm.performance_review, Perm.recruitment_read,
+                                          Perm.recruitment_interview, Perm.attendance_read,
+                                          Perm.attendance_manage},
+    Role.hr: SELF_SERVICE | OWN | {Perm.org_read, Perm.org_write, Perm.employee_lifecycle,
+                                   Perm.user_admin, Perm.chat_supervise, Perm.alerts_read,
+                                   Perm.case_read, Perm.settings_read, Perm.performance_read,
+                                   Perm.performance_manage, Perm.performance_signoff,
+                                   Perm.recruitment_read, Perm.recruitment_manage,
+                                   Perm.recruitment_interview, Perm.onboarding_read,
+                                   Perm.onboarding_manage, Perm.attendance_read,
+                                   Perm.attendance_manage},
+    Role.finance: SELF_SERVICE | OWN | {Perm.org_read, Perm.commerce_read, Perm.finance_import,
+                                        Perm.settings_read},
+    Role.compliance: SELF_SERVICE | OWN | {Perm.ledger_verify, Perm.org_read,
+                                           Perm.commerce_read, Perm.chat_supervise,
+                                           Perm.chat_evidence, Perm.alerts_read,
+                                           Perm.ledger_read, Perm.records_manage,
+                                           Perm.evidence_export, Perm.case_read,
+                                           Perm.case_manage, Perm.case_approve,
+                                           Perm.policy_read, Perm.policy_manage,
+                                           Perm.settings_read, Perm.attendance_read},
     Role.auditor: READ_ALL | SELF_SERVICE,
     Role.hq_admin: ALL,
 }

@@ -30,10 +30,14 @@ __all__ = [
     "tenants_in_scope",
 ]
 
-# Permissions a user administrator may hand out without holding them: line management. HR
-# appoints team leads (who may move conversations between their agents) without moving
-# conversations itself.
-DELEGABLE = frozenset({Perm.chat_reassign})
+# Permissions a user administrator may hand out without holding them: line management (HR
+# appoints team leads, who move conversations between their agents and review their scores)
+# and the permissions
+# that act only on the holder's own work and records (answering chats, one's own cases and
+# payee accounts, a customer's report). None of them reaches anyone else's data.
+DELEGABLE = frozenset({Perm.chat_reassign, Perm.performance_review, Perm.chat_answer,
+                       Perm.own_cases, Perm.own_accounts, Perm.customer_report,
+                       Perm.attendance_self})
 # Ids are 32-bit on PostgreSQL: a larger one names nothing (and must not reach the driver).
 MAX_ID = 2**31 - 1
 

@@ -9,17 +9,17 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from probity.auth.deps import Session, commit, require, require_role
+from probity.auth.deps import Session, commit, require
 from probity.auth.permissions import Perm, Principal
 from probity.cases import schemas, service
-from probity.models import Case, Role
+from probity.models import Case
 
 router = APIRouter(tags=["cases"])
 CaseReader = Annotated[Principal, Depends(require(Perm.case_read))]
 CaseManager = Annotated[Principal, Depends(require(Perm.case_manage))]
 EvidenceExporter = Annotated[Principal, Depends(require(Perm.evidence_export))]
-AgentOnly = Annotated[Principal, Depends(require_role(Role.agent, Role.team_lead))]
-CustomerOnly = Annotated[Principal, Depends(require_role(Role.customer))]
+AgentOnly = Annotated[Principal, Depends(require(Perm.own_cases))]
+CustomerOnly = Annotated[Principal, Depends(require(Perm.customer_report))]
 STATUS = "^(new|triage|investigating|substantiated|unsubstantiated|false_positive|" \
          "penalty_proposed|penalty_approved|closed|appealed)$"
 

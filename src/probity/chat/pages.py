@@ -9,14 +9,13 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
 from probity.alerts import service as alerts_service
-from probity.auth.deps import OptionalPrincipal, Session, require, require_role
+from probity.auth.deps import OptionalPrincipal, Session, require
 from probity.auth.permissions import Perm, Principal
 from probity.chat.router import CANNED_REPLIES
-from probity.models import Role
 from probity.web.render import render
 
 router = APIRouter(include_in_schema=False)
-AgentPage = Annotated[Principal, Depends(require_role(Role.agent))]
+AgentPage = Annotated[Principal, Depends(require(Perm.chat_answer))]
 AlertsPage = Annotated[Principal, Depends(require(Perm.alerts_read))]
 
 WIDGET_JS = """(function () {

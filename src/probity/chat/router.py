@@ -17,22 +17,20 @@ from probity.auth.deps import (
     Session,
     commit,
     require,
-    require_role,
 )
 from probity.auth.permissions import Perm, Principal
 from probity.chat import attachments, schemas, service
 from probity.chat.routing import queue_position
 from probity.chat.screening import BLOCK_NOTICE, WARN_REMINDER
-from probity.errors import NotFound
+from probity.errors import Forbidden, NotFound
 from probity.events import get_bus
 from probity.ledger.access import ConversationAccess
-from probity.models import Message, MessageKind, Role, Transfer
+from probity.models import Message, MessageKind, Transfer
 from probity.ratelimit import AttemptLimiter
 
 router = APIRouter(prefix="/api/v1/chat", tags=["chat"])
 ChatToken = Annotated[str | None, Header(alias="X-Chat-Token")]
-Agent = Annotated[Principal, Depends(require_role(Role.agent))]
-Staff = Annotated[Principal, Depends(require_role(Role.agent, Role.team_lead, Role.hq_admin))]
+Agent = Annotated[Principal, Depends(require(Perm.chat_answer))]
 Reassigner = Annotated[Principal, Depends(require(Perm.chat_reassign))]
 
 
@@ -50,7 +48,11 @@ GUEST_IP_LIMITER = AttemptLimiter("guest-ip", max_attempts=30, window_s=15 * 60)
 @router.post("/conversations", status_code=201, response_model=schemas.ConversationStarted)
 async def start(data: schemas.ConversationStart, request: Request, session: Session,
                 principal: OptionalPrincipal) -> schemas.ConversationStarted:
-    if principal is None or principal.customer_id is None:
+    if principal is not None and principal.customer_id is None:
+        # Staff accounts (the read-only auditor included) do not open customer conversations.
+        raise Forbidden("staff accounts do not start customer conversations; sign out first",
+                        code="staff_account")
+    if principal is None:
         await GUEST_IP_LIMITER.take(request.client.host if request.client else "?")
         await GUEST_LIMITER.take((data.order_no or "").strip())
     conv, token = await service.start_conversation(
@@ -252,5 +254,5 @@ CANNED_REPLIES = [
 
 
 @router.get("/canned-replies")
-async def canned_replies(principal: Staff) -> list[str]:
+async def canned_replies(principal: Agent) -> list[str]:
     return CANNED_REPLIES

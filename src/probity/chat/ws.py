@@ -40,7 +40,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.types import Message
 
 from probity.auth.deps import commit, cookie_principal
-from probity.auth.permissions import Principal
+from probity.auth.permissions import Perm, Principal
 from probity.auth.service import principal_from_token
 from probity.auth.sessions import SESSION_ENDED, still_valid, user_channel
 from probity.chat import service
@@ -318,10 +318,8 @@ async def chat_socket(websocket: WebSocket, conv_id: int, after: int = 0,
     await websocket.accept()
     warm_screener_in_background()
     conn = Connection(websocket, conv_id, conv.tenant_id, who, principal, token)
-    async with contextlib.AsyncExitStack() as stack:
-        sub = await stack.enter_async_context(conn.bus.subscribe(service.conv_channel(conv_id)))
-        ended = (await stack.enter_async_context(conn.bus.subscribe(user_channel(
-            principal.user_id))) if principal is not None else None)
+    async with conn.bus.subscribe(service.conv_channel(conv_id)) as sub, \
+            session_watch(websocket, principal, conn.lock):
         # Subscribed first, then the backlog: nothing committed in between can be missed.
         async with ws_session(websocket.app) as session:
             conv2 = await session.get(Conversation, conv_id)
@@ -339,8 +337,6 @@ async def chat_socket(websocket: WebSocket, conv_id: int, after: int = 0,
                 await conn.on_event(await sub.get())
 
         tasks = [asyncio.create_task(pump())]
-        if ended is not None:
-            tasks.append(asyncio.create_task(_end_on_event(websocket, ended, conn.lock)))
         try:
             while True:
                 message = await websocket.receive()
@@ -384,6 +380,25 @@ async def _end_on_event(websocket: WebSocket, sub: Subscription, lock: asyncio.L
     await _close(websocket, 4401)
 
 
+@contextlib.asynccontextmanager
+async def session_watch(websocket: WebSocket, principal: Principal | None,
+                        lock: asyncio.Lock | None = None) -> AsyncIterator[None]:
+    """While open, closes the socket (4401, after an error frame ``session_ended``) as soon as
+    the account's sessions end: logout, password change, offboarding. Any socket that acts for
+    a signed-in account runs inside one."""
+    if principal is None:
+        yield
+        return
+    async with get_bus(websocket.app).subscribe(user_channel(principal.user_id)) as sub:
+        task = asyncio.create_task(_end_on_event(websocket, sub, lock or asyncio.Lock()))
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+
 @router.websocket("/ws/agent")
 async def agent_inbox(websocket: WebSocket) -> None:
     """New assignments for the signed-in agent: {"type": "assigned", "conversation_id": ...}.
@@ -393,11 +408,14 @@ async def agent_inbox(websocket: WebSocket) -> None:
     if principal is None:
         await websocket.close(code=4401)
         return
+    if not principal.can(Perm.chat_answer):
+        await websocket.close(code=4403)
+        return
     await websocket.accept()
     bus = get_bus(websocket.app)
     lock = asyncio.Lock()
     async with bus.subscribe(service.agent_channel(principal.user_id)) as sub, \
-            bus.subscribe(user_channel(principal.user_id)) as ended:
+            session_watch(websocket, principal, lock):
         await websocket.send_json({"type": "ready"})
 
         async def pump() -> None:
@@ -406,8 +424,7 @@ async def agent_inbox(websocket: WebSocket) -> None:
                 async with lock:
                     await websocket.send_json(event)
 
-        tasks = [asyncio.create_task(pump()),
-                 asyncio.create_task(_end_on_event(websocket, ended, lock))]
+        tasks = [asyncio.create_task(pump())]
         try:
             while True:
                 message = await websocket.receive()

@@ -6,10 +6,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Query, UploadFile
 
-from probity.auth.deps import Session, commit, require, require_role
-from probity.auth.permissions import STAFF_ROLES, Perm, Principal
+from probity.auth.deps import Session, commit, require
+from probity.auth.permissions import Perm, Principal
 from probity.finance import rules, schemas, service, tasks
-from probity.models import Role
 
 router = APIRouter(tags=["finance"])
 Importer = Annotated[Principal, Depends(require(Perm.finance_import))]
@@ -17,7 +16,7 @@ Reader = Annotated[Principal, Depends(require(Perm.commerce_read))]
 RuleManager = Annotated[Principal, Depends(require(Perm.case_manage))]
 KINDS = "^(orders|payments|refunds|payees)$"
 # Any employee but the (read-only) auditor declares their own accounts.
-Staff = Annotated[Principal, Depends(require_role(*(STAFF_ROLES - {Role.auditor})))]
+Staff = Annotated[Principal, Depends(require(Perm.own_accounts))]
 
 
 @router.get("/api/v1/finance/payees", response_model=list[schemas.PayeeRead])

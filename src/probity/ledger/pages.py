@@ -36,6 +36,8 @@ async def access_log_page(request: Request, session: Session, principal: AccessL
 
 
 LedgerReader = Annotated[Principal, Depends(require(Perm.ledger_read))]
+# Starting a verification runs work: not for the read-only auditor.
+LedgerVerifier = Annotated[Principal, Depends(require(Perm.ledger_verify))]
 
 
 @router.get("/ledger", response_class=HTMLResponse)
@@ -49,7 +51,7 @@ async def ledger_page(request: Request, session: Session, principal: LedgerReade
 
 
 @router.post("/ledger/verify", response_class=HTMLResponse)
-async def ledger_verify_form(request: Request, session: Session, principal: LedgerReader,
+async def ledger_verify_form(request: Request, session: Session, principal: LedgerVerifier,
                              tenant_id: Annotated[int, Form()]) -> Response:
     """Start a verification. htmx swaps in the progress fragment (which polls itself every
     second); without JavaScript the form posts and the page reloads."""

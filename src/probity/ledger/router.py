@@ -57,6 +57,8 @@ async def export_access_log(
 # -- retention rules, legal holds, purges ------------------------------------------------------
 
 LedgerReader = Annotated[Principal, Depends(require(Perm.ledger_read))]
+# Starting a verification runs work: not for the read-only auditor.
+LedgerVerifier = Annotated[Principal, Depends(require(Perm.ledger_verify))]
 RecordsManager = Annotated[Principal, Depends(require(Perm.records_manage))]
 
 
@@ -172,7 +174,7 @@ async def ledger_status(session: Session, principal: LedgerReader
 
 @router.post("/ledger/verify", status_code=202, response_model=s.VerificationRead)
 async def start_ledger_verification(data: s.VerifyRequest, session: Session,
-                                    principal: LedgerReader) -> s.VerificationRead:
+                                    principal: LedgerVerifier) -> s.VerificationRead:
     """Start a full verification of one tenant's ledger in the background; poll
     ``/api/v1/ledger/verifications/{id}`` for progress and the result."""
     row = await verification.request_verification(session, principal, data.tenant_id)

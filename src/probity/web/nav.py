@@ -11,7 +11,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from probity.auth.permissions import Perm, Principal
-from probity.models import Role
 
 
 @dataclass(frozen=True)
@@ -45,7 +44,7 @@ MENU: list[NavItem] = [
     NavItem("/performance/me", "My performance", lambda p: p.employee_id is not None),
     NavItem("/performance/honour-roll", "Honour roll",
             lambda p: p.employee_id is not None or p.can(Perm.performance_read)),
-    NavItem("/chat/workspace", "Agent workspace", lambda p: p.has_role(Role.agent)),
+    NavItem("/chat/workspace", "Agent workspace", lambda p: p.can(Perm.chat_answer)),
     NavItem("/chat", "Customer service", lambda p: p.customer_id is not None),
     NavItem("/recruitment", "Recruitment", _perm(Perm.recruitment_read)),
     NavItem("/onboarding", "Onboarding", _perm(Perm.onboarding_read)),
