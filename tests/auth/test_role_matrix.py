@@ -123,6 +123,14 @@ EXPECTED: dict[tuple[str, str], set[int]] = {
     ("POST", "/performance/cycles/{cycle_id}/close"): {404},
     ("POST", "/performance/cycles/{cycle_id}/review"): {404},
     ("POST", "/performance/me/cases/{case_id}/appeal"): {404},
+    ("GET", "/api/v1/me/pledge"): {200, 404},
+    ("GET", "/me/pledge"): {200, 404},
+    ("GET", "/api/v1/pledges/status"): {422},
+    ("POST", "/api/v1/onboarding/{employee_id}/tasks/{task_id}/done"): {404},
+    ("POST", "/onboarding/{employee_id}/tasks/{task_id}/done"): {404},
+    ("POST", "/api/v1/policies/{tenant_id}/replays"): {404},
+    ("POST", "/api/v1/recruitment/requisitions/{req_id}/close"): {404},
+    ("POST", "/recruitment/requisitions/{req_id}/close"): {404},
 }
 
 DEMO_LOGIN = {Role.customer: "customer", Role.agent: "agent", Role.team_lead: "lead",
