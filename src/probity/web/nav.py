@@ -40,6 +40,8 @@ MENU: list[NavItem] = [
     NavItem("/cases", "Cases", _perm(Perm.case_read)),
     NavItem("/finance/import", "Finance import", _perm(Perm.finance_import)),
     NavItem("/standards", "Group standards", _perm(Perm.settings_read)),
+    NavItem("/standards/compare", "Subsidiary comparison",
+            lambda p: p.can(Perm.case_read) and p.is_group_wide),
     NavItem("/performance", "Performance", _perm(Perm.performance_read)),
     NavItem("/performance/me", "My performance", lambda p: p.employee_id is not None),
     NavItem("/performance/honour-roll", "Honour roll",
