@@ -131,6 +131,8 @@ EXPECTED: dict[tuple[str, str], set[int]] = {
     ("POST", "/api/v1/policies/{tenant_id}/replays"): {404},
     ("POST", "/api/v1/recruitment/requisitions/{req_id}/close"): {404},
     ("POST", "/recruitment/requisitions/{req_id}/close"): {404},
+    ("POST", "/standards/{tenant_id}/screening/publish"): {404},
+    ("POST", "/standards/{tenant_id}/screening/replay"): {404},
 }
 
 DEMO_LOGIN = {Role.customer: "customer", Role.agent: "agent", Role.team_lead: "lead",
