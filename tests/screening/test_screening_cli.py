@@ -32,7 +32,9 @@ def test_screen_json_lines() -> None:
     assert result.exit_code == 0, result.output
     out = [json.loads(x) for x in result.output.splitlines()]
     assert [o["id"] for o in out] == [0, 1, 2, 3, 4, None]
-    assert set(out[0]) == {"id", "decision", "categories", "severity", "spans", "masked"}
+    # The learned layer adds its scores and who decided (rules | model | context).
+    assert set(out[0]) - {"drivers"} == {"id", "decision", "categories", "severity", "spans",
+                                         "masked", "source", "model"}
     assert [o.get("decision") for o in out[:5]] == ["block", "allow", "block", "allow", "block"]
     assert "error" in out[5]
 

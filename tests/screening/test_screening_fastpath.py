@@ -6,8 +6,9 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from probity.screening import ScreeningResult, default_policy, screen_message
+from probity.screening import ScreeningResult, default_policy
 from probity.screening.engine import _screen_slow, _worth_a_look
+from probity.screening.engine import screen_rules as screen_message  # the rules layer
 from probity.screening.normalize import fold_exact, tables
 from probity.screening.policy import FOLD_MARK, CompiledPolicy
 

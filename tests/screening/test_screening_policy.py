@@ -34,8 +34,13 @@ def test_minimal_custom_policy() -> None:
     res = screen_message("说暗号", "customer", compiled)
     assert res.decision == "warn" and res.severity == 2 and res.categories == ["contact"]
     assert compiled.version == 7
-    # the default lexicon is not part of a custom policy
-    assert screen_message("加我微信", "customer", compiled).decision == "allow"
+    # the default lexicon is not part of a custom policy (the rules layer alone allows)
+    rules_only = compile_policy(PolicySpec.from_dict({**spec.to_dict(),
+                                                      "model": {"enabled": False}}))
+    assert screen_message("加我微信", "customer", rules_only).decision == "allow"
+    # the learned layer still sees the intent, and alone it only warns (no opt-in to block)
+    res = screen_message("加我微信", "customer", compiled)
+    assert res.decision == "warn" and res.source == "model" and res.spans
 
 
 def test_actions_are_per_role() -> None:

@@ -50,6 +50,7 @@ class Turn:
     categories: tuple[str, ...]
     risk: float
     seq: int | None = None  # set once stored (for refusal episodes)
+    blocked: bool = False
 
 
 @dataclass(slots=True)
@@ -92,7 +93,8 @@ class ConversationContext:
             self.risk = 0.0
         offer = self.offer_for(role)
         turn = Turn(role, text, res.decision != "allow",
-                    tuple(c for c in res.categories if c != "refusal"), risk)
+                    tuple(c for c in res.categories if c != "refusal"), risk,
+                    blocked=res.decision == "block")
         self.turns.append(turn)
         while len(self.turns) > self.max_turns:
             self.turns.popleft()
@@ -110,8 +112,8 @@ class ConversationContext:
         for t in reversed(self.turns):  # the sender's latest turns since their last flagged one
             if t.role != role:
                 continue
-            if t.flagged or len(own) >= self.join_turns:
-                break
+            if t.blocked or len(own) >= self.join_turns:
+                break  # a blocked message never reached the other side: nothing to complete
             own.insert(0, t)
         if not own:
             return None
@@ -133,7 +135,8 @@ class ConversationContext:
             spans = [Span(0, len(text), c, "context:joined", jr.severity)
                      for c in jr.categories if c in FLAGGED]
         return ScreeningResult(jr.decision, list(jr.categories), jr.severity, spans,
-                               _mask(text, spans), jr.policy_version)
+                               _mask(text, spans), jr.policy_version, jr.model_scores,
+                               jr.drivers, "context")
 
 
 def _risk_of(res: ScreeningResult) -> float:
@@ -158,7 +161,8 @@ def _context_result(res: ScreeningResult, category: str, rule: str, severity: in
     action = "warn" if severity >= policy.warn_at else "allow"
     spans = [*res.spans, Span(0, 0, category, rule, severity)]
     cats = [category, *(c for c in res.categories if c != category)]
-    return ScreeningResult(action, cats, severity, spans, res.masked, res.policy_version)
+    return ScreeningResult(action, cats, severity, spans, res.masked, res.policy_version,
+                           res.model_scores, res.drivers, "context")
 
 
 def _mask(text: str, spans: list[Span]) -> str:

@@ -31,6 +31,7 @@ from itertools import accumulate, repeat
 from typing import Any, Final, NamedTuple
 
 from probity.screening import numbers
+from probity.screening.intent import IntentModel, normalise
 from probity.screening.normalize import (
     ASCII_DROP,
     ASCII_LOWER,
@@ -45,6 +46,7 @@ from probity.screening.policy import (
     ASK_MARK,
     CATEGORIES,
     DIGIT_MARK,
+    FLAGGED_CATEGORIES,
     FOLD_MARK,
     OFFER_MARK,
     ROLES,
@@ -59,6 +61,7 @@ _CN_DIGIT_RUN: Final = re.compile(r"[零一二三四五六七八九幺洞拐勾]
 _ANY_DIGIT: Final = re.compile(r"[0-9]")
 _DIGIT_RUNS: Final = re.compile(r"[0-9]+")
 _AT: Final = re.compile(r"[@＠]")
+_NONZERO: Final = re.compile(r"[1-9]")
 _QUESTION_AFTER: Final = re.compile(r"\s*[?？]")
 _POST_NEGATIONS: Final = frozenset({
     "不用", "不要", "不收", "不能收", "不需要", "不必", "免了", "算了", "拒收", "不接受", "不能要",
@@ -113,15 +116,36 @@ class ScreeningResult:
     spans: list[Span]
     masked: str
     policy_version: int = 0
+    # The learned layer: its probability per category (None: no model in the policy), the
+    # phrases (normalised n-grams, weight) that drove a model decision, and who decided:
+    # "rules" | "model" (the model alone; at most warn unless the tenant opts in) | "context".
+    model_scores: dict[str, float] | None = None
+    drivers: list[tuple[str, float]] = field(default_factory=list)
+    source: str = "rules"
+    suppressed: bool = False  # the rules dropped a hit for a context reason
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "decision": self.decision,
             "categories": list(self.categories),
             "severity": self.severity,
             "spans": [s.to_dict() for s in self.spans],
             "masked": self.masked,
         }
+        if self.model_scores is not None:
+            out["source"] = self.source
+            out["model"] = {k: round(v, 3) for k, v in self.model_scores.items()}
+            if self.drivers:
+                out["drivers"] = [[g, w] for g, w in self.drivers]
+        return out
+
+    def explanation(self) -> dict[str, Any] | None:
+        """What reviewers see about a model decision (stored as the alert's evidence)."""
+        if self.model_scores is None or self.source == "rules":
+            return None
+        return {"source": self.source,
+                "model": {k: round(v, 3) for k, v in self.model_scores.items()},
+                "drivers": [[g, w] for g, w in self.drivers]}
 
     @property
     def flagged(self) -> bool:
@@ -168,7 +192,78 @@ def _is_latin_char(ch: str) -> bool:
 
 
 def screen_message(text: str, role: str, policy: CompiledPolicy | None = None) -> ScreeningResult:
-    """Screen one chat message sent by ``role`` ("customer" or "agent")."""
+    """Screen one chat message sent by ``role`` ("customer" or "agent"): the lexicon rules,
+    then the policy's learned intent layer (if any) on what the rules allowed."""
+    if policy is None:
+        policy = default_policy()
+    res = screen_rules(text, role, policy)
+    model = policy.model
+    if model is None or not text:
+        return res
+    return _with_model(res, text, role, policy, model)
+
+
+def _with_model(res: ScreeningResult, text: str, role: str, policy: CompiledPolicy,
+                model: IntentModel) -> ScreeningResult:
+    sc = model.score(text, role)
+    scores = sc.scores
+    res.model_scores = scores
+    if res.decision != "allow":
+        return res  # the rules decided (with their spans); the scores feed the context
+    th = model.thresholds
+    hit = [c for c in FLAGGED_CATEGORIES if scores[c] >= th[c]]
+    if hit and (res.suppressed or _official_number(text, policy)):
+        hit = []
+    if hit and "refusal" not in res.categories:
+        cat = max(hit, key=scores.__getitem__)
+        act = "warn"
+        if policy.model_blocks and scores[cat] >= model.block_thresholds.get(cat, 1.0):
+            act = "block"
+        cap = policy.actions.get(role, {}).get(cat, "block")
+        if _DECISION_RANK[cap] < _DECISION_RANK[act]:
+            act = cap
+        folded = fold_exact(text)
+        comp = _NONZERO.sub("0", folded.compact)
+        drivers = model.drivers(comp, cat)
+        spans = []
+        for g, _w in drivers:
+            i = comp.find(g)
+            if i >= 0:
+                spans.append(Span(folded.starts[i], folded.ends[i + len(g) - 1], cat,
+                                  "model:" + g, 2))
+        spans.sort()
+        if act == "allow":
+            return res
+        masked = _mask_spans(text, spans)
+        return ScreeningResult(act, [cat], 2, spans, masked, res.policy_version, scores,
+                               drivers, "model")
+    if "refusal" not in res.categories and scores["refusal"] >= th["refusal"]:
+        res.categories.append("refusal")
+        res.source = "model"
+        comp = normalise(text)
+        res.drivers = model.drivers(comp, "refusal", 3)
+    return res
+
+
+def _official_number(text: str, policy: CompiledPolicy) -> bool:
+    """An allow-listed number or hotline prefix (400…, 95…) in the text."""
+    for run in _DIGIT_RUNS.findall(text.replace("-", "").replace(" ", "")):
+        if run in policy.allow_numbers or (
+                len(run) >= 5 and run.startswith(policy.allow_number_prefixes)):
+            return True
+    return False
+
+
+def _mask_spans(text: str, spans: list[Span]) -> str:
+    chars = list(text)
+    for sp in spans:
+        for i in range(sp.start, min(sp.end, len(chars))):
+            chars[i] = "*"
+    return "".join(chars)
+
+
+def screen_rules(text: str, role: str, policy: CompiledPolicy | None = None) -> ScreeningResult:
+    """The lexicon layer alone (spans, masking, official-context rules)."""
     if policy is None:
         policy = default_policy()
     if role != "customer" and role != "agent":
@@ -458,6 +553,8 @@ def _screen_slow(
             continue  # the customer's own account number (注册, 绑定, 修改手机号)
         final.append(h)
 
+    if final and _CODE_TOKEN.search(text) is not None:
+        final = _drop_code_tokens(text, final, starts, ends)
     refusal_span: tuple[int, int] | None = None
     if final and (ctx.has("decline") or ctx.has("refusal_strong")):
         # Refusal scope: a decline after the trigger in its own sentence ("您说要加我微信，
@@ -472,7 +569,11 @@ def _screen_slow(
         if cue and not report:
             refusal_span = cue[0]  # 我不会私下转账给你, 我不加你微信
 
-    return _decide(text, role, policy, final, refusal_span, starts, ends)
+    res = _decide(text, role, policy, final, refusal_span, starts, ends)
+    # The rules saw a trigger and an explicit reason to let it pass (allow-list, negation,
+    # refusal, report, coupon, invoice, code...): the model alone does not overrule that.
+    res.suppressed = len(final) < len(hits)
+    return res
 
 
 _OFFER_ENTRY: Final = LexiconEntry("offer+favour", "bribe", 3, coupon_sensitive=True)
@@ -698,6 +799,38 @@ def _is_negated(
     return False
 
 
+# A product, voucher, order or flight code that starts with a slang token (WX-08, HB74299,
+# VX37285): with a code word before it and no request verb in the message it is no channel.
+_CODE_TOKEN: Final = re.compile(
+    r"(?<![A-Za-z])(?:wx|vx|hb|qq|WX|VX|HB|QQ|Wx|Vx|Hb|Qq)[-_]?[0-9][A-Za-z0-9-]*")
+_CODE_WORDS: Final = re.compile(
+    r"(?:型号|编码|编号|券码|优惠码|兑换码|订单号|单号|工单|航班|批次|批号|车次|货号|款号|色号|颜色|"
+    r"会员号|卡号|sku|SKU|code|Code|order|Order|model|Model|flight|Flight|ticket|voucher|ref)"
+    r"[\s:：#号]*$")
+_REQUEST_VERB: Final = re.compile(r"加我|加一下|加个|加好友|联系我|找我|私聊|私信|搜|add me|contact me",
+                                  re.I)
+
+
+def _drop_code_tokens(text: str, hits: list[Hit], starts: list[int],
+                      ends: list[int]) -> list[Hit]:
+    if _REQUEST_VERB.search(text) is not None:
+        return hits
+    codes = [(m.start(), m.end()) for m in _CODE_TOKEN.finditer(text)
+             if _CODE_WORDS.search(text, max(0, m.start() - 8), m.start()) is not None]
+    if not codes:
+        return hits
+    kept: list[Hit] = []
+    for h in hits:
+        if h.us >= 0:
+            segs = [(starts[a], ends[b - 1]) for a, b in h.part_units]
+        else:
+            segs = h.segs
+        if segs and all(any(cs <= a and b <= ce for cs, ce in codes) for a, b in segs):
+            continue  # every part of the hit lies inside a product / voucher code
+        kept.append(h)
+    return kept
+
+
 _SENTENCE_BREAK: Final = re.compile(r"[。！!；;\n]|\.(?:\s|$)")
 _QUESTION_BREAK: Final = re.compile(r"[？?]")
 _CONTRAST: Final = re.compile(r"但是|但|不过|可是|然而|只是|\bbut\b|\bhowever\b|\bthough\b", re.I)
@@ -744,7 +877,7 @@ def _refusal_scope(
             questions = list(_QUESTION_BREAK.finditer(between))
             if len(questions) > 1:
                 continue
-            if questions and between[questions[0].end():].strip(" 我们的是"):
+            if questions and len(between[questions[0].end():].strip()) > 4:
                 continue  # after a question only a decline opening the next sentence counts
             hit_cue = unit
             break

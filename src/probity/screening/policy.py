@@ -48,10 +48,12 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from importlib import resources
+from pathlib import Path
 from typing import Any, Final
 
 from ahocorasick_rs import AhoCorasick, Implementation
 
+from probity.screening.intent import IntentModel, ModelError, load_model
 from probity.screening.normalize import fold_term, homophones, tables
 
 CATEGORIES: Final[tuple[str, ...]] = ("contact", "bribe", "payment", "refusal")
@@ -140,6 +142,12 @@ class PolicySpec:
     windows: dict[str, int] = field(
         default_factory=lambda: {"cue": 10, "negation": 12, "number_context": 8}
     )
+    # The learned intent layer: None = the model shipped in the package (checksum-verified);
+    # {"version": N, "sha256": "…"} pins it (a file that does not match is refused and the
+    # policy does not compile); {"enabled": false} = rules only. "path" loads another file.
+    model: dict[str, Any] | None = None
+    # The model alone warns (+ alert); it blocks only when the tenant opts in here.
+    model_blocks: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -155,6 +163,8 @@ class PolicySpec:
             "thresholds": dict(self.thresholds),
             "actions": {r: dict(a) for r, a in self.actions.items()},
             "windows": dict(self.windows),
+            "model": dict(self.model) if self.model is not None else None,
+            "model_blocks": self.model_blocks,
         }
 
     def to_json(self) -> str:
@@ -180,6 +190,8 @@ class PolicySpec:
             actions={r: {**base.actions.get(r, {}), **{c: str(a) for c, a in acts.items()}}
                      for r, acts in {**base.actions, **d.get("actions", {})}.items()},
             windows={**base.windows, **{k: int(v) for k, v in d.get("windows", {}).items()}},
+            model=dict(d["model"]) if isinstance(d.get("model"), dict) else None,
+            model_blocks=bool(d.get("model_blocks", False)),
         )
         for kind in spec.contexts:
             if kind not in CONTEXT_KINDS:
@@ -360,6 +372,8 @@ class CompiledPolicy:
     negation_window: int
     number_context_window: int
     key_latin: list[tuple[bool, bool]]  # per key: starts / ends with a Latin letter
+    model: IntentModel | None = None  # the learned intent layer (None: rules only)
+    model_blocks: bool = False
 
     @property
     def version(self) -> int:
@@ -552,7 +566,25 @@ def compile_policy(spec: PolicySpec) -> CompiledPolicy:
         negation_window=int(spec.windows.get("negation", 12)),
         number_context_window=int(spec.windows.get("number_context", 8)),
         key_latin=key_latin,
+        model=_load_model(spec),
+        model_blocks=spec.model_blocks,
     )
+
+
+def _load_model(spec: PolicySpec) -> IntentModel | None:
+    """The policy's intent model, verified; PolicyError when it cannot be used (the policy
+    then does not compile, and whatever compiled policy is in force stays in force)."""
+    pin = spec.model or {}
+    if pin.get("enabled") is False:
+        return None
+    path = pin.get("path")
+    version = pin.get("version")
+    try:
+        return load_model(Path(str(path)) if path else None,
+                          expect_version=int(version) if version is not None else None,
+                          expect_sha256=str(pin["sha256"]) if pin.get("sha256") else None)
+    except ModelError as exc:
+        raise PolicyError(f"intent model refused: {exc}") from exc
 
 
 _DEFAULT: CompiledPolicy | None = None

@@ -1,0 +1,260 @@
+"""The learned intent layer: character n-grams + one linear model per category.
+
+Categories: contact, bribe, payment (flagged) and refusal (positive). Text is normalised as
+the engine folds it (traditional → simplified, full-width → ASCII, look-alikes, lower case,
+separators dropped) and every digit becomes "0", then its character 1–3-grams (binary) are
+scored: p = sigmoid(bias + Σ weights). A long message is scored per sentence too and the
+highest score counts, so a request buried in ordinary text is not diluted.
+
+Model file (``data/intent_model.json``; `probity screen train` writes one): line 1 is a header
+``{"format": "probity-intent/1", "version": N, "sha256": "<hex of the rest of the file>"}``,
+the rest is the payload (classes, n-gram range, biases, thresholds, weights, training notes).
+`load_model` refuses a file whose checksum or version does not match (`ModelError`); the
+policy that names it then fails to compile and the previous compiled policy stays in force.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, Final
+
+from ahocorasick_rs import AhoCorasick
+
+from probity.screening.normalize import (
+    ASCII_DROP,
+    ASCII_LOWER,
+    EXPAND,
+    SEP,
+    tables,
+)
+
+FORMAT: Final = "probity-intent/1"
+CLASSES: Final[tuple[str, ...]] = ("contact", "bribe", "payment", "refusal")
+FLAGGED: Final[tuple[str, ...]] = ("contact", "bribe", "payment")
+_SENTENCES: Final = re.compile(r"[。！？!?；;\n]+|\.\s")
+LONG: Final = 60  # characters: longer messages are scored per sentence too
+
+
+class ModelError(ValueError):
+    """A model file that cannot be used (corrupt, wrong checksum or version)."""
+
+
+_ASCII_MODEL: Final = bytes(ASCII_LOWER).translate(bytes(range(256)).maketrans(b"123456789",
+                                                                            b"000000000"))
+_NONZERO: Final = re.compile(r"[1-9]")
+_NEEDS_FOLD: frozenset[str] | None = None
+
+
+def _needs_fold() -> frozenset[str]:
+    global _NEEDS_FOLD
+    if _NEEDS_FOLD is None:
+        _NEEDS_FOLD = frozenset(tables().needs_fold)
+    return _NEEDS_FOLD
+
+
+def normalise(text: str) -> str:
+    """The model's view of a text: folded like the engine's compact text, digits as 0.
+
+    ASCII goes through one bytes translation; other text through the separator regex when
+    no character needs the fold table (most Chinese text), else the full table."""
+    if text.isascii():
+        return text.encode().translate(_ASCII_MODEL, ASCII_DROP).decode()
+    if _needs_fold().isdisjoint(text):
+        one = tables().separators.sub("", text).lower()
+    else:
+        one = text.translate(tables().fast)
+        if SEP in one:
+            one = one.replace(SEP, "")
+        if EXPAND in one:
+            one = one.replace(EXPAND, "")
+    return _NONZERO.sub("0", one)
+
+
+def ngrams(s: str, lo: int = 1, hi: int = 3) -> set[str]:
+    out: set[str] = set()
+    n_s = len(s)
+    for n in range(lo, hi + 1):
+        out.update([s[i : i + n] for i in range(n_s - n + 1)])
+    return out
+
+
+@dataclass(slots=True)
+class IntentScores:
+    scores: dict[str, float]
+    drivers: list[tuple[str, float]] = field(default_factory=list)  # (n-gram, weight)
+
+    def top(self) -> tuple[str, float]:
+        cat = max(FLAGGED, key=lambda c: self.scores.get(c, 0.0))
+        return cat, self.scores.get(cat, 0.0)
+
+
+@dataclass
+class IntentModel:
+    version: int
+    sha256: str
+    classes: tuple[str, ...]
+    lo: int
+    hi: int
+    bias: tuple[float, ...]
+    role_bias: dict[str, tuple[float, ...]]
+    thresholds: dict[str, float]  # warn at or above (model alone)
+    block_thresholds: dict[str, float]  # block at or above, when the tenant opts in
+    weights: dict[str, tuple[float, ...]]
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # One Aho-Corasick automaton over every weighted n-gram finds the features of a text
+        # in one C pass. The weights of two classes share one complex number, so the four
+        # sums are two C-level sum(map(...)) calls.
+        keys = list(self.weights)
+        self._matcher = AhoCorasick(keys) if keys else None
+        k = len(self.classes)
+        pad = [0.0] * (k % 2)
+        self._packed = [
+            [complex(v[i], v[i + 1]) for v in ([*self.weights[key], *pad] for key in keys)]
+            for i in range(0, k, 2)]
+
+    def _raw(self, s: str, role: str) -> list[float]:
+        rb = self.role_bias.get(role)
+        totals = list(self.bias) if rb is None else [a + b for a, b in zip(self.bias, rb,
+                                                                            strict=True)]
+        if self._matcher is None or not s:
+            return totals
+        ids = {m[0] for m in self._matcher.find_matches_as_indexes(s, overlapping=True)}
+        if not ids:
+            return totals
+        for j, col in enumerate(self._packed):
+            z = sum(map(col.__getitem__, ids))
+            totals[2 * j] += z.real
+            if 2 * j + 1 < len(totals):
+                totals[2 * j + 1] += z.imag
+        return totals
+
+    def score(self, text: str, role: str, explain: bool = False) -> IntentScores:
+        if len(text) <= LONG:
+            best_piece = normalise(text)
+            raw = self._raw(best_piece, role)
+        else:
+            # Per sentence, in one pass: the message's score is the larger of the sum over
+            # its sentences and its best sentence (a request buried in ordinary text).
+            base = self._raw("", role)
+            whole = list(base)
+            raw = list(base)
+            best_piece = ""
+            for piece in _SENTENCES.split(text):
+                ps = normalise(piece)
+                if not ps:
+                    continue
+                pr = self._raw(ps, role)
+                for i, (v, b) in enumerate(zip(pr, base, strict=True)):
+                    whole[i] += v - b
+                    if v > raw[i]:
+                        raw[i] = v
+                        if i < 3 and (not best_piece or v > max(raw[:3])):
+                            best_piece = ps
+            raw = [max(a, b) for a, b in zip(raw, whole, strict=True)]
+            if not best_piece:
+                best_piece = normalise(text)
+        out = IntentScores({c: _sigmoid(v) for c, v in zip(self.classes, raw, strict=True)})
+        if explain:
+            cat, _p = out.top()
+            out.drivers = self.drivers(best_piece, cat)
+        return out
+
+    def drivers(self, normalised: str, category: str, k: int = 5) -> list[tuple[str, float]]:
+        """The n-grams that pushed ``category`` up most in this (normalised) text."""
+        idx = self.classes.index(category)
+        found = [(g, vec[idx]) for g in ngrams(normalised, max(2, self.lo), self.hi)
+                 if (vec := self.weights.get(g)) is not None and vec[idx] > 0]
+        found.sort(key=lambda gw: -gw[1])
+        chosen: list[tuple[str, float]] = []
+        for g, w in found:
+            if any(g in c or c in g for c, _w in chosen):
+                continue
+            chosen.append((g, round(w, 3)))
+            if len(chosen) == k:
+                break
+        return chosen
+
+
+def _sigmoid(x: float) -> float:
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    e = math.exp(x)
+    return e / (1.0 + e)
+
+
+def dumps_model(payload: dict[str, Any], version: int) -> str:
+    """The model file's text: header line (format, version, checksum) + payload."""
+    body = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    digest = hashlib.sha256(body.encode("utf-8")).hexdigest()
+    header = json.dumps({"format": FORMAT, "version": version, "sha256": digest})
+    return header + "\n" + body + "\n"
+
+
+def parse_model(data: bytes, *, expect_version: int | None = None,
+                expect_sha256: str | None = None) -> IntentModel:
+    head, sep, body = data.partition(b"\n")
+    try:
+        header = json.loads(head)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ModelError("not a model file: the header line is not JSON") from exc
+    if not sep or not isinstance(header, dict) or header.get("format") != FORMAT:
+        raise ModelError(f"not a model file of format {FORMAT}")
+    body = body.rstrip(b"\n")
+    digest = hashlib.sha256(body).hexdigest()
+    if digest != header.get("sha256"):
+        raise ModelError("the model file fails its checksum (corrupt or altered)")
+    if expect_sha256 is not None and digest != expect_sha256:
+        raise ModelError(f"the model file is not the one the policy names "
+                         f"(sha256 {digest[:12]}…, expected {expect_sha256[:12]}…)")
+    version = int(header.get("version", -1))
+    if expect_version is not None and version != expect_version:
+        raise ModelError(f"the model file is version {version}, the policy names version "
+                         f"{expect_version}")
+    p = json.loads(body)
+    classes = tuple(p["classes"])
+    if set(classes) != set(CLASSES):
+        raise ModelError(f"the model's classes {classes} are not {CLASSES}")
+    return IntentModel(
+        version=version, sha256=digest, classes=classes, lo=int(p["ngram"][0]),
+        hi=int(p["ngram"][1]), bias=tuple(float(b) for b in p["bias"]),
+        role_bias={r: tuple(float(x) for x in v) for r, v in p.get("role_bias", {}).items()},
+        thresholds={k: float(v) for k, v in p["thresholds"].items()},
+        block_thresholds={k: float(v) for k, v in p.get("block_thresholds", {}).items()},
+        weights={g: tuple(w) for g, w in p["weights"].items()},
+        meta=dict(p.get("meta", {})),
+    )
+
+
+_BUILTIN: IntentModel | None = None
+
+
+def builtin_model_bytes() -> bytes:
+    return (resources.files("probity.screening").joinpath("data")
+            .joinpath("intent_model.json").read_bytes())
+
+
+def load_model(path: Path | None = None, *, expect_version: int | None = None,
+               expect_sha256: str | None = None) -> IntentModel:
+    """The model at ``path`` (default: the one shipped in the package), verified."""
+    global _BUILTIN
+    if path is None:
+        if _BUILTIN is not None and expect_version in (None, _BUILTIN.version) and (
+                expect_sha256 in (None, _BUILTIN.sha256)):
+            return _BUILTIN
+        model = parse_model(builtin_model_bytes(), expect_version=expect_version,
+                            expect_sha256=expect_sha256)
+        _BUILTIN = model
+        return model
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ModelError(f"cannot read the model file {path}: {exc.strerror}") from exc
+    return parse_model(data, expect_version=expect_version, expect_sha256=expect_sha256)

@@ -1,0 +1,382 @@
+"""Write the intent layer's training data (deterministic): training/screening/generated.jsonl.
+
+    .venv/bin/python training/screening/generate.py
+
+Written for the learned layer only, apart from every evaluation set (tests/screening/corpus.jsonl
+and tests/screening/blind/*): nothing here is copied from them. Lines are composed from pools of
+phrasings across many domains, disguises (homophones, pinyin, emoji, traditional characters,
+spacing, numerals) and hard negatives (refusals that quote the offer, product and voucher codes
+with WX/HB, masked e-mails in notices, everyday words containing slang tokens, official
+channels). Each line: {"text", "role", "label": [categories], "kind", "domain"}.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import opencc
+
+OUT = Path(__file__).with_name("generated.jsonl")
+C, A = "customer", "agent"
+CT, BR, PY, RF = "contact", "bribe", "payment", "refusal"
+R = random.Random(20261204)
+S2T = opencc.OpenCC("s2t")
+
+DOMAINS: dict[str, list[str]] = {
+    "ecommerce": ["我买的衣服尺码不对", "订单显示已签收但我没收到", "商品有划痕想退货", "优惠券用不了",
+                  "这个型号还有货吗", "发货太慢了", "退款什么时候到账", "换货需要寄回吗"],
+    "home_repair": ["空调不制冷了", "师傅明天几点上门", "热水器漏水", "维修费怎么算", "上次修完又坏了",
+                    "预约的安装时间能改吗", "配件要另外收费吗", "师傅迟到了一个小时"],
+    "travel": ["机票能改签吗", "酒店入住时间是几点", "行李超重怎么收费", "航班延误有补偿吗",
+               "退票手续费多少", "我想升级房型", "签证材料还缺什么", "旅行团几点集合"],
+    "telecom": ["宽带断网了", "话费扣得不对", "套餐怎么变更", "信号一直不好", "流量包怎么退订",
+                "携号转网要多久", "光猫指示灯红了", "账单有一笔不认识的扣费"],
+    "food": ["外卖送错了", "骑手一直没到", "菜少了一份", "餐撒了能退吗", "店铺什么时候营业",
+             "配送费怎么这么贵", "备注的不要辣没做到", "红烧肉是凉的"],
+    "insurance": ["理赔材料怎么交", "保单什么时候生效", "车险出险了怎么报案", "理赔金额怎么算",
+                  "续保有优惠吗", "住院报销需要哪些单据", "保费能分期吗", "退保会扣多少"],
+    "banking": ["信用卡额度能提吗", "转账显示失败", "网银登录不了", "贷款审批要多久",
+                "账单分期手续费多少", "卡被冻结了", "理财到期怎么赎回", "还款日能改吗"],
+    "education": ["课程能退吗", "老师什么时候上课", "作业提交不了", "证书怎么领取",
+                  "换班需要什么手续", "直播课回放在哪看", "考试成绩什么时候出", "学费能开发票吗"],
+    "ride": ["司机绕路了", "车费多扣了", "东西落在车上了", "司机态度不好", "预约车没来",
+             "取消订单扣了费", "司机要求线下加钱", "行程结束了还在计费"],
+    "logistics": ["快递到哪了", "包裹破损了", "能改收货地址吗", "快递员不送上楼", "运费怎么算",
+                  "超时未送达", "丢件怎么赔", "能约周末送吗"],
+    "health": ["挂号能退吗", "体检报告什么时候出", "医生几点坐诊", "药品能配送吗", "预约改到下周"],
+    "rental": ["押金什么时候退", "房东不修热水器", "合同能提前解约吗", "中介费怎么收", "看房约几点"],
+}
+AGENT_OK = ["您好，我帮您查一下", "请稍等，正在为您核实", "已经为您加急处理了", "给您带来不便非常抱歉",
+            "这边已经登记了，请耐心等待", "已为您提交工单，24小时内回复", "请提供一下订单号",
+            "退款会原路返回，预计1-3个工作日", "我已经联系了师傅", "还有其他可以帮您的吗",
+            "您可以在订单页面查看进度", "按照平台规定，这个可以为您处理", "已经为您申请了补偿",
+            "麻烦您上传一下照片", "这个问题我转给专员处理"]
+CUST_OK = ["好的谢谢", "麻烦快一点", "怎么还没处理", "那我等着", "谢谢你，辛苦了", "这也太慢了吧",
+           "行，知道了", "我已经等了三天了", "能不能快点", "好的，收到"]
+
+CH_CONTACT = ["微信", "威信", "薇信", "V信", "v信", "vx", "VX", "wx", "WX", "weixin", "微❤", "V❤",
+              "绿泡泡", "维信", "卫星", "徽信", "QQ", "qq", "扣扣", "企鹅", "手机号", "电话", "手机",
+              "私人号码", "号码", "钉钉", "飞书", "陌陌", "WhatsApp", "Telegram", "Line", "邮箱",
+              "小红书", "抖音", "快手", "微博", "dy", "xhs", "企微", "电报"]
+IDS = ["lily_88", "abc12345", "wxid_9a8b7c", "kevin9527", "zhang_88_hz", "mm520520", "tt_1990",
+       "sun_sh1ne", "x_y_z_66", "hello_2024", "amy-w-77", "dd_6688"]
+PHONES = ["138 0013 8000", "1380013 8000", "一三八零零一三八零零零", "壹叁捌零零壹叁捌零零零",
+          "13９00138０00", "186-1234-5678", "159 8888 6666", "1 3 9 0 0 1 1 2 2 3 3", "幺三八零零幺三八"]
+REQ_CUST = ["加我{ch}", "加一下我的{ch}", "你{ch}多少", "方便留个{ch}吗", "把你的{ch}发我",
+            "我们{ch}上聊", "去{ch}上说吧", "{ch}联系我", "我{ch}是{id}", "搜我{ch}：{id}",
+            "{ch}私信我", "直接{ch}找我", "我把{ch}发你", "能给个{ch}吗", "你有{ch}吗，加一个",
+            "换{ch}聊吧", "来{ch}，这里不方便说", "{ch}号给我一下", "留个{ch}，以后直接找你",
+            "你的{ch}能告诉我吗", "咱们加个{ch}好友", "回头{ch}上细说", "{ch}：{id}，记一下"]
+REQ_AGENT = ["加我{ch}，我单独给您处理", "您加一下我的私人{ch}", "我的{ch}是{id}，有事直接找我",
+             "以后别走平台了，{ch}联系我", "这里说话不方便，{ch}上聊", "我把{ch}发您，后面直接找我",
+             "您{ch}多少，我私下联系您", "下班后我{ch}找您", "{ch}搜{id}，备注订单号",
+             "有问题直接{ch}我，比平台快"]
+PHONE_REQ = ["我电话{ph}，直接打我", "打我手机{ph}", "号码是{ph}，晚上联系", "记一下我的号{ph}",
+             "my number is {ph}, call me", "有事打{ph}找我"]
+PINYIN = ["jia wo wei xin", "jiawo vx ba", "wo men si liao", "ni dian hua duo shao", "gei wo shou ji hao",
+          "jia ge hao you ba", "wei xin lian xi wo", "si xin wo", "liu ge dian hua", "jia wo qq"]
+DM_APPS = ["小红书私信我", "抖音搜我名字私聊", "你抖音号多少，我关注你私聊", "来我小红书主页，私信发我",
+           "dy私我", "xhs私信聊", "快手上找我，名字跟这里一样", "微博私信我详细说", "在小红书上搜{id}私聊",
+           "抖音号{id}，私信我", "关注我的小红书再私信", "去哔哩哔哩私信我"]
+QR_CONTACT = ["扫我头像的码", "你的二维码发我一下", "头像就是我的码，扫一下", "发个你的名片二维码",
+              "主页有码，扫了加我", "把你的码截图给我", "扫一下我朋友圈的码", "我把二维码发你，扫了就能加",
+              "看我头像，扫码加我", "send me your QR code so I can add you", "scan the code in my profile picture"]
+EN_CONTACT = ["add me on wechat", "what's your whatsapp?", "dm me on instagram", "text me at {ph}",
+              "let's talk on telegram", "hit me up on line", "my wechat is {id}", "can I get your personal number?",
+              "message me on xiaohongshu", "follow me on douyin and dm me", "email me privately: {id} at gmail",
+              "let's continue this chat somewhere else, add me {id}"]
+
+OFFERS = ["给你发个红包", "包个红包给你", "请你喝杯奶茶", "请你吃顿饭", "给你点辛苦费", "给你{amt}块茶水费",
+          "意思一下", "少不了你的好处", "一点心意你收下", "送你一张{card}", "给你充{amt}话费", "转你{amt}",
+          "给你{amt}好处费", "回头给你返点", "给你{n}个点的回扣", "买个{gift}送你", "给你点小费",
+          "发个{amt}的红包给你", "给你包个大的", "事后表示表示", "给你寄点{gift}", "好处费好说",
+          "给你买杯咖啡", "给你{amt}块钱跑腿费", "请你按摩", "送你两张电影票"]
+CARDS = ["京东卡", "超市购物卡", "购物卡", "礼品卡", "星巴克卡", "加油卡", "天猫卡", "话费卡", "美团卡",
+         "沃尔玛卡", "苏宁卡", "电影卡", "商场卡", "京东E卡"]
+GIFTS = ["特产", "茶叶", "水果", "烟酒", "月饼", "化妆品", "购物卡", "红酒"]
+FAVORS = ["帮我加急", "通融一下", "帮我多退点", "把差评删了", "帮我插个队", "优先处理我的", "帮我走个后门",
+          "帮我多报点", "这个单子帮我批了", "帮我免了违约金", "帮我把理赔金额提一提", "帮我把分数改一下",
+          "给我升个舱", "帮我把额度提上去", "帮我改一下记录", "帮我把审核过了", "帮我多申请点补偿",
+          "睁一只眼闭一只眼", "帮我把运费免了", "让师傅先来我家"]
+GIFT_ADDR = ["你家地址给我，我寄点东西感谢你", "把你私人地址发我，给你寄礼物", "你住哪，我给你送点{gift}过去",
+             "留个你家的地址，我寄张{card}给你", "告诉我你的收货地址，送你点{gift}",
+             "send me your home address, I'll mail you a gift card"]
+SOLICIT = ["这个要看您的诚意了", "按老规矩来就快", "懂的都懂，表示一下马上给您办", "我们这边也不容易，您看着办",
+           "加急的话需要另外表示一下", "意思意思就能插队", "不然要排很久哦，您懂的", "给点茶水钱我帮您搞定",
+           "您的事我上心，但总得有点表示吧", "规矩您应该知道的", "心意到了事情就好办", "辛苦费您看着给",
+           "有红包的话我可以优先", "您看能不能给我发个红包，我马上处理", "给我买张{card}就行",
+           "请我喝个奶茶我就帮你加急", "送我点东西我给你弄好", "好处少不了的话，理赔能多给你报点",
+           "想快的话，得有点诚意", "别人都是这么办的，您懂吧", "额外给点，我今天就给你批",
+           "老客户都知道规矩", "这个事不好办，除非你意思一下", "感谢费到位就能加急",
+           "if you want it faster, a little thank-you would help", "a small tip and I'll prioritise your case"]
+PAY_CUST = ["我直接转你吧，不走平台", "我私下转账给你", "能不能现金给你", "线下付款便宜点吗",
+            "不在app下单直接给你钱行不行", "我把钱打到你卡上", "定金我直接给你", "绕开系统付给你可以吗",
+            "支付宝转你吧，别走平台了", "给个你的收款码我扫", "我付现金，你给我打个折", "走系统外结算吧",
+            "尾款我私下给你", "你给我个账户我转过去", "不开发票的话能便宜吗，钱直接给你",
+            "can I just pay you in cash?", "let's skip the app, I'll transfer to you directly"]
+PAY_AGENT = ["您直接转我个人账户就行", "我发您一个内部付款链接", "押金先打到我卡上：{bank}",
+             "现金给师傅就行，不用在app付", "不走平台可以便宜{amt}", "我私下给您退款，您把账号给我",
+             "退款我私下转您，别申请了", "扫我的收款码付吧", "定金转我微信", "尾款线下结，给您优惠",
+             "这是内部渠道的付款链接，比官网便宜", "付到这个账户：{bank}，户名是我本人",
+             "订金先交给我，我帮您锁位", "系统外付款可以打九折", "用我的二维码付，别在订单里付",
+             "差价我私下退给您", "保证金直接给我就行", "pay me directly and I'll give you a discount",
+             "just send the deposit to my personal account", "cash is fine, skip the app",
+             "I'll refund you privately, send me your account", "use this internal payment link instead"]
+BANKS = ["6222 0210 0112 3456 789", "6217 0000 1234 5678", "招行 6225 8801 2345 6789"]
+
+REFUSE_AGENT = ["{q}？这个我不能收，谢谢您的好意", "您说{q}，真的不行，公司有规定", "{q}就不用了，这是我应该做的",
+                "谢谢，但{q}我们是不接受的，请放心我会尽快处理", "{q}不可以哦，我们只在平台服务",
+                "您的心意我领了，{q}真的不能收", "不好意思，{q}违反规定，我不能答应", "{q}？我们不做这种事的",
+                "I can't accept that, thank you, I'll handle it through the platform",
+                "Sorry, {q} is against our policy"]
+REFUSE_CUST = ["你说{q}？不行，我只在平台付", "我不会{q}的，就在这里说吧", "{q}就算了，我走官方渠道",
+               "不用了，{q}我不放心，还是平台付款", "你让我{q}？我不会转的", "{q}我拒绝，请按平台流程来",
+               "No, I won't {q_en}, I'll use the official checkout"]
+REFUSE_Q_AGENT = ["给我发红包", "请我吃饭", "给我转钱", "送我购物卡", "加您微信", "私下加好友", "收您的辛苦费"]
+REFUSE_Q_CUST = ["私下转账", "加你微信", "把钱转到你卡上", "扫你的收款码", "现金给你", "用你的内部链接付款"]
+REFUSE_Q_EN = ["pay you privately", "add you on wechat", "send the deposit to your account"]
+
+NEG_CODES = ["优惠码 HB{n}，结算时输入", "券码WX{n}已经失效了", "型号 WX-{n} 还有货吗", "订单号 HB2024{n}",
+             "产品编号VX{n}", "快递单号 SF{n}", "我的会员号是 QQ{n}", "兑换码 HBWX{n} 怎么用", "车型 WX{n} 的配件",
+             "航班 HB{n} 延误了吗", "工单号 WX{n} 进度如何", "批次号 HB-{n}", "SKU: VX-{n}-BLK"]
+NEG_MASKED = ["发票已发送至您的邮箱 z***@163.com，请查收", "您绑定的邮箱 l***g@qq.com 已验证",
+              "已向您尾号 5678 的手机发送验证码", "账号手机 138****5678 已绑定", "电子保单已发送到 w***@126.com",
+              "通知：请勿向任何人透露验证码，客服不会索要", "官方邮箱 service@ 开头的才是我们的邮件"]
+NEG_EVERYDAY = ["微信支付可以用吗", "威信县的地址能送吗", "用微信扫码付款失败了", "平台红包怎么领",
+                "红包雨活动几点开始", "加急配送要多少钱", "手机卡顿怎么办", "抖音直播间下的单能退吗",
+                "我在小红书看到你们家产品", "官方公众号上查到的", "QQ音乐会员怎么续费", "微博上看到你们的活动",
+                "支付宝付款失败", "银行卡绑定不了", "手机号换了怎么改绑", "私信官方客服没人回",
+                "加购物车的东西没了", "加油卡充值到账了吗", "购物卡余额怎么查", "礼品卡怎么在平台用",
+                "新人红包怎么没到账", "转账记录在哪查", "我想加购一件", "加微信好友送的优惠券在哪",
+                "商品详情页的二维码扫不出来", "扫桌上的二维码点餐", "请扫描官方二维码下载app",
+                "付款二维码在订单页", "现金券怎么用", "押金在app里能退吗", "订金可以在平台退吗",
+                "司机要求我线下加钱，这合规吗", "有人冒充客服让我加微信，是你们吗", "微信里有人自称客服要我转账",
+                "我卡里的钱被扣了两次", "退款能退到微信零钱吗", "电话打不通，平台热线多少",
+                "钉钉打卡的考勤机坏了", "给孩子买的微信读书会员", "我的QQ邮箱收不到发票",
+                "This voucher code HB2024 doesn't work", "my order WX3391 hasn't shipped",
+                "can I pay with wechat pay?", "is cash on delivery available?", "where do I find the QR code to pay?"]
+NEG_AGENT_OFFICIAL = ["请在订单页点击联系客服", "官方热线400-820-8820，24小时服务", "请通过平台支付，切勿私下转账",
+                      "温馨提示：请勿添加任何私人微信", "我们不会索要红包，谨防诈骗", "退款将原路返回您的支付宝",
+                    "平台会发放优惠券红包到您的账户", "补偿的20元无门槛券已发到您账户", "请扫描订单页的官方二维码付款",
+                      "可以关注我们的官方公众号查看进度", "押金会在退房后原路退回", "现金支付请在app选择货到付款",
+                      "发票会发到您预留的邮箱", "为了您的资金安全，所有款项请在平台内支付",
+                      "您可以在我们官方抖音号看安装视频", "理赔款会直接打到您保单绑定的银行卡"]
+THANKS = ["谢谢你，真是帮大忙了", "你服务太好了，给你五星好评", "我会给你好评的", "太感谢了，你人真好",
+          "辛苦了，祝你工作顺利", "thank you so much, five stars", "你们客服态度真好"]
+
+EN_OK_CUST = ["The item arrived damaged, what should I do?", "Where is my parcel?", "I want a refund for order {n}",
+              "The technician didn't show up today", "Can I change my flight to Friday?", "My internet has been down since morning",
+              "The driver took a longer route", "The food was cold when it arrived", "How do I file an insurance claim?",
+              "My card was charged twice", "When does the course start?", "Can I get an invoice for this?",
+              "The app keeps crashing when I pay", "Is there a warranty on this model?", "Please cancel my booking",
+              "I was overcharged on my bill", "Can you check the delivery time?", "The size doesn't fit, can I exchange it?",
+              "Thanks, that solved it", "Is 400-820-8820 your official number?", "Which hotline should I call?",
+              "I changed my phone number, please update it", "Can I pay with my credit card?", "Do you accept Apple Pay?",
+              "How long does the refund take?", "I left my bag in the car", "The room was not cleaned", "My exam score is missing"]
+EN_OK_AGENT = ["Sorry for the inconvenience, let me check", "Your refund has been returned to your original payment method",
+               "Please do not transfer money to personal accounts.", "We will never ask you to transfer money to a personal account.",
+               "Your order number is {n}.", "You can reach our official hotline at 400-820-8820", "I have escalated your ticket",
+               "Please keep all communication on this platform", "The technician will arrive between 2 and 4 pm",
+               "Your claim has been approved, payment will arrive in 3 days", "Please upload a photo of the damage",
+               "Is there anything else I can help with?", "Please never share your verification code with anyone",
+               "You can pay safely through the checkout page", "I cannot see your card details, please use the app"]
+OFFICIAL_NUM = ["客服电话一直占线，有没有别的官方联系方式", "拨打{hot}没人接", "你们官方电话是{hot}吗", "我打了{hot}，说转人工",
+                "我们的售后电话是{hot}，工作时间9:00-18:00", "如需帮助请拨打官方热线{hot}", "{hot}是我们唯一的客服电话",
+                "请拨打{hot}转2号键", "银行客服{hot}说让我找你们"]
+HOTLINES = ["4008123123", "400-820-8820", "400 600 1234", "95588", "95533", "800-810-8888", "10086", "10010"]
+OFFICIAL_CONTACT = ["不客气哦，有问题随时联系我们", "有任何问题请在此会话中联系我们，勿添加陌生人", "私信功能在消息中心",
+                    "您可以在app里给我们发私信", "如有疑问可以随时在这里联系我", "联系方式在订单详情页", "请通过官方客服联系我们",
+                    "您可以在'我的-客服中心'找到我们", "后续有问题直接在这个会话里找我就行"]
+OWN_NUMBER = ["我的号码换了，给我改一下", "手机号换了怎么改绑", "帮我把预留电话改成新的", "收货电话填错了能改吗",
+              "我手机号注册的，登不上", "验证码发到我旧手机了", "订单上的电话是我老公的"]
+SPECS = ["型号 ＳＭ－Ｇ９９１０，１２ＧＢ＋２５６ＧＢ，黑色", "尺码 XL，颜色 WX-08 米白", "批号 {n}，保质期到明年",
+         "规格 500ml×12，编码 HB{n}", "内存 8+256，版本 V{n}", "iPhone 15 Pro 256G", "尺寸 180×200cm"]
+THANKS2 = ["谢谢你帮我处理，给你点个赞", "帮我充的话费到了吗？", "你帮我办的事我记着呢，谢谢", "给你五星好评了",
+           "我会在评价里表扬你的", "太感谢了，你是我遇到最好的客服", "谢谢小哥，辛苦你跑一趟"]
+SHORT_ASK = ["微信？", "wx?", "电话？", "vx多少", "扣扣？", "号码？", "qq呢", "手机多少", "有v吗", "加个v"]
+MORE_BRIBE = ["给你发个🧧🧧，麻烦快点", "退款成功后我分你三成", "这是一点小心意，您收下", "事后送你一部新手机",
+              "红包已发，请查收，帮我处理", "我可以多给你点钱，帮我把理赔批了", "I can pay you some extra if you approve my claim",
+              "some cash for your trouble if you speed it up", "口令红包发你了，帮我加急", "给你转了88，帮我看看",
+              "赔下来的钱分你一半", "我给你点奖励，你帮我把单子排前面"]
+MORE_CONTACT = ["我把我微信推给你，你通过一下", "koukou号{n}", "+86 {ph}", "我名片推给你了，加一下", "通过一下好友申请",
+                "我加你了，通过一下", "扣扣{n}找我", "V：{id}", "薇芯号是什么", "加我支付宝吧，账号是手机号"]
+MORE_PAY = ["能不能私下交易？平台手续费太高了", "我直接维信转你吧，不在平台付了", "转账给我", "支付宝扫这个码，是我的个人码",
+            "想快点退款就给我转{amt}", "钱打我私人账户上", "直接微信付我，省得走流程", "别走平台了，我给你个收款账号",
+            "货款直接给我，平台那边我来处理"]
+
+
+def _fill(t: str) -> str:
+    return t.format(ch=R.choice(CH_CONTACT), id=R.choice(IDS), ph=R.choice(PHONES),
+                    amt=R.choice(["50", "100", "200", "五百", "1000", "两百", "88", "888"]),
+                    n=R.randint(2, 99999), card=R.choice(CARDS), gift=R.choice(GIFTS),
+                    bank=R.choice(BANKS), q=R.choice(REFUSE_Q_AGENT), q_en=R.choice(REFUSE_Q_EN),
+                    hot=R.choice(HOTLINES))
+
+
+def _domain() -> tuple[str, list[str]]:
+    d = R.choice(sorted(DOMAINS))
+    return d, DOMAINS[d]
+
+
+def _disguise(text: str) -> tuple[str, str]:
+    x = R.random()
+    if x < 0.12:
+        return S2T.convert(text), "traditional"
+    if x < 0.18:
+        return " ".join(text), "spaced"
+    if x < 0.23:
+        return text.replace("，", "😊").replace("吧", "吧~"), "emoji"
+    if x < 0.27:
+        return "".join(c + ("." if R.random() < 0.3 else "") for c in text), "punct"
+    return text, "plain"
+
+
+def _wrap(core: str, role: str, domain: list[str], long: bool = False) -> str:
+    pool = domain if role == C else AGENT_OK
+    if long:
+        before = "，".join(R.sample(pool, k=min(len(pool), R.randint(2, 3))))
+        after = "，".join(R.sample(pool + (CUST_OK if role == C else AGENT_OK), k=2))
+        return f"{before}。{core}。{after}"
+    r = R.random()
+    if r < 0.35:
+        return f"{R.choice(pool)}，{core}"
+    if r < 0.55:
+        return f"{core}，{R.choice(pool)}"
+    return core
+
+
+def lines() -> list[dict[str, object]]:
+    out: list[dict[str, object]] = []
+
+    def add(text: str, role: str, label: list[str], kind: str, domain: str,
+            disguise: bool = True) -> None:
+        tag = "plain"
+        if disguise:
+            text, tag = _disguise(text)
+        out.append({"text": text, "role": role, "label": label, "kind": f"{kind}/{tag}",
+                    "domain": domain})
+
+    for _ in range(1400):
+        d, pool = _domain()
+        role = C if R.random() < 0.6 else A
+        src = REQ_CUST if role == C else REQ_AGENT
+        r = R.random()
+        if r < 0.55:
+            core = _fill(R.choice(src))
+        elif r < 0.65:
+            core = _fill(R.choice(PHONE_REQ))
+        elif r < 0.73:
+            core = R.choice(PINYIN)
+        elif r < 0.84:
+            core = _fill(R.choice(DM_APPS))
+        elif r < 0.92:
+            core = R.choice(QR_CONTACT)
+        else:
+            core = _fill(R.choice(EN_CONTACT))
+        long = R.random() < 0.2
+        add(_wrap(core, role, pool, long), role, [CT], "contact" + ("-buried" if long else ""), d,
+            disguise=not core.isascii())
+    for _ in range(900):
+        d, pool = _domain()
+        offer, favor = _fill(R.choice(OFFERS)), _fill(R.choice(FAVORS))
+        core = f"{offer}，{favor}" if R.random() < 0.5 else f"{favor}，{offer}"
+        if R.random() < 0.15:
+            core = _fill(R.choice(GIFT_ADDR))
+        add(_wrap(core, C, pool, R.random() < 0.15), C, [BR], "bribe-offer", d)
+    for _ in range(700):
+        d, pool = _domain()
+        core = _fill(R.choice(SOLICIT))
+        add(_wrap(core, A, pool), A, [BR], "bribe-solicit", d, disguise=not core.isascii())
+    for _ in range(900):
+        d, pool = _domain()
+        role = C if R.random() < 0.45 else A
+        core = _fill(R.choice(PAY_CUST if role == C else PAY_AGENT))
+        add(_wrap(core, role, pool, R.random() < 0.15), role, [PY], "payment", d,
+            disguise=not core.isascii())
+    for _ in range(700):
+        d, pool = _domain()
+        if R.random() < 0.55:
+            core = _fill(R.choice(REFUSE_AGENT))
+            add(core, A, [RF], "refusal-agent", d, disguise=not core.isascii())
+        else:
+            t = R.choice(REFUSE_CUST)
+            core = t.format(q=R.choice(REFUSE_Q_CUST), q_en=R.choice(REFUSE_Q_EN))
+            add(core, C, [RF], "refusal-customer", d, disguise=not core.isascii())
+    for _ in range(2200):
+        d, pool = _domain()
+        role = C if R.random() < 0.55 else A
+        r = R.random()
+        if role == C:
+            if r < 0.35:
+                core = R.choice(pool)
+            elif r < 0.55:
+                core = _fill(R.choice(NEG_CODES))
+            elif r < 0.85:
+                core = R.choice(NEG_EVERYDAY)
+            else:
+                core = R.choice(THANKS)
+        else:
+            if r < 0.45:
+                core = R.choice(AGENT_OK)
+            elif r < 0.7:
+                core = R.choice(NEG_AGENT_OFFICIAL)
+            elif r < 0.85:
+                core = R.choice(NEG_MASKED)
+            else:
+                core = _fill(R.choice(NEG_CODES))
+        add(_wrap(core, role, pool, R.random() < 0.12), role, [], "negative", d,
+            disguise=not core.isascii())
+    for _ in range(1500):
+        d, pool = _domain()
+        r = R.random()
+        if r < 0.25:
+            add(_fill(R.choice(EN_OK_CUST)), C, [], "negative-en", d, disguise=False)
+        elif r < 0.4:
+            add(_fill(R.choice(EN_OK_AGENT)), A, [], "negative-en", d, disguise=False)
+        elif r < 0.55:
+            core = _fill(R.choice(OFFICIAL_NUM))
+            add(_wrap(core, C if R.random() < 0.5 else A, pool), C if "我们" not in core else A, [],
+                "negative-hotline", d)
+        elif r < 0.7:
+            add(_wrap(R.choice(OFFICIAL_CONTACT), A, pool), A, [], "negative-official", d)
+        elif r < 0.8:
+            add(_wrap(R.choice(OWN_NUMBER), C, pool), C, [], "negative-own-number", d)
+        elif r < 0.9:
+            add(_fill(R.choice(SPECS)), C if R.random() < 0.5 else A, [], "negative-spec", d,
+                disguise=False)
+        else:
+            add(R.choice(THANKS2), C, [], "negative-thanks", d)
+    for _ in range(700):
+        d, pool = _domain()
+        r = R.random()
+        if r < 0.2:
+            add(R.choice(SHORT_ASK), C if R.random() < 0.7 else A, [CT], "contact-short", d,
+                disguise=False)
+        elif r < 0.45:
+            add(_wrap(_fill(R.choice(MORE_CONTACT)), C, pool), C, [CT], "contact", d)
+        elif r < 0.75:
+            core = _fill(R.choice(MORE_BRIBE))
+            add(_wrap(core, C, pool), C, [BR], "bribe-offer", d, disguise=not core.isascii())
+        else:
+            role = C if R.random() < 0.5 else A
+            add(_wrap(_fill(R.choice(MORE_PAY)), role, pool), role, [PY], "payment", d)
+    seen: set[tuple[str, str]] = set()
+    uniq = []
+    for row in out:
+        key = (str(row["text"]), str(row["role"]))
+        if key not in seen:
+            seen.add(key)
+            uniq.append(row)
+    return uniq
+
+
+def main() -> None:
+    rows = lines()
+    OUT.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), "utf-8")
+    print(f"{len(rows)} lines -> {OUT}")
+
+
+if __name__ == "__main__":
+    main()
