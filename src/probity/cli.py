@@ -14,7 +14,7 @@ from probity.finance.cli import cases_app, finance_app
 from probity.jobs.cli import scheduler, worker
 from probity.ledger.cli import ledger_app
 from probity.ledger.evidence_cli import evidence_app
-from probity.screening.cli import screen
+from probity.screening.cli import screen_app
 
 app = typer.Typer(help="Probity (廉盾): the integrity platform for customer service.",
                   no_args_is_help=True, add_completion=False,
@@ -29,7 +29,7 @@ app.add_typer(ledger_app, name="ledger")
 app.add_typer(evidence_app, name="evidence")
 app.add_typer(finance_app, name="finance")
 app.add_typer(cases_app, name="cases")
-app.command("screen")(screen)
+app.add_typer(screen_app(), name="screen")
 app.command("worker")(worker)
 app.command("scheduler")(scheduler)
 console = Console(stderr=True)

@@ -128,6 +128,7 @@ def screen_stream(
 
 
 def screen(
+    ctx: typer.Context,
     policy: Annotated[
         Path | None, typer.Option("--policy", help="Policy JSON file (default: built-in).")
     ] = None,
@@ -141,6 +142,8 @@ def screen(
     no_ocr: Annotated[bool, typer.Option("--no-ocr", help="Only decode QR codes.")] = False,
 ) -> None:
     """Screen chat messages (JSON lines on stdin) or an image (--image FILE)."""
+    if ctx.invoked_subcommand is not None:
+        return  # `probity screen train …`
     if image is not None:
         from probity.screening.media import OCRUnavailable, screen_image
 
@@ -156,11 +159,49 @@ def screen(
     sys.stdout.flush()
 
 
+DEFAULT_SOURCES = Path("training/screening/sources.txt")
+
+
+def train(
+    data: Annotated[list[Path] | None, typer.Option(
+        "--data", help="Labelled JSON lines (repeatable). Default: the files listed in "
+                       "training/screening/sources.txt.")] = None,
+    feedback: Annotated[list[Path] | None, typer.Option(
+        "--feedback", help="Reviewer labels exported by `probity screen labels`.")] = None,
+    out: Annotated[Path, typer.Option("--out", help="Model file to write.")] = Path(
+        "intent_model.json"),
+    version: Annotated[int, typer.Option("--version", help="Model version (the policy names "
+                                                           "it).")] = 1,
+    iterations: Annotated[int, typer.Option("--iterations")] = 300,
+) -> None:
+    """Train the learned intent layer from labelled lines; writes a checksum-verified model."""
+    from probity.screening.train import TrainingDataError, sources_from, train_files
+
+    try:
+        paths = list(data) if data else sources_from(DEFAULT_SOURCES)
+        paths += list(feedback or [])
+        result = train_files(paths, out, version, iterations=iterations)
+    except TrainingDataError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    meta = result.payload["meta"]
+    typer.echo(json.dumps({"model": str(out), "version": version, "examples": meta["examples"],
+                           "features": meta["features"], "seconds": round(result.seconds, 1),
+                           "dev": result.dev}, ensure_ascii=False))
+
+
+def screen_app() -> typer.Typer:
+    """`probity screen` (stdin / --image) with the `train` subcommand."""
+    app = typer.Typer(add_completion=False, invoke_without_command=True,
+                      help="Screen messages; `train` fits the learned intent layer.")
+    app.callback()(screen)
+    app.command("train")(train)
+    return app
+
+
 def main() -> None:
-    app = typer.Typer(add_completion=False)
-    app.command("screen")(screen)  # a one-command Typer app takes the options directly
     args = sys.argv[1:]
-    app(args[1:] if args[:1] == ["screen"] else args)
+    screen_app()(args[1:] if args[:1] == ["screen"] else args)
 
 
 if __name__ == "__main__":

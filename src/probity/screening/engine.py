@@ -123,6 +123,8 @@ class ScreeningResult:
     drivers: list[tuple[str, float]] = field(default_factory=list)
     source: str = "rules"
     suppressed: bool = False  # the rules dropped a hit for a context reason
+    concrete: bool = False  # the rules found a number, ID, e-mail or link
+    vetoed: list[str] = field(default_factory=list)  # rule hits the model overruled
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -137,6 +139,8 @@ class ScreeningResult:
             out["model"] = {k: round(v, 3) for k, v in self.model_scores.items()}
             if self.drivers:
                 out["drivers"] = [[g, w] for g, w in self.drivers]
+            if self.vetoed:
+                out["vetoed"] = list(self.vetoed)
         return out
 
     def explanation(self) -> dict[str, Any] | None:
@@ -145,7 +149,7 @@ class ScreeningResult:
             return None
         return {"source": self.source,
                 "model": {k: round(v, 3) for k, v in self.model_scores.items()},
-                "drivers": [[g, w] for g, w in self.drivers]}
+                "drivers": [[g, w] for g, w in self.drivers], "vetoed": list(self.vetoed)}
 
     @property
     def flagged(self) -> bool:
@@ -209,6 +213,14 @@ def _with_model(res: ScreeningResult, text: str, role: str, policy: CompiledPoli
     scores = sc.scores
     res.model_scores = scores
     if res.decision != "allow":
+        veto = model.veto_below
+        if (veto > 0 and not res.concrete and "refusal" not in res.categories
+                and max(scores[c] for c in FLAGGED_CATEGORIES) < veto):
+            # A lexicon term alone (no number, ID, e-mail or link) that the model finds
+            # ordinary: a code, an everyday word, a quoted offer. Allowed; the rules' finding
+            # stays visible as `vetoed` for reviewers and feedback.
+            return ScreeningResult("allow", [], 0, [], text, res.policy_version, scores, [],
+                                   "model-veto", vetoed=[sp.rule for sp in res.spans])
         return res  # the rules decided (with their spans); the scores feed the context
     th = model.thresholds
     hit = [c for c in FLAGGED_CATEGORIES if scores[c] >= th[c]]
@@ -573,6 +585,7 @@ def _screen_slow(
     # The rules saw a trigger and an explicit reason to let it pass (allow-list, negation,
     # refusal, report, coupon, invoice, code...): the model alone does not overrule that.
     res.suppressed = len(final) < len(hits)
+    res.concrete = any(h.us < 0 for h in final)
     return res
 
 

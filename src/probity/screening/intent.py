@@ -107,6 +107,9 @@ class IntentModel:
     block_thresholds: dict[str, float]  # block at or above, when the tenant opts in
     weights: dict[str, tuple[float, ...]]
     meta: dict[str, Any] = field(default_factory=dict)
+    # A rules decision resting on lexicon terms alone is allowed when every flagged category
+    # scores below this (0: never).
+    veto_below: float = 0.0
 
     def __post_init__(self) -> None:
         # One Aho-Corasick automaton over every weighted n-gram finds the features of a text
@@ -230,6 +233,7 @@ def parse_model(data: bytes, *, expect_version: int | None = None,
         block_thresholds={k: float(v) for k, v in p.get("block_thresholds", {}).items()},
         weights={g: tuple(w) for g, w in p["weights"].items()},
         meta=dict(p.get("meta", {})),
+        veto_below=float(p.get("veto_below", 0.0)),
     )
 
 

@@ -84,7 +84,8 @@ class Fit:
 
 def fit(examples: Sequence[Example], *, lo: int = 1, hi: int = 3, iterations: int = 300,
         l2: float = 2e-5, lr: float = 0.05, min_count: int = 2, prune: float = 0.02,
-        precision: float = 0.98, min_threshold: float = 0.9, seed: int = 7) -> Fit:
+        precision: float = 0.98, min_threshold: float = 0.9, veto_below: float = 0.1,
+        seed: int = 7) -> Fit:
     import numpy as np
 
     started = time.perf_counter()
@@ -138,6 +139,7 @@ def fit(examples: Sequence[Example], *, lo: int = 1, hi: int = 3, iterations: in
     payload = {
         "classes": list(CLASSES), "ngram": [lo, hi], "bias": bias, "role_bias": role_bias,
         "thresholds": thresholds, "block_thresholds": block, "weights": weights,
+        "veto_below": veto_below,
         "meta": {"examples": len(rows), "train": n, "dev": len(dev), "features": len(weights),
                  "iterations": iterations, "l2": l2},
     }
@@ -180,6 +182,21 @@ def _thresholds(dev: list[Example], weights: dict[str, list[float]], bias: list[
             "fpr": sum(x >= thresholds[cat] for x in neg) / max(1, len(neg)),
         }
     return thresholds, block, report
+
+
+def sources_from(manifest: Path) -> list[Path]:
+    """The data files listed in a manifest (one path a line, relative to the manifest's
+    repository root, # comments)."""
+    try:
+        lines = manifest.read_text("utf-8").splitlines()
+    except OSError as exc:
+        raise TrainingDataError(f"{manifest}: cannot read the list of training files "
+                                f"({exc.strerror}); pass --data") from exc
+    root = manifest.resolve().parents[2]
+    out = [root / ln.strip() for ln in lines if ln.strip() and not ln.startswith("#")]
+    if not out:
+        raise TrainingDataError(f"{manifest}: lists no training files")
+    return out
 
 
 def train_files(paths: Iterable[Path], out: Path, version: int, **kw: Any) -> Fit:
