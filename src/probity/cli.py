@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from probity.alerts.labels_cli import export_labels
 from probity.config import ConfigurationError, get_settings
 from probity.finance.cli import cases_app, finance_app
 from probity.jobs.cli import scheduler, worker
@@ -29,7 +30,9 @@ app.add_typer(ledger_app, name="ledger")
 app.add_typer(evidence_app, name="evidence")
 app.add_typer(finance_app, name="finance")
 app.add_typer(cases_app, name="cases")
-app.add_typer(screen_app(), name="screen")
+_screen = screen_app()
+_screen.command("labels")(export_labels)
+app.add_typer(_screen, name="screen")
 app.command("worker")(worker)
 app.command("scheduler")(scheduler)
 console = Console(stderr=True)

@@ -8,8 +8,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, WebSocket, WebSocketDisconnect
 
-from probity.alerts import schemas, service
-from probity.auth.deps import Session, require
+from probity.alerts import feedback, schemas, service
+from probity.auth.deps import Session, commit, require
 from probity.auth.permissions import Perm, Principal
 from probity.auth.sessions import still_valid
 from probity.chat.service import ALERTS_CHANNEL
@@ -18,6 +18,7 @@ from probity.events import get_bus
 
 router = APIRouter(tags=["alerts"])
 AlertReader = Annotated[Principal, Depends(require(Perm.alerts_read))]
+Reviewer = Annotated[Principal, Depends(require(Perm.case_manage))]
 
 
 @router.get("/api/v1/alerts", response_model=list[schemas.AlertRead])
@@ -38,6 +39,27 @@ async def list_alerts(
 async def get_alert(alert_id: int, session: Session, principal: AlertReader
                     ) -> schemas.AlertRead:
     return schemas.AlertRead.model_validate(await service.get_alert(session, principal, alert_id))
+
+
+@router.post("/api/v1/alerts/{alert_id}/label", response_model=schemas.LabelRead,
+             status_code=201)
+async def label_alert(alert_id: int, body: schemas.AlertVerdict, session: Session,
+                      principal: Reviewer) -> schemas.LabelRead:
+    """Compliance marks a screening alert confirmed or a false positive (training feedback)."""
+    label = await feedback.label_alert(session, principal, alert_id, body.verdict, body.note)
+    await commit(session)
+    return schemas.LabelRead.model_validate(label)
+
+
+@router.post("/api/v1/messages/{message_id}/missed", response_model=schemas.LabelRead,
+             status_code=201)
+async def mark_missed(message_id: int, body: schemas.MissedReport, session: Session,
+                      principal: Reviewer) -> schemas.LabelRead:
+    """A reviewer marks an allowed message as a violation screening missed."""
+    label = await feedback.mark_missed(session, principal, message_id, list(body.categories),
+                                       body.note)
+    await commit(session)
+    return schemas.LabelRead.model_validate(label)
 
 
 @router.websocket("/ws/alerts")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from probity.auth.permissions import Perm, Principal
@@ -12,9 +12,9 @@ from probity.errors import NotFound
 from probity.models import Alert, Tenant
 
 
-def _scoped(principal: Principal) -> Any:
+def _scoped(principal: Principal) -> Select[Alert]:
     scope = principal.scope(Perm.alerts_read)
-    return select(Alert).where(scope.filter(Alert.tenant_id, Alert.org_unit_id))  # type: ignore[arg-type]
+    return select(Alert).where(scope.filter(Alert.tenant_id, Alert.org_unit_id))
 
 
 async def list_alerts(session: AsyncSession, principal: Principal, *, limit: int = 50,

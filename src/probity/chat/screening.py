@@ -137,6 +137,14 @@ def screen_voice_bytes(data: bytes, role: str, mime: str,
     return res.result, res.status
 
 
+def screening_evidence(result: Any) -> dict[str, Any] | None:
+    """What an alert keeps about how it was decided, for reviewers: for a decision of the
+    learned layer or the conversation context, the model's scores and the phrases (n-grams)
+    that drove it; None for a rules decision (its spans say it all)."""
+    explain = getattr(result, "explanation", None)
+    return explain() if callable(explain) else None
+
+
 async def record_refusals(session: AsyncSession, stored: list[tuple[Any, Any, Any]]) -> None:
     """Refusal rows for the stored messages tagged ``refusal`` (one INSERT for the batch, and
     nothing at all when there are none), and the context turns learn their seq.

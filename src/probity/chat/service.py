@@ -39,6 +39,7 @@ from probity.chat.screening import (
     screen_in_context,
     screen_text,
     screen_voice_bytes,
+    screening_evidence,
     warm_screener,
 )
 from probity.db import make_engine
@@ -436,7 +437,8 @@ _MESSAGE_COLUMNS = (
 _ALERT_COLUMNS = (
     "tenant_id", "org_unit_id", "conversation_id", "message_id", "sender_role",
     "sender_user_id", "agent_employee_id", "decision", "category", "categories", "severity",
-    "snippet", "spans", "created_at", "source", "customer_id", "subject", "agent_part")
+    "snippet", "spans", "created_at", "source", "customer_id", "subject", "agent_part",
+    "evidence")
 
 
 async def _insert_returning_ids(session: AsyncSession, model: Any, rows: list[Any],
@@ -572,7 +574,7 @@ async def store_messages(session: AsyncSession, sends: list[PendingSend], *,
                     source="screening", customer_id=convs[s.conv_id][5],
                     subject=s.who.role,
                     agent_part="initiator" if s.who.role == "agent" else "recipient",
-                    decision=msg.decision,
+                    evidence=screening_evidence(s.result), decision=msg.decision,
                     category=msg.categories[0] if msg.categories else "other",
                     categories=msg.categories, severity=msg.severity, snippet=masked[:200],
                     spans=msg.spans, created_at=now)

@@ -8,7 +8,7 @@
 See policy.py for the policy format and severity scheme, engine.py for the pipeline.
 """
 
-from probity.screening.engine import Screener, ScreeningResult, Span, screen_message
+from probity.screening.engine import Screener, screen_message
 from probity.screening.media import (
     ImageScreeningResult,
     OCRUnavailable,
@@ -31,6 +31,7 @@ from probity.screening.policy import (
     default_policy,
     default_policy_spec,
 )
+from probity.screening.result import ScreeningResult, Span
 
 __all__ = [
     "CATEGORIES",

@@ -25,8 +25,9 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Final
 
-from probity.screening.engine import ScreeningResult, Span, screen_message
+from probity.screening.engine import screen_message
 from probity.screening.policy import CompiledPolicy
+from probity.screening.result import ScreeningResult, Span
 
 FLAGGED: Final = ("contact", "bribe", "payment")
 _REFERENCE: Final = re.compile(

@@ -28,10 +28,9 @@ import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import accumulate, repeat
-from typing import Any, Final, NamedTuple
+from typing import Final
 
 from probity.screening import numbers
-from probity.screening.intent import IntentModel, normalise
 from probity.screening.normalize import (
     ASCII_DROP,
     ASCII_LOWER,
@@ -46,7 +45,6 @@ from probity.screening.policy import (
     ASK_MARK,
     CATEGORIES,
     DIGIT_MARK,
-    FLAGGED_CATEGORIES,
     FOLD_MARK,
     OFFER_MARK,
     ROLES,
@@ -55,6 +53,8 @@ from probity.screening.policy import (
     LexiconEntry,
     default_policy,
 )
+from probity.screening.result import ScreeningResult, Span
+from probity.screening.scope import _CODE_TOKEN, _drop_code_tokens, _refusal_scope
 
 _DECISION_RANK: Final = {"allow": 0, "warn": 1, "block": 2}
 _CN_DIGIT_RUN: Final = re.compile(r"[零一二三四五六七八九幺洞拐勾]{3}")
@@ -92,68 +92,6 @@ _COMPACT_EMAIL_DOMAIN: Final = re.compile(
 _URL: Final = re.compile(
     r"(?:https?://|www\.|\b(?:t|wa)\.me/|wxp://|alipays?://)[^\s，。！？、\"'<>()（）]+", re.I
 )
-
-
-class Span(NamedTuple):
-    """A matched stretch of the ORIGINAL text, [start, end) in code points."""
-
-    start: int
-    end: int
-    category: str
-    rule: str
-    severity: int
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"start": self.start, "end": self.end, "category": self.category,
-                "rule": self.rule, "severity": self.severity}
-
-
-@dataclass(slots=True)
-class ScreeningResult:
-    decision: str  # allow | warn | block
-    categories: list[str]
-    severity: int  # 0 none, 1 low, 2 medium, 3 high
-    spans: list[Span]
-    masked: str
-    policy_version: int = 0
-    # The learned layer: its probability per category (None: no model in the policy), the
-    # phrases (normalised n-grams, weight) that drove a model decision, and who decided:
-    # "rules" | "model" (the model alone; at most warn unless the tenant opts in) | "context".
-    model_scores: dict[str, float] | None = None
-    drivers: list[tuple[str, float]] = field(default_factory=list)
-    source: str = "rules"
-    suppressed: bool = False  # the rules dropped a hit for a context reason
-    concrete: bool = False  # the rules found a number, ID, e-mail or link
-    vetoed: list[str] = field(default_factory=list)  # rule hits the model overruled
-
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "decision": self.decision,
-            "categories": list(self.categories),
-            "severity": self.severity,
-            "spans": [s.to_dict() for s in self.spans],
-            "masked": self.masked,
-        }
-        if self.model_scores is not None:
-            out["source"] = self.source
-            out["model"] = {k: round(v, 3) for k, v in self.model_scores.items()}
-            if self.drivers:
-                out["drivers"] = [[g, w] for g, w in self.drivers]
-            if self.vetoed:
-                out["vetoed"] = list(self.vetoed)
-        return out
-
-    def explanation(self) -> dict[str, Any] | None:
-        """What reviewers see about a model decision (stored as the alert's evidence)."""
-        if self.model_scores is None or self.source == "rules":
-            return None
-        return {"source": self.source,
-                "model": {k: round(v, 3) for k, v in self.model_scores.items()},
-                "drivers": [[g, w] for g, w in self.drivers], "vetoed": list(self.vetoed)}
-
-    @property
-    def flagged(self) -> bool:
-        return self.decision != "allow"
 
 
 @dataclass(slots=True)
@@ -204,74 +142,9 @@ def screen_message(text: str, role: str, policy: CompiledPolicy | None = None) -
     model = policy.model
     if model is None or not text:
         return res
-    return _with_model(res, text, role, policy, model)
+    from probity.screening.learned import with_model
 
-
-def _with_model(res: ScreeningResult, text: str, role: str, policy: CompiledPolicy,
-                model: IntentModel) -> ScreeningResult:
-    sc = model.score(text, role)
-    scores = sc.scores
-    res.model_scores = scores
-    if res.decision != "allow":
-        veto = model.veto_below
-        if (veto > 0 and not res.concrete and "refusal" not in res.categories
-                and max(scores[c] for c in FLAGGED_CATEGORIES) < veto):
-            # A lexicon term alone (no number, ID, e-mail or link) that the model finds
-            # ordinary: a code, an everyday word, a quoted offer. Allowed; the rules' finding
-            # stays visible as `vetoed` for reviewers and feedback.
-            return ScreeningResult("allow", [], 0, [], text, res.policy_version, scores, [],
-                                   "model-veto", vetoed=[sp.rule for sp in res.spans])
-        return res  # the rules decided (with their spans); the scores feed the context
-    th = model.thresholds
-    hit = [c for c in FLAGGED_CATEGORIES if scores[c] >= th[c]]
-    if hit and (res.suppressed or _official_number(text, policy)):
-        hit = []
-    if hit and "refusal" not in res.categories:
-        cat = max(hit, key=scores.__getitem__)
-        act = "warn"
-        if policy.model_blocks and scores[cat] >= model.block_thresholds.get(cat, 1.0):
-            act = "block"
-        cap = policy.actions.get(role, {}).get(cat, "block")
-        if _DECISION_RANK[cap] < _DECISION_RANK[act]:
-            act = cap
-        folded = fold_exact(text)
-        comp = _NONZERO.sub("0", folded.compact)
-        drivers = model.drivers(comp, cat)
-        spans = []
-        for g, _w in drivers:
-            i = comp.find(g)
-            if i >= 0:
-                spans.append(Span(folded.starts[i], folded.ends[i + len(g) - 1], cat,
-                                  "model:" + g, 2))
-        spans.sort()
-        if act == "allow":
-            return res
-        masked = _mask_spans(text, spans)
-        return ScreeningResult(act, [cat], 2, spans, masked, res.policy_version, scores,
-                               drivers, "model")
-    if "refusal" not in res.categories and scores["refusal"] >= th["refusal"]:
-        res.categories.append("refusal")
-        res.source = "model"
-        comp = normalise(text)
-        res.drivers = model.drivers(comp, "refusal", 3)
-    return res
-
-
-def _official_number(text: str, policy: CompiledPolicy) -> bool:
-    """An allow-listed number or hotline prefix (400…, 95…) in the text."""
-    for run in _DIGIT_RUNS.findall(text.replace("-", "").replace(" ", "")):
-        if run in policy.allow_numbers or (
-                len(run) >= 5 and run.startswith(policy.allow_number_prefixes)):
-            return True
-    return False
-
-
-def _mask_spans(text: str, spans: list[Span]) -> str:
-    chars = list(text)
-    for sp in spans:
-        for i in range(sp.start, min(sp.end, len(chars))):
-            chars[i] = "*"
-    return "".join(chars)
+    return with_model(res, text, role, policy, model)
 
 
 def screen_rules(text: str, role: str, policy: CompiledPolicy | None = None) -> ScreeningResult:
@@ -810,96 +683,6 @@ def _is_negated(
                 and _CLAUSE_BREAK.search(text, ends[h.ue - 1], starts[s]) is None):
             return True
     return False
-
-
-# A product, voucher, order or flight code that starts with a slang token (WX-08, HB74299,
-# VX37285): with a code word before it and no request verb in the message it is no channel.
-_CODE_TOKEN: Final = re.compile(
-    r"(?<![A-Za-z])(?:wx|vx|hb|qq|WX|VX|HB|QQ|Wx|Vx|Hb|Qq)[-_]?[0-9][A-Za-z0-9-]*")
-_CODE_WORDS: Final = re.compile(
-    r"(?:型号|编码|编号|券码|优惠码|兑换码|订单号|单号|工单|航班|批次|批号|车次|货号|款号|色号|颜色|"
-    r"会员号|卡号|sku|SKU|code|Code|order|Order|model|Model|flight|Flight|ticket|voucher|ref)"
-    r"[\s:：#号]*$")
-_REQUEST_VERB: Final = re.compile(r"加我|加一下|加个|加好友|联系我|找我|私聊|私信|搜|add me|contact me",
-                                  re.I)
-
-
-def _drop_code_tokens(text: str, hits: list[Hit], starts: list[int],
-                      ends: list[int]) -> list[Hit]:
-    if _REQUEST_VERB.search(text) is not None:
-        return hits
-    codes = [(m.start(), m.end()) for m in _CODE_TOKEN.finditer(text)
-             if _CODE_WORDS.search(text, max(0, m.start() - 8), m.start()) is not None]
-    if not codes:
-        return hits
-    kept: list[Hit] = []
-    for h in hits:
-        if h.us >= 0:
-            segs = [(starts[a], ends[b - 1]) for a, b in h.part_units]
-        else:
-            segs = h.segs
-        if segs and all(any(cs <= a and b <= ce for cs, ce in codes) for a, b in segs):
-            continue  # every part of the hit lies inside a product / voucher code
-        kept.append(h)
-    return kept
-
-
-_SENTENCE_BREAK: Final = re.compile(r"[。！!；;\n]|\.(?:\s|$)")
-_QUESTION_BREAK: Final = re.compile(r"[？?]")
-_CONTRAST: Final = re.compile(r"但是|但|不过|可是|然而|只是|\bbut\b|\bhowever\b|\bthough\b", re.I)
-_PLACE_BEFORE: Final = re.compile(r"(?:平台|这里|这边|app|APP|系统|网上|线上)\S{0,2}$")
-
-
-def _refusal_scope(
-    text: str,
-    hits: list[Hit],
-    ctx: _Ctx,
-    starts: list[int],
-    ends: list[int],
-) -> tuple[list[Hit], list[Hit], tuple[int, int] | None]:
-    """Split term hits into (kept, refused) by the declines after them in their sentence.
-
-    A decline cancels a term hit (a request, an offer: never a number, ID, e-mail or link,
-    which give a contact away whatever is said around them) when it follows the hit in the
-    same sentence with no contrast word between (但, 不过, but) — or opens the sentence
-    right after a question that quotes the offer ("你让我私下转账？我不会转的"). "平台不行"
-    (the platform is no good) is no decline. Returns the first decline used as the refusal.
-    """
-    cues: list[tuple[int, int, tuple[int, int]]] = []
-    for us, ue in ctx.get("decline") + ctx.get("refusal_strong"):
-        cs, ce = starts[us], ends[ue - 1]
-        if _PLACE_BEFORE.search(text, max(0, cs - 6), cs) is not None:
-            continue
-        cues.append((cs, ce, (us, ue)))
-    if not cues or any(h.us < 0 for h in hits):
-        return hits, [], None  # an ID or a number was given: nothing is refused
-    kept: list[Hit] = []
-    refused: list[Hit] = []
-    used: tuple[int, int] | None = None
-    for h in hits:
-        he = ends[h.part_units[-1][1] - 1] if h.part_units else ends[h.ue - 1]
-        hit_cue = None
-        for cs, _ce, unit in cues:
-            if cs < he:
-                continue
-            between = text[he:cs]
-            if _CONTRAST.search(between) is not None:
-                continue
-            if _SENTENCE_BREAK.search(between) is not None:
-                continue
-            questions = list(_QUESTION_BREAK.finditer(between))
-            if len(questions) > 1:
-                continue
-            if questions and len(between[questions[0].end():].strip()) > 4:
-                continue  # after a question only a decline opening the next sentence counts
-            hit_cue = unit
-            break
-        if hit_cue is None:
-            kept.append(h)
-        else:
-            refused.append(h)
-            used = used or hit_cue
-    return kept, refused, used
 
 
 def _refusal(ctx: _Ctx, negated: list[Hit], policy: CompiledPolicy) -> tuple[int, int] | None:

@@ -17,9 +17,10 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-from probity.screening.engine import ScreeningResult, Span, screen_message
+from probity.screening.engine import screen_message
 from probity.screening.payloads import classify_payload
 from probity.screening.policy import CATEGORIES, CompiledPolicy, default_policy
+from probity.screening.result import ScreeningResult, Span
 
 _RANK = {"allow": 0, "warn": 1, "block": 2}
 

@@ -1,0 +1,93 @@
+"""The learned layer combined with the rules (see intent.py for the model itself).
+
+* the rules blocked or warned: kept — unless the decision rests on lexicon terms alone (no
+  number, ID, e-mail or link) and the model scores every flagged category below its
+  ``veto_below``: then allowed, the overruled rules listed in ``vetoed``;
+* the rules allowed: the model flags a category at or above its threshold — a *warn* (an
+  alert), a *block* only when the tenant opted in (``model_blocks``) and the score reaches the
+  block threshold — with the driving n-grams as spans (rule ``model:<n-gram>``). Never when the
+  rules dropped a hit for a context reason (allow-list, negation, refusal, report...) or the
+  text holds an allow-listed number: the model does not overrule an explicit exception;
+* a refusal the rules did not see is tagged from the model's refusal score.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+from probity.screening.intent import IntentModel, normalise
+from probity.screening.normalize import fold_exact
+from probity.screening.policy import FLAGGED_CATEGORIES, CompiledPolicy
+from probity.screening.result import ScreeningResult, Span
+
+_DECISION_RANK: Final = {"allow": 0, "warn": 1, "block": 2}
+_NONZERO: Final = re.compile(r"[1-9]")
+_DIGIT_RUNS: Final = re.compile(r"[0-9]+")
+
+
+def with_model(res: ScreeningResult, text: str, role: str, policy: CompiledPolicy,
+                model: IntentModel) -> ScreeningResult:
+    sc = model.score(text, role)
+    scores = sc.scores
+    res.model_scores = scores
+    if res.decision != "allow":
+        veto = model.veto_below
+        if (veto > 0 and not res.concrete and "refusal" not in res.categories
+                and max(scores[c] for c in FLAGGED_CATEGORIES) < veto):
+            # A lexicon term alone (no number, ID, e-mail or link) that the model finds
+            # ordinary: a code, an everyday word, a quoted offer. Allowed; the rules' finding
+            # stays visible as `vetoed` for reviewers and feedback.
+            return ScreeningResult("allow", [], 0, [], text, res.policy_version, scores, [],
+                                   "model-veto", vetoed=[sp.rule for sp in res.spans])
+        return res  # the rules decided (with their spans); the scores feed the context
+    th = model.thresholds
+    hit = [c for c in FLAGGED_CATEGORIES if scores[c] >= th[c]]
+    if hit and (res.suppressed or _official_number(text, policy)):
+        hit = []
+    if hit and "refusal" not in res.categories:
+        cat = max(hit, key=scores.__getitem__)
+        act = "warn"
+        if policy.model_blocks and scores[cat] >= model.block_thresholds.get(cat, 1.0):
+            act = "block"
+        cap = policy.actions.get(role, {}).get(cat, "block")
+        if _DECISION_RANK[cap] < _DECISION_RANK[act]:
+            act = cap
+        folded = fold_exact(text)
+        comp = _NONZERO.sub("0", folded.compact)
+        drivers = model.drivers(comp, cat)
+        spans = []
+        for g, _w in drivers:
+            i = comp.find(g)
+            if i >= 0:
+                spans.append(Span(folded.starts[i], folded.ends[i + len(g) - 1], cat,
+                                  "model:" + g, 2))
+        spans.sort()
+        if act == "allow":
+            return res
+        masked = _mask_spans(text, spans)
+        return ScreeningResult(act, [cat], 2, spans, masked, res.policy_version, scores,
+                               drivers, "model")
+    if "refusal" not in res.categories and scores["refusal"] >= th["refusal"]:
+        res.categories.append("refusal")
+        res.source = "model"
+        comp = normalise(text)
+        res.drivers = model.drivers(comp, "refusal", 3)
+    return res
+
+
+def _official_number(text: str, policy: CompiledPolicy) -> bool:
+    """An allow-listed number or hotline prefix (400…, 95…) in the text."""
+    for run in _DIGIT_RUNS.findall(text.replace("-", "").replace(" ", "")):
+        if run in policy.allow_numbers or (
+                len(run) >= 5 and run.startswith(policy.allow_number_prefixes)):
+            return True
+    return False
+
+
+def _mask_spans(text: str, spans: list[Span]) -> str:
+    chars = list(text)
+    for sp in spans:
+        for i in range(sp.start, min(sp.end, len(chars))):
+            chars[i] = "*"
+    return "".join(chars)

@@ -1,0 +1,68 @@
+"""What screening returns: a decision with spans over the original text (engine and layers)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+
+class Span(NamedTuple):
+    """A matched stretch of the ORIGINAL text, [start, end) in code points."""
+
+    start: int
+    end: int
+    category: str
+    rule: str
+    severity: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"start": self.start, "end": self.end, "category": self.category,
+                "rule": self.rule, "severity": self.severity}
+
+
+@dataclass(slots=True)
+class ScreeningResult:
+    decision: str  # allow | warn | block
+    categories: list[str]
+    severity: int  # 0 none, 1 low, 2 medium, 3 high
+    spans: list[Span]
+    masked: str
+    policy_version: int = 0
+    # The learned layer: its probability per category (None: no model in the policy), the
+    # phrases (normalised n-grams, weight) that drove a model decision, and who decided:
+    # "rules" | "model" (the model alone; at most warn unless the tenant opts in) | "context".
+    model_scores: dict[str, float] | None = None
+    drivers: list[tuple[str, float]] = field(default_factory=list)
+    source: str = "rules"
+    suppressed: bool = False  # the rules dropped a hit for a context reason
+    concrete: bool = False  # the rules found a number, ID, e-mail or link
+    vetoed: list[str] = field(default_factory=list)  # rule hits the model overruled
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "decision": self.decision,
+            "categories": list(self.categories),
+            "severity": self.severity,
+            "spans": [s.to_dict() for s in self.spans],
+            "masked": self.masked,
+        }
+        if self.model_scores is not None:
+            out["source"] = self.source
+            out["model"] = {k: round(v, 3) for k, v in self.model_scores.items()}
+            if self.drivers:
+                out["drivers"] = [[g, w] for g, w in self.drivers]
+            if self.vetoed:
+                out["vetoed"] = list(self.vetoed)
+        return out
+
+    def explanation(self) -> dict[str, Any] | None:
+        """What reviewers see about a model decision (stored as the alert's evidence)."""
+        if self.model_scores is None or self.source == "rules":
+            return None
+        return {"source": self.source,
+                "model": {k: round(v, 3) for k, v in self.model_scores.items()},
+                "drivers": [[g, w] for g, w in self.drivers], "vetoed": list(self.vetoed)}
+
+    @property
+    def flagged(self) -> bool:
+        return self.decision != "allow"

@@ -1,0 +1,100 @@
+"""The learned intent layer: shipped and verified, refused when altered, trained from labelled
+lines (with clear errors naming the line), at most warn on its own unless the tenant opts in."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from probity.cli import app
+from probity.screening import PolicyError, PolicySpec, Screener, compile_policy
+from probity.screening.engine import screen_message
+from probity.screening.intent import ModelError, builtin_model_bytes, load_model, parse_model
+from probity.screening.train import TrainingDataError, fit, read_examples, train_files
+
+LINES = [
+    ({"text": "加我微信吧", "role": "customer", "label": ["contact"]}),
+    ({"text": "你的订单已发货", "role": "agent", "label": []}),
+]
+
+
+def test_the_shipped_model_loads_offline_and_verifies() -> None:
+    model = load_model()
+    assert model.version >= 1 and len(model.sha256) == 64
+    assert set(model.thresholds) == {"contact", "bribe", "payment", "refusal"}
+    scores = model.score("方便的话加一下我的私人联系方式，平台上说话不方便", "customer").scores
+    assert scores["contact"] > scores["payment"]
+
+
+def test_an_altered_or_mismatched_model_is_refused(tmp_path: Path) -> None:
+    data = builtin_model_bytes()
+    head, _, body = data.partition(b"\n")
+    tampered = head + b"\n" + body.replace(b'"bias":[', b'"bias":[1.0,', 1)
+    with pytest.raises(ModelError, match="checksum"):
+        parse_model(tampered)
+    with pytest.raises(ModelError, match="version"):
+        parse_model(data, expect_version=load_model().version + 1)
+    with pytest.raises(ModelError, match="not a model file"):
+        parse_model(b"garbage\nmore")
+    bad = tmp_path / "bad.json"
+    bad.write_bytes(tampered)
+    spec = PolicySpec(lexicon=[], model={"path": str(bad)})
+    with pytest.raises(PolicyError, match="intent model refused"):
+        compile_policy(spec)
+
+
+def test_a_refused_model_leaves_the_previous_policy_in_force(tmp_path: Path) -> None:
+    screener = Screener(compile_policy(PolicySpec(version=3, lexicon=[])))
+    wrong = PolicySpec(version=4, lexicon=[], model={"version": 999})
+    with pytest.raises(PolicyError):
+        screener.swap(compile_policy(wrong))
+    assert screener.policy.version == 3 and screener.policy.model is not None
+
+
+def test_model_alone_warns_and_blocks_only_on_opt_in() -> None:
+    text = "方便的话留个私人联系方式给我，以后直接找你"
+    plain = compile_policy(PolicySpec(lexicon=[]))
+    res = screen_message(text, "customer", plain)
+    assert res.source == "model" and res.decision == "warn" and res.categories == ["contact"]
+    assert res.spans and all(s.rule.startswith("model:") for s in res.spans)
+    assert res.drivers and res.explanation() is not None  # reviewers see what drove it
+    opted = compile_policy(PolicySpec(lexicon=[], model_blocks=True))
+    assert screen_message(text, "customer", opted).decision in ("warn", "block")
+    off = compile_policy(PolicySpec(lexicon=[], model={"enabled": False}))
+    assert screen_message(text, "customer", off).decision == "allow"
+
+
+def test_training_data_errors_name_the_line(tmp_path: Path) -> None:
+    f = tmp_path / "d.jsonl"
+    f.write_text(json.dumps(LINES[0], ensure_ascii=False) + "\n{oops\n", "utf-8")
+    with pytest.raises(TrainingDataError, match=r"d\.jsonl:2: not valid JSON"):
+        read_examples(f)
+    f.write_text('{"text": "x", "role": "customer", "label": ["spam"]}\n', "utf-8")
+    with pytest.raises(TrainingDataError, match=r"d\.jsonl:1: \"label\" must be"):
+        read_examples(f)
+    f.write_text('{"text": "", "role": "customer", "label": []}\n', "utf-8")
+    with pytest.raises(TrainingDataError, match=r"d\.jsonl:1: \"text\""):
+        read_examples(f)
+    f.write_text("\n\n", "utf-8")
+    with pytest.raises(TrainingDataError, match="no labelled lines"):
+        read_examples(f)
+    result = CliRunner().invoke(app, ["screen", "train", "--data", str(f), "--out",
+                                      str(tmp_path / "m.json")])
+    assert result.exit_code == 2 and "no labelled lines" in result.output
+    assert not (tmp_path / "m.json").exists()
+
+
+def test_train_writes_a_model_that_loads(tmp_path: Path) -> None:
+    rows = [*LINES * 15,
+            *({"text": f"订单{i}号什么时候到", "role": "customer", "label": []} for i in range(15)),
+            *({"text": f"加我v信{i}号", "role": "customer", "label": ["contact"]} for i in range(15))]
+    f = tmp_path / "d.jsonl"
+    f.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), "utf-8")
+    out = tmp_path / "m.json"
+    train_files([f], out, 7, iterations=60)
+    model = load_model(out, expect_version=7)
+    assert model.score("加我v信吧", "customer").scores["contact"] > 0.5
+    assert fit(read_examples(f), iterations=5).payload["meta"]["examples"] == len(rows)
