@@ -64,6 +64,9 @@ def _fresh_process_state() -> None:
 
     registry.reset()
     ratelimit.reset()
+    from probity.chat.screening import forget_contexts
+
+    forget_contexts()  # conversation ids repeat across rolled-back tests
     from probity.governance.service import reset_cache
 
     reset_cache()
