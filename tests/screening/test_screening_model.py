@@ -90,7 +90,7 @@ def test_training_data_errors_name_the_line(tmp_path: Path) -> None:
 def test_train_writes_a_model_that_loads(tmp_path: Path) -> None:
     rows = [*LINES * 15,
             *({"text": f"订单{i}到了吗", "role": "customer", "label": []} for i in range(15)),
-            *({"text": f"加我v信{i}号", "role": "customer", "label": ["contact"]} for i in range(15))]
+            *({"text": f"加我v信{i}", "role": "customer", "label": ["contact"]} for i in range(15))]
     f = tmp_path / "d.jsonl"
     f.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), "utf-8")
     out = tmp_path / "m.json"
