@@ -37,6 +37,11 @@ async def setup_cycle(client: httpx.AsyncClient, tenant_id: int, starts_on: str 
     r = await client.put("/api/v1/performance/templates", json={
         "tenant_id": tenant_id, "position_id": None, "name": "客服默认", "indicators": WEIGHTS})
     assert r.status_code == 200, r.text
+    # 5 points for every kind of violation (the demo's HQ standard is stricter).
+    r = await client.put("/api/v1/performance/penalties", json={"tenant_id": tenant_id, "rules": [
+        {"violation_type": v, "severity": None, "points": 5}
+        for v in ("bribe", "contact", "payment", "concealment", "other")]})
+    assert r.status_code == 200, r.text
     r = await client.post("/api/v1/performance/cycles", json={
         "tenant_id": tenant_id, "period": "monthly", "starts_on": starts_on})
     assert r.status_code == 201, r.text

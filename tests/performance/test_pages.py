@@ -77,6 +77,10 @@ async def test_agent_is_notified_of_a_substantiated_decision(as_user: Any, db: A
     t = await ids(db)
     case = await decided_case(db, t["ecom"], t["agent"], status=CaseStatus.investigating,
                               decision=None)
+    hr = await as_user("hr")
+    r = await hr.put("/api/v1/performance/penalties", json={"tenant_id": t["ecom"].id, "rules": [
+        {"violation_type": "bribe", "severity": None, "points": 8}]})
+    assert r.status_code == 200
     compliance = await as_user("compliance")
     r = await compliance.post(f"/api/v1/cases/{case.id}/transition", json={
         "to": "substantiated", "reason": "聊天中索要微信并引导私下转账"})
@@ -84,9 +88,10 @@ async def test_agent_is_notified_of_a_substantiated_decision(as_user: Any, db: A
     user = await db.scalar(select(User).where(User.username == "agent"))
     assert user is not None
     note = await db.scalar(select(Notification).where(
-        Notification.user_id == user.id, Notification.event == "performance.deduction"))
-    assert note is not None and note.case_id == case.id
-    assert "−5" in note.title and "索要微信" in note.body and f"/performance/me/cases/{case.id}" \
+        Notification.user_id == user.id, Notification.event == "performance.deduction",
+        Notification.case_id == case.id))
+    assert note is not None
+    assert "−8" in note.title and "索要微信" in note.body and f"/performance/me/cases/{case.id}" \
         in note.body
     refreshed = await db.get(Case, case.id)
     assert refreshed is not None and refreshed.decision == "substantiated"

@@ -235,15 +235,19 @@ async def _decide(session: AsyncSession, ecom: Tenant, people: dict[str, Princip
     from probity.cases import service as cases
 
     rows = (await session.scalars(select(Case).where(
-        Case.id > after_id, Case.tenant_id == ecom.id, Case.subject == "agent",
-        Case.status == CaseStatus.new,
-        Case.agent_employee_id.is_not(None)).order_by(Case.id))).all()
+        Case.id > after_id, Case.tenant_id == ecom.id, Case.status == CaseStatus.new)
+        .order_by(Case.id))).all()
     now = utcnow()
     for case in rows:
-        if not case.title or case.last_alert_at is None:
-            continue
         at = min(case.last_alert_at + timedelta(hours=rng.randint(20, 40)),
                  now - timedelta(minutes=30))
+        if case.subject != "agent" or case.agent_employee_id is None:
+            with _clock(at):  # the customer's attempt: nothing against the agent
+                await cases.transition(session, people["compliance"], case.id, "triage")
+                await cases.transition(session, people["compliance"], case.id,
+                                       "unsubstantiated", reason="客户的私下交易企图，客服已拒绝")
+                await cases.transition(session, people["compliance"], case.id, "closed")
+            continue
         reason = REASONS[case.id % len(REASONS)]
         with _clock(at):
             for to, kw in (("triage", {}), ("investigating", {}),
