@@ -129,6 +129,9 @@ EXPECTED: dict[tuple[str, str], set[int]] = {
     ("POST", "/api/v1/onboarding/{employee_id}/tasks/{task_id}/done"): {404},
     ("POST", "/onboarding/{employee_id}/tasks/{task_id}/done"): {404},
     ("POST", "/api/v1/policies/{tenant_id}/replays"): {404},
+    # Screening policy page: the form's overlay is empty (valid), the tenant missing.
+    ("POST", "/standards/{tenant_id}/screening/replay"): {404},
+    ("POST", "/standards/{tenant_id}/screening/publish"): {404},
     ("POST", "/api/v1/recruitment/requisitions/{req_id}/close"): {404},
     ("POST", "/recruitment/requisitions/{req_id}/close"): {404},
     ("POST", "/standards/{tenant_id}/screening/publish"): {404},
