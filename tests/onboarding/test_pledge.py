@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import date, timedelta
+from typing import Any
 
 import httpx
 from sqlalchemy import select
@@ -184,3 +185,28 @@ async def test_roles(as_user) -> None:  # type: ignore[no-untyped-def]
     assert r.status_code == 403
     customer = await as_user("customer")
     assert (await customer.get("/api/v1/me/pledge")).status_code == 404
+
+
+async def test_probation_reminders_run_as_a_scheduled_job(db: AsyncSession) -> None:
+    from probity.jobs import JobContext
+    from probity.jobs.registry import SCHEDULES, load_tasks
+    from probity.models import Onboarding
+    from probity.onboarding.tasks import probation_reminders
+
+    load_tasks()
+    assert SCHEDULES["onboarding.probation_reminders"].cron == "0 1 * * *"
+    ob = await db.scalar(select(Onboarding).where(Onboarding.probation_reminded_at.is_(None))
+                         .order_by(Onboarding.probation_end).limit(1))
+    assert ob is not None  # the demo's new hire
+    day = (ob.probation_end - timedelta(days=3)).isoformat()
+
+    def no_sessions() -> Any:
+        raise AssertionError("the task uses the job's own session")
+
+    ctx = JobContext(job_id=0, task="onboarding.probation_reminders", tenant_id=None,
+                     user_id=None, attempt=1, sessions=no_sessions, session=db)
+    first = await probation_reminders(ctx, today=day)
+    assert first["reminded"] >= 1
+    assert (await probation_reminders(ctx, today=day))["reminded"] == 0  # once only
+    await db.refresh(ob)
+    assert ob.probation_reminded_at is not None

@@ -47,6 +47,7 @@ TASK_MODULES: list[str] = [
     "probity.finance.tasks",
     "probity.cases.tasks",
     "probity.governance.tasks",
+    "probity.onboarding.tasks",
 ]
 
 TaskFn = Callable[..., Awaitable[dict[str, Any] | None]]

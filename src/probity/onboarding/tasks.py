@@ -1,0 +1,29 @@
+"""Onboarding on a schedule: probation-end reminders, every morning (Beijing time)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from probity.jobs import JobContext, schedule, task
+
+__all__ = ["probation_reminders"]
+
+
+@task("onboarding.probation_reminders")
+async def probation_reminders(ctx: JobContext, *, today: str | None = None,
+                              within_days: int = 7) -> dict[str, Any]:
+    """Idempotent: each new hire is reminded once (`probation_reminded_at`), in the job's
+    transaction."""
+    from probity.config import get_settings
+    from probity.onboarding.service import send_probation_reminders
+
+    day = (date.fromisoformat(today) if today
+           else datetime.now(ZoneInfo(get_settings().default_timezone)).date())
+    due = await send_probation_reminders(ctx.db, day, within_days)
+    return {"reminded": due, "day": day.isoformat()}
+
+
+# 01:00 UTC = 09:00 in Asia/Shanghai, the start of the office day.
+schedule("onboarding.probation_reminders", "onboarding.probation_reminders", cron="0 1 * * *")
