@@ -121,6 +121,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         return _problem_response(exc.status_code, "http_error", str(exc.detail))
 
     from probity.alerts.router import router as alerts_router
+    from probity.attendance.pages import router as attendance_pages
+    from probity.attendance.router import router as attendance_router
     from probity.audit.router import router as audit_router
     from probity.auth.router import router as auth_router
     from probity.cases.router import router as cases_router
@@ -148,7 +150,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
               alerts_router, cases_router, finance_router, notify_router,
               records_router, records_pages, policy_router, governance_router, replay_router,
               performance_router, performance_pages, jobs_router, recruitment_router,
-              recruitment_pages, onboarding_router, onboarding_pages, pages_router):
+              recruitment_pages, onboarding_router, onboarding_pages, attendance_router,
+              attendance_pages, pages_router):
         app.include_router(r)
 
     @app.get("/api/v1/health", tags=["ops"])

@@ -338,6 +338,9 @@ async def build_demo(session: AsyncSession, *, seed: int = 7, today: date | None
     from probity.onboarding.demo import seed_onboarding  # the integrity pledge, signed
 
     await seed_onboarding(session)
+    from probity.attendance.demo import seed_attendance  # shifts, rotas, leave, clock-ins
+
+    await seed_attendance(session, today)
     await session.flush()
 
 

@@ -48,6 +48,7 @@ TASK_MODULES: list[str] = [
     "probity.cases.tasks",
     "probity.governance.tasks",
     "probity.onboarding.tasks",
+    "probity.attendance.tasks",
 ]
 
 TaskFn = Callable[..., Awaitable[dict[str, Any] | None]]

@@ -1,6 +1,18 @@
 """All ORM models, one module per domain. Importing this package registers every table."""
 
 from probity.models.alerts import Alert
+from probity.models.attendance import (
+    AttendanceException,
+    LeaveBalance,
+    LeaveRequest,
+    LeaveType,
+    OvertimeRequest,
+    Punch,
+    RequestStatus,
+    ShiftAssignment,
+    ShiftSwap,
+    ShiftTemplate,
+)
 from probity.models.audit import AuditEntry
 from probity.models.auth import ApiToken, Role, RoleAssignment, User
 from probity.models.base import Base
@@ -86,6 +98,7 @@ __all__ = [
     "Alert",
     "ApiToken",
     "AppraisalCycle",
+    "AttendanceException",
     "AuditEntry",
     "Award",
     "AwardStatus",
@@ -111,6 +124,9 @@ __all__ = [
     "InterviewFeedback",
     "Job",
     "KpiTemplate",
+    "LeaveBalance",
+    "LeaveRequest",
+    "LeaveType",
     "LedgerCheckpoint",
     "LedgerEntry",
     "LedgerVerification",
@@ -126,6 +142,7 @@ __all__ = [
     "OrderStatus",
     "OrgUnit",
     "OrgUnitKind",
+    "OvertimeRequest",
     "PayeeAccount",
     "PayeeKind",
     "Payment",
@@ -138,8 +155,10 @@ __all__ = [
     "PolicyReplay",
     "Position",
     "PromotionDecision",
+    "Punch",
     "Refund",
     "Refusal",
+    "RequestStatus",
     "Requisition",
     "RequisitionStatus",
     "RetentionRule",
@@ -148,6 +167,9 @@ __all__ = [
     "RuleSetting",
     "ScreeningLabel",
     "SettingsVersion",
+    "ShiftAssignment",
+    "ShiftSwap",
+    "ShiftTemplate",
     "Tenant",
     "TenantKind",
     "TenantPolicy",

@@ -51,6 +51,9 @@ MENU: list[NavItem] = [
     NavItem("/recruitment", "Recruitment", _perm(Perm.recruitment_read)),
     NavItem("/onboarding", "Onboarding", _perm(Perm.onboarding_read)),
     NavItem("/me/pledge", "Integrity pledge", lambda p: p.employee_id is not None),
+    NavItem("/me/attendance", "My attendance",
+            lambda p: p.employee_id is not None and p.can(Perm.attendance_self)),
+    NavItem("/attendance", "Rota", _perm(Perm.attendance_read)),
     NavItem("/notifications", "Notifications", _always),
     NavItem("/account/tokens", "API tokens", _always),
 ]
