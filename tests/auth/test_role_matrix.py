@@ -134,8 +134,16 @@ EXPECTED: dict[tuple[str, str], set[int]] = {
     ("POST", "/standards/{tenant_id}/screening/publish"): {404},
     ("POST", "/api/v1/recruitment/requisitions/{req_id}/close"): {404},
     ("POST", "/recruitment/requisitions/{req_id}/close"): {404},
-    ("POST", "/standards/{tenant_id}/screening/publish"): {404},
-    ("POST", "/standards/{tenant_id}/screening/replay"): {404},
+    # Attendance: queries need their parameters (422 without); self-service needs an employee
+    # record (404 without one, e.g. the auditor's account).
+    ("GET", "/api/v1/attendance/exceptions"): {422},
+    ("GET", "/api/v1/attendance/on-shift"): {422},
+    ("GET", "/api/v1/attendance/rota"): {422},
+    ("GET", "/api/v1/attendance/shift-templates"): {422},
+    ("GET", "/api/v1/attendance/me/leave"): {200, 404},
+    ("GET", "/api/v1/attendance/me/punches"): {200, 404},
+    ("GET", "/api/v1/attendance/me/schedule"): {200, 404},
+    ("GET", "/me/attendance"): {200, 404},
 }
 
 DEMO_LOGIN = {Role.customer: "customer", Role.agent: "agent", Role.team_lead: "lead",
