@@ -20,7 +20,12 @@ from probity.config import PROJECT_ROOT, Settings, get_settings
 from probity.db import Database
 from probity.errors import DomainError, Unauthenticated
 from probity.i18n import translator
-from probity.middleware import BodySizeLimitMiddleware, RequestContextMiddleware, problem
+from probity.middleware import (
+    BodySizeLimitMiddleware,
+    RequestContextMiddleware,
+    SecurityHeadersMiddleware,
+    problem,
+)
 
 log = logging.getLogger("probity")
 
@@ -189,5 +194,6 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
                        overrides={path: settings.max_import_bytes
                                   for path in ("/api/v1/finance/imports", "/finance/import",
                                                "/api/v1/finance/imports/jobs")})
+    app.add_middleware(SecurityHeadersMiddleware, hsts=settings.env == "production")
     app.add_middleware(RequestContextMiddleware)
     return app

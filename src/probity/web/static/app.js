@@ -70,3 +70,11 @@ document.addEventListener("click", (event) => {
   const el = event.target.closest("[data-confirm]");
   if (el && !window.confirm(el.dataset.confirm)) { event.preventDefault(); event.stopImmediatePropagation(); }
 }, true);
+
+// A <select data-autosubmit> submits its form on change (no inline handlers: the CSP refuses them).
+document.addEventListener("change", (event) => {
+  const el = event.target;
+  if (el instanceof HTMLSelectElement && el.hasAttribute("data-autosubmit") && el.form) {
+    el.form.requestSubmit();
+  }
+});
