@@ -1,0 +1,1 @@
+"""Payroll. Today: the individual income tax by the cumulative withholding method (`tax`)."""
