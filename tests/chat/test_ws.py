@@ -41,10 +41,14 @@ def test_chat_over_websocket_ack_block_resume_recall(chat_server: str) -> None:
         got = recv(aws)
         assert got["type"] == "message" and got["seq"] == 1 and got["sender"] == "customer"
 
-        # A blocked message: the sender gets the notice, the agent gets nothing.
+        # A blocked message: the sender gets the notice; the agent never gets the message,
+        # only word that the customer tried to move off-platform (no text).
         cws.send(f'{{"type": "send", "client_id": "c2", "text": "{BLOCKED}"}}')
         ack, _ = recv_until(cws, "ack")
         assert ack["decision"] == "block" and ack["notice"] == BLOCK_NOTICE and ack["seq"] == 2
+        attempt = recv(aws)
+        assert attempt["type"] == "customer_attempt" and attempt["seq"] == 2
+        assert attempt["notice"] and "body" not in attempt and "text" not in attempt
         aws.send('{"type": "ping"}')
         assert recv(aws)["type"] == "pong", "the blocked message must not reach the agent"
 

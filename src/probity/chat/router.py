@@ -21,7 +21,6 @@ from probity.auth.deps import (
 from probity.auth.permissions import Perm, Principal
 from probity.chat import attachments, schemas, service
 from probity.chat.routing import queue_position
-from probity.chat.screening import BLOCK_NOTICE, WARN_REMINDER
 from probity.errors import Forbidden, NotFound
 from probity.events import get_bus
 from probity.ledger.access import ConversationAccess
@@ -103,10 +102,7 @@ async def list_messages(conv_id: int, session: Session, principal: OptionalPrinc
 def _ack(msg: Message, who: service.Participant, dup: bool) -> dict[str, Any]:
     out: dict[str, Any] = {"id": msg.id, "seq": msg.seq, "decision": msg.decision,
                            "duplicate": dup, "message": service.message_view(msg, who)}
-    if msg.decision == "block":
-        out["notice"] = BLOCK_NOTICE
-    elif msg.decision == "warn" and who.role == "agent":
-        out["reminder"] = WARN_REMINDER
+    out.update(service.ack_notices(msg, who.role))
     return out
 
 

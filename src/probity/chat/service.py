@@ -32,8 +32,6 @@ from probity.auth.deps import AFTER_COMMIT, after_commit
 from probity.auth.permissions import Perm, Principal
 from probity.chat import attachments, routing
 from probity.chat.screening import (
-    BLOCK_NOTICE,
-    WARN_REMINDER,
     record_refusals,
     screen_image_bytes,
     screen_in_context,
@@ -44,6 +42,12 @@ from probity.chat.screening import (
 )
 from probity.db import make_engine
 from probity.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
+from probity.governance.notices import (
+    agent_warning,
+    notice_texts,
+    sender_notice,
+    warm_notices,
+)
 from probity.ledger.facts import alert_payload, message_payload
 from probity.ledger.service import CHECKPOINT_INTERVAL_S, append_entries, maybe_checkpoint
 from probity.models import (
@@ -221,6 +225,7 @@ async def participant_for(session: AsyncSession, principal: Principal | None,
     conv = await session.get(Conversation, conv_id)
     if conv is None:
         raise NotFound("no such conversation")
+    await warm_notices(session, conv.tenant_id)  # the tenant's notice texts (group standards)
     if guest_token and conv.guest_token_hash and hmac.compare_digest(
             conv.guest_token_hash, hash_token(guest_token)):
         return conv, Participant("customer", None, None, None)
@@ -284,7 +289,10 @@ def message_view(msg: Any, viewer: Participant) -> dict[str, Any] | None:
             return base
         if not own:
             return None  # the recipient sees nothing of it
-        base.update(blocked=True, notice=BLOCK_NOTICE)  # the sender sees the notice only
+        # The sender sees the notice only: the official-channel notice for a customer, the
+        # internal compliance warning for an agent (texts per category: group standards).
+        base.update(blocked=True, notice=sender_notice(notice_texts(msg.tenant_id),
+                                                       msg.sender_role, msg.categories))
         return base
     if msg.recalled_at is not None and viewer.role == "customer":
         base.update(recalled=True)
@@ -296,7 +304,7 @@ def message_view(msg: Any, viewer: Participant) -> dict[str, Any] | None:
     if viewer.role in ("agent", "supervisor"):
         base.update(decision=msg.decision, categories=msg.categories)
         if msg.decision == "warn":
-            base["reminder"] = WARN_REMINDER
+            base["reminder"] = agent_reminder(msg)
         if viewer.role == "supervisor":
             base["spans"] = msg.spans
     return base
@@ -908,16 +916,43 @@ def _rank(decision: str) -> int:
     return {"allow": 0, "warn": 1, "block": 2}.get(decision, 0)
 
 
+def agent_reminder(msg: Any) -> str:
+    """What an agent is told beside a flagged message: for a customer's attempt to move
+    off-platform, that the customer tried; otherwise the compliance warning of its category."""
+    texts = notice_texts(msg.tenant_id)
+    if msg.sender_role == "customer" and "contact" in (msg.categories or []):
+        return texts.agent_customer_attempt
+    return agent_warning(texts, msg.categories or [])
+
+
+def ack_notices(msg: Any, role: str) -> dict[str, str]:
+    """The notice (block) or reminder (warn, agents) that goes with a send acknowledgement."""
+    if msg.decision == "block":
+        return {"notice": sender_notice(notice_texts(msg.tenant_id), role, msg.categories)}
+    if msg.decision == "warn" and role == "agent":
+        return {"reminder": agent_reminder(msg)}
+    return {}
+
+
 def _queue_delivery(session: AsyncSession, publish: Publish, conv_id: int, msg: Message,
                     alert: Alert | None) -> None:
     # Carry the stored row (by value) to every process; each connection renders its own view.
     payload = {"type": "message", "message": message_wire(msg)}
     alert_payload = alert_event(alert) if alert is not None else None
     deliver = msg.decision != "block"
+    # A customer's blocked attempt never reaches the agent, but the agent is told it happened
+    # (staff connections only; customers' sockets drop this event).
+    attempt = None
+    if not deliver and msg.sender_role == "customer":
+        attempt = {"type": "customer_attempt", "conversation_id": conv_id, "seq": msg.seq,
+                   "categories": list(msg.categories or []),
+                   "notice": notice_texts(msg.tenant_id).agent_customer_attempt}
 
     async def effect() -> None:
         if deliver:
             await publish(conv_channel(conv_id), payload)
+        elif attempt is not None:
+            await publish(conv_channel(conv_id), attempt)
         if alert_payload is not None:
             await publish(ALERTS_CHANNEL, alert_payload)
 

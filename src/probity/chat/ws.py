@@ -44,7 +44,7 @@ from probity.auth.permissions import Perm, Principal
 from probity.auth.service import principal_from_token
 from probity.auth.sessions import SESSION_ENDED, still_valid, user_channel
 from probity.chat import service
-from probity.chat.screening import BLOCK_NOTICE, WARN_REMINDER, warm_screener_in_background
+from probity.chat.screening import warm_screener_in_background
 from probity.errors import Conflict, DomainError, InvalidInput
 from probity.events import Subscription, get_bus
 from probity.ledger.access import MAX_REASON, AccessGate
@@ -144,6 +144,9 @@ class Connection:
                 await self.send(view)
         elif kind == "overflow":
             await self.send({"type": "resync"})
+        elif kind == "customer_attempt":
+            if self.who.role != "customer":  # staff only: the customer got the notice
+                await self.send(event)
         else:
             await self.send(event)
 
@@ -233,10 +236,7 @@ class Connection:
         ack: dict[str, Any] = {"type": "ack", "client_id": client_id, "id": msg.id,
                                "seq": msg.seq, "decision": msg.decision, "duplicate": dup,
                                "message": service.message_view(msg, self.who)}
-        if msg.decision == "block":
-            ack["notice"] = BLOCK_NOTICE
-        elif msg.decision == "warn" and self.who.role == "agent":
-            ack["reminder"] = WARN_REMINDER
+        ack.update(service.ack_notices(msg, self.who.role))
         await self.send(ack)
 
     async def _write(self, session: AsyncSession, kind: str, data: dict[str, Any]) -> None:

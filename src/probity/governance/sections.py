@@ -12,6 +12,7 @@ from zoneinfo import available_timezones
 from pydantic import Field, field_validator
 
 from probity.auth.permissions import Perm
+from probity.chat.screening import BLOCK_NOTICE, WARN_REMINDER
 from probity.governance.registry import SettingsSection, register_section
 
 AttachmentKind = Literal["image", "voice"]
@@ -27,23 +28,19 @@ class NoticeSettings(SettingsSection):
     """What each side is told when screening intervenes, per category and sender role."""
 
     customer_contact: str = Field(
-        "请通过官方渠道联系，私下联系不受平台保障", min_length=1, max_length=500,
+        BLOCK_NOTICE, min_length=1, max_length=500,
         title="Customer notice: off-platform contact")
     customer_bribe: str = Field(
-        "请通过官方渠道沟通，平台不支持红包或礼金往来", min_length=1, max_length=500,
-        title="Customer notice: red envelope")
+        BLOCK_NOTICE, min_length=1, max_length=500, title="Customer notice: red envelope")
     customer_payment: str = Field(
-        "请通过官方渠道付款，私下转账不受平台保障", min_length=1, max_length=500,
-        title="Customer notice: private payment")
+        BLOCK_NOTICE, min_length=1, max_length=500, title="Customer notice: private payment")
     agent_contact: str = Field(
-        "合规提醒：请勿引导客户私下联系。", min_length=1, max_length=500,
+        WARN_REMINDER, min_length=1, max_length=500,
         title="Agent warning: off-platform contact")
     agent_bribe: str = Field(
-        "合规提醒：请勿收取或索要红包、礼金。", min_length=1, max_length=500,
-        title="Agent warning: red envelope")
+        WARN_REMINDER, min_length=1, max_length=500, title="Agent warning: red envelope")
     agent_payment: str = Field(
-        "合规提醒：请勿私下收款。", min_length=1, max_length=500,
-        title="Agent warning: private payment")
+        WARN_REMINDER, min_length=1, max_length=500, title="Agent warning: private payment")
     agent_customer_attempt: str = Field(
         "客户试图转到平台外联系，请在官方渠道内继续服务。", min_length=1, max_length=500,
         title="Agent notice: the customer tried to move off-platform")

@@ -240,7 +240,11 @@ def on_settings_change(section: str, listener: Callable[[int], Awaitable[None]])
 
 
 def reset_cache() -> None:
+    """Drop every per-process cache of settings (tests; a rolled-back change)."""
+    from probity.governance import notices
+
     _cache.clear()
+    notices.reset()
 
 
 # -- access ----------------------------------------------------------------------------------
