@@ -152,9 +152,9 @@ async def appeal(case_id: int, body: AppealIn, session: Session, principal: Agen
 @router.get("/api/v1/cases/settings", response_model=schemas.SettingsRead)
 async def get_settings(session: Session, principal: CaseReader, tenant_id: int
                        ) -> schemas.SettingsRead:
-    from probity.finance.service import check_tenant
+    from probity.auth.scoping import tenant_in_scope
 
-    await check_tenant(session, principal, tenant_id, Perm.case_read)
+    await tenant_in_scope(session, principal, Perm.case_read, tenant_id)
     p = await service.case_policy(session, tenant_id)
     return schemas.SettingsRead(tenant_id=tenant_id, group_by=p.group_by,
                                 window_hours=p.window_hours, triage_hours=p.triage_hours,

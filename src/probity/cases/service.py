@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from probity.audit.service import record_audit
 from probity.auth.permissions import ROLE_PERMISSIONS, Perm, Principal
+from probity.auth.scoping import tenant_in_scope
 from probity.cases.sla import add_working_days, clock_state
 from probity.errors import Conflict, Forbidden, InvalidInput, NotFound
 from probity.ledger.chain import format_time
@@ -94,10 +95,7 @@ async def update_settings(session: AsyncSession, principal: Principal, tenant_id
     locked → 403, audited and ledgered by governance)."""
     from probity.governance import change_settings
 
-    tenant = await session.scalar(select(Tenant).where(
-        Tenant.id == tenant_id, principal.scope(Perm.case_manage).tenant_ids_query()))
-    if tenant is None:
-        raise InvalidInput("unknown or out-of-scope tenant", code="unknown_tenant")
+    await tenant_in_scope(session, principal, Perm.case_manage, tenant_id)
     reason = changes.pop("reason", None) or "case settings (cases API)"
     values = {k: v for k, v in changes.items() if v is not None}
     await change_settings(session, principal, tenant_id, "cases", values, reason=reason)
@@ -534,10 +532,7 @@ async def report(session: AsyncSession, principal: Principal, *, tenant_id: int,
         raise InvalidInput("source is customer_report or self_report")
     if not text.strip():
         raise InvalidInput("the report text is empty", code="empty_report")
-    scope = principal.scope(Perm.case_manage)
-    if not await session.scalar(select(Tenant.id).where(Tenant.id == tenant_id,
-                                                        scope.tenant_ids_query())):
-        raise InvalidInput("unknown or out-of-scope tenant", code="unknown_tenant")
+    await tenant_in_scope(session, principal, Perm.case_manage, tenant_id)
     org_unit_id = None
     if agent_employee_id is not None:
         emp = await session.scalar(select(Employee).where(

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Form, Query, UploadFile
 
 from probity.auth.deps import Session, commit, require
 from probity.auth.permissions import Perm, Principal
+from probity.auth.scoping import tenant_in_scope
 from probity.finance import rules, schemas, service, tasks
 
 router = APIRouter(tags=["finance"])
@@ -137,7 +138,7 @@ async def list_imports(session: Session, principal: Importer,
 @router.get("/api/v1/finance/rules", response_model=list[schemas.RuleRead])
 async def list_rules(session: Session, principal: RuleManager, tenant_id: int
                      ) -> list[schemas.RuleRead]:
-    await service.check_tenant(session, principal, tenant_id, Perm.case_manage)
+    await tenant_in_scope(session, principal, Perm.case_manage, tenant_id)
     config = await rules.rule_config(session, tenant_id)
     return [schemas.RuleRead(name=name, title=info.title, explains=info.explains,
                              enabled=config[name][0], params=config[name][1])
@@ -147,7 +148,7 @@ async def list_rules(session: Session, principal: RuleManager, tenant_id: int
 @router.put("/api/v1/finance/rules/{rule}", response_model=schemas.RuleRead)
 async def set_rule(rule: str, body: schemas.RuleUpdate, session: Session,
                    principal: RuleManager) -> schemas.RuleRead:
-    await service.check_tenant(session, principal, body.tenant_id, Perm.case_manage)
+    await tenant_in_scope(session, principal, Perm.case_manage, body.tenant_id)
     await rules.set_rule(session, body.tenant_id, rule, body.enabled, body.params, principal)
     config = await rules.rule_config(session, body.tenant_id)
     await commit(session)
@@ -159,7 +160,7 @@ async def set_rule(rule: str, body: schemas.RuleUpdate, session: Session,
 @router.post("/api/v1/finance/rules/run", response_model=schemas.RuleRunResult)
 async def run_rules(body: schemas.RuleRun, session: Session, principal: RuleManager
                     ) -> schemas.RuleRunResult:
-    await service.check_tenant(session, principal, body.tenant_id, Perm.case_manage)
+    await tenant_in_scope(session, principal, Perm.case_manage, body.tenant_id)
     alerts = await rules.run_rules(session, body.tenant_id, since=body.since, only=body.rules)
     await commit(session)
     return schemas.RuleRunResult(new_alerts=len(alerts), alert_ids=[a.id for a in alerts])

@@ -10,19 +10,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from probity.audit.service import record_audit, snapshot
 from probity.auth.permissions import Perm, Principal
+from probity.auth.scoping import tenant_in_scope
 from probity.errors import Conflict, InvalidInput, NotFound
 from probity.finance import importer
-from probity.models import Employee, ImportBatch, PayeeAccount, PayeeKind, Tenant
+from probity.models import Employee, ImportBatch, PayeeAccount, PayeeKind
 
 PAYEE_FIELDS = ("account_no", "kind", "account_type", "employee_id", "label", "active")
-
-
-async def check_tenant(session: AsyncSession, principal: Principal, tenant_id: int,
-                       perm: Perm) -> None:
-    """An id in a request body that is missing or out of scope is 422 unknown_tenant."""
-    if not await session.scalar(select(Tenant.id).where(
-            Tenant.id == tenant_id, principal.scope(perm).tenant_ids_query())):
-        raise InvalidInput("unknown or out-of-scope tenant", code="unknown_tenant")
 
 
 def _payees(principal: Principal, perm: Perm) -> Any:
@@ -43,7 +36,7 @@ async def list_payees(session: AsyncSession, principal: Principal, *, tenant_id:
 
 async def check_payee(session: AsyncSession, principal: Principal, tenant_id: int,
                       account_no: str) -> dict[str, Any]:
-    await check_tenant(session, principal, tenant_id, Perm.commerce_read)
+    await tenant_in_scope(session, principal, Perm.commerce_read, tenant_id)
     row = await session.scalar(select(PayeeAccount).where(
         PayeeAccount.tenant_id == tenant_id, PayeeAccount.account_no == account_no,
         PayeeAccount.active.is_(True)))
@@ -54,7 +47,7 @@ async def check_payee(session: AsyncSession, principal: Principal, tenant_id: in
 
 async def create_payee(session: AsyncSession, principal: Principal, data: dict[str, Any]
                        ) -> PayeeAccount:
-    await check_tenant(session, principal, data["tenant_id"], Perm.finance_import)
+    await tenant_in_scope(session, principal, Perm.finance_import, data["tenant_id"])
     if data["kind"] == PayeeKind.employee.value:
         if data.get("employee_id") is None or not await session.scalar(select(Employee.id).where(
                 Employee.id == data["employee_id"], Employee.tenant_id == data["tenant_id"])):
@@ -124,7 +117,7 @@ async def update_payee(session: AsyncSession, principal: Principal, payee_id: in
 async def import_file(session: AsyncSession, principal: Principal, *, tenant_id: int, kind: str,
                       data: bytes, filename: str, mapping_json: str | None, ignore: str | None,
                       dry_run: bool) -> dict[str, Any]:
-    await check_tenant(session, principal, tenant_id, Perm.finance_import)
+    await tenant_in_scope(session, principal, Perm.finance_import, tenant_id)
     mapping = parse_mapping(mapping_json)
     headers, rows = importer.read_table(data, filename)
     plan = await importer.plan_import(session, tenant_id, kind, headers, rows, mapping=mapping,
@@ -150,7 +143,7 @@ def parse_mapping(mapping_json: str | None) -> dict[str, str]:
 
 async def import_feed(session: AsyncSession, principal: Principal, *, tenant_id: int, kind: str,
                       rows: list[dict[str, Any]], dry_run: bool) -> dict[str, Any]:
-    await check_tenant(session, principal, tenant_id, Perm.finance_import)
+    await tenant_in_scope(session, principal, Perm.finance_import, tenant_id)
     headers: list[str] = []
     for r in rows:
         for k in r:

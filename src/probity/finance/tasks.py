@@ -13,8 +13,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from probity.auth.permissions import Perm, Principal
+from probity.auth.scoping import tenant_in_scope
 from probity.finance import importer
-from probity.finance.service import check_tenant
 from probity.jobs import JobContext, enqueue, get_job, task
 from probity.models.jobs import Job
 
@@ -51,7 +51,7 @@ async def run_import(ctx: JobContext, *, kind: str, filename: str, mapping: dict
 async def start_import_job(session: AsyncSession, principal: Principal, *, tenant_id: int,
                            kind: str, data: bytes, filename: str, mapping: dict[str, str],
                            ignore: list[str], dry_run: bool) -> Job:
-    await check_tenant(session, principal, tenant_id, Perm.finance_import)
+    await tenant_in_scope(session, principal, Perm.finance_import, tenant_id)
     return await enqueue(session, TASK, tenant_id=tenant_id, principal=principal, payload=data,
                          params={"kind": kind, "filename": filename, "mapping": mapping,
                                  "ignore": ignore, "dry_run": dry_run})

@@ -79,10 +79,10 @@ async def start_retro(session: AsyncSession, actor: Principal, tenant_id: int,
                       since: datetime, until: datetime) -> PolicyReplay:
     """Screen a date range of the tenant's (and its subtree's) history with the policy in
     force; new flags become retrospective alerts."""
+    from probity.auth.scoping import tenant_in_scope
     from probity.jobs import enqueue
-    from probity.policy.service import _tenant_in_scope
 
-    await _tenant_in_scope(session, actor, tenant_id, Perm.policy_manage)
+    await tenant_in_scope(session, actor, Perm.policy_manage, tenant_id, body=False)
     if since.tzinfo is None or until.tzinfo is None:
         raise InvalidInput("since and until need a time zone", code="invalid_range")
     if not since < until or until - since > timedelta(days=366):

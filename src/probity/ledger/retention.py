@@ -26,6 +26,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from probity.audit.service import record_audit
 from probity.auth.permissions import Perm, Principal
+from probity.auth.scoping import tenant_in_scope
 from probity.errors import Conflict, InvalidInput, NotFound
 from probity.ledger.chain import format_time
 from probity.ledger.service import append_entry
@@ -34,7 +35,7 @@ from probity.models.base import utcnow
 from probity.models.chat import Conversation, Message
 from probity.models.commerce import Customer
 from probity.models.ledger import LedgerEntry
-from probity.models.org import Employee, Tenant
+from probity.models.org import Employee
 from probity.models.records import LegalHold, RetentionRule
 
 __all__ = [
@@ -47,7 +48,6 @@ __all__ = [
     "release_hold",
     "set_hold",
     "set_rule",
-    "tenant_in_scope",
     "without_triggers",
 ]
 
@@ -58,30 +58,6 @@ AfterCommit = Callable[[AsyncSession, Callable[[], Awaitable[None]]], None]
 
 
 # -- scope helpers ----------------------------------------------------------------------------
-
-
-async def tenant_in_scope(
-    session: AsyncSession, principal: Principal, perm: Perm, tenant_id: int, *, body: bool = True
-) -> Tenant:
-    """The tenant, if inside the principal's scope for *perm*. A body id outside it is 422
-    ``unknown_tenant``; a path id is 404 (``body=False``)."""
-    scope = principal.scope(perm)
-    tenant = await session.scalar(
-        select(Tenant).where(Tenant.id == tenant_id, scope.tenant_ids_query())
-    )
-    if tenant is None:
-        if body:
-            raise InvalidInput("unknown tenant", code="unknown_tenant")
-        raise NotFound("no such tenant")
-    return tenant
-
-
-async def tenants_in_scope(
-    session: AsyncSession, principal: Principal, perm: Perm
-) -> list[Tenant]:
-    scope = principal.scope(perm)
-    return list((await session.scalars(
-        select(Tenant).where(scope.tenant_ids_query()).order_by(Tenant.id))).all())
 
 
 # -- retention rules --------------------------------------------------------------------------

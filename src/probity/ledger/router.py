@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from probity.auth import scoping
 from probity.auth.deps import Session, after_commit, commit, require
 from probity.auth.permissions import Perm, Principal
 from probity.errors import InvalidInput
@@ -81,10 +82,10 @@ async def set_retention_rule(data: s.RetentionRuleSet, session: Session,
 @router.post("/retention/purge", response_model=s.PurgeResult)
 async def run_purge(data: s.PurgeRequest, request: Request, session: Session,
                     principal: RecordsManager) -> s.PurgeResult:
-    tenants = await retention.tenants_in_scope(session, principal, Perm.records_manage)
+    tenants = await scoping.tenants_in_scope(session, principal, Perm.records_manage)
     ids = [t.id for t in tenants]
     if data.tenant_id is not None:
-        await retention.tenant_in_scope(session, principal, Perm.records_manage, data.tenant_id)
+        await scoping.tenant_in_scope(session, principal, Perm.records_manage, data.tenant_id)
         ids = [data.tenant_id]
     outcomes = await retention.purge(
         session, principal, tenant_ids=ids, dry_run=data.dry_run,
@@ -198,7 +199,7 @@ async def ledger_inclusion_proof(
 ) -> dict[str, Any]:
     """Audit path proving entry *seq* is in the tree of *size* entries, with the signed
     checkpoint at that size when there is one."""
-    await retention.tenant_in_scope(session, principal, Perm.ledger_read, tenant_id, body=False)
+    await scoping.tenant_in_scope(session, principal, Perm.ledger_read, tenant_id, body=False)
     try:
         proof = await service.inclusion_proof(session, tenant_id, seq, size)
     except (ValueError, IndexError) as exc:
@@ -213,7 +214,7 @@ async def ledger_consistency_proof(
     to_size: Annotated[int | None, Query(alias="to", ge=1)] = None,
 ) -> dict[str, Any]:
     """Proof that the tree of *from* entries is a prefix of the tree of *to* entries."""
-    await retention.tenant_in_scope(session, principal, Perm.ledger_read, tenant_id, body=False)
+    await scoping.tenant_in_scope(session, principal, Perm.ledger_read, tenant_id, body=False)
     try:
         proof = await service.consistency_proof(session, tenant_id, from_size, to_size)
     except (ValueError, IndexError) as exc:

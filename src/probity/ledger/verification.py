@@ -87,8 +87,8 @@ async def verification_state(session: AsyncSession, row: LedgerVerification) -> 
 async def request_verification(session: AsyncSession, principal: Principal, tenant_id: int
                                ) -> LedgerVerification:
     """Create the verification row and its job (sent to the workers once the caller commits)."""
+    from probity.auth.scoping import tenant_in_scope
     from probity.jobs import enqueue
-    from probity.ledger.retention import tenant_in_scope
 
     await tenant_in_scope(session, principal, Perm.ledger_read, tenant_id)
     (row,) = await start_verifications(session, principal, [tenant_id])
@@ -99,7 +99,7 @@ async def request_verification(session: AsyncSession, principal: Principal, tena
 
 async def ledger_status(session: AsyncSession, principal: Principal) -> list[dict[str, Any]]:
     """Per tenant in scope: size, latest checkpoint, latest verification."""
-    from probity.ledger.retention import tenants_in_scope
+    from probity.auth.scoping import tenants_in_scope
     from probity.ledger.service import latest_checkpoint
 
     out = []

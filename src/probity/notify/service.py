@@ -91,9 +91,9 @@ async def create_rule(session: AsyncSession, principal: Principal, data: dict[st
                       ) -> NotificationRule:
     from probity.audit.service import record_audit
     from probity.auth.permissions import Perm
-    from probity.finance.service import check_tenant
+    from probity.auth.scoping import tenant_in_scope
 
-    await check_tenant(session, principal, data["tenant_id"], Perm.case_manage)
+    await tenant_in_scope(session, principal, Perm.case_manage, data["tenant_id"])
     channel = data["channel"]
     events = [e.strip() for e in data.get("events", "case.opened").split(",") if e.strip()]
     if not events or any(e not in EVENTS for e in events):

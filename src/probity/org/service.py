@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from probity.audit.service import record_audit, snapshot
 from probity.auth.permissions import Perm, Principal
+from probity.auth.scoping import tenant_in_scope
 from probity.auth.sessions import Publish
 from probity.errors import Conflict, InvalidInput, NotFound
 from probity.masking import mask_email, mask_phone
@@ -58,25 +59,11 @@ async def scoped_tenant(
     session: AsyncSession, principal: Principal, tenant_id: int, perm: Perm = Perm.org_read,
     *, as_reference: bool = False,
 ) -> Tenant:
-    """The tenant if it exists and `perm` reaches it; otherwise NotFound (or InvalidInput when
-    the id came from a request body)."""
-    tenant = await session.get(Tenant, tenant_id)
-    scope = principal.scope(perm)
-    ok = tenant is not None and (
-        scope.covers_path(tenant.path)
-        or (scope.org_unit_ids and await _tenant_has_units(session, tenant.id, scope.org_unit_ids))
-    )
-    if not ok or tenant is None:
-        if as_reference:
-            raise InvalidInput(f"unknown tenant {tenant_id}", code="unknown_tenant")
-        raise NotFound("tenant not found")
-    return tenant
-
-
-async def _tenant_has_units(session: AsyncSession, tenant_id: int, unit_ids: tuple[int, ...]
-                            ) -> bool:
-    q = select(func.count()).where(OrgUnit.tenant_id == tenant_id, OrgUnit.id.in_(unit_ids))
-    return bool(await session.scalar(q))
+    """The tenant if `perm` reaches it, or the tenant holds one of the caller's teams (the rule
+    is `auth.scoping.tenant_in_scope`); otherwise NotFound, or InvalidInput ``unknown_tenant``
+    when the id came from a request body."""
+    return await tenant_in_scope(session, principal, perm, tenant_id, body=as_reference,
+                                 teams=True)
 
 
 async def _unit_in_tenant(session: AsyncSession, unit_id: int, tenant: Tenant) -> OrgUnit:

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from probity.audit.service import record_audit
 from probity.auth.permissions import Perm, Principal
+from probity.auth.scoping import tenant_in_scope
 from probity.errors import InvalidInput
 from probity.ledger.canonical import canonical_json
 from probity.ledger.service import append_entry
@@ -68,11 +69,11 @@ def local_midnight(day: date, tz: str) -> datetime:
 
 async def scoped_tenant(session: AsyncSession, principal: Principal, tenant_id: int,
                         perm: Perm) -> Tenant:
-    tenant = await session.scalar(select(Tenant).where(
-        Tenant.id == tenant_id, principal.scope(perm).tenant_ids_query()))
-    if tenant is None:
-        raise fail("invalid", "unknown or out-of-scope tenant", code="unknown_tenant")
-    return tenant
+    """`auth.scoping.tenant_in_scope`, with this domain's translated message."""
+    try:
+        return await tenant_in_scope(session, principal, perm, tenant_id)
+    except InvalidInput:
+        raise fail("invalid", "unknown or out-of-scope tenant", code="unknown_tenant") from None
 
 
 async def create_cycle(session: AsyncSession, principal: Principal, *, tenant_id: int,

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from probity.audit.service import record_audit
 from probity.auth.deps import after_commit
 from probity.auth.permissions import Perm, Principal
+from probity.auth.scoping import tenant_in_scope
 from probity.errors import InvalidInput, NotFound
 from probity.governance.service import on_settings_change
 from probity.ledger.service import append_entry
@@ -144,24 +145,16 @@ def effective_spec(chain: PolicyChain, base: PolicySpec | None = None) -> Policy
     return spec
 
 
-async def _tenant_in_scope(session: AsyncSession, principal: Principal, tenant_id: int,
-                           perm: Perm) -> Tenant:
-    tenant = await session.get(Tenant, tenant_id)
-    if tenant is None or not principal.scope(perm).covers_path(tenant.path):
-        raise NotFound("tenant not found")
-    return tenant
-
-
 async def get_effective(session: AsyncSession, principal: Principal, tenant_id: int
                         ) -> tuple[PolicyChain, PolicySpec]:
-    await _tenant_in_scope(session, principal, tenant_id, Perm.policy_read)
+    await tenant_in_scope(session, principal, Perm.policy_read, tenant_id, body=False)
     chain = await policy_chain(session, tenant_id)
     return chain, effective_spec(chain)
 
 
 async def list_versions(session: AsyncSession, principal: Principal, tenant_id: int
                         ) -> list[TenantPolicy]:
-    await _tenant_in_scope(session, principal, tenant_id, Perm.policy_read)
+    await tenant_in_scope(session, principal, Perm.policy_read, tenant_id, body=False)
     q = select(TenantPolicy).where(TenantPolicy.tenant_id == tenant_id)
     return list((await session.scalars(q.order_by(TenantPolicy.version.desc()))).all())
 
@@ -191,7 +184,7 @@ async def check_overlay(session: AsyncSession, actor: Principal | None, tenant_i
     """Scope, HQ locks (403) and "stricter only" (422) for a candidate overlay of `tenant_id`;
     returns the tenant's current chain. Compiling is left to the caller (CPU, ~1 s)."""
     if actor is not None:
-        await _tenant_in_scope(session, actor, tenant_id, Perm.policy_manage)
+        await tenant_in_scope(session, actor, Perm.policy_manage, tenant_id, body=False)
     parents = await policy_chain(session, tenant_id)
     await _check_locks(session, parents, tenant_id, overlay)
     candidate_spec(parents, tenant_id, overlay)  # raises policy_looser_than_parent
