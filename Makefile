@@ -6,19 +6,28 @@ STAMP := $(VENV)/.installed
 DEVSTAMP := $(VENV)/.installed-dev
 NPMSTAMP := node_modules/.installed
 
-.PHONY: run test install install-dev lint typecheck migrate demo bench clean browser-deps
+.PHONY: run test install install-dev lint typecheck migrate demo bench clean browser-deps lock
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 
-$(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e .
+# Dependencies come from the lock files (exact versions, every file hash-checked); the project
+# itself is then installed without resolving anything. `make lock` regenerates them with uv.
+$(STAMP): requirements.lock pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q --require-hashes --no-deps -r requirements.lock
+	$(BIN)/pip install -q --no-deps -e .
 	touch $@
 
-$(DEVSTAMP): pyproject.toml $(STAMP)
-	$(BIN)/pip install -q -e '.[dev]'
+$(DEVSTAMP): requirements-dev.lock $(STAMP)
+	$(BIN)/pip install -q --require-hashes --no-deps -r requirements-dev.lock
 	touch $@
+
+LOCK = $(BIN)/uv pip compile pyproject.toml --generate-hashes --python-version 3.11 --no-header -q
+
+lock: install-dev
+	$(LOCK) --extra ocr -o requirements.lock
+	$(LOCK) --extra ocr --extra dev -o requirements-dev.lock
 
 $(NPMSTAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --silent

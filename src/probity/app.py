@@ -59,6 +59,10 @@ def _problem_response(status: int, code: str, detail: str, **extra: object) -> J
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
     settings = settings or get_settings()
     settings.check_production()
+    if settings.env != "test":
+        from probity.ops.logs import configure_logging
+
+        configure_logging()  # again in each `serve --workers` process
     db = database or Database(settings.database_url)
     from probity.jobs.runtime import make_runtime, set_runtime
 
@@ -143,6 +147,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     from probity.notify.router import router as notify_router
     from probity.onboarding.pages import router as onboarding_pages
     from probity.onboarding.router import router as onboarding_router
+    from probity.ops.router import router as ops_router
     from probity.org.router import router as org_router
     from probity.performance.pages import router as performance_pages
     from probity.performance.router import router as performance_router
@@ -156,7 +161,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
               records_router, records_pages, policy_router, governance_router, replay_router,
               performance_router, performance_pages, jobs_router, recruitment_router,
               recruitment_pages, onboarding_router, onboarding_pages, attendance_router,
-              attendance_pages, pages_router):
+              attendance_pages, ops_router, pages_router):
         app.include_router(r)
 
     @app.get("/api/v1/health", tags=["ops"])
@@ -195,5 +200,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
                                   for path in ("/api/v1/finance/imports", "/finance/import",
                                                "/api/v1/finance/imports/jobs")})
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.env == "production")
+    from probity.ops.metrics import MetricsMiddleware
+
+    app.add_middleware(MetricsMiddleware)  # inside the request id: its log lines carry it
     app.add_middleware(RequestContextMiddleware)
     return app

@@ -57,10 +57,15 @@ def serve(
         settings.check_production()
     except ConfigurationError as exc:
         raise fail(str(exc)) from exc
+    from probity.ops.logs import configure_logging
+
+    configure_logging()  # JSON lines with request ids in production (PROBITY_LOG_FORMAT)
     console.print(f"Probity on http://{host or settings.host}:{port or settings.port}")
+    # Our handler on the root logger formats uvicorn's lines too; access lines come from
+    # probity.ops.metrics (with the request id), so uvicorn's own access log is off.
     uvicorn.run("probity.app:create_app", factory=True, host=host or settings.host,
                 port=port or settings.port, workers=workers, log_level="info",
-                proxy_headers=True)
+                proxy_headers=True, log_config=None, access_log=False)
 
 
 @app.command()

@@ -69,6 +69,8 @@ class Settings(BaseSettings):
     # Schedule periods in seconds by schedule name (0 switches one off), e.g.
     # PROBITY_SCHEDULES='{"cases.sla_sweep": 60}'.
     schedules: dict[str, int] = {}
+    # /metrics asks for this bearer token when set (else keep it off the public proxy).
+    metrics_token: str | None = Field(default=None, repr=False)
     # More modules declaring tasks (plugins, tests), imported with registry.TASK_MODULES.
     task_modules: list[str] = []
 

@@ -33,6 +33,8 @@ PUBLIC = {
     ("POST", "/api/v1/auth/login"), ("GET", "/api/v1/auth/csrf"), ("GET", "/api/v1/health"),
     ("GET", "/login"), ("POST", "/login"), ("POST", "/logout"), ("GET", "/lang/{code}"),
     ("GET", "/vendor/{name}"), ("GET", "/"),
+    # Operations: liveness, readiness, Prometheus (a bearer token when PROBITY_METRICS_TOKEN).
+    ("GET", "/health/live"), ("GET", "/health/ready"), ("GET", "/metrics"),
     # Chat: guests (order no. + phone digits) act with an X-Chat-Token; without one, or outside
     # the conversation, these answer 404 (tests/chat covers who sees what).
     ("POST", "/api/v1/chat/conversations"), ("GET", "/api/v1/chat/conversations/{conv_id}"),

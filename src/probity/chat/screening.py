@@ -10,6 +10,7 @@ CPU only (no database); images go through QR decoding + OCR, voice through the l
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -113,10 +114,17 @@ def forget_contexts() -> None:
 def screen_image_bytes(data: bytes, role: str, policy: CompiledPolicy | None = None
                        ) -> tuple[MediaResult | None, str]:
     """(result, "screened"): the library's image result (QR codes + OCR text) in the shape of
-    a text result."""
-    from probity.screening import screen_image
+    a text result. Without the OCR extra the image is screened for QR codes only and marked
+    "unscreened" (text in it was not read), with a hint in the log."""
+    from probity.screening import OCRUnavailable, screen_image
 
-    res = screen_image(data, role, policy or default_policy())
+    status = "screened"
+    try:
+        res = screen_image(data, role, policy or default_policy())
+    except OCRUnavailable as exc:
+        _warn_no_ocr(exc)
+        res = screen_image(data, role, policy or default_policy(), ocr=False)
+        status = "unscreened"
     inner = getattr(res, "text_result", None)
     spans = [ResultSpan(s.start, s.end, s.category, s.rule, s.severity)
              for s in (inner.spans if inner is not None else [])]
@@ -124,7 +132,18 @@ def screen_image_bytes(data: bytes, role: str, policy: CompiledPolicy | None = N
     if getattr(res, "qr", None):
         masked += " [QR code]"
     return MediaResult(res.decision, list(res.categories), int(res.severity), spans,
-                          masked), "screened"
+                          masked), status
+
+
+_ocr_warned = False
+
+
+def _warn_no_ocr(exc: Exception) -> None:
+    global _ocr_warned
+    if not _ocr_warned:
+        _ocr_warned = True
+        logging.getLogger("probity.chat").warning(
+            "images are screened for QR codes only: %s", exc)
 
 
 def screen_voice_bytes(data: bytes, role: str, mime: str,

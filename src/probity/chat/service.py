@@ -69,6 +69,7 @@ from probity.models import (
     User,
 )
 from probity.models.base import utcnow
+from probity.ops.metrics import screening_decision
 from probity.policy.registry import policy_for
 from probity.screening import CompiledPolicy
 from probity.screening.context import Turn
@@ -380,10 +381,12 @@ async def prepare_send(
             caption = screen_text(text, who.role, policy)
             if result is None or _rank(caption.decision) > _rank(result.decision):
                 result = caption
-    return PendingSend(conv_id=conv_id, who=who, publish=publish, text=text,
-                       client_id=client_id, result=result, screening_status=status, kind=kind,
-                       mime=mime, digest=digest,
-                       size=len(data) if data is not None else None, turn=turn, offer=offer)
+    pending = PendingSend(conv_id=conv_id, who=who, publish=publish, text=text,
+                          client_id=client_id, result=result, screening_status=status,
+                          kind=kind, mime=mime, digest=digest,
+                          size=len(data) if data is not None else None, turn=turn, offer=offer)
+    screening_decision(pending.decision)
+    return pending
 
 
 async def find_resent(session: AsyncSession, conv_id: int, role: str,

@@ -47,7 +47,7 @@ class JsonFormatter(logging.Formatter):
 
 def configure_logging(fmt: str | None = None, level: str | None = None) -> None:
     """Root logging to stderr: JSON or text, with request ids. Idempotent."""
-    fmt = fmt or os.environ.get("PROBITY_LOG_FORMAT") or (
+    fmt = fmt or os.environ.get("PROBITY_LOG_FORMAT", "").lower() or (
         "json" if os.environ.get("PROBITY_ENV") == "production" else "text")
     level = level or os.environ.get("PROBITY_LOG_LEVEL", "INFO")
     handler = logging.StreamHandler(sys.stderr)

@@ -78,8 +78,8 @@ def ocr_engine() -> Any:
                     from rapidocr_onnxruntime import RapidOCR
                 except Exception as exc:  # ImportError, or onnxruntime failing to load
                     raise OCRUnavailable(
-                        "text in images needs rapidocr-onnxruntime "
-                        f"(pip install rapidocr-onnxruntime): {exc}"
+                        "text in images needs the OCR extra "
+                        f"(pip install 'probity[ocr]', i.e. rapidocr-onnxruntime): {exc}"
                     ) from exc
                 _OCR = RapidOCR()
     return _OCR
