@@ -47,3 +47,20 @@ def test_the_lock_files_pin_every_dependency_with_hashes() -> None:
     runtime = (REPO / "requirements.lock").read_text()
     assert "pyahocorasick" not in runtime  # removed: nothing imports it
     assert "rapidocr-onnxruntime==" in runtime  # `make run` keeps OCR (the extra is opted in)
+
+
+def test_every_declared_dependency_is_in_the_lock() -> None:
+    """Adding a dependency to pyproject.toml needs `make lock` (make installs from the lock)."""
+    import re
+    import tomllib
+
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    locked = {re.split(r"==", ln)[0].lower().replace("_", "-")
+              for ln in (REPO / "requirements-dev.lock").read_text().splitlines()
+              if ln and not ln.startswith((" ", "#"))}
+    declared = [*project["dependencies"],
+                *(d for extra in project["optional-dependencies"].values() for d in extra)]
+    names = {re.split(r"[<>=!~\[; ]", d, maxsplit=1)[0].lower().replace("_", "-")
+             for d in declared}
+    missing = sorted(n for n in names if n not in locked)
+    assert not missing, f"not in requirements*.lock, run `make lock`: {missing}"
