@@ -16,7 +16,7 @@ from contextlib import suppress
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, literal, or_, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,7 +26,7 @@ from probity.auth.permissions import Principal
 from probity.errors import DomainError, NotFound
 from probity.jobs.context import JobContext, SessionFactory
 from probity.jobs.registry import get_task
-from probity.models.base import utcnow
+from probity.models.base import UTCDateTime, utcnow
 from probity.models.jobs import FINAL_STATES, Job
 
 __all__ = [
@@ -191,24 +191,31 @@ async def execute_job(sessions: SessionFactory, job_id: int, *, last_attempt: bo
     Raises (so the broker retries with backoff) on an unexpected error unless it was the
     last attempt; a :class:`DomainError` (bad input) fails the job at once."""
     async with sessions() as s:
-        job = await s.get(Job, job_id)
+        # Claim with one UPDATE (no read first): on SQLite it waits for the write lock instead
+        # of failing on a snapshot another writer moved; a finished job is left alone.
+        now = utcnow()
+        claimed = await s.execute(
+            update(Job).where(Job.id == job_id, Job.state.not_in(FINAL_STATES))
+            .values(state="running", attempts=Job.attempts + 1, worker=worker_name(),
+                    started_at=func.coalesce(Job.started_at, literal(now, UTCDateTime)),
+                    heartbeat_at=now)
+            .execution_options(synchronize_session=False))
+        assert isinstance(claimed, CursorResult)
+        job = (await s.execute(select(Job).where(Job.id == job_id)
+                               .execution_options(populate_existing=True))).scalar_one_or_none()
+        await s.commit()
         if job is None:
             log.warning("job %s: no such job row (rolled back?)", job_id)
             return "missing"
-        if job.state in FINAL_STATES:
+        if not claimed.rowcount:
             log.info("job %s already %s: this delivery does nothing", job_id, job.state)
             return "skipped"
         spec = get_task(job.task)
-        now = utcnow()
-        job.state, job.attempts, job.worker = "running", job.attempts + 1, worker_name()
-        job.started_at = job.started_at or now
-        job.heartbeat_at = now
         ctx = JobContext(job_id=job.id, task=job.task, tenant_id=job.tenant_id,
                          user_id=job.started_by_user_id, attempt=job.attempts,
                          sessions=sessions, done=job.progress_done, total=job.progress_total,
                          stage=job.stage)
         params = dict(job.params or {})
-        await s.commit()
     beat = asyncio.create_task(_heartbeat(ctx)) if live_progress else None
     try:
         async with sessions() as s:
