@@ -29,7 +29,7 @@ from probity.ledger.service import (
     make_checkpoint,
     verify_tenant,
 )
-from probity.models import LedgerCheckpoint, LedgerEntry, Tenant
+from probity.models import LedgerCheckpoint, LedgerEntry, Tenant, TenantKind
 
 
 @pytest.fixture
@@ -38,9 +38,20 @@ def keyring() -> Keyring:
 
 
 async def _tenant(db: AsyncSession) -> int:
-    tenant_id = await db.scalar(select(Tenant.id).where(Tenant.code == "HQ"))
-    assert tenant_id is not None
-    return int(tenant_id)
+    """A new subsidiary with an empty ledger: the demo seed ledgers HQ's own records (group
+    standards and more), signed with the development key rather than this test's keyring."""
+    existing = await db.scalar(select(Tenant.id).where(Tenant.code == "LEDGER-TEST"))
+    if existing is not None:
+        return int(existing)
+    hq = await db.scalar(select(Tenant).where(Tenant.code == "HQ"))
+    assert hq is not None
+    tenant = Tenant(parent_id=hq.id, code="LEDGER-TEST", name="账本测试",
+                    kind=TenantKind.subsidiary)
+    db.add(tenant)
+    await db.flush()
+    tenant.path = f"{hq.path}{tenant.id}/"
+    await db.flush()
+    return int(tenant.id)
 
 
 async def _seed(db: AsyncSession, keyring: Keyring, n: int = 8) -> tuple[int, list[LedgerEntry]]:
