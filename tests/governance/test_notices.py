@@ -41,3 +41,26 @@ async def test_hq_notice_reaches_the_customer_of_a_subsidiary(as_user: Any, db: 
     assert ack["decision"] == "block" and ack["notice"] == wording
     mine = (await c.get(f"/api/v1/chat/conversations/{conv_id}/messages")).json()
     assert mine[-1]["notice"] == wording
+
+
+async def test_chat_process_rules_attachments_and_reminder(as_user: Any, db: AsyncSession
+                                                           ) -> None:
+    from probity.chat.service import official_reminder
+
+    hq = await db.scalar(select(Tenant.id).where(Tenant.code == "HQ"))
+    ecom = await db.scalar(select(Tenant.id).where(Tenant.code == "ECOM"))
+    assert hq is not None and ecom is not None
+    assert await official_reminder(db, ecom)  # on by default
+    admin = await as_user("admin")
+    r = await admin.put(f"/api/v1/settings/{hq}/chat", json={
+        "values": {"allowed_attachments": ["image"], "official_channel_reminder": False},
+        "locks": {"allowed_attachments": True}, "reason": "no voice notes in the group"})
+    assert r.status_code == 201, r.text
+    assert await official_reminder(db, ecom) is None
+    conv_id, _ = await active_conversation(as_user)
+    c = await as_user("customer")
+    voice = await c.post(f"/api/v1/chat/conversations/{conv_id}/attachments",
+                         files={"file": ("v.ogg", b"OggS" + b"\x00" * 200, "audio/ogg")},
+                         data={"kind": "voice"})
+    assert voice.status_code == 422 and voice.json()["code"] == "attachment_not_allowed"
+    assert voice.json()["detail"] == "此处不允许发送语音附件"

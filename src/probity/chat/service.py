@@ -334,6 +334,28 @@ class PendingSend:
         return str(self.result.decision) if self.result is not None else "allow"
 
 
+async def check_attachment_allowed(session: AsyncSession, tenant_id: int,
+                                   kind: MessageKind) -> None:
+    """Attachment types are a chat process rule of the group standards (section `chat`)."""
+    from probity.governance import effective_settings
+    from probity.governance.sections import ChatProcessSettings
+
+    rules = (await effective_settings(session, tenant_id, ChatProcessSettings)).values
+    if kind.value not in rules.allowed_attachments:
+        raise InvalidInput(f"{kind.value} attachments are not allowed here",
+                           code="attachment_not_allowed",
+                           template=f"{kind.value} attachments are not allowed here")
+
+
+async def official_reminder(session: AsyncSession, tenant_id: int) -> str | None:
+    """The reminder a customer sees when a conversation starts, if the standards want one."""
+    from probity.governance import effective_settings
+    from probity.governance.sections import ChatProcessSettings
+
+    rules = (await effective_settings(session, tenant_id, ChatProcessSettings)).values
+    return rules.reminder_text if rules.official_channel_reminder else None
+
+
 def check_sender(who: Participant) -> None:
     if who.role not in ("customer", "agent"):
         raise Forbidden("only the conversation's customer and agent send messages")
@@ -414,6 +436,8 @@ async def send_message(
     check_sender(who)
     if conv.status == ConversationStatus.closed:
         raise Conflict("the conversation is closed", code="closed")
+    if kind != MessageKind.text:
+        await check_attachment_allowed(session, conv.tenant_id, kind)
     try:
         policy = await policy_for(session, conv.tenant_id)
         pending = await prepare_send(conv.id, who, publish, text=text, client_id=client_id,

@@ -326,7 +326,12 @@ async def chat_socket(websocket: WebSocket, conv_id: int, after: int = 0,
             assert conv2 is not None
             backlog = await service.history(session, conv2, who, after_seq=after, limit=10_000)
             state = conversation_state(conv2)
-        await conn.send({"type": "hello", "role": who.role, "conversation": state})
+            hello: dict[str, Any] = {"type": "hello", "role": who.role, "conversation": state}
+            if who.role == "customer":  # the official-channel reminder (group standards)
+                reminder = await service.official_reminder(session, conv2.tenant_id)
+                if reminder:
+                    hello["official_reminder"] = reminder
+        await conn.send(hello)
         conn.backlog_max = max(after, state["last_seq"])
         for view in backlog:
             await conn.send(view)

@@ -50,7 +50,14 @@ function open(conv, pos) {
   sock = new ChatSocket({
     convId: state.id, token: state.token,
     onFrame: (f) => {
-      if (f.type === "hello") setStatus(f.conversation, pos);
+      if (f.type === "hello") {
+        setStatus(f.conversation, pos);
+        const reminder = document.getElementById("official-reminder");
+        if (reminder && f.official_reminder) {
+          reminder.textContent = f.official_reminder;
+          reminder.hidden = false;
+        }
+      }
       if (f.type === "message") {
         renderMessage(list, f, "customer", { convId: state.id, token: state.token, t });
         if (f.sender === "customer") mySeqs.push(f.seq);
