@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import accumulate, repeat
 from typing import Final
@@ -142,9 +142,20 @@ def screen_message(text: str, role: str, policy: CompiledPolicy | None = None) -
     model = policy.model
     if model is None or not text:
         return res
+    with_model = _WITH_MODEL or _load_with_model()
+    return with_model(res, text, role, policy, model)
+
+
+_WITH_MODEL: Callable[..., ScreeningResult] | None = None
+
+
+def _load_with_model() -> Callable[..., ScreeningResult]:
+    """learned.with_model, imported on first use (learned imports this module)."""
+    global _WITH_MODEL
     from probity.screening.learned import with_model
 
-    return with_model(res, text, role, policy, model)
+    _WITH_MODEL = with_model
+    return with_model
 
 
 def screen_rules(text: str, role: str, policy: CompiledPolicy | None = None) -> ScreeningResult:

@@ -39,6 +39,7 @@ CLASSES: Final[tuple[str, ...]] = ("contact", "bribe", "payment", "refusal")
 FLAGGED: Final[tuple[str, ...]] = ("contact", "bribe", "payment")
 _SENTENCES: Final = re.compile(r"[。！？!?；;\n]+|\.\s")
 LONG: Final = 60  # characters: longer messages are scored per sentence too
+CACHE_SIZE: Final = 50_000  # scores of short normalised texts kept per model
 
 
 class ModelError(ValueError):
@@ -88,6 +89,9 @@ def ngrams(s: str, lo: int = 1, hi: int = 3) -> set[str]:
 class IntentScores:
     scores: dict[str, float]
     drivers: list[tuple[str, float]] = field(default_factory=list)  # (n-gram, weight)
+    # Filled by IntentModel.score: anything at or above a threshold (flagged categories or
+    # refusal)? Lets the common case (nothing) skip every per-category comparison.
+    notable: bool = True
 
     def top(self) -> tuple[str, float]:
         cat = max(FLAGGED, key=lambda c: self.scores.get(c, 0.0))
@@ -116,6 +120,7 @@ class IntentModel:
         # in one C pass. The weights of two classes share one complex number, so the four
         # sums are two C-level sum(map(...)) calls.
         keys = list(self.weights)
+        self._cache: dict[tuple[str, str], IntentScores] = {}
         self._matcher = AhoCorasick(keys) if keys else None
         k = len(self.classes)
         pad = [0.0] * (k % 2)
@@ -142,6 +147,18 @@ class IntentModel:
     def score(self, text: str, role: str, explain: bool = False) -> IntentScores:
         if len(text) <= LONG:
             best_piece = normalise(text)
+            if not explain:
+                # Service traffic repeats, and more so in the model's view (digits are all 0,
+                # separators gone): short texts' scores are kept (bounded; cleared when full).
+                key = (best_piece, role)
+                hit = self._cache.get(key)
+                if hit is not None:
+                    return hit
+                out = self._scores(self._raw(best_piece, role))
+                if len(self._cache) >= CACHE_SIZE:
+                    self._cache.clear()
+                self._cache[key] = out
+                return out
             raw = self._raw(best_piece, role)
         else:
             # Per sentence, in one pass: the message's score is the larger of the sum over
@@ -164,11 +181,19 @@ class IntentModel:
             raw = [max(a, b) for a, b in zip(raw, whole, strict=True)]
             if not best_piece:
                 best_piece = normalise(text)
-        out = IntentScores({c: _sigmoid(v) for c, v in zip(self.classes, raw, strict=True)})
+        out = self._scores(raw)
         if explain:
             cat, _p = out.top()
             out.drivers = self.drivers(best_piece, cat)
         return out
+
+    def _scores(self, raw: list[float]) -> IntentScores:
+        scores = {c: _sigmoid(v) for c, v in zip(self.classes, raw, strict=True)}
+        th = self.thresholds
+        low = min(self.veto_below, 1.0)
+        notable = any(scores[c] >= th.get(c, 1.0) for c in self.classes) or (
+            low > 0 and max(scores[c] for c in FLAGGED) < low)
+        return IntentScores(scores, notable=notable)
 
     def drivers(self, normalised: str, category: str, k: int = 5) -> list[tuple[str, float]]:
         """The n-grams that pushed ``category`` up most in this (normalised) text."""

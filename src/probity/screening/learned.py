@@ -31,6 +31,8 @@ def with_model(res: ScreeningResult, text: str, role: str, policy: CompiledPolic
     sc = model.score(text, role)
     scores = sc.scores
     res.model_scores = scores
+    if not sc.notable:
+        return res  # nothing over a threshold, nothing under the veto: the rules stand
     if res.decision != "allow":
         veto = model.veto_below
         if (veto > 0 and not res.concrete and "refusal" not in res.categories
