@@ -39,6 +39,7 @@ CLASSES: Final[tuple[str, ...]] = ("contact", "bribe", "payment", "refusal")
 FLAGGED: Final[tuple[str, ...]] = ("contact", "bribe", "payment")
 _SENTENCES: Final = re.compile(r"[。！？!?；;\n]+|\.\s")
 LONG: Final = 60  # characters: longer messages are scored per sentence too
+_BOUND: Final = "\u9f98"  # 龘: folds to itself, in no n-gram of any model
 CACHE_SIZE: Final = 50_000  # scores of short normalised texts kept per model
 
 
@@ -167,8 +168,9 @@ class IntentModel:
             whole = list(base)
             raw = list(base)
             best_piece = ""
-            for piece in _SENTENCES.split(text):
-                ps = normalise(piece)
+            # One normalisation for the whole text: sentence ends become a boundary character
+            # that folds to itself and is in no n-gram, then the pieces are split on it.
+            for ps in normalise(_SENTENCES.sub(_BOUND, text)).split(_BOUND):
                 if not ps:
                     continue
                 pr = self._raw(ps, role)
