@@ -2,8 +2,10 @@
 
     .venv/bin/python training/screening/generate.py
 
-Written for the learned layer only, apart from every evaluation set (tests/screening/corpus.jsonl
-and tests/screening/blind/*): nothing here is copied from them. Lines are composed from pools of
+Written for the learned layer only. Nothing is taken from an evaluation set (the corpus's eval
+half, see split_corpus.py, or a blind round); some phrasings in the EN_OK/OFFICIAL/SHORT/MORE
+pools came from lines of the corpus's *train* half that an early model got wrong (that half is
+training data itself). Lines are composed from pools of
 phrasings across many domains, disguises (homophones, pinyin, emoji, traditional characters,
 spacing, numerals) and hard negatives (refusals that quote the offer, product and voucher codes
 with WX/HB, masked e-mails in notices, everyday words containing slang tokens, official
