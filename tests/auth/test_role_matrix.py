@@ -134,6 +134,7 @@ EXPECTED: dict[tuple[str, str], set[int]] = {
     # Screening policy page: the form's overlay is empty (valid), the tenant missing.
     ("POST", "/standards/{tenant_id}/screening/replay"): {404},
     ("POST", "/standards/{tenant_id}/screening/publish"): {404},
+    ("POST", "/standards/notification-rules/{rule_id}/deactivate"): {404},
     ("POST", "/api/v1/recruitment/requisitions/{req_id}/close"): {404},
     ("POST", "/recruitment/requisitions/{req_id}/close"): {404},
     # Attendance: queries need their parameters (422 without); self-service needs an employee

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from probity.auth.deps import Session, commit, require
 from probity.auth.permissions import Perm, Principal
 from probity.errors import DomainError, Forbidden, InvalidInput, NotFound
-from probity.governance import compare_pages, forms, policy_pages, service
+from probity.governance import compare_pages, forms, policy_pages, rules_pages, service
 from probity.governance.registry import SectionSpec, all_sections, get_section
 from probity.i18n import translator
 from probity.models import Tenant
@@ -24,6 +24,7 @@ router = APIRouter(include_in_schema=False)
 # The screening policy's own page (and replays) first: its paths are more specific.
 router.include_router(policy_pages.router)
 router.include_router(compare_pages.router)
+router.include_router(rules_pages.router)
 SettingsReader = Annotated[Principal, Depends(require(Perm.settings_read))]
 
 

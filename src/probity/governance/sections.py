@@ -28,21 +28,25 @@ class NoticeSettings(SettingsSection):
     """What each side is told when screening intervenes, per category and sender role."""
 
     customer_contact: str = Field(
-        BLOCK_NOTICE, min_length=1, max_length=500,
+        default=BLOCK_NOTICE, min_length=1, max_length=500,
         title="Customer notice: off-platform contact")
     customer_bribe: str = Field(
-        BLOCK_NOTICE, min_length=1, max_length=500, title="Customer notice: red envelope")
+        default=BLOCK_NOTICE, min_length=1, max_length=500,
+        title="Customer notice: red envelope")
     customer_payment: str = Field(
-        BLOCK_NOTICE, min_length=1, max_length=500, title="Customer notice: private payment")
+        default=BLOCK_NOTICE, min_length=1, max_length=500,
+        title="Customer notice: private payment")
     agent_contact: str = Field(
-        WARN_REMINDER, min_length=1, max_length=500,
+        default=WARN_REMINDER, min_length=1, max_length=500,
         title="Agent warning: off-platform contact")
     agent_bribe: str = Field(
-        WARN_REMINDER, min_length=1, max_length=500, title="Agent warning: red envelope")
+        default=WARN_REMINDER, min_length=1, max_length=500,
+        title="Agent warning: red envelope")
     agent_payment: str = Field(
-        WARN_REMINDER, min_length=1, max_length=500, title="Agent warning: private payment")
+        default=WARN_REMINDER, min_length=1, max_length=500,
+        title="Agent warning: private payment")
     agent_customer_attempt: str = Field(
-        "客户试图转到平台外联系，请在官方渠道内继续服务。", min_length=1, max_length=500,
+        default="客户试图转到平台外联系，请在官方渠道内继续服务。", min_length=1, max_length=500,
         title="Agent notice: the customer tried to move off-platform")
 
 
