@@ -120,14 +120,14 @@ async def test_signatures_cannot_be_altered(db: AsyncSession, dialect: str) -> N
     principal.user_id = None  # type: ignore[assignment]
     sig = await service.sign_pledge(db, principal, schemas.PledgeSign(
         pledge_version_id=pv.id, typed_name=emp.name, text_sha256=pv.text_sha256))
-    async with db.begin_nested():
-        try:
+    try:
+        async with db.begin_nested():  # the failed statement rolls back to the savepoint
             await db.execute(text("UPDATE pledge_signatures SET typed_name = 'x' WHERE id = :i"),
                              {"i": sig.id})
-        except DBAPIError as exc:
-            assert "append-only" in str(exc)
-        else:
-            raise AssertionError("a signature was altered")
+    except DBAPIError as exc:
+        assert "append-only" in str(exc)
+    else:
+        raise AssertionError("a signature was altered")
 
 
 async def test_onboarding_completes_only_when_signed(as_user, db: AsyncSession
