@@ -207,6 +207,8 @@ def test_role_grants_are_pinned() -> None:
         Perm.customer_report: {Role.customer, Role.hq_admin},
         # Starting a verification job is a write: the auditor lost it (was ledger.read).
         Perm.ledger_verify: {Role.compliance, Role.hq_admin},
+        # Customers' full phone numbers (was: has_role(finance, compliance, hq_admin)).
+        Perm.customer_contact: {Role.finance, Role.compliance, Role.hq_admin},
     }
     assert set(expected) == set(Perm), "pin the grants of every permission here"
     for perm, roles in expected.items():

@@ -31,3 +31,14 @@ async def test_staff_cannot_start_customer_conversations(as_user: Any) -> None:
 
 def test_no_route_checks_role_names() -> None:
     assert not hasattr(deps, "require_role")
+
+
+async def test_customer_phones_are_masked_without_the_contact_permission(as_user: Any) -> None:
+    phones = {}
+    for who in ("auditor", "finance"):
+        c = await as_user(who)
+        r = await c.get("/api/v1/customers", params={"limit": 5})
+        assert r.status_code == 200, r.text
+        phones[who] = [row["phone"] for row in r.json() if row["phone"]]
+    assert phones["auditor"] and all("*" in p for p in phones["auditor"])
+    assert phones["finance"] and all("*" not in p for p in phones["finance"])

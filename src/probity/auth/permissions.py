@@ -57,6 +57,7 @@ class Perm(enum.StrEnum):
     own_cases = "case.own"  # self-report an offer, see and appeal one's own cases
     own_accounts = "payee.own"  # declare one's own payee accounts and see them
     customer_report = "case.report"  # a customer reports an agent's misconduct
+    customer_contact = "commerce.contact"  # customers' full phone numbers (others see masked)
 
 
 ALL = frozenset(Perm)
@@ -88,8 +89,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
                                    Perm.onboarding_manage, Perm.attendance_read,
                                    Perm.attendance_manage},
     Role.finance: SELF_SERVICE | OWN | {Perm.org_read, Perm.commerce_read, Perm.finance_import,
-                                        Perm.settings_read},
-    Role.compliance: SELF_SERVICE | OWN | {Perm.ledger_verify, Perm.org_read,
+                                        Perm.settings_read, Perm.customer_contact},
+    Role.compliance: SELF_SERVICE | OWN | {Perm.ledger_verify, Perm.customer_contact,
+                                           Perm.org_read,
                                            Perm.commerce_read, Perm.chat_supervise,
                                            Perm.chat_evidence, Perm.alerts_read,
                                            Perm.ledger_read, Perm.records_manage,
@@ -129,9 +131,6 @@ class Principal:
     @property
     def roles(self) -> set[Role]:
         return {g.role for g in self.grants}
-
-    def has_role(self, *roles: Role) -> bool:
-        return any(g.role in roles for g in self.grants)
 
     def can(self, perm: Perm) -> bool:
         return any(perm in ROLE_PERMISSIONS[g.role] for g in self.grants)

@@ -9,11 +9,11 @@ from probity.auth.permissions import Perm, Principal
 from probity.commerce import schemas
 from probity.errors import NotFound
 from probity.masking import mask_phone
-from probity.models import Customer, Order, Payment, Role
+from probity.models import Customer, Order, Payment
 
 
 def customer_read(c: Customer, viewer: Principal) -> schemas.CustomerRead:
-    full = viewer.has_role(Role.finance, Role.compliance, Role.hq_admin)
+    full = viewer.can(Perm.customer_contact)
     return schemas.CustomerRead(id=c.id, tenant_id=c.tenant_id, customer_no=c.customer_no,
                                 name=c.name, phone=c.phone if full else mask_phone(c.phone))
 
