@@ -89,18 +89,19 @@ async def enqueue(session: AsyncSession, task: str, *, params: dict[str, Any] | 
 async def get_job(session: AsyncSession, principal: Principal, job_id: int) -> Job:
     """The job, if the caller may see it: its tenant is in the scope of the task's read
     permission (owner-only tasks: and the caller started it). Otherwise 404."""
-    job = await session.get(Job, job_id)
+    from probity.auth.scoping import MAX_ID, tenant_in_scope
+
+    job = await session.get(Job, job_id) if 0 < job_id <= MAX_ID else None
     if job is None:
         raise NotFound("no such job")
     spec = get_task(job.task)
     mine = job.started_by_user_id == principal.user_id
     if spec.perm is not None and job.tenant_id is not None:
-        from probity.models.org import Tenant
-
-        scope = principal.scope(spec.perm)
-        path = await session.scalar(select(Tenant.path).where(Tenant.id == job.tenant_id))
-        in_scope = path is not None and any(path.startswith(p) for p in scope.tenant_paths)
-        visible = in_scope and (mine or not spec.owner_only)
+        try:
+            await tenant_in_scope(session, principal, spec.perm, job.tenant_id, body=False)
+            visible = mine or not spec.owner_only
+        except NotFound:
+            visible = False
     else:
         visible = mine
     if not visible:
