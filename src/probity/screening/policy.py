@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from importlib import resources
@@ -590,9 +591,15 @@ def _load_model(spec: PolicySpec) -> IntentModel | None:
 _DEFAULT: CompiledPolicy | None = None
 
 
+_DEFAULT_LOCK = threading.Lock()
+
+
 def default_policy() -> CompiledPolicy:
-    """The compiled built-in policy (compiled once per process)."""
+    """The compiled built-in policy (compiled once per process: a second caller waits for the
+    first compile instead of running another one beside it)."""
     global _DEFAULT
     if _DEFAULT is None:
-        _DEFAULT = compile_policy(default_policy_spec())
+        with _DEFAULT_LOCK:
+            if _DEFAULT is None:
+                _DEFAULT = compile_policy(default_policy_spec())
     return _DEFAULT
