@@ -1,6 +1,8 @@
 """WebSocket endpoints of the chat channel.
 
-Protocol (JSON text frames) on /ws/chat/{conversation_id}?after=<seq>[&token=<guest token>]:
+Protocol (JSON text frames) on /ws/chat/{conversation_id}?after=<seq>[&token=<guest token>]
+[&reason=<why>] (staff who are not participants: the read is access-logged, with the reason where
+their role must give one; without it an error frame ``reason_required`` and close 4422):
 
 server → client
   {"type": "hello", "role": ..., "conversation": {...}}       once, after the socket is accepted
@@ -14,6 +16,9 @@ server → client
   {"type": "recalled", "seq": n}   {"type": "assigned", ...}   {"type": "closed"}
   {"type": "resync"}               the client fell behind: reconnect with after=<last seq>
   {"type": "error", "code": ..., "message": ..., "client_id": ...}   {"type": "pong"}
+        malformed frames get codes binary_frame, invalid_json, frame_too_large, frame_too_deep,
+        invalid_frame, invalid_seq and the socket stays open; session_ended (logout, password
+        change, offboarding, a revoked token — re-checked before each frame) closes it with 4401
 client → server
   {"type": "send", "client_id": "<unique>", "text": "..."}   (client_id makes resends idempotent)
   {"type": "delivered", "seq": n}   {"type": "read", "seq": n}   {"type": "recall", "seq": n}
@@ -156,13 +161,16 @@ class Connection:
         conversation's own token and are not re-checked."""
         if self.principal is None:
             return True
-        async with ws_session(self.ws.app) as session:
-            if not await still_valid(session, self.principal):
-                return False
-            if self.who.role == "agent":
-                agent = await session.scalar(select(Conversation.agent_user_id).where(
-                    Conversation.id == self.conv_id))
-                return agent == self.principal.user_id
+        try:
+            async with ws_session(self.ws.app) as session:
+                if not await still_valid(session, self.principal):
+                    return False
+                if self.who.role == "agent":
+                    agent = await session.scalar(select(Conversation.agent_user_id).where(
+                        Conversation.id == self.conv_id))
+                    return agent == self.principal.user_id
+        except OperationalError:
+            raise Conflict("the database is busy; send again", code="retry") from None
         return True
 
     async def handle(self, data: dict[str, Any]) -> None:
