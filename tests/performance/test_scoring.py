@@ -47,7 +47,7 @@ WEIGHTS = {"compliance": 20, "csat": 30, "first_response": 15, "resolution": 15,
            "manual.quality": 20}
 
 
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)  # the machine is shared: no wall clock
 @given(violations, tables, service, manual)
 def test_scores_stay_within_0_and_100(vs: list[Violation], table: PenaltyTable,
                                       svc: ServiceFacts, man: dict[str, int]) -> None:
@@ -58,7 +58,7 @@ def test_scores_stay_within_0_and_100(vs: list[Violation], table: PenaltyTable,
         assert value is None or 0 <= value <= 100
 
 
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)  # the machine is shared: no wall clock
 @given(violations, st.builds(Violation, case_id=st.integers(10_001, 20_000),
                              vtype=st.sampled_from(["bribe", "contact", "payment"]),
                              severity=st.integers(1, 4), concealed=st.booleans()),
@@ -71,7 +71,7 @@ def test_monotone_in_violations(vs: list[Violation], extra: Violation, table: Pe
     assert after.total <= before.total
 
 
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)  # the machine is shared: no wall clock
 @given(violations, tables, service, manual, st.integers(0, 20), st.integers(0, 20),
        st.integers(0, 20))
 def test_a_refusal_never_lowers_a_score(vs: list[Violation], table: PenaltyTable,
@@ -84,7 +84,7 @@ def test_a_refusal_never_lowers_a_score(vs: list[Violation], table: PenaltyTable
     assert more.compliance >= base.compliance and more.total >= base.total
 
 
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)  # the machine is shared: no wall clock
 @given(violations, tables, st.data())
 def test_an_overturned_appeal_restores_exactly(vs: list[Violation], table: PenaltyTable,
                                                data: st.DataObject) -> None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 from datetime import date, datetime, time, timedelta
-from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -358,7 +357,3 @@ async def set_manual_score(session: AsyncSession, principal: Principal, cycle_id
                  after={"cycle_id": cycle_id, "indicator": indicator, "score": score,
                         "comment": row.comment})
     return row
-
-
-def money(value: Decimal) -> str:
-    return f"{value:.2f}"

@@ -8,11 +8,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from probity.models import (
@@ -281,13 +280,3 @@ async def pending_adjustments(session: AsyncSession, cycle: AppraisalCycle,
                 items[-1].bonus_owed = max(Decimal("0.00"), owed - paid[(ref_id, emp)])
         out[emp].extend(items)
     return out
-
-
-async def frozen_counts(session: AsyncSession, cycle_ids: Sequence[int]) -> dict[int, int]:
-    rows = await session.execute(select(PerformanceScore.cycle_id, func.count()).where(
-        PerformanceScore.cycle_id.in_(cycle_ids)).group_by(PerformanceScore.cycle_id))
-    return {cid: n for cid, n in rows}
-
-
-def as_naive_day(moment: datetime) -> str:
-    return moment.date().isoformat()

@@ -239,11 +239,14 @@ async def message_facts(session: AsyncSession, tenant_ids: Sequence[int],
                 Message.sender_role, Message.decision, Message.categories,
                 Message.sender_employee_id)
          .join(Conversation, Conversation.id == Message.conversation_id)
-         .where(Message.tenant_id.in_(tenant_ids), Message.created_at >= start,
-                Message.created_at < end, Message.decision != "allow")
+         .where(Message.created_at >= start, Message.created_at < end,
+                Message.decision != "allow")
          .order_by(Message.conversation_id, Message.seq))
-    if employee_ids is not None:
-        q = q.where(Conversation.agent_employee_id.in_(employee_ids))
+    if employee_ids is not None:  # from the agent's conversations (index), not a tenant scan
+        q = q.where(Conversation.agent_employee_id.in_(employee_ids),
+                    Conversation.tenant_id.in_(tenant_ids))
+    else:
+        q = q.where(Message.tenant_id.in_(tenant_ids))
     current: int | None = None
     agent: int | None = None
     batch: list[tuple[int, str, str, list[str], int | None]] = []

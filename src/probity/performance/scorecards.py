@@ -6,7 +6,6 @@ rating). An agent sees their own (我的绩效); anyone else's is 404 unless in 
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
@@ -177,9 +176,3 @@ async def _frozen(session: AsyncSession, cycle: AppraisalCycle, employee_id: int
                   "reason": score.bonus_reason},
         "manual": manual,
     }
-
-
-def total_owed(bonus: dict[str, Any] | None) -> Decimal:
-    if not bonus:
-        return Decimal("0.00")
-    return Decimal(bonus["amount"]) + Decimal(bonus["adjustment"])
