@@ -305,7 +305,7 @@ async def run(url: str, agents: int, messages: int, cases: int, samples: int, no
     full = agents >= 10_000 and messages >= 2_000_000 and cases >= 20_000
     scale = "full scale" if full else "REDUCED scale (not the issue's full 10,000 / 2M / 20,000)"
     return (
-        f"### Performance management — {dialect} (`benchmarks/performance.py`)\n\n"
+        f"## Performance management — {dialect} (`benchmarks/performance.py`)\n\n"
         f"{scale}: {agents:,} agents, {info['messages']:,} messages in "
         f"{info['conversations']:,} conversations ({info['refusals']:,} with an offer and a "
         f"refusal), {info['cases']:,} substantiated cases, one monthly cycle. Data built in "
@@ -330,6 +330,7 @@ def main() -> None:
     ap.add_argument("--samples", type=int, default=200)
     ap.add_argument("--database-url", default=None)
     ap.add_argument("--note", default="")
+    ap.add_argument("--section", default=None, help="docs/BENCHMARKS.md section name")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         url = args.database_url or f"sqlite+aiosqlite:///{tmp}/bench.db"
@@ -337,7 +338,7 @@ def main() -> None:
                                args.note))
     dialect = "postgresql" if url.startswith("postgresql") else "sqlite"
     print(body)
-    write_section(f"performance_{dialect}", body)
+    write_section(args.section or f"performance_{dialect}", body)
 
 
 if __name__ == "__main__":

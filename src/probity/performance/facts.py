@@ -109,14 +109,21 @@ def concealed(alerts: Sequence[AlertView], self_reported: bool = False) -> bool:
             and not self_reported)
 
 
+def _who(tenant_col: Any, employee_col: Any, tenant_ids: Sequence[int],
+         employee_ids: Sequence[int] | None) -> Any:
+    """Narrow by the employees when given (their index; an employee's rows are in their own
+    tenant), else by the cycle's tenants: never both, so the planner cannot pick the tenant
+    index and scan every row of the subsidiary for one agent's scorecard."""
+    if employee_ids is not None:
+        return employee_col.in_(employee_ids)
+    return tenant_col.in_(tenant_ids)
+
+
 def _case_filter(tenant_ids: Sequence[int], employee_ids: Sequence[int] | None,
                  start: datetime, end: datetime) -> list[Any]:
-    clauses: list[Any] = [Case.tenant_id.in_(tenant_ids), Case.decision == "substantiated",
-                          Case.decided_at >= start, Case.decided_at < end,
-                          Case.agent_employee_id.is_not(None)]
-    if employee_ids is not None:
-        clauses.append(Case.agent_employee_id.in_(employee_ids))
-    return clauses
+    return [_who(Case.tenant_id, Case.agent_employee_id, tenant_ids, employee_ids),
+            Case.decision == "substantiated", Case.decided_at >= start, Case.decided_at < end,
+            Case.agent_employee_id.is_not(None)]
 
 
 async def case_facts(session: AsyncSession, tenant_ids: Sequence[int],
@@ -140,8 +147,8 @@ async def case_facts(session: AsyncSession, tenant_ids: Sequence[int],
     # was decided is not concealed.
     reported: dict[tuple[int | None, int | None], datetime] = {}
     sq = select(Alert.agent_employee_id, Alert.customer_id, func.min(Alert.created_at)).where(
-        Alert.tenant_id.in_(tenant_ids), Alert.source == "self_report",
-        Alert.created_at < end, Alert.agent_employee_id.in_({c[1] for c in cases}))
+        Alert.agent_employee_id.in_({c[1] for c in cases}), Alert.source == "self_report",
+        Alert.created_at < end)
     for emp_id, customer_id, first in await session.execute(
             sq.group_by(Alert.agent_employee_id, Alert.customer_id)):
         reported[(emp_id, customer_id)] = first
@@ -163,10 +170,9 @@ async def self_report_facts(session: AsyncSession, tenant_ids: Sequence[int],
                             employee_ids: Sequence[int] | None, start: datetime, end: datetime,
                             out: dict[int, AgentFacts]) -> None:
     q = select(Alert.id, Alert.agent_employee_id, Alert.conversation_id).where(
-        Alert.tenant_id.in_(tenant_ids), Alert.source == "self_report",
-        Alert.created_at >= start, Alert.created_at < end, Alert.agent_employee_id.is_not(None))
-    if employee_ids is not None:
-        q = q.where(Alert.agent_employee_id.in_(employee_ids))
+        _who(Alert.tenant_id, Alert.agent_employee_id, tenant_ids, employee_ids),
+        Alert.source == "self_report", Alert.created_at >= start, Alert.created_at < end,
+        Alert.agent_employee_id.is_not(None))
     for alert_id, emp_id, conv_id in await session.execute(q):
         if emp_id is None:
             continue
@@ -242,11 +248,8 @@ async def message_facts(session: AsyncSession, tenant_ids: Sequence[int],
          .where(Message.created_at >= start, Message.created_at < end,
                 Message.decision != "allow")
          .order_by(Message.conversation_id, Message.seq))
-    if employee_ids is not None:  # from the agent's conversations (index), not a tenant scan
-        q = q.where(Conversation.agent_employee_id.in_(employee_ids),
-                    Conversation.tenant_id.in_(tenant_ids))
-    else:
-        q = q.where(Message.tenant_id.in_(tenant_ids))
+    q = q.where(_who(Message.tenant_id, Conversation.agent_employee_id, tenant_ids,
+                     employee_ids))
     current: int | None = None
     agent: int | None = None
     batch: list[tuple[int, str, str, list[str], int | None]] = []
@@ -268,12 +271,10 @@ async def refusal_facts(session: AsyncSession, tenant_ids: Sequence[int],
     refusal message with its episode); the evidence is the episode's first refusal message."""
     q = (select(Refusal.refuser_employee_id, Refusal.conversation_id, Refusal.episode,
                 func.min(Refusal.message_id))
-         .where(Refusal.tenant_id.in_(tenant_ids), Refusal.refuser_role == "agent",
-                Refusal.refuser_employee_id.is_not(None), Refusal.created_at >= start,
-                Refusal.created_at < end)
+         .where(_who(Refusal.tenant_id, Refusal.refuser_employee_id, tenant_ids, employee_ids),
+                Refusal.refuser_role == "agent", Refusal.refuser_employee_id.is_not(None),
+                Refusal.created_at >= start, Refusal.created_at < end)
          .group_by(Refusal.refuser_employee_id, Refusal.conversation_id, Refusal.episode))
-    if employee_ids is not None:
-        q = q.where(Refusal.refuser_employee_id.in_(employee_ids))
     for emp_id, conv_id, _episode, msg_id in await session.execute(q):
         if emp_id is None:
             continue
@@ -285,11 +286,10 @@ async def service_facts(session: AsyncSession, tenant_ids: Sequence[int],
                         employee_ids: Sequence[int] | None, start: datetime, end: datetime,
                         out: dict[int, AgentFacts]) -> None:
     """Conversations assigned in the cycle: resolution, CSAT, first response."""
-    where: list[Any] = [Conversation.tenant_id.in_(tenant_ids),
-                        Conversation.agent_employee_id.is_not(None),
-                        Conversation.assigned_at >= start, Conversation.assigned_at < end]
-    if employee_ids is not None:
-        where.append(Conversation.agent_employee_id.in_(employee_ids))
+    where: list[Any] = [
+        _who(Conversation.tenant_id, Conversation.agent_employee_id, tenant_ids, employee_ids),
+        Conversation.agent_employee_id.is_not(None), Conversation.assigned_at >= start,
+        Conversation.assigned_at < end]
     rows = await session.execute(select(
         Conversation.id, Conversation.agent_employee_id, Conversation.status,
         Conversation.csat_score).where(*where))
