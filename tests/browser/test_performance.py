@@ -55,7 +55,7 @@ def test_agent_deduction_links_to_case_and_hr_closes_cycle(browser: Any, live_se
         header, *rows = data.decode("utf-8-sig").splitlines()
         assert header.startswith("cycle_id,employee_no,name") and len(rows) > 10
         page.screenshot(path=str(tmp_path / "closed.png"), full_page=True)
-        # The dashboard's figures per team and cycle (the charts are not asserted here).
+        # The dashboard's figures per team and cycle (its ECharts canvas needs node_modules).
         page.goto(f"{live_server}/performance/dashboard?level=team")
         assert page.locator("[data-testid=dashboard] tbody tr").count() > 1
     finally:

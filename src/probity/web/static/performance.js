@@ -9,6 +9,7 @@ function draw() {
   for (const figure of FIGURES) {
     const el = document.getElementById(`chart-${figure}`);
     if (!el) continue;
+    el.style.height = "280px"; // set from script: the CSP refuses inline style attributes
     const chart = window.echarts.init(el, null, { locale: labels.locale });
     const percent = { type: "value", min: 0, max: 1,
       axisLabel: { formatter: (v) => `${Math.round(v * 100)}%` } };
