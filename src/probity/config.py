@@ -44,6 +44,11 @@ class Settings(BaseSettings):
     password_min_length: int = 10
     ledger_signing_key: str | None = Field(default=None, repr=False)
     attachments_dir: Path = PROJECT_ROOT / "var" / "attachments"
+    # Signed ledger checkpoints are also written here as they are committed (one file per
+    # checkpoint, never rewritten): point it at storage the database's administrators cannot
+    # rewrite, or let a witness copy it, and `probity ledger verify --checkpoints DIR` checks the
+    # ledger against those copies.
+    checkpoint_dir: Path | None = None
     # Outgoing e-mail for case notifications (none sent when smtp_host is unset).
     smtp_host: str | None = None
     smtp_port: int = 25

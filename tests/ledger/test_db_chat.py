@@ -23,7 +23,8 @@ async def test_blocked_message_and_its_alert_are_ledgered(as_user: Any, db: Asyn
     alert = await db.scalar(select(Alert).where(Alert.message_id == r.json()["id"]))
     assert msg is not None and alert is not None
     rows = (await db.scalars(select(LedgerEntry).where(
-        LedgerEntry.tenant_id == msg.tenant_id, ~LedgerEntry.type.startswith("case."))
+        LedgerEntry.tenant_id == msg.tenant_id, ~LedgerEntry.type.startswith("case."),
+        LedgerEntry.type != "audit.entry")
         .order_by(LedgerEntry.seq.desc()).limit(2))).all()
     alert_row, msg_row = rows
     assert msg_row.type == "chat.message" and alert_row.type == "alert.raised"
@@ -34,7 +35,8 @@ async def test_blocked_message_and_its_alert_are_ledgered(as_user: Any, db: Asyn
     assert json.loads(alert_row.payload)["alert_id"] == alert.id
     # The alert then opened a case, ledgered after it.
     latest = await db.scalar(select(LedgerEntry.type).where(
-        LedgerEntry.tenant_id == msg.tenant_id).order_by(LedgerEntry.seq.desc()).limit(1))
+        LedgerEntry.tenant_id == msg.tenant_id, LedgerEntry.type != "audit.entry")
+        .order_by(LedgerEntry.seq.desc()).limit(1))
     assert latest is not None and latest.startswith("case.")
     result = await verify_tenant(db, msg.tenant_id)
     assert result.ok, result.message

@@ -191,3 +191,28 @@ async def test_api_rules_holds_and_purge_access(as_user: Any, db: AsyncSession) 
     assert (await aud.put("/api/v1/retention/rules", json={
         "tenant_id": tenant_id, "record_type": "chat.message", "days": 1})).status_code == 403
     assert (await aud.post("/api/v1/retention/purge", json={})).status_code == 403
+
+
+async def test_purged_entries_stay_in_the_evidence_pack(
+        as_user: Any, db: AsyncSession, settings: Settings) -> None:
+    """Packs find entries through the ledger_refs index written at append time, not by
+    matching payload text, so a purge (payload → NULL) no longer drops them from the pack."""
+    import io as _io
+    import zipfile
+
+    from probity.ledger.pack import verify_pack
+    from probity.ledger.service import default_keyring
+
+    conv_id, msg_ids, _sha = await _chat(as_user, settings)
+    conv = await db.get(Conversation, conv_id)
+    assert conv is not None
+    await _set_rules(as_user, conv.tenant_id)
+    await _purge(db, settings, conv.tenant_id)
+    comp = await as_user("compliance")
+    r = await comp.get(f"/api/v1/conversations/{conv_id}/evidence-pack",
+                       params={"reason": "retention check"})
+    assert r.status_code == 200, r.text
+    entries = json.loads(zipfile.ZipFile(_io.BytesIO(r.content)).read("entries.json"))
+    messages = [e for e in entries if e["type"] == "chat.message"]
+    assert len(messages) >= len(msg_ids) and all(e["payload"] is None for e in messages)
+    assert verify_pack(r.content, default_keyring()).ok

@@ -15,7 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from probity.auth.permissions import Perm, Principal
 from probity.context import client_ip_var, request_id_var
 from probity.csvexport import to_csv
+from probity.ledger.auditlog import install as _ledger_audit_rows
 from probity.models import AuditEntry
+
+_ledger_audit_rows()  # every audit row gets its ledger entry in the same transaction
 
 
 def _jsonable(value: Any) -> Any:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from probity.auth.permissions import Perm, Principal
@@ -22,7 +22,12 @@ from probity.ledger.chain import EntryRecord, format_time
 from probity.ledger.checkpoint import Keyring, verify_checkpoint
 from probity.ledger.merkle import inclusion_proof
 from probity.ledger.pack import EvidenceContents, build_pack
-from probity.ledger.service import default_keyring, latest_checkpoint, make_checkpoint
+from probity.ledger.service import (
+    default_keyring,
+    entries_about,
+    latest_checkpoint,
+    make_checkpoint,
+)
 from probity.models import Case, Conversation, LedgerEntry, Message, Payment, Refund
 from probity.models.base import utcnow
 
@@ -31,34 +36,17 @@ def _value(v: Any) -> Any:
     return getattr(v, "value", v)
 
 
-def _mentions(key: str, ids: list[int]) -> list[Any]:
-    """LIKE clauses matching `"key":id` in canonical JSON (no spaces; followed by , or })."""
-    out = []
-    for i in ids:
-        needle = f'"{key}":{i}'
-        out += [LedgerEntry.payload.contains(needle + ",", autoescape=True),
-                LedgerEntry.payload.contains(needle + "}", autoescape=True)]
-    return out
-
-
 async def _entries(session: AsyncSession, case: Case, alert_ids: list[int],
                    conv_ids: list[int]) -> list[EntryRecord]:
-    clauses = [LedgerEntry.type.like("case.%") & or_(*_mentions("case_id", [case.id]))]
-    if alert_ids:
-        clauses.append((LedgerEntry.type == "alert.raised") & or_(
-            *_mentions("alert_id", alert_ids)))
-    if conv_ids:
-        clauses.append((LedgerEntry.type == "chat.message") & or_(
-            *_mentions("conversation_id", conv_ids)))
-    rows = await session.execute(
-        select(LedgerEntry.seq, LedgerEntry.entry_time, LedgerEntry.type,
-               LedgerEntry.tenant_code, LedgerEntry.payload_hash, LedgerEntry.prev_hash,
-               LedgerEntry.entry_hash, LedgerEntry.payload)
-        .where(LedgerEntry.tenant_id == case.tenant_id, or_(*clauses))
-        .order_by(LedgerEntry.seq))
-    return [EntryRecord(int(seq), str(t), str(ty), str(tc), str(ph), str(prev), str(eh),
-                        None if payload is None else str(payload).encode("utf-8"))
-            for seq, t, ty, tc, ph, prev, eh, payload in rows]
+    """The case's entries through the ``ledger_refs`` index (purged ones included): its own
+    actions, its alerts, and the messages of its conversations."""
+    own = await entries_about(session, case.tenant_id, [("case", [case.id])], ["case.*"])
+    alerts = await entries_about(session, case.tenant_id, [("alert", alert_ids)],
+                                 ["alert.raised"])
+    messages = await entries_about(session, case.tenant_id, [("conversation", conv_ids)],
+                                   ["chat.message"])
+    by_seq = {e.seq: e for e in (*own, *alerts, *messages)}
+    return [by_seq[seq] for seq in sorted(by_seq)]
 
 
 async def case_conversations(session: AsyncSession, case: Case, alert_conv_ids: set[int]

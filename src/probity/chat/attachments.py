@@ -5,9 +5,14 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from probity.errors import InvalidInput
+from probity.screening.media import MAX_IMAGE_PIXELS, ImageRejected, image_dimensions
+
+T = TypeVar("T")
 
 MAX_IMAGE_BYTES = 1_500_000
 MAX_VOICE_BYTES = 1_500_000
@@ -54,6 +59,7 @@ def check_image(data: bytes) -> str:
     mime = sniff_image(data)
     if mime is None:
         raise InvalidInput("the file is not an image (PNG, JPEG, GIF or WebP)", code="not_an_image")
+    rejected_image(image_dimensions, data)  # pixel bombs refused before anything is decoded
     try:
         from PIL import Image
 
@@ -63,6 +69,18 @@ def check_image(data: bytes) -> str:
         raise InvalidInput("the image is damaged or not an image",
                            code="not_an_image") from exc
     return mime
+
+
+def rejected_image(fn: Callable[[bytes], T], data: bytes) -> T:
+    """Run an image step; an image the screening library refuses (too many pixels, damaged)
+    becomes a 413 / 422 with the library's message, never a 500."""
+    try:
+        return fn(data)
+    except ImageRejected as exc:
+        if exc.code == "image_too_large":
+            raise AttachmentTooLarge(str(exc), code=exc.code,
+                                     limit_pixels=MAX_IMAGE_PIXELS) from exc
+        raise InvalidInput(str(exc), code=exc.code) from exc
 
 
 def check_voice(data: bytes) -> str:

@@ -391,8 +391,9 @@ async def prepare_send(
         if kind == MessageKind.image:
             mime = attachments.check_image(data)
             # OCR is CPU work: keep it off the event loop.
-            result, status = await asyncio.to_thread(screen_image_bytes, data, who.role,
-                                                     policy)
+            result, status = await asyncio.to_thread(
+                attachments.rejected_image,
+                lambda raw: screen_image_bytes(raw, who.role, policy), data)
         elif kind == MessageKind.voice:
             mime = attachments.check_voice(data)
             result, status = screen_voice_bytes(data, who.role, mime, policy)

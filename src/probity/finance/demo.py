@@ -50,18 +50,29 @@ async def seed_finance_demo(session: AsyncSession) -> None:
         await session.flush()
         return
     now = utcnow()
-    session.add(Payment(tenant_id=ecom.id, order_id=order.id, customer_id=customer.id,
-                        payment_no=f"P-DEMO-{order.order_no}", amount=Decimal("200.00"),
-                        method=PaymentMethod.wechat_pay, payee_account=account,
-                        paid_at=now - timedelta(days=2)))
+    payment = Payment(tenant_id=ecom.id, order_id=order.id, customer_id=customer.id,
+                      payment_no=f"P-DEMO-{order.order_no}", amount=Decimal("200.00"),
+                      method=PaymentMethod.wechat_pay, payee_account=account,
+                      paid_at=now - timedelta(days=2))
+    session.add(payment)
     # Small, rising compensations from the same agent to the same customer.
-    for i, amount in enumerate(("10.00", "20.00", "30.00")):
-        session.add(Refund(tenant_id=ecom.id, order_id=order.id, customer_id=customer.id,
-                           refund_no=f"CP-DEMO-{i + 1}", amount=Decimal(amount),
-                           currency="CNY", reason="物流延迟补偿", status="completed",
-                           refunded_at=now - timedelta(days=20 - 5 * i), kind="compensation",
-                           approved_by_employee_id=agent.employee_id))
+    refunds = [Refund(tenant_id=ecom.id, order_id=order.id, customer_id=customer.id,
+                      refund_no=f"CP-DEMO-{i + 1}", amount=Decimal(amount),
+                      currency="CNY", reason="物流延迟补偿", status="completed",
+                      refunded_at=now - timedelta(days=20 - 5 * i), kind="compensation",
+                      approved_by_employee_id=agent.employee_id)
+               for i, amount in enumerate(("10.00", "20.00", "30.00"))]
+    session.add_all(refunds)
     await session.flush()
+    # Ledgered like every payment and refund (verification checks each has its entry).
+    from sqlalchemy import inspect as sa_inspect
+
+    from probity.finance.records import ledger_records
+
+    for kind, rows in (("payments", [payment]), ("refunds", refunds)):
+        columns = [c.key for c in sa_inspect(type(rows[0])).column_attrs]
+        await ledger_records(session, ecom.id, kind,
+                             [{c: getattr(r, c) for c in columns} for r in rows])
     from probity.finance.rules import run_rules
 
     await run_rules(session, ecom.id, only=["payee_not_company", "rising_compensation"])

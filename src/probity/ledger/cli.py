@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -36,7 +37,11 @@ async def _tenants(session: AsyncSession, code: str | None) -> list[tuple[int, s
 
 
 async def _with_session(fn: Any) -> Any:
-    db = Database(get_settings().database_url)
+    from probity.ledger import publish
+
+    settings = get_settings()
+    publish.configure(settings.checkpoint_dir)
+    db = Database(settings.database_url)
     try:
         async with db.sessionmaker() as session:
             return await fn(session)
@@ -47,17 +52,26 @@ async def _with_session(fn: Any) -> Any:
 @ledger_app.command("verify")
 def verify(
     tenant: Annotated[str | None, typer.Option(help="Tenant code (default: every tenant)")] = None,
+    checkpoints: Annotated[Path | None, typer.Option(
+        "--checkpoints", help="A directory of published checkpoints (PROBITY_CHECKPOINT_DIR, "
+        "or a witness's copy) to check the ledger against as well", file_okay=False,
+        exists=True)] = None,
+    rows: Annotated[bool, typer.Option(
+        "--rows/--no-rows", help="Also cross-check the application rows (messages, alerts, "
+        "case events, audit rows, payments) against their entries")] = True,
 ) -> None:
-    """Recompute every hash chain and Merkle root and check them against the signed checkpoints."""
+    """Recompute every hash chain and Merkle root and check them against the signed checkpoints,
+    and the application rows against their entries; names the first entry that differs."""
     from probity.ledger.service import verify_tenant
 
     async def run(session: AsyncSession) -> bool:
         all_ok = True
         for tenant_id, code in await _tenants(session, tenant):
-            result = await verify_tenant(session, tenant_id)
+            result = await verify_tenant(session, tenant_id, checkpoints_dir=checkpoints,
+                                         rows_too=rows)
             if result.ok:
                 typer.echo(f"{code}: OK {result.entries} entries, {result.checkpoints} "
-                           f"checkpoint(s)")
+                           f"checkpoint(s)" + (", rows agree" if rows else ""))
             else:
                 all_ok = False
                 where = (f" {result.kind.value} at seq {result.first_bad_seq}"

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from probity.auth.permissions import Perm, Principal
@@ -23,7 +23,12 @@ from probity.ledger.chain import EntryRecord, format_time
 from probity.ledger.checkpoint import Keyring, verify_checkpoint
 from probity.ledger.merkle import inclusion_proof
 from probity.ledger.pack import EvidenceContents, build_pack
-from probity.ledger.service import default_keyring, latest_checkpoint, make_checkpoint
+from probity.ledger.service import (
+    default_keyring,
+    entries_about,
+    latest_checkpoint,
+    make_checkpoint,
+)
 from probity.models.alerts import Alert
 from probity.models.base import utcnow
 from probity.models.chat import Conversation, Message
@@ -53,23 +58,10 @@ def _value(v: Any) -> Any:
 
 
 async def _entries_for(session: AsyncSession, conv: Conversation) -> list[EntryRecord]:
-    """Entries whose (canonical JSON) payload names the conversation. Purged entries have no
-    payload any more and so cannot be attributed: they are not in the pack."""
-    needle = f'"conversation_id":{conv.id}'
-    rows = await session.execute(
-        select(LedgerEntry.seq, LedgerEntry.entry_time, LedgerEntry.type,
-               LedgerEntry.tenant_code, LedgerEntry.payload_hash, LedgerEntry.prev_hash,
-               LedgerEntry.entry_hash, LedgerEntry.payload)
-        .where(LedgerEntry.tenant_id == conv.tenant_id,
-               LedgerEntry.type.in_(CONVERSATION_ENTRY_TYPES),
-               or_(LedgerEntry.payload.contains(needle + ",", autoescape=True),
-                   LedgerEntry.payload.contains(needle + "}", autoescape=True)))
-        .order_by(LedgerEntry.seq))
-    return [
-        EntryRecord(int(seq), str(time), str(type_), str(tenant), str(ph), str(prev), str(eh),
-                    None if payload is None else str(payload).encode("utf-8"))
-        for seq, time, type_, tenant, ph, prev, eh, payload in rows
-    ]
+    """The conversation's entries, found through the ``ledger_refs`` index (so purged entries,
+    whose payload is gone, are in the pack too)."""
+    return await entries_about(session, conv.tenant_id, [("conversation", [conv.id])],
+                               CONVERSATION_ENTRY_TYPES)
 
 
 async def _case_actions(session: AsyncSession, conv: Conversation) -> list[dict[str, Any]]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from probity.ledger.chain import format_time
@@ -20,7 +21,7 @@ def _value(value: Any) -> Any:
     return getattr(value, "value", value)  # enums as their stored value
 
 
-def message_payload(msg: Message) -> dict[str, Any]:
+def message_payload(msg: Message | Row[Any]) -> dict[str, Any]:
     """A chat message with its screening decision and attachment hash."""
     return {
         "message_id": msg.id,
@@ -45,11 +46,12 @@ def message_payload(msg: Message) -> dict[str, Any]:
     }
 
 
-def alert_payload(alert: Alert) -> dict[str, Any]:
+def alert_payload(alert: Alert | Row[Any]) -> dict[str, Any]:
     return {
         "alert_id": alert.id,
         "message_id": alert.message_id,
         "conversation_id": alert.conversation_id,
+        "customer_id": alert.customer_id,
         "org_unit_id": alert.org_unit_id,
         "sender_role": alert.sender_role,
         "sender_user_id": alert.sender_user_id,

@@ -222,6 +222,21 @@ async def ledger_consistency_proof(
     return proof.to_json()
 
 
+@router.get("/ledger/{tenant_id}/checkpoints", response_model=list[s.PublishedCheckpoint])
+async def ledger_checkpoints(
+    tenant_id: int, session: Session, principal: LedgerReader,
+    after_size: Annotated[int, Query(ge=0, le=2**31 - 1,
+                                     description="Only checkpoints of larger trees")] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[s.PublishedCheckpoint]:
+    """The tenant's signed checkpoints (C2SP signed notes), oldest first, for a witness to
+    keep outside the database; `probity ledger verify --checkpoints DIR` checks against them."""
+    await retention.tenant_in_scope(session, principal, Perm.ledger_read, tenant_id, body=False)
+    rows = await service.list_checkpoints(session, tenant_id, after_size=after_size,
+                                          limit=limit)
+    return [s.PublishedCheckpoint.model_validate(row) for row in rows]
+
+
 @router.get("/ledger/public-keys")
 async def ledger_public_keys(principal: LedgerReader) -> dict[str, Any]:
     """The keys that verify checkpoints and evidence packs (publish them out of band)."""

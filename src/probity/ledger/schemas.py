@@ -121,3 +121,13 @@ class TenantLedgerStatus(BaseModel):
 
 class VerifyRequest(BaseModel):
     tenant_id: int
+
+
+class PublishedCheckpoint(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    tree_size: int
+    root_hash: str
+    timestamp: str
+    key_id: str
+    note: str

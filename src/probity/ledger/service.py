@@ -25,15 +25,17 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, insert, inspect, select, text
+from sqlalchemy import Connection, Table, insert, inspect, or_, select, text
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import Session
 
 from probity.config import PROJECT_ROOT, Settings, get_settings
+from probity.ledger import publish
 from probity.ledger.chain import (
     GENESIS_HASH,
     ChainVerification,
+    EntryRecord,
     TamperKind,
     format_time,
     make_entry,
@@ -49,8 +51,9 @@ from probity.ledger.checkpoint import (
 from probity.ledger.merkle import CompactRange, root_hash
 from probity.ledger.merkle import consistency_proof as _consistency_proof
 from probity.ledger.merkle import inclusion_proof as _inclusion_proof
+from probity.ledger.refs import refs_of
 from probity.models.base import utcnow
-from probity.models.ledger import LedgerCheckpoint, LedgerEntry
+from probity.models.ledger import LedgerCheckpoint, LedgerEntry, LedgerRef
 from probity.models.org import Tenant
 
 __all__ = [
@@ -63,9 +66,11 @@ __all__ = [
     "append_entry",
     "consistency_proof",
     "default_keyring",
+    "entries_about",
     "inclusion_proof",
     "keyring_from_settings",
     "latest_checkpoint",
+    "list_checkpoints",
     "make_checkpoint",
     "maybe_checkpoint",
     "verify_tenant",
@@ -172,12 +177,13 @@ def _remember(session: AsyncSession, key: str, tenant_id: int, obj: Any) -> None
     entry[1][tenant_id] = obj
 
 
-def _tx_key(session: AsyncSession) -> tuple[Any, Any]:
-    sync = session.sync_session
+def _tx_key(session: AsyncSession | Session) -> tuple[Any, Any]:
+    sync = session.sync_session if isinstance(session, AsyncSession) else session
     return sync.get_transaction(), sync.get_nested_transaction()
 
 
-def _cached_head(session: AsyncSession, tenant_id: int) -> tuple[int, str, str] | None:
+def _cached_head(session: AsyncSession | Session, tenant_id: int
+                 ) -> tuple[int, str, str] | None:
     """The (seq, entry_hash, tenant_code) this session last appended for the tenant, if that was
     in the *current* transaction and savepoint (the head is written with Core INSERTs, so there
     is no persistent object to ask; a rolled-back or released savepoint simply misses)."""
@@ -188,7 +194,8 @@ def _cached_head(session: AsyncSession, tenant_id: int) -> tuple[int, str, str] 
     return head
 
 
-def _remember_head(session: AsyncSession, tenant_id: int, head: tuple[int, str, str]) -> None:
+def _remember_head(session: AsyncSession | Session, tenant_id: int,
+                   head: tuple[int, str, str]) -> None:
     key = _tx_key(session)
     entry = session.info.get(_HEADS)
     if not entry or entry[0] != key:
@@ -197,17 +204,22 @@ def _remember_head(session: AsyncSession, tenant_id: int, head: tuple[int, str, 
     entry[1][tenant_id] = head
 
 
-_INSERT_ENTRY = insert(cast(Table, LedgerEntry.__table__))
-
-
 _ROW_KEYS = ("tenant_id", "seq", "entry_time", "type", "tenant_code", "payload_hash",
              "prev_hash", "entry_hash", "payload")
-_SQLITE_INSERT = (f"INSERT INTO ledger_entries ({', '.join(_ROW_KEYS)}) "
-                  f"VALUES ({', '.join('?' * len(_ROW_KEYS))})")
+_REF_KEYS = ("tenant_id", "seq", "ref_type", "ref_id")
+_TABLES: dict[str, tuple[Table, tuple[str, ...]]] = {
+    "ledger_entries": (cast(Table, LedgerEntry.__table__), _ROW_KEYS),
+    "ledger_refs": (cast(Table, LedgerRef.__table__), _REF_KEYS),
+}
 
 
-async def _insert_rows(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
-    """INSERT the entries in the session's transaction: a Core statement on the session's
+def _sqlite_insert(table: str, keys: tuple[str, ...]) -> str:
+    return f"INSERT INTO {table} ({', '.join(keys)}) VALUES ({', '.join('?' * len(keys))})"
+
+
+async def _insert_rows(session: AsyncSession, rows: list[dict[str, Any]],
+                       table: str = "ledger_entries") -> None:
+    """INSERT the rows in the session's transaction: a Core statement on the session's
     connection, not an ORM flush (no unit of work, no identity map, no RETURNING).
 
     On SQLite the statement goes straight to the aiosqlite connection (inside the transaction
@@ -215,35 +227,72 @@ async def _insert_rows(session: AsyncSession, rows: list[dict[str, Any]]) -> Non
     (cursor, execute, close). Those hops, not the hashing, bounded ``append_entry``: about
     2,900 → 5,000 appends per CPU-second in benchmarks/ledger.py. Errors are re-raised as the
     same SQLAlchemy exception classes the Core path raises."""
+    if not rows:
+        return
+    target, keys = _TABLES[table]
     conn = await session.connection()
     if conn.dialect.driver != "aiosqlite":
-        await conn.execute(_INSERT_ENTRY, rows[0] if len(rows) == 1 else rows)
+        await conn.execute(insert(target), rows[0] if len(rows) == 1 else rows)
         return
+    sql = _sqlite_insert(table, keys)
     raw = await conn.get_raw_connection()
     driver: Any = raw.driver_connection  # aiosqlite.Connection
-    params = [tuple(row[k] for k in _ROW_KEYS) for row in rows]
+    params = [tuple(row[k] for k in keys) for row in rows]
     many = len(params) > 1
     # Statement counters and tracers listen for cursor events: tell them (no cursor, no
     # execution context exist on this path).
     dispatch = conn.sync_connection.dispatch if conn.sync_connection is not None else None
     if dispatch is not None and dispatch.before_cursor_execute:
-        dispatch.before_cursor_execute(conn.sync_connection, None, _SQLITE_INSERT,
+        dispatch.before_cursor_execute(conn.sync_connection, None, sql,
                                        params if many else params[0], None, many)
     try:
         if many:
-            await driver.executemany(_SQLITE_INSERT, params)
+            await driver.executemany(sql, params)
         else:
-            await driver.execute(_SQLITE_INSERT, params[0])
+            await driver.execute(sql, params[0])
     except sqlite3.Error as exc:
         wrapper: type[sa_exc.DBAPIError] = sa_exc.DatabaseError
         if isinstance(exc, sqlite3.IntegrityError):
             wrapper = sa_exc.IntegrityError
         elif isinstance(exc, sqlite3.OperationalError):
             wrapper = sa_exc.OperationalError
-        raise wrapper(_SQLITE_INSERT, params, exc) from exc
+        raise wrapper(sql, params, exc) from exc
     if dispatch is not None and dispatch.after_cursor_execute:
-        dispatch.after_cursor_execute(conn.sync_connection, None, _SQLITE_INSERT,
+        dispatch.after_cursor_execute(conn.sync_connection, None, sql,
                                       params if many else params[0], None, many)
+
+
+def build_rows(
+    tenant_id: int,
+    head: tuple[int, str, str],
+    items: Iterable[tuple[str, Any]],
+    *,
+    purgeable: bool,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], tuple[int, str, str]]:
+    """The ``ledger_entries`` rows and ``ledger_refs`` rows for *items* appended after *head*
+    ``(next seq, prev hash, tenant code)``, and the new head (seq of the last row). Pure."""
+    seq, prev, tenant_code = head
+    rows: list[dict[str, Any]] = []
+    refs: list[dict[str, Any]] = []
+    now = format_time(utcnow())
+    for type_, payload in items:
+        record = make_entry(seq=seq, time=now, type=type_, tenant=tenant_code, prev_hash=prev,
+                            payload=payload, salt=purgeable)
+        rows.append({
+            "tenant_id": tenant_id,
+            "seq": record.seq,
+            "entry_time": record.time,
+            "type": record.type,
+            "tenant_code": record.tenant,
+            "payload_hash": record.payload_hash,
+            "prev_hash": record.prev_hash,
+            "entry_hash": record.entry_hash,
+            "payload": None if record.payload is None else record.payload.decode("utf-8"),
+        })
+        refs += [{"tenant_id": tenant_id, "seq": record.seq, "ref_type": rt, "ref_id": rid}
+                 for rt, rid in refs_of(type_, payload)]
+        seq, prev = seq + 1, record.entry_hash
+    return rows, refs, (seq - 1, prev, tenant_code)
 
 
 async def _lock_tenant(session: AsyncSession, tenant_id: int) -> None:
@@ -307,37 +356,15 @@ async def append_entries(
         seq, prev, tenant_code = 0, GENESIS_HASH, str(code)
     else:
         seq, prev, tenant_code = int(last[0]) + 1, str(last[1]), str(last[2])
-    entries: list[AppendedEntry] = []
-    rows: list[dict[str, Any]] = []
-    for type_, payload in items:
-        record = make_entry(
-            seq=seq,
-            time=format_time(utcnow()),
-            type=type_,
-            tenant=tenant_code,
-            prev_hash=prev,
-            payload=payload,
-            salt=purgeable,
-        )
-        row: dict[str, Any] = {
-            "tenant_id": tenant_id,
-            "seq": record.seq,
-            "entry_time": record.time,
-            "type": record.type,
-            "tenant_code": record.tenant,
-            "payload_hash": record.payload_hash,
-            "prev_hash": record.prev_hash,
-            "entry_hash": record.entry_hash,
-            "payload": None if record.payload is None else record.payload.decode("utf-8"),
-        }
-        rows.append(row)
-        entries.append(AppendedEntry(**row))
-        seq, prev = seq + 1, record.entry_hash
+    rows, refs, new_head = build_rows(tenant_id, (seq, prev, tenant_code), items,
+                                      purgeable=purgeable)
+    entries = [AppendedEntry(**row) for row in rows]
     if not entries:
         return entries
     # A Core INSERT, not an ORM flush: the unit of work cost several times the hashing.
     await _insert_rows(session, rows)
-    _remember_head(session, tenant_id, (seq - 1, prev, tenant_code))
+    await _insert_rows(session, refs, "ledger_refs")
+    _remember_head(session, tenant_id, new_head)
     if checkpoint:
         await maybe_checkpoint(session, tenant_id, keyring)
     return entries
@@ -447,7 +474,45 @@ async def make_checkpoint(
     session.add(row)
     await session.flush()
     _remember(session, _CHECKPOINTS, tenant_id, row)
+    publish.queue(session.sync_session, row, str(code))
     return row
+
+
+async def list_checkpoints(session: AsyncSession, tenant_id: int, *, after_size: int = 0,
+                           limit: int = 100) -> list[LedgerCheckpoint]:
+    """Signed checkpoints of trees larger than *after_size*, oldest first."""
+    return list((await session.scalars(
+        select(LedgerCheckpoint)
+        .where(LedgerCheckpoint.tenant_id == tenant_id, LedgerCheckpoint.tree_size > after_size)
+        .order_by(LedgerCheckpoint.tree_size, LedgerCheckpoint.id)
+        .limit(limit))).all())
+
+
+async def entries_about(session: AsyncSession, tenant_id: int,
+                        refs: Iterable[tuple[str, Iterable[Any]]],
+                        types: Iterable[str] | None = None) -> list[EntryRecord]:
+    """The tenant's entries about any of *refs* (``(ref_type, ids)`` pairs, looked up in the
+    ``ledger_refs`` index written at append time), in seq order; purged entries included
+    (payload None). *types*: entry types (a trailing ``.*`` matches a prefix)."""
+    wanted_refs = [(ref_type, [str(i) for i in ids]) for ref_type, ids in refs]
+    clauses = [(LedgerRef.ref_type == ref_type) & LedgerRef.ref_id.in_(ids)
+               for ref_type, ids in wanted_refs if ids]
+    if not clauses:
+        return []
+    seqs = (select(LedgerRef.seq).where(LedgerRef.tenant_id == tenant_id, or_(*clauses))
+            .scalar_subquery())
+    q = select(*_ENTRY_COLUMNS).where(LedgerEntry.tenant_id == tenant_id,
+                                      LedgerEntry.seq.in_(seqs))
+    if types is not None:
+        wanted = list(types)
+        exact = [t for t in wanted if not t.endswith(".*")]
+        prefixes = [t[:-1] for t in wanted if t.endswith(".*")]
+        q = q.where(or_(LedgerEntry.type.in_(exact),
+                        *[LedgerEntry.type.startswith(p, autoescape=True) for p in prefixes]))
+    rows = await session.execute(q.order_by(LedgerEntry.seq))
+    return [EntryRecord(int(seq), str(time), str(type_), str(tenant), str(ph), str(prev), str(eh),
+                        None if payload is None else str(payload).encode("utf-8"))
+            for seq, time, type_, tenant, ph, prev, eh, payload in rows]
 
 
 def _checkpoint_of(row: LedgerCheckpoint, tenant_code: str) -> Checkpoint:
@@ -603,6 +668,8 @@ def _verify_sync(
     keyring: Keyring,
     chunk: int,
     progress: Callable[[int], None] | None = None,
+    checkpoints_dir: Path | None = None,
+    rows_too: bool = True,
 ) -> TenantVerification:
     # The hashed tenant id is the code recorded in the tenant's first entry.
     code = conn.scalar(
@@ -617,20 +684,35 @@ def _verify_sync(
     problems: list[str] = []
     trusted: list[Checkpoint] = []
     cp_rows = conn.execute(
-        select(LedgerCheckpoint.note, LedgerCheckpoint.tree_size, LedgerCheckpoint.root_hash)
+        select(LedgerCheckpoint.note, LedgerCheckpoint.tree_size, LedgerCheckpoint.root_hash,
+               LedgerCheckpoint.key_id, LedgerCheckpoint.signature, LedgerCheckpoint.timestamp)
         .where(LedgerCheckpoint.tenant_id == tenant_id)
         .order_by(LedgerCheckpoint.tree_size, LedgerCheckpoint.id)
     ).all()
-    for note, size, root in cp_rows:
+    for note, size, root, kid, signature, timestamp in cp_rows:
         try:
             cp = verify_checkpoint(str(note), keyring)
         except CheckpointError as exc:
             problems.append(f"checkpoint at size {size}: {exc}")
             continue
-        if cp.tenant != tenant_code or cp.tree_size != size or cp.root_hash.hex() != root:
+        if (cp.tenant != tenant_code or cp.tree_size != size or cp.root_hash.hex() != root
+                or cp.key_id != kid or cp.signature.hex() != signature
+                or cp.timestamp != timestamp):
             problems.append(f"checkpoint at size {size}: columns differ from its signed note")
             continue
         trusted.append(cp)
+    if checkpoints_dir is not None:
+        published, bad_files = publish.load_checkpoints(checkpoints_dir, tenant_code, keyring)
+        problems += bad_files
+        stored = {(cp.tree_size, cp.root_hash) for cp in trusted}
+        stored_sizes = {int(row[1]) for row in cp_rows}
+        for cp in published:
+            if (cp.tree_size, cp.root_hash) in stored:
+                continue
+            trusted.append(cp)
+            if cp.tree_size not in stored_sizes:
+                problems.append(f"the published checkpoint at size {cp.tree_size} is missing "
+                                f"from the database")
     rows = conn.execute(
         select(*_ENTRY_COLUMNS)
         .where(LedgerEntry.tenant_id == tenant_id)
@@ -639,23 +721,38 @@ def _verify_sync(
     )
     entries: Iterable[Any] = rows if progress is None else _counted(rows, progress, chunk)
     result = verify_chain(entries, tenant=tenant_code, checkpoints=trusted, chunk_size=chunk)
-    ok = result.ok and not problems
-    message = result.message
-    if result.ok and problems:
-        message = f"entries verify, but {len(problems)} checkpoint(s) do not: {problems[0]}"
-    elif result.ok:
+    kind, first_bad, message = result.kind, result.first_bad_seq, result.message
+    if rows_too:
+        from probity.ledger.crosscheck import crosscheck
+
+        findings = crosscheck(conn, tenant_id)
+        first = findings[0] if findings else None
+        if first is not None and (first_bad is None or (
+                first.seq is not None and first.seq < first_bad)):
+            kind, first_bad, message = first.kind, first.seq, first.message
+            if len(findings) > 1:
+                message += f" (and {len(findings) - 1} more difference(s))"
+        problems += [f.message for f in findings[1:6]]
+        if len(findings) > 6:
+            problems.append(f"… {len(findings) - 6} more")
+    else:
+        findings = []
+    ok = result.ok and not problems and not findings
+    if ok:
         message = (
             f"OK: {result.entries_checked} entries, {result.checkpoints_checked} signed "
-            f"checkpoint(s) verified"
+            f"checkpoint(s) verified" + (", application rows agree" if rows_too else "")
         )
+    elif kind is None and problems:
+        message = f"entries verify, but {len(problems)} problem(s): {problems[0]}"
     return TenantVerification(
         tenant_id=tenant_id,
         tenant_code=tenant_code,
         ok=ok,
         entries=result.entries_checked,
         checkpoints=result.checkpoints_checked,
-        kind=result.kind,
-        first_bad_seq=result.first_bad_seq,
+        kind=kind,
+        first_bad_seq=first_bad,
         message=message,
         problems=problems,
         chain=result,
@@ -669,15 +766,20 @@ async def verify_tenant(
     *,
     chunk: int = 16384,
     progress: Callable[[int], None] | None = None,
+    checkpoints_dir: Path | None = None,
+    rows_too: bool = True,
 ) -> TenantVerification:
     """Stream the tenant's entries (seq order, server-side in chunks) through the pure verifier:
     hash chain, payload hashes, the recomputed Merkle root against every signed checkpoint
     (signatures checked with *keyring*, default: the configured keys). *progress*, if given,
-    is called with the number of entries read so far after every chunk."""
+    is called with the number of entries read so far after every chunk. *checkpoints_dir*:
+    published checkpoints to trust as well (:mod:`probity.ledger.publish`); unless
+    ``rows_too=False``, the application rows are cross-checked against their entries
+    (:mod:`probity.ledger.crosscheck`) and the first difference is named."""
     keys = keyring or default_keyring()
 
     def run(conn: Any) -> TenantVerification:
-        return _verify_sync(conn, tenant_id, keys, chunk, progress)
+        return _verify_sync(conn, tenant_id, keys, chunk, progress, checkpoints_dir, rows_too)
 
     return await session_or_connection.run_sync(run)
 

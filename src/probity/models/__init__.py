@@ -45,7 +45,7 @@ from probity.models.commerce import (
 from probity.models.finance import ImportBatch, PayeeAccount, PayeeKind, RuleSetting
 from probity.models.governance import PolicyReplay, SettingsVersion
 from probity.models.jobs import Job
-from probity.models.ledger import LedgerCheckpoint, LedgerEntry
+from probity.models.ledger import LedgerCheckpoint, LedgerEntry, LedgerRef
 from probity.models.onboarding import (
     ChecklistItem,
     Onboarding,
@@ -129,6 +129,7 @@ __all__ = [
     "LeaveType",
     "LedgerCheckpoint",
     "LedgerEntry",
+    "LedgerRef",
     "LedgerVerification",
     "LegalHold",
     "ManualScore",

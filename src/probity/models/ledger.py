@@ -46,3 +46,20 @@ class LedgerCheckpoint(IdMixin, TimestampMixin, Base):
     # Merkle accumulator peaks at tree_size (hex, comma-separated; unsigned, only a cache so
     # the next checkpoint need not re-read every entry; verification recomputes from scratch).
     peaks: Mapped[str] = mapped_column(Text, default="")
+
+
+class LedgerRef(IdMixin, Base):
+    """What an entry is about, written with the entry (append-only): the index evidence packs
+    and verification use to find a record's entries, purged ones included (their payload is
+    gone, their refs are not). ``ref_id`` is text: ids as decimal, natural keys as given."""
+
+    __tablename__ = "ledger_refs"
+    __table_args__ = (
+        Index("ix_ledger_refs_lookup", "tenant_id", "ref_type", "ref_id"),
+        Index("ix_ledger_refs_tenant_seq", "tenant_id", "seq"),
+    )
+
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
+    seq: Mapped[int] = mapped_column(Integer)
+    ref_type: Mapped[str] = mapped_column(String(24))
+    ref_id: Mapped[str] = mapped_column(String(64))

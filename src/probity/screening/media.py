@@ -85,12 +85,63 @@ def ocr_engine() -> Any:
     return _OCR
 
 
-def _open_image(data: bytes) -> Any:
+# Decompression bombs: a 17 kB PNG can declare 12,000 × 12,000 pixels (1.5 GB decoded). The
+# declared size is read from the header and refused *before* anything is decoded; what passes
+# is decoded at most at OCR size (JPEG draft mode decodes it already reduced) and downscaled
+# before QR and OCR, which gain nothing from more pixels.
+MAX_IMAGE_PIXELS = 24_000_000  # 24 megapixels (a 6000 × 4000 photo)
+MAX_SCREEN_SIDE = 2560  # longest side handed to QR decoding and OCR
+
+
+class ImageRejected(ValueError):
+    """The image cannot be screened: too many pixels, or damaged. ``code`` says which."""
+
+    def __init__(self, message: str, code: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def image_dimensions(data: bytes) -> tuple[int, int]:
+    """Width and height from the image header (nothing decoded); :class:`ImageRejected` when
+    the header is unreadable or declares more than :data:`MAX_IMAGE_PIXELS`."""
+    import warnings
+
     from PIL import Image
 
-    img = Image.open(io.BytesIO(data))
-    img.load()
-    return img.convert("RGB")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as img:
+                width, height = img.size
+    except Image.DecompressionBombError as exc:
+        raise ImageRejected(str(exc), "image_too_large") from exc
+    except Exception as exc:  # any header the decoder cannot read
+        raise ImageRejected("the image is damaged or not an image", "not_an_image") from exc
+    if width <= 0 or height <= 0:
+        raise ImageRejected("the image has no pixels", "not_an_image")
+    if width * height > MAX_IMAGE_PIXELS:
+        raise ImageRejected(
+            f"the image has {width} × {height} pixels; at most "
+            f"{MAX_IMAGE_PIXELS // 1_000_000} megapixels are accepted", "image_too_large")
+    return width, height
+
+
+def _open_image(data: bytes) -> Any:
+    """Decode for screening: size checked first, decoded reduced where the format allows,
+    then downscaled to :data:`MAX_SCREEN_SIDE`. Damaged data raises :class:`ImageRejected`."""
+    from PIL import Image
+
+    image_dimensions(data)
+    try:
+        img = Image.open(io.BytesIO(data))
+        img.draft("RGB", (MAX_SCREEN_SIDE, MAX_SCREEN_SIDE))  # JPEG: decode at 1/2..1/8 scale
+        img.load()
+        rgb = img.convert("RGB")
+    except Exception as exc:  # truncated or corrupt pixel data
+        raise ImageRejected("the image is damaged or truncated", "not_an_image") from exc
+    if max(rgb.size) > MAX_SCREEN_SIDE:
+        rgb.thumbnail((MAX_SCREEN_SIDE, MAX_SCREEN_SIDE))
+    return rgb
 
 
 def decode_qr(image: Any) -> list[str]:

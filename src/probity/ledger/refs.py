@@ -1,0 +1,57 @@
+"""What a ledger entry is about: the ``(ref_type, ref_id)`` pairs written to ``ledger_refs`` with
+the entry, derived from the payload's top-level keys. Pure: no database, no web.
+
+The index lets an evidence pack find a conversation's or a case's entries with an indexed
+lookup instead of a scan over payload text, and it survives a retention purge (the payload goes,
+the refs stay), so purged entries stay in packs and in verification.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["REF_KEYS", "refs_of"]
+
+# payload key -> ref_type
+REF_KEYS: dict[str, str] = {
+    "message_id": "message",
+    "conversation_id": "conversation",
+    "alert_id": "alert",
+    "case_id": "case",
+    "customer_id": "customer",
+    "order_id": "order",
+    "audit_id": "audit",
+    "agent_employee_id": "employee",
+    "sender_employee_id": "employee",
+    "employee_id": "employee",
+    "payment_no": "payment",
+    "refund_no": "refund",
+}
+_CASE_EVENT_KEY = "event_id"  # in case.* entries: the case_events row
+
+
+def _ref_value(value: Any) -> str | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str) and 0 < len(value) <= 64:
+        return value
+    return None
+
+
+def refs_of(entry_type: str, payload: Any) -> list[tuple[str, str]]:
+    """The distinct ``(ref_type, ref_id)`` pairs an entry of *entry_type* with *payload* is
+    about (none for a payload that is not an object)."""
+    if not isinstance(payload, dict):
+        return []
+    out: list[tuple[str, str]] = []
+    for key, ref_type in REF_KEYS.items():
+        value = _ref_value(payload.get(key))
+        if value is not None and (ref_type, value) not in out:
+            out.append((ref_type, value))
+    if entry_type.startswith("case."):
+        value = _ref_value(payload.get(_CASE_EVENT_KEY))
+        if value is not None:
+            out.append(("case_event", value))
+    return out
