@@ -132,6 +132,11 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             return render_error(request, 404, "page not found")
         return _problem_response(exc.status_code, "http_error", str(exc.detail))
 
+    from probity import problems
+
+    problems.install_handlers(app)  # database failures from bad input: 4xx, never 5xx
+    problems.declare_problems(app)  # the problem responses in /api/openapi.json
+
     from probity.alerts.router import router as alerts_router
     from probity.attendance.pages import router as attendance_pages
     from probity.attendance.router import router as attendance_router
@@ -198,6 +203,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.add_middleware(SessionMiddleware, secret_key=settings.secret_key,
                        session_cookie="probity_session", max_age=settings.session_max_age_s,
                        same_site="lax", https_only=settings.env == "production")
+    from probity.inputguard import NulGuardMiddleware
+
+    app.add_middleware(NulGuardMiddleware)  # inside the body limit: limits apply first
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes,
                        overrides={path: settings.max_import_bytes
                                   for path in ("/api/v1/finance/imports", "/finance/import",

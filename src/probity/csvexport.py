@@ -6,7 +6,9 @@ import csv
 import io
 from collections.abc import Iterable, Sequence
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# What a spreadsheet may take as the start of a formula: the ASCII signs, and their full-width
+# forms (＝＋－＠), which a Chinese input method types and spreadsheets in zh-CN also evaluate.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 
 
 def cell(value: object) -> str:

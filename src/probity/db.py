@@ -16,6 +16,8 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import DeclarativeBase
 
+WRITE_OPTION = "probity_write"  # execution option: this engine's transactions will write
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -40,7 +42,12 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(conn: Any) -> None:
-    conn.exec_driver_sql("BEGIN")
+    # A write transaction takes the write lock when it begins (BEGIN IMMEDIATE), waiting up to
+    # busy_timeout for it: a deferred one that read first and then tried to write after another
+    # connection committed would fail at once with "database is locked" (SQLITE_BUSY_SNAPSHOT;
+    # the busy timeout does not apply to it).
+    immediate = conn.get_execution_options().get(WRITE_OPTION, False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
@@ -65,6 +72,12 @@ class Database:
         self.url = url
         self.engine = make_engine(url)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+        # For work that reads and then writes outside the chat writer (which owns its own
+        # connection): on SQLite its transactions begin with the write lock (BEGIN IMMEDIATE,
+        # waiting up to busy_timeout), elsewhere they are ordinary. Not for request sessions:
+        # a request holding the lock while the chat writer waits for it would stall both.
+        self.write_sessionmaker = async_sessionmaker(
+            self.engine.execution_options(**{WRITE_OPTION: True}), expire_on_commit=False)
 
     async def session(self) -> AsyncIterator[AsyncSession]:
         async with self.sessionmaker() as session:

@@ -104,7 +104,7 @@ class BodySizeLimitMiddleware:
         headers = dict(scope.get("headers") or [])
         length = headers.get(b"content-length")
         if length is not None and length.isdigit() and int(length) > max_bytes:
-            await self._reject(send)
+            await self._reject(send, max_bytes)
             return
         seen = 0
         started = False
@@ -122,7 +122,7 @@ class BodySizeLimitMiddleware:
                 if seen > max_bytes:
                     rejected = True
                     if not started:
-                        await self._reject(send)
+                        await self._reject(send, max_bytes)
                     return {"type": "http.disconnect"}
             return message
 
@@ -140,9 +140,12 @@ class BodySizeLimitMiddleware:
             if not rejected:
                 raise
 
-    async def _reject(self, send: Send) -> None:
+    async def _reject(self, send: Send, max_bytes: int) -> None:
+        # The limit of *this* path (file imports have their own), in MB and bytes.
+        size = (f"{max_bytes / (1024 * 1024):g} MB ({max_bytes} bytes)"
+                if max_bytes >= 1024 * 1024 else f"{max_bytes} bytes")
         body = json.dumps(problem(413, "payload_too_large",
-                                  f"request body exceeds {self.max_bytes} bytes")).encode()
+                                  f"request body exceeds {size}", limit=max_bytes)).encode()
         await send({"type": "http.response.start", "status": 413,
                     "headers": [(b"content-type", b"application/problem+json"),
                                 (b"content-length", str(len(body)).encode())]})

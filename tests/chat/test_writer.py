@@ -100,9 +100,9 @@ async def test_statements_per_batch_do_not_grow_with_the_batch(as_user: Any, db:
     # Per batch, the chat's own statements: one UPDATE … RETURNING (the seqs of every
     # conversation), one SELECT (resends), one INSERT (the messages). The ledger adds its own,
     # per tenant and batch: head SELECT, entries INSERT, refs INSERT (the ledger_refs index),
-    # checkpoint SELECT, and on PostgreSQL the advisory append lock. The old path spent 8 (9 on PostgreSQL) on EACH message: the
-    # conversation re-read, resend SELECT, seq UPDATE, INSERT, ledger head/INSERT/checkpoint,
-    # BEGIN/COMMIT.
+    # checkpoint SELECT, and on PostgreSQL the advisory append lock. The old path spent 8 (9 on
+    # PostgreSQL) on EACH message: the conversation re-read, resend SELECT, seq UPDATE, INSERT,
+    # ledger head/INSERT/checkpoint, BEGIN/COMMIT.
     chat_statements = ["UPDATE conversations SET",
                        "SELECT messages.conversation_id, messages.tenant_id,",
                        "INSERT INTO messages"]

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict
 
 from probity.audit import service
 from probity.auth.deps import AuditReader, Session
+from probity.bounds import AwareDatetime, DbId
 
 router = APIRouter(prefix="/api/v1", tags=["audit"])
 
@@ -38,7 +39,8 @@ async def list_audit(
     actor: Annotated[str | None, Query(max_length=64)] = None,
     target_type: Annotated[str | None, Query(max_length=64)] = None,
     target_id: Annotated[str | None, Query(max_length=64)] = None,
-    tenant_id: int | None = None, since: datetime | None = None, until: datetime | None = None,
+    tenant_id: DbId | None = None, since: AwareDatetime | None = None,
+    until: AwareDatetime | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[AuditRead]:
@@ -55,7 +57,8 @@ async def export_audit(
     action: Annotated[str | None, Query(max_length=64)] = None,
     actor: Annotated[str | None, Query(max_length=64)] = None,
     target_type: Annotated[str | None, Query(max_length=64)] = None,
-    tenant_id: int | None = None, since: datetime | None = None, until: datetime | None = None,
+    tenant_id: DbId | None = None, since: AwareDatetime | None = None,
+    until: AwareDatetime | None = None,
 ) -> Response:
     rows = await service.list_audit(session, principal, limit=100_000, offset=0, action=action,
                                     actor=actor, target_type=target_type, tenant_id=tenant_id,

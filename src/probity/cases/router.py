@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from probity.auth.deps import Session, commit, require
 from probity.auth.permissions import Perm, Principal
+from probity.bounds import AwareDatetime
 from probity.cases import schemas, service
 from probity.models import Case
 
@@ -44,8 +45,8 @@ async def list_cases(session: Session, principal: CaseReader,
 
 
 @router.get("/api/v1/cases/metrics", response_model=list[dict[str, Any]])
-async def metrics(session: Session, principal: CaseReader, since: datetime | None = None,
-                  until: datetime | None = None) -> list[dict[str, Any]]:
+async def metrics(session: Session, principal: CaseReader, since: AwareDatetime | None = None,
+                  until: AwareDatetime | None = None) -> list[dict[str, Any]]:
     """Per subsidiary in scope: alerts (by source), cases, substantiation rate (substantiated /
     decided), hours to triage and to decision (median, mean, p90), SLA misses. Default period:
     the last 30 days."""
@@ -240,7 +241,7 @@ async def severity(case_id: int, body: schemas.SeverityIn, session: Session,
 @router.get("/api/v1/cases/{case_id}/timeline", response_model=list[schemas.TimelineItem])
 async def timeline(case_id: int, session: Session, principal: CaseReader,
                    kinds: Annotated[str | None, Query(max_length=100)] = None,
-                   since: datetime | None = None, until: datetime | None = None
+                   since: AwareDatetime | None = None, until: AwareDatetime | None = None
                    ) -> list[schemas.TimelineItem]:
     """Messages (with screened spans), alerts, orders, payments, refunds, case events and notes
     around the case's agent and customer. `kinds` filters, e.g. `message,payment`; `since` and

@@ -372,6 +372,8 @@ async def prepare_send(
     check_sender(who)
     await warm_screener()
     text = text.strip()
+    if "\x00" in text:  # PostgreSQL cannot store it; refused on every database alike
+        raise InvalidInput("the message contains a NUL character", code="nul_character")
     mime: str | None = None
     digest: str | None = None
     status = "screened"

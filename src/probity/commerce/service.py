@@ -23,7 +23,8 @@ async def list_customers(session: AsyncSession, principal: Principal, *, q: str 
     scope = principal.scope(Perm.commerce_read)
     query = select(Customer).where(scope.filter(Customer.tenant_id))
     if q:
-        query = query.where(Customer.name.like(f"%{q}%") | Customer.customer_no.like(f"%{q}%"))
+        query = query.where(Customer.name.contains(q, autoescape=True)
+                            | Customer.customer_no.contains(q, autoescape=True))
     rows = await session.scalars(query.order_by(Customer.id).limit(limit).offset(offset))
     return list(rows.all())
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 
 class PayeeCreate(BaseModel):
@@ -107,7 +107,7 @@ class RuleUpdate(BaseModel):
 class RuleRun(BaseModel):
     tenant_id: int
     rules: list[str] | None = None
-    since: datetime | None = None
+    since: AwareDatetime | None = None
 
 
 class RuleRunResult(BaseModel):

@@ -4,7 +4,6 @@ call, commit, return."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -14,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from probity.auth import scoping
 from probity.auth.deps import Session, after_commit, commit, require
 from probity.auth.permissions import Perm, Principal
+from probity.bounds import AwareDatetime, DbId
 from probity.errors import InvalidInput
 from probity.ledger import access, evidence, retention, service, verification
 from probity.ledger import schemas as s
@@ -30,7 +30,8 @@ async def list_access_log(
     actor: Annotated[str | None, Query(max_length=100)] = None,
     target_type: Annotated[str | None, Query(max_length=32)] = None,
     target_id: Annotated[str | None, Query(max_length=64)] = None,
-    tenant_id: int | None = None, since: datetime | None = None, until: datetime | None = None,
+    tenant_id: DbId | None = None, since: AwareDatetime | None = None,
+    until: AwareDatetime | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[s.AccessRead]:
@@ -46,7 +47,8 @@ async def export_access_log(
     actor: Annotated[str | None, Query(max_length=100)] = None,
     target_type: Annotated[str | None, Query(max_length=32)] = None,
     target_id: Annotated[str | None, Query(max_length=64)] = None,
-    tenant_id: int | None = None, since: datetime | None = None, until: datetime | None = None,
+    tenant_id: DbId | None = None, since: AwareDatetime | None = None,
+    until: AwareDatetime | None = None,
 ) -> Response:
     rows = await access.list_access(session, principal, limit=100_000, actor=actor,
                                     target_type=target_type, target_id=target_id,

@@ -18,40 +18,37 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, insert, inspect, or_, select, text
+from sqlalchemy import Table, insert, inspect, or_, select, text
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from probity.config import PROJECT_ROOT, Settings, get_settings
 from probity.ledger import publish
 from probity.ledger.chain import (
     GENESIS_HASH,
-    ChainVerification,
     EntryRecord,
-    TamperKind,
     format_time,
     make_entry,
-    verify_chain,
 )
 from probity.ledger.checkpoint import (
     Checkpoint,
     CheckpointError,
     Keyring,
     generate_signing_key,
-    verify_checkpoint,
 )
 from probity.ledger.merkle import CompactRange, root_hash
 from probity.ledger.merkle import consistency_proof as _consistency_proof
 from probity.ledger.merkle import inclusion_proof as _inclusion_proof
 from probity.ledger.refs import refs_of
+from probity.ledger.verify import TenantVerification, verify_tenant
 from probity.models.base import utcnow
 from probity.models.ledger import LedgerCheckpoint, LedgerEntry, LedgerRef
 from probity.models.org import Tenant
@@ -636,152 +633,6 @@ async def consistency_proof(
 
 
 # -- verification -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class TenantVerification:
-    tenant_id: int
-    tenant_code: str
-    ok: bool
-    entries: int  # entries that verified before the first problem (all of them when ok)
-    checkpoints: int  # signed checkpoints whose signature and root both verified
-    kind: TamperKind | None
-    first_bad_seq: int | None
-    message: str
-    problems: list[str] = field(default_factory=list)  # e.g. bad checkpoint signatures
-    chain: ChainVerification | None = None
-
-
-def _counted(rows: Iterable[Any], progress: Callable[[int], None], every: int) -> Iterator[Any]:
-    n = 0
-    for row in rows:
-        yield row
-        n += 1
-        if n % every == 0:
-            progress(n)
-    progress(n)
-
-
-def _verify_sync(
-    conn: Connection | Session,
-    tenant_id: int,
-    keyring: Keyring,
-    chunk: int,
-    progress: Callable[[int], None] | None = None,
-    checkpoints_dir: Path | None = None,
-    rows_too: bool = True,
-) -> TenantVerification:
-    # The hashed tenant id is the code recorded in the tenant's first entry.
-    code = conn.scalar(
-        select(LedgerEntry.tenant_code)
-        .where(LedgerEntry.tenant_id == tenant_id)
-        .order_by(LedgerEntry.seq)
-        .limit(1)
-    )
-    if code is None:
-        code = conn.scalar(select(Tenant.code).where(Tenant.id == tenant_id))
-    tenant_code = str(code) if code is not None else str(tenant_id)
-    problems: list[str] = []
-    trusted: list[Checkpoint] = []
-    cp_rows = conn.execute(
-        select(LedgerCheckpoint.note, LedgerCheckpoint.tree_size, LedgerCheckpoint.root_hash,
-               LedgerCheckpoint.key_id, LedgerCheckpoint.signature, LedgerCheckpoint.timestamp)
-        .where(LedgerCheckpoint.tenant_id == tenant_id)
-        .order_by(LedgerCheckpoint.tree_size, LedgerCheckpoint.id)
-    ).all()
-    for note, size, root, kid, signature, timestamp in cp_rows:
-        try:
-            cp = verify_checkpoint(str(note), keyring)
-        except CheckpointError as exc:
-            problems.append(f"checkpoint at size {size}: {exc}")
-            continue
-        if (cp.tenant != tenant_code or cp.tree_size != size or cp.root_hash.hex() != root
-                or cp.key_id != kid or cp.signature.hex() != signature
-                or cp.timestamp != timestamp):
-            problems.append(f"checkpoint at size {size}: columns differ from its signed note")
-            continue
-        trusted.append(cp)
-    if checkpoints_dir is not None:
-        published, bad_files = publish.load_checkpoints(checkpoints_dir, tenant_code, keyring)
-        problems += bad_files
-        stored = {(cp.tree_size, cp.root_hash) for cp in trusted}
-        stored_sizes = {int(row[1]) for row in cp_rows}
-        for cp in published:
-            if (cp.tree_size, cp.root_hash) in stored:
-                continue
-            trusted.append(cp)
-            if cp.tree_size not in stored_sizes:
-                problems.append(f"the published checkpoint at size {cp.tree_size} is missing "
-                                f"from the database")
-    rows = conn.execute(
-        select(*_ENTRY_COLUMNS)
-        .where(LedgerEntry.tenant_id == tenant_id)
-        .order_by(LedgerEntry.seq)
-        .execution_options(yield_per=chunk)
-    )
-    entries: Iterable[Any] = rows if progress is None else _counted(rows, progress, chunk)
-    result = verify_chain(entries, tenant=tenant_code, checkpoints=trusted, chunk_size=chunk)
-    kind, first_bad, message = result.kind, result.first_bad_seq, result.message
-    if rows_too:
-        from probity.ledger.crosscheck import crosscheck
-
-        findings = crosscheck(conn, tenant_id)
-        first = findings[0] if findings else None
-        if first is not None and (first_bad is None or (
-                first.seq is not None and first.seq < first_bad)):
-            kind, first_bad, message = first.kind, first.seq, first.message
-            if len(findings) > 1:
-                message += f" (and {len(findings) - 1} more difference(s))"
-        problems += [f.message for f in findings[1:6]]
-        if len(findings) > 6:
-            problems.append(f"… {len(findings) - 6} more")
-    else:
-        findings = []
-    ok = result.ok and not problems and not findings
-    if ok:
-        message = (
-            f"OK: {result.entries_checked} entries, {result.checkpoints_checked} signed "
-            f"checkpoint(s) verified" + (", application rows agree" if rows_too else "")
-        )
-    elif kind is None and problems:
-        message = f"entries verify, but {len(problems)} problem(s): {problems[0]}"
-    return TenantVerification(
-        tenant_id=tenant_id,
-        tenant_code=tenant_code,
-        ok=ok,
-        entries=result.entries_checked,
-        checkpoints=result.checkpoints_checked,
-        kind=kind,
-        first_bad_seq=first_bad,
-        message=message,
-        problems=problems,
-        chain=result,
-    )
-
-
-async def verify_tenant(
-    session_or_connection: AsyncSession | AsyncConnection,
-    tenant_id: int,
-    keyring: Keyring | None = None,
-    *,
-    chunk: int = 16384,
-    progress: Callable[[int], None] | None = None,
-    checkpoints_dir: Path | None = None,
-    rows_too: bool = True,
-) -> TenantVerification:
-    """Stream the tenant's entries (seq order, server-side in chunks) through the pure verifier:
-    hash chain, payload hashes, the recomputed Merkle root against every signed checkpoint
-    (signatures checked with *keyring*, default: the configured keys). *progress*, if given,
-    is called with the number of entries read so far after every chunk. *checkpoints_dir*:
-    published checkpoints to trust as well (:mod:`probity.ledger.publish`); unless
-    ``rows_too=False``, the application rows are cross-checked against their entries
-    (:mod:`probity.ledger.crosscheck`) and the first difference is named."""
-    keys = keyring or default_keyring()
-
-    def run(conn: Any) -> TenantVerification:
-        return _verify_sync(conn, tenant_id, keys, chunk, progress, checkpoints_dir, rows_too)
-
-    return await session_or_connection.run_sync(run)
 
 
 def checkpoint_age(row: LedgerCheckpoint | None) -> timedelta | None:

@@ -55,6 +55,10 @@ async def start_verifications(
                      target_id=row.id, tenant_id=row.tenant_id,
                      after={"total_entries": row.total_entries},
                      actor_name=None if principal else "system")
+    await session.flush()  # the audit rows, and with them their ledger entries: count those too
+    for row in rows:
+        row.total_entries = int(await session.scalar(select(func.count()).select_from(
+            LedgerEntry).where(LedgerEntry.tenant_id == row.tenant_id)) or 0)
     return rows
 
 

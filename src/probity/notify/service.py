@@ -124,7 +124,7 @@ async def list_rules(session: AsyncSession, principal: Principal) -> list[Notifi
 
     scope = principal.scope(Perm.case_manage)
     return list((await session.scalars(select(NotificationRule).where(
-        scope.filter(NotificationRule.tenant_id)).order_by(  # type: ignore[arg-type]
+        scope.filter(NotificationRule.tenant_id)).order_by(
         NotificationRule.id))).all())
 
 
@@ -135,7 +135,7 @@ async def deactivate_rule(session: AsyncSession, principal: Principal, rule_id: 
 
     scope = principal.scope(Perm.case_manage)
     rule = await session.scalar(select(NotificationRule).where(
-        NotificationRule.id == rule_id, scope.filter(NotificationRule.tenant_id)))  # type: ignore[arg-type]
+        NotificationRule.id == rule_id, scope.filter(NotificationRule.tenant_id)))
     if rule is None:
         raise NotFound("no such notification rule")
     rule.active = False
@@ -169,42 +169,52 @@ def case_text(case: Case, event: str) -> tuple[str, str]:
     return subject, body
 
 
-async def _users_with_role(session: AsyncSession, role: str, case: Case) -> list[tuple[int, str |
-                                                                                     None]]:
-    """(user id, e-mail) of the users holding `role` over the case's tenant (or team)."""
-    path = await session.scalar(select(Tenant.path).where(Tenant.id == case.tenant_id)) or ""
-    rows = (await session.execute(
-        select(User.id, Employee.email, Tenant.path, RoleAssignment.org_unit_id)
-        .join(RoleAssignment, RoleAssignment.user_id == User.id)
-        .join(Tenant, Tenant.id == RoleAssignment.tenant_id)
-        .outerjoin(Employee, Employee.id == User.employee_id)
-        .where(RoleAssignment.role == role))).all()
-    out: dict[int, str | None] = {}
-    for uid, email, tpath, unit in rows:
-        if path.startswith(tpath) and (unit is None or unit == case.org_unit_id):
-            out[uid] = email
-    return sorted(out.items())
+def _ancestor_ids(path: str, tenant_id: int) -> list[int]:
+    """The tenant and its ancestors, from its materialised path "/1/4/9/"."""
+    ids = {int(part) for part in path.split("/") if part.isdigit()}
+    ids.add(tenant_id)
+    return sorted(ids)
+
+
+async def _users_by_role(session: AsyncSession, roles: set[str], tenant_ids: list[int],
+                         case: Case) -> dict[str, list[tuple[int, str | None]]]:
+    """(user id, e-mail) of the users holding each role over the case's tenant (granted on the
+    tenant or an ancestor) or over its team: one query for every role the rules name."""
+    out: dict[str, dict[int, str | None]] = {role: {} for role in roles}
+    if roles:
+        rows = (await session.execute(
+            select(User.id, Employee.email, RoleAssignment.role, RoleAssignment.org_unit_id)
+            .join(RoleAssignment, RoleAssignment.user_id == User.id)
+            .outerjoin(Employee, Employee.id == User.employee_id)
+            .where(RoleAssignment.role.in_(sorted(roles)),
+                   RoleAssignment.tenant_id.in_(tenant_ids)))).all()
+        for uid, email, role, unit in rows:
+            if unit is None or unit == case.org_unit_id:
+                out[str(getattr(role, "value", role))][uid] = email
+    return {role: sorted(users.items()) for role, users in out.items()}
 
 
 async def notify_case(session: AsyncSession, case: Case, event: str) -> list[Outgoing]:
-    """Apply the tenant's rules to one case event: in-app rows now, sends after commit."""
+    """Apply the rules of the case's tenant and its ancestors to one case event: in-app rows
+    now, sends after commit. Two queries whatever the number of rules (it runs inside the
+    chat writer's transaction when an alert opens a case): the rules, then their recipients."""
     path = await session.scalar(select(Tenant.path).where(Tenant.id == case.tenant_id)) or ""
-    rules = (await session.scalars(select(NotificationRule).join(
-        Tenant, Tenant.id == NotificationRule.tenant_id).where(
-        NotificationRule.active.is_(True), NotificationRule.min_severity <= case.severity))).all()
+    tenant_ids = _ancestor_ids(path, case.tenant_id)
+    rules = [rule for rule in (await session.scalars(select(NotificationRule).where(
+        NotificationRule.active.is_(True), NotificationRule.min_severity <= case.severity,
+        NotificationRule.tenant_id.in_(tenant_ids)).order_by(NotificationRule.id))).all()
+        if event in rule.events.split(",")]
     subject, body = case_text(case, event)
     outgoing: list[Outgoing] = []
+    roles = {rule.role for rule in rules if rule.role and not (
+        rule.channel in ROBOTS and rule.target)}
+    recipients_of = await _users_by_role(session, roles, tenant_ids, case)
     for rule in rules:
-        rule_path = await session.scalar(select(Tenant.path).where(Tenant.id == rule.tenant_id))
-        if not rule_path or not path.startswith(rule_path):
-            continue
-        if event not in rule.events.split(","):
-            continue
         if rule.channel in ROBOTS and rule.target:
             outgoing.append(Outgoing(rule.channel, rule.target, f"{subject}\n{body}",
                                      secret=rule.secret))
             continue
-        users = await _users_with_role(session, rule.role, case) if rule.role else []
+        users = recipients_of.get(rule.role, []) if rule.role else []
         if rule.channel == "in_app":
             for uid, _email in users:
                 session.add(Notification(tenant_id=case.tenant_id, user_id=uid, case_id=case.id,

@@ -269,8 +269,9 @@ async def list_employees(
     if status:
         base = base.where(Employee.status == EmploymentStatus(status))
     if q:
-        like = f"%{q}%"
-        base = base.where(Employee.name.like(like) | Employee.employee_no.like(like))
+        # % and _ in the search are literal characters, not wildcards.
+        base = base.where(Employee.name.contains(q, autoescape=True)
+                          | Employee.employee_no.contains(q, autoescape=True))
     total = await session.scalar(select(func.count()).select_from(base.subquery())) or 0
     rows = await session.scalars(base.order_by(Employee.tenant_id, Employee.employee_no)
                                  .limit(limit).offset(offset))
