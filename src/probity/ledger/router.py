@@ -233,7 +233,7 @@ async def ledger_checkpoints(
 ) -> list[s.PublishedCheckpoint]:
     """The tenant's signed checkpoints (C2SP signed notes), oldest first, for a witness to
     keep outside the database; `probity ledger verify --checkpoints DIR` checks against them."""
-    await retention.tenant_in_scope(session, principal, Perm.ledger_read, tenant_id, body=False)
+    await scoping.tenant_in_scope(session, principal, Perm.ledger_read, tenant_id, body=False)
     rows = await service.list_checkpoints(session, tenant_id, after_size=after_size,
                                           limit=limit)
     return [s.PublishedCheckpoint.model_validate(row) for row in rows]
