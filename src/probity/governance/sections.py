@@ -6,6 +6,7 @@ defaults here are today's built-in behaviour, so a tenant with no version behave
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any, Literal
 from zoneinfo import available_timezones
 
@@ -23,6 +24,12 @@ _ATTACHMENTS: tuple[AttachmentKind, ...] = ("image", "voice")
 _EVENTS: tuple[CaseEvent, ...] = ("case.opened", "case.sla_breached")
 _ROBOTS: tuple[Robot, ...] = ("wecom", "dingtalk", "feishu")
 
+
+
+@cache
+def _zones() -> frozenset[str]:
+    """The IANA zone names, read from disk once (each read walks the whole tz database)."""
+    return frozenset(available_timezones())
 
 class NoticeSettings(SettingsSection):
     """What each side is told when screening intervenes, per category and sender role."""
@@ -128,7 +135,7 @@ class DisplaySettings(SettingsSection):
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str | None) -> str | None:
-        if value is not None and value not in available_timezones():
+        if value is not None and value not in _zones():
             raise ValueError(f"unknown time zone {value!r} (an IANA name, e.g. Asia/Shanghai)")
         return value
 
