@@ -24,5 +24,14 @@ async def audit_page(request: Request, session: Session, principal: AuditReader,
                                     since=parse_day(since), until=parse_day(until), **filters)
     query = "&".join(f"{k}={v}" for k, v in {**filters, "since": since, "until": until}.items()
                      if v)
+    from sqlalchemy import distinct, select
+
+    from probity.models import AuditEntry
+
+    actions = (await session.scalars(select(distinct(AuditEntry.action))
+                                     .order_by(AuditEntry.action))).all()
+    target_types = (await session.scalars(select(distinct(AuditEntry.target_type))
+                                          .order_by(AuditEntry.target_type))).all()
     return render(request, "audit/list.html", rows=rows, page=page, query=query,
+                  actions=actions, target_types=target_types,
                   f={**filters, "since": since or "", "until": until or ""})

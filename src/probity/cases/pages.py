@@ -43,9 +43,43 @@ async def _names(session: Session, case_ids: list[Any]) -> dict[str, dict[int, s
     cust_ids = {c.customer_id for c in case_ids if c.customer_id}
     emps = dict((await session.execute(select(Employee.id, Employee.name).where(
         Employee.id.in_(emp_ids)))).all()) if emp_ids else {}
-    custs = dict((await session.execute(select(Customer.id, Customer.customer_no).where(
-        Customer.id.in_(cust_ids)))).all()) if cust_ids else {}
+    custs = {cid: f"{name}（{no}）" for cid, name, no in (await session.execute(
+        select(Customer.id, Customer.name, Customer.customer_no).where(
+            Customer.id.in_(cust_ids)))).all()} if cust_ids else {}
     return {"agents": emps, "customers": custs}
+
+
+async def _people(session: Session, user_ids: set[int]) -> dict[int, tuple[str, list[str]]]:
+    """Who acted on a case: display name and role codes per user id."""
+    from probity.models import RoleAssignment, User
+
+    if not user_ids:
+        return {}
+    names = dict((await session.execute(select(User.id, User.display_name).where(
+        User.id.in_(user_ids)))).all())
+    roles: dict[int, list[str]] = {}
+    for uid, role in (await session.execute(select(RoleAssignment.user_id, RoleAssignment.role)
+                                            .where(RoleAssignment.user_id.in_(user_ids)))).all():
+        code = str(getattr(role, "value", role))
+        if code not in roles.setdefault(uid, []):
+            roles[uid].append(code)
+    return {uid: (name, roles.get(uid, [])) for uid, name in names.items()}
+
+
+def withheld_moves(case: Any, principal: Principal) -> dict[str, str]:
+    """Moves the case's state allows but this viewer may not make, with the reason (a msgid):
+    four eyes on penalties and appeals, and the approval permission."""
+    out: dict[str, str] = {}
+    nxt = {s.value for s in service.TRANSITIONS[case.status]}
+    if case.status == service.S.penalty_proposed:
+        if not principal.can(Perm.case_approve):
+            out = dict.fromkeys(nxt, "Needs the permission to approve penalties.")
+        elif case.penalty_proposed_by_user_id == principal.user_id:
+            out = dict.fromkeys(nxt, "You proposed this penalty: someone else must decide it.")
+    if (case.status == service.S.appealed
+            and case.decided_by_user_id == principal.user_id):
+        out = dict.fromkeys(nxt, "You made the decision: someone else must decide the appeal.")
+    return out
 
 
 @router.get("/cases", response_class=HTMLResponse)
@@ -91,9 +125,16 @@ async def case_page(request: Request, case_id: int, session: Session, principal:
         if i["kind"] == "message":
             i["pieces"] = highlight(i.get("text") or "", i.get("spans") or [])
     await commit(session)  # the read of conversation content is access-logged
+    people = await _people(session, {int(u) for i in items for u in (
+        i.get("actor_user_id"), i.get("author_user_id")) if u} | {
+        int(u) for u in (case.penalty_proposed_by_user_id, case.penalty_approved_by_user_id,
+                         case.decided_by_user_id, case.assignee_user_id) if u})
+    withheld = withheld_moves(case, principal)
     return render(request, "cases/detail.html", case=case, items=items, sla=service.sla_view(case),
                   kinds=kinds or set(service.TIMELINE_KINDS), all_kinds=service.TIMELINE_KINDS,
-                  next_states=sorted(s.value for s in service.TRANSITIONS[case.status]),
+                  next_states=sorted(s.value for s in service.TRANSITIONS[case.status]
+                                     if s.value not in withheld),
+                  withheld=withheld, people=people,
                   names=await _names(session, [case]), tz=tz or "Asia/Shanghai",
                   can_manage=principal.can(Perm.case_manage), error=error,
                   conversation_ids=sorted({i["conversation_id"] for i in items
@@ -115,9 +156,7 @@ async def transition_form(case_id: int, session: Session, principal: CaseManager
         if exc.status_code == 404:
             raise
         await session.rollback()
-        from urllib.parse import quote
-
-        return RedirectResponse(f"/cases/{case_id}?error={quote(exc.message)}", status_code=303)
+        return RedirectResponse(f"/cases/{case_id}?error={exc.code}", status_code=303)
     await commit(session)
     return RedirectResponse(f"/cases/{case_id}", status_code=303)
 
@@ -143,9 +182,7 @@ async def _act(session: Session, case_id: int, action: Any) -> Response:
         if exc.status_code == 404:
             raise
         await session.rollback()
-        from urllib.parse import quote
-
-        return RedirectResponse(f"/cases/{case_id}?error={quote(exc.message)}", status_code=303)
+        return RedirectResponse(f"/cases/{case_id}?error={exc.code}", status_code=303)
     await commit(session)
     return RedirectResponse(f"/cases/{case_id}", status_code=303)
 
@@ -191,8 +228,6 @@ async def note_form(case_id: int, session: Session, principal: CaseManager,
         if exc.status_code == 404:
             raise
         await session.rollback()
-        from urllib.parse import quote
-
-        return RedirectResponse(f"/cases/{case_id}?error={quote(exc.message)}", status_code=303)
+        return RedirectResponse(f"/cases/{case_id}?error={exc.code}", status_code=303)
     await commit(session)
     return RedirectResponse(f"/cases/{case_id}", status_code=303)

@@ -697,7 +697,7 @@ async def timeline(session: AsyncSession, principal: Principal, case: Case, *,
                           "text": "" if hidden else m.body,
                           "spans": [] if hidden else list(m.spans or []),
                           "hidden": hidden, "conversation_id": m.conversation_id,
-                          "decision": m.decision})
+                          "decision": m.decision, "sender_role": m.sender_role})
         # Reading conversations one takes no part in goes into the access log; the case is
         # the reason.
         from probity.ledger.access import record_access
@@ -709,32 +709,39 @@ async def timeline(session: AsyncSession, principal: Principal, case: Case, *,
         for a in alerts:
             items.append({"at": a.created_at, "kind": "alert", "id": a.id,
                           "title": f"{a.source} · {a.rule or a.category} · sev {a.severity}",
-                          "text": a.snippet, "evidence": a.evidence})
+                          "text": a.snippet, "evidence": a.evidence, "source": a.source,
+                          "rule": a.rule, "category": a.category, "severity": a.severity})
     if case.customer_id is not None:
         if "order" in kinds:
             for o in (await session.scalars(select(Order).where(
                     Order.customer_id == case.customer_id).order_by(Order.id).limit(limit))):
                 items.append({"at": o.placed_at, "kind": "order", "id": o.id,
                               "title": f"{o.order_no} · {o.status.value}",
-                              "text": f"{o.item} · {o.amount} {o.currency}"})
+                              "text": f"{o.item} · {o.amount} {o.currency}",
+                              "ref": o.order_no, "code": o.status.value})
         if "payment" in kinds:
             for p in (await session.scalars(select(Payment).where(
                     Payment.customer_id == case.customer_id).order_by(Payment.id).limit(limit))):
                 items.append({"at": p.paid_at, "kind": "payment", "id": p.id,
                               "title": f"{p.payment_no} · {p.method.value}",
-                              "text": f"{p.amount} {p.currency} → {p.payee_account}"})
+                              "text": f"{p.amount} {p.currency} → {p.payee_account}",
+                              "ref": p.payment_no, "code": p.method.value})
         if "refund" in kinds:
             for r in (await session.scalars(select(Refund).where(
                     Refund.customer_id == case.customer_id).order_by(Refund.id).limit(limit))):
                 items.append({"at": r.refunded_at, "kind": "refund", "id": r.id,
                               "title": f"{r.refund_no} · {r.kind}",
                               "text": f"{r.amount} {r.currency} · {r.reason}",
-                              "approved_by_employee_id": r.approved_by_employee_id})
+                              "approved_by_employee_id": r.approved_by_employee_id,
+                              "ref": r.refund_no, "code": r.kind})
     if "event" in kinds:
         for e in await case_events(session, case.id):
             items.append({"at": e.created_at, "kind": "event", "id": e.id,
                           "title": e.kind + (f" → {e.to_status}" if e.to_status else ""),
-                          "text": str(e.detail.get("reason", "")) if e.detail else ""})
+                          "text": str(e.detail.get("reason", "")) if e.detail else "",
+                          "event": e.kind, "from_status": e.from_status,
+                          "to_status": e.to_status, "actor_user_id": e.actor_user_id,
+                          "detail": dict(e.detail or {})})
     if "note" in kinds:
         for n in await case_notes(session, case.id):
             items.append({"at": n.created_at, "kind": "note", "id": n.id, "title": "note",

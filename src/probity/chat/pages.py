@@ -49,6 +49,23 @@ async def workspace(request: Request, principal: AgentPage) -> Response:
 
 
 @router.get("/alerts", response_class=HTMLResponse)
-async def alerts_page(request: Request, session: Session, principal: AlertsPage) -> Response:
-    rows = await alerts_service.list_alerts(session, principal, limit=100)
-    return render(request, "alerts/feed.html", alerts=rows)
+async def alerts_page(request: Request, session: Session, principal: AlertsPage,
+                      decision: str = "", category: str = "", source: str = "") -> Response:
+    from probity.alerts.view import alert_rows, matches
+
+    filters = {"decision": decision, "category": category, "source": source}
+    alerts = [a for a in await alerts_service.list_alerts(session, principal, limit=300)
+              if matches(a, filters)][:100]
+    return render(request, "alerts/feed.html", rows=await alert_rows(session, principal, alerts),
+                  filters=filters)
+
+
+@router.get("/alerts/rows/{alert_id}", response_class=HTMLResponse)
+async def alert_row(request: Request, alert_id: int, session: Session, principal: AlertsPage
+                    ) -> Response:
+    """One row of the feed, rendered as the page renders it (live rows look like loaded ones)."""
+    from probity.alerts.view import alert_rows
+
+    alert = await alerts_service.get_alert(session, principal, alert_id)
+    return render(request, "alerts/_row.html", r=(await alert_rows(session, principal,
+                                                                   [alert]))[0])

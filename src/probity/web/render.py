@@ -15,6 +15,7 @@ from probity.auth.deps import csrf_token
 from probity.auth.permissions import Perm, Principal
 from probity.i18n import negotiate, translator
 from probity.web import WEB_DIR
+from probity.web.labels import Labels
 from probity.web.nav import menu_for
 
 env = Environment(loader=FileSystemLoader(WEB_DIR / "templates"),
@@ -56,6 +57,10 @@ def _local_time_filter(ctx: Context, value: datetime | None, tz: str | None = No
 
 
 env.filters["local_time"] = _local_time_filter
+# The badge tone of an SLA clock state (ui.badge).
+env.globals["sla_tone"] = lambda state: {"ok": "ok", "met": "ok", "warning": "warn",
+                                         "breached": "danger", "missed": "danger"}.get(state,
+                                                                                       "muted")
 
 
 def render(request: Request, template: str, status_code: int = 200, **context: Any
@@ -63,9 +68,10 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
     locale = locale_of(request)
     principal: Principal | None = getattr(request.state, "principal", None)
     context.setdefault("tz", request.app.state.settings.default_timezone)
+    gettext = translator(locale)
     html = env.get_template(template).render(
-        request=request, _=translator(locale), locale=locale, me=principal, Perm=Perm,
-        menu=menu_for(principal), csrf=csrf_token(request), **context)
+        request=request, _=gettext, labels=Labels(gettext), locale=locale, me=principal,
+        Perm=Perm, menu=menu_for(principal), csrf=csrf_token(request), **context)
     return HTMLResponse(html, status_code=status_code)
 
 

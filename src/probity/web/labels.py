@@ -1,0 +1,133 @@
+"""Words for codes: what a page shows instead of `shipped`, `auth.login`, `{"status": "active"}`.
+
+Every stored code has a msgid `<kind>.<code>` in the catalogs (`order_status.shipped`,
+`audit_action.auth.login`, `field.status`, …). `Labels` is given to every template as `labels`
+(bound to the page's locale); a code without a msgid is shown as it is, so the crawl test
+(tests/ui) finds it on a Chinese page.
+"""
+
+from __future__ import annotations
+
+import json
+import string
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+Gettext = Callable[..., str]
+
+
+@dataclass(frozen=True)
+class DiffRow:
+    field: str
+    before: str | None
+    after: str | None
+
+
+class _Safe(dict[str, Any]):
+    def __missing__(self, key: str) -> str:
+        return "—"
+
+
+class Labels:
+    def __init__(self, gettext: Gettext) -> None:
+        self._ = gettext
+
+    def has(self, msgid: str) -> bool:
+        return self._(msgid) != msgid
+
+    def code(self, kind: str, value: object) -> str:
+        """`kind.value` translated; the value itself when the catalogs have no word for it."""
+        if value is None or value == "":
+            return "—"
+        raw = str(getattr(value, "value", value))
+        key = f"{kind}.{raw}"
+        text = self._(key)
+        return raw if text == key else text
+
+    def action(self, action: str) -> str:
+        """An audit action (`case.opened`, `employee.left`): its own msgid, else object + verb."""
+        if self.has(f"audit_action.{action}"):
+            return self._(f"audit_action.{action}")
+        obj, _, verb = action.partition(".")
+        if verb and self.has(f"object.{obj}") and self.has(f"verb.{verb}"):
+            return f"{self._(f'object.{obj}')} · {self._(f'verb.{verb}')}"
+        return action
+
+    def target(self, target_type: str | None, target_id: object) -> str:
+        if not target_type:
+            return "—"
+        name = self.code("object", target_type)
+        return f"{name} #{target_id}" if target_id not in (None, "") else name
+
+    def value(self, field: str, value: Any) -> str:
+        if value is None:
+            return "—"
+        if isinstance(value, bool):
+            return self._("Yes") if value else self._("No")
+        if isinstance(value, list):
+            return "、".join(self.value(field, v) for v in value) or "—"
+        if isinstance(value, dict):
+            return "；".join(f"{self.code('field', k)}：{self.value(k, v)}"
+                            for k, v in value.items())
+        if isinstance(value, str):
+            for key in (f"value.{field}.{value}", f"value.{value}"):
+                if self.has(key):
+                    return self._(key)
+        return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+    def diff(self, before: Mapping[str, Any] | None, after: Mapping[str, Any] | None
+             ) -> list[DiffRow]:
+        """The fields a change touched, each as "field: before → after" in words; an unchanged
+        field is left out (a creation lists everything it set)."""
+        before = before if isinstance(before, Mapping) else {}
+        after = after if isinstance(after, Mapping) else {}
+        rows = []
+        for key in list(dict.fromkeys([*before, *after])):
+            old, new = before.get(key), after.get(key)
+            if key in before and key in after and old == new:
+                continue
+            rows.append(DiffRow(self.code("field", key),
+                                self.value(key, old) if key in before else None,
+                                self.value(key, new) if key in after else None))
+        return rows
+
+    def remaining(self, due: datetime | None, done: datetime | None = None) -> str:
+        """An SLA countdown: "3 h 20 min left", or "overdue by 2 h", or "" once done."""
+        if due is None or done is not None:
+            return ""
+        if due.tzinfo is None:
+            due = due.replace(tzinfo=UTC)
+        seconds = int((due - datetime.now(UTC)).total_seconds())
+        minutes = abs(seconds) // 60
+        days, rest = divmod(minutes, 24 * 60)
+        hours, mins = divmod(rest, 60)
+        if days:
+            span = self._("{d} d {h} h", d=days, h=hours)
+        elif hours:
+            span = self._("{h} h {m} min", h=hours, m=mins)
+        else:
+            span = self._("{m} min", m=mins)
+        return self._("{span} left", span=span) if seconds >= 0 else self._(
+            "overdue by {span}", span=span)
+
+    def case_title(self, title: str) -> str:
+        """Default case titles are `<source>: <category or rule>`; anything else is a person's."""
+        source, sep, what = title.partition(": ")
+        if sep and self.has(f"source.{source}"):
+            kind = "rule" if self.has(f"rule.{what}") else "category"
+            return f"{self._(f'source.{source}')}：{self.code(kind, what)}"
+        return title
+
+    def alert_text(self, source: str | None, rule: str | None, snippet: str,
+                   evidence: Mapping[str, Any] | None) -> str:
+        """A finance alert's explanation in the page's language, from its evidence; screening
+        snippets are message text and stay as they are."""
+        if source == "finance" and rule and self.has(f"rule_text.{rule}"):
+            fields = _Safe({k: self.value(k, v) for k, v in (evidence or {}).items()})
+            try:
+                return string.Formatter().vformat(self._(f"rule_text.{rule}"), (), fields)
+            except (IndexError, ValueError):
+                return snippet
+        return snippet
