@@ -71,10 +71,17 @@ def serve(
 @app.command()
 def migrate(revision: Annotated[str, typer.Argument(help="Target revision")] = "head") -> None:
     """Apply database migrations (SQLite or PostgreSQL)."""
-    from probity.migrate import upgrade
+    from probity.migrate import current_revision, upgrade
 
-    upgrade(get_settings().database_url, revision)
-    console.print("[green]database is up to date[/green]")
+    url = get_settings().database_url
+    before = current_revision(url)
+    upgrade(url, revision)
+    after = current_revision(url)
+    if before == after:
+        console.print(f"[green]database is up to date[/green] (revision {after})")
+    else:
+        console.print(f"[green]database migrated[/green] from {before or 'an empty database'} "
+                      f"to revision {after}")
 
 
 @demo_app.command("seed")
@@ -87,7 +94,7 @@ def demo_seed(
 
     created = asyncio.run(seed_demo(get_settings(), if_empty=if_empty, seed=seed))
     if created:
-        console.print("[green]demo group created[/green]; sign in as hq_admin / Demo-Pass-2026!")
+        console.print("[green]demo group created[/green]; sign in as admin / Demo-Pass-2026!")
     else:
         console.print("database already has data; demo seed skipped")
 

@@ -288,6 +288,8 @@ async def build_demo(session: AsyncSession, *, seed: int = 7, today: date | None
     for username, display, role, scope_code, team_scoped in DEMO_LOGINS:
         scope = subsidiaries[scope_code] if scope_code else hq
         emp = linked.get(username)
+        if emp is not None:  # the account's person is its employee: one name on every page
+            emp.name = display.split(" ")[1]
         user = User(username=username, display_name=display, password_hash=pw_hash,
                     tenant_id=scope.id, employee_id=emp.id if emp else None,
                     customer_id=demo_customer.id if role == Role.customer else None)

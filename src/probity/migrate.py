@@ -28,6 +28,22 @@ def ensure_sqlite_dir(database_url: str) -> None:
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
 
 
+def current_revision(database_url: str) -> str | None:
+    """The revision the database is at (None for a new, empty database)."""
+    from alembic.runtime.migration import MigrationContext
+    from sqlalchemy import create_engine, pool
+
+    from probity.db import sync_url
+
+    ensure_sqlite_dir(database_url)
+    engine = create_engine(sync_url(database_url), poolclass=pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+    finally:
+        engine.dispose()
+
+
 def upgrade(database_url: str, revision: str = "head") -> None:
     ensure_sqlite_dir(database_url)
     command.upgrade(alembic_config(database_url), revision)

@@ -99,9 +99,10 @@ async def test_blocked_message_not_delivered_notice_to_sender_evidence_for_compl
     c = await as_user("customer")
     ack = await _send(c, conv_id, BLOCKED_TEXT)
     assert ack["decision"] == "block" and ack["notice"] == BLOCK_NOTICE
-    assert "body" not in ack["message"]
+    assert ack["message"]["body"] == BLOCKED_TEXT  # the sender keeps their own text
     mine = (await c.get(f"/api/v1/chat/conversations/{conv_id}/messages")).json()
-    assert mine[-1]["blocked"] and mine[-1]["notice"] == BLOCK_NOTICE and "body" not in mine[-1]
+    assert mine[-1]["blocked"] and mine[-1]["notice"] == BLOCK_NOTICE
+    assert mine[-1]["body"] == BLOCKED_TEXT
     # The agent (recipient) sees nothing of it.
     a = await as_user("agent")
     seen = (await a.get(f"/api/v1/chat/conversations/{conv_id}/messages")).json()

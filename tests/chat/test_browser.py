@@ -61,34 +61,45 @@ def test_customer_agent_chat_block_and_live_alert(chat_browser: Any,
         customer = customer_ctx.new_page()
         sign_in(customer, live_server, "customer")
         customer.goto(f"{live_server}/chat")
-        customer.click("#start-signed-in")
-        customer.wait_for_selector("#chat:not([hidden])")
+        # A returning customer resumes the conversation still open (history from the server);
+        # one with none open starts one.
+        customer.wait_for_selector("#chat:not([hidden]), #start:not([hidden])")
+        if customer.locator("#start-signed-in").is_visible():
+            customer.click("#start-signed-in")
+        customer.wait_for_selector("#chat:not([hidden]) [data-testid=composer]")
         customer.fill("[data-testid=composer]", "你好，我的耳机还没发货")
         customer.click("[data-testid=send]")
         customer.wait_for_selector("li.msg.mine >> text=耳机还没发货")
 
         # The agent picks the conversation up (pushed to the list) and sees the message.
-        agent.locator("[data-testid=list-active] [data-testid=conversation]").first.click(
-            timeout=20_000)
+        agent.locator("[data-testid=list-active] [data-testid=conversation]",
+                      has_text="张先生").first.click(timeout=20_000)
         agent.wait_for_selector("li.msg.theirs >> text=耳机还没发货")
         agent.fill("[data-testid=composer]", "您好，我帮您查一下物流")
         agent.click("[data-testid=send]")
         customer.wait_for_selector("li.msg.theirs >> text=帮您查一下物流")
 
-        # Blocked: the customer sees the notice; the agent sees nothing of it.
+        # Blocked: the customer sees the notice and keeps their text; the agent is told, no text.
         customer.fill("[data-testid=composer]", "加我vx abc12345 私下聊")
         customer.click("[data-testid=send]")
         notice = customer.locator("[data-testid=notice]")
         notice.wait_for(state="visible")
         assert BLOCK_NOTICE in notice.inner_text()
-        assert "abc12345" not in customer.locator("[data-testid=messages]").inner_text()
+        # The customer keeps their own text, marked not sent, with the reason for contact.
+        mine = customer.locator("li.msg.blocked", has_text="abc12345")
+        mine.wait_for()
+        assert "abc12345" in mine.inner_text() and "未发送" in mine.inner_text()
+        assert "联系方式" in mine.locator("[data-testid=blocked-reason]").inner_text()
+        # The agent sees that the customer tried, without the text.
+        agent.locator("[data-testid=attempt-banner]").wait_for(state="visible")
+        assert "abc12345" not in agent.locator("[data-testid=messages]").inner_text()
 
         # The alert reaches HR live, without a reload.
         hr.wait_for_function(
             f"document.querySelectorAll('[data-testid=alert-row]').length > {rows_before}",
             timeout=10_000)
         first = hr.locator("[data-testid=alert-row]").first.inner_text()
-        assert "block" in first and "contact" in first and "abc12345" not in first
+        assert "拦截" in first and "私下联系方式" in first and "abc12345" not in first
 
         agent.fill("[data-testid=composer]", "还有其他问题吗？")
         agent.click("[data-testid=send]")

@@ -79,7 +79,7 @@ def test_chat_over_websocket_ack_block_resume_recall(chat_server: str) -> None:
         hist = {m["seq"]: m for m in customer.get(  # type: ignore[attr-defined]
             f"/api/v1/chat/conversations/{conv_id}/messages").json()}
         assert hist[5].get("recalled") and "body" not in hist[5]
-        assert "body" not in hist[2] and hist[2]["notice"] == BLOCK_NOTICE
+        assert hist[2]["body"] == BLOCKED and hist[2]["notice"] == BLOCK_NOTICE  # the sender's own
         ahist = {m["seq"]: m for m in agent.get(  # type: ignore[attr-defined]
             f"/api/v1/chat/conversations/{conv_id}/messages").json()}
         assert 2 not in ahist and ahist[5]["body"] == "第2条回复" and ahist[5]["recalled_at"]

@@ -50,9 +50,9 @@ async def alert_rows(session: AsyncSession, principal: Principal, alerts: list[A
     out = []
     for a in alerts:
         body = bodies.get(a.message_id) if a.message_id else None
-        out.append(AlertRow(alert=a, sender=users.get(a.sender_user_id),
-                            agent=emps.get(a.agent_employee_id),
-                            customer=custs.get(a.customer_id), case_id=cases.get(a.id),
+        out.append(AlertRow(alert=a, sender=users.get(a.sender_user_id or 0),
+                            agent=emps.get(a.agent_employee_id or 0),
+                            customer=custs.get(a.customer_id or 0), case_id=cases.get(a.id),
                             text=body or a.snippet, readable=body is not None))
     return out
 

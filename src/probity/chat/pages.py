@@ -3,7 +3,7 @@ workspace; and the live alert feed page."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
@@ -33,7 +33,8 @@ WIDGET_JS = """(function () {
 async def customer_chat(request: Request, principal: OptionalPrincipal,
                         embed: int = 0) -> Response:
     signed_in = principal is not None and principal.customer_id is not None
-    return render(request, "chat/customer.html", embed=bool(embed), signed_in=signed_in)
+    return render(request, "chat/customer.html", embed=bool(embed), signed_in=signed_in,
+                  **chat_words(request, "customer"))
 
 
 @router.get("/chat/widget.js")
@@ -44,8 +45,44 @@ async def widget() -> Response:
 
 
 @router.get("/chat/workspace", response_class=HTMLResponse)
-async def workspace(request: Request, principal: AgentPage) -> Response:
-    return render(request, "chat/workspace.html", canned=CANNED_REPLIES)
+async def workspace(request: Request, session: Session, principal: AgentPage) -> Response:
+    from probity.models import AgentStatus
+
+    status = await session.get(AgentStatus, principal.user_id)
+    return render(request, "chat/workspace.html", canned=CANNED_REPLIES,
+                  available=bool(status and status.available),
+                  **chat_words(request, "agent"))
+
+
+def chat_words(request: Request, role: str) -> dict[str, Any]:
+    """What the chat scripts show for stored codes (order and payment states) and why a message
+    of this role was blocked, per category, in the page's language."""
+    from probity.i18n import translator
+    from probity.models import OrderStatus, PaymentMethod
+    from probity.screening.policy import CATEGORIES
+    from probity.web.labels import Labels
+    from probity.web.render import locale_of
+
+    gettext = translator(locale_of(request))
+    labels = Labels(gettext)
+    codes = {"order": {s.value: labels.code("order_code", s.value) for s in OrderStatus},
+             "payment": {m.value: labels.code("payment_code", m.value) for m in PaymentMethod},
+             "refund": {k: labels.code("refund_code", k) for k in ("refund", "compensation")},
+             "category": {c: labels.code("category", c) for c in CATEGORIES}}
+    reasons = {c: gettext(f"block_reason.{role}.{c}") for c in CATEGORIES
+               if labels.has(f"block_reason.{role}.{c}")}
+    return {"codes": codes, "reasons": reasons}
+
+
+@router.get("/chat/workspace/inbox", response_class=HTMLResponse)
+async def workspace_inbox(request: Request, session: Session, principal: AgentPage) -> Response:
+    """The agent's conversation list (polled and refreshed on pushes by workspace.js)."""
+    from probity.chat import service as chat_service
+    from probity.chat.inbox import inbox_rows
+
+    convs = await chat_service.list_conversations(session, principal, limit=60)
+    convs = [c for c in convs if c.agent_user_id == principal.user_id]
+    return render(request, "chat/_inbox.html", rows=await inbox_rows(session, convs))
 
 
 @router.get("/alerts", response_class=HTMLResponse)

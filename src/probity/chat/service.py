@@ -290,10 +290,12 @@ def message_view(msg: Any, viewer: Participant) -> dict[str, Any] | None:
             return base
         if not own:
             return None  # the recipient sees nothing of it
-        # The sender sees the notice only: the official-channel notice for a customer, the
-        # internal compliance warning for an agent (texts per category: group standards).
+        # The sender gets the notice (the official-channel notice for a customer, the internal
+        # compliance warning for an agent; texts per category: group standards) and keeps their
+        # own text, marked not sent.
         base.update(blocked=True, notice=sender_notice(notice_texts(msg.tenant_id),
-                                                       msg.sender_role, msg.categories))
+                                                       msg.sender_role, msg.categories),
+                    body=msg.body, categories=msg.categories)
         return base
     if msg.recalled_at is not None and viewer.role == "customer":
         base.update(recalled=True)

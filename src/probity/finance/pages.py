@@ -60,7 +60,10 @@ async def import_submit(request: Request, session: Session, principal: Importer,
             await commit(session)
     except DomainError as exc:
         await session.rollback()
-        error, status = exc.message, exc.status_code
+        from probity.i18n import translator
+        from probity.web.render import locale_of
+
+        error, status = exc.localized(translator(locale_of(request))), exc.status_code
         if "errors" in exc.extra:
             result = {**exc.extra, "dry_run": dry_run}
     return render(request, "finance/import.html", status_code=status,
@@ -70,7 +73,32 @@ async def import_submit(request: Request, session: Session, principal: Importer,
 
 @router.get("/finance/payees", response_class=HTMLResponse)
 async def payees_page(request: Request, session: Session, principal: Reader) -> Response:
+    from probity.models import Employee
+
     rows = await service.list_payees(session, principal, tenant_id=None, kind=None, limit=500,
                                      offset=0)
     names = dict((await session.execute(select(Tenant.id, Tenant.name))).all())
-    return render(request, "finance/payees.html", rows=rows, names=names)
+    emp_ids = {p.employee_id for p in rows if p.employee_id}
+    employees = {i: (name, no) for i, name, no in (await session.execute(
+        select(Employee.id, Employee.name, Employee.employee_no).where(
+            Employee.id.in_(emp_ids)))).all()} if emp_ids else {}
+    return render(request, "finance/payees.html", rows=rows, names=names, employees=employees)
+
+
+@router.get("/finance/flagged", response_class=HTMLResponse)
+async def flagged_page(request: Request, session: Session, principal: Importer,
+                       rule: str = "") -> Response:
+    """What the finance checks flagged in the importer's own scope, with the reasons."""
+    from probity.alerts.view import alert_rows
+    from probity.finance.rules import RULES
+    from probity.models import Alert
+
+    scope = principal.scope(Perm.finance_import)
+    q = select(Alert).where(Alert.source == "finance", Alert.tenant_id.in_(
+        select(Tenant.id).where(scope.tenant_ids_query())))
+    if rule in RULES:
+        q = q.where(Alert.rule == rule)
+    alerts = list((await session.scalars(q.order_by(Alert.id.desc()).limit(300))).all())
+    return render(request, "finance/flagged.html", rows=await alert_rows(session, principal,
+                                                                         alerts),
+                  rules=sorted(RULES), rule=rule if rule in RULES else "")

@@ -105,6 +105,22 @@ async def employee_detail(request: Request, employee_id: int, session: Session,
     emp = await service.get_employee(session, principal, employee_id)
     events = await service.list_events(session, principal, employee_id)
     tenants, units, positions = await _lookups(session, principal)
+    # The record itself is in scope: name its own company, team and position even when the
+    # viewer (an agent on their own profile) may not list the organisation.
+    from sqlalchemy import select
+
+    from probity.models import OrgUnit, Position, Tenant
+
+    if emp.tenant_id not in tenants:
+        tenants[emp.tenant_id] = await session.scalar(
+            select(Tenant.name).where(Tenant.id == emp.tenant_id)) or "—"
+    if emp.org_unit_id and emp.org_unit_id not in units:
+        units[emp.org_unit_id] = await session.scalar(
+            select(OrgUnit.name).where(OrgUnit.id == emp.org_unit_id)) or "—"
+    if emp.position_id and emp.position_id not in positions:
+        pos = (await session.execute(select(Position.title, Position.grade).where(
+            Position.id == emp.position_id))).first()
+        positions[emp.position_id] = f"{pos[0]} ({pos[1]})" if pos else "—"
     allowed = sorted(s.value for s in service.TRANSITIONS[emp.status])
     return render(request, "org/employee.html", e=service.employee_read(emp, principal),
                   events=events, tenants=tenants, units=units, positions=positions,

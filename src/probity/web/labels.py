@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 Gettext = Callable[..., str]
 
@@ -61,6 +62,36 @@ class Labels:
         name = self.code("object", target_type)
         return f"{name} #{target_id}" if target_id not in (None, "") else name
 
+    def cell(self, field: str, value: Any, tz: str = "Asia/Shanghai") -> str:
+        """One cell of an import preview: times in the zone, codes in words."""
+        if value is None or value == "":
+            return ""
+        if isinstance(value, bool):
+            return self._("Yes") if value else self._("No")
+        if isinstance(value, str) and field.endswith("_at"):
+            try:
+                moment = datetime.fromisoformat(value)
+            except ValueError:
+                return value
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=UTC)
+            return moment.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M")
+        kind = {"status": "order_code", "method": "payment_code", "kind": "refund_code",
+                "account_type": "account_type"}.get(field)
+        if kind and isinstance(value, str) and self.has(f"{kind}.{value}"):
+            return self._(f"{kind}.{value}")
+        return str(value)
+
+    def reason(self, text: str | None) -> str:
+        """An access reason: "case #12" written by the system reads "案件 #12"; a person's own
+        reason is shown as written."""
+        if not text:
+            return "—"
+        obj, sep, num = text.partition(" #")
+        if sep and num.isdigit() and self.has(f"object.{obj}"):
+            return self.target(obj, num)
+        return text
+
     def value(self, field: str, value: Any) -> str:
         if value is None:
             return "—"
@@ -72,7 +103,7 @@ class Labels:
             return "；".join(f"{self.code('field', k)}：{self.value(k, v)}"
                             for k, v in value.items())
         if isinstance(value, str):
-            for key in (f"value.{field}.{value}", f"value.{value}"):
+            for key in (f"value.{field}.{value}", f"value.{value}", f"field.{value}"):
                 if self.has(key):
                     return self._(key)
         return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)

@@ -39,6 +39,8 @@ MENU: list[NavItem] = [
     NavItem("/alerts", "Alerts", _perm(Perm.alerts_read)),
     NavItem("/cases", "Cases", _perm(Perm.case_read)),
     NavItem("/finance/import", "Finance import", _perm(Perm.finance_import)),
+    NavItem("/finance/flagged", "Flagged payments", _perm(Perm.finance_import)),
+    NavItem("/finance/payees", "Payee accounts", _perm(Perm.finance_import)),
     NavItem("/standards", "Group standards", _perm(Perm.settings_read)),
     NavItem("/standards/compare", "Subsidiary comparison",
             lambda p: p.can(Perm.case_read) and p.is_group_wide),
@@ -47,6 +49,7 @@ MENU: list[NavItem] = [
     NavItem("/performance/honour-roll", "Honour roll",
             lambda p: p.employee_id is not None or p.can(Perm.performance_read)),
     NavItem("/chat/workspace", "Agent workspace", lambda p: p.can(Perm.chat_answer)),
+    NavItem("/team", "Team conversations", _perm(Perm.chat_reassign)),
     NavItem("/chat", "Customer service", lambda p: p.customer_id is not None),
     NavItem("/recruitment", "Recruitment", _perm(Perm.recruitment_read)),
     NavItem("/onboarding", "Onboarding", _perm(Perm.onboarding_read)),
@@ -55,7 +58,7 @@ MENU: list[NavItem] = [
             lambda p: p.employee_id is not None and p.can(Perm.attendance_self)),
     NavItem("/attendance", "Rota", _perm(Perm.attendance_read)),
     NavItem("/notifications", "Notifications", _always),
-    NavItem("/account/tokens", "API tokens", _always),
+    NavItem("/account/tokens", "API tokens", lambda p: p.customer_id is None),
 ]
 
 

@@ -6,11 +6,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from probity.audit.pages import router as audit_pages
-from probity.auth.deps import OptionalPrincipal
+from probity.auth.deps import OptionalPrincipal, Session
 from probity.auth.pages import router as auth_pages
-from probity.auth.permissions import Perm
+from probity.auth.permissions import Perm, Principal
 from probity.cases.pages import router as cases_pages
 from probity.chat.pages import router as chat_pages
+from probity.chat.team import router as team_pages
 from probity.finance.pages import router as finance_pages
 from probity.governance.pages import router as governance_pages
 from probity.i18n import LOCALES
@@ -24,6 +25,7 @@ router.include_router(auth_pages)
 router.include_router(org_pages)
 router.include_router(audit_pages)
 router.include_router(chat_pages)
+router.include_router(team_pages)
 router.include_router(cases_pages)
 router.include_router(finance_pages)
 router.include_router(notify_pages)
@@ -77,16 +79,61 @@ ROLE_CARDS: dict[Role, list[tuple[str, str, str]]] = {
 
 
 @router.get("/", response_class=HTMLResponse)
-async def home(request: Request, principal: OptionalPrincipal) -> Response:
+async def home(request: Request, session: Session, principal: OptionalPrincipal) -> Response:
     if principal is None:
         return RedirectResponse("/login", status_code=303)
     cards: list[tuple[str, str, str]] = []
     for role in Role:
         if role in principal.roles:
             cards += [c for c in ROLE_CARDS[role] if c not in cards]
-    cards.append(("API tokens", "Create and revoke bearer tokens for the API.", "/account/tokens"))
+    if principal.customer_id is None:
+        cards.append(("API tokens", "Create and revoke bearer tokens for the API.",
+                      "/account/tokens"))
     return render(request, "home.html", cards=cards, roles=sorted(r.value for r in principal.roles),
-                  can_audit=principal.can(Perm.audit_read))
+                  can_audit=principal.can(Perm.audit_read),
+                  attention=await needs_attention(session, principal))
+
+
+async def needs_attention(session: Session, principal: Principal) -> list[tuple[str, int, str,
+                                                                               str]]:
+    """What is waiting for this person, by permission: (msgid with {n}, count, link, tone)."""
+    from datetime import timedelta
+
+    from sqlalchemy import func, select
+
+    from probity.cases import service as cases_service
+    from probity.models import Alert, Case, Employee, EmploymentStatus
+    from probity.models.base import utcnow
+
+    out: list[tuple[str, int, str, str]] = []
+    if principal.can(Perm.case_read):
+        for state, tone in (("breached", "danger"), ("warning", "warn")):
+            rows = await cases_service.list_cases(session, principal, sla=state, limit=500)
+            if rows:
+                out.append((f"sla_attention.{state}", len(rows), f"/cases?sla={state}", tone))
+    if principal.can(Perm.case_approve):
+        pending = (await session.scalars(cases_service.scoped_cases(principal).where(
+            Case.status == cases_service.S.penalty_proposed,
+            Case.penalty_proposed_by_user_id != principal.user_id))).all()
+        if pending:
+            out.append(("Penalties waiting for your approval: {n}", len(pending),
+                        "/cases?status=penalty_proposed", "warn"))
+    if principal.can(Perm.alerts_read):
+        scope = principal.scope(Perm.alerts_read)
+        n = await session.scalar(select(func.count()).select_from(Alert).where(
+            scope.filter(Alert.tenant_id, Alert.org_unit_id),
+            Alert.created_at >= utcnow() - timedelta(hours=24)))
+        if n:
+            out.append(("New alerts in the last 24 hours: {n}", int(n), "/alerts", "info"))
+    if principal.can(Perm.employee_lifecycle):
+        scope = principal.scope(Perm.employee_lifecycle)
+        n = await session.scalar(select(func.count()).select_from(Employee).where(
+            scope.filter(Employee.tenant_id, Employee.org_unit_id),
+            Employee.status == EmploymentStatus.onboarding))
+        if n:
+            out.append(("Employees still onboarding: {n}", int(n),
+                        "/org/employees?status=onboarding", "info"))
+    return out
 
 
 @router.get("/lang/{code}")

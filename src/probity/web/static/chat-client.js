@@ -1,4 +1,5 @@
 // The chat WebSocket client shared by the customer page and the agent workspace.
+import { timeElement } from "/static/app.js";
 // Resume: the highest seq held is kept (per conversation) and sent as ?after= on reconnect.
 // Outbox: unacknowledged sends are retried with the same client_id (the server dedupes).
 
@@ -94,9 +95,34 @@ export function renderMessage(list, m, me, { convId, token, t, onRecall }) {
   li.className = `msg ${m.sender === me ? "mine" : "theirs"}`;
   li.dataset.testid = "message";
   li.replaceChildren();
+  const stamp = () => {
+    const meta = document.createElement("span");
+    meta.className = "meta";
+    meta.append(timeElement(m.created_at));
+    li.append(meta);
+  };
+  if (m.blocked && m.attempt) {  // the other side tried something off-platform: no text
+    li.className = "msg attempt";
+    li.dataset.testid = "attempt";
+    li.textContent = t.attempt || "";
+    stamp();
+    return li;
+  }
   if (m.blocked) {
+    // The sender keeps their own text, marked as not sent, with the reason for its category.
     li.classList.add("blocked");
-    li.textContent = m.notice || (m.body ? `[blocked] ${m.body}` : "[blocked]");
+    if (m.body) {
+      const body = document.createElement("span");
+      body.className = "body"; body.textContent = m.body; body.translate = false;
+      li.append(body);
+    }
+    const why = document.createElement("span");
+    why.className = "why"; why.dataset.testid = "blocked-reason";
+    const cat = (m.categories || []).find((c) => t.reasons && t.reasons[c]);
+    const reason = (cat && t.reasons[cat]) || m.notice || "";
+    why.textContent = [t.blocked, reason].filter(Boolean).join("：");
+    li.append(why);
+    stamp();
     return li;
   }
   if (m.recalled) {
@@ -118,10 +144,12 @@ export function renderMessage(list, m, me, { convId, token, t, onRecall }) {
   if (m.body) {
     const span = document.createElement("span");
     span.className = "body";
+    span.translate = false;  // people's words, not interface text
     span.textContent = m.body;
     li.append(span);
   }
   if (m.decision === "warn") li.classList.add("warn");
+  stamp();
   if (m.recalled_at) {
     li.classList.add("recalled");
     const s = document.createElement("small");

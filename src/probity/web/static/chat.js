@@ -5,7 +5,12 @@ const root = document.getElementById("customer-chat");
 const t = {
   delivered: root.dataset.tDelivered, read: root.dataset.tRead,
   recalled: root.dataset.tRecalled, waiting: root.dataset.tWaiting, closed: root.dataset.tClosed,
+  blocked: root.dataset.tBlocked, joined: root.dataset.tJoined,
+  reasons: JSON.parse(root.dataset.tReasons || "{}"),
 };
+const errors = JSON.parse(root.dataset.tErrors || "{}");
+// Problem details carry a code; the page says it in its own language.
+const errorText = (data) => errors[data && data.code] || errors.default;
 const KEY = "probity.chat";
 let state = JSON.parse(sessionStorage.getItem(KEY) || "null");
 let sock = null;
@@ -23,7 +28,7 @@ async function start(body) {
     body: JSON.stringify(body), credentials: "same-origin",
   });
   const data = await r.json();
-  if (!r.ok) { document.getElementById("start-error").textContent = data.detail; return; }
+  if (!r.ok) { document.getElementById("start-error").textContent = errorText(data); return; }
   state = { id: data.conversation.id, token: data.token };
   sessionStorage.setItem(KEY, JSON.stringify(state));
   open(data.conversation, data.queue_position);
@@ -33,7 +38,7 @@ function setStatus(conv, pos) {
   const el = document.getElementById("chat-status");
   if (conv.status === "waiting") el.textContent = `${t.waiting} ${pos || ""}`;
   else if (conv.status === "closed") showClosed();
-  else el.textContent = "";
+  else el.textContent = conv.agent_user_id ? t.joined : "";
 }
 
 function showClosed() {
@@ -77,7 +82,7 @@ function open(conv, pos) {
         document.getElementById("chat-status").textContent =
           f.read >= Math.max(0, ...mySeqs) ? t.read : t.delivered;
       }
-      if (f.type === "assigned") document.getElementById("chat-status").textContent = "";
+      if (f.type === "assigned") document.getElementById("chat-status").textContent = t.joined;
       if (f.type === "closed") showClosed();
       list.scrollTop = list.scrollHeight;
     },
@@ -94,7 +99,7 @@ async function upload(kind, file) {
     { method: "POST", body: fd, headers: h, credentials: "same-origin" });
   const data = await r.json();
   const notice = document.getElementById("notice");
-  if (!r.ok) { notice.textContent = data.detail; notice.hidden = false; return; }
+  if (!r.ok) { notice.textContent = errorText(data); notice.hidden = false; return; }
   renderMessage(document.getElementById("messages"), data.message, "customer",
     { convId: state.id, token: state.token, t });
   if (data.decision === "block") { notice.textContent = data.notice; notice.hidden = false; }
@@ -126,9 +131,37 @@ if (guest) guest.addEventListener("submit", (e) => {
 const signedIn = document.getElementById("start-signed-in");
 if (signedIn) signedIn.addEventListener("click", () => start({}));
 
+// A returning signed-in customer: the conversation still open resumes (the socket replays its
+// history); otherwise the last one is shown above the start button.
+async function resumeSignedIn() {
+  const r = await fetch("/api/v1/chat/conversations", { credentials: "same-origin" });
+  const startEl = document.getElementById("start");
+  if (!r.ok) { startEl.hidden = false; return; }
+  const convs = await r.json();
+  const open_ = convs.find((c) => c.status !== "closed");
+  if (open_) { state = { id: open_.id, token: null }; sessionStorage.setItem(KEY, JSON.stringify(state)); open(open_, 0); return; }
+  startEl.hidden = false;
+  const last = convs[0];
+  if (!last) return;
+  const m = await fetch(`/api/v1/chat/conversations/${last.id}/messages`, { credentials: "same-origin" });
+  if (!m.ok) return;
+  const hist = document.getElementById("history");
+  const head = document.createElement("li"); head.className = "history-head"; head.textContent = t.history;
+  hist.append(head);
+  for (const msg of await m.json()) renderMessage(hist, msg, "customer", { convId: last.id, t });
+  hist.hidden = false;
+  document.getElementById("chat").hidden = false;
+  document.getElementById("composer").hidden = true;
+}
+
 // Reload: resume the conversation held in this tab, with its history.
+if (!state && root.dataset.signedIn === "1") resumeSignedIn();
+else document.getElementById("start").hidden = Boolean(state);
 if (state) {
   fetch(`/api/v1/chat/conversations/${state.id}`, { headers: headers(), credentials: "same-origin" })
     .then((r) => (r.ok ? r.json() : null))
-    .then((conv) => { if (conv) open(conv, 0); else sessionStorage.removeItem(KEY); });
+    .then((conv) => {
+      if (conv) open(conv, 0);
+      else { sessionStorage.removeItem(KEY); document.getElementById("start").hidden = false; }
+    });
 }
