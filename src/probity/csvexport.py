@@ -18,7 +18,9 @@ def cell(value: object) -> str:
 
 
 def to_csv(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
+    """UTF-8 with a byte-order mark, so Excel on Chinese Windows reads it as UTF-8."""
     buf = io.StringIO()
+    buf.write("\ufeff")
     writer = csv.writer(buf)
     writer.writerow(header)
     writer.writerows([cell(v) for v in row] for row in rows)

@@ -24,7 +24,8 @@ async def test_auditor_filters_and_exports(as_user: Any) -> None:
     assert rows[0]["ip"]
     export = await c.get("/api/v1/audit.csv", params={"action": "position."})
     assert export.status_code == 200 and export.headers["content-type"].startswith("text/csv")
-    parsed = list(csv.DictReader(io.StringIO(export.text)))
+    assert export.content.startswith(b"\xef\xbb\xbf")  # a BOM: Excel reads it as UTF-8
+    parsed = list(csv.DictReader(io.StringIO(export.content.decode("utf-8-sig"))))
     assert parsed[0]["action"] == "position.create" and "VIP 客服" in parsed[0]["after"]
     page = await c.get("/audit", params={"action": "position."})
     assert page.status_code == 200 and "position.create" in page.text

@@ -75,7 +75,7 @@ async def test_auditor_lists_and_exports(as_user: Any, db: AsyncSession) -> None
     assert [(r["actor_name"], r["reason"]) for r in rows] == [("compliance", reason)]
     r = await aud.get("/api/v1/access-log.csv", params={"target_id": str(conv_id)})
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
-    table = list(csv.DictReader(io.StringIO(r.text)))
+    table = list(csv.DictReader(io.StringIO(r.content.decode("utf-8-sig"))))
     assert table[0]["actor_name"] == "compliance"
     assert table[0]["reason"] == "'" + reason  # no formula injection in spreadsheets
     page = await aud.get("/access-log", headers={"accept": "text/html"})

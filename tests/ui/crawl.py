@@ -34,7 +34,7 @@ ALLOWED = {
     "Probity", "API", "CSV", "XLSX", "JSON", "UTF", "GB", "SLA", "IP", "ID", "URL", "QR", "KPI",
     "HR", "HQ", "PDF", "ZIP", "OK", "SHA", "Merkle", "Ed", "WebSocket", "CNY", "RMB", "AI",
     "WeChat", "Alipay", "iPhone", "EN", "OpenAPI", "Swagger", "Excel", "HTTP", "HTTPS",
-    "VIP", "App", "APP", "PIN", "Bearer", "token", "SDK", "vs", "PII", "RFC", "CE", "EC",
+    "VIP", "App", "APP", "PIN", "QQ", "Bearer", "token", "SDK", "vs", "PII", "RFC", "CE", "EC",
 }
 
 TEXT_PROBE = r"""

@@ -89,7 +89,7 @@ def _row(line: BonusLine) -> list[object]:
 
 def bonus_csv(lines: list[BonusLine]) -> bytes:
     """UTF-8 with a BOM, so Excel opens the Chinese names correctly."""
-    return ("\ufeff" + to_csv(HEADER, (_row(x) for x in lines))).encode("utf-8")
+    return to_csv(HEADER, (_row(x) for x in lines)).encode("utf-8")  # to_csv writes the BOM
 
 
 def bonus_xlsx(lines: list[BonusLine], title: str) -> bytes:

@@ -82,6 +82,22 @@ class Labels:
             return self._(f"{kind}.{value}")
         return str(value)
 
+    def option(self, value: object) -> str:
+        """A setting's option (a channel, an event, a media kind, a grouping): `option.<v>`."""
+        return self.code("option", value)
+
+    def setting(self, value: Any) -> str:
+        """A setting's value as a person reads it (the form shows the raw value to edit)."""
+        if isinstance(value, bool):
+            return "✓" if value else "✗"
+        if value is None or value == "":
+            return "—"
+        if isinstance(value, list):
+            return "、".join(self.setting(v) for v in value) or "—"
+        if isinstance(value, dict):
+            return "；".join(f"{self.option(k)}：{self.setting(v)}" for k, v in value.items())
+        return self.option(value) if isinstance(value, str) else str(value)
+
     def reason(self, text: str | None) -> str:
         """An access reason: "case #12" written by the system reads "案件 #12"; a person's own
         reason is shown as written."""
