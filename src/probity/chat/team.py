@@ -69,13 +69,11 @@ async def supervise_page(request: Request, conv_id: int, session: Session, princ
 
 @router.post("/team/conversations/{conv_id}/reassign")
 async def reassign_form(request: Request, conv_id: int, session: Session, principal: Lead,
-                        to_user_id: Annotated[str, Form()] = "",
+                        to_user_id: Annotated[int, Form()],
                         reason: Annotated[str, Form()] = "") -> Response:
-    if not to_user_id.isdigit():
-        return RedirectResponse("/team?error=invalid_input", status_code=303)
     try:
         await service.reassign(session, principal, get_bus(request.app).publish, conv_id,
-                               int(to_user_id), reason.strip() or None)
+                               to_user_id, reason.strip() or None)
     except DomainError as exc:
         if exc.status_code == 404:
             raise
