@@ -27,7 +27,8 @@ async function loadList() {
   for (const b of inbox.querySelectorAll("[data-testid=conversation]")) {
     if (current && Number(b.dataset.id) === current.id) b.setAttribute("aria-current", "true");
     b.addEventListener("click", () => openConv({ id: Number(b.dataset.id), status: b.dataset.status,
-                                                  customer: b.dataset.customer }));
+                                                  customer: b.dataset.customer,
+                                                  attempts: Number(b.dataset.attempts) }));
   }
 }
 
@@ -51,6 +52,7 @@ async function openConv(c) {
   document.getElementById("chat").hidden = false;
   document.getElementById("side").hidden = false;
   document.getElementById("attempt").hidden = true;
+  if (c.attempts) showAttempt();
   document.getElementById("notice").hidden = true;
   document.getElementById("chat-title").textContent = c.customer || `#${c.id}`;
   setStatus(`#${c.id} · ${statusWords[c.status] || c.status}`);
