@@ -119,7 +119,10 @@ class Labels:
             return "；".join(f"{self.code('field', k)}：{self.value(k, v)}"
                             for k, v in value.items())
         if isinstance(value, str):
-            for key in (f"value.{field}.{value}", f"value.{value}", f"field.{value}"):
+            keys = [f"value.{field}.{value}", f"value.{value}", f"field.{value}"]
+            if field in ("status", "decision", "from_status", "to_status"):
+                keys.insert(1, f"case_status.{value}")
+            for key in keys:
                 if self.has(key):
                     return self._(key)
         return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
