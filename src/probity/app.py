@@ -146,6 +146,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     from probity.chat.router import router as chat_router
     from probity.chat.ws import router as chat_ws_router
     from probity.commerce.router import router as commerce_router
+    from probity.duty.pages import router as duty_pages
+    from probity.duty.router import router as duty_router
     from probity.finance.router import router as finance_router
     from probity.governance.replay_router import router as replay_router
     from probity.governance.router import router as governance_router
@@ -169,7 +171,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
               records_router, records_pages, policy_router, governance_router, replay_router,
               performance_router, performance_pages, jobs_router, recruitment_router,
               recruitment_pages, onboarding_router, onboarding_pages, attendance_router,
-              attendance_pages, ops_router, pages_router):
+              attendance_pages, duty_router, duty_pages, ops_router, pages_router):
         app.include_router(r)
 
     @app.get("/api/v1/health", tags=["ops"])

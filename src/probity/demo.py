@@ -343,6 +343,9 @@ async def build_demo(session: AsyncSession, *, seed: int = 7, today: date | None
     from probity.attendance.demo import seed_attendance  # shifts, rotas, leave, clock-ins
 
     await seed_attendance(session, today)
+    from probity.duty.demo import seed_duty  # HR on duty on the weekend evenings
+
+    await seed_duty(session, today)
     await session.flush()
 
 

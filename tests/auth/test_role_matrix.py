@@ -147,6 +147,11 @@ EXPECTED: dict[tuple[str, str], set[int]] = {
     ("GET", "/api/v1/attendance/me/punches"): {200, 404},
     ("GET", "/api/v1/attendance/me/schedule"): {200, 404},
     ("GET", "/me/attendance"): {200, 404},
+    # HR duty: queries need their parameters; removing a missing shift is 404.
+    ("GET", "/api/v1/duty/roster"): {422},
+    ("GET", "/api/v1/duty/on-duty"): {422},
+    ("GET", "/api/v1/duty/gaps"): {422},
+    ("POST", "/duty/{shift_id}/delete"): {404},
 }
 
 DEMO_LOGIN = {Role.customer: "customer", Role.agent: "agent", Role.team_lead: "lead",
@@ -209,6 +214,14 @@ def test_role_grants_are_pinned() -> None:
         Perm.ledger_verify: {Role.compliance, Role.hq_admin},
         # Customers' full phone numbers (was: has_role(finance, compliance, hq_admin)).
         Perm.customer_contact: {Role.finance, Role.compliance, Role.hq_admin},
+        # HR duty roster (issue 11): HR keeps it; compliance and auditors see who is on duty.
+        Perm.duty_read: {Role.hr, Role.compliance, Role.auditor, Role.hq_admin},
+        Perm.duty_manage: {Role.hr, Role.hq_admin},
+        # Compliance training: HR runs it, team leads follow their team's progress.
+        Perm.training_read: {Role.team_lead, Role.hr, Role.compliance, Role.auditor,
+                             Role.hq_admin},
+        Perm.training_manage: {Role.hr, Role.hq_admin},
+        Perm.training_self: set(Role) - {Role.customer},
     }
     assert set(expected) == set(Perm), "pin the grants of every permission here"
     for perm, roles in expected.items():
@@ -220,7 +233,8 @@ def test_role_grants_are_pinned() -> None:
                  Perm.chat_answer, Perm.own_cases, Perm.own_accounts, Perm.customer_report,
                  Perm.policy_manage, Perm.settings_manage, Perm.performance_manage,
                  Perm.performance_review, Perm.performance_signoff, Perm.recruitment_manage,
-                 Perm.recruitment_interview, Perm.onboarding_manage, Perm.attendance_manage}
+                 Perm.recruitment_interview, Perm.onboarding_manage, Perm.attendance_manage,
+                 Perm.duty_manage, Perm.training_manage}
                 & ROLE_PERMISSIONS[Role.auditor])
 
 

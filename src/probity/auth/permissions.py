@@ -58,6 +58,11 @@ class Perm(enum.StrEnum):
     own_accounts = "payee.own"  # declare one's own payee accounts and see them
     customer_report = "case.report"  # a customer reports an agent's misconduct
     customer_contact = "commerce.contact"  # customers' full phone numbers (others see masked)
+    duty_read = "duty.read"  # the HR duty roster, who is on HR duty, uncovered high-risk windows
+    duty_manage = "duty.manage"  # put HR people on duty, take future duty shifts off
+    training_read = "training.read"  # courses, assignments, scores, case studies, the effect
+    training_manage = "training.manage"  # courses, quizzes, assignments, case-study review
+    training_self = "training.self"  # one's own assignments: read the course, take the quiz
 
 
 ALL = frozenset(Perm)
@@ -65,9 +70,11 @@ READ_ALL = frozenset({Perm.org_read, Perm.audit_read, Perm.commerce_read, Perm.c
                       Perm.alerts_read, Perm.access_log_read, Perm.ledger_read,
                       Perm.evidence_export, Perm.case_read, Perm.policy_read,
                       Perm.settings_read, Perm.performance_read, Perm.recruitment_read,
-                      Perm.onboarding_read, Perm.attendance_read})
-# Every member of staff keeps their own schedule, clocks in and asks for leave.
-SELF_SERVICE = frozenset({Perm.attendance_self})
+                      Perm.onboarding_read, Perm.attendance_read, Perm.duty_read,
+                      Perm.training_read})
+# Every member of staff keeps their own schedule, clocks in and asks for leave, and takes the
+# courses assigned to them.
+SELF_SERVICE = frozenset({Perm.attendance_self, Perm.training_self})
 
 # Routes declare permissions, never roles; these are what an employee does for themselves.
 OWN = frozenset({Perm.own_accounts})
@@ -79,7 +86,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
                                           Perm.own_cases, Perm.performance_read,
                                           Perm.performance_review, Perm.recruitment_read,
                                           Perm.recruitment_interview, Perm.attendance_read,
-                                          Perm.attendance_manage},
+                                          Perm.attendance_manage, Perm.training_read},
     Role.hr: SELF_SERVICE | OWN | {Perm.org_read, Perm.org_write, Perm.employee_lifecycle,
                                    Perm.user_admin, Perm.chat_supervise, Perm.alerts_read,
                                    Perm.case_read, Perm.settings_read, Perm.performance_read,
@@ -87,7 +94,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
                                    Perm.recruitment_read, Perm.recruitment_manage,
                                    Perm.recruitment_interview, Perm.onboarding_read,
                                    Perm.onboarding_manage, Perm.attendance_read,
-                                   Perm.attendance_manage},
+                                   Perm.attendance_manage, Perm.duty_read, Perm.duty_manage,
+                                   Perm.training_read, Perm.training_manage},
     Role.finance: SELF_SERVICE | OWN | {Perm.org_read, Perm.commerce_read, Perm.finance_import,
                                         Perm.settings_read, Perm.customer_contact},
     Role.compliance: SELF_SERVICE | OWN | {Perm.ledger_verify, Perm.customer_contact,
@@ -98,7 +106,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
                                            Perm.evidence_export, Perm.case_read,
                                            Perm.case_manage, Perm.case_approve,
                                            Perm.policy_read, Perm.policy_manage,
-                                           Perm.settings_read, Perm.attendance_read},
+                                           Perm.settings_read, Perm.attendance_read,
+                                           Perm.duty_read, Perm.training_read},
     Role.auditor: READ_ALL | SELF_SERVICE,
     Role.hq_admin: ALL,
 }

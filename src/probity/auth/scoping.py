@@ -37,7 +37,7 @@ __all__ = [
 # payee accounts, a customer's report). None of them reaches anyone else's data.
 DELEGABLE = frozenset({Perm.chat_reassign, Perm.performance_review, Perm.chat_answer,
                        Perm.own_cases, Perm.own_accounts, Perm.customer_report,
-                       Perm.attendance_self})
+                       Perm.attendance_self, Perm.training_self})
 # Ids are 32-bit on PostgreSQL: a larger one names nothing (and must not reach the driver).
 MAX_ID = 2**31 - 1
 

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from probity.auth.deps import Session, commit, require
 from probity.auth.permissions import Perm, Principal
 from probity.cases import service
-from probity.errors import DomainError
+from probity.errors import DomainError, NotFound
 from probity.models import Customer, Employee, Tenant
 from probity.web.render import render
 
@@ -109,6 +109,24 @@ async def metrics_page(request: Request, session: Session, principal: CaseReader
     return render(request, "cases/metrics.html", rows=rows, days=days)
 
 
+async def _alert_people(session: Any, principal: Principal, case_id: int) -> Any:
+    """Who was on shift and on HR duty at the case's first alert (probity.duty), for readers
+    of alerts; None otherwise."""
+    from probity.duty.service import alert_people
+    from probity.models import CaseAlert
+
+    if not principal.can(Perm.alerts_read):
+        return None
+    first = await session.scalar(select(CaseAlert.alert_id).where(
+        CaseAlert.case_id == case_id).order_by(CaseAlert.id).limit(1))
+    if first is None:
+        return None
+    try:
+        return await alert_people(session, principal, first)
+    except NotFound:
+        return None
+
+
 @router.get("/cases/{case_id}", response_class=HTMLResponse)
 async def case_page(request: Request, case_id: int, session: Session, principal: CaseReader,
                     error: str | None = None) -> Response:
@@ -131,6 +149,7 @@ async def case_page(request: Request, case_id: int, session: Session, principal:
                          case.decided_by_user_id, case.assignee_user_id) if u})
     withheld = withheld_moves(case, principal)
     return render(request, "cases/detail.html", case=case, items=items, sla=service.sla_view(case),
+                  alert_people=await _alert_people(session, principal, case.id),
                   kinds=kinds or set(service.TIMELINE_KINDS), all_kinds=service.TIMELINE_KINDS,
                   next_states=sorted(s.value for s in service.TRANSITIONS[case.status]
                                      if s.value not in withheld),

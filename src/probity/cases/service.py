@@ -290,6 +290,10 @@ async def group_alert(session: AsyncSession, alert: Alert,
     the tenant's window, else a new case. None when the alert is already in a case (dedupe)."""
     if await session.scalar(select(CaseAlert.id).where(CaseAlert.alert_id == alert.id)):
         return None
+    # Every new alert reaches whoever is on HR duty for its tenant at once (probity.duty).
+    from probity.duty.service import route_alert
+
+    await route_alert(session, alert)
     agent_id, customer_id = await _alert_parties(session, alert)
     policy = await case_policy(session, alert.tenant_id)
     q = select(Case).where(

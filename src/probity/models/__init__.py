@@ -42,6 +42,7 @@ from probity.models.commerce import (
     PaymentMethod,
     Refund,
 )
+from probity.models.duty import DutyShift
 from probity.models.finance import ImportBatch, PayeeAccount, PayeeKind, RuleSetting
 from probity.models.governance import PolicyReplay, SettingsVersion
 from probity.models.jobs import Job
@@ -117,6 +118,7 @@ __all__ = [
     "ConversationStatus",
     "Customer",
     "CycleStatus",
+    "DutyShift",
     "Employee",
     "EmploymentEvent",
     "EmploymentStatus",

@@ -42,7 +42,8 @@ from probity.models.base import utcnow
 
 log = logging.getLogger("probity.notify")
 
-EVENTS = ("case.opened", "case.decided", "case.sla_warning", "case.sla_breached")
+# duty.alert: an alert raised while someone of HR is on duty (probity.duty; robots only).
+EVENTS = ("case.opened", "case.decided", "case.sla_warning", "case.sla_breached", "duty.alert")
 CHANNELS = ("in_app", "email", "wecom", "dingtalk", "feishu")
 ROBOTS = ("wecom", "dingtalk", "feishu")
 SEVERITY_NAMES = {1: "low", 2: "medium", 3: "high", 4: "critical"}

@@ -57,6 +57,7 @@ MENU: list[NavItem] = [
     NavItem("/me/attendance", "My attendance",
             lambda p: p.employee_id is not None and p.can(Perm.attendance_self)),
     NavItem("/attendance", "Rota", _perm(Perm.attendance_read)),
+    NavItem("/duty", "HR duty", _perm(Perm.duty_read)),
     NavItem("/notifications", "Notifications", _always),
     NavItem("/account/tokens", "API tokens", lambda p: p.customer_id is None),
 ]

@@ -1,0 +1,452 @@
+"""HR duty: the roster (who of HR is on call for a tenant, from when to when), who is on duty
+at an instant, routing alerts to them, and the high-risk windows nobody covers.
+
+Stable API for other domains (analytics' monitoring rules call it):
+
+* ``await on_duty(session, tenant_id, at)`` → employee ids of the HR people on duty for the
+  tenant at ``at`` (its own roster; when nobody of it is on duty, the nearest ancestor's — HQ's
+  duty covers the group). No access check.
+* ``await notify_on_duty(session, tenant_id, at, event=, title=, body=, link=)`` → the user ids
+  told in-app (rows in the caller's transaction; robots after commit).
+
+Services flush, never commit; audit rows go in the caller's transaction.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from probity.audit.service import record_audit
+from probity.auth.effects import after_commit
+from probity.auth.permissions import Perm, Principal
+from probity.auth.scoping import tenant_in_scope
+from probity.duty import schemas
+from probity.errors import Conflict, InvalidInput, NotFound
+from probity.models import (
+    Alert,
+    Employee,
+    EmploymentStatus,
+    Notification,
+    NotificationRule,
+    Role,
+    RoleAssignment,
+    Tenant,
+    User,
+)
+from probity.models.base import utcnow
+from probity.models.duty import DutyShift
+
+__all__ = ["DUTY_EVENT", "Gap", "add_duty", "duty_for_alert", "list_roster", "notify_on_duty",
+           "on_duty", "on_duty_people", "remove_duty", "route_alert", "uncovered_windows"]
+
+DUTY_EVENT = "duty.alert"
+MAX_SHIFT = timedelta(days=7)
+MAX_REPEAT_WEEKS = 26
+MAX_RANGE = timedelta(days=92)
+HR_ROLES = (Role.hr, Role.hq_admin)
+
+
+def _aware(at: datetime, what: str = "time") -> datetime:
+    if at.tzinfo is None:
+        raise InvalidInput(f"give the {what} with its offset (e.g. 2026-12-05T19:00+08:00)",
+                           code="naive_time",
+                           template="Give the time with its offset (e.g. "
+                                    "2026-12-05T19:00+08:00)")
+    return at.astimezone(UTC)
+
+
+async def _chain(session: AsyncSession, tenant_id: int) -> list[int]:
+    """The tenant and its ancestors, nearest first."""
+    path = await session.scalar(select(Tenant.path).where(Tenant.id == tenant_id)) or ""
+    ids = [int(p) for p in reversed(path.strip("/").split("/")) if p.isdigit()]
+    return ids or [tenant_id]
+
+
+# ---------------------------------------------------------------- who is on duty
+
+
+async def on_duty_shifts(session: AsyncSession, tenant_id: int, at: datetime
+                         ) -> list[DutyShift]:
+    """The duty shifts covering `at` for the tenant: its own, else the nearest ancestor's."""
+    at = _aware(at)
+    chain = await _chain(session, tenant_id)
+    rows = (await session.scalars(select(DutyShift).where(
+        DutyShift.tenant_id.in_(chain), DutyShift.starts_at <= at, DutyShift.ends_at > at)
+        .order_by(DutyShift.starts_at, DutyShift.id))).all()
+    for tid in chain:
+        mine = [r for r in rows if r.tenant_id == tid]
+        if mine:
+            return mine
+    return []
+
+
+async def on_duty(session: AsyncSession, tenant_id: int, at: datetime) -> list[int]:
+    """Employee ids of the HR people on duty for the tenant at `at` (no access check)."""
+    seen: list[int] = []
+    for shift in await on_duty_shifts(session, tenant_id, at):
+        if shift.employee_id not in seen:
+            seen.append(shift.employee_id)
+    return seen
+
+
+@dataclass(frozen=True)
+class OnDutyPerson:
+    employee_id: int
+    name: str
+    employee_no: str
+    user_id: int | None
+    tenant_id: int  # whose roster put them on duty
+    starts_at: datetime
+    ends_at: datetime
+
+
+async def on_duty_people(session: AsyncSession, tenant_id: int, at: datetime
+                         ) -> list[OnDutyPerson]:
+    shifts = await on_duty_shifts(session, tenant_id, at)
+    if not shifts:
+        return []
+    ids = [s.employee_id for s in shifts]
+    rows = {e.id: (e, uid) for e, uid in (await session.execute(
+        select(Employee, User.id).outerjoin(User, and_(User.employee_id == Employee.id,
+                                                       User.is_active.is_(True)))
+        .where(Employee.id.in_(ids)))).all()}
+    out: list[OnDutyPerson] = []
+    for s in shifts:
+        emp, uid = rows[s.employee_id]
+        if any(p.employee_id == emp.id for p in out):
+            continue
+        out.append(OnDutyPerson(emp.id, emp.name, emp.employee_no, uid, s.tenant_id,
+                                s.starts_at, s.ends_at))
+    return out
+
+
+# ---------------------------------------------------------------- routing
+
+
+async def notify_on_duty(session: AsyncSession, tenant_id: int, at: datetime, *, event: str,
+                         title: str, body: str = "", link: str = "",
+                         severity: int = 1, case_id: int | None = None) -> list[int]:
+    """Tell whoever is on HR duty for the tenant at `at`: an in-app notification each (in the
+    caller's transaction) and, unless the tenant's `duty.robots` standard is off, the group
+    robots whose notification rules (of the tenant or an ancestor) list `duty.alert` — sent
+    after commit. Returns the user ids told in-app."""
+    from probity.duty.settings import DutySettings
+    from probity.governance import settings_values
+    from probity.notify.service import ROBOTS, Outgoing, mail_settings, send_all
+
+    people = await on_duty_people(session, tenant_id, at)
+    if not people:
+        return []
+    now = utcnow()
+    told: list[int] = []
+    for p in people:
+        if p.user_id is None:
+            continue
+        session.add(Notification(tenant_id=tenant_id, user_id=p.user_id, case_id=case_id,
+                                 event=event, title=title[:200], body=link or body,
+                                 created_at=now))
+        told.append(p.user_id)
+    settings = await settings_values(session, tenant_id, DutySettings)
+    if settings.robots:
+        chain = await _chain(session, tenant_id)
+        rules = [r for r in (await session.scalars(select(NotificationRule).where(
+            NotificationRule.active.is_(True), NotificationRule.tenant_id.in_(chain),
+            NotificationRule.channel.in_(ROBOTS), NotificationRule.min_severity <= severity)
+            .order_by(NotificationRule.id))).all()
+            if DUTY_EVENT in r.events.split(",") and r.target]
+        if rules:
+            names = "、".join(p.name for p in people)
+            text = f"{title}\n值班 HR / HR on duty: {names}\n{body}\n{link}".strip()
+            outgoing = [Outgoing(r.channel, r.target or "", text, secret=r.secret)
+                        for r in rules]
+
+            async def effect() -> None:
+                await send_all(outgoing, mail_settings())
+
+            after_commit(session, effect)
+    await session.flush()
+    return told
+
+
+async def route_alert(session: AsyncSession, alert: Alert) -> list[int]:
+    """An alert goes at once to whoever is on HR duty for its tenant when it was raised."""
+    sev = {1: "低", 2: "中", 3: "高", 4: "严重", 5: "严重"}.get(alert.severity, str(alert.severity))
+    title = (f"值班预警 #{alert.id}（{sev}）/ Duty alert #{alert.id} "
+             f"(severity {alert.severity}): {alert.category}")
+    return await notify_on_duty(session, alert.tenant_id, alert.created_at, event=DUTY_EVENT,
+                                title=title, body=alert.snippet or "",
+                                link=f"/alerts?alert={alert.id}", severity=alert.severity)
+
+
+# ---------------------------------------------------------------- the roster
+
+
+async def _tenant(session: AsyncSession, principal: Principal, perm: Perm, tenant_id: int, *,
+                  body: bool) -> Tenant:
+    return await tenant_in_scope(session, principal, perm, tenant_id, body=body)
+
+
+async def _is_hr(session: AsyncSession, emp: Employee, tenant: Tenant) -> bool:
+    """The person holds an HR role (HR or HQ admin) over the tenant (granted there or above)."""
+    chain = await _chain(session, tenant.id)
+    return bool(await session.scalar(
+        select(RoleAssignment.id).join(User, User.id == RoleAssignment.user_id)
+        .where(User.employee_id == emp.id, User.is_active.is_(True),
+               RoleAssignment.role.in_(HR_ROLES), RoleAssignment.tenant_id.in_(chain),
+               RoleAssignment.org_unit_id.is_(None)).limit(1)))
+
+
+async def add_duty(session: AsyncSession, actor: Principal | None, *, tenant_id: int,
+                   employee_id: int, starts_at: datetime, ends_at: datetime, note: str = "",
+                   repeat_weeks: int = 1) -> list[DutyShift]:
+    """Put an HR person on duty for a tenant over [starts_at, ends_at), repeated weekly
+    `repeat_weeks` times. 422: an empty or reversed range, longer than 7 days, starting in the
+    past (people only), someone out of scope or without an HR role there, an overlap with
+    another duty shift of the same person (all or nothing)."""
+    starts_at, ends_at = _aware(starts_at), _aware(ends_at)
+    if actor is not None:
+        tenant = await _tenant(session, actor, Perm.duty_manage, tenant_id, body=True)
+        scope = actor.scope(Perm.duty_manage)
+        emp = await session.scalar(select(Employee).where(
+            Employee.id == employee_id, scope.filter(Employee.tenant_id, Employee.org_unit_id)))
+    else:
+        found = await session.get(Tenant, tenant_id)
+        if found is None:
+            raise InvalidInput(f"unknown tenant {tenant_id}", code="unknown_tenant")
+        tenant = found
+        emp = await session.get(Employee, employee_id)
+    if emp is None or emp.status == EmploymentStatus.left:
+        raise InvalidInput(f"unknown employee {employee_id}", code="unknown_employee",
+                           template="Unknown employee {id}", params={"id": employee_id})
+    if ends_at <= starts_at:
+        raise InvalidInput("the duty ends before it starts", code="empty_range",
+                           template="The duty must end after it starts")
+    if ends_at - starts_at > MAX_SHIFT:
+        raise InvalidInput("a duty shift is at most 7 days", code="shift_too_long",
+                           template="A duty shift is at most 7 days")
+    if not 1 <= repeat_weeks <= MAX_REPEAT_WEEKS:
+        raise InvalidInput("repeat 1 to 26 weeks", code="invalid_repeat",
+                           template="Repeat for 1 to {max} weeks",
+                           params={"max": MAX_REPEAT_WEEKS})
+    if actor is not None and ends_at <= utcnow():
+        raise InvalidInput("the duty is over already", code="duty_in_past",
+                           template="This duty is already over; the roster keeps history "
+                                    "as it was")
+    if not await _is_hr(session, emp, tenant):
+        raise InvalidInput(f"{emp.name} holds no HR role over this subsidiary", code="not_hr",
+                           template="{name} holds no HR role over this subsidiary",
+                           params={"name": emp.name})
+    spans = [(starts_at + timedelta(weeks=w), ends_at + timedelta(weeks=w))
+             for w in range(repeat_weeks)]
+    for s, e in spans:
+        clash = await session.scalar(select(DutyShift).where(
+            DutyShift.employee_id == emp.id, DutyShift.starts_at < e, DutyShift.ends_at > s)
+            .limit(1))
+        if clash is not None:
+            tz = ZoneInfo(tenant.timezone or "Asia/Shanghai")
+            when = clash.starts_at.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+            raise InvalidInput(f"{emp.name} is already on duty at {when}", code="duty_overlap",
+                               template="{name} is already on duty then (from {when})",
+                               params={"name": emp.name, "when": when},
+                               shift_id=clash.id)
+    shifts = [DutyShift(tenant_id=tenant.id, employee_id=emp.id, starts_at=s, ends_at=e,
+                        note=note[:200], created_by_user_id=actor.user_id if actor else None)
+              for s, e in spans]
+    session.add_all(shifts)
+    await session.flush()
+    record_audit(session, actor, "duty.add", target_type="employee", target_id=emp.id,
+                 tenant_id=tenant.id,
+                 after={"starts_at": starts_at, "ends_at": ends_at, "weeks": repeat_weeks,
+                        "shift_ids": [s.id for s in shifts]},
+                 actor_name=None if actor else "system")
+    return shifts
+
+
+async def remove_duty(session: AsyncSession, actor: Principal, shift_id: int) -> DutyShift:
+    """Take a duty shift off the roster — only before it starts (409 after: it is history)."""
+    scope = actor.scope(Perm.duty_manage)
+    shift = await session.scalar(select(DutyShift).where(
+        DutyShift.id == shift_id, scope.filter(DutyShift.tenant_id)))
+    if shift is None:
+        raise NotFound("no such duty shift")
+    if shift.starts_at <= utcnow():
+        raise Conflict("this duty has started; the roster keeps it as it was",
+                       code="duty_started",
+                       template="This duty has started; the roster keeps it as it was")
+    await session.delete(shift)
+    record_audit(session, actor, "duty.remove", target_type="employee",
+                 target_id=shift.employee_id, tenant_id=shift.tenant_id,
+                 before={"starts_at": shift.starts_at, "ends_at": shift.ends_at})
+    await session.flush()
+    return shift
+
+
+def _range(since: datetime, until: datetime) -> tuple[datetime, datetime]:
+    since, until = _aware(since, "start"), _aware(until, "end")
+    if until <= since:
+        raise InvalidInput("the range is empty or reversed", code="empty_range",
+                           template="The date range is empty or reversed")
+    if until - since > MAX_RANGE:
+        raise InvalidInput("at most 92 days at a time", code="range_too_long",
+                           template="At most {days} days at a time", params={"days": 92})
+    return since, until
+
+
+async def list_roster(session: AsyncSession, principal: Principal, tenant_id: int,
+                      since: datetime, until: datetime
+                      ) -> list[tuple[DutyShift, Employee]]:
+    """The tenant's duty shifts overlapping [since, until) (duty.read over the tenant)."""
+    since, until = _range(since, until)
+    tenant = await _tenant(session, principal, Perm.duty_read, tenant_id, body=False)
+    rows = await session.execute(
+        select(DutyShift, Employee).join(Employee, Employee.id == DutyShift.employee_id)
+        .where(DutyShift.tenant_id == tenant.id, DutyShift.starts_at < until,
+               DutyShift.ends_at > since).order_by(DutyShift.starts_at, DutyShift.id))
+    return [(s, e) for s, e in rows.all()]
+
+
+# ---------------------------------------------------------------- uncovered high-risk windows
+
+
+@dataclass(frozen=True)
+class Gap:
+    """A high-risk window (an occurrence, UTC) and the parts of it nobody of HR covers."""
+
+    label: str
+    source: str  # "standard" (the duty section) or "analytics" (a finding / monitoring rule)
+    starts_at: datetime
+    ends_at: datetime
+    uncovered: list[tuple[datetime, datetime]]
+
+
+def occurrences(specs: list[str], tz: str, since: datetime, until: datetime
+                ) -> list[tuple[str, datetime, datetime]]:
+    """Each weekly window's occurrences overlapping [since, until), as UTC instants."""
+    from probity.duty.settings import parse_window
+
+    zone = ZoneInfo(tz)
+    first: date = since.astimezone(zone).date() - timedelta(days=1)
+    last: date = until.astimezone(zone).date()
+    out: list[tuple[str, datetime, datetime]] = []
+    for spec in specs:
+        w = parse_window(spec)
+        day = first
+        while day <= last:
+            if day.weekday() in w.weekdays:
+                s = datetime.combine(day, w.start, zone)
+                e = datetime.combine(day + timedelta(days=1) if w.end <= w.start else day,
+                                     w.end, zone)
+                s_utc, e_utc = s.astimezone(UTC), e.astimezone(UTC)
+                if s_utc < until and e_utc > since:
+                    out.append((w.spec, s_utc, e_utc))
+            day += timedelta(days=1)
+    return sorted(out, key=lambda o: (o[1], o[0]))
+
+
+def uncovered_parts(start: datetime, end: datetime, covers: list[tuple[datetime, datetime]]
+                    ) -> list[tuple[datetime, datetime]]:
+    """The parts of [start, end) that no interval of `covers` covers."""
+    gaps: list[tuple[datetime, datetime]] = []
+    cursor = start
+    for s, e in sorted(covers):
+        if e <= cursor or s >= end:
+            continue
+        if s > cursor:
+            gaps.append((cursor, min(s, end)))
+        cursor = max(cursor, e)
+        if cursor >= end:
+            break
+    if cursor < end:
+        gaps.append((cursor, end))
+    return gaps
+
+
+async def analytics_windows(session: AsyncSession, tenant_id: int, since: datetime,
+                            until: datetime) -> list[tuple[str, datetime, datetime]]:
+    """High-risk windows named by analytics (findings acted on, monitoring rules in force),
+    when that domain offers them; none otherwise."""
+    try:
+        hook = importlib.import_module("probity.analytics.duty_hook")
+    except ModuleNotFoundError:
+        return []
+    windows = getattr(hook, "high_risk_windows", None)
+    if windows is None:
+        return []
+    found: list[tuple[str, datetime, datetime]] = await windows(session, tenant_id, since,
+                                                                 until)
+    return found
+
+
+async def uncovered_windows(session: AsyncSession, principal: Principal | None, tenant_id: int,
+                            since: datetime, until: datetime) -> list[Gap]:
+    """Every high-risk window occurrence in [since, until) with a part that nobody of HR is on
+    duty for (the tenant's own roster, else the nearest ancestor's, as alerts are routed)."""
+    from probity.duty.settings import DutySettings
+    from probity.governance import settings_values
+    from probity.governance.accessors import display_timezone
+
+    since, until = _range(since, until)
+    if principal is not None:
+        await _tenant(session, principal, Perm.duty_read, tenant_id, body=False)
+    tz = await display_timezone(session, tenant_id)
+    specs = (await settings_values(session, tenant_id, DutySettings)).high_risk_windows
+    windows = [(label, s, e, "standard") for label, s, e in occurrences(specs, tz, since, until)]
+    windows += [(label, s, e, "analytics")
+                for label, s, e in await analytics_windows(session, tenant_id, since, until)]
+    if not windows:
+        return []
+    chain = await _chain(session, tenant_id)
+    lo = min(s for _l, s, _e, _src in windows)
+    hi = max(e for _l, _s, e, _src in windows)
+    shifts = (await session.scalars(select(DutyShift).where(
+        DutyShift.tenant_id.in_(chain), DutyShift.starts_at < hi, DutyShift.ends_at > lo))).all()
+    # Routing asks the tenant's own roster first and the ancestors only when it has nobody;
+    # so a moment is covered when any roster of the chain has someone on duty then.
+    covers = [(s.starts_at, s.ends_at) for s in shifts]
+    out: list[Gap] = []
+    for label, s, e, src in sorted(windows, key=lambda w: (w[1], w[0])):
+        parts = uncovered_parts(s, e, covers)
+        if parts:
+            out.append(Gap(label, src, s, e, parts))
+    return out
+
+
+# ---------------------------------------------------------------- an alert's people
+
+
+async def duty_for_alert(session: AsyncSession, principal: Principal, alert_id: int
+                         ) -> tuple[Alert, list[OnDutyPerson]]:
+    """The alert (in the caller's alerts scope, else 404) and who was on HR duty for its
+    tenant when it was raised."""
+    scope = principal.scope(Perm.alerts_read)
+    alert = await session.scalar(select(Alert).where(
+        Alert.id == alert_id, scope.filter(Alert.tenant_id, Alert.org_unit_id)))
+    if alert is None:
+        raise NotFound("alert not found")
+    return alert, await on_duty_people(session, alert.tenant_id, alert.created_at)
+
+
+async def alert_people(session: AsyncSession, principal: Principal, alert_id: int
+                       ) -> schemas.AlertPeopleRead:
+    """Issue 13: for any alert, who was on shift (its team's rota, when the caller may read
+    rotas) and who was on HR duty."""
+    from probity.attendance import rota
+
+    alert, people = await duty_for_alert(session, principal, alert_id)
+    shift = (await rota.on_shift_for_alert(session, principal, alert.id)
+             if principal.can(Perm.attendance_read) else None)
+    return schemas.AlertPeopleRead(alert_id=alert.id, at=alert.created_at,
+                                   tenant_id=alert.tenant_id, on_duty=on_duty_rows(people),
+                                   on_shift=shift)
+
+
+def on_duty_rows(people: list[OnDutyPerson]) -> list[schemas.OnDutyRow]:
+    return [schemas.OnDutyRow(employee_id=p.employee_id, employee_no=p.employee_no,
+                              name=p.name, user_id=p.user_id, roster_tenant_id=p.tenant_id,
+                              starts_at=p.starts_at, ends_at=p.ends_at) for p in people]
