@@ -29,8 +29,10 @@ lock: install-dev
 	$(LOCK) --extra ocr -o requirements.lock
 	$(LOCK) --extra ocr --extra dev -o requirements-dev.lock
 
+# A worktree whose node_modules links to another checkout's must not run npm ci: it would empty
+# the linked folder (npm removes node_modules through the link) under everyone using it.
 $(NPMSTAMP): package.json package-lock.json
-	npm ci --no-audit --no-fund --silent
+	[ -L node_modules ] || npm ci --no-audit --no-fund --silent
 	touch $@
 
 install: $(STAMP) $(NPMSTAMP)

@@ -138,6 +138,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     problems.declare_problems(app)  # the problem responses in /api/openapi.json
 
     from probity.alerts.router import router as alerts_router
+    from probity.analytics.pages import router as analytics_pages
+    from probity.analytics.router import router as analytics_router
     from probity.attendance.pages import router as attendance_pages
     from probity.attendance.router import router as attendance_router
     from probity.audit.router import router as audit_router
@@ -154,6 +156,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     from probity.jobs.router import router as jobs_router
     from probity.ledger.pages import router as records_pages
     from probity.ledger.router import router as records_router
+    from probity.monitoring.pages import router as monitoring_pages
+    from probity.monitoring.router import router as monitoring_router
     from probity.notify.router import router as notify_router
     from probity.onboarding.pages import router as onboarding_pages
     from probity.onboarding.router import router as onboarding_router
@@ -171,7 +175,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
               records_router, records_pages, policy_router, governance_router, replay_router,
               performance_router, performance_pages, jobs_router, recruitment_router,
               recruitment_pages, onboarding_router, onboarding_pages, attendance_router,
-              attendance_pages, duty_router, duty_pages, ops_router, pages_router):
+              attendance_pages, duty_router, duty_pages, analytics_router, analytics_pages,
+              monitoring_router, monitoring_pages, ops_router, pages_router):
         app.include_router(r)
 
     @app.get("/api/v1/health", tags=["ops"])

@@ -346,6 +346,9 @@ async def build_demo(session: AsyncSession, *, seed: int = 7, today: date | None
     from probity.duty.demo import seed_duty  # HR on duty on the weekend evenings
 
     await seed_duty(session, today)
+    from probity.analytics.demo import seed_analytics  # six weeks of activity with patterns
+
+    await seed_analytics(session, today=today)
     await session.flush()
 
 

@@ -152,6 +152,12 @@ EXPECTED: dict[tuple[str, str], set[int]] = {
     ("GET", "/api/v1/duty/on-duty"): {422},
     ("GET", "/api/v1/duty/gaps"): {422},
     ("POST", "/duty/{shift_id}/delete"): {404},
+    # Analytics: a finding key that names nothing is 422; ending a missing rule, completing a
+    # missing QA review (form post) 404.
+    ("GET", "/api/v1/analytics/findings/{key}/cohort"): {422},
+    ("POST", "/api/v1/monitoring/rules/{rule_id}/end"): {404},
+    ("POST", "/monitoring/rules/{rule_id}/end"): {404},
+    ("POST", "/qa/{review_id}"): {404},
 }
 
 DEMO_LOGIN = {Role.customer: "customer", Role.agent: "agent", Role.team_lead: "lead",
@@ -222,6 +228,10 @@ def test_role_grants_are_pinned() -> None:
                              Role.hq_admin},
         Perm.training_manage: {Role.hr, Role.hq_admin},
         Perm.training_self: set(Role) - {Role.customer},
+        # Issue 11: risk analytics, monitoring rules acted on from findings, the QA queue.
+        Perm.analytics_read: {Role.hr, Role.compliance, Role.auditor, Role.hq_admin},
+        Perm.monitoring_manage: {Role.compliance, Role.hq_admin},
+        Perm.qa_review: {Role.team_lead, Role.compliance, Role.hq_admin},
     }
     assert set(expected) == set(Perm), "pin the grants of every permission here"
     for perm, roles in expected.items():
@@ -234,7 +244,8 @@ def test_role_grants_are_pinned() -> None:
                  Perm.policy_manage, Perm.settings_manage, Perm.performance_manage,
                  Perm.performance_review, Perm.performance_signoff, Perm.recruitment_manage,
                  Perm.recruitment_interview, Perm.onboarding_manage, Perm.attendance_manage,
-                 Perm.duty_manage, Perm.training_manage}
+                 Perm.duty_manage, Perm.training_manage, Perm.monitoring_manage,
+                 Perm.qa_review}
                 & ROLE_PERMISSIONS[Role.auditor])
 
 

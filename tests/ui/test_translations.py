@@ -42,6 +42,18 @@ def code_msgids() -> set[str]:
     ids |= {f"decision.{d}" for d in DECISIONS}
     ids |= {f"rule.{r}" for r in RULES}
     ids |= {f"source.{s}" for s in ("screening", "finance", "customer_report", "self_report")}
+    from probity.models.analytics import TENURE_BANDS
+    from probity.monitoring.qa import CHECKLIST, OUTCOMES
+
+    ids |= {f"tenure.{b}" for b in (*TENURE_BANDS, "none")}
+    ids |= {f"rule_status.{s}" for s in ("in_force", "review_due", "expired", "ended")}
+    ids |= {f"qa_item.{i}" for i in CHECKLIST} | {f"qa_outcome.{o}" for o in OUTCOMES}
+    ids |= {f"qa_status.{s}" for s in ("open", "done", "all")}
+    ids |= {f"outcome.{k}" for k in ("attempts_per_conversation", "stopped_share",
+                                      "substantiation_rate", "complaint_substantiation_rate",
+                                      "median_hours_to_verification", "complaints_received",
+                                      "complaints_substantiated", "open_cases",
+                                      "open_qa_reviews")}
     return ids
 
 

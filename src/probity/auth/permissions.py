@@ -63,6 +63,9 @@ class Perm(enum.StrEnum):
     training_read = "training.read"  # courses, assignments, scores, case studies, the effect
     training_manage = "training.manage"  # courses, quizzes, assignments, case-study review
     training_self = "training.self"  # one's own assignments: read the course, take the quiz
+    analytics_read = "analytics.read"  # risk dashboards, findings, outcome figures, exports
+    monitoring_manage = "monitoring.manage"  # act on findings: monitoring rules, end/extend
+    qa_review = "qa.review"  # work the QA review queue (sampled conversations, checklist)
 
 
 ALL = frozenset(Perm)
@@ -71,7 +74,7 @@ READ_ALL = frozenset({Perm.org_read, Perm.audit_read, Perm.commerce_read, Perm.c
                       Perm.evidence_export, Perm.case_read, Perm.policy_read,
                       Perm.settings_read, Perm.performance_read, Perm.recruitment_read,
                       Perm.onboarding_read, Perm.attendance_read, Perm.duty_read,
-                      Perm.training_read})
+                      Perm.training_read, Perm.analytics_read})
 # Every member of staff keeps their own schedule, clocks in and asks for leave, and takes the
 # courses assigned to them.
 SELF_SERVICE = frozenset({Perm.attendance_self, Perm.training_self})
@@ -86,7 +89,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
                                           Perm.own_cases, Perm.performance_read,
                                           Perm.performance_review, Perm.recruitment_read,
                                           Perm.recruitment_interview, Perm.attendance_read,
-                                          Perm.attendance_manage, Perm.training_read},
+                                          Perm.attendance_manage, Perm.training_read,
+                                          Perm.qa_review},
     Role.hr: SELF_SERVICE | OWN | {Perm.org_read, Perm.org_write, Perm.employee_lifecycle,
                                    Perm.user_admin, Perm.chat_supervise, Perm.alerts_read,
                                    Perm.case_read, Perm.settings_read, Perm.performance_read,
@@ -95,7 +99,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
                                    Perm.recruitment_interview, Perm.onboarding_read,
                                    Perm.onboarding_manage, Perm.attendance_read,
                                    Perm.attendance_manage, Perm.duty_read, Perm.duty_manage,
-                                   Perm.training_read, Perm.training_manage},
+                                   Perm.training_read, Perm.training_manage,
+                                   Perm.analytics_read},
     Role.finance: SELF_SERVICE | OWN | {Perm.org_read, Perm.commerce_read, Perm.finance_import,
                                         Perm.settings_read, Perm.customer_contact},
     Role.compliance: SELF_SERVICE | OWN | {Perm.ledger_verify, Perm.customer_contact,
@@ -107,7 +112,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
                                            Perm.case_manage, Perm.case_approve,
                                            Perm.policy_read, Perm.policy_manage,
                                            Perm.settings_read, Perm.attendance_read,
-                                           Perm.duty_read, Perm.training_read},
+                                           Perm.duty_read, Perm.training_read,
+                                           Perm.analytics_read, Perm.monitoring_manage,
+                                           Perm.qa_review},
     Role.auditor: READ_ALL | SELF_SERVICE,
     Role.hq_admin: ALL,
 }

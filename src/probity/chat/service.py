@@ -27,6 +27,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
+from probity.analytics.rollup import record_batch
 from probity.audit.service import record_audit
 from probity.auth.deps import AFTER_COMMIT, after_commit
 from probity.auth.permissions import Perm, Principal
@@ -69,6 +70,7 @@ from probity.models import (
     User,
 )
 from probity.models.base import utcnow
+from probity.monitoring.enforce import policy_for_sender
 from probity.ops.metrics import screening_decision
 from probity.policy.registry import policy_for
 from probity.screening import CompiledPolicy
@@ -444,7 +446,9 @@ async def send_message(
     if kind != MessageKind.text:
         await check_attachment_allowed(session, conv.tenant_id, kind)
     try:
-        policy = await policy_for(session, conv.tenant_id)
+        policy = await policy_for_sender(await policy_for(session, conv.tenant_id),
+                                         conv.tenant_id, who.role, who.employee_id,
+                                         session=session)
         pending = await prepare_send(conv.id, who, publish, text=text, client_id=client_id,
                                      kind=kind, data=data, attachments_dir=attachments_dir,
                                      policy=policy)
@@ -621,6 +625,10 @@ async def store_messages(session: AsyncSession, sends: list[PendingSend], *,
         if alerts:
             await _insert_returning_ids(session, Alert, list(alerts.values()), _ALERT_COLUMNS,
                                         ("message_id",))
+        # Risk analytics: the batch's hourly rollups (one grouped upsert) and the monitoring
+        # rules in force (QA sampling, alerts to HR on duty) — ONE call per batch.
+        await record_batch(session, [(m, convs[s.conv_id][3], convs[s.conv_id][4])
+                                     for s, m in messages])
         await ledger_messages(session, [m for _s, m in messages], list(alerts.values()),
                               checkpoint_due)
         if alerts:

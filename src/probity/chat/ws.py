@@ -54,6 +54,7 @@ from probity.errors import Conflict, DomainError, InvalidInput
 from probity.events import Subscription, get_bus
 from probity.ledger.access import MAX_REASON, AccessGate
 from probity.models import Conversation, ConversationStatus
+from probity.monitoring.enforce import policy_for_sender
 from probity.policy.registry import policy_for_tenant
 
 router = APIRouter()
@@ -207,7 +208,10 @@ class Connection:
             raise BadFrame("text and client_id are strings", code="invalid_frame")
         client_id = str(data.get("client_id") or "")[:64] or None
         try:
-            policy = await policy_for_tenant(self.ws.app.state.db.sessionmaker, self.tenant_id)
+            policy = await policy_for_sender(
+                await policy_for_tenant(self.ws.app.state.db.sessionmaker, self.tenant_id),
+                self.tenant_id, self.who.role, self.who.employee_id,
+                sessionmaker=self.ws.app.state.db.sessionmaker)
             pending = await service.prepare_send(
                 self.conv_id, self.who, self.bus.publish, text=str(data.get("text") or ""),
                 client_id=client_id, policy=policy)

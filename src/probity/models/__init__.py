@@ -1,6 +1,7 @@
 """All ORM models, one module per domain. Importing this package registers every table."""
 
 from probity.models.alerts import Alert
+from probity.models.analytics import MonitoringRule, QaReview, RollupHourly
 from probity.models.attendance import (
     AttendanceException,
     LeaveBalance,
@@ -137,6 +138,7 @@ __all__ = [
     "ManualScore",
     "Message",
     "MessageKind",
+    "MonitoringRule",
     "Notification",
     "NotificationRule",
     "Onboarding",
@@ -159,6 +161,7 @@ __all__ = [
     "Position",
     "PromotionDecision",
     "Punch",
+    "QaReview",
     "Refund",
     "Refusal",
     "RequestStatus",
@@ -167,6 +170,7 @@ __all__ = [
     "RetentionRule",
     "Role",
     "RoleAssignment",
+    "RollupHourly",
     "RuleSetting",
     "ScreeningLabel",
     "SettingsVersion",

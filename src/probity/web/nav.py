@@ -58,6 +58,11 @@ MENU: list[NavItem] = [
             lambda p: p.employee_id is not None and p.can(Perm.attendance_self)),
     NavItem("/attendance", "Rota", _perm(Perm.attendance_read)),
     NavItem("/duty", "HR duty", _perm(Perm.duty_read)),
+    NavItem("/analytics", "Risk analytics", _perm(Perm.analytics_read)),
+    NavItem("/analytics/outcome", "Outcome dashboard", _perm(Perm.analytics_read)),
+    NavItem("/monitoring", "Monitoring rules",
+            lambda p: p.can(Perm.monitoring_manage) or p.can(Perm.analytics_read)),
+    NavItem("/qa", "QA reviews", _perm(Perm.qa_review)),
     NavItem("/notifications", "Notifications", _always),
     NavItem("/account/tokens", "API tokens", lambda p: p.customer_id is None),
 ]

@@ -1,0 +1,1 @@
+"""Risk analytics: hourly rollups kept by the chat writer, dashboards, findings, exports."""

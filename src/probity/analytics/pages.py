@@ -1,0 +1,67 @@
+"""Risk analytics pages: the dashboard (heat-map, tenure bands, league table, trends, findings
+with "act on it"), the alerts behind a cell, and HQ's outcome dashboard."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy import select
+
+from probity.analytics import findings, outcome, queries
+from probity.analytics.queries import Filters
+from probity.analytics.router import Reader, dashboard_filters
+from probity.auth.deps import Session
+from probity.auth.permissions import Perm
+from probity.auth.scoping import tenants_in_scope
+from probity.i18n import translator
+from probity.models import OrgUnit
+from probity.models.analytics import TENURE_BANDS
+from probity.web.render import locale_of, render
+
+router = APIRouter(include_in_schema=False)
+Range = Annotated[Filters, Depends(dashboard_filters)]
+
+
+async def _choices(session: Session, principal: Reader) -> dict[str, Any]:
+    tenants = await tenants_in_scope(session, principal, Perm.analytics_read)
+    scope = principal.scope(Perm.analytics_read)
+    units = (await session.execute(select(OrgUnit.id, OrgUnit.name).where(
+        scope.filter(OrgUnit.tenant_id, OrgUnit.id)).order_by(OrgUnit.id))).all()
+    return {"tenants": [(t.id, t.name) for t in tenants],
+            "teams": [(u_id, name) for u_id, name in units]}
+
+
+@router.get("/analytics", response_class=HTMLResponse)
+async def dashboard(request: Request, session: Session, principal: Reader, f: Range
+                    ) -> Response:
+    data = {"heatmap": await queries.heatmap(session, principal, f),
+            "tenure": await queries.by_tenure(session, principal, f),
+            "league": await queries.league(session, principal, f),
+            "trends": await queries.trends(session, principal, f)}
+    found = await findings.detect(session, principal, f, translator(locale_of(request)))
+    return render(request, "analytics/dashboard.html", data=data, findings=found, f=f,
+                  params=f.params(), bands=TENURE_BANDS,
+                  can_act=principal.can(Perm.monitoring_manage),
+                  **await _choices(session, principal))
+
+
+@router.get("/analytics/alerts", response_class=HTMLResponse)
+async def drill_page(request: Request, session: Session, principal: Reader, f: Range,
+                     dow: Annotated[int | None, Query(ge=0, le=6)] = None,
+                     hour: Annotated[int | None, Query(ge=0, le=23)] = None,
+                     band: Annotated[str | None, Query(max_length=8)] = None,
+                     ) -> Response:
+    rows = await queries.drill(session, principal, f, dow=dow, hour=hour, band=band)
+    return render(request, "analytics/alerts.html", rows=rows, f=f, dow=dow, hour=hour,
+                  band=band, params=f.params())
+
+
+@router.get("/analytics/outcome", response_class=HTMLResponse)
+async def outcome_page(request: Request, session: Session, principal: Reader, f: Range
+                       ) -> Response:
+    data = await outcome.outcome(session, principal, f)
+    trend = await queries.trends(session, principal, f)
+    return render(request, "analytics/outcome.html", data=data, trend=trend, f=f,
+                  params=f.params(), **await _choices(session, principal))

@@ -1,0 +1,281 @@
+"""Dashboard data, read from the hourly rollups (never from messages): weekday × hour heat-map,
+rates by tenure band with 95% CIs, team and subsidiary league table, daily trends, and the
+alerts behind a cell. Everything within the caller's `analytics.read` scope."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from probity.analytics.rollup import tenure_band
+from probity.analytics.stats import wilson
+from probity.auth.permissions import Perm, Principal
+from probity.auth.scoping import tenant_in_scope
+from probity.errors import InvalidInput
+from probity.models import Alert, CaseAlert, Employee, OrgUnit, RollupHourly, Tenant
+from probity.models.analytics import TENURE_BANDS
+
+MAX_DAYS = 400
+DEFAULT_DAYS = 90
+R = RollupHourly
+
+
+@dataclass(frozen=True)
+class Filters:
+    start: date  # local, inclusive
+    end: date  # local, inclusive
+    zone: ZoneInfo
+    tenant_id: int | None = None
+    tenant_path: str | None = None
+    team_id: int | None = None
+
+    @property
+    def utc_from(self) -> datetime:
+        return datetime.combine(self.start, time(), self.zone).astimezone(UTC)
+
+    @property
+    def utc_to(self) -> datetime:
+        return datetime.combine(self.end + timedelta(days=1), time(), self.zone).astimezone(UTC)
+
+    def params(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"from": self.start.isoformat(), "to": self.end.isoformat()}
+        if self.tenant_id:
+            out["tenant"] = self.tenant_id
+        if self.team_id:
+            out["team"] = self.team_id
+        return out
+
+
+def parse_day(value: str | None, name: str) -> date | None:
+    if value is None:
+        return None
+    value = value.strip()
+    if not value:
+        raise InvalidInput(f"the date range is empty: '{name}' has no date", code="empty_range",
+                           template="The date range is empty: '{name}' has no date",
+                           params={"name": name})
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput(f"'{name}' is not a date (YYYY-MM-DD)", code="invalid_date",
+                           template="'{name}' is not a date (YYYY-MM-DD)",
+                           params={"name": name}) from None
+
+
+async def filters(session: AsyncSession, principal: Principal, *, start: str | None,
+                  end: str | None, tenant: int | None = None, team: int | None = None,
+                  today: date | None = None) -> Filters:
+    """Validate the dashboard filters: a date range (inclusive local days, 422 when empty,
+    reversed or longer than MAX_DAYS), a tenant in scope (422 otherwise), a team."""
+    from probity.governance.accessors import display_timezone
+
+    path = None
+    if tenant is not None:
+        t = await tenant_in_scope(session, principal, Perm.analytics_read, tenant, teams=True)
+        path = t.path
+    zone = ZoneInfo(await display_timezone(session, tenant or principal.tenant_id))
+    today = today or datetime.now(zone).date()
+    d_end = parse_day(end, "to") or today
+    d_start = parse_day(start, "from") or (d_end - timedelta(days=DEFAULT_DAYS - 1))
+    if d_start > d_end:
+        raise InvalidInput(f"the date range is reversed: {d_start} is after {d_end}",
+                           code="reversed_range",
+                           template="The date range is reversed: {start} is after {end}",
+                           params={"start": d_start.isoformat(), "end": d_end.isoformat()})
+    if (d_end - d_start).days + 1 > MAX_DAYS:
+        raise InvalidInput(f"the date range is longer than {MAX_DAYS} days", code="range_too_long",
+                           template="The date range is longer than {days} days",
+                           params={"days": MAX_DAYS})
+    if team is not None:
+        unit = await session.get(OrgUnit, team) if 0 < team < 2**31 else None
+        scope = principal.scope(Perm.analytics_read)
+        unit_path = (await session.scalar(select(Tenant.path).where(
+            Tenant.id == unit.tenant_id))) if unit is not None else None
+        if unit is None or not (team in scope.org_unit_ids
+                                or (unit_path and scope.covers_path(unit_path))):
+            raise InvalidInput("unknown team", code="unknown_team", template="Unknown team")
+    return Filters(d_start, d_end, zone, tenant, path, team)
+
+
+def where(principal: Principal, f: Filters) -> ColumnElement[bool]:
+    scope = principal.scope(Perm.analytics_read)
+    clauses: list[ColumnElement[bool]] = [
+        scope.filter(R.tenant_id, R.team_id),
+        R.hour >= f.utc_from, R.hour < f.utc_to]
+    if f.tenant_path:
+        clauses.append(R.tenant_id.in_(select(Tenant.id).where(
+            Tenant.path.startswith(f.tenant_path, autoescape=True))))
+    if f.team_id:
+        clauses.append(R.team_id == f.team_id)
+    return and_(*clauses)
+
+
+SUMS = ("messages", "agent_messages", "conversations", "attempts", "violations", "blocks",
+        "contact_attempts")
+
+
+def _sums() -> list[Any]:
+    return [func.coalesce(func.sum(getattr(R, c)), 0).label(c) for c in SUMS]
+
+
+def rates(d: dict[str, Any]) -> dict[str, Any]:
+    m, a = int(d.get("messages", 0)), int(d.get("agent_messages", 0))
+    d["attempt_rate"] = round(d["attempts"] / m, 6) if m else None
+    d["violation_rate"] = round(d["violations"] / a, 6) if a else None
+    c = int(d.get("conversations", 0))
+    d["attempts_per_conversation"] = round(d["attempts"] / c, 6) if c else None
+    return d
+
+
+async def _grouped(session: AsyncSession, stmt: Select[Any]) -> list[dict[str, Any]]:
+    return [dict(r._mapping) for r in (await session.execute(stmt)).all()]
+
+
+async def totals(session: AsyncSession, principal: Principal, f: Filters) -> dict[str, Any]:
+    rows = await _grouped(session, select(*_sums()).where(where(principal, f)))
+    return rates(rows[0] if rows else dict.fromkeys(SUMS, 0))
+
+
+async def heatmap(session: AsyncSession, principal: Principal, f: Filters) -> dict[str, Any]:
+    rows = await _grouped(session, select(R.local_dow, R.local_hour, *_sums())
+                          .where(where(principal, f)).group_by(R.local_dow, R.local_hour))
+    cells = [rates(r) for r in rows]
+    return {"cells": cells, "filters": f.params()}
+
+
+async def by_tenure(session: AsyncSession, principal: Principal, f: Filters) -> dict[str, Any]:
+    rows = {r["tenure_band"]: r for r in await _grouped(
+        session, select(R.tenure_band, *_sums()).where(where(principal, f))
+        .group_by(R.tenure_band))}
+    bands = []
+    for band in TENURE_BANDS:
+        r = rates(rows.get(band) or {"tenure_band": band, **dict.fromkeys(SUMS, 0)})
+        lo, hi = wilson(int(r["violations"]), int(r["agent_messages"]))
+        r.update(tenure_band=band, ci_low=round(lo, 6), ci_high=round(hi, 6))
+        bands.append(r)
+    return {"bands": bands, "filters": f.params()}
+
+
+async def league(session: AsyncSession, principal: Principal, f: Filters) -> dict[str, Any]:
+    teams = await _grouped(session, select(R.team_id, R.tenant_id, *_sums())
+                           .where(where(principal, f)).group_by(R.team_id, R.tenant_id))
+    unit_names = dict((await session.execute(select(OrgUnit.id, OrgUnit.name))).all())
+    tenants = {t.id: t for t in (await session.scalars(select(Tenant))).all()}
+    per_sub: dict[int, dict[str, Any]] = {}
+    team_rows = []
+    for r in teams:
+        rates(r)
+        lo, hi = wilson(int(r["violations"]), int(r["agent_messages"]))
+        t = tenants.get(r["tenant_id"])
+        r.update(name=unit_names.get(r["team_id"], "—"), tenant_name=t.name if t else "—",
+                 ci_low=round(lo, 6), ci_high=round(hi, 6))
+        team_rows.append(r)
+        parts = [int(p) for p in (t.path if t else "").strip("/").split("/") if p]
+        sub = parts[1] if len(parts) > 1 else (parts[0] if parts else r["tenant_id"])
+        acc = per_sub.setdefault(sub, {"tenant_id": sub, **dict.fromkeys(SUMS, 0)})
+        for c in SUMS:
+            acc[c] += int(r[c])
+    subs = []
+    for sub, acc in per_sub.items():
+        rates(acc)
+        lo, hi = wilson(int(acc["violations"]), int(acc["agent_messages"]))
+        acc.update(name=tenants[sub].name if sub in tenants else "—", ci_low=round(lo, 6),
+                   ci_high=round(hi, 6))
+        subs.append(acc)
+    key = lambda r: (-(r["violation_rate"] or 0), r["name"])  # noqa: E731
+    return {"teams": sorted(team_rows, key=key), "subsidiaries": sorted(subs, key=key),
+            "filters": f.params()}
+
+
+async def trends(session: AsyncSession, principal: Principal, f: Filters) -> dict[str, Any]:
+    rows = await _grouped(session, select(R.hour, *_sums()).where(where(principal, f))
+                          .group_by(R.hour))
+    days: dict[date, dict[str, Any]] = defaultdict(lambda: dict.fromkeys(SUMS, 0))
+    for r in rows:
+        hour = r["hour"] if r["hour"].tzinfo else r["hour"].replace(tzinfo=UTC)
+        acc = days[hour.astimezone(f.zone).date()]
+        for c in SUMS:
+            acc[c] += int(r[c])
+    out = []
+    d = f.start
+    while d <= f.end:
+        out.append(rates({"day": d.isoformat(), **days.get(d, dict.fromkeys(SUMS, 0))}))
+        d += timedelta(days=1)
+    return {"days": out, "filters": f.params()}
+
+
+def _cell_ranges(f: Filters, dow: int | None, hour: int | None
+                 ) -> list[tuple[datetime, datetime]] | None:
+    """The UTC intervals of a weekday/hour cell inside the range (None: the whole range)."""
+    if dow is None and hour is None:
+        return None
+    out = []
+    d = f.start
+    while d <= f.end:
+        if dow is None or d.weekday() == dow:
+            if hour is None:
+                lo = datetime.combine(d, time(), f.zone)
+                hi = datetime.combine(d + timedelta(days=1), time(), f.zone)
+            else:
+                lo = datetime.combine(d, time(hour), f.zone)
+                hi = lo + timedelta(hours=1)
+            out.append((lo.astimezone(UTC), hi.astimezone(UTC)))
+        d += timedelta(days=1)
+    return out
+
+
+async def drill(session: AsyncSession, principal: Principal, f: Filters, *,
+                dow: int | None = None, hour: int | None = None, band: str | None = None,
+                team: int | None = None, limit: int = 200) -> list[dict[str, Any]]:
+    """The alerts behind a cell (weekday × hour, tenure band or team), newest first."""
+    if dow is not None and not 0 <= dow <= 6:
+        raise InvalidInput("weekday is 0 (Monday) to 6", code="invalid_cell")
+    if hour is not None and not 0 <= hour <= 23:
+        raise InvalidInput("hour is 0 to 23", code="invalid_cell")
+    if band is not None and band not in (*TENURE_BANDS, "none"):
+        raise InvalidInput("unknown tenure band", code="invalid_cell")
+    scope = principal.scope(Perm.analytics_read)
+    clauses: list[ColumnElement[bool]] = [
+        scope.filter(Alert.tenant_id, Alert.org_unit_id),
+        Alert.created_at >= f.utc_from, Alert.created_at < f.utc_to,
+        Alert.source == "screening"]
+    if f.tenant_path:
+        clauses.append(Alert.tenant_id.in_(select(Tenant.id).where(
+            Tenant.path.startswith(f.tenant_path, autoescape=True))))
+    for t in (f.team_id, team):
+        if t:
+            clauses.append(Alert.org_unit_id == t)
+    ranges = _cell_ranges(f, dow, hour)
+    if ranges is not None:
+        clauses.append(or_(*(and_(Alert.created_at >= lo, Alert.created_at < hi)
+                             for lo, hi in ranges)))
+    stmt = (select(Alert.id, Alert.created_at, Alert.decision, Alert.category, Alert.severity,
+                   Alert.sender_role, Alert.org_unit_id, Alert.conversation_id,
+                   Alert.agent_employee_id, Employee.name, Employee.hire_date,
+                   CaseAlert.case_id)
+            .outerjoin(Employee, Employee.id == Alert.agent_employee_id)
+            .outerjoin(CaseAlert, CaseAlert.alert_id == Alert.id)
+            .where(*clauses).order_by(Alert.created_at.desc(), Alert.id.desc()))
+    if band is None:
+        stmt = stmt.limit(limit)
+    units = dict((await session.execute(select(OrgUnit.id, OrgUnit.name))).all())
+    out = []
+    for (aid, at, decision, category, severity, role, unit, conv, agent, name, hired,
+         case_id) in (await session.execute(stmt)).all():
+        b = tenure_band(hired, at.astimezone(f.zone).date()) if agent else "none"
+        if band is not None and b != band:
+            continue
+        out.append({"id": aid, "at": at, "decision": decision, "category": category,
+                    "severity": severity, "sender_role": role,
+                    "team": units.get(unit, "—") if unit else "—",
+                    "conversation_id": conv, "agent": name or "—", "tenure_band": b,
+                    "case_id": case_id})
+        if len(out) >= limit:
+            break
+    return out

@@ -1,0 +1,182 @@
+"""Rollups kept by the chat writer equal a direct SQL aggregate of the stored messages, after
+random sequences of sends (hypothesis) — at random hours, from agents of different tenure and
+teams, with a rota entry covering some of them — and the writer's hook costs one statement."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import and_, pool, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from probity.analytics import rollup
+from probity.analytics.rollup import tenure_band
+from probity.chat import service
+from probity.chat.screening import forget_contexts
+from probity.chat.service import Participant, prepare_send, store_messages
+from probity.db import make_engine
+from probity.governance.accessors import display_timezone
+from probity.models import (
+    Conversation,
+    ConversationStatus,
+    Customer,
+    Employee,
+    Message,
+    Role,
+    RoleAssignment,
+    RollupHourly,
+    ShiftAssignment,
+    ShiftTemplate,
+    User,
+)
+from probity.monitoring import enforce
+
+BASE = datetime(2031, 3, 3, tzinfo=UTC)  # far from any seeded activity
+SPAN = timedelta(days=15)
+TEXTS = ["请问什么时候发货？", "好的，谢谢", "加我vx abc12345，私下聊", "给你发个红包", "在吗"]
+
+
+async def _agents(session: AsyncSession) -> list[tuple[int, int, int, int, date]]:
+    """(user id, employee id, team id, tenant id, hire date) of three agents with different
+    hire dates."""
+    rows = (await session.execute(
+        select(User.id, Employee.id, Employee.org_unit_id, Employee.tenant_id, Employee.hire_date)
+        .join(RoleAssignment, RoleAssignment.user_id == User.id)
+        .join(Employee, Employee.id == User.employee_id)
+        .where(RoleAssignment.role == Role.agent, Employee.org_unit_id.is_not(None))
+        .order_by(Employee.hire_date.desc()))).all()
+    assert len(rows) >= 3
+    return [tuple(rows[0]), tuple(rows[len(rows) // 2]), tuple(rows[-1])]  # type: ignore[misc]
+
+
+async def _setup(session: AsyncSession) -> list[tuple[int, Participant, Participant]]:
+    customer = await session.scalar(select(Customer).order_by(Customer.id).limit(1))
+    assert customer is not None
+    cust_user = await session.scalar(select(User.id).where(User.customer_id == customer.id))
+    convs = []
+    agents = await _agents(session)
+    for user_id, emp_id, team_id, tenant_id, _hired in agents:
+        conv = Conversation(tenant_id=tenant_id, org_unit_id=team_id, customer_id=customer.id,
+                            customer_user_id=cust_user, agent_user_id=user_id,
+                            agent_employee_id=emp_id, status=ConversationStatus.active)
+        session.add(conv)
+        await session.flush()
+        convs.append((conv.id, Participant("agent", user_id, emp_id, None),
+                      Participant("customer", cust_user, None, None)))
+    # The first agent is on the rota on BASE's first days, 08:00–16:00 UTC.
+    _u, emp_id, team_id, tenant_id, _h = agents[0]
+    tpl = ShiftTemplate(tenant_id=tenant_id, code="RT-EARLY", name="早班",
+                        start_time=time(16), end_time=time(0))
+    session.add(tpl)
+    await session.flush()
+    for d in range(3):
+        start = BASE + timedelta(days=d, hours=8)
+        session.add(ShiftAssignment(tenant_id=tenant_id, org_unit_id=team_id,
+                                    employee_id=emp_id, template_id=tpl.id,
+                                    day=start.date(), starts_at=start,
+                                    ends_at=start + timedelta(hours=8)))
+    await session.flush()
+    return convs
+
+
+async def _direct(session: AsyncSession) -> Counter[tuple[Any, ...]]:
+    """The same aggregate computed straight from messages, conversations, employees and the
+    rota (no caches)."""
+    shift = (select(ShiftAssignment.template_id).where(
+        ShiftAssignment.employee_id == Conversation.agent_employee_id,
+        ShiftAssignment.starts_at <= Message.created_at,
+        ShiftAssignment.ends_at > Message.created_at).limit(1).scalar_subquery())
+    rows = (await session.execute(
+        select(Message.tenant_id, Conversation.org_unit_id, Conversation.agent_employee_id,
+               Employee.hire_date, Message.sender_role, Message.decision, Message.categories,
+               Message.seq, Message.created_at, shift)
+        .join(Conversation, Conversation.id == Message.conversation_id)
+        .outerjoin(Employee, Employee.id == Conversation.agent_employee_id)
+        .where(Message.created_at >= BASE, Message.created_at < BASE + SPAN))).all()
+    zones: dict[int, ZoneInfo] = {}
+    out: Counter[tuple[Any, ...]] = Counter()
+    for tenant, team, agent, hired, role, decision, cats, seq, at, tpl in rows:
+        if tenant not in zones:
+            zones[tenant] = ZoneInfo(await display_timezone(session, tenant))
+        hour = at.replace(minute=0, second=0, microsecond=0)
+        band = tenure_band(hired, at.astimezone(zones[tenant]).date()) if agent else "none"
+        local = hour.astimezone(zones[tenant])
+        key = (tenant, team or 0, band, int(tpl or 0), hour, local.weekday(), local.hour)
+        flagged = str(decision) in ("warn", "block")
+        agent_sent = str(getattr(role, "value", role)) == "agent"
+        out[(*key, "messages")] += 1
+        out[(*key, "agent_messages")] += agent_sent
+        out[(*key, "conversations")] += seq == 1
+        out[(*key, "attempts")] += flagged
+        out[(*key, "violations")] += flagged and agent_sent
+        out[(*key, "blocks")] += str(decision) == "block"
+        out[(*key, "contact_attempts")] += flagged and "contact" in (cats or [])
+    return +out  # drop zeros
+
+
+async def _rolled(session: AsyncSession) -> Counter[tuple[Any, ...]]:
+    out: Counter[tuple[Any, ...]] = Counter()
+    for r in (await session.scalars(select(RollupHourly).where(
+            and_(RollupHourly.hour >= BASE, RollupHourly.hour < BASE + SPAN)))).all():
+        key = (r.tenant_id, r.team_id, r.tenure_band, r.shift_id, r.hour, r.local_dow,
+               r.local_hour)
+        for c in rollup.COUNTERS:
+            out[(*key, c)] += getattr(r, c)
+    return +out
+
+
+async def _run(url: str, events: list[tuple[int, bool, int, int, int]]) -> None:
+    engine = make_engine(url, poolclass=pool.NullPool)
+    conn = await engine.connect()
+    outer = await conn.begin()
+    session = AsyncSession(bind=conn, join_transaction_mode="create_savepoint",
+                           expire_on_commit=False)
+    rollup.reset()
+    enforce.reset()
+    forget_contexts()
+    original = service.utcnow
+    try:
+        convs = await _setup(session)
+
+        async def publish(_channel: str, _event: dict[str, Any]) -> None:
+            return None
+
+        batches: dict[int, list[tuple[int, bool, int, int]]] = {}
+        for conv, by_agent, text, hour, minute in events:
+            batches.setdefault(hour, []).append((conv, by_agent, text, minute))
+        for hour in sorted(batches):
+            sends = []
+            for conv, by_agent, text, _m in batches[hour]:
+                conv_id, agent, customer = convs[conv]
+                sends.append(await prepare_send(conv_id, agent if by_agent else customer,
+                                                publish, text=TEXTS[text]))
+            minute = batches[hour][0][3]
+            service.utcnow = lambda h=hour, m=minute: BASE + timedelta(hours=h, minutes=m)  # type: ignore[misc]
+            await store_messages(session, sends)
+        rolled = await _rolled(session)
+        assert rolled and rolled == await _direct(session)
+    finally:
+        service.utcnow = original  # type: ignore[assignment]
+        await session.close()
+        await outer.rollback()
+        await conn.close()
+        await engine.dispose()
+        rollup.reset()
+
+
+event = st.tuples(st.integers(0, 2), st.booleans(), st.integers(0, len(TEXTS) - 1),
+                  st.integers(0, 24 * 14 - 1), st.integers(0, 59))
+
+
+@settings(max_examples=12, deadline=None,  # the machine is shared: no wall clock
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(st.lists(event, min_size=1, max_size=30))
+def test_rollups_equal_a_direct_aggregate(database_url: str,
+                                          events: list[tuple[int, bool, int, int, int]]) -> None:
+    asyncio.run(_run(database_url, events))
