@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 DEVSTAMP := $(VENV)/.installed-dev
 NPMSTAMP := node_modules/.installed
 
-.PHONY: run test install install-dev lint typecheck migrate demo bench clean browser-deps lock
+.PHONY: run test install install-dev lint typecheck migrate demo bench clean browser-deps lock openapi
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -19,8 +19,9 @@ $(STAMP): requirements.lock pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q --no-deps -e .
 	touch $@
 
-$(DEVSTAMP): requirements-dev.lock $(STAMP)
+$(DEVSTAMP): requirements-dev.lock $(STAMP) sdk/python/pyproject.toml
 	$(BIN)/pip install -q --require-hashes --no-deps -r requirements-dev.lock
+	$(BIN)/pip install -q --no-deps -e sdk/python   # the SDK (its deps, httpx and websockets, are locked above)
 	touch $@
 
 LOCK = $(BIN)/uv pip compile pyproject.toml --generate-hashes --python-version 3.11 --no-header -q
@@ -56,12 +57,18 @@ browser-deps:
 
 test: install-dev browser-deps
 	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/mypy --strict src/probity/screening src/probity/ledger src/probity/jobs src/probity/ops
+	$(BIN)/mypy --strict src/probity/screening src/probity/ledger src/probity/jobs src/probity/ops src/probity/openapi.py
+	$(BIN)/mypy --strict sdk/python/src/probity_client
 	$(BIN)/python -m pytest -q
 
 lint: install-dev
 	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/mypy --strict src/probity/screening src/probity/ledger src/probity/jobs src/probity/ops
+	$(BIN)/mypy --strict src/probity/screening src/probity/ledger src/probity/jobs src/probity/ops src/probity/openapi.py
+	$(BIN)/mypy --strict sdk/python/src/probity_client
+
+# After an API change: refresh docs/openapi/v<major>.json (tests/test_openapi.py says when).
+openapi: install
+	$(BIN)/probity openapi dump
 
 bench: install-dev
 	for b in benchmarks/*.py; do case $$b in */_*) ;; *) $(BIN)/python $$b || exit 1;; esac; done

@@ -26,6 +26,7 @@ from probity.middleware import (
     SecurityHeadersMiddleware,
     problem,
 )
+from probity.openapi import API_VERSION
 
 log = logging.getLogger("probity")
 
@@ -80,7 +81,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
                 await db.dispose()
 
     app = FastAPI(
-        title="Probity API", version=__version__, lifespan=lifespan,
+        title="Probity API", version=API_VERSION, lifespan=lifespan,
         openapi_url="/api/openapi.json", docs_url=None, redoc_url=None,
         description="Probity (廉盾): screening, records, cases and HR for customer service.",
     )

@@ -35,12 +35,42 @@ _screen.command("labels")(export_labels)
 app.add_typer(_screen, name="screen")
 app.command("worker")(worker)
 app.command("scheduler")(scheduler)
+openapi_app = typer.Typer(help="The versioned OpenAPI document (docs/openapi/).",
+                          no_args_is_help=True)
+app.add_typer(openapi_app, name="openapi")
 console = Console(stderr=True)
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
     console.print(f"[red]error:[/red] {message}")
     return typer.Exit(code)
+
+
+@openapi_app.command("dump")
+def openapi_dump(
+    check: Annotated[bool, typer.Option(help="Only compare with the snapshot; exit 1 on a "
+                                        "difference, naming breaking changes")] = False,
+) -> None:
+    """Write /api/openapi.json to docs/openapi/v<major>.json (after an additive API change)."""
+    from probity import openapi
+
+    if check:
+        problems = openapi.check()
+        for line in problems:
+            console.print(line)
+        raise typer.Exit(1 if problems else 0)
+    before = openapi.latest_snapshot()
+    if before is not None:
+        path, old = before
+        broken = openapi.breaking_changes(old, openapi.current_schema())
+        if broken and openapi.major(str(old["info"]["version"])) == openapi.major(
+                openapi.API_VERSION):
+            for line in broken:
+                console.print(f"  [red]breaking:[/red] {line}")
+            raise fail(f"breaking changes against {path.name}: bump the major of API_VERSION in "
+                       "src/probity/openapi.py first (or undo them), then run this again")
+    target = openapi.dump()
+    typer.echo(f"wrote {target.relative_to(openapi.PROJECT_ROOT)} (API {openapi.API_VERSION})")
 
 
 @app.command()
