@@ -11,7 +11,8 @@ Writes the ``analytics_<dialect>`` section of docs/BENCHMARKS.md.
    spread over `--days` days would leave (every hour × team × 4 tenure bands × 3 shifts, counts
    drawn around N / rows; attempts ~3%, three times that on weekend evenings) — directly, not
    through the send path, which would take hours at this scale — plus `--alerts` alert rows and
-   a fifth as many cases. Each dashboard query (heat-map, tenure, league, trends, findings,
+   a fifth as many cases, and the cube rows those hourly rows feed (as the hook would). Each
+   dashboard query (heat-map, tenure, league, trends, findings,
    outcome, drill-down, CSV export) is timed `--runs` times for the last 90 and 365 days as an
    HQ admin; baseline in the same run: the raw weekday × hour aggregate over the alerts table
    (the smallest raw table a dashboard without rollups would have to scan).
@@ -55,6 +56,7 @@ from probity.models import (
     Employee,
     OrgUnit,
     Role,
+    RollupCube,
     RollupHourly,
     Tenant,
 )
@@ -108,8 +110,11 @@ def fill_rollups(url: str, org: dict[str, Any], messages: int, days: int, seed: 
     shifts = (0, 1, 2)
     per_row = messages / (hours * len(org["teams"]) * len(BANDS) * len(shifts))
     eng = create_engine(sync_url(url))
+    from probity.analytics.rollup import COUNTERS, CUBE_KEY, cube_keys
+
     table = RollupHourly.__table__
     rows: list[dict[str, Any]] = []
+    cube: dict[tuple[Any, ...], list[int]] = {}
     written = 0
     total = 0
     with eng.begin() as c:
@@ -130,6 +135,14 @@ def fill_rollups(url: str, org: dict[str, Any], messages: int, days: int, seed: 
                                      "agent_messages": am, "conversations": m // 6,
                                      "attempts": att, "violations": att // 3, "blocks": att,
                                      "contact_attempts": att // 2})
+                        for ck in cube_keys(sid, tid, band, local.date(), local.weekday(),
+                                            local.hour):
+                            acc = cube.get(ck)
+                            if acc is None:
+                                acc = cube[ck] = [0] * len(COUNTERS)
+                            r = rows[-1]
+                            for i, col in enumerate(COUNTERS):
+                                acc[i] += r[col]
             if len(rows) >= 20_000:
                 c.execute(insert(table), rows)
                 written += len(rows)
@@ -137,8 +150,13 @@ def fill_rollups(url: str, org: dict[str, Any], messages: int, days: int, seed: 
         if rows:
             c.execute(insert(table), rows)
             written += len(rows)
+        items = [{**dict(zip(CUBE_KEY, k, strict=True)), **dict(zip(COUNTERS, v, strict=True))}
+                 for k, v in cube.items()]
+        for i in range(0, len(items), 20_000):
+            c.execute(insert(RollupCube.__table__), items[i:i + 20_000])
     eng.dispose()
-    print(f"  rollup rows: {written:,} for {total:,} messages", flush=True)
+    print(f"  rollup rows: {written:,} hourly, {len(cube):,} cube, for {total:,} messages",
+          flush=True)
     return total
 
 

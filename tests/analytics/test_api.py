@@ -13,11 +13,13 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from tests.chat.helpers import active_conversation
 
+from probity.analytics.rollup import COUNTERS, CUBE_KEY, cube_keys
 from probity.models import (
     AuditEntry,
     Notification,
     OrgUnit,
     QaReview,
+    RollupCube,
     RollupHourly,
     Tenant,
     User,
@@ -41,6 +43,7 @@ async def _synthetic(db: AsyncSession, days: int = 28) -> tuple[date, date]:
     times the attempt rate, agents under 3 months three times the violation rate."""
     tenant, teams = await _ecom(db)
     await db.execute(delete(RollupHourly))
+    await db.execute(delete(RollupCube))
     end = date(2030, 6, 30)
     start = end - timedelta(days=days - 1)
     rows: list[dict[str, Any]] = []
@@ -61,8 +64,23 @@ async def _synthetic(db: AsyncSession, days: int = 28) -> tuple[date, date]:
                              "contact_attempts": attempts})
         d += timedelta(days=1)
     await db.execute(RollupHourly.__table__.insert(), rows)
+    await db.execute(RollupCube.__table__.insert(), cube_of(rows))
     await db.flush()
     return start, end
+
+
+def cube_of(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The cube rows the hook would have written with these hourly rows."""
+    cube: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for r in rows:
+        day = r["hour"].astimezone(ZONE).date()
+        for key in cube_keys(r["tenant_id"], r["team_id"], r["tenure_band"], day,
+                             r["local_dow"], r["local_hour"]):
+            acc = cube.setdefault(key, {**dict(zip(CUBE_KEY, key, strict=True)),
+                                        **dict.fromkeys(COUNTERS, 0)})
+            for c in COUNTERS:
+                acc[c] += r[c]
+    return list(cube.values())
 
 
 async def test_dashboards_read_the_rollups(as_user: Any, db: AsyncSession) -> None:

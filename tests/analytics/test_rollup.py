@@ -30,6 +30,7 @@ from probity.models import (
     Message,
     Role,
     RoleAssignment,
+    RollupCube,
     RollupHourly,
     ShiftAssignment,
     ShiftTemplate,
@@ -131,6 +132,30 @@ async def _rolled(session: AsyncSession) -> Counter[tuple[Any, ...]]:
     return +out
 
 
+async def _cube(session: AsyncSession) -> Counter[tuple[Any, ...]]:
+    out: Counter[tuple[Any, ...]] = Counter()
+    lo, hi = (BASE - timedelta(days=1)).date(), (BASE + SPAN + timedelta(days=1)).date()
+    for r in (await session.scalars(select(RollupCube).where(
+            RollupCube.period >= lo.replace(day=1), RollupCube.period <= hi))).all():
+        for c in rollup.COUNTERS:
+            out[(r.grain, r.period, r.tenant_id, r.team_id, r.tenure_band, r.local_dow,
+                 r.local_hour, c)] += getattr(r, c)
+    return +out
+
+
+def _cube_of(hourly: Counter[tuple[Any, ...]]) -> Counter[tuple[Any, ...]]:
+    """What the cube must hold given the hourly rollups (each hourly cell feeds its day × band,
+    day × hour and month × weekday × hour rows)."""
+    zones: dict[int, ZoneInfo] = {}
+    out: Counter[tuple[Any, ...]] = Counter()
+    for (tenant, team, band, _shift, hour, dow, lhour, c), n in hourly.items():
+        zone = zones.setdefault(tenant, ZoneInfo("Asia/Shanghai"))
+        day = hour.astimezone(zone).date()
+        for key in rollup.cube_keys(tenant, team, band, day, dow, lhour):
+            out[(*key, c)] += n
+    return +out
+
+
 async def _run(url: str, events: list[tuple[int, bool, int, int, int]]) -> None:
     engine = make_engine(url, poolclass=pool.NullPool)
     conn = await engine.connect()
@@ -161,6 +186,7 @@ async def _run(url: str, events: list[tuple[int, bool, int, int, int]]) -> None:
             await store_messages(session, sends)
         rolled = await _rolled(session)
         assert rolled and rolled == await _direct(session)
+        assert await _cube(session) == _cube_of(rolled)
     finally:
         service.utcnow = original  # type: ignore[assignment]
         await session.close()

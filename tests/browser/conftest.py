@@ -26,6 +26,19 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 
 
 def free_port() -> int:
+    """A free loopback port: within PROBITY_TEST_PORTS ("8110-8119") when set — on a shared
+    machine each engineer's servers keep to their own range — else any the system gives."""
+    wanted = os.environ.get("PROBITY_TEST_PORTS", "")
+    if wanted:
+        lo, _, hi = wanted.partition("-")
+        for port in range(int(lo), int(hi or lo) + 1):
+            with socket.socket() as s:
+                try:
+                    s.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+                return port
+        raise RuntimeError(f"no free port in PROBITY_TEST_PORTS={wanted}")
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])

@@ -1,6 +1,7 @@
-"""Dashboard data, read from the hourly rollups (never from messages): weekday × hour heat-map,
-rates by tenure band with 95% CIs, team and subsidiary league table, daily trends, and the
-alerts behind a cell. Everything within the caller's `analytics.read` scope."""
+"""Dashboard data, read from the rollup cube (never from messages): weekday × hour heat-map
+(whole months from the month grain, the rest from the day × hour grain), rates by tenure band
+with 95% CIs, team and subsidiary league table, daily trends (day × band grain), and the alerts
+behind a cell. Everything within the caller's `analytics.read` scope."""
 
 from __future__ import annotations
 
@@ -18,12 +19,13 @@ from probity.analytics.stats import wilson
 from probity.auth.permissions import Perm, Principal
 from probity.auth.scoping import tenant_in_scope
 from probity.errors import InvalidInput
-from probity.models import Alert, CaseAlert, Employee, OrgUnit, RollupHourly, Tenant
+from probity.models import Alert, CaseAlert, Employee, OrgUnit, RollupCube, RollupHourly, Tenant
 from probity.models.analytics import TENURE_BANDS
 
 MAX_DAYS = 400
 DEFAULT_DAYS = 90
 R = RollupHourly
+C = RollupCube
 
 
 @dataclass(frozen=True)
@@ -116,12 +118,51 @@ def where(principal: Principal, f: Filters) -> ColumnElement[bool]:
     return and_(*clauses)
 
 
+def cube_where(principal: Principal, f: Filters, grain: str,
+               periods: ColumnElement[bool] | None = None) -> ColumnElement[bool]:
+    scope = principal.scope(Perm.analytics_read)
+    clauses: list[ColumnElement[bool]] = [
+        C.grain == grain, scope.filter(C.tenant_id, C.team_id),
+        periods if periods is not None else and_(C.period >= f.start, C.period <= f.end)]
+    if f.tenant_path:
+        clauses.append(C.tenant_id.in_(select(Tenant.id).where(
+            Tenant.path.startswith(f.tenant_path, autoescape=True))))
+    if f.team_id:
+        clauses.append(C.team_id == f.team_id)
+    return and_(*clauses)
+
+
+def month_split(start: date, end: date) -> tuple[list[date], list[tuple[date, date]]]:
+    """The whole months inside [start, end] (their first days) and the day ranges left over
+    (inclusive), so a heat-map reads month rows where it can and day rows at the edges."""
+    months: list[date] = []
+    edges: list[tuple[date, date]] = []
+    first = start.replace(day=1)
+    if first < start:
+        first = (first + timedelta(days=32)).replace(day=1)
+    m = first
+    while True:
+        nxt = (m + timedelta(days=32)).replace(day=1)
+        if nxt - timedelta(days=1) > end:
+            break
+        months.append(m)
+        m = nxt
+    if not months:
+        return [], [(start, end)]
+    if start < months[0]:
+        edges.append((start, months[0] - timedelta(days=1)))
+    after = (months[-1] + timedelta(days=32)).replace(day=1)
+    if after <= end:
+        edges.append((after, end))
+    return months, edges
+
+
 SUMS = ("messages", "agent_messages", "conversations", "attempts", "violations", "blocks",
         "contact_attempts")
 
 
-def _sums() -> list[Any]:
-    return [func.coalesce(func.sum(getattr(R, c)), 0).label(c) for c in SUMS]
+def _sums(model: Any = C) -> list[Any]:
+    return [func.coalesce(func.sum(getattr(model, c)), 0).label(c) for c in SUMS]
 
 
 def rates(d: dict[str, Any]) -> dict[str, Any]:
@@ -138,21 +179,34 @@ async def _grouped(session: AsyncSession, stmt: Select[Any]) -> list[dict[str, A
 
 
 async def totals(session: AsyncSession, principal: Principal, f: Filters) -> dict[str, Any]:
-    rows = await _grouped(session, select(*_sums()).where(where(principal, f)))
+    rows = await _grouped(session, select(*_sums()).where(cube_where(principal, f, "b")))
     return rates(rows[0] if rows else dict.fromkeys(SUMS, 0))
 
 
 async def heatmap(session: AsyncSession, principal: Principal, f: Filters) -> dict[str, Any]:
-    rows = await _grouped(session, select(R.local_dow, R.local_hour, *_sums())
-                          .where(where(principal, f)).group_by(R.local_dow, R.local_hour))
-    cells = [rates(r) for r in rows]
+    months, edges = month_split(f.start, f.end)
+    acc: dict[tuple[int, int], dict[str, Any]] = {}
+    parts = []
+    if months:
+        parts.append(cube_where(principal, f, "m", C.period.in_(months)))
+    for lo, hi in edges:
+        parts.append(cube_where(principal, f, "d", and_(C.period >= lo, C.period <= hi)))
+    for part in parts:
+        for r in await _grouped(session, select(C.local_dow, C.local_hour, *_sums())
+                                .where(part).group_by(C.local_dow, C.local_hour)):
+            a = acc.setdefault((r["local_dow"], r["local_hour"]),
+                               {"local_dow": r["local_dow"], "local_hour": r["local_hour"],
+                                **dict.fromkeys(SUMS, 0)})
+            for c in SUMS:
+                a[c] += int(r[c])
+    cells = [rates(acc[k]) for k in sorted(acc)]
     return {"cells": cells, "filters": f.params()}
 
 
 async def by_tenure(session: AsyncSession, principal: Principal, f: Filters) -> dict[str, Any]:
     rows = {r["tenure_band"]: r for r in await _grouped(
-        session, select(R.tenure_band, *_sums()).where(where(principal, f))
-        .group_by(R.tenure_band))}
+        session, select(C.tenure_band, *_sums()).where(cube_where(principal, f, "b"))
+        .group_by(C.tenure_band))}
     bands = []
     for band in TENURE_BANDS:
         r = rates(rows.get(band) or {"tenure_band": band, **dict.fromkeys(SUMS, 0)})
@@ -163,8 +217,8 @@ async def by_tenure(session: AsyncSession, principal: Principal, f: Filters) -> 
 
 
 async def league(session: AsyncSession, principal: Principal, f: Filters) -> dict[str, Any]:
-    teams = await _grouped(session, select(R.team_id, R.tenant_id, *_sums())
-                           .where(where(principal, f)).group_by(R.team_id, R.tenant_id))
+    teams = await _grouped(session, select(C.team_id, C.tenant_id, *_sums())
+                           .where(cube_where(principal, f, "b")).group_by(C.team_id, C.tenant_id))
     unit_names = dict((await session.execute(select(OrgUnit.id, OrgUnit.name))).all())
     tenants = {t.id: t for t in (await session.scalars(select(Tenant))).all()}
     per_sub: dict[int, dict[str, Any]] = {}
@@ -194,12 +248,11 @@ async def league(session: AsyncSession, principal: Principal, f: Filters) -> dic
 
 
 async def trends(session: AsyncSession, principal: Principal, f: Filters) -> dict[str, Any]:
-    rows = await _grouped(session, select(R.hour, *_sums()).where(where(principal, f))
-                          .group_by(R.hour))
+    rows = await _grouped(session, select(C.period, *_sums())
+                          .where(cube_where(principal, f, "b")).group_by(C.period))
     days: dict[date, dict[str, Any]] = defaultdict(lambda: dict.fromkeys(SUMS, 0))
     for r in rows:
-        hour = r["hour"] if r["hour"].tzinfo else r["hour"].replace(tzinfo=UTC)
-        acc = days[hour.astimezone(f.zone).date()]
+        acc = days[r["period"]]
         for c in SUMS:
             acc[c] += int(r[c])
     out = []

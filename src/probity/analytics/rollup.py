@@ -7,7 +7,10 @@ by (tenant, team, tenure band, shift, UTC hour) and sends one grouped upsert
 writers lock rows in one order). What it needs to know about each agent (hire date, team, the
 rota around the message) and each tenant (display zone) is cached per process, so a batch costs
 no extra round trip in the steady state; a cache miss costs one SELECT for all the batch's
-misses. Then the monitoring rules in force get the batch (`probity.monitoring.enforce.on_batch`:
+misses. A second upsert keeps the coarser cube the dashboards read (`RollupCube`: local day ×
+band, local day × hour, local month × weekday × hour), so a year's dashboard reads tens of
+thousands of rows instead of the hourly table's millions. Then the monitoring rules in force get
+the batch (`probity.monitoring.enforce.on_batch`:
 QA sampling and alerts to HR on duty) — nothing when no rule is active.
 
 Dimensions:
@@ -32,7 +35,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from probity.models import Employee, RollupHourly, ShiftAssignment
+from probity.models import Employee, RollupCube, RollupHourly, ShiftAssignment
 
 COUNTERS = ("messages", "agent_messages", "conversations", "attempts", "violations", "blocks",
             "contact_attempts")
@@ -200,6 +203,7 @@ class Cohort:
     hour: datetime
     local_dow: int
     local_hour: int
+    local_day: date
 
 
 async def cohorts(session: AsyncSession, events: Sequence[Event]) -> list[Cohort]:
@@ -219,12 +223,25 @@ async def cohorts(session: AsyncSession, events: Sequence[Event]) -> list[Cohort
         else:
             band, shift = "none", 0
         out.append(Cohort(e.tenant_id, e.team_id, band, shift, hour, local.weekday(),
-                          local.hour))
+                          local.hour, local.date()))
     return out
 
 
-def _upsert(dialect: str) -> Any:
-    table: Any = RollupHourly.__table__
+def cube_keys(tenant_id: int, team_id: int, band: str, day: date, dow: int, hour: int
+              ) -> tuple[tuple[Any, ...], ...]:
+    """The cube rows (grain, period, tenant, team, band, weekday, hour) one hourly cell feeds."""
+    return (("b", day, tenant_id, team_id, band, -1, -1),
+            ("d", day, tenant_id, team_id, "*", dow, hour),
+            ("m", day.replace(day=1), tenant_id, team_id, "*", dow, hour))
+
+
+CUBE_KEY = ("grain", "period", "tenant_id", "team_id", "tenure_band", "local_dow", "local_hour")
+
+
+def _upsert(dialect: str, model: Any = RollupHourly,
+            key: tuple[str, ...] = ("tenant_id", "team_id", "tenure_band", "shift_id", "hour")
+            ) -> Any:
+    table: Any = model.__table__
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as pg_insert
 
@@ -234,8 +251,7 @@ def _upsert(dialect: str) -> Any:
 
         stmt = sqlite_insert(table)
     return stmt.on_conflict_do_update(
-        index_elements=["tenant_id", "team_id", "tenure_band", "shift_id", "hour"],
-        set_={c: table.c[c] + stmt.excluded[c] for c in COUNTERS})
+        index_elements=list(key), set_={c: table.c[c] + stmt.excluded[c] for c in COUNTERS})
 
 
 _STATEMENTS: dict[str, Any] = {}
@@ -246,7 +262,9 @@ async def record_events(session: AsyncSession, events: Sequence[Event]) -> None:
         return
     keys = await cohorts(session, events)
     groups: dict[tuple[int, int, str, int, datetime], dict[str, Any]] = {}
+    keys_day: dict[tuple[int, datetime], date] = {}
     for e, k in zip(events, keys, strict=True):
+        keys_day[(k.tenant_id, k.hour)] = k.local_day
         pk = (k.tenant_id, k.team_id, k.tenure_band, k.shift_id, k.hour)
         g = groups.get(pk)
         if g is None:
@@ -273,8 +291,22 @@ async def record_events(session: AsyncSession, events: Sequence[Event]) -> None:
     stmt = _STATEMENTS.get(dialect)
     if stmt is None:
         stmt = _STATEMENTS[dialect] = _upsert(dialect)
+        _STATEMENTS[dialect + ":cube"] = _upsert(dialect, RollupCube, CUBE_KEY)
     params = [groups[pk] for pk in sorted(groups)]
     await session.execute(stmt, params[0] if len(params) == 1 else params)
+    cube: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for g in params:
+        day = keys_day[(g["tenant_id"], g["hour"])]
+        for ck in cube_keys(g["tenant_id"], g["team_id"], g["tenure_band"], day,
+                            g["local_dow"], g["local_hour"]):
+            acc = cube.get(ck)
+            if acc is None:
+                acc = cube[ck] = {**dict(zip(CUBE_KEY, ck, strict=True)),
+                                  **dict.fromkeys(COUNTERS, 0)}
+            for c in COUNTERS:
+                acc[c] += g[c]
+    rows = [cube[k] for k in sorted(cube)]
+    await session.execute(_STATEMENTS[dialect + ":cube"], rows[0] if len(rows) == 1 else rows)
     from probity.monitoring.enforce import on_batch
 
     await on_batch(session, events, keys)

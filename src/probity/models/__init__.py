@@ -1,7 +1,7 @@
 """All ORM models, one module per domain. Importing this package registers every table."""
 
 from probity.models.alerts import Alert
-from probity.models.analytics import MonitoringRule, QaReview, RollupHourly
+from probity.models.analytics import MonitoringRule, QaReview, RollupCube, RollupHourly
 from probity.models.attendance import (
     AttendanceException,
     LeaveBalance,
@@ -170,6 +170,7 @@ __all__ = [
     "RetentionRule",
     "Role",
     "RoleAssignment",
+    "RollupCube",
     "RollupHourly",
     "RuleSetting",
     "ScreeningLabel",

@@ -3,10 +3,21 @@ grouped upsert per batch), monitoring rules acted on from findings, and the QA r
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, SmallInteger, String, Text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    Text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from probity.models.base import Base, IdMixin, TimestampMixin, UTCDateTime
@@ -37,6 +48,35 @@ class RollupHourly(Base):
     conversations: Mapped[int] = mapped_column(Integer, default=0)  # first messages
     attempts: Mapped[int] = mapped_column(Integer, default=0)  # warn/block, any sender
     violations: Mapped[int] = mapped_column(Integer, default=0)  # warn/block sent by the agent
+    blocks: Mapped[int] = mapped_column(Integer, default=0)
+    contact_attempts: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class RollupCube(Base):
+    """Coarser rollups for the dashboards, kept by the same hook (one more upsert per batch),
+    so that a year's dashboard reads tens of thousands of rows, not millions. `grain`:
+
+    * ``b`` — local day × tenant × team × tenure band (`local_dow`/`local_hour` = -1): tenure
+      bands, league table, trends, totals;
+    * ``d`` — local day × hour (`tenure_band` = "*"): the heat-map's partial months;
+    * ``m`` — local month (`period` = its first day) × weekday × hour: the heat-map's whole
+      months.
+    """
+
+    __tablename__ = "analytics_rollup_cube"
+
+    grain: Mapped[str] = mapped_column(String(1), primary_key=True)
+    period: Mapped[date] = mapped_column(Date, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenure_band: Mapped[str] = mapped_column(String(8), primary_key=True)
+    local_dow: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    local_hour: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    messages: Mapped[int] = mapped_column(Integer, default=0)
+    agent_messages: Mapped[int] = mapped_column(Integer, default=0)
+    conversations: Mapped[int] = mapped_column(Integer, default=0)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    violations: Mapped[int] = mapped_column(Integer, default=0)
     blocks: Mapped[int] = mapped_column(Integer, default=0)
     contact_attempts: Mapped[int] = mapped_column(Integer, default=0)
 
