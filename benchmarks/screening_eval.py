@@ -14,6 +14,7 @@ domain it prints counts, not examples.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import subprocess
 import sys
@@ -28,6 +29,7 @@ sys.path.insert(0, str(ROOT / "training" / "screening"))
 
 from probity.screening import compile_policy, default_policy_spec  # noqa: E402
 from probity.screening.engine import screen_message  # noqa: E402
+from probity.screening.policy import CompiledPolicy  # noqa: E402
 
 FLAGGED = {"contact", "bribe", "payment"}
 
@@ -36,11 +38,15 @@ def load(path: Path) -> list[dict[str, Any]]:
     return [json.loads(ln) for ln in path.read_text("utf-8").splitlines() if ln.strip()]
 
 
-def evaluate(rows: list[dict[str, Any]], layers: str) -> dict[str, Any]:
-    spec = default_policy_spec()
-    if layers == "rules":
-        spec.model = {"enabled": False}
-    policy = compile_policy(spec)
+def evaluate(rows: list[dict[str, Any]], layers: str,
+             policy: CompiledPolicy | None = None) -> dict[str, Any]:
+    if policy is None:
+        spec = default_policy_spec()
+        if layers == "rules":
+            spec.model = {"enabled": False}
+        policy = compile_policy(spec)
+    elif layers == "rules":
+        policy = dataclasses.replace(policy, model=None)
     tp = fn = fp = tn = 0
     ref_n = ref_ok = 0
     by_class: Counter[str] = Counter()

@@ -91,6 +91,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     from probity import ratelimit
 
     ratelimit.configure(settings.redis_url, settings.redis_channel_prefix)
+    from probity.chat.screening import configure_context_store
+
+    configure_context_store(settings.redis_url, settings.redis_channel_prefix)
     from probity.ledger import publish
 
     publish.configure(settings.checkpoint_dir)  # signed checkpoints also go outside the DB

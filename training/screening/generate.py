@@ -49,6 +49,12 @@ DOMAINS: dict[str, list[str]] = {
                   "超时未送达", "丢件怎么赔", "能约周末送吗"],
     "health": ["挂号能退吗", "体检报告什么时候出", "医生几点坐诊", "药品能配送吗", "预约改到下周"],
     "rental": ["押金什么时候退", "房东不修热水器", "合同能提前解约吗", "中介费怎么收", "看房约几点"],
+    "gaming": ["充值的点券没到账", "账号被封了怎么申诉", "皮肤买错了能退吗", "游戏一直闪退",
+               "月卡奖励没领到", "防沉迷认证失败", "装备丢了能找回吗", "活动礼包怎么领"],
+    "real_estate": ["这套房还能看吗", "首付比例是多少", "网签需要带什么", "意向金能退吗",
+                    "物业费怎么交", "贷款审批下来了吗", "过户要多久", "车位能单独买吗"],
+    "healthcare": ["复诊要重新挂号吗", "医保能报销多少", "处方药怎么买", "检查结果在哪看",
+                   "专家号约不到", "住院押金怎么退", "疫苗预约改时间", "线上问诊怎么开发票"],
 }
 AGENT_OK = ["您好，我帮您查一下", "请稍等，正在为您核实", "已经为您加急处理了", "给您带来不便非常抱歉",
             "这边已经登记了，请耐心等待", "已为您提交工单，24小时内回复", "请提供一下订单号",
@@ -207,6 +213,153 @@ MORE_CONTACT = ["我把我微信推给你，你通过一下", "koukou号{n}", "+
 MORE_PAY = ["能不能私下交易？平台手续费太高了", "我直接维信转你吧，不在平台付了", "转账给我", "支付宝扫这个码，是我的个人码",
             "想快点退款就给我转{amt}", "钱打我私人账户上", "直接微信付我，省得走流程", "别走平台了，我给你个收款账号",
             "货款直接给我，平台那边我来处理"]
+
+
+# --- v3 (session 3): broader hard negatives and positives, by class, across domains.
+THIRD = ["司机", "师傅", "前台", "药师", "中介", "导游", "快递员", "骑手", "有个人", "店员", "销售",
+         "保险代理", "房东", "教练", "代练", "经纪人", "装修工人", "护工"]
+THIRD_ACT = ["加他微信", "私下转账给他", "现金给他", "直接把钱转给他", "不走平台直接付他", "扫他的收款码",
+             "加他QQ私聊", "在他那里私下交易", "给他发个红包", "把定金打到他卡上", "线下付给他打八折"]
+THIRD_DECLINE = ["我拒绝了", "我没答应", "我没敢", "我说不需要", "我没同意", "我明确说了不要",
+                 "我当时就拒绝了", "我没理他"]
+THIRD_AFTER = ["还是在App付吧", "正规渠道有吗？", "希望你们处理一下", "这样合规吗？", "你们管管",
+               "我只用平台", "我觉得很不舒服", "请问这是你们的规定吗"]
+QUOTE_OFFER = ["直接把钱转给我，不走平台", "加个微信以后有事直接找你", "给你现金，打个八折",
+               "转我两千，帮你加个号", "给你发个红包，帮我加急", "私下退给你，撤销投诉",
+               "扫我的收款码付", "请你吃个饭", "加我QQ，私下聊", "不走系统给你优惠"]
+QUOTE_REPLY_A = ["这个我真的没法答应", "这个我们不能接受", "这个不符合规定，我不能这样做",
+                 "这种方式平台不允许，也不安全", "这个真的不行，公司明确规定不能私下收费"]
+QUOTE_REPLY_C = ["我想了想还是算了", "这个我不放心，还是走平台", "不用了，按流程来就行",
+                 "我不会这样做的", "这个我拒绝"]
+EXPLAIN = ["您的问题我会按流程尽快处理", "后续进度会通过App通知您", "如有疑问请在本窗口联系我们",
+           "这也是为了保护您的资金安全", "出了问题平台才能提供保障", "请以平台记录为准"]
+NOTICE = ["提醒：所有{fee}都只通过平台资金监管账户支付，{who}无权私下收款",
+          "请不要相信任何自称{who}、要求您添加私人微信或先行支付“{fee}”的人",
+          "我司{svc}全程免费，谨防任何人以{fee}名义要求转账", "温馨提示：{who}不会要求您私下转账或扫个人收款码",
+          "如有{who}索要红包或好处费，请拨打官方热线举报", "平台严禁{who}私下收取现金，发现请投诉",
+          "为保障您的权益，请勿将{fee}转入任何个人账户", "凡是要求加私人微信办理{svc}的都是诈骗"]
+NOTICE_FEE = ["定金", "意向金", "加急费", "手续费", "保证金", "押金", "服务费", "解冻费"]
+NOTICE_WHO = ["经纪人", "理赔专员", "客服人员", "司机", "老师", "医生", "工作人员", "师傅", "导游"]
+NOTICE_SVC = ["理赔", "退款", "办理", "报名", "预约", "维修"]
+CODES3 = ["您的处方编号为RX-VX-{d8}，可在我的处方查看", "班级编号为 QQ-EN-{n}，上课链接会推送到APP",
+          "鉴定编号 WX-JD-{d8}-{n}，证书随商品寄出", "您的票号是781-{d10}，订座编码QQ{L4}",
+          "您的宽带账号为 qq_{l2}_{d7}，初始密码已短信发送", "券码 {L2}{d4}WX，在确认页面选择即可",
+          "订单 WX{d10} 已为您申请赔付", "保单号 HB-{d8}，请妥善保管", "合同编号 VX{d6}-A",
+          "工单 HB{d6} 已转专员", "游戏角色ID：QQ{d6}区服2", "房源编号 WX-{n}，在App内预约看房",
+          "课程代码 HB{n}-B 已开通", "批号 {L2}-WX-{d4}，有效期至明年", "设备序列号 SN{d6}VX{n}"]
+MASKED3 = ["访客手机 1{d2}****{d4}，有效期至今晚{h}:00", "已向尾号 **{d4} 的手机发送验证码",
+           "预留手机 1{d2}****{d4}，如需修改请在App操作", "身份证 110***********{d4} 已实名",
+           "收件人 张** 1{d2}****{d4}", "邮件已发送至 {l1}***@{mail}，请查收", "账号 {l1}***{l1}@{mail} 已绑定",
+           "联系人电话 1{d2}xxxx{d4}，已脱敏显示"]
+MAILS = ["163.com", "qq.com", "126.com", "foxmail.com", "outlook.com"]
+EVERYDAY3 = ["这是什么意思？", "这个套餐有什么好处", "我私下问了朋友，他说可以退", "我心意已决，就要退款",
+             "现金分期的利息怎么算", "现金券能叠加吗", "加急审核是平台的付费服务吗", "红包封面在哪领",
+             "系统表示我的订单异常", "微信里收到你们的公众号通知了", "退款退到微信零钱了吗",
+             "师傅说配件要另外买，在App下单吗", "老师布置的作业在哪提交", "医生说要复查，在哪挂号",
+             "转账记录显示对方已收款", "房东让我在App续租", "游戏里的好友怎么加", "代金券快过期了",
+             "二维码过期了怎么办", "请扫描门店的官方二维码签到", "能用支付宝付吗", "能货到付款吗",
+             "退款到银行卡要几天", "我的QQ邮箱收到了电子发票", "手机号停机了怎么找回账号",
+             "加油站的优惠能用吗", "请问私信在哪里看", "抖音上的团购券能用吗", "小红书上看到的攻略",
+             "辛苦了，感谢师傅", "送的小礼品收到了，谢谢平台", "给师傅五星好评了", "押金在App里退了吗"]
+HOT3 = ["拨打12345市民热线反映了", "我打了12315投诉", "紧急情况请拨打120", "官方客服95{d3}转人工",
+        "请拨打{hot}，按1转理赔", "我们唯一的客服热线是{hot}", "{hot}是官方电话吗？", "热线{hot}一直占线"]
+CASH3 = ["{fee}我给你现金行吗，不想走App", "{fee}能给你现金吗？不开发票也行", "{fee}我直接给师傅现金行吗",
+         "{fee}直接微信转你，便宜点", "不走平台的话{fee}能少点吗", "{fee}我私下给你一百，帮我办个低价的"]
+CASH_FEE = ["药钱", "超重费", "宽带安装费", "维修费", "车费", "学费", "物业费", "房租", "押金", "定金",
+            "代练费", "会员费", "体检费", "挂号费"]
+IMPLICIT3 = ["这个{x}算不算，看我怎么写，您懂的", "{x}一般不行，不过看您的意思了，我们也挺辛苦的",
+             "能不能{x}就看您的诚意了", "{x}的事我帮您想想办法，您看着办", "{x}不是不能办，就看您表示了",
+             "{x}这种情况，懂事的客户都知道怎么做", "想{x}的话，老规矩", "{x}要快的话得额外意思一下"]
+IMPLICIT_X = ["划痕", "升级套房", "理赔", "加急", "插队", "退押金", "换个好位置", "提额度", "改成绩",
+              "拿到专家号", "批下来"]
+CONTACT3 = ["老师能加您微信吗？{why}", "师傅你有没有微x，{why}", "{third}说您可以加他{app}：{sp}，{why}", "{third}让我转告您，加他{app} {sp}",
+            "医生方便留个私人电话吗，{why}", "经纪人说加他v私聊房源", "能加你个人号吗，{why}",
+            "你的威x多少，{why}", "方便给个私人联系方式吗，{why}", "加个扣扣吧，{why}", "游戏里不方便，加我QQ说"]
+WHY = ["孩子作业有问题想随时问您", "我每天都要去同一个地方想包月", "以后复诊方便", "有房源直接通知我",
+       "下次直接约你", "以后有事直接找你"]
+LINK3 = ["内部员工通道，年化{p}%，您在这个链接付款：https://vip-{w}.top/pay",
+         "这是我们内部付款链接，比App便宜：http://{w}-pay.cn/{n}", "{fee}请汇到我的私人账户，手续之后再补",
+         "{fee}打我个人卡上就行，系统那边我来处理",
+         "意向金先转我个人账户，我帮您锁房", "押金直接转我支付宝，退房时我退给您"]
+WORDS = ["licai", "jinrong", "quick", "vip", "pay", "fast"]
+
+
+def _fill3(t: str) -> str:
+    def d(k: int) -> str:
+        return "".join(R.choice("0123456789") for _ in range(k))
+
+    def letters(k: int, up: bool) -> str:
+        return "".join(R.choice("ABCDEFGHJKLMNPRSTUXYZ" if up else "abcdefghkmnprstuxyz")
+                       for _ in range(k))
+    return t.format(d2=d(2), d3=d(3), d4=d(4), d6=d(6), d7=d(7), d8=d(8), d10=d(10),
+                    n=R.randint(2, 999), L2=letters(2, True), L4=letters(4, True),
+                    l1=letters(1, False), l2=letters(2, False), h=R.randint(18, 23),
+                    mail=R.choice(MAILS), hot=R.choice(HOTLINES), fee=R.choice(CASH_FEE),
+                    x=R.choice(IMPLICIT_X), why=R.choice(WHY), p=R.choice(["6.8", "8.5", "12"]),
+                    w=R.choice(WORDS), sp=" ".join(d(9)) if R.random() < 0.5 else d(9),
+                    third=R.choice(THIRD), app=R.choice(["Q", "V", "扣", "微", "VX", "q"]))
+
+
+def lines_v3() -> list[dict[str, object]]:
+    out: list[dict[str, object]] = []
+
+    def add(text: str, role: str, label: list[str], kind: str, domain: str,
+            disguise: bool = True) -> None:
+        tag = "plain"
+        if disguise:
+            text, tag = _disguise(text)
+        out.append({"text": text, "role": role, "label": label, "kind": f"{kind}/{tag}",
+                    "domain": domain})
+
+    for _ in range(500):  # a customer reports a third party's offer they declined
+        d, pool = _domain()
+        core = (f"{R.choice(THIRD)}让我{R.choice(THIRD_ACT)}，{R.choice(THIRD_DECLINE)}，"
+                f"{R.choice(THIRD_AFTER)}")
+        if R.random() < 0.3:
+            core = f"{R.choice(pool)}。{core}"
+        add(core, C, [], "negative-reported-offer", d)
+    for _ in range(500):  # an offer quoted in quotation marks, then declined (long)
+        d, pool = _domain()
+        role = A if R.random() < 0.55 else C
+        q = R.choice(QUOTE_OFFER)
+        reply = R.choice(QUOTE_REPLY_A if role == A else QUOTE_REPLY_C)
+        lead = R.choice(["您说的", "您刚才提到的", "你说的", "你刚才说", "关于"])
+        core = f"{lead}“{q}”{reply}，{R.choice(EXPLAIN)}。{R.choice(pool if role == C else AGENT_OK)}"
+        add(core, role, [RF], "refusal-quoted", d, disguise=False)
+    for _ in range(350):
+        d, _pool = _domain()
+        core = R.choice(NOTICE).format(fee=R.choice(NOTICE_FEE), who=R.choice(NOTICE_WHO),
+                                       svc=R.choice(NOTICE_SVC))
+        add(core, A, [], "negative-notice", d)
+    for _ in range(450):
+        d, _pool = _domain()
+        add(_fill3(R.choice(CODES3)), A if R.random() < 0.7 else C, [], "negative-code3", d,
+            disguise=False)
+    for _ in range(300):
+        d, _pool = _domain()
+        add(_fill3(R.choice(MASKED3)), A, [], "negative-masked3", d, disguise=False)
+    for _ in range(500):
+        d, pool = _domain()
+        core = R.choice(EVERYDAY3)
+        add(_wrap(core, C, pool), C if R.random() < 0.8 else A, [], "negative-everyday3", d)
+    for _ in range(250):
+        d, _pool = _domain()
+        add(_fill3(R.choice(HOT3)), C if R.random() < 0.5 else A, [], "negative-hotline3", d,
+            disguise=False)
+    for _ in range(350):
+        d, pool = _domain()
+        add(_wrap(_fill3(R.choice(CASH3)), C, pool), C, [PY], "payment-cash3", d)
+    for _ in range(300):
+        d, _pool = _domain()
+        add(_fill3(R.choice(IMPLICIT3)), A, [BR], "bribe-implicit3", d)
+    for _ in range(350):
+        d, _pool = _domain()
+        role = C if R.random() < 0.7 else A
+        add(_fill3(R.choice(CONTACT3)), role, [CT], "contact3", d)
+    for _ in range(200):
+        d, _pool = _domain()
+        add(_fill3(R.choice(LINK3)), A, [PY], "payment-link3", d)
+    return out
 
 
 def _fill(t: str) -> str:
@@ -376,6 +529,12 @@ def lines() -> list[dict[str, object]]:
 
 def main() -> None:
     rows = lines()
+    seen = {(str(r["text"]), str(r["role"])) for r in rows}
+    for row in lines_v3():
+        key = (str(row["text"]), str(row["role"]))
+        if key not in seen:
+            seen.add(key)
+            rows.append(row)
     OUT.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), "utf-8")
     print(f"{len(rows)} lines -> {OUT}")
 

@@ -12,14 +12,20 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from probity.screening import CompiledPolicy, default_policy, screen_message
-from probity.screening.context import ContextVerdict, ConversationContext
+from probity.screening.context import (
+    ContextStore,
+    ContextVerdict,
+    ConversationContext,
+    MemoryContextStore,
+    RedisContextStore,
+    Turn,
+)
 
 BLOCK_NOTICE = "请通过官方渠道联系，私下联系/转账不受平台保障"
 BLOCK_NOTICE_EN = ("Please keep to the official channel: private contact or transfers are not "
@@ -83,32 +89,48 @@ def screen_text(text: str, role: str, policy: CompiledPolicy | None = None) -> A
 
 
 MAX_CONTEXTS = 20_000
-_contexts: OrderedDict[int, ConversationContext] = OrderedDict()
+_store: ContextStore = MemoryContextStore(MAX_CONTEXTS)
+
+
+def configure_context_store(redis_url: str | None, prefix: str = "probity") -> ContextStore:
+    """Conversation contexts in Redis (shared by every app process) when a URL is given, else
+    in this process's memory (the MAX_CONTEXTS most recently active conversations)."""
+    global _store
+    current = getattr(_store, "url", None)
+    if redis_url and current == redis_url:
+        return _store
+    if redis_url:
+        _store = RedisContextStore(redis_url, prefix)
+    elif not isinstance(_store, MemoryContextStore):
+        _store = MemoryContextStore(MAX_CONTEXTS)
+    return _store
+
+
+def context_store() -> ContextStore:
+    return _store
 
 
 def context_for(conv_id: int) -> ConversationContext:
-    """The conversation's screening context in this process (its last few turns), kept for
-    the MAX_CONTEXTS most recently active conversations. A conversation served by another
-    process, or before a restart, starts with an empty context there."""
-    ctx = _contexts.get(conv_id)
-    if ctx is None:
-        ctx = _contexts[conv_id] = ConversationContext()
-        if len(_contexts) > MAX_CONTEXTS:
-            _contexts.popitem(last=False)
-    else:
-        _contexts.move_to_end(conv_id)
-    return ctx
+    """The conversation's screening context in this process's memory store (tests)."""
+    if not isinstance(_store, MemoryContextStore):
+        raise TypeError("the conversation contexts are in Redis, not in this process")
+    return _store.context(conv_id)
 
 
 def screen_in_context(conv_id: int, text: str, role: str,
                       policy: CompiledPolicy | None = None) -> ContextVerdict:
     """Screen one text message with the last few messages of its conversation."""
-    return context_for(conv_id).screen(text, role, policy or default_policy())
+    return _store.screen(conv_id, text, role, policy or default_policy())
+
+
+def remember_seq(conv_id: int, turn: Turn, seq: int) -> None:
+    """The stored message's seq for its context turn (refusal episodes)."""
+    _store.remember_seq(conv_id, turn, seq)
 
 
 def forget_contexts() -> None:
     """For tests."""
-    _contexts.clear()
+    _store.forget()
 
 
 def screen_image_bytes(data: bytes, role: str, policy: CompiledPolicy | None = None
@@ -180,7 +202,7 @@ async def record_refusals(session: AsyncSession, stored: list[tuple[Any, Any, An
     refusers: set[tuple[int, int]] = set()
     for send, msg, conv in stored:
         if send.turn is not None:
-            send.turn.seq = msg.seq
+            remember_seq(msg.conversation_id, send.turn, msg.seq)
         if "refusal" not in (msg.categories or []) or msg.sender_role not in ("agent",
                                                                              "customer"):
             continue

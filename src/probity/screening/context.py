@@ -14,16 +14,23 @@ follow, each cheap (the joined text is a few hundred characters through the same
    hits, the learned layer's probability), decaying by `decay` per turn; when the total
    crosses `threshold`, the message is warned and alerted even though no single message was.
 
-The context lives in memory per process (see chat/screening.py); it never stores more than
-`max_turns` turns per conversation.
+Where contexts live is a `ContextStore`: `MemoryContextStore` (this process, the most
+recently active conversations) or `RedisContextStore` (shared by every app process, so a
+conversation served by two processes, or after a restart, keeps its context). The chat send
+path picks Redis when `PROBITY_REDIS_URL` is set (chat/screening.py). A context never holds more
+than `max_turns` turns.
 """
 
 from __future__ import annotations
 
+import json
+import logging
 import re
-from collections import deque
+import secrets
+import threading
+from collections import OrderedDict, deque
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Any, Final, Protocol
 
 from probity.screening.engine import screen_message
 from probity.screening.policy import CompiledPolicy
@@ -52,6 +59,16 @@ class Turn:
     risk: float
     seq: int | None = None  # set once stored (for refusal episodes)
     blocked: bool = False
+    tid: str = ""  # identifies the turn in a shared store (to record its seq later)
+
+    def to_list(self) -> list[Any]:
+        return [self.role, self.text, self.flagged, list(self.categories), self.risk,
+                self.seq, self.blocked, self.tid]
+
+    @classmethod
+    def from_list(cls, v: list[Any]) -> Turn:
+        return cls(str(v[0]), str(v[1]), bool(v[2]), tuple(str(c) for c in v[3]),
+                   float(v[4]), None if v[5] is None else int(v[5]), bool(v[6]), str(v[7]))
 
 
 @dataclass(slots=True)
@@ -76,10 +93,16 @@ class ConversationContext:
     def screen(self, text: str, role: str, policy: CompiledPolicy) -> ContextVerdict:
         res = screen_message(text, role, policy)
         reason: str | None = None
-        if res.decision == "allow" and "refusal" not in res.categories and self.turns:
+        model_only = res.decision != "allow" and res.source == "model"
+        if ((res.decision == "allow" or model_only) and "refusal" not in res.categories
+                and self.turns):
+            # A message flagged by the learned layer alone may complete what the sender's
+            # earlier turns started: the rules' joined finding (spans, severity) says more.
             joined = self._joined(text, role, policy)
-            if joined is not None:
+            if joined is not None and _rank(joined.decision) >= _rank(res.decision):
                 res, reason = joined, "joined"
+            elif model_only:
+                pass
             elif _REFERENCE.search(text) is not None:
                 earlier = [c for t in self.turns for c in t.categories if c in FLAGGED]
                 if earlier:
@@ -95,11 +118,29 @@ class ConversationContext:
         offer = self.offer_for(role)
         turn = Turn(role, text, res.decision != "allow",
                     tuple(c for c in res.categories if c != "refusal"), risk,
-                    blocked=res.decision == "block")
+                    blocked=res.decision == "block", tid=secrets.token_hex(6))
         self.turns.append(turn)
         while len(self.turns) > self.max_turns:
             self.turns.popleft()
         return ContextVerdict(res, turn, reason, offer)
+
+    def to_json(self) -> str:
+        return json.dumps({"v": 1, "risk": self.risk, "turns": [t.to_list() for t in self.turns]},
+                          ensure_ascii=False, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, raw: str | bytes | None) -> ConversationContext:
+        """A context from its stored state; an empty one for nothing or unreadable state."""
+        ctx = cls()
+        if not raw:
+            return ctx
+        try:
+            state = json.loads(raw)
+            ctx.risk = float(state.get("risk", 0.0))
+            ctx.turns = deque(Turn.from_list(v) for v in state.get("turns", [])[-ctx.max_turns:])
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError):
+            return cls()
+        return ctx
 
     def offer_for(self, role: str) -> Turn | None:
         """The other party's latest flagged or risky turn: what a refusal by `role` declines."""
@@ -140,6 +181,10 @@ class ConversationContext:
                                jr.drivers, "context")
 
 
+def _rank(decision: str) -> int:
+    return {"allow": 0, "warn": 1, "block": 2}.get(decision, 0)
+
+
 def _risk_of(res: ScreeningResult) -> float:
     risk = 0.4 * sum(1 for s in res.spans if s.category in FLAGGED and s.severity <= 1)
     scores = getattr(res, "model_scores", None) or {}
@@ -173,3 +218,152 @@ def _mask(text: str, spans: list[Span]) -> str:
             for i in range(max(0, s.start), min(len(chars), s.end)):
                 chars[i] = "*"
     return "".join(chars)
+
+
+class ContextStore(Protocol):
+    """Where conversation contexts live (one per conversation id)."""
+
+    def screen(self, conv_id: int, text: str, role: str, policy: CompiledPolicy
+               ) -> ContextVerdict:
+        """Screen ``text`` with the conversation's context and record it as a turn."""
+
+    def remember_seq(self, conv_id: int, turn: Turn, seq: int) -> None:
+        """The stored message's seq for its turn (refusal episodes name the offer's seq)."""
+
+    def forget(self) -> None:
+        """Drop every context (tests)."""
+
+
+def _raw(value: object) -> bytes | str | None:
+    return value if isinstance(value, (bytes, str)) else None
+
+
+class MemoryContextStore:
+    """Contexts in this process, for the `max_contexts` most recently active conversations."""
+
+    def __init__(self, max_contexts: int = 20_000) -> None:
+        self.max_contexts = max_contexts
+        self._contexts: OrderedDict[int, ConversationContext] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def context(self, conv_id: int) -> ConversationContext:
+        with self._lock:
+            ctx = self._contexts.get(conv_id)
+            if ctx is None:
+                ctx = self._contexts[conv_id] = ConversationContext()
+                if len(self._contexts) > self.max_contexts:
+                    self._contexts.popitem(last=False)
+            else:
+                self._contexts.move_to_end(conv_id)
+            return ctx
+
+    def screen(self, conv_id: int, text: str, role: str, policy: CompiledPolicy
+               ) -> ContextVerdict:
+        return self.context(conv_id).screen(text, role, policy)
+
+    def remember_seq(self, conv_id: int, turn: Turn, seq: int) -> None:
+        turn.seq = seq  # the context holds this very object
+
+    def forget(self) -> None:
+        with self._lock:
+            self._contexts.clear()
+
+
+_LOG = logging.getLogger("probity.screening")
+
+
+class RedisContextStore:
+    """Contexts in Redis, shared by every process: one key per conversation holding its last
+    turns and risk (JSON), expiring after `ttl_s` without a message.
+
+    A message is screened inside an optimistic transaction (WATCH the key, read, screen, write
+    in MULTI/EXEC): two processes screening messages of the same conversation at once never
+    lose a turn; the loser re-reads and screens again. When Redis cannot be reached, the
+    message is screened with this process's memory context instead (logged), never refused.
+    """
+
+    def __init__(self, url: str, prefix: str = "probity", ttl_s: int = 7 * 24 * 3600,
+                 client: Any = None) -> None:
+        import redis
+
+        self.url = url
+        self.prefix = f"{prefix}:screening:ctx:"
+        self.ttl_s = ttl_s
+        self._redis = client if client is not None else redis.Redis.from_url(
+            url, socket_timeout=0.5, socket_connect_timeout=0.5)
+        self._errors = (redis.RedisError, OSError)
+        self._watch_error = redis.WatchError
+        self._fallback = MemoryContextStore()
+        self._warned = False
+
+    def key(self, conv_id: int) -> str:
+        return f"{self.prefix}{conv_id}"
+
+    def screen(self, conv_id: int, text: str, role: str, policy: CompiledPolicy
+               ) -> ContextVerdict:
+        key = self.key(conv_id)
+        try:
+            with self._redis.pipeline() as pipe:
+                for _attempt in range(8):
+                    try:
+                        pipe.watch(key)
+                        ctx = ConversationContext.from_json(_raw(pipe.get(key)))
+                        verdict = ctx.screen(text, role, policy)
+                        pipe.multi()
+                        pipe.set(key, ctx.to_json(), ex=self.ttl_s)
+                        pipe.execute()
+                        return verdict
+                    except self._watch_error:
+                        continue  # another process wrote this conversation meanwhile: again
+                # Contended beyond reason: screen with the latest state, write last-wins.
+                ctx = ConversationContext.from_json(self._redis.get(key))
+                verdict = ctx.screen(text, role, policy)
+                self._redis.set(key, ctx.to_json(), ex=self.ttl_s)
+                return verdict
+        except self._errors as exc:
+            self._unavailable(exc)
+            return self._fallback.screen(conv_id, text, role, policy)
+
+    def remember_seq(self, conv_id: int, turn: Turn, seq: int) -> None:
+        turn.seq = seq
+        if not (turn.flagged or turn.categories or turn.risk >= 0.5):
+            return  # only a possible offer is ever looked up by its seq
+        key = self.key(conv_id)
+        try:
+            with self._redis.pipeline() as pipe:
+                for _attempt in range(8):
+                    try:
+                        pipe.watch(key)
+                        raw = _raw(pipe.get(key))
+                        if not raw:
+                            return
+                        ctx = ConversationContext.from_json(raw)
+                        for t in ctx.turns:
+                            if t.tid == turn.tid:
+                                t.seq = seq
+                                break
+                        else:
+                            return
+                        pipe.multi()
+                        pipe.set(key, ctx.to_json(), keepttl=True)
+                        pipe.execute()
+                        return
+                    except self._watch_error:
+                        continue
+        except self._errors as exc:
+            self._unavailable(exc)
+
+    def forget(self) -> None:
+        self._fallback.forget()
+        try:
+            keys = list(self._redis.scan_iter(match=self.prefix + "*", count=500))
+            if keys:
+                self._redis.delete(*keys)
+        except self._errors as exc:
+            self._unavailable(exc)
+
+    def _unavailable(self, exc: BaseException) -> None:
+        if not self._warned:
+            self._warned = True
+            _LOG.warning("conversation context: Redis unavailable (%s); using this process's "
+                         "memory until it is back", exc)

@@ -115,6 +115,11 @@ class IntentModel:
     # A rules decision resting on lexicon terms alone is allowed when every flagged category
     # scores below this (0: never).
     veto_below: float = 0.0
+    veto_min_chars: int = 0  # the veto applies to messages at least this long
+    short_threshold: float = 0.0  # shorter messages: the model alone flags from this score up
+    # (refusal at least, every flagged category below): a lexicon-only rules decision the
+    # model reads as a refusal is allowed and tagged refusal. None: never.
+    refusal_veto: tuple[float, float] | None = None
 
     def __post_init__(self) -> None:
         # One Aho-Corasick automaton over every weighted n-gram finds the features of a text
@@ -261,6 +266,10 @@ def parse_model(data: bytes, *, expect_version: int | None = None,
         weights={g: tuple(w) for g, w in p["weights"].items()},
         meta=dict(p.get("meta", {})),
         veto_below=float(p.get("veto_below", 0.0)),
+        veto_min_chars=int(p.get("veto_min_chars", 0)),
+        short_threshold=float(p.get("short_threshold", 0.0)),
+        refusal_veto=(float(p["refusal_veto"][0]), float(p["refusal_veto"][1]))
+        if p.get("refusal_veto") else None,
     )
 
 

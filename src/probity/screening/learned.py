@@ -2,7 +2,8 @@
 
 * the rules blocked or warned: kept — unless the decision rests on lexicon terms alone (no
   number, ID, e-mail or link) and the model scores every flagged category below its
-  ``veto_below``: then allowed, the overruled rules listed in ``vetoed``;
+  ``veto_below``, or reads the message as a refusal (``refusal_veto``): then allowed (tagged
+  refusal in the second case), the overruled rules listed in ``vetoed``;
 * the rules allowed: the model flags a category at or above its threshold — a *warn* (an
   alert), a *block* only when the tenant opted in (``model_blocks``) and the score reaches the
   block threshold — with the driving n-grams as spans (rule ``model:<n-gram>``). Never when the
@@ -36,14 +37,28 @@ def with_model(res: ScreeningResult, text: str, role: str, policy: CompiledPolic
     if res.decision != "allow":
         veto = model.veto_below
         if (veto > 0 and not res.concrete and "refusal" not in res.categories
+                and len(text) >= model.veto_min_chars
                 and max(scores[c] for c in FLAGGED_CATEGORIES) < veto):
             # A lexicon term alone (no number, ID, e-mail or link) that the model finds
             # ordinary: a code, an everyday word, a quoted offer. Allowed; the rules' finding
             # stays visible as `vetoed` for reviewers and feedback.
             return ScreeningResult("allow", [], 0, [], text, res.policy_version, scores, [],
                                    "model-veto", vetoed=[sp.rule for sp in res.spans])
+        rv = model.refusal_veto
+        if (rv is not None and not res.concrete and scores["refusal"] >= rv[0]
+                and max(scores[c] for c in FLAGGED_CATEGORIES) < rv[1]):
+            # The trigger is quoted or reported to be declined ("您说的“加个微信”我没法答应"):
+            # a lexicon term alone in a message the model reads as a refusal. Allowed and
+            # tagged refusal; the overruled rules stay visible as `vetoed`.
+            comp = normalise(text)
+            return ScreeningResult("allow", ["refusal"], 0, [], text, res.policy_version,
+                                   scores, model.drivers(comp, "refusal", 3), "model-veto",
+                                   vetoed=[sp.rule for sp in res.spans])
         return res  # the rules decided (with their spans); the scores feed the context
     th = model.thresholds
+    if len(text) < model.veto_min_chars and model.short_threshold > 0:
+        floor = model.short_threshold  # a few characters are too little for the model alone
+        th = {c: max(t, floor) for c, t in th.items()}
     hit = [c for c in FLAGGED_CATEGORIES if scores[c] >= th[c]]
     if hit and (res.suppressed or _official_number(text, policy)):
         hit = []

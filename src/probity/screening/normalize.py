@@ -24,11 +24,13 @@ automaton scan over the compact text sees them all.
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 import unicodedata
 from dataclasses import dataclass
 from itertools import compress
+from pathlib import Path
 
 SEP = "\x00"  # a dropped character in the 1:1 folded string
 EXPAND = "\x01"  # marks a character that folds to several units (slow path)
@@ -112,6 +114,8 @@ class FoldTables:
     # fractions): the fast path's "isalnum(), so no separator left" must not miss them.
     alnum_separators: frozenset[str]
     latin: frozenset[str]  # characters that fold to one Latin letter a-z
+    # Toneless syllable -> common simplified characters with that reading (GB2312).
+    homophones: dict[str, tuple[str, ...]]
 
 
 def char_class(cps: list[int]) -> str:
@@ -251,37 +255,97 @@ def _build() -> FoldTables:
         needs_fold=frozenset(chr(cp) for cp in need_cps),
         alnum_separators=frozenset(chr(cp) for cp in sep_cps if chr(cp).isalnum()),
         latin=frozenset(ch for ch, v in fold.items() if len(v) == 1 and "a" <= v <= "z"),
+        homophones=_homophones(pinyin, fold),
     )
 
 
-_HOMOPHONES: dict[str, tuple[str, ...]] | None = None
+def _homophones(pinyin: dict[int, str], fold: dict[str, str]) -> dict[str, tuple[str, ...]]:
+    by_syllable: dict[str, list[str]] = {}
+    for cp, py in pinyin.items():
+        ch = chr(cp)
+        try:
+            ch.encode("gb2312")
+        except UnicodeEncodeError:
+            continue
+        if fold.get(ch, ch) == ch:
+            by_syllable.setdefault(py, []).append(ch)
+    return {k: tuple(v) for k, v in by_syllable.items()}
 
 
 def homophones() -> dict[str, tuple[str, ...]]:
     """Toneless syllable -> common simplified characters with that reading (GB2312)."""
-    global _HOMOPHONES
-    if _HOMOPHONES is None:
-        by_syllable: dict[str, list[str]] = {}
-        for cp, py in tables().pinyin.items():
-            ch = chr(cp)
-            try:
-                ch.encode("gb2312")
-            except UnicodeEncodeError:
-                continue
-            if tables().fold.get(ch, ch) == ch:
-                by_syllable.setdefault(py, []).append(ch)
-        _HOMOPHONES = {k: tuple(v) for k, v in by_syllable.items()}
-    return _HOMOPHONES
+    return tables().homophones
 
 
 def tables() -> FoldTables:
-    """The process-wide folding tables (built on first use, thread-safe)."""
+    """The process-wide folding tables (built on first use, thread-safe; read from the disk
+    cache when an identical build was kept there, see `_cached_build`)."""
     global _TABLES
     if _TABLES is None:
         with _LOCK:
             if _TABLES is None:
-                _TABLES = _build()
+                _TABLES = _cached_build()
     return _TABLES
+
+
+def _cache_key() -> str:
+    """What the tables depend on: this module's source, the lexicon's look-alikes (in it) and
+    the versions of the folding libraries and of Python (unicodedata)."""
+    import hashlib
+    import sys
+    from importlib import metadata
+
+    h = hashlib.sha256()
+    h.update(Path(__file__).read_bytes())
+    h.update(sys.version.encode())
+    h.update(unicodedata.unidata_version.encode())
+    for dist in ("pypinyin", "opencc", "opencc-python-reimplemented"):
+        try:
+            h.update(f"{dist}={metadata.version(dist)}".encode())
+        except metadata.PackageNotFoundError:
+            h.update(f"{dist}=-".encode())
+    return h.hexdigest()[:24]
+
+
+def cache_dir() -> Path | None:
+    """Where built tables are kept between processes: ``PROBITY_CACHE_DIR``, else
+    ``$XDG_CACHE_HOME/probity`` or ``~/.cache/probity``; ``PROBITY_CACHE_DIR=off``: nowhere."""
+    env = os.environ.get("PROBITY_CACHE_DIR")
+    if env == "off":
+        return None
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "probity"
+
+
+def _cached_build() -> FoldTables:
+    """The tables from the disk cache (a pickle named by `_cache_key`, written atomically by
+    the first process that built them), or built here. A missing, unreadable or stale file
+    only costs the build (about a second of CPU, mostly the pinyin table)."""
+    import pickle
+
+    folder = cache_dir()
+    if folder is None:
+        return _build()
+    path = folder / f"fold-tables-{_cache_key()}.pickle"
+    try:
+        with path.open("rb") as fh:
+            got = pickle.load(fh)
+        if isinstance(got, FoldTables):
+            return got
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ValueError, TypeError):
+        pass
+    built = _build()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        with tmp.open("wb") as fh:
+            pickle.dump(built, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)
+    except OSError:
+        pass  # a read-only home: build every time
+    return built
 
 
 def fold_term(term: str) -> str:

@@ -28,6 +28,9 @@ _LANDLINE: Final = re.compile(r"(?:0086|86)?(0[1-9]\d{1,2}\d{7,8})")
 _CN_MOBILE_BLOCKS: Final = re.compile(
     r"1(?:3\d|4[5-9]|5[0-35-9]|6\d|7\d|8\d|9\d)\d{8}"
 )
+# A masked number (138****5678, 尾号 **0038, 159xxxx0038): its digits give nothing away, and
+# they are never joined with other digits into a phone spread across a sentence.
+_MASK: Final = re.compile(r"[*＊×✱●•]{2,}|[xX]{3,}")
 _CONTEXT_DISTANCE: Final = 12  # original characters between a cue and the number
 
 
@@ -129,9 +132,13 @@ def find_number_hits(text: str, folded: Folded, ctx: _Ctx, policy: CompiledPolic
     clusters = _clusters(text, groups)
     free: list[list[_Group]] = []
 
+    n_text = len(text)
     for cl in clusters:
         if cl[0].alnum:
             continue
+        s0, e0 = cl[0].start, cl[-1].end
+        if _MASK.search(text, max(0, s0 - 3), min(n_text, e0 + 3)) is not None:
+            continue  # a masked number: never a contact, alone or joined with others
         nearest = _nearest_cue(cl[0].start, cue_kinds, ctx, folded)
         whole = "".join(g.digits for g in cl)
         if 16 <= len(whole) <= 19:

@@ -26,6 +26,18 @@ from probity.screening.intent import CLASSES, dumps_model, ngrams, normalise
 
 ROLES = ("customer", "agent")
 
+# The combination, chosen on leave-one-round-out predictions over blind rounds A, B and C
+# (benchmarks/screening_cv.py; docs/SCREENING.md): the model alone warns at these scores (the
+# payment and bribe models are sharper than contact on unseen phrasings), a lexicon-only rules
+# decision is overruled below VETO_BELOW (messages of VETO_MIN_CHARS or more), and one the
+# model reads as a refusal (refusal score >= the first, every flagged category < the second)
+# is allowed and tagged refusal.
+CALIBRATED: dict[str, float] = {"contact": 0.9, "bribe": 0.7, "payment": 0.8}
+VETO_BELOW = 0.3
+VETO_MIN_CHARS = 8  # shorter messages ("红包拿去", "🧧") give the model too little to overrule
+SHORT_THRESHOLD = 0.9  # ...or to flag on its own ("给你500块"): at least this score below it
+REFUSAL_VETO = (0.9, 0.9)
+
 
 class TrainingDataError(ValueError):
     """A labelled file that cannot be trained on; the message names the file and line."""
@@ -84,8 +96,10 @@ class Fit:
 
 def fit(examples: Sequence[Example], *, lo: int = 1, hi: int = 3, iterations: int = 300,
         l2: float = 2e-5, lr: float = 0.05, min_count: int = 2, prune: float = 0.02,
-        precision: float = 0.98, min_threshold: float = 0.9, veto_below: float = 0.1,
-        seed: int = 7) -> Fit:
+        precision: float = 0.98, min_threshold: float = 0.9, veto_below: float = VETO_BELOW,
+        thresholds: dict[str, float] | None = None, veto_min_chars: int = VETO_MIN_CHARS,
+        short_threshold: float = SHORT_THRESHOLD,
+        refusal_veto: tuple[float, float] | None = REFUSAL_VETO, seed: int = 7) -> Fit:
     import numpy as np
 
     started = time.perf_counter()
@@ -134,12 +148,18 @@ def fit(examples: Sequence[Example], *, lo: int = 1, hi: int = 3, iterations: in
     weights = {inv[i]: [round(float(x), 4) for x in w[i]] for i in np.nonzero(keep)[0]}
     role_bias = {r: weights.pop("\x02" + r, [0.0] * n_c) for r in ROLES}
     bias = [round(float(x), 4) for x in b]
-    thresholds, block, dev_report = _thresholds(dev, weights, bias, role_bias, lo, hi,
-                                                precision, min_threshold)
+    chosen, block, dev_report = _thresholds(dev, weights, bias, role_bias, lo, hi,
+                                            precision, min_threshold)
+    if thresholds:  # calibrated elsewhere (held-out rounds): these win over the dev choice
+        chosen.update(thresholds)
+        for cat, th in thresholds.items():
+            block[cat] = max(0.97, th)
     payload = {
         "classes": list(CLASSES), "ngram": [lo, hi], "bias": bias, "role_bias": role_bias,
-        "thresholds": thresholds, "block_thresholds": block, "weights": weights,
-        "veto_below": veto_below,
+        "thresholds": chosen, "block_thresholds": block, "weights": weights,
+        "veto_below": veto_below, "veto_min_chars": veto_min_chars,
+        "short_threshold": short_threshold,
+        "refusal_veto": list(refusal_veto) if refusal_veto else None,
         "meta": {"examples": len(rows), "train": n, "dev": len(dev), "features": len(weights),
                  "iterations": iterations, "l2": l2},
     }
@@ -199,12 +219,20 @@ def sources_from(manifest: Path) -> list[Path]:
     return out
 
 
+def _relative(path: str) -> str:
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return Path(path).name
+
+
 def train_files(paths: Iterable[Path], out: Path, version: int, **kw: Any) -> Fit:
     examples: list[Example] = []
     for p in paths:
         examples.extend(read_examples(p))
     result = fit(examples, **kw)
-    result.payload["meta"]["sources"] = sorted({e.source.rsplit(":", 1)[0] for e in examples})
+    result.payload["meta"]["sources"] = sorted({_relative(e.source.rsplit(":", 1)[0])
+                                                for e in examples})
     result.payload["meta"]["seconds"] = round(result.seconds, 2)
     out.write_text(dumps_model(result.payload, version), "utf-8")
     return result
