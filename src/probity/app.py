@@ -167,6 +167,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     from probity.onboarding.router import router as onboarding_router
     from probity.ops.router import router as ops_router
     from probity.org.router import router as org_router
+    from probity.payroll.pages import router as payroll_pages
+    from probity.payroll.router import router as payroll_router
     from probity.performance.pages import router as performance_pages
     from probity.performance.router import router as performance_router
     from probity.policy.router import router as policy_router
@@ -180,7 +182,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
               performance_router, performance_pages, jobs_router, recruitment_router,
               recruitment_pages, onboarding_router, onboarding_pages, attendance_router,
               attendance_pages, duty_router, duty_pages, analytics_router, analytics_pages,
-              monitoring_router, monitoring_pages, ops_router, pages_router):
+              monitoring_router, monitoring_pages, payroll_router, payroll_pages, ops_router,
+              pages_router):
         app.include_router(r)
 
     @app.get("/api/v1/health", tags=["ops"])

@@ -349,6 +349,9 @@ async def build_demo(session: AsyncSession, *, seed: int = 7, today: date | None
     from probity.analytics.demo import seed_analytics  # six weeks of activity with patterns
 
     await seed_analytics(session, today=today)
+    from probity.payroll.demo import seed_payroll  # city tables, structures, a closed month
+
+    await seed_payroll(session)
     await session.flush()
 
 

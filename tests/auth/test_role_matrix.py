@@ -75,6 +75,11 @@ SIGNED_IN = {
     # Each employee's own integrity pledge (404 without an employee record).
     ("GET", "/api/v1/me/pledge"), ("POST", "/api/v1/me/pledge/sign"), ("GET", "/me/pledge"),
     ("POST", "/me/pledge"),
+    # Payroll: one's own payslips once their run is approved, or payroll.read in scope (404
+    # otherwise; probity.payroll.payslips).
+    ("GET", "/api/v1/me/payslips"), ("GET", "/me/payslips"),
+    ("GET", "/api/v1/payroll/payslips/{payslip_id}"), ("GET", "/payroll/payslips/{payslip_id}"),
+    ("GET", "/payroll/payslips/{payslip_id}/pdf"),
 }
 
 # WebSocket routes: None = participants only (a guest token or a signed-in party; everything else
@@ -158,6 +163,14 @@ EXPECTED: dict[tuple[str, str], set[int]] = {
     ("POST", "/api/v1/monitoring/rules/{rule_id}/end"): {404},
     ("POST", "/monitoring/rules/{rule_id}/end"): {404},
     ("POST", "/qa/{review_id}"): {404},
+    # Payroll: the tables need their tenant (422 without); run actions need no body (404).
+    ("GET", "/api/v1/payroll/structures"): {422},
+    ("GET", "/api/v1/payroll/cities"): {422},
+    ("POST", "/api/v1/payroll/runs/{run_id}/approve"): {404},
+    ("POST", "/api/v1/payroll/runs/{run_id}/close"): {404},
+    ("POST", "/payroll/runs/{run_id}/recompute"): {404},
+    ("POST", "/payroll/runs/{run_id}/approve"): {404},
+    ("POST", "/payroll/runs/{run_id}/close"): {404},
 }
 
 DEMO_LOGIN = {Role.customer: "customer", Role.agent: "agent", Role.team_lead: "lead",
@@ -206,6 +219,10 @@ def test_role_grants_are_pinned() -> None:
         Perm.attendance_read: {Role.team_lead, Role.hr, Role.compliance, Role.auditor,
                                Role.hq_admin},
         Perm.attendance_manage: {Role.team_lead, Role.hr, Role.hq_admin},
+        # Payroll: HR prepares, finance approves (four eyes: never one's own run) and pays.
+        Perm.payroll_read: {Role.hr, Role.finance, Role.auditor, Role.hq_admin},
+        Perm.payroll_prepare: {Role.hr, Role.hq_admin},
+        Perm.payroll_approve: {Role.finance, Role.hq_admin},
         # Issue 16: routes name permissions, not roles. These replace require_role(...):
         # the agent workspace (was: agent; canned replies were also open to team leads),
         Perm.chat_answer: {Role.agent, Role.hq_admin},
@@ -245,7 +262,7 @@ def test_role_grants_are_pinned() -> None:
                  Perm.performance_review, Perm.performance_signoff, Perm.recruitment_manage,
                  Perm.recruitment_interview, Perm.onboarding_manage, Perm.attendance_manage,
                  Perm.duty_manage, Perm.training_manage, Perm.monitoring_manage,
-                 Perm.qa_review}
+                 Perm.qa_review, Perm.payroll_prepare, Perm.payroll_approve}
                 & ROLE_PERMISSIONS[Role.auditor])
 
 

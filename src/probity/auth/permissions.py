@@ -52,6 +52,9 @@ class Perm(enum.StrEnum):
     attendance_self = "attendance.self"  # one's own schedule, clock-in/out, leave, swaps
     attendance_read = "attendance.read"  # rotas, punches, exceptions; who was on shift
     attendance_manage = "attendance.manage"  # shift templates, rotas, approvals
+    payroll_read = "payroll.read"  # salary structures, city tables, runs, payslips in scope
+    payroll_prepare = "payroll.prepare"  # structures, assignments, adjustments; prepare a run
+    payroll_approve = "payroll.approve"  # approve (never one's own run) and close; bank files
     ledger_verify = "ledger.verify"  # start a ledger verification job (a write: it runs work)
     chat_answer = "chat.answer"  # take and answer conversations (the agent workspace)
     own_cases = "case.own"  # self-report an offer, see and appeal one's own cases
@@ -74,7 +77,7 @@ READ_ALL = frozenset({Perm.org_read, Perm.audit_read, Perm.commerce_read, Perm.c
                       Perm.evidence_export, Perm.case_read, Perm.policy_read,
                       Perm.settings_read, Perm.performance_read, Perm.recruitment_read,
                       Perm.onboarding_read, Perm.attendance_read, Perm.duty_read,
-                      Perm.training_read, Perm.analytics_read})
+                      Perm.training_read, Perm.analytics_read, Perm.payroll_read})
 # Every member of staff keeps their own schedule, clocks in and asks for leave, and takes the
 # courses assigned to them.
 SELF_SERVICE = frozenset({Perm.attendance_self, Perm.training_self})
@@ -100,9 +103,11 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
                                    Perm.onboarding_manage, Perm.attendance_read,
                                    Perm.attendance_manage, Perm.duty_read, Perm.duty_manage,
                                    Perm.training_read, Perm.training_manage,
-                                   Perm.analytics_read},
+                                   Perm.analytics_read, Perm.payroll_read,
+                                   Perm.payroll_prepare},
     Role.finance: SELF_SERVICE | OWN | {Perm.org_read, Perm.commerce_read, Perm.finance_import,
-                                        Perm.settings_read, Perm.customer_contact},
+                                        Perm.settings_read, Perm.customer_contact,
+                                        Perm.payroll_read, Perm.payroll_approve},
     Role.compliance: SELF_SERVICE | OWN | {Perm.ledger_verify, Perm.customer_contact,
                                            Perm.org_read,
                                            Perm.commerce_read, Perm.chat_supervise,

@@ -49,6 +49,7 @@ TASK_MODULES: list[str] = [
     "probity.governance.tasks",
     "probity.onboarding.tasks",
     "probity.attendance.tasks",
+    "probity.payroll.tasks",
 ]
 
 TaskFn = Callable[..., Awaitable[dict[str, Any] | None]]

@@ -65,6 +65,15 @@ from probity.models.org import (
     Tenant,
     TenantKind,
 )
+from probity.models.payroll import (
+    PayrollAdjustment,
+    PayrollCity,
+    PayrollRun,
+    Payslip,
+    RunStatus,
+    SalaryAssignment,
+    SalaryStructure,
+)
 from probity.models.performance import (
     AppraisalCycle,
     Award,
@@ -152,6 +161,10 @@ __all__ = [
     "PayeeKind",
     "Payment",
     "PaymentMethod",
+    "PayrollAdjustment",
+    "PayrollCity",
+    "PayrollRun",
+    "Payslip",
     "PenaltyStandard",
     "PerformanceLine",
     "PerformanceScore",
@@ -173,6 +186,9 @@ __all__ = [
     "RollupCube",
     "RollupHourly",
     "RuleSetting",
+    "RunStatus",
+    "SalaryAssignment",
+    "SalaryStructure",
     "ScreeningLabel",
     "SettingsVersion",
     "ShiftAssignment",

@@ -63,6 +63,8 @@ MENU: list[NavItem] = [
     NavItem("/monitoring", "Monitoring rules",
             lambda p: p.can(Perm.monitoring_manage) or p.can(Perm.analytics_read)),
     NavItem("/qa", "QA reviews", _perm(Perm.qa_review)),
+    NavItem("/payroll", "Payroll", _perm(Perm.payroll_read)),
+    NavItem("/me/payslips", "My payslips", lambda p: p.employee_id is not None),
     NavItem("/notifications", "Notifications", _always),
     NavItem("/account/tokens", "API tokens", lambda p: p.customer_id is None),
 ]
