@@ -253,13 +253,40 @@ def cli_batch(path: str, workers: int) -> tuple[float, float]:
     t0 = time.perf_counter()
     with open(path, encoding="utf-8") as stdin:
         subprocess.run(
-            [sys.executable, "-m", "probity.screening.cli", "--workers", str(workers)],
+            [sys.executable, "-m", "probity.entry", "screen", "--workers", str(workers)],
             stdin=stdin, stdout=subprocess.DEVNULL, check=True, env=env, cwd=str(ROOT),
         )
     wall = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return wall, cpu
+
+
+def cli_start(one_line: str, runs: int = 5) -> dict[str, tuple[float, float]]:
+    """Median (wall s, CPU s) of starting a process and screening one line: `probity screen`
+    as the console script runs it (probity.entry), the full `probity` command line's imports
+    (what `probity screen` loaded before session 3), and a bare `python -c pass` baseline."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    cmds = {
+        "probity screen": [sys.executable, "-m", "probity.entry", "screen", "--workers", "1"],
+        "import probity.cli (full app)": [sys.executable, "-c", "import probity.cli"],
+        "python -c pass": [sys.executable, "-c", "pass"],
+    }
+    out: dict[str, tuple[float, float]] = {}
+    for name, cmd in cmds.items():
+        walls: list[float] = []
+        cpus: list[float] = []
+        for _ in range(runs):
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            t0 = time.perf_counter()
+            with open(one_line, encoding="utf-8") as stdin:
+                subprocess.run(cmd, stdin=stdin, stdout=subprocess.DEVNULL, check=True,
+                               env=env, cwd=str(ROOT))
+            walls.append(time.perf_counter() - t0)
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpus.append((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime))
+        out[name] = (statistics.median(walls), statistics.median(cpus))
+    return out
 
 
 _CONTROL = "n = 0\nfor i in range(12_000_000):\n    n += i & 7\n"
@@ -436,6 +463,7 @@ def main() -> None:
     cli_runs: dict[int, list[tuple[float, float]]] = {1: [], 2: []}
     startup_runs: dict[int, list[float]] = {1: [], 2: []}
     controls = [parallel_control()]
+    starts = cli_start(one_line)
     try:
         for workers in (1, 2, 2, 1):
             cli_runs[workers].append(cli_batch(path, workers))
@@ -489,6 +517,16 @@ def main() -> None:
          f"machine control (pure CPU loop, 1 vs 2 processes, same minutes): {control:.2f}x",
          _verdict(steady2 / steady1 >= 1.5) + " if the bar is >= 1.5x on 2 cores; "
          f"{steady2 / steady1 / control:.0%} of what the machine gave the control"),
+        ("100 % adversarial stream >= 1/10 of ahocorasick-rs (issue 17)",
+         f"1/{tput['100 % adversarial']['acrs'] / tput['100 % adversarial']['screen']:.1f}",
+         _verdict(tput["100 % adversarial"]["screen"] / tput["100 % adversarial"]["acrs"]
+                  >= 1 / 10)),
+        ("memory of a 100,000-term policy <= 64 MiB (RSS growth while compiling)",
+         f"{rss_mib:.0f} MiB", _verdict(rss_mib <= 64)),
+        ("`probity screen` start <= 0.5 s (one-line input, median of 5, wall)",
+         f"{starts['probity screen'][0]:.2f} s wall, {starts['probity screen'][1]:.2f} s CPU "
+         f"(bare Python: {starts['python -c pass'][0]:.2f} s)",
+         _verdict(starts["probity screen"][0] <= 0.5)),
     ]
     other_rows = [
         ("same latency, wall-clock (includes time the OS gave to other processes)",
@@ -499,6 +537,9 @@ def main() -> None:
          f"{cpu1 / n_cli * 1e5:.1f} s vs {cpu2 / n_cli * 1e5:.1f} s"),
         ("batch CLI start-up (one-line input), 1 vs 2 workers",
          f"{start1:.2f} s vs {start2:.2f} s"),
+        ("process start + one line, median of 5 (wall / CPU): "
+         + "; ".join(f"{k}" for k in starts),
+         "; ".join(f"{w:.2f} s / {c:.2f} s" for w, c in starts.values())),
         ("compile 5,000 / 10,000 / 100,000 terms",
          f"{compile5k:.2f} s / {compile10k:.2f} s / {compile100k:.2f} s"),
         ("memory of a 100,000-term policy",

@@ -282,6 +282,12 @@ LINK3 = ["内部员工通道，年化{p}%，您在这个链接付款：https://v
          "{fee}打我个人卡上就行，系统那边我来处理",
          "意向金先转我个人账户，我帮您锁房", "押金直接转我支付宝，退房时我退给您"]
 WORDS = ["licai", "jinrong", "quick", "vip", "pay", "fast"]
+# A favour asked with nothing offered is ordinary service traffic (帮我加急处理一下).
+FAVOR_ONLY = ["麻烦{f}", "能不能{f}", "{f}，谢谢", "请{f}，我很着急", "可以{f}吗？", "{f}，这事挺急的",
+              "拜托{f}", "辛苦{f}"]
+FAVOR_OK = ["帮我加急处理一下", "帮我催一下", "帮我查一下进度", "帮我加急", "优先处理一下", "帮我问问师傅",
+            "帮我申请一下补偿", "帮我改一下地址", "帮我换个时间", "帮我看看能不能退", "帮我联系一下商家",
+            "快点处理", "帮我升级一下投诉", "帮我跟进一下"]
 
 
 def _fill3(t: str) -> str:
@@ -359,6 +365,10 @@ def lines_v3() -> list[dict[str, object]]:
     for _ in range(200):
         d, _pool = _domain()
         add(_fill3(R.choice(LINK3)), A, [PY], "payment-link3", d)
+    for _ in range(350):
+        d, pool = _domain()
+        core = R.choice(FAVOR_ONLY).format(f=R.choice(FAVOR_OK))
+        add(_wrap(core, C, pool), C, [], "negative-favour-only", d)
     return out
 
 

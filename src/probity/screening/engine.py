@@ -499,7 +499,7 @@ def _term_hits(
     cand: list[int] = []
     for pid in part_occ:
         for eid, required in policy.entries_by_part.get(pid, ()):
-            if required <= present:
+            if required is None or required <= present:
                 cand.append(eid)
     if not cand:
         return []

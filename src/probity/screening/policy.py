@@ -46,7 +46,7 @@ from __future__ import annotations
 import itertools
 import json
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -349,8 +349,9 @@ class CompiledPolicy:
     spec: PolicySpec
     parts: list[Part]
     entries: list[CompiledEntry]
-    # anchor part id -> (entry id, all part ids the entry needs) for entries anchored on it
-    entries_by_part: dict[int, list[tuple[int, frozenset[int]]]]
+    # anchor part id -> (entry id, all part ids the entry needs, None when the anchor is the
+    # entry's only part) for entries anchored on it
+    entries_by_part: dict[int, Sequence[tuple[int, frozenset[int] | None]]]
     matcher: Any  # ahocorasick_rs.AhoCorasick over every key (parts, variants, contexts)
     anchor_matcher: Any  # anchors only: the fast "anything to look at?" check
     anchor_needs: list[tuple[tuple[str, ...], ...]]  # per anchor: other parts, per entry
@@ -395,7 +396,7 @@ def compile_policy(spec: PolicySpec) -> CompiledPolicy:
     keys: list[str] = []  # part id -> folded key
     part_ids: dict[str, int] = {}
     entries: list[CompiledEntry] = []
-    entries_by_part: dict[int, list[tuple[int, frozenset[int]]]] = {}
+    entries_by_part: dict[int, list[tuple[int, frozenset[int] | None]]] = {}
     payloads: dict[str, list[tuple[int, int]]] = {}
     context_keys = {fold_term(t) for ts in spec.contexts.values() for t in ts}
 
@@ -433,7 +434,9 @@ def compile_policy(spec: PolicySpec) -> CompiledPolicy:
             if targets:
                 anchor = targets[0]
             phonetic_parts.add(anchor)
-        entries_by_part.setdefault(anchor, []).append((eid, frozenset(ids)))
+        # One-part entries (most of a big lexicon) need nothing but their anchor: no set.
+        entries_by_part.setdefault(anchor, []).append(
+            (eid, frozenset(ids) if len(set(ids)) > 1 else None))
 
     parts: list[Part] = []
     for pid, piece in enumerate(keys):
@@ -457,6 +460,14 @@ def compile_policy(spec: PolicySpec) -> CompiledPolicy:
     key_list = list(payloads)
     key_info: list[tuple[tuple[int, ...], tuple[int, ...], bool, tuple[str, ...]]] = []
     key_latin: list[tuple[bool, bool]] = []
+    # Shared instances of the small tuples most keys repeat (a 100,000-term policy holds one
+    # per key otherwise).
+    latin_pairs = {(a, b): (a, b) for a in (False, True) for b in (False, True)}
+    interned: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+
+    def intern(t: tuple[Any, ...]) -> tuple[Any, ...]:
+        return interned.setdefault(t, t)
+
     anchor_keys: list[str] = []
     anchor_needs: list[tuple[tuple[str, ...], ...]] = []
     for key in key_list:
@@ -465,15 +476,15 @@ def compile_policy(spec: PolicySpec) -> CompiledPolicy:
                        for tag, ident in vals)
         key_info.append((
             tuple(i for tag, i in vals if tag == PART),
-            tuple(i for tag, i in vals if tag == PHONETIC),
+            intern(tuple(i for tag, i in vals if tag == PHONETIC)),
             any(tag == ALLOW for tag, _i in vals),
-            tuple(CONTEXT_KINDS[i] for tag, i in vals if tag == CONTEXT),
+            intern(tuple(CONTEXT_KINDS[i] for tag, i in vals if tag == CONTEXT)),
         ))
         if len(key) >= 5 and any(tag == PHONETIC for tag, _i in vals):
             # Long typed pinyin may be glued to more pinyin ("jiawoweixin").
-            key_latin.append((False, False))
+            key_latin.append(latin_pairs[False, False])
         else:
-            key_latin.append((_is_latin(key[0]), _is_latin(key[-1])))
+            key_latin.append(latin_pairs[_is_latin(key[0]), _is_latin(key[-1])])
         if anchored:
             anchor_keys.append(key)
             # What else must be in the message for an entry anchored here to match.
@@ -483,7 +494,7 @@ def compile_policy(spec: PolicySpec) -> CompiledPolicy:
                     for eid, _req in entries_by_part.get(ident, ()):
                         ce = entries[eid]
                         needs.add(tuple(keys[q] for q in ce.parts if q != ident))
-            anchor_needs.append(tuple(sorted(needs)))
+            anchor_needs.append(intern(tuple(sorted(needs))))
     matcher = _automaton(key_list or ["\x00"])
     # Refusal phrases send an agent's message down the full path (to record the refusal);
     # link markers send any message there (links are classified like QR payloads).
@@ -545,7 +556,7 @@ def compile_policy(spec: PolicySpec) -> CompiledPolicy:
         spec=spec,
         parts=parts,
         entries=entries,
-        entries_by_part=entries_by_part,
+        entries_by_part={k: tuple(v) for k, v in entries_by_part.items()},
         matcher=matcher,
         anchor_matcher=anchor_matcher,
         anchor_needs=anchor_needs,
