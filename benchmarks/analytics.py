@@ -196,6 +196,26 @@ def fill_alerts(url: str, org: dict[str, Any], alerts: int, days: int, seed: int
     eng.dispose()
 
 
+def existing_org(url: str) -> dict[str, Any]:
+    eng = create_engine(sync_url(url))
+    with eng.begin() as c:
+        hq = c.execute(text("SELECT id FROM tenants WHERE code = 'BHQ'")).scalar_one()
+        teams = [(int(t), int(u)) for t, u in c.execute(text(
+            "SELECT tenant_id, id FROM org_units WHERE code LIKE 'T%' ORDER BY id")).all()]
+        subs = sorted({t for t, _u in teams})
+    eng.dispose()
+    return {"hq": hq, "subs": subs, "teams": teams}
+
+
+def existing_total(url: str) -> int:
+    eng = create_engine(sync_url(url))
+    with eng.begin() as c:
+        total = int(c.execute(text("SELECT sum(messages) FROM analytics_rollup_hourly"))
+                    .scalar_one() or 0)
+    eng.dispose()
+    return total
+
+
 def pct(xs: list[float], q: float) -> float:
     xs = sorted(xs)
     return xs[min(len(xs) - 1, round(q * (len(xs) - 1)))]
@@ -265,11 +285,13 @@ async def bench_send(url: str, org: dict[str, Any], batches: int) -> dict[str, f
     async with db.sessionmaker() as s:
         emps = []
         for i in range(20):
-            e = Employee(tenant_id=sid, org_unit_id=tid, employee_no=f"B{i:04d}", name=f"坐席{i}",
+            e = Employee(tenant_id=sid, org_unit_id=tid, employee_no=f"B{os.getpid()}-{i:04d}",
+                         name=f"坐席{i}",
                          hire_date=date.today() - timedelta(days=30 * i))
             s.add(e)
             emps.append(e)
-        cust = Customer(tenant_id=sid, customer_no="BC1", name="客户")
+        cust = Customer(tenant_id=sid, customer_no=f"BC{os.getpid()}-{time.time_ns() % 10**6}",
+                        name="客户")
         s.add(cust)
         await s.flush()
         convs = []
@@ -334,19 +356,30 @@ def main() -> None:
     ap.add_argument("--database-url")
     ap.add_argument("--section", choices=("dashboards", "send", "all"), default="all")
     ap.add_argument("--note", default="")
+    ap.add_argument("--reuse", help="a database URL this script built before: migrate it to "
+                    "the head and time the dashboards again, without rebuilding the data")
     args = ap.parse_args()
     load_before = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    url = fresh_database(args.database_url)
+    if args.reuse:
+        url = args.reuse
+        upgrade(url)
+        org = existing_org(url)
+    else:
+        url = fresh_database(args.database_url)
     dialect = "postgresql" if url.startswith("postgresql") else "sqlite"
     print(f"{dialect}: building (load {load_before})", flush=True)
-    org = build_org(url)
+    if not args.reuse:
+        org = build_org(url)
     lines = [f"## Risk analytics — {dialect} (`benchmarks/analytics.py`)", ""]
     if args.note:
         lines += [args.note, ""]
     if args.section in ("dashboards", "all"):
         t = time.perf_counter()
-        total = fill_rollups(url, org, args.messages, args.days)
-        fill_alerts(url, org, args.alerts, args.days)
+        if args.reuse:
+            total = existing_total(url)
+        else:
+            total = fill_rollups(url, org, args.messages, args.days)
+            fill_alerts(url, org, args.alerts, args.days)
         print(f"  data written in {time.perf_counter() - t:.0f} s", flush=True)
         results = asyncio.run(bench_dashboards(url, org, args.runs))
         lines += [f"Dashboards over rollups for {total:,} messages in {args.days} days "

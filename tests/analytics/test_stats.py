@@ -53,3 +53,14 @@ def test_a_busy_window_is_not_significant_for_being_busy() -> None:
     assert rr.ratio == pytest.approx(2.727, abs=1e-3) and rr.p_value < 1e-30
     assert 2.3 < rr.low < rr.ratio < rr.high < 3.2
     assert math.isinf(stats.rate_ratio_test(5, 10, 0, 10).ratio)
+
+
+def test_the_large_sample_interval_agrees_with_the_exact_one() -> None:
+    # Both counts ≥ 100: the log-scale normal interval; compare with the exact one computed
+    # from the Clopper–Pearson interval directly.
+    x1, n1, x2, n2 = 300, 10_000, 1_100, 100_000
+    lo_pi, hi_pi = stats.clopper_pearson(x1, x1 + x2)
+    exact = (lo_pi / (1 - lo_pi) * n2 / n1, hi_pi / (1 - hi_pi) * n2 / n1)
+    rr = stats.rate_ratio_test(x1, n1, x2, n2)
+    assert rr.low == pytest.approx(exact[0], abs=0.02)
+    assert rr.high == pytest.approx(exact[1], abs=0.02)

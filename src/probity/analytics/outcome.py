@@ -58,26 +58,31 @@ async def outcome(session: AsyncSession, principal: Principal, f: Filters) -> di
                 *alert_where, Alert.source == "screening",
                 Alert.customer_id.in_(customers)))).all()
         completed = sum(1 for r in rows if (r[0], r[1]) in pairs)
-    screening_attempts = int(await session.scalar(select(func.count()).select_from(Alert).where(
-        *alert_where, Alert.source == "screening")) or 0)
+    screening_attempts = int(tot["attempts"])  # one screening alert per warn/block (rollups)
     case_where = _in(principal, f, Case.tenant_id, Case.org_unit_id, Case.created_at)
-    cases = (await session.execute(select(Case.id, Case.status, Case.decision, Case.created_at,
-                                          Case.decided_at, Case.assignee_user_id)
-                                   .where(*case_where))).all()
+    # Counts in SQL; only the decided cases' two times come back (for the median).
+    by_decision = dict((await session.execute(
+        select(Case.decision, func.count()).where(*case_where, Case.decision.is_not(None))
+        .group_by(Case.decision))).all())
+    decided_n = sum(int(n) for n in by_decision.values())
+    substantiated_n = int(by_decision.get("substantiated", 0))
+    complaints = select(CaseAlert.case_id).join(Alert, Alert.id == CaseAlert.alert_id).where(
+        Alert.source == "customer_report")
     complaint_ids = set((await session.scalars(
-        select(CaseAlert.case_id).join(Alert, Alert.id == CaseAlert.alert_id)
-        .join(Case, Case.id == CaseAlert.case_id)
-        .where(*case_where, Alert.source == "customer_report"))).all())
-    decided = [c for c in cases if c.decision]
-    substantiated = [c for c in decided if c.decision == "substantiated"]
-    c_decided = [c for c in decided if c.id in complaint_ids]
-    c_subst = [c for c in c_decided if c.decision == "substantiated"]
-    hours = [(c.decided_at - c.created_at).total_seconds() / 3600 for c in decided
-             if c.decided_at is not None]
-    open_cases = [c for c in cases if str(getattr(c.status, "value", c.status)) in OPEN]
-    load: dict[int | None, int] = {}
-    for c in open_cases:
-        load[c.assignee_user_id] = load.get(c.assignee_user_id, 0) + 1
+        select(Case.id).where(*case_where, Case.id.in_(complaints)))).all())
+    c_by_decision = dict((await session.execute(
+        select(Case.decision, func.count()).where(
+            *case_where, Case.decision.is_not(None), Case.id.in_(complaints))
+        .group_by(Case.decision))).all())
+    c_decided_n = sum(int(n) for n in c_by_decision.values())
+    c_subst_n = int(c_by_decision.get("substantiated", 0))
+    hours = [(d - c).total_seconds() / 3600 for c, d in (await session.execute(
+        select(Case.created_at, Case.decided_at).where(
+            *case_where, Case.decided_at.is_not(None)))).all() if d is not None]
+    load: dict[int | None, int] = {u: int(n) for u, n in (await session.execute(
+        select(Case.assignee_user_id, func.count()).where(*case_where, Case.status.in_(OPEN))
+        .group_by(Case.assignee_user_id))).all()}
+    open_n = sum(load.values())
     qa_open = int(await session.scalar(select(func.count()).select_from(QaReview).where(
         *_in(principal, f, QaReview.tenant_id, QaReview.org_unit_id, QaReview.created_at),
         QaReview.status == "open")) or 0)
@@ -89,18 +94,18 @@ async def outcome(session: AsyncSession, principal: Principal, f: Filters) -> di
         {"key": "stopped_share", "value": _ratio(screening_attempts - completed,
                                                   screening_attempts),
          "numerator": screening_attempts - completed, "denominator": screening_attempts},
-        {"key": "substantiation_rate", "value": _ratio(len(substantiated), len(decided)),
-         "numerator": len(substantiated), "denominator": len(decided)},
-        {"key": "complaint_substantiation_rate", "value": _ratio(len(c_subst), len(c_decided)),
-         "numerator": len(c_subst), "denominator": len(c_decided)},
+        {"key": "substantiation_rate", "value": _ratio(substantiated_n, decided_n),
+         "numerator": substantiated_n, "denominator": decided_n},
+        {"key": "complaint_substantiation_rate", "value": _ratio(c_subst_n, c_decided_n),
+         "numerator": c_subst_n, "denominator": c_decided_n},
         {"key": "median_hours_to_verification",
          "value": round(statistics.median(hours), 2) if hours else None,
          "numerator": None, "denominator": len(hours)},
         {"key": "complaints_received", "value": len(complaint_ids), "numerator": None,
          "denominator": None},
-        {"key": "complaints_substantiated", "value": len(c_subst), "numerator": None,
+        {"key": "complaints_substantiated", "value": c_subst_n, "numerator": None,
          "denominator": None},
-        {"key": "open_cases", "value": len(open_cases), "numerator": None, "denominator": None},
+        {"key": "open_cases", "value": open_n, "numerator": None, "denominator": None},
         {"key": "open_qa_reviews", "value": qa_open, "numerator": None, "denominator": None},
     ]
     workload = sorted(({"user_id": u, "name": names.get(u, "—") if u else None, "open": n}

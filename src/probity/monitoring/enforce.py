@@ -225,6 +225,8 @@ async def on_batch(session: AsyncSession, events: Sequence[Event],
             if not r.covers(k.tenant_id, k.team_id, k.tenure_band, k.local_dow, k.local_hour):
                 continue
             if r.qa_sample_rate > 0 and (r.id, e.conversation_id) not in _sampled:
+                if len(_sampled) > 200_000:  # only saves statements; the insert is idempotent
+                    _sampled.clear()
                 _sampled.add((r.id, e.conversation_id))
                 if sampled(e.conversation_id, r.id, r.qa_sample_rate):
                     reviews.append({"tenant_id": e.tenant_id, "org_unit_id": e.team_id or None,
