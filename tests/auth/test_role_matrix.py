@@ -46,6 +46,9 @@ PUBLIC = {
     ("POST", "/api/v1/chat/conversations/{conv_id}/close"),
     ("POST", "/api/v1/chat/conversations/{conv_id}/csat"),
     ("GET", "/chat"), ("GET", "/chat/widget.js"),
+    # Self-service PWA: the web app manifest, the service worker and the offline page it falls
+    # back to hold no personal data (tests/selfservice).
+    ("GET", "/manifest.webmanifest"), ("GET", "/sw.js"), ("GET", "/offline"),
 }
 # Open to any signed-in user; what they see is narrowed by scope inside the service.
 SIGNED_IN = {
@@ -171,6 +174,8 @@ EXPECTED: dict[tuple[str, str], set[int]] = {
     ("POST", "/payroll/runs/{run_id}/recompute"): {404},
     ("POST", "/payroll/runs/{run_id}/approve"): {404},
     ("POST", "/payroll/runs/{run_id}/close"): {404},
+    # The self-service hub: one's own record only (404 without one, e.g. the auditor).
+    ("GET", "/me"): {200, 404},
 }
 
 DEMO_LOGIN = {Role.customer: "customer", Role.agent: "agent", Role.team_lead: "lead",

@@ -58,7 +58,9 @@ async def my_attendance(request: Request, session: Session, principal: Self,
 
 @router.post("/me/attendance/clock", response_class=HTMLResponse)
 async def clock(request: Request, session: Session, principal: Self,
-                kind: Annotated[str, Form()]) -> Response:
+                kind: Annotated[str, Form()],
+                back_to: Annotated[str, Form(alias="next")] = "") -> Response:
+    """Clock in or out from this page or from the hub (`next=/me` returns there)."""
     ua = request.headers.get("user-agent", "").lower()
     source = "phone" if any(m in ua for m in MOBILE) else "web"
     try:
@@ -72,7 +74,8 @@ async def clock(request: Request, session: Session, principal: Self,
         return await _status(my_attendance(request, session, principal,
                                            error=form_error(request, exc)), 409)
     notice = ",".join(e.kind for e in found)
-    return RedirectResponse(f"/me/attendance?done={kind}&flags={notice}", status_code=303)
+    back = "/me" if back_to == "/me" else "/me/attendance"  # never an open redirect
+    return RedirectResponse(f"{back}?done={kind}&flags={notice}", status_code=303)
 
 
 @router.post("/me/attendance/leave", response_class=HTMLResponse)

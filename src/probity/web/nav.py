@@ -53,6 +53,8 @@ MENU: list[NavItem] = [
     NavItem("/chat", "Customer service", lambda p: p.customer_id is not None),
     NavItem("/recruitment", "Recruitment", _perm(Perm.recruitment_read)),
     NavItem("/onboarding", "Onboarding", _perm(Perm.onboarding_read)),
+    NavItem("/me", "Self-service",
+            lambda p: p.employee_id is not None and p.can(Perm.attendance_self)),
     NavItem("/me/pledge", "Integrity pledge", lambda p: p.employee_id is not None),
     NavItem("/me/attendance", "My attendance",
             lambda p: p.employee_id is not None and p.can(Perm.attendance_self)),

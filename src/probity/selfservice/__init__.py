@@ -1,0 +1,1 @@
+"""Self-service on the phone: the employee's hub (/me), installable as a PWA."""
