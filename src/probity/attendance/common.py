@@ -1,16 +1,28 @@
-"""Shared helpers of the attendance services: scope look-ups and localised errors."""
+"""Shared helpers of the attendance services: scope look-ups, localised errors, and the life
+of a request (leave, swap, overtime): listed in scope, decided once, by somebody else."""
 
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from probity.auth.permissions import Perm, Principal
-from probity.errors import InvalidInput, NotFound
-from probity.models import Employee, EmploymentStatus, OrgUnit, Tenant
+from probity.errors import Conflict, Forbidden, InvalidInput, NotFound
+from probity.models import (
+    Employee,
+    EmploymentStatus,
+    LeaveRequest,
+    OrgUnit,
+    OvertimeRequest,
+    RequestStatus,
+    ShiftSwap,
+    Tenant,
+)
+from probity.models.base import utcnow
 
 
 def local_span(day: date, start: time, end: time, tz: str) -> tuple[datetime, datetime]:
@@ -61,3 +73,54 @@ async def me(session: AsyncSession, principal: Principal) -> Employee:
     if emp.status == EmploymentStatus.left:
         raise NotFound("no employee record is linked to this account")
     return emp
+
+
+# ---------------------------------------------------------------- requests (leave, swaps, overtime)
+#
+# Leave, shift swaps and overtime are the same kind of thing: an employee asks, somebody else
+# with attendance.manage over their team approves or rejects it once. The three share these
+# helpers instead of three copies of the scope query, the "already decided" check, the
+# four-eyes rule and the closing stamp.
+
+AnyRequest = LeaveRequest | OvertimeRequest | ShiftSwap
+R = TypeVar("R", LeaveRequest, OvertimeRequest, ShiftSwap)
+
+
+async def requests_in_scope(session: AsyncSession, principal: Principal, model: type[R],
+                            status: str | None = None, limit: int = 200) -> list[R]:
+    """The requests of one kind the caller may read (newest first), optionally by status; an
+    unknown status is no filter."""
+    scope = principal.scope(Perm.attendance_read)
+    q = select(model).where(scope.filter(model.tenant_id, model.org_unit_id))
+    if status in {s.value for s in RequestStatus}:
+        q = q.where(model.status == RequestStatus(status))
+    return list((await session.scalars(q.order_by(model.id.desc()).limit(limit))).all())
+
+
+async def pending_request(session: AsyncSession, actor: Principal, model: type[R], item_id: int,
+                          what: str) -> R:
+    """A request the actor may decide: in their attendance.manage scope (404 otherwise, `what`
+    names it) and not yet decided (409)."""
+    scope = actor.scope(Perm.attendance_manage)
+    row = await session.scalar(select(model).where(
+        model.id == item_id, scope.filter(model.tenant_id, model.org_unit_id)))
+    if row is None:
+        raise NotFound(f"{what} not found")
+    if row.status != RequestStatus.requested:
+        raise Conflict(f"this {what} has been decided", code="already_decided",
+                       template="This request has already been decided")
+    return row
+
+
+def check_decider(actor: Principal, *employee_ids: int, message: str) -> None:
+    """Four eyes: nobody decides a request they are part of."""
+    if actor.employee_id is not None and actor.employee_id in employee_ids:
+        raise Forbidden(message, code="four_eyes",
+                        template="You cannot decide a request you are part of")
+
+
+def close_request(row: AnyRequest, actor: Principal, approve: bool) -> str:
+    """Stamp the decision on the request; returns the new status for the audit action."""
+    row.status = RequestStatus.approved if approve else RequestStatus.rejected
+    row.decided_by_user_id, row.decided_at = actor.user_id, utcnow()
+    return row.status.value

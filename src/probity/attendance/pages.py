@@ -3,6 +3,7 @@ and the rota page for team leads and HR (week grid, publish, approvals, exceptio
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
@@ -18,7 +19,7 @@ from probity.auth.deps import Session, require
 from probity.auth.deps import commit as commit_tx
 from probity.auth.permissions import Perm, Principal
 from probity.errors import DomainError, NotFound
-from probity.models import Employee, ShiftTemplate
+from probity.models import Employee, EmploymentStatus, ShiftTemplate
 from probity.models.base import utcnow
 from probity.org import service as org_service
 from probity.recruitment.pages import form_error
@@ -49,11 +50,38 @@ async def my_attendance(request: Request, session: Session, principal: Self,
     names = {t.id: t.name for t in (await session.scalars(select(ShiftTemplate))).all()}
     punches = await service.my_punches(session, principal, utcnow() - timedelta(days=2))
     balances, leave = await service.my_leave(session, principal, today.year)
+    swaps, overtime = await rota.my_swaps(session, principal), \
+        await service.my_overtime(session, principal)
+    teammates = list((await session.scalars(select(Employee).where(
+        Employee.org_unit_id == emp.org_unit_id, Employee.id != emp.id,
+        Employee.status != EmploymentStatus.left).order_by(Employee.employee_no))).all()) \
+        if emp.org_unit_id else []
+    people = {e.id: e.name for e in teammates}
+    now = utcnow()
     last = punches[-1] if punches else None
     return render(request, "attendance/me.html", emp=emp, shifts=shifts, names=names,
                   punches=punches[-6:], last=last, balances=balances, leave=leave[:10],
                   today=today, tz=tz, error=error, notice=notice,
+                  swappable=[a for a in shifts if a.starts_at > now], teammates=teammates,
+                  people=people, swaps=swaps[:10], overtime=overtime[:10],
                   next_kind="out" if last is not None and last.kind == "in" else "in")
+
+
+async def _submit(request: Request, session: Session, principal: Principal,
+                  work: Callable[[], Awaitable[Any]], done: Callable[[Any], str],
+                  status: int = 422) -> Response:
+    """One self-service form: do the work and commit, then go to `done(result)`; bad input or
+    a refused request shows the page again with the reason (nothing written)."""
+    try:
+        result = await work()
+        await commit_tx(session)
+    except (ValidationError, DomainError) as exc:
+        await session.rollback()
+        if isinstance(exc, NotFound):
+            raise
+        return await _status(my_attendance(request, session, principal,
+                                           error=form_error(request, exc)), status)
+    return RedirectResponse(done(result), status_code=303)
 
 
 @router.post("/me/attendance/clock", response_class=HTMLResponse)
@@ -63,19 +91,14 @@ async def clock(request: Request, session: Session, principal: Self,
     """Clock in or out from this page or from the hub (`next=/me` returns there)."""
     ua = request.headers.get("user-agent", "").lower()
     source = "phone" if any(m in ua for m in MOBILE) else "web"
-    try:
-        _punch, found = await service.clock(session, principal, schemas.ClockIn.model_validate(
-            {"kind": kind, "source": source}))
-        await commit_tx(session)
-    except (ValidationError, DomainError) as exc:
-        await session.rollback()
-        if isinstance(exc, NotFound):
-            raise
-        return await _status(my_attendance(request, session, principal,
-                                           error=form_error(request, exc)), 409)
-    notice = ",".join(e.kind for e in found)
     back = "/me" if back_to == "/me" else "/me/attendance"  # never an open redirect
-    return RedirectResponse(f"{back}?done={kind}&flags={notice}", status_code=303)
+
+    def done(result: tuple[Any, list[Any]]) -> str:
+        return f"{back}?done={kind}&flags={','.join(e.kind for e in result[1])}"
+
+    return await _submit(request, session, principal, lambda: service.clock(
+        session, principal, schemas.ClockIn.model_validate({"kind": kind, "source": source})),
+        done, status=409)
 
 
 @router.post("/me/attendance/leave", response_class=HTMLResponse)
@@ -83,18 +106,31 @@ async def leave(request: Request, session: Session, principal: Self,
                 leave_type: Annotated[str, Form()], start_date: Annotated[str, Form()],
                 end_date: Annotated[str, Form()], reason: Annotated[str, Form()] = ""
                 ) -> Response:
-    try:
-        await service.request_leave(session, principal, schemas.LeaveCreate.model_validate({
+    return await _submit(request, session, principal, lambda: service.request_leave(
+        session, principal, schemas.LeaveCreate.model_validate({
             "leave_type": leave_type, "start_date": start_date, "end_date": end_date,
-            "reason": reason}))
-        await commit_tx(session)
-    except (ValidationError, DomainError) as exc:
-        await session.rollback()
-        if isinstance(exc, NotFound):
-            raise
-        return await _status(my_attendance(request, session, principal,
-                                           error=form_error(request, exc)), 422)
-    return RedirectResponse("/me/attendance#leave", status_code=303)
+            "reason": reason})), lambda _: "/me/attendance#leave")
+
+
+@router.post("/me/attendance/swap", response_class=HTMLResponse)
+async def swap(request: Request, session: Session, principal: Self,
+               assignment_id: Annotated[str, Form()], target_employee_id: Annotated[str, Form()],
+               reason: Annotated[str, Form()] = "") -> Response:
+    """Ask to hand one of one's upcoming shifts to a teammate (the lead approves)."""
+    return await _submit(request, session, principal, lambda: rota.request_swap(
+        session, principal, schemas.SwapCreate.model_validate({
+            "assignment_id": assignment_id, "target_employee_id": target_employee_id,
+            "reason": reason})), lambda _: "/me/attendance?sent=swap#swaps")
+
+
+@router.post("/me/attendance/overtime", response_class=HTMLResponse)
+async def overtime(request: Request, session: Session, principal: Self,
+                   day: Annotated[str, Form()], minutes: Annotated[str, Form()],
+                   reason: Annotated[str, Form()] = "") -> Response:
+    return await _submit(request, session, principal, lambda: service.request_overtime(
+        session, principal, schemas.OvertimeCreate.model_validate({
+            "day": day, "minutes": minutes, "reason": reason})),
+        lambda _: "/me/attendance?sent=overtime#overtime")
 
 
 @router.get("/attendance", response_class=HTMLResponse)

@@ -13,10 +13,19 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from probity.attendance import schemas
-from probity.attendance.common import local_span, me, tenant_zone, unit_in_scope
+from probity.attendance.common import (
+    check_decider,
+    close_request,
+    local_span,
+    me,
+    pending_request,
+    requests_in_scope,
+    tenant_zone,
+    unit_in_scope,
+)
 from probity.audit.service import record_audit
 from probity.auth.permissions import Perm, Principal
-from probity.errors import Conflict, Forbidden, InvalidInput, NotFound
+from probity.errors import Conflict, InvalidInput, NotFound
 from probity.models import (
     Alert,
     Employee,
@@ -180,6 +189,15 @@ async def my_schedule(session: AsyncSession, principal: Principal, start: date, 
 # ---------------------------------------------------------------- swaps
 
 
+async def my_swaps(session: AsyncSession, principal: Principal) -> list[ShiftSwap]:
+    """The swaps one has asked for or been asked to take, newest first."""
+    emp = await me(session, principal)
+    rows = await session.scalars(select(ShiftSwap).where(or_(
+        ShiftSwap.requester_id == emp.id, ShiftSwap.target_employee_id == emp.id))
+        .order_by(ShiftSwap.id.desc()).limit(50))
+    return list(rows.all())
+
+
 async def request_swap(session: AsyncSession, principal: Principal, data: schemas.SwapCreate,
                        now: datetime | None = None) -> ShiftSwap:
     """Hand one's own future shift to a teammate, or exchange it for one of theirs."""
@@ -221,26 +239,14 @@ async def request_swap(session: AsyncSession, principal: Principal, data: schema
 
 async def list_swaps(session: AsyncSession, principal: Principal, status: str | None = None
                      ) -> list[ShiftSwap]:
-    scope = principal.scope(Perm.attendance_read)
-    q = select(ShiftSwap).where(scope.filter(ShiftSwap.tenant_id, ShiftSwap.org_unit_id))
-    if status in {s.value for s in RequestStatus}:
-        q = q.where(ShiftSwap.status == RequestStatus(status))
-    return list((await session.scalars(q.order_by(ShiftSwap.id.desc()).limit(200))).all())
+    return await requests_in_scope(session, principal, ShiftSwap, status)
 
 
 async def decide_swap(session: AsyncSession, actor: Principal, swap_id: int,
                       data: schemas.Decision) -> ShiftSwap:
-    scope = actor.scope(Perm.attendance_manage)
-    swap = await session.scalar(select(ShiftSwap).where(
-        ShiftSwap.id == swap_id, scope.filter(ShiftSwap.tenant_id, ShiftSwap.org_unit_id)))
-    if swap is None:
-        raise NotFound("swap not found")
-    if swap.status != RequestStatus.requested:
-        raise Conflict("this swap has been decided", code="already_decided",
-                       template="This request has already been decided")
-    if actor.employee_id in (swap.requester_id, swap.target_employee_id):
-        raise Forbidden("you cannot approve a swap you are part of", code="four_eyes",
-                        template="You cannot decide a request you are part of")
+    swap = await pending_request(session, actor, ShiftSwap, swap_id, "swap")
+    check_decider(actor, swap.requester_id, swap.target_employee_id,
+                  message="you cannot approve a swap you are part of")
     if data.approve:
         mine = await session.get(ShiftAssignment, swap.assignment_id)
         theirs = (await session.get(ShiftAssignment, swap.target_assignment_id)
@@ -257,9 +263,8 @@ async def decide_swap(session: AsyncSession, actor: Principal, swap_id: int,
                 raise _overlap_error(emp, a.day)
         for a, to in moved:
             a.employee_id = to
-    swap.status = RequestStatus.approved if data.approve else RequestStatus.rejected
-    swap.decided_by_user_id, swap.decided_at = actor.user_id, utcnow()
-    record_audit(session, actor, f"shift_swap.{swap.status.value}", target_type="shift_swap",
+    status = close_request(swap, actor, data.approve)
+    record_audit(session, actor, f"shift_swap.{status}", target_type="shift_swap",
                  target_id=swap.id, tenant_id=swap.tenant_id, after={"note": data.note})
     await session.flush()
     return swap

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query
+from pydantic import BaseModel
 
 from probity.attendance import rota, schemas, service
 from probity.auth.deps import Session, commit, require
@@ -91,21 +94,6 @@ async def request_swap(data: schemas.SwapCreate, session: Session, principal: Se
     return schemas.SwapRead.model_validate(swap)
 
 
-@router.get("/swaps", response_model=list[schemas.SwapRead])
-async def list_swaps(session: Session, principal: Reader, status: str | None = None
-                     ) -> list[schemas.SwapRead]:
-    return [schemas.SwapRead.model_validate(s)
-            for s in await rota.list_swaps(session, principal, status)]
-
-
-@router.post("/swaps/{swap_id}/decide", response_model=schemas.SwapRead)
-async def decide_swap(swap_id: int, data: schemas.Decision, session: Session,
-                      principal: Manager) -> schemas.SwapRead:
-    swap = await rota.decide_swap(session, principal, swap_id, data)
-    await commit(session)
-    return schemas.SwapRead.model_validate(swap)
-
-
 @router.get("/me/leave")
 async def my_leave(session: Session, principal: Self, year: int | None = None
                    ) -> dict[str, Any]:
@@ -123,21 +111,6 @@ async def request_leave(data: schemas.LeaveCreate, session: Session, principal: 
     return schemas.LeaveRead.model_validate(req)
 
 
-@router.get("/leave", response_model=list[schemas.LeaveRead])
-async def list_leave(session: Session, principal: Reader, status: str | None = None
-                     ) -> list[schemas.LeaveRead]:
-    return [schemas.LeaveRead.model_validate(r)
-            for r in await service.list_leave(session, principal, status)]
-
-
-@router.post("/leave/{leave_id}/decide", response_model=schemas.LeaveRead)
-async def decide_leave(leave_id: int, data: schemas.Decision, session: Session,
-                       principal: Manager) -> schemas.LeaveRead:
-    req = await service.decide_leave(session, principal, leave_id, data)
-    await commit(session)
-    return schemas.LeaveRead.model_validate(req)
-
-
 @router.put("/leave-balances", response_model=schemas.BalanceRead)
 async def set_balance(data: schemas.BalanceSet, session: Session, principal: Manager
                       ) -> schemas.BalanceRead:
@@ -151,21 +124,6 @@ async def set_balance(data: schemas.BalanceSet, session: Session, principal: Man
 async def request_overtime(data: schemas.OvertimeCreate, session: Session, principal: Self
                            ) -> schemas.OvertimeRead:
     ot = await service.request_overtime(session, principal, data)
-    await commit(session)
-    return schemas.OvertimeRead.model_validate(ot)
-
-
-@router.get("/overtime", response_model=list[schemas.OvertimeRead])
-async def list_overtime(session: Session, principal: Reader, status: str | None = None
-                        ) -> list[schemas.OvertimeRead]:
-    return [schemas.OvertimeRead.model_validate(o)
-            for o in await service.list_overtime(session, principal, status)]
-
-
-@router.post("/overtime/{ot_id}/decide", response_model=schemas.OvertimeRead)
-async def decide_overtime(ot_id: int, data: schemas.Decision, session: Session,
-                          principal: Manager) -> schemas.OvertimeRead:
-    ot = await service.decide_overtime(session, principal, ot_id, data)
     await commit(session)
     return schemas.OvertimeRead.model_validate(ot)
 
@@ -192,3 +150,45 @@ async def on_shift(at: datetime, session: Session, principal: Reader,
 async def on_shift_for_alert(alert_id: int, session: Session, principal: Reader
                              ) -> schemas.OnShiftRead:
     return await rota.on_shift_for_alert(session, principal, alert_id)
+
+
+# ---------------------------------------------------------------- requests: list and decide
+#
+# Leave, swaps and overtime have the same two endpoints (a scoped list by status; a decision by
+# somebody else), registered here from one definition instead of three copies. Names, paths and
+# path parameters are those the API has always had (operation ids unchanged).
+
+
+def _request_endpoints(path: str, param: str, noun: str,
+                       lister: Callable[..., Awaitable[Sequence[Any]]],
+                       decider: Callable[..., Awaitable[Any]], read: type[BaseModel]) -> None:
+    async def list_requests(session: Session, principal: Reader, status: str | None = None
+                            ) -> list[Any]:
+        return [read.model_validate(r) for r in await lister(session, principal, status)]
+
+    async def decide_request(item_id: int, data: schemas.Decision, session: Session,
+                             principal: Manager) -> Any:
+        row = await decider(session, principal, item_id, data)
+        await commit(session)
+        return read.model_validate(row)
+
+    # The path parameter keeps its own name (leave_id, swap_id, ot_id): annotations are strings
+    # here (postponed evaluation), so the alias is set on the signature as an object.
+    sig = inspect.signature(decide_request)
+    decide_request.__signature__ = sig.replace(parameters=[  # type: ignore[attr-defined]
+        p.replace(annotation=Annotated[int, Path(alias=param)]) if p.name == "item_id" else p
+        for p in sig.parameters.values()])
+
+    router.add_api_route(path, list_requests, methods=["GET"],
+                         response_model=list[read],  # type: ignore[valid-type]
+                         name=f"list_{noun}")
+    router.add_api_route(f"{path}/{{{param}}}/decide", decide_request, methods=["POST"],
+                         response_model=read, name=f"decide_{noun.rstrip('s')}")
+
+
+_request_endpoints("/swaps", "swap_id", "swaps", rota.list_swaps, rota.decide_swap,
+                   schemas.SwapRead)
+_request_endpoints("/leave", "leave_id", "leave", service.list_leave, service.decide_leave,
+                   schemas.LeaveRead)
+_request_endpoints("/overtime", "ot_id", "overtime", service.list_overtime,
+                   service.decide_overtime, schemas.OvertimeRead)

@@ -15,11 +15,19 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from probity.attendance import schemas
-from probity.attendance.common import employee_in_scope, me, tenant_zone
+from probity.attendance.common import (
+    check_decider,
+    close_request,
+    employee_in_scope,
+    me,
+    pending_request,
+    requests_in_scope,
+    tenant_zone,
+)
 from probity.audit.service import record_audit
 from probity.auth.permissions import Perm, Principal
 from probity.context import client_ip_var
-from probity.errors import Conflict, Forbidden, InvalidInput, NotFound
+from probity.errors import Conflict, InvalidInput
 from probity.models import (
     AttendanceException,
     Employee,
@@ -262,11 +270,7 @@ async def request_leave(session: AsyncSession, principal: Principal, data: schem
 
 async def list_leave(session: AsyncSession, principal: Principal, status: str | None = None
                      ) -> list[LeaveRequest]:
-    scope = principal.scope(Perm.attendance_read)
-    q = select(LeaveRequest).where(scope.filter(LeaveRequest.tenant_id, LeaveRequest.org_unit_id))
-    if status in {s.value for s in RequestStatus}:
-        q = q.where(LeaveRequest.status == RequestStatus(status))
-    return list((await session.scalars(q.order_by(LeaveRequest.id.desc()).limit(200))).all())
+    return await requests_in_scope(session, principal, LeaveRequest, status)
 
 
 async def my_leave(session: AsyncSession, principal: Principal, year: int
@@ -277,24 +281,10 @@ async def my_leave(session: AsyncSession, principal: Principal, year: int
     return await balances(session, emp.id, year), list(reqs.all())
 
 
-def _check_decider(actor: Principal, employee_id: int) -> None:
-    if actor.employee_id == employee_id:
-        raise Forbidden("you cannot decide your own request", code="four_eyes",
-                        template="You cannot decide a request you are part of")
-
-
 async def decide_leave(session: AsyncSession, actor: Principal, leave_id: int,
                        data: schemas.Decision) -> LeaveRequest:
-    scope = actor.scope(Perm.attendance_manage)
-    req = await session.scalar(select(LeaveRequest).where(
-        LeaveRequest.id == leave_id,
-        scope.filter(LeaveRequest.tenant_id, LeaveRequest.org_unit_id)))
-    if req is None:
-        raise NotFound("leave request not found")
-    if req.status != RequestStatus.requested:
-        raise Conflict("this leave request has been decided", code="already_decided",
-                       template="This request has already been decided")
-    _check_decider(actor, req.employee_id)
+    req = await pending_request(session, actor, LeaveRequest, leave_id, "leave request")
+    check_decider(actor, req.employee_id, message="you cannot decide your own request")
     if data.approve:
         bal = await session.scalar(select(LeaveBalance).where(
             LeaveBalance.employee_id == req.employee_id, LeaveBalance.leave_type == req.leave_type,
@@ -306,9 +296,8 @@ async def decide_leave(session: AsyncSession, actor: Principal, leave_id: int,
                                template="{days} day(s) requested but only {available} available",
                                params={"days": str(req.days), "available": str(available)})
         bal.used_days += req.days
-    req.status = RequestStatus.approved if data.approve else RequestStatus.rejected
-    req.decided_by_user_id, req.decided_at = actor.user_id, utcnow()
-    record_audit(session, actor, f"leave.{req.status.value}", target_type="leave_request",
+    status = close_request(req, actor, data.approve)
+    record_audit(session, actor, f"leave.{status}", target_type="leave_request",
                  target_id=req.id, tenant_id=req.tenant_id,
                  after={"days": str(req.days), "note": data.note})
     await session.flush()
@@ -332,31 +321,24 @@ async def request_overtime(session: AsyncSession, principal: Principal,
     return ot
 
 
+async def my_overtime(session: AsyncSession, principal: Principal) -> list[OvertimeRequest]:
+    emp = await me(session, principal)
+    rows = await session.scalars(select(OvertimeRequest).where(
+        OvertimeRequest.employee_id == emp.id).order_by(OvertimeRequest.id.desc()).limit(50))
+    return list(rows.all())
+
+
 async def list_overtime(session: AsyncSession, principal: Principal, status: str | None = None
                         ) -> list[OvertimeRequest]:
-    scope = principal.scope(Perm.attendance_read)
-    q = select(OvertimeRequest).where(
-        scope.filter(OvertimeRequest.tenant_id, OvertimeRequest.org_unit_id))
-    if status in {s.value for s in RequestStatus}:
-        q = q.where(OvertimeRequest.status == RequestStatus(status))
-    return list((await session.scalars(q.order_by(OvertimeRequest.id.desc()).limit(200))).all())
+    return await requests_in_scope(session, principal, OvertimeRequest, status)
 
 
 async def decide_overtime(session: AsyncSession, actor: Principal, ot_id: int,
                           data: schemas.Decision) -> OvertimeRequest:
-    scope = actor.scope(Perm.attendance_manage)
-    ot = await session.scalar(select(OvertimeRequest).where(
-        OvertimeRequest.id == ot_id,
-        scope.filter(OvertimeRequest.tenant_id, OvertimeRequest.org_unit_id)))
-    if ot is None:
-        raise NotFound("overtime request not found")
-    if ot.status != RequestStatus.requested:
-        raise Conflict("this overtime request has been decided", code="already_decided",
-                       template="This request has already been decided")
-    _check_decider(actor, ot.employee_id)
-    ot.status = RequestStatus.approved if data.approve else RequestStatus.rejected
-    ot.decided_by_user_id, ot.decided_at = actor.user_id, utcnow()
-    record_audit(session, actor, f"overtime.{ot.status.value}", target_type="overtime_request",
+    ot = await pending_request(session, actor, OvertimeRequest, ot_id, "overtime request")
+    check_decider(actor, ot.employee_id, message="you cannot decide your own request")
+    status = close_request(ot, actor, data.approve)
+    record_audit(session, actor, f"overtime.{status}", target_type="overtime_request",
                  target_id=ot.id, tenant_id=ot.tenant_id, after={"note": data.note})
     await session.flush()
     return ot
