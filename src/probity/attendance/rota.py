@@ -304,13 +304,27 @@ async def on_shift(session: AsyncSession, principal: Principal, at: datetime, *,
         clocked_in=a.id in clocked) for a, e in rows]
 
 
+async def on_shift_read(session: AsyncSession, principal: Principal, at: datetime, *,
+                        tenant_id: int, org_unit_id: int | None,
+                        agent_employee_id: int | None) -> schemas.OnShiftRead:
+    """Who was on shift in a team at `at`, and whether the agent something is about was on the
+    rota then (for an alert, a message)."""
+    rows = await on_shift(session, principal, at, tenant_id=tenant_id, org_unit_id=org_unit_id)
+    agent_on = None
+    if agent_employee_id is not None:
+        agent_on = bool(await session.scalar(select(ShiftAssignment.id).where(and_(
+            ShiftAssignment.employee_id == agent_employee_id,
+            ShiftAssignment.starts_at <= at, ShiftAssignment.ends_at > at))))
+    return schemas.OnShiftRead(at=at, tenant_id=tenant_id, org_unit_id=org_unit_id,
+                               on_shift=rows, agent_employee_id=agent_employee_id,
+                               agent_on_shift=agent_on)
+
+
 async def on_shift_for_alert(session: AsyncSession, principal: Principal, alert_id: int
                              ) -> schemas.OnShiftRead:
     """Who was on shift in the alert's team when it was raised, and whether the agent it is
     about was on the rota then. The alert must be in the caller's alerts scope (404)."""
-    from probity.auth.permissions import Perm as P
-
-    scope = principal.scope(P.alerts_read)
+    scope = principal.scope(Perm.alerts_read)
     alert = await session.scalar(select(Alert).where(
         Alert.id == alert_id, scope.filter(Alert.tenant_id, Alert.org_unit_id)))
     if alert is None:
@@ -319,15 +333,5 @@ async def on_shift_for_alert(session: AsyncSession, principal: Principal, alert_
     if unit is None and alert.agent_employee_id is not None:
         unit = await session.scalar(select(Employee.org_unit_id).where(
             Employee.id == alert.agent_employee_id))
-    rows = await on_shift(session, principal, alert.created_at, tenant_id=alert.tenant_id,
-                          org_unit_id=unit)
-    agent_on = None
-    if alert.agent_employee_id is not None:
-        agent_on = bool(await session.scalar(select(ShiftAssignment.id).where(and_(
-            ShiftAssignment.employee_id == alert.agent_employee_id,
-            ShiftAssignment.starts_at <= alert.created_at,
-            ShiftAssignment.ends_at > alert.created_at))))
-    return schemas.OnShiftRead(at=alert.created_at, tenant_id=alert.tenant_id,
-                               org_unit_id=unit, on_shift=rows,
-                               agent_employee_id=alert.agent_employee_id,
-                               agent_on_shift=agent_on)
+    return await on_shift_read(session, principal, alert.created_at, tenant_id=alert.tenant_id,
+                               org_unit_id=unit, agent_employee_id=alert.agent_employee_id)
