@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel
 
-from probity.attendance import rota, schemas, service
+from probity.attendance import people, rota, schemas, service
 from probity.auth.deps import Session, commit, require
 from probity.auth.permissions import Perm, Principal
 from probity.models.base import utcnow
@@ -144,6 +144,14 @@ async def on_shift(at: datetime, session: Session, principal: Reader,
                                org_unit_id=org_unit_id)
     return schemas.OnShiftRead(at=at, tenant_id=tenant_id, org_unit_id=org_unit_id,
                                on_shift=rows)
+
+
+@router.get("/on-shift/messages/{message_id}", response_model=people.MessagePeopleRead)
+async def on_shift_for_message(message_id: int, session: Session, principal: Reader
+                               ) -> people.MessagePeopleRead:
+    """Who was on shift in the conversation's team and who was on HR duty when a message was
+    sent (the conversation in the caller's chat.supervise scope; never the message's text)."""
+    return await people.message_people(session, principal, message_id)
 
 
 @router.get("/on-shift/alerts/{alert_id}", response_model=schemas.OnShiftRead)
