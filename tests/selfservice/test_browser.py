@@ -95,3 +95,28 @@ def test_hub_in_english(browser: Any, live_server: str) -> None:  # noqa: F811
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
     finally:
         ctx.close()
+
+
+def test_payslip_from_the_hub_on_a_phone(browser: Any, live_server: str) -> None:  # noqa: F811
+    """Payroll's payslip pages are on main: the hub links to them, and the way there fits a
+    390-px screen (payroll's own phone test checks the payslip itself)."""
+    ctx = _phone(browser)
+    page = ctx.new_page()
+    try:
+        sign_in(page, live_server, "agent")
+        page.goto(f"{live_server}/me")
+        tile = page.get_by_test_id("payslips")
+        assert tile.is_visible()
+        tile.get_by_role("link").tap()
+        page.wait_for_url("**/me/payslips")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        slips = page.get_by_test_id("my-payslips")
+        if slips.count():  # the demo's closed month pays the agent
+            slips.get_by_role("link").first.tap()
+            page.wait_for_url("**/payroll/payslips/**")
+            assert page.get_by_test_id("net-amount").inner_text().startswith("¥")
+            assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        else:
+            assert page.get_by_test_id("empty").is_visible()
+    finally:
+        ctx.close()

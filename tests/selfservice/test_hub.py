@@ -38,6 +38,8 @@ async def test_the_hub_shows_ones_own_record_only(as_user: Any, db: AsyncSession
     r = await c.get("/me", params={"employee_id": others[0].id})
     assert r.status_code == 200 and others[0].employee_no not in r.text
     assert mine.employee_no in r.text
+    # Payroll's page is served: the hub links to one's own payslips.
+    assert 'data-testid="payslips"' in r.text and 'href="/me/payslips"' in r.text
 
 
 async def test_an_employee_of_another_company_sees_their_own_company(
