@@ -10,6 +10,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
+from fastapi.routing import iter_route_contexts
 from starlette.routing import Route
 
 from probity.auth.deps import Session, require
@@ -37,8 +38,12 @@ OPTIONAL_TILES: dict[str, tuple[str, ...]] = {
 
 
 def served_path(request: Request, candidates: tuple[str, ...]) -> str | None:
-    paths = {r.path for r in request.app.routes if isinstance(r, Route)
-             and "GET" in (r.methods or set())}
+    """The first of `candidates` the app serves to GET (routers included at any depth)."""
+    paths = set()
+    for ctx in iter_route_contexts(request.app.routes):
+        route = getattr(ctx, "original_route", ctx)
+        if isinstance(route, Route) and "GET" in (route.methods or set()):
+            paths.add(getattr(ctx, "path", None) or route.path)
     return next((p for p in candidates if p in paths), None)
 
 
