@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import threading
+from collections import deque
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import MetaData, event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -15,8 +19,14 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.util import await_only
+from sqlalchemy.util.concurrency import in_greenlet
 
 WRITE_OPTION = "probity_write"  # execution option: this engine's transactions will write
+# execution option: this engine's write transactions go first (the chat writer: every message
+# waits for its commit, so it must never queue behind a stream of HTTP writes)
+PRIORITY_OPTION = "probity_write_priority"
+GATE_TIMEOUT_S = 5.0  # as long as SQLite's busy_timeout: then "database is locked" (429)
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -36,18 +46,218 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
-    cur.execute("PRAGMA busy_timeout=5000")
+    cur.execute(f"PRAGMA busy_timeout={int(GATE_TIMEOUT_S * 1000)}")
     cur.close()
     dbapi_conn.isolation_level = None
 
 
-def _sqlite_begin(conn: Any) -> None:
-    # A write transaction takes the write lock when it begins (BEGIN IMMEDIATE), waiting up to
-    # busy_timeout for it: a deferred one that read first and then tried to write after another
-    # connection committed would fail at once with "database is locked" (SQLITE_BUSY_SNAPSHOT;
-    # the busy timeout does not apply to it).
-    immediate = conn.get_execution_options().get(WRITE_OPTION, False)
-    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+# --- SQLite: one writer at a time, in order ------------------------------------------------
+#
+# SQLite has one write lock per database, and two ways to lose it that its busy timeout does
+# not cover: a deferred transaction that read and then writes after another connection
+# committed fails at once (SQLITE_BUSY_SNAPSHOT), and waiting writers poll with sleeps, so a
+# steady stream of short writers can starve a waiting one (the chat writer). Within a process
+# the write gate below replaces that race with a queue: a transaction that will write takes
+# the gate first (FIFO, the chat writer ahead of everyone else), then BEGIN IMMEDIATE, and
+# gives it back right after its COMMIT or ROLLBACK. Between processes SQLite's busy timeout
+# still applies. A transaction that could not get the gate within GATE_TIMEOUT_S fails with
+# "database is locked" (a 429 with Retry-After, as before: nothing was written).
+
+
+class WriteGate:
+    """A FIFO lock across threads and event loops, with a priority lane; held by one DBAPI
+    connection from BEGIN to COMMIT/ROLLBACK."""
+
+    def __init__(self) -> None:
+        self._mutex = threading.Lock()
+        self.holder: Any = None
+        self._waiters: deque[tuple[Any, Callable[[], bool]]] = deque()
+        self._priority: deque[tuple[Any, Callable[[], bool]]] = deque()
+        # counters (tests, benchmarks)
+        self.acquired = 0
+        self.waited = 0
+
+    def _take(self, holder: Any) -> bool:
+        """Take the gate at once if it is free (caller holds the mutex)."""
+        if self.holder is None and not self._priority and not self._waiters:
+            self.holder = holder
+            self.acquired += 1
+            return True
+        return False
+
+    async def acquire(self, holder: Any, *, priority: bool = False,
+                      wait_s: float = GATE_TIMEOUT_S) -> None:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+
+        def wake() -> bool:  # under the mutex, any thread: hand the gate to this waiter
+            if loop.is_closed():
+                return False
+            loop.call_soon_threadsafe(_resolve, future)
+            return True
+
+        with self._mutex:
+            if self._take(holder):
+                return
+            self.waited += 1
+            entry = (holder, wake)
+            (self._priority if priority else self._waiters).append(entry)
+        try:
+            await asyncio.wait_for(asyncio.shield(future), wait_s)
+        except BaseException:
+            with self._mutex:
+                for lane in (self._priority, self._waiters):
+                    if entry in lane:
+                        lane.remove(entry)
+                        break
+                else:  # the gate was handed to us meanwhile: pass it on
+                    if self.holder is holder:
+                        self._release_locked()
+            raise
+
+    def acquire_blocking(self, holder: Any, *, priority: bool = False,
+                         timeout: float = GATE_TIMEOUT_S) -> bool:
+        """The same for a thread without an event loop; False on timeout."""
+        ready = threading.Event()
+
+        def wake() -> bool:
+            ready.set()
+            return True
+
+        with self._mutex:
+            if self._take(holder):
+                return True
+            self.waited += 1
+            entry = (holder, wake)
+            (self._priority if priority else self._waiters).append(entry)
+        if ready.wait(timeout):
+            return True
+        with self._mutex:
+            for lane in (self._priority, self._waiters):
+                if entry in lane:
+                    lane.remove(entry)
+                    return False
+            if self.holder is holder:  # handed over just as we gave up
+                return True
+        return False
+
+    def release(self, holder: Any) -> None:
+        with self._mutex:
+            if self.holder is holder:
+                self._release_locked()
+
+    def _release_locked(self) -> None:
+        self.holder = None
+        while self._priority or self._waiters:
+            holder, wake = (self._priority or self._waiters).popleft()
+            self.holder = holder
+            self.acquired += 1
+            if wake():
+                return
+            self.holder = None
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
+_GATES: dict[str, WriteGate] = {}
+_GATES_LOCK = threading.Lock()
+
+
+def write_gate(database: str) -> WriteGate:
+    """The process's write gate for one SQLite database file."""
+    key = str(Path(database).resolve()) if database and database != ":memory:" else database
+    with _GATES_LOCK:
+        gate = _GATES.get(key)
+        if gate is None:
+            gate = _GATES[key] = WriteGate()
+        return gate
+
+
+def _driver_connection(conn: Any) -> Any:
+    return getattr(conn, "dbapi_connection", None) or conn
+
+
+def _take_gate(conn: Any, gate: WriteGate, *, priority: bool) -> None:
+    holder = _driver_connection(conn.connection)
+    if gate.holder is holder:
+        return
+    if in_greenlet():
+        try:
+            await_only(gate.acquire(holder, priority=priority))
+        except TimeoutError:
+            raise sa_exc.OperationalError(
+                "BEGIN IMMEDIATE", None, Exception("database is locked (write gate)")) from None
+    elif not gate.acquire_blocking(holder, priority=priority):
+        raise sa_exc.OperationalError(
+            "BEGIN IMMEDIATE", None, Exception("database is locked (write gate)"))
+
+
+def _gated_dialect(dialect: Any, gate: WriteGate) -> None:
+    """Give the gate back right after COMMIT / ROLLBACK / close of the connection holding it."""
+    for name in ("do_commit", "do_rollback", "do_close", "do_terminate"):
+        original = getattr(dialect, name)
+
+        def wrapped(dbapi_connection: Any, _original: Any = original) -> None:
+            try:
+                _original(dbapi_connection)
+            finally:
+                holder = _driver_connection(dbapi_connection)
+                if gate.holder is holder:
+                    gate.release(holder)
+
+        setattr(dialect, name, wrapped)
+
+
+_WRITE_PREFIXES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
+
+
+def _sqlite_begin_gated(gate: WriteGate | None) -> Callable[[Any], None]:
+    def begin(conn: Any) -> None:
+        # A write transaction takes the gate, then the write lock when it begins (BEGIN
+        # IMMEDIATE, waiting up to busy_timeout for other processes): a deferred one that read
+        # first and then tried to write after another connection committed would fail at once
+        # with "database is locked" (SQLITE_BUSY_SNAPSHOT; the busy timeout does not apply).
+        conn.info.pop(WROTE, None)
+        options = conn.get_execution_options()
+        if options.get(WRITE_OPTION, False) or options.get(PRIORITY_OPTION, False):
+            if gate is not None:
+                _take_gate(conn, gate, priority=bool(options.get(PRIORITY_OPTION, False)))
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            conn.exec_driver_sql("BEGIN")
+    return begin
+
+
+WROTE = "probity_wrote"  # connection.info flag: this transaction has written
+
+
+def _sqlite_first_write(gate: WriteGate) -> Callable[..., None]:
+    def before_cursor_execute(conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        # A deferred transaction queues for the gate before its first write, so that writers of
+        # this process never meet inside SQLite (its busy handler sleeps and polls).
+        if statement.lstrip()[:7].upper().startswith(_WRITE_PREFIXES):
+            conn.info[WROTE] = True
+            if gate.holder is not _driver_connection(conn.connection) and conn.in_transaction():
+                _take_gate(conn, gate, priority=bool(
+                    conn.get_execution_options().get(PRIORITY_OPTION, False)))
+    return before_cursor_execute
+
+
+async def yield_write_gate(session: Any) -> None:
+    """End the session's transaction if it has only read so far (a no-op COMMIT; loaded
+    objects stay as they are), so that its write gate goes to the chat writer it is about to
+    wait for. A transaction that wrote keeps it (and its writes)."""
+    if not session.in_transaction():
+        return
+    conn = await session.connection()
+    if conn.dialect.name != "sqlite" or conn.info.get(WROTE):
+        return
+    if session.new or session.dirty or session.deleted:
+        return
+    await session.commit()
 
 
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
@@ -57,9 +267,15 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(url, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        # An in-memory database is private to its connection: nothing to queue for.
+        gate = write_gate(parsed.database) if parsed.database not in (None, "", ":memory:") \
+            else None
         # Let SQLAlchemy, not the driver, emit BEGIN: the driver's own transaction handling
         # breaks SAVEPOINT (nested transactions) on SQLite.
-        event.listen(engine.sync_engine, "begin", _sqlite_begin)
+        event.listen(engine.sync_engine, "begin", _sqlite_begin_gated(gate))
+        if gate is not None:
+            _gated_dialect(engine.sync_engine.dialect, gate)
+            event.listen(engine.sync_engine, "before_cursor_execute", _sqlite_first_write(gate))
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return create_async_engine(url, **kwargs)

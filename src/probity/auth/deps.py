@@ -22,7 +22,13 @@ UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    async with request.app.state.db.sessionmaker() as session:
+    # A request that may write (unsafe method) queues for the database's write gate when its
+    # transaction begins (BEGIN IMMEDIATE on SQLite; see probity.db): it then never meets
+    # another writer of this process inside SQLite, and its reads cannot go stale before its
+    # writes ("database is locked" that no busy timeout covers). Other requests read freely.
+    db = request.app.state.db
+    maker = db.write_sessionmaker if request.method in UNSAFE_METHODS else db.sessionmaker
+    async with maker() as session:
         try:
             yield session
         except BaseException:

@@ -41,7 +41,7 @@ from probity.chat.screening import (
     screening_evidence,
     warm_screener,
 )
-from probity.db import make_engine
+from probity.db import PRIORITY_OPTION, make_engine, yield_write_gate
 from probity.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from probity.governance.notices import (
     agent_warning,
@@ -459,6 +459,9 @@ async def send_message(
         raise
     writer = writer_for_session(session)
     if writer is not None:
+        # The writer commits in its own transaction: a request transaction that only read
+        # must not hold the database's write gate while it waits for that commit.
+        await yield_write_gate(session)
         return await writer.submit(pending)
     (outcome,) = await store_messages(session, [pending])
     if isinstance(outcome, BaseException):
@@ -785,8 +788,11 @@ class MessageWriter:
         loop = asyncio.new_event_loop()
         self._loop = loop
         self._wakeup = asyncio.Event()
+        # On SQLite its transactions go first through the process's write gate (probity.db):
+        # every message's sender waits for them.
         self._engine = make_engine(self.url, pool_size=1, max_overflow=0, pool_pre_ping=False) \
-            if not self.sqlite else make_engine(self.url)
+            if not self.sqlite else make_engine(self.url).execution_options(
+                **{PRIORITY_OPTION: True})
         loop.call_soon(self._ready.set)
         try:
             loop.run_until_complete(self._run())

@@ -25,6 +25,7 @@ from probity.ledger.service import (
     _cached_head,
     _remember_head,
     build_rows,
+    row_dicts,
 )
 from probity.models.audit import AuditEntry
 from probity.models.ledger import LedgerEntry
@@ -105,9 +106,9 @@ def append_sync(session: Session, tenant_id: int, items: list[tuple[str, Any]],
     rows, refs, new_head = build_rows(tenant_id, start, items, purgeable=purgeable)
     if not rows:
         return
-    conn.execute(insert(_TABLES["ledger_entries"][0]), rows)
+    conn.execute(insert(_TABLES["ledger_entries"][0]), row_dicts("ledger_entries", rows))
     if refs:
-        conn.execute(insert(_TABLES["ledger_refs"][0]), refs)
+        conn.execute(insert(_TABLES["ledger_refs"][0]), row_dicts("ledger_refs", refs))
     _remember_head(session, tenant_id, new_head)
 
 

@@ -24,6 +24,17 @@ The rules are those of RFC 8785 (JSON Canonicalization Scheme) for the types the
 The output is the UTF-8 encoding of the JSON text. :func:`canonical_json` is the only encoder
 the ledger uses for payloads; :func:`loads_canonical` parses and checks that a byte string is
 already in canonical form.
+
+Fast path. For the values the product writes — dicts with ``str`` keys, lists, tuples, ``str``,
+``int`` within ±(2**53−1), ``bool`` and ``None``, all of exactly those types — the standard
+library's C encoder (``json.dumps(sort_keys=True, separators=(",", ":"),
+ensure_ascii=False)``) writes the very same bytes: it escapes strings with the same C function
+used below, writes exact ints with ``int.__repr__``, and sorts keys by code point, which is the
+UTF-16 order of RFC 8785 unless a key holds a character beyond U+FFFF. :func:`_fast_ok` checks
+exactly that (one cheap pass over types, no output built in Python); anything else — a float,
+a subclass (``StrEnum``, ``IntEnum``…), a huge int, a non-``str`` key, a key beyond the BMP, an
+unknown type — goes to the Python encoder, which stays the reference. A property test
+(tests/ledger/test_canonical_fast.py) checks the two byte for byte.
 """
 
 from __future__ import annotations
@@ -37,6 +48,7 @@ __all__ = [
     "MAX_SAFE_INTEGER",
     "CanonicalJSONError",
     "canonical_json",
+    "canonical_json_reference",
     "is_canonical",
     "loads_canonical",
 ]
@@ -130,14 +142,80 @@ def _encode(value: Any, out: list[str]) -> None:
         )
 
 
-def canonical_json(value: Any) -> bytes:
-    """Return the canonical JSON encoding (UTF-8 bytes) of *value*; see the module rules."""
+def _no_default(value: Any) -> Any:
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def _make_fast_dumps() -> Any:
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:  # no C accelerator: the pure-Python json encoder is no faster than ours
+        return None
+    # (markers, default, encoder, indent, key_separator, item_separator, sort_keys, skipkeys,
+    # allow_nan): what json.dumps(sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+    # check_circular=False, allow_nan=False) builds, called directly (no Python layer).
+    encoder = make(None, _no_default, _encode_string, None, ":", ",", True, False, False)
+
+    def dumps(value: Any) -> str:
+        return "".join(encoder(value, 0))
+
+    return dumps
+
+
+_FAST_DUMPS = _make_fast_dumps()
+_LEAVES = frozenset({str, bool, type(None)})
+
+
+def _fast_ok(value: Any, depth: int = 0) -> bool:
+    """True when the C encoder writes *value* exactly as :func:`_encode` would (see the module
+    docstring): exact JSON types only, ints within range, ``str`` keys inside the BMP."""
+    if depth > 64:  # deep nesting: leave it to the reference encoder (and its errors)
+        return False
+    kind = type(value)
+    if kind in _LEAVES:
+        return True
+    if kind is int:
+        return bool(-MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER)
+    if kind is dict:
+        for key in value:
+            if type(key) is not str or (not key.isascii() and max(key) > "\uffff"):
+                return False
+        values: Any = value.values()
+    elif kind is list or kind is tuple:
+        values = value
+    else:
+        return False
+    depth += 1
+    for item in values:
+        kind = type(item)
+        if kind is str or kind is bool or item is None:
+            continue
+        if kind is int:
+            if not -MAX_SAFE_INTEGER <= item <= MAX_SAFE_INTEGER:
+                return False
+        elif not _fast_ok(item, depth):
+            return False
+    return True
+
+
+def canonical_json_reference(value: Any) -> bytes:
+    """The pure-Python RFC 8785 encoder (the reference the fast path is checked against)."""
     out: list[str] = []
     _encode(value, out)
     try:
         return "".join(out).encode("utf-8")
     except UnicodeEncodeError as exc:
         raise CanonicalJSONError("strings must not contain lone surrogates") from exc
+
+
+def canonical_json(value: Any) -> bytes:
+    """Return the canonical JSON encoding (UTF-8 bytes) of *value*; see the module rules."""
+    if _FAST_DUMPS is not None and _fast_ok(value):
+        try:
+            text: str = _FAST_DUMPS(value)
+            return text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise CanonicalJSONError("strings must not contain lone surrogates") from exc
+    return canonical_json_reference(value)
 
 
 def _reject_constant(name: str) -> Any:

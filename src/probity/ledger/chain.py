@@ -59,6 +59,7 @@ __all__ = [
     "entry_hash",
     "entry_header",
     "format_time",
+    "make_entries",
     "make_entry",
     "payload_hash",
     "verify_chain",
@@ -199,6 +200,45 @@ def make_entry(
     _check_fields(seq, time, type, tenant, p_hash, prev_hash)
     e_hash = entry_hash(entry_header(seq, time, type, tenant, p_hash, prev_hash))
     return EntryRecord(seq, time, type, tenant, p_hash, prev_hash, e_hash, payload_bytes)
+
+
+def make_entries(
+    *,
+    seq: int,
+    time: str,
+    tenant: str,
+    prev_hash: str,
+    items: Iterable[tuple[str, Any]],
+    salt: bool = False,
+) -> list[EntryRecord]:
+    """Chain ``(type, payload)`` items after ``(seq, prev_hash)``: the same entries as repeated
+    :func:`make_entry` calls with the same *time*, built in one loop (the shared fields and
+    each distinct type are checked once, not once per entry)."""
+    _check_fields(seq, time, "chat.message", tenant, prev_hash)
+    checked: set[str] = set()
+    sha256 = _sha256
+    out: list[EntryRecord] = []
+    append = out.append
+    for type_, payload in items:
+        if type_ not in checked:
+            if not isinstance(type_, str) or not _TYPE_RE.match(type_):
+                raise ValueError(
+                    f"type must be lower-case dotted (e.g. chat.message), got {type_!r}")
+            checked.add(type_)
+        if salt:
+            if not isinstance(payload, dict):
+                raise ValueError("salt=True needs a dict payload")
+            payload = {**payload, "_salt": secrets.token_hex(16)}
+        body = canonical_json(payload)
+        p_hash = sha256(body).hexdigest()
+        e_hash = sha256(
+            f'\x00{{"payload_hash":"{p_hash}","prev_hash":"{prev_hash}","seq":{seq},'
+            f'"tenant":"{tenant}","time":"{time}","type":"{type_}"}}'.encode()
+        ).hexdigest()
+        append(EntryRecord(seq, time, type_, tenant, p_hash, prev_hash, e_hash, body))
+        seq += 1
+        prev_hash = e_hash
+    return out
 
 
 @dataclass

@@ -28,6 +28,7 @@ REF_KEYS: dict[str, str] = {
     "refund_no": "refund",
 }
 _CASE_EVENT_KEY = "event_id"  # in case.* entries: the case_events row
+_ORDER = {key: index for index, key in enumerate(REF_KEYS)}
 
 
 def _ref_value(value: Any) -> str | None:
@@ -46,8 +47,12 @@ def refs_of(entry_type: str, payload: Any) -> list[tuple[str, str]]:
     if not isinstance(payload, dict):
         return []
     out: list[tuple[str, str]] = []
-    for key, ref_type in REF_KEYS.items():
-        value = _ref_value(payload.get(key))
+    # Only the payload's keys that name a record (a set intersection in C), in REF_KEYS order.
+    present = payload.keys() & _ORDER.keys()
+    keys = sorted(present, key=_ORDER.__getitem__) if len(present) > 1 else present
+    for key in keys:
+        ref_type = REF_KEYS[key]
+        value = _ref_value(payload[key])
         if value is not None and (ref_type, value) not in out:
             out.append((ref_type, value))
     if entry_type.startswith("case."):

@@ -36,7 +36,7 @@ from probity.ledger.chain import (
     GENESIS_HASH,
     EntryRecord,
     format_time,
-    make_entry,
+    make_entries,
 )
 from probity.ledger.checkpoint import (
     Checkpoint,
@@ -210,11 +210,17 @@ _TABLES: dict[str, tuple[Table, tuple[str, ...]]] = {
 }
 
 
+def row_dicts(table: str, rows: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
+    """Rows from :func:`build_rows` as dicts, for a Core ``insert(table)`` executemany."""
+    keys = _TABLES[table][1]
+    return [dict(zip(keys, row, strict=True)) for row in rows]
+
+
 def _sqlite_insert(table: str, keys: tuple[str, ...]) -> str:
     return f"INSERT INTO {table} ({', '.join(keys)}) VALUES ({', '.join('?' * len(keys))})"
 
 
-async def _insert_rows(session: AsyncSession, rows: list[dict[str, Any]],
+async def _insert_rows(session: AsyncSession, rows: list[tuple[Any, ...]] | list[dict[str, Any]],
                        table: str = "ledger_entries") -> None:
     """INSERT the rows in the session's transaction: a Core statement on the session's
     connection, not an ORM flush (no unit of work, no identity map, no RETURNING).
@@ -227,14 +233,17 @@ async def _insert_rows(session: AsyncSession, rows: list[dict[str, Any]],
     if not rows:
         return
     target, keys = _TABLES[table]
+    if isinstance(rows[0], dict):  # callers outside the ledger may pass dicts
+        rows = [tuple(row[k] for k in keys) for row in rows]
     conn = await session.connection()
     if conn.dialect.driver != "aiosqlite":
-        await conn.execute(insert(target), rows[0] if len(rows) == 1 else rows)
+        dicts = row_dicts(table, rows)
+        await conn.execute(insert(target), dicts[0] if len(dicts) == 1 else dicts)
         return
     sql = _sqlite_insert(table, keys)
     raw = await conn.get_raw_connection()
     driver: Any = raw.driver_connection  # aiosqlite.Connection
-    params = [tuple(row[k] for k in keys) for row in rows]
+    params = rows
     many = len(params) > 1
     # Statement counters and tracers listen for cursor events: tell them (no cursor, no
     # execution context exist on this path).
@@ -265,31 +274,23 @@ def build_rows(
     items: Iterable[tuple[str, Any]],
     *,
     purgeable: bool,
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]], tuple[int, str, str]]:
-    """The ``ledger_entries`` rows and ``ledger_refs`` rows for *items* appended after *head*
-    ``(next seq, prev hash, tenant code)``, and the new head (seq of the last row). Pure."""
+) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], tuple[int, str, str]]:
+    """The ``ledger_entries`` rows and ``ledger_refs`` rows (tuples in the order of
+    ``_ROW_KEYS`` / ``_REF_KEYS``) for *items* appended after *head* ``(next seq, prev hash,
+    tenant code)``, and the new head (seq of the last row). Pure."""
     seq, prev, tenant_code = head
-    rows: list[dict[str, Any]] = []
-    refs: list[dict[str, Any]] = []
-    now = format_time(utcnow())
-    for type_, payload in items:
-        record = make_entry(seq=seq, time=now, type=type_, tenant=tenant_code, prev_hash=prev,
-                            payload=payload, salt=purgeable)
-        rows.append({
-            "tenant_id": tenant_id,
-            "seq": record.seq,
-            "entry_time": record.time,
-            "type": record.type,
-            "tenant_code": record.tenant,
-            "payload_hash": record.payload_hash,
-            "prev_hash": record.prev_hash,
-            "entry_hash": record.entry_hash,
-            "payload": None if record.payload is None else record.payload.decode("utf-8"),
-        })
-        refs += [{"tenant_id": tenant_id, "seq": record.seq, "ref_type": rt, "ref_id": rid}
-                 for rt, rid in refs_of(type_, payload)]
-        seq, prev = seq + 1, record.entry_hash
-    return rows, refs, (seq - 1, prev, tenant_code)
+    items = list(items)
+    records = make_entries(seq=seq, time=format_time(utcnow()), tenant=tenant_code,
+                           prev_hash=prev, items=items, salt=purgeable)
+    rows = [(tenant_id, r.seq, r.time, r.type, r.tenant, r.payload_hash, r.prev_hash,
+             r.entry_hash, r.payload.decode("utf-8"))  # type: ignore[union-attr]
+            for r in records]
+    refs = [(tenant_id, r.seq, rt, rid)
+            for r, (type_, payload) in zip(records, items, strict=True)
+            for rt, rid in refs_of(type_, payload)]
+    if not records:
+        return rows, refs, (seq - 1, prev, tenant_code)
+    return rows, refs, (records[-1].seq, records[-1].entry_hash, tenant_code)
 
 
 async def _lock_tenant(session: AsyncSession, tenant_id: int) -> None:
@@ -355,7 +356,7 @@ async def append_entries(
         seq, prev, tenant_code = int(last[0]) + 1, str(last[1]), str(last[2])
     rows, refs, new_head = build_rows(tenant_id, (seq, prev, tenant_code), items,
                                       purgeable=purgeable)
-    entries = [AppendedEntry(**row) for row in rows]
+    entries = [AppendedEntry(*row) for row in rows]
     if not entries:
         return entries
     # A Core INSERT, not an ORM flush: the unit of work cost several times the hashing.

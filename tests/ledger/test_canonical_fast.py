@@ -1,0 +1,118 @@
+"""The C fast path of canonical_json writes exactly the bytes of the Python RFC 8785 encoder.
+
+The fast path (``json`` C encoder, sorted keys, compact separators, no ASCII escaping) is taken
+only for exact JSON types with ints in the safe range and keys inside the BMP; everything else
+falls back to the reference encoder. Whatever path a value takes, the bytes (or the error) must
+be those of :func:`canonical_json_reference`.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from probity.ledger import canonical
+from probity.ledger.canonical import (
+    MAX_SAFE_INTEGER,
+    CanonicalJSONError,
+    canonical_json,
+    canonical_json_reference,
+)
+
+# Text of every kind: control characters, quotes, backslashes, CJK, astral (emoji), the
+# U+E000–U+FFFF block whose UTF-16 order differs from code-point order against astral keys,
+# and lone surrogates (refused by both).
+_ALPHABET = st.one_of(
+    st.characters(min_codepoint=0, max_codepoint=0x7F),
+    st.characters(min_codepoint=0x4E00, max_codepoint=0x4E40),
+    st.characters(min_codepoint=0xE000, max_codepoint=0xFFFF),
+    st.characters(min_codepoint=0x1F600, max_codepoint=0x1F610),
+    st.sampled_from(['"', "\\", "\x00", "\x1f", "\x7f", "\u2028", "\ud800"]),
+)
+_text = st.text(_ALPHABET, max_size=12)
+_safe_int = st.integers(min_value=-MAX_SAFE_INTEGER, max_value=MAX_SAFE_INTEGER)
+_any_int = st.one_of(_safe_int, st.integers(), st.sampled_from(
+    [MAX_SAFE_INTEGER, MAX_SAFE_INTEGER + 1, -MAX_SAFE_INTEGER, -MAX_SAFE_INTEGER - 1]))
+
+
+class Colour(enum.StrEnum):
+    RED = "red"
+
+
+class Level(enum.IntEnum):
+    HIGH = 3
+
+
+_leaf = st.one_of(
+    st.none(), st.booleans(), _any_int, _text,
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from([Colour.RED, Level.HIGH, 1.0, -0.0, 1e21, 1e-7, 100.0]),
+)
+_key = st.one_of(_text, st.sampled_from(["\ufb01", "\U0001f600", "\u20ac", "a"]))
+_values = st.recursive(
+    _leaf,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=5),
+        st.lists(inner, max_size=3).map(tuple),
+        st.dictionaries(_key, inner, max_size=5),
+        # non-str keys: refused by both
+        st.dictionaries(st.one_of(_key, st.integers(0, 3), st.none()), inner, max_size=3),
+    ),
+    max_leaves=25,
+)
+
+# What the product writes: flat or shallow dicts of ids, codes, times, texts, lists of codes.
+_product_payload = st.fixed_dictionaries(
+    {
+        "message_id": _safe_int,
+        "conversation_id": _safe_int,
+        "sender_role": st.sampled_from(["customer", "agent"]),
+        "body": _text,
+        "decision": st.sampled_from(["allow", "warn", "block"]),
+        "categories": st.lists(st.sampled_from(["contact", "payment", "other"]), max_size=3),
+        "severity": st.integers(0, 5),
+        "created_at": st.just("2026-12-04T21:00:00.000000Z"),
+    },
+    optional={"spans": st.lists(st.fixed_dictionaries(
+        {"start": st.integers(0, 2000), "end": st.integers(0, 2000), "rule": _text}),
+        max_size=3), "attachment": st.none() | _text, "amount": _text},
+)
+
+
+def _outcome(encode: Any, value: Any) -> tuple[str, Any]:
+    try:
+        return "ok", encode(value)
+    except (CanonicalJSONError, RecursionError, TypeError, ValueError) as exc:
+        return "error", type(exc).__name__
+
+
+@settings(max_examples=400, deadline=None)
+@given(_values)
+def test_fast_path_matches_reference_for_any_value(value: Any) -> None:
+    assert _outcome(canonical_json, value) == _outcome(canonical_json_reference, value)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_product_payload)
+def test_product_payloads_take_the_fast_path_byte_identically(payload: dict[str, Any]) -> None:
+    assert canonical._fast_ok(payload)
+    assert _outcome(canonical_json, payload) == _outcome(canonical_json_reference, payload)
+
+
+@pytest.mark.parametrize("value", [
+    1.0, {"a": 0.5}, [1e21], {"a": Colour.RED}, {"a": Level.HIGH}, {1: "x"},
+    {"\U0001f600": 1, "\ufb01": 2}, MAX_SAFE_INTEGER + 1, {"a": [-(2**60)]},
+])
+def test_values_outside_the_fast_path_fall_back(value: Any) -> None:
+    assert not canonical._fast_ok(value)
+    assert _outcome(canonical_json, value) == _outcome(canonical_json_reference, value)
+
+
+def test_fast_path_taken_for_plain_payloads() -> None:
+    payload = {"b": [1, "x", None, True, {"c": "中文\n"}], "a": (MAX_SAFE_INTEGER,)}
+    assert canonical._fast_ok(payload)
+    assert canonical_json(payload) == canonical_json_reference(payload)
