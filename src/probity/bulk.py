@@ -24,6 +24,8 @@ from sqlalchemy import Table, insert
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from probity.db import take_write_gate
+
 __all__ = ["insert_rows"]
 
 
@@ -48,6 +50,7 @@ async def insert_rows(session: AsyncSession, table: Table, rows: Sequence[dict[s
     processors = [table.c[k].type._cached_bind_processor(dialect) for k in keys]
     sql = (f"INSERT INTO {table.name} ({', '.join(keys)}) "
            f"VALUES ({', '.join('?' * len(keys))})")
+    await take_write_gate(conn)
     raw = await conn.get_raw_connection()
     driver: Any = raw.driver_connection  # aiosqlite.Connection
     sync = conn.sync_connection

@@ -237,13 +237,38 @@ WROTE = "probity_wrote"  # connection.info flag: this transaction has written
 def _sqlite_first_write(gate: WriteGate) -> Callable[..., None]:
     def before_cursor_execute(conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         # A deferred transaction queues for the gate before its first write, so that writers of
-        # this process never meet inside SQLite (its busy handler sleeps and polls).
+        # this process never meet inside SQLite (its busy handler sleeps and polls). Outside
+        # SQLAlchemy's greenlet (the direct driver paths of the ledger and probity.bulk, which
+        # call take_write_gate first) there is nothing to take here: never block a loop.
         if statement.lstrip()[:7].upper().startswith(_WRITE_PREFIXES):
             conn.info[WROTE] = True
-            if gate.holder is not _driver_connection(conn.connection) and conn.in_transaction():
+            if gate.holder is not _driver_connection(conn.connection) \
+                    and conn.in_transaction() and in_greenlet():
                 _take_gate(conn, gate, priority=bool(
                     conn.get_execution_options().get(PRIORITY_OPTION, False)))
     return before_cursor_execute
+
+
+async def take_write_gate(conn: Any) -> None:
+    """Queue for the write gate (without blocking the event loop) before writing on *conn*
+    (an ``AsyncConnection``) straight through its driver, bypassing SQLAlchemy's cursor."""
+    sync = conn.sync_connection
+    if sync is None or sync.dialect.name != "sqlite":
+        return
+    database = sync.engine.url.database
+    if database in (None, "", ":memory:"):
+        return
+    gate = write_gate(database)
+    sync.info[WROTE] = True
+    holder = _driver_connection(sync.connection)
+    if gate.holder is holder:
+        return
+    try:
+        await gate.acquire(holder, priority=bool(
+            sync.get_execution_options().get(PRIORITY_OPTION, False)))
+    except TimeoutError:
+        raise sa_exc.OperationalError(
+            "INSERT", None, Exception("database is locked (write gate)")) from None
 
 
 async def yield_write_gate(session: Any) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import re
 import secrets
 from collections.abc import AsyncIterator, MutableMapping
 from typing import Annotated, Any
@@ -19,6 +20,8 @@ from probity.auth.sessions import session_user_id
 from probity.errors import Forbidden, Unauthenticated
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# Requests whose writes the chat writer makes (probity.chat.service.MessageWriter).
+WRITER_PATHS = re.compile(r"/api/v1/chat/conversations/\d+/(?:messages|attachments)\Z")
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
@@ -26,8 +29,11 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     # transaction begins (BEGIN IMMEDIATE on SQLite; see probity.db): it then never meets
     # another writer of this process inside SQLite, and its reads cannot go stale before its
     # writes ("database is locked" that no busy timeout covers). Other requests read freely.
+    # Chat sends are the exception: the chat writer stores them in its own transaction, and
+    # the request only reads (and screens, OCR included) meanwhile.
     db = request.app.state.db
-    maker = db.write_sessionmaker if request.method in UNSAFE_METHODS else db.sessionmaker
+    gated = request.method in UNSAFE_METHODS and not WRITER_PATHS.match(request.url.path)
+    maker = db.write_sessionmaker if gated else db.sessionmaker
     async with maker() as session:
         try:
             yield session

@@ -125,6 +125,10 @@ class Connection:
         async with self.lock:
             await self.ws.send_json(data)
 
+    async def send_text(self, text: str) -> None:
+        async with self.lock:
+            await self.ws.send_text(text)
+
     async def on_event(self, event: dict[str, Any]) -> None:
         kind = event.get("type")
         if kind == "message":
@@ -145,9 +149,19 @@ class Connection:
                 floor = max(self.seen) - 2048
                 self.seen = {s for s in self.seen if s > floor}
                 self.backlog_max = max(self.backlog_max, floor)
-            view = service.message_view(msg, self.who)
-            if view is not None:
-                await self.send(view)
+            # Serialised once per event and kind of viewer, whatever the number of local
+            # subscribers (the same text Starlette's send_json would write).
+            frames = event.get("_frames")
+            if frames is None:
+                frames = event["_frames"] = {}
+            key = (self.who.role, self.who.can_see_evidence)
+            if key not in frames:
+                view = service.message_view(msg, self.who)
+                frames[key] = None if view is None else json.dumps(
+                    view, separators=(",", ":"), ensure_ascii=False)
+            text = frames[key]
+            if text is not None:
+                await self.send_text(text)
         elif kind == "overflow":
             await self.send({"type": "resync"})
         elif kind == "customer_attempt":

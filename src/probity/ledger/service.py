@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from probity.config import PROJECT_ROOT, Settings, get_settings
+from probity.db import take_write_gate
 from probity.ledger import publish
 from probity.ledger.chain import (
     GENESIS_HASH,
@@ -241,6 +242,7 @@ async def _insert_rows(session: AsyncSession, rows: list[tuple[Any, ...]] | list
         await conn.execute(insert(target), dicts[0] if len(dicts) == 1 else dicts)
         return
     sql = _sqlite_insert(table, keys)
+    await take_write_gate(conn)
     raw = await conn.get_raw_connection()
     driver: Any = raw.driver_connection  # aiosqlite.Connection
     params = rows
