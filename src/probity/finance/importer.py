@@ -19,11 +19,12 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from probity.audit.service import record_audit
 from probity.auth.permissions import Principal
+from probity.bulk import insert_rows
 from probity.errors import InvalidInput
 from probity.finance.records import ledger_records
 from probity.ledger.service import append_entry
@@ -616,7 +617,7 @@ async def apply_plan(session: AsyncSession, plan: Plan, actor: Principal | None,
     model = MODELS[plan.kind]
     now = utcnow()
     if plan.new_customers:
-        await session.execute(insert(Customer), list(plan.new_customers.values()))
+        await insert_rows(session, _table(Customer), list(plan.new_customers.values()))
     if plan.kind == "orders" and plan.inserts:
         ids = await _lookup(session, Customer.customer_no,
                             {r["customer_no"] for r in plan.inserts}, Customer.id,
@@ -624,11 +625,12 @@ async def apply_plan(session: AsyncSession, plan: Plan, actor: Principal | None,
         for r in plan.inserts:
             r["customer_id"] = ids[r.pop("customer_no")][1]
     done = 0
+    # Plain Core rows, converted once per column (probity.bulk): not the ORM's bulk path.
     for i in range(0, len(plan.inserts), CHUNK):
         chunk = plan.inserts[i:i + CHUNK]
         for r in chunk:
             r.setdefault("created_at", now)
-        await session.execute(insert(model), chunk)
+        await insert_rows(session, _table(model), chunk)
         done += len(chunk)
         if progress:
             progress("write", done, len(plan.inserts))
@@ -657,6 +659,11 @@ async def apply_plan(session: AsyncSession, plan: Plan, actor: Principal | None,
         since = plan.earliest or now - timedelta(days=90)
         new_alerts = len(await run(session, plan.tenant_id, since=since))
     return batch, new_alerts
+
+
+def _table(model: Any) -> Table:
+    table: Table = model.__table__
+    return table
 
 
 def digest(data: bytes) -> str:

@@ -31,9 +31,38 @@ def _value(v: Any) -> Any:
     return v
 
 
+def _identity(v: Any) -> Any:
+    return v
+
+
+# The conversion for each exact type met so far (the same result as _value): one dict lookup
+# per value instead of a chain of isinstance checks (100,000 imported rows × 9 columns).
+_CONVERTERS: dict[type, Any] = {str: _identity, int: _identity, bool: _identity,
+                                Decimal: str, datetime: datetime.isoformat,
+                                date: date.isoformat}
+
+
+def _converter(kind: type) -> Any:
+    conv = _CONVERTERS.get(kind)
+    if conv is None:
+        if issubclass(kind, Enum):
+            conv = _value
+        elif issubclass(kind, Decimal):
+            conv = str
+        elif issubclass(kind, datetime | date):
+            conv = _value
+        else:
+            conv = _identity
+        _CONVERTERS[kind] = conv
+    return conv
+
+
 def record_payload(row: Mapping[str, Any], action: str) -> dict[str, Any]:
-    return {"action": action, **{k: _value(v) for k, v in row.items()
-                                 if k not in _SKIP and v is not None}}
+    out: dict[str, Any] = {"action": action}
+    for k, v in row.items():
+        if v is not None and k not in _SKIP:
+            out[k] = _converter(type(v))(v)
+    return out
 
 
 async def ledger_records(session: AsyncSession, tenant_id: int, kind: str,

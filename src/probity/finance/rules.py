@@ -357,7 +357,8 @@ async def run_rules(session: AsyncSession, tenant_id: int, *, since: datetime | 
     """Run the tenant's enabled rules over data since `since` (default 90 days); return the new
     alerts (ledgered, and grouped into cases unless `group=False`)."""
     from probity.cases.service import group_alert
-    from probity.ledger.facts import ledger_alert
+    from probity.ledger.facts import alert_payload
+    from probity.ledger.service import append_entries
 
     if since is not None and since.tzinfo is None:
         raise InvalidInput("since needs a time zone (e.g. 2026-11-01T00:00:00+08:00)")
@@ -371,8 +372,12 @@ async def run_rules(session: AsyncSession, tenant_id: int, *, since: datetime | 
         if enabled:
             await CHECKS[name](raiser, params, since)
     await session.flush()
-    for alert in raiser.alerts:
-        await ledger_alert(session, alert)
-        if group:
+    if raiser.alerts:
+        # One bulk append for every new alert (the same entries as one append each), then
+        # the cases.
+        await append_entries(session, tenant_id,
+                             [("alert.raised", alert_payload(a)) for a in raiser.alerts])
+    if group:
+        for alert in raiser.alerts:
             await group_alert(session, alert)
     return raiser.alerts
