@@ -175,6 +175,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     from probity.recruitment.pages import router as recruitment_pages
     from probity.recruitment.router import router as recruitment_router
     from probity.selfservice.pages import router as selfservice_pages
+    from probity.training.pages import router as training_pages
+    from probity.training.router import router as training_router
     from probity.web.pages import router as pages_router
 
     for r in (auth_router, org_router, audit_router, commerce_router, chat_router, chat_ws_router,
@@ -184,7 +186,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
               recruitment_pages, onboarding_router, onboarding_pages, attendance_router,
               attendance_pages, duty_router, duty_pages, analytics_router, analytics_pages,
               monitoring_router, monitoring_pages, payroll_router, payroll_pages,
-              selfservice_pages, ops_router,
+              selfservice_pages, training_router, training_pages, ops_router,
               pages_router):
         app.include_router(r)
 

@@ -352,6 +352,9 @@ async def build_demo(session: AsyncSession, *, seed: int = 7, today: date | None
     from probity.payroll.demo import seed_payroll  # city tables, structures, a closed month
 
     await seed_payroll(session)
+    from probity.training.demo import seed_training  # the mandatory course, assignments
+
+    await seed_training(session)
     await session.flush()
 
 

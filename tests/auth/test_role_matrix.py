@@ -176,6 +176,17 @@ EXPECTED: dict[tuple[str, str], set[int]] = {
     ("POST", "/payroll/runs/{run_id}/close"): {404},
     # The self-service hub: one's own record only (404 without one, e.g. the auditor).
     ("GET", "/me"): {200, 404},
+    # Training: a missing course / case study / assignment is 404 before any body is read;
+    # one's own training needs an employee record (404 without one).
+    ("PATCH", "/api/v1/training/courses/{course_id}"): {404},
+    ("PATCH", "/api/v1/training/case-studies/{study_id}"): {404},
+    ("POST", "/api/v1/training/case-studies/{study_id}/publish"): {404},
+    ("POST", "/api/v1/training/case-studies/{study_id}/reject"): {404},
+    ("GET", "/api/v1/me/training"): {200, 404},
+    ("GET", "/me/training"): {200, 404},
+    ("POST", "/training/courses/{course_id}/assign"): {404},
+    ("POST", "/training/case-studies/{study_id}/{decision}"): {404},
+    ("POST", "/me/training/{assignment_id}"): {404},
 }
 
 DEMO_LOGIN = {Role.customer: "customer", Role.agent: "agent", Role.team_lead: "lead",

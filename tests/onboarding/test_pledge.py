@@ -4,7 +4,7 @@ signature; the text seen and the typed name are checked; onboarding completes on
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -152,9 +152,26 @@ async def test_onboarding_completes_only_when_signed(as_user, db: AsyncSession
     r = await hr.post(f"/api/v1/onboarding/{emp.id}/complete",
                       json={"effective_date": hired.isoformat()})
     assert r.status_code == 409 and r.json()["code"] == "onboarding_incomplete"
+    # The training item is the mandatory course (probity.training): done once it is passed.
+    from probity.models import Assignment, QuizAttempt
+    from probity.training.service import missing_mandatory
+
     for t in ob["tasks"]:
-        assert (await hr.post(f"/api/v1/onboarding/{emp.id}/tasks/{t['id']}/done")
-                ).status_code == 200
+        r = await hr.post(f"/api/v1/onboarding/{emp.id}/tasks/{t['id']}/done")
+        if t["category"] == "training" and await missing_mandatory(db, emp.tenant_id, emp.id):
+            assert r.status_code == 409 and r.json()["code"] == "training_not_passed"
+            now = datetime.now(UTC)
+            for course in await missing_mandatory(db, emp.tenant_id, emp.id):
+                a = Assignment(tenant_id=emp.tenant_id, course_id=course.id,
+                               employee_id=emp.id, reason="new_hire", source="",
+                               assigned_at=now, due_at=now, attempts=1)
+                db.add(a)
+                await db.flush()
+                db.add(QuizAttempt(assignment_id=a.id, course_id=course.id, employee_id=emp.id,
+                                   answers={}, score=100, passed=True, submitted_at=now))
+            await db.flush()
+            r = await hr.post(f"/api/v1/onboarding/{emp.id}/tasks/{t['id']}/done")
+        assert r.status_code == 200, r.text
     signer = Principal(user_id=me["user_id"], username="x", display_name=emp.name,
                        tenant_id=tenant_id, employee_id=emp.id, customer_id=None)
     pv, _ = await service.current_pledge(db, tenant_id), None

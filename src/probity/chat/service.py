@@ -198,6 +198,11 @@ async def _agent_team(session: AsyncSession, principal: Principal) -> tuple[int,
 async def set_availability(session: AsyncSession, principal: Principal, publish: Publish,
                            available: bool) -> AgentStatus:
     team_id, tenant_id = await _agent_team(session, principal)
+    if available:
+        # The training gate (a group standard): mandatory courses before the first chat.
+        from probity.training.service import check_chat_gate
+
+        await check_chat_gate(session, tenant_id, principal.employee_id)
     status = await session.get(AgentStatus, principal.user_id)
     if status is None:
         status = AgentStatus(user_id=principal.user_id, org_unit_id=team_id, tenant_id=tenant_id,

@@ -50,6 +50,7 @@ TASK_MODULES: list[str] = [
     "probity.onboarding.tasks",
     "probity.attendance.tasks",
     "probity.payroll.tasks",
+    "probity.training.tasks",
 ]
 
 TaskFn = Callable[..., Awaitable[dict[str, Any] | None]]

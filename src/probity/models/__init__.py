@@ -102,6 +102,16 @@ from probity.models.recruitment import (
     RequisitionStatus,
 )
 from probity.models.screening import Refusal, ScreeningLabel
+from probity.models.training import (
+    Assignment,
+    CaseStudy,
+    CaseStudyStatus,
+    Course,
+    CourseAttachment,
+    CourseStatus,
+    QuizAttempt,
+    QuizQuestion,
+)
 
 __all__ = [
     "AccessEntry",
@@ -109,6 +119,7 @@ __all__ = [
     "Alert",
     "ApiToken",
     "AppraisalCycle",
+    "Assignment",
     "AttendanceException",
     "AuditEntry",
     "Award",
@@ -123,9 +134,14 @@ __all__ = [
     "CaseNote",
     "CaseSettings",
     "CaseStatus",
+    "CaseStudy",
+    "CaseStudyStatus",
     "ChecklistItem",
     "Conversation",
     "ConversationStatus",
+    "Course",
+    "CourseAttachment",
+    "CourseStatus",
     "Customer",
     "CycleStatus",
     "DutyShift",
@@ -175,6 +191,8 @@ __all__ = [
     "PromotionDecision",
     "Punch",
     "QaReview",
+    "QuizAttempt",
+    "QuizQuestion",
     "Refund",
     "Refusal",
     "RequestStatus",

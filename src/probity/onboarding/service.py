@@ -175,6 +175,15 @@ async def complete_task(session: AsyncSession, actor: Principal, employee_id: in
         OnboardingTask.id == task_id, OnboardingTask.onboarding_id == ob.id))
     if task is None:
         raise NotFound("task not found")
+    if task.done_at is None and task.category == "training":
+        # The training item is the mandatory compliance course: done when it is passed.
+        from probity.training.service import missing_mandatory
+
+        missing = await missing_mandatory(session, emp.tenant_id, emp.id)
+        if missing:
+            raise Conflict("the mandatory course is not passed yet", code="training_not_passed",
+                           template="The mandatory course “{course}” is not passed yet",
+                           params={"course": missing[0].title}, course_id=missing[0].id)
     if task.done_at is None:
         task.done_at = utcnow()
         task.done_by_user_id = actor.user_id

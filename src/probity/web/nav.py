@@ -67,6 +67,9 @@ MENU: list[NavItem] = [
     NavItem("/qa", "QA reviews", _perm(Perm.qa_review)),
     NavItem("/payroll", "Payroll", _perm(Perm.payroll_read)),
     NavItem("/me/payslips", "My payslips", lambda p: p.employee_id is not None),
+    NavItem("/training", "Compliance training", _perm(Perm.training_read)),
+    NavItem("/me/training", "My training",
+            lambda p: p.employee_id is not None and p.can(Perm.training_self)),
     NavItem("/notifications", "Notifications", _always),
     NavItem("/account/tokens", "API tokens", lambda p: p.customer_id is None),
 ]

@@ -127,8 +127,15 @@ for (const b of document.querySelectorAll(".canned-reply")) {
   b.addEventListener("click", () => { document.getElementById("text").value = b.textContent; });
 }
 document.getElementById("available").addEventListener("change", async (e) => {
-  await api("/api/v1/chat/agent/availability",
+  const r = await api("/api/v1/chat/agent/availability",
     { method: "PUT", body: JSON.stringify({ available: e.target.checked }) });
+  const refusal = document.getElementById("availability-error");
+  refusal.hidden = r.ok;
+  if (!r.ok) {  // e.g. the training gate: the mandatory course comes before the first chat
+    e.target.checked = false;
+    const problem = await r.json().catch(() => ({}));
+    refusal.querySelector("span").textContent = problem.detail || r.statusText;
+  }
   loadList();
 });
 

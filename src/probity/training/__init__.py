@@ -1,0 +1,1 @@
+"""Compliance training: courses and quizzes, assignments, case studies, the chat gate."""
