@@ -24,7 +24,7 @@ ANSWERS = [[1], [0, 1], [1]]
 
 
 def _gate(base: str, on: bool) -> None:
-    with httpx.Client(base_url=base) as c:
+    with httpx.Client(base_url=base, timeout=60) as c:  # argon2 on a loaded machine
         assert c.post("/api/v1/auth/login", json={"username": "admin",
                                                   "password": DEMO_PASSWORD}).status_code == 200
         c.headers["X-CSRF-Token"] = c.get("/api/v1/auth/csrf").json()["csrf_token"]
