@@ -57,13 +57,13 @@ browser-deps:
 
 test: install-dev browser-deps
 	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/mypy --strict src/probity/screening src/probity/ledger src/probity/jobs src/probity/ops src/probity/openapi.py
+	$(BIN)/mypy --strict src
 	$(BIN)/mypy --strict sdk/python/src/probity_client
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 lint: install-dev
 	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/mypy --strict src/probity/screening src/probity/ledger src/probity/jobs src/probity/ops src/probity/openapi.py
+	$(BIN)/mypy --strict src
 	$(BIN)/mypy --strict sdk/python/src/probity_client
 
 # After an API change: refresh docs/openapi/v<major>.json (tests/test_openapi.py says when).

@@ -1,20 +1,25 @@
 """Shared test fixtures.
 
-The database is migrated with Alembic once per run (SQLite in a temp dir by default, or
-PROBITY_TEST_DATABASE_URL, e.g. PostgreSQL in CI) and seeded with the demo group. Each test then
+The database is migrated with Alembic and seeded with the demo group once per run (SQLite in a
+temp dir by default, or PROBITY_TEST_DATABASE_URL, e.g. PostgreSQL in CI); pytest-xdist workers
+each get a copy (SQLite) or a clone (PostgreSQL) of that seeded template. Each test then
 runs inside a transaction that is rolled back, so tests never see each other's writes.
 """
 
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import os
+import shutil
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
 from sqlalchemy import create_engine, pool, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from probity.app import create_app
@@ -40,19 +45,91 @@ def _reset_postgres(url: str) -> None:
     engine.dispose()
 
 
-@pytest.fixture(scope="session")
-def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    url = os.environ.get("PROBITY_TEST_DATABASE_URL")
-    if url:
-        _reset_postgres(url)
-    else:
-        url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+def _migrate_and_seed(url: str) -> None:
     from probity.demo import seed_demo
     from probity.migrate import upgrade
 
     upgrade(url)
     asyncio.run(seed_demo(Settings(database_url=url, secret_key=TEST_SECRET), if_empty=False))
-    yield url
+
+
+@contextmanager
+def _run_lock(root: Path) -> Iterator[None]:
+    """One lock for the whole run: pytest-xdist workers share `root`, the first one in builds
+    what the others then reuse."""
+    with open(root / "probity-template.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _worker_id() -> str:
+    """`gw0`, `gw1`… under pytest-xdist, `master` without it."""
+    return os.environ.get("PYTEST_XDIST_WORKER", "master")
+
+
+def _run_root(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
+    """This run's directory: shared by all xdist workers (their base temps are its children);
+    without xdist, the run's own base temp."""
+    base = tmp_path_factory.getbasetemp()
+    return base if worker_id == "master" else base.parent
+
+
+@pytest.fixture(scope="session")
+def seeded_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file seeded with the demo group, built once per run (the seed takes
+    tens of seconds) and copied by every fixture that needs a database of its own."""
+    root = _run_root(tmp_path_factory, _worker_id())
+    template = root / "seeded-template.db"
+    with _run_lock(root):
+        if not template.exists():
+            building = root / "seeded-template.building.db"
+            building.unlink(missing_ok=True)
+            _migrate_and_seed(f"sqlite+aiosqlite:///{building}")
+            building.rename(template)
+    return template
+
+
+def copy_seeded(template: Path, target: Path) -> str:
+    """A private copy of the seeded template; returns its URL."""
+    shutil.copy(template, target)
+    return f"sqlite+aiosqlite:///{target}"
+
+
+def _postgres_for_worker(url: str, root: Path, worker_id: str) -> str:
+    """The CI database is migrated and seeded once; each xdist worker gets a clone of it
+    (CREATE DATABASE … TEMPLATE), so workers never share rows or transactions."""
+    with _run_lock(root):
+        marker = root / "postgres-seeded"
+        if not marker.exists():
+            _reset_postgres(url)
+            _migrate_and_seed(url)
+            marker.touch()
+        if worker_id == "master":
+            return url
+        base = make_url(url)
+        name = f"{base.database}_{worker_id}"
+        admin = create_engine(sync_url(url), poolclass=pool.NullPool,
+                              isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{base.database}"'))
+        admin.dispose()
+        return base.set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+                 ) -> Iterator[str]:
+    url = os.environ.get("PROBITY_TEST_DATABASE_URL")
+    if url:
+        worker = _worker_id()
+        yield _postgres_for_worker(url, _run_root(tmp_path_factory, worker), worker)
+        return
+    template: Path = request.getfixturevalue("seeded_sqlite")
+    yield copy_seeded(template, tmp_path_factory.mktemp("db") / "test.db")
 
 
 @pytest.fixture(autouse=True)

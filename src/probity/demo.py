@@ -8,6 +8,7 @@ from __future__ import annotations
 import random
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from typing import cast
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -287,11 +288,11 @@ async def build_demo(session: AsyncSession, *, seed: int = 7, today: date | None
     demo_customer = customers["ECOM"][0]
     for username, display, role, scope_code, team_scoped in DEMO_LOGINS:
         scope = subsidiaries[scope_code] if scope_code else hq
-        emp = linked.get(username)
-        if emp is not None:  # the account's person is its employee: one name on every page
-            emp.name = display.split(" ")[1]
+        person = linked.get(username)
+        if person is not None:  # the account's person is its employee: one name on every page
+            person.name = display.split(" ")[1]
         user = User(username=username, display_name=display, password_hash=pw_hash,
-                    tenant_id=scope.id, employee_id=emp.id if emp else None,
+                    tenant_id=scope.id, employee_id=person.id if person else None,
                     customer_id=demo_customer.id if role == Role.customer else None)
         session.add(user)
         await session.flush()
@@ -360,19 +361,19 @@ async def build_demo(session: AsyncSession, *, seed: int = 7, today: date | None
 
 async def _ledger_commerce(session: AsyncSession) -> None:
     """Every demo payment and refund goes into its tenant's ledger, as imports do."""
-    from sqlalchemy import inspect as sa_inspect
+    from sqlalchemy.orm import class_mapper
 
     from probity.finance.records import ledger_records
     from probity.models import Refund
 
     for kind, model, when in (("payments", Payment, Payment.paid_at),
                               ("refunds", Refund, Refund.refunded_at)):
-        columns = [c.key for c in sa_inspect(model).column_attrs]
+        columns = [c.key for c in class_mapper(model).column_attrs]
         rows = (await session.scalars(select(model).order_by(when, model.id))).all()
         by_tenant: dict[int, list[dict[str, object]]] = {}
         for row in rows:
-            by_tenant.setdefault(row.tenant_id, []).append(
-                {c: getattr(row, c) for c in columns})
+            record: dict[str, object] = {c: getattr(row, c) for c in columns}
+            by_tenant.setdefault(cast(int, record["tenant_id"]), []).append(record)
         for tenant_id, records in by_tenant.items():
             await ledger_records(session, tenant_id, kind, records)
 

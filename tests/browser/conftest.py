@@ -73,14 +73,11 @@ def start_server(db_url: str, *, extra_env: dict[str, str] | None = None,
 
 
 @pytest.fixture(scope="session")
-def live_db_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    # Through the CLI, as `make run` does (and outside Playwright's event loop).
-    url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('live') / 'live.db'}"
-    env = {**os.environ, "PROBITY_DATABASE_URL": url}
-    cli = [sys.executable, "-m", "probity.cli"]
-    subprocess.run([*cli, "migrate"], env=env, check=True, capture_output=True)
-    subprocess.run([*cli, "demo", "seed"], env=env, check=True, capture_output=True)
-    return url
+def live_db_url(seeded_sqlite: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A copy of the run's seeded SQLite file (migrated and seeded as `make run` does)."""
+    path = tmp_path_factory.mktemp("live") / "live.db"
+    shutil.copy(seeded_sqlite, path)
+    return f"sqlite+aiosqlite:///{path}"
 
 
 @pytest.fixture(scope="session")

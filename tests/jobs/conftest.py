@@ -3,7 +3,6 @@ and `probity scheduler` against a broker, each on its own migrated and seeded SQ
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
 import signal
@@ -18,7 +17,6 @@ from typing import Any
 import httpx
 import pytest
 
-from probity.config import Settings
 from probity.demo import DEMO_PASSWORD
 
 REPO = Path(__file__).resolve().parents[2]
@@ -26,23 +24,11 @@ PROBITY = str(Path(sys.executable).parent / "probity")
 SECRET = "jobs-test-secret-0123456789abcdef0123456789"
 
 
-@pytest.fixture(scope="module")
-def seeded_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One migrated, seeded SQLite file per module; tests copy it."""
-    from probity.demo import seed_demo
-    from probity.migrate import upgrade
-
-    path = tmp_path_factory.mktemp("jobsdb") / "seed.db"
-    url = f"sqlite+aiosqlite:///{path}"
-    upgrade(url)
-    asyncio.run(seed_demo(Settings(database_url=url, secret_key=SECRET), if_empty=False))
-    return path
-
-
 @pytest.fixture
-def db_url(seeded_db: Path, tmp_path: Path) -> str:
+def db_url(seeded_sqlite: Path, tmp_path: Path) -> str:
+    """A private copy of the run's seeded SQLite file (tests/conftest.py)."""
     path = tmp_path / "probity.db"
-    shutil.copy(seeded_db, path)
+    shutil.copy(seeded_sqlite, path)
     return f"sqlite+aiosqlite:///{path}"
 
 

@@ -70,6 +70,10 @@ async def test_awards_confirmed_are_on_the_honour_roll(as_user: Any, db: AsyncSe
     assert (await hr.post(f"/api/v1/performance/awards/{award['id']}/confirm")).status_code == 409
     roll = (await hr.get("/api/v1/performance/honour-roll")).json()
     assert any(x["award_id"] == award["id"] for x in roll)
+    # …and it is on the employee's profile.
+    profile = await hr.get(f"/org/employees/{t['agent'].id}")
+    assert profile.status_code == 200
+    assert 'data-testid="profile-awards"' in profile.text and "合规标兵" in profile.text
 
 
 async def test_agent_is_notified_of_a_substantiated_decision(as_user: Any, db: AsyncSession

@@ -127,6 +127,12 @@ def test_bonus_rule() -> None:
     assert not lost.eligible and lost.amount == Decimal("0.00") and "85 < 90" in lost.reason
 
 
+def test_bonus_reason_prints_plain_percentages() -> None:
+    assert "10% × 3000.00" in compliance_bonus(95, Decimal("3000.00"), 90, Decimal("0.10")).reason
+    assert "12.5% × 3000.00" in compliance_bonus(95, Decimal("3000.00"), 90,
+                                                  Decimal("0.125")).reason
+
+
 def _msg(i: int, role: str, decision: str = "allow", cats: tuple[str, ...] = (),
          sender: int | None = None) -> tuple[int, str, str, list[str], int | None]:
     return (i, role, decision, list(cats), sender)

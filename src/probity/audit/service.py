@@ -78,7 +78,7 @@ def audit_query(
     tenant_id: int | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
-) -> Select[tuple[AuditEntry]]:
+) -> Select[AuditEntry]:
     scope = principal.scope(Perm.audit_read)
     q = select(AuditEntry).where(scope.filter(AuditEntry.tenant_id))  # type: ignore[arg-type]
     if action:

@@ -33,14 +33,14 @@ async def case_metrics(session: AsyncSession, principal: Principal, *, since: da
     alert_counts: dict[int, dict[str, int]] = defaultdict(dict)
     for tid, source, n in (await session.execute(
             select(Alert.tenant_id, Alert.source, func.count()).where(
-                scope.filter(Alert.tenant_id, Alert.org_unit_id),  # type: ignore[arg-type]
+                scope.filter(Alert.tenant_id, Alert.org_unit_id),
                 Alert.created_at >= since, Alert.created_at < until)
             .group_by(Alert.tenant_id, Alert.source))).all():
         alert_counts[tid][source] = n
     cases = (await session.execute(select(
         Case.tenant_id, Case.created_at, Case.triaged_at, Case.decided_at, Case.decision,
         Case.triage_due_at, Case.decision_due_at).where(
-        scope.filter(Case.tenant_id, Case.org_unit_id),  # type: ignore[arg-type]
+        scope.filter(Case.tenant_id, Case.org_unit_id),
         Case.created_at >= since, Case.created_at < until))).all()
     per: dict[int, list[Any]] = defaultdict(list)
     for row in cases:

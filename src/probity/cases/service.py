@@ -106,9 +106,9 @@ async def update_settings(session: AsyncSession, principal: Principal, tenant_id
 # queries
 
 
-def scoped_cases(principal: Principal, perm: Perm = Perm.case_read) -> Select[Any]:
+def scoped_cases(principal: Principal, perm: Perm = Perm.case_read) -> Select[Case]:
     scope = principal.scope(perm)
-    return select(Case).where(scope.filter(Case.tenant_id, Case.org_unit_id))  # type: ignore[arg-type]
+    return select(Case).where(scope.filter(Case.tenant_id, Case.org_unit_id))
 
 
 async def get_case(session: AsyncSession, principal: Principal, case_id: int,
@@ -329,7 +329,7 @@ async def group_pending_alerts(session: AsyncSession, principal: Principal | Non
         CaseAlert.id.is_(None))
     if principal is not None:
         q = q.where(principal.scope(Perm.case_manage).filter(
-            Alert.tenant_id, Alert.org_unit_id))  # type: ignore[arg-type]
+            Alert.tenant_id, Alert.org_unit_id))
     if tenant_ids is not None:
         q = q.where(Alert.tenant_id.in_(tenant_ids))
     alerts = (await session.scalars(q.order_by(Alert.created_at, Alert.id).limit(limit))).all()
@@ -439,7 +439,7 @@ async def sla_sweep(session: AsyncSession, principal: Principal | None,
     q = select(Case).where(or_(Case.triaged_at.is_(None), Case.decided_at.is_(None)))
     if principal is not None:
         q = q.where(principal.scope(Perm.case_manage).filter(
-            Case.tenant_id, Case.org_unit_id))  # type: ignore[arg-type]
+            Case.tenant_id, Case.org_unit_id))
     done: list[tuple[int, str, str]] = []
     for case in (await session.scalars(q.order_by(Case.id))).all():
         view = sla_view(case, now)
@@ -521,7 +521,7 @@ async def open_from_alerts(session: AsyncSession, principal: Principal, alert_id
                            title: str | None) -> Case:
     scope = principal.scope(Perm.case_manage)
     alerts = list((await session.scalars(select(Alert).where(
-        Alert.id.in_(alert_ids), scope.filter(Alert.tenant_id, Alert.org_unit_id)  # type: ignore[arg-type]
+        Alert.id.in_(alert_ids), scope.filter(Alert.tenant_id, Alert.org_unit_id)
     ).order_by(Alert.id))).all())
     if len(alerts) != len(set(alert_ids)):
         raise InvalidInput("unknown or out-of-scope alert id", code="unknown_alert")

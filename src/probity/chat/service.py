@@ -247,7 +247,7 @@ async def participant_for(session: AsyncSession, principal: Principal | None,
         scope = principal.scope(Perm.chat_supervise)
         ok = await session.scalar(select(Conversation.id).where(
             Conversation.id == conv.id,
-            scope.filter(Conversation.tenant_id, Conversation.org_unit_id)))  # type: ignore[arg-type]
+            scope.filter(Conversation.tenant_id, Conversation.org_unit_id)))
         if ok is not None:
             return conv, Participant("supervisor", principal.user_id, principal.employee_id,
                                      principal)
@@ -269,7 +269,7 @@ async def list_conversations(session: AsyncSession, principal: Principal, *,
     elif principal.can(Perm.chat_supervise):
         scope = principal.scope(Perm.chat_supervise)
         q = select(Conversation).where(
-            scope.filter(Conversation.tenant_id, Conversation.org_unit_id)  # type: ignore[arg-type]
+            scope.filter(Conversation.tenant_id, Conversation.org_unit_id)
             | (Conversation.agent_user_id == principal.user_id))
     else:
         q = select(Conversation).where(Conversation.agent_user_id == principal.user_id)
@@ -608,9 +608,9 @@ async def store_messages(session: AsyncSession, sends: list[PendingSend], *,
         if isinstance(item, PendingSend):
             continue
         if isinstance(item, tuple) and len(item) == 3:
-            outcomes.append((by_key[item], True))  # type: ignore[index]
+            outcomes.append((by_key[item], True))
         else:
-            outcomes.append(item)  # type: ignore[arg-type]
+            outcomes.append(item)
     if messages:
         await _insert_returning_ids(session, Message, [m for _s, m in messages],
                                     _MESSAGE_COLUMNS, ("conversation_id", "seq"))
@@ -1168,14 +1168,14 @@ async def reassign(session: AsyncSession, principal: Principal, publish: Publish
     scope = principal.scope(Perm.chat_reassign)
     conv = await session.scalar(select(Conversation).where(
         Conversation.id == conv_id,
-        scope.filter(Conversation.tenant_id, Conversation.org_unit_id)))  # type: ignore[arg-type]
+        scope.filter(Conversation.tenant_id, Conversation.org_unit_id)))
     if conv is None:
         raise NotFound("no such conversation")
     if conv.status == ConversationStatus.closed:
         raise Conflict("the conversation is closed", code="closed")
     target = await session.scalar(select(AgentStatus).where(
         AgentStatus.user_id == to_user_id,
-        scope.filter(AgentStatus.tenant_id, AgentStatus.org_unit_id)))  # type: ignore[arg-type]
+        scope.filter(AgentStatus.tenant_id, AgentStatus.org_unit_id)))
     if target is None:
         # An agent who never opened the workspace: derive the team from the role assignment.
         user = await session.get(User, to_user_id)

@@ -65,12 +65,12 @@ async def seed_finance_demo(session: AsyncSession) -> None:
     session.add_all(refunds)
     await session.flush()
     # Ledgered like every payment and refund (verification checks each has its entry).
-    from sqlalchemy import inspect as sa_inspect
+    from sqlalchemy.orm import class_mapper
 
     from probity.finance.records import ledger_records
 
     for kind, rows in (("payments", [payment]), ("refunds", refunds)):
-        columns = [c.key for c in sa_inspect(type(rows[0])).column_attrs]
+        columns = [c.key for c in class_mapper(type(rows[0])).column_attrs]
         await ledger_records(session, ecom.id, kind,
                              [{c: getattr(r, c) for c in columns} for r in rows])
     from probity.finance.rules import run_rules

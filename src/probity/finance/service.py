@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from probity.audit.service import record_audit, snapshot
@@ -18,9 +18,9 @@ from probity.models import Employee, ImportBatch, PayeeAccount, PayeeKind
 PAYEE_FIELDS = ("account_no", "kind", "account_type", "employee_id", "label", "active")
 
 
-def _payees(principal: Principal, perm: Perm) -> Any:
+def _payees(principal: Principal, perm: Perm) -> Select[PayeeAccount]:
     return select(PayeeAccount).where(
-        principal.scope(perm).filter(PayeeAccount.tenant_id))  # type: ignore[arg-type]
+        principal.scope(perm).filter(PayeeAccount.tenant_id))
 
 
 async def list_payees(session: AsyncSession, principal: Principal, *, tenant_id: int | None,
@@ -170,6 +170,6 @@ async def _finish(session: AsyncSession, principal: Principal, plan: importer.Pl
 async def list_imports(session: AsyncSession, principal: Principal, limit: int, offset: int
                        ) -> list[ImportBatch]:
     q = select(ImportBatch).where(principal.scope(Perm.finance_import).filter(
-        ImportBatch.tenant_id))  # type: ignore[arg-type]
+        ImportBatch.tenant_id))
     return list((await session.scalars(q.order_by(ImportBatch.id.desc()).limit(limit)
                                        .offset(offset))).all())

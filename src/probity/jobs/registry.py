@@ -51,6 +51,7 @@ TASK_MODULES: list[str] = [
     "probity.attendance.tasks",
     "probity.payroll.tasks",
     "probity.training.tasks",
+    "probity.performance.tasks",
 ]
 
 TaskFn = Callable[..., Awaitable[dict[str, Any] | None]]

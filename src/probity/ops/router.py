@@ -32,7 +32,7 @@ async def _check_redis(url: str) -> None:
     try:
         await client.ping()
     finally:
-        await client.aclose()  # type: ignore[attr-defined]
+        await client.aclose()
 
 
 @lru_cache(maxsize=1)

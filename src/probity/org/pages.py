@@ -122,7 +122,10 @@ async def employee_detail(request: Request, employee_id: int, session: Session,
             Position.id == emp.position_id))).first()
         positions[emp.position_id] = f"{pos[0]} ({pos[1]})" if pos else "—"
     allowed = sorted(s.value for s in service.TRANSITIONS[emp.status])
+    from probity.performance.awards import employee_awards
+
     return render(request, "org/employee.html", e=service.employee_read(emp, principal),
+                  awards=await employee_awards(session, emp.id),
                   events=events, tenants=tenants, units=units, positions=positions,
                   allowed=allowed, can_transition=principal.can(Perm.employee_lifecycle),
                   today=date.today().isoformat(), error=error)

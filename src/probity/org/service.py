@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -120,8 +120,17 @@ async def update_tenant(session: AsyncSession, actor: Principal, tenant_id: int,
                                TENANT_FIELDS, "tenant", tenant.id)
 
 
-async def _apply_update(session: AsyncSession, actor: Principal, obj: Any, changes: dict[str, Any],
-                        fields: tuple[str, ...], kind: str, tenant_id: int) -> Any:
+class _Identified(Protocol):
+    @property
+    def id(self) -> int: ...
+
+
+_Row = TypeVar("_Row", bound=_Identified)
+
+
+async def _apply_update(session: AsyncSession, actor: Principal, obj: _Row,
+                        changes: dict[str, Any], fields: tuple[str, ...], kind: str,
+                        tenant_id: int) -> _Row:
     before = snapshot(obj, fields)
     for key, value in changes.items():
         setattr(obj, key, value)
@@ -338,7 +347,7 @@ async def update_employee(session: AsyncSession, actor: Principal, employee_id: 
     if changes.get("manager_id") is not None:
         await _check_manager(session, actor, changes["manager_id"], emp.id)
     return await _apply_update(session, actor, emp, changes, EMPLOYEE_FIELDS, "employee",
-                               emp.tenant_id)  # type: ignore[no-any-return]
+                               emp.tenant_id)
 
 
 async def transition_employee(session: AsyncSession, actor: Principal, employee_id: int,

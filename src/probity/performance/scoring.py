@@ -153,7 +153,7 @@ def compliance_bonus(score: int, base: Decimal, threshold: int, rate: Decimal) -
     eligible = score >= threshold
     amount = (base * rate).quantize(CENT, rounding=ROUND_HALF_UP) if eligible else Decimal(
         "0.00")
-    pct = (rate * 100).normalize()
+    pct = format((rate * 100).normalize(), "f")  # 10, 12.5 — never "1E+1"
     if eligible:
         reason = f"compliance {score} ≥ {threshold}: {pct}% × {base}"
     else:
