@@ -13,6 +13,9 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_SECRET = "dev-insecure-secret-change-me"
 DEFAULT_DB_PATH = PROJECT_ROOT / "var" / "probity.db"
 
+# The display zone where nothing else is set: the one literal of it in the code.
+DEFAULT_TIMEZONE = "Asia/Shanghai"
+
 
 class ConfigurationError(RuntimeError):
     """The configuration cannot run in the selected mode."""
@@ -34,7 +37,7 @@ class Settings(BaseSettings):
     # Finance file imports (CSV/XLSX) may be larger: 100,000 rows are about 8 MB.
     max_import_bytes: int = 50 * 1024 * 1024
     session_max_age_s: int = 8 * 3600
-    default_timezone: str = "Asia/Shanghai"
+    default_timezone: str = DEFAULT_TIMEZONE
     default_locale: Literal["zh_CN", "en"] = "zh_CN"
     # Login throttling: after `lockout_threshold` failures within `lockout_window_s`, the
     # account is locked for `lockout_s` seconds (doubling with each further lock).

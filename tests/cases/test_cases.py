@@ -24,18 +24,19 @@ SH = ZoneInfo("Asia/Shanghai")
 
 
 def test_working_days_skip_the_weekend() -> None:
+    def due(start: datetime, days: int) -> datetime:
+        return add_working_days(start, days, "Asia/Shanghai")
+
     friday = datetime(2026, 11, 27, 16, 0, tzinfo=SH)  # a Friday
-    assert add_working_days(friday, 3).astimezone(SH) == datetime(2026, 12, 2, 16, 0, tzinfo=SH)
+    assert due(friday, 3).astimezone(SH) == datetime(2026, 12, 2, 16, 0, tzinfo=SH)
     monday = datetime(2026, 11, 23, 9, 30, tzinfo=SH)
-    assert add_working_days(monday, 3).astimezone(SH) == datetime(2026, 11, 26, 9, 30,
-                                                                  tzinfo=SH)
+    assert due(monday, 3).astimezone(SH) == datetime(2026, 11, 26, 9, 30, tzinfo=SH)
     saturday = datetime(2026, 11, 28, 11, 0, tzinfo=SH)  # counts from Monday 00:00
-    assert add_working_days(saturday, 3).astimezone(SH) == datetime(2026, 12, 3, 0, 0,
-                                                                    tzinfo=SH)
+    assert due(saturday, 3).astimezone(SH) == datetime(2026, 12, 3, 0, 0, tzinfo=SH)
     # UTC in, UTC out; the zone decides the day: Friday 23:00 UTC is Saturday in Shanghai.
     late = datetime(2026, 11, 27, 23, 0, tzinfo=UTC)
-    due = add_working_days(late, 1)
-    assert due.tzinfo == UTC and due.astimezone(SH) == datetime(2026, 12, 1, 0, 0, tzinfo=SH)
+    one = due(late, 1)
+    assert one.tzinfo == UTC and one.astimezone(SH) == datetime(2026, 12, 1, 0, 0, tzinfo=SH)
 
 
 def test_clock_states() -> None:
@@ -101,6 +102,10 @@ async def test_grouping_is_configurable(db: AsyncSession, as_user: Any) -> None:
     bad = await client.put("/api/v1/cases/settings", json={"tenant_id": t.id,
                                                            "group_by": "moon"})
     assert bad.status_code == 422
+    # One source for the bounds: the group standard's (grouping window 1–720 hours).
+    bad = await client.put("/api/v1/cases/settings", json={"tenant_id": t.id,
+                                                           "window_hours": 1000})
+    assert bad.status_code == 422 and "window_hours" in bad.text
 
 
 # --- the workflow ----------------------------------------------------------------------------

@@ -20,7 +20,6 @@ from probity.models import (
     OvertimeRequest,
     RequestStatus,
     ShiftSwap,
-    Tenant,
 )
 from probity.models.base import utcnow
 
@@ -34,8 +33,10 @@ def local_span(day: date, start: time, end: time, tz: str) -> tuple[datetime, da
 
 
 async def tenant_zone(session: AsyncSession, tenant_id: int) -> str:
-    return await session.scalar(select(Tenant.timezone).where(Tenant.id == tenant_id)) \
-        or "Asia/Shanghai"
+    """The zone the tenant's rota and punches are read in: its display zone (group standard)."""
+    from probity.governance.accessors import display_timezone
+
+    return await display_timezone(session, tenant_id)
 
 
 async def unit_in_scope(session: AsyncSession, principal: Principal, unit_id: int, perm: Perm,

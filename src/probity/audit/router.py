@@ -2,34 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict
 
 from probity.audit import service
+from probity.audit.schemas import AuditRead
 from probity.auth.deps import AuditReader, Session
 from probity.bounds import AwareDatetime, DbId
 
 router = APIRouter(prefix="/api/v1", tags=["audit"])
-
-
-class AuditRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-    id: int
-    created_at: datetime
-    tenant_id: int | None
-    actor_user_id: int | None
-    actor_name: str | None
-    action: str
-    target_type: str
-    target_id: str | None
-    before: dict[str, object] | None
-    after: dict[str, object] | None
-    ip: str | None
-    request_id: str | None
 
 
 @router.get("/audit", response_model=list[AuditRead])

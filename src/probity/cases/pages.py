@@ -13,6 +13,7 @@ from probity.auth.deps import Session, commit, require
 from probity.auth.permissions import Perm, Principal
 from probity.cases import service
 from probity.errors import DomainError, NotFound
+from probity.governance.accessors import display_timezone
 from probity.models import Customer, Employee, Tenant
 from probity.web.render import render
 
@@ -132,7 +133,7 @@ async def case_page(request: Request, case_id: int, session: Session, principal:
                     error: str | None = None) -> Response:
     case = await service.get_case(session, principal, case_id)
     kinds = set(request.query_params.getlist("k")) & set(service.TIMELINE_KINDS) or None
-    tz = await session.scalar(select(Tenant.timezone).where(Tenant.id == case.tenant_id))
+    tz = await display_timezone(session, case.tenant_id)
     since = _day(request.query_params.get("from"), tz)
     until = _day(request.query_params.get("to"), tz)
     if until is not None:
@@ -154,7 +155,7 @@ async def case_page(request: Request, case_id: int, session: Session, principal:
                   next_states=sorted(s.value for s in service.TRANSITIONS[case.status]
                                      if s.value not in withheld),
                   withheld=withheld, people=people,
-                  names=await _names(session, [case]), tz=tz or "Asia/Shanghai",
+                  names=await _names(session, [case]), tz=tz,
                   can_manage=principal.can(Perm.case_manage), error=error,
                   conversation_ids=sorted({i["conversation_id"] for i in items
                                            if i.get("conversation_id")}),
@@ -226,14 +227,14 @@ async def _managers(session: Session, case: Any) -> list[tuple[int, str]]:
     return list(seen.items())
 
 
-def _day(value: str | None, tz: str | None) -> Any:
+def _day(value: str | None, tz: str) -> Any:
     from datetime import datetime
     from zoneinfo import ZoneInfo
 
     if not value:
         return None
     try:
-        return datetime.fromisoformat(value).replace(tzinfo=ZoneInfo(tz or "Asia/Shanghai"))
+        return datetime.fromisoformat(value).replace(tzinfo=ZoneInfo(tz))
     except ValueError:
         return None
 

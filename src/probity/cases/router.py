@@ -7,12 +7,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, Field
 
 from probity.auth.deps import Session, commit, require
 from probity.auth.permissions import Perm, Principal
 from probity.bounds import AwareDatetime
 from probity.cases import schemas, service
+from probity.cases.schemas import AppealIn, OwnReport
 from probity.models import Case
 
 router = APIRouter(tags=["cases"])
@@ -106,15 +106,6 @@ async def report(body: schemas.ReportCreate, session: Session, principal: CaseMa
     return schemas.ReportResult(alert_id=alert.id, case_id=case.id if case else None)
 
 
-class OwnReport(BaseModel):
-    text: str = Field(min_length=1, max_length=5000)
-    conversation_id: int | None = None
-
-
-class AppealIn(BaseModel):
-    reason: str = Field(min_length=1, max_length=1000)
-
-
 @router.post("/api/v1/reports/self", response_model=schemas.ReportResult, status_code=201)
 async def file_self_report(body: OwnReport, session: Session, principal: AgentOnly
                            ) -> schemas.ReportResult:
@@ -153,10 +144,7 @@ async def appeal(case_id: int, body: AppealIn, session: Session, principal: Agen
 @router.get("/api/v1/cases/settings", response_model=schemas.SettingsRead)
 async def get_settings(session: Session, principal: CaseReader, tenant_id: int
                        ) -> schemas.SettingsRead:
-    from probity.auth.scoping import tenant_in_scope
-
-    await tenant_in_scope(session, principal, Perm.case_read, tenant_id)
-    p = await service.case_policy(session, tenant_id)
+    p = await service.read_settings(session, principal, tenant_id)
     return schemas.SettingsRead(tenant_id=tenant_id, group_by=p.group_by,
                                 window_hours=p.window_hours, triage_hours=p.triage_hours,
                                 decision_working_days=p.decision_working_days)

@@ -118,11 +118,14 @@ class GroupResult(BaseModel):
 
 
 class SettingsUpdate(BaseModel):
+    """A change to the tenant's `cases` group standard; values and their bounds are checked by
+    governance (`CaseStandardSettings`), which answers 422 naming the field."""
+
     tenant_id: int
-    group_by: str | None = Field(default=None, pattern="^(agent_customer|agent|customer)$")
-    window_hours: int | None = Field(default=None, ge=1, le=24 * 90)
-    triage_hours: int | None = Field(default=None, ge=1, le=24 * 7)
-    decision_working_days: int | None = Field(default=None, ge=1, le=60)
+    group_by: str | None = Field(default=None, max_length=32)
+    window_hours: int | None = None
+    triage_hours: int | None = None
+    decision_working_days: int | None = None
     reason: str | None = Field(default=None, max_length=500)
 
 
@@ -141,3 +144,12 @@ class TimelineItem(BaseModel):
     title: str
     text: str = ""
     data: dict[str, Any] = {}
+
+
+class OwnReport(BaseModel):
+    text: str = Field(min_length=1, max_length=5000)
+    conversation_id: int | None = None
+
+
+class AppealIn(BaseModel):
+    reason: str = Field(min_length=1, max_length=1000)

@@ -70,11 +70,14 @@ CASE_FIELDS = ("status", "severity", "assignee_user_id", "decision", "penalty")
 
 @dataclass
 class Policy:
-    group_by: str = "agent_customer"
-    window_hours: int = 72
-    triage_hours: int = 2
-    decision_working_days: int = 3
-    timezone: str = "Asia/Shanghai"
+    """The effective case standards: values from governance (`CaseStandardSettings`, the one
+    place their defaults and bounds are written) and the display zone."""
+
+    group_by: str
+    window_hours: int
+    triage_hours: int
+    decision_working_days: int
+    timezone: str
 
 
 async def case_policy(session: AsyncSession, tenant_id: int) -> Policy:
@@ -87,6 +90,12 @@ async def case_policy(session: AsyncSession, tenant_id: int) -> Policy:
     return Policy(group_by=s.group_by, window_hours=s.window_hours, triage_hours=s.triage_hours,
                   decision_working_days=s.decision_working_days,
                   timezone=await display_timezone(session, tenant_id))
+
+
+async def read_settings(session: AsyncSession, principal: Principal, tenant_id: int) -> Policy:
+    """The case standards in force for a tenant in the reader's scope (404 otherwise)."""
+    await tenant_in_scope(session, principal, Perm.case_read, tenant_id)
+    return await case_policy(session, tenant_id)
 
 
 async def update_settings(session: AsyncSession, principal: Principal, tenant_id: int,

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 WARN_FRACTION = 0.25
 
 
-def add_working_days(start: datetime, days: int, tz: str = "Asia/Shanghai") -> datetime:
+def add_working_days(start: datetime, days: int, tz: str) -> datetime:
     """`days` working days after `start`, at the same local time of day.
 
     A start on a Saturday or Sunday counts from the following Monday at 00:00 local time.

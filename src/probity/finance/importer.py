@@ -39,7 +39,6 @@ from probity.models import (
     Payment,
     PaymentMethod,
     Refund,
-    Tenant,
 )
 from probity.models.base import utcnow
 
@@ -339,8 +338,9 @@ def resolve_columns(spec: Spec, headers: list[str], mapping: dict[str, str] | No
 
 
 async def _tenant_zone(session: AsyncSession, tenant_id: int) -> ZoneInfo:
-    tz = await session.scalar(select(Tenant.timezone).where(Tenant.id == tenant_id))
-    return ZoneInfo(tz or "Asia/Shanghai")
+    from probity.governance.accessors import display_timezone
+
+    return ZoneInfo(await display_timezone(session, tenant_id))
 
 
 async def _lookup(session: AsyncSession, column: Any, keys: set[str], *extra: Any,

@@ -5,11 +5,12 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from probity.config import DEFAULT_TIMEZONE
 from probity.governance.sections import DisplaySettings
 from probity.governance.service import effective_settings
 from probity.models import Tenant
 
-DEFAULT_TIMEZONE = "Asia/Shanghai"
+__all__ = ["DEFAULT_TIMEZONE", "display_timezone"]
 
 
 async def display_timezone(session: AsyncSession, tenant_id: int) -> str:

@@ -2,41 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
-
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict
 
 from probity.auth.deps import PolicyManager, PolicyReader, Session, commit
 from probity.governance import replays
+from probity.governance.schemas import ReplayRead, RetroStart
 from probity.policy.schemas import PolicyOverlay, ReplayStart
 
 router = APIRouter(tags=["governance"])
-
-
-class RetroStart(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    since: datetime
-    until: datetime
-
-
-class ReplayRead(BaseModel):
-    id: int
-    tenant_id: int
-    kind: str
-    status: str
-    since: datetime
-    until: datetime
-    overlay_sha256: str | None
-    done: int
-    total: int | None
-    changed: int
-    summary: list[dict[str, Any]]
-    samples: list[dict[str, Any]]
-    created_at: datetime
-    finished_at: datetime | None
-    error: str | None
 
 
 @router.post("/api/v1/policies/{tenant_id}/replays", status_code=202,

@@ -128,3 +128,27 @@ class TenantDiffRead(BaseModel):
             before_origin=TenantRefRead.of(c.before_origin),
             after_origin=TenantRefRead.of(c.after_origin), locked_before=c.locked_before,
             locked_after=c.locked_after) for c in d.changes])
+
+
+class RetroStart(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    since: datetime
+    until: datetime
+
+
+class ReplayRead(BaseModel):
+    id: int
+    tenant_id: int
+    kind: str
+    status: str
+    since: datetime
+    until: datetime
+    overlay_sha256: str | None
+    done: int
+    total: int | None
+    changed: int
+    summary: list[dict[str, Any]]
+    samples: list[dict[str, Any]]
+    created_at: datetime
+    finished_at: datetime | None
+    error: str | None

@@ -3,35 +3,15 @@ its tenant) follow its progress; anyone else gets 404."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
-
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
-from pydantic import BaseModel
 
 from probity.auth.deps import CurrentPrincipal, Session
 from probity.jobs import service
+from probity.jobs.schemas import JobRead
 from probity.web.render import render
 
 router = APIRouter()
-
-
-class JobRead(BaseModel):
-    id: int
-    task: str
-    tenant_id: int | None
-    state: str
-    stage: str | None
-    done: int
-    total: int | None
-    detail: dict[str, Any]
-    attempts: int
-    result: dict[str, Any] | None
-    error: dict[str, Any] | None
-    created_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
 
 
 @router.get("/api/v1/jobs", response_model=list[JobRead], tags=["jobs"])

@@ -22,7 +22,6 @@ from probity.models.cases import (
     CaseAlert,
     CaseEvent,
     CaseNote,
-    CaseSettings,
     CaseStatus,
     Notification,
     NotificationRule,
@@ -44,7 +43,7 @@ from probity.models.commerce import (
     Refund,
 )
 from probity.models.duty import DutyShift
-from probity.models.finance import ImportBatch, PayeeAccount, PayeeKind, RuleSetting
+from probity.models.finance import ImportBatch, PayeeAccount, PayeeKind
 from probity.models.governance import PolicyReplay, SettingsVersion
 from probity.models.jobs import Job
 from probity.models.ledger import LedgerCheckpoint, LedgerEntry, LedgerRef
@@ -132,7 +131,6 @@ __all__ = [
     "CaseAlert",
     "CaseEvent",
     "CaseNote",
-    "CaseSettings",
     "CaseStatus",
     "CaseStudy",
     "CaseStudyStatus",
@@ -203,7 +201,6 @@ __all__ = [
     "RoleAssignment",
     "RollupCube",
     "RollupHourly",
-    "RuleSetting",
     "RunStatus",
     "SalaryAssignment",
     "SalaryStructure",

@@ -102,20 +102,6 @@ class CaseNote(IdMixin, TimestampMixin, Base):
     body: Mapped[str] = mapped_column(Text)
 
 
-class CaseSettings(Base):
-    """Per-tenant case policy: how alerts are grouped and the SLA clocks."""
-
-    __tablename__ = "case_settings"
-
-    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), primary_key=True)
-    # agent_customer (default) | agent | customer
-    group_by: Mapped[str] = mapped_column(String(20), default="agent_customer")
-    window_hours: Mapped[int] = mapped_column(Integer, default=72)
-    triage_hours: Mapped[int] = mapped_column(Integer, default=2)
-    decision_working_days: Mapped[int] = mapped_column(Integer, default=3)
-    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-
-
 class NotificationRule(IdMixin, TimestampMixin, Base):
     """Who hears about what: per tenant, a role (or a group-chat robot) and a minimum severity.
 

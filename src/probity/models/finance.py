@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
-from typing import Any
 
-from sqlalchemy import JSON, Boolean, Enum, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, Enum, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from probity.models.base import Base, IdMixin, TimestampMixin, UTCDateTime
+from probity.models.base import Base, IdMixin, TimestampMixin
 
 
 class PayeeKind(enum.StrEnum):
@@ -48,16 +46,3 @@ class ImportBatch(IdMixin, TimestampMixin, Base):
     updated: Mapped[int] = mapped_column(Integer)
     unchanged: Mapped[int] = mapped_column(Integer)
     actor_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-
-
-class RuleSetting(IdMixin, Base):
-    """A tenant's override of one anomaly rule (enabled, parameters)."""
-
-    __tablename__ = "anomaly_rule_settings"
-    __table_args__ = (UniqueConstraint("tenant_id", "rule"),)
-
-    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), index=True)
-    rule: Mapped[str] = mapped_column(String(40))
-    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
-    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

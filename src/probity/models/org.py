@@ -8,6 +8,7 @@ from datetime import date, datetime
 from sqlalchemy import Date, Enum, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from probity.config import DEFAULT_TIMEZONE
 from probity.models.base import Base, IdMixin, TimestampMixin, UTCDateTime
 
 
@@ -28,7 +29,7 @@ class Tenant(IdMixin, TimestampMixin, Base):
     name_en: Mapped[str | None] = mapped_column(String(200))
     kind: Mapped[TenantKind] = mapped_column(Enum(TenantKind, native_enum=False, length=16))
     path: Mapped[str] = mapped_column(String(400), index=True, default="")
-    timezone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
+    timezone: Mapped[str] = mapped_column(String(64), default=DEFAULT_TIMEZONE)
 
 
 class OrgUnitKind(enum.StrEnum):

@@ -2,25 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel, ConfigDict
 
 from probity.auth.deps import CurrentPrincipal, Session, commit, require
 from probity.auth.permissions import Perm, Principal
 from probity.onboarding import schemas, service
+from probity.onboarding.schemas import CompleteRequest
 
 router = APIRouter(prefix="/api/v1", tags=["onboarding"])
 
 Reader = Annotated[Principal, Depends(require(Perm.onboarding_read))]
 Manager = Annotated[Principal, Depends(require(Perm.onboarding_manage))]
-
-
-class CompleteRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    effective_date: date
 
 
 @router.get("/onboarding", response_model=list[schemas.OnboardingRead])

@@ -96,3 +96,8 @@ class PledgeStatusRow(BaseModel):
     signed_version: int | None
     signed_at: datetime | None
     current: bool
+
+
+class CompleteRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    effective_date: date

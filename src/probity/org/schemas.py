@@ -7,6 +7,7 @@ from typing import Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
+from probity.config import DEFAULT_TIMEZONE
 from probity.models import EmploymentStatus, OrgUnitKind, TenantKind
 
 T = TypeVar("T")
@@ -25,7 +26,7 @@ class TenantCreate(Strict):
     name: str = Name
     name_en: str | None = Field(default=None, max_length=200)
     kind: TenantKind = TenantKind.subsidiary
-    timezone: str = Field(default="Asia/Shanghai", max_length=64)
+    timezone: str = Field(default=DEFAULT_TIMEZONE, max_length=64)
 
     @field_validator("timezone")
     @classmethod

@@ -16,6 +16,8 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from probity.config import DEFAULT_TIMEZONE
+
 Gettext = Callable[..., str]
 
 
@@ -62,7 +64,7 @@ class Labels:
         name = self.code("object", target_type)
         return f"{name} #{target_id}" if target_id not in (None, "") else name
 
-    def cell(self, field: str, value: Any, tz: str = "Asia/Shanghai") -> str:
+    def cell(self, field: str, value: Any, tz: str = DEFAULT_TIMEZONE) -> str:
         """One cell of an import preview: times in the zone, codes in words."""
         if value is None or value == "":
             return ""

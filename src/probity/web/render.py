@@ -13,6 +13,7 @@ from jinja2.runtime import Context
 
 from probity.auth.deps import csrf_token
 from probity.auth.permissions import Perm, Principal
+from probity.config import DEFAULT_TIMEZONE
 from probity.i18n import negotiate, translator
 from probity.web import WEB_DIR
 from probity.web.labels import Labels
@@ -41,7 +42,7 @@ def parse_day(value: str | None) -> datetime | None:
 TIME_FORMAT = "%Y-%m-%d %H:%M"  # the one display format; /static/app.js formatTime() matches it
 
 
-def local_time(value: datetime | None, tz: str = "Asia/Shanghai") -> str:
+def local_time(value: datetime | None, tz: str = DEFAULT_TIMEZONE) -> str:
     if value is None:
         return ""
     if value.tzinfo is None:  # stored times are UTC; a naive one read back from SQLite is too
@@ -53,7 +54,7 @@ def local_time(value: datetime | None, tz: str = "Asia/Shanghai") -> str:
 def _local_time_filter(ctx: Context, value: datetime | None, tz: str | None = None) -> str:
     """`{{ t | local_time }}` shows t in the page's zone (the `tz` the page passed, else the
     deployment's default), in the one display format."""
-    return local_time(value, tz or str(ctx.get("tz") or "Asia/Shanghai"))
+    return local_time(value, tz or str(ctx.get("tz") or DEFAULT_TIMEZONE))
 
 
 env.filters["local_time"] = _local_time_filter
