@@ -64,3 +64,13 @@ def test_every_declared_dependency_is_in_the_lock() -> None:
              for d in declared}
     missing = sorted(n for n in names if n not in locked)
     assert not missing, f"not in requirements*.lock, run `make lock`: {missing}"
+
+
+def test_the_display_zone_has_one_source() -> None:
+    """Times are shown in the tenant's display zone (`governance.accessors.display_timezone`);
+    the deployment default is written once, in `probity.config` (demo data may name a zone)."""
+    literal = '"Asia/' + 'Shanghai"'
+    offenders = [str(path.relative_to(REPO)) for path in (REPO / "src" / "probity").rglob("*.py")
+                 if literal in path.read_text(encoding="utf-8")
+                 and path.name != "demo.py" and path.name != "config.py"]
+    assert offenders == [], f"use display_timezone() or config.DEFAULT_TIMEZONE in {offenders}"

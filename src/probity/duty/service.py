@@ -249,8 +249,10 @@ async def add_duty(session: AsyncSession, actor: Principal | None, *, tenant_id:
             DutyShift.employee_id == emp.id, DutyShift.starts_at < e, DutyShift.ends_at > s)
             .limit(1))
         if clash is not None:
-            tz = ZoneInfo(tenant.timezone or "Asia/Shanghai")
-            when = clash.starts_at.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+            from probity.governance.accessors import display_timezone
+
+            zone = ZoneInfo(await display_timezone(session, tenant.id))
+            when = clash.starts_at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
             raise InvalidInput(f"{emp.name} is already on duty at {when}", code="duty_overlap",
                                template="{name} is already on duty then (from {when})",
                                params={"name": emp.name, "when": when},
