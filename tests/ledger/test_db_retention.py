@@ -19,9 +19,10 @@ from tests.chat.helpers import active_conversation
 
 from probity.auth.deps import after_commit, commit
 from probity.config import Settings
+from probity.governance import change_settings
 from probity.ledger.retention import _saved_triggers, purge, without_triggers
 from probity.ledger.service import verify_tenant
-from probity.models import Alert, Conversation, LedgerEntry, Message
+from probity.models import Alert, Conversation, LedgerEntry, Message, Tenant
 from probity.models.base import utcnow
 
 LATER = timedelta(days=40)  # "now" for the purge: past a 30-day rule
@@ -49,7 +50,12 @@ async def _chat(as_user: Any, settings: Settings) -> tuple[int, list[int], str]:
     return conv_id, ids, r.json()["message"]["attachment"]
 
 
-async def _set_rules(as_user: Any, tenant_id: int) -> None:
+async def _set_rules(db: AsyncSession, as_user: Any, tenant_id: int) -> None:
+    # The demo group's standard keeps chat three years (HQ, locked): shorten it for the test.
+    hq = await db.scalar(select(Tenant.id).where(Tenant.parent_id.is_(None)))
+    assert hq is not None
+    await change_settings(db, None, hq, "retention", {"chat_message_days": 30, "alert_days": 30},
+                          reason="test", actor_name="test")
     comp = await as_user("compliance")
     for record_type in ("chat.message", "alert.raised"):
         r = await comp.put("/api/v1/retention/rules", json={
@@ -78,7 +84,7 @@ async def test_purge_removes_content_keeps_hashes_and_verifies(
     conv = await db.get(Conversation, conv_id)
     assert conv is not None
     tenant_id = conv.tenant_id
-    await _set_rules(as_user, tenant_id)
+    await _set_rules(db, as_user, tenant_id)
     stored = settings.attachments_dir / sha[:2] / sha[2:4] / sha
     assert stored.exists()
     before = {e.seq: e.entry_hash for e in await _entries(db, tenant_id, "chat.message")}
@@ -125,7 +131,7 @@ async def test_legal_hold_blocks_the_purge_until_released(
     conv = await db.get(Conversation, conv_id)
     assert conv is not None and conv.agent_employee_id is not None
     tenant_id = conv.tenant_id
-    await _set_rules(as_user, tenant_id)
+    await _set_rules(db, as_user, tenant_id)
     subject_id = {"conversation": conv.id, "customer": conv.customer_id,
                   "employee": conv.agent_employee_id}[subject]
     comp = await as_user("compliance")
@@ -206,7 +212,7 @@ async def test_purged_entries_stay_in_the_evidence_pack(
     conv_id, msg_ids, _sha = await _chat(as_user, settings)
     conv = await db.get(Conversation, conv_id)
     assert conv is not None
-    await _set_rules(as_user, conv.tenant_id)
+    await _set_rules(db, as_user, conv.tenant_id)
     await _purge(db, settings, conv.tenant_id)
     comp = await as_user("compliance")
     r = await comp.get(f"/api/v1/conversations/{conv_id}/evidence-pack",
@@ -216,3 +222,22 @@ async def test_purged_entries_stay_in_the_evidence_pack(
     messages = [e for e in entries if e["type"] == "chat.message"]
     assert len(messages) >= len(msg_ids) and all(e["payload"] is None for e in messages)
     assert verify_pack(r.content, default_keyring()).ok
+
+
+async def test_the_group_standard_is_a_floor_for_rules_and_purges(as_user: Any,
+                                                                   db: AsyncSession) -> None:
+    conv = await db.scalar(select(Conversation).order_by(Conversation.id))
+    assert conv is not None
+    comp = await as_user("compliance")
+    # HQ keeps chat at least 1,095 days (demo standard): a subsidiary cannot go shorter.
+    r = await comp.put("/api/v1/retention/rules", json={
+        "tenant_id": conv.tenant_id, "record_type": "chat.message", "days": 30})
+    assert r.status_code == 422 and "1095" in r.text, r.text
+    r = await comp.put("/api/v1/retention/rules", json={
+        "tenant_id": conv.tenant_id, "record_type": "chat.message", "days": 2000})
+    assert r.status_code == 200, r.text
+    # A legal hold needs a written reason (standard); whitespace is not one.
+    r = await comp.post("/api/v1/legal-holds", json={
+        "tenant_id": conv.tenant_id, "subject_type": "conversation", "subject_id": conv.id,
+        "reason": "   "})
+    assert r.status_code == 422, r.text

@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -16,7 +17,12 @@ from openpyxl import Workbook
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from probity.app import create_app
+from probity.auth.deps import get_session
+from probity.config import Settings
 from probity.csvexport import to_csv
+from probity.db import Database
+from probity.demo import DEMO_PASSWORD
 from probity.models import Tenant
 
 HUGE = 2**70  # past SQLite's 64-bit integers and PostgreSQL's bigint
@@ -42,16 +48,38 @@ def _int_operations(app: Any) -> list[tuple[str, str, list[str], list[str]]]:
     return out
 
 
-async def test_integers_out_of_range_in_paths_and_queries(app: Any, as_user: Any,
-                                                         dialect: str) -> None:
+@pytest.fixture
+async def per_request(settings: Settings, db: AsyncSession, database_url: str
+                      ) -> AsyncIterator[httpx.AsyncClient]:
+    """A client whose every request gets its own session, nested in the test's rolled-back
+    transaction (a SAVEPOINT, rolled back when the request ends): as in production, a value
+    the database refuses fails that request only — on PostgreSQL too, where a refused value
+    aborts the transaction it ran in."""
+    application = create_app(settings, database=Database(database_url))
+    conn = await db.connection()
+
+    async def own_session() -> AsyncIterator[AsyncSession]:
+        session = AsyncSession(bind=conn, join_transaction_mode="create_savepoint",
+                               expire_on_commit=False)
+        try:
+            yield session
+        finally:
+            await session.close()
+
+    application.dependency_overrides[get_session] = own_session
+    transport = httpx.ASGITransport(app=application)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        yield client
+
+
+async def test_integers_out_of_range_in_paths_and_queries(app: Any, per_request: Any) -> None:
     """Every operation with an integer in its path or query, called with 2^40 and 2^70 there
-    (and an empty JSON body): a 4xx, never a 5xx."""
-    if dialect == "postgresql":
-        # All requests here share the test's one rolled-back transaction; on PostgreSQL the first
-        # out-of-range value the database refuses aborts it for every request after, which a
-        # real request (its own transaction) never sees. Not yet re-shaped for PostgreSQL.
-        pytest.skip("the shared test transaction is aborted by the first DataError on PostgreSQL")
-    admin: httpx.AsyncClient = await as_user("admin")
+    (and an empty JSON body): a 4xx, never a 5xx — on SQLite and PostgreSQL."""
+    admin = per_request
+    r = await admin.post("/api/v1/auth/login", json={"username": "admin",
+                                                     "password": DEMO_PASSWORD})
+    assert r.status_code == 200, r.text
+    admin.headers["X-CSRF-Token"] = (await admin.get("/api/v1/auth/csrf")).json()["csrf_token"]
     tried = 0
     failures: list[str] = []
     for method, path, path_ints, query_ints in _int_operations(app):

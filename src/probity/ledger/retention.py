@@ -57,6 +57,29 @@ _CHUNK = 500
 AfterCommit = Callable[[AsyncSession, Callable[[], Awaitable[None]]], None]
 
 
+# -- the group standard (governance section `retention`) --------------------------------------
+
+# record type → the field of the retention standard that sets its minimum (days)
+STANDARD_FIELDS = {"chat.message": "chat_message_days", "alert.raised": "alert_days"}
+
+
+async def _standard(session: AsyncSession, tenant_id: int) -> Any:
+    from probity.governance import effective_settings
+    from probity.governance.sections import RetentionSettings
+
+    return await effective_settings(session, tenant_id, RetentionSettings)
+
+
+async def minimum_days(session: AsyncSession, tenant_id: int, record_type: str) -> int | None:
+    """The minimum retention of a record type where the group standard sets one (HQ or the
+    tenant itself; the built-in default binds nobody): rules and purges never go below it."""
+    name = STANDARD_FIELDS.get(record_type)
+    if name is None:
+        return None
+    state = (await _standard(session, tenant_id)).fields[name]
+    return None if state.origin_tenant is None else int(state.value)
+
+
 # -- scope helpers ----------------------------------------------------------------------------
 
 
@@ -73,8 +96,16 @@ async def list_rules(session: AsyncSession, principal: Principal) -> list[Retent
 async def set_rule(
     session: AsyncSession, principal: Principal, tenant_id: int, record_type: str, days: int
 ) -> RetentionRule:
-    """Create or change a tenant's retention period for one record type (audited, ledgered)."""
+    """Create or change a tenant's retention period for one record type (audited, ledgered).
+    A period shorter than the group standard's minimum for the type is refused (422)."""
     await tenant_in_scope(session, principal, Perm.records_manage, tenant_id)
+    minimum = await minimum_days(session, tenant_id, record_type)
+    if minimum is not None and days < minimum:
+        raise InvalidInput(
+            f"{record_type} must be kept at least {minimum} days (group standard)",
+            code="below_group_minimum", field="days", minimum=minimum,
+            template="{record_type} must be kept at least {minimum} days (group standard)",
+            params={"record_type": record_type, "minimum": minimum})
     rule = await session.scalar(select(RetentionRule).where(
         RetentionRule.tenant_id == tenant_id, RetentionRule.record_type == record_type))
     before = None if rule is None else {"days": rule.days}
@@ -138,6 +169,10 @@ async def set_hold(
     await tenant_in_scope(session, principal, Perm.records_manage, tenant_id)
     if not await _subject_exists(session, tenant_id, subject_type, subject_id):
         raise InvalidInput(f"unknown {subject_type} in this tenant", code=f"unknown_{subject_type}")
+    if not reason.strip() and (await _standard(session, tenant_id)).values \
+            .legal_hold_requires_reason:
+        raise InvalidInput("a legal hold needs a written reason (group standard)",
+                           code="reason_required", field="reason")
     now = utcnow()
     hold = LegalHold(tenant_id=tenant_id, subject_type=subject_type, subject_id=subject_id,
                      reason=reason.strip(), set_by_user_id=principal.user_id, created_at=now)
@@ -309,9 +344,11 @@ async def purge_tenant(
     after_commit: AfterCommit | None = None,
     now: datetime | None = None,
 ) -> PurgeOutcome:
-    """Purge one tenant's content of one record type past its retention period."""
-    cutoff = format_time((now or utcnow()) - timedelta(days=rule.days))
-    outcome = PurgeOutcome(tenant_id, rule.record_type, rule.days, cutoff)
+    """Purge one tenant's content of one record type past its retention period — never sooner
+    than the group standard's minimum for the type, even under an older, shorter rule."""
+    days = max(rule.days, await minimum_days(session, tenant_id, rule.record_type) or 0)
+    cutoff = format_time((now or utcnow()) - timedelta(days=days))
+    outcome = PurgeOutcome(tenant_id, rule.record_type, days, cutoff)
     rows = (await session.execute(
         select(LedgerEntry.id, LedgerEntry.seq, LedgerEntry.payload)
         .where(LedgerEntry.tenant_id == tenant_id, LedgerEntry.type == rule.record_type,

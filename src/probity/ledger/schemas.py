@@ -47,7 +47,8 @@ class LegalHoldCreate(BaseModel):
     tenant_id: int
     subject_type: HoldSubject
     subject_id: int
-    reason: str = Field(min_length=1, max_length=500)
+    # Required unless the group standard says otherwise (retention.legal_hold_requires_reason).
+    reason: str = Field(default="", max_length=500)
 
 
 class LegalHoldRelease(BaseModel):
