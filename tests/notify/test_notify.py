@@ -238,3 +238,38 @@ async def test_inbox_page(db: AsyncSession, as_user: Any) -> None:
     r = await client.post(f"/notifications/{n['id']}/read", data={
         "next": "case", "csrf_token": client.headers["X-CSRF-Token"]})
     assert r.status_code == 303 and r.headers["location"] == f"/cases/{case_id}"
+
+
+async def test_the_group_standard_bounds_the_rules(db: AsyncSession, as_user: Any,
+                                                  receivers: tuple[str, int]) -> None:
+    """Section `notifications`: robots HQ does not allow stay silent (and cannot be added),
+    nothing fires below the minimum severity, and the compliance events reach compliance
+    in-app with no rule at all."""
+    from sqlalchemy import select
+
+    from probity.governance import change_settings
+    from probity.models import Notification, Tenant, User
+
+    base, _ = receivers
+    t = await tenant(db, "ECOM")
+    client = await as_user("compliance")
+    r = await client.post("/api/v1/notify/rules", json={
+        "tenant_id": t.id, "channel": "wecom", "target": f"{base}/wecom?key=K"})
+    assert r.status_code == 201, r.text
+    hq = await db.scalar(select(Tenant.id).where(Tenant.parent_id.is_(None)))
+    assert hq is not None
+    await change_settings(db, None, hq, "notifications",
+                          {"allowed_robots": ["feishu"], "min_severity": 3},
+                          reason="test", actor_name="test")
+    r = await client.post("/api/v1/notify/rules", json={
+        "tenant_id": t.id, "channel": "dingtalk", "target": f"{base}/ding?access_token=T"})
+    assert r.status_code == 422 and r.json()["code"] == "robot_not_allowed"
+    agent, _ = await team_agents(db, t.id)
+    (cust,) = await customers(db, t.id, 1)
+    low = await make_alert(db, t, agent, cust, severity=2)
+    case_id = (await client.post("/api/v1/cases", json={"alert_ids": [low.id]})).json()["id"]
+    assert _Http.received == []  # wecom is no longer allowed (and severity 2 < 3 anyway)
+    me = await db.scalar(select(User.id).where(User.username == "compliance"))
+    notes = (await db.scalars(select(Notification).where(
+        Notification.user_id == me, Notification.case_id == case_id))).all()
+    assert [n.event for n in notes] == ["case.opened"]  # a compliance event: always in-app

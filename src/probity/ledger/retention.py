@@ -172,7 +172,8 @@ async def set_hold(
     if not reason.strip() and (await _standard(session, tenant_id)).values \
             .legal_hold_requires_reason:
         raise InvalidInput("a legal hold needs a written reason (group standard)",
-                           code="reason_required", field="reason")
+                           code="reason_required", field="reason",
+                           template="A legal hold needs a written reason (group standard)")
     now = utcnow()
     hold = LegalHold(tenant_id=tenant_id, subject_type=subject_type, subject_id=subject_id,
                      reason=reason.strip(), set_by_user_id=principal.user_id, created_at=now)

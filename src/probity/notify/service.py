@@ -100,6 +100,12 @@ async def create_rule(session: AsyncSession, principal: Principal, data: dict[st
     if not events or any(e not in EVENTS for e in events):
         raise InvalidInput(f"events are a comma list of {', '.join(EVENTS)}")
     if channel in ROBOTS:
+        allowed = (await _standard(session, data["tenant_id"])).allowed_robots
+        if channel not in allowed:
+            raise InvalidInput(f"the group standard does not allow {channel} robots",
+                               code="robot_not_allowed", field="channel",
+                               template="The group standard does not allow {channel} robots",
+                               params={"channel": channel})
         target = data.get("target") or ""
         if not target.startswith(("https://", "http://")):
             raise InvalidInput("a robot needs its webhook URL as target", code="invalid_target")
@@ -195,21 +201,39 @@ async def _users_by_role(session: AsyncSession, roles: set[str], tenant_ids: lis
     return {role: sorted(users.items()) for role, users in out.items()}
 
 
+async def _standard(session: AsyncSession, tenant_id: int) -> Any:
+    """The tenant's notification standard (governance section `notifications`)."""
+    from probity.governance import effective_settings
+    from probity.governance.sections import NotificationSettings
+
+    return (await effective_settings(session, tenant_id, NotificationSettings)).values
+
+
 async def notify_case(session: AsyncSession, case: Case, event: str) -> list[Outgoing]:
     """Apply the rules of the case's tenant and its ancestors to one case event: in-app rows
     now, sends after commit. Two queries whatever the number of rules (it runs inside the
-    chat writer's transaction when an alert opens a case): the rules, then their recipients."""
+    chat writer's transaction when an alert opens a case): the rules, then their recipients.
+
+    The group standard (`notifications`) bounds the rules: none fires below its minimum
+    severity, robots it does not allow stay silent, and its compliance events reach every
+    compliance officer over the case in-app whatever the rules say."""
+    standard = await _standard(session, case.tenant_id)
     path = await session.scalar(select(Tenant.path).where(Tenant.id == case.tenant_id)) or ""
     tenant_ids = _ancestor_ids(path, case.tenant_id)
     rules = [rule for rule in (await session.scalars(select(NotificationRule).where(
         NotificationRule.active.is_(True), NotificationRule.min_severity <= case.severity,
         NotificationRule.tenant_id.in_(tenant_ids)).order_by(NotificationRule.id))).all()
-        if event in rule.events.split(",")]
+        if event in rule.events.split(",") and case.severity >= standard.min_severity
+        and (rule.channel not in ROBOTS or rule.channel in standard.allowed_robots)]
     subject, body = case_text(case, event)
     outgoing: list[Outgoing] = []
     roles = {rule.role for rule in rules if rule.role and not (
         rule.channel in ROBOTS and rule.target)}
+    always = event in standard.compliance_events
+    if always:
+        roles.add(Role.compliance.value)
     recipients_of = await _users_by_role(session, roles, tenant_ids, case)
+    told: set[int] = set()
     for rule in rules:
         if rule.channel in ROBOTS and rule.target:
             outgoing.append(Outgoing(rule.channel, rule.target, f"{subject}\n{body}",
@@ -218,6 +242,9 @@ async def notify_case(session: AsyncSession, case: Case, event: str) -> list[Out
         users = recipients_of.get(rule.role, []) if rule.role else []
         if rule.channel == "in_app":
             for uid, _email in users:
+                if uid in told:
+                    continue
+                told.add(uid)
                 session.add(Notification(tenant_id=case.tenant_id, user_id=uid, case_id=case.id,
                                          event=event, title=subject[:200], body=body,
                                          created_at=utcnow()))
@@ -226,6 +253,13 @@ async def notify_case(session: AsyncSession, case: Case, event: str) -> list[Out
             if recipients:
                 outgoing.append(Outgoing("email", "", body, subject=subject,
                                          recipients=recipients))
+    if always:
+        for uid, _email in recipients_of.get(Role.compliance.value, []):
+            if uid not in told:
+                told.add(uid)
+                session.add(Notification(tenant_id=case.tenant_id, user_id=uid, case_id=case.id,
+                                         event=event, title=subject[:200], body=body,
+                                         created_at=utcnow()))
     if outgoing:
         async def effect() -> None:
             await send_all(outgoing, mail_settings())
