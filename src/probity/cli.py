@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 
 from probity.alerts.labels_cli import export_labels
-from probity.config import ConfigurationError, get_settings
+from probity.config import PROJECT_ROOT, ConfigurationError, get_settings
 from probity.finance.cli import cases_app, finance_app
 from probity.jobs.cli import scheduler, worker
 from probity.ledger.cli import ledger_app
@@ -70,7 +70,7 @@ def openapi_dump(
             raise fail(f"breaking changes against {path.name}: bump the major of API_VERSION in "
                        "src/probity/openapi.py first (or undo them), then run this again")
     target = openapi.dump()
-    typer.echo(f"wrote {target.relative_to(openapi.PROJECT_ROOT)} (API {openapi.API_VERSION})")
+    typer.echo(f"wrote {target.relative_to(PROJECT_ROOT)} (API {openapi.API_VERSION})")
 
 
 @app.command()

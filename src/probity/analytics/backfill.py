@@ -13,10 +13,11 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from probity.analytics.rollup import COUNTERS, cube_keys
+from probity.config import DEFAULT_TIMEZONE
 
 
 def backfill_cube(conn: Connection) -> int:
-    zones = {tid: ZoneInfo(tz or "Asia/Shanghai") for tid, tz in conn.execute(
+    zones = {tid: ZoneInfo(tz or DEFAULT_TIMEZONE) for tid, tz in conn.execute(
         text("SELECT id, timezone FROM tenants")).all()}
     cols = ", ".join(COUNTERS)
     groups: dict[tuple[Any, ...], list[int]] = defaultdict(lambda: [0] * len(COUNTERS))
@@ -27,7 +28,7 @@ def backfill_cube(conn: Connection) -> int:
         if isinstance(hour, str):
             hour = datetime.fromisoformat(hour)
         hour = hour.replace(tzinfo=UTC) if hour.tzinfo is None else hour
-        day: date = hour.astimezone(zones.get(tenant, ZoneInfo("Asia/Shanghai"))).date()
+        day: date = hour.astimezone(zones.get(tenant, ZoneInfo(DEFAULT_TIMEZONE))).date()
         for key in cube_keys(tenant, team, band, day, dow, lhour):
             acc = groups[key]
             for i, v in enumerate(row[6:]):

@@ -24,7 +24,8 @@ try:
         return orjson.loads(line)
 
     def _dumps(obj: Any) -> str:
-        return orjson.dumps(obj).decode()
+        text: str = orjson.dumps(obj).decode()
+        return text
 
     _DECODE_ERRORS: tuple[type[Exception], ...] = (orjson.JSONDecodeError,)
 except ImportError:  # pragma: no cover - orjson is a dependency; the fallback keeps it optional
