@@ -178,12 +178,13 @@ async def test_failed_purge_leaves_the_triggers(db: AsyncSession, dialect: str) 
 async def test_api_rules_holds_and_purge_access(as_user: Any, db: AsyncSession) -> None:
     comp = await as_user("compliance")
     tenant_id = (await comp.get("/api/v1/me")).json().get("tenant_id", 1)
+    # chat.message: at least 1,095 days under the demo group's standard.
     r = await comp.put("/api/v1/retention/rules", json={
-        "tenant_id": tenant_id, "record_type": "chat.message", "days": 180})
+        "tenant_id": tenant_id, "record_type": "chat.message", "days": 1200})
     assert r.status_code == 200, r.text
     r = await comp.put("/api/v1/retention/rules", json={
-        "tenant_id": tenant_id, "record_type": "chat.message", "days": 365})
-    assert r.json()["days"] == 365
+        "tenant_id": tenant_id, "record_type": "chat.message", "days": 1500})
+    assert r.json()["days"] == 1500
     assert (await comp.put("/api/v1/retention/rules", json={
         "tenant_id": 999_999, "record_type": "chat.message", "days": 5})).status_code == 422
     assert (await comp.post("/api/v1/legal-holds", json={
@@ -193,7 +194,7 @@ async def test_api_rules_holds_and_purge_access(as_user: Any, db: AsyncSession) 
     assert r.status_code == 200 and r.json()["dry_run"] is True
     aud = await as_user("auditor")
     rules = (await aud.get("/api/v1/retention/rules")).json()
-    assert any(x["record_type"] == "chat.message" and x["days"] == 365 for x in rules)
+    assert any(x["record_type"] == "chat.message" and x["days"] == 1500 for x in rules)
     assert (await aud.put("/api/v1/retention/rules", json={
         "tenant_id": tenant_id, "record_type": "chat.message", "days": 1})).status_code == 403
     assert (await aud.post("/api/v1/retention/purge", json={})).status_code == 403
