@@ -157,6 +157,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     from probity.finance.router import router as finance_router
     from probity.governance.replay_router import router as replay_router
     from probity.governance.router import router as governance_router
+    from probity.imports.pages import router as imports_pages
+    from probity.imports.router import router as imports_router
     from probity.jobs.router import router as jobs_router
     from probity.ledger.pages import router as records_pages
     from probity.ledger.router import router as records_router
@@ -186,7 +188,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
               recruitment_pages, onboarding_router, onboarding_pages, attendance_router,
               attendance_pages, duty_router, duty_pages, analytics_router, analytics_pages,
               monitoring_router, monitoring_pages, payroll_router, payroll_pages,
-              selfservice_pages, training_router, training_pages, ops_router,
+              selfservice_pages, training_router, training_pages, imports_router,
+              imports_pages, ops_router,
               pages_router):
         app.include_router(r)
 
@@ -227,7 +230,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes,
                        overrides={path: settings.max_import_bytes
                                   for path in ("/api/v1/finance/imports", "/finance/import",
-                                               "/api/v1/finance/imports/jobs")})
+                                               "/api/v1/finance/imports/jobs",
+                                               "/api/v1/imports/uploads", "/imports")})
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.env == "production")
     from probity.ops.metrics import MetricsMiddleware
 

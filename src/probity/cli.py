@@ -12,6 +12,7 @@ from rich.console import Console
 from probity.alerts.labels_cli import export_labels
 from probity.config import PROJECT_ROOT, ConfigurationError, get_settings
 from probity.finance.cli import cases_app, finance_app
+from probity.imports.cli import export_tenant, import_app
 from probity.jobs.cli import scheduler, worker
 from probity.ledger.cli import ledger_app
 from probity.ledger.evidence_cli import evidence_app
@@ -30,6 +31,8 @@ app.add_typer(ledger_app, name="ledger")
 app.add_typer(evidence_app, name="evidence")
 app.add_typer(finance_app, name="finance")
 app.add_typer(cases_app, name="cases")
+app.add_typer(import_app, name="import")
+app.command("export")(export_tenant)
 _screen = screen_app()
 _screen.command("labels")(export_labels)
 app.add_typer(_screen, name="screen")

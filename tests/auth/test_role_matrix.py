@@ -187,6 +187,11 @@ EXPECTED: dict[tuple[str, str], set[int]] = {
     ("POST", "/training/courses/{course_id}/assign"): {404},
     ("POST", "/training/case-studies/{study_id}/{decision}"): {404},
     ("POST", "/me/training/{assignment_id}"): {404},
+    # Imports: templates are listed per tenant (422 without it); the mapping form and a dry
+    # run's "import now" name an upload / a job (404 for one that does not exist).
+    ("GET", "/api/v1/imports/templates"): {422},
+    ("POST", "/imports/uploads/{upload_id}"): {404},
+    ("POST", "/imports/runs/{job_id}/commit"): {404},
 }
 
 DEMO_LOGIN = {Role.customer: "customer", Role.agent: "agent", Role.team_lead: "lead",
@@ -265,6 +270,11 @@ def test_role_grants_are_pinned() -> None:
         Perm.analytics_read: {Role.hr, Role.compliance, Role.auditor, Role.hq_admin},
         Perm.monitoring_manage: {Role.compliance, Role.hq_admin},
         Perm.qa_review: {Role.team_lead, Role.compliance, Role.hq_admin},
+        # The import framework: the route needs data.import, each kind its own permission
+        # (org.write for HR data, finance.import, records.manage for chat transcripts…).
+        Perm.data_import: {Role.hr, Role.finance, Role.compliance, Role.hq_admin},
+        # A full export of a tenant's personal data: HQ administrators only.
+        Perm.data_export: {Role.hq_admin},
     }
     assert set(expected) == set(Perm), "pin the grants of every permission here"
     for perm, roles in expected.items():
@@ -278,7 +288,8 @@ def test_role_grants_are_pinned() -> None:
                  Perm.performance_review, Perm.performance_signoff, Perm.recruitment_manage,
                  Perm.recruitment_interview, Perm.onboarding_manage, Perm.attendance_manage,
                  Perm.duty_manage, Perm.training_manage, Perm.monitoring_manage,
-                 Perm.qa_review, Perm.payroll_prepare, Perm.payroll_approve}
+                 Perm.qa_review, Perm.payroll_prepare, Perm.payroll_approve,
+                 Perm.data_import, Perm.data_export}
                 & ROLE_PERMISSIONS[Role.auditor])
 
 

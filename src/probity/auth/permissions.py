@@ -69,6 +69,8 @@ class Perm(enum.StrEnum):
     analytics_read = "analytics.read"  # risk dashboards, findings, outcome figures, exports
     monitoring_manage = "monitoring.manage"  # act on findings: monitoring rules, end/extend
     qa_review = "qa.review"  # work the QA review queue (sampled conversations, checklist)
+    data_import = "data.import"  # the import framework (each kind also needs its own permission)
+    data_export = "data.export"  # a full export of a tenant's data (PIPL portability)
 
 
 ALL = frozenset(Perm)
@@ -104,10 +106,11 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
                                    Perm.attendance_manage, Perm.duty_read, Perm.duty_manage,
                                    Perm.training_read, Perm.training_manage,
                                    Perm.analytics_read, Perm.payroll_read,
-                                   Perm.payroll_prepare},
+                                   Perm.payroll_prepare, Perm.data_import},
     Role.finance: SELF_SERVICE | OWN | {Perm.org_read, Perm.commerce_read, Perm.finance_import,
                                         Perm.settings_read, Perm.customer_contact,
-                                        Perm.payroll_read, Perm.payroll_approve},
+                                        Perm.payroll_read, Perm.payroll_approve,
+                                        Perm.data_import},
     Role.compliance: SELF_SERVICE | OWN | {Perm.ledger_verify, Perm.customer_contact,
                                            Perm.org_read,
                                            Perm.commerce_read, Perm.chat_supervise,
@@ -119,7 +122,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
                                            Perm.settings_read, Perm.attendance_read,
                                            Perm.duty_read, Perm.training_read,
                                            Perm.analytics_read, Perm.monitoring_manage,
-                                           Perm.qa_review},
+                                           Perm.qa_review, Perm.data_import},
     Role.auditor: READ_ALL | SELF_SERVICE,
     Role.hq_admin: ALL,
 }

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from probity.models import Order, OrderStatus, Refund
+from probity.models.base import utcnow
 
 REASONS = ["七天无理由退货", "商品质量问题", "重复下单", "未按时发货", "尺码不合适"]
 
@@ -20,7 +21,9 @@ async def seed_chat_demo(session: AsyncSession) -> None:
             tenant_id=order.tenant_id, order_id=order.id, customer_id=order.customer_id,
             refund_no=f"RF{order.order_no[-10:]}{i:04d}", amount=order.amount,
             currency=order.currency, reason=REASONS[i % len(REASONS)], status="completed",
-            refunded_at=order.placed_at + timedelta(days=3)))
+            # Never in the future: an export of the demo must import again (a refund dated
+            # after "now" is refused by the importer's date check).
+            refunded_at=min(order.placed_at + timedelta(days=3), utcnow())))
     await session.flush()
 
 

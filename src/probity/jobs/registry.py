@@ -52,6 +52,7 @@ TASK_MODULES: list[str] = [
     "probity.payroll.tasks",
     "probity.training.tasks",
     "probity.performance.tasks",
+    "probity.imports.tasks",
 ]
 
 TaskFn = Callable[..., Awaitable[dict[str, Any] | None]]

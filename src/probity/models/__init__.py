@@ -45,6 +45,7 @@ from probity.models.commerce import (
 from probity.models.duty import DutyShift
 from probity.models.finance import ImportBatch, PayeeAccount, PayeeKind
 from probity.models.governance import PolicyReplay, SettingsVersion
+from probity.models.imports import DataExport, ImportKey, ImportRun, ImportTemplate, ImportUpload
 from probity.models.jobs import Job
 from probity.models.ledger import LedgerCheckpoint, LedgerEntry, LedgerRef
 from probity.models.onboarding import (
@@ -142,11 +143,16 @@ __all__ = [
     "CourseStatus",
     "Customer",
     "CycleStatus",
+    "DataExport",
     "DutyShift",
     "Employee",
     "EmploymentEvent",
     "EmploymentStatus",
     "ImportBatch",
+    "ImportKey",
+    "ImportRun",
+    "ImportTemplate",
+    "ImportUpload",
     "InterviewFeedback",
     "Job",
     "KpiTemplate",

@@ -41,6 +41,8 @@ MENU: list[NavItem] = [
     NavItem("/finance/import", "Finance import", _perm(Perm.finance_import)),
     NavItem("/finance/flagged", "Flagged payments", _perm(Perm.finance_import)),
     NavItem("/finance/payees", "Payee accounts", _perm(Perm.finance_import)),
+    NavItem("/imports", "Data import", _perm(Perm.data_import)),
+    NavItem("/exports", "Data export", _perm(Perm.data_export)),
     NavItem("/standards", "Group standards", _perm(Perm.settings_read)),
     NavItem("/standards/compare", "Subsidiary comparison",
             lambda p: p.can(Perm.case_read) and p.is_group_wide),
