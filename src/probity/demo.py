@@ -356,6 +356,9 @@ async def build_demo(session: AsyncSession, *, seed: int = 7, today: date | None
     from probity.training.demo import seed_training  # the mandatory course, assignments
 
     await seed_training(session)
+    from probity.imports.demo import seed_imports  # saved column mappings of old systems
+
+    await seed_imports(session)
     await session.flush()
 
 

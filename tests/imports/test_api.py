@@ -148,8 +148,8 @@ async def test_saved_mapping_template(as_user: Any, db: AsyncSession,
     r = await hr.post("/api/v1/imports/templates", json={
         "tenant_id": tid, "kind": "employees", "name": "坏的", "mapping": {"x": "salary"}})
     assert r.status_code == 422 and r.json()["code"] == "unknown_field"
-    listed = (await hr.get(f"/api/v1/imports/templates?tenant_id={tid}")).json()
-    assert [t["name"] for t in listed] == ["旧系统"]
+    listed = (await hr.get(f"/api/v1/imports/templates?tenant_id={tid}&kind=employees")).json()
+    assert "旧系统" in [t["name"] for t in listed]
     up = (await _upload(hr, tid, "employees", odd.encode())).json()
     view = await _run(hr, jobs, up["upload_id"], dry_run=True, template_id=template_id)
     assert view["result"]["insert"] == 2, view
@@ -210,3 +210,36 @@ async def test_export_job_download_and_scope(as_user: Any, db: AsyncSession,
     hr = await as_user("hr")
     assert (await hr.post("/api/v1/exports", json={"tenant_id": tid})).status_code == 403
     assert (await hr.get(f"/api/v1/exports/{export_id}/download")).status_code == 403
+
+
+async def test_imported_transcripts_can_be_retro_screened(as_user: Any, db: AsyncSession,
+                                                          jobs: InlineRuntime) -> None:
+    from probity.models import Alert, Message
+    from probity.models.base import utcnow
+
+    admin = await as_user("admin")
+    tid = await tenant_id(db, "ECOM")
+    agent = await db.scalar(select(Employee.employee_no).where(
+        Employee.tenant_id == tid, Employee.org_unit_id.is_not(None)).limit(1))
+    text = ("conversation_ref,message_ref,team_code,customer_no,customer_name,"
+            "agent_employee_no,sent_at,sender_role,body\n"
+            f"OLD-7,1,ECOM-T1,RETRO-1,历史客户,{agent},2026-11-20 10:00:00,customer,在吗\n"
+            f"OLD-7,2,ECOM-T1,RETRO-1,历史客户,{agent},2026-11-20 10:01:00,agent,"
+            "加我微信 wx13800000001 私下转账给你，返现 200 元\n")
+    up = (await _upload(admin, tid, "transcripts", text.encode(), name="chat.csv")).json()
+    view = await _run(admin, jobs, up["upload_id"], dry_run=False)
+    assert view["result"]["committed"] is True and view["result"]["insert"] == 2, view
+    imported = (await db.scalars(select(Message).where(
+        Message.client_id.in_(["import:1", "import:2"]), Message.tenant_id == tid,
+        Message.screening_status == "imported"))).all()
+    assert len(imported) == 2 and {m.decision for m in imported} == {"allow"}
+    r = await admin.post(f"/api/v1/policies/{tid}/retro",
+                         json={"since": "2026-11-19T00:00:00+08:00",
+                               "until": utcnow().isoformat()})
+    assert r.status_code == 202, r.text
+    await jobs.wait()
+    flagged = set((await db.scalars(select(Alert.message_id).where(
+        Alert.source == "retro_screening",
+        Alert.message_id.in_([m.id for m in imported])))).all())
+    agent_msg = next(m for m in imported if m.sender_role == "agent")
+    assert agent_msg.id in flagged

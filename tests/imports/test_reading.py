@@ -93,3 +93,18 @@ def test_xlsx_and_damaged_files() -> None:
     with pytest.raises(InvalidInput) as exc:
         read_table(b'a,b\n"1,2\n', "x.csv").rows.__next__()
     assert exc.value.code == "malformed_file"
+
+
+async def test_a_nul_character_is_a_row_error(db: object) -> None:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from probity.imports.engine import plan_import
+
+    from .helpers import tenant_id
+
+    assert isinstance(db, AsyncSession)
+    data = b'{"code": "NUL-1", "title": "bad\\u0000title", "grade": "P1"}\n'
+    ctx = await plan_import(db, "positions", await tenant_id(db, "ECOM"),
+                            read_table(data, "p.jsonl"))
+    assert ctx.plan.errors[0]["column"] == "title"
+    assert ctx.plan.errors[0]["error_zh"] == "含有 NUL 字符。"

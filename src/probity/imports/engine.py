@@ -207,6 +207,10 @@ def _validate(kind: ImportKind, columns: list[str | None], rows: Iterator[tuple[
             if col is None or value is None or (isinstance(value, str) and not value.strip()
                                                 and col not in ("body",)):
                 continue
+            if isinstance(value, str) and "\x00" in value:  # a JSONL "\u0000" or an XLSX cell
+                plan.error(n, col, "Contains a NUL character.")
+                bad.add(col)
+                continue
             try:
                 rec[col] = fields[col].parse(value, env)
             except RowError as exc:
