@@ -180,6 +180,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     from probity.training.pages import router as training_pages
     from probity.training.router import router as training_router
     from probity.web.pages import router as pages_router
+    from probity.webhooks.pages import router as webhooks_pages
+    from probity.webhooks.router import router as webhooks_router
 
     for r in (auth_router, org_router, audit_router, commerce_router, chat_router, chat_ws_router,
               alerts_router, cases_router, finance_router, notify_router,
@@ -189,7 +191,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
               attendance_pages, duty_router, duty_pages, analytics_router, analytics_pages,
               monitoring_router, monitoring_pages, payroll_router, payroll_pages,
               selfservice_pages, training_router, training_pages, imports_router,
-              imports_pages, ops_router,
+              imports_pages, ops_router, webhooks_router, webhooks_pages,
               pages_router):
         app.include_router(r)
 

@@ -81,6 +81,15 @@ class Settings(BaseSettings):
     metrics_token: str | None = Field(default=None, repr=False)
     # More modules declaring tasks (plugins, tests), imported with registry.TASK_MODULES.
     task_modules: list[str] = []
+    # Outbound webhooks (probity.webhooks). A URL must resolve to public addresses only; the
+    # operator may allow networks (CIDRs) inside the company, e.g. '["10.20.0.0/16"]'.
+    webhook_allowed_networks: list[str] = []
+    webhook_timeout_s: float = 10.0
+    # An endpoint is disabled (and its managers notified) after this many consecutive failed
+    # attempts.
+    webhook_disable_after: int = 15
+    # The signed finance feed refuses a timestamp further than this from the server's clock.
+    feed_tolerance_s: int = 300
 
     @property
     def is_sqlite(self) -> bool:

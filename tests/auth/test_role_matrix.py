@@ -49,6 +49,9 @@ PUBLIC = {
     # Self-service PWA: the web app manifest, the service worker and the offline page it falls
     # back to hold no personal data (tests/selfservice).
     ("GET", "/manifest.webmanifest"), ("GET", "/sw.js"), ("GET", "/offline"),
+    # The signed finance feed: no session or token; the HMAC signature with the tenant's feed
+    # secret is the credential (401 without a valid one; tests/finance/test_signed_feed.py).
+    ("POST", "/api/v1/finance/feed/signed/{tenant_id}"),
 }
 # Open to any signed-in user; what they see is narrowed by scope inside the service.
 SIGNED_IN = {
@@ -192,6 +195,17 @@ EXPECTED: dict[tuple[str, str], set[int]] = {
     ("GET", "/api/v1/imports/templates"): {422},
     ("POST", "/imports/uploads/{upload_id}"): {404},
     ("POST", "/imports/runs/{job_id}/commit"): {404},
+    # Webhooks: writes that need no body (or whose fields are all optional) on a missing object.
+    ("PATCH", "/api/v1/webhooks/endpoints/{endpoint_id}"): {404},
+    ("POST", "/api/v1/webhooks/endpoints/{endpoint_id}/rotate-secret"): {404},
+    ("POST", "/api/v1/webhooks/endpoints/{endpoint_id}/test"): {404},
+    ("POST", "/api/v1/webhooks/deliveries/{delivery_id}/replay"): {404},
+    ("POST", "/webhooks/{endpoint_id}/test"): {404},
+    ("POST", "/webhooks/{endpoint_id}/rotate"): {404},
+    ("POST", "/webhooks/{endpoint_id}/toggle"): {404},
+    ("POST", "/webhooks/deliveries/{delivery_id}/replay"): {404},
+    # The signed finance feed's secret: set or replaced for a tenant (missing tenant: 404).
+    ("POST", "/api/v1/finance/feed/secrets/{tenant_id}"): {404},
 }
 
 DEMO_LOGIN = {Role.customer: "customer", Role.agent: "agent", Role.team_lead: "lead",
@@ -244,6 +258,9 @@ def test_role_grants_are_pinned() -> None:
         Perm.payroll_read: {Role.hr, Role.finance, Role.auditor, Role.hq_admin},
         Perm.payroll_prepare: {Role.hr, Role.hq_admin},
         Perm.payroll_approve: {Role.finance, Role.hq_admin},
+        # Webhooks: HQ admins manage (a subsidiary admin within its subtree), auditors read.
+        Perm.webhooks_read: {Role.auditor, Role.hq_admin},
+        Perm.webhooks_manage: {Role.hq_admin},
         # Issue 16: routes name permissions, not roles. These replace require_role(...):
         # the agent workspace (was: agent; canned replies were also open to team leads),
         Perm.chat_answer: {Role.agent, Role.hq_admin},

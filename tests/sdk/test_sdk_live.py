@@ -10,6 +10,7 @@ from probity_client import (
     AsyncClient,
     AuthenticationError,
     Client,
+    ConflictError,
     NotFoundError,
     PermissionDeniedError,
     StreamClosed,
@@ -113,3 +114,22 @@ def test_chat_and_alert_streams(server: str) -> None:
             assert closed.value.code in (403, 4403)  # refused before or after the accept
 
     asyncio.run(async_stream())
+
+
+def test_signed_finance_feed_through_the_sdk(server: str) -> None:
+    with Client(server) as finance:
+        finance.login("finance", DEMO_PASSWORD)
+        tenant_id = next(t["id"] for t in finance.get("/api/v1/tenants") if t["code"] == "ECOM")
+        secret = finance.post(f"/api/v1/finance/feed/secrets/{tenant_id}")["secret"]
+        customer_no = finance.get("/api/v1/customers", limit=1)[0]["customer_no"]
+    rows = [{"order_no": "SDK-1", "customer_no": customer_no, "amount": "9.90",
+             "status": "paid", "placed_at": "2026-11-20T10:00:00+08:00"}]
+    with Client(server) as system:  # no session, no token: the signature is the credential
+        result = system.post_signed_feed(tenant_id, secret, "orders", rows, msg_id="sdk-1")
+        assert result["insert"] == 1
+        with pytest.raises(ConflictError) as again:
+            system.post_signed_feed(tenant_id, secret, "orders", rows, msg_id="sdk-1")
+        assert again.value.code == "feed_replayed"
+        with pytest.raises(AuthenticationError) as forged:
+            system.post_signed_feed(tenant_id, "whsec_" + "A" * 44, "orders", rows)
+        assert forged.value.code == "signature_invalid"

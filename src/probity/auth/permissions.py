@@ -71,6 +71,8 @@ class Perm(enum.StrEnum):
     qa_review = "qa.review"  # work the QA review queue (sampled conversations, checklist)
     data_import = "data.import"  # the import framework (each kind also needs its own permission)
     data_export = "data.export"  # a full export of a tenant's data (PIPL portability)
+    webhooks_read = "webhooks.read"  # webhook subscriptions and their delivery log
+    webhooks_manage = "webhooks.manage"  # subscribe endpoints, rotate secrets, replay deliveries
 
 
 ALL = frozenset(Perm)
@@ -123,7 +125,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
                                            Perm.duty_read, Perm.training_read,
                                            Perm.analytics_read, Perm.monitoring_manage,
                                            Perm.qa_review, Perm.data_import},
-    Role.auditor: READ_ALL | SELF_SERVICE,
+    Role.auditor: READ_ALL | SELF_SERVICE | {Perm.webhooks_read},
     Role.hq_admin: ALL,
 }
 

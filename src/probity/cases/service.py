@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from probity import webhooks
 from probity.audit.service import record_audit
 from probity.auth.permissions import ROLE_PERMISSIONS, Perm, Principal
 from probity.auth.scoping import tenant_in_scope
@@ -40,6 +41,7 @@ from probity.models import (
 )
 from probity.models.base import utcnow
 from probity.notify.service import notify_case
+from probity.webhooks.events import alert_event
 
 S = CaseStatus
 DECISIONS = frozenset({S.substantiated, S.unsubstantiated, S.false_positive})
@@ -214,6 +216,10 @@ async def _record(session: AsyncSession, case: Case, actor: Principal | None, ki
         "to_status": to_status, "actor_user_id": event.actor_user_id,
         "at": format_time(event.created_at), "detail": _jsonable(detail),
     })
+    if kind != "note":  # notes are internal text; the rest is announced to subscribers
+        await webhooks.emit(session, case.tenant_id, "case.changed", {
+            **after, "kind": kind, "from_status": from_status, "to_status": to_status,
+            "at": event.created_at})
     return event
 
 
@@ -303,6 +309,8 @@ async def group_alert(session: AsyncSession, alert: Alert,
     from probity.duty.service import route_alert
 
     await route_alert(session, alert)
+    # Every new alert passes here once (chat, finance, reports, retro-screening): subscribers.
+    await webhooks.emit(session, alert.tenant_id, "alert.created", alert_event(alert))
     agent_id, customer_id = await _alert_parties(session, alert)
     policy = await case_policy(session, alert.tenant_id)
     q = select(Case).where(
@@ -433,6 +441,8 @@ async def transition(session: AsyncSession, principal: Principal, case_id: int, 
                   to_status=target.value, detail=detail, before=before)
     if target in DECISIONS:
         await notify_case(session, case, "case.decided")
+        await webhooks.emit(session, case.tenant_id, "case.decided", {
+            **_case_payload(case), "decided_at": case.decided_at})
     if target == S.substantiated:
         from probity.performance.notify import notify_deduction  # the agent's score changes
 

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Query, UploadFile
+from fastapi import APIRouter, Depends, Form, Query, Request, UploadFile
+from pydantic import ValidationError
 
 from probity.auth.deps import Session, commit, require
 from probity.auth.permissions import Perm, Principal
 from probity.auth.scoping import tenant_in_scope
-from probity.finance import rules, schemas, service, tasks
+from probity.bounds import DbId
+from probity.errors import InvalidInput
+from probity.finance import rules, schemas, service, signed, tasks
 
 router = APIRouter(tags=["finance"])
 Importer = Annotated[Principal, Depends(require(Perm.finance_import))]
@@ -124,6 +127,62 @@ async def feed(body: schemas.FeedIn, session: Session, principal: Importer
     if not body.dry_run:
         await commit(session)
     return schemas.ImportResult(**result)
+
+
+SIGNED_HEADERS = [
+    {"name": "webhook-id", "in": "header", "required": True, "schema": {"type": "string"},
+     "description": "A unique message id (each is accepted once)"},
+    {"name": "webhook-timestamp", "in": "header", "required": True,
+     "schema": {"type": "string"}, "description": "Unix seconds (within ±5 minutes)"},
+    {"name": "webhook-signature", "in": "header", "required": True,
+     "schema": {"type": "string"},
+     "description": "v1,<base64 HMAC-SHA256 of id.timestamp.body with the tenant's secret>"},
+]
+
+
+@router.post("/api/v1/finance/feed/signed/{tenant_id}", response_model=schemas.ImportResult,
+             openapi_extra={
+                 "parameters": SIGNED_HEADERS,
+                 "requestBody": {"required": True, "content": {"application/json": {
+                     "schema": schemas.SignedFeedIn.model_json_schema()}}}})
+async def signed_feed(tenant_id: DbId, request: Request, session: Session
+                      ) -> schemas.ImportResult:
+    """The live feed without a token: the batch is signed with the tenant's feed secret
+    (Standard Webhooks headers). 401 says which check failed; a reused webhook-id is 409."""
+    raw = await request.body()
+    owner = await signed.verify_signed_feed(session, tenant_id, request.headers, raw)
+    try:
+        body = schemas.SignedFeedIn.model_validate_json(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid"}
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        raise InvalidInput(f"{where}: {first.get('msg', '')}") from None
+    result = await service.import_feed(session, owner, tenant_id=tenant_id, kind=body.kind,
+                                       rows=body.rows, dry_run=body.dry_run)
+    await commit(session)  # the message id is recorded even for a dry run
+    return schemas.ImportResult(**result)
+
+
+@router.get("/api/v1/finance/feed/secrets/{tenant_id}", response_model=schemas.FeedSecretRead)
+async def get_feed_secret(tenant_id: DbId, session: Session, principal: Importer
+                          ) -> schemas.FeedSecretRead:
+    """Whether the tenant's signed feed is set up (the secret itself is shown when set)."""
+    secret = await signed.feed_secret(session, principal, tenant_id)
+    return schemas.FeedSecretRead(tenant_id=tenant_id, configured=secret is not None,
+                                  secret=secret.secret if secret else None,
+                                  owner_user_id=secret.created_by_user_id if secret else None,
+                                  created_at=secret.created_at if secret else None)
+
+
+@router.post("/api/v1/finance/feed/secrets/{tenant_id}", response_model=schemas.FeedSecretRead)
+async def rotate_feed_secret(tenant_id: DbId, session: Session, principal: Importer
+                             ) -> schemas.FeedSecretRead:
+    """Set or replace the tenant's feed secret; signed batches then run as the caller."""
+    secret = await signed.rotate_feed_secret(session, principal, tenant_id)
+    await commit(session)
+    return schemas.FeedSecretRead(tenant_id=tenant_id, configured=True, secret=secret.secret,
+                                  owner_user_id=secret.created_by_user_id,
+                                  created_at=secret.created_at)
 
 
 @router.get("/api/v1/finance/imports", response_model=list[schemas.ImportBatchRead])

@@ -377,7 +377,15 @@ async def run_rules(session: AsyncSession, tenant_id: int, *, since: datetime | 
         # the cases.
         await append_entries(session, tenant_id,
                              [("alert.raised", alert_payload(a)) for a in raiser.alerts])
-    if group:
-        for alert in raiser.alerts:
+    from probity import webhooks
+
+    for alert in raiser.alerts:
+        if group:
             await group_alert(session, alert)
+        await webhooks.emit(session, alert.tenant_id, "payment.flagged", {
+            "alert_id": alert.id, "rule": alert.rule, "severity": alert.severity,
+            "category": alert.category, "agent_employee_id": alert.agent_employee_id,
+            "customer_id": alert.customer_id,
+            **{k: v for k, v in (alert.evidence or {}).items()
+               if k.endswith(("_id", "_no", "amount")) or k in ("account_no", "refund_no")}})
     return raiser.alerts

@@ -58,6 +58,23 @@ class FeedIn(BaseModel):
     dry_run: bool = False
 
 
+class SignedFeedIn(BaseModel):
+    """A signed feed batch (the tenant is in the path)."""
+
+    model_config = ConfigDict(extra="forbid")
+    kind: str = Field(pattern="^(orders|payments|refunds|payees)$")
+    rows: list[dict[str, Any]] = Field(min_length=1, max_length=10000)
+    dry_run: bool = False
+
+
+class FeedSecretRead(BaseModel):
+    tenant_id: int
+    configured: bool
+    secret: str | None = Field(default=None, description="whsec_…: signs the signed feed")
+    owner_user_id: int | None = None
+    created_at: datetime | None = None
+
+
 class ImportResult(BaseModel):
     kind: str
     tenant_id: int

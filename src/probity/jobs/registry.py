@@ -53,6 +53,7 @@ TASK_MODULES: list[str] = [
     "probity.training.tasks",
     "probity.performance.tasks",
     "probity.imports.tasks",
+    "probity.webhooks.tasks",
 ]
 
 TaskFn = Callable[..., Awaitable[dict[str, Any] | None]]

@@ -112,6 +112,13 @@ from probity.models.training import (
     QuizAttempt,
     QuizQuestion,
 )
+from probity.models.webhooks import (
+    FeedReceipt,
+    FeedSecret,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 
 __all__ = [
     "AccessEntry",
@@ -148,6 +155,8 @@ __all__ = [
     "Employee",
     "EmploymentEvent",
     "EmploymentStatus",
+    "FeedReceipt",
+    "FeedSecret",
     "ImportBatch",
     "ImportKey",
     "ImportRun",
@@ -220,4 +229,7 @@ __all__ = [
     "TenantPolicy",
     "Transfer",
     "User",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
 ]

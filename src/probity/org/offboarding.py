@@ -24,6 +24,11 @@ __all__ = ["offboard"]
 async def offboard(session: AsyncSession, actor: Principal, emp: Employee,
                    publish: Publish | None) -> list[int]:
     """Shut every account of *emp*; returns their ids."""
+    from probity import webhooks
+
+    await webhooks.emit(session, emp.tenant_id, "employee.left", {
+        "employee_id": emp.id, "org_unit_id": emp.org_unit_id,
+        "position_id": getattr(emp, "position_id", None)})
     users = list((await session.scalars(
         select(User).where(User.employee_id == emp.id).order_by(User.id))).all())
     ids = [u.id for u in users]

@@ -191,6 +191,12 @@ async def close_cycle(session: AsyncSession, principal: Principal, cycle_id: int
                  after={"status": "closed", "employees": len(score_rows),
                         "scores_sha256": digest, "ledger_seq": entry.seq})
     await session.flush()
+    from probity import webhooks
+
+    await webhooks.emit(session, cycle.tenant_id, "cycle.closed", {
+        "cycle_id": cycle.id, "name": cycle.name, "starts_on": cycle.starts_on,
+        "ends_on": cycle.ends_on, "employees": len(score_rows), "scores_sha256": digest,
+        "ledger_seq": entry.seq, "closed_at": now})
     return cycle
 
 

@@ -72,6 +72,7 @@ MENU: list[NavItem] = [
     NavItem("/training", "Compliance training", _perm(Perm.training_read)),
     NavItem("/me/training", "My training",
             lambda p: p.employee_id is not None and p.can(Perm.training_self)),
+    NavItem("/webhooks", "Webhooks", _perm(Perm.webhooks_read)),
     NavItem("/notifications", "Notifications", _always),
     NavItem("/account/tokens", "API tokens", lambda p: p.customer_id is None),
 ]

@@ -26,6 +26,7 @@ from probity_client.errors import (
     StreamClosed,
     ValidationError,
 )
+from probity_client.signatures import WebhookVerificationError, signed_headers, verify_webhook
 from probity_client.streams import AlertStream, AsyncAlertStream, AsyncChatStream, ChatStream
 
 __version__ = "1.0.0"
@@ -52,4 +53,7 @@ __all__ = [
     "ServerError",
     "StreamClosed",
     "ValidationError",
+    "WebhookVerificationError",
+    "signed_headers",
+    "verify_webhook",
 ]

@@ -92,6 +92,24 @@ class Client:
         answer = self.post("/api/v1/tokens", json=body)
         return str(answer["token"])
 
+    def post_signed_feed(self, tenant_id: int, secret: str, kind: str,
+                         rows: list[dict[str, Any]], *, dry_run: bool = False,
+                         msg_id: str | None = None) -> dict[str, Any]:
+        """Send a finance batch to the HMAC-signed feed (no token needed): signed with the
+        tenant's feed secret; ``msg_id`` (default: a new UUID) is accepted once."""
+        import json as _json
+        import uuid
+
+        from probity_client.signatures import signed_headers
+
+        body = _json.dumps({"kind": kind, "rows": rows, "dry_run": dry_run},
+                           ensure_ascii=False).encode()
+        headers = signed_headers(secret, msg_id or str(uuid.uuid4()), body)
+        response = self.http.post(f"/api/v1/finance/feed/signed/{tenant_id}", content=body,
+                                  headers=headers)
+        result: dict[str, Any] = decode(response)
+        return result
+
     # --- a few typed shortcuts ----------------------------------------------------------------
 
     def health(self) -> dict[str, Any]:
