@@ -1,5 +1,5 @@
 """A live server for the SDK tests: a real uvicorn process on loopback against its own migrated
-and seeded SQLite file. Startup gets two minutes: this shared machine is often loaded."""
+and seeded SQLite file. Startup gets five minutes: this shared machine is often loaded."""
 
 from __future__ import annotations
 
@@ -43,7 +43,7 @@ def serve(db_url: str, tmp: Path, **env: str) -> Iterator[str]:
             env=full_env, stdout=out, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 300
         while True:
             if proc.poll() is not None:
                 raise RuntimeError(f"server exited with {proc.returncode}: "
@@ -54,7 +54,7 @@ def serve(db_url: str, tmp: Path, **env: str) -> Iterator[str]:
             except httpx.HTTPError:
                 pass
             if time.monotonic() > deadline:
-                raise RuntimeError("the server did not start within 120 s")
+                raise RuntimeError("the server did not start within 300 s")
             time.sleep(0.3)
         yield base
     finally:
@@ -67,6 +67,11 @@ def serve(db_url: str, tmp: Path, **env: str) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    # A server already running against a seeded demo database (development only).
+    external = os.environ.get("PROBITY_SDK_TEST_SERVER")
+    if external:
+        yield external.rstrip("/")
+        return
     tmp = tmp_path_factory.mktemp("sdklive")
     url = f"sqlite+aiosqlite:///{tmp / 'sdk.db'}"
     migrate_and_seed(url)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import ExitStack
 from types import TracebackType
 from typing import Any
 
@@ -42,11 +43,12 @@ class _SyncStream:
     def __init__(self, url: str, headers: dict[str, str], open_timeout: float) -> None:
         self.url, self.headers, self.open_timeout = url, headers, open_timeout
         self.ws: ClientConnection | None = None
+        self._stack = ExitStack()
 
     def __enter__(self) -> _SyncStream:
         try:
-            self.ws = connect(self.url, additional_headers=self.headers,
-                              open_timeout=self.open_timeout)
+            self.ws = self._stack.enter_context(connect(
+                self.url, additional_headers=self.headers, open_timeout=self.open_timeout))
         except InvalidStatus as exc:
             raise _refused(exc) from exc
         return self
@@ -57,8 +59,8 @@ class _SyncStream:
 
     def close(self) -> None:
         if self.ws is not None:
-            self.ws.close()
             self.ws = None
+            self._stack.close()
 
     def _conn(self) -> ClientConnection:
         if self.ws is None:
