@@ -23,7 +23,7 @@ from probity.i18n import translator
 from probity.imports.reading import Table
 from probity.imports.registry import Env, ImportKind, Row, RowError, get_kind
 from probity.ledger.service import append_entry
-from probity.models import ImportRun, Tenant
+from probity.models import ImportRun
 from probity.models.base import utcnow
 
 __all__ = ["ImportContext", "Plan", "Progress", "apply_import", "digest", "plan_import",
@@ -240,8 +240,10 @@ def _validate(kind: ImportKind, columns: list[str | None], rows: Iterator[tuple[
 
 
 async def tenant_zone(session: AsyncSession, tenant_id: int) -> ZoneInfo:
-    tz = await session.scalar(select(Tenant.timezone).where(Tenant.id == tenant_id))
-    return ZoneInfo(tz or "Asia/Shanghai")
+    """The tenant's display zone (group standard, else its own): imported local times mean it."""
+    from probity.governance.accessors import display_timezone
+
+    return ZoneInfo(await display_timezone(session, tenant_id))
 
 
 async def plan_import(session: AsyncSession, kind_name: str, tenant_id: int, table: Table, *,

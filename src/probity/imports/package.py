@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from probity.audit.service import record_audit
 from probity.auth.permissions import Principal
+from probity.config import DEFAULT_TIMEZONE
 from probity.errors import InvalidInput
 from probity.imports.engine import apply_import, digest, plan_import
 from probity.imports.export import FORMAT
@@ -96,7 +97,7 @@ async def _target_tenant(session: AsyncSession, manifest: dict[str, Any], code: 
                    "There is no tenant {code} here: create it in the group first.", code=code)
     kind = str(info.get("kind")) if info.get("kind") in {k.value for k in TenantKind} else "hq"
     tenant = Tenant(code=code, name=str(info.get("name") or code), name_en=info.get("name_en"),
-                    kind=TenantKind(kind), timezone=str(info.get("timezone") or "Asia/Shanghai"),
+                    kind=TenantKind(kind), timezone=str(info.get("timezone") or DEFAULT_TIMEZONE),
                     created_at=utcnow())
     session.add(tenant)
     await session.flush()

@@ -28,7 +28,6 @@ from probity.models import (
     OrgUnit,
     ShiftAssignment,
     ShiftTemplate,
-    Tenant,
 )
 
 # --- shift templates -------------------------------------------------------------------------
@@ -89,8 +88,9 @@ def _overlaps(a: tuple[datetime, datetime], b: tuple[datetime, datetime]) -> boo
 
 async def resolve_rotas(ctx: ImportContext, rows: list[Row]) -> None:
     t = ctx.tenant_id
-    zone = str(await ctx.session.scalar(select(Tenant.timezone).where(Tenant.id == t))
-               or "Asia/Shanghai")
+    from probity.governance.accessors import display_timezone
+
+    zone = await display_timezone(ctx.session, t)
     emps = await ctx.lookup(Employee.employee_no, (r["employee_no"] for _, r in rows),
                             Employee.id, Employee.org_unit_id, where=Employee.tenant_id == t)
     units = dict((await ctx.session.execute(select(OrgUnit.code, OrgUnit.id).where(
