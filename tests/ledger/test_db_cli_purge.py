@@ -39,6 +39,7 @@ async def _seed(url: str, key: str) -> None:
         tenant = Tenant(code="P1", name="保留", kind=TenantKind.hq, path="/")
         session.add(tenant)
         await session.flush()
+        tenant.path = f"/{tenant.id}/"  # as org.service writes it (group standards read it)
         prev = GENESIS_HASH
         for i in range(6):
             rec = make_entry(seq=i, time=f"2020-01-0{i + 1}T08:00:00.000000Z",

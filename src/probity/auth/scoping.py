@@ -31,11 +31,13 @@ __all__ = [
 ]
 
 # Permissions a user administrator may hand out without holding them: line management (HR
-# appoints team leads, who move conversations between their agents and review their scores)
+# appoints team leads, who move conversations between their agents, review their scores and
+# work the QA sample of their conversations)
 # and the permissions
 # that act only on the holder's own work and records (answering chats, one's own cases and
 # payee accounts, a customer's report). None of them reaches anyone else's data.
-DELEGABLE = frozenset({Perm.chat_reassign, Perm.performance_review, Perm.chat_answer,
+DELEGABLE = frozenset({Perm.chat_reassign, Perm.performance_review, Perm.qa_review,
+                       Perm.chat_answer,
                        Perm.own_cases, Perm.own_accounts, Perm.customer_report,
                        Perm.attendance_self, Perm.training_self})
 # Ids are 32-bit on PostgreSQL: a larger one names nothing (and must not reach the driver).
