@@ -116,7 +116,7 @@ def apply_overlay(spec: PolicySpec, overlay: PolicyOverlay) -> PolicySpec:
     data = spec.to_dict()
     data["lexicon"] = [*data["lexicon"], *(
         LexiconEntry(term=t.term, category=t.category, severity=t.severity,
-                     phonetic=t.phonetic).to_dict() for t in overlay.lexicon)]
+                     phonetic=t.phonetic, pinned=True).to_dict() for t in overlay.lexicon)]
     for key in ("allow_terms", "allow_numbers", "allow_qr", "allow_domains"):
         data[key] = [*data[key], *getattr(overlay, key)]
     if overlay.thresholds is not None:

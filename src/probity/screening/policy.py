@@ -90,10 +90,13 @@ class LexiconEntry:
     own_number: bool = False  # about one's own phone number: dropped in account context
     roles: tuple[str, ...] = ROLES
     max_gap: int = 4
+    pinned: bool = False  # a tenant's own term (overlay): the learned layer never overrules it
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["roles"] = list(self.roles)
+        if not self.pinned:
+            del d["pinned"]
         return d
 
     @classmethod
@@ -110,6 +113,7 @@ class LexiconEntry:
             email=bool(d.get("email", False)),
             own_number=bool(d.get("own_number", False)),
             roles=roles,
+            pinned=bool(d.get("pinned", False)),
             max_gap=int(d.get("max_gap", 4)),
         )
         if entry.category not in FLAGGED_CATEGORIES:
