@@ -232,7 +232,7 @@ async def test_inbox_page(db: AsyncSession, as_user: Any) -> None:
     alert = await make_alert(db, t, agent, cust)
     case_id = (await client.post("/api/v1/cases", json={"alert_ids": [alert.id]})).json()["id"]
     page = await client.get("/notifications", headers={"accept": "text/html"})
-    assert page.status_code == 200 and f"case #{case_id}" in page.text
+    assert page.status_code == 200 and f"案件 #{case_id}" in page.text
     n = next(x for x in (await client.get("/api/v1/notifications")).json()
          if x["case_id"] == case_id)
     r = await client.post(f"/notifications/{n['id']}/read", data={

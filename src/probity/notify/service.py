@@ -176,6 +176,25 @@ def case_text(case: Case, event: str) -> tuple[str, str]:
     return subject, body
 
 
+_INAPP_TITLES = {
+    "case.opened": "Case #{id} opened (severity {severity})",
+    "case.decided": "Case #{id} decided (severity {severity})",
+    "case.sla_warning": "Case #{id}: SLA warning (severity {severity})",
+    "case.sla_breached": "Case #{id}: SLA breached (severity {severity})",
+}
+
+
+def case_inapp_text(case: Case, event: str) -> tuple[str, str]:
+    """Title and body of an in-app notification, in the product's language (robots and
+    e-mail keep `case_text`)."""
+    from probity.i18n import DEFAULT_LOCALE, translator
+
+    _ = translator(DEFAULT_LOCALE)
+    title = _(_INAPP_TITLES[event]).format(id=case.id, severity=case.severity)
+    body = _("{title}\nOpen the case: /cases/{id}").format(title=case.title, id=case.id)
+    return title, body
+
+
 def _ancestor_ids(path: str, tenant_id: int) -> list[int]:
     """The tenant and its ancestors, from its materialised path "/1/4/9/"."""
     ids = {int(part) for part in path.split("/") if part.isdigit()}
@@ -226,6 +245,7 @@ async def notify_case(session: AsyncSession, case: Case, event: str) -> list[Out
         if event in rule.events.split(",") and case.severity >= standard.min_severity
         and (rule.channel not in ROBOTS or rule.channel in standard.allowed_robots)]
     subject, body = case_text(case, event)
+    inapp_title, inapp_body = case_inapp_text(case, event)
     outgoing: list[Outgoing] = []
     roles = {rule.role for rule in rules if rule.role and not (
         rule.channel in ROBOTS and rule.target)}
@@ -246,7 +266,7 @@ async def notify_case(session: AsyncSession, case: Case, event: str) -> list[Out
                     continue
                 told.add(uid)
                 session.add(Notification(tenant_id=case.tenant_id, user_id=uid, case_id=case.id,
-                                         event=event, title=subject[:200], body=body,
+                                         event=event, title=inapp_title[:200], body=inapp_body,
                                          created_at=utcnow()))
         elif rule.channel == "email":
             recipients = [rule.target] if rule.target else [e for _u, e in users if e]
@@ -258,7 +278,7 @@ async def notify_case(session: AsyncSession, case: Case, event: str) -> list[Out
             if uid not in told:
                 told.add(uid)
                 session.add(Notification(tenant_id=case.tenant_id, user_id=uid, case_id=case.id,
-                                         event=event, title=subject[:200], body=body,
+                                         event=event, title=inapp_title[:200], body=inapp_body,
                                          created_at=utcnow()))
     if outgoing:
         async def effect() -> None:
