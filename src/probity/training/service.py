@@ -251,7 +251,7 @@ async def _assign_many(session: AsyncSession, actor: Principal | None, course: C
         User.employee_id.in_([a.employee_id for a in fresh]), User.is_active.is_(True)))).all())
     session.add_all([Notification(
         tenant_id=a.tenant_id, user_id=users[a.employee_id], event="training.assigned",
-        title=f"新的培训任务 / New training: {course.title}"[:200],
+        title=f"新的培训任务：{course.title}"[:200],
         body=f"/me/training/{a.id}", created_at=now) for a in fresh if a.employee_id in users])
     record_audit(session, actor, "training.assign", target_type="course", target_id=course.id,
                  tenant_id=course.tenant_id,
