@@ -37,31 +37,26 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
+from _fixtures import build_group, chunked, fresh_database
 from _report import write_section
-from sqlalchemy import create_engine, insert, pool, select, text
+from sqlalchemy import select
 
 from probity.auth.permissions import Grant, Principal
-from probity.db import Database, sync_url
+from probity.db import Database
 from probity.jobs.context import JobContext
-from probity.migrate import upgrade
 from probity.models import (
     AppraisalCycle,
     AttendanceException,
     CycleStatus,
-    Employee,
-    EmploymentStatus,
-    OrgUnit,
     PayrollAdjustment,
     PayrollCity,
     PayrollRun,
     Payslip,
     PerformanceLine,
     PerformanceScore,
-    Position,
     Role,
     RunStatus,
     SalaryAssignment,
-    Tenant,
     User,
 )
 from probity.payroll import compute, runs
@@ -77,66 +72,35 @@ RATES = {"pension": ["0.08", "0.16"], "medical": ["0.02", "0.095"],
          "unemployment": ["0.005", "0.005"], "injury": ["0", "0.002"], "maternity": ["0", "0"]}
 
 
-def reset_postgres(url: str) -> None:
-    engine = create_engine(sync_url(url), poolclass=pool.NullPool)
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
-
-
-async def chunked(session: Any, model: Any, rows: list[dict[str, Any]], size: int = 5000
-                  ) -> None:
-    for i in range(0, len(rows), size):
-        await session.execute(insert(model), rows[i:i + size])
-
-
 async def build(db: Database, n: int, month1: date) -> dict[str, Any]:
     rng = random.Random(13)
     now = datetime.now(UTC)
     async with db.sessionmaker() as s:
-        hq = Tenant(code="HQ", name="集团", kind="hq", path="")
-        s.add(hq)
-        await s.flush()
-        hq.path = f"/{hq.id}/"
-        sub = Tenant(code="SUB", name="子公司", kind="subsidiary", parent_id=hq.id, path="")
-        s.add(sub)
-        await s.flush()
-        sub.path = f"{hq.path}{sub.id}/"
-        pos = Position(tenant_id=hq.id, code="CS1", title="客服专员", grade="P1")
-        s.add(pos)
-        units = [OrgUnit(tenant_id=sub.id, code=f"T{i}", name=f"团队{i}", kind="team")
-                 for i in range(max(1, n // 50))]
-        s.add_all(units)
-        await s.flush()
-        await chunked(s, Employee, [{
-            "tenant_id": sub.id, "org_unit_id": units[i % len(units)].id,
-            "position_id": pos.id, "employee_no": f"E{i:06d}", "name": f"员工{i}",
-            "hire_date": date(2020, 1, 1), "status": EmploymentStatus.active,
-            "created_at": now} for i in range(n)])
-        ids = list((await s.scalars(select(Employee.id).order_by(Employee.id))).all())
+        group = await build_group(s, employees=n, teams=max(1, n // 50), employee_no="E",
+                                  name="员工")
+        hq, sub, ids = group.hq, group.sub, group.employees
         for code, name, minimum, floor, ceiling, hf in CITIES:
-            s.add(PayrollCity(tenant_id=hq.id, city=code, name=name, minimum_wage=D(minimum),
+            s.add(PayrollCity(tenant_id=hq, city=code, name=name, minimum_wage=D(minimum),
                               si_base_floor=D(floor), si_base_ceiling=D(ceiling),
                               hf_base_floor=D(minimum), hf_base_ceiling=D(ceiling),
                               si_rates=RATES, hf_employee_rate=D(hf), hf_employer_rate=D(hf),
                               created_at=now))
         allowances = [{"code": "meal", "name": "餐补", "amount": "400.00"}]
         await chunked(s, SalaryAssignment, [{
-            "tenant_id": sub.id, "employee_id": e, "effective_from": month1, "grade": "P1",
+            "tenant_id": sub, "employee_id": e, "effective_from": month1, "grade": "P1",
             "base": D(rng.choice([5200, 6800, 8500, 12000, 18000, 30000, 60000])),
             "allowances": allowances, "allowances_total": D("400.00"),
             "city": CITIES[i % 3][0], "additional_deduction": D(rng.choice([0, 1000, 2000])),
             "bank_name": "招商银行", "bank_account": f"6225{e:012d}", "created_by_user_id": None,
             "created_at": now} for i, e in enumerate(ids)])
         cycle = AppraisalCycle(
-            tenant_id=sub.id, name="绩效周期", period="monthly", starts_on=month1,
+            tenant_id=sub, name="绩效周期", period="monthly", starts_on=month1,
             ends_on=date(month1.year, month1.month, 28), starts_at=now, ends_at=now,
             status=CycleStatus.closed, employees=n, created_at=now)
         s.add(cycle)
         await s.flush()
         await chunked(s, PerformanceScore, [{
-            "cycle_id": cycle.id, "tenant_id": sub.id, "org_unit_id": None, "employee_id": e,
+            "cycle_id": cycle.id, "tenant_id": sub, "org_unit_id": None, "employee_id": e,
             "grade": "P1", "compliance_score": 95, "total_score": D("90.00"), "indicators": {},
             "bonus_base": D("3000.00"), "bonus_eligible": True, "bonus_amount": D("300.00"),
             "bonus_adjustment": D("0.00"), "bonus_reason": "", "created_at": now}
@@ -145,17 +109,17 @@ async def build(db: Database, n: int, month1: date) -> dict[str, Any]:
             "cycle_id": cycle.id, "employee_id": e, "kind": "violation", "points": -5,
             "detail": {}, "created_at": now} for e in ids[::20]])
         await chunked(s, AttendanceException, [{
-            "tenant_id": sub.id, "org_unit_id": None, "employee_id": e, "kind": "late",
+            "tenant_id": sub, "org_unit_id": None, "employee_id": e, "kind": "late",
             "day": month1.replace(day=3), "minutes": 12, "created_at": now} for e in ids[::10]])
         await chunked(s, PayrollAdjustment, [{
-            "tenant_id": sub.id, "employee_id": e, "month": month1, "amount": D("150.00"),
+            "tenant_id": sub, "employee_id": e, "month": month1, "amount": D("150.00"),
             "reason": "补发", "created_at": now} for e in ids[::100]])
         for name in ("preparer", "approver"):
-            s.add(User(username=name, display_name=name, password_hash="x", tenant_id=hq.id,
+            s.add(User(username=name, display_name=name, password_hash="x", tenant_id=hq,
                        created_at=now))
         await s.commit()
         users = {u.username: u.id for u in (await s.scalars(select(User))).all()}
-    return {"sub": sub.id, "hq_path": hq.path, "hq": hq.id, "users": users, "ids": ids}
+    return {"sub": sub, "hq_path": group.hq_path, "hq": hq, "users": users, "ids": ids}
 
 
 def admin(user_id: int, info: dict[str, Any]) -> Principal:
@@ -216,9 +180,7 @@ async def baselines(db: Database, info: dict[str, Any], month: date) -> tuple[fl
 
 
 async def one_size(url: str, n: int) -> dict[str, Any]:
-    if url.startswith("postgresql"):
-        reset_postgres(url)
-    upgrade(url)
+    fresh_database(url)
     db = Database(url)
     month1, month2 = date(2026, 1, 1), date(2026, 2, 1)
     t = time.perf_counter()

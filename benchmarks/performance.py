@@ -38,26 +38,22 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
 import httpx
+from _fixtures import build_group, chunked, fresh_database
 from _report import write_section
-from sqlalchemy import create_engine, func, insert, pool, select, text
+from sqlalchemy import func, select
 
 from probity.auth.permissions import Grant, Principal
 from probity.config import Settings
-from probity.db import Database, sync_url
-from probity.migrate import upgrade
+from probity.db import Database
 from probity.models import (
     Alert,
     Case,
     CaseAlert,
     Conversation,
     Customer,
-    Employee,
     Message,
-    OrgUnit,
-    Position,
     Role,
     RoleAssignment,
-    Tenant,
     User,
 )
 from probity.models.screening import Refusal
@@ -69,53 +65,23 @@ START = datetime(2026, 9, 30, 16, 0, tzinfo=UTC)  # 2026-10-01 00:00 Asia/Shangh
 SPAN_S = 31 * 86400 - 3600
 
 
-def reset_postgres(url: str) -> None:
-    engine = create_engine(sync_url(url), poolclass=pool.NullPool)
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
-
-
-async def chunked(session: Any, model: Any, rows: list[dict[str, Any]], size: int = 5000
-                  ) -> None:
-    for i in range(0, len(rows), size):
-        await session.execute(insert(model), rows[i:i + size])
-
-
 async def build(db: Database, agents: int, messages: int, cases: int) -> dict[str, Any]:
     rng = random.Random(9)
     now = datetime.now(UTC)
     async with db.sessionmaker() as s:
-        hq = Tenant(code="HQ", name="集团", kind="hq", path="")
-        s.add(hq)
-        await s.flush()
-        hq.path = f"/{hq.id}/"
-        sub = Tenant(code="SUB", name="子公司", kind="subsidiary", parent_id=hq.id, path="")
-        s.add(sub)
-        await s.flush()
-        sub.path = f"{hq.path}{sub.id}/"
-        pos = Position(tenant_id=hq.id, code="CS1", title="客服专员", grade="P1")
-        s.add(pos)
-        await s.flush()
-        await chunked(s, OrgUnit, [{"tenant_id": sub.id, "code": f"T{i:03d}", "name": f"团队{i}",
-                                    "kind": "team", "created_at": now} for i in range(100)])
-        units = list((await s.scalars(select(OrgUnit.id).order_by(OrgUnit.id))).all())
-        await chunked(s, Employee, [{
-            "tenant_id": sub.id, "org_unit_id": units[i % 100], "position_id": pos.id,
-            "employee_no": f"A{i:06d}", "name": f"客服{i}", "hire_date": date(2020, 1, 1),
-            "status": "active", "created_at": now} for i in range(agents)])
-        emps = list((await s.scalars(select(Employee.id).order_by(Employee.id))).all())
-        await chunked(s, Customer, [{"tenant_id": sub.id, "customer_no": f"C{i:06d}",
+        group = await build_group(s, employees=agents, teams=100)
+        hq, sub, pos, units, emps = (group.hq, group.sub, group.position, group.units,
+                                     group.employees)
+        await chunked(s, Customer, [{"tenant_id": sub, "customer_no": f"C{i:06d}",
                                      "name": f"顾客{i}", "created_at": now}
                                     for i in range(2000)])
         custs = list((await s.scalars(select(Customer.id).order_by(Customer.id))).all())
         users = []
         for name, role in (("lead", Role.hq_admin), ("hr", Role.hr)):
-            u = User(username=name, display_name=name, tenant_id=sub.id, created_at=now)
+            u = User(username=name, display_name=name, tenant_id=sub, created_at=now)
             s.add(u)
             await s.flush()
-            s.add(RoleAssignment(user_id=u.id, role=role, tenant_id=sub.id, created_at=now))
+            s.add(RoleAssignment(user_id=u.id, role=role, tenant_id=sub, created_at=now))
             users.append(u.id)
         await s.commit()
 
@@ -125,7 +91,7 @@ async def build(db: Database, agents: int, messages: int, cases: int) -> dict[st
             at = START + timedelta(seconds=rng.randrange(SPAN_S))
             roll = rng.random()
             conv_rows.append({
-                "tenant_id": sub.id, "org_unit_id": units[(c % agents) % 100],
+                "tenant_id": sub, "org_unit_id": units[(c % agents) % 100],
                 "customer_id": custs[c % len(custs)], "agent_employee_id": emps[c % agents],
                 "status": "closed", "last_seq": 10, "assigned_at": at, "created_at": at,
                 "closed_at": at + timedelta(minutes=12),
@@ -148,7 +114,7 @@ async def build(db: Database, agents: int, messages: int, cases: int) -> dict[st
                 elif offer and seq == 4:
                     cats = ["refusal"]
                 msg_rows.append({
-                    "conversation_id": conv_id, "tenant_id": sub.id, "seq": seq,
+                    "conversation_id": conv_id, "tenant_id": sub, "seq": seq,
                     "sender_role": role,
                     "sender_employee_id": row["agent_employee_id"] if role == "agent" else None,
                     "kind": "text", "body": "您好，请问有什么可以帮您？", "decision": decision,
@@ -171,7 +137,7 @@ async def build(db: Database, agents: int, messages: int, cases: int) -> dict[st
             Message.seq == 4, Message.conversation_id.in_([r[0] for r in refusal_convs])))
         ).all()) if refusal_convs else {}
         await chunked(s, Refusal, [{
-            "tenant_id": sub.id, "conversation_id": c, "message_id": refusal_ids[c], "seq": 4,
+            "tenant_id": sub, "conversation_id": c, "message_id": refusal_ids[c], "seq": 4,
             "refuser_role": "agent", "refuser_employee_id": e, "customer_id": cu, "episode": 3,
             "offer_seq": 3, "declined": ["bribe"], "created_at": at}
             for c, e, cu, at in refusal_convs])
@@ -182,14 +148,14 @@ async def build(db: Database, agents: int, messages: int, cases: int) -> dict[st
             at = START + timedelta(seconds=rng.randrange(SPAN_S))
             emp = emps[rng.randrange(agents)]
             case_rows.append({
-                "tenant_id": sub.id, "agent_employee_id": emp, "customer_id": custs[i % 2000],
+                "tenant_id": sub, "agent_employee_id": emp, "customer_id": custs[i % 2000],
                 "title": "私下联系", "status": "closed", "severity": 2, "last_alert_at": at,
                 "triage_due_at": at, "decision_due_at": at, "decided_at": at,
                 "decision": "substantiated", "closed_at": at, "subject": "agent",
                 "created_at": at - timedelta(hours=2)})
         await chunked(s, Case, case_rows)
         await chunked(s, Alert, [{
-            "tenant_id": sub.id, "sender_role": "agent",
+            "tenant_id": sub, "sender_role": "agent",
             "agent_employee_id": r["agent_employee_id"],
             "decision": "block", "category": "contact", "categories": ["contact"], "severity": 2,
             "snippet": "***", "spans": [], "source": "screening", "subject": "agent",
@@ -200,7 +166,7 @@ async def build(db: Database, agents: int, messages: int, cases: int) -> dict[st
         await chunked(s, CaseAlert, [{"case_id": c, "alert_id": a, "created_at": now}
                                      for c, a in zip(case_ids, alert_ids, strict=True)])
         await s.commit()
-    return {"hq": hq.id, "sub": sub.id, "sub_path": sub.path, "position": pos.id,
+    return {"hq": hq, "sub": sub, "sub_path": group.sub_path, "position": pos,
             "users": users, "emps": emps, "messages": written, "cases": len(case_ids),
             "conversations": len(conv_ids), "refusals": len(refusal_convs)}
 
@@ -247,9 +213,7 @@ async def run(url: str, agents: int, messages: int, cases: int, samples: int, no
     from probity.performance import cycles
 
     dialect = "postgresql" if url.startswith("postgresql") else "sqlite"
-    if dialect == "postgresql":
-        reset_postgres(url)
-    upgrade(url)
+    fresh_database(url)
     db = Database(url)
     t = time.perf_counter()
     info = await build(db, agents, messages, cases)
