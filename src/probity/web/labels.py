@@ -98,7 +98,13 @@ class Labels:
             return "、".join(self.setting(v) for v in value) or "—"
         if isinstance(value, dict):
             return "；".join(f"{self.option(k)}：{self.setting(v)}" for k, v in value.items())
-        return self.option(value) if isinstance(value, str) else str(value)
+        if isinstance(value, str):
+            # A weekly window such as "sat 18:00-21:00": the day word in the reader's language.
+            head, sep, rest = value.partition(" ")
+            if sep and rest[:1].isdigit() and self.has(f"option.{head}"):
+                return f"{self.option(head)} {rest}"
+            return self.option(value)
+        return str(value)
 
     def reason(self, text: str | None) -> str:
         """An access reason: "case #12" written by the system reads "案件 #12"; a person's own
