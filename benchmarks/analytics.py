@@ -276,7 +276,9 @@ async def bench_dashboards(url: str, org: dict[str, Any], runs: int) -> list[tup
 
 async def bench_send(url: str, org: dict[str, Any], batches: int) -> dict[str, float]:
     from probity.auth.effects import commit
-    from probity.chat import service
+    from probity.chat import store
+    from probity.chat.conversations import Participant
+    from probity.chat.send import prepare_send
     from probity.monitoring.enforce import policy_for_sender
     from probity.screening import default_policy
 
@@ -308,7 +310,7 @@ async def bench_send(url: str, org: dict[str, Any], batches: int) -> dict[str, f
     async def noop(_session: Any, _rows: Any) -> None:
         return None
 
-    real = service.record_batch
+    real = store.record_batch
     rng = random.Random(3)
     cpu = {"on": 0.0, "off": 0.0}
     count = {"on": 0, "off": 0}
@@ -318,27 +320,26 @@ async def bench_send(url: str, org: dict[str, Any], batches: int) -> dict[str, f
 
     for b in range(batches * 2):
         mode = "on" if b % 2 == 0 else "off"
-        service.record_batch = real if mode == "on" else noop  # type: ignore[assignment]
+        store.record_batch = real if mode == "on" else noop  # type: ignore[assignment]
         t = time.process_time()
         async with db.sessionmaker() as s:
             sends = []
             for _ in range(64):
                 conv_id, emp_id = rng.choice(conv_ids)
                 agent = rng.random() < 0.5
-                who = service.Participant("agent" if agent else "customer",
-                                          None, emp_id if agent else None, None)
+                who = Participant("agent" if agent else "customer",
+                                  None, emp_id if agent else None, None)
                 p = policy
                 if mode == "on":
                     p = await policy_for_sender(policy, sid, who.role, who.employee_id,
                                                 session=s)
                 text_ = "加我vx abc12345，私下聊" if rng.random() < 0.05 else "请问什么时候发货？"
-                sends.append(await service.prepare_send(conv_id, who, publish, text=text_,
-                                                        policy=p))
-            await service.store_messages(s, sends)
+                sends.append(await prepare_send(conv_id, who, publish, text=text_, policy=p))
+            await store.store_messages(s, sends)
             await commit(s)
         cpu[mode] += time.process_time() - t
         count[mode] += 64
-    service.record_batch = real  # type: ignore[assignment]
+    store.record_batch = real  # type: ignore[assignment]
     await db.dispose()
     on = cpu["on"] / count["on"] * 1000
     off = cpu["off"] / count["off"] * 1000

@@ -17,9 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from probity.analytics import rollup
 from probity.analytics.rollup import tenure_band
-from probity.chat import service
+from probity.chat import store
+from probity.chat.conversations import Participant
 from probity.chat.screening import forget_contexts
-from probity.chat.service import Participant, prepare_send, store_messages
+from probity.chat.send import prepare_send
+from probity.chat.store import store_messages
 from probity.db import make_engine
 from probity.governance.accessors import display_timezone
 from probity.models import (
@@ -165,7 +167,7 @@ async def _run(url: str, events: list[tuple[int, bool, int, int, int]]) -> None:
     rollup.reset()
     enforce.reset()
     forget_contexts()
-    original = service.utcnow
+    original = store.utcnow
     try:
         convs = await _setup(session)
 
@@ -182,13 +184,13 @@ async def _run(url: str, events: list[tuple[int, bool, int, int, int]]) -> None:
                 sends.append(await prepare_send(conv_id, agent if by_agent else customer,
                                                 publish, text=TEXTS[text]))
             minute = batches[hour][0][3]
-            service.utcnow = lambda h=hour, m=minute: BASE + timedelta(hours=h, minutes=m)  # type: ignore[misc]
+            store.utcnow = lambda h=hour, m=minute: BASE + timedelta(hours=h, minutes=m)  # type: ignore[misc]
             await store_messages(session, sends)
         rolled = await _rolled(session)
         assert rolled and rolled == await _direct(session)
         assert await _cube(session) == _cube_of(rolled)
     finally:
-        service.utcnow = original  # type: ignore[assignment]
+        store.utcnow = original  # type: ignore[assignment]
         await session.close()
         await outer.rollback()
         await conn.close()

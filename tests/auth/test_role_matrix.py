@@ -61,7 +61,7 @@ SIGNED_IN = {
     ("GET", "/account/tokens"), ("POST", "/account/tokens"),
     ("POST", "/account/tokens/{token_id}/revoke"), ("GET", "/org/me"),
     ("GET", "/org/employees/{employee_id}"), ("GET", "/api/v1/employees/{employee_id}"),
-    # Chat: participants only (404 otherwise), narrowed in probity.chat.service.
+    # Chat: participants only (404 otherwise), narrowed in probity.chat.conversations.
     ("GET", "/api/v1/chat/conversations"),
     ("POST", "/api/v1/chat/conversations/{conv_id}/messages/{seq}/recall"),
     ("GET", "/api/v1/chat/conversations/{conv_id}/customer"),

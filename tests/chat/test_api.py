@@ -13,7 +13,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from tests.chat.helpers import active_conversation, an_order, go_available, team_agents
 
-from probity.chat import service
+from probity.chat import conversations
 from probity.chat.screening import BLOCK_NOTICE, screen_text
 from probity.models import Alert, Conversation, ConversationStatus, Message, OrgUnit, Transfer
 
@@ -200,7 +200,7 @@ async def test_recall_within_two_minutes_keeps_original(as_user, db: AsyncSessio
             ).status_code == 403
     a = await as_user("agent")
     late = await _send(a, conv_id, "稍后")
-    monkeypatch.setattr(service, "RECALL_WINDOW", timedelta(seconds=-1))
+    monkeypatch.setattr(conversations, "RECALL_WINDOW", timedelta(seconds=-1))
     r = await a.post(f"/api/v1/chat/conversations/{conv_id}/messages/{late['seq']}/recall")
     assert r.status_code == 409 and r.json()["code"] == "recall_window"
 

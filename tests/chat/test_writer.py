@@ -22,8 +22,11 @@ from tests.chat.conftest import sign_in
 from tests.chat.helpers import active_conversation
 
 from probity.auth.deps import commit
-from probity.chat import service
-from probity.chat.service import MessageWriter, Participant, prepare_send, store_messages
+from probity.chat.conversations import Participant, mark
+from probity.chat.send import prepare_send
+from probity.chat.store import PendingSend, store_messages
+from probity.chat.wire import ALERTS_CHANNEL, conv_channel
+from probity.chat.writer import MessageWriter
 from probity.db import make_engine, sync_url
 from probity.errors import Conflict
 from probity.ledger.service import verify_tenant
@@ -52,7 +55,7 @@ class Published:
 
     def delivered(self, conv_id: int) -> list[int]:
         return [e["message"]["seq"] for ch, e in self.events
-                if ch == service.conv_channel(conv_id) and e["type"] == "message"]
+                if ch == conv_channel(conv_id) and e["type"] == "message"]
 
 
 @contextlib.contextmanager
@@ -97,7 +100,7 @@ async def test_statements_per_batch_do_not_grow_with_the_batch(as_user: Any, db:
     who1, agent1 = await _participants(db, c1)
     who2, agent2 = await _participants(db, c2)
 
-    async def send(conv_id: int, who: Participant, text: str, cid: str) -> service.PendingSend:
+    async def send(conv_id: int, who: Participant, text: str, cid: str) -> PendingSend:
         return await prepare_send(conv_id, who, pub, text=text, client_id=cid)
 
     # Prime: the tenant's ledger head and a fresh checkpoint exist.
@@ -171,7 +174,7 @@ async def test_statements_per_batch_do_not_grow_with_the_batch(as_user: Any, db:
         Alert.message_id.in_([m.id for m in blocked])))).all()
     assert len(alerts) == 2
     assert 13 not in pub.delivered(c1), "a blocked message is never delivered"
-    assert sum(1 for ch, _ in pub.events if ch == service.ALERTS_CHANNEL) == 2
+    assert sum(1 for ch, _ in pub.events if ch == ALERTS_CHANNEL) == 2
     conv1 = await db.get(Conversation, c1, populate_existing=True)
     assert conv1 is not None
     tenant = conv1.tenant_id
@@ -290,7 +293,7 @@ async def test_writer_batches_concurrent_sends_in_seq_order(chat_db_url: str) ->
         async def receipt(session: AsyncSession) -> int:
             conv = await session.get(Conversation, conv_id)
             assert conv is not None
-            await service.mark(session, conv, agent, pub, read=2)
+            await mark(session, conv, agent, pub, read=2)
             return conv.agent_read_seq
 
         assert await writer.run(receipt) == 2

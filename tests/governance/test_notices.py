@@ -45,7 +45,7 @@ async def test_hq_notice_reaches_the_customer_of_a_subsidiary(as_user: Any, db: 
 
 async def test_chat_process_rules_attachments_and_reminder(as_user: Any, db: AsyncSession
                                                            ) -> None:
-    from probity.chat.service import official_reminder
+    from probity.chat.conversations import official_reminder
 
     hq = await db.scalar(select(Tenant.id).where(Tenant.code == "HQ"))
     ecom = await db.scalar(select(Tenant.id).where(Tenant.code == "ECOM"))

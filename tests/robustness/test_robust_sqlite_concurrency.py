@@ -101,7 +101,7 @@ async def test_http_writes_and_the_chat_writer_coexist(
     finally:
         await agent.aclose()
         await customer.aclose()
-        from probity.chat.service import writer_for
+        from probity.chat.writer import writer_for
 
         await writer_for(database.engine).close()
         await database.dispose()

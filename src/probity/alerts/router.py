@@ -12,7 +12,7 @@ from probity.alerts import feedback, schemas, service
 from probity.auth.deps import Session, commit, require
 from probity.auth.permissions import Perm, Principal
 from probity.auth.sessions import still_valid
-from probity.chat.service import ALERTS_CHANNEL
+from probity.chat.wire import ALERTS_CHANNEL
 from probity.chat.ws import session_watch, ws_principal, ws_session
 from probity.events import get_bus
 

@@ -47,9 +47,9 @@ HOURLY = [0.2, 0.1, 0.1, 0.1, 0.1, 0.2, 0.4, 0.8, 1.4, 2.0, 2.2, 2.0, 1.6, 1.8, 
 
 @contextlib.contextmanager
 def _clock(at: datetime) -> Iterator[None]:
-    from probity.chat import service
+    from probity.chat import store
 
-    mod: Any = service
+    mod: Any = store
     original = mod.utcnow
     mod.utcnow = lambda: at
     try:
@@ -61,7 +61,9 @@ def _clock(at: datetime) -> Iterator[None]:
 async def seed_analytics(session: AsyncSession, *, today: date | None = None, weeks: int = 6,
                          per_day: int = 4, seed: int = 11) -> int:
     """Seed `weeks` of history ending yesterday; returns the number of messages sent."""
-    from probity.chat import service
+    from probity.chat.conversations import Participant
+    from probity.chat.send import prepare_send
+    from probity.chat.store import store_messages
     from probity.governance.accessors import display_timezone
 
     rng = random.Random(seed)
@@ -140,11 +142,11 @@ async def seed_analytics(session: AsyncSession, *, today: date | None = None, we
         await session.flush()
         sends = []
         for conv, lines, agent in zip(convs, slots[at], plan_agents[at], strict=True):
-            agent_who = service.Participant("agent", agent[0], agent[1], None)
-            cust_who = service.Participant("customer", conv.customer_user_id, None, None)
+            agent_who = Participant("agent", agent[0], agent[1], None)
+            cust_who = Participant("customer", conv.customer_user_id, None, None)
             for speaker, text in lines:
                 who = agent_who if speaker == "agent" else cust_who
-                sends.append(await service.prepare_send(conv.id, who, no_publish, text=text))
+                sends.append(await prepare_send(conv.id, who, no_publish, text=text))
         # Closed conversations take no messages: store them as the writer would have, while
         # they were active (the batch's seq allocation skips closed ones).
         for conv in convs:
@@ -152,7 +154,7 @@ async def seed_analytics(session: AsyncSession, *, today: date | None = None, we
         await session.flush()
         with _clock(at):
             for i in range(0, len(sends), 64):
-                await service.store_messages(session, sends[i:i + 64])
+                await store_messages(session, sends[i:i + 64])
         for conv in convs:
             conv.status = ConversationStatus.closed
         sent += len(sends)

@@ -20,7 +20,7 @@ from probity.auth.sessions import session_user_id
 from probity.errors import Forbidden, Unauthenticated
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-# Requests whose writes the chat writer makes (probity.chat.service.MessageWriter).
+# Requests whose writes the chat writer makes (probity.chat.writer.MessageWriter).
 WRITER_PATHS = re.compile(r"/api/v1/chat/conversations/\d+/(?:messages|attachments)\Z")
 
 

@@ -57,7 +57,7 @@ async def seed_conversations(session: AsyncSession) -> None:
     """A few conversations for the demo agent: active, closed and rated, and one waiting in the
     queue; the customer's attempts to move off the channel are blocked and raise alerts."""
     from probity.auth.service import load_principal
-    from probity.chat import service
+    from probity.chat import conversations, send, store
     from probity.models import Customer, User
 
     async def no_publish(channel: str, event: dict[str, object]) -> None:
@@ -70,7 +70,7 @@ async def seed_conversations(session: AsyncSession) -> None:
     agent = await load_principal(session, agent_user.id)
     customer = await load_principal(session, customer_user.id)
     assert agent is not None and customer is not None
-    await service.set_availability(session, agent, no_publish, True)
+    await conversations.set_availability(session, agent, no_publish, True)
     me = await session.get(Customer, customer_user.customer_id)
     assert me is not None
     guests = (await session.scalars(
@@ -79,25 +79,25 @@ async def seed_conversations(session: AsyncSession) -> None:
     guest_orders = iter(guests)
     for mode, lines, end in DEMO_CONVERSATIONS:
         if end == "waiting":
-            await service.set_availability(session, agent, no_publish, False)
+            await conversations.set_availability(session, agent, no_publish, False)
         if mode == "account":
-            conv, _ = await service.start_conversation(session, customer, no_publish)
-            cust_who = service.Participant("customer", customer.user_id, None, customer)
+            conv, _ = await conversations.start_conversation(session, customer, no_publish)
+            cust_who = conversations.Participant("customer", customer.user_id, None, customer)
         else:
             order = next(guest_orders)
-            conv, _ = await service.start_conversation(
+            conv, _ = await conversations.start_conversation(
                 session, None, no_publish, order_no=order.order_no,
                 phone_last4=(order.contact_phone or "")[-4:])
-            cust_who = service.Participant("customer", None, None, None)
-        agent_who = service.Participant("agent", agent.user_id, agent.employee_id, agent)
+            cust_who = conversations.Participant("customer", None, None, None)
+        agent_who = conversations.Participant("agent", agent.user_id, agent.employee_id, agent)
         for speaker, text in lines:
             who = cust_who if speaker == "customer" else agent_who
             if who.role == "agent" and conv.agent_user_id != agent.user_id:
                 continue
-            pending = await service.prepare_send(conv.id, who, no_publish, text=text)
-            await service.store_messages(session, [pending])
+            pending = await send.prepare_send(conv.id, who, no_publish, text=text)
+            await store.store_messages(session, [pending])
         if end == "closed":
-            await service.close_conversation(session, conv, agent_who, no_publish)
+            await conversations.close_conversation(session, conv, agent_who, no_publish)
             if mode == "guest" and len(lines) > 2:
-                await service.rate(session, conv, cust_who, 5, "回复很快，谢谢")
+                await conversations.rate(session, conv, cust_who, 5, "回复很快，谢谢")
     await session.flush()

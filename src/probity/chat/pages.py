@@ -77,10 +77,10 @@ def chat_words(request: Request, role: str) -> dict[str, Any]:
 @router.get("/chat/workspace/inbox", response_class=HTMLResponse)
 async def workspace_inbox(request: Request, session: Session, principal: AgentPage) -> Response:
     """The agent's conversation list (polled and refreshed on pushes by workspace.js)."""
-    from probity.chat import service as chat_service
+    from probity.chat import conversations
     from probity.chat.inbox import inbox_rows
 
-    convs = await chat_service.list_conversations(session, principal, limit=60)
+    convs = await conversations.list_conversations(session, principal, limit=60)
     convs = [c for c in convs if c.agent_user_id == principal.user_id]
     return render(request, "chat/_inbox.html", rows=await inbox_rows(session, convs))
 

@@ -19,7 +19,7 @@ from probity.auth.deps import (
     require,
 )
 from probity.auth.permissions import Perm, Principal
-from probity.chat import attachments, schemas, service
+from probity.chat import attachments, conversations, schemas, send, wire
 from probity.chat.routing import queue_position
 from probity.errors import Forbidden, NotFound
 from probity.events import get_bus
@@ -33,7 +33,7 @@ Agent = Annotated[Principal, Depends(require(Perm.chat_answer))]
 Reassigner = Annotated[Principal, Depends(require(Perm.chat_reassign))]
 
 
-def _publish(request: Request) -> service.Publish:
+def _publish(request: Request) -> wire.Publish:
     return get_bus(request.app).publish
 
 
@@ -54,7 +54,7 @@ async def start(data: schemas.ConversationStart, request: Request, session: Sess
     if principal is None:
         await GUEST_IP_LIMITER.take(request.client.host if request.client else "?")
         await GUEST_LIMITER.take((data.order_no or "").strip())
-    conv, token = await service.start_conversation(
+    conv, token = await conversations.start_conversation(
         session, principal, _publish(request), order_no=data.order_no,
         phone_last4=data.phone_last4, team_id=data.team_id)
     pos = await queue_position(session, conv)
@@ -70,7 +70,7 @@ async def list_conversations(
     status: Annotated[str | None, Query(pattern="^(waiting|active|closed)$")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[schemas.ConversationRead]:
-    rows = await service.list_conversations(session, principal, status=status, limit=limit)
+    rows = await conversations.list_conversations(session, principal, status=status, limit=limit)
     return [schemas.ConversationRead.model_validate(c) for c in rows]
 
 
@@ -78,9 +78,9 @@ async def list_conversations(
 async def get_conversation(conv_id: int, session: Session, principal: OptionalPrincipal,
                            access: ConversationAccess, token: ChatToken = None
                            ) -> schemas.ConversationRead:
-    conv, who = await service.participant_for(session, principal, token, conv_id)
+    conv, who = await conversations.participant_for(session, principal, token, conv_id)
     await access.conversation(session, conv, who)  # non-participants: access log (+ reason)
-    service.record_read(session, conv, who)
+    conversations.record_read(session, conv, who)
     await commit(session)
     return schemas.ConversationRead.model_validate(conv)
 
@@ -91,18 +91,18 @@ async def list_messages(conv_id: int, session: Session, principal: OptionalPrinc
                         after: Annotated[int, Query(ge=0)] = 0,
                         limit: Annotated[int, Query(ge=1, le=1000)] = 500
                         ) -> list[dict[str, Any]]:
-    conv, who = await service.participant_for(session, principal, token, conv_id)
+    conv, who = await conversations.participant_for(session, principal, token, conv_id)
     await access.conversation(session, conv, who)
-    rows = await service.history(session, conv, who, after_seq=after, limit=limit)
-    service.record_read(session, conv, who)
+    rows = await conversations.history(session, conv, who, after_seq=after, limit=limit)
+    conversations.record_read(session, conv, who)
     await commit(session)
     return rows
 
 
-def _ack(msg: Message, who: service.Participant, dup: bool) -> dict[str, Any]:
+def _ack(msg: Message, who: conversations.Participant, dup: bool) -> dict[str, Any]:
     out: dict[str, Any] = {"id": msg.id, "seq": msg.seq, "decision": msg.decision,
-                           "duplicate": dup, "message": service.message_view(msg, who)}
-    out.update(service.ack_notices(msg, who.role))
+                           "duplicate": dup, "message": wire.message_view(msg, who)}
+    out.update(wire.ack_notices(msg, who.role))
     return out
 
 
@@ -110,8 +110,8 @@ def _ack(msg: Message, who: service.Participant, dup: bool) -> dict[str, Any]:
 async def send_message(conv_id: int, data: schemas.MessageCreate, request: Request,
                        session: Session, principal: OptionalPrincipal, token: ChatToken = None
                        ) -> dict[str, Any]:
-    conv, who = await service.participant_for(session, principal, token, conv_id)
-    msg, dup = await service.send_message(session, conv, who, _publish(request), text=data.text,
+    conv, who = await conversations.participant_for(session, principal, token, conv_id)
+    msg, dup = await send.send_message(session, conv, who, _publish(request), text=data.text,
                                           client_id=data.client_id)
     await commit(session)
     return _ack(msg, who, dup)
@@ -124,9 +124,9 @@ async def send_attachment(conv_id: int, request: Request, session: Session,
                           caption: Annotated[str, Form(max_length=500)] = "",
                           client_id: Annotated[str | None, Form(max_length=64)] = None,
                           token: ChatToken = None) -> dict[str, Any]:
-    conv, who = await service.participant_for(session, principal, token, conv_id)
+    conv, who = await conversations.participant_for(session, principal, token, conv_id)
     data = await file.read(attachments.MAX_IMAGE_BYTES + 1)
-    msg, dup = await service.send_message(
+    msg, dup = await send.send_message(
         session, conv, who, _publish(request), text=caption, client_id=client_id,
         kind=MessageKind(kind), data=data,
         attachments_dir=request.app.state.settings.attachments_dir)
@@ -141,10 +141,10 @@ async def get_attachment(conv_id: int, sha256: str, request: Request, session: S
                          token_q: Annotated[str | None, Query(alias="token")] = None
                          ) -> FileResponse:
     # Guests' <img>/<audio> tags cannot send headers: the token may come as ?token= too.
-    conv, who = await service.participant_for(session, principal, token or token_q, conv_id)
+    conv, who = await conversations.participant_for(session, principal, token or token_q, conv_id)
     msg = await session.scalar(select(Message).where(
         Message.conversation_id == conv.id, Message.attachment_sha256 == sha256).limit(1))
-    view = service.message_view(msg, who) if msg is not None else None
+    view = wire.message_view(msg, who) if msg is not None else None
     if msg is None or view is None or view.get("attachment") != sha256:
         raise NotFound("no such attachment")
     path = attachments.path_for(request.app.state.settings.attachments_dir, sha256)
@@ -160,8 +160,8 @@ async def get_attachment(conv_id: int, sha256: str, request: Request, session: S
 @router.post("/conversations/{conv_id}/messages/{seq}/recall")
 async def recall(conv_id: int, seq: int, request: Request, session: Session,
                  principal: CurrentPrincipal) -> dict[str, Any]:
-    conv, who = await service.participant_for(session, principal, None, conv_id)
-    msg = await service.recall_message(session, conv, who, _publish(request), seq)
+    conv, who = await conversations.participant_for(session, principal, None, conv_id)
+    msg = await conversations.recall_message(session, conv, who, _publish(request), seq)
     await commit(session)
     assert msg.recalled_at is not None
     return {"seq": msg.seq, "recalled_at": msg.recalled_at.isoformat()}
@@ -171,8 +171,8 @@ async def recall(conv_id: int, seq: int, request: Request, session: Session,
 async def receipts(conv_id: int, request: Request, session: Session,
                    principal: OptionalPrincipal, token: ChatToken = None,
                    delivered: int | None = None, read: int | None = None) -> dict[str, int]:
-    conv, who = await service.participant_for(session, principal, token, conv_id)
-    await service.mark(session, conv, who, _publish(request), delivered=delivered, read=read)
+    conv, who = await conversations.participant_for(session, principal, token, conv_id)
+    await conversations.mark(session, conv, who, _publish(request), delivered=delivered, read=read)
     await commit(session)
     return {"delivered": getattr(conv, f"{who.role}_delivered_seq", 0),
             "read": getattr(conv, f"{who.role}_read_seq", 0)}
@@ -181,8 +181,8 @@ async def receipts(conv_id: int, request: Request, session: Session,
 @router.post("/conversations/{conv_id}/close", response_model=schemas.ConversationRead)
 async def close(conv_id: int, request: Request, session: Session, principal: OptionalPrincipal,
                 token: ChatToken = None) -> schemas.ConversationRead:
-    conv, who = await service.participant_for(session, principal, token, conv_id)
-    await service.close_conversation(session, conv, who, _publish(request))
+    conv, who = await conversations.participant_for(session, principal, token, conv_id)
+    await conversations.close_conversation(session, conv, who, _publish(request))
     await commit(session)
     return schemas.ConversationRead.model_validate(conv)
 
@@ -191,8 +191,8 @@ async def close(conv_id: int, request: Request, session: Session, principal: Opt
 async def csat(conv_id: int, data: schemas.CsatCreate, session: Session,
                principal: OptionalPrincipal, token: ChatToken = None
                ) -> schemas.ConversationRead:
-    conv, who = await service.participant_for(session, principal, token, conv_id)
-    await service.rate(session, conv, who, data.score, data.comment)
+    conv, who = await conversations.participant_for(session, principal, token, conv_id)
+    await conversations.rate(session, conv, who, data.score, data.comment)
     await commit(session)
     return schemas.ConversationRead.model_validate(conv)
 
@@ -200,12 +200,12 @@ async def csat(conv_id: int, data: schemas.CsatCreate, session: Session,
 @router.get("/conversations/{conv_id}/customer")
 async def customer_panel(conv_id: int, session: Session, principal: CurrentPrincipal,
                          access: ConversationAccess) -> dict[str, Any]:
-    conv, who = await service.participant_for(session, principal, None, conv_id)
+    conv, who = await conversations.participant_for(session, principal, None, conv_id)
     if who.role == "customer":
         raise NotFound("no such conversation")
     await access.conversation(session, conv, who)
-    service.record_read(session, conv, who)
-    panel = await service.customer_panel(session, conv)
+    conversations.record_read(session, conv, who)
+    panel = await conversations.customer_panel(session, conv)
     await commit(session)
     return panel
 
@@ -213,7 +213,7 @@ async def customer_panel(conv_id: int, session: Session, principal: CurrentPrinc
 @router.get("/conversations/{conv_id}/transfers", response_model=list[schemas.TransferRead])
 async def transfers(conv_id: int, session: Session, principal: CurrentPrincipal
                     ) -> list[schemas.TransferRead]:
-    conv, who = await service.participant_for(session, principal, None, conv_id)
+    conv, who = await conversations.participant_for(session, principal, None, conv_id)
     if who.role == "customer":
         raise NotFound("no such conversation")
     rows = (await session.scalars(select(Transfer).where(
@@ -224,8 +224,8 @@ async def transfers(conv_id: int, session: Session, principal: CurrentPrincipal
 @router.post("/conversations/{conv_id}/reassign", response_model=schemas.TransferRead)
 async def reassign(conv_id: int, data: schemas.ReassignCreate, request: Request,
                    session: Session, principal: Reassigner) -> schemas.TransferRead:
-    t = await service.reassign(session, principal, _publish(request), conv_id, data.to_user_id,
-                               data.reason)
+    t = await conversations.reassign(session, principal, _publish(request), conv_id,
+                                     data.to_user_id, data.reason)
     await commit(session)
     return schemas.TransferRead.model_validate(t)
 
@@ -233,8 +233,8 @@ async def reassign(conv_id: int, data: schemas.ReassignCreate, request: Request,
 @router.put("/agent/availability")
 async def availability(data: schemas.Availability, request: Request, session: Session,
                        principal: Agent) -> dict[str, Any]:
-    status = await service.set_availability(session, principal, _publish(request),
-                                            data.available)
+    status = await conversations.set_availability(session, principal, _publish(request),
+                                                  data.available)
     await commit(session)
     return {"available": status.available, "org_unit_id": status.org_unit_id}
 

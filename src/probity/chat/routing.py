@@ -136,7 +136,7 @@ async def requeue_agent(session: AsyncSession, user_ids: list[int], publish: Pub
             "type": "assigned", "conversation_id": conv.id, "agent_user_id": conv.agent_user_id,
             "status": conv.status.value}))
     if publish is not None and events:
-        from probity.chat.service import agent_channel, conv_channel
+        from probity.chat.wire import agent_channel, conv_channel
 
         async def tell() -> None:
             for conv_id, to_user, event in events:

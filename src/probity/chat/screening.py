@@ -13,7 +13,7 @@ import asyncio
 import logging
 import threading
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,6 +26,10 @@ from probity.screening.context import (
     RedisContextStore,
     Turn,
 )
+
+if TYPE_CHECKING:
+    from probity.chat.store import ConvState, PendingSend
+    from probity.models import Message
 
 BLOCK_NOTICE = "请通过官方渠道联系，私下联系/转账不受平台保障"
 BLOCK_NOTICE_EN = ("Please keep to the official channel: private contact or transfers are not "
@@ -186,12 +190,13 @@ def screening_evidence(result: Any) -> dict[str, Any] | None:
     return explain() if callable(explain) else None
 
 
-async def record_refusals(session: AsyncSession, stored: list[tuple[Any, Any, Any]]) -> None:
+async def record_refusals(session: AsyncSession,
+                          stored: list[tuple[PendingSend, Message, ConvState]]) -> None:
     """Refusal rows for the stored messages tagged ``refusal`` (one INSERT for the batch, and
     nothing at all when there are none), and the context turns learn their seq.
 
-    ``stored``: (PendingSend, Message, conversation row: id, last_seq, tenant, team, agent
-    employee, customer). An agent's refusal also marks the open customer cases of that
+    ``stored``: (the send, its stored message, its conversation as the batch's seq allocation
+    returned it). An agent's refusal also marks the open customer cases of that
     customer and agent: the agent's part becomes ``refuser``.
     """
     from sqlalchemy import insert, update
@@ -212,14 +217,15 @@ async def record_refusals(session: AsyncSession, stored: list[tuple[Any, Any, An
                            *(s["category"] for s in (msg.spans or [])
                              if s.get("category") in ("contact", "bribe", "payment"))})
         rows.append({
-            "tenant_id": msg.tenant_id, "org_unit_id": conv[3],
+            "tenant_id": msg.tenant_id, "org_unit_id": conv.org_unit_id,
             "conversation_id": msg.conversation_id, "message_id": msg.id, "seq": msg.seq,
             "refuser_role": msg.sender_role,
             "refuser_employee_id": msg.sender_employee_id if msg.sender_role == "agent" else None,
-            "customer_id": conv[5], "episode": offer_seq if offer_seq is not None else msg.seq,
-            "offer_seq": offer_seq, "declined": declined, "created_at": msg.created_at})
-        if msg.sender_role == "agent" and conv[4] is not None and conv[5] is not None:
-            refusers.add((int(conv[4]), int(conv[5])))
+            "customer_id": conv.customer_id,
+            "episode": offer_seq if offer_seq is not None else msg.seq, "offer_seq": offer_seq,
+            "declined": declined, "created_at": msg.created_at})
+        if msg.sender_role == "agent" and conv.agent_employee_id is not None:
+            refusers.add((conv.agent_employee_id, conv.customer_id))
     if not rows:
         return
     await session.execute(insert(Refusal), rows)

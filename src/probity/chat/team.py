@@ -15,7 +15,7 @@ from sqlalchemy import select
 from probity.alerts.view import alert_rows
 from probity.auth.deps import Session, commit, require
 from probity.auth.permissions import Perm, Principal
-from probity.chat import service
+from probity.chat.conversations import participant_for, reassign
 from probity.chat.inbox import inbox_rows
 from probity.errors import DomainError
 from probity.events import get_bus
@@ -62,7 +62,7 @@ async def team_page(request: Request, session: Session, principal: Lead,
 async def supervise_page(request: Request, conv_id: int, session: Session, principal: Lead
                          ) -> Response:
     """Watch a conversation live (read-only; the read is recorded like any supervisor's)."""
-    conv, _who = await service.participant_for(session, principal, None, conv_id)
+    conv, _who = await participant_for(session, principal, None, conv_id)
     rows = await inbox_rows(session, [conv])
     return render(request, "team/supervise.html", row=rows[0])
 
@@ -72,8 +72,8 @@ async def reassign_form(request: Request, conv_id: int, session: Session, princi
                         to_user_id: Annotated[int, Form()],
                         reason: Annotated[str, Form()] = "") -> Response:
     try:
-        await service.reassign(session, principal, get_bus(request.app).publish, conv_id,
-                               to_user_id, reason.strip() or None)
+        await reassign(session, principal, get_bus(request.app).publish, conv_id,
+                       to_user_id, reason.strip() or None)
     except DomainError as exc:
         if exc.status_code == 404:
             raise

@@ -48,8 +48,25 @@ from probity.auth.deps import commit, cookie_principal
 from probity.auth.permissions import Perm, Principal
 from probity.auth.service import principal_from_token
 from probity.auth.sessions import SESSION_ENDED, still_valid, user_channel
-from probity.chat import service
+from probity.chat.conversations import (
+    Participant,
+    history,
+    mark,
+    official_reminder,
+    participant_for,
+    recall_message,
+    record_read,
+)
 from probity.chat.screening import warm_screener_in_background
+from probity.chat.send import find_resent, prepare_send
+from probity.chat.wire import (
+    ack_notices,
+    agent_channel,
+    conv_channel,
+    message_from_wire,
+    message_view,
+)
+from probity.chat.writer import MessageWriter, writer_for
 from probity.errors import Conflict, DomainError, InvalidInput
 from probity.events import Subscription, get_bus
 from probity.ledger.access import MAX_REASON, AccessGate
@@ -71,9 +88,9 @@ async def ws_session(app: Any) -> AsyncIterator[AsyncSession]:
             raise
 
 
-def message_writer(app: Any) -> service.MessageWriter:
-    """The process's group-commit writer for the app's database (see `service.MessageWriter`)."""
-    return service.writer_for(app.state.db.engine)
+def message_writer(app: Any) -> MessageWriter:
+    """The process's group-commit writer for the app's database (see `MessageWriter`)."""
+    return writer_for(app.state.db.engine)
 
 
 def _same_origin(websocket: WebSocket) -> bool:
@@ -103,7 +120,7 @@ def conversation_state(conv: Conversation) -> dict[str, Any]:
 
 class Connection:
     def __init__(self, websocket: WebSocket, conv_id: int, tenant_id: int,
-                 who: service.Participant, principal: Principal | None, token: str | None
+                 who: Participant, principal: Principal | None, token: str | None
                  ) -> None:
         self.ws = websocket
         self.conv_id = conv_id
@@ -141,7 +158,7 @@ class Connection:
             # Parsed once per event, whatever the number of local subscribers.
             msg = event.get("_row")
             if msg is None:
-                msg = event["_row"] = service.message_from_wire(wire)
+                msg = event["_row"] = message_from_wire(wire)
             if msg.seq <= self.backlog_max or msg.seq in self.seen:
                 return
             self.seen.add(msg.seq)
@@ -156,7 +173,7 @@ class Connection:
                 frames = event["_frames"] = {}
             key = (self.who.role, self.who.can_see_evidence)
             if key not in frames:
-                view = service.message_view(msg, self.who)
+                view = message_view(msg, self.who)
                 frames[key] = None if view is None else json.dumps(
                     view, separators=(",", ":"), ensure_ascii=False)
             text = frames[key]
@@ -226,7 +243,7 @@ class Connection:
                 await policy_for_tenant(self.ws.app.state.db.sessionmaker, self.tenant_id),
                 self.tenant_id, self.who.role, self.who.employee_id,
                 sessionmaker=self.ws.app.state.db.sessionmaker)
-            pending = await service.prepare_send(
+            pending = await prepare_send(
                 self.conv_id, self.who, self.bus.publish, text=str(data.get("text") or ""),
                 client_id=client_id, policy=policy)
         except InvalidInput:
@@ -235,8 +252,7 @@ class Connection:
                 conv = await session.get(Conversation, self.conv_id)
                 if conv is None or conv.status == ConversationStatus.closed:
                     raise Conflict("the conversation is closed", code="closed") from None
-                existing = await service.find_resent(session, self.conv_id, self.who.role,
-                                                     client_id)
+                existing = await find_resent(session, self.conv_id, self.who.role, client_id)
             if existing is None:
                 raise
             await self._ack(client_id, existing, True)
@@ -261,8 +277,8 @@ class Connection:
     async def _ack(self, client_id: str | None, msg: Any, dup: bool) -> None:
         ack: dict[str, Any] = {"type": "ack", "client_id": client_id, "id": msg.id,
                                "seq": msg.seq, "decision": msg.decision, "duplicate": dup,
-                               "message": service.message_view(msg, self.who)}
-        ack.update(service.ack_notices(msg, self.who.role))
+                               "message": message_view(msg, self.who)}
+        ack.update(ack_notices(msg, self.who.role))
         await self.send(ack)
 
     async def _write(self, session: AsyncSession, kind: str, data: dict[str, Any]) -> None:
@@ -270,11 +286,9 @@ class Connection:
         conv = await session.get(Conversation, self.conv_id)
         assert conv is not None
         if kind in ("delivered", "read"):
-            await service.mark(session, conv, self.who, self.bus.publish,
-                               **{kind: frame_seq(data)})
+            await mark(session, conv, self.who, self.bus.publish, **{kind: frame_seq(data)})
         else:
-            await service.recall_message(session, conv, self.who, self.bus.publish,
-                                         frame_seq(data))
+            await recall_message(session, conv, self.who, self.bus.publish, frame_seq(data))
 
 
 MAX_FRAME_CHARS = 64 * 1024
@@ -328,7 +342,7 @@ async def chat_socket(websocket: WebSocket, conv_id: int, after: int = 0,
     async with ws_session(websocket.app) as session:
         principal = await ws_principal(websocket, session)
         try:
-            conv, who = await service.participant_for(session, principal, token, conv_id)
+            conv, who = await participant_for(session, principal, token, conv_id)
         except DomainError:
             await websocket.close(code=4404)
             return
@@ -339,22 +353,22 @@ async def chat_socket(websocket: WebSocket, conv_id: int, after: int = 0,
             await websocket.send_json({"type": "error", "code": exc.code, "message": exc.message})
             await _close(websocket, 4422)
             return
-        service.record_read(session, conv, who)
+        record_read(session, conv, who)
         await commit(session)
     await websocket.accept()
     warm_screener_in_background()
     conn = Connection(websocket, conv_id, conv.tenant_id, who, principal, token)
-    async with conn.bus.subscribe(service.conv_channel(conv_id)) as sub, \
+    async with conn.bus.subscribe(conv_channel(conv_id)) as sub, \
             session_watch(websocket, principal, conn.lock):
         # Subscribed first, then the backlog: nothing committed in between can be missed.
         async with ws_session(websocket.app) as session:
             conv2 = await session.get(Conversation, conv_id)
             assert conv2 is not None
-            backlog = await service.history(session, conv2, who, after_seq=after, limit=10_000)
+            backlog = await history(session, conv2, who, after_seq=after, limit=10_000)
             state = conversation_state(conv2)
             hello: dict[str, Any] = {"type": "hello", "role": who.role, "conversation": state}
             if who.role == "customer":  # the official-channel reminder (group standards)
-                reminder = await service.official_reminder(session, conv2.tenant_id)
+                reminder = await official_reminder(session, conv2.tenant_id)
                 if reminder:
                     hello["official_reminder"] = reminder
         await conn.send(hello)
@@ -445,7 +459,7 @@ async def agent_inbox(websocket: WebSocket) -> None:
     await websocket.accept()
     bus = get_bus(websocket.app)
     lock = asyncio.Lock()
-    async with bus.subscribe(service.agent_channel(principal.user_id)) as sub, \
+    async with bus.subscribe(agent_channel(principal.user_id)) as sub, \
             session_watch(websocket, principal, lock):
         await websocket.send_json({"type": "ready"})
 

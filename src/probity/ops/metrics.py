@@ -118,7 +118,7 @@ class _WriterCollector(Collector):
     batch size is rate(messages) / rate(batches)."""
 
     def collect(self) -> Iterator[Metric]:
-        from probity.chat.service import _WRITERS
+        from probity.chat.writer import _WRITERS
 
         writers = list(_WRITERS.values())
         batches = CounterMetricFamily("probity_chat_writer_batches",

@@ -71,9 +71,9 @@ REASONS = ["聊天记录显示客服主动索要微信并引导私下交易", "�
 def _clock(at: datetime) -> Iterator[None]:
     """Date the chat send path and the case workflow at `at` (demo history only)."""
     import probity.cases.service as cases_service
-    import probity.chat.service as chat_service
+    import probity.chat.store as chat_store
 
-    modules = (chat_service, cases_service)
+    modules = (chat_store, cases_service)
     saved = [getattr(m, "utcnow") for m in modules]  # noqa: B009
     for m in modules:
         setattr(m, "utcnow", lambda: at)  # noqa: B010
@@ -203,7 +203,9 @@ async def _conversation(session: AsyncSession, ecom: Tenant, unit: int | None, e
                         user_id: int, customer_id: int, script: list[tuple[str, str]],
                         at: datetime, policy: CompiledPolicy | None,
                         rng: random.Random) -> None:
-    from probity.chat import service
+    from probity.chat.conversations import Participant
+    from probity.chat.send import prepare_send
+    from probity.chat.store import store_messages
 
     if unit is None:
         return
@@ -214,13 +216,13 @@ async def _conversation(session: AsyncSession, ecom: Tenant, unit: int | None, e
                         created_at=assigned)
     session.add(conv)
     await session.flush()
-    agent = service.Participant("agent", user_id, emp_id, None)
-    customer = service.Participant("customer", None, None, None)
-    pending = [await service.prepare_send(conv.id, agent if role == "agent" else customer,
-                                          _no_publish, text=text, policy=policy)
+    agent = Participant("agent", user_id, emp_id, None)
+    customer = Participant("customer", None, None, None)
+    pending = [await prepare_send(conv.id, agent if role == "agent" else customer,
+                                  _no_publish, text=text, policy=policy)
                for role, text in script]
     with _clock(at):
-        await service.store_messages(session, pending)
+        await store_messages(session, pending)
     conv.status = ConversationStatus.closed
     conv.closed_at = at + timedelta(minutes=rng.randint(2, 15))
     roll = rng.random()

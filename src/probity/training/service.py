@@ -543,7 +543,7 @@ async def missing_mandatory(session: AsyncSession, tenant_id: int, employee_id: 
 async def check_chat_gate(session: AsyncSession, tenant_id: int, employee_id: int | None
                           ) -> None:
     """409 `training_required` when the tenant's training standard gates chats and the agent
-    has not passed every mandatory course. Called by `chat.service.set_availability`."""
+    has not passed every mandatory course. Called by `chat.conversations.set_availability`."""
     from probity.governance import settings_values
     from probity.training.settings import TrainingSettings
 

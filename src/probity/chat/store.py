@@ -1,0 +1,302 @@
+"""Storing screened messages: a batch of any conversations in one transaction with a fixed
+number of statements (seqs, resends, messages, alerts, ledger entries, cases), deliveries
+queued after commit. Used by the group-commit writer (`probity.chat.writer`) and inline by
+callers that hold their own transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+from sqlalchemy import case, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from probity.analytics.rollup import record_batch
+from probity.auth.deps import after_commit
+from probity.chat.conversations import Participant
+from probity.chat.screening import record_refusals, screening_evidence
+from probity.chat.wire import ALERTS_CHANNEL, Publish, alert_event, conv_channel, message_wire
+from probity.errors import Conflict, DomainError
+from probity.governance.notices import notice_texts
+from probity.ledger.facts import alert_payload, message_payload
+from probity.ledger.service import CHECKPOINT_INTERVAL_S, append_entries, maybe_checkpoint
+from probity.models import Alert, Conversation, ConversationStatus, Message, MessageKind
+from probity.models.base import utcnow
+from probity.screening.context import Turn
+
+CheckpointDue = Callable[[int], bool]
+# The writer looks for a due checkpoint at most this often per tenant (instead of one SELECT per
+# batch); it asks for one when the latest is older than CHECKPOINT_INTERVAL_S minus this, so a
+# ledger being written still gets a checkpoint at least every CHECKPOINT_INTERVAL_S.
+CHECKPOINT_CHECK_S = 10
+
+
+class ConvState(NamedTuple):
+    """A conversation of a batch as its seq allocation returned it (UPDATE … RETURNING): its
+    new `last_seq` and the current tenant, team, agent and customer (for alerts and cases)."""
+
+    id: int
+    last_seq: int
+    tenant_id: int
+    org_unit_id: int
+    agent_employee_id: int | None
+    customer_id: int
+
+
+@dataclass
+class PendingSend:
+    """A message that passed validation and screening, on its way to the database."""
+
+    conv_id: int
+    who: Participant
+    publish: Publish
+    text: str
+    client_id: str | None
+    result: Any  # the screening result (None: unscreened attachment)
+    screening_status: str = "screened"
+    kind: MessageKind = MessageKind.text
+    mime: str | None = None
+    digest: str | None = None
+    size: int | None = None
+    turn: Turn | None = None  # the conversation context's record of this message
+    offer: Turn | None = None  # the other party's latest offer (a refusal's episode)
+
+    @property
+    def decision(self) -> str:
+        return str(self.result.decision) if self.result is not None else "allow"
+
+
+
+Outcome = tuple[Message, bool] | DomainError
+
+
+_MESSAGE_COLUMNS = (
+    "conversation_id", "tenant_id", "seq", "sender_role", "sender_user_id",
+    "sender_employee_id", "client_id", "kind", "body", "attachment_sha256", "attachment_mime",
+    "attachment_size", "decision", "screening_status", "categories", "severity", "spans",
+    "policy_version", "created_at")
+_ALERT_COLUMNS = (
+    "tenant_id", "org_unit_id", "conversation_id", "message_id", "sender_role",
+    "sender_user_id", "agent_employee_id", "decision", "category", "categories", "severity",
+    "snippet", "spans", "created_at", "source", "customer_id", "subject", "agent_part",
+    "evidence")
+
+
+async def _insert_returning_ids(session: AsyncSession, model: Any, rows: list[Any],
+                                columns: tuple[str, ...], key: tuple[str, ...]) -> None:
+    """INSERT the rows (plain, unattached ORM objects) in ONE statement and give each its new
+    id. The ORM's unit of work would send one INSERT per row on SQLite (it cannot rely on the
+    order of RETURNING there); this is a Core executemany, which SQLAlchemy sends as a single
+    multi-row INSERT … RETURNING ("insertmanyvalues", compiled once and cached, whatever the
+    number of rows), and RETURNING carries a unique key of each row, so its order does not
+    matter."""
+    table = model.__table__
+    stmt = insert(table).returning(table.c.id, *(table.c[k] for k in key))
+    params = [{c: getattr(r, c) for c in columns} for r in rows]
+    result = await session.execute(stmt, params[0] if len(params) == 1 else params)
+    ids = {tuple(getattr(row, k) for k in key): row.id for row in result}
+    for r in rows:
+        r.id = ids[tuple(getattr(r, k) for k in key)]
+
+
+async def store_messages(session: AsyncSession, sends: list[PendingSend], *,
+                         checkpoint_due: CheckpointDue | None = None) -> list[Outcome]:
+    """Store screened messages of any conversations in the session's transaction (flush only)
+    with a fixed number of round trips, whatever the number of messages:
+
+    1. one ``UPDATE conversations … RETURNING`` allocates every conversation's seqs (and says
+       which are closed, and their current tenant/team/agent);
+    2. one SELECT finds idempotent resends (by client_id), then a rare UPDATE gives back the
+       seqs they did not use; the write comes first so that, on SQLite, the transaction takes
+       the write lock before it reads (a deferred read-then-write can fail outright);
+    3. one INSERT for the messages, one for the alerts (multi-row, see
+       `_insert_returning_ids`), the ledger entries per tenant;
+    4. delivery and alert events queued with after_commit, in seq order.
+
+    Returns, per send in order, (message, duplicate) or the DomainError for that send alone.
+    """
+    counts: dict[int, int] = {}
+    for s in sends:
+        counts[s.conv_id] = counts.get(s.conv_id, 0) + 1
+    ids = sorted(counts)
+    bump: Any = (Conversation.last_seq + counts[ids[0]] if len(ids) == 1 else
+                 Conversation.last_seq + case(counts, value=Conversation.id))
+    rows = (await session.execute(
+        update(Conversation)
+        .where(Conversation.id.in_(ids), Conversation.status != ConversationStatus.closed)
+        .values(last_seq=bump)
+        .returning(Conversation.id, Conversation.last_seq, Conversation.tenant_id,
+                   Conversation.org_unit_id, Conversation.agent_employee_id,
+                   Conversation.customer_id)
+        .execution_options(synchronize_session=False))).all()
+    convs = {r.id: ConvState(**r._asdict()) for r in rows}
+    keyed = [s for s in sends if s.client_id and s.conv_id in convs]
+    stored: dict[tuple[int, str, str], Message] = {}
+    if keyed:
+        found = await session.scalars(select(Message).where(
+            Message.conversation_id.in_({s.conv_id for s in keyed}),
+            Message.client_id.in_({s.client_id for s in keyed})))
+        for m in found:
+            assert m.client_id is not None
+            stored[(m.conversation_id, m.sender_role, m.client_id)] = m
+    # Which sends are new: the closed ones fail, resends (stored before, or twice in the batch)
+    # return the stored message.
+    plan: list[Outcome | PendingSend | tuple[int, str, str]] = []
+    fresh: dict[int, int] = {}
+    seen_keys: set[tuple[int, str, str]] = set()
+    for s in sends:
+        if s.conv_id not in convs:
+            plan.append(Conflict("the conversation is closed", code="closed"))
+            continue
+        key = (s.conv_id, s.who.role, s.client_id) if s.client_id else None
+        if key is not None and key in stored:
+            plan.append((stored[key], True))
+            continue
+        if key is not None and key in seen_keys:
+            plan.append(key)  # resolved once its first copy is built
+            continue
+        if key is not None:
+            seen_keys.add(key)
+        fresh[s.conv_id] = fresh.get(s.conv_id, 0) + 1
+        plan.append(s)
+    unused = {cid: counts[cid] - fresh.get(cid, 0) for cid in convs}
+    for cid, n in unused.items():
+        if n:  # rare: give back the seqs allocated to resends (we hold the row lock)
+            await session.execute(
+                update(Conversation).where(Conversation.id == cid)
+                .values(last_seq=Conversation.last_seq - n)
+                .execution_options(synchronize_session=False))
+    next_seq_of = {cid: convs[cid].last_seq - counts[cid] + 1 for cid in convs}
+    now = utcnow()
+    messages: list[tuple[PendingSend, Message]] = []
+    by_key: dict[tuple[int, str, str], Message] = {}
+    for item in plan:
+        if not isinstance(item, PendingSend):
+            continue
+        s = item
+        seq = next_seq_of[s.conv_id]
+        next_seq_of[s.conv_id] = seq + 1
+        r = s.result
+        msg = Message(
+            conversation_id=s.conv_id, tenant_id=convs[s.conv_id].tenant_id, seq=seq,
+            sender_role=s.who.role, sender_user_id=s.who.user_id,
+            sender_employee_id=s.who.employee_id if s.who.role == "agent" else None,
+            client_id=s.client_id, kind=s.kind, body=s.text, attachment_sha256=s.digest,
+            attachment_mime=s.mime, attachment_size=s.size, decision=s.decision,
+            screening_status=s.screening_status,
+            categories=list(r.categories) if r is not None else [],
+            severity=int(r.severity) if r is not None else 0,
+            spans=[sp.to_dict() for sp in r.spans] if r is not None else [],
+            policy_version=int(getattr(r, "policy_version", 0) or 0),
+            created_at=now)
+        messages.append((s, msg))
+        if s.client_id:
+            by_key[(s.conv_id, s.who.role, s.client_id)] = msg
+    outcomes: list[Outcome] = []
+    for item in plan:
+        if isinstance(item, PendingSend):
+            continue
+        if isinstance(item, tuple) and len(item) == 3:
+            outcomes.append((by_key[item], True))
+        else:
+            outcomes.append(item)
+    if messages:
+        await _insert_returning_ids(session, Message, [m for _s, m in messages],
+                                    _MESSAGE_COLUMNS, ("conversation_id", "seq"))
+        await record_refusals(session, [(s, m, convs[s.conv_id]) for s, m in messages])
+        alerts: dict[int, Alert] = {}
+        for s, msg in messages:
+            if msg.decision in ("warn", "block"):
+                masked = str(getattr(s.result, "masked", "") or "")
+                conv = convs[s.conv_id]
+                alerts[msg.id] = Alert(
+                    tenant_id=msg.tenant_id, org_unit_id=conv.org_unit_id,
+                    conversation_id=s.conv_id, message_id=msg.id, sender_role=s.who.role,
+                    sender_user_id=s.who.user_id, agent_employee_id=conv.agent_employee_id,
+                    source="screening", customer_id=conv.customer_id,
+                    subject=s.who.role,
+                    agent_part="initiator" if s.who.role == "agent" else "recipient",
+                    evidence=screening_evidence(s.result), decision=msg.decision,
+                    category=msg.categories[0] if msg.categories else "other",
+                    categories=msg.categories, severity=msg.severity, snippet=masked[:200],
+                    spans=msg.spans, created_at=now)
+        if alerts:
+            await _insert_returning_ids(session, Alert, list(alerts.values()), _ALERT_COLUMNS,
+                                        ("message_id",))
+        # Risk analytics: the batch's hourly rollups (one grouped upsert) and the monitoring
+        # rules in force (QA sampling, alerts to HR on duty) — ONE call per batch.
+        await record_batch(session, [(m, convs[s.conv_id].org_unit_id,
+                                      convs[s.conv_id].agent_employee_id)
+                                     for s, m in messages])
+        await ledger_messages(session, [m for _s, m in messages], list(alerts.values()),
+                              checkpoint_due)
+        if alerts:
+            # Alerts join (or open) a case in the same transaction: same agent and customer
+            # within the tenant's grouping window, de-duplicated.
+            from probity.cases.service import group_alert
+
+            for alert in alerts.values():
+                await group_alert(session, alert)
+        for s, msg in messages:
+            _queue_delivery(session, s.publish, s.conv_id, msg, alerts.get(msg.id))
+    # Put the outcomes back in the order of `sends`.
+    fresh_iter = iter(messages)
+    other_iter = iter(outcomes)
+    result: list[Outcome] = []
+    for item in plan:
+        result.append((next(fresh_iter)[1], False) if isinstance(item, PendingSend)
+                      else next(other_iter))
+    return result
+
+
+
+
+async def ledger_messages(session: AsyncSession, messages: list[Message], alerts: list[Alert],
+                          checkpoint_due: CheckpointDue | None = None) -> None:
+    """The ledger entries of stored messages and their alerts: per tenant (in tenant order, so
+    concurrent writers take the tenants' append locks in the same order), the messages (salted:
+    a message is personal data that retention may purge) and then their alerts, one INSERT
+    each. A single message gives [chat.message, alert.raised], as before batching.
+
+    Without `checkpoint_due`, every append looks for a due checkpoint (append_entries'
+    default); with it, only the tenants for which it says so."""
+    for tenant_id in sorted({m.tenant_id for m in messages}):
+        ms = [("chat.message", message_payload(m)) for m in messages if m.tenant_id == tenant_id]
+        al = [("alert.raised", alert_payload(a)) for a in alerts if a.tenant_id == tenant_id]
+        default = checkpoint_due is None
+        await append_entries(session, tenant_id, ms, purgeable=True,
+                             checkpoint=default and not al)
+        if al:
+            await append_entries(session, tenant_id, al, checkpoint=default)
+        if checkpoint_due is not None and checkpoint_due(tenant_id):
+            await maybe_checkpoint(session, tenant_id,
+                                   max_age_s=CHECKPOINT_INTERVAL_S - CHECKPOINT_CHECK_S)
+
+
+
+
+def _queue_delivery(session: AsyncSession, publish: Publish, conv_id: int, msg: Message,
+                    alert: Alert | None) -> None:
+    # Carry the stored row (by value) to every process; each connection renders its own view.
+    payload = {"type": "message", "message": message_wire(msg)}
+    alert_payload = alert_event(alert) if alert is not None else None
+    deliver = msg.decision != "block"
+    # A customer's blocked attempt never reaches the agent, but the agent is told it happened
+    # (staff connections only; customers' sockets drop this event).
+    attempt = None
+    if not deliver and msg.sender_role == "customer":
+        attempt = {"type": "customer_attempt", "conversation_id": conv_id, "seq": msg.seq,
+                   "categories": list(msg.categories or []),
+                   "notice": notice_texts(msg.tenant_id).agent_customer_attempt}
+
+    async def effect() -> None:
+        if deliver:
+            await publish(conv_channel(conv_id), payload)
+        elif attempt is not None:
+            await publish(conv_channel(conv_id), attempt)
+        if alert_payload is not None:
+            await publish(ALERTS_CHANNEL, alert_payload)
+
+    after_commit(session, effect)
+

@@ -1,0 +1,302 @@
+"""Group commit: the process's one writer of chat data per database (`MessageWriter`), in its
+own thread with its own event loop and connection; see docs/CHAT.md "Send path"."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import threading
+import time
+import weakref
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from probity.auth.deps import AFTER_COMMIT
+from probity.chat.store import CHECKPOINT_CHECK_S, PendingSend, store_messages
+from probity.db import PRIORITY_OPTION, make_engine
+from probity.errors import DomainError
+from probity.models import Message
+
+log = logging.getLogger("probity.chat")
+
+# ---- group commit ----------------------------------------------------------------------------
+
+T = TypeVar("T")
+Job = Callable[[AsyncSession], Awaitable[Any]]
+
+
+@dataclass
+class _Queued:
+    future: asyncio.Future[Any]  # resolved on the submitter's event loop
+    send: PendingSend | None = None  # a message to store (batched), or
+    job: Job | None = None  # another chat write, run alone in its own transaction
+
+
+@dataclass
+class _Done:
+    items: list[_Queued]
+    effects: list[Callable[[], Awaitable[None]]]
+    outcomes: list[Any]  # per item: its result, or the exception to raise
+
+
+class MessageWriter:
+    """Group commit: the one writer of chat data for a database in this process.
+
+    Every send (WebSocket or HTTP) is validated and screened by its caller, then queued here.
+    The writer takes whatever is queued (up to `max_batch` messages), stores it with
+    `store_messages` in ONE transaction, commits, and hands the batch back to the application's
+    event loop, which publishes the deliveries (seq order) and only then resolves each sender's
+    future — an ack still means "durably stored". While one batch commits the next one gathers,
+    so the commit, the seq allocation and the ledger append are paid per batch, not per message,
+    and batches grow with the load.
+
+    The writer runs in its own thread with its own event loop and database connection: a batch
+    costs several round trips, and on the application's loop — busy with hundreds of sockets —
+    every round trip would wait for a turn of that loop. Here they follow each other directly.
+
+    The other chat writes of the sockets (receipts, recall) go through `run`, in the same queue,
+    each in its own transaction: on SQLite this process then never competes with itself for the
+    single writer (a deferred read-then-write transaction fails outright when another writer
+    committed in between). A transaction that fails on a transient database error (another
+    process holding SQLite's lock, a PostgreSQL deadlock) is retried whole — nothing of it was
+    committed; a batch that fails otherwise is retried one message at a time, so one bad message
+    cannot fail the others.
+    """
+
+    def __init__(self, url: str, *, max_batch: int = 64, retries: int = 5) -> None:
+        self.url = url
+        self.max_batch = max_batch
+        self.retries = retries
+        self.sqlite = url.startswith("sqlite")
+        self._main: asyncio.AbstractEventLoop | None = None  # the submitters' loop
+        self._done: asyncio.Queue[_Done] | None = None
+        self._finisher: asyncio.Task[None] | None = None
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None  # the writer's own loop
+        self._ready = threading.Event()
+        self._pending: list[_Queued] = []  # touched on the writer's loop only
+        self._wakeup: asyncio.Event | None = None
+        self._engine: AsyncEngine | None = None
+        self._checked: dict[int, float] = {}  # tenant → when a due checkpoint was looked for
+        # Counters (tests and the benchmark read them).
+        self.batches = 0
+        self.messages = 0
+        self.largest_batch = 0
+
+    async def submit(self, send: PendingSend) -> tuple[Message, bool]:
+        """Queue one screened message; returns (message, duplicate) once it is committed.
+        Raises the send's DomainError (e.g. the conversation was closed meanwhile)."""
+        result: tuple[Message, bool] = await self._enqueue(send=send)
+        return result
+
+    async def run(self, job: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        """Run `job(session)` in its own transaction on the writer, commit, then run the
+        session's after_commit effects on the caller's loop; returns the job's result."""
+        result: T = await self._enqueue(job=job)
+        return result
+
+    async def _enqueue(self, **item: Any) -> Any:
+        loop = asyncio.get_running_loop()
+        if self._main is not loop or self._finisher is None or self._finisher.done():
+            self._start_finisher(loop)
+        if self._thread is None or not self._thread.is_alive():
+            self._start_thread()
+        assert self._loop is not None
+        future: asyncio.Future[Any] = loop.create_future()
+        future.add_done_callback(_consume)
+        self._loop.call_soon_threadsafe(self._push, _Queued(future, **item))
+        # A sender that goes away (socket closed) does not cancel its message: it is written
+        # anyway, and a resend with the same client_id returns it.
+        return await asyncio.shield(future)
+
+    def _start_finisher(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._main = loop
+        self._done = asyncio.Queue()
+        self._finisher = loop.create_task(self._finish(self._done), name="chat-writer-finish")
+
+    def _start_thread(self) -> None:
+        self._ready.clear()
+        self._thread = threading.Thread(target=self._thread_main, name="chat-writer",
+                                        daemon=True)
+        self._thread.start()
+        self._ready.wait()
+
+    def _thread_main(self) -> None:
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        self._wakeup = asyncio.Event()
+        # On SQLite its transactions go first through the process's write gate (probity.db):
+        # every message's sender waits for them.
+        self._engine = make_engine(self.url, pool_size=1, max_overflow=0, pool_pre_ping=False) \
+            if not self.sqlite else make_engine(self.url).execution_options(
+                **{PRIORITY_OPTION: True})
+        loop.call_soon(self._ready.set)
+        try:
+            loop.run_until_complete(self._run())
+        finally:
+            with contextlib.suppress(Exception):
+                loop.run_until_complete(self._engine.dispose())
+            loop.close()
+
+    def _push(self, item: _Queued) -> None:
+        assert self._wakeup is not None
+        self._pending.append(item)
+        self._wakeup.set()
+
+    def stop_soon(self) -> None:
+        """Ask the writer's thread to stop once what is queued is written (any thread)."""
+        loop = self._loop
+        if loop is not None and not loop.is_closed() and self._thread is not None \
+                and self._thread.is_alive():
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                loop.call_soon_threadsafe(self._push, _Queued(future=None))  # type: ignore[arg-type]
+
+    async def close(self) -> None:
+        """Stop the writer (what is queued is written first) and its finisher."""
+        if self._loop is not None and self._thread is not None and self._thread.is_alive():
+            self._loop.call_soon_threadsafe(self._push, _Queued(future=None))  # type: ignore[arg-type]
+            await asyncio.to_thread(self._thread.join, 30)
+        if self._finisher is not None:
+            if self._done is not None:
+                await asyncio.sleep(0)  # let the hand-backs scheduled by the thread land
+                await self._done.join()
+            self._finisher.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._finisher
+            self._finisher = None
+
+    # -- on the writer's thread ------------------------------------------------------------
+
+    async def _run(self) -> None:
+        assert self._wakeup is not None
+        while True:
+            if not self._pending:
+                self._wakeup.clear()
+                await self._wakeup.wait()
+                continue
+            first = self._pending[0]
+            if first.future is None:  # close(): stop once everything before it is written
+                return
+            if first.job is not None:
+                batch = [self._pending.pop(0)]
+            else:
+                n = 0
+                while (n < len(self._pending) and n < self.max_batch
+                       and self._pending[n].send is not None):
+                    n += 1
+                batch = self._pending[:n]
+                del self._pending[:n]
+            try:
+                await self._write(batch)
+            except DomainError as exc:  # a job refused (e.g. recall too late): the caller's
+                self._hand_back(_Done(batch, [], [exc]))
+            except Exception as exc:  # never let the writer die with senders waiting
+                log.exception("chat writer: transaction failed")
+                self._hand_back(_Done(batch, [], [exc] * len(batch)))
+
+    async def _write(self, batch: list[_Queued]) -> None:
+        for attempt in range(self.retries):
+            try:
+                await self._write_once(batch)
+                return
+            except OperationalError:
+                if attempt == self.retries - 1:
+                    raise
+                await asyncio.sleep(0.01 * (attempt + 1))
+            except Exception:
+                if len(batch) == 1:
+                    raise
+                log.exception("chat writer: batch of %d failed; writing one by one",
+                              len(batch))
+                for item in batch:
+                    try:
+                        await self._write([item])
+                    except Exception as exc:
+                        self._hand_back(_Done([item], [], [exc]))
+                return
+
+    async def _write_once(self, batch: list[_Queued]) -> None:
+        assert self._engine is not None
+        async with AsyncSession(self._engine, expire_on_commit=False) as session:
+            try:
+                if batch[0].job is not None:
+                    outcomes: list[Any] = [await batch[0].job(session)]
+                else:
+                    outcomes = await store_messages(
+                        session, [item.send for item in batch],  # type: ignore[misc]
+                        checkpoint_due=self._checkpoint_due)
+                effects = session.info.pop(AFTER_COMMIT, [])
+                await session.commit()
+            except BaseException:
+                await session.rollback()
+                raise
+        if batch[0].send is not None:
+            self.batches += 1
+            self.messages += len(batch)
+            self.largest_batch = max(self.largest_batch, len(batch))
+        self._hand_back(_Done(batch, effects, outcomes))
+
+    def _checkpoint_due(self, tenant_id: int) -> bool:
+        now = time.monotonic()
+        if now - self._checked.get(tenant_id, -math.inf) < CHECKPOINT_CHECK_S:
+            return False
+        self._checked[tenant_id] = now
+        return True
+
+    def _hand_back(self, done: _Done) -> None:
+        if self._main is not None and self._done is not None and not self._main.is_closed():
+            self._main.call_soon_threadsafe(self._done.put_nowait, done)
+
+    # -- back on the application's loop ----------------------------------------------------
+
+    async def _finish(self, queue: asyncio.Queue[_Done]) -> None:
+        """Committed: deliver (in commit order), then ack."""
+        while True:
+            done = await queue.get()
+            for effect in done.effects:
+                try:
+                    await effect()
+                except Exception:  # a fan-out failure must not turn a stored write into an error
+                    log.exception("chat delivery failed after commit")
+            for item, outcome in zip(done.items, done.outcomes, strict=True):
+                if item.future.done():
+                    continue
+                if isinstance(outcome, BaseException):
+                    item.future.set_exception(outcome)
+                else:
+                    item.future.set_result(outcome)
+            queue.task_done()
+
+
+def _consume(future: asyncio.Future[Any]) -> None:
+    # The sender may have gone away: retrieve the exception so it is not reported as lost.
+    if not future.cancelled():
+        future.exception()
+
+
+_WRITERS: weakref.WeakKeyDictionary[Any, MessageWriter] = weakref.WeakKeyDictionary()
+
+
+def writer_for(engine: AsyncEngine) -> MessageWriter:
+    """The process's writer for `engine`'s database (created on first use)."""
+    writer = _WRITERS.get(engine.sync_engine)
+    if writer is None:
+        writer = _WRITERS[engine.sync_engine] = MessageWriter(
+            engine.url.render_as_string(hide_password=False))
+        # The writer's thread ends with the engine it writes for.
+        weakref.finalize(engine.sync_engine, writer.stop_soon)
+    return writer
+
+
+def writer_for_session(session: AsyncSession) -> MessageWriter | None:
+    """The group-commit writer for a session bound to an engine; None for a session bound to a
+    connection (its owner holds an outer transaction the message must join)."""
+    bind = session.bind
+    return writer_for(bind) if isinstance(bind, AsyncEngine) else None
+
