@@ -9,8 +9,10 @@ For each size, on a fresh migrated database (a SQLite temp file by default; a Po
 its public schema dropped and re-created first — never point it at a database you need): one
 subsidiary, the employees in teams of 50, a salary assignment each (three cities), a closed
 appraisal cycle with a bonus for every employee and penalty lines for 5 %, attendance
-exceptions for 10 %, adjustments for 1 %. Then two runs, each timed end to end as the job runs
-them (gather with set-based queries, compute in a worker thread, Core bulk insert, commit):
+exceptions for 10 %, adjustments for 1 %, approved overtime for 20 % (a statutory holiday, a
+working day, and for 10 % a rest day, in both months). Then two runs, each timed end to end
+as the job runs them (gather with set-based queries, compute in a worker thread, Core bulk
+insert, commit):
 
 1. month 1 (no earlier months), then approved and closed;
 2. month 2, which also reads month 1's payslips for the cumulative tax.
@@ -48,12 +50,14 @@ from probity.models import (
     AppraisalCycle,
     AttendanceException,
     CycleStatus,
+    OvertimeRequest,
     PayrollAdjustment,
     PayrollCity,
     PayrollRun,
     Payslip,
     PerformanceLine,
     PerformanceScore,
+    RequestStatus,
     Role,
     RunStatus,
     SalaryAssignment,
@@ -111,6 +115,19 @@ async def build(db: Database, n: int, month1: date) -> dict[str, Any]:
         await chunked(s, AttendanceException, [{
             "tenant_id": sub, "org_unit_id": None, "employee_id": e, "kind": "late",
             "day": month1.replace(day=3), "minutes": 12, "created_at": now} for e in ids[::10]])
+        # Approved overtime for 20 %: a statutory holiday, a working day and (10 %) a rest day
+        # in each of the two months (no rota: the calendar week decides).
+        month2 = date(month1.year + (month1.month == 12), month1.month % 12 + 1, 1)
+        await chunked(s, OvertimeRequest, [{
+            "tenant_id": sub, "org_unit_id": None, "employee_id": e, "day": day,
+            "minutes": minutes, "reason": "加班", "status": RequestStatus.approved,
+            "created_at": now}
+            for e in ids[::5]
+            for day, minutes in ((date(2026, 1, 1), 240), (month1.replace(day=5), 120),
+                                 (date(2026, 2, 16), 240), (month2.replace(day=3), 120))]
+            + [{"tenant_id": sub, "org_unit_id": None, "employee_id": e,
+                "day": month1.replace(day=10), "minutes": 480, "reason": "加班",
+                "status": RequestStatus.approved, "created_at": now} for e in ids[::10]])
         await chunked(s, PayrollAdjustment, [{
             "tenant_id": sub, "employee_id": e, "month": month1, "amount": D("150.00"),
             "reason": "补发", "created_at": now} for e in ids[::100]])
@@ -228,8 +245,10 @@ def main() -> None:
         "in a worker thread, Core bulk inserts, commit), month 1 (then approved and closed) and "
         "month 2 (cumulative tax over month 1). Every employee has a salary assignment, a "
         "bonus from a closed appraisal cycle; 5 % penalty points, 10 % late arrivals, 1 % "
-        "adjustments. Baselines in the same run: the tax computation alone for every "
-        "employee, and a raw executemany of the same payslip rows. The machine was shared with "
+        "adjustments, approved overtime for 20 % (holiday, working day and rest-day rates), "
+        "the deduction cap checked for everyone. Baselines in the same run: the tax "
+        "computation alone for every employee, and a raw executemany of the same payslip rows. "
+        "The machine was shared with "
         f"other engineers' test runs (load average {load_before[0]:.1f} before, "
         f"{load_after[0]:.1f} after, on 2 cores), so wall-clock figures are inflated; the "
         "process CPU time of each run (this process's threads; the database server's own "

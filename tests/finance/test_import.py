@@ -112,6 +112,12 @@ async def test_bad_rows_are_reported_and_nothing_is_half_imported(db: AsyncSessi
     assert "unknown customer" in by_row[8]["error"]
     assert by_row[9]["error"] == "required"
     assert "two decimal" in by_row[10]["error"]
+    # The same row errors in Chinese, for zh-CN users (the import page shows these).
+    assert "正数" in by_row[3]["error_zh"] and "超出范围" in by_row[4]["error_zh"]
+    assert "第 2 行" in by_row[6]["error_zh"] and "teleported" in by_row[7]["error_zh"]
+    assert "未知客户 NOBODY" in by_row[8]["error_zh"] and by_row[9]["error_zh"] == "必填"
+    assert by_row[10]["error_zh"] == "最多两位小数"
+    assert "8" in body["detail"] and "未导入" in body["detail"]  # zh-CN by default
     assert await _count(db, Order, t.id) == before
     # File-level problems.
     r = await _upload(client, t.id, "orders", "order_no,customer_no,amount,status,placed_at,"

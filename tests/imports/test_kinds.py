@@ -200,3 +200,16 @@ async def test_transcripts_are_messages_marked_imported_and_ledgered(db: AsyncSe
     assert await db.scalar(select(func.count()).where(AuditEntry.action == "import.run")) >= 2
     result = await verify_tenant(db, tid)
     assert result.ok, result.message
+
+
+async def test_finance_row_errors_in_chinese_through_the_framework(db: AsyncSession) -> None:
+    """Orders, payments and refunds keep finance's own checks; their row errors reach the
+    framework in English and Chinese (not the English text twice)."""
+    tid = await tenant_id(db, "ECOM")
+    plan = await run_kind(db, "orders", tid, "订单号,客户编号,金额,状态,下单时间\n"
+                          "Z-1,NOBODY,10,paid,2026-11-20\n"
+                          "Z-2,NOBODY,-5,paid,2026-11-20\n", commit=False)
+    by_row = {e["row"]: e for e in plan.errors}
+    assert "unknown customer NOBODY" in by_row[2]["error"]
+    assert "未知客户 NOBODY" in by_row[2]["error_zh"]
+    assert by_row[3]["column"] == "amount" and by_row[3]["error_zh"] == "必须为正数"

@@ -255,8 +255,8 @@ async def test_totals_reconcile_to_the_bonus_list_and_the_penalties(db: AsyncSes
         assert D(run.totals["penalty"]) == paid_penalty
         # And every payslip adds up.
         for s in slips.values():
-            assert s.gross == (s.base + s.allowances + s.bonus - s.penalty
-                               - s.attendance_deduction + s.adjustments)
+            assert s.gross == (s.base + s.allowances + s.overtime + s.bonus - s.penalty
+                               - s.attendance_deduction + s.deduction_waived + s.adjustments)
             assert s.net == s.gross - s.si_employee - s.hf_employee - s.tax
         assert D(run.totals["net"]) == sum((s.net for s in slips.values()), D(0))
     assert any(s.penalty for s in (await db.scalars(select(Payslip))).all())
@@ -361,43 +361,98 @@ async def test_pages(as_user: Any, db: AsyncSession) -> None:
     assert r.status_code == 200 and "工资条" in r.text
 
 
+async def _import(client: Any, jobs: InlineRuntime, tenant: int, data: bytes, *,
+                  dry_run: bool) -> dict[str, Any]:
+    r = await client.post("/api/v1/imports/uploads",
+                          data={"tenant_id": str(tenant), "kind": "salaries"},
+                          files={"file": ("salaries.csv", data)})
+    assert r.status_code == 201, r.text
+    r = await client.post("/api/v1/imports", json={"upload_id": r.json()["upload_id"],
+                                                   "dry_run": dry_run})
+    assert r.status_code == 202, r.text
+    await jobs.wait()
+    view: dict[str, Any] = (await client.get(f"/api/v1/imports/jobs/{r.json()['id']}")).json()
+    return view
+
+
 async def test_salary_import_dry_run_row_errors_and_idempotent_reimport(
-        as_user: Any, db: AsyncSession) -> None:
+        shared_jobs: InlineRuntime, as_user: Any, db: AsyncSession) -> None:
+    """Salaries on the shared import framework: row errors in Chinese and English, all or
+    nothing, an idempotent re-import."""
     tenant = await db.scalar(select(Tenant.id).where(Tenant.code == "ECOM"))
+    assert tenant is not None
     emp_ids = [await _user_employee(db, "agent"), await _user_employee(db, "lead")]
     by_id = dict((await db.execute(select(Employee.id, Employee.employee_no).where(
         Employee.id.in_(emp_ids)))).all())
     numbers = [by_id[e] for e in emp_ids]  # the agent's, the team lead's
     month = next_month(next_month(date.today().replace(day=1)))
     label = month.isoformat()[:7]
+    closed, _draft = await _runs(db)
     bad = ("员工编号,生效月份,城市,基本工资,专项附加扣除,银行账号\n"
            f"{numbers[0]},{label},火星,6000,1000,6222 0000 1111\n"
            f"{numbers[1]},{label},hangzhou,1000,0,6222 0000 2222\n"
            f"NOBODY,{label},hangzhou,6000,0,\n"
-           f"{numbers[0]},2026-13,hangzhou,6000,0,\n").encode("utf-8-sig")
+           f"{numbers[0]},2026-13,hangzhou,6000,0,\n"
+           f"{numbers[1]},{closed.month.isoformat()[:7]},hangzhou,6000,0,\n"
+           f"{numbers[0]},{label},hangzhou,6000,0,abc\n").encode("utf-8-sig")
     hr = await as_user("hr")
     before = await db.scalar(select(func.count()).select_from(SalaryAssignment))
-    form = {"tenant_id": str(tenant)}
-    r = await hr.post("/api/v1/payroll/imports/salaries", data=form,
-                      files={"file": ("salaries.csv", bad, "text/csv")})
-    assert r.status_code == 200, r.text
-    errors = {(e["row"], e["column"]) for e in r.json()["errors"]}
-    assert {(2, "city"), (3, "base"), (4, "employee_no"), (5, "effective_from")} <= errors
-    r = await hr.post("/api/v1/payroll/imports/salaries", data=form | {"dry_run": "false"},
-                      files={"file": ("salaries.csv", bad, "text/csv")})
-    assert r.status_code == 422 and r.json()["code"] == "row_errors"
+    view = await _import(hr, shared_jobs, tenant, bad, dry_run=True)
+    assert view["state"] == "done", view
+    errors = {(e["row"], e["column"]): e for e in view["result"]["errors"]}
+    assert {(2, "city"), (3, "base"), (4, "employee_no"), (5, "effective_from"),
+            (6, "effective_from"), (7, "bank_account")} <= set(errors), errors
+    assert "火星" in errors[(2, "city")]["error_zh"] and "社保" in errors[(2, "city")]["error_zh"]
+    assert "Unknown city" in errors[(2, "city")]["error"]
+    assert "最低工资" in errors[(3, "base")]["error_zh"] and "2490" in errors[(3, "base")][
+        "error_zh"]
+    assert "关账" in errors[(6, "effective_from")]["error_zh"]
+    view = await _import(hr, shared_jobs, tenant, bad, dry_run=False)
+    assert view["result"]["committed"] is False and view["result"]["error_count"] >= 6
     assert await db.scalar(select(func.count()).select_from(SalaryAssignment)) == before
     good = ("员工编号,生效月份,城市,基本工资,专项附加扣除,银行账号\n"
             f"{numbers[0]},{label},杭州,6000,1000,6222 0000 1111\n"
             f"{numbers[1]},{label},hangzhou,,0,6222 0000 2222\n").encode()
-    r = await hr.post("/api/v1/payroll/imports/salaries", data=form | {"dry_run": "false"},
-                      files={"file": ("salaries.csv", good, "text/csv")})
-    assert r.status_code == 200, r.text
-    assert (r.json()["inserted"], r.json()["unchanged"]) == (2, 0)
+    view = await _import(hr, shared_jobs, tenant, good, dry_run=False)
+    assert (view["result"]["insert"], view["result"]["unchanged"]) == (2, 0), view
     row = await db.scalar(select(SalaryAssignment).where(
         SalaryAssignment.employee_id == emp_ids[1], SalaryAssignment.effective_from == month))
     assert row is not None and row.base == D("12000.00")  # the team lead's grade M1
-    r = await hr.post("/api/v1/payroll/imports/salaries", data=form | {"dry_run": "false"},
-                      files={"file": ("salaries.csv", good, "text/csv")})
-    assert (r.json()["inserted"], r.json()["updated"], r.json()["unchanged"]) == (0, 0, 2)
+    assert row.allowances_total > 0 and row.created_by_user_id is not None
+    view = await _import(hr, shared_jobs, tenant, good, dry_run=False)
+    assert (view["result"]["insert"], view["result"]["update"],
+            view["result"]["unchanged"]) == (0, 0, 2)
+    changed = good.replace(b"6000,1000", b"6500,1000")
+    view = await _import(hr, shared_jobs, tenant, changed, dry_run=False)
+    assert (view["result"]["insert"], view["result"]["update"]) == (0, 1)
     assert await db.scalar(select(func.count()).select_from(SalaryAssignment)) == before + 2
+    assert await db.scalar(select(func.count()).select_from(AuditEntry).where(
+        AuditEntry.action == "import.run")) >= 3
+    # An agent may not import salaries.
+    agent = await as_user("agent")
+    r = await agent.post("/api/v1/imports/uploads", data={"tenant_id": str(tenant),
+                                                          "kind": "salaries"},
+                         files={"file": ("s.csv", good)})
+    assert r.status_code in (403, 404)
+
+
+async def test_the_deprecated_salary_import_endpoint_runs_the_framework_kind(
+        as_user: Any, db: AsyncSession) -> None:
+    tenant = await db.scalar(select(Tenant.id).where(Tenant.code == "ECOM"))
+    emp = await _user_employee(db, "agent")
+    number = await db.scalar(select(Employee.employee_no).where(Employee.id == emp))
+    label = next_month(next_month(date.today().replace(day=1))).isoformat()[:7]
+    hr = await as_user("hr")
+    data = (f"员工编号,生效月份,城市,基本工资\n{number},{label},hangzhou,1000\n").encode()
+    form = {"tenant_id": str(tenant)}
+    r = await hr.post("/api/v1/payroll/imports/salaries", data=form,
+                      files={"file": ("s.csv", data, "text/csv")})
+    assert r.status_code == 200 and r.json()["dry_run"] is True
+    assert "最低工资" in r.json()["errors"][0]["error_zh"]
+    r = await hr.post("/api/v1/payroll/imports/salaries", data=form | {"dry_run": "false"},
+                      files={"file": ("s.csv", data, "text/csv")})
+    assert r.status_code == 422 and r.json()["code"] == "row_errors"
+    good = data.replace(b",1000", b",6000")
+    r = await hr.post("/api/v1/payroll/imports/salaries", data=form | {"dry_run": "false"},
+                      files={"file": ("s.csv", good, "text/csv")})
+    assert r.status_code == 200 and r.json()["inserted"] == 1, r.text

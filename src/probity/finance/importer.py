@@ -27,6 +27,8 @@ from probity.auth.permissions import Principal
 from probity.bulk import insert_rows
 from probity.errors import InvalidInput
 from probity.finance.records import ledger_records
+from probity.i18n import translator
+from probity.imports.registry import RowError
 from probity.ledger.service import append_entry
 from probity.models import (
     Customer,
@@ -51,8 +53,14 @@ Progress = Callable[[str, int, int], None]
 MAX_IMPORT_ROWS = 200_000
 
 
-class RowError(ValueError):
-    pass
+_ZH = translator("zh_CN")
+_EN = translator("en")
+
+
+def row_message(template: str, **params: Any) -> dict[str, str]:
+    """A row error in English and Chinese (`template` is an English msgid, finance.po)."""
+    return {"error": _EN(template, **params) if params else _EN(template),
+            "error_zh": _ZH(template, **params) if params else _ZH(template)}
 
 
 # --- value parsers ---------------------------------------------------------------------------
@@ -62,7 +70,7 @@ def _text(max_len: int) -> Callable[[Any], str]:
     def parse(v: Any) -> str:
         s = str(v).strip()
         if len(s) > max_len:
-            raise RowError(f"longer than {max_len} characters")
+            raise RowError("longer than {limit} characters", limit=max_len)
         return s
     return parse
 
@@ -71,11 +79,11 @@ def parse_amount(v: Any) -> Decimal:
     try:
         d = Decimal(str(v).strip().replace(",", "").replace("¥", "").replace("￥", ""))
     except InvalidOperation:
-        raise RowError(f"not an amount: {str(v)[:40]!r}") from None
+        raise RowError("not an amount: {value}", value=str(v)[:40]) from None
     if not d.is_finite():
         raise RowError("not an amount")
     if d <= 0:
-        raise RowError("must be positive" if d < 0 else "must not be zero")
+        raise RowError("must be positive") if d < 0 else RowError("must not be zero")
     if d != d.quantize(Decimal("0.01")):
         raise RowError("at most two decimal places")
     if d >= Decimal("1e12"):
@@ -113,13 +121,13 @@ def parse_time(v: Any, tz: ZoneInfo, now: datetime) -> datetime:
                 except ValueError:
                     continue
         if dt2 is None:
-            raise RowError(f"not a date/time: {s[:40]!r} (use YYYY-MM-DD HH:MM:SS)")
+            raise RowError("not a date/time: {value} (use YYYY-MM-DD HH:MM:SS)", value=s[:40])
         dt = dt2
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=tz)
     dt = dt.astimezone(UTC)
     if dt < EARLIEST or dt > now + timedelta(days=1):
-        raise RowError(f"out of range ({dt:%Y-%m-%d}): 2000-01-01 … tomorrow")
+        raise RowError("out of range ({value}): 2000-01-01 … tomorrow", value=f"{dt:%Y-%m-%d}")
     return dt
 
 
@@ -129,7 +137,8 @@ def _choice(values: Iterable[str]) -> Callable[[Any], str]:
     def parse(v: Any) -> str:
         s = str(v).strip().lower()
         if s not in allowed:
-            raise RowError(f"{s[:30]!r} is not one of {', '.join(allowed)}")
+            raise RowError("{value} is not one of {allowed}", value=s[:30],
+                           allowed=", ".join(allowed))
         return s
     return parse
 
@@ -285,10 +294,12 @@ class Plan:
     preview: list[dict[str, Any]] = field(default_factory=list)
     earliest: datetime | None = None
 
-    def error(self, row: int, column: str | None, message: str) -> None:
+    def error(self, row: int, column: str | None, template: str, **params: Any) -> None:
+        """A row error: `template` is an English msgid, given in English and Chinese."""
         self.error_count += 1
         if len(self.errors) < MAX_ERRORS:
-            self.errors.append({"row": row, "column": column, "error": message})
+            self.errors.append({"row": row, "column": column,
+                                **row_message(template, **params)})
 
     def summary(self) -> dict[str, Any]:
         return {"kind": self.kind, "tenant_id": self.tenant_id, "rows": self.rows,
@@ -306,7 +317,8 @@ def resolve_columns(spec: Spec, headers: list[str], mapping: dict[str, str] | No
     for src, dst in mapping.items():
         if dst not in fields:
             raise InvalidInput(f"mapping {src!r} → {dst!r}: {spec.kind} have no field {dst!r}",
-                               code="unknown_field")
+                               code="unknown_field", template="{kind} have no field {field}.",
+                               params={"kind": spec.kind, "field": dst})
     alias = {a.lower(): f.name for f in spec.fields for a in (f.name, *f.aliases)}
     ignored = {i.strip().lower() for i in ignore}
     out: list[str | None] = []
@@ -325,15 +337,20 @@ def resolve_columns(spec: Spec, headers: list[str], mapping: dict[str, str] | No
         raise InvalidInput(
             f"unknown column(s): {', '.join(repr(u) for u in unknown)} — map them to one of "
             f"{', '.join(fields)} or list them in ignore", code="unknown_columns",
-            columns=unknown)
+            columns=unknown, template="Unknown column(s): {columns}. Map each to a field or "
+            "ignore it.", params={"columns": ", ".join(unknown)})
     dupes = sorted({c for c in out if c is not None and out.count(c) > 1})
     if dupes:
         raise InvalidInput(f"more than one column maps to {', '.join(dupes)}",
-                           code="duplicate_columns")
+                           code="duplicate_columns",
+                           template="More than one column maps to {fields}.",
+                           params={"fields": ", ".join(dupes)})
     missing = [f.name for f in spec.fields if f.required and f.name not in out]
     if missing:
         raise InvalidInput(f"missing required column(s): {', '.join(missing)}",
-                           code="missing_columns", columns=missing)
+                           code="missing_columns", columns=missing,
+                           template="Missing required column(s): {columns}.",
+                           params={"columns": ", ".join(missing)})
     return out
 
 
@@ -370,9 +387,12 @@ def _validate_rows(spec: Spec, columns: list[str | None], rows: Iterable[list[An
         plan.rows += 1
         if plan.rows > MAX_IMPORT_ROWS:
             raise InvalidInput(f"the file has more than {MAX_IMPORT_ROWS:,} rows: split it",
-                               code="too_many_rows", limit=MAX_IMPORT_ROWS)
+                               code="too_many_rows", limit=MAX_IMPORT_ROWS,
+                               template="The file has more than {limit} rows: split it.",
+                               params={"limit": MAX_IMPORT_ROWS})
         if len(raw) > width and any(str(v).strip() for v in raw[width:]):
-            plan.error(n, None, f"{len(raw)} values for {width} columns")
+            plan.error(n, None, "{count} values for {width} columns", count=len(raw),
+                       width=width)
             continue
         rec: dict[str, Any] = {}
         bad: set[str] = set()
@@ -385,7 +405,7 @@ def _validate_rows(spec: Spec, columns: list[str | None], rows: Iterable[list[An
             try:
                 rec[col] = parse_time(value, tz, now) if f.parse is None else f.parse(value)
             except RowError as exc:
-                plan.error(n, col, str(exc))
+                plan.error(n, col, exc.template, **exc.params)
                 bad.add(col)
         for f in spec.fields:
             if f.name not in rec and f.name not in bad:
@@ -398,7 +418,8 @@ def _validate_rows(spec: Spec, columns: list[str | None], rows: Iterable[list[An
             continue
         key = rec[spec.key]
         if key in seen:
-            plan.error(n, spec.key, f"duplicate of row {seen[key]} ({spec.key} {key})")
+            plan.error(n, spec.key, "duplicate of row {first} ({field} {value})",
+                       first=seen[key], field=spec.key, value=key)
             continue
         seen[key] = n
         parsed.append((n, rec))
@@ -438,8 +459,8 @@ async def _resolve_orders(session: AsyncSession, plan: Plan, parsed: list[tuple[
             if r["customer_no"] in plan.new_customers:
                 pass
             elif not r.get("customer_name"):
-                plan.error(n, "customer_no", f"unknown customer {r['customer_no']} (give "
-                           "customer_name to create it)")
+                plan.error(n, "customer_no", "unknown customer {code} (give customer_name to "
+                           "create it)", code=r["customer_no"])
                 continue
             else:
                 plan.new_customers[r["customer_no"]] = {
@@ -451,7 +472,8 @@ async def _resolve_orders(session: AsyncSession, plan: Plan, parsed: list[tuple[
                                        ("amount", r["amount"], old[3]),
                                        ("currency", r["currency"], old[4])) if a != b]
             if diffs:
-                plan.error(n, diffs[0], f"conflicts with the recorded order {r['order_no']}")
+                plan.error(n, diffs[0], "conflicts with the recorded order {code}",
+                           code=r["order_no"])
                 continue
             if str(getattr(old[5], "value", old[5])) != r["status"]:
                 plan.updates.append({"id": old[1], "status": OrderStatus(r["status"])})
@@ -480,16 +502,17 @@ async def _resolve_payments(session: AsyncSession, plan: Plan, parsed: list[tupl
     for n, r in parsed:
         cust = customers.get(r["customer_no"])
         if cust is None:
-            plan.error(n, "customer_no", f"unknown customer {r['customer_no']}")
+            plan.error(n, "customer_no", "unknown customer {code}", code=r["customer_no"])
             continue
         order_id = None
         if r.get("order_no"):
             order = orders.get(r["order_no"])
             if order is None:
-                plan.error(n, "order_no", f"unknown order {r['order_no']}")
+                plan.error(n, "order_no", "unknown order {code}", code=r["order_no"])
                 continue
             if order[2] != cust[1]:
-                plan.error(n, "order_no", f"order {r['order_no']} belongs to another customer")
+                plan.error(n, "order_no", "order {code} belongs to another customer",
+                           code=r["order_no"])
                 continue
             order_id = order[1]
         old = existing.get(r["payment_no"])
@@ -500,8 +523,8 @@ async def _resolve_payments(session: AsyncSession, plan: Plan, parsed: list[tupl
             if same:
                 plan.unchanged += 1
             else:
-                plan.error(n, "payment_no", f"conflicts with the recorded payment "
-                           f"{r['payment_no']} (payments are not changed by re-import)")
+                plan.error(n, "payment_no", "conflicts with the recorded payment {code} "
+                           "(payments are not changed by re-import)", code=r["payment_no"])
             continue
         plan.inserts.append({
             "tenant_id": t, "order_id": order_id, "customer_id": cust[1],
@@ -525,24 +548,26 @@ async def _resolve_refunds(session: AsyncSession, plan: Plan, parsed: list[tuple
     for n, r in parsed:
         order = orders.get(r["order_no"])
         if order is None:
-            plan.error(n, "order_no", f"unknown order {r['order_no']}")
+            plan.error(n, "order_no", "unknown order {code}", code=r["order_no"])
             continue
         approver = None
         if r.get("approved_by"):
             emp = employees.get(r["approved_by"])
             if emp is None:
-                plan.error(n, "approved_by", f"unknown employee {r['approved_by']}")
+                plan.error(n, "approved_by", "unknown employee {code}", code=r["approved_by"])
                 continue
             approver = emp[1]
         if r["kind"] == "refund" and r["amount"] > order[3]:
-            plan.error(n, "amount", f"a refund of {r['amount']} exceeds order amount {order[3]}")
+            plan.error(n, "amount", "a refund of {amount} exceeds order amount {order_amount}",
+                       amount=str(r["amount"]), order_amount=str(order[3]))
             continue
         old = existing.get(r["refund_no"])
         if old is not None:
             if (old[1], old[2], old[3], old[4]) == (r["amount"], order[1], r["kind"], approver):
                 plan.unchanged += 1
             else:
-                plan.error(n, "refund_no", f"conflicts with the recorded refund {r['refund_no']}")
+                plan.error(n, "refund_no", "conflicts with the recorded refund {code}",
+                           code=r["refund_no"])
             continue
         plan.inserts.append({
             "tenant_id": t, "order_id": order[1], "customer_id": order[2],
@@ -570,7 +595,7 @@ async def _resolve_payees(session: AsyncSession, plan: Plan, parsed: list[tuple[
                 continue
             emp = employees.get(r["employee_no"])
             if emp is None:
-                plan.error(n, "employee_no", f"unknown employee {r['employee_no']}")
+                plan.error(n, "employee_no", "unknown employee {code}", code=r["employee_no"])
                 continue
             emp_id = emp[1]
         values = {"kind": PayeeKind(r["kind"]), "account_type": r["account_type"],
@@ -613,7 +638,9 @@ async def apply_plan(session: AsyncSession, plan: Plan, actor: Principal | None,
     which rolls the transaction back) none. Returns the batch and the number of new alerts."""
     if plan.error_count:
         raise InvalidInput(f"{plan.error_count} row(s) have errors; nothing was imported",
-                           code="row_errors", **plan.summary())
+                           code="row_errors", template="{count} row(s) have errors; nothing "
+                           "was imported.", params={"count": plan.error_count},
+                           **plan.summary())
     model = MODELS[plan.kind]
     now = utcnow()
     if plan.new_customers:

@@ -71,6 +71,7 @@ IMPORT_MODULES: list[str] = [
     "probity.imports.kinds.commerce",
     "probity.imports.kinds.hr",
     "probity.imports.kinds.transcripts",
+    "probity.payroll.importer",
 ]
 
 MAX_ROWS = 200_000

@@ -30,6 +30,7 @@ from probity.models.base import Base, IdMixin, TimestampMixin, UTCDateTime
 
 MONEY = Numeric(12, 2)
 RATE = Numeric(7, 5)
+MULTIPLIER = Numeric(4, 2)
 
 
 class SalaryStructure(IdMixin, TimestampMixin, Base):
@@ -44,6 +45,13 @@ class SalaryStructure(IdMixin, TimestampMixin, Base):
     base: Mapped[Decimal] = mapped_column(MONEY)
     # [{"code": "meal", "name": "餐补", "amount": "300.00"}, ...]
     allowances: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # Overtime multipliers (Labour Law art. 44 sets the minimums: 1.5, 2 and 3).
+    overtime_weekday: Mapped[Decimal] = mapped_column(MULTIPLIER, default=Decimal("1.50"),
+                                                     server_default="1.50")
+    overtime_rest_day: Mapped[Decimal] = mapped_column(MULTIPLIER, default=Decimal("2.00"),
+                                                      server_default="2.00")
+    overtime_holiday: Mapped[Decimal] = mapped_column(MULTIPLIER, default=Decimal("3.00"),
+                                                     server_default="3.00")
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
@@ -159,9 +167,14 @@ class Payslip(IdMixin, TimestampMixin, Base):
     city: Mapped[str] = mapped_column(String(32))
     base: Mapped[Decimal] = mapped_column(MONEY)
     allowances: Mapped[Decimal] = mapped_column(MONEY)
+    overtime: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0"),
+                                            server_default="0")
     bonus: Mapped[Decimal] = mapped_column(MONEY)
     penalty: Mapped[Decimal] = mapped_column(MONEY)
     attendance_deduction: Mapped[Decimal] = mapped_column(MONEY)
+    # Penalties and attendance fines above the cap (a share of the wage, the pay floor).
+    deduction_waived: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0"),
+                                                    server_default="0")
     adjustments: Mapped[Decimal] = mapped_column(MONEY)
     gross: Mapped[Decimal] = mapped_column(MONEY)
     si_employee: Mapped[Decimal] = mapped_column(MONEY)

@@ -1,7 +1,16 @@
 """One employee's month, from figures already gathered: pure functions (no database, no web),
 so a run computes 50,000 payslips in a worker thread and a test checks any one by hand.
 
-    gross = base + allowances + performance bonus − penalties − attendance deductions + adjustments
+    gross = base + allowances + overtime + performance bonus − penalties − attendance deductions
+            + deductions waived (the cap) + adjustments
+    overtime = each kind's minutes × the monthly wage ÷ (working days × 8 h) × its multiplier
+               (weekday 150 %, rest day 200 %, statutory holiday 300 %: Labour Law art. 44;
+               a day's pay = monthly wage ÷ 21.75, 劳社部发〔2008〕3号)
+    deductions waived = what penalties and attendance fines exceed of the lower of two limits:
+               a share of the month's wage (20 %: 《工资支付暂行规定》 art. 16), and what keeps
+               the month's pay at the floor (the city's minimum wage, pro rata for days not
+               worked; overtime pay does not count towards it: 《最低工资规定》 art. 12).
+               Pay for time not worked (absence, unpaid leave) is not a fine and is not capped.
     social insurance / housing fund (employee part) = base clamped to the city's floor..ceiling
                                                       × each rate, rounded to the cent
     income tax = the cumulative withholding method (payroll.tax), special deduction = the
@@ -20,6 +29,11 @@ from probity.payroll.tax import MonthIncome, cents, withhold_month
 
 ZERO = Decimal("0.00")
 INSURANCES = ("pension", "medical", "unemployment", "injury", "maternity")
+OVERTIME_KINDS = ("weekday", "rest_day", "holiday")
+# The statutory minimum multipliers (Labour Law art. 44); a structure may pay more, never less.
+LEGAL_OVERTIME = {"weekday": Decimal("1.50"), "rest_day": Decimal("2.00"),
+                  "holiday": Decimal("3.00")}
+MINUTES_PER_DAY = 8 * 60
 
 
 @dataclass(frozen=True)
@@ -56,6 +70,10 @@ class Rules:
     missing_punch: Decimal
     absence_days: Decimal
     working_days: Decimal
+    overtime_on_allowances: bool = False  # overtime counted on base + allowances, not base
+    cap_share: Decimal | None = Decimal("0.20")  # None: no share limit
+    floor: str = "minimum_wage"  # or "fixed" (floor_amount) or "none"
+    floor_amount: Decimal = ZERO
 
 
 @dataclass(frozen=True)
@@ -87,6 +105,8 @@ class Inputs:
     attendance: Attendance = field(default_factory=Attendance)
     adjustments: Sequence[tuple[Decimal, str]] = ()
     ytd: YearToDate = field(default_factory=YearToDate)
+    overtime_minutes: Mapping[str, int] = field(default_factory=dict)  # OVERTIME_KINDS → min
+    overtime_rates: Mapping[str, Decimal] = field(default_factory=lambda: LEGAL_OVERTIME)
 
 
 def contributions(wage: Decimal, city: CityRates) -> dict[str, Any]:
@@ -107,30 +127,92 @@ def contributions(wage: Decimal, city: CityRates) -> dict[str, Any]:
             "si_employer": si_er, "hf_employee": hf_emp, "hf_employer": hf_er, "parts": parts}
 
 
-def attendance_deduction(att: Attendance, wage: Decimal, rules: Rules) -> tuple[Decimal,
-                                                                                 list[Any]]:
+@dataclass(frozen=True)
+class Deductions:
+    total: Decimal  # every attendance deduction
+    time_off: Decimal  # of which pay for time not worked (absence up to a day each, unpaid leave)
+    days_off: Decimal  # the days not worked
+    items: list[Any]
+
+
+def attendance_deduction(att: Attendance, wage: Decimal, rules: Rules) -> Deductions:
     day = wage / rules.working_days
     items: list[Any] = []
-    total = ZERO
+    total = time_off = ZERO
+    absent_each = cents(day * rules.absence_days)
     for kind, count, each in (("late", att.late, rules.late),
                               ("early_leave", att.early_leave, rules.early_leave),
                               ("missing_punch", att.missing_punch, rules.missing_punch),
-                              ("absent", att.absent, cents(day * rules.absence_days)),
+                              ("absent", att.absent, absent_each),
                               ("unpaid_leave", att.unpaid_leave_days, cents(day))):
         if count:
             amount = cents(Decimal(count) * each)
             total += amount
             items.append([kind, str(count), str(each), str(amount)])
+    if att.absent:
+        # An absence costs the day's pay (time not worked); more than that is a fine.
+        time_off += cents(Decimal(att.absent) * min(absent_each, cents(day)))
+    if att.unpaid_leave_days:
+        time_off += cents(Decimal(att.unpaid_leave_days) * cents(day))
+    return Deductions(total=total, time_off=time_off,
+                      days_off=Decimal(att.absent) + Decimal(att.unpaid_leave_days),
+                      items=items)
+
+
+def overtime_pay(minutes: Mapping[str, int], rates: Mapping[str, Decimal], monthly: Decimal,
+                 working_days: Decimal) -> tuple[Decimal, list[Any]]:
+    """Each kind's minutes at the hourly wage (monthly ÷ working days ÷ 8) × its multiplier,
+    rounded once per kind (not per request), so splitting a day's overtime changes nothing."""
+    total = ZERO
+    items: list[Any] = []
+    hourly = cents(monthly / working_days / 8)
+    for kind in OVERTIME_KINDS:
+        m = int(minutes.get(kind, 0))
+        if m:
+            rate = rates.get(kind, LEGAL_OVERTIME[kind])
+            amount = cents(monthly * Decimal(m) * rate / (working_days * MINUTES_PER_DAY))
+            total += amount
+            items.append([kind, m, str(rate), str(hourly), str(amount)])
     return total, items
+
+
+def capped_deductions(*, wage: Decimal, fines: Decimal, earned: Decimal, days_off: Decimal,
+                      minimum_wage: Decimal, rules: Rules) -> tuple[Decimal, dict[str, str]]:
+    """How much of `fines` (penalties and attendance fines) is waived: what exceeds the share
+    limit, or would leave `earned` (the month's pay before fines, overtime excluded) under the
+    floor. The floor is pro rata for the days not worked."""
+    limits: dict[str, Decimal] = {}
+    if rules.cap_share is not None and rules.cap_share < 1:
+        limits["share"] = cents(wage * rules.cap_share)
+    floor = {"minimum_wage": minimum_wage, "fixed": rules.floor_amount}.get(rules.floor)
+    if floor is not None:
+        worked = max(rules.working_days - days_off, ZERO) / rules.working_days
+        floor = cents(floor * worked)
+        limits["floor"] = max(earned - floor, ZERO)
+    allowed = min([fines, *limits.values()])
+    waived = fines - allowed if fines > 0 else ZERO
+    detail = {k: str(v) for k, v in limits.items()} | {
+        "fines": str(fines), "waived": str(waived)}
+    if floor is not None:
+        detail["floor_amount"] = str(floor)
+    return waived, detail
 
 
 def payslip(i: Inputs, rules: Rules) -> dict[str, Any]:
     """The payslip row (column → value) for one employee's month."""
     wage = i.base + i.allowances_total
     penalty = cents(Decimal(i.penalty_points) * rules.penalty_per_point)
-    att_total, att_items = attendance_deduction(i.attendance, wage, rules)
+    att = attendance_deduction(i.attendance, wage, rules)
     adjustments = sum((a for a, _r in i.adjustments), ZERO)
-    gross = i.base + i.allowances_total + i.bonus - penalty - att_total + adjustments
+    overtime, ot_items = overtime_pay(
+        i.overtime_minutes, i.overtime_rates,
+        wage if rules.overtime_on_allowances else i.base, rules.working_days)
+    fines = max(penalty, ZERO) + att.total - att.time_off
+    waived, cap = capped_deductions(
+        wage=wage, fines=fines, earned=wage - att.time_off + i.bonus + adjustments,
+        days_off=att.days_off, minimum_wage=i.city.minimum_wage, rules=rules)
+    gross = (i.base + i.allowances_total + overtime + i.bonus - penalty - att.total + waived
+             + adjustments)
     c = contributions(wage, i.city)
     special = c["si_employee"] + c["hf_employee"]
     w = withhold_month(i.tax_months, MonthIncome(
@@ -140,7 +222,8 @@ def payslip(i: Inputs, rules: Rules) -> dict[str, Any]:
     return {
         "tenant_id": i.tenant_id, "org_unit_id": i.org_unit_id, "employee_id": i.employee_id,
         "city": i.city.city, "base": i.base, "allowances": i.allowances_total,
-        "bonus": i.bonus, "penalty": penalty, "attendance_deduction": att_total,
+        "overtime": overtime, "bonus": i.bonus, "penalty": penalty,
+        "attendance_deduction": att.total, "deduction_waived": waived,
         "adjustments": adjustments, "gross": gross, "si_employee": c["si_employee"],
         "hf_employee": c["hf_employee"], "si_employer": c["si_employer"],
         "hf_employer": c["hf_employer"], "additional_deduction": i.additional_deduction,
@@ -151,7 +234,9 @@ def payslip(i: Inputs, rules: Rules) -> dict[str, Any]:
             "bonus": [dict(b) for b in i.bonus_lines],
             "penalty": {"points": i.penalty_points, "per_point": str(rules.penalty_per_point),
                         "cases": [dict(p) for p in i.penalty_lines]},
-            "attendance": att_items,
+            "attendance": att.items,
+            "overtime": ot_items,
+            "cap": cap if waived else {},
             "adjustments": [[str(a), r] for a, r in i.adjustments],
             "insurance": {"si_base": str(c["si_base"]), "hf_base": str(c["hf_base"]),
                           "parts": c["parts"], "city_name": i.city.name},

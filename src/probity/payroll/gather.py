@@ -30,6 +30,7 @@ from probity.models import (
     EmploymentStatus,
     LeaveRequest,
     LeaveType,
+    OvertimeRequest,
     PayrollAdjustment,
     PayrollRun,
     Payslip,
@@ -38,11 +39,20 @@ from probity.models import (
     RequestStatus,
     RunStatus,
     SalaryAssignment,
+    ShiftAssignment,
 )
 from probity.payroll.common import chain, next_month, subtree
-from probity.payroll.compute import ZERO, Attendance, CityRates, Inputs, Rules, YearToDate
+from probity.payroll.compute import (
+    LEGAL_OVERTIME,
+    ZERO,
+    Attendance,
+    CityRates,
+    Inputs,
+    Rules,
+    YearToDate,
+)
 from probity.payroll.settings import effective_settings
-from probity.payroll.tables import cities_for, city_rates
+from probity.payroll.tables import cities_for, city_rates, structures_for
 
 PENALTY_KINDS = ("violation", "concealment", "adjustment")
 
@@ -80,7 +90,8 @@ async def gather(session: AsyncSession, run: PayrollRun) -> Gathered:
         select(Employee.id, Employee.tenant_id, Employee.org_unit_id, Employee.hire_date,
                SalaryAssignment.base, SalaryAssignment.allowances,
                SalaryAssignment.allowances_total, SalaryAssignment.city,
-               SalaryAssignment.additional_deduction, SalaryAssignment.bank_account)
+               SalaryAssignment.additional_deduction, SalaryAssignment.bank_account,
+               SalaryAssignment.grade)
         .join(latest, latest.c.emp == Employee.id)
         .join(SalaryAssignment, and_(SalaryAssignment.employee_id == latest.c.emp,
                                      SalaryAssignment.effective_from == latest.c.eff))
@@ -91,16 +102,30 @@ async def gather(session: AsyncSession, run: PayrollRun) -> Gathered:
         return out
 
     cities: dict[int, dict[str, CityRates]] = {}
+    overtime_rates: dict[int, dict[str, dict[str, Decimal]]] = {}  # tenant → grade → rates
+    calendars: dict[int, tuple[set[date], set[date]]] = {}  # tenant → (holidays, makeup days)
+    unpaid_leave: set[int] = set()
     for tid in sorted({r.tenant_id for r in rows}):
         cities[tid] = {code: city_rates(c) for code, c in (await cities_for(session, tid)).items()}
+        overtime_rates[tid] = {st.grade: {"weekday": Decimal(st.overtime_weekday),
+                                          "rest_day": Decimal(st.overtime_rest_day),
+                                          "holiday": Decimal(st.overtime_holiday)}
+                               for st in await structures_for(session, tid)}
         s = await effective_settings(session, tid)
         out.rules[tid] = Rules(penalty_per_point=s.penalty_per_point, late=s.late_deduction,
                                early_leave=s.early_leave_deduction,
                                missing_punch=s.missing_punch_deduction,
                                absence_days=s.absence_days_pay,
-                               working_days=s.working_days_per_month)
-    unpaid_leave = {tid for tid in out.rules
-                    if (await effective_settings(session, tid)).personal_leave_unpaid}
+                               working_days=s.working_days_per_month,
+                               overtime_on_allowances=s.overtime_base == "base_and_allowances",
+                               cap_share=s.deduction_cap_share, floor=s.deduction_floor,
+                               floor_amount=s.deduction_floor_amount)
+        calendars[tid] = ({date.fromisoformat(d) for d in s.statutory_holidays},
+                          {date.fromisoformat(d) for d in s.makeup_workdays})
+        if s.personal_leave_unpaid:
+            unpaid_leave.add(tid)
+
+    overtime = await overtime_minutes(session, tenants, month, end, calendars)
 
     # Closed appraisal cycles not yet paid: their bonus and penalty points.
     paid = await paid_cycles(session, run, tenants)
@@ -202,8 +227,54 @@ async def gather(session: AsyncSession, run: PayrollRun) -> Gathered:
                 absent=a.get("absent", 0), missing_punch=a.get("missing_punch", 0),
                 unpaid_leave_days=leave_days.get(r.id, Decimal(0))
                 if r.tenant_id in unpaid_leave else Decimal(0)),
-            adjustments=adjustments.get(r.id, ()), ytd=ytd.get(r.id, YearToDate())))
+            adjustments=adjustments.get(r.id, ()), ytd=ytd.get(r.id, YearToDate()),
+            overtime_minutes=overtime.get(r.id, {}),
+            overtime_rates=overtime_rates[r.tenant_id].get(r.grade or "", LEGAL_OVERTIME)))
     return out
+
+
+def overtime_kind(day: date, *, rostered: bool | None, holidays: set[date],
+                  makeup: set[date]) -> str:
+    """Which rate a day's approved overtime is paid at. A statutory holiday is always the
+    holiday rate. Otherwise an employee on a rota that month works overtime on a rest day when
+    no shift of theirs falls on that day, and extends a working day when one does
+    (`rostered`); an employee with no rota that month keeps the calendar week: Saturday and
+    Sunday are rest days, unless the State Council moved a working day there (调休)."""
+    if day in holidays:
+        return "holiday"
+    if rostered is not None:
+        return "weekday" if rostered else "rest_day"
+    if day.weekday() >= 5 and day not in makeup:
+        return "rest_day"
+    return "weekday"
+
+
+async def overtime_minutes(session: AsyncSession, tenants: list[int], month: date, end: date,
+                           calendars: dict[int, tuple[set[date], set[date]]]
+                           ) -> dict[int, dict[str, int]]:
+    """Approved overtime of the month per employee, by rate (two set-based queries)."""
+    requests = (await session.execute(
+        select(OvertimeRequest.employee_id, OvertimeRequest.tenant_id, OvertimeRequest.day,
+               OvertimeRequest.minutes)
+        .where(OvertimeRequest.tenant_id.in_(tenants),
+               OvertimeRequest.status == RequestStatus.approved,
+               OvertimeRequest.day >= month, OvertimeRequest.day < end))).all()
+    if not requests:
+        return {}
+    shifts: dict[int, set[date]] = defaultdict(set)
+    for emp_id, day in await session.execute(
+            select(ShiftAssignment.employee_id, ShiftAssignment.day).distinct()
+            .where(ShiftAssignment.tenant_id.in_(tenants), ShiftAssignment.day >= month,
+                   ShiftAssignment.day < end)):
+        shifts[emp_id].add(day)
+    out: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for emp_id, tid, day, minutes in requests:
+        holidays, makeup = calendars.get(tid, (set(), set()))
+        days = shifts.get(emp_id)
+        kind = overtime_kind(day, rostered=(day in days) if days else None,
+                             holidays=holidays, makeup=makeup)
+        out[emp_id][kind] += int(minutes)
+    return {e: dict(k) for e, k in out.items()}
 
 
 def _d(value: Any) -> Decimal:

@@ -18,11 +18,12 @@ from probity.bounds import DbId
 from probity.errors import DomainError
 from probity.i18n import translator
 from probity.models import Tenant
-from probity.payroll import payslips, runs, tables
+from probity.payroll import forms, payslips, runs, tables
 from probity.payroll.common import fail, month_label
 from probity.web.render import locale_of, render
 
 router = APIRouter(include_in_schema=False)
+router.include_router(forms.router)
 Reader = Annotated[Principal, Depends(require(Perm.payroll_read))]
 Preparer = Annotated[Principal, Depends(require(Perm.payroll_prepare))]
 Approver = Annotated[Principal, Depends(require(Perm.payroll_approve))]
@@ -122,10 +123,15 @@ def _items(view: payslips.PayslipView, _: Any) -> list[tuple[str, str]]:
     out = [(_("Base pay"), str(s.base))]
     for a in s.lines.get("allowances", []):
         out.append(("  " + str(a.get("name", "")), str(a.get("amount", ""))))
-    out += [(_("Allowances"), str(s.allowances)), (_("Performance bonus"), str(s.bonus)),
+    out.append((_("Allowances"), str(s.allowances)))
+    if s.overtime:
+        out.append((_("Overtime pay"), str(s.overtime)))
+    out += [(_("Performance bonus"), str(s.bonus)),
             (_("Penalties"), "-" + str(s.penalty)),
-            (_("Attendance deductions"), "-" + str(s.attendance_deduction)),
-            (_("Adjustments"), str(s.adjustments)), (_("Gross pay"), str(s.gross)),
+            (_("Attendance deductions"), "-" + str(s.attendance_deduction))]
+    if s.deduction_waived:
+        out.append((_("Deductions waived (cap)"), str(s.deduction_waived)))
+    out += [(_("Adjustments"), str(s.adjustments)), (_("Gross pay"), str(s.gross)),
             (_("Social insurance (employee)"), "-" + str(s.si_employee)),
             (_("Housing fund (employee)"), "-" + str(s.hf_employee)),
             (_("Special additional deductions"), str(s.additional_deduction)),

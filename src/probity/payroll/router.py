@@ -170,20 +170,19 @@ async def my_payslips(session: Session, principal: CurrentPrincipal
             for s in await payslips.my_payslips(session, principal)]
 
 
-@router.post(P + "/imports/salaries")
+@router.post(P + "/imports/salaries", deprecated=True)
 async def import_salaries(session: Session, principal: Preparer, file: UploadFile,
                           tenant_id: Annotated[int, Form()],
                           dry_run: Annotated[bool, Form()] = True,
                           mapping: Annotated[str | None, Form()] = None) -> dict[str, Any]:
-    """Salary assignments from a CSV (UTF-8 or GB18030) or XLSX file: employee_no (员工编号),
-    effective_from (生效月份, YYYY-MM), city (城市), optional grade, base, additional_deduction,
-    bank_name, bank_account. `dry_run` (the default) validates and previews; otherwise all rows
-    or none (422 `row_errors` listing each row's problems). Re-importing the same file changes
-    nothing."""
+    """Deprecated: use the import framework (`POST /api/v1/imports/uploads` with kind
+    `salaries`, then `POST /api/v1/imports`), which adds saved mappings, JSONL and jobs. This
+    runs the same `salaries` kind in the request: a dry run by default; otherwise all rows or
+    none (422 `row_errors`, each error in English and Chinese)."""
     from probity.finance.service import parse_mapping
-    from probity.payroll.importer import import_salaries as run_import
+    from probity.payroll.importer import import_now
 
-    result = await run_import(session, principal, tenant_id=tenant_id, data=await file.read(),
+    result = await import_now(session, principal, tenant_id=tenant_id, data=await file.read(),
                               filename=file.filename or "", mapping=parse_mapping(mapping),
                               dry_run=dry_run)
     if not dry_run:

@@ -25,9 +25,9 @@ from probity.payroll import compute
 from probity.payroll.common import chain, fail, month_label, subtree
 from probity.payroll.gather import gather
 
-TOTAL_FIELDS = ("base", "allowances", "bonus", "penalty", "attendance_deduction",
-                "adjustments", "gross", "si_employee", "hf_employee", "si_employer",
-                "hf_employer", "tax", "net")
+TOTAL_FIELDS = ("base", "allowances", "overtime", "bonus", "penalty", "attendance_deduction",
+                "deduction_waived", "adjustments", "gross", "si_employee", "hf_employee",
+                "si_employer", "hf_employer", "tax", "net")
 CHUNK = 5000
 
 

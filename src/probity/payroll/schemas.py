@@ -34,11 +34,20 @@ class Allowance(Strict):
     amount: Money
 
 
+Multiplier = Annotated[Decimal, Field(ge=1, le=10, decimal_places=2)]
+
+
 class StructureSave(Strict):
+    """Base pay and allowances of a grade; overtime multipliers default to the statutory
+    minimums (weekday 1.5, rest day 2, statutory holiday 3) and may not go below them."""
+
     tenant_id: DbId
     grade: str = Field(min_length=1, max_length=16)
     base: Money
     allowances: list[Allowance] = Field(default_factory=list, max_length=20)
+    overtime_weekday: Multiplier = Decimal("1.50")
+    overtime_rest_day: Multiplier = Decimal("2.00")
+    overtime_holiday: Multiplier = Decimal("3.00")
 
 
 class StructureRead(BaseModel):
@@ -48,6 +57,10 @@ class StructureRead(BaseModel):
     grade: str
     base: Decimal
     allowances: list[dict[str, Any]]
+    # Added in 1.x: optional in the schema so older clients stay valid.
+    overtime_weekday: Decimal = Decimal("1.50")
+    overtime_rest_day: Decimal = Decimal("2.00")
+    overtime_holiday: Decimal = Decimal("3.00")
 
 
 class InsuranceRates(Strict):
@@ -179,9 +192,11 @@ class PayslipRead(BaseModel):
     city: str
     base: Decimal
     allowances: Decimal
+    overtime: Decimal = Decimal("0.00")  # added in 1.x (optional in the schema)
     bonus: Decimal
     penalty: Decimal
     attendance_deduction: Decimal
+    deduction_waived: Decimal = Decimal("0.00")  # added in 1.x (optional in the schema)
     adjustments: Decimal
     gross: Decimal
     si_employee: Decimal

@@ -24,7 +24,17 @@ from probity.models import (
 from probity.models.base import utcnow
 from probity.payroll import schemas
 from probity.payroll.common import chain, employee_in_scope, fail, refuse_frozen_month
-from probity.payroll.compute import INSURANCES, CityRates
+from probity.payroll.compute import INSURANCES, LEGAL_OVERTIME, OVERTIME_KINDS, CityRates
+from probity.payroll.tax import CENT
+
+OVERTIME_MINIMUM = {
+    "weekday": "Weekday overtime is paid at least {minimum} times the hourly wage "
+               "(Labour Law art. 44)",
+    "rest_day": "Rest-day overtime is paid at least {minimum} times the hourly wage "
+                "(Labour Law art. 44)",
+    "holiday": "Holiday overtime is paid at least {minimum} times the hourly wage "
+               "(Labour Law art. 44)",
+}
 
 # --- structures ------------------------------------------------------------------------------
 
@@ -32,22 +42,38 @@ from probity.payroll.compute import INSURANCES, CityRates
 async def save_structure(session: AsyncSession, principal: Principal,
                          data: schemas.StructureSave) -> SalaryStructure:
     await tenant_in_scope(session, principal, Perm.payroll_prepare, data.tenant_id)
+    for kind in OVERTIME_KINDS:
+        if getattr(data, f"overtime_{kind}") < LEGAL_OVERTIME[kind]:
+            raise fail("invalid", OVERTIME_MINIMUM[kind], code="overtime_below_legal",
+                       minimum=str(LEGAL_OVERTIME[kind]), extra={"field": f"overtime_{kind}"})
+    codes = [a.code for a in data.allowances]
+    if len(set(codes)) != len(codes):
+        raise fail("invalid", "Each allowance code once", code="duplicate_allowance",
+                   extra={"field": "allowances"})
     row = await session.scalar(select(SalaryStructure).where(
         SalaryStructure.tenant_id == data.tenant_id, SalaryStructure.grade == data.grade))
-    allowances = [{"code": a.code, "name": a.name, "amount": str(a.amount)}
+    allowances = [{"code": a.code, "name": a.name, "amount": str(a.amount.quantize(CENT))}
                   for a in data.allowances]
+    values = {"base": data.base, "allowances": allowances,
+              "overtime_weekday": data.overtime_weekday,
+              "overtime_rest_day": data.overtime_rest_day,
+              "overtime_holiday": data.overtime_holiday}
     before = None
     if row is None:
-        row = SalaryStructure(tenant_id=data.tenant_id, grade=data.grade, base=data.base,
-                              allowances=allowances, created_at=utcnow())
+        row = SalaryStructure(tenant_id=data.tenant_id, grade=data.grade, created_at=utcnow(),
+                              **values)
         session.add(row)
     else:
-        before = {"base": str(row.base), "allowances": row.allowances}
-        row.base, row.allowances, row.updated_at = data.base, allowances, utcnow()
+        before = {k: (str(getattr(row, k)) if k != "allowances" else row.allowances)
+                  for k in values}
+        for k, v in values.items():
+            setattr(row, k, v)
+        row.updated_at = utcnow()
     await session.flush()
     record_audit(session, principal, "payroll.structure.save", target_type="salary_structure",
                  target_id=row.id, tenant_id=data.tenant_id, before=before,
-                 after={"grade": data.grade, "base": str(data.base), "allowances": allowances})
+                 after={"grade": data.grade} | {k: (str(v) if k != "allowances" else v)
+                                                for k, v in values.items()})
     return row
 
 
@@ -149,7 +175,7 @@ async def assign_salary(session: AsyncSession, principal: Principal,
                    code="no_structure", grade=grade or "-")
     base = data.base if data.base is not None else structure.base  # type: ignore[union-attr]
     if data.allowances is not None:
-        allowances = [{"code": a.code, "name": a.name, "amount": str(a.amount)}
+        allowances = [{"code": a.code, "name": a.name, "amount": str(a.amount.quantize(CENT))}
                       for a in data.allowances]
     else:
         allowances = list(structure.allowances) if structure is not None else []

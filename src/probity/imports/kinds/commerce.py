@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from probity.auth.permissions import Perm
 from probity.finance import importer as fin
-from probity.imports.engine import ImportContext
+from probity.imports.engine import MAX_ERRORS, ImportContext
 from probity.imports.registry import Env, Field, ImportKind, Parser, Row, register_kind
 from probity.imports.registry import parsers as p
 from probity.models import Customer, Employee, Order, Payment, Refund
@@ -89,9 +89,10 @@ def _fields(kind: str) -> tuple[Field, ...]:
 async def resolve_finance(ctx: ImportContext, rows: list[Row]) -> None:
     fplan = fin.Plan(tenant_id=ctx.tenant_id, kind=ctx.kind.name, rows=ctx.plan.rows)
     await fin.RESOLVERS[ctx.kind.name](ctx.session, fplan, rows, None)
-    for e in fplan.errors:
-        ctx.plan.error(e["row"], e["column"], "{detail}", detail=e["error"])
-    ctx.plan.error_count += fplan.error_count - len(fplan.errors)
+    # Finance's row errors come in English and Chinese already (finance.po).
+    room = max(MAX_ERRORS - len(ctx.plan.errors), 0)
+    ctx.plan.errors.extend(fplan.errors[:room])
+    ctx.plan.error_count += fplan.error_count
     ctx.plan.inserts, ctx.plan.updates = fplan.inserts, fplan.updates
     ctx.plan.unchanged += fplan.unchanged
     ctx.plan.preview = [{k: (str(v) if v is not None else None) for k, v in r.items()}
