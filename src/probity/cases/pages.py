@@ -15,6 +15,7 @@ from probity.cases import service
 from probity.errors import DomainError, NotFound
 from probity.governance.accessors import display_timezone
 from probity.models import Customer, Employee, Tenant
+from probity.performance.penalties import penalty_suggestion
 from probity.web.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -149,12 +150,15 @@ async def case_page(request: Request, case_id: int, session: Session, principal:
         int(u) for u in (case.penalty_proposed_by_user_id, case.penalty_approved_by_user_id,
                          case.decided_by_user_id, case.assignee_user_id) if u})
     withheld = withheld_moves(case, principal)
-    return render(request, "cases/detail.html", case=case, items=items, sla=service.sla_view(case),
+    next_states = sorted(s.value for s in service.TRANSITIONS[case.status]
+                         if s.value not in withheld)
+    suggestion = (await penalty_suggestion(session, case)
+                  if "penalty_proposed" in next_states else None)
+    return render(request, "cases/detail.html", case=case, suggestion=suggestion, items=items,
+                  sla=service.sla_view(case),
                   alert_people=await _alert_people(session, principal, case.id),
                   kinds=kinds or set(service.TIMELINE_KINDS), all_kinds=service.TIMELINE_KINDS,
-                  next_states=sorted(s.value for s in service.TRANSITIONS[case.status]
-                                     if s.value not in withheld),
-                  withheld=withheld, people=people,
+                  next_states=next_states, withheld=withheld, people=people,
                   names=await _names(session, [case]), tz=tz,
                   can_manage=principal.can(Perm.case_manage), error=error,
                   conversation_ids=sorted({i["conversation_id"] for i in items

@@ -76,20 +76,6 @@ class KpiTemplate(IdMixin, TimestampMixin, Base):
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class PenaltyStandard(IdMixin, TimestampMixin, Base):
-    """Points deducted per substantiated violation, by type and (optionally) severity."""
-
-    __tablename__ = "penalty_standards"
-    __table_args__ = (UniqueConstraint("tenant_id", "violation_type", "severity"),)
-
-    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), index=True)
-    # bribe | contact | payment | concealment | other
-    violation_type: Mapped[str] = mapped_column(String(16))
-    # 1..4, or NULL for any severity
-    severity: Mapped[int | None] = mapped_column(Integer)
-    points: Mapped[int] = mapped_column(Integer)
-
-
 class ManualScore(IdMixin, TimestampMixin, Base):
     """A team lead's score (0–100) with a comment, for what the system cannot see."""
 

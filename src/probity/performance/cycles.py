@@ -10,13 +10,14 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from probity.audit.service import record_audit
 from probity.auth.permissions import Perm, Principal
 from probity.auth.scoping import tenant_in_scope
 from probity.errors import InvalidInput
+from probity.governance import change_settings
 from probity.ledger.canonical import canonical_json
 from probity.ledger.service import append_entry
 from probity.models import (
@@ -25,7 +26,6 @@ from probity.models import (
     Employee,
     KpiTemplate,
     ManualScore,
-    PenaltyStandard,
     PerformanceLine,
     PerformanceScore,
     Position,
@@ -34,8 +34,9 @@ from probity.models import (
 from probity.models.base import utcnow
 from probity.performance import engine
 from probity.performance.errors import fail
+from probity.performance.penalties import PenaltySettings
 from probity.performance.scope import cycle_filter, employee_filter, get_cycle
-from probity.performance.scoring import MANUAL_PREFIX, SERVICE_INDICATORS, VIOLATION_TYPES
+from probity.performance.scoring import MANUAL_PREFIX, SERVICE_INDICATORS
 from probity.performance.settings import check_compliance_weight, effective_settings
 
 PERIODS = ("monthly", "quarterly")
@@ -292,37 +293,13 @@ async def list_templates(session: AsyncSession, principal: Principal) -> list[Kp
 
 
 async def save_penalties(session: AsyncSession, principal: Principal, *, tenant_id: int,
-                         rules: list[dict[str, Any]]) -> list[PenaltyStandard]:
-    """Replace the tenant's penalty standard (an empty list falls back to the parent's)."""
-    await scoped_tenant(session, principal, tenant_id, Perm.performance_manage)
-    seen: set[tuple[str, int | None]] = set()
-    for r in rules:
-        vtype, sev, points = r.get("violation_type"), r.get("severity"), r.get("points")
-        if vtype not in VIOLATION_TYPES:
-            raise fail("invalid", "violation_type is one of {known}",
-                       known=", ".join(VIOLATION_TYPES), code="unknown_violation_type")
-        if sev is not None and (not isinstance(sev, int) or not 1 <= sev <= 4):
-            raise fail("invalid", "severity is 1 … 4, or null for any", code="invalid_severity")
-        if not isinstance(points, int) or not 0 <= points <= 100:
-            raise fail("invalid", "points are 0 … 100", code="invalid_points")
-        if (vtype, sev) in seen:
-            raise fail("invalid", "{vtype}/{severity} appears twice", code="duplicate_rule",
-                       vtype=vtype, severity=sev)
-        seen.add((vtype, sev))
-    old = (await session.scalars(select(PenaltyStandard).where(
-        PenaltyStandard.tenant_id == tenant_id))).all()
-    before = [{"violation_type": o.violation_type, "severity": o.severity, "points": o.points}
-              for o in old]
-    await session.execute(delete(PenaltyStandard).where(PenaltyStandard.tenant_id == tenant_id))
-    rows = [PenaltyStandard(tenant_id=tenant_id, violation_type=r["violation_type"],
-                            severity=r.get("severity"), points=r["points"], created_at=utcnow())
-            for r in rules]
-    session.add_all(rows)
-    await session.flush()
-    record_audit(session, principal, "performance.penalties.save", target_type="tenant",
-                 target_id=tenant_id, tenant_id=tenant_id, before={"rules": before},
-                 after={"rules": rules})
-    return rows
+                         rules: list[dict[str, Any]]) -> None:
+    """Set the tenant's penalty standard (group standard `penalties`: a new version, audited and
+    in the ledger; 403 `setting_locked` where HQ locked it). An empty list inherits again."""
+    await change_settings(session, principal, tenant_id, PenaltySettings,
+                          {"rules": rules} if rules else {},
+                          reason="penalty standard saved through the API",
+                          clear=() if rules else ("rules",))
 
 
 # --- manual indicators -----------------------------------------------------------------------

@@ -33,7 +33,6 @@ from probity.models import (
     Customer,
     Employee,
     EmploymentStatus,
-    PenaltyStandard,
     Position,
     Tenant,
     User,
@@ -127,7 +126,7 @@ async def seed_performance(session: AsyncSession) -> None:
 
 
 async def _standards(session: AsyncSession, admin: Principal, hq: Tenant) -> None:
-    from probity.performance.cycles import save_template
+    from probity.performance.cycles import save_penalties, save_template
 
     positions = {p.code: p for p in (await session.scalars(select(Position))).all()}
     for code in ("CS1", "CS2", "CS3"):
@@ -139,10 +138,16 @@ async def _standards(session: AsyncSession, admin: Principal, hq: Tenant) -> Non
                                     {"code": "first_response", "weight": 20},
                                     {"code": "resolution", "weight": 20},
                                     {"code": "manual.quality", "weight": 10}])
-    for vtype, severity, points in (("bribe", None, 15), ("bribe", 4, 25), ("payment", None, 15),
-                                    ("contact", None, 10), ("concealment", None, 10)):
-        session.add(PenaltyStandard(tenant_id=hq.id, violation_type=vtype, severity=severity,
-                                    points=points, created_at=utcnow()))
+    ladder = ["written_warning", "demerit", "dismissal"]
+    await save_penalties(session, admin, tenant_id=hq.id, rules=[
+        {"violation_type": "bribe", "severity": None, "points": 15, "measures": ladder},
+        {"violation_type": "bribe", "severity": 4, "points": 25,
+         "measures": ["demerit", "dismissal"]},
+        {"violation_type": "payment", "severity": None, "points": 15, "measures": ladder},
+        {"violation_type": "contact", "severity": None, "points": 10,
+         "measures": ["verbal_warning", "written_warning", "demerit"]},
+        {"violation_type": "concealment", "severity": None, "points": 10,
+         "measures": ["written_warning", "demerit"]}])
     await session.flush()
 
 

@@ -9,7 +9,6 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,7 +21,6 @@ from probity.models import (
     EmploymentStatus,
     KpiTemplate,
     ManualScore,
-    PenaltyStandard,
     PerformanceLine,
     PerformanceScore,
     Position,
@@ -30,8 +28,8 @@ from probity.models import (
 )
 from probity.performance import facts as facts_mod
 from probity.performance.facts import AgentFacts
+from probity.performance.penalties import penalty_settings
 from probity.performance.scoring import (
-    VIOLATION_TYPES,
     Bonus,
     Deduction,
     PenaltyTable,
@@ -91,29 +89,9 @@ async def _paths(session: AsyncSession, tenant_ids: Sequence[int]) -> dict[int, 
 
 
 async def penalty_table(session: AsyncSession, tenant_id: int) -> PenaltyTable:
-    """The nearest penalty standard up the tenant chain (the tenant's own, else its parent's…),
-    or the default of 5 points per violation."""
-    chain = (await _paths(session, [tenant_id])).get(tenant_id, [])
-    rows = (await session.scalars(select(PenaltyStandard).where(
-        PenaltyStandard.tenant_id.in_(chain)))).all()
-    by_tenant: dict[int, list[PenaltyStandard]] = defaultdict(list)
-    for r in rows:
-        by_tenant[r.tenant_id].append(r)
-    for tid in chain:
-        if by_tenant.get(tid):
-            return PenaltyTable({(r.violation_type, r.severity): r.points
-                                 for r in by_tenant[tid]})
-    return PenaltyTable()
-
-
-def penalty_rows(table: PenaltyTable) -> list[dict[str, Any]]:
-    """The table as rows for display: explicit ones, then each type's default."""
-    out = [{"violation_type": t, "severity": s, "points": p}
-           for (t, s), p in sorted(table.points.items(), key=lambda kv: (kv[0][0], kv[0][1] or 0))]
-    for vtype in VIOLATION_TYPES:
-        if not any(t == vtype for t, _s in table.points):
-            out.append({"violation_type": vtype, "severity": None, "points": table.default})
-    return out
+    """The penalty standard in force for the tenant (group standard `penalties`: its own rules,
+    else inherited from HQ, else 5 points per violation)."""
+    return (await penalty_settings(session, tenant_id)).table()
 
 
 async def templates_for(session: AsyncSession, tenant_ids: Sequence[int]

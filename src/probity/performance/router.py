@@ -12,8 +12,9 @@ from fastapi.responses import Response
 
 from probity.auth.deps import CurrentPrincipal, Session, commit, require
 from probity.auth.permissions import Perm, Principal
-from probity.performance import awards, bonus, cycles, engine, scorecards
+from probity.performance import awards, bonus, cycles, scorecards
 from probity.performance.errors import fail
+from probity.performance.penalties import penalty_settings
 from probity.performance.schemas import (
     CycleCreate,
     CycleRead,
@@ -124,10 +125,10 @@ async def save_template(body: TemplateSave, session: Session, principal: Manager
 @router.get(P + "/penalties", response_model=list[dict[str, Any]])
 async def get_penalties(session: Session, principal: Reader, tenant_id: int
                         ) -> list[dict[str, Any]]:
-    """The penalty standard in force for a tenant (its own, else the nearest ancestor's, else
-    5 points per violation)."""
+    """The penalty standard in force for a tenant (group standard `penalties`: its own rules,
+    else HQ's, else 5 points per violation), with the disciplinary measures per repeat."""
     await cycles.scoped_tenant(session, principal, tenant_id, Perm.performance_read)
-    return engine.penalty_rows(await engine.penalty_table(session, tenant_id))
+    return (await penalty_settings(session, tenant_id)).rows()
 
 
 @router.put(P + "/penalties", response_model=list[dict[str, Any]])
@@ -136,7 +137,7 @@ async def put_penalties(body: PenaltySave, session: Session, principal: Manager
     await cycles.save_penalties(session, principal, tenant_id=body.tenant_id,
                                 rules=[r.model_dump() for r in body.rules])
     await commit(session)
-    return engine.penalty_rows(await engine.penalty_table(session, body.tenant_id))
+    return (await penalty_settings(session, body.tenant_id)).rows()
 
 
 @router.get(P + "/scorecards/{employee_id}", response_model=dict[str, Any])

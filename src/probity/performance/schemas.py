@@ -62,6 +62,7 @@ class PenaltyRule(BaseModel):
     violation_type: str = Field(max_length=16)
     severity: int | None = None
     points: int
+    measures: list[str] = Field(default_factory=list, max_length=5)
 
 
 class PenaltySave(BaseModel):
