@@ -4,8 +4,8 @@ Each tenant's rows become version 1 of its `penalties` section (rules with no me
 section's default ladder applies until HR names one). Versioned, inherited and lockable like
 every group standard from here on.
 
-Revision ID: 0025
-Revises: 0024
+Revision ID: 0026
+Revises: 0025
 """
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0025"
-down_revision: str | None = "0024"
+revision: str = "0026"
+down_revision: str | None = "0025"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
