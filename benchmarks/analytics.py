@@ -15,11 +15,15 @@ Writes the ``analytics_<dialect>`` section of docs/BENCHMARKS.md.
    dashboard query (heat-map, tenure, league, trends, findings,
    outcome, drill-down, CSV export) is timed `--runs` times for the last 90 and 365 days as an
    HQ admin; baseline in the same run: the raw weekday × hour aggregate over the alerts table
-   (the smallest raw table a dashboard without rollups would have to scan).
-2. **Send path.** 200 active conversations; batches of 64 messages (5% blocked) screened with
-   `prepare_send` (+ `policy_for_sender`) and stored with `store_messages` + commit, alternating
-   batches with the hook on and off (`record_batch` replaced by a no-op); CPU time of the
-   process (`time.process_time`) per message, on vs off.
+   (the smallest raw table a dashboard without rollups would have to scan), and the heat-map
+   read from the per-team grains (as before the tenant-level grains of migration 0027).
+   On PostgreSQL the tables are ANALYZEd after the bulk load (as autovacuum would do).
+2. **Send path.** 200 active conversations; for each batch size of `--sizes` (default 1, 2, 5,
+   10 and 64 messages; 5% blocked), batches screened with `prepare_send` (+ `policy_for_sender`)
+   and stored with `store_messages` + commit, alternating batch by batch with the hook on and
+   off (`record_batch` replaced by a no-op) after three warm-up batches of each; CPU time of the
+   process (`time.process_time`, every thread) per batch, on vs off — the hook's fixed
+   per-batch cost shows at the small sizes.
 """
 
 from __future__ import annotations
@@ -255,12 +259,23 @@ async def bench_dashboards(url: str, org: dict[str, Any], runs: int) -> list[tup
             f"SELECT {expr}, count(*) FROM alerts WHERE created_at >= :a GROUP BY 1, 2"),
             {"a": f.utc_from})).all()
 
+    async def per_team_heatmap(s: Any, f: Any) -> Any:
+        """The heat-map as it read the cube before the tenant-level grains (migration 0027):
+        the per-team month and day rows (what a team filter or a team-scoped reader reads)."""
+        grains = queries.heat_grains
+        queries.heat_grains = lambda _p, _f: ("m", "d")  # type: ignore[assignment]
+        try:
+            return await queries.heatmap(s, principal, f)
+        finally:
+            queries.heat_grains = grains  # type: ignore[assignment]
+
     async def csv(s: Any, f: Any) -> Any:
         return export.csv_bytes(*export.table("heatmap", await queries.heatmap(s, principal, f)))
 
     for days in (90, 365):
         await timed("baseline: raw alerts", days, baseline)
         await timed("heat-map", days, lambda s, f: queries.heatmap(s, principal, f))
+        await timed("heat-map, per-team grains", days, per_team_heatmap)
         await timed("tenure bands", days, lambda s, f: queries.by_tenure(s, principal, f))
         await timed("league table", days, lambda s, f: queries.league(s, principal, f))
         await timed("trends", days, lambda s, f: queries.trends(s, principal, f))
@@ -274,7 +289,11 @@ async def bench_dashboards(url: str, org: dict[str, Any], runs: int) -> list[tup
     return results
 
 
-async def bench_send(url: str, org: dict[str, Any], batches: int) -> dict[str, float]:
+async def bench_send(url: str, org: dict[str, Any], batches: int,
+                     sizes: tuple[int, ...] = (64,)) -> list[dict[str, float]]:
+    """Per batch size: the chat writer's batch (screen + store + commit) with the rollup hook
+    and without it (`record_batch` a no-op, no `policy_for_sender`), alternating batch by
+    batch in the same run; process CPU (every thread) per batch and per message."""
     from probity.auth.effects import commit
     from probity.chat import store
     from probity.chat.conversations import Participant
@@ -312,39 +331,84 @@ async def bench_send(url: str, org: dict[str, Any], batches: int) -> dict[str, f
 
     real = store.record_batch
     rng = random.Random(3)
-    cpu = {"on": 0.0, "off": 0.0}
-    count = {"on": 0, "off": 0}
 
     async def publish(_c: str, _e: dict[str, Any]) -> None:
         return None
 
-    for b in range(batches * 2):
-        mode = "on" if b % 2 == 0 else "off"
+    Spec = list[tuple[int, int, bool, str]]
+
+    def draw(size: int) -> Spec:
+        """One batch's messages: (conversation, agent, sent by the agent, text); 5% blocked."""
+        out: Spec = []
+        for _ in range(size):
+            conv_id, emp_id = rng.choice(conv_ids)
+            text_ = "加我vx abc12345，私下聊" if rng.random() < 0.05 else "请问什么时候发货？"
+            out.append((conv_id, emp_id, rng.random() < 0.5, text_))
+        return out
+
+    async def one_batch(mode: str, spec: Spec) -> float:
         store.record_batch = real if mode == "on" else noop  # type: ignore[assignment]
         t = time.process_time()
         async with db.sessionmaker() as s:
             sends = []
-            for _ in range(64):
-                conv_id, emp_id = rng.choice(conv_ids)
-                agent = rng.random() < 0.5
+            for conv_id, emp_id, agent, text_ in spec:
                 who = Participant("agent" if agent else "customer",
                                   None, emp_id if agent else None, None)
                 p = policy
                 if mode == "on":
                     p = await policy_for_sender(policy, sid, who.role, who.employee_id,
                                                 session=s)
-                text_ = "加我vx abc12345，私下聊" if rng.random() < 0.05 else "请问什么时候发货？"
                 sends.append(await prepare_send(conv_id, who, publish, text=text_, policy=p))
             await store.store_messages(s, sends)
             await commit(s)
-        cpu[mode] += time.process_time() - t
-        count[mode] += 64
-    store.record_batch = real  # type: ignore[assignment]
-    await db.dispose()
-    on = cpu["on"] / count["on"] * 1000
-    off = cpu["off"] / count["off"] * 1000
-    return {"on_ms": on, "off_ms": off, "overhead": (on - off) / off * 100,
-            "messages": count["on"] + count["off"]}
+        return time.process_time() - t
+
+    out: list[dict[str, float]] = []
+    try:
+        for size in sizes:
+            # The same number of messages per size (at least `batches` pairs), after a few
+            # warm-up pairs. Each pair sends the same drawn batch (senders, texts, blocks)
+            # once with the hook and once without, in alternating order: the blocked
+            # messages' alerts and cases, which cost far more than the hook, are the same on
+            # both sides, and the hook's cost is the mean paired difference.
+            n = max(batches, (batches * 64) // size)
+            for _ in range(3):
+                spec = draw(size)
+                await one_batch("on", spec)
+                await one_batch("off", spec)
+            cpu: dict[str, list[float]] = {"on": [], "off": []}
+            diffs: list[float] = []
+            for b in range(n):
+                spec = draw(size)
+                first, second = ("on", "off") if b % 2 == 0 else ("off", "on")
+                got = {first: await one_batch(first, spec)}
+                got[second] = await one_batch(second, spec)
+                cpu["on"].append(got["on"])
+                cpu["off"].append(got["off"])
+                diffs.append(got["on"] - got["off"])
+            on_mean = statistics.fmean(cpu["on"]) * 1000
+            off_mean = statistics.fmean(cpu["off"]) * 1000
+            on_med = statistics.median(cpu["on"]) * 1000
+            off_med = statistics.median(cpu["off"]) * 1000
+            hook = statistics.fmean(diffs) * 1000
+            half = 1.96 * statistics.stdev(diffs) / len(diffs) ** 0.5 * 1000
+            row = {"size": size, "batches": n, "on_ms": on_mean, "off_ms": off_mean,
+                   "on_median_ms": on_med, "off_median_ms": off_med,
+                   "hook_ms": hook, "hook_low": hook - half, "hook_high": hook + half,
+                   "overhead": hook / off_mean * 100,
+                   "overhead_low": (hook - half) / off_mean * 100,
+                   "overhead_high": (hook + half) / off_mean * 100,
+                   "messages": n * size * 2}
+            out.append(row)
+            print(f"  send path, batches of {size:>2}: CPU per batch hook on "
+                  f"{on_mean:.3f} ms, off {off_mean:.3f} ms (medians {on_med:.3f} / "
+                  f"{off_med:.3f}); hook {hook:+.3f} ms (95% CI {hook - half:+.3f} to "
+                  f"{hook + half:+.3f}), overhead {row['overhead']:+.1f}% "
+                  f"({row['overhead_low']:+.1f} to {row['overhead_high']:+.1f}%)", flush=True)
+    finally:
+        store.record_batch = real  # type: ignore[assignment]
+        await db.dispose()
+    return out
 
 
 def main() -> None:
@@ -353,10 +417,16 @@ def main() -> None:
     ap.add_argument("--alerts", type=int, default=100_000)
     ap.add_argument("--days", type=int, default=365)
     ap.add_argument("--runs", type=int, default=20)
-    ap.add_argument("--batches", type=int, default=60)
+    ap.add_argument("--batches", type=int, default=60,
+                    help="batches per mode for 64-message batches (smaller batches get more, "
+                    "so that each size sends about as many messages)")
+    ap.add_argument("--sizes", default="1,2,5,10,64",
+                    help="batch sizes of the send-path section, comma-separated")
     ap.add_argument("--database-url")
     ap.add_argument("--section", choices=("dashboards", "send", "all"), default="all")
     ap.add_argument("--note", default="")
+    ap.add_argument("--report-key", help="the docs/BENCHMARKS.md section to write (default "
+                    "analytics_<dialect>, or analytics_send_<dialect> for --section send)")
     ap.add_argument("--reuse", help="a database URL this script built before: migrate it to "
                     "the head and time the dashboards again, without rebuilding the data")
     args = ap.parse_args()
@@ -371,7 +441,11 @@ def main() -> None:
     print(f"{dialect}: building (load {load_before})", flush=True)
     if not args.reuse:
         org = build_org(url)
-    lines = [f"## Risk analytics — {dialect} (`benchmarks/analytics.py`)", ""]
+    key = args.report_key or (f"analytics_send_{dialect}" if args.section == "send"
+                              else f"analytics_{dialect}")
+    title = ("rollup hook on the send path" if args.section == "send"
+             else "dashboards" if args.section == "dashboards" else "dashboards and send path")
+    lines = [f"## Risk analytics, {title} — {dialect} (`benchmarks/analytics.py`)", ""]
     if args.note:
         lines += [args.note, ""]
     if args.section in ("dashboards", "all"):
@@ -381,6 +455,11 @@ def main() -> None:
         else:
             total = fill_rollups(url, org, args.messages, args.days)
             fill_alerts(url, org, args.alerts, args.days)
+        if dialect == "postgresql":
+            eng = create_engine(sync_url(url))
+            with eng.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
+                c.execute(text("ANALYZE"))
+            eng.dispose()
         print(f"  data written in {time.perf_counter() - t:.0f} s", flush=True)
         results = asyncio.run(bench_dashboards(url, org, args.runs))
         lines += [f"Dashboards over rollups for {total:,} messages in {args.days} days "
@@ -393,17 +472,31 @@ def main() -> None:
         lines += [f"| {' | '.join(r)} |" for r in results]
         lines.append("")
     if args.section in ("send", "all"):
-        r = asyncio.run(bench_send(url, org, args.batches))
-        print(f"  send path CPU per message: hook on {r['on_ms']:.3f} ms, off "
-              f"{r['off_ms']:.3f} ms, overhead {r['overhead']:+.1f}%", flush=True)
-        lines += [f"Send path (screen + store + commit, batches of 64, 5% blocked), "
-                  f"{int(r['messages']):,} messages alternating hook on/off; process CPU per "
-                  f"message: **on {r['on_ms']:.3f} ms, off {r['off_ms']:.3f} ms, overhead "
-                  f"{r['overhead']:+.1f}%** (target ≤ 5%).", ""]
+        sizes = tuple(int(x) for x in args.sizes.split(","))
+        rows = asyncio.run(bench_send(url, org, args.batches, sizes))
+        lines += ["Send path: the chat writer's batch (screen with `prepare_send`, store with "
+                  "`store_messages`, commit; 5% of messages blocked) with the rollup hook "
+                  "(`record_batch` + `policy_for_sender`) and without it (`record_batch` a "
+                  "no-op), in pairs: each drawn batch (senders, texts, the blocked ones) is "
+                  "sent once each way, in alternating order, after 3 warm-up pairs; process "
+                  "CPU time (every thread) per batch; the hook's cost is the mean paired "
+                  "difference, with a 95% interval. Target: the hook adds ≤ 5% CPU.", "",
+                  "| batch size | pairs | CPU per batch, hook on (mean / median ms) "
+                  "| hook off (mean / median ms) | hook's cost per batch (ms, 95% CI) "
+                  "| overhead (95% CI) |",
+                  "|---|---|---|---|---|---|"]
+        for r in rows:
+            lines.append(f"| {int(r['size'])} | {int(r['batches'])} | {r['on_ms']:.2f} / "
+                         f"{r['on_median_ms']:.2f} | {r['off_ms']:.2f} / "
+                         f"{r['off_median_ms']:.2f} | {r['hook_ms']:+.3f} "
+                         f"({r['hook_low']:+.3f} to {r['hook_high']:+.3f}) | "
+                         f"**{r['overhead']:+.1f}%** ({r['overhead_low']:+.1f} to "
+                         f"{r['overhead_high']:+.1f}%) |")
+        lines.append("")
     load_after = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     lines.append(f"Load average before / after: {load_before} / {load_after} (2 cores, shared "
                  "with other engineers' test runs: figures are indicative).")
-    write_section(f"analytics_{dialect}", "\n".join(lines))
+    write_section(key, "\n".join(lines))
 
 
 if __name__ == "__main__":

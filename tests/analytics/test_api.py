@@ -16,15 +16,12 @@ from tests.chat.helpers import active_conversation
 from probity.analytics.rollup import COUNTERS, CUBE_KEY, cube_keys
 from probity.models import (
     AuditEntry,
-    Notification,
     OrgUnit,
     QaReview,
     RollupCube,
     RollupHourly,
     Tenant,
-    User,
 )
-from probity.models.base import utcnow
 from probity.monitoring import enforce
 
 ZONE = ZoneInfo("Asia/Shanghai")
@@ -92,6 +89,11 @@ async def test_dashboards_read_the_rollups(as_user: Any, db: AsyncSession) -> No
     sat19 = next(x for x in heat["cells"] if x["local_dow"] == 5 and x["local_hour"] == 19)
     mon10 = next(x for x in heat["cells"] if x["local_dow"] == 0 and x["local_hour"] == 10)
     assert sat19["attempt_rate"] == 6 / 40 and mon10["attempt_rate"] == 2 / 40
+    # The subsidiary's heat-map (tenant-level grains) and its only team's (per-team grains)
+    # are the same figures.
+    _tenant, teams = await _ecom(db)
+    by_team = (await c.get("/api/v1/analytics/heatmap", params=q | {"team": teams[0]})).json()
+    assert by_team["cells"] == heat["cells"]
     tenure = (await c.get("/api/v1/analytics/tenure", params=q)).json()["bands"]
     lt3m = next(b for b in tenure if b["tenure_band"] == "lt3m")
     assert lt3m["violation_rate"] == 3 / 20 and lt3m["ci_low"] < 0.15 < lt3m["ci_high"]
@@ -239,17 +241,7 @@ async def test_qa_sample_and_duty_alerts(as_user: Any, db: AsyncSession) -> None
     assert (await _send(agent, conv_id, "加我vx abc12345，私下聊"))["decision"] == "block"
     review = await db.scalar(select(QaReview).where(QaReview.conversation_id == conv_id))
     assert review is not None and review.status == "open"
-    # Whoever is on HR duty now (probity.duty), else the tenant's HR accounts, is told.
-    from probity.duty.service import on_duty_people
-
-    tenant = await db.scalar(select(Tenant.id).where(Tenant.code == "ECOM"))
-    assert tenant is not None
-    on_duty = [p.user_id for p in await on_duty_people(db, tenant, utcnow())]
-    hr_user = await db.scalar(select(User.id).where(User.username == "hr"))
-    notes = (await db.scalars(select(Notification).where(
-        Notification.event == "monitoring.alert"))).all()
-    told = {n.user_id for n in notes if str(conv_id) in n.body}
-    assert told and told <= {*on_duty, hr_user}
+    # Who hears of it: tests/analytics/test_duty_once.py.
     lead = await as_user("lead")
     queue = (await lead.get("/api/v1/qa/reviews")).json()
     assert review.id in [q["id"] for q in queue]
@@ -272,6 +264,7 @@ async def test_pages_render(as_user: Any, db: AsyncSession) -> None:
     q = {"from": start.isoformat(), "to": end.isoformat()}
     r = await c.get("/analytics", params=q)
     assert r.status_code == 200 and 'data-testid="heatmap"' in r.text
+    assert 'data-testid="heat-metric"' in r.text and 'value="violation_rate"' in r.text
     assert 'data-testid="act-form"' in r.text
     assert (await c.get("/analytics/alerts", params={**q, "dow": 5, "hour": 19})
             ).status_code == 200

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from probity.analytics.rollup import tenure_band
+from probity.analytics.rollup import tenure_band, zones
 from probity.analytics.stats import wilson
 from probity.auth.permissions import Perm, Principal
 from probity.auth.scoping import tenant_in_scope
@@ -74,14 +74,15 @@ async def filters(session: AsyncSession, principal: Principal, *, start: str | N
                   end: str | None, tenant: int | None = None, team: int | None = None,
                   today: date | None = None) -> Filters:
     """Validate the dashboard filters: a date range (inclusive local days, 422 when empty,
-    reversed or longer than MAX_DAYS), a tenant in scope (422 otherwise), a team."""
-    from probity.governance.accessors import display_timezone
-
+    reversed or longer than MAX_DAYS), a tenant in scope (422 otherwise), a team. The tenant's
+    display zone comes from the rollup hook's per-process cache (a minute at most behind a
+    change of the group standard): every dashboard request starts here."""
     path = None
     if tenant is not None:
         t = await tenant_in_scope(session, principal, Perm.analytics_read, tenant, teams=True)
         path = t.path
-    zone = ZoneInfo(await display_timezone(session, tenant or principal.tenant_id))
+    zone_of = tenant or principal.tenant_id
+    zone = (await zones(session, [zone_of]))[zone_of]
     today = today or datetime.now(zone).date()
     d_end = parse_day(end, "to") or today
     d_start = parse_day(start, "from") or (d_end - timedelta(days=DEFAULT_DAYS - 1))
@@ -183,14 +184,24 @@ async def totals(session: AsyncSession, principal: Principal, f: Filters) -> dic
     return rates(rows[0] if rows else dict.fromkeys(SUMS, 0))
 
 
+def heat_grains(principal: Principal, f: Filters) -> tuple[str, str]:
+    """The cube grains a heat-map reads (month, day): the tenant-level ones (every team summed,
+    a tenth or less of the rows) unless a team is filtered or the caller's scope names single
+    teams, which need the per-team rows."""
+    if f.team_id is None and not principal.scope(Perm.analytics_read).org_unit_ids:
+        return "M", "D"
+    return "m", "d"
+
+
 async def heatmap(session: AsyncSession, principal: Principal, f: Filters) -> dict[str, Any]:
     months, edges = month_split(f.start, f.end)
+    month_grain, day_grain = heat_grains(principal, f)
     acc: dict[tuple[int, int], dict[str, Any]] = {}
     parts = []
     if months:
-        parts.append(cube_where(principal, f, "m", C.period.in_(months)))
+        parts.append(cube_where(principal, f, month_grain, C.period.in_(months)))
     for lo, hi in edges:
-        parts.append(cube_where(principal, f, "d", and_(C.period >= lo, C.period <= hi)))
+        parts.append(cube_where(principal, f, day_grain, and_(C.period >= lo, C.period <= hi)))
     for part in parts:
         for r in await _grouped(session, select(C.local_dow, C.local_hour, *_sums())
                                 .where(part).group_by(C.local_dow, C.local_hour)):

@@ -8,8 +8,9 @@ writers lock rows in one order). What it needs to know about each agent (hire da
 rota around the message) and each tenant (display zone) is cached per process, so a batch costs
 no extra round trip in the steady state; a cache miss costs one SELECT for all the batch's
 misses. A second upsert keeps the coarser cube the dashboards read (`RollupCube`: local day ×
-band, local day × hour, local month × weekday × hour), so a year's dashboard reads tens of
-thousands of rows instead of the hourly table's millions. Then the monitoring rules in force get
+band, local day × hour, local month × weekday × hour — per team, and the last two also per
+tenant with every team summed, for the heat-map), so a year's dashboard reads thousands of rows
+instead of the hourly table's millions. Then the monitoring rules in force get
 the batch (`probity.monitoring.enforce.on_batch`:
 QA sampling and alerts to HR on duty) — nothing when no rule is active.
 
@@ -86,6 +87,7 @@ class Event:
     categories: tuple[str, ...]
     first: bool  # the conversation's first message
     at: datetime
+    message_id: int = 0  # 0: not known (e.g. synthetic events)
 
 
 def events_of(rows: Iterable[tuple[Any, int | None, int | None]]) -> list[Event]:
@@ -95,7 +97,7 @@ def events_of(rows: Iterable[tuple[Any, int | None, int | None]]) -> list[Event]
                          int(msg.conversation_id), str(getattr(msg.sender_role, "value",
                                                                 msg.sender_role)),
                          str(msg.decision), tuple(msg.categories or ()), int(msg.seq) == 1,
-                         msg.created_at))
+                         msg.created_at, int(getattr(msg, "id", 0) or 0)))
     return out
 
 
@@ -227,12 +229,19 @@ async def cohorts(session: AsyncSession, events: Sequence[Event]) -> list[Cohort
     return out
 
 
+ALL_TEAMS = -1  # team_id of the tenant-level grains (every team of the tenant summed)
+
+
 def cube_keys(tenant_id: int, team_id: int, band: str, day: date, dow: int, hour: int
               ) -> tuple[tuple[Any, ...], ...]:
-    """The cube rows (grain, period, tenant, team, band, weekday, hour) one hourly cell feeds."""
+    """The cube rows (grain, period, tenant, team, band, weekday, hour) one hourly cell feeds:
+    per team (b, d, m) and, for the heat-map of a whole subsidiary, per tenant (D, M)."""
+    month = day.replace(day=1)
     return (("b", day, tenant_id, team_id, band, -1, -1),
             ("d", day, tenant_id, team_id, "*", dow, hour),
-            ("m", day.replace(day=1), tenant_id, team_id, "*", dow, hour))
+            ("m", month, tenant_id, team_id, "*", dow, hour),
+            ("D", day, tenant_id, ALL_TEAMS, "*", dow, hour),
+            ("M", month, tenant_id, ALL_TEAMS, "*", dow, hour))
 
 
 CUBE_KEY = ("grain", "period", "tenant_id", "team_id", "tenure_band", "local_dow", "local_hour")

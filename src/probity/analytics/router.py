@@ -4,14 +4,16 @@ outcome figures, and every chart's data as CSV/XLSX."""
 from __future__ import annotations
 
 from dataclasses import asdict
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from probity.analytics import export, findings, outcome, queries
+from probity.analytics import assign, export, findings, outcome, queries
 from probity.analytics.queries import Filters
-from probity.auth.deps import Session, require
+from probity.auth.deps import Session, commit, require
 from probity.auth.permissions import Perm, Principal
 from probity.errors import InvalidInput, NotFound
 from probity.i18n import translator
@@ -19,6 +21,7 @@ from probity.web.render import locale_of
 
 router = APIRouter(prefix="/api/v1/analytics", tags=["analytics"])
 Reader = Annotated[Principal, Depends(require(Perm.analytics_read))]
+TrainingManager = Annotated[Principal, Depends(require(Perm.training_manage))]
 
 
 async def dashboard_filters(
@@ -104,6 +107,54 @@ async def finding_cohort(key: str, session: Session, principal: Reader, f: Range
     cohort = await findings.finding_cohort(session, principal, key[:80], f)
     return {**asdict(cohort),
             "employee_ids": await findings.cohort_employees(session, cohort)}
+
+
+class FindingTrainingRequest(BaseModel):
+    """Assign a published course to the agents a finding names."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    course_id: int = Field(gt=0, lt=2**31)
+    due_at: AwareDatetime | None = None  # default: the course's due days from now
+    text: str | None = Field(None, max_length=300)  # the finding as HR read it (the source)
+
+
+class FindingAssignmentRow(BaseModel):
+    id: int
+    employee_id: int
+    due_at: datetime
+
+
+class FindingTrainingRead(BaseModel):
+    finding: str
+    course_id: int
+    tenant_id: int  # the subtree the people were taken from
+    members: int  # agents in the finding's cohort within the caller's scope
+    already: int  # of them, those who had the course already (kept as they were)
+    assigned: list[FindingAssignmentRow]
+
+
+@router.post("/findings/{key}/training", status_code=201, response_model=FindingTrainingRead)
+async def assign_training(
+    key: str, data: FindingTrainingRequest, session: Session, principal: TrainingManager,
+    start: Annotated[str | None, Query(alias="from", max_length=10)] = None,
+    end: Annotated[str | None, Query(alias="to", max_length=10)] = None,
+    tenant: Annotated[int | None, Query(gt=0, lt=2**31)] = None,
+) -> FindingTrainingRead:
+    """Assign a course to the people of a finding in one step (training.manage; the finding
+    read within analytics.read scope, the people within training.manage scope). A window
+    finding names the agents who worked in its hours over the period's last 28 days."""
+    f = await queries.filters(session, principal, start=start, end=end, tenant=tenant)
+    done = await assign.assign_from_finding(session, principal, key[:80], f,
+                                            course_id=data.course_id, due_at=data.due_at,
+                                            text=data.text or "")
+    out = FindingTrainingRead(
+        finding=done.cohort.key, course_id=done.course.id, tenant_id=done.tenant_id,
+        members=done.members, already=done.already,
+        assigned=[FindingAssignmentRow(id=a.id, employee_id=a.employee_id, due_at=a.due_at)
+                  for a in done.assigned])
+    await commit(session)
+    return out
 
 
 @router.get("/outcome")

@@ -15,6 +15,7 @@ Services flush, never commit; audit rows go in the caller's transaction.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -42,8 +43,9 @@ from probity.models import (
 from probity.models.base import utcnow
 from probity.models.duty import DutyShift
 
-__all__ = ["DUTY_EVENT", "Gap", "add_duty", "duty_for_alert", "list_roster", "notify_on_duty",
-           "on_duty", "on_duty_people", "remove_duty", "route_alert", "uncovered_windows"]
+__all__ = ["DUTY_EVENT", "Gap", "add_duty", "duty_for_alert", "list_roster",
+           "mark_rule_messages", "notify_on_duty", "on_duty", "on_duty_people", "remove_duty",
+           "route_alert", "uncovered_windows"]
 
 DUTY_EVENT = "duty.alert"
 MAX_SHIFT = timedelta(days=7)
@@ -174,13 +176,57 @@ async def notify_on_duty(session: AsyncSession, tenant_id: int, at: datetime, *,
     return told
 
 
+# Monitoring rules that "send alerts to the HR person on duty" (probity.monitoring.enforce)
+# mark the chat messages of their cohort here, in the writer's transaction, before the
+# messages' alerts are routed: the one duty notification of such an alert names the rules
+# instead of the rule sending a second one (session.info: message id -> rule titles).
+RULE_MARKS = "duty.rule_marks"
+
+
+def mark_rule_messages(session: AsyncSession, message_ids: Iterable[int], rule_title: str
+                       ) -> None:
+    """Say that a monitoring rule covers these messages: their alerts' duty notification
+    names the rule (`route_alert`). In the caller's transaction; nothing is sent here."""
+    marks: dict[int, list[str]] = session.info.setdefault(RULE_MARKS, {})
+    for mid in message_ids:
+        titles = marks.setdefault(mid, [])
+        if rule_title not in titles:
+            titles.append(rule_title)
+
+
+def _rule_titles(session: AsyncSession, alert: Alert) -> list[str]:
+    marks: dict[int, list[str]] | None = session.info.get(RULE_MARKS)
+    if not marks or alert.message_id is None:
+        return []
+    return marks.pop(alert.message_id, [])
+
+
+SEVERITY_KEYS = {1: "duty.severity.low", 2: "duty.severity.medium", 3: "duty.severity.high"}
+
+
+def alert_title(alert: Alert, rules: Sequence[str] = ()) -> str:
+    """The duty notification's title, in the product's language (robots get it too)."""
+    from probity.i18n import DEFAULT_LOCALE, translator
+
+    _ = translator(DEFAULT_LOCALE)
+    sev = _(SEVERITY_KEYS.get(alert.severity, "duty.severity.critical"))
+    key = f"category.{alert.category}"
+    category = _(key)
+    category = alert.category if category == key else category
+    title = _("Duty alert #{id} ({severity}): {category}").format(
+        id=alert.id, severity=sev, category=category)
+    if rules:
+        title += _(" · monitoring rule: {rule}").format(rule="；".join(rules))
+    return title[:200]
+
+
 async def route_alert(session: AsyncSession, alert: Alert) -> list[int]:
-    """An alert goes at once to whoever is on HR duty for its tenant when it was raised."""
-    sev = {1: "低", 2: "中", 3: "高", 4: "严重", 5: "严重"}.get(alert.severity, str(alert.severity))
-    title = (f"值班预警 #{alert.id}（{sev}）/ Duty alert #{alert.id} "
-             f"(severity {alert.severity}): {alert.category}")
+    """An alert goes at once to whoever is on HR duty for its tenant when it was raised —
+    once: a monitoring rule covering it is named in this notification (`mark_rule_messages`),
+    never sent as a second one."""
     return await notify_on_duty(session, alert.tenant_id, alert.created_at, event=DUTY_EVENT,
-                                title=title, body=alert.snippet or "",
+                                title=alert_title(alert, _rule_titles(session, alert)),
+                                body=alert.snippet or "",
                                 link=f"/alerts?alert={alert.id}", severity=alert.severity)
 
 

@@ -60,7 +60,10 @@ class RollupCube(Base):
       bands, league table, trends, totals;
     * ``d`` — local day × hour (`tenure_band` = "*"): the heat-map's partial months;
     * ``m`` — local month (`period` = its first day) × weekday × hour: the heat-map's whole
-      months.
+      months;
+    * ``D`` / ``M`` — ``d`` / ``m`` with every team of the tenant summed (`team_id` = -1): the
+      heat-map of callers whose scope is whole subsidiaries and who filter no team — a tenth or
+      less of the rows (migration 0027).
     """
 
     __tablename__ = "analytics_rollup_cube"

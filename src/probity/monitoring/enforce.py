@@ -9,8 +9,12 @@
   no rule in force the check is two dict lookups.
 * **QA sampling and alerts to HR on duty** (`on_batch`): called by the rollup hook with the
   writer's batch. A conversation in a QA rule's cohort is sampled deterministically (a hash of the
-  conversation and the rule below the sample rate) into `qa_reviews`; a warn/block in a
-  ``notify_duty`` rule's cohort notifies the HR people on duty (`notify_hr_on_duty`).
+  conversation and the rule below the sample rate) into `qa_reviews`. A warn/block in a
+  ``notify_duty`` rule's cohort is an alert that the duty roster already routes to whoever is
+  on HR duty (`duty.service.route_alert`, same transaction): the rule marks those messages so
+  that the one duty notification names it (`duty.service.mark_rule_messages`) — HR on duty is
+  told once, not twice. With nobody on duty, the rule tells the tenant's HR accounts in-app
+  (`notify_hr_accounts`).
 """
 
 from __future__ import annotations
@@ -176,22 +180,11 @@ def sampled(conversation_id: int, rule_id: int, rate: float) -> bool:
     return int.from_bytes(digest[:4], "big") / 2**32 < rate
 
 
-async def notify_hr_on_duty(session: AsyncSession, tenant_id: int, at: datetime, *,
-                            title: str, body: str, severity: int = 3) -> list[int]:
-    """INTEGRATION POINT with the HR duty roster (`probity.duty`, issue 11 part 5): tell
-    whoever is on HR duty for the tenant at `at` — `probity.duty.service.notify_on_duty`
-    (in-app, and the group robots of the `duty.alert` rules). When nobody is on duty (or the
-    roster domain is absent), the HR accounts holding the role over the tenant are told in-app
-    instead, so a rule's alert is never dropped. Returns the user ids told in-app."""
-    try:
-        from probity.duty import service as duty
-    except ImportError:  # pragma: no cover - the roster is part of the product now
-        duty = None  # type: ignore[assignment]
-    if duty is not None:
-        told = await duty.notify_on_duty(session, tenant_id, at, event="monitoring.alert",
-                                         title=title, body=body, severity=severity)
-        if told:
-            return told
+async def notify_hr_accounts(session: AsyncSession, tenant_id: int, *, title: str, body: str
+                             ) -> list[int]:
+    """A ``notify_duty`` rule's alert when nobody of HR is on duty (`probity.duty`): the HR
+    accounts holding the role over the tenant are told in-app instead, so the rule's alert is
+    never dropped. Returns the user ids told."""
     users = await hr_accounts(session, tenant_id)
     for uid in users:
         session.add(Notification(tenant_id=tenant_id, user_id=uid, case_id=None,
@@ -238,14 +231,35 @@ async def on_batch(session: AsyncSession, events: Sequence[Event],
     if reviews:
         await _insert_reviews(session, reviews)
     titles = {r.id: r.title for r in rules}
+    covered: dict[int, bool] = {}
+    told = False
     for (rule_id, tenant_id), evs in notify.items():
+        # Every warn/block of the chat writer is an alert that the duty roster routes to
+        # whoever is on HR duty (in-app and robots) in this same transaction. Then the rule
+        # only names itself in that notification; a second one would tell them twice. It
+        # tells the tenant's HR accounts itself only when nobody is on duty.
+        if tenant_id not in covered:
+            covered[tenant_id] = await _duty_covers(session, tenant_id, evs[0].at)
+        if covered[tenant_id] and all(e.message_id for e in evs):
+            from probity.duty.service import mark_rule_messages
+
+            mark_rule_messages(session, [e.message_id for e in evs], titles[rule_id])
+            continue
         blocks = sum(1 for e in evs if e.decision == "block")
         title = f"监控规则预警：{titles[rule_id]}"[:200]
         body = (f"{len(evs)} 条违规尝试（拦截 {blocks} 条），会话 "
                 + ", ".join(str(e.conversation_id) for e in evs[:10]))
-        await notify_hr_on_duty(session, tenant_id, now, title=title, body=body)
-    if notify:
+        await notify_hr_accounts(session, tenant_id, title=title, body=body)
+        told = True
+    if told:
         await session.flush()
+
+
+async def _duty_covers(session: AsyncSession, tenant_id: int, at: datetime) -> bool:
+    """Someone of HR with an account is on duty for the tenant at `at` (probity.duty)."""
+    from probity.duty.service import on_duty_people
+
+    return any(p.user_id is not None for p in await on_duty_people(session, tenant_id, at))
 
 
 async def _insert_reviews(session: AsyncSession, rows: list[dict[str, Any]]) -> None:

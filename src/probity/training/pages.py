@@ -8,7 +8,7 @@ from datetime import datetime, time
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Form, Request, UploadFile
+from fastapi import APIRouter, Depends, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy import select
@@ -115,7 +115,10 @@ async def create_course(request: Request, session: Session, principal: Manager,
 
 @router.get("/training/courses/{course_id}", response_class=HTMLResponse)
 async def course_page(request: Request, course_id: int, session: Session, principal: Reader,
-                      error: str | None = None) -> Response:
+                      error: str | None = None,
+                      assigned: Annotated[int | None, Query(ge=0, lt=2**31)] = None,
+                      already: Annotated[int | None, Query(ge=0, lt=2**31)] = None
+                      ) -> Response:
     course = await service.get_course(session, principal, course_id)
     questions = await service.questions_of(session, course.id)
     rows = await service.list_assignments(session, principal, course.id)
@@ -139,6 +142,7 @@ async def course_page(request: Request, course_id: int, session: Session, princi
                   quiz=service.quiz_text(questions), can_manage=can_manage,
                   can_assign=can_assign, people=people,
                   teams=teams, bands=list(service.TENURE_BANDS), effect=eff, error=error,
+                  assigned=assigned, already=already,
                   tenants=await tenants_in_scope(session, principal, Perm.training_manage)
                   if can_assign else [])
 

@@ -196,6 +196,24 @@ async def get_course(session: AsyncSession, principal: Principal, course_id: int
     return await _course_for(session, principal, course_id, Perm.training_read)
 
 
+async def course_to_assign(session: AsyncSession, principal: Principal, course_id: int
+                           ) -> Course:
+    """A published course the principal may assign (training.manage over its tenant or a
+    descendant; 404 otherwise, 409 `course_not_published`)."""
+    course = await _course_for(session, principal, course_id, Perm.training_manage)
+    await _published(session, course)
+    return course
+
+
+async def assignable_courses(session: AsyncSession, principal: Principal) -> list[Course]:
+    """The published courses the principal may assign, newest first."""
+    paths = await _scope_paths(session, principal, Perm.training_manage)
+    rows = (await session.execute(select(Course, Tenant.path).join(
+        Tenant, Tenant.id == Course.tenant_id).where(
+        Course.status == CourseStatus.published).order_by(Course.id.desc()))).all()
+    return [c for c, path in rows if _visible(path, paths, edit=False)]
+
+
 async def course_stats(session: AsyncSession, course_ids: Iterable[int]
                        ) -> dict[int, dict[str, int]]:
     """Per course: assigned, passed, overdue (not passed after the due date)."""
@@ -230,7 +248,8 @@ async def _covers(session: AsyncSession, course: Course, employee_tenant_id: int
 
 async def _assign_many(session: AsyncSession, actor: Principal | None, course: Course,
                        employees: Sequence[Employee], *, reason: str, source: str = "",
-                       due_at: datetime | None = None) -> list[Assignment]:
+                       due_at: datetime | None = None,
+                       detail: dict[str, Any] | None = None) -> list[Assignment]:
     """Create the assignments that do not exist yet (one per course and employee); existing
     ones are kept as they are. Each new assignee is told in-app."""
     now = utcnow()
@@ -256,7 +275,7 @@ async def _assign_many(session: AsyncSession, actor: Principal | None, course: C
     record_audit(session, actor, "training.assign", target_type="course", target_id=course.id,
                  tenant_id=course.tenant_id,
                  after={"reason": reason, "source": source, "employees": len(fresh),
-                        "due_at": due},
+                        "due_at": due, **(detail or {})},
                  actor_name=None if actor else "system")
     await session.flush()
     return fresh
@@ -297,13 +316,16 @@ def tenure_filter(band: str, today: date) -> Any:
     return cond
 
 
-async def assign_cohort(session: AsyncSession, actor: Principal | None, *, tenant_id: int,
-                        course_id: int, team_ids: Sequence[int] | None = None,
-                        tenure_band: str | None = None, source: str = "",
-                        today: date | None = None) -> list[Assignment]:
-    """Assign a course to a cohort (as analytics' findings name it): the agents of a tenant's
-    subtree, narrowed to some teams and/or a tenure band. With an actor, the tenant and teams
-    must be in their `training.manage` scope (422 `unknown_tenant` / `unknown_org_unit`)."""
+async def cohort_members(session: AsyncSession, actor: Principal | None, *, tenant_id: int,
+                         course_id: int, team_ids: Sequence[int] | None = None,
+                         tenure_band: str | None = None, today: date | None = None,
+                         employee_ids: Sequence[int] | None = None
+                         ) -> tuple[Course, list[Employee]]:
+    """The published course and the agents of a cohort (as analytics' findings name it): the
+    agents of a tenant's subtree the course covers, narrowed to some teams, a tenure band
+    and/or the given employees (a finding's time window names the agents who worked in it).
+    With an actor, the tenant and teams must be in their `training.manage` scope (422
+    `unknown_tenant` / `unknown_org_unit`) and only the agents in that scope are members."""
     from probity.models import OrgUnit, Role, RoleAssignment
 
     if actor is not None:
@@ -336,14 +358,42 @@ async def assign_cohort(session: AsyncSession, actor: Principal | None, *, tenan
         q = q.where(Employee.org_unit_id.in_(list(team_ids)))
     if tenure_band:
         q = q.where(tenure_filter(tenure_band, today or utcnow().date()))
+    if employee_ids is not None:
+        q = q.where(Employee.id.in_(list(employee_ids)))
     if actor is not None:
         q = q.where(actor.scope(Perm.training_manage).filter(Employee.tenant_id,
                                                               Employee.org_unit_id))
-    employees = list((await session.scalars(q.order_by(Employee.id))).all())
+    return course, list((await session.scalars(q.order_by(Employee.id))).all())
+
+
+async def assign_members(session: AsyncSession, actor: Principal | None, course: Course,
+                         employees: Sequence[Employee], *, source: str,
+                         due_at: datetime | None = None,
+                         detail: dict[str, Any] | None = None) -> list[Assignment]:
+    """Assign a course to a cohort's members (from `cohort_members`): new assignments only,
+    each assignee told in-app, one audit row (`training.assign`, reason "cohort", with
+    `detail`). 422 `due_in_past` for a due date that has passed."""
+    if due_at is not None and due_at <= utcnow():
+        raise InvalidInput("the due date has passed", code="due_in_past",
+                           template="The due date must be in the future")
+    return await _assign_many(session, actor, course, employees, reason="cohort",
+                              source=source, due_at=due_at, detail=detail)
+
+
+async def assign_cohort(session: AsyncSession, actor: Principal | None, *, tenant_id: int,
+                        course_id: int, team_ids: Sequence[int] | None = None,
+                        tenure_band: str | None = None, source: str = "",
+                        today: date | None = None, employee_ids: Sequence[int] | None = None,
+                        due_at: datetime | None = None) -> list[Assignment]:
+    """Assign a course to a cohort (`cohort_members`); existing assignments are kept as they
+    are. Returns the new assignments."""
+    course, employees = await cohort_members(
+        session, actor, tenant_id=tenant_id, course_id=course_id, team_ids=team_ids,
+        tenure_band=tenure_band, today=today, employee_ids=employee_ids)
     label = source or ", ".join(x for x in (
         f"teams {','.join(map(str, team_ids))}" if team_ids else "",
         f"tenure {tenure_band}" if tenure_band else "") if x) or "all agents"
-    return await _assign_many(session, actor, course, employees, reason="cohort", source=label)
+    return await assign_members(session, actor, course, employees, source=label, due_at=due_at)
 
 
 async def assign_new_hires(session: AsyncSession, actor: Principal | None, course: Course,

@@ -28,22 +28,34 @@ function heatmap() {
   if (!chart) return;
   const hours = Array.from({ length: 24 }, (_, h) => `${String(h).padStart(2, "0")}`);
   const cells = data.heatmap.cells;
-  const values = cells.map((c) => [c.local_hour, c.local_dow, c.attempt_rate ?? 0,
-    c.messages, c.attempts]);
-  const max = Math.max(0.0001, ...values.map((v) => v[2]));
-  chart.setOption({
-    tooltip: {
-      formatter: (p) => `${labels.days[p.value[1]]} ${hours[p.value[0]]}:00<br>` +
-        `${labels.attempt_rate}: ${pct(p.value[2])}<br>${labels.attempts}: ${p.value[4]} / ` +
-        `${labels.messages}: ${p.value[3]}`,
-    },
-    grid: { left: 40, right: 10, top: 10, bottom: 60 },
-    xAxis: { type: "category", data: hours, splitArea: { show: true } },
-    yAxis: { type: "category", data: labels.days, splitArea: { show: true } },
-    visualMap: { min: 0, max, calculable: true, orient: "horizontal", left: "center",
-      bottom: 0, formatter: (v) => pct(v) },
-    series: [{ type: "heatmap", data: values, emphasis: { itemStyle: { borderWidth: 1 } } }],
-  });
+  const select = document.getElementById("heat-metric");
+  // Attempt rate: warn/block per message (any sender); violation rate: the agents' own
+  // warn/block per agent message.
+  const draw = (metric) => {
+    const violation = metric === "violation_rate";
+    const values = cells.map((c) => [c.local_hour, c.local_dow, c[metric] ?? 0,
+      violation ? c.agent_messages : c.messages, violation ? c.violations : c.attempts]);
+    const max = Math.max(0.0001, ...values.map((v) => v[2]));
+    const rate = violation ? labels.violation_rate : labels.attempt_rate;
+    const events = violation ? labels.violations : labels.attempts;
+    const volume = violation ? labels.agent_messages : labels.messages;
+    chart.setOption({
+      tooltip: {
+        formatter: (p) => `${labels.days[p.value[1]]} ${hours[p.value[0]]}:00<br>` +
+          `${rate}: ${pct(p.value[2])}<br>${events}: ${p.value[4]} / ${volume}: ${p.value[3]}`,
+      },
+      grid: { left: 40, right: 10, top: 10, bottom: 60 },
+      xAxis: { type: "category", data: hours, splitArea: { show: true } },
+      yAxis: { type: "category", data: labels.days, splitArea: { show: true } },
+      visualMap: { min: 0, max, calculable: true, orient: "horizontal", left: "center",
+        bottom: 0, formatter: (v) => pct(v) },
+      series: [{ type: "heatmap", name: rate, data: values,
+        emphasis: { itemStyle: { borderWidth: 1 } } }],
+    });
+    chart.getDom().dataset.metric = metric;
+  };
+  draw(select ? select.value : "attempt_rate");
+  if (select) select.addEventListener("change", () => draw(select.value));
   chart.on("click", (p) => drill({ dow: p.value[1], hour: p.value[0] }));
 }
 
