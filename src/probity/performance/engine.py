@@ -6,13 +6,15 @@ deductions were reversed on appeal. Read-only: closing (freezing) is in cycles.p
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from probity.governance import settings_values
 from probity.models import (
     AppraisalCycle,
     Case,
@@ -28,7 +30,7 @@ from probity.models import (
 )
 from probity.performance import facts as facts_mod
 from probity.performance.facts import AgentFacts
-from probity.performance.penalties import penalty_settings
+from probity.performance.penalties import PenaltySettings, penalty_settings
 from probity.performance.scoring import (
     Bonus,
     Deduction,
@@ -39,7 +41,11 @@ from probity.performance.scoring import (
     score_agent,
     score_from,
 )
-from probity.performance.settings import PerformanceSettings, effective_settings
+from probity.performance.settings import (
+    PerformanceSettings,
+    cached_settings,
+    effective_settings,
+)
 
 DEDUCTION_KINDS = ("violation", "concealment")
 
@@ -98,9 +104,14 @@ async def templates_for(session: AsyncSession, tenant_ids: Sequence[int]
                         ) -> dict[tuple[int, int | None], dict[str, int]]:
     """(tenant id, position id or None) → weights, for the given tenants and their ancestors."""
     paths = await _paths(session, tenant_ids)
-    every = {t for chain in paths.values() for t in chain}
+    return await chain_templates(session, {t for chain in paths.values() for t in chain})
+
+
+async def chain_templates(session: AsyncSession, tenant_ids: Iterable[int]
+                          ) -> dict[tuple[int, int | None], dict[str, int]]:
+    """`templates_for` with the tenants' chains already known: one query."""
     rows = (await session.scalars(select(KpiTemplate).where(
-        KpiTemplate.tenant_id.in_(every)))).all()
+        KpiTemplate.tenant_id.in_(list(tenant_ids))))).all()
     return {(r.tenant_id, r.position_id): {str(i["code"]): int(i["weight"])
                                            for i in r.indicators} for r in rows}
 
@@ -173,51 +184,109 @@ async def compute(session: AsyncSession, cycle: AppraisalCycle,
         if e.tenant_id not in settings:
             settings[e.tenant_id] = await effective_settings(session, e.tenant_id)
             tables[e.tenant_id] = await penalty_table(session, e.tenant_id)
-        s, table = settings[e.tenant_id], tables[e.tenant_id]
-        f = all_facts.get(e.id) or AgentFacts()
-        own_manual = {k: v for k, v in manual.get(e.id, {}).items() if k in weights}
-        card = score_agent(f.violations, table, f.service, own_manual, weights,
-                           first_response_target_s=s.first_response_target_s,
-                           refusals=len(f.refusals), rebuffed=len(f.rebuffed),
-                           self_reports=len(f.self_reports))
-        bonus = compliance_bonus(card.compliance, s.bonus_base(e.grade), s.bonus_threshold,
-                                 s.bonus_rate)
-        out.append(EmployeeResult(e.id, e.name, e.employee_no, e.tenant_id, e.org_unit_id,
-                                  e.grade, weights, card, f, bonus, adjustments.get(e.id, [])))
+        out.append(_result(e, weights, all_facts.get(e.id) or AgentFacts(), manual.get(e.id, {}),
+                           settings[e.tenant_id], tables[e.tenant_id],
+                           adjustments.get(e.id, [])))
     return out
 
 
+def _result(e: _Emp, weights: dict[str, int], f: AgentFacts, manual: dict[str, int],
+            s: PerformanceSettings, table: PenaltyTable, adjustments: list[Adjustment]
+            ) -> EmployeeResult:
+    own_manual = {k: v for k, v in manual.items() if k in weights}
+    card = score_agent(f.violations, table, f.service, own_manual, weights,
+                       first_response_target_s=s.first_response_target_s,
+                       refusals=len(f.refusals), rebuffed=len(f.rebuffed),
+                       self_reports=len(f.self_reports))
+    bonus = compliance_bonus(card.compliance, s.bonus_base(e.grade), s.bonus_threshold,
+                             s.bonus_rate)
+    return EmployeeResult(e.id, e.name, e.employee_no, e.tenant_id, e.org_unit_id, e.grade,
+                          weights, card, f, bonus, adjustments)
+
+
+def covers(cycle: AppraisalCycle, emp: Employee, chain: Sequence[int]) -> bool:
+    """Whether the cycle covers the employee (`cycle_employees`' rule, for one employee whose
+    tenant chain is known): in the cycle's subtree, hired before it ends, not gone before it
+    starts."""
+    return (cycle.tenant_id in chain and emp.hire_date < cycle.ends_on
+            and (emp.status != EmploymentStatus.left
+                 or (emp.left_date is not None and emp.left_date >= cycle.starts_on)))
+
+
+async def compute_one(session: AsyncSession, cycle: AppraisalCycle, emp: Employee,
+                      chain: Sequence[int], grade: str | None, manual: dict[str, int],
+                      cycles: Sequence[AppraisalCycle]) -> EmployeeResult | None:
+    """`compute` for one employee whose tenant chain (deepest first), grade, manual scores and
+    cycles (those of the chain: the earlier closed ones owe adjustments) the caller has read:
+    the live scorecard's hot path, a fixed handful of queries however much the agent did —
+    templates, the five fact queries, one more when an earlier cycle closed
+    (`pending_adjustments`). The performance settings and the penalty standard (read only when
+    there are violations) come through governance's short per-process cache: a live scorecard
+    is provisional; the close reads them uncached."""
+    if not covers(cycle, emp, chain):
+        return None
+    weights = pick_template(await chain_templates(session, chain), list(chain),
+                            emp.position_id)
+    if not weights:
+        return None
+    settings = await cached_settings(session, emp.tenant_id, chain[-1])
+    facts = (await facts_mod.gather(session, [emp.tenant_id], [emp.id], cycle.starts_at,
+                                    cycle.ends_at)).get(emp.id) or AgentFacts()
+    # The penalty standard only prices violations: most agents have none.
+    table = ((await settings_values(session, emp.tenant_id, PenaltySettings)).table()
+             if facts.cases else PenaltyTable())
+    refs = [c for c in cycles if c.tenant_id == cycle.tenant_id
+            and c.status == CycleStatus.closed and c.id != cycle.id
+            and c.ends_at <= cycle.ends_at]
+    adjustments = await pending_adjustments(session, cycle, [emp.id], refs=refs)
+    e = _Emp(emp.id, emp.name, emp.employee_no, emp.tenant_id, emp.org_unit_id,
+             emp.position_id, grade)
+    return _result(e, weights, facts, manual, settings, table, adjustments.get(emp.id, []))
+
+
 async def pending_adjustments(session: AsyncSession, cycle: AppraisalCycle,
-                              employee_ids: Sequence[int] | None
+                              employee_ids: Sequence[int] | None, *,
+                              refs: Sequence[AppraisalCycle] | None = None
                               ) -> dict[int, list[Adjustment]]:
     """Restorations owed in `cycle` for deductions frozen in earlier closed cycles whose case
-    was since reversed on appeal (or re-decided after that cycle), not yet adjusted."""
-    refs = {c.id: c for c in (await session.scalars(select(AppraisalCycle).where(
-        AppraisalCycle.tenant_id == cycle.tenant_id, AppraisalCycle.status == CycleStatus.closed,
-        AppraisalCycle.id != cycle.id, AppraisalCycle.ends_at <= cycle.ends_at))).all()}
-    if not refs:
+    was since reversed on appeal (or re-decided after that cycle), not yet adjusted.
+
+    `refs`: those earlier closed cycles when the caller has them (else read). One query reads
+    the frozen deductions with their cases' state now; the adjustments already paid and the
+    frozen scores are read only when some deduction was reversed."""
+    if refs is None:
+        refs = (await session.scalars(select(AppraisalCycle).where(
+            AppraisalCycle.tenant_id == cycle.tenant_id,
+            AppraisalCycle.status == CycleStatus.closed, AppraisalCycle.id != cycle.id,
+            AppraisalCycle.ends_at <= cycle.ends_at))).all()
+    by_id = {c.id: c for c in refs}
+    if not by_id:
         return {}
-    q = select(PerformanceLine.cycle_id, PerformanceLine.employee_id, PerformanceLine.kind,
-               PerformanceLine.case_id, PerformanceLine.points).where(
-        PerformanceLine.cycle_id.in_(list(refs)),
-        PerformanceLine.kind.in_(DEDUCTION_KINDS))
+    q = (select(PerformanceLine.cycle_id, PerformanceLine.employee_id, PerformanceLine.kind,
+                PerformanceLine.case_id, PerformanceLine.points, Case.decision,
+                Case.decided_at)
+         .outerjoin(Case, Case.id == PerformanceLine.case_id)
+         .where(PerformanceLine.cycle_id.in_(list(by_id)),
+                PerformanceLine.kind.in_(DEDUCTION_KINDS)))
     if employee_ids is not None:
         q = q.where(PerformanceLine.employee_id.in_(employee_ids))
     frozen: dict[tuple[int, int], list[Deduction]] = defaultdict(list)
-    case_ids: set[int] = set()
-    for cyc, emp, kind, case_id, points in await session.execute(q):
+    state: dict[int, tuple[str | None, datetime | None]] = {}
+    for cyc, emp, kind, case_id, points, decision, decided_at in await session.execute(q):
         if case_id is None:
             continue
+        # a case no longer there (purged) counts as reversed, as before
         frozen[(cyc, emp)].append(Deduction(case_id, kind, "", 0, -points))  # stored negative
-        case_ids.add(case_id)
-    if not frozen:
-        return {}
-    state = {cid: (decision, decided_at) for cid, decision, decided_at in await session.execute(
-        select(Case.id, Case.decision, Case.decided_at).where(Case.id.in_(case_ids)))}
+        state[case_id] = (decision, decided_at)
 
     def reversed_for(ref: AppraisalCycle, case_id: int) -> bool:
         decision, decided_at = state.get(case_id, (None, None))
         return decision != "substantiated" or decided_at is None or decided_at >= ref.ends_at
+
+    if not any(reversed_for(by_id[cyc], d.case_id) for (cyc, _e), lines in frozen.items()
+               for d in lines):
+        return {}
+    refs_ids = list(by_id)
 
     done: dict[tuple[int, int], set[int]] = defaultdict(set)
     paid: dict[tuple[int, int], Decimal] = defaultdict(lambda: Decimal("0.00"))
@@ -225,7 +294,7 @@ async def pending_adjustments(session: AsyncSession, cycle: AppraisalCycle,
                 PerformanceLine.case_id, PerformanceLine.detail).join(
         AppraisalCycle, AppraisalCycle.id == PerformanceLine.cycle_id).where(
         PerformanceLine.kind == "adjustment", AppraisalCycle.status == CycleStatus.closed,
-        PerformanceLine.ref_cycle_id.in_(list(refs)))
+        PerformanceLine.ref_cycle_id.in_(refs_ids))
     if employee_ids is not None:
         aq = aq.where(PerformanceLine.employee_id.in_(employee_ids))
     for ref_id, emp, case_id, detail in await session.execute(aq):
@@ -237,7 +306,7 @@ async def pending_adjustments(session: AsyncSession, cycle: AppraisalCycle,
             list({k[1] for k in frozen}))))).all()}
     out: dict[int, list[Adjustment]] = defaultdict(list)
     for (ref_id, emp), lines in sorted(frozen.items()):
-        ref = refs[ref_id]
+        ref = by_id[ref_id]
         already = set(done[(ref_id, emp)])
         new = sorted({d.case_id for d in lines if reversed_for(ref, d.case_id)} - already)
         if not new:

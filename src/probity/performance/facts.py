@@ -128,31 +128,30 @@ def _case_filter(tenant_ids: Sequence[int], employee_ids: Sequence[int] | None,
 
 async def case_facts(session: AsyncSession, tenant_ids: Sequence[int],
                      employee_ids: Sequence[int] | None, start: datetime, end: datetime,
-                     out: dict[int, AgentFacts]) -> None:
-    where = _case_filter(tenant_ids, employee_ids, start, end)
-    cases = (await session.execute(select(
-        Case.id, Case.agent_employee_id, Case.severity, Case.title, Case.decided_at,
-        Case.subject, Case.customer_id).where(*where))).all()
-    if not cases:
-        return
-    alerts: dict[int, list[AlertView]] = defaultdict(list)
+                     out: dict[int, AgentFacts],
+                     reported: dict[tuple[int, int], datetime] | None = None) -> None:
+    """Substantiated cases decided in the period with their alerts, in one query (a row per case
+    and alert). `reported`: when each agent first self-reported about each customer — a
+    violation reported before it was decided is not concealed (read when not given)."""
+    if reported is None:
+        reported = await self_report_facts(session, tenant_ids, employee_ids, start, end, {})
     rows = await session.execute(
-        select(CaseAlert.case_id, Alert.source, Alert.subject, Alert.category,
+        select(Case.id, Case.agent_employee_id, Case.severity, Case.title, Case.decided_at,
+               Case.subject, Case.customer_id, Alert.source, Alert.subject, Alert.category,
                Alert.categories)
-        .join(Alert, Alert.id == CaseAlert.alert_id)
-        .join(Case, Case.id == CaseAlert.case_id).where(*where))
-    for case_id, source, subject, category, categories in rows:
-        alerts[case_id].append(AlertView(source, subject, category, tuple(categories or ())))
-    # When each agent first self-reported about each customer: a violation reported before it
-    # was decided is not concealed.
-    reported: dict[tuple[int | None, int | None], datetime] = {}
-    sq = select(Alert.agent_employee_id, Alert.customer_id, func.min(Alert.created_at)).where(
-        Alert.agent_employee_id.in_({c[1] for c in cases}), Alert.source == "self_report",
-        Alert.created_at < end)
-    for emp_id, customer_id, first in await session.execute(
-            sq.group_by(Alert.agent_employee_id, Alert.customer_id)):
-        reported[(emp_id, customer_id)] = first
-    for case_id, emp_id, severity, title, decided_at, subject, customer_id in cases:
+        .outerjoin(CaseAlert, CaseAlert.case_id == Case.id)
+        .outerjoin(Alert, Alert.id == CaseAlert.alert_id)
+        .where(*_case_filter(tenant_ids, employee_ids, start, end))
+        .order_by(Case.id))
+    cases: dict[int, tuple[Any, ...]] = {}
+    alerts: dict[int, list[AlertView]] = defaultdict(list)
+    for (case_id, emp_id, severity, title, decided_at, subject, customer_id, source,
+         a_subject, category, categories) in rows:
+        cases.setdefault(case_id, (emp_id, severity, title, decided_at, subject, customer_id))
+        if source is not None:
+            alerts[case_id].append(AlertView(source, a_subject, category,
+                                             tuple(categories or ())))
+    for case_id, (emp_id, severity, title, decided_at, subject, customer_id) in cases.items():
         if emp_id is None:
             continue
         views = alerts.get(case_id, [])
@@ -168,16 +167,27 @@ async def case_facts(session: AsyncSession, tenant_ids: Sequence[int],
 
 async def self_report_facts(session: AsyncSession, tenant_ids: Sequence[int],
                             employee_ids: Sequence[int] | None, start: datetime, end: datetime,
-                            out: dict[int, AgentFacts]) -> None:
-    q = select(Alert.id, Alert.agent_employee_id, Alert.conversation_id).where(
+                            out: dict[int, AgentFacts]) -> dict[tuple[int, int], datetime]:
+    """Self-reports made in the period (positive evidence), and — from the same rows, read back
+    to the beginning — when each agent first self-reported about each customer (returned: it
+    decides concealment in `case_facts`)."""
+    q = select(Alert.id, Alert.agent_employee_id, Alert.conversation_id, Alert.customer_id,
+               Alert.created_at).where(
         _who(Alert.tenant_id, Alert.agent_employee_id, tenant_ids, employee_ids),
-        Alert.source == "self_report", Alert.created_at >= start, Alert.created_at < end,
+        Alert.source == "self_report", Alert.created_at < end,
         Alert.agent_employee_id.is_not(None))
-    for alert_id, emp_id, conv_id in await session.execute(q):
+    first: dict[tuple[int, int], datetime] = {}
+    for alert_id, emp_id, conv_id, customer_id, created_at in await session.execute(q):
         if emp_id is None:
             continue
-        out.setdefault(emp_id, AgentFacts()).self_reports.append(
-            EvidenceRef("self_report", conversation_id=conv_id, alert_id=alert_id))
+        if customer_id is not None:
+            key = (emp_id, customer_id)
+            if key not in first or created_at < first[key]:
+                first[key] = created_at
+        if created_at >= start:
+            out.setdefault(emp_id, AgentFacts()).self_reports.append(
+                EvidenceRef("self_report", conversation_id=conv_id, alert_id=alert_id))
+    return first
 
 
 @dataclass
@@ -285,15 +295,20 @@ async def refusal_facts(session: AsyncSession, tenant_ids: Sequence[int],
 async def service_facts(session: AsyncSession, tenant_ids: Sequence[int],
                         employee_ids: Sequence[int] | None, start: datetime, end: datetime,
                         out: dict[int, AgentFacts]) -> None:
-    """Conversations assigned in the cycle: resolution, CSAT, first response."""
-    where: list[Any] = [
-        _who(Conversation.tenant_id, Conversation.agent_employee_id, tenant_ids, employee_ids),
-        Conversation.agent_employee_id.is_not(None), Conversation.assigned_at >= start,
-        Conversation.assigned_at < end]
-    rows = await session.execute(select(
-        Conversation.id, Conversation.agent_employee_id, Conversation.status,
-        Conversation.csat_score).where(*where))
-    for conv_id, emp_id, status, csat in rows:
+    """Conversations assigned in the cycle: resolution, CSAT, and first response (the agent's
+    first message), in one grouped query."""
+    first_at_col = func.min(Message.created_at).label("first_at")
+    q = (select(Conversation.id, Conversation.agent_employee_id, Conversation.status,
+                Conversation.csat_score, Conversation.assigned_at, first_at_col)
+         .outerjoin(Message, (Message.conversation_id == Conversation.id)
+                    & (Message.sender_role == "agent"))
+         .where(_who(Conversation.tenant_id, Conversation.agent_employee_id, tenant_ids,
+                     employee_ids),
+                Conversation.agent_employee_id.is_not(None),
+                Conversation.assigned_at >= start, Conversation.assigned_at < end)
+         .group_by(Conversation.id, Conversation.agent_employee_id, Conversation.status,
+                   Conversation.csat_score, Conversation.assigned_at))
+    for conv_id, emp_id, status, csat, assigned_at, first_at in await session.execute(q):
         if emp_id is None:
             continue
         facts = out.setdefault(emp_id, AgentFacts())
@@ -302,18 +317,10 @@ async def service_facts(session: AsyncSession, tenant_ids: Sequence[int],
             facts.resolved += 1
         if csat is not None:
             facts.ratings.append(EvidenceRef("rating", conversation_id=conv_id, value=int(csat)))
-    first = (select(Conversation.agent_employee_id, Conversation.assigned_at,
-                    func.min(Message.created_at).label("first_at"))
-             .join(Message, Message.conversation_id == Conversation.id)
-             .where(*where, Message.sender_role == "agent")
-             .group_by(Conversation.id, Conversation.agent_employee_id,
-                       Conversation.assigned_at))
-    for emp_id, assigned_at, first_at in await session.execute(first):
-        if emp_id is None or assigned_at is None or first_at is None:
+        if assigned_at is None or first_at is None:
             continue
         if isinstance(first_at, str):  # SQLite hands an aggregate back as text
             first_at = datetime.fromisoformat(first_at).replace(tzinfo=assigned_at.tzinfo)
-        facts = out.setdefault(emp_id, AgentFacts())
         facts.first_response_sum_s += max(0.0, (first_at - assigned_at).total_seconds())
         facts.first_response_count += 1
 
@@ -321,10 +328,10 @@ async def service_facts(session: AsyncSession, tenant_ids: Sequence[int],
 async def gather(session: AsyncSession, tenant_ids: Sequence[int],
                  employee_ids: Sequence[int] | None, start: datetime, end: datetime
                  ) -> dict[int, AgentFacts]:
-    """Every fact of the period, per employee id."""
+    """Every fact of the period, per employee id: five queries, however many employees."""
     out: dict[int, AgentFacts] = {}
-    await case_facts(session, tenant_ids, employee_ids, start, end, out)
-    await self_report_facts(session, tenant_ids, employee_ids, start, end, out)
+    reported = await self_report_facts(session, tenant_ids, employee_ids, start, end, out)
+    await case_facts(session, tenant_ids, employee_ids, start, end, out, reported)
     await message_facts(session, tenant_ids, employee_ids, start, end, out)
     await refusal_facts(session, tenant_ids, employee_ids, start, end, out)
     await service_facts(session, tenant_ids, employee_ids, start, end, out)

@@ -6,39 +6,41 @@ rating). An agent sees their own (我的绩效); anyone else's is 404 unless in 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from probity.auth.permissions import Principal
+from probity.auth.permissions import Perm, Principal
 from probity.models import (
     AppraisalCycle,
     Case,
     CaseEvent,
+    CaseStatus,
     CycleStatus,
     Employee,
     ManualScore,
     PerformanceLine,
     PerformanceScore,
+    Position,
     Tenant,
 )
 from probity.models.base import utcnow
 from probity.performance import engine
 from probity.performance.awards import employee_awards
 from probity.performance.errors import fail
-from probity.performance.scope import get_employee
+from probity.performance.scope import employee_filter
 
 POSITIVE_KINDS = ("refusal", "rebuffed", "self_report", "rating")
 
 
-async def cycles_of(session: AsyncSession, emp: Employee) -> list[AppraisalCycle]:
-    """Cycles covering the employee: those of their tenant or any ancestor, newest first."""
-    path = await session.scalar(select(Tenant.path).where(Tenant.id == emp.tenant_id)) or ""
-    chain = [int(p) for p in path.strip("/").split("/") if p]
+async def chain_cycles(session: AsyncSession, chain: Sequence[int]) -> list[AppraisalCycle]:
+    """Cycles covering an employee of the tenant chain: those of the tenant or any ancestor,
+    newest first."""
     return list((await session.scalars(select(AppraisalCycle).where(
-        AppraisalCycle.tenant_id.in_(chain)).order_by(AppraisalCycle.starts_on.desc(),
-                                                      AppraisalCycle.id.desc()))).all())
+        AppraisalCycle.tenant_id.in_(list(chain))).order_by(AppraisalCycle.starts_on.desc(),
+                                                           AppraisalCycle.id.desc()))).all())
 
 
 def current_cycle(cycles: list[AppraisalCycle]) -> AppraisalCycle | None:
@@ -60,10 +62,51 @@ async def decision_reasons(session: AsyncSession, case_ids: list[int]) -> dict[i
     return {cid: str((detail or {}).get("reason", "")) for cid, detail in rows}
 
 
+async def case_notes(session: AsyncSession, case_ids: list[int]
+                     ) -> dict[int, tuple[CaseStatus | None, str]]:
+    """Each case's status now and the reason given with its latest substantiated decision, in
+    one query."""
+    if not case_ids:
+        return {}
+    out: dict[int, tuple[CaseStatus | None, str]] = {}
+    rows = await session.execute(
+        select(Case.id, Case.status, CaseEvent.id, CaseEvent.detail)
+        .outerjoin(CaseEvent, (CaseEvent.case_id == Case.id)
+                   & (CaseEvent.to_status == "substantiated"))
+        .where(Case.id.in_(case_ids)).order_by(Case.id, CaseEvent.id))
+    for case_id, status, event_id, detail in rows:
+        reason = (str((detail or {}).get("reason", "")) if event_id is not None
+                  else out.get(case_id, (None, ""))[1])
+        out[case_id] = (status, reason)
+    return out
+
+
+async def scoped_employee(session: AsyncSession, principal: Principal, employee_id: int
+                          ) -> tuple[Employee, list[int], str | None]:
+    """The employee (themself, or in the caller's performance.read scope; else 404) with their
+    tenant chain, deepest first, and their position's grade: one query."""
+    q = (select(Employee, Tenant.path, Position.grade)
+         .join(Tenant, Tenant.id == Employee.tenant_id)
+         .outerjoin(Position, Position.id == Employee.position_id)
+         .where(Employee.id == employee_id))
+    if principal.employee_id != employee_id:
+        q = q.where(employee_filter(principal, Perm.performance_read))
+    row = (await session.execute(q)).first()
+    if row is None:
+        raise fail("not_found", "no such employee")
+    emp, path, grade = row
+    chain = [int(p) for p in (path or "").strip("/").split("/") if p][::-1]
+    return emp, chain, grade
+
+
 async def scorecard(session: AsyncSession, principal: Principal, employee_id: int,
                     cycle_id: int | None = None) -> dict[str, Any]:
-    emp = await get_employee(session, principal, employee_id)
-    cycles = await cycles_of(session, emp)
+    """A fixed handful of queries however much the employee did (pinned in
+    tests/performance/test_scorecard_queries.py): the employee, the cycles, awards, manual
+    scores; then for a live cycle `engine.compute_one`, for a frozen one its score and lines;
+    and the deductions' cases."""
+    emp, chain, grade = await scoped_employee(session, principal, employee_id)
+    cycles = await chain_cycles(session, chain)
     if cycle_id is None:
         cycle = current_cycle(cycles)
         if cycle is None:
@@ -78,37 +121,35 @@ async def scorecard(session: AsyncSession, principal: Principal, employee_id: in
                       "ends_on": cycle.ends_on.isoformat()},
             "cycles": [{"id": c.id, "name": c.name, "status": c.status.value} for c in cycles],
             "awards": await employee_awards(session, emp.id)}
+    manual = list((await session.scalars(select(ManualScore).where(
+        ManualScore.cycle_id == cycle.id, ManualScore.employee_id == emp.id)
+        .order_by(ManualScore.id))).all())
     if cycle.status == CycleStatus.closed:
         body = await _frozen(session, cycle, emp.id)
     else:
-        body = await _live(session, cycle, emp.id)
-    case_ids = [d["case_id"] for d in body["deductions"] if d.get("case_id")]
-    reasons = await decision_reasons(session, case_ids)
-    statuses = dict((await session.execute(select(Case.id, Case.status).where(
-        Case.id.in_(case_ids)))).all()) if case_ids else {}
+        result = await engine.compute_one(session, cycle, emp, chain, grade,
+                                          {m.indicator: m.score for m in manual}, cycles)
+        body = _live(result)
+    body["manual"] = [{"indicator": m.indicator, "score": m.score, "comment": m.comment}
+                      for m in manual]
+    notes = await case_notes(session, [d["case_id"] for d in body["deductions"]
+                                       if d.get("case_id")])
     for d in body["deductions"]:
-        d["reason"] = reasons.get(d["case_id"], "")
-        status = statuses.get(d["case_id"])
+        status, reason = notes.get(d["case_id"], (None, ""))
+        d["reason"] = reason
         d["case_status"] = status.value if status is not None else None
     return {**head, **body}
 
 
-async def _manual(session: AsyncSession, cycle_id: int, employee_id: int) -> list[dict[str, Any]]:
-    rows = (await session.scalars(select(ManualScore).where(
-        ManualScore.cycle_id == cycle_id, ManualScore.employee_id == employee_id))).all()
-    return [{"indicator": m.indicator, "score": m.score, "comment": m.comment} for m in rows]
+def _uncovered(frozen: bool) -> dict[str, Any]:
+    return {"frozen": frozen, "covered": False, "compliance": None, "total": None,
+            "indicators": {}, "weights": {}, "deductions": [], "adjustments": [],
+            "positives": {k: [] for k in POSITIVE_KINDS}, "offers": 0, "bonus": None}
 
 
-async def _live(session: AsyncSession, cycle: AppraisalCycle, employee_id: int
-                ) -> dict[str, Any]:
-    results = await engine.compute(session, cycle, [employee_id])
-    manual = await _manual(session, cycle.id, employee_id)
-    if not results:
-        return {"frozen": False, "covered": False, "compliance": None, "total": None,
-                "indicators": {}, "weights": {}, "deductions": [], "adjustments": [],
-                "positives": {k: [] for k in POSITIVE_KINDS}, "offers": 0, "bonus": None,
-                "manual": manual}
-    r = results[0]
+def _live(r: engine.EmployeeResult | None) -> dict[str, Any]:
+    if r is None:
+        return _uncovered(False)
     titles = {c.case_id: c.title for c in r.facts.cases}
     positives: dict[str, list[dict[str, Any]]] = {k: [] for k in POSITIVE_KINDS}
     for ev in (*r.facts.refusals, *r.facts.rebuffed, *r.facts.self_reports, *r.facts.ratings):
@@ -128,7 +169,6 @@ async def _live(session: AsyncSession, cycle: AppraisalCycle, employee_id: int
         "bonus": {"base": str(r.bonus.base), "eligible": r.bonus.eligible,
                   "amount": str(r.bonus.amount), "adjustment": str(r.bonus_adjustment),
                   "reason": r.bonus.reason},
-        "manual": manual,
     }
 
 
@@ -136,12 +176,8 @@ async def _frozen(session: AsyncSession, cycle: AppraisalCycle, employee_id: int
                   ) -> dict[str, Any]:
     score = await session.scalar(select(PerformanceScore).where(
         PerformanceScore.cycle_id == cycle.id, PerformanceScore.employee_id == employee_id))
-    manual = await _manual(session, cycle.id, employee_id)
     if score is None:
-        return {"frozen": True, "covered": False, "compliance": None, "total": None,
-                "indicators": {}, "weights": {}, "deductions": [], "adjustments": [],
-                "positives": {k: [] for k in POSITIVE_KINDS}, "offers": 0, "bonus": None,
-                "manual": manual}
+        return _uncovered(True)
     lines = (await session.scalars(select(PerformanceLine).where(
         PerformanceLine.cycle_id == cycle.id, PerformanceLine.employee_id == employee_id)
         .order_by(PerformanceLine.id))).all()
@@ -174,5 +210,4 @@ async def _frozen(session: AsyncSession, cycle: AppraisalCycle, employee_id: int
         "bonus": {"base": str(score.bonus_base), "eligible": score.bonus_eligible,
                   "amount": str(score.bonus_amount), "adjustment": str(score.bonus_adjustment),
                   "reason": score.bonus_reason},
-        "manual": manual,
     }

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from probity.auth.permissions import Perm
-from probity.governance import SettingsSection, register_section
+from probity.governance import SettingsSection, register_section, settings_values
 from probity.governance import effective_settings as governed
 from probity.models import Tenant
 from probity.performance.errors import fail
@@ -64,8 +64,27 @@ async def effective_settings(session: AsyncSession, tenant_id: int) -> Performan
     root = await group_root(session, tenant_id)
     if root is not None and root != tenant_id:
         hq = (await governed(session, root, PerformanceSettings)).values
-        if hq.compliance_weight != values.compliance_weight:
-            values = values.model_copy(update={"compliance_weight": hq.compliance_weight})
+        values = _with_group_weight(values, hq)
+    return values
+
+
+async def cached_settings(session: AsyncSession, tenant_id: int, root: int | None
+                          ) -> PerformanceSettings:
+    """`effective_settings` through governance's short per-process cache (a change made in this
+    process drops it at commit; another process sees it within seconds), for the group `root`
+    the caller already knows. For figures shown as provisional (a live scorecard), never for a
+    close."""
+    values = await settings_values(session, tenant_id, PerformanceSettings)
+    if root is not None and root != tenant_id:
+        values = _with_group_weight(values, await settings_values(session, root,
+                                                                  PerformanceSettings))
+    return values
+
+
+def _with_group_weight(values: PerformanceSettings, hq: PerformanceSettings
+                       ) -> PerformanceSettings:
+    if hq.compliance_weight != values.compliance_weight:
+        return values.model_copy(update={"compliance_weight": hq.compliance_weight})
     return values
 
 
