@@ -6,8 +6,8 @@ first one per customer) and their conversations assigned in the cycle. Without t
 PostgreSQL range over every self-report of the whole database (the source/time index) and over
 all of the agent's conversations ever.
 
-Revision ID: 0027
-Revises: 0026
+Revision ID: 0028
+Revises: 0027
 """
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0027"
-down_revision: str | None = "0026"
+revision: str = "0028"
+down_revision: str | None = "0027"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
