@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import and_, pool, select
@@ -208,3 +209,40 @@ event = st.tuples(st.integers(0, 2), st.booleans(), st.integers(0, len(TEXTS) - 
 def test_rollups_equal_a_direct_aggregate(database_url: str,
                                           events: list[tuple[int, bool, int, int, int]]) -> None:
     asyncio.run(_run(database_url, events))
+
+
+async def _same_rows(url: str) -> None:
+    engine = make_engine(url, poolclass=pool.NullPool)
+    conn = await engine.connect()
+    outer = await conn.begin()
+    session = AsyncSession(bind=conn, join_transaction_mode="create_savepoint")
+    try:
+        tenant = 424242  # no such tenant: only this test's rows
+        hourly = {"tenant_id": tenant, "team_id": 5, "tenure_band": "lt3m", "shift_id": 0,
+                  "hour": datetime(2031, 1, 4, 11, tzinfo=UTC), "local_dow": 5,
+                  "local_hour": 19, **dict.fromkeys(rollup.COUNTERS, 1)}
+        cube = {"grain": "m", "period": date(2031, 1, 1), "tenant_id": tenant, "team_id": 5,
+                "tenure_band": "*", "local_dow": 5, "local_hour": 19,
+                **dict.fromkeys(rollup.COUNTERS, 1)}
+        # Through SQLAlchemy (as before the fast path, and as rows already stored are), then
+        # straight to the driver: the same rows are incremented, none is added.
+        await session.execute(rollup._upsert("sqlite"), hourly)
+        await session.execute(rollup._upsert("sqlite", RollupCube, rollup.CUBE_KEY), cube)
+        await rollup._sqlite_upserts(session, [hourly], [cube])
+        got = (await session.execute(select(RollupHourly.hour, RollupHourly.messages).where(
+            RollupHourly.tenant_id == tenant))).all()
+        assert got == [(hourly["hour"], 2)]
+        got = (await session.execute(select(RollupCube.period, RollupCube.messages).where(
+            RollupCube.tenant_id == tenant))).all()
+        assert got == [(cube["period"], 2)]
+    finally:
+        await session.close()
+        await outer.rollback()
+        await conn.close()
+        await engine.dispose()
+
+
+def test_the_sqlite_fast_path_increments_the_rows_sqlalchemy_wrote(database_url: str) -> None:
+    if not database_url.startswith("sqlite"):
+        pytest.skip("the fast path is SQLite's")
+    asyncio.run(_same_rows(database_url))
