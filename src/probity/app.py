@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -180,6 +180,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     from probity.training.pages import router as training_pages
     from probity.training.router import router as training_router
     from probity.web.pages import router as pages_router
+    from probity.web.render import use_tenant_timezone
     from probity.webhooks.pages import router as webhooks_pages
     from probity.webhooks.router import router as webhooks_router
 
@@ -193,7 +194,12 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
               selfservice_pages, training_router, training_pages, imports_router,
               imports_pages, ops_router, webhooks_router, webhooks_pages,
               pages_router):
-        app.include_router(r)
+        # Pages show times in the signed-in user's tenant zone (`web.render`).
+        page = r in (records_pages, performance_pages, recruitment_pages, onboarding_pages,
+                     attendance_pages, duty_pages, analytics_pages, monitoring_pages,
+                     payroll_pages, selfservice_pages, training_pages, imports_pages,
+                     webhooks_pages, pages_router)
+        app.include_router(r, dependencies=[Depends(use_tenant_timezone)] if page else None)
 
     @app.get("/api/v1/health", tags=["ops"])
     async def health() -> dict[str, str]:

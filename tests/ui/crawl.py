@@ -12,7 +12,9 @@ being listed here. Each page is checked for:
   CSV, brand names, units). Raw codes (`auth.login`, `wechat_pay`, `screening: contact`) are
   Latin words, so they are caught the same way;
 * serious or critical axe-core violations (axe-core from npm, node_modules/axe-core);
-* a document wider than the 390 px viewport.
+* a document wider than the 390 px viewport;
+* a time not in the one display format (`YYYY-MM-DD HH:MM`, issue 15.8): a `<time>` element
+  with other text, or visible text with an ISO `T` time, seconds, or a UTC offset.
 """
 
 from __future__ import annotations
@@ -64,6 +66,37 @@ TEXT_PROBE = r"""
   return out;
 }
 """
+
+TIME_PROBE = r"""
+() => {
+  const skip = 'script,style,code,pre,kbd,samp,template,noscript,svg';
+  const times = [...document.querySelectorAll('time')].map((t) => t.textContent.trim());
+  const texts = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  while (walker.nextNode()) {
+    const el = walker.currentNode.parentElement;
+    const text = walker.currentNode.textContent.trim();
+    if (el && text && !el.closest(skip)) texts.push([text, !!el.closest('[translate=no]')]);
+  }
+  return {times, texts};
+}
+"""
+DISPLAY_TIME = re.compile(r"\d{4}-\d{2}-\d{2}( \d{2}:\d{2})?")
+ISO_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}|\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d\d:?\d\d)")
+SECONDS = re.compile(r"\b\d{1,2}:\d{2}:\d{2}\b")
+
+
+def time_problems(page: Any) -> list[str]:
+    """Times shown outside the one display format."""
+    found = page.evaluate(TIME_PROBE)
+    out = [f"time not in the display format: {t!r}" for t in found["times"]
+           if t and not DISPLAY_TIME.fullmatch(t)]
+    for text, people in found["texts"]:
+        # People's text (messages) may say "10:30:00"; a stored moment never shows as ISO.
+        if ISO_TIME.search(text) or (not people and SECONDS.search(text)):
+            out.append(f"time not in the display format in {text[:60]!r}")
+    return out
+
 
 WORD = re.compile(r"[A-Za-z0-9_.@:/\-]+")
 
@@ -132,6 +165,7 @@ def check_page(page: Any, url: str, axe_source: str) -> list[str]:
         if words:
             problems.append(f"untranslated in <{tag}>: {', '.join(sorted(set(words)))} "
                             f"({text[:60]!r})")
+    problems += time_problems(page)
     width = page.evaluate("document.documentElement.scrollWidth")
     if width > PHONE["width"]:
         problems.append(f"page is {width} px wide")

@@ -7,7 +7,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from probity.audit import service
 from probity.auth.deps import AuditReader, Session
-from probity.web.render import parse_day, render
+from probity.web.render import page_tz, parse_day, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -21,7 +21,8 @@ async def audit_page(request: Request, session: Session, principal: AuditReader,
     filters = {"action": action or None, "actor": actor or None,
                "target_type": target_type or None}
     rows = await service.list_audit(session, principal, limit=100, offset=(page - 1) * 100,
-                                    since=parse_day(since), until=parse_day(until), **filters)
+                                    since=parse_day(since, page_tz(request)),
+                                    until=parse_day(until, page_tz(request), end=True), **filters)
     query = "&".join(f"{k}={v}" for k, v in {**filters, "since": since, "until": until}.items()
                      if v)
     from sqlalchemy import distinct, select

@@ -21,7 +21,7 @@ from probity.i18n import translator
 from probity.models import Tenant
 from probity.policy import service as policy
 from probity.policy.schemas import PolicyOverlay, PolicyUpdate
-from probity.web.render import locale_of, render
+from probity.web.render import locale_of, render, today_in
 
 router = APIRouter(include_in_schema=False)
 PARTS = policy.LOCKABLE
@@ -94,8 +94,8 @@ async def _page(request: Request, session: AsyncSession, principal: Principal, t
                   contributions=contributions, own=draft or own, can_manage=can_manage,
                   has_children=await _has_children(session, tenant), parts=PARTS,
                   roles=ROLES, categories=CATEGORIES, error=error, runs=runs,
-                  show=forms.display, today=datetime.now(UTC).date(),
-                  month_ago=datetime.now(UTC).date() - timedelta(days=30))
+                  show=forms.display, today=today_in(request),
+                  month_ago=today_in(request) - timedelta(days=30))
 
 
 async def _has_children(session: AsyncSession, tenant: Tenant) -> bool:

@@ -3,13 +3,13 @@ its tenant) follow its progress; anyone else gets 404."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
 from probity.auth.deps import CurrentPrincipal, Session
 from probity.jobs import service
 from probity.jobs.schemas import JobRead
-from probity.web.render import render
+from probity.web.render import render, use_tenant_timezone
 
 router = APIRouter()
 
@@ -26,7 +26,8 @@ async def read_job(job_id: int, session: Session, principal: CurrentPrincipal) -
     return JobRead(**service.job_view(await service.get_job(session, principal, job_id)))
 
 
-@router.get("/jobs/{job_id}", response_class=HTMLResponse, include_in_schema=False)
+@router.get("/jobs/{job_id}", response_class=HTMLResponse, include_in_schema=False,
+            dependencies=[Depends(use_tenant_timezone)])
 async def job_page(request: Request, job_id: int, session: Session,
                    principal: CurrentPrincipal) -> Response:
     """The job page; with htmx the progress block polls itself every second until it ends."""

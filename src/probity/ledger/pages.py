@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from probity.auth.deps import Session, commit, require
 from probity.auth.permissions import Perm, Principal
 from probity.ledger import access, verification
-from probity.web.render import parse_day, render
+from probity.web.render import page_tz, parse_day, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -26,7 +26,8 @@ async def access_log_page(request: Request, session: Session, principal: AccessL
     filters = {"actor": actor or None, "target_type": target_type or None,
                "target_id": target_id or None}
     rows = await access.list_access(session, principal, limit=100, offset=(page - 1) * 100,
-                                    since=parse_day(since), until=parse_day(until), **filters)
+                                    since=parse_day(since, page_tz(request)),
+                                    until=parse_day(until, page_tz(request), end=True), **filters)
     from urllib.parse import urlencode
 
     query = urlencode({k: v for k, v in {**filters, "since": since, "until": until}.items()

@@ -17,7 +17,7 @@ from probity.errors import DomainError, NotFound
 from probity.onboarding import schemas, service
 from probity.org import service as org_service
 from probity.recruitment.pages import form_error
-from probity.web.render import render
+from probity.web.render import render, today_in
 
 router = APIRouter(include_in_schema=False)
 
@@ -69,7 +69,7 @@ async def detail(request: Request, employee_id: int, session: Session, principal
     ob, emp = await service.get_onboarding(session, principal, employee_id)
     return render(request, "onboarding/detail.html",
                   o=await service.onboarding_read(session, ob, emp), e=emp, error=error,
-                  today=date.today(), can_manage=principal.can(Perm.onboarding_manage))
+                  today=today_in(request), can_manage=principal.can(Perm.onboarding_manage))
 
 
 async def _act(request: Request, employee_id: int, session: Session, principal: Principal,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
@@ -17,7 +16,7 @@ from probity.errors import DomainError, NotFound
 from probity.events import get_bus
 from probity.models import EmploymentStatus
 from probity.org import schemas, service
-from probity.web.render import render
+from probity.web.render import render, today_in
 
 router = APIRouter(prefix="/org", include_in_schema=False)
 
@@ -128,7 +127,7 @@ async def employee_detail(request: Request, employee_id: int, session: Session,
                   awards=await employee_awards(session, emp.id),
                   events=events, tenants=tenants, units=units, positions=positions,
                   allowed=allowed, can_transition=principal.can(Perm.employee_lifecycle),
-                  today=date.today().isoformat(), error=error)
+                  today=today_in(request).isoformat(), error=error)
 
 
 @router.post("/employees/{employee_id}/transition", response_class=HTMLResponse)

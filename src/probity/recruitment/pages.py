@@ -4,7 +4,6 @@ résumé, hire). Forms re-render with a localised error on bad input."""
 from __future__ import annotations
 
 import re
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request, UploadFile
@@ -19,7 +18,7 @@ from probity.i18n import translator
 from probity.models.recruitment import CandidateStage
 from probity.org import service as org_service
 from probity.recruitment import resumes, schemas, service
-from probity.web.render import locale_of, render
+from probity.web.render import locale_of, render, today_in
 
 router = APIRouter(prefix="/recruitment", include_in_schema=False)
 
@@ -166,7 +165,7 @@ async def candidate(request: Request, cand_id: int, session: Session, principal:
     nxt = sorted(s.value for s in service.TRANSITIONS[cand.stage] if s != CandidateStage.hired)
     return render(request, "recruitment/candidate.html",
                   c=service.candidate_read(cand, principal, dups), req=req, events=events,
-                  feedback=feedback, next_stages=nxt, error=error, today=date.today(),
+                  feedback=feedback, next_stages=nxt, error=error, today=today_in(request),
                   can_manage=principal.can(Perm.recruitment_manage),
                   can_interview=principal.can(Perm.recruitment_interview),
                   **await _lookups(session, principal))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -10,8 +10,10 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
 from jinja2.runtime import Context
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from probity.auth.deps import csrf_token
+from probity.auth.deps import OptionalPrincipal, Session, csrf_token
 from probity.auth.permissions import Perm, Principal
 from probity.config import DEFAULT_TIMEZONE
 from probity.i18n import negotiate, translator
@@ -29,14 +31,29 @@ def locale_of(request: Request) -> str:
                      settings.default_locale)
 
 
-def parse_day(value: str | None) -> datetime | None:
-    """A `YYYY-MM-DD` filter from a form, as UTC midnight; anything unparsable is no filter."""
+def page_tz(request: Request) -> str:
+    """The zone of this page: the signed-in user's tenant's (`use_tenant_timezone`), else the
+    deployment's default."""
+    return str(getattr(request.state, "tz", None) or request.app.state.settings.default_timezone)
+
+
+def parse_day(value: str | None, tz: str = DEFAULT_TIMEZONE, *, end: bool = False
+              ) -> datetime | None:
+    """A `YYYY-MM-DD` filter from a form as the start of that day in the page's zone (`end`:
+    the start of the next day, so "to 12-05" includes the 5th); unparsable is no filter."""
     if not value:
         return None
     try:
-        return datetime.fromisoformat(value).replace(tzinfo=UTC)
+        day = date.fromisoformat(value[:10])
     except ValueError:
         return None
+    start = datetime.combine(day + timedelta(days=1) if end else day, time(), ZoneInfo(tz))
+    return start.astimezone(UTC)
+
+
+def today_in(request: Request) -> date:
+    """Today's date in the page's zone (a form's default day)."""
+    return datetime.now(ZoneInfo(page_tz(request))).date()
 
 
 TIME_FORMAT = "%Y-%m-%d %H:%M"  # the one display format; /static/app.js formatTime() matches it
@@ -64,11 +81,32 @@ env.globals["sla_tone"] = lambda state: {"ok": "ok", "met": "ok", "warning": "wa
                                                                                        "muted")
 
 
+async def page_timezone(session: AsyncSession, tenant_id: int) -> str:
+    """The zone a tenant's pages show times in (`governance.accessors.display_timezone`), with
+    the group standard read through the settings cache: every page asks."""
+    from probity.governance.sections import DisplaySettings
+    from probity.governance.service import settings_values
+    from probity.models import Tenant
+
+    zone = (await settings_values(session, tenant_id, DisplaySettings)).timezone
+    if zone is None:
+        zone = await session.scalar(select(Tenant.timezone).where(Tenant.id == tenant_id))
+    return zone or DEFAULT_TIMEZONE
+
+
+async def use_tenant_timezone(request: Request, session: Session,
+                              principal: OptionalPrincipal) -> None:
+    """A dependency of every page router: the signed-in user's tenant zone becomes the page's
+    `tz` (server-rendered times, and `<meta name="probity-tz">` for rows JS adds later)."""
+    if principal is not None:
+        request.state.tz = await page_timezone(session, principal.tenant_id)
+
+
 def render(request: Request, template: str, status_code: int = 200, **context: Any
            ) -> HTMLResponse:
     locale = locale_of(request)
     principal: Principal | None = getattr(request.state, "principal", None)
-    context.setdefault("tz", request.app.state.settings.default_timezone)
+    context.setdefault("tz", page_tz(request))
     gettext = translator(locale)
     html = env.get_template(template).render(
         request=request, _=gettext, labels=Labels(gettext), locale=locale, me=principal,

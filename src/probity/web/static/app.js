@@ -8,7 +8,7 @@ export function formatTime(value) {
   const d = value instanceof Date ? value : new Date(value);
   if (Number.isNaN(d.getTime())) return "";
   const parts = Object.fromEntries(new Intl.DateTimeFormat("en-CA", {
-    timeZone: meta("probity-tz") || "Asia/Shanghai", year: "numeric", month: "2-digit",
+    timeZone: meta("probity-tz") || undefined, year: "numeric", month: "2-digit",
     day: "2-digit", hour: "2-digit", minute: "2-digit", hourCycle: "h23",
   }).formatToParts(d).map((p) => [p.type, p.value]));
   return `${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute}`;
