@@ -132,3 +132,15 @@ def test_team_lead_reassigns_a_conversation(as_role: Any, live_server: str) -> N
     moved.locator("[data-testid=supervise]").click()
     page.locator("[data-testid=messages] li").first.wait_for(timeout=15_000)
     assert page.locator("#composer").count() == 0
+
+
+def test_team_lead_sees_the_teams_scorecards(as_role: Any, live_server: str) -> None:
+    page = as_role("lead", width=390)
+    page.goto(f"{live_server}/team")
+    rows = page.locator("[data-testid=team-scores] [data-testid=team-score]")
+    rows.first.wait_for(timeout=15_000)  # loaded into the page by htmx
+    assert rows.count() >= 2
+    # On a phone each row is a card of "label: value" lines: the swapped-in table is labelled.
+    assert rows.first.locator("td").nth(2).get_attribute("data-label") == "合规分"
+    rows.first.locator("a").click()
+    page.locator("[data-testid=compliance-score]").wait_for()

@@ -14,11 +14,12 @@ from probity.chat.pages import router as chat_pages
 from probity.chat.team import router as team_pages
 from probity.finance.pages import router as finance_pages
 from probity.governance.pages import router as governance_pages
-from probity.i18n import LOCALES
+from probity.i18n import LOCALES, N_
 from probity.models import Role
 from probity.notify.pages import router as notify_pages
 from probity.org.pages import router as org_pages
 from probity.web.render import render
+from probity.web.team_scores import router as team_scores_pages
 
 router = APIRouter(include_in_schema=False)
 router.include_router(auth_pages)
@@ -26,6 +27,7 @@ router.include_router(org_pages)
 router.include_router(audit_pages)
 router.include_router(chat_pages)
 router.include_router(team_pages)
+router.include_router(team_scores_pages)
 router.include_router(cases_pages)
 router.include_router(finance_pages)
 router.include_router(notify_pages)
@@ -116,7 +118,7 @@ async def needs_attention(session: Session, principal: Principal) -> list[tuple[
             Case.status == cases_service.S.penalty_proposed,
             Case.penalty_proposed_by_user_id != principal.user_id))).all()
         if pending:
-            out.append(("Penalties waiting for your approval: {n}", len(pending),
+            out.append((N_("Penalties waiting for your approval: {n}"), len(pending),
                         "/cases?status=penalty_proposed", "warn"))
     if principal.can(Perm.alerts_read):
         scope = principal.scope(Perm.alerts_read)
@@ -124,15 +126,72 @@ async def needs_attention(session: Session, principal: Principal) -> list[tuple[
             scope.filter(Alert.tenant_id, Alert.org_unit_id),
             Alert.created_at >= utcnow() - timedelta(hours=24)))
         if n:
-            out.append(("New alerts in the last 24 hours: {n}", int(n), "/alerts", "info"))
+            out.append((N_("New alerts in the last 24 hours: {n}"), int(n), "/alerts", "info"))
+    out += await _pending_approvals(session, principal)
     if principal.can(Perm.employee_lifecycle):
         scope = principal.scope(Perm.employee_lifecycle)
         n = await session.scalar(select(func.count()).select_from(Employee).where(
             scope.filter(Employee.tenant_id, Employee.org_unit_id),
             Employee.status == EmploymentStatus.onboarding))
         if n:
-            out.append(("Employees still onboarding: {n}", int(n),
+            out.append((N_("Employees still onboarding: {n}"), int(n),
                         "/org/employees?status=onboarding", "info"))
+    return out
+
+
+async def _pending_approvals(session: Session, principal: Principal
+                             ) -> list[tuple[str, int, str, str]]:
+    """Requests waiting for this person's approval: leave and overtime, payroll runs someone
+    else prepared, appraisal cycles to sign off, Compliance Star nominations to confirm."""
+    from sqlalchemy import func, or_, select
+
+    from probity.models import (
+        AppraisalCycle,
+        Award,
+        AwardStatus,
+        CycleStatus,
+        LeaveRequest,
+        OvertimeRequest,
+        PayrollRun,
+        RequestStatus,
+        RunStatus,
+    )
+
+    out: list[tuple[str, int, str, str]] = []
+    if principal.can(Perm.attendance_manage):
+        scope = principal.scope(Perm.attendance_manage)
+        n = 0
+        for model in (LeaveRequest, OvertimeRequest):
+            n += int(await session.scalar(select(func.count()).select_from(model).where(
+                scope.filter(model.tenant_id, model.org_unit_id),
+                model.status == RequestStatus.requested)) or 0)
+        if n:
+            out.append((N_("Leave and overtime requests waiting for approval: {n}"), n,
+                        "/attendance", "warn"))
+    if principal.can(Perm.payroll_approve):
+        scope = principal.scope(Perm.payroll_approve)
+        n = int(await session.scalar(select(func.count()).select_from(PayrollRun).where(
+            scope.filter(PayrollRun.tenant_id, None), PayrollRun.status == RunStatus.draft,
+            or_(PayrollRun.prepared_by_user_id.is_(None),
+                PayrollRun.prepared_by_user_id != principal.user_id))) or 0)
+        if n:
+            out.append((N_("Payroll runs waiting for approval: {n}"), n, "/payroll", "warn"))
+    if principal.can(Perm.performance_signoff):
+        scope = principal.scope(Perm.performance_signoff)
+        n = int(await session.scalar(select(func.count()).select_from(AppraisalCycle).where(
+            scope.filter(AppraisalCycle.tenant_id, None),
+            AppraisalCycle.status == CycleStatus.review)) or 0)
+        if n:
+            out.append((N_("Appraisal cycles waiting for sign-off: {n}"), n, "/performance",
+                        "warn"))
+    if principal.can(Perm.performance_manage):
+        scope = principal.scope(Perm.performance_manage)
+        n = int(await session.scalar(select(func.count()).select_from(Award).where(
+            scope.filter(Award.tenant_id, Award.org_unit_id),
+            Award.status == AwardStatus.nominated)) or 0)
+        if n:
+            out.append((N_("Compliance Star nominations to confirm: {n}"), n, "/performance",
+                        "info"))
     return out
 
 
