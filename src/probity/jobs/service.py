@@ -180,6 +180,14 @@ async def _end(session: AsyncSession, ctx: JobContext, state: str, *,
     return bool(outcome.rowcount)
 
 
+def _msgid(exc: DomainError) -> dict[str, Any]:
+    """The error's msgid and parameters, so the job page says it in the reader's language."""
+    if not exc.template:
+        return {}
+    params = {k: v if isinstance(v, int | float | str) else str(v) for k, v in exc.params.items()}
+    return {"template": exc.template, "params": params}
+
+
 async def _fail(ctx: JobContext, error: dict[str, Any]) -> None:
     async with ctx.sessions() as s:
         await _end(s, ctx, "failed", error=error)
@@ -235,7 +243,7 @@ async def execute_job(sessions: SessionFactory, job_id: int, *, last_attempt: bo
             finally:
                 ctx.session = None
     except DomainError as exc:
-        await _fail(ctx, {"code": exc.code, "detail": exc.message, **exc.extra})
+        await _fail(ctx, {"code": exc.code, "detail": exc.message, **_msgid(exc), **exc.extra})
         return "failed"
     except Exception as exc:
         log.exception("job %s (%s) attempt %s failed", job_id, spec.name, ctx.attempt)
