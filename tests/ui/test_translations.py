@@ -1,10 +1,24 @@
-"""Translation coverage: every msgid the pages use has Chinese, and every key-style msgid
-(`case_status.new`, `order_code.shipped`) has English too; plain English msgids are their own
-English. Codes the pages turn into words are enumerated from the code, so a new status or rule
-without words fails here before a user sees it."""
+"""Translation coverage (issue 15.8): every msgid the product uses has Chinese and English.
+
+"Used" means, all found from the source so a new string without words fails here before a user
+sees it:
+
+* every literal `_("…")` in a template;
+* every literal msgid in the Python code: `_("…")` / `gettext("…")` calls, a domain error's
+  `template="…"`, and the helpers that take a msgid (`fail(kind, "…")`, `RowError("…")`,
+  `plan.error(row, column, "…")`, …);
+* every word for a stored code the pages build from a prefix (`_("case_status." ~ s)`,
+  `labels.code("decision", d)`), enumerated from the code's own enumerations and registries
+  (statuses, roles, rules, background tasks and their stages …); a prefix a template uses must
+  have words in both catalogs.
+
+English msgids are English already, but the English catalog still lists them (msgstr = msgid):
+the two catalogs hold the same msgids, so "is it translated?" has one answer per language.
+"""
 
 from __future__ import annotations
 
+import ast
 import re
 from pathlib import Path
 
@@ -12,39 +26,122 @@ import pytest
 from babel.messages.pofile import read_po
 
 from probity.i18n import _DIR, LOCALES, catalog
-from probity.models import CaseStatus, OrderStatus, PaymentMethod, Role
+from probity.models import (
+    AwardStatus,
+    CandidateStage,
+    CaseStatus,
+    CaseStudyStatus,
+    CourseStatus,
+    CycleStatus,
+    EmploymentStatus,
+    LeaveType,
+    OrderStatus,
+    PaymentMethod,
+    RequestStatus,
+    RequisitionStatus,
+    Role,
+    RunStatus,
+)
 from probity.screening.policy import CATEGORIES, DECISIONS
 from probity.web import WEB_DIR
 from probity.web.nav import MENU
 from probity.web.pages import ROLE_CARDS
 
+SRC = Path(__file__).resolve().parents[2] / "src" / "probity"
 KEY = re.compile(r"^[a-z_]+\.[A-Za-z0-9_.]+$")
 CALL = re.compile(r"""\b_\(\s*(?P<q>["'])(?P<id>(?:(?!(?P=q)).)+)(?P=q)""")
+# `_("prefix." ~ value)` and `labels.code("prefix", value)` in templates.
+DYNAMIC = re.compile(r"""\b_\(\s*["'](?P<p>[a-z_]+\.)["']\s*~""")
+LABELS = re.compile(r"""labels\.code\(\s*["'](?P<p>[a-z_.]+)["']""")
+
+# Python callables whose nth positional argument is a msgid.
+TRANSLATE_CALLS = {"_": 0, "N_": 0, "gettext": 0, "_ZH": 0, "_EN": 0, "RowError": 0, "_refuse": 0,
+                   "_invalid": 0, "fail": 1, "_bad": 1}
+# `<x>.error(row, column, msgid, …)`: the row-error lists of the importers.
+METHOD_CALLS = {"error": 2}
+# Placeholders that pass another message through unchanged are not words to translate.
+PASS_THROUGH = re.compile(r"^\{[a-z_]+\}$")
 
 
 def template_msgids() -> set[str]:
     ids: set[str] = set()
     for path in (WEB_DIR / "templates").rglob("*.html"):
         ids |= {m.group("id") for m in CALL.finditer(path.read_text(encoding="utf-8"))}
-    return ids
+    # Prefixes joined to a value (`_("case_status." ~ s)`) are checked by code_msgids().
+    return {m for m in ids if not m.endswith((".", " "))}
+
+
+def template_prefixes() -> set[str]:
+    found: set[str] = set()
+    for path in (WEB_DIR / "templates").rglob("*.html"):
+        text = path.read_text(encoding="utf-8")
+        found |= {m.group("p") for m in DYNAMIC.finditer(text)}
+        found |= {m.group("p") + "." for m in LABELS.finditer(text)}
+    return found
+
+
+def _literals(node: ast.expr) -> list[str]:
+    """A string constant, or both of `"a" if … else "b"`."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return [node.value]
+    if isinstance(node, ast.IfExp):
+        return _literals(node.body) + _literals(node.orelse)
+    return []
+
+
+def python_msgids() -> dict[str, str]:
+    """Literal msgids in the source, each with the file it was first found in."""
+    found: dict[str, str] = {}
+    for path in sorted(SRC.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Call):
+                continue
+            func = node.func
+            args: list[ast.expr] = []
+            if isinstance(func, ast.Name) and func.id in TRANSLATE_CALLS:
+                args = node.args[TRANSLATE_CALLS[func.id]:][:1]
+            elif isinstance(func, ast.Attribute) and func.attr == "_":
+                args = node.args[:1]
+            elif isinstance(func, ast.Attribute) and func.attr in METHOD_CALLS:
+                args = node.args[METHOD_CALLS[func.attr]:][:1]
+            args += [k.value for k in node.keywords if k.arg == "template"]
+            for text in (t for arg in args for t in _literals(arg)):
+                if text and not text.endswith(".html") and not PASS_THROUGH.match(text):
+                    found.setdefault(text, str(path.relative_to(SRC)))
+    return found
+
+
+def _job_stages() -> set[str]:
+    """`ctx.progress(…, stage="…")` literals, and the replay kinds used as stages."""
+    stages = {"replay", "retro"}
+    literal = re.compile(r"""\bstage=["']([a-z_]+)["']""")
+    for path in SRC.rglob("*.py"):
+        for line in path.read_text("utf-8").splitlines():
+            if "progress(" in line:
+                stages |= set(literal.findall(line))
+    return stages
 
 
 def code_msgids() -> set[str]:
     from probity.finance.rules import RULES
+    from probity.jobs.registry import TASKS, load_tasks
+    from probity.models.analytics import TENURE_BANDS
+    from probity.monitoring.qa import CHECKLIST, OUTCOMES
 
     ids = {item.label for item in MENU}
     ids |= {text for cards in ROLE_CARDS.values() for card in cards for text in card[:2]}
-    ids |= {f"case_status.{s.value}" for s in CaseStatus}
-    ids |= {f"order_code.{s.value}" for s in OrderStatus}
-    ids |= {f"payment_code.{m.value}" for m in PaymentMethod}
-    ids |= {f"role.{r.value}" for r in Role}
+    enums = {"case_status": CaseStatus, "order_code": OrderStatus, "payment_code": PaymentMethod,
+             "role": Role, "award_status": AwardStatus, "stage": CandidateStage,
+             "case_study_status": CaseStudyStatus, "course_status": CourseStatus,
+             "cycle_status": CycleStatus, "status": EmploymentStatus, "leave": LeaveType,
+             "request": RequestStatus, "requisition": RequisitionStatus, "run": RunStatus}
+    for prefix, enum in enums.items():
+        ids |= {f"{prefix}.{member.value}" for member in enum}
     ids |= {f"category.{c}" for c in CATEGORIES}
     ids |= {f"decision.{d}" for d in DECISIONS}
     ids |= {f"rule.{r}" for r in RULES}
     ids |= {f"source.{s}" for s in ("screening", "finance", "customer_report", "self_report")}
-    from probity.models.analytics import TENURE_BANDS
-    from probity.monitoring.qa import CHECKLIST, OUTCOMES
-
     ids |= {f"tenure.{b}" for b in (*TENURE_BANDS, "none")}
     ids |= {f"rule_status.{s}" for s in ("in_force", "review_due", "expired", "ended")}
     ids |= {f"qa_item.{i}" for i in CHECKLIST} | {f"qa_outcome.{o}" for o in OUTCOMES}
@@ -54,6 +151,11 @@ def code_msgids() -> set[str]:
                                       "median_hours_to_verification", "complaints_received",
                                       "complaints_substantiated", "open_cases",
                                       "open_qa_reviews")}
+    # The job page (issue 15): the task, its stage and its progress figures in words.
+    load_tasks()
+    ids |= {f"task.{name}" for name in TASKS}
+    ids |= {f"job_stage.{s}" for s in _job_stages()}
+    ids |= {f"job_detail.{k}" for k in ("validated", "written", "to_write", "table")}
     return ids
 
 
@@ -67,24 +169,53 @@ def entries(locale: str) -> dict[str, str]:
     return out
 
 
+def test_the_source_is_read() -> None:
+    """The scanners find what they are meant to (a broken regex would pass everything)."""
+    assert "Skip to main content" in template_msgids()
+    found = python_msgids()
+    assert "a reason is required for every change of group standards" in found
+    assert "Required." in found  # import row errors (plan.error(row, column, msgid))
+    assert "{detail}" not in found
+    assert "Payroll runs waiting for approval: {n}" in found  # marked with N_()
+    assert {"case_status.", "decision."} <= template_prefixes()
+    assert "task.payroll.compute" in code_msgids()
+
+
 @pytest.mark.parametrize("locale", LOCALES)
-def test_every_msgid_the_pages_use_is_translated(locale: str) -> None:
+def test_every_msgid_the_templates_and_the_code_use_is_translated(locale: str) -> None:
     table = catalog(locale)
-    used = template_msgids() | code_msgids()
-    # Dynamic keys built in templates (`_("case_status." ~ s)`) are covered by code_msgids.
-    used = {m for m in used if not m.endswith((".", " "))}
-    missing = sorted(m for m in used if m not in table and (locale == "zh_CN" or KEY.match(m)))
-    assert not missing, f"{len(missing)} msgids without {locale}: {missing[:40]}"
+    used = {m: "templates" for m in template_msgids()}
+    used |= {m: "code enumerations" for m in code_msgids()}
+    used |= python_msgids()
+    missing = sorted(f"{m!r} ({where})" for m, where in used.items() if m not in table)
+    assert not missing, f"{len(missing)} msgids without {locale}:\n" + "\n".join(missing[:60])
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_every_prefix_a_template_builds_has_words(locale: str) -> None:
+    """`_("leave." ~ x)` with no `leave.*` msgid at all is a typo or a missing catalog."""
+    table = catalog(locale)
+    bare = sorted(p for p in template_prefixes()
+                  if not any(k.startswith(p) for k in table))
+    assert not bare, f"prefixes without any {locale} words: {bare}"
 
 
 def test_the_catalogs_agree() -> None:
     zh, en = entries("zh_CN"), entries("en")
     empty_zh = sorted(k for k, v in zh.items() if not v)
     assert not empty_zh, f"msgids with no Chinese: {empty_zh[:40]}"
-    keys_without_en = sorted(k for k in zh if KEY.match(k) and not en.get(k))
-    assert not keys_without_en, f"key msgids with no English: {keys_without_en[:40]}"
+    empty_en = sorted(k for k, v in en.items() if not v)
+    assert not empty_en, f"msgids with no English: {empty_en[:40]}"
+    zh_only = sorted(k for k in zh if k not in en)
+    assert not zh_only, f"{len(zh_only)} msgids translated to Chinese only: {zh_only[:40]}"
     en_only = sorted(k for k in en if k not in zh)
     assert not en_only, f"msgids translated to English only: {en_only[:40]}"
+
+
+def test_english_words_for_codes_are_words() -> None:
+    """A key msgid's English is a word for the code, never the key itself."""
+    lazy = sorted(k for k, v in entries("en").items() if KEY.match(k) and v == k)
+    assert not lazy, f"English entries that repeat their key: {lazy[:40]}"
 
 
 def test_chinese_is_chinese() -> None:
