@@ -13,6 +13,9 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+import pytest
+from pydantic import ValidationError
+
 from probity.payroll.compute import (
     LEGAL_OVERTIME,
     Attendance,
@@ -23,6 +26,7 @@ from probity.payroll.compute import (
     payslip,
 )
 from probity.payroll.gather import overtime_kind
+from probity.payroll.settings import PayrollSettings
 
 D = Decimal
 # Hangzhou's 2024 table as the demo carries it: minimum wage 2,490 a month.
@@ -150,3 +154,15 @@ def test_which_rate_a_day_of_overtime_is_paid_at() -> None:
                 makeup=makeup) == "weekday"  # Saturday worked in lieu
     assert kind(date(2026, 10, 12), rostered=None, holidays=holidays,
                 makeup=makeup) == "weekday"  # Monday
+
+
+def test_the_standard_checks_its_calendar() -> None:
+    s = PayrollSettings()
+    assert "2026-10-01" in s.statutory_holidays and "2026-02-16" in s.statutory_holidays
+    assert len([d for d in s.statutory_holidays if d.startswith("2026")]) == 13  # since 2025
+    assert PayrollSettings(makeup_workdays=[" 2026-10-10", "2026-10-10"]).makeup_workdays == [
+        "2026-10-10"]
+    with pytest.raises(ValidationError):
+        PayrollSettings(statutory_holidays=["2026-13-01"])
+    with pytest.raises(ValidationError):
+        PayrollSettings(deduction_cap_share=Decimal("1.5"))
