@@ -22,6 +22,7 @@ from probity.payroll.compute import (
     CityRates,
     Inputs,
     Rules,
+    days_not_employed,
     overtime_pay,
     payslip,
 )
@@ -166,3 +167,20 @@ def test_the_standard_checks_its_calendar() -> None:
         PayrollSettings(statutory_holidays=["2026-13-01"])
     with pytest.raises(ValidationError):
         PayrollSettings(deduction_cap_share=Decimal("1.5"))
+
+
+def test_a_part_month_is_paid_for_the_days_employed() -> None:
+    """December 2026 starts on a Tuesday. Hired on Wednesday the 16th: 1-4, 7-11, 14-15 = 11
+    paid days before it. Left on Friday the 11th: 14-18, 21-25, 28-31 = 14 after it. A makeup
+    working Saturday (the 12th here, for the sake of the example) counts when outside."""
+    dec, jan = date(2026, 12, 1), date(2027, 1, 1)
+    assert days_not_employed(dec, jan, date(2026, 12, 16), None) == 11
+    assert days_not_employed(dec, jan, date(2020, 1, 1), date(2026, 12, 11)) == 14
+    assert days_not_employed(dec, jan, date(2026, 12, 16), None, {date(2026, 12, 12)}) == 12
+    assert days_not_employed(dec, jan, date(2020, 1, 1), None) == 0
+    # Base 4,350: a day's pay 200. 11 days not employed: 2,200, time not worked. 20 points ×
+    # 50 = 1,000 of fines; limits 20 % of 4,350 = 870 and 2,150 − 2,490 × 10.75 ÷ 21.75
+    # (= 1,230.69) = 919.31: 870 allowed, 130 waived; gross 4,350 − 2,200 − 1,000 + 130.
+    s = slip("4350", penalty_points=20, attendance=Attendance(not_employed_days=11))
+    assert s["lines"]["attendance"] == [["not_employed", "11", "200.00", "2200.00"]]
+    assert s["deduction_waived"] == D("130.00") and s["gross"] == D("1280.00")

@@ -10,7 +10,8 @@ so a run computes 50,000 payslips in a worker thread and a test checks any one b
                a share of the month's wage (20 %: 《工资支付暂行规定》 art. 16), and what keeps
                the month's pay at the floor (the city's minimum wage, pro rata for days not
                worked; overtime pay does not count towards it: 《最低工资规定》 art. 12).
-               Pay for time not worked (absence, unpaid leave) is not a fine and is not capped.
+               Pay for time not worked (absence, unpaid leave, days of a part month before the
+               hire or after leaving) is not a fine and is not capped.
     social insurance / housing fund (employee part) = base clamped to the city's floor..ceiling
                                                       × each rate, rounded to the cent
     income tax = the cumulative withholding method (payroll.tax), special deduction = the
@@ -20,8 +21,9 @@ so a run computes 50,000 payslips in a worker thread and a test checks any one b
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -58,6 +60,9 @@ class Attendance:
     absent: int = 0
     missing_punch: int = 0
     unpaid_leave_days: Decimal = Decimal(0)
+    # Paid days (Monday to Friday, and makeup working days) of the month before the hire date
+    # or after the leaving date: a part month is paid for the days employed.
+    not_employed_days: int = 0
 
 
 @dataclass(frozen=True)
@@ -144,7 +149,8 @@ def attendance_deduction(att: Attendance, wage: Decimal, rules: Rules) -> Deduct
                               ("early_leave", att.early_leave, rules.early_leave),
                               ("missing_punch", att.missing_punch, rules.missing_punch),
                               ("absent", att.absent, absent_each),
-                              ("unpaid_leave", att.unpaid_leave_days, cents(day))):
+                              ("unpaid_leave", att.unpaid_leave_days, cents(day)),
+                              ("not_employed", att.not_employed_days, cents(day))):
         if count:
             amount = cents(Decimal(count) * each)
             total += amount
@@ -154,9 +160,27 @@ def attendance_deduction(att: Attendance, wage: Decimal, rules: Rules) -> Deduct
         time_off += cents(Decimal(att.absent) * min(absent_each, cents(day)))
     if att.unpaid_leave_days:
         time_off += cents(Decimal(att.unpaid_leave_days) * cents(day))
+    if att.not_employed_days:
+        time_off += cents(Decimal(att.not_employed_days) * cents(day))
     return Deductions(total=total, time_off=time_off,
-                      days_off=Decimal(att.absent) + Decimal(att.unpaid_leave_days),
+                      days_off=Decimal(att.absent) + Decimal(att.unpaid_leave_days)
+                      + Decimal(att.not_employed_days),
                       items=items)
+
+
+def days_not_employed(month: date, end: date, hired: date, left: date | None,
+                      makeup: Collection[date] = ()) -> int:
+    """Paid days of the month [month, end) outside employment (before `hired`, after `left`,
+    the last day employed): Monday to Friday — statutory holidays on them included, as the
+    21.75 paid days a month count them (劳社部发〔2008〕3号) — and makeup working days."""
+    count = 0
+    day = month
+    while day < end:
+        if (day < hired or (left is not None and day > left)) and (
+                day.weekday() < 5 or day in makeup):
+            count += 1
+        day += timedelta(days=1)
+    return count
 
 
 def overtime_pay(minutes: Mapping[str, int], rates: Mapping[str, Decimal], monthly: Decimal,

@@ -50,6 +50,7 @@ from probity.payroll.compute import (
     Inputs,
     Rules,
     YearToDate,
+    days_not_employed,
 )
 from probity.payroll.settings import effective_settings
 from probity.payroll.tables import cities_for, city_rates, structures_for
@@ -88,6 +89,7 @@ async def gather(session: AsyncSession, run: PayrollRun) -> Gathered:
               .group_by(SalaryAssignment.employee_id).subquery())
     rows = (await session.execute(
         select(Employee.id, Employee.tenant_id, Employee.org_unit_id, Employee.hire_date,
+               Employee.left_date,
                SalaryAssignment.base, SalaryAssignment.allowances,
                SalaryAssignment.allowances_total, SalaryAssignment.city,
                SalaryAssignment.additional_deduction, SalaryAssignment.bank_account,
@@ -226,7 +228,11 @@ async def gather(session: AsyncSession, run: PayrollRun) -> Gathered:
                 late=a.get("late", 0), early_leave=a.get("early_leave", 0),
                 absent=a.get("absent", 0), missing_punch=a.get("missing_punch", 0),
                 unpaid_leave_days=leave_days.get(r.id, Decimal(0))
-                if r.tenant_id in unpaid_leave else Decimal(0)),
+                if r.tenant_id in unpaid_leave else Decimal(0),
+                not_employed_days=days_not_employed(
+                    month, end, r.hire_date, r.left_date, calendars[r.tenant_id][1])
+                if r.hire_date > month or (r.left_date is not None and r.left_date < end)
+                else 0),
             adjustments=adjustments.get(r.id, ()), ytd=ytd.get(r.id, YearToDate()),
             overtime_minutes=overtime.get(r.id, {}),
             overtime_rates=overtime_rates[r.tenant_id].get(r.grade or "", LEGAL_OVERTIME)))
