@@ -13,9 +13,18 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from tests.chat.helpers import active_conversation, an_order, go_available, team_agents
 
-from probity.chat import conversations
+from probity.chat import conversations, routing
 from probity.chat.screening import BLOCK_NOTICE, screen_text
-from probity.models import Alert, Conversation, ConversationStatus, Message, OrgUnit, Transfer
+from probity.models import (
+    Alert,
+    Conversation,
+    ConversationStatus,
+    Employee,
+    Message,
+    OrgUnit,
+    Transfer,
+    User,
+)
 
 BLOCKED_TEXT = "加我vx abc12345，私下聊"
 
@@ -363,3 +372,20 @@ async def test_guest_guessing_is_limited(client, db: AsyncSession) -> None:  # t
                                 "phone_last4": order.contact_phone[-4:]})
     assert r.status_code == 429 and r.json()["code"] == "too_many_attempts"
     assert r.headers["retry-after"]
+
+
+async def test_agent_is_named_by_employee_name_else_display_name_never_username(
+        db: AsyncSession) -> None:
+    """What the customer's "客服 <name> 已接入" line shows."""
+    agent = await db.scalar(select(User).where(User.username == "agent"))
+    staff = await db.scalar(select(User).where(User.username == "admin"))
+    assert agent is not None and agent.employee_id is not None and staff is not None
+    employee = await db.get(Employee, agent.employee_id)
+    assert employee is not None
+    with_employee = Conversation(id=-1, agent_user_id=agent.id, agent_employee_id=employee.id)
+    # An account without an employee record (a contractor's, say): its display name.
+    without = Conversation(id=-2, agent_user_id=staff.id, agent_employee_id=None)
+    unstaffed = Conversation(id=-3, agent_user_id=None, agent_employee_id=None)
+    names = await routing.agent_names(db, [with_employee, without, unstaffed])
+    assert names == {-1: employee.name, -2: staff.display_name}
+    assert employee.name != agent.username and staff.display_name != staff.username

@@ -45,6 +45,7 @@ def test_customer_agent_chat_block_and_live_alert(chat_browser: Any,
     agent_ctx = browser.new_context(locale="zh-CN")
     customer_ctx = browser.new_context(locale="zh-CN")
     hr_ctx = browser.new_context(locale="zh-CN")
+    en_ctx = browser.new_context(locale="en-US")
     try:
         agent = agent_ctx.new_page()
         sign_in(agent, live_server, "agent")
@@ -67,6 +68,9 @@ def test_customer_agent_chat_block_and_live_alert(chat_browser: Any,
         if customer.locator("#start-signed-in").is_visible():
             customer.click("#start-signed-in")
         customer.wait_for_selector("#chat:not([hidden]) [data-testid=composer]")
+        # Who joined, by name (the agent's employee name, not the account's username).
+        customer.wait_for_selector("#chat-status:has-text('李娜')")
+        assert customer.locator("#chat-status").inner_text() == "客服 李娜 已接入"
         customer.fill("[data-testid=composer]", "你好，我的耳机还没发货")
         customer.click("[data-testid=send]")
         customer.wait_for_selector("li.msg.mine >> text=耳机还没发货")
@@ -95,9 +99,8 @@ def test_customer_agent_chat_block_and_live_alert(chat_browser: Any,
         assert "abc12345" not in agent.locator("[data-testid=messages]").inner_text()
 
         # The alert reaches HR live, without a reload.
-        hr.wait_for_function(
-            f"document.querySelectorAll('[data-testid=alert-row]').length > {rows_before}",
-            timeout=10_000)
+        # (a locator, not wait_for_function: the CSP allows no eval)
+        hr.locator("[data-testid=alert-row]").nth(rows_before).wait_for(timeout=10_000)
         first = hr.locator("[data-testid=alert-row]").first.inner_text()
         assert "拦截" in first and "私下联系方式" in first and "abc12345" not in first
 
@@ -109,6 +112,14 @@ def test_customer_agent_chat_block_and_live_alert(chat_browser: Any,
         assert not agent.locator("[data-testid=notice]").is_visible()
         customer.screenshot(path=str(tmp_path / "customer.png"), full_page=True)
         hr.screenshot(path=str(tmp_path / "hr_alerts.png"), full_page=True)
+
+        # The same line in English, for the same customer resuming the conversation.
+        english = en_ctx.new_page()
+        sign_in(english, live_server, "customer")
+        english.goto(f"{live_server}/chat")
+        english.wait_for_selector("#chat-status:has-text('李娜')")
+        assert english.locator("#chat-status").inner_text() == \
+            "Agent 李娜 has joined the conversation"
     finally:
-        for ctx in (agent_ctx, customer_ctx, hr_ctx):
+        for ctx in (agent_ctx, customer_ctx, hr_ctx, en_ctx):
             ctx.close()

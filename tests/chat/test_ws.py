@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import sqlite3
 import uuid
 
 import pytest
 from tests.chat.conftest import recv, recv_until, sign_in, ws_connect
 
 from probity.chat.screening import BLOCK_NOTICE
+from probity.demo import DEMO_LOGINS
 
 BLOCKED = "加我vx abc12345，私下聊"
+# The demo agent's account is "客服 李娜 (售前一组)"; the customer is shown her name, "李娜".
+AGENT_NAME = next(d for u, d, *_ in DEMO_LOGINS if u == "agent").split(" ")[1]
 
 
 def _open_conversation(base: str) -> tuple[int, object, object]:
@@ -30,6 +34,8 @@ def test_chat_over_websocket_ack_block_resume_recall(chat_server: str) -> None:
     try:
         hello = recv(cws)
         assert hello["type"] == "hello" and hello["role"] == "customer"
+        # The agent's name (the employee's), neither the username nor the account's label.
+        assert hello["conversation"]["agent_name"] == AGENT_NAME
         assert recv_until(cws, "synced")[0]["seq"] == 0
         assert recv(aws)["role"] == "agent"
         recv_until(aws, "synced")
@@ -117,3 +123,34 @@ def test_alert_reaches_hr_feed_live(chat_server: str) -> None:
         assert "abc12345" not in alert["snippet"]
     finally:
         feed.close()
+
+
+def test_assigned_event_names_the_new_agent_never_a_username(chat_server: str,
+                                                             chat_db_url: str) -> None:
+    """A team lead hands the conversation to another agent: the customer's socket is told who
+    joined by name. The other agents' usernames are employee numbers (internal codes)."""
+    customer = sign_in(chat_server, "customer")
+    r = customer.post("/api/v1/chat/conversations", json={})  # routed, or waiting: either
+    assert r.status_code == 201, r.text
+    conv_id = r.json()["conversation"]["id"]
+    with sqlite3.connect(chat_db_url.split("///", 1)[1]) as db:
+        user_id, username, name = db.execute(
+            "SELECT u.id, u.username, e.name FROM users u"
+            " JOIN employees e ON e.id = u.employee_id"
+            " JOIN role_assignments r ON r.user_id = u.id AND r.role = 'agent'"
+            " JOIN conversations c ON c.org_unit_id = r.org_unit_id"
+            " WHERE c.id = ? AND u.username <> 'agent' ORDER BY u.id LIMIT 1",
+            (conv_id,)).fetchone()
+    assert username != name
+    cws = ws_connect(chat_server, f"/ws/chat/{conv_id}", customer)
+    try:
+        recv_until(cws, "synced")
+        lead = sign_in(chat_server, "lead")
+        r = lead.post(f"/api/v1/chat/conversations/{conv_id}/reassign",
+                      json={"to_user_id": user_id, "reason": "转交"})
+        assert r.status_code == 200, r.text
+        assigned, _ = recv_until(cws, "assigned")
+        assert assigned["agent_user_id"] == user_id and assigned["status"] == "active"
+        assert assigned["agent_name"] == name
+    finally:
+        cws.close()

@@ -123,19 +123,24 @@ async def start_conversation(
                  after={"team": team.id, "agent_user_id": conv.agent_user_id,
                         "status": conv.status.value, "via": "account" if not token else "order"})
     if agent is not None:
-        _notify_assigned(session, publish, conv)
+        await _notify_assigned(session, publish, [conv])
     return conv, token
 
 
-def _notify_assigned(session: AsyncSession, publish: Publish, conv: Conversation) -> None:
-    event = {"type": "assigned", "conversation_id": conv.id, "agent_user_id": conv.agent_user_id,
-             "status": conv.status.value}
-    agent_id = conv.agent_user_id
+async def _notify_assigned(session: AsyncSession, publish: Publish,
+                           convs: list[Conversation]) -> None:
+    """After commit: tell each conversation's sockets and its new agent who took it (the
+    customer's page says "客服 <name> 已接入" / "Agent <name> has joined")."""
+    if not convs:
+        return
+    names = await routing.agent_names(session, convs)
+    events = [(c.id, c.agent_user_id, routing.assigned_event(c, names.get(c.id))) for c in convs]
 
     async def effect() -> None:
-        await publish(conv_channel(conv.id), event)
-        if agent_id is not None:
-            await publish(agent_channel(agent_id), event)
+        for conv_id, agent_id, event in events:
+            await publish(conv_channel(conv_id), event)
+            if agent_id is not None:
+                await publish(agent_channel(agent_id), event)
 
     after_commit(session, effect)
 
@@ -170,8 +175,7 @@ async def set_availability(session: AsyncSession, principal: Principal, publish:
                  target_id=principal.user_id, tenant_id=tenant_id,
                  after={"available": available, "team": team_id})
     if available:
-        for conv in await routing.drain_queue(session, team_id):
-            _notify_assigned(session, publish, conv)
+        await _notify_assigned(session, publish, await routing.drain_queue(session, team_id))
     return status
 
 
@@ -322,9 +326,7 @@ async def close_conversation(session: AsyncSession, conv: Conversation, who: Par
                  target_id=conv.id, tenant_id=conv.tenant_id,
                  actor_name=None if who.principal else "guest",
                  before={"status": before}, after={"status": "closed"})
-    freed = await routing.drain_queue(session, conv.org_unit_id)
-    for c in freed:
-        _notify_assigned(session, publish, c)
+    await _notify_assigned(session, publish, await routing.drain_queue(session, conv.org_unit_id))
     event = {"type": "closed", "conversation_id": conv.id}
 
     async def effect() -> None:
@@ -390,7 +392,7 @@ async def reassign(session: AsyncSession, principal: Principal, publish: Publish
                  target_id=conv.id, tenant_id=conv.tenant_id,
                  before={"agent_user_id": previous},
                  after={"agent_user_id": to_user_id, "reason": reason})
-    _notify_assigned(session, publish, conv)
+    await _notify_assigned(session, publish, [conv])
     return transfer
 
 

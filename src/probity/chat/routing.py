@@ -4,7 +4,7 @@ drains (oldest first) whenever an agent frees up or becomes available."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from sqlalchemy import and_, func, select
@@ -19,10 +19,43 @@ from probity.models import (
     EmploymentStatus,
     OrgUnit,
     Transfer,
+    User,
 )
 from probity.models.base import utcnow
 
 Publish = Callable[[str, dict[str, Any]], Awaitable[None]]
+
+
+async def agent_names(session: AsyncSession, convs: Iterable[Conversation]) -> dict[int, str]:
+    """The name the customer is shown for each conversation's agent, by conversation id: the
+    agent's employee name, or for an account without an employee record its display name —
+    never the username, which is often an internal code (an employee number). Conversations
+    without an agent (or without a usable name) are left out. Two queries at most."""
+    staffed = [c for c in convs if c.agent_user_id is not None]
+    emp_ids = {c.agent_employee_id for c in staffed if c.agent_employee_id is not None}
+    user_ids = {c.agent_user_id for c in staffed}
+    employees: dict[int, str] = {}
+    if emp_ids:
+        employees = {r.id: r.name for r in await session.execute(
+            select(Employee.id, Employee.name).where(Employee.id.in_(emp_ids)))}
+    users: dict[int, str] = {}
+    if any(c.agent_employee_id not in employees for c in staffed):
+        users = {r.id: r.display_name for r in await session.execute(
+            select(User.id, User.display_name).where(User.id.in_(user_ids)))}
+    names: dict[int, str] = {}
+    for c in staffed:
+        assert c.agent_user_id is not None
+        name = (employees.get(c.agent_employee_id) if c.agent_employee_id is not None else None) \
+            or users.get(c.agent_user_id)
+        if name and name.strip():
+            names[c.id] = name.strip()
+    return names
+
+
+def assigned_event(conv: Conversation, agent_name: str | None) -> dict[str, Any]:
+    """The `assigned` event of a conversation (to the customer's and the agent's sockets)."""
+    return {"type": "assigned", "conversation_id": conv.id, "agent_user_id": conv.agent_user_id,
+            "agent_name": agent_name, "status": conv.status.value}
 
 
 async def pick_agent(session: AsyncSession, org_unit_id: int,
@@ -117,7 +150,7 @@ async def requeue_agent(session: AsyncSession, user_ids: list[int], publish: Pub
                Conversation.status != ConversationStatus.closed)
         .order_by(Conversation.id))).all())
     await session.flush()
-    events: list[tuple[int, int | None, dict[str, object]]] = []
+    moved: list[tuple[Conversation, int | None]] = []
     for conv in convs:
         agent = await pick_agent(session, conv.org_unit_id, exclude_user_id=conv.agent_user_id)
         if agent is not None:
@@ -132,10 +165,10 @@ async def requeue_agent(session: AsyncSession, user_ids: list[int], publish: Pub
             conv.agent_employee_id = None
             conv.status = ConversationStatus.waiting
         await session.flush()
-        events.append((conv.id, t.to_user_id, {
-            "type": "assigned", "conversation_id": conv.id, "agent_user_id": conv.agent_user_id,
-            "status": conv.status.value}))
-    if publish is not None and events:
+        moved.append((conv, t.to_user_id))
+    if publish is not None and moved:
+        names = await agent_names(session, [c for c, _to in moved])
+        events = [(c.id, to, assigned_event(c, names.get(c.id))) for c, to in moved]
         from probity.chat.wire import agent_channel, conv_channel
 
         async def tell() -> None:

@@ -48,6 +48,7 @@ from probity.auth.deps import commit, cookie_principal
 from probity.auth.permissions import Perm, Principal
 from probity.auth.service import principal_from_token
 from probity.auth.sessions import SESSION_ENDED, still_valid, user_channel
+from probity.chat import routing
 from probity.chat.conversations import (
     Participant,
     history,
@@ -110,9 +111,10 @@ async def ws_principal(websocket: WebSocket, session: AsyncSession) -> Principal
     return None
 
 
-def conversation_state(conv: Conversation) -> dict[str, Any]:
+def conversation_state(conv: Conversation, agent_name: str | None) -> dict[str, Any]:
     return {"id": conv.id, "status": conv.status.value, "last_seq": conv.last_seq,
-            "agent_user_id": conv.agent_user_id, "csat_score": conv.csat_score,
+            "agent_user_id": conv.agent_user_id, "agent_name": agent_name,
+            "csat_score": conv.csat_score,
             "customer": {"delivered": conv.customer_delivered_seq,
                          "read": conv.customer_read_seq},
             "agent": {"delivered": conv.agent_delivered_seq, "read": conv.agent_read_seq}}
@@ -365,7 +367,8 @@ async def chat_socket(websocket: WebSocket, conv_id: int, after: int = 0,
             conv2 = await session.get(Conversation, conv_id)
             assert conv2 is not None
             backlog = await history(session, conv2, who, after_seq=after, limit=10_000)
-            state = conversation_state(conv2)
+            state = conversation_state(
+                conv2, (await routing.agent_names(session, [conv2])).get(conv2.id))
             hello: dict[str, Any] = {"type": "hello", "role": who.role, "conversation": state}
             if who.role == "customer":  # the official-channel reminder (group standards)
                 reminder = await official_reminder(session, conv2.tenant_id)

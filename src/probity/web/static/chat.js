@@ -6,6 +6,7 @@ const t = {
   delivered: root.dataset.tDelivered, read: root.dataset.tRead,
   recalled: root.dataset.tRecalled, waiting: root.dataset.tWaiting, closed: root.dataset.tClosed,
   blocked: root.dataset.tBlocked, joined: root.dataset.tJoined,
+  joinedNamed: root.dataset.tJoinedNamed,
   reasons: JSON.parse(root.dataset.tReasons || "{}"),
 };
 const errors = JSON.parse(root.dataset.tErrors || "{}");
@@ -34,11 +35,18 @@ async function start(body) {
   open(data.conversation, data.queue_position);
 }
 
+// "客服 李娜 已接入": the agent's name as the server gives it (the employee's name, never a
+// username); the line without a name when there is none.
+function joinedText(conv) {
+  const name = conv.agent_name;
+  return name ? t.joinedNamed.replace("{name}", () => name) : t.joined;
+}
+
 function setStatus(conv, pos) {
   const el = document.getElementById("chat-status");
   if (conv.status === "waiting") el.textContent = `${t.waiting} ${pos || ""}`;
   else if (conv.status === "closed") showClosed();
-  else el.textContent = conv.agent_user_id ? t.joined : "";
+  else el.textContent = conv.agent_user_id ? joinedText(conv) : "";
 }
 
 function showClosed() {
@@ -82,7 +90,7 @@ function open(conv, pos) {
         document.getElementById("chat-status").textContent =
           f.read >= Math.max(0, ...mySeqs) ? t.read : t.delivered;
       }
-      if (f.type === "assigned") document.getElementById("chat-status").textContent = t.joined;
+      if (f.type === "assigned") setStatus(f);  // a new agent, or back to the queue
       if (f.type === "closed") showClosed();
       list.scrollTop = list.scrollHeight;
     },
