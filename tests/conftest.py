@@ -33,7 +33,20 @@ TEST_SECRET = "test-secret-key-0123456789abcdef0123456789"
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Browser tests last: Playwright's sync API holds an event loop in the main thread while a
-    browser is open, so they must not interleave with the async tests."""
+    browser is open, so they must not interleave with the async tests.
+
+    PROBITY_TEST_DB_ONLY=1 (CI's second run, against PostgreSQL and Redis) keeps only the tests
+    whose outcome can depend on the database or a service: those using the `database_url`
+    fixture and those marked `postgres` or `redis`. The rest are pure and already ran."""
+    if os.environ.get("PROBITY_TEST_DB_ONLY") == "1":
+        keep, drop = [], []
+        for item in items:
+            uses_db = "database_url" in getattr(item, "fixturenames", ())
+            service = item.get_closest_marker("postgres") or item.get_closest_marker("redis")
+            (keep if uses_db or service else drop).append(item)
+        if drop:
+            config.hook.pytest_deselected(items=drop)
+            items[:] = keep
     items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
 
 

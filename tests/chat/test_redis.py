@@ -27,7 +27,8 @@ def _redis_up() -> bool:
         return False
 
 
-pytestmark = pytest.mark.skipif(not _redis_up(), reason=f"Redis unreachable at {REDIS_URL}")
+pytestmark = [pytest.mark.redis,
+              pytest.mark.skipif(not _redis_up(), reason=f"Redis unreachable at {REDIS_URL}")]
 
 
 @pytest.fixture(scope="module")

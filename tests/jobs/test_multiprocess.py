@@ -24,6 +24,8 @@ PG_URL = os.environ.get("PROBITY_TEST_DATABASE_URL", "")
 REDIS_URL = os.environ.get("PROBITY_TEST_REDIS_URL", "")
 pytestmark = [
     pytest.mark.slow,
+    pytest.mark.postgres,
+    pytest.mark.redis,
     pytest.mark.skipif(not PG_URL.startswith("postgresql") or not REDIS_URL,
                        reason="needs PostgreSQL (PROBITY_TEST_DATABASE_URL) and Redis "
                               "(PROBITY_TEST_REDIS_URL)"),

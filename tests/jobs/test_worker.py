@@ -16,8 +16,9 @@ from tests.jobs.helpers import effects, enqueue_now, job_row
 from probity.config import Settings
 
 REDIS_URL = os.environ.get("PROBITY_TEST_REDIS_URL")
-pytestmark = pytest.mark.skipif(not REDIS_URL, reason="PROBITY_TEST_REDIS_URL is not set "
-                                                      "(a Redis for the job broker)")
+pytestmark = [pytest.mark.redis,
+              pytest.mark.skipif(not REDIS_URL, reason="PROBITY_TEST_REDIS_URL is not set "
+                                                       "(a Redis for the job broker)")]
 
 
 @pytest.fixture

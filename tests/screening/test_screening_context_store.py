@@ -21,6 +21,7 @@ from probity.screening.context import (
 )
 
 REDIS_URL = os.environ.get("PROBITY_TEST_REDIS_URL", "")
+pytestmark = pytest.mark.redis
 needs_redis = pytest.mark.skipif(not REDIS_URL, reason="PROBITY_TEST_REDIS_URL is not set")
 
 

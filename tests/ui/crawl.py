@@ -222,6 +222,13 @@ def crawl(browser: Any, base: str, username: str, *, max_pages: int = 60
     return reports
 
 
+def assert_clean(browser: Any, base: str, username: str) -> None:
+    reports = crawl(browser, base, username)
+    assert len(reports) > 2, "the crawl reached no pages"
+    problems = [f"{r.url}: {p}" for r in reports for p in r.problems]
+    assert not problems, f"{len(problems)} problems as {username}:\n" + "\n".join(problems)
+
+
 def keyboard_menu_opens(browser: Any, base: str, username: str) -> bool:
     """On a phone, Tab reaches the skip link and then the menu button, and Enter opens it."""
     context = browser.new_context(viewport=PHONE, locale="zh-CN")
