@@ -25,13 +25,13 @@ async def audit_page(request: Request, session: Session, principal: AuditReader,
                                     until=parse_day(until, page_tz(request), end=True), **filters)
     query = "&".join(f"{k}={v}" for k, v in {**filters, "since": since, "until": until}.items()
                      if v)
-    from sqlalchemy import distinct, select
+    from sqlalchemy import select
 
     from probity.models import AuditEntry
 
-    actions = (await session.scalars(select(distinct(AuditEntry.action))
+    actions = (await session.scalars(select(AuditEntry.action).distinct()
                                      .order_by(AuditEntry.action))).all()
-    target_types = (await session.scalars(select(distinct(AuditEntry.target_type))
+    target_types = (await session.scalars(select(AuditEntry.target_type).distinct()
                                           .order_by(AuditEntry.target_type))).all()
     return render(request, "audit/list.html", rows=rows, page=page, query=query,
                   actions=actions, target_types=target_types,
