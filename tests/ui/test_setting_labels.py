@@ -11,7 +11,7 @@ from probity.web.labels import Labels
 
 @pytest.mark.parametrize(("locale", "expected"), [
     ("zh_CN", "周六 18:00-21:00、周末 09:00-12:00、每天 00:00-06:00"),
-    ("en", "Sat 18:00-21:00、Weekend 09:00-12:00、Daily 00:00-06:00"),
+    ("en", "Sat 18:00-21:00, Weekend 09:00-12:00, Daily 00:00-06:00"),
 ])
 def test_weekly_windows_in_the_readers_language(locale: str, expected: str) -> None:
     labels = Labels(translator(locale))

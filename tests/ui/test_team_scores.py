@@ -34,6 +34,8 @@ async def test_the_team_page_loads_the_teams_scorecards(as_user: Any, db: AsyncS
     assert agent_emp in shown
     # Each row's compliance score is the one the agent's own scorecard shows.
     me = await client.get(f"/performance/scorecards/{agent_emp}")
+    # Its positive record links the conversations to supervise, never the JSON API.
+    assert "/api/v1/chat" not in me.text and 'href="/team/conversations/' in me.text
     score = re.search(r'data-testid="compliance-score">(\d+)<', me.text)
     assert score is not None
     row = re.search(rf'data-employee="{agent_emp}">.*?tone-\w+">(\d+)</span>', fragment.text,

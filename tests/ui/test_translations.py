@@ -151,6 +151,7 @@ def code_msgids() -> set[str]:
                                       "median_hours_to_verification", "complaints_received",
                                       "complaints_substantiated", "open_cases",
                                       "open_qa_reviews")}
+    ids |= {"separator.list", "separator.pairs", "separator.colon"}  # web/labels.py
     # The job page (issue 15): the task, its stage and its progress figures in words.
     load_tasks()
     ids |= {f"task.{name}" for name in TASKS}

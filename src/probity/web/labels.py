@@ -36,6 +36,14 @@ class _Safe(dict[str, Any]):
 class Labels:
     def __init__(self, gettext: Gettext) -> None:
         self._ = gettext
+        # Punctuation joining words: 、；： in Chinese, ", " "; " ": " in English.
+        self.comma = self._text("separator.list", "、")
+        self.semicolon = self._text("separator.pairs", "；")
+        self.colon = self._text("separator.colon", "：")
+
+    def _text(self, msgid: str, default: str) -> str:
+        text = self._(msgid)
+        return default if text == msgid else text
 
     def has(self, msgid: str) -> bool:
         return self._(msgid) != msgid
@@ -95,9 +103,10 @@ class Labels:
         if value is None or value == "":
             return "—"
         if isinstance(value, list):
-            return "、".join(self.setting(v) for v in value) or "—"
+            return self.comma.join(self.setting(v) for v in value) or "—"
         if isinstance(value, dict):
-            return "；".join(f"{self.option(k)}：{self.setting(v)}" for k, v in value.items())
+            return self.semicolon.join(f"{self.option(k)}{self.colon}{self.setting(v)}"
+                                       for k, v in value.items())
         if isinstance(value, str):
             # A weekly window such as "sat 18:00-21:00": the day word in the reader's language.
             head, sep, rest = value.partition(" ")
@@ -122,10 +131,10 @@ class Labels:
         if isinstance(value, bool):
             return self._("Yes") if value else self._("No")
         if isinstance(value, list):
-            return "、".join(self.value(field, v) for v in value) or "—"
+            return self.comma.join(self.value(field, v) for v in value) or "—"
         if isinstance(value, dict):
-            return "；".join(f"{self.code('field', k)}：{self.value(k, v)}"
-                            for k, v in value.items())
+            return self.semicolon.join(f"{self.code('field', k)}{self.colon}{self.value(k, v)}"
+                                       for k, v in value.items())
         if isinstance(value, str):
             keys = [f"value.{field}.{value}", f"value.{value}", f"field.{value}"]
             if field in ("status", "decision", "from_status", "to_status"):
@@ -175,7 +184,7 @@ class Labels:
         source, sep, what = title.partition(": ")
         if sep and self.has(f"source.{source}"):
             kind = "rule" if self.has(f"rule.{what}") else "category"
-            return f"{self._(f'source.{source}')}：{self.code(kind, what)}"
+            return f"{self._(f'source.{source}')}{self.colon}{self.code(kind, what)}"
         return title
 
     def alert_text(self, source: str | None, rule: str | None, snippet: str,
