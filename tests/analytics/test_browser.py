@@ -44,3 +44,30 @@ def test_compliance_acts_on_a_finding(browser: Any, live_server: str, tmp_path: 
         assert not errors, errors
     finally:
         context.close()
+
+
+def test_hr_assigns_training_from_a_finding(browser: Any, live_server: str) -> None:
+    """HR opens the dashboard, assigns a course to a finding's people in one step and lands
+    on the course, which says how many got it; the heat-map switches to the violation rate."""
+    context = browser.new_context(locale="zh-CN")
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    try:
+        sign_in(page, live_server, "hr")
+        page.goto(f"{live_server}/analytics")
+        page.wait_for_selector("[data-testid=heatmap] canvas")
+        page.select_option("[data-testid=heat-metric]", "violation_rate")
+        assert page.locator("#chart-heatmap").get_attribute("data-metric") == "violation_rate"
+        finding = page.locator("[data-testid=finding]").first
+        assert finding.locator("[data-testid=act]").count() == 0  # rules are compliance's
+        finding.locator("[data-testid=assign-training]").click()
+        form = finding.locator("[data-testid=training-form]")
+        assert form.locator("[data-testid=course] option").count() >= 1
+        form.locator("[data-testid=assign-course]").click()
+        page.wait_for_url("**/training/courses/*")
+        notice = page.locator("[data-testid=assigned]").inner_text()
+        assert "已布置给" in notice, notice
+        assert not errors, errors
+    finally:
+        context.close()
