@@ -94,3 +94,15 @@ def test_a_day_filter_is_a_day_of_the_zone() -> None:
     assert parse_day("2026-12-05", "Asia/Shanghai") == datetime(2026, 12, 4, 16, tzinfo=UTC)
     assert parse_day("not a day") is None
     assert parse_day("") is None
+
+
+def test_a_moment_in_an_audit_change_shows_in_the_zone() -> None:
+    """The crawl found `2026-12-05T10:00:00+00:00` in the audit log's before/after."""
+    from probity.i18n import translator
+    from probity.web.labels import Labels
+
+    labels = Labels(translator("zh_CN"), ZONE)
+    rows = labels.diff({"due_at": "2026-12-05T10:00:00+00:00"},
+                       {"due_at": "2026-12-19T02:12:45.765447+00:00"})
+    assert [(r.before, r.after) for r in rows] == [("2026-12-05 05:00", "2026-12-18 21:12")]
+    assert labels.value("hire_date", "2026-12-05") == "2026-12-05"  # a day stays a day

@@ -9,6 +9,7 @@ Every stored code has a msgid `<kind>.<code>` in the catalogs (`order_status.shi
 from __future__ import annotations
 
 import json
+import re
 import string
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -19,6 +20,8 @@ from zoneinfo import ZoneInfo
 from probity.config import DEFAULT_TIMEZONE
 
 Gettext = Callable[..., str]
+# A stored moment in a change's before/after (ISO 8601).
+ISO_MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
 
 
 @dataclass(frozen=True)
@@ -34,8 +37,9 @@ class _Safe(dict[str, Any]):
 
 
 class Labels:
-    def __init__(self, gettext: Gettext) -> None:
+    def __init__(self, gettext: Gettext, tz: str = DEFAULT_TIMEZONE) -> None:
         self._ = gettext
+        self.tz = tz  # the page's zone: a moment stored in a change shows like every other time
         # Punctuation joining words: 、；： in Chinese, ", " "; " ": " in English.
         self.comma = self._text("separator.list", "、")
         self.semicolon = self._text("separator.pairs", "；")
@@ -135,6 +139,14 @@ class Labels:
         if isinstance(value, dict):
             return self.semicolon.join(f"{self.code('field', k)}{self.colon}{self.value(k, v)}"
                                        for k, v in value.items())
+        if isinstance(value, str) and ISO_MOMENT.match(value):
+            try:
+                moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            except ValueError:
+                return value
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=UTC)
+            return moment.astimezone(ZoneInfo(self.tz)).strftime("%Y-%m-%d %H:%M")
         if isinstance(value, str):
             keys = [f"value.{field}.{value}", f"value.{value}", f"field.{value}"]
             if field in ("status", "decision", "from_status", "to_status"):

@@ -109,8 +109,8 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
     context.setdefault("tz", page_tz(request))
     gettext = translator(locale)
     html = env.get_template(template).render(
-        request=request, _=gettext, labels=Labels(gettext), locale=locale, me=principal,
-        Perm=Perm, menu=menu_for(principal), csrf=csrf_token(request), **context)
+        request=request, _=gettext, labels=Labels(gettext, str(context["tz"])), locale=locale,
+        me=principal, Perm=Perm, menu=menu_for(principal), csrf=csrf_token(request), **context)
     return HTMLResponse(html, status_code=status_code)
 
 
