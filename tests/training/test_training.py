@@ -329,11 +329,9 @@ async def test_reminders_and_overdue_notices_once(db: AsyncSession,
     async def emit(_s: Any, tenant_id: int, event: str, payload: dict[str, Any]) -> None:
         emitted.append((event, payload["assignment_id"]))
 
-    import types
+    from probity import webhooks
 
-    fake = types.ModuleType("probity.webhooks.service")
-    fake.emit = emit  # type: ignore[attr-defined]
-    monkeypatch.setitem(__import__("sys").modules, "probity.webhooks.service", fake)
+    monkeypatch.setattr(webhooks, "emit", emit)
     later = now + timedelta(days=2)
     await service.send_reminders(db, later)
     assert ("training.overdue", a.id) in emitted

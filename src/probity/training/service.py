@@ -618,7 +618,7 @@ async def send_reminders(session: AsyncSession, now: datetime | None = None
                          ) -> dict[str, int]:
     """Once per assignment: a reminder when the due date is near (the tenant's
     `reminder_days`), and an overdue notice (the employee and HR over them; a
-    `training.overdue` webhook event where webhooks exist) once it has passed."""
+    `training.overdue` webhook event) once it has passed."""
     from probity.governance import settings_values
     from probity.training.settings import TrainingSettings
 
@@ -664,17 +664,10 @@ async def send_reminders(session: AsyncSession, now: datetime | None = None
 
 
 async def _emit_overdue(session: AsyncSession, a: Assignment, c: Course) -> None:
-    """A `training.overdue` webhook event, when the webhooks module offers `emit`."""
-    import importlib
+    """The `training.overdue` webhook event (delivered after the job commits)."""
+    from probity import webhooks
 
-    try:
-        hooks = importlib.import_module("probity.webhooks.service")
-    except ModuleNotFoundError:
-        return
-    emit = getattr(hooks, "emit", None)
-    if emit is None:
-        return
-    await emit(session, a.tenant_id, "training.overdue", {
+    await webhooks.emit(session, a.tenant_id, "training.overdue", {
         "assignment_id": a.id, "course_id": c.id, "course": c.title,
         "employee_id": a.employee_id, "due_at": a.due_at.isoformat()})
 

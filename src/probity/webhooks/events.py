@@ -32,7 +32,6 @@ EVENT_TYPES: dict[str, str] = {
     "case.decided": "A case was decided (substantiated, unsubstantiated, false positive).",
     "payment.flagged": "A finance rule flagged a payment, refund or payee.",
     "cycle.closed": "An appraisal cycle was signed off and closed.",
-    # Reserved for the training domain (not built yet): it calls emit() when one is overdue.
     "training.overdue": "An employee's required training is overdue.",
     "employee.left": "An employee left (accounts deactivated, conversations handed over).",
     "webhook.test": "A test event sent from the webhook page.",
