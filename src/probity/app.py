@@ -239,7 +239,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
                        overrides={path: settings.max_import_bytes
                                   for path in ("/api/v1/finance/imports", "/finance/import",
                                                "/api/v1/finance/imports/jobs",
-                                               "/api/v1/imports/uploads", "/imports")})
+                                               "/api/v1/imports/uploads", "/imports",
+                                               "/api/v1/imports/packages", "/imports/package")})
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.env == "production")
     from probity.ops.metrics import MetricsMiddleware
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from probity.imports.export import build_export
+from probity.imports.export import write_export
 
 from .helpers import tenant_id
 
@@ -35,9 +35,9 @@ def count(db: Path, table: str) -> int:
 
 async def test_export_import_into_an_empty_database_and_verify(db: AsyncSession,
                                                                tmp_path: Path) -> None:
-    data, manifest = await build_export(db, await tenant_id(db, "ECOM"))
     package = tmp_path / "ecom.zip"
-    package.write_bytes(data)
+    with package.open("wb") as out:
+        manifest = await write_export(db, await tenant_id(db, "ECOM"), out)
     assert manifest["ledger"]["size"] > 0 and manifest["files"]["transcripts.jsonl"]["rows"] > 0
     target = tmp_path / "empty.db"
     r = cli(["migrate"], target, tmp_path)

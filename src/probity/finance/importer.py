@@ -28,6 +28,9 @@ from probity.bulk import insert_rows
 from probity.errors import InvalidInput
 from probity.finance.records import ledger_records
 from probity.i18n import translator
+from probity.imports.plan import MAX_ERRORS as MAX_ERRORS  # one constant; payroll reads it here
+from probity.imports.plan import PREVIEW_ROWS as PREVIEW_ROWS
+from probity.imports.plan import Plan as BasePlan
 from probity.imports.registry import RowError
 from probity.ledger.service import append_entry
 from probity.models import (
@@ -44,8 +47,6 @@ from probity.models import (
 )
 from probity.models.base import utcnow
 
-MAX_ERRORS = 1000  # listed in a response; the count is always exact
-PREVIEW_ROWS = 20
 CHUNK = 5000
 Progress = Callable[[str, int, int], None]
 # Rows per import: beyond it a file is refused before anything is written (split it; the feed
@@ -281,32 +282,17 @@ def _read_xlsx(data: bytes) -> tuple[list[str], Iterator[list[Any]]]:
 
 
 @dataclass
-class Plan:
-    tenant_id: int
-    kind: str
-    rows: int = 0
-    errors: list[dict[str, Any]] = field(default_factory=list)
-    error_count: int = 0
-    inserts: list[dict[str, Any]] = field(default_factory=list)
-    updates: list[dict[str, Any]] = field(default_factory=list)
-    unchanged: int = 0
+class Plan(BasePlan):
+    """The import framework's plan (`probity.imports.plan`, one class for every importer) with
+    what finance's pipeline adds: the customers an order file creates, and the earliest time
+    in the file (the anomaly rules' window). Row errors are English msgids (finance.po), given
+    in English and Chinese by the base class."""
+
     new_customers: dict[str, dict[str, Any]] = field(default_factory=dict)
-    preview: list[dict[str, Any]] = field(default_factory=list)
     earliest: datetime | None = None
 
-    def error(self, row: int, column: str | None, template: str, **params: Any) -> None:
-        """A row error: `template` is an English msgid, given in English and Chinese."""
-        self.error_count += 1
-        if len(self.errors) < MAX_ERRORS:
-            self.errors.append({"row": row, "column": column,
-                                **row_message(template, **params)})
-
     def summary(self) -> dict[str, Any]:
-        return {"kind": self.kind, "tenant_id": self.tenant_id, "rows": self.rows,
-                "insert": len(self.inserts), "update": len(self.updates),
-                "unchanged": self.unchanged, "new_customers": len(self.new_customers),
-                "error_count": self.error_count, "errors": self.errors,
-                "preview": self.preview}
+        return {**super().summary(), "new_customers": len(self.new_customers)}
 
 
 def resolve_columns(spec: Spec, headers: list[str], mapping: dict[str, str] | None,

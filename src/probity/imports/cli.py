@@ -206,17 +206,18 @@ def export_tenant(
     """Export every record of a tenant (JSON Lines + CSV in a zip, with its ledger)."""
     async def run(session: Any) -> int:
         from probity.audit.service import record_audit
-        from probity.imports.export import build_export
+        from probity.imports.export import write_export
 
         tenant_id = await _tenant_id(session, tenant)
-        data, manifest = await build_export(session, tenant_id)
-        output.write_bytes(data)
+        with output.open("wb") as out:
+            manifest = await write_export(session, tenant_id, out)
+        size = output.stat().st_size
         record_audit(session, None, "export.built", target_type="tenant", target_id=tenant_id,
                      tenant_id=tenant_id, actor_name="cli",
-                     after={"file": output.name, "size": len(data), "source": "cli"})
+                     after={"file": output.name, "size": size, "source": "cli"})
         await session.commit()
         rows = sum(m["rows"] for n, m in manifest["files"].items() if n.endswith(".jsonl"))
-        console.print(f"{output}: {len(data):,} bytes, {rows:,} rows in "
+        console.print(f"{output}: {size:,} bytes, {rows:,} rows in "
                       f"{len(manifest['files'])} files, ledger {manifest['ledger']['size']} "
                       "entries")
         return 0

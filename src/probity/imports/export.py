@@ -11,34 +11,43 @@ Layout (``manifest.json`` lists every file with its SHA-256 and row count):
 * ``tables/<table>.jsonl`` / ``.csv``: every other row of the tenant's tables (alerts, cases and
   their events, audit rows, punches, leave requests, payee accounts, scores…), for portability
   (PIPL art. 45) — never credentials (password and token hashes) and no binary content.
+
+The zip is written to a file object member by member, rows streamed from the database in
+batches (``yield_per``): a table's JSON Lines go straight into the zip while its CSV is spooled
+(to disk past 1 MiB) and copied in after, so memory stays bounded by a batch, not by the tenant
+(`tests/imports/test_export_memory.py`, `benchmarks/bench_export.py`).
 """
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import io
 import json
+import tempfile
 import zipfile
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import date, datetime, time
 from decimal import Decimal
-from typing import Any
+from typing import IO, Any
 
-from sqlalchemy import LargeBinary, select
+from sqlalchemy import LargeBinary, Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from probity.csvexport import to_csv
-from probity.imports.registry import load_kinds
+from probity.csvexport import cell
+from probity.imports.registry import load_kinds, stream_rows
 from probity.models import Base, LedgerCheckpoint, LedgerEntry, Tenant
 from probity.models.base import utcnow
 
-__all__ = ["FORMAT", "build_export"]
+__all__ = ["FORMAT", "ExportWriter", "write_export"]
 
 FORMAT = "probity-export/1"
 # Tables never exported: credentials, job and upload internals, the exports themselves.
 SKIP_TABLES = {"users", "api_tokens", "role_assignments", "jobs", "import_uploads",
                "data_exports", "ledger_entries", "ledger_checkpoints", "ledger_refs"}
 SKIP_COLUMNS = {"password_hash", "token_hash", "guest_token_hash", "payload_salt"}
+COPY_BYTES = 1 << 20
+SPOOL_BYTES = 1 << 20  # a table's CSV stays in memory up to this, then goes to a temp file
 
 
 def _json_default(v: Any) -> Any:
@@ -55,35 +64,115 @@ def _line(obj: dict[str, Any]) -> str:
     return json.dumps(obj, ensure_ascii=False, default=_json_default, sort_keys=False)
 
 
-class _Zip:
-    def __init__(self) -> None:
-        self.buf = io.BytesIO()
-        self.zf = zipfile.ZipFile(self.buf, "w", zipfile.ZIP_DEFLATED)
+def _csv_value(v: Any) -> Any:
+    if isinstance(v, dict | list):
+        return json.dumps(v, ensure_ascii=False, default=_json_default)
+    if v is not None and not isinstance(v, str | int | float | bool):
+        return _json_default(v)
+    return v
+
+
+class _Member:
+    """One file of the zip being written: its bytes, SHA-256 and row count as they pass."""
+
+    def __init__(self, zf: zipfile.ZipFile, name: str) -> None:
+        self.name = name
+        self.sha = hashlib.sha256()
+        self.size = 0
+        self.rows = 0
+        self.fh = zf.open(name, "w", force_zip64=True)
+
+    def write(self, data: bytes) -> None:
+        self.sha.update(data)
+        self.size += len(data)
+        self.fh.write(data)
+
+
+class ExportWriter:
+    """Writes the export zip to ``out`` one member at a time (``zipfile`` allows one open
+    member: a table's CSV is spooled while its JSON Lines are written, then copied in)."""
+
+    def __init__(self, out: IO[bytes]) -> None:
+        self.zf = zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED)
         self.files: dict[str, dict[str, Any]] = {}
 
+    def _open(self, name: str) -> _Member:
+        return _Member(self.zf, name)
+
+    def _close(self, m: _Member) -> None:
+        m.fh.close()
+        self.files[m.name] = {"sha256": m.sha.hexdigest(), "rows": m.rows, "bytes": m.size}
+
     def add(self, name: str, text: str, rows: int) -> None:
-        data = text.encode("utf-8")
-        self.zf.writestr(name, data)
-        self.files[name] = {"sha256": hashlib.sha256(data).hexdigest(), "rows": rows,
-                            "bytes": len(data)}
+        m = self._open(name)
+        m.write(text.encode("utf-8"))
+        m.rows = rows
+        self._close(m)
 
-    def table(self, base: str, header: list[str], rows: list[dict[str, Any]]) -> None:
-        self.add(f"{base}.jsonl", "".join(_line(r) + "\n" for r in rows), len(rows))
-        self.add(f"{base}.csv", to_csv(header, ([
-            json.dumps(r.get(h), ensure_ascii=False, default=_json_default)
-            if isinstance(r.get(h), dict | list) else _json_default(r.get(h))
-            if r.get(h) is not None and not isinstance(r.get(h), str | int | float | bool)
-            else r.get(h) for h in header] for r in rows)), len(rows))
+    async def lines(self, name: str, rows: AsyncIterator[dict[str, Any]]) -> int:
+        """A JSON Lines member from ``rows``; returns the count."""
+        m = self._open(name)
+        async for r in rows:
+            m.write((_line(r) + "\n").encode("utf-8"))
+            m.rows += 1
+        self._close(m)
+        return m.rows
 
-    def close(self) -> bytes:
+    async def table(self, base: str, header: list[str], rows: AsyncIterator[dict[str, Any]],
+                    *, skip_empty: bool = False) -> int:
+        """``<base>.jsonl`` and ``<base>.csv`` (UTF-8 with BOM, formula-guarded) from one pass
+        over ``rows``; with ``skip_empty`` nothing is written for a table without rows."""
+        first = await anext(rows, None)
+        if first is None and skip_empty:
+            return 0
+        spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 (closed below)
+        try:
+            text = io.StringIO()
+            text.write("\ufeff")
+            writer = csv.writer(text)
+            writer.writerow(header)
+            m = self._open(f"{base}.jsonl")
+
+            def put(r: dict[str, Any]) -> None:
+                m.write((_line(r) + "\n").encode("utf-8"))
+                m.rows += 1
+                writer.writerow([cell(_csv_value(r.get(h))) for h in header])
+                if text.tell() > COPY_BYTES:
+                    spool.write(text.getvalue().encode("utf-8"))
+                    text.seek(0)
+                    text.truncate()
+
+            if first is not None:
+                put(first)
+                async for r in rows:
+                    put(r)
+            self._close(m)
+            spool.write(text.getvalue().encode("utf-8"))
+            spool.seek(0)
+            c = self._open(f"{base}.csv")
+            c.rows = m.rows
+            while chunk := spool.read(COPY_BYTES):
+                c.write(chunk)
+            self._close(c)
+            return m.rows
+        finally:
+            spool.close()
+
+    def close(self) -> None:
         self.zf.close()
-        return self.buf.getvalue()
 
 
-async def build_export(session: AsyncSession, tenant_id: int,
+async def _mappings(session: AsyncSession, query: Select[*tuple[Any, ...]]
+                    ) -> AsyncIterator[dict[str, Any]]:
+    async for row in stream_rows(session, query):
+        yield dict(row._mapping)
+
+
+async def write_export(session: AsyncSession, tenant_id: int, out: IO[bytes],
                        progress: Callable[[int, int, str], None] | None = None
-                       ) -> tuple[bytes, dict[str, Any]]:
-    """The zip and its manifest (read-only: nothing is written)."""
+                       ) -> dict[str, Any]:
+    """Write the tenant's export zip to ``out`` (read-only: nothing is written to the
+    database) and return its manifest. Memory stays bounded by a batch of rows."""
     tenant = await session.get(Tenant, tenant_id)
     if tenant is None:
         raise LookupError(tenant_id)
@@ -92,36 +181,46 @@ async def build_export(session: AsyncSession, tenant_id: int,
     tables = [t for t in Base.metadata.sorted_tables
               if "tenant_id" in t.c and t.name not in SKIP_TABLES]
     total, step = len(kinds) + len(tables) + 1, 0
-    z = _Zip()
+    z = ExportWriter(out)
     for kind in kinds:
         assert kind.export is not None
-        rows = [r async for r in kind.export(session, tenant_id)]
-        z.table(kind.name, [f.name for f in kind.fields], rows)
+        await z.table(kind.name, [f.name for f in kind.fields],
+                      kind.export(session, tenant_id))
         step += 1
         if progress:
             progress(step, total, kind.name)
     # The ledger exactly as hashed, and its checkpoints.
-    entries = [{"seq": e.seq, "time": e.entry_time, "type": e.type, "tenant": e.tenant_code,
-                "payload_hash": e.payload_hash, "prev_hash": e.prev_hash,
-                "entry_hash": e.entry_hash, "payload": e.payload}
-               for e in (await session.scalars(select(LedgerEntry).where(
-                   LedgerEntry.tenant_id == tenant_id).order_by(LedgerEntry.seq))).all()]
-    z.add("ledger/entries.jsonl", "".join(_line(e) + "\n" for e in entries), len(entries))
-    cps = [{"tree_size": c.tree_size, "root_hash": c.root_hash, "timestamp": c.timestamp,
-            "key_id": c.key_id, "signature": c.signature, "note": c.note}
-           for c in (await session.scalars(select(LedgerCheckpoint).where(
-               LedgerCheckpoint.tenant_id == tenant_id)
-               .order_by(LedgerCheckpoint.tree_size))).all()]
-    z.add("ledger/checkpoints.jsonl", "".join(_line(c) + "\n" for c in cps), len(cps))
+    head: list[str | None] = [None]
+
+    async def entries() -> AsyncIterator[dict[str, Any]]:
+        async for e in stream_rows(session, select(
+                LedgerEntry.seq, LedgerEntry.entry_time, LedgerEntry.type,
+                LedgerEntry.tenant_code, LedgerEntry.payload_hash, LedgerEntry.prev_hash,
+                LedgerEntry.entry_hash, LedgerEntry.payload)
+                .where(LedgerEntry.tenant_id == tenant_id).order_by(LedgerEntry.seq)):
+            head[0] = e.entry_hash
+            yield {"seq": e.seq, "time": e.entry_time, "type": e.type, "tenant": e.tenant_code,
+                   "payload_hash": e.payload_hash, "prev_hash": e.prev_hash,
+                   "entry_hash": e.entry_hash, "payload": e.payload}
+
+    size = await z.lines("ledger/entries.jsonl", entries())
+
+    async def checkpoints() -> AsyncIterator[dict[str, Any]]:
+        async for c in stream_rows(session, select(
+                LedgerCheckpoint.tree_size, LedgerCheckpoint.root_hash,
+                LedgerCheckpoint.timestamp, LedgerCheckpoint.key_id, LedgerCheckpoint.signature,
+                LedgerCheckpoint.note).where(LedgerCheckpoint.tenant_id == tenant_id)
+                .order_by(LedgerCheckpoint.tree_size)):
+            yield dict(c._mapping)
+
+    n_cps = await z.lines("ledger/checkpoints.jsonl", checkpoints())
     step += 1
     for table in tables:
         cols = [c for c in table.c if c.name not in SKIP_COLUMNS
                 and not isinstance(c.type, LargeBinary)]
-        rows = [dict(r._mapping) for r in (await session.execute(
-            select(*cols).where(table.c.tenant_id == tenant_id)
-            .order_by(*table.primary_key.columns))).all()]
-        if rows:
-            z.table(f"tables/{table.name}", [c.name for c in cols], rows)
+        await z.table(f"tables/{table.name}", [c.name for c in cols], _mappings(
+            session, select(*cols).where(table.c.tenant_id == tenant_id)
+            .order_by(*table.primary_key.columns)), skip_empty=True)
         step += 1
         if progress:
             progress(step, total, table.name)
@@ -131,10 +230,9 @@ async def build_export(session: AsyncSession, tenant_id: int,
                    "name_en": tenant.name_en, "kind": tenant.kind.value,
                    "timezone": tenant.timezone},
         "kinds": [k.name for k in kinds],
-        "ledger": {"size": len(entries),
-                   "head_hash": entries[-1]["entry_hash"] if entries else None,
-                   "checkpoints": len(cps)},
+        "ledger": {"size": size, "head_hash": head[0], "checkpoints": n_cps},
         "files": dict(z.files),
     }
     z.add("manifest.json", json.dumps(manifest, ensure_ascii=False, indent=2), 1)
-    return z.close(), manifest
+    z.close()
+    return manifest

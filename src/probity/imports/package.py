@@ -20,6 +20,7 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select
@@ -32,13 +33,13 @@ from probity.errors import InvalidInput
 from probity.imports.engine import apply_import, digest, plan_import
 from probity.imports.export import FORMAT
 from probity.imports.reading import read_table
-from probity.imports.registry import load_kinds
+from probity.imports.registry import ImportKind, load_kinds
 from probity.ledger.chain import EntryRecord, verify_chain
 from probity.ledger.service import append_entry
 from probity.models import Tenant, TenantKind
 from probity.models.base import utcnow
 
-__all__ = ["import_package", "read_package"]
+__all__ = ["import_package", "package_kinds", "read_package"]
 
 MAX_PACKAGE_BYTES = 2 * 1024**3
 
@@ -82,8 +83,13 @@ def verify_exported_ledger(files: dict[str, bytes], tenant_code: str) -> dict[st
             "problem": None if result.ok else result.message}
 
 
-async def _target_tenant(session: AsyncSession, manifest: dict[str, Any], code: str | None
-                         ) -> tuple[Tenant, bool]:
+async def _target_tenant(session: AsyncSession, manifest: dict[str, Any], code: str | None,
+                         tenant_id: int | None = None) -> tuple[Tenant, bool]:
+    if tenant_id is not None:  # the API: a tenant the caller's scope was checked for
+        found = await session.get(Tenant, tenant_id)
+        if found is None:
+            raise _bad("no such tenant", "There is no such tenant.")
+        return found, False
     info = manifest.get("tenant") or {}
     code = code or str(info.get("code") or "")
     tenant = await session.scalar(select(Tenant).where(Tenant.code == code))
@@ -106,25 +112,34 @@ async def _target_tenant(session: AsyncSession, manifest: dict[str, Any], code: 
     return tenant, True
 
 
+def package_kinds(files: dict[str, bytes]) -> list[ImportKind]:
+    """The import kinds a package carries rows for, in import order."""
+    return [k for k in sorted(load_kinds().values(), key=lambda k: k.order)
+            if (files.get(f"{k.name}.jsonl") or b"").strip()]
+
+
 async def import_package(session: AsyncSession, data: bytes, *, actor: Principal | None,
-                         tenant_code: str | None = None, dry_run: bool = False
+                         tenant_code: str | None = None, tenant_id: int | None = None,
+                         dry_run: bool = False,
+                         progress: Callable[[int, int, str], None] | None = None
                          ) -> dict[str, Any]:
     """Import a whole export; returns per-kind summaries. Raises ``InvalidInput`` (422) on any
     error — row errors of every kind are collected first. Flushes only: the caller commits, or
-    rolls back for a dry run (later kinds need the earlier ones written to check references)."""
+    rolls back for a dry run (later kinds need the earlier ones written to check references).
+    ``progress(kinds done, kinds, kind)`` is called as each kind is planned and written."""
     manifest, files = read_package(data)
-    tenant, created = await _target_tenant(session, manifest, tenant_code)
+    tenant, created = await _target_tenant(session, manifest, tenant_code, tenant_id)
     source = verify_exported_ledger(files, str((manifest.get("tenant") or {}).get("code")))
-    kinds = sorted(load_kinds().values(), key=lambda k: k.order)
+    kinds = package_kinds(files)
     summaries: dict[str, Any] = {}
     failed: dict[str, Any] = {}
     await append_entry(session, tenant.id, "import.package", {
         "manifest_sha256": digest(files["manifest.json"]),
         "exported_at": manifest.get("exported_at"), "source_ledger": source})
-    for kind in kinds:
-        raw = files.get(f"{kind.name}.jsonl")
-        if raw is None or not raw.strip():
-            continue
+    for done, kind in enumerate(kinds):
+        if progress:
+            progress(done, len(kinds), kind.name)
+        raw = files[f"{kind.name}.jsonl"]
         table = read_table(raw, f"{kind.name}.jsonl", "utf-8")
         ctx = await plan_import(session, kind.name, tenant.id, table, actor=actor)
         summary = ctx.plan.summary()
@@ -138,6 +153,8 @@ async def import_package(session: AsyncSession, data: bytes, *, actor: Principal
         run = await apply_import(ctx, source="package", filename=f"{kind.name}.jsonl",
                                  sha256=digest(raw))
         summary["import_run_id"] = run.id
+    if progress:
+        progress(len(kinds), len(kinds), "done")
     if failed:
         count = sum(s["error_count"] for s in failed.values())
         raise InvalidInput(f"{count} row error(s) in {', '.join(failed)}; nothing was imported",

@@ -74,6 +74,26 @@ async def upload(request: Request, session: Session, principal: Importer, file: 
     return RedirectResponse(f"/imports/uploads/{row.id}", status_code=303)
 
 
+@router.post("/imports/package", response_class=HTMLResponse)
+async def upload_package(request: Request, session: Session, principal: Importer,
+                         file: UploadFile, tenant_id: Annotated[DbId, Form()],
+                         commit_now: Annotated[str, Form(alias="commit", max_length=4)] = ""
+                         ) -> Response:
+    """A tenant export: checked at once, then imported (or dry-run) by a job whose page shows
+    its progress."""
+    data = await file.read()
+    try:
+        job = await service.start_package_import(session, principal, tenant_id=tenant_id,
+                                                 data=data, filename=file.filename or "",
+                                                 dry_run=not commit_now)
+        await commit(session)
+    except DomainError as exc:
+        await session.rollback()
+        return await _form(request, session, principal, error=_message(request, exc),
+                           status=exc.status_code, form={"tenant_id": tenant_id})
+    return RedirectResponse(f"/jobs/{job.id}", status_code=303)
+
+
 async def _mapping_page(request: Request, session: Session, principal: Principal,
                         upload_id: int, *, template_id: int | None = None,
                         mapping: dict[str, str] | None = None, error: str | None = None,

@@ -46,6 +46,7 @@ from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 if TYPE_CHECKING:
@@ -63,6 +64,7 @@ __all__ = [
     "get_kind",
     "load_kinds",
     "register_kind",
+    "stream_rows",
 ]
 
 # Registration point: every module that registers import kinds (one line per domain).
@@ -133,6 +135,20 @@ class ImportKind:
 
 
 KINDS: dict[str, ImportKind] = {}
+
+
+EXPORT_BATCH_ROWS = 1000  # rows fetched per round trip while an export streams a query
+
+
+async def stream_rows(session: AsyncSession, query: Select[*tuple[Any, ...]]
+                      ) -> AsyncIterator[Any]:
+    """The rows of ``query``, fetched ``EXPORT_BATCH_ROWS`` at a time (a server-side cursor
+    where the driver has one) — what an ``export`` of a kind that can grow large iterates, so
+    the tenant export's memory stays bounded by a batch however large the tenant."""
+    result = await session.stream(query.execution_options(yield_per=EXPORT_BATCH_ROWS))
+    async for part in result.partitions():
+        for row in part:
+            yield row
 
 
 def register_kind(kind: ImportKind) -> ImportKind:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Query, UploadFile
-from fastapi.responses import Response
+from fastapi.responses import Response, StreamingResponse
 
 from probity.auth.deps import Session, commit, require
 from probity.auth.permissions import Perm, Principal
@@ -85,6 +85,39 @@ async def read_import(job_id: DbId, session: Session, principal: Importer) -> di
     return _import_view(await service.read_import_job(session, principal, job_id))
 
 
+def _package_view(job: Job) -> dict[str, Any]:
+    params = job.params or {}
+    return {**job_view(job), "filename": params.get("filename"), "size": params.get("size"),
+            "sha256": params.get("sha256"), "kinds": params.get("kinds"),
+            "dry_run": params.get("dry_run"), "page": f"/jobs/{job.id}"}
+
+
+@router.post("/api/v1/imports/packages", status_code=202)
+async def start_package_import(session: Session, principal: Importer, file: UploadFile,
+                               tenant_id: Annotated[DbId, Form()],
+                               dry_run: Annotated[bool, Form()] = True) -> dict[str, Any]:
+    """Import a tenant export (the zip `POST /api/v1/exports` or `probity export` makes) into
+    a tenant, as a background job: a dry run by default (every row of every kind checked,
+    nothing kept), else every kind written or none. The package is checked at once — not a
+    zip, no manifest, a file not matching its SHA-256: 422 `bad_package`; a kind the caller
+    may not import there: 403. Larger packages than the upload limit: `probity import
+    package`."""
+    data = await file.read()
+    job = await service.start_package_import(session, principal, tenant_id=tenant_id,
+                                             data=data, filename=file.filename or "",
+                                             dry_run=dry_run)
+    await commit(session)
+    return _package_view(job)
+
+
+@router.get("/api/v1/imports/packages/{job_id}")
+async def read_package_import(job_id: DbId, session: Session, principal: Importer
+                              ) -> dict[str, Any]:
+    """A package import job: progress (kinds done) and, when done, each kind's counts and the
+    source ledger's verification; when failed, the row errors of every kind."""
+    return _package_view(await service.read_package_job(session, principal, job_id))
+
+
 @router.get("/api/v1/imports/templates", response_model=list[schemas.TemplateRead])
 async def list_templates(session: Session, principal: Importer, tenant_id: DbId,
                          kind: Annotated[str | None, Query(max_length=40)] = None
@@ -147,9 +180,13 @@ async def read_export(export_id: DbId, session: Session, principal: Exporter
 
 @router.get("/api/v1/exports/{export_id}/download",
             responses={200: {"content": {"application/zip": {}}}})
-async def download_export(export_id: DbId, session: Session, principal: Exporter) -> Response:
-    row, data = await service.download_export(session, principal, export_id)
+async def download_export(export_id: DbId, session: Session, principal: Exporter
+                          ) -> StreamingResponse:
+    """The zip, streamed part by part (1 MiB each) from the database."""
+    row = await service.download_export(session, principal, export_id)
     await commit(session)
-    return Response(data, media_type="application/zip", headers={
-        "Content-Disposition": f'attachment; filename="{row.filename}"',
-        "X-Content-SHA256": row.sha256 or ""})
+    return StreamingResponse(service.export_parts(session, row.id), media_type="application/zip",
+                             headers={"Content-Disposition":
+                                      f'attachment; filename="{row.filename}"',
+                                      "Content-Length": str(row.size),
+                                      "X-Content-SHA256": row.sha256 or ""})

@@ -6,6 +6,7 @@ permission the caller lacks over the tenant is 403."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from typing import Any
 
 from sqlalchemy import select
@@ -19,7 +20,7 @@ from probity.imports.engine import digest, resolve_columns
 from probity.imports.reading import read_table
 from probity.imports.registry import ImportKind, get_kind, load_kinds
 from probity.jobs import enqueue, get_job
-from probity.models import DataExport, ImportTemplate, ImportUpload, Job, Tenant
+from probity.models import DataExport, DataExportPart, ImportTemplate, ImportUpload, Job, Tenant
 from probity.models.base import utcnow
 
 __all__ = [
@@ -33,11 +34,13 @@ __all__ = [
     "save_template",
     "start_export",
     "start_import",
+    "start_package_import",
 ]
 
 SAMPLE_ROWS = 5
 IMPORT_TASK = "imports.run"
 EXPORT_TASK = "imports.export"
+PACKAGE_TASK = "imports.package"
 
 
 async def import_tenant(session: AsyncSession, principal: Principal, tenant_id: int,
@@ -171,6 +174,39 @@ async def read_import_job(session: AsyncSession, principal: Principal, job_id: i
     return job
 
 
+# --- package imports (a tenant export brought into this system) -----------------------------
+
+
+def _check_package(data: bytes) -> list[ImportKind]:
+    from probity.imports.package import package_kinds, read_package
+
+    _manifest, files = read_package(data)
+    return package_kinds(files)
+
+
+async def start_package_import(session: AsyncSession, principal: Principal, *, tenant_id: int,
+                               data: bytes, filename: str, dry_run: bool) -> Job:
+    """Check the package now (a zip made by the export, every file matching its SHA-256 in the
+    manifest: 422 ``bad_package`` otherwise) and that the caller may import each kind it
+    carries into the tenant (404 out of scope, 403 ``import_not_permitted``), then enqueue the
+    job that imports every kind — all of them or nothing."""
+    await tenant_in_scope(session, principal, Perm.data_import, tenant_id, body=False)
+    kinds = await asyncio.to_thread(_check_package, data)
+    for kind in kinds:
+        await import_tenant(session, principal, tenant_id, kind)
+    return await enqueue(session, PACKAGE_TASK, tenant_id=tenant_id, principal=principal,
+                         params={"filename": (filename or "")[:200], "sha256": digest(data),
+                                 "size": len(data), "dry_run": dry_run,
+                                 "kinds": [k.name for k in kinds]}, payload=data)
+
+
+async def read_package_job(session: AsyncSession, principal: Principal, job_id: int) -> Job:
+    job = await get_job(session, principal, job_id)
+    if job.task != PACKAGE_TASK:
+        raise NotFound("no such package import", template="No such import.")
+    return job
+
+
 # --- mapping templates -----------------------------------------------------------------------
 
 
@@ -263,15 +299,33 @@ async def list_exports(session: AsyncSession, principal: Principal) -> list[Data
 
 
 async def download_export(session: AsyncSession, principal: Principal, export_id: int
-                          ) -> tuple[DataExport, bytes]:
-    """The zip, audited (every download of a tenant's personal data is recorded)."""
+                          ) -> DataExport:
+    """The export to download, audited (every download of a tenant's personal data is
+    recorded); its bytes come from :func:`export_parts`."""
     row = await get_export(session, principal, export_id)
     if row.state != "done":
         raise NotFound("the export is not ready", code="export_not_ready",
                        template="The export is not ready yet.")
-    data = await session.scalar(select(DataExport.content).where(DataExport.id == row.id))
     record_audit(session, principal, "export.downloaded", target_type="data_export",
                  target_id=row.id, tenant_id=row.tenant_id,
                  after={"sha256": row.sha256, "size": row.size})
     await session.flush()
-    return row, bytes(data or b"")
+    return row
+
+
+async def export_parts(session: AsyncSession, export_id: int) -> AsyncIterator[bytes]:
+    """The zip's bytes, one stored part (1 MiB) per query, so a download never holds the
+    whole file; exports made before parts existed come from their single column."""
+    seq = 0
+    while True:
+        data = await session.scalar(select(DataExportPart.data).where(
+            DataExportPart.export_id == export_id, DataExportPart.seq == seq))
+        if data is None:
+            break
+        yield bytes(data)
+        seq += 1
+    if seq == 0:
+        legacy = await session.scalar(select(DataExport.content).where(
+            DataExport.id == export_id))
+        if legacy:
+            yield bytes(legacy)

@@ -45,7 +45,14 @@ from probity.models.commerce import (
 from probity.models.duty import DutyShift
 from probity.models.finance import ImportBatch, PayeeAccount, PayeeKind
 from probity.models.governance import PolicyReplay, SettingsVersion
-from probity.models.imports import DataExport, ImportKey, ImportRun, ImportTemplate, ImportUpload
+from probity.models.imports import (
+    DataExport,
+    DataExportPart,
+    ImportKey,
+    ImportRun,
+    ImportTemplate,
+    ImportUpload,
+)
 from probity.models.jobs import Job
 from probity.models.ledger import LedgerCheckpoint, LedgerEntry, LedgerRef
 from probity.models.onboarding import (
@@ -150,6 +157,7 @@ __all__ = [
     "Customer",
     "CycleStatus",
     "DataExport",
+    "DataExportPart",
     "DutyShift",
     "Employee",
     "EmploymentEvent",

@@ -6,7 +6,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, LargeBinary, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from probity.models.base import Base, IdMixin, UTCDateTime, utcnow
@@ -97,8 +106,21 @@ class DataExport(IdMixin, Base):
     state: Mapped[str] = mapped_column(String(16), default="queued")  # queued | done | failed
     filename: Mapped[str | None] = mapped_column(String(200))
     sha256: Mapped[str | None] = mapped_column(String(64))
-    size: Mapped[int] = mapped_column(Integer, default=0)
+    size: Mapped[int] = mapped_column(BigInteger, default=0)
     counts: Mapped[dict[str, int] | None] = mapped_column(JSON)
+    # Exports before migration 0028 kept the whole zip here; newer ones are in DataExportPart.
     content: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class DataExportPart(Base):
+    """One part (1 MiB) of an export's zip, in order: written by the job as the zip is built
+    and read back one at a time by the download, so neither holds the whole file."""
+
+    __tablename__ = "data_export_parts"
+
+    export_id: Mapped[int] = mapped_column(ForeignKey("data_exports.id", ondelete="CASCADE"),
+                                           primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)

@@ -19,8 +19,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from probity.auth.permissions import Perm
 from probity.finance import importer as fin
-from probity.imports.engine import MAX_ERRORS, ImportContext
-from probity.imports.registry import Env, Field, ImportKind, Parser, Row, register_kind
+from probity.imports.engine import ImportContext
+from probity.imports.plan import MAX_ERRORS
+from probity.imports.registry import (
+    Env,
+    Field,
+    ImportKind,
+    Parser,
+    Row,
+    register_kind,
+    stream_rows,
+)
 from probity.imports.registry import parsers as p
 from probity.models import Customer, Employee, Order, Payment, Refund
 
@@ -54,9 +63,9 @@ async def apply_customers(ctx: ImportContext) -> None:
 
 async def export_customers(session: AsyncSession, tenant_id: int
                            ) -> AsyncIterator[dict[str, Any]]:
-    for c in (await session.execute(select(Customer.customer_no, Customer.name, Customer.phone)
-                                    .where(Customer.tenant_id == tenant_id)
-                                    .order_by(Customer.id))).all():
+    async for c in stream_rows(session, select(Customer.customer_no, Customer.name,
+                                               Customer.phone)
+                               .where(Customer.tenant_id == tenant_id).order_by(Customer.id)):
         yield {"customer_no": c.customer_no, "name": c.name, "phone": c.phone}
 
 
@@ -110,11 +119,12 @@ async def apply_finance(ctx: ImportContext) -> None:
 
 
 async def export_orders(session: AsyncSession, tenant_id: int) -> AsyncIterator[dict[str, Any]]:
-    q = (select(Order, Customer.customer_no, Customer.name).join(
-        Customer, Customer.id == Order.customer_id).where(Order.tenant_id == tenant_id)
-        .order_by(Order.id))
-    for o, cno, cname in (await session.execute(q)).all():
-        yield {"order_no": o.order_no, "customer_no": cno, "customer_name": cname,
+    q = (select(Order.order_no, Customer.customer_no, Customer.name, Order.item, Order.amount,
+                Order.currency, Order.status, Order.placed_at, Order.contact_phone)
+         .join(Customer, Customer.id == Order.customer_id).where(Order.tenant_id == tenant_id)
+         .order_by(Order.id))
+    async for o in stream_rows(session, q):
+        yield {"order_no": o.order_no, "customer_no": o.customer_no, "customer_name": o.name,
                "item": o.item, "amount": str(o.amount), "currency": o.currency,
                "status": o.status.value, "placed_at": _iso(o.placed_at),
                "contact_phone": o.contact_phone}
@@ -122,29 +132,29 @@ async def export_orders(session: AsyncSession, tenant_id: int) -> AsyncIterator[
 
 async def export_payments(session: AsyncSession, tenant_id: int
                           ) -> AsyncIterator[dict[str, Any]]:
-    orders = dict((await session.execute(select(Order.id, Order.order_no)
-                                         .where(Order.tenant_id == tenant_id))).all())
-    q = (select(Payment, Customer.customer_no).join(Customer, Customer.id == Payment.customer_id)
+    q = (select(Payment.payment_no, Order.order_no, Customer.customer_no, Payment.amount,
+                Payment.currency, Payment.method, Payment.payee_account, Payment.paid_at)
+         .join(Customer, Customer.id == Payment.customer_id)
+         .outerjoin(Order, Order.id == Payment.order_id)
          .where(Payment.tenant_id == tenant_id).order_by(Payment.id))
-    for pay, cno in (await session.execute(q)).all():
-        yield {"payment_no": pay.payment_no, "order_no": orders.get(pay.order_id or 0),
-               "customer_no": cno, "amount": str(pay.amount), "currency": pay.currency,
-               "method": pay.method.value, "payee_account": pay.payee_account,
-               "paid_at": _iso(pay.paid_at)}
+    async for pay in stream_rows(session, q):
+        yield {"payment_no": pay.payment_no, "order_no": pay.order_no,
+               "customer_no": pay.customer_no, "amount": str(pay.amount),
+               "currency": pay.currency, "method": pay.method.value,
+               "payee_account": pay.payee_account, "paid_at": _iso(pay.paid_at)}
 
 
 async def export_refunds(session: AsyncSession, tenant_id: int
                          ) -> AsyncIterator[dict[str, Any]]:
-    orders = dict((await session.execute(select(Order.id, Order.order_no)
-                                         .where(Order.tenant_id == tenant_id))).all())
-    emps = dict((await session.execute(select(Employee.id, Employee.employee_no)
-                                       .where(Employee.tenant_id == tenant_id))).all())
-    for r in (await session.scalars(select(Refund).where(Refund.tenant_id == tenant_id)
-                                    .order_by(Refund.id))).all():
-        yield {"refund_no": r.refund_no, "kind": r.kind, "order_no": orders.get(r.order_id),
+    q = (select(Refund.refund_no, Refund.kind, Order.order_no, Refund.amount, Refund.currency,
+                Refund.reason, Employee.employee_no, Refund.refunded_at)
+         .outerjoin(Order, Order.id == Refund.order_id)
+         .outerjoin(Employee, Employee.id == Refund.approved_by_employee_id)
+         .where(Refund.tenant_id == tenant_id).order_by(Refund.id))
+    async for r in stream_rows(session, q):
+        yield {"refund_no": r.refund_no, "kind": r.kind, "order_no": r.order_no,
                "amount": str(r.amount), "currency": r.currency, "reason": r.reason,
-               "approved_by": emps.get(r.approved_by_employee_id or 0),
-               "refunded_at": _iso(r.refunded_at)}
+               "approved_by": r.employee_no, "refunded_at": _iso(r.refunded_at)}
 
 
 for _name, _title, _order, _export in (

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from probity.attendance.common import local_span
 from probity.auth.permissions import Perm
 from probity.imports.engine import ImportContext
-from probity.imports.registry import Field, ImportKind, Row, register_kind
+from probity.imports.registry import Field, ImportKind, Row, register_kind, stream_rows
 from probity.imports.registry import parsers as p
 from probity.models import (
     Employee,
@@ -159,7 +159,7 @@ async def export_rotas(session: AsyncSession, tenant_id: int) -> AsyncIterator[d
          .join(ShiftTemplate, ShiftTemplate.id == ShiftAssignment.template_id)
          .join(OrgUnit, OrgUnit.id == ShiftAssignment.org_unit_id)
          .where(ShiftAssignment.tenant_id == tenant_id).order_by(ShiftAssignment.id))
-    for no, day, code, team in (await session.execute(q)).all():
+    async for no, day, code, team in stream_rows(session, q):
         yield {"employee_no": no, "day": day.isoformat(), "shift_code": code, "team_code": team}
 
 
@@ -213,11 +213,12 @@ async def apply_balances(ctx: ImportContext) -> None:
 
 async def export_balances(session: AsyncSession, tenant_id: int
                           ) -> AsyncIterator[dict[str, Any]]:
-    q = (select(Employee.employee_no, LeaveBalance).join(
+    q = (select(Employee.employee_no, LeaveBalance.leave_type, LeaveBalance.year,
+                LeaveBalance.entitled_days, LeaveBalance.used_days).join(
         Employee, Employee.id == LeaveBalance.employee_id)
         .where(LeaveBalance.tenant_id == tenant_id).order_by(LeaveBalance.id))
-    for no, b in (await session.execute(q)).all():
-        yield {"employee_no": no, "leave_type": b.leave_type.value, "year": b.year,
+    async for b in stream_rows(session, q):
+        yield {"employee_no": b.employee_no, "leave_type": b.leave_type.value, "year": b.year,
                "entitled_days": str(b.entitled_days), "used_days": str(b.used_days)}
 
 

@@ -18,12 +18,12 @@ from collections import defaultdict
 from collections.abc import AsyncIterator
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import String, cast, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from probity.auth.permissions import Perm
 from probity.imports.engine import ImportContext
-from probity.imports.registry import Field, ImportKind, Row, register_kind
+from probity.imports.registry import Field, ImportKind, Row, register_kind, stream_rows
 from probity.imports.registry import parsers as p
 from probity.ledger.facts import message_payload
 from probity.ledger.service import append_entries
@@ -189,37 +189,30 @@ async def apply_transcripts(ctx: ImportContext) -> None:
 
 async def export_transcripts(session: AsyncSession, tenant_id: int
                              ) -> AsyncIterator[dict[str, Any]]:
-    units = dict((await session.execute(select(OrgUnit.id, OrgUnit.code).where(
-        OrgUnit.tenant_id == tenant_id))).all())
-    emps = dict((await session.execute(select(Employee.id, Employee.employee_no).where(
-        Employee.tenant_id == tenant_id))).all())
-    custs = dict((await session.execute(select(Customer.id, Customer.customer_no).where(
-        Customer.tenant_id == tenant_id))).all())
-    hashes = {int(ref_id): h for ref_id, h in (await session.execute(
-        select(LedgerRef.ref_id, LedgerEntry.entry_hash).join(
-            LedgerEntry, (LedgerEntry.tenant_id == LedgerRef.tenant_id)
-            & (LedgerEntry.seq == LedgerRef.seq))
+    """One streamed join (messages with their conversation's team, customer and agent, and
+    the hash of their ``chat.message`` entry), so a tenant's history is never held at once."""
+    original = (select(LedgerEntry.entry_hash).join(
+        LedgerRef, (LedgerRef.tenant_id == LedgerEntry.tenant_id)
+        & (LedgerRef.seq == LedgerEntry.seq))
         .where(LedgerRef.tenant_id == tenant_id, LedgerRef.ref_type == "message",
-               LedgerEntry.type == "chat.message"))).all()}
-    convs = {c.id: c for c in (await session.scalars(select(Conversation).where(
-        Conversation.tenant_id == tenant_id))).all()}
-    last = 0
-    while True:
-        batch = list((await session.scalars(
-            select(Message).where(Message.tenant_id == tenant_id, Message.id > last,
-                                  Message.recalled_at.is_(None))
-            .order_by(Message.id).limit(5000))).all())
-        if not batch:
-            break
-        last = batch[-1].id
-        for m in batch:
-            c = convs[m.conversation_id]
-            yield {"conversation_ref": str(c.id), "message_ref": str(m.seq),
-                   "team_code": units.get(c.org_unit_id), "customer_no": custs.get(c.customer_id),
-                   "agent_employee_no": emps.get(c.agent_employee_id or 0),
-                   "sent_at": m.created_at.isoformat(), "sender_role": m.sender_role,
-                   "kind": m.kind.value, "body": m.body, "decision": m.decision,
-                   "original_hash": hashes.get(m.id)}
+               LedgerRef.ref_id == cast(Message.id, String),
+               LedgerEntry.type == "chat.message")
+        .order_by(LedgerEntry.seq.desc()).limit(1).scalar_subquery())
+    q = (select(Message.conversation_id, Message.seq, OrgUnit.code, Customer.customer_no,
+                Employee.employee_no, Message.created_at, Message.sender_role, Message.kind,
+                Message.body, Message.decision, original.label("original_hash"))
+         .join(Conversation, Conversation.id == Message.conversation_id)
+         .outerjoin(OrgUnit, OrgUnit.id == Conversation.org_unit_id)
+         .outerjoin(Customer, Customer.id == Conversation.customer_id)
+         .outerjoin(Employee, Employee.id == Conversation.agent_employee_id)
+         .where(Message.tenant_id == tenant_id, Message.recalled_at.is_(None))
+         .order_by(Message.id))
+    async for m in stream_rows(session, q):
+        yield {"conversation_ref": str(m.conversation_id), "message_ref": str(m.seq),
+               "team_code": m.code, "customer_no": m.customer_no,
+               "agent_employee_no": m.employee_no, "sent_at": m.created_at.isoformat(),
+               "sender_role": m.sender_role, "kind": m.kind.value, "body": m.body,
+               "decision": m.decision, "original_hash": m.original_hash}
 
 
 register_kind(ImportKind(
