@@ -359,6 +359,9 @@ async def build_demo(session: AsyncSession, *, seed: int = 7, today: date | None
     from probity.imports.demo import seed_imports  # saved column mappings of old systems
 
     await seed_imports(session)
+    from probity.webhooks.demo import seed_webhooks  # one disabled example subscription
+
+    await seed_webhooks(session)
     await session.flush()
 
 

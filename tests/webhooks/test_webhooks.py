@@ -50,12 +50,13 @@ async def subscribe(client: Any, tenant_id: int, url: str, events: list[str]) ->
 async def test_unsafe_urls_are_422(db: AsyncSession, as_user: Any, url: str, code: str) -> None:
     hq = await tenant(db, "HQ")
     admin = await as_user("admin")
+    before = set((await db.scalars(select(WebhookEndpoint.id))).all())
     r = await admin.post("/api/v1/webhooks/endpoints",
                          json={"tenant_id": hq.id, "url": url, "events": ["alert.created"]})
     assert r.status_code == 422, r.text
     assert r.json()["code"] == code
     assert r.json()["detail"]  # a message in the caller's language
-    assert await db.scalar(select(WebhookEndpoint.id)) is None
+    assert set((await db.scalars(select(WebhookEndpoint.id))).all()) == before
 
 
 async def test_every_resolved_address_is_checked(db: AsyncSession, as_user: Any,
@@ -307,3 +308,17 @@ async def test_admin_pages(db: AsyncSession, as_user: Any, receiver: Receiver,
     page = await auditor.get(ep_url, headers=html)
     assert page.status_code == 200 and "whsec_" not in page.text
     assert en.status_code == 200
+
+
+async def test_demo_ships_a_disabled_example_endpoint(db: AsyncSession, as_user: Any) -> None:
+    """The demo's `/webhooks` page is not empty, and the demo sends nothing anywhere."""
+    from probity.webhooks.demo import DEMO_URL
+
+    hq = await tenant(db, "HQ")
+    demo = await db.scalar(select(WebhookEndpoint).where(WebhookEndpoint.url == DEMO_URL))
+    assert demo is not None and demo.tenant_id == hq.id
+    assert demo.active is False and "training.overdue" in demo.events
+    assert await webhooks.emit(db, hq.id, "training.overdue", {"assignment_id": 0}) == 0
+    admin = await as_user("admin")
+    page = await admin.get("/webhooks")
+    assert page.status_code == 200 and "hooks.example.com" in page.text
