@@ -1,4 +1,8 @@
-"""What the sync and async clients share: configuration, headers, answers, pagination rules."""
+"""What the sync and async clients share — everything but the I/O: configuration and headers,
+how a call becomes an ``httpx.Request`` (:func:`build_request`), how an answer becomes a value or
+an :class:`~probity_client.errors.APIError` (:func:`decode`), the pagination state
+(:class:`Pager`), the bodies of sign-in, token and signed-feed calls, the job-wait rule and the
+stream URLs. ``Client`` and ``AsyncClient`` only send and await."""
 
 from __future__ import annotations
 
@@ -10,7 +14,22 @@ import httpx
 
 from probity_client.errors import error_from_response
 
-__all__ = ["DEFAULT_PAGE_SIZE", "USER_AGENT", "ClientConfig", "decode", "next_offset", "ws_url"]
+__all__ = [
+    "DEFAULT_PAGE_SIZE",
+    "USER_AGENT",
+    "ClientConfig",
+    "Pager",
+    "build_request",
+    "chat_url",
+    "csrf_request",
+    "decode",
+    "job_settled",
+    "login_request",
+    "next_offset",
+    "signed_feed_request",
+    "token_request",
+    "ws_url",
+]
 
 USER_AGENT = "probity-client/1.0"
 DEFAULT_PAGE_SIZE = 100
@@ -69,3 +88,90 @@ def ws_url(base_url: str, path: str, query: Mapping[str, Any]) -> str:
     scheme = "wss" if parts.scheme == "https" else "ws"
     qs = str(httpx.QueryParams({k: v for k, v in query.items() if v is not None}))
     return urlunsplit((scheme, parts.netloc, parts.path.rstrip("/") + path, qs, ""))
+
+
+def build_request(http: httpx.Client | httpx.AsyncClient, method: str, path: str, *,
+                  params: Params | None = None, json: Any = None, files: Any = None,
+                  data: Params | None = None, headers: Mapping[str, str] | None = None,
+                  content: bytes | None = None) -> httpx.Request:
+    """The request for a call (``None`` query parameters are left out)."""
+    clean = None if params is None else {k: v for k, v in params.items() if v is not None}
+    return http.build_request(method, path, params=clean, json=json, files=files, data=data,
+                              headers=headers, content=content)
+
+
+class Pager:
+    """Offset pagination as state: ``request()`` is the next page's request (None when done),
+    ``take(page)`` the items of that page to yield (``max_items`` honoured)."""
+
+    def __init__(self, http: httpx.Client | httpx.AsyncClient, path: str,
+                 params: Params | None, page_size: int, max_items: int | None) -> None:
+        self.http, self.path, self.params = http, path, dict(params or {})
+        self.page_size, self.max_items = page_size, max_items
+        self.offset: int | None = 0
+        self.seen = 0
+
+    def request(self) -> httpx.Request | None:
+        if self.offset is None or (self.max_items is not None
+                                   and self.seen >= self.max_items):
+            return None
+        return build_request(self.http, "GET", self.path, params={
+            **self.params, "limit": self.page_size, "offset": self.offset})
+
+    def take(self, page: Any) -> list[Any]:
+        assert self.offset is not None
+        self.offset = next_offset(page, self.offset, self.page_size)
+        items = list(page)
+        if self.max_items is not None:
+            items = items[:max(0, self.max_items - self.seen)]
+        self.seen += len(items)
+        return items
+
+
+def login_request(http: httpx.Client | httpx.AsyncClient, username: str, password: str
+                  ) -> httpx.Request:
+    return build_request(http, "POST", "/api/v1/auth/login",
+                         json={"username": username, "password": password})
+
+
+def csrf_request(http: httpx.Client | httpx.AsyncClient) -> httpx.Request:
+    return build_request(http, "GET", "/api/v1/auth/csrf")
+
+
+def token_request(http: httpx.Client | httpx.AsyncClient, name: str, days: int | None
+                  ) -> httpx.Request:
+    body: dict[str, Any] = {"name": name}
+    if days is not None:
+        body["expires_in_days"] = days
+    return build_request(http, "POST", "/api/v1/tokens", json=body)
+
+
+def signed_feed_request(http: httpx.Client | httpx.AsyncClient, tenant_id: int, secret: str,
+                        kind: str, rows: list[dict[str, Any]], *, dry_run: bool,
+                        msg_id: str | None) -> httpx.Request:
+    """A finance batch for the HMAC-signed feed, signed with the tenant's feed secret;
+    ``msg_id`` (default: a new UUID) is accepted once."""
+    import json as _json
+    import uuid
+
+    from probity_client.signatures import signed_headers
+
+    body = _json.dumps({"kind": kind, "rows": rows, "dry_run": dry_run},
+                       ensure_ascii=False).encode()
+    return build_request(http, "POST", f"/api/v1/finance/feed/signed/{tenant_id}",
+                         content=body, headers=signed_headers(secret, msg_id or str(uuid.uuid4()),
+                                                              body))
+
+
+def job_settled(job: dict[str, Any], job_id: int, deadline: float, timeout: float,
+                now: float) -> bool:
+    """True when the job is done or failed; TimeoutError past the deadline."""
+    if job["state"] in ("done", "failed"):
+        return True
+    if now > deadline:
+        raise TimeoutError(f"job {job_id} still {job['state']} after {timeout} s")
+    return False
+
+
+def chat_url(base_url: str, conversation_id: int, after: int, reason: str | None) -> str:
+    return ws_url(base_url, f"/ws/chat/{conversation_id}", {"after": after, "reason": reason})

@@ -10,7 +10,20 @@ from typing import Any
 
 import httpx
 
-from probity_client._base import DEFAULT_PAGE_SIZE, ClientConfig, decode, next_offset, ws_url
+from probity_client._base import (
+    DEFAULT_PAGE_SIZE,
+    ClientConfig,
+    Pager,
+    build_request,
+    chat_url,
+    csrf_request,
+    decode,
+    job_settled,
+    login_request,
+    signed_feed_request,
+    token_request,
+    ws_url,
+)
 from probity_client.streams import AsyncAlertStream, AsyncChatStream
 
 __all__ = ["AsyncClient"]
@@ -27,14 +40,16 @@ class AsyncClient:
                                       headers=self.config.headers, timeout=timeout,
                                       transport=transport)
 
+    async def send(self, request: httpx.Request) -> Any:
+        """Send a built request; the decoded answer, or the error answer raised."""
+        return decode(await self.http.send(request))
+
     async def request(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
                       json: Any = None, files: Any = None,
                       data: Mapping[str, Any] | None = None,
                       headers: Mapping[str, str] | None = None) -> Any:
-        clean = None if params is None else {k: v for k, v in params.items() if v is not None}
-        response = await self.http.request(method, path, params=clean, json=json, files=files,
-                                           data=data, headers=headers)
-        return decode(response)
+        return await self.send(build_request(self.http, method, path, params=params, json=json,
+                                             files=files, data=data, headers=headers))
 
     async def get(self, path: str, **params: Any) -> Any:
         return await self.request("GET", path, params=params)
@@ -55,32 +70,27 @@ class AsyncClient:
                        page_size: int = DEFAULT_PAGE_SIZE, max_items: int | None = None
                        ) -> AsyncIterator[Any]:
         """``async for item in client.paginate("/api/v1/cases"): ...``"""
-        offset, seen = 0, 0
-        while True:
-            page = await self.request("GET", path, params={**(params or {}),
-                                                           "limit": page_size, "offset": offset})
-            following = next_offset(page, offset, page_size)
-            for item in page:
-                if max_items is not None and seen >= max_items:
-                    return
-                seen += 1
+        pager = Pager(self.http, path, params, page_size, max_items)
+        while (request := pager.request()) is not None:
+            for item in pager.take(await self.send(request)):
                 yield item
-            if following is None:
-                return
-            offset = following
 
     async def login(self, username: str, password: str) -> dict[str, Any]:
-        me: dict[str, Any] = await self.post("/api/v1/auth/login",
-                                             json={"username": username, "password": password})
-        csrf = (await self.get("/api/v1/auth/csrf"))["csrf_token"]
-        self.http.headers["X-CSRF-Token"] = csrf
+        me: dict[str, Any] = await self.send(login_request(self.http, username, password))
+        self.http.headers["X-CSRF-Token"] = (await self.send(csrf_request(self.http))
+                                             )["csrf_token"]
         return me
 
     async def create_token(self, name: str, *, days: int | None = None) -> str:
-        body: dict[str, Any] = {"name": name}
-        if days is not None:
-            body["expires_in_days"] = days
-        return str((await self.post("/api/v1/tokens", json=body))["token"])
+        return str((await self.send(token_request(self.http, name, days)))["token"])
+
+    async def post_signed_feed(self, tenant_id: int, secret: str, kind: str,
+                               rows: list[dict[str, Any]], *, dry_run: bool = False,
+                               msg_id: str | None = None) -> dict[str, Any]:
+        """As :meth:`probity_client.Client.post_signed_feed`."""
+        result: dict[str, Any] = await self.send(signed_feed_request(
+            self.http, tenant_id, secret, kind, rows, dry_run=dry_run, msg_id=msg_id))
+        return result
 
     async def health(self) -> dict[str, Any]:
         result: dict[str, Any] = await self.get("/api/v1/health")
@@ -109,10 +119,8 @@ class AsyncClient:
         deadline = time.monotonic() + timeout
         while True:
             job = await self.job(job_id)
-            if job["state"] in ("done", "failed"):
+            if job_settled(job, job_id, deadline, timeout, time.monotonic()):
                 return job
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"job {job_id} still {job['state']} after {timeout} s")
             await asyncio.sleep(interval)
 
     def alert_stream(self, *, open_timeout: float = 10.0) -> AsyncAlertStream:
@@ -122,9 +130,8 @@ class AsyncClient:
 
     def chat(self, conversation_id: int, *, after: int = 0, reason: str | None = None,
              open_timeout: float = 10.0) -> AsyncChatStream:
-        url = ws_url(self.config.base_url, f"/ws/chat/{conversation_id}",
-                     {"after": after, "reason": reason})
-        return AsyncChatStream(url, self.config.ws_headers(self.http.cookies), open_timeout)
+        return AsyncChatStream(chat_url(self.config.base_url, conversation_id, after, reason),
+                               self.config.ws_headers(self.http.cookies), open_timeout)
 
     async def aclose(self) -> None:
         await self.http.aclose()

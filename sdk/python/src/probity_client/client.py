@@ -9,7 +9,20 @@ from typing import Any
 
 import httpx
 
-from probity_client._base import DEFAULT_PAGE_SIZE, ClientConfig, decode, next_offset, ws_url
+from probity_client._base import (
+    DEFAULT_PAGE_SIZE,
+    ClientConfig,
+    Pager,
+    build_request,
+    chat_url,
+    csrf_request,
+    decode,
+    job_settled,
+    login_request,
+    signed_feed_request,
+    token_request,
+    ws_url,
+)
 from probity_client.streams import AlertStream, ChatStream
 
 __all__ = ["Client"]
@@ -30,15 +43,18 @@ class Client:
         self.http = httpx.Client(base_url=self.config.base_url, headers=self.config.headers,
                                  timeout=timeout, transport=transport)
 
-    # --- plumbing -----------------------------------------------------------------------------
+    # --- plumbing (requests are built and answers decoded in _base, shared with AsyncClient) -
+
+    def send(self, request: httpx.Request) -> Any:
+        """Send a built request; the decoded answer, or the error answer raised."""
+        return decode(self.http.send(request))
 
     def request(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
                 json: Any = None, files: Any = None, data: Mapping[str, Any] | None = None,
                 headers: Mapping[str, str] | None = None) -> Any:
         """Call ``method path`` (``/api/v1/...``) and return the decoded JSON answer."""
-        response = self.http.request(method, path, params=_clean(params), json=json,
-                                     files=files, data=data, headers=headers)
-        return decode(response)
+        return self.send(build_request(self.http, method, path, params=params, json=json,
+                                       files=files, data=data, headers=headers))
 
     def get(self, path: str, **params: Any) -> Any:
         return self.request("GET", path, params=params)
@@ -60,54 +76,29 @@ class Client:
                  ) -> Iterator[Any]:
         """Every item of a list endpoint, fetched ``page_size`` at a time with
         ``limit``/``offset``; stops after ``max_items`` when given."""
-        offset, seen = 0, 0
-        while True:
-            page = self.request("GET", path, params={**(params or {}), "limit": page_size,
-                                                     "offset": offset})
-            following = next_offset(page, offset, page_size)
-            for item in page:
-                if max_items is not None and seen >= max_items:
-                    return
-                seen += 1
-                yield item
-            if following is None:
-                return
-            offset = following
+        pager = Pager(self.http, path, params, page_size, max_items)
+        while (request := pager.request()) is not None:
+            yield from pager.take(self.send(request))
 
     # --- session sign-in (tokens are the normal way; this is for scripts that mint one) ------
 
     def login(self, username: str, password: str) -> dict[str, Any]:
         """Sign in with a password (a cookie session) and arm CSRF for later writes."""
-        me: dict[str, Any] = self.post("/api/v1/auth/login",
-                                       json={"username": username, "password": password})
-        csrf = self.get("/api/v1/auth/csrf")["csrf_token"]
-        self.http.headers["X-CSRF-Token"] = csrf
+        me: dict[str, Any] = self.send(login_request(self.http, username, password))
+        self.http.headers["X-CSRF-Token"] = self.send(csrf_request(self.http))["csrf_token"]
         return me
 
     def create_token(self, name: str, *, days: int | None = None) -> str:
         """Mint an API token for the signed-in account; returns the secret (shown once)."""
-        body: dict[str, Any] = {"name": name}
-        if days is not None:
-            body["expires_in_days"] = days
-        answer = self.post("/api/v1/tokens", json=body)
-        return str(answer["token"])
+        return str(self.send(token_request(self.http, name, days))["token"])
 
     def post_signed_feed(self, tenant_id: int, secret: str, kind: str,
                          rows: list[dict[str, Any]], *, dry_run: bool = False,
                          msg_id: str | None = None) -> dict[str, Any]:
         """Send a finance batch to the HMAC-signed feed (no token needed): signed with the
         tenant's feed secret; ``msg_id`` (default: a new UUID) is accepted once."""
-        import json as _json
-        import uuid
-
-        from probity_client.signatures import signed_headers
-
-        body = _json.dumps({"kind": kind, "rows": rows, "dry_run": dry_run},
-                           ensure_ascii=False).encode()
-        headers = signed_headers(secret, msg_id or str(uuid.uuid4()), body)
-        response = self.http.post(f"/api/v1/finance/feed/signed/{tenant_id}", content=body,
-                                  headers=headers)
-        result: dict[str, Any] = decode(response)
+        result: dict[str, Any] = self.send(signed_feed_request(
+            self.http, tenant_id, secret, kind, rows, dry_run=dry_run, msg_id=msg_id))
         return result
 
     # --- a few typed shortcuts ----------------------------------------------------------------
@@ -138,13 +129,10 @@ class Client:
                      ) -> dict[str, Any]:
         """Poll a background job until it is done or failed (TimeoutError otherwise)."""
         deadline = time.monotonic() + timeout
-        while True:
-            job = self.job(job_id)
-            if job["state"] in ("done", "failed"):
-                return job
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"job {job_id} still {job['state']} after {timeout} s")
+        while not job_settled(job := self.job(job_id), job_id, deadline, timeout,
+                              time.monotonic()):
             time.sleep(interval)
+        return job
 
     # --- live streams -------------------------------------------------------------------------
 
@@ -158,9 +146,8 @@ class Client:
              open_timeout: float = 10.0) -> ChatStream:
         """A conversation's socket: ``send(text)``, iterate frames (backlog after ``after``,
         then live)."""
-        url = ws_url(self.config.base_url, f"/ws/chat/{conversation_id}",
-                     {"after": after, "reason": reason})
-        return ChatStream(url, self.config.ws_headers(self.http.cookies), open_timeout)
+        return ChatStream(chat_url(self.config.base_url, conversation_id, after, reason),
+                          self.config.ws_headers(self.http.cookies), open_timeout)
 
     def close(self) -> None:
         self.http.close()
@@ -172,6 +159,3 @@ class Client:
                  tb: TracebackType | None) -> None:
         self.close()
 
-
-def _clean(params: Mapping[str, Any] | None) -> dict[str, Any] | None:
-    return None if params is None else {k: v for k, v in params.items() if v is not None}
