@@ -108,7 +108,7 @@ class DataExport(IdMixin, Base):
     sha256: Mapped[str | None] = mapped_column(String(64))
     size: Mapped[int] = mapped_column(BigInteger, default=0)
     counts: Mapped[dict[str, int] | None] = mapped_column(JSON)
-    # Exports before migration 0028 kept the whole zip here; newer ones are in DataExportPart.
+    # Exports before migration 0029 kept the whole zip here; newer ones are in DataExportPart.
     content: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
