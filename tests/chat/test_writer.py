@@ -24,7 +24,7 @@ from tests.chat.helpers import active_conversation
 from probity.auth.deps import commit
 from probity.chat.conversations import Participant, mark
 from probity.chat.send import prepare_send
-from probity.chat.store import PendingSend, store_messages
+from probity.chat.store import PendingSend, Receipt, store_messages, store_receipts
 from probity.chat.wire import ALERTS_CHANNEL, conv_channel
 from probity.chat.writer import MessageWriter
 from probity.db import make_engine, sync_url
@@ -124,6 +124,9 @@ async def test_statements_per_batch_do_not_grow_with_the_batch(as_user: Any, db:
     await store_messages(db, [await send(c2, agent2, "您好", "prime2")])
     await commit(db)
     analytics = "INSERT INTO analytics_rollup_"
+    # On SQLite the two upserts go straight to the driver (one executemany each, outside
+    # SQLAlchemy's events: probity.analytics.rollup._sqlite_upserts).
+    upserts = 0 if dialect == "sqlite" else 2
 
     def own(seen: list[str]) -> list[str]:
         return [x for x in seen if "ledger" not in x and "pg_advisory" not in x
@@ -132,10 +135,10 @@ async def test_statements_per_batch_do_not_grow_with_the_batch(as_user: Any, db:
     one = [await send(c1, who1, "请问订单什么时候发货？", "one")]
     with statements(db) as seen:
         (outcome,) = await store_messages(db, one)
-    assert sum(x.startswith(analytics) for x in seen) == 2
+    assert sum(x.startswith(analytics) for x in seen) == upserts
     seen[:] = [x for x in seen if not _cache_refresh(x)]
     assert own(seen) == chat_statements
-    assert len(seen) - len(chat_statements) - 2 <= ledger_most, seen
+    assert len(seen) - len(chat_statements) - upserts <= ledger_most, seen
     assert not isinstance(outcome, BaseException) and outcome[1] is False
     await commit(db)
     per_message = len(seen)
@@ -144,7 +147,7 @@ async def test_statements_per_batch_do_not_grow_with_the_batch(as_user: Any, db:
             for i, (c, w) in enumerate([(c1, who1), (c2, agent2), (c1, agent1), (c2, who2)] * 5)]
     with statements(db) as seen:
         outcomes = await store_messages(db, many)
-    assert sum(x.startswith(analytics) for x in seen) == 2
+    assert sum(x.startswith(analytics) for x in seen) == upserts
     seen[:] = [x for x in seen if not _cache_refresh(x)]
     assert own(seen) == chat_statements
     assert len(seen) == per_message, seen  # 20 messages, two conversations: the same count
@@ -220,6 +223,47 @@ async def test_resends_and_closed_conversations_in_a_batch(as_user: Any,
     assert conv is not None and conv.last_seq == 3
     assert pub.delivered(c1) == [1, 2, 3]
     assert await db.scalar(select(Message.id).where(Message.conversation_id == c2)) is None
+
+
+async def test_receipts_in_two_statements_whatever_their_number(as_user: Any,
+                                                                 db: AsyncSession) -> None:
+    """Receipts are batched like messages: one SELECT and one UPDATE (executemany) for any
+    number of them; per side, seqs only rise, a read implies delivered, and neither passes the
+    conversation's last seq; one receipt event per conversation and side that moved."""
+    c1, _ = await active_conversation(as_user)
+    c2, _ = await active_conversation(as_user)
+    pub = Published()
+    who1, agent1 = await _participants(db, c1)
+    who2, _agent2 = await _participants(db, c2)
+    await store_messages(db, [await prepare_send(c, w, pub, text=f"消息{i}")
+                              for i, (c, w) in enumerate([(c1, who1), (c1, agent1)] * 3
+                                                         + [(c2, who2)] * 2)])
+    await commit(db)  # c1: seqs 1..6, c2: 1..2
+    pub.events.clear()
+    receipts = [Receipt(c1, "customer", pub, delivered=2), Receipt(c1, "customer", pub, read=4),
+                Receipt(c1, "customer", pub, delivered=3),  # lower than the read: no change
+                Receipt(c1, "agent", pub, delivered=99),    # past the last seq: 6
+                Receipt(c2, "customer", pub, read=1), Receipt(c2, "customer", pub, read=1),
+                *(Receipt(c2, "agent", pub, delivered=n) for n in (1, 2, 1))]
+    with statements(db) as seen:
+        await store_receipts(db, receipts)
+    assert seen == ["SELECT conversations.id, conversations.last_seq,",
+                    "UPDATE conversations SET"], seen
+    with statements(db) as seen:
+        await store_receipts(db, [Receipt(c1, "customer", pub, read=1)])  # moves nothing
+    assert seen == ["SELECT conversations.id, conversations.last_seq,"]
+    await commit(db)
+    conv1 = await db.get(Conversation, c1, populate_existing=True)
+    conv2 = await db.get(Conversation, c2, populate_existing=True)
+    assert conv1 is not None and conv2 is not None
+    assert (conv1.customer_delivered_seq, conv1.customer_read_seq) == (4, 4)
+    assert (conv1.agent_delivered_seq, conv1.agent_read_seq) == (6, 0)
+    assert (conv2.customer_delivered_seq, conv2.customer_read_seq) == (1, 1)
+    assert (conv2.agent_delivered_seq, conv2.agent_read_seq) == (2, 0)
+    got = sorted((e["conversation_id"], e["by"], e["delivered"], e["read"])
+                 for _ch, e in pub.events if e["type"] == "receipt")
+    assert got == sorted([(c1, "customer", 4, 4), (c1, "agent", 6, 0),
+                          (c2, "customer", 1, 1), (c2, "agent", 2, 0)])
 
 
 # ---- the writer, against a database it really commits to ---------------------------------
@@ -298,6 +342,16 @@ async def test_writer_batches_concurrent_sends_in_seq_order(chat_db_url: str) ->
 
         assert await writer.run(receipt) == 2
         assert pub.events[-1][1]["type"] == "receipt"
+        # Socket receipts are queued and stored with whatever else is queued (messages, other
+        # receipts) in one transaction; each future resolves after its commit.
+        results = await asyncio.gather(
+            writer.submit(await prepare_send(conv_id, agent, pub, text="还在吗", client_id="r1")),
+            *(writer.receipt(Receipt(conv_id, "customer", pub, read=n)) for n in (1, 3, 2)))
+        assert results[0][1] is False and results[1:] == [None, None, None]
+        assert writer.receipts == 3
+        receipts = [e for _ch, e in pub.events if e["type"] == "receipt"]
+        assert receipts[-1] == {"type": "receipt", "conversation_id": conv_id,
+                                "by": "customer", "delivered": 3, "read": 3}
         async with AsyncSession(engine) as s:
             tenant = await s.scalar(select(Conversation.tenant_id)
                                     .where(Conversation.id == conv_id))

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
-from sqlalchemy import case, insert, select, update
+from sqlalchemy import Table, bindparam, case, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from probity.analytics.rollup import record_batch
@@ -300,3 +300,69 @@ def _queue_delivery(session: AsyncSession, publish: Publish, conv_id: int, msg: 
 
     after_commit(session, effect)
 
+
+
+# ---- receipts --------------------------------------------------------------------------------
+
+_SEQ_COLUMNS = ("customer_delivered_seq", "customer_read_seq", "agent_delivered_seq",
+                "agent_read_seq")
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """A delivered/read receipt from a conversation's customer or agent, on its way to the
+    writer (which stores the receipts it finds queued together, with the messages)."""
+
+    conv_id: int
+    side: str  # customer | agent
+    publish: Publish
+    delivered: int | None = None
+    read: int | None = None
+
+
+async def store_receipts(session: AsyncSession, receipts: list[Receipt]) -> None:
+    """Receipts of any conversations in the session's transaction (flush only) with two
+    statements whatever their number: one SELECT of the conversations' seqs, one UPDATE
+    executemany that only ever raises them (monotonic in SQL too: a writer in another process
+    cannot be moved back). The rules of `mark`: per side, a read implies delivered, and neither
+    passes the conversation's last seq. One `receipt` event per conversation and side that
+    moved, after commit."""
+    table = cast(Table, Conversation.__table__)
+    ids = sorted({r.conv_id for r in receipts})
+    rows = (await session.execute(
+        select(table.c.id, table.c.last_seq, *(table.c[c] for c in _SEQ_COLUMNS))
+        .where(table.c.id.in_(ids)))).all()
+    state: dict[int, dict[str, int]] = {r.id: dict(r._mapping) for r in rows}
+    moved: dict[tuple[int, str], Publish] = {}
+    for r in receipts:
+        seqs = state.get(r.conv_id)
+        if seqs is None or r.side not in ("customer", "agent"):
+            continue
+        top = seqs["last_seq"]
+        d_col, r_col = f"{r.side}_delivered_seq", f"{r.side}_read_seq"
+        delivered = r.delivered
+        if r.read is not None and seqs[r_col] < min(r.read, top):
+            seqs[r_col] = min(r.read, top)
+            delivered = max(delivered or 0, r.read)
+            moved[(r.conv_id, r.side)] = r.publish
+        if delivered is not None and seqs[d_col] < min(delivered, top):
+            seqs[d_col] = min(delivered, top)
+            moved[(r.conv_id, r.side)] = r.publish
+    if not moved:
+        return
+    raise_to = {c: case((table.c[c] < bindparam(f"new_{c}"), bindparam(f"new_{c}")),
+                        else_=table.c[c]) for c in _SEQ_COLUMNS}
+    await session.execute(
+        update(table).where(table.c.id == bindparam("conv_id")).values(raise_to),
+        [{"conv_id": cid, **{f"new_{c}": state[cid][c] for c in _SEQ_COLUMNS}}
+         for cid in sorted({cid for cid, _side in moved})])
+    events = [(publish, conv_channel(cid), {
+        "type": "receipt", "conversation_id": cid, "by": side,
+        "delivered": state[cid][f"{side}_delivered_seq"],
+        "read": state[cid][f"{side}_read_seq"]}) for (cid, side), publish in moved.items()]
+
+    async def effect() -> None:
+        for publish, channel, event in events:
+            await publish(channel, event)
+
+    after_commit(session, effect)

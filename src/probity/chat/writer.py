@@ -18,7 +18,13 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from probity.auth.deps import AFTER_COMMIT
-from probity.chat.store import CHECKPOINT_CHECK_S, PendingSend, store_messages
+from probity.chat.store import (
+    CHECKPOINT_CHECK_S,
+    PendingSend,
+    Receipt,
+    store_messages,
+    store_receipts,
+)
 from probity.db import PRIORITY_OPTION, make_engine
 from probity.errors import DomainError
 from probity.models import Message
@@ -35,7 +41,12 @@ Job = Callable[[AsyncSession], Awaitable[Any]]
 class _Queued:
     future: asyncio.Future[Any]  # resolved on the submitter's event loop
     send: PendingSend | None = None  # a message to store (batched), or
+    receipt: Receipt | None = None  # a receipt (batched with the messages), or
     job: Job | None = None  # another chat write, run alone in its own transaction
+
+    @property
+    def batched(self) -> bool:
+        return self.send is not None or self.receipt is not None
 
 
 @dataclass
@@ -88,12 +99,18 @@ class MessageWriter:
         self.batches = 0
         self.messages = 0
         self.largest_batch = 0
+        self.receipts = 0
 
     async def submit(self, send: PendingSend) -> tuple[Message, bool]:
         """Queue one screened message; returns (message, duplicate) once it is committed.
         Raises the send's DomainError (e.g. the conversation was closed meanwhile)."""
         result: tuple[Message, bool] = await self._enqueue(send=send)
         return result
+
+    async def receipt(self, receipt: Receipt) -> None:
+        """Queue a delivered/read receipt; returns once it is committed. Receipts are stored
+        with whatever else is queued (messages, other receipts) in one transaction."""
+        await self._enqueue(receipt=receipt)
 
     async def run(self, job: Callable[[AsyncSession], Awaitable[T]]) -> T:
         """Run `job(session)` in its own transaction on the writer, commit, then run the
@@ -188,7 +205,7 @@ class MessageWriter:
             else:
                 n = 0
                 while (n < len(self._pending) and n < self.max_batch
-                       and self._pending[n].send is not None):
+                       and self._pending[n].batched):
                     n += 1
                 batch = self._pending[:n]
                 del self._pending[:n]
@@ -228,19 +245,30 @@ class MessageWriter:
                 if batch[0].job is not None:
                     outcomes: list[Any] = [await batch[0].job(session)]
                 else:
-                    outcomes = await store_messages(
-                        session, [item.send for item in batch],  # type: ignore[misc]
-                        checkpoint_due=self._checkpoint_due)
+                    outcomes = await self._store(session, batch)
                 effects = session.info.pop(AFTER_COMMIT, [])
                 await session.commit()
             except BaseException:
                 await session.rollback()
                 raise
-        if batch[0].send is not None:
+        sends = sum(1 for item in batch if item.send is not None)
+        if sends:
             self.batches += 1
-            self.messages += len(batch)
-            self.largest_batch = max(self.largest_batch, len(batch))
+            self.messages += sends
+            self.largest_batch = max(self.largest_batch, sends)
+        self.receipts += sum(1 for item in batch if item.receipt is not None)
         self._hand_back(_Done(batch, effects, outcomes))
+
+    async def _store(self, session: AsyncSession, batch: list[_Queued]) -> list[Any]:
+        """The batch's messages, then its receipts (they acknowledge seqs delivered before), in
+        the session's transaction; the outcome per item (None for a receipt)."""
+        sends = [item.send for item in batch if item.send is not None]
+        receipts = [item.receipt for item in batch if item.receipt is not None]
+        stored = iter(await store_messages(session, sends, checkpoint_due=self._checkpoint_due)
+                      if sends else [])
+        if receipts:
+            await store_receipts(session, receipts)
+        return [next(stored) if item.send is not None else None for item in batch]
 
     def _checkpoint_due(self, tenant_id: int) -> bool:
         now = time.monotonic()

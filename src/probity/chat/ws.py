@@ -52,7 +52,6 @@ from probity.chat import routing
 from probity.chat.conversations import (
     Participant,
     history,
-    mark,
     official_reminder,
     participant_for,
     recall_message,
@@ -60,6 +59,7 @@ from probity.chat.conversations import (
 )
 from probity.chat.screening import warm_screener_in_background
 from probity.chat.send import find_resent, prepare_send
+from probity.chat.store import Receipt
 from probity.chat.wire import (
     ack_notices,
     agent_channel,
@@ -219,8 +219,16 @@ class Connection:
             await self.send({"type": "error", "code": "unknown_type",
                              "message": f"unknown message type {kind!r}"})
             return
-        frame_seq(data)  # refuse a bad seq before queueing any write
+        seq = frame_seq(data)  # refuse a bad seq before queueing any write
         try:
+            if kind != "recall":
+                # Batched by the writer with whatever else is queued (one transaction).
+                if self.who.role in ("customer", "agent"):  # supervisors' are not recorded
+                    await message_writer(self.ws.app).receipt(Receipt(
+                        self.conv_id, self.who.role, self.bus.publish,
+                        delivered=seq if kind == "delivered" else None,
+                        read=seq if kind == "read" else None))
+                return
             # Through the process's writer, like messages: on SQLite this process is then never
             # its own competitor for the single writer.
             await message_writer(self.ws.app).run(
@@ -284,13 +292,10 @@ class Connection:
         await self.send(ack)
 
     async def _write(self, session: AsyncSession, kind: str, data: dict[str, Any]) -> None:
-        """Receipts and recall, on the writer's session (flush only; it commits)."""
+        """Recall, on the writer's session (flush only; it commits)."""
         conv = await session.get(Conversation, self.conv_id)
         assert conv is not None
-        if kind in ("delivered", "read"):
-            await mark(session, conv, self.who, self.bus.publish, **{kind: frame_seq(data)})
-        else:
-            await recall_message(session, conv, self.who, self.bus.publish, frame_seq(data))
+        await recall_message(session, conv, self.who, self.bus.publish, frame_seq(data))
 
 
 MAX_FRAME_CHARS = 64 * 1024
