@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from tests.performance.helpers import IN_MONTH, WEIGHTS, decided_case, ids, setup_cycle
 
@@ -102,13 +102,21 @@ async def test_review_signoff_four_eyes_freeze_and_ledger(as_user: Any, db: Asyn
     assert (await admin.post(f"/api/v1/performance/cycles/{cid}/review")).status_code == 200
     r = await admin.post(f"/api/v1/performance/cycles/{cid}/close")
     assert r.status_code == 403 and r.json()["code"] == "four_eyes"
+    # …and wrote nothing: still in review, no frozen score.
+    assert (await hr.get(f"/api/v1/performance/cycles/{cid}")).json()["status"] == "review"
+    assert await db.scalar(select(func.count()).select_from(PerformanceScore).where(
+        PerformanceScore.cycle_id == cid)) == 0
     hr = await as_user("hr")
     r = await hr.post(f"/api/v1/performance/cycles/{cid}/close")
     assert r.status_code == 200, r.text
     closed = r.json()
     assert closed["status"] == "closed" and closed["employees"] > 0
+    frozen_rows = await db.scalar(select(func.count()).select_from(PerformanceScore).where(
+        PerformanceScore.cycle_id == cid))
     r = await hr.post(f"/api/v1/performance/cycles/{cid}/close")
     assert r.status_code == 409 and r.json()["code"] == "cycle_closed"
+    assert await db.scalar(select(func.count()).select_from(PerformanceScore).where(
+        PerformanceScore.cycle_id == cid)) == frozen_rows
     entry = await db.scalar(select(LedgerEntry).where(
         LedgerEntry.seq == closed["ledger_seq"], LedgerEntry.tenant_id == t["ecom"].id))
     assert entry is not None and entry.type == "performance.cycle_closed"
@@ -263,3 +271,34 @@ async def test_cycle_input_is_checked(as_user: Any, db: AsyncSession) -> None:
         "tenant_id": t["ecom"].id, "rules": [{"violation_type": "gift", "points": 10}]})
     assert r.status_code == 422
     assert WEIGHTS and datetime(2027, 4, 1, tzinfo=UTC) > IN_MONTH
+
+
+async def test_an_appeal_upheld_in_an_open_cycle_restores_the_points(
+        as_user: Any, db: AsyncSession) -> None:
+    """Through the case workflow: the agent appeals the closed case, compliance reopens it and
+    finds it unsubstantiated; the live scorecard is back where it was, exactly."""
+    from probity.auth.service import load_principal
+    from probity.cases import service as cases
+    from probity.models import User
+
+    async def principal(name: str) -> Any:
+        user = await db.scalar(select(User).where(User.username == name))
+        assert user is not None
+        return await load_principal(db, user.id)
+
+    t = await ids(db)
+    cycle = await setup_cycle(await as_user("hr"), t["ecom"].id)
+    agent = await as_user("agent")
+    url, params = "/api/v1/me/performance", {"cycle_id": cycle["id"]}
+    before = (await agent.get(url, params=params)).json()["compliance"]
+    case = await decided_case(db, t["ecom"], t["agent"], severity=2)
+    assert (await agent.get(url, params=params)).json()["compliance"] == before - 5
+    await cases.appeal_by_subject(db, await principal("agent"), case.id, "客户先发的微信号")
+    await cases.transition(db, await principal("admin"), case.id, "investigating",
+                           reason="复核")
+    await cases.transition(db, await principal("compliance"), case.id, "unsubstantiated",
+                           reason="申诉成立")
+    await db.flush()
+    card = (await agent.get(url, params=params)).json()
+    assert card["compliance"] == before
+    assert all(d["case_id"] != case.id for d in card["deductions"])

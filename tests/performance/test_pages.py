@@ -6,11 +6,19 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from tests.performance.helpers import decided_case, ids, refusal_conversation, setup_cycle
 
-from probity.models import Case, CaseStatus, Notification, User
+from probity.models import (
+    AuditEntry,
+    Case,
+    CaseStatus,
+    Employee,
+    Notification,
+    PerformanceScore,
+    User,
+)
 
 
 async def _closed_cycle(as_user: Any, db: AsyncSession) -> dict[str, Any]:
@@ -54,6 +62,17 @@ async def test_dashboard_figures(as_user: Any, db: AsyncSession) -> None:
     assert point["violation_rate"] == round(1 / point["employees"], 4)
     assert team["before"]["employees"] >= point["employees"]
     assert team["after"]["employees"] == 0
+    # The agent's two offer episodes, both refused; the share eligible for the bonus as frozen.
+    assert point["offers"] == 2 and point["refusals"] == 2 and point["refusal_ratio"] == 1.0
+    eligible = await db.scalar(select(func.count()).select_from(PerformanceScore).where(
+        PerformanceScore.cycle_id == t["cycle"]["id"],
+        PerformanceScore.org_unit_id == t["peer"].org_unit_id,
+        PerformanceScore.bonus_eligible.is_(True)))
+    assert point["eligible_share"] == round((eligible or 0) / point["employees"], 4)
+    for level in ("subsidiary", "group"):
+        data = (await hr.get("/api/v1/performance/dashboard", params={"level": level})).json()
+        assert any(p["cycle_id"] == t["cycle"]["id"] for s in data["series"]
+                   for p in s["points"]), level
 
 
 async def test_awards_confirmed_are_on_the_honour_roll(as_user: Any, db: AsyncSession) -> None:
@@ -113,6 +132,41 @@ async def test_promotion_priority_holds_and_decisions(as_user: Any, db: AsyncSes
     r = await hr.post(f"/api/v1/performance/promotions/{t['agent'].id}/decisions",
                       json={"decision": "defer", "note": "待违规处理满一年"})
     assert r.status_code == 201 and r.json()["record"]["clean"] is False
+    audit = await db.scalar(select(AuditEntry).where(
+        AuditEntry.action == "performance.promotion.decide",
+        AuditEntry.target_id == str(t["agent"].id)))
+    assert audit is not None
     r = await hr.post(f"/api/v1/performance/promotions/{t['agent'].id}/decisions",
                       json={"decision": "maybe"})
     assert r.status_code == 422
+
+
+async def test_a_confirmed_star_and_their_team_are_notified(as_user: Any, db: AsyncSession
+                                                            ) -> None:
+    t = await _closed_cycle(as_user, db)
+    hr = await as_user("hr")
+    noms = (await hr.get("/api/v1/performance/awards",
+                         params={"cycle_id": t["cycle"]["id"]})).json()
+    award = next(a for a in noms if a["employee_id"] == t["agent"].id)
+    assert (await hr.post(f"/api/v1/performance/awards/{award['id']}/confirm")).status_code == 200
+    notes = (await db.execute(select(User.employee_id, Notification.title, Notification.body)
+                              .join(User, User.id == Notification.user_id)
+                              .where(Notification.event == "performance.award"))).all()
+    own = [n for n in notes if n[0] == t["agent"].id]
+    assert len(own) == 1 and "合规标兵" in own[0][1] and "/performance/honour-roll" in own[0][2]
+    assert "违规 0 次" in own[0][2] and "拒收 2 次" in own[0][2]
+    teammates = {n[0] for n in notes} - {t["agent"].id}
+    assert teammates, "the team hears about it too"
+    team = (await db.execute(select(Employee.id).where(
+        Employee.org_unit_id == t["agent"].org_unit_id))).scalars().all()
+    assert teammates <= set(team)
+    # Declining another nomination tells nobody.
+    before = len(notes)
+    other = next((a for a in noms if a["status"] == "nominated" and a["id"] != award["id"]),
+                 None)
+    if other is not None:
+        assert (await hr.post(f"/api/v1/performance/awards/{other['id']}/decline")
+                ).status_code == 200
+        after = await db.scalar(select(func.count()).select_from(Notification).where(
+            Notification.event == "performance.award"))
+        assert after == before

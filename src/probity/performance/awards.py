@@ -108,8 +108,9 @@ async def _notify_award(session: AsyncSession, award: Award) -> None:
         session.add(Notification(
             tenant_id=award.tenant_id, user_id=uid, case_id=None, event="performance.award",
             title=title.format(cycle=cycle.name, name=emp.name)[:200],
-            body=_("Zero violations, {refusals} refusals, CSAT {csat}. See the honour roll: "
-                   "/performance/honour-roll").format(
+            body=_("{violations} violations, {refusals} refusals, CSAT {csat}. See the honour "
+                   "roll: /performance/honour-roll").format(
+                violations=award.facts.get("violations", 0),
                 refusals=award.facts.get("refusals", 0), csat=award.facts.get("csat", "—")),
             created_at=utcnow()))
 
