@@ -104,6 +104,7 @@ async def test_live_scorecard_queries_do_not_grow_with_the_agents_activity(
     await db.flush()
     busy, body = await card()
     assert len(body["deductions"]) == 6 and len(body["positives"]["refusal"]) == 6
+    assert body["offers"] == 6 and len(body["positives"]["rebuffed"]) == 6  # two per conversation
     assert body["positives"]["self_report"] and body["manual"][0]["score"] == 80
     assert all(d["reason"] is not None and d["case_status"] == "closed"
                for d in body["deductions"])

@@ -246,13 +246,20 @@ def walk_episodes(conv_id: int, conv_agent: int | None,
     finish(episode)
 
 
+RefusalMessages = dict[int, list[tuple[int, int, int | None]]]
+
+
 async def message_facts(session: AsyncSession, tenant_ids: Sequence[int],
                         employee_ids: Sequence[int] | None, start: datetime, end: datetime,
-                        out: dict[int, AgentFacts]) -> None:
-    """Offers and rebuffed attempts. Only flagged messages (warn/block) and refusals are read:
-    ordinary traffic (nearly all of it) never leaves the database."""
+                        out: dict[int, AgentFacts],
+                        refusals: RefusalMessages | None = None) -> None:
+    """Offers and rebuffed attempts. Only flagged messages (warn/block) are read — ordinary
+    traffic (nearly all of it) never leaves the database — with the agents' refusal messages
+    (`refusals`: conversation → (seq, message id, agent), from screening's refusal rows) put
+    back in their place: a refusal (itself allowed) ends an offer episode, so the customer's
+    next offer is a new one."""
     q = (select(Message.conversation_id, Conversation.agent_employee_id, Message.id,
-                Message.sender_role, Message.decision, Message.categories,
+                Message.seq, Message.sender_role, Message.decision, Message.categories,
                 Message.sender_employee_id)
          .join(Conversation, Conversation.id == Message.conversation_id)
          .where(Message.created_at >= start, Message.created_at < end,
@@ -260,36 +267,54 @@ async def message_facts(session: AsyncSession, tenant_ids: Sequence[int],
          .order_by(Message.conversation_id, Message.seq))
     q = q.where(_who(Message.tenant_id, Conversation.agent_employee_id, tenant_ids,
                      employee_ids))
+    refused = refusals or {}
     current: int | None = None
     agent: int | None = None
-    batch: list[tuple[int, str, str, list[str], int | None]] = []
+    batch: list[tuple[int, int, str, str, list[str], int | None]] = []
+
+    def walk() -> None:
+        if current is None:
+            return
+        merged = batch + [(msg_id, seq, "agent", "allow", ["refusal"], emp)
+                          for seq, msg_id, emp in refused.get(current, [])]
+        merged.sort(key=lambda m: m[1])
+        walk_episodes(current, agent, [(m[0], *m[2:]) for m in merged], out,
+                      count_refusals=False)
+
     result = await session.stream(q.execution_options(yield_per=5000))
-    async for conv_id, conv_agent, msg_id, role, decision, cats, sender in result:
+    async for conv_id, conv_agent, msg_id, seq, role, decision, cats, sender in result:
         if conv_id != current:
-            if current is not None:
-                walk_episodes(current, agent, batch, out, count_refusals=False)
+            walk()
             current, agent, batch = conv_id, conv_agent, []
-        batch.append((msg_id, role, decision, cats, sender))
-    if current is not None:
-        walk_episodes(current, agent, batch, out, count_refusals=False)
+        batch.append((msg_id, seq, role, decision, cats, sender))
+    walk()
 
 
 async def refusal_facts(session: AsyncSession, tenant_ids: Sequence[int],
                         employee_ids: Sequence[int] | None, start: datetime, end: datetime,
-                        out: dict[int, AgentFacts]) -> None:
+                        out: dict[int, AgentFacts]) -> RefusalMessages:
     """Refusals by agents, one per offer episode of a conversation (screening writes a row per
-    refusal message with its episode); the evidence is the episode's first refusal message."""
+    refusal message with its episode); the evidence is the episode's first refusal message.
+    Returns every refusal message per conversation (seq, message id, agent) for
+    `message_facts`."""
     q = (select(Refusal.refuser_employee_id, Refusal.conversation_id, Refusal.episode,
-                func.min(Refusal.message_id))
+                Refusal.seq, Refusal.message_id)
          .where(_who(Refusal.tenant_id, Refusal.refuser_employee_id, tenant_ids, employee_ids),
                 Refusal.refuser_role == "agent", Refusal.refuser_employee_id.is_not(None),
-                Refusal.created_at >= start, Refusal.created_at < end)
-         .group_by(Refusal.refuser_employee_id, Refusal.conversation_id, Refusal.episode))
-    for emp_id, conv_id, _episode, msg_id in await session.execute(q):
+                Refusal.created_at >= start, Refusal.created_at < end))
+    first: dict[tuple[int, int, int], int] = {}
+    messages: RefusalMessages = defaultdict(list)
+    for emp_id, conv_id, episode, seq, msg_id in await session.execute(q):
         if emp_id is None:
             continue
+        messages[conv_id].append((seq, msg_id, emp_id))
+        key = (emp_id, conv_id, episode)
+        if key not in first or msg_id < first[key]:
+            first[key] = msg_id
+    for (emp_id, conv_id, _episode), msg_id in sorted(first.items()):
         out.setdefault(emp_id, AgentFacts()).refusals.append(
             EvidenceRef("refusal", conv_id, msg_id))
+    return messages
 
 
 async def service_facts(session: AsyncSession, tenant_ids: Sequence[int],
@@ -332,7 +357,7 @@ async def gather(session: AsyncSession, tenant_ids: Sequence[int],
     out: dict[int, AgentFacts] = {}
     reported = await self_report_facts(session, tenant_ids, employee_ids, start, end, out)
     await case_facts(session, tenant_ids, employee_ids, start, end, out, reported)
-    await message_facts(session, tenant_ids, employee_ids, start, end, out)
-    await refusal_facts(session, tenant_ids, employee_ids, start, end, out)
+    refusals = await refusal_facts(session, tenant_ids, employee_ids, start, end, out)
+    await message_facts(session, tenant_ids, employee_ids, start, end, out, refusals)
     await service_facts(session, tenant_ids, employee_ids, start, end, out)
     return out
