@@ -204,22 +204,32 @@ def percentile(values: Sequence[float], q: float) -> float:
     return s[min(len(s) - 1, int(q * len(s)))]
 
 
-def memory_of_policy(terms: int) -> tuple[float, float, float]:
+def memory_of_policy(terms: int, src: Path = ROOT / "src") -> tuple[float, float, float]:
     """(RSS delta MiB, tracemalloc peak MiB, compile seconds), each in a fresh process
-    (tracing allocations costs memory itself, so RSS is measured without it)."""
+    (tracing allocations costs memory itself, so RSS is measured without it); ``src``: the
+    source tree to measure (another checkout for a baseline in the same run). The spec is
+    written here and read there, so the child imports nothing but ``src``'s probity."""
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False, encoding="utf-8") as fh:
+        fh.write(spec_with_terms(terms).to_json())
+        spec_path = fh.name
     code = f"""
 import gc, json, sys, time, tracemalloc
-sys.path.insert(0, {str(ROOT / 'src')!r}); sys.path.insert(0, {str(Path(__file__).parent)!r})
-from screening import spec_with_terms
-from probity.screening import compile_policy
+sys.path.insert(0, {str(src)!r})
+from probity.screening import PolicySpec, compile_policy
 from probity.screening.normalize import homophones, tables
 tables(); homophones()
-spec = spec_with_terms({terms})
+with open({spec_path!r}, encoding="utf-8") as fh:
+    spec = PolicySpec.from_json(fh.read())
 gc.collect()
 def rss():
     with open('/proc/self/statm') as fh:
         return int(fh.read().split()[1]) * 4096
 trace = sys.argv[1] == "trace"
+try:  # give back what reading the spec freed, so the compile's own growth is measured
+    import ctypes
+    ctypes.CDLL("libc.so.6").malloc_trim(0)
+except (OSError, AttributeError):
+    pass
 before = rss()
 if trace:
     tracemalloc.start()
@@ -231,10 +241,14 @@ gc.collect()
 print(json.dumps([(rss() - before) / 2**20, peak / 2**20, took]))
 """
     results = []
-    for mode in ("rss", "trace"):
-        out = subprocess.run([sys.executable, "-c", code, mode], capture_output=True, text=True,
-                             check=True, cwd=str(ROOT))
-        results.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    try:
+        for mode in ("rss", "trace"):
+            out = subprocess.run([sys.executable, "-c", code, mode], capture_output=True,
+                                 text=True, check=True, cwd=str(ROOT), env=env)
+            results.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    finally:
+        os.unlink(spec_path)
     return float(results[0][0]), float(results[1][1]), float(results[0][2])
 
 
@@ -262,16 +276,22 @@ def cli_batch(path: str, workers: int) -> tuple[float, float]:
     return wall, cpu
 
 
-def cli_start(one_line: str, runs: int = 5) -> dict[str, tuple[float, float]]:
+def cli_start(one_line: str, runs: int = 5, baseline: Path | None = None
+              ) -> dict[str, tuple[float, float]]:
     """Median (wall s, CPU s) of starting a process and screening one line: `probity screen`
-    as the console script runs it (probity.entry), the full `probity` command line's imports
-    (what `probity screen` loaded before session 3), and a bare `python -c pass` baseline."""
+    as the console script runs it (probity.entry, default options), the full `probity`
+    command line's imports (what `probity screen` loaded before session 3), a bare
+    `python -c pass`, and with ``baseline`` (another checkout's src) its `probity screen`."""
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-    cmds = {
-        "probity screen": [sys.executable, "-m", "probity.entry", "screen", "--workers", "1"],
+    cmds: dict[str, list[str]] = {
+        "probity screen": [sys.executable, "-m", "probity.entry", "screen"],
         "import probity.cli (full app)": [sys.executable, "-c", "import probity.cli"],
         "python -c pass": [sys.executable, "-c", "pass"],
     }
+    if baseline is not None:
+        cmds["probity screen (baseline)"] = [
+            sys.executable, "-c", f"import sys; sys.path.insert(0, {str(baseline)!r}); "
+            "sys.argv = ['probity', 'screen']; from probity.entry import main; main()"]
     out: dict[str, tuple[float, float]] = {}
     for name, cmd in cmds.items():
         walls: list[float] = []
@@ -354,6 +374,9 @@ def learned_layer_rows(policy: Any, stream: list[tuple[str, str]]) -> list[tuple
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="smaller sizes (smoke run)")
+    ap.add_argument("--baseline", type=Path, default=None, help="another checkout (e.g. a git "
+                    "worktree of the commit before a change): its 100k-term policy memory "
+                    "and `probity screen` start are measured in the same run")
     args = ap.parse_args()
     n_stream = 5_000 if args.quick else 20_000
     n_long = 1_000 if args.quick else 5_000
@@ -361,6 +384,7 @@ def main() -> None:
     reps = 5 if args.quick else 9
 
     load_before = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    base_src = args.baseline.resolve() / "src" if args.baseline is not None else None
     streams = {
         "95 % ordinary / 5 % adversarial": message_stream(n_stream),
         "100 % ordinary": message_stream(n_stream, share=0.0),
@@ -445,6 +469,7 @@ def main() -> None:
     policy100k = None  # free it before the memory measurement in a fresh process
     gc.collect()
     rss_mib, peak_mib, _took = memory_of_policy(100_000)
+    base_mem = memory_of_policy(100_000, base_src) if base_src is not None else None
 
     # --- quality on the same run (flag rate of generated ordinary messages)
     flagged_ordinary = sum(
@@ -463,7 +488,7 @@ def main() -> None:
     cli_runs: dict[int, list[tuple[float, float]]] = {1: [], 2: []}
     startup_runs: dict[int, list[float]] = {1: [], 2: []}
     controls = [parallel_control()]
-    starts = cli_start(one_line)
+    starts = cli_start(one_line, baseline=base_src)
     try:
         for workers in (1, 2, 2, 1):
             cli_runs[workers].append(cli_batch(path, workers))
@@ -546,6 +571,15 @@ def main() -> None:
          f"{rss_mib:.0f} MiB RSS (Python objects traced: {peak_mib:.0f} MiB peak)"),
         ("ordinary messages flagged (2,000 generated)", f"{flagged_ordinary}"),
     ]
+    if base_mem is not None and args.baseline is not None:
+        commit = subprocess.run(["git", "-C", str(args.baseline), "rev-parse", "--short",
+                                 "HEAD"], capture_output=True, text=True, check=False
+                                ).stdout.strip() or str(args.baseline)
+        b_wall, b_cpu = starts["probity screen (baseline)"]
+        other_rows.append((f"baseline in the same run ({commit}): memory of a 100,000-term "
+                           "policy; `probity screen` start (wall / CPU)",
+                           f"{base_mem[0]:.0f} MiB RSS (traced peak {base_mem[1]:.0f} MiB); "
+                           f"{b_wall:.2f} s / {b_cpu:.2f} s"))
     other_rows.extend(learned_layer_rows(policy5k, stream))
     avg = {label: sum(len(t) for t, _r in items) / len(items) for label, items in streams.items()}
     body = f"""## Screening (`benchmarks/screening.py`)

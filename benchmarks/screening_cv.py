@@ -71,22 +71,37 @@ def main() -> None:
     ap.add_argument("--dump", type=Path, default=None, help="write per-line rules results and "
                     "held-out model scores (JSON lines, with texts: only for rounds already "
                     "in training) to study combinations")
+    ap.add_argument("--fit", nargs="*", default=[], metavar="KEY=VALUE",
+                    help="training options to try (e.g. l2=1e-4 hi=4), passed to train.fit")
+    ap.add_argument("--thresholds", nargs="*", default=[], metavar="CATEGORY=SCORE",
+                    help="try other warn thresholds than train.CALIBRATED (e.g. contact=0.85)")
+    ap.add_argument("--veto", type=float, default=None, help="try another veto_below")
     args = ap.parse_args()
+    calibrated = dict(CALIBRATED)
+    for kv in args.thresholds:
+        k, _sep, v = kv.partition("=")
+        calibrated[k] = float(v)
+    veto_below = VETO_BELOW if args.veto is None else args.veto
+    fit_kw: dict[str, Any] = {}
+    for kv in args.fit:
+        k, _sep, v = kv.partition("=")
+        fit_kw[k] = float(v) if any(c in v for c in ".e") else int(v)
     sources = sources_from(ROOT / "training" / "screening" / "sources.txt")
     rounds = {p.stem.removeprefix("round-"): p for p in sources if p.stem.startswith("round-")}
     chosen = args.rounds or sorted(rounds)
     base = compile_policy(default_policy_spec())
+    totals: dict[str, list[int]] = {}
     for letter in chosen:
         held = rounds[letter]
         examples = [ex for p in sources if p != held for ex in read_examples(p)]
         digest = hashlib.sha256(b"".join(p.read_bytes() for p in sources if p != held)
-                                ).hexdigest()[:16]
+                                + repr(sorted(fit_kw.items())).encode()).hexdigest()[:16]
         cached = args.cache / f"held-out-{letter}-{digest}.json" if args.cache else None
         if cached is not None and cached.exists():
             model = parse_model(cached.read_bytes())
             seconds = 0.0
         else:
-            result = fit(examples)
+            result = fit(examples, **fit_kw)
             text = dumps_model(result.payload, 0)
             model = parse_model(text.encode())
             seconds = result.seconds
@@ -97,8 +112,8 @@ def main() -> None:
         rows = load(held)
         # The combination as shipped (`probity screen train` sets the same): the weights do
         # not depend on it, so a cached model is re-used with it.
-        model.thresholds.update(CALIBRATED)
-        model.veto_below = VETO_BELOW
+        model.thresholds.update(calibrated)
+        model.veto_below = veto_below
         model.veto_min_chars = VETO_MIN_CHARS
         model.short_threshold = SHORT_THRESHOLD
         model.refusal_veto = REFUSAL_VETO
@@ -106,14 +121,20 @@ def main() -> None:
         if args.dump is not None:
             _dump(args.dump, letter, rows, policy)
         out = {"round": letter, "train_lines": len(examples), "seconds": round(seconds, 1)}
+        r_both: dict[str, Any] = {}
         for layers in ("rules", "model", "both"):
             r = evaluate(rows, layers, policy=policy)
             out[layers] = {k: r[k] for k in ("recall", "fpr", "missed", "false_positives",
                                                 "refusals", "refusals_recognised")}
             if layers == "both":
+                r_both = r
                 out["fp_classes"] = r["false_positives_by_class"]
                 out["missed_classes"] = {c: v for c, v in r["recall_by_class"].items()
                                          if v.split("/")[0] != v.split("/")[1]}
+        acc = totals.setdefault("both", [0, 0, 0, 0, 0, 0])
+        for i, k in enumerate(("positives", "missed", "negatives", "false_positives",
+                               "refusals", "refusals_recognised")):
+            acc[i] += r_both[k]
         if args.json:
             print(json.dumps(out, ensure_ascii=False), flush=True)
             continue
@@ -125,6 +146,13 @@ def main() -> None:
                   f"refusals {f['refusals_recognised']}/{f['refusals']}", flush=True)
         print(f"  FP classes {out['fp_classes']}; missed classes {out['missed_classes']}",
               flush=True)
+    if "both" in totals and len(chosen) > 1:
+        pos, miss, neg, fp, ref, ref_ok = totals["both"]
+        line = {"pooled": "+".join(chosen), "recall": round((pos - miss) / max(1, pos), 3),
+                "fpr": round(fp / max(1, neg), 3), "refusals": f"{ref_ok}/{ref}"}
+        print(json.dumps(line) if args.json else
+              f"pooled over {line['pooled']}: recall {line['recall']:.3f}  FPR "
+              f"{line['fpr']:.3f}  refusals {line['refusals']}", flush=True)
 
 
 if __name__ == "__main__":

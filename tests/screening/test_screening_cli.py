@@ -65,3 +65,29 @@ def test_image_option(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["screen", "--image", str(path), "--no-ocr"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["decision"] == "block"
+
+
+def test_small_input_without_workers_is_screened_in_process(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """`probity screen` with no --workers and an input that fits in one chunk starts no pool
+    (a one-line check would otherwise pay for forking workers); a bigger input still does."""
+    import multiprocessing
+
+    started: list[int] = []
+    real = multiprocessing.get_context
+
+    def spy(*a: object, **kw: object) -> object:
+        started.append(1)
+        return real(*a, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(multiprocessing, "get_context", spy)
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    out = io.StringIO()
+    assert screen_stream(io.StringIO(lines(3)), out, workers=0, chunk_lines=10) == 3
+    assert [json.loads(x)["decision"] for x in out.getvalue().splitlines()] == [
+        "block", "allow", "block"]
+    assert started == []
+    out = io.StringIO()
+    assert screen_stream(io.StringIO(lines(25)), out, workers=0, chunk_lines=10) == 25
+    assert [json.loads(x)["id"] for x in out.getvalue().splitlines()] == list(range(25))
+    assert started == [1]
+    assert screen_stream(io.StringIO(""), io.StringIO(), workers=0) == 0

@@ -98,3 +98,22 @@ def test_train_writes_a_model_that_loads(tmp_path: Path) -> None:
     model = load_model(out, expect_version=7)
     assert model.score("加我v信吧", "customer").scores["contact"] > 0.5
     assert fit(read_examples(f), iterations=5).payload["meta"]["examples"] == len(rows)
+
+
+def test_cantonese_written_forms_read_like_mandarin_to_the_model() -> None:
+    from probity.screening.intent import model_view, normalise
+
+    assert normalise("我唔會加你，你俾佢電話我") == normalise("我不會加你，你给他電話我")
+    assert normalise("喺度講就得") == normalise("在度讲就得")
+    # Mandarin words holding characters that Cantonese also writes stay as they are
+    assert normalise("系统呢") == "系统呢"
+    # the view of an engine-folded string keeps its length (spans map back 1:1)
+    assert model_view("唔加你12") == "不加你00"
+
+
+def test_model_drivers_are_the_same_every_run() -> None:
+    model = load_model()
+    comp = "你加我微信我给你发红包"
+    first = model.drivers(comp, "contact")
+    assert first == sorted(first, key=lambda gw: (-gw[1], gw[0]))
+    assert model.weights[first[0][0]][0] == pytest.approx(first[0][1], abs=1e-3)

@@ -135,3 +135,40 @@ def test_screening_imports_nothing_from_web_or_database() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == ""
+
+
+def test_a_big_lexicon_compiles_to_compact_tables_with_the_same_matches() -> None:
+    """Above 20,000 keys the per-term tables are int arrays and flags (no object per term);
+    what they say must be what the terms say: one-part terms, terms sharing an anchor, terms
+    of several parts, the built-in lexicon's phonetic spellings, and per-role entries."""
+    base = default_policy_spec()
+    chars = "甲乙丙丁戊己庚辛壬癸子丑寅卯辰巳午未申酉戌亥金木水火土日月星山川东南西北春夏秋冬"
+    filler = sorted({a + b + c for a in chars for b in chars for c in chars})[:21_000]
+    extra = [LexiconEntry(t, "bribe", 2) for t in filler]
+    extra += [
+        LexiconEntry("暗号接头", "contact", 3),
+        LexiconEntry("暗号接头", "payment", 2),  # a second entry on the same anchor
+        LexiconEntry("老地方*见面", "contact", 3, max_gap=3),  # two parts
+        LexiconEntry("只限坐席", "payment", 3, roles=("agent",)),
+    ]
+    spec = PolicySpec(name="big", version=2, lexicon=base.lexicon + extra,
+                      allow_terms=base.allow_terms, contexts=base.contexts,
+                      model={"enabled": False})
+    compiled = compile_policy(spec)
+    assert len(compiled.key_info) > 20_000
+    assert len(compiled.entries) == len(spec.lexicon)
+    assert compiled.entries[-1].entry.term == "只限坐席"
+    assert compiled.entries[-2].parts[0] != compiled.entries[-2].parts[1]
+
+    one = screen_message("说" + filler[123] + "吧", "customer", compiled)
+    assert one.decision == "warn" and one.categories == ["bribe"]
+    shared = screen_message("暗号接头", "customer", compiled)
+    assert shared.decision == "block" and set(shared.categories) == {"contact", "payment"}
+    two = screen_message("老地方 明天 见面", "customer", compiled)
+    assert two.decision == "block" and two.categories == ["contact"]
+    assert screen_message("老地方", "customer", compiled).decision == "allow"
+    assert screen_message("只限坐席", "customer", compiled).decision == "allow"
+    assert screen_message("只限坐席", "agent", compiled).decision == "block"
+    # the built-in lexicon's homophones still match inside the big policy
+    assert screen_message("加我薇信", "customer", compiled).decision == "block"
+    assert screen_message("您好，请问还有什么可以帮您？", "agent", compiled).decision == "allow"

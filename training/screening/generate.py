@@ -537,10 +537,204 @@ def lines() -> list[dict[str, object]]:
     return uniq
 
 
+# ---- v5 (session 4): kinds of phrasing rounds D and E showed the layer had not seen, studied
+# by class (pointers to a number given elsewhere, other channels, tips and "fees", payment apps
+# and proxies, goods as payment, Cantonese and other dialect wording, declines in dialect),
+# written as open pools and combined; no line of a round is copied.
+WHERE5 = ["订单上联系人那个", "上次打给你的那个", "快递单上那个", "我主页上那个", "我签名里那串",
+          "头像图片里那个", "商品详情最后一张图里那个", "评论区置顶那个", "上回留给你的那个", "发票上写的那个",
+          "我昵称后面那串", "朋友圈封面上那个"]
+THING5 = ["电话", "手机号", "号码", "码", "v", "微", "联系方式", "二维码", "座机", "扣扣"]
+POINTER5 = ["{thing}就是{where}，直接找我", "有事打{thing}，就是{where}", "{thing}你有的，就是{where}",
+            "要找我的话，{thing}看{where}", "扫{where}，就能加上", "{thing}在{where}，以后别在这问",
+            "你去看{where}，那个就是我的{thing}", "直接找我本人，{thing}是{where}"]
+MOVE5 = ["这边聊天会被质检，咱们换个地方说", "这里说话不方便，出了平台我跟你细讲", "回我短信吧，别在这回",
+         "我给你发短信了，看到回一下", "去YY频道{n}找我", "游戏里有屏蔽，去{app5}上聊", "想要资料的扣1，我拉你进群",
+         "我拉你进个专属群，扫码入群", "见面聊吧，地址和号码我写给你", "线下找我，这里有记录",
+         "dd我，我拉你", "私我一下", "戳我私聊", "滴滴我，发你链接", "晚上上线{app5}找我，名字跟这里一样",
+         "这边不能多说，{app5}搜我名字", "我们换个软件聊，这个会被监控", "进群的回复1，我挨个拉"]
+APPS5 = ["YY", "Telegram", "TG", "WhatsApp", "Line", "IG", "钉钉", "陌陌", "Soul", "探探", "微博",
+         "B站", "快手", "小红书", "抖音", "飞书"]
+SPELL5 = ["给我个手 ji 号", "留个 dian hua", "wei 信多少", "加个 v x", "你的 q q 给我", "V❤：{lid}",
+          "薇❤ {lid}", "扣❤ {dig}", "q：{dig}", "v 我：{lid}", "d d 我，{app5}搜「{shop}」",
+          "{app5}搜「{shop}」私我", "加个微 x，号是 {lid}"]
+SHOPS5 = ["老王修家电", "小李家政", "阿杰数码", "城东搬家", "张姐母婴", "明哥二手车"]
+TIP5 = ["给个打赏呗，{fav}", "搞定了记得打赏一下哟", "赏个鸡腿呗，{fav}", "V我{amt5}，{fav}",
+        "打赏一下，下次{fav}", "意思意思嘛，{fav}", "请我喝杯奶茶呗，{fav}", "{fav}，打个赏不过分吧"]
+FAV5 = ["我给你多跑两单", "我帮你把快递改到今天派", "我优先给你安排", "下次我第一个接你的单",
+        "我帮你盯着进度", "我给你走加急", "我帮你多申请点补偿", "我给你挑个好位置"]
+FEE5 = ["您给我{amt5}辛苦费，我就帮您{x5}", "可以走特殊通道，只是要一点“手续费”，不进系统的",
+        "按老办法，{base}里多报{amt5}，那部分归我", "{x5}也不是不行，价格你开", "想{x5}？你开个价",
+        "这事说难也难，说简单也简单，就看你上不上道了", "懂事点，{x5}马上办", "{x5}的话得另外给我{amt5}，别走系统",
+        "多给我{amt5}，{x5}的事我来搞定"]
+X5 = ["不换配件", "改分数", "解封", "加急审批", "多批额度", "把差评撤了", "提前放款", "帮你插队"]
+BASE5 = ["成交价", "报价", "维修单", "理赔金额", "合同价"]
+GIFT5 = ["送你几张{card5}，{ask5}", "给你充了{amt5}{card5}，{ask5}", "{card5}我send给你了，{ask5}",
+         "小小谢意放你们{place}了，写的你名字，记得拿", "给你点个外卖送到工位，你公司在哪栋楼？",
+         "我想单独谢谢您，送个小礼物，地址方便给我吗", "私下返你个人{n}个点，合同上不体现，{ask5}",
+         "{card5}给你，{ask5}", "我有几张{card5}，你收下，{ask5}", "HB已发你，{ask5}",
+         "hb发你了，{ask5}", "红包发过去了，{ask5}", "🧧已发，{ask5}", "给你发了个hb，{ask5}"]
+CARD5 = ["代金券", "Q币", "星巴克电子卡", "油卡", "京东E卡", "购物卡", "话费", "视频会员", "游戏点卡",
+         "电影票", "美容卡"]
+ASK5 = ["把我的投诉优先处理一下", "审核那边拜托了", "帮我通融下", "你看着帮我弄快点", "结果帮我写好点",
+        "这单就多关照了", "把我的分数改一下", "把罚单撤了"]
+PLACE5 = ["营业厅前台", "门卫室", "快递柜", "公司楼下", "你们店里"]
+PAY5 = ["{fee}直接给你现金行吗，订单你取消一下", "我付你现金吧，{why5}", "多给你{amt5}，别打表了",
+        "{fee}用{papp}直接转你，唔使经平台", "直接{papp}给我就行，不走平台省手续费",
+        "充值别走官方，找我代充，{disc}", "钱先转到我们团队的过渡账户，收益一样",
+        "我朋友做对公账户的，你打到他那里，手续费低", "能刷信用卡套出来，手续费{n}%",
+        "你先点确认收货，差价我用红包还你", "退差价要加我，我发红包给你", "好评返现我单独微信返你",
+        "别在平台上定，我们签私下协议，服务费打对折", "不用在平台上买，直接把钱给我，我找关系帮你办",
+        "我不在App上付了，扫你车上那个码行不", "我这有几张{card5}，抵{fee}行吗", "钱我已经转到你说的尾号{d4}那张卡上了",
+        "Just {papp_en} me the rest, skip the checkout fee", "{fee}直接打到我老婆卡上就行",
+        "你取消订单，我在路口等你，{fee}给我现金就行", "{fee}不走系统，转我个人就行，便宜{n}块"]
+PAPP5 = ["转数快", "过数", "FPS", "PayMe", "支付宝", "微信", "云闪付", "银行卡", "Zelle"]
+PAPP_EN5 = ["Venmo", "Zelle", "PayPal", "Cash App", "PayMe"]
+DISC5 = ["六折", "7折", "打八折", "便宜三成", "比官方便宜一半"]
+WHY5 = ["我不想让家里人看到账单", "手机没电了", "App付款老失败", "这样快点", "不想留记录"]
+# Declines (dialect, colloquial, "… 就免了") and other ordinary lines that hold the same words.
+DECL5_C = ["唔好意思，我唔会加你{app5}，有嘢喺度讲就得", "唔使喇，{offer5}就唔使，喺平台度搞掂就得",
+           "{offer5}就不了哈，还是线上付，我要开发票", "你说{offer5}？我不要，有事在这说",
+           "{offer5}我就不弄了，按平台流程来", "要不得，{offer5}我不干，就在App里付",
+           "{offer5}？算了吧，出了问题没人管", "No thanks, I'll pay in the app, not {papp_en}"]
+DECL5_A = ["{gift5}就免了，单子我按顺序给你排，别客气", "咱不兴这个，{gift5}收回去吧，被查到饭碗要丢",
+           "{gift5}你拿回去，该办的我都会办", "心意领了，{gift5}真不能收", "唔使客气，{gift5}我唔收得",
+           "{who5}的个人号码我们不能提供，我这边给您直接派单", "私人联系方式不方便给，有事在这里找我就行",
+           "{offer5}是违规的，我不能这么做，还是走平台"]
+OFFER5 = ["加微信", "私下转账", "付现金", "扫你的码", "进私人群", "转数快转给你", "代充", "私下返现"]
+GIFT5_W = ["烟", "红包", "茶钱", "购物卡", "奶茶", "礼物", "这个心意", "打赏"]
+WHO5 = ["王师傅", "安装师傅", "配送员", "主治医生", "班主任", "理赔员"]
+NEG5 = ["可以在App里给骑手打赏吗", "直播间打赏怎么退", "我的Q币充值没到账", "星巴克电子卡怎么绑定到App",
+        "油卡充值在哪个页面", "现金券和代金券能一起用吗", "支持货到付款吗，现金可以吗", "转数快退款几天到",
+        "车牌号是沪A·{L2}{d3}吗", "我的车牌 粤B {L2}{d3}，停在B2", "确认信已重新发送至 {l1}***@gmail.com",
+        "Your receipt was sent to {l1}***@outlook.com", "我想反映一下，之前有人让我加微信我没理，这次配送又晚了",
+        "App里怎么查看短信验证码", "官方群在App首页的社区入口，可以直接加入", "请在订单页扫码评价", "代金券在我的卡包里",
+        "退差价会原路退回到您的支付账户", "好评返现活动在App活动页参加", "平台有分期服务，在结算页选择",
+        "打表计价，下车用App付就行", "司机师傅打表了吗？", "充值记得在官方渠道，谨防代充诈骗", "我在YY上看过你们的直播",
+        "手续费是平台统一收的吗", "价格是平台定的，我们改不了"]
+# English service lines holding numbers, codes and words the contact lines also hold.
+NEG5_EN = ["tracking number {code}", "the model number is {code}", "my order number is {code}",
+           "serial number {code}, bought last month", "is part number {code} in stock?",
+           "booking reference {code}", "your ticket number is {code}", "invoice number {code} attached",
+           "review: the {thing_en} looks great", "Thanks for your help, you've been great",
+           "the {thing_en} number on the box is {code}", "please check case number {code}",
+           "I'll leave a good review, thanks", "can I call the courier directly?",
+           "my new phone number is saved in the app already", "great service, will buy again"]
+THING_EN5 = ["bag", "phone", "model", "size", "color", "battery", "charger", "jacket"]
+CN5_PREFIX = ["亲，", "您好，", "师傅，", "老师，", "靓女，", "大佬，", "姐，", "哥们，", "宝子，", ""]
+
+
+def _fill5(t: str) -> str:
+    def d(k: int) -> str:
+        return "".join(R.choice("0123456789") for _ in range(k))
+
+    lid = R.choice(["lin_", "ke fu ", "xiao", "a", "wang"]) + R.choice(
+        ["巴巴 九九", "0 8 8", d(4), "五二零", "幺三八"])
+    return t.format(
+        thing=R.choice(THING5), where=R.choice(WHERE5), n=R.randint(2, 99), app5=R.choice(APPS5),
+        lid=lid, dig="".join(R.choice(["", " "]) + c for c in d(8)), shop=R.choice(SHOPS5),
+        fav=R.choice(FAV5), amt5=R.choice(["50", "一百", "两百", "五十", "200", "两千", "88"]),
+        x5=R.choice(X5), base=R.choice(BASE5), card5=R.choice(CARD5), ask5=R.choice(ASK5),
+        place=R.choice(PLACE5), fee=R.choice(CASH_FEE), why5=R.choice(WHY5), papp=R.choice(PAPP5),
+        papp_en=R.choice(PAPP_EN5), disc=R.choice(DISC5), d4=d(4), d3=d(3),
+        L2=R.choice(["QQ", "WX", "VX", "AB", "KM"]), l1=R.choice("abcjkmz"), offer5=R.choice(OFFER5),
+        gift5=R.choice(GIFT5_W), who5=R.choice(WHO5))
+
+
+_CANTO5 = [("不", "唔"), ("给", "俾"), ("的", "嘅"), ("在", "喺"), ("了", "咗"), ("他", "佢")]
+
+
+def _dialect5(text: str) -> str:
+    """Some lines in Cantonese written forms (traditional, 唔/俾/嘅...)."""
+    for a, b in _CANTO5:
+        if R.random() < 0.7:
+            text = text.replace(a, b)
+    return S2T.convert(text)
+
+
+def lines_v5() -> list[dict[str, object]]:
+    out: list[dict[str, object]] = []
+
+    def add(text: str, role: str, label: list[str], kind: str, domain: str) -> None:
+        tag = "plain"
+        x = R.random()
+        if x < 0.15:
+            text, tag = _dialect5(text), "cantonese"
+        elif not text.isascii():
+            text, tag = _disguise(text)
+        out.append({"text": text, "role": role, "label": label, "kind": f"{kind}/{tag}",
+                    "domain": domain})
+
+    def lead(core: str, role: str, pool: list[str], long: float = 0.15) -> str:
+        core = R.choice(CN5_PREFIX) + core
+        return _wrap(core, role, pool, R.random() < long)
+
+    for _ in range(450):
+        d, pool = _domain()
+        role = A if R.random() < 0.7 else C
+        src = R.choice([POINTER5, MOVE5, SPELL5])
+        add(lead(_fill5(R.choice(src)), role, pool), role, [CT], "contact5", d)
+    for _ in range(200):
+        d, pool = _domain()
+        add(lead(_fill5(R.choice(TIP5)), A, pool, 0.05), A, [BR], "bribe-tip5", d)
+    for _ in range(300):
+        d, pool = _domain()
+        add(lead(_fill5(R.choice(FEE5)), A, pool), A, [BR], "bribe-fee5", d)
+    for _ in range(300):
+        d, pool = _domain()
+        add(lead(_fill5(R.choice(GIFT5)), C, pool), C, [BR], "bribe-gift5", d)
+    for _ in range(500):
+        d, pool = _domain()
+        role = C if R.random() < 0.45 else A
+        core = _fill5(R.choice(PAY5))
+        if core.isascii():
+            out.append({"text": core, "role": role, "label": [PY], "kind": "payment5/plain",
+                        "domain": d})
+            continue
+        add(lead(core, role, pool), role, [PY], "payment5", d)
+    for _ in range(350):
+        d, _pool = _domain()
+        if R.random() < 0.5:
+            core = _fill5(R.choice(DECL5_C))
+            role = C
+        else:
+            core = _fill5(R.choice(DECL5_A))
+            role = A
+        if core.isascii():
+            out.append({"text": core, "role": role, "label": [RF], "kind": "refusal5/plain",
+                        "domain": d})
+            continue
+        add(R.choice(CN5_PREFIX) + core, role, [RF], "refusal5", d)
+    for _ in range(550):
+        d, pool = _domain()
+        role = C if R.random() < 0.6 else A
+        core = _fill5(R.choice(NEG5))
+        if core.isascii():
+            out.append({"text": core, "role": role, "label": [], "kind": "negative5/plain",
+                        "domain": d})
+            continue
+        # The same openings as the positives (亲，师傅，…): an opening says nothing.
+        add(_wrap(R.choice(CN5_PREFIX) + core, role, pool), role, [], "negative5", d)
+    for _ in range(400):  # ordinary service lines with those openings
+        d, pool = _domain()
+        role = C if R.random() < 0.4 else A
+        core = R.choice(pool if role == C else AGENT_OK)
+        add(R.choice(CN5_PREFIX) + core, role, [], "negative5-opening", d)
+    for _ in range(300):
+        d, _pool = _domain()
+        code = R.choice(["1Z", "A", "SF", "JD", "YT", "X", "B0", "PNR"]) + "".join(
+            R.choice("0123456789ABCDEFGHJKLMNPQRSTUVWXYZ") for _ in range(R.randint(4, 12)))
+        text = R.choice(NEG5_EN).format(code=code, thing_en=R.choice(THING_EN5))
+        role = C if R.random() < 0.7 else A
+        out.append({"text": text, "role": role, "label": [], "kind": "negative5-en/plain",
+                    "domain": d})
+    return out
+
+
 def main() -> None:
     rows = lines()
     seen = {(str(r["text"]), str(r["role"])) for r in rows}
-    for row in lines_v3():
+    for row in [*lines_v3(), *lines_v5()]:
         key = (str(row["text"]), str(row["role"]))
         if key not in seen:
             seen.add(key)

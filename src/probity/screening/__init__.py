@@ -8,16 +8,20 @@
 See policy.py for the policy format and severity scheme, engine.py for the pipeline.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from probity.screening.engine import Screener, screen_message
-from probity.screening.media import (
-    ImageScreeningResult,
-    OCRUnavailable,
-    QRFinding,
-    SpeechToText,
-    VoiceScreeningResult,
-    screen_image,
-    screen_voice,
-)
+
+if TYPE_CHECKING:
+    from probity.screening.media import (
+        ImageScreeningResult,
+        OCRUnavailable,
+        QRFinding,
+        SpeechToText,
+        VoiceScreeningResult,
+        screen_image,
+        screen_voice,
+    )
 from probity.screening.payloads import PayloadClass, classify_payload
 from probity.screening.policy import (
     CATEGORIES,
@@ -32,6 +36,19 @@ from probity.screening.policy import (
     default_policy_spec,
 )
 from probity.screening.result import ScreeningResult, Span
+
+# Images and voice (PIL, QR decoding) load on first use: `probity screen` on text never pays
+# for them.
+_MEDIA = frozenset({"ImageScreeningResult", "OCRUnavailable", "QRFinding", "SpeechToText",
+                    "VoiceScreeningResult", "screen_image", "screen_voice"})
+
+
+def __getattr__(name: str) -> Any:
+    if name in _MEDIA:
+        from probity.screening import media
+
+        return getattr(media, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [
     "CATEGORIES",

@@ -11,7 +11,7 @@ import json
 import os
 import sys
 from collections.abc import Iterable, Iterator
-from itertools import islice
+from itertools import chain, islice
 from pathlib import Path
 from typing import IO, Any
 
@@ -121,9 +121,15 @@ def screen_stream(
     """Screen JSON lines from ``lines`` into ``out``; returns the number of lines written."""
     n_workers = workers if workers > 0 else (os.cpu_count() or 1)
     written = 0
-    if n_workers == 1:
+    chunks = _chunks(lines, chunk_lines)
+    first = next(chunks, None)
+    if first is None:
+        return 0
+    if n_workers == 1 or (workers <= 0 and len(first) < chunk_lines):
+        # One worker asked for, or (workers not set) an input that fits in one chunk: no
+        # pool to start (a one-line check starts in a fraction of the time).
         policy = load_policy(policy_path)
-        for chunk in _chunks(lines, chunk_lines):
+        for chunk in chain([first], chunks):
             out.write("\n".join(screen_lines(chunk, policy)) + "\n")
             written += len(chunk)
         return written
@@ -136,7 +142,7 @@ def screen_stream(
         default_policy()  # build tables before forking so workers inherit them
     ctx = mp.get_context("fork") if sys.platform != "win32" else mp.get_context()
     with ctx.Pool(n_workers, initializer=_init_worker, initargs=(spec,)) as pool:
-        for result in pool.imap(_screen_chunk, _chunks(lines, chunk_lines)):
+        for result in pool.imap(_screen_chunk, chain([first], chunks)):
             out.write("\n".join(result) + "\n")
             written += len(result)
     return written

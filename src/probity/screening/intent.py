@@ -19,6 +19,7 @@ import hashlib
 import json
 import math
 import re
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -50,14 +51,46 @@ class ModelError(ValueError):
 _ASCII_MODEL: Final = bytes(ASCII_LOWER).translate(bytes(range(256)).maketrans(b"123456789",
                                                                             b"000000000"))
 _NONZERO: Final = re.compile(r"[1-9]")
+# Cantonese written forms folded onto their Mandarin counterparts in the model's view only
+# (one character each, so offsets keep): 唔會加你 reads as 不会加你, 俾佢電話我 as 给他电话我.
+# Characters with a common Mandarin meaning of their own (系, 係, 呢, 邊, 莫) are left alone.
+DIALECT: Final[dict[str, str]] = {
+    "唔": "不", "冇": "没", "俾": "给", "畀": "给", "嘅": "的", "喺": "在", "咗": "了",
+    "佢": "他", "哋": "们", "睇": "看", "搵": "找", "揾": "找", "啲": "些", "嚟": "来",
+    "咁": "这", "噉": "这", "乜": "什", "攞": "拿", "諗": "想", "谂": "想", "嗰": "那",
+}
 _NEEDS_FOLD: frozenset[str] | None = None
+_FAST: dict[int, str] | None = None
 
 
 def _needs_fold() -> frozenset[str]:
     global _NEEDS_FOLD
     if _NEEDS_FOLD is None:
-        _NEEDS_FOLD = frozenset(tables().needs_fold)
+        _NEEDS_FOLD = frozenset(tables().needs_fold) | frozenset(DIALECT)
     return _NEEDS_FOLD
+
+
+def _fast() -> dict[int, str]:
+    """The engine's 1:1 fold table plus the dialect forms (built once per process)."""
+    global _FAST
+    if _FAST is None:
+        fast = dict(tables().fast)
+        for src, dst in DIALECT.items():
+            fast[ord(src)] = dst
+        _FAST = fast
+    return _FAST
+
+
+def model_view(compact: str) -> str:
+    """The model's view of an engine-folded compact string (same length): dialect forms and
+    digits as in :func:`normalise`."""
+    if not _DIALECT_SET.isdisjoint(compact):
+        compact = compact.translate(_DIALECT_ORD)
+    return _NONZERO.sub("0", compact)
+
+
+_DIALECT_SET: Final = frozenset(DIALECT)
+_DIALECT_ORD: Final = {ord(k): v for k, v in DIALECT.items()}
 
 
 def normalise(text: str) -> str:
@@ -70,7 +103,7 @@ def normalise(text: str) -> str:
     if _needs_fold().isdisjoint(text):
         one = tables().separators.sub("", text).lower()
     else:
-        one = text.translate(tables().fast)
+        one = text.translate(_fast())
         if SEP in one:
             one = one.replace(SEP, "")
         if EXPAND in one:
@@ -110,7 +143,7 @@ class IntentModel:
     role_bias: dict[str, tuple[float, ...]]
     thresholds: dict[str, float]  # warn at or above (model alone)
     block_thresholds: dict[str, float]  # block at or above, when the tenant opts in
-    weights: dict[str, tuple[float, ...]]
+    weights: Mapping[str, Sequence[float]]  # n-gram -> weight per class
     meta: dict[str, Any] = field(default_factory=dict)
     # A rules decision resting on lexicon terms alone is allowed when every flagged category
     # scores below this (0: never).
@@ -124,7 +157,8 @@ class IntentModel:
     def __post_init__(self) -> None:
         # One Aho-Corasick automaton over every weighted n-gram finds the features of a text
         # in one C pass. The weights of two classes share one complex number, so the four
-        # sums are two C-level sum(map(...)) calls.
+        # sums are two C-level sum(map(...)) calls. The per-n-gram tuples are not kept:
+        # `weights` becomes a view over the packed columns (a third of the memory).
         keys = list(self.weights)
         self._cache: dict[tuple[str, str], IntentScores] = {}
         self._matcher = AhoCorasick(keys) if keys else None
@@ -133,6 +167,7 @@ class IntentModel:
         self._packed = [
             [complex(v[i], v[i + 1]) for v in ([*self.weights[key], *pad] for key in keys)]
             for i in range(0, k, 2)]
+        self.weights = _PackedWeights({key: i for i, key in enumerate(keys)}, self._packed, k)
 
     def _raw(self, s: str, role: str) -> list[float]:
         rb = self.role_bias.get(role)
@@ -207,7 +242,7 @@ class IntentModel:
         idx = self.classes.index(category)
         found = [(g, vec[idx]) for g in ngrams(normalised, max(2, self.lo), self.hi)
                  if (vec := self.weights.get(g)) is not None and vec[idx] > 0]
-        found.sort(key=lambda gw: -gw[1])
+        found.sort(key=lambda gw: (-gw[1], gw[0]))  # ties by n-gram: the same every run
         chosen: list[tuple[str, float]] = []
         for g, w in found:
             if any(g in c or c in g for c, _w in chosen):
@@ -216,6 +251,34 @@ class IntentModel:
             if len(chosen) == k:
                 break
         return chosen
+
+
+class _PackedWeights(Mapping[str, tuple[float, ...]]):
+    """n-gram -> weights per class, read from the model's packed complex columns."""
+
+    __slots__ = ("_cols", "_index", "_k")
+
+    def __init__(self, index: dict[str, int], cols: list[list[complex]], k: int) -> None:
+        self._index = index
+        self._cols = cols
+        self._k = k
+
+    def __getitem__(self, g: str) -> tuple[float, ...]:
+        i = self._index[g]
+        out: list[float] = []
+        for col in self._cols:
+            z = col[i]
+            out += (z.real, z.imag)
+        return tuple(out[: self._k])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._index)
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def __contains__(self, g: object) -> bool:
+        return g in self._index
 
 
 def _sigmoid(x: float) -> float:
@@ -263,7 +326,7 @@ def parse_model(data: bytes, *, expect_version: int | None = None,
         role_bias={r: tuple(float(x) for x in v) for r, v in p.get("role_bias", {}).items()},
         thresholds={k: float(v) for k, v in p["thresholds"].items()},
         block_thresholds={k: float(v) for k, v in p.get("block_thresholds", {}).items()},
-        weights={g: tuple(w) for g, w in p["weights"].items()},
+        weights=p["weights"],
         meta=dict(p.get("meta", {})),
         veto_below=float(p.get("veto_below", 0.0)),
         veto_min_chars=int(p.get("veto_min_chars", 0)),

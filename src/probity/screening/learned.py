@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from probity.screening.intent import IntentModel, normalise
+from probity.screening.intent import IntentModel, model_view, normalise
 from probity.screening.normalize import fold_exact
 from probity.screening.policy import FLAGGED_CATEGORIES, CompiledPolicy
 from probity.screening.result import ScreeningResult, Span
@@ -71,7 +71,7 @@ def with_model(res: ScreeningResult, text: str, role: str, policy: CompiledPolic
         if _DECISION_RANK[cap] < _DECISION_RANK[act]:
             act = cap
         folded = fold_exact(text)
-        comp = _NONZERO.sub("0", folded.compact)
+        comp = model_view(folded.compact)
         drivers = model.drivers(comp, cat)
         spans = []
         for g, _w in drivers:

@@ -289,21 +289,36 @@ def tables() -> FoldTables:
 
 
 def _cache_key() -> str:
-    """What the tables depend on: this module's source, the lexicon's look-alikes (in it) and
-    the versions of the folding libraries and of Python (unicodedata)."""
+    """What the tables depend on: this module's source, the lexicon's look-alikes (in it),
+    the folding libraries' installed files (path, size, modification time: located without
+    importing them or importlib.metadata, which would cost more start-up than the cache
+    saves) and Python's version (unicodedata)."""
     import hashlib
     import sys
-    from importlib import metadata
+    from importlib.util import find_spec
 
     h = hashlib.sha256()
     h.update(Path(__file__).read_bytes())
     h.update(sys.version.encode())
     h.update(unicodedata.unidata_version.encode())
-    for dist in ("pypinyin", "opencc", "opencc-python-reimplemented"):
+    for mod, data in (("pypinyin", "pinyin_dict.py"), ("opencc", "")):
         try:
-            h.update(f"{dist}={metadata.version(dist)}".encode())
-        except metadata.PackageNotFoundError:
-            h.update(f"{dist}=-".encode())
+            spec = find_spec(mod)
+        except (ImportError, ValueError):
+            spec = None
+        files: list[Path] = []
+        if spec is not None and spec.origin:
+            files.append(Path(spec.origin))
+            if data:
+                files.append(Path(spec.origin).with_name(data))
+        for f in files:
+            try:
+                st = f.stat()
+                h.update(f"{mod}:{f}:{st.st_size}:{st.st_mtime_ns}".encode())
+            except OSError:
+                h.update(f"{mod}:{f}:-".encode())
+        if not files:
+            h.update(f"{mod}=-".encode())
     return h.hexdigest()[:24]
 
 

@@ -46,7 +46,8 @@ from __future__ import annotations
 import itertools
 import json
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from array import array
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -346,16 +347,137 @@ def _is_latin(ch: str) -> bool:
     return "a" <= ch <= "z"
 
 
+KeyInfo = tuple[tuple[int, ...], tuple[int, ...], bool, tuple[str, ...]]
+_NO_IDS: Final[tuple[int, ...]] = ()
+_NO_KINDS: Final[tuple[str, ...]] = ()
+
+
+class _EntriesByPart(Mapping[int, Sequence[tuple[int, "frozenset[int] | None"]]]):
+    """Anchor part id -> (entry id, parts the entry needs or None) of the entries anchored on
+    it. Most anchors of a big lexicon anchor one one-part entry: that entry id is one slot of
+    an int array (-1: none, -2: see the dict); the rest are tuples in a dict."""
+
+    __slots__ = ("_more", "_single")
+
+    def __init__(self, single: array[int],
+                 more: dict[int, tuple[tuple[int, frozenset[int] | None], ...]]) -> None:
+        self._single = single
+        self._more = more
+
+    def get(self, pid: int, default: Any = None) -> Any:
+        e = self._single[pid] if 0 <= pid < len(self._single) else -1
+        if e >= 0:
+            return ((e, None),)
+        if e == -2:
+            return self._more[pid]
+        return default
+
+    def __getitem__(self, pid: int) -> Sequence[tuple[int, frozenset[int] | None]]:
+        got = self.get(pid)
+        if got is None:
+            raise KeyError(pid)
+        return got  # type: ignore[no-any-return]
+
+    def __contains__(self, pid: object) -> bool:
+        return isinstance(pid, int) and 0 <= pid < len(self._single) and self._single[pid] != -1
+
+    def __iter__(self) -> Iterator[int]:
+        return (pid for pid, e in enumerate(self._single) if e != -1)
+
+    def __len__(self) -> int:
+        return sum(1 for e in self._single if e != -1)
+
+
+class _Entries(Sequence[CompiledEntry]):
+    """Entry id -> CompiledEntry, built on access from the spec's lexicon and two int arrays
+    (a one-part entry's part id; multi-part entries' ids in a dict): a 100,000-term policy
+    keeps no object per entry."""
+
+    __slots__ = ("_first", "_lex", "_lexicon", "_multi")
+
+    def __init__(self, lexicon: Sequence[LexiconEntry], lex: array[int], first: array[int],
+                 multi: dict[int, tuple[int, ...]]) -> None:
+        self._lexicon = lexicon
+        self._lex = lex
+        self._first = first
+        self._multi = multi
+
+    def __len__(self) -> int:
+        return len(self._lex)
+
+    def _one(self, eid: int) -> CompiledEntry:
+        entry = self._lexicon[self._lex[eid]]
+        parts = self._multi.get(eid)
+        return CompiledEntry(entry, parts if parts is not None else (self._first[eid],),
+                             entry.term)
+
+    def __getitem__(self, eid: Any) -> Any:
+        if isinstance(eid, slice):
+            return [self._one(i) for i in range(*eid.indices(len(self)))]
+        if eid < 0:
+            eid += len(self)
+        if not 0 <= eid < len(self):
+            raise IndexError(eid)
+        return self._one(eid)
+
+
+class _KeyInfos(Sequence[KeyInfo]):
+    """Per automaton key: (literal part ids, homophone part ids, allow-listed?, context kinds).
+    A key that is one lexicon part and nothing else (most keys of a big lexicon; its key id is
+    its part id) is a flag in a bytearray; the others are tuples in a dict."""
+
+    __slots__ = ("_n", "_other", "_plain")
+
+    def __init__(self, n: int, plain: bytearray, other: dict[int, KeyInfo]) -> None:
+        self._n = n
+        self._plain = plain
+        self._other = other
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __getitem__(self, kid: Any) -> Any:
+        if isinstance(kid, slice):
+            return [self[i] for i in range(*kid.indices(self._n))]
+        if kid < 0:
+            kid += self._n
+        if kid < len(self._plain) and self._plain[kid]:
+            return ((kid,), _NO_IDS, False, _NO_KINDS)
+        try:
+            return self._other[kid]
+        except KeyError:
+            raise IndexError(kid) from None
+
+
+class _Parts(Sequence[Part]):
+    """Part id -> Part, built on access from the key list and a phonetic flag per part."""
+
+    __slots__ = ("_keys", "_phonetic")
+
+    def __init__(self, keys: list[str], phonetic: bytearray) -> None:
+        self._keys = keys
+        self._phonetic = phonetic
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def __getitem__(self, pid: Any) -> Any:
+        if isinstance(pid, slice):
+            return [self[i] for i in range(*pid.indices(len(self)))]
+        key = self._keys[pid]
+        return Part(key, bool(self._phonetic[pid]), _is_latin(key[0]), _is_latin(key[-1]))
+
+
 @dataclass
 class CompiledPolicy:
     """Tables built once from a spec; immutable once built and shared by all threads."""
 
     spec: PolicySpec
-    parts: list[Part]
-    entries: list[CompiledEntry]
+    parts: Sequence[Part]
+    entries: Sequence[CompiledEntry]
     # anchor part id -> (entry id, all part ids the entry needs, None when the anchor is the
     # entry's only part) for entries anchored on it
-    entries_by_part: dict[int, Sequence[tuple[int, frozenset[int] | None]]]
+    entries_by_part: Mapping[int, Sequence[tuple[int, frozenset[int] | None]]]
     matcher: Any  # ahocorasick_rs.AhoCorasick over every key (parts, variants, contexts)
     anchor_matcher: Any  # anchors only: the fast "anything to look at?" check
     anchor_needs: list[tuple[tuple[str, ...], ...]]  # per anchor: other parts, per entry
@@ -365,7 +487,7 @@ class CompiledPolicy:
     request_keys: tuple[str, ...]  # folded "contact_request" phrases
     favor_offer_keys: tuple[str, ...]  # folded "favor_offer" phrases
     # per key: (literal part ids, homophone part ids, allow-listed?, context kind names)
-    key_info: list[tuple[tuple[int, ...], tuple[int, ...], bool, tuple[str, ...]]]
+    key_info: Sequence[KeyInfo]
     context_names: tuple[str, ...]
     allow_numbers: frozenset[str]
     allow_number_prefixes: tuple[str, ...]
@@ -394,13 +516,38 @@ def _automaton(keys: list[str]) -> Any:
     return AhoCorasick(keys)
 
 
+def _release_free_memory() -> None:
+    """Hand the heap pages freed by a big compile back to the OS (glibc's malloc_trim; a
+    no-op elsewhere). Without it the process keeps the compile's peak as resident memory."""
+    try:
+        import ctypes
+        import ctypes.util
+
+        name = ctypes.util.find_library("c")
+        if name:
+            libc = ctypes.CDLL(name)
+            if hasattr(libc, "malloc_trim"):
+                libc.malloc_trim(0)
+    except (OSError, AttributeError):  # pragma: no cover - not glibc
+        pass
+
+
 def compile_policy(spec: PolicySpec) -> CompiledPolicy:
-    """Build the matching tables for ``spec`` (about 1 s for 100,000 terms)."""
+    """Build the matching tables for ``spec`` (about 1 s for 100,000 terms).
+
+    Per-term tables are int arrays and flags (see `_Entries`, `_EntriesByPart`, `_KeyInfos`),
+    built without a per-key intermediate: a 100,000-term policy keeps no Python object per
+    term but its folded key."""
     tables()  # make sure the folding tables exist before timing-sensitive work
-    keys: list[str] = []  # part id -> folded key
+    keys: list[str] = []  # part id -> folded key (= key id: parts come first in the automaton)
     part_ids: dict[str, int] = {}
-    entries: list[CompiledEntry] = []
-    entries_by_part: dict[int, list[tuple[int, frozenset[int] | None]]] = {}
+    lex_of: array[int] = array("i")  # entry id -> index in spec.lexicon
+    first_part: array[int] = array("i")  # entry id -> its first part id
+    multi: dict[int, tuple[int, ...]] = {}  # entry id -> part ids (entries of several parts)
+    single: array[int] = array("i")  # part id -> the one one-part entry anchored on it
+    more: dict[int, list[tuple[int, frozenset[int] | None]]] = {}
+    # Keys other than plain parts: homophone spellings, allow-listed terms, context phrases
+    # (a part's own key gets its extra payloads here too).
     payloads: dict[str, list[tuple[int, int]]] = {}
     context_keys = {fold_term(t) for ts in spec.contexts.values() for t in ts}
 
@@ -411,9 +558,20 @@ def compile_policy(spec: PolicySpec) -> CompiledPolicy:
         light = sum(1 for c in key if "a" <= c <= "z" or "0" <= c <= "9")
         return len(key) - light + light / 2 - (0.5 if key in context_keys else 0.0)
 
+    def anchor_entry(anchor: int, eid: int, required: frozenset[int] | None) -> None:
+        cur = single[anchor]
+        if cur == -1 and required is None:
+            single[anchor] = eid
+            return
+        lst = more.setdefault(anchor, [])
+        if cur >= 0:
+            lst.append((cur, None))
+        single[anchor] = -2
+        lst.append((eid, required))
+
     phonetic_parts: set[int] = set()
     phonetic_terms = {fold_term(e.term) for e in spec.lexicon if e.phonetic and "*" not in e.term}
-    for entry in spec.lexicon:
+    for li, entry in enumerate(spec.lexicon):
         pieces = [p for p in (fold_term(p) for p in entry.term.split("*")) if p]
         if not pieces:
             continue
@@ -424,13 +582,16 @@ def compile_policy(spec: PolicySpec) -> CompiledPolicy:
                 pid = len(keys)
                 part_ids[piece] = pid
                 keys.append(piece)
-                payloads.setdefault(piece, []).append((PART, pid))
+                single.append(-1)
             ids.append(pid)
-        eid = len(entries)
-        entries.append(CompiledEntry(entry, tuple(ids), entry.term))
+        eid = len(lex_of)
+        lex_of.append(li)
+        first_part.append(ids[0])
+        if len(ids) > 1:
+            multi[eid] = tuple(ids)
         # The anchor is the most specific part ("微信" in "加*微信"): only a match of an
         # anchor makes a message worth the slow path, and only its entries are tried then.
-        anchor = max(ids, key=lambda i: (specificity(i), -i))
+        anchor = max(ids, key=lambda i: (specificity(i), -i)) if len(ids) > 1 else ids[0]
         if entry.phonetic:
             # Homophones are expanded for the channel word itself (微信 in 留个*微信, a
             # one-part phonetic term elsewhere in the lexicon), which must then be the anchor.
@@ -439,15 +600,20 @@ def compile_policy(spec: PolicySpec) -> CompiledPolicy:
                 anchor = targets[0]
             phonetic_parts.add(anchor)
         # One-part entries (most of a big lexicon) need nothing but their anchor: no set.
-        entries_by_part.setdefault(anchor, []).append(
-            (eid, frozenset(ids) if len(set(ids)) > 1 else None))
+        anchor_entry(anchor, eid, frozenset(ids) if len(set(ids)) > 1 else None)
+    # The lexicon as compiled (a tuple: a later change to the spec's list cannot shift ids).
+    entries = _Entries(tuple(spec.lexicon), lex_of, first_part, multi)
+    entries_by_part = _EntriesByPart(single, {k: tuple(v) for k, v in more.items()})
+    more.clear()
+    n_parts = len(keys)
 
-    parts: list[Part] = []
-    for pid, piece in enumerate(keys):
-        variants = _phonetic_variants(piece) if pid in phonetic_parts else []
+    phonetic_flag = bytearray(n_parts)
+    for pid in sorted(phonetic_parts):
+        variants = _phonetic_variants(keys[pid])
         for variant in variants:
             payloads.setdefault(variant, []).append((PHONETIC, pid))
-        parts.append(Part(piece, bool(variants), _is_latin(piece[0]), _is_latin(piece[-1])))
+        phonetic_flag[pid] = bool(variants)
+    parts = _Parts(keys, phonetic_flag)
 
     for term in spec.allow_terms:
         key = fold_term(term)
@@ -461,8 +627,11 @@ def compile_policy(spec: PolicySpec) -> CompiledPolicy:
             if key:
                 payloads.setdefault(key, []).append((CONTEXT, kid))
 
-    key_list = list(payloads)
-    key_info: list[tuple[tuple[int, ...], tuple[int, ...], bool, tuple[str, ...]]] = []
+    # Key ids: the parts first (key id = part id), then the other keys.
+    key_list = keys + [k for k in payloads if k not in part_ids]
+    del part_ids
+    plain = bytearray(n_parts)
+    other: dict[int, KeyInfo] = {}
     key_latin: list[tuple[bool, bool]] = []
     # Shared instances of the small tuples most keys repeat (a 100,000-term policy holds one
     # per key otherwise).
@@ -472,33 +641,49 @@ def compile_policy(spec: PolicySpec) -> CompiledPolicy:
     def intern(t: tuple[Any, ...]) -> tuple[Any, ...]:
         return interned.setdefault(t, t)
 
+    one_part_needs = intern(((),))
     anchor_keys: list[str] = []
     anchor_needs: list[tuple[tuple[str, ...], ...]] = []
-    for key in key_list:
-        vals = tuple(payloads[key])
-        anchored = any(tag in (PART, PHONETIC) and ident in entries_by_part
-                       for tag, ident in vals)
-        key_info.append((
-            tuple(i for tag, i in vals if tag == PART),
-            intern(tuple(i for tag, i in vals if tag == PHONETIC)),
-            any(tag == ALLOW for tag, _i in vals),
-            intern(tuple(CONTEXT_KINDS[i] for tag, i in vals if tag == CONTEXT)),
-        ))
-        if len(key) >= 5 and any(tag == PHONETIC for tag, _i in vals):
-            # Long typed pinyin may be glued to more pinyin ("jiawoweixin").
-            key_latin.append(latin_pairs[False, False])
-        else:
+    for kid, key in enumerate(key_list):
+        extra = payloads.get(key)
+        if kid < n_parts and not extra:
+            plain[kid] = 1
             key_latin.append(latin_pairs[_is_latin(key[0]), _is_latin(key[-1])])
-        if anchored:
+            e = single[kid]
+            if e == -1:
+                continue
             anchor_keys.append(key)
-            # What else must be in the message for an entry anchored here to match.
-            needs: set[tuple[str, ...]] = set()
-            for tag, ident in vals:
-                if tag in (PART, PHONETIC):
-                    for eid, _req in entries_by_part.get(ident, ()):
-                        ce = entries[eid]
-                        needs.add(tuple(keys[q] for q in ce.parts if q != ident))
-            anchor_needs.append(intern(tuple(sorted(needs))))
+            if e >= 0:
+                anchor_needs.append(one_part_needs)  # one one-part entry: nothing else
+                continue
+            vals: tuple[tuple[int, int], ...] = ((PART, kid),)
+        else:
+            vals = (((PART, kid),) if kid < n_parts else ()) + tuple(extra or ())
+            other[kid] = (
+                tuple(i for tag, i in vals if tag == PART),
+                intern(tuple(i for tag, i in vals if tag == PHONETIC)),
+                any(tag == ALLOW for tag, _i in vals),
+                intern(tuple(CONTEXT_KINDS[i] for tag, i in vals if tag == CONTEXT)),
+            )
+            if len(key) >= 5 and any(tag == PHONETIC for tag, _i in vals):
+                # Long typed pinyin may be glued to more pinyin ("jiawoweixin").
+                key_latin.append(latin_pairs[False, False])
+            else:
+                key_latin.append(latin_pairs[_is_latin(key[0]), _is_latin(key[-1])])
+            if not any(tag in (PART, PHONETIC) and ident in entries_by_part
+                       for tag, ident in vals):
+                continue
+            anchor_keys.append(key)
+        # What else must be in the message for an entry anchored here to match.
+        needs: set[tuple[str, ...]] = set()
+        for tag, ident in vals:
+            if tag in (PART, PHONETIC):
+                for eid, _req in entries_by_part.get(ident, ()):
+                    ce = entries[eid]
+                    needs.add(tuple(keys[q] for q in ce.parts if q != ident))
+        anchor_needs.append(intern(tuple(sorted(needs))))
+    del payloads
+    key_info = _KeyInfos(len(key_list), plain, other)
     matcher = _automaton(key_list or ["\x00"])
     # Refusal phrases send an agent's message down the full path (to record the refusal);
     # link markers send any message there (links are classified like QR payloads).
@@ -556,11 +741,11 @@ def compile_policy(spec: PolicySpec) -> CompiledPolicy:
             add_anchor(a + b, DIGIT_MARK)
     anchor_matcher = _automaton(anchor_keys)
 
-    return CompiledPolicy(
+    compiled = CompiledPolicy(
         spec=spec,
         parts=parts,
         entries=entries,
-        entries_by_part={k: tuple(v) for k, v in entries_by_part.items()},
+        entries_by_part=entries_by_part,
         matcher=matcher,
         anchor_matcher=anchor_matcher,
         anchor_needs=anchor_needs,
@@ -585,6 +770,9 @@ def compile_policy(spec: PolicySpec) -> CompiledPolicy:
         model=_load_model(spec),
         model_blocks=spec.model_blocks,
     )
+    if len(key_list) > 20_000:
+        _release_free_memory()  # the temporaries of a big lexicon's compile
+    return compiled
 
 
 def _load_model(spec: PolicySpec) -> IntentModel | None:

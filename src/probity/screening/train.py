@@ -32,7 +32,7 @@ ROLES = ("customer", "agent")
 # decision is overruled below VETO_BELOW (messages of VETO_MIN_CHARS or more), and one the
 # model reads as a refusal (refusal score >= the first, every flagged category < the second)
 # is allowed and tagged refusal.
-CALIBRATED: dict[str, float] = {"contact": 0.9, "bribe": 0.7, "payment": 0.8}
+CALIBRATED: dict[str, float] = {"contact": 0.85, "bribe": 0.5, "payment": 0.6}
 VETO_BELOW = 0.3
 VETO_MIN_CHARS = 8  # shorter messages ("红包拿去", "🧧") give the model too little to overrule
 SHORT_THRESHOLD = 0.9  # ...or to flag on its own ("给你500块"): at least this score below it
@@ -129,12 +129,20 @@ def fit(examples: Sequence[Example], *, lo: int = 1, hi: int = 3, iterations: in
     m_b, v_b = np.zeros_like(b), np.zeros_like(b)
     pos = np.maximum(y.sum(axis=0), 1.0)
     cw = np.where(y > 0, (n - pos) / pos, 1.0) ** 0.5  # soften the class imbalance
+    # Rows are in order in `ri` (CSR): a row's sum is one add.reduceat over its slice, and a
+    # feature's gradient one bincount per class (np.add.at was ~10x slower).
+    has = np.zeros(n, dtype=bool)
+    has[ri] = True
+    starts = np.searchsorted(ri, np.nonzero(has)[0])  # first entry of each non-empty row
     for t in range(1, iterations + 1):
-        z = b + np.zeros((n, n_c))
-        np.add.at(z, ri, w[fi])
+        z = np.zeros((n, n_c))
+        if len(fi):
+            z[has] = np.add.reduceat(w[fi], starts, axis=0)
+        z += b
         p = 1.0 / (1.0 + np.exp(-z))
         g = (p - y) * cw / n
-        gw = np.stack([np.bincount(fi, weights=g[ri, c], minlength=n_f) for c in range(n_c)],
+        gr = g[ri]
+        gw = np.stack([np.bincount(fi, weights=gr[:, c], minlength=n_f) for c in range(n_c)],
                       axis=1) + l2 * w
         gb = g.sum(axis=0)
         for param, grad, m, v in ((w, gw, m_w, v_w), (b, gb, m_b, v_b)):
