@@ -338,6 +338,14 @@ async def append_entries(
     """Append several ``(type, payload)`` entries in order with a single INSERT (imports,
     back-fills): the same chain as repeated :func:`append_entry`. Returns the inserted rows'
     values (:class:`AppendedEntry`)."""
+    conn = await session.connection()
+    if conn.dialect.driver == "aiosqlite":
+        raw = await conn.get_raw_connection()
+        driver: Any = raw.driver_connection
+        if _can_hop(driver):
+            return await _append_sqlite(session, conn, driver, tenant_id, list(items),
+                                        purgeable=purgeable, keyring=keyring,
+                                        checkpoint=checkpoint)
     last: Any = _cached_head(session, tenant_id)
     if last is None:  # else this transaction already holds the lock and knows the head
         await _lock_tenant(session, tenant_id)
@@ -368,6 +376,126 @@ async def append_entries(
     if checkpoint:
         await maybe_checkpoint(session, tenant_id, keyring)
     return entries
+
+
+# SQLite: the whole append in one hop to the aiosqlite connection's thread. Through the
+# adapter, the head SELECT, the checkpoint look-up and the two INSERTs cost a dozen thread
+# hand-offs per call; on a loaded 2-core machine each hand-off waits for the scheduler, and
+# those waits, not the hashing, set the wall time of a batch (benchmarks/ledger.py).
+_SQL_HEAD = ("SELECT seq, entry_hash, tenant_code FROM ledger_entries WHERE tenant_id = ? "
+             "ORDER BY seq DESC LIMIT 1")
+_SQL_CODE = "SELECT code FROM tenants WHERE id = ?"
+_SQL_CHECKPOINT_TIME = ("SELECT created_at FROM ledger_checkpoints WHERE tenant_id = ? "
+                        "ORDER BY tree_size DESC, id DESC LIMIT 1")
+
+
+def _can_hop(driver: Any) -> bool:
+    """True for an aiosqlite connection that runs functions in its thread (``_execute``) on a
+    stdlib ``sqlite3`` connection (``_conn``); anything else takes the statement path."""
+    return callable(getattr(driver, "_execute", None)) and isinstance(
+        getattr(driver, "_conn", None), sqlite3.Connection)
+
+
+def _append_in_thread(con: sqlite3.Connection, tenant_id: int, head: tuple[int, str, str] | None,
+                      items: list[tuple[str, Any]], purgeable: bool, want_checkpoint: bool,
+                      ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]],
+                                 tuple[int, str, str], Any, list[tuple[str, Any]]]:
+    """Runs in the driver's thread: read the head (unless known), build and chain the rows,
+    INSERT them (one executemany each), read the latest checkpoint's time (if wanted).
+    Returns the rows, the refs, the new head, the raw checkpoint time and the statements run
+    (for the cursor-event listeners)."""
+    run: list[tuple[str, Any]] = []
+    if head is None:
+        run.append((_SQL_HEAD, (tenant_id,)))
+        last = con.execute(_SQL_HEAD, (tenant_id,)).fetchone()
+        if last is None:
+            run.append((_SQL_CODE, (tenant_id,)))
+            code = con.execute(_SQL_CODE, (tenant_id,)).fetchone()
+            if code is None:
+                raise ValueError(f"no tenant {tenant_id}")
+            start = (0, GENESIS_HASH, str(code[0]))
+        else:
+            start = (int(last[0]) + 1, str(last[1]), str(last[2]))
+    else:
+        start = (head[0] + 1, head[1], head[2])
+    rows, refs, new_head = build_rows(tenant_id, start, items, purgeable=purgeable)
+    if rows:
+        sql = _sqlite_insert("ledger_entries", _ROW_KEYS)
+        run.append((sql, rows))
+        con.executemany(sql, rows)
+        if refs:
+            sql = _sqlite_insert("ledger_refs", _REF_KEYS)
+            run.append((sql, refs))
+            con.executemany(sql, refs)
+    created = None
+    if want_checkpoint and rows:
+        run.append((_SQL_CHECKPOINT_TIME, (tenant_id,)))
+        found = con.execute(_SQL_CHECKPOINT_TIME, (tenant_id,)).fetchone()
+        created = None if found is None else found[0]
+    return rows, refs, new_head, created, run
+
+
+async def _append_sqlite(session: AsyncSession, conn: Any, driver: Any, tenant_id: int,
+                         items: list[tuple[str, Any]], *, purgeable: bool,
+                         keyring: Keyring | None, checkpoint: bool) -> list[AppendedEntry]:
+    """:func:`append_entries` on aiosqlite: the same rows, chain, refs, head cache and
+    checkpoint rule, in one hop to the driver's thread under the write gate."""
+    if not items:
+        return []
+    head = _cached_head(session, tenant_id)
+    seen = session.info.get(_CHECKPOINT_TIMES)
+    known = (seen is not None and seen[0] == _tx_key(session) and tenant_id in seen[1]
+             and utcnow() - seen[1][tenant_id] < timedelta(seconds=CHECKPOINT_INTERVAL_S))
+    await take_write_gate(conn)
+    sync = conn.sync_connection
+    try:
+        rows, _refs, new_head, created, run = await driver._execute(
+            _append_in_thread, driver._conn, tenant_id, head, items, purgeable,
+            checkpoint and not known)
+    except sqlite3.Error as exc:
+        wrapper: type[sa_exc.DBAPIError] = sa_exc.DatabaseError
+        if isinstance(exc, sqlite3.IntegrityError):
+            wrapper = sa_exc.IntegrityError
+        elif isinstance(exc, sqlite3.OperationalError):
+            wrapper = sa_exc.OperationalError
+        raise wrapper("ledger append", None, exc) from exc
+    # Statement counters and tracers listen for cursor events: tell them what ran.
+    dispatch = sync.dispatch if sync is not None else None
+    if dispatch is not None and (dispatch.before_cursor_execute
+                                 or dispatch.after_cursor_execute):
+        for sql, params in run:
+            many = isinstance(params, list)
+            dispatch.before_cursor_execute(sync, None, sql, params, None, many)
+            dispatch.after_cursor_execute(sync, None, sql, params, None, many)
+    entries = [AppendedEntry(*row) for row in rows]
+    if not entries:
+        return entries
+    _remember_head(session, tenant_id, new_head)
+    if checkpoint and not known:
+        when = _CREATED_AT.process(sync.dialect, created) if created is not None else None
+        if when is not None and utcnow() - when < timedelta(seconds=CHECKPOINT_INTERVAL_S):
+            _checkpoint_seen(session, tenant_id, when)
+        else:
+            await maybe_checkpoint(session, tenant_id, keyring)
+    return entries
+
+
+class _ResultProcessor:
+    """The result processor SQLAlchemy uses for ``ledger_checkpoints.created_at`` (SQLite keeps
+    a naive text timestamp; the column type makes it an aware UTC datetime), built once."""
+
+    def __init__(self) -> None:
+        self._proc: Any = None
+
+    def process(self, dialect: Any, value: Any) -> datetime:
+        if self._proc is None:
+            column_type = cast(Table, LedgerCheckpoint.__table__).c.created_at.type
+            self._proc = column_type._cached_result_processor(dialect, None) or (lambda v: v)
+        result: datetime = self._proc(value)
+        return result
+
+
+_CREATED_AT = _ResultProcessor()
 
 
 # -- checkpoints ------------------------------------------------------------------------------
