@@ -59,6 +59,10 @@ def test_every_task_has_words() -> None:
     load_tasks()
     from probity.i18n import catalog
 
+    # The product's tasks; `tests.*` are registered by the job tests (tests/jobs/slow_tasks.py)
+    # when they ran earlier in the same worker.
+    product = [t for t in TASKS if not t.startswith("tests.")]
+    assert product
     for locale in ("zh_CN", "en"):
-        missing = [t for t in TASKS if f"task.{t}" not in catalog(locale)]
+        missing = [t for t in product if f"task.{t}" not in catalog(locale)]
         assert not missing, (locale, missing)
