@@ -102,6 +102,14 @@ def violation_type(alerts: Sequence[AlertView]) -> str:
     return "other"
 
 
+async def case_alert_views(session: AsyncSession, case_id: int) -> list[AlertView]:
+    """The alerts of one case, as the scoring reads them."""
+    rows = await session.execute(
+        select(Alert.source, Alert.subject, Alert.category, Alert.categories)
+        .join(CaseAlert, CaseAlert.alert_id == Alert.id).where(CaseAlert.case_id == case_id))
+    return [AlertView(src, subj, cat, tuple(cats or ())) for src, subj, cat, cats in rows]
+
+
 def concealed(alerts: Sequence[AlertView], self_reported: bool = False) -> bool:
     """Uncovered by finance or a customer report, and not self-reported by the agent."""
     sources = {a.source for a in alerts}

@@ -9,21 +9,17 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from probity.i18n import DEFAULT_LOCALE, translator
-from probity.models import Alert, Case, CaseAlert, Notification, User
+from probity.models import Case, Notification, User
 from probity.models.base import utcnow
 from probity.performance.engine import penalty_table
-from probity.performance.facts import AlertView, case_subject, concealed, violation_type
+from probity.performance.facts import case_alert_views, case_subject, concealed, violation_type
 from probity.performance.scoring import Violation, deductions
 
 
 async def notify_deduction(session: AsyncSession, case: Case, reason: str | None) -> None:
     if case.agent_employee_id is None:
         return
-    rows = (await session.execute(
-        select(Alert.source, Alert.subject, Alert.category, Alert.categories)
-        .join(CaseAlert, CaseAlert.alert_id == Alert.id).where(CaseAlert.case_id == case.id)
-    )).all()
-    views = [AlertView(s, r, c, tuple(cs or ())) for s, r, c, cs in rows]
+    views = await case_alert_views(session, case.id)
     if case_subject(case.subject, views) != "agent":
         return  # a customer's violation never costs the agent points
     user_id = await session.scalar(select(User.id).where(

@@ -16,13 +16,12 @@ from datetime import timedelta
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from probity.auth.permissions import Perm
 from probity.governance import SettingsSection, register_section
 from probity.governance import effective_settings as governed
-from probity.models import Alert, Case, CaseAlert
+from probity.models import Case
 from probity.models.base import utcnow
 from probity.performance.scoring import DEFAULT_POINTS, VIOLATION_TYPES, PenaltyTable
 
@@ -126,7 +125,7 @@ async def penalty_suggestion(session: AsyncSession, case: Case) -> Suggestion | 
     an agent (a customer's violation carries no disciplinary measure for staff)."""
     from probity.performance.facts import (
         AgentFacts,
-        AlertView,
+        case_alert_views,
         case_facts,
         case_subject,
         violation_type,
@@ -134,11 +133,7 @@ async def penalty_suggestion(session: AsyncSession, case: Case) -> Suggestion | 
 
     if case.agent_employee_id is None:
         return None
-    rows = (await session.execute(
-        select(Alert.source, Alert.subject, Alert.category, Alert.categories)
-        .join(CaseAlert, CaseAlert.alert_id == Alert.id).where(CaseAlert.case_id == case.id)
-    )).all()
-    views = [AlertView(src, subj, cat, tuple(cats or ())) for src, subj, cat, cats in rows]
+    views = await case_alert_views(session, case.id)
     if case_subject(case.subject, views) != "agent":
         return None
     vtype = violation_type(views)
