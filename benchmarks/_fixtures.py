@@ -5,6 +5,7 @@ employees inserted in bulk).
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -79,3 +80,75 @@ async def build_group(session: Any, *, employees: int, teams: int, employee_no: 
     emps = list((await session.scalars(select(Employee.id).where(Employee.tenant_id == sub.id)
                                        .order_by(Employee.id))).all())
     return Group(hq.id, hq.path, sub.id, sub.path, pos.id, units, emps)
+
+
+class RawWriter:
+    """Bulk rows straight through the synchronous DBAPI driver, off the ORM and Core: SQLite
+    `executemany` in big batches (one transaction per batch, synchronous=OFF while building),
+    PostgreSQL `COPY`. Values are converted once by the column types' own bind processors
+    (`value`, `processor`), so what is stored is exactly what the application would store. The
+    caller gives explicit ids; `finish` moves PostgreSQL's id sequences past them."""
+
+    def __init__(self, url: str) -> None:
+        self.engine = create_engine(sync_url(url), poolclass=pool.NullPool)
+        self.dialect = self.engine.dialect
+        self.sqlite = self.dialect.name == "sqlite"
+        self.conn: Any = self.engine.raw_connection()
+        self.tables: set[str] = set()
+        if self.sqlite:
+            cur = self.conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=OFF")
+            cur.execute("PRAGMA cache_size=-262144")  # 256 MiB
+            cur.close()
+
+    def processor(self, model: Any, column: str) -> Any:
+        """The column type's bind processor (None when values pass as they are)."""
+        return model.__table__.c[column].type.bind_processor(self.dialect)
+
+    def value(self, model: Any, column: str, value: Any) -> Any:
+        proc = self.processor(model, column)
+        return proc(value) if proc is not None and value is not None else value
+
+    def insert(self, model: Any, columns: Sequence[str], rows: Iterable[Sequence[Any]],
+               batch: int = 100_000) -> int:
+        """Insert already-converted row tuples; returns how many."""
+        table = model.__table__.name
+        self.tables.add(table)
+        names = ", ".join(columns)
+        n = 0
+        if self.sqlite:
+            sql = f"INSERT INTO {table} ({names}) VALUES ({', '.join('?' * len(columns))})"
+            cur = self.conn.cursor()
+            buf: list[Sequence[Any]] = []
+            for row in rows:
+                buf.append(row)
+                if len(buf) >= batch:
+                    cur.executemany(sql, buf)
+                    self.conn.commit()
+                    n += len(buf)
+                    buf = []
+            if buf:
+                cur.executemany(sql, buf)
+                n += len(buf)
+            self.conn.commit()
+            cur.close()
+            return n
+        with self.conn.cursor() as cur, cur.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+                n += 1
+        self.conn.commit()
+        return n
+
+    def finish(self) -> None:
+        if not self.sqlite:
+            with self.conn.cursor() as cur:
+                for table in sorted(self.tables):
+                    cur.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                                f"(SELECT coalesce(max(id), 1) FROM {table}))")
+                    cur.execute(f"ANALYZE {table}")
+            self.conn.commit()
+        # SQLite is left without ANALYZE statistics, as the application's own databases are.
+        self.conn.close()
+        self.engine.dispose()

@@ -31,6 +31,7 @@ import random
 import sys
 import tempfile
 import time
+from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -39,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
 import httpx
-from _fixtures import build_group, chunked, fresh_database
+from _fixtures import RawWriter, build_group, chunked, fresh_database
 from _report import write_section
 from sqlalchemy import event, func, select
 
@@ -66,7 +67,12 @@ START = datetime(2026, 9, 30, 16, 0, tzinfo=UTC)  # 2026-10-01 00:00 Asia/Shangh
 SPAN_S = 31 * 86400 - 3600
 
 
-async def build(db: Database, agents: int, messages: int, cases: int) -> dict[str, Any]:
+async def build(db: Database, url: str, agents: int, messages: int, cases: int
+                ) -> dict[str, Any]:
+    """The group, users and customers through the application's session (small); the volume
+    tables (conversations, messages, refusals, cases, alerts, case links) through `RawWriter`:
+    explicit ids, values converted once by the column types, big executemany batches on
+    SQLite and COPY on PostgreSQL."""
     rng = random.Random(9)
     now = datetime.now(UTC)
     async with db.sessionmaker() as s:
@@ -86,90 +92,85 @@ async def build(db: Database, agents: int, messages: int, cases: int) -> dict[st
             users.append(u.id)
         await s.commit()
 
-        n_conv = max(1, messages // 10)
-        conv_rows = []
-        for c in range(n_conv):
-            at = START + timedelta(seconds=rng.randrange(SPAN_S))
-            roll = rng.random()
-            conv_rows.append({
-                "tenant_id": sub, "org_unit_id": units[(c % agents) % 100],
-                "customer_id": custs[c % len(custs)], "agent_employee_id": emps[c % agents],
-                "status": "closed", "last_seq": 10, "assigned_at": at, "created_at": at,
-                "closed_at": at + timedelta(minutes=12),
-                "csat_score": 5 if roll < 0.5 else 4 if roll < 0.8 else None})
-        for i in range(0, n_conv, 20_000):
-            await chunked(s, Conversation, conv_rows[i:i + 20_000])
-            await s.commit()
-        conv_ids = list(await s.scalars(select(Conversation.id).order_by(Conversation.id)))
-        msg_rows: list[dict[str, Any]] = []
-        refusal_convs: list[tuple[int, int, int, datetime]] = []
-        written = 0
-        for idx, conv_id in enumerate(conv_ids):
-            row = conv_rows[idx]
-            offer = rng.random() < 0.01
-            for seq in range(1, 11):
-                role = "customer" if seq % 2 else "agent"
-                decision, cats = "allow", []
-                if offer and seq == 3:
-                    decision, cats = "block", ["bribe"]
-                elif offer and seq == 4:
-                    cats = ["refusal"]
-                msg_rows.append({
-                    "conversation_id": conv_id, "tenant_id": sub, "seq": seq,
-                    "sender_role": role,
-                    "sender_employee_id": row["agent_employee_id"] if role == "agent" else None,
-                    "kind": "text", "body": "您好，请问有什么可以帮您？", "decision": decision,
-                    "screening_status": "screened", "categories": cats,
-                    "severity": 3 if decision == "block" else 0, "spans": [],
-                    "policy_version": 0,
-                    "created_at": row["assigned_at"] + timedelta(seconds=20 * seq)})
-            if offer:
-                refusal_convs.append((conv_id, row["agent_employee_id"], row["customer_id"],
-                                      row["assigned_at"] + timedelta(seconds=80)))
-            if len(msg_rows) >= 50_000:
-                await chunked(s, Message, msg_rows, 10_000)
-                await s.commit()
-                written += len(msg_rows)
-                msg_rows = []
-        if msg_rows:
-            await chunked(s, Message, msg_rows, 10_000)
-            written += len(msg_rows)
-        refusal_ids = dict((await s.execute(select(Message.conversation_id, Message.id).where(
-            Message.seq == 4, Message.conversation_id.in_([r[0] for r in refusal_convs])))
-        ).all()) if refusal_convs else {}
-        await chunked(s, Refusal, [{
-            "tenant_id": sub, "conversation_id": c, "message_id": refusal_ids[c], "seq": 4,
-            "refuser_role": "agent", "refuser_employee_id": e, "customer_id": cu, "episode": 3,
-            "offer_seq": 3, "declined": ["bribe"], "created_at": at}
-            for c, e, cu, at in refusal_convs])
-        await s.commit()
+    raw = RawWriter(url)
+    ts = raw.processor(Message, "created_at") or (lambda v: v)
+    n_conv = max(1, messages // 10)
+    convs: list[tuple[int, int, int, datetime, bool]] = []  # id, agent, customer, at, offer
+    for c in range(n_conv):
+        at = START + timedelta(seconds=rng.randrange(SPAN_S))
+        convs.append((c + 1, emps[c % agents], custs[c % len(custs)], at, rng.random() < 0.01))
 
-        case_rows = []
-        for i in range(cases):
-            at = START + timedelta(seconds=rng.randrange(SPAN_S))
-            emp = emps[rng.randrange(agents)]
-            case_rows.append({
-                "tenant_id": sub, "agent_employee_id": emp, "customer_id": custs[i % 2000],
-                "title": "私下联系", "status": "closed", "severity": 2, "last_alert_at": at,
-                "triage_due_at": at, "decision_due_at": at, "decided_at": at,
-                "decision": "substantiated", "closed_at": at, "subject": "agent",
-                "created_at": at - timedelta(hours=2)})
-        await chunked(s, Case, case_rows)
-        await chunked(s, Alert, [{
-            "tenant_id": sub, "sender_role": "agent",
-            "agent_employee_id": r["agent_employee_id"],
-            "decision": "block", "category": "contact", "categories": ["contact"], "severity": 2,
-            "snippet": "***", "spans": [], "source": "screening", "subject": "agent",
-            "customer_id": r["customer_id"], "dedupe_key": f"bench-{i}",
-            "created_at": r["created_at"]} for i, r in enumerate(case_rows)])
-        case_ids = list((await s.scalars(select(Case.id).order_by(Case.id))).all())
-        alert_ids = list((await s.scalars(select(Alert.id).order_by(Alert.id))).all())
-        await chunked(s, CaseAlert, [{"case_id": c, "alert_id": a, "created_at": now}
-                                     for c, a in zip(case_ids, alert_ids, strict=True)])
-        await s.commit()
+    def conv_rows() -> Iterable[tuple[Any, ...]]:
+        for cid, agent, cust, at, _offer in convs:
+            roll = rng.random()
+            yield (cid, sub, units[(cid - 1) % agents % 100], cust, agent, "closed", 10,
+                   0, 0, 0, 0, ts(at), ts(at), ts(at + timedelta(minutes=12)),
+                   5 if roll < 0.5 else 4 if roll < 0.8 else None)
+
+    raw.insert(Conversation, (
+        "id", "tenant_id", "org_unit_id", "customer_id", "agent_employee_id", "status",
+        "last_seq", "customer_delivered_seq", "customer_read_seq", "agent_delivered_seq",
+        "agent_read_seq", "assigned_at", "created_at", "closed_at", "csat_score"), conv_rows())
+
+    cats = {c: raw.value(Message, "categories", c) for c in ((), ("bribe",), ("refusal",))}
+    empty = raw.value(Message, "spans", [])
+    body = "您好，请问有什么可以帮您？"
+
+    def msg_rows() -> Iterable[tuple[Any, ...]]:
+        mid = 0
+        for cid, agent, _cust, at, offer in convs:
+            for seq in range(1, 11):
+                mid += 1
+                customer = seq % 2 == 1
+                decision, cat = "allow", cats[()]
+                if offer and seq == 3:
+                    decision, cat = "block", cats[("bribe",)]
+                elif offer and seq == 4:
+                    cat = cats[("refusal",)]
+                yield (mid, cid, sub, seq, "customer" if customer else "agent",
+                       None if customer else agent, "text", body, decision, "screened", cat,
+                       3 if decision == "block" else 0, empty, 0,
+                       ts(at + timedelta(seconds=20 * seq)))
+
+    written = raw.insert(Message, (
+        "id", "conversation_id", "tenant_id", "seq", "sender_role", "sender_employee_id",
+        "kind", "body", "decision", "screening_status", "categories", "severity", "spans",
+        "policy_version", "created_at"), msg_rows())
+    offers = [c for c in convs if c[4]]
+    declined = raw.value(Refusal, "declined", ["bribe"])
+    raw.insert(Refusal, (
+        "id", "tenant_id", "conversation_id", "message_id", "seq", "refuser_role",
+        "refuser_employee_id", "customer_id", "episode", "offer_seq", "declined",
+        "created_at"), (
+        (i + 1, sub, cid, (cid - 1) * 10 + 4, 4, "agent", agent, cust, 3, 3, declined,
+         ts(at + timedelta(seconds=80)))
+        for i, (cid, agent, cust, at, _o) in enumerate(offers)))
+
+    case_rows = []
+    for i in range(cases):
+        at = START + timedelta(seconds=rng.randrange(SPAN_S))
+        case_rows.append((i + 1, emps[rng.randrange(agents)], custs[i % 2000], at))
+    raw.insert(Case, (
+        "id", "tenant_id", "agent_employee_id", "customer_id", "title", "status", "severity",
+        "last_alert_at", "triage_due_at", "decision_due_at", "decided_at", "decision",
+        "closed_at", "subject", "appeal_count", "created_at"), (
+        (i, sub, emp, cust, "私下联系", "closed", 2, ts(at), ts(at), ts(at), ts(at),
+         "substantiated", ts(at), "agent", 0, ts(at - timedelta(hours=2)))
+        for i, emp, cust, at in case_rows))
+    contact = raw.value(Alert, "categories", ["contact"])
+    raw.insert(Alert, (
+        "id", "tenant_id", "sender_role", "agent_employee_id", "decision", "category",
+        "categories", "severity", "snippet", "spans", "source", "subject", "customer_id",
+        "dedupe_key", "created_at"), (
+        (i, sub, "agent", emp, "block", "contact", contact, 2, "***", empty, "screening",
+         "agent", cust, f"bench-{i}", ts(at - timedelta(hours=2)))
+        for i, emp, cust, at in case_rows))
+    raw.insert(CaseAlert, ("id", "case_id", "alert_id", "created_at"),
+               ((i, i, i, ts(now)) for i, _e, _c, _a in case_rows))
+    raw.finish()
     return {"hq": hq, "sub": sub, "sub_path": group.sub_path, "position": pos,
-            "users": users, "emps": emps, "messages": written, "cases": len(case_ids),
-            "conversations": len(conv_ids), "refusals": len(refusal_convs)}
+            "users": users, "emps": emps, "messages": written, "cases": len(case_rows),
+            "conversations": len(convs), "refusals": len(offers)}
 
 
 def principal(user_id: int, role: Role, tenant_id: int, path: str) -> Principal:
@@ -234,7 +235,7 @@ async def run(url: str, agents: int, messages: int, cases: int, samples: int, no
     fresh_database(url)
     db = Database(url)
     t = time.perf_counter()
-    info = await build(db, agents, messages, cases)
+    info = await build(db, url, agents, messages, cases)
     build_s = time.perf_counter() - t
     lead = principal(info["users"][0], Role.hq_admin, info["sub"], info["sub_path"])
     hr = principal(info["users"][1], Role.hr, info["sub"], info["sub_path"])

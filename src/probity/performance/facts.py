@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, literal_column, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from probity.models import Alert, Case, CaseAlert, Conversation, ConversationStatus, Message
@@ -25,6 +25,9 @@ OFFER_CATEGORIES = frozenset({"bribe", "payment", "contact"})
 TYPE_PRIORITY = ("bribe", "payment", "contact")
 # Sources through which a violation was uncovered by someone other than the agent.
 UNCOVERED_BY_OTHERS = frozenset({"finance", "customer_report"})
+# A flagged message, written with a literal so that SQLite and PostgreSQL can match it to the
+# partial indexes `WHERE decision <> 'allow'` (a bound parameter proves nothing to a planner).
+FLAGGED = Message.decision != literal_column("'allow'")
 
 
 @dataclass
@@ -262,7 +265,8 @@ async def message_facts(session: AsyncSession, tenant_ids: Sequence[int],
                         out: dict[int, AgentFacts],
                         refusals: RefusalMessages | None = None) -> None:
     """Offers and rebuffed attempts. Only flagged messages (warn/block) are read — ordinary
-    traffic (nearly all of it) never leaves the database — with the agents' refusal messages
+    traffic (nearly all of it) never leaves the database, and the partial indexes over flagged
+    messages (migration 0030) mean it is never read either — with the agents' refusal messages
     (`refusals`: conversation → (seq, message id, agent), from screening's refusal rows) put
     back in their place: a refusal (itself allowed) ends an offer episode, so the customer's
     next offer is a new one."""
@@ -270,8 +274,11 @@ async def message_facts(session: AsyncSession, tenant_ids: Sequence[int],
                 Message.seq, Message.sender_role, Message.decision, Message.categories,
                 Message.sender_employee_id)
          .join(Conversation, Conversation.id == Message.conversation_id)
-         .where(Message.created_at >= start, Message.created_at < end,
-                Message.decision != "allow")
+         .where(Message.created_at >= start, Message.created_at < end, FLAGGED,
+                # conversations that could hold a message of the period: opened before it
+                # ends, not closed before it starts (a closed conversation takes no message)
+                Conversation.created_at < end,
+                or_(Conversation.closed_at.is_(None), Conversation.closed_at >= start))
          .order_by(Message.conversation_id, Message.seq))
     q = q.where(_who(Message.tenant_id, Conversation.agent_employee_id, tenant_ids,
                      employee_ids))
