@@ -38,6 +38,9 @@ class BonusLine:
     threshold: int
     rate: Decimal
     base: Decimal
+    base_source: str  # grade | salary | grade_no_salary (the rule says salary; none on file)
+    salary_months: Decimal | None
+    monthly_salary: Decimal | None
     eligible: bool
     amount: Decimal
     adjustment: Decimal
@@ -46,13 +49,15 @@ class BonusLine:
 
     def as_json(self) -> dict[str, Any]:
         out = asdict(self)
-        for k in ("kpi_score", "rate", "base", "amount", "adjustment", "total"):
-            out[k] = str(out[k])
+        for k in ("kpi_score", "rate", "base", "amount", "adjustment", "total",
+                  "salary_months", "monthly_salary"):
+            out[k] = None if out[k] is None else str(out[k])
         return out
 
 
 HEADER = ("cycle_id", "employee_no", "name", "team", "grade", "compliance_score", "kpi_score",
-          "threshold", "rate", "base", "eligible", "amount", "adjustment", "total", "reason")
+          "threshold", "rate", "base", "base_source", "salary_months", "monthly_salary",
+          "eligible", "amount", "adjustment", "total", "reason")
 
 
 async def bonus_list(session: AsyncSession, principal: Principal, cycle_id: int
@@ -72,17 +77,25 @@ async def bonus_list(session: AsyncSession, principal: Principal, cycle_id: int
     out: list[BonusLine] = []
     for s, no, name, team in rows:
         rule = (s.indicators or {}).get("_bonus", {})
+        basis = rule.get("base") or {}  # absent in cycles closed before the salary option
         out.append(BonusLine(
             cycle.id, s.employee_id, no, name, team, s.grade, s.compliance_score,
             s.total_score, int(rule.get("threshold", 0)), Decimal(str(rule.get("rate", "0"))),
-            s.bonus_base, s.bonus_eligible, s.bonus_amount, s.bonus_adjustment,
+            s.bonus_base, str(basis.get("source") or "grade"), _dec(basis.get("months")),
+            _dec(basis.get("salary")), s.bonus_eligible, s.bonus_amount, s.bonus_adjustment,
             s.bonus_amount + s.bonus_adjustment, s.bonus_reason))
     return out
+
+
+def _dec(value: Any) -> Decimal | None:
+    return None if value is None else Decimal(str(value))
 
 
 def _row(line: BonusLine) -> list[object]:
     return [line.cycle_id, line.employee_no, line.name, line.team or "", line.grade or "",
             line.compliance_score, line.kpi_score, line.threshold, line.rate, line.base,
+            line.base_source, "" if line.salary_months is None else line.salary_months,
+            "" if line.monthly_salary is None else line.monthly_salary,
             "yes" if line.eligible else "no", line.amount, line.adjustment, line.total,
             line.reason]
 

@@ -154,7 +154,8 @@ async def close_cycle(session: AsyncSession, principal: Principal, cycle_id: int
         indicators: dict[str, Any] = {k: (None if v is None else round(v, 2))
                                       for k, v in r.card.indicators.items()}
         indicators["_weights"] = r.weights
-        indicators["_bonus"] = rules[r.tenant_id]
+        indicators["_bonus"] = {**rules[r.tenant_id], "reason": r.bonus.reason,
+                                "base": r.base.as_json() if r.base is not None else None}
         indicators["_service"] = {"conversations": f.conversations, "resolved": f.resolved,
                                   "csat": f.service.csat,
                                   "first_response_s": f.service.first_response_s}
@@ -166,7 +167,7 @@ async def close_cycle(session: AsyncSession, principal: Principal, cycle_id: int
             "offers": f.offers, "rebuffed": len(f.rebuffed), "self_reports": len(f.self_reports),
             "bonus_base": r.bonus.base, "bonus_eligible": r.bonus.eligible,
             "bonus_amount": r.bonus.amount, "bonus_adjustment": r.bonus_adjustment,
-            "bonus_reason": r.bonus.reason[:500], "created_at": now})
+            "bonus_reason": r.bonus_reason[:500], "created_at": now})
         digest_rows.append([r.employee_id, r.card.compliance, str(r.card.total),
                             str(r.bonus.amount), str(r.bonus_adjustment)])
         line_rows.extend(evidence_lines(cycle.id, r, now))

@@ -26,6 +26,7 @@ from probity.models import (
     PerformanceLine,
     PerformanceScore,
     Position,
+    SalaryAssignment,
     Tenant,
 )
 from probity.performance import facts as facts_mod
@@ -42,6 +43,7 @@ from probity.performance.scoring import (
     score_from,
 )
 from probity.performance.settings import (
+    BonusBase,
     PerformanceSettings,
     cached_settings,
     effective_settings,
@@ -74,6 +76,13 @@ class EmployeeResult:
     facts: AgentFacts
     bonus: Bonus
     adjustments: list[Adjustment] = field(default_factory=list)
+    base: BonusBase | None = None
+
+    @property
+    def bonus_reason(self) -> str:
+        """The bonus's reason with the base's origin when it is not simply the grade's."""
+        basis = self.base.basis if self.base is not None else ""
+        return f"{self.bonus.reason}; {basis}" if basis else self.bonus.reason
 
     @property
     def bonus_adjustment(self) -> Decimal:
@@ -179,29 +188,45 @@ async def compute(session: AsyncSession, cycle: AppraisalCycle,
     adjustments = await pending_adjustments(session, cycle, ids)
     settings: dict[int, PerformanceSettings] = {}
     tables: dict[int, PenaltyTable] = {}
-    out: list[EmployeeResult] = []
-    for e, weights in covered:
-        if e.tenant_id not in settings:
-            settings[e.tenant_id] = await effective_settings(session, e.tenant_id)
-            tables[e.tenant_id] = await penalty_table(session, e.tenant_id)
-        out.append(_result(e, weights, all_facts.get(e.id) or AgentFacts(), manual.get(e.id, {}),
-                           settings[e.tenant_id], tables[e.tenant_id],
-                           adjustments.get(e.id, [])))
+    for tid in sorted({e.tenant_id for e, _w in covered}):
+        settings[tid] = await effective_settings(session, tid)
+        tables[tid] = await penalty_table(session, tid)
+    by_salary = [e.id for e, _w in covered
+                 if settings[e.tenant_id].bonus_base_source == "salary"]
+    salaries = await monthly_salaries(session, cycle, by_salary) if by_salary else {}
+    return [_result(e, weights, all_facts.get(e.id) or AgentFacts(), manual.get(e.id, {}),
+                    settings[e.tenant_id], tables[e.tenant_id], adjustments.get(e.id, []),
+                    salaries.get(e.id)) for e, weights in covered]
+
+
+async def monthly_salaries(session: AsyncSession, cycle: AppraisalCycle,
+                           employee_ids: Sequence[int]) -> dict[int, Decimal]:
+    """Each employee's monthly base salary in force at the cycle's end: payroll's latest salary
+    assignment effective before the cycle ends (read-only; employees with none are absent)."""
+    out: dict[int, Decimal] = {}
+    for i in range(0, len(employee_ids), 5000):
+        rows = await session.execute(
+            select(SalaryAssignment.employee_id, SalaryAssignment.base)
+            .where(SalaryAssignment.employee_id.in_(list(employee_ids[i:i + 5000])),
+                   SalaryAssignment.effective_from < cycle.ends_on)
+            .order_by(SalaryAssignment.employee_id, SalaryAssignment.effective_from))
+        for emp_id, base in rows:
+            out[emp_id] = Decimal(base)  # the latest wins
     return out
 
 
 def _result(e: _Emp, weights: dict[str, int], f: AgentFacts, manual: dict[str, int],
-            s: PerformanceSettings, table: PenaltyTable, adjustments: list[Adjustment]
-            ) -> EmployeeResult:
+            s: PerformanceSettings, table: PenaltyTable, adjustments: list[Adjustment],
+            salary: Decimal | None = None) -> EmployeeResult:
     own_manual = {k: v for k, v in manual.items() if k in weights}
     card = score_agent(f.violations, table, f.service, own_manual, weights,
                        first_response_target_s=s.first_response_target_s,
                        refusals=len(f.refusals), rebuffed=len(f.rebuffed),
                        self_reports=len(f.self_reports))
-    bonus = compliance_bonus(card.compliance, s.bonus_base(e.grade), s.bonus_threshold,
-                             s.bonus_rate)
+    base = s.base_for(e.grade, salary)
+    bonus = compliance_bonus(card.compliance, base.amount, s.bonus_threshold, s.bonus_rate)
     return EmployeeResult(e.id, e.name, e.employee_no, e.tenant_id, e.org_unit_id, e.grade,
-                          weights, card, f, bonus, adjustments)
+                          weights, card, f, bonus, adjustments, base)
 
 
 def covers(cycle: AppraisalCycle, emp: Employee, chain: Sequence[int]) -> bool:
@@ -220,9 +245,10 @@ async def compute_one(session: AsyncSession, cycle: AppraisalCycle, emp: Employe
     cycles (those of the chain: the earlier closed ones owe adjustments) the caller has read:
     the live scorecard's hot path, a fixed handful of queries however much the agent did —
     templates, the five fact queries, one more when an earlier cycle closed
-    (`pending_adjustments`). The performance settings and the penalty standard (read only when
-    there are violations) come through governance's short per-process cache: a live scorecard
-    is provisional; the close reads them uncached."""
+    (`pending_adjustments`), one more when the bonus base comes from the salary. The
+    performance settings and the penalty standard (read only when there are violations) come
+    through governance's short per-process cache: a live scorecard is provisional; the close
+    reads them uncached."""
     if not covers(cycle, emp, chain):
         return None
     weights = pick_template(await chain_templates(session, chain), list(chain),
@@ -239,9 +265,12 @@ async def compute_one(session: AsyncSession, cycle: AppraisalCycle, emp: Employe
             and c.status == CycleStatus.closed and c.id != cycle.id
             and c.ends_at <= cycle.ends_at]
     adjustments = await pending_adjustments(session, cycle, [emp.id], refs=refs)
+    salary = ((await monthly_salaries(session, cycle, [emp.id])).get(emp.id)
+              if settings.bonus_base_source == "salary" else None)
     e = _Emp(emp.id, emp.name, emp.employee_no, emp.tenant_id, emp.org_unit_id,
              emp.position_id, grade)
-    return _result(e, weights, facts, manual, settings, table, adjustments.get(emp.id, []))
+    return _result(e, weights, facts, manual, settings, table, adjustments.get(emp.id, []),
+                   salary)
 
 
 async def pending_adjustments(session: AsyncSession, cycle: AppraisalCycle,

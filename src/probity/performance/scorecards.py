@@ -168,7 +168,8 @@ def _live(r: engine.EmployeeResult | None) -> dict[str, Any]:
         "positives": positives, "offers": r.facts.offers,
         "bonus": {"base": str(r.bonus.base), "eligible": r.bonus.eligible,
                   "amount": str(r.bonus.amount), "adjustment": str(r.bonus_adjustment),
-                  "reason": r.bonus.reason},
+                  "reason": r.bonus.reason,
+                  "basis": r.base.as_json() if r.base is not None else None},
     }
 
 
@@ -201,6 +202,7 @@ async def _frozen(session: AsyncSession, cycle: AppraisalCycle, employee_id: int
                                          "alert_id": line.alert_id,
                                          "value": line.detail.get("value")})
     indicators = {k: v for k, v in (score.indicators or {}).items() if not k.startswith("_")}
+    rule = (score.indicators or {}).get("_bonus") or {}
     return {
         "frozen": True, "covered": True, "compliance": score.compliance_score,
         "total": str(score.total_score), "indicators": indicators,
@@ -209,5 +211,6 @@ async def _frozen(session: AsyncSession, cycle: AppraisalCycle, employee_id: int
         "offers": score.offers,
         "bonus": {"base": str(score.bonus_base), "eligible": score.bonus_eligible,
                   "amount": str(score.bonus_amount), "adjustment": str(score.bonus_adjustment),
-                  "reason": score.bonus_reason},
+                  "reason": rule.get("reason", score.bonus_reason),
+                  "basis": rule.get("base")},
     }

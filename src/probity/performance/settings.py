@@ -8,7 +8,9 @@ demo group also locks it at HQ), so a KPI template can never weigh compliance di
 
 from __future__ import annotations
 
-from decimal import Decimal
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Literal
 
 from pydantic import Field
 from sqlalchemy import select
@@ -39,6 +41,11 @@ class PerformanceSettings(SettingsSection):
     default_bonus_base: Decimal = Field(Decimal("3000.00"), ge=0, le=10_000_000,
                                         decimal_places=2,
                                         title="Performance-bonus base for other grades")
+    bonus_base_source: Literal["grade", "salary"] = Field(
+        "grade", title="Performance-bonus base from: the position grade or the employee's salary")
+    bonus_salary_months: Decimal = Field(Decimal("1"), ge=0, le=24, decimal_places=2,
+                                         title="Performance-bonus base from salary: months of "
+                                               "monthly base salary")
     star_max_violations: int = Field(0, ge=0, le=100,
                                      title="Compliance Star: at most this many violations")
     star_min_refusals: int = Field(1, ge=0, le=1000,
@@ -51,6 +58,50 @@ class PerformanceSettings(SettingsSection):
         if grade and grade in self.bonus_base_by_grade:
             return self.bonus_base_by_grade[grade]
         return self.default_bonus_base
+
+    def base_for(self, grade: str | None, salary: Decimal | None) -> BonusBase:
+        """The performance-bonus base of one employee under this rule: the grade's base, or
+        `bonus_salary_months` × their monthly base salary (payroll's salary assignment in force
+        at the cycle's end) — falling back to the grade's base, saying so, when they have no
+        salary on file."""
+        if self.bonus_base_source == "salary":
+            if salary is not None:
+                base = (self.bonus_salary_months * salary).quantize(CENT, rounding=ROUND_HALF_UP)
+                return BonusBase(base, "salary", self.bonus_salary_months, salary, grade)
+            return BonusBase(self.bonus_base(grade), "grade_no_salary", None, None, grade)
+        return BonusBase(self.bonus_base(grade), "grade", None, None, grade)
+
+
+CENT = Decimal("0.01")
+
+
+@dataclass(frozen=True)
+class BonusBase:
+    """Where an employee's performance-bonus base came from: `grade` (the rule says grade),
+    `salary` (months × monthly base salary) or `grade_no_salary` (the rule says salary, the
+    employee has none on file, so the grade's base)."""
+
+    amount: Decimal
+    source: str
+    months: Decimal | None
+    salary: Decimal | None
+    grade: str | None
+
+    @property
+    def basis(self) -> str:
+        """The base's origin in words, for the bonus list's reason (empty for the grade rule)."""
+        if self.source == "salary":
+            months = format(self.months.normalize(), "f") if self.months is not None else "?"
+            return f"base = {months} × monthly base salary {self.salary}"
+        if self.source == "grade_no_salary":
+            return f"no salary on file: base of grade {self.grade or '—'}"
+        return ""
+
+    def as_json(self) -> dict[str, str | None]:
+        return {"source": self.source,
+                "months": None if self.months is None else str(self.months),
+                "salary": None if self.salary is None else str(self.salary),
+                "grade": self.grade}
 
 
 register_section("performance", PerformanceSettings, title="Performance",
