@@ -5,12 +5,13 @@ employees inserted in bulk).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import create_engine, insert, pool, select, text
+from sqlalchemy import JSON, create_engine, insert, pool, select, text
 
 from probity.db import sync_url
 from probity.migrate import upgrade
@@ -107,8 +108,14 @@ class RawWriter:
         return model.__table__.c[column].type.bind_processor(self.dialect)
 
     def value(self, model: Any, column: str, value: Any) -> Any:
+        if value is None:
+            return None
         proc = self.processor(model, column)
-        return proc(value) if proc is not None and value is not None else value
+        if proc is not None:
+            return proc(value)
+        if isinstance(model.__table__.c[column].type, JSON):  # psycopg adapts JSON itself
+            return json.dumps(list(value) if isinstance(value, tuple) else value)
+        return value
 
     def insert(self, model: Any, columns: Sequence[str], rows: Iterable[Sequence[Any]],
                batch: int = 100_000) -> int:
