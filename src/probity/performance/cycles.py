@@ -6,11 +6,12 @@ digest in the ledger and nominates 合规标兵. Services flush, never commit.
 from __future__ import annotations
 
 import hashlib
+import json
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert, select
+from sqlalchemy import JSON, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from probity.audit.service import record_audit
@@ -171,10 +172,8 @@ async def close_cycle(session: AsyncSession, principal: Principal, cycle_id: int
         digest_rows.append([r.employee_id, r.card.compliance, str(r.card.total),
                             str(r.bonus.amount), str(r.bonus_adjustment)])
         line_rows.extend(evidence_lines(cycle.id, r, now))
-    if score_rows:
-        await session.execute(insert(PerformanceScore), score_rows)
-    for i in range(0, len(line_rows), 5000):
-        await session.execute(insert(PerformanceLine), line_rows[i:i + 5000])
+    await bulk_insert(session, PerformanceScore, score_rows)
+    await bulk_insert(session, PerformanceLine, line_rows)
     digest = hashlib.sha256(canonical_json(digest_rows)).hexdigest()
     entry = await append_entry(session, cycle.tenant_id, "performance.cycle_closed", {
         "cycle_id": cycle.id, "name": cycle.name, "starts_on": cycle.starts_on.isoformat(),
@@ -200,6 +199,40 @@ async def close_cycle(session: AsyncSession, principal: Principal, cycle_id: int
         "ends_on": cycle.ends_on, "employees": len(score_rows), "scores_sha256": digest,
         "ledger_seq": entry.seq, "closed_at": now})
     return cycle
+
+
+async def bulk_insert(session: AsyncSession, model: Any, rows: list[dict[str, Any]],
+                      size: int = 5000) -> None:
+    """The frozen rows of a close, in the session's transaction. On PostgreSQL through COPY on
+    the session's own connection: an executemany is one INSERT per row on psycopg (194,000
+    evidence lines of a 10,000-agent close took 151 s of its 232 s that way), and a multi-row
+    INSERT of thousands of parameters is slower still (psycopg re-parses each statement's text
+    in Python). On SQLite a Core executemany (one call into the driver per batch)."""
+    if not rows:
+        return
+    if session.get_bind().dialect.name != "postgresql":
+        for i in range(0, len(rows), size):
+            await session.execute(insert(model), rows[i:i + size])
+        return
+    table = model.__table__
+    columns = list(rows[0])
+    dialect = session.get_bind().dialect
+    convert: list[Any] = []
+    for name in columns:
+        col_type = table.c[name].type
+        proc = col_type.bind_processor(dialect)
+        if proc is None and isinstance(col_type, JSON):
+            convert.append(lambda v: None if v is None else json.dumps(v, ensure_ascii=False))
+        else:
+            convert.append(proc)
+    raw = (await (await session.connection()).get_raw_connection()).driver_connection
+    assert raw is not None
+    sql = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
+    async with raw.cursor() as cur, cur.copy(sql) as copy:
+        for row in rows:
+            await copy.write_row([v if f is None or v is None else f(v)
+                                  for f, v in zip(convert, (row[c] for c in columns),
+                                                  strict=True)])
 
 
 def evidence_lines(cycle_id: int, r: engine.EmployeeResult, now: datetime
