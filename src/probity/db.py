@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import functools
+import sqlite3
 import threading
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import MetaData, event
+from sqlalchemy import Engine, MetaData, create_engine, event
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
@@ -285,25 +287,89 @@ async def yield_write_gate(session: Any) -> None:
     await session.commit()
 
 
+def _sqlite_setup(sync_engine: Engine, database: str | None) -> None:
+    """Pragmas, SQLAlchemy-emitted BEGIN and the process's write gate, for either driver."""
+    event.listen(sync_engine, "connect", _sqlite_pragmas)
+    # An in-memory database is private to its connection: nothing to queue for.
+    gate = write_gate(database) if database not in (None, "", ":memory:") else None
+    # Let SQLAlchemy, not the driver, emit BEGIN: the driver's own transaction handling
+    # breaks SAVEPOINT (nested transactions) on SQLite.
+    event.listen(sync_engine, "begin", _sqlite_begin_gated(gate))
+    if gate is not None:
+        _gated_dialect(sync_engine.dialect, gate)
+        event.listen(sync_engine, "before_cursor_execute", _sqlite_first_write(gate))
+
+
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(url, **kwargs)
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-        # An in-memory database is private to its connection: nothing to queue for.
-        gate = write_gate(parsed.database) if parsed.database not in (None, "", ":memory:") \
-            else None
-        # Let SQLAlchemy, not the driver, emit BEGIN: the driver's own transaction handling
-        # breaks SAVEPOINT (nested transactions) on SQLite.
-        event.listen(engine.sync_engine, "begin", _sqlite_begin_gated(gate))
-        if gate is not None:
-            _gated_dialect(engine.sync_engine.dialect, gate)
-            event.listen(engine.sync_engine, "before_cursor_execute", _sqlite_first_write(gate))
+        _sqlite_setup(engine.sync_engine, parsed.database)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return create_async_engine(url, **kwargs)
+
+
+def make_direct_engine(url: str, **kwargs: Any) -> AsyncEngine:
+    """The database through its SYNCHRONOUS driver (sqlite3, psycopg), behind SQLAlchemy's
+    asyncio API — for a thread that owns its connection (the chat writer).
+
+    The async API only runs the synchronous calls in a greenlet; with a synchronous driver
+    they never suspend, so every ``await session.execute(...)`` completes at once on the
+    calling thread: no hand-off to a driver thread (aiosqlite) per DBAPI call, and the same
+    services (ledger, analytics, cases) run unchanged in its transaction. Blocking is fine on
+    the owner's own thread and loop. SQLite gets the same pragmas and write gate as
+    `make_engine` (the gate is waited for without blocking that loop)."""
+    parsed = make_url(sync_url(url))
+    connect_args = dict(kwargs.pop("connect_args", {}))
+    if parsed.get_backend_name() == "sqlite":
+        connect_args.setdefault("factory", _DirectSqlite)
+    elif parsed.get_driver_name() == "psycopg":
+        connect_args.setdefault("cursor_factory", _direct_psycopg_cursor())
+    sync_engine = create_engine(parsed, connect_args=connect_args, **kwargs)
+    if parsed.get_backend_name() == "sqlite":
+        _sqlite_setup(sync_engine, parsed.database)
+    # AsyncEngine only wraps dialects that say they are asynchronous; this one's calls return
+    # without awaiting, which the greenlet bridge accepts as is — except AsyncConnection's
+    # execute, which insists on one await per statement: give it a no-op one (a coroutine that
+    # returns at once: two greenlet switches, no turn of the loop).
+    sync_engine.dialect.is_async = True
+    event.listen(sync_engine, "before_cursor_execute", _one_await)
+    return AsyncEngine(sync_engine)
+
+
+# The asyncio results close the driver's cursor with an awaitable `_async_soft_close` (the
+# adapted async cursors have one): the synchronous drivers' cursors get a no-op.
+class _DirectSqliteCursor(sqlite3.Cursor):
+    async def _async_soft_close(self) -> None:
+        return None
+
+
+class _DirectSqlite(sqlite3.Connection):
+    def cursor(self, factory: Any = _DirectSqliteCursor) -> Any:
+        return super().cursor(factory)
+
+
+@functools.cache
+def _direct_psycopg_cursor() -> Any:
+    import psycopg
+
+    class DirectCursor(psycopg.Cursor[Any]):
+        async def _async_soft_close(self) -> None:
+            return None
+
+    return DirectCursor
+
+
+async def _nothing() -> None:
+    return None
+
+
+def _one_await(*_args: Any) -> None:
+    if in_greenlet():
+        await_only(_nothing())
 
 
 class Database:

@@ -26,6 +26,7 @@ Dimensions:
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -293,9 +294,12 @@ async def _sqlite_upserts(session: AsyncSession, hourly: list[dict[str, Any]],
                               _sqlite_plan(conn.dialect, RollupCube, CUBE_KEY)))
     raw: Any = (await conn.get_raw_connection()).driver_connection
     for (sql, names, procs), rows in zip(_SQLITE_PLANS, (hourly, cube), strict=True):
-        await raw.executemany(sql, [tuple(p(r[n]) if p is not None else r[n]
-                                          for n, p in zip(names, procs, strict=True))
-                                    for r in rows])
+        params = [tuple(p(r[n]) if p is not None else r[n]
+                        for n, p in zip(names, procs, strict=True)) for r in rows]
+        if isinstance(raw, sqlite3.Connection):  # the chat writer's synchronous connection
+            raw.executemany(sql, params)
+        else:  # aiosqlite
+            await raw.executemany(sql, params)
 
 
 async def record_events(session: AsyncSession, events: Sequence[Event]) -> None:

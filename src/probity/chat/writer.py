@@ -25,7 +25,7 @@ from probity.chat.store import (
     store_messages,
     store_receipts,
 )
-from probity.db import PRIORITY_OPTION, make_engine
+from probity.db import PRIORITY_OPTION, make_direct_engine
 from probity.errors import DomainError
 from probity.models import Message
 
@@ -148,11 +148,14 @@ class MessageWriter:
         loop = asyncio.new_event_loop()
         self._loop = loop
         self._wakeup = asyncio.Event()
-        # On SQLite its transactions go first through the process's write gate (probity.db):
-        # every message's sender waits for them.
-        self._engine = make_engine(self.url, pool_size=1, max_overflow=0, pool_pre_ping=False) \
-            if not self.sqlite else make_engine(self.url).execution_options(
-                **{PRIORITY_OPTION: True})
+        # The database's synchronous driver (sqlite3 / psycopg) on this thread's one
+        # connection: every statement runs here at once, with no hand-off to a driver thread
+        # (see probity.db.make_direct_engine). On SQLite its transactions go first through
+        # the process's write gate: every message's sender waits for them.
+        engine = make_direct_engine(self.url, pool_size=1, max_overflow=0,
+                                    pool_pre_ping=False)
+        self._engine = engine.execution_options(**{PRIORITY_OPTION: True}) \
+            if self.sqlite else engine
         loop.call_soon(self._ready.set)
         try:
             loop.run_until_complete(self._run())

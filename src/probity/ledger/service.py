@@ -237,14 +237,14 @@ async def _insert_rows(session: AsyncSession, rows: list[tuple[Any, ...]] | list
     if isinstance(rows[0], dict):  # callers outside the ledger may pass dicts
         rows = [tuple(row[k] for k in keys) for row in rows]
     conn = await session.connection()
-    if conn.dialect.driver != "aiosqlite":
+    if conn.dialect.name != "sqlite":
         dicts = row_dicts(table, rows)
         await conn.execute(insert(target), dicts[0] if len(dicts) == 1 else dicts)
         return
     sql = _sqlite_insert(table, keys)
     await take_write_gate(conn)
     raw = await conn.get_raw_connection()
-    driver: Any = raw.driver_connection  # aiosqlite.Connection
+    driver: Any = raw.driver_connection  # aiosqlite.Connection, or sqlite3's
     params = rows
     many = len(params) > 1
     # Statement counters and tracers listen for cursor events: tell them (no cursor, no
@@ -254,7 +254,9 @@ async def _insert_rows(session: AsyncSession, rows: list[tuple[Any, ...]] | list
         dispatch.before_cursor_execute(conn.sync_connection, None, sql,
                                        params if many else params[0], None, many)
     try:
-        if many:
+        if isinstance(driver, sqlite3.Connection):  # synchronous (make_direct_engine)
+            driver.executemany(sql, params)
+        elif many:
             await driver.executemany(sql, params)
         else:
             await driver.execute(sql, params[0])
@@ -339,10 +341,10 @@ async def append_entries(
     back-fills): the same chain as repeated :func:`append_entry`. Returns the inserted rows'
     values (:class:`AppendedEntry`)."""
     conn = await session.connection()
-    if conn.dialect.driver == "aiosqlite":
+    if conn.dialect.name == "sqlite":
         raw = await conn.get_raw_connection()
         driver: Any = raw.driver_connection
-        if _can_hop(driver):
+        if _can_hop(driver) or isinstance(driver, sqlite3.Connection):
             return await _append_sqlite(session, conn, driver, tenant_id, list(items),
                                         purgeable=purgeable, keyring=keyring,
                                         checkpoint=checkpoint)
@@ -449,9 +451,13 @@ async def _append_sqlite(session: AsyncSession, conn: Any, driver: Any, tenant_i
     await take_write_gate(conn)
     sync = conn.sync_connection
     try:
-        rows, _refs, new_head, created, run = await driver._execute(
-            _append_in_thread, driver._conn, tenant_id, head, items, purgeable,
-            checkpoint and not known)
+        if isinstance(driver, sqlite3.Connection):  # a synchronous connection (make_direct_engine)
+            rows, _refs, new_head, created, run = _append_in_thread(
+                driver, tenant_id, head, items, purgeable, checkpoint and not known)
+        else:  # aiosqlite: one hop to its thread
+            rows, _refs, new_head, created, run = await driver._execute(
+                _append_in_thread, driver._conn, tenant_id, head, items, purgeable,
+                checkpoint and not known)
     except sqlite3.Error as exc:
         wrapper: type[sa_exc.DBAPIError] = sa_exc.DatabaseError
         if isinstance(exc, sqlite3.IntegrityError):
