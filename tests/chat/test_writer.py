@@ -114,7 +114,7 @@ async def test_statements_per_batch_do_not_grow_with_the_batch(as_user: Any, db:
     # PostgreSQL) on EACH message: the conversation re-read, resend SELECT, seq UPDATE, INSERT,
     # ledger head/INSERT/checkpoint, BEGIN/COMMIT.
     chat_statements = ["UPDATE conversations SET",
-                       "SELECT messages.conversation_id, messages.tenant_id,",
+                       "SELECT messages.id, messages.conversation_id,",
                        "INSERT INTO messages"]
     ledger_most = 5 if dialect == "postgresql" else 4
     # The analytics hook (probity.analytics.rollup.record_batch, one call per batch) adds two

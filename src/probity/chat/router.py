@@ -99,7 +99,8 @@ async def list_messages(conv_id: int, session: Session, principal: OptionalPrinc
     return rows
 
 
-def _ack(msg: Message, who: conversations.Participant, dup: bool) -> dict[str, Any]:
+def _ack(msg: Message | wire.MessageRow, who: conversations.Participant,
+         dup: bool) -> dict[str, Any]:
     out: dict[str, Any] = {"id": msg.id, "seq": msg.seq, "decision": msg.decision,
                            "duplicate": dup, "message": wire.message_view(msg, who)}
     out.update(wire.ack_notices(msg, who.role))

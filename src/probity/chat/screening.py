@@ -29,7 +29,7 @@ from probity.screening.context import (
 
 if TYPE_CHECKING:
     from probity.chat.store import ConvState, PendingSend
-    from probity.models import Message
+    from probity.chat.wire import MessageRow
 
 BLOCK_NOTICE = "请通过官方渠道联系，私下联系/转账不受平台保障"
 BLOCK_NOTICE_EN = ("Please keep to the official channel: private contact or transfers are not "
@@ -191,7 +191,7 @@ def screening_evidence(result: Any) -> dict[str, Any] | None:
 
 
 async def record_refusals(session: AsyncSession,
-                          stored: list[tuple[PendingSend, Message, ConvState]]) -> None:
+                          stored: list[tuple[PendingSend, MessageRow, ConvState]]) -> None:
     """Refusal rows for the stored messages tagged ``refusal`` (one INSERT for the batch, and
     nothing at all when there are none), and the context turns learn their seq.
 

@@ -22,7 +22,7 @@ from probity.chat.screening import (
     warm_screener,
 )
 from probity.chat.store import PendingSend, store_messages
-from probity.chat.wire import Publish
+from probity.chat.wire import MessageRow, Publish
 from probity.chat.writer import writer_for_session
 from probity.db import yield_write_gate
 from probity.errors import Conflict, Forbidden, InvalidInput
@@ -122,7 +122,7 @@ async def send_message(
     session: AsyncSession, conv: Conversation, who: Participant, publish: Publish, *,
     text: str = "", client_id: str | None = None, kind: MessageKind = MessageKind.text,
     data: bytes | None = None, attachments_dir: Path | None = None,
-) -> tuple[Message, bool]:
+) -> tuple[Message | MessageRow, bool]:
     """Screen, store and (after commit) deliver one message. Returns (message, duplicate).
 
     A session bound to an engine (the application's request sessions) hands the store to that

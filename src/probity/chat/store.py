@@ -5,6 +5,7 @@ callers that hold their own transaction."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NamedTuple, cast
@@ -16,7 +17,14 @@ from probity.analytics.rollup import record_batch
 from probity.auth.deps import after_commit
 from probity.chat.conversations import Participant
 from probity.chat.screening import record_refusals, screening_evidence
-from probity.chat.wire import ALERTS_CHANNEL, Publish, alert_event, conv_channel, message_wire
+from probity.chat.wire import (
+    ALERTS_CHANNEL,
+    MessageRow,
+    Publish,
+    alert_event,
+    conv_channel,
+    message_wire,
+)
 from probity.errors import Conflict, DomainError
 from probity.governance.notices import notice_texts
 from probity.ledger.facts import alert_payload, message_payload
@@ -68,14 +76,14 @@ class PendingSend:
 
 
 
-Outcome = tuple[Message, bool] | DomainError
+Outcome = tuple[MessageRow | Message, bool] | DomainError
 
-
-_MESSAGE_COLUMNS = (
-    "conversation_id", "tenant_id", "seq", "sender_role", "sender_user_id",
-    "sender_employee_id", "client_id", "kind", "body", "attachment_sha256", "attachment_mime",
-    "attachment_size", "decision", "screening_status", "categories", "severity", "spans",
-    "policy_version", "created_at")
+_CONVERSATIONS = cast(Table, Conversation.__table__)
+_MESSAGES = cast(Table, Message.__table__)
+# The columns of a stored message as the send path hands it on (`MessageRow`, in its order).
+_ROW_FIELDS = tuple(f.name for f in dataclasses.fields(MessageRow))
+_INSERT_MESSAGES = insert(_MESSAGES).returning(
+    _MESSAGES.c.id, _MESSAGES.c.conversation_id, _MESSAGES.c.seq)
 _ALERT_COLUMNS = (
     "tenant_id", "org_unit_id", "conversation_id", "message_id", "sender_role",
     "sender_user_id", "agent_employee_id", "decision", "category", "categories", "severity",
@@ -120,24 +128,28 @@ async def store_messages(session: AsyncSession, sends: list[PendingSend], *,
     for s in sends:
         counts[s.conv_id] = counts.get(s.conv_id, 0) + 1
     ids = sorted(counts)
-    bump: Any = (Conversation.last_seq + counts[ids[0]] if len(ids) == 1 else
-                 Conversation.last_seq + case(counts, value=Conversation.id))
-    rows = (await session.execute(
-        update(Conversation)
-        .where(Conversation.id.in_(ids), Conversation.status != ConversationStatus.closed)
+    # Core statements on the session's connection (no ORM unit of work, no per-message ORM
+    # objects): compiled once and cached by SQLAlchemy, whatever the number of messages.
+    conn = await session.connection()
+    ct = _CONVERSATIONS
+    bump: Any = (ct.c.last_seq + counts[ids[0]] if len(ids) == 1 else
+                 ct.c.last_seq + case(counts, value=ct.c.id))
+    rows = (await conn.execute(
+        update(ct)
+        .where(ct.c.id.in_(ids), ct.c.status != ConversationStatus.closed)
         .values(last_seq=bump)
-        .returning(Conversation.id, Conversation.last_seq, Conversation.tenant_id,
-                   Conversation.org_unit_id, Conversation.agent_employee_id,
-                   Conversation.customer_id)
-        .execution_options(synchronize_session=False))).all()
-    convs = {r.id: ConvState(**r._asdict()) for r in rows}
+        .returning(ct.c.id, ct.c.last_seq, ct.c.tenant_id, ct.c.org_unit_id,
+                   ct.c.agent_employee_id, ct.c.customer_id))).all()
+    convs = {r.id: ConvState(*r) for r in rows}
     keyed = [s for s in sends if s.client_id and s.conv_id in convs]
-    stored: dict[tuple[int, str, str], Message] = {}
+    stored: dict[tuple[int, str, str], MessageRow] = {}
     if keyed:
-        found = await session.scalars(select(Message).where(
-            Message.conversation_id.in_({s.conv_id for s in keyed}),
-            Message.client_id.in_({s.client_id for s in keyed})))
-        for m in found:
+        mt = _MESSAGES
+        found = await conn.execute(select(*(mt.c[c] for c in _ROW_FIELDS)).where(
+            mt.c.conversation_id.in_({s.conv_id for s in keyed}),
+            mt.c.client_id.in_({s.client_id for s in keyed})))
+        for row in found:
+            m = MessageRow(*row)
             assert m.client_id is not None
             stored[(m.conversation_id, m.sender_role, m.client_id)] = m
     # Which sends are new: the closed ones fail, resends (stored before, or twice in the batch)
@@ -163,14 +175,11 @@ async def store_messages(session: AsyncSession, sends: list[PendingSend], *,
     unused = {cid: counts[cid] - fresh.get(cid, 0) for cid in convs}
     for cid, n in unused.items():
         if n:  # rare: give back the seqs allocated to resends (we hold the row lock)
-            await session.execute(
-                update(Conversation).where(Conversation.id == cid)
-                .values(last_seq=Conversation.last_seq - n)
-                .execution_options(synchronize_session=False))
+            await conn.execute(update(ct).where(ct.c.id == cid)
+                               .values(last_seq=ct.c.last_seq - n))
     next_seq_of = {cid: convs[cid].last_seq - counts[cid] + 1 for cid in convs}
     now = utcnow()
-    messages: list[tuple[PendingSend, Message]] = []
-    by_key: dict[tuple[int, str, str], Message] = {}
+    params: list[dict[str, Any]] = []
     for item in plan:
         if not isinstance(item, PendingSend):
             continue
@@ -178,21 +187,35 @@ async def store_messages(session: AsyncSession, sends: list[PendingSend], *,
         seq = next_seq_of[s.conv_id]
         next_seq_of[s.conv_id] = seq + 1
         r = s.result
-        msg = Message(
-            conversation_id=s.conv_id, tenant_id=convs[s.conv_id].tenant_id, seq=seq,
-            sender_role=s.who.role, sender_user_id=s.who.user_id,
-            sender_employee_id=s.who.employee_id if s.who.role == "agent" else None,
-            client_id=s.client_id, kind=s.kind, body=s.text, attachment_sha256=s.digest,
-            attachment_mime=s.mime, attachment_size=s.size, decision=s.decision,
-            screening_status=s.screening_status,
-            categories=list(r.categories) if r is not None else [],
-            severity=int(r.severity) if r is not None else 0,
-            spans=[sp.to_dict() for sp in r.spans] if r is not None else [],
-            policy_version=int(getattr(r, "policy_version", 0) or 0),
-            created_at=now)
-        messages.append((s, msg))
-        if s.client_id:
-            by_key[(s.conv_id, s.who.role, s.client_id)] = msg
+        params.append({
+            "conversation_id": s.conv_id, "tenant_id": convs[s.conv_id].tenant_id, "seq": seq,
+            "sender_role": s.who.role, "sender_user_id": s.who.user_id,
+            "sender_employee_id": s.who.employee_id if s.who.role == "agent" else None,
+            "client_id": s.client_id, "kind": s.kind, "body": s.text,
+            "attachment_sha256": s.digest, "attachment_mime": s.mime,
+            "attachment_size": s.size, "decision": s.decision,
+            "screening_status": s.screening_status,
+            "categories": list(r.categories) if r is not None else [],
+            "severity": int(r.severity) if r is not None else 0,
+            "spans": [sp.to_dict() for sp in r.spans] if r is not None else [],
+            "policy_version": int(getattr(r, "policy_version", 0) or 0),
+            "created_at": now})
+    messages: list[tuple[PendingSend, MessageRow]] = []
+    by_key: dict[tuple[int, str, str], MessageRow] = {}
+    if params:
+        # ONE multi-row INSERT … RETURNING ("insertmanyvalues"); RETURNING carries each row's
+        # unique (conversation, seq), so its order does not matter.
+        inserted = await conn.execute(_INSERT_MESSAGES,
+                                      params[0] if len(params) == 1 else params)
+        new_ids = {(row[1], row[2]): row[0] for row in inserted}
+        fresh_sends = iter(s for s in plan if isinstance(s, PendingSend))
+        for p in params:
+            s = next(fresh_sends)
+            msg = MessageRow(id=new_ids[(p["conversation_id"], p["seq"])], **p,
+                             recalled_at=None)
+            messages.append((s, msg))
+            if s.client_id:
+                by_key[(s.conv_id, s.who.role, s.client_id)] = msg
     outcomes: list[Outcome] = []
     for item in plan:
         if isinstance(item, PendingSend):
@@ -202,8 +225,6 @@ async def store_messages(session: AsyncSession, sends: list[PendingSend], *,
         else:
             outcomes.append(item)
     if messages:
-        await _insert_returning_ids(session, Message, [m for _s, m in messages],
-                                    _MESSAGE_COLUMNS, ("conversation_id", "seq"))
         await record_refusals(session, [(s, m, convs[s.conv_id]) for s, m in messages])
         alerts: dict[int, Alert] = {}
         for s, msg in messages:
@@ -252,7 +273,8 @@ async def store_messages(session: AsyncSession, sends: list[PendingSend], *,
 
 
 
-async def ledger_messages(session: AsyncSession, messages: list[Message], alerts: list[Alert],
+async def ledger_messages(session: AsyncSession, messages: list[MessageRow] | list[Message],
+                          alerts: list[Alert],
                           checkpoint_due: CheckpointDue | None = None) -> None:
     """The ledger entries of stored messages and their alerts: per tenant (in tenant order, so
     concurrent writers take the tenants' append locks in the same order), the messages (salted:
@@ -276,7 +298,7 @@ async def ledger_messages(session: AsyncSession, messages: list[Message], alerts
 
 
 
-def _queue_delivery(session: AsyncSession, publish: Publish, conv_id: int, msg: Message,
+def _queue_delivery(session: AsyncSession, publish: Publish, conv_id: int, msg: MessageRow,
                     alert: Alert | None) -> None:
     # Carry the stored row (by value) to every process; each connection renders its own view.
     payload = {"type": "message", "message": message_wire(msg)}

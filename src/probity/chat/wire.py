@@ -87,7 +87,7 @@ def ack_notices(msg: Message | MessageRow, role: str) -> dict[str, str]:
 
 
 
-def message_wire(msg: Message) -> dict[str, Any]:
+def message_wire(msg: Message | MessageRow) -> dict[str, Any]:
     """The full stored row, for the bus only (never sent to a client as is)."""
     return {
         "id": msg.id, "conversation_id": msg.conversation_id, "tenant_id": msg.tenant_id,

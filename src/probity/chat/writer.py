@@ -25,6 +25,7 @@ from probity.chat.store import (
     store_messages,
     store_receipts,
 )
+from probity.chat.wire import MessageRow
 from probity.db import PRIORITY_OPTION, make_direct_engine
 from probity.errors import DomainError
 from probity.models import Message
@@ -101,10 +102,10 @@ class MessageWriter:
         self.largest_batch = 0
         self.receipts = 0
 
-    async def submit(self, send: PendingSend) -> tuple[Message, bool]:
+    async def submit(self, send: PendingSend) -> tuple[Message | MessageRow, bool]:
         """Queue one screened message; returns (message, duplicate) once it is committed.
         Raises the send's DomainError (e.g. the conversation was closed meanwhile)."""
-        result: tuple[Message, bool] = await self._enqueue(send=send)
+        result: tuple[Message | MessageRow, bool] = await self._enqueue(send=send)
         return result
 
     async def receipt(self, receipt: Receipt) -> None:

@@ -6,7 +6,7 @@ committed or rolled back together.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,12 +16,15 @@ from probity.ledger.service import AppendedEntry, append_entry
 from probity.models.alerts import Alert
 from probity.models.chat import Message
 
+if TYPE_CHECKING:
+    from probity.chat.wire import MessageRow
+
 
 def _value(value: Any) -> Any:
     return getattr(value, "value", value)  # enums as their stored value
 
 
-def message_payload(msg: Message | Row[Any]) -> dict[str, Any]:
+def message_payload(msg: Message | MessageRow | Row[Any]) -> dict[str, Any]:
     """A chat message with its screening decision and attachment hash."""
     return {
         "message_id": msg.id,
