@@ -347,7 +347,9 @@ async def test_writer_batches_concurrent_sends_in_seq_order(chat_db_url: str) ->
         results = await asyncio.gather(
             writer.submit(await prepare_send(conv_id, agent, pub, text="还在吗", client_id="r1")),
             *(writer.receipt(Receipt(conv_id, "customer", pub, read=n)) for n in (1, 3, 2)))
-        assert results[0][1] is False and results[1:] == [None, None, None]
+        # Each receipt's future gets its side's seqs once stored (the HTTP endpoint's answer).
+        assert results[0][1] is False and results[2:] == [(3, 3), (3, 3)]
+        assert results[1] in ((1, 1), (3, 3))
         assert writer.receipts == 3
         receipts = [e for _ch, e in pub.events if e["type"] == "receipt"]
         assert receipts[-1] == {"type": "receipt", "conversation_id": conv_id,
@@ -362,6 +364,57 @@ async def test_writer_batches_concurrent_sends_in_seq_order(chat_db_url: str) ->
     finally:
         await writer.close()
         await engine.dispose()
+
+
+async def test_the_writer_spends_the_same_statements_on_a_batch_of_any_size(
+        chat_db_url: str) -> None:
+    """Issue 17: the writer's transaction for one message and for sixty (of eight
+    conversations, both sides) sends the same statements, one of each kind — executemany or
+    multi-row, never one per message."""
+    convs = _conversations(chat_db_url, 8)
+    pub = Published()
+    writer = MessageWriter(chat_db_url)
+    try:
+        # Prime: the thread and its connection, the ledger head, a checkpoint, the analytics
+        # hook's per-process caches (all outside what is counted).
+        for conv_id, customer, agent in convs:
+            await writer.submit(await prepare_send(conv_id, customer, pub, text="您好",
+                                                   client_id=f"p{conv_id}"))
+            await writer.submit(await prepare_send(conv_id, agent, pub, text="您好，请讲",
+                                                   client_id=f"q{conv_id}"))
+        assert writer._engine is not None
+        target = writer._engine.sync_engine
+        per_batch: list[list[str]] = [[]]
+
+        def hook(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+            if not _cache_refresh(statement) and "ledger_checkpoints" not in statement:
+                per_batch[-1].append(" ".join(statement.split()[:3]))
+
+        def committed(_conn: Any) -> None:
+            per_batch.append([])
+
+        event.listen(target, "before_cursor_execute", hook)
+        event.listen(target, "commit", committed)
+        try:
+            await writer.submit(await prepare_send(convs[0][0], convs[0][1], pub,
+                                                   text="请问订单什么时候发货？", client_id="one"))
+            before = writer.largest_batch
+            sends = [await prepare_send(c, customer if i % 2 else agent, pub,
+                                        text=f"第{i}条消息", client_id=f"m{i}")
+                     for i, (c, customer, agent) in enumerate(convs * 8)][:60]
+            results = await asyncio.gather(*(writer.submit(s) for s in sends))
+        finally:
+            event.remove(target, "before_cursor_execute", hook)
+            event.remove(target, "commit", committed)
+        assert all(dup is False for _m, dup in results)
+        assert writer.largest_batch > max(before, 1)  # some batch really held many messages
+        batches = [b for b in per_batch if b]
+        assert len(batches) >= 2
+        assert all(b == batches[0] for b in batches), batches
+        assert sum(x.startswith("INSERT INTO messages") for x in batches[0]) == 1
+        assert len(batches[0]) <= 10, batches[0]
+    finally:
+        await writer.close()
 
 
 @pytest.fixture(scope="module")

@@ -21,6 +21,8 @@ from probity.auth.deps import (
 from probity.auth.permissions import Perm, Principal
 from probity.chat import attachments, conversations, schemas, send, wire
 from probity.chat.routing import queue_position
+from probity.chat.store import Receipt
+from probity.chat.writer import writer_for_session
 from probity.errors import Forbidden, NotFound
 from probity.events import get_bus
 from probity.ledger.access import ConversationAccess
@@ -173,10 +175,22 @@ async def receipts(conv_id: int, request: Request, session: Session,
                    principal: OptionalPrincipal, token: ChatToken = None,
                    delivered: int | None = None, read: int | None = None) -> dict[str, int]:
     conv, who = await conversations.participant_for(session, principal, token, conv_id)
-    await conversations.mark(session, conv, who, _publish(request), delivered=delivered, read=read)
+    writer = writer_for_session(session)
+    if writer is None or who.role not in ("customer", "agent"):
+        # Inline in a caller's own transaction (tests), or a viewer whose receipts are not kept.
+        await conversations.mark(session, conv, who, _publish(request), delivered=delivered,
+                                 read=read)
+        await commit(session)
+        return {"delivered": getattr(conv, f"{who.role}_delivered_seq", 0),
+                "read": getattr(conv, f"{who.role}_read_seq", 0)}
+    # Batched by the chat writer with whatever else is queued (messages, the sockets'
+    # receipts): one transaction, two statements for all of them. This request's own
+    # transaction ends first, so it never holds SQLite's write gate while the writer waits.
     await commit(session)
-    return {"delivered": getattr(conv, f"{who.role}_delivered_seq", 0),
-            "read": getattr(conv, f"{who.role}_read_seq", 0)}
+    seqs = await writer.receipt(Receipt(conv.id, who.role, _publish(request),
+                                        delivered=delivered, read=read))
+    d, r = seqs if seqs is not None else (0, 0)
+    return {"delivered": d, "read": r}
 
 
 @router.post("/conversations/{conv_id}/close", response_model=schemas.ConversationRead)

@@ -342,13 +342,15 @@ class Receipt:
     read: int | None = None
 
 
-async def store_receipts(session: AsyncSession, receipts: list[Receipt]) -> None:
+async def store_receipts(session: AsyncSession, receipts: list[Receipt]
+                         ) -> dict[tuple[int, str], tuple[int, int]]:
     """Receipts of any conversations in the session's transaction (flush only) with two
     statements whatever their number: one SELECT of the conversations' seqs, one UPDATE
     executemany that only ever raises them (monotonic in SQL too: a writer in another process
     cannot be moved back). The rules of `mark`: per side, a read implies delivered, and neither
     passes the conversation's last seq. One `receipt` event per conversation and side that
-    moved, after commit."""
+    moved, after commit. Returns, per (conversation, side) of the receipts, its (delivered,
+    read) seqs once they are stored."""
     table = cast(Table, Conversation.__table__)
     ids = sorted({r.conv_id for r in receipts})
     rows = (await session.execute(
@@ -370,8 +372,11 @@ async def store_receipts(session: AsyncSession, receipts: list[Receipt]) -> None
         if delivered is not None and seqs[d_col] < min(delivered, top):
             seqs[d_col] = min(delivered, top)
             moved[(r.conv_id, r.side)] = r.publish
+    now = {(r.conv_id, r.side): (state[r.conv_id][f"{r.side}_delivered_seq"],
+                                 state[r.conv_id][f"{r.side}_read_seq"])
+           for r in receipts if r.conv_id in state and r.side in ("customer", "agent")}
     if not moved:
-        return
+        return now
     raise_to = {c: case((table.c[c] < bindparam(f"new_{c}"), bindparam(f"new_{c}")),
                         else_=table.c[c]) for c in _SEQ_COLUMNS}
     await session.execute(
@@ -388,3 +393,4 @@ async def store_receipts(session: AsyncSession, receipts: list[Receipt]) -> None
             await publish(channel, event)
 
     after_commit(session, effect)
+    return now

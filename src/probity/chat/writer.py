@@ -108,10 +108,12 @@ class MessageWriter:
         result: tuple[Message | MessageRow, bool] = await self._enqueue(send=send)
         return result
 
-    async def receipt(self, receipt: Receipt) -> None:
-        """Queue a delivered/read receipt; returns once it is committed. Receipts are stored
-        with whatever else is queued (messages, other receipts) in one transaction."""
-        await self._enqueue(receipt=receipt)
+    async def receipt(self, receipt: Receipt) -> tuple[int, int] | None:
+        """Queue a delivered/read receipt; returns once it is committed, with the side's
+        (delivered, read) seqs then (None: no such conversation). Receipts are stored with
+        whatever else is queued (messages, other receipts) in one transaction."""
+        result: tuple[int, int] | None = await self._enqueue(receipt=receipt)
+        return result
 
     async def run(self, job: Callable[[AsyncSession], Awaitable[T]]) -> T:
         """Run `job(session)` in its own transaction on the writer, commit, then run the
@@ -265,14 +267,15 @@ class MessageWriter:
 
     async def _store(self, session: AsyncSession, batch: list[_Queued]) -> list[Any]:
         """The batch's messages, then its receipts (they acknowledge seqs delivered before), in
-        the session's transaction; the outcome per item (None for a receipt)."""
+        the session's transaction; the outcome per item (a receipt's: its side's seqs)."""
         sends = [item.send for item in batch if item.send is not None]
         receipts = [item.receipt for item in batch if item.receipt is not None]
         stored = iter(await store_messages(session, sends, checkpoint_due=self._checkpoint_due)
                       if sends else [])
-        if receipts:
-            await store_receipts(session, receipts)
-        return [next(stored) if item.send is not None else None for item in batch]
+        seqs = await store_receipts(session, receipts) if receipts else {}
+        return [next(stored) if item.send is not None
+                else seqs.get((item.receipt.conv_id, item.receipt.side))
+                if item.receipt is not None else None for item in batch]
 
     def _checkpoint_due(self, tenant_id: int) -> bool:
         now = time.monotonic()

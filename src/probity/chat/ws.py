@@ -38,6 +38,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import urlsplit
 
+import orjson
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
@@ -141,8 +142,9 @@ class Connection:
         self.bus = get_bus(websocket.app)
 
     async def send(self, data: dict[str, Any]) -> None:
+        text = frame_text(data)
         async with self.lock:
-            await self.ws.send_json(data)
+            await self.ws.send_text(text)
 
     async def send_text(self, text: str) -> None:
         async with self.lock:
@@ -168,16 +170,15 @@ class Connection:
                 floor = max(self.seen) - 2048
                 self.seen = {s for s in self.seen if s > floor}
                 self.backlog_max = max(self.backlog_max, floor)
-            # Serialised once per event and kind of viewer, whatever the number of local
-            # subscribers (the same text Starlette's send_json would write).
+            # Serialised once per event and kind of viewer (orjson), whatever the number of
+            # local subscribers.
             frames = event.get("_frames")
             if frames is None:
                 frames = event["_frames"] = {}
             key = (self.who.role, self.who.can_see_evidence)
             if key not in frames:
                 view = message_view(msg, self.who)
-                frames[key] = None if view is None else json.dumps(
-                    view, separators=(",", ":"), ensure_ascii=False)
+                frames[key] = None if view is None else frame_text(view)
             text = frames[key]
             if text is not None:
                 await self.send_text(text)
@@ -296,6 +297,11 @@ class Connection:
         conv = await session.get(Conversation, self.conv_id)
         assert conv is not None
         await recall_message(session, conv, self.who, self.bus.publish, frame_seq(data))
+
+
+def frame_text(data: dict[str, Any]) -> str:
+    """A server frame's JSON text (orjson: compact, UTF-8 as is)."""
+    return orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
 MAX_FRAME_CHARS = 64 * 1024
