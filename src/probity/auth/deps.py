@@ -21,7 +21,7 @@ from probity.errors import Forbidden, Unauthenticated
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Requests whose writes the chat writer makes (probity.chat.writer.MessageWriter).
-WRITER_PATHS = re.compile(r"/api/v1/chat/conversations/\d+/(?:messages|attachments)\Z")
+WRITER_PATHS = re.compile(r"/api/v1/chat/conversations/\d+/(?:messages|attachments|receipts)\Z")
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:

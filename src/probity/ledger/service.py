@@ -348,6 +348,10 @@ async def append_entries(
             return await _append_sqlite(session, conn, driver, tenant_id, list(items),
                                         purgeable=purgeable, keyring=keyring,
                                         checkpoint=checkpoint)
+    if conn.dialect.driver == "psycopg":
+        raw = await conn.get_raw_connection()
+        return await _append_pg(session, conn, raw.driver_connection, tenant_id, list(items),
+                                purgeable=purgeable, keyring=keyring, checkpoint=checkpoint)
     last: Any = _cached_head(session, tenant_id)
     if last is None:  # else this transaction already holds the lock and knows the head
         await _lock_tenant(session, tenant_id)
@@ -478,6 +482,115 @@ async def _append_sqlite(session: AsyncSession, conn: Any, driver: Any, tenant_i
         return entries
     _remember_head(session, tenant_id, new_head)
     if checkpoint and not known:
+        when = _CREATED_AT.process(sync.dialect, created) if created is not None else None
+        if when is not None and utcnow() - when < timedelta(seconds=CHECKPOINT_INTERVAL_S):
+            _checkpoint_seen(session, tenant_id, when)
+        else:
+            await maybe_checkpoint(session, tenant_id, keyring)
+    return entries
+
+
+# PostgreSQL: the append in two round trips, through psycopg's pipeline mode on the session's
+# own connection (inside the transaction SQLAlchemy holds there): (1) the tenant's advisory
+# append lock, then the head and the latest checkpoint's time — separate statements, so that
+# under READ COMMITTED the head is read after the lock is held; (2) the entries' and refs'
+# INSERTs (executemany). The statement path spent six round trips and SQLAlchemy's adapter on
+# each (benchmarks/ledger.py --postgres).
+_PG_LOCK = "SELECT pg_advisory_xact_lock(%s, %s)"
+_PG_HEAD = ("SELECT e.seq, e.entry_hash, e.tenant_code, t.code FROM tenants t LEFT JOIN "
+            "(SELECT seq, entry_hash, tenant_code, tenant_id FROM ledger_entries "
+            "WHERE tenant_id = %s ORDER BY seq DESC LIMIT 1) e ON e.tenant_id = t.id "
+            "WHERE t.id = %s")
+_PG_CHECKPOINT_TIME = _SQL_CHECKPOINT_TIME.replace("?", "%s")
+
+
+def _pg_insert(table: str, keys: tuple[str, ...]) -> str:
+    return f"INSERT INTO {table} ({', '.join(keys)}) VALUES ({', '.join(['%s'] * len(keys))})"
+
+
+_PG_ENTRIES = _pg_insert("ledger_entries", _ROW_KEYS)
+_PG_REFS = _pg_insert("ledger_refs", _REF_KEYS)
+
+
+def _pg_start(tenant_id: int, found: Any) -> tuple[int, str, str]:
+    if found is None:
+        raise ValueError(f"no tenant {tenant_id}")
+    if found[0] is None:
+        return 0, GENESIS_HASH, str(found[3])
+    return int(found[0]) + 1, str(found[1]), str(found[2])
+
+
+async def _append_pg(session: AsyncSession, conn: Any, driver: Any, tenant_id: int,
+                     items: list[tuple[str, Any]], *, purgeable: bool,
+                     keyring: Keyring | None, checkpoint: bool) -> list[AppendedEntry]:
+    """:func:`append_entries` on psycopg (the application's async connections and the chat
+    writer's synchronous one alike): the same rows, chain, refs, head cache and checkpoint
+    rule, pipelined."""
+    import psycopg
+
+    if not items:
+        return []
+    head = _cached_head(session, tenant_id)
+    seen = session.info.get(_CHECKPOINT_TIMES)
+    known = (seen is not None and seen[0] == _tx_key(session) and tenant_id in seen[1]
+             and utcnow() - seen[1][tenant_id] < timedelta(seconds=CHECKPOINT_INTERVAL_S))
+    want_checkpoint = checkpoint and not known
+    run: list[tuple[str, Any]] = []
+    created: Any = None
+    sync_driver = isinstance(driver, psycopg.Connection)
+    try:
+        if head is None or want_checkpoint:  # round trip 1
+            if head is None:
+                run += [(_PG_LOCK, (_LOCK_CLASS, tenant_id)), (_PG_HEAD, (tenant_id, tenant_id))]
+            if want_checkpoint:
+                run.append((_PG_CHECKPOINT_TIME, (tenant_id,)))
+            if sync_driver:
+                with driver.pipeline():
+                    cursors = [driver.execute(sql, args) for sql, args in run]
+                found = [c.fetchone() for c in cursors]
+            else:
+                async with driver.pipeline():
+                    cursors = [await driver.execute(sql, args) for sql, args in run]
+                found = [await c.fetchone() for c in cursors]
+            if head is None:
+                start = _pg_start(tenant_id, found[1])
+            if want_checkpoint:
+                created = None if found[-1] is None else found[-1][0]
+        if head is not None:
+            start = (head[0] + 1, head[1], head[2])
+        rows, refs, new_head = build_rows(tenant_id, start, items, purgeable=purgeable)
+        inserts = [(_PG_ENTRIES, rows)] + ([(_PG_REFS, refs)] if refs else [])
+        run += inserts
+        if rows:  # round trip 2 (psycopg's executemany pipelines its rows)
+            if sync_driver:
+                with driver.pipeline(), driver.cursor() as cur:
+                    for sql, params in inserts:
+                        cur.executemany(sql, params)
+            else:
+                async with driver.pipeline(), driver.cursor() as acur:
+                    for sql, params in inserts:
+                        await acur.executemany(sql, params)
+    except psycopg.Error as exc:
+        wrapper: type[sa_exc.DBAPIError] = sa_exc.DatabaseError
+        if isinstance(exc, psycopg.IntegrityError):
+            wrapper = sa_exc.IntegrityError
+        elif isinstance(exc, psycopg.OperationalError):
+            wrapper = sa_exc.OperationalError
+        raise wrapper("ledger append", None, exc) from exc
+    # Statement counters and tracers listen for cursor events: tell them what ran.
+    sync = conn.sync_connection
+    dispatch = sync.dispatch if sync is not None else None
+    if dispatch is not None and (dispatch.before_cursor_execute
+                                 or dispatch.after_cursor_execute):
+        for sql, params in run:
+            many = isinstance(params, list)
+            dispatch.before_cursor_execute(sync, None, sql, params, None, many)
+            dispatch.after_cursor_execute(sync, None, sql, params, None, many)
+    entries = [AppendedEntry(*row) for row in rows]
+    if not entries:
+        return entries
+    _remember_head(session, tenant_id, new_head)
+    if want_checkpoint:
         when = _CREATED_AT.process(sync.dialect, created) if created is not None else None
         if when is not None and utcnow() - when < timedelta(seconds=CHECKPOINT_INTERVAL_S):
             _checkpoint_seen(session, tenant_id, when)

@@ -1,0 +1,143 @@
+"""kill -9 in the middle of a stream of sends (issue 17 keeps the guarantee through the writer's
+rewrite): every acknowledged message is stored, exactly once; nothing is stored twice across
+the restart; resending every client_id afterwards answers the acknowledged ones as duplicates
+with the same seq; seqs have no gaps and the ledger still verifies."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import uuid
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from tests.browser.conftest import start_server
+from tests.chat.conftest import recv, recv_until, sign_in, ws_connect
+from websockets.sync.client import ClientConnection
+
+from probity.db import make_engine
+from probity.ledger.service import verify_tenant
+
+PER_SIDE = 120
+
+
+def _open_conversation(base: str) -> tuple[int, Any, Any]:
+    agent = sign_in(base, "agent")
+    assert agent.put("/api/v1/chat/agent/availability", json={"available": True}).status_code == 200
+    customer = sign_in(base, "customer")
+    r = customer.post("/api/v1/chat/conversations", json={})
+    assert r.status_code == 201, r.text
+    conv = r.json()["conversation"]
+    assert conv["status"] == "active"
+    return conv["id"], customer, agent
+
+
+def _sockets(base: str, conv_id: int, customer: Any, agent: Any
+             ) -> dict[str, ClientConnection]:
+    out = {"c": ws_connect(base, f"/ws/chat/{conv_id}", customer),
+           "a": ws_connect(base, f"/ws/chat/{conv_id}", agent)}
+    for ws in out.values():
+        recv_until(ws, "synced", timeout=30)
+    return out
+
+
+def _send_all(socks: dict[str, ClientConnection]) -> None:
+    for i in range(PER_SIDE):
+        for side, ws in socks.items():
+            ws.send(json.dumps({"type": "send", "client_id": f"{side}{i}",
+                                "text": f"第{i}条消息，请问订单什么时候发货？"}))
+
+
+def _acks(ws: ClientConnection, timeout: float) -> list[dict[str, Any]]:
+    """The ack frames received until the socket is quiet for `timeout` or closed."""
+    out = []
+    try:
+        while True:
+            frame = recv(ws, timeout)
+            if frame.get("type") == "ack":
+                out.append(frame)
+    except Exception:  # quiet, or the server went away
+        pass
+    return out
+
+
+def test_kill_9_mid_stream_loses_and_duplicates_nothing(chat_db_url: str,
+                                                         tmp_path: Path) -> None:
+    env = {"PROBITY_ATTACHMENTS_DIR": str(tmp_path / "att")}
+    proc, base = start_server(chat_db_url, extra_env=env,
+                              log=tmp_path / f"server-{uuid.uuid4().hex[:6]}.log")
+    acked: dict[str, int] = {}
+    try:
+        conv_id, customer, agent = _open_conversation(base)
+        socks = _sockets(base, conv_id, customer, agent)
+        _send_all(socks)
+        # Let part of the stream be committed and acknowledged, then kill the server outright.
+        first = recv_until(socks["c"], "ack", timeout=30)[0]
+        acked[first["client_id"]] = first["seq"]
+        while len(acked) < 20:
+            frame = recv(socks["a"], 30)
+            if frame.get("type") == "ack":
+                acked[frame["client_id"]] = frame["seq"]
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+        for ws in socks.values():  # acks already on the wire before the kill
+            for frame in _acks(ws, 2):
+                acked[frame["client_id"]] = frame["seq"]
+            ws.close()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=30)
+    assert 20 <= len(acked) < 2 * PER_SIDE, len(acked)
+
+    proc, base = start_server(chat_db_url, extra_env=env,
+                              log=tmp_path / f"server-{uuid.uuid4().hex[:6]}.log")
+    try:
+        customer, agent = sign_in(base, "customer"), sign_in(base, "agent")
+        socks = _sockets(base, conv_id, customer, agent)
+        _send_all(socks)  # every message again, same client_ids
+        again: dict[str, dict[str, Any]] = {}
+        for ws in socks.values():
+            while sum(1 for k in again if k[0] == ("c" if ws is socks["c"] else "a")) < PER_SIDE:
+                frame = recv(ws, 60)
+                if frame.get("type") == "ack":
+                    again[frame["client_id"]] = frame
+            ws.close()
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    # What was acknowledged before the kill is answered as a duplicate, with the same seq.
+    for client_id, seq in acked.items():
+        assert again[client_id]["duplicate"] is True and again[client_id]["seq"] == seq
+    path = chat_db_url.split("///", 1)[1]
+    con = sqlite3.connect(path)
+    try:
+        rows = con.execute("SELECT seq, sender_role, client_id FROM messages "
+                           "WHERE conversation_id = ? ORDER BY seq", (conv_id,)).fetchall()
+        last_seq, tenant_id = con.execute(
+            "SELECT last_seq, tenant_id FROM conversations WHERE id = ?", (conv_id,)).fetchone()
+    finally:
+        con.close()
+    # Exactly once each, no gaps, and every ack (before or after) names the stored seq.
+    assert len(rows) == 2 * PER_SIDE == last_seq
+    assert [r[0] for r in rows] == list(range(1, 2 * PER_SIDE + 1))
+    assert len({r[2] for r in rows}) == 2 * PER_SIDE
+    assert {r[2]: r[0] for r in rows} == {k: v["seq"] for k, v in again.items()}
+
+    async def verify() -> bool:
+        engine = make_engine(chat_db_url)
+        try:
+            async with AsyncSession(engine) as s:
+                return (await verify_tenant(s, tenant_id)).ok
+        finally:
+            await engine.dispose()
+
+    assert asyncio.run(verify())
