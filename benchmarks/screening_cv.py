@@ -36,8 +36,12 @@ from probity.screening.intent import dumps_model, parse_model  # noqa: E402
 from probity.screening.policy import CompiledPolicy  # noqa: E402
 from probity.screening.train import (  # noqa: E402
     CALIBRATED,
+    REFUSAL_MARGIN,
+    REFUSAL_OVERRIDE,
     REFUSAL_VETO,
+    RULES_REFUSAL_BELOW,
     SHORT_THRESHOLD,
+    SUPPRESSED_OVERRIDE,
     VETO_BELOW,
     VETO_MIN_CHARS,
     fit,
@@ -117,6 +121,10 @@ def main() -> None:
         model.veto_min_chars = VETO_MIN_CHARS
         model.short_threshold = SHORT_THRESHOLD
         model.refusal_veto = REFUSAL_VETO
+        model.rules_refusal_below = RULES_REFUSAL_BELOW
+        model.refusal_override = REFUSAL_OVERRIDE
+        model.refusal_margin = REFUSAL_MARGIN
+        model.suppressed_override = SUPPRESSED_OVERRIDE
         policy = dataclasses.replace(base, model=model)
         if args.dump is not None:
             _dump(args.dump, letter, rows, policy)

@@ -29,8 +29,10 @@ def test_a_bribe_split_across_turns(policy: CompiledPolicy) -> None:
 
 
 def test_a_reference_to_an_earlier_request(policy: CompiledPolicy) -> None:
+    # "还是那个号" is ordinary on its own (model v6 flags the longer "就还是那个号，你搜一下"
+    # by itself): only the earlier request makes it a contact.
     got = _run(policy, [("customer", "加我微信"), ("agent", "不好意思哦"),
-                        ("customer", "就还是那个号，你搜一下")])
+                        ("customer", "还是那个号")])
     assert got[0][0] == "block" and got[2] == ("warn", "reference")
 
 

@@ -81,3 +81,44 @@ def test_the_model_reads_a_refusal_the_rules_flagged(policy: CompiledPolicy) -> 
 def test_the_refusal_veto_never_overrules_a_number(policy: CompiledPolicy) -> None:
     res = screen_message("不能收您的红包，有事打我手机 138 0013 8000", "agent", policy)
     assert res.decision != "allow"
+
+
+@pytest.mark.parametrize("text", [
+    "医院总机 021-64041234，转急诊科",
+    "营业厅座机 0755-26781234，工作日9点到5点",
+    "酒店前台电话 0898-88561234，入住当天可以直接打",
+])
+def test_an_institutions_landline_named_by_an_agent_is_official(
+        text: str, policy: CompiledPolicy) -> None:
+    assert screen_rules(text, "agent", policy).decision == "allow", text
+
+
+@pytest.mark.parametrize("text", [
+    "紧急联系人电话要改成 139 1234 5678，麻烦帮我更新",
+    "我的手机 13912345678 欠费停机了，缴费后多久恢复",
+])
+def test_a_customers_own_number_for_the_service_is_no_contact(
+        text: str, policy: CompiledPolicy) -> None:
+    assert screen_rules(text, "customer", policy).decision == "allow", text
+
+
+def test_the_rules_decline_in_another_clause_is_a_refusal(policy: CompiledPolicy) -> None:
+    # The rules flag 心意 (no decline in its own clause) and see the decline after it; the
+    # model finds nothing flagged: allowed and tagged refusal, the rule listed as vetoed.
+    model = policy.model
+    assert model is not None and model.rules_refusal_below > 0
+    text = "谢谢您和家人的心意，不过我们不能收，成绩复核按统一流程办理。"
+    res = screen_message(text, "agent", policy)
+    assert res.decision == "allow" and "refusal" in res.categories, res
+
+
+@pytest.mark.parametrize(("role", "text"), [
+    ("agent", "本行不会通过微信或QQ联系您办理退款，请不要添加陌生账号，有问题就在App里说"),
+    ("agent", "我们员工不能代收任何款项，还款请在手机银行App里操作"),
+    ("customer", "什么手续费？我不交，该怎么排就怎么排"),
+    ("customer", "我还是到柜台交吧，转给个人我不放心"),
+])
+def test_a_refusal_without_a_trigger_word_is_recognised(role: str, text: str,
+                                                        policy: CompiledPolicy) -> None:
+    res = screen_message(text, role, policy)
+    assert res.decision == "allow" and "refusal" in res.categories, (text, res.model_scores)

@@ -731,10 +731,222 @@ def lines_v5() -> list[dict[str, object]]:
     return out
 
 
+# ---- v6 (session 5): written after studying rounds F and G's errors BY CLASS (no line copied):
+# refusals without a trigger word (agents' warnings that staff never ask for private transfers or
+# contacts, keeping the customer in the official channel; customers' short declines of a fee or a
+# scheme), offers quoted and declined in both roles and every category, declines in dialect;
+# positives: other apps and communities (second-hand listings, Soul, Discord, QQ groups, "see my
+# profile"), meeting offline, moving to SMS, a third party's number to bypass the fee, implicit
+# promises ("会有所表示", "不会亏待你", connections), meals and gifts tied to a favour, in-game
+# currency or vouchers as bribes, cash or NFC or a personal QR at the shop, a tutor or agent paid
+# directly to skip the platform's cut; hard negatives: official accounts of WeChat, an order's
+# phone, deposits and balances of sales events, thanks with five stars, favours asked with no
+# offer, numbers changed in one's own profile, official numbers named by an agent.
+STAFF6 = ["我们", "本行", "平台", "公司", "官方", "本店", "客服", "工作人员", "我们员工", "本机构"]
+CHAN6 = ["微信", "QQ", "短信", "私人电话", "个人手机", "陌生群聊", "第三方群组", "私信", "抖音私信", "电话"]
+ASK6 = ["私下转账", "转到个人账户", "代收任何款项", "扫个人收款码", "下载会议软件", "共享屏幕",
+        "加私人联系方式", "线下交易", "缴纳解冻费", "付额外的费用", "交保证金", "私下返现"]
+OFFICIAL6 = ["订单页面", "App内", "本窗口", "官方渠道", "柜台", "手机银行App", "店铺官方聊天窗口",
+             "平台内", "官方热线"]
+WARN6_A = [
+    "{st}不会通过{ch}联系您{svc}，请不要相信陌生人，有问题就在{off}说",
+    "任何让您{ask}的都不是官方要求，请提高警惕，所有款项请在{off}支付",
+    "{st}绝不会要求您{ask}，如遇到请立即挂断，有问题请在{off}咨询",
+    "请不要{ask}，{svc}只能在{off}办理，我们员工不会{ask2}",
+    "不好意思，我只能在{off}为您处理，{svc}进度我这边随时帮您查",
+    "为保障您的权益，所有业务请在{off}办理，{st}不会用{ch}联系您",
+    "{st}不提供任何付费代办服务，{svc}都可以在{off}免费办理，请勿{ask}",
+    "{who6}的个人联系方式我们不能透露，有问题我在这里帮您沟通",
+    "这个不行的，{st}员工不能{ask2}，{svc}可以在{off}完成",
+    "建议您不要{ask}哦，私下交易没有保障，出了问题平台也无法介入",
+    "{svc}只能按规定和凭证来，这个忙我帮不了，您先在{off}上传材料",
+    "没有什么内部渠道哦，所有优惠都在{off}公示，请不要相信私聊拿优惠的说法",
+    "{st}员工不会{ask2}，请拒绝{ask}，我这边会核实情况",
+    "Sorry, I can only help through this official chat; please don't {ask_en}.",
+    "For your safety, we never ask customers to {ask_en}. Please stay in the app.",
+]
+ASK2_6 = ["代收任何款项", "收取现金", "私下收款", "加客户的微信", "要求转账到个人账户", "收任何礼物"]
+ASK_EN6 = ["pay outside the app", "transfer money to a personal account", "add staff on WeChat",
+           "share your screen", "send a deposit by bank transfer"]
+WHO6 = ["业主", "导游", "师傅", "医生", "老师", "骑手", "司机", "房东", "理赔员", "顾问"]
+SVC6 = ["退款", "理赔", "还款", "积分兑换", "补贴发放", "改签", "维修", "报名", "开户", "续费"]
+FEE6 = ["加急费", "手续费", "辛苦费", "茶水费", "好处费", "服务费", "保证金", "解冻费", "红包", "烟钱"]
+DECL6_C = [
+    "什么{fee}？我不交，该排多久排多久", "啥叫表示一下？我不搞这些，按规矩办就行",
+    "啊？这不就是{scheme}么，我不干，按实际的来", "{fee}我不给，你们按流程办",
+    "不了，我还是{pay_ok}，到时候有纠纷也有个说法", "我还是{pay_ok}吧，个人账户我不敢转，出事说不清",
+    "{offer6}？我不{verb6}，我直接去{off_c}问", "你说{offer6}？算了吧，我只在{off}付",
+    "群就不进了，有问题我在这里问就行", "{app6}我就不加了，在这儿说吧", "你不用给我便宜了，我还是在App上付吧",
+    "官方还让{ask}？骗子吧，我在{off}办", "私下的我不碰，{svc}走正规流程",
+    "号码就不留了，平台上联系就好", "我不会转给个人的，要付就在{off}付",
+]
+DECL6_A = [
+    "{fee6}就不必了，{svc}进度我帮您查了，请留意通知", "不用不用，我尽量给您安排，{fee6}您留着",
+    "{fee6}我可不敢要，整不好饭碗都没了，{svc}我帮您尽量往前报",
+    "感谢您的心意，但{fee6}我们不能收，{svc}是统一标准，无法调整",
+    "{svc}是按标准审核的，我们这边无法通融，{fee6}也请不要给哦",
+    "谢谢，{fee6}就免了，我按流程帮您跟进", "唔使啦，我哋唔收{fee6}，{svc}我会跟实",
+    "您说要{offer6}？这个真不行，{svc}只能在{off}处理",
+    "{fee6}请您收回，该帮的我都会帮", "{offer6}这个我们不接受，还是麻烦您在{off}操作",
+    "保费不能交给我个人哦，我教您在{off}操作，很简单的",
+    "{pay_obj}必须转入公司对公账户，不能转给我个人，这是为了保障您的权益",
+    "{who6}的私人号码不方便提供，您可以在{off}预约，一样能联系到",
+]
+SCHEME6 = ["骗保", "刷单", "套现", "做假账", "虚开发票", "代考"]
+PAY_OK6 = ["线上付", "到店刷卡交", "打公司账户", "在App里付", "走平台付", "去柜面交"]
+OFFER6 = ["加微信给优惠", "先交钱扫码", "私下转账", "付现金打折", "进内部群", "扫你的码", "转到你卡上",
+          "给你点辛苦费", "请你吃饭", "送你购物卡"]
+VERB6 = ["扫", "转", "加", "付", "进", "弄"]
+OFF_C6 = ["窗口", "营业厅", "柜台", "门店", "App客服"]
+APP6 = ["微信", "QQ", "小红书", "抖音", "Soul", "闲鱼", "钉钉", "Telegram"]
+PAY_OBJ6 = ["购车款", "房款定金", "学费", "保费", "维修款", "首付"]
+# positives
+CONT6_C = [
+    "你是不是在{app6b}上也有号？加一下呗", "我{app6b}同名，你搜一下私我", "具体的看我主页简介，那里写了怎么找我",
+    "群号在我昵称后面，进群细聊", "我们自己建了个群，群号 {grp}，你也进来吧", "来我们{app6b}群吧，那边说话方便",
+    "{app6b}搜我名字\"{nick}\"，头像是{ava}", "我{where6}挂了同款，你搜\"{nick}\"，在那边拍更便宜",
+    "要不出来碰个头，当面{what6}", "我就在你们{place6}附近，你出来一下，当面说比较好",
+    "{tp}电话能给我吗？我想自己跟他谈，你们的费用太高了", "把{tp}的私人号码发我，我直接找他",
+    "整个{ch6}唠唠呗，这平台打字太墨迹了", "你{ch6}多少，我加你细聊", "加你{q6}细聊",
+    "地址在签名里，加了直接找我", "你把你{ch6}写在评价里，我看到就加",
+]
+CONT6_A = [
+    "这边窗口一会儿会关闭，我用自己手机给您发短信接着聊", "以后别在平台找了，加我{ch6}直接找我，{ch6}在签名里",
+    "我们有个老客群，群号在我昵称后面，加群了解", "我的{app6b}号就是店名，私信我有隐藏价",
+    "您留个能联系的号，我下班后私下跟您说", "我主页简介有联系方式，那边说方便",
+    "扫一下我头像里的码，加了细聊", "包裹卡片上有我{ch6}，加了有惊喜",
+]
+BRIBE6_C = [
+    "这个{x6}能不能快点？我们会有所表示的", "你帮我这次，以后有啥需要尽管开口，我在{org6}有人",
+    "{x6}你帮忙打个招呼，我这边肯定不会亏待你的，懂我意思吧", "{x6}办成了，{gift6}少不了你的",
+    "能不能帮我{x6}？回头请你们{team6}吃饭", "{x6}的事你跟{tp}说一声，我请他吃个饭",
+    "{x6}麻烦通融一下，我给您买点{gift6}过去", "你帮我{x6}，我送你{vcur}，直接充到你账号",
+    "你帮我{x6}，{amt6}给你当茶水费，现金给你，不留记录", "帮我{x6}，删一个给你{amt6}，微信发你",
+    "先做我的，我另外塞{amt6}给你们", "能不能帮忙打点一下，费用我出，多少都行",
+    "中秋给{tp}和你都备份礼，{x6}的事就拜托了", "{x6}要是能成，年底我给你包个大的",
+]
+BRIBE6_A = [
+    "{x6}这事不好办，得看您的意思了", "想快的话大家都懂的，您看着给", "{x6}可以帮您，不过得意思意思",
+    "好评截图发我{ch6}，我{ch6}转你{amt6}", "{x6}我可以帮您走个特殊通道，您表示一下就行",
+]
+PAY6_C = [
+    "{fee}我直接给你现金吧，你帮我去交", "货到了我当面给你现金，不走平台了", "你那个收款码再发一次，刚才那个过期了，我转你",
+    "下次到店扫你们门口的个人收款码，线上这单帮我退了", "{fee}我还是直接给您吧，平台抽成太多了，您也多拿点",
+    "你去我另一个店拍那个1块钱的链接，拍{n6}件，就当补差价", "私下收，{alipay}结，要的吱一声",
+    "多少钱你说，我直接转你，私下帮我搞一点", "钱我直接打你卡上，别走{off}了",
+    "{fee}能不能转你个人{alipay}？便宜点就行",
+]
+PAY6_A = [
+    "别在这里付了，直接碰一碰我的手机，NFC付款秒到", "您的{svc}需要先缴{amt6}，扫我发的这个二维码支付",
+    "{fee}直接转我{alipay}，不用走系统", "尾款当面给我现金就行，我给您少点",
+    "您扫一下我个人的收款码，比平台便宜", "这边有个内部付款链接，点进去付就行",
+]
+X6 = ["审批", "理赔", "定损", "换班", "加急", "排期", "额度", "删差评", "改日期", "插队", "过户",
+      "签证", "核保", "营业执照", "报名名额"]
+ORG6 = ["税务局", "你们总部", "区政府", "银行", "交警队"]
+TEAM6 = ["科室", "部门", "组里", "店里"]
+GIFT6 = ["水果", "茶叶", "好酒", "购物卡", "烟", "土特产", "咖啡豆"]
+VCUR6 = ["一万点券", "五千金币", "两张京东卡", "一张超市卡", "一箱好烟", "Q币"]
+AMT6 = ["五十", "两百", "2000", "一千", "二十块", "三百", "500"]
+TP6 = ["房东", "师傅", "医生", "老师", "工程师", "定损员", "司机", "主管"]
+WHERE6 = ["闲鱼上", "转转上", "朋友圈", "拼多多小店", "另一个店"]
+NICK6 = ["柚子不酸", "小七的店", "阿杰数码", "木子李", "杭州二手好物"]
+AVA6 = ["只橘猫", "一朵向日葵", "个卡通头像", "我的自拍"]
+WHAT6 = ["把货和钱都结了", "把事情说清楚", "把钱给你", "签个私下协议"]
+PLACE6 = ["仓库", "分行楼下", "门店", "公司楼下", "小区门口"]
+APP6B = ["Soul", "小红书", "抖音", "闲鱼", "微博", "dc服务器", "Discord", "tg", "陌陌", "探探", "ins",
+         "钉钉", "快手"]
+CH6 = ["微信", "vx", "威信", "V", "薇", "qq", "扣扣", "企鹅", "手机号", "电话", "wei xin", "dian hua"]
+Q6 = ["q", "v", "wx", "vx", "扣"]
+ALIPAY6 = ["支付宝", "微信", "zfb", "吱付宝", "银行卡", "云闪付"]
+NEG6 = [
+    "{ch_off}里也能{svc_n}吗？我在外地不方便", "派件的时候打我电话哈，号码就是订单上那个",
+    "双十一付的定金能退吗？尾款我不想付了", "谢谢你啊，耐心得很，我给你点个五星好评",
+    "你帮我看看这个月的{bill}为啥那么高，咋整的", "酒店前台电话能给我吗？想确认下能不能带宠物",
+    "{tp}说让我下次直接找他，这个可以吗？我没答应", "我想请{tp}吃饭表示感谢，但听说不能收，那就送面锦旗吧",
+    "微信支付和支付宝都能用吗", "请问可以用微信支付付尾款吗", "官方红包雨几点开始", "平台发的红包券怎么用",
+    "我的收款账户改了，在App里怎么改", "客服能回拨给我吗？用我注册的那个号就行",
+    "订单预留的手机号是旧的，我在App里改了", "礼品卡余额怎么查", "购物卡能在App里绑定吗",
+    "扫码点餐的码在桌角", "门店的收款码是官方的吗？我想确认一下", "NFC刷公交卡怎么开通",
+    "你们小程序在微信里搜什么", "抖音直播间下单能开发票吗", "小红书上看到你们的活动，还有吗",
+    "群里发的活动是官方的吗？我没加", "老规矩，还是要不辣的", "诚意满满的服务，谢谢",
+    "我请同事吃饭用的券能开发票吗", "茶水间的饮料是免费的吗", "心意卡可以写什么字",
+]
+CH_OFF6 = ["微信公众号", "微信小程序", "支付宝小程序", "官方App", "官网"]
+SVC_N6 = ["报案", "查进度", "退款", "预约", "开发票", "挂号"]
+BILL6 = ["话费", "电费", "流量费", "物业费", "账单"]
+NOTICE6_A = [
+    "酒店总机是 {land}，订单详情页点\"联系酒店\"也能直接拨打", "急诊可直接拨打120，院内急诊科电话为 {land}",
+    "营业厅座机 {land}，工作日9点到5点", "您可拨打官方客服热线，由客户经理通过官方渠道回电",
+    "您的紧急联系人已更新，请在App里核对", "工单号 {code}，请在App里查询进度",
+]
+
+
+def _fill6(t: str) -> str:
+    def d(k: int) -> str:
+        return "".join(R.choice("0123456789") for _ in range(k))
+
+    return t.format(
+        st=R.choice(STAFF6), ch=R.choice(CHAN6), ask=R.choice(ASK6), ask2=R.choice(ASK2_6),
+        off=R.choice(OFFICIAL6), svc=R.choice(SVC6), who6=R.choice(WHO6),
+        ask_en=R.choice(ASK_EN6), fee=R.choice(CASH_FEE), fee6=R.choice(FEE6),
+        scheme=R.choice(SCHEME6), pay_ok=R.choice(PAY_OK6), offer6=R.choice(OFFER6),
+        verb6=R.choice(VERB6), off_c=R.choice(OFF_C6), app6=R.choice(APP6),
+        pay_obj=R.choice(PAY_OBJ6), app6b=R.choice(APP6B),
+        grp=" ".join([d(2), d(2), d(2), d(3)]), nick=R.choice(NICK6), ava=R.choice(AVA6),
+        where6=R.choice(WHERE6), what6=R.choice(WHAT6), place6=R.choice(PLACE6),
+        tp=R.choice(TP6), ch6=R.choice(CH6), q6=R.choice(Q6), x6=R.choice(X6), org6=R.choice(ORG6),
+        team6=R.choice(TEAM6), gift6=R.choice(GIFT6), vcur=R.choice(VCUR6), amt6=R.choice(AMT6),
+        alipay=R.choice(ALIPAY6), n6=R.randint(20, 300), ch_off=R.choice(CH_OFF6),
+        svc_n=R.choice(SVC_N6), bill=R.choice(BILL6),
+        land=f"0{R.choice(['21', '898', '10', '755'])}-{d(8)}", code="GD" + d(8))
+
+
+def lines_v6() -> list[dict[str, object]]:
+    out: list[dict[str, object]] = []
+
+    def add(text: str, role: str, label: list[str], kind: str, domain: str) -> None:
+        tag = "plain"
+        x = R.random()
+        if text.isascii():
+            pass
+        elif x < 0.1:
+            text, tag = _dialect5(text), "cantonese"
+        else:
+            text, tag = _disguise(text)
+        out.append({"text": text, "role": role, "label": label, "kind": f"{kind}/{tag}",
+                    "domain": domain})
+
+    def lead(core: str, role: str, pool: list[str], long: float = 0.15) -> str:
+        if core.isascii():
+            return core
+        return _wrap(R.choice(CN5_PREFIX) + core, role, pool, R.random() < long)
+
+    plan: list[tuple[int, list[str], str, list[str], str, float]] = [
+        (500, WARN6_A, A, [RF], "refusal6-warn", 0.1),
+        (350, DECL6_C, C, [RF], "refusal6-cust", 0.1),
+        (350, DECL6_A, A, [RF], "refusal6-agent", 0.1),
+        (300, CONT6_C, C, [CT], "contact6-cust", 0.2),
+        (150, CONT6_A, A, [CT], "contact6-agent", 0.2),
+        (350, BRIBE6_C, C, [BR], "bribe6-cust", 0.2),
+        (100, BRIBE6_A, A, [BR], "bribe6-agent", 0.1),
+        (250, PAY6_C, C, [PY], "payment6-cust", 0.2),
+        (150, PAY6_A, A, [PY], "payment6-agent", 0.1),
+        (450, NEG6, C, [], "negative6", 0.15),
+        (150, NOTICE6_A, A, [], "negative6-official", 0.0),
+    ]
+    for count, pool6, role, label, kind, long in plan:
+        for _ in range(count):
+            d, pool = _domain()
+            core = _fill6(R.choice(pool6))
+            add(lead(core, role, pool, long), role, label, kind, d)
+    return out
+
+
 def main() -> None:
     rows = lines()
     seen = {(str(r["text"]), str(r["role"])) for r in rows}
-    for row in [*lines_v3(), *lines_v5()]:
+    for row in [*lines_v3(), *lines_v5(), *lines_v6()]:
         key = (str(row["text"]), str(row["role"]))
         if key not in seen:
             seen.add(key)

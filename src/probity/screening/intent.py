@@ -153,6 +153,19 @@ class IntentModel:
     # (refusal at least, every flagged category below): a lexicon-only rules decision the
     # model reads as a refusal is allowed and tagged refusal. None: never.
     refusal_veto: tuple[float, float] | None = None
+    # A lexicon-only rules decision in which the rules themselves found a decline (outside the
+    # trigger's clause) is allowed and tagged refusal when every flagged category scores below
+    # this (0: never): "感谢您的心意，但我们不能收…".
+    rules_refusal_below: float = 0.0
+    # (category at least, refusal below): the model flags even though the rules read a decline
+    # ("保费我直接给你现金吧…我不会弄网银": 不会 is no refusal). None: never.
+    refusal_override: tuple[float, float] | None = None
+    # (refusal at least, category at least): a message the model reads as a refusal needs this
+    # score before the model alone flags it. None: the plain thresholds.
+    refusal_margin: tuple[float, float] | None = None
+    # (category at least, refusal below): the model flags a message whose rules hit was
+    # dropped for a context reason (negation, allow-list…). None: never.
+    suppressed_override: tuple[float, float] | None = None
 
     def __post_init__(self) -> None:
         # One Aho-Corasick automaton over every weighted n-gram finds the features of a text
@@ -232,7 +245,7 @@ class IntentModel:
     def _scores(self, raw: list[float]) -> IntentScores:
         scores = {c: _sigmoid(v) for c, v in zip(self.classes, raw, strict=True)}
         th = self.thresholds
-        low = min(self.veto_below, 1.0)
+        low = min(max(self.veto_below, self.rules_refusal_below), 1.0)
         notable = any(scores[c] >= th.get(c, 1.0) for c in self.classes) or (
             low > 0 and max(scores[c] for c in FLAGGED) < low)
         return IntentScores(scores, notable=notable)
@@ -331,9 +344,16 @@ def parse_model(data: bytes, *, expect_version: int | None = None,
         veto_below=float(p.get("veto_below", 0.0)),
         veto_min_chars=int(p.get("veto_min_chars", 0)),
         short_threshold=float(p.get("short_threshold", 0.0)),
-        refusal_veto=(float(p["refusal_veto"][0]), float(p["refusal_veto"][1]))
-        if p.get("refusal_veto") else None,
+        refusal_veto=_pair(p.get("refusal_veto")),
+        rules_refusal_below=float(p.get("rules_refusal_below", 0.0)),
+        refusal_override=_pair(p.get("refusal_override")),
+        refusal_margin=_pair(p.get("refusal_margin")),
+        suppressed_override=_pair(p.get("suppressed_override")),
     )
+
+
+def _pair(v: Any) -> tuple[float, float] | None:
+    return (float(v[0]), float(v[1])) if v else None
 
 
 _BUILTIN: IntentModel | None = None

@@ -54,15 +54,38 @@ def with_model(res: ScreeningResult, text: str, role: str, policy: CompiledPolic
             return ScreeningResult("allow", ["refusal"], 0, [], text, res.policy_version,
                                    scores, model.drivers(comp, "refusal", 3), "model-veto",
                                    vetoed=[sp.rule for sp in res.spans])
+        rr = model.rules_refusal_below
+        if (rr > 0 and not res.concrete and "refusal" in res.categories
+                and max(scores[c] for c in FLAGGED_CATEGORIES) < rr):
+            # The rules found a decline, but not in the trigger's own clause ("感谢您的心意，
+            # 但我们不能收"), and the model finds nothing flagged: a refusal.
+            spans = [sp for sp in res.spans if sp.category == "refusal"]
+            return ScreeningResult("allow", ["refusal"], 0, spans, text, res.policy_version,
+                                   scores, [], "model-veto",
+                                   vetoed=[sp.rule for sp in res.spans
+                                           if sp.category != "refusal"])
         return res  # the rules decided (with their spans); the scores feed the context
     th = model.thresholds
     if len(text) < model.veto_min_chars and model.short_threshold > 0:
         floor = model.short_threshold  # a few characters are too little for the model alone
         th = {c: max(t, floor) for c, t in th.items()}
     hit = [c for c in FLAGGED_CATEGORIES if scores[c] >= th[c]]
-    if hit and (res.suppressed or _official_number(text, policy)):
+    margin = model.refusal_margin
+    if hit and margin is not None and scores["refusal"] >= margin[0]:
+        hit = [c for c in hit if scores[c] >= margin[1]]  # it reads as a refusal too
+    if hit and _official_number(text, policy):
         hit = []
-    if hit and "refusal" not in res.categories:
+    if hit and res.suppressed:
+        # The rules dropped a hit for a context reason (negation, allow-list, coupon, code…):
+        # the model alone does not overrule that, unless it is all but certain and reads no
+        # refusal ("我不在平台买了，货到了我当面给你现金": 不 is no decline of the offer).
+        so = model.suppressed_override
+        hit = [] if so is None else [c for c in hit if scores[c] >= so[0]
+                                     and scores["refusal"] < so[1]]
+    over = model.refusal_override
+    if hit and ("refusal" not in res.categories or (
+            over is not None and scores["refusal"] < over[1]
+            and max(scores[c] for c in hit) >= over[0])):
         cat = max(hit, key=scores.__getitem__)
         act = "warn"
         if policy.model_blocks and scores[cat] >= model.block_thresholds.get(cat, 1.0):

@@ -26,17 +26,24 @@ from probity.screening.intent import CLASSES, dumps_model, ngrams, normalise
 
 ROLES = ("customer", "agent")
 
-# The combination, chosen on leave-one-round-out predictions over blind rounds A, B and C
-# (benchmarks/screening_cv.py; docs/SCREENING.md): the model alone warns at these scores (the
-# payment and bribe models are sharper than contact on unseen phrasings), a lexicon-only rules
+# The combination, chosen on leave-one-round-out predictions over the blind rounds in training
+# (benchmarks/screening_cv.py; docs/SCREENING.md; last: A–G, session 5): the model alone warns
+# at these scores (the payment and bribe models are sharper than contact on unseen phrasings)
+# and tags an allowed message refusal from CALIBRATED["refusal"]; a lexicon-only rules
 # decision is overruled below VETO_BELOW (messages of VETO_MIN_CHARS or more), and one the
 # model reads as a refusal (refusal score >= the first, every flagged category < the second)
-# is allowed and tagged refusal.
-CALIBRATED: dict[str, float] = {"contact": 0.85, "bribe": 0.5, "payment": 0.6}
+# is allowed and tagged refusal. The pairs below are (score at least, other score below/at
+# least) as described on IntentModel.
+CALIBRATED: dict[str, float] = {"contact": 0.85, "bribe": 0.5, "payment": 0.6,
+                                 "refusal": 0.5}
 VETO_BELOW = 0.3
 VETO_MIN_CHARS = 8  # shorter messages ("红包拿去", "🧧") give the model too little to overrule
 SHORT_THRESHOLD = 0.9  # ...or to flag on its own ("给你500块"): at least this score below it
-REFUSAL_VETO = (0.9, 0.9)
+REFUSAL_VETO = (0.7, 0.9)
+RULES_REFUSAL_BELOW = 0.3  # the rules saw a decline, the model nothing flagged: a refusal
+REFUSAL_OVERRIDE = (0.95, 0.2)  # the rules' "decline" that the model reads as an offer
+REFUSAL_MARGIN = (0.5, 0.9)  # the model alone, on a message it also reads as a refusal
+SUPPRESSED_OVERRIDE = (0.99, 0.05)  # the model alone, where the rules dropped a hit (negation…)
 
 
 class TrainingDataError(ValueError):
@@ -99,7 +106,12 @@ def fit(examples: Sequence[Example], *, lo: int = 1, hi: int = 3, iterations: in
         precision: float = 0.98, min_threshold: float = 0.9, veto_below: float = VETO_BELOW,
         thresholds: dict[str, float] | None = None, veto_min_chars: int = VETO_MIN_CHARS,
         short_threshold: float = SHORT_THRESHOLD,
-        refusal_veto: tuple[float, float] | None = REFUSAL_VETO, seed: int = 7) -> Fit:
+        refusal_veto: tuple[float, float] | None = REFUSAL_VETO,
+        rules_refusal_below: float = RULES_REFUSAL_BELOW,
+        refusal_override: tuple[float, float] | None = REFUSAL_OVERRIDE,
+        refusal_margin: tuple[float, float] | None = REFUSAL_MARGIN,
+        suppressed_override: tuple[float, float] | None = SUPPRESSED_OVERRIDE,
+        seed: int = 7) -> Fit:
     import numpy as np
 
     started = time.perf_counter()
@@ -168,6 +180,10 @@ def fit(examples: Sequence[Example], *, lo: int = 1, hi: int = 3, iterations: in
         "veto_below": veto_below, "veto_min_chars": veto_min_chars,
         "short_threshold": short_threshold,
         "refusal_veto": list(refusal_veto) if refusal_veto else None,
+        "rules_refusal_below": rules_refusal_below,
+        "refusal_override": list(refusal_override) if refusal_override else None,
+        "refusal_margin": list(refusal_margin) if refusal_margin else None,
+        "suppressed_override": list(suppressed_override) if suppressed_override else None,
         "meta": {"examples": len(rows), "train": n, "dev": len(dev), "features": len(weights),
                  "iterations": iterations, "l2": l2},
     }
