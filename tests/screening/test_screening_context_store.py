@@ -78,7 +78,8 @@ def test_a_split_bribe_and_a_reference_across_processes(
     assert b.screen(8, "帮我加急处理一下", "customer", policy).reason == "joined"
     a.screen(9, "加我微信", "customer", policy)
     b.screen(9, "不好意思哦", "agent", policy)
-    got = a.screen(9, "就还是那个号，你搜一下", "customer", policy)
+    # ordinary alone (see test_screening_conversation)
+    got = a.screen(9, "还是那个号", "customer", policy)
     assert (got.result.decision, got.reason) == ("warn", "reference")
 
 

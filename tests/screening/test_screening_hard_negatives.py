@@ -122,3 +122,17 @@ def test_a_refusal_without_a_trigger_word_is_recognised(role: str, text: str,
                                                         policy: CompiledPolicy) -> None:
     res = screen_message(text, role, policy)
     assert res.decision == "allow" and "refusal" in res.categories, (text, res.model_scores)
+
+
+@pytest.mark.parametrize(("role", "text"), [
+    ("customer", "微信就不加了哈，有什么事就在这里说吧"),
+    ("agent", "私下交易我们是不做的哦，请在平台下单，售后有保障"),
+    ("agent", "员工的私人联系方式不方便提供，有问题您在这里留言就行"),
+])
+def test_a_term_the_model_vetoes_in_a_decline_is_tagged_refusal(
+        role: str, text: str, policy: CompiledPolicy) -> None:
+    # The rules flag the term alone (no decline in its clause they know); the model finds
+    # nothing flagged and reads a refusal: allowed, tagged refusal, the term listed as vetoed.
+    res = screen_message(text, role, policy)
+    assert res.decision == "allow" and "refusal" in res.categories, res
+    assert res.vetoed

@@ -24,6 +24,8 @@ STILL_FLAGGED = [
     ("customer", "加我微信吧，平台不行"),  # "the platform is no good" is no decline
     ("agent", "加我微信吧"),
     ("customer", "私下转账给你吧。不行的话再说"),  # the decline is in another sentence
+    ("customer", "我直接转账给你行不行，平台太麻烦"),  # 行不行 asks: its 不行 declines nothing
+    ("customer", "能不能私下转账给你，可不可以"),
 ]
 
 

@@ -881,6 +881,24 @@ NOTICE6_A = [
     "您的紧急联系人已更新，请在App里核对", "工单号 {code}，请在App里查询进度",
 ]
 
+CONT6_MORE = [
+    "{tp}你{app6b}号多少啊？我去你直播间找你", "你{app6b}号是哪个，我关注你私聊", "{tp}{app6b}号发我一下，以后在那边问你",
+    "号码前三位是{cn3}，剩下的我下次再告诉你", "后四位是 {sp4}，前面的你看我发的截图就知道了",
+    "前面是{cn3}，后面的我等下分开发", "刚才那个号后八位是 {d4} {d4b}，前面的你知道的",
+    "加下店里的卫星，名字叫\"{nick}\"，那边有专属群", "我在红薯发了笔记，你去搜\"{nick}\"私信我",
+    "加我薇❤，搜 {lid6} 就行", "绿泡泡搜{nick}，头像是{ava}", "企鹅号在我主页，加了细聊",
+]
+PAY6_MORE = [
+    "这是我们内部的{svc}链接 {dom}/pay?id={d4}，比App快到账", "点这个内部缴费链接 {dom}，平台上不显示",
+    "{x6}的事别在单子上写了，我给你现金，咱俩都省事", "我能直接把钱给{tp}吗，App上付不了",
+    "不进购物店的话我私下给你补{amt6}，行吗", "{fee}您私下转我吧，系统里加不了",
+    "{fee}我先转给你，你帮我代办行不行", "直接微信转你{fee}行不行，账你帮我平了",
+]
+BRIBE6_MORE = [
+    "能不能帮我{x6}？事后必有重谢", "{x6}这事您多费心，回头好好感谢您", "这事要是成了，我不会忘了你的",
+    "帮我{x6}，好处少不了你", "{x6}您帮个忙，我请您和家人出去玩一趟",
+]
+
 
 def _fill6(t: str) -> str:
     def d(k: int) -> str:
@@ -899,7 +917,12 @@ def _fill6(t: str) -> str:
         team6=R.choice(TEAM6), gift6=R.choice(GIFT6), vcur=R.choice(VCUR6), amt6=R.choice(AMT6),
         alipay=R.choice(ALIPAY6), n6=R.randint(20, 300), ch_off=R.choice(CH_OFF6),
         svc_n=R.choice(SVC_N6), bill=R.choice(BILL6),
-        land=f"0{R.choice(['21', '898', '10', '755'])}-{d(8)}", code="GD" + d(8))
+        land=f"0{R.choice(['21', '898', '10', '755'])}-{d(8)}", code="GD" + d(8),
+        cn3=R.choice(["一五八", "一三九", "幺三八", "壹伍捌", "186", "1 3 7"]),
+        sp4=" ".join(d(4)), d4=d(4), d4b=d(4),
+        lid6=R.choice(["laoshi", "kefu", "lily", "xiaowang", "tt"]) + " 后面跟 " + " ".join(d(4)),
+        dom=R.choice(["bank-inner-pay.com", "edu-vip-pay.cn", "pay-internal.net", "fast-pay.vip",
+                      "hx-pay.top"]))
 
 
 def lines_v6() -> list[dict[str, object]]:
@@ -932,6 +955,10 @@ def lines_v6() -> list[dict[str, object]]:
         (100, BRIBE6_A, A, [BR], "bribe6-agent", 0.1),
         (250, PAY6_C, C, [PY], "payment6-cust", 0.2),
         (150, PAY6_A, A, [PY], "payment6-agent", 0.1),
+        (250, CONT6_MORE, C, [CT], "contact6-more", 0.2),
+        (80, CONT6_MORE, A, [CT], "contact6-more-agent", 0.1),
+        (250, PAY6_MORE, C, [PY], "payment6-more", 0.2),
+        (150, BRIBE6_MORE, C, [BR], "bribe6-more", 0.2),
         (450, NEG6, C, [], "negative6", 0.15),
         (150, NOTICE6_A, A, [], "negative6-official", 0.0),
     ]

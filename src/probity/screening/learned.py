@@ -42,6 +42,12 @@ def with_model(res: ScreeningResult, text: str, role: str, policy: CompiledPolic
             # A lexicon term alone (no number, ID, e-mail or link) that the model finds
             # ordinary: a code, an everyday word, a quoted offer. Allowed; the rules' finding
             # stays visible as `vetoed` for reviewers and feedback.
+            # A decline of the term ("私下交易我们是不做的", "微信就不加了") is tagged refusal
+            # at the same score as on any allowed message.
+            if scores["refusal"] >= model.thresholds.get("refusal", 1.0):
+                return ScreeningResult("allow", ["refusal"], 0, [], text, res.policy_version,
+                                       scores, model.drivers(normalise(text), "refusal", 3),
+                                       "model-veto", vetoed=[sp.rule for sp in res.spans])
             return ScreeningResult("allow", [], 0, [], text, res.policy_version, scores, [],
                                    "model-veto", vetoed=[sp.rule for sp in res.spans])
         rv = model.refusal_veto

@@ -101,6 +101,8 @@ def _after_contrast_trigger(text: str, pos: int) -> bool:
 _SENTENCE_BREAK: Final = re.compile(r"[。！!；;\n]|\.(?:\s|$)")
 _QUESTION_BREAK: Final = re.compile(r"[？?]")
 _CONTRAST: Final = re.compile(r"但是|但|不过|可是|然而|只是|\bbut\b|\bhowever\b|\bthough\b", re.I)
+_ASK_FORMS: Final = frozenset({"行不行", "可不可以", "好不好", "能不能", "要不要", "是不是",
+                               "方不方便", "会不会", "有没有", "可以不可以", "成不成"})
 _PLACE_BEFORE: Final = re.compile(r"(?:平台|这里|这边|app|APP|系统|网上|线上)\S{0,2}$")
 
 
@@ -120,9 +122,14 @@ def _refusal_scope(
     (the platform is no good) is no decline. Returns the first decline used as the refusal.
     """
     cues: list[tuple[int, int, tuple[int, int]]] = []
+    # "…转你本金行不行" asks; its 不行 declines nothing.
+    asks = [(a, b) for a, b in ctx.get("not_negation")
+            if text[starts[a]:ends[b - 1]] in _ASK_FORMS]
     for us, ue in ctx.get("decline") + ctx.get("refusal_strong"):
         cs, ce = starts[us], ends[ue - 1]
         if _PLACE_BEFORE.search(text, max(0, cs - 6), cs) is not None:
+            continue
+        if any(a < ue and us < b for a, b in asks):
             continue
         cues.append((cs, ce, (us, ue)))
     if not cues or any(h.us < 0 for h in hits):
