@@ -17,6 +17,7 @@ from probity.jobs.cli import scheduler, worker
 from probity.ledger.cli import ledger_app
 from probity.ledger.evidence_cli import evidence_app
 from probity.screening.cli import screen_app
+from probity.webhooks.cli import webhooks_app
 
 app = typer.Typer(help="Probity (廉盾): the integrity platform for customer service.",
                   no_args_is_help=True, add_completion=False,
@@ -32,6 +33,7 @@ app.add_typer(evidence_app, name="evidence")
 app.add_typer(finance_app, name="finance")
 app.add_typer(cases_app, name="cases")
 app.add_typer(import_app, name="import")
+app.add_typer(webhooks_app, name="webhooks")
 app.command("export")(export_tenant)
 _screen = screen_app()
 _screen.command("labels")(export_labels)

@@ -18,13 +18,17 @@ AUDIT = ("import.run", "import.template", "import.template_deleted", "import.pac
 
 def code_msgids() -> set[str]:
     """English msgids in the framework's code: template=/title= arguments, RowError(...),
-    plan.error(row, column, msgid, …) and the reading module's refusal helpers."""
+    plan.error(row, column, msgid, …), the row loop's ``RowTexts`` defaults and the reading
+    module's refusal helpers."""
     ids: set[str] = set()
     # The framework, and the kinds other domains register from their own folders.
     outside = [SRC.parents[1] / (m.replace(".", "/") + ".py") for m in IMPORT_MODULES
                if not m.startswith("probity.imports.")]
     for path in [*SRC.rglob("*.py"), *outside]:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ClassDef) and node.name == "RowTexts":  # the loop's own
+                ids |= {str(a.value.value) for a in node.body if isinstance(a, ast.AnnAssign)
+                        and isinstance(a.value, ast.Constant)}
             if not isinstance(node, ast.Call):
                 continue
             fn = node.func

@@ -321,4 +321,5 @@ async def test_demo_ships_a_disabled_example_endpoint(db: AsyncSession, as_user:
     assert await webhooks.emit(db, hq.id, "training.overdue", {"assignment_id": 0}) == 0
     admin = await as_user("admin")
     page = await admin.get("/webhooks")
-    assert page.status_code == 200 and "hooks.example.com" in page.text
+    assert page.status_code == 200 and "127.0.0.1:8099" in page.text
+    assert "probity webhooks listen" in demo.description

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import functools
 import hashlib
 import io
 from collections.abc import Callable, Iterable, Iterator
@@ -28,10 +29,13 @@ from probity.bulk import insert_rows
 from probity.errors import InvalidInput
 from probity.finance.records import ledger_records
 from probity.i18n import translator
+from probity.imports.engine import RowTexts, validate_rows
 from probity.imports.plan import MAX_ERRORS as MAX_ERRORS  # one constant; payroll reads it here
 from probity.imports.plan import PREVIEW_ROWS as PREVIEW_ROWS
 from probity.imports.plan import Plan as BasePlan
-from probity.imports.registry import RowError
+from probity.imports.registry import Env, RowError
+from probity.imports.registry import Field as ImportField
+from probity.imports.registry import parsers as p
 from probity.ledger.service import append_entry
 from probity.models import (
     Customer,
@@ -357,61 +361,24 @@ async def _lookup(session: AsyncSession, column: Any, keys: set[str], *extra: An
     return out
 
 
-def _validate_rows(spec: Spec, columns: list[str | None], rows: Iterable[list[Any]],
-                   tz: ZoneInfo, tenant_id: int, kind: str, progress: Progress | None
-                   ) -> tuple[Plan, list[tuple[int, dict[str, Any]]]]:
-    """Parse and validate every row (no database): the plan's errors and the parsed rows."""
-    fields = spec.by_name()
-    now = utcnow()
-    plan = Plan(tenant_id=tenant_id, kind=kind)
-    parsed: list[tuple[int, dict[str, Any]]] = []
-    seen: dict[str, int] = {}
-    width = len(columns)
-    for n, raw in enumerate(rows, start=2):  # row 1 is the header
-        if not any(str(v).strip() for v in raw):
-            continue  # blank line
-        plan.rows += 1
-        if plan.rows > MAX_IMPORT_ROWS:
-            raise InvalidInput(f"the file has more than {MAX_IMPORT_ROWS:,} rows: split it",
-                               code="too_many_rows", limit=MAX_IMPORT_ROWS,
-                               template="The file has more than {limit} rows: split it.",
-                               params={"limit": MAX_IMPORT_ROWS})
-        if len(raw) > width and any(str(v).strip() for v in raw[width:]):
-            plan.error(n, None, "{count} values for {width} columns", count=len(raw),
-                       width=width)
-            continue
-        rec: dict[str, Any] = {}
-        bad: set[str] = set()
-        for col, value in zip(columns, raw, strict=False):
-            if col is None:
-                continue
-            f = fields[col]
-            if value is None or str(value).strip() == "":
-                continue
-            try:
-                rec[col] = parse_time(value, tz, now) if f.parse is None else f.parse(value)
-            except RowError as exc:
-                plan.error(n, col, exc.template, **exc.params)
-                bad.add(col)
-        for f in spec.fields:
-            if f.name not in rec and f.name not in bad:
-                if f.required:
-                    plan.error(n, f.name, "required")
-                    bad.add(f.name)
-                else:
-                    rec[f.name] = f.default
-        if bad:
-            continue
-        key = rec[spec.key]
-        if key in seen:
-            plan.error(n, spec.key, "duplicate of row {first} ({field} {value})",
-                       first=seen[key], field=spec.key, value=key)
-            continue
-        seen[key] = n
-        parsed.append((n, rec))
-        if progress and plan.rows % 10000 == 0:
-            progress("validate", plan.rows, 0)
-    return plan, parsed
+# The framework's row loop (`imports.engine.validate_rows`) with finance's established wording.
+ROW_TEXTS = RowTexts(required="required", duplicate="duplicate of row {first} ({field} {value})",
+                     width="{count} values for {width} columns")
+
+
+def _time_field(v: Any, env: Env) -> datetime:
+    return parse_time(v, env.tz, env.now)
+
+
+def import_fields(spec: Spec) -> tuple[ImportField, ...]:
+    """The spec's fields as the import framework's (a date/time is read in the tenant's zone):
+    what the shared row loop and the framework's finance kinds parse with."""
+    return tuple(ImportField(f.name, p.wrap(f.parse) if f.parse is not None else _time_field,
+                             required=f.required, default=f.default, aliases=f.aliases)
+                 for f in spec.fields)
+
+
+IMPORT_FIELDS = {kind: import_fields(spec) for kind, spec in SPECS.items()}
 
 
 async def plan_import(session: AsyncSession, tenant_id: int, kind: str, headers: list[str],
@@ -423,10 +390,19 @@ async def plan_import(session: AsyncSession, tenant_id: int, kind: str, headers:
                            code="unknown_kind")
     columns = resolve_columns(spec, headers, mapping, ignore)
     tz = await _tenant_zone(session, tenant_id)
+    plan = Plan(tenant_id=tenant_id, kind=kind)
+
+    def validating(stage: str, done: int, total: int | None) -> None:
+        if progress:
+            progress(stage, done, total or 0)
+
     # Reading and validating every row is CPU work (an XLSX is parsed as it is read): a worker
     # thread, so the event loop keeps serving while a large file is checked.
-    plan, parsed = await asyncio.to_thread(_validate_rows, spec, columns, rows, tz, tenant_id,
-                                           kind, progress)
+    parsed = await asyncio.to_thread(
+        functools.partial(validate_rows, IMPORT_FIELDS[kind], (spec.key,), columns,
+                          enumerate(rows, start=2), Env(tz=tz, now=utcnow()), plan,
+                          max_rows=MAX_IMPORT_ROWS, progress=validating, texts=ROW_TEXTS,
+                          keep_blank=()))  # row 1 is the header
     await RESOLVERS[kind](session, plan, parsed, progress)
     return plan
 

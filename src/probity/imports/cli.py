@@ -169,14 +169,13 @@ def import_package(
 ) -> None:
     """Import a whole tenant export (every kind, in order, in one transaction); the source
     ledger is verified and referenced from the new one."""
-    data = path.read_bytes()
-
     async def run(session: Any) -> int:
         from probity.errors import DomainError
         from probity.imports.package import import_package as go
 
-        try:
-            result = await go(session, data, actor=None, tenant_code=tenant, dry_run=not commit)
+        try:  # the zip is read member by member from disk, never whole into memory
+            result = await go(session, path, actor=None, tenant_code=tenant,
+                              dry_run=not commit)
         except DomainError as exc:
             await session.rollback()
             _say_error(exc)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -19,13 +19,13 @@ from probity.auth.permissions import Principal
 from probity.errors import InvalidInput
 from probity.imports.plan import Plan
 from probity.imports.reading import Table
-from probity.imports.registry import Env, ImportKind, Row, RowError, get_kind
+from probity.imports.registry import MAX_ROWS, Env, Field, ImportKind, Row, RowError, get_kind
 from probity.ledger.service import append_entry
 from probity.models import ImportRun
 from probity.models.base import utcnow
 
-__all__ = ["ImportContext", "Plan", "Progress", "apply_import", "digest", "plan_import",
-           "resolve_columns"]
+__all__ = ["ImportContext", "Plan", "Progress", "RowTexts", "apply_import", "digest",
+           "plan_import", "resolve_columns", "validate_rows"]
 
 CHUNK = 2000
 Progress = Callable[[str, int, int | None], None]
@@ -119,11 +119,28 @@ def resolve_columns(kind: ImportKind, headers: list[str], mapping: dict[str, str
     return out
 
 
-def _validate(kind: ImportKind, columns: list[str | None], rows: Iterator[tuple[int, list[Any]]],
-              env: Env, tenant_id: int, progress: Progress | None) -> tuple[Plan, list[Row]]:
-    """Parse and check every row (CPU only; runs in a worker thread)."""
-    fields = kind.by_name()
-    plan = Plan(kind=kind.name, tenant_id=tenant_id)
+@dataclass(frozen=True)
+class RowTexts:
+    """The loop's own row errors, as English msgids of the caller's catalog (finance keeps
+    its established wording; the parameters are the same for every caller)."""
+
+    required: str = "Required."
+    duplicate: str = "Duplicate of row {first}."  # also given: field, value
+    width: str = "{count} values for {width} columns."
+
+
+def validate_rows(fields: Sequence[Field], key: Sequence[str], columns: list[str | None],
+                  rows: Iterable[tuple[int, list[Any]]], env: Env, plan: Plan, *,
+                  max_rows: int = MAX_ROWS, progress: Progress | None = None,
+                  texts: RowTexts = RowTexts(), keep_blank: Iterable[str] = ("body",)
+                  ) -> list[Row]:
+    """Parse and check every row (CPU only; run it in a worker thread): row errors go to
+    ``plan``, the parsed rows are returned. The one row loop of every importer (the kinds'
+    engine and finance's pipeline): blank lines skipped, the row cap, surplus values, NUL
+    characters, each field's parser, required fields and defaults, duplicate natural keys
+    within the file. ``keep_blank``: columns whose whitespace-only values are values."""
+    by_name = {f.name: f for f in fields}
+    blank_ok = frozenset(keep_blank)
     parsed: list[Row] = []
     seen: dict[tuple[Any, ...], int] = {}
     width = len(columns)
@@ -131,50 +148,59 @@ def _validate(kind: ImportKind, columns: list[str | None], rows: Iterator[tuple[
         if not any(str(v).strip() for v in raw):
             continue  # a blank line
         plan.rows += 1
-        if plan.rows > kind.max_rows:
-            raise InvalidInput(f"more than {kind.max_rows:,} rows: split the file",
-                               code="too_many_rows", limit=kind.max_rows,
+        if plan.rows > max_rows:
+            raise InvalidInput(f"more than {max_rows:,} rows: split the file",
+                               code="too_many_rows", limit=max_rows,
                                template="The file has more than {limit} rows: split it.",
-                               params={"limit": kind.max_rows})
+                               params={"limit": max_rows})
         if len(raw) > width and any(str(v).strip() for v in raw[width:]):
-            plan.error(n, None, "{count} values for {width} columns.", count=len(raw),
-                       width=width)
+            plan.error(n, None, texts.width, count=len(raw), width=width)
             continue
         rec: dict[str, Any] = {}
         bad: set[str] = set()
         for col, value in zip(columns, raw, strict=False):
             if col is None or value is None or (isinstance(value, str) and not value.strip()
-                                                and col not in ("body",)):
+                                                and col not in blank_ok):
                 continue
             if isinstance(value, str) and "\x00" in value:  # a JSONL "\u0000" or an XLSX cell
                 plan.error(n, col, "Contains a NUL character.")
                 bad.add(col)
                 continue
             try:
-                rec[col] = fields[col].parse(value, env)
+                rec[col] = by_name[col].parse(value, env)
             except RowError as exc:
                 plan.error(n, col, exc.template, **exc.params)
                 bad.add(col)
             except (ValueError, TypeError) as exc:  # another domain's parser
                 plan.error(n, col, "{detail}", detail=str(exc))
                 bad.add(col)
-        for f in kind.fields:
+        for f in fields:
             if f.name not in rec and f.name not in bad:
                 if f.required:
-                    plan.error(n, f.name, "Required.")
+                    plan.error(n, f.name, texts.required)
                     bad.add(f.name)
                 else:
                     rec[f.name] = f.default
         if bad:
             continue
-        key = tuple(rec[k] for k in kind.key)
-        if key in seen:
-            plan.error(n, kind.key[0], "Duplicate of row {first}.", first=seen[key])
+        k = tuple(rec[x] for x in key)
+        first = seen.get(k)
+        if first is not None:
+            plan.error(n, key[0], texts.duplicate, first=first, field=key[0],
+                       value=rec[key[0]])
             continue
-        seen[key] = n
+        seen[k] = n
         parsed.append((n, rec))
         if progress and plan.rows % 5000 == 0:
             progress("validate", plan.rows, None)
+    return parsed
+
+
+def _validate(kind: ImportKind, columns: list[str | None], rows: Iterator[tuple[int, list[Any]]],
+              env: Env, tenant_id: int, progress: Progress | None) -> tuple[Plan, list[Row]]:
+    plan = Plan(kind=kind.name, tenant_id=tenant_id)
+    parsed = validate_rows(kind.fields, kind.key, columns, rows, env, plan,
+                           max_rows=kind.max_rows, progress=progress)
     return plan, parsed
 
 

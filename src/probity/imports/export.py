@@ -13,13 +13,16 @@ Layout (``manifest.json`` lists every file with its SHA-256 and row count):
   (PIPL art. 45) — never credentials (password and token hashes) and no binary content.
 
 The zip is written to a file object member by member, rows streamed from the database in
-batches (``yield_per``): a table's JSON Lines go straight into the zip while its CSV is spooled
-(to disk past 1 MiB) and copied in after, so memory stays bounded by a batch, not by the tenant
-(`tests/imports/test_export_memory.py`, `benchmarks/bench_export.py`).
+batches (``yield_per``; keyset-ordered joins, never a whole table loaded): a table's JSON Lines go
+straight into the zip while its CSV is spooled (to disk past 1 MiB) and copied in after, so
+memory stays bounded by a batch, not by the tenant (`tests/imports/test_export_memory.py`,
+`benchmarks/export.py`). Serialising a batch (JSON, CSV, deflate) runs in a worker thread; the
+event loop only fetches rows.
 """
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import hashlib
 import io
@@ -35,7 +38,7 @@ from sqlalchemy import LargeBinary, Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from probity.csvexport import cell
-from probity.imports.registry import load_kinds, stream_rows
+from probity.imports.registry import EXPORT_BATCH_ROWS, load_kinds, stream_rows
 from probity.models import Base, LedgerCheckpoint, LedgerEntry, Tenant
 from probity.models.base import utcnow
 
@@ -88,9 +91,26 @@ class _Member:
         self.fh.write(data)
 
 
+async def _batches(rows: AsyncIterator[dict[str, Any]]
+                   ) -> AsyncIterator[list[dict[str, Any]]]:
+    """``rows`` in lists of up to ``EXPORT_BATCH_ROWS`` (the database's fetch size)."""
+    batch: list[dict[str, Any]] = []
+    async for r in rows:
+        batch.append(r)
+        if len(batch) >= EXPORT_BATCH_ROWS:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
 class ExportWriter:
     """Writes the export zip to ``out`` one member at a time (``zipfile`` allows one open
-    member: a table's CSV is spooled while its JSON Lines are written, then copied in)."""
+    member: a table's CSV is spooled while its JSON Lines are written, then copied in).
+
+    Rows arrive from the database a batch at a time on the event loop; turning a batch into
+    JSON Lines and CSV, deflating it and writing it is CPU work done in a worker thread
+    (``asyncio.to_thread``), one batch after another, so the loop keeps serving meanwhile."""
 
     def __init__(self, out: IO[bytes]) -> None:
         self.zf = zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED)
@@ -103,26 +123,34 @@ class ExportWriter:
         m.fh.close()
         self.files[m.name] = {"sha256": m.sha.hexdigest(), "rows": m.rows, "bytes": m.size}
 
-    def add(self, name: str, text: str, rows: int) -> None:
+    def _add(self, name: str, text: str, rows: int) -> None:
         m = self._open(name)
         m.write(text.encode("utf-8"))
         m.rows = rows
         self._close(m)
 
+    async def add(self, name: str, text: str, rows: int) -> None:
+        await asyncio.to_thread(self._add, name, text, rows)
+
     async def lines(self, name: str, rows: AsyncIterator[dict[str, Any]]) -> int:
         """A JSON Lines member from ``rows``; returns the count."""
-        m = self._open(name)
-        async for r in rows:
-            m.write((_line(r) + "\n").encode("utf-8"))
-            m.rows += 1
-        self._close(m)
+        m = await asyncio.to_thread(self._open, name)
+
+        def put(batch: list[dict[str, Any]]) -> None:
+            m.write("".join(_line(r) + "\n" for r in batch).encode("utf-8"))
+            m.rows += len(batch)
+
+        async for batch in _batches(rows):
+            await asyncio.to_thread(put, batch)
+        await asyncio.to_thread(self._close, m)
         return m.rows
 
     async def table(self, base: str, header: list[str], rows: AsyncIterator[dict[str, Any]],
                     *, skip_empty: bool = False) -> int:
         """``<base>.jsonl`` and ``<base>.csv`` (UTF-8 with BOM, formula-guarded) from one pass
         over ``rows``; with ``skip_empty`` nothing is written for a table without rows."""
-        first = await anext(rows, None)
+        batches = _batches(rows)
+        first = await anext(batches, None)
         if first is None and skip_empty:
             return 0
         spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 (closed below)
@@ -131,35 +159,38 @@ class ExportWriter:
             text.write("\ufeff")
             writer = csv.writer(text)
             writer.writerow(header)
-            m = self._open(f"{base}.jsonl")
+            m = await asyncio.to_thread(self._open, f"{base}.jsonl")
 
-            def put(r: dict[str, Any]) -> None:
-                m.write((_line(r) + "\n").encode("utf-8"))
-                m.rows += 1
-                writer.writerow([cell(_csv_value(r.get(h))) for h in header])
+            def put(batch: list[dict[str, Any]]) -> None:
+                m.write("".join(_line(r) + "\n" for r in batch).encode("utf-8"))
+                m.rows += len(batch)
+                writer.writerows([cell(_csv_value(r.get(h))) for h in header] for r in batch)
                 if text.tell() > COPY_BYTES:
                     spool.write(text.getvalue().encode("utf-8"))
                     text.seek(0)
                     text.truncate()
 
+            def finish() -> None:
+                self._close(m)
+                spool.write(text.getvalue().encode("utf-8"))
+                spool.seek(0)
+                c = self._open(f"{base}.csv")
+                c.rows = m.rows
+                while chunk := spool.read(COPY_BYTES):
+                    c.write(chunk)
+                self._close(c)
+
             if first is not None:
-                put(first)
-                async for r in rows:
-                    put(r)
-            self._close(m)
-            spool.write(text.getvalue().encode("utf-8"))
-            spool.seek(0)
-            c = self._open(f"{base}.csv")
-            c.rows = m.rows
-            while chunk := spool.read(COPY_BYTES):
-                c.write(chunk)
-            self._close(c)
+                await asyncio.to_thread(put, first)
+                async for batch in batches:
+                    await asyncio.to_thread(put, batch)
+            await asyncio.to_thread(finish)
             return m.rows
         finally:
             spool.close()
 
-    def close(self) -> None:
-        self.zf.close()
+    async def close(self) -> None:
+        await asyncio.to_thread(self.zf.close)
 
 
 async def _mappings(session: AsyncSession, query: Select[*tuple[Any, ...]]
@@ -233,6 +264,6 @@ async def write_export(session: AsyncSession, tenant_id: int, out: IO[bytes],
         "ledger": {"size": size, "head_hash": head[0], "checkpoints": n_cps},
         "files": dict(z.files),
     }
-    z.add("manifest.json", json.dumps(manifest, ensure_ascii=False, indent=2), 1)
-    z.close()
+    await z.add("manifest.json", json.dumps(manifest, ensure_ascii=False, indent=2), 1)
+    await z.close()
     return manifest

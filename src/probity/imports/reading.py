@@ -26,7 +26,7 @@ from typing import Any
 
 from probity.errors import InvalidInput
 
-__all__ = ["ENCODINGS", "Table", "decode_text", "read_table"]
+__all__ = ["ENCODINGS", "Table", "decode_text", "read_jsonl_lines", "read_table"]
 
 # Names a caller may give, and the codec used for each.
 ENCODINGS = {"utf-8": "utf-8-sig", "utf-8-sig": "utf-8-sig", "gbk": "gb18030",
@@ -204,16 +204,7 @@ def _read_jsonl(data: bytes, encoding: str | None) -> Table:
     for n, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
-        try:
-            obj = json.loads(line)
-        except ValueError as exc:
-            raise InvalidInput(f"line {n} is not JSON: {exc}", code="malformed_file",
-                               template="Line {line} is not valid JSON.",
-                               params={"line": n}) from None
-        if not isinstance(obj, dict):
-            raise InvalidInput(f"line {n} is not a JSON object", code="malformed_file",
-                               template="Line {line} is not a JSON object.",
-                               params={"line": n})
+        obj = _jsonl_object(line, n)
         for k in obj:
             headers.setdefault(str(k))
         records.append((n, obj))
@@ -225,6 +216,60 @@ def _read_jsonl(data: bytes, encoding: str | None) -> Table:
         for n, obj in records:
             yield n, ["" if obj.get(c) is None else obj.get(c) for c in cols]
     return Table(cols, rows(), enc, "jsonl")
+
+
+def _jsonl_object(line: bytes | str, n: int) -> dict[str, Any]:
+    try:
+        obj = json.loads(line)
+    except ValueError as exc:
+        raise InvalidInput(f"line {n} is not JSON: {exc}", code="malformed_file",
+                           template="Line {line} is not valid JSON.",
+                           params={"line": n}) from None
+    if not isinstance(obj, dict):
+        raise InvalidInput(f"line {n} is not a JSON object", code="malformed_file",
+                           template="Line {line} is not a JSON object.", params={"line": n})
+    return obj
+
+
+def read_jsonl_lines(lines: Iterator[bytes]) -> Table:
+    """JSON Lines (UTF-8) read as the rows are consumed, for files too large to hold — a
+    package's members. The first object's keys are the columns (the export writes every key
+    on every line); a later line with another key is refused, naming the line."""
+    numbered = ((n, line) for n, line in enumerate(lines, start=1) if line.strip())
+    first = next(numbered, None)
+    if first is None:
+        raise InvalidInput("the file is empty", code="empty_file", template="The file is empty.")
+
+    def decoded(n: int, line: bytes) -> dict[str, Any]:
+        try:
+            text = line.decode("utf-8-sig" if n == 1 else "utf-8")
+        except UnicodeDecodeError as exc:
+            raise _bad_encoding(
+                f"line {n} is not valid UTF-8 (byte {exc.start})",
+                "The file is not valid {encoding}: the bytes at position {position} do not "
+                "decode. Check the encoding the file was saved in.",
+                encoding="UTF-8", position=exc.start) from None
+        return _jsonl_object(text, n)
+
+    head = decoded(*first)
+    cols = _clean_headers(list(head))
+    known = set(head)
+
+    def rows() -> Iterator[tuple[int, list[Any]]]:
+        n, obj = first[0], head
+        while True:
+            extra = [k for k in obj if k not in known]
+            if extra:
+                raise InvalidInput(
+                    f"line {n} has a field the first line has not: {extra[0]}",
+                    code="malformed_file", template="Line {line} has a field the first line "
+                    "has not: {field}.", params={"line": n, "field": str(extra[0])[:40]})
+            yield n, ["" if obj.get(c) is None else obj.get(c) for c in cols]
+            nxt = next(numbered, None)
+            if nxt is None:
+                return
+            n, obj = nxt[0], decoded(*nxt)
+    return Table(cols, rows(), "utf-8", "jsonl")
 
 
 def read_table(data: bytes, filename: str, encoding: str | None = None) -> Table:

@@ -6,6 +6,7 @@ permission the caller lacks over the tenant is 403."""
 from __future__ import annotations
 
 import asyncio
+import io
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -178,10 +179,9 @@ async def read_import_job(session: AsyncSession, principal: Principal, job_id: i
 
 
 def _check_package(data: bytes) -> list[ImportKind]:
-    from probity.imports.package import package_kinds, read_package
+    from probity.imports.package import check_package
 
-    _manifest, files = read_package(data)
-    return package_kinds(files)
+    return check_package(io.BytesIO(data))
 
 
 async def start_package_import(session: AsyncSession, principal: Principal, *, tenant_id: int,

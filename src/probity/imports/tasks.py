@@ -68,7 +68,6 @@ async def run_package(ctx: JobContext, *, filename: str, sha256: str, size: int,
     rows, ledger entries, checkpoints, side effects — survives."""
     from probity.imports.package import import_package
 
-    data = await ctx.payload()
     actor = await ctx.principal()
     assert ctx.tenant_id is not None
 
@@ -76,17 +75,19 @@ async def run_package(ctx: JobContext, *, filename: str, sha256: str, size: int,
         ctx.progress(done, total, stage="package", kind=kind)
 
     ctx.progress(0, len(kinds), stage="package")
-    if dry_run:
-        async with ctx.sessions() as scratch:
-            try:
-                result = await import_package(scratch, data, actor=actor,
-                                              tenant_id=ctx.tenant_id, dry_run=True,
-                                              progress=progress)
-            finally:
-                await scratch.rollback()
-    else:
-        result = await import_package(ctx.db, data, actor=actor, tenant_id=ctx.tenant_id,
-                                      progress=progress)
+    with tempfile.TemporaryFile() as package:  # read member by member from disk
+        await ctx.run_cpu(package.write, await ctx.payload())
+        if dry_run:
+            async with ctx.sessions() as scratch:
+                try:
+                    result = await import_package(scratch, package, actor=actor,
+                                                  tenant_id=ctx.tenant_id, dry_run=True,
+                                                  progress=progress)
+                finally:
+                    await scratch.rollback()
+        else:
+            result = await import_package(ctx.db, package, actor=actor,
+                                          tenant_id=ctx.tenant_id, progress=progress)
     return {**result, "filename": filename, "sha256": sha256, "size": size,
             "committed": not dry_run}
 

@@ -22,10 +22,8 @@ from probity.finance import importer as fin
 from probity.imports.engine import ImportContext
 from probity.imports.plan import MAX_ERRORS
 from probity.imports.registry import (
-    Env,
     Field,
     ImportKind,
-    Parser,
     Row,
     register_kind,
     stream_rows,
@@ -80,19 +78,6 @@ register_kind(ImportKind(
 
 
 # --- finance kinds through finance's own pipeline ----------------------------------------------
-
-
-def _finance_time(v: Any, env: Env) -> Any:
-    return fin.parse_time(v, env.tz, env.now)
-
-
-def _fields(kind: str) -> tuple[Field, ...]:
-    out = []
-    for f in fin.SPECS[kind].fields:
-        parse: Parser = p.wrap(f.parse) if f.parse is not None else _finance_time
-        out.append(Field(f.name, parse, required=f.required, default=f.default,
-                         aliases=f.aliases))
-    return tuple(out)
 
 
 async def resolve_finance(ctx: ImportContext, rows: list[Row]) -> None:
@@ -162,5 +147,5 @@ for _name, _title, _order, _export in (
         ("refunds", "Refunds and compensations", 70, export_refunds)):
     register_kind(ImportKind(
         name=_name, title=_title, perm=Perm.finance_import, key=(fin.SPECS[_name].key,),
-        order=_order, fields=_fields(_name), resolve=resolve_finance, apply=apply_finance,
+        order=_order, fields=fin.IMPORT_FIELDS[_name], resolve=resolve_finance, apply=apply_finance,
         export=_export))

@@ -60,8 +60,10 @@ async def apply_templates(ctx: ImportContext) -> None:
 
 async def export_templates(session: AsyncSession, tenant_id: int
                            ) -> AsyncIterator[dict[str, Any]]:
-    for t in (await session.scalars(select(ShiftTemplate).where(
-            ShiftTemplate.tenant_id == tenant_id).order_by(ShiftTemplate.id))).all():
+    async for t in stream_rows(session, select(
+            ShiftTemplate.code, ShiftTemplate.name, ShiftTemplate.start_time,
+            ShiftTemplate.end_time, ShiftTemplate.break_minutes)
+            .where(ShiftTemplate.tenant_id == tenant_id).order_by(ShiftTemplate.id)):
         yield {"code": t.code, "name": t.name, "start_time": t.start_time.strftime("%H:%M"),
                "end_time": t.end_time.strftime("%H:%M"), "break_minutes": t.break_minutes}
 

@@ -11,12 +11,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import exists, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from probity.auth.permissions import Perm
 from probity.imports.engine import ImportContext
-from probity.imports.registry import Field, ImportKind, Row, register_kind
+from probity.imports.registry import Field, ImportKind, Row, register_kind, stream_rows
 from probity.imports.registry import parsers as p
 from probity.models import (
     Employee,
@@ -30,6 +31,8 @@ from probity.models import (
 from probity.models.base import utcnow
 
 # --- org units -------------------------------------------------------------------------------
+
+MAX_DEPTH = 1000  # a unit tree deeper than this is not a tree (the import refuses cycles)
 
 
 async def _units(session: AsyncSession, tenant_id: int) -> list[Any]:
@@ -91,23 +94,25 @@ async def apply_units(ctx: ImportContext) -> None:
 
 
 async def export_units(session: AsyncSession, tenant_id: int) -> AsyncIterator[dict[str, Any]]:
-    units = await _units(session, tenant_id)
-    code_of = {u.id: u.code for u in units}
-    # Parents first, so a file read top to bottom never names a unit before it exists.
-    depth: dict[int, int] = {}
-
-    def level(u: Any) -> int:
-        d, cur, seen = 0, u.parent_id, 0
-        while cur is not None and seen < 1000:
-            d, seen = d + 1, seen + 1
-            cur = next((x.parent_id for x in units if x.id == cur), None)
-        return d
-
-    for u in units:
-        depth[u.id] = level(u)
-    for u in sorted(units, key=lambda x: (depth[x.id], x.id)):
+    """Parents first (by depth, from a recursive query), so a file read top to bottom never
+    names a unit before it exists; streamed in batches with the parent's code joined."""
+    parent = aliased(OrgUnit)
+    outside = ~exists().where(parent.id == OrgUnit.parent_id, parent.tenant_id == tenant_id)
+    tree = (select(OrgUnit.id, literal(0).label("depth"))
+            .where(OrgUnit.tenant_id == tenant_id, OrgUnit.parent_id.is_(None) | outside)
+            .cte("unit_tree", recursive=True))
+    child = aliased(OrgUnit)
+    tree = tree.union_all(select(child.id, tree.c.depth + 1)
+                          .join(tree, child.parent_id == tree.c.id)
+                          .where(child.tenant_id == tenant_id, tree.c.depth < MAX_DEPTH))
+    q = (select(OrgUnit.code, OrgUnit.name, OrgUnit.kind, parent.code.label("parent_code"),
+                OrgUnit.max_concurrent)
+         .join(tree, tree.c.id == OrgUnit.id)
+         .outerjoin(parent, (parent.id == OrgUnit.parent_id) & (parent.tenant_id == tenant_id))
+         .order_by(tree.c.depth, OrgUnit.id))
+    async for u in stream_rows(session, q):
         yield {"code": u.code, "name": u.name, "kind": u.kind.value,
-               "parent_code": code_of.get(u.parent_id), "max_concurrent": u.max_concurrent}
+               "parent_code": u.parent_code, "max_concurrent": u.max_concurrent}
 
 
 register_kind(ImportKind(
@@ -163,10 +168,9 @@ async def export_positions(session: AsyncSession, tenant_id: int
                            ) -> AsyncIterator[dict[str, Any]]:
     """The tenant's own positions and the group-wide ones its employees hold."""
     used = select(Employee.position_id).where(Employee.tenant_id == tenant_id)
-    for row in (await session.execute(select(Position.code, Position.title, Position.grade)
-                                      .where((Position.tenant_id == tenant_id)
-                                             | Position.id.in_(used))
-                                      .order_by(Position.id))).all():
+    async for row in stream_rows(session, select(Position.code, Position.title, Position.grade)
+                                 .where((Position.tenant_id == tenant_id)
+                                        | Position.id.in_(used)).order_by(Position.id)):
         yield {"code": row.code, "title": row.title, "grade": row.grade}
 
 
@@ -269,19 +273,21 @@ async def apply_employees(ctx: ImportContext) -> None:
 
 async def export_employees(session: AsyncSession, tenant_id: int
                            ) -> AsyncIterator[dict[str, Any]]:
-    units = {u.id: u.code for u in await _units(session, tenant_id)}
-    positions = dict((await session.execute(select(Position.id, Position.code).where(
-        Position.id.in_(select(Employee.position_id).where(Employee.tenant_id == tenant_id))
-        ))).all())
-    rows = list((await session.scalars(select(Employee).where(Employee.tenant_id == tenant_id)
-                                       .order_by(Employee.id))).all())
-    nos = {e.id: e.employee_no for e in rows}
-    for e in rows:
+    """One streamed join (team, position and manager codes), never the table at once."""
+    manager = aliased(Employee)
+    q = (select(Employee.employee_no, Employee.name, Employee.email, Employee.phone,
+                Employee.hire_date, Employee.status, Employee.left_date,
+                OrgUnit.code.label("unit_code"), Position.code.label("position_code"),
+                manager.employee_no.label("manager_no"))
+         .outerjoin(OrgUnit, OrgUnit.id == Employee.org_unit_id)
+         .outerjoin(Position, Position.id == Employee.position_id)
+         .outerjoin(manager, manager.id == Employee.manager_id)
+         .where(Employee.tenant_id == tenant_id).order_by(Employee.id))
+    async for e in stream_rows(session, q):
         yield {"employee_no": e.employee_no, "name": e.name, "email": e.email,
                "phone": e.phone, "hire_date": e.hire_date.isoformat(),
-               "status": e.status.value, "org_unit_code": units.get(e.org_unit_id or 0),
-               "position_code": positions.get(e.position_id or 0),
-               "manager_no": nos.get(e.manager_id or 0),
+               "status": e.status.value, "org_unit_code": e.unit_code,
+               "position_code": e.position_code, "manager_no": e.manager_no,
                "left_date": e.left_date.isoformat() if e.left_date else None}
 
 
