@@ -18,7 +18,8 @@ from probity.webhooks.signing import generate_secret
 DEMO_URL = "http://127.0.0.1:8099/probity/events"  # `probity webhooks listen`
 DEMO_EVENTS = ["alert.created", "case.decided", "payment.flagged", "training.overdue",
                "employee.left"]
-DEMO_DESCRIPTION = ("演示：本机接收端（已停用）。启用方法：运行 probity webhooks listen --secret <签名密钥>，"
+DEMO_DESCRIPTION = ("演示：本机接收端（已停用）。启用方法：运行 "
+                    "probity webhooks listen --secret <签名密钥>，"
                     "设置 PROBITY_WEBHOOK_ALLOWED_NETWORKS='[\"127.0.0.1/32\"]' 后启用；"
                     "或改为贵司接收端的地址。")
 
