@@ -175,7 +175,7 @@ def test_the_source_is_read() -> None:
     assert "Skip to main content" in template_msgids()
     found = python_msgids()
     assert "a reason is required for every change of group standards" in found
-    assert "Required." in found  # import row errors (plan.error(row, column, msgid))
+    assert "Contains a NUL character." in found  # import row errors (plan.error(row, col, msgid))
     assert "{detail}" not in found
     assert "Payroll runs waiting for approval: {n}" in found  # marked with N_()
     assert {"case_status.", "decision."} <= template_prefixes()
