@@ -143,3 +143,32 @@ async def test_checkpoint_rule_holds_across_transactions(
     await append_entry(db, tenant_id, "test.event", {"n": "later"})
     assert await checkpoints() == 2
     assert (await verify_tenant(db, tenant_id)).ok
+
+
+async def test_postgres_checks_the_guessed_head(db: AsyncSession, dialect: str) -> None:
+    """On PostgreSQL an append takes one round trip when the head this process appended last
+    is still the head; a stale guess — another process appended since (the INSERT conflicts),
+    or the transaction that appended rolled back (the guess is ahead) — is caught and undone,
+    and the append lands on the true head."""
+    if dialect != "postgresql":
+        pytest.skip("PostgreSQL's pipelined append")
+    from probity.ledger import service
+
+    tenant_id = await _tenant_id(db)
+    conn = await db.connection()
+    key = (conn.sync_connection.engine.url, tenant_id)  # type: ignore[union-attr]
+    before = await _count(db, tenant_id)
+    async with db.begin_nested():  # a new savepoint: the transaction's own head cache misses
+        first = await append_entry(db, tenant_id, "test.event", {"n": 0}, checkpoint=False)
+    assert service._PG_HEADS[key][0] == first.seq
+    code = first.tenant_code
+    for n, guess in enumerate([(first.seq, first.entry_hash, code),  # right
+                               (first.seq - 1, "0" * 64, code),      # behind: conflicts
+                               (first.seq + 5, "1" * 64, code)],     # ahead: mismatches
+                              start=1):
+        service._PG_HEADS[key] = guess
+        async with db.begin_nested():
+            entry = await append_entry(db, tenant_id, "test.event", {"n": n}, checkpoint=False)
+        assert entry.seq == first.seq + n
+        assert await _count(db, tenant_id) == before + 1 + n
+    assert (await verify_tenant(db, tenant_id)).ok

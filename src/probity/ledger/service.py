@@ -512,6 +512,40 @@ _PG_ENTRIES = _pg_insert("ledger_entries", _ROW_KEYS)
 _PG_REFS = _pg_insert("ledger_refs", _REF_KEYS)
 
 
+_PG_SAVEPOINT = "SAVEPOINT probity_ledger_append"
+_PG_RELEASE = "RELEASE SAVEPOINT probity_ledger_append"
+_PG_ROLLBACK_TO = "ROLLBACK TO SAVEPOINT probity_ledger_append"
+# (database URL, tenant) → the head this process appended last: a guess, always checked.
+_PG_HEADS: dict[tuple[Any, int], tuple[int, str, str]] = {}
+
+
+async def _pg_run(driver: Any, statements: list[tuple[str, Any]]) -> list[Any]:
+    """Run the statements in one psycopg pipeline (one round trip): a list of parameter tuples
+    is an executemany. Returns each statement's first row (None for the others)."""
+    import psycopg
+
+    if isinstance(driver, psycopg.Connection):  # the chat writer's synchronous connection
+        cursors: list[Any] = []
+        with driver.pipeline(), driver.cursor() as many:
+            for sql, params in statements:
+                if isinstance(params, list):
+                    many.executemany(sql, params)
+                    cursors.append(None)
+                else:
+                    cursors.append(driver.execute(sql, params))
+        return [c.fetchone() if c is not None and c.description else None for c in cursors]
+    acursors: list[Any] = []
+    async with driver.pipeline(), driver.cursor() as amany:
+        for sql, params in statements:
+            if isinstance(params, list):
+                await amany.executemany(sql, params)
+                acursors.append(None)
+            else:
+                acursors.append(await driver.execute(sql, params))
+    return [await c.fetchone() if c is not None and c.description else None
+            for c in acursors]
+
+
 def _pg_start(tenant_id: int, found: Any) -> tuple[int, str, str]:
     if found is None:
         raise ValueError(f"no tenant {tenant_id}")
@@ -537,39 +571,50 @@ async def _append_pg(session: AsyncSession, conn: Any, driver: Any, tenant_id: i
     want_checkpoint = checkpoint and not known
     run: list[tuple[str, Any]] = []
     created: Any = None
-    sync_driver = isinstance(driver, psycopg.Connection)
+    first: list[tuple[str, Any]] = []
+    if head is None:
+        first += [(_PG_LOCK, (_LOCK_CLASS, tenant_id)), (_PG_HEAD, (tenant_id, tenant_id))]
+    if want_checkpoint:
+        first.append((_PG_CHECKPOINT_TIME, (tenant_id,)))
+    key = (conn.sync_connection.engine.url, tenant_id)
+    guess = _PG_HEADS.get(key) if head is None else None
+    done = False
     try:
-        if head is None or want_checkpoint:  # round trip 1
-            if head is None:
-                run += [(_PG_LOCK, (_LOCK_CLASS, tenant_id)), (_PG_HEAD, (tenant_id, tenant_id))]
-            if want_checkpoint:
-                run.append((_PG_CHECKPOINT_TIME, (tenant_id,)))
-            if sync_driver:
-                with driver.pipeline():
-                    cursors = [driver.execute(sql, args) for sql, args in run]
-                found = [c.fetchone() for c in cursors]
+        if guess is not None:
+            # One round trip: what this process appended last is most likely still the head.
+            # The INSERTs go behind a savepoint, the head is read after the lock in the same
+            # pipeline; any other head (another process appended: the INSERT conflicts, or
+            # this process's transaction rolled back) undoes them and takes the path below.
+            start = (guess[0] + 1, guess[1], guess[2])
+            rows, refs, new_head = build_rows(tenant_id, start, items, purgeable=purgeable)
+            inserts = [(_PG_ENTRIES, rows)] + ([(_PG_REFS, refs)] if refs else [])
+            try:
+                # The savepoint stays open when the guess was right (it ends with the
+                # transaction; releasing it would cost a round trip).
+                found = await _pg_run(driver, [*first, (_PG_SAVEPOINT, None), *inserts])
+            except psycopg.IntegrityError:
+                found = None
+            if found is not None and _pg_start(tenant_id, found[1]) == start:
+                done = True
+                run = [*first, *inserts]
+                created = found[2][0] if want_checkpoint and found[2] is not None else None
             else:
-                async with driver.pipeline():
-                    cursors = [await driver.execute(sql, args) for sql, args in run]
-                found = [await c.fetchone() for c in cursors]
-            if head is None:
-                start = _pg_start(tenant_id, found[1])
-            if want_checkpoint:
-                created = None if found[-1] is None else found[-1][0]
-        if head is not None:
-            start = (head[0] + 1, head[1], head[2])
-        rows, refs, new_head = build_rows(tenant_id, start, items, purgeable=purgeable)
-        inserts = [(_PG_ENTRIES, rows)] + ([(_PG_REFS, refs)] if refs else [])
-        run += inserts
-        if rows:  # round trip 2 (psycopg's executemany pipelines its rows)
-            if sync_driver:
-                with driver.pipeline(), driver.cursor() as cur:
-                    for sql, params in inserts:
-                        cur.executemany(sql, params)
-            else:
-                async with driver.pipeline(), driver.cursor() as acur:
-                    for sql, params in inserts:
-                        await acur.executemany(sql, params)
+                await _pg_run(driver, [(_PG_ROLLBACK_TO, None), (_PG_RELEASE, None)])
+        if not done:
+            if first:  # round trip 1: the lock, then the head; the checkpoint's time
+                found = await _pg_run(driver, first)
+                if head is None:
+                    start = _pg_start(tenant_id, found[1])
+                if want_checkpoint:
+                    last = found[-1]
+                    created = None if last is None else last[0]
+            if head is not None:
+                start = (head[0] + 1, head[1], head[2])
+            rows, refs, new_head = build_rows(tenant_id, start, items, purgeable=purgeable)
+            inserts = [(_PG_ENTRIES, rows)] + ([(_PG_REFS, refs)] if refs else [])
+            run = [*first, *inserts]
+            if rows:  # round trip 2 (psycopg's executemany pipelines its rows)
+                await _pg_run(driver, inserts)
     except psycopg.Error as exc:
         wrapper: type[sa_exc.DBAPIError] = sa_exc.DatabaseError
         if isinstance(exc, psycopg.IntegrityError):
@@ -577,6 +622,8 @@ async def _append_pg(session: AsyncSession, conn: Any, driver: Any, tenant_id: i
         elif isinstance(exc, psycopg.OperationalError):
             wrapper = sa_exc.OperationalError
         raise wrapper("ledger append", None, exc) from exc
+    if rows:
+        _PG_HEADS[key] = new_head
     # Statement counters and tracers listen for cursor events: tell them what ran.
     sync = conn.sync_connection
     dispatch = sync.dispatch if sync is not None else None
