@@ -94,6 +94,11 @@ async def test_bonus_base_from_salary_locked_by_hq_with_a_stated_fallback(
     assert f"no salary on file: base of grade {grade}" in new["reason"]
     csv = (await hr.get(f"/api/v1/performance/cycles/{cid}/bonus-list.csv")).content.decode()
     assert "base_source" in csv.splitlines()[0] and "grade_no_salary" in csv
+    # the file's reason is in the reader's language, composed from the frozen factors
+    assert f"无工资档案：按职级 {grade} 的基数" in csv and "合规分 100 ≥ 90：10% × 13000.00" in csv
+    en = (await hr.get(f"/api/v1/performance/cycles/{cid}/bonus-list.csv",
+                       headers={"Accept-Language": "en"})).content.decode()
+    assert "Compliance 100 ≥ 90: 10% × 13000.00; Base: 2 × monthly base salary 6500.00" in en
     # the frozen scorecard keeps the basis
     card = (await me.get("/api/v1/me/performance", params={"cycle_id": cid})).json()
     assert card["frozen"] and card["bonus"]["basis"]["source"] == "salary"

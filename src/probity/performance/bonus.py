@@ -11,6 +11,7 @@ was reversed on appeal.
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from decimal import Decimal
 from typing import Any
@@ -91,21 +92,43 @@ def _dec(value: Any) -> Decimal | None:
     return None if value is None else Decimal(str(value))
 
 
-def _row(line: BonusLine) -> list[object]:
+def reason_text(line: BonusLine, _: Callable[..., str]) -> str:
+    """The reason in the reader's language, composed from the line's frozen factors (the stored
+    `reason` is the API's stable English form)."""
+    pct = format((line.rate * 100).normalize(), "f")
+    if line.eligible:
+        text = _("Compliance {score} ≥ {threshold}: {pct}% × {base}", score=line.compliance_score,
+                 threshold=line.threshold, pct=pct, base=line.base)
+    else:
+        text = _("Compliance {score} < {threshold}: not eligible", score=line.compliance_score,
+                 threshold=line.threshold)
+    if line.base_source == "salary":
+        months = "?" if line.salary_months is None else format(line.salary_months.normalize(), "f")
+        text += "; " + _("Base: {months} × monthly base salary {salary}", months=months,
+                         salary=line.monthly_salary)
+    elif line.base_source == "grade_no_salary":
+        text += "; " + _("No salary on file: base of grade {grade}", grade=line.grade or "—")
+    if line.adjustment:
+        text += "; " + _("Bonus owed") + f" {line.adjustment}"
+    return text
+
+
+def _row(line: BonusLine, _: Callable[..., str]) -> list[object]:
     return [line.cycle_id, line.employee_no, line.name, line.team or "", line.grade or "",
             line.compliance_score, line.kpi_score, line.threshold, line.rate, line.base,
             line.base_source, "" if line.salary_months is None else line.salary_months,
             "" if line.monthly_salary is None else line.monthly_salary,
             "yes" if line.eligible else "no", line.amount, line.adjustment, line.total,
-            line.reason]
+            reason_text(line, _)]
 
 
-def bonus_csv(lines: list[BonusLine]) -> bytes:
-    """UTF-8 with a BOM, so Excel opens the Chinese names correctly."""
-    return to_csv(HEADER, (_row(x) for x in lines)).encode("utf-8")  # to_csv writes the BOM
+def bonus_csv(lines: list[BonusLine], _: Callable[..., str]) -> bytes:
+    """UTF-8 with a BOM, so Excel opens the Chinese names correctly. Columns are the API's field
+    names and codes (payroll systems read them); the reason is in the reader's language."""
+    return to_csv(HEADER, (_row(x, _) for x in lines)).encode("utf-8")  # to_csv writes the BOM
 
 
-def bonus_xlsx(lines: list[BonusLine], title: str) -> bytes:
+def bonus_xlsx(lines: list[BonusLine], title: str, _: Callable[..., str]) -> bytes:
     from openpyxl import Workbook
 
     wb = Workbook(write_only=True)
@@ -113,7 +136,7 @@ def bonus_xlsx(lines: list[BonusLine], title: str) -> bytes:
     ws.append(list(HEADER))
     for line in lines:
         ws.append([cell(v) if isinstance(v, str) else (float(v) if isinstance(v, Decimal)
-                                                       else v) for v in _row(line)])
+                                                       else v) for v in _row(line, _)])
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()

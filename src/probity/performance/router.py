@@ -7,11 +7,12 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from probity.auth.deps import CurrentPrincipal, Session, commit, require
 from probity.auth.permissions import Perm, Principal
+from probity.i18n import translator
 from probity.performance import awards, bonus, cycles, scorecards
 from probity.performance.errors import fail
 from probity.performance.penalties import penalty_settings
@@ -25,6 +26,7 @@ from probity.performance.schemas import (
     TemplateSave,
 )
 from probity.performance.scope import get_cycle
+from probity.web.render import locale_of
 
 router = APIRouter(prefix="/api/v1", tags=["performance"])
 Reader = Annotated[Principal, Depends(require(Perm.performance_read))]
@@ -90,16 +92,20 @@ async def bonus_list(cycle_id: int, session: Session, principal: Reader
 
 
 @router.get(P + "/cycles/{cycle_id}/bonus-list.csv")
-async def bonus_list_csv(cycle_id: int, session: Session, principal: Reader) -> Response:
+async def bonus_list_csv(cycle_id: int, request: Request, session: Session, principal: Reader
+                         ) -> Response:
     lines = await bonus.bonus_list(session, principal, cycle_id)
-    return Response(bonus.bonus_csv(lines), media_type="text/csv; charset=utf-8", headers={
+    return Response(bonus.bonus_csv(lines, translator(locale_of(request))),
+                    media_type="text/csv; charset=utf-8", headers={
         "Content-Disposition": f'attachment; filename="bonus-cycle-{cycle_id}.csv"'})
 
 
 @router.get(P + "/cycles/{cycle_id}/bonus-list.xlsx")
-async def bonus_list_xlsx(cycle_id: int, session: Session, principal: Reader) -> Response:
+async def bonus_list_xlsx(cycle_id: int, request: Request, session: Session, principal: Reader
+                          ) -> Response:
     lines = await bonus.bonus_list(session, principal, cycle_id)
-    return Response(bonus.bonus_xlsx(lines, f"cycle-{cycle_id}"),
+    xlsx = bonus.bonus_xlsx(lines, f"cycle-{cycle_id}", translator(locale_of(request)))
+    return Response(xlsx,
                     media_type="application/vnd.openxmlformats-officedocument."
                                "spreadsheetml.sheet",
                     headers={"Content-Disposition":
