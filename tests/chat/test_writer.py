@@ -448,3 +448,21 @@ def test_concurrent_http_sends_on_sqlite_all_stored(http_server: str) -> None:
     assert sorted(r.json()["seq"] for r in responses) == list(range(1, 49))
     history = customer.get(f"/api/v1/chat/conversations/{conv['id']}/messages").json()
     assert [m["seq"] for m in history] == list(range(1, 49))
+
+    # HTTP receipts take the writer's batched path too: concurrent ones all land, each
+    # answers with its side's seqs once stored, monotonic and capped at the last seq.
+    def receipt(n: int) -> httpx.Response:
+        with httpx.Client(base_url=http_server, timeout=30, cookies=cookies,
+                          headers={"X-CSRF-Token": csrf}) as c:
+            return c.post(f"/api/v1/chat/conversations/{conv['id']}/receipts",
+                          params={"read": n} if n % 2 else {"delivered": n})
+
+    with ThreadPoolExecutor(12) as pool:
+        answers = list(pool.map(receipt, [*range(1, 41), 99]))
+    assert [r.status_code for r in answers] == [200] * 41, [r.text for r in answers][:3]
+    for n, r in zip([*range(1, 41), 99], answers, strict=True):
+        got = r.json()
+        assert got["delivered"] >= min(n, 48) and got["delivered"] >= got["read"]
+        assert got["delivered"] <= 48 and got["read"] <= 48
+    state = customer.get(f"/api/v1/chat/conversations/{conv['id']}").json()
+    assert (state["customer_delivered_seq"], state["customer_read_seq"]) == (48, 48), state
