@@ -52,21 +52,18 @@ from probity.auth.permissions import Grant, Principal
 from probity.db import Database, sync_url
 from probity.migrate import upgrade
 from probity.models import (
-    Alert,
-    Case,
     Conversation,
     ConversationStatus,
     Customer,
     Employee,
     OrgUnit,
     Role,
-    RollupCube,
-    RollupHourly,
     Tenant,
 )
 
 ZONE = ZoneInfo("Asia/Shanghai")
 BANDS = ("lt3m", "3to12m", "1to3y", "gt3y")
+AGENTS_PER_TEAM = 20
 
 
 def fresh_database(url: str | None) -> str:
@@ -103,101 +100,149 @@ def build_org(url: str) -> dict[str, Any]:
                     tenant_id=sid, code=f"T{s}{t}", name=f"团队{s}-{t}", kind="team",
                     created_at=datetime.now(UTC)).returning(OrgUnit.id)).scalar_one()
                 teams.append((sid, tid))
+        employees: dict[int, list[int]] = {}
+        for n, (sid, tid) in enumerate(teams):
+            for i in range(AGENTS_PER_TEAM):
+                employees.setdefault(tid, []).append(c.execute(insert(Employee).values(
+                    tenant_id=sid, org_unit_id=tid, employee_no=f"E{n:02d}{i:03d}",
+                    name=f"坐席{n}-{i}", hire_date=date.today() - timedelta(days=45 * i + n),
+                    created_at=datetime.now(UTC)).returning(Employee.id)).scalar_one())
     eng.dispose()
-    return {"hq": hq, "subs": subs, "teams": teams}
+    return {"hq": hq, "subs": subs, "teams": teams, "employees": employees}
+
+
+def _raw_insert(url: str, table: str, columns: tuple[str, ...],
+                rows: list[tuple[Any, ...]]) -> None:
+    """Bulk insert with the driver's own `executemany` (no SQLAlchemy per-row work): on SQLite
+    datetimes and dates as SQLAlchemy stores them ('YYYY-MM-DD HH:MM:SS.ffffff', naive UTC;
+    'YYYY-MM-DD'), on PostgreSQL psycopg's COPY."""
+    if not rows:
+        return
+    if url.startswith("sqlite"):
+        import sqlite3
+
+        path = url.split("///", 1)[1]
+        con = sqlite3.connect(path)
+        fixed = [tuple(v.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+                       if isinstance(v, datetime) else v.isoformat()
+                       if isinstance(v, date) else v for v in r) for r in rows]
+        with con:
+            con.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
+                            f"({', '.join('?' * len(columns))})", fixed)
+        con.close()
+        return
+    import psycopg
+
+    dsn = sync_url(url).replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(dsn) as con, con.cursor() as cur, cur.copy(
+            f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        for r in rows:
+            copy.write_row(r)
 
 
 def fill_rollups(url: str, org: dict[str, Any], messages: int, days: int, seed: int = 1) -> int:
+    """The hourly rows N messages would leave, and the cube rows they feed (summed per team
+    and hour first: the day × hour and month grains do not depend on band or shift)."""
+    from probity.analytics.rollup import ALL_TEAMS, COUNTERS, CUBE_KEY
+
     rng = random.Random(seed)
+    gauss, rand = rng.gauss, rng.random
     end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     hours = days * 24
     shifts = (0, 1, 2)
     per_row = messages / (hours * len(org["teams"]) * len(BANDS) * len(shifts))
-    eng = create_engine(sync_url(url))
-    from probity.analytics.rollup import COUNTERS, CUBE_KEY, cube_keys
-
-    table = RollupHourly.__table__
-    rows: list[dict[str, Any]] = []
+    sd = per_row ** 0.5
+    ncnt = len(COUNTERS)
+    hourly: list[tuple[Any, ...]] = []
     cube: dict[tuple[Any, ...], list[int]] = {}
-    written = 0
     total = 0
-    with eng.begin() as c:
-        for h in range(hours):
-            at = end - timedelta(hours=hours - h)
-            local = at.astimezone(ZONE)
-            peak = local.weekday() >= 5 and 18 <= local.hour < 21
-            for sid, tid in org["teams"]:
-                for band in BANDS:
-                    for shift in shifts:
-                        m = max(0, int(rng.gauss(per_row, per_row ** 0.5)))
-                        total += m
-                        att = int(m * (0.09 if peak else 0.03) + rng.random())
-                        am = m // 2
-                        rows.append({"tenant_id": sid, "team_id": tid, "tenure_band": band,
-                                     "shift_id": shift, "hour": at, "local_dow": local.weekday(),
-                                     "local_hour": local.hour, "messages": m,
-                                     "agent_messages": am, "conversations": m // 6,
-                                     "attempts": att, "violations": att // 3, "blocks": att,
-                                     "contact_attempts": att // 2})
-                        for ck in cube_keys(sid, tid, band, local.date(), local.weekday(),
-                                            local.hour):
-                            acc = cube.get(ck)
-                            if acc is None:
-                                acc = cube[ck] = [0] * len(COUNTERS)
-                            r = rows[-1]
-                            for i, col in enumerate(COUNTERS):
-                                acc[i] += r[col]
-            if len(rows) >= 20_000:
-                c.execute(insert(table), rows)
-                written += len(rows)
-                rows = []
-        if rows:
-            c.execute(insert(table), rows)
-            written += len(rows)
-        items = [{**dict(zip(CUBE_KEY, k, strict=True)), **dict(zip(COUNTERS, v, strict=True))}
-                 for k, v in cube.items()]
-        for i in range(0, len(items), 20_000):
-            c.execute(insert(RollupCube.__table__), items[i:i + 20_000])
-    eng.dispose()
+
+    def add(key: tuple[Any, ...], vals: list[int]) -> None:
+        acc = cube.get(key)
+        if acc is None:
+            cube[key] = list(vals)
+        else:
+            for i in range(ncnt):
+                acc[i] += vals[i]
+
+    cols = ("tenant_id", "team_id", "tenure_band", "shift_id", "hour", "local_dow",
+            "local_hour", *COUNTERS)
+    for h in range(hours):
+        at = end - timedelta(hours=hours - h)
+        local = at.astimezone(ZONE)
+        dow, lh, day = local.weekday(), local.hour, local.date()
+        month = day.replace(day=1)
+        rate = 0.09 if dow >= 5 and 18 <= lh < 21 else 0.03
+        for sid, tid in org["teams"]:
+            team_sum = [0] * ncnt
+            for band in BANDS:
+                band_sum = [0] * ncnt
+                for shift in shifts:
+                    m = max(0, int(gauss(per_row, sd) + 0.5))
+                    total += m
+                    att = int(m * rate + rand())
+                    vals = [m, m // 2, m // 6, att, att // 3, att, att // 2]
+                    hourly.append((sid, tid, band, shift, at, dow, lh, *vals))
+                    for i in range(ncnt):
+                        band_sum[i] += vals[i]
+                add(("b", day, sid, tid, band, -1, -1), band_sum)
+                for i in range(ncnt):
+                    team_sum[i] += band_sum[i]
+            for key in (("d", day, sid, tid, "*", dow, lh), ("m", month, sid, tid, "*", dow, lh),
+                        ("D", day, sid, ALL_TEAMS, "*", dow, lh),
+                        ("M", month, sid, ALL_TEAMS, "*", dow, lh)):
+                add(key, team_sum)
+        if len(hourly) >= 200_000:
+            _raw_insert(url, "analytics_rollup_hourly", cols, hourly)
+            print(f"  … {h * 100 // hours}% of the hours", flush=True)
+            hourly = []
+    _raw_insert(url, "analytics_rollup_hourly", cols, hourly)
+    written = hours * len(org["teams"]) * len(BANDS) * len(shifts)
+    _raw_insert(url, "analytics_rollup_cube", (*CUBE_KEY, *COUNTERS),
+                [(*k, *v) for k, v in cube.items()])
     print(f"  rollup rows: {written:,} hourly, {len(cube):,} cube, for {total:,} messages",
           flush=True)
     return total
 
 
 def fill_alerts(url: str, org: dict[str, Any], alerts: int, days: int, seed: int = 2) -> None:
+    """`alerts` alert rows over `days` (2% finance, 3% customer reports, the rest screening),
+    a fifth as many cases (each linked to one alert; 80% decided), raw `executemany`."""
+    import json
+
     rng = random.Random(seed)
     now = datetime.now(UTC)
-    eng = create_engine(sync_url(url))
-    with eng.begin() as c:
-        rows = []
-        for i in range(alerts):
-            sid, tid = rng.choice(org["teams"])
-            at = now - timedelta(seconds=rng.randrange(days * 86400))
-            rows.append({"tenant_id": sid, "org_unit_id": tid, "sender_role": "customer",
-                         "decision": "block", "category": "contact", "categories": ["contact"],
-                         "severity": 3, "snippet": "***", "spans": [], "created_at": at,
-                         "source": "screening" if i % 50 else "finance"})
-            if len(rows) >= 20_000:
-                c.execute(insert(Alert.__table__), rows)
-                rows = []
-        if rows:
-            c.execute(insert(Alert.__table__), rows)
-        rows = []
-        for _ in range(alerts // 5):
-            sid, tid = rng.choice(org["teams"])
-            at = now - timedelta(seconds=rng.randrange(days * 86400))
-            decided = rng.random() < 0.8
-            rows.append({"tenant_id": sid, "org_unit_id": tid, "title": "基准案件",
-                         "status": "closed" if decided else "new", "severity": 3,
-                         "subject": "agent", "last_alert_at": at,
-                         "triage_due_at": at + timedelta(hours=2),
-                         "decision_due_at": at + timedelta(days=3), "created_at": at,
-                         "decision": rng.choice(["substantiated", "unsubstantiated"])
-                         if decided else None,
-                         "decided_at": at + timedelta(hours=rng.randrange(1, 72))
-                         if decided else None, "appeal_count": 0})
-        c.execute(insert(Case.__table__), rows)
-    eng.dispose()
+    emps = org.get("employees") or {}
+    cols = ("id", "tenant_id", "org_unit_id", "agent_employee_id", "sender_role", "decision",
+            "category", "categories", "severity", "snippet", "spans", "created_at", "source",
+            "subject")
+    cats, spans = json.dumps(["contact"]), json.dumps([])
+    rows: list[tuple[Any, ...]] = []
+    meta: list[tuple[int, int, int | None, datetime, str]] = []
+    for i in range(1, alerts + 1):
+        sid, tid = rng.choice(org["teams"])
+        agent = rng.choice(emps[tid]) if emps.get(tid) else None
+        at = now - timedelta(seconds=rng.randrange(days * 86400))
+        source = "finance" if i % 50 == 0 else "customer_report" if i % 33 == 0 else "screening"
+        rows.append((i, sid, tid, agent, "agent", "block", "contact", cats, 3, "***", spans, at,
+                     source, "agent"))
+        meta.append((sid, tid, agent, at, source))
+    _raw_insert(url, "alerts", cols, rows)
+    case_cols = ("id", "tenant_id", "org_unit_id", "agent_employee_id", "title", "status",
+                 "severity", "subject", "last_alert_at", "triage_due_at", "decision_due_at",
+                 "created_at", "decision", "decided_at", "appeal_count")
+    cases, links = [], []
+    picked = rng.sample(range(1, alerts + 1), alerts // 5)
+    for n, aid in enumerate(picked, start=1):
+        sid, tid, agent, at, _source = meta[aid - 1]
+        decided = rng.random() < 0.8
+        cases.append((n, sid, tid, agent, "基准案件", "closed" if decided else "new", 3, "agent",
+                       at, at + timedelta(hours=2), at + timedelta(days=3), at,
+                       rng.choice(["substantiated", "unsubstantiated"]) if decided else None,
+                       at + timedelta(hours=rng.randrange(1, 72)) if decided else None, 0))
+        links.append((n, n, aid, at))
+    _raw_insert(url, "cases", case_cols, cases)
+    _raw_insert(url, "case_alerts", ("id", "case_id", "alert_id", "created_at"), links)
 
 
 def existing_org(url: str) -> dict[str, Any]:
@@ -207,8 +252,12 @@ def existing_org(url: str) -> dict[str, Any]:
         teams = [(int(t), int(u)) for t, u in c.execute(text(
             "SELECT tenant_id, id FROM org_units WHERE code LIKE 'T%' ORDER BY id")).all()]
         subs = sorted({t for t, _u in teams})
+        employees: dict[int, list[int]] = {}
+        for eid, unit in c.execute(text(
+                "SELECT id, org_unit_id FROM employees WHERE employee_no LIKE 'E%' ORDER BY id")):
+            employees.setdefault(int(unit), []).append(int(eid))
     eng.dispose()
-    return {"hq": hq, "subs": subs, "teams": teams}
+    return {"hq": hq, "subs": subs, "teams": teams, "employees": employees}
 
 
 def existing_total(url: str) -> int:
@@ -429,6 +478,8 @@ def main() -> None:
                     "analytics_<dialect>, or analytics_send_<dialect> for --section send)")
     ap.add_argument("--reuse", help="a database URL this script built before: migrate it to "
                     "the head and time the dashboards again, without rebuilding the data")
+    ap.add_argument("--build-only", action="store_true",
+                    help="build the data (print its URL for --reuse) and stop")
     args = ap.parse_args()
     load_before = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     if args.reuse:
@@ -438,7 +489,7 @@ def main() -> None:
     else:
         url = fresh_database(args.database_url)
     dialect = "postgresql" if url.startswith("postgresql") else "sqlite"
-    print(f"{dialect}: building (load {load_before})", flush=True)
+    print(f"{dialect}: {url} (load {load_before})", flush=True)
     if not args.reuse:
         org = build_org(url)
     key = args.report_key or (f"analytics_send_{dialect}" if args.section == "send"
@@ -461,6 +512,8 @@ def main() -> None:
                 c.execute(text("ANALYZE"))
             eng.dispose()
         print(f"  data written in {time.perf_counter() - t:.0f} s", flush=True)
+        if args.build_only:
+            return
         results = asyncio.run(bench_dashboards(url, org, args.runs))
         lines += [f"Dashboards over rollups for {total:,} messages in {args.days} days "
                   f"({args.days * 24 * len(org['teams']) * 12:,} rollup rows: hour × 12 teams "

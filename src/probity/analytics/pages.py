@@ -76,15 +76,23 @@ async def assign_training(
                             f"&already={already}", status_code=303)
 
 
+PAGE = 100  # alerts per drill-down page
+
+
 @router.get("/analytics/alerts", response_class=HTMLResponse)
 async def drill_page(request: Request, session: Session, principal: Reader, f: Range,
                      dow: Annotated[int | None, Query(ge=0, le=6)] = None,
                      hour: Annotated[int | None, Query(ge=0, le=23)] = None,
                      band: Annotated[str | None, Query(max_length=8)] = None,
+                     before: Annotated[str | None, Query(max_length=60)] = None,
                      ) -> Response:
-    rows = await queries.drill(session, principal, f, dow=dow, hour=hour, band=band)
+    rows = await queries.drill(session, principal, f, dow=dow, hour=hour, band=band,
+                               limit=PAGE, before=queries.parse_cursor(before))
+    cell = {k: v for k, v in (("dow", dow), ("hour", hour), ("band", band)) if v is not None}
+    older = ({**f.params(), **cell, "before": queries.cursor_of(rows[-1])}
+             if len(rows) == PAGE else None)
     return render(request, "analytics/alerts.html", rows=rows, f=f, dow=dow, hour=hour,
-                  band=band, params=f.params())
+                  band=band, params=f.params(), older=older)
 
 
 @router.get("/analytics/outcome", response_class=HTMLResponse)

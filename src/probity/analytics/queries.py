@@ -11,7 +11,19 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    Integer,
+    Select,
+    and_,
+    cast,
+    func,
+    literal,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from probity.analytics.rollup import tenure_band, zones
@@ -294,64 +306,133 @@ def _cell_ranges(f: Filters, dow: int | None, hour: int | None
     return out
 
 
+BAND_DAYS: dict[str, tuple[int | None, int | None]] = {
+    "lt3m": (None, 91), "3to12m": (91, 365), "1to3y": (365, 1096), "gt3y": (1096, None)}
+
+
+def _band_clause(dialect: str, f: Filters, band: str) -> ColumnElement[bool]:
+    """An alert's agent in `band` on the alert's local day (as `tenure_band` computes it), in
+    SQL. PostgreSQL converts each time in the filter's zone; SQLite has no zones, so its local
+    day is UTC plus the zone's offset at the range's end (exact unless a daylight-saving change
+    falls inside the range — not the case in the product's zones)."""
+    if band == "none":
+        return or_(Alert.agent_employee_id.is_(None), Employee.hire_date.is_(None))
+    lo, hi = BAND_DAYS[band]
+    if dialect == "postgresql":
+        local = cast(func.timezone(f.zone.key, Alert.created_at), Date)
+
+        def before(days: int) -> Any:
+            return local.op("-")(literal(days, Integer))
+    else:
+        offset = datetime.combine(f.end, time(12), f.zone).utcoffset() or timedelta()
+        minutes = f"{int(offset.total_seconds() // 60):+d} minutes"
+
+        def before(days: int) -> Any:
+            return func.date(Alert.created_at, minutes, f"-{days} days")
+    # local day − hire date = d days: d < n  ⇔  hire date > local day − n days
+    out: list[ColumnElement[bool]] = [Alert.agent_employee_id.is_not(None)]
+    if hi is not None:
+        out.append(Employee.hire_date > before(hi))
+    if lo is not None:
+        out.append(Employee.hire_date <= before(lo))
+    return and_(*out)
+
+
+def parse_cursor(value: str | None) -> tuple[datetime, int] | None:
+    """A drill-down page's `before` cursor: '<ISO time>_<alert id>' of the last row shown."""
+    if not value:
+        return None
+    at, _sep, aid = value.rpartition("_")
+    try:
+        when = datetime.fromisoformat(at)
+        return (when if when.tzinfo else when.replace(tzinfo=UTC)), int(aid)
+    except ValueError:
+        raise InvalidInput("'before' is not a drill-down cursor", code="invalid_cursor",
+                           template="'{name}' is not a drill-down cursor",
+                           params={"name": "before"}) from None
+
+
+def cursor_of(row: dict[str, Any]) -> str:
+    return f"{row['at'].astimezone(UTC).isoformat()}_{row['id']}"
+
+
+DRILL_CHUNK = 13  # weekly intervals per statement: a quarter
+
+
 async def drill(session: AsyncSession, principal: Principal, f: Filters, *,
                 dow: int | None = None, hour: int | None = None, band: str | None = None,
-                team: int | None = None, limit: int = 200) -> list[dict[str, Any]]:
-    """The alerts behind a cell (weekday × hour, tenure band or team), newest first."""
+                team: int | None = None, limit: int = 100,
+                before: tuple[datetime, int] | None = None) -> list[dict[str, Any]]:
+    """The alerts behind a cell (weekday × hour, tenure band or team), newest first, one page
+    of `limit` after the keyset cursor `before` (the last row's time and id).
+
+    Two steps. The page's (time, id) keys come from the covering index
+    `ix_alerts_source_created_cover` (source, created_at, id, tenant, team, agent; migration
+    0030): a weekday/hour cell is one short interval per week, so each statement is a UNION
+    ALL of a quarter's interval range scans, newest quarter first, until the page is full —
+    no table rows are read to find them. Then the page's rows (with agent, team and case)
+    are read by id."""
     if dow is not None and not 0 <= dow <= 6:
         raise InvalidInput("weekday is 0 (Monday) to 6", code="invalid_cell")
     if hour is not None and not 0 <= hour <= 23:
         raise InvalidInput("hour is 0 to 23", code="invalid_cell")
     if band is not None and band not in (*TENURE_BANDS, "none"):
         raise InvalidInput("unknown tenure band", code="invalid_cell")
+    limit = max(1, min(limit, 500))
     scope = principal.scope(Perm.analytics_read)
     clauses: list[ColumnElement[bool]] = [
-        scope.filter(Alert.tenant_id, Alert.org_unit_id),
-        Alert.created_at >= f.utc_from, Alert.created_at < f.utc_to,
-        Alert.source == "screening"]
+        Alert.source == "screening", scope.filter(Alert.tenant_id, Alert.org_unit_id)]
     if f.tenant_path:
         clauses.append(Alert.tenant_id.in_(select(Tenant.id).where(
             Tenant.path.startswith(f.tenant_path, autoescape=True))))
     for t in (f.team_id, team):
         if t:
             clauses.append(Alert.org_unit_id == t)
-    ranges = _cell_ranges(f, dow, hour)
-    base = (select(Alert.id, Alert.created_at, Alert.decision, Alert.category, Alert.severity,
-                   Alert.sender_role, Alert.org_unit_id, Alert.conversation_id,
-                   Alert.agent_employee_id, Employee.name, Employee.hire_date,
-                   CaseAlert.case_id)
-            .outerjoin(Employee, Employee.id == Alert.agent_employee_id)
-            .outerjoin(CaseAlert, CaseAlert.alert_id == Alert.id)
-            .where(*clauses).order_by(Alert.created_at.desc(), Alert.id.desc()))
-    # A weekday/hour cell is one short interval per week: newest first, a quarter's intervals
-    # per query until the page is full (one OR over a whole year scans too much; one query per
-    # interval costs a round trip each).
-    newest = list(reversed(ranges)) if ranges is not None else []
-    stmts = ([base.where(or_(*(and_(Alert.created_at >= lo, Alert.created_at < hi)
-                                for lo, hi in newest[i:i + 13])))
-              for i in range(0, len(newest), 13)] if ranges is not None else [base])
-    units = dict((await session.execute(select(OrgUnit.id, OrgUnit.name))).all())
-    out: list[dict[str, Any]] = []
-    for stmt in stmts:
-        if band is None:
-            stmt = stmt.limit(limit - len(out))
-        _collect(out, (await session.execute(stmt)).all(), units, f, band, limit)
-        if len(out) >= limit:
+    if before is not None:
+        clauses.append(or_(Alert.created_at < before[0],
+                           and_(Alert.created_at == before[0], Alert.id < before[1])))
+    if band is not None:
+        clauses.append(_band_clause(session.get_bind().dialect.name, f, band))
+    ranges = _cell_ranges(f, dow, hour) or [(f.utc_from, f.utc_to)]
+    newest = [r for r in reversed(ranges) if before is None or r[0] <= before[0]]
+
+    def keys(lo: datetime, hi: datetime) -> Any:
+        stmt: Any = select(Alert.created_at.label("at"), Alert.id.label("id"))
+        if band is not None:
+            stmt = stmt.outerjoin(Employee, Employee.id == Alert.agent_employee_id)
+        return stmt.where(*clauses, Alert.created_at >= lo, Alert.created_at < hi)
+
+    ids: list[int] = []
+    for i in range(0, len(newest), DRILL_CHUNK):
+        parts = [keys(lo, hi) for lo, hi in newest[i:i + DRILL_CHUNK]]
+        union: Any = parts[0] if len(parts) == 1 else union_all(*parts)
+        sub = union.subquery() if len(parts) > 1 else None
+        page: Any = (select(sub.c.id).order_by(sub.c.at.desc(), sub.c.id.desc())
+                     if sub is not None else
+                     parts[0].with_only_columns(Alert.id)
+                     .order_by(Alert.created_at.desc(), Alert.id.desc()))
+        ids += [int(x) for x in (await session.scalars(page.limit(limit - len(ids)))).all()]
+        if len(ids) >= limit:
             break
-    return out
-
-
-def _collect(out: list[dict[str, Any]], rows: Any, units: dict[int, str], f: Filters,
-             band: str | None, limit: int) -> None:
+    if not ids:
+        return []
+    units = dict((await session.execute(select(OrgUnit.id, OrgUnit.name).where(
+        OrgUnit.id.in_(select(Alert.org_unit_id).where(Alert.id.in_(ids)))))).all())
+    rows = (await session.execute(
+        select(Alert.id, Alert.created_at, Alert.decision, Alert.category, Alert.severity,
+               Alert.sender_role, Alert.org_unit_id, Alert.conversation_id,
+               Alert.agent_employee_id, Employee.name, Employee.hire_date, CaseAlert.case_id)
+        .outerjoin(Employee, Employee.id == Alert.agent_employee_id)
+        .outerjoin(CaseAlert, CaseAlert.alert_id == Alert.id)
+        .where(Alert.id.in_(ids))
+        .order_by(Alert.created_at.desc(), Alert.id.desc()))).all()
+    out: list[dict[str, Any]] = []
     for (aid, at, decision, category, severity, role, unit, conv, agent, name, hired,
          case_id) in rows:
-        b = tenure_band(hired, at.astimezone(f.zone).date()) if agent else "none"
-        if band is not None and b != band:
-            continue
         out.append({"id": aid, "at": at, "decision": decision, "category": category,
                     "severity": severity, "sender_role": role,
                     "team": units.get(unit, "—") if unit else "—",
-                    "conversation_id": conv, "agent": name or "—", "tenure_band": b,
-                    "case_id": case_id})
-        if len(out) >= limit:
-            return
+                    "conversation_id": conv, "agent": name or "—",
+                    "tenure_band": tenure_band(hired, at.astimezone(f.zone).date())
+                    if agent else "none", "case_id": case_id})
+    return out

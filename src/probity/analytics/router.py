@@ -85,9 +85,14 @@ async def drill(session: Session, principal: Reader, f: Range,
                 dow: Annotated[int | None, Query(ge=0, le=6)] = None,
                 hour: Annotated[int | None, Query(ge=0, le=23)] = None,
                 band: Annotated[str | None, Query(max_length=8)] = None,
+                limit: Annotated[int, Query(ge=1, le=500)] = 100,
+                before: Annotated[str | None, Query(max_length=60)] = None,
                 ) -> list[dict[str, Any]]:
-    """The alerts behind a cell: weekday/hour, tenure band and/or team (`team`)."""
-    return await queries.drill(session, principal, f, dow=dow, hour=hour, band=band)
+    """The alerts behind a cell: weekday/hour, tenure band and/or team (`team`), newest
+    first, `limit` a page; the next page passes `before` = the last row's `at` and `id` as
+    '<at>_<id>' (keyset pagination)."""
+    return await queries.drill(session, principal, f, dow=dow, hour=hour, band=band,
+                               limit=limit, before=queries.parse_cursor(before))
 
 
 @router.get("/findings")
