@@ -34,6 +34,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import exc as sa_exc
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -282,24 +283,71 @@ def _sqlite_plan(dialect: Any, model: Any, key: tuple[str, ...]
                                   for n in names]
 
 
+def _upserts_on(con: sqlite3.Connection,
+                       work: list[tuple[str, list[tuple[Any, ...]]]]) -> None:
+    """The grouped upserts, one `executemany` each — on the connection's own thread (the
+    chat writer's synchronous sqlite3 connection, or aiosqlite's driver thread)."""
+    for sql, params in work:
+        if len(params) == 1:
+            con.execute(sql, params[0])
+        else:
+            con.executemany(sql, params)
+
+
 async def _sqlite_upserts(session: AsyncSession, hourly: list[dict[str, Any]],
                           cube: list[dict[str, Any]]) -> None:
     """The two grouped upserts on SQLite, straight to the driver inside the session's
-    transaction: one `executemany` each. Through SQLAlchemy's aiosqlite adapter a statement
-    costs three thread hand-offs (cursor, execute, close) and ~0.2 ms of CPU; with one-message
-    batches that doubled the hook's cost (benchmarks/analytics.py, send path)."""
+    transaction: on the chat writer's synchronous sqlite3 connection (`db.make_direct_engine`)
+    called directly; on aiosqlite in ONE hop to its thread (both statements in one function;
+    through SQLAlchemy's adapter a statement costs three thread hand-offs and ~0.2 ms of CPU,
+    which with one-message batches doubled the hook's cost — benchmarks/analytics.py).
+
+    Correctness of bypassing SQLAlchemy here: the statements run on the very connection and
+    transaction of `session` (its `BEGIN` has been issued: `session.connection()`), so they
+    commit or roll back with the batch's messages; `take_write_gate` queues for the SQLite
+    write gate first unless the transaction has written already (then it holds the gate:
+    the chat writer since its message insert) — needed when another caller records events;
+    the parameters go through the same bind processors SQLAlchemy would use (identical
+    stored keys); cursor-event listeners
+    (statement counters, tracing) are told what ran; driver errors are raised as
+    SQLAlchemy's exception classes, so callers see what they would see through the ORM."""
+    from probity.db import WROTE, take_write_gate
+
     conn = await session.connection()
     if not _SQLITE_PLANS:
         _SQLITE_PLANS.extend((_sqlite_plan(conn.dialect, RollupHourly, HOURLY_KEY),
                               _sqlite_plan(conn.dialect, RollupCube, CUBE_KEY)))
+    sync = conn.sync_connection
+    if sync is None or not sync.info.get(WROTE):
+        # (a transaction that has written holds the gate already: skip the gate's look-up,
+        # which resolves the database path)
+        await take_write_gate(conn)
     raw: Any = (await conn.get_raw_connection()).driver_connection
-    for (sql, names, procs), rows in zip(_SQLITE_PLANS, (hourly, cube), strict=True):
-        params = [tuple(p(r[n]) if p is not None else r[n]
-                        for n, p in zip(names, procs, strict=True)) for r in rows]
+    work = [(sql, [tuple(p(r[n]) if p is not None else r[n]
+                         for n, p in zip(names, procs, strict=True)) for r in rows])
+            for (sql, names, procs), rows in zip(_SQLITE_PLANS, (hourly, cube), strict=True)]
+    try:
         if isinstance(raw, sqlite3.Connection):  # the chat writer's synchronous connection
-            raw.executemany(sql, params)
-        else:  # aiosqlite
-            await raw.executemany(sql, params)
+            _upserts_on(raw, work)
+        elif callable(getattr(raw, "_execute", None)) and isinstance(
+                getattr(raw, "_conn", None), sqlite3.Connection):  # aiosqlite: one hop
+            await raw._execute(_upserts_on, raw._conn, work)
+        else:  # not aiosqlite's thread wrapper: one awaited executemany per statement
+            for sql, params in work:
+                await raw.executemany(sql, params)
+    except sqlite3.Error as exc:
+        wrapper: type[sa_exc.DBAPIError] = sa_exc.DatabaseError
+        if isinstance(exc, sqlite3.IntegrityError):
+            wrapper = sa_exc.IntegrityError
+        elif isinstance(exc, sqlite3.OperationalError):
+            wrapper = sa_exc.OperationalError
+        raise wrapper("analytics rollup upsert", None, exc) from exc
+    dispatch = sync.dispatch if sync is not None else None
+    if dispatch is not None and (dispatch.before_cursor_execute
+                                 or dispatch.after_cursor_execute):
+        for sql, params in work:
+            dispatch.before_cursor_execute(sync, None, sql, params, None, True)
+            dispatch.after_cursor_execute(sync, None, sql, params, None, True)
 
 
 async def record_events(session: AsyncSession, events: Sequence[Event]) -> None:
