@@ -159,4 +159,10 @@ async def seed_analytics(session: AsyncSession, *, today: date | None = None, we
             conv.status = ConversationStatus.closed
         sent += len(sends)
     await session.flush()
+    # Agents on shift (the per-agent-hour rates) from the rota the attendance seed wrote.
+    from probity.analytics.staffing import refresh
+
+    for tid in (await session.scalars(select(Tenant.id).where(
+            Tenant.path.startswith(ecom.path)))).all():
+        await refresh(session, int(tid), first, today + timedelta(days=1))
     return sent

@@ -12,13 +12,15 @@ CHARTS = ("heatmap", "tenure", "league", "subsidiaries", "trends", "findings", "
 
 RATE_COLS = ("messages", "agent_messages", "conversations", "attempts", "violations", "blocks",
              "contact_attempts", "attempt_rate", "violation_rate", "attempts_per_conversation")
+# Volumes from the rota: agent-hours on shift and the rates per agent-hour (heat-map, league).
+STAFF_COLS = ("agent_hours", "attempts_per_agent_hour", "violations_per_agent_hour")
 
 
 def table(chart: str, data: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
     """(header, rows) of one chart's data (the JSON the chart is drawn from)."""
     if chart == "heatmap":
-        header = ["local_weekday", "local_hour", *RATE_COLS]
-        rows = [[c["local_dow"], c["local_hour"], *(c.get(k) for k in RATE_COLS)]
+        header = ["local_weekday", "local_hour", *RATE_COLS, *STAFF_COLS]
+        rows = [[c["local_dow"], c["local_hour"], *(c.get(k) for k in (*RATE_COLS, *STAFF_COLS))]
                 for c in sorted(data["cells"], key=lambda c: (c["local_dow"], c["local_hour"]))]
     elif chart == "tenure":
         header = ["tenure_band", *RATE_COLS, "ci_low", "ci_high"]
@@ -26,9 +28,9 @@ def table(chart: str, data: dict[str, Any]) -> tuple[list[str], list[list[Any]]]
                 for b in data["bands"]]
     elif chart in ("league", "subsidiaries"):
         key = "teams" if chart == "league" else "subsidiaries"
-        header = ["name", "tenant_id", *RATE_COLS, "ci_low", "ci_high"]
+        header = ["name", "tenant_id", *RATE_COLS, "ci_low", "ci_high", *STAFF_COLS]
         rows = [[r["name"], r["tenant_id"], *(r.get(k) for k in RATE_COLS), r["ci_low"],
-                 r["ci_high"]] for r in data[key]]
+                 r["ci_high"], *(r.get(k) for k in STAFF_COLS)] for r in data[key]]
     elif chart == "trends":
         header = ["day", *RATE_COLS]
         rows = [[d["day"], *(d.get(k) for k in RATE_COLS)] for d in data["days"]]

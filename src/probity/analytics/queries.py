@@ -31,13 +31,23 @@ from probity.analytics.stats import wilson
 from probity.auth.permissions import Perm, Principal
 from probity.auth.scoping import tenant_in_scope
 from probity.errors import InvalidInput
-from probity.models import Alert, CaseAlert, Employee, OrgUnit, RollupCube, RollupHourly, Tenant
+from probity.models import (
+    Alert,
+    CaseAlert,
+    Employee,
+    OrgUnit,
+    RollupCube,
+    RollupHourly,
+    StaffingCube,
+    Tenant,
+)
 from probity.models.analytics import TENURE_BANDS
 
 MAX_DAYS = 400
 DEFAULT_DAYS = 90
 R = RollupHourly
 C = RollupCube
+S = StaffingCube
 
 
 @dataclass(frozen=True)
@@ -132,16 +142,20 @@ def where(principal: Principal, f: Filters) -> ColumnElement[bool]:
 
 
 def cube_where(principal: Principal, f: Filters, grain: str,
-               periods: ColumnElement[bool] | None = None) -> ColumnElement[bool]:
+               periods: ColumnElement[bool] | None = None, model: Any = None
+               ) -> ColumnElement[bool]:
+    """The rows of one grain of the rollup cube (or of the staffing cube, `model`) in the
+    range and the caller's scope."""
+    m: Any = model if model is not None else C
     scope = principal.scope(Perm.analytics_read)
     clauses: list[ColumnElement[bool]] = [
-        C.grain == grain, scope.filter(C.tenant_id, C.team_id),
-        periods if periods is not None else and_(C.period >= f.start, C.period <= f.end)]
+        m.grain == grain, scope.filter(m.tenant_id, m.team_id),
+        periods if periods is not None else and_(m.period >= f.start, m.period <= f.end)]
     if f.tenant_path:
-        clauses.append(C.tenant_id.in_(select(Tenant.id).where(
+        clauses.append(m.tenant_id.in_(select(Tenant.id).where(
             Tenant.path.startswith(f.tenant_path, autoescape=True))))
     if f.team_id:
-        clauses.append(C.team_id == f.team_id)
+        clauses.append(m.team_id == f.team_id)
     return and_(*clauses)
 
 
@@ -207,15 +221,26 @@ async def totals(session: AsyncSession, principal: Principal, f: Filters) -> dic
     return rates(acc)
 
 
-def _heat_parts(principal: Principal, f: Filters, month_grain: str, day_grain: str
-                ) -> list[ColumnElement[bool]]:
+def _heat_parts(principal: Principal, f: Filters, month_grain: str, day_grain: str,
+                model: Any = C) -> list[ColumnElement[bool]]:
     months, edges = month_split(f.start, f.end)
     parts = []
     if months:
-        parts.append(cube_where(principal, f, month_grain, C.period.in_(months)))
+        parts.append(cube_where(principal, f, month_grain, model.period.in_(months), model))
     for lo, hi in edges:
-        parts.append(cube_where(principal, f, day_grain, and_(C.period >= lo, C.period <= hi)))
+        parts.append(cube_where(principal, f, day_grain,
+                                and_(model.period >= lo, model.period <= hi), model))
     return parts
+
+
+def per_agent_hour(d: dict[str, Any], agent_hours: int) -> dict[str, Any]:
+    """Rates per agent-hour on shift (the rota's people on shift, summed over the hours):
+    a busy hour with more staff on the rota is not riskier for having more attempts."""
+    d["agent_hours"] = agent_hours
+    d["attempts_per_agent_hour"] = round(d["attempts"] / agent_hours, 6) if agent_hours else None
+    d["violations_per_agent_hour"] = (round(d["violations"] / agent_hours, 6)
+                                      if agent_hours else None)
+    return d
 
 
 def heat_grains(principal: Principal, f: Filters) -> tuple[str, str]:
@@ -238,7 +263,17 @@ async def heatmap(session: AsyncSession, principal: Principal, f: Filters) -> di
                                 **dict.fromkeys(SUMS, 0)})
             for c in SUMS:
                 a[c] += int(r[c])
-    cells = [rates(acc[k]) for k in sorted(acc)]
+    staff: dict[tuple[int, int], int] = {}
+    for part in _heat_parts(principal, f, month_grain, day_grain, S):
+        stmt: Select[Any] = select(S.local_dow, S.local_hour,  # type: ignore[assignment]
+                                   func.sum(S.agent_hours).label("n"))
+        for r in await _grouped(session, stmt.where(part).group_by(S.local_dow,
+                                                                   S.local_hour)):
+            k = (int(r["local_dow"]), int(r["local_hour"]))
+            staff[k] = staff.get(k, 0) + int(r["n"] or 0)
+    for k in staff:
+        acc.setdefault(k, {"local_dow": k[0], "local_hour": k[1], **dict.fromkeys(SUMS, 0)})
+    cells = [per_agent_hour(rates(acc[k]), staff.get(k, 0)) for k in sorted(acc)]
     return {"cells": cells, "filters": f.params()}
 
 
@@ -258,12 +293,18 @@ async def by_tenure(session: AsyncSession, principal: Principal, f: Filters) -> 
 async def league(session: AsyncSession, principal: Principal, f: Filters) -> dict[str, Any]:
     teams = await _grouped(session, select(C.team_id, C.tenant_id, *_sums())
                            .where(cube_where(principal, f, "b")).group_by(C.team_id, C.tenant_id))
+    staff = {(int(t), int(u)): int(n or 0) for t, u, n in (await session.execute(
+        select(S.tenant_id, S.team_id, func.sum(S.agent_hours))
+        .where(cube_where(principal, f, "b", model=S)).group_by(S.tenant_id, S.team_id))).all()}
+    seen = {(int(r["tenant_id"]), int(r["team_id"])) for r in teams}
+    teams += [{"team_id": u, "tenant_id": t, **dict.fromkeys(SUMS, 0)}
+              for t, u in staff if (t, u) not in seen]
     unit_names = dict((await session.execute(select(OrgUnit.id, OrgUnit.name))).all())
     tenants = {t.id: t for t in (await session.scalars(select(Tenant))).all()}
     per_sub: dict[int, dict[str, Any]] = {}
     team_rows = []
     for r in teams:
-        rates(r)
+        per_agent_hour(rates(r), staff.get((int(r["tenant_id"]), int(r["team_id"])), 0))
         lo, hi = wilson(int(r["violations"]), int(r["agent_messages"]))
         t = tenants.get(r["tenant_id"])
         r.update(name=unit_names.get(r["team_id"], "—"), tenant_name=t.name if t else "—",
@@ -271,12 +312,13 @@ async def league(session: AsyncSession, principal: Principal, f: Filters) -> dic
         team_rows.append(r)
         parts = [int(p) for p in (t.path if t else "").strip("/").split("/") if p]
         sub = parts[1] if len(parts) > 1 else (parts[0] if parts else r["tenant_id"])
-        acc = per_sub.setdefault(sub, {"tenant_id": sub, **dict.fromkeys(SUMS, 0)})
+        acc = per_sub.setdefault(sub, {"tenant_id": sub, "staff": 0, **dict.fromkeys(SUMS, 0)})
         for c in SUMS:
             acc[c] += int(r[c])
+        acc["staff"] += int(r["agent_hours"])
     subs = []
     for sub, acc in per_sub.items():
-        rates(acc)
+        per_agent_hour(rates(acc), int(acc.pop("staff")))
         lo, hi = wilson(int(acc["violations"]), int(acc["agent_messages"]))
         acc.update(name=tenants[sub].name if sub in tenants else "—", ci_low=round(lo, 6),
                    ci_high=round(hi, 6))

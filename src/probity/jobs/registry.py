@@ -52,6 +52,7 @@ TASK_MODULES: list[str] = [
     "probity.attendance.tasks",
     "probity.payroll.tasks",
     "probity.training.tasks",
+    "probity.analytics.tasks",
     "probity.performance.tasks",
     "probity.imports.tasks",
     "probity.webhooks.tasks",

@@ -1,7 +1,13 @@
 """All ORM models, one module per domain. Importing this package registers every table."""
 
 from probity.models.alerts import Alert
-from probity.models.analytics import MonitoringRule, QaReview, RollupCube, RollupHourly
+from probity.models.analytics import (
+    MonitoringRule,
+    QaReview,
+    RollupCube,
+    RollupHourly,
+    StaffingCube,
+)
 from probity.models.attendance import (
     AttendanceException,
     LeaveBalance,
@@ -222,6 +228,7 @@ __all__ = [
     "RoleAssignment",
     "RollupCube",
     "RollupHourly",
+    "StaffingCube",
     "RunStatus",
     "SalaryAssignment",
     "SalaryStructure",

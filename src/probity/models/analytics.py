@@ -84,6 +84,26 @@ class RollupCube(Base):
     contact_attempts: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class StaffingCube(Base):
+    """Agents on shift, from the rota (`shift_assignments`): for each hour, the number of
+    people whose shift overlaps it — summed over a cell it is agent-hours on shift, the
+    denominator of the "per agent on shift" rates. Recomputed per local day from the rota
+    (`analytics.staffing.refresh`), never incremented. Grains as in `RollupCube` without the
+    tenure band: ``b`` local day per team (`local_dow` = `local_hour` = -1), ``d`` local day ×
+    hour per team, ``m`` local month × weekday × hour per team, ``D`` / ``M`` the same with
+    every team of the tenant summed (`team_id` = -1)."""
+
+    __tablename__ = "analytics_staffing_cube"
+
+    grain: Mapped[str] = mapped_column(String(1), primary_key=True)
+    period: Mapped[date] = mapped_column(Date, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    local_dow: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    local_hour: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    agent_hours: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class MonitoringRule(IdMixin, TimestampMixin, Base):
     """A time-boxed measure for a window and/or cohort, usually acted on from a finding."""
 

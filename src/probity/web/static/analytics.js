@@ -31,24 +31,30 @@ function heatmap() {
   const select = document.getElementById("heat-metric");
   // Attempt rate: warn/block per message (any sender); violation rate: the agents' own
   // warn/block per agent message.
+  // Attempts per agent-hour: attempts over the rota's agent-hours on shift in the cell.
   const draw = (metric) => {
     const violation = metric === "violation_rate";
+    const perHour = metric === "attempts_per_agent_hour";
+    const fmt = perHour ? (v) => (v === null || v === undefined ? "—" : v.toFixed(2)) : pct;
     const values = cells.map((c) => [c.local_hour, c.local_dow, c[metric] ?? 0,
-      violation ? c.agent_messages : c.messages, violation ? c.violations : c.attempts]);
+      violation ? c.agent_messages : perHour ? c.agent_hours : c.messages,
+      violation ? c.violations : c.attempts]);
     const max = Math.max(0.0001, ...values.map((v) => v[2]));
-    const rate = violation ? labels.violation_rate : labels.attempt_rate;
+    const rate = violation ? labels.violation_rate
+      : perHour ? labels.attempts_per_agent_hour : labels.attempt_rate;
     const events = violation ? labels.violations : labels.attempts;
-    const volume = violation ? labels.agent_messages : labels.messages;
+    const volume = violation ? labels.agent_messages
+      : perHour ? labels.agent_hours : labels.messages;
     chart.setOption({
       tooltip: {
         formatter: (p) => `${labels.days[p.value[1]]} ${hours[p.value[0]]}:00<br>` +
-          `${rate}: ${pct(p.value[2])}<br>${events}: ${p.value[4]} / ${volume}: ${p.value[3]}`,
+          `${rate}: ${fmt(p.value[2])}<br>${events}: ${p.value[4]} / ${volume}: ${p.value[3]}`,
       },
       grid: { left: 40, right: 10, top: 10, bottom: 60 },
       xAxis: { type: "category", data: hours, splitArea: { show: true } },
       yAxis: { type: "category", data: labels.days, splitArea: { show: true } },
       visualMap: { min: 0, max, calculable: true, orient: "horizontal", left: "center",
-        bottom: 0, formatter: (v) => pct(v) },
+        bottom: 0, formatter: (v) => fmt(v) },
       series: [{ type: "heatmap", name: rate, data: values,
         emphasis: { itemStyle: { borderWidth: 1 } } }],
     });
