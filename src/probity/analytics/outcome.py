@@ -82,7 +82,7 @@ async def outcome(session: AsyncSession, principal: Principal, f: Filters) -> di
         completed = sum(1 for r in rows if (r[0], r[1]) in pairs)
     screening_attempts = int(tot["attempts"])  # one screening alert per warn/block (rollups)
     case_where = _in(principal, f, Case.tenant_id, Case.org_unit_id, Case.created_at)
-    # One index-only pass over the range's cases (`ix_cases_outcome`, migration 0030): counts
+    # One index-only pass over the range's cases (`ix_cases_outcome`, migration 0031): counts
     # by decision, status, assignee and whether decided — decided, substantiated, workload
     # and the median's denominator all come from these few groups.
     decided_flag = Case.decided_at.is_not(None).label("decided")

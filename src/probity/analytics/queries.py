@@ -426,7 +426,7 @@ async def drill(session: AsyncSession, principal: Principal, f: Filters, *,
 
     Two steps. The page's (time, id) keys come from the covering index
     `ix_alerts_source_created_cover` (source, created_at, id, tenant, team, agent; migration
-    0030): a weekday/hour cell is one short interval per week, so each statement is a UNION
+    0031): a weekday/hour cell is one short interval per week, so each statement is a UNION
     ALL of a quarter's interval range scans, newest quarter first, until the page is full —
     no table rows are read to find them. Then the page's rows (with agent, team and case)
     are read by id."""

@@ -6,8 +6,8 @@ first by (created_at, id): `ix_alerts_source_created_cover` answers the range, t
 `ix_alerts_source_created` (its prefix). The outcome dashboard counts cases by decision,
 status and assignee and takes the median time to decision from `ix_cases_outcome` alone.
 
-Revision ID: 0030
-Revises: 0029
+Revision ID: 0031
+Revises: 0030
 """
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0030"
-down_revision: str | None = "0029"
+revision: str = "0031"
+down_revision: str | None = "0030"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
