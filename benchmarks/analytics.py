@@ -58,6 +58,7 @@ from probity.models import (
     Employee,
     OrgUnit,
     Role,
+    ShiftTemplate,
     Tenant,
 )
 
@@ -243,6 +244,62 @@ def fill_alerts(url: str, org: dict[str, Any], alerts: int, days: int, seed: int
         links.append((n, n, aid, at))
     _raw_insert(url, "cases", case_cols, cases)
     _raw_insert(url, "case_alerts", ("id", "case_id", "alert_id", "created_at"), links)
+
+
+def fill_rota(url: str, org: dict[str, Any], days: int) -> int:
+    """A rota for every benchmark agent over `days` (6 days a week, 8-hour shifts at 08:00,
+    12:00 or 16:00 local, by agent), raw `executemany`/COPY; then the staffing cube from it
+    through `analytics.staffing.refresh` (the product's own code) per subsidiary."""
+    from datetime import time as dtime
+
+    from probity.analytics.staffing import refresh
+
+    eng = create_engine(sync_url(url))
+    templates: dict[tuple[int, int], int] = {}
+    with eng.begin() as c:
+        for sid in org["subs"]:
+            for k, hour in enumerate((8, 12, 16)):
+                templates[(sid, k)] = c.execute(insert(ShiftTemplate).values(
+                    tenant_id=sid, code=f"S{k}", name=f"班次{k}", start_time=dtime(hour),
+                    end_time=dtime((hour + 8) % 24), break_minutes=0,
+                    created_at=datetime.now(UTC)).returning(ShiftTemplate.id)).scalar_one()
+    eng.dispose()
+    today = datetime.now(ZONE).date()
+    rows: list[tuple[Any, ...]] = []
+    n = 0
+    cols = ("tenant_id", "org_unit_id", "employee_id", "template_id", "day", "starts_at",
+            "ends_at", "created_at")
+    now = datetime.now(UTC)
+    for sid, tid in org["teams"]:
+        for i, emp in enumerate(org["employees"].get(tid, [])):
+            k = i % 3
+            for d in range(days + 1):
+                day = today - timedelta(days=days - d)
+                if (day.toordinal() + i) % 7 == 0:
+                    continue  # a day off a week
+                start = datetime.combine(day, dtime(8 + 4 * k), ZONE)
+                rows.append((sid, tid, emp, templates[(sid, k)], day, start,
+                             start + timedelta(hours=8), now))
+        if len(rows) >= 100_000:
+            _raw_insert(url, "shift_assignments", cols, rows)
+            n += len(rows)
+            rows = []
+    _raw_insert(url, "shift_assignments", cols, rows)
+    n += len(rows)
+
+    async def staff() -> None:
+        db = Database(url)
+        async with db.sessionmaker() as s:
+            for sid in org["subs"]:
+                await refresh(s, sid, today - timedelta(days=days), today + timedelta(days=1))
+            await s.commit()
+        await db.dispose()
+
+    t = time.perf_counter()
+    asyncio.run(staff())
+    print(f"  rota: {n:,} shift assignments; staffing cube refreshed in "
+          f"{time.perf_counter() - t:.0f} s", flush=True)
+    return n
 
 
 def existing_org(url: str) -> dict[str, Any]:
@@ -478,6 +535,8 @@ def main() -> None:
                     "analytics_<dialect>, or analytics_send_<dialect> for --section send)")
     ap.add_argument("--reuse", help="a database URL this script built before: migrate it to "
                     "the head and time the dashboards again, without rebuilding the data")
+    ap.add_argument("--add-rota", action="store_true",
+                    help="with --reuse: add the rota and staffing cube (built before they existed)")
     ap.add_argument("--build-only", action="store_true",
                     help="build the data (print its URL for --reuse) and stop")
     args = ap.parse_args()
@@ -503,9 +562,12 @@ def main() -> None:
         t = time.perf_counter()
         if args.reuse:
             total = existing_total(url)
+            if args.add_rota:
+                fill_rota(url, org, args.days)
         else:
             total = fill_rollups(url, org, args.messages, args.days)
             fill_alerts(url, org, args.alerts, args.days)
+            fill_rota(url, org, args.days)
         if dialect == "postgresql":
             eng = create_engine(sync_url(url))
             with eng.connect().execution_options(isolation_level="AUTOCOMMIT") as c:

@@ -69,13 +69,16 @@ async def test_outcome_figures_on_known_answers(as_user: Any, db: AsyncSession) 
     db.add_all([CaseAlert(case_id=cases[0].id, alert_id=complaint_a.id, created_at=AT),
                 CaseAlert(case_id=cases[2].id, alert_id=complaint_b.id, created_at=AT)])
     # The rollups saw the three screening attempts in 12 conversations (the day × band row
-    # and the tenant-level day × hour row the hook writes with it).
+    # and the tenant-level day × hour and month rows the hook writes with it).
     counts = {"messages": 60, "agent_messages": 30, "conversations": 12, "attempts": 3,
               "violations": 0, "blocks": 3, "contact_attempts": 3}
     db.add(RollupCube(grain="b", period=DAY, tenant_id=ecom.id, team_id=agent.org_unit_id or 0,
                       tenure_band="1to3y", local_dow=-1, local_hour=-1, **counts))
     db.add(RollupCube(grain="D", period=DAY, tenant_id=ecom.id, team_id=ALL_TEAMS,
                       tenure_band="*", local_dow=DAY.weekday(), local_hour=10, **counts))
+    db.add(RollupCube(grain="M", period=DAY.replace(day=1), tenant_id=ecom.id,
+                      team_id=ALL_TEAMS, tenure_band="*", local_dow=DAY.weekday(),
+                      local_hour=10, **counts))
     await db.flush()
     c = await as_user("admin")
     r = await c.get("/api/v1/analytics/outcome", params={

@@ -70,7 +70,9 @@ async def test_agents_on_shift_from_the_rota(as_user: Any, db: AsyncSession) -> 
     async def staff(grain: str) -> dict[tuple[int, int, int], int]:
         return {(r.team_id, r.local_dow, r.local_hour): r.agent_hours
                 for r in (await db.scalars(select(StaffingCube).where(
-                    StaffingCube.tenant_id == ecom.id, StaffingCube.grain == grain))).all()}
+                    StaffingCube.tenant_id == ecom.id, StaffingCube.grain == grain,
+                    StaffingCube.period == (DAY.replace(day=1) if grain in "mM" else DAY)))
+                ).all()}
 
     sat = DAY.weekday()
     want = {(team, sat, 18): 2, (team, sat, 19): 2, (team, sat, 20): 3, (team, sat, 21): 1}

@@ -267,20 +267,21 @@ def _upsert(dialect: str, model: Any = RollupHourly, key: tuple[str, ...] = HOUR
 
 
 _STATEMENTS: dict[str, Any] = {}
-# SQLite: (SQL, parameter names, bind processors) of the two upserts, compiled once.
-_SQLITE_PLANS: list[tuple[str, tuple[str, ...], list[Any]]] = []
+# SQLite: (SQL, [(row position, bind processor)]) of the two upserts, compiled once.
+_SQLITE_PLANS: list[tuple[str, list[tuple[int, Any]]]] = []
 
 
-def _sqlite_plan(dialect: Any, model: Any, key: tuple[str, ...]
-                 ) -> tuple[str, tuple[str, ...], list[Any]]:
-    """The upsert as SQLAlchemy compiles it for this dialect (qmark parameters) and each
-    parameter's bind processor (UTCDateTime and Date are stored exactly as the ORM stores
-    them, so the primary keys match the rows written or read through SQLAlchemy)."""
+def _sqlite_plan(dialect: Any, model: Any, key: tuple[str, ...], cols: tuple[str, ...]
+                 ) -> tuple[str, list[tuple[int, Any]]]:
+    """The upsert as SQLAlchemy compiles it for this dialect (qmark parameters) and, per
+    parameter, its position in a row tuple ordered as `cols` and its bind processor
+    (UTCDateTime and Date are stored exactly as the ORM stores them, so the primary keys
+    match the rows written or read through SQLAlchemy)."""
     compiled: Any = _upsert("sqlite", model, key).compile(dialect=dialect)
-    names = tuple(compiled.positiontup)
     table = model.__table__
-    return str(compiled), names, [table.c[n].type.dialect_impl(dialect).bind_processor(dialect)
-                                  for n in names]
+    return str(compiled), [
+        (cols.index(n), table.c[n].type.dialect_impl(dialect).bind_processor(dialect))
+        for n in compiled.positiontup]
 
 
 def _upserts_on(con: sqlite3.Connection,
@@ -294,8 +295,8 @@ def _upserts_on(con: sqlite3.Connection,
             con.executemany(sql, params)
 
 
-async def _sqlite_upserts(session: AsyncSession, hourly: list[dict[str, Any]],
-                          cube: list[dict[str, Any]]) -> None:
+async def _sqlite_upserts(session: AsyncSession, hourly: list[tuple[Any, ...]],
+                          cube: list[tuple[Any, ...]]) -> None:
     """The two grouped upserts on SQLite, straight to the driver inside the session's
     transaction: on the chat writer's synchronous sqlite3 connection (`db.make_direct_engine`)
     called directly; on aiosqlite in ONE hop to its thread (both statements in one function;
@@ -315,17 +316,17 @@ async def _sqlite_upserts(session: AsyncSession, hourly: list[dict[str, Any]],
 
     conn = await session.connection()
     if not _SQLITE_PLANS:
-        _SQLITE_PLANS.extend((_sqlite_plan(conn.dialect, RollupHourly, HOURLY_KEY),
-                              _sqlite_plan(conn.dialect, RollupCube, CUBE_KEY)))
+        _SQLITE_PLANS.extend((
+            _sqlite_plan(conn.dialect, RollupHourly, HOURLY_KEY, HOURLY_COLS),
+            _sqlite_plan(conn.dialect, RollupCube, CUBE_KEY, CUBE_COLS)))
     sync = conn.sync_connection
     if sync is None or not sync.info.get(WROTE):
         # (a transaction that has written holds the gate already: skip the gate's look-up,
         # which resolves the database path)
         await take_write_gate(conn)
     raw: Any = (await conn.get_raw_connection()).driver_connection
-    work = [(sql, [tuple(p(r[n]) if p is not None else r[n]
-                         for n, p in zip(names, procs, strict=True)) for r in rows])
-            for (sql, names, procs), rows in zip(_SQLITE_PLANS, (hourly, cube), strict=True)]
+    work = [(sql, [tuple(r[i] if p is None else p(r[i]) for i, p in plan) for r in rows])
+            for (sql, plan), rows in zip(_SQLITE_PLANS, (hourly, cube), strict=True)]
     try:
         if isinstance(raw, sqlite3.Connection):  # the chat writer's synchronous connection
             _upserts_on(raw, work)
@@ -350,60 +351,66 @@ async def _sqlite_upserts(session: AsyncSession, hourly: list[dict[str, Any]],
             dispatch.after_cursor_execute(sync, None, sql, params, None, True)
 
 
+HOURLY_COLS = (*HOURLY_KEY, "local_dow", "local_hour", *COUNTERS)
+CUBE_COLS = (*CUBE_KEY, *COUNTERS)
+_NC = len(COUNTERS)
+
+
 async def record_events(session: AsyncSession, events: Sequence[Event]) -> None:
+    """Group the events per hourly key (counters as lists, in COUNTERS' order), derive the
+    cube rows, and upsert both — rows as tuples in HOURLY_COLS / CUBE_COLS order."""
     if not events:
         return
     keys = await cohorts(session, events)
-    groups: dict[tuple[int, int, str, int, datetime], dict[str, Any]] = {}
-    keys_day: dict[tuple[int, datetime], date] = {}
+    groups: dict[tuple[int, int, str, int, datetime], list[int]] = {}
+    where: dict[tuple[int, int, str, int, datetime], tuple[int, int, date]] = {}
     for e, k in zip(events, keys, strict=True):
-        keys_day[(k.tenant_id, k.hour)] = k.local_day
         pk = (k.tenant_id, k.team_id, k.tenure_band, k.shift_id, k.hour)
         g = groups.get(pk)
         if g is None:
-            g = groups[pk] = {"tenant_id": k.tenant_id, "team_id": k.team_id,
-                              "tenure_band": k.tenure_band, "shift_id": k.shift_id,
-                              "hour": k.hour, "local_dow": k.local_dow,
-                              "local_hour": k.local_hour, **dict.fromkeys(COUNTERS, 0)}
-        g["messages"] += 1
+            g = groups[pk] = [0] * _NC
+        where[pk] = (k.local_dow, k.local_hour, k.local_day)
+        g[0] += 1  # messages
         agent = e.sender_role == "agent"
-        flagged = e.decision in FLAGGED
         if agent:
-            g["agent_messages"] += 1
+            g[1] += 1  # agent_messages
         if e.first:
-            g["conversations"] += 1
-        if flagged:
-            g["attempts"] += 1
+            g[2] += 1  # conversations
+        if e.decision in FLAGGED:
+            g[3] += 1  # attempts
             if agent:
-                g["violations"] += 1
+                g[4] += 1  # violations
             if "contact" in e.categories:
-                g["contact_attempts"] += 1
+                g[6] += 1  # contact_attempts
         if e.decision == "block":
-            g["blocks"] += 1
-    dialect = session.get_bind().dialect.name
-    stmt = _STATEMENTS.get(dialect)
-    if stmt is None:
-        stmt = _STATEMENTS[dialect] = _upsert(dialect)
-        _STATEMENTS[dialect + ":cube"] = _upsert(dialect, RollupCube, CUBE_KEY)
-    params = [groups[pk] for pk in sorted(groups)]
-    cube: dict[tuple[Any, ...], dict[str, Any]] = {}
-    for g in params:
-        day = keys_day[(g["tenant_id"], g["hour"])]
-        for ck in cube_keys(g["tenant_id"], g["team_id"], g["tenure_band"], day,
-                            g["local_dow"], g["local_hour"]):
+            g[5] += 1  # blocks
+    hourly: list[tuple[Any, ...]] = []
+    cube: dict[tuple[Any, ...], list[int]] = {}
+    for pk in sorted(groups):
+        g = groups[pk]
+        dow, lhour, day = where[pk]
+        hourly.append((*pk, dow, lhour, *g))
+        for ck in cube_keys(pk[0], pk[1], pk[2], day, dow, lhour):
             acc = cube.get(ck)
             if acc is None:
-                acc = cube[ck] = {**dict(zip(CUBE_KEY, ck, strict=True)),
-                                  **dict.fromkeys(COUNTERS, 0)}
-            for c in COUNTERS:
-                acc[c] += g[c]
-    rows = [cube[k] for k in sorted(cube)]
+                cube[ck] = list(g)
+            else:
+                for i in range(_NC):
+                    acc[i] += g[i]
+    rows = [(*ck, *cube[ck]) for ck in sorted(cube)]
+    dialect = session.get_bind().dialect.name
     if dialect == "sqlite":
-        await _sqlite_upserts(session, params, rows)
+        await _sqlite_upserts(session, hourly, rows)
     else:
+        stmt = _STATEMENTS.get(dialect)
+        if stmt is None:
+            stmt = _STATEMENTS[dialect] = _upsert(dialect)
+            _STATEMENTS[dialect + ":cube"] = _upsert(dialect, RollupCube, CUBE_KEY)
+        params = [dict(zip(HOURLY_COLS, r, strict=True)) for r in hourly]
+        cube_params = [dict(zip(CUBE_COLS, r, strict=True)) for r in rows]
         await session.execute(stmt, params[0] if len(params) == 1 else params)
         await session.execute(_STATEMENTS[dialect + ":cube"],
-                              rows[0] if len(rows) == 1 else rows)
+                              cube_params[0] if len(cube_params) == 1 else cube_params)
     from probity.monitoring.enforce import on_batch
 
     await on_batch(session, events, keys)
