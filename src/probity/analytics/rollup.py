@@ -285,7 +285,7 @@ def _sqlite_plan(dialect: Any, model: Any, key: tuple[str, ...], cols: tuple[str
 
 
 def _upserts_on(con: sqlite3.Connection,
-                       work: list[tuple[str, list[tuple[Any, ...]]]]) -> None:
+                work: list[tuple[str, list[tuple[Any, ...]]]]) -> None:
     """The grouped upserts, one `executemany` each — on the connection's own thread (the
     chat writer's synchronous sqlite3 connection, or aiosqlite's driver thread)."""
     for sql, params in work:
