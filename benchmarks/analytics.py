@@ -431,6 +431,16 @@ async def bench_send(url: str, org: dict[str, Any], batches: int,
         await s.commit()
         conv_ids = [(c.id, e.id) for c, e in convs]
     policy = await asyncio.to_thread(default_policy)
+    # As the chat writer does (probity.chat.writer): the synchronous driver behind the asyncio
+    # API (no driver-thread hand-off per statement), with the writer's priority on SQLite.
+    from sqlalchemy.ext.asyncio import async_sessionmaker
+
+    from probity.db import PRIORITY_OPTION, make_direct_engine
+
+    direct = make_direct_engine(url, pool_size=1, max_overflow=0, pool_pre_ping=False)
+    writer_engine = (direct.execution_options(**{PRIORITY_OPTION: True})
+                     if url.startswith("sqlite") else direct)
+    writer_sessions = async_sessionmaker(writer_engine, expire_on_commit=False)
 
     async def noop(_session: Any, _rows: Any) -> None:
         return None
@@ -455,7 +465,7 @@ async def bench_send(url: str, org: dict[str, Any], batches: int,
     async def one_batch(mode: str, spec: Spec) -> float:
         store.record_batch = real if mode == "on" else noop  # type: ignore[assignment]
         t = time.process_time()
-        async with db.sessionmaker() as s:
+        async with writer_sessions() as s:
             sends = []
             for conv_id, emp_id, agent, text_ in spec:
                 who = Participant("agent" if agent else "customer",
@@ -513,6 +523,7 @@ async def bench_send(url: str, org: dict[str, Any], batches: int,
                   f"({row['overhead_low']:+.1f} to {row['overhead_high']:+.1f}%)", flush=True)
     finally:
         store.record_batch = real  # type: ignore[assignment]
+        await direct.dispose()
         await db.dispose()
     return out
 
