@@ -109,8 +109,13 @@ async def run_export(ctx: JobContext, *, export_id: int) -> dict[str, Any]:
         # Parts commit with the job's `done`; a delivery that died rolled its parts back.
         await ctx.db.execute(delete(DataExportPart).where(DataExportPart.export_id == row.id))
         sha, size, seq = hashlib.sha256(), 0, 0
-        while chunk := out.read(PART_BYTES):
-            sha.update(chunk)
+
+        def next_part() -> bytes:  # file I/O and hashing: off the event loop
+            data = out.read(PART_BYTES)
+            sha.update(data)
+            return data
+
+        while chunk := await ctx.run_cpu(next_part):
             size += len(chunk)
             await ctx.db.execute(insert(DataExportPart).values(export_id=row.id, seq=seq,
                                                                data=chunk))
