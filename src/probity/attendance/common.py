@@ -39,6 +39,13 @@ async def tenant_zone(session: AsyncSession, tenant_id: int) -> str:
     return await display_timezone(session, tenant_id)
 
 
+async def local_today(session: AsyncSession, tenant_id: int, now: datetime | None = None
+                      ) -> date:
+    """Today (or `now`'s day) in the tenant's zone: a day boundary is the tenant's midnight,
+    never the server's."""
+    return (now or utcnow()).astimezone(ZoneInfo(await tenant_zone(session, tenant_id))).date()
+
+
 async def unit_in_scope(session: AsyncSession, principal: Principal, unit_id: int, perm: Perm,
                         *, body: bool = True) -> OrgUnit:
     """The org unit, when `perm` reaches it (a team lead's own team, HR's subtree)."""

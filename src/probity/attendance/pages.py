@@ -23,7 +23,7 @@ from probity.models import Employee, EmploymentStatus, ShiftTemplate
 from probity.models.base import utcnow
 from probity.org import service as org_service
 from probity.recruitment.pages import form_error
-from probity.web.render import render
+from probity.web.render import render, today_in
 
 router = APIRouter(include_in_schema=False)
 
@@ -141,7 +141,7 @@ async def rota_page(request: Request, session: Session, principal: Reader,
     units = [u for u in await org_service.list_org_units(session, principal, None)
              if u.kind.value == "team"]
     unit = next((u for u in units if u.id == org_unit_id), units[0] if units else None)
-    today = date.today()
+    today = today_in(request)
     week = week or today - timedelta(days=today.weekday())
     week = week - timedelta(days=week.weekday())
     days = [week + timedelta(days=i) for i in range(7)]

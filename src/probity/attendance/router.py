@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel
 
 from probity.attendance import people, rota, schemas, service
+from probity.attendance.common import local_today
 from probity.auth.deps import Session, commit, require
 from probity.auth.permissions import Perm, Principal
 from probity.models.base import utcnow
@@ -64,7 +65,7 @@ async def remove_shift(assignment_id: int, session: Session, principal: Manager)
 @router.get("/me/schedule", response_model=list[schemas.AssignmentRead])
 async def my_schedule(session: Session, principal: Self, start: date | None = None,
                       end: date | None = None) -> list[schemas.AssignmentRead]:
-    start = start or date.today() - timedelta(days=1)
+    start = start or await local_today(session, principal.tenant_id) - timedelta(days=1)
     rows = await rota.my_schedule(session, principal, start, end or start + timedelta(days=14))
     return [schemas.AssignmentRead.model_validate(a) for a in rows]
 
@@ -97,7 +98,8 @@ async def request_swap(data: schemas.SwapCreate, session: Session, principal: Se
 @router.get("/me/leave")
 async def my_leave(session: Session, principal: Self, year: int | None = None
                    ) -> dict[str, Any]:
-    bals, reqs = await service.my_leave(session, principal, year or date.today().year)
+    year = year or (await local_today(session, principal.tenant_id)).year
+    bals, reqs = await service.my_leave(session, principal, year)
     return {"balances": [b.model_dump(mode="json") for b in bals],
             "requests": [schemas.LeaveRead.model_validate(r).model_dump(mode="json")
                          for r in reqs]}

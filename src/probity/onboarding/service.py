@@ -10,6 +10,7 @@ import calendar
 import hashlib
 import unicodedata
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -377,18 +378,33 @@ async def pledge_status(session: AsyncSession, principal: Principal, tenant_id: 
 # ---------------------------------------------------------------- probation reminders
 
 
-async def send_probation_reminders(session: AsyncSession, today: date, within_days: int = 7
-                                   ) -> int:
+async def send_probation_reminders(session: AsyncSession, today: date | datetime,
+                                   within_days: int = 7) -> int:
     """In-app reminders, once per new hire, when probation ends within `within_days`: to the
-    HR staff over the employee's tenant and to the manager. Returns how many hires were due."""
-    rows = (await session.execute(
+    HR staff over the employee's tenant and to the manager. Returns how many hires were due.
+    `today` is a day, or an instant whose day is taken in each employee's tenant zone."""
+    first = (today - timedelta(days=1)).date() if isinstance(today, datetime) else today
+    last = (today + timedelta(days=1)).date() if isinstance(today, datetime) else today
+    found = (await session.execute(
         select(Onboarding, Employee, Tenant.path)
         .join(Employee, Employee.id == Onboarding.employee_id)
         .join(Tenant, Tenant.id == Employee.tenant_id)
         .where(Onboarding.probation_reminded_at.is_(None),
-               Onboarding.probation_end >= today,
-               Onboarding.probation_end <= today + timedelta(days=within_days),
+               Onboarding.probation_end >= first,
+               Onboarding.probation_end <= last + timedelta(days=within_days),
                Employee.status != EmploymentStatus.left))).all()
+    from probity.governance.accessors import display_timezone
+
+    rows = []
+    zones: dict[int, ZoneInfo] = {}
+    for ob, emp, path in found:
+        day = today
+        if isinstance(today, datetime):
+            if emp.tenant_id not in zones:
+                zones[emp.tenant_id] = ZoneInfo(await display_timezone(session, emp.tenant_id))
+            day = today.astimezone(zones[emp.tenant_id]).date()
+        if day <= ob.probation_end <= day + timedelta(days=within_days):
+            rows.append((ob, emp, path))
     if not rows:
         return 0
     hr_users = (await session.execute(

@@ -1,10 +1,10 @@
-"""Onboarding on a schedule: probation-end reminders, every morning (Beijing time)."""
+"""Onboarding on a schedule: probation-end reminders, every morning (Beijing time); each
+hire's day is their tenant's."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from probity.jobs import JobContext, schedule, task
 
@@ -16,11 +16,11 @@ async def probation_reminders(ctx: JobContext, *, today: str | None = None,
                               within_days: int = 7) -> dict[str, Any]:
     """Idempotent: each new hire is reminded once (`probation_reminded_at`), in the job's
     transaction."""
-    from probity.config import get_settings
+    from probity.models.base import utcnow
     from probity.onboarding.service import send_probation_reminders
 
-    day = (date.fromisoformat(today) if today
-           else datetime.now(ZoneInfo(get_settings().default_timezone)).date())
+    # Without a given day, each hire's "today" is their tenant's (its display zone).
+    day: date | datetime = date.fromisoformat(today) if today else utcnow()
     due = await send_probation_reminders(ctx.db, day, within_days)
     return {"reminded": due, "day": day.isoformat()}
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable
-from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
@@ -27,7 +26,7 @@ from probity.i18n import translator
 from probity.models import Employee, PayrollAdjustment, SalaryAssignment, Tenant
 from probity.payroll import schemas, tables
 from probity.payroll.compute import INSURANCES, LEGAL_OVERTIME
-from probity.web.render import locale_of, render
+from probity.web.render import locale_of, render, today_in
 
 router = APIRouter(include_in_schema=False)
 Reader = Annotated[Principal, Depends(require(Perm.payroll_read))]
@@ -420,7 +419,7 @@ async def _adjustments_page(request: Request, session: Session, principal: Princ
     return render(request, "payroll/adjustments.html", status_code=status, tenants=tenants,
                   tenant_id=tid, rows=rows, values=values, errors=errors, saved=saved,
                   can_edit=principal.can(Perm.payroll_prepare),
-                  this_month=date.today().replace(day=1).isoformat()[:7])
+                  this_month=today_in(request).isoformat()[:7])
 
 
 @router.get("/payroll/adjustments", response_class=HTMLResponse)

@@ -20,7 +20,7 @@ from probity.i18n import translator
 from probity.models import Tenant
 from probity.payroll import forms, payslips, runs, tables
 from probity.payroll.common import fail, month_label
-from probity.web.render import locale_of, render
+from probity.web.render import locale_of, render, today_in
 
 router = APIRouter(include_in_schema=False)
 router.include_router(forms.router)
@@ -58,7 +58,7 @@ async def runs_page(request: Request, session: Session, principal: Reader,
     cities = await tables.cities_for(session, home)
     return render(request, "payroll/runs.html", runs=rows, tenant_names=names, tenants=tenants,
                   structures=structures, cities=[cities[k] for k in sorted(cities)],
-                  error=error, this_month=date.today().replace(day=1).isoformat()[:7])
+                  error=error, this_month=today_in(request).isoformat()[:7])
 
 
 @router.post("/payroll/runs")
