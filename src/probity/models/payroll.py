@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Date,
     Enum,
     ForeignKey,
@@ -23,6 +24,7 @@ from sqlalchemy import (
     Numeric,
     String,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -97,6 +99,9 @@ class SalaryAssignment(IdMixin, TimestampMixin, Base):
     allowances_total: Mapped[Decimal] = mapped_column(MONEY)
     city: Mapped[str] = mapped_column(String(32))
     additional_deduction: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0"))
+    # The declared categories (payroll.deductions); when any, they decide the month's amount.
+    additional_items: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list,
+                                                                    server_default="[]")
     bank_name: Mapped[str | None] = mapped_column(String(100))
     bank_account: Mapped[str | None] = mapped_column(String(40))
     created_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
@@ -116,6 +121,8 @@ class PayrollAdjustment(IdMixin, TimestampMixin, Base):
     reason: Mapped[str] = mapped_column(String(500))
     # The closed month this corrects, if any.
     corrects_month: Mapped[date | None] = mapped_column(Date)
+    # The year-end one-off bonus (全年一次性奖金), taxed on its own (payroll.tax.annual_bonus_tax).
+    annual_bonus: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
 
@@ -176,6 +183,12 @@ class Payslip(IdMixin, TimestampMixin, Base):
     deduction_waived: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0"),
                                                     server_default="0")
     adjustments: Mapped[Decimal] = mapped_column(MONEY)
+    # Of `adjustments`: the year-end one-off bonus, and its tax (included in `tax`), both kept
+    # out of the cumulative withholding.
+    annual_bonus: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0"),
+                                                  server_default="0")
+    annual_bonus_tax: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0"),
+                                                      server_default="0")
     gross: Mapped[Decimal] = mapped_column(MONEY)
     si_employee: Mapped[Decimal] = mapped_column(MONEY)
     hf_employee: Mapped[Decimal] = mapped_column(MONEY)

@@ -16,6 +16,9 @@ so a run computes 50,000 payslips in a worker thread and a test checks any one b
                                                       × each rate, rounded to the cent
     income tax = the cumulative withholding method (payroll.tax), special deduction = the
                  employee's insurance and fund, special additional deduction = the employee's
+                 declared categories (payroll.deductions); a year-end one-off bonus flagged on
+                 an adjustment is left out of the cumulative income and taxed on its own
+                 (tax.annual_bonus_tax), its tax added to the month's
     net = gross − insurance − fund − tax
 """
 
@@ -27,7 +30,13 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from probity.payroll.tax import MonthIncome, cents, withhold_month
+from probity.payroll.tax import (
+    MonthIncome,
+    annual_bonus_rate,
+    annual_bonus_tax,
+    cents,
+    withhold_month,
+)
 
 ZERO = Decimal("0.00")
 INSURANCES = ("pension", "medical", "unemployment", "injury", "maternity")
@@ -112,6 +121,10 @@ class Inputs:
     ytd: YearToDate = field(default_factory=YearToDate)
     overtime_minutes: Mapping[str, int] = field(default_factory=dict)  # OVERTIME_KINDS → min
     overtime_rates: Mapping[str, Decimal] = field(default_factory=lambda: LEGAL_OVERTIME)
+    # Of the adjustments: the year-end one-off bonus, taxed on its own (tax.annual_bonus_tax).
+    annual_bonus: Decimal = ZERO
+    # The special additional deductions by category ([category, amount]), when declared.
+    additional_lines: Sequence[Sequence[str]] = ()
 
 
 def contributions(wage: Decimal, city: CityRates) -> dict[str, Any]:
@@ -239,20 +252,25 @@ def payslip(i: Inputs, rules: Rules) -> dict[str, Any]:
              + adjustments)
     c = contributions(wage, i.city)
     special = c["si_employee"] + c["hf_employee"]
+    # The year-end bonus stays out of the cumulative income: it is taxed on its own.
+    income = i.ytd.income + gross - i.annual_bonus
     w = withhold_month(i.tax_months, MonthIncome(
-        income=i.ytd.income + gross, special=i.ytd.special + special,
+        income=income, special=i.ytd.special + special,
         additional=i.ytd.additional + i.additional_deduction), i.ytd.withheld)
-    net = gross - special - w.withheld
+    bonus_tax = annual_bonus_tax(i.annual_bonus)
+    tax = w.withheld + bonus_tax
+    net = gross - special - tax
     return {
         "tenant_id": i.tenant_id, "org_unit_id": i.org_unit_id, "employee_id": i.employee_id,
         "city": i.city.city, "base": i.base, "allowances": i.allowances_total,
         "overtime": overtime, "bonus": i.bonus, "penalty": penalty,
         "attendance_deduction": att.total, "deduction_waived": waived,
-        "adjustments": adjustments, "gross": gross, "si_employee": c["si_employee"],
+        "adjustments": adjustments, "annual_bonus": i.annual_bonus,
+        "annual_bonus_tax": bonus_tax, "gross": gross, "si_employee": c["si_employee"],
         "hf_employee": c["hf_employee"], "si_employer": c["si_employer"],
         "hf_employer": c["hf_employer"], "additional_deduction": i.additional_deduction,
         "tax_months": i.tax_months, "cumulative_taxable": w.cumulative_taxable,
-        "tax": w.withheld, "net": net, "bank_account": i.bank_account,
+        "tax": tax, "net": net, "bank_account": i.bank_account,
         "lines": {
             "allowances": [dict(a) for a in i.allowances],
             "bonus": [dict(b) for b in i.bonus_lines],
@@ -264,15 +282,26 @@ def payslip(i: Inputs, rules: Rules) -> dict[str, Any]:
             "adjustments": [[str(a), r] for a, r in i.adjustments],
             "insurance": {"si_base": str(c["si_base"]), "hf_base": str(c["hf_base"]),
                           "parts": c["parts"], "city_name": i.city.name},
-            "tax": {"months": i.tax_months, "cumulative_income": str(i.ytd.income + gross),
+            "annual_bonus": annual_bonus_lines(i.annual_bonus, bonus_tax),
+            "tax": {"months": i.tax_months, "cumulative_income": str(income),
                     "cumulative_special": str(i.ytd.special + special),
                     "cumulative_additional": str(i.ytd.additional + i.additional_deduction),
                     "cumulative_taxable": str(w.cumulative_taxable), "rate": str(w.rate),
                     "quick_deduction": str(w.quick_deduction),
                     "cumulative_tax": str(w.cumulative_tax),
-                    "already_withheld": str(i.ytd.withheld)},
+                    "already_withheld": str(i.ytd.withheld),
+                    "withheld": str(w.withheld),
+                    "additional_items": [list(x) for x in i.additional_lines]},
         },
     }
+
+
+def annual_bonus_lines(bonus: Decimal, tax: Decimal) -> dict[str, str]:
+    if bonus <= 0:
+        return {}
+    rate, quick = annual_bonus_rate(bonus)
+    return {"amount": str(bonus), "monthly": str(cents(bonus / 12)), "rate": str(rate),
+            "quick_deduction": str(quick), "tax": str(tax)}
 
 
 def payslips(batch: Sequence[Inputs], rules: Mapping[int, Rules]) -> list[dict[str, Any]]:

@@ -41,6 +41,7 @@ from probity.models import (
     SalaryAssignment,
     ShiftAssignment,
 )
+from probity.payroll import deductions
 from probity.payroll.common import chain, next_month, subtree
 from probity.payroll.compute import (
     LEGAL_OVERTIME,
@@ -92,8 +93,8 @@ async def gather(session: AsyncSession, run: PayrollRun) -> Gathered:
                Employee.left_date,
                SalaryAssignment.base, SalaryAssignment.allowances,
                SalaryAssignment.allowances_total, SalaryAssignment.city,
-               SalaryAssignment.additional_deduction, SalaryAssignment.bank_account,
-               SalaryAssignment.grade)
+               SalaryAssignment.additional_deduction, SalaryAssignment.additional_items,
+               SalaryAssignment.bank_account, SalaryAssignment.grade)
         .join(latest, latest.c.emp == Employee.id)
         .join(SalaryAssignment, and_(SalaryAssignment.employee_id == latest.c.emp,
                                      SalaryAssignment.effective_from == latest.c.eff))
@@ -180,21 +181,26 @@ async def gather(session: AsyncSession, run: PayrollRun) -> Gathered:
         leave_days[emp_id] += Decimal((last - first).days + 1)
 
     adjustments: dict[int, list[tuple[Decimal, str]]] = defaultdict(list)
-    for emp_id, amount, reason in await session.execute(
+    annual_bonus: dict[int, Decimal] = defaultdict(Decimal)
+    for emp_id, amount, reason, is_bonus in await session.execute(
             select(PayrollAdjustment.employee_id, PayrollAdjustment.amount,
-                   PayrollAdjustment.reason)
+                   PayrollAdjustment.reason, PayrollAdjustment.annual_bonus)
             .where(PayrollAdjustment.tenant_id.in_(tenants), PayrollAdjustment.month == month)
             .order_by(PayrollAdjustment.id)):
         adjustments[emp_id].append((Decimal(amount), reason))
+        if is_bonus:
+            annual_bonus[emp_id] += Decimal(amount)
 
     ytd: dict[int, YearToDate] = {}
     paid_months: dict[int, int] = {}
     if month.month > 1:
+        # The year-end one-off bonus and its tax are outside the cumulative method.
         for emp_id, n, gross, si, hf, add, tax in await session.execute(
                 select(Payslip.employee_id, func.count(distinct(Payslip.month)),
-                       func.sum(Payslip.gross),
+                       func.sum(Payslip.gross - Payslip.annual_bonus),
                        func.sum(Payslip.si_employee), func.sum(Payslip.hf_employee),
-                       func.sum(Payslip.additional_deduction), func.sum(Payslip.tax))
+                       func.sum(Payslip.additional_deduction),
+                       func.sum(Payslip.tax - Payslip.annual_bonus_tax))
                 .join(PayrollRun, PayrollRun.id == Payslip.run_id)
                 .where(Payslip.month >= date(month.year, 1, 1), Payslip.month < month,
                        PayrollRun.status.in_([RunStatus.approved, RunStatus.closed]),
@@ -214,11 +220,16 @@ async def gather(session: AsyncSession, run: PayrollRun) -> Gathered:
         # conservatively; the annual reconciliation settles it).
         months = min(paid_months.get(r.id, 0) + 1, 12)
         a = att.get(r.id, {})
+        additional = Decimal(r.additional_deduction)
+        additional_lines: list[list[str]] = []
+        if r.additional_items:
+            additional, additional_lines = deductions.monthly(r.additional_items, month)
         out.inputs.append(Inputs(
             employee_id=r.id, tenant_id=r.tenant_id, org_unit_id=r.org_unit_id,
             base=Decimal(r.base), allowances=r.allowances or [],
             allowances_total=Decimal(r.allowances_total), city=city,
-            additional_deduction=Decimal(r.additional_deduction), tax_months=months,
+            additional_deduction=additional, additional_lines=additional_lines,
+            tax_months=months, annual_bonus=annual_bonus.get(r.id, ZERO),
             bank_account=r.bank_account,
             bonus=sum((Decimal(b["amount"]) + Decimal(b["adjustment"])
                        for b in bonus.get(r.id, ())), ZERO),

@@ -134,8 +134,11 @@ def _items(view: payslips.PayslipView, _: Any) -> list[tuple[str, str]]:
     out += [(_("Adjustments"), str(s.adjustments)), (_("Gross pay"), str(s.gross)),
             (_("Social insurance (employee)"), "-" + str(s.si_employee)),
             (_("Housing fund (employee)"), "-" + str(s.hf_employee)),
-            (_("Special additional deductions"), str(s.additional_deduction)),
-            (_("Income tax"), "-" + str(s.tax)), (_("Net pay"), str(s.net))]
+            (_("Special additional deductions"), str(s.additional_deduction))]
+    if s.annual_bonus:
+        out.append((_("Year-end one-off bonus, taxed on its own"),
+                    f"{s.annual_bonus} → -{s.annual_bonus_tax}"))
+    out += [(_("Income tax"), "-" + str(s.tax)), (_("Net pay"), str(s.net))]
     return out
 
 

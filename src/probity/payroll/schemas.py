@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -32,6 +32,24 @@ class Allowance(Strict):
     code: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_.-]+$")
     name: str = Field(min_length=1, max_length=64)
     amount: Money
+
+
+class AdditionalItem(Strict):
+    """One special additional deduction the employee declared (payroll.deductions): `count`
+    children for children's education and infant care; `share` 1 or 0.5 (parents or spouses
+    splitting); elderly support by an only child (3,000) or a sibling's `amount` (at most
+    1,500); housing rent by `city_tier` (1: 1,500, 2: 1,100, 3: 800); the certificate's
+    `month`; serious illness's annual out-of-pocket `amount` (annual reconciliation only)."""
+
+    category: Literal["children_education", "infant_care", "elderly_support", "housing_loan",
+                      "housing_rent", "continuing_education",
+                      "continuing_education_certificate", "serious_illness"]
+    count: int = Field(1, ge=1, le=20)
+    share: Decimal = Field(Decimal(1), ge=Decimal("0.5"), le=1, decimal_places=1)
+    only_child: bool = False
+    amount: Money | None = None
+    city_tier: int | None = Field(None, ge=1, le=3)
+    month: date | None = None
 
 
 Multiplier = Annotated[Decimal, Field(ge=1, le=10, decimal_places=2)]
@@ -111,6 +129,9 @@ class AssignmentCreate(Strict):
     base: Money | None = None
     allowances: list[Allowance] | None = Field(default=None, max_length=20)
     additional_deduction: Money = Decimal(0)
+    # By category; when given, they decide the month's deduction (additional_deduction is
+    # then their recurring monthly total).
+    additional_items: list[AdditionalItem] | None = Field(default=None, max_length=8)
     bank_name: str | None = Field(default=None, max_length=100)
     bank_account: str | None = Field(default=None, min_length=6, max_length=40,
                                      pattern=r"^[0-9 -]+$")
@@ -130,6 +151,7 @@ class AssignmentRead(BaseModel):
     allowances_total: Decimal
     city: str
     additional_deduction: Decimal
+    additional_items: list[dict[str, Any]] = []
     bank_name: str | None
     bank_account: str | None
 
@@ -140,6 +162,8 @@ class AdjustmentCreate(Strict):
     amount: SignedMoney
     reason: str = Field(min_length=1, max_length=500)
     corrects_month: date | None = None
+    # The year-end one-off bonus (全年一次性奖金), taxed on its own; once a year per employee.
+    annual_bonus: bool = False
 
     _month = field_validator("month")(first_of_month)
 
@@ -153,6 +177,7 @@ class AdjustmentRead(BaseModel):
     amount: Decimal
     reason: str
     corrects_month: date | None
+    annual_bonus: bool = False
 
 
 class RunCreate(Strict):

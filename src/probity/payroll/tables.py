@@ -4,6 +4,7 @@ salary assignments per employee and adjustments. Services flush, never commit.""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -22,7 +23,7 @@ from probity.models import (
     SalaryStructure,
 )
 from probity.models.base import utcnow
-from probity.payroll import schemas
+from probity.payroll import deductions, schemas
 from probity.payroll.common import chain, employee_in_scope, fail, refuse_frozen_month
 from probity.payroll.compute import INSURANCES, LEGAL_OVERTIME, OVERTIME_KINDS, CityRates
 from probity.payroll.tax import CENT
@@ -180,6 +181,16 @@ async def assign_salary(session: AsyncSession, principal: Principal,
     else:
         allowances = list(structure.allowances) if structure is not None else []
     check_minimum_wage(base, city)
+    additional, items = data.additional_deduction, None
+    if data.additional_items is not None:
+        items = [i.model_dump(mode="json", exclude_none=True) for i in data.additional_items]
+        try:
+            deductions.check(items)
+        except deductions.DeductionError as exc:
+            raise fail("invalid", deductions.MESSAGES[exc.code], code="additional_" + exc.code,
+                       extra={"field": "additional_items"}) from None
+        recurring = [i for i in items if i["category"] != "continuing_education_certificate"]
+        additional = deductions.monthly(recurring, data.effective_from)[0]
     total = sum((Decimal(str(a["amount"])) for a in allowances), Decimal("0.00"))
     row = await session.scalar(select(SalaryAssignment).where(
         SalaryAssignment.employee_id == emp.id,
@@ -187,7 +198,8 @@ async def assign_salary(session: AsyncSession, principal: Principal,
     values: dict[str, Any] = {
         "tenant_id": emp.tenant_id, "grade": grade, "base": base, "allowances": allowances,
         "allowances_total": total, "city": city.city,
-        "additional_deduction": data.additional_deduction, "bank_name": data.bank_name,
+        "additional_deduction": additional, "additional_items": items or [],
+        "bank_name": data.bank_name,
         "bank_account": data.bank_account, "created_by_user_id": principal.user_id}
     if row is None:
         row = SalaryAssignment(employee_id=emp.id, effective_from=data.effective_from,
@@ -201,7 +213,8 @@ async def assign_salary(session: AsyncSession, principal: Principal,
                  target_id=emp.id, tenant_id=emp.tenant_id,
                  after={"effective_from": data.effective_from.isoformat(), "grade": grade,
                         "base": str(base), "allowances_total": str(total), "city": city.city,
-                        "additional_deduction": str(data.additional_deduction)})
+                        "additional_deduction": str(additional),
+                        "additional_items": items or []})
     return row
 
 
@@ -226,8 +239,11 @@ async def add_adjustment(session: AsyncSession, principal: Principal,
     if data.corrects_month is not None and data.corrects_month >= data.month:
         raise fail("invalid", "A correction goes into a month after the one it corrects",
                    code="correction_not_later")
+    if data.annual_bonus:
+        await _one_annual_bonus_a_year(session, emp.id, data)
     row = PayrollAdjustment(tenant_id=emp.tenant_id, employee_id=emp.id, month=data.month,
                             amount=data.amount, reason=data.reason,
+                            annual_bonus=data.annual_bonus,
                             corrects_month=data.corrects_month,
                             created_by_user_id=principal.user_id, created_at=utcnow())
     session.add(row)
@@ -235,5 +251,22 @@ async def add_adjustment(session: AsyncSession, principal: Principal,
     record_audit(session, principal, "payroll.adjustment.add", target_type="employee",
                  target_id=emp.id, tenant_id=emp.tenant_id,
                  after={"month": data.month.isoformat(), "amount": str(data.amount),
-                        "reason": data.reason})
+                        "reason": data.reason, "annual_bonus": data.annual_bonus})
     return row
+
+
+async def _one_annual_bonus_a_year(session: AsyncSession, employee_id: int,
+                                   data: schemas.AdjustmentCreate) -> None:
+    """The separate computation applies once a tax year per taxpayer (财政部 税务总局公告
+    2023年第30号 art. 1); a positive amount only."""
+    if data.amount <= 0:
+        raise fail("invalid", "A year-end one-off bonus is a positive amount",
+                   code="annual_bonus_negative", extra={"field": "amount"})
+    year = data.month.year
+    if await session.scalar(select(PayrollAdjustment.id).where(
+            PayrollAdjustment.employee_id == employee_id, PayrollAdjustment.annual_bonus,
+            PayrollAdjustment.month >= date(year, 1, 1),
+            PayrollAdjustment.month < date(year + 1, 1, 1)).limit(1)):
+        raise fail("conflict", "This employee already has a year-end one-off bonus in {year}: "
+                   "it is taxed on its own once a year", code="annual_bonus_twice",
+                   year=str(year), extra={"field": "annual_bonus"})

@@ -112,3 +112,38 @@ def withhold_year(months: Sequence[MonthIncome] | Iterable[MonthIncome]) -> list
         withheld = w.cumulative_withheld
         out.append(w)
     return out
+
+
+# The year-end one-off bonus (全年一次性奖金) taxed on its own: 《财政部 税务总局关于个人所得税
+# 法修改后有关优惠政策衔接问题的通知》 (财税〔2018〕164号) art. 1(1), extended to 2027-12-31 by
+# 财政部 税务总局公告2023年第30号. The bonus ÷ 12 picks the rate and quick deduction of the
+# monthly-converted comprehensive income rate table (按月换算后的综合所得税率表); the tax is
+# bonus × rate − quick deduction (the quick deduction once, not twelve times). Once per tax
+# year per taxpayer; the employee may instead have it added to the year's wages.
+ANNUAL_BONUS_UNTIL = 2027
+MONTHLY_BRACKETS: tuple[tuple[Decimal | None, Decimal, Decimal], ...] = (
+    (Decimal(3000), Decimal("0.03"), Decimal(0)),
+    (Decimal(12000), Decimal("0.10"), Decimal(210)),
+    (Decimal(25000), Decimal("0.20"), Decimal(1410)),
+    (Decimal(35000), Decimal("0.25"), Decimal(2660)),
+    (Decimal(55000), Decimal("0.30"), Decimal(4410)),
+    (Decimal(80000), Decimal("0.35"), Decimal(7160)),
+    (None, Decimal("0.45"), Decimal(15160)),
+)
+
+
+def annual_bonus_rate(bonus: Decimal) -> tuple[Decimal, Decimal]:
+    """(rate, quick deduction) for a year-end one-off bonus: by the bonus ÷ 12."""
+    monthly = bonus / 12
+    for upper, rate, quick in MONTHLY_BRACKETS:
+        if upper is None or monthly <= upper:
+            return rate, quick
+    raise AssertionError("unreachable: the last bracket has no upper bound")
+
+
+def annual_bonus_tax(bonus: Decimal) -> Decimal:
+    """Tax on a year-end one-off bonus taxed on its own; zero for nothing."""
+    if bonus <= 0:
+        return Decimal("0.00")
+    rate, quick = annual_bonus_rate(bonus)
+    return cents(bonus * rate - quick)
