@@ -20,6 +20,7 @@ from probity.i18n import translator
 from probity.models import Tenant
 from probity.payroll import forms, payslips, runs, tables
 from probity.payroll.common import fail, month_label
+from probity.payroll.settings import calendar_years, effective_settings
 from probity.web.render import locale_of, render, today_in
 
 router = APIRouter(include_in_schema=False)
@@ -56,9 +57,13 @@ async def runs_page(request: Request, session: Session, principal: Reader,
     home = principal.tenant_id
     structures = await tables.structures_for(session, home)
     cities = await tables.cities_for(session, home)
+    today = today_in(request)
+    years = calendar_years(await effective_settings(session, home))
     return render(request, "payroll/runs.html", runs=rows, tenant_names=names, tenants=tenants,
                   structures=structures, cities=[cities[k] for k in sorted(cities)],
-                  error=error, this_month=today_in(request).isoformat()[:7])
+                  error=error, this_month=today.isoformat()[:7],
+                  no_calendar=[y for y in (today.year, today.year + 1) if y not in years],
+                  home=home)
 
 
 @router.post("/payroll/runs")
@@ -83,8 +88,10 @@ async def run_page(request: Request, run_id: DbId, session: Session, principal: 
     run, rows = await payslips.run_payslips(session, principal, run_id, limit=500)
     full = principal.can(Perm.payroll_prepare) or principal.can(Perm.payroll_approve)
     tenant = await session.get(Tenant, run.tenant_id)
+    years = calendar_years(await effective_settings(session, run.tenant_id))
     return render(request, "payroll/run.html", run=run, rows=rows, month=month_label(run.month),
-                  tenant=tenant, error=error, full=full, mask=payslips.mask_account)
+                  tenant=tenant, error=error, full=full, mask=payslips.mask_account,
+                  no_calendar=run.month.year if run.month.year not in years else None)
 
 
 @router.post("/payroll/runs/{run_id}/recompute")

@@ -31,6 +31,21 @@ STATUTORY_HOLIDAYS = (
 )
 
 
+# The weekend days worked in lieu (调休上班) of the State Council's holiday notices:
+# 2025 国办发明电〔2024〕12号, 2026 国办发明电〔2025〕7号. A year whose notice is not out (2027 at
+# the time of writing) has no calendar until HR adds it on the payroll standard's page (or
+# through the settings API): pages and runs of such a year say so.
+MAKEUP_WORKDAYS = (
+    "2025-01-26", "2025-02-08", "2025-04-27", "2025-09-28", "2025-10-11",
+    "2026-01-04", "2026-02-14", "2026-02-28", "2026-05-09", "2026-09-20", "2026-10-10",
+)
+
+
+def calendar_years(values: PayrollSettings) -> set[int]:
+    """The years the standard has a holiday calendar for (at least one statutory holiday)."""
+    return {int(d[:4]) for d in values.statutory_holidays}
+
+
 def _dates(value: list[str]) -> list[str]:
     out = []
     for s in value:
@@ -72,7 +87,7 @@ class PayrollSettings(SettingsSection):
         default_factory=lambda: list(STATUTORY_HOLIDAYS), max_length=400,
         title="Statutory holidays (overtime at the holiday rate), YYYY-MM-DD")
     makeup_workdays: list[str] = Field(
-        default_factory=list, max_length=200,
+        default_factory=lambda: list(MAKEUP_WORKDAYS), max_length=200,
         title="Weekend days worked in lieu of a holiday (调休), YYYY-MM-DD")
 
     _holidays = field_validator("statutory_holidays", "makeup_workdays")(_dates)
