@@ -41,13 +41,16 @@ async def test_a_year_without_a_calendar_is_named_and_hr_can_add_it(
     assert 'data-testid="no-calendar"' in page.text and f"{year}年尚无节假日日历" in page.text
 
     # HR imports the year (a list of days, as pasted on the standard's page).
+    admin = await as_user("admin")
     r = await admin.put(f"/api/v1/settings/{hq.id}/payroll", json={
         "values": {"statutory_holidays": [*keep, f"{year}-01-01"],
                    "makeup_workdays": [f"{year}-01-04"]}, "reason": "the notice is out"})
     assert r.status_code == 201, r.text
     reset_cache()
+    hr = await as_user("hr")
     page = await hr.get(f"/payroll/runs/{run.id}")
     assert f"{year}年尚无节假日日历" not in page.text
+    admin = await as_user("admin")
     # A day that is not a date is refused with a message, nothing stored.
     r = await admin.put(f"/api/v1/settings/{hq.id}/payroll", json={
         "values": {"statutory_holidays": ["2027-02-30"]}, "reason": "typo"})

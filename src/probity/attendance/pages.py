@@ -23,7 +23,8 @@ from probity.models import Employee, EmploymentStatus, ShiftTemplate
 from probity.models.base import utcnow
 from probity.org import service as org_service
 from probity.recruitment.pages import form_error
-from probity.web.render import render, today_in
+from probity.web.form_errors import field_errors
+from probity.web.render import local_time, render, today_in
 
 router = APIRouter(include_in_schema=False)
 
@@ -41,7 +42,9 @@ async def _status(page: Any, code: int) -> Response:
 
 @router.get("/me/attendance", response_class=HTMLResponse)
 async def my_attendance(request: Request, session: Session, principal: Self,
-                        error: str | None = None, notice: str | None = None) -> Response:
+                        error: str | None = None, notice: str | None = None,
+                        errors: dict[str, str] | None = None,
+                        values: dict[str, str] | None = None) -> Response:
     emp = await me(session, principal)
     tz = await tenant_zone(session, emp.tenant_id)
     today = datetime.now(ZoneInfo(tz)).date()
@@ -59,19 +62,33 @@ async def my_attendance(request: Request, session: Session, principal: Self,
     people = {e.id: e.name for e in teammates}
     now = utcnow()
     last = punches[-1] if punches else None
+    swappable = [a for a in shifts if a.starts_at > now]
     return render(request, "attendance/me.html", emp=emp, shifts=shifts, names=names,
                   punches=punches[-6:], last=last, balances=balances, leave=leave[:10],
-                  today=today, tz=tz, error=error, notice=notice,
-                  swappable=[a for a in shifts if a.starts_at > now], teammates=teammates,
+                  today=today, tz=tz, error=error, notice=notice, errors=errors or {},
+                  values=values or {},
+                  swappable=swappable, teammates=teammates,
+                  shift_options=[(a.id, f"{a.day} · {names.get(a.template_id, '')} "
+                                  f"{local_time(a.starts_at, tz)}") for a in swappable],
+                  teammate_options=[(e.id, e.name) for e in teammates],
                   people=people, swaps=swaps[:10], overtime=overtime[:10],
                   next_kind="out" if last is not None and last.kind == "in" else "in")
 
 
+# Domain error codes → the field of the form they are about.
+CODE_FIELDS = {"insufficient_balance": "end_date", "leave_overlap": "start_date",
+               "unknown_shift": "assignment_id", "unknown_employee": "target_employee_id",
+               "not_in_team": "target_employee_id", "shift_started": "assignment_id",
+               "swap_pending": "assignment_id", "shift_has_swap": "assignment_id"}
+
+
 async def _submit(request: Request, session: Session, principal: Principal,
                   work: Callable[[], Awaitable[Any]], done: Callable[[Any], str],
-                  status: int = 422) -> Response:
+                  status: int = 422, form: str | None = None,
+                  submitted: dict[str, str] | None = None) -> Response:
     """One self-service form: do the work and commit, then go to `done(result)`; bad input or
-    a refused request shows the page again with the reason (nothing written)."""
+    a refused request shows the page again with nothing written: each field's problem beside
+    that field of `form` (errors keyed `form.field`), a problem of the whole request above."""
     try:
         result = await work()
         await commit_tx(session)
@@ -79,8 +96,20 @@ async def _submit(request: Request, session: Session, principal: Principal,
         await session.rollback()
         if isinstance(exc, NotFound):
             raise
-        return await _status(my_attendance(request, session, principal,
-                                           error=form_error(request, exc)), status)
+        if form is None:
+            return await _status(my_attendance(request, session, principal,
+                                               error=form_error(request, exc)), status)
+        # The swap form is not shown without an upcoming shift: its refusals go above.
+        found = field_errors(request, exc, code_fields=CODE_FIELDS) if (
+            form != "swap" or isinstance(exc, ValidationError)) else {
+            "_form": form_error(request, exc)}
+        top = found.pop("_form", None)
+        errors = {f"{form}.{k}": v for k, v in found.items()}
+        if errors:
+            errors["_which"] = form
+        return await _status(my_attendance(
+            request, session, principal, error=top, errors=errors,
+            values={f"{form}.{k}": v for k, v in (submitted or {}).items()}), status)
     return RedirectResponse(done(result), status_code=303)
 
 
@@ -103,34 +132,38 @@ async def clock(request: Request, session: Session, principal: Self,
 
 @router.post("/me/attendance/leave", response_class=HTMLResponse)
 async def leave(request: Request, session: Session, principal: Self,
-                leave_type: Annotated[str, Form()], start_date: Annotated[str, Form()],
-                end_date: Annotated[str, Form()], reason: Annotated[str, Form()] = ""
+                leave_type: Annotated[str, Form()] = "", start_date: Annotated[str, Form()] = "",
+                end_date: Annotated[str, Form()] = "", reason: Annotated[str, Form()] = ""
                 ) -> Response:
+    submitted = {"leave_type": leave_type, "start_date": start_date, "end_date": end_date,
+                 "reason": reason}
     return await _submit(request, session, principal, lambda: service.request_leave(
-        session, principal, schemas.LeaveCreate.model_validate({
-            "leave_type": leave_type, "start_date": start_date, "end_date": end_date,
-            "reason": reason})), lambda _: "/me/attendance#leave")
+        session, principal, schemas.LeaveCreate.model_validate(submitted)),
+        lambda _: "/me/attendance#leave", form="leave", submitted=submitted)
 
 
 @router.post("/me/attendance/swap", response_class=HTMLResponse)
 async def swap(request: Request, session: Session, principal: Self,
-               assignment_id: Annotated[str, Form()], target_employee_id: Annotated[str, Form()],
+               assignment_id: Annotated[str, Form()] = "",
+               target_employee_id: Annotated[str, Form()] = "",
                reason: Annotated[str, Form()] = "") -> Response:
     """Ask to hand one of one's upcoming shifts to a teammate (the lead approves)."""
+    submitted = {"assignment_id": assignment_id, "target_employee_id": target_employee_id,
+                 "reason": reason}
     return await _submit(request, session, principal, lambda: rota.request_swap(
-        session, principal, schemas.SwapCreate.model_validate({
-            "assignment_id": assignment_id, "target_employee_id": target_employee_id,
-            "reason": reason})), lambda _: "/me/attendance?sent=swap#swaps")
+        session, principal, schemas.SwapCreate.model_validate(submitted)),
+        lambda _: "/me/attendance?sent=swap#swaps", form="swap", submitted=submitted)
 
 
 @router.post("/me/attendance/overtime", response_class=HTMLResponse)
 async def overtime(request: Request, session: Session, principal: Self,
-                   day: Annotated[str, Form()], minutes: Annotated[str, Form()],
+                   day: Annotated[str, Form()] = "", minutes: Annotated[str, Form()] = "",
                    reason: Annotated[str, Form()] = "") -> Response:
+    submitted = {"day": day, "minutes": minutes, "reason": reason}
     return await _submit(request, session, principal, lambda: service.request_overtime(
-        session, principal, schemas.OvertimeCreate.model_validate({
-            "day": day, "minutes": minutes, "reason": reason})),
-        lambda _: "/me/attendance?sent=overtime#overtime")
+        session, principal, schemas.OvertimeCreate.model_validate(submitted)),
+        lambda _: "/me/attendance?sent=overtime#overtime", form="overtime",
+        submitted=submitted)
 
 
 @router.get("/attendance", response_class=HTMLResponse)

@@ -120,6 +120,14 @@ async def publish_week(session: AsyncSession, actor: Principal, data: schemas.Ro
                                code="outside_week", index=n,
                                template="Entry {n}: {day} is outside the week",
                                params={"n": n + 1, "day": entry.day.isoformat()})
+        if entry.day < emp.hire_date or (emp.left_date is not None
+                                         and entry.day > emp.left_date):
+            # A part month: the rota covers only the days employed (as pay does).
+            raise InvalidInput(f"entries[{n}]: {emp.name} is not employed on {entry.day}",
+                               code="not_employed", index=n,
+                               template="Entry {n}: {name} is not employed on {day}",
+                               params={"n": n + 1, "name": emp.name,
+                                       "day": entry.day.isoformat()})
         tpl = templates.get(entry.template_id)
         if tpl is None:
             raise InvalidInput(f"entries[{n}]: unknown shift template {entry.template_id}",

@@ -154,6 +154,8 @@ async def detect_exceptions(session: AsyncSession, now: datetime,
         LeaveRequest.employee_id.in_({e.id for _, e in rows})))).all()
     added = 0
     for a, emp in rows:
+        if a.day < emp.hire_date or (emp.left_date is not None and a.day > emp.left_date):
+            continue  # a shift left on the rota past the leaving day is no absence
         kinds = punched.get(a.id, set())
         on_leave = any(eid == emp.id and s <= a.day <= e for eid, s, e in leave)
         kind: str | None = None

@@ -26,6 +26,7 @@ from probity.i18n import translator
 from probity.models import Employee, PayrollAdjustment, SalaryAssignment, Tenant
 from probity.payroll import schemas, tables
 from probity.payroll.compute import INSURANCES, LEGAL_OVERTIME
+from probity.web.form_errors import field_errors as shared_field_errors
 from probity.web.render import locale_of, render, today_in
 
 router = APIRouter(include_in_schema=False)
@@ -35,25 +36,6 @@ Preparer = Annotated[Principal, Depends(require(Perm.payroll_prepare))]
 ALLOWANCE_ROWS = 5
 RECENT = 30
 
-# Pydantic error types → English msgids shown beside the field (translated per locale).
-FIELD_MESSAGES = {
-    "missing": "Required",
-    "string_too_short": "Required",
-    "string_too_long": "At most {max_length} characters",
-    "string_pattern_mismatch": "Invalid format",
-    "greater_than_equal": "Must be at least {ge}",
-    "less_than_equal": "Must be at most {le}",
-    "greater_than": "Must be more than {gt}",
-    "decimal_parsing": "Not a number",
-    "decimal_type": "Not a number",
-    "decimal_max_places": "At most {decimal_places} decimal places",
-    "decimal_max_digits": "Too large",
-    "int_parsing": "Not a whole number",
-    "date_from_datetime_parsing": "Not a month",
-    "date_parsing": "Not a month",
-    "date_type": "Not a month",
-    "too_long": "Too many rows",
-}
 # Domain error codes → the form field they are about (when the error does not name one).
 CODE_FIELDS = {
     "below_minimum_wage": "base", "no_structure": "base", "unknown_city": "city",
@@ -63,35 +45,16 @@ CODE_FIELDS = {
 }
 
 
-def _field_name(loc: tuple[Any, ...]) -> str:
-    """A validation error's location as the form's field name."""
-    parts = [str(p) for p in loc]
-    if parts[:1] == ["si_rates"] and len(parts) >= 3:
-        return f"{parts[1]}_{'employee' if parts[2] == '0' else 'employer'}"
-    if parts[:1] == ["allowances"] and len(parts) >= 3:
-        return f"allowance_{parts[1]}_{parts[2]}"
-    return parts[0] if parts else "_form"
+
+
+# The payroll forms' dates are months.
+MONTHS = {"date_from_datetime_parsing": "Not a month", "date_parsing": "Not a month",
+          "date_type": "Not a month"}
 
 
 def field_errors(request: Request, exc: ValidationError | DomainError,
                  rename: dict[str, str] | None = None) -> dict[str, str]:
-    """{form field: message in the reader's language}; `_form` for the form as a whole."""
-    _ = translator(locale_of(request))
-    rename = rename or {}
-    if isinstance(exc, DomainError):
-        name = str(exc.extra.get("field") or CODE_FIELDS.get(exc.code, "_form"))
-        return {rename.get(name, name): exc.localized(_)}
-    out: dict[str, str] = {}
-    for e in exc.errors():
-        name = _field_name(tuple(e["loc"]))
-        name = rename.get(name, name)
-        ctx = {k: v for k, v in (e.get("ctx") or {}).items()
-               if isinstance(v, int | float | str | Decimal)}
-        template = FIELD_MESSAGES.get(e["type"])
-        if template is None or not set(re.findall(r"{(\w+)}", template)) <= set(ctx):
-            template = "Invalid value"
-        out.setdefault(name, _(template, **{k: str(v) for k, v in ctx.items()}))
-    return out
+    return shared_field_errors(request, exc, rename, CODE_FIELDS, MONTHS)
 
 
 def _month(raw: str) -> str:

@@ -164,10 +164,15 @@ async def gather(session: AsyncSession, run: PayrollRun) -> Gathered:
 
     # Attendance: exceptions of the month, approved personal leave overlapping it.
     att: dict[int, dict[str, int]] = defaultdict(dict)
+    # Only days employed: a part month's other days are already unpaid (not_employed_days).
     for emp_id, kind, n in await session.execute(
             select(AttendanceException.employee_id, AttendanceException.kind, func.count())
+            .join(Employee, Employee.id == AttendanceException.employee_id)
             .where(AttendanceException.tenant_id.in_(tenants),
-                   AttendanceException.day >= month, AttendanceException.day < end)
+                   AttendanceException.day >= month, AttendanceException.day < end,
+                   AttendanceException.day >= Employee.hire_date,
+                   Employee.left_date.is_(None) | (AttendanceException.day
+                                                   <= Employee.left_date))
             .group_by(AttendanceException.employee_id, AttendanceException.kind)):
         att[emp_id][kind] = int(n)
     leave_days: dict[int, Decimal] = defaultdict(Decimal)

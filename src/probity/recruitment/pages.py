@@ -18,6 +18,7 @@ from probity.i18n import translator
 from probity.models.recruitment import CandidateStage
 from probity.org import service as org_service
 from probity.recruitment import resumes, schemas, service
+from probity.web.form_errors import field_errors
 from probity.web.render import locale_of, render, today_in
 
 router = APIRouter(prefix="/recruitment", include_in_schema=False)
@@ -68,12 +69,13 @@ async def _lookups(session: Session, principal: Principal) -> dict[str, Any]:
 @router.get("", response_class=HTMLResponse)
 async def requisitions(request: Request, session: Session, principal: Reader,
                        status: str | None = "open", error: str | None = None,
-                       values: dict[str, Any] | None = None) -> Response:
+                       values: dict[str, Any] | None = None,
+                       errors: dict[str, str] | None = None) -> Response:
     rows = await service.list_requisitions(session, principal, status or None)
     counts = await service.pipeline_counts(session, principal)
     return render(request, "recruitment/requisitions.html", rows=rows, counts=counts,
                   stages=STAGES, status=status or "", error=error, values=values or {},
-                  can_manage=principal.can(Perm.recruitment_manage),
+                  errors=errors or {}, can_manage=principal.can(Perm.recruitment_manage),
                   **await _lookups(session, principal))
 
 
@@ -81,7 +83,7 @@ async def requisitions(request: Request, session: Session, principal: Reader,
 async def create_requisition(
     request: Request, session: Session, principal: Manager,
     tenant_id: Annotated[int, Form()], position_id: Annotated[int, Form()],
-    title: Annotated[str, Form()], headcount: Annotated[int, Form()] = 1,
+    title: Annotated[str, Form()] = "", headcount: Annotated[str, Form()] = "1",
     org_unit_id: Annotated[str, Form()] = "", reason: Annotated[str, Form()] = "",
 ) -> Response:
     values = {"tenant_id": tenant_id, "position_id": position_id, "title": title,
@@ -92,9 +94,22 @@ async def create_requisition(
         await commit_tx(session)
     except (ValidationError, DomainError) as exc:
         await session.rollback()
-        return await _again(requisitions(request, session, principal, "open",
-                                         form_error(request, exc), values))
+        top, errors = _split(request, exc)
+        return await _again(requisitions(request, session, principal, "open", top, values,
+                                         errors))
     return RedirectResponse(f"/recruitment/requisitions/{req.id}", status_code=303)
+
+
+# Domain error codes → the form field they are about.
+CODE_FIELDS = {"duplicate_candidate": "phone", "unknown_org_unit": "org_unit_id",
+               "duplicate_code": "employee_no"}
+
+
+def _split(request: Request, exc: ValidationError | DomainError
+           ) -> tuple[str | None, dict[str, str]]:
+    """(the message above the form, each field's message beside it)."""
+    errors = field_errors(request, exc, code_fields=CODE_FIELDS)
+    return errors.pop("_form", None), errors
 
 
 async def _again(page: Any) -> Response:
@@ -105,15 +120,15 @@ async def _again(page: Any) -> Response:
 
 @router.get("/requisitions/{req_id}", response_class=HTMLResponse)
 async def requisition(request: Request, req_id: int, session: Session, principal: Reader,
-                      error: str | None = None, values: dict[str, Any] | None = None
-                      ) -> Response:
+                      error: str | None = None, values: dict[str, Any] | None = None,
+                      errors: dict[str, str] | None = None) -> Response:
     req = await service.get_requisition(session, principal, req_id)
     cands = await service.list_candidates(session, principal, requisition_id=req.id)
     by_stage: dict[str, list[schemas.CandidateRead]] = {s: [] for s in STAGES}
     for c in cands:
         by_stage[c.stage.value].append(service.candidate_read(c, principal))
     return render(request, "recruitment/requisition.html", req=req, by_stage=by_stage,
-                  stages=STAGES, error=error, values=values or {},
+                  stages=STAGES, error=error, values=values or {}, errors=errors or {},
                   can_manage=principal.can(Perm.recruitment_manage),
                   **await _lookups(session, principal))
 
@@ -121,7 +136,7 @@ async def requisition(request: Request, req_id: int, session: Session, principal
 @router.post("/requisitions/{req_id}/candidates", response_class=HTMLResponse)
 async def add_candidate(
     request: Request, req_id: int, session: Session, principal: Manager,
-    name: Annotated[str, Form()], phone: Annotated[str, Form()] = "",
+    name: Annotated[str, Form()] = "", phone: Annotated[str, Form()] = "",
     email: Annotated[str, Form()] = "", source: Annotated[str, Form()] = "",
 ) -> Response:
     values = {"requisition_id": req_id, "name": name, "phone": phone or None,
@@ -134,8 +149,9 @@ async def add_candidate(
         await session.rollback()
         if isinstance(exc, NotFound):
             raise
-        return await _again(requisition(request, req_id, session, principal,
-                                        form_error(request, exc), values))
+        top, errors = _split(request, exc)
+        return await _again(requisition(request, req_id, session, principal, top, values,
+                                        errors))
     return RedirectResponse(f"/recruitment/candidates/{cand.id}", status_code=303)
 
 
@@ -156,7 +172,8 @@ async def close_requisition(request: Request, req_id: int, session: Session,
 
 @router.get("/candidates/{cand_id}", response_class=HTMLResponse)
 async def candidate(request: Request, cand_id: int, session: Session, principal: Reader,
-                    error: str | None = None) -> Response:
+                    error: str | None = None, errors: dict[str, str] | None = None,
+                    values: dict[str, Any] | None = None) -> Response:
     cand = await service.get_candidate(session, principal, cand_id)
     req = await service.get_requisition(session, principal, cand.requisition_id)
     dups = await service.find_duplicates(session, cand.tenant_id, cand.phone, cand.email,
@@ -166,13 +183,17 @@ async def candidate(request: Request, cand_id: int, session: Session, principal:
     return render(request, "recruitment/candidate.html",
                   c=service.candidate_read(cand, principal, dups), req=req, events=events,
                   feedback=feedback, next_stages=nxt, error=error, today=today_in(request),
+                  errors=errors or {}, values=values or {},
                   can_manage=principal.can(Perm.recruitment_manage),
                   can_interview=principal.can(Perm.recruitment_interview),
                   **await _lookups(session, principal))
 
 
 async def _candidate_action(request: Request, cand_id: int, session: Session,
-                            principal: Principal, action: Any) -> Response:
+                            principal: Principal, action: Any,
+                            values: dict[str, Any] | None = None) -> Response:
+    """A form of the candidate page; with `values` (the hire form) each field's problem is
+    shown beside it, otherwise above."""
     try:
         await action()
         await commit_tx(session)
@@ -180,8 +201,12 @@ async def _candidate_action(request: Request, cand_id: int, session: Session,
         await session.rollback()
         if isinstance(exc, NotFound):
             raise
-        return await _again(candidate(request, cand_id, session, principal,
-                                      form_error(request, exc)))
+        if values is None:
+            return await _again(candidate(request, cand_id, session, principal,
+                                          form_error(request, exc)))
+        top, errors = _split(request, exc)
+        return await _again(candidate(request, cand_id, session, principal, top, errors,
+                                      values))
     return RedirectResponse(f"/recruitment/candidates/{cand_id}", status_code=303)
 
 
@@ -226,11 +251,13 @@ async def resume(request: Request, cand_id: int, session: Session, principal: Ma
 
 @router.post("/candidates/{cand_id}/hire", response_class=HTMLResponse)
 async def hire(request: Request, cand_id: int, session: Session, principal: Manager,
-               employee_no: Annotated[str, Form()], hire_date: Annotated[str, Form()],
-               probation_months: Annotated[int, Form()] = 3) -> Response:
+               employee_no: Annotated[str, Form()] = "", hire_date: Annotated[str, Form()] = "",
+               probation_months: Annotated[str, Form()] = "3") -> Response:
+    values = {"employee_no": employee_no, "hire_date": hire_date,
+              "probation_months": probation_months}
+
     async def act() -> None:
         await service.hire_candidate(session, principal, cand_id, _validated(
-            schemas.HireRequest, {"employee_no": employee_no, "hire_date": hire_date,
-                                  "probation_months": probation_months}))
+            schemas.HireRequest, values))
 
-    return await _candidate_action(request, cand_id, session, principal, act)
+    return await _candidate_action(request, cand_id, session, principal, act, values)
