@@ -190,3 +190,41 @@ async def test_declared_categories_and_the_bonus_reach_the_payslip(
     assert slip.net == slip.gross - slip.si_employee - slip.hf_employee - slip.tax
     page = await hr.get(f"/payroll/payslips/{slip.id}")
     assert page.status_code == 200 and "全年一次性奖金" in page.text
+
+
+async def test_the_salary_and_adjustment_forms_take_categories_and_the_bonus(
+        as_user: Any, db: AsyncSession) -> None:
+    emp = await _agent(db)
+    hr = await as_user("hr")
+    csrf = hr.headers["X-CSRF-Token"]
+    month = "2027-06"
+    base = {"csrf_token": csrf, "tenant_id": str(emp.tenant_id), "employee_no": emp.employee_no,
+            "effective_from": month, "city": "hangzhou"}
+    before = await db.scalar(select(func.count()).select_from(SalaryAssignment))
+    r = await hr.post("/payroll/assignments", data=base | {
+        "add_housing": "rent1", "add_elderly": "sibling", "add_elderly_amount": "2000"})
+    assert r.status_code == 422 and 'data-testid="error-additional_items"' in r.text
+    assert "1,500" in r.text
+    assert await db.scalar(select(func.count()).select_from(SalaryAssignment)) == before
+    r = await hr.post("/payroll/assignments", data=base | {
+        "add_children_education": "2", "add_share": "0.5", "add_housing": "rent2",
+        "add_degree": "1", "add_certificate": "2027-09"})
+    assert r.status_code == 303, r.text
+    row = await db.scalar(select(SalaryAssignment).where(
+        SalaryAssignment.employee_id == emp.id,
+        SalaryAssignment.effective_from == date(2027, 6, 1)))
+    assert row is not None
+    # 2 × 2,000 × 50 % + 1,100 + 400 = 3,500 a month; the certificate's 3,600 only in September.
+    assert row.additional_deduction == D(3500)
+    assert {i["category"] for i in row.additional_items} == {
+        "children_education", "housing_rent", "continuing_education",
+        "continuing_education_certificate"}
+    assert deductions.monthly(row.additional_items, date(2027, 9, 1))[0] == D(7100)
+
+    adj = {"csrf_token": csrf, "tenant_id": str(emp.tenant_id), "employee_no": emp.employee_no,
+           "month": month, "amount": "30000", "reason": "年终奖", "annual_bonus": "1"}
+    r = await hr.post("/payroll/adjustments", data=adj)
+    assert r.status_code == 303, r.text
+    r = await hr.post("/payroll/adjustments", data=adj)
+    assert r.status_code == 409 or r.status_code == 422
+    assert 'data-testid="error-annual_bonus"' in r.text

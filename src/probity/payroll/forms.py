@@ -342,6 +342,34 @@ async def assignments_page(request: Request, session: Session, principal: Reader
                                    saved=saved)
 
 
+def additional_items(f: dict[str, str]) -> list[dict[str, Any]] | None:
+    """The form's special additional deductions by category (payroll.deductions), or None
+    when none is filled in (then the typed monthly amount applies)."""
+    items: list[dict[str, Any]] = []
+    share = f.get("add_share", "1").strip() or "1"
+    for cat in ("children_education", "infant_care"):
+        count = f.get(f"add_{cat}", "").strip()
+        if count and count != "0":
+            items.append({"category": cat, "count": count, "share": share})
+    elderly = f.get("add_elderly", "")
+    if elderly == "only_child":
+        items.append({"category": "elderly_support", "only_child": True})
+    elif elderly == "sibling":
+        items.append({"category": "elderly_support",
+                      "amount": f.get("add_elderly_amount", "").strip() or None})
+    housing = f.get("add_housing", "")
+    if housing == "loan":
+        items.append({"category": "housing_loan", "share": share})
+    elif housing.startswith("rent"):
+        items.append({"category": "housing_rent", "city_tier": housing[4:] or None})
+    if f.get("add_degree"):
+        items.append({"category": "continuing_education"})
+    cert = f.get("add_certificate", "").strip()
+    if cert:
+        items.append({"category": "continuing_education_certificate", "month": _month(cert)})
+    return items or None
+
+
 @router.post("/payroll/assignments", response_class=HTMLResponse)
 async def save_assignment(request: Request, session: Session, principal: Preparer) -> Response:
     f = await _form(request)
@@ -356,6 +384,7 @@ async def save_assignment(request: Request, session: Session, principal: Prepare
             "city": f.get("city", ""), "grade": _blank_none(f.get("grade", "")),
             "base": _blank_none(f.get("base", "")),
             "additional_deduction": f.get("additional_deduction", "").strip() or "0",
+            "additional_items": additional_items(f),
             "bank_name": _blank_none(f.get("bank_name", "")),
             "bank_account": _blank_none(f.get("bank_account", ""))})
         await _save(session, lambda: tables.assign_salary(session, principal, model))
@@ -404,7 +433,7 @@ async def add_adjustment(request: Request, session: Session, principal: Preparer
             "employee_id": emp_id, "month": _month(f.get("month", "")),
             "amount": f.get("amount", ""), "reason": f.get("reason", ""),
             "corrects_month": _month(f["corrects_month"]) if f.get("corrects_month", "").strip()
-            else None})
+            else None, "annual_bonus": bool(f.get("annual_bonus"))})
         await _save(session, lambda: tables.add_adjustment(session, principal, model))
     except (ValidationError, DomainError, _Refused) as exc:
         if isinstance(exc, NotFound):
