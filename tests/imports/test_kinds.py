@@ -3,6 +3,7 @@ English and Chinese message), and what each writes besides its rows (events, led
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import func, select
@@ -151,6 +152,16 @@ async def test_shift_templates_rotas_leave_balances(db: AsyncSession) -> None:
     plan = await run_kind(db, "rotas", tid, "employee_no,day,shift_code\n"
                           "M001,2026-03-02,MIG-A\n")  # stored already: unchanged
     assert plan.unchanged == 1
+    # A part month: no shift before the hire date or after the leaving day (issue 13 gap 6).
+    m2 = await db.scalar(select(Employee).where(Employee.employee_no == "M002"))
+    assert m2 is not None
+    m2.left_date = date(2026, 3, 10)
+    await db.flush()
+    plan = await run_kind(db, "rotas", tid, "employee_no,day,shift_code\n"
+                          "M002,2026-03-10,MIG-A\nM002,2026-03-11,MIG-A\n", commit=False)
+    assert [(e["row"], e["column"]) for e in plan.errors] == [(3, "day")]
+    m2.left_date = None
+    await db.flush()
     bal = "工号,假期类型,年度,应有天数,已用天数\nM001,annual,2026,10,2.5\nM002,sick,2026,5,\n"
     plan = await run_kind(db, "leave_balances", tid, bal)
     assert counts(plan)["insert"] == 2, plan.errors

@@ -94,7 +94,8 @@ async def resolve_rotas(ctx: ImportContext, rows: list[Row]) -> None:
 
     zone = await display_timezone(ctx.session, t)
     emps = await ctx.lookup(Employee.employee_no, (r["employee_no"] for _, r in rows),
-                            Employee.id, Employee.org_unit_id, where=Employee.tenant_id == t)
+                            Employee.id, Employee.org_unit_id, Employee.hire_date,
+                            Employee.left_date, where=Employee.tenant_id == t)
     units = dict((await ctx.session.execute(select(OrgUnit.code, OrgUnit.id).where(
         OrgUnit.tenant_id == t))).all())
     templates = {x.code: x for x in (await ctx.session.scalars(select(ShiftTemplate).where(
@@ -128,6 +129,11 @@ async def resolve_rotas(ctx: ImportContext, rows: list[Row]) -> None:
         if unit is None:
             ctx.plan.error(n, "team_code", "Unknown org unit {code}.",
                            code=r.get("team_code") or "-")
+            continue
+        if r["day"] < emp.hire_date or (emp.left_date is not None
+                                        and r["day"] > emp.left_date):
+            ctx.plan.error(n, "day", "{employee} is not employed on {day}.",
+                           employee=r["employee_no"], day=r["day"].isoformat())
             continue
         span = local_span(r["day"], tpl.start_time, tpl.end_time, zone)
         same = next((s for s in stored[emp.id] if s[1] == tpl.id and s[2][0] == r["day"]), None)
