@@ -148,6 +148,14 @@ EXPECTED: dict[tuple[str, str], set[int]] = {
     ("POST", "/standards/notification-rules/{rule_id}/deactivate"): {404},
     ("POST", "/api/v1/recruitment/requisitions/{req_id}/close"): {404},
     ("POST", "/recruitment/requisitions/{req_id}/close"): {404},
+    # Forms whose fields all have defaults (bad input re-renders the page beside the field):
+    # a missing object is 404; one's own attendance forms are 404 without an employee record
+    # and 422 (the page with the field errors) with one.
+    ("POST", "/recruitment/requisitions/{req_id}/candidates"): {404},
+    ("POST", "/recruitment/candidates/{cand_id}/hire"): {404},
+    ("POST", "/me/attendance/leave"): {404, 422},
+    ("POST", "/me/attendance/swap"): {404, 422},
+    ("POST", "/me/attendance/overtime"): {404, 422},
     # Attendance: queries need their parameters (422 without); self-service needs an employee
     # record (404 without one, e.g. the auditor's account).
     ("GET", "/api/v1/attendance/exceptions"): {422},
