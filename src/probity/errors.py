@@ -8,13 +8,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from probity.i18n import Msgid
+
 
 class DomainError(Exception):
     status_code = 400
     code = "bad_request"
 
     def __init__(self, message: str, *, code: str | None = None,
-                 template: str | None = None, params: dict[str, object] | None = None,
+                 template: Msgid | None = None, params: dict[str, object] | None = None,
                  **extra: Any) -> None:
         super().__init__(message)
         self.message = message

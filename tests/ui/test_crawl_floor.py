@@ -1,5 +1,5 @@
-"""The crawl of issue 15 for the service floor's roles (see test_crawl.py), and the menu opening
-from the keyboard."""
+"""The crawl of issue 15 for the service floor's roles, in zh-CN and in English (see
+test_crawl.py), and the menu opening from the keyboard."""
 
 from __future__ import annotations
 
@@ -14,6 +14,12 @@ pytestmark = pytest.mark.browser
 @pytest.mark.parametrize("username", ["compliance", "lead", "agent", "customer"])
 def test_every_page_is_clean(browser: Any, live_server: str, username: str) -> None:
     assert_clean(browser, live_server, username)
+
+
+@pytest.mark.parametrize("username", ["compliance", "lead", "agent", "customer"])
+def test_every_english_page_is_english(browser: Any, live_server: str, data_words: Any,
+                                       username: str) -> None:
+    assert_clean(browser, live_server, username, locale="en", data=data_words)
 
 
 @pytest.mark.parametrize("username", ["admin", "agent", "customer"])

@@ -144,3 +144,42 @@ def test_team_lead_sees_the_teams_scorecards(as_role: Any, live_server: str) -> 
     assert rows.first.locator("td").nth(2).get_attribute("data-label") == "合规分"
     rows.first.locator("a").click()
     page.locator("[data-testid=compliance-score]").wait_for()
+
+
+def test_compliance_reads_an_alerts_conversation_and_the_reading_is_logged(
+        as_role: Any, live_server: str) -> None:
+    page = as_role("compliance", width=390)
+    page.goto(f"{live_server}/alerts")
+    link = page.locator("[data-testid=alert-conversation]").first
+    conv = link.inner_text().split("#")[-1].strip()
+    link.click()
+    page.wait_for_url(f"{live_server}/conversations/{conv}?reason=*")
+    # Read-only: the transcript with names, times in the display format and decisions in words,
+    # and no form to write anything.
+    messages = page.locator("[data-testid=transcript-message]")
+    assert messages.count() > 0
+    assert page.locator("[data-testid=read-only]").inner_text() == "只读：您的查阅将被记录。"
+    names = {n.strip() for n in page.locator("[data-testid=sender-name]").all_inner_texts()}
+    assert names and not any(n.isascii() for n in names), names  # people's names, not codes
+    times = page.locator("[data-testid=transcript] time").all_inner_texts()
+    assert times and all(len(t) == 16 and t[4] == "-" and t[13] == ":" for t in times), times
+    flagged = page.locator("[data-testid=screening]").all_inner_texts()
+    assert flagged and all(("拦截" in t or "警告" in t) and "block" not in t for t in flagged)
+    assert page.locator("main form textarea, main form input[name=body]").count() == 0
+    # The access log shows who read which conversation, and why (the alert).
+    auditor = as_role("auditor")
+    auditor.goto(f"{live_server}/access-log")
+    rows = auditor.locator("[data-testid=access-rows] tbody tr").all_inner_texts()
+    assert any("compliance" in r and f"会话 #{conv}" in r and "预警 #" in r for r in rows), rows[:5]
+
+
+def test_hr_gives_a_reason_before_reading(as_role: Any, live_server: str) -> None:
+    page = as_role("hr")
+    page.goto(f"{live_server}/alerts")
+    conv = page.locator("[data-testid=alert-conversation]").first.inner_text().split("#")[-1]
+    page.goto(f"{live_server}/conversations/{conv.strip()}")
+    assert page.locator("[data-testid=transcript]").count() == 0
+    page.fill("[data-testid=reason-form] input[name=reason]", "员工投诉复核")
+    page.click("[data-testid=reason-form] button[type=submit]")
+    page.locator("[data-testid=transcript]").wait_for()
+    assert page.locator("[data-testid=access-reason]").inner_text() == "员工投诉复核"

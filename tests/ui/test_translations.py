@@ -4,9 +4,10 @@
 sees it:
 
 * every literal `_("…")` in a template;
-* every literal msgid in the Python code: `_("…")` / `gettext("…")` calls, a domain error's
-  `template="…"`, and the helpers that take a msgid (`fail(kind, "…")`, `RowError("…")`,
-  `plan.error(row, column, "…")`, …);
+* every literal msgid in the Python code: the arguments of every parameter annotated
+  `probity.i18n.Msgid` (`_("…")`, `N_`, `deferred`, a domain error's `template="…"`,
+  `fail(kind, "…")`, `RowError("…")`, `plan.error(row, column, "…")`, …), found from the
+  annotations themselves, so no list of helper names is kept here;
 * every word for a stored code the pages build from a prefix (`_("case_status." ~ s)`,
   `labels.code("decision", d)`), enumerated from the code's own enumerations and registries
   (statuses, roles, rules, background tasks and their stages …); a prefix a template uses must
@@ -35,6 +36,7 @@ from probity.models import (
     CycleStatus,
     EmploymentStatus,
     LeaveType,
+    MessageKind,
     OrderStatus,
     PaymentMethod,
     RequestStatus,
@@ -54,13 +56,68 @@ CALL = re.compile(r"""\b_\(\s*(?P<q>["'])(?P<id>(?:(?!(?P=q)).)+)(?P=q)""")
 DYNAMIC = re.compile(r"""\b_\(\s*["'](?P<p>[a-z_]+\.)["']\s*~""")
 LABELS = re.compile(r"""labels\.code\(\s*["'](?P<p>[a-z_.]+)["']""")
 
-# Python callables whose nth positional argument is a msgid.
-TRANSLATE_CALLS = {"_": 0, "N_": 0, "gettext": 0, "_ZH": 0, "_EN": 0, "RowError": 0, "_refuse": 0,
-                   "_invalid": 0, "fail": 1, "_bad": 1}
-# `<x>.error(row, column, msgid, …)`: the row-error lists of the importers.
-METHOD_CALLS = {"error": 2}
 # Placeholders that pass another message through unchanged are not words to translate.
 PASS_THROUGH = re.compile(r"^\{[a-z_]+\}$")
+
+
+def _is_msgid(annotation: ast.expr | None) -> bool:
+    """`Msgid`, `Msgid | None`, `"Msgid"`."""
+    if annotation is None:
+        return False
+    return any(isinstance(n, ast.Name) and n.id == "Msgid" for n in ast.walk(annotation)) or (
+        isinstance(annotation, ast.Constant) and "Msgid" in str(annotation.value))
+
+
+def msgid_parameters() -> dict[str, tuple[set[int], set[str]]]:
+    """Every callable in the source that takes a msgid, found by its parameter's annotation
+    (`probity.i18n.Msgid`): name -> (positional indexes, keyword names). A class counts under
+    its own name with its `__init__`'s, and so do its subclasses; `x = translator(…)` makes
+    `x` a gettext. Nothing to list by hand: a new helper is covered once its parameter says
+    `Msgid`."""
+    found: dict[str, tuple[set[int], set[str]]] = {}
+    bases: dict[str, list[str]] = {}
+    gettexts: set[str] = set()
+
+    def record(name: str, fn: ast.FunctionDef | ast.AsyncFunctionDef, method: bool) -> None:
+        params = [*fn.args.posonlyargs, *fn.args.args]
+        if method and params and params[0].arg in ("self", "cls"):
+            params = params[1:]
+        pos = {i for i, a in enumerate(params) if _is_msgid(a.annotation)}
+        kw = {a.arg for a in [*fn.args.args, *fn.args.kwonlyargs] if _is_msgid(a.annotation)}
+        if pos or kw:
+            have = found.setdefault(name, (set(), set()))
+            have[0].update(pos)
+            have[1].update(kw)
+
+    for path in sorted(SRC.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        methods: set[int] = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ClassDef):
+                bases[node.name] = [b.id for b in node.bases if isinstance(b, ast.Name)]
+                for item in node.body:
+                    if isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef):
+                        methods.add(id(item))
+                        record(node.name if item.name == "__init__" else item.name, item, True)
+            elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                if id(node) not in methods:
+                    record(node.name, node, False)
+            elif (isinstance(node, ast.Assign) and isinstance(node.value, ast.Call)
+                  and isinstance(node.value.func, ast.Name)
+                  and node.value.func.id == "translator"):
+                gettexts |= {t.id for t in node.targets if isinstance(t, ast.Name)}
+    # Subclasses take their base's msgid parameters (InvalidInput(…, template="…")).
+    changed = True
+    while changed:
+        changed = False
+        for cls, parents in bases.items():
+            for parent in parents:
+                if parent in found and cls not in found:
+                    found[cls] = found[parent]
+                    changed = True
+    for name in gettexts:
+        found.setdefault(name, found.get("gettext", ({0}, set())))
+    return found
 
 
 def template_msgids() -> set[str]:
@@ -90,7 +147,9 @@ def _literals(node: ast.expr) -> list[str]:
 
 
 def python_msgids() -> dict[str, str]:
-    """Literal msgids in the source, each with the file it was first found in."""
+    """Literal msgids in the source, each with the file it was first found in: the arguments
+    that `msgid_parameters()` says are msgids, and `x._("…")` (a bound gettext)."""
+    takes = msgid_parameters()
     found: dict[str, str] = {}
     for path in sorted(SRC.rglob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"))
@@ -98,14 +157,16 @@ def python_msgids() -> dict[str, str]:
             if not isinstance(node, ast.Call):
                 continue
             func = node.func
-            args: list[ast.expr] = []
-            if isinstance(func, ast.Name) and func.id in TRANSLATE_CALLS:
-                args = node.args[TRANSLATE_CALLS[func.id]:][:1]
-            elif isinstance(func, ast.Attribute) and func.attr == "_":
-                args = node.args[:1]
-            elif isinstance(func, ast.Attribute) and func.attr in METHOD_CALLS:
-                args = node.args[METHOD_CALLS[func.attr]:][:1]
-            args += [k.value for k in node.keywords if k.arg == "template"]
+            name = func.id if isinstance(func, ast.Name) else (
+                func.attr if isinstance(func, ast.Attribute) else None)
+            if name is None:
+                continue
+            positions, keywords = takes.get(name, (set(), set()))
+            if name == "_":
+                positions = {0}
+            args = [node.args[i] for i in positions if i < len(node.args)
+                    and not isinstance(node.args[i], ast.Starred)]
+            args += [k.value for k in node.keywords if k.arg in keywords]
             for text in (t for arg in args for t in _literals(arg)):
                 if text and not text.endswith(".html") and not PASS_THROUGH.match(text):
                     found.setdefault(text, str(path.relative_to(SRC)))
@@ -135,7 +196,8 @@ def code_msgids() -> set[str]:
              "role": Role, "award_status": AwardStatus, "stage": CandidateStage,
              "case_study_status": CaseStudyStatus, "course_status": CourseStatus,
              "cycle_status": CycleStatus, "status": EmploymentStatus, "leave": LeaveType,
-             "request": RequestStatus, "requisition": RequisitionStatus, "run": RunStatus}
+             "request": RequestStatus, "requisition": RequisitionStatus, "run": RunStatus,
+             "message_kind": MessageKind}
     for prefix, enum in enums.items():
         ids |= {f"{prefix}.{member.value}" for member in enum}
     ids |= {f"category.{c}" for c in CATEGORIES}
@@ -178,6 +240,10 @@ def test_the_source_is_read() -> None:
     assert "Contains a NUL character." in found  # import row errors (plan.error(row, col, msgid))
     assert "{detail}" not in found
     assert "Payroll runs waiting for approval: {n}" in found  # marked with N_()
+    takes = msgid_parameters()
+    assert takes["RowError"][0] == {0} and takes["error"][0] == {2}  # self is not counted
+    assert "template" in takes["InvalidInput"][1]  # inherited from DomainError
+    assert "Monitoring rule alert: {rule}" in found  # deferred(), for notifications
     assert {"case_status.", "decision."} <= template_prefixes()
     assert "task.payroll.compute" in code_msgids()
 

@@ -45,7 +45,7 @@ async def _names(session: Session, case_ids: list[Any]) -> dict[str, dict[int, s
     cust_ids = {c.customer_id for c in case_ids if c.customer_id}
     emps = dict((await session.execute(select(Employee.id, Employee.name).where(
         Employee.id.in_(emp_ids)))).all()) if emp_ids else {}
-    custs = {cid: f"{name}（{no}）" for cid, name, no in (await session.execute(
+    custs = {cid: f"{name} ({no})" for cid, name, no in (await session.execute(
         select(Customer.id, Customer.name, Customer.customer_no).where(
             Customer.id.in_(cust_ids)))).all()} if cust_ids else {}
     return {"agents": emps, "customers": custs}

@@ -18,6 +18,7 @@ import importlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, select
@@ -29,6 +30,7 @@ from probity.auth.permissions import Perm, Principal
 from probity.auth.scoping import tenant_in_scope
 from probity.duty import schemas
 from probity.errors import Conflict, InvalidInput, NotFound
+from probity.i18n import deferred, word
 from probity.models import (
     Alert,
     Employee,
@@ -42,6 +44,7 @@ from probity.models import (
 )
 from probity.models.base import utcnow
 from probity.models.duty import DutyShift
+from probity.notify.text import Deferred, default_text, in_app
 
 __all__ = ["DUTY_EVENT", "Gap", "add_duty", "duty_for_alert", "list_roster",
            "mark_rule_messages", "notify_on_duty", "on_duty", "on_duty_people", "remove_duty",
@@ -132,7 +135,7 @@ async def on_duty_people(session: AsyncSession, tenant_id: int, at: datetime
 
 
 async def notify_on_duty(session: AsyncSession, tenant_id: int, at: datetime, *, event: str,
-                         title: str, body: str = "", link: str = "",
+                         title: str | Deferred, body: str = "", link: str = "",
                          severity: int = 1, case_id: int | None = None) -> list[int]:
     """Tell whoever is on HR duty for the tenant at `at`: an in-app notification each (in the
     caller's transaction) and, unless the tenant's `duty.robots` standard is off, the group
@@ -147,12 +150,19 @@ async def notify_on_duty(session: AsyncSession, tenant_id: int, at: datetime, *,
         return []
     now = utcnow()
     told: list[int] = []
+    # A title given as a msgid is shown in each reader's language (`probity.notify.text`).
+    spec = None if isinstance(title, str) else title
+    title = title if isinstance(title, str) else default_text(title)
     for p in people:
         if p.user_id is None:
             continue
-        session.add(Notification(tenant_id=tenant_id, user_id=p.user_id, case_id=case_id,
-                                 event=event, title=title[:200], body=link or body,
-                                 created_at=now))
+        if spec is None:
+            session.add(Notification(tenant_id=tenant_id, user_id=p.user_id, case_id=case_id,
+                                     event=event, title=title[:200], body=link or body,
+                                     created_at=now))
+        else:
+            session.add(in_app(tenant_id=tenant_id, user_id=p.user_id, case_id=case_id,
+                               event=event, title=spec, body=link or body, created_at=now))
         told.append(p.user_id)
     settings = await settings_values(session, tenant_id, DutySettings)
     if settings.robots:
@@ -163,8 +173,9 @@ async def notify_on_duty(session: AsyncSession, tenant_id: int, at: datetime, *,
             .order_by(NotificationRule.id))).all()
             if DUTY_EVENT in r.events.split(",") and r.target]
         if rules:
-            names = "、".join(p.name for p in people)
-            text = f"{title}\n值班 HR / HR on duty: {names}\n{body}\n{link}".strip()
+            on_duty = default_text(deferred("HR on duty: {names}",
+                                            names=[p.name for p in people]))
+            text = f"{title}\n{on_duty}\n{body}\n{link}".strip()
             outgoing = [Outgoing(r.channel, r.target or "", text, secret=r.secret)
                         for r in rules]
 
@@ -204,20 +215,21 @@ def _rule_titles(session: AsyncSession, alert: Alert) -> list[str]:
 SEVERITY_KEYS = {1: "duty.severity.low", 2: "duty.severity.medium", 3: "duty.severity.high"}
 
 
-def alert_title(alert: Alert, rules: Sequence[str] = ()) -> str:
-    """The duty notification's title, in the product's language (robots get it too)."""
-    from probity.i18n import DEFAULT_LOCALE, translator
-
-    _ = translator(DEFAULT_LOCALE)
-    sev = _(SEVERITY_KEYS.get(alert.severity, "duty.severity.critical"))
-    key = f"category.{alert.category}"
-    category = _(key)
-    category = alert.category if category == key else category
-    title = _("Duty alert #{id} ({severity}): {category}").format(
-        id=alert.id, severity=sev, category=category)
+def alert_message(alert: Alert, rules: Sequence[str] = ()) -> dict[str, Any]:
+    """The duty notification's title as a msgid with its parameters: each reader sees it in
+    their language (`probity.notify.text`), robots in the product's."""
+    sev = word(SEVERITY_KEYS.get(alert.severity, "duty.severity.critical"))
+    category = word(f"category.{alert.category}") if alert.category else "—"
     if rules:
-        title += _(" · monitoring rule: {rule}").format(rule="；".join(rules))
-    return title[:200]
+        return deferred("Duty alert #{id} ({severity}): {category} · monitoring rule: {rule}",
+                        id=alert.id, severity=sev, category=category, rule=list(rules))
+    return deferred("Duty alert #{id} ({severity}): {category}", id=alert.id, severity=sev,
+                    category=category)
+
+
+def alert_title(alert: Alert, rules: Sequence[str] = ()) -> str:
+    """The duty notification's title in the product's language."""
+    return default_text(alert_message(alert, rules))[:200]
 
 
 async def route_alert(session: AsyncSession, alert: Alert) -> list[int]:
@@ -225,7 +237,7 @@ async def route_alert(session: AsyncSession, alert: Alert) -> list[int]:
     once: a monitoring rule covering it is named in this notification (`mark_rule_messages`),
     never sent as a second one."""
     return await notify_on_duty(session, alert.tenant_id, alert.created_at, event=DUTY_EVENT,
-                                title=alert_title(alert, _rule_titles(session, alert)),
+                                title=alert_message(alert, _rule_titles(session, alert)),
                                 body=alert.snippet or "",
                                 link=f"/alerts?alert={alert.id}", severity=alert.severity)
 

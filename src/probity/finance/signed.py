@@ -26,6 +26,7 @@ from probity.auth.permissions import Perm, Principal
 from probity.auth.scoping import MAX_ID, tenant_in_scope
 from probity.config import get_settings
 from probity.errors import Conflict, Unauthenticated
+from probity.i18n import Msgid
 from probity.models.base import utcnow
 from probity.models.webhooks import FeedReceipt, FeedSecret
 from probity.webhooks import signing
@@ -33,7 +34,7 @@ from probity.webhooks import signing
 __all__ = ["feed_secret", "rotate_feed_secret", "verify_signed_feed"]
 
 
-def _refuse(template: str, code: str, **params: Any) -> Unauthenticated:
+def _refuse(template: Msgid, code: str, **params: Any) -> Unauthenticated:
     return Unauthenticated(template.format(**params), code=code, template=template,
                            params=params, **params)
 

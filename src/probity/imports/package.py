@@ -32,6 +32,7 @@ from probity.audit.service import record_audit
 from probity.auth.permissions import Principal
 from probity.config import DEFAULT_TIMEZONE
 from probity.errors import InvalidInput
+from probity.i18n import Msgid
 from probity.imports.engine import apply_import, digest, plan_import
 from probity.imports.export import FORMAT
 from probity.imports.reading import Table, read_jsonl_lines
@@ -49,7 +50,7 @@ MAX_MANIFEST_BYTES = 16 * 1024**2
 CHUNK_BYTES = 1 << 20
 
 
-def _bad(message: str, template: str, **params: Any) -> InvalidInput:
+def _bad(message: str, template: Msgid, **params: Any) -> InvalidInput:
     return InvalidInput(message, code="bad_package", template=template, params=params)
 
 

@@ -10,7 +10,7 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
 
-from probity.i18n import translator
+from probity.i18n import Msgid, translator
 
 __all__ = ["MAX_ERRORS", "PREVIEW_ROWS", "Plan"]
 
@@ -42,7 +42,7 @@ class Plan:
     preview: list[dict[str, Any]] = field(default_factory=list)
     extra: dict[str, int] = field(default_factory=dict)  # kind-specific counts (new customers…)
 
-    def error(self, row: int | None, column: str | None, template: str, **params: Any) -> None:
+    def error(self, row: int | None, column: str | None, template: Msgid, **params: Any) -> None:
         """A row error, in English and Chinese (``template`` is an English msgid; a text that
         is not one — finance's rendered messages — is shown as-is in both)."""
         self.error_count += 1

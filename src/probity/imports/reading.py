@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from probity.errors import InvalidInput
+from probity.i18n import Msgid
 
 __all__ = ["ENCODINGS", "Table", "decode_text", "read_jsonl_lines", "read_table"]
 
@@ -42,7 +43,7 @@ class Table:
     fmt: str  # csv | xlsx | jsonl
 
 
-def _bad_encoding(message: str, template: str, **params: object) -> InvalidInput:
+def _bad_encoding(message: str, template: Msgid, **params: object) -> InvalidInput:
     return InvalidInput(message, code="bad_encoding", template=template, params=params,
                         **{k: v for k, v in params.items() if k != "detail"})
 

@@ -49,6 +49,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from probity.i18n import Msgid
+
 if TYPE_CHECKING:
     from probity.auth.permissions import Perm
     from probity.imports.engine import ImportContext
@@ -84,7 +86,7 @@ class RowError(ValueError):
     """A value a field refuses: an English msgid with {named} parameters (translated for the
     row-error list into every UI language)."""
 
-    def __init__(self, template: str, **params: Any) -> None:
+    def __init__(self, template: Msgid, **params: Any) -> None:
         super().__init__(template.format(**params) if params else template)
         self.template = template
         self.params = params

@@ -133,6 +133,9 @@ class Notification(IdMixin, TimestampMixin, Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
     event: Mapped[str] = mapped_column(String(40))
-    title: Mapped[str] = mapped_column(String(200))
+    title: Mapped[str] = mapped_column(String(200))  # in the product's default language
     body: Mapped[str] = mapped_column(Text, default="")
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The title and body as msgids with their parameters (`probity.i18n.deferred`), so that a
+    # page shows them in the reader's language; None for rows written before (title as is).
+    message: Mapped[dict[str, Any] | None] = mapped_column(JSON)

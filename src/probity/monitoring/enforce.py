@@ -30,8 +30,10 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from probity.models import MonitoringRule, Notification, QaReview, RoleAssignment, Tenant
+from probity.i18n import deferred
+from probity.models import MonitoringRule, QaReview, RoleAssignment, Tenant
 from probity.models.base import utcnow
+from probity.notify.text import Deferred, in_app
 
 if TYPE_CHECKING:
     from probity.analytics.rollup import Cohort, Event
@@ -180,16 +182,15 @@ def sampled(conversation_id: int, rule_id: int, rate: float) -> bool:
     return int.from_bytes(digest[:4], "big") / 2**32 < rate
 
 
-async def notify_hr_accounts(session: AsyncSession, tenant_id: int, *, title: str, body: str
-                             ) -> list[int]:
+async def notify_hr_accounts(session: AsyncSession, tenant_id: int, *, title: Deferred,
+                             body: Deferred) -> list[int]:
     """A ``notify_duty`` rule's alert when nobody of HR is on duty (`probity.duty`): the HR
     accounts holding the role over the tenant are told in-app instead, so the rule's alert is
     never dropped. Returns the user ids told."""
     users = await hr_accounts(session, tenant_id)
     for uid in users:
-        session.add(Notification(tenant_id=tenant_id, user_id=uid, case_id=None,
-                                 event="monitoring.alert", title=title[:200], body=body,
-                                 created_at=utcnow()))
+        session.add(in_app(tenant_id=tenant_id, user_id=uid, event="monitoring.alert",
+                           title=title, body=body))
     return users
 
 
@@ -246,9 +247,10 @@ async def on_batch(session: AsyncSession, events: Sequence[Event],
             mark_rule_messages(session, [e.message_id for e in evs], titles[rule_id])
             continue
         blocks = sum(1 for e in evs if e.decision == "block")
-        title = f"监控规则预警：{titles[rule_id]}"[:200]
-        body = (f"{len(evs)} 条违规尝试（拦截 {blocks} 条），会话 "
-                + ", ".join(str(e.conversation_id) for e in evs[:10]))
+        title = deferred("Monitoring rule alert: {rule}", rule=titles[rule_id])
+        body = deferred("{n} attempted violations ({blocks} blocked), conversations {ids}",
+                        n=len(evs), blocks=blocks,
+                        ids=", ".join(str(e.conversation_id) for e in evs[:10]))
         await notify_hr_accounts(session, tenant_id, title=title, body=body)
         told = True
     if told:

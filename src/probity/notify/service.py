@@ -28,6 +28,7 @@ from probity.auth.deps import after_commit
 from probity.auth.permissions import Principal
 from probity.config import Settings, get_settings
 from probity.errors import InvalidInput, NotFound
+from probity.i18n import N_
 from probity.models import (
     Case,
     Employee,
@@ -39,6 +40,7 @@ from probity.models import (
     User,
 )
 from probity.models.base import utcnow
+from probity.notify.text import in_app
 
 log = logging.getLogger("probity.notify")
 
@@ -177,21 +179,20 @@ def case_text(case: Case, event: str) -> tuple[str, str]:
 
 
 _INAPP_TITLES = {
-    "case.opened": "Case #{id} opened (severity {severity})",
-    "case.decided": "Case #{id} decided (severity {severity})",
-    "case.sla_warning": "Case #{id}: SLA warning (severity {severity})",
-    "case.sla_breached": "Case #{id}: SLA breached (severity {severity})",
+    "case.opened": N_("Case #{id} opened (severity {severity})"),
+    "case.decided": N_("Case #{id} decided (severity {severity})"),
+    "case.sla_warning": N_("Case #{id}: SLA warning (severity {severity})"),
+    "case.sla_breached": N_("Case #{id}: SLA breached (severity {severity})"),
 }
 
 
-def case_inapp_text(case: Case, event: str) -> tuple[str, str]:
-    """Title and body of an in-app notification, in the product's language (robots and
-    e-mail keep `case_text`)."""
-    from probity.i18n import DEFAULT_LOCALE, translator
+def case_inapp_text(case: Case, event: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Title and body of an in-app notification as msgids, shown in each reader's language
+    (`probity.notify.text`; robots and e-mail keep `case_text`)."""
+    from probity.i18n import deferred
 
-    _ = translator(DEFAULT_LOCALE)
-    title = _(_INAPP_TITLES[event]).format(id=case.id, severity=case.severity)
-    body = _("{title}\nOpen the case: /cases/{id}").format(title=case.title, id=case.id)
+    title = deferred(_INAPP_TITLES[event], id=case.id, severity=case.severity)
+    body = deferred("{title}\nOpen the case: /cases/{id}", title=case.title, id=case.id)
     return title, body
 
 
@@ -265,9 +266,8 @@ async def notify_case(session: AsyncSession, case: Case, event: str) -> list[Out
                 if uid in told:
                     continue
                 told.add(uid)
-                session.add(Notification(tenant_id=case.tenant_id, user_id=uid, case_id=case.id,
-                                         event=event, title=inapp_title[:200], body=inapp_body,
-                                         created_at=utcnow()))
+                session.add(in_app(tenant_id=case.tenant_id, user_id=uid, case_id=case.id,
+                                   event=event, title=inapp_title, body=inapp_body))
         elif rule.channel == "email":
             recipients = [rule.target] if rule.target else [e for _u, e in users if e]
             if recipients:
@@ -277,9 +277,8 @@ async def notify_case(session: AsyncSession, case: Case, event: str) -> list[Out
         for uid, _email in recipients_of.get(Role.compliance.value, []):
             if uid not in told:
                 told.add(uid)
-                session.add(Notification(tenant_id=case.tenant_id, user_id=uid, case_id=case.id,
-                                         event=event, title=inapp_title[:200], body=inapp_body,
-                                         created_at=utcnow()))
+                session.add(in_app(tenant_id=case.tenant_id, user_id=uid, case_id=case.id,
+                                   event=event, title=inapp_title, body=inapp_body))
     if outgoing:
         async def effect() -> None:
             await send_all(outgoing, mail_settings())

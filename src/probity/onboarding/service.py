@@ -19,11 +19,11 @@ from probity.audit.service import record_audit
 from probity.auth.permissions import Perm, Principal
 from probity.context import client_ip_var
 from probity.errors import Conflict, Forbidden, InvalidInput, NotFound
+from probity.i18n import deferred
 from probity.ledger.service import append_entry
 from probity.models import (
     Employee,
     EmploymentStatus,
-    Notification,
     Role,
     RoleAssignment,
     Tenant,
@@ -37,6 +37,7 @@ from probity.models.onboarding import (
     PledgeSignature,
     PledgeVersion,
 )
+from probity.notify.text import in_app
 from probity.onboarding import schemas
 from probity.org import service as org_service
 
@@ -272,9 +273,9 @@ async def publish_pledge(session: AsyncSession, actor: Principal | None,
         .where(Tenant.path.startswith(tenant.path, autoescape=True),
                Employee.status != EmploymentStatus.left))).all()
     now = utcnow()
-    session.add_all([Notification(
+    session.add_all([in_app(
         tenant_id=tid, user_id=uid, event="pledge.published",
-        title=f"请签署新版廉洁承诺书 / Please sign the new integrity pledge (v{pv.version})",
+        title=deferred("Please sign the new integrity pledge (v{version})", version=pv.version),
         body="/me/pledge", created_at=now) for uid, tid in users])
     await session.flush()
     return pv
@@ -420,9 +421,10 @@ async def send_probation_reminders(session: AsyncSession, today: date | datetime
             if mgr_user is not None:
                 users.add(mgr_user)
         end = ob.probation_end.isoformat()
-        session.add_all([Notification(
+        session.add_all([in_app(
             tenant_id=emp.tenant_id, user_id=uid, event="probation.ending",
-            title=f"试用期即将结束 / Probation ends {end}: {emp.name} ({emp.employee_no})",
+            title=deferred("Probation ends {date}: {name} ({number})", date=end, name=emp.name,
+                           number=emp.employee_no),
             body=f"/onboarding/{emp.id}", created_at=now) for uid in sorted(users)])
         ob.probation_reminded_at = now
         record_audit(session, None, "onboarding.probation_reminder", target_type="employee",

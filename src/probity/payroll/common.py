@@ -11,13 +11,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from probity.auth.permissions import Perm, Principal
 from probity.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
+from probity.i18n import Msgid
 from probity.models import Employee, PayrollRun, RunStatus, Tenant
 
 KINDS: dict[str, type[DomainError]] = {"invalid": InvalidInput, "forbidden": Forbidden,
                                        "conflict": Conflict, "not_found": NotFound}
 
 
-def fail(kind: str, template: str, *, code: str | None = None,
+def fail(kind: str, template: Msgid, *, code: str | None = None,
          extra: dict[str, Any] | None = None, **params: object) -> DomainError:
     """A DomainError whose message is `template` filled with `params` (English) and whose
     detail is the same msgid translated."""

@@ -13,17 +13,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from probity.audit.service import record_audit
 from probity.auth.permissions import Perm, Principal
-from probity.i18n import DEFAULT_LOCALE, translator
+from probity.i18n import deferred
 from probity.models import (
     AppraisalCycle,
     Award,
     AwardStatus,
     Employee,
-    Notification,
     Tenant,
     User,
 )
 from probity.models.base import utcnow
+from probity.notify.text import in_app
 from probity.performance.engine import EmployeeResult
 from probity.performance.errors import fail
 from probity.performance.settings import effective_settings
@@ -92,7 +92,6 @@ async def decide_award(session: AsyncSession, principal: Principal, award_id: in
 
 async def _notify_award(session: AsyncSession, award: Award) -> None:
     """The winner and everyone in their team hear about it (in-app)."""
-    _ = translator(DEFAULT_LOCALE)
     emp = await session.get(Employee, award.employee_id)
     cycle = await session.get(AppraisalCycle, award.cycle_id)
     if emp is None or cycle is None:
@@ -103,16 +102,17 @@ async def _notify_award(session: AsyncSession, award: Award) -> None:
         User.employee_id.in_(team), User.is_active.is_(True)))).all()
     for uid, emp_id in users:
         own = emp_id == emp.id
-        title = _("You are a Compliance Star for {cycle}") if own else _(
-            "{name} is a Compliance Star for {cycle}")
-        session.add(Notification(
+        title = deferred("You are a Compliance Star for {cycle}", cycle=cycle.name) if own \
+            else deferred("{name} is a Compliance Star for {cycle}", cycle=cycle.name,
+                          name=emp.name)
+        session.add(in_app(
             tenant_id=award.tenant_id, user_id=uid, case_id=None, event="performance.award",
-            title=title.format(cycle=cycle.name, name=emp.name)[:200],
-            body=_("{violations} violations, {refusals} refusals, CSAT {csat}. See the honour "
-                   "roll: /performance/honour-roll").format(
-                violations=award.facts.get("violations", 0),
-                refusals=award.facts.get("refusals", 0), csat=award.facts.get("csat", "—")),
-            created_at=utcnow()))
+            title=title,
+            body=deferred("{violations} violations, {refusals} refusals, CSAT {csat}. See the "
+                          "honour roll: /performance/honour-roll",
+                          violations=award.facts.get("violations", 0),
+                          refusals=award.facts.get("refusals", 0),
+                          csat=award.facts.get("csat", "—"))))
 
 
 async def honour_roll(session: AsyncSession, principal: Principal) -> list[dict[str, Any]]:

@@ -6,13 +6,14 @@ from __future__ import annotations
 from typing import Any
 
 from probity.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
+from probity.i18n import Msgid
 
 KINDS: dict[str, type[DomainError]] = {"invalid": InvalidInput, "forbidden": Forbidden,
                                        "conflict": Conflict, "not_found": NotFound}
 
 
-def fail(kind: str, template: str, *, code: str | None = None, extra: dict[str, Any] | None = None,
-         **params: object) -> DomainError:
+def fail(kind: str, template: Msgid, *, code: str | None = None,
+         extra: dict[str, Any] | None = None, **params: object) -> DomainError:
     """A DomainError whose message is `template` filled with `params` (English) and whose
     detail is the same msgid translated."""
     cls = KINDS[kind]

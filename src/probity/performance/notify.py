@@ -8,9 +8,9 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from probity.i18n import DEFAULT_LOCALE, translator
-from probity.models import Case, Notification, User
-from probity.models.base import utcnow
+from probity.i18n import deferred
+from probity.models import Case, User
+from probity.notify.text import in_app
 from probity.performance.engine import penalty_table
 from probity.performance.facts import case_alert_views, case_subject, concealed, violation_type
 from probity.performance.scoring import Violation, deductions
@@ -29,15 +29,12 @@ async def notify_deduction(session: AsyncSession, case: Case, reason: str | None
     table = await penalty_table(session, case.tenant_id)
     v = Violation(case.id, violation_type(views), case.severity, concealed(views))
     points = sum(d.points for d in deductions([v], table))
-    locale = await session.scalar(select(User.locale).where(User.id == user_id))
-    _ = translator(locale or DEFAULT_LOCALE)
-    session.add(Notification(
+    session.add(in_app(
         tenant_id=case.tenant_id, user_id=user_id, case_id=case.id,
         event="performance.deduction",
-        title=_("Case #{id} was substantiated: −{points} compliance points").format(
-            id=case.id, points=points)[:200],
-        body=_("Reason: {reason}\nYour compliance score for the current cycle drops by "
-               "{points} points (see 我的绩效: /performance/me). If you disagree, appeal once "
-               "the case is closed: /performance/me/cases/{id}").format(
-            reason=(reason or "—"), points=points, id=case.id),
-        created_at=utcnow()))
+        title=deferred("Case #{id} was substantiated: −{points} compliance points",
+                       id=case.id, points=points),
+        body=deferred("Reason: {reason}\nYour compliance score for the current cycle drops by "
+                      "{points} points (see 我的绩效: /performance/me). If you disagree, appeal "
+                      "once the case is closed: /performance/me/cases/{id}",
+                      reason=(reason or "—"), points=points, id=case.id)))

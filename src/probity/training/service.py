@@ -21,6 +21,7 @@ from probity.audit.service import record_audit
 from probity.auth.permissions import Perm, Principal
 from probity.auth.scoping import tenant_in_scope
 from probity.errors import Conflict, InvalidInput, NotFound
+from probity.i18n import deferred
 from probity.models import (
     Alert,
     Assignment,
@@ -31,13 +32,13 @@ from probity.models import (
     CourseStatus,
     Employee,
     EmploymentStatus,
-    Notification,
     QuizAttempt,
     QuizQuestion,
     Tenant,
     User,
 )
 from probity.models.base import utcnow
+from probity.notify.text import in_app
 from probity.training import schemas
 
 REASONS = ("manual", "new_hire", "cohort", "substantiated_case")
@@ -268,9 +269,9 @@ async def _assign_many(session: AsyncSession, actor: Principal | None, course: C
     await session.flush()
     users = dict((await session.execute(select(User.employee_id, User.id).where(
         User.employee_id.in_([a.employee_id for a in fresh]), User.is_active.is_(True)))).all())
-    session.add_all([Notification(
+    session.add_all([in_app(
         tenant_id=a.tenant_id, user_id=users[a.employee_id], event="training.assigned",
-        title=f"新的培训任务：{course.title}"[:200],
+        title=deferred("New training: {course}", course=course.title),
         body=f"/me/training/{a.id}", created_at=now) for a in fresh if a.employee_id in users])
     record_audit(session, actor, "training.assign", target_type="course", target_id=course.id,
                  tenant_id=course.tenant_id,
@@ -646,18 +647,18 @@ async def send_reminders(session: AsyncSession, now: datetime | None = None
             a.reminded_at = a.reminded_at or now
             overdue += 1
             if uid is not None:
-                session.add(Notification(
+                session.add(in_app(
                     tenant_id=a.tenant_id, user_id=uid, event="training.overdue",
-                    title=f"培训已逾期 / Training overdue: {c.title}"[:200],
+                    title=deferred("Training overdue: {course}", course=c.title),
                     body=f"/me/training/{a.id}", created_at=now))
             await _emit_overdue(session, a, c)
         elif a.reminded_at is None and a.due_at <= now + timedelta(days=lead[a.tenant_id]):
             a.reminded_at = now
             reminded += 1
             if uid is not None:
-                session.add(Notification(
+                session.add(in_app(
                     tenant_id=a.tenant_id, user_id=uid, event="training.reminder",
-                    title=f"培训即将到期 / Training due soon: {c.title}"[:200],
+                    title=deferred("Training due soon: {course}", course=c.title),
                     body=f"/me/training/{a.id}", created_at=now))
     await session.flush()
     return {"reminded": reminded, "overdue": overdue}

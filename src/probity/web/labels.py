@@ -44,10 +44,29 @@ class Labels:
         self.comma = self._text("separator.list", "、")
         self.semicolon = self._text("separator.pairs", "；")
         self.colon = self._text("separator.colon", "：")
+        # Brackets around words: （） in Chinese, () in English (issue 15.8).
+        self.lparen = self._text("separator.open", "（")
+        self.rparen = self._text("separator.close", "）")
 
     def _text(self, msgid: str, default: str) -> str:
         text = self._(msgid)
         return default if text == msgid else text
+
+    def paren(self, text: object) -> str:
+        """`text` in the reader's brackets."""
+        return f"{self.lparen}{text}{self.rparen}"
+
+    def notice(self, n: Any) -> str:
+        """An in-app notification's title in the reader's language (`probity.notify.text`);
+        rows written before it was kept as msgids show their event's word, else the title."""
+        from probity.i18n import render_deferred
+
+        spec = (getattr(n, "message", None) or {}).get("title")
+        if spec:
+            return render_deferred(spec, self._)
+        if self.has(f"notify_event.{n.event}"):
+            return self._(f"notify_event.{n.event}")
+        return str(n.title)
 
     def has(self, msgid: str) -> bool:
         return self._(msgid) != msgid

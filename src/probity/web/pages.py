@@ -12,6 +12,7 @@ from probity.auth.permissions import Perm, Principal
 from probity.cases.pages import router as cases_pages
 from probity.chat.pages import router as chat_pages
 from probity.chat.team import router as team_pages
+from probity.chat.transcript import router as transcript_pages
 from probity.finance.pages import router as finance_pages
 from probity.governance.pages import router as governance_pages
 from probity.i18n import LOCALES, N_
@@ -27,6 +28,7 @@ router.include_router(org_pages)
 router.include_router(audit_pages)
 router.include_router(chat_pages)
 router.include_router(team_pages)
+router.include_router(transcript_pages)
 router.include_router(team_scores_pages)
 router.include_router(cases_pages)
 router.include_router(finance_pages)

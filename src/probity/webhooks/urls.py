@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from probity.errors import InvalidInput
+from probity.i18n import Msgid
 
 __all__ = ["Target", "check_url", "parse_networks", "refused_address"]
 
@@ -53,7 +54,7 @@ def refused_address(address: IPAddress, allowed: Sequence[Network]) -> str | Non
     return None
 
 
-def _refuse(template: str, code: str, **params: object) -> InvalidInput:
+def _refuse(template: Msgid, code: str, **params: object) -> InvalidInput:
     """A 422 whose message is the msgid ``template`` (translated in webhooks.po)."""
     return InvalidInput(template.format(**params), code=code, template=template, params=params,
                         **{k: str(v) for k, v in params.items()})

@@ -120,7 +120,7 @@ export function renderMessage(list, m, me, { convId, token, t, onRecall }) {
     why.className = "why"; why.dataset.testid = "blocked-reason";
     const cat = (m.categories || []).find((c) => t.reasons && t.reasons[c]);
     const reason = (cat && t.reasons[cat]) || m.notice || "";
-    why.textContent = [t.blocked, reason].filter(Boolean).join("：");
+    why.textContent = [t.blocked, reason].filter(Boolean).join(document.documentElement.lang === "en" ? ": " : "：");
     li.append(why);
     stamp();
     return li;
