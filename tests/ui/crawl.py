@@ -201,6 +201,12 @@ class DataWords:
     @staticmethod
     def _collect(value: object, out: set[str]) -> None:
         if isinstance(value, str):
+            if value[:1] in "[{" and "\\u" in value:  # JSON with escaped characters
+                try:
+                    DataWords._collect(json.loads(value), out)
+                    return
+                except ValueError:
+                    pass
             if not CJK.search(value):
                 return
             if value[:1] in "[{\"":
