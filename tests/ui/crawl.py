@@ -141,7 +141,7 @@ STRUCTURE_PROBE = r"""
     }
     return hash(parts.join('|'));
   };
-  return `${document.documentElement.lang}|${document.title ? 1 : 0}|${sig(document.body)}`;
+  return `${document.documentElement.lang ? 1 : 0}|${document.title ? 1 : 0}|${sig(document.body)}`;
 }
 """
 CJK = re.compile(r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]")

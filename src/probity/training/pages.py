@@ -18,6 +18,7 @@ from probity.auth.deps import commit as commit_tx
 from probity.auth.permissions import Perm, Principal
 from probity.auth.scoping import tenants_in_scope
 from probity.errors import DomainError, NotFound
+from probity.i18n import N_
 from probity.models import (
     Case,
     CaseStatus,
@@ -39,7 +40,9 @@ Reader = Annotated[Principal, Depends(require(Perm.training_read))]
 Manager = Annotated[Principal, Depends(require(Perm.training_manage))]
 Learner = Annotated[Principal, Depends(require(Perm.training_self))]
 
-SAMPLE_QUIZ = "? 客户要求加您的微信，应该怎么做？\n- 加微信，方便沟通\n* 婉拒，并继续在官方渠道服务"
+# The quiz syntax by example, in the page's language (the template translates it).
+SAMPLE_QUIZ = N_("? The customer asks to add you on WeChat. What do you do?\n- Add them, it is "
+                 "easier\n* Decline, and keep serving on the official channel")
 
 
 async def _status(page: Awaitable[Response], code: int) -> Response:
