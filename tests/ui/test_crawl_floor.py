@@ -16,7 +16,8 @@ def test_every_page_is_clean(browser: Any, live_server: str, username: str) -> N
     assert_clean(browser, live_server, username)
 
 
-@pytest.mark.parametrize("username", ["compliance", "lead", "agent", "customer"])
+# English for the agent and the customer (see test_crawl.py for why not every role).
+@pytest.mark.parametrize("username", ["agent", "customer"])
 def test_every_english_page_is_english(browser: Any, live_server: str, data_words: Any,
                                        username: str) -> None:
     assert_clean(browser, live_server, username, locale="en", data=data_words)
