@@ -31,7 +31,12 @@ def free_port() -> int:
     wanted = os.environ.get("PROBITY_TEST_PORTS", "")
     if wanted:
         lo, _, hi = wanted.partition("-")
-        for port in range(int(lo), int(hi or lo) + 1):
+        ports = list(range(int(lo), int(hi or lo) + 1))
+        # xdist workers start at different places in the range, so two of them don't both
+        # find the same port free before either server has bound it.
+        worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+        start = int(worker[2:] or 0) * (len(ports) // 2) if worker[2:].isdigit() else 0
+        for port in ports[start:] + ports[:start]:
             with socket.socket() as s:
                 try:
                     s.bind(("127.0.0.1", port))
