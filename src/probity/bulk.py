@@ -17,16 +17,40 @@ makes this fall back to the Core statement (which fills the default in).
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Table, insert
+from sqlalchemy import Connection, Table, insert
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from probity.db import take_write_gate
 
-__all__ = ["insert_rows"]
+__all__ = ["driver_error", "insert_rows", "tell_listeners"]
+
+
+def driver_error(exc: BaseException, statement: str, params: Any = None) -> sa_exc.DBAPIError:
+    """A driver's own exception (sqlite3, psycopg) as the SQLAlchemy class SQLAlchemy would
+    have raised for it, for the paths that call the driver directly (callers catch
+    IntegrityError / OperationalError as usual)."""
+    names = {c.__name__ for c in type(exc).__mro__}
+    wrapper: type[sa_exc.DBAPIError] = (
+        sa_exc.IntegrityError if "IntegrityError" in names
+        else sa_exc.OperationalError if "OperationalError" in names else sa_exc.DatabaseError)
+    return wrapper(statement, params, exc)
+
+
+def tell_listeners(sync: Connection | None, run: Iterable[tuple[str, Any]]) -> None:
+    """Statement counters and tracers listen for cursor events: tell them what a direct driver
+    call ran (``(sql, params)``; a list of params is an executemany)."""
+    dispatch = sync.dispatch if sync is not None else None
+    if dispatch is None or not (dispatch.before_cursor_execute
+                                or dispatch.after_cursor_execute):
+        return
+    for sql, params in run:
+        many = isinstance(params, list)
+        dispatch.before_cursor_execute(sync, None, sql, params, None, many)
+        dispatch.after_cursor_execute(sync, None, sql, params, None, many)
 
 
 def _needs_core(table: Table, keys: Sequence[str]) -> bool:
@@ -68,11 +92,6 @@ async def insert_rows(session: AsyncSession, table: Table, rows: Sequence[dict[s
         try:
             await driver.executemany(sql, params)
         except sqlite3.Error as exc:
-            wrapper: type[sa_exc.DBAPIError] = sa_exc.DatabaseError
-            if isinstance(exc, sqlite3.IntegrityError):
-                wrapper = sa_exc.IntegrityError
-            elif isinstance(exc, sqlite3.OperationalError):
-                wrapper = sa_exc.OperationalError
-            raise wrapper(sql, params[:1], exc) from exc
+            raise driver_error(exc, sql, params[:1]) from exc
         if dispatch is not None and dispatch.after_cursor_execute:
             dispatch.after_cursor_execute(sync, None, sql, params, None, True)

@@ -34,10 +34,10 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import exc as sa_exc
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from probity.bulk import driver_error, tell_listeners
 from probity.models import Employee, RollupCube, RollupHourly, ShiftAssignment
 
 COUNTERS = ("messages", "agent_messages", "conversations", "attempts", "violations", "blocks",
@@ -337,18 +337,8 @@ async def _sqlite_upserts(session: AsyncSession, hourly: list[tuple[Any, ...]],
             for sql, params in work:
                 await raw.executemany(sql, params)
     except sqlite3.Error as exc:
-        wrapper: type[sa_exc.DBAPIError] = sa_exc.DatabaseError
-        if isinstance(exc, sqlite3.IntegrityError):
-            wrapper = sa_exc.IntegrityError
-        elif isinstance(exc, sqlite3.OperationalError):
-            wrapper = sa_exc.OperationalError
-        raise wrapper("analytics rollup upsert", None, exc) from exc
-    dispatch = sync.dispatch if sync is not None else None
-    if dispatch is not None and (dispatch.before_cursor_execute
-                                 or dispatch.after_cursor_execute):
-        for sql, params in work:
-            dispatch.before_cursor_execute(sync, None, sql, params, None, True)
-            dispatch.after_cursor_execute(sync, None, sql, params, None, True)
+        raise driver_error(exc, "analytics rollup upsert") from exc
+    tell_listeners(sync, work)
 
 
 HOURLY_COLS = (*HOURLY_KEY, "local_dow", "local_hour", *COUNTERS)

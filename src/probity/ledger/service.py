@@ -30,6 +30,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
+from probity.bulk import driver_error, tell_listeners
 from probity.config import PROJECT_ROOT, Settings, get_settings
 from probity.db import take_write_gate
 from probity.ledger import publish
@@ -463,20 +464,8 @@ async def _append_sqlite(session: AsyncSession, conn: Any, driver: Any, tenant_i
                 _append_in_thread, driver._conn, tenant_id, head, items, purgeable,
                 checkpoint and not known)
     except sqlite3.Error as exc:
-        wrapper: type[sa_exc.DBAPIError] = sa_exc.DatabaseError
-        if isinstance(exc, sqlite3.IntegrityError):
-            wrapper = sa_exc.IntegrityError
-        elif isinstance(exc, sqlite3.OperationalError):
-            wrapper = sa_exc.OperationalError
-        raise wrapper("ledger append", None, exc) from exc
-    # Statement counters and tracers listen for cursor events: tell them what ran.
-    dispatch = sync.dispatch if sync is not None else None
-    if dispatch is not None and (dispatch.before_cursor_execute
-                                 or dispatch.after_cursor_execute):
-        for sql, params in run:
-            many = isinstance(params, list)
-            dispatch.before_cursor_execute(sync, None, sql, params, None, many)
-            dispatch.after_cursor_execute(sync, None, sql, params, None, many)
+        raise driver_error(exc, "ledger append") from exc
+    tell_listeners(sync, run)
     entries = [AppendedEntry(*row) for row in rows]
     if not entries:
         return entries
@@ -616,23 +605,11 @@ async def _append_pg(session: AsyncSession, conn: Any, driver: Any, tenant_id: i
             if rows:  # round trip 2 (psycopg's executemany pipelines its rows)
                 await _pg_run(driver, inserts)
     except psycopg.Error as exc:
-        wrapper: type[sa_exc.DBAPIError] = sa_exc.DatabaseError
-        if isinstance(exc, psycopg.IntegrityError):
-            wrapper = sa_exc.IntegrityError
-        elif isinstance(exc, psycopg.OperationalError):
-            wrapper = sa_exc.OperationalError
-        raise wrapper("ledger append", None, exc) from exc
+        raise driver_error(exc, "ledger append") from exc
     if rows:
         _PG_HEADS[key] = new_head
-    # Statement counters and tracers listen for cursor events: tell them what ran.
     sync = conn.sync_connection
-    dispatch = sync.dispatch if sync is not None else None
-    if dispatch is not None and (dispatch.before_cursor_execute
-                                 or dispatch.after_cursor_execute):
-        for sql, params in run:
-            many = isinstance(params, list)
-            dispatch.before_cursor_execute(sync, None, sql, params, None, many)
-            dispatch.after_cursor_execute(sync, None, sql, params, None, many)
+    tell_listeners(sync, run)
     entries = [AppendedEntry(*row) for row in rows]
     if not entries:
         return entries
