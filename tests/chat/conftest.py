@@ -59,6 +59,19 @@ def sign_in(base: str, username: str) -> httpx.Client:
     return c
 
 
+def open_conversation(base: str) -> tuple[int, httpx.Client, httpx.Client]:
+    """The demo agent available and the demo customer's new conversation with them:
+    (conversation id, customer client, agent client)."""
+    agent = sign_in(base, "agent")
+    assert agent.put("/api/v1/chat/agent/availability", json={"available": True}).status_code == 200
+    customer = sign_in(base, "customer")
+    r = customer.post("/api/v1/chat/conversations", json={})
+    assert r.status_code == 201, r.text
+    conv = r.json()["conversation"]
+    assert conv["status"] == "active"
+    return conv["id"], customer, agent
+
+
 def ws_connect(base: str, path: str, client: httpx.Client | None = None) -> ClientConnection:
     headers = {}
     if client is not None:

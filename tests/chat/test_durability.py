@@ -17,24 +17,13 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from tests.browser.conftest import start_server
-from tests.chat.conftest import recv, recv_until, sign_in, ws_connect
+from tests.chat.conftest import open_conversation, recv, recv_until, sign_in, ws_connect
 from websockets.sync.client import ClientConnection
 
 from probity.db import make_engine
 from probity.ledger.service import verify_tenant
 
 PER_SIDE = 120
-
-
-def _open_conversation(base: str) -> tuple[int, Any, Any]:
-    agent = sign_in(base, "agent")
-    assert agent.put("/api/v1/chat/agent/availability", json={"available": True}).status_code == 200
-    customer = sign_in(base, "customer")
-    r = customer.post("/api/v1/chat/conversations", json={})
-    assert r.status_code == 201, r.text
-    conv = r.json()["conversation"]
-    assert conv["status"] == "active"
-    return conv["id"], customer, agent
 
 
 def _sockets(base: str, conv_id: int, customer: Any, agent: Any
@@ -73,7 +62,7 @@ def test_kill_9_mid_stream_loses_and_duplicates_nothing(chat_db_url: str,
                               log=tmp_path / f"server-{uuid.uuid4().hex[:6]}.log")
     acked: dict[str, int] = {}
     try:
-        conv_id, customer, agent = _open_conversation(base)
+        conv_id, customer, agent = open_conversation(base)
         socks = _sockets(base, conv_id, customer, agent)
         _send_all(socks)
         # Let part of the stream be committed and acknowledged, then kill the server outright.

@@ -6,7 +6,7 @@ import sqlite3
 import uuid
 
 import pytest
-from tests.chat.conftest import recv, recv_until, sign_in, ws_connect
+from tests.chat.conftest import open_conversation, recv, recv_until, sign_in, ws_connect
 
 from probity.chat.screening import BLOCK_NOTICE
 from probity.demo import DEMO_LOGINS
@@ -16,19 +16,8 @@ BLOCKED = "加我vx abc12345，私下聊"
 AGENT_NAME = next(d for u, d, *_ in DEMO_LOGINS if u == "agent").split(" ")[1]
 
 
-def _open_conversation(base: str) -> tuple[int, object, object]:
-    agent = sign_in(base, "agent")
-    assert agent.put("/api/v1/chat/agent/availability", json={"available": True}).status_code == 200
-    customer = sign_in(base, "customer")
-    r = customer.post("/api/v1/chat/conversations", json={})
-    assert r.status_code == 201, r.text
-    conv = r.json()["conversation"]
-    assert conv["status"] == "active"
-    return conv["id"], customer, agent
-
-
 def test_chat_over_websocket_ack_block_resume_recall(chat_server: str) -> None:
-    conv_id, customer, agent = _open_conversation(chat_server)
+    conv_id, customer, agent = open_conversation(chat_server)
     cws = ws_connect(chat_server, f"/ws/chat/{conv_id}", customer)  # type: ignore[arg-type]
     aws = ws_connect(chat_server, f"/ws/chat/{conv_id}", agent)  # type: ignore[arg-type]
     try:
@@ -95,7 +84,7 @@ def test_chat_over_websocket_ack_block_resume_recall(chat_server: str) -> None:
 
 
 def test_strangers_cannot_open_the_socket(chat_server: str) -> None:
-    conv_id, _customer, _agent = _open_conversation(chat_server)
+    conv_id, _customer, _agent = open_conversation(chat_server)
     from websockets.exceptions import ConnectionClosed, InvalidStatus
 
     finance = sign_in(chat_server, "finance")
@@ -108,7 +97,7 @@ def test_strangers_cannot_open_the_socket(chat_server: str) -> None:
 
 
 def test_alert_reaches_hr_feed_live(chat_server: str) -> None:
-    conv_id, customer, _agent = _open_conversation(chat_server)
+    conv_id, customer, _agent = open_conversation(chat_server)
     hr = sign_in(chat_server, "hr")
     feed = ws_connect(chat_server, "/ws/alerts", hr)
     try:
