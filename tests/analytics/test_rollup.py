@@ -226,8 +226,8 @@ async def _same_rows(url: str) -> None:
                 **dict.fromkeys(rollup.COUNTERS, 1)}
         # Through SQLAlchemy (as before the fast path, and as rows already stored are), then
         # straight to the driver: the same rows are incremented, none is added.
-        await session.execute(rollup._upsert("sqlite"), hourly)
-        await session.execute(rollup._upsert("sqlite", RollupCube, rollup.CUBE_KEY), cube)
+        await session.execute(rollup.upsert_statement("sqlite"), hourly)
+        await session.execute(rollup.upsert_statement("sqlite", RollupCube, rollup.CUBE_KEY), cube)
         await rollup._sqlite_upserts(session, [tuple(hourly[c] for c in rollup.HOURLY_COLS)],
                                      [tuple(cube[c] for c in rollup.CUBE_COLS)])
         got = (await session.execute(select(RollupHourly.hour, RollupHourly.messages).where(

@@ -14,9 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tests.webhooks.conftest import jobs  # noqa: F401 (the fixture: jobs on the test's session)
 
 from probity.analytics import rollup
+from probity.analytics.reconcile import reconcile_rollups, window
 from probity.auth.deps import commit
 from probity.config import Settings
-from probity.jobs.rollups import reconcile_rollups, window
 from probity.jobs.runtime import InlineRuntime
 from probity.jobs.scheduler import planned
 from probity.jobs.service import enqueue

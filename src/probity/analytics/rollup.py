@@ -252,7 +252,8 @@ CUBE_KEY = ("grain", "period", "tenant_id", "team_id", "tenure_band", "local_dow
 HOURLY_KEY = ("tenant_id", "team_id", "tenure_band", "shift_id", "hour")
 
 
-def _upsert(dialect: str, model: Any = RollupHourly, key: tuple[str, ...] = HOURLY_KEY) -> Any:
+def upsert_statement(dialect: str, model: Any = RollupHourly,
+                     key: tuple[str, ...] = HOURLY_KEY) -> Any:
     table: Any = model.__table__
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -277,7 +278,7 @@ def _sqlite_plan(dialect: Any, model: Any, key: tuple[str, ...], cols: tuple[str
     parameter, its position in a row tuple ordered as `cols` and its bind processor
     (UTCDateTime and Date are stored exactly as the ORM stores them, so the primary keys
     match the rows written or read through SQLAlchemy)."""
-    compiled: Any = _upsert("sqlite", model, key).compile(dialect=dialect)
+    compiled: Any = upsert_statement("sqlite", model, key).compile(dialect=dialect)
     table = model.__table__
     return str(compiled), [
         (cols.index(n), table.c[n].type.dialect_impl(dialect).bind_processor(dialect))
@@ -394,8 +395,8 @@ async def record_events(session: AsyncSession, events: Sequence[Event]) -> None:
     else:
         stmt = _STATEMENTS.get(dialect)
         if stmt is None:
-            stmt = _STATEMENTS[dialect] = _upsert(dialect)
-            _STATEMENTS[dialect + ":cube"] = _upsert(dialect, RollupCube, CUBE_KEY)
+            stmt = _STATEMENTS[dialect] = upsert_statement(dialect)
+            _STATEMENTS[dialect + ":cube"] = upsert_statement(dialect, RollupCube, CUBE_KEY)
         params = [dict(zip(HOURLY_COLS, r, strict=True)) for r in hourly]
         cube_params = [dict(zip(CUBE_COLS, r, strict=True)) for r in rows]
         await session.execute(stmt, params[0] if len(params) == 1 else params)

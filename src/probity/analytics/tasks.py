@@ -1,4 +1,5 @@
-"""Risk analytics on a schedule: agents on shift from the rota (`analytics.staffing`)."""
+"""Risk analytics on a schedule: agents on shift from the rota (`analytics.staffing`) and the
+nightly check of the rollups against the stored messages (`analytics.rollup`)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from typing import Any
 
 from probity.jobs import JobContext, schedule, task
 
-__all__ = ["staffing_refresh"]
+__all__ = ["nightly_rollup_check", "staffing_refresh"]
 
 
 @task("analytics.staffing")
@@ -19,3 +20,19 @@ async def staffing_refresh(ctx: JobContext) -> dict[str, Any]:
 
 
 schedule("analytics.staffing", "analytics.staffing", cron="*/15 * * * *")
+
+
+@task("analytics.rollup", max_retries=3)
+async def nightly_rollup_check(ctx: JobContext, *, day: str | None = None, days: int = 1
+                               ) -> dict[str, Any]:
+    from probity.analytics.reconcile import reconcile_rollups, window
+
+    start, end = window(day, days)
+    ctx.progress(0, 1, stage="rollup_check")
+    result = await reconcile_rollups(ctx.db, start, end)
+    ctx.progress(1, 1, stage="rollup_check")
+    return result
+
+
+# 02:15 Beijing time, after the day's last messages and before the dashboards' first readers.
+schedule("analytics.rollup", "analytics.rollup", cron="15 18 * * *")

@@ -43,7 +43,6 @@ __all__ = [
 # Registration point: every module that declares tasks or schedules (one line per domain).
 TASK_MODULES: list[str] = [
     "probity.jobs.tasks",
-    "probity.jobs.rollups",
     "probity.ledger.tasks",
     "probity.finance.tasks",
     "probity.cases.tasks",

@@ -1,5 +1,6 @@
-"""The nightly analytics rollup job (issue 14's "analytics rollups"): verify, and repair, the
-rollups the chat writer keeps incrementally.
+"""The nightly check of the analytics rollups (issue 14's "analytics rollups"; the job is
+`analytics.rollup` in `analytics.tasks`): verify, and repair, the rollups the chat writer keeps
+incrementally.
 
 The writer adds every batch to `analytics_rollup_hourly` and `analytics_rollup_cube` as it
 stores it (`analytics.rollup.record_batch`), so there is nothing to compute on a schedule in the
@@ -28,13 +29,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from probity.analytics import rollup
 from probity.analytics.rollup import COUNTERS, CUBE_KEY, HOURLY_KEY, Event, cube_keys
-from probity.jobs.context import JobContext
-from probity.jobs.registry import schedule, task
 from probity.models import Conversation, Message, RollupCube, RollupHourly
 
 __all__ = ["reconcile_rollups"]
 
-log = logging.getLogger("probity.jobs.rollups")
+log = logging.getLogger("probity.analytics.reconcile")
 
 BATCH = 5000  # messages turned into events (and cohorts) at a time
 MAX_DAYS = 400
@@ -141,9 +140,9 @@ async def reconcile_rollups(session: AsyncSession, start: datetime, end: datetim
                  for k, v in sorted(cube.items()) if any(v)]
     if hourly:
         dialect = session.get_bind().dialect.name
-        await session.execute(rollup._upsert(dialect), hourly)
+        await session.execute(rollup.upsert_statement(dialect), hourly)
         if cube_rows:
-            await session.execute(rollup._upsert(dialect, RollupCube, CUBE_KEY), cube_rows)
+            await session.execute(rollup.upsert_statement(dialect, RollupCube, CUBE_KEY), cube_rows)
         await session.flush()
         log.warning("analytics rollups: %d hourly cell(s) repaired between %s and %s",
                     len(hourly), start.isoformat(), end.isoformat())
@@ -159,17 +158,3 @@ def window(day: str | None, days: int, now: datetime | None = None) -> tuple[dat
     last = date.fromisoformat(day) if day else (now or datetime.now(UTC)).date() - timedelta(1)
     end = datetime(last.year, last.month, last.day, tzinfo=UTC) + timedelta(days=1)
     return end - timedelta(days=days), end
-
-
-@task("analytics.rollup", max_retries=3)
-async def nightly_rollup_check(ctx: JobContext, *, day: str | None = None, days: int = 1
-                               ) -> dict[str, Any]:
-    start, end = window(day, days)
-    ctx.progress(0, 1, stage="rollup_check")
-    result = await reconcile_rollups(ctx.db, start, end)
-    ctx.progress(1, 1, stage="rollup_check")
-    return result
-
-
-# 02:15 Beijing time, after the day's last messages and before the dashboards' first readers.
-schedule("analytics.rollup", "analytics.rollup", cron="15 18 * * *")
