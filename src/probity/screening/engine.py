@@ -333,7 +333,9 @@ def _screen_slow(
     allow_spans: list[tuple[int, int]] = []
     part_occ: dict[int, list[tuple[int, int, bool]]] = {}
 
-    key_info = policy.key_info
+    hot = policy.hot
+    plain, other = hot.plain, hot.other
+    n_plain = len(plain)
     key_latin = policy.key_latin
     by_kind = ctx.by_kind
     for kid, us, ue in comp:
@@ -348,7 +350,14 @@ def _screen_slow(
                 o = ends[ue - 1]
                 if o < n_text and _is_latin_char(text[o]):
                     continue
-        lit, phon, allowed, kinds = key_info[kid]
+        if kid < n_plain and plain[kid]:
+            # One lexicon part and nothing else (policy.key_info[kid] == ((kid,), (), False, ())).
+            if kid in part_occ:
+                part_occ[kid].append((us, ue, True))
+            else:
+                part_occ[kid] = [(us, ue, True)]
+            continue
+        lit, phon, allowed, kinds = other[kid]
         for pid in lit:
             part_occ.setdefault(pid, []).append((us, ue, True))
         for pid in phon:
@@ -497,31 +506,38 @@ def _term_hits(
     if not part_occ:
         return []
     present = part_occ.keys()
+    # The raw tables behind policy.entries_by_part and policy.entries (see HotTables).
+    hot = policy.hot
+    single, more = hot.single, hot.more
     cand: list[int] = []
     for pid in part_occ:
-        for eid, required in policy.entries_by_part.get(pid, ()):
-            if required is None or required <= present:
-                cand.append(eid)
+        one = single[pid]
+        if one >= 0:
+            cand.append(one)  # one one-part entry anchored here
+        elif one == -2:
+            for eid, required in more[pid]:
+                if required is None or required <= present:
+                    cand.append(eid)
     if not cand:
         return []
     cand.sort()
+    lexicon, lex, first_part, multi = hot.lexicon, hot.lex, hot.first, hot.multi
     hits: list[Hit] = []
     for eid in cand:
-        ce = policy.entries[eid]
-        e = ce.entry
+        e = lexicon[lex[eid]]
         if role not in e.roles:
             continue
-        first = sorted(part_occ[ce.parts[0]])
-        if len(ce.parts) == 1:
-            for us, ue, lit in first:
-                hits.append(Hit([], e.category, e.severity, ce.label, us, ue, [(us, ue)], e, lit))
+        parts = multi.get(eid)
+        if parts is None:  # one part
+            for us, ue, lit in sorted(part_occ[first_part[eid]]):
+                hits.append(Hit([], e.category, e.severity, e.term, us, ue, [(us, ue)], e, lit))
             continue
-        for us, ue, lit in first:
+        for us, ue, lit in sorted(part_occ[parts[0]]):
             cur = ue
             segs = [(us, ue)]
             literal = lit
             ok = True
-            for pid in ce.parts[1:]:
+            for pid in parts[1:]:
                 best: tuple[int, int, bool] | None = None
                 for occ in part_occ[pid]:
                     if (cur <= occ[0] and (best is None or occ[0] < best[0])
@@ -534,7 +550,7 @@ def _term_hits(
                 literal = literal and best[2]
                 cur = best[1]
             if ok:
-                hits.append(Hit([], e.category, e.severity, ce.label, us, cur, segs, e, literal))
+                hits.append(Hit([], e.category, e.severity, e.term, us, cur, segs, e, literal))
                 break  # one hit per entry is enough for the decision; spans merge anyway
     return hits
 

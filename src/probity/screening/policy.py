@@ -51,7 +51,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from ahocorasick_rs import AhoCorasick, Implementation
 
@@ -468,6 +468,21 @@ class _Parts(Sequence[Part]):
         return Part(key, bool(self._phonetic[pid]), _is_latin(key[0]), _is_latin(key[-1]))
 
 
+class HotTables(NamedTuple):
+    """The compact tables behind ``entries``, ``entries_by_part`` and ``key_info`` (the same
+    objects, no copy), for the engine's per-message loops: plain indexing instead of a Python
+    method call and a new object per lookup."""
+
+    single: array[int]  # part id -> its one one-part entry id; -1 none; -2 see ``more``
+    more: dict[int, tuple[tuple[int, frozenset[int] | None], ...]]  # part id -> (entry, needs)
+    lexicon: tuple[LexiconEntry, ...]  # the lexicon as compiled
+    lex: array[int]  # entry id -> index in ``lexicon``
+    first: array[int]  # entry id -> its first part id
+    multi: dict[int, tuple[int, ...]]  # entry id -> part ids, entries of several parts only
+    plain: bytearray  # key id -> 1: the key is that one part and nothing else
+    other: dict[int, KeyInfo]  # key id -> key info, the keys that are not plain
+
+
 @dataclass
 class CompiledPolicy:
     """Tables built once from a spec; immutable once built and shared by all threads."""
@@ -500,6 +515,7 @@ class CompiledPolicy:
     negation_window: int
     number_context_window: int
     key_latin: list[tuple[bool, bool]]  # per key: starts / ends with a Latin letter
+    hot: HotTables  # the same tables, raw, for the engine's per-message loops
     model: IntentModel | None = None  # the learned intent layer (None: rules only)
     model_blocks: bool = False
 
@@ -602,8 +618,10 @@ def compile_policy(spec: PolicySpec) -> CompiledPolicy:
         # One-part entries (most of a big lexicon) need nothing but their anchor: no set.
         anchor_entry(anchor, eid, frozenset(ids) if len(set(ids)) > 1 else None)
     # The lexicon as compiled (a tuple: a later change to the spec's list cannot shift ids).
-    entries = _Entries(tuple(spec.lexicon), lex_of, first_part, multi)
-    entries_by_part = _EntriesByPart(single, {k: tuple(v) for k, v in more.items()})
+    lexicon = tuple(spec.lexicon)
+    entries = _Entries(lexicon, lex_of, first_part, multi)
+    more_parts = {k: tuple(v) for k, v in more.items()}
+    entries_by_part = _EntriesByPart(single, more_parts)
     more.clear()
     n_parts = len(keys)
 
@@ -644,6 +662,7 @@ def compile_policy(spec: PolicySpec) -> CompiledPolicy:
     one_part_needs = intern(((),))
     anchor_keys: list[str] = []
     anchor_needs: list[tuple[tuple[str, ...], ...]] = []
+    needs_of: dict[int, set[tuple[str, ...]]] = {}
     for kid, key in enumerate(key_list):
         extra = payloads.get(key)
         if kid < n_parts and not extra:
@@ -675,14 +694,19 @@ def compile_policy(spec: PolicySpec) -> CompiledPolicy:
                 continue
             anchor_keys.append(key)
         # What else must be in the message for an entry anchored here to match.
+        # (Per anchor part, computed once: a part's homophone spellings are keys of their own
+        # that share its entries.)
         needs: set[tuple[str, ...]] = set()
         for tag, ident in vals:
             if tag in (PART, PHONETIC):
-                for eid, _req in entries_by_part.get(ident, ()):
-                    ce = entries[eid]
-                    needs.add(tuple(keys[q] for q in ce.parts if q != ident))
+                got = needs_of.get(ident)
+                if got is None:
+                    got = needs_of[ident] = {
+                        tuple(keys[q] for q in entries[eid].parts if q != ident)
+                        for eid, _req in entries_by_part.get(ident, ())}
+                needs |= got
         anchor_needs.append(intern(tuple(sorted(needs))))
-    del payloads
+    del payloads, needs_of
     key_info = _KeyInfos(len(key_list), plain, other)
     matcher = _automaton(key_list or ["\x00"])
     # Refusal phrases send an agent's message down the full path (to record the refusal);
@@ -767,6 +791,7 @@ def compile_policy(spec: PolicySpec) -> CompiledPolicy:
         negation_window=int(spec.windows.get("negation", 12)),
         number_context_window=int(spec.windows.get("number_context", 8)),
         key_latin=key_latin,
+        hot=HotTables(single, more_parts, lexicon, lex_of, first_part, multi, plain, other),
         model=_load_model(spec),
         model_blocks=spec.model_blocks,
     )
