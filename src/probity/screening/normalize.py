@@ -302,6 +302,7 @@ def _cache_key() -> str:
 
     h = hashlib.sha256()
     h.update(Path(__file__).read_bytes())
+    h.update(__name__.encode())  # the pickle names this module's classes
     h.update(sys.version.encode())
     h.update(unicodedata.unidata_version.encode())
     for mod, data in (("pypinyin", "pinyin_dict.py"), ("opencc", "")):
@@ -352,7 +353,8 @@ def _cached_build() -> FoldTables:
             got = pickle.load(fh)
         if isinstance(got, FoldTables):
             return got
-    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ValueError, TypeError):
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ValueError, TypeError,
+            ImportError):  # ImportError: pickled by a copy of this module under another name
         pass
     built = _build()
     try:
