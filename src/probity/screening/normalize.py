@@ -423,10 +423,17 @@ def fold_exact(text: str, one: str | None = None, quick: str | None = None) -> F
     to nothing and ``quick`` is the compact string already. Either way, when no character
     expands the map is picked in C (``compress`` over the positions not marked SEP).
     """
-    if quick is not None and len(quick) == len(text):
-        # Nothing was dropped: unit i is character i.
+    if quick is not None:
         n = len(text)
-        return Folded(text, quick, list(range(n)), list(range(1, n + 1)))
+        if len(quick) == n:  # nothing was dropped: unit i is character i
+            return Folded(text, quick, list(range(n)), list(range(1, n + 1)))
+        # The units are the characters between runs of separators: one regex pass and a
+        # C-level range per run, instead of a table lookup per character.
+        starts = []
+        for m in tables().content.finditer(text):
+            starts.extend(range(m.start(), m.end()))
+        if len(starts) == len(quick):
+            return Folded(text, quick, starts, list(map((1).__add__, starts)))
     if one is None:
         one = text.translate(tables().fast)
     if quick is not None or EXPAND not in one:
