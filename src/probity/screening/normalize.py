@@ -429,7 +429,7 @@ def fold_exact(text: str, one: str | None = None, quick: str | None = None) -> F
             return Folded(text, quick, list(range(n)), list(range(1, n + 1)))
         # The units are the characters between runs of separators: one regex pass and a
         # C-level range per run, instead of a table lookup per character.
-        starts = []
+        starts: list[int] = []
         for m in tables().content.finditer(text):
             starts.extend(range(m.start(), m.end()))
         if len(starts) == len(quick):
