@@ -130,8 +130,13 @@ def start_server(url: str, tmp: Path, workers: int, redis_url: str | None, *,
         env["PROBITY_REDIS_URL"] = redis_url
     app = (["--app-dir", "benchmarks", "chat_relay:app"] if relay
            else ["probity.app:create_app", "--factory"])
+    prof_dir = os.environ.get("PROBITY_BENCH_CPROFILE")
+    runner = ["-m"]
+    if prof_dir and workers == 1 and not relay:  # the event loop's thread, written at exit
+        Path(prof_dir).mkdir(parents=True, exist_ok=True)
+        runner = ["-m", "cProfile", "-o", f"{prof_dir}/server-{port}.prof", "-m"]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", *app, "--host",
+        [sys.executable, *runner, "uvicorn", *app, "--host",
          "127.0.0.1", "--port", str(port), "--log-level", "warning", "--ws-max-queue", "256",
          "--workers", str(workers)],
         env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
@@ -193,13 +198,22 @@ class Stats:
         self.timeline: list[tuple[float, float]] = []  # (sent at, deliver latency)
         self.errors = 0
         self.measuring = False
+        self.m_start = 0.0  # only messages sent from here on are measured
+
+    def reset(self) -> None:
+        """A new step on the same connections: forget the previous step's figures."""
+        self.sent.clear()
+        self.ack, self.deliver, self.timeline = [], [], []
+        self.errors = 0
+        self.measuring = False
+        self.m_start = 0.0
 
 
 async def client(url: str, headers: dict[str, str], role: str, stats: Stats,
                  ready: asyncio.Event, outq: asyncio.Queue[str], stop: asyncio.Event,
                  receipts: bool = False) -> None:
     async with websockets.connect(url, additional_headers=headers, max_queue=None,
-                                  open_timeout=60) as ws:
+                                  open_timeout=120) as ws:
         while True:
             f = json.loads(await ws.recv())
             if f["type"] == "synced":
@@ -226,12 +240,13 @@ async def client(url: str, headers: dict[str, str], role: str, stats: Stats,
                 now = time.perf_counter()
                 f = json.loads(raw)
                 if f["type"] == "ack" and f["client_id"] in stats.sent:
-                    if stats.measuring:
-                        stats.ack.append(now - stats.sent[f["client_id"]])
+                    t0 = stats.sent[f["client_id"]]
+                    if stats.measuring and t0 >= stats.m_start:
+                        stats.ack.append(now - t0)
                 elif f["type"] == "message" and f["sender"] != role:
                     key = f.get("body", "").rsplit("#", 1)[-1]
                     t0 = stats.sent.get(key)
-                    if t0 is not None and stats.measuring:
+                    if t0 is not None and stats.measuring and t0 >= stats.m_start:
                         stats.deliver.append(now - t0)
                         stats.timeline.append((t0, now - t0))
                     if receipts and role == "customer":  # as the customer's page does
@@ -250,79 +265,160 @@ def pct(xs: list[float], p: float) -> float:
     return xs[min(len(xs) - 1, int(p / 100 * len(xs)))] * 1000
 
 
+class Load:
+    """N WebSocket clients, connected once, that can offer several rates in turn (steps)."""
+
+    def __init__(self, base: str, convs: list[tuple[int, str, str]], cookies: dict[str, str],
+                 pids: list[int], receipts: bool) -> None:
+        self.base, self.convs, self.cookies = base, convs, cookies
+        self.pids, self.receipts = pids, receipts
+        self.stats = Stats()
+        self.stop = asyncio.Event()
+        self.queues: list[asyncio.Queue[str]] = []
+        self.tasks: list[asyncio.Task[None]] = []
+        self.connect_s = 0.0
+        self.step = 0
+
+    async def connect(self) -> None:
+        ws_base = self.base.replace("http://", "ws://")
+        readies = []
+        for conv_id, token, agent in self.convs:
+            for role, url, headers in (
+                ("customer", f"{ws_base}/ws/chat/{conv_id}?token={token}", {}),
+                ("agent", f"{ws_base}/ws/chat/{conv_id}", {"Cookie": self.cookies[agent]}),
+            ):
+                q: asyncio.Queue[str] = asyncio.Queue()
+                ev = asyncio.Event()
+                self.queues.append(q)
+                readies.append(ev)
+                self.tasks.append(asyncio.create_task(client(
+                    url, headers, role, self.stats, ev, q, self.stop, self.receipts)))
+                await asyncio.sleep(0.002)
+        t_connect = time.perf_counter()
+        await asyncio.wait_for(asyncio.gather(*(e.wait() for e in readies)), 300)
+        self.connect_s = time.perf_counter() - t_connect
+
+    async def close(self) -> None:
+        self.stop.set()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+
+    async def run(self, rate: float, seconds: float, warmup: float = WARMUP_S,
+                  drain: float = 2.0) -> dict[str, Any]:
+        """Offer `rate` messages/s (open loop, evenly spaced) for `warmup` + `seconds`; measure
+        the last `seconds`, then wait `drain` seconds for messages in flight."""
+        stats, pids = self.stats, self.pids
+        stats.reset()
+        self.step += 1
+        prefix = f"s{self.step}m"
+        n = 0
+        interval = 1.0 / rate
+        start = time.perf_counter()
+        measured_sent = 0
+        m_start = start
+        cpu0 = 0.0
+        gen0 = 0.0
+        while True:
+            now = time.perf_counter()
+            elapsed = now - start
+            if elapsed > warmup + seconds:
+                break
+            if elapsed > warmup and not stats.measuring:
+                stats.measuring = True
+                m_start = stats.m_start = now
+                cpu0 = cpu_seconds(pids)
+                gen0 = time.process_time()
+            target = int(elapsed / interval)
+            while n < target:
+                random.choice(self.queues).put_nowait(f"{prefix}{n}")
+                n += 1
+                if stats.measuring:
+                    measured_sent += 1
+            await asyncio.sleep(max(interval / 2, 0.002))
+        m_end = time.perf_counter()
+        server_cpu = cpu_seconds(pids) - cpu0
+        load = os.getloadavg()[0]  # other work on the machine shows here (1-minute average)
+        gen_cpu = time.process_time() - gen0
+        await asyncio.sleep(drain)  # let in-flight messages land
+        stats.measuring = False
+        window = m_end - m_start
+        if os.environ.get("PROBITY_BENCH_TIMELINE"):  # per-second p99, to tell transients apart
+            for sec in range(int(window) + 1):
+                xs = [lat for t0, lat in stats.timeline if sec <= t0 - m_start < sec + 1]
+                print(f"  t={sec:2d}s n={len(xs):4d} p50={pct(xs, 50):8.1f} "
+                      f"p99={pct(xs, 99):8.1f}")
+        return {
+            "clients": len(self.tasks), "connect_s": self.connect_s, "offered": rate,
+            "sent": measured_sent, "delivered": len(stats.deliver),
+            "rate": len(stats.deliver) / window,
+            "ack_p50": pct(stats.ack, 50), "ack_p99": pct(stats.ack, 99),
+            "p50": pct(stats.deliver, 50), "p99": pct(stats.deliver, 99),
+            "max": pct(stats.deliver, 100), "errors": stats.errors,
+            # CPU per stored message, server processes together; and the load generator's share.
+            "server_cpu_ms": 1000 * server_cpu / max(1, measured_sent),
+            "server_cpu_pct": 100 * server_cpu / window, "gen_cpu_pct": 100 * gen_cpu / window,
+            "load": load,
+        }
+
+
 async def drive(base: str, convs: list[tuple[int, str, str]], cookies: dict[str, str],
                 rate: float, seconds: float, pids: list[int],
                 receipts: bool = False) -> dict[str, Any]:
-    stats = Stats()
-    stop = asyncio.Event()
-    ws_base = base.replace("http://", "ws://")
-    queues: list[asyncio.Queue[str]] = []
-    tasks = []
-    readies = []
-    for conv_id, token, agent in convs:
-        for role, url, headers in (
-            ("customer", f"{ws_base}/ws/chat/{conv_id}?token={token}", {}),
-            ("agent", f"{ws_base}/ws/chat/{conv_id}", {"Cookie": cookies[agent]}),
-        ):
-            q: asyncio.Queue[str] = asyncio.Queue()
-            ev = asyncio.Event()
-            queues.append(q)
-            readies.append(ev)
-            tasks.append(asyncio.create_task(client(url, headers, role, stats, ev, q, stop,
-                                                    receipts)))
-            await asyncio.sleep(0.002)
-    t_connect = time.perf_counter()
-    await asyncio.wait_for(asyncio.gather(*(e.wait() for e in readies)), 120)
-    connect_s = time.perf_counter() - t_connect
-    n = 0
-    interval = 1.0 / rate
-    warmup = WARMUP_S
-    start = time.perf_counter()
-    measured_sent = 0
-    m_start = start
-    cpu0 = 0.0
-    gen0 = 0.0
-    while True:
-        now = time.perf_counter()
-        elapsed = now - start
-        if elapsed > warmup + seconds:
-            break
-        if elapsed > warmup and not stats.measuring:
-            stats.measuring = True
-            m_start = now
-            cpu0 = cpu_seconds(pids)
-            gen0 = time.process_time()
-        target = int(elapsed / interval)
-        while n < target:
-            random.choice(queues).put_nowait(f"m{n}")
-            n += 1
-            if stats.measuring:
-                measured_sent += 1
-        await asyncio.sleep(interval / 2)
-    m_end = time.perf_counter()
-    server_cpu = cpu_seconds(pids) - cpu0
-    load = os.getloadavg()[0]  # other work on the machine shows here (1-minute average)
-    gen_cpu = time.process_time() - gen0
-    await asyncio.sleep(2.0)  # let in-flight messages land
-    stop.set()
-    await asyncio.gather(*tasks, return_exceptions=True)
-    window = m_end - m_start
-    if os.environ.get("PROBITY_BENCH_TIMELINE"):  # per-second p99, to tell transients apart
-        for sec in range(int(window) + 1):
-            xs = [lat for t0, lat in stats.timeline if sec <= t0 - m_start < sec + 1]
-            print(f"  t={sec:2d}s n={len(xs):4d} p50={pct(xs, 50):8.1f} p99={pct(xs, 99):8.1f}")
-    return {
-        "clients": len(tasks), "connect_s": connect_s,
-        "sent": measured_sent, "delivered": len(stats.deliver),
-        "rate": len(stats.deliver) / window,
-        "ack_p50": pct(stats.ack, 50), "ack_p99": pct(stats.ack, 99),
-        "p50": pct(stats.deliver, 50), "p99": pct(stats.deliver, 99),
-        "max": pct(stats.deliver, 100), "errors": stats.errors,
-        # CPU per stored message, server processes together; and the load generator's share.
-        "server_cpu_ms": 1000 * server_cpu / max(1, measured_sent),
-        "server_cpu_pct": 100 * server_cpu / window, "gen_cpu_pct": 100 * gen_cpu / window,
-        "load": load,
-    }
+    """One rate, measured for `seconds` after the warm-up."""
+    load = Load(base, convs, cookies, pids, receipts)
+    try:
+        await load.connect()
+        return await load.run(rate, seconds)
+    finally:
+        await load.close()
+
+
+# A rate is sustained when (nearly) every message sent in the window was delivered and the
+# delivery p99 holds (issue 17: p99 ≤ 250 ms).
+SUSTAINED_P99_MS = 250.0
+SUSTAINED_SHARE = 0.99
+
+
+def sustained(r: dict[str, Any]) -> bool:
+    return bool(r["sent"] and r["delivered"] >= SUSTAINED_SHARE * r["sent"]
+                and r["p99"] <= SUSTAINED_P99_MS and not r["errors"])
+
+
+def rate_steps(start: float, top: float, factor: float) -> list[float]:
+    steps = [start]
+    while steps[-1] * factor <= top:
+        steps.append(round(steps[-1] * factor))
+    return steps
+
+
+async def saturate(base: str, convs: list[tuple[int, str, str]], cookies: dict[str, str],
+                   pids: list[int], args: argparse.Namespace, name: str
+                   ) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    """Raise the offered rate step by step on the same connections until a step is not
+    sustained; returns the highest sustained step (None if the first failed) and all steps."""
+    load = Load(base, convs, cookies, pids, args.receipts)
+    steps: list[dict[str, Any]] = []
+    best: dict[str, Any] | None = None
+    try:
+        await load.connect()
+        print(f"[{name}] {len(load.tasks)} clients connected in {load.connect_s:.1f} s",
+              flush=True)
+        for i, rate in enumerate(rate_steps(args.start_rate, args.max_rate, args.factor)):
+            # The first step also warms the server up (screener, caches): a longer warm-up.
+            warmup = max(args.step_warmup, WARMUP_S) if i == 0 else args.step_warmup
+            r = await load.run(rate, args.seconds, warmup=warmup, drain=2.0)
+            ok = sustained(r)
+            steps.append(r)
+            print(f"[{name}] offered {rate:g}/s: delivered {r['rate']:.0f}/s "
+                  f"({r['delivered']}/{r['sent']}), p99 {r['p99']:.0f} ms, "
+                  f"server CPU {r['server_cpu_ms']:.2f} ms/msg ({r['server_cpu_pct']:.0f} %), "
+                  f"load gen {r['gen_cpu_pct']:.0f} %, load {r['load']:.1f}: "
+                  f"{'sustained' if ok else 'NOT sustained'}", flush=True)
+            if not ok:
+                break
+            best = r
+    finally:
+        await load.close()
+    return best, steps
 
 
 def run_async(coro: Any) -> Any:
@@ -348,6 +444,8 @@ def profile(pids: list[int], seconds: float, name: str) -> list[subprocess.Popen
 
 def run_one(name: str, url: str, args: argparse.Namespace, tmp: Path, workers: int,
             redis_url: str | None) -> dict[str, Any]:
+    """One configuration at `--rate` (or, with `--saturate`, its saturation search: the
+    result is then the highest sustained step, with "steps" holding all of them)."""
     print(f"[{name}] migrate + seed …", flush=True)
     prepare(url)
     convs, agents = make_conversations(url, args.clients // 2, args.agents)
@@ -357,24 +455,40 @@ def run_one(name: str, url: str, args: argparse.Namespace, tmp: Path, workers: i
         print(f"[{name}] logging in {len(agents)} agents …", flush=True)
         cookies = login_all(base, agents)
         pids = server_pids(proc)
-        print(f"[{name}] {args.clients} clients, {args.rate:g} msg/s for {args.seconds:g} s, "
-              f"server pids {pids} …", flush=True)
-        spies = profile(pids, args.seconds + 8, name)
-        res = run_async(drive(base, convs, cookies, args.rate, args.seconds, pids,
-                              args.receipts))
+        if args.saturate:
+            res = _saturation_result(run_async(saturate(base, convs, cookies, pids, args,
+                                                        name)))
+        else:
+            print(f"[{name}] {args.clients} clients, {args.rate:g} msg/s for "
+                  f"{args.seconds:g} s, server pids {pids} …", flush=True)
+            spies = profile(pids, args.seconds + 8, name)
+            res = run_async(drive(base, convs, cookies, args.rate, args.seconds, pids,
+                                  args.receipts))
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_server(proc)
         for spy in spies:
             try:
                 spy.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 spy.kill()
     print(f"[{name}] " + ", ".join(f"{k}={v:.1f}" if isinstance(v, float) else f"{k}={v}"
-                                   for k, v in res.items()), flush=True)
+                                   for k, v in res.items() if k != "steps"), flush=True)
+    return res
+
+
+def stop_server(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=30)  # under cProfile, the profile is written on the way out
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def _saturation_result(got: tuple[dict[str, Any] | None, list[dict[str, Any]]]
+                       ) -> dict[str, Any]:
+    best, steps = got
+    res = dict(best) if best is not None else {"offered": 0.0, "rate": 0.0}
+    res["steps"] = steps
     return res
 
 
@@ -438,18 +552,18 @@ def run_relay(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     proc, base = start_server("", tmp, 1, None, relay=True)
     try:
         pids = server_pids(proc)
-        print(f"[relay] {args.clients} clients, {args.rate:g} msg/s for {args.seconds:g} s, "
-              f"server pids {pids} …", flush=True)
-        res = run_async(drive(base, convs, {"a": ""}, args.rate, args.seconds, pids,
-                              args.receipts))
+        if args.saturate:
+            res = _saturation_result(run_async(saturate(base, convs, {"a": ""}, pids, args,
+                                                        "relay")))
+        else:
+            print(f"[relay] {args.clients} clients, {args.rate:g} msg/s for {args.seconds:g} s, "
+                  f"server pids {pids} …", flush=True)
+            res = run_async(drive(base, convs, {"a": ""}, args.rate, args.seconds, pids,
+                                  args.receipts))
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_server(proc)
     print("[relay] " + ", ".join(f"{k}={v:.1f}" if isinstance(v, float) else f"{k}={v}"
-                                 for k, v in res.items()), flush=True)
+                                 for k, v in res.items() if k != "steps"), flush=True)
     return res
 
 
@@ -503,7 +617,18 @@ def main() -> None:
     ap.add_argument("--workers", default="1,2",
                     help="app processes per configuration, e.g. 1 or 1,2 (2+ uses Redis)")
     ap.add_argument("--no-report", action="store_true", help="print only, leave the docs")
+    ap.add_argument("--saturate", action="store_true",
+                    help="find each configuration's sustained rate (deliver p99 <= 250 ms, "
+                    ">= 99 %% delivered): raise the offered rate from --start-rate by --factor "
+                    "per step of --seconds until a step is not sustained")
+    ap.add_argument("--start-rate", type=float, default=200)
+    ap.add_argument("--max-rate", type=float, default=6000)
+    ap.add_argument("--factor", type=float, default=1.25)
+    ap.add_argument("--step-warmup", type=float, default=2.0,
+                    help="seconds offered before each step's measurement (--saturate)")
     args = ap.parse_args()
+    if args.saturate:
+        args.receipt_rounds = 0
     worker_counts = [int(w) for w in args.workers.split(",")]
     have_redis = redis_ok(REDIS_URL)
     results: list[tuple[str, int, str, dict[str, Any]]] = []
@@ -543,26 +668,19 @@ def main() -> None:
                     finally:
                         pg_drop()
                     results.append(("PostgreSQL", workers, fanout, res))
+    if args.saturate:
+        text_ = saturation_report(args, results, uptime)
+        print(text_)
+        if not args.no_report:
+            write_section("chat_saturation", text_)
+        return
     receipts = ("; the customer side answers each message with a `read` receipt, as the "
                 "customer's page does" if args.receipts else "")
     lines = [
-        "## Chat (`benchmarks/chat.py`)", "",
         f"{args.clients} WebSocket clients on loopback ({args.clients // 2} conversations: "
         f"guest customer + signed-in agent) offer {args.rate:g} messages/s in total (open loop, "
         f"evenly spaced) for {args.seconds:g} s after a {WARMUP_S:g} s warm-up{receipts}. "
-        "Every message is "
-        "screened, stored (committed, with its ledger entry) and then fanned out; *ack* is send → "
-        "acknowledgement (durably stored), *deliver* is send → received by the other side. "
-        "The load generator is a separate process on the same 2-core machine (its CPU share "
-        "is shown); *server CPU* is the app processes' CPU time per offered message; *load "
-        "avg* is the machine's 1-minute load average at the end of the run (2 cores: above 2, "
-        "other work was competing for the CPU). "
-        "The baseline, first in the same run with the same clients and load: the bare relay "
-        "(`benchmarks/chat_relay.py`: the same socket path and frames on Starlette, no "
-        "authentication, screening, database or bus); *× relay* is server CPU per message "
-        "over the relay's. "
-        "Target: deliver p99 ≤ 100 ms at 200 msg/s with 500 clients; issue 17: ≤ 1 ms of "
-        f"server CPU per message. Machine at the start: `{uptime}` (shared with other work).",
+        f"Machine at the start: `{uptime}` (shared with other work). Command: `{command()}`.",
         "",
         "| server | app processes | fan-out | sent | delivered | msg/s "
         "| ack p50 / p99 (ms) | deliver p50 / p99 / max (ms) | server CPU (ms/msg, % of a core) "
@@ -589,8 +707,49 @@ def main() -> None:
     text_ = "\n".join(lines)
     print(text_)
     if not args.no_report:
-        write_section("chat", text_)
+        write_section("chat_run", text_)
 
+
+def command() -> str:
+    return " ".join([".venv/bin/python", "benchmarks/chat.py", *sys.argv[1:]])
+
+
+def saturation_report(args: argparse.Namespace,
+                      results: list[tuple[str, int, str, dict[str, Any]]], uptime: str) -> str:
+    """The sustained rate of each configuration, against the relay's in the same run."""
+    relay = next((r for n, _w, _f, r in results if n.startswith("bare relay")), None)
+    one = next((r for n, w, _f, r in results if w == 1 and not n.startswith("bare")), None)
+    lines = [
+        f"{args.clients} WebSocket clients ({args.clients // 2} conversations), connected once; "
+        f"the offered rate rises from {args.start_rate:g} msg/s by ×{args.factor:g} per step "
+        f"({args.step_warmup:g} s warm-up + {args.seconds:g} s measured + 2 s drain) until a "
+        f"step is not sustained: *sustained* = ≥ {SUSTAINED_SHARE:.0%} of the messages sent in "
+        f"the window delivered, deliver p99 ≤ {SUSTAINED_P99_MS:g} ms, no error frames. "
+        f"Machine at the start: `{uptime}`. Command: `{command()}`.",
+        "",
+        "| server | app processes | fan-out | sustained msg/s (offered) | deliver p50 / p99 (ms) "
+        "at it | server CPU (ms/msg, % of a core) at it | load gen CPU | × relay rate "
+        "| × 1 process | first rate not sustained: delivered/s, p99 ms | load avg |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, workers, fanout, r in results:
+        steps = r.get("steps", [])
+        failed = steps[-1] if steps and not sustained(steps[-1]) else None
+        got = r.get("rate", 0.0)
+        vs_relay = (f"{r['offered'] / relay['offered']:.2f}×"
+                    if relay and relay.get("offered") else "—")
+        vs_one = (f"{r['offered'] / one['offered']:.2f}×"
+                  if one and one.get("offered") and workers > 1 else "—")
+        at = (f"{r['p50']:.0f} / {r['p99']:.0f}" if "p99" in r else "—")
+        cpu = (f"{r['server_cpu_ms']:.2f} ({r['server_cpu_pct']:.0f} %)"
+               if "server_cpu_ms" in r else "—")
+        gen = f"{r['gen_cpu_pct']:.0f} %" if "gen_cpu_pct" in r else "—"
+        fail = (f"{failed['offered']:g}: {failed['rate']:.0f}/s, {failed['p99']:.0f}"
+                if failed else "none up to --max-rate")
+        load = steps[-1]["load"] if steps else float("nan")
+        lines.append(f"| {name} | {workers} | {fanout} | {got:.0f} ({r['offered']:g}) | {at} "
+                     f"| {cpu} | {gen} | {vs_relay} | {vs_one} | {fail} | {load:.1f} |")
+    return "\n".join(lines)
 
 if __name__ == "__main__":
     main()

@@ -37,6 +37,10 @@ class Settings(BaseSettings):
     # Finance file imports (CSV/XLSX) may be larger: 100,000 rows are about 8 MB.
     max_import_bytes: int = 50 * 1024 * 1024
     session_max_age_s: int = 8 * 3600
+    # A chat socket keeps its access check (credential still valid, agent still holds the
+    # conversation) for at most this long; the events that take access away drop it at once,
+    # so this only bounds what a lost event could still allow (0: check before every frame).
+    chat_access_recheck_s: float = 10.0
     default_timezone: str = DEFAULT_TIMEZONE
     default_locale: Literal["zh_CN", "en"] = "zh_CN"
     # Login throttling: after `lockout_threshold` failures within `lockout_window_s`, the

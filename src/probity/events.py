@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
+
+import orjson
 
 log = logging.getLogger("probity.events")
 
@@ -28,18 +29,30 @@ QUEUE_SIZE = 1000
 OVERFLOW: Event = {"type": "overflow"}
 
 
+Watch = Callable[[Event], None]
+
+
 class Subscription:
-    def __init__(self, bus: EventBus, channel: str) -> None:
+    """A subscriber's queue. `watch`, when given, sees each event synchronously as it is
+    delivered (before the subscriber's task gets to it): a socket invalidates what it cached
+    about its access there, so a frame read meanwhile is already checked against it."""
+
+    def __init__(self, bus: EventBus, channel: str, watch: Watch | None = None) -> None:
         self.bus = bus
         self.channel = channel
+        self.watch = watch
         self.queue: asyncio.Queue[Event] = asyncio.Queue(QUEUE_SIZE)
 
     def deliver(self, event: Event) -> None:
+        if self.watch is not None:
+            self.watch(event)
         try:
             self.queue.put_nowait(event)
         except asyncio.QueueFull:
             with contextlib.suppress(asyncio.QueueEmpty):
                 self.queue.get_nowait()
+            if self.watch is not None:
+                self.watch(OVERFLOW)
             self.queue.put_nowait(OVERFLOW)
 
     async def get(self) -> Event:
@@ -51,6 +64,9 @@ class EventBus:
 
     def __init__(self) -> None:
         self._subs: dict[str, set[Subscription]] = {}
+        # Bumped whenever events may have been lost (a dropped Redis connection): whatever a
+        # subscriber concluded from the absence of events before is to be checked again.
+        self.epoch = 0
 
     async def publish(self, channel: str, event: Event) -> None:
         self._fanout(channel, event)
@@ -66,8 +82,9 @@ class EventBus:
         return None
 
     @contextlib.asynccontextmanager
-    async def subscribe(self, channel: str) -> AsyncIterator[Subscription]:
-        sub = Subscription(self, channel)
+    async def subscribe(self, channel: str, watch: Watch | None = None
+                        ) -> AsyncIterator[Subscription]:
+        sub = Subscription(self, channel, watch)
         subs = self._subs.setdefault(channel, set())
         first = not subs
         subs.add(sub)
@@ -101,12 +118,14 @@ class RedisEventBus(EventBus):
         self._lock = asyncio.Lock()
         # Publishing is pipelined: events queue here (in order) and one sender task writes all
         # that queued while its previous write was in flight, in one round trip.
-        self._outbox: list[tuple[str, str]] = []
+        self._outbox: list[tuple[str, bytes]] = []
         self._outbox_ready = asyncio.Event()
         self._sender: asyncio.Task[None] | None = None
 
     async def publish(self, channel: str, event: Event) -> None:
-        self._outbox.append((f"{self._prefix}{channel}", json.dumps(event, ensure_ascii=False)))
+        # Serialised once, here (orjson: UTF-8 as is); every process parses it once on receipt.
+        self._outbox.append((f"{self._prefix}{channel}",
+                             orjson.dumps(event, option=orjson.OPT_NON_STR_KEYS)))
         self._outbox_ready.set()
         if self._sender is None or self._sender.done():
             self._sender = asyncio.create_task(self._send())
@@ -150,6 +169,7 @@ class RedisEventBus(EventBus):
                 raise
             except Exception:  # a dropped connection: log, back off, retry
                 log.exception("redis pub/sub read failed")
+                self.epoch += 1  # events published meanwhile are lost to this process
                 await asyncio.sleep(0.5)
                 continue
             if msg is None or msg.get("type") != "message":
@@ -159,7 +179,12 @@ class RedisEventBus(EventBus):
             channel = msg["channel"]
             if isinstance(channel, bytes):
                 channel = channel.decode()
-            self._fanout(channel.removeprefix(self._prefix), json.loads(msg["data"]))
+            try:
+                event = orjson.loads(msg["data"])
+            except orjson.JSONDecodeError:
+                log.warning("undecodable event on %s dropped", channel)
+                continue
+            self._fanout(channel.removeprefix(self._prefix), event)
 
     async def close(self) -> None:
         if self._sender is not None:

@@ -66,8 +66,8 @@ async def tokens_create(request: Request, session: Session, principal: CurrentPr
 
 
 @router.post("/account/tokens/{token_id}/revoke")
-async def tokens_revoke(token_id: int, session: Session, principal: CurrentPrincipal
-                        ) -> Response:
-    await service.revoke_token(session, principal, token_id)
+async def tokens_revoke(token_id: int, request: Request, session: Session,
+                        principal: CurrentPrincipal) -> Response:
+    await service.revoke_token(session, principal, token_id, get_bus(request.app).publish)
     await commit(session)
     return RedirectResponse("/account/tokens", status_code=303)

@@ -101,9 +101,9 @@ async def create_token(data: schemas.TokenCreate, session: Session, principal: C
 
 
 @router.delete("/tokens/{token_id}", response_model=schemas.TokenRead)
-async def revoke_token(token_id: int, session: Session, principal: CurrentPrincipal
-                       ) -> schemas.TokenRead:
-    token = await service.revoke_token(session, principal, token_id)
+async def revoke_token(token_id: int, request: Request, session: Session,
+                       principal: CurrentPrincipal) -> schemas.TokenRead:
+    token = await service.revoke_token(session, principal, token_id, get_bus(request.app).publish)
     await commit(session)
     return schemas.TokenRead.model_validate(token)
 

@@ -10,9 +10,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from probity.audit.service import record_audit
+from probity.auth.effects import after_commit
 from probity.auth.passwords import check_password_policy, hash_password
 from probity.auth.permissions import Grant, Perm, Principal
 from probity.auth.scoping import MAX_ID, may_administer, may_grant, tenant_in_scope
+from probity.auth.sessions import Publish, token_revoked_event, user_channel
 from probity.config import Settings
 from probity.errors import InvalidInput, NotFound
 from probity.models import (
@@ -106,8 +108,10 @@ async def list_tokens(session: AsyncSession, actor: Principal) -> list[ApiToken]
     return list((await session.scalars(q)).all())
 
 
-async def revoke_token(session: AsyncSession, actor: Principal, token_id: int) -> ApiToken:
-    """Revoke a token of your own, or of an account you administer; any other is 404."""
+async def revoke_token(session: AsyncSession, actor: Principal, token_id: int,
+                       publish: Publish | None = None) -> ApiToken:
+    """Revoke a token of your own, or of an account you administer; any other is 404. After
+    commit, the sockets opened with it are told to close (`token_revoked_event`)."""
     token = await session.get(ApiToken, token_id) if 0 < token_id <= MAX_ID else None
     if token is None:
         raise NotFound("token not found")
@@ -121,6 +125,13 @@ async def revoke_token(session: AsyncSession, actor: Principal, token_id: int) -
                      tenant_id=user.tenant_id, before={"revoked_at": None},
                      after={"revoked_at": token.revoked_at})
         await session.flush()
+        if publish is not None:
+            channel, event = user_channel(token.user_id), token_revoked_event(token.id)
+
+            async def tell() -> None:
+                await publish(channel, event)
+
+            after_commit(session, tell)
     return token
 
 

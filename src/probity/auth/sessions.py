@@ -14,6 +14,7 @@ act for an ended session.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
@@ -26,17 +27,21 @@ from probity.models.base import utcnow
 
 __all__ = [
     "SESSION_ENDED",
+    "TOKEN_REVOKED",
+    "credential_state",
     "end_sessions",
     "renew_session",
     "revoke_tokens",
     "session_user_id",
     "start_session",
     "still_valid",
+    "token_revoked_event",
     "user_channel",
 ]
 
 Publish = Callable[[str, dict[str, Any]], Awaitable[None]]
 SESSION_ENDED: dict[str, Any] = {"type": "session_ended"}
+TOKEN_REVOKED = "token_revoked"
 UID, VERSION = "uid", "sv"
 
 
@@ -105,16 +110,31 @@ async def revoke_tokens(session: AsyncSession, user_ids: Iterable[int]) -> list[
 async def still_valid(session: AsyncSession, principal: Principal) -> bool:
     """Whether the credential this principal was loaded from still stands: the account is
     active and, for a cookie session, its version unchanged; for a token, not revoked or
-    expired. One indexed read; sockets call it before acting on each frame."""
+    expired. One indexed read (two for a token)."""
+    valid, _expires = await credential_state(session, principal)
+    return valid
+
+
+async def credential_state(session: AsyncSession, principal: Principal
+                           ) -> tuple[bool, datetime | None]:
+    """`still_valid`, and until when at the latest (a token's expiry; None: no expiry), for a
+    caller that keeps the answer until an event says otherwise (chat sockets)."""
     row = (await session.execute(
         select(User.is_active, User.session_version).where(User.id == principal.user_id)
     )).first()
     if row is None or not row.is_active:
-        return False
+        return False, None
     if principal.token_id is not None:
         token = (await session.execute(
             select(ApiToken.revoked_at, ApiToken.expires_at)
             .where(ApiToken.id == principal.token_id))).first()
-        return token is not None and token.revoked_at is None and (
+        ok = token is not None and token.revoked_at is None and (
             token.expires_at is None or token.expires_at > utcnow())
-    return bool(row.session_version == principal.session_version)
+        return ok, token.expires_at if ok and token is not None else None
+    return bool(row.session_version == principal.session_version), None
+
+
+def token_revoked_event(token_id: int) -> dict[str, Any]:
+    """Published on the account's channel when one of its tokens is revoked: the sockets
+    opened with that token close (the account's other sessions stay)."""
+    return {"type": TOKEN_REVOKED, "token_id": token_id}

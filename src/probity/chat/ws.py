@@ -34,7 +34,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -48,7 +49,13 @@ from starlette.types import Message
 from probity.auth.deps import commit, cookie_principal
 from probity.auth.permissions import Perm, Principal
 from probity.auth.service import principal_from_token
-from probity.auth.sessions import SESSION_ENDED, still_valid, user_channel
+from probity.auth.sessions import (
+    SESSION_ENDED,
+    TOKEN_REVOKED,
+    credential_state,
+    still_valid,
+    user_channel,
+)
 from probity.chat import routing
 from probity.chat.conversations import (
     Participant,
@@ -70,9 +77,10 @@ from probity.chat.wire import (
 )
 from probity.chat.writer import MessageWriter, writer_for
 from probity.errors import Conflict, DomainError, InvalidInput
-from probity.events import Subscription, get_bus
+from probity.events import Event, Subscription, get_bus
 from probity.ledger.access import MAX_REASON, AccessGate
 from probity.models import Conversation, ConversationStatus
+from probity.models.base import utcnow
 from probity.monitoring.enforce import policy_for_sender
 from probity.policy.registry import policy_for_tenant
 
@@ -140,6 +148,19 @@ class Connection:
         self.sending: set[str] = set()
         self.lock = asyncio.Lock()
         self.bus = get_bus(websocket.app)
+        # The last access decision (see `still_allowed`): good until this monotonic instant,
+        # for this bus epoch; 0 = check again.
+        self.access_until = 0.0
+        self.access_epoch = -1
+        self.access_events = 0  # events that took the decision away so far (see `watch`)
+        self.recheck_s = float(websocket.app.state.settings.chat_access_recheck_s)
+
+    def watch(self, event: Event) -> None:
+        """Sees every event of the conversation's and the account's channels as it is
+        delivered: anything that can take access away drops the cached decision at once."""
+        if event.get("type") in ACCESS_EVENTS:
+            self.access_until = 0.0
+            self.access_events += 1
 
     async def send(self, data: dict[str, Any]) -> None:
         text = frame_text(data)
@@ -191,22 +212,40 @@ class Connection:
             await self.send(event)
 
     async def still_allowed(self) -> bool:
-        """Re-checked before acting on each frame: the credential still stands (not logged out,
-        offboarded or revoked) and an agent still holds the conversation. Guests hold the
-        conversation's own token and are not re-checked."""
+        """Checked before acting on each frame: the credential still stands (not logged out,
+        offboarded, revoked or expired) and an agent still holds the conversation. Guests hold
+        the conversation's own token and are not re-checked.
+
+        The database's answer (two indexed reads) is kept per connection for
+        `settings.chat_access_recheck_s` (10 s) at most, and dropped at once (`watch`, as the
+        event is delivered) by every event that can take access away — the account's sessions
+        ended (logout, password change, offboarding), this token revoked, the conversation
+        assigned to someone else or closed, an event queue overflow — and whenever the bus may
+        have lost events (`EventBus.epoch`). The time limit bounds what a lost event could
+        still allow; an expiring token is refused at its expiry."""
         if self.principal is None:
             return True
+        now = time.monotonic()
+        if now < self.access_until and self.access_epoch == self.bus.epoch:
+            return True
+        # An event delivered while the database is read may postdate what it read: then the
+        # answer is used for this frame only, not kept.
+        epoch, events = self.bus.epoch, self.access_events
         try:
             async with ws_session(self.ws.app) as session:
-                if not await still_valid(session, self.principal):
-                    return False
-                if self.who.role == "agent":
+                valid, expires = await credential_state(session, self.principal)
+                if valid and self.who.role == "agent":
                     agent = await session.scalar(select(Conversation.agent_user_id).where(
                         Conversation.id == self.conv_id))
-                    return agent == self.principal.user_id
+                    valid = agent == self.principal.user_id
         except OperationalError:
             raise Conflict("the database is busy; send again", code="retry") from None
-        return True
+        if valid and events == self.access_events:
+            until = now + self.recheck_s
+            if expires is not None:
+                until = min(until, now + (expires - utcnow()).total_seconds())
+            self.access_until, self.access_epoch = until, epoch
+        return valid
 
     async def handle(self, data: dict[str, Any]) -> None:
         kind = data.get("type")
@@ -299,6 +338,11 @@ class Connection:
         await recall_message(session, conv, self.who, self.bus.publish, frame_seq(data))
 
 
+# Events after which a connection checks its access again before the next frame.
+ACCESS_EVENTS = frozenset({"assigned", "closed", "overflow", SESSION_ENDED["type"],
+                           TOKEN_REVOKED})
+
+
 def frame_text(data: dict[str, Any]) -> str:
     """A server frame's JSON text (orjson: compact, UTF-8 as is)."""
     return orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS).decode()
@@ -322,14 +366,23 @@ def parse_frame(message: Message) -> dict[str, Any]:
         raise BadFrame(f"a frame is limited to {MAX_FRAME_CHARS} characters",
                        code="frame_too_large")
     try:
-        data = json.loads(text)
+        data = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        data = _parse_slowly(text)
+    if not isinstance(data, dict):
+        raise BadFrame("a frame is a JSON object with a \"type\"", code="invalid_frame")
+    return data
+
+
+def _parse_slowly(text: str) -> Any:
+    """What orjson refuses, the standard parser reads or classifies: integers beyond 64 bits
+    (answered as an invalid seq, not as invalid JSON), nesting too deep, invalid JSON."""
+    try:
+        return json.loads(text)
     except RecursionError:
         raise BadFrame("the frame is nested too deeply", code="frame_too_deep") from None
     except ValueError:
         raise BadFrame("the frame is not valid JSON", code="invalid_json") from None
-    if not isinstance(data, dict):
-        raise BadFrame("a frame is a JSON object with a \"type\"", code="invalid_frame")
-    return data
 
 
 def frame_seq(data: dict[str, Any]) -> int:
@@ -371,8 +424,8 @@ async def chat_socket(websocket: WebSocket, conv_id: int, after: int = 0,
     await websocket.accept()
     warm_screener_in_background()
     conn = Connection(websocket, conv_id, conv.tenant_id, who, principal, token)
-    async with conn.bus.subscribe(conv_channel(conv_id)) as sub, \
-            session_watch(websocket, principal, conn.lock):
+    async with conn.bus.subscribe(conv_channel(conv_id), conn.watch) as sub, \
+            session_watch(websocket, principal, conn.lock, conn.watch):
         # Subscribed first, then the backlog: nothing committed in between can be missed.
         async with ws_session(websocket.app) as session:
             conv2 = await session.get(Conversation, conv_id)
@@ -428,9 +481,20 @@ def _client_id(data: dict[str, Any]) -> str | None:
     return value[:64] if isinstance(value, str) else None
 
 
-async def _end_on_event(websocket: WebSocket, sub: Subscription, lock: asyncio.Lock) -> None:
-    """Close the socket when the account's sessions end (logout, password change, offboarding)."""
-    while (await sub.get()).get("type") != SESSION_ENDED["type"]:
+def _ends(event: Event, principal: Principal) -> bool:
+    """Whether `event` (on the account's channel) ends this principal's sockets: the account's
+    sessions ended, or the token this socket was opened with was revoked."""
+    kind = event.get("type")
+    return kind == SESSION_ENDED["type"] or (
+        kind == TOKEN_REVOKED and principal.token_id is not None
+        and event.get("token_id") == principal.token_id)
+
+
+async def _end_on_event(websocket: WebSocket, sub: Subscription, lock: asyncio.Lock,
+                        principal: Principal) -> None:
+    """Close the socket when the account's sessions end (logout, password change, offboarding)
+    or its token is revoked."""
+    while not _ends(await sub.get(), principal):
         pass
     async with lock:
         with contextlib.suppress(Exception):
@@ -441,15 +505,18 @@ async def _end_on_event(websocket: WebSocket, sub: Subscription, lock: asyncio.L
 
 @contextlib.asynccontextmanager
 async def session_watch(websocket: WebSocket, principal: Principal | None,
-                        lock: asyncio.Lock | None = None) -> AsyncIterator[None]:
+                        lock: asyncio.Lock | None = None,
+                        watch: Callable[[Event], None] | None = None) -> AsyncIterator[None]:
     """While open, closes the socket (4401, after an error frame ``session_ended``) as soon as
-    the account's sessions end: logout, password change, offboarding. Any socket that acts for
-    a signed-in account runs inside one."""
+    the account's sessions end — logout, password change, offboarding — or the token it was
+    opened with is revoked. Any socket that acts for a signed-in account runs inside one.
+    `watch` sees each of the account's events as it is delivered (see `Subscription`)."""
     if principal is None:
         yield
         return
-    async with get_bus(websocket.app).subscribe(user_channel(principal.user_id)) as sub:
-        task = asyncio.create_task(_end_on_event(websocket, sub, lock or asyncio.Lock()))
+    async with get_bus(websocket.app).subscribe(user_channel(principal.user_id), watch) as sub:
+        task = asyncio.create_task(_end_on_event(websocket, sub, lock or asyncio.Lock(),
+                                                 principal))
         try:
             yield
         finally:
