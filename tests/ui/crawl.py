@@ -122,7 +122,11 @@ STRUCTURE_PROBE = r"""
   };
   const sig = (el) => {
     const parts = [el.tagName];
+    // The language switch marks the page's language (aria-current on 中文 or on EN): a valid
+    // attribute on a link either way, so the same structure for axe in both languages.
+    const langLink = el.tagName === 'A' && (el.getAttribute('href') || '').startsWith('/lang/');
     for (const a of el.getAttributeNames().sort()) {
+      if (langLink && a === 'aria-current') continue;
       const aria = a.startsWith('aria-') && a !== 'aria-label';
       if (keep.includes(a) || a.startsWith('data-bs') || aria) {
         parts.push(a.startsWith('aria-') && /^aria-(labelledby|describedby|controls)$/.test(a)
