@@ -31,6 +31,24 @@ from probity.demo import DEMO_PASSWORD
 TEST_SECRET = "test-secret-key-0123456789abcdef0123456789"
 
 
+def _cheap_password_hashing() -> None:
+    """argon2id at low cost for the test run, as test settings usually make it (argon2's own
+    docs keep a cheapest profile for tests). The product's parameters (64 MiB, 3 passes, 4 lanes)
+    cost ~0.1 s of CPU per hash or check, and the suite signs in some 2,000 times; the algorithm,
+    the `$argon2id$` format and every check are the same. The seeded template's demo accounts
+    are hashed with these parameters, and a hash carries its parameters, so the live servers
+    (tests/browser) check them at this cost too."""
+    from argon2 import PasswordHasher
+
+    from probity.auth import passwords
+
+    passwords._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    passwords._DUMMY_HASH = passwords._hasher.hash("not-a-real-password-1A!")
+
+
+_cheap_password_hashing()
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Browser tests last: Playwright's sync API holds an event loop in the main thread while a
     browser is open, so they must not interleave with the async tests.
