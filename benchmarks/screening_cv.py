@@ -35,10 +35,12 @@ from probity.screening.engine import screen_rules  # noqa: E402
 from probity.screening.intent import dumps_model, parse_model  # noqa: E402
 from probity.screening.policy import CompiledPolicy  # noqa: E402
 from probity.screening.train import (  # noqa: E402
+    ALLOWLIST_OVERRIDE,
     CALIBRATED,
     REFUSAL_MARGIN,
     REFUSAL_OVERRIDE,
     REFUSAL_VETO,
+    RULES_REFUSAL_ABOVE,
     RULES_REFUSAL_BELOW,
     SHORT_THRESHOLD,
     SUPPRESSED_OVERRIDE,
@@ -60,7 +62,8 @@ def _dump(path: Path, letter: str, rows: list[dict[str, Any]], policy: CompiledP
                 "round": letter, "text": row["text"], "role": role, "label": row.get("label"),
                 "class": row.get("class"), "decision": res.decision,
                 "categories": res.categories, "concrete": res.concrete,
-                "suppressed": res.suppressed, "rules": [sp.rule for sp in res.spans],
+                "suppressed": res.suppressed, "negated": res.negated,
+                "rules": [sp.rule for sp in res.spans],
                 "scores": policy.model.score(row["text"], str(role)).scores,
             }, ensure_ascii=False) + "\n")
 
@@ -125,6 +128,8 @@ def main() -> None:
         model.refusal_override = REFUSAL_OVERRIDE
         model.refusal_margin = REFUSAL_MARGIN
         model.suppressed_override = SUPPRESSED_OVERRIDE
+        model.allowlist_override = ALLOWLIST_OVERRIDE
+        model.rules_refusal_above = RULES_REFUSAL_ABOVE
         policy = dataclasses.replace(base, model=model)
         if args.dump is not None:
             _dump(args.dump, letter, rows, policy)

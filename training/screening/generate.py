@@ -970,10 +970,220 @@ def lines_v6() -> list[dict[str, object]]:
     return out
 
 
+# --- v7 (session 6): written after studying rounds H and I's held-out errors BY CLASS (no line
+# copied), broadened to every domain and both roles: reports of an offer declined (a third
+# party's, the agent's own; "I did not add / scan / transfer", "I took a screenshot", "that is a
+# scam"), agents denying a scheme exists ("there is no such thing as …"), thanking for a report,
+# returning a gift, refusing with "on my side"; pinyin and English declines; positives: implicit
+# bribes (a reward promised "after it is done", a fixed kickback, an envelope left, "how will
+# you thank me", "the fee is extra"), favours for data (a courier's name and address), scams
+# (a "safe account", an unfreezing or verification deposit to a named account), repaying or
+# paying through the agent, cash on delivery outside the order, discounts for paying the shop
+# or the teacher directly, gift cards and game currency as payment, an agent asking a private
+# number to send "internal" material, a private official account, a code in a picture,
+# Discord/KOOK handles, English requests; hard negatives: VIN/frame/serial numbers asked, firm
+# names holding 薇/微/威, app-directed data plans naming WeChat/Douyin, "a big thumbs-up for you",
+# fee-free answers, escrow notices.
+REPORTER7 = ["有个自称客服的人", "你们客服", "有个老师", "卖家", "那个销售", "中介", "民宿老板", "世界频道有人",
+             "一个自称工作人员的人", "司机师傅", "房东", "理赔员", "群里有人", "快递员", "安装师傅", "导购",
+             "你们店员", "上门的工程师", "有个陌生号码"]
+RACT7 = ["加他QQ", "加他私人微信", "加他私人号码谈价", "扫他个人收款码交钱", "把学费转他个人微信",
+         "私下转账给他", "转到一个安全账户", "先交解冻费", "交一笔保证金到指定账户", "给他现金",
+         "用内部链接付款", "去YY频道找他", "下载一个会议软件共享屏幕", "给他发个红包", "私下补他一两千",
+         "走线下结算", "去他的抖音私信", "内部充值打五折", "尾款一部分给他现金"]
+RDECL7 = ["我没加", "我没扫", "我没转", "我拒绝了", "我没理", "我没答应", "我没信", "我不加", "我觉得不对劲就没弄",
+          "我没同意", "我当场就拒绝了", "我一分钱都没给", "我直接拒了", "这种我接受不了", "我没上当"]
+RAFTER7 = ["请你们核实一下", "我要举报", "麻烦平台注意一下", "这样合规吗？", "我还是在平台付", "请帮我换个人",
+           "感觉是骗子", "你们是不是信息泄露了？", "已经截图了", "想确认一下官方的方式", "请转给纪检部门",
+           "我只认订单页面的付款", "要聊就在这里聊"]
+REPORT7 = [
+    "{who}让我{act}，{decl}，{after}", "{who}说要我{act}，{decl}。{after}", "刚才{who}让我{act}，{decl}，{after}",
+    "你刚才让我{act}，我已经截图了，会向平台投诉", "你让我{act}的聊天记录我已经举报给平台了",
+    "{who}让我{act}，{after}，{decl}", "我要举报，{who}跟我说想快点就得{act}，这明显不对",
+    "别再让我{act}了，我只认官方渠道", "我拒绝{act}，合同里写明了必须通过平台付款",
+]
+DENY7 = [
+    "抱歉，我们这里没有什么“{x7}”，{rule7}", "没有“{x7}”这种说法，{rule7}", "不存在'{x7}'一说，{rule7}",
+    "您说的{x7}，那不是我们的人，{staff7}不会{act7}，请不要相信", "{staff7}不会让您{act7}，这是诈骗，请立即停止操作",
+    "感谢您举报{who7}{act7n}，我们已{did7}", "{thing7}我这边不能给您，{upload7}", "您发来的{thing7b}我这边不会{use7}，{upload7}",
+    "{gift7}我已经请{back7}退还给您了，请您务必收回，{rule7}", "办事不用送任何东西，{gift7}请您带回去，{rule7}",
+    "好意心领了，{offer7}这个我这边没法{verb7}，{upload7}", "{offer7}我们这边真的不行，{rule7}",
+]
+X7 = ["老规矩", "打点", "好处费留房", "内部名额", "加钱插队", "茶水费", "特殊通道", "内部价", "辛苦费", "关系户"]
+RULE7 = ["退款审核只看凭证", "评审是公开透明的", "房态以系统显示为准", "排队按提交顺序", "结果以系统审核为准",
+         "缺的材料可以在网上补交", "所有费用以订单页面为准", "我会公正对待每位客户"]
+STAFF7 = ["官方客服", "银行工作人员", "官方GM", "我们的员工", "平台工作人员", "警方", "本店店员"]
+ACT7 = ["在游戏外联系玩家", "把钱转入所谓“安全账户”", "加您私人微信", "让您扫个人收款码", "收取解冻费",
+        "索要验证码", "私下收款"]
+ACT7N = ["引导线下付款", "私下收红包", "索要好处费", "让您加私人微信", "发内部支付链接"]
+WHO7 = ["商家", "该骑手", "这位老师", "那位中介", "该店铺"]
+DID7 = ["冻结该店铺的相关权限", "对该员工停职调查", "记录在案并提交合规部门", "下架该商品"]
+THING7 = ["私人邮箱", "私人电话", "个人微信", "我的手机号", "私人QQ"]
+THING7B = ["二维码", "名片", "微信号", "私人链接"]
+USE7 = ["扫描添加", "添加", "点开", "保存"]
+UPLOAD7 = ["资料请通过页面上的“上传附件”按钮提交", "图片请直接在对话窗口上传就可以", "有问题就在这里联系我",
+           "后续都在App里沟通", "付款请走订单页面"]
+GIFT7 = ["红包和土特产", "烟", "购物卡", "这盒茶叶", "水果", "这个信封", "锦旗以外的东西"]
+BACK7 = ["门卫", "前台", "同事", "快递"]
+OFFER7 = ["加V", "加微信", "私下转账", "收红包", "加QQ", "扫码", "现金"]
+VERB7 = ["加", "收", "办", "接受"]
+PINYIN_DECL7 = ["bu jia wei xin, you shi jiu zai zhe li shuo", "bu yong le, wo zai ping tai fu",
+                "wo bu jia ni vx, zai zhe li liao", "bu yao le, hong bao ni shou hui qu ba",
+                "wo bu si xia zhuan zhang, zou ping tai", "suan le, bu jia qq le", "bu fang bian jia wei xin"]
+EN_DECL7 = ["No thanks, I won't add you on WeChat, let's keep it here", "I'd rather pay through the app, not to your account",
+            "Sorry, I can't accept the gift card, it's against our policy", "Thanks, but I can't take cash outside the system",
+            "I won't send money to a personal account, please use the official page", "We don't accept red packets, but thank you",
+            "I'm not going to message you on Telegram, keep it in this chat", "Please don't offer tips, I'm just doing my job",
+            "Someone asked me to pay him directly, I refused. Is that allowed?", "I reported the seller who asked for my WhatsApp"]
+BR7 = [
+    "{fav7}，事成之后我私下感谢你，绝对不让你白干", "{fav7}，我这边重谢，绝不让您吃亏", "{fav7}，该打点的我们都准备好了，钱不是问题",
+    "{fav7}，以后每个月给你固定返点", "{fav7}，我在您{place7}放了个信封，别嫌少", "{fav7}，我安排了一点{gift7b}，已经寄到您{place7}了",
+    "麻烦您高抬贵手，{fav7}，少不了您的好处", "{fav7}，我给您发个{amt7}的红包", "送你一张{card7}，你帮我{info7}",
+    "{fav7}，回头请你吃饭再给你包个大的", "{fav7}，我私下给你{amt7}辛苦费", "{fav7}，你开个价",
+]
+BRA7 = [
+    "{case7}本来办不了，不过我可以帮您走个特殊流程，您看看怎么感谢一下我", "我可以帮您在系统里'调整'一下{case7b}，这事有风险，费用另算",
+    "{case7}我能帮您搞定，不过得意思意思", "{case7}想快点的话，就看您怎么表示了", "这个{case7b}我可以帮你往前调，不过您得自己'沟通沟通'，一般是这个数",
+    "{case7}不是不能办，您懂的，规矩您知道", "我帮您把{case7b}改一下，您随便给点茶水钱就行",
+]
+FAV7 = ["能不能帮我把时间处理一下", "帮忙递个话", "这个纠纷您判我赢", "活动报名帮我审过", "孩子转学的事您费心",
+        "清关这批货帮我通融下", "专家号帮我留一个", "面积帮我按实际算", "差评帮我删了", "名额给我留一个",
+        "定损金额帮我写高点", "审批帮我加快", "考核帮我打个高分", "征信帮我修一下"]
+PLACE7 = ["办公室抽屉里", "公司前台", "车里", "家门口", "门卫室"]
+GIFT7B = ["好茶叶", "土特产", "好酒", "购物卡", "烟"]
+AMT7 = ["888", "两千", "500", "一万", "1888", "三百"]
+CARD7 = ["星巴克电子券", "京东E卡", "话费充值卡", "视频会员卡", "奶茶券"]
+INFO7 = ["查查那个骑手的真实姓名和住址", "查一下这个手机号的机主", "把那个买家的地址发我", "看看她的订单记录"]
+CASE7 = ["号码过户的材料不全", "您的征信有点小问题", "这个理赔", "贷款额度", "转学名额", "驾照扣分"]
+CASE7B = ["征信记录", "手术排期", "理赔时间", "成绩", "审核结果"]
+SCAM7 = [
+    "您的{what7}被冻结了，需要先缴纳一笔{fee7}到指定账户，才能原路退回", "为了核查资金，请您把卡里的钱先转入我们提供的安全账户",
+    "您的账户存在风险，请把余额转到{acct7}进行保护", "需要先交{fee7}验证还款能力，转到这个账户：{bank7}",
+    "请先支付{fee7}到我们的{acct7}，系统核实后全额退回", "按流程您得先把{fee7}打到{acct7}，审核通过就解冻",
+]
+WHAT7 = ["退款", "账户", "理赔款", "贷款", "提现", "保证金"]
+FEE7 = ["解冻保证金", "验证金", "激活费", "保证金", "流水费", "税费"]
+ACCT7 = ["安全账户", "指定账户", "监管账户（个人）", "财务的个人卡", "核查账户"]
+BANK7 = ["6222 0210 0112 3456 789", "6217 0000 1234 5678"]
+PAYC7 = [
+    "这单我取消，你们店自己派人送过来，我当面给钱", "我的{loan7}能不能直接还给你？你再帮我存进去",
+    "我给你转Q币可以吗？或者京东E卡，你收不收？就不在这拍了", "我给你充{card7}当货款行不行，不走平台",
+    "不拍了，你直接送过来我付现金", "我把钱给你，你帮我交{loan7}吧，我不会用手机银行", "订单退了吧，我直接转你，便宜点就行",
+]
+PAYA7 = [
+    "亲，这款现在拍下是{p1}，您如果直接转账给我们的话只要{p2}", "{course7}转到我们老师个人微信更优惠，走官方要多收{amt7}",
+    "您别在平台拍了，直接付给我，我按{p2}给您", "走App要多收手续费，您转我个人账户能省{amt7}",
+    "这单您取消，货我让人送过去，到时候当面结", "{course7}您直接打给我就行，我开收据",
+]
+LOAN7 = ["贷款", "房租", "保费", "学费", "话费", "水电费"]
+COURSE7 = ["课程费", "学费", "报名费", "团费", "维修费"]
+CONTA7 = [
+    "这个{plan7}我们内部有一档没上架的优惠，您留个手机号，我私下发资料给您", "您留个私人电话，我下班后打给您细说",
+    "这个价格不能公开挂，您关注下公众号'{nick7}'，后台留言找我就行", "我名片的二维码在刚发的那张图右下角，扫一下就行",
+    "{plan7}得到外面说，您加一下我图片里的号", "您留个联系方式，有内部名额我第一时间告诉您",
+]
+CONTC7 = [
+    "能不能给我经办人的私人手机？我让单位的人直接跟他对接", "{topic7}的事咱们外面说，你玩dc吗？名字是 {handle7}",
+    "你有kook吗？频道号 {d5}，进来聊", "{topic7}的事去tg说，我叫 {handle7}", "能把{staff7b}的私人电话给我吗，我直接找他",
+    "你们那个{staff7b}的手机号多少，我私下问问",
+]
+PLAN7 = ["套餐", "理财产品", "保险方案", "团购", "课程"]
+NICK7 = ["小陈私人定制游", "王姐内部优惠", "阿杰私人管家", "李老师答疑"]
+TOPIC7 = ["代充", "代练", "账号交易", "门票", "低价机票"]
+HANDLE7 = ["shadowfox#2281", "nightowl#0420", "kk_sun#7788", "wolf_99"]
+STAFF7B = ["经办人", "定损员", "客户经理", "审核员", "主管"]
+EN_POS7 = ["Can you give me your personal number? I'll call you after work", "Let's move this to WhatsApp, my number is {ph}",
+           "Pay me directly by bank transfer and I'll give you 20% off", "I can send you cash if you skip the app fee",
+           "If you approve my claim quickly there's a red packet for you", "Add me on Telegram, my handle is {id}",
+           "I'll transfer the deposit to your personal account, ok?", "Do me this favour and I'll make it worth your while",
+           "Send me your WeChat QR code", "Cancel the order and I'll pay you in cash on delivery",
+           "Transfer the balance to this safe account to protect it", "A little gift card for you if you push my refund through"]
+NEG7 = [
+    "这台车的VIN码是多少？我想查一下出险记录", "车架号后六位是多少？", "发动机号在哪看", "设备序列号在哪里找",
+    "发票抬头：{city7}{firm7}有限公司，税号 91330106MA2B3C4D5E", "我们公司叫{city7}{firm7}，开票用这个名字",
+    "我套餐里有多少G定向流量？刷抖音和用微信算不算？", "定向流量包含微信和QQ吗", "用微信视频通话耗流量多吗",
+    "感谢你的耐心解答，给你点个大大的赞👍", "谢谢小哥，给你点赞了", "服务很好，给你五星加点赞",
+    "在医生主页点击申请加号，填写病情描述后等待审核即可，不收取额外费用", "开车前8天以上退票不收费",
+    "定金请通过平台资金监管账户支付", "红包封面在哪里设置", "微信支付分可以先用后付吗", "抖音上买的券能在门店用吗",
+    "QQ音乐会员能一起开吗", "我刚用微信付了，订单显示未支付", "支付宝红包抵扣怎么用", "用京东E卡在App里付款可以吗",
+]
+CITY7 = ["杭州", "上海", "深圳", "成都", "广州"]
+FIRM7 = ["薇薇服饰", "微创科技", "威信物流", "维信电子", "卫星通讯", "QQ餐饮", "红包文化"]
+
+
+def _fill7(t: str) -> str:
+    def d(k: int) -> str:
+        return "".join(R.choice("0123456789") for _ in range(k))
+
+    p1 = R.choice([399, 599, 1280, 88, 2999])
+    return t.format(
+        who=R.choice(REPORTER7), act=R.choice(RACT7), decl=R.choice(RDECL7), after=R.choice(RAFTER7),
+        x7=R.choice(X7), rule7=R.choice(RULE7), staff7=R.choice(STAFF7), act7=R.choice(ACT7),
+        act7n=R.choice(ACT7N), who7=R.choice(WHO7), did7=R.choice(DID7), thing7=R.choice(THING7),
+        thing7b=R.choice(THING7B), use7=R.choice(USE7), upload7=R.choice(UPLOAD7),
+        gift7=R.choice(GIFT7), back7=R.choice(BACK7), offer7=R.choice(OFFER7), verb7=R.choice(VERB7),
+        fav7=R.choice(FAV7), place7=R.choice(PLACE7), gift7b=R.choice(GIFT7B), amt7=R.choice(AMT7),
+        card7=R.choice(CARD7), info7=R.choice(INFO7), case7=R.choice(CASE7), case7b=R.choice(CASE7B),
+        what7=R.choice(WHAT7), fee7=R.choice(FEE7), acct7=R.choice(ACCT7), bank7=R.choice(BANK7),
+        loan7=R.choice(LOAN7), course7=R.choice(COURSE7), p1=p1, p2=int(p1 * 0.85),
+        plan7=R.choice(PLAN7), nick7=R.choice(NICK7), topic7=R.choice(TOPIC7),
+        handle7=R.choice(HANDLE7), staff7b=R.choice(STAFF7B), d5=d(5), city7=R.choice(CITY7),
+        firm7=R.choice(FIRM7), ph=R.choice(PHONES), id=R.choice(IDS))
+
+
+def lines_v7() -> list[dict[str, object]]:
+    out: list[dict[str, object]] = []
+
+    def add(text: str, role: str, label: list[str], kind: str, domain: str) -> None:
+        tag = "plain"
+        x = R.random()
+        if text.isascii():
+            pass
+        elif x < 0.1:
+            text, tag = _dialect5(text), "cantonese"
+        else:
+            text, tag = _disguise(text)
+        out.append({"text": text, "role": role, "label": label, "kind": f"{kind}/{tag}",
+                    "domain": domain})
+
+    def lead(core: str, role: str, pool: list[str], long: float = 0.15) -> str:
+        if core.isascii():
+            return core
+        return _wrap(R.choice(CN5_PREFIX) + core, role, pool, R.random() < long)
+
+    plan: list[tuple[int, list[str], str, list[str], str, float]] = [
+        (450, REPORT7, C, [RF], "refusal7-report", 0.2),
+        (350, DENY7, A, [RF], "refusal7-agent", 0.1),
+        (60, PINYIN_DECL7, C, [RF], "refusal7-pinyin", 0.0),
+        (60, EN_DECL7, A, [RF], "refusal7-en-agent", 0.0),
+        (60, EN_DECL7, C, [RF], "refusal7-en-cust", 0.0),
+        (350, BR7, C, [BR], "bribe7-cust", 0.25),
+        (200, BRA7, A, [BR], "bribe7-agent", 0.1),
+        (200, SCAM7, A, [PY], "payment7-scam", 0.1),
+        (200, PAYC7, C, [PY], "payment7-cust", 0.15),
+        (200, PAYA7, A, [PY], "payment7-agent", 0.1),
+        (150, CONTA7, A, [CT], "contact7-agent", 0.1),
+        (150, CONTC7, C, [CT], "contact7-cust", 0.15),
+        (150, EN_POS7, C, [], "en7-pos", 0.0),
+        (450, NEG7, C, [], "negative7", 0.15),
+    ]
+    en_labels = [[CT], [CT], [PY], [PY], [BR], [CT], [PY], [BR], [CT], [PY], [PY], [BR]]
+    for count, pool7, role, label, kind, long in plan:
+        for _ in range(count):
+            d, pool = _domain()
+            if pool7 is EN_POS7:
+                i = R.randrange(len(EN_POS7))
+                add(_fill7(EN_POS7[i]), R.choice([C, A]), en_labels[i], kind, d)
+                continue
+            core = _fill7(R.choice(pool7))
+            add(lead(core, role, pool, long), role, label, kind, d)
+    return out
+
+
 def main() -> None:
     rows = lines()
     seen = {(str(r["text"]), str(r["role"])) for r in rows}
-    for row in [*lines_v3(), *lines_v5(), *lines_v6()]:
+    for row in [*lines_v3(), *lines_v5(), *lines_v6(), *lines_v7()]:
         key = (str(row["text"]), str(row["role"]))
         if key not in seen:
             seen.add(key)

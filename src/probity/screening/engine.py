@@ -478,6 +478,7 @@ def _screen_slow(
     # The rules saw a trigger and an explicit reason to let it pass (allow-list, negation,
     # refusal, report, coupon, invoice, code...): the model alone does not overrule that.
     res.suppressed = len(final) < len(hits)
+    res.negated = bool(negated)
     # A number, ID, e-mail or link — or a tenant's own term — is never overruled by the model.
     res.concrete = any(h.us < 0 or (h.entry is not None and h.entry.pinned) for h in final)
     return res

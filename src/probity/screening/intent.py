@@ -166,6 +166,12 @@ class IntentModel:
     # (category at least, refusal below): the model flags a message whose rules hit was
     # dropped for a context reason (negation, allow-list…). None: never.
     suppressed_override: tuple[float, float] | None = None
+    # The same where the reason was an allow-list, coupon or code (not a negation, refusal or
+    # report). None: suppressed_override applies.
+    allowlist_override: tuple[float, float] | None = None
+    # A lexicon-only rules decision in which the rules found a decline is allowed and tagged
+    # refusal when the model's refusal score reaches this (0: never), whatever the others.
+    rules_refusal_above: float = 0.0
 
     def __post_init__(self) -> None:
         # One Aho-Corasick automaton over every weighted n-gram finds the features of a text
@@ -349,6 +355,8 @@ def parse_model(data: bytes, *, expect_version: int | None = None,
         refusal_override=_pair(p.get("refusal_override")),
         refusal_margin=_pair(p.get("refusal_margin")),
         suppressed_override=_pair(p.get("suppressed_override")),
+        allowlist_override=_pair(p.get("allowlist_override")),
+        rules_refusal_above=float(p.get("rules_refusal_above", 0.0)),
     )
 
 

@@ -61,10 +61,13 @@ def with_model(res: ScreeningResult, text: str, role: str, policy: CompiledPolic
                                    scores, model.drivers(comp, "refusal", 3), "model-veto",
                                    vetoed=[sp.rule for sp in res.spans])
         rr = model.rules_refusal_below
+        ra = model.rules_refusal_above
         if (rr > 0 and not res.concrete and "refusal" in res.categories
-                and max(scores[c] for c in FLAGGED_CATEGORIES) < rr):
+                and (max(scores[c] for c in FLAGGED_CATEGORIES) < rr
+                     or 0 < ra <= scores["refusal"])):
             # The rules found a decline, but not in the trigger's own clause ("感谢您的心意，
-            # 但我们不能收"), and the model finds nothing flagged: a refusal.
+            # 但我们不能收"), and the model finds nothing flagged — or reads the message as a
+            # refusal too ("我不去抖音私信你": both layers see the decline): a refusal.
             spans = [sp for sp in res.spans if sp.category == "refusal"]
             return ScreeningResult("allow", ["refusal"], 0, spans, text, res.policy_version,
                                    scores, [], "model-veto",
@@ -86,6 +89,10 @@ def with_model(res: ScreeningResult, text: str, role: str, policy: CompiledPolic
         # the model alone does not overrule that, unless it is all but certain and reads no
         # refusal ("我不在平台买了，货到了我当面给你现金": 不 is no decline of the offer).
         so = model.suppressed_override
+        if not res.negated and model.allowlist_override is not None:
+            # ...an allow-list, coupon or code context ("平台…红包", "转账给我们") is weaker
+            # evidence than a negation: its own (lower) bar.
+            so = model.allowlist_override
         hit = [] if so is None else [c for c in hit if scores[c] >= so[0]
                                      and scores["refusal"] < so[1]]
     over = model.refusal_override

@@ -35,6 +35,8 @@ class ScreeningResult:
     drivers: list[tuple[str, float]] = field(default_factory=list)
     source: str = "rules"
     suppressed: bool = False  # the rules dropped a hit for a context reason
+    # ...and that reason was a negation, refusal or report (not an allow-list, coupon or code)
+    negated: bool = False
     concrete: bool = False  # the rules found a number, ID, e-mail or link
     vetoed: list[str] = field(default_factory=list)  # rule hits the model overruled
 

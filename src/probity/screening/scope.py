@@ -103,7 +103,9 @@ _QUESTION_BREAK: Final = re.compile(r"[？?]")
 _CONTRAST: Final = re.compile(r"但是|但|不过|可是|然而|只是|\bbut\b|\bhowever\b|\bthough\b", re.I)
 _ASK_FORMS: Final = frozenset({"行不行", "可不可以", "好不好", "能不能", "要不要", "是不是",
                                "方不方便", "会不会", "有没有", "可以不可以", "成不成"})
-_PLACE_BEFORE: Final = re.compile(r"(?:平台|这里|这边|app|APP|系统|网上|线上)\S{0,2}$")
+# "平台不行" (the platform is no good) declines nothing; "我这边没法加" (on my side) does.
+_PLACE_BEFORE: Final = re.compile(r"(?:平台|(?<![我们])这里|(?<![我们])这边|app|APP|系统|网上|线上)"
+                                  r"\S{0,2}$")
 
 
 def _refusal_scope(

@@ -44,6 +44,8 @@ RULES_REFUSAL_BELOW = 0.3  # the rules saw a decline, the model nothing flagged:
 REFUSAL_OVERRIDE = (0.95, 0.2)  # the rules' "decline" that the model reads as an offer
 REFUSAL_MARGIN = (0.5, 0.9)  # the model alone, on a message it also reads as a refusal
 SUPPRESSED_OVERRIDE = (0.99, 0.05)  # the model alone, where the rules dropped a hit (negation…)
+ALLOWLIST_OVERRIDE: tuple[float, float] | None = (0.9, 0.05)  # …for an allow-list/coupon/code
+RULES_REFUSAL_ABOVE = 0.7  # the rules saw a decline and the model reads a refusal: a refusal
 
 
 class TrainingDataError(ValueError):
@@ -111,6 +113,8 @@ def fit(examples: Sequence[Example], *, lo: int = 1, hi: int = 3, iterations: in
         refusal_override: tuple[float, float] | None = REFUSAL_OVERRIDE,
         refusal_margin: tuple[float, float] | None = REFUSAL_MARGIN,
         suppressed_override: tuple[float, float] | None = SUPPRESSED_OVERRIDE,
+        allowlist_override: tuple[float, float] | None = ALLOWLIST_OVERRIDE,
+        rules_refusal_above: float = RULES_REFUSAL_ABOVE,
         seed: int = 7) -> Fit:
     import numpy as np
 
@@ -184,6 +188,8 @@ def fit(examples: Sequence[Example], *, lo: int = 1, hi: int = 3, iterations: in
         "refusal_override": list(refusal_override) if refusal_override else None,
         "refusal_margin": list(refusal_margin) if refusal_margin else None,
         "suppressed_override": list(suppressed_override) if suppressed_override else None,
+        "allowlist_override": list(allowlist_override) if allowlist_override else None,
+        "rules_refusal_above": rules_refusal_above,
         "meta": {"examples": len(rows), "train": n, "dev": len(dev), "features": len(weights),
                  "iterations": iterations, "l2": l2},
     }
