@@ -143,12 +143,16 @@ def _raw_insert(url: str, table: str, columns: tuple[str, ...],
 
 def fill_rollups(url: str, org: dict[str, Any], messages: int, days: int, seed: int = 1) -> int:
     """The hourly rows N messages would leave, and the cube rows they feed (summed per team
-    and hour first: the day × hour and month grains do not depend on band or shift)."""
+    and hour first: the day × hour and month grains do not depend on band or shift) — the
+    month grains and `analytics_rollup_months` rows of the months the nightly job would have
+    sealed (`analytics.months`)."""
+    from probity.analytics.months import sealable_before
     from probity.analytics.rollup import ALL_TEAMS, COUNTERS, CUBE_KEY
 
     rng = random.Random(seed)
     gauss, rand = rng.gauss, rng.random
     end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    sealable = sealable_before(end.date())
     hours = days * 24
     shifts = (0, 1, 2)
     per_row = messages / (hours * len(org["teams"]) * len(BANDS) * len(shifts))
@@ -189,10 +193,11 @@ def fill_rollups(url: str, org: dict[str, Any], messages: int, days: int, seed: 
                 add(("b", day, sid, tid, band, -1, -1), band_sum)
                 for i in range(ncnt):
                     team_sum[i] += band_sum[i]
-            for key in (("d", day, sid, tid, "*", dow, lh), ("m", month, sid, tid, "*", dow, lh),
-                        ("D", day, sid, ALL_TEAMS, "*", dow, lh),
-                        ("M", month, sid, ALL_TEAMS, "*", dow, lh)):
-                add(key, team_sum)
+            add(("d", day, sid, tid, "*", dow, lh), team_sum)
+            add(("D", day, sid, ALL_TEAMS, "*", dow, lh), team_sum)
+            if month < sealable:  # the month rows of sealed months only, as the product
+                add(("m", month, sid, tid, "*", dow, lh), team_sum)
+                add(("M", month, sid, ALL_TEAMS, "*", dow, lh), team_sum)
         if len(hourly) >= 200_000:
             _raw_insert(url, "analytics_rollup_hourly", cols, hourly)
             print(f"  … {h * 100 // hours}% of the hours", flush=True)
@@ -201,6 +206,8 @@ def fill_rollups(url: str, org: dict[str, Any], messages: int, days: int, seed: 
     written = hours * len(org["teams"]) * len(BANDS) * len(shifts)
     _raw_insert(url, "analytics_rollup_cube", (*CUBE_KEY, *COUNTERS),
                 [(*k, *v) for k, v in cube.items()])
+    _raw_insert(url, "analytics_rollup_months", ("month", "sealed_at"),
+                [(m, datetime.now(UTC)) for m in sorted({k[1] for k in cube if k[0] == "M"})])
     print(f"  rollup rows: {written:,} hourly, {len(cube):,} cube, for {total:,} messages",
           flush=True)
     return total
@@ -442,7 +449,7 @@ async def bench_send(url: str, org: dict[str, Any], batches: int,
                      if url.startswith("sqlite") else direct)
     writer_sessions = async_sessionmaker(writer_engine, expire_on_commit=False)
 
-    async def noop(_session: Any, _rows: Any) -> None:
+    async def noop(_session: Any, _rows: Any, _conn: Any = None) -> None:
         return None
 
     real = store.record_batch

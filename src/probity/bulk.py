@@ -24,7 +24,7 @@ from sqlalchemy import Connection, Table, insert
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from probity.db import take_write_gate
+from probity.db import only_own_listeners, take_write_gate
 
 __all__ = ["driver_error", "insert_rows", "tell_listeners"]
 
@@ -46,6 +46,8 @@ def tell_listeners(sync: Connection | None, run: Iterable[tuple[str, Any]]) -> N
     dispatch = sync.dispatch if sync is not None else None
     if dispatch is None or not (dispatch.before_cursor_execute
                                 or dispatch.after_cursor_execute):
+        return
+    if sync is not None and only_own_listeners(sync):  # the engine's own: nothing to do here
         return
     for sql, params in run:
         many = isinstance(params, list)

@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 
 from probity.alerts.labels_cli import export_labels
+from probity.analytics.cli import analytics_app
 from probity.config import PROJECT_ROOT, ConfigurationError, get_settings
 from probity.finance.cli import cases_app, finance_app
 from probity.imports.cli import export_tenant, import_app
@@ -34,6 +35,7 @@ app.add_typer(finance_app, name="finance")
 app.add_typer(cases_app, name="cases")
 app.add_typer(import_app, name="import")
 app.add_typer(webhooks_app, name="webhooks")
+app.add_typer(analytics_app, name="analytics")
 app.command("export")(export_tenant)
 _screen = screen_app()
 _screen.command("labels")(export_labels)

@@ -6,12 +6,13 @@ import asyncio
 import functools
 import sqlite3
 import threading
+import weakref
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, MetaData, create_engine, event
+from sqlalchemy import Connection, Engine, MetaData, create_engine, event
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
@@ -298,6 +299,7 @@ def _sqlite_setup(sync_engine: Engine, database: str | None) -> None:
     if gate is not None:
         _gated_dialect(sync_engine.dialect, gate)
         event.listen(sync_engine, "before_cursor_execute", _sqlite_first_write(gate))
+        _remember_own_listeners(sync_engine)
 
 
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
@@ -337,7 +339,26 @@ def make_direct_engine(url: str, **kwargs: Any) -> AsyncEngine:
     # returns at once: two greenlet switches, no turn of the loop).
     sync_engine.dialect.is_async = True
     event.listen(sync_engine, "before_cursor_execute", _one_await)
+    _remember_own_listeners(sync_engine)
     return AsyncEngine(sync_engine)
+
+
+# The cursor listeners this module registers itself (as SQLAlchemy stores them): the write
+# gate's first-write hook and the direct engine's one await. Code that calls the driver
+# directly (probity.bulk.tell_listeners) has taken the gate already and runs outside the
+# greenlet, where both do nothing — it need not call them when no one else listens.
+_OWN_LISTENERS: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+def _remember_own_listeners(sync_engine: Engine) -> None:
+    _OWN_LISTENERS.update(sync_engine.dispatch.before_cursor_execute)
+
+
+def only_own_listeners(sync: Connection) -> bool:
+    """No cursor listener on this connection but this module's own (see `_OWN_LISTENERS`)."""
+    d = sync.dispatch
+    return not d.after_cursor_execute and all(
+        fn in _OWN_LISTENERS for fn in d.before_cursor_execute)
 
 
 # The asyncio results close the driver's cursor with an awaitable `_async_soft_close` (the

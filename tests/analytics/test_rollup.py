@@ -147,14 +147,14 @@ async def _cube(session: AsyncSession) -> Counter[tuple[Any, ...]]:
 
 
 def _cube_of(hourly: Counter[tuple[Any, ...]]) -> Counter[tuple[Any, ...]]:
-    """What the cube must hold given the hourly rollups (each hourly cell feeds its day × band,
-    day × hour and month × weekday × hour rows)."""
+    """What the cube must hold given the hourly rollups (each hourly cell feeds its day × band
+    and day × hour rows; the month rows only once the month is sealed — these are not)."""
     zones: dict[int, ZoneInfo] = {}
     out: Counter[tuple[Any, ...]] = Counter()
     for (tenant, team, band, _shift, hour, dow, lhour, c), n in hourly.items():
         zone = zones.setdefault(tenant, ZoneInfo("Asia/Shanghai"))
         day = hour.astimezone(zone).date()
-        for key in rollup.cube_keys(tenant, team, band, day, dow, lhour):
+        for key in rollup.live_keys(tenant, team, band, day, dow, lhour):
             out[(*key, c)] += n
     return +out
 
@@ -247,3 +247,90 @@ def test_the_sqlite_fast_path_increments_the_rows_sqlalchemy_wrote(database_url:
     if not database_url.startswith("sqlite"):
         pytest.skip("the fast path is SQLite's")
     asyncio.run(_same_rows(database_url))
+
+
+async def test_sealed_months_keep_their_month_rows_complete(db: AsyncSession) -> None:
+    """The hook keeps only the day grains; `seal_months` sums a finished month's month rows
+    from them once, and late events in a sealed month go into its month rows too — so the
+    month rows equal the day rows summed, and the heat-map reads the same either way."""
+    from probity.analytics import months, queries
+    from probity.auth.permissions import Grant, Principal
+    from probity.models import RollupMonth, Tenant
+
+    rollup.reset()
+    enforce.reset()
+    forget_contexts()
+    convs = await _setup(db)
+    today = datetime.now(UTC).date()
+    # A month well before the seal lag, and the first agent's tenant: every event is late.
+    month = (today.replace(day=1) - timedelta(days=70)).replace(day=1)
+    at = datetime.combine(month + timedelta(days=9), time(11), UTC)
+
+    async def publish(_channel: str, _event: dict[str, Any]) -> None:
+        return None
+
+    async def send(n: int, when: datetime) -> None:
+        original = store.utcnow
+        store.utcnow = lambda: when  # type: ignore[assignment]
+        try:
+            for i in range(n):
+                conv_id, agent, customer = convs[i % 3]
+                await store_messages(db, [await prepare_send(
+                    conv_id, agent if i % 2 else customer, publish, text=TEXTS[i % len(TEXTS)])])
+        finally:
+            store.utcnow = original  # type: ignore[assignment]
+
+    async def grain_sums(grain: str) -> Counter[tuple[Any, ...]]:
+        out: Counter[tuple[Any, ...]] = Counter()
+        for r in (await db.scalars(select(RollupCube).where(
+                RollupCube.grain == grain, RollupCube.period >= month,
+                RollupCube.period < months.next_month(month)))).all():
+            out[(r.tenant_id, r.team_id, r.local_dow, r.local_hour)] += r.messages
+        return +out
+
+    await send(6, at)
+    assert await grain_sums("d") and not await grain_sums("m")  # open month: day rows only
+    assert rollup.late_cutoff() >= at.date()
+    sealed = await months.seal_months(db)
+    assert month in sealed
+    assert await db.get(RollupMonth, month) is not None
+    assert await grain_sums("m") == await grain_sums("d")
+    assert await grain_sums("M") == await grain_sums("D")
+    assert month not in await months.seal_months(db)  # once
+    await send(5, at + timedelta(days=3, hours=7))  # late, into the sealed month
+    assert await grain_sums("m") == await grain_sums("d")
+    assert await grain_sums("M") == await grain_sums("D")
+    # The heat-map reads the sealed month's rows and equals the day rows' sums.
+    tenant = await db.get(Tenant, convs[0][1].employee_id and (await db.get(
+        Employee, convs[0][1].employee_id)).tenant_id)  # type: ignore[union-attr]
+    assert tenant is not None
+    hq = Principal(user_id=0, username="t", display_name="t", tenant_id=tenant.id,
+                   employee_id=None, customer_id=None,
+                   grants=[Grant(Role.hq_admin, tenant.id, tenant.path)])
+    f = await queries.filters(db, hq, start=month.isoformat(),
+                              end=(months.next_month(month) - timedelta(days=1)).isoformat(),
+                              tenant=tenant.id)
+    months._sealed[0] = (-float("inf"), frozenset())
+    assert queries.month_split(f.start, f.end, await months.sealed(db))[0] == [month]
+    by_month = {(c["local_dow"], c["local_hour"]): c["messages"]
+                for c in (await queries.heatmap(db, hq, f))["cells"] if c["messages"]}
+    d_rows = Counter[tuple[int, int]]()
+    for (tid, _team, dow, hour), n in (await grain_sums("D")).items():
+        if tid == tenant.id:
+            d_rows[(dow, hour)] += n
+    assert by_month and by_month == dict(d_rows)
+    assert sum((await grain_sums("M")).values()) == 11
+    rollup.reset()
+
+
+def test_month_split_reads_months_with_month_rows_only() -> None:
+    from probity.analytics.queries import month_split
+
+    d = date
+    assert month_split(d(2026, 1, 15), d(2026, 4, 10)) == (
+        [d(2026, 2, 1), d(2026, 3, 1)], [(d(2026, 1, 15), d(2026, 1, 31)),
+                                         (d(2026, 4, 1), d(2026, 4, 10))])
+    assert month_split(d(2026, 1, 15), d(2026, 4, 10), frozenset({d(2026, 3, 1)})) == (
+        [d(2026, 3, 1)], [(d(2026, 1, 15), d(2026, 2, 28)), (d(2026, 4, 1), d(2026, 4, 10))])
+    assert month_split(d(2026, 1, 1), d(2026, 1, 31), frozenset()) == (
+        [], [(d(2026, 1, 1), d(2026, 1, 31))])

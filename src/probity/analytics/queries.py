@@ -26,6 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from probity.analytics import months
 from probity.analytics.rollup import tenure_band, zones
 from probity.analytics.stats import wilson
 from probity.auth.permissions import Perm, Principal
@@ -159,28 +160,31 @@ def cube_where(principal: Principal, f: Filters, grain: str,
     return and_(*clauses)
 
 
-def month_split(start: date, end: date) -> tuple[list[date], list[tuple[date, date]]]:
-    """The whole months inside [start, end] (their first days) and the day ranges left over
-    (inclusive), so a heat-map reads month rows where it can and day rows at the edges."""
+def month_split(start: date, end: date, usable: frozenset[date] | None = None
+                ) -> tuple[list[date], list[tuple[date, date]]]:
+    """The whole months inside [start, end] (their first days) that have month rows (all of
+    them with `usable` None; else those in it: the sealed months) and the day ranges left over
+    (inclusive, adjacent ones merged), so a heat-map reads month rows where it can and day
+    rows elsewhere."""
     months: list[date] = []
     edges: list[tuple[date, date]] = []
     first = start.replace(day=1)
     if first < start:
         first = (first + timedelta(days=32)).replace(day=1)
     m = first
+    cursor = start  # the first day not yet covered
     while True:
         nxt = (m + timedelta(days=32)).replace(day=1)
         if nxt - timedelta(days=1) > end:
             break
-        months.append(m)
+        if usable is None or m in usable:
+            if cursor < m:
+                edges.append((cursor, m - timedelta(days=1)))
+            months.append(m)
+            cursor = nxt
         m = nxt
-    if not months:
-        return [], [(start, end)]
-    if start < months[0]:
-        edges.append((start, months[0] - timedelta(days=1)))
-    after = (months[-1] + timedelta(days=32)).replace(day=1)
-    if after <= end:
-        edges.append((after, end))
+    if cursor <= end:
+        edges.append((cursor, end))
     return months, edges
 
 
@@ -207,30 +211,45 @@ async def _grouped(session: AsyncSession, stmt: Select[Any]) -> list[dict[str, A
 
 async def totals(session: AsyncSession, principal: Principal, f: Filters) -> dict[str, Any]:
     """The range's sums. With the tenant-level grains (no team filter, a tenant-wide scope)
-    from whole months (`M`) and the edge days (`D`): a few thousand rows a year instead of the
-    ~17,500 day × team × band rows (`b`)."""
+    from whole sealed months (`M`) and the other days (`D`): a few thousand rows a year
+    instead of the ~17,500 day × team × band rows (`b`)."""
     month_grain, day_grain = heat_grains(principal, f)
     if month_grain == "m":
         rows = await _grouped(session, select(*_sums()).where(cube_where(principal, f, "b")))
         return rates(rows[0] if rows else dict.fromkeys(SUMS, 0))
-    acc: dict[str, Any] = dict.fromkeys(SUMS, 0)
-    for part in _heat_parts(principal, f, month_grain, day_grain):
-        for r in await _grouped(session, select(*_sums()).where(part)):
-            for c in SUMS:
-                acc[c] += int(r[c])
-    return rates(acc)
+    parts = _heat_parts(principal, f, month_grain, day_grain, sealed=await months.sealed(session))
+    rows = await _grouped(session, _over_parts(parts, [], C))
+    return rates(rows[0] if rows else dict.fromkeys(SUMS, 0))
 
 
 def _heat_parts(principal: Principal, f: Filters, month_grain: str, day_grain: str,
-                model: Any = C) -> list[ColumnElement[bool]]:
-    months, edges = month_split(f.start, f.end)
+                model: Any = C, sealed: frozenset[date] | None = None
+                ) -> list[ColumnElement[bool]]:
+    """The WHERE clause of each part of the range: its whole months with month rows (the
+    rollup cube's sealed months; every month of the staffing cube, `sealed` None) and the
+    other days."""
+    whole, edges = month_split(f.start, f.end, sealed)
     parts = []
-    if months:
-        parts.append(cube_where(principal, f, month_grain, model.period.in_(months), model))
+    if whole:
+        parts.append(cube_where(principal, f, month_grain, model.period.in_(whole), model))
     for lo, hi in edges:
         parts.append(cube_where(principal, f, day_grain,
                                 and_(model.period >= lo, model.period <= hi), model))
     return parts
+
+
+def _over_parts(parts: list[ColumnElement[bool]], by: list[str], model: Any,
+                sums: tuple[str, ...] = SUMS) -> Select[Any]:
+    """ONE statement for all parts: each part's rows through its own index range (UNION
+    ALL), summed per `by` outside."""
+    cols = [getattr(model, c) for c in (*by, *sums)]
+    if len(parts) == 1:
+        sub: Any = select(*cols).where(parts[0]).subquery()
+    else:
+        sub = union_all(*(select(*cols).where(p) for p in parts)).subquery()
+    keys = [sub.c[c] for c in by]
+    return select(*keys, *(func.coalesce(func.sum(sub.c[c]), 0).label(c) for c in sums)
+                  ).group_by(*keys)
 
 
 def per_agent_hour(d: dict[str, Any], agent_hours: int) -> dict[str, Any]:
@@ -253,24 +272,20 @@ def heat_grains(principal: Principal, f: Filters) -> tuple[str, str]:
 
 
 async def heatmap(session: AsyncSession, principal: Principal, f: Filters) -> dict[str, Any]:
+    """Weekday × hour: two statements (the rollup cube's and the staffing cube's parts, each
+    one UNION ALL)."""
     month_grain, day_grain = heat_grains(principal, f)
     acc: dict[tuple[int, int], dict[str, Any]] = {}
-    for part in _heat_parts(principal, f, month_grain, day_grain):
-        for r in await _grouped(session, select(C.local_dow, C.local_hour, *_sums())
-                                .where(part).group_by(C.local_dow, C.local_hour)):
-            a = acc.setdefault((r["local_dow"], r["local_hour"]),
-                               {"local_dow": r["local_dow"], "local_hour": r["local_hour"],
-                                **dict.fromkeys(SUMS, 0)})
-            for c in SUMS:
-                a[c] += int(r[c])
+    parts = _heat_parts(principal, f, month_grain, day_grain, sealed=await months.sealed(session))
+    for r in await _grouped(session, _over_parts(parts, ["local_dow", "local_hour"], C)):
+        acc[(int(r["local_dow"]), int(r["local_hour"]))] = {
+            "local_dow": int(r["local_dow"]), "local_hour": int(r["local_hour"]),
+            **{c: int(r[c]) for c in SUMS}}
     staff: dict[tuple[int, int], int] = {}
-    for part in _heat_parts(principal, f, month_grain, day_grain, S):
-        stmt: Select[Any] = select(S.local_dow, S.local_hour,  # type: ignore[assignment]
-                                   func.sum(S.agent_hours).label("n"))
-        for r in await _grouped(session, stmt.where(part).group_by(S.local_dow,
-                                                                   S.local_hour)):
-            k = (int(r["local_dow"]), int(r["local_hour"]))
-            staff[k] = staff.get(k, 0) + int(r["n"] or 0)
+    for r in await _grouped(session, _over_parts(
+            _heat_parts(principal, f, month_grain, day_grain, S), ["local_dow", "local_hour"],
+            S, ("agent_hours",))):
+        staff[(int(r["local_dow"]), int(r["local_hour"]))] = int(r["agent_hours"] or 0)
     for k in staff:
         acc.setdefault(k, {"local_dow": k[0], "local_hour": k[1], **dict.fromkeys(SUMS, 0)})
     cells = [per_agent_hour(rates(acc[k]), staff.get(k, 0)) for k in sorted(acc)]

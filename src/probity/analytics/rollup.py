@@ -8,9 +8,11 @@ writers lock rows in one order). What it needs to know about each agent (hire da
 rota around the message) and each tenant (display zone) is cached per process, so a batch costs
 no extra round trip in the steady state; a cache miss costs one SELECT for all the batch's
 misses. A second upsert keeps the coarser cube the dashboards read (`RollupCube`: local day ×
-band, local day × hour, local month × weekday × hour — per team, and the last two also per
-tenant with every team summed, for the heat-map), so a year's dashboard reads thousands of rows
-instead of the hourly table's millions. Then the monitoring rules in force get
+band, local day × hour — per team, and the latter also per tenant with every team summed, for
+the heat-map), so a year's dashboard reads thousands of rows instead of the hourly table's
+millions. Its month grains (month × weekday × hour) are summed from the day grains when the
+month is sealed (`analytics.months`); the hook adds to them only for late events in a sealed
+month (`_sealed_months`), so a batch upserts one hourly and three cube rows per cohort. Then the monitoring rules in force get
 the batch (`probity.monitoring.enforce.on_batch`:
 QA sampling and alerts to HR on duty) — nothing when no rule is active.
 
@@ -26,16 +28,17 @@ Dimensions:
 
 from __future__ import annotations
 
+import math
 import sqlite3
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.engine import Dialect as AnyDialect
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from probity.bulk import driver_error, tell_listeners
 from probity.models import Employee, RollupCube, RollupHourly, ShiftAssignment
@@ -76,9 +79,9 @@ class MessageLike(Protocol):
     created_at: datetime
 
 
-@dataclass(frozen=True)
-class Event:
-    """One stored message as the rollups see it."""
+class Event(NamedTuple):
+    """One stored message as the rollups see it (a named tuple: one is made per message on
+    the send path)."""
 
     tenant_id: int
     team_id: int
@@ -116,6 +119,7 @@ def reset() -> None:
     _tz.clear()
     _employees.clear()
     _rota.clear()
+    _prepared.clear()
 
 
 async def zones(session: AsyncSession, tenant_ids: Iterable[int]) -> dict[int, ZoneInfo]:
@@ -196,9 +200,9 @@ async def _shift_at(session: AsyncSession, eid: int, at: datetime) -> int:
     return int(tpl or 0)
 
 
-@dataclass(frozen=True)
-class Cohort:
-    """Where one event falls: the rollup key and its local weekday/hour."""
+class Cohort(NamedTuple):
+    """Where one event falls: the rollup key and its local weekday/hour (a named tuple: one
+    is made per message on the send path)."""
 
     tenant_id: int
     team_id: int
@@ -210,40 +214,105 @@ class Cohort:
     local_day: date
 
 
+# (zone, UTC hour) -> that hour's local weekday, hour and date (a pure function: memoised)
+_local: dict[tuple[ZoneInfo, datetime], tuple[int, int, date]] = {}
+
+
+def _local_of(zone: ZoneInfo, hour: datetime) -> tuple[int, int, date]:
+    got = _local.get((zone, hour))
+    if got is None:
+        if len(_local) > 20_000:
+            _local.clear()
+        local = hour.astimezone(zone)
+        got = _local[(zone, hour)] = (local.weekday(), local.hour, local.date())
+    return got
+
+
 async def cohorts(session: AsyncSession, events: Sequence[Event]) -> list[Cohort]:
-    zs = await zones(session, {e.tenant_id for e in events})
-    agents = {e.agent_employee_id for e in events if e.agent_employee_id}
-    emp = await employees(session, agents) if agents else {}
-    rota = await shifts(session, [(e.agent_employee_id, e.at) for e in events
-                                  if e.agent_employee_id]) if agents else {}
+    """Each event's cohort. One pass over the per-process caches first: the loaders (one
+    SELECT each for their misses) run only when something is missing or stale."""
+    now = time.monotonic()
+    stale = False
+    for e in events:
+        z = _tz.get(e.tenant_id)
+        if z is None or now - z[1] > TZ_TTL_S:
+            stale = True
+            break
+        a = e.agent_employee_id
+        if a:
+            c = _employees.get(a)
+            r = _rota.get(a)
+            if (c is None or now - c[2] > EMPLOYEE_TTL_S or r is None
+                    or not (r[0] <= e.at < r[1]) or now - r[2] > ROTA_TTL_S):
+                stale = True
+                break
+    if stale:
+        await zones(session, {e.tenant_id for e in events})
+        agents = {e.agent_employee_id for e in events if e.agent_employee_id}
+        if agents:
+            await employees(session, agents)
+            await shifts(session, [(e.agent_employee_id, e.at) for e in events
+                                   if e.agent_employee_id])
     out: list[Cohort] = []
     for e in events:
+        zone = _tz[e.tenant_id][0]
         hour = hour_floor(e.at)
-        local = hour.astimezone(zs[e.tenant_id])
-        day = e.at.astimezone(zs[e.tenant_id]).date()
-        if e.agent_employee_id:
-            band = tenure_band(emp[e.agent_employee_id][0], day)
-            shift = rota[(e.agent_employee_id, e.at)]
+        dow, lhour, lday = _local_of(zone, hour)
+        a = e.agent_employee_id
+        if a:
+            band = tenure_band(_employees[a][0], e.at.astimezone(zone).date())
+            shift = 0
+            rc = _rota.get(a)
+            if rc is not None and rc[0] <= e.at < rc[1]:
+                for start, end, t in rc[3]:
+                    if start <= e.at < end:
+                        shift = t
+                        break
+            else:  # outside even the fresh window (cannot happen; be exact anyway)
+                shift = await _shift_at(session, a, e.at)
         else:
             band, shift = "none", 0
-        out.append(Cohort(e.tenant_id, e.team_id, band, shift, hour, local.weekday(),
-                          local.hour, local.date()))
+        out.append(Cohort(e.tenant_id, e.team_id, band, shift, hour, dow, lhour, lday))
     return out
 
 
 ALL_TEAMS = -1  # team_id of the tenant-level grains (every team of the tenant summed)
 
 
-def cube_keys(tenant_id: int, team_id: int, band: str, day: date, dow: int, hour: int
+def live_keys(tenant_id: int, team_id: int, band: str, day: date, dow: int, hour: int
               ) -> tuple[tuple[Any, ...], ...]:
-    """The cube rows (grain, period, tenant, team, band, weekday, hour) one hourly cell feeds:
-    per team (b, d, m) and, for the heat-map of a whole subsidiary, per tenant (D, M)."""
-    month = day.replace(day=1)
+    """The day-grain cube rows (grain, period, tenant, team, band, weekday, hour) one hourly
+    cell feeds, always: per team (b, d) and, for the heat-map of a whole subsidiary, per
+    tenant (D)."""
     return (("b", day, tenant_id, team_id, band, -1, -1),
             ("d", day, tenant_id, team_id, "*", dow, hour),
-            ("m", month, tenant_id, team_id, "*", dow, hour),
-            ("D", day, tenant_id, ALL_TEAMS, "*", dow, hour),
+            ("D", day, tenant_id, ALL_TEAMS, "*", dow, hour))
+
+
+def month_keys(tenant_id: int, team_id: int, day: date, dow: int, hour: int
+               ) -> tuple[tuple[Any, ...], ...]:
+    """The month-grain cube rows (m per team, M per tenant) an hourly cell feeds once its
+    month is sealed (`RollupMonth`)."""
+    month = day.replace(day=1)
+    return (("m", month, tenant_id, team_id, "*", dow, hour),
             ("M", month, tenant_id, ALL_TEAMS, "*", dow, hour))
+
+
+def cube_keys(tenant_id: int, team_id: int, band: str, day: date, dow: int, hour: int
+              ) -> tuple[tuple[Any, ...], ...]:
+    """Every cube row one hourly cell feeds in a sealed month (day and month grains)."""
+    return (*live_keys(tenant_id, team_id, band, day, dow, hour),
+            *month_keys(tenant_id, team_id, day, dow, hour))
+
+
+# An event is late when its local day is this many days or more before today (UTC): only
+# late events can fall in a sealed month (`analytics.months.SEAL_AFTER_DAYS` is larger).
+LATE_AFTER_DAYS = 3
+
+
+def late_cutoff(now: datetime | None = None) -> date:
+    """Events of this local day or earlier are late."""
+    return (now or datetime.now(UTC)).date() - timedelta(days=LATE_AFTER_DAYS)
 
 
 CUBE_KEY = ("grain", "period", "tenant_id", "team_id", "tenure_band", "local_dow", "local_hour")
@@ -268,21 +337,47 @@ def upsert_statement(dialect: str, model: Any = RollupHourly,
 
 
 _STATEMENTS: dict[str, Any] = {}
-# SQLite: (SQL, [(row position, bind processor)]) of the two upserts, compiled once.
-_SQLITE_PLANS: list[tuple[str, list[tuple[int, Any]]]] = []
+
+
+class _SqlitePlan(NamedTuple):
+    """An upsert as SQLAlchemy compiles it for SQLite (qmark parameters, one per column of
+    the row tuple, in its order) and each column's bind processor — UTCDateTime and Date are
+    stored exactly as the ORM stores them, so the primary keys match the rows written or
+    read through SQLAlchemy."""
+
+    sql: str
+    processors: tuple[Any, ...]  # per column: its bind processor or None
+
+    def row(self, r: Sequence[Any]) -> tuple[Any, ...]:
+        return tuple(v if p is None else p(v) for v, p in zip(r, self.processors, strict=True))
+
+    def key(self, k: Sequence[Any]) -> tuple[Any, ...]:
+        """The row's leading columns (key, weekday, hour) as the driver gets them."""
+        procs = self.processors[:len(k)]
+        return tuple(v if p is None else p(v) for v, p in zip(k, procs, strict=True))
+
+
+# SQLite: the plans of the hourly and the cube upsert, compiled once.
+_SQLITE_PLANS: list[_SqlitePlan] = []
 
 
 def _sqlite_plan(dialect: Any, model: Any, key: tuple[str, ...], cols: tuple[str, ...]
-                 ) -> tuple[str, list[tuple[int, Any]]]:
-    """The upsert as SQLAlchemy compiles it for this dialect (qmark parameters) and, per
-    parameter, its position in a row tuple ordered as `cols` and its bind processor
-    (UTCDateTime and Date are stored exactly as the ORM stores them, so the primary keys
-    match the rows written or read through SQLAlchemy)."""
+                 ) -> _SqlitePlan:
     compiled: Any = upsert_statement("sqlite", model, key).compile(dialect=dialect)
+    if tuple(compiled.positiontup) != cols:  # the row tuples are built in `cols` order
+        raise RuntimeError(f"{model.__tablename__}: upsert parameters are not in row order")
     table = model.__table__
-    return str(compiled), [
-        (cols.index(n), table.c[n].type.dialect_impl(dialect).bind_processor(dialect))
-        for n in compiled.positiontup]
+    procs = tuple(table.c[n].type.dialect_impl(dialect).bind_processor(dialect) for n in cols)
+    if any(p is not None for p in procs[len(cols) - _NC:]):  # counters are sent as they are
+        raise RuntimeError(f"{model.__tablename__}: counters need a bind processor")
+    return _SqlitePlan(str(compiled), procs)
+
+
+def _sqlite_plans(dialect: Any) -> list[_SqlitePlan]:
+    if not _SQLITE_PLANS:
+        _SQLITE_PLANS.extend((_sqlite_plan(dialect, RollupHourly, HOURLY_KEY, HOURLY_COLS),
+                              _sqlite_plan(dialect, RollupCube, CUBE_KEY, CUBE_COLS)))
+    return _SQLITE_PLANS
 
 
 def _upserts_on(con: sqlite3.Connection,
@@ -298,36 +393,42 @@ def _upserts_on(con: sqlite3.Connection,
 
 async def _sqlite_upserts(session: AsyncSession, hourly: list[tuple[Any, ...]],
                           cube: list[tuple[Any, ...]]) -> None:
-    """The two grouped upserts on SQLite, straight to the driver inside the session's
-    transaction: on the chat writer's synchronous sqlite3 connection (`db.make_direct_engine`)
-    called directly; on aiosqlite in ONE hop to its thread (both statements in one function;
-    through SQLAlchemy's adapter a statement costs three thread hand-offs and ~0.2 ms of CPU,
-    which with one-message batches doubled the hook's cost — benchmarks/analytics.py).
+    """The two upserts on SQLite for rows as the ORM holds them (HOURLY_COLS / CUBE_COLS
+    order): through the bind processors, then `_sqlite_write`."""
+    conn = await session.connection()
+    plans = _sqlite_plans(conn.dialect)
+    await _sqlite_write(conn, [plans[0].row(r) for r in hourly], [plans[1].row(r) for r in cube])
+
+
+async def _sqlite_write(conn: AsyncConnection, hourly: list[tuple[Any, ...]],
+                        cube: list[tuple[Any, ...]]) -> None:
+    """The two grouped upserts on SQLite (parameters already bind-processed), straight to the
+    driver inside the connection's transaction: on the chat writer's synchronous sqlite3
+    connection (`db.make_direct_engine`) called directly; on aiosqlite in ONE hop to its thread
+    (both statements in one function; through SQLAlchemy's adapter a statement costs three
+    thread hand-offs and ~0.2 ms of CPU, which with one-message batches doubled the hook's
+    cost — benchmarks/analytics.py).
 
     Correctness of bypassing SQLAlchemy here: the statements run on the very connection and
-    transaction of `session` (its `BEGIN` has been issued: `session.connection()`), so they
+    transaction of the session (its `BEGIN` has been issued: `session.connection()`), so they
     commit or roll back with the batch's messages; `take_write_gate` queues for the SQLite
     write gate first unless the transaction has written already (then it holds the gate:
     the chat writer since its message insert) — needed when another caller records events;
-    the parameters go through the same bind processors SQLAlchemy would use (identical
-    stored keys); cursor-event listeners
-    (statement counters, tracing) are told what ran; driver errors are raised as
-    SQLAlchemy's exception classes, so callers see what they would see through the ORM."""
+    the parameters went through the bind processors SQLAlchemy would use (identical stored
+    keys); cursor-event listeners (statement counters, tracing) are told what ran; driver
+    errors are raised as SQLAlchemy's exception classes, so callers see what they would see
+    through the ORM."""
     from probity.db import WROTE, take_write_gate
 
-    conn = await session.connection()
-    if not _SQLITE_PLANS:
-        _SQLITE_PLANS.extend((
-            _sqlite_plan(conn.dialect, RollupHourly, HOURLY_KEY, HOURLY_COLS),
-            _sqlite_plan(conn.dialect, RollupCube, CUBE_KEY, CUBE_COLS)))
+    plans = _sqlite_plans(conn.dialect)
     sync = conn.sync_connection
     if sync is None or not sync.info.get(WROTE):
         # (a transaction that has written holds the gate already: skip the gate's look-up,
         # which resolves the database path)
         await take_write_gate(conn)
-    raw: Any = (await conn.get_raw_connection()).driver_connection
-    work = [(sql, [tuple(r[i] if p is None else p(r[i]) for i, p in plan) for r in rows])
-            for (sql, plan), rows in zip(_SQLITE_PLANS, (hourly, cube), strict=True)]
+    raw: Any = (sync.connection if sync is not None
+                else await conn.get_raw_connection()).driver_connection
+    work = [(sql, rows) for sql, rows in ((plans[0].sql, hourly), (plans[1].sql, cube)) if rows]
     try:
         if isinstance(raw, sqlite3.Connection):  # the chat writer's synchronous connection
             _upserts_on(raw, work)
@@ -346,21 +447,35 @@ HOURLY_COLS = (*HOURLY_KEY, "local_dow", "local_hour", *COUNTERS)
 CUBE_COLS = (*CUBE_KEY, *COUNTERS)
 _NC = len(COUNTERS)
 
+# dialect -> cohort -> (its hourly row's leading columns, its cube rows' keys), as the driver
+# gets them (SQLite: bind-processed). A cohort's rows are the same all its hour: memoised.
+_prepared: dict[str, dict[Cohort, tuple[tuple[Any, ...], tuple[tuple[Any, ...], ...]]]] = {}
 
-async def record_events(session: AsyncSession, events: Sequence[Event]) -> None:
-    """Group the events per hourly key (counters as lists, in COUNTERS' order), derive the
-    cube rows, and upsert both — rows as tuples in HOURLY_COLS / CUBE_COLS order."""
-    if not events:
-        return
-    keys = await cohorts(session, events)
-    groups: dict[tuple[int, int, str, int, datetime], list[int]] = {}
-    where: dict[tuple[int, int, str, int, datetime], tuple[int, int, date]] = {}
+
+def _prepare(dialect: AnyDialect, k: Cohort) -> tuple[tuple[Any, ...], tuple[tuple[Any, ...], ...]]:
+    memo = _prepared.setdefault(dialect.name, {})
+    got = memo.get(k)
+    if got is None:
+        if len(memo) > 20_000:
+            memo.clear()
+        hkey: tuple[Any, ...] = (k.tenant_id, k.team_id, k.tenure_band, k.shift_id, k.hour,
+                                 k.local_dow, k.local_hour)
+        ckeys = live_keys(k.tenant_id, k.team_id, k.tenure_band, k.local_day, k.local_dow,
+                          k.local_hour)
+        if dialect.name == "sqlite":
+            hplan, cplan = _sqlite_plans(dialect)
+            hkey, ckeys = hplan.key(hkey), tuple(cplan.key(c) for c in ckeys)
+        got = memo[k] = (hkey, ckeys)
+    return got
+
+
+def _counts(events: Sequence[Event], keys: Sequence[Cohort]) -> dict[Cohort, list[int]]:
+    """The events' counters (COUNTERS' order) per cohort."""
+    groups: dict[Cohort, list[int]] = {}
     for e, k in zip(events, keys, strict=True):
-        pk = (k.tenant_id, k.team_id, k.tenure_band, k.shift_id, k.hour)
-        g = groups.get(pk)
+        g = groups.get(k)
         if g is None:
-            g = groups[pk] = [0] * _NC
-        where[pk] = (k.local_dow, k.local_hour, k.local_day)
+            g = groups[k] = [0] * _NC
         g[0] += 1  # messages
         agent = e.sender_role == "agent"
         if agent:
@@ -375,41 +490,115 @@ async def record_events(session: AsyncSession, events: Sequence[Event]) -> None:
                 g[6] += 1  # contact_attempts
         if e.decision == "block":
             g[5] += 1  # blocks
+    return groups
+
+
+async def record_events(session: AsyncSession, events: Sequence[Event],
+                        conn: AsyncConnection | None = None) -> None:
+    """Count the events per cohort (= hourly key), derive the cube rows, and upsert both —
+    rows as tuples in HOURLY_COLS / CUBE_COLS order, keys in sorted order. `conn`: the
+    session's connection when the caller has it at hand (the chat writer)."""
+    if not events:
+        return
+    keys = await cohorts(session, events)
+    groups = _counts(events, keys)
+    if conn is None:
+        conn = await session.connection()
+    dialect = conn.dialect
     hourly: list[tuple[Any, ...]] = []
-    cube: dict[tuple[Any, ...], list[int]] = {}
-    for pk in sorted(groups):
-        g = groups[pk]
-        dow, lhour, day = where[pk]
-        hourly.append((*pk, dow, lhour, *g))
-        for ck in cube_keys(pk[0], pk[1], pk[2], day, dow, lhour):
-            acc = cube.get(ck)
-            if acc is None:
-                cube[ck] = list(g)
-            else:
-                for i in range(_NC):
-                    acc[i] += g[i]
-    rows = [(*ck, *cube[ck]) for ck in sorted(cube)]
-    dialect = session.get_bind().dialect.name
-    if dialect == "sqlite":
-        await _sqlite_upserts(session, hourly, rows)
+    rows: list[tuple[Any, ...]]
+    if len(groups) == 1:  # one cohort (most small batches): its cube rows are distinct
+        ((k, g),) = groups.items()
+        hkey, ckeys = _prepare(dialect, k)
+        counts = tuple(g)
+        hourly.append(hkey + counts)
+        rows = [ck + counts for ck in ckeys]
     else:
-        stmt = _STATEMENTS.get(dialect)
+        cube: dict[tuple[Any, ...], list[int]] = {}
+        for k in sorted(groups):
+            g = groups[k]
+            hkey, ckeys = _prepare(dialect, k)
+            hourly.append((*hkey, *g))
+            for ck in ckeys:
+                acc = cube.get(ck)
+                if acc is None:
+                    cube[ck] = list(g)
+                else:
+                    for i in range(_NC):
+                        acc[i] += g[i]
+        rows = [(*ck, *cube[ck]) for ck in sorted(cube)]
+    if dialect.name == "sqlite":
+        await _sqlite_write(conn, hourly, rows)
+    else:
+        stmt = _STATEMENTS.get(dialect.name)
         if stmt is None:
-            stmt = _STATEMENTS[dialect] = upsert_statement(dialect)
-            _STATEMENTS[dialect + ":cube"] = upsert_statement(dialect, RollupCube, CUBE_KEY)
+            stmt = _STATEMENTS[dialect.name] = upsert_statement(dialect.name)
+            _STATEMENTS[dialect.name + ":cube"] = upsert_statement(dialect.name, RollupCube,
+                                                                   CUBE_KEY)
         params = [dict(zip(HOURLY_COLS, r, strict=True)) for r in hourly]
         cube_params = [dict(zip(CUBE_COLS, r, strict=True)) for r in rows]
-        await session.execute(stmt, params[0] if len(params) == 1 else params)
-        await session.execute(_STATEMENTS[dialect + ":cube"],
-                              cube_params[0] if len(cube_params) == 1 else cube_params)
+        await conn.execute(stmt, params[0] if len(params) == 1 else params)
+        await conn.execute(_STATEMENTS[dialect.name + ":cube"],
+                           cube_params[0] if len(cube_params) == 1 else cube_params)
+    late = _late_cutoff()
+    if any(k.local_day <= late for k in groups):
+        await _sealed_months(conn, {k: g for k, g in groups.items() if k.local_day <= late})
     from probity.monitoring.enforce import on_batch
 
     await on_batch(session, events, keys)
 
 
+_cutoff: list[tuple[float, date]] = [(-math.inf, date.min)]  # (computed at, late cutoff)
+
+
+def _late_cutoff() -> date:
+    """`late_cutoff()`, recomputed at most once a minute (the sealing lag leaves days)."""
+    now = time.monotonic()
+    at, day = _cutoff[0]
+    if now - at > 60:
+        day = late_cutoff()
+        _cutoff[0] = (now, day)
+    return day
+
+
+async def _sealed_months(conn: AsyncConnection, late: dict[Cohort, list[int]]) -> None:
+    """Late events (rare on the send path: backfills, imports, tests) may fall in a sealed
+    month: add them to its month grains too. Read AFTER the day rows were upserted: on
+    PostgreSQL the upsert holds the cube's ROW EXCLUSIVE lock, which `seal_months`' SHARE ROW
+    EXCLUSIVE waits for, so either the seal committed before this read (and is seen) or it
+    sums these day rows after this transaction commits; on SQLite the transaction holds the
+    write lock. Never cached."""
+    from probity.models import RollupMonth
+
+    months = {k.local_day.replace(day=1) for k in late}
+    sealed = set((await conn.execute(select(RollupMonth.month).where(
+        RollupMonth.month.in_(sorted(months))))).scalars())
+    if not sealed:
+        return
+    cube: dict[tuple[Any, ...], list[int]] = {}
+    for k in sorted(late):
+        if k.local_day.replace(day=1) not in sealed:
+            continue
+        g = late[k]
+        for ck in month_keys(k.tenant_id, k.team_id, k.local_day, k.local_dow, k.local_hour):
+            acc = cube.setdefault(ck, [0] * _NC)
+            for i in range(_NC):
+                acc[i] += g[i]
+    dialect = conn.dialect
+    if dialect.name == "sqlite":
+        cplan = _sqlite_plans(dialect)[1]
+        await _sqlite_write(conn, [], [cplan.row((*ck, *v)) for ck, v in sorted(cube.items())])
+    else:
+        await conn.execute(upsert_statement(dialect.name, RollupCube, CUBE_KEY),
+                           [dict(zip(CUBE_COLS, (*ck, *v), strict=True))
+                            for ck, v in sorted(cube.items())])
+
+
 async def record_batch(session: AsyncSession,
-                       rows: Iterable[tuple[Any, int | None, int | None]]) -> None:
+                       rows: Iterable[tuple[Any, int | None, int | None]],
+                       conn: AsyncConnection | None = None) -> None:
     """The chat writer's hook: `rows` are (stored message, conversation's team id,
-    conversation's agent employee id) for every NEW message of the batch (not resends).
-    Flush only; runs in the writer's transaction."""
-    await record_events(session, events_of(rows))
+    conversation's agent employee id) for every NEW message of the batch (not resends);
+    `conn` the session's connection if the caller has it. Flush only; runs in the writer's
+    transaction."""
+    await record_events(session, events_of(rows), conn)

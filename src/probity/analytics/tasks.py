@@ -1,5 +1,6 @@
 """Risk analytics on a schedule: agents on shift from the rota (`analytics.staffing`) and the
-nightly check of the rollups against the stored messages (`analytics.rollup`)."""
+nightly check of the rollups against the stored messages, then the sealing of finished months
+(`analytics.rollup`: `analytics.months.seal_months`)."""
 
 from __future__ import annotations
 
@@ -25,12 +26,15 @@ schedule("analytics.staffing", "analytics.staffing", cron="*/15 * * * *")
 @task("analytics.rollup", max_retries=3)
 async def nightly_rollup_check(ctx: JobContext, *, day: str | None = None, days: int = 1
                                ) -> dict[str, Any]:
+    from probity.analytics.months import seal_months
     from probity.analytics.reconcile import reconcile_rollups, window
 
     start, end = window(day, days)
-    ctx.progress(0, 1, stage="rollup_check")
+    ctx.progress(0, 2, stage="rollup_check")
     result = await reconcile_rollups(ctx.db, start, end)
-    ctx.progress(1, 1, stage="rollup_check")
+    ctx.progress(1, 2, stage="seal_months")
+    result["sealed"] = [m.isoformat() for m in await seal_months(ctx.db)]
+    ctx.progress(2, 2, stage="seal_months")
     return result
 
 

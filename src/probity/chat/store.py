@@ -249,7 +249,7 @@ async def store_messages(session: AsyncSession, sends: list[PendingSend], *,
         # rules in force (QA sampling, alerts to HR on duty) — ONE call per batch.
         await record_batch(session, [(m, convs[s.conv_id].org_unit_id,
                                       convs[s.conv_id].agent_employee_id)
-                                     for s, m in messages])
+                                     for s, m in messages], conn)
         await ledger_messages(session, [m for _s, m in messages], list(alerts.values()),
                               checkpoint_due)
         if alerts:

@@ -6,6 +6,7 @@ from probity.models.analytics import (
     QaReview,
     RollupCube,
     RollupHourly,
+    RollupMonth,
     StaffingCube,
 )
 from probity.models.attendance import (
@@ -228,6 +229,7 @@ __all__ = [
     "RoleAssignment",
     "RollupCube",
     "RollupHourly",
+    "RollupMonth",
     "RunStatus",
     "SalaryAssignment",
     "SalaryStructure",

@@ -53,14 +53,15 @@ class RollupHourly(Base):
 
 
 class RollupCube(Base):
-    """Coarser rollups for the dashboards, kept by the same hook (one more upsert per batch),
+    """Coarser rollups for the dashboards, kept by the same hook (one more upsert per batch;
+    the month grains only for sealed months, see `RollupMonth`),
     so that a year's dashboard reads tens of thousands of rows, not millions. `grain`:
 
     * ``b`` — local day × tenant × team × tenure band (`local_dow`/`local_hour` = -1): tenure
       bands, league table, trends, totals;
     * ``d`` — local day × hour (`tenure_band` = "*"): the heat-map's partial months;
     * ``m`` — local month (`period` = its first day) × weekday × hour: the heat-map's whole
-      months;
+      months, once the month is sealed (`RollupMonth`; before that it is read from ``d``);
     * ``D`` / ``M`` — ``d`` / ``m`` with every team of the tenant summed (`team_id` = -1): the
       heat-map of callers whose scope is whole subsidiaries and who filter no team — a tenth or
       less of the rows (migration 0027).
@@ -82,6 +83,19 @@ class RollupCube(Base):
     violations: Mapped[int] = mapped_column(Integer, default=0)
     blocks: Mapped[int] = mapped_column(Integer, default=0)
     contact_attempts: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class RollupMonth(Base):
+    """A local month whose month grains (``m``, ``M``) of `RollupCube` are complete: summed
+    from its day grains by `analytics.months.seal_months` a few days after it ended, and from
+    then on also incremented by the hook for the (late) events that still fall in it. The
+    send path keeps only the day grains otherwise (`analytics.rollup`); a month not sealed
+    is read from its day rows."""
+
+    __tablename__ = "analytics_rollup_months"
+
+    month: Mapped[date] = mapped_column(Date, primary_key=True)  # first day
+    sealed_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class StaffingCube(Base):
