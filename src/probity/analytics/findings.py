@@ -141,9 +141,29 @@ def _fmt(x: float) -> str:
 
 async def detect(session: AsyncSession, principal: Principal, f: Filters, _: Gettext, *,
                  method: str = "bh", alpha: float = ALPHA) -> dict[str, Any]:
-    heat = await queries.heatmap(session, principal, f)
-    tenure = await queries.by_tenure(session, principal, f)
-    lg = await queries.league(session, principal, f)
+    # Three statements: the heat-map's cube parts (no staffing), the day × band grain per
+    # tenant, team and band (bands and teams summed from it here), the teams' names.
+    heat = await queries.heatmap(session, principal, f, staffing=False)
+    cohorts = await queries.cohort_sums(session, principal, f)
+    by_band: dict[str, dict[str, int]] = {b: {"violations": 0, "agent_messages": 0}
+                                          for b in TENURE_BANDS}
+    by_team: dict[int, dict[str, int]] = {}
+    for r in cohorts:
+        for acc in (by_band.get(r["tenure_band"]),
+                    by_team.setdefault(int(r["team_id"]),
+                                       {"violations": 0, "agent_messages": 0})):
+            if acc is not None:
+                acc["violations"] += int(r["violations"])
+                acc["agent_messages"] += int(r["agent_messages"])
+    names = dict((await session.execute(select(OrgUnit.id, OrgUnit.name).where(
+        OrgUnit.id.in_([t for t in by_team if t > 0])))).all()) if by_team else {}
+    tenure: dict[str, list[dict[str, Any]]] = {
+        "bands": [{"tenure_band": b, **by_band[b]} for b in TENURE_BANDS]}
+    team_rows: list[dict[str, Any]] = [{"team_id": t, "name": names.get(t, "—"), **v}
+                                       for t, v in by_team.items()]
+    team_rows.sort(key=lambda r: (-(r["violations"] / r["agent_messages"]
+                                    if r["agent_messages"] else 0), r["name"]))
+    lg: dict[str, list[dict[str, Any]]] = {"teams": team_rows}
     candidates: list[dict[str, Any]] = []
     # Windows: attempts per message.
     total_x = sum(int(c["attempts"]) for c in heat["cells"])

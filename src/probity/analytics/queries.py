@@ -271,9 +271,10 @@ def heat_grains(principal: Principal, f: Filters) -> tuple[str, str]:
     return "m", "d"
 
 
-async def heatmap(session: AsyncSession, principal: Principal, f: Filters) -> dict[str, Any]:
+async def heatmap(session: AsyncSession, principal: Principal, f: Filters, *,
+                  staffing: bool = True) -> dict[str, Any]:
     """Weekday × hour: two statements (the rollup cube's and the staffing cube's parts, each
-    one UNION ALL)."""
+    one UNION ALL); `staffing` False leaves the agents on shift out (findings)."""
     month_grain, day_grain = heat_grains(principal, f)
     acc: dict[tuple[int, int], dict[str, Any]] = {}
     parts = _heat_parts(principal, f, month_grain, day_grain, sealed=await months.sealed(session))
@@ -282,7 +283,7 @@ async def heatmap(session: AsyncSession, principal: Principal, f: Filters) -> di
             "local_dow": int(r["local_dow"]), "local_hour": int(r["local_hour"]),
             **{c: int(r[c]) for c in SUMS}}
     staff: dict[tuple[int, int], int] = {}
-    for r in await _grouped(session, _over_parts(
+    for r in [] if not staffing else await _grouped(session, _over_parts(
             _heat_parts(principal, f, month_grain, day_grain, S), ["local_dow", "local_hour"],
             S, ("agent_hours",))):
         staff[(int(r["local_dow"]), int(r["local_hour"]))] = int(r["agent_hours"] or 0)
@@ -290,6 +291,15 @@ async def heatmap(session: AsyncSession, principal: Principal, f: Filters) -> di
         acc.setdefault(k, {"local_dow": k[0], "local_hour": k[1], **dict.fromkeys(SUMS, 0)})
     cells = [per_agent_hour(rates(acc[k]), staff.get(k, 0)) for k in sorted(acc)]
     return {"cells": cells, "filters": f.params()}
+
+
+async def cohort_sums(session: AsyncSession, principal: Principal, f: Filters
+                      ) -> list[dict[str, Any]]:
+    """The day × band grain summed per tenant, team and tenure band: what the tenure bands and
+    the league table each sum one way (findings reads both from this one statement)."""
+    return await _grouped(session, select(C.tenant_id, C.team_id, C.tenure_band, *_sums())
+                          .where(cube_where(principal, f, "b"))
+                          .group_by(C.tenant_id, C.team_id, C.tenure_band))
 
 
 async def by_tenure(session: AsyncSession, principal: Principal, f: Filters) -> dict[str, Any]:

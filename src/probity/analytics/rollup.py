@@ -12,9 +12,9 @@ band, local day × hour — per team, and the latter also per tenant with every 
 the heat-map), so a year's dashboard reads thousands of rows instead of the hourly table's
 millions. Its month grains (month × weekday × hour) are summed from the day grains when the
 month is sealed (`analytics.months`); the hook adds to them only for late events in a sealed
-month (`_sealed_months`), so a batch upserts one hourly and three cube rows per cohort. Then the monitoring rules in force get
-the batch (`probity.monitoring.enforce.on_batch`:
-QA sampling and alerts to HR on duty) — nothing when no rule is active.
+month (`_sealed_months`), so a batch upserts one hourly and three cube rows per cohort. Then
+the monitoring rules in force get the batch (`probity.monitoring.enforce.on_batch`: QA sampling
+and alerts to HR on duty) — nothing when no rule is active.
 
 Dimensions:
 * hour: the UTC hour of the message; local weekday and hour in the tenant's display zone
