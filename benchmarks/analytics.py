@@ -629,7 +629,28 @@ def main() -> None:
     load_after = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     lines.append(f"Load average before / after: {load_before} / {load_after} (2 cores, shared "
                  "with other engineers' test runs: figures are indicative).")
-    write_section(key, "\n".join(lines))
+    write_section(key, "\n".join(lines) + kept_reading(key))
+
+
+READING = "<!-- reading -->"
+
+
+def kept_reading(key: str) -> str:
+    """The hand-written reading of the section (from a `<!-- reading -->` line on, without the
+    old measurement stamp), kept below the new figures so that a re-run does not erase the
+    before/after comparisons written there."""
+    import re
+
+    from _report import REPORT
+
+    text = REPORT.read_text(encoding="utf-8") if REPORT.exists() else ""
+    m = re.search(rf"<!-- {re.escape(key)}:start -->(.*?)<!-- {re.escape(key)}:end -->",
+                  text, re.S)
+    if not m or READING not in m.group(1):
+        return ""
+    kept = [ln for ln in m.group(1).split(READING, 1)[1].strip("\n").splitlines()
+            if not ln.startswith("_Measured ")]
+    return "\n\n" + READING + "\n" + "\n".join(kept).rstrip()
 
 
 if __name__ == "__main__":
