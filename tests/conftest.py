@@ -129,14 +129,23 @@ def copy_seeded(template: Path, target: Path) -> str:
     return f"sqlite+aiosqlite:///{target}"
 
 
+def seed_postgres(url: str) -> None:
+    """Empty, migrate and seed the PostgreSQL database at `url` as the test run does. `.ci/run`
+    calls it in the background (niced) while the SQLite run goes on, then starts the PostgreSQL
+    run with PROBITY_TEST_DATABASE_SEEDED=1 so that run only clones it."""
+    _reset_postgres(url)
+    _migrate_and_seed(url)
+
+
 def _postgres_for_worker(url: str, root: Path, worker_id: str) -> str:
-    """The CI database is migrated and seeded once; each xdist worker gets a clone of it
-    (CREATE DATABASE … TEMPLATE), so workers never share rows or transactions."""
+    """The CI database is migrated and seeded once (here, or before the run: see
+    seed_postgres); each xdist worker gets a clone of it (CREATE DATABASE … TEMPLATE), so
+    workers never share rows or transactions."""
     with _run_lock(root):
         marker = root / "postgres-seeded"
         if not marker.exists():
-            _reset_postgres(url)
-            _migrate_and_seed(url)
+            if os.environ.get("PROBITY_TEST_DATABASE_SEEDED") != "1":
+                seed_postgres(url)
             marker.touch()
         if worker_id == "master":
             return url
