@@ -35,11 +35,13 @@ import json
 import os
 import random
 import secrets
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -131,12 +133,13 @@ def start_server(url: str, tmp: Path, workers: int, redis_url: str | None, *,
     app = (["--app-dir", "benchmarks", "chat_relay:app"] if relay
            else ["probity.app:create_app", "--factory"])
     prof_dir = os.environ.get("PROBITY_BENCH_CPROFILE")
-    runner = ["-m"]
-    if prof_dir and workers == 1 and not relay:  # the event loop's thread, written at exit
+    runner = ["-m", "uvicorn"]
+    if prof_dir and workers == 1 and not relay:  # the event loop's thread; written on SIGUSR1
         Path(prof_dir).mkdir(parents=True, exist_ok=True)
-        runner = ["-m", "cProfile", "-o", f"{prof_dir}/server-{port}.prof", "-m"]
+        runner = [str(ROOT / "benchmarks" / "_cprofile_server.py"),
+                  f"{prof_dir}/server-{port}.prof"]
     proc = subprocess.Popen(
-        [sys.executable, *runner, "uvicorn", *app, "--host",
+        [sys.executable, *runner, *app, "--host",
          "127.0.0.1", "--port", str(port), "--log-level", "warning", "--ws-max-queue", "256",
          "--workers", str(workers)],
         env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
@@ -278,6 +281,7 @@ class Load:
         self.tasks: list[asyncio.Task[None]] = []
         self.connect_s = 0.0
         self.step = 0
+        self.on_measure: Callable[[], None] | None = None
 
     async def connect(self) -> None:
         ws_base = self.base.replace("http://", "ws://")
@@ -325,6 +329,8 @@ class Load:
             if elapsed > warmup and not stats.measuring:
                 stats.measuring = True
                 m_start = stats.m_start = now
+                if self.on_measure is not None:
+                    self.on_measure()
                 cpu0 = cpu_seconds(pids)
                 gen0 = time.process_time()
             target = int(elapsed / interval)
@@ -365,6 +371,8 @@ async def drive(base: str, convs: list[tuple[int, str, str]], cookies: dict[str,
                 receipts: bool = False) -> dict[str, Any]:
     """One rate, measured for `seconds` after the warm-up."""
     load = Load(base, convs, cookies, pids, receipts)
+    if os.environ.get("PROBITY_BENCH_CPROFILE") and len(pids) == 1:  # start the profile
+        load.on_measure = lambda: os.kill(pids[0], signal.SIGUSR2)
     try:
         await load.connect()
         return await load.run(rate, seconds)
@@ -464,6 +472,9 @@ def run_one(name: str, url: str, args: argparse.Namespace, tmp: Path, workers: i
             spies = profile(pids, args.seconds + 8, name)
             res = run_async(drive(base, convs, cookies, args.rate, args.seconds, pids,
                                   args.receipts))
+            if os.environ.get("PROBITY_BENCH_CPROFILE") and workers == 1:
+                os.kill(proc.pid, signal.SIGUSR1)  # write the profile now
+                time.sleep(5)
     finally:
         stop_server(proc)
         for spy in spies:
@@ -479,7 +490,7 @@ def run_one(name: str, url: str, args: argparse.Namespace, tmp: Path, workers: i
 def stop_server(proc: subprocess.Popen[bytes]) -> None:
     proc.terminate()
     try:
-        proc.wait(timeout=30)  # under cProfile, the profile is written on the way out
+        proc.wait(timeout=60)  # under cProfile, the profile is written on the way out
     except subprocess.TimeoutExpired:
         proc.kill()
 

@@ -45,12 +45,47 @@ def fresh(tenant_id: int) -> CompiledPolicy | None:
 async def policy_for_tenant(sessionmaker: async_sessionmaker[AsyncSession], tenant_id: int
                             ) -> CompiledPolicy:
     """For callers without a session (the WebSocket send path): a short read-only session only
-    when the cache is due for a re-check, i.e. at most every RECHECK_S per tenant."""
+    when the cache is due for a re-check, i.e. at most every RECHECK_S per tenant.
+
+    One re-check per tenant at a time: the message that finds the cache due waits for it (as
+    before); messages arriving while it runs are screened with the policy serving until then
+    (as while a new version compiles) instead of each starting a re-check of its own — under
+    load, every message of the re-check's duration read the chain again on the event loop."""
     policy = fresh(tenant_id)
     if policy is not None:
         return policy
+    running = _rechecking.get(tenant_id)
+    if running is not None:
+        serving = _serving.get(tenant_id)
+        if serving is not None:
+            return serving
+        return await asyncio.shield(running)
+    task = asyncio.ensure_future(_recheck(sessionmaker, tenant_id, _changes))
+    _rechecking[tenant_id] = task
+    task.add_done_callback(functools.partial(_rechecked, tenant_id))
+    return await asyncio.shield(task)
+
+
+_rechecking: dict[int, asyncio.Future[CompiledPolicy]] = {}
+
+
+_changes = 0  # policy_changed calls so far
+
+
+async def _recheck(sessionmaker: async_sessionmaker[AsyncSession], tenant_id: int,
+                   changes: int) -> CompiledPolicy:
     async with sessionmaker() as session:
-        return await policy_for(session, tenant_id)
+        policy = await policy_for(session, tenant_id)
+    if changes != _changes:  # a change committed meanwhile: what was read may predate it
+        _chains.pop(tenant_id, None)
+    return policy
+
+
+def _rechecked(tenant_id: int, task: asyncio.Future[CompiledPolicy]) -> None:
+    if _rechecking.get(tenant_id) is task:
+        del _rechecking[tenant_id]
+    if not task.cancelled():
+        task.exception()  # retrieved: a waiter re-raises it
 
 
 async def policy_for(session: AsyncSession, tenant_id: int, *, wait: bool = False
@@ -87,11 +122,15 @@ def _finish(key: tuple[int, ...], task: asyncio.Task[CompiledPolicy]) -> None:
 
 async def policy_changed(tenant_id: int) -> None:
     """Forget the cached chains so the next message re-reads them (descendants included)."""
+    global _changes
+    _changes += 1
+    _rechecking.clear()
     _chains.clear()
 
 
 def reset() -> None:
     """For tests."""
+    _rechecking.clear()
     _chains.clear()
     _compiled.clear()
     _serving.clear()
