@@ -279,10 +279,15 @@ class Load:
         self.step = 0
         self.on_measure: Callable[[], None] | None = None
 
-    async def connect(self) -> None:
+    async def connect(self, batch: int = 100) -> None:
+        """Open the sockets `batch` at a time: each opening is several reads and a commit on
+        the server, and thousands at once wait on each other (SQLite's single writer)."""
         ws_base = self.base.replace("http://", "ws://")
-        readies = []
-        for conv_id, token, agent in self.convs:
+        readies: list[asyncio.Event] = []
+        t_connect = time.perf_counter()
+        for i, (conv_id, token, agent) in enumerate(self.convs):
+            if i and i % (batch // 2) == 0:
+                await asyncio.wait_for(asyncio.gather(*(e.wait() for e in readies)), 300)
             for role, url, headers in (
                 ("customer", f"{ws_base}/ws/chat/{conv_id}?token={token}", {}),
                 ("agent", f"{ws_base}/ws/chat/{conv_id}", {"Cookie": self.cookies[agent]}),
@@ -294,7 +299,6 @@ class Load:
                 self.tasks.append(asyncio.create_task(client(
                     url, headers, role, self.stats, ev, q, self.stop, self.receipts)))
                 await asyncio.sleep(0.002)
-        t_connect = time.perf_counter()
         await asyncio.wait_for(asyncio.gather(*(e.wait() for e in readies)), 300)
         self.connect_s = time.perf_counter() - t_connect
 
