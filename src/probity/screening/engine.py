@@ -138,12 +138,12 @@ def screen_message(text: str, role: str, policy: CompiledPolicy | None = None) -
     then the policy's learned intent layer (if any) on what the rules allowed."""
     if policy is None:
         policy = default_policy()
-    res = screen_rules(text, role, policy)
+    res, compact = _screen_rules(text, role, policy)
     model = policy.model
     if model is None or not text:
         return res
     with_model = _WITH_MODEL or _load_with_model()
-    return with_model(res, text, role, policy, model)
+    return with_model(res, text, role, policy, model, compact)
 
 
 _WITH_MODEL: Callable[..., ScreeningResult] | None = None
@@ -162,6 +162,16 @@ def screen_rules(text: str, role: str, policy: CompiledPolicy | None = None) -> 
     """The lexicon layer alone (spans, masking, official-context rules)."""
     if policy is None:
         policy = default_policy()
+    return _screen_rules(text, role, policy)[0]
+
+
+def _screen_rules(text: str, role: str, policy: CompiledPolicy
+                  ) -> tuple[ScreeningResult, str | None]:
+    """:func:`screen_rules`, plus the compact string the rules folded the text to when it is
+    a 1:1 fold (every character to itself, one character or nothing): the learned layer
+    takes its view from it instead of folding the text again (``IntentModel.score``).
+    None where the text is ASCII with "+" (the model's ASCII view drops it, the rules read
+    加)."""
     if role != "customer" and role != "agent":
         raise ValueError(f"role must be one of {ROLES}, not {role!r}")
     # Fast path, inlined: most messages end here after C-level passes only (separators
@@ -188,7 +198,7 @@ def screen_rules(text: str, role: str, policy: CompiledPolicy | None = None) -> 
         # e-mail: only ASCII digits can still matter (an order number, an amount).
         if (not matches and "@" not in text and "＠" not in text
                 and (quick.isalpha() or not _ascii_digits_count(quick, text))):
-            return ScreeningResult("allow", [], 0, [], text, policy.spec.version)
+            return ScreeningResult("allow", [], 0, [], text, policy.spec.version), quick
         flags = policy.anchor_flags
         fold_needed = False
         for aid, _s, _e in matches:
@@ -197,19 +207,29 @@ def screen_rules(text: str, role: str, policy: CompiledPolicy | None = None) -> 
                 break
         if not fold_needed:
             if not _worth_a_look(text, quick, role, policy, matches):
-                return ScreeningResult("allow", [], 0, [], text, policy.spec.version)
+                return ScreeningResult("allow", [], 0, [], text, policy.spec.version), quick
             folded = fold_exact(text, None, quick)
         else:
             folded = fold_exact(text)
             if not _worth_a_look(text, folded.compact, role, policy):
-                return ScreeningResult("allow", [], 0, [], text, policy.spec.version)
+                return (ScreeningResult("allow", [], 0, [], text, policy.spec.version),
+                        _one_to_one(folded))
     else:
         folded = fold_exact(text)
         if not _worth_a_look(text, folded.compact, role, policy):
-            return _allow_result(text, policy.version)
+            return _allow_result(text, policy.version), None
     compact = folded.compact
     comp = policy.matcher.find_matches_as_indexes(compact, overlapping=True) if compact else []
-    return _screen_slow(text, role, policy, folded, comp)
+    return _screen_slow(text, role, policy, folded, comp), None if plus else _one_to_one(folded)
+
+
+def _one_to_one(folded: Folded) -> str | None:
+    """The compact string when no character expanded to several units (⑩, ligatures, 🐧:
+    their units share one start), else None."""
+    starts = folded.starts
+    if starts and len(starts) != len(set(starts)):
+        return None
+    return folded.compact
 
 
 _TABLES: FoldTables | None = None

@@ -25,6 +25,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Final
 
+import orjson
 from ahocorasick_rs import AhoCorasick
 
 from probity.screening.normalize import (
@@ -89,6 +90,11 @@ def model_view(compact: str) -> str:
     return _NONZERO.sub("0", compact)
 
 
+# Where the engine's compact string and normalise differ (test_screening_model_view proves
+# there is nothing else in the BMP): characters outside the fold table, which covers the BMP
+# (normalise lower-cases them; 嗰 folds to 𠮶 there), and Cherokee capitals (case folding
+# keeps them, lower() does not).
+_VIEW_FALLBACK: Final = re.compile("[\U00010000-\U0010ffff\u13a0-\u13f5]")
 _DIALECT_SET: Final = frozenset(DIALECT)
 _DIALECT_ORD: Final = {ord(k): v for k, v in DIALECT.items()}
 
@@ -178,15 +184,19 @@ class IntentModel:
         # in one C pass. The weights of two classes share one complex number, so the four
         # sums are two C-level sum(map(...)) calls. The per-n-gram tuples are not kept:
         # `weights` becomes a view over the packed columns (a third of the memory).
+        # Built with C-level passes only (the model load is most of `probity screen`'s
+        # start): the columns are the transposed weight lists, paired by map(complex, ...).
         keys = list(self.weights)
         self._cache: dict[tuple[str, str], IntentScores] = {}
         self._matcher = AhoCorasick(keys) if keys else None
         k = len(self.classes)
-        pad = [0.0] * (k % 2)
-        self._packed = [
-            [complex(v[i], v[i + 1]) for v in ([*self.weights[key], *pad] for key in keys)]
-            for i in range(0, k, 2)]
-        self.weights = _PackedWeights({key: i for i, key in enumerate(keys)}, self._packed, k)
+        cols: list[Sequence[float]] = list(zip(*self.weights.values(), strict=True)) if keys \
+            else [()] * k
+        if k % 2:
+            cols.append([0.0] * len(keys))
+        self._packed = [list(map(complex, cols[i], cols[i + 1])) for i in range(0, k, 2)]
+        self.weights = _PackedWeights(dict(zip(keys, range(len(keys)), strict=True)),
+                                      self._packed, k)
 
     def _raw(self, s: str, role: str) -> list[float]:
         rb = self.role_bias.get(role)
@@ -204,9 +214,16 @@ class IntentModel:
                 totals[2 * j + 1] += z.imag
         return totals
 
-    def score(self, text: str, role: str, explain: bool = False) -> IntentScores:
+    def score(self, text: str, role: str, explain: bool = False,
+              compact: str | None = None) -> IntentScores:
+        """``compact``: the engine's 1:1 compact string of ``text`` (its fast path's or
+        ``fold_exact``'s, no character expanded), used for short texts instead of folding
+        again: ``model_view(compact) == normalise(text)`` then (test_screening_model)."""
         if len(text) <= LONG:
-            best_piece = normalise(text)
+            if compact is not None and _VIEW_FALLBACK.search(compact) is None:
+                best_piece = model_view(compact)
+            else:
+                best_piece = normalise(text)
             if not explain:
                 # Service traffic repeats, and more so in the model's view (digits are all 0,
                 # separators gone): short texts' scores are kept (bounded; cleared when full).
@@ -335,7 +352,10 @@ def parse_model(data: bytes, *, expect_version: int | None = None,
     if expect_version is not None and version != expect_version:
         raise ModelError(f"the model file is version {version}, the policy names version "
                          f"{expect_version}")
-    p = json.loads(body)
+    try:
+        p = orjson.loads(body)  # the same floats as json.loads, in a third of the time
+    except orjson.JSONDecodeError as exc:
+        raise ModelError("the model file's payload is not JSON") from exc
     classes = tuple(p["classes"])
     if set(classes) != set(CLASSES):
         raise ModelError(f"the model's classes {classes} are not {CLASSES}")

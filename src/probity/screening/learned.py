@@ -28,8 +28,10 @@ _DIGIT_RUNS: Final = re.compile(r"[0-9]+")
 
 
 def with_model(res: ScreeningResult, text: str, role: str, policy: CompiledPolicy,
-                model: IntentModel) -> ScreeningResult:
-    sc = model.score(text, role)
+                model: IntentModel, compact: str | None = None) -> ScreeningResult:
+    """``compact``: the rules' 1:1 compact string of ``text``, if they made one (the model
+    then does not fold the text again)."""
+    sc = model.score(text, role, compact=compact)
     scores = sc.scores
     res.model_scores = scores
     if not sc.notable:

@@ -1,0 +1,96 @@
+"""The learned layer takes its view of a short message from the rules' compact string instead
+of folding the text again (`engine._screen_rules` → `IntentModel.score(compact=...)`): that
+view must be exactly what `intent.normalise` gives, or a score (and a decision) could change.
+
+Proved per character over the whole BMP (both of normalise's paths for non-ASCII text, the
+ASCII path) and end to end on every line of the corpus and of every blind round, in both
+roles and joined into longer messages, as the pinned-decision test screens them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from probity.screening import default_policy
+from probity.screening.engine import _screen_rules
+from probity.screening.intent import _VIEW_FALLBACK, LONG, _fast, _needs_fold, model_view, normalise
+from probity.screening.normalize import EXPAND, SEP, fold_exact, tables
+
+HERE = Path(__file__).parent
+
+
+def test_every_bmp_character_folds_to_the_same_model_view() -> None:
+    fast = _fast()
+    needs = _needs_fold()
+    fold = tables().fold
+    checked = 0
+    for cp in range(1, 0x10000):
+        if 0xD800 <= cp <= 0xDFFF:
+            continue
+        c = chr(cp)
+        if len(fold.get(c, c)) > 1:
+            continue  # expands to several units: the engine passes no compact then
+        if c == "+":
+            continue  # ASCII "+" is 加 to the rules and nothing to the model: no compact
+        compact = fold_exact(c).compact
+        if _VIEW_FALLBACK.search(compact):
+            continue  # the model folds these itself (Cherokee capitals, 嗰 → 𠮶)
+        assert model_view(compact) == normalise(c), hex(cp)
+        # the same character inside a text that takes normalise's table path
+        table_path = c.translate(fast).replace(SEP, "").replace(EXPAND, "")
+        assert model_view(compact) == model_view(table_path), hex(cp)
+        if c not in needs and not tables().separators.fullmatch(c):
+            # normalise's regex path lower-cases: a no-op for every character it takes
+            assert c.lower() == c, hex(cp)
+        checked += 1
+    assert checked > 60_000
+
+
+def _sources() -> list[Path]:
+    return [HERE / "corpus.jsonl", *sorted((HERE / "blind").glob("round-*.jsonl"))]
+
+
+def _messages() -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    other = {"customer": "agent", "agent": "customer"}
+    for path in _sources():
+        rows = [json.loads(x) for x in path.read_text("utf-8").splitlines() if x.strip()]
+        pairs = [(str(r["text"]), str(r["role"])) for r in rows]
+        for text, role in pairs:
+            out += [(text, role), (text, other[role])]
+        for i in range(0, len(pairs), 5):
+            group = pairs[i : i + 5]
+            out.append((" ".join(t for t, _r in group), group[0][1]))
+    return out
+
+
+def test_the_rules_compact_gives_the_models_own_view_on_every_known_line() -> None:
+    policy = default_policy()
+    model = policy.model
+    assert model is not None
+    used = 0
+    for text, role in _messages():
+        _res, compact = _screen_rules(text, role, policy)
+        if compact is None:
+            continue
+        assert model_view(compact) == normalise(text) or _VIEW_FALLBACK.search(compact), text[:20]
+        if len(text) <= LONG and _VIEW_FALLBACK.search(compact) is None:
+            used += 1
+            a = model.score(text, role, explain=True, compact=compact).scores
+            b = model.score(text, role, explain=True).scores
+            assert a == b
+    assert used > 5_000
+
+
+def test_astral_and_expanding_characters_fall_back_to_normalise() -> None:
+    policy = default_policy()
+    model = policy.model
+    assert model is not None
+    for text in ["𐐀𐐁 加我", "⑩号见", "a+b 加我", "𝐀𝐁𝐂 wx", "ᎠᎡ 加我", "嗰个微信"]:
+        _res, compact = _screen_rules(text, "customer", policy)
+        view = compact is not None and _VIEW_FALLBACK.search(compact) is None
+        if view:
+            assert compact is not None and model_view(compact) == normalise(text)
+        fresh = type(model).score
+        assert fresh(model, text, "customer", True, compact).scores == \
+            fresh(model, text, "customer", True).scores
