@@ -16,17 +16,19 @@ makes this fall back to the Core statement (which fills the default in).
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Table, insert
+from sqlalchemy import ColumnElement, Connection, Table, any_, bindparam, func, insert, select
 from sqlalchemy import exc as sa_exc
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from probity.db import only_own_listeners, take_write_gate
 
-__all__ = ["driver_error", "insert_rows", "tell_listeners"]
+__all__ = ["driver_error", "in_values", "insert_rows", "tell_listeners"]
 
 
 def driver_error(exc: BaseException, statement: str, params: Any = None) -> sa_exc.DBAPIError:
@@ -38,6 +40,25 @@ def driver_error(exc: BaseException, statement: str, params: Any = None) -> sa_e
         sa_exc.IntegrityError if "IntegrityError" in names
         else sa_exc.OperationalError if "OperationalError" in names else sa_exc.DatabaseError)
     return wrapper(statement, params, exc)
+
+
+def in_values(dialect: str, column: Any, values: Iterable[str | int]) -> ColumnElement[bool]:
+    """``column IN (values)`` with the values as ONE parameter, whatever their number: a JSON
+    array read by ``json_each`` on SQLite, an array compared with ``= ANY`` on PostgreSQL —
+    set-based look-ups of thousands of natural keys or ids without a statement of thousands of
+    parameters (which SQLite parses, plans and binds one by one). Strings or integers only.
+    Other dialects get a plain ``IN``."""
+    items = list(values)
+    if dialect == "sqlite":
+        keys = func.json_each(bindparam(None, json.dumps(items), unique=True)).table_valued(
+            "value")
+        found: ColumnElement[bool] = column.in_(select(keys.c.value))
+    elif dialect == "postgresql":
+        found = column == any_(bindparam(None, items, unique=True,
+                                         type_=postgresql.ARRAY(column.type)))
+    else:
+        found = column.in_(items)
+    return found
 
 
 def tell_listeners(sync: Connection | None, run: Iterable[tuple[str, Any]]) -> None:

@@ -17,10 +17,11 @@ from probity import webhooks
 from probity.audit.service import record_audit
 from probity.auth.permissions import ROLE_PERMISSIONS, Perm, Principal
 from probity.auth.scoping import tenant_in_scope
+from probity.bulk import in_values
 from probity.cases.sla import add_working_days, clock_state
 from probity.errors import Conflict, Forbidden, InvalidInput, NotFound
 from probity.ledger.chain import format_time
-from probity.ledger.service import append_entry
+from probity.ledger.service import append_entries, append_entry
 from probity.models import (
     Alert,
     Case,
@@ -40,7 +41,7 @@ from probity.models import (
     User,
 )
 from probity.models.base import utcnow
-from probity.notify.service import notify_case
+from probity.notify.service import CaseNotifier, notify_case
 from probity.webhooks.events import alert_event
 
 S = CaseStatus
@@ -198,8 +199,11 @@ def _case_payload(case: Case) -> dict[str, Any]:
 async def _record(session: AsyncSession, case: Case, actor: Principal | None, kind: str, *,
                   from_status: str | None = None, to_status: str | None = None,
                   detail: dict[str, Any] | None = None,
-                  before: dict[str, Any] | None = None) -> CaseEvent:
-    """One case event: the event row, its audit row and its ledger entry, same transaction."""
+                  before: dict[str, Any] | None = None,
+                  run: Grouping | None = None) -> CaseEvent:
+    """One case event: the event row, its audit row and its ledger entry, same transaction.
+    Within a grouping run the ledger entry is appended with the run's others
+    (`Grouping.finish`), and the webhook subscribers are read once per tenant."""
     detail = detail or {}
     event = CaseEvent(case_id=case.id, tenant_id=case.tenant_id, kind=kind,
                       from_status=from_status, to_status=to_status,
@@ -210,14 +214,18 @@ async def _record(session: AsyncSession, case: Case, actor: Principal | None, ki
     record_audit(session, actor, f"case.{kind}", target_type="case", target_id=case.id,
                  tenant_id=case.tenant_id, before=before, after={**after, **detail},
                  actor_name=None if actor else "system")
-    await session.flush()
-    await append_entry(session, case.tenant_id, f"case.{kind}", {
-        **after, "event_id": event.id, "kind": kind, "from_status": from_status,
-        "to_status": to_status, "actor_user_id": event.actor_user_id,
-        "at": format_time(event.created_at), "detail": _jsonable(detail),
-    })
+    entry = {**after, "event_id": None, "kind": kind, "from_status": from_status,
+             "to_status": to_status, "actor_user_id": event.actor_user_id,
+             "at": format_time(event.created_at), "detail": _jsonable(detail)}
+    if run is None:
+        await session.flush()
+        entry["event_id"] = event.id
+        await append_entry(session, case.tenant_id, f"case.{kind}", entry)
+    else:
+        run.ledger.append((case.tenant_id, f"case.{kind}", entry, event))
     if kind != "note":  # notes are internal text; the rest is announced to subscribers
-        await webhooks.emit(session, case.tenant_id, "case.changed", {
+        emit = run.hooks.emit if run is not None else webhooks.emit
+        await emit(session, case.tenant_id, "case.changed", {
             **after, "kind": kind, "from_status": from_status, "to_status": to_status,
             "at": event.created_at})
     return event
@@ -242,24 +250,31 @@ async def _alert_parties(session: AsyncSession, alert: Alert) -> tuple[int | Non
 
 
 async def open_case(session: AsyncSession, actor: Principal | None, alerts: list[Alert], *,
-                    title: str | None = None) -> Case:
-    """A new case around the given alerts (all of one tenant, none in a case yet)."""
+                    title: str | None = None, run: Grouping | None = None,
+                    parties: tuple[int | None, int | None] | None = None) -> Case:
+    """A new case around the given alerts (all of one tenant, none in a case yet). Within a
+    grouping run (`group_alerts`, which has checked the alerts and found their parties) the
+    run's reads are reused."""
     if not alerts:
         raise InvalidInput("a case needs at least one alert", code="no_alerts")
     tenants = {a.tenant_id for a in alerts}
     if len(tenants) != 1:
         raise InvalidInput("the alerts belong to different subsidiaries", code="mixed_tenants")
-    taken = (await session.scalars(select(CaseAlert.alert_id).where(
-        CaseAlert.alert_id.in_([a.id for a in alerts])))).all()
-    if taken:
-        raise Conflict(f"alert(s) {sorted(taken)} are already in a case", code="alert_in_case")
+    if run is None:
+        taken = (await session.scalars(select(CaseAlert.alert_id).where(
+            CaseAlert.alert_id.in_([a.id for a in alerts])))).all()
+        if taken:
+            raise Conflict(f"alert(s) {sorted(taken)} are already in a case",
+                           code="alert_in_case")
     first = alerts[0]
-    agent_id, customer_id = await _alert_parties(session, first)
+    agent_id, customer_id = parties or await _alert_parties(session, first)
     org_unit_id = first.org_unit_id
     if org_unit_id is None and agent_id is not None:
-        org_unit_id = await session.scalar(
-            select(Employee.org_unit_id).where(Employee.id == agent_id))
-    policy = await case_policy(session, first.tenant_id)
+        org_unit_id = (await run.org_unit(session, agent_id) if run is not None
+                       else await session.scalar(
+                           select(Employee.org_unit_id).where(Employee.id == agent_id)))
+    policy = (await run.policy(session, first.tenant_id) if run is not None
+              else await case_policy(session, first.tenant_id))
     now = utcnow()
     case = Case(
         tenant_id=first.tenant_id, org_unit_id=org_unit_id, agent_employee_id=agent_id,
@@ -275,8 +290,9 @@ async def open_case(session: AsyncSession, actor: Principal | None, alerts: list
     for a in alerts:
         session.add(CaseAlert(case_id=case.id, alert_id=a.id, created_at=now))
     await _record(session, case, actor, "opened", to_status=S.new.value,
-                  detail={"alert_ids": [a.id for a in alerts]})
-    await notify_case(session, case, "case.opened")
+                  detail={"alert_ids": [a.id for a in alerts]}, run=run)
+    await notify_case(session, case, "case.opened",
+                      notifier=run.notifier if run is not None else None)
     return case
 
 
@@ -299,43 +315,161 @@ def _severity_of(alerts: list[Alert]) -> int:
     return max(SEVERITY_MIN, min(SEVERITY_MAX, top))
 
 
+# Alerts grouped per round of `group_alerts` (bounds its look-ups' parameter lists).
+GROUP_CHUNK = 500
+
+
+class Grouping:
+    """What one run of `group_alerts` reads once and reuses for all its alerts, in the
+    caller's transaction: each tenant's case policy (`case_policy`: governance settings and the
+    tenant tree), its webhook subscribers (`webhooks.Emitter`) and notification rules
+    (`CaseNotifier`), agents' teams; and the case events' ledger entries, appended together at
+    the end (`finish`), in the order of the events."""
+
+    def __init__(self, hooks: webhooks.Emitter | None = None) -> None:
+        self.hooks = hooks or webhooks.Emitter()
+        self.notifier = CaseNotifier()
+        self.ledger: list[tuple[int, str, dict[str, Any], CaseEvent]] = []
+        self._policies: dict[int, Policy] = {}
+        self._units: dict[int, int | None] = {}
+
+    async def policy(self, session: AsyncSession, tenant_id: int) -> Policy:
+        if tenant_id not in self._policies:
+            self._policies[tenant_id] = await case_policy(session, tenant_id)
+        return self._policies[tenant_id]
+
+    async def org_unit(self, session: AsyncSession, employee_id: int) -> int | None:
+        if employee_id not in self._units:
+            self._units[employee_id] = await session.scalar(
+                select(Employee.org_unit_id).where(Employee.id == employee_id))
+        return self._units[employee_id]
+
+    async def finish(self, session: AsyncSession) -> None:
+        """Append the run's case events to their tenants' ledgers (one bulk append each, the
+        same entries and order as one append per event)."""
+        if not self.ledger:
+            return
+        await session.flush()  # the events' ids
+        by_tenant: dict[int, list[tuple[str, Any]]] = {}
+        for tenant_id, type_, entry, event in self.ledger:
+            entry["event_id"] = event.id
+            by_tenant.setdefault(tenant_id, []).append((type_, entry))
+        self.ledger = []
+        for tenant_id, items in by_tenant.items():
+            await append_entries(session, tenant_id, items)
+
+
 async def group_alert(session: AsyncSession, alert: Alert,
                       actor: Principal | None = None) -> Case | None:
     """Put one alert into a case: the open case of the same parties whose newest alert is within
     the tenant's window, else a new case. None when the alert is already in a case (dedupe)."""
-    if await session.scalar(select(CaseAlert.id).where(CaseAlert.alert_id == alert.id)):
-        return None
-    # Every new alert reaches whoever is on HR duty for its tenant at once (probity.duty).
+    (case,) = await group_alerts(session, [alert], actor)
+    return case
+
+
+def _party_filter(dialect: str, column: Any, values: set[int | None]) -> Any:
+    known = {v for v in values if v is not None}
+    match = in_values(dialect, column, sorted(known))
+    return or_(match, column.is_(None)) if None in values else match
+
+
+async def _open_cases(session: AsyncSession, tenant_id: int, policy: Policy,
+                      wanted: list[tuple[Alert, int | None, int | None]]) -> list[Case]:
+    """The tenant's open cases that any of *wanted* (alert, agent, customer) could join: one
+    query (a superset; `_joins` decides per alert)."""
+    window = timedelta(hours=policy.window_hours)
+    dialect = session.get_bind().dialect.name
+    q = select(Case).where(
+        Case.tenant_id == tenant_id, Case.status.in_(list(OPEN_FOR_GROUPING)),
+        Case.last_alert_at >= min(a.created_at for a, _, _ in wanted) - window,
+        Case.subject.in_(sorted({a.subject or "agent" for a, _, _ in wanted})))
+    if policy.group_by in ("agent_customer", "agent"):
+        q = q.where(_party_filter(dialect, Case.agent_employee_id, {g for _, g, _ in wanted}))
+    if policy.group_by in ("agent_customer", "customer"):
+        q = q.where(_party_filter(dialect, Case.customer_id, {c for _, _, c in wanted}))
+    return list((await session.scalars(q)).all())
+
+
+def _joins(case: Case, alert: Alert, agent_id: int | None, customer_id: int | None,
+           policy: Policy) -> bool:
+    """Whether *alert* may join the open *case* (the grouping rule of `group_alert`)."""
+    if case.status not in OPEN_FOR_GROUPING:
+        return False
+    if case.last_alert_at < alert.created_at - timedelta(hours=policy.window_hours):
+        return False
+    if policy.group_by in ("agent_customer", "agent") and case.agent_employee_id != agent_id:
+        return False
+    if policy.group_by in ("agent_customer", "customer") and case.customer_id != customer_id:
+        return False
+    # A customer's attempts and an agent's own violations never share a case.
+    return case.subject == (alert.subject or "agent")
+
+
+async def group_alerts(session: AsyncSession, alerts: list[Alert],
+                       actor: Principal | None = None, *,
+                       hooks: webhooks.Emitter | None = None) -> list[Case | None]:
+    """`group_alert` for each alert in order — the same cases, case events, audit rows, ledger
+    entries, notifications and webhook deliveries — with the per-tenant reads made once per
+    run instead of per alert (`Grouping`): which alerts are in a case already and the open
+    cases they could join are one query per round of `GROUP_CHUNK` alerts, the case events'
+    ledger entries one bulk append. Returns each alert's case (None: already in one)."""
+    run = Grouping(hooks)
+    out: list[Case | None] = []
+    for i in range(0, len(alerts), GROUP_CHUNK):
+        out += await _group_round(session, alerts[i:i + GROUP_CHUNK], actor, run)
+    await run.finish(session)
+    return out
+
+
+async def _group_round(session: AsyncSession, alerts: list[Alert], actor: Principal | None,
+                       run: Grouping) -> list[Case | None]:
     from probity.duty.service import route_alert
 
-    await route_alert(session, alert)
-    # Every new alert passes here once (chat, finance, reports, retro-screening): subscribers.
-    await webhooks.emit(session, alert.tenant_id, "alert.created", alert_event(alert))
-    agent_id, customer_id = await _alert_parties(session, alert)
-    policy = await case_policy(session, alert.tenant_id)
-    q = select(Case).where(
-        Case.tenant_id == alert.tenant_id, Case.status.in_(list(OPEN_FOR_GROUPING)),
-        Case.last_alert_at >= alert.created_at - timedelta(hours=policy.window_hours))
-    if policy.group_by in ("agent_customer", "agent"):
-        q = q.where(Case.agent_employee_id == agent_id)
-    if policy.group_by in ("agent_customer", "customer"):
-        q = q.where(Case.customer_id == customer_id)
-    # A customer's attempts and an agent's own violations never share a case.
-    q = q.where(Case.subject == (alert.subject or "agent"))
-    if agent_id is None and customer_id is None:
-        case = None  # nothing to group on: a case of its own
-    else:
-        case = await session.scalar(q.order_by(Case.last_alert_at.desc()).limit(1))
-    if case is None:
-        return await open_case(session, actor, [alert])
-    session.add(CaseAlert(case_id=case.id, alert_id=alert.id, created_at=utcnow()))
-    before = _case_payload(case)
-    case.last_alert_at = max(case.last_alert_at, alert.created_at)
-    case.severity = max(case.severity, _severity_of([alert]))
-    case.updated_at = utcnow()
-    await _record(session, case, actor, "alert_added", before=before,
-                  detail={"alert_id": alert.id})
-    return case
+    dialect = session.get_bind().dialect.name
+    taken = set((await session.scalars(select(CaseAlert.alert_id).where(
+        in_values(dialect, CaseAlert.alert_id, [a.id for a in alerts])))).all())
+    todo: list[tuple[Alert, int | None, int | None]] = []
+    places: list[int] = []  # each todo's place in `alerts` (a repeat stays None: a dedupe)
+    for place, alert in enumerate(alerts):
+        if alert.id in taken:
+            continue
+        taken.add(alert.id)
+        agent_id, customer_id = await _alert_parties(session, alert)
+        todo.append((alert, agent_id, customer_id))
+        places.append(place)
+    # The open cases each tenant's alerts could join; the cases this round opens join them.
+    candidates: dict[int, list[Case]] = {}
+    for tenant_id in dict.fromkeys(a.tenant_id for a, _, _ in todo):
+        wanted = [t for t in todo if t[0].tenant_id == tenant_id
+                  and (t[1] is not None or t[2] is not None)]
+        candidates[tenant_id] = (await _open_cases(
+            session, tenant_id, await run.policy(session, tenant_id), wanted) if wanted else [])
+    out: list[Case | None] = [None] * len(alerts)
+    for place, (alert, agent_id, customer_id) in zip(places, todo, strict=True):
+        # Every new alert reaches whoever is on HR duty for its tenant at once (probity.duty).
+        await route_alert(session, alert)
+        # Every new alert passes here once (chat, finance, reports, retro-screening).
+        await run.hooks.emit(session, alert.tenant_id, "alert.created", alert_event(alert))
+        policy = await run.policy(session, alert.tenant_id)
+        case = None
+        if agent_id is not None or customer_id is not None:  # else nothing to group on
+            joinable = [c for c in candidates[alert.tenant_id]
+                        if _joins(c, alert, agent_id, customer_id, policy)]
+            case = max(joinable, key=lambda c: (c.last_alert_at, c.id), default=None)
+        if case is None:
+            case = await open_case(session, actor, [alert], run=run,
+                                   parties=(agent_id, customer_id))
+            candidates[alert.tenant_id].append(case)
+        else:
+            session.add(CaseAlert(case_id=case.id, alert_id=alert.id, created_at=utcnow()))
+            before = _case_payload(case)
+            case.last_alert_at = max(case.last_alert_at, alert.created_at)
+            case.severity = max(case.severity, _severity_of([alert]))
+            case.updated_at = utcnow()
+            await _record(session, case, actor, "alert_added", before=before,
+                          detail={"alert_id": alert.id}, run=run)
+        out[place] = case
+    return out
 
 
 async def group_pending_alerts(session: AsyncSession, principal: Principal | None,
@@ -349,10 +483,10 @@ async def group_pending_alerts(session: AsyncSession, principal: Principal | Non
             Alert.tenant_id, Alert.org_unit_id))
     if tenant_ids is not None:
         q = q.where(Alert.tenant_id.in_(tenant_ids))
-    alerts = (await session.scalars(q.order_by(Alert.created_at, Alert.id).limit(limit))).all()
+    alerts = list((await session.scalars(q.order_by(Alert.created_at, Alert.id)
+                                         .limit(limit))).all())
     touched: dict[int, Case] = {}
-    for alert in alerts:
-        case = await group_alert(session, alert, principal)
+    for case in await group_alerts(session, alerts, principal):
         if case is not None:
             touched[case.id] = case
     return list(touched.values())

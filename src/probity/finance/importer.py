@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from probity.audit.service import record_audit
 from probity.auth.permissions import Principal
-from probity.bulk import insert_rows
+from probity.bulk import in_values, insert_rows
 from probity.errors import InvalidInput
 from probity.finance.records import ledger_records
 from probity.i18n import translator
@@ -352,13 +352,14 @@ async def _tenant_zone(session: AsyncSession, tenant_id: int) -> ZoneInfo:
 
 async def _lookup(session: AsyncSession, column: Any, keys: set[str], *extra: Any,
                   where: Any) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    ks = sorted(keys)
-    for i in range(0, len(ks), CHUNK):
-        q = select(column, *extra).where(where, column.in_(ks[i:i + CHUNK]))
-        for row in (await session.execute(q)).all():
-            out[row[0]] = row
-    return out
+    """The rows whose natural key is one of *keys*: one statement, the keys as one JSON-array
+    (SQLite) or array (PostgreSQL) parameter (`probity.bulk.in_values`), not ``IN`` lists of
+    thousands of parameters."""
+    if not keys:
+        return {}
+    dialect = session.get_bind().dialect.name
+    q = select(column, *extra).where(where, in_values(dialect, column, sorted(keys)))
+    return {row[0]: row for row in (await session.execute(q)).all()}
 
 
 # The framework's row loop (`imports.engine.validate_rows`) with finance's established wording.

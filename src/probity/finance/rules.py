@@ -356,7 +356,7 @@ async def run_rules(session: AsyncSession, tenant_id: int, *, since: datetime | 
                     only: list[str] | None = None, group: bool = True) -> list[Alert]:
     """Run the tenant's enabled rules over data since `since` (default 90 days); return the new
     alerts (ledgered, and grouped into cases unless `group=False`)."""
-    from probity.cases.service import group_alert
+    from probity.cases.service import group_alerts
     from probity.ledger.facts import alert_payload
     from probity.ledger.service import append_entries
 
@@ -379,10 +379,13 @@ async def run_rules(session: AsyncSession, tenant_id: int, *, since: datetime | 
                              [("alert.raised", alert_payload(a)) for a in raiser.alerts])
     from probity import webhooks
 
+    # The cases in one batch (the case policy, subscribers and notification rules read once
+    # per run, not per alert), then the flags; the subscribers are read once for both.
+    hooks = webhooks.Emitter()
+    if group and raiser.alerts:
+        await group_alerts(session, raiser.alerts, hooks=hooks)
     for alert in raiser.alerts:
-        if group:
-            await group_alert(session, alert)
-        await webhooks.emit(session, alert.tenant_id, "payment.flagged", {
+        await hooks.emit(session, alert.tenant_id, "payment.flagged", {
             "alert_id": alert.id, "rule": alert.rule, "severity": alert.severity,
             "category": alert.category, "agent_employee_id": alert.agent_employee_id,
             "customer_id": alert.customer_id,

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from probity.audit.service import record_audit
 from probity.auth.permissions import Principal
+from probity.bulk import in_values
 from probity.errors import InvalidInput
 from probity.imports.plan import Plan
 from probity.imports.reading import Table
@@ -47,9 +48,17 @@ class ImportContext:
 
     async def lookup(self, column: Any, keys: Iterable[Any], *extra: Any, where: Any
                      ) -> dict[Any, Any]:
-        """Rows whose ``column`` is one of ``keys`` (in chunks): {key: row}."""
+        """Rows whose ``column`` is one of ``keys``: {key: row}. Text or integer keys go in ONE
+        statement with the keys as one parameter (`probity.bulk.in_values`); others in
+        chunks of ``IN``."""
         out: dict[Any, Any] = {}
         ks = sorted(set(keys))
+        if not ks:
+            return out
+        if all(type(k) in (str, int) for k in ks):
+            dialect = self.session.get_bind().dialect.name
+            q = select(column, *extra).where(where, in_values(dialect, column, ks))
+            return {row[0]: row for row in (await self.session.execute(q)).all()}
         for i in range(0, len(ks), CHUNK):
             q = select(column, *extra).where(where, column.in_(ks[i:i + CHUNK]))
             for row in (await self.session.execute(q)).all():

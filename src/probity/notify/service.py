@@ -203,21 +203,31 @@ def _ancestor_ids(path: str, tenant_id: int) -> list[int]:
     return sorted(ids)
 
 
+async def _role_rows(session: AsyncSession, roles: set[str], tenant_ids: list[int]
+                     ) -> list[tuple[int, str | None, str, int | None]]:
+    if not roles:
+        return []
+    rows = (await session.execute(
+        select(User.id, Employee.email, RoleAssignment.role, RoleAssignment.org_unit_id)
+        .join(RoleAssignment, RoleAssignment.user_id == User.id)
+        .outerjoin(Employee, Employee.id == User.employee_id)
+        .where(RoleAssignment.role.in_(sorted(roles)),
+               RoleAssignment.tenant_id.in_(tenant_ids)))).all()
+    return [(int(uid), email, str(getattr(role, "value", role)), unit)
+            for uid, email, role, unit in rows]
+
+
 async def _users_by_role(session: AsyncSession, roles: set[str], tenant_ids: list[int],
-                         case: Case) -> dict[str, list[tuple[int, str | None]]]:
+                         case: Case, rows: list[tuple[int, str | None, str, int | None]]
+                         | None = None) -> dict[str, list[tuple[int, str | None]]]:
     """(user id, e-mail) of the users holding each role over the case's tenant (granted on the
     tenant or an ancestor) or over its team: one query for every role the rules name."""
     out: dict[str, dict[int, str | None]] = {role: {} for role in roles}
-    if roles:
-        rows = (await session.execute(
-            select(User.id, Employee.email, RoleAssignment.role, RoleAssignment.org_unit_id)
-            .join(RoleAssignment, RoleAssignment.user_id == User.id)
-            .outerjoin(Employee, Employee.id == User.employee_id)
-            .where(RoleAssignment.role.in_(sorted(roles)),
-                   RoleAssignment.tenant_id.in_(tenant_ids)))).all()
-        for uid, email, role, unit in rows:
-            if unit is None or unit == case.org_unit_id:
-                out[str(getattr(role, "value", role))][uid] = email
+    if rows is None:
+        rows = await _role_rows(session, roles, tenant_ids)
+    for uid, email, role, unit in rows:
+        if unit is None or unit == case.org_unit_id:
+            out[role][uid] = email
     return {role: sorted(users.items()) for role, users in out.items()}
 
 
@@ -229,22 +239,64 @@ async def _standard(session: AsyncSession, tenant_id: int) -> Any:
     return (await effective_settings(session, tenant_id, NotificationSettings)).values
 
 
-async def notify_case(session: AsyncSession, case: Case, event: str) -> list[Outgoing]:
+class CaseNotifier:
+    """``notify_case`` for the many cases of one run in one transaction (an import's alerts
+    grouped into cases): each tenant's standard, ancestry and notification rules, and the
+    holders of the roles they name, are read once instead of per case. The same rows and
+    sends as ``notify_case``; use it only while no rule, role or standard changes in the
+    transaction."""
+
+    def __init__(self) -> None:
+        self._tenants: dict[int, tuple[Any, list[int], list[NotificationRule]]] = {}
+        self._roles: dict[tuple[int, frozenset[str]],
+                          list[tuple[int, str | None, str, int | None]]] = {}
+
+    async def tenant(self, session: AsyncSession, tenant_id: int
+                     ) -> tuple[Any, list[int], list[NotificationRule]]:
+        if tenant_id not in self._tenants:
+            standard = await _standard(session, tenant_id)
+            path = await session.scalar(select(Tenant.path).where(Tenant.id == tenant_id)) or ""
+            tenant_ids = _ancestor_ids(path, tenant_id)
+            rules = list((await session.scalars(select(NotificationRule).where(
+                NotificationRule.active.is_(True), NotificationRule.tenant_id.in_(tenant_ids))
+                .order_by(NotificationRule.id))).all())
+            self._tenants[tenant_id] = (standard, tenant_ids, rules)
+        return self._tenants[tenant_id]
+
+    async def role_rows(self, session: AsyncSession, tenant_id: int, roles: set[str],
+                        tenant_ids: list[int]) -> list[tuple[int, str | None, str, int | None]]:
+        key = (tenant_id, frozenset(roles))
+        if key not in self._roles:
+            self._roles[key] = await _role_rows(session, roles, tenant_ids)
+        return self._roles[key]
+
+    async def notify(self, session: AsyncSession, case: Case, event: str) -> list[Outgoing]:
+        return await notify_case(session, case, event, notifier=self)
+
+
+async def notify_case(session: AsyncSession, case: Case, event: str, *,
+                      notifier: CaseNotifier | None = None) -> list[Outgoing]:
     """Apply the rules of the case's tenant and its ancestors to one case event: in-app rows
     now, sends after commit. Two queries whatever the number of rules (it runs inside the
-    chat writer's transaction when an alert opens a case): the rules, then their recipients.
+    chat writer's transaction when an alert opens a case): the rules, then their recipients;
+    none with a ``CaseNotifier`` that has read them for the tenant already.
 
     The group standard (`notifications`) bounds the rules: none fires below its minimum
     severity, robots it does not allow stay silent, and its compliance events reach every
     compliance officer over the case in-app whatever the rules say."""
-    standard = await _standard(session, case.tenant_id)
-    path = await session.scalar(select(Tenant.path).where(Tenant.id == case.tenant_id)) or ""
-    tenant_ids = _ancestor_ids(path, case.tenant_id)
-    rules = [rule for rule in (await session.scalars(select(NotificationRule).where(
-        NotificationRule.active.is_(True), NotificationRule.min_severity <= case.severity,
-        NotificationRule.tenant_id.in_(tenant_ids)).order_by(NotificationRule.id))).all()
-        if event in rule.events.split(",") and case.severity >= standard.min_severity
-        and (rule.channel not in ROBOTS or rule.channel in standard.allowed_robots)]
+    if notifier is not None:
+        standard, tenant_ids, active = await notifier.tenant(session, case.tenant_id)
+        found: list[NotificationRule] = [r for r in active if r.min_severity <= case.severity]
+    else:
+        standard = await _standard(session, case.tenant_id)
+        path = await session.scalar(select(Tenant.path).where(Tenant.id == case.tenant_id)) or ""
+        tenant_ids = _ancestor_ids(path, case.tenant_id)
+        found = list((await session.scalars(select(NotificationRule).where(
+            NotificationRule.active.is_(True), NotificationRule.min_severity <= case.severity,
+            NotificationRule.tenant_id.in_(tenant_ids)).order_by(NotificationRule.id))).all())
+    rules = [rule for rule in found
+             if event in rule.events.split(",") and case.severity >= standard.min_severity
+             and (rule.channel not in ROBOTS or rule.channel in standard.allowed_robots)]
     subject, body = case_text(case, event)
     inapp_title, inapp_body = case_inapp_text(case, event)
     outgoing: list[Outgoing] = []
@@ -253,7 +305,9 @@ async def notify_case(session: AsyncSession, case: Case, event: str) -> list[Out
     always = event in standard.compliance_events
     if always:
         roles.add(Role.compliance.value)
-    recipients_of = await _users_by_role(session, roles, tenant_ids, case)
+    rows = (await notifier.role_rows(session, case.tenant_id, roles, tenant_ids)
+            if notifier is not None else None)
+    recipients_of = await _users_by_role(session, roles, tenant_ids, case, rows)
     told: set[int] = set()
     for rule in rules:
         if rule.channel in ROBOTS and rule.target:

@@ -11,6 +11,6 @@ workers after commit. Add a new event type to ``events.EVENT_TYPES`` (and its la
 webhooks.po).
 """
 
-from probity.webhooks.events import EVENT_TYPES, emit
+from probity.webhooks.events import EVENT_TYPES, Emitter, emit
 
-__all__ = ["EVENT_TYPES", "emit"]
+__all__ = ["EVENT_TYPES", "Emitter", "emit"]

@@ -6,7 +6,8 @@
 ``emit`` runs inside the caller's transaction: it writes one delivery row per subscribed
 endpoint (the tenant's own and its ancestors': an HQ endpoint hears the whole group) and
 enqueues their jobs, which are sent to the workers only after the caller commits — a rolled-back
-change is never announced. With no subscriber it costs two indexed reads and writes nothing.
+change is never announced. With no subscriber it costs two indexed reads and writes nothing;
+``Emitter`` makes those reads once per tenant for a run of many events.
 Payloads carry ids, codes and numbers — never message text or personal data.
 """
 
@@ -23,7 +24,7 @@ from probity.models import Tenant
 from probity.models.base import utcnow
 from probity.models.webhooks import WebhookDelivery, WebhookEndpoint
 
-__all__ = ["EVENT_TYPES", "alert_event", "emit", "event_body", "queue_delivery"]
+__all__ = ["EVENT_TYPES", "Emitter", "alert_event", "emit", "event_body", "queue_delivery"]
 
 # type → what it means (English msgid; translated in webhooks.po for the pages).
 EVENT_TYPES: dict[str, str] = {
@@ -87,21 +88,24 @@ async def queue_delivery(session: AsyncSession, endpoint: WebhookEndpoint | tupl
     return delivery
 
 
-async def emit(session: AsyncSession, tenant_id: int, event_type: str,
-               payload: dict[str, Any]) -> int:
-    """Announce ``event_type`` about ``tenant_id`` to its subscribers; returns how many
-    deliveries were queued. Call it after your change is flushed, in the same transaction."""
-    if event_type not in EVENT_TYPES:
-        raise ValueError(f"unknown webhook event type {event_type!r} (add it to EVENT_TYPES)")
+async def _subscribers(session: AsyncSession, tenant_id: int
+                       ) -> list[tuple[int, int, list[str]]] | None:
+    """The active endpoints that hear ``tenant_id`` (its own and its ancestors'): (endpoint
+    id, endpoint tenant id, events); None for an unknown tenant. Two indexed reads."""
     path = await session.scalar(select(Tenant.path).where(Tenant.id == tenant_id))
     if path is None:
-        return 0
+        return None
     rows = (await session.execute(
         select(WebhookEndpoint.id, WebhookEndpoint.tenant_id, WebhookEndpoint.events)
         .where(WebhookEndpoint.tenant_id.in_(_ancestor_ids(path, tenant_id)),
                WebhookEndpoint.active.is_(True)))).all()
-    targets = [(int(eid), int(tid)) for eid, tid, events in rows
-               if event_type in (events or []) or "*" in (events or [])]
+    return [(int(eid), int(tid), list(events or [])) for eid, tid, events in rows]
+
+
+async def _queue_all(session: AsyncSession, subscribers: list[tuple[int, int, list[str]]],
+                     tenant_id: int, event_type: str, payload: dict[str, Any]) -> int:
+    targets = [(eid, tid) for eid, tid, events in subscribers
+               if event_type in events or "*" in events]
     if not targets:
         return 0
     body = event_body(event_type, tenant_id, payload)
@@ -109,3 +113,40 @@ async def emit(session: AsyncSession, tenant_id: int, event_type: str,
         await queue_delivery(session, target, event_tenant_id=tenant_id, event_type=event_type,
                              body=body)
     return len(targets)
+
+
+def _check_type(event_type: str) -> None:
+    if event_type not in EVENT_TYPES:
+        raise ValueError(f"unknown webhook event type {event_type!r} (add it to EVENT_TYPES)")
+
+
+async def emit(session: AsyncSession, tenant_id: int, event_type: str,
+               payload: dict[str, Any]) -> int:
+    """Announce ``event_type`` about ``tenant_id`` to its subscribers; returns how many
+    deliveries were queued. Call it after your change is flushed, in the same transaction."""
+    _check_type(event_type)
+    subscribers = await _subscribers(session, tenant_id)
+    if not subscribers:
+        return 0
+    return await _queue_all(session, subscribers, tenant_id, event_type, payload)
+
+
+class Emitter:
+    """``emit`` for the many events of one run in one transaction (an import's alerts and
+    their cases): each tenant's subscribers are read once, on its first event, instead of
+    twice per event. The deliveries are the same rows and jobs, queued in the same order, and
+    their jobs still go to the workers only after the caller commits. Use it only while no
+    endpoint changes in the transaction."""
+
+    def __init__(self) -> None:
+        self._subscribers: dict[int, list[tuple[int, int, list[str]]] | None] = {}
+
+    async def emit(self, session: AsyncSession, tenant_id: int, event_type: str,
+                   payload: dict[str, Any]) -> int:
+        _check_type(event_type)
+        if tenant_id not in self._subscribers:
+            self._subscribers[tenant_id] = await _subscribers(session, tenant_id)
+        subscribers = self._subscribers[tenant_id]
+        if not subscribers:
+            return 0
+        return await _queue_all(session, subscribers, tenant_id, event_type, payload)

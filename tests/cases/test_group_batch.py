@@ -1,0 +1,192 @@
+"""`group_alerts` (the batch the finance rules use) against `group_alert` one alert at a time:
+the same cases, case events, audit rows, ledger entries, webhook deliveries and notifications,
+with the per-tenant reads (case policy, subscribers, notification rules) made once."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from tests.cases.helpers import customers, make_alert, team_agents, tenant
+
+from probity.cases import service
+from probity.ledger.service import verify_tenant
+from probity.models import (
+    Alert,
+    AuditEntry,
+    Case,
+    CaseAlert,
+    CaseEvent,
+    LedgerEntry,
+    Notification,
+    Tenant,
+)
+from probity.models.base import utcnow
+from probity.models.webhooks import WebhookDelivery, WebhookEndpoint
+
+VOLATILE = {"case_id", "event_id", "at", "created_at", "updated_at", "timestamp",
+            "triage_due_at", "decision_due_at", "last_alert_at", "_salt", "audit_id"}
+
+
+def _clean(value: Any, cases: dict[int, int]) -> Any:
+    """A payload with case ids as their rank in the run and times left out."""
+    if isinstance(value, dict):
+        return {k: (cases.get(v, v) if k == "case_id" else _clean(v, cases))
+                for k, v in value.items() if k not in VOLATILE or k == "case_id"}
+    if isinstance(value, list):
+        return [_clean(v, cases) for v in value]
+    return value
+
+
+async def _snapshot(db: AsyncSession, since: dict[str, int], results: list[Case | None]
+                    ) -> dict[str, Any]:
+    await db.flush()
+    new_cases = list((await db.scalars(select(Case).where(Case.id > since["case"])
+                                       .order_by(Case.id))).all())
+    rank = {c.id: i for i, c in enumerate(new_cases)}
+    old = {c.id: -1 - i for i, c in enumerate((await db.scalars(
+        select(Case).where(Case.id <= since["case"]).order_by(Case.id.desc()))).all())}
+    ranks = {**old, **rank}
+    events = (await db.execute(select(CaseEvent.case_id, CaseEvent.kind, CaseEvent.from_status,
+                                      CaseEvent.to_status, CaseEvent.detail)
+                               .where(CaseEvent.id > since["event"])
+                               .order_by(CaseEvent.id))).all()
+    ledger = (await db.execute(select(LedgerEntry.tenant_id, LedgerEntry.type,
+                                      LedgerEntry.payload)
+                               .where(LedgerEntry.id > since["ledger"])
+                               .order_by(LedgerEntry.id))).all()
+    audits = (await db.execute(select(AuditEntry.action, AuditEntry.target_id,
+                                      AuditEntry.after)
+                               .where(AuditEntry.id > since["audit"])
+                               .order_by(AuditEntry.id))).all()
+    deliveries = (await db.execute(select(WebhookDelivery.endpoint_id,
+                                          WebhookDelivery.event_type, WebhookDelivery.body)
+                                   .where(WebhookDelivery.id > since["delivery"])
+                                   .order_by(WebhookDelivery.id))).all()
+    notes = (await db.execute(select(Notification.user_id, Notification.event,
+                                     Notification.case_id)
+                              .where(Notification.id > since["notification"])
+                              .order_by(Notification.id))).all()
+    links = (await db.execute(select(CaseAlert.alert_id, CaseAlert.case_id)
+                              .where(CaseAlert.id > since["link"])
+                              .order_by(CaseAlert.id))).all()
+    return {
+        "results": [None if c is None else ranks[c.id] for c in results],
+        "cases": [(c.tenant_id, c.agent_employee_id, c.customer_id, c.subject, c.status,
+                   c.severity, c.title, c.last_alert_at) for c in new_cases],
+        "links": [(a, ranks[c]) for a, c in links],
+        "events": [(ranks[c], k, f, t, _clean(d, ranks)) for c, k, f, t, d in events],
+        # Per tenant and type, in order: the batch appends its case events together at the
+        # end, so they no longer interleave with the audit rows' entries (appended per flush).
+        "ledger": sorted([(t, ty, _clean(json.loads(p), ranks)) for t, ty, p in ledger],
+                         key=lambda e: (e[0], e[1])),  # a stable sort
+        "audit": [(a, str(ranks.get(int(t), t)) if t else t, _clean(af, ranks))
+                  for a, t, af in audits],
+        "deliveries": [(e, ty, _clean(json.loads(b), ranks)) for e, ty, b in deliveries],
+        "notifications": [(u, e, ranks.get(c, c)) for u, e, c in notes],
+    }
+
+
+async def _marks(db: AsyncSession) -> dict[str, int]:
+    async def top(col: Any) -> int:
+        return int(await db.scalar(select(col).order_by(col.desc()).limit(1)) or 0)
+
+    return {"case": await top(Case.id), "event": await top(CaseEvent.id),
+            "ledger": await top(LedgerEntry.id), "audit": await top(AuditEntry.id),
+            "delivery": await top(WebhookDelivery.id),
+            "notification": await top(Notification.id), "link": await top(CaseAlert.id)}
+
+
+async def _alerts(db: AsyncSession) -> list[Alert]:
+    t = await tenant(db, "ECOM")
+    a1, a2 = await team_agents(db, t.id)
+    c1, c2 = await customers(db, t.id)
+    now = utcnow()
+    # An open case before the run, that the first alert joins.
+    before = await make_alert(db, t, a1, c1, at=now - timedelta(hours=10))
+    assert await service.group_alert(db, before) is not None
+    alerts = [
+        await make_alert(db, t, a1, c1, at=now - timedelta(hours=6)),   # joins that case
+        await make_alert(db, t, a1, c2, at=now - timedelta(hours=5)),   # opens a case
+        await make_alert(db, t, a1, c2, at=now - timedelta(hours=4), severity=4),  # joins it
+        await make_alert(db, t, a2, None, at=now - timedelta(hours=3)),  # no customer
+        await make_alert(db, t, None, None, at=now - timedelta(hours=3)),  # no party at all
+        await make_alert(db, t, a2, c1, at=now - timedelta(hours=2), subject="customer",
+                         agent_part="recipient"),  # the customer's attempt: its own case
+        await make_alert(db, t, a2, c1, at=now - timedelta(hours=1)),   # the agent's: another
+        await make_alert(db, t, a1, c1, at=now + timedelta(hours=90)),  # past the window
+    ]
+    hk = await tenant(db, "HQ")
+    other = await db.scalar(select(Tenant).where(Tenant.id != t.id, Tenant.id != hk.id,
+                                                 Tenant.parent_id.is_not(None)))
+    assert other is not None
+    (c3,) = await customers(db, other.id, 1)
+    alerts.append(await make_alert(db, other, None, c3))  # another subsidiary
+    alerts.append(alerts[2])  # the same alert twice: grouped once
+    # Subscribers: the group hears everything, the subsidiary its cases.
+    for tid, events in ((hk.id, ["*"]), (t.id, ["case.changed"])):
+        db.add(WebhookEndpoint(tenant_id=tid, url="https://example.invalid/hook",
+                               events=events, secret="whsec_test", active=True))
+    await db.flush()
+    return alerts
+
+
+async def test_batch_grouping_matches_one_by_one(db: AsyncSession) -> None:
+    alerts = await _alerts(db)
+    marks = await _marks(db)
+    one = await db.begin_nested()
+    singly = [await service.group_alert(db, a) for a in alerts]
+    expected = await _snapshot(db, marks, singly)
+    await one.rollback()
+    assert await _marks(db) == marks
+
+    batch = await service.group_alerts(db, alerts)
+    got = await _snapshot(db, marks, batch)
+    assert got == expected
+    # What the run produced, in words: two joins, seven new cases, the dedupe.
+    assert got["results"][0] == -1 and got["results"][-1] is None
+    assert len(got["cases"]) == 7
+    assert [e[1] for e in got["events"]].count("alert_added") == 2
+    assert any(d[1] == "alert.created" for d in got["deliveries"])
+    # Already grouped: a second run groups nothing.
+    assert await service.group_alerts(db, alerts) == [None] * len(alerts)
+    for tid in {a.tenant_id for a in alerts}:
+        # The chain (the test alerts themselves are not ledgered: rows_too=False).
+        result = await verify_tenant(db, tid, rows_too=False)
+        assert result.ok, (result.message, result.first_bad_seq, result.problems[:3])
+
+
+async def test_batch_reads_the_policy_once_per_tenant(db: AsyncSession,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """The per-tenant reads do not grow with the alerts: a 100-alert run reads the tenant's
+    governance settings (case policy, notification standard) as often as a 2-alert run."""
+    from probity import governance
+
+    t = await tenant(db, "ECOM")
+    a1, a2 = await team_agents(db, t.id)
+    cs = await customers(db, t.id, 2)
+    reads: list[type] = []
+    real = governance.effective_settings
+
+    async def counted(session: AsyncSession, tenant_id: int, section: type) -> Any:
+        reads.append(section)
+        return await real(session, tenant_id, section)
+
+    monkeypatch.setattr(governance, "effective_settings", counted)
+
+    async def run(n: int, hours: int) -> int:
+        at = utcnow() + timedelta(hours=hours)  # past the window of the runs before: new cases
+        alerts = [await make_alert(db, t, (a1, a2)[i % 2], cs[i % 2], at=at)
+                  for i in range(n)]
+        reads.clear()
+        cases = await service.group_alerts(db, alerts)
+        assert len({c.id for c in cases if c is not None}) == 2
+        return len(reads)
+
+    small = await run(2, 200)
+    assert small > 0
+    assert await run(100, 400) == small
