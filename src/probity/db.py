@@ -6,6 +6,7 @@ import asyncio
 import functools
 import sqlite3
 import threading
+import time
 import weakref
 from collections import deque
 from collections.abc import AsyncIterator, Callable
@@ -310,8 +311,47 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
         engine = create_async_engine(url, **kwargs)
         _sqlite_setup(engine.sync_engine, parsed.database)
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
-    return create_async_engine(url, **kwargs)
+    ping = kwargs.pop("pool_pre_ping", True)  # True: ping connections that sat idle
+    engine = create_async_engine(url, **kwargs)
+    if not ping:
+        return engine
+    _ping_when_idle(engine.sync_engine)
+    return engine
+
+
+# A pooled server connection is pinged at checkout only when it has been idle this long: a
+# connection that came back a moment ago is alive (its last statement just ran), and the
+# ping was a round trip per transaction — a third of a ledger append's (benchmarks/ledger.py
+# --postgres). A connection found dead mid-statement invalidates the whole pool as before
+# (SQLAlchemy's disconnect handling), so a server restart costs at most that one statement.
+PING_IDLE_S = 10.0
+_IDLE_SINCE = "probity_idle_since"
+
+
+def _ping_when_idle(sync_engine: Engine) -> None:
+    """Pessimistic disconnect handling (what ``pool_pre_ping`` does) for connections idle
+    over `PING_IDLE_S` only: a dead one is replaced before the caller gets it."""
+    dialect = sync_engine.dialect
+
+    def checkin(_dbapi: Any, record: Any) -> None:
+        if record is not None:
+            record.info[_IDLE_SINCE] = time.monotonic()
+
+    def checkout(dbapi: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.pop(_IDLE_SINCE, None)
+        if since is None or time.monotonic() - since < PING_IDLE_S:
+            return
+        try:
+            alive = dialect.do_ping(dbapi)
+        except dialect.loaded_dbapi.Error as exc:
+            if dialect.is_disconnect(exc, dbapi, None):
+                raise sa_exc.DisconnectionError(str(exc)) from exc
+            raise
+        if not alive:
+            raise sa_exc.DisconnectionError("the pooled connection did not answer a ping")
+
+    event.listen(sync_engine, "checkin", checkin)
+    event.listen(sync_engine, "checkout", checkout)
 
 
 def make_direct_engine(url: str, **kwargs: Any) -> AsyncEngine:

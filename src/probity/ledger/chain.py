@@ -219,7 +219,11 @@ def make_entries(
     sha256 = _sha256
     out: list[EntryRecord] = []
     append = out.append
-    for type_, payload in items:
+    items = list(items)
+    # The salts of the whole batch from one read of the OS's random source (16 random bytes
+    # each, as secrets.token_hex(16)): a system call per entry was a tenth of the chain's time.
+    salts = secrets.token_hex(16 * len(items)) if salt else ""
+    for i, (type_, payload) in enumerate(items):
         if type_ not in checked:
             if not isinstance(type_, str) or not _TYPE_RE.match(type_):
                 raise ValueError(
@@ -228,7 +232,7 @@ def make_entries(
         if salt:
             if not isinstance(payload, dict):
                 raise ValueError("salt=True needs a dict payload")
-            payload = {**payload, "_salt": secrets.token_hex(16)}
+            payload = {**payload, "_salt": salts[32 * i:32 * i + 32]}
         body = canonical_json(payload)
         p_hash = sha256(body).hexdigest()
         e_hash = sha256(
