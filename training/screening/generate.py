@@ -1180,10 +1180,166 @@ def lines_v7() -> list[dict[str, object]]:
     return out
 
 
+# v8 (session 6): written after the first-sight misses and false positives of rounds J–M were
+# recorded BY CLASS only (docs/SCREENING.md; no line of a round read or copied): crypto
+# payment, cash in person, Cantonese/traditional cash and private accounts, gift cards as money,
+# Telegram/Discord/Soul handles, review cashback, numbers on boxes and parcel cards, booking
+# direct or offline orders, home visits and private tutoring, gifts for priority; hard
+# negatives: masked numbers and e-mails in official notices, codes and flight numbers holding
+# QQ, reports of someone else's offer, English refund and driver questions.
+COIN8 = ["USDT", "usdt", "U", "泰达币", "比特币", "BTC", "以太坊", "ETH", "虚拟币", "数字货币", "币"]
+NET8 = ["TRC20", "ERC20", "波场链", "币安", "欧易", "火币"]
+WALLET8 = ["T9yK3mQx8PzR2", "0x7a3f9c2e81", "TXq8Lm5RkW2d", "bc1q9xk7pw3"]
+CRYPTO8 = [
+    "直接用{coin8}付吧，我给你{net8}地址", "{fee8}可以打{coin8}吗？走{net8}", "我这边收{coin8}，汇率按今天算",
+    "转{coin8}到这个钱包：{w8}", "不走平台了，{amt8}我用{coin8}结给你", "能不能用{coin8}结算，平台扣点太多",
+    "{coin8}到账就给你办", "你有{net8}账户吗？{coin8}转你更快", "付{coin8}的话给你打九折",
+    "把{fee8}换成{coin8}打我钱包里", "钱包地址发你了，{amt8}块等值的{coin8}",
+]
+CASHMEET8 = [
+    "我们约个地方见面，{fee8}我当面给你现金", "明天{place8}见，你把现金带来", "见面一手交钱一手交货，不走平台",
+    "退款我当面退你现金就行，不用走系统", "你到{place8}来，我把{fee8}现金给你", "下班后{place8}碰个头，现金结清",
+    "约个时间当面交易，现金给你便宜{amt8}", "钱我见面给你，别在App里付了", "当面点清现金，平台那边就取消吧",
+    "我直接来你们{place8}交现金，不经过线上", "见面付现，你给我个地址",
+]
+HKCASH8 = [
+    "我直接俾現金你啦，唔使經平台", "過數去我私人戶口就得", "轉數快俾我，唔好經App", "{fee8}俾現金，平啲",
+    "我私人戶口收錢快啲", "你過數俾我，我即刻幫你搞", "現金交收，見面再講", "唔經系統，直接俾我就得",
+    "入錢落我個人帳戶，唔使手續費", "用PayMe俾我，唔好喺App度付",
+]
+GIFTCARD8 = [
+    "{fee8}用{card8}抵可以吗，卡密发你", "我给你一张{amt8}的{card8}当作付款", "不用转账，{card8}卡号密码直接给你",
+    "收{card8}吗？面值{amt8}，就当{fee8}了", "你要{card8}的话，我拍卡密给你抵钱", "付款用{card8}，比平台便宜",
+    "{amt8}块的{card8}给你，就不在线上付了",
+]
+HANDLE8 = ["@lucky_{d3}", "@amy{d4}", "@sz_{d3}_k", "nightcat#{d4}", "moon_{d3}", "fox{d4}"]
+CHAN8 = ["Telegram", "TG", "tg", "电报", "飞机", "纸飞机", "Discord", "dc", "Soul", "soul", "電報"]
+HANDLES8 = [
+    "{chan8}搜{h8}，那边聊", "上{chan8}找我：{h8}", "有事{chan8}私我 {h8}", "我{chan8}是{h8}，加一下",
+    "你有{chan8}吗？{h8}", "这里不方便，{chan8} {h8} 详聊", "留个{chan8}吧，方便后面联系",
+    "加我{chan8}，用户名{h8}", "你{chan8}号多少？我私你",
+]
+CASHBACK8 = [
+    "给个五星好评，我私下返你{amt8}块", "好评晒图后加我，返现{amt8}", "追评带图，{amt8}元红包私下给你",
+    "删掉差评我返你{amt8}", "好评截图发我，我转你{amt8}", "好评返现不在平台，加我领",
+    "五星好评的话，差价我私下退你", "写个好评我给你补{amt8}块",
+]
+BOXNUM8 = [
+    "我电话写在{box8}上了，有事直接打", "{box8}上有我微信，扫一下加我", "以后直接打{box8}上那个号码找我",
+    "{box8}背面有我的私人号，下次不用走平台", "{box8}上贴了我的二维码，加了直接约", "号码在{box8}上，记下来",
+    "看一下{box8}，上面有我手机，私下联系",
+]
+BOX8 = ["包裹卡", "快递盒", "箱子", "工具箱", "床头卡", "售后卡", "名片", "外卖袋", "小票"]
+DIRECT8 = [
+    "你把平台订单取消，直接跟我订便宜{amt8}", "下次别在App订了，直接找我，价格好说", "退了平台的单，我私下给你做",
+    "直接订我们{place8}，不走平台省佣金", "线下下单吧，我给你按老客价", "取消订单后联系我，我单独给你安排",
+    "下回直接找我接单，平台抽成太高", "不用在线上下单，给我说一声就行，现金结",
+]
+HOME8 = [
+    "我可以上门{svc8}，不通过平台，按次给我", "周末来你家{svc8}，直接付我就行", "私下约{svc8}吧，比平台便宜",
+    "以后{svc8}直接找我，上门一次{amt8}", "平台的课退了，我单独给孩子{svc8}", "你加我，我私下上门{svc8}",
+]
+SVC8 = ["补课", "辅导", "私教", "上门维修", "保洁", "按摩", "陪诊", "家教"]
+PRIORITY8 = [
+    "给你带箱{gift8}，帮我排前面", "请你吃顿饭，我的单先处理", "送你点{gift8}，优先安排我",
+    "{gift8}已经放你{place8}了，帮我插个队", "我给师傅带了{gift8}，先给我修好不好", "给你点{gift8}，早点给我排号",
+    "你帮我优先办，回头请你吃饭", "送你一盒{gift8}，加急一下",
+]
+GIFT8 = ["水果", "茶叶", "月饼", "点心", "烟", "酒", "奶茶", "咖啡"]
+PLACE8 = ["楼下", "门店", "地铁站", "公司门口", "前台", "小区门口", "酒店大堂"]
+FEE8 = ["定金", "尾款", "学费", "维修费", "房租", "车费", "保费", "服务费", "差价", "押金"]
+CARD8 = ["京东E卡", "礼品卡", "购物卡", "苹果礼品卡", "Steam卡", "充值卡", "星巴克卡", "超市卡"]
+AMT8 = ["100", "200", "五十", "三百", "500", "1000", "两千"]
+
+REFUSE8 = [
+    "你说用{coin8}付？不行，只能在平台付", "当面给现金就算了，我们只收平台支付", "唔使俾現金我，喺App度付就得",
+    "{card8}抵钱不可以，请按平台流程付款", "{chan8}我不加，有事就在这里说", "好评返现我们不做，请如实评价",
+    "{box8}上的号码不是让私下联系的，请在平台沟通", "不用取消订单私下订，我们不接受", "私下上门{svc8}我不做，请走平台预约",
+    "{gift8}就不用了，大家都按顺序来", "你说{place8}见面交钱？不了，我走线上",
+    "我不见面交易，退款请原路退回", "我不会加你{chan8}的", "{coin8}我不收，也不建议你这样付",
+]
+NEG8 = [
+    "验证码已发送至{mph}，请勿告知他人", "通知已发至您的邮箱 {mm}，请查收", "尾号{d4}的手机号已完成实名认证",
+    "您预留的联系电话{mph}，如需修改请在App内操作", "理赔结果已发送至 {mm}", "账单将发送到 {mm}，如有疑问请致电官方客服",
+    "航班号 {al}{d4} 延误了吗", "取件码 QQ{d4}，在驿站取", "预订码 {L}QQ{d3}，入住时出示", "优惠码QQ{d5}怎么用不了",
+    "座位是QQ{d3}号吗", "车牌号是粤B·QQ{d3}", "订单编号QQ{d5}{d4}查一下物流",
+    "有人自称客服让我加他{chan8}，是你们的人吗？", "我朋友说有个{who8}找他私下收现金，提醒你们注意",
+    "投诉：{who8}让我给好评返现，我觉得不合规", "网上有人说可以用{coin8}付你们的订单，真的假的？",
+    "我在群里看到有人卖你们的{card8}，是官方的吗", "有个陌生号码说是你们{who8}，让我去{place8}交钱，我没去",
+    "When will my refund arrive on my card?", "My driver cancelled and I was still charged, can you refund?",
+    "The driver asked me to pay extra for luggage, is that allowed?", "Can the refund go back to my original payment method?",
+    "I requested a refund three days ago, any update?", "My driver is not answering, what should I do?",
+    "Is the driver allowed to take a different route?", "How long does a refund take to reach my bank?",
+    "我在App里转账给商家了，显示成功了吗", "官方门票二维码在哪里查看", "我嘅快遞去咗邊度？單號{d5}",
+    "我唔想見面，喺度講就得", "平台的礼品卡可以付这单吗", "好评有积分奖励吗？是平台的活动吧",
+    "床头卡上是护士站电话吗", "包裹上贴的是快递员电话吧", "门店预约要在App里下单吗",
+    "请问家教老师上门的时间能改吗", "水果什么时候送到", "虚拟币相关的交易平台是禁止的对吧",
+]
+WHO8 = ["司机", "师傅", "骑手", "老师", "中介", "客服", "快递员", "店员", "理赔员"]
+AL8 = ["MU", "CA", "CZ", "QQ", "HO", "ZH"]
+
+
+def _fill8(t: str) -> str:
+    def d(k: int) -> str:
+        return "".join(R.choice("0123456789") for _ in range(k))
+
+    mph = R.choice(["138****", "1**", "+86 139****"]) + d(4)
+    mm = R.choice("abcklmz") + "***" + R.choice(["", "g", "8"]) + "@" + R.choice(MAILS)
+    return t.format(
+        coin8=R.choice(COIN8), net8=R.choice(NET8), w8=R.choice(WALLET8), fee8=R.choice(FEE8),
+        amt8=R.choice(AMT8), place8=R.choice(PLACE8), card8=R.choice(CARD8),
+        chan8=R.choice(CHAN8), h8=R.choice(HANDLE8).format(d3=d(3), d4=d(4)), box8=R.choice(BOX8),
+        svc8=R.choice(SVC8), gift8=R.choice(GIFT8), who8=R.choice(WHO8), al=R.choice(AL8),
+        L=R.choice("ABKMZ"), mph=mph, mm=mm, d3=d(3), d4=d(4), d5=d(5))
+
+
+def lines_v8() -> list[dict[str, object]]:
+    out: list[dict[str, object]] = []
+
+    def add(text: str, role: str, label: list[str], kind: str, domain: str) -> None:
+        tag = "plain"
+        x = R.random()
+        if text.isascii() or kind.startswith("payment8-hk"):
+            pass
+        elif x < 0.12:
+            text, tag = _dialect5(text), "cantonese"
+        else:
+            text, tag = _disguise(text)
+        out.append({"text": text, "role": role, "label": label, "kind": f"{kind}/{tag}",
+                    "domain": domain})
+
+    def lead(core: str, role: str, pool: list[str], long: float = 0.15) -> str:
+        if core.isascii():
+            return core
+        return _wrap(R.choice(CN5_PREFIX) + core, role, pool, R.random() < long)
+
+    plan: list[tuple[int, list[str], list[str], str, float]] = [
+        (160, CRYPTO8, [PY], "payment8-crypto", 0.15),
+        (160, CASHMEET8, [PY], "payment8-cash-meet", 0.15),
+        (120, HKCASH8, [PY], "payment8-hk", 0.1),
+        (100, GIFTCARD8, [PY], "payment8-giftcard", 0.15),
+        (140, HANDLES8, [CT], "contact8-handle", 0.15),
+        (100, CASHBACK8, [BR], "bribe8-cashback", 0.15),
+        (120, BOXNUM8, [CT], "contact8-box", 0.15),
+        (120, DIRECT8, [PY], "payment8-direct", 0.15),
+        (100, HOME8, [PY], "payment8-home", 0.15),
+        (140, PRIORITY8, [BR], "bribe8-priority", 0.15),
+        (260, REFUSE8, [RF], "refusal8", 0.15),
+        (520, NEG8, [], "negative8", 0.15),
+    ]
+    for count, pool8, label, kind, long in plan:
+        for _ in range(count):
+            d, pool = _domain()
+            role = R.choice([C, A])
+            core = _fill8(R.choice(pool8))
+            add(lead(core, role, pool, long), role, label, kind, d)
+    return out
+
+
 def main() -> None:
     rows = lines()
     seen = {(str(r["text"]), str(r["role"])) for r in rows}
-    for row in [*lines_v3(), *lines_v5(), *lines_v6(), *lines_v7()]:
+    for row in [*lines_v3(), *lines_v5(), *lines_v6(), *lines_v7(), *lines_v8()]:
         key = (str(row["text"]), str(row["role"]))
         if key not in seen:
             seen.add(key)
