@@ -136,6 +136,21 @@ async def test_late_early_double_and_missing(db: AsyncSession) -> None:
     _p, found = await service.clock(db, _as(emp), schemas.ClockIn(kind="out"),
                                     now=a.ends_at - timedelta(minutes=30))
     assert [(e.kind, e.minutes) for e in found] == [("early_leave", 30)]
+    try:
+        await service.clock(db, _as(emp), schemas.ClockIn(kind="out"),
+                            now=a.ends_at - timedelta(minutes=20))
+    except Conflict as exc:
+        assert exc.code == "already_clocked_out"
+    else:
+        raise AssertionError("a second clock-out of the same shift was accepted")
+    # Back at work off the rota right after that shift: the clock-out closes the off-rota
+    # clock-in instead of being refused as the ended shift's second clock-out.
+    back = a.ends_at + timedelta(minutes=10)
+    p_in, found = await service.clock(db, _as(emp), schemas.ClockIn(kind="in"), now=back)
+    assert p_in.assignment_id is None and [e.kind for e in found] == ["off_rota"]
+    p_out, _found = await service.clock(db, _as(emp), schemas.ClockIn(kind="out"),
+                                        now=back + timedelta(minutes=30))
+    assert p_out.assignment_id is None
 
     # Absent / missing punch, found by the sweep after the shift, once each.
     other = members[6]

@@ -24,7 +24,7 @@ TERM = "龙井茶叶"
 CANDIDATE = {"lexicon": [{"term": TERM, "category": "bribe", "severity": 3}]}
 # The first is allowed by the shipped policy (the learned layer reads it as ordinary without the
 # tenant's term) and flagged once the tenant adds the term.
-TEXTS = [("customer", f"{TERM}已经寄到你那边了"), ("agent", "您好，请问有什么可以帮您？"),
+TEXTS = [("customer", f"{TERM}已经发出了，注意查收"), ("agent", "您好，请问有什么可以帮您？"),
          ("customer", "加我微信 wx123456 私下聊"), ("agent", f"不用了，{TERM}我不能收"),
          ("customer", "订单什么时候发货"), ("customer", f"{TERM}，老规矩，转我支付宝")]
 

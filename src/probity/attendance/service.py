@@ -62,6 +62,15 @@ async def _punches_for(session: AsyncSession, assignment_id: int) -> set[str]:
         Punch.assignment_id == assignment_id))).all())
 
 
+async def _open_off_rota(session: AsyncSession, employee_id: int) -> bool:
+    """Whether the employee's latest punch is a clock-in off the rota (no shift): a clock-out
+    now closes that, even when a shift that ended just before has its own clock-out."""
+    last = (await session.execute(select(Punch.kind, Punch.assignment_id).where(
+        Punch.employee_id == employee_id).order_by(Punch.at.desc(), Punch.id.desc())
+        .limit(1))).first()
+    return last is not None and last.kind == "in" and last.assignment_id is None
+
+
 async def clock(session: AsyncSession, principal: Principal, data: schemas.ClockIn,
                 now: datetime | None = None) -> tuple[Punch, list[AttendanceException]]:
     emp = await me(session, principal)
@@ -91,9 +100,11 @@ async def clock(session: AsyncSession, principal: Principal, data: schemas.Clock
                 a = cand
                 break
         if a is not None and "out" in await _punches_for(session, a.id):
-            raise Conflict("you have already clocked out of this shift",
-                           code="already_clocked_out",
-                           template="You have already clocked out of this shift")
+            if not await _open_off_rota(session, emp.id):
+                raise Conflict("you have already clocked out of this shift",
+                               code="already_clocked_out",
+                               template="You have already clocked out of this shift")
+            a = None  # this clock-out closes the clock-in off the rota
     punch = Punch(tenant_id=emp.tenant_id, employee_id=emp.id,
                   assignment_id=a.id if a else None, kind=data.kind, at=now,
                   source=data.source, ip=client_ip_var.get())

@@ -78,11 +78,23 @@ PAID = (OrderStatus.paid, OrderStatus.shipped, OrderStatus.completed)
 
 
 def screen_report(text: str) -> tuple[list[str], int, str]:
-    """Screen a report's text as a customer message: (categories, severity, masked text)."""
+    """Screen a report's text as a customer message: (categories, severity, masked text).
+
+    A report names someone else's offer. In chat the learned layer reads such a message as
+    ordinary and overrules ("vetoes") the rules' hits, which is right for a chat line and wrong
+    for a report: here the vetoed hits are what the report names, so the rules' categories
+    count."""
     from probity.chat.screening import screen_text
+    from probity.screening import default_policy
+    from probity.screening.engine import screen_rules
 
     result = screen_text(text, "customer")
-    return list(result.categories), int(result.severity), str(result.masked or text)
+    categories, severity = list(result.categories), int(result.severity)
+    if result.vetoed:
+        rules = screen_rules(text, "customer", default_policy())
+        categories += [c for c in rules.categories if c not in categories and c != "refusal"]
+        severity = max(severity, int(rules.severity))
+    return categories, severity, str(result.masked or text)
 
 
 async def rule_config(session: AsyncSession, tenant_id: int) -> dict[str, tuple[bool, dict[str,
