@@ -15,6 +15,7 @@ channels). Each line: {"text", "role", "label": [categories], "kind", "domain"}.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 import random
 from pathlib import Path
 
@@ -925,25 +926,39 @@ def _fill6(t: str) -> str:
                       "hx-pay.top"]))
 
 
-def lines_v6() -> list[dict[str, object]]:
-    out: list[dict[str, object]] = []
+def _collector(out: list[dict[str, object]], cantonese: float, as_written: str | None = None
+               ) -> Callable[[str, str, list[str], str, str], None]:
+    """`add(text, role, label, kind, domain)` for the v6+ sections: a Chinese line becomes
+    Cantonese with probability `cantonese`, else gets a disguise; English lines and kinds
+    starting with `as_written` stay as written (one random draw per line either way)."""
 
     def add(text: str, role: str, label: list[str], kind: str, domain: str) -> None:
         tag = "plain"
         x = R.random()
-        if text.isascii():
+        if text.isascii() or (as_written is not None and kind.startswith(as_written)):
             pass
-        elif x < 0.1:
+        elif x < cantonese:
             text, tag = _dialect5(text), "cantonese"
         else:
             text, tag = _disguise(text)
         out.append({"text": text, "role": role, "label": label, "kind": f"{kind}/{tag}",
                     "domain": domain})
 
-    def lead(core: str, role: str, pool: list[str], long: float = 0.15) -> str:
-        if core.isascii():
-            return core
-        return _wrap(R.choice(CN5_PREFIX) + core, role, pool, R.random() < long)
+    return add
+
+
+def _lead(core: str, role: str, pool: list[str], long: float = 0.15) -> str:
+    """A v6+ line with a conversational opener, sometimes inside a long message."""
+    if core.isascii():
+        return core
+    return _wrap(R.choice(CN5_PREFIX) + core, role, pool, R.random() < long)
+
+
+def lines_v6() -> list[dict[str, object]]:
+    out: list[dict[str, object]] = []
+
+    add = _collector(out, cantonese=0.1)
+    lead = _lead
 
     plan: list[tuple[int, list[str], str, list[str], str, float]] = [
         (500, WARN6_A, A, [RF], "refusal6-warn", 0.1),
@@ -1134,22 +1149,8 @@ def _fill7(t: str) -> str:
 def lines_v7() -> list[dict[str, object]]:
     out: list[dict[str, object]] = []
 
-    def add(text: str, role: str, label: list[str], kind: str, domain: str) -> None:
-        tag = "plain"
-        x = R.random()
-        if text.isascii():
-            pass
-        elif x < 0.1:
-            text, tag = _dialect5(text), "cantonese"
-        else:
-            text, tag = _disguise(text)
-        out.append({"text": text, "role": role, "label": label, "kind": f"{kind}/{tag}",
-                    "domain": domain})
-
-    def lead(core: str, role: str, pool: list[str], long: float = 0.15) -> str:
-        if core.isascii():
-            return core
-        return _wrap(R.choice(CN5_PREFIX) + core, role, pool, R.random() < long)
+    add = _collector(out, cantonese=0.1)
+    lead = _lead
 
     plan: list[tuple[int, list[str], str, list[str], str, float]] = [
         (450, REPORT7, C, [RF], "refusal7-report", 0.2),
@@ -1296,22 +1297,8 @@ def _fill8(t: str) -> str:
 def lines_v8() -> list[dict[str, object]]:
     out: list[dict[str, object]] = []
 
-    def add(text: str, role: str, label: list[str], kind: str, domain: str) -> None:
-        tag = "plain"
-        x = R.random()
-        if text.isascii() or kind.startswith("payment8-hk"):
-            pass
-        elif x < 0.12:
-            text, tag = _dialect5(text), "cantonese"
-        else:
-            text, tag = _disguise(text)
-        out.append({"text": text, "role": role, "label": label, "kind": f"{kind}/{tag}",
-                    "domain": domain})
-
-    def lead(core: str, role: str, pool: list[str], long: float = 0.15) -> str:
-        if core.isascii():
-            return core
-        return _wrap(R.choice(CN5_PREFIX) + core, role, pool, R.random() < long)
+    add = _collector(out, cantonese=0.12, as_written="payment8-hk")
+    lead = _lead
 
     plan: list[tuple[int, list[str], list[str], str, float]] = [
         (160, CRYPTO8, [PY], "payment8-crypto", 0.15),
