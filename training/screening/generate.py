@@ -15,8 +15,8 @@ channels). Each line: {"text", "role", "label": [categories], "kind", "domain"}.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 import random
+from collections.abc import Callable
 from pathlib import Path
 
 import opencc
