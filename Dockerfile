@@ -16,10 +16,16 @@ WORKDIR /app
 # Locked, hash-checked dependencies first (a layer that changes only with the lock).
 COPY requirements.lock ./
 RUN pip install --require-hashes --no-deps -r requirements.lock
-COPY pyproject.toml alembic.ini README.md ./
+COPY pyproject.toml setup.py alembic.ini README.md ./
 COPY migrations ./migrations
 COPY src ./src
-RUN pip install --no-deps -e . \
+# The screening hot paths are compiled here (setup.py: Cython, setuptools and wheel come from the
+# lock above); the compiler is removed again in the same layer.
+RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev \
+    && pip install --no-deps --no-build-isolation -e . \
+    && apt-get purge -y --auto-remove gcc libc6-dev && rm -rf /var/lib/apt/lists/* \
+    && python -c "import probity.screening as s, probity.screening.learned; \
+assert s.compiled_modules(), 'screening not compiled'" \
     && useradd --system --uid 10001 --home /app probity \
     && mkdir -p /app/var/attachments && chown -R probity /app/var
 COPY --from=web /app/node_modules ./node_modules

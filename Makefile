@@ -14,9 +14,14 @@ $(BIN)/python:
 
 # Dependencies come from the lock files (exact versions, every file hash-checked); the project
 # itself is then installed without resolving anything. `make lock` regenerates them with uv.
-$(STAMP): requirements.lock pyproject.toml | $(BIN)/python
+# The project's install compiles the screening hot paths (setup.py; Cython, setuptools and wheel
+# come from the lock, so no build isolation); an edit to one of those sources rebuilds them.
+COMPILED := $(wildcard $(addprefix src/probity/screening/,$(addsuffix .py,\
+  engine normalize numbers intent learned scope result)))
+
+$(STAMP): requirements.lock pyproject.toml setup.py $(COMPILED) | $(BIN)/python
 	$(BIN)/pip install -q --require-hashes --no-deps -r requirements.lock
-	$(BIN)/pip install -q --no-deps -e .
+	$(BIN)/pip install -q --no-deps --no-build-isolation -e .
 	touch $@
 
 $(DEVSTAMP): requirements-dev.lock $(STAMP) sdk/python/pyproject.toml
@@ -27,8 +32,8 @@ $(DEVSTAMP): requirements-dev.lock $(STAMP) sdk/python/pyproject.toml
 LOCK = $(BIN)/uv pip compile pyproject.toml --generate-hashes --python-version 3.11 --no-header -q
 
 lock: install-dev
-	$(LOCK) --extra ocr -o requirements.lock
-	$(LOCK) --extra ocr --extra dev -o requirements-dev.lock
+	$(LOCK) --extra ocr --extra build -o requirements.lock
+	$(LOCK) --extra ocr --extra build --extra dev -o requirements-dev.lock
 
 # A worktree whose node_modules links to another checkout's must not run npm ci: it would empty
 # the linked folder (npm removes node_modules through the link) under everyone using it.

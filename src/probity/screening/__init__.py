@@ -10,6 +10,8 @@ See policy.py for the policy format and severity scheme, engine.py for the pipel
 
 from typing import TYPE_CHECKING, Any
 
+# First: chooses between the compiled modules and their sources for this process.
+from probity.screening._compiled import compiled_modules
 from probity.screening.engine import Screener, screen_message
 
 if TYPE_CHECKING:
@@ -69,6 +71,7 @@ __all__ = [
     "VoiceScreeningResult",
     "classify_payload",
     "compile_policy",
+    "compiled_modules",
     "default_policy",
     "default_policy_spec",
     "screen_batch",
@@ -76,3 +79,4 @@ __all__ = [
     "screen_message",
     "screen_voice",
 ]
+

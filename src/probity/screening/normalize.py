@@ -301,7 +301,10 @@ def _cache_key() -> str:
     from importlib.util import find_spec
 
     h = hashlib.sha256()
-    h.update(Path(__file__).read_bytes())
+    src = Path(__file__)
+    if src.suffix != ".py" and src.with_name("normalize.py").exists():
+        src = src.with_name("normalize.py")  # compiled (setup.py): the source it came from
+    h.update(src.read_bytes())
     h.update(__name__.encode())  # the pickle names this module's classes
     h.update(sys.version.encode())
     h.update(unicodedata.unidata_version.encode())

@@ -1,0 +1,35 @@
+"""Optional compiled screening hot paths (Cython, pure-Python mode).
+
+The listed modules of ``probity.screening`` are compiled from their own ``.py`` sources when
+Cython is installed (it is in the lock files; ``make install`` builds them). The sources stay
+the fallback: without Cython or a C compiler the package installs and runs as pure Python
+(``optional=True``), and ``PROBITY_SCREENING_PURE=1`` makes a process ignore the compiled
+modules (tests/screening/test_screening_compiled.py runs the pinned decisions both ways).
+``PROBITY_NO_COMPILE=1`` at install time skips the build.
+"""
+
+from __future__ import annotations
+
+import os
+
+from setuptools import Extension, setup
+
+COMPILED = ("engine", "normalize", "numbers", "intent", "learned", "scope", "result")
+
+ext_modules: list[Extension] = []
+if os.environ.get("PROBITY_NO_COMPILE") != "1":
+    try:
+        from Cython.Build import cythonize
+    except ImportError:
+        cythonize = None
+    if cythonize is not None:
+        ext_modules = cythonize(
+            [Extension(f"probity.screening.{m}", [f"src/probity/screening/{m}.py"],
+                       optional=True)
+             for m in COMPILED],
+            compiler_directives={"language_level": "3", "binding": True},
+            build_dir="build/cython",
+            quiet=True,
+        )
+
+setup(ext_modules=ext_modules)
