@@ -86,6 +86,7 @@ def test_compiled_and_pure_python_give_identical_results() -> None:
     a = json.loads(fast.stdout.strip().splitlines()[-1])
     b = json.loads(slow.stdout.strip().splitlines()[-1])
     assert b["compiled"] == []
-    assert a["compiled"] == built  # every built module is in use (none stale)
+    # Every built module is in use: none older than its source (else `make install`).
+    assert a["compiled"] == built, "stale compiled modules: run `make install`"
     assert a["n"] == b["n"] > 3000
     assert a["digest"] == b["digest"]
