@@ -69,6 +69,8 @@ from probity.models.base import utcnow  # noqa: E402
 PG_ADMIN = os.environ.get("PROBITY_BENCH_PG",
                           "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("PROBITY_BENCH_REDIS", "redis://127.0.0.1:6379/14")
+# As `probity serve` runs the app: no permessage-deflate (the relay gets the same).
+SERVE_FLAGS = ["--ws-per-message-deflate", os.environ.get("PROBITY_BENCH_WS_DEFLATE", "false")]
 WARMUP_S = 5.0  # first messages pay one-off costs (connections, caches): not measured
 PG_DB = "chatbench"  # a scratch database, dropped after each run (never the tests' database)
 TEXTS = ["您好，请问订单什么时候发货？", "好的，我帮您查一下物流信息", "退款已经提交了吗",
@@ -141,7 +143,7 @@ def start_server(url: str, tmp: Path, workers: int, redis_url: str | None, *,
     proc = subprocess.Popen(
         [sys.executable, *runner, *app, "--host",
          "127.0.0.1", "--port", str(port), "--log-level", "warning", "--ws-max-queue", "256",
-         "--workers", str(workers)],
+         "--workers", str(workers), *SERVE_FLAGS],
         env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
         stderr=open(tmp / f"server-{port}.log", "wb"))  # noqa: SIM115
     base = f"http://127.0.0.1:{port}"

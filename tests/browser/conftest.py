@@ -57,7 +57,8 @@ def start_server(db_url: str, *, extra_env: dict[str, str] | None = None,
     out = open(log, "wb") if log else subprocess.DEVNULL  # noqa: SIM115
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "probity.app:create_app", "--factory",
-         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
+         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
+         "--ws-per-message-deflate", "false"],  # as `probity serve`
         env=env, stdout=out, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     # A loaded, shared machine can take a while to import the app; a healthy server answers

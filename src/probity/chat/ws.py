@@ -41,7 +41,6 @@ from urllib.parse import urlsplit
 
 import orjson
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
-from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.types import Message
@@ -52,11 +51,11 @@ from probity.auth.service import principal_from_token
 from probity.auth.sessions import (
     SESSION_ENDED,
     TOKEN_REVOKED,
-    credential_state,
     still_valid,
     user_channel,
 )
 from probity.chat import routing
+from probity.chat.access import access_cache
 from probity.chat.conversations import (
     Participant,
     history,
@@ -80,7 +79,6 @@ from probity.errors import Conflict, DomainError, InvalidInput
 from probity.events import Event, Subscription, get_bus
 from probity.ledger.access import MAX_REASON, AccessGate
 from probity.models import Conversation, ConversationStatus
-from probity.models.base import utcnow
 from probity.monitoring.enforce import policy_for_sender
 from probity.policy.registry import policy_for_tenant
 
@@ -153,7 +151,9 @@ class Connection:
         self.access_until = 0.0
         self.access_epoch = -1
         self.access_events = 0  # events that took the decision away so far (see `watch`)
-        self.recheck_s = float(websocket.app.state.settings.chat_access_recheck_s)
+        self.access = access_cache(websocket.app, self.bus)
+        # Shared answers read before this instant predate the subscriptions (see `AccessCache`).
+        self.since = float("inf")
 
     def watch(self, event: Event) -> None:
         """Sees every event of the conversation's and the account's channels as it is
@@ -161,6 +161,8 @@ class Connection:
         if event.get("type") in ACCESS_EVENTS:
             self.access_until = 0.0
             self.access_events += 1
+            self.access.invalidate(
+                self.principal.user_id if self.principal is not None else None, self.conv_id)
 
     async def send(self, data: dict[str, Any]) -> None:
         text = frame_text(data)
@@ -216,11 +218,12 @@ class Connection:
         offboarded, revoked or expired) and an agent still holds the conversation. Guests hold
         the conversation's own token and are not re-checked.
 
-        The database's answer (two indexed reads) is kept per connection for
-        `settings.chat_access_recheck_s` (10 s) at most, and dropped at once (`watch`, as the
-        event is delivered) by every event that can take access away — the account's sessions
-        ended (logout, password change, offboarding), this token revoked, the conversation
-        assigned to someone else or closed, an event queue overflow — and whenever the bus may
+        The database's answers are shared by the process's sockets (`AccessCache`: one entry
+        per credential, one per conversation, read in batches) and kept for
+        `settings.chat_access_recheck_s` (10 s) at most; every event that can take access away
+        drops them at once (`watch`, as the event is delivered) — the account's sessions ended
+        (logout, password change, offboarding), this token revoked, the conversation assigned
+        to someone else or closed, an event queue overflow — as does any sign that the bus may
         have lost events (`EventBus.epoch`). The time limit bounds what a lost event could
         still allow; an expiring token is refused at its expiry."""
         if self.principal is None:
@@ -232,18 +235,11 @@ class Connection:
         # answer is used for this frame only, not kept.
         epoch, events = self.bus.epoch, self.access_events
         try:
-            async with ws_session(self.ws.app) as session:
-                valid, expires = await credential_state(session, self.principal)
-                if valid and self.who.role == "agent":
-                    agent = await session.scalar(select(Conversation.agent_user_id).where(
-                        Conversation.id == self.conv_id))
-                    valid = agent == self.principal.user_id
+            valid, until = await self.access.check(
+                self.principal, self.conv_id if self.who.role == "agent" else None, self.since)
         except OperationalError:
             raise Conflict("the database is busy; send again", code="retry") from None
         if valid and events == self.access_events:
-            until = now + self.recheck_s
-            if expires is not None:
-                until = min(until, now + (expires - utcnow()).total_seconds())
             self.access_until, self.access_epoch = until, epoch
         return valid
 
@@ -419,13 +415,16 @@ async def chat_socket(websocket: WebSocket, conv_id: int, after: int = 0,
             await websocket.send_json({"type": "error", "code": exc.code, "message": exc.message})
             await _close(websocket, 4422)
             return
-        record_read(session, conv, who)
-        await commit(session)
+        if who.role == "supervisor":  # the access log and audit rows: only staff reads write
+            record_read(session, conv, who)
+            await commit(session)
+        # A participant's socket opens on reads alone: no commit (the session just ends).
     await websocket.accept()
     warm_screener_in_background()
     conn = Connection(websocket, conv_id, conv.tenant_id, who, principal, token)
     async with conn.bus.subscribe(conv_channel(conv_id), conn.watch) as sub, \
             session_watch(websocket, principal, conn.lock, conn.watch):
+        conn.since = time.monotonic()  # subscribed to the conversation and the account
         # Subscribed first, then the backlog: nothing committed in between can be missed.
         async with ws_session(websocket.app) as session:
             conv2 = await session.get(Conversation, conv_id)

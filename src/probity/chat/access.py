@@ -1,0 +1,181 @@
+"""Access decisions of the chat sockets, shared by every socket of the process.
+
+Before acting on a frame, a signed-in socket checks that its credential still stands and, for
+an agent, that the agent still holds the conversation (`ws.Connection.still_allowed`). The
+database's answers are kept here, per process, so that they do not miss as the sockets
+multiply: one credential entry per credential (user, session version, token) — an agent with
+40 conversations open reads it once, not 40 times — and one entry per conversation for who
+holds it, read for many conversations at once (one `SELECT … WHERE id IN (…)` for every
+conversation whose entry was due while the previous read ran).
+
+An entry stands until the first of:
+* an event that can take access away, seen by any socket of the process as it is delivered
+  (`invalidate`, called from each socket's `watch`): the account's sessions ended, a token
+  revoked, the conversation assigned or closed, an event-queue overflow;
+* a change of the bus's `epoch` (events may have been lost: a dropped Redis connection);
+* `recheck_s` (the bound on what a lost event could still allow), or a token's expiry.
+
+An event delivered while an entry is being read may postdate what was read: that answer is
+then used for the frames that asked, and not kept (per-key generations). A socket never uses
+an entry read before it subscribed to its channels (an event published before then was
+delivered to nobody in this process, so it invalidated nothing): `since`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from probity.auth.permissions import Principal
+from probity.auth.sessions import credential_state
+from probity.models import Conversation
+from probity.models.base import utcnow
+
+CredKey = tuple[int, int | None, int | None]
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    value: Any
+    read_at: float  # monotonic: when the read began
+    until: float  # monotonic: good until
+    epoch: int
+
+
+class AccessCache:
+    """See the module docstring. One per application (`access_cache`)."""
+
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], bus: Any,
+                 recheck_s: float) -> None:
+        self.sessionmaker = sessionmaker
+        self.bus = bus
+        self.recheck_s = recheck_s
+        self._creds: dict[int, dict[CredKey, _Entry]] = {}
+        self._agents: dict[int, _Entry] = {}
+        self._user_gen: dict[int, int] = {}
+        self._conv_gen: dict[int, int] = {}
+        self._cred_loads: dict[CredKey, tuple[float, asyncio.Future[_Entry]]] = {}
+        self._conv_wanted: dict[int, list[asyncio.Future[int | None]]] = {}
+        self._conv_loader: asyncio.Task[None] | None = None
+        self.reads = 0  # database reads so far (tests, benchmarks)
+
+    # --- invalidation -------------------------------------------------------------------
+    def invalidate(self, user_id: int | None, conv_id: int | None) -> None:
+        if user_id is not None:
+            self._user_gen[user_id] = self._user_gen.get(user_id, 0) + 1
+            self._creds.pop(user_id, None)
+        if conv_id is not None:
+            self._conv_gen[conv_id] = self._conv_gen.get(conv_id, 0) + 1
+            self._agents.pop(conv_id, None)
+
+    def _usable(self, entry: _Entry | None, now: float, since: float) -> bool:
+        return (entry is not None and now < entry.until and entry.read_at >= since
+                and entry.epoch == self.bus.epoch)
+
+    # --- the check ----------------------------------------------------------------------
+    async def check(self, principal: Principal, conv_id: int | None, since: float
+                    ) -> tuple[bool, float]:
+        """(allowed, good until: monotonic). ``conv_id``: check that ``principal`` holds
+        it (agents); None: the credential alone."""
+        now = time.monotonic()
+        cred = await self._credential(principal, now, since)
+        if not cred.value:
+            return False, 0.0
+        until = cred.until
+        if conv_id is not None:
+            entry = self._agents.get(conv_id)
+            if self._usable(entry, now, since):
+                assert entry is not None
+                agent, agent_until = entry.value, entry.until
+            else:
+                agent, agent_until = await self._conv_agent(conv_id), now + self.recheck_s
+            if agent != principal.user_id:
+                return False, 0.0
+            until = min(until, agent_until)
+        return True, until
+
+    async def _credential(self, principal: Principal, now: float, since: float) -> _Entry:
+        key: CredKey = (principal.user_id, principal.session_version, principal.token_id)
+        entry = self._creds.get(principal.user_id, {}).get(key)
+        if self._usable(entry, now, since):
+            assert entry is not None
+            return entry
+        loading = self._cred_loads.get(key)
+        if loading is not None and loading[0] >= since:
+            return await asyncio.shield(loading[1])
+        fut: asyncio.Future[_Entry] = asyncio.get_running_loop().create_future()
+        self._cred_loads[key] = (now, fut)
+        try:
+            entry = await self._read_credential(principal, key)
+            fut.set_result(entry)
+            return entry
+        except BaseException as exc:
+            fut.set_exception(exc)
+            fut.exception()  # retrieved: waiters re-raise it
+            raise
+        finally:
+            if self._cred_loads.get(key, (0.0, None))[1] is fut:
+                del self._cred_loads[key]
+
+    async def _read_credential(self, principal: Principal, key: CredKey) -> _Entry:
+        uid = principal.user_id
+        gen, epoch, read_at = self._user_gen.get(uid, 0), self.bus.epoch, time.monotonic()
+        self.reads += 1
+        async with self.sessionmaker() as session:
+            valid, expires = await credential_state(session, principal)
+        until = read_at + self.recheck_s
+        if expires is not None:
+            until = min(until, read_at + (expires - utcnow()).total_seconds())
+        entry = _Entry(valid, read_at, until, epoch)
+        if valid and gen == self._user_gen.get(uid, 0):
+            self._creds.setdefault(uid, {})[key] = entry
+        return entry
+
+    async def _conv_agent(self, conv_id: int) -> int | None:
+        """Who holds the conversation, read with every other conversation due meanwhile."""
+        fut: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()
+        self._conv_wanted.setdefault(conv_id, []).append(fut)
+        if self._conv_loader is None or self._conv_loader.done():
+            self._conv_loader = asyncio.create_task(self._load_convs())
+        return await fut
+
+    async def _load_convs(self) -> None:
+        while self._conv_wanted:
+            wanted, self._conv_wanted = self._conv_wanted, {}
+            gens = {c: self._conv_gen.get(c, 0) for c in wanted}
+            epoch, read_at = self.bus.epoch, time.monotonic()
+            try:
+                self.reads += 1
+                async with self.sessionmaker() as session:
+                    rows = dict((await session.execute(
+                        select(Conversation.id, Conversation.agent_user_id)
+                        .where(Conversation.id.in_(sorted(wanted))))).tuples().all())
+            except Exception as exc:
+                for futs in wanted.values():
+                    for f in futs:
+                        if not f.done():
+                            f.set_exception(exc)
+                continue
+            for conv_id, futs in wanted.items():
+                agent = rows.get(conv_id)
+                if gens[conv_id] == self._conv_gen.get(conv_id, 0):
+                    self._agents[conv_id] = _Entry(agent, read_at, read_at + self.recheck_s,
+                                                   epoch)
+                for f in futs:
+                    if not f.done():
+                        f.set_result(agent)
+
+
+def access_cache(app: Any, bus: Any) -> AccessCache:
+    """The application's `AccessCache` (made on first use)."""
+    cache: AccessCache | None = getattr(app.state, "chat_access", None)
+    if cache is None or cache.bus is not bus:
+        cache = AccessCache(app.state.db.sessionmaker, bus,
+                            float(app.state.settings.chat_access_recheck_s))
+        app.state.chat_access = cache
+    return cache

@@ -1,0 +1,124 @@
+"""The chat sockets' shared access decisions (`probity.chat.access.AccessCache`): one read per
+credential and per batch of conversations, dropped at once by an event, never used by a socket
+that subscribed after the read."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import pytest
+
+from probity.auth.permissions import Principal
+from probity.chat import access
+from probity.chat.access import AccessCache
+
+
+class _Bus:
+    epoch = 0
+
+
+class _Result:
+    def __init__(self, rows: list[tuple[int, int | None]]) -> None:
+        self.rows = rows
+
+    def tuples(self) -> _Result:
+        return self
+
+    def all(self) -> list[tuple[int, int | None]]:
+        return self.rows
+
+
+class _Db:
+    """A stand-in sessionmaker: conversations' agents, and counts of what was read."""
+
+    def __init__(self) -> None:
+        self.agents: dict[int, int | None] = {}
+        self.conv_reads: list[list[int]] = []
+        self.cred_reads = 0
+        self.valid = True
+
+    def __call__(self) -> _Db:
+        return self
+
+    async def __aenter__(self) -> _Db:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
+
+    async def execute(self, stmt: Any) -> _Result:
+        ids = sorted(stmt.compile().params.values())[0]
+        self.conv_reads.append(list(ids))
+        await asyncio.sleep(0)
+        return _Result([(i, self.agents.get(i)) for i in ids])
+
+
+@pytest.fixture
+def db(monkeypatch: pytest.MonkeyPatch) -> _Db:
+    fake = _Db()
+
+    async def credential_state(_session: Any, _principal: Principal) -> tuple[bool, None]:
+        fake.cred_reads += 1
+        await asyncio.sleep(0)
+        return fake.valid, None
+
+    monkeypatch.setattr(access, "credential_state", credential_state)
+    return fake
+
+
+def _agent(uid: int) -> Principal:
+    return Principal(user_id=uid, username=f"a{uid}", display_name="", tenant_id=1,
+                     employee_id=None, customer_id=None, session_version=1)
+
+
+def test_sockets_share_one_credential_read_and_batch_their_conversations(db: _Db) -> None:
+    async def run() -> None:
+        db.agents = {c: 7 for c in range(1, 41)}
+        cache = AccessCache(db, _Bus(), 10.0)  # type: ignore[arg-type]
+        since = time.monotonic()
+        got = await asyncio.gather(*(cache.check(_agent(7), c, since) for c in range(1, 41)))
+        assert all(ok for ok, _until in got)
+        assert db.cred_reads == 1  # one agent, 40 sockets: one read
+        assert sum(len(ids) for ids in db.conv_reads) == 40
+        assert len(db.conv_reads) <= 2  # read together, not one SELECT each
+        reads = (db.cred_reads, len(db.conv_reads))
+        await asyncio.gather(*(cache.check(_agent(7), c, since) for c in range(1, 41)))
+        assert (db.cred_reads, len(db.conv_reads)) == reads  # kept
+
+    asyncio.run(run())
+
+
+def test_an_event_drops_the_shared_answer_at_once(db: _Db) -> None:
+    async def run() -> None:
+        db.agents = {1: 7}
+        cache = AccessCache(db, _Bus(), 10.0)  # type: ignore[arg-type]
+        since = time.monotonic()
+        assert (await cache.check(_agent(7), 1, since))[0]
+        db.agents = {1: 8}  # reassigned …
+        cache.invalidate(7, 1)  # … and its event delivered
+        assert not (await cache.check(_agent(7), 1, since))[0]
+        assert (await cache.check(_agent(8), 1, since))[0]
+        db.valid = False  # the account's sessions ended
+        cache.invalidate(8, None)
+        assert not (await cache.check(_agent(8), 1, since))[0]
+
+    asyncio.run(run())
+
+
+def test_a_socket_never_uses_an_answer_read_before_it_subscribed(db: _Db) -> None:
+    async def run() -> None:
+        db.agents = {1: 7}
+        bus = _Bus()
+        cache = AccessCache(db, bus, 10.0)  # type: ignore[arg-type]
+        assert (await cache.check(_agent(7), 1, time.monotonic()))[0]
+        db.agents = {1: 8}  # reassigned while no socket of the process listened
+        assert not (await cache.check(_agent(7), 1, time.monotonic()))[0]
+        # and an epoch change (events may have been lost) reads again too
+        reads = len(db.conv_reads)
+        bus.epoch += 1
+        await cache.check(_agent(8), 1, 0.0)
+        assert len(db.conv_reads) == reads + 1
+
+    asyncio.run(run())
