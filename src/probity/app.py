@@ -13,7 +13,6 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.middleware.sessions import SessionMiddleware
 
 from probity import __version__
 from probity.config import PROJECT_ROOT, Settings, get_settings
@@ -24,6 +23,7 @@ from probity.middleware import (
     BodySizeLimitMiddleware,
     RequestContextMiddleware,
     SecurityHeadersMiddleware,
+    SessionMiddleware,
     problem,
 )
 from probity.openapi import API_VERSION

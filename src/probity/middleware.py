@@ -1,12 +1,21 @@
-"""ASGI middleware: request id and client IP in context, a hard cap on body size, and the
-security headers on every response."""
+"""ASGI middleware: request id and client IP in context, a hard cap on body size, the
+security headers on every response, and the signed-cookie session.
+
+All of it is pure ASGI (no BaseHTTPMiddleware), and none of it wraps a WebSocket's `send` or
+`receive`: every frame of every socket would pass through each wrapper (issue 17). The HTTP-only
+ones hand a socket straight on."""
 
 from __future__ import annotations
 
 import json
 import uuid
+from base64 import b64decode
 from typing import Any
 
+from itsdangerous.exc import BadSignature
+from starlette.middleware.sessions import Session
+from starlette.middleware.sessions import SessionMiddleware as _StarletteSessionMiddleware
+from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from probity.context import client_ip_var, request_id_var
@@ -25,6 +34,16 @@ class RequestContextMiddleware:
         client = scope.get("client")
         t1 = request_id_var.set(rid)
         t2 = client_ip_var.set(client[0] if client else None)
+
+        if scope["type"] == "websocket":
+            # No wrapper on a socket's sends: every frame would pass through it, and a socket
+            # has no response headers after its handshake.
+            try:
+                await self.app(scope, receive, send)
+            finally:
+                request_id_var.reset(t1)
+                client_ip_var.reset(t2)
+            return
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -163,3 +182,25 @@ def problem(status: int, code: str, detail: str, **extra: Any) -> dict[str, Any]
     return {"type": f"https://probity.local/problems/{code}", "title": TITLES.get(status, "Error"),
             "status": status, "code": code, "detail": detail, "request_id": request_id_var.get(),
             **extra}
+
+
+class SessionMiddleware(_StarletteSessionMiddleware):
+    """Starlette's signed-cookie session; for a WebSocket the session is only read (a socket
+    cannot set a cookie after its handshake), so its sends are not wrapped."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "websocket":
+            await super().__call__(scope, receive, send)
+            return
+        scope["session"] = self._read_session(scope)
+        await self.app(scope, receive, send)
+
+    def _read_session(self, scope: Scope) -> Session:
+        raw = HTTPConnection(scope).cookies.get(self.session_cookie)
+        if raw is None:
+            return Session()
+        try:
+            data = self.signer.unsign(raw.encode("utf-8"), max_age=self.max_age)
+            return Session(json.loads(b64decode(data)))
+        except BadSignature:
+            return Session()
