@@ -67,10 +67,18 @@ class MediaResult:
                 "masked": self.masked}
 
 
+_warm = False
+
+
 async def warm_screener() -> None:
     """Compile the built-in policy off the event loop (about a second, once per process), so
-    the first message of a process does not stall every socket."""
+    the first message of a process does not stall every socket. Once it is compiled this
+    returns at once: before, every message paid a hop to a worker thread and back (issue 17)."""
+    global _warm
+    if _warm:
+        return
     await asyncio.to_thread(default_policy)
+    _warm = True
 
 
 _warming = threading.Lock()

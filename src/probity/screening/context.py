@@ -23,8 +23,10 @@ than `max_turns` turns.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
+import os
 import re
 import secrets
 import threading
@@ -118,7 +120,7 @@ class ConversationContext:
         offer = self.offer_for(role)
         turn = Turn(role, text, res.decision != "allow",
                     tuple(c for c in res.categories if c != "refusal"), risk,
-                    blocked=res.decision == "block", tid=secrets.token_hex(6))
+                    blocked=res.decision == "block", tid=_turn_id())
         self.turns.append(turn)
         while len(self.turns) > self.max_turns:
             self.turns.popleft()
@@ -183,6 +185,17 @@ class ConversationContext:
 
 def _rank(decision: str) -> int:
     return {"allow": 0, "warn": 1, "block": 2}.get(decision, 0)
+
+
+# A turn's id: unique across processes (a random prefix per import, the process id: a forked
+# worker shares the prefix, not the pid) without a system call per message (secrets.token_hex
+# read the OS's random source for every turn).
+_TID_PREFIX: Final = secrets.token_hex(4)
+_tids = itertools.count(1)
+
+
+def _turn_id() -> str:
+    return f"{_TID_PREFIX}{os.getpid():x}.{next(_tids):x}"
 
 
 def _risk_of(res: ScreeningResult) -> float:
