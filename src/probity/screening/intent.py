@@ -132,6 +132,10 @@ class IntentScores:
     # Filled by IntentModel.score: anything at or above a threshold (flagged categories or
     # refusal)? Lets the common case (nothing) skip every per-category comparison.
     notable: bool = True
+    # Some class at or above its threshold (``notable`` also counts a score low enough for a
+    # veto, which matters only where the rules flagged): on a message the rules allowed,
+    # nothing under a threshold changes the result.
+    over: bool = True
 
     def top(self) -> tuple[str, float]:
         cat = max(FLAGGED, key=lambda c: self.scores.get(c, 0.0))
@@ -269,9 +273,9 @@ class IntentModel:
         scores = {c: _sigmoid(v) for c, v in zip(self.classes, raw, strict=True)}
         th = self.thresholds
         low = min(max(self.veto_below, self.rules_refusal_below), 1.0)
-        notable = any(scores[c] >= th.get(c, 1.0) for c in self.classes) or (
-            low > 0 and max(scores[c] for c in FLAGGED) < low)
-        return IntentScores(scores, notable=notable)
+        over = any(scores[c] >= th.get(c, 1.0) for c in self.classes)
+        notable = over or (low > 0 and max(scores[c] for c in FLAGGED) < low)
+        return IntentScores(scores, notable=notable, over=over)
 
     def drivers(self, normalised: str, category: str, k: int = 5) -> list[tuple[str, float]]:
         """The n-grams that pushed ``category`` up most in this (normalised) text."""

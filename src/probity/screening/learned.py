@@ -36,6 +36,10 @@ def with_model(res: ScreeningResult, text: str, role: str, policy: CompiledPolic
     res.model_scores = scores
     if not sc.notable:
         return res  # nothing over a threshold, nothing under the veto: the rules stand
+    if not sc.over and res.decision == "allow":
+        # Allowed by the rules and no class at its threshold (a short message's threshold
+        # is only ever raised): neither a flag nor a refusal tag can follow.
+        return res
     if res.decision != "allow":
         veto = model.veto_below
         if (veto > 0 and not res.concrete and "refusal" not in res.categories
