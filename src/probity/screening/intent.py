@@ -192,6 +192,8 @@ class IntentModel:
         # start): the columns are the transposed weight lists, paired by map(complex, ...).
         keys = list(self.weights)
         self._cache: dict[tuple[str, str], IntentScores] = {}
+        # The same scores by role and the engine's compact string (score's ``compact``).
+        self._by_compact: dict[str, dict[str, IntentScores]] = {}
         self._matcher = AhoCorasick(keys) if keys else None
         k = len(self.classes)
         cols: list[Sequence[float]] = list(zip(*self.weights.values(), strict=True)) if keys \
@@ -224,7 +226,16 @@ class IntentModel:
         ``fold_exact``'s, no character expanded), used for short texts instead of folding
         again: ``model_view(compact) == normalise(text)`` then (test_screening_model)."""
         if len(text) <= LONG:
-            if compact is not None and _VIEW_FALLBACK.search(compact) is None:
+            if compact is not None and not explain:
+                # A compact string seen before (its view is a function of it): one lookup.
+                by_compact = self._by_compact.get(role)
+                if by_compact is not None:
+                    hit = by_compact.get(compact)
+                    if hit is not None:
+                        return hit
+            from_compact = compact is not None and _VIEW_FALLBACK.search(compact) is None
+            if from_compact:
+                assert compact is not None
                 best_piece = model_view(compact)
             else:
                 best_piece = normalise(text)
@@ -232,13 +243,18 @@ class IntentModel:
                 # Service traffic repeats, and more so in the model's view (digits are all 0,
                 # separators gone): short texts' scores are kept (bounded; cleared when full).
                 key = (best_piece, role)
-                hit = self._cache.get(key)
-                if hit is not None:
-                    return hit
-                out = self._scores(self._raw(best_piece, role))
-                if len(self._cache) >= CACHE_SIZE:
-                    self._cache.clear()
-                self._cache[key] = out
+                out = self._cache.get(key)
+                if out is None:
+                    out = self._scores(self._raw(best_piece, role))
+                    if len(self._cache) >= CACHE_SIZE:
+                        self._cache.clear()
+                    self._cache[key] = out
+                if from_compact:
+                    assert compact is not None
+                    by_compact = self._by_compact.setdefault(role, {})
+                    if len(by_compact) >= CACHE_SIZE:
+                        by_compact.clear()
+                    by_compact[compact] = out
                 return out
             raw = self._raw(best_piece, role)
         else:

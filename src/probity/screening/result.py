@@ -40,6 +40,29 @@ class ScreeningResult:
     concrete: bool = False  # the rules found a number, ID, e-mail or link
     vetoed: list[str] = field(default_factory=list)  # rule hits the model overruled
 
+    # Written out (the dataclass keeps a class's own __init__): the same parameters and
+    # defaults as the generated one, but compiled with this module (setup.py), which matters
+    # on the fast path, where building the result is a good part of the cost.
+    def __init__(self, decision: str, categories: list[str], severity: int, spans: list[Span],
+                 masked: str, policy_version: int = 0,
+                 model_scores: dict[str, float] | None = None,
+                 drivers: list[tuple[str, float]] | None = None, source: str = "rules",
+                 suppressed: bool = False, negated: bool = False, concrete: bool = False,
+                 vetoed: list[str] | None = None) -> None:
+        self.decision = decision
+        self.categories = categories
+        self.severity = severity
+        self.spans = spans
+        self.masked = masked
+        self.policy_version = policy_version
+        self.model_scores = model_scores
+        self.drivers = [] if drivers is None else drivers
+        self.source = source
+        self.suppressed = suppressed
+        self.negated = negated
+        self.concrete = concrete
+        self.vetoed = [] if vetoed is None else vetoed
+
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "decision": self.decision,
