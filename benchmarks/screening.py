@@ -418,6 +418,20 @@ def throughput_and_latency(n_stream: int, n_long: int, reps: int) -> dict[str, A
     return out
 
 
+def compiled_note() -> str:
+    """Which path this process ran: the compiled modules (setup.py) or the pure-Python
+    fallback."""
+    from probity.screening import compiled_modules
+
+    mods = compiled_modules()
+    if not mods:
+        return ("Screening ran as pure Python (no compiled modules: not built, stale, or "
+                "`PROBITY_SCREENING_PURE=1`).")
+    return (f"Screening ran compiled (Cython, setup.py): {', '.join(mods)}; the baseline "
+            "row, if any, is the other checkout as it is (a tree without a build runs pure "
+            "Python).")
+
+
 def baseline_throughput(base_src: Path, n_stream: int, n_long: int, reps: int
                         ) -> dict[str, Any]:
     """:func:`throughput_and_latency` of another checkout's src, in a child process."""
@@ -678,6 +692,7 @@ def main() -> None:
 
 Both layers are on: the lexicon rules and the learned intent layer (model v{model_version()}),
 as shipped; "full screening" is `screen_message` with the default policy plus synthetic terms.
+{compiled_note()}
 {"Quick run (smaller sizes)." if args.quick else ""}
 
 Streams: {len(texts):,} messages of 95 % ordinary service traffic and 5 % lines of the
