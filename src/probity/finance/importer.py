@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
+from operator import methodcaller
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -29,11 +30,11 @@ from probity.bulk import in_values, insert_rows
 from probity.errors import InvalidInput
 from probity.finance.records import ledger_records
 from probity.i18n import translator
-from probity.imports.engine import RowTexts, validate_rows
+from probity.imports.engine import RowTexts, collector_paused, validate_rows
 from probity.imports.plan import MAX_ERRORS as MAX_ERRORS  # one constant; payroll reads it here
 from probity.imports.plan import PREVIEW_ROWS as PREVIEW_ROWS
 from probity.imports.plan import Plan as BasePlan
-from probity.imports.registry import Env, RowError
+from probity.imports.registry import ColumnParser, Env, RowError
 from probity.imports.registry import Field as ImportField
 from probity.imports.registry import parsers as p
 from probity.ledger.service import append_entry
@@ -71,12 +72,24 @@ def row_message(template: str, **params: Any) -> dict[str, str]:
 # --- value parsers ---------------------------------------------------------------------------
 
 
+# The column-wise form of each value parser (imports.registry.ColumnParser): a whole clean
+# column through C-level ``map`` calls, exactly the parser's values, or None (the row loop then
+# decides, with its row errors). Keyed by the parser.
+COLUMN_PARSERS: dict[Callable[[Any], Any], ColumnParser] = {}
+_strip = str.strip
+
+
 def _text(max_len: int) -> Callable[[Any], str]:
     def parse(v: Any) -> str:
         s = str(v).strip()
         if len(s) > max_len:
             raise RowError("longer than {limit} characters", limit=max_len)
         return s
+
+    def column(col: list[str], env: Env) -> list[Any] | None:
+        out = list(map(_strip, col))
+        return out if max(map(len, out)) <= max_len else None
+    COLUMN_PARSERS[parse] = column
     return parse
 
 
@@ -96,11 +109,40 @@ def parse_amount(v: Any) -> Decimal:
     return d.quantize(Decimal("0.01"))
 
 
+_CENT = Decimal("0.01")
+_AMOUNT_LIMIT = Decimal("1e12")
+_to_cent = methodcaller("quantize", _CENT)
+
+
+def _amount_column(col: list[str], env: Env) -> list[Any] | None:
+    cleaned = map(methodcaller("replace", "￥", ""), map(methodcaller("replace", "¥", ""), map(
+        methodcaller("replace", ",", ""), map(_strip, col))))
+    try:
+        ds = list(map(Decimal, cleaned))
+        cents = list(map(_to_cent, ds))  # NaN stays NaN (≠ itself), ±Infinity raises
+        if ds != cents or min(ds) <= 0 or max(ds) >= _AMOUNT_LIMIT:
+            return None
+    except ArithmeticError:  # InvalidOperation and the other decimal signals
+        return None
+    return cents
+
+
+COLUMN_PARSERS[parse_amount] = _amount_column
+
+
 def _currency(v: Any) -> str:
     s = str(v).strip().upper()
     if len(s) != 3 or not s.isalpha():
         raise RowError("a three-letter currency code, e.g. CNY")
     return s
+
+
+def _currency_column(col: list[str], env: Env) -> list[Any] | None:
+    out = list(map(str.upper, map(_strip, col)))
+    return out if set(map(len, out)) == {3} and "".join(out).isalpha() else None
+
+
+COLUMN_PARSERS[_currency] = _currency_column
 
 
 DATE_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M",
@@ -136,6 +178,23 @@ def parse_time(v: Any, tz: ZoneInfo, now: datetime) -> datetime:
     return dt
 
 
+_z_to_offset = methodcaller("replace", "Z", "+00:00")
+_to_utc = methodcaller("astimezone", UTC)
+
+
+def time_column(col: list[str], env: Env) -> list[Any] | None:
+    """:func:`parse_time` over a column: ISO-8601 text (the other formats: the row loop)."""
+    try:
+        dts = list(map(datetime.fromisoformat, map(_z_to_offset, map(_strip, col))))
+    except ValueError:
+        return None
+    tz = env.tz
+    out = list(map(_to_utc, [d.replace(tzinfo=tz) if d.tzinfo is None else d for d in dts]))
+    if min(out) < EARLIEST or max(out) > env.now + timedelta(days=1):
+        return None
+    return out
+
+
 def _choice(values: Iterable[str]) -> Callable[[Any], str]:
     allowed = tuple(values)
 
@@ -145,6 +204,13 @@ def _choice(values: Iterable[str]) -> Callable[[Any], str]:
             raise RowError("{value} is not one of {allowed}", value=s[:30],
                            allowed=", ".join(allowed))
         return s
+
+    known = frozenset(allowed)
+
+    def column(col: list[str], env: Env) -> list[Any] | None:
+        out = list(map(str.lower, map(_strip, col)))
+        return out if known.issuperset(out) else None
+    COLUMN_PARSERS[parse] = column
     return parse
 
 
@@ -375,7 +441,9 @@ def import_fields(spec: Spec) -> tuple[ImportField, ...]:
     """The spec's fields as the import framework's (a date/time is read in the tenant's zone):
     what the shared row loop and the framework's finance kinds parse with."""
     return tuple(ImportField(f.name, p.wrap(f.parse) if f.parse is not None else _time_field,
-                             required=f.required, default=f.default, aliases=f.aliases)
+                             required=f.required, default=f.default, aliases=f.aliases,
+                             column=COLUMN_PARSERS.get(f.parse) if f.parse is not None
+                             else time_column)
                  for f in spec.fields)
 
 
@@ -391,6 +459,13 @@ async def plan_import(session: AsyncSession, tenant_id: int, kind: str, headers:
                            code="unknown_kind")
     columns = resolve_columns(spec, headers, mapping, ignore)
     tz = await _tenant_zone(session, tenant_id)
+    with collector_paused():  # bulk rows, no cycles (imports.engine.collector_paused)
+        return await _plan(session, spec, tenant_id, kind, columns, tz, rows, progress)
+
+
+async def _plan(session: AsyncSession, spec: Spec, tenant_id: int, kind: str,
+                columns: list[str | None], tz: ZoneInfo, rows: Iterable[list[Any]],
+                progress: Progress | None) -> Plan:
     plan = Plan(tenant_id=tenant_id, kind=kind)
 
     def validating(stage: str, done: int, total: int | None) -> None:
@@ -604,6 +679,14 @@ async def apply_plan(session: AsyncSession, plan: Plan, actor: Principal | None,
                            code="row_errors", template="{count} row(s) have errors; nothing "
                            "was imported.", params={"count": plan.error_count},
                            **plan.summary())
+    with collector_paused():  # bulk rows, no cycles (imports.engine.collector_paused)
+        return await _apply(session, plan, actor, source=source, filename=filename,
+                            sha256=sha256, run_rules=run_rules, progress=progress)
+
+
+async def _apply(session: AsyncSession, plan: Plan, actor: Principal | None, *, source: str,
+                 filename: str | None, sha256: str, run_rules: bool,
+                 progress: Progress | None) -> tuple[ImportBatch, int]:
     model = MODELS[plan.kind]
     now = utcnow()
     if plan.new_customers:

@@ -101,6 +101,10 @@ class Env:
 
 
 Parser = Callable[[Any, Env], Any]
+# A whole column at once: the raw values (all ``str``, none blank, no NUL) → the parsed values,
+# exactly what ``parse`` gives for each, or None when any value needs ``parse`` (an error, an
+# unusual form); the row loop then does the file row by row (imports.engine.validate_rows).
+ColumnParser = Callable[[list[str], Env], list[Any] | None]
 
 
 @dataclass(frozen=True)
@@ -110,6 +114,7 @@ class Field:
     required: bool = True
     default: Any = None
     aliases: tuple[str, ...] = ()  # other headers recognised without a mapping (zh and en)
+    column: ColumnParser | None = None  # optional: the fast, column-wise form of ``parse``
 
 
 Resolver = Callable[["ImportContext", list[Row]], Awaitable[None]]

@@ -49,6 +49,7 @@ __all__ = [
     "CanonicalJSONError",
     "canonical_json",
     "canonical_json_reference",
+    "canonical_text_fast",
     "is_canonical",
     "loads_canonical",
 ]
@@ -205,6 +206,16 @@ def canonical_json_reference(value: Any) -> bytes:
         return "".join(out).encode("utf-8")
     except UnicodeEncodeError as exc:
         raise CanonicalJSONError("strings must not contain lone surrogates") from exc
+
+
+def canonical_text_fast(value: Any) -> str | None:
+    """The canonical JSON of *value* as text through the C encoder, or None where only the
+    reference encoder may write it (then call :func:`canonical_json`). The caller encodes the
+    text to UTF-8 (a lone surrogate fails there, as in :func:`canonical_json`)."""
+    if _FAST_DUMPS is not None and _fast_ok(value):
+        text: str = _FAST_DUMPS(value)
+        return text
+    return None
 
 
 def canonical_json(value: Any) -> bytes:

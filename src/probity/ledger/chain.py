@@ -47,7 +47,7 @@ from itertools import compress, islice, repeat
 from operator import is_not, itemgetter, methodcaller
 from typing import Any, NamedTuple
 
-from .canonical import canonical_json
+from .canonical import CanonicalJSONError, canonical_json, canonical_text_fast
 from .merkle import CompactRange
 
 __all__ = [
@@ -56,6 +56,7 @@ __all__ = [
     "ChainVerification",
     "EntryRecord",
     "TamperKind",
+    "chain_texts",
     "entry_hash",
     "entry_header",
     "format_time",
@@ -240,6 +241,70 @@ def make_entries(
             f'"tenant":"{tenant}","time":"{time}","type":"{type_}"}}'.encode()
         ).hexdigest()
         append(EntryRecord(seq, time, type_, tenant, p_hash, prev_hash, e_hash, body))
+        seq += 1
+        prev_hash = e_hash
+    return out
+
+
+_SALT_KEY = "_salt"
+
+
+def chain_texts(
+    *,
+    seq: int,
+    time: str,
+    tenant: str,
+    prev_hash: str,
+    items: Sequence[tuple[str, Any]],
+    salt: bool = False,
+) -> list[tuple[int, str, str, str, str, str]]:
+    """:func:`make_entries`' entries in the database rows' form: ``(seq, type, payload_hash,
+    prev_hash, entry_hash, payload text)``, the same values (the payload text is the canonical
+    JSON that ``make_entries`` returns as bytes). One loop for bulk appends (an import's
+    100,000 entries): no :class:`EntryRecord`, no bytes → text round trip, and a salt is
+    spliced into the encoded payload instead of copying the dict, where that gives the same
+    bytes (every key sorts after ``"_salt"``; keys are then BMP strings, so code-point order
+    is RFC 8785's UTF-16 order)."""
+    _check_fields(seq, time, "chat.message", tenant, prev_hash)
+    checked: set[str] = set()
+    sha256 = _sha256
+    out: list[tuple[int, str, str, str, str, str]] = []
+    append = out.append
+    salts = secrets.token_hex(16 * len(items)) if salt else ""
+    fast = canonical_text_fast
+    for i, (type_, payload) in enumerate(items):
+        if type_ not in checked:
+            if not isinstance(type_, str) or not _TYPE_RE.match(type_):
+                raise ValueError(
+                    f"type must be lower-case dotted (e.g. chat.message), got {type_!r}")
+            checked.add(type_)
+        text: str | None = None
+        if salt:
+            if not isinstance(payload, dict):
+                raise ValueError("salt=True needs a dict payload")
+            s = salts[32 * i:32 * i + 32]
+            if not payload:
+                text = f'{{"{_SALT_KEY}":"{s}"}}'
+            else:
+                plain = fast(payload)  # None unless a plain dict with str keys
+                if plain is not None and min(payload) > _SALT_KEY:
+                    text = f'{{"{_SALT_KEY}":"{s}",{plain[1:]}'
+            if text is None:
+                text = canonical_json({**payload, _SALT_KEY: s}).decode("utf-8")
+        else:
+            text = fast(payload)
+            if text is None:
+                text = canonical_json(payload).decode("utf-8")
+        try:
+            body = text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise CanonicalJSONError("strings must not contain lone surrogates") from exc
+        p_hash = sha256(body).hexdigest()
+        e_hash = sha256(
+            f'\x00{{"payload_hash":"{p_hash}","prev_hash":"{prev_hash}","seq":{seq},'
+            f'"tenant":"{tenant}","time":"{time}","type":"{type_}"}}'.encode()
+        ).hexdigest()
+        append((seq, type_, p_hash, prev_hash, e_hash, text))
         seq += 1
         prev_hash = e_hash
     return out

@@ -37,8 +37,8 @@ from probity.ledger import publish
 from probity.ledger.chain import (
     GENESIS_HASH,
     EntryRecord,
+    chain_texts,
     format_time,
-    make_entries,
 )
 from probity.ledger.checkpoint import (
     Checkpoint,
@@ -284,18 +284,21 @@ def build_rows(
     ``_ROW_KEYS`` / ``_REF_KEYS``) for *items* appended after *head* ``(next seq, prev hash,
     tenant code)``, and the new head (seq of the last row). Pure."""
     seq, prev, tenant_code = head
-    items = list(items)
-    records = make_entries(seq=seq, time=format_time(utcnow()), tenant=tenant_code,
-                           prev_hash=prev, items=items, salt=purgeable)
-    rows = [(tenant_id, r.seq, r.time, r.type, r.tenant, r.payload_hash, r.prev_hash,
-             r.entry_hash, r.payload.decode("utf-8"))  # type: ignore[union-attr]
-            for r in records]
-    refs = [(tenant_id, r.seq, rt, rid)
-            for r, (type_, payload) in zip(records, items, strict=True)
+    items = items if isinstance(items, list) else list(items)
+    t = format_time(utcnow())
+    # One loop for the chain (probity.ledger.chain.chain_texts: the same entries as
+    # make_entries, in the rows' form), then the rows and the refs.
+    texts = chain_texts(seq=seq, time=t, tenant=tenant_code, prev_hash=prev, items=items,
+                        salt=purgeable)
+    if not texts:
+        return [], [], (seq - 1, prev, tenant_code)
+    rows = [(tenant_id, s, t, ty, tenant_code, ph, pv, eh, body)
+            for s, ty, ph, pv, eh, body in texts]
+    refs = [(tenant_id, r[0], rt, rid)
+            for r, (type_, payload) in zip(texts, items, strict=True)
             for rt, rid in refs_of(type_, payload)]
-    if not records:
-        return rows, refs, (seq - 1, prev, tenant_code)
-    return rows, refs, (records[-1].seq, records[-1].entry_hash, tenant_code)
+    last = texts[-1]
+    return rows, refs, (last[0], last[4], tenant_code)
 
 
 async def _lock_tenant(session: AsyncSession, tenant_id: int) -> None:
