@@ -13,6 +13,7 @@ server → client
         sent only after the message is committed; a blocked message is acked with
         "decision": "block" and a "notice", and is never delivered to the other side
   {"type": "receipt", "by": "customer"|"agent", "delivered": n, "read": n}
+        the other side's receipts (a participant is not sent its own side's; supervisors: both)
   {"type": "recalled", "seq": n}   {"type": "assigned", ...}   {"type": "closed"}
   {"type": "resync"}               the client fell behind: reconnect with after=<last seq>
   {"type": "error", "code": ..., "message": ..., "client_id": ...}   {"type": "pong"}
@@ -205,6 +206,11 @@ class Connection:
             text = frames[key]
             if text is not None:
                 await self.send_text(text)
+        elif kind == "receipt":
+            # A participant is not sent its own side's receipts (its pages and the SDK use
+            # only the other side's: one frame fewer per message read); supervisors get both.
+            if event.get("by") != self.who.role or self.who.role == "supervisor":
+                await self.send(event)
         elif kind == "overflow":
             await self.send({"type": "resync"})
         elif kind == "customer_attempt":

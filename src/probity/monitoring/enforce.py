@@ -19,6 +19,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import hashlib
 import time
@@ -102,14 +103,39 @@ _sampled: set[tuple[int, int]] = set()
 
 def reset() -> None:
     """Forget the cached rules (tests; called after a rule changes in this process)."""
-    global _rules
+    global _rules, _generation
     _rules = None
+    _generation += 1
     _by_tenant.clear()
     _sampled.clear()
 
 
 def _fresh() -> bool:
     return _rules is not None and time.monotonic() - _rules[0] < RULES_TTL_S
+
+
+_generation = 0  # reset() calls so far
+_refreshing: asyncio.Future[None] | None = None
+
+
+async def _refresh_rules(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    """One read of the rules at a time for callers without a session (the WebSocket send
+    path): every message that arrived while the cache was due read them again on the event
+    loop before (177 reads in a 15 s profile window at 200 msg/s). A read that a change
+    (`reset`) overtook is not kept."""
+    global _refreshing
+    task = _refreshing
+    if task is None or task.done() or task.get_loop() is not asyncio.get_running_loop():
+        async def read() -> None:
+            global _rules
+            generation = _generation
+            async with sessionmaker() as session:
+                await load_rules(session)
+            if generation != _generation:
+                _rules = None
+
+        task = _refreshing = asyncio.ensure_future(read())
+    await asyncio.shield(task)
 
 
 async def load_rules(session: AsyncSession) -> list[RuleView]:
@@ -153,6 +179,10 @@ async def policy_for_sender(policy: CompiledPolicy, tenant_id: int, role: str,
     if session is None:
         if sessionmaker is None:
             return policy
+        if not _fresh():
+            await _refresh_rules(sessionmaker)
+            if _fresh() and not any(r.tighten for r in _by_tenant.get(tenant_id, ())):
+                return policy
         async with sessionmaker() as s:
             return await policy_for_sender(policy, tenant_id, role, employee_id, session=s,
                                            at=at)

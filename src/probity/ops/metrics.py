@@ -50,8 +50,15 @@ QUEUE_DEPTH = Gauge("probity_queue_depth",
 _DIGITS = re.compile(r"/\d+")
 
 
+_DECISION_COUNTERS: dict[str, Any] = {}
+
+
 def screening_decision(decision: str) -> None:
-    SCREENING_DECISIONS.labels(decision).inc()
+    """Counted for every message sent: the labelled child is looked up once per decision."""
+    counter = _DECISION_COUNTERS.get(decision)
+    if counter is None:
+        counter = _DECISION_COUNTERS[decision] = SCREENING_DECISIONS.labels(decision)
+    counter.inc()
 
 
 def _route(scope: Scope) -> str:
