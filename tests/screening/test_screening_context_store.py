@@ -119,3 +119,24 @@ def test_unreachable_redis_falls_back_to_memory(policy: CompiledPolicy) -> None:
     assert v.reason == "joined"  # screened, with this process's context
     store.remember_seq(12, Turn("customer", "x", True, ("contact",), 1.0, tid="t"), 3)
     store.forget()
+
+
+@needs_redis
+def test_the_event_loop_path_shares_the_context_and_loses_no_turn(
+        redis_stores: list[RedisContextStore], policy: CompiledPolicy) -> None:
+    """`ascreen` (the WebSocket send path's, on the asyncio client): the same context as
+    `screen`, and concurrent messages of one conversation each keep their turn."""
+    import asyncio
+
+    a, b = redis_stores
+
+    async def run() -> None:
+        assert (await a.ascreen(17, "加个", "customer", policy)).result.decision == "allow"
+        v = b.screen(17, "微信吧", "customer", policy)  # a blocking caller sees it too
+        assert v.result.decision != "allow" and v.reason == "joined"
+        await asyncio.gather(*(s.ascreen(18, f"第{i}条", "agent", policy)
+                               for i, s in enumerate([a, b] * 3)))
+
+    asyncio.run(run())
+    raw = a._redis.get(a.key(18))
+    assert len(ConversationContext.from_json(raw).turns) == 6

@@ -135,6 +135,12 @@ def screen_in_context(conv_id: int, text: str, role: str,
     return _store.screen(conv_id, text, role, policy or default_policy())
 
 
+async def ascreen_in_context(conv_id: int, text: str, role: str,
+                             policy: CompiledPolicy | None = None) -> ContextVerdict:
+    """`screen_in_context` on the event loop (a shared store's round trips do not block it)."""
+    return await _store.ascreen(conv_id, text, role, policy or default_policy())
+
+
 def remember_seq(conv_id: int, turn: Turn, seq: int) -> None:
     """The stored message's seq for its context turn (refusal episodes)."""
     _store.remember_seq(conv_id, turn, seq)

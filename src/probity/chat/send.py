@@ -15,8 +15,8 @@ from sqlalchemy.orm.attributes import set_committed_value
 from probity.chat import attachments
 from probity.chat.conversations import Participant
 from probity.chat.screening import (
+    ascreen_in_context,
     screen_image_bytes,
-    screen_in_context,
     screen_text,
     screen_voice_bytes,
     warm_screener,
@@ -78,7 +78,7 @@ async def prepare_send(
             raise InvalidInput("the message is empty", code="empty")
         if len(text) > MAX_TEXT:
             raise InvalidInput(f"the message is longer than {MAX_TEXT} characters")
-        verdict = screen_in_context(conv_id, text, who.role, policy)
+        verdict = await ascreen_in_context(conv_id, text, who.role, policy)
         result: Any = verdict.result
         turn, offer = verdict.turn, verdict.offer
     else:
