@@ -254,8 +254,9 @@ async def payments_vs_polars(rows: int, rounds: int) -> str:
         "",
         f"{rows:,} payment rows (CSV) into a migrated SQLite file with the demo group and "
         f"{rows:,} imported orders. Product: the API's pipeline — read, validate every row (worker "
-        "thread), resolve natural keys, idempotence check, Core INSERT, one salted ledger entry "
-        "per payment, audit, batch entry, the anomaly rules (their alerts grouped into cases), "
+        "thread; a clean file column by column), resolve natural keys, idempotence check, "
+        "INSERT with column-converted parameters, one salted ledger entry per payment (with its "
+        "refs), audit, batch entry, the anomaly rules (their alerts grouped into cases), "
         "commit. Baseline: polars `read_csv` + dict key lookup + stdlib `sqlite3` `executemany` "
         f"+ commit into a copy of the same database. Median of {rounds} interleaved rounds.",
         "",
