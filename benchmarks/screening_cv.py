@@ -2,6 +2,15 @@
 
     .venv/bin/python benchmarks/screening_cv.py            # every blind round in training
     .venv/bin/python benchmarks/screening_cv.py --rounds A C
+    .venv/bin/python benchmarks/screening_cv.py --authors --cache /tmp/cv   # leave-one-AUTHOR-out
+
+``--authors`` holds out, in turn, each of the sources written by the newest independent
+authors (the training authors T1-T4 and the last blind rounds, ``AUTHORS``) and trains on
+everything else, rounds A-M included: the estimate of first-sight generalisation, since none of
+the earlier rounds' errors shaped anything about these authors. ``--hold STEM...`` names other
+sources (file stems: ``round-N``, ``author-T1``). ``--grid CATEGORY=S1,S2...`` scores the held-out
+models under every combination of the listed warn thresholds (no refit) and prints per-source
+and pooled figures with the worst source's false-positive rate.
 
 For each blind round that is already training data (listed in training/screening/sources.txt),
 the intent layer is trained in memory on every training file *except* that round, and the
@@ -68,6 +77,67 @@ def _dump(path: Path, letter: str, rows: list[dict[str, Any]], policy: CompiledP
             }, ensure_ascii=False) + "\n")
 
 
+AUTHORS = ("author-T1", "author-T2", "author-T3", "author-T4", "round-N", "round-O")
+
+
+def _set_combination(model: Any, calibrated: dict[str, float], veto_below: float) -> None:
+    model.thresholds.update(calibrated)
+    model.veto_below = veto_below
+    model.veto_min_chars = VETO_MIN_CHARS
+    model.short_threshold = SHORT_THRESHOLD
+    model.refusal_veto = REFUSAL_VETO
+    model.rules_refusal_below = RULES_REFUSAL_BELOW
+    model.refusal_override = REFUSAL_OVERRIDE
+    model.refusal_margin = REFUSAL_MARGIN
+    model.suppressed_override = SUPPRESSED_OVERRIDE
+    model.allowlist_override = ALLOWLIST_OVERRIDE
+    model.rules_refusal_above = RULES_REFUSAL_ABOVE
+    model._cache.clear()
+
+
+def _grid(held: dict[str, tuple[Any, list[dict[str, Any]]]], base: CompiledPolicy,
+          grid: list[str], calibrated: dict[str, float], veto_below: float) -> None:
+    import itertools
+
+    axes = []
+    for spec in grid:
+        k, _sep, vals = spec.partition("=")
+        axes.append([(k, float(v)) for v in vals.split(",")])
+    for combo in itertools.product(*axes):
+        th = dict(calibrated)
+        th.update(dict(combo))
+        veto = th.pop("veto", veto_below)
+        extra = {k: th.pop(k) for k in list(th) if k not in CALIBRATED}
+        per: list[str] = []
+        pos = miss = neg = fp = ref = ref_ok = 0
+        worst = 0.0
+        worst_rec = 1.0
+        for name, (model, rows) in held.items():
+            _set_combination(model, th, veto)
+            if "margin_r" in extra or "margin_c" in extra:
+                mr = REFUSAL_MARGIN or (0.5, 0.9)
+                model.refusal_margin = (extra.get("margin_r", mr[0]), extra.get("margin_c", mr[1]))
+            if "rveto_r" in extra or "rveto_c" in extra:
+                rv = REFUSAL_VETO or (0.7, 0.9)
+                model.refusal_veto = (extra.get("rveto_r", rv[0]), extra.get("rveto_c", rv[1]))
+            if "short" in extra:
+                model.short_threshold = extra["short"]
+            r = evaluate(rows, "both", policy=dataclasses.replace(base, model=model))
+            pos += r["positives"]
+            miss += r["missed"]
+            neg += r["negatives"]
+            fp += r["false_positives"]
+            ref += r["refusals"]
+            ref_ok += r["refusals_recognised"]
+            worst = max(worst, r["fpr"])
+            worst_rec = min(worst_rec, r["recall"])
+            per.append(f"{name.split('-')[-1]} {r['recall']:.3f}/{r['fpr']:.3f}")
+        print(" ".join(f"{k}={v}" for k, v in combo) + f": pooled "
+              f"{(pos - miss) / max(1, pos):.3f}/{fp / max(1, neg):.3f} ({fp} FP) worst recall "
+              f"{worst_rec:.3f} worst FPR {worst:.3f} refusals {ref_ok}/{ref} | "
+              + ", ".join(per), flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--rounds", nargs="*", default=None, help="round letters (default: all "
@@ -83,6 +153,15 @@ def main() -> None:
     ap.add_argument("--thresholds", nargs="*", default=[], metavar="CATEGORY=SCORE",
                     help="try other warn thresholds than train.CALIBRATED (e.g. contact=0.85)")
     ap.add_argument("--veto", type=float, default=None, help="try another veto_below")
+    ap.add_argument("--authors", action="store_true", help="leave-one-author-out over the "
+                    "newest authors' sources (AUTHORS)")
+    ap.add_argument("--hold", nargs="*", default=None, metavar="STEM",
+                    help="hold out these sources in turn (file stems)")
+    ap.add_argument("--grid", nargs="*", default=[], metavar="CATEGORY=S1,S2",
+                    help="score the held-out models under these warn thresholds (product)")
+    ap.add_argument("--extra", nargs="*", default=[], type=Path,
+                    help="more training files for every held-out model (e.g. a candidate "
+                    "generated file), added to those in sources.txt")
     args = ap.parse_args()
     calibrated = dict(CALIBRATED)
     for kv in args.thresholds:
@@ -93,9 +172,17 @@ def main() -> None:
     for kv in args.fit:
         k, _sep, v = kv.partition("=")
         fit_kw[k] = float(v) if any(c in v for c in ".e") else int(v)
-    sources = sources_from(ROOT / "training" / "screening" / "sources.txt")
-    rounds = {p.stem.removeprefix("round-"): p for p in sources if p.stem.startswith("round-")}
-    chosen = args.rounds or sorted(rounds)
+    sources = sources_from(ROOT / "training" / "screening" / "sources.txt") + list(args.extra)
+    stems = args.hold or (list(AUTHORS) if args.authors else None)
+    if stems is not None:
+        by_stem = {p.stem: p for p in sources}
+        rounds = {s: by_stem[s] for s in stems}
+        chosen = list(stems)
+    else:
+        rounds = {p.stem.removeprefix("round-"): p for p in sources
+                  if p.stem.startswith("round-")}
+        chosen = args.rounds or sorted(rounds)
+    held_models: dict[str, tuple[Any, list[dict[str, Any]]]] = {}
     base = compile_policy(default_policy_spec())
     totals: dict[str, list[int]] = {}
     for letter in chosen:
@@ -119,18 +206,11 @@ def main() -> None:
         rows = load(held)
         # The combination as shipped (`probity screen train` sets the same): the weights do
         # not depend on it, so a cached model is re-used with it.
-        model.thresholds.update(calibrated)
-        model.veto_below = veto_below
-        model.veto_min_chars = VETO_MIN_CHARS
-        model.short_threshold = SHORT_THRESHOLD
-        model.refusal_veto = REFUSAL_VETO
-        model.rules_refusal_below = RULES_REFUSAL_BELOW
-        model.refusal_override = REFUSAL_OVERRIDE
-        model.refusal_margin = REFUSAL_MARGIN
-        model.suppressed_override = SUPPRESSED_OVERRIDE
-        model.allowlist_override = ALLOWLIST_OVERRIDE
-        model.rules_refusal_above = RULES_REFUSAL_ABOVE
+        _set_combination(model, calibrated, veto_below)
+        held_models[letter] = (model, rows)
         policy = dataclasses.replace(base, model=model)
+        if args.grid:
+            continue
         if args.dump is not None:
             _dump(args.dump, letter, rows, policy)
         out = {"round": letter, "train_lines": len(examples), "seconds": round(seconds, 1)}
@@ -159,6 +239,9 @@ def main() -> None:
                   f"refusals {f['refusals_recognised']}/{f['refusals']}", flush=True)
         print(f"  FP classes {out['fp_classes']}; missed classes {out['missed_classes']}",
               flush=True)
+    if args.grid:
+        _grid(held_models, base, args.grid, calibrated, veto_below)
+        return
     if "both" in totals and len(chosen) > 1:
         pos, miss, neg, fp, ref, ref_ok = totals["both"]
         line = {"pooled": "+".join(chosen), "recall": round((pos - miss) / max(1, pos), 3),

@@ -1323,10 +1323,238 @@ def lines_v8() -> list[dict[str, object]]:
     return out
 
 
+# v9 (session 7): breadth, not any round's lines. Written from a brainstorm of what a new
+# author would write in domains no generated line had (pets, beauty, fitness, weddings, legal
+# advice, utilities, hotels, livestream and second-hand trading, car repair, wholesale,
+# ticketing, securities, childcare, photography, flowers), and above all ordinary traffic that
+# shares words with the positives: English and mixed service lines of every kind (notices,
+# confirmations, requests, replies), official notices with hotlines, accounts and masked
+# numbers, questions about in-app features (adding a rider, a tip, an internal transfer, an
+# official "channel"), paying in the app by choice, reports of someone else's scheme. Nothing
+# was read from N, O or T1-T4 for it (their first-sight class names in docs/SCREENING.md were
+# known: held-out figures on N and O after this section are not clean; T1-T4's are).
+DOM9: dict[str, list[str]] = {
+    "pets": ["狗狗洗澡预约到几点", "猫粮什么时候发货", "寄养要带疫苗本吗", "宠物医院周末开门吗"],
+    "beauty": ["美甲可以改到下午吗", "睫毛嫁接要多久", "做完护理能洗脸吗", "会员卡余额还有多少"],
+    "fitness": ["私教课能改时间吗", "游泳馆几点关门", "体测报告在哪看", "月卡能暂停吗"],
+    "wedding": ["婚纱照选片约在哪天", "样片什么时候出", "跟拍摄影师几点到", "婚车装饰包含在套餐里吗"],
+    "legal": ["合同审查要几天", "律师函能加急吗", "咨询费怎么开票", "下次面谈约在周几"],
+    "utilities": ["燃气表读数不对", "电费怎么突然变高了", "水管维修什么时候来", "停电通知在哪看"],
+    "hotel": ["能延迟退房吗", "早餐几点开始", "房间空调有噪音", "发票能写公司抬头吗"],
+    "livestream": ["直播间的券怎么领", "主播说的赠品没收到", "福袋什么时候开奖", "下单后能改颜色吗"],
+    "secondhand": ["这台相机还在吗", "能再便宜一点吗", "包邮吗", "有发票和包装盒吗"],
+    "car_repair": ["保养要多长时间", "刹车片换了吗", "能开到店里检测吗", "补漆怎么收费"],
+    "wholesale": ["起订量是多少", "样品能寄一份吗", "账期能给多久", "开专票要多几个点"],
+    "ticketing": ["演唱会门票什么时候出票", "能换座位吗", "实名信息填错了", "电子票在哪看"],
+    "securities": ["开户要带什么", "新股中签了怎么缴款", "转账显示银证转账失败", "佣金是多少"],
+    "childcare": ["托班几点接孩子", "午餐菜单在哪看", "请假怎么申请", "试听课能约周末吗"],
+    "flowers": ["花束能指定时间送吗", "贺卡写什么字", "玫瑰还有货吗", "蛋糕能加字吗"],
+}
+EN9_ORD = [
+    "Your order #{n7} is ready for pickup at counter {d1}, pickup code {d4}.",
+    "Hi, I'd like to request a new SIM card, mine was damaged.",
+    "Your appointment for {svc_en} on {day} at {hh}:00 is confirmed.",
+    "Thanks for reaching out! We'll get back to you within 24 hours.",
+    "Could you please resend the invoice to my email on file?",
+    "Please reply 1 to confirm your booking or 2 to cancel.",
+    "Can I add a second driver to the rental in the app?",
+    "How do I add a tip for the rider in the app?",
+    "I'd rather pay in the app, is card payment available?",
+    "Is there a fee to pay by credit card in the app?",
+    "Your refund of {amt_en} has been issued to your original payment method.",
+    "Please contact our official hotline {hot} if you need further help.",
+    "Your package is out for delivery, the courier will call the number on the order.",
+    "Can you change the phone number on my booking? I got a new one.",
+    "My pickup number is {d4}, which counter should I go to?",
+    "The technician will arrive between {hh}:00 and {hh2}:00, please keep your phone on.",
+    "Could you share the store's opening hours and address?",
+    "We don't accept cash at the door, all payments are made in the app.",
+    "Please do not share your verification code with anyone, including our staff.",
+    "Is the deposit refundable if I cancel 48 hours before?",
+    "Can you send me the tracking number again?",
+    "I paid through the app but the order still says unpaid.",
+    "Reminder: your {svc_en} session starts in 30 minutes.",
+    "Sure, I'll transfer the ticket to you through the app's transfer feature.",
+    "How do I add my family member to the policy in the app?",
+    "Our agents will never ask you to pay outside the app.",
+    "Can I pay the balance in installments through the app?",
+    "The hotel front desk number is on your booking confirmation.",
+    "Please scan the QR code at the table to order.",
+    "Your account has been verified. Welcome aboard!",
+    "Thank you, the issue is fixed now. Have a nice day!",
+    "Can I get a receipt for the cash I paid at the store?",
+    "Where can I find the WeChat Pay option at checkout?",
+    "The driver's plate number is {plate}, he is waiting at gate {d1}.",
+    "I want to report a driver who asked me to pay extra, what's the process?",
+    "Someone messaged me claiming to be your staff and asked for money. Is that real?",
+    "Please add the promo code at checkout, it's SAVE{d2}.",
+    "Hello, is anyone there? I've been waiting for a reply.",
+    "Got it, thanks. I'll wait for the call.",
+    "Could you connect me with a human agent please?",
+    "Your lash appointment is booked, please arrive 10 minutes early.",
+    "We've received your request and created ticket {n7}.",
+    "Please keep all communication in this chat for your protection.",
+    "Can I change the delivery address to my office?",
+    "Your bill for this month is {amt_en}, due on the {dd}th.",
+    "Is there an internal transfer option between my two accounts?",
+    "Which channel should I use to file a complaint, the app or the hotline?",
+    "I'll pay when it's delivered, through the app as usual.",
+    "No worries, take your time.",
+    "OK, I've added the rider to my favourites in the app.",
+]
+SVC_EN = ["haircut", "massage", "car service", "dental check", "piano lesson", "pet grooming",
+          "facial", "yoga class", "photo shoot", "nail"]
+DAY_EN = ["Monday", "Tuesday", "Friday", "Saturday", "June 3", "the 15th"]
+MIX9_ORD = [
+    "您的pickup code是{d4}，请到{d1}号柜台取", "SIM卡坏了想补办一张，需要带什么", "appointment已确认，{day_cn}{hh}点见",
+    "收到，我们会在24小时内reply您", "invoice能再发一次到我注册的邮箱吗", "order号是{n7}，帮我check一下",
+    "App里怎么给骑手加小费", "可以在App里添加常用骑手吗", "请问App里能加第二个联系人吗",
+    "你们说的内部渠道是指App里的哪个入口？", "官方渠道是不是就是这个App", "内部转账是指我自己两个账户之间转吗",
+    "我还是在App里付吧，放心一点", "我坚持在App里付款，麻烦把链接发在订单里", "我不用现金，App里付可以吗",
+    "现金我身上没有，能不能线上付", "不付现金了，我在App里下单", "我想在平台上付尾款，怎么操作",
+    "尾款是在App里付还是到店付", "到店付款能刷卡吗", "门店收银台可以用微信支付吗",
+    "有人说能绕过平台私下交易，我没理他，跟你们说一声", "我举报一下，有个商家让顾客私下转账", "听说有房东让租客私下付房租，这合规吗",
+    "群里有人发所谓内部价，是你们官方的吗", "有个自称经理的人加我好友，你们核实一下", "我收到一条短信说退款要加QQ，是诈骗吧",
+    "師傅的電話在訂單詳情裡能看到嗎", "技师的号码打过去是隐私号对吗", "骑手电话显示{mph}，打不通",
+    "能帮我联系一下骑手吗", "麻烦让司机打我订单上的电话", "我换号码了，订单联系人帮我改一下",
+    "刚才的视频标题写错了，帮我改成“周末探店vlog”", "我的宽带账号是{acct}，帮我查下欠费", "缴费显示账号错误，账号是{acct}",
+    "代扣协议在哪里取消", "电费的户号是{acct}，怎么查", "燃气公司的上门人员要收费吗",
+]
+OFF9 = [
+    "【官方通知】客服热线{hot}，24小时服务，请勿相信其他号码", "温馨提示：本平台不会以任何理由要求您私下转账",
+    "【反诈提醒】凡是要求加QQ、微信办理退款的都是诈骗，请拨打{hot}核实", "如需投诉请拨打12315或平台客服{hot}",
+    "官方客服邮箱：service@{firm_en}.com，请勿回复个人邮箱", "对公账户：{firm_cn}有限公司，开户行以合同为准，请勿转入个人账户",
+    "您的工单{n7}已受理，处理结果将通过站内信通知", "【通知】{dd}日02:00-04:00系统维护，届时暂停支付",
+    "本次维修费用已在App内结清，无需另付现金", "您尾号{d4}的账户于{hh}:{mm2}入账{amt}元",
+    "验证码{d6}，{mm2}分钟内有效，工作人员不会向您索取", "门店地址及电话以App内店铺主页为准",
+    "保单号{n7}，如有疑问请拨打官方服务电话{hot}", "温馨提示：请在平台内完成沟通与支付，以保障您的权益",
+    "【公告】官方内部渠道仅指本App与官网，其余均为冒充", "预约成功，技师联系方式已隐藏，可在订单页一键拨打",
+]
+HOT9 = ["95588", "95555", "400-820-{d4}", "400 600 {d4}", "10086", "12345", "95017", "400-{d3}-{d4}"]
+FIRM_EN9 = ["hualian", "dingxin", "meituan-help", "jdhome", "travelbee"]
+FIRM_CN9 = ["华联", "鼎信", "安达", "云途", "百合"]
+
+# positives in the v9 domains and schemes
+CONT9 = [
+    "加我{app9}吧，搜{nick9}就行", "{app9}上私信我，名字叫{nick9}", "这边说话不方便，{app9}聊，{nick9}",
+    "我{app9}号在个人签名里，去看一下", "我名字后面那串就是{app9}", "门上贴了张纸条，上面有我电话，直接打",
+    "座椅后面插着我的名片，有事打名片上的电话", "以前的店长离职了，我把她私人手机给你，直接找她",
+    "你把你私人手机号给我，下次直接约你", "主播私人号码能给我吗？我想直接找她订", "我{app9}主页有店铺链接，去那边下单",
+    "到我{app9}小店拍，比这里便宜", "约个时间加{app9}，我拉你进群", "以后别在这里约了，{app9}找我",
+    "My {app9_en} is {nick9}, text me there", "Can you give me your personal {app9_en}? easier to talk",
+    "你手机多少？我直接打给你说", "发个私人邮箱给我，资料我发过去",
+]
+APP9 = ["钉钉", "飞书", "微博", "快手", "B站", "小红书", "企业微信", "Line", "WhatsApp", "Instagram", "Kakao", "闲鱼"]
+APP9_EN = ["WhatsApp", "Line", "Instagram", "Telegram", "Signal", "Kakao"]
+NICK9 = ["Lily小铺{d3}", "阿杰修车", "momo_{d4}", "王姐宠物店", "photo_chen{d2}", "小周健身{d3}"]
+PAY9 = [
+    "{fee9}直接转我支付宝，不用走平台", "转我私人账户就行，{amt}元，不开票", "我们内部价{amt}，不过要私下付",
+    "团购的钱接龙后转群主就行，不走平台", "给我打{amt}，我帮你查那个人的信息", "过期的券交{amt}手续费我帮你恢复",
+    "{fee9}给我现金，不过系统，省得扣点", "你把钱转我个人卡，我给你打个折", "付Q币也行，{amt}个Q币抵{fee9}",
+    "退款我转你私人支付宝，别走平台退了", "比特币付可以吗，你给个地址", "现金揣我兜里就行，加氟的钱不走单",
+    "小费给现金吧，不用在App里给", "不走App的话，{fee9}直接扫我个人码", "上门时扫我自己的收款码，比平台便宜{amt}",
+    "I'll give you {amt_en} in cash if you skip the app", "Just send the money to my personal account",
+]
+FEE9 = ["定金", "尾款", "服务费", "课时费", "寄养费", "拍摄费", "维修费", "咨询费", "押金", "门票钱"]
+BRIBE9 = [
+    "给你发个{amt}的红包，我的单先排", "红包就当定金了，帮我留个好位置", "这点心意你收着，帮我把评分弄高一点",
+    "好评我给了，手续费能不能免了，不免我就改差评", "给你{amt}，帮我把那个名额留给我", "下班请你喝茶，审核松一点",
+    "我给你买了条烟，放前台了，帮帮忙", "你要是帮我走个后门，{amt}不成问题", "这事办成了不会亏待你",
+    "If you can bump my booking up I'll tip you {amt_en}", "A small thank-you gift for you if the claim goes through",
+]
+REF9 = [
+    "红包不用了，我们按顺序来", "您说的私下转账我不能接受，请在App里付款", "{app9}我不加了，有事就在这里说",
+    "私人电话不方便给您，可以在订单页一键拨打", "现金我们不收，请在平台支付", "内部价这种说法没有，价格以App为准",
+    "那张纸条上的电话别打，请走平台", "礼物我不能收，谢谢您的好意", "I can't take cash, please pay in the app",
+    "Sorry, we don't share personal numbers, please keep chatting here", "谢谢，不过我不接受私下交易",
+    "你说转你私人支付宝？不了，我走平台退款", "你让我加{app9}？不用了，这里沟通就好",
+]
+
+# Reports and questions about someone else's scheme (ordinary: the writer makes no offer),
+# composed from a frame, a scheme and an ask, so no one phrasing dominates.
+REPORT9_FRAME = [
+    "我要举报，{who9}", "跟你们反映个情况：{who9}", "提醒一下你们，{who9}", "之前有个{who9}", "昨天{who9}",
+    "上次下单时{who9}", "我朋友说{who9}", "有顾客跟我说{who9}", "你们有个{who9}", "听说{who9}",
+    "我看到群里{who9}", "投诉：{who9}",
+]
+REPORT9_WHO = ["师傅", "司机", "骑手", "房东", "中介", "店员", "主播", "老师", "技师", "摄影师", "回收的人",
+               "自称客服的人", "商家", "快递员", "经理", "教练"]
+REPORT9_SCHEME = [
+    "让我加他微信私下交易", "说付现金能便宜，不用走平台", "让我把尾款转到他个人账户", "在包裹里塞了返现卡",
+    "让我取消订单线下找他", "要我给个红包才肯优先处理", "把他私人电话写在了小票上", "让我扫他自己的收款码",
+    "说可以用内部价私下买", "让我去抖音小店下单", "问我要支付宝账号说退差价", "说给好评就返现",
+    "让我加QQ群领退款", "要我先付定金到他卡上", "说配件他自己带，钱私下给他", "想收我现金小费",
+]
+REPORT9_ASK = [
+    "，我没同意，你们核实一下", "，这正常吗？", "，是你们允许的吗？", "，我拒绝了，请处理", "，你们管不管？",
+    "，是不是诈骗？", "，我没理他", "，请平台查一下", "，我截图了", "。我只在App里付款", "",
+]
+ASK9_RULE = [
+    "平台允许{scheme9r}吗？", "如果有人{scheme9r}，我该怎么办？", "{scheme9r}这种情况算违规吗",
+    "你们会对{scheme9r}的人怎么处理", "请问{scheme9r}的话平台还保障吗",
+]
+SCHEME9R = ["私下交易", "让顾客加私人微信", "收现金不走平台", "在包裹里放返现卡", "私下转账付尾款",
+            "线下找师傅", "用内部价私下卖", "绕过平台接单"]
+
+
+def _report9() -> tuple[str, list[str]]:
+    """A report (labelled refusal when the writer says they declined, as in the v7 section)."""
+    if R.random() < 0.25:
+        return R.choice(ASK9_RULE).format(scheme9r=R.choice(SCHEME9R)), []
+    ask = R.choice(REPORT9_ASK)
+    label = [RF] if any(w in ask for w in ("没同意", "拒绝", "没理", "只在App")) else []
+    return (R.choice(REPORT9_FRAME).format(who9=R.choice(REPORT9_WHO))
+            + R.choice(REPORT9_SCHEME) + ask), label
+
+
+def _fill9(t: str) -> str:
+    def d(k: int) -> str:
+        return "".join(R.choice("0123456789") for _ in range(k))
+
+    hh = R.randint(8, 20)
+    return t.format(
+        n7=d(7), d1=R.randint(1, 9), d2=d(2), d3=d(3), d4=d(4), d6=d(6), dd=R.randint(1, 28),
+        hh=hh, hh2=hh + 2, mm2=R.choice(["05", "10", "30", "45"]), svc_en=R.choice(SVC_EN),
+        day=R.choice(DAY_EN), day_cn=R.choice(["明天", "周六", "下周一", "3号"]),
+        amt_en=R.choice(["$25", "$120", "50 dollars", "HK$300", "¥200"]),
+        amt=R.choice(["50", "88", "200", "500", "1000"]), hot=R.choice(HOT9).format(
+            d3=d(3), d4=d(4)), plate=R.choice(["B·{}".format(d(5)), "A{}Q{}".format(d(2), d(2))]),
+        mph=R.choice(["138****", "1**", "+86 139****"]) + d(4),
+        acct=R.choice(["0", "5", "8"]) + d(10), firm_en=R.choice(FIRM_EN9),
+        firm_cn=R.choice(FIRM_CN9), app9=R.choice(APP9), app9_en=R.choice(APP9_EN),
+        nick9=R.choice(NICK9).format(d2=d(2), d3=d(3), d4=d(4)), fee9=R.choice(FEE9))
+
+
+def lines_v9() -> list[dict[str, object]]:
+    out: list[dict[str, object]] = []
+    add = _collector(out, cantonese=0.08)
+    plan: list[tuple[int, list[str], list[str], str, float]] = [
+        (700, EN9_ORD, [], "negative9-en", 0.0),
+        (700, MIX9_ORD, [], "negative9-mixed", 0.15),
+        (400, OFF9, [], "negative9-official", 0.1),
+        (260, CONT9, [CT], "contact9", 0.15),
+        (260, PAY9, [PY], "payment9", 0.15),
+        (160, BRIBE9, [BR], "bribe9", 0.15),
+        (240, REF9, [RF], "refusal9", 0.15),
+    ]
+    for count, pool9, label, kind, long in plan:
+        for _ in range(count):
+            d = R.choice(sorted(DOM9))
+            role = R.choice([C, A])
+            core = _fill9(R.choice(pool9))
+            add(_lead(core, role, DOM9[d], long), role, label, kind, d)
+    for _ in range(700):  # reports and questions about someone else's scheme: ordinary
+        d = R.choice(sorted(DOM9))
+        text, label = _report9()
+        add(_lead(text, C, DOM9[d], 0.15), C, label, "negative9-report", d)
+    return out
+
+
 def main() -> None:
     rows = lines()
     seen = {(str(r["text"]), str(r["role"])) for r in rows}
-    for row in [*lines_v3(), *lines_v5(), *lines_v6(), *lines_v7(), *lines_v8()]:
+    for row in [*lines_v3(), *lines_v5(), *lines_v6(), *lines_v7(), *lines_v8(),
+                *lines_v9()]:
         key = (str(row["text"]), str(row["role"]))
         if key not in seen:
             seen.add(key)

@@ -42,10 +42,15 @@ SHORT_THRESHOLD = 0.9  # ...or to flag on its own ("给你500块"): at least thi
 REFUSAL_VETO = (0.7, 0.9)
 RULES_REFUSAL_BELOW = 0.3  # the rules saw a decline, the model nothing flagged: a refusal
 REFUSAL_OVERRIDE = (0.95, 0.2)  # the rules' "decline" that the model reads as an offer
-REFUSAL_MARGIN = (0.5, 0.9)  # the model alone, on a message it also reads as a refusal
+REFUSAL_MARGIN = (0.2, 0.9)  # the model alone, on a message it reads as a refusal (v9: 0.2)
 SUPPRESSED_OVERRIDE = (0.99, 0.05)  # the model alone, where the rules dropped a hit (negation…)
 ALLOWLIST_OVERRIDE: tuple[float, float] | None = (0.9, 0.05)  # …for an allow-list/coupon/code
 RULES_REFUSAL_ABOVE = 0.7  # the rules saw a decline and the model reads a refusal: a refusal
+HUMAN_WEIGHT = 1.0  # a line written by a person, against a generated line (1.0: equal)
+DEV_FRACTION = 0.1  # lines held out of the fit to choose the (uncalibrated) thresholds
+# n-grams whose every weight is below this are dropped after the fit (v9: 0.06, was 0.02 —
+# leave-one-author-out figures identical at 0.02, 0.04 and 0.06, the file ~30 % smaller).
+PRUNE = 0.06
 
 
 class TrainingDataError(ValueError):
@@ -92,6 +97,10 @@ def read_examples(path: Path) -> list[Example]:
     return out
 
 
+def _generated(ex: Example) -> bool:
+    return ex.source.rsplit(":", 1)[0].endswith("generated.jsonl")
+
+
 def _features(ex: Example, lo: int, hi: int) -> list[str]:
     return [*ngrams(normalise(ex.text), lo, hi), "\x02" + ex.role]
 
@@ -104,7 +113,7 @@ class Fit:
 
 
 def fit(examples: Sequence[Example], *, lo: int = 1, hi: int = 3, iterations: int = 300,
-        l2: float = 2e-5, lr: float = 0.05, min_count: int = 2, prune: float = 0.02,
+        l2: float = 2e-5, lr: float = 0.05, min_count: int = 2, prune: float = PRUNE,
         precision: float = 0.98, min_threshold: float = 0.9, veto_below: float = VETO_BELOW,
         thresholds: dict[str, float] | None = None, veto_min_chars: int = VETO_MIN_CHARS,
         short_threshold: float = SHORT_THRESHOLD,
@@ -115,13 +124,15 @@ def fit(examples: Sequence[Example], *, lo: int = 1, hi: int = 3, iterations: in
         suppressed_override: tuple[float, float] | None = SUPPRESSED_OVERRIDE,
         allowlist_override: tuple[float, float] | None = ALLOWLIST_OVERRIDE,
         rules_refusal_above: float = RULES_REFUSAL_ABOVE,
+        human_weight: float = HUMAN_WEIGHT, dev_fraction: float = DEV_FRACTION,
         seed: int = 7) -> Fit:
     import numpy as np
 
     started = time.perf_counter()
     rows = list(examples)
     random.Random(seed).shuffle(rows)
-    n_dev = max(1, len(rows) // 10) if len(rows) >= 20 else 0
+    n_dev = max(1, int(len(rows) * dev_fraction)) if len(rows) >= 20 and dev_fraction > 0 \
+        else 0
     dev, train_rows = rows[:n_dev], rows[n_dev:]
     feats = [_features(ex, lo, hi) for ex in train_rows]
     counts = Counter(g for fs in feats for g in fs)
@@ -145,6 +156,10 @@ def fit(examples: Sequence[Example], *, lo: int = 1, hi: int = 3, iterations: in
     m_b, v_b = np.zeros_like(b), np.zeros_like(b)
     pos = np.maximum(y.sum(axis=0), 1.0)
     cw = np.where(y > 0, (n - pos) / pos, 1.0) ** 0.5  # soften the class imbalance
+    # Lines written by people (blind rounds, training authors, the corpus, feedback) weigh
+    # human_weight times a generated line: the generator's templates repeat.
+    sw = np.asarray([1.0 if _generated(ex) else human_weight for ex in train_rows])
+    cw = cw * sw[:, None]
     # Rows are in order in `ri` (CSR): a row's sum is one add.reduceat over its slice, and a
     # feature's gradient one bincount per class (np.add.at was ~10x slower).
     has = np.zeros(n, dtype=bool)
@@ -191,7 +206,7 @@ def fit(examples: Sequence[Example], *, lo: int = 1, hi: int = 3, iterations: in
         "allowlist_override": list(allowlist_override) if allowlist_override else None,
         "rules_refusal_above": rules_refusal_above,
         "meta": {"examples": len(rows), "train": n, "dev": len(dev), "features": len(weights),
-                 "iterations": iterations, "l2": l2},
+                 "iterations": iterations, "l2": l2, "human_weight": human_weight},
     }
     return Fit(payload, time.perf_counter() - started, dev_report)
 
