@@ -140,3 +140,17 @@ def test_the_event_loop_path_shares_the_context_and_loses_no_turn(
     asyncio.run(run())
     raw = a._redis.get(a.key(18))
     assert len(ConversationContext.from_json(raw).turns) == 6
+
+
+def test_unreachable_redis_falls_back_to_memory_on_the_event_loop(policy: CompiledPolicy
+                                                                   ) -> None:
+    import asyncio
+
+    store = RedisContextStore("redis://127.0.0.1:1/0", f"test-{uuid.uuid4().hex[:8]}")
+
+    async def run() -> None:
+        assert (await store.ascreen(13, "加个", "customer", policy)).result.decision == "allow"
+        v = await store.ascreen(13, "微信吧", "customer", policy)
+        assert v.reason == "joined"  # screened, with this process's context
+
+    asyncio.run(run())
