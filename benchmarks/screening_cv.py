@@ -45,6 +45,7 @@ from probity.screening.intent import dumps_model, parse_model  # noqa: E402
 from probity.screening.policy import CompiledPolicy  # noqa: E402
 from probity.screening.train import (  # noqa: E402
     ALLOWLIST_OVERRIDE,
+    ASCII_THRESHOLD,
     CALIBRATED,
     REFUSAL_MARGIN,
     REFUSAL_OVERRIDE,
@@ -92,6 +93,7 @@ def _set_combination(model: Any, calibrated: dict[str, float], veto_below: float
     model.suppressed_override = SUPPRESSED_OVERRIDE
     model.allowlist_override = ALLOWLIST_OVERRIDE
     model.rules_refusal_above = RULES_REFUSAL_ABOVE
+    model.ascii_threshold = ASCII_THRESHOLD
     model._cache.clear()
 
 

@@ -182,6 +182,9 @@ class IntentModel:
     # A lexicon-only rules decision in which the rules found a decline is allowed and tagged
     # refusal when the model's refusal score reaches this (0: never), whatever the others.
     rules_refusal_above: float = 0.0
+    # Texts of ASCII only (English, pinyin): the model alone flags a category only from this
+    # score up (0: the plain thresholds); character n-grams read English least reliably.
+    ascii_threshold: float = 0.0
 
     def __post_init__(self) -> None:
         # One Aho-Corasick automaton over every weighted n-gram finds the features of a text
@@ -397,6 +400,7 @@ def parse_model(data: bytes, *, expect_version: int | None = None,
         suppressed_override=_pair(p.get("suppressed_override")),
         allowlist_override=_pair(p.get("allowlist_override")),
         rules_refusal_above=float(p.get("rules_refusal_above", 0.0)),
+        ascii_threshold=float(p.get("ascii_threshold", 0.0)),
     )
 
 

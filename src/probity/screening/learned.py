@@ -84,6 +84,10 @@ def with_model(res: ScreeningResult, text: str, role: str, policy: CompiledPolic
     if len(text) < model.veto_min_chars and model.short_threshold > 0:
         floor = model.short_threshold  # a few characters are too little for the model alone
         th = {c: max(t, floor) for c, t in th.items()}
+    if model.ascii_threshold > 0 and text.isascii():
+        # English or pinyin only: the model alone flags from ascii_threshold up.
+        floor = model.ascii_threshold
+        th = {c: max(t, floor) if c != "refusal" else t for c, t in th.items()}
     hit = [c for c in FLAGGED_CATEGORIES if scores[c] >= th[c]]
     margin = model.refusal_margin
     if hit and margin is not None and scores["refusal"] >= margin[0]:
