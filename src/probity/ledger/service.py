@@ -445,6 +445,25 @@ def _append_in_thread(con: sqlite3.Connection, tenant_id: int, head: tuple[int, 
     return rows, refs, new_head, created, run
 
 
+def append_entries_sqlite3(con: sqlite3.Connection, tenant_id: int,
+                           items: list[tuple[str, Any]], *, purgeable: bool = False,
+                           checkpoint_time: bool = False, dialect: Any = None,
+                           ) -> tuple[list[AppendedEntry], datetime | None, list[tuple[str, Any]]]:
+    """:func:`append_entries` on a bare ``sqlite3`` connection that is already in a write
+    transaction and holds the process's write gate (the chat writer's direct path,
+    `probity.chat.direct`): the same head read, rows, chain and refs, with no session, so no
+    head cache across calls and no checkpoint made here. Returns the entries, the latest
+    checkpoint's time when ``checkpoint_time`` (None: there is none; an aware UTC datetime,
+    via ``dialect``'s result processor) for the caller to decide whether one is due, and the
+    statements run (for statement counters)."""
+    if not items:
+        return [], None, []
+    rows, _refs, _head, created, run = _append_in_thread(con, tenant_id, None, items,
+                                                         purgeable, checkpoint_time)
+    when = _CREATED_AT.process(dialect, created) if created is not None else None
+    return [AppendedEntry(*row) for row in rows], when, run
+
+
 async def _append_sqlite(session: AsyncSession, conn: Any, driver: Any, tenant_id: int,
                          items: list[tuple[str, Any]], *, purgeable: bool,
                          keyring: Keyring | None, checkpoint: bool) -> list[AppendedEntry]:
