@@ -1,15 +1,19 @@
 """The chat writer alone: CPU per message of `MessageWriter` (screened messages in, committed
 batches with their ledger entries and rollups out), in this process, without sockets.
 
-    .venv/bin/python benchmarks/chat_writer.py DB_URL [--messages 3000] [--in-flight 50]
-        [--rounds 3]
+    .venv/bin/python benchmarks/chat_writer.py DB_URL [--messages 1000] [--in-flight 1,50]
+        [--rounds 3] [--no-receipts]
 
 DB_URL is a migrated and seeded database (`probity migrate && probity demo seed`); the run adds
-conversations to it. `in-flight` messages are submitted at once (as from that many sockets);
-the figure is this process's CPU time (all threads: the writer's included) per message, and
-messages per second of wall time, median of the rounds; with the load average, as the machine
-is shared. Run it on two checkouts (PYTHONPATH=<checkout>/src) for a before/after on the same
-database file copy.
+conversations to it. Same-process A/B, alternating rounds: the writer's session path (what
+every batch took before the direct path) against its direct path (SQLite: the common batch
+through the bare driver, `probity.chat.direct`). `in-flight` messages are submitted at once (as
+from that many sockets; 1 = the one-message batches of a lightly loaded server), each followed
+by a read receipt unless --no-receipts. Figures: this process's CPU time (all threads;
+screening by `prepare_send` included, the same for both) and the writer thread's own CPU time,
+per message (its receipt included), messages per batch, messages per second of wall time;
+medians of the rounds, with the load average, as the machine is shared. For a before/after
+across commits, run it on two checkouts (PYTHONPATH=<checkout>/src) on copies of one database.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ if not os.environ.get("PYTHONPATH"):
 
 from probity.chat.conversations import Participant  # noqa: E402
 from probity.chat.send import prepare_send  # noqa: E402
+from probity.chat.store import Receipt  # noqa: E402
 from probity.chat.writer import MessageWriter  # noqa: E402
 from probity.db import sync_url  # noqa: E402
 from probity.models import (  # noqa: E402
@@ -77,53 +82,163 @@ def conversations(url: str, n: int) -> list[tuple[int, Participant, Participant]
     return out
 
 
-async def run(url: str, n: int, in_flight: int, rounds: int) -> dict[str, Any]:
-    convs = conversations(url, in_flight)
+async def run(url: str, n: int, in_flight: int, rounds: int, receipts: bool
+              ) -> dict[str, dict[str, Any]]:
+    """Both ways of the writer in this process, alternating rounds on the same database: the
+    session path (`MessageWriter(direct=False)`, what every batch took before) and the
+    direct path (the default). Per round: `n` messages, `in_flight` at once (1: the batches
+    of one of a lightly loaded server; 50: a busy one), each followed by a read receipt of
+    the other side when `receipts` (as the customer's page sends). Process CPU (screening by
+    `prepare_send` included, the same for both) and the writer thread's own CPU."""
+    convs = conversations(url, max(in_flight, 8))
 
     async def publish(_channel: str, _event: dict[str, Any]) -> None:
         return None
 
-    writer = MessageWriter(url)
+    ways = {"session path": MessageWriter(url, direct=False), "direct path": MessageWriter(url)}
     counter = 0
 
-    async def one(i: int) -> None:
+    async def one(writer: MessageWriter, i: int) -> None:
         conv_id, customer, agent = convs[i % len(convs)]
         pending = await prepare_send(conv_id, customer if i % 2 else agent, publish,
                                      text=TEXTS[i % len(TEXTS)], client_id=f"b{i}")
-        await writer.submit(pending)
+        message, _dup = await writer.submit(pending)
+        if receipts:
+            await writer.receipt(Receipt(conv_id, "agent" if i % 2 else "customer", publish,
+                                         read=message.seq))
 
-    cpu: list[float] = []
-    rate: list[float] = []
+    out: dict[str, dict[str, list[float]]] = {
+        name: {"cpu": [], "thread": [], "rate": [], "batch": []} for name in ways}
     try:
-        await asyncio.gather(*(one(counter + i) for i in range(in_flight)))  # warm up
-        counter += in_flight
+        for writer in ways.values():  # warm up: threads, connections, caches
+            await asyncio.gather(*(one(writer, counter + i) for i in range(in_flight)))
+            counter += in_flight
         for _ in range(rounds):
-            c0, t0 = time.process_time(), time.perf_counter()
-            for start in range(0, n, in_flight):
-                await asyncio.gather(*(one(counter + i)
-                                       for i in range(min(in_flight, n - start))))
-                counter += in_flight
-            cpu.append(1000 * (time.process_time() - c0) / n)
-            rate.append(n / (time.perf_counter() - t0))
+            for name, writer in ways.items():
+                assert writer._thread is not None and writer._thread.ident is not None
+                clock = time.pthread_getcpuclockid(writer._thread.ident)
+                b0 = writer.batches
+                c0, w0, t0 = (time.process_time(), time.clock_gettime(clock),
+                              time.perf_counter())
+                for start in range(0, n, in_flight):
+                    await asyncio.gather(*(one(writer, counter + i)
+                                           for i in range(min(in_flight, n - start))))
+                    counter += in_flight
+                r = out[name]
+                r["cpu"].append(1000 * (time.process_time() - c0) / n)
+                r["thread"].append(1000 * (time.clock_gettime(clock) - w0) / n)
+                r["rate"].append(n / (time.perf_counter() - t0))
+                r["batch"].append(n / max(writer.batches - b0, 1))
     finally:
-        await writer.close()
-    return {"cpu_ms": statistics.median(cpu), "per_s": statistics.median(rate),
-            "batches": writer.batches, "messages": writer.messages,
-            "largest": writer.largest_batch}
+        for writer in ways.values():
+            await writer.close()
+    return {name: {k: statistics.median(v) for k, v in r.items()}
+            | {"fallbacks": ways[name].fallbacks, "direct": ways[name].direct_batches}
+            for name, r in out.items()}
+
+
+async def run_rate(url: str, n: int, rate: float, rounds: int, receipts: bool
+                   ) -> dict[str, dict[str, Any]]:
+    """Open loop at `rate` messages/s (evenly spaced, as a server's sockets hand them over),
+    each answered by a read receipt once acked: the session path, the direct path without
+    coalescing, and the direct path coalescing for 2 and 5 ms; alternating rounds. Adds the
+    ack latency (submit → committed) to the CPU figures."""
+    convs = conversations(url, 64)
+
+    async def publish(_channel: str, _event: dict[str, Any]) -> None:
+        return None
+
+    ways = {"session path, no coalescing": MessageWriter(url, direct=False, coalesce_s=0),
+            "direct path, no coalescing": MessageWriter(url, coalesce_s=0),
+            "direct path, coalescing 2 ms": MessageWriter(url, coalesce_s=0.002),
+            "direct path, coalescing 5 ms": MessageWriter(url, coalesce_s=0.005)}
+    counter = 0
+    acks: list[float] = []
+
+    async def one(writer: MessageWriter, i: int) -> None:
+        conv_id, customer, agent = convs[i % len(convs)]
+        pending = await prepare_send(conv_id, customer if i % 2 else agent, publish,
+                                     text=TEXTS[i % len(TEXTS)], client_id=f"r{i}")
+        t = time.perf_counter()
+        message, _dup = await writer.submit(pending)
+        acks.append(time.perf_counter() - t)
+        if receipts:
+            await writer.receipt(Receipt(conv_id, "agent" if i % 2 else "customer", publish,
+                                         read=message.seq))
+
+    out: dict[str, dict[str, list[float]]] = {
+        name: {"cpu": [], "thread": [], "batch": [], "p50": [], "p99": []} for name in ways}
+    try:
+        for writer in ways.values():
+            await asyncio.gather(*(one(writer, counter + i) for i in range(8)))
+            counter += 8
+        for _ in range(rounds):
+            for name, writer in ways.items():
+                assert writer._thread is not None and writer._thread.ident is not None
+                clock = time.pthread_getcpuclockid(writer._thread.ident)
+                b0 = writer.batches
+                acks.clear()
+                c0, w0 = time.process_time(), time.clock_gettime(clock)
+                start = time.perf_counter()
+                tasks = []
+                for i in range(n):
+                    delay = start + i / rate - time.perf_counter()
+                    if delay > 0:
+                        await asyncio.sleep(delay)
+                    tasks.append(asyncio.ensure_future(one(writer, counter + i)))
+                await asyncio.gather(*tasks)
+                counter += n
+                r = out[name]
+                r["cpu"].append(1000 * (time.process_time() - c0) / n)
+                r["thread"].append(1000 * (time.clock_gettime(clock) - w0) / n)
+                r["batch"].append(n / max(writer.batches - b0, 1))
+                q = statistics.quantiles(acks, n=100)
+                r["p50"].append(1000 * q[49])
+                r["p99"].append(1000 * q[98])
+    finally:
+        for writer in ways.values():
+            await writer.close()
+    return {name: {k: statistics.median(v) for k, v in r.items()} for name, r in out.items()}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("url")
-    ap.add_argument("--messages", type=int, default=3000)
-    ap.add_argument("--in-flight", type=int, default=50)
+    ap.add_argument("--messages", type=int, default=1000)
+    ap.add_argument("--in-flight", default="1,50",
+                    help="comma-separated: messages in flight at once, one table row each")
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--no-receipts", dest="receipts", action="store_false")
+    ap.add_argument("--rate", type=float, default=0,
+                    help="open loop at this many messages/s instead (coalescing A/B)")
     args = ap.parse_args()
-    load = os.getloadavg()
-    res = asyncio.run(run(args.url, args.messages, args.in_flight, args.rounds))
-    print(f"cpu per message {res['cpu_ms']:.3f} ms, {res['per_s']:.0f} msg/s, "
-          f"{res['messages']} messages in {res['batches']} batches (largest "
-          f"{res['largest']}), load {load[0]:.1f} → {os.getloadavg()[0]:.1f}")
+    if args.rate:
+        print(f"Machine at the start: load average {os.getloadavg()[0]:.1f}; open loop, "
+              f"{args.rate:g} messages/s, {args.messages} per round"
+              f"{', each answered by a read receipt' if args.receipts else ''}, median of "
+              f"{args.rounds} alternating rounds.\n")
+        print("| writer | process CPU per message (ms) | writer thread CPU per message (ms) "
+              "| messages per batch | ack p50 / p99 (ms) |")
+        print("|---|---|---|---|---|")
+        res = asyncio.run(run_rate(args.url, args.messages, args.rate, args.rounds,
+                                   args.receipts))
+        for name, r in res.items():
+            print(f"| {name} | {r['cpu']:.3f} | {r['thread']:.3f} | {r['batch']:.1f} | "
+                  f"{r['p50']:.1f} / {r['p99']:.1f} |")
+        print(f"\nLoad average at the end: {os.getloadavg()[0]:.1f}")
+        return
+    print(f"Machine at the start: load average {os.getloadavg()[0]:.1f}; {args.messages} "
+          f"messages per round{', each with a read receipt' if args.receipts else ''}, "
+          f"median of {args.rounds} alternating rounds.\n")
+    print("| in flight | writer | process CPU per message (ms) | writer thread CPU per message "
+          "(ms) | messages per batch | msg/s (wall) |")
+    print("|---|---|---|---|---|---|")
+    for level in (int(x) for x in args.in_flight.split(",")):
+        res = asyncio.run(run(args.url, args.messages, level, args.rounds, args.receipts))
+        for name, r in res.items():
+            print(f"| {level} | {name} | {r['cpu']:.3f} | {r['thread']:.3f} | "
+                  f"{r['batch']:.1f} | {r['rate']:.0f} |", flush=True)
+    print(f"\nLoad average at the end: {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":

@@ -55,6 +55,9 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     dbapi_conn.isolation_level = None
 
 
+sqlite_pragmas = _sqlite_pragmas  # for a bare sqlite3 connection (the chat writer's direct path)
+
+
 # --- SQLite: one writer at a time, in order ------------------------------------------------
 #
 # SQLite has one write lock per database, and two ways to lose it that its busy timeout does

@@ -42,6 +42,7 @@ from probity.models import (
 )
 from probity.models import Role as R
 from probity.models.base import utcnow
+from probity.monitoring import enforce
 
 BLOCKED = "加我vx abc12345，私下聊"
 
@@ -366,14 +367,17 @@ async def test_writer_batches_concurrent_sends_in_seq_order(chat_db_url: str) ->
         await engine.dispose()
 
 
+@pytest.mark.parametrize("direct", [True, False], ids=["direct", "session"])
 async def test_the_writer_spends_the_same_statements_on_a_batch_of_any_size(
-        chat_db_url: str) -> None:
+        chat_db_url: str, direct: bool) -> None:
     """Issue 17: the writer's transaction for one message and for sixty (of eight
     conversations, both sides) sends the same statements, one of each kind — executemany or
-    multi-row, never one per message."""
+    multi-row, never one per message — on the direct path (the bare driver, what the writer
+    uses for batches without alerts) and on the session path alike."""
+    enforce.reset()  # no monitoring rules cached by an earlier test
     convs = _conversations(chat_db_url, 8)
     pub = Published()
-    writer = MessageWriter(chat_db_url)
+    writer = MessageWriter(chat_db_url, direct=direct)
     try:
         # Prime: the thread and its connection, the ledger head, a checkpoint, the analytics
         # hook's per-process caches (all outside what is counted).
@@ -386,15 +390,27 @@ async def test_the_writer_spends_the_same_statements_on_a_batch_of_any_size(
         target = writer._engine.sync_engine
         per_batch: list[list[str]] = [[]]
 
+        def counted(statement: str) -> bool:
+            return not _cache_refresh(statement) and "ledger_checkpoints" not in statement
+
         def hook(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-            if not _cache_refresh(statement) and "ledger_checkpoints" not in statement:
+            if counted(statement):
                 per_batch[-1].append(" ".join(statement.split()[:3]))
 
         def committed(_conn: Any) -> None:
             per_batch.append([])
 
+        def ran(run: list[tuple[str, Any]]) -> None:  # the direct path: one call per batch
+            per_batch[-1].extend(" ".join(sql.split()[:3]) for sql, _params in run
+                                 if counted(sql))
+            per_batch.append([])
+
+        if direct:
+            assert writer._direct is not None
+            writer._direct.on_statements = ran
         event.listen(target, "before_cursor_execute", hook)
         event.listen(target, "commit", committed)
+        direct_before = writer.direct_batches
         try:
             await writer.submit(await prepare_send(convs[0][0], convs[0][1], pub,
                                                    text="请问订单什么时候发货？", client_id="one"))
@@ -413,6 +429,11 @@ async def test_the_writer_spends_the_same_statements_on_a_batch_of_any_size(
         assert all(b == batches[0] for b in batches), batches
         assert sum(x.startswith("INSERT INTO messages") for x in batches[0]) == 1
         assert len(batches[0]) <= 10, batches[0]
+        if direct:  # every counted batch went the direct way (none fell back)
+            assert writer.direct_batches - direct_before == len(batches)
+            assert batches[0][0].startswith("UPDATE conversations SET")
+        else:
+            assert writer.direct_batches == 0
     finally:
         await writer.close()
 

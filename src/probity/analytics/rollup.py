@@ -228,25 +228,47 @@ def _local_of(zone: ZoneInfo, hour: datetime) -> tuple[int, int, date]:
     return got
 
 
-async def cohorts(session: AsyncSession, events: Sequence[Event]) -> list[Cohort]:
-    """Each event's cohort. One pass over the per-process caches first: the loaders (one
-    SELECT each for their misses) run only when something is missing or stale."""
-    now = time.monotonic()
-    stale = False
+def _caches_fresh(events: Sequence[Event], now: float) -> bool:
+    """Whether the per-process caches know every event's tenant zone, agent and rota."""
     for e in events:
         z = _tz.get(e.tenant_id)
         if z is None or now - z[1] > TZ_TTL_S:
-            stale = True
-            break
+            return False
         a = e.agent_employee_id
         if a:
             c = _employees.get(a)
             r = _rota.get(a)
             if (c is None or now - c[2] > EMPLOYEE_TTL_S or r is None
                     or not (r[0] <= e.at < r[1]) or now - r[2] > ROTA_TTL_S):
-                stale = True
+                return False
+    return True
+
+
+def _cohort_of(e: Event) -> Cohort | None:
+    """The event's cohort from the caches (None: its rota window does not cover it)."""
+    zone = _tz[e.tenant_id][0]
+    hour = hour_floor(e.at)
+    dow, lhour, lday = _local_of(zone, hour)
+    a = e.agent_employee_id
+    if a:
+        band = tenure_band(_employees[a][0], e.at.astimezone(zone).date())
+        shift = 0
+        rc = _rota.get(a)
+        if rc is None or not (rc[0] <= e.at < rc[1]):
+            return None
+        for start, end, t in rc[3]:
+            if start <= e.at < end:
+                shift = t
                 break
-    if stale:
+    else:
+        band, shift = "none", 0
+    return Cohort(e.tenant_id, e.team_id, band, shift, hour, dow, lhour, lday)
+
+
+async def cohorts(session: AsyncSession, events: Sequence[Event]) -> list[Cohort]:
+    """Each event's cohort. One pass over the per-process caches first: the loaders (one
+    SELECT each for their misses) run only when something is missing or stale."""
+    if not _caches_fresh(events, time.monotonic()):
         await zones(session, {e.tenant_id for e in events})
         agents = {e.agent_employee_id for e in events if e.agent_employee_id}
         if agents:
@@ -255,24 +277,17 @@ async def cohorts(session: AsyncSession, events: Sequence[Event]) -> list[Cohort
                                    if e.agent_employee_id])
     out: list[Cohort] = []
     for e in events:
-        zone = _tz[e.tenant_id][0]
-        hour = hour_floor(e.at)
-        dow, lhour, lday = _local_of(zone, hour)
-        a = e.agent_employee_id
-        if a:
-            band = tenure_band(_employees[a][0], e.at.astimezone(zone).date())
-            shift = 0
-            rc = _rota.get(a)
-            if rc is not None and rc[0] <= e.at < rc[1]:
-                for start, end, t in rc[3]:
-                    if start <= e.at < end:
-                        shift = t
-                        break
-            else:  # outside even the fresh window (cannot happen; be exact anyway)
-                shift = await _shift_at(session, a, e.at)
-        else:
-            band, shift = "none", 0
-        out.append(Cohort(e.tenant_id, e.team_id, band, shift, hour, dow, lhour, lday))
+        k = _cohort_of(e)
+        if k is None:  # outside even the fresh window (cannot happen; be exact anyway)
+            zone = _tz[e.tenant_id][0]
+            hour = hour_floor(e.at)
+            dow, lhour, lday = _local_of(zone, hour)
+            assert e.agent_employee_id is not None
+            band = tenure_band(_employees[e.agent_employee_id][0], e.at.astimezone(zone).date())
+            k = Cohort(e.tenant_id, e.team_id, band,
+                       await _shift_at(session, e.agent_employee_id, e.at), hour, dow, lhour,
+                       lday)
+        out.append(k)
     return out
 
 
@@ -493,18 +508,10 @@ def _counts(events: Sequence[Event], keys: Sequence[Cohort]) -> dict[Cohort, lis
     return groups
 
 
-async def record_events(session: AsyncSession, events: Sequence[Event],
-                        conn: AsyncConnection | None = None) -> None:
-    """Count the events per cohort (= hourly key), derive the cube rows, and upsert both —
-    rows as tuples in HOURLY_COLS / CUBE_COLS order, keys in sorted order. `conn`: the
-    session's connection when the caller has it at hand (the chat writer)."""
-    if not events:
-        return
-    keys = await cohorts(session, events)
-    groups = _counts(events, keys)
-    if conn is None:
-        conn = await session.connection()
-    dialect = conn.dialect
+def _rows_of(dialect: AnyDialect, groups: dict[Cohort, list[int]]
+             ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """The hourly rows and the cube rows of the counted cohorts (HOURLY_COLS / CUBE_COLS
+    order, keys sorted; SQLite: bind-processed)."""
     hourly: list[tuple[Any, ...]] = []
     rows: list[tuple[Any, ...]]
     if len(groups) == 1:  # one cohort (most small batches): its cube rows are distinct
@@ -527,6 +534,22 @@ async def record_events(session: AsyncSession, events: Sequence[Event],
                     for i in range(_NC):
                         acc[i] += g[i]
         rows = [(*ck, *cube[ck]) for ck in sorted(cube)]
+    return hourly, rows
+
+
+async def record_events(session: AsyncSession, events: Sequence[Event],
+                        conn: AsyncConnection | None = None) -> None:
+    """Count the events per cohort (= hourly key), derive the cube rows, and upsert both —
+    rows as tuples in HOURLY_COLS / CUBE_COLS order, keys in sorted order. `conn`: the
+    session's connection when the caller has it at hand (the chat writer)."""
+    if not events:
+        return
+    keys = await cohorts(session, events)
+    groups = _counts(events, keys)
+    if conn is None:
+        conn = await session.connection()
+    dialect = conn.dialect
+    hourly, rows = _rows_of(dialect, groups)
     if dialect.name == "sqlite":
         await _sqlite_write(conn, hourly, rows)
     else:
@@ -602,3 +625,42 @@ async def record_batch(session: AsyncSession,
     `conn` the session's connection if the caller has it. Flush only; runs in the writer's
     transaction."""
     await record_events(session, events_of(rows), conn)
+
+
+def record_batch_sqlite3(con: sqlite3.Connection, dialect: AnyDialect,
+                         rows: Iterable[tuple[Any, int | None, int | None]]
+                         ) -> list[tuple[str, Any]] | None:
+    """`record_batch` on a bare ``sqlite3`` connection in a write transaction that holds the
+    process's write gate (the chat writer's direct path, `probity.chat.direct`), when it
+    needs no session: every event's cohort is in the per-process caches, none is late (a
+    sealed month), and no monitoring rule is in force for the batch's tenants. Then the same
+    two grouped upserts are sent (bind-processed by `dialect`, SQLite's) and returned as
+    (sql, params) for statement counters; otherwise nothing is sent and None says: use
+    `record_batch`."""
+    events = events_of(rows)
+    if not events:
+        return []
+    if not _caches_fresh(events, time.monotonic()):
+        return None
+    keys: list[Cohort] = []
+    for e in events:
+        k = _cohort_of(e)
+        if k is None:
+            return None
+        keys.append(k)
+    late = _late_cutoff()
+    if any(k.local_day <= late for k in keys):
+        return None
+    from probity.monitoring.enforce import quiet_for
+
+    if not quiet_for({e.tenant_id for e in events}):
+        return None
+    hourly, cube = _rows_of(dialect, _counts(events, keys))
+    plans = _sqlite_plans(dialect)
+    work = [(sql, params) for sql, params in ((plans[0].sql, hourly), (plans[1].sql, cube))
+            if params]
+    try:
+        _upserts_on(con, work)
+    except sqlite3.Error as exc:
+        raise driver_error(exc, "analytics rollup upsert") from exc
+    return work

@@ -6,8 +6,9 @@ callers that hold their own transaction."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, NamedTuple, cast
 
 from sqlalchemy import Table, bindparam, case, insert, select, update
@@ -108,6 +109,25 @@ async def _insert_returning_ids(session: AsyncSession, model: Any, rows: list[An
         r.id = ids[tuple(getattr(r, k) for k in key)]
 
 
+def message_values(s: PendingSend, tenant_id: int, seq: int, now: datetime
+                   ) -> dict[str, Any]:
+    """The stored message's columns (`MessageRow`'s, without id and recalled_at)."""
+    r = s.result
+    return {
+        "conversation_id": s.conv_id, "tenant_id": tenant_id, "seq": seq,
+        "sender_role": s.who.role, "sender_user_id": s.who.user_id,
+        "sender_employee_id": s.who.employee_id if s.who.role == "agent" else None,
+        "client_id": s.client_id, "kind": s.kind, "body": s.text,
+        "attachment_sha256": s.digest, "attachment_mime": s.mime,
+        "attachment_size": s.size, "decision": s.decision,
+        "screening_status": s.screening_status,
+        "categories": list(r.categories) if r is not None else [],
+        "severity": int(r.severity) if r is not None else 0,
+        "spans": [sp.to_dict() for sp in r.spans] if r is not None else [],
+        "policy_version": int(getattr(r, "policy_version", 0) or 0),
+        "created_at": now}
+
+
 async def store_messages(session: AsyncSession, sends: list[PendingSend], *,
                          checkpoint_due: CheckpointDue | None = None) -> list[Outcome]:
     """Store screened messages of any conversations in the session's transaction (flush only)
@@ -183,23 +203,9 @@ async def store_messages(session: AsyncSession, sends: list[PendingSend], *,
     for item in plan:
         if not isinstance(item, PendingSend):
             continue
-        s = item
-        seq = next_seq_of[s.conv_id]
-        next_seq_of[s.conv_id] = seq + 1
-        r = s.result
-        params.append({
-            "conversation_id": s.conv_id, "tenant_id": convs[s.conv_id].tenant_id, "seq": seq,
-            "sender_role": s.who.role, "sender_user_id": s.who.user_id,
-            "sender_employee_id": s.who.employee_id if s.who.role == "agent" else None,
-            "client_id": s.client_id, "kind": s.kind, "body": s.text,
-            "attachment_sha256": s.digest, "attachment_mime": s.mime,
-            "attachment_size": s.size, "decision": s.decision,
-            "screening_status": s.screening_status,
-            "categories": list(r.categories) if r is not None else [],
-            "severity": int(r.severity) if r is not None else 0,
-            "spans": [sp.to_dict() for sp in r.spans] if r is not None else [],
-            "policy_version": int(getattr(r, "policy_version", 0) or 0),
-            "created_at": now})
+        seq = next_seq_of[item.conv_id]
+        next_seq_of[item.conv_id] = seq + 1
+        params.append(message_values(item, convs[item.conv_id].tenant_id, seq, now))
     messages: list[tuple[PendingSend, MessageRow]] = []
     by_key: dict[tuple[int, str, str], MessageRow] = {}
     if params:
@@ -300,6 +306,12 @@ async def ledger_messages(session: AsyncSession, messages: list[MessageRow] | li
 
 def _queue_delivery(session: AsyncSession, publish: Publish, conv_id: int, msg: MessageRow,
                     alert: Alert | None) -> None:
+    after_commit(session, delivery_effect(publish, conv_id, msg, alert))
+
+
+def delivery_effect(publish: Publish, conv_id: int, msg: MessageRow, alert: Alert | None
+                    ) -> Callable[[], Awaitable[None]]:
+    """What the application's loop publishes once the message is committed."""
     # Carry the stored row (by value) to every process; each connection renders its own view.
     payload = {"type": "message", "message": message_wire(msg)}
     alert_payload = alert_event(alert) if alert is not None else None
@@ -320,7 +332,7 @@ def _queue_delivery(session: AsyncSession, publish: Publish, conv_id: int, msg: 
         if alert_payload is not None:
             await publish(ALERTS_CHANNEL, alert_payload)
 
-    after_commit(session, effect)
+    return effect
 
 
 
@@ -357,7 +369,30 @@ async def store_receipts(session: AsyncSession, receipts: list[Receipt]
         select(table.c.id, table.c.last_seq, *(table.c[c] for c in _SEQ_COLUMNS))
         .where(table.c.id.in_(ids)))).all()
     state: dict[int, dict[str, int]] = {r.id: dict(r._mapping) for r in rows}
-    moved: dict[tuple[int, str], Publish] = {}
+    now, moved = plan_receipts(receipts, state)
+    if not moved:
+        return now
+    raise_to = {c: case((table.c[c] < bindparam(f"new_{c}"), bindparam(f"new_{c}")),
+                        else_=table.c[c]) for c in _SEQ_COLUMNS}
+    await session.execute(
+        update(table).where(table.c.id == bindparam("conv_id")).values(raise_to),
+        [{"conv_id": cid, **{f"new_{c}": state[cid][c] for c in _SEQ_COLUMNS}}
+         for cid in sorted({cid for cid, _side in moved})])
+    after_commit(session, receipts_effect(state, moved))
+    return now
+
+
+ReceiptMoves = dict[tuple[int, str], Publish]
+
+
+def plan_receipts(receipts: list[Receipt], state: dict[int, dict[str, int]]
+                  ) -> tuple[dict[tuple[int, str], tuple[int, int]], ReceiptMoves]:
+    """Apply the receipts to `state` (per conversation id: its ``last_seq`` and the four
+    seqs, as read in the transaction) by the rules of `mark`: per side, a read implies
+    delivered, and neither passes the conversation's last seq, and neither goes back.
+    Returns, per (conversation, side) of the receipts, its (delivered, read) seqs then, and
+    the (conversation, side) pairs that moved (with the publisher of their event)."""
+    moved: ReceiptMoves = {}
     for r in receipts:
         seqs = state.get(r.conv_id)
         if seqs is None or r.side not in ("customer", "agent"):
@@ -375,14 +410,12 @@ async def store_receipts(session: AsyncSession, receipts: list[Receipt]
     now = {(r.conv_id, r.side): (state[r.conv_id][f"{r.side}_delivered_seq"],
                                  state[r.conv_id][f"{r.side}_read_seq"])
            for r in receipts if r.conv_id in state and r.side in ("customer", "agent")}
-    if not moved:
-        return now
-    raise_to = {c: case((table.c[c] < bindparam(f"new_{c}"), bindparam(f"new_{c}")),
-                        else_=table.c[c]) for c in _SEQ_COLUMNS}
-    await session.execute(
-        update(table).where(table.c.id == bindparam("conv_id")).values(raise_to),
-        [{"conv_id": cid, **{f"new_{c}": state[cid][c] for c in _SEQ_COLUMNS}}
-         for cid in sorted({cid for cid, _side in moved})])
+    return now, moved
+
+
+def receipts_effect(state: dict[int, dict[str, int]], moved: ReceiptMoves
+                    ) -> Callable[[], Awaitable[None]]:
+    """One `receipt` event per (conversation, side) that moved, published after commit."""
     events = [(publish, conv_channel(cid), {
         "type": "receipt", "conversation_id": cid, "by": side,
         "delivered": state[cid][f"{side}_delivered_seq"],
@@ -392,5 +425,4 @@ async def store_receipts(session: AsyncSession, receipts: list[Receipt]
         for publish, channel, event in events:
             await publish(channel, event)
 
-    after_commit(session, effect)
-    return now
+    return effect

@@ -18,6 +18,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from probity.auth.deps import AFTER_COMMIT
+from probity.chat.direct import DirectStore, Fallback, eligible
 from probity.chat.store import (
     CHECKPOINT_CHECK_S,
     PendingSend,
@@ -29,18 +30,24 @@ from probity.chat.wire import MessageRow
 from probity.db import PRIORITY_OPTION, make_direct_engine
 from probity.errors import DomainError
 from probity.models import Message
+from probity.monitoring.enforce import rules_cached
 
 log = logging.getLogger("probity.chat")
 
 # ---- group commit ----------------------------------------------------------------------------
 
 T = TypeVar("T")
+# Coalescing: a queue shorter than COALESCE_BELOW items waits up to COALESCE_S from its first
+# item's arrival for more (benchmarks/chat_writer.py --rate measures what it buys and costs).
+COALESCE_S = 0.0  # off by default: at 200 msg/s it bought no measurable CPU (BENCHMARKS)
+COALESCE_BELOW = 16
 Job = Callable[[AsyncSession], Awaitable[Any]]
 
 
 @dataclass
 class _Queued:
     future: asyncio.Future[Any]  # resolved on the submitter's event loop
+    queued_at: float = 0.0  # time.monotonic() when the writer's loop got it
     send: PendingSend | None = None  # a message to store (batched), or
     receipt: Receipt | None = None  # a receipt (batched with the messages), or
     job: Job | None = None  # another chat write, run alone in its own transaction
@@ -81,8 +88,14 @@ class MessageWriter:
     cannot fail the others.
     """
 
-    def __init__(self, url: str, *, max_batch: int = 64, retries: int = 5) -> None:
+    def __init__(self, url: str, *, max_batch: int = 64, retries: int = 5,
+                 direct: bool = True, coalesce_s: float = COALESCE_S) -> None:
         self.url = url
+        # A short queue waits this long at most (from its first item's arrival) for more
+        # items to share its transaction: the ack latency bought for a cheaper batch.
+        self.coalesce_s = coalesce_s
+        self.direct = direct  # SQLite: the common batch through the bare driver
+        self._direct: DirectStore | None = None
         self.max_batch = max_batch
         self.retries = retries
         self.sqlite = url.startswith("sqlite")
@@ -101,6 +114,8 @@ class MessageWriter:
         self.messages = 0
         self.largest_batch = 0
         self.receipts = 0
+        self.direct_batches = 0  # of the batches, those the direct path stored
+        self.fallbacks = 0  # batches the direct path handed to the session path
 
     async def submit(self, send: PendingSend) -> tuple[Message | MessageRow, bool]:
         """Queue one screened message; returns (message, duplicate) once it is committed.
@@ -159,16 +174,26 @@ class MessageWriter:
                                     pool_pre_ping=False)
         self._engine = engine.execution_options(**{PRIORITY_OPTION: True}) \
             if self.sqlite else engine
+        database = engine.sync_engine.url.database
+        if self.direct and self.sqlite and database not in (None, "", ":memory:"):
+            # The common batch through the bare driver (probity.chat.direct), on a second
+            # connection of this thread; the session path above for everything else.
+            self._direct = DirectStore(database, engine.sync_engine.dialect)
         loop.call_soon(self._ready.set)
         try:
             loop.run_until_complete(self._run())
         finally:
             with contextlib.suppress(Exception):
                 loop.run_until_complete(self._engine.dispose())
+            if self._direct is not None:
+                with contextlib.suppress(Exception):
+                    self._direct.close()
+                self._direct = None
             loop.close()
 
     def _push(self, item: _Queued) -> None:
         assert self._wakeup is not None
+        item.queued_at = time.monotonic()
         self._pending.append(item)
         self._wakeup.set()
 
@@ -206,6 +231,18 @@ class MessageWriter:
             first = self._pending[0]
             if first.future is None:  # close(): stop once everything before it is written
                 return
+            if first.job is None and len(self._pending) < COALESCE_BELOW \
+                    and self.coalesce_s > 0 and self._pending[-1].future is not None:
+                # A short queue: let what arrives in the next moment share this batch's
+                # transaction (at low rates a batch was one message, or one receipt).
+                wait = first.queued_at + self.coalesce_s - time.monotonic()
+                if wait > 0:
+                    assert self._loop is not None
+                    self._wakeup.clear()
+                    timer = self._loop.call_later(wait, self._wakeup.set)
+                    await self._wakeup.wait()
+                    timer.cancel()
+                    continue
             if first.job is not None:
                 batch = [self._pending.pop(0)]
             else:
@@ -246,6 +283,29 @@ class MessageWriter:
 
     async def _write_once(self, batch: list[_Queued]) -> None:
         assert self._engine is not None
+        if self._direct is not None and batch[0].job is None and not rules_cached() and all(
+                item.send is None or eligible(item.send) for item in batch):
+            try:
+                done, seqs, effects = self._direct.write(
+                    [item.send for item in batch if item.send is not None],
+                    [item.receipt for item in batch if item.receipt is not None],
+                    self._checked)
+            except Fallback:
+                self.fallbacks += 1  # rolled back: the session path below stores it
+            except OperationalError:
+                raise  # SQLite busy: the whole batch is retried (`_write`)
+            except Exception:  # rolled back; never fail a send the session path can store
+                log.exception("chat writer: direct path failed; taking the session path")
+                self.fallbacks += 1
+            else:
+                self.direct_batches += 1
+                stored = iter(done)
+                self._count(batch)
+                self._hand_back(_Done(batch, effects, [
+                    next(stored) if item.send is not None
+                    else seqs.get((item.receipt.conv_id, item.receipt.side))
+                    if item.receipt is not None else None for item in batch]))
+                return
         async with AsyncSession(self._engine, expire_on_commit=False) as session:
             try:
                 if batch[0].job is not None:
@@ -257,13 +317,16 @@ class MessageWriter:
             except BaseException:
                 await session.rollback()
                 raise
+        self._count(batch)
+        self._hand_back(_Done(batch, effects, outcomes))
+
+    def _count(self, batch: list[_Queued]) -> None:
         sends = sum(1 for item in batch if item.send is not None)
         if sends:
             self.batches += 1
             self.messages += sends
             self.largest_batch = max(self.largest_batch, sends)
         self.receipts += sum(1 for item in batch if item.receipt is not None)
-        self._hand_back(_Done(batch, effects, outcomes))
 
     async def _store(self, session: AsyncSession, batch: list[_Queued]) -> list[Any]:
         """The batch's messages, then its receipts (they acknowledge seqs delivered before), in

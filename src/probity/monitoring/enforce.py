@@ -138,6 +138,20 @@ async def _refresh_rules(sessionmaker: async_sessionmaker[AsyncSession]) -> None
     await asyncio.shield(task)
 
 
+def quiet_for(tenant_ids: set[int]) -> bool:
+    """True when the cached rules are fresh and none is in force for these tenants: then
+    `on_batch` would do nothing (the chat writer's direct path asks, to skip its session)."""
+    return _fresh() and not any(_by_tenant.get(t) for t in tenant_ids)
+
+
+def rules_cached() -> bool:
+    """Whether the last rules read found any (fresh or not): the chat writer then leaves its
+    batches to the session path instead of trying its direct path first. (`_rules` is
+    replaced whole, so this holds while another thread refills `_by_tenant`.)"""
+    rules = _rules
+    return bool(_by_tenant) or (rules is not None and bool(rules[1]))
+
+
 async def load_rules(session: AsyncSession) -> list[RuleView]:
     global _rules
     if _rules is not None and _fresh():

@@ -1,0 +1,246 @@
+"""The chat writer's direct path on SQLite: the common batch — messages that raise no alert,
+and receipts — stored through the bare ``sqlite3`` driver with a fixed number of statements,
+no session, no greenlet and no SQLAlchemy statement machinery per batch (docs/CHAT.md "Send
+path"). Anything it does not cover raises `Fallback` before it commits: the transaction is
+rolled back and the writer stores the batch through the session path (`store.store_messages`,
+`store.store_receipts`), which covers everything.
+
+What it stores is what the session path stores, column for column: the values come from the
+same function (`store.message_values`) and go through the bind processors SQLAlchemy would
+use (so timestamps, JSON and enums are stored identically); the ledger entries through
+`ledger.service.append_entries_sqlite3` (the same rows and chain); the rollups through
+`analytics.rollup.record_batch_sqlite3` (the same grouped upserts). It takes the process's
+write gate (priority lane, as the writer's session does) and ``BEGIN IMMEDIATE``.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import timedelta
+from typing import Any, cast
+
+from sqlalchemy import Table
+from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import OperationalError
+
+from probity.analytics.rollup import record_batch_sqlite3
+from probity.chat.screening import remember_seq
+from probity.chat.store import (
+    CHECKPOINT_CHECK_S,
+    ConvState,
+    PendingSend,
+    Receipt,
+    delivery_effect,
+    message_values,
+    plan_receipts,
+    receipts_effect,
+)
+from probity.chat.wire import MessageRow
+from probity.db import GATE_TIMEOUT_S, WriteGate, sqlite_pragmas, write_gate
+from probity.errors import Conflict, DomainError
+from probity.ledger.facts import message_payload
+from probity.ledger.service import CHECKPOINT_INTERVAL_S, append_entries_sqlite3
+from probity.models import Message
+from probity.models.base import utcnow
+
+Effect = Callable[[], Awaitable[None]]
+Run = list[tuple[str, Any]]
+
+_MESSAGES = cast(Table, Message.__table__)
+# The INSERT's columns: MessageRow's but id and recalled_at (NULL: a new message).
+_INSERT_COLUMNS = ("conversation_id", "tenant_id", "seq", "sender_role", "sender_user_id",
+                   "sender_employee_id", "client_id", "kind", "body", "attachment_sha256",
+                   "attachment_mime", "attachment_size", "decision", "screening_status",
+                   "categories", "severity", "spans", "policy_version", "created_at")
+_CONV_STATE = "id, last_seq, tenant_id, org_unit_id, agent_employee_id, customer_id"
+_SEQ_COLUMNS = ("customer_delivered_seq", "customer_read_seq", "agent_delivered_seq",
+                "agent_read_seq")
+_RECEIPTS_SELECT = f"SELECT id, last_seq, {', '.join(_SEQ_COLUMNS)} FROM conversations WHERE id IN "
+_RECEIPTS_UPDATE = ("UPDATE conversations SET " + ", ".join(
+    f"{c} = CASE WHEN {c} < ? THEN ? ELSE {c} END" for c in _SEQ_COLUMNS) + " WHERE id = ?")
+
+
+class Fallback(Exception):
+    """The batch needs the session path; nothing of it was committed."""
+
+
+def _marks(n: int) -> str:
+    return "(" + ", ".join("?" * n) + ")"
+
+
+_SQL: dict[tuple[str, int], str] = {}
+
+
+def _sql(kind: str, n: int) -> str:
+    """The statement of a kind for n conversations (or rows), built once per size."""
+    key = (kind, n)
+    sql = _SQL.get(key)
+    if sql is None:
+        if kind == "seqs1":
+            sql = ("UPDATE conversations SET last_seq = last_seq + ? WHERE id = ? AND "
+                   f"status <> 'closed' RETURNING {_CONV_STATE}")
+        elif kind == "seqs":
+            sql = ("UPDATE conversations SET last_seq = last_seq + CASE id "
+                   + " ".join(["WHEN ? THEN ?"] * n) + f" END WHERE id IN {_marks(n)} AND "
+                   f"status <> 'closed' RETURNING {_CONV_STATE}")
+        elif kind == "insert":
+            row = _marks(len(_INSERT_COLUMNS))
+            sql = (f"INSERT INTO messages ({', '.join(_INSERT_COLUMNS)}) VALUES "
+                   + ", ".join([row] * n) + " RETURNING id, conversation_id, seq")
+        else:  # receipts
+            sql = _RECEIPTS_SELECT + _marks(n)
+        _SQL[key] = sql
+    return sql
+
+
+class DirectStore:
+    """The writer thread's own ``sqlite3`` connection and the direct path's statements."""
+
+    def __init__(self, database: str, dialect: Dialect) -> None:
+        self.dialect = dialect
+        self.con = sqlite3.connect(database, isolation_level=None, check_same_thread=False)
+        sqlite_pragmas(self.con, None)
+        self.gate: WriteGate = write_gate(database)
+        # Per INSERT column: the bind processor SQLAlchemy applies (None: sent as is).
+        self._procs = tuple(_MESSAGES.c[c].type.dialect_impl(dialect).bind_processor(dialect)
+                            for c in _INSERT_COLUMNS)
+        self.on_statements: Callable[[Run], None] | None = None  # tests: statements per batch
+
+    def close(self) -> None:
+        self.con.close()
+
+    def write(self, sends: Sequence[PendingSend], receipts: Sequence[Receipt],
+              checked: dict[int, float]
+              ) -> tuple[list[tuple[MessageRow, bool] | DomainError],
+                         dict[tuple[int, str], tuple[int, int]], list[Effect]]:
+        """Store the batch in one transaction and commit; returns the sends' outcomes (in
+        order), the receipts' seqs and the effects to publish. Raises `Fallback` (rolled back)
+        for what the session path must do, `OperationalError` when the gate or SQLite's lock
+        could not be had (the writer retries)."""
+        con = self.con
+        if not self.gate.acquire_blocking(con, priority=True, timeout=GATE_TIMEOUT_S):
+            raise OperationalError("BEGIN IMMEDIATE", None,
+                                   Exception("database is locked (write gate)"))
+        run: Run = []
+        try:
+            try:
+                con.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                raise OperationalError("BEGIN IMMEDIATE", None, exc) from exc
+            try:
+                outcomes, effects, fresh_checks = self._sends(sends, run, checked) \
+                    if sends else ([], [], [])
+                seqs = self._receipts(receipts, run, effects) if receipts else {}
+                con.execute("COMMIT")
+            except BaseException:
+                if con.in_transaction:
+                    con.execute("ROLLBACK")
+                raise
+        except sqlite3.IntegrityError as exc:  # a resend (client_id) or a constraint: the
+            raise Fallback(str(exc)) from exc   # session path sorts it out
+        except sqlite3.OperationalError as exc:  # busy/locked: retried whole by the writer
+            raise OperationalError("chat direct write", None, exc) from exc
+        finally:
+            self.gate.release(con)
+        now = time.monotonic()
+        for tenant_id in fresh_checks:
+            checked[tenant_id] = now
+        if self.on_statements is not None:
+            self.on_statements(run)
+        return outcomes, seqs, effects
+
+    def _sends(self, sends: Sequence[PendingSend], run: Run, checked: dict[int, float]
+               ) -> tuple[list[tuple[MessageRow, bool] | DomainError], list[Effect], list[int]]:
+        con = self.con
+        counts: dict[int, int] = {}
+        for s in sends:
+            counts[s.conv_id] = counts.get(s.conv_id, 0) + 1
+        ids = sorted(counts)
+        if len(ids) == 1:
+            sql, params = _sql("seqs1", 1), [counts[ids[0]], ids[0]]
+        else:
+            sql = _sql("seqs", len(ids))
+            params = [x for cid in ids for x in (cid, counts[cid])] + ids
+        run.append((sql, params))
+        # The seqs of every conversation of the batch; a closed one is not updated (its
+        # sends fail alone with `closed`, and allocate nothing).
+        convs = {r[0]: ConvState(*r) for r in con.execute(sql, params).fetchall()}
+        now = utcnow()
+        next_seq = {cid: convs[cid].last_seq - counts[cid] + 1 for cid in convs}
+        fresh = [s for s in sends if s.conv_id in convs]
+        values: list[dict[str, Any]] = []
+        flat: list[Any] = []
+        procs = self._procs
+        for s in fresh:
+            seq = next_seq[s.conv_id]
+            next_seq[s.conv_id] = seq + 1
+            v = message_values(s, convs[s.conv_id].tenant_id, seq, now)
+            values.append(v)
+            for c, p in zip(_INSERT_COLUMNS, procs, strict=True):
+                flat.append(v[c] if p is None else p(v[c]))
+        rows: list[tuple[PendingSend, MessageRow]] = []
+        fresh_checks: list[int] = []
+        if values:
+            # ONE multi-row INSERT … RETURNING; a resend (same client_id) violates the unique
+            # key and sends the batch to the session path, which returns the stored message.
+            sql = _sql("insert", len(values))
+            run.append((sql, flat))
+            ids_of = {(r[1], r[2]): r[0] for r in con.execute(sql, flat).fetchall()}
+            for s, v in zip(fresh, values, strict=True):
+                rows.append((s, MessageRow(id=ids_of[(v["conversation_id"], v["seq"])], **v,
+                                           recalled_at=None)))
+            rolled = record_batch_sqlite3(con, self.dialect, [
+                (m, convs[s.conv_id].org_unit_id, convs[s.conv_id].agent_employee_id)
+                for s, m in rows])
+            if rolled is None:
+                raise Fallback("the rollup hook needs its session")
+            run.extend(rolled)
+            clock = time.monotonic()
+            for tenant_id in sorted({m.tenant_id for _s, m in rows}):
+                due = clock - checked.get(tenant_id, -1e18) >= CHECKPOINT_CHECK_S
+                _entries, latest, ran = append_entries_sqlite3(
+                    con, tenant_id, [("chat.message", message_payload(m))
+                                     for _s, m in rows if m.tenant_id == tenant_id],
+                    purgeable=True, checkpoint_time=due, dialect=self.dialect)
+                run.extend(ran)
+                if due:
+                    if latest is None or utcnow() - latest >= timedelta(
+                            seconds=CHECKPOINT_INTERVAL_S - CHECKPOINT_CHECK_S):
+                        raise Fallback("a ledger checkpoint is due")
+                    fresh_checks.append(tenant_id)
+            for s, m in rows:
+                if s.turn is not None:
+                    remember_seq(m.conversation_id, s.turn, m.seq)
+        stored = iter(rows)
+        outcomes: list[tuple[MessageRow, bool] | DomainError] = [
+            (next(stored)[1], False) if s.conv_id in convs
+            else Conflict("the conversation is closed", code="closed") for s in sends]
+        effects: list[Effect] = [delivery_effect(s.publish, s.conv_id, m, None)
+                                 for s, m in rows]
+        return outcomes, effects, fresh_checks
+
+    def _receipts(self, receipts: Sequence[Receipt], run: Run, effects: list[Effect]
+                  ) -> dict[tuple[int, str], tuple[int, int]]:
+        con = self.con
+        ids = sorted({r.conv_id for r in receipts})
+        sql = _sql("receipts", len(ids))
+        run.append((sql, ids))
+        state = {r[0]: dict(zip(("last_seq", *_SEQ_COLUMNS), r[1:], strict=True))
+                 for r in con.execute(sql, ids).fetchall()}
+        now, moved = plan_receipts(list(receipts), state)
+        if moved:
+            params = [(*(x for c in _SEQ_COLUMNS for x in (state[cid][c], state[cid][c])), cid)
+                      for cid in sorted({cid for cid, _side in moved})]
+            run.append((_RECEIPTS_UPDATE, params))
+            con.executemany(_RECEIPTS_UPDATE, params)
+            effects.append(receipts_effect(state, moved))
+        return now
+
+
+def eligible(send: PendingSend) -> bool:
+    """A send the direct path can store: no alert (allow), no refusal row."""
+    r = send.result
+    return send.decision == "allow" and (r is None or "refusal" not in r.categories)
+

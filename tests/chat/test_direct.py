@@ -1,0 +1,206 @@
+"""The chat writer's direct path (`probity.chat.direct`: the common batch through the bare
+sqlite3 driver) stores exactly what the session path stores — the same columns in the same
+stored form, the same ledger chain, rollups equal to a direct aggregate of the messages — and
+hands everything it does not cover (resends, alerts, a due ledger checkpoint, cold caches) to
+the session path without writing anything itself."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import sqlite3
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from tests.analytics.test_rollup import BASE, _cube, _cube_of, _direct, _rolled, _setup
+from tests.chat.test_writer import BLOCKED, Published, _conversations
+
+from probity.analytics import rollup
+from probity.chat import direct, store
+from probity.chat.screening import forget_contexts
+from probity.chat.send import prepare_send
+from probity.chat.store import Receipt
+from probity.chat.writer import MessageWriter
+from probity.db import make_engine
+from probity.ledger.service import verify_tenant
+from probity.models import Alert, Conversation, LedgerCheckpoint, LedgerEntry, Message
+from probity.monitoring import enforce
+
+TEXTS = ["您好，请问订单什么时候发货？", "好的，我帮您查一下物流信息", "退款已经提交了吗",
+         "预计 1-3 个工作日到账", "请问还有其他问题吗", "谢谢，没有了"]
+# The stored columns that must match between the two paths (not ids, times or client ids).
+SAME = ("seq", "sender_role", "sender_user_id", "sender_employee_id", "kind", "body",
+        "attachment_sha256", "attachment_mime", "attachment_size", "decision",
+        "screening_status", "categories", "severity", "spans", "policy_version", "recalled_at")
+
+
+async def _drive(writer: MessageWriter, convs: list[Any], pub: Published, rounds: int) -> None:
+    """The same stream of sends (bursts of one to 20, both sides) and read receipts."""
+    rng = random.Random(17)
+    n = 0
+    for _ in range(rounds):
+        burst = []
+        for _ in range(rng.randint(1, 20)):
+            conv_id, customer, agent = convs[rng.randrange(len(convs))]
+            burst.append(writer.submit(await prepare_send(
+                conv_id, customer if n % 3 else agent, pub, text=TEXTS[n % len(TEXTS)],
+                client_id=f"d{n}")))
+            n += 1
+        conv_id = convs[rng.randrange(len(convs))][0]
+        burst.append(writer.receipt(Receipt(conv_id, "customer", pub, read=rng.randint(1, 9))))
+        await asyncio.gather(*burst)
+
+
+def _raw(path: str, conv_ids: list[int]) -> list[tuple[Any, ...]]:
+    """The stored messages as SQLite holds them (text of timestamps and JSON included)."""
+    con = sqlite3.connect(path)
+    try:
+        marks = ", ".join("?" * len(conv_ids))
+        cols = ", ".join(SAME) + ", typeof(created_at), length(created_at)"
+        rows = con.execute(
+            f"SELECT conversation_id, {cols} FROM messages WHERE conversation_id IN ({marks}) "
+            "ORDER BY conversation_id, seq", conv_ids).fetchall()
+    finally:
+        con.close()
+    order = {cid: i for i, cid in enumerate(conv_ids)}
+    return sorted(((order[r[0]], *r[1:]) for r in rows), key=lambda r: (r[0], r[1]))
+
+
+async def test_the_direct_path_stores_what_the_session_path_stores(chat_db_url: str) -> None:
+    enforce.reset()  # no monitoring rules cached by an earlier test
+    a = _conversations(chat_db_url, 4)
+    b = _conversations(chat_db_url, 4)
+    pub = Published()
+    fast = MessageWriter(chat_db_url)
+    slow = MessageWriter(chat_db_url, direct=False)
+    try:
+        await _drive(fast, a, pub, 12)
+        await _drive(slow, b, pub, 12)
+        assert fast._direct is not None and fast.direct_batches > fast.fallbacks
+        assert slow.direct_batches == 0
+    finally:
+        await fast.close()
+        await slow.close()
+    path = chat_db_url.split(":///", 1)[1]
+    got_a, got_b = _raw(path, [c[0] for c in a]), _raw(path, [c[0] for c in b])
+    assert got_a and got_a == got_b
+    engine = make_engine(chat_db_url)
+    try:
+        async with AsyncSession(engine) as s:
+            convs_a = (await s.execute(select(
+                Conversation.last_seq, Conversation.customer_delivered_seq,
+                Conversation.customer_read_seq).where(Conversation.id.in_([c[0] for c in a]))
+                .order_by(Conversation.id))).all()
+            convs_b = (await s.execute(select(
+                Conversation.last_seq, Conversation.customer_delivered_seq,
+                Conversation.customer_read_seq).where(Conversation.id.in_([c[0] for c in b]))
+                .order_by(Conversation.id))).all()
+            assert convs_a == convs_b
+            tenant = await s.scalar(select(Conversation.tenant_id)
+                                    .where(Conversation.id == a[0][0]))
+            assert tenant is not None
+            assert (await verify_tenant(s, tenant)).ok  # one chain through both paths
+            entries = await s.scalar(select(func.count()).select_from(LedgerEntry).where(
+                LedgerEntry.tenant_id == tenant, LedgerEntry.type == "chat.message"))
+            messages = await s.scalar(select(func.count()).select_from(Message).where(
+                Message.tenant_id == tenant))
+            assert entries == messages
+    finally:
+        await engine.dispose()
+
+
+async def test_what_the_direct_path_does_not_cover_goes_the_session_way(
+        chat_db_url: str) -> None:
+    enforce.reset()
+    convs = _conversations(chat_db_url, 2)
+    (c1, customer, agent), (c2, customer2, _agent2) = convs
+    pub = Published()
+    writer = MessageWriter(chat_db_url)
+    engine = make_engine(chat_db_url)
+    try:
+        first, dup = await writer.submit(await prepare_send(c1, customer, pub, text="在吗",
+                                                            client_id="k1"))
+        assert dup is False
+        # A resend (the unique client_id) in a batch with a new message: rolled back, then
+        # the session path returns the stored one and stores the new one.
+        fallbacks = writer.fallbacks
+        again, new = await asyncio.gather(
+            writer.submit(await prepare_send(c1, customer, pub, text="在吗", client_id="k1")),
+            writer.submit(await prepare_send(c2, customer2, pub, text="你好", client_id="k2")))
+        assert again[1] is True and again[0].id == first.id
+        assert new[1] is False and new[0].seq == 1
+        assert writer.fallbacks > fallbacks
+        # A blocked message (an alert and a case in the same transaction) is not offered to
+        # the direct path; the allowed ones of other batches are.
+        blocked, _ = await writer.submit(await prepare_send(c1, agent, pub, text=BLOCKED,
+                                                            client_id="k3"))
+        assert blocked.decision == "block"
+        # A ledger checkpoint due (the latest looks 5 minutes old to the direct path): it
+        # hands the batch over, and the session path looks for one itself (`maybe_checkpoint`).
+        writer._checked.clear()
+        async with AsyncSession(engine) as s:
+            tenant = await s.scalar(select(Conversation.tenant_id).where(Conversation.id == c1))
+            assert await s.scalar(select(func.count()).select_from(LedgerCheckpoint)
+                                  .where(LedgerCheckpoint.tenant_id == tenant))
+        original = direct.utcnow
+        later = original() + timedelta(minutes=5)
+        direct.utcnow = lambda: later  # type: ignore[assignment]
+        try:
+            fallbacks = writer.fallbacks
+            await writer.submit(await prepare_send(c2, customer2, pub, text="好的",
+                                                   client_id="k4"))
+        finally:
+            direct.utcnow = original  # type: ignore[assignment]
+        assert writer.fallbacks == fallbacks + 1
+        async with AsyncSession(engine) as s:
+            alert = await s.scalar(select(Alert).where(Alert.message_id == blocked.id))
+            assert alert is not None and alert.decision == "block"
+            assert tenant is not None and (await verify_tenant(s, tenant)).ok
+        assert pub.delivered(c1) == [1]  # the block is acked, never delivered
+        assert pub.delivered(c2) == [1, 2]
+    finally:
+        await writer.close()
+        await engine.dispose()
+
+
+async def test_rollups_through_the_direct_path_equal_a_direct_aggregate(
+        chat_db_url: str) -> None:
+    """tests/analytics/test_rollup.py's property, with the writer (direct path, session path
+    for alerts and cold caches) instead of `store_messages`: random sends at random hours from
+    agents of different tenure, on and off the rota."""
+    rollup.reset()
+    enforce.reset()
+    forget_contexts()
+    engine = make_engine(chat_db_url)
+    writer = MessageWriter(chat_db_url)
+    pub = Published()
+    originals = (direct.utcnow, store.utcnow)
+    try:
+        async with AsyncSession(engine, expire_on_commit=False) as s:
+            convs = await _setup(s)
+            await s.commit()
+        rng = random.Random(2031)
+        texts = [*TEXTS, BLOCKED, "给你发个红包"]
+        for _ in range(40):
+            hour, minute = rng.randrange(24 * 14), rng.randrange(60)
+            at = BASE + timedelta(hours=hour, minutes=minute)
+            direct.utcnow = store.utcnow = lambda at=at: at  # type: ignore[assignment,misc]
+            sends = []
+            for _ in range(rng.randint(1, 6)):
+                conv_id, agent, customer = convs[rng.randrange(3)]
+                sends.append(await prepare_send(
+                    conv_id, agent if rng.random() < 0.5 else customer, pub,
+                    text=texts[rng.randrange(len(texts))]))
+            await asyncio.gather(*(writer.submit(p) for p in sends))
+        assert writer.direct_batches > 0 and writer.fallbacks > 0
+        async with AsyncSession(engine) as s:
+            rolled = await _rolled(s)
+            assert rolled and rolled == await _direct(s)
+            assert await _cube(s) == _cube_of(rolled)
+    finally:
+        direct.utcnow, store.utcnow = originals  # type: ignore[assignment]
+        await writer.close()
+        await engine.dispose()
+        rollup.reset()
