@@ -647,16 +647,19 @@ async def _append_pg(session: AsyncSession, conn: Any, driver: Any, tenant_id: i
 
 class _ResultProcessor:
     """The result processor SQLAlchemy uses for ``ledger_checkpoints.created_at`` (SQLite keeps
-    a naive text timestamp; the column type makes it an aware UTC datetime), built once."""
+    a naive text timestamp; the column type makes it an aware UTC datetime), built once per
+    dialect (a process may hold SQLite and PostgreSQL engines at once: the tests do)."""
 
     def __init__(self) -> None:
-        self._proc: Any = None
+        self._procs: dict[str, Any] = {}
 
     def process(self, dialect: Any, value: Any) -> datetime:
-        if self._proc is None:
+        proc: Any = self._procs.get(dialect.name)
+        if proc is None:
             column_type = cast(Table, LedgerCheckpoint.__table__).c.created_at.type
-            self._proc = column_type._cached_result_processor(dialect, None) or (lambda v: v)
-        result: datetime = self._proc(value)
+            proc = self._procs[dialect.name] = (
+                column_type._cached_result_processor(dialect, None) or (lambda v: v))
+        result: datetime = proc(value)
         return result
 
 
