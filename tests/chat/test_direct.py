@@ -158,8 +158,19 @@ async def test_what_the_direct_path_does_not_cover_goes_the_session_way(
             alert = await s.scalar(select(Alert).where(Alert.message_id == blocked.id))
             assert alert is not None and alert.decision == "block"
             assert tenant is not None and (await verify_tenant(s, tenant)).ok
+        # A monitoring rule cached (QA sampling, duty alerts: `on_batch` needs the session):
+        # batches go straight to the session path, without a direct attempt first.
+        direct_before, fallbacks = writer.direct_batches, writer.fallbacks
+        enforce._by_tenant[tenant] = []  # what load_rules leaves for a tenant with a rule
+        try:
+            again, _ = await writer.submit(await prepare_send(c2, customer2, pub, text="收到",
+                                                              client_id="k5"))
+        finally:
+            enforce.reset()
+        assert again.seq == 3
+        assert (writer.direct_batches, writer.fallbacks) == (direct_before, fallbacks)
         assert pub.delivered(c1) == [1]  # the block is acked, never delivered
-        assert pub.delivered(c2) == [1, 2]
+        assert pub.delivered(c2) == [1, 2, 3]
     finally:
         await writer.close()
         await engine.dispose()
