@@ -34,7 +34,7 @@ ROLES = ("customer", "agent")
 # model reads as a refusal (refusal score >= the first, every flagged category < the second)
 # is allowed and tagged refusal. The pairs below are (score at least, other score below/at
 # least) as described on IntentModel.
-CALIBRATED: dict[str, float] = {"contact": 0.85, "bribe": 0.5, "payment": 0.6,
+CALIBRATED: dict[str, float] = {"contact": 0.85, "bribe": 0.6, "payment": 0.6,
                                  "refusal": 0.5}
 VETO_BELOW = 0.3
 VETO_MIN_CHARS = 8  # shorter messages ("红包拿去", "🧧") give the model too little to overrule
