@@ -299,9 +299,9 @@ class IntentModel:
     def drivers(self, normalised: str, category: str, k: int = 5) -> list[tuple[str, float]]:
         """The n-grams that pushed ``category`` up most in this (normalised) text."""
         idx = self.classes.index(category)
-        w = self.weights  # membership first: Mapping.get raises and catches a KeyError per miss
+        table = self.weights  # membership first: Mapping.get raises and catches a KeyError a miss
         found = [(g, vec[idx]) for g in ngrams(normalised, max(2, self.lo), self.hi)
-                 if g in w and (vec := w[g])[idx] > 0]
+                 if g in table and (vec := table[g])[idx] > 0]
         found.sort(key=lambda gw: (-gw[1], gw[0]))  # ties by n-gram: the same every run
         chosen: list[tuple[str, float]] = []
         for g, w in found:
