@@ -117,3 +117,24 @@ def test_model_drivers_are_the_same_every_run() -> None:
     first = model.drivers(comp, "contact")
     assert first == sorted(first, key=lambda gw: (-gw[1], gw[0]))
     assert model.weights[first[0][0]][0] == pytest.approx(first[0][1], abs=1e-3)
+
+
+def test_an_ascii_only_text_needs_the_ascii_threshold_before_the_model_alone_flags_it() -> None:
+    import dataclasses
+
+    model = parse_model(builtin_model_bytes())  # a private copy: its thresholds are changed
+    text = "Please send the money to my own account and we can skip the app fee"
+    scores = model.score(text, "customer").scores
+    cat = max(("contact", "bribe", "payment"), key=scores.__getitem__)
+    s = scores[cat]
+    assert 0.02 < s < 1.0
+    for c in ("contact", "bribe", "payment"):
+        model.thresholds[c] = s / 2 if c == cat else 1.0
+    model.refusal_margin = None
+    policy = dataclasses.replace(compile_policy(PolicySpec(lexicon=[])), model=model)
+    model.ascii_threshold = 0.0
+    assert screen_message(text, "customer", policy).decision == "warn"
+    model.ascii_threshold = (s + 1) / 2  # English or pinyin only: the model alone needs this
+    model._cache.clear()
+    assert screen_message(text, "customer", policy).decision == "allow"
+    assert load_model().ascii_threshold == 0.8  # the shipped combination (docs/SCREENING.md)
