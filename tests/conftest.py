@@ -187,6 +187,9 @@ def _fresh_process_state() -> None:
     from probity.governance.service import reset_cache
 
     reset_cache()
+    from probity.monitoring import enforce
+
+    enforce.reset()  # monitoring rules are cached per process (5 s): another test's database
 
 
 @pytest.fixture(scope="session")
