@@ -178,6 +178,8 @@ async def test_import_writes_what_it_wrote_before(db: AsyncSession, as_user: Any
     want = json.loads(GOLDEN.read_text())
     _rank_targets(got["entries"])
     _rank_targets(want["entries"])
+    _rank_case_event_refs(got["refs"])
+    _rank_case_event_refs(want["refs"])
     for part in ("entries", "refs", "alerts", "cases", "members", "events"):
         assert got[part] == want[part], part
 
@@ -198,3 +200,15 @@ def _rank_targets(entries: list[dict[str, Any]]) -> None:
         if isinstance(p, dict) and isinstance(p.get("target_id"), str) \
                 and p["target_id"].isdigit():
             p["target_id"] = f"#{ranks[str(p.get('target_type'))][int(p['target_id'])]}"
+
+
+def _rank_case_event_refs(refs: list[dict[str, Any]]) -> None:
+    """Ledger refs to case events carry the event's id, which a sequence handed out (the golden
+    file keeps the literal ids): both sides compare them by rank."""
+    found = sorted({r["ref_id"]["case_event_id"] for r in refs
+                    if isinstance(r["ref_id"], dict)
+                    and type(r["ref_id"].get("case_event_id")) is int})
+    rank = {x: i for i, x in enumerate(found)}
+    for r in refs:
+        if isinstance(r["ref_id"], dict) and type(r["ref_id"].get("case_event_id")) is int:
+            r["ref_id"] = {"case_event_id": f"#{rank[r['ref_id']['case_event_id']]}"}
