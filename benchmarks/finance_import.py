@@ -197,6 +197,28 @@ def polars_baseline(path: str, tenant_id: int, data: bytes) -> tuple[float, floa
     return time.perf_counter() - start, time.process_time() - cpu, len(rows)
 
 
+async def prepare_orders(url: str, rows: int) -> tuple[int, list[str]]:
+    """The seeded ECOM tenant with its company payee account and `rows` imported orders: its
+    id and customer numbers (the SQLite and PostgreSQL pairings' common setup)."""
+    db = Database(url)
+    async with db.sessionmaker() as session:
+        tenant_id = await session.scalar(select(Tenant.id).where(Tenant.code == "ECOM"))
+        assert tenant_id is not None
+        customer_nos = list((await session.scalars(select(Customer.customer_no).where(
+            Customer.tenant_id == tenant_id))).all())
+        if not await session.scalar(select(PayeeAccount.id).where(
+                PayeeAccount.tenant_id == tenant_id,
+                PayeeAccount.account_no == "MCH-ECOM-0001")):
+            session.add(PayeeAccount(tenant_id=tenant_id, account_no="MCH-ECOM-0001",
+                                     kind=PayeeKind.company, account_type="merchant_id",
+                                     active=True))
+            await session.commit()
+    print(f"importing {rows:,} orders (setup) …", flush=True)
+    await timed_import(db, tenant_id, "orders", orders_csv(rows, customer_nos))
+    await db.dispose()
+    return tenant_id, customer_nos
+
+
 async def payments_vs_polars(rows: int, rounds: int) -> str:
     """Issue 17: 100k payments with rules ≤ 3× the polars baseline, same run, medians."""
     import os
@@ -210,22 +232,7 @@ async def payments_vs_polars(rows: int, rounds: int) -> str:
         upgrade(url)
         print("seeding the demo group …", flush=True)
         await seed_demo(Settings(database_url=url), if_empty=False)
-        db = Database(url)
-        async with db.sessionmaker() as session:
-            tenant_id = await session.scalar(select(Tenant.id).where(Tenant.code == "ECOM"))
-            assert tenant_id is not None
-            customer_nos = list((await session.scalars(select(Customer.customer_no).where(
-                Customer.tenant_id == tenant_id))).all())
-            if not await session.scalar(select(PayeeAccount.id).where(
-                    PayeeAccount.tenant_id == tenant_id,
-                    PayeeAccount.account_no == "MCH-ECOM-0001")):
-                session.add(PayeeAccount(tenant_id=tenant_id, account_no="MCH-ECOM-0001",
-                                         kind=PayeeKind.company, account_type="merchant_id",
-                                         active=True))
-                await session.commit()
-        print(f"importing {rows:,} orders (setup) …", flush=True)
-        await timed_import(db, tenant_id, "orders", orders_csv(rows, customer_nos))
-        await db.dispose()
+        tenant_id, customer_nos = await prepare_orders(url, rows)
         data = payments_csv(rows, customer_nos)
         product_w, product_c, base_w, base_c, alerts = [], [], [], [], 0
         for r in range(rounds):
@@ -333,22 +340,7 @@ async def payments_vs_polars_pg(url: str, rows: int, rounds: int) -> str:
     upgrade(sa(tpl))
     print("seeding the demo group (PostgreSQL) …", flush=True)
     await seed_demo(Settings(database_url=sa(tpl)), if_empty=False)
-    db = Database(sa(tpl))
-    async with db.sessionmaker() as session:
-        tenant_id = await session.scalar(select(Tenant.id).where(Tenant.code == "ECOM"))
-        assert tenant_id is not None
-        customer_nos = list((await session.scalars(select(Customer.customer_no).where(
-            Customer.tenant_id == tenant_id))).all())
-        if not await session.scalar(select(PayeeAccount.id).where(
-                PayeeAccount.tenant_id == tenant_id,
-                PayeeAccount.account_no == "MCH-ECOM-0001")):
-            session.add(PayeeAccount(tenant_id=tenant_id, account_no="MCH-ECOM-0001",
-                                     kind=PayeeKind.company, account_type="merchant_id",
-                                     active=True))
-            await session.commit()
-    print(f"importing {rows:,} orders (setup) …", flush=True)
-    await timed_import(db, tenant_id, "orders", orders_csv(rows, customer_nos))
-    await db.dispose()
+    tenant_id, customer_nos = await prepare_orders(sa(tpl), rows)
     data = payments_csv(rows, customer_nos)
     product_w, product_c, base_w, base_c, alerts = [], [], [], [], 0
     for r in range(rounds):
