@@ -15,9 +15,11 @@ $(BIN)/python:
 # Dependencies come from the lock files (exact versions, every file hash-checked); the project
 # itself is then installed without resolving anything. `make lock` regenerates them with uv.
 # The project's install compiles the screening hot paths (setup.py; Cython, setuptools and wheel
-# come from the lock, so no build isolation); an edit to one of those sources rebuilds them.
+# come from the lock, so no build isolation); an edit to one of those sources (or to a .pxd that
+# declares C types for one) rebuilds them.
 COMPILED := $(wildcard $(addprefix src/probity/screening/,$(addsuffix .py,\
   engine normalize numbers intent learned scope result)))
+COMPILED += $(wildcard src/probity/screening/*.pxd)
 
 $(STAMP): requirements.lock pyproject.toml setup.py $(COMPILED) | $(BIN)/python
 	$(BIN)/pip install -q --require-hashes --no-deps -r requirements.lock

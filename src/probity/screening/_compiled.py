@@ -37,18 +37,20 @@ def _pure_python_only() -> None:
 
 
 def _stale_compiled() -> bool:
-    """A compiled module older than its source (an edit or a checkout since the last
-    ``make install``) would run the old code: then the whole package runs from source."""
+    """A compiled module older than its source or its ``.pxd`` (the C types setup.py
+    compiles it with; an edit or a checkout since the last ``make install``) would run the
+    old code: then the whole package runs from source."""
     here = _HERE
     for name in os.listdir(here):
         stem, dot, suffix = name.partition(".")
         if dot and "." + suffix in EXTENSION_SUFFIXES:
-            try:
-                if os.stat(os.path.join(here, stem + ".py")).st_mtime > os.stat(
-                        os.path.join(here, name)).st_mtime:
-                    return True
-            except FileNotFoundError:
-                continue
+            built = os.stat(os.path.join(here, name)).st_mtime
+            for source in (stem + ".py", stem + ".pxd"):
+                try:
+                    if os.stat(os.path.join(here, source)).st_mtime > built:
+                        return True
+                except FileNotFoundError:
+                    continue
     return False
 
 

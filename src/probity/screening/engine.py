@@ -1,3 +1,4 @@
+# cython: annotation_typing=False
 """`screen_message`: fold once, match once, apply context rules, decide.
 
 Pipeline for one message (see normalize.py for the folding):
@@ -26,7 +27,6 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
 from itertools import accumulate, repeat
 from typing import Final
 
@@ -53,7 +53,7 @@ from probity.screening.policy import (
     LexiconEntry,
     default_policy,
 )
-from probity.screening.result import ScreeningResult, Span
+from probity.screening.result import ScreeningResult, Span, make_span
 from probity.screening.scope import _CODE_TOKEN, _drop_code_tokens, _refusal_scope
 
 _DECISION_RANK: Final = {"allow": 0, "warn": 1, "block": 2}
@@ -94,19 +94,33 @@ _URL: Final = re.compile(
 )
 
 
-@dataclass(slots=True)
 class Hit:
-    """A candidate finding before context rules: original-offset segments plus units."""
+    """A candidate finding before context rules: original-offset segments plus units.
 
-    segs: list[tuple[int, int]]
-    category: str
-    severity: int
-    rule: str
-    us: int = -1  # unit span (term hits); -1 for numbers and links
-    ue: int = -1
-    part_units: list[tuple[int, int]] = field(default_factory=list)
-    entry: LexiconEntry | None = None
-    literal: bool = True
+    A plain class with slots (engine.pxd makes it a C struct where the engine is compiled):
+    ``us``/``ue`` are the unit span of a term hit, -1 for numbers and links."""
+
+    __slots__ = ("category", "entry", "literal", "part_units", "rule", "segs", "severity", "ue",
+                 "us")
+
+    def __init__(self, segs: list[tuple[int, int]], category: str, severity: int, rule: str,
+                 us: int = -1, ue: int = -1, part_units: list[tuple[int, int]] | None = None,
+                 entry: LexiconEntry | None = None, literal: bool = True) -> None:
+        self.segs = segs
+        self.category = category
+        self.severity = severity
+        self.rule = rule
+        self.us = us
+        self.ue = ue
+        self.part_units: list[tuple[int, int]] = [] if part_units is None else part_units
+        self.entry = entry
+        self.literal = literal
+
+    def __repr__(self) -> str:
+        return (f"Hit(segs={self.segs!r}, category={self.category!r}, "
+                f"severity={self.severity!r}, rule={self.rule!r}, us={self.us!r}, "
+                f"ue={self.ue!r}, part_units={self.part_units!r}, entry={self.entry!r}, "
+                f"literal={self.literal!r})")
 
 
 class _Ctx:
@@ -217,7 +231,7 @@ def _screen_rules(text: str, role: str, policy: CompiledPolicy
     else:
         folded = fold_exact(text)
         if not _worth_a_look(text, folded.compact, role, policy):
-            return _allow_result(text, policy.version), None
+            return _allow_result(text, policy.spec.version), None
     compact = folded.compact
     comp = policy.matcher.find_matches_as_indexes(compact, overlapping=True) if compact else []
     return _screen_slow(text, role, policy, folded, comp), None if plus else _one_to_one(folded)
@@ -257,6 +271,23 @@ def screen_batch(
     return [screen_message(t, r, policy) for t, r in items]
 
 
+def _any_in(keys: Iterable[str], s: str) -> bool:
+    """any(k in s for k in keys), without a generator (engine.pxd compiles the callers as
+    cpdef functions, which cannot hold a closure)."""
+    for k in keys:  # noqa: SIM110
+        if k in s:
+            return True
+    return False
+
+
+def _all_in(keys: Iterable[str], s: str) -> bool:
+    """all(k in s for k in keys), without a generator."""
+    for k in keys:  # noqa: SIM110
+        if k not in s:
+            return False
+    return True
+
+
 def _worth_a_look(
     text: str,
     compact: str,
@@ -277,19 +308,19 @@ def _worth_a_look(
         for others in needs[aid]:
             if not others:
                 return True  # an entry complete with its anchor alone, or a link
-            if others[0] in compact and (len(others) == 1 or all(o in compact for o in others)):
+            if others[0] in compact and (len(others) == 1 or _all_in(others, compact)):
                 return True  # some entry anchored here may be complete
     if flags & AGENT_ONLY and role == "agent":
         return True  # a refusal phrase: the agent may be declining an offer
-    if flags & ASK_MARK and any(k in compact for k in policy.request_keys):
+    if flags & ASK_MARK and _any_in(policy.request_keys, compact):
         return True  # a way to be contacted, asked for or offered
     if (flags & OFFER_MARK and role == "customer"
-            and any(b in compact for b in policy.benefit_keys)
-            and any(f in compact for f in policy.favor_keys)):
+            and _any_in(policy.benefit_keys, compact)
+            and _any_in(policy.favor_keys, compact)):
         return True  # something of value offered for a favour
     if (flags & SOLICIT_MARK and role == "agent"
-            and any(b in compact for b in policy.benefit_keys)
-            and any(f in compact for f in policy.favor_offer_keys)):
+            and _any_in(policy.benefit_keys, compact)
+            and _any_in(policy.favor_offer_keys, compact)):
         return True  # an agent asking for something of value for a favour
     digits = bool(flags & DIGIT_MARK) or _ANY_DIGIT.search(compact) is not None
     if digits and _has_digits(compact, text):
@@ -323,13 +354,13 @@ def _ascii_digits_count(compact: str, text: str) -> bool:
             if n >= 20:
                 continue
             if bankish is None:
-                bankish = any(w in compact for w in _BANK_WORDS)
+                bankish = _any_in(_BANK_WORDS, compact)
             if not bankish and (not run.startswith("62") or not numbers.luhn_ok(run)):
                 continue  # an order or tracking number: a card needs a card word or 62…
         countable += n
     if countable >= 11:
         return True
-    return countable >= 5 and any(w in compact for w in _QQ_WORDS)
+    return countable >= 5 and _any_in(_QQ_WORDS, compact)
 
 
 def _has_special(text: str) -> bool:
@@ -500,7 +531,12 @@ def _screen_slow(
     res.suppressed = len(final) < len(hits)
     res.negated = bool(negated)
     # A number, ID, e-mail or link — or a tenant's own term — is never overruled by the model.
-    res.concrete = any(h.us < 0 or (h.entry is not None and h.entry.pinned) for h in final)
+    concrete = False
+    for h in final:
+        if h.us < 0 or (h.entry is not None and h.entry.pinned):
+            concrete = True
+            break
+    res.concrete = concrete
     return res
 
 
@@ -512,8 +548,13 @@ _ASK_ENTRY: Final = LexiconEntry("ask-contact", "contact", 3, email=True, own_nu
 def _first_outside(
     spans: list[tuple[int, int]], allow: list[tuple[int, int]]
 ) -> tuple[int, int] | None:
+    # Loops rather than any(<generator>) here and below: engine.pxd compiles these
+    # functions as cpdef, which cannot hold a closure.
     for s, e in spans:
-        if not any(a < e and s < b for a, b in allow):
+        for a, b in allow:
+            if a < e and s < b:
+                break
+        else:
             return (s, e)
     return None
 
@@ -611,8 +652,13 @@ def _has_cue(
         return True  # a message opening with "微信？" / "qq?": asking for the channel
     w = policy.cue_window
     for cs, ce in ctx.get("cue_" + h.category):
-        if allow and any(a <= cs and ce <= b for a, b in allow):
-            continue  # "号" inside 公众号 is no cue
+        inside = False
+        for a, b in allow:
+            if a <= cs and ce <= b:
+                inside = True  # "号" inside 公众号 is no cue
+                break
+        if inside:
+            continue
         if ce <= h.us and weights.between(ce, h.us) <= w:
             return True
         if cs >= h.ue and weights.between(h.ue, cs) <= w:
@@ -683,10 +729,18 @@ def _report_context(ctx: _Ctx, policy: CompiledPolicy) -> bool:
     if not reports:
         return False
     cancel = ctx.get("not_negation")
-    negs = [(s, e) for s, e in ctx.get("negation") + ctx.get("negation_near")
-            if not any(a < e and s < b for a, b in cancel)]  # 是不是诈骗 still reports
+    neg_ends: list[int] = []
+    for s, e in ctx.get("negation") + ctx.get("negation_near"):
+        if not _overlaps_any(((s, e),), cancel):  # 是不是诈骗 still reports
+            neg_ends.append(e)
     # "不是骗子" / "别举报" reassure rather than report.
-    return any(not any(ne <= rs and rs - ne <= 1 for _ns, ne in negs) for rs, _re in reports)
+    for rs, _re in reports:
+        for ne in neg_ends:
+            if ne <= rs and rs - ne <= 1:
+                break
+        else:
+            return True
+    return False
 
 
 def _valid_negations(ctx: _Ctx, hits: list[Hit]) -> list[tuple[int, int, int]]:
@@ -696,17 +750,25 @@ def _valid_negations(ctx: _Ctx, hits: list[Hit]) -> list[tuple[int, int, int]]:
     cancel = ctx.get("not_negation")
     for kind, near in (("negation", 0), ("negation_near", 1)):
         for s, e in ctx.get(kind):
-            if any(a < e and s < b for a, b in cancel):
+            if _overlaps_any(((s, e),), cancel):
                 continue
-            if any(h.us >= 0 and h.us < e and s < h.ue and not (s >= h.us and e <= h.ue
-                   and _inside_gap(h, s, e)) for h in hits):
+            inside_term = False
+            for h in hits:
+                if (h.us >= 0 and h.us < e and s < h.ue
+                        and not (s >= h.us and e <= h.ue and _inside_gap(h, s, e))):
+                    inside_term = True
+                    break
+            if inside_term:
                 continue
             out.append((s, e, near))
     return out
 
 
 def _inside_gap(h: Hit, s: int, e: int) -> bool:
-    return not any(a < e and s < b for a, b in h.part_units)
+    for a, b in h.part_units:  # noqa: SIM110 (a loop: cpdef in engine.pxd, no closure)
+        if a < e and s < b:
+            return False
+    return True
 
 
 def _is_negated(
@@ -750,14 +812,23 @@ def _refusal(ctx: _Ctx, negated: list[Hit], policy: CompiledPolicy) -> tuple[int
 
 
 def _merge(segs: list[tuple[int, int, str, str, int]]) -> list[Span]:
+    """Sorted segments -> spans: a segment that starts inside the last span and has its
+    category extends it (the span keeps its first rule and takes the higher severity)."""
     segs.sort()
     out: list[Span] = []
-    for s, e, cat, rule, sev in segs:
-        if out and out[-1].category == cat and s <= out[-1].end:
-            last = out[-1]
-            out[-1] = Span(last.start, max(last.end, e), cat, last.rule, max(last.severity, sev))
+    if not segs:
+        return out
+    ls, le, lcat, lrule, lsev = segs[0]
+    for s, e, cat, rule, sev in segs[1:]:
+        if cat == lcat and s <= le:
+            if e > le:
+                le = e
+            if sev > lsev:
+                lsev = sev
         else:
-            out.append(Span(s, e, cat, rule, sev))
+            out.append(make_span(ls, le, lcat, lrule, lsev))
+            ls, le, lcat, lrule, lsev = s, e, cat, rule, sev
+    out.append(make_span(ls, le, lcat, lrule, lsev))
     out.sort()
     return out
 
@@ -805,9 +876,10 @@ def _decide(
     if refusal_span is not None:
         categories.append("refusal")
         rs, re_ = refusal_span
-        spans.append(Span(starts[rs], ends[re_ - 1], "refusal", "refusal", 0))
+        spans.append(make_span(starts[rs], ends[re_ - 1], "refusal", "refusal", 0))
     severity = max(cat_sev.values(), default=0)
-    return ScreeningResult(decision, categories, severity, spans, masked, policy.version)
+    return ScreeningResult(decision, categories, severity, spans, masked,
+                           policy.spec.version)
 
 
 class Screener:

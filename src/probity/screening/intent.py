@@ -137,6 +137,14 @@ class IntentScores:
     # nothing under a threshold changes the result.
     over: bool = True
 
+    def __init__(self, scores: dict[str, float], drivers: list[tuple[str, float]] | None = None,
+                 notable: bool = True, over: bool = True) -> None:
+        # Written out: compiled with this module (the generated __init__ is interpreted).
+        self.scores = scores
+        self.drivers = [] if drivers is None else drivers
+        self.notable = notable
+        self.over = over
+
     def top(self) -> tuple[str, float]:
         cat = max(FLAGGED, key=lambda c: self.scores.get(c, 0.0))
         return cat, self.scores.get(cat, 0.0)

@@ -390,6 +390,14 @@ class Folded:
     starts: list[int]
     ends: list[int]
 
+    # Written out (the dataclass keeps a class's own __init__): compiled with this module,
+    # where the generated one would be interpreted Python on every slow-path message.
+    def __init__(self, text: str, compact: str, starts: list[int], ends: list[int]) -> None:
+        self.text = text
+        self.compact = compact
+        self.starts = starts
+        self.ends = ends
+
     def orig_span(self, u_start: int, u_end: int) -> tuple[int, int]:
         """Original offsets of units [u_start, u_end)."""
         return self.starts[u_start], self.ends[u_end - 1]

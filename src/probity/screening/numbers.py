@@ -41,6 +41,13 @@ class _Group:
     digits: str
     alnum: bool  # glued to Latin letters: a tracking or model number
 
+    def __init__(self, start: int, end: int, digits: str, alnum: bool) -> None:
+        # Written out: compiled with this module (the generated __init__ is interpreted).
+        self.start = start
+        self.end = end
+        self.digits = digits
+        self.alnum = alnum
+
 
 def luhn_ok(digits: str) -> bool:
     total = 0

@@ -20,6 +20,12 @@ class Span(NamedTuple):
                 "rule": self.rule, "severity": self.severity}
 
 
+def make_span(start: int, end: int, category: str, rule: str, severity: int) -> Span:
+    """``Span(start, end, category, rule, severity)`` without the NamedTuple's generated
+    ``__new__`` (interpreted Python, even when called from compiled code): the same tuple."""
+    return tuple.__new__(Span, (start, end, category, rule, severity))
+
+
 @dataclass(slots=True)
 class ScreeningResult:
     decision: str  # allow | warn | block

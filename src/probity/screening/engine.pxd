@@ -1,0 +1,101 @@
+# Cython declarations for engine.py (an "augmenting" .pxd: setup.py compiles engine.py with
+# these C types; the .py stays the reference and the pure-Python fallback, unchanged by this
+# file). Only offsets, ids and counters are typed as C integers; every value that becomes a
+# Python object (a span tuple, a hit) is built from them exactly as the .py builds it.
+# tests/screening/test_screening_compiled.py proves both paths give identical results.
+
+cimport cython
+
+cdef class Hit:
+    cdef public list segs
+    cdef public str category
+    cdef public object severity
+    cdef public str rule
+    cdef public Py_ssize_t us
+    cdef public Py_ssize_t ue
+    cdef public list part_units
+    cdef public object entry
+    cdef public object literal
+
+cdef class _Ctx:
+    cdef public dict by_kind
+    cpdef list get(self, str kind)
+    cpdef bint has(self, str kind)
+
+cpdef bint _is_latin_char(str ch)
+
+cpdef object _allow_result(str text, object version)
+
+@cython.locals(plus=bint, fold_needed=bint, flags=list, quick=str, compact=str)
+cpdef tuple _screen_rules(str text, str role, object policy)
+
+@cython.locals(starts=list)
+cpdef object _one_to_one(object folded)
+
+cpdef bint _any_in(object keys, str s)
+
+cpdef bint _all_in(object keys, str s)
+
+@cython.locals(flags=Py_ssize_t, aid=Py_ssize_t, needs=list, aflags=list, digits=bint)
+cpdef bint _worth_a_look(str text, str compact, str role, object policy, object matches=*)
+
+cpdef bint _has_digits(str compact, object text=*)
+
+@cython.locals(countable=Py_ssize_t, n=Py_ssize_t)
+cpdef bint _ascii_digits_count(str compact, str text)
+
+@cython.locals(low=str)
+cpdef bint _has_special(str text)
+
+@cython.locals(kid=Py_ssize_t, us=Py_ssize_t, ue=Py_ssize_t, o=Py_ssize_t,
+               n_text=Py_ssize_t, n_plain=Py_ssize_t, i=Py_ssize_t,
+               lat_s=bint, lat_e=bint, starts=list, ends=list, key_latin=list,
+               plain=bytearray, part_occ=dict, by_kind=dict, allow_spans=list, hits=list,
+               id_hits=list, kept=list, negated=list, final=list, report=bint,
+               verify=bint, coupon=bint, negations=list, compact=str, concrete=bint,
+               ctx=_Ctx, weights=_Weights, h=Hit)
+cpdef object _screen_slow(str text, str role, object policy, object folded, list comp)
+
+@cython.locals(pid=Py_ssize_t, one=Py_ssize_t, eid=Py_ssize_t, us=Py_ssize_t,
+               ue=Py_ssize_t, cur=Py_ssize_t, cand=list, hits=list, segs=list,
+               literal=bint, lit=bint, ok=bint)
+cpdef list _term_hits(dict part_occ, str role, object policy, _Weights weights)
+
+@cython.locals(s=Py_ssize_t, e=Py_ssize_t, a=Py_ssize_t, b=Py_ssize_t)
+cpdef object _first_outside(list spans, list allow)
+
+cdef class _Weights:
+    cdef public str compact
+    cdef list _cum
+    @cython.locals(cum=list)
+    cpdef double between(self, Py_ssize_t a, Py_ssize_t b)
+
+@cython.locals(w=Py_ssize_t, cs=Py_ssize_t, ce=Py_ssize_t, a=Py_ssize_t, b=Py_ssize_t, inside=bint)
+cpdef bint _has_cue(Hit h, _Ctx ctx, object policy, _Weights weights, list allow,
+                    bint question_after=*)
+
+@cython.locals(s=Py_ssize_t, e=Py_ssize_t, a=Py_ssize_t, b=Py_ssize_t)
+cpdef bint _overlaps_any(object segs, list spans)
+
+@cython.locals(h=Hit, s=Py_ssize_t, e=Py_ssize_t, near=Py_ssize_t, out=list, cancel=list,
+               inside_term=bint)
+cpdef list _valid_negations(_Ctx ctx, list hits)
+
+@cython.locals(a=Py_ssize_t, b=Py_ssize_t)
+cpdef bint _inside_gap(Hit h, Py_ssize_t s, Py_ssize_t e)
+
+@cython.locals(s=Py_ssize_t, e=Py_ssize_t, near=Py_ssize_t, window=Py_ssize_t)
+cpdef bint _is_negated(Hit h, list negations, str text, _Weights weights, list starts,
+                       list ends, object policy)
+
+@cython.locals(s=Py_ssize_t, e=Py_ssize_t, ls=Py_ssize_t, le=Py_ssize_t, sev=Py_ssize_t,
+               lsev=Py_ssize_t, out=list)
+cpdef list _merge(list segs)
+
+@cython.locals(h=Hit, cat_sev=dict, raw=list, spans=list, pieces=list, pos=Py_ssize_t,
+               a=Py_ssize_t, s=Py_ssize_t, e=Py_ssize_t, severity=Py_ssize_t)
+cpdef object _decide(str text, str role, object policy, list hits, object refusal_span,
+                     list starts, list ends)
+
+@cython.locals(s=Py_ssize_t, e=Py_ssize_t, rs=Py_ssize_t, ne=Py_ssize_t, neg_ends=list)
+cpdef bint _report_context(_Ctx ctx, object policy)
