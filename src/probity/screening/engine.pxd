@@ -29,7 +29,7 @@ cpdef object _allow_result(str text, object version)
 @cython.locals(plus=bint, fold_needed=bint, flags=list, quick=str, compact=str)
 cpdef tuple _screen_rules(str text, str role, object policy)
 
-@cython.locals(starts=list)
+@cython.locals(starts=list, prev=Py_ssize_t, s=Py_ssize_t)
 cpdef object _one_to_one(object folded)
 
 cpdef bint _any_in(object keys, str s)

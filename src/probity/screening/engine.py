@@ -240,9 +240,13 @@ def _screen_rules(text: str, role: str, policy: CompiledPolicy
 def _one_to_one(folded: Folded) -> str | None:
     """The compact string when no character expanded to several units (⑩, ligatures, 🐧:
     their units share one start), else None."""
+    # The starts never decrease, so a repeat is a neighbour's (one pass, no set).
     starts = folded.starts
-    if starts and len(starts) != len(set(starts)):
-        return None
+    prev = -1
+    for s in starts:
+        if s == prev:
+            return None
+        prev = s
     return folded.compact
 
 

@@ -29,7 +29,6 @@ import re
 import threading
 import unicodedata
 from dataclasses import dataclass
-from itertools import compress
 from pathlib import Path
 
 SEP = "\x00"  # a dropped character in the 1:1 folded string
@@ -427,12 +426,25 @@ def quick_compact(text: str) -> str | None:
     return s
 
 
+def _unit_offsets(one: str) -> tuple[list[int], list[int]]:
+    """[start, end) of each character of a 1:1 fold that is not marked SEP. One loop
+    (normalize.pxd types it where setup.py compiles this module: a C loop over the
+    characters) instead of compress/map, which cost more than the loop compiled."""
+    starts: list[int] = []
+    ends: list[int] = []
+    for i, c in enumerate(one):
+        if c != "\x00":  # SEP
+            starts.append(i)
+            ends.append(i + 1)
+    return starts, ends
+
+
 def fold_exact(text: str, one: str | None = None, quick: str | None = None) -> Folded:
     """Fold with a full offset map (used only when a message has something worth mapping).
 
     With ``quick`` (the result of :func:`quick_compact`), every character folds to itself or
     to nothing and ``quick`` is the compact string already. Either way, when no character
-    expands the map is picked in C (``compress`` over the positions not marked SEP).
+    expands the map is the positions not marked SEP (:func:`_unit_offsets`).
     """
     if quick is not None:
         n = len(text)
@@ -448,10 +460,10 @@ def fold_exact(text: str, one: str | None = None, quick: str | None = None) -> F
     if one is None:
         one = text.translate(tables().fast)
     if quick is not None or EXPAND not in one:
-        # 1:1 fold: the units are the characters not marked SEP (positions picked in C).
-        starts = list(compress(range(len(one)), map(SEP.__ne__, one)))
+        # 1:1 fold: the units are the characters not marked SEP.
+        starts, ends = _unit_offsets(one)
         compact = quick if quick is not None else one.replace(SEP, "")
-        return Folded(text, compact, starts, list(map((1).__add__, starts)))
+        return Folded(text, compact, starts, ends)
     fold = tables().fold
     chars: list[str] = []
     starts = []

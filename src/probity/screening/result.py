@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 
@@ -26,48 +25,67 @@ def make_span(start: int, end: int, category: str, rule: str, severity: int) -> 
     return tuple.__new__(Span, (start, end, category, rule, severity))
 
 
-@dataclass(slots=True)
 class ScreeningResult:
-    decision: str  # allow | warn | block
-    categories: list[str]
-    severity: int  # 0 none, 1 low, 2 medium, 3 high
-    spans: list[Span]
-    masked: str
-    policy_version: int = 0
-    # The learned layer: its probability per category (None: no model in the policy), the
-    # phrases (normalised n-grams, weight) that drove a model decision, and who decided:
-    # "rules" | "model" (the model alone; at most warn unless the tenant opts in) | "context".
-    model_scores: dict[str, float] | None = None
-    drivers: list[tuple[str, float]] = field(default_factory=list)
-    source: str = "rules"
-    suppressed: bool = False  # the rules dropped a hit for a context reason
-    # ...and that reason was a negation, refusal or report (not an allow-list, coupon or code)
-    negated: bool = False
-    concrete: bool = False  # the rules found a number, ID, e-mail or link
-    vetoed: list[str] = field(default_factory=list)  # rule hits the model overruled
+    """The decision on one message.
 
-    # Written out (the dataclass keeps a class's own __init__): the same parameters and
-    # defaults as the generated one, but compiled with this module (setup.py), which matters
-    # on the fast path, where building the result is a good part of the cost.
+    ``model_scores``: the learned layer's probability per category (None: no model in the
+    policy); ``drivers``: the phrases (normalised n-grams, weight) that drove a model
+    decision; ``source``: who decided, "rules" | "model" (the model alone; at most warn
+    unless the tenant opts in) | "context"; ``suppressed``: the rules dropped a hit for a
+    context reason, ``negated``: ...and that reason was a negation, refusal or report (not an
+    allow-list, coupon or code); ``concrete``: the rules found a number, ID, e-mail or link;
+    ``vetoed``: rule hits the model overruled.
+
+    A plain class with slots and the dataclass's ``__eq__``/``__repr__`` written out:
+    result.pxd makes it a C struct where setup.py compiles this module (13 attribute stores
+    per message were a good part of the fast path's cost as a Python class)."""
+
+    __slots__ = ("categories", "concrete", "decision", "drivers", "masked", "model_scores",
+                 "negated", "policy_version", "severity", "source", "spans", "suppressed",
+                 "vetoed")
+
     def __init__(self, decision: str, categories: list[str], severity: int, spans: list[Span],
                  masked: str, policy_version: int = 0,
                  model_scores: dict[str, float] | None = None,
                  drivers: list[tuple[str, float]] | None = None, source: str = "rules",
                  suppressed: bool = False, negated: bool = False, concrete: bool = False,
                  vetoed: list[str] | None = None) -> None:
-        self.decision = decision
+        self.decision = decision  # allow | warn | block
         self.categories = categories
-        self.severity = severity
+        self.severity = severity  # 0 none, 1 low, 2 medium, 3 high
         self.spans = spans
         self.masked = masked
         self.policy_version = policy_version
         self.model_scores = model_scores
-        self.drivers = [] if drivers is None else drivers
+        self.drivers: list[tuple[str, float]] = [] if drivers is None else drivers
         self.source = source
         self.suppressed = suppressed
         self.negated = negated
         self.concrete = concrete
-        self.vetoed = [] if vetoed is None else vetoed
+        self.vetoed: list[str] = [] if vetoed is None else vetoed
+
+    def _fields(self) -> tuple[Any, ...]:
+        return (self.decision, self.categories, self.severity, self.spans, self.masked,
+                self.policy_version, self.model_scores, self.drivers, self.source,
+                self.suppressed, self.negated, self.concrete, self.vetoed)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        assert isinstance(other, ScreeningResult)
+        return self._fields() == other._fields()
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, compared by value
+
+    def __repr__(self) -> str:
+        names = ("decision", "categories", "severity", "spans", "masked", "policy_version",
+                 "model_scores", "drivers", "source", "suppressed", "negated", "concrete",
+                 "vetoed")
+        inner = ", ".join(f"{n}={v!r}" for n, v in zip(names, self._fields(), strict=True))
+        return f"ScreeningResult({inner})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (ScreeningResult, self._fields())
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {

@@ -1,0 +1,7 @@
+# Cython declarations for normalize.py (an "augmenting" .pxd, like engine.pxd: the .py stays
+# the reference and the pure-Python fallback; setup.py compiles it with these C types).
+
+cimport cython
+
+@cython.locals(starts=list, ends=list, i=Py_ssize_t, c=Py_UCS4)
+cpdef tuple _unit_offsets(str one)

@@ -1,0 +1,19 @@
+# Cython declarations for result.py (an "augmenting" .pxd, like engine.pxd: the .py stays the
+# reference and the pure-Python fallback). ScreeningResult becomes an extension type: its
+# fields are C struct members, so building a result costs no generic attribute stores.
+
+cdef class ScreeningResult:
+    cdef public str decision
+    cdef public list categories
+    cdef public object severity
+    cdef public list spans
+    cdef public str masked
+    cdef public object policy_version
+    cdef public object model_scores
+    cdef public list drivers
+    cdef public str source
+    cdef public object suppressed
+    cdef public object negated
+    cdef public object concrete
+    cdef public list vetoed
+    cpdef tuple _fields(self)
