@@ -39,9 +39,11 @@ cpdef bint _all_in(object keys, str s)
 @cython.locals(flags=Py_ssize_t, aid=Py_ssize_t, needs=list, aflags=list, digits=bint)
 cpdef bint _worth_a_look(str text, str compact, str role, object policy, object matches=*)
 
+@cython.locals(count=Py_ssize_t, c=Py_UCS4)
 cpdef bint _has_digits(str compact, object text=*)
 
-@cython.locals(countable=Py_ssize_t, n=Py_ssize_t)
+@cython.locals(countable=Py_ssize_t, n=Py_ssize_t, i=Py_ssize_t, start=Py_ssize_t,
+               size=Py_ssize_t, c=Py_UCS4, run=str)
 cpdef bint _ascii_digits_count(str compact, str text)
 
 @cython.locals(low=str)
@@ -53,8 +55,11 @@ cpdef bint _has_special(str text)
                plain=bytearray, part_occ=dict, by_kind=dict, allow_spans=list, hits=list,
                id_hits=list, kept=list, negated=list, final=list, report=bint,
                verify=bint, coupon=bint, negations=list, compact=str, concrete=bint,
-               ctx=_Ctx, weights=_Weights, h=Hit)
+               ctx=_Ctx, weights=_Weights, h=Hit, occs=list, spans=list)
 cpdef object _screen_slow(str text, str role, object policy, object folded, list comp)
+
+@cython.locals(h=Hit)
+cdef Hit _term_hit(object e, Py_ssize_t us, Py_ssize_t ue, list part_units, object literal)
 
 @cython.locals(pid=Py_ssize_t, one=Py_ssize_t, eid=Py_ssize_t, us=Py_ssize_t,
                ue=Py_ssize_t, cur=Py_ssize_t, cand=list, hits=list, segs=list,

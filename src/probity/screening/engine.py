@@ -59,7 +59,6 @@ from probity.screening.scope import _CODE_TOKEN, _drop_code_tokens, _refusal_sco
 _DECISION_RANK: Final = {"allow": 0, "warn": 1, "block": 2}
 _CN_DIGIT_RUN: Final = re.compile(r"[零一二三四五六七八九幺洞拐勾]{3}")
 _ANY_DIGIT: Final = re.compile(r"[0-9]")
-_DIGIT_RUNS: Final = re.compile(r"[0-9]+")
 _AT: Final = re.compile(r"[@＠]")
 _NONZERO: Final = re.compile(r"[1-9]")
 _QUESTION_AFTER: Final = re.compile(r"\s*[?？]")
@@ -343,25 +342,43 @@ def _has_digits(compact: str, text: str | None = None) -> bool:
     if _CN_DIGIT_RUN.search(compact) is not None:
         return True
     if text is None:
-        return _ANY_DIGIT.search(compact) is not None and (
-            sum(map(compact.count, "0123456789")) >= 5)
+        # five ASCII digits or more (one loop: engine.pxd compiles it to C)
+        count = 0
+        for c in compact:
+            if "0" <= c <= "9":
+                count += 1
+        return count >= 5
     return _ascii_digits_count(compact, text)
 
 
 def _ascii_digits_count(compact: str, text: str) -> bool:
-    """The ASCII-digit half of :func:`_has_digits` (with ``text``)."""
+    """The ASCII-digit half of :func:`_has_digits` (with ``text``). One pass over the
+    characters (engine.pxd compiles it to a C loop), the runs of [0-9] as the regex
+    ``[0-9]+`` finds them; a run becomes a string only when it is long enough to matter."""
     countable = 0
     bankish: bool | None = None
-    for run in _DIGIT_RUNS.findall(compact):
-        n = len(run)
-        if n >= 16 and run in text:
-            if n >= 20:
-                continue
-            if bankish is None:
-                bankish = _any_in(_BANK_WORDS, compact)
-            if not bankish and (not run.startswith("62") or not numbers.luhn_ok(run)):
-                continue  # an order or tracking number: a card needs a card word or 62…
-        countable += n
+    n = len(compact)
+    i = 0
+    while i < n:
+        c = compact[i]
+        if c < "0" or c > "9":
+            i += 1
+            continue
+        start = i
+        i += 1
+        while i < n and "0" <= compact[i] <= "9":
+            i += 1
+        size = i - start
+        if size >= 16:
+            run = compact[start:i]
+            if run in text:
+                if size >= 20:
+                    continue
+                if bankish is None:
+                    bankish = _any_in(_BANK_WORDS, compact)
+                if not bankish and (not run.startswith("62") or not numbers.luhn_ok(run)):
+                    continue  # an order or tracking number: a card needs a card word or 62…
+        countable += size
     if countable >= 11:
         return True
     return countable >= 5 and _any_in(_QQ_WORDS, compact)
@@ -407,23 +424,33 @@ def _screen_slow(
                     continue
         if kid < n_plain and plain[kid]:
             # One lexicon part and nothing else (policy.key_info[kid] == ((kid,), (), False, ())).
-            if kid in part_occ:
-                part_occ[kid].append((us, ue, True))
-            else:
+            occs = part_occ.get(kid)
+            if occs is None:
                 part_occ[kid] = [(us, ue, True)]
+            else:
+                occs.append((us, ue, True))
             continue
         lit, phon, allowed, kinds = other[kid]
         for pid in lit:
-            part_occ.setdefault(pid, []).append((us, ue, True))
+            occs = part_occ.get(pid)
+            if occs is None:
+                part_occ[pid] = [(us, ue, True)]
+            else:
+                occs.append((us, ue, True))
         for pid in phon:
-            part_occ.setdefault(pid, []).append((us, ue, False))
+            occs = part_occ.get(pid)
+            if occs is None:
+                part_occ[pid] = [(us, ue, False)]
+            else:
+                occs.append((us, ue, False))
         if allowed:
             allow_spans.append((us, ue))
         for kind in kinds:
-            if kind in by_kind:
-                by_kind[kind].append((us, ue))
-            else:
+            spans = by_kind.get(kind)
+            if spans is None:
                 by_kind[kind] = [(us, ue)]
+            else:
+                spans.append((us, ue))
 
     weights = _Weights(compact)
     hits = _term_hits(part_occ, role, policy, weights)
@@ -563,6 +590,23 @@ def _first_outside(
     return None
 
 
+def _term_hit(e: LexiconEntry, us: int, ue: int, part_units: list[tuple[int, int]],
+              literal: bool) -> Hit:
+    """``Hit([], e.category, e.severity, e.term, us, ue, part_units, e, literal)`` without a
+    call through the type: where engine.pxd compiles it, a C function filling the struct."""
+    h = Hit.__new__(Hit)
+    h.segs = []
+    h.category = e.category
+    h.severity = e.severity
+    h.rule = e.term
+    h.us = us
+    h.ue = ue
+    h.part_units = part_units
+    h.entry = e
+    h.literal = literal
+    return h
+
+
 def _term_hits(
     part_occ: dict[int, list[tuple[int, int, bool]]],
     role: str,
@@ -596,7 +640,7 @@ def _term_hits(
         parts = multi.get(eid)
         if parts is None:  # one part
             for us, ue, lit in sorted(part_occ[first_part[eid]]):
-                hits.append(Hit([], e.category, e.severity, e.term, us, ue, [(us, ue)], e, lit))
+                hits.append(_term_hit(e, us, ue, [(us, ue)], lit))
             continue
         for us, ue, lit in sorted(part_occ[parts[0]]):
             cur = ue
@@ -616,7 +660,7 @@ def _term_hits(
                 literal = literal and best[2]
                 cur = best[1]
             if ok:
-                hits.append(Hit([], e.category, e.severity, e.term, us, cur, segs, e, literal))
+                hits.append(_term_hit(e, us, cur, segs, literal))
                 break  # one hit per entry is enough for the decision; spans merge anyway
     return hits
 
@@ -881,7 +925,7 @@ def _decide(
         categories.append("refusal")
         rs, re_ = refusal_span
         spans.append(make_span(starts[rs], ends[re_ - 1], "refusal", "refusal", 0))
-    severity = max(cat_sev.values(), default=0)
+    severity = max(cat_sev.values()) if cat_sev else 0
     return ScreeningResult(decision, categories, severity, spans, masked,
                            policy.spec.version)
 

@@ -126,8 +126,21 @@ def _allowed(digits: str, policy: CompiledPolicy) -> bool:
     return any(core.startswith(p) for p in policy.allow_number_prefixes)
 
 
-def find_number_hits(text: str, folded: Folded, ctx: _Ctx, policy: CompiledPolicy) -> list[Hit]:
+_HIT: type[Hit] | None = None
+
+
+def _load_hit() -> type[Hit]:
+    """engine.Hit, imported on first use and kept (engine imports this module; an import
+    statement inside find_number_hits ran the import machinery on every call)."""
+    global _HIT
     from probity.screening.engine import Hit
+
+    _HIT = Hit
+    return Hit
+
+
+def find_number_hits(text: str, folded: Folded, ctx: _Ctx, policy: CompiledPolicy) -> list[Hit]:
+    hit_type = _HIT or _load_hit()
 
     groups = _groups(text)
     if not groups:
@@ -153,11 +166,12 @@ def find_number_hits(text: str, folded: Folded, ctx: _Ctx, policy: CompiledPolic
             if luhn_ok(whole) and (bank_cue or (
                     whole.startswith("62") and nearest != "number_context"
                     and not ctx.has("number_context"))):
-                hits.append(Hit([(cl[0].start, cl[-1].end)], "payment", 3, "bank_card"))
+                hits.append(hit_type([(cl[0].start, cl[-1].end)], "payment", 3, "bank_card"))
                 continue
             if bank_cue and not ctx.has("number_context"):
                 # A card number that fails Luhn, next to "卡号"/"打到卡": mistyped or disguised.
-                hits.append(Hit([(cl[0].start, cl[-1].end)], "payment", 2, "bank_card_unchecked"))
+                hits.append(hit_type([(cl[0].start, cl[-1].end)], "payment", 2,
+                                     "bank_card_unchecked"))
                 continue
         found = False
         for i in range(len(cl)):
@@ -180,14 +194,14 @@ def find_number_hits(text: str, folded: Folded, ctx: _Ctx, policy: CompiledPolic
                 if kind == "landline" and official:
                     break  # 门店电话 021-..., 客服热线: the company's own line
                 sev = 3 if kind == "phone" else 2
-                hits.append(Hit([(cl[i].start, cl[j].end)], "contact", sev, kind))
+                hits.append(hit_type([(cl[i].start, cl[j].end)], "contact", sev, kind))
                 break
             if found:
                 break
         if found:
             continue
         if ctx.has("qq_cue") and 5 <= len(whole) <= 11 and nearest == "qq_cue":
-            hits.append(Hit([(cl[0].start, cl[-1].end)], "contact", 3, "qq_number"))
+            hits.append(hit_type([(cl[0].start, cl[-1].end)], "contact", 3, "qq_number"))
             continue
         if nearest != "number_context":
             free.append(cl)
@@ -207,6 +221,6 @@ def find_number_hits(text: str, folded: Folded, ctx: _Ctx, policy: CompiledPolic
                 m = _MOBILE.fullmatch(acc)
                 if j > i and m is not None and is_cn_mobile(m.group(1)):
                     if not _allowed(acc, policy):
-                        hits.append(Hit(segs, "contact", 3, "phone_split"))
+                        hits.append(hit_type(segs, "contact", 3, "phone_split"))
                     return hits
     return hits
