@@ -262,8 +262,10 @@ async def payments_vs_polars(rows: int, rounds: int) -> str:
         f"{rows:,} payment rows (CSV) into a migrated SQLite file with the demo group and "
         f"{rows:,} imported orders. Product: the API's pipeline — read, validate every row (worker "
         "thread; a clean file column by column), resolve natural keys, idempotence check, "
-        "INSERT with column-converted parameters, one salted ledger entry per payment (with its "
-        "refs), audit, batch entry, the anomaly rules (their alerts grouped into cases), "
+        "INSERT with column-converted parameters, ONE ledger entry committing to the payments "
+        "through a Merkle root of salted per-payment leaves (probity-record-batch/v1, leaf "
+        "hashes stored per batch), audit, import entry, the anomaly rules (their alerts grouped "
+        "into cases), "
         "commit. Baseline: polars `read_csv` + dict key lookup + stdlib `sqlite3` `executemany` "
         f"+ commit into a copy of the same database. Median of {rounds} interleaved rounds.",
         "",
@@ -375,7 +377,8 @@ async def payments_vs_polars_pg(url: str, rows: int, rounds: int) -> str:
         "2-core machine), each round into a fresh copy (`CREATE DATABASE … TEMPLATE`) of a "
         f"migrated database with the demo group and {rows:,} imported orders. Product rows "
         "go in with `COPY … FROM STDIN` (`probity.bulk.insert_rows`), the ledger entries "
-        "pipelined. Baseline: polars `read_csv` + dict key lookup + psycopg `executemany` + "
+        "pipelined; payments as ONE record-batch entry (probity-record-batch/v1). Baseline: "
+        "polars `read_csv` + dict key lookup + psycopg `executemany` + "
         f"commit. Median of {rounds} interleaved rounds. Target: SQLite's ≤ 3× within 1.5×, "
         "so ≤ 4.5×.",
         "",

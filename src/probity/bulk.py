@@ -22,6 +22,7 @@ import json
 import sqlite3
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Table, any_, bindparam, func, insert, select
@@ -150,13 +151,19 @@ async def insert_rows(session: AsyncSession, table: Table, rows: Sequence[dict[s
 
 def _converted(batch: Sequence[dict[str, Any]], keys: list[str], processors: list[Any]
                ) -> list[tuple[Any, ...]]:
-    """The rows as parameter tuples, column by column: each column's values through its
-    processor with ``map`` (in C), then zipped, instead of a Python loop over every value."""
+    """The rows as parameter tuples, column by column: each column's values taken and put
+    through its processor with ``map`` (in C), then zipped, instead of a Python loop over every
+    value. A column holding one and the same object in every row (an import's ``created_at``)
+    is converted once."""
     columns: list[Any] = []
+    n = len(batch)
     for k, proc in zip(keys, processors, strict=True):
-        values = [row[k] for row in batch]
+        values = list(map(itemgetter(k), batch))
         if proc is not None:
-            if None in values:
+            first = values[0]
+            if first is values[-1] and len(set(map(id, values))) == 1:
+                values = [None if first is None else proc(first)] * n
+            elif None in values:
                 values = [None if v is None else proc(v) for v in values]
             else:
                 values = list(map(proc, values))

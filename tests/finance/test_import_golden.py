@@ -2,8 +2,12 @@
 time made deterministic) must write the same ledger entries (types, times, payloads, payload
 hashes, refs), the same alerts and the same cases as the pipeline recorded in
 ``golden_import.json`` (written by the per-row pipeline of session 6, before the bulk paths of
-issue 17). Ids the database allocates are compared by rank (PostgreSQL sequences move between
-tests); everything else literally. Regenerate only on purpose:
+issue 17; re-recorded in session 8 for the record-batch ledger format: the 24
+``finance.payment`` entries and their 66 refs became ONE ``finance.payment_batch`` entry with
+no refs, whose leaves — pinned as ``payment_leaves`` — are exactly those 24 entries' payloads;
+every other entry, ref, alert, case and event is unchanged but for its seq). Ids the database
+allocates are compared by rank (PostgreSQL sequences move between tests); everything else
+literally. Regenerate only on purpose:
 ``PROBITY_WRITE_GOLDEN=1 pytest tests/finance/test_import_golden.py``."""
 
 from __future__ import annotations
@@ -22,8 +26,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tests.cases.helpers import customers, team_agents, tenant
 from tests.finance.test_import import _upload
 
+from probity.finance.records import leaf_of_row
+from probity.ledger.batch import leaf_hashes, root_hash
+from probity.ledger.canonical import canonical_json
 from probity.ledger.service import verify_tenant
-from probity.models import Alert, Case, CaseEvent, LedgerEntry, Order
+from probity.models import Alert, Case, CaseEvent, LedgerEntry, Order, Payment
 from probity.models.cases import CaseAlert
 from probity.models.ledger import LedgerRef
 
@@ -93,7 +100,13 @@ async def _outputs(db: AsyncSession, tenant_id: int, seq0: int, alert0: int, cas
     events = (await db.execute(select(CaseEvent.case_id, CaseEvent.kind, CaseEvent.from_status,
                                       CaseEvent.to_status, CaseEvent.detail).where(
         CaseEvent.case_id > case0).order_by(CaseEvent.id))).all()
+    paid = (await db.execute(select(Payment.__table__).where(
+        Payment.tenant_id == tenant_id, Payment.ledger_seq > seq0).order_by(
+        Payment.ledger_seq, Payment.ledger_index))).all()
     raw: dict[str, Any] = {
+        # Batched payments' leaves, re-derived from the stored rows: exactly the payloads their
+        # per-payment finance.payment entries held before the batch format (session 8).
+        "payment_leaves": [json.loads(str(leaf_of_row(dict(r._mapping)))) for r in paid],
         "entries": [{"seq": s - seq0, "type": t, "time": tm,
                      "payload": json.loads(p) if p else None,
                      # payload hashes of entries whose payload holds only seeded ids
@@ -123,10 +136,12 @@ async def _outputs(db: AsyncSession, tenant_id: int, seq0: int, alert0: int, cas
 @pytest.mark.slow
 async def test_import_writes_what_it_wrote_before(db: AsyncSession, as_user: Any,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    import probity.ledger.batch as batch
     import probity.ledger.chain as chain
     import probity.ledger.service as ledger_service
 
     monkeypatch.setattr(chain, "secrets", _Salts())
+    monkeypatch.setattr(batch, "secrets", _Salts())
     monkeypatch.setattr(ledger_service, "utcnow", lambda: FIXED)
     t = await tenant(db, "ECOM")
     cs = await customers(db, t.id, 3)
@@ -180,8 +195,12 @@ async def test_import_writes_what_it_wrote_before(db: AsyncSession, as_user: Any
     _rank_targets(want["entries"])
     _rank_case_event_refs(got["refs"])
     _rank_case_event_refs(want["refs"])
-    for part in ("entries", "refs", "alerts", "cases", "members", "events"):
+    for part in ("entries", "refs", "alerts", "cases", "members", "events", "payment_leaves"):
         assert got[part] == want[part], part
+    # The batch entry commits to those leaves, in import order.
+    (batch,) = [e["payload"] for e in got["entries"] if e["type"] == "finance.payment_batch"]
+    leaves = leaf_hashes([canonical_json(p).decode() for p in got["payment_leaves"]])
+    assert batch["count"] == 24 and batch["root"] == root_hash(leaves).hex()
 
 
 def _rank_targets(entries: list[dict[str, Any]]) -> None:

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from probity.auth.permissions import Perm, Principal
 from probity.cases.service import case_alerts, case_events, case_notes, get_case
 from probity.errors import Conflict
+from probity.finance.records import payment_proofs
 from probity.ledger.chain import EntryRecord, format_time
 from probity.ledger.checkpoint import Keyring, verify_checkpoint
 from probity.ledger.merkle import inclusion_proof
@@ -70,6 +71,15 @@ async def build_case_pack(session: AsyncSession, principal: Principal, case_id: 
     conv_ids = await case_conversations(
         session, case, {a.conversation_id for a in alerts if a.conversation_id is not None})
     entries = await _entries(session, case, [a.id for a in alerts], conv_ids)
+    paid = list((await session.scalars(select(Payment).where(
+        Payment.customer_id == case.customer_id).order_by(Payment.paid_at)
+        .limit(500))).all()) if case.customer_id is not None else []
+    # Batched payments (probity-record-batch/v1): each with its leaf and audit path, and its
+    # batch entry among the pack's entries (proven to the checkpoint like the others).
+    batch_entries, record_proofs = await payment_proofs(session, case.tenant_id, paid)
+    if batch_entries:
+        by_seq = {e.seq: e for e in (*entries, *batch_entries)}
+        entries = [by_seq[seq] for seq in sorted(by_seq)]
     if not entries:
         raise Conflict("nothing about this case is in the ledger yet", code="no_entries")
     newest = max(e.seq for e in entries)
@@ -116,9 +126,7 @@ async def build_case_pack(session: AsyncSession, principal: Principal, case_id: 
             "evidence": a.evidence, "time": format_time(a.created_at)})
     payments: list[dict[str, Any]] = []
     if case.customer_id is not None:
-        for p in (await session.scalars(select(Payment).where(
-                Payment.customer_id == case.customer_id).order_by(Payment.paid_at)
-                .limit(500))).all():
+        for p in paid:
             payments.append({"kind": "payment", "id": p.id, "no": p.payment_no,
                              "order_id": p.order_id, "amount": str(p.amount),
                              "currency": p.currency, "method": _value(p.method),
@@ -152,5 +160,6 @@ async def build_case_pack(session: AsyncSession, principal: Principal, case_id: 
                  "customer_id": case.customer_id, "agent_employee_id": case.agent_employee_id,
                  "conversation_ids": conv_ids, "exported_by": principal.username},
         entries=entries, proofs=proofs, checkpoint=checkpoint, transcript=transcript,
-        attachments=attachments, decisions=decisions, payments=payments, case_actions=actions)
+        attachments=attachments, decisions=decisions, payments=payments, case_actions=actions,
+        record_proofs=record_proofs)
     return case, conv_ids, build_pack(contents, keys, created=format_time(utcnow()))

@@ -28,7 +28,7 @@ from probity.audit.service import record_audit
 from probity.auth.permissions import Principal
 from probity.bulk import in_values, insert_rows
 from probity.errors import InvalidInput
-from probity.finance.records import ledger_records
+from probity.finance.records import ledger_batch, ledger_records
 from probity.i18n import translator
 from probity.imports.engine import RowTexts, collector_paused, validate_rows
 from probity.imports.plan import MAX_ERRORS as MAX_ERRORS  # one constant; payroll reads it here
@@ -697,6 +697,9 @@ async def _apply(session: AsyncSession, plan: Plan, actor: Principal | None, *, 
                             where=Customer.tenant_id == plan.tenant_id)
         for r in plan.inserts:
             r["customer_id"] = ids[r.pop("customer_no")][1]
+    # Payments: one batch entry commits to every new row through a Merkle root (rows carry
+    # their leaf's place and salt); other kinds are ledgered per record after the write.
+    batched = await ledger_batch(session, plan.tenant_id, plan.kind, plan.inserts)
     done = 0
     # Plain Core rows, converted once per column (probity.bulk): not the ORM's bulk path.
     for i in range(0, len(plan.inserts), CHUNK):
@@ -709,7 +712,8 @@ async def _apply(session: AsyncSession, plan: Plan, actor: Principal | None, *, 
             progress("write", done, len(plan.inserts))
     if plan.updates:
         await session.execute(update(model), plan.updates)
-    await ledger_records(session, plan.tenant_id, plan.kind, plan.inserts, plan.updates)
+    await ledger_records(session, plan.tenant_id, plan.kind, [] if batched else plan.inserts,
+                         plan.updates)
     batch = ImportBatch(tenant_id=plan.tenant_id, kind=plan.kind, source=source,
                         filename=(filename or "")[:200] or None, sha256=sha256, rows=plan.rows,
                         inserted=len(plan.inserts), updated=len(plan.updates),

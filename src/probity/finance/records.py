@@ -1,24 +1,42 @@
-"""Every payment and refund record goes into the tenant's ledger, one entry per record.
+"""Every payment and refund record goes into the tenant's ledger.
 
-The entry's payload is the record as stored (amounts as strings, times as ISO-8601 UTC), so an
-evidence pack can prove a payment by its entry's inclusion proof. Payloads are purgeable (salted)
-because payee accounts and customers are personal data.
+Refunds (and payments written one by one): one entry per record. Its payload is the record as
+stored (amounts as strings, times as ISO-8601 UTC), so an evidence pack can prove a record by
+its entry's inclusion proof. Payloads are purgeable (salted) because payee accounts and
+customers are personal data.
+
+Payments imported in bulk (format ``probity-record-batch/v1``, :mod:`probity.ledger.batch`):
+ONE ``finance.payment_batch`` entry per import, committing through a Merkle root to one salted
+leaf per payment — the leaf text is exactly the payload its per-record entry would have had.
+The payment row keeps the batch entry's seq, its leaf index and its salt, so its leaf (and its
+proof) can be re-derived from the row: :func:`leaf_of_row`.
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
+from itertools import repeat
+from operator import attrgetter
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from probity.ledger.batch import leaf_hashes, leaf_text, new_salts
+from probity.ledger.batches import append_record_batch, record_proofs
+from probity.ledger.canonical import MAX_SAFE_INTEGER
+from probity.ledger.chain import EntryRecord
 from probity.ledger.service import append_entries
+from probity.models.commerce import Payment
 
 LEDGERED_KINDS = {"payments": "finance.payment", "refunds": "finance.refund"}
-_SKIP = {"id", "created_at"}
+BATCHED_KINDS = {"payments": "finance.payment_batch"}
+# Not part of a record's payload: the database's own columns, and where its leaf sits.
+_SKIP = {"id", "created_at", "ledger_seq", "ledger_index", "ledger_salt"}
 
 
 def _value(v: Any) -> Any:
@@ -115,3 +133,119 @@ async def ledger_records(session: AsyncSession, tenant_id: int, kind: str,
     if items:
         await append_entries(session, tenant_id, items, purgeable=True)
     return len(items)
+
+
+_encode = json.encoder.encode_basestring  # the canonical encoder's string form (C)
+_SALT_HEAD = '{"_salt":"'
+
+
+def _json_column(values: list[Any]) -> list[str] | None:
+    """The canonical JSON text of each value of a column of one exact type, through C-level
+    ``map`` calls, converted as :func:`record_payload` converts it; None for a column this
+    cannot write exactly (mixed or unknown types, None, big ints) — the caller falls back."""
+    kinds = set(map(type, values))
+    if len(kinds) != 1:
+        return None
+    kind = kinds.pop()
+    if kind is str:
+        return list(map(_encode, values))
+    if kind is int:
+        if min(values) < -MAX_SAFE_INTEGER or max(values) > MAX_SAFE_INTEGER:
+            return None
+        return list(map(str, values))
+    if kind is Decimal:
+        return list(map(_encode, map(str, values)))
+    if kind is datetime:
+        return list(map(_encode, map(datetime.isoformat, values)))
+    if kind is date:
+        return list(map(_encode, map(date.isoformat, values)))
+    if issubclass(kind, Enum):
+        raw = list(map(attrgetter("value"), values))
+        return list(map(_encode, raw)) if set(map(type, raw)) == {str} else None
+    return None
+
+
+def record_leaf_texts(rows: Sequence[Mapping[str, Any]], action: str, salts: Sequence[str]
+                      ) -> list[str]:
+    """``[leaf_text(record_payload(r, action), salt) …]`` built column by column: each field's
+    canonical JSON for the whole column in C (:func:`_json_column`), the key fragments as
+    constants, then one join per row — no per-record dict, no per-record encoder call. A
+    column holding None leaves the key out where it is None, as the payload does. Anything
+    else unusual (keys that would sort before ``_salt``, non-ASCII keys, rows of different
+    keys, an unknown type) takes the per-record path. Pinned equal by a property test."""
+    if not rows:
+        return []
+    if len(salts) != len(rows):
+        raise ValueError("one salt per row")
+    keys = sorted([k for k in rows[0] if k not in _SKIP] + ["action"])
+    width = len(rows[0])
+    if (any(len(r) != width for r in rows) or not all(k.isascii() for k in keys)
+            or keys[0] <= "_salt" or "_salt" in keys):
+        return [leaf_text(record_payload(r, action), s) for r, s in zip(rows, salts, strict=True)]
+    parts: list[Any] = [list(map(str.__add__, map(_SALT_HEAD.__add__, salts), repeat('"')))]
+    try:
+        for key in keys:
+            prefix = "," + _encode(key) + ":"
+            if key == "action":
+                parts.append(repeat(prefix + _encode(action)))
+                continue
+            values = [r[key] for r in rows]
+            if None in values:
+                present = [v for v in values if v is not None]
+                encoded = _json_column(present) if present else []
+                if encoded is None:
+                    raise LookupError(key)
+                it = iter(encoded)
+                parts.append([prefix + next(it) if v is not None else "" for v in values])
+            else:
+                encoded = _json_column(values)
+                if encoded is None:
+                    raise LookupError(key)
+                parts.append(list(map(prefix.__add__, encoded)))
+    except (KeyError, LookupError):
+        return [leaf_text(record_payload(r, action), s) for r, s in zip(rows, salts, strict=True)]
+    parts.append(repeat("}"))
+    return list(map("".join, zip(*parts, strict=False)))  # the constants repeat
+
+
+async def ledger_batch(session: AsyncSession, tenant_id: int, kind: str,
+                       inserted: list[dict[str, Any]]) -> bool:
+    """For a kind imported in batches (payments): append the batch entry committing to the
+    rows (not yet inserted) and give each row its ``ledger_seq``, ``ledger_index`` and
+    ``ledger_salt``. False (nothing done) for other kinds or no rows."""
+    entry_type = BATCHED_KINDS.get(kind)
+    if entry_type is None or not inserted:
+        return False
+    salts = new_salts(len(inserted))
+    # CPU work (a canonical JSON text and a SHA-256 per record): off the event loop.
+    leaves = await asyncio.to_thread(
+        lambda: leaf_hashes(record_leaf_texts(inserted, "insert", salts)))
+    seq = await append_record_batch(session, tenant_id, entry_type, leaves)
+    for index, (row, salt) in enumerate(zip(inserted, salts, strict=True)):
+        row["ledger_seq"] = seq
+        row["ledger_index"] = index
+        row["ledger_salt"] = salt
+    return True
+
+
+def leaf_of_row(row: Mapping[str, Any]) -> str | None:
+    """The leaf text of a batched record re-derived from its stored row (a mapping of the
+    table's columns); None once its salt was erased."""
+    salt = row.get("ledger_salt")
+    if salt is None:
+        return None
+    return leaf_text(record_payload(row, "insert"), str(salt))
+
+
+async def payment_proofs(session: AsyncSession, tenant_id: int, payments: Sequence[Payment]
+                         ) -> tuple[list[EntryRecord], list[dict[str, Any]]]:
+    """For an evidence pack: the batch entries of the batched payments among *payments* and
+    each one's record proof (its leaf re-derived from the row, its audit path in the batch)."""
+    columns = [c.key for c in Payment.__table__.columns]
+    records: list[tuple[int, int, str | None, str]] = []
+    for p in payments:
+        if p.ledger_seq is None or p.ledger_index is None:
+            continue  # ledgered by its own finance.payment entry (or not at all)
+        row = {k: getattr(p, k) for k in columns}
+        records.append((p.ledger_seq, p.ledger_index, leaf_of_row(row), p.payment_no))
+    return await record_proofs(session, tenant_id, records)

@@ -7,12 +7,13 @@ transaction: any row error anywhere and nothing is stored.
 **The ledger.** Ledger entries are not copied. The exported chain is re-verified here, offline
 (`ledger.chain.verify_chain` over ``ledger/entries.jsonl``, against the exported checkpoints'
 roots), and the target tenant's own chain continues — or starts — with fresh entries for what the
-import writes (``chat.message`` per imported message, ``finance.payment`` per payment, one
-``import.batch`` per kind, the audit rows). Its first entry for the package, ``import.package``,
-records the source chain: tenant code, size, head entry hash, the verification's outcome and the
-SHA-256 of the exported entries file; each imported message keeps the hash of its source entry in
-``import_keys.original_ref``. So the new chain verifies on its own (`probity ledger verify`), and
-an auditor holding the export can check that it continues the old one.
+import writes (``chat.message`` per imported message, a ``finance.payment_batch`` per payments
+file, one ``import.batch`` per kind, the audit rows). Its first entry for the package,
+``import.package``, records the source chain: tenant code, size, head entry hash, the
+verification's outcome and the SHA-256 of the exported entries file; each imported message
+keeps the hash of its source entry in ``import_keys.original_ref``. So the new chain verifies
+on its own (`probity ledger verify`), and an auditor holding the export can check that it
+continues the old one.
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from probity.auth.permissions import Perm, Principal
 from probity.errors import Conflict, NotFound
+from probity.finance.records import payment_proofs
 from probity.ledger.chain import EntryRecord, format_time
 from probity.ledger.checkpoint import Keyring, verify_checkpoint
 from probity.ledger.merkle import inclusion_proof
@@ -69,6 +70,13 @@ async def _case_actions(session: AsyncSession, conv: Conversation) -> list[dict[
     return []
 
 
+def _payments_query(conv: Conversation) -> Any:
+    pay_q = select(Payment).where(Payment.tenant_id == conv.tenant_id)
+    if conv.order_id is not None:
+        return pay_q.where(Payment.order_id == conv.order_id)
+    return pay_q.where(Payment.customer_id == conv.customer_id)
+
+
 async def _payments(session: AsyncSession, conv: Conversation) -> list[dict[str, Any]]:
     """Payments and refunds of the conversation's order (or, without one, of its customer)."""
     pay_q = select(Payment).where(Payment.tenant_id == conv.tenant_id)
@@ -114,6 +122,13 @@ async def build_conversation_pack(
     keys = keyring or default_keyring()
     conv = await conversation_in_scope(session, principal, conversation_id)
     entries = await _entries_for(session, conv)
+    paid = list((await session.scalars(_payments_query(conv).order_by(Payment.paid_at)
+                                       .limit(200))).all())
+    # Batched payments (probity-record-batch/v1): leaf, audit path and batch entry.
+    batch_entries, record_proofs = await payment_proofs(session, conv.tenant_id, paid)
+    if batch_entries:
+        by_seq = {e.seq: e for e in (*entries, *batch_entries)}
+        entries = [by_seq[seq] for seq in sorted(by_seq)]
     if not entries:
         raise Conflict("nothing about this conversation is in the ledger yet", code="no_entries")
     newest = max(e.seq for e in entries)
@@ -174,5 +189,6 @@ async def build_conversation_pack(
         decisions=decisions,
         payments=await _payments(session, conv),
         case_actions=await _case_actions(session, conv),
+        record_proofs=record_proofs,
     )
     return build_pack(contents, keys, created=format_time(utcnow()))

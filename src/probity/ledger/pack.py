@@ -17,6 +17,10 @@ Layout (every path is fixed except the attachment and key names)::
     transcript.html      the same, readable in a browser (no scripts, no external resources)
     decisions.json       screening decisions
     payments.json        related payments and refunds
+    record_proofs.json   (v2 only) records proven as leaves of a record batch entry
+                         (probity-record-batch/v1): [{"no", "seq", "index", "leaf",
+                         "leaf_hash", "audit_path"}, …] — the batch entry (seq) is in
+                         entries.json with its own inclusion proof
     case_actions.json    case actions
     attachments/<sha256> each attachment's bytes, named by their SHA-256
     keys/<key_id>.pub    the public keys the exporter knew (informational only: a verifier
@@ -24,9 +28,17 @@ Layout (every path is fixed except the attachment and key names)::
 
 Chain of trust: a trusted public key → checkpoint signature → Merkle root → each entry's
 inclusion proof → entry_hash → header fields and payload_hash → payload (the message, decision,
-payment… as recorded). Attachments are anchored by their SHA-256 appearing in a recorded
-payload. The human-facing files (transcript, decisions, payments, case actions) are bound by the
-manifest, whose signature is made with the same ledger key.
+payment… as recorded). A batched record adds one link: the batch entry's payload (its root and
+count) → the record's audit path → its leaf hash → its leaf text (the payment as recorded), and
+the payments.json item of the same number must agree with that leaf.
+
+Formats: ``probity-evidence-pack/v1`` (no record_proofs.json) is still written when a pack has
+no batched record, and verified as before; ``…/v2`` adds record_proofs.json. The manifest's
+signature context is the pack's own format line.
+
+Attachments are anchored by their SHA-256 appearing in a recorded payload. The human-facing
+files (transcript, decisions, payments, case actions) are bound by the manifest,
+whose signature is made with the same ledger key.
 """
 
 from __future__ import annotations
@@ -45,6 +57,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from .batch import verify_record
 from .canonical import CanonicalJSONError, canonical_json
 from .chain import EntryRecord, entry_hash, entry_header, payload_hash
 from .checkpoint import (
@@ -58,6 +71,7 @@ from .merkle import verify_inclusion
 
 __all__ = [
     "PACK_FORMAT",
+    "PACK_FORMAT_V2",
     "EvidenceContents",
     "PackVerification",
     "build_pack",
@@ -65,7 +79,8 @@ __all__ = [
 ]
 
 PACK_FORMAT = "probity-evidence-pack/v1"
-_SIG_CONTEXT = (PACK_FORMAT + "\n").encode("ascii")
+PACK_FORMAT_V2 = "probity-evidence-pack/v2"  # with record_proofs.json (record batches)
+_FORMATS = (PACK_FORMAT, PACK_FORMAT_V2)
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 _SIG_DASH = "\u2014 "
 
@@ -74,6 +89,7 @@ MANIFEST_SIG = "manifest.sig"
 CHECKPOINT = "checkpoint.txt"
 ENTRIES = "entries.json"
 PROOFS = "proofs.json"
+RECORD_PROOFS = "record_proofs.json"
 _JSON_FILES = ("transcript.json", "decisions.json", "payments.json", "case_actions.json")
 
 
@@ -91,6 +107,9 @@ class EvidenceContents:
     decisions: Sequence[Mapping[str, Any]] = ()
     payments: Sequence[Mapping[str, Any]] = ()
     case_actions: Sequence[Mapping[str, Any]] = ()
+    # Leaves of record batch entries (each batch entry must be in ``entries``): see
+    # probity.ledger.batches.record_proofs. Non-empty makes the pack v2.
+    record_proofs: Sequence[Mapping[str, Any]] = ()
 
 
 def _pretty_json(value: Any) -> bytes:
@@ -171,12 +190,21 @@ def build_pack(contents: EvidenceContents, keyring: Keyring, *, created: str) ->
     files["decisions.json"] = _pretty_json(list(map(dict, contents.decisions)))
     files["payments.json"] = _pretty_json(list(map(dict, contents.payments)))
     files["case_actions.json"] = _pretty_json(list(map(dict, contents.case_actions)))
+    pack_format = PACK_FORMAT
+    if contents.record_proofs:
+        pack_format = PACK_FORMAT_V2
+        batches = _batch_payloads(contents.entries)
+        for item in contents.record_proofs:
+            problem = _record_problem(item, batches)
+            if problem:
+                raise ValueError(problem)
+        files[RECORD_PROOFS] = _pretty_json(list(map(dict, contents.record_proofs)))
     for kid, text in keyring.export_public_keys().items():
         files[f"keys/{kid}.pub"] = (text + "\n").encode("ascii")
 
     manifest = canonical_json(
         {
-            "format": PACK_FORMAT,
+            "format": pack_format,
             "created": created,
             "subject": dict(contents.subject),
             "tenant": cp.tenant,
@@ -185,7 +213,7 @@ def build_pack(contents: EvidenceContents, keyring: Keyring, *, created: str) ->
             },
         }
     )
-    kid, signature = keyring.sign(_SIG_CONTEXT + manifest)
+    kid, signature = keyring.sign(_context(pack_format) + manifest)
     blob = base64.b64encode(bytes.fromhex(kid) + signature).decode("ascii")
     files[MANIFEST] = manifest
     files[MANIFEST_SIG] = f"{_SIG_DASH}{kid} {blob}\n".encode()
@@ -200,6 +228,81 @@ def build_pack(contents: EvidenceContents, keyring: Keyring, *, created: str) ->
     return buffer.getvalue()
 
 
+def _context(pack_format: str) -> bytes:
+    return (pack_format + "\n").encode("ascii")
+
+
+def _batch_payloads(entries: Iterable[EntryRecord]) -> dict[int, dict[str, Any]]:
+    """seq → payload of the record batch entries among *entries* (payload present)."""
+    out: dict[int, dict[str, Any]] = {}
+    for e in entries:
+        if e.payload is None:
+            continue
+        try:
+            body = json.loads(e.payload)
+        except ValueError:
+            continue
+        if isinstance(body, dict) and "root" in body and "count" in body:
+            out[e.seq] = body
+    return out
+
+
+def _record_problem(item: Mapping[str, Any], batches: Mapping[int, Mapping[str, Any]]
+                    ) -> str | None:
+    """What is wrong with one record proof (None: it leads to its batch entry's root)."""
+    try:
+        no, seq, index = item["no"], int(item["seq"]), int(item["index"])
+        leaf_hex, text = str(item["leaf_hash"]), item["leaf"]
+        path = [bytes.fromhex(p) for p in item["audit_path"]]
+        leaf = bytes.fromhex(leaf_hex)
+    except (KeyError, TypeError, ValueError):
+        return f"record_proofs.json: malformed record proof {str(item)[:60]}"
+    batch = batches.get(seq)
+    if batch is None:
+        return f"record {no}: its batch entry {seq} is not in the pack"
+    if text is not None:
+        if not isinstance(text, str):
+            return f"record {no}: leaf is not text"
+        try:
+            if canonical_json(json.loads(text)).decode("utf-8") != text:
+                raise CanonicalJSONError("not canonical")
+        except (ValueError, CanonicalJSONError):
+            return f"record {no}: leaf is not canonical JSON"
+        if not verify_record(text, index, path, batch):
+            return f"record {no}: leaf does not lead to batch entry {seq}'s root"
+        if hashlib.sha256(b"\x00" + text.encode("utf-8")).digest() != leaf:
+            return f"record {no}: leaf_hash does not match its leaf"
+        return None
+    count, root = batch.get("count"), batch.get("root")
+    try:
+        ok = isinstance(count, int) and verify_inclusion(leaf, index, count, path,
+                                                         bytes.fromhex(str(root)))
+    except ValueError:
+        ok = False
+    return None if ok else f"record {no}: leaf hash does not lead to batch entry {seq}'s root"
+
+
+# payments.json field → the leaf field it must equal (the leaf's own text form)
+_RECORD_FIELDS = {"no": "payment_no", "amount": "amount", "currency": "currency",
+                  "method": "method", "payee_account": "payee_account",
+                  "order_id": "order_id"}
+
+
+def _record_disagreement(leaf: Mapping[str, Any], shown: Mapping[str, Any]) -> list[str]:
+    """The payments.json fields that differ from the proven leaf (time compared as an
+    instant: payments.json writes ``…Z``, the leaf ISO-8601 with an offset)."""
+    from datetime import datetime
+
+    bad = [k for k, lk in _RECORD_FIELDS.items() if k in shown and shown[k] != leaf.get(lk)]
+    try:
+        if "time" in shown and datetime.fromisoformat(str(shown["time"]).replace(
+                "Z", "+00:00")) != datetime.fromisoformat(str(leaf.get("paid_at"))):
+            bad.append("time")
+    except ValueError:
+        bad.append("time")
+    return bad
+
+
 @dataclass(frozen=True)
 class PackVerification:
     """Outcome of :func:`verify_pack`. ``problems`` is empty when ``ok``; each names the file or
@@ -211,14 +314,17 @@ class PackVerification:
     entries_checked: int = 0
     proofs_checked: int = 0
     checkpoint: Checkpoint | None = None
+    records_checked: int = 0  # batched records whose leaf proof verified (v2)
     subject: Mapping[str, Any] | None = None
 
     @property
     def message(self) -> str:
         if self.ok:
+            records = (f", {self.records_checked} batched records"
+                       if self.records_checked else "")
             return (
                 f"OK: {self.files_checked} files, {self.entries_checked} entries and "
-                f"{self.proofs_checked} inclusion proofs verified"
+                f"{self.proofs_checked} inclusion proofs verified{records}"
             )
         return self.problems[0]
 
@@ -276,8 +382,11 @@ def verify_pack(source: bytes | str | Path, public_keys: PublicKeys) -> PackVeri
     manifest = _load_json(manifest_raw, MANIFEST, problems)
     if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), dict):
         return PackVerification(False, (*problems, "manifest.json has no file list"))
-    if manifest.get("format") != PACK_FORMAT:
-        problems.append(f"manifest.json: unknown format {manifest.get('format')!r}")
+    pack_format = manifest.get("format")
+    if pack_format not in _FORMATS:
+        problems.append(f"manifest.json: unknown format {pack_format!r}")
+        pack_format = PACK_FORMAT
+    sig_context = _context(str(pack_format))
     sig_line = data.get(MANIFEST_SIG, b"").decode("utf-8", "replace").strip("\n")
     if not sig_line:
         problems.append("manifest.sig is missing")
@@ -292,7 +401,7 @@ def verify_pack(source: bytes | str | Path, public_keys: PublicKeys) -> PackVeri
         else:
             if kid not in trusted.public_keys:
                 problems.append(f"manifest.sig: signed by unknown key {kid}")
-            elif not trusted.verify(kid, _SIG_CONTEXT + manifest_raw, blob[8:]):
+            elif not trusted.verify(kid, sig_context + manifest_raw, blob[8:]):
                 problems.append("manifest.sig: signature does not match manifest.json")
 
     # 2. Every file against the manifest.
@@ -368,6 +477,8 @@ def verify_pack(source: bytes | str | Path, public_keys: PublicKeys) -> PackVeri
 
     # 5. Inclusion proofs against the checkpoint root.
     proofs_checked = 0
+    proven: set[int] = set()
+    proven_seqs: set[int] = set()  # entries whose inclusion proof verified
     raw_proofs = _load_json(data.get(PROOFS, b"{}"), PROOFS, problems)
     if PROOFS not in data:
         problems.append("proofs.json is missing")
@@ -377,7 +488,6 @@ def verify_pack(source: bytes | str | Path, public_keys: PublicKeys) -> PackVeri
             or raw_proofs.get("root_hash") != checkpoint.root_hash.hex()
         ):
             problems.append("proofs.json: tree size or root differs from the signed checkpoint")
-        proven: set[int] = set()
         for item in raw_proofs.get("proofs", []):
             try:
                 seq = int(item["seq"])
@@ -398,6 +508,7 @@ def verify_pack(source: bytes | str | Path, public_keys: PublicKeys) -> PackVeri
                 continue
             if verify_inclusion(leaf, seq, checkpoint.tree_size, path, checkpoint.root_hash):
                 proofs_checked += 1
+                proven_seqs.add(seq)
             else:
                 problems.append(
                     f"entry {seq}: inclusion proof does not lead to the checkpoint root"
@@ -420,6 +531,45 @@ def verify_pack(source: bytes | str | Path, public_keys: PublicKeys) -> PackVeri
         if name in data:
             _load_json(data[name], name, problems)
 
+    # 7. Batched records (v2): leaf → audit path → the batch entry's root, and payments.json
+    #    agrees with each proven leaf. The batch entry itself was proven in steps 4-5.
+    records_checked = 0
+    if pack_format == PACK_FORMAT_V2 and RECORD_PROOFS not in data:
+        problems.append("record_proofs.json is missing")
+    if RECORD_PROOFS in data:
+        if pack_format != PACK_FORMAT_V2:
+            problems.append("record_proofs.json: only a v2 pack holds record proofs")
+        raw_records = _load_json(data[RECORD_PROOFS], RECORD_PROOFS, problems)
+        shown = _load_json(data.get("payments.json", b"[]"), "payments.json", [])
+        by_no = {str(p.get("no")): p for p in shown if isinstance(p, dict)
+                 and p.get("kind") == "payment"} if isinstance(shown, list) else {}
+        batches = _batch_payloads(e for e in entries if e.seq in proven_seqs)
+        places: set[tuple[int, int]] = set()
+        for item in raw_records if isinstance(raw_records, list) else []:
+            problem = _record_problem(item, batches) if isinstance(item, dict) else \
+                f"record_proofs.json: malformed record proof {str(item)[:60]}"
+            if problem is None:
+                place = (int(item["seq"]), int(item["index"]))
+                if place in places:
+                    problem = f"record {item['no']}: leaf {place[1]} of entry {place[0]} twice"
+                places.add(place)
+            if problem is None and item["leaf"] is not None:
+                leaf = json.loads(item["leaf"])
+                if not isinstance(leaf, dict) or str(leaf.get("payment_no")) != str(item["no"]):
+                    problem = f"record {item['no']}: its leaf is another record's"
+                else:
+                    payment = by_no.get(str(item["no"]))
+                    bad = _record_disagreement(leaf, payment) if payment else []
+                    if bad:
+                        problem = (f"payments.json: payment {item['no']} differs from its "
+                                   f"proven leaf ({', '.join(sorted(bad))})")
+            if problem:
+                problems.append(problem)
+            else:
+                records_checked += 1
+        if not isinstance(raw_records, list):
+            problems.append("record_proofs.json: not a list")
+
     subject = manifest.get("subject")
     return PackVerification(
         ok=not problems,
@@ -427,6 +577,7 @@ def verify_pack(source: bytes | str | Path, public_keys: PublicKeys) -> PackVeri
         files_checked=files_checked,
         entries_checked=entries_checked,
         proofs_checked=proofs_checked,
+        records_checked=records_checked,
         checkpoint=checkpoint,
         subject=subject if isinstance(subject, dict) else None,
     )

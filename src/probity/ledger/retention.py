@@ -33,7 +33,7 @@ from probity.ledger.service import append_entry
 from probity.models.alerts import Alert
 from probity.models.base import utcnow
 from probity.models.chat import Conversation, Message
-from probity.models.commerce import Customer
+from probity.models.commerce import Customer, Payment
 from probity.models.ledger import LedgerEntry
 from probity.models.org import Employee
 from probity.models.records import LegalHold, RetentionRule
@@ -355,8 +355,13 @@ async def purge_tenant(
         .where(LedgerEntry.tenant_id == tenant_id, LedgerEntry.type == rule.record_type,
                LedgerEntry.entry_time < cutoff, LedgerEntry.payload.is_not(None))
         .order_by(LedgerEntry.seq))).all()
-    outcome.eligible = len(rows)
-    if not rows:
+    # Payments imported in record batches (probity-record-batch/v1): the ledger holds no copy
+    # of them, only their leaves; "purging" one erases its salt, so its kept leaf hash can
+    # neither be tied to the row any more nor brute-forced (the batch root still verifies).
+    batched = (await _batched_payments(session, tenant_id, cutoff)
+               if rule.record_type == _BATCHED_RECORD else [])
+    outcome.eligible = len(rows) + len(batched)
+    if not rows and not batched:
         return outcome
     payloads: list[dict[str, Any]] = []
     for _id, _seq, raw in rows:
@@ -379,7 +384,17 @@ async def purge_tenant(
             message_ids.append(m)
         if rule.record_type == "alert.raised" and (a := _int(payload.get("alert_id"))):
             alert_ids.append(a)
-    outcome.purged = len(entry_ids)
+    held_customers = (await _active_holds(session, tenant_id))["customer"] if batched else set()
+    salted = [(pid, seq) for pid, seq, customer in batched if customer not in held_customers]
+    outcome.held += len(batched) - len(salted)
+    outcome.seqs.extend(sorted({seq for _pid, seq in salted}))
+    outcome.purged = len(entry_ids) + len(salted)
+    if salted and not dry_run:
+        ids = [pid for pid, _seq in salted]
+        for start in range(0, len(ids), _CHUNK):
+            await session.execute(update(Payment).where(
+                Payment.id.in_(ids[start:start + _CHUNK])).values(ledger_salt=None)
+                .execution_options(synchronize_session=False))
     # Attachments referenced only by the purged messages.
     shas: set[str] = set()
     for start in range(0, len(message_ids), _CHUNK):
@@ -394,6 +409,8 @@ async def purge_tenant(
             removable.append(sha)
     if dry_run or not entry_ids:
         outcome.attachments_removed = len(removable)  # would be removed, for a dry run
+        if salted and not dry_run:
+            await _record_purge(session, tenant_id, rule, outcome, actor)
         return outcome
 
     tables = ["ledger_entries"]
@@ -436,8 +453,14 @@ async def purge_tenant(
                 path_for(root, sha).unlink(missing_ok=True)
 
         after_commit(session, remove_files)
+    await _record_purge(session, tenant_id, rule, outcome, actor)
+    return outcome
+
+
+async def _record_purge(session: AsyncSession, tenant_id: int, rule: RetentionRule,
+                        outcome: PurgeOutcome, actor: Principal | None) -> None:
     summary = {
-        "record_type": rule.record_type, "days": rule.days, "cutoff": cutoff,
+        "record_type": rule.record_type, "days": rule.days, "cutoff": outcome.cutoff,
         "purged": outcome.purged, "held": outcome.held, "seqs": _ranges(outcome.seqs),
         "attachments_removed": outcome.attachments_removed,
         "by_user_id": actor.user_id if actor else None,
@@ -445,7 +468,26 @@ async def purge_tenant(
     record_audit(session, actor, "retention.purge", target_type="tenant", target_id=tenant_id,
                  tenant_id=tenant_id, after=summary, actor_name=None if actor else "system")
     await append_entry(session, tenant_id, "retention.purge", summary)
-    return outcome
+
+
+_BATCHED_RECORD = "finance.payment"
+_BATCH_ENTRY = "finance.payment_batch"
+
+
+async def _batched_payments(session: AsyncSession, tenant_id: int, cutoff: str
+                            ) -> list[tuple[int, int, int]]:
+    """(payment id, batch seq, customer id) of batched payments whose batch entry is older than
+    *cutoff* and whose salt is still kept."""
+    seqs = select(LedgerEntry.seq).where(
+        LedgerEntry.tenant_id == tenant_id, LedgerEntry.type == _BATCH_ENTRY,
+        LedgerEntry.entry_time < cutoff)
+    rows = await session.execute(select(Payment.id, Payment.ledger_seq, Payment.customer_id)
+                                 .where(Payment.tenant_id == tenant_id,
+                                        Payment.ledger_salt.is_not(None),
+                                        Payment.ledger_seq.in_(seqs))
+                                 .order_by(Payment.ledger_seq, Payment.ledger_index))
+    return [(int(pid), int(seq), int(customer)) for pid, seq, customer in rows
+            if seq is not None]
 
 
 async def purge(

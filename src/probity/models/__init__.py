@@ -61,7 +61,7 @@ from probity.models.imports import (
     ImportUpload,
 )
 from probity.models.jobs import Job
-from probity.models.ledger import LedgerCheckpoint, LedgerEntry, LedgerRef
+from probity.models.ledger import LedgerBatchLeaves, LedgerCheckpoint, LedgerEntry, LedgerRef
 from probity.models.onboarding import (
     ChecklistItem,
     Onboarding,
@@ -182,6 +182,7 @@ __all__ = [
     "LeaveBalance",
     "LeaveRequest",
     "LeaveType",
+    "LedgerBatchLeaves",
     "LedgerCheckpoint",
     "LedgerEntry",
     "LedgerRef",

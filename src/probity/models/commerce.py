@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Enum, ForeignKey, Numeric, String, UniqueConstraint
+from sqlalchemy import Enum, ForeignKey, Integer, Numeric, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from probity.models.base import Base, IdMixin, TimestampMixin, UTCDateTime
@@ -68,6 +68,13 @@ class Payment(IdMixin, TimestampMixin, Base):
     method: Mapped[PaymentMethod] = mapped_column(Enum(PaymentMethod, native_enum=False, length=16))
     payee_account: Mapped[str] = mapped_column(String(64))
     paid_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # A payment imported in bulk is proven by a leaf of its import's batch entry (ledger
+    # format probity-record-batch/v1, probity.ledger.batch): the batch entry's seq, the
+    # leaf's index in it, and the leaf's salt (NULL once erased; the leaf hash stays in
+    # ledger_batch_leaves). All NULL for a payment with its own finance.payment entry.
+    ledger_seq: Mapped[int | None] = mapped_column(Integer)
+    ledger_index: Mapped[int | None] = mapped_column(Integer)
+    ledger_salt: Mapped[str | None] = mapped_column(String(32))
 
 
 class Refund(IdMixin, TimestampMixin, Base):

@@ -8,7 +8,7 @@ streamed straight into :func:`probity.ledger.verify_chain`.
 
 from __future__ import annotations
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from probity.models.base import Base, IdMixin, TimestampMixin
@@ -63,3 +63,17 @@ class LedgerRef(IdMixin, Base):
     seq: Mapped[int] = mapped_column(Integer)
     ref_type: Mapped[str] = mapped_column(String(24))
     ref_id: Mapped[str] = mapped_column(String(64))
+
+
+class LedgerBatchLeaves(IdMixin, Base):
+    """The leaf hashes of one record-batch entry (``probity-record-batch/v1``,
+    :mod:`probity.ledger.batch`): 32 bytes per record in leaf order, so a record's inclusion
+    proof is derived on demand and its leaf survives the erasure of its content. Append-only."""
+
+    __tablename__ = "ledger_batch_leaves"
+    __table_args__ = (UniqueConstraint("tenant_id", "seq", name="uq_ledger_batch_leaves_seq"),)
+
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
+    seq: Mapped[int] = mapped_column(Integer)  # the batch entry's seq
+    count: Mapped[int] = mapped_column(Integer)
+    leaves: Mapped[bytes] = mapped_column(LargeBinary)

@@ -2,8 +2,9 @@
 
 Orders, payments and refunds keep finance's own checks: their fields are finance's
 (`finance.importer.SPECS`), and their natural keys are resolved and written by finance's
-resolvers and `apply_plan` (the finance import batch, one `finance.payment` / `finance.refund`
-ledger entry per record). The framework adds the reading (JSONL, encoding detection), saved
+resolvers and `apply_plan` (the finance import batch; one `finance.refund` ledger entry per
+refund, one `finance.payment_batch` entry committing to all the payments as Merkle leaves).
+The framework adds the reading (JSONL, encoding detection), saved
 mappings, the job and the pages. Anomaly rules are not run on a migration (history would flood
 the alert feed); `probity finance rules` runs them on demand.
 """
