@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import hashlib
 import json
 import os
@@ -128,7 +129,9 @@ def start_server(url: str, tmp: Path, workers: int, redis_url: str | None, *,
     port = free_port()
     env = {**os.environ, "PROBITY_DATABASE_URL": url, "PROBITY_ENV": "test",
            "PROBITY_SECRET_KEY": "bench-secret-0123456789abcdef0123456789",
-           "PROBITY_ATTACHMENTS_DIR": str(tmp / "att")}
+           "PROBITY_ATTACHMENTS_DIR": str(tmp / "att"),
+           # PROBITY_ENV=test leaves it off; a server runs with it (probity.gcpolicy)
+           "PROBITY_GC_POLICY": os.environ.get("PROBITY_BENCH_GC_POLICY", "true")}
     env.pop("PROBITY_REDIS_URL", None)
     if redis_url:
         env["PROBITY_REDIS_URL"] = redis_url
@@ -140,6 +143,9 @@ def start_server(url: str, tmp: Path, workers: int, redis_url: str | None, *,
         Path(prof_dir).mkdir(parents=True, exist_ok=True)
         runner = [str(ROOT / "benchmarks" / "_cprofile_server.py"),
                   f"{prof_dir}/server-{port}.prof"]
+    stall_dir = os.environ.get("PROBITY_BENCH_STALLS")
+    if stall_dir and workers == 1 and not relay:  # loop lag, GC, writer batches (see there)
+        runner = [str(ROOT / "benchmarks" / "_stall_server.py"), stall_dir]
     proc = subprocess.Popen(
         [sys.executable, *runner, *app, "--host",
          "127.0.0.1", "--port", str(port), "--log-level", "warning", "--ws-max-queue", "256",
@@ -205,6 +211,25 @@ def login_all(base: str, usernames: list[str]) -> dict[str, str]:
             r.raise_for_status()
             cookies[u] = "; ".join(f"{k}={v}" for k, v in c.cookies.items())
     return cookies
+
+
+class GcPauses:
+    """The load generator's own garbage collections (a pause of its loop looks like a server
+    stall): the longest, per step."""
+
+    def __init__(self) -> None:
+        self.t0 = 0.0
+        self.pauses: list[tuple[int, float]] = []  # (generation, seconds)
+        gc.callbacks.append(self._cb)
+
+    def _cb(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            self.t0 = time.perf_counter()
+        else:
+            self.pauses.append((info["generation"], time.perf_counter() - self.t0))
+
+
+GEN_GC = GcPauses()
 
 
 class Stats:
@@ -326,9 +351,23 @@ class Load:
                   drain: float = 2.0) -> dict[str, Any]:
         """Offer `rate` messages/s (open loop, evenly spaced) for `warmup` + `seconds`; measure
         the last `seconds`, then wait `drain` seconds for messages in flight."""
-        stats, pids = self.stats, self.pids
-        stats.reset()
+        self.stats.reset()
         self.step += 1
+        # The generator's own full collections (2,000 clients' objects: 0.3-0.8 s on this
+        # machine) stalled its loop, which looked like a server stall: none during a step,
+        # the garbage is collected between steps, and what is live now is never traversed.
+        gc.collect()
+        gc.freeze()
+        gc.disable()
+        try:
+            return await self._run(rate, seconds, warmup, drain)
+        finally:
+            gc.enable()
+            gc.collect()
+
+    async def _run(self, rate: float, seconds: float, warmup: float, drain: float
+                   ) -> dict[str, Any]:
+        stats, pids = self.stats, self.pids
         prefix = f"s{self.step}m"
         n = 0
         interval = 1.0 / rate
@@ -337,6 +376,16 @@ class Load:
         m_start = start
         cpu0 = loop0 = 0.0
         gen0 = 0.0
+        lags: list[float] = []  # the load generator's own loop: how late its sleeps wake
+
+        async def lag_probe() -> None:
+            while True:
+                t0 = time.perf_counter()
+                await asyncio.sleep(0.005)
+                if stats.measuring:
+                    lags.append(time.perf_counter() - t0 - 0.005)
+
+        probe = asyncio.create_task(lag_probe())
         while True:
             now = time.perf_counter()
             elapsed = now - start
@@ -349,6 +398,7 @@ class Load:
                     self.on_measure()
                 cpu0 = cpu_seconds(pids)
                 loop0 = loop_cpu_seconds(pids)
+                GEN_GC.pauses.clear()
                 gen0 = time.process_time()
             target = int(elapsed / interval)
             while n < target:
@@ -362,10 +412,13 @@ class Load:
         loop_cpu = loop_cpu_seconds(pids) - loop0
         load = os.getloadavg()[0]  # other work on the machine shows here (1-minute average)
         gen_cpu = time.process_time() - gen0
+        probe.cancel()
+        gc_pauses = list(GEN_GC.pauses)
         await asyncio.sleep(drain)  # let in-flight messages land
         stats.measuring = False
         window = m_end - m_start
         if os.environ.get("PROBITY_BENCH_TIMELINE"):  # per-second p99, to tell transients apart
+            print(f"  window from perf_counter {m_start:.3f}")
             for sec in range(int(window) + 1):
                 xs = [lat for t0, lat in stats.timeline if sec <= t0 - m_start < sec + 1]
                 print(f"  t={sec:2d}s n={len(xs):4d} p50={pct(xs, 50):8.1f} "
@@ -384,6 +437,10 @@ class Load:
             # of which the event loops' threads (printed; issue 17's loop-side figure)
             "loop_cpu_ms": 1000 * loop_cpu / max(1, measured_sent),
             "load": load,
+            # a stall of the generator's loop looks like a server stall: its lag is shown
+            "gen_lag_p99": pct(lags, 99), "gen_lag_max": pct(lags, 100),
+            "gen_gc_max": 1000 * max((p for _g, p in gc_pauses), default=0.0),
+            "gen_gc2": sum(1 for g, _p in gc_pauses if g == 2),
         }
 
 
@@ -444,7 +501,9 @@ async def saturate(base: str, convs: list[tuple[int, str, str]], cookies: dict[s
                   f"delivered {r['rate']:.0f}/s "
                   f"({r['delivered']}/{r['sent']}), p99 {r['p99']:.0f} ms, "
                   f"server CPU {r['server_cpu_ms']:.2f} ms/msg ({r['server_cpu_pct']:.0f} %), "
-                  f"load gen {r['gen_cpu_pct']:.0f} %, load {r['load']:.1f}: "
+                  f"load gen {r['gen_cpu_pct']:.0f} % (loop lag p99 {r['gen_lag_p99']:.0f} / "
+                  f"max {r['gen_lag_max']:.0f} ms, GC max {r['gen_gc_max']:.0f} ms, "
+                  f"{r['gen_gc2']} full), load {r['load']:.1f}: "
                   f"{'sustained' if ok else 'NOT sustained'}", flush=True)
             if not ok:
                 break

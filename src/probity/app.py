@@ -73,6 +73,12 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await jobs_runtime.start()
+        if settings.gc_policy if settings.gc_policy is not None else settings.env != "test":
+            from probity import gcpolicy
+
+            # Full collections that walk only what is new (see there): with thousands of
+            # sockets, a full collection of everything stopped the process for up to 1.5 s.
+            gcpolicy.install(settings.gc_sweep_s)
         try:
             yield
         finally:

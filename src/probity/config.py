@@ -41,6 +41,11 @@ class Settings(BaseSettings):
     # conversation) for at most this long; the events that take access away drop it at once,
     # so this only bounds what a lost event could still allow (0: check before every frame).
     chat_access_recheck_s: float = 10.0
+    # The serving process's garbage-collector policy (probity.gcpolicy: a full collection
+    # walks only what is new since the last one; everything when the frozen set has doubled or
+    # every `gc_sweep_s`). None: on, except under env=test (the test process is no server).
+    gc_policy: bool | None = None
+    gc_sweep_s: float = 6 * 3600.0
     default_timezone: str = DEFAULT_TIMEZONE
     default_locale: Literal["zh_CN", "en"] = "zh_CN"
     # Login throttling: after `lockout_threshold` failures within `lockout_window_s`, the
