@@ -57,7 +57,8 @@ def _acks(ws: ClientConnection, timeout: float) -> list[dict[str, Any]]:
 
 def test_kill_9_mid_stream_loses_and_duplicates_nothing(chat_db_url: str,
                                                          tmp_path: Path) -> None:
-    env = {"PROBITY_ATTACHMENTS_DIR": str(tmp_path / "att")}
+    # As a server runs (env=test would leave it off): the GC policy freezes live objects.
+    env = {"PROBITY_ATTACHMENTS_DIR": str(tmp_path / "att"), "PROBITY_GC_POLICY": "true"}
     proc, base = start_server(chat_db_url, extra_env=env,
                               log=tmp_path / f"server-{uuid.uuid4().hex[:6]}.log")
     acked: dict[str, int] = {}
