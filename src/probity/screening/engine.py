@@ -899,7 +899,9 @@ def _decide(
         for s, e in segs:
             if e > s:
                 raw.append((s, e, h.category, h.rule, h.severity))
-        cat_sev[h.category] = max(cat_sev.get(h.category, 0), h.severity)
+        # Conditionals, not max(): CPython 3.11's max() has no fast call from compiled code.
+        had = cat_sev.get(h.category, 0)
+        cat_sev[h.category] = had if had >= h.severity else h.severity
     decision = "allow"
     actions = policy.actions.get(role, {})
     for cat, sev in cat_sev.items():
@@ -914,7 +916,7 @@ def _decide(
     pos = 0
     for sp in spans:  # sorted by start; spans of different categories may overlap
         if sp.end > pos:
-            a = max(pos, sp.start)
+            a = pos if pos >= sp.start else sp.start
             pieces.append(text[pos:a])
             pieces.append("*" * (sp.end - a))
             pos = sp.end
