@@ -21,7 +21,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
 from itertools import repeat
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -189,7 +189,7 @@ def record_leaf_texts(rows: Sequence[Mapping[str, Any]], action: str, salts: Seq
             if key == "action":
                 parts.append(repeat(prefix + _encode(action)))
                 continue
-            values = [r[key] for r in rows]
+            values = list(map(itemgetter(key), rows))
             if None in values:
                 present = [v for v in values if v is not None]
                 encoded = _json_column(present) if present else []

@@ -31,8 +31,8 @@ async def append_record_batch(session: AsyncSession, tenant_id: int, entry_type:
     leaf hashes. Returns the entry's seq; the caller stores each record's salt and position
     (seq, index) with the record, in the same transaction."""
     record = BATCH_ENTRY_TYPES[entry_type]
-    (entry,) = await append_entries(session, tenant_id, [(entry_type,
-                                                          batch_payload(record, leaves))])
+    payload = await asyncio.to_thread(batch_payload, record, leaves)  # N-1 node hashes
+    (entry,) = await append_entries(session, tenant_id, [(entry_type, payload)])
     await insert_rows(session, cast(Table, LedgerBatchLeaves.__table__), [{
         "tenant_id": tenant_id, "seq": entry.seq, "count": len(leaves),
         "leaves": pack_leaves(leaves)}])
