@@ -5,7 +5,7 @@
     .venv/bin/python benchmarks/screening_cv.py --authors --cache /tmp/cv   # leave-one-AUTHOR-out
 
 ``--authors`` holds out, in turn, each of the sources written by the newest independent
-authors (the training authors T1-T4 and the last blind rounds, ``AUTHORS``) and trains on
+authors (the training authors T1-T7 and the blind rounds N-S, ``AUTHORS``) and trains on
 everything else, rounds A-M included: the estimate of first-sight generalisation, since none of
 the earlier rounds' errors shaped anything about these authors. ``--hold STEM...`` names other
 sources (file stems: ``round-N``, ``author-T1``). ``--grid CATEGORY=S1,S2...`` scores the held-out
@@ -45,6 +45,7 @@ from probity.screening.intent import dumps_model, parse_model  # noqa: E402
 from probity.screening.policy import CompiledPolicy  # noqa: E402
 from probity.screening.train import (  # noqa: E402
     ALLOWLIST_OVERRIDE,
+    ASCII_SHARE,
     ASCII_THRESHOLD,
     CALIBRATED,
     REFUSAL_MARGIN,
@@ -78,7 +79,8 @@ def _dump(path: Path, letter: str, rows: list[dict[str, Any]], policy: CompiledP
             }, ensure_ascii=False) + "\n")
 
 
-AUTHORS = ("author-T1", "author-T2", "author-T3", "author-T4", "round-N", "round-O")
+AUTHORS = ("author-T1", "author-T2", "author-T3", "author-T4", "author-T5", "author-T6",
+           "author-T7", "round-N", "round-O", "round-P", "round-Q", "round-R", "round-S")
 
 
 def _set_combination(model: Any, calibrated: dict[str, float], veto_below: float) -> None:
@@ -94,6 +96,7 @@ def _set_combination(model: Any, calibrated: dict[str, float], veto_below: float
     model.allowlist_override = ALLOWLIST_OVERRIDE
     model.rules_refusal_above = RULES_REFUSAL_ABOVE
     model.ascii_threshold = ASCII_THRESHOLD
+    model.ascii_share = ASCII_SHARE
     model._cache.clear()
 
 
@@ -122,6 +125,10 @@ def _grid(held: dict[str, tuple[Any, list[dict[str, Any]]]], base: CompiledPolic
             if "rveto_r" in extra or "rveto_c" in extra:
                 rv = REFUSAL_VETO or (0.7, 0.9)
                 model.refusal_veto = (extra.get("rveto_r", rv[0]), extra.get("rveto_c", rv[1]))
+            if "ascii_share" in extra:
+                model.ascii_share = extra["ascii_share"]
+            if "ascii" in extra:
+                model.ascii_threshold = extra["ascii"]
             if "short" in extra:
                 model.short_threshold = extra["short"]
             r = evaluate(rows, "both", policy=dataclasses.replace(base, model=model))

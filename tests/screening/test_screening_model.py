@@ -138,3 +138,30 @@ def test_an_ascii_only_text_needs_the_ascii_threshold_before_the_model_alone_fla
     model._cache.clear()
     assert screen_message(text, "customer", policy).decision == "allow"
     assert load_model().ascii_threshold == 0.8  # the shipped combination (docs/SCREENING.md)
+
+
+def test_a_mostly_ascii_mixed_text_needs_the_ascii_threshold_only_from_ascii_share() -> None:
+    import dataclasses
+
+    from probity.screening.learned import ascii_share
+
+    model = parse_model(builtin_model_bytes())  # a private copy: its combination is changed
+    text = "请把钱 send to my own account，we can skip the app fee"
+    share = ascii_share(text)
+    assert 0.5 < share < 1.0 and not text.isascii()
+    scores = model.score(text, "customer").scores
+    cat = max(("contact", "bribe", "payment"), key=scores.__getitem__)
+    s = scores[cat]
+    assert 0.02 < s < 1.0
+    for c in ("contact", "bribe", "payment"):
+        model.thresholds[c] = s / 2 if c == cat else 1.0
+    model.refusal_margin = None
+    policy = dataclasses.replace(compile_policy(PolicySpec(lexicon=[])), model=model)
+    model.ascii_threshold = (s + 1) / 2
+    model.ascii_share = 1.0  # ASCII-only texts alone (v9): a mixed text keeps the thresholds
+    assert screen_message(text, "customer", policy).decision == "warn"
+    model.ascii_share = share - 0.01  # mostly ASCII counts as ASCII
+    model._cache.clear()
+    assert screen_message(text, "customer", policy).decision == "allow"
+    assert ascii_share("没有字母 123") == 0.0 and ascii_share("abc") == 1.0
+    assert load_model().ascii_share == 1.0  # shipped off: measured, not kept (docs/SCREENING.md)

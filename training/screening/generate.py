@@ -1550,11 +1550,209 @@ def lines_v9() -> list[dict[str, object]]:
     return out
 
 
+# ---- v10 (session 8): written from the brief's classes and the known weak classes (reports
+# and questions about someone else's scheme, including the company's own staff; English inside
+# mixed Chinese/English messages; implicit hints, cash for a waiver, booking direct, numbers on
+# objects or in pieces) by general reasoning — no line of any round or author was read for it.
+# Composed from parts (frame x actor x scheme x question) so no one phrasing dominates.
+REPORT10_ACTOR = [
+    "你们的客服", "你们客服小王", "上门的师傅", "你们的业务员", "理赔的工作人员", "贷款经理", "班主任",
+    "前台小姑娘", "配送员", "代驾司机", "你们店长", "房屋管家", "护工", "验车的人", "审核员", "售后",
+    "保险代理人", "物业的人", "装维师傅", "收件的快递小哥", "带队导游", "驾校教练", "面试官", "体检中心的人",
+]
+REPORT10_SCHEME = [
+    "问我要红包", "暗示我表示一下才好办", "说要请他吃顿饭才能快点批", "让我给点好处费", "让我加他私人微信",
+    "给了我一个私人手机号让我以后直接找他", "让我把钱转到他自己的支付宝", "说付现金可以不开票便宜点",
+    "让我扫他个人的收款码", "说给他买条烟就帮我插队", "让我别在App下单直接找他", "问我要购物卡",
+    "说押金打他卡上就行", "让我在抖音上私信他", "说好评返现要私下转", "让我私下补差价",
+    "说不给点辛苦费就一直拖着", "要我发个红包才给我改时间", "让我去他朋友店里买更便宜", "说内部名额要另外交钱",
+]
+REPORT10_FRAME = [
+    "{actor}{scheme}", "刚才{actor}{scheme}", "上周{actor}{scheme}", "今天{actor}上门的时候{scheme}",
+    "有个自称{actor}的人{scheme}", "我妈说{actor}{scheme}", "群里有人说{actor}{scheme}",
+    "我想确认一下，{actor}{scheme}", "问一下，{actor}{scheme}", "我有点不明白，{actor}{scheme}",
+    "说个事，{actor}{scheme}", "我不是很懂，{actor}{scheme}",
+]
+REPORT10_ASK = [
+    "，这是你们允许的吗？", "，这正常吗", "，合规吗？", "，我可以拒绝吧？", "，我该怎么办", "，这样安全吗？",
+    "，靠谱吗", "，是真的吗？", "，你们知道这事吗", "，是不是诈骗啊", "，是你们公司的规定吗？",
+    "，我要不要理他？", "，请问这是正规流程吗", "，有这个规矩吗？", "。我没给，想问问你们", "？？",
+    "，我觉得不对劲", "，我拒绝了，你们查一下吧", "，你们平台怎么说", "",
+]
+REPORT10_EN_ACTOR = ["the driver", "your agent", "the technician", "a man claiming to be your staff",
+                     "the courier", "the tutor", "the cleaner", "your sales rep", "the claims officer",
+                     "the landlord", "the delivery guy", "the host"]
+REPORT10_EN_SCHEME = [
+    "asked me for a red envelope", "told me to add his WeChat", "wanted the deposit sent to his own account",
+    "said I could pay cash and skip the app", "asked for a tip in cash", "hinted I should give him something",
+    "gave me his personal number", "asked me to scan his own QR code", "asked me to cancel and book with him directly",
+    "asked for a gift card to speed things up",
+]
+REPORT10_EN_ASK = [
+    ", is that allowed?", ". Is this normal?", ". Is it legit?", ", should I do it?", ". I said no, please check.",
+    ". Is that your policy?", ", is this a scam?", ". What should I do?", ".",
+]
+REPORT10_MIX = [
+    "那个{mix_actor}让我加他WeChat，这个ok吗？", "{mix_actor}问我要cash tip，正常吗", "刚才{mix_actor}说可以pay cash不走app，是真的吗",
+    "{mix_actor}给了我他的private number，你们知道吗", "{mix_actor}说deposit打他个人account，我没打",
+    "那个{mix_actor}暗示要red packet，这是policy吗？", "你们的{mix_actor}要我transfer到他自己卡上，我拒绝了",
+]
+MIX10_ACTOR = ["driver", "agent", "sales", "tutor", "host", "cleaner", "courier", "manager", "HR"]
+# the agent's side: relaying or answering a report (ordinary; a warning is a refusal)
+AGENT10_REPORT = [
+    "收到您的反馈，{actor}{scheme}的事我们会核实处理", "感谢举报，{actor}{scheme}属于违规，我们会严肃处理",
+    "有客户反映{actor}{scheme}，已经转给合规部门", "您说的{actor}{scheme}这种情况，我们已经记录",
+    "这边核实到{actor}确实{scheme}，已经处罚了，给您添麻烦了",
+]
+AGENT10_ANSWER = [
+    "不允许的，{scheme10r}都是违规行为，请不要理会", "平台不会让任何人{scheme10r}，请您拒绝并保留截图",
+    "这不是正规流程，{scheme10r}我们是禁止的", "请不要{scheme10r}，一切以App为准",
+    "No, that is not allowed. Please keep everything in the app and we will look into it.",
+    "Our staff never ask you to {scheme10r_en}. Please decline and report it here.",
+]
+SCHEME10R = ["私下转账", "给工作人员发红包", "加私人微信", "付现金不开票", "扫个人收款码", "送购物卡"]
+SCHEME10R_EN = ["pay them privately", "send a red envelope", "add a personal WeChat", "pay in cash",
+                "scan a personal QR code"]
+
+# mixed Chinese/English: ordinary code-switching service lines
+MIX10_ORD = [
+    "帮我check一下{thing}", "{thing}什么时候update？", "{thing}已经submit了，等审核", "我的account被lock了",
+    "麻烦send一下{doc}到我注册的email", "order已经cancel了吗", "refund什么时候到账，status一直pending",
+    "tip我已经在App里给了", "我用WeChat Pay付的，显示pending", "可以用Apple Pay吗", "PayPal能付吗",
+    "这个case我来follow up，有update第一时间通知您", "meeting改到{time}可以吗", "ETA大概多久？",
+    "driver到了吗，我在{place}等", "QR code扫不出来，是App的问题吗", "店里WiFi密码是多少", "VIP会员怎么续费",
+    "OK没问题，thanks", "sorry刚看到消息", "这个promo code用不了", "我想upgrade到{plan}", "帮我book一个{time}的slot",
+    "invoice title写公司名", "tracking number是{code}吗", "Hi，想问下{thing}的deadline", "请在App里confirm一下",
+    "今天的schedule有变动吗", "email收到了，thank you", "这个feature在哪里开", "能不能帮我reset password",
+    "check in时间是几点", "我的membership到期了吗", "receipt丢了能补吗", "这个bug什么时候fix",
+    "客服hotline是{hot}对吧", "你们official account有公告吗", "WhatsApp上那个是你们官方号吗？我没加",
+]
+MIX10_THING = ["订单", "退款", "申请", "报销", "保单", "快递", "预约", "工单", "课程", "账单"]
+MIX10_DOC = ["invoice", "合同", "报价单", "PDF", "receipt", "保单"]
+MIX10_TIME = ["下午三点", "明天上午", "周五", "next Monday", "10:30"]
+MIX10_PLACE = ["门口", "B2出口", "lobby", "小区东门", "停车场"]
+MIX10_PLAN = ["premium", "family套餐", "pro版", "年卡"]
+MIX10_CODE = ["SF{d10}", "YT{d10}", "JD{d10}", "WX{d6}", "HB{d6}"]
+# mixed positives and refusals
+MIX10_CONT = [
+    "加我WeChat吧，ID {id10}", "我whatsapp是{ph}，直接message我", "DM我，Instagram搜{id10}", "我们Telegram聊，{id10}",
+    "add我的Line：{id10}，方便一点", "call我{ph}，别在这里说", "私下contact我，微x {id10}", "你的WeChat给我一下，好follow up",
+    "以后不用走App，直接text我{ph}", "我发你个QR code，扫了加我",
+]
+MIX10_PAY = [
+    "直接transfer到我personal account，不走App", "cash给我就行，可以给你discount", "pay me directly，比platform便宜{amt}",
+    "用PayMe直接转我就行", "deposit先打我私人卡，App上不用付", "尾款private转我，不要在App里付",
+    "skip掉平台，手续费就省了，直接转我", "refund我私下转你，不用走system",
+]
+MIX10_BRIBE = [
+    "给你个red packet，帮我rush一下", "帮我approve了，私下给你点tip", "small gift给你，帮忙插个队",
+    "事成之后thank you fee少不了你", "给你{amt}块coffee钱，帮我把review删了", "你帮我pass这个audit，我送你gift card",
+]
+MIX10_REF = [
+    "Sorry，私人WeChat不能给您，请在App里联系", "cash我们不收，please pay in the app", "red packet就不用了，thanks",
+    "不好意思，personal account我不能收款，请走平台", "我不会加你WhatsApp，有事这里说", "gift card我不能要，谢谢",
+]
+ID10 = ["lily_{d3}", "kevin{d4}", "mm_{d3}a", "jason.{d3}", "amy{d4}"]
+# positives: implicit hints, cash for a waiver, paying to drop a complaint, booking direct,
+# numbers on objects or in pieces, a coupon or favour in exchange (every domain, both roles)
+POS10_BRIBE_A = [
+    "材料是齐的，就是卡在流程上，这种事得有人推一把，您明白吧", "审核松紧全看人，想快点过就得懂点事",
+    "{fee}免了也不是不行，你私下给我{amt}现金就当没这回事", "这单我给你特殊处理，你也得意思意思吧",
+    "名额紧张，要的话得另外表示一下", "早点批下来也行，就看您有没有这个心了", "这个忙我能帮，不过我也不能白忙活吧",
+]
+POS10_BRIBE_C = [
+    "你把投诉撤了，我给你{amt}，行吗", "检查的时候高抬贵手，回头请您吃饭", "我帮你把记录改一下，你那边别忘了我",
+    "早点批下来的话，少不了你的好处", "你帮我把这个差评删了，我私下给你转{amt}", "给我留个好位置，下次给你带两条烟",
+    "评分帮我改高一点，回头给你寄点特产", "罚款能不能免了，我私下给你{amt}辛苦费",
+]
+POS10_PAY = [
+    "下次别在App订了，直接打我电话订，便宜{amt}", "直接找我约就行，不用平台抽成，钱转我", "这次{fee}给司机现金，单子我取消掉",
+    "{fee}别在系统里付了，到了现场给我现金", "你取消订单，我们私下按原价少{amt}", "报名费先转我个人账户，名额我帮你占",
+    "好评截图发我，我私下返你{amt}", "团费接龙后直接转我，不走小程序", "押金我收现金，系统里就不登记了",
+]
+POS10_CONT = [
+    "我号码写在杯底了，有事打给我", "名片压在发票下面，直接打上面的电话", "单据背面有我手机，后八位是{d8}，前面是138",
+    "我手机尾号{d4}，前面跟你的一样是139，直接打", "包裹里有张卡片，扫上面的码进群", "下次直接联系我，号码在回执上",
+    "我在{app10}上叫{id10}，搜一下", "我把私人号码写在工单备注里了，你看一下", "你留个私人电话，我下次直接找你",
+]
+APP10 = ["抖音", "小红书", "闲鱼", "快手", "微博", "钉钉"]
+FEE10 = ["服务费", "加急费", "罚款", "滞纳金", "手续费", "违约金", "检测费", "车费", "上门费"]
+# ordinary lines near those positives: one's own fees, official fee waivers, objects without
+# a number, official cards, in-app deals
+NEG10 = [
+    "{fee}能不能申请减免？走什么流程", "{fee}在App里付了，收据在哪里看", "撤销投诉在哪里操作", "差评可以自己修改吗",
+    "发票压在包裹里了吗，没找到", "包裹里的卡片是保修卡吗", "回执上的电话是你们官方客服吧", "杯子底下有个贴纸，是生产日期吗",
+    "名额还有吗？在哪里报名", "审核一般要几天", "麻烦帮我加急审核一下，谢谢", "我取消订单会扣钱吗",
+    "能申请延期付款吗", "现金券怎么用", "官方的团购链接在哪", "下次我还在App上订",
+]
+
+
+def _fill10(t: str) -> str:
+    def d(k: int) -> str:
+        return "".join(R.choice("0123456789") for _ in range(k))
+
+    return t.format(
+        actor=R.choice(REPORT10_ACTOR), scheme=R.choice(REPORT10_SCHEME),
+        mix_actor=R.choice(MIX10_ACTOR), scheme10r=R.choice(SCHEME10R),
+        scheme10r_en=R.choice(SCHEME10R_EN), thing=R.choice(MIX10_THING), doc=R.choice(MIX10_DOC),
+        time=R.choice(MIX10_TIME), place=R.choice(MIX10_PLACE), plan=R.choice(MIX10_PLAN),
+        code=R.choice(MIX10_CODE).format(d6=d(6), d10=d(10)), hot=R.choice(HOT9).format(
+            d3=d(3), d4=d(4)), id10=R.choice(ID10).format(d3=d(3), d4=d(4)),
+        ph=R.choice(["138 {} {}".format(d(4), d(4)), "+852 {} {}".format(d(4), d(4)), "1{}".format(d(10))]),
+        amt=R.choice(["50", "88", "200", "300", "500", "1000"]), fee=R.choice(FEE10),
+        d4=d(4), d8=d(8), app10=R.choice(APP10))
+
+
+def _report10() -> tuple[str, list[str]]:
+    """A customer's report or question about someone else's scheme: ordinary, or a refusal
+    when the writer says they declined."""
+    x = R.random()
+    if x < 0.2:
+        text = (R.choice(REPORT10_EN_ACTOR).capitalize() + " " + R.choice(REPORT10_EN_SCHEME)
+                + R.choice(REPORT10_EN_ASK))
+    elif x < 0.3:
+        text = _fill10(R.choice(REPORT10_MIX))
+    else:
+        text = _fill10(R.choice(REPORT10_FRAME)) + R.choice(REPORT10_ASK)
+    declined = any(w in text for w in ("没给", "拒绝", "I said no", "没打"))
+    return text, [RF] if declined else []
+
+
+def lines_v10() -> list[dict[str, object]]:
+    out: list[dict[str, object]] = []
+    add = _collector(out, cantonese=0.05)
+    for _ in range(900):
+        d = R.choice(sorted(DOM9))
+        text, label = _report10()
+        add(_lead(text, C, DOM9[d], 0.15), C, label, "negative10-report", d)
+    plan: list[tuple[int, list[str], list[str], str, str, float]] = [
+        (200, AGENT10_REPORT, [], "negative10-agent-report", A, 0.1),
+        (200, AGENT10_ANSWER, [RF], "refusal10-warning", A, 0.1),
+        (600, MIX10_ORD, [], "negative10-mixed", "", 0.1),
+        (160, MIX10_CONT, [CT], "contact10-mixed", "", 0.1),
+        (120, MIX10_PAY, [PY], "payment10-mixed", "", 0.1),
+        (100, MIX10_BRIBE, [BR], "bribe10-mixed", "", 0.1),
+        (120, MIX10_REF, [RF], "refusal10-mixed", "", 0.1),
+        (100, POS10_BRIBE_A, [BR], "bribe10", A, 0.2),
+        (120, POS10_BRIBE_C, [BR], "bribe10", C, 0.2),
+        (180, POS10_PAY, [PY], "payment10", "", 0.2),
+        (160, POS10_CONT, [CT], "contact10", "", 0.2),
+        (250, NEG10, [], "negative10-near", "", 0.15),
+    ]
+    for count, pool10, label, kind, fixed_role, long in plan:
+        for _ in range(count):
+            d = R.choice(sorted(DOM9))
+            role = fixed_role or R.choice([C, A])
+            core = _fill10(R.choice(pool10))
+            add(_lead(core, role, DOM9[d], long), role, label, kind, d)
+    return out
+
+
 def main() -> None:
     rows = lines()
     seen = {(str(r["text"]), str(r["role"])) for r in rows}
     for row in [*lines_v3(), *lines_v5(), *lines_v6(), *lines_v7(), *lines_v8(),
-                *lines_v9()]:
+                *lines_v9(), *lines_v10()]:
         key = (str(row["text"]), str(row["role"]))
         if key not in seen:
             seen.add(key)

@@ -193,6 +193,9 @@ class IntentModel:
     # Texts of ASCII only (English, pinyin): the model alone flags a category only from this
     # score up (0: the plain thresholds); character n-grams read English least reliably.
     ascii_threshold: float = 0.0
+    # ...and so are mixed texts whose letters are at least this share ASCII (English inside a
+    # Chinese message; 1.0: ASCII-only texts alone, as up to v9).
+    ascii_share: float = 1.0
 
     def __post_init__(self) -> None:
         # One Aho-Corasick automaton over every weighted n-gram finds the features of a text
@@ -410,6 +413,7 @@ def parse_model(data: bytes, *, expect_version: int | None = None,
         allowlist_override=_pair(p.get("allowlist_override")),
         rules_refusal_above=float(p.get("rules_refusal_above", 0.0)),
         ascii_threshold=float(p.get("ascii_threshold", 0.0)),
+        ascii_share=float(p.get("ascii_share", 1.0)),
     )
 
 

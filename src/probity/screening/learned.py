@@ -84,8 +84,10 @@ def with_model(res: ScreeningResult, text: str, role: str, policy: CompiledPolic
     if len(text) < model.veto_min_chars and model.short_threshold > 0:
         floor = model.short_threshold  # a few characters are too little for the model alone
         th = {c: max(t, floor) for c, t in th.items()}
-    if model.ascii_threshold > 0 and text.isascii():
-        # English or pinyin only: the model alone flags from ascii_threshold up.
+    if model.ascii_threshold > 0 and (text.isascii() or (
+            model.ascii_share < 1.0 and ascii_share(text) >= model.ascii_share)):
+        # English or pinyin only (or mostly, from v10: ascii_share): the model alone flags
+        # from ascii_threshold up.
         floor = model.ascii_threshold
         th = {c: max(t, floor) if c != "refusal" else t for c, t in th.items()}
     hit = [c for c in FLAGGED_CATEGORIES if scores[c] >= th[c]]
@@ -137,6 +139,20 @@ def with_model(res: ScreeningResult, text: str, role: str, policy: CompiledPolic
         comp = normalise(text)
         res.drivers = model.drivers(comp, "refusal", 3)
     return res
+
+
+def ascii_share(text: str) -> float:
+    """The share of a text's letters that are ASCII (Latin letters against CJK and other
+    letters; 0.0 for a text without letters)."""
+    ascii_letters = other = 0
+    for ch in text:
+        if ch.isalpha():
+            if ch < "\x80":
+                ascii_letters += 1
+            else:
+                other += 1
+    total = ascii_letters + other
+    return ascii_letters / total if total else 0.0
 
 
 def _official_number(text: str, policy: CompiledPolicy) -> bool:

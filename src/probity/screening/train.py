@@ -47,6 +47,7 @@ SUPPRESSED_OVERRIDE = (0.99, 0.05)  # the model alone, where the rules dropped a
 ALLOWLIST_OVERRIDE: tuple[float, float] | None = (0.9, 0.05)  # …for an allow-list/coupon/code
 RULES_REFUSAL_ABOVE = 0.7  # the rules saw a decline and the model reads a refusal: a refusal
 ASCII_THRESHOLD = 0.8  # the model alone on an ASCII-only text (English, pinyin): v9
+ASCII_SHARE = 1.0  # ...and on a mixed text whose letters are at least this share ASCII (v10)
 HUMAN_WEIGHT = 1.0  # a line written by a person, against a generated line (1.0: equal)
 DEV_FRACTION = 0.1  # lines held out of the fit to choose the (uncalibrated) thresholds
 # n-grams whose every weight is below this are dropped after the fit (v9: 0.06, was 0.02 —
@@ -125,7 +126,7 @@ def fit(examples: Sequence[Example], *, lo: int = 1, hi: int = 3, iterations: in
         suppressed_override: tuple[float, float] | None = SUPPRESSED_OVERRIDE,
         allowlist_override: tuple[float, float] | None = ALLOWLIST_OVERRIDE,
         rules_refusal_above: float = RULES_REFUSAL_ABOVE,
-        ascii_threshold: float = ASCII_THRESHOLD,
+        ascii_threshold: float = ASCII_THRESHOLD, ascii_share: float = ASCII_SHARE,
         human_weight: float = HUMAN_WEIGHT, dev_fraction: float = DEV_FRACTION,
         seed: int = 7) -> Fit:
     import numpy as np
@@ -207,6 +208,7 @@ def fit(examples: Sequence[Example], *, lo: int = 1, hi: int = 3, iterations: in
         "suppressed_override": list(suppressed_override) if suppressed_override else None,
         "allowlist_override": list(allowlist_override) if allowlist_override else None,
         "rules_refusal_above": rules_refusal_above, "ascii_threshold": ascii_threshold,
+        "ascii_share": ascii_share,
         "meta": {"examples": len(rows), "train": n, "dev": len(dev), "features": len(weights),
                  "iterations": iterations, "l2": l2, "human_weight": human_weight},
     }
