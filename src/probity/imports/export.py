@@ -45,9 +45,12 @@ from probity.models.base import utcnow
 __all__ = ["FORMAT", "ExportWriter", "write_export"]
 
 FORMAT = "probity-export/1"
-# Tables never exported: credentials, job and upload internals, the exports themselves.
+# Tables never exported: credentials, job and upload internals, the exports themselves, the
+# ledger's own tables (the chain goes out as ledger/entries.jsonl; a batched payment's leaf is
+# re-derived from its exported row and salt, the root is in its batch entry's payload).
 SKIP_TABLES = {"users", "api_tokens", "role_assignments", "jobs", "import_uploads",
-               "data_exports", "ledger_entries", "ledger_checkpoints", "ledger_refs"}
+               "data_exports", "ledger_entries", "ledger_checkpoints", "ledger_refs",
+               "ledger_batch_leaves"}
 SKIP_COLUMNS = {"password_hash", "token_hash", "guest_token_hash", "payload_salt"}
 COPY_BYTES = 1 << 20
 SPOOL_BYTES = 1 << 20  # a table's CSV stays in memory up to this, then goes to a temp file
