@@ -424,7 +424,9 @@ async def _lookup(session: AsyncSession, column: Any, keys: set[str], *extra: An
     if not keys:
         return {}
     dialect = session.get_bind().dialect.name
-    q = select(column, *extra).where(where, in_values(dialect, column, sorted(keys)))
+    # The keys in set order: the statement's result does not depend on it, and sorting
+    # 100,000 keys twice per import cost ~0.1 s of CPU.
+    q = select(column, *extra).where(where, in_values(dialect, column, list(keys)))
     return {row[0]: row for row in (await session.execute(q)).all()}
 
 
@@ -526,6 +528,9 @@ async def _resolve_orders(session: AsyncSession, plan: Plan, parsed: list[tuple[
         _track(plan, r, "placed_at")
 
 
+_METHODS = {m.value: m for m in PaymentMethod}  # validated values (the choice parser)
+
+
 async def _resolve_payments(session: AsyncSession, plan: Plan, parsed: list[tuple[int, dict[
                             str, Any]]], progress: Progress | None) -> None:
     t = plan.tenant_id
@@ -567,7 +572,7 @@ async def _resolve_payments(session: AsyncSession, plan: Plan, parsed: list[tupl
         plan.inserts.append({
             "tenant_id": t, "order_id": order_id, "customer_id": cust[1],
             "payment_no": r["payment_no"], "amount": r["amount"], "currency": r["currency"],
-            "method": PaymentMethod(r["method"]), "payee_account": r["payee_account"],
+            "method": _METHODS[r["method"]], "payee_account": r["payee_account"],
             "paid_at": r["paid_at"]})
         _track(plan, r, "paid_at")
 
