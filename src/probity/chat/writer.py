@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import logging
 import math
+import queue
 import threading
 import time
 import weakref
@@ -41,16 +42,23 @@ T = TypeVar("T")
 # item's arrival for more (benchmarks/chat_writer.py --rate measures what it buys and costs).
 COALESCE_S = 0.0  # off by default: at 200 msg/s it bought no measurable CPU (BENCHMARKS)
 COALESCE_BELOW = 16
+# A receipt that nobody waits for (a socket's `delivered`/`read`: `receipt_soon`) waits up to
+# this long for a message to share its transaction, instead of being a transaction (a commit,
+# an fsync, two thread hand-offs) of its own: the customer's page answers every message with a
+# `read`, so at any rate above a few messages per second the next message comes first. The
+# other side sees the receipt that much later at most; nothing is acknowledged before commit.
+RECEIPT_HOLD_S = 0.05
 Job = Callable[[AsyncSession], Awaitable[Any]]
 
 
-@dataclass
+@dataclass(slots=True)
 class _Queued:
-    future: asyncio.Future[Any]  # resolved on the submitter's event loop
-    queued_at: float = 0.0  # time.monotonic() when the writer's loop got it
+    future: asyncio.Future[Any]  # resolved on the submitter's event loop (None: stop)
+    queued_at: float = 0.0  # time.monotonic() when it was queued
     send: PendingSend | None = None  # a message to store (batched), or
     receipt: Receipt | None = None  # a receipt (batched with the messages), or
     job: Job | None = None  # another chat write, run alone in its own transaction
+    held: bool = False  # a receipt nobody waits for: may wait for a message (RECEIPT_HOLD_S)
 
     @property
     def batched(self) -> bool:
@@ -89,11 +97,13 @@ class MessageWriter:
     """
 
     def __init__(self, url: str, *, max_batch: int = 64, retries: int = 5,
-                 direct: bool = True, coalesce_s: float = COALESCE_S) -> None:
+                 direct: bool = True, coalesce_s: float = COALESCE_S,
+                 receipt_hold_s: float = RECEIPT_HOLD_S) -> None:
         self.url = url
         # A short queue waits this long at most (from its first item's arrival) for more
         # items to share its transaction: the ack latency bought for a cheaper batch.
         self.coalesce_s = coalesce_s
+        self.receipt_hold_s = receipt_hold_s
         self.direct = direct  # SQLite: the common batch through the bare driver
         self._direct: DirectStore | None = None
         self.max_batch = max_batch
@@ -105,8 +115,11 @@ class MessageWriter:
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None  # the writer's own loop
         self._ready = threading.Event()
-        self._pending: list[_Queued] = []  # touched on the writer's loop only
-        self._wakeup: asyncio.Event | None = None
+        # Submitters put, the writer's thread takes: a C queue, so handing an item over costs
+        # a futex wake at most (the thread sleeps in `get`), not a write to an event loop's
+        # self-pipe and a turn of that loop.
+        self._inbox: queue.SimpleQueue[_Queued] = queue.SimpleQueue()
+        self._pending: list[_Queued] = []  # touched on the writer's thread only
         self._engine: AsyncEngine | None = None
         self._checked: dict[int, float] = {}  # tenant → when a due checkpoint was looked for
         # Counters (tests and the benchmark read them).
@@ -114,6 +127,7 @@ class MessageWriter:
         self.messages = 0
         self.largest_batch = 0
         self.receipts = 0
+        self.transactions = 0  # committed writer transactions (messages, receipts, jobs)
         self.direct_batches = 0  # of the batches, those the direct path stored
         self.fallbacks = 0  # batches the direct path handed to the session path
 
@@ -130,6 +144,16 @@ class MessageWriter:
         result: tuple[int, int] | None = await self._enqueue(receipt=receipt)
         return result
 
+    def receipt_soon(self, receipt: Receipt) -> asyncio.Future[tuple[int, int] | None]:
+        """Queue a receipt that the caller does not wait for (a socket's `delivered`/`read`:
+        nothing is answered to it). It may wait up to `receipt_hold_s` for a message to share
+        that message's transaction; its event is published after that commit, as any. The
+        future resolves then (an exception on it is retrieved: the caller may ignore it)."""
+        future: asyncio.Future[tuple[int, int] | None] = self._queue(
+            receipt=receipt, held=self.receipt_hold_s > 0)
+        future.add_done_callback(_consume)
+        return future
+
     async def run(self, job: Callable[[AsyncSession], Awaitable[T]]) -> T:
         """Run `job(session)` in its own transaction on the writer, commit, then run the
         session's after_commit effects on the caller's loop; returns the job's result."""
@@ -137,18 +161,20 @@ class MessageWriter:
         return result
 
     async def _enqueue(self, **item: Any) -> Any:
+        # A sender that goes away (socket closed) does not cancel its message: the writer
+        # stores what it was handed whatever becomes of the future (a cancelled one is skipped
+        # when the outcome comes back), and a resend with the same client_id returns it.
+        return await self._queue(**item)
+
+    def _queue(self, **item: Any) -> asyncio.Future[Any]:
         loop = asyncio.get_running_loop()
         if self._main is not loop or self._finisher is None or self._finisher.done():
             self._start_finisher(loop)
         if self._thread is None or not self._thread.is_alive():
             self._start_thread()
-        assert self._loop is not None
         future: asyncio.Future[Any] = loop.create_future()
-        future.add_done_callback(_consume)
-        self._loop.call_soon_threadsafe(self._push, _Queued(future, **item))
-        # A sender that goes away (socket closed) does not cancel its message: it is written
-        # anyway, and a resend with the same client_id returns it.
-        return await asyncio.shield(future)
+        self._inbox.put(_Queued(future, time.monotonic(), **item))
+        return future
 
     def _start_finisher(self, loop: asyncio.AbstractEventLoop) -> None:
         self._main = loop
@@ -163,9 +189,10 @@ class MessageWriter:
         self._ready.wait()
 
     def _thread_main(self) -> None:
+        # An event loop for the session path (AsyncSession on the synchronous driver) and the
+        # jobs; it runs only while one of those does. The direct path needs none.
         loop = asyncio.new_event_loop()
         self._loop = loop
-        self._wakeup = asyncio.Event()
         # The database's synchronous driver (sqlite3 / psycopg) on this thread's one
         # connection: every statement runs here at once, with no hand-off to a driver thread
         # (see probity.db.make_direct_engine). On SQLite its transactions go first through
@@ -179,9 +206,9 @@ class MessageWriter:
             # The common batch through the bare driver (probity.chat.direct), on a second
             # connection of this thread; the session path above for everything else.
             self._direct = DirectStore(database, engine.sync_engine.dialect)
-        loop.call_soon(self._ready.set)
+        self._ready.set()
         try:
-            loop.run_until_complete(self._run())
+            self._serve(loop)
         finally:
             with contextlib.suppress(Exception):
                 loop.run_until_complete(self._engine.dispose())
@@ -191,24 +218,15 @@ class MessageWriter:
                 self._direct = None
             loop.close()
 
-    def _push(self, item: _Queued) -> None:
-        assert self._wakeup is not None
-        item.queued_at = time.monotonic()
-        self._pending.append(item)
-        self._wakeup.set()
-
     def stop_soon(self) -> None:
         """Ask the writer's thread to stop once what is queued is written (any thread)."""
-        loop = self._loop
-        if loop is not None and not loop.is_closed() and self._thread is not None \
-                and self._thread.is_alive():
-            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
-                loop.call_soon_threadsafe(self._push, _Queued(future=None))  # type: ignore[arg-type]
+        if self._thread is not None and self._thread.is_alive():
+            self._inbox.put(_Queued(future=None))  # type: ignore[arg-type]
 
     async def close(self) -> None:
         """Stop the writer (what is queued is written first) and its finisher."""
-        if self._loop is not None and self._thread is not None and self._thread.is_alive():
-            self._loop.call_soon_threadsafe(self._push, _Queued(future=None))  # type: ignore[arg-type]
+        if self._thread is not None and self._thread.is_alive():
+            self._inbox.put(_Queued(future=None))  # type: ignore[arg-type]
             await asyncio.to_thread(self._thread.join, 30)
         if self._finisher is not None:
             if self._done is not None:
@@ -221,54 +239,73 @@ class MessageWriter:
 
     # -- on the writer's thread ------------------------------------------------------------
 
-    async def _run(self) -> None:
-        assert self._wakeup is not None
+    def _take(self, timeout: float | None = None) -> bool:
+        """Move what is queued to `_pending`, waiting up to `timeout` (None: for ever) for
+        the first item when there is none; False when nothing came."""
+        inbox, pending = self._inbox, self._pending
+        try:
+            pending.append(inbox.get(timeout=timeout) if timeout is None or timeout > 0
+                           else inbox.get_nowait())
+        except queue.Empty:
+            return False
         while True:
-            if not self._pending:
-                self._wakeup.clear()
-                await self._wakeup.wait()
+            try:
+                pending.append(inbox.get_nowait())
+            except queue.Empty:
+                return True
+
+    def _wait_until(self) -> float:
+        """Until when the queue may wait for more items to share its transaction: a short queue
+        when coalescing, a queue of held receipts alone (`RECEIPT_HOLD_S`); 0: not at all."""
+        pending = self._pending
+        first = pending[0]
+        if first.job is not None or any(item.future is None for item in pending):
+            return 0.0  # a job runs alone; close(): write what is queued now
+        until = 0.0
+        if self.coalesce_s > 0 and len(pending) < COALESCE_BELOW:
+            until = first.queued_at + self.coalesce_s
+        if len(pending) < self.max_batch and all(item.held for item in pending):
+            until = max(until, first.queued_at + self.receipt_hold_s)
+        return until
+
+    def _serve(self, loop: asyncio.AbstractEventLoop) -> None:
+        pending = self._pending
+        while True:
+            if not pending:
+                self._take()
                 continue
-            first = self._pending[0]
+            first = pending[0]
             if first.future is None:  # close(): stop once everything before it is written
                 return
-            if first.job is None and len(self._pending) < COALESCE_BELOW \
-                    and self.coalesce_s > 0 and self._pending[-1].future is not None:
-                # A short queue: let what arrives in the next moment share this batch's
-                # transaction (at low rates a batch was one message, or one receipt).
-                wait = first.queued_at + self.coalesce_s - time.monotonic()
-                if wait > 0:
-                    assert self._loop is not None
-                    self._wakeup.clear()
-                    timer = self._loop.call_later(wait, self._wakeup.set)
-                    await self._wakeup.wait()
-                    timer.cancel()
-                    continue
+            wait = self._wait_until() - time.monotonic()
+            if wait > 0 and self._take(wait):
+                continue  # more came: look again (a message ends a receipt's wait)
             if first.job is not None:
-                batch = [self._pending.pop(0)]
+                batch = [pending.pop(0)]
             else:
                 n = 0
-                while (n < len(self._pending) and n < self.max_batch
-                       and self._pending[n].batched):
+                while n < len(pending) and n < self.max_batch and pending[n].batched:
                     n += 1
-                batch = self._pending[:n]
-                del self._pending[:n]
+                batch = pending[:n]
+                del pending[:n]
             try:
-                await self._write(batch)
+                self._write(batch, loop)
             except DomainError as exc:  # a job refused (e.g. recall too late): the caller's
                 self._hand_back(_Done(batch, [], [exc]))
             except Exception as exc:  # never let the writer die with senders waiting
                 log.exception("chat writer: transaction failed")
                 self._hand_back(_Done(batch, [], [exc] * len(batch)))
+            self._take(0)  # what came meanwhile
 
-    async def _write(self, batch: list[_Queued]) -> None:
+    def _write(self, batch: list[_Queued], loop: asyncio.AbstractEventLoop) -> None:
         for attempt in range(self.retries):
             try:
-                await self._write_once(batch)
+                self._write_once(batch, loop)
                 return
             except OperationalError:
                 if attempt == self.retries - 1:
                     raise
-                await asyncio.sleep(0.01 * (attempt + 1))
+                time.sleep(0.01 * (attempt + 1))
             except Exception:
                 if len(batch) == 1:
                     raise
@@ -276,12 +313,12 @@ class MessageWriter:
                               len(batch))
                 for item in batch:
                     try:
-                        await self._write([item])
+                        self._write([item], loop)
                     except Exception as exc:
                         self._hand_back(_Done([item], [], [exc]))
                 return
 
-    async def _write_once(self, batch: list[_Queued]) -> None:
+    def _write_once(self, batch: list[_Queued], loop: asyncio.AbstractEventLoop) -> None:
         assert self._engine is not None
         if self._direct is not None and batch[0].job is None and not rules_cached() and all(
                 item.send is None or eligible(item.send) for item in batch):
@@ -306,6 +343,13 @@ class MessageWriter:
                     else seqs.get((item.receipt.conv_id, item.receipt.side))
                     if item.receipt is not None else None for item in batch]))
                 return
+        effects, outcomes = loop.run_until_complete(self._write_session(batch))
+        self._count(batch)
+        self._hand_back(_Done(batch, effects, outcomes))
+
+    async def _write_session(self, batch: list[_Queued]
+                             ) -> tuple[list[Callable[[], Awaitable[None]]], list[Any]]:
+        assert self._engine is not None
         async with AsyncSession(self._engine, expire_on_commit=False) as session:
             try:
                 if batch[0].job is not None:
@@ -317,10 +361,10 @@ class MessageWriter:
             except BaseException:
                 await session.rollback()
                 raise
-        self._count(batch)
-        self._hand_back(_Done(batch, effects, outcomes))
+        return effects, outcomes
 
     def _count(self, batch: list[_Queued]) -> None:
+        self.transactions += 1
         sends = sum(1 for item in batch if item.send is not None)
         if sends:
             self.batches += 1
@@ -353,10 +397,10 @@ class MessageWriter:
 
     # -- back on the application's loop ----------------------------------------------------
 
-    async def _finish(self, queue: asyncio.Queue[_Done]) -> None:
+    async def _finish(self, done_queue: asyncio.Queue[_Done]) -> None:
         """Committed: deliver (in commit order), then ack."""
         while True:
-            done = await queue.get()
+            done = await done_queue.get()
             for effect in done.effects:
                 try:
                     await effect()
@@ -369,7 +413,7 @@ class MessageWriter:
                     item.future.set_exception(outcome)
                 else:
                     item.future.set_result(outcome)
-            queue.task_done()
+            done_queue.task_done()
 
 
 def _consume(future: asyncio.Future[Any]) -> None:

@@ -145,6 +145,10 @@ class Connection:
         # client_ids this connection sent whose delivery event has not come back yet: the
         # sender's own connection is not sent its message twice (the ack carries it).
         self.sending: set[str] = set()
+        # Receipts queued and not yet committed (see `_receipt`); the latest, when over the
+        # limit: the next frame waits for it.
+        self.receipts_in_flight = 0
+        self.receipt_backlog: asyncio.Future[Any] | None = None
         self.lock = asyncio.Lock()
         self.bus = get_bus(websocket.app)
         # The last access decision (see `still_allowed`): good until this monotonic instant,
@@ -264,9 +268,8 @@ class Connection:
         seq = frame_seq(data)  # refuse a bad seq before queueing any write
         try:
             if kind != "recall":
-                # Batched by the writer with whatever else is queued (one transaction).
                 if self.who.role in ("customer", "agent"):  # supervisors' are not recorded
-                    await message_writer(self.ws.app).receipt(Receipt(
+                    self._receipt(Receipt(
                         self.conv_id, self.who.role, self.bus.publish,
                         delivered=seq if kind == "delivered" else None,
                         read=seq if kind == "read" else None))
@@ -277,6 +280,25 @@ class Connection:
                 lambda session: self._write(session, kind, data))
         except OperationalError:
             await self._busy(data)
+
+    def _receipt(self, receipt: Receipt) -> None:
+        """Queue a receipt without waiting for its commit: nothing is answered to it, so the
+        socket reads its next frame at once, and the writer stores it with the next message
+        (`MessageWriter.receipt_soon`). A socket has at most `RECEIPTS_IN_FLIGHT` receipts
+        queued (a client that sends them faster than they are stored waits, as before)."""
+        future = message_writer(self.ws.app).receipt_soon(receipt)
+        self.receipts_in_flight += 1
+        future.add_done_callback(self._receipt_done)
+        if self.receipts_in_flight > RECEIPTS_IN_FLIGHT:
+            self.receipt_backlog = future
+
+    def _receipt_done(self, future: asyncio.Future[Any]) -> None:
+        self.receipts_in_flight -= 1
+        if not future.cancelled() and isinstance(future.exception(), OperationalError):
+            # The database stayed busy through the writer's retries: tell the client, as
+            # when it waited for the receipt (fire and forget: the socket may be gone).
+            task = asyncio.ensure_future(self._busy({}))
+            task.add_done_callback(_ignore)
 
     async def _busy(self, data: dict[str, Any]) -> None:
         await self.send({"type": "error", "code": "retry", "client_id": data.get("client_id"),
@@ -338,6 +360,14 @@ class Connection:
         conv = await session.get(Conversation, self.conv_id)
         assert conv is not None
         await recall_message(session, conv, self.who, self.bus.publish, frame_seq(data))
+
+
+RECEIPTS_IN_FLIGHT = 32  # per socket: receipts queued without waiting for their commit
+
+
+def _ignore(task: asyncio.Future[Any]) -> None:
+    if not task.cancelled():
+        task.exception()
 
 
 # Events after which a connection checks its access again before the next frame.
@@ -460,6 +490,9 @@ async def chat_socket(websocket: WebSocket, conv_id: int, after: int = 0,
                 if message["type"] == "websocket.disconnect":
                     break
                 data: dict[str, Any] = {}
+                if conn.receipt_backlog is not None:  # too many receipts queued: wait
+                    waiting, conn.receipt_backlog = conn.receipt_backlog, None
+                    await asyncio.wait([waiting])
                 try:
                     data = parse_frame(message)
                     if data.get("type") != "ping" and not await conn.still_allowed():
