@@ -122,3 +122,46 @@ def test_a_socket_never_uses_an_answer_read_before_it_subscribed(db: _Db) -> Non
         assert len(db.conv_reads) == reads + 1
 
     asyncio.run(run())
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+
+def test_conversations_in_use_are_read_again_early_together(
+        db: _Db, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A read of the conversations that fell due also reads the entries in use that are past
+    half their period: the process's conversations come due together, not one read each."""
+    clock = _Clock()
+    monkeypatch.setattr(access, "time", clock)
+
+    async def run() -> None:
+        db.agents = {c: 7 for c in range(1, 5)}
+        cache = AccessCache(db, _Bus(), 10.0)  # type: ignore[arg-type]
+        since = clock.now
+        for c in (1, 2):  # read at t = 0
+            assert (await cache.check(_agent(7), c, since))[0]
+        clock.now += 1
+        assert (await cache.check(_agent(7), 3, since))[0]  # read at t = 1
+        clock.now += 4.5  # t = 5.5: 1 and 2 are past half their period, 3 is not
+        assert (await cache.check(_agent(7), 4, since))[0]
+        assert db.conv_reads[-1] == [1, 2, 4]
+        clock.now += 5  # t = 10.5: 1 and 2 would have lapsed at t = 10; read at t = 5.5
+        reads = len(db.conv_reads)
+        for c in (1, 2, 4):
+            assert (await cache.check(_agent(7), c, since))[0]
+        assert len(db.conv_reads) == reads
+        # The entry nobody asked about since t = 1 lapses instead of being read again.
+        clock.now += 6  # t = 16.5
+        await cache.check(_agent(7), 1, since)
+        assert db.conv_reads[-1] == [1, 2, 4]
+        # An event still drops an early-read entry at once.
+        db.agents[2] = 8
+        cache.invalidate(None, 2)
+        assert not (await cache.check(_agent(7), 2, since))[0]
+
+    asyncio.run(run())
