@@ -6,6 +6,8 @@
 
 cimport cython
 
+from probity.screening.result cimport ScreeningResult, allow_result
+
 cdef class Hit:
     cdef public list segs
     cdef public str category

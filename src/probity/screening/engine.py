@@ -53,7 +53,7 @@ from probity.screening.policy import (
     LexiconEntry,
     default_policy,
 )
-from probity.screening.result import ScreeningResult, Span, make_span
+from probity.screening.result import ScreeningResult, Span, allow_result, make_span
 from probity.screening.scope import _CODE_TOKEN, _drop_code_tokens, _refusal_scope
 
 _DECISION_RANK: Final = {"allow": 0, "warn": 1, "block": 2}
@@ -138,7 +138,7 @@ class _Ctx:
 
 
 def _allow_result(text: str, version: int) -> ScreeningResult:
-    return ScreeningResult("allow", [], 0, [], text, version)
+    return allow_result(text, version)
 
 
 def _is_latin_char(ch: str) -> bool:
@@ -211,7 +211,7 @@ def _screen_rules(text: str, role: str, policy: CompiledPolicy
         # e-mail: only ASCII digits can still matter (an order number, an amount).
         if (not matches and "@" not in text and "＠" not in text
                 and (quick.isalpha() or not _ascii_digits_count(quick, text))):
-            return ScreeningResult("allow", [], 0, [], text, policy.spec.version), quick
+            return allow_result(text, policy.spec.version), quick
         flags = policy.anchor_flags
         fold_needed = False
         for aid, _s, _e in matches:
@@ -220,12 +220,12 @@ def _screen_rules(text: str, role: str, policy: CompiledPolicy
                 break
         if not fold_needed:
             if not _worth_a_look(text, quick, role, policy, matches):
-                return ScreeningResult("allow", [], 0, [], text, policy.spec.version), quick
+                return allow_result(text, policy.spec.version), quick
             folded = fold_exact(text, None, quick)
         else:
             folded = fold_exact(text)
             if not _worth_a_look(text, folded.compact, role, policy):
-                return (ScreeningResult("allow", [], 0, [], text, policy.spec.version),
+                return (allow_result(text, policy.spec.version),
                         _one_to_one(folded))
     else:
         folded = fold_exact(text)

@@ -1,3 +1,4 @@
+# cython: annotation_typing=False
 """The learned intent layer: character n-grams + one linear model per category.
 
 Categories: contact, bribe, payment (flagged) and refusal (positive). Text is normalised as
@@ -35,6 +36,13 @@ from probity.screening.normalize import (
     SEP,
     tables,
 )
+
+try:  # True where setup.py compiled this module (Cython's pure-Python mode constant)
+    import cython
+
+    _COMPILED: Final = bool(cython.compiled)
+except ImportError:  # no Cython: the sources run as they are
+    _COMPILED = False  # type: ignore[misc]
 
 FORMAT: Final = "probity-intent/1"
 CLASSES: Final[tuple[str, ...]] = ("contact", "bribe", "payment", "refusal")
@@ -224,9 +232,13 @@ class IntentModel:
                                                                             strict=True)]
         if self._matcher is None or not s:
             return totals
-        ids = {m[0] for m in self._matcher.find_matches_as_indexes(s, overlapping=True)}
-        if not ids:
+        matches = self._matcher.find_matches_as_indexes(s, overlapping=True)
+        if not matches:
             return totals
+        if _COMPILED:
+            _add_columns(totals, self._packed, matches)
+            return totals
+        ids = {m[0] for m in matches}
         for j, col in enumerate(self._packed):
             z = sum(map(col.__getitem__, ids))
             totals[2 * j] += z.real
@@ -310,9 +322,26 @@ class IntentModel:
     def drivers(self, normalised: str, category: str, k: int = 5) -> list[tuple[str, float]]:
         """The n-grams that pushed ``category`` up most in this (normalised) text."""
         idx = self.classes.index(category)
-        table = self.weights  # membership first: Mapping.get raises and catches a KeyError a miss
-        found = [(g, vec[idx]) for g in ngrams(normalised, max(2, self.lo), self.hi)
-                 if g in table and (vec := table[g])[idx] > 0]
+        # The text's n-grams of lo..hi characters (at least 2) that are weighted features,
+        # each once: the model's automaton finds exactly those (every occurrence of every
+        # feature) in one C pass, instead of making every n-gram of the text and looking each
+        # up (hundreds of lookups and weight tuples for a long message). The weight is the
+        # one `self.weights[g][idx]` reads from the packed columns.
+        found: list[tuple[str, float]] = []
+        if self._matcher is not None and normalised:
+            lo = max(2, self.lo)
+            hi = self.hi
+            col = self._packed[idx // 2]
+            imag = idx % 2 == 1
+            seen: set[int] = set()
+            for gid, s, e in self._matcher.find_matches_as_indexes(normalised, overlapping=True):
+                if e - s < lo or e - s > hi or gid in seen:
+                    continue
+                seen.add(gid)
+                z = col[gid]
+                w = z.imag if imag else z.real
+                if w > 0:
+                    found.append((normalised[s:e], w))
         found.sort(key=lambda gw: (-gw[1], gw[0]))  # ties by n-gram: the same every run
         chosen: list[tuple[str, float]] = []
         for g, w in found:
@@ -350,6 +379,32 @@ class _PackedWeights(Mapping[str, tuple[float, ...]]):
 
     def __contains__(self, g: object) -> bool:
         return g in self._index
+
+
+def _add_columns(totals: list[float], packed: list[list[complex]],
+                 matches: list[tuple[int, int, int]]) -> None:
+    """What ``_raw`` adds to ``totals`` from ``matches`` (n-gram id, start, end), where
+    intent.pxd compiles this module: the same set of ids built in the same order, then per
+    packed column a loop with C doubles making the same additions in the same order as
+    ``sum(map(col.__getitem__, ids))`` (the set's order, from 0.0: ``sum`` starts from 0,
+    and 0 + z is 0.0 + z.real, 0.0 + z.imag), so the same floats, without a complex object
+    per step. (Interpreted, the loop would be slower than ``sum(map(...))``: the sources
+    keep that.)"""
+    ids: set[int] = set()
+    for m in matches:
+        ids.add(m[0])
+    n = len(totals)
+    for j in range(len(packed)):
+        col = packed[j]
+        re = 0.0
+        im = 0.0
+        for i in ids:
+            z = col[i]
+            re += z.real
+            im += z.imag
+        totals[2 * j] += re
+        if 2 * j + 1 < n:
+            totals[2 * j + 1] += im
 
 
 def _sigmoid(x: float) -> float:

@@ -2,6 +2,8 @@
 # reference and the pure-Python fallback). ScreeningResult becomes an extension type: its
 # fields are C struct members, so building a result costs no generic attribute stores.
 
+cimport cython
+
 cdef class ScreeningResult:
     cdef public str decision
     cdef public list categories
@@ -17,3 +19,6 @@ cdef class ScreeningResult:
     cdef public object concrete
     cdef public list vetoed
     cpdef tuple _fields(self)
+
+@cython.locals(r=ScreeningResult)
+cpdef ScreeningResult allow_result(str masked, object policy_version)

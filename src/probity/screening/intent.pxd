@@ -1,0 +1,13 @@
+# Cython declarations for intent.py (an "augmenting" .pxd, like engine.pxd: the .py stays the
+# reference and the pure-Python fallback; setup.py compiles it with these C types). The module
+# is compiled with annotation_typing=False (as engine.py): only what is declared here is typed.
+# tests/screening/test_screening_compiled.py proves both paths give identical results.
+
+cimport cython
+
+@cython.locals(ids=set, m=tuple, n=Py_ssize_t, j=Py_ssize_t, col=list, re=double, im=double,
+               z=cython.doublecomplex,
+               i=Py_ssize_t)
+cpdef _add_columns(list totals, list packed, list matches)
+
+cpdef double _sigmoid(double x)
