@@ -1,3 +1,4 @@
+# cython: annotation_typing=False
 """The learned layer combined with the rules (see intent.py for the model itself).
 
 * the rules blocked or warned: kept — unless the decision rests on lexicon terms alone (no
@@ -40,6 +41,14 @@ def with_model(res: ScreeningResult, text: str, role: str, policy: CompiledPolic
         # Allowed by the rules and no class at its threshold (a short message's threshold
         # is only ever raised): neither a flag nor a refusal tag can follow.
         return res
+    return _with_scores(res, text, role, policy, model, scores)
+
+
+def _with_scores(res: ScreeningResult, text: str, role: str, policy: CompiledPolicy,
+                 model: IntentModel, scores: dict[str, float]) -> ScreeningResult:
+    """The rest of :func:`with_model`, where a score is notable (a separate function: the
+    common case above is a cpdef function in learned.pxd, which cannot hold the closures
+    below)."""
     if res.decision != "allow":
         veto = model.veto_below
         if (veto > 0 and not res.concrete and "refusal" not in res.categories

@@ -1,0 +1,10 @@
+# Cython declarations for learned.py (an "augmenting" .pxd, like engine.pxd: the .py stays the
+# reference and the pure-Python fallback; setup.py compiles it with these C types; the module
+# is compiled with annotation_typing=False, so only what is declared here is typed). The
+# result's fields are read and written as struct members (result.pxd) on every message.
+# tests/screening/test_screening_compiled.py proves both paths give identical results.
+
+from probity.screening.result cimport ScreeningResult
+
+cpdef ScreeningResult with_model(ScreeningResult res, str text, str role, object policy,
+                                 object model, object compact=*)
