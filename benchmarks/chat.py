@@ -506,6 +506,8 @@ async def saturate(base: str, convs: list[tuple[int, str, str]], cookies: dict[s
                   f"{r['gen_gc2']} full), load {r['load']:.1f}: "
                   f"{'sustained' if ok else 'NOT sustained'}", flush=True)
             if not ok:
+                if args.keep_going:
+                    continue
                 break
             best = r
     finally:
@@ -716,6 +718,9 @@ def main() -> None:
                     help="find each configuration's sustained rate (deliver p99 <= 250 ms, "
                     ">= 99 %% delivered): raise the offered rate from --start-rate by --factor "
                     "per step of --seconds until a step is not sustained")
+    ap.add_argument("--keep-going", action="store_true",
+                    help="--saturate: run every step up to --max-rate, sustained or not "
+                    "(to compare two servers rate by rate)")
     ap.add_argument("--start-rate", type=float, default=200)
     ap.add_argument("--max-rate", type=float, default=6000)
     ap.add_argument("--factor", type=float, default=1.25)

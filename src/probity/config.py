@@ -42,8 +42,8 @@ class Settings(BaseSettings):
     # so this only bounds what a lost event could still allow (0: check before every frame).
     chat_access_recheck_s: float = 10.0
     # The serving process's garbage-collector policy (probity.gcpolicy: a full collection
-    # walks only what is new since the last one; everything when the frozen set has doubled or
-    # every `gc_sweep_s`). None: on, except under env=test (the test process is no server).
+    # walks only what is new since the last one; everything every `gc_sweep_s`). None: on,
+    # except under env=test (the test process is no server).
     gc_policy: bool | None = None
     gc_sweep_s: float = 6 * 3600.0
     default_timezone: str = DEFAULT_TIMEZONE
