@@ -487,3 +487,39 @@ def test_concurrent_http_sends_on_sqlite_all_stored(http_server: str) -> None:
         assert got["delivered"] <= 48 and got["read"] <= 48
     state = customer.get(f"/api/v1/chat/conversations/{conv['id']}").json()
     assert (state["customer_delivered_seq"], state["customer_read_seq"]) == (48, 48), state
+
+
+async def test_socket_receipts_are_held_for_the_next_message_and_stored_alone_otherwise(
+        chat_db_url: str) -> None:
+    """A socket's receipt (`receipt_soon`: nobody waits for it) shares the next message's
+    transaction when one comes within the hold, and is stored on its own when none comes."""
+    (conv_id, _customer, agent), = _conversations(chat_db_url, 1)
+    pub = Published()
+    held = MessageWriter(chat_db_url, receipt_hold_s=30.0)  # a message always comes first
+    try:
+        first = await held.submit(await prepare_send(conv_id, agent, pub, text="您好",
+                                                     client_id="h1"))
+        before = held.transactions
+        soon = held.receipt_soon(Receipt(conv_id, "customer", pub, read=first[0].seq))
+        await held.submit(await prepare_send(conv_id, agent, pub, text="还在吗", client_id="h2"))
+        assert await soon == (1, 1)
+        assert held.transactions == before + 1 and held.receipts == 1  # one transaction for both
+    finally:
+        await held.close()
+    alone = MessageWriter(chat_db_url, receipt_hold_s=0.01)
+    engine = make_engine(chat_db_url)
+    try:
+        soon = alone.receipt_soon(Receipt(conv_id, "customer", pub, read=2))
+        assert await asyncio.wait_for(soon, 30) == (2, 2)  # no message came: stored anyway
+        async with AsyncSession(engine) as s:
+            conv = await s.get(Conversation, conv_id)
+            assert conv is not None and conv.customer_read_seq == 2
+        # Closing the writer stores a receipt still held.
+        late = MessageWriter(chat_db_url, receipt_hold_s=30.0)
+        pending = late.receipt_soon(Receipt(conv_id, "agent", pub, read=2))
+        await asyncio.sleep(0)
+        await late.close()
+        assert pending.done() and pending.result() == (2, 2)
+    finally:
+        await alone.close()
+        await engine.dispose()
