@@ -356,7 +356,7 @@ def bench_append_vs_raw(n: int = 20_000, batch: int = 100, rounds: int = 3) -> s
         f"{', '.join(f'{x:.2f}' for x in single_w)}; raw {', '.join(f'{x:.3f}' for x in raw_w)}. "
         f"Load average {load_before[0]:.1f} / {load_before[1]:.1f} / {load_before[2]:.1f} "
         f"before, {load_after[0]:.1f} / {load_after[1]:.1f} / {load_after[2]:.1f} after "
-        "(shared 2-core machine: ~8 engineers' tests and servers ran alongside).",
+        "(2-core machine; above 2, other work was competing for the CPU).",
     ])
 
 

@@ -80,8 +80,8 @@ median of {repeat} runs.
 | tenant whose candidate equals its current policy (not screened) | {unchanged:,.0f} |
 
 Decisions that changed: {changed:,} of {n:,} messages. Target ≥ {TARGET:,}/s per core: {verdict}
-it. **Shared machine**: about 8 engineers on 2 cores during this run (load average
-{load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}); CPU time, not wall time, is measured, so the
+it. Load average during this run {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} on 2 cores (above 2,
+other work was competing for the CPU); CPU time, not wall time, is measured, so the
 figure is of this process's own work, but caches and frequency are shared.
 """
     write_section("replay", body)
