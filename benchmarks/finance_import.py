@@ -32,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
 from _report import write_section
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from probity.config import Settings
 from probity.db import Database
@@ -102,20 +103,10 @@ async def main(rows: int) -> None:
         await seed_demo(Settings(database_url=url), if_empty=False)
         db = Database(url)
         async with db.sessionmaker() as session:
-            tenant_id = await session.scalar(select(Tenant.id).where(Tenant.code == "ECOM"))
-            assert tenant_id is not None
-            customer_nos = list((await session.scalars(select(Customer.customer_no).where(
-                Customer.tenant_id == tenant_id))).all())
+            tenant_id, customer_nos = await ecom_tenant(session)
             approvers = list((await session.scalars(select(Employee.employee_no).where(
                 Employee.tenant_id == tenant_id, Employee.org_unit_id.is_not(None))
                 .order_by(Employee.id).limit(20))).all())
-            if not await session.scalar(select(PayeeAccount.id).where(
-                    PayeeAccount.tenant_id == tenant_id,
-                    PayeeAccount.account_no == "MCH-ECOM-0001")):
-                session.add(PayeeAccount(tenant_id=tenant_id, account_no="MCH-ECOM-0001",
-                                         kind=PayeeKind.company, account_type="merchant_id",
-                                         active=True))
-                await session.commit()
             cases_before = await session.scalar(select(func.count()).select_from(Case).where(
                 Case.tenant_id == tenant_id))
         o_data = orders_csv(rows, customer_nos)
@@ -197,22 +188,28 @@ def polars_baseline(path: str, tenant_id: int, data: bytes) -> tuple[float, floa
     return time.perf_counter() - start, time.process_time() - cpu, len(rows)
 
 
+async def ecom_tenant(session: AsyncSession) -> tuple[int, list[str]]:
+    """The seeded ECOM tenant's id and customer numbers, with its company payee account
+    (added and committed if the seed has none)."""
+    tenant_id = await session.scalar(select(Tenant.id).where(Tenant.code == "ECOM"))
+    assert tenant_id is not None
+    customer_nos = list((await session.scalars(select(Customer.customer_no).where(
+        Customer.tenant_id == tenant_id))).all())
+    if not await session.scalar(select(PayeeAccount.id).where(
+            PayeeAccount.tenant_id == tenant_id, PayeeAccount.account_no == "MCH-ECOM-0001")):
+        session.add(PayeeAccount(tenant_id=tenant_id, account_no="MCH-ECOM-0001",
+                                 kind=PayeeKind.company, account_type="merchant_id",
+                                 active=True))
+        await session.commit()
+    return tenant_id, customer_nos
+
+
 async def prepare_orders(url: str, rows: int) -> tuple[int, list[str]]:
     """The seeded ECOM tenant with its company payee account and `rows` imported orders: its
     id and customer numbers (the SQLite and PostgreSQL pairings' common setup)."""
     db = Database(url)
     async with db.sessionmaker() as session:
-        tenant_id = await session.scalar(select(Tenant.id).where(Tenant.code == "ECOM"))
-        assert tenant_id is not None
-        customer_nos = list((await session.scalars(select(Customer.customer_no).where(
-            Customer.tenant_id == tenant_id))).all())
-        if not await session.scalar(select(PayeeAccount.id).where(
-                PayeeAccount.tenant_id == tenant_id,
-                PayeeAccount.account_no == "MCH-ECOM-0001")):
-            session.add(PayeeAccount(tenant_id=tenant_id, account_no="MCH-ECOM-0001",
-                                     kind=PayeeKind.company, account_type="merchant_id",
-                                     active=True))
-            await session.commit()
+        tenant_id, customer_nos = await ecom_tenant(session)
     print(f"importing {rows:,} orders (setup) …", flush=True)
     await timed_import(db, tenant_id, "orders", orders_csv(rows, customer_nos))
     await db.dispose()

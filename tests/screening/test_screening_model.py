@@ -12,7 +12,14 @@ from typer.testing import CliRunner
 from probity.cli import app
 from probity.screening import PolicyError, PolicySpec, Screener, compile_policy
 from probity.screening.engine import screen_message
-from probity.screening.intent import ModelError, builtin_model_bytes, load_model, parse_model
+from probity.screening.intent import (
+    IntentModel,
+    ModelError,
+    builtin_model_bytes,
+    load_model,
+    parse_model,
+)
+from probity.screening.policy import CompiledPolicy
 from probity.screening.train import TrainingDataError, fit, read_examples, train_files
 
 LINES = [
@@ -119,11 +126,13 @@ def test_model_drivers_are_the_same_every_run() -> None:
     assert model.weights[first[0][0]][0] == pytest.approx(first[0][1], abs=1e-3)
 
 
-def test_an_ascii_only_text_needs_the_ascii_threshold_before_the_model_alone_flags_it() -> None:
+def _model_alone_flags_at_half(text: str) -> tuple[IntentModel, CompiledPolicy, float]:
+    """A private copy of the shipped model whose top flagged category for `text` (a customer's)
+    has its threshold at half the text's score (the others at 1.0, no refusal margin), and a
+    policy with no lexicon that uses it: the model alone decides. Returns (model, policy, score)."""
     import dataclasses
 
-    model = parse_model(builtin_model_bytes())  # a private copy: its thresholds are changed
-    text = "Please send the money to my own account and we can skip the app fee"
+    model = parse_model(builtin_model_bytes())
     scores = model.score(text, "customer").scores
     cat = max(("contact", "bribe", "payment"), key=scores.__getitem__)
     s = scores[cat]
@@ -131,7 +140,12 @@ def test_an_ascii_only_text_needs_the_ascii_threshold_before_the_model_alone_fla
     for c in ("contact", "bribe", "payment"):
         model.thresholds[c] = s / 2 if c == cat else 1.0
     model.refusal_margin = None
-    policy = dataclasses.replace(compile_policy(PolicySpec(lexicon=[])), model=model)
+    return model, dataclasses.replace(compile_policy(PolicySpec(lexicon=[])), model=model), s
+
+
+def test_an_ascii_only_text_needs_the_ascii_threshold_before_the_model_alone_flags_it() -> None:
+    text = "Please send the money to my own account and we can skip the app fee"
+    model, policy, s = _model_alone_flags_at_half(text)
     model.ascii_threshold = 0.0
     assert screen_message(text, "customer", policy).decision == "warn"
     model.ascii_threshold = (s + 1) / 2  # English or pinyin only: the model alone needs this
@@ -141,22 +155,12 @@ def test_an_ascii_only_text_needs_the_ascii_threshold_before_the_model_alone_fla
 
 
 def test_a_mostly_ascii_mixed_text_needs_the_ascii_threshold_only_from_ascii_share() -> None:
-    import dataclasses
-
     from probity.screening.learned import ascii_share
 
-    model = parse_model(builtin_model_bytes())  # a private copy: its combination is changed
     text = "请把钱 send to my own account，we can skip the app fee"
     share = ascii_share(text)
     assert 0.5 < share < 1.0 and not text.isascii()
-    scores = model.score(text, "customer").scores
-    cat = max(("contact", "bribe", "payment"), key=scores.__getitem__)
-    s = scores[cat]
-    assert 0.02 < s < 1.0
-    for c in ("contact", "bribe", "payment"):
-        model.thresholds[c] = s / 2 if c == cat else 1.0
-    model.refusal_margin = None
-    policy = dataclasses.replace(compile_policy(PolicySpec(lexicon=[])), model=model)
+    model, policy, s = _model_alone_flags_at_half(text)
     model.ascii_threshold = (s + 1) / 2
     model.ascii_share = 1.0  # ASCII-only texts alone (v9): a mixed text keeps the thresholds
     assert screen_message(text, "customer", policy).decision == "warn"
