@@ -523,3 +523,40 @@ async def test_socket_receipts_are_held_for_the_next_message_and_stored_alone_ot
     finally:
         await alone.close()
         await engine.dispose()
+
+
+async def test_committed_batches_go_back_to_the_loop_in_one_wake_up(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """While the application's loop is busy, every transaction the writer commits meanwhile
+    goes back in ONE call_soon_threadsafe (one self-pipe write), in commit order; once the loop
+    has taken them, the next hand-back wakes it again."""
+    from probity.chat.writer import _Done
+
+    loop = asyncio.get_running_loop()
+    wakes: list[Any] = []
+    real = loop.call_soon_threadsafe
+
+    def counting(callback: Any, *args: Any) -> Any:
+        wakes.append(callback)
+        return real(callback, *args)
+
+    monkeypatch.setattr(loop, "call_soon_threadsafe", counting)
+    writer = MessageWriter("sqlite+aiosqlite:///unused.db")
+    writer._main, writer._done = loop, asyncio.Queue()
+    batches = [_Done([], [], []) for _ in range(5)]
+
+    def commit_all() -> None:  # the writer's thread, while this loop does not run
+        for done in batches:
+            writer._hand_back(done)
+
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(commit_all).result()  # blocks the loop meanwhile
+    assert len(wakes) == 1
+    await asyncio.sleep(0)
+    assert [writer._done.get_nowait() for _ in range(5)] == batches
+    assert writer._done.empty()
+    later = _Done([], [], [])
+    writer._hand_back(later)
+    assert len(wakes) == 2
+    await asyncio.sleep(0)
+    assert writer._done.get_nowait() is later

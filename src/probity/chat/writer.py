@@ -4,6 +4,7 @@ own thread with its own event loop and connection; see docs/CHAT.md "Send path".
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 import math
@@ -120,6 +121,9 @@ class MessageWriter:
         # self-pipe and a turn of that loop.
         self._inbox: queue.SimpleQueue[_Queued] = queue.SimpleQueue()
         self._pending: list[_Queued] = []  # touched on the writer's thread only
+        # Committed transactions on their way back to the submitters' loop (`_hand_back`).
+        self._outbox: collections.deque[_Done] = collections.deque()
+        self._outbox_scheduled = False
         self._engine: AsyncEngine | None = None
         self._checked: dict[int, float] = {}  # tenant → when a due checkpoint was looked for
         # Counters (tests and the benchmark read them).
@@ -179,6 +183,7 @@ class MessageWriter:
     def _start_finisher(self, loop: asyncio.AbstractEventLoop) -> None:
         self._main = loop
         self._done = asyncio.Queue()
+        self._outbox_scheduled = False  # a call scheduled on a previous loop never comes
         self._finisher = loop.create_task(self._finish(self._done), name="chat-writer-finish")
 
     def _start_thread(self) -> None:
@@ -392,8 +397,27 @@ class MessageWriter:
         return True
 
     def _hand_back(self, done: _Done) -> None:
-        if self._main is not None and self._done is not None and not self._main.is_closed():
-            self._main.call_soon_threadsafe(self._done.put_nowait, done)
+        """Hand a committed transaction back to the application's loop. Wakes the loop (a
+        write to its self-pipe, `call_soon_threadsafe`) only when no hand-back is pending
+        there already: while the loop is busy, every transaction committed meanwhile goes
+        back in one callback."""
+        main = self._main
+        if main is None or self._done is None or main.is_closed():
+            return
+        self._outbox.append(done)  # deque.append: atomic, no lock
+        if not self._outbox_scheduled:
+            self._outbox_scheduled = True
+            main.call_soon_threadsafe(self._take_back)
+
+    def _take_back(self) -> None:
+        """On the application's loop: what the writer handed back, in commit order, to the
+        finisher. The flag is cleared before the outbox is emptied, so an item appended after
+        this read either is taken here or schedules another call."""
+        self._outbox_scheduled = False
+        outbox, done_queue = self._outbox, self._done
+        assert done_queue is not None
+        while outbox:
+            done_queue.put_nowait(outbox.popleft())
 
     # -- back on the application's loop ----------------------------------------------------
 
