@@ -142,7 +142,7 @@ def _patch_writer() -> None:
         def __getattr__(self, name: str) -> Any:
             return getattr(self._con, name)
 
-    async def write_once(self: Any, batch: list[Any]) -> None:
+    def write_once(self: Any, batch: list[Any], *args: Any) -> None:
         if self._direct is not None and not isinstance(self._direct.con, TimedCon):
             self._direct.con = TimedCon(self._direct.con)
         t0 = now()
@@ -150,7 +150,7 @@ def _patch_writer() -> None:
         d0 = self.direct_batches
         fb0 = self.fallbacks
         try:
-            await orig_write_once(self, batch)
+            orig_write_once(self, batch, *args)
         finally:
             t1 = now()
             wal = _wal_size(self.url)
