@@ -143,13 +143,20 @@ def start_server(url: str, tmp: Path, workers: int, redis_url: str | None, *,
            # PROBITY_ENV=test leaves it off; a server runs with it (probity.gcpolicy)
            "PROBITY_GC_POLICY": os.environ.get("PROBITY_BENCH_GC_POLICY", "true")}
     env.pop("PROBITY_REDIS_URL", None)
-    if redis_url:
+    env.pop("RELAY_REDIS_URL", None)
+    if redis_url and relay:
+        env["RELAY_REDIS_URL"] = redis_url
+        env["RELAY_REDIS_PREFIX"] = f"chatbench-relay-{os.getpid()}-{port}"
+    elif redis_url:
         env["PROBITY_REDIS_URL"] = redis_url
+        # Pub/sub channels are server-wide: a run of its own must not cross-talk with another
+        # run (or engineer) on the same Redis server.
+        env["PROBITY_REDIS_CHANNEL_PREFIX"] = f"chatbench-{os.getpid()}-{port}"
     app = (["--app-dir", "benchmarks", "chat_relay:app"] if relay
            else ["probity.app:create_app", "--factory"])
     prof_dir = os.environ.get("PROBITY_BENCH_CPROFILE")
     runner = ["-m", "uvicorn"]
-    if prof_dir and workers == 1 and not relay:  # the event loop's thread; written on SIGUSR1
+    if prof_dir and not relay:  # the event loops' threads (each worker's); written on SIGUSR1
         Path(prof_dir).mkdir(parents=True, exist_ok=True)
         runner = [str(ROOT / "benchmarks" / "_cprofile_server.py"),
                   f"{prof_dir}/server-{port}.prof"]
@@ -205,6 +212,35 @@ def loop_cpu_seconds(pids: list[int]) -> float:
             fields = stat.rsplit(")", 1)[1].split()
             total += int(fields[11]) + int(fields[12])
     return total / os.sysconf("SC_CLK_TCK")
+
+
+def proc_cpu(pid: int, tid: int | None = None) -> float:
+    """User + system CPU seconds of a process (or one of its threads), 0 when gone."""
+    path = f"/proc/{pid}/stat" if tid is None else f"/proc/{pid}/task/{tid}/stat"
+    try:
+        fields = Path(path).read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def redis_pid() -> int | None:
+    """The local Redis server's pid (its CPU is shown beside the app's; other users of the
+    same server count too)."""
+    out = subprocess.run(["pgrep", "-x", "redis-server"], capture_output=True, text=True)
+    pids = [int(x) for x in out.stdout.split()]
+    return pids[0] if pids else None
+
+
+def sockets_per_pid(pids: list[int], port: int) -> dict[int, int]:
+    """Established connections to `port` held by each server process (how the kernel spread
+    the clients over the workers)."""
+    out = subprocess.run(["ss", "-tnpH", "state", "established", f"( sport = :{port} )"],
+                         capture_output=True, text=True).stdout
+    counts = dict.fromkeys(pids, 0)
+    for pid in pids:
+        counts[pid] = out.count(f"pid={pid},")
+    return counts
 
 
 def login_all(base: str, usernames: list[str]) -> dict[str, str]:
@@ -386,6 +422,9 @@ class Load:
         m_start = start
         cpu0 = loop0 = 0.0
         gen0 = 0.0
+        per0: list[tuple[float, float]] = [(0.0, 0.0)] * len(pids)
+        rpid: int | None = None
+        redis0 = 0.0
         lags: list[float] = []  # the load generator's own loop: how late its sleeps wake
 
         async def lag_probe() -> None:
@@ -407,6 +446,9 @@ class Load:
                 if self.on_measure is not None:
                     self.on_measure()
                 cpu0 = cpu_seconds(pids)
+                per0 = [(proc_cpu(pid), proc_cpu(pid, pid)) for pid in pids]
+                rpid = redis_pid()
+                redis0 = proc_cpu(rpid) if rpid else 0.0
                 loop0 = loop_cpu_seconds(pids)
                 GEN_GC.pauses.clear()
                 gen0 = time.process_time()
@@ -419,6 +461,13 @@ class Load:
             await asyncio.sleep(max(interval / 2, 0.002))
         m_end = time.perf_counter()
         server_cpu = cpu_seconds(pids) - cpu0
+        per1 = [(proc_cpu(pid), proc_cpu(pid, pid)) for pid in pids]
+        redis_cpu = (proc_cpu(rpid) - redis0) if rpid else float("nan")
+        spread = sockets_per_pid(pids, int(self.base.rsplit(":", 1)[1]))
+        per_proc = [
+            {"pid": pid, "cpu_pct": 100 * (a1 - a0) / (m_end - m_start),
+             "loop_pct": 100 * (l1 - l0) / (m_end - m_start), "sockets": spread[pid]}
+            for pid, (a0, l0), (a1, l1) in zip(pids, per0, per1, strict=True)]
         loop_cpu = loop_cpu_seconds(pids) - loop0
         load = os.getloadavg()[0]  # other work on the machine shows here (1-minute average)
         gen_cpu = time.process_time() - gen0
@@ -447,6 +496,9 @@ class Load:
             # of which the event loops' threads (printed; issue 17's loop-side figure)
             "loop_cpu_ms": 1000 * loop_cpu / max(1, measured_sent),
             "load": load,
+            # per server process: CPU (all threads) and its loop's share, % of a core, and the
+            # clients the kernel gave it; the Redis server's CPU (whoever else uses it too)
+            "per_proc": per_proc, "redis_cpu_pct": 100 * redis_cpu / window,
             # a stall of the generator's loop looks like a server stall: its lag is shown
             "gen_lag_p99": pct(lags, 99), "gen_lag_max": pct(lags, 100),
             "gen_gc_max": 1000 * max((p for _g, p in gc_pauses), default=0.0),
@@ -459,8 +511,11 @@ async def drive(base: str, convs: list[tuple[int, str, str]], cookies: dict[str,
                 receipts: bool = False) -> dict[str, Any]:
     """One rate, measured for `seconds` after the warm-up."""
     load = Load(base, convs, cookies, pids, receipts)
-    if os.environ.get("PROBITY_BENCH_CPROFILE") and len(pids) == 1:  # start the profile
-        load.on_measure = lambda: os.kill(pids[0], signal.SIGUSR2)
+    if os.environ.get("PROBITY_BENCH_CPROFILE"):  # start the profile (each worker's)
+        def start_profiles() -> None:
+            for pid in pids:
+                os.kill(pid, signal.SIGUSR2)
+        load.on_measure = start_profiles
     try:
         await load.connect()
         return await load.run(rate, seconds)
@@ -515,6 +570,10 @@ async def saturate(base: str, convs: list[tuple[int, str, str]], cookies: dict[s
                   f"max {r['gen_lag_max']:.0f} ms, GC max {r['gen_gc_max']:.0f} ms, "
                   f"{r['gen_gc2']} full), load {r['load']:.1f}: "
                   f"{'sustained' if ok else 'NOT sustained'}", flush=True)
+            print(f"[{name}]   per process (CPU % / loop % / sockets): " + "; ".join(
+                f"{p['cpu_pct']:.0f} / {p['loop_pct']:.0f} / {p['sockets']}"
+                for p in r["per_proc"]) + f"; redis-server {r['redis_cpu_pct']:.0f} %",
+                flush=True)
             if not ok:
                 if args.keep_going:
                     continue
@@ -568,8 +627,9 @@ def run_one(name: str, url: str, args: argparse.Namespace, tmp: Path, workers: i
             spies = profile(pids, args.seconds + 8, name)
             res = run_async(drive(base, convs, cookies, args.rate, args.seconds, pids,
                                   args.receipts))
-            if os.environ.get("PROBITY_BENCH_CPROFILE") and workers == 1:
-                os.kill(proc.pid, signal.SIGUSR1)  # write the profile now
+            if os.environ.get("PROBITY_BENCH_CPROFILE"):
+                for pid in pids:  # write the profiles now (with workers: OUT.<pid>)
+                    os.kill(pid, signal.SIGUSR1)
                 time.sleep(5)
     finally:
         stop_server(proc)
@@ -653,15 +713,17 @@ async def _receipts(url: str, n: int, concurrency: int, rounds: int) -> dict[str
             for name, xs in got.items()}
 
 
-def run_relay(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
-    """The baseline: the bare relay, same clients, load and measurement."""
+def run_relay(args: argparse.Namespace, tmp: Path, workers: int = 1) -> dict[str, Any]:
+    """The baseline: the bare relay, same clients, load and measurement (in several processes:
+    its frames through the product's event bus on Redis, see chat_relay.py)."""
     convs = [(i + 1, f"t{i}", "a") for i in range(args.clients // 2)]
-    proc, base = start_server("", tmp, 1, None, relay=True)
+    proc, base = start_server("", tmp, workers, REDIS_URL if workers > 1 else None,
+                              relay=True)
     try:
         pids = server_pids(proc)
         if args.saturate:
             res = _saturation_result(run_async(saturate(base, convs, {"a": ""}, pids, args,
-                                                        "relay")))
+                                                        f"relay-{workers}p")))
         else:
             print(f"[relay] {args.clients} clients, {args.rate:g} msg/s for {args.seconds:g} s, "
                   f"server pids {pids} …", flush=True)
@@ -723,6 +785,9 @@ def main() -> None:
                     help="skip the bare-relay baseline")
     ap.add_argument("--workers", default="1,2",
                     help="app processes per configuration, e.g. 1 or 1,2 (2+ uses Redis)")
+    ap.add_argument("--relay-workers", default="1",
+                    help="relay processes, e.g. 1,2 (2+: its frames through the event bus on "
+                    "Redis); the ratios are against the 1-process relay")
     ap.add_argument("--no-report", action="store_true", help="print only, leave the docs")
     ap.add_argument("--saturate", action="store_true",
                     help="find each configuration's sustained rate (deliver p99 <= 250 ms, "
@@ -748,8 +813,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         if args.relay:
-            relay = run_relay(args, tmp)
-            results.append(("bare relay (baseline)", 1, "—", relay))
+            for rw in [int(w) for w in args.relay_workers.split(",")]:
+                if rw > 1 and not have_redis:
+                    continue
+                got = run_relay(args, tmp, rw)
+                if rw == 1:
+                    relay = got
+                results.append(("bare relay (baseline)", rw, "Redis" if rw > 1 else "—", got))
         for db in ("sqlite", "postgresql"):
             if args.only and args.only != db:
                 continue
@@ -849,8 +919,9 @@ def saturation_report(args: argparse.Namespace,
         got = r.get("rate", 0.0)
         vs_relay = (f"{r['offered'] / relay['offered']:.2f}×"
                     if relay and relay.get("offered") else "—")
-        vs_one = (f"{r['offered'] / one['offered']:.2f}×"
-                  if one and one.get("offered") and workers > 1 else "—")
+        first = relay if name.startswith("bare relay") else one  # same kind, one process
+        vs_one = (f"{r['offered'] / first['offered']:.2f}×"
+                  if first and first.get("offered") and workers > 1 else "—")
         at = (f"{r['p50']:.0f} / {r['p99']:.0f}" if "p99" in r else "—")
         cpu = (f"{r['server_cpu_ms']:.2f} ({r['server_cpu_pct']:.0f} %)"
                if "server_cpu_ms" in r else "—")

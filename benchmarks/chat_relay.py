@@ -7,12 +7,24 @@ database, no ledger, no event bus — a conversation is a set of sockets in a di
 product costs beyond this is what screening, storage and fan-out add.
 
     uvicorn --app-dir benchmarks chat_relay:app
+
+With RELAY_REDIS_URL set (the benchmark's relay in two processes, `--relay-workers 1,2`), the
+sockets of a conversation may sit on different processes, so the frames go through the
+product's event bus on Redis (`probity.events.RedisEventBus`: each socket subscribes to its
+conversation, a frame reaches the other processes that hold it): the least a relay in several
+processes must do, to set beside the product in two processes.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+import os
+import sys
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -22,6 +34,19 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 _rooms: dict[int, set[WebSocket]] = {}
 _seqs: dict[int, int] = {}
+_bus: Any = None
+
+
+def bus() -> Any:
+    """The Redis event bus when RELAY_REDIS_URL is set (several processes), else None."""
+    global _bus
+    url = os.environ.get("RELAY_REDIS_URL")
+    if url and _bus is None:
+        sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
+        from probity.events import RedisEventBus
+
+        _bus = RedisEventBus(url, os.environ.get("RELAY_REDIS_PREFIX", "relay"))
+    return _bus
 
 
 async def health(_request: Request) -> JSONResponse:
@@ -29,6 +54,9 @@ async def health(_request: Request) -> JSONResponse:
 
 
 async def chat(ws: WebSocket) -> None:
+    if bus() is not None:
+        await chat_on_bus(ws)
+        return
     conv_id = int(ws.path_params["conv_id"])
     role = "customer" if "token" in ws.query_params else "agent"
     await ws.accept()
@@ -66,6 +94,53 @@ async def chat(ws: WebSocket) -> None:
         pass
     finally:
         peers.discard(ws)
+
+
+async def chat_on_bus(ws: WebSocket) -> None:
+    """`chat` with the frames going through the event bus (several processes)."""
+    conv_id = int(ws.path_params["conv_id"])
+    role = "customer" if "token" in ws.query_params else "agent"
+    me = f"{os.getpid()}:{id(ws)}"
+    await ws.accept()
+    await ws.send_text(json.dumps({"type": "hello", "role": role,
+                                   "conversation": {"id": conv_id, "status": "active"}}))
+    async with _bus.subscribe(f"conv:{conv_id}") as sub:
+        await ws.send_text(json.dumps({"type": "synced", "seq": _seqs.get(conv_id, 0)}))
+
+        async def pump() -> None:
+            while True:
+                event = await sub.get()
+                if event.get("from") != me and "frame" in event:
+                    await ws.send_text(event["frame"])
+
+        task = asyncio.create_task(pump())
+        try:
+            while True:
+                data = json.loads(await ws.receive_text())
+                kind = data.get("type")
+                if kind == "send":
+                    seq = _seqs[conv_id] = _seqs.get(conv_id, 0) + 1
+                    msg = {"type": "message", "conversation_id": conv_id, "seq": seq,
+                           "sender": role, "kind": "text", "body": str(data.get("text") or ""),
+                           "created_at": datetime.now(UTC).isoformat()}
+                    await ws.send_text(json.dumps(
+                        {"type": "ack", "client_id": data.get("client_id"), "seq": seq,
+                         "decision": "allow", "duplicate": False, "message": msg},
+                        ensure_ascii=False))
+                    await _bus.publish(f"conv:{conv_id}", {
+                        "from": me, "frame": json.dumps(msg, ensure_ascii=False)})
+                elif kind in ("delivered", "read"):
+                    await _bus.publish(f"conv:{conv_id}", {"from": me, "frame": json.dumps(
+                        {"type": "receipt", "conversation_id": conv_id, "by": role,
+                         kind: data.get("seq")})})
+                elif kind == "ping":
+                    await ws.send_text('{"type":"pong"}')
+        except WebSocketDisconnect:
+            pass
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
 
 app = Starlette(routes=[Route("/api/v1/health", health),

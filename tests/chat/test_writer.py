@@ -560,3 +560,28 @@ async def test_committed_batches_go_back_to_the_loop_in_one_wake_up(
     assert len(wakes) == 2
     await asyncio.sleep(0)
     assert writer._done.get_nowait() is later
+
+
+async def test_two_writers_on_one_sqlite_file_store_everything_in_seq_order(
+        chat_db_url: str) -> None:
+    """Two app processes' writers (two MessageWriters) on one database, sending to the same
+    conversations at once: every message stored, seqs 1..n per conversation without gaps."""
+    convs = _conversations(chat_db_url, 4)
+    pub = Published()
+    writers = [MessageWriter(chat_db_url), MessageWriter(chat_db_url)]
+    try:
+        sends = []
+        for i in range(160):
+            conv_id, customer, agent = convs[i % len(convs)]
+            sends.append((writers[(i // 4) % 2], await prepare_send(
+                conv_id, customer if i % 2 else agent, pub, text=f"消息 {i}",
+                client_id=f"t{i}")))
+        results = await asyncio.gather(*(w.submit(s) for w, s in sends))
+        assert all(dup is False for _m, dup in results)
+        assert all(w.messages == 80 for w in writers)
+        for conv_id, *_ in convs:
+            seqs = sorted(m.seq for m, _dup in results if m.conversation_id == conv_id)
+            assert seqs == list(range(1, 41))
+    finally:
+        for w in writers:
+            await w.close()

@@ -154,3 +154,34 @@ def test_unreachable_redis_falls_back_to_memory_on_the_event_loop(policy: Compil
         assert v.reason == "joined"  # screened, with this process's context
 
     asyncio.run(run())
+
+
+@needs_redis
+def test_the_event_loop_path_reads_only_after_another_process_wrote(
+        redis_stores: list[RedisContextStore], policy: CompiledPolicy) -> None:
+    """`ascreen` keeps the state it last wrote: its next message on the conversation is one
+    compare-and-set, no read first; when another process wrote meanwhile, the compare-and-set
+    hands over that state and nothing of it is lost."""
+    import asyncio
+
+    a, b = redis_stores
+
+    async def run() -> None:
+        await a.ascreen(19, "您好", "agent", policy)
+        client = a._async_client()
+        reads: list[str] = []
+        real_get = client.get
+
+        async def get(key: str) -> object:
+            reads.append(key)
+            return await real_get(key)
+
+        client.get = get
+        await a.ascreen(19, "请问有什么可以帮您", "agent", policy)
+        assert reads == []  # its own last write: nothing read first
+        await b.ascreen(19, "加个", "customer", policy)  # the other process, meanwhile
+        v = await a.ascreen(19, "微信吧", "customer", policy)
+        assert v.result.decision != "allow" and v.reason == "joined"  # b's half seen
+
+    asyncio.run(run())
+    assert len(ConversationContext.from_json(a._redis.get(a.key(19))).turns) == 4
