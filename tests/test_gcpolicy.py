@@ -98,6 +98,22 @@ def test_a_sweep_is_due_only_when_its_period_has_passed(policy: gcpolicy.GcPolic
     assert not policy.sweep_due()
 
 
+def test_the_young_generation_is_collected_less_often_while_installed() -> None:
+    before = gc.get_threshold()
+    gcpolicy.uninstall()
+    p = gcpolicy.install(sweep_s=10**9, young=20_000)
+    try:
+        assert gc.get_threshold() == (20_000, *before[1:])
+        young = gc.get_count()[0]
+        garbage = [[] for _ in range(5_000)]  # well past CPython's 700: no young collection
+        assert gc.get_count()[0] >= young + 5_000
+        del garbage
+        assert p.installed
+    finally:
+        gcpolicy.uninstall()
+    assert gc.get_threshold() == before
+
+
 def test_uninstall_restores_the_ordinary_collector() -> None:
     gcpolicy.install(sweep_s=10**9)
     obj, ref = cycle()
