@@ -37,6 +37,7 @@ class _Db:
         self.agents: dict[int, int | None] = {}
         self.conv_reads: list[list[int]] = []
         self.cred_reads = 0
+        self.cred_keys: list[list[access.CredKey]] = []
         self.valid = True
 
     def __call__(self) -> _Db:
@@ -59,12 +60,14 @@ class _Db:
 def db(monkeypatch: pytest.MonkeyPatch) -> _Db:
     fake = _Db()
 
-    async def credential_state(_session: Any, _principal: Principal) -> tuple[bool, None]:
+    async def credential_states(_session: Any, keys: list[access.CredKey]
+                                ) -> dict[access.CredKey, tuple[bool, None]]:
         fake.cred_reads += 1
+        fake.cred_keys.append(sorted(keys))
         await asyncio.sleep(0)
-        return fake.valid, None
+        return {key: (fake.valid, None) for key in keys}
 
-    monkeypatch.setattr(access, "credential_state", credential_state)
+    monkeypatch.setattr(access, "credential_states", credential_states)
     return fake
 
 
@@ -165,3 +168,36 @@ def test_conversations_in_use_are_read_again_early_together(
         assert not (await cache.check(_agent(7), 2, since))[0]
 
     asyncio.run(run())
+
+
+def test_credentials_are_read_together_and_again_early_together(
+        db: _Db, monkeypatch: pytest.MonkeyPatch) -> None:
+    """60 agents' sockets: the credentials due meanwhile are read with one read, and a read
+    also reads the credentials in use that are past half their period (they then come due
+    together instead of one read per agent every period); one nobody uses lapses."""
+    clock = _Clock()
+    monkeypatch.setattr(access, "time", clock)
+
+    async def run() -> None:
+        db.agents = {c: c for c in range(1, 61)}
+        cache = AccessCache(db, _Bus(), 10.0)  # type: ignore[arg-type]
+        since = clock.now
+        got = await asyncio.gather(*(cache.check(_agent(u), u, since) for u in range(1, 41)))
+        assert all(ok for ok, _until in got)
+        assert db.cred_reads <= 2 and sum(map(len, db.cred_keys)) == 40
+        clock.now += 6  # t = 6: the first 40 are past half their period
+        reads = db.cred_reads
+        await asyncio.gather(*(cache.check(_agent(u), u, since) for u in range(41, 61)))
+        assert db.cred_reads == reads + 1  # the 20 new ones, and the 40 read again early
+        assert {k[0] for k in db.cred_keys[-1]} == set(range(1, 61))
+        clock.now += 5  # t = 11: the first read would have lapsed at t = 10
+        reads = db.cred_reads
+        await asyncio.gather(*(cache.check(_agent(u), u, since) for u in range(1, 61)))
+        assert db.cred_reads == reads
+        # An event still drops a credential's answer at once.
+        db.valid = False
+        cache.invalidate(5, None)
+        assert not (await cache.check(_agent(5), 5, since))[0]
+
+    asyncio.run(run())
+

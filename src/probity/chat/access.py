@@ -5,8 +5,9 @@ an agent, that the agent still holds the conversation (`ws.Connection.still_allo
 database's answers are kept here, per process, so that they do not miss as the sockets
 multiply: one credential entry per credential (user, session version, token) — an agent with
 40 conversations open reads it once, not 40 times — and one entry per conversation for who
-holds it, read for many conversations at once (one `SELECT … WHERE id IN (…)` for every
-conversation whose entry was due while the previous read ran).
+holds it. Both are read for many at once: one `SELECT … WHERE id IN (…)` for every
+conversation whose entry was due while the previous read ran, and one (two with tokens) for
+every credential (`credential_states`, the same answers as `auth.sessions.credential_state`).
 
 An entry stands until the first of:
 * an event that can take access away, seen by any socket of the process as it is delivered
@@ -15,11 +16,12 @@ An entry stands until the first of:
 * a change of the bus's `epoch` (events may have been lost: a dropped Redis connection);
 * `recheck_s` (the bound on what a lost event could still allow), or a token's expiry.
 
-Conversation entries are read early, together: each read of the conversations that fell due
+Entries are read early, together: each read of the conversations (credentials) that fell due
 also reads again every entry in use (asked for within `recheck_s`) that is older than half of
-`recheck_s` (at most `REFRESH_MAX`), so that a process's conversations fall due together a
-couple of times per period instead of one read per conversation (issue 17: 250 agent sockets
-made ~25 small reads a second on the event loop). Reading early only makes an entry newer.
+`recheck_s` (at most `REFRESH_MAX`), so that a process's conversations and credentials fall due
+together a couple of times per period instead of one read each (issue 17: 250 agent sockets
+made ~25 small reads a second on the event loop; 60 agents' credentials, 6 sessions a second).
+Reading early only makes an entry newer.
 
 An event delivered while an entry is being read may postdate what was read: that answer is
 then used for the frames that asked, and not kept (per-key generations). A socket never uses
@@ -32,14 +34,14 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from probity.auth.permissions import Principal
-from probity.auth.sessions import credential_state
-from probity.models import Conversation
+from probity.models import ApiToken, Conversation, User
 from probity.models.base import utcnow
 
 CredKey = tuple[int, int | None, int | None]
@@ -66,7 +68,9 @@ class AccessCache:
         self._agents: dict[int, _Entry] = {}
         self._user_gen: dict[int, int] = {}
         self._conv_gen: dict[int, int] = {}
-        self._cred_loads: dict[CredKey, tuple[float, asyncio.Future[_Entry]]] = {}
+        self._cred_wanted: dict[CredKey, list[asyncio.Future[_Entry]]] = {}
+        self._cred_loader: asyncio.Task[None] | None = None
+        self._cred_used: dict[CredKey, float] = {}  # credential → when last asked
         self._conv_wanted: dict[int, list[asyncio.Future[int | None]]] = {}
         self._conv_loader: asyncio.Task[None] | None = None
         self._conv_used: dict[int, float] = {}  # conversation → when its entry was last asked
@@ -110,40 +114,68 @@ class AccessCache:
 
     async def _credential(self, principal: Principal, now: float, since: float) -> _Entry:
         key: CredKey = (principal.user_id, principal.session_version, principal.token_id)
+        self._cred_used[key] = now
         entry = self._creds.get(principal.user_id, {}).get(key)
         if self._usable(entry, now, since):
             assert entry is not None
             return entry
-        loading = self._cred_loads.get(key)
-        if loading is not None and loading[0] >= since:
-            return await asyncio.shield(loading[1])
+        # Read with every other credential due meanwhile (a read that begins after this
+        # call: never one that began before the socket subscribed).
         fut: asyncio.Future[_Entry] = asyncio.get_running_loop().create_future()
-        self._cred_loads[key] = (now, fut)
-        try:
-            entry = await self._read_credential(principal, key)
-            fut.set_result(entry)
-            return entry
-        except BaseException as exc:
-            fut.set_exception(exc)
-            fut.exception()  # retrieved: waiters re-raise it
-            raise
-        finally:
-            if self._cred_loads.get(key, (0.0, None))[1] is fut:
-                del self._cred_loads[key]
+        self._cred_wanted.setdefault(key, []).append(fut)
+        if self._cred_loader is None or self._cred_loader.done():
+            self._cred_loader = asyncio.create_task(self._load_creds())
+        return await fut
 
-    async def _read_credential(self, principal: Principal, key: CredKey) -> _Entry:
-        uid = principal.user_id
-        gen, epoch, read_at = self._user_gen.get(uid, 0), self.bus.epoch, time.monotonic()
-        self.reads += 1
-        async with self.sessionmaker() as session:
-            valid, expires = await credential_state(session, principal)
-        until = read_at + self.recheck_s
-        if expires is not None:
-            until = min(until, read_at + (expires - utcnow()).total_seconds())
-        entry = _Entry(valid, read_at, until, epoch)
-        if valid and gen == self._user_gen.get(uid, 0):
-            self._creds.setdefault(uid, {})[key] = entry
-        return entry
+    async def _load_creds(self) -> None:
+        while self._cred_wanted:
+            wanted, self._cred_wanted = self._cred_wanted, {}
+            epoch, read_at = self.bus.epoch, time.monotonic()
+            for key in self._refresh_creds_early(read_at, wanted):
+                wanted[key] = []
+            gens = {key[0]: self._user_gen.get(key[0], 0) for key in wanted}
+            try:
+                self.reads += 1
+                async with self.sessionmaker() as session:
+                    states = await credential_states(session, list(wanted))
+            except Exception as exc:
+                for futs in wanted.values():
+                    for f in futs:
+                        if not f.done():
+                            f.set_exception(exc)
+                continue
+            wall = utcnow()
+            for key, futs in wanted.items():
+                valid, expires = states[key]
+                until = read_at + self.recheck_s
+                if expires is not None:
+                    until = min(until, read_at + (expires - wall).total_seconds())
+                entry = _Entry(valid, read_at, until, epoch)
+                if valid and gens[key[0]] == self._user_gen.get(key[0], 0):
+                    self._creds.setdefault(key[0], {})[key] = entry
+                for f in futs:
+                    if not f.done():
+                        f.set_result(entry)
+
+    def _refresh_creds_early(self, now: float, wanted: dict[CredKey, Any]) -> list[CredKey]:
+        """The credentials in use whose entries are older than half of `recheck_s` (see
+        `_refresh_early`): read again with the ones that fell due."""
+        half = now - self.recheck_s / 2
+        used_since = now - self.recheck_s
+        out: list[CredKey] = []
+        epoch = self.bus.epoch
+        for entries in self._creds.values():
+            for key, entry in entries.items():
+                if key in wanted or entry.read_at > half or entry.epoch != epoch:
+                    continue
+                if self._cred_used.get(key, -1.0) < used_since:
+                    continue  # nobody asked lately: let it lapse
+                out.append(key)
+            if len(out) >= REFRESH_MAX:
+                break
+        for key in [k for k, t in self._cred_used.items() if t < used_since]:
+            del self._cred_used[key]
+        return out
 
     async def _conv_agent(self, conv_id: int) -> int | None:
         """Who holds the conversation, read with every other conversation due meanwhile."""
@@ -199,6 +231,40 @@ class AccessCache:
         for conv_id in [c for c, t in self._conv_used.items() if t < used_since]:
             del self._conv_used[conv_id]  # forget conversations nobody asks about
         return out
+
+
+async def credential_states(session: AsyncSession, keys: list[CredKey]
+                            ) -> dict[CredKey, tuple[bool, datetime | None]]:
+    """`probity.auth.sessions.credential_state` for many credentials (user id, session
+    version, token id) in two reads at most: the same answers (tests/chat/test_access.py
+    compares them) — the account active and, for a cookie session, its version unchanged; for
+    a token, not revoked or expired, and its expiry."""
+    user_ids = sorted({key[0] for key in keys})
+    users: dict[int, tuple[bool, int]] = {
+        uid: (bool(active), version) for uid, active, version in (await session.execute(
+            select(User.id, User.is_active, User.session_version)
+            .where(User.id.in_(user_ids))))}
+    token_ids = sorted({key[2] for key in keys
+                        if key[2] is not None and users.get(key[0], (False, 0))[0]})
+    tokens: dict[int, tuple[datetime | None, datetime | None]] = {}
+    if token_ids:
+        tokens = {tid: (revoked, expires) for tid, revoked, expires in (await session.execute(
+            select(ApiToken.id, ApiToken.revoked_at, ApiToken.expires_at)
+            .where(ApiToken.id.in_(token_ids))))}
+    now = utcnow()
+    out: dict[CredKey, tuple[bool, datetime | None]] = {}
+    for key in keys:
+        user_id, version, token_id = key
+        user = users.get(user_id)
+        if user is None or not user[0]:
+            out[key] = (False, None)
+        elif token_id is not None:
+            token = tokens.get(token_id)
+            ok = token is not None and token[0] is None and (token[1] is None or token[1] > now)
+            out[key] = (ok, token[1] if ok and token is not None else None)
+        else:
+            out[key] = (user[1] == version, None)
+    return out
 
 
 def access_cache(app: Any, bus: Any) -> AccessCache:
