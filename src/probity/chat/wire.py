@@ -130,13 +130,19 @@ class MessageRow:
     recalled_at: datetime | None
 
 
+# The kinds by value: a dict look-up per delivered message, not an Enum call (~1.7 µs each).
+_KINDS: dict[str, MessageKind] = {k.value: k for k in MessageKind}
+
+
 def message_from_wire(d: dict[str, Any]) -> MessageRow:
     """The row `message_wire` put on the bus."""
+    kind = d["kind"]
     return MessageRow(
         id=d["id"], conversation_id=d["conversation_id"], tenant_id=d["tenant_id"], seq=d["seq"],
         sender_role=d["sender_role"], sender_user_id=d["sender_user_id"],
         sender_employee_id=d["sender_employee_id"], client_id=d["client_id"],
-        kind=MessageKind(d["kind"]), body=d["body"], attachment_sha256=d["attachment_sha256"],
+        kind=_KINDS.get(kind) or MessageKind(kind), body=d["body"],
+        attachment_sha256=d["attachment_sha256"],
         attachment_mime=d["attachment_mime"], attachment_size=d["attachment_size"],
         decision=d["decision"], screening_status=d["screening_status"],
         categories=d["categories"], severity=d["severity"], spans=d["spans"],

@@ -151,6 +151,7 @@ class Connection:
         self.receipt_backlog: asyncio.Future[Any] | None = None
         self.lock = asyncio.Lock()
         self.bus = get_bus(websocket.app)
+        self.writer = message_writer(websocket.app)  # the process's writer: looked up once
         # The last access decision (see `still_allowed`): good until this monotonic instant,
         # for this bus epoch; 0 = check again.
         self.access_until = 0.0
@@ -276,7 +277,7 @@ class Connection:
                 return
             # Through the process's writer, like messages: on SQLite this process is then never
             # its own competitor for the single writer.
-            await message_writer(self.ws.app).run(
+            await self.writer.run(
                 lambda session: self._write(session, kind, data))
         except OperationalError:
             await self._busy(data)
@@ -286,7 +287,7 @@ class Connection:
         socket reads its next frame at once, and the writer stores it with the next message
         (`MessageWriter.receipt_soon`). A socket has at most `RECEIPTS_IN_FLIGHT` receipts
         queued (a client that sends them faster than they are stored waits, as before)."""
-        future = message_writer(self.ws.app).receipt_soon(receipt)
+        future = self.writer.receipt_soon(receipt)
         self.receipts_in_flight += 1
         future.add_done_callback(self._receipt_done)
         if self.receipts_in_flight > RECEIPTS_IN_FLIGHT:
@@ -336,7 +337,7 @@ class Connection:
                 self.sending.clear()
             self.sending.add(client_id)
         try:
-            msg, dup = await message_writer(self.ws.app).submit(pending)
+            msg, dup = await self.writer.submit(pending)
         except OperationalError:
             self.sending.discard(client_id or "")
             await self._busy(data)
