@@ -151,7 +151,7 @@ class Connection:
         self.receipt_backlog: asyncio.Future[Any] | None = None
         self.lock = asyncio.Lock()
         self.bus = get_bus(websocket.app)
-        self.writer = message_writer(websocket.app)  # the process's writer: looked up once
+        self._writer: MessageWriter | None = None  # the process's writer (`writer`)
         # The last access decision (see `still_allowed`): good until this monotonic instant,
         # for this bus epoch; 0 = check again.
         self.access_until = 0.0
@@ -160,6 +160,14 @@ class Connection:
         self.access = access_cache(websocket.app, self.bus)
         # Shared answers read before this instant predate the subscriptions (see `AccessCache`).
         self.since = float("inf")
+
+    @property
+    def writer(self) -> MessageWriter:
+        """The process's group-commit writer, looked up on first use only."""
+        writer = self._writer
+        if writer is None:
+            writer = self._writer = message_writer(self.ws.app)
+        return writer
 
     def watch(self, event: Event) -> None:
         """Sees every event of the conversation's and the account's channels as it is
