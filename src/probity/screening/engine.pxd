@@ -65,11 +65,24 @@ cdef Hit _term_hit(object e, Py_ssize_t us, Py_ssize_t ue, list part_units, obje
 
 @cython.locals(pid=Py_ssize_t, one=Py_ssize_t, eid=Py_ssize_t, us=Py_ssize_t,
                ue=Py_ssize_t, cur=Py_ssize_t, cand=list, hits=list, segs=list,
-               literal=bint, lit=bint, ok=bint)
+               literal=bint, lit=bint, ok=bint, occ=tuple, o_s=Py_ssize_t, best_s=Py_ssize_t,
+               max_gap=double)
 cpdef list _term_hits(dict part_occ, str role, object policy, _Weights weights)
 
 @cython.locals(s=Py_ssize_t, e=Py_ssize_t, a=Py_ssize_t, b=Py_ssize_t)
 cpdef object _first_outside(list spans, list allow)
+
+@cython.locals(pid=object)
+cpdef bint _all_keys(frozenset required, dict occ)
+
+@cython.locals(cum=list, w=Py_ssize_t, c=Py_UCS4)
+cpdef list _prefix_weights(str compact)
+
+@cython.locals(run=Py_ssize_t, c=Py_UCS4)
+cpdef bint _cn_digit_run(str compact)
+
+@cython.locals(prev=Py_UCS4, c=Py_UCS4)
+cpdef bint _has_code_token(str text)
 
 cdef class _Weights:
     cdef public str compact

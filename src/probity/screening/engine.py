@@ -56,6 +56,13 @@ from probity.screening.policy import (
 from probity.screening.result import ScreeningResult, Span, allow_result, make_span
 from probity.screening.scope import _CODE_TOKEN, _drop_code_tokens, _refusal_scope
 
+try:  # True where setup.py compiled this module (Cython's pure-Python mode constant)
+    import cython
+
+    _COMPILED: Final = bool(cython.compiled)
+except ImportError:  # no Cython: the sources run as they are
+    _COMPILED = False  # type: ignore[misc]
+
 _DECISION_RANK: Final = {"allow": 0, "warn": 1, "block": 2}
 _CN_DIGIT_RUN: Final = re.compile(r"[零一二三四五六七八九幺洞拐勾]{3}")
 _ANY_DIGIT: Final = re.compile(r"[0-9]")
@@ -339,7 +346,7 @@ def _has_digits(compact: str, text: str | None = None) -> bool:
     digits, or 16-19 digits with no word about cards or accounts, unless it is a Luhn-valid
     62… UnionPay number) is skipped: the number rules would not flag it either.
     """
-    if _CN_DIGIT_RUN.search(compact) is not None:
+    if _cn_digit_run(compact):
         return True
     if text is None:
         # five ASCII digits or more (one loop: engine.pxd compiles it to C)
@@ -349,6 +356,22 @@ def _has_digits(compact: str, text: str | None = None) -> bool:
                 count += 1
         return count >= 5
     return _ascii_digits_count(compact, text)
+
+
+def _cn_digit_run(compact: str) -> bool:
+    """``_CN_DIGIT_RUN.search(compact) is not None``: three Chinese numerals in a row (a C
+    loop where engine.pxd types it; the regex elsewhere)."""
+    if not _COMPILED:
+        return _CN_DIGIT_RUN.search(compact) is not None
+    run = 0
+    for c in compact:
+        if c in "零一二三四五六七八九幺洞拐勾":
+            run += 1
+            if run == 3:
+                return True
+        else:
+            run = 0
+    return False
 
 
 def _ascii_digits_count(compact: str, text: str) -> bool:
@@ -540,7 +563,7 @@ def _screen_slow(
             continue  # the customer's own account number (注册, 绑定, 修改手机号)
         final.append(h)
 
-    if final and _CODE_TOKEN.search(text) is not None:
+    if final and _has_code_token(text):
         final = _drop_code_tokens(text, final, starts, ends)
     refusal_span: tuple[int, int] | None = None
     if final and (ctx.has("decline") or ctx.has("refusal_strong")):
@@ -574,6 +597,27 @@ def _screen_slow(
 _OFFER_ENTRY: Final = LexiconEntry("offer+favour", "bribe", 3, coupon_sensitive=True)
 _SOLICIT_ENTRY: Final = LexiconEntry("solicit+favour", "bribe", 3, coupon_sensitive=True)
 _ASK_ENTRY: Final = LexiconEntry("ask-contact", "contact", 3, email=True, own_number=True)
+
+
+def _has_code_token(text: str) -> bool:
+    """``_CODE_TOKEN.search(text) is not None`` (wx, vx, hb or qq in any case). Where
+    engine.pxd compiles it, one C loop over the characters: the case-insensitive regex cost
+    microseconds on Chinese text. Only ASCII letters lower-case to w, x, v, h, b or q, so
+    comparing both cases is what the regex does."""
+    if not _COMPILED:
+        return _CODE_TOKEN.search(text) is not None
+    prev = " "
+    for c in text:
+        if c == "x" or c == "X":
+            if prev == "w" or prev == "W" or prev == "v" or prev == "V":
+                return True
+        elif c == "b" or c == "B":
+            if prev == "h" or prev == "H":
+                return True
+        elif (c == "q" or c == "Q") and (prev == "q" or prev == "Q"):
+            return True
+        prev = c
+    return False
 
 
 def _first_outside(
@@ -615,7 +659,6 @@ def _term_hits(
 ) -> list[Hit]:
     if not part_occ:
         return []
-    present = part_occ.keys()
     # The raw tables behind policy.entries_by_part and policy.entries (see HotTables).
     hot = policy.hot
     single, more = hot.single, hot.more
@@ -626,7 +669,7 @@ def _term_hits(
             cand.append(one)  # one one-part entry anchored here
         elif one == -2:
             for eid, required in more[pid]:
-                if required is None or required <= present:
+                if required is None or _all_keys(required, part_occ):
                     cand.append(eid)
     if not cand:
         return []
@@ -642,6 +685,7 @@ def _term_hits(
             for us, ue, lit in sorted(part_occ[first_part[eid]]):
                 hits.append(_term_hit(e, us, ue, [(us, ue)], lit))
             continue
+        max_gap = e.max_gap
         for us, ue, lit in sorted(part_occ[parts[0]]):
             cur = ue
             segs = [(us, ue)]
@@ -649,20 +693,32 @@ def _term_hits(
             ok = True
             for pid in parts[1:]:
                 best: tuple[int, int, bool] | None = None
+                best_s = -1
                 for occ in part_occ[pid]:
-                    if (cur <= occ[0] and (best is None or occ[0] < best[0])
-                            and weights.between(cur, occ[0]) <= e.max_gap):
+                    o_s = occ[0]
+                    if (cur <= o_s and (best is None or o_s < best_s)
+                            and weights.between(cur, o_s) <= max_gap):
                         best = occ
+                        best_s = o_s
                 if best is None:
                     ok = False
                     break
-                segs.append((best[0], best[1]))
+                segs.append((best_s, best[1]))
                 literal = literal and best[2]
                 cur = best[1]
             if ok:
                 hits.append(_term_hit(e, us, cur, segs, literal))
                 break  # one hit per entry is enough for the decision; spans merge anyway
     return hits
+
+
+def _all_keys(required: frozenset[int], occ: dict[int, list[tuple[int, int, bool]]]) -> bool:
+    """``required <= occ.keys()`` as a loop (engine.pxd: a C loop; the set comparison went
+    through the dict view's generic rich comparison, a good part of _term_hits)."""
+    for pid in required:  # noqa: SIM110
+        if pid not in occ:
+            return False
+    return True
 
 
 _LIGHT: Final = {c: 1 for c in "abcdefghijklmnopqrstuvwxyz0123456789"}
@@ -684,8 +740,24 @@ class _Weights:
             return 0.0
         cum = self._cum
         if cum is None:
-            cum = self._cum = [0, *accumulate(map(_LIGHT.get, self.compact, repeat(4)))]
+            cum = self._cum = _prefix_weights(self.compact)
         return (cum[b] - cum[a]) / 4
+
+
+def _prefix_weights(compact: str) -> list[int]:
+    """``[0, *accumulate(map(_LIGHT.get, compact, repeat(4)))]``: a quarter for a Latin letter
+    or a digit, a whole unit (4) for anything else; one C loop where engine.pxd types it."""
+    if not _COMPILED:
+        return [0, *accumulate(map(_LIGHT.get, compact, repeat(4)))]
+    cum = [0]
+    w = 0
+    for c in compact:
+        if ("a" <= c <= "z") or ("0" <= c <= "9"):
+            w += 1
+        else:
+            w += 4
+        cum.append(w)
+    return cum
 
 
 def _has_cue(
@@ -746,7 +818,11 @@ def _email_and_link_hits(
                 out.append(Hit([(folded.starts[s0], folded.ends[e0 - 1])], "contact", 3, "email"))
     if not _has_special(text):
         return out
-    for m in _EMAIL.finditer(text):
+    # _EMAIL needs one of these (its own literals, case-sensitive): without them its scan,
+    # which backtracks at every letter or digit, finds nothing.
+    emails = (_EMAIL.finditer(text)
+              if "@" in text or "＠" in text or "(at)" in text or "[at]" in text else ())
+    for m in emails:
         domain = "".join(tables().fold.get(c, c) for c in m.group(1)).lower()
         domain = re.sub(r"dot|\s", ".", domain)
         if any(domain == d or domain.endswith("." + d) for d in policy.allow_domains):

@@ -5,3 +5,7 @@ cimport cython
 
 @cython.locals(starts=list, ends=list, i=Py_ssize_t, c=Py_UCS4)
 cpdef tuple _unit_offsets(str one)
+
+@cython.locals(one=str, starts=list, ends=list, i=Py_ssize_t, c=Py_UCS4, cp=Py_ssize_t,
+               f=Py_UCS4)
+cpdef tuple _content_offsets(str text)

@@ -439,6 +439,48 @@ def _unit_offsets(one: str) -> tuple[list[int], list[int]]:
     return starts, ends
 
 
+try:  # True where setup.py compiled this module (Cython's pure-Python mode constant)
+    import cython
+
+    _COMPILED: bool = bool(cython.compiled)
+except ImportError:  # no Cython: the sources run as they are
+    _COMPILED = False
+
+_ONE_BMP: str | None = None  # see _one_bmp
+
+
+def _one_bmp() -> str:
+    """The ``fast`` table for the Basic Multilingual Plane as a string of 65,536 characters
+    (character ``cp`` is what ``chr(cp)`` folds to: itself, another character, SEP or
+    EXPAND), built on first use: where this module is compiled, a per-character look-up is
+    an index into it (normalize.pxd), not a dict look-up."""
+    global _ONE_BMP
+    if _ONE_BMP is None:
+        fast = tables().fast
+        _ONE_BMP = "".join([fast.get(cp, chr(cp)) for cp in range(0x10000)])
+    return _ONE_BMP
+
+
+def _content_offsets(text: str) -> tuple[list[int], list[int]]:
+    """[start, end) of each character of ``text`` that does not fold to nothing: the
+    characters ``tables().content`` finds, as ``_unit_offsets(text.translate(fast))`` gives
+    them (one C loop over the characters where normalize.pxd types it)."""
+    one = _ONE_BMP if _ONE_BMP is not None else _one_bmp()
+    fast = tables().fast
+    starts: list[int] = []
+    ends: list[int] = []
+    for i, c in enumerate(text):
+        cp = ord(c)
+        if cp < 0x10000:  # noqa: SIM108 (compiled, the branches are a C character and a dict value)
+            f = one[cp]
+        else:
+            f = fast.get(cp, c)
+        if f != "\x00":  # SEP
+            starts.append(i)
+            ends.append(i + 1)
+    return starts, ends
+
+
 def fold_exact(text: str, one: str | None = None, quick: str | None = None) -> Folded:
     """Fold with a full offset map (used only when a message has something worth mapping).
 
@@ -450,13 +492,19 @@ def fold_exact(text: str, one: str | None = None, quick: str | None = None) -> F
         n = len(text)
         if len(quick) == n:  # nothing was dropped: unit i is character i
             return Folded(text, quick, list(range(n)), list(range(1, n + 1)))
-        # The units are the characters between runs of separators: one regex pass and a
-        # C-level range per run, instead of a table lookup per character.
-        starts: list[int] = []
-        for m in tables().content.finditer(text):
-            starts.extend(range(m.start(), m.end()))
-        if len(starts) == len(quick):
-            return Folded(text, quick, starts, list(map((1).__add__, starts)))
+        if _COMPILED:
+            # The units are the characters that are not separators: one C loop over them.
+            starts, ends = _content_offsets(text)
+            if len(starts) == len(quick):
+                return Folded(text, quick, starts, ends)
+        else:
+            # The same units through one regex pass and a C-level range per run of them
+            # (interpreted, a table lookup per character costs more).
+            starts = []
+            for m in tables().content.finditer(text):
+                starts.extend(range(m.start(), m.end()))
+            if len(starts) == len(quick):
+                return Folded(text, quick, starts, list(map((1).__add__, starts)))
     if one is None:
         one = text.translate(tables().fast)
     if quick is not None or EXPAND not in one:
