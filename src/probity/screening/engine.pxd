@@ -48,7 +48,7 @@ cpdef bint _has_digits(str compact, object text=*)
                size=Py_ssize_t, c=Py_UCS4, run=str)
 cpdef bint _ascii_digits_count(str compact, str text)
 
-@cython.locals(low=str)
+@cython.locals(low=str, c=Py_UCS4)
 cpdef bint _has_special(str text)
 
 @cython.locals(kid=Py_ssize_t, us=Py_ssize_t, ue=Py_ssize_t, o=Py_ssize_t,
@@ -66,7 +66,7 @@ cdef Hit _term_hit(object e, Py_ssize_t us, Py_ssize_t ue, list part_units, obje
 @cython.locals(pid=Py_ssize_t, one=Py_ssize_t, eid=Py_ssize_t, us=Py_ssize_t,
                ue=Py_ssize_t, cur=Py_ssize_t, cand=list, hits=list, segs=list,
                literal=bint, lit=bint, ok=bint, occ=tuple, o_s=Py_ssize_t, best_s=Py_ssize_t,
-               max_gap=double)
+               max_gap=double, occs=list)
 cpdef list _term_hits(dict part_occ, str role, object policy, _Weights weights)
 
 @cython.locals(s=Py_ssize_t, e=Py_ssize_t, a=Py_ssize_t, b=Py_ssize_t)

@@ -75,7 +75,35 @@ def _latin(ch: str) -> bool:
     return ch in tables().latin
 
 
+try:  # True where setup.py compiled this module (Cython's pure-Python mode constant)
+    import cython
+
+    _COMPILED: Final = bool(cython.compiled)
+except ImportError:  # no Cython: the sources run as they are
+    _COMPILED = False  # type: ignore[misc]
+
+_DIGITS_BMP: str | None = None  # see _digits_bmp
+
+
+def _digits_bmp() -> str:
+    """``tables().digits`` for the Basic Multilingual Plane as a string of 65,536 characters
+    (character ``cp`` is the digit view of ``chr(cp)``), built on first use: where this module
+    is compiled, :func:`_groups` indexes it instead of scanning with the ``digit_runs`` regex
+    and translating each run through the dict."""
+    global _DIGITS_BMP
+    if _DIGITS_BMP is None:
+        digits = tables().digits
+        _DIGITS_BMP = "".join([digits.get(cp, chr(cp)) for cp in range(0x10000)])
+    return _DIGITS_BMP
+
+
 def _groups(text: str) -> list[_Group]:
+    """The runs of digit-like characters (any width, Chinese numerals in runs of three or
+    more): :func:`_groups_loop` where this module is compiled, else :func:`_groups_regex`."""
+    return _groups_loop(text) if _COMPILED else _groups_regex(text)
+
+
+def _groups_regex(text: str) -> list[_Group]:
     t = tables()
     out: list[_Group] = []
     n = len(text)
@@ -86,6 +114,54 @@ def _groups(text: str) -> list[_Group]:
         s, e = m.span()
         alnum = (s > 0 and _latin(text[s - 1])) or (e < n and _latin(text[e]))
         out.append(_Group(s, e, raw.translate(_CN_TO_DIGIT), alnum))
+    return out
+
+
+def _groups_loop(text: str) -> list[_Group]:
+    """:func:`_groups_regex` as one loop over the characters (numbers.pxd: a C loop): the
+    runs ``digit_runs`` finds are the characters whose digit view is a digit or a Chinese
+    numeral (a-j), all in the BMP (the view of any other character is a space, a bar or
+    itself); a run of ASCII digits is its own digit string."""
+    view = _DIGITS_BMP if _DIGITS_BMP is not None else _digits_bmp()
+    latin = tables().latin
+    out: list[_Group] = []
+    n = len(text)
+    i = 0
+    while i < n:
+        cp = ord(text[i])
+        if cp >= 0x10000:
+            i += 1
+            continue
+        v = view[cp]
+        if not ("0" <= v <= "9" or "a" <= v <= "j"):
+            i += 1
+            continue
+        s = i
+        plain = True  # ASCII digits only
+        has_digit = False  # a digit in the view (not only Chinese numerals)
+        while i < n:
+            cp = ord(text[i])
+            if cp >= 0x10000:
+                break
+            v = view[cp]
+            if "0" <= v <= "9":
+                has_digit = True
+                if cp != ord(v):
+                    plain = False
+            elif "a" <= v <= "j":
+                plain = False
+            else:
+                break
+            i += 1
+        e = i
+        if e - s < 3 and not has_digit:
+            continue  # 一个, 十一: Chinese numerals count only in runs of three or more
+        if plain:
+            digits = text[s:e]
+        else:
+            digits = text[s:e].translate(tables().digits).translate(_CN_TO_DIGIT)
+        alnum = (s > 0 and text[s - 1] in latin) or (e < n and text[e] in latin)
+        out.append(_Group(s, e, digits, alnum))
     return out
 
 
