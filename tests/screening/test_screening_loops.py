@@ -43,6 +43,20 @@ def test_content_offsets_are_the_content_runs() -> None:
         assert normalize._content_offsets(text) == (starts, [s + 1 for s in starts]), text
 
 
+def test_fold_loop_is_the_translation() -> None:
+    fast = normalize.tables().fast
+    for text in TEXTS:
+        got = normalize._fold_bmp(text)
+        one = text.translate(fast)
+        if normalize.EXPAND in one:
+            assert got is None, text
+            continue
+        starts, ends = normalize._unit_offsets(one)
+        assert got is not None, text
+        assert (got.text, got.compact, got.starts, got.ends) == (
+            text, one.replace(normalize.SEP, ""), starts, ends), text
+
+
 def test_digit_groups_loop_is_the_regex() -> None:
     def fields(groups: list[numbers._Group]) -> list[tuple[int, int, str, bool]]:
         return [(g.start, g.end, g.digits, bool(g.alnum)) for g in groups]

@@ -84,6 +84,9 @@ cpdef bint _cn_digit_run(str compact)
 @cython.locals(prev=Py_UCS4, c=Py_UCS4)
 cpdef bint _has_code_token(str text)
 
+@cython.locals(c=Py_UCS4)
+cpdef bint _any_digit(str s)
+
 cdef class _Weights:
     cdef public str compact
     cdef list _cum

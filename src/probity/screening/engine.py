@@ -801,13 +801,21 @@ def _has_cue(
     return False
 
 
+def _any_digit(s: str) -> bool:
+    """``any(c.isdigit() for c in s)`` without a generator (a C loop where compiled)."""
+    for c in s:  # noqa: SIM110
+        if c.isdigit():
+            return True
+    return False
+
+
 def _id_after(text: str, pos: int, h: Hit) -> Hit | None:
     m = _ID_AFTER.match(text, pos, min(len(text), pos + 30))
     if m is None:
         return None
     token = m.group(1)
     norm = token.translate(tables().fast)
-    if not any(c.isdigit() for c in norm) and "_" not in token and "-" not in token:
+    if not _any_digit(norm) and "_" not in token and "-" not in token:
         return None
     end = m.end(1)
     if end < len(text) and text[end].isascii() and text[end].isalnum():

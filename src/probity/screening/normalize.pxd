@@ -9,3 +9,7 @@ cpdef tuple _unit_offsets(str one)
 @cython.locals(one=str, starts=list, ends=list, i=Py_ssize_t, c=Py_UCS4, cp=Py_ssize_t,
                f=Py_UCS4)
 cpdef tuple _content_offsets(str text)
+
+@cython.locals(one=str, chars=list, starts=list, ends=list, i=Py_ssize_t, c=Py_UCS4,
+               cp=Py_ssize_t, f=Py_UCS4)
+cpdef object _fold_bmp(str text)

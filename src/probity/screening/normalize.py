@@ -481,6 +481,31 @@ def _content_offsets(text: str) -> tuple[list[int], list[int]]:
     return starts, ends
 
 
+def _fold_bmp(text: str) -> Folded | None:
+    """``fold_exact(text)`` where no character expands (None where one does), in one loop
+    over the characters through the BMP fold string (normalize.pxd: a C loop, instead of
+    ``str.translate`` with the dict, the offsets pass and ``replace``)."""
+    one = _ONE_BMP if _ONE_BMP is not None else _one_bmp()
+    fast = tables().fast
+    chars: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    for i, c in enumerate(text):
+        cp = ord(c)
+        if cp < 0x10000:  # noqa: SIM108 (compiled, the branches are a C character and a dict value)
+            f = one[cp]
+        else:
+            f = fast.get(cp, c)
+        if f == "\x00":  # SEP
+            continue
+        if f == "\x01":  # EXPAND
+            return None
+        chars.append(f)
+        starts.append(i)
+        ends.append(i + 1)
+    return Folded(text, "".join(chars), starts, ends)
+
+
 def fold_exact(text: str, one: str | None = None, quick: str | None = None) -> Folded:
     """Fold with a full offset map (used only when a message has something worth mapping).
 
@@ -505,6 +530,10 @@ def fold_exact(text: str, one: str | None = None, quick: str | None = None) -> F
                 starts.extend(range(m.start(), m.end()))
             if len(starts) == len(quick):
                 return Folded(text, quick, starts, list(map((1).__add__, starts)))
+    if one is None and quick is None and _COMPILED:
+        folded = _fold_bmp(text)
+        if folded is not None:
+            return folded
     if one is None:
         one = text.translate(tables().fast)
     if quick is not None or EXPAND not in one:
