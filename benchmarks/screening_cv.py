@@ -5,7 +5,7 @@
     .venv/bin/python benchmarks/screening_cv.py --authors --cache /tmp/cv   # leave-one-AUTHOR-out
 
 ``--authors`` holds out, in turn, each of the sources written by the newest independent
-authors (the training authors T1-T7 and the blind rounds N-S, ``AUTHORS``) and trains on
+authors (the training authors T1-T10 and the blind rounds N-W, ``AUTHORS``) and trains on
 everything else, rounds A-M included: the estimate of first-sight generalisation, since none of
 the earlier rounds' errors shaped anything about these authors. ``--hold STEM...`` names other
 sources (file stems: ``round-N``, ``author-T1``). ``--grid CATEGORY=S1,S2...`` scores the held-out
@@ -80,7 +80,8 @@ def _dump(path: Path, letter: str, rows: list[dict[str, Any]], policy: CompiledP
 
 
 AUTHORS = ("author-T1", "author-T2", "author-T3", "author-T4", "author-T5", "author-T6",
-           "author-T7", "round-N", "round-O", "round-P", "round-Q", "round-R", "round-S")
+           "author-T7", "author-T8", "author-T9", "author-T10", "round-N", "round-O", "round-P",
+           "round-Q", "round-R", "round-S", "round-U", "round-V", "round-W")
 
 
 def _set_combination(model: Any, calibrated: dict[str, float], veto_below: float) -> None:

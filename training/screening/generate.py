@@ -1748,11 +1748,132 @@ def lines_v10() -> list[dict[str, object]]:
     return out
 
 
+# ---- v11 (session 9): written from the class names docs/SCREENING.md lists for v10's misses
+# and false positives (a refusal followed by a hint or a solicited card; a question whether
+# something is allowed or safe; gifts sent to a private address; handles on apps the lexicon
+# lacks and slang app names; circled or emoji digits; a number buried in a long message) by
+# general reasoning. Composed from parts so no one phrasing dominates.
+REFUSE11_A = [
+    "红包我不能收，公司查得严", "钱我是真不能要", "私下转账我们是不允许的", "平台外的钱我不能收",
+    "礼物就别送了，我们有规定", "现金我这边不收", "这个真不用，领导盯着呢", "好处费什么的千万别提",
+    "您的心意我领了，红包退给您了", "私人微信不方便给您",
+]
+HINT11_BRIBE = [
+    "不过您要实在过意不去，下回来带{gift}放前台就行", "不过我平时就爱{hobby}，您懂的",
+    "您要真想谢我，{gift}寄到我家里就行，地址我私信您", "回头请我{meal}就算扯平了",
+    "心意嘛，{gift}我倒是不会拒绝", "等事办完了，您看着安排就行，大家都懂",
+    "下次来的时候顺手带点{gift}，我帮您盯着进度", "不过您要是方便，给我家孩子带点{gift}也行",
+]
+HINT11_PAY = [
+    "不过可以转我爱人账户，卡号回头发您", "您要是方便，到店里给我现金就行", "不过可以先转我朋友的支付宝，他帮我收",
+    "这样吧，差价您直接给我，不用走系统", "但您可以扫我老婆的收款码",
+]
+HINT11_CONT = [
+    "不过您可以在{app11}上搜我名字", "有事可以打我另一个号，尾号{d4}", "不过我{app11}号跟手机号一样，您懂的",
+    "但您可以在{app11}上私信我", "下班后您{app11}找我就行",
+]
+REFUSE11_C = [
+    "私下转账我就不做了", "红包我就不发了，怕给你惹麻烦", "我不加你微信了", "现金就不给了，按规定来",
+]
+HINT11_C = [
+    "不过你要是帮我{favour}，我给你寄点{gift}到家里", "但你帮我{favour}的话，{gift}少不了你的",
+    "不过事办成了我请你{meal}", "但你把地址给我，我寄点{gift}过去，就当交个朋友",
+]
+GIFT11 = ["两条烟", "一盒茶叶", "几瓶好酒", "土特产", "一箱车厘子", "购物卡", "月饼", "一套化妆品", "海鲜礼盒", "京东卡"]
+HOBBY11 = ["喝点茶", "抽两口", "喝两杯", "钓个鱼", "打个球"]
+MEAL11 = ["吃个饭", "喝个下午茶", "吃顿火锅", "唱个歌"]
+FAVOUR11 = ["加个急", "排个前面的号", "通融一下", "把记录改改", "多批一点额度", "把罚款免了"]
+APP11 = ["纸飞机", "TG", "Telegram", "Line", "WhatsApp", "ins", "Instagram", "钉钉", "Soul", "陌陌",
+         "企鹅", "扣扣", "绿泡泡", "VX", "dy", "抖音", "小红书", "红薯", "xhs", "咸鱼", "闲鱼", "微博", "快手", "飞书", "Skype"]
+ID11 = ["{pre}{d4}", "{pre}_{d3}", "{pre}.{d4}"]
+PRE11 = ["aa", "xiaomei", "leo", "tt", "kk", "sunny", "wang", "lucky"]
+# positives: contact on apps the lexicon lacks, slang app names, circled or emoji digits
+CONT11 = [
+    "{app11}搜{id11}，我们那边聊", "加我{app11}：{id11}", "{app11}上私信我，{id11}", "我的{app11}是{id11}，有事找我",
+    "这里不方便说，{app11}见，{id11}", "去{app11}找我吧，名字叫{id11}", "换{app11}聊吧，号是{id11}",
+    "电话是{circ}，直接打", "我号码{circ}，微信同号", "{emo}，这是我手机，打我", "记一下：{circ}，下班后打",
+    "你{app11}多少？我加你", "你有{app11}吗？发我一下，私下聊", "扣{circ}", "企鹅号{circ}，加一下",
+]
+# negatives: questions whether something is allowed or safe, official app accounts, thanks
+# through the platform
+RULEQ11_STAFF = ["司机", "师傅", "客服", "老师", "医生", "理赔员", "业务员", "快递员", "房东", "导游", "教练", "主播", "客户经理", "护士"]
+RULEQ11_ACT = ["加他微信", "留个电话", "送点水果", "送面锦旗", "发个红包感谢一下", "在抖音关注他", "私下联系",
+               "请他喝杯奶茶", "给点小费", "加他QQ", "用他个人的码付款", "私下约下次服务"]
+RULEQ11 = [
+    "请问我可以{act}吗？还是必须在App里？", "想问一下，{staff}能不能{act}？你们有规定吗", "{staff}可以{act}吗？会不会违规",
+    "{act}安全吗？会不会是骗子", "你们规定里，给{staff}{act}算违规吗？", "我想{act}，这样合适吗？不想给{staff}惹麻烦",
+    "{staff}一直挺照顾的，想{act}，可以吗？不是钱", "请问平台允许{act}吗？", "如果{staff}让我{act}，我该答应吗？",
+    "Is it OK to {act_en}? Or is that against your rules?", "Can I {act_en}, or should everything stay in the app?",
+]
+RULEQ11_ACT_EN = ["add the driver on WeChat", "tip the technician in cash", "give my tutor a small gift",
+                  "follow the host on Xiaohongshu", "call the courier directly"]
+ANSWER11 = [
+    "不可以哦，{staff}不能私下{act}，请在App里联系", "感谢理解，按规定{staff}不能{act}，好评就是最好的感谢",
+    "锦旗和表扬信可以通过官方渠道送，现金和红包是不收的", "不建议私下联系，有问题都在平台上处理，保障您的权益",
+]
+NEG11 = [
+    "我们的官方{app11}账号是{brand}，可以关注获取活动信息", "在{app11}上搜{brand}官方号就能看到公告",
+    "给{staff}一个五星好评吧，这就是最好的感谢", "想表扬一下{staff}，在哪里写表扬信？",
+    "礼品卡在App的卡包里，结算时直接抵扣", "快递到家里了，谢谢师傅", "地址改成家里的，周末在家收",
+    "①选择订单 ②点击售后 ③填写原因", "第①步上传照片，第②步提交审核", "{app11}上那个是你们官方号吗？我没加，先问问",
+]
+BRAND11 = ["小安家", "乐途旅行", "优享生活", "安心保", "速达物流"]
+
+
+def _fill11(t: str) -> str:
+    def d(k: int) -> str:
+        return "".join(R.choice("0123456789") for _ in range(k))
+
+    circled = "①②③④⑤⑥⑦⑧⑨⓪"
+    emoji = ["0️⃣", "1️⃣", "2️⃣", "3️⃣", "4️⃣", "5️⃣", "6️⃣", "7️⃣", "8️⃣", "9️⃣"]
+    digits = "1" + R.choice("3589") + d(9)
+    cut = R.randint(8, 11)
+    circ = "".join(circled[(int(c) - 1) % 10] for c in digits[:cut]) + digits[cut:]
+    emo = "".join(emoji[int(c)] for c in digits[:R.randint(3, 11)]) + digits[R.randint(3, 11):]
+    staff = R.choice(RULEQ11_STAFF)
+    return t.format(
+        gift=R.choice(GIFT11), hobby=R.choice(HOBBY11), meal=R.choice(MEAL11),
+        favour=R.choice(FAVOUR11), app11=R.choice(APP11), d4=d(4), staff=staff,
+        id11=R.choice(ID11).format(pre=R.choice(PRE11), d3=d(3), d4=d(4)),
+        circ=circ, emo=emo, act=R.choice(RULEQ11_ACT), act_en=R.choice(RULEQ11_ACT_EN),
+        brand=R.choice(BRAND11))
+
+
+def lines_v11() -> list[dict[str, object]]:
+    out: list[dict[str, object]] = []
+    add = _collector(out, cantonese=0.05)
+    seps = ["，", "。", "……", "！", "，", "。"]
+    # a refusal followed by a hint: the hint is the violation
+    for count, hints, label in ((260, HINT11_BRIBE, [BR]), (120, HINT11_PAY, [PY]),
+                                (120, HINT11_CONT, [CT])):
+        for _ in range(count):
+            d = R.choice(sorted(DOM9))
+            core = R.choice(REFUSE11_A) + R.choice(seps) + _fill11(R.choice(hints))
+            add(_lead(core, A, DOM9[d], 0.15), A, label, "refusal11-then-hint", d)
+    for _ in range(140):
+        d = R.choice(sorted(DOM9))
+        core = R.choice(REFUSE11_C) + R.choice(seps) + _fill11(R.choice(HINT11_C))
+        add(_lead(core, C, DOM9[d], 0.15), C, [BR], "refusal11-then-hint", d)
+    plan: list[tuple[int, list[str], list[str], str, str, float]] = [
+        (300, CONT11, [CT], "contact11", "", 0.25),
+        (500, RULEQ11, [], "negative11-rule-question", C, 0.15),
+        (160, ANSWER11, [RF], "refusal11-rule-answer", A, 0.1),
+        (260, NEG11, [], "negative11-near", "", 0.15),
+    ]
+    for count, pool11, label, kind, fixed_role, long in plan:
+        for _ in range(count):
+            d = R.choice(sorted(DOM9))
+            role = fixed_role or R.choice([C, A])
+            core = _fill11(R.choice(pool11))
+            add(_lead(core, role, DOM9[d], long), role, label, kind, d)
+    return out
+
+
 def main() -> None:
     rows = lines()
     seen = {(str(r["text"]), str(r["role"])) for r in rows}
     for row in [*lines_v3(), *lines_v5(), *lines_v6(), *lines_v7(), *lines_v8(),
-                *lines_v9(), *lines_v10()]:
+                *lines_v9(), *lines_v10(), *lines_v11()]:
         key = (str(row["text"]), str(row["role"]))
         if key not in seen:
             seen.add(key)
