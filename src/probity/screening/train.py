@@ -48,7 +48,7 @@ ALLOWLIST_OVERRIDE: tuple[float, float] | None = (0.9, 0.05)  # …for an allow-
 RULES_REFUSAL_ABOVE = 0.7  # the rules saw a decline and the model reads a refusal: a refusal
 ASCII_THRESHOLD = 0.8  # the model alone on an ASCII-only text (English, pinyin): v9
 ASCII_SHARE = 1.0  # ...and on a mixed text whose letters are at least this share ASCII (v10)
-HUMAN_WEIGHT = 1.0  # a line written by a person, against a generated line (1.0: equal)
+HUMAN_WEIGHT = 2.0  # a line written by a person, against a generated line (v11: 2.0; was 1.0)
 DEV_FRACTION = 0.1  # lines held out of the fit to choose the (uncalibrated) thresholds
 # n-grams whose every weight is below this are dropped after the fit (v9: 0.06, was 0.02 —
 # leave-one-author-out figures identical at 0.02, 0.04 and 0.06, the file ~30 % smaller).
