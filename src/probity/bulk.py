@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from operator import itemgetter
 from typing import Any
 
+import orjson
 from sqlalchemy import ColumnElement, Connection, Table, any_, bindparam, func, insert, select
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql
@@ -58,7 +59,11 @@ def in_values(dialect: str, column: Any, values: Iterable[str | int]) -> ColumnE
     Other dialects get a plain ``IN``."""
     items = list(values)
     if dialect == "sqlite":
-        keys = func.json_each(bindparam(None, json.dumps(items), unique=True)).table_valued(
+        try:  # orjson: UTF-8 as is, ~10x json.dumps for 100,000 keys; json_each reads either
+            text = orjson.dumps(items).decode()
+        except (orjson.JSONEncodeError, UnicodeDecodeError):  # ints beyond 64 bits, surrogates
+            text = json.dumps(items)
+        keys = func.json_each(bindparam(None, text, unique=True)).table_valued(
             "value")
         found: ColumnElement[bool] = column.in_(select(keys.c.value))
     elif dialect == "postgresql":

@@ -103,3 +103,70 @@ def test_a_clean_file_takes_the_column_path() -> None:
                            enumerate(rows, start=2), ENV, plan, texts=ROW_TEXTS, keep_blank=())
     assert not calls and len(parsed) == 3 and plan.rows == 3
     assert parsed[0][1]["paid_at"] == datetime(2026, 9, 30, 19, 4, 30, tzinfo=UTC)
+
+
+def _csv_module(text: str) -> tuple[list[str], list[list[str]]] | str:
+    """What the csv module reads from *text* (the reference for SplitRows)."""
+    import csv
+    import io
+
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        header = [h.strip() for h in next(reader)]
+        return header, list(reader)
+    except StopIteration:
+        return "empty"
+    except csv.Error:
+        return "malformed"
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(["a", "b", " ", ",", "\n", "\r\n", "\r", '"', "x,y", "中",
+                                 "\u2028", "\x0b", "\x1c", "\x85", ""]), max_size=20).map("".join))
+def test_split_rows_read_what_the_csv_module_reads(text: str) -> None:
+    """A CSV text without quotes or lone carriage returns is split at its lines and commas;
+    the rows (and the columns, when every row has the header's width) are exactly the csv
+    module's. Any other text is left to the csv module."""
+    from probity.finance.importer import SplitRows
+
+    split = SplitRows.of(text)
+    want = _csv_module(text)
+    if split is None:
+        assert not text or '"' in text or "\r" in text.replace("\r\n", "\n")
+        return
+    assert isinstance(want, tuple)
+    header, rows = want
+    assert (split.header, list(split)) == (header, rows)
+    for width in range(1, 4):
+        cols = split.columns(width)
+        if rows and all(len(r) == width for r in rows):
+            assert cols is not None and [list(r) for r in zip(*cols, strict=True)] == rows
+        else:
+            assert cols is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(_file())
+def test_split_columns_give_the_row_loops_rows(case: tuple[str, list[str], list[list[str]]]
+                                               ) -> None:
+    """The payments path: a file split into columns (no rows built) and validated column by
+    column gives the row loop's rows, or None (then the row loop decides)."""
+    from probity.finance.importer import SplitRows
+    from probity.imports.engine import validate_column_values
+
+    kind, names, rows = case
+    text = "\n".join(",".join(r) for r in [names, *rows]) + "\n"
+    split = SplitRows.of(text)
+    if split is None or any("\x00" in v for r in rows for v in r):
+        return
+    columns = resolve_columns(SPECS[kind], split.header, None)
+    cols = split.columns(len(columns))
+    if cols is None:
+        return
+    fast = validate_column_values(IMPORT_FIELDS[kind], (SPECS[kind].key,), columns,
+                                  list(range(2, len(rows) + 2)), cols, ENV, 200_000)
+    loop, n_rows, errors, _count = _run(kind, split.header, list(split), fast=False)
+    if fast is not None:
+        assert not errors and n_rows == len(fast)
+        assert [(n, list(r.items())) for n, r in fast.rows()] == loop
+        assert [(n, list(r.items())) for n, r in fast.rows(2)] == loop[:2]

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import csv
-import functools
 import hashlib
 import io
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from operator import methodcaller
+from operator import attrgetter, itemgetter, methodcaller
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -30,11 +29,18 @@ from probity.bulk import in_values, insert_rows
 from probity.errors import InvalidInput
 from probity.finance.records import ledger_batch, ledger_records
 from probity.i18n import translator
-from probity.imports.engine import RowTexts, collector_paused, validate_rows
+from probity.imports.engine import (
+    ParsedColumns,
+    RowTexts,
+    collector_paused,
+    validate_column_values,
+    validate_columns,
+    validate_rows,
+)
 from probity.imports.plan import MAX_ERRORS as MAX_ERRORS  # one constant; payroll reads it here
 from probity.imports.plan import PREVIEW_ROWS as PREVIEW_ROWS
 from probity.imports.plan import Plan as BasePlan
-from probity.imports.registry import ColumnParser, Env, RowError
+from probity.imports.registry import ColumnParser, Env, Row, RowError
 from probity.imports.registry import Field as ImportField
 from probity.imports.registry import parsers as p
 from probity.ledger.service import append_entry
@@ -180,6 +186,7 @@ def parse_time(v: Any, tz: ZoneInfo, now: datetime) -> datetime:
 
 _z_to_offset = methodcaller("replace", "Z", "+00:00")
 _to_utc = methodcaller("astimezone", UTC)
+_tzinfo = attrgetter("tzinfo")
 
 
 def time_column(col: list[str], env: Env) -> list[Any] | None:
@@ -188,8 +195,12 @@ def time_column(col: list[str], env: Env) -> list[Any] | None:
         dts = list(map(datetime.fromisoformat, map(_z_to_offset, map(_strip, col))))
     except ValueError:
         return None
-    tz = env.tz
-    out = list(map(_to_utc, [d.replace(tzinfo=tz) if d.tzinfo is None else d for d in dts]))
+    if set(map(_tzinfo, dts)) == {None}:  # local times (the common case): in the tenant's zone
+        dts = list(map(methodcaller("replace", tzinfo=env.tz), dts))
+    else:
+        tz = env.tz
+        dts = [d.replace(tzinfo=tz) if d.tzinfo is None else d for d in dts]
+    out = list(map(_to_utc, dts))
     if min(out) < EARLIEST or max(out) > env.now + timedelta(days=1):
         return None
     return out
@@ -284,7 +295,7 @@ SPECS: dict[str, Spec] = {s.kind: s for s in [
 # --- reading files ---------------------------------------------------------------------------
 
 
-def read_table(data: bytes, filename: str) -> tuple[list[str], Iterator[list[Any]]]:
+def read_table(data: bytes, filename: str) -> tuple[list[str], Iterable[list[Any]]]:
     """(headers, rows) from a CSV (UTF-8, UTF-8 with BOM or GB18030) or XLSX file."""
     name = filename.lower()
     if name.endswith((".xlsx", ".xlsm")) or data[:4] == b"PK\x03\x04":
@@ -295,7 +306,7 @@ def read_table(data: bytes, filename: str) -> tuple[list[str], Iterator[list[Any
                        code="unsupported_file")
 
 
-def _read_csv(data: bytes) -> tuple[list[str], Iterator[list[Any]]]:
+def _read_csv(data: bytes) -> tuple[list[str], Iterable[list[Any]]]:
     for enc in ("utf-8-sig", "gb18030"):
         try:
             text = data.decode(enc)
@@ -306,6 +317,13 @@ def _read_csv(data: bytes) -> tuple[list[str], Iterator[list[Any]]]:
         raise InvalidInput("the CSV file is neither UTF-8 nor GB18030", code="malformed_file")
     if "\x00" in text:
         raise InvalidInput("the file is not a text CSV (NUL bytes)", code="malformed_file")
+    split = SplitRows.of(text)
+    if split is not None:
+        return split.header, split
+    return _csv_table(text)
+
+
+def _csv_table(text: str) -> tuple[list[str], Iterator[list[Any]]]:
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
         headers = next(reader)
@@ -321,6 +339,68 @@ def _read_csv(data: bytes) -> tuple[list[str], Iterator[list[Any]]]:
             raise InvalidInput(f"malformed CSV at line {reader.line_num}: {exc}",
                                code="malformed_file") from None
     return [h.strip() for h in headers], rows()
+
+
+class SplitRows:
+    """The rows of a CSV text without quotes or lone carriage returns, each line split at its
+    commas: exactly the rows the ``csv`` module reads from such a text (a blank line has no
+    values), and, for a file whose every line has the header's width, its columns split in C
+    (:meth:`columns`) without building rows. The lines are split when first read (in the
+    worker thread that validates them), not when the file is opened."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        head = text.partition("\n")[0]
+        self.header = [h.strip() for h in head.split(",")] if head else []
+        self._lines: list[str] | None = None
+
+    @classmethod
+    def of(cls, text: str) -> SplitRows | None:
+        """The text's rows, or None where only the ``csv`` module reads it right (no text,
+        quotes, a carriage return not before a line feed, a header beyond its field limit)."""
+        if not text or '"' in text:
+            return None
+        if "\r" in text:
+            text = text.replace("\r\n", "\n")
+            if "\r" in text:
+                return None
+        if text.find("\n", 0, csv.field_size_limit() + 1) < 0 and len(text) > \
+                csv.field_size_limit():
+            return None
+        return cls(text)
+
+    @property
+    def lines(self) -> list[str]:
+        """The data lines (after the header's)."""
+        if self._lines is None:
+            lines = self.text.split("\n")[1:]
+            if lines and lines[-1] == "":
+                lines.pop()
+            self._lines = lines
+        return self._lines
+
+    def _plain(self) -> bool:
+        """No line longer than the csv module's field limit (it refuses those)."""
+        return not self.lines or max(map(len, self.lines)) <= csv.field_size_limit()
+
+    def __iter__(self) -> Iterator[list[Any]]:
+        if not self._plain():
+            return _csv_table(self.text)[1]  # its error, naming the line
+        return (line.split(",") if line else [] for line in self.lines)
+
+    def columns(self, width: int) -> list[list[str]] | None:
+        """The values column by column when every line holds *width* values (else None)."""
+        lines = self.lines
+        if (not lines or width < 1 or not self._plain()
+                or set(map(_count_commas, lines)) != {width - 1}):
+            return None
+        if width == 1:
+            return None if "" in lines else [list(lines)]  # a blank line is not a value
+        flat = ",".join(lines).split(",")
+        return [flat[i::width] for i in range(width)]
+
+
+_count_commas = methodcaller("count", ",")
 
 
 def _read_xlsx(data: bytes) -> tuple[list[str], Iterator[list[Any]]]:
@@ -416,7 +496,7 @@ async def _tenant_zone(session: AsyncSession, tenant_id: int) -> ZoneInfo:
     return ZoneInfo(await display_timezone(session, tenant_id))
 
 
-async def _lookup(session: AsyncSession, column: Any, keys: set[str], *extra: Any,
+async def _lookup(session: AsyncSession, column: Any, keys: set[Any], *extra: Any,
                   where: Any) -> dict[str, Any]:
     """The rows whose natural key is one of *keys*: one statement, the keys as one JSON-array
     (SQLite) or array (PostgreSQL) parameter (`probity.bulk.in_values`), not ``IN`` lists of
@@ -427,7 +507,9 @@ async def _lookup(session: AsyncSession, column: Any, keys: set[str], *extra: An
     # The keys in set order: the statement's result does not depend on it, and sorting
     # 100,000 keys twice per import cost ~0.1 s of CPU.
     q = select(column, *extra).where(where, in_values(dialect, column, list(keys)))
-    return {row[0]: row for row in (await session.execute(q)).all()}
+    # Core, not the ORM's row loading; plain tuples (a Row compares slowly, e.g. with None).
+    rows = list(map(tuple, (await (await session.connection()).execute(q)).all()))
+    return dict(zip(map(_first, rows), rows, strict=True))
 
 
 # The framework's row loop (`imports.engine.validate_rows`) with finance's established wording.
@@ -476,12 +558,35 @@ async def _plan(session: AsyncSession, spec: Spec, tenant_id: int, kind: str,
 
     # Reading and validating every row is CPU work (an XLSX is parsed as it is read): a worker
     # thread, so the event loop keeps serving while a large file is checked.
-    parsed = await asyncio.to_thread(
-        functools.partial(validate_rows, IMPORT_FIELDS[kind], (spec.key,), columns,
-                          enumerate(rows, start=2), Env(tz=tz, now=utcnow()), plan,
-                          max_rows=MAX_IMPORT_ROWS, progress=validating, texts=ROW_TEXTS,
-                          keep_blank=()))  # row 1 is the header
-    await RESOLVERS[kind](session, plan, parsed, progress)
+    fields, key, env = IMPORT_FIELDS[kind], (spec.key,), Env(tz=tz, now=utcnow())
+
+    def validate() -> list[Row] | ParsedColumns:
+        if kind in COLUMN_RESOLVERS and isinstance(rows, SplitRows):
+            cols = rows.columns(len(columns))
+            if cols is not None:  # rows 2, 3, … (row 1 is the header)
+                fast = validate_column_values(fields, key, columns,
+                                              list(range(2, len(rows.lines) + 2)), cols, env,
+                                              MAX_IMPORT_ROWS)
+                if fast is not None:
+                    plan.rows += len(fast)
+                    validating("validate", plan.rows, None)
+                    return fast
+        numbered = list(enumerate(rows, start=2))  # row 1 is the header
+        if kind in COLUMN_RESOLVERS:
+            fast = validate_columns(fields, key, columns, numbered, env, MAX_IMPORT_ROWS)
+            if fast is not None:  # a clean file, column by column: the same values
+                plan.rows += len(fast)
+                validating("validate", plan.rows, None)
+                return fast
+        return validate_rows(fields, key, columns, numbered, env, plan,
+                             max_rows=MAX_IMPORT_ROWS, progress=validating, texts=ROW_TEXTS,
+                             keep_blank=(), columnwise=kind not in COLUMN_RESOLVERS)
+
+    parsed = await asyncio.to_thread(validate)
+    if isinstance(parsed, ParsedColumns):
+        await COLUMN_RESOLVERS[kind](session, plan, parsed, progress)
+    else:
+        await RESOLVERS[kind](session, plan, parsed, progress)
     return plan
 
 
@@ -531,17 +636,31 @@ async def _resolve_orders(session: AsyncSession, plan: Plan, parsed: list[tuple[
 _METHODS = {m.value: m for m in PaymentMethod}  # validated values (the choice parser)
 
 
-async def _resolve_payments(session: AsyncSession, plan: Plan, parsed: list[tuple[int, dict[
-                            str, Any]]], progress: Progress | None) -> None:
-    t = plan.tenant_id
-    customers = await _lookup(session, Customer.customer_no, {r["customer_no"] for _, r in parsed},
-                              Customer.id, where=Customer.tenant_id == t)
-    orders = await _lookup(session, Order.order_no,
-                           {r["order_no"] for _, r in parsed if r.get("order_no")},
+async def _payment_lookups(session: AsyncSession, t: int, customer_nos: Iterable[str],
+                           order_nos: Iterable[str | None], payment_nos: Iterable[str]
+                           ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """The customers, orders and recorded payments a payments file names (by natural key)."""
+    customers = await _lookup(session, Customer.customer_no, set(customer_nos), Customer.id,
+                              where=Customer.tenant_id == t)
+    orders = await _lookup(session, Order.order_no, set(order_nos) - {None, ""},
                            Order.id, Order.customer_id, where=Order.tenant_id == t)
-    existing = await _lookup(session, Payment.payment_no, {r["payment_no"] for _, r in parsed},
+    existing = await _lookup(session, Payment.payment_no, set(payment_nos),
                              Payment.amount, Payment.payee_account, Payment.method,
                              Payment.customer_id, where=Payment.tenant_id == t)
+    return customers, orders, existing
+
+
+async def _resolve_payments(session: AsyncSession, plan: Plan, parsed: list[tuple[int, dict[
+                            str, Any]]], progress: Progress | None) -> None:
+    found = await _payment_lookups(session, plan.tenant_id, (r["customer_no"] for _, r in parsed),
+                                   (r.get("order_no") for _, r in parsed),
+                                   (r["payment_no"] for _, r in parsed))
+    _payments_loop(plan, parsed, *found)
+
+
+def _payments_loop(plan: Plan, parsed: list[Row], customers: dict[str, Any],
+                   orders: dict[str, Any], existing: dict[str, Any]) -> None:
+    t = plan.tenant_id
     for n, r in parsed:
         cust = customers.get(r["customer_no"])
         if cust is None:
@@ -575,6 +694,47 @@ async def _resolve_payments(session: AsyncSession, plan: Plan, parsed: list[tupl
             "method": _METHODS[r["method"]], "payee_account": r["payee_account"],
             "paid_at": r["paid_at"]})
         _track(plan, r, "paid_at")
+
+
+async def _resolve_payments_columns(session: AsyncSession, plan: Plan, parsed: ParsedColumns,
+                                   progress: Progress | None) -> None:
+    """:func:`_resolve_payments` over a clean file's columns: the same look-ups, then every
+    row's customer, order and idempotence check in C-level ``map`` calls and the inserts built
+    in one comprehension. If any row would not simply be inserted (an unknown customer or
+    order, an order of another customer, a payment recorded before), the row loop does the
+    whole file, with its row errors: the same plan either way."""
+    c = parsed.values
+    customer_nos, order_nos, payment_nos = c["customer_no"], c["order_no"], c["payment_no"]
+    customers, orders, existing = await _payment_lookups(session, plan.tenant_id, customer_nos,
+                                                         order_nos, payment_nos)
+    cust: list[Any] = list(map(customers.get, customer_nos))
+    clean = None not in cust and not existing
+    order_ids: list[int | None] | None = [None] * len(cust)
+    if clean and any(order_nos):
+        order_ids = None
+        if None not in order_nos and "" not in order_nos:  # else: some rows without an order
+            matched: list[Any] = list(map(orders.get, order_nos))
+            if None not in matched and list(map(_second, cust)) == list(map(_third, matched)):
+                order_ids = list(map(_second, matched))
+    if not clean or order_ids is None:
+        _payments_loop(plan, parsed.rows(), customers, orders, existing)
+        return
+    t, methods = plan.tenant_id, _METHODS
+    plan.inserts = [
+        {"tenant_id": t, "order_id": o, "customer_id": cu, "payment_no": pn, "amount": am,
+         "currency": cy, "method": methods[me], "payee_account": pa, "paid_at": at}
+        for o, cu, pn, am, cy, me, pa, at in zip(
+            order_ids, map(_second, cust), payment_nos, c["amount"], c["currency"], c["method"],
+            c["payee_account"], c["paid_at"], strict=True)]
+    for _n, r in parsed.rows(PREVIEW_ROWS):
+        _track(plan, r, "paid_at")
+    if len(parsed):
+        earliest = min(c["paid_at"])
+        if plan.earliest is None or earliest < plan.earliest:
+            plan.earliest = earliest
+
+
+_first, _second, _third = itemgetter(0), itemgetter(1), itemgetter(2)
 
 
 async def _resolve_refunds(session: AsyncSession, plan: Plan, parsed: list[tuple[int, dict[
@@ -667,6 +827,8 @@ def _track(plan: Plan, r: dict[str, Any], col: str) -> None:
 
 RESOLVERS = {"orders": _resolve_orders, "payments": _resolve_payments,
              "refunds": _resolve_refunds, "payees": _resolve_payees}
+# Kinds whose clean files are resolved column by column (the same plan as RESOLVERS').
+COLUMN_RESOLVERS = {"payments": _resolve_payments_columns}
 MODELS: dict[str, Any] = {"orders": Order, "payments": Payment, "refunds": Refund,
                           "payees": PayeeAccount}
 

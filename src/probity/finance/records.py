@@ -16,17 +16,17 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
-from itertools import repeat
 from operator import attrgetter, itemgetter
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from probity.ledger.batch import leaf_hashes, leaf_text, new_salts
+from probity.ledger.batch import SALT_KEY, leaf_hashes, leaf_text, new_salts
 from probity.ledger.batches import append_record_batch, record_proofs
 from probity.ledger.canonical import MAX_SAFE_INTEGER
 from probity.ledger.chain import EntryRecord
@@ -136,76 +136,109 @@ async def ledger_records(session: AsyncSession, tenant_id: int, kind: str,
 
 
 _encode = json.encoder.encode_basestring  # the canonical encoder's string form (C)
-_SALT_HEAD = '{"_salt":"'
+# The characters that string form escapes ('"', '\\' and the C0 controls): a text without
+# them is written as itself between quotes.
+_NEEDS_ESCAPE = re.compile(r'[\x00-\x1f"\\]')
 
 
-def _json_column(values: list[Any]) -> list[str] | None:
-    """The canonical JSON text of each value of a column of one exact type, through C-level
-    ``map`` calls, converted as :func:`record_payload` converts it; None for a column this
-    cannot write exactly (mixed or unknown types, None, big ints) — the caller falls back."""
+def _json_column(values: list[Any]) -> tuple[list[Any], bool] | None:
+    """A column of one exact type as ``(values, quoted)``: values whose ``str`` is the canonical
+    JSON text of what :func:`record_payload` makes of them — between quotes when *quoted* —
+    through C-level ``map`` calls; None for a column this cannot write exactly (mixed or
+    unknown types, None, big ints) — the caller falls back."""
     kinds = set(map(type, values))
     if len(kinds) != 1:
         return None
     kind = kinds.pop()
-    if kind is str:
-        return list(map(_encode, values))
     if kind is int:
         if min(values) < -MAX_SAFE_INTEGER or max(values) > MAX_SAFE_INTEGER:
             return None
-        return list(map(str, values))
-    if kind is Decimal:
-        return list(map(_encode, map(str, values)))
+        return values, False
+    if kind is Decimal:  # str(Decimal) holds digits, sign, '.', 'E', 'N', 'a', 'I', … only
+        return values, True
     if kind is datetime:
-        return list(map(_encode, map(datetime.isoformat, values)))
+        return list(map(datetime.isoformat, values)), True
     if kind is date:
-        return list(map(_encode, map(date.isoformat, values)))
+        return list(map(date.isoformat, values)), True
     if issubclass(kind, Enum):
-        raw = list(map(attrgetter("value"), values))
-        return list(map(_encode, raw)) if set(map(type, raw)) == {str} else None
+        values = list(map(attrgetter("value"), values))
+        if set(map(type, values)) != {str}:
+            return None
+        kind = str
+    if kind is str:
+        if _NEEDS_ESCAPE.search("".join(values)) is None:
+            return values, True
+        return list(map(_encode, values)), False
     return None
 
 
 def record_leaf_texts(rows: Sequence[Mapping[str, Any]], action: str, salts: Sequence[str]
                       ) -> list[str]:
-    """``[leaf_text(record_payload(r, action), salt) …]`` built column by column: each field's
-    canonical JSON for the whole column in C (:func:`_json_column`), the key fragments as
-    constants, then one join per row — no per-record dict, no per-record encoder call. A
-    column holding None leaves the key out where it is None, as the payload does. Anything
-    else unusual (keys that would sort before ``_salt``, non-ASCII keys, rows of different
-    keys, an unknown type) takes the per-record path. Pinned equal by a property test."""
+    """``[leaf_text(record_payload(r, action), salt) …]`` built column by column (rows with
+    the same keys): :func:`column_leaf_texts` over the rows' columns. Anything unusual (rows
+    of different keys, keys that would sort before ``_salt``, non-ASCII keys, an unknown
+    type) takes the per-record path. Pinned equal by a property test."""
     if not rows:
         return []
     if len(salts) != len(rows):
         raise ValueError("one salt per row")
-    keys = sorted([k for k in rows[0] if k not in _SKIP] + ["action"])
+    keys = [k for k in rows[0] if k not in _SKIP]
     width = len(rows[0])
-    if (any(len(r) != width for r in rows) or not all(k.isascii() for k in keys)
-            or keys[0] <= "_salt" or "_salt" in keys):
+    texts = None
+    if all(len(r) == width for r in rows):
+        try:
+            texts = column_leaf_texts(keys, [list(map(itemgetter(k), rows)) for k in keys],
+                                      action, salts)
+        except KeyError:  # same number of keys, other names
+            texts = None
+    if texts is None:
         return [leaf_text(record_payload(r, action), s) for r, s in zip(rows, salts, strict=True)]
-    parts: list[Any] = [list(map(str.__add__, map(_SALT_HEAD.__add__, salts), repeat('"')))]
-    try:
-        for key in keys:
-            prefix = "," + _encode(key) + ":"
-            if key == "action":
-                parts.append(repeat(prefix + _encode(action)))
-                continue
-            values = list(map(itemgetter(key), rows))
-            if None in values:
-                present = [v for v in values if v is not None]
-                encoded = _json_column(present) if present else []
-                if encoded is None:
-                    raise LookupError(key)
-                it = iter(encoded)
-                parts.append([prefix + next(it) if v is not None else "" for v in values])
-            else:
-                encoded = _json_column(values)
-                if encoded is None:
-                    raise LookupError(key)
-                parts.append(list(map(prefix.__add__, encoded)))
-    except (KeyError, LookupError):
-        return [leaf_text(record_payload(r, action), s) for r, s in zip(rows, salts, strict=True)]
-    parts.append(repeat("}"))
-    return list(map("".join, zip(*parts, strict=False)))  # the constants repeat
+    return texts
+
+
+def column_leaf_texts(keys: Sequence[str], columns: Sequence[list[Any]], action: str,
+                      salts: Sequence[str]) -> list[str] | None:
+    """The leaf texts of records given as columns (``keys[i]``'s values in ``columns[i]``), or
+    None where this cannot write them exactly (the caller takes the per-record path). One
+    ``%`` format per record — its keys, quotes and separators written once into the format,
+    each column's values converted in C (:func:`_json_column`) — instead of a canonical
+    encoder call per record. A column holding None leaves the key out where it is None, as
+    the payload does."""
+    if len(salts) != (len(columns[0]) if columns else len(salts)):
+        raise ValueError("one salt per record")
+    names = sorted([*keys, "action"])
+    if (len(set(names)) != len(names) or not all(k.isascii() for k in names)
+            or names[0] <= SALT_KEY):
+        return None
+    by_key = dict(zip(keys, columns, strict=True))
+    fmt = ['{"' + SALT_KEY + '":"%s"']
+    args: list[Any] = [salts]
+    for key in names:
+        prefix = ("," + _encode(key) + ":").replace("%", "%%")
+        if key == "action":
+            fmt.append(prefix + _encode(action).replace("%", "%%"))
+            continue
+        values = by_key[key]
+        if None in values:
+            present = [v for v in values if v is not None]
+            done = _json_column(present) if present else ([], False)
+            if done is None:
+                return None
+            encoded, quoted = done
+            head = prefix + ('"' if quoted else "")
+            tail = '"' if quoted else ""
+            it = iter(encoded)
+            fmt.append("%s")
+            args.append([f"{head}{next(it)}{tail}" if v is not None else "" for v in values])
+        else:
+            done = _json_column(values)
+            if done is None:
+                return None
+            encoded, quoted = done
+            fmt.append(prefix + ('"%s"' if quoted else "%s"))
+            args.append(encoded)
+    fmt.append("}")
+    return list(map("".join(fmt).__mod__, zip(*args, strict=True)))
 
 
 async def ledger_batch(session: AsyncSession, tenant_id: int, kind: str,

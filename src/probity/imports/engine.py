@@ -28,8 +28,9 @@ from probity.ledger.service import append_entry
 from probity.models import ImportRun
 from probity.models.base import utcnow
 
-__all__ = ["ImportContext", "Plan", "Progress", "RowTexts", "apply_import",
-           "collector_paused", "digest", "plan_import", "resolve_columns", "validate_rows"]
+__all__ = ["ImportContext", "ParsedColumns", "Plan", "Progress", "RowTexts", "apply_import",
+           "collector_paused", "digest", "plan_import", "resolve_columns",
+           "validate_column_values", "validate_columns", "validate_rows"]
 
 CHUNK = 2000
 Progress = Callable[[str, int, int | None], None]
@@ -171,28 +172,63 @@ class RowTexts:
     width: str = "{count} values for {width} columns."
 
 
-def _validate_columns(fields: Sequence[Field], key: Sequence[str], columns: list[str | None],
-                      numbered: list[tuple[int, list[Any]]], env: Env, max_rows: int
-                      ) -> list[Row] | None:
+@dataclass
+class ParsedColumns:
+    """A clean file's parsed values column by column (what :func:`validate_columns` returns):
+    ``numbers[i]`` is row i's number as the user counts it, ``values[name][i]`` its parsed
+    value of field ``name`` (fields in the row loop's key order). :meth:`rows` gives exactly
+    the row loop's rows."""
+
+    numbers: list[int]
+    values: dict[str, list[Any]]
+
+    def __len__(self) -> int:
+        return len(self.numbers)
+
+    def rows(self, limit: int | None = None) -> list[Row]:
+        """The rows (the first *limit* of them) as the row loop gives them."""
+        names = list(self.values)
+        numbers = self.numbers if limit is None else self.numbers[:limit]
+        columns = (self.values.values() if limit is None
+                   else [v[:limit] for v in self.values.values()])
+        return [(n, dict(zip(names, row, strict=True)))
+                for n, row in zip(numbers, zip(*columns, strict=True), strict=True)]
+
+
+def validate_columns(fields: Sequence[Field], key: Sequence[str], columns: list[str | None],
+                     numbered: list[tuple[int, list[Any]]], env: Env, max_rows: int
+                     ) -> ParsedColumns | None:
     """The whole file column by column, when it is clean: every row as wide as the header,
     every mapped value a non-blank ``str`` without NUL, every mapped field with a column
     parser that takes its whole column, every absent field optional, no duplicate key. Then
-    the rows are exactly those of the row loop (same values, same key order); else None and
-    nothing is decided (the row loop does the file, with its row errors)."""
-    by_name = {f.name: f for f in fields}
-    width = len(columns)
-    mapped = [(i, by_name[c]) for i, c in enumerate(columns) if c is not None]
-    if (not numbered or len(numbered) > max_rows or not mapped
-            or any(f.column is None for _, f in mapped)):
+    the values are exactly those of the row loop (:meth:`ParsedColumns.rows`); else None and
+    nothing is decided (the row loop does the file, with its row errors). Adds nothing to a
+    plan (the caller counts the rows)."""
+    if not numbered or len(numbered) > max_rows:
         return None
     raws = [raw for _, raw in numbered]
-    if set(map(len, raws)) != {width}:
+    if set(map(len, raws)) != {len(columns)}:
         return None
-    cols = list(zip(*raws, strict=True))
-    names: list[str] = []
-    values: list[Any] = []
+    return validate_column_values(fields, key, columns, [n for n, _ in numbered],
+                                  list(map(list, zip(*raws, strict=True))), env, max_rows)
+
+
+def validate_column_values(fields: Sequence[Field], key: Sequence[str],
+                           columns: list[str | None], numbers: list[int],
+                           cols: list[list[Any]], env: Env, max_rows: int
+                           ) -> ParsedColumns | None:
+    """:func:`validate_columns` of a file given as its columns (``cols[i]``: the raw values
+    under header ``columns[i]``, one per row; ``numbers``: the rows' numbers): the same
+    result, without building rows first (a reader that splits a clean text into columns)."""
+    by_name = {f.name: f for f in fields}
+    mapped = [(i, by_name[c]) for i, c in enumerate(columns) if c is not None]
+    if (not numbers or len(numbers) > max_rows or not mapped or len(cols) != len(columns)
+            or any(f.column is None for _, f in mapped)
+            or any(len(col) != len(numbers) for col in cols)):
+        return None
+    values: dict[str, list[Any]] = {}
     for i, f in mapped:
-        col = list(cols[i])
+        col = cols[i]
         if set(map(type, col)) != {str} or not all(map(str.strip, col)):
             return None
         if "\x00" in "".join(col):
@@ -200,47 +236,43 @@ def _validate_columns(fields: Sequence[Field], key: Sequence[str], columns: list
         parsed = f.column(col, env)  # type: ignore[misc]
         if parsed is None or len(parsed) != len(col):
             return None
-        names.append(f.name)
-        values.append(parsed)
-    given = set(names)
+        values[f.name] = parsed
     for f in fields:
-        if f.name not in given:
+        if f.name not in values:
             if f.required:
                 return None
-            names.append(f.name)
-            values.append([f.default] * len(raws))
-    at = {n: i for i, n in enumerate(names)}
-    keys = (list(zip(*(values[at[k]] for k in key), strict=True)) if len(key) > 1
-            else values[at[key[0]]])
+            values[f.name] = [f.default] * len(numbers)
+    keys = (list(zip(*(values[k] for k in key), strict=True)) if len(key) > 1
+            else values[key[0]])
     if len(set(keys)) != len(keys):
         return None
-    return [(n, dict(zip(names, row, strict=True)))
-            for (n, _), row in zip(numbered, zip(*values, strict=True), strict=True)]
+    return ParsedColumns(numbers, values)
 
 
 def validate_rows(fields: Sequence[Field], key: Sequence[str], columns: list[str | None],
                   rows: Iterable[tuple[int, list[Any]]], env: Env, plan: Plan, *,
                   max_rows: int = MAX_ROWS, progress: Progress | None = None,
-                  texts: RowTexts = RowTexts(), keep_blank: Iterable[str] = ("body",)
-                  ) -> list[Row]:
+                  texts: RowTexts = RowTexts(), keep_blank: Iterable[str] = ("body",),
+                  columnwise: bool = True) -> list[Row]:
     """Parse and check every row (CPU only; run it in a worker thread): row errors go to
     ``plan``, the parsed rows are returned. The one row loop of every importer (the kinds'
     engine and finance's pipeline): blank lines skipped, the row cap, surplus values, NUL
     characters, each field's parser, required fields and defaults, duplicate natural keys
-    within the file. ``keep_blank``: columns whose whitespace-only values are values."""
+    within the file. ``keep_blank``: columns whose whitespace-only values are values.
+    ``columnwise=False``: straight to the row loop (the caller tried :func:`validate_columns`)."""
     by_name = {f.name: f for f in fields}
     blank_ok = frozenset(keep_blank)
-    if any(f.column is not None for f in fields):
+    if columnwise and any(f.column is not None for f in fields):
         # Fields with column parsers: a clean file is checked column by column (C-level map
         # over each column), the same rows as below; any doubt, and the loop below decides.
         numbered = list(rows)
         rows = numbered
-        fast = _validate_columns(fields, key, columns, numbered, env, max_rows)
+        fast = validate_columns(fields, key, columns, numbered, env, max_rows)
         if fast is not None:
             plan.rows += len(fast)
             if progress:
                 progress("validate", plan.rows, None)
-            return fast
+            return fast.rows()
     parsed: list[Row] = []
     seen: dict[tuple[Any, ...], int] = {}
     width = len(columns)
