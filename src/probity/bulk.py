@@ -22,12 +22,13 @@ import json
 import sqlite3
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
-from operator import itemgetter
+from operator import attrgetter, itemgetter, methodcaller
 from typing import Any
 
 import orjson
 from sqlalchemy import ColumnElement, Connection, Table, any_, bindparam, func, insert, select
 from sqlalchemy import exc as sa_exc
+from sqlalchemy import types as sa_types
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -37,7 +38,7 @@ from probity.models.base import UTCDateTime
 _SQLITE_DATETIME_FORMAT = ("%(year)04d-%(month)02d-%(day)02d %(hour)02d:%(minute)02d:"
                            "%(second)02d.%(microsecond)06d")
 
-__all__ = ["driver_error", "in_values", "insert_rows", "tell_listeners"]
+__all__ = ["driver_error", "in_values", "insert_columns", "insert_rows", "tell_listeners"]
 
 
 def driver_error(exc: BaseException, statement: str, params: Any = None) -> sa_exc.DBAPIError:
@@ -105,12 +106,54 @@ def _sqlite_utc_text(proc: Any) -> Any:
     return process
 
 
+_utc_text = methodcaller("isoformat", " ", "microseconds")
+_less_offset = itemgetter(slice(None, -6))  # "+00:00"
+
+
+class _UTCText:
+    """The SQLite UTC datetime processor (:func:`_sqlite_utc_text`) with a column form: a
+    column of UTC datetimes written by C-level ``map`` calls."""
+
+    def __init__(self, proc: Any) -> None:
+        self.one = _sqlite_utc_text(proc)
+
+    def __call__(self, value: Any) -> Any:
+        return self.one(value)
+
+    def column(self, values: list[Any]) -> list[Any]:
+        if set(map(type, values)) == {datetime} and set(map(_tzinfo, values)) == {UTC}:
+            return list(map(_less_offset, map(_utc_text, values)))
+        return list(map(self.one, values))
+
+
+class _EnumValues:
+    """An enum column's processor, applied once per distinct member (a column holds few)."""
+
+    def __init__(self, proc: Any) -> None:
+        self.one = proc
+
+    def __call__(self, value: Any) -> Any:
+        return self.one(value)
+
+    def column(self, values: list[Any]) -> list[Any]:
+        try:
+            done = {v: self.one(v) for v in set(values)}
+        except TypeError:  # an unhashable value: the processor says what it makes of it
+            return list(map(self.one, values))
+        return list(map(done.__getitem__, values))
+
+
+_tzinfo = attrgetter("tzinfo")
+
+
 def _processor(col_type: Any, dialect: Any) -> Any:
     proc = col_type._cached_bind_processor(dialect)
     if proc is not None and dialect.name == "sqlite" and isinstance(col_type, UTCDateTime):
         impl = col_type.load_dialect_impl(dialect).dialect_impl(dialect)
         if getattr(impl, "_storage_format", None) == _SQLITE_DATETIME_FORMAT:
-            return _sqlite_utc_text(proc)
+            return _UTCText(proc)
+    if proc is not None and isinstance(col_type, sa_types.Enum):
+        return _EnumValues(proc)
     return proc
 
 
@@ -121,12 +164,39 @@ async def insert_rows(session: AsyncSession, table: Table, rows: Sequence[dict[s
         return
     keys = list(rows[0])
     conn = await session.connection()
-    driver_name = conn.dialect.driver
-    if driver_name not in ("aiosqlite", "psycopg") or _needs_core(table, keys):
+    if conn.dialect.driver not in ("aiosqlite", "psycopg") or _needs_core(table, keys):
         for i in range(0, len(rows), chunk):
             part = list(rows[i:i + chunk])
             await conn.execute(insert(table), part[0] if len(part) == 1 else part)
         return
+    await _driver_insert(conn, table, keys, (
+        [list(map(itemgetter(k), rows[i:i + chunk])) for k in keys]
+        for i in range(0, len(rows), chunk)))
+
+
+async def insert_columns(session: AsyncSession, table: Table, columns: dict[str, list[Any]],
+                         *, chunk: int = 10_000) -> None:
+    """:func:`insert_rows` of rows given column by column (``columns[key][i]``: row i's value
+    of *key*; every list as long): no row dicts to build or take apart."""
+    keys = list(columns)
+    n = len(columns[keys[0]]) if keys else 0
+    if n == 0:
+        return
+    if any(len(c) != n for c in columns.values()):
+        raise ValueError("columns of different lengths")
+    conn = await session.connection()
+    if conn.dialect.driver not in ("aiosqlite", "psycopg") or _needs_core(table, keys):
+        await insert_rows(session, table, [dict(zip(keys, row, strict=True)) for row in zip(
+            *columns.values(), strict=True)], chunk=chunk)
+        return
+    await _driver_insert(conn, table, keys, (
+        [c[i:i + chunk] for c in columns.values()] for i in range(0, n, chunk)))
+
+
+async def _driver_insert(conn: Any, table: Table, keys: list[str],
+                         batches: Iterable[list[list[Any]]]) -> None:
+    """Each batch (its columns, in *keys*' order) converted and sent to the driver."""
+    driver_name = conn.dialect.driver
     dialect = conn.dialect
     processors = [_processor(table.c[k].type, dialect) for k in keys]
     if driver_name == "psycopg":
@@ -139,8 +209,8 @@ async def insert_rows(session: AsyncSession, table: Table, rows: Sequence[dict[s
     driver: Any = raw.driver_connection  # aiosqlite.Connection, or psycopg's AsyncConnection
     sync = conn.sync_connection
     dispatch = sync.dispatch if sync is not None else None
-    for i in range(0, len(rows), chunk):
-        params = _converted(rows[i:i + chunk], keys, processors)
+    for batch in batches:
+        params = _converted(batch, processors)
         if dispatch is not None and dispatch.before_cursor_execute:
             dispatch.before_cursor_execute(sync, None, sql, params, None, True)
         if driver_name == "psycopg":
@@ -154,24 +224,23 @@ async def insert_rows(session: AsyncSession, table: Table, rows: Sequence[dict[s
             dispatch.after_cursor_execute(sync, None, sql, params, None, True)
 
 
-def _converted(batch: Sequence[dict[str, Any]], keys: list[str], processors: list[Any]
-               ) -> list[tuple[Any, ...]]:
-    """The rows as parameter tuples, column by column: each column's values taken and put
-    through its processor with ``map`` (in C), then zipped, instead of a Python loop over every
+def _converted(batch: list[list[Any]], processors: list[Any]) -> list[tuple[Any, ...]]:
+    """A batch's columns as parameter tuples: each column put through its processor with
+    ``map`` (in C), or its column form, then zipped, instead of a Python loop over every
     value. A column holding one and the same object in every row (an import's ``created_at``)
     is converted once."""
     columns: list[Any] = []
-    n = len(batch)
-    for k, proc in zip(keys, processors, strict=True):
-        values = list(map(itemgetter(k), batch))
+    for values, proc in zip(batch, processors, strict=True):
         if proc is not None:
+            n = len(values)
             first = values[0]
             if first is values[-1] and len(set(map(id, values))) == 1:
                 values = [None if first is None else proc(first)] * n
             elif None in values:
                 values = [None if v is None else proc(v) for v in values]
             else:
-                values = list(map(proc, values))
+                values = proc.column(values) if hasattr(proc, "column") else list(map(proc,
+                                                                                       values))
         columns.append(values)
     return list(zip(*columns, strict=True))
 

@@ -25,9 +25,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from probity.audit.service import record_audit
 from probity.auth.permissions import Principal
-from probity.bulk import in_values, insert_rows
+from probity.bulk import in_values, insert_columns, insert_rows
 from probity.errors import InvalidInput
-from probity.finance.records import ledger_batch, ledger_records
+from probity.finance.records import ledger_batch, ledger_batch_columns, ledger_records
 from probity.i18n import translator
 from probity.imports.engine import (
     ParsedColumns,
@@ -440,6 +440,10 @@ class Plan(BasePlan):
 
     new_customers: dict[str, dict[str, Any]] = field(default_factory=dict)
     earliest: datetime | None = None
+    # The inserts column by column (a clean payments file, `_resolve_payments_columns`): the
+    # write takes these instead of taking `inserts` apart, while `inserts` is that list.
+    columns: dict[str, list[Any]] | None = field(default=None, repr=False, compare=False)
+    columns_of: list[dict[str, Any]] | None = field(default=None, repr=False, compare=False)
 
     def summary(self) -> dict[str, Any]:
         return {**super().summary(), "new_customers": len(self.new_customers)}
@@ -726,6 +730,12 @@ async def _resolve_payments_columns(session: AsyncSession, plan: Plan, parsed: P
         for o, cu, pn, am, cy, me, pa, at in zip(
             order_ids, map(_second, cust), payment_nos, c["amount"], c["currency"], c["method"],
             c["payee_account"], c["paid_at"], strict=True)]
+    plan.columns = {"tenant_id": [t] * len(cust), "order_id": order_ids,
+                    "customer_id": list(map(_second, cust)), "payment_no": payment_nos,
+                    "amount": c["amount"], "currency": c["currency"],
+                    "method": list(map(methods.__getitem__, c["method"])),
+                    "payee_account": c["payee_account"], "paid_at": c["paid_at"]}
+    plan.columns_of = plan.inserts
     for _n, r in parsed.rows(PREVIEW_ROWS):
         _track(plan, r, "paid_at")
     if len(parsed):
@@ -866,17 +876,21 @@ async def _apply(session: AsyncSession, plan: Plan, actor: Principal | None, *, 
             r["customer_id"] = ids[r.pop("customer_no")][1]
     # Payments: one batch entry commits to every new row through a Merkle root (rows carry
     # their leaf's place and salt); other kinds are ledgered per record after the write.
-    batched = await ledger_batch(session, plan.tenant_id, plan.kind, plan.inserts)
-    done = 0
-    # Plain Core rows, converted once per column (probity.bulk): not the ORM's bulk path.
-    for i in range(0, len(plan.inserts), CHUNK):
-        chunk = plan.inserts[i:i + CHUNK]
-        for r in chunk:
-            r.setdefault("created_at", now)
-        await insert_rows(session, _table(model), chunk)
-        done += len(chunk)
-        if progress:
-            progress("write", done, len(plan.inserts))
+    columns = plan.columns
+    if (columns is not None and plan.columns_of is plan.inserts
+            and all(len(c) == len(plan.inserts) for c in columns.values())):
+        # A clean payments file: the rows' columns as resolved, no dict taken apart.
+        columns = dict(columns)
+        batched = await ledger_batch_columns(session, plan.tenant_id, plan.kind, columns)
+        columns["created_at"] = [now] * len(plan.inserts)
+        table = _table(model)
+        for i in range(0, len(plan.inserts), CHUNK):
+            await insert_columns(session, table, {k: v[i:i + CHUNK] for k, v in
+                                                  columns.items()})
+            if progress:
+                progress("write", min(i + CHUNK, len(plan.inserts)), len(plan.inserts))
+    else:
+        batched = await _write_rows(session, plan, model, now, progress)
     if plan.updates:
         await session.execute(update(model), plan.updates)
     await ledger_records(session, plan.tenant_id, plan.kind, [] if batched else plan.inserts,
@@ -903,6 +917,23 @@ async def _apply(session: AsyncSession, plan: Plan, actor: Principal | None, *, 
         since = plan.earliest or now - timedelta(days=90)
         new_alerts = len(await run(session, plan.tenant_id, since=since))
     return batch, new_alerts
+
+
+async def _write_rows(session: AsyncSession, plan: Plan, model: Any, now: datetime,
+                     progress: Progress | None) -> bool:
+    """The ledger batch (payments) and the INSERT of the plan's row dicts; True if batched."""
+    batched = await ledger_batch(session, plan.tenant_id, plan.kind, plan.inserts)
+    done = 0
+    # Plain Core rows, converted once per column (probity.bulk): not the ORM's bulk path.
+    for i in range(0, len(plan.inserts), CHUNK):
+        chunk = plan.inserts[i:i + CHUNK]
+        for r in chunk:
+            r.setdefault("created_at", now)
+        await insert_rows(session, _table(model), chunk)
+        done += len(chunk)
+        if progress:
+            progress("write", done, len(plan.inserts))
+    return batched
 
 
 def _table(model: Any) -> Table:

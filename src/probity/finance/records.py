@@ -261,6 +261,36 @@ async def ledger_batch(session: AsyncSession, tenant_id: int, kind: str,
     return True
 
 
+async def ledger_batch_columns(session: AsyncSession, tenant_id: int, kind: str,
+                               columns: dict[str, list[Any]]) -> bool:
+    """:func:`ledger_batch` of rows given column by column (``columns[key][i]``, rows not yet
+    inserted): the same batch entry and leaves; the rows' ``ledger_seq``, ``ledger_index`` and
+    ``ledger_salt`` are added as columns."""
+    entry_type = BATCHED_KINDS.get(kind)
+    keys = [k for k in columns if k not in _SKIP]
+    n = len(columns[keys[0]]) if keys else 0
+    if entry_type is None or not n:
+        return False
+    salts = new_salts(n)
+
+    def hashes() -> list[bytes]:
+        texts = column_leaf_texts(keys, [columns[k] for k in keys], "insert", salts)
+        if texts is None:  # a column this cannot write exactly: record by record
+            rows = [dict(zip(keys, row, strict=True))
+                    for row in zip(*(columns[k] for k in keys), strict=True)]
+            texts = [leaf_text(record_payload(r, "insert"), s)
+                     for r, s in zip(rows, salts, strict=True)]
+        return leaf_hashes(texts)
+
+    # CPU work (a canonical JSON text and a SHA-256 per record): off the event loop.
+    leaves = await asyncio.to_thread(hashes)
+    seq = await append_record_batch(session, tenant_id, entry_type, leaves)
+    columns["ledger_seq"] = [seq] * n
+    columns["ledger_index"] = list(range(n))
+    columns["ledger_salt"] = salts
+    return True
+
+
 def leaf_of_row(row: Mapping[str, Any]) -> str | None:
     """The leaf text of a batched record re-derived from its stored row (a mapping of the
     table's columns); None once its salt was erased."""
