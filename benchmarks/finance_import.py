@@ -258,8 +258,9 @@ async def payments_vs_polars(rows: int, rounds: int) -> str:
         "",
         f"{rows:,} payment rows (CSV) into a migrated SQLite file with the demo group and "
         f"{rows:,} imported orders. Product: the API's pipeline — read, validate every row (worker "
-        "thread; a clean file column by column), resolve natural keys, idempotence check, "
-        "INSERT with column-converted parameters, ONE ledger entry committing to the payments "
+        "thread; a clean file split into columns and checked column by column), resolve "
+        "natural keys and check idempotence (column by column), INSERT from the columns with "
+        "column-converted parameters, ONE ledger entry committing to the payments "
         "through a Merkle root of salted per-payment leaves (probity-record-batch/v1, leaf "
         "hashes stored per batch), audit, import entry, the anomaly rules (their alerts grouped "
         "into cases), "

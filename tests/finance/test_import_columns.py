@@ -80,3 +80,55 @@ async def test_columns_plan_as_the_row_loop(db: AsyncSession,
         m.setattr(importer, "COLUMN_RESOLVERS", {})
         assert again == _shape(await _plan(db, t.id, clean))
     assert again[4] == 25 and not again[1] and loops
+
+
+class _Salts:
+    @staticmethod
+    def token_hex(n: int = 32) -> str:
+        return "".join(f"{i % 256:02x}" for i in range(n))
+
+
+async def test_columns_write_what_the_rows_write(db: AsyncSession,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """A clean payments file written from its columns (`ledger_batch_columns`,
+    `bulk.insert_columns`) stores the same payments, leaves and batch entry payload as the
+    row dicts' write (`ledger_batch`, `bulk.insert_rows`)."""
+    from sqlalchemy import select
+
+    from probity.ledger import batch
+    from probity.models import LedgerEntry, Payment
+    from probity.models.ledger import LedgerBatchLeaves
+
+    monkeypatch.setattr(batch, "secrets", _Salts())
+    t = await tenant(db, "ECOM")
+    (c1,) = await customers(db, t.id, 1)
+    text = HEAD.replace("order_no,", "") + "".join(
+        f"WP-{i},{c1.customer_no},{3 + i}.25,wechat_pay,MCH-ECOM-0001,2026-11-02 1{i}:00:00\n"
+        for i in range(6))
+
+    async def stored(columnar: bool) -> tuple[Any, ...]:
+        nested = await db.begin_nested()
+        with monkeypatch.context() as m:
+            if not columnar:
+                m.setattr(importer, "COLUMN_RESOLVERS", {})
+            plan = await _plan(db, t.id, text)
+            assert (plan.columns is not None) == columnar
+            await importer.apply_plan(db, plan, None, source="file", filename="p.csv",
+                                      sha256="2" * 64, run_rules=False)
+        rows = (await db.execute(select(
+            Payment.payment_no, Payment.order_id, Payment.customer_id, Payment.amount,
+            Payment.currency, Payment.method, Payment.payee_account, Payment.paid_at,
+            Payment.ledger_seq, Payment.ledger_index, Payment.ledger_salt)
+            .where(Payment.tenant_id == t.id, Payment.payment_no.like("WP-%"))
+            .order_by(Payment.id))).all()
+        seq = rows[0][8]
+        leaves = await db.scalar(select(LedgerBatchLeaves.leaves).where(
+            LedgerBatchLeaves.tenant_id == t.id, LedgerBatchLeaves.seq == seq))
+        payload = await db.scalar(select(LedgerEntry.payload).where(
+            LedgerEntry.tenant_id == t.id, LedgerEntry.seq == seq))
+        await nested.rollback()
+        return [tuple(r) for r in rows], bytes(leaves or b""), payload
+
+    by_columns, by_rows = await stored(True), await stored(False)
+    assert len(by_columns[0]) == 6 and by_columns[1]
+    assert by_columns == by_rows
