@@ -194,3 +194,37 @@ async def test_a_dropped_registration_is_restored_and_bumps_the_epoch(
         await raw.aclose()
         await a.close()
         await b.close()
+
+
+async def test_when_the_first_registration_fails_the_next_subscriber_registers(
+        prefix: str) -> None:
+    a, b = RedisEventBus(REDIS_URL, prefix), RedisEventBus(REDIS_URL, prefix)
+    real = b._register
+    calls = 0
+
+    async def failing_once(channels: list[str]) -> int:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            await asyncio.sleep(0.05)  # the second subscriber joins meanwhile
+            raise ConnectionError("redis went away")
+        return await real(channels)
+
+    b._register = failing_once  # type: ignore[method-assign]
+    try:
+        async def first() -> None:
+            async with b.subscribe("conv:10"):
+                pass
+
+        async def second() -> int:
+            await asyncio.sleep(0.01)
+            async with b.subscribe("conv:10") as sub:
+                await a.publish("conv:10", {"type": "message", "seq": 1})
+                return int((await _get(sub))["seq"])  # type: ignore[call-overload]
+
+        got = await asyncio.gather(first(), second(), return_exceptions=True)
+        assert isinstance(got[0], ConnectionError)  # the first is told
+        assert got[1] == 1  # the second registered itself, and is reached
+    finally:
+        await a.close()
+        await b.close()

@@ -203,7 +203,7 @@ class RedisEventBus(EventBus):
         self._lock = asyncio.Lock()
         self._listening = False  # this process's own channel is subscribed (confirmed)
         # channel → the registration in progress (later subscribers wait for it too)
-        self._registering: dict[str, asyncio.Future[None]] = {}
+        self._registering: dict[str, asyncio.Future[bool]] = {}
         # Publishing is pipelined: events queue here (in order) and one sender task writes all
         # that queued while its previous write was in flight, in one script call.
         self._outbox: list[tuple[str, bytes]] = []
@@ -276,27 +276,29 @@ class RedisEventBus(EventBus):
         return sum(int(x) for x in got[::2])
 
     async def _on_first(self, channel: str) -> None:
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        # Later subscribers to the channel wait for this registration (`_on_join`); the
+        # future says whether it is stored (False: they register themselves).
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self._registering[channel] = future
         try:
             async with self._lock:
                 await self._listen()
                 await self._register([channel])
-        except BaseException as exc:
-            if not future.done():
-                future.set_exception(exc)
-                future.exception()  # retrieved: the first subscriber raises it
+        except BaseException:
+            future.set_result(False)
             raise
         else:
-            future.set_result(None)
+            future.set_result(True)
         finally:
             if self._registering.get(channel) is future:
                 del self._registering[channel]
 
     async def _on_join(self, channel: str) -> None:
         future = self._registering.get(channel)
-        if future is not None:  # the first subscriber's registration is still on its way
-            await asyncio.shield(future)
+        if future is not None and not await asyncio.shield(future):
+            # The first subscriber's registration failed (Redis, or its socket went away
+            # meanwhile): this one registers the channel itself.
+            await self._on_first(channel)
 
     async def _on_last(self, channel: str) -> None:
         async with self._lock:
