@@ -33,9 +33,10 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Container, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -45,6 +46,8 @@ from probity.models import ApiToken, Conversation, User
 from probity.models.base import utcnow
 
 CredKey = tuple[int, int | None, int | None]
+K = TypeVar("K")
+V = TypeVar("V")
 REFRESH_MAX = 500  # conversations read again early with one read (see the module docstring)
 
 
@@ -54,6 +57,34 @@ class _Entry:
     read_at: float  # monotonic: when the read began
     until: float  # monotonic: good until
     epoch: int
+
+
+def _due_early(entries: Iterable[tuple[K, _Entry]], used: dict[K, float], wanted: Container[K],
+               now: float, recheck_s: float, epoch: int) -> list[K]:
+    """The keys in use whose entries are older than half of `recheck_s` (at most
+    `REFRESH_MAX`): read again with the ones that fell due (the next ones to fall due, read
+    together). Forgets in ``used`` what nobody asked about for `recheck_s`."""
+    half = now - recheck_s / 2
+    used_since = now - recheck_s
+    out: list[K] = []
+    for key, entry in entries:
+        if key in wanted or entry.read_at > half or entry.epoch != epoch:
+            continue
+        if used.get(key, -1.0) < used_since:
+            continue  # nobody asked lately: let it lapse
+        out.append(key)
+        if len(out) >= REFRESH_MAX:
+            break
+    for key in [k for k, t in used.items() if t < used_since]:
+        del used[key]
+    return out
+
+
+def _fail(wanted: dict[K, list[asyncio.Future[V]]], exc: BaseException) -> None:
+    for futs in wanted.values():
+        for f in futs:
+            if not f.done():
+                f.set_exception(exc)
 
 
 class AccessCache:
@@ -131,7 +162,9 @@ class AccessCache:
         while self._cred_wanted:
             wanted, self._cred_wanted = self._cred_wanted, {}
             epoch, read_at = self.bus.epoch, time.monotonic()
-            for key in self._refresh_creds_early(read_at, wanted):
+            for key in _due_early(((k, e) for entries in self._creds.values()
+                                   for k, e in entries.items()),
+                                  self._cred_used, wanted, read_at, self.recheck_s, epoch):
                 wanted[key] = []
             gens = {key[0]: self._user_gen.get(key[0], 0) for key in wanted}
             try:
@@ -139,10 +172,7 @@ class AccessCache:
                 async with self.sessionmaker() as session:
                     states = await credential_states(session, list(wanted))
             except Exception as exc:
-                for futs in wanted.values():
-                    for f in futs:
-                        if not f.done():
-                            f.set_exception(exc)
+                _fail(wanted, exc)
                 continue
             wall = utcnow()
             for key, futs in wanted.items():
@@ -157,26 +187,6 @@ class AccessCache:
                     if not f.done():
                         f.set_result(entry)
 
-    def _refresh_creds_early(self, now: float, wanted: dict[CredKey, Any]) -> list[CredKey]:
-        """The credentials in use whose entries are older than half of `recheck_s` (see
-        `_refresh_early`): read again with the ones that fell due."""
-        half = now - self.recheck_s / 2
-        used_since = now - self.recheck_s
-        out: list[CredKey] = []
-        epoch = self.bus.epoch
-        for entries in self._creds.values():
-            for key, entry in entries.items():
-                if key in wanted or entry.read_at > half or entry.epoch != epoch:
-                    continue
-                if self._cred_used.get(key, -1.0) < used_since:
-                    continue  # nobody asked lately: let it lapse
-                out.append(key)
-            if len(out) >= REFRESH_MAX:
-                break
-        for key in [k for k, t in self._cred_used.items() if t < used_since]:
-            del self._cred_used[key]
-        return out
-
     async def _conv_agent(self, conv_id: int) -> int | None:
         """Who holds the conversation, read with every other conversation due meanwhile."""
         fut: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()
@@ -189,7 +199,8 @@ class AccessCache:
         while self._conv_wanted:
             wanted, self._conv_wanted = self._conv_wanted, {}
             epoch, read_at = self.bus.epoch, time.monotonic()
-            for conv_id in self._refresh_early(read_at, wanted):
+            for conv_id in _due_early(self._agents.items(), self._conv_used, wanted, read_at,
+                                      self.recheck_s, epoch):
                 wanted[conv_id] = []
             gens = {c: self._conv_gen.get(c, 0) for c in wanted}
             try:
@@ -199,10 +210,7 @@ class AccessCache:
                         select(Conversation.id, Conversation.agent_user_id)
                         .where(Conversation.id.in_(sorted(wanted))))).tuples().all())
             except Exception as exc:
-                for futs in wanted.values():
-                    for f in futs:
-                        if not f.done():
-                            f.set_exception(exc)
+                _fail(wanted, exc)
                 continue
             for conv_id, futs in wanted.items():
                 agent = rows.get(conv_id)
@@ -213,24 +221,6 @@ class AccessCache:
                     if not f.done():
                         f.set_result(agent)
 
-
-    def _refresh_early(self, now: float, wanted: dict[int, Any]) -> list[int]:
-        """The conversations in use whose entries are older than half of `recheck_s`: read
-        again with the ones that fell due (the next ones to fall due, read together)."""
-        half = now - self.recheck_s / 2
-        used_since = now - self.recheck_s
-        out: list[int] = []
-        for conv_id, entry in self._agents.items():
-            if conv_id in wanted or entry.read_at > half or entry.epoch != self.bus.epoch:
-                continue
-            if self._conv_used.get(conv_id, -1.0) < used_since:
-                continue  # nobody asked lately: let it lapse
-            out.append(conv_id)
-            if len(out) >= REFRESH_MAX:
-                break
-        for conv_id in [c for c, t in self._conv_used.items() if t < used_since]:
-            del self._conv_used[conv_id]  # forget conversations nobody asks about
-        return out
 
 
 async def credential_states(session: AsyncSession, keys: list[CredKey]
