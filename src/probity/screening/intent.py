@@ -51,6 +51,11 @@ _SENTENCES: Final = re.compile(r"[。！？!?；;\n]+|\.\s")
 LONG: Final = 60  # characters: longer messages are scored per sentence too
 _BOUND: Final = "\u9f98"  # 龘: folds to itself, in no n-gram of any model
 CACHE_SIZE: Final = 50_000  # scores of short normalised texts kept per model
+# Long texts (a chat message joined with its sender's previous ones, issue 17): the scores of
+# a whole normalised text, and the raw sums of its sentences (a joined text's sentences are
+# mostly the earlier messages' sentences, scored before). Smaller bounds: longer keys.
+LONG_CACHE_SIZE: Final = 4_096
+PIECE_CACHE_SIZE: Final = 16_384
 
 
 class ModelError(ValueError):
@@ -216,6 +221,10 @@ class IntentModel:
         self._cache: dict[tuple[str, str], IntentScores] = {}
         # The same scores by role and the engine's compact string (score's ``compact``).
         self._by_compact: dict[str, dict[str, IntentScores]] = {}
+        # Long texts: scores by (normalised text with sentence bounds, role), and a sentence's
+        # raw sums by (normalised sentence, role). Both are functions of their keys.
+        self._long_cache: dict[tuple[str, str], IntentScores] = {}
+        self._piece_cache: dict[tuple[str, str], list[float]] = {}
         self._matcher = AhoCorasick(keys) if keys else None
         k = len(self.classes)
         cols: list[Sequence[float]] = list(zip(*self.weights.values(), strict=True)) if keys \
@@ -286,16 +295,32 @@ class IntentModel:
         else:
             # Per sentence, in one pass: the message's score is the larger of the sum over
             # its sentences and its best sentence (a request buried in ordinary text).
+            # One normalisation for the whole text: sentence ends become a boundary character
+            # that folds to itself and is in no n-gram, then the pieces are split on it.
+            bounded = normalise(_SENTENCES.sub(_BOUND, text))
+            if not explain:
+                # The scores are a function of the bounded normalised text (digits are all 0
+                # in it): a joined chat text seen before is one lookup.
+                long_key = (bounded, role)
+                hit = self._long_cache.get(long_key)
+                if hit is not None:
+                    return hit
             base = self._raw("", role)
             whole = list(base)
             raw = list(base)
             best_piece = ""
-            # One normalisation for the whole text: sentence ends become a boundary character
-            # that folds to itself and is in no n-gram, then the pieces are split on it.
-            for ps in normalise(_SENTENCES.sub(_BOUND, text)).split(_BOUND):
+            pieces = self._piece_cache
+            for ps in bounded.split(_BOUND):
                 if not ps:
                     continue
-                pr = self._raw(ps, role)
+                # A sentence's raw sums are a function of it (never mutated below): kept.
+                piece_key = (ps, role)
+                pr = pieces.get(piece_key)
+                if pr is None:
+                    pr = self._raw(ps, role)
+                    if len(pieces) >= PIECE_CACHE_SIZE:
+                        pieces.clear()
+                    pieces[piece_key] = pr
                 for i, (v, b) in enumerate(zip(pr, base, strict=True)):
                     whole[i] += v - b
                     if v > raw[i]:
@@ -309,6 +334,10 @@ class IntentModel:
         if explain:
             cat, _p = out.top()
             out.drivers = self.drivers(best_piece, cat)
+        elif len(text) > LONG:
+            if len(self._long_cache) >= LONG_CACHE_SIZE:
+                self._long_cache.clear()
+            self._long_cache[long_key] = out
         return out
 
     def _scores(self, raw: list[float]) -> IntentScores:
