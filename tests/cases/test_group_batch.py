@@ -199,3 +199,140 @@ async def test_batch_reads_the_policy_once_per_tenant(db: AsyncSession,
     small = await run(2, 200)
     assert small > 0
     assert await run(100, 400) == small
+
+
+async def test_batch_routes_alerts_to_duty_as_one_by_one(
+        db: AsyncSession, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The duty routing of a batch (chains, shifts, people, robot rules read once per batch;
+    no flush per alert) against `group_alert` alert by alert: the same duty notifications
+    (who, which alert, title, link), the same robot sends after commit, in the same order —
+    over several subsidiaries, the subsidiary's own roster, the group's when it has nobody,
+    shift edges, nobody on duty, and alerts that join a case as well as ones that open one."""
+    from sqlalchemy import delete
+
+    from probity.auth.effects import AFTER_COMMIT
+    from probity.models import NotificationRule, User
+    from probity.models.duty import DutyShift
+
+    alerts = await _alerts(db)
+    await db.execute(delete(DutyShift))
+    t = await tenant(db, "ECOM")
+    hq = await tenant(db, "HQ")
+    people = list((await db.scalars(select(User).where(
+        User.employee_id.is_not(None), User.is_active.is_(True)).order_by(User.id)
+        .limit(3))).all())
+    assert len(people) == 3
+    now = utcnow()
+    # ECOM's own roster from 6.5 h ago for 3 h (two people, one from 5 h ago); the group's
+    # roster all along, which covers ECOM only when ECOM has nobody, and the other subsidiary.
+    for emp, start, hours, tid in (
+            (people[0], now - timedelta(hours=6, minutes=30), 3, t.id),
+            (people[1], now - timedelta(hours=5), 4, t.id),
+            (people[2], now - timedelta(hours=12), 200, hq.id)):
+        db.add(DutyShift(tenant_id=tid, employee_id=emp.employee_id, starts_at=start,
+                         ends_at=start + timedelta(hours=hours), note=""))
+    robot = "https://robot.invalid/duty"
+    db.add(NotificationRule(tenant_id=hq.id, role=None, min_severity=3, channel="wecom",
+                            events="duty.alert", target=robot, secret=None, active=True))
+    db.add(NotificationRule(tenant_id=t.id, role=None, min_severity=1, channel="wecom",
+                            events="duty.alert,case.opened", target=robot + "/ecom",
+                            secret=None, active=True))
+    await db.flush()
+    sent: list[Any] = []
+
+    async def fake_send(outgoing: list[Any], _settings: Any) -> None:
+        sent.append([(o.channel, o.target, o.text if o.target.startswith(robot) else "")
+                     for o in outgoing])
+
+    async def fake_dispatch(_job_id: int, task: str) -> None:
+        sent.append(task)
+
+    monkeypatch.setattr("probity.notify.service.send_all", fake_send)
+    monkeypatch.setattr("probity.jobs.runtime.dispatch", fake_dispatch)
+
+    async def effects() -> list[Any]:
+        sent.clear()
+        for effect in db.info.pop(AFTER_COMMIT, []):
+            await effect()
+        return list(sent)
+
+    async def duty_notes(since: int) -> list[Any]:
+        return [tuple(r) for r in (await db.execute(
+            select(Notification.tenant_id, Notification.user_id, Notification.event,
+                   Notification.title, Notification.body, Notification.case_id)
+            .where(Notification.id > since, Notification.event == "duty.alert")
+            .order_by(Notification.id))).all()]
+
+    db.info.pop(AFTER_COMMIT, None)
+    marks = await _marks(db)
+    one = await db.begin_nested()
+    singly = [await service.group_alert(db, a) for a in alerts]
+    expected = await _snapshot(db, marks, singly)
+    want_notes = await duty_notes(marks["notification"])
+    want_sent = await effects()
+    await one.rollback()
+
+    batch = await service.group_alerts(db, alerts)
+    got = await _snapshot(db, marks, batch)
+    assert got == expected
+    assert await duty_notes(marks["notification"]) == want_notes
+    assert await effects() == want_sent
+    # In words: each roster's people were told, the group's robot heard the severe alert.
+    told = {n[1] for n in want_notes}
+    assert told == {p.id for p in people}
+    robots = [o for b in want_sent if isinstance(b, list) for o in b]
+    assert any(target == robot for _c, target, _t in robots)
+    assert sum(target == robot + "/ecom" for _c, target, _t in robots) >= 3
+
+
+async def test_batch_reads_do_not_grow_with_the_alerts(db: AsyncSession) -> None:
+    """A batch's reads are per round and tenant, not per alert: 60 alerts (new cases
+    and joins, two subsidiaries, someone on duty) read as often as 6. (Its writes are
+    one flush per round; SQLite still sends a statement per row where ids come back.)"""
+    from sqlalchemy import event
+
+    from probity.models import User
+    from probity.models.duty import DutyShift
+
+    t = await tenant(db, "ECOM")
+    hk = await tenant(db, "HQ")
+    other = await db.scalar(select(Tenant).where(Tenant.id != t.id, Tenant.id != hk.id,
+                                                 Tenant.parent_id.is_not(None)))
+    assert other is not None
+    a1, a2 = await team_agents(db, t.id)
+    cs = await customers(db, t.id, 2)
+    (c3,) = await customers(db, other.id, 1)
+    hr = await db.scalar(select(User).where(User.employee_id.is_not(None)).limit(1))
+    assert hr is not None
+    count = 0
+
+    def counted(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        nonlocal count
+        count += statement.lstrip().upper().startswith("SELECT")
+
+    engine = db.bind.sync_engine  # type: ignore[union-attr]
+
+    async def run(n: int, hours: int) -> int:
+        nonlocal count
+        at = utcnow() + timedelta(hours=hours)
+        db.add(DutyShift(tenant_id=hk.id, employee_id=hr.employee_id, starts_at=at,
+                         ends_at=at + timedelta(hours=1), note=""))
+        alerts = []
+        for i in range(n):
+            alerts.append(await make_alert(db, t, (a1, a2)[i % 2], cs[i % 3 // 2],
+                                           at=at + timedelta(seconds=i)))
+            alerts.append(await make_alert(db, other, None, c3, at=at + timedelta(seconds=i)))
+        await db.flush()
+        count = 0
+        event.listen(engine, "before_cursor_execute", counted)
+        try:
+            await service.group_alerts(db, alerts)
+            await db.flush()
+        finally:
+            event.remove(engine, "before_cursor_execute", counted)
+        return count
+
+    await run(3, 300)  # the first run also reads what the transaction caches (ledger heads)
+    small = await run(3, 600)
+    assert small > 0
+    assert await run(30, 900) == small

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -43,6 +43,9 @@ from probity.models import (
 from probity.models.base import utcnow
 from probity.notify.service import CaseNotifier, notify_case
 from probity.webhooks.events import alert_event
+
+if TYPE_CHECKING:
+    from probity.duty.service import DutyRouter
 
 S = CaseStatus
 DECISIONS = frozenset({S.substantiated, S.unsubstantiated, S.false_positive})
@@ -255,6 +258,16 @@ async def open_case(session: AsyncSession, actor: Principal | None, alerts: list
     """A new case around the given alerts (all of one tenant, none in a case yet). Within a
     grouping run (`group_alerts`, which has checked the alerts and found their parties) the
     run's reads are reused."""
+    case = await _new_case(session, alerts, title=title, run=run, parties=parties)
+    await session.flush()
+    await _opened(session, actor, case, alerts, run=run)
+    return case
+
+
+async def _new_case(session: AsyncSession, alerts: list[Alert], *, title: str | None = None,
+                    run: Grouping | None = None,
+                    parties: tuple[int | None, int | None] | None = None) -> Case:
+    """`open_case`'s case row, added to the session (not flushed)."""
     if not alerts:
         raise InvalidInput("a case needs at least one alert", code="no_alerts")
     tenants = {a.tenant_id for a in alerts}
@@ -286,14 +299,19 @@ async def open_case(session: AsyncSession, actor: Principal | None, alerts: list
         appeal_count=0, created_at=now,
     )
     session.add(case)
-    await session.flush()
+    return case
+
+
+async def _opened(session: AsyncSession, actor: Principal | None, case: Case,
+                  alerts: list[Alert], *, run: Grouping | None = None) -> None:
+    """The rest of `open_case` once the case has its id: the links, the event, the notices."""
+    now = case.created_at
     for a in alerts:
         session.add(CaseAlert(case_id=case.id, alert_id=a.id, created_at=now))
     await _record(session, case, actor, "opened", to_status=S.new.value,
                   detail={"alert_ids": [a.id for a in alerts]}, run=run)
     await notify_case(session, case, "case.opened",
                       notifier=run.notifier if run is not None else None)
-    return case
 
 
 def case_subject(alerts: list[Alert]) -> dict[str, Any]:
@@ -332,6 +350,7 @@ class Grouping:
         self.ledger: list[tuple[int, str, dict[str, Any], CaseEvent]] = []
         self._policies: dict[int, Policy] = {}
         self._units: dict[int, int | None] = {}
+        self.duty: DutyRouter | None = None  # who is on HR duty, read once per run
 
     async def policy(self, session: AsyncSession, tenant_id: int) -> Policy:
         if tenant_id not in self._policies:
@@ -391,11 +410,13 @@ async def _open_cases(session: AsyncSession, tenant_id: int, policy: Policy,
 
 
 def _joins(case: Case, alert: Alert, agent_id: int | None, customer_id: int | None,
-           policy: Policy) -> bool:
-    """Whether *alert* may join the open *case* (the grouping rule of `group_alert`)."""
+           policy: Policy, last_alert_at: datetime | None = None) -> bool:
+    """Whether *alert* may join the open *case* (the grouping rule of `group_alert`), the
+    case's newest alert being at *last_alert_at* (default: as the row says)."""
     if case.status not in OPEN_FOR_GROUPING:
         return False
-    if case.last_alert_at < alert.created_at - timedelta(hours=policy.window_hours):
+    last = case.last_alert_at if last_alert_at is None else last_alert_at
+    if last < alert.created_at - timedelta(hours=policy.window_hours):
         return False
     if policy.group_by in ("agent_customer", "agent") and case.agent_employee_id != agent_id:
         return False
@@ -423,19 +444,36 @@ async def group_alerts(session: AsyncSession, alerts: list[Alert],
 
 async def _group_round(session: AsyncSession, alerts: list[Alert], actor: Principal | None,
                        run: Grouping) -> list[Case | None]:
-    from probity.duty.service import route_alert
-
+    """One round in two passes. The first decides, alert by alert in order, which case each
+    joins or opens (on a copy of the candidates' newest alert time, so nothing is written) and
+    adds the new cases, which one flush then writes together. The second does, alert by alert
+    in the same order, what `group_alert` does after that decision: the duty notification,
+    the webhook, the link, the case event with its audit row, the notices — without a flush
+    (`Grouping.finish` writes them, each table's rows in the order they were added)."""
     dialect = session.get_bind().dialect.name
     taken = set((await session.scalars(select(CaseAlert.alert_id).where(
         in_values(dialect, CaseAlert.alert_id, [a.id for a in alerts])))).all())
-    todo: list[tuple[Alert, int | None, int | None]] = []
-    places: list[int] = []  # each todo's place in `alerts` (a repeat stays None: a dedupe)
+    fresh: list[tuple[int, Alert]] = []  # each new alert's place in `alerts` (a repeat: None)
     for place, alert in enumerate(alerts):
         if alert.id in taken:
             continue
         taken.add(alert.id)
-        agent_id, customer_id = await _alert_parties(session, alert)
-        todo.append((alert, agent_id, customer_id))
+        fresh.append((place, alert))
+    # The customers of alerts that name only a conversation: one query.
+    convs = sorted({a.conversation_id for _, a in fresh
+                    if a.customer_id is None and a.conversation_id is not None})
+    conv_customer: dict[int, int | None] = {}
+    if convs:
+        conv_customer = dict((await session.execute(
+            select(Conversation.id, Conversation.customer_id).where(
+                in_values(dialect, Conversation.id, convs)))).all())
+    todo: list[tuple[Alert, int | None, int | None]] = []
+    places: list[int] = []
+    for place, alert in fresh:
+        customer_id = alert.customer_id
+        if customer_id is None and alert.conversation_id is not None:
+            customer_id = conv_customer.get(alert.conversation_id)
+        todo.append((alert, alert.agent_employee_id, customer_id))
         places.append(place)
     # The open cases each tenant's alerts could join; the cases this round opens join them.
     candidates: dict[int, list[Case]] = {}
@@ -444,22 +482,47 @@ async def _group_round(session: AsyncSession, alerts: list[Alert], actor: Princi
                   and (t[1] is not None or t[2] is not None)]
         candidates[tenant_id] = (await _open_cases(
             session, tenant_id, await run.policy(session, tenant_id), wanted) if wanted else [])
-    out: list[Case | None] = [None] * len(alerts)
-    for place, (alert, agent_id, customer_id) in zip(places, todo, strict=True):
-        # Every new alert reaches whoever is on HR duty for its tenant at once (probity.duty).
-        await route_alert(session, alert)
-        # Every new alert passes here once (chat, finance, reports, retro-screening).
-        await run.hooks.emit(session, alert.tenant_id, "alert.created", alert_event(alert))
+    # Pass 1: the decisions. `last` stands for each candidate's newest alert time as the
+    # alerts before have left it (the case rows change in pass 2, as `group_alert` does).
+    last: dict[int, datetime] = {}
+    # The new cases have no id yet: they rank after every older case, in the order opened.
+    rank: dict[int, int] = {}
+    decided: list[tuple[Case, bool]] = []  # (the case, opened by this alert)
+    for alert, agent_id, customer_id in todo:
         policy = await run.policy(session, alert.tenant_id)
         case = None
         if agent_id is not None or customer_id is not None:  # else nothing to group on
             joinable = [c for c in candidates[alert.tenant_id]
-                        if _joins(c, alert, agent_id, customer_id, policy)]
-            case = max(joinable, key=lambda c: (c.last_alert_at, c.id), default=None)
+                        if _joins(c, alert, agent_id, customer_id, policy,
+                                  last.get(id(c), c.last_alert_at))]
+            case = max(joinable, key=lambda c: (last.get(id(c), c.last_alert_at),
+                                                c.id if c.id is not None else rank[id(c)]),
+                       default=None)
         if case is None:
-            case = await open_case(session, actor, [alert], run=run,
-                                   parties=(agent_id, customer_id))
+            case = await _new_case(session, [alert], run=run, parties=(agent_id, customer_id))
             candidates[alert.tenant_id].append(case)
+            rank[id(case)] = (1 << 62) + len(rank)
+            decided.append((case, True))
+        else:
+            last[id(case)] = max(last.get(id(case), case.last_alert_at), alert.created_at)
+            decided.append((case, False))
+    if any(opened for _, opened in decided):
+        await session.flush()  # the new cases, together
+    # Pass 2: the rest, alert by alert.
+    from probity.duty.service import DutyRouter
+
+    if run.duty is None:
+        run.duty = DutyRouter()
+    await run.duty.prepare(session, [a for a, _, _ in todo])
+    out: list[Case | None] = [None] * len(alerts)
+    for place, (alert, _agent, _customer), (case, opened) in zip(places, todo, decided,
+                                                                 strict=True):
+        # Every new alert reaches whoever is on HR duty for its tenant at once (probity.duty).
+        await run.duty.route(session, alert)
+        # Every new alert passes here once (chat, finance, reports, retro-screening).
+        await run.hooks.emit(session, alert.tenant_id, "alert.created", alert_event(alert))
+        if opened:
+            await _opened(session, actor, case, [alert], run=run)
         else:
             session.add(CaseAlert(case_id=case.id, alert_id=alert.id, created_at=utcnow()))
             before = _case_payload(case)

@@ -46,7 +46,7 @@ from probity.models.base import utcnow
 from probity.models.duty import DutyShift
 from probity.notify.text import Deferred, default_text, in_app
 
-__all__ = ["DUTY_EVENT", "Gap", "add_duty", "duty_for_alert", "list_roster",
+__all__ = ["DUTY_EVENT", "DutyRouter", "Gap", "add_duty", "duty_for_alert", "list_roster",
            "mark_rule_messages", "notify_on_duty", "on_duty", "on_duty_people", "remove_duty",
            "route_alert", "uncovered_windows"]
 
@@ -141,11 +141,21 @@ async def notify_on_duty(session: AsyncSession, tenant_id: int, at: datetime, *,
     caller's transaction) and, unless the tenant's `duty.robots` standard is off, the group
     robots whose notification rules (of the tenant or an ancestor) list `duty.alert` — sent
     after commit. Returns the user ids told in-app."""
+    people = await on_duty_people(session, tenant_id, at)
+    return await _notify_people(session, tenant_id, people, event=event, title=title,
+                                body=body, link=link, severity=severity, case_id=case_id)
+
+
+async def _notify_people(session: AsyncSession, tenant_id: int, people: list[OnDutyPerson],
+                         *, event: str, title: str | Deferred, body: str, link: str,
+                         severity: int, case_id: int | None,
+                         router: DutyRouter | None = None) -> list[int]:
+    """`notify_on_duty` once the people on duty are known; with a `router`, its reads are
+    reused and nothing is flushed."""
     from probity.duty.settings import DutySettings
     from probity.governance import settings_values
     from probity.notify.service import ROBOTS, Outgoing, mail_settings, send_all
 
-    people = await on_duty_people(session, tenant_id, at)
     if not people:
         return []
     now = utcnow()
@@ -164,26 +174,30 @@ async def notify_on_duty(session: AsyncSession, tenant_id: int, at: datetime, *,
             session.add(in_app(tenant_id=tenant_id, user_id=p.user_id, case_id=case_id,
                                event=event, title=spec, body=link or body, created_at=now))
         told.append(p.user_id)
-    settings = await settings_values(session, tenant_id, DutySettings)
-    if settings.robots:
+    rules: list[NotificationRule] | None
+    if router is not None:
+        rules = await router.robot_rules(session, tenant_id, severity)
+    elif (await settings_values(session, tenant_id, DutySettings)).robots:
         chain = await _chain(session, tenant_id)
         rules = [r for r in (await session.scalars(select(NotificationRule).where(
             NotificationRule.active.is_(True), NotificationRule.tenant_id.in_(chain),
             NotificationRule.channel.in_(ROBOTS), NotificationRule.min_severity <= severity)
             .order_by(NotificationRule.id))).all()
             if DUTY_EVENT in r.events.split(",") and r.target]
-        if rules:
-            on_duty = default_text(deferred("HR on duty: {names}",
-                                            names=[p.name for p in people]))
-            text = f"{title}\n{on_duty}\n{body}\n{link}".strip()
-            outgoing = [Outgoing(r.channel, r.target or "", text, secret=r.secret)
-                        for r in rules]
+    else:
+        rules = None
+    if rules:
+        on_duty = default_text(deferred("HR on duty: {names}",
+                                        names=[p.name for p in people]))
+        text = f"{title}\n{on_duty}\n{body}\n{link}".strip()
+        outgoing = [Outgoing(r.channel, r.target or "", text, secret=r.secret) for r in rules]
 
-            async def effect() -> None:
-                await send_all(outgoing, mail_settings())
+        async def effect() -> None:
+            await send_all(outgoing, mail_settings())
 
-            after_commit(session, effect)
-    await session.flush()
+        after_commit(session, effect)
+    if router is None:
+        await session.flush()
     return told
 
 
@@ -240,6 +254,114 @@ async def route_alert(session: AsyncSession, alert: Alert) -> list[int]:
                                 title=alert_message(alert, _rule_titles(session, alert)),
                                 body=alert.snippet or "",
                                 link=f"/alerts?alert={alert.id}", severity=alert.severity)
+
+
+class DutyRouter:
+    """`route_alert` for the many alerts of one run in one transaction (an import's alerts
+    grouped into cases): the tenants' ancestry, the duty shifts covering the run's alerts (one
+    read per batch for every tenant's chain and the span of the alerts' times), the people on
+    them, each tenant's duty standard and its robots' notification rules are read once instead
+    of per alert. The same rows, after-commit sends and order as `route_alert`; it does not
+    flush (the caller's next flush writes the notifications, in the order they were added).
+    Use it only while no roster, rule, user or standard changes in the transaction."""
+
+    def __init__(self) -> None:
+        self._chains: dict[int, list[int]] = {}
+        self._shifts: dict[int, list[DutyShift]] = {}  # by roster tenant, (starts_at, id)
+        self._span: tuple[datetime, datetime] | None = None
+        self._people: dict[int, tuple[Employee, int | None]] = {}
+        self._robots: dict[int, bool] = {}
+        self._rules: dict[int, list[NotificationRule]] = {}
+
+    async def prepare(self, session: AsyncSession, alerts: Sequence[Alert]) -> None:
+        """Read the chains, shifts and people for these alerts (several statements per
+        batch, none per alert)."""
+        if not alerts:
+            return
+        ats = [_aware(a.created_at) for a in alerts]
+        lo, hi = min(ats), max(ats)
+        missing = sorted({a.tenant_id for a in alerts} - self._chains.keys())
+        if missing:
+            paths = dict((await session.execute(select(Tenant.id, Tenant.path).where(
+                Tenant.id.in_(missing)))).all())
+            for tid in missing:
+                path = paths.get(tid) or ""
+                ids = [int(p) for p in reversed(path.strip("/").split("/")) if p.isdigit()]
+                self._chains[tid] = ids or [tid]
+        covered = self._span is not None and self._span[0] <= lo and hi <= self._span[1]
+        rosters = sorted({t for a in alerts for t in self._chains[a.tenant_id]})
+        if covered and all(t in self._shifts for t in rosters):
+            return
+        if self._span is not None:
+            lo, hi = min(lo, self._span[0]), max(hi, self._span[1])
+            rosters = sorted(set(rosters) | self._shifts.keys())
+        rows = (await session.scalars(select(DutyShift).where(
+            DutyShift.tenant_id.in_(rosters), DutyShift.starts_at <= hi,
+            DutyShift.ends_at > lo).order_by(DutyShift.starts_at, DutyShift.id))).all()
+        self._span = (lo, hi)
+        self._shifts = {t: [] for t in rosters}
+        for r in rows:
+            self._shifts[r.tenant_id].append(r)
+        ids = sorted({r.employee_id for r in rows} - self._people.keys())
+        if ids:
+            for emp, uid in (await session.execute(
+                    select(Employee, User.id).outerjoin(
+                        User, and_(User.employee_id == Employee.id, User.is_active.is_(True)))
+                    .where(Employee.id.in_(ids)))).all():
+                self._people[emp.id] = (emp, uid)
+
+    def people(self, tenant_id: int, at: datetime) -> list[OnDutyPerson]:
+        """`on_duty_people` from what `prepare` read."""
+        at = _aware(at)
+        out: list[OnDutyPerson] = []
+        for tid in self._chains[tenant_id]:
+            mine = [s for s in self._shifts[tid] if s.starts_at <= at < s.ends_at]
+            if not mine:
+                continue
+            for s in mine:
+                emp, uid = self._people[s.employee_id]
+                if any(p.employee_id == emp.id for p in out):
+                    continue
+                out.append(OnDutyPerson(emp.id, emp.name, emp.employee_no, uid, s.tenant_id,
+                                        s.starts_at, s.ends_at))
+            break
+        return out
+
+    async def robot_rules(self, session: AsyncSession, tenant_id: int, severity: int
+                          ) -> list[NotificationRule] | None:
+        """The robots' rules `notify_on_duty` sends to (None: the standard turns them off)."""
+        from probity.duty.settings import DutySettings
+        from probity.governance import settings_values
+        from probity.notify.service import ROBOTS
+
+        if tenant_id not in self._robots:
+            settings = await settings_values(session, tenant_id, DutySettings)
+            self._robots[tenant_id] = bool(settings.robots)
+            if settings.robots:
+                self._rules[tenant_id] = [r for r in (await session.scalars(
+                    select(NotificationRule).where(
+                        NotificationRule.active.is_(True),
+                        NotificationRule.tenant_id.in_(self._chains[tenant_id]),
+                        NotificationRule.channel.in_(ROBOTS))
+                    .order_by(NotificationRule.id))).all()
+                    if DUTY_EVENT in r.events.split(",") and r.target]
+        if not self._robots[tenant_id]:
+            return None
+        return [r for r in self._rules[tenant_id] if r.min_severity <= severity]
+
+    async def route(self, session: AsyncSession, alert: Alert) -> list[int]:
+        """`route_alert` for one alert of the batch (`prepare` first)."""
+        if alert.tenant_id not in self._chains:
+            await self.prepare(session, [alert])
+        at = _aware(alert.created_at)
+        if self._span is None or not self._span[0] <= at <= self._span[1]:
+            await self.prepare(session, [alert])
+        people = self.people(alert.tenant_id, at)
+        return await _notify_people(
+            session, alert.tenant_id, people, event=DUTY_EVENT,
+            title=alert_message(alert, _rule_titles(session, alert)),
+            body=alert.snippet or "", link=f"/alerts?alert={alert.id}",
+            severity=alert.severity, case_id=None, router=self)
 
 
 # ---------------------------------------------------------------- the roster
