@@ -5,6 +5,7 @@ with the per-tenant reads (case policy, subscribers, notification rules) made on
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -240,8 +241,13 @@ async def test_batch_routes_alerts_to_duty_as_one_by_one(
     await db.flush()
     sent: list[Any] = []
 
+    def plain(text: str) -> str:
+        """A robot's text without what differs between runs: case ids, due times."""
+        text = re.sub(r"(case #|/cases/)\d+", r"\1N", text, flags=re.IGNORECASE)
+        return "\n".join(line for line in text.splitlines() if "due:" not in line)
+
     async def fake_send(outgoing: list[Any], _settings: Any) -> None:
-        sent.append([(o.channel, o.target, o.text if o.target.startswith(robot) else "")
+        sent.append([(o.channel, o.target, plain(o.text) if o.target.startswith(robot) else "")
                      for o in outgoing])
 
     async def fake_dispatch(_job_id: int, task: str) -> None:
