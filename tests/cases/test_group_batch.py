@@ -98,6 +98,45 @@ async def _snapshot(db: AsyncSession, since: dict[str, int], results: list[Case 
     }
 
 
+async def _one_by_one(db: AsyncSession, alerts: list[Alert]) -> list[Case | None]:
+    """The per-alert path the batch replaces, kept here as the reference: for each alert,
+    whether it is in a case, its parties, the policy, `duty.route_alert` (the tenant's chain and
+    shifts read, the notifications flushed), the webhook, then the case it joins (its open
+    cases read) or a new one (`open_case`, flushed), the event's ledger entry appended at once."""
+    from probity import webhooks
+    from probity.duty.service import route_alert
+    from probity.webhooks.events import alert_event
+
+    out: list[Case | None] = []
+    for alert in alerts:
+        if await db.scalar(select(CaseAlert.id).where(CaseAlert.alert_id == alert.id)):
+            out.append(None)
+            continue
+        agent_id, customer_id = await service._alert_parties(db, alert)
+        policy = await service.case_policy(db, alert.tenant_id)
+        await route_alert(db, alert)
+        await webhooks.emit(db, alert.tenant_id, "alert.created", alert_event(alert))
+        case = None
+        if agent_id is not None or customer_id is not None:
+            open_ = await service._open_cases(db, alert.tenant_id, policy,
+                                              [(alert, agent_id, customer_id)])
+            case = max((c for c in open_
+                        if service._joins(c, alert, agent_id, customer_id, policy)),
+                       key=lambda c: (c.last_alert_at, c.id), default=None)
+        if case is None:
+            case = await service.open_case(db, None, [alert], parties=(agent_id, customer_id))
+        else:
+            db.add(CaseAlert(case_id=case.id, alert_id=alert.id, created_at=utcnow()))
+            before = service._case_payload(case)
+            case.last_alert_at = max(case.last_alert_at, alert.created_at)
+            case.severity = max(case.severity, service._severity_of([alert]))
+            case.updated_at = utcnow()
+            await service._record(db, case, None, "alert_added", before=before,
+                                  detail={"alert_id": alert.id})
+        out.append(case)
+    return out
+
+
 async def _marks(db: AsyncSession) -> dict[str, int]:
     async def top(col: Any) -> int:
         return int(await db.scalar(select(col).order_by(col.desc()).limit(1)) or 0)
@@ -146,7 +185,7 @@ async def test_batch_grouping_matches_one_by_one(db: AsyncSession) -> None:
     alerts = await _alerts(db)
     marks = await _marks(db)
     one = await db.begin_nested()
-    singly = [await service.group_alert(db, a) for a in alerts]
+    singly = await _one_by_one(db, alerts)
     expected = await _snapshot(db, marks, singly)
     await one.rollback()
     assert await _marks(db) == marks
@@ -272,7 +311,7 @@ async def test_batch_routes_alerts_to_duty_as_one_by_one(
     db.info.pop(AFTER_COMMIT, None)
     marks = await _marks(db)
     one = await db.begin_nested()
-    singly = [await service.group_alert(db, a) for a in alerts]
+    singly = await _one_by_one(db, alerts)
     expected = await _snapshot(db, marks, singly)
     want_notes = await duty_notes(marks["notification"])
     want_sent = await effects()
