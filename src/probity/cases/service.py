@@ -431,9 +431,12 @@ async def group_alerts(session: AsyncSession, alerts: list[Alert],
                        hooks: webhooks.Emitter | None = None) -> list[Case | None]:
     """`group_alert` for each alert in order — the same cases, case events, audit rows, ledger
     entries, notifications and webhook deliveries — with the per-tenant reads made once per
-    run instead of per alert (`Grouping`): which alerts are in a case already and the open
-    cases they could join are one query per round of `GROUP_CHUNK` alerts, the case events'
-    ledger entries one bulk append. Returns each alert's case (None: already in one)."""
+    run instead of per alert (`Grouping`): which alerts are in a case already, the open
+    cases they could join, the customers of their conversations and who is on HR duty
+    (`duty.DutyRouter`: chains, shifts, people) are one query per round of `GROUP_CHUNK`
+    alerts, the new cases one flush per round, the rest one flush at the end and the case
+    events' ledger entries one bulk append. Returns each alert's case (None: already in
+    one)."""
     run = Grouping(hooks)
     out: list[Case | None] = []
     for i in range(0, len(alerts), GROUP_CHUNK):
