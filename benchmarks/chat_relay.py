@@ -22,6 +22,7 @@ import contextlib
 import json
 import os
 import sys
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -54,17 +55,57 @@ async def health(_request: Request) -> JSONResponse:
 
 
 async def chat(ws: WebSocket) -> None:
-    if bus() is not None:
-        await chat_on_bus(ws)
-        return
     conv_id = int(ws.path_params["conv_id"])
     role = "customer" if "token" in ws.query_params else "agent"
     await ws.accept()
     await ws.send_text(json.dumps({"type": "hello", "role": role,
                                    "conversation": {"id": conv_id, "status": "active"}}))
+    if bus() is not None:
+        await _chat_on_bus(ws, conv_id, role)
+        return
     await ws.send_text(json.dumps({"type": "synced", "seq": _seqs.get(conv_id, 0)}))
     peers = _rooms.setdefault(conv_id, set())
     peers.add(ws)
+
+    async def to_peers(frame: str) -> None:
+        for peer in list(peers):
+            if peer is not ws:
+                await peer.send_text(frame)
+
+    try:
+        await _relay(ws, conv_id, role, to_peers)
+    finally:
+        peers.discard(ws)
+
+
+async def _chat_on_bus(ws: WebSocket, conv_id: int, role: str) -> None:
+    """`chat` with the frames going through the event bus (several processes)."""
+    me = f"{os.getpid()}:{id(ws)}"
+    async with _bus.subscribe(f"conv:{conv_id}") as sub:
+        await ws.send_text(json.dumps({"type": "synced", "seq": _seqs.get(conv_id, 0)}))
+
+        async def pump() -> None:
+            while True:
+                event = await sub.get()
+                if event.get("from") != me and "frame" in event:
+                    await ws.send_text(event["frame"])
+
+        async def to_bus(frame: str) -> None:
+            await _bus.publish(f"conv:{conv_id}", {"from": me, "frame": frame})
+
+        task = asyncio.create_task(pump())
+        try:
+            await _relay(ws, conv_id, role, to_bus)
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+async def _relay(ws: WebSocket, conv_id: int, role: str,
+                 fan_out: Callable[[str], Awaitable[None]]) -> None:
+    """A socket's frames until it closes: send → ack and the message to the other side,
+    delivered/read → a receipt to the other side (``fan_out``), ping → pong."""
     try:
         while True:
             data = json.loads(await ws.receive_text())
@@ -78,69 +119,14 @@ async def chat(ws: WebSocket) -> None:
                     {"type": "ack", "client_id": data.get("client_id"), "seq": seq,
                      "decision": "allow", "duplicate": False, "message": msg},
                     ensure_ascii=False))
-                frame = json.dumps(msg, ensure_ascii=False)
-                for peer in list(peers):
-                    if peer is not ws:
-                        await peer.send_text(frame)
+                await fan_out(json.dumps(msg, ensure_ascii=False))
             elif kind in ("delivered", "read"):
-                frame = json.dumps({"type": "receipt", "conversation_id": conv_id, "by": role,
-                                    kind: data.get("seq")})
-                for peer in list(peers):
-                    if peer is not ws:
-                        await peer.send_text(frame)
+                await fan_out(json.dumps({"type": "receipt", "conversation_id": conv_id,
+                                          "by": role, kind: data.get("seq")}))
             elif kind == "ping":
                 await ws.send_text('{"type":"pong"}')
     except WebSocketDisconnect:
         pass
-    finally:
-        peers.discard(ws)
-
-
-async def chat_on_bus(ws: WebSocket) -> None:
-    """`chat` with the frames going through the event bus (several processes)."""
-    conv_id = int(ws.path_params["conv_id"])
-    role = "customer" if "token" in ws.query_params else "agent"
-    me = f"{os.getpid()}:{id(ws)}"
-    await ws.accept()
-    await ws.send_text(json.dumps({"type": "hello", "role": role,
-                                   "conversation": {"id": conv_id, "status": "active"}}))
-    async with _bus.subscribe(f"conv:{conv_id}") as sub:
-        await ws.send_text(json.dumps({"type": "synced", "seq": _seqs.get(conv_id, 0)}))
-
-        async def pump() -> None:
-            while True:
-                event = await sub.get()
-                if event.get("from") != me and "frame" in event:
-                    await ws.send_text(event["frame"])
-
-        task = asyncio.create_task(pump())
-        try:
-            while True:
-                data = json.loads(await ws.receive_text())
-                kind = data.get("type")
-                if kind == "send":
-                    seq = _seqs[conv_id] = _seqs.get(conv_id, 0) + 1
-                    msg = {"type": "message", "conversation_id": conv_id, "seq": seq,
-                           "sender": role, "kind": "text", "body": str(data.get("text") or ""),
-                           "created_at": datetime.now(UTC).isoformat()}
-                    await ws.send_text(json.dumps(
-                        {"type": "ack", "client_id": data.get("client_id"), "seq": seq,
-                         "decision": "allow", "duplicate": False, "message": msg},
-                        ensure_ascii=False))
-                    await _bus.publish(f"conv:{conv_id}", {
-                        "from": me, "frame": json.dumps(msg, ensure_ascii=False)})
-                elif kind in ("delivered", "read"):
-                    await _bus.publish(f"conv:{conv_id}", {"from": me, "frame": json.dumps(
-                        {"type": "receipt", "conversation_id": conv_id, "by": role,
-                         kind: data.get("seq")})})
-                elif kind == "ping":
-                    await ws.send_text('{"type":"pong"}')
-        except WebSocketDisconnect:
-            pass
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
 
 
 app = Starlette(routes=[Route("/api/v1/health", health),
