@@ -68,9 +68,25 @@ def _aware(at: datetime, what: str = "time") -> datetime:
 
 async def _chain(session: AsyncSession, tenant_id: int) -> list[int]:
     """The tenant and its ancestors, nearest first."""
-    path = await session.scalar(select(Tenant.path).where(Tenant.id == tenant_id)) or ""
-    ids = [int(p) for p in reversed(path.strip("/").split("/")) if p.isdigit()]
+    return _chain_of(tenant_id, await session.scalar(
+        select(Tenant.path).where(Tenant.id == tenant_id)))
+
+
+def _chain_of(tenant_id: int, path: str | None) -> list[int]:
+    """The tenant and its ancestors, nearest first, from its materialised path."""
+    ids = [int(p) for p in reversed((path or "").strip("/").split("/")) if p.isdigit()]
     return ids or [tenant_id]
+
+
+async def _robot_rules(session: AsyncSession, chain: list[int]) -> list[NotificationRule]:
+    """The active robot notification rules of these tenants that list `duty.alert` and have a
+    target, by id (any severity)."""
+    from probity.notify.service import ROBOTS
+
+    return [r for r in (await session.scalars(select(NotificationRule).where(
+        NotificationRule.active.is_(True), NotificationRule.tenant_id.in_(chain),
+        NotificationRule.channel.in_(ROBOTS)).order_by(NotificationRule.id))).all()
+        if DUTY_EVENT in r.events.split(",") and r.target]
 
 
 # ---------------------------------------------------------------- who is on duty
@@ -154,7 +170,7 @@ async def _notify_people(session: AsyncSession, tenant_id: int, people: list[OnD
     reused and nothing is flushed."""
     from probity.duty.settings import DutySettings
     from probity.governance import settings_values
-    from probity.notify.service import ROBOTS, Outgoing, mail_settings, send_all
+    from probity.notify.service import Outgoing, mail_settings, send_all
 
     if not people:
         return []
@@ -178,12 +194,8 @@ async def _notify_people(session: AsyncSession, tenant_id: int, people: list[OnD
     if router is not None:
         rules = await router.robot_rules(session, tenant_id, severity)
     elif (await settings_values(session, tenant_id, DutySettings)).robots:
-        chain = await _chain(session, tenant_id)
-        rules = [r for r in (await session.scalars(select(NotificationRule).where(
-            NotificationRule.active.is_(True), NotificationRule.tenant_id.in_(chain),
-            NotificationRule.channel.in_(ROBOTS), NotificationRule.min_severity <= severity)
-            .order_by(NotificationRule.id))).all()
-            if DUTY_EVENT in r.events.split(",") and r.target]
+        rules = [r for r in await _robot_rules(session, await _chain(session, tenant_id))
+                 if r.min_severity <= severity]
     else:
         rules = None
     if rules:
@@ -285,9 +297,7 @@ class DutyRouter:
             paths = dict((await session.execute(select(Tenant.id, Tenant.path).where(
                 Tenant.id.in_(missing)))).all())
             for tid in missing:
-                path = paths.get(tid) or ""
-                ids = [int(p) for p in reversed(path.strip("/").split("/")) if p.isdigit()]
-                self._chains[tid] = ids or [tid]
+                self._chains[tid] = _chain_of(tid, paths.get(tid))
         covered = self._span is not None and self._span[0] <= lo and hi <= self._span[1]
         rosters = sorted({t for a in alerts for t in self._chains[a.tenant_id]})
         if covered and all(t in self._shifts for t in rosters):
@@ -332,19 +342,12 @@ class DutyRouter:
         """The robots' rules `notify_on_duty` sends to (None: the standard turns them off)."""
         from probity.duty.settings import DutySettings
         from probity.governance import settings_values
-        from probity.notify.service import ROBOTS
 
         if tenant_id not in self._robots:
             settings = await settings_values(session, tenant_id, DutySettings)
             self._robots[tenant_id] = bool(settings.robots)
             if settings.robots:
-                self._rules[tenant_id] = [r for r in (await session.scalars(
-                    select(NotificationRule).where(
-                        NotificationRule.active.is_(True),
-                        NotificationRule.tenant_id.in_(self._chains[tenant_id]),
-                        NotificationRule.channel.in_(ROBOTS))
-                    .order_by(NotificationRule.id))).all()
-                    if DUTY_EVENT in r.events.split(",") and r.target]
+                self._rules[tenant_id] = await _robot_rules(session, self._chains[tenant_id])
         if not self._robots[tenant_id]:
             return None
         return [r for r in self._rules[tenant_id] if r.min_severity <= severity]
