@@ -13,9 +13,12 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import create_engine, pool, text
+from sqlalchemy.engine import make_url
 from tests.browser.conftest import start_server
 from websockets.sync.client import ClientConnection, connect
 
+from probity.db import sync_url
 from probity.demo import DEMO_PASSWORD
 
 
@@ -30,6 +33,42 @@ def migrate_and_seed(url: str) -> None:
 def chat_db_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('chatlive') / 'chat.db'}"
     migrate_and_seed(url)
+    return url
+
+
+PG_ONLY = "PostgreSQL only: PROBITY_TEST_DATABASE_URL is not a PostgreSQL URL"
+
+
+@pytest.fixture(scope="session")
+def pg_chat_url() -> Iterator[str]:
+    """A PostgreSQL database of its own that the writer commits to, migrated and seeded
+    (beside the run's database, whose tests roll back): PROBITY_TEST_DATABASE_URL's server,
+    a fresh name per run, dropped afterwards. Skips unless that URL is PostgreSQL."""
+    database_url = os.environ.get("PROBITY_TEST_DATABASE_URL", "")
+    if not database_url.startswith("postgresql"):
+        pytest.skip(PG_ONLY)
+    base = make_url(database_url)
+    name = f"{base.database}_chat_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(sync_url(database_url), poolclass=pool.NullPool,
+                          isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = base.set(database=name).render_as_string(hide_password=False)
+    try:
+        migrate_and_seed(url)
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def writer_url(request: pytest.FixtureRequest) -> str:
+    """A database the writer commits to: the module's SQLite file, then (when the run has
+    one) PostgreSQL."""
+    fixture = "chat_db_url" if request.param == "sqlite" else "pg_chat_url"
+    url: str = request.getfixturevalue(fixture)
     return url
 
 

@@ -1,8 +1,9 @@
 """The chat writer's direct path (`probity.chat.direct`: the common batch through the bare
-sqlite3 driver) stores exactly what the session path stores — the same columns in the same
-stored form, the same ledger chain, rollups equal to a direct aggregate of the messages — and
-hands everything it does not cover (resends, alerts, a due ledger checkpoint, cold caches) to
-the session path without writing anything itself."""
+sqlite3 driver; `probity.chat.direct_pg`: through a bare psycopg connection — each test runs
+on both when PROBITY_TEST_DATABASE_URL is PostgreSQL) stores exactly what the session path
+stores — the same columns in the same stored form, the same ledger chain, rollups equal to a
+direct aggregate of the messages — and hands everything it does not cover (resends, alerts, a
+due ledger checkpoint, cold caches) to the session path without writing anything itself."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 from tests.analytics.test_rollup import BASE, _cube, _cube_of, _direct, _rolled, _setup
 from tests.chat.test_writer import BLOCKED, Published, _conversations
@@ -53,28 +55,41 @@ async def _drive(writer: MessageWriter, convs: list[Any], pub: Published, rounds
         await asyncio.gather(*burst)
 
 
-def _raw(path: str, conv_ids: list[int]) -> list[tuple[Any, ...]]:
-    """The stored messages as SQLite holds them (text of timestamps and JSON included)."""
-    con = sqlite3.connect(path)
-    try:
-        marks = ", ".join("?" * len(conv_ids))
-        cols = ", ".join(SAME) + ", typeof(created_at), length(created_at)"
-        rows = con.execute(
-            f"SELECT conversation_id, {cols} FROM messages WHERE conversation_id IN ({marks}) "
-            "ORDER BY conversation_id, seq", conv_ids).fetchall()
-    finally:
-        con.close()
+def _raw(url: str, conv_ids: list[int]) -> list[tuple[Any, ...]]:
+    """The stored messages as the database holds them (SQLite: the text of timestamps and
+    JSON; PostgreSQL: the JSON's text and the timestamp's type)."""
+    if url.startswith("sqlite"):
+        con = sqlite3.connect(url.split(":///", 1)[1])
+        try:
+            marks = ", ".join("?" * len(conv_ids))
+            cols = ", ".join(SAME) + ", typeof(created_at), length(created_at)"
+            rows = con.execute(
+                f"SELECT conversation_id, {cols} FROM messages WHERE conversation_id IN "
+                f"({marks}) ORDER BY conversation_id, seq", conv_ids).fetchall()
+        finally:
+            con.close()
+    else:
+        import psycopg
+
+        conninfo = make_url(url).set(drivername="postgresql").render_as_string(
+            hide_password=False)
+        with psycopg.connect(conninfo) as pg:
+            cols = ", ".join(SAME) + (", categories::text, spans::text, "
+                                      "pg_typeof(created_at)::text")
+            rows = pg.execute(
+                f"SELECT conversation_id, {cols} FROM messages WHERE conversation_id = "
+                "ANY(%s) ORDER BY conversation_id, seq", (conv_ids,)).fetchall()
     order = {cid: i for i, cid in enumerate(conv_ids)}
     return sorted(((order[r[0]], *r[1:]) for r in rows), key=lambda r: (r[0], r[1]))
 
 
-async def test_the_direct_path_stores_what_the_session_path_stores(chat_db_url: str) -> None:
+async def test_the_direct_path_stores_what_the_session_path_stores(writer_url: str) -> None:
     enforce.reset()  # no monitoring rules cached by an earlier test
-    a = _conversations(chat_db_url, 4)
-    b = _conversations(chat_db_url, 4)
+    a = _conversations(writer_url, 4)
+    b = _conversations(writer_url, 4)
     pub = Published()
-    fast = MessageWriter(chat_db_url)
-    slow = MessageWriter(chat_db_url, direct=False)
+    fast = MessageWriter(writer_url)
+    slow = MessageWriter(writer_url, direct=False)
     try:
         await _drive(fast, a, pub, 12)
         await _drive(slow, b, pub, 12)
@@ -83,10 +98,9 @@ async def test_the_direct_path_stores_what_the_session_path_stores(chat_db_url: 
     finally:
         await fast.close()
         await slow.close()
-    path = chat_db_url.split(":///", 1)[1]
-    got_a, got_b = _raw(path, [c[0] for c in a]), _raw(path, [c[0] for c in b])
+    got_a, got_b = _raw(writer_url, [c[0] for c in a]), _raw(writer_url, [c[0] for c in b])
     assert got_a and got_a == got_b
-    engine = make_engine(chat_db_url)
+    engine = make_engine(writer_url)
     try:
         async with AsyncSession(engine) as s:
             convs_a = (await s.execute(select(
@@ -112,13 +126,13 @@ async def test_the_direct_path_stores_what_the_session_path_stores(chat_db_url: 
 
 
 async def test_what_the_direct_path_does_not_cover_goes_the_session_way(
-        chat_db_url: str) -> None:
+        writer_url: str) -> None:
     enforce.reset()
-    convs = _conversations(chat_db_url, 2)
+    convs = _conversations(writer_url, 2)
     (c1, customer, agent), (c2, customer2, _agent2) = convs
     pub = Published()
-    writer = MessageWriter(chat_db_url)
-    engine = make_engine(chat_db_url)
+    writer = MessageWriter(writer_url)
+    engine = make_engine(writer_url)
     try:
         first, dup = await writer.submit(await prepare_send(c1, customer, pub, text="在吗",
                                                             client_id="k1"))
@@ -177,15 +191,15 @@ async def test_what_the_direct_path_does_not_cover_goes_the_session_way(
 
 
 async def test_rollups_through_the_direct_path_equal_a_direct_aggregate(
-        chat_db_url: str) -> None:
+        writer_url: str) -> None:
     """tests/analytics/test_rollup.py's property, with the writer (direct path, session path
     for alerts and cold caches) instead of `store_messages`: random sends at random hours from
     agents of different tenure, on and off the rota."""
     rollup.reset()
     enforce.reset()
     forget_contexts()
-    engine = make_engine(chat_db_url)
-    writer = MessageWriter(chat_db_url)
+    engine = make_engine(writer_url)
+    writer = MessageWriter(writer_url)
     pub = Published()
     originals = (direct.utcnow, store.utcnow)
     try:

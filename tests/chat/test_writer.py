@@ -369,15 +369,16 @@ async def test_writer_batches_concurrent_sends_in_seq_order(chat_db_url: str) ->
 
 @pytest.mark.parametrize("direct", [True, False], ids=["direct", "session"])
 async def test_the_writer_spends_the_same_statements_on_a_batch_of_any_size(
-        chat_db_url: str, direct: bool) -> None:
+        writer_url: str, direct: bool) -> None:
     """Issue 17: the writer's transaction for one message and for sixty (of eight
     conversations, both sides) sends the same statements, one of each kind — executemany or
     multi-row, never one per message — on the direct path (the bare driver, what the writer
-    uses for batches without alerts) and on the session path alike."""
+    uses for batches without alerts) and on the session path alike, on SQLite and
+    PostgreSQL."""
     enforce.reset()  # no monitoring rules cached by an earlier test
-    convs = _conversations(chat_db_url, 8)
+    convs = _conversations(writer_url, 8)
     pub = Published()
-    writer = MessageWriter(chat_db_url, direct=direct)
+    writer = MessageWriter(writer_url, direct=direct)
     try:
         # Prime: the thread and its connection, the ledger head, a checkpoint, the analytics
         # hook's per-process caches (all outside what is counted).

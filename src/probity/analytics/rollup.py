@@ -356,7 +356,8 @@ _STATEMENTS: dict[str, Any] = {}
 
 class _SqlitePlan(NamedTuple):
     """An upsert as SQLAlchemy compiles it for SQLite (qmark parameters, one per column of
-    the row tuple, in its order) and each column's bind processor — UTCDateTime and Date are
+    the row tuple, in its order; or PostgreSQL's ``%s``: `_pg_plans`) and each column's bind
+    processor — UTCDateTime and Date are
     stored exactly as the ORM stores them, so the primary keys match the rows written or
     read through SQLAlchemy."""
 
@@ -378,7 +379,7 @@ _SQLITE_PLANS: list[_SqlitePlan] = []
 
 def _sqlite_plan(dialect: Any, model: Any, key: tuple[str, ...], cols: tuple[str, ...]
                  ) -> _SqlitePlan:
-    compiled: Any = upsert_statement("sqlite", model, key).compile(dialect=dialect)
+    compiled: Any = upsert_statement(dialect.name, model, key).compile(dialect=dialect)
     if tuple(compiled.positiontup) != cols:  # the row tuples are built in `cols` order
         raise RuntimeError(f"{model.__tablename__}: upsert parameters are not in row order")
     table = model.__table__
@@ -627,19 +628,15 @@ async def record_batch(session: AsyncSession,
     await record_events(session, events_of(rows), conn)
 
 
-def record_batch_sqlite3(con: sqlite3.Connection, dialect: AnyDialect,
-                         rows: Iterable[tuple[Any, int | None, int | None]]
-                         ) -> list[tuple[str, Any]] | None:
-    """`record_batch` on a bare ``sqlite3`` connection in a write transaction that holds the
-    process's write gate (the chat writer's direct path, `probity.chat.direct`), when it
-    needs no session: every event's cohort is in the per-process caches, none is late (a
-    sealed month), and no monitoring rule is in force for the batch's tenants. Then the same
-    two grouped upserts are sent (bind-processed by `dialect`, SQLite's) and returned as
-    (sql, params) for statement counters; otherwise nothing is sent and None says: use
-    `record_batch`."""
+def _direct_rows(dialect: AnyDialect, rows: Iterable[tuple[Any, int | None, int | None]]
+                 ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]] | None:
+    """The hourly and cube rows of `record_batch` for a caller without a session (the chat
+    writer's direct paths): None when it needs one — an event's cohort is not in the
+    per-process caches, an event is late (a sealed month), or a monitoring rule is in force
+    for the batch's tenants."""
     events = events_of(rows)
     if not events:
-        return []
+        return [], []
     if not _caches_fresh(events, time.monotonic()):
         return None
     keys: list[Cohort] = []
@@ -655,7 +652,21 @@ def record_batch_sqlite3(con: sqlite3.Connection, dialect: AnyDialect,
 
     if not quiet_for({e.tenant_id for e in events}):
         return None
-    hourly, cube = _rows_of(dialect, _counts(events, keys))
+    return _rows_of(dialect, _counts(events, keys))
+
+
+def record_batch_sqlite3(con: sqlite3.Connection, dialect: AnyDialect,
+                         rows: Iterable[tuple[Any, int | None, int | None]]
+                         ) -> list[tuple[str, Any]] | None:
+    """`record_batch` on a bare ``sqlite3`` connection in a write transaction that holds the
+    process's write gate (the chat writer's direct path, `probity.chat.direct`), when it
+    needs no session (`_direct_rows`). Then the same two grouped upserts are sent
+    (bind-processed by `dialect`, SQLite's) and returned as (sql, params) for statement
+    counters; otherwise nothing is sent and None says: use `record_batch`."""
+    got = _direct_rows(dialect, rows)
+    if got is None:
+        return None
+    hourly, cube = got
     plans = _sqlite_plans(dialect)
     work = [(sql, params) for sql, params in ((plans[0].sql, hourly), (plans[1].sql, cube))
             if params]
@@ -664,3 +675,34 @@ def record_batch_sqlite3(con: sqlite3.Connection, dialect: AnyDialect,
     except sqlite3.Error as exc:
         raise driver_error(exc, "analytics rollup upsert") from exc
     return work
+
+
+# PostgreSQL (psycopg, ``%s`` parameters): the plans of the hourly and the cube upsert.
+_PG_PLANS: list[_SqlitePlan] = []
+
+
+def _pg_plans() -> list[_SqlitePlan]:
+    if not _PG_PLANS:
+        from sqlalchemy.dialects.postgresql.psycopg import dialect as pg_dialect
+
+        positional = pg_dialect(paramstyle="format")  # type: ignore[no-untyped-call]
+        _PG_PLANS.extend((_sqlite_plan(positional, RollupHourly, HOURLY_KEY, HOURLY_COLS),
+                          _sqlite_plan(positional, RollupCube, CUBE_KEY, CUBE_COLS)))
+    return _PG_PLANS
+
+
+def batch_upserts_psycopg(dialect: AnyDialect,
+                          rows: Iterable[tuple[Any, int | None, int | None]]
+                          ) -> list[tuple[str, Any]] | None:
+    """`record_batch_sqlite3` for a bare ``psycopg`` connection (the chat writer's direct
+    path on PostgreSQL): the same two grouped upserts as `record_batch` sends there, as
+    (sql in ``%s`` form, list of parameter tuples) for the caller to run (an executemany
+    each, pipelined with its other statements); None: use `record_batch`. `rows` need no
+    message ids (the upserts do not carry them)."""
+    got = _direct_rows(dialect, rows)
+    if got is None:
+        return None
+    hourly, cube = got
+    plans = _pg_plans()
+    return [(plan.sql, [plan.row(r) for r in params])
+            for plan, params in ((plans[0], hourly), (plans[1], cube)) if params]

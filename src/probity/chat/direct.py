@@ -18,7 +18,7 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import Table
@@ -89,24 +89,160 @@ def _sql(kind: str, n: int) -> str:
             row = _marks(len(_INSERT_COLUMNS))
             sql = (f"INSERT INTO messages ({', '.join(_INSERT_COLUMNS)}) VALUES "
                    + ", ".join([row] * n) + " RETURNING id, conversation_id, seq")
-        else:  # receipts
+        elif kind == "receipts":
             sql = _RECEIPTS_SELECT + _marks(n)
+        else:  # receipts_update (an executemany)
+            sql = _RECEIPTS_UPDATE
         _SQL[key] = sql
     return sql
 
 
-class DirectStore:
-    """The writer thread's own ``sqlite3`` connection and the direct path's statements."""
+class DirectBase:
+    """The direct path's statements, apart from the driver: the seqs' UPDATE … RETURNING,
+    ONE multi-row INSERT … RETURNING for the messages, the rollups' grouped upserts, the
+    ledger append per tenant, the receipts' SELECT and UPDATE executemany. A driver's store
+    (`DirectStore`: sqlite3; `probity.chat.direct_pg.PgDirectStore`: psycopg) supplies the
+    transaction and how statements reach the driver."""
 
-    def __init__(self, database: str, dialect: Dialect) -> None:
+    marks = "?"  # the driver's parameter marker
+    dialect: Dialect
+
+    def __init__(self, dialect: Dialect) -> None:
         self.dialect = dialect
-        self.con = sqlite3.connect(database, isolation_level=None, check_same_thread=False)
-        sqlite_pragmas(self.con, None)
-        self.gate: WriteGate = write_gate(database)
         # Per INSERT column: the bind processor SQLAlchemy applies (None: sent as is).
         self._procs = tuple(_MESSAGES.c[c].type.dialect_impl(dialect).bind_processor(dialect)
                             for c in _INSERT_COLUMNS)
         self.on_statements: Callable[[Run], None] | None = None  # tests: statements per batch
+
+    def _sql(self, kind: str, n: int) -> str:
+        sql = _sql(kind, n)
+        return sql if self.marks == "?" else sql.replace("?", self.marks)
+
+    # -- what a driver's store supplies ---------------------------------------------------
+
+    def write(self, sends: Sequence[PendingSend], receipts: Sequence[Receipt],
+              checked: dict[int, float]
+              ) -> tuple[list[tuple[MessageRow, bool] | DomainError],
+                         dict[tuple[int, str], tuple[int, int]], list[Effect]]:
+        """Store the batch in one transaction and commit (`DirectStore.write`)."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def _query(self, sql: str, params: Sequence[Any]) -> list[Any]:
+        """Run one statement; its rows."""
+        raise NotImplementedError
+
+    def _insert(self, sql: str, flat: list[Any], rollup: list[tuple[Any, int, int | None]]
+                ) -> tuple[list[Any], Run]:
+        """The messages' INSERT … RETURNING (its rows) and the batch's rollups (the upserts
+        run); raises `Fallback` when the rollups need the session."""
+        raise NotImplementedError
+
+    def _append(self, tenant_id: int, items: list[tuple[str, Any]], due: bool
+                ) -> tuple[datetime | None, Run]:
+        """The tenant's ledger append: the latest checkpoint's time (when `due`), what ran."""
+        raise NotImplementedError
+
+    def _update_receipts(self, params: list[tuple[Any, ...]]) -> None:
+        raise NotImplementedError
+
+    # -- the batch --------------------------------------------------------------------------
+
+    def _sends(self, sends: Sequence[PendingSend], run: Run, checked: dict[int, float]
+               ) -> tuple[list[tuple[MessageRow, bool] | DomainError], list[Effect], list[int]]:
+        counts: dict[int, int] = {}
+        for s in sends:
+            counts[s.conv_id] = counts.get(s.conv_id, 0) + 1
+        ids = sorted(counts)
+        if len(ids) == 1:
+            sql, params = self._sql("seqs1", 1), [counts[ids[0]], ids[0]]
+        else:
+            sql = self._sql("seqs", len(ids))
+            params = [x for cid in ids for x in (cid, counts[cid])] + ids
+        run.append((sql, params))
+        # The seqs of every conversation of the batch; a closed one is not updated (its
+        # sends fail alone with `closed`, and allocate nothing).
+        convs = {r[0]: ConvState(*r) for r in self._query(sql, params)}
+        now = utcnow()
+        next_seq = {cid: convs[cid].last_seq - counts[cid] + 1 for cid in convs}
+        fresh = [s for s in sends if s.conv_id in convs]
+        values: list[dict[str, Any]] = []
+        flat: list[Any] = []
+        procs = self._procs
+        for s in fresh:
+            seq = next_seq[s.conv_id]
+            next_seq[s.conv_id] = seq + 1
+            v = message_values(s, convs[s.conv_id].tenant_id, seq, now)
+            values.append(v)
+            for c, p in zip(_INSERT_COLUMNS, procs, strict=True):
+                flat.append(v[c] if p is None else p(v[c]))
+        rows: list[tuple[PendingSend, MessageRow]] = []
+        fresh_checks: list[int] = []
+        if values:
+            # ONE multi-row INSERT … RETURNING; a resend (same client_id) violates the unique
+            # key and sends the batch to the session path, which returns the stored message.
+            # The rollups need no message ids: they go with it (one round trip where the
+            # driver pipelines).
+            sql = self._sql("insert", len(values))
+            run.append((sql, flat))
+            returned, rolled = self._insert(sql, flat, [
+                (MessageRow(id=0, **v, recalled_at=None), convs[v["conversation_id"]].org_unit_id,
+                 convs[v["conversation_id"]].agent_employee_id) for v in values])
+            ids_of = {(r[1], r[2]): r[0] for r in returned}
+            for s, v in zip(fresh, values, strict=True):
+                rows.append((s, MessageRow(id=ids_of[(v["conversation_id"], v["seq"])], **v,
+                                           recalled_at=None)))
+            run.extend(rolled)
+            clock = time.monotonic()
+            for tenant_id in sorted({m.tenant_id for _s, m in rows}):
+                due = clock - checked.get(tenant_id, -1e18) >= CHECKPOINT_CHECK_S
+                latest, ran = self._append(tenant_id, [
+                    ("chat.message", message_payload(m)) for _s, m in rows
+                    if m.tenant_id == tenant_id], due)
+                run.extend(ran)
+                if due:
+                    if latest is None or utcnow() - latest >= timedelta(
+                            seconds=CHECKPOINT_INTERVAL_S - CHECKPOINT_CHECK_S):
+                        raise Fallback("a ledger checkpoint is due")
+                    fresh_checks.append(tenant_id)
+            for s, m in rows:
+                if s.turn is not None:
+                    remember_seq(m.conversation_id, s.turn, m.seq)
+        stored = iter(rows)
+        outcomes: list[tuple[MessageRow, bool] | DomainError] = [
+            (next(stored)[1], False) if s.conv_id in convs
+            else Conflict("the conversation is closed", code="closed") for s in sends]
+        effects: list[Effect] = [delivery_effect(s.publish, s.conv_id, m, None)
+                                 for s, m in rows]
+        return outcomes, effects, fresh_checks
+
+    def _receipts(self, receipts: Sequence[Receipt], run: Run, effects: list[Effect]
+                  ) -> dict[tuple[int, str], tuple[int, int]]:
+        ids = sorted({r.conv_id for r in receipts})
+        sql = self._sql("receipts", len(ids))
+        run.append((sql, ids))
+        state = {r[0]: dict(zip(("last_seq", *_SEQ_COLUMNS), r[1:], strict=True))
+                 for r in self._query(sql, ids)}
+        now, moved = plan_receipts(list(receipts), state)
+        if moved:
+            params = [(*(x for c in _SEQ_COLUMNS for x in (state[cid][c], state[cid][c])), cid)
+                      for cid in sorted({cid for cid, _side in moved})]
+            run.append((self._sql("receipts_update", 0), params))
+            self._update_receipts(params)
+            effects.append(receipts_effect(state, moved))
+        return now
+
+
+class DirectStore(DirectBase):
+    """The writer thread's own ``sqlite3`` connection and the direct path's statements."""
+
+    def __init__(self, database: str, dialect: Dialect) -> None:
+        super().__init__(dialect)
+        self.con = sqlite3.connect(database, isolation_level=None, check_same_thread=False)
+        sqlite_pragmas(self.con, None)
+        self.gate: WriteGate = write_gate(database)
 
     def close(self) -> None:
         self.con.close()
@@ -151,92 +287,26 @@ class DirectStore:
             self.on_statements(run)
         return outcomes, seqs, effects
 
-    def _sends(self, sends: Sequence[PendingSend], run: Run, checked: dict[int, float]
-               ) -> tuple[list[tuple[MessageRow, bool] | DomainError], list[Effect], list[int]]:
-        con = self.con
-        counts: dict[int, int] = {}
-        for s in sends:
-            counts[s.conv_id] = counts.get(s.conv_id, 0) + 1
-        ids = sorted(counts)
-        if len(ids) == 1:
-            sql, params = _sql("seqs1", 1), [counts[ids[0]], ids[0]]
-        else:
-            sql = _sql("seqs", len(ids))
-            params = [x for cid in ids for x in (cid, counts[cid])] + ids
-        run.append((sql, params))
-        # The seqs of every conversation of the batch; a closed one is not updated (its
-        # sends fail alone with `closed`, and allocate nothing).
-        convs = {r[0]: ConvState(*r) for r in con.execute(sql, params).fetchall()}
-        now = utcnow()
-        next_seq = {cid: convs[cid].last_seq - counts[cid] + 1 for cid in convs}
-        fresh = [s for s in sends if s.conv_id in convs]
-        values: list[dict[str, Any]] = []
-        flat: list[Any] = []
-        procs = self._procs
-        for s in fresh:
-            seq = next_seq[s.conv_id]
-            next_seq[s.conv_id] = seq + 1
-            v = message_values(s, convs[s.conv_id].tenant_id, seq, now)
-            values.append(v)
-            for c, p in zip(_INSERT_COLUMNS, procs, strict=True):
-                flat.append(v[c] if p is None else p(v[c]))
-        rows: list[tuple[PendingSend, MessageRow]] = []
-        fresh_checks: list[int] = []
-        if values:
-            # ONE multi-row INSERT … RETURNING; a resend (same client_id) violates the unique
-            # key and sends the batch to the session path, which returns the stored message.
-            sql = _sql("insert", len(values))
-            run.append((sql, flat))
-            ids_of = {(r[1], r[2]): r[0] for r in con.execute(sql, flat).fetchall()}
-            for s, v in zip(fresh, values, strict=True):
-                rows.append((s, MessageRow(id=ids_of[(v["conversation_id"], v["seq"])], **v,
-                                           recalled_at=None)))
-            rolled = record_batch_sqlite3(con, self.dialect, [
-                (m, convs[s.conv_id].org_unit_id, convs[s.conv_id].agent_employee_id)
-                for s, m in rows])
-            if rolled is None:
-                raise Fallback("the rollup hook needs its session")
-            run.extend(rolled)
-            clock = time.monotonic()
-            for tenant_id in sorted({m.tenant_id for _s, m in rows}):
-                due = clock - checked.get(tenant_id, -1e18) >= CHECKPOINT_CHECK_S
-                _entries, latest, ran = append_entries_sqlite3(
-                    con, tenant_id, [("chat.message", message_payload(m))
-                                     for _s, m in rows if m.tenant_id == tenant_id],
-                    purgeable=True, checkpoint_time=due, dialect=self.dialect)
-                run.extend(ran)
-                if due:
-                    if latest is None or utcnow() - latest >= timedelta(
-                            seconds=CHECKPOINT_INTERVAL_S - CHECKPOINT_CHECK_S):
-                        raise Fallback("a ledger checkpoint is due")
-                    fresh_checks.append(tenant_id)
-            for s, m in rows:
-                if s.turn is not None:
-                    remember_seq(m.conversation_id, s.turn, m.seq)
-        stored = iter(rows)
-        outcomes: list[tuple[MessageRow, bool] | DomainError] = [
-            (next(stored)[1], False) if s.conv_id in convs
-            else Conflict("the conversation is closed", code="closed") for s in sends]
-        effects: list[Effect] = [delivery_effect(s.publish, s.conv_id, m, None)
-                                 for s, m in rows]
-        return outcomes, effects, fresh_checks
+    def _query(self, sql: str, params: Sequence[Any]) -> list[Any]:
+        return self.con.execute(sql, params).fetchall()
 
-    def _receipts(self, receipts: Sequence[Receipt], run: Run, effects: list[Effect]
-                  ) -> dict[tuple[int, str], tuple[int, int]]:
-        con = self.con
-        ids = sorted({r.conv_id for r in receipts})
-        sql = _sql("receipts", len(ids))
-        run.append((sql, ids))
-        state = {r[0]: dict(zip(("last_seq", *_SEQ_COLUMNS), r[1:], strict=True))
-                 for r in con.execute(sql, ids).fetchall()}
-        now, moved = plan_receipts(list(receipts), state)
-        if moved:
-            params = [(*(x for c in _SEQ_COLUMNS for x in (state[cid][c], state[cid][c])), cid)
-                      for cid in sorted({cid for cid, _side in moved})]
-            run.append((_RECEIPTS_UPDATE, params))
-            con.executemany(_RECEIPTS_UPDATE, params)
-            effects.append(receipts_effect(state, moved))
-        return now
+    def _insert(self, sql: str, flat: list[Any], rollup: list[tuple[Any, int, int | None]]
+                ) -> tuple[list[Any], Run]:
+        returned = self.con.execute(sql, flat).fetchall()
+        rolled = record_batch_sqlite3(self.con, self.dialect, rollup)
+        if rolled is None:
+            raise Fallback("the rollup hook needs its session")
+        return returned, rolled
+
+    def _append(self, tenant_id: int, items: list[tuple[str, Any]], due: bool
+                ) -> tuple[datetime | None, Run]:
+        _entries, latest, ran = append_entries_sqlite3(
+            self.con, tenant_id, items, purgeable=True, checkpoint_time=due,
+            dialect=self.dialect)
+        return latest, ran
+
+    def _update_receipts(self, params: list[tuple[Any, ...]]) -> None:
+        self.con.executemany(_RECEIPTS_UPDATE, params)
 
 
 def eligible(send: PendingSend) -> bool:

@@ -20,7 +20,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from probity.auth.deps import AFTER_COMMIT
-from probity.chat.direct import DirectStore, Fallback, eligible
+from probity.chat.direct import DirectBase, DirectStore, Fallback, eligible
 from probity.chat.store import (
     CHECKPOINT_CHECK_S,
     PendingSend,
@@ -105,8 +105,8 @@ class MessageWriter:
         # items to share its transaction: the ack latency bought for a cheaper batch.
         self.coalesce_s = coalesce_s
         self.receipt_hold_s = receipt_hold_s
-        self.direct = direct  # SQLite: the common batch through the bare driver
-        self._direct: DirectStore | None = None
+        self.direct = direct  # the common batch through the bare driver
+        self._direct: DirectBase | None = None
         self.max_batch = max_batch
         self.retries = retries
         self.sqlite = url.startswith("sqlite")
@@ -206,11 +206,16 @@ class MessageWriter:
                                     pool_pre_ping=False)
         self._engine = engine.execution_options(**{PRIORITY_OPTION: True}) \
             if self.sqlite else engine
-        database = engine.sync_engine.url.database
+        sync = engine.sync_engine
+        database = sync.url.database
         if self.direct and self.sqlite and database not in (None, "", ":memory:"):
             # The common batch through the bare driver (probity.chat.direct), on a second
             # connection of this thread; the session path above for everything else.
-            self._direct = DirectStore(database, engine.sync_engine.dialect)
+            self._direct = DirectStore(database, sync.dialect)
+        elif self.direct and sync.dialect.driver == "psycopg":
+            from probity.chat.direct_pg import PgDirectStore
+
+            self._direct = PgDirectStore(sync.url, sync.dialect)
         self._ready.set()
         try:
             self._serve(loop)
@@ -335,7 +340,7 @@ class MessageWriter:
             except Fallback:
                 self.fallbacks += 1  # rolled back: the session path below stores it
             except OperationalError:
-                raise  # SQLite busy: the whole batch is retried (`_write`)
+                raise  # busy, deadlock: the whole batch is retried (`_write`)
             except Exception:  # rolled back; never fail a send the session path can store
                 log.exception("chat writer: direct path failed; taking the session path")
                 self.fallbacks += 1

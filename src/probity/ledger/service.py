@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Generator, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -530,21 +530,30 @@ _PG_ROLLBACK_TO = "ROLLBACK TO SAVEPOINT probity_ledger_append"
 _PG_HEADS: dict[tuple[Any, int], tuple[int, str, str]] = {}
 
 
+def pg_pipeline(driver: Any, statements: list[tuple[str, Any]], *, rows: bool = False
+                ) -> list[Any]:
+    """`_pg_run` on a synchronous ``psycopg.Connection`` (one round trip); with ``rows``,
+    each statement's rows instead of its first."""
+    cursors: list[Any] = []
+    with driver.pipeline(), driver.cursor() as many:
+        for sql, params in statements:
+            if isinstance(params, list):
+                many.executemany(sql, params)
+                cursors.append(None)
+            else:
+                cursors.append(driver.execute(sql, params))
+    if rows:
+        return [c.fetchall() if c is not None and c.description else None for c in cursors]
+    return [c.fetchone() if c is not None and c.description else None for c in cursors]
+
+
 async def _pg_run(driver: Any, statements: list[tuple[str, Any]]) -> list[Any]:
     """Run the statements in one psycopg pipeline (one round trip): a list of parameter tuples
     is an executemany. Returns each statement's first row (None for the others)."""
     import psycopg
 
     if isinstance(driver, psycopg.Connection):  # the chat writer's synchronous connection
-        cursors: list[Any] = []
-        with driver.pipeline(), driver.cursor() as many:
-            for sql, params in statements:
-                if isinstance(params, list):
-                    many.executemany(sql, params)
-                    cursors.append(None)
-                else:
-                    cursors.append(driver.execute(sql, params))
-        return [c.fetchone() if c is not None and c.description else None for c in cursors]
+        return pg_pipeline(driver, statements)
     acursors: list[Any] = []
     async with driver.pipeline(), driver.cursor() as amany:
         for sql, params in statements:
@@ -565,6 +574,58 @@ def _pg_start(tenant_id: int, found: Any) -> tuple[int, str, str]:
     return int(found[0]) + 1, str(found[1]), str(found[2])
 
 
+# An append on PostgreSQL as steps, apart from how they reach the driver (the session's async
+# connection: `_append_pg`; a bare synchronous one: `append_entries_psycopg`): each step yields
+# the statements of one round trip and whether an IntegrityError there is an answer (the guessed
+# head was stale) rather than an error, and gets back each statement's first row (None: the
+# IntegrityError). Returns the rows, the new head, the raw latest checkpoint time and what ran.
+_PgAppended = tuple[list[tuple[Any, ...]], tuple[int, str, str], Any, list[tuple[str, Any]]]
+_PgSteps = Generator[tuple[list[tuple[str, Any]], bool], "list[Any] | None", _PgAppended]
+
+
+def _pg_append_steps(key: tuple[Any, int], tenant_id: int, head: tuple[int, str, str] | None,
+                     items: list[tuple[str, Any]], purgeable: bool, want_checkpoint: bool
+                     ) -> _PgSteps:
+    created: Any = None
+    first: list[tuple[str, Any]] = []
+    if head is None:
+        first += [(_PG_LOCK, (_LOCK_CLASS, tenant_id)), (_PG_HEAD, (tenant_id, tenant_id))]
+    if want_checkpoint:
+        first.append((_PG_CHECKPOINT_TIME, (tenant_id,)))
+    guess = _PG_HEADS.get(key) if head is None else None
+    if guess is not None:
+        # One round trip: what this process appended last is most likely still the head.
+        # The INSERTs go behind a savepoint, the head is read after the lock in the same
+        # pipeline; any other head (another process appended: the INSERT conflicts, or
+        # this process's transaction rolled back) undoes them and takes the path below.
+        start = (guess[0] + 1, guess[1], guess[2])
+        rows, refs, new_head = build_rows(tenant_id, start, items, purgeable=purgeable)
+        inserts = [(_PG_ENTRIES, rows)] + ([(_PG_REFS, refs)] if refs else [])
+        # The savepoint stays open when the guess was right (it ends with the transaction;
+        # releasing it would cost a round trip).
+        found = yield [*first, (_PG_SAVEPOINT, None), *inserts], True
+        if found is not None and _pg_start(tenant_id, found[1]) == start:
+            if want_checkpoint and found[2] is not None:
+                created = found[2][0]
+            return rows, new_head, created, [*first, *inserts]
+        yield [(_PG_ROLLBACK_TO, None), (_PG_RELEASE, None)], False
+    if first:  # round trip 1: the lock, then the head; the checkpoint's time
+        found = yield first, False
+        assert found is not None
+        if head is None:
+            start = _pg_start(tenant_id, found[1])
+        if want_checkpoint:
+            last = found[-1]
+            created = None if last is None else last[0]
+    if head is not None:
+        start = (head[0] + 1, head[1], head[2])
+    rows, refs, new_head = build_rows(tenant_id, start, items, purgeable=purgeable)
+    inserts = [(_PG_ENTRIES, rows)] + ([(_PG_REFS, refs)] if refs else [])
+    if rows:  # round trip 2 (psycopg's executemany pipelines its rows)
+        yield inserts, False
+    return rows, new_head, created, [*first, *inserts]
+
+
 async def _append_pg(session: AsyncSession, conn: Any, driver: Any, tenant_id: int,
                      items: list[tuple[str, Any]], *, purgeable: bool,
                      keyring: Keyring | None, checkpoint: bool) -> list[AppendedEntry]:
@@ -580,52 +641,22 @@ async def _append_pg(session: AsyncSession, conn: Any, driver: Any, tenant_id: i
     known = (seen is not None and seen[0] == _tx_key(session) and tenant_id in seen[1]
              and utcnow() - seen[1][tenant_id] < timedelta(seconds=CHECKPOINT_INTERVAL_S))
     want_checkpoint = checkpoint and not known
-    run: list[tuple[str, Any]] = []
-    created: Any = None
-    first: list[tuple[str, Any]] = []
-    if head is None:
-        first += [(_PG_LOCK, (_LOCK_CLASS, tenant_id)), (_PG_HEAD, (tenant_id, tenant_id))]
-    if want_checkpoint:
-        first.append((_PG_CHECKPOINT_TIME, (tenant_id,)))
     key = (conn.sync_connection.engine.url, tenant_id)
-    guess = _PG_HEADS.get(key) if head is None else None
-    done = False
+    steps = _pg_append_steps(key, tenant_id, head, items, purgeable, want_checkpoint)
+    answer: list[Any] | None = None
     try:
-        if guess is not None:
-            # One round trip: what this process appended last is most likely still the head.
-            # The INSERTs go behind a savepoint, the head is read after the lock in the same
-            # pipeline; any other head (another process appended: the INSERT conflicts, or
-            # this process's transaction rolled back) undoes them and takes the path below.
-            start = (guess[0] + 1, guess[1], guess[2])
-            rows, refs, new_head = build_rows(tenant_id, start, items, purgeable=purgeable)
-            inserts = [(_PG_ENTRIES, rows)] + ([(_PG_REFS, refs)] if refs else [])
+        while True:
             try:
-                # The savepoint stays open when the guess was right (it ends with the
-                # transaction; releasing it would cost a round trip).
-                found = await _pg_run(driver, [*first, (_PG_SAVEPOINT, None), *inserts])
+                statements, tolerated = steps.send(answer)
+            except StopIteration as stop:
+                rows, new_head, created, run = stop.value
+                break
+            try:
+                answer = await _pg_run(driver, statements)
             except psycopg.IntegrityError:
-                found = None
-            if found is not None and _pg_start(tenant_id, found[1]) == start:
-                done = True
-                run = [*first, *inserts]
-                created = found[2][0] if want_checkpoint and found[2] is not None else None
-            else:
-                await _pg_run(driver, [(_PG_ROLLBACK_TO, None), (_PG_RELEASE, None)])
-        if not done:
-            if first:  # round trip 1: the lock, then the head; the checkpoint's time
-                found = await _pg_run(driver, first)
-                if head is None:
-                    start = _pg_start(tenant_id, found[1])
-                if want_checkpoint:
-                    last = found[-1]
-                    created = None if last is None else last[0]
-            if head is not None:
-                start = (head[0] + 1, head[1], head[2])
-            rows, refs, new_head = build_rows(tenant_id, start, items, purgeable=purgeable)
-            inserts = [(_PG_ENTRIES, rows)] + ([(_PG_REFS, refs)] if refs else [])
-            run = [*first, *inserts]
-            if rows:  # round trip 2 (psycopg's executemany pipelines its rows)
-                await _pg_run(driver, inserts)
+                if not tolerated:
+                    raise
+                answer = None
     except psycopg.Error as exc:
         raise driver_error(exc, "ledger append") from exc
     if rows:
@@ -643,6 +674,42 @@ async def _append_pg(session: AsyncSession, conn: Any, driver: Any, tenant_id: i
         else:
             await maybe_checkpoint(session, tenant_id, keyring)
     return entries
+
+
+def append_entries_psycopg(con: Any, url: Any, tenant_id: int, items: list[tuple[str, Any]],
+                           *, purgeable: bool = False, checkpoint_time: bool = False,
+                           dialect: Any = None,
+                           ) -> tuple[list[AppendedEntry], datetime | None, list[tuple[str, Any]]]:
+    """:func:`append_entries_sqlite3` on a bare synchronous ``psycopg.Connection`` already in
+    a transaction (the chat writer's direct path on PostgreSQL): the same steps as
+    :func:`append_entries` there — the tenant's advisory append lock before the head is
+    read, the head guessed per (``url``, tenant) as the session path guesses it and checked
+    behind a savepoint — with no session, so no checkpoint made here. Returns the entries,
+    the latest checkpoint's time when ``checkpoint_time`` (None: there is none) and the
+    statements run. Driver errors are raised as they come (the caller rolls back)."""
+    import psycopg
+
+    if not items:
+        return [], None, []
+    key = (url, tenant_id)
+    steps = _pg_append_steps(key, tenant_id, None, items, purgeable, checkpoint_time)
+    answer: list[Any] | None = None
+    while True:
+        try:
+            statements, tolerated = steps.send(answer)
+        except StopIteration as stop:
+            rows, new_head, created, run = stop.value
+            break
+        try:
+            answer = pg_pipeline(con, statements)
+        except psycopg.IntegrityError:
+            if not tolerated:
+                raise
+            answer = None
+    if rows:
+        _PG_HEADS[key] = new_head
+    when = _CREATED_AT.process(dialect, created) if created is not None else None
+    return [AppendedEntry(*row) for row in rows], when, run
 
 
 class _ResultProcessor:

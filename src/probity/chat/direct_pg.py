@@ -1,0 +1,141 @@
+"""The chat writer's direct path on PostgreSQL: `probity.chat.direct`'s batch (messages that
+raise no alert, and receipts) on a bare synchronous ``psycopg`` connection owned by the writer's
+thread, in psycopg's pipeline mode — no session, no SQLAlchemy statement machinery per batch
+(docs/CHAT.md "Send path"). The same statements as on SQLite in ``%s`` form, sent in a fixed
+number of round trips whatever the batch's size:
+
+1. ``BEGIN`` and the seqs' ``UPDATE conversations … RETURNING`` (its row locks, as the session
+   path takes them);
+2. the messages' multi-row ``INSERT … RETURNING`` and the rollups' two grouped upserts
+   (`analytics.rollup.batch_upserts_psycopg`, executemany);
+3. per tenant, the ledger append (`ledger.service.append_entries_psycopg`: the tenant's
+   advisory append lock, the head read after it, the entries and refs behind a savepoint on
+   the guessed head — the session path's steps and locks);
+4. the receipts' SELECT (when the batch has receipts);
+5. the receipts' UPDATE executemany (if any moved) and ``COMMIT``.
+
+An IntegrityError (a resend: the client_id key) rolls back and raises `Fallback`, as anything
+else the session path must do; a transient error (deadlock, serialization, a lost connection)
+rolls back and raises SQLAlchemy's `OperationalError`, which the writer retries whole. The
+values are `store.message_values` through the bind processors of the writer's SQLAlchemy
+dialect (JSON as psycopg's ``Json``, enums as text, aware UTC datetimes), so the stored rows
+are those the session path stores.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import psycopg
+from psycopg import pq
+from sqlalchemy.engine import URL, Dialect
+from sqlalchemy.exc import OperationalError
+
+from probity.analytics.rollup import batch_upserts_psycopg
+from probity.chat.direct import DirectBase, Effect, Fallback, Run
+from probity.chat.store import PendingSend, Receipt
+from probity.chat.wire import MessageRow
+from probity.errors import DomainError
+from probity.ledger.service import append_entries_psycopg, pg_pipeline
+
+
+class PgDirectStore(DirectBase):
+    """The writer thread's own ``psycopg`` connection (autocommit: the store sends ``BEGIN``
+    with its first statement and ``COMMIT`` with its last) and the direct path's statements."""
+
+    marks = "%s"
+
+    def __init__(self, url: URL, dialect: Dialect) -> None:
+        super().__init__(dialect)
+        self.url = url  # the ledger's head guesses are kept per (database URL, tenant)
+        self._conninfo = url.set(drivername="postgresql").render_as_string(
+            hide_password=False)
+        self.con: psycopg.Connection[Any] | None = None
+        self._begin = False  # BEGIN not sent yet: it goes with the next round trip
+        self._later: Run = []  # statements whose results nobody reads: sent with the next
+
+    def close(self) -> None:
+        if self.con is not None:
+            self.con.close()
+            self.con = None
+
+    def _connection(self) -> psycopg.Connection[Any]:
+        con = self.con
+        if con is None or con.closed or con.broken:
+            if con is not None:
+                con.close()
+            con = self.con = psycopg.connect(self._conninfo, autocommit=True)
+        return con
+
+    def write(self, sends: Sequence[PendingSend], receipts: Sequence[Receipt],
+              checked: dict[int, float]
+              ) -> tuple[list[tuple[MessageRow, bool] | DomainError],
+                         dict[tuple[int, str], tuple[int, int]], list[Effect]]:
+        """As `DirectStore.write`: store the batch in one transaction and commit, or raise
+        `Fallback` (rolled back) / `OperationalError` (rolled back; the writer retries)."""
+        run: Run = []
+        try:
+            con = self._connection()
+        except psycopg.OperationalError as exc:
+            raise OperationalError("chat direct connect", None, exc) from exc
+        self._begin, self._later = True, []
+        try:
+            try:
+                outcomes, effects, fresh_checks = self._sends(sends, run, checked) \
+                    if sends else ([], [], [])
+                seqs = self._receipts(receipts, run, effects) if receipts else {}
+                self._round([("COMMIT", None)])  # an ack only after this returns
+            except BaseException:
+                self._later = []
+                if not con.closed and not con.broken and \
+                        con.info.transaction_status != pq.TransactionStatus.IDLE:
+                    con.execute("ROLLBACK")
+                raise
+        except psycopg.IntegrityError as exc:  # a resend (client_id) or a constraint: the
+            raise Fallback(str(exc)) from exc  # session path sorts it out
+        except psycopg.OperationalError as exc:  # deadlock, serialization, connection lost
+            raise OperationalError("chat direct write", None, exc) from exc
+        now = time.monotonic()
+        for tenant_id in fresh_checks:
+            checked[tenant_id] = now
+        if self.on_statements is not None:
+            self.on_statements(run)
+        return outcomes, seqs, effects
+
+    def _round(self, statements: Run) -> list[Any]:
+        """One round trip: BEGIN if not sent yet, the statements held back, then these
+        (pipelined); each statement's rows (None: an executemany or no result)."""
+        head: Run = [("BEGIN", None)] if self._begin else []
+        todo = [*head, *self._later, *statements]
+        self._begin, self._later = False, []
+        assert self.con is not None
+        found = pg_pipeline(self.con, todo, rows=True)
+        return found[len(todo) - len(statements):]
+
+    def _query(self, sql: str, params: Sequence[Any]) -> list[Any]:
+        (rows,) = self._round([(sql, tuple(params))])
+        return list(rows)
+
+    def _insert(self, sql: str, flat: list[Any], rollup: list[tuple[Any, int, int | None]]
+                ) -> tuple[list[Any], Run]:
+        upserts = batch_upserts_psycopg(self.dialect, rollup)
+        if upserts is None:
+            raise Fallback("the rollup hook needs its session")
+        returned, *_ = self._round([(sql, tuple(flat)), *upserts])
+        return list(returned), upserts
+
+    def _append(self, tenant_id: int, items: list[tuple[str, Any]], due: bool
+                ) -> tuple[datetime | None, Run]:
+        assert self.con is not None
+        if self._begin or self._later:  # (not so on the direct path: seqs come first)
+            self._round([])
+        _entries, latest, ran = append_entries_psycopg(
+            self.con, self.url, tenant_id, items, purgeable=True, checkpoint_time=due,
+            dialect=self.dialect)
+        return latest, ran
+
+    def _update_receipts(self, params: list[tuple[Any, ...]]) -> None:
+        self._later.append((self._sql("receipts_update", 0), params))
