@@ -1,15 +1,15 @@
 """Chat send→deliver latency over real WebSockets on loopback.
 
-For each configuration (database × app processes × fan-out) it starts the app (uvicorn, one
-or two worker processes; with two, Redis pub/sub carries the events between them) on a fresh
-database — a SQLite file, then a scratch PostgreSQL database `chatbench` (created, and dropped
-after) when PostgreSQL is reachable — opens N WebSocket clients (N/2 conversations: a guest
-customer and a signed-in agent each) from THIS process (the load generator, a separate process
-from the server, on uvloop when available), and has them send `--rate` messages per second in
-total for `--seconds`, at evenly spaced instants (an open loop: a slow server does not slow the
-offered load). Measures, per message, send → ack (durably stored) and send → delivered to the
-other side; reports p50/p99 and the achieved rate. Loopback only; every run is bounded in time
-and stops by itself.
+For each configuration (database × app processes × fan-out) it starts the app (uvicorn, one or
+two worker processes; with two, Redis pub/sub carries the events between them) on a fresh
+database — a SQLite file, then a scratch PostgreSQL database `chatbench_<pid>_<random>`
+(created, and dropped after) when PostgreSQL is reachable — opens N WebSocket clients (N/2
+conversations: a guest customer and a signed-in agent each) from THIS process (the load
+generator, a separate process from the server, on uvloop when available), and has them send
+`--rate` messages per second in total for `--seconds`, at evenly spaced instants (an open loop:
+a slow server does not slow the offered load). Measures, per message, send → ack (durably
+stored) and send → delivered to the other side; reports p50/p99 and the achieved rate. Loopback
+only; every run is bounded in time and stops by itself.
 
 The baseline, in the same run and with the same clients and load: the bare relay
 (`benchmarks/chat_relay.py`), the same WebSocket path and frames on Starlette with no
@@ -20,7 +20,8 @@ answers every message it receives with a `read` receipt, as the customer's page 
         [--only sqlite|postgresql|relay] [--workers 1,2] [--no-receipts] [--no-report]
 
 PROBITY_BENCH_PG (default postgresql+psycopg://postgres@127.0.0.1:5432/postgres) is the
-administrative connection used to create and drop `chatbench`; PROBITY_BENCH_REDIS (default
+administrative connection used to create and drop the scratch database (named by
+PROBITY_BENCH_PG_DB if set: two runs at once must not share one); PROBITY_BENCH_REDIS (default
 redis://127.0.0.1:6379/14) is the Redis for the two-process configurations.
 PROBITY_BENCH_PYSPY=<dir> records a py-spy flame graph of each server process (if installed).
 """
@@ -73,7 +74,9 @@ REDIS_URL = os.environ.get("PROBITY_BENCH_REDIS", "redis://127.0.0.1:6379/14")
 # As `probity serve` runs the app: no permessage-deflate (the relay gets the same).
 SERVE_FLAGS = ["--ws-per-message-deflate", os.environ.get("PROBITY_BENCH_WS_DEFLATE", "false")]
 WARMUP_S = 5.0  # first messages pay one-off costs (connections, caches): not measured
-PG_DB = "chatbench"  # a scratch database, dropped after each run (never the tests' database)
+# A scratch database, dropped after each run (never the tests' database); a name of its own per
+# run, so runs at the same time (A/B, other engineers) never drop each other's.
+PG_DB = os.environ.get("PROBITY_BENCH_PG_DB") or f"chatbench_{os.getpid()}_{secrets.token_hex(3)}"
 TEXTS = ["您好，请问订单什么时候发货？", "好的，我帮您查一下物流信息", "退款已经提交了吗",
          "预计 1-3 个工作日到账", "请问还有其他问题吗", "谢谢，没有了"]
 
@@ -746,10 +749,10 @@ def _pg_admin(sql: str) -> None:
 
 
 def pg_fresh() -> str | None:
-    """A freshly created scratch database `chatbench`, or None when PostgreSQL is unreachable."""
+    """A freshly created scratch database (`PG_DB`), or None when PostgreSQL is unreachable."""
     try:
-        _pg_admin(f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)")
-        _pg_admin(f"CREATE DATABASE {PG_DB}")
+        _pg_admin(f'DROP DATABASE IF EXISTS "{PG_DB}" WITH (FORCE)')
+        _pg_admin(f'CREATE DATABASE "{PG_DB}"')
     except Exception as exc:
         print(f"PostgreSQL unavailable: {exc.__class__.__name__}: {exc}")
         return None
@@ -758,7 +761,7 @@ def pg_fresh() -> str | None:
 
 def pg_drop() -> None:
     with contextlib.suppress(Exception):
-        _pg_admin(f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)")
+        _pg_admin(f'DROP DATABASE IF EXISTS "{PG_DB}" WITH (FORCE)')
 
 
 def redis_ok(url: str) -> bool:
