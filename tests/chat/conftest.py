@@ -39,28 +39,45 @@ def chat_db_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 PG_ONLY = "PostgreSQL only: PROBITY_TEST_DATABASE_URL is not a PostgreSQL URL"
 
 
+def _pg_admin(url: str, *statements: str) -> None:
+    admin = create_engine(sync_url(url), poolclass=pool.NullPool, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            for sql in statements:
+                conn.execute(text(sql))
+    finally:
+        admin.dispose()
+
+
 @pytest.fixture(scope="session")
-def pg_chat_url() -> Iterator[str]:
-    """A PostgreSQL database of its own that the writer commits to, migrated and seeded
-    (beside the run's database, whose tests roll back): PROBITY_TEST_DATABASE_URL's server,
-    a fresh name per run, dropped afterwards. Skips unless that URL is PostgreSQL."""
+def pg_chat_template() -> Iterator[str]:
+    """A migrated and seeded PostgreSQL database on PROBITY_TEST_DATABASE_URL's server (beside
+    the run's database, whose tests roll back), a fresh name per run, dropped afterwards; the
+    writer tests' databases are clones of it. Skips unless that URL is PostgreSQL."""
     database_url = os.environ.get("PROBITY_TEST_DATABASE_URL", "")
     if not database_url.startswith("postgresql"):
         pytest.skip(PG_ONLY)
     base = make_url(database_url)
     name = f"{base.database}_chat_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(sync_url(database_url), poolclass=pool.NullPool,
-                          isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = base.set(database=name).render_as_string(hide_password=False)
+    _pg_admin(database_url, f'CREATE DATABASE "{name}"')
     try:
-        migrate_and_seed(url)
-        yield url
+        migrate_and_seed(base.set(database=name).render_as_string(hide_password=False))
+        yield name
     finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        _pg_admin(database_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="module")
+def pg_chat_url(pg_chat_template: str) -> Iterator[str]:
+    """The PostgreSQL twin of `chat_db_url`: a database of the module's own that the writer
+    and servers commit to (a clone of `pg_chat_template`), dropped afterwards."""
+    database_url = os.environ["PROBITY_TEST_DATABASE_URL"]
+    name = f"{pg_chat_template}_{uuid.uuid4().hex[:6]}"
+    _pg_admin(database_url, f'CREATE DATABASE "{name}" TEMPLATE "{pg_chat_template}"')
+    try:
+        yield make_url(database_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        _pg_admin(database_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

@@ -1,7 +1,8 @@
 """kill -9 in the middle of a stream of sends (issue 17 keeps the guarantee through the writer's
 rewrite): every acknowledged message is stored, exactly once; nothing is stored twice across
 the restart; resending every client_id afterwards answers the acknowledged ones as duplicates
-with the same seq; seqs have no gaps and the ledger still verifies."""
+with the same seq; seqs have no gaps and the ledger still verifies — on SQLite, and on
+PostgreSQL (the writer's direct path there: `probity.chat.direct_pg`) when the run has it."""
 
 from __future__ import annotations
 
@@ -9,18 +10,18 @@ import asyncio
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import uuid
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import create_engine, pool, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from tests.browser.conftest import start_server
 from tests.chat.conftest import open_conversation, recv, recv_until, sign_in, ws_connect
 from websockets.sync.client import ClientConnection
 
-from probity.db import make_engine
+from probity.db import make_engine, sync_url
 from probity.ledger.service import verify_tenant
 
 PER_SIDE = 120
@@ -55,11 +56,11 @@ def _acks(ws: ClientConnection, timeout: float) -> list[dict[str, Any]]:
     return out
 
 
-def test_kill_9_mid_stream_loses_and_duplicates_nothing(chat_db_url: str,
+def test_kill_9_mid_stream_loses_and_duplicates_nothing(writer_url: str,
                                                          tmp_path: Path) -> None:
     # As a server runs (env=test would leave it off): the GC policy freezes live objects.
     env = {"PROBITY_ATTACHMENTS_DIR": str(tmp_path / "att"), "PROBITY_GC_POLICY": "true"}
-    proc, base = start_server(chat_db_url, extra_env=env,
+    proc, base = start_server(writer_url, extra_env=env,
                               log=tmp_path / f"server-{uuid.uuid4().hex[:6]}.log")
     acked: dict[str, int] = {}
     try:
@@ -85,7 +86,7 @@ def test_kill_9_mid_stream_loses_and_duplicates_nothing(chat_db_url: str,
             proc.wait(timeout=30)
     assert 20 <= len(acked) < 2 * PER_SIDE, len(acked)
 
-    proc, base = start_server(chat_db_url, extra_env=env,
+    proc, base = start_server(writer_url, extra_env=env,
                               log=tmp_path / f"server-{uuid.uuid4().hex[:6]}.log")
     try:
         customer, agent = sign_in(base, "customer"), sign_in(base, "agent")
@@ -107,15 +108,17 @@ def test_kill_9_mid_stream_loses_and_duplicates_nothing(chat_db_url: str,
     # What was acknowledged before the kill is answered as a duplicate, with the same seq.
     for client_id, seq in acked.items():
         assert again[client_id]["duplicate"] is True and again[client_id]["seq"] == seq
-    path = chat_db_url.split("///", 1)[1]
-    con = sqlite3.connect(path)
+    stored = create_engine(sync_url(writer_url), poolclass=pool.NullPool)
     try:
-        rows = con.execute("SELECT seq, sender_role, client_id FROM messages "
-                           "WHERE conversation_id = ? ORDER BY seq", (conv_id,)).fetchall()
-        last_seq, tenant_id = con.execute(
-            "SELECT last_seq, tenant_id FROM conversations WHERE id = ?", (conv_id,)).fetchone()
+        with stored.connect() as con:
+            rows = con.execute(text(
+                "SELECT seq, sender_role, client_id FROM messages "
+                "WHERE conversation_id = :c ORDER BY seq"), {"c": conv_id}).all()
+            last_seq, tenant_id = con.execute(text(
+                "SELECT last_seq, tenant_id FROM conversations WHERE id = :c"),
+                {"c": conv_id}).one()
     finally:
-        con.close()
+        stored.dispose()
     # Exactly once each, no gaps, and every ack (before or after) names the stored seq.
     assert len(rows) == 2 * PER_SIDE == last_seq
     assert [r[0] for r in rows] == list(range(1, 2 * PER_SIDE + 1))
@@ -123,7 +126,7 @@ def test_kill_9_mid_stream_loses_and_duplicates_nothing(chat_db_url: str,
     assert {r[2]: r[0] for r in rows} == {k: v["seq"] for k, v in again.items()}
 
     async def verify() -> bool:
-        engine = make_engine(chat_db_url)
+        engine = make_engine(writer_url)
         try:
             async with AsyncSession(engine) as s:
                 return (await verify_tenant(s, tenant_id)).ok
