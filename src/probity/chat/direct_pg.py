@@ -5,13 +5,13 @@ thread, in psycopg's pipeline mode — no session, no SQLAlchemy statement machi
 number of round trips whatever the batch's size:
 
 1. ``BEGIN`` and the seqs' ``UPDATE conversations … RETURNING`` (its row locks, as the session
-   path takes them);
+   path takes them), and the receipts' SELECT when the batch has both;
 2. the messages' multi-row ``INSERT … RETURNING`` and the rollups' two grouped upserts
    (`analytics.rollup.batch_upserts_psycopg`, executemany);
 3. per tenant, the ledger append (`ledger.service.append_entries_psycopg`: the tenant's
    advisory append lock, the head read after it, the entries and refs behind a savepoint on
    the guessed head — the session path's steps and locks);
-4. the receipts' SELECT (when the batch has receipts);
+4. the receipts' SELECT (a batch of receipts alone);
 5. the receipts' UPDATE executemany (if any moved) and ``COMMIT``.
 
 An IntegrityError (a resend: the client_id key) rolls back and raises `Fallback`, as anything
@@ -56,6 +56,8 @@ class PgDirectStore(DirectBase):
         self.con: psycopg.Connection[Any] | None = None
         self._begin = False  # BEGIN not sent yet: it goes with the next round trip
         self._later: Run = []  # statements whose results nobody reads: sent with the next
+        self._ahead: list[int] | None = None  # receipts' conversations to read with the seqs
+        self._fetched: tuple[str, list[int], list[Any]] | None = None  # what was read ahead
 
     def close(self) -> None:
         if self.con is not None:
@@ -82,6 +84,11 @@ class PgDirectStore(DirectBase):
         except psycopg.OperationalError as exc:
             raise OperationalError("chat direct connect", None, exc) from exc
         self._begin, self._later = True, []
+        # A batch with messages and receipts: the receipts' SELECT rides with the seqs' UPDATE
+        # (after it in the pipeline, so it reads the new last_seq; nothing later in the batch
+        # changes what it reads) instead of a round trip of its own.
+        self._ahead = sorted({r.conv_id for r in receipts}) if sends and receipts else None
+        self._fetched = None
         try:
             try:
                 outcomes, effects, fresh_checks = self._sends(sends, run, checked) \
@@ -116,7 +123,17 @@ class PgDirectStore(DirectBase):
         return found[len(todo) - len(statements):]
 
     def _query(self, sql: str, params: Sequence[Any]) -> list[Any]:
-        (rows,) = self._round([(sql, tuple(params))])
+        fetched = self._fetched
+        if fetched is not None and fetched[0] == sql and fetched[1] == params:
+            self._fetched = None
+            return fetched[2]
+        ids, self._ahead = self._ahead, None
+        if ids is None:
+            (rows,) = self._round([(sql, tuple(params))])
+            return list(rows)
+        ahead = self._sql("receipts", len(ids))
+        rows, state = self._round([(sql, tuple(params)), (ahead, tuple(ids))])
+        self._fetched = (ahead, ids, list(state))
         return list(rows)
 
     def _insert(self, sql: str, flat: list[Any], rollup: list[tuple[Any, int, int | None]]
