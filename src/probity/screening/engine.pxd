@@ -6,7 +6,7 @@
 
 cimport cython
 
-from probity.screening.result cimport ScreeningResult, allow_result
+from probity.screening.result cimport ScreeningResult, allow_result, make_span, rules_result
 
 cdef class Hit:
     cdef public list segs
@@ -66,14 +66,11 @@ cdef Hit _term_hit(object e, Py_ssize_t us, Py_ssize_t ue, list part_units, obje
 @cython.locals(pid=Py_ssize_t, one=Py_ssize_t, eid=Py_ssize_t, us=Py_ssize_t,
                ue=Py_ssize_t, cur=Py_ssize_t, cand=list, hits=list, segs=list,
                literal=bint, lit=bint, ok=bint, occ=tuple, o_s=Py_ssize_t, best_s=Py_ssize_t,
-               max_gap=double, occs=list)
+               max_gap=double, occs=list, others=tuple, q=object)
 cpdef list _term_hits(dict part_occ, str role, object policy, _Weights weights)
 
 @cython.locals(s=Py_ssize_t, e=Py_ssize_t, a=Py_ssize_t, b=Py_ssize_t)
 cpdef object _first_outside(list spans, list allow)
-
-@cython.locals(pid=object)
-cpdef bint _all_keys(frozenset required, dict occ)
 
 @cython.locals(cum=list, w=Py_ssize_t, c=Py_UCS4)
 cpdef list _prefix_weights(str compact)
@@ -112,11 +109,13 @@ cpdef bint _is_negated(Hit h, list negations, str text, _Weights weights, list s
                        list ends, object policy)
 
 @cython.locals(s=Py_ssize_t, e=Py_ssize_t, ls=Py_ssize_t, le=Py_ssize_t, sev=Py_ssize_t,
-               lsev=Py_ssize_t, out=list)
+               lsev=Py_ssize_t, out=list, n=Py_ssize_t, i=Py_ssize_t)
 cpdef list _merge(list segs)
 
 @cython.locals(h=Hit, cat_sev=dict, raw=list, spans=list, pieces=list, pos=Py_ssize_t,
-               a=Py_ssize_t, s=Py_ssize_t, e=Py_ssize_t, severity=Py_ssize_t)
+               a=Py_ssize_t, b=Py_ssize_t, s=Py_ssize_t, e=Py_ssize_t, severity=Py_ssize_t,
+               sev=Py_ssize_t, rank=Py_ssize_t, act=Py_ssize_t, cap=Py_ssize_t,
+               block_at=Py_ssize_t, warn_at=Py_ssize_t, first=bint, actions=dict)
 cpdef object _decide(str text, str role, object policy, list hits, object refusal_span,
                      list starts, list ends)
 

@@ -44,6 +44,7 @@ from probity.screening.policy import (
     AGENT_ONLY,
     ASK_MARK,
     CATEGORIES,
+    DECISIONS,
     DIGIT_MARK,
     FOLD_MARK,
     OFFER_MARK,
@@ -53,7 +54,13 @@ from probity.screening.policy import (
     LexiconEntry,
     default_policy,
 )
-from probity.screening.result import ScreeningResult, Span, allow_result, make_span
+from probity.screening.result import (
+    ScreeningResult,
+    Span,
+    allow_result,
+    make_span,
+    rules_result,
+)
 from probity.screening.scope import _CODE_TOKEN, _drop_code_tokens, _refusal_scope
 
 try:  # True where setup.py compiled this module (Cython's pure-Python mode constant)
@@ -680,11 +687,17 @@ def _term_hits(
         if one >= 0:
             cand.append(one)  # one one-part entry anchored here
         elif one == -2:
-            for eid, required in more[pid]:
-                # (A set larger than the parts present cannot be among them.)
-                if required is None or (len(required) <= len(part_occ)
-                                        and _all_keys(required, part_occ)):
-                    cand.append(eid)
+            for eid, others in more[pid]:
+                # (The anchor is present: the entry's other parts must be too.)
+                if others is not None:
+                    ok = True
+                    for q in others:
+                        if q not in part_occ:
+                            ok = False
+                            break
+                    if not ok:
+                        continue
+                cand.append(eid)
     if not cand:
         return []
     cand.sort()
@@ -701,7 +714,8 @@ def _term_hits(
                 hits.append(_term_hit(e, us, ue, [(us, ue)], lit))
             continue
         max_gap = e.max_gap
-        for us, ue, lit in sorted(part_occ[parts[0]]):
+        occs = part_occ[parts[0]]
+        for us, ue, lit in (sorted(occs) if len(occs) > 1 else occs):
             cur = ue
             segs = [(us, ue)]
             literal = lit
@@ -725,15 +739,6 @@ def _term_hits(
                 hits.append(_term_hit(e, us, cur, segs, literal))
                 break  # one hit per entry is enough for the decision; spans merge anyway
     return hits
-
-
-def _all_keys(required: frozenset[int], occ: dict[int, list[tuple[int, int, bool]]]) -> bool:
-    """``required <= occ.keys()`` as a loop (engine.pxd: a C loop; the set comparison went
-    through the dict view's generic rich comparison, a good part of _term_hits)."""
-    for pid in required:  # noqa: SIM110
-        if pid not in occ:
-            return False
-    return True
 
 
 _LIGHT: Final = {c: 1 for c in "abcdefghijklmnopqrstuvwxyz0123456789"}
@@ -857,6 +862,8 @@ def _email_and_link_hits(
         if local.strip().lower() in _ROLE_MAILBOXES:
             continue  # service@, support@, kefu@: a company mailbox, not a person
         out.append(Hit([(m.start(), m.end())], "contact", 3, "email"))
+    if "." not in text and ":" not in text:
+        return out  # every form _URL matches holds a "." or a ":" (not folded by re.I)
     for m in _URL.finditer(text):
         cls = classify_payload(m.group(0), policy.allow_qr)
         if cls.category:
@@ -964,10 +971,12 @@ def _merge(segs: list[tuple[int, int, str, str, int]]) -> list[Span]:
     category extends it (the span keeps its first rule and takes the higher severity)."""
     segs.sort()
     out: list[Span] = []
-    if not segs:
+    n = len(segs)
+    if not n:
         return out
     ls, le, lcat, lrule, lsev = segs[0]
-    for s, e, cat, rule, sev in segs[1:]:
+    for i in range(1, n):  # (an index, not segs[1:]: no copy)
+        s, e, cat, rule, sev = segs[i]
         if cat == lcat and s <= le:
             if e > le:
                 le = e
@@ -977,7 +986,8 @@ def _merge(segs: list[tuple[int, int, str, str, int]]) -> list[Span]:
             out.append(make_span(ls, le, lcat, lrule, lsev))
             ls, le, lcat, lrule, lsev = s, e, cat, rule, sev
     out.append(make_span(ls, le, lcat, lrule, lsev))
-    out.sort()
+    if len(out) > 1:
+        out.sort()
     return out
 
 
@@ -996,33 +1006,52 @@ def _decide(
     cat_sev: dict[str, int] = {}
     raw: list[tuple[int, int, str, str, int]] = []
     for h in hits:
-        segs = h.segs
-        if h.us >= 0:
-            segs = [(starts[a], ends[b - 1]) for a, b in h.part_units]
-        for s, e in segs:
-            if e > s:
-                raw.append((s, e, h.category, h.rule, h.severity))
+        cat = h.category
+        hsev = h.severity
+        if h.us >= 0:  # a term: its parts' unit spans, mapped to the text
+            for a, b in h.part_units:
+                s = starts[a]
+                e = ends[b - 1]
+                if e > s:
+                    raw.append((s, e, cat, h.rule, hsev))
+        else:
+            for s, e in h.segs:
+                if e > s:
+                    raw.append((s, e, cat, h.rule, hsev))
         # Conditionals, not max(): CPython 3.11's max() has no fast call from compiled code.
-        had = cat_sev.get(h.category, 0)
-        cat_sev[h.category] = had if had >= h.severity else h.severity
-    decision = "allow"
+        had = cat_sev.get(cat, 0)
+        cat_sev[cat] = had if had >= hsev else hsev
+    # The decision as a rank (_DECISION_RANK: allow 0, warn 1, block 2; DECISIONS in that
+    # order): per category the threshold its severity reaches, capped by the role's action;
+    # the strongest wins. The severity is the highest of the categories' (max() of them).
+    rank = 0
+    severity = 0
+    first = True
     actions = policy.actions.get(role, {})
+    block_at = policy.block_at
+    warn_at = policy.warn_at
     for cat, sev in cat_sev.items():
-        act = "block" if sev >= policy.block_at else "warn" if sev >= policy.warn_at else "allow"
-        cap = actions.get(cat, "block")
-        if _DECISION_RANK[cap] < _DECISION_RANK[act]:
+        if first or sev > severity:
+            severity = sev
+            first = False
+        act = 2 if sev >= block_at else 1 if sev >= warn_at else 0
+        cap = _DECISION_RANK[actions.get(cat, "block")]
+        if cap < act:
             act = cap
-        if _DECISION_RANK[act] > _DECISION_RANK[decision]:
-            decision = act
+        if act > rank:
+            rank = act
     spans = _merge(raw)
     pieces: list[str] = []
     pos = 0
     for sp in spans:  # sorted by start; spans of different categories may overlap
-        if sp.end > pos:
-            a = pos if pos >= sp.start else sp.start
+        a = sp[0]  # (Span's start and end by index: no attribute look-up)
+        e = sp[1]
+        if e > pos:
+            if pos >= a:
+                a = pos
             pieces.append(text[pos:a])
-            pieces.append("*" * (sp.end - a))
-            pos = sp.end
+            pieces.append("*" * (e - a))
+            pos = e
     pieces.append(text[pos:])
     masked = "".join(pieces)
     categories = [c for c in CATEGORIES if c in cat_sev]
@@ -1030,9 +1059,8 @@ def _decide(
         categories.append("refusal")
         rs, re_ = refusal_span
         spans.append(make_span(starts[rs], ends[re_ - 1], "refusal", "refusal", 0))
-    severity = max(cat_sev.values()) if cat_sev else 0
-    return ScreeningResult(decision, categories, severity, spans, masked,
-                           policy.spec.version)
+    return rules_result(DECISIONS[rank], categories, severity, spans, masked,
+                        policy.spec.version)
 
 
 class Screener:

@@ -8,3 +8,20 @@ cimport cython
                cp=Py_ssize_t, v=Py_UCS4, s=Py_ssize_t, e=Py_ssize_t, plain=bint,
                has_digit=bint, alnum=bint)
 cpdef list _groups_loop(str text)
+
+cdef class _Group:
+    cdef public Py_ssize_t start
+    cdef public Py_ssize_t end
+    cdef public str digits
+    cdef public bint alnum
+
+@cython.locals(i=Py_ssize_t)
+cpdef bint _masked(str text, Py_ssize_t lo, Py_ssize_t hi)
+
+@cython.locals(clusters=list, g=_Group, prev=_Group)
+cpdef list _clusters(str text, list groups)
+
+@cython.locals(groups=list, hits=list, clusters=list, free=list, n_text=Py_ssize_t,
+               s0=Py_ssize_t, e0=Py_ssize_t, cl=list, g=_Group, whole=str, acc=str,
+               i=Py_ssize_t, j=Py_ssize_t, found=bint, official=bint, phone_talk=bint)
+cpdef list find_number_hits(str text, object folded, object ctx, object policy)

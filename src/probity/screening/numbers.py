@@ -1,3 +1,4 @@
+# cython: annotation_typing=False
 """Numbers in messages: CN mobile phones, landlines, bank cards (Luhn), QQ numbers.
 
 Works on the *digit view* of the original text (same length, so offsets need no mapping):
@@ -215,6 +216,18 @@ def _load_hit() -> type[Hit]:
     return Hit
 
 
+def _masked(text: str, lo: int, hi: int) -> bool:
+    """``_MASK.search(text, lo, hi) is not None``; where numbers.pxd compiles it, a C loop
+    first rules out a window without any of the mask characters (most of them)."""
+    if _COMPILED:
+        for i in range(lo, hi):
+            if text[i] in "*＊×✱●•xX":
+                break
+        else:
+            return False
+    return _MASK.search(text, lo, hi) is not None
+
+
 def find_number_hits(text: str, folded: Folded, ctx: _Ctx, policy: CompiledPolicy) -> list[Hit]:
     hit_type = _HIT or _load_hit()
 
@@ -233,10 +246,12 @@ def find_number_hits(text: str, folded: Folded, ctx: _Ctx, policy: CompiledPolic
         if cl[0].alnum:
             continue
         s0, e0 = cl[0].start, cl[-1].end
-        if _MASK.search(text, max(0, s0 - 3), min(n_text, e0 + 3)) is not None:
+        if _masked(text, s0 - 3 if s0 > 3 else 0, e0 + 3 if e0 + 3 < n_text else n_text):
             continue  # a masked number: never a contact, alone or joined with others
-        nearest = _nearest_cue(cl[0].start, cue_kinds, ctx, folded)
-        whole = "".join(g.digits for g in cl)
+        nearest = _nearest_cue(s0, cue_kinds, ctx, folded)
+        whole = ""
+        for g in cl:  # (a loop, not "".join(<generator>): numbers.pxd compiles it)
+            whole += g.digits
         if 16 <= len(whole) <= 19:
             bank_cue = ctx.has("bank_cue") and nearest != "number_context"
             if luhn_ok(whole) and (bank_cue or (
@@ -290,7 +305,8 @@ def find_number_hits(text: str, folded: Folded, ctx: _Ctx, policy: CompiledPolic
             for j in range(i, min(len(free), i + 4)):
                 if j > i and free[j][0].start - free[j - 1][-1].end > 16:
                     break
-                acc += "".join(g.digits for g in free[j])
+                for g in free[j]:
+                    acc += g.digits
                 segs.append((free[j][0].start, free[j][-1].end))
                 if len(acc) > 13:
                     break

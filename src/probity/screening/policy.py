@@ -470,11 +470,12 @@ class _Parts(Sequence[Part]):
 
 class HotTables(NamedTuple):
     """The compact tables behind ``entries``, ``entries_by_part`` and ``key_info`` (the same
-    objects, no copy), for the engine's per-message loops: plain indexing instead of a Python
+    objects, no copy, but ``more``: there each entry's other parts as a tuple), for the engine's per-message loops: plain indexing instead of a Python
     method call and a new object per lookup."""
 
     single: array[int]  # part id -> its one one-part entry id; -1 none; -2 see ``more``
-    more: dict[int, tuple[tuple[int, frozenset[int] | None], ...]]  # part id -> (entry, needs)
+    # part id -> (entry id, the entry's other part ids or None) per entry anchored there
+    more: dict[int, tuple[tuple[int, tuple[int, ...] | None], ...]]
     lexicon: tuple[LexiconEntry, ...]  # the lexicon as compiled
     lex: array[int]  # entry id -> index in ``lexicon``
     first: array[int]  # entry id -> its first part id
@@ -622,6 +623,11 @@ def compile_policy(spec: PolicySpec) -> CompiledPolicy:
     entries = _Entries(lexicon, lex_of, first_part, multi)
     more_parts = {k: tuple(v) for k, v in more.items()}
     entries_by_part = _EntriesByPart(single, more_parts)
+    # The same for the engine's loop: each entry's other parts (the anchor is present when
+    # it looks) as a sorted tuple, or None when the anchor is the entry's only part.
+    more_others = {k: tuple((eid, None if req is None else tuple(sorted(req - {k})))
+                            for eid, req in v)
+                   for k, v in more_parts.items()}
     more.clear()
     n_parts = len(keys)
 
@@ -791,7 +797,7 @@ def compile_policy(spec: PolicySpec) -> CompiledPolicy:
         negation_window=int(spec.windows.get("negation", 12)),
         number_context_window=int(spec.windows.get("number_context", 8)),
         key_latin=key_latin,
-        hot=HotTables(single, more_parts, lexicon, lex_of, first_part, multi, plain, other),
+        hot=HotTables(single, more_others, lexicon, lex_of, first_part, multi, plain, other),
         model=_load_model(spec),
         model_blocks=spec.model_blocks,
     )

@@ -22,3 +22,9 @@ cdef class ScreeningResult:
 
 @cython.locals(r=ScreeningResult)
 cpdef ScreeningResult allow_result(str masked, object policy_version)
+
+cpdef object make_span(object start, object end, object category, object rule, object severity)
+
+@cython.locals(r=ScreeningResult)
+cpdef ScreeningResult rules_result(str decision, list categories, object severity, list spans,
+                                   str masked, object policy_version)

@@ -26,6 +26,28 @@ def make_span(start: int, end: int, category: str, rule: str, severity: int) -> 
     return tuple.__new__(Span, (start, end, category, rule, severity))
 
 
+def rules_result(decision: str, categories: list[str], severity: int, spans: list[Span],
+                 masked: str, policy_version: int) -> ScreeningResult:
+    """``ScreeningResult(decision, categories, severity, spans, masked, policy_version)``
+    built field by field, as :func:`allow_result` is (the engine's decision on a message with
+    hits; struct stores where result.pxd compiles this module). The same object."""
+    r = ScreeningResult.__new__(ScreeningResult)
+    r.decision = decision
+    r.categories = categories
+    r.severity = severity
+    r.spans = spans
+    r.masked = masked
+    r.policy_version = policy_version
+    r.model_scores = None
+    r.drivers = []
+    r.source = "rules"
+    r.suppressed = False
+    r.negated = False
+    r.concrete = False
+    r.vetoed = []
+    return r
+
+
 def allow_result(masked: str, policy_version: int) -> ScreeningResult:
     """``ScreeningResult("allow", [], 0, [], masked, policy_version)`` without the call through
     ``__init__``'s thirteen parameters: the engine's fast path builds one per message, and
