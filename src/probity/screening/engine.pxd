@@ -115,7 +115,8 @@ cpdef list _merge(list segs)
 @cython.locals(h=Hit, cat_sev=dict, raw=list, spans=list, pieces=list, pos=Py_ssize_t,
                a=Py_ssize_t, b=Py_ssize_t, s=Py_ssize_t, e=Py_ssize_t, severity=Py_ssize_t,
                sev=Py_ssize_t, rank=Py_ssize_t, act=Py_ssize_t, cap=Py_ssize_t,
-               block_at=Py_ssize_t, warn_at=Py_ssize_t, first=bint, actions=dict)
+               block_at=Py_ssize_t, warn_at=Py_ssize_t, first=bint, actions=dict,
+               seg=tuple)
 cpdef object _decide(str text, str role, object policy, list hits, object refusal_span,
                      list starts, list ends)
 

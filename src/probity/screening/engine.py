@@ -1040,12 +1040,15 @@ def _decide(
             act = cap
         if act > rank:
             rank = act
-    spans = _merge(raw)
+    spans = _merge(raw)  # (sorts raw)
+    # The masked text: the spans' characters as "*". The spans cover exactly the union of
+    # the segments, so the segments (plain tuples, now sorted by start) are masked instead
+    # of reading each Span's fields.
     pieces: list[str] = []
     pos = 0
-    for sp in spans:  # sorted by start; spans of different categories may overlap
-        a = sp[0]  # (Span's start and end by index: no attribute look-up)
-        e = sp[1]
+    for seg in raw:  # sorted by start; segments may overlap
+        a = seg[0]
+        e = seg[1]
         if e > pos:
             if pos >= a:
                 a = pos
