@@ -85,3 +85,17 @@ def _check_engine_loops(text: str) -> None:
     assert engine._has_special(text) == (
         "@" in low or "＠" in low or "http" in low or "www." in low or ".me/" in low
         or "wxp:" in low or "alipay" in low or "(at)" in low or "[at]" in low), text
+
+
+def test_separator_loop_is_the_regex() -> None:
+    separators = normalize.tables().separators
+    for text in TEXTS:
+        assert normalize.strip_separators(text) == separators.sub("", text), text
+
+
+def test_mask_loop_is_the_regex() -> None:
+    for text in TEXTS:
+        for lo, hi in ((0, len(text)), (1, len(text) - 1), (2, 9)):
+            hi = max(lo, min(hi, len(text)))
+            assert numbers._masked(text, lo, hi) == (
+                numbers._MASK.search(text, lo, hi) is not None), text

@@ -6,6 +6,7 @@
 
 cimport cython
 
+from probity.screening.normalize cimport strip_separators
 from probity.screening.result cimport ScreeningResult, allow_result, make_span, rules_result
 
 cdef class Hit:

@@ -37,6 +37,7 @@ from probity.screening.normalize import (
     Folded,
     FoldTables,
     fold_exact,
+    strip_separators,
     tables,
 )
 from probity.screening.payloads import classify_payload
@@ -220,8 +221,7 @@ def _screen_rules(text: str, role: str, policy: CompiledPolicy
             quick = (quick.replace("。", "").replace("？", "").replace("！", "")
                      .replace("、", "").replace("~", "").replace(",", "").replace(".", ""))
             if not quick.isalnum():
-                t = _TABLES if _TABLES is not None else _load_tables()
-                quick = t.separators.sub("", quick)
+                quick = strip_separators(quick)
         plus = False
     if not plus:
         matches = policy.anchor_matcher.find_matches_as_indexes(quick, overlapping=True)

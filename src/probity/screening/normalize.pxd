@@ -13,3 +13,7 @@ cpdef tuple _content_offsets(str text)
 @cython.locals(one=str, chars=list, starts=list, ends=list, i=Py_ssize_t, c=Py_UCS4,
                cp=Py_ssize_t, f=Py_UCS4)
 cpdef object _fold_bmp(str text)
+
+@cython.locals(one=str, pieces=list, start=Py_ssize_t, n=Py_ssize_t, i=Py_ssize_t,
+               cp=Py_ssize_t)
+cpdef str strip_separators(str s)

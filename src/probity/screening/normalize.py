@@ -461,6 +461,32 @@ def _one_bmp() -> str:
     return _ONE_BMP
 
 
+def strip_separators(s: str) -> str:
+    """``tables().separators.sub("", s)``. Where normalize.pxd compiles it, one C loop over
+    the characters with the BMP fold string (a separator is what folds to SEP there: the
+    same characters as the regex's class) keeps the runs between separators; a character
+    beyond the BMP, or the interpreted module, takes the regex."""
+    if not _COMPILED:
+        return tables().separators.sub("", s)
+    one = _ONE_BMP if _ONE_BMP is not None else _one_bmp()
+    pieces: list[str] = []
+    start = 0
+    n = len(s)
+    for i in range(n):
+        cp = ord(s[i])
+        if cp >= 0x10000:
+            return tables().separators.sub("", s)
+        if one[cp] == "\x00":  # SEP
+            if i > start:
+                pieces.append(s[start:i])
+            start = i + 1
+    if start == 0:
+        return s
+    if start < n:
+        pieces.append(s[start:])
+    return "".join(pieces)
+
+
 def _content_offsets(text: str) -> tuple[list[int], list[int]]:
     """[start, end) of each character of ``text`` that does not fold to nothing: the
     characters ``tables().content`` finds, as ``_unit_offsets(text.translate(fast))`` gives
