@@ -815,7 +815,10 @@ def _any_digit(s: str) -> bool:
 
 
 def _id_after(text: str, pos: int, h: Hit) -> Hit | None:
-    m = _ID_AFTER.match(text, pos, min(len(text), pos + 30))
+    stop = pos + 30  # (a conditional, not min(): no builtin call from compiled code)
+    if stop > len(text):
+        stop = len(text)
+    m = _ID_AFTER.match(text, pos, stop)
     if m is None:
         return None
     token = m.group(1)

@@ -32,7 +32,7 @@ def with_model(res: ScreeningResult, text: str, role: str, policy: CompiledPolic
                 model: IntentModel, compact: str | None = None) -> ScreeningResult:
     """``compact``: the rules' 1:1 compact string of ``text``, if they made one (the model
     then does not fold the text again)."""
-    sc = model.score(text, role, compact=compact)
+    sc = model.score(text, role, False, compact)  # (positional: no keyword dict per call)
     scores = sc.scores
     res.model_scores = scores
     if not sc.notable:
