@@ -470,8 +470,9 @@ class _Parts(Sequence[Part]):
 
 class HotTables(NamedTuple):
     """The compact tables behind ``entries``, ``entries_by_part`` and ``key_info`` (the same
-    objects, no copy, but ``more``: there each entry's other parts as a tuple), for the engine's per-message loops: plain indexing instead of a Python
-    method call and a new object per lookup."""
+    objects, no copy, but ``more``: there each entry's other parts as a tuple), for the
+    engine's per-message loops: plain indexing instead of a Python method call and a new
+    object per lookup."""
 
     single: array[int]  # part id -> its one one-part entry id; -1 none; -2 see ``more``
     # part id -> (entry id, the entry's other part ids or None) per entry anchored there
