@@ -12,7 +12,7 @@ import asyncio
 import fcntl
 import os
 import shutil
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -127,6 +127,21 @@ def copy_seeded(template: Path, target: Path) -> str:
     """A private copy of the seeded template; returns its URL."""
     shutil.copy(template, target)
     return f"sqlite+aiosqlite:///{target}"
+
+
+@pytest.fixture(scope="session")
+def fresh_sqlite(seeded_sqlite: Path, tmp_path_factory: pytest.TempPathFactory
+                 ) -> Callable[[str], str]:
+    """Makes private copies of the seeded template, for fixtures of any scope that need a
+    database of their own (a live server's, a module's): `fresh_sqlite("chat")` is the URL of a
+    new copy in a new temp dir. A copy takes milliseconds; migrating and seeding again (`probity
+    migrate` + `probity demo seed`) takes tens of seconds of CPU and hashes every demo password
+    at the product's argon2 cost."""
+
+    def make(name: str) -> str:
+        return copy_seeded(seeded_sqlite, tmp_path_factory.mktemp(name) / f"{name}.db")
+
+    return make
 
 
 def seed_postgres(url: str) -> None:

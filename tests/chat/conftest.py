@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,9 @@ from probity.demo import DEMO_PASSWORD
 
 
 def migrate_and_seed(url: str) -> None:
+    """Migrate and seed `url` through the CLI, as an operator would. Tens of seconds of CPU: a
+    fixture that only needs a seeded database of its own takes a copy of the run's template
+    instead (`fresh_sqlite`, tests/conftest.py)."""
     env = {**os.environ, "PROBITY_DATABASE_URL": url}
     cli = [sys.executable, "-m", "probity.cli"]
     subprocess.run([*cli, "migrate"], env=env, check=True, capture_output=True)
@@ -30,10 +33,9 @@ def migrate_and_seed(url: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def chat_db_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('chatlive') / 'chat.db'}"
-    migrate_and_seed(url)
-    return url
+def chat_db_url(fresh_sqlite: Callable[[str], str]) -> str:
+    """The module's own copy of the run's seeded SQLite file."""
+    return fresh_sqlite("chatlive")
 
 
 PG_ONLY = "PostgreSQL only: PROBITY_TEST_DATABASE_URL is not a PostgreSQL URL"

@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import sqlite3
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from tests.chat.conftest import (
-    migrate_and_seed,
     open_conversation,
     recv,
     recv_until,
@@ -105,10 +104,8 @@ def test_a_revoked_token_closes_its_sockets_and_only_those(chat_server: str) -> 
 
 
 @pytest.fixture(scope="module")
-def recheck_db_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('chatrecheck') / 'chat.db'}"
-    migrate_and_seed(url)
-    return url
+def recheck_db_url(fresh_sqlite: Callable[[str], str]) -> str:
+    return fresh_sqlite("chatrecheck")
 
 
 @pytest.fixture(scope="module")

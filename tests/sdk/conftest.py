@@ -8,18 +8,20 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from tests.chat.conftest import migrate_and_seed
+from tests.browser.conftest import free_port
 
 # Ports tried first (this team's range on the shared development machine), then any free one.
 PREFERRED_PORTS = range(8150, 8160)
 
 
 def pick_port() -> int:
+    if os.environ.get("PROBITY_TEST_PORTS"):
+        return free_port()  # the range the machine's user was given
     for port in (*PREFERRED_PORTS, 0):
         with socket.socket() as s:
             try:
@@ -67,13 +69,12 @@ def serve(db_url: str, tmp: Path, **env: str) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+           ) -> Iterator[str]:
     # A server already running against a seeded demo database (development only).
     external = os.environ.get("PROBITY_SDK_TEST_SERVER")
     if external:
         yield external.rstrip("/")
         return
-    tmp = tmp_path_factory.mktemp("sdklive")
-    url = f"sqlite+aiosqlite:///{tmp / 'sdk.db'}"
-    migrate_and_seed(url)
-    yield from serve(url, tmp)
+    fresh_sqlite: Callable[[str], str] = request.getfixturevalue("fresh_sqlite")
+    yield from serve(fresh_sqlite("sdklive"), tmp_path_factory.mktemp("sdklive-srv"))

@@ -9,23 +9,21 @@ and leave the socket open.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date
 
 import httpx
 import pytest
-from tests.chat.conftest import migrate_and_seed, recv, recv_until, run_server, sign_in, ws_connect
+from tests.chat.conftest import recv, recv_until, run_server, sign_in, ws_connect
 from websockets.exceptions import ConnectionClosed
 
 from probity.demo import DEMO_PASSWORD
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    tmp = tmp_path_factory.mktemp("offboard")
-    url = f"sqlite+aiosqlite:///{tmp / 'offboard.db'}"
-    migrate_and_seed(url)
-    yield from run_server(url, tmp)
+def server(fresh_sqlite: Callable[[str], str], tmp_path_factory: pytest.TempPathFactory
+           ) -> Iterator[str]:
+    yield from run_server(fresh_sqlite("offboard"), tmp_path_factory.mktemp("offboard-srv"))
 
 
 def _conversation(base: str, agent: httpx.Client) -> int:
