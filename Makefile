@@ -67,9 +67,10 @@ browser-deps:
 # Their output follows the tests'; either failing fails the target.
 test: install-dev browser-deps
 	$(BIN)/ruff check src tests benchmarks
-	@( $(BIN)/mypy --strict src && $(BIN)/mypy --strict sdk/python/src/probity_client ) \
+	@( nice -n 10 $(BIN)/mypy --strict src && \
+	   nice -n 10 $(BIN)/mypy --strict sdk/python/src/probity_client ) \
 	  > $(VENV)/mypy.log 2>&1 & types=$$!; \
-	$(BIN)/python -m pytest -q -n 2 --dist loadfile; tests=$$?; \
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder; tests=$$?; \
 	wait $$types; typed=$$?; echo "== mypy --strict src, sdk =="; cat $(VENV)/mypy.log; \
 	[ $$tests = 0 ] && [ $$typed = 0 ]
 

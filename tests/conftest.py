@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
+import json
 import os
 import shutil
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -49,9 +50,26 @@ def _cheap_password_hashing() -> None:
 _cheap_password_hashing()
 
 
+DURATIONS = Path(__file__).with_name("durations.json")
+
+
+def _file_cost(path: str, items: list[pytest.Item], known: dict[str, float]) -> float:
+    """A file's expected seconds: measured (tests/durations.json), else a guess from its size."""
+    if path in known:
+        return known[path]
+    browser = any(item.get_closest_marker("browser") for item in items)
+    return 0.5 * len(items) + (20.0 if browser else 0.0)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Browser tests last: Playwright's sync API holds an event loop in the main thread while a
-    browser is open, so they must not interleave with the async tests.
+    """Longest files first. `make test` runs `-n 2 --dist loadfile --no-loadscope-reorder`: each
+    file goes whole to the next idle worker in this order, so the run ends on short files
+    instead of waiting for one worker's long file (xdist's own order, by number of tests, put
+    the one-test files that start a server or a browser last). Within a file, the order is
+    the file's. The expected times are tests/durations.json (seconds per file, measured with
+    PROBITY_TEST_DURATIONS=write; a file not in it is estimated from its number of tests).
+    A browser test module holds Playwright's event loop only while its module-scoped browser
+    is open, so browser files may run between async ones.
 
     PROBITY_TEST_DB_ONLY=1 (CI's second run, against PostgreSQL and Redis) keeps only the tests
     whose outcome can depend on the database or a service: those using the `database_url`
@@ -65,7 +83,32 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if drop:
             config.hook.pytest_deselected(items=drop)
             items[:] = keep
-    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+    known = json.loads(DURATIONS.read_text()) if DURATIONS.exists() else {}
+    by_file: dict[str, list[pytest.Item]] = {}
+    for item in items:
+        by_file.setdefault(item.nodeid.split("::", 1)[0], []).append(item)
+    cost = {path: _file_cost(path, group, known) for path, group in by_file.items()}
+    items.sort(key=lambda item: -cost[item.nodeid.split("::", 1)[0]])  # stable: file order kept
+
+
+_measured: dict[str, float] = {}
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if os.environ.get("PROBITY_TEST_DURATIONS") == "write":
+        path = report.nodeid.split("::", 1)[0]
+        _measured[path] = _measured.get(path, 0.0) + report.duration
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """PROBITY_TEST_DURATIONS=write: this run's seconds per file into tests/durations.json
+    (files this run did not reach keep their figure). Written by the xdist controller, which
+    sees every worker's reports, or by a run without xdist."""
+    if not _measured or hasattr(session.config, "workerinput"):
+        return
+    known = json.loads(DURATIONS.read_text()) if DURATIONS.exists() else {}
+    known.update({path: round(seconds, 1) for path, seconds in _measured.items()})
+    DURATIONS.write_text(json.dumps(dict(sorted(known.items())), indent=0) + "\n")
 
 
 def _reset_postgres(url: str) -> None:
