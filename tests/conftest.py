@@ -92,10 +92,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 _measured: dict[str, float] = {}
+# Read once and taken out of the environment: a test that runs pytest in a subprocess
+# (tests/screening/test_screening_compiled.py) must not write its own figures.
+_WRITE_DURATIONS = os.environ.pop("PROBITY_TEST_DURATIONS", "") == "write"
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    if os.environ.get("PROBITY_TEST_DURATIONS") == "write":
+    if _WRITE_DURATIONS:
         path = report.nodeid.split("::", 1)[0]
         _measured[path] = _measured.get(path, 0.0) + report.duration
 
