@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import hashlib
 import secrets
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -524,6 +525,46 @@ async def test_socket_receipts_are_held_for_the_next_message_and_stored_alone_ot
     finally:
         await alone.close()
         await engine.dispose()
+
+
+async def test_the_writer_waits_for_company_only_while_items_stream_in(
+        chat_db_url: str) -> None:
+    """Coalescing: a lone item (a quiet server, one HTTP send) is written at once; while items
+    stream in (the last `COALESCE_RECENT` arrived within `COALESCE_STREAM_S`), a short queue
+    waits up to `coalesce_s` for more, and what comes meanwhile shares its transaction."""
+    from probity.chat.writer import COALESCE_RECENT, COALESCE_STREAM_S, _Queued
+
+    loop = asyncio.get_running_loop()
+    idle = MessageWriter("sqlite+aiosqlite:///unused.db", coalesce_s=5.0)
+    idle._pending.append(_Queued(loop.create_future(), 100.0))
+    assert idle._wait_until() == 0.0  # nothing streamed before it: no wait
+    idle._arrivals.extend([100.0 - 10 * COALESCE_STREAM_S] * COALESCE_RECENT)
+    assert idle._wait_until() == 0.0  # items came, but too far apart
+    idle._arrivals.extend([99.99] * COALESCE_RECENT)
+    assert idle._wait_until() == 105.0  # streaming: wait for company
+
+    (conv_id, _customer, agent), = _conversations(chat_db_url, 1)
+    pub = Published()
+    writer = MessageWriter(chat_db_url, coalesce_s=30.0)
+    try:
+        first = await writer.submit(await prepare_send(conv_id, agent, pub, text="您好",
+                                                       client_id="c0"))
+        assert first[0].seq == 1  # written at once: nothing streamed before it
+        before = writer.transactions
+        sends = [await prepare_send(conv_id, agent, pub, text=f"第{i}条", client_id=f"c{i}")
+                 for i in range(1, 4)]
+        writer._arrivals.extend([time.monotonic()] * COALESCE_RECENT)  # as under load
+        one = asyncio.ensure_future(writer.submit(sends[0]))
+        await asyncio.sleep(0.05)  # the first waits for company (up to 30 s) …
+        assert not one.done()
+        rest = [asyncio.ensure_future(writer.submit(s)) for s in sends[1:]]
+        await asyncio.sleep(0)
+        writer.stop_soon()  # … until there is reason not to (here: close)
+        got = await asyncio.gather(one, *rest)
+        assert [m.seq for m, _dup in got] == [2, 3, 4]
+        assert writer.transactions == before + 1  # the three shared one transaction
+    finally:
+        await writer.close()
 
 
 async def test_committed_batches_go_back_to_the_loop_in_one_wake_up(

@@ -39,10 +39,18 @@ log = logging.getLogger("probity.chat")
 # ---- group commit ----------------------------------------------------------------------------
 
 T = TypeVar("T")
-# Coalescing: a queue shorter than COALESCE_BELOW items waits up to COALESCE_S from its first
-# item's arrival for more (benchmarks/chat_writer.py --rate measures what it buys and costs).
-COALESCE_S = 0.0  # off by default: at 200 msg/s it bought no measurable CPU (BENCHMARKS)
+# Coalescing: while items stream in (the last COALESCE_RECENT items taken arrived within
+# COALESCE_STREAM_S: 160 items/s or more, e.g. a busy server's messages and their receipts), a
+# queue shorter than COALESCE_BELOW items waits up to COALESCE_S from its first item's arrival
+# for more to share its transaction: a commit writes every page it touched to the WAL (the
+# conversations', messages', ledger's and rollups' B-tree pages and their indexes), so two
+# messages in one transaction cost little more than one. An ack then comes up to COALESCE_S
+# later. A lone send (a quiet server, a test) never waits: nothing streams.
+# benchmarks/chat_writer.py --rate measures what it buys and costs.
+COALESCE_S = 0.010
 COALESCE_BELOW = 16
+COALESCE_RECENT = 8
+COALESCE_STREAM_S = 0.05
 # A receipt that nobody waits for (a socket's `delivered`/`read`: `receipt_soon`) waits up to
 # this long for a message to share its transaction, instead of being a transaction (a commit,
 # an fsync, two thread hand-offs) of its own: the customer's page answers every message with a
@@ -121,6 +129,8 @@ class MessageWriter:
         # self-pipe and a turn of that loop.
         self._inbox: queue.SimpleQueue[_Queued] = queue.SimpleQueue()
         self._pending: list[_Queued] = []  # touched on the writer's thread only
+        # When the last COALESCE_RECENT items written had been queued (writer's thread only).
+        self._arrivals: collections.deque[float] = collections.deque(maxlen=COALESCE_RECENT)
         # Committed transactions on their way back to the submitters' loop (`_hand_back`).
         self._outbox: collections.deque[_Done] = collections.deque()
         self._outbox_scheduled = False
@@ -272,7 +282,10 @@ class MessageWriter:
         if first.job is not None or any(item.future is None for item in pending):
             return 0.0  # a job runs alone; close(): write what is queued now
         until = 0.0
-        if self.coalesce_s > 0 and len(pending) < COALESCE_BELOW:
+        arrivals = self._arrivals
+        if (self.coalesce_s > 0 and len(pending) < COALESCE_BELOW
+                and len(arrivals) == COALESCE_RECENT
+                and first.queued_at - arrivals[0] <= COALESCE_STREAM_S):
             until = first.queued_at + self.coalesce_s
         if len(pending) < self.max_batch and all(item.held for item in pending):
             until = max(until, first.queued_at + self.receipt_hold_s)
@@ -298,6 +311,7 @@ class MessageWriter:
                     n += 1
                 batch = pending[:n]
                 del pending[:n]
+                self._arrivals.extend(item.queued_at for item in batch)
             try:
                 self._write(batch, loop)
             except DomainError as exc:  # a job refused (e.g. recall too late): the caller's
