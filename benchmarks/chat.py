@@ -511,9 +511,11 @@ class Load:
 
 async def drive(base: str, convs: list[tuple[int, str, str]], cookies: dict[str, str],
                 rate: float, seconds: float, pids: list[int],
-                receipts: bool = False) -> dict[str, Any]:
+                receipts: bool = False, on_measure: Callable[[], None] | None = None
+                ) -> dict[str, Any]:
     """One rate, measured for `seconds` after the warm-up."""
     load = Load(base, convs, cookies, pids, receipts)
+    load.on_measure = on_measure
     if os.environ.get("PROBITY_BENCH_CPROFILE"):  # start the profile (each worker's)
         def start_profiles() -> None:
             for pid in pids:
@@ -601,9 +603,11 @@ def profile(pids: list[int], seconds: float, name: str) -> list[subprocess.Popen
     if not out or not spy.exists():
         return []
     Path(out).mkdir(parents=True, exist_ok=True)
+    extra = os.environ.get("PROBITY_BENCH_PYSPY_ARGS", "").split()
     return [subprocess.Popen([str(spy), "record", "-p", str(pid), "-d", str(int(seconds)),
-                              "-r", "50", "-f", "raw", "-o", f"{out}/{name}-{pid}.txt",
-                              "--nonblocking"],
+                              "-r", os.environ.get("PROBITY_BENCH_PYSPY_RATE", "50"), "-f", "raw",
+                              "-o", f"{out}/{name}-{pid}.txt",
+                              *([] if "--native" in extra else ["--nonblocking"]), *extra],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             for pid in pids]
 
@@ -627,9 +631,10 @@ def run_one(name: str, url: str, args: argparse.Namespace, tmp: Path, workers: i
         else:
             print(f"[{name}] {args.clients} clients, {args.rate:g} msg/s for "
                   f"{args.seconds:g} s, server pids {pids} …", flush=True)
-            spies = profile(pids, args.seconds + 8, name)
+            def measuring() -> None:  # the profile covers the measured window only
+                spies.extend(profile(pids, args.seconds, name))
             res = run_async(drive(base, convs, cookies, args.rate, args.seconds, pids,
-                                  args.receipts))
+                                  args.receipts, on_measure=measuring))
             if os.environ.get("PROBITY_BENCH_CPROFILE"):
                 for pid in pids:  # write the profiles now (with workers: OUT.<pid>)
                     os.kill(pid, signal.SIGUSR1)
