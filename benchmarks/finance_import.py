@@ -86,7 +86,7 @@ async def timed_import(db: Database, tenant_id: int, kind: str, data: bytes, *,
         plan = await plan_import(session, tenant_id, kind, headers, rows)
         planned = time.perf_counter() - start
         assert plan.error_count == 0, plan.errors[:5]
-        counts = {"rows": plan.rows, "insert": len(plan.inserts), "update": len(plan.updates),
+        counts = {"rows": plan.rows, "insert": plan.insert_count(), "update": len(plan.updates),
                   "unchanged": plan.unchanged, "alerts": 0}
         if not dry_run:
             _batch, alerts = await apply_plan(session, plan, None, source="file",

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from tests.cases.helpers import customers, tenant
 
@@ -93,7 +94,6 @@ async def test_columns_write_what_the_rows_write(db: AsyncSession,
     """A clean payments file written from its columns (`ledger_batch_columns`,
     `bulk.insert_columns`) stores the same payments, leaves and batch entry payload as the
     row dicts' write (`ledger_batch`, `bulk.insert_rows`)."""
-    from sqlalchemy import select
 
     from probity.ledger import batch
     from probity.models import LedgerEntry, Payment
@@ -113,8 +113,12 @@ async def test_columns_write_what_the_rows_write(db: AsyncSession,
                 m.setattr(importer, "COLUMN_RESOLVERS", {})
             plan = await _plan(db, t.id, text)
             assert (plan.columns is not None) == columnar
+            assert plan.insert_count() == plan.summary()["insert"] == 6
             await importer.apply_plan(db, plan, None, source="file", filename="p.csv",
                                       sha256="2" * 64, run_rules=False)
+            # The column write never built the plan's row dicts (`Plan.set_columns`).
+            assert plan.columns_of is None or not columnar
+            assert len(plan.inserts) == 6
         rows = (await db.execute(select(
             Payment.payment_no, Payment.order_id, Payment.customer_id, Payment.amount,
             Payment.currency, Payment.method, Payment.payee_account, Payment.paid_at,
@@ -132,3 +136,52 @@ async def test_columns_write_what_the_rows_write(db: AsyncSession,
     by_columns, by_rows = await stored(True), await stored(False)
     assert len(by_columns[0]) == 6 and by_columns[1]
     assert by_columns == by_rows
+
+
+def test_column_inserts_only_while_they_are_the_inserts() -> None:
+    """`Plan.inserts` is built from the columns when read (the row loop's dicts, in its key
+    order); once it is changed, the write takes the rows, not the stale columns."""
+    plan = importer.Plan(tenant_id=1, kind="payments")
+    columns = {"payment_no": ["P-1", "P-2"], "amount": [1, 2]}
+    plan.set_columns(columns)
+    assert plan.insert_count() == 2 and plan.column_inserts() is columns
+    assert plan.inserts == [{"payment_no": "P-1", "amount": 1},
+                            {"payment_no": "P-2", "amount": 2}]
+    assert plan.column_inserts() is columns  # read, unchanged
+    plan.inserts.append({"payment_no": "P-3", "amount": 3})
+    assert plan.column_inserts() is None and plan.insert_count() == 3
+    plan.set_columns(columns)
+    plan.inserts = [{"payment_no": "P-9", "amount": 9}]
+    assert plan.column_inserts() is None and plan.insert_count() == 1
+    assert plan == importer.Plan(tenant_id=1, kind="payments",
+                                 inserts=[{"payment_no": "P-9", "amount": 9}])
+
+
+async def test_lookup_by_scan_as_by_keys(db: AsyncSession,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """`_lookup` reads a tenant's rows and keeps the named ones when the keys are many against
+    the rows there, else probes the keys: the same rows either way (known and unknown keys,
+    another tenant's rows left out)."""
+    from probity.models import Customer
+
+    t = await tenant(db, "ECOM")
+    known = await customers(db, t.id, 5)
+    keys = {c.customer_no for c in known} | {"NOPE-1", "NOPE-2"}
+    other = await db.scalar(select(Customer.customer_no).where(Customer.tenant_id != t.id))
+    if other is not None:
+        keys.add(other)
+
+    async def found() -> dict[str, Any]:
+        return await importer._lookup(db, Customer.customer_no, keys, Customer.id,
+                                      where=Customer.tenant_id == t.id)
+
+    monkeypatch.setattr(importer, "SCAN_FROM_KEYS", 10**9)
+    by_keys = await found()
+    monkeypatch.setattr(importer, "SCAN_FROM_KEYS", 0)
+    monkeypatch.setattr(importer, "SCAN_PER_KEY", 10**9)
+    by_scan = await found()
+    assert by_scan == by_keys
+    assert sorted(by_keys) == sorted(c.customer_no for c in known)
+    assert by_keys[known[0].customer_no] == (known[0].customer_no, known[0].id)
+    monkeypatch.setattr(importer, "SCAN_PER_KEY", 0)  # more rows than that: by keys again
+    assert await found() == by_keys

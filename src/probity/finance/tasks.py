@@ -40,7 +40,8 @@ async def run_import(ctx: JobContext, *, kind: str, filename: str, mapping: dict
     ctx.progress(plan.rows, None, stage="validate", validated=plan.rows)
     result: dict[str, Any] = {**plan.summary(), "dry_run": dry_run}
     if not dry_run:
-        ctx.progress(0, len(plan.inserts), stage="write", written=0, to_write=len(plan.inserts))
+        ctx.progress(0, plan.insert_count(), stage="write", written=0,
+                     to_write=plan.insert_count())
         batch, alerts = await importer.apply_plan(
             ctx.db, plan, await ctx.principal(), source="file", filename=filename,
             sha256=importer.digest(data), progress=progress)

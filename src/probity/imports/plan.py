@@ -70,8 +70,12 @@ class Plan:
     def same(self) -> None:
         self.unchanged += 1
 
+    def insert_count(self) -> int:
+        """``len(inserts)`` (a plan that builds its inserts lazily counts them unbuilt)."""
+        return len(self.inserts)
+
     def summary(self) -> dict[str, Any]:
         return {"kind": self.kind, "tenant_id": self.tenant_id, "rows": self.rows,
-                "insert": len(self.inserts), "update": len(self.updates),
+                "insert": self.insert_count(), "update": len(self.updates),
                 "unchanged": self.unchanged, "error_count": self.error_count,
                 "errors": self.errors, "preview": self.preview, **self.extra}
