@@ -22,7 +22,8 @@ import json
 import sqlite3
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
-from operator import attrgetter, itemgetter, methodcaller
+from itertools import repeat
+from operator import attrgetter, is_, itemgetter, methodcaller
 from typing import Any
 
 import orjson
@@ -144,6 +145,7 @@ class _EnumValues:
 
 
 _tzinfo = attrgetter("tzinfo")
+_NONE_TYPE = type(None)
 
 
 def _processor(col_type: Any, dialect: Any) -> Any:
@@ -234,9 +236,11 @@ def _converted(batch: list[list[Any]], processors: list[Any]) -> list[tuple[Any,
         if proc is not None:
             n = len(values)
             first = values[0]
-            if first is values[-1] and len(set(map(id, values))) == 1:
+            # C-level checks: every value that same object; any value None (by type, not
+            # by ==, which a Decimal answers through an isinstance check per value).
+            if first is values[-1] and all(map(is_, values, repeat(first))):
                 values = [None if first is None else proc(first)] * n
-            elif None in values:
+            elif _NONE_TYPE in set(map(type, values)):
                 values = [None if v is None else proc(v) for v in values]
             else:
                 values = proc.column(values) if hasattr(proc, "column") else list(map(proc,

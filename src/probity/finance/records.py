@@ -112,7 +112,7 @@ def record_payloads(records: Iterable[Mapping[str, Any]], action: str) -> list[d
     names = ("action", *keys)
     out = [dict(zip(names, (action, *values), strict=True))
            for values in zip(*columns, strict=True)]
-    drop = [k for k, c in zip(keys, columns, strict=True) if None in c]  # None: left out
+    drop = [k for k, c in zip(keys, columns, strict=True) if _has_none(c)]  # None: left out
     for d in out:
         for k in drop:
             if d[k] is None:
@@ -135,6 +135,13 @@ async def ledger_records(session: AsyncSession, tenant_id: int, kind: str,
     return len(items)
 
 
+def _has_none(values: list[Any]) -> bool:
+    """``None in values`` by type in C (``in`` compares with ``==``, which a Decimal answers
+    through an isinstance check per value)."""
+    return _NONE_TYPE in set(map(type, values))
+
+
+_NONE_TYPE = type(None)
 _encode = json.encoder.encode_basestring  # the canonical encoder's string form (C)
 # The characters that string form escapes ('"', '\\' and the C0 controls): a text without
 # them is written as itself between quotes.
@@ -219,7 +226,7 @@ def column_leaf_texts(keys: Sequence[str], columns: Sequence[list[Any]], action:
             fmt.append(prefix + _encode(action).replace("%", "%%"))
             continue
         values = by_key[key]
-        if None in values:
+        if _has_none(values):
             present = [v for v in values if v is not None]
             done = _json_column(present) if present else ([], False)
             if done is None:

@@ -110,7 +110,7 @@ def batch_payload(record: str, leaves: Sequence[bytes]) -> dict[str, Any]:
 
 def pack_leaves(leaves: Sequence[bytes]) -> bytes:
     """The leaf hashes as one blob (32 bytes each, in leaf order), as stored."""
-    if any(len(x) != HASH_SIZE for x in leaves):
+    if set(map(len, leaves)) - {HASH_SIZE}:
         raise ValueError("leaf hashes are 32 bytes")
     return b"".join(leaves)
 
