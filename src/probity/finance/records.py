@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
-from operator import attrgetter, itemgetter
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -167,8 +167,9 @@ def _json_column(values: list[Any]) -> tuple[list[Any], bool] | None:
         return list(map(datetime.isoformat, values)), True
     if kind is date:
         return list(map(date.isoformat, values)), True
-    if issubclass(kind, Enum):
-        values = list(map(attrgetter("value"), values))
+    if issubclass(kind, Enum):  # each member's value read once (a Python-level property)
+        members = {m: m.value for m in set(values)}
+        values = list(map(members.__getitem__, values))
         if set(map(type, values)) != {str}:
             return None
         kind = str
