@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from probity.auth.permissions import Principal
@@ -209,13 +209,10 @@ async def _offline_paid_no_receipt(r: _Raiser, p: dict[str, Any], since: datetim
     company = select(PayeeAccount.account_no).where(
         PayeeAccount.tenant_id == r.tenant_id, PayeeAccount.kind == PayeeKind.company,
         PayeeAccount.active.is_(True))
-    # The orders with an offline payment: found from the tenant's offline payments (few), not
-    # by joining every recent order to its payments (100,000 index probes after an import).
-    offline = (await r.session.scalars(select(Order).where(
-        Order.id.in_(select(Payment.order_id).where(Payment.tenant_id == r.tenant_id,
-                                                    Payment.method == PaymentMethod.offline)),
+    offline = (await r.session.scalars(select(Order).join(Payment, and_(
+        Payment.order_id == Order.id, Payment.method == PaymentMethod.offline)).where(
         Order.tenant_id == r.tenant_id, Order.status.in_(PAID),
-        Order.placed_at >= since).order_by(Order.id))).all()
+        Order.placed_at >= since).distinct().order_by(Order.id))).all()
     if not offline:
         return
     received = dict((await r.session.execute(
