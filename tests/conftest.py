@@ -13,6 +13,7 @@ import fcntl
 import json
 import os
 import shutil
+import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -219,6 +220,57 @@ def _postgres_for_worker(url: str, root: Path, worker_id: str) -> str:
             conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{base.database}"'))
         admin.dispose()
         return base.set(database=name).render_as_string(hide_password=False)
+
+
+def pg_admin(url: str, *statements: str) -> None:
+    """Runs `statements` in autocommit on the PostgreSQL server of `url`, connected to its
+    maintenance database ``postgres``: never to the run's seeded database, which must have no
+    other connection while it is cloned (`fresh_postgres`)."""
+    admin = create_engine(sync_url(make_url(url).set(database="postgres")
+                                   .render_as_string(hide_password=False)),
+                          poolclass=pool.NullPool, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            for sql in statements:
+                conn.execute(text(sql))
+    finally:
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def fresh_postgres(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+                   ) -> Iterator[Callable[[str], str]]:
+    """The PostgreSQL twin of `fresh_sqlite`, for fixtures that commit (live servers, the chat
+    writer): `fresh_postgres("chat")` is the URL of a new database on PROBITY_TEST_DATABASE_URL's
+    server holding the run's migrated and seeded demo group. Under xdist it is a clone of the
+    run's seeded database (CREATE DATABASE … TEMPLATE, under the run's lock, which every other
+    connection to that database is made under too); without xdist that database is this
+    process's own and connected, so the copy is migrated and seeded afresh. Dropped at the end
+    of the session (or earlier by the caller, `pg_admin(url, 'DROP DATABASE …')`)."""
+    url = os.environ.get("PROBITY_TEST_DATABASE_URL", "")
+    if not url.startswith("postgresql"):
+        pytest.skip("PostgreSQL only: PROBITY_TEST_DATABASE_URL is not a PostgreSQL URL")
+    request.getfixturevalue("database_url")  # the run's database is seeded (once per run)
+    worker = _worker_id()
+    root = _run_root(tmp_path_factory, worker)
+    base = make_url(url)
+    made: list[str] = []
+
+    def make(name: str) -> str:
+        database = f"{base.database}_{name}_{uuid.uuid4().hex[:8]}"
+        made.append(database)
+        if worker == "master":
+            pg_admin(url, f'CREATE DATABASE "{database}"')
+            copy = base.set(database=database).render_as_string(hide_password=False)
+            _migrate_and_seed(copy)
+            return copy
+        with _run_lock(root):
+            pg_admin(url, f'CREATE DATABASE "{database}" TEMPLATE "{base.database}"')
+        return base.set(database=database).render_as_string(hide_password=False)
+
+    yield make
+    if made:
+        pg_admin(url, *(f'DROP DATABASE IF EXISTS "{d}" WITH (FORCE)' for d in made))
 
 
 @pytest.fixture(scope="session")

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -13,23 +11,12 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, pool, text
 from sqlalchemy.engine import make_url
 from tests.browser.conftest import start_server
+from tests.conftest import pg_admin
 from websockets.sync.client import ClientConnection, connect
 
-from probity.db import sync_url
 from probity.demo import DEMO_PASSWORD
-
-
-def migrate_and_seed(url: str) -> None:
-    """Migrate and seed `url` through the CLI, as an operator would. Tens of seconds of CPU: a
-    fixture that only needs a seeded database of its own takes a copy of the run's template
-    instead (`fresh_sqlite`, tests/conftest.py)."""
-    env = {**os.environ, "PROBITY_DATABASE_URL": url}
-    cli = [sys.executable, "-m", "probity.cli"]
-    subprocess.run([*cli, "migrate"], env=env, check=True, capture_output=True)
-    subprocess.run([*cli, "demo", "seed"], env=env, check=True, capture_output=True)
 
 
 @pytest.fixture(scope="module")
@@ -38,48 +25,13 @@ def chat_db_url(fresh_sqlite: Callable[[str], str]) -> str:
     return fresh_sqlite("chatlive")
 
 
-PG_ONLY = "PostgreSQL only: PROBITY_TEST_DATABASE_URL is not a PostgreSQL URL"
-
-
-def _pg_admin(url: str, *statements: str) -> None:
-    admin = create_engine(sync_url(url), poolclass=pool.NullPool, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            for sql in statements:
-                conn.execute(text(sql))
-    finally:
-        admin.dispose()
-
-
-@pytest.fixture(scope="session")
-def pg_chat_template() -> Iterator[str]:
-    """A migrated and seeded PostgreSQL database on PROBITY_TEST_DATABASE_URL's server (beside
-    the run's database, whose tests roll back), a fresh name per run, dropped afterwards; the
-    writer tests' databases are clones of it. Skips unless that URL is PostgreSQL."""
-    database_url = os.environ.get("PROBITY_TEST_DATABASE_URL", "")
-    if not database_url.startswith("postgresql"):
-        pytest.skip(PG_ONLY)
-    base = make_url(database_url)
-    name = f"{base.database}_chat_{uuid.uuid4().hex[:8]}"
-    _pg_admin(database_url, f'CREATE DATABASE "{name}"')
-    try:
-        migrate_and_seed(base.set(database=name).render_as_string(hide_password=False))
-        yield name
-    finally:
-        _pg_admin(database_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 @pytest.fixture(scope="module")
-def pg_chat_url(pg_chat_template: str) -> Iterator[str]:
+def pg_chat_url(fresh_postgres: Callable[[str], str]) -> Iterator[str]:
     """The PostgreSQL twin of `chat_db_url`: a database of the module's own that the writer
-    and servers commit to (a clone of `pg_chat_template`), dropped afterwards."""
-    database_url = os.environ["PROBITY_TEST_DATABASE_URL"]
-    name = f"{pg_chat_template}_{uuid.uuid4().hex[:6]}"
-    _pg_admin(database_url, f'CREATE DATABASE "{name}" TEMPLATE "{pg_chat_template}"')
-    try:
-        yield make_url(database_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        _pg_admin(database_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    and servers commit to (a copy of the run's seeded database), dropped afterwards."""
+    url = fresh_postgres("chat")
+    yield url
+    pg_admin(url, f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

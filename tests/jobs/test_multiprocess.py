@@ -6,9 +6,8 @@ in a worker and is followed to the end on C."""
 from __future__ import annotations
 
 import os
-import subprocess
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
@@ -16,7 +15,8 @@ import pytest
 from sqlalchemy import create_engine, pool, text
 from sqlalchemy.engine import make_url
 from tests.chat.conftest import recv, recv_until, sign_in, ws_connect
-from tests.jobs.conftest import PROBITY, REPO, Procs, wait_for
+from tests.conftest import pg_admin
+from tests.jobs.conftest import Procs, wait_for
 
 from probity.db import sync_url
 
@@ -33,24 +33,12 @@ pytestmark = [
 
 
 @pytest.fixture(scope="module")
-def mp_db_url() -> Iterator[str]:
-    """A database of this test's own next to the test database (never the test database)."""
-    url = make_url(PG_URL)
-    name = f"{url.database}_mp"
-    admin = create_engine(sync_url(PG_URL), poolclass=pool.NullPool,
-                          isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    own = url.set(database=name).render_as_string(hide_password=False)
-    env = {**os.environ, "PROBITY_DATABASE_URL": own}
-    for args in (["migrate"], ["demo", "seed"]):
-        subprocess.run([PROBITY, *args], env=env, cwd=REPO, check=True, capture_output=True,
-                       timeout=300)
-    yield own
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+def mp_db_url(fresh_postgres: Callable[[str], str]) -> Iterator[str]:
+    """A database of this test's own next to the test database (a copy of the run's seeded
+    one, never the test database itself), dropped afterwards."""
+    url = fresh_postgres("mp")
+    yield url
+    pg_admin(url, f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
 
 
 @pytest.fixture
