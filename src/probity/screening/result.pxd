@@ -20,7 +20,6 @@ cdef class ScreeningResult:
     cdef public list vetoed
     cpdef tuple _fields(self)
 
-@cython.locals(r=ScreeningResult)
 cpdef ScreeningResult allow_result(str masked, object policy_version)
 
 cpdef object make_span(object start, object end, object category, object rule, object severity)

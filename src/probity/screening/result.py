@@ -50,24 +50,10 @@ def rules_result(decision: str, categories: list[str], severity: int, spans: lis
 
 def allow_result(masked: str, policy_version: int) -> ScreeningResult:
     """``ScreeningResult("allow", [], 0, [], masked, policy_version)`` without the call through
-    ``__init__``'s thirteen parameters: the engine's fast path builds one per message, and
-    where result.pxd compiles this module the fields are set as struct members (the engine
-    cimports this function and calls it from C). The same object as the constructor makes."""
-    r = ScreeningResult.__new__(ScreeningResult)
-    r.decision = "allow"
-    r.categories = []
-    r.severity = 0
-    r.spans = []
-    r.masked = masked
-    r.policy_version = policy_version
-    r.model_scores = None
-    r.drivers = []
-    r.source = "rules"
-    r.suppressed = False
-    r.negated = False
-    r.concrete = False
-    r.vetoed = []
-    return r
+    ``__init__``'s thirteen parameters: the engine's fast path builds one per message (where
+    result.pxd compiles this module, the engine cimports this function and calls it, and it
+    calls :func:`rules_result`, from C). The same object as the constructor makes."""
+    return rules_result("allow", [], 0, [], masked, policy_version)
 
 
 class ScreeningResult:
