@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -97,7 +99,7 @@ def _sql(kind: str, n: int) -> str:
     return sql
 
 
-class DirectBase:
+class DirectBase(ABC):
     """The direct path's statements, apart from the driver: the seqs' UPDATE … RETURNING,
     ONE multi-row INSERT … RETURNING for the messages, the rollups' grouped upserts, the
     ledger append per tenant, the receipts' SELECT and UPDATE executemany. A driver's store
@@ -124,29 +126,51 @@ class DirectBase:
               checked: dict[int, float]
               ) -> tuple[list[tuple[MessageRow, bool] | DomainError],
                          dict[tuple[int, str], tuple[int, int]], list[Effect]]:
-        """Store the batch in one transaction and commit (`DirectStore.write`)."""
-        raise NotImplementedError
+        """Store the batch in one transaction and commit; returns the sends' outcomes (in
+        order), the receipts' seqs and the effects to publish. Raises `Fallback` (rolled back)
+        for what the session path must do, `OperationalError` (rolled back) when the database
+        could not take the batch now (the writer retries it whole)."""
+        run: Run = []
+        with self._transaction(sends, receipts):
+            outcomes, effects, fresh_checks = self._sends(sends, run, checked) \
+                if sends else ([], [], [])
+            seqs = self._receipts(receipts, run, effects) if receipts else {}
+        now = time.monotonic()
+        for tenant_id in fresh_checks:
+            checked[tenant_id] = now
+        if self.on_statements is not None:
+            self.on_statements(run)
+        return outcomes, seqs, effects
 
+    @abstractmethod
+    def _transaction(self, sends: Sequence[PendingSend], receipts: Sequence[Receipt]
+                     ) -> AbstractContextManager[None]:
+        """The batch's transaction: begun on entry, committed on a clean exit (an ack only
+        after the commit returns), rolled back otherwise; the driver's errors raised as
+        `Fallback` or `OperationalError`."""
+
+    @abstractmethod
     def close(self) -> None:
-        raise NotImplementedError
+        """Close the driver's connection."""
 
+    @abstractmethod
     def _query(self, sql: str, params: Sequence[Any]) -> list[Any]:
         """Run one statement; its rows."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _insert(self, sql: str, flat: list[Any], rollup: list[tuple[Any, int, int | None]]
                 ) -> tuple[list[Any], Run]:
         """The messages' INSERT … RETURNING (its rows) and the batch's rollups (the upserts
         run); raises `Fallback` when the rollups need the session."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _append(self, tenant_id: int, items: list[tuple[str, Any]], due: bool
                 ) -> tuple[datetime | None, Run]:
         """The tenant's ledger append: the latest checkpoint's time (when `due`), what ran."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _update_receipts(self, params: list[tuple[Any, ...]]) -> None:
-        raise NotImplementedError
+        """The receipts' UPDATE, once per conversation (executemany)."""
 
     # -- the batch --------------------------------------------------------------------------
 
@@ -247,28 +271,23 @@ class DirectStore(DirectBase):
     def close(self) -> None:
         self.con.close()
 
-    def write(self, sends: Sequence[PendingSend], receipts: Sequence[Receipt],
-              checked: dict[int, float]
-              ) -> tuple[list[tuple[MessageRow, bool] | DomainError],
-                         dict[tuple[int, str], tuple[int, int]], list[Effect]]:
-        """Store the batch in one transaction and commit; returns the sends' outcomes (in
-        order), the receipts' seqs and the effects to publish. Raises `Fallback` (rolled back)
-        for what the session path must do, `OperationalError` when the gate or SQLite's lock
-        could not be had (the writer retries)."""
+    @contextmanager
+    def _transaction(self, sends: Sequence[PendingSend], receipts: Sequence[Receipt]
+                     ) -> Iterator[None]:
+        """The process's write gate (priority lane) and ``BEGIN IMMEDIATE``; SQLite's busy or
+        locked database is an `OperationalError` (the writer retries), a constraint (a resend's
+        client_id) a `Fallback`."""
         con = self.con
         if not self.gate.acquire_blocking(con, priority=True, timeout=GATE_TIMEOUT_S):
             raise OperationalError("BEGIN IMMEDIATE", None,
                                    Exception("database is locked (write gate)"))
-        run: Run = []
         try:
             try:
                 con.execute("BEGIN IMMEDIATE")
             except sqlite3.OperationalError as exc:
                 raise OperationalError("BEGIN IMMEDIATE", None, exc) from exc
             try:
-                outcomes, effects, fresh_checks = self._sends(sends, run, checked) \
-                    if sends else ([], [], [])
-                seqs = self._receipts(receipts, run, effects) if receipts else {}
+                yield
                 con.execute("COMMIT")
             except BaseException:
                 if con.in_transaction:
@@ -280,12 +299,6 @@ class DirectStore(DirectBase):
             raise OperationalError("chat direct write", None, exc) from exc
         finally:
             self.gate.release(con)
-        now = time.monotonic()
-        for tenant_id in fresh_checks:
-            checked[tenant_id] = now
-        if self.on_statements is not None:
-            self.on_statements(run)
-        return outcomes, seqs, effects
 
     def _query(self, sql: str, params: Sequence[Any]) -> list[Any]:
         return self.con.execute(sql, params).fetchall()

@@ -24,8 +24,8 @@ are those the session path stores.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -35,10 +35,8 @@ from sqlalchemy.engine import URL, Dialect
 from sqlalchemy.exc import OperationalError
 
 from probity.analytics.rollup import batch_upserts_psycopg
-from probity.chat.direct import DirectBase, Effect, Fallback, Run
+from probity.chat.direct import DirectBase, Fallback, Run
 from probity.chat.store import PendingSend, Receipt
-from probity.chat.wire import MessageRow
-from probity.errors import DomainError
 from probity.ledger.service import append_entries_psycopg, pg_pipeline
 
 
@@ -72,13 +70,13 @@ class PgDirectStore(DirectBase):
             con = self.con = psycopg.connect(self._conninfo, autocommit=True)
         return con
 
-    def write(self, sends: Sequence[PendingSend], receipts: Sequence[Receipt],
-              checked: dict[int, float]
-              ) -> tuple[list[tuple[MessageRow, bool] | DomainError],
-                         dict[tuple[int, str], tuple[int, int]], list[Effect]]:
-        """As `DirectStore.write`: store the batch in one transaction and commit, or raise
-        `Fallback` (rolled back) / `OperationalError` (rolled back; the writer retries)."""
-        run: Run = []
+    @contextmanager
+    def _transaction(self, sends: Sequence[PendingSend], receipts: Sequence[Receipt]
+                     ) -> Iterator[None]:
+        """The writer's connection (reopened when broken), BEGIN sent with the first round
+        trip and COMMIT as the last; a constraint (a resend's client_id) is a `Fallback`, a
+        deadlock, serialization failure or lost connection an `OperationalError` (the writer
+        retries)."""
         try:
             con = self._connection()
         except psycopg.OperationalError as exc:
@@ -91,9 +89,7 @@ class PgDirectStore(DirectBase):
         self._fetched = None
         try:
             try:
-                outcomes, effects, fresh_checks = self._sends(sends, run, checked) \
-                    if sends else ([], [], [])
-                seqs = self._receipts(receipts, run, effects) if receipts else {}
+                yield
                 self._round([("COMMIT", None)])  # an ack only after this returns
             except BaseException:
                 self._later = []
@@ -105,12 +101,6 @@ class PgDirectStore(DirectBase):
             raise Fallback(str(exc)) from exc  # session path sorts it out
         except psycopg.OperationalError as exc:  # deadlock, serialization, connection lost
             raise OperationalError("chat direct write", None, exc) from exc
-        now = time.monotonic()
-        for tenant_id in fresh_checks:
-            checked[tenant_id] = now
-        if self.on_statements is not None:
-            self.on_statements(run)
-        return outcomes, seqs, effects
 
     def _round(self, statements: Run) -> list[Any]:
         """One round trip: BEGIN if not sent yet, the statements held back, then these
