@@ -228,3 +228,33 @@ async def test_when_the_first_registration_fails_the_next_subscriber_registers(
     finally:
         await a.close()
         await b.close()
+
+
+async def test_a_dropped_connection_is_replaced_and_bumps_the_epoch(prefix: str) -> None:
+    a, b = RedisEventBus(REDIS_URL, prefix), RedisEventBus(REDIS_URL, prefix)
+    raw = aioredis.from_url(REDIS_URL)
+    try:
+        async with b.subscribe("conv:11") as on_b, a.subscribe("conv:12") as on_a:
+            await a.publish("conv:11", {"type": "message", "seq": 1})
+            assert (await _get(on_b))["seq"] == 1
+            epoch = b.epoch
+            # Redis drops b's listening connection and a's publishing one (a restart, a
+            # proxy's idle timeout) — only these: the server may be shared.
+            for conn in (b._inbox, a._router):
+                assert conn is not None and conn.transport is not None
+                host, port = conn.transport.get_extra_info("sockname")[:2]
+                await raw.execute_command("CLIENT", "KILL", "ADDR", f"{host}:{port}")
+            for _ in range(100):
+                if b.epoch > epoch and b._listening:
+                    break
+                await asyncio.sleep(0.02)
+            assert b.epoch > epoch  # what b concluded from the absence of events is doubtful
+            for seq in range(2, 5):  # the publisher connects again; order is kept
+                await a.publish("conv:11", {"type": "message", "seq": seq})
+            assert [(await _get(on_b))["seq"] for _ in range(3)] == [2, 3, 4]
+            await b.publish("conv:12", {"type": "message", "seq": 5})
+            assert (await _get(on_a))["seq"] == 5
+    finally:
+        await raw.aclose()
+        await a.close()
+        await b.close()

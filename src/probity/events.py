@@ -7,17 +7,20 @@ subscribers at once and, through Redis, only to the OTHER processes that hold a 
 its channel: each process listens on one pub/sub channel of its own and registers, in Redis,
 the channels it holds; a script routes each batch of published events to the processes
 registered for them, one Redis message per process and batch (see `RedisEventBus`). Publishes
-are pipelined (one sender task writes everything queued meanwhile in one call), so a batch of
-committed messages costs one Redis round trip, not one per event; their order is kept.
+are pipelined (everything published while the previous batch was in flight goes in one call),
+so a batch of committed messages costs one Redis round trip, not one per event; their order is
+kept. The batches and the messages received travel on the bus's own RESP connections.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
+from collections import deque
 from collections.abc import AsyncIterator, Callable
-from typing import Any
+from typing import Any, cast
 
 import orjson
 
@@ -155,11 +158,181 @@ return sent
 """
 # A registration set's expiry, renewed while the process holds the channel (a process that
 # died leaves at most this long behind, for channels nobody published to since). The renewal
-# also restores a registration the routing script dropped while this process's pub/sub
-# connection was down (redis-py may reconnect without telling): events can be lost to it for
-# that long at most, and the bus's epoch is bumped when it happens.
+# also restores a registration the routing script dropped while this process could not be
+# reached: events can be lost to it for that long at most, and the bus's epoch is bumped when
+# it happens.
 REGISTRATION_TTL_S = 24 * 3600
 REGISTRATION_RENEW_S = 30.0
+_ROUTE_SCRIPT = _ROUTE.encode()
+_ROUTE_SHA = hashlib.sha1(_ROUTE_SCRIPT).hexdigest().encode()  # Redis names scripts by SHA-1
+CONNECT_TIMEOUT_S = 5.0
+
+
+# The bus's hot path — each batch of published events, each message another process sends
+# this one — speaks RESP itself, on two connections of its own (asyncio protocols): through
+# redis-py it cost ~190 µs of CPU per event at chat rates, where a batch is one event (command
+# packing and encoders, the connection pool, a task woken for each reply and each pub/sub
+# message). Registrations (a socket opening or closing) stay on redis-py.
+
+
+class _More(Exception):
+    """The buffer ends inside a reply."""
+
+
+class RedisReplyError(Exception):
+    """An error reply from Redis (``-ERR …``)."""
+
+
+def _command(*args: bytes) -> bytes:
+    parts = [b"*%d\r\n" % len(args)]
+    for arg in args:
+        parts += (b"$%d\r\n" % len(arg), arg, b"\r\n")
+    return b"".join(parts)
+
+
+def _reply(buf: bytearray, pos: int) -> tuple[Any, int]:
+    """One RESP2 reply in `buf` at `pos`: (its value, the position after it); `_More` when
+    the buffer ends inside it. Errors are returned as `RedisReplyError` values."""
+    end = buf.find(b"\r\n", pos)
+    if end < 0:
+        raise _More
+    kind, line, pos = buf[pos], bytes(buf[pos + 1:end]), end + 2
+    if kind == 0x24:  # $ bulk string
+        size = int(line)
+        if size < 0:
+            return None, pos
+        if len(buf) < pos + size + 2:
+            raise _More
+        return bytes(buf[pos:pos + size]), pos + size + 2
+    if kind == 0x2A:  # * array
+        count = int(line)
+        if count < 0:
+            return None, pos
+        items = []
+        for _ in range(count):
+            item, pos = _reply(buf, pos)
+            items.append(item)
+        return items, pos
+    if kind == 0x3A:  # : integer
+        return int(line), pos
+    if kind == 0x2B:  # + simple string
+        return line, pos
+    if kind == 0x2D:  # - error
+        return RedisReplyError(line.decode(errors="replace")), pos
+    raise ConnectionError(f"redis: unexpected reply type {chr(kind)!r}")
+
+
+Reply = Callable[[Any], None]
+
+
+class _RespConnection(asyncio.Protocol):
+    """One Redis connection. Commands are written as they come (pipelined); each reply goes to
+    the callback sent with its command, in order, and what answers no command (pub/sub
+    messages) to `push`. When the connection is lost, the callbacks still waiting get a
+    `ConnectionError` value and `on_lost` is called."""
+
+    def __init__(self, push: Reply | None = None) -> None:
+        self.push = push
+        self.on_lost: Callable[[], None] | None = None
+        self.transport: asyncio.Transport | None = None
+        self.waiting: deque[Reply] = deque()
+        self.buffer = bytearray()
+
+    @property
+    def up(self) -> bool:
+        return self.transport is not None and not self.transport.is_closing()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's are not subclasses
+
+    def data_received(self, data: bytes) -> None:
+        buf = self.buffer
+        buf += data
+        pos = 0
+        try:
+            while pos < len(buf):
+                value, pos = _reply(buf, pos)
+                self._dispatch(value)
+        except _More:
+            pass
+        except (ValueError, ConnectionError):  # not RESP: this connection is of no more use
+            log.exception("redis bus: unreadable reply")
+            self.close()
+            return
+        del buf[:pos]
+
+    def _dispatch(self, value: Any) -> None:
+        callback = self.waiting.popleft() if self.waiting else self.push
+        if callback is None:
+            return
+        try:
+            callback(value)
+        except Exception:  # a subscriber's watch, say: the other events still go out
+            log.exception("redis bus: handling a reply failed")
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.transport = None
+        waiting, self.waiting = self.waiting, deque()
+        for callback in waiting:
+            with contextlib.suppress(Exception):
+                callback(ConnectionError("redis: connection lost"))
+        if self.on_lost is not None:
+            self.on_lost()
+
+    def send(self, data: bytes, on_reply: Reply) -> None:
+        if self.transport is None or self.transport.is_closing():
+            raise ConnectionError("redis: connection closed")
+        self.waiting.append(on_reply)
+        self.transport.write(data)
+
+    async def call(self, *args: bytes) -> Any:
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+
+        def reply(value: Any) -> None:
+            if not future.done():
+                future.set_result(value)
+
+        self.send(_command(*args), reply)
+        value = await asyncio.wait_for(future, CONNECT_TIMEOUT_S)
+        if isinstance(value, Exception):
+            raise value
+        return value
+
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
+
+
+async def _open(where: dict[str, Any], select: bool, push: Reply | None = None
+                ) -> _RespConnection:
+    """A connection to the Redis of `where` (redis-py's `parse_url`), authenticated, and on
+    its database number when `select` (pub/sub alone does not need one)."""
+    loop = asyncio.get_running_loop()
+
+    def protocol() -> _RespConnection:
+        return _RespConnection(push)
+
+    if "path" in where:
+        opening = loop.create_unix_connection(protocol, where["path"])
+    else:
+        ssl: Any = None
+        if getattr(where.get("connection_class"), "__name__", "") == "SSLConnection":
+            import ssl as ssl_module
+
+            ssl = ssl_module.create_default_context()
+        opening = loop.create_connection(protocol, where.get("host", "localhost"),
+                                         int(where.get("port", 6379)), ssl=ssl)
+    _, conn = await asyncio.wait_for(opening, CONNECT_TIMEOUT_S)
+    try:
+        if where.get("password"):
+            user = [str(where["username"]).encode()] if where.get("username") else []
+            await conn.call(b"AUTH", *user, str(where["password"]).encode())
+        if select and int(where.get("db") or 0):
+            await conn.call(b"SELECT", b"%d" % int(where["db"]))
+    except BaseException:
+        conn.close()
+        raise
+    return conn
 
 
 class RedisEventBus(EventBus):
@@ -170,12 +343,14 @@ class RedisEventBus(EventBus):
     that channel's registration set in Redis (`<prefix>:subs:<channel>`). A publish is delivered
     to the publishing process's own subscribers at once (the event object itself: not
     serialised, not parsed, no round trip), and serialised once (orjson) for the others. The
-    events queued while the previous Redis write was in flight go out together: one script
+    events published while the previous batch was in flight go out together: one script
     (`_ROUTE`), run atomically by Redis, reads the channels' registrations and sends each
     OTHER process that holds any of them one message with all its events of the batch. So a
     process receives only the events of channels it holds, never its own, and one Redis message
     per batch rather than one per event; a conversation whose sockets are all on one process
-    costs no Redis message at all.
+    costs no Redis message at all. The batches and the messages received go over two
+    connections of the bus's own (`_RespConnection`): a batch is one write, its reply and a
+    received message are handled in the connection's callback (no task woken for either).
 
     Nothing is missed when a socket opens: a subscriber's `subscribe` returns only once the
     process's registration for the channel is stored in Redis, and the socket reads its backlog
@@ -189,26 +364,31 @@ class RedisEventBus(EventBus):
         import uuid
 
         import redis.asyncio as aioredis
+        from redis.asyncio.connection import parse_url
 
         # Pub/sub channels are global to a Redis server (not per database number), so every
         # deployment sharing one names its channels with its own prefix.
         self._prefix = prefix
         self.process_id = uuid.uuid4().hex[:16]
         self._inbox_channel = f"{prefix}:proc:{self.process_id}"
-        self._redis = aioredis.from_url(url)
-        self._route = self._redis.register_script(_ROUTE)
-        self._pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
-        self._reader: asyncio.Task[None] | None = None
+        self._route_args = (prefix.encode(), self.process_id.encode())
+        self._where: dict[str, Any] = dict(parse_url(url))
+        self._redis = aioredis.from_url(url)  # registrations
+        self._inbox: _RespConnection | None = None  # subscribed to this process's channel
+        self._router: _RespConnection | None = None  # runs the routing script
+        self._connecting: asyncio.Task[None] | None = None
+        self._restorer: asyncio.Task[None] | None = None
         self._renewer: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
         self._listening = False  # this process's own channel is subscribed (confirmed)
+        self._closing = False
         # channel → the registration in progress (later subscribers wait for it too)
         self._registering: dict[str, asyncio.Future[bool]] = {}
-        # Publishing is pipelined: events queue here (in order) and one sender task writes all
-        # that queued while its previous write was in flight, in one script call.
+        # Publishing is pipelined: events queue here (in order); whatever queued while the
+        # previous batch was in flight goes out as the next batch, in one script call.
         self._outbox: list[tuple[str, bytes]] = []
-        self._outbox_ready = asyncio.Event()
-        self._sender: asyncio.Task[None] | None = None
+        self._in_flight: list[tuple[str, bytes]] | None = None
+        self._flush_soon = False
 
     def _subs_key(self, channel: str) -> str:
         return f"{self._prefix}:subs:{channel}"
@@ -218,53 +398,143 @@ class RedisEventBus(EventBus):
         # local subscribers see it (they annotate the event object they are given).
         self._outbox.append((channel, orjson.dumps([channel, event],
                                                    option=orjson.OPT_NON_STR_KEYS)))
-        self._outbox_ready.set()
-        if self._sender is None or self._sender.done():
-            self._sender = asyncio.create_task(self._send())
+        if self._in_flight is None and not self._flush_soon:
+            # Sent once this loop turn is over: what else it publishes joins the batch.
+            self._flush_soon = True
+            asyncio.get_running_loop().call_soon(self._flush)
         self._fanout(channel, event)
 
-    async def _route_batch(self, items: list[tuple[str, bytes]]) -> None:
-        args: list[Any] = [self._prefix, self.process_id]
-        for channel, data in items:
-            args.append(channel)
-            args.append(data)
-        await self._route(keys=[], args=args)
+    # -- routing the published events -----------------------------------------------------
 
-    async def _send(self) -> None:
-        while True:
-            if not self._outbox:
-                self._outbox_ready.clear()
-                await self._outbox_ready.wait()
-                continue
-            items, self._outbox = self._outbox, []
-            for attempt in range(3):
-                try:
-                    await self._route_batch(items)
-                    break
-                except asyncio.CancelledError:
-                    raise
-                except Exception:  # a dropped connection: retry, then give up on these
-                    log.exception("redis publish failed (attempt %d)", attempt + 1)
-                    await asyncio.sleep(0.1 * (attempt + 1))
+    def _route_command(self, items: list[tuple[str, bytes]], script: bytes | None = None
+                       ) -> bytes:
+        args = [b"EVAL" if script else b"EVALSHA", script or _ROUTE_SHA, b"0", *self._route_args]
+        for channel, data in items:
+            args.append(channel.encode())
+            args.append(data)
+        return _command(*args)
+
+    def _flush(self) -> None:
+        self._flush_soon = False
+        if self._in_flight is not None or not self._outbox:
+            return
+        router = self._router
+        if router is None or not router.up:
+            if self._connecting is None or self._connecting.done():
+                self._connecting = asyncio.create_task(self._connect_router())
+            return
+        self._in_flight, self._outbox = self._outbox, []
+        router.send(self._route_command(self._in_flight), self._routed)
+
+    def _routed(self, value: Any) -> None:
+        """The reply to the batch in flight."""
+        items = self._in_flight
+        if isinstance(value, ConnectionError):  # kept, and sent again on the next connection
+            if not self._closing:
+                self._connecting = asyncio.create_task(self._connect_router())
+            return
+        if (isinstance(value, RedisReplyError) and str(value).startswith("NOSCRIPT")
+                and items and self._router is not None and self._router.up):
+            # Redis's script cache was flushed: the same batch with the script's text.
+            self._router.send(self._route_command(items, _ROUTE_SCRIPT), self._routed)
+            return
+        if isinstance(value, Exception):
+            log.error("redis bus: %d events not routed: %s", len(items or ()), value)
+        self._in_flight = None
+        self._flush()
+
+    async def _connect_router(self) -> None:
+        for attempt in range(3):
+            try:
+                router = await _open(self._where, select=True)
+                await router.call(b"SCRIPT", b"LOAD", _ROUTE_SCRIPT)
+                break
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # Redis unreachable: retry, then give up on these events
+                log.exception("redis publish failed (attempt %d)", attempt + 1)
+                await asyncio.sleep(0.1 * (attempt + 1))
+        else:
+            lost = len(self._outbox) + len(self._in_flight or ())
+            self._outbox, self._in_flight = [], None
+            log.error("redis bus: %d events not routed (Redis unreachable)", lost)
+            return
+        if self._router is not None:
+            self._router.close()
+        self._router = router
+        if self._in_flight is not None:  # the batch whose connection was lost, first
+            router.send(self._route_command(self._in_flight), self._routed)
+        else:
+            self._flush()
+
+    # -- receiving the other processes' events ----------------------------------------------
+
+    def _received(self, value: Any) -> None:
+        """A message on this process's channel: a batch of events, in publish order."""
+        if type(value) is not list or len(value) != 3 or value[0] != b"message":
+            return
+        try:
+            items = orjson.loads(value[2])
+        except orjson.JSONDecodeError:
+            log.warning("undecodable events dropped")
+            return
+        for item in items:
+            try:
+                channel, event = item
+                self._fanout(channel, event)
+            except Exception:  # one bad event (or watch) must not cost the others
+                log.exception("redis bus: an event not delivered")
 
     async def _listen(self) -> None:
-        """Subscribe to this process's own channel, and wait until Redis has it (a process
-        must listen before it registers: the routing script forgets a process nobody hears)."""
-        if self._listening:
+        """Subscribe to this process's own channel, and wait until Redis confirms it (a
+        process must listen before it registers: the routing script forgets a process nobody
+        hears)."""
+        if self._listening and self._inbox is not None and self._inbox.up:
             return
-        await self._pubsub.subscribe(self._inbox_channel)
-        if self._reader is None or self._reader.done():
-            self._reader = asyncio.create_task(self._read())
-        for _ in range(200):
-            got = await self._redis.pubsub_numsub(self._inbox_channel)
-            if got and int(got[0][1]) > 0:
-                break
-            await asyncio.sleep(0.005)
-        else:
-            raise ConnectionError("redis: this process's channel was not subscribed")
+        if self._inbox is not None:
+            self._inbox.on_lost = None
+            self._inbox.close()
+        inbox = await _open(self._where, select=False, push=self._received)
+        try:
+            await inbox.call(b"SUBSCRIBE", self._inbox_channel.encode())
+        except BaseException:
+            inbox.close()
+            raise
+        inbox.on_lost = self._inbox_lost
+        self._inbox = inbox
         self._listening = True
         if self._renewer is None or self._renewer.done():
             self._renewer = asyncio.create_task(self._renew())
+
+    def _inbox_lost(self) -> None:
+        self._listening = False
+        if self._closing:
+            return
+        self.epoch += 1  # events published meanwhile are lost to this process
+        log.warning("redis bus: connection lost, listening again")
+        if self._restorer is None or self._restorer.done():
+            self._restorer = asyncio.create_task(self._restore())
+
+    async def _restore(self) -> None:
+        """Listen again and restore the registrations (the routing script drops a process's
+        while nobody hears it)."""
+        delay = 0.5
+        while not self._closing:
+            try:
+                async with self._lock:
+                    await self._listen()
+                    if self._subs:
+                        await self._register(list(self._subs))
+                self.epoch += 1  # and whatever was published until now
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("redis bus: listening again failed")
+                await asyncio.sleep(delay)
+                delay = min(2 * delay, 5.0)
+
+    # -- registrations ------------------------------------------------------------------------
 
     async def _register(self, channels: list[str]) -> int:
         """Register this process for the channels; returns how many were not registered."""
@@ -307,12 +577,15 @@ class RedisEventBus(EventBus):
 
     async def _renew(self) -> None:
         """Renew this process's registrations now and then, and restore any that the routing
-        script dropped while this process's connection was down."""
+        script dropped while this process could not be reached (a connection that looks open
+        but that Redis no longer counts as subscribed is replaced)."""
         while True:
             await asyncio.sleep(REGISTRATION_RENEW_S)
             try:
                 async with self._lock:
-                    self._listening = False  # confirm the subscription again first
+                    got = await self._redis.pubsub_numsub(self._inbox_channel)
+                    if not got or int(got[0][1]) == 0:
+                        self._listening = False
                     await self._listen()
                     if self._subs and await self._register(list(self._subs)):
                         self.epoch += 1  # events published meanwhile were lost to us
@@ -322,58 +595,30 @@ class RedisEventBus(EventBus):
             except Exception:
                 log.exception("redis bus: renewing the registrations failed")
 
-    async def _read(self) -> None:
-        reregister = False
-        while True:
-            try:
-                if reregister:
-                    async with self._lock:
-                        self._listening = False
-                        await self._listen()
-                        if self._subs:
-                            await self._register(list(self._subs))
-                reregister = False
-                msg = await self._pubsub.get_message(timeout=1.0)
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # a dropped connection: log, back off, retry
-                log.exception("redis pub/sub read failed")
-                self.epoch += 1  # events published meanwhile are lost to this process
-                reregister = True  # the routing script may have dropped its registrations
-                await asyncio.sleep(0.5)
-                continue
-            if msg is None or msg.get("type") != "message":
-                if not self._pubsub.subscribed:
-                    await asyncio.sleep(0.05)
-                continue
-            try:
-                items = orjson.loads(msg["data"])
-                for channel, event in items:
-                    self._fanout(channel, event)
-            except (orjson.JSONDecodeError, TypeError, ValueError):
-                log.warning("undecodable events dropped")
-
     async def close(self) -> None:
-        if self._sender is not None:
-            self._sender.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._sender
-        if self._outbox:  # what was still queued
-            with contextlib.suppress(Exception):
-                await self._route_batch(self._outbox)
-            self._outbox = []
-        for task in (self._reader, self._renewer):
+        self._closing = True
+        # What is queued or in flight goes out first (for a second at most).
+        for _ in range(200):
+            if self._in_flight is None and not self._outbox:
+                break
+            if self._in_flight is None and not self._flush_soon:
+                self._flush()
+            await asyncio.sleep(0.005)
+        for task in (self._connecting, self._renewer, self._restorer):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
+        for conn in (self._router, self._inbox):
+            if conn is not None:
+                conn.on_lost = None
+                conn.close()
         if self._subs:  # this process's registrations go with it
             with contextlib.suppress(Exception):
                 async with self._redis.pipeline(transaction=False) as pipe:
                     for channel in self._subs:
                         pipe.srem(self._subs_key(channel), self.process_id)
                     await pipe.execute()
-        await self._pubsub.aclose()
         await self._redis.aclose()
 
 
