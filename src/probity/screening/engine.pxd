@@ -6,7 +6,8 @@
 
 cimport cython
 
-from probity.screening.normalize cimport strip_separators
+from probity.screening.normalize cimport Folded, fold_exact, strip_separators
+from probity.screening.numbers cimport find_number_hits
 from probity.screening.result cimport ScreeningResult, allow_result, make_span, rules_result
 
 cdef class Hit:
@@ -25,21 +26,52 @@ cdef class _Ctx:
     cpdef list get(self, str kind)
     cpdef bint has(self, str kind)
 
+cdef class _View:
+    cdef readonly object anchor_matcher
+    cdef readonly object matcher
+    cdef readonly list anchor_flags
+    cdef readonly list anchor_needs
+    cdef readonly object request_keys
+    cdef readonly object benefit_keys
+    cdef readonly object favor_keys
+    cdef readonly object favor_offer_keys
+    cdef readonly list key_latin
+    cdef readonly object version
+    cdef readonly object model
+    cdef readonly object cue_window
+    cdef readonly object negation_window
+    cdef readonly dict actions
+    cdef readonly object block_at
+    cdef readonly object warn_at
+    cdef readonly object plain
+    cdef readonly dict other
+    cdef readonly object single
+    cdef readonly dict more
+    cdef readonly tuple lexicon
+    cdef readonly object lex
+    cdef readonly object first
+    cdef readonly dict multi
+
+@cython.locals(cached=tuple)
+cdef _View _view_of(object policy)
+
+cdef _View _new_view(object policy)
+
 cpdef bint _is_latin_char(str ch)
 
 cpdef object _allow_result(str text, object version)
 
-@cython.locals(plus=bint, fold_needed=bint, flags=list, quick=str, compact=str)
+@cython.locals(view=_View, plus=bint, fold_needed=bint, flags=list, quick=str, compact=str, folded=Folded)
 cpdef tuple _screen_rules(str text, str role, object policy)
 
 @cython.locals(starts=list, prev=Py_ssize_t, s=Py_ssize_t)
-cpdef object _one_to_one(object folded)
+cpdef object _one_to_one(Folded folded)
 
 cpdef bint _any_in(object keys, str s)
 
 cpdef bint _all_in(object keys, str s)
 
-@cython.locals(flags=Py_ssize_t, aid=Py_ssize_t, needs=list, aflags=list, digits=bint)
+@cython.locals(view=_View, flags=Py_ssize_t, aid=Py_ssize_t, needs=list, aflags=list, digits=bint)
 cpdef bint _worth_a_look(str text, str compact, str role, object policy, object matches=*)
 
 @cython.locals(count=Py_ssize_t, c=Py_UCS4)
@@ -52,19 +84,19 @@ cpdef bint _ascii_digits_count(str compact, str text)
 @cython.locals(low=str, c=Py_UCS4)
 cpdef bint _has_special(str text)
 
-@cython.locals(kid=Py_ssize_t, us=Py_ssize_t, ue=Py_ssize_t, o=Py_ssize_t,
+@cython.locals(view=_View, kid=Py_ssize_t, us=Py_ssize_t, ue=Py_ssize_t, o=Py_ssize_t,
                n_text=Py_ssize_t, n_plain=Py_ssize_t, i=Py_ssize_t,
                lat_s=bint, lat_e=bint, starts=list, ends=list, key_latin=list,
                plain=bytearray, part_occ=dict, by_kind=dict, allow_spans=list, hits=list,
                id_hits=list, kept=list, negated=list, final=list, report=bint,
                verify=bint, coupon=bint, negations=list, compact=str, concrete=bint,
                ctx=_Ctx, weights=_Weights, h=Hit, occs=list, spans=list)
-cpdef object _screen_slow(str text, str role, object policy, object folded, list comp)
+cpdef object _screen_slow(str text, str role, object policy, Folded folded, list comp)
 
 @cython.locals(h=Hit)
 cdef Hit _term_hit(object e, Py_ssize_t us, Py_ssize_t ue, list part_units, object literal)
 
-@cython.locals(pid=Py_ssize_t, one=Py_ssize_t, eid=Py_ssize_t, us=Py_ssize_t,
+@cython.locals(view=_View, pid=Py_ssize_t, one=Py_ssize_t, eid=Py_ssize_t, us=Py_ssize_t,
                ue=Py_ssize_t, cur=Py_ssize_t, cand=list, hits=list, segs=list,
                literal=bint, lit=bint, ok=bint, occ=tuple, o_s=Py_ssize_t, best_s=Py_ssize_t,
                max_gap=double, occs=list, others=tuple, q=object)
@@ -85,6 +117,9 @@ cpdef bint _has_code_token(str text)
 @cython.locals(c=Py_UCS4)
 cpdef bint _any_digit(str s)
 
+@cython.locals(stop=Py_ssize_t, end=Py_ssize_t)
+cpdef object _id_after(str text, Py_ssize_t pos, Hit h)
+
 cdef class _Weights:
     cdef public str compact
     cdef list _cum
@@ -94,6 +129,9 @@ cdef class _Weights:
 @cython.locals(w=Py_ssize_t, cs=Py_ssize_t, ce=Py_ssize_t, a=Py_ssize_t, b=Py_ssize_t, inside=bint)
 cpdef bint _has_cue(Hit h, _Ctx ctx, object policy, _Weights weights, list allow,
                     bint question_after=*)
+
+@cython.locals(invoice=bint, compact=str, s0=Py_ssize_t, e0=Py_ssize_t, out=list)
+cpdef list _email_and_link_hits(str text, Folded folded, _Ctx ctx, object policy)
 
 @cython.locals(s=Py_ssize_t, e=Py_ssize_t, a=Py_ssize_t, b=Py_ssize_t)
 cpdef bint _overlaps_any(object segs, list spans)
@@ -113,7 +151,7 @@ cpdef bint _is_negated(Hit h, list negations, str text, _Weights weights, list s
                lsev=Py_ssize_t, out=list, n=Py_ssize_t, i=Py_ssize_t)
 cpdef list _merge(list segs)
 
-@cython.locals(h=Hit, cat_sev=dict, raw=list, spans=list, pieces=list, pos=Py_ssize_t,
+@cython.locals(view=_View, h=Hit, cat_sev=dict, raw=list, spans=list, pieces=list, pos=Py_ssize_t,
                a=Py_ssize_t, b=Py_ssize_t, s=Py_ssize_t, e=Py_ssize_t, severity=Py_ssize_t,
                sev=Py_ssize_t, rank=Py_ssize_t, act=Py_ssize_t, cap=Py_ssize_t,
                block_at=Py_ssize_t, warn_at=Py_ssize_t, first=bint, actions=dict,

@@ -40,6 +40,7 @@ from probity.screening.normalize import (
     strip_separators,
     tables,
 )
+from probity.screening.numbers import find_number_hits
 from probity.screening.payloads import classify_payload
 from probity.screening.policy import (
     AGENT_ONLY,
@@ -156,13 +157,73 @@ class _Ctx:
         return kind in self.by_kind
 
 
+class _View:
+    """The tables of one compiled policy that the per-message code reads, gathered once per
+    policy (engine.pxd makes this a C struct: a field read instead of an attribute look-up
+    on the policy's dataclass, or on its HotTables named tuple, per table per message).
+    A compiled policy is immutable once built, so its view never goes stale."""
+
+    __slots__ = ("actions", "anchor_flags", "anchor_matcher", "anchor_needs", "benefit_keys",
+                 "block_at", "cue_window", "favor_keys", "favor_offer_keys", "first",
+                 "key_latin", "lex", "lexicon", "matcher", "model", "more", "multi",
+                 "negation_window", "other", "plain", "request_keys", "single", "version",
+                 "warn_at")
+
+    def __init__(self, policy: CompiledPolicy) -> None:
+        hot = policy.hot
+        self.anchor_matcher = policy.anchor_matcher
+        self.matcher = policy.matcher
+        self.anchor_flags = policy.anchor_flags
+        self.anchor_needs = policy.anchor_needs
+        self.request_keys = policy.request_keys
+        self.benefit_keys = policy.benefit_keys
+        self.favor_keys = policy.favor_keys
+        self.favor_offer_keys = policy.favor_offer_keys
+        self.key_latin = policy.key_latin
+        self.version = policy.spec.version
+        self.model = policy.model
+        self.cue_window = policy.cue_window
+        self.negation_window = policy.negation_window
+        self.actions = policy.actions
+        self.block_at = policy.block_at
+        self.warn_at = policy.warn_at
+        self.plain = hot.plain
+        self.other = hot.other
+        self.single = hot.single
+        self.more = hot.more
+        self.lexicon = hot.lexicon
+        self.lex = hot.lex
+        self.first = hot.first
+        self.multi = hot.multi
+
+
+# The last policy's view, with the policy: one reference, so a thread switching policies
+# never pairs one policy with another's view (the policy it holds stays alive, so no other
+# policy can take its id).
+_VIEW: tuple[CompiledPolicy, _View] | None = None
+
+
+def _view_of(policy: CompiledPolicy) -> _View:
+    cached = _VIEW
+    if cached is not None and cached[0] is policy:
+        return cached[1]
+    return _new_view(policy)
+
+
+def _new_view(policy: CompiledPolicy) -> _View:
+    global _VIEW
+    view = _View(policy)
+    _VIEW = (policy, view)
+    return view
+
+
 def _allow_result(text: str, version: int) -> ScreeningResult:
     return allow_result(text, version)
 
 
 def _is_latin_char(ch: str) -> bool:
-    t = _TABLES if _TABLES is not None else _load_tables()
-    return ch in t.latin
+    latin = _LATIN if _LATIN is not None else _load_tables().latin
+    return ch in latin
 
 
 def screen_message(text: str, role: str, policy: CompiledPolicy | None = None) -> ScreeningResult:
@@ -171,7 +232,7 @@ def screen_message(text: str, role: str, policy: CompiledPolicy | None = None) -
     if policy is None:
         policy = default_policy()
     res, compact = _screen_rules(text, role, policy)
-    model = policy.model
+    model = _view_of(policy).model
     if model is None or not text:
         return res
     with_model = _WITH_MODEL or _load_with_model()
@@ -206,6 +267,7 @@ def _screen_rules(text: str, role: str, policy: CompiledPolicy
     加)."""
     if role != "customer" and role != "agent":
         raise ValueError(f"role must be one of {ROLES}, not {role!r}")
+    view = _view_of(policy)
     # Fast path, inlined: most messages end here after C-level passes only (separators
     # removed, one Aho-Corasick scan for anchors, digits and characters needing folding).
     if text.isascii():
@@ -224,13 +286,13 @@ def _screen_rules(text: str, role: str, policy: CompiledPolicy
                 quick = strip_separators(quick)
         plus = False
     if not plus:
-        matches = policy.anchor_matcher.find_matches_as_indexes(quick, overlapping=True)
+        matches = view.anchor_matcher.find_matches_as_indexes(quick, overlapping=True)
         # No anchor (so no run of Chinese numerals either: every pair of them is one), no
         # e-mail: only ASCII digits can still matter (an order number, an amount).
         if (not matches and "@" not in text and "＠" not in text
                 and (quick.isalpha() or not _ascii_digits_count(quick, text))):
-            return allow_result(text, policy.spec.version), quick
-        flags = policy.anchor_flags
+            return allow_result(text, view.version), quick
+        flags = view.anchor_flags
         fold_needed = False
         for aid, _s, _e in matches:
             if flags[aid] & FOLD_MARK:
@@ -238,19 +300,19 @@ def _screen_rules(text: str, role: str, policy: CompiledPolicy
                 break
         if not fold_needed:
             if not _worth_a_look(text, quick, role, policy, matches):
-                return allow_result(text, policy.spec.version), quick
+                return allow_result(text, view.version), quick
             folded = fold_exact(text, None, quick)
         else:
             folded = fold_exact(text)
             if not _worth_a_look(text, folded.compact, role, policy):
-                return (allow_result(text, policy.spec.version),
+                return (allow_result(text, view.version),
                         _one_to_one(folded))
     else:
         folded = fold_exact(text)
         if not _worth_a_look(text, folded.compact, role, policy):
-            return _allow_result(text, policy.spec.version), None
+            return _allow_result(text, view.version), None
     compact = folded.compact
-    comp = policy.matcher.find_matches_as_indexes(compact, overlapping=True) if compact else []
+    comp = view.matcher.find_matches_as_indexes(compact, overlapping=True) if compact else []
     return _screen_slow(text, role, policy, folded, comp), None if plus else _one_to_one(folded)
 
 
@@ -268,11 +330,13 @@ def _one_to_one(folded: Folded) -> str | None:
 
 
 _TABLES: FoldTables | None = None
+_LATIN: frozenset[str] | None = None  # _TABLES.latin (a module global: no attribute look-up)
 
 
 def _load_tables() -> FoldTables:
-    global _TABLES
+    global _TABLES, _LATIN
     _TABLES = tables()
+    _LATIN = _TABLES.latin
     return _TABLES
 
 
@@ -319,10 +383,11 @@ def _worth_a_look(
     """Does anything in this (folded) message deserve the full analysis?"""
     if not compact:
         return False
+    view = _view_of(policy)
     if matches is None:
-        matches = policy.anchor_matcher.find_matches_as_indexes(compact, overlapping=True)
-    needs = policy.anchor_needs
-    aflags = policy.anchor_flags
+        matches = view.anchor_matcher.find_matches_as_indexes(compact, overlapping=True)
+    needs = view.anchor_needs
+    aflags = view.anchor_flags
     flags = 0
     for aid, _s, _e in matches:
         flags |= aflags[aid]
@@ -333,15 +398,15 @@ def _worth_a_look(
                 return True  # some entry anchored here may be complete
     if flags & AGENT_ONLY and role == "agent":
         return True  # a refusal phrase: the agent may be declining an offer
-    if flags & ASK_MARK and _any_in(policy.request_keys, compact):
+    if flags & ASK_MARK and _any_in(view.request_keys, compact):
         return True  # a way to be contacted, asked for or offered
     if (flags & OFFER_MARK and role == "customer"
-            and _any_in(policy.benefit_keys, compact)
-            and _any_in(policy.favor_keys, compact)):
+            and _any_in(view.benefit_keys, compact)
+            and _any_in(view.favor_keys, compact)):
         return True  # something of value offered for a favour
     if (flags & SOLICIT_MARK and role == "agent"
-            and _any_in(policy.benefit_keys, compact)
-            and _any_in(policy.favor_offer_keys, compact)):
+            and _any_in(view.benefit_keys, compact)
+            and _any_in(view.favor_offer_keys, compact)):
         return True  # an agent asking for something of value for a favour
     digits = bool(flags & DIGIT_MARK) or _ANY_DIGIT.search(compact) is not None
     if digits and _has_digits(compact, text):
@@ -447,10 +512,10 @@ def _screen_slow(
     allow_spans: list[tuple[int, int]] = []
     part_occ: dict[int, list[tuple[int, int, bool]]] = {}
 
-    hot = policy.hot
-    plain, other = hot.plain, hot.other
+    view = _view_of(policy)
+    plain, other = view.plain, view.other
     n_plain = len(plain)
-    key_latin = policy.key_latin
+    key_latin = view.key_latin
     by_kind = ctx.by_kind
     for kid, us, ue in comp:
         lat_s, lat_e = key_latin[kid]
@@ -549,7 +614,7 @@ def _screen_slow(
 
     # Numbers, e-mails and links work on the original text.
     if _has_digits(compact):
-        hits.extend(numbers.find_number_hits(text, folded, ctx, policy))
+        hits.extend(find_number_hits(text, folded, ctx, policy))
     hits.extend(_email_and_link_hits(text, folded, ctx, policy))
 
     # --- context rules
@@ -679,8 +744,8 @@ def _term_hits(
     if not part_occ:
         return []
     # The raw tables behind policy.entries_by_part and policy.entries (see HotTables).
-    hot = policy.hot
-    single, more = hot.single, hot.more
+    view = _view_of(policy)
+    single, more = view.single, view.more
     cand: list[int] = []
     for pid in part_occ:
         one = single[pid]
@@ -701,7 +766,7 @@ def _term_hits(
     if not cand:
         return []
     cand.sort()
-    lexicon, lex, first_part, multi = hot.lexicon, hot.lex, hot.first, hot.multi
+    lexicon, lex, first_part, multi = view.lexicon, view.lex, view.first, view.multi
     hits: list[Hit] = []
     for eid in cand:
         e = lexicon[lex[eid]]
@@ -790,7 +855,7 @@ def _has_cue(
 ) -> bool:
     if question_after and h.category == "contact":
         return True  # a message opening with "微信？" / "qq?": asking for the channel
-    w = policy.cue_window
+    w = _view_of(policy).cue_window
     for cs, ce in ctx.get("cue_" + h.category):
         inside = False
         for a, b in allow:
@@ -850,6 +915,14 @@ def _email_and_link_hits(
                 out.append(Hit([(folded.starts[s0], folded.ends[e0 - 1])], "contact", 3, "email"))
     if not _has_special(text):
         return out
+    return _emails_and_links(text, ctx, policy, invoice, out)
+
+
+def _emails_and_links(text: str, ctx: _Ctx, policy: CompiledPolicy, invoice: bool,
+                      out: list[Hit]) -> list[Hit]:
+    """The rest of :func:`_email_and_link_hits`, for a text that may hold an e-mail address
+    or a link (a separate function: the common case above is a cpdef function in
+    engine.pxd, which cannot hold the generator expressions below)."""
     # _EMAIL needs one of these (its own literals, case-sensitive): without them its scan,
     # which backtracks at every letter or digit, finds nothing.
     emails = (_EMAIL.finditer(text)
@@ -939,7 +1012,7 @@ def _is_negated(
     policy: CompiledPolicy,
 ) -> bool:
     for s, e, near in negations:
-        window = 2 if near else policy.negation_window
+        window = 2 if near else _view_of(policy).negation_window
         if h.us <= s and e <= h.ue and _inside_gap(h, s, e):
             return True  # 红包我不能收
         if (e <= h.us and weights.between(e, h.us) <= window
@@ -1006,6 +1079,7 @@ def _decide(
     if not hits and refusal_span is None:
         # Nothing left and no refusal: what the loops below make of it, built directly.
         return allow_result(text, policy.spec.version)
+    view = _view_of(policy)
     cat_sev: dict[str, int] = {}
     raw: list[tuple[int, int, str, str, int]] = []
     for h in hits:
@@ -1030,9 +1104,9 @@ def _decide(
     rank = 0
     severity = 0
     first = True
-    actions = policy.actions.get(role, {})
-    block_at = policy.block_at
-    warn_at = policy.warn_at
+    actions = view.actions.get(role, {})
+    block_at = view.block_at
+    warn_at = view.warn_at
     for cat, sev in cat_sev.items():
         if first or sev > severity:
             severity = sev
@@ -1065,8 +1139,7 @@ def _decide(
         categories.append("refusal")
         rs, re_ = refusal_span
         spans.append(make_span(starts[rs], ends[re_ - 1], "refusal", "refusal", 0))
-    return rules_result(DECISIONS[rank], categories, severity, spans, masked,
-                        policy.spec.version)
+    return rules_result(DECISIONS[rank], categories, severity, spans, masked, view.version)
 
 
 class Screener:

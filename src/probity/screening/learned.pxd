@@ -4,7 +4,14 @@
 # result's fields are read and written as struct members (result.pxd) on every message.
 # tests/screening/test_screening_compiled.py proves both paths give identical results.
 
+cimport cython
+
 from probity.screening.result cimport ScreeningResult
 
 cpdef ScreeningResult with_model(ScreeningResult res, str text, str role, object policy,
                                  object model, object compact=*)
+
+@cython.locals(v=double, best=double, first=bint)
+cpdef double _max_flagged(dict scores)
+
+cpdef ScreeningResult _rules_flagged(ScreeningResult res, str text, object model, dict scores)

@@ -41,54 +41,75 @@ def with_model(res: ScreeningResult, text: str, role: str, policy: CompiledPolic
         # Allowed by the rules and no class at its threshold (a short message's threshold
         # is only ever raised): neither a flag nor a refusal tag can follow.
         return res
+    if res.decision != "allow":
+        return _rules_flagged(res, text, model, scores)
     return _with_scores(res, text, role, policy, model, scores)
+
+
+def _max_flagged(scores: dict[str, float]) -> float:
+    """``max(scores[c] for c in FLAGGED_CATEGORIES)`` without a generator (a C loop where
+    learned.pxd compiles it)."""
+    best = 0.0
+    first = True
+    for c in FLAGGED_CATEGORIES:
+        v = scores[c]
+        if first or v > best:
+            best = v
+            first = False
+    return best
+
+
+def _rules_flagged(res: ScreeningResult, text: str, model: IntentModel,
+                   scores: dict[str, float]) -> ScreeningResult:
+    """The rest of :func:`with_model` where a score is notable and the rules flagged the
+    message: the model may veto a lexicon-only finding (a cpdef function in learned.pxd:
+    no generator expressions, most adversarial messages end here with the rules' result)."""
+    veto = model.veto_below
+    if (veto > 0 and not res.concrete and "refusal" not in res.categories
+            and len(text) >= model.veto_min_chars
+            and _max_flagged(scores) < veto):
+        # A lexicon term alone (no number, ID, e-mail or link) that the model finds
+        # ordinary: a code, an everyday word, a quoted offer. Allowed; the rules' finding
+        # stays visible as `vetoed` for reviewers and feedback.
+        # A decline of the term ("私下交易我们是不做的", "微信就不加了") is tagged refusal
+        # at the same score as on any allowed message.
+        if scores["refusal"] >= model.thresholds.get("refusal", 1.0):
+            return ScreeningResult("allow", ["refusal"], 0, [], text, res.policy_version,
+                                   scores, model.drivers(normalise(text), "refusal", 3),
+                                   "model-veto", vetoed=[sp.rule for sp in res.spans])
+        return ScreeningResult("allow", [], 0, [], text, res.policy_version, scores, [],
+                               "model-veto", vetoed=[sp.rule for sp in res.spans])
+    rv = model.refusal_veto
+    if (rv is not None and not res.concrete and scores["refusal"] >= rv[0]
+            and _max_flagged(scores) < rv[1]):
+        # The trigger is quoted or reported to be declined ("您说的“加个微信”我没法答应"):
+        # a lexicon term alone in a message the model reads as a refusal. Allowed and
+        # tagged refusal; the overruled rules stay visible as `vetoed`.
+        comp = normalise(text)
+        return ScreeningResult("allow", ["refusal"], 0, [], text, res.policy_version,
+                               scores, model.drivers(comp, "refusal", 3), "model-veto",
+                               vetoed=[sp.rule for sp in res.spans])
+    rr = model.rules_refusal_below
+    ra = model.rules_refusal_above
+    if (rr > 0 and not res.concrete and "refusal" in res.categories
+            and (_max_flagged(scores) < rr
+                 or 0 < ra <= scores["refusal"])):
+        # The rules found a decline, but not in the trigger's own clause ("感谢您的心意，
+        # 但我们不能收"), and the model finds nothing flagged — or reads the message as a
+        # refusal too ("我不去抖音私信你": both layers see the decline): a refusal.
+        spans = [sp for sp in res.spans if sp.category == "refusal"]
+        return ScreeningResult("allow", ["refusal"], 0, spans, text, res.policy_version,
+                               scores, [], "model-veto",
+                               vetoed=[sp.rule for sp in res.spans
+                                       if sp.category != "refusal"])
+    return res  # the rules decided (with their spans); the scores feed the context
 
 
 def _with_scores(res: ScreeningResult, text: str, role: str, policy: CompiledPolicy,
                  model: IntentModel, scores: dict[str, float]) -> ScreeningResult:
-    """The rest of :func:`with_model`, where a score is notable (a separate function: the
-    common case above is a cpdef function in learned.pxd, which cannot hold the closures
-    below)."""
-    if res.decision != "allow":
-        veto = model.veto_below
-        if (veto > 0 and not res.concrete and "refusal" not in res.categories
-                and len(text) >= model.veto_min_chars
-                and max(scores[c] for c in FLAGGED_CATEGORIES) < veto):
-            # A lexicon term alone (no number, ID, e-mail or link) that the model finds
-            # ordinary: a code, an everyday word, a quoted offer. Allowed; the rules' finding
-            # stays visible as `vetoed` for reviewers and feedback.
-            # A decline of the term ("私下交易我们是不做的", "微信就不加了") is tagged refusal
-            # at the same score as on any allowed message.
-            if scores["refusal"] >= model.thresholds.get("refusal", 1.0):
-                return ScreeningResult("allow", ["refusal"], 0, [], text, res.policy_version,
-                                       scores, model.drivers(normalise(text), "refusal", 3),
-                                       "model-veto", vetoed=[sp.rule for sp in res.spans])
-            return ScreeningResult("allow", [], 0, [], text, res.policy_version, scores, [],
-                                   "model-veto", vetoed=[sp.rule for sp in res.spans])
-        rv = model.refusal_veto
-        if (rv is not None and not res.concrete and scores["refusal"] >= rv[0]
-                and max(scores[c] for c in FLAGGED_CATEGORIES) < rv[1]):
-            # The trigger is quoted or reported to be declined ("您说的“加个微信”我没法答应"):
-            # a lexicon term alone in a message the model reads as a refusal. Allowed and
-            # tagged refusal; the overruled rules stay visible as `vetoed`.
-            comp = normalise(text)
-            return ScreeningResult("allow", ["refusal"], 0, [], text, res.policy_version,
-                                   scores, model.drivers(comp, "refusal", 3), "model-veto",
-                                   vetoed=[sp.rule for sp in res.spans])
-        rr = model.rules_refusal_below
-        ra = model.rules_refusal_above
-        if (rr > 0 and not res.concrete and "refusal" in res.categories
-                and (max(scores[c] for c in FLAGGED_CATEGORIES) < rr
-                     or 0 < ra <= scores["refusal"])):
-            # The rules found a decline, but not in the trigger's own clause ("感谢您的心意，
-            # 但我们不能收"), and the model finds nothing flagged — or reads the message as a
-            # refusal too ("我不去抖音私信你": both layers see the decline): a refusal.
-            spans = [sp for sp in res.spans if sp.category == "refusal"]
-            return ScreeningResult("allow", ["refusal"], 0, spans, text, res.policy_version,
-                                   scores, [], "model-veto",
-                                   vetoed=[sp.rule for sp in res.spans
-                                           if sp.category != "refusal"])
-        return res  # the rules decided (with their spans); the scores feed the context
+    """The rest of :func:`with_model` where a score is notable and the rules allowed the
+    message (a separate function: with_model is a cpdef function in learned.pxd, which
+    cannot hold the closures below)."""
     th = model.thresholds
     if len(text) < model.veto_min_chars and model.short_threshold > 0:
         floor = model.short_threshold  # a few characters are too little for the model alone

@@ -17,3 +17,15 @@ cpdef object _fold_bmp(str text)
 @cython.locals(one=str, pieces=list, start=Py_ssize_t, n=Py_ssize_t, i=Py_ssize_t,
                cp=Py_ssize_t)
 cpdef str strip_separators(str s)
+
+cdef class Folded:
+    cdef public str text
+    cdef public str compact
+    cdef public list starts
+    cdef public list ends
+
+@cython.locals(f=Folded)
+cpdef Folded _folded(str text, str compact, list starts, list ends)
+
+@cython.locals(n=Py_ssize_t, starts=list, ends=list, chars=list, i=Py_ssize_t)
+cpdef Folded fold_exact(str text, str one=*, str quick=*)

@@ -30,6 +30,7 @@ import threading
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeAlias
 
 SEP = "\x00"  # a dropped character in the 1:1 folded string
 EXPAND = "\x01"  # marks a character that folds to several units (slow path)
@@ -380,17 +381,20 @@ def to_pinyin(folded: str) -> str:
     return folded.translate(tables().pinyin)
 
 
-@dataclass
+# Offsets of units (an alias: Cython reads a ``list[int]`` parameter as "not None", which
+# a cpdef declaration in normalize.pxd cannot state).
+_Offsets: TypeAlias = "list[int]"
+
+
 class Folded:
-    """A message folded into compact units, with each unit's original [start, end)."""
+    """A message folded into compact units, with each unit's original [start, end).
 
-    text: str
-    compact: str
-    starts: list[int]
-    ends: list[int]
+    A plain class with slots and the dataclass's ``__eq__``/``__repr__`` written out (as
+    result.ScreeningResult): normalize.pxd makes it a C struct where setup.py compiles this
+    module, so the engine reads ``compact``/``starts``/``ends`` as struct members."""
 
-    # Written out (the dataclass keeps a class's own __init__): compiled with this module,
-    # where the generated one would be interpreted Python on every slow-path message.
+    __slots__ = ("compact", "ends", "starts", "text")
+
     def __init__(self, text: str, compact: str, starts: list[int], ends: list[int]) -> None:
         self.text = text
         self.compact = compact
@@ -400,6 +404,30 @@ class Folded:
     def orig_span(self, u_start: int, u_end: int) -> tuple[int, int]:
         """Original offsets of units [u_start, u_end)."""
         return self.starts[u_start], self.ends[u_end - 1]
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        assert isinstance(other, Folded)
+        return (self.text, self.compact, self.starts, self.ends) == (
+            other.text, other.compact, other.starts, other.ends)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, compared by value
+
+    def __repr__(self) -> str:
+        return (f"Folded(text={self.text!r}, compact={self.compact!r}, "
+                f"starts={self.starts!r}, ends={self.ends!r})")
+
+
+def _folded(text: str, compact: str, starts: _Offsets, ends: _Offsets) -> Folded:
+    """``Folded(text, compact, starts, ends)`` without the call through ``__init__`` (struct
+    stores where normalize.pxd compiles this module). The same object."""
+    f = Folded.__new__(Folded)
+    f.text = text
+    f.compact = compact
+    f.starts = starts
+    f.ends = ends
+    return f
 
 
 ASCII_FOLD: dict[int, str | None] = {
@@ -529,7 +557,7 @@ def _fold_bmp(text: str) -> Folded | None:
         chars.append(f)
         starts.append(i)
         ends.append(i + 1)
-    return Folded(text, "".join(chars), starts, ends)
+    return _folded(text, "".join(chars), starts, ends)
 
 
 def fold_exact(text: str, one: str | None = None, quick: str | None = None) -> Folded:
@@ -542,12 +570,12 @@ def fold_exact(text: str, one: str | None = None, quick: str | None = None) -> F
     if quick is not None:
         n = len(text)
         if len(quick) == n:  # nothing was dropped: unit i is character i
-            return Folded(text, quick, list(range(n)), list(range(1, n + 1)))
+            return _folded(text, quick, list(range(n)), list(range(1, n + 1)))
         if _COMPILED:
             # The units are the characters that are not separators: one C loop over them.
             starts, ends = _content_offsets(text)
             if len(starts) == len(quick):
-                return Folded(text, quick, starts, ends)
+                return _folded(text, quick, starts, ends)
         else:
             # The same units through one regex pass and a C-level range per run of them
             # (interpreted, a table lookup per character costs more).
@@ -555,7 +583,7 @@ def fold_exact(text: str, one: str | None = None, quick: str | None = None) -> F
             for m in tables().content.finditer(text):
                 starts.extend(range(m.start(), m.end()))
             if len(starts) == len(quick):
-                return Folded(text, quick, starts, list(map((1).__add__, starts)))
+                return _folded(text, quick, starts, list(map((1).__add__, starts)))
     if one is None and quick is None and _COMPILED:
         folded = _fold_bmp(text)
         if folded is not None:
@@ -566,7 +594,7 @@ def fold_exact(text: str, one: str | None = None, quick: str | None = None) -> F
         # 1:1 fold: the units are the characters not marked SEP.
         starts, ends = _unit_offsets(one)
         compact = quick if quick is not None else one.replace(SEP, "")
-        return Folded(text, compact, starts, ends)
+        return _folded(text, compact, starts, ends)
     fold = tables().fold
     chars: list[str] = []
     starts = []
@@ -583,7 +611,7 @@ def fold_exact(text: str, one: str | None = None, quick: str | None = None) -> F
             chars.append(c)
             starts.append(i)
             ends.append(i + 1)
-    return Folded(text, "".join(chars), starts, ends)
+    return _folded(text, "".join(chars), starts, ends)
 
 
 def digit_view(text: str) -> str:
