@@ -18,11 +18,12 @@ import asyncio
 import contextlib
 import hashlib
 import logging
-from collections import deque
 from collections.abc import AsyncIterator, Callable
-from typing import Any, cast
+from typing import Any
 
 import orjson
+
+from probity.resp import RedisReplyError, RespConnection, command, open_connection, where
 
 log = logging.getLogger("probity.events")
 
@@ -165,174 +166,13 @@ REGISTRATION_TTL_S = 24 * 3600
 REGISTRATION_RENEW_S = 30.0
 _ROUTE_SCRIPT = _ROUTE.encode()
 _ROUTE_SHA = hashlib.sha1(_ROUTE_SCRIPT).hexdigest().encode()  # Redis names scripts by SHA-1
-CONNECT_TIMEOUT_S = 5.0
 
 
 # The bus's hot path — each batch of published events, each message another process sends
-# this one — speaks RESP itself, on two connections of its own (asyncio protocols): through
+# this one — speaks RESP itself (`probity.resp`), on two connections of its own: through
 # redis-py it cost ~190 µs of CPU per event at chat rates, where a batch is one event (command
 # packing and encoders, the connection pool, a task woken for each reply and each pub/sub
 # message). Registrations (a socket opening or closing) stay on redis-py.
-
-
-class _More(Exception):
-    """The buffer ends inside a reply."""
-
-
-class RedisReplyError(Exception):
-    """An error reply from Redis (``-ERR …``)."""
-
-
-def _command(*args: bytes) -> bytes:
-    parts = [b"*%d\r\n" % len(args)]
-    for arg in args:
-        parts += (b"$%d\r\n" % len(arg), arg, b"\r\n")
-    return b"".join(parts)
-
-
-def _reply(buf: bytearray, pos: int) -> tuple[Any, int]:
-    """One RESP2 reply in `buf` at `pos`: (its value, the position after it); `_More` when
-    the buffer ends inside it. Errors are returned as `RedisReplyError` values."""
-    end = buf.find(b"\r\n", pos)
-    if end < 0:
-        raise _More
-    kind, line, pos = buf[pos], bytes(buf[pos + 1:end]), end + 2
-    if kind == 0x24:  # $ bulk string
-        size = int(line)
-        if size < 0:
-            return None, pos
-        if len(buf) < pos + size + 2:
-            raise _More
-        return bytes(buf[pos:pos + size]), pos + size + 2
-    if kind == 0x2A:  # * array
-        count = int(line)
-        if count < 0:
-            return None, pos
-        items = []
-        for _ in range(count):
-            item, pos = _reply(buf, pos)
-            items.append(item)
-        return items, pos
-    if kind == 0x3A:  # : integer
-        return int(line), pos
-    if kind == 0x2B:  # + simple string
-        return line, pos
-    if kind == 0x2D:  # - error
-        return RedisReplyError(line.decode(errors="replace")), pos
-    raise ConnectionError(f"redis: unexpected reply type {chr(kind)!r}")
-
-
-Reply = Callable[[Any], None]
-
-
-class _RespConnection(asyncio.Protocol):
-    """One Redis connection. Commands are written as they come (pipelined); each reply goes to
-    the callback sent with its command, in order, and what answers no command (pub/sub
-    messages) to `push`. When the connection is lost, the callbacks still waiting get a
-    `ConnectionError` value and `on_lost` is called."""
-
-    def __init__(self, push: Reply | None = None) -> None:
-        self.push = push
-        self.on_lost: Callable[[], None] | None = None
-        self.transport: asyncio.Transport | None = None
-        self.waiting: deque[Reply] = deque()
-        self.buffer = bytearray()
-
-    @property
-    def up(self) -> bool:
-        return self.transport is not None and not self.transport.is_closing()
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = cast(asyncio.Transport, transport)  # uvloop's are not subclasses
-
-    def data_received(self, data: bytes) -> None:
-        buf = self.buffer
-        buf += data
-        pos = 0
-        try:
-            while pos < len(buf):
-                value, pos = _reply(buf, pos)
-                self._dispatch(value)
-        except _More:
-            pass
-        except (ValueError, ConnectionError):  # not RESP: this connection is of no more use
-            log.exception("redis bus: unreadable reply")
-            self.close()
-            return
-        del buf[:pos]
-
-    def _dispatch(self, value: Any) -> None:
-        callback = self.waiting.popleft() if self.waiting else self.push
-        if callback is None:
-            return
-        try:
-            callback(value)
-        except Exception:  # a subscriber's watch, say: the other events still go out
-            log.exception("redis bus: handling a reply failed")
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.transport = None
-        waiting, self.waiting = self.waiting, deque()
-        for callback in waiting:
-            with contextlib.suppress(Exception):
-                callback(ConnectionError("redis: connection lost"))
-        if self.on_lost is not None:
-            self.on_lost()
-
-    def send(self, data: bytes, on_reply: Reply) -> None:
-        if self.transport is None or self.transport.is_closing():
-            raise ConnectionError("redis: connection closed")
-        self.waiting.append(on_reply)
-        self.transport.write(data)
-
-    async def call(self, *args: bytes) -> Any:
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-
-        def reply(value: Any) -> None:
-            if not future.done():
-                future.set_result(value)
-
-        self.send(_command(*args), reply)
-        value = await asyncio.wait_for(future, CONNECT_TIMEOUT_S)
-        if isinstance(value, Exception):
-            raise value
-        return value
-
-    def close(self) -> None:
-        if self.transport is not None:
-            self.transport.close()
-
-
-async def _open(where: dict[str, Any], select: bool, push: Reply | None = None
-                ) -> _RespConnection:
-    """A connection to the Redis of `where` (redis-py's `parse_url`), authenticated, and on
-    its database number when `select` (pub/sub alone does not need one)."""
-    loop = asyncio.get_running_loop()
-
-    def protocol() -> _RespConnection:
-        return _RespConnection(push)
-
-    if "path" in where:
-        opening = loop.create_unix_connection(protocol, where["path"])
-    else:
-        ssl: Any = None
-        if getattr(where.get("connection_class"), "__name__", "") == "SSLConnection":
-            import ssl as ssl_module
-
-            ssl = ssl_module.create_default_context()
-        opening = loop.create_connection(protocol, where.get("host", "localhost"),
-                                         int(where.get("port", 6379)), ssl=ssl)
-    _, conn = await asyncio.wait_for(opening, CONNECT_TIMEOUT_S)
-    try:
-        if where.get("password"):
-            user = [str(where["username"]).encode()] if where.get("username") else []
-            await conn.call(b"AUTH", *user, str(where["password"]).encode())
-        if select and int(where.get("db") or 0):
-            await conn.call(b"SELECT", b"%d" % int(where["db"]))
-    except BaseException:
-        conn.close()
-        raise
-    return conn
 
 
 class RedisEventBus(EventBus):
@@ -349,7 +189,7 @@ class RedisEventBus(EventBus):
     process receives only the events of channels it holds, never its own, and one Redis message
     per batch rather than one per event; a conversation whose sockets are all on one process
     costs no Redis message at all. The batches and the messages received go over two
-    connections of the bus's own (`_RespConnection`): a batch is one write, its reply and a
+    connections of the bus's own (`RespConnection`): a batch is one write, its reply and a
     received message are handled in the connection's callback (no task woken for either).
 
     Nothing is missed when a socket opens: a subscriber's `subscribe` returns only once the
@@ -364,7 +204,6 @@ class RedisEventBus(EventBus):
         import uuid
 
         import redis.asyncio as aioredis
-        from redis.asyncio.connection import parse_url
 
         # Pub/sub channels are global to a Redis server (not per database number), so every
         # deployment sharing one names its channels with its own prefix.
@@ -372,10 +211,10 @@ class RedisEventBus(EventBus):
         self.process_id = uuid.uuid4().hex[:16]
         self._inbox_channel = f"{prefix}:proc:{self.process_id}"
         self._route_args = (prefix.encode(), self.process_id.encode())
-        self._where: dict[str, Any] = dict(parse_url(url))
+        self._where = where(url)
         self._redis = aioredis.from_url(url)  # registrations
-        self._inbox: _RespConnection | None = None  # subscribed to this process's channel
-        self._router: _RespConnection | None = None  # runs the routing script
+        self._inbox: RespConnection | None = None  # subscribed to this process's channel
+        self._router: RespConnection | None = None  # runs the routing script
         self._connecting: asyncio.Task[None] | None = None
         self._restorer: asyncio.Task[None] | None = None
         self._renewer: asyncio.Task[None] | None = None
@@ -412,7 +251,7 @@ class RedisEventBus(EventBus):
         for channel, data in items:
             args.append(channel.encode())
             args.append(data)
-        return _command(*args)
+        return command(*args)
 
     def _flush(self) -> None:
         self._flush_soon = False
@@ -446,7 +285,7 @@ class RedisEventBus(EventBus):
     async def _connect_router(self) -> None:
         for attempt in range(3):
             try:
-                router = await _open(self._where, select=True)
+                router = await open_connection(self._where, select=True)
                 await router.call(b"SCRIPT", b"LOAD", _ROUTE_SCRIPT)
                 break
             except asyncio.CancelledError:
@@ -494,7 +333,7 @@ class RedisEventBus(EventBus):
         if self._inbox is not None:
             self._inbox.on_lost = None
             self._inbox.close()
-        inbox = await _open(self._where, select=False, push=self._received)
+        inbox = await open_connection(self._where, select=False, push=self._received)
         try:
             await inbox.call(b"SUBSCRIBE", self._inbox_channel.encode())
         except BaseException:
