@@ -141,7 +141,7 @@ async def run_rate(url: str, n: int, rate: float, rounds: int, receipts: bool
                    ) -> dict[str, dict[str, Any]]:
     """Open loop at `rate` messages/s (evenly spaced, as a server's sockets hand them over),
     each answered by a read receipt once acked: the session path, the direct path without
-    coalescing, and the direct path coalescing for 2 and 5 ms; alternating rounds. Adds the
+    coalescing, and the direct path coalescing for 2, 5, 10 and 20 ms; alternating rounds. Adds the
     ack latency (submit → committed) to the CPU figures."""
     convs = conversations(url, 64)
 
@@ -152,7 +152,8 @@ async def run_rate(url: str, n: int, rate: float, rounds: int, receipts: bool
             "direct path, no coalescing": MessageWriter(url, coalesce_s=0),
             "direct path, coalescing 2 ms": MessageWriter(url, coalesce_s=0.002),
             "direct path, coalescing 5 ms": MessageWriter(url, coalesce_s=0.005),
-            "direct path, coalescing 10 ms": MessageWriter(url, coalesce_s=0.010)}
+            "direct path, coalescing 10 ms": MessageWriter(url, coalesce_s=0.010),
+            "direct path, coalescing 20 ms": MessageWriter(url, coalesce_s=0.020)}
     counter = 0
     acks: list[float] = []
 
