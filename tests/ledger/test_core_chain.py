@@ -116,6 +116,14 @@ def test_format_time() -> None:
     with pytest.raises(ValueError):
         format_time(datetime(2026, 11, 29))
     assert format_time(datetime.now(UTC)).endswith("Z")
+    # The last moment's text is remembered (a batch shares one time): the same object gives
+    # the same text, another one (even an equal instant in another zone) is formatted anew.
+    moment = datetime(2026, 11, 29, 18, 55, tzinfo=shanghai)
+    assert format_time(moment) == format_time(moment) == T0
+    assert format_time(moment.astimezone(UTC)) == T0
+    assert format_time(datetime(2026, 11, 29, 10, 55, 0, 1, tzinfo=UTC)) != T0
+    with pytest.raises(ValueError):
+        format_time(datetime(2026, 11, 29, 18, 55))
 
 
 def test_salted_payload_and_payload_bytes() -> None:

@@ -21,9 +21,9 @@ from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Table
+from sqlalchemy import JSON, Table
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import OperationalError
 
@@ -64,8 +64,43 @@ _RECEIPTS_UPDATE = ("UPDATE conversations SET " + ", ".join(
     f"{c} = CASE WHEN {c} < ? THEN ? ELSE {c} END" for c in _SEQ_COLUMNS) + " WHERE id = ?")
 
 
+_CREATED_AT = len(_INSERT_COLUMNS) - 1
+assert _INSERT_COLUMNS[_CREATED_AT] == "created_at"  # `_sends` appends it after the others
+
+
+class _RollupMessage(NamedTuple):
+    """What the rollups read of a new message (`analytics.rollup.events_of`; its id is not
+    known before the INSERT and not needed): a tuple, not a second `MessageRow` per message
+    (a frozen dataclass of 21 fields: one ``object.__setattr__`` each)."""
+
+    tenant_id: int
+    conversation_id: int
+    sender_role: str
+    decision: str
+    categories: list[str]
+    seq: int
+    created_at: datetime
+    id: int = 0
+
+
 class Fallback(Exception):
     """The batch needs the session path; nothing of it was committed."""
+
+
+def _json_empty(process: Callable[[Any], Any] | None) -> Callable[[Any], Any] | None:
+    """A JSON column's bind processor that returns the empty list's text, computed once,
+    for an empty list (most messages' categories and spans); the processor's own result
+    otherwise. A driver whose processor returns a wrapper (psycopg's ``Json``) keeps it."""
+    if process is None:
+        return None
+    empty = process([])
+    if not isinstance(empty, str):
+        return process
+
+    def json_text(value: Any) -> Any:
+        return empty if value == [] and type(value) is list else process(value)
+
+    return json_text
 
 
 def _marks(n: int) -> str:
@@ -112,8 +147,13 @@ class DirectBase(ABC):
     def __init__(self, dialect: Dialect) -> None:
         self.dialect = dialect
         # Per INSERT column: the bind processor SQLAlchemy applies (None: sent as is).
-        self._procs = tuple(_MESSAGES.c[c].type.dialect_impl(dialect).bind_processor(dialect)
-                            for c in _INSERT_COLUMNS)
+        self._procs = tuple(_json_empty(p) if isinstance(_MESSAGES.c[c].type, JSON) else p
+                            for c in _INSERT_COLUMNS
+                            for p in (_MESSAGES.c[c].type.dialect_impl(dialect)
+                                      .bind_processor(dialect),))
+        # The columns but the last (created_at: one value per batch) with their processors.
+        self._plan = tuple(zip(_INSERT_COLUMNS[:-1], self._procs[:-1], strict=True))
+        self._stamp = self._procs[_CREATED_AT]
         self.on_statements: Callable[[Run], None] | None = None  # tests: statements per batch
 
     def _sql(self, kind: str, n: int) -> str:
@@ -194,14 +234,17 @@ class DirectBase(ABC):
         fresh = [s for s in sends if s.conv_id in convs]
         values: list[dict[str, Any]] = []
         flat: list[Any] = []
-        procs = self._procs
+        plan = self._plan
+        # The batch's one timestamp (every row's created_at), bind-processed once.
+        stamp = self._stamp(now) if self._stamp is not None else now
         for s in fresh:
             seq = next_seq[s.conv_id]
             next_seq[s.conv_id] = seq + 1
             v = message_values(s, convs[s.conv_id].tenant_id, seq, now)
             values.append(v)
-            for c, p in zip(_INSERT_COLUMNS, procs, strict=True):
+            for c, p in plan:
                 flat.append(v[c] if p is None else p(v[c]))
+            flat.append(stamp)
         rows: list[tuple[PendingSend, MessageRow]] = []
         fresh_checks: list[int] = []
         if values:
@@ -212,7 +255,9 @@ class DirectBase(ABC):
             sql = self._sql("insert", len(values))
             run.append((sql, flat))
             returned, rolled = self._insert(sql, flat, [
-                (MessageRow(id=0, **v, recalled_at=None), convs[v["conversation_id"]].org_unit_id,
+                (_RollupMessage(v["tenant_id"], v["conversation_id"], v["sender_role"],
+                                v["decision"], v["categories"], v["seq"], now),
+                 convs[v["conversation_id"]].org_unit_id,
                  convs[v["conversation_id"]].agent_employee_id) for v in values])
             ids_of = {(r[1], r[2]): r[0] for r in returned}
             for s, v in zip(fresh, values, strict=True):

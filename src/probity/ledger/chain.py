@@ -130,11 +130,22 @@ class EntryRecord(NamedTuple):
         )
 
 
+# The last moment formatted and its text: a batch's entries (a chat writer's batch: every
+# message's created_at) share one time, and strftime is most of this function.
+_LAST_TIME: tuple[datetime, str] | None = None
+
+
 def format_time(moment: datetime) -> str:
     """The ledger's time format: UTC, microseconds, ``Z`` — e.g. ``2026-11-29T10:55:00.000000Z``."""
+    global _LAST_TIME
+    last = _LAST_TIME
+    if last is not None and last[0] is moment:
+        return last[1]
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError("ledger times must be timezone-aware")
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    text = moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    _LAST_TIME = (moment, text)
+    return text
 
 
 def _check_fields(seq: int, time: str, type_: str, tenant: str, *hashes: str) -> None:
