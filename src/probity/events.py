@@ -34,13 +34,18 @@ QUEUE_SIZE = 1000
 OVERFLOW: Event = {"type": "overflow"}
 
 
-Watch = Callable[[Event], None]
+# Returns True when the subscriber is done with the event (it is then not queued), else None
+# or False.
+Watch = Callable[[Event], bool | None]
 
 
 class Subscription:
     """A subscriber's queue. `watch`, when given, sees each event synchronously as it is
     delivered (before the subscriber's task gets to it): a socket invalidates what it cached
-    about its access there, so a frame read meanwhile is already checked against it."""
+    about its access there, so a frame read meanwhile is already checked against it. When
+    `watch` returns True, the subscriber has nothing more to do with the event and it is not
+    queued: no wake-up of the subscriber's task for it (a chat socket's own messages and its
+    own side's receipts, issue 17)."""
 
     def __init__(self, bus: EventBus, channel: str, watch: Watch | None = None) -> None:
         self.bus = bus
@@ -49,8 +54,8 @@ class Subscription:
         self.queue: asyncio.Queue[Event] = asyncio.Queue(QUEUE_SIZE)
 
     def deliver(self, event: Event) -> None:
-        if self.watch is not None:
-            self.watch(event)
+        if self.watch is not None and self.watch(event):
+            return
         try:
             self.queue.put_nowait(event)
         except asyncio.QueueFull:

@@ -158,8 +158,9 @@ def test_conversations_in_use_are_read_again_early_together(
         for c in (1, 2, 4):
             assert (await cache.check(_agent(7), c, since))[0]
         assert len(db.conv_reads) == reads
-        # The entry nobody asked about since t = 1 lapses instead of being read again.
-        clock.now += 6  # t = 16.5
+        # The entry nobody asked about since t = 1 lapses instead of being read again
+        # (in use: asked for within two periods).
+        clock.now += 11  # t = 21.5
         await cache.check(_agent(7), 1, since)
         assert db.conv_reads[-1] == [1, 2, 4]
         # An event still drops an early-read entry at once.
@@ -201,3 +202,26 @@ def test_credentials_are_read_together_and_again_early_together(
 
     asyncio.run(run())
 
+
+
+def test_entries_of_sockets_that_ask_once_a_period_are_read_again_together(
+        db: _Db, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A socket keeps its own decision for a period and asks again at its next frame after
+    that, so a socket in use asks a little more than a period apart: its entry still counts as
+    in use, and is read with the first entry that falls due rather than one read each."""
+    clock = _Clock()
+    monkeypatch.setattr(access, "time", clock)
+
+    async def run() -> None:
+        db.agents = {c: 7 for c in range(1, 5)}
+        cache = AccessCache(db, _Bus(), 10.0)  # type: ignore[arg-type]
+        since = clock.now
+        await asyncio.gather(*(cache.check(_agent(7), c, since) for c in range(1, 5)))
+        reads = len(db.conv_reads)
+        clock.now += 10.5  # every entry lapsed; the sockets ask again at their next frames
+        for c in range(1, 5):
+            assert (await cache.check(_agent(7), c, since))[0]
+            clock.now += 0.5
+        assert db.conv_reads[reads:] == [[1, 2, 3, 4]]
+
+    asyncio.run(run())

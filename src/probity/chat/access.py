@@ -17,11 +17,16 @@ An entry stands until the first of:
 * `recheck_s` (the bound on what a lost event could still allow), or a token's expiry.
 
 Entries are read early, together: each read of the conversations (credentials) that fell due
-also reads again every entry in use (asked for within `recheck_s`) that is older than half of
-`recheck_s` (at most `REFRESH_MAX`), so that a process's conversations and credentials fall due
-together a couple of times per period instead of one read each (issue 17: 250 agent sockets
-made ~25 small reads a second on the event loop; 60 agents' credentials, 6 sessions a second).
-Reading early only makes an entry newer.
+also reads again every entry in use that is older than half of `recheck_s` (at most
+`REFRESH_MAX`), so that a process's conversations and credentials fall due together about once
+per period instead of one read each (issue 17: 250 agent sockets made ~25 small reads a second
+on the event loop; 60 agents' credentials, 6 sessions a second). An entry is in use when it was
+asked for within `USED_PERIODS` × `recheck_s`: a socket keeps its own decision for up to
+`recheck_s` and asks again only at its next frame after that, so a socket in use asks a little
+*more* than `recheck_s` apart — with a window of one period, most entries looked unused at the
+next read and were then read one batch at a time as their sockets asked (2-4 reads a second
+with 250 agent sockets at 200 msg/s; one every `recheck_s` in steady state with two periods, by
+simulation). Reading early only makes an entry newer.
 
 An event delivered while an entry is being read may postdate what was read: that answer is
 then used for the frames that asked, and not kept (per-key generations). A socket never uses
@@ -49,6 +54,7 @@ CredKey = tuple[int, int | None, int | None]
 K = TypeVar("K")
 V = TypeVar("V")
 REFRESH_MAX = 500  # conversations read again early with one read (see the module docstring)
+USED_PERIODS = 2.0  # an entry asked for within this many `recheck_s` is in use (ditto)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,9 +69,9 @@ def _due_early(entries: Iterable[tuple[K, _Entry]], used: dict[K, float], wanted
                now: float, recheck_s: float, epoch: int) -> list[K]:
     """The keys in use whose entries are older than half of `recheck_s` (at most
     `REFRESH_MAX`): read again with the ones that fell due (the next ones to fall due, read
-    together). Forgets in ``used`` what nobody asked about for `recheck_s`."""
+    together). Forgets in ``used`` what nobody asked about for `USED_PERIODS` × `recheck_s`."""
     half = now - recheck_s / 2
-    used_since = now - recheck_s
+    used_since = now - recheck_s * USED_PERIODS
     out: list[K] = []
     for key, entry in entries:
         if key in wanted or entry.read_at > half or entry.epoch != epoch:
