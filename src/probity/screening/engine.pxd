@@ -74,6 +74,9 @@ cpdef bint _all_in(object keys, str s)
 @cython.locals(view=_View, flags=Py_ssize_t, aid=Py_ssize_t, needs=list, aflags=list, digits=bint)
 cpdef bint _worth_a_look(str text, str compact, str role, object policy, object matches=*)
 
+@cython.locals(c=Py_UCS4)
+cpdef bint _any_ascii_digit(str s)
+
 @cython.locals(count=Py_ssize_t, c=Py_UCS4)
 cpdef bint _has_digits(str compact, object text=*)
 

@@ -408,10 +408,21 @@ def _worth_a_look(
             and _any_in(view.benefit_keys, compact)
             and _any_in(view.favor_offer_keys, compact)):
         return True  # an agent asking for something of value for a favour
-    digits = bool(flags & DIGIT_MARK) or _ANY_DIGIT.search(compact) is not None
+    digits = bool(flags & DIGIT_MARK) or _any_ascii_digit(compact)
     if digits and _has_digits(compact, text):
         return True
     return "@" in text or "＠" in text
+
+
+def _any_ascii_digit(s: str) -> bool:
+    """``_ANY_DIGIT.search(s) is not None`` (an ASCII digit): a C loop where engine.pxd
+    types it, the regex elsewhere."""
+    if not _COMPILED:
+        return _ANY_DIGIT.search(s) is not None
+    for c in s:  # noqa: SIM110 (a loop: cpdef in engine.pxd, no closure)
+        if "0" <= c <= "9":
+            return True
+    return False
 
 
 def _has_digits(compact: str, text: str | None = None) -> bool:

@@ -520,7 +520,6 @@ def _content_offsets(text: str) -> tuple[list[int], list[int]]:
     characters ``tables().content`` finds, as ``_unit_offsets(text.translate(fast))`` gives
     them (one C loop over the characters where normalize.pxd types it)."""
     one = _ONE_BMP if _ONE_BMP is not None else _one_bmp()
-    fast = tables().fast
     starts: list[int] = []
     ends: list[int] = []
     for i, c in enumerate(text):
@@ -528,7 +527,7 @@ def _content_offsets(text: str) -> tuple[list[int], list[int]]:
         if cp < 0x10000:  # noqa: SIM108 (compiled, the branches are a C character and a dict value)
             f = one[cp]
         else:
-            f = fast.get(cp, c)
+            f = tables().fast.get(cp, c)  # (beyond the BMP only: no look-up per message)
         if f != "\x00":  # SEP
             starts.append(i)
             ends.append(i + 1)
@@ -540,7 +539,6 @@ def _fold_bmp(text: str) -> Folded | None:
     over the characters through the BMP fold string (normalize.pxd: a C loop, instead of
     ``str.translate`` with the dict, the offsets pass and ``replace``)."""
     one = _ONE_BMP if _ONE_BMP is not None else _one_bmp()
-    fast = tables().fast
     chars: list[str] = []
     starts: list[int] = []
     ends: list[int] = []
@@ -549,7 +547,7 @@ def _fold_bmp(text: str) -> Folded | None:
         if cp < 0x10000:  # noqa: SIM108 (compiled, the branches are a C character and a dict value)
             f = one[cp]
         else:
-            f = fast.get(cp, c)
+            f = tables().fast.get(cp, c)  # (beyond the BMP only: no look-up per message)
         if f == "\x00":  # SEP
             continue
         if f == "\x01":  # EXPAND

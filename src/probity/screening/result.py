@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any, Final, NamedTuple
 
 
 class Span(NamedTuple):
@@ -20,10 +20,15 @@ class Span(NamedTuple):
                 "rule": self.rule, "severity": self.severity}
 
 
+# tuple.__new__ once (as the NamedTuple's generated __new__ keeps it): no look-up of
+# "__new__" through the type and its metatype per span.
+_TUPLE_NEW: Final = tuple.__new__
+
+
 def make_span(start: int, end: int, category: str, rule: str, severity: int) -> Span:
     """``Span(start, end, category, rule, severity)`` without the NamedTuple's generated
     ``__new__`` (interpreted Python, even when called from compiled code): the same tuple."""
-    return tuple.__new__(Span, (start, end, category, rule, severity))
+    return _TUPLE_NEW(Span, (start, end, category, rule, severity))
 
 
 def rules_result(decision: str, categories: list[str], severity: int, spans: list[Span],
