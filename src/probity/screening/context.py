@@ -340,9 +340,10 @@ class RedisContextStore:
         self._warned = False
         self._aredis: Any = None
         self._aloop: Any = None
-        # key → the state this process last read or wrote there (`ascreen`), and its context
-        # parsed; the CAS finds out when another process (or `remember_seq`) wrote since.
-        self._seen: dict[str, tuple[bytes, ConversationContext]] = {}
+        # key → the state this process last read or wrote there (`ascreen`), its context
+        # parsed, and whether another process wrote there too; the CAS finds out when another
+        # process (or `remember_seq`) wrote since.
+        self._seen: dict[str, tuple[bytes, ConversationContext, bool]] = {}
 
     def key(self, conv_id: int) -> str:
         return f"{self.prefix}{conv_id}"
@@ -391,9 +392,19 @@ class RedisContextStore:
             client = self._async_client()
             # The state last seen, and its context already parsed (screening changes the
             # context: it is used once, and kept again only with the state it then wrote).
-            raw, ctx = self._seen.pop(key, (None, None))
-            if raw is None:
+            # A conversation another process writes too (its two sockets on two processes:
+            # the last compare-and-set found someone else's state) is read first: screening
+            # with the state last seen there would mostly be done twice.
+            seen_raw, ctx, shared = self._seen.pop(key, (None, None, False))
+            raw: bytes
+            if seen_raw is None or shared:
                 raw = await client.get(key) or b""
+                if raw == seen_raw:  # nobody else wrote since: what was seen stands
+                    shared = False
+                else:
+                    ctx = None
+            else:
+                raw = seen_raw
             for _attempt in range(8):
                 if ctx is None:
                     ctx = ConversationContext.from_json(raw or None)
@@ -401,9 +412,10 @@ class RedisContextStore:
                 new = ctx.to_json().encode()
                 got = await self._compare_and_set(client, key, raw, new)
                 if got == 1:
-                    self._remember(key, new, ctx)
+                    self._remember(key, new, ctx, shared)
                     return verdict
-                raw, ctx = (got if isinstance(got, bytes) else str(got or "").encode()), None
+                raw = got if isinstance(got, bytes) else str(got or "").encode()
+                ctx, shared = None, True
             # Contended beyond reason: screen with the latest state, write last-wins.
             ctx = ConversationContext.from_json(raw or None)
             verdict = ctx.screen(text, role, policy)
@@ -425,9 +437,9 @@ class RedisContextStore:
                 raise
             return await client.call(b"EVAL", _CAS.encode(), b"1", *args)
 
-    def _remember(self, key: str, raw: bytes, ctx: ConversationContext) -> None:
+    def _remember(self, key: str, raw: bytes, ctx: ConversationContext, shared: bool) -> None:
         seen = self._seen
-        seen[key] = (raw, ctx)  # popped when used: the most recent are last
+        seen[key] = (raw, ctx, shared)  # popped when used: the most recent are last
         if len(seen) > self.MAX_SEEN:
             del seen[next(iter(seen))]
 
