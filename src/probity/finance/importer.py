@@ -16,7 +16,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from operator import attrgetter, itemgetter, methodcaller
+from itertools import repeat
+from operator import attrgetter, itemgetter, methodcaller, sub
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -25,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from probity.audit.service import record_audit
 from probity.auth.permissions import Principal
-from probity.bulk import in_values, insert_columns, insert_rows
+from probity.bulk import fetch_tuples, in_values, insert_columns, insert_rows, utc_texts
 from probity.errors import InvalidInput
 from probity.finance.records import ledger_batch, ledger_batch_columns, ledger_records
 from probity.i18n import translator
@@ -121,8 +122,12 @@ _to_cent = methodcaller("quantize", _CENT)
 
 
 def _amount_column(col: list[str], env: Env) -> list[Any] | None:
-    cleaned = map(methodcaller("replace", "￥", ""), map(methodcaller("replace", "¥", ""), map(
-        methodcaller("replace", ",", ""), map(_strip, col))))
+    cleaned: Iterable[str] = list(map(_strip, col))
+    # The separators and currency signs that parse_amount drops, where the column has any.
+    joined = "".join(cleaned)
+    for sign in (",", "¥", "￥"):
+        if sign in joined:
+            cleaned = map(methodcaller("replace", sign, ""), cleaned)
     try:
         ds = list(map(Decimal, cleaned))
         cents = list(map(_to_cent, ds))  # NaN stays NaN (≠ itself), ±Infinity raises
@@ -191,19 +196,38 @@ _tzinfo = attrgetter("tzinfo")
 
 def time_column(col: list[str], env: Env) -> list[Any] | None:
     """:func:`parse_time` over a column: ISO-8601 text (the other formats: the row loop)."""
+    texts = list(map(_strip, col))
+    if "Z" in "".join(texts):
+        texts = list(map(_z_to_offset, texts))
     try:
-        dts = list(map(datetime.fromisoformat, map(_z_to_offset, map(_strip, col))))
-    except ValueError:
+        dts = list(map(datetime.fromisoformat, texts))
+        if set(map(_tzinfo, dts)) == {None}:  # local times (the common case): in the tenant's zone
+            out = _local_to_utc(dts, env.tz)
+        else:
+            tz = env.tz
+            out = list(map(_to_utc, [d.replace(tzinfo=tz) if d.tzinfo is None else d
+                                     for d in dts]))
+    except (ValueError, OverflowError):
         return None
-    if set(map(_tzinfo, dts)) == {None}:  # local times (the common case): in the tenant's zone
-        dts = list(map(methodcaller("replace", tzinfo=env.tz), dts))
-    else:
-        tz = env.tz
-        dts = [d.replace(tzinfo=tz) if d.tzinfo is None else d for d in dts]
-    out = list(map(_to_utc, dts))
     if min(out) < EARLIEST or max(out) > env.now + timedelta(days=1):
         return None
     return out
+
+
+_NONE_TYPE = type(None)
+
+
+def _local_to_utc(dts: list[datetime], tz: ZoneInfo) -> list[datetime]:
+    """``[d.replace(tzinfo=tz).astimezone(UTC) for d in dts]`` (naive local times): each
+    time less its zone's offset there (``tz.utcoffset``, fold 0, exactly what ``astimezone``
+    subtracts), then put together with UTC — C-level ``map`` calls without ``replace``'s
+    keyword call (~0.02 s instead of ~0.1 s per 100,000 times)."""
+    offsets = list(map(tz.utcoffset, dts))
+    if _NONE_TYPE in set(map(type, offsets)):  # a zone without offsets: the plain way
+        return list(map(_to_utc, map(methodcaller("replace", tzinfo=tz), dts)))
+    naive = list(map(sub, dts, offsets))
+    return list(map(datetime.combine, map(datetime.date, naive), map(datetime.time, naive),
+                    repeat(UTC)))
 
 
 def _choice(values: Iterable[str]) -> Callable[[Any], str]:
@@ -350,6 +374,7 @@ class SplitRows:
 
     def __init__(self, text: str) -> None:
         self.text = text
+        self.no_nul = "\x00" not in text  # (`_read_csv` refuses such a text)
         head = text.partition("\n")[0]
         self.header = [h.strip() for h in head.split(",")] if head else []
         self._lines: list[str] | None = None
@@ -565,13 +590,13 @@ async def _lookup(session: AsyncSession, column: Any, keys: set[Any], *extra: An
         # Many keys against a table holding few more rows (in *where*): reading those rows and
         # keeping the named ones is cheaper than one index probe per key (100,000 orders
         # named by a payments file: ~0.07 s against ~0.17 s of SQLite CPU). The same rows.
-        rows = [r for r in map(tuple, (await conn.execute(q)).all()) if r[0] in keys]
+        rows = [r for r in await fetch_tuples(conn, q) if r[0] in keys]
     else:
         # The keys in set order: the statement's result does not depend on it, and sorting
         # 100,000 keys twice per import cost ~0.1 s of CPU.
         q = q.where(in_values(conn.dialect.name, column, list(keys)))
         # Core, not the ORM's row loading; plain tuples (a Row compares slowly, e.g. with None).
-        rows = list(map(tuple, (await conn.execute(q)).all()))
+        rows = await fetch_tuples(conn, q)
     return dict(zip(map(_first, rows), rows, strict=True))
 
 
@@ -636,7 +661,7 @@ async def _plan(session: AsyncSession, spec: Spec, tenant_id: int, kind: str,
             if cols is not None:  # rows 2, 3, … (row 1 is the header)
                 fast = validate_column_values(fields, key, columns,
                                               list(range(2, len(rows.lines) + 2)), cols, env,
-                                              MAX_IMPORT_ROWS)
+                                              MAX_IMPORT_ROWS, split_text=rows.no_nul)
                 if fast is not None:
                     plan.rows += len(fast)
                     validating("validate", plan.rows, None)
@@ -942,12 +967,19 @@ async def _apply(session: AsyncSession, plan: Plan, actor: Principal | None, *, 
     if columns is not None:
         # A clean payments file: the rows' columns as resolved, no dict built or taken apart.
         columns = dict(columns)
-        batched = await ledger_batch_columns(session, plan.tenant_id, plan.kind, columns)
+        # SQLite: each UTC time column formatted once (CPU work: a worker thread), its
+        # ledger leaf form and its stored text both cut from these texts (PostgreSQL's COPY
+        # takes the datetimes: the leaf formats them itself).
+        formatted = (await asyncio.to_thread(_utc_columns, columns)
+                     if session.get_bind().dialect.name == "sqlite" else {})
+        batched = await ledger_batch_columns(session, plan.tenant_id, plan.kind, columns,
+                                             formatted)
         columns["created_at"] = [now] * inserted
         table = _table(model)
         for i in range(0, inserted, CHUNK):
             await insert_columns(session, table, {k: v[i:i + CHUNK] for k, v in
-                                                  columns.items()})
+                                                  columns.items()},
+                                 formatted={k: v[i:i + CHUNK] for k, v in formatted.items()})
             if progress:
                 progress("write", min(i + CHUNK, inserted), inserted)
     else:
@@ -978,6 +1010,12 @@ async def _apply(session: AsyncSession, plan: Plan, actor: Principal | None, *, 
         since = plan.earliest or now - timedelta(days=90)
         new_alerts = len(await run(session, plan.tenant_id, since=since))
     return batch, new_alerts
+
+
+def _utc_columns(columns: dict[str, list[Any]]) -> dict[str, list[str]]:
+    """``probity.bulk.utc_texts`` of each column of UTC datetimes."""
+    return {k: texts for k, v in columns.items()
+            if v and isinstance(v[0], datetime) and (texts := utc_texts(v)) is not None}
 
 
 async def _write_rows(session: AsyncSession, plan: Plan, model: Any, now: datetime,

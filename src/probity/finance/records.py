@@ -21,7 +21,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
-from operator import itemgetter
+from itertools import repeat
+from operator import is_, itemgetter, methodcaller
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -141,6 +142,12 @@ def _has_none(values: list[Any]) -> bool:
     return _NONE_TYPE in set(map(type, values))
 
 
+def _same_object(values: list[Any]) -> bool:
+    """Every value the very same object (an identity check in C, no ``==``)."""
+    first = values[0]
+    return first is values[-1] and all(map(is_, values, repeat(first)))
+
+
 _NONE_TYPE = type(None)
 _encode = json.encoder.encode_basestring  # the canonical encoder's string form (C)
 # The characters that string form escapes ('"', '\\' and the C0 controls): a text without
@@ -204,14 +211,28 @@ def record_leaf_texts(rows: Sequence[Mapping[str, Any]], action: str, salts: Seq
     return texts
 
 
+_T_SEPARATOR = methodcaller("replace", " ", "T", 1)
+_NO_ZERO_MICROSECONDS = methodcaller("replace", ".000000+", "+", 1)
+
+
+def iso_from_utc_texts(texts: list[str]) -> list[str]:
+    """``datetime.isoformat()`` of UTC datetimes from their ``probity.bulk.utc_texts``
+    (``2026-09-30 16:00:30.000000+00:00`` → ``2026-09-30T16:00:30+00:00``; microseconds are
+    written only when not zero, as ``isoformat`` does): two C-level replaces per value instead
+    of formatting it again."""
+    return list(map(_NO_ZERO_MICROSECONDS, map(_T_SEPARATOR, texts)))
+
+
 def column_leaf_texts(keys: Sequence[str], columns: Sequence[list[Any]], action: str,
-                      salts: Sequence[str]) -> list[str] | None:
+                      salts: Sequence[str], formatted: Mapping[str, list[str]] | None = None
+                      ) -> list[str] | None:
     """The leaf texts of records given as columns (``keys[i]``'s values in ``columns[i]``), or
     None where this cannot write them exactly (the caller takes the per-record path). One
     ``%`` format per record — its keys, quotes and separators written once into the format,
     each column's values converted in C (:func:`_json_column`) — instead of a canonical
     encoder call per record. A column holding None leaves the key out where it is None, as
-    the payload does."""
+    the payload does. *formatted*: ``probity.bulk.utc_texts`` of some columns (UTC
+    datetimes), their ISO-8601 forms cut from those texts."""
     if len(salts) != (len(columns[0]) if columns else len(salts)):
         raise ValueError("one salt per record")
     names = sorted([*keys, "action"])
@@ -227,6 +248,11 @@ def column_leaf_texts(keys: Sequence[str], columns: Sequence[list[Any]], action:
             fmt.append(prefix + _encode(action).replace("%", "%%"))
             continue
         values = by_key[key]
+        texts = formatted.get(key) if formatted else None
+        if texts is not None and len(texts) == len(values):
+            fmt.append(prefix + '"%s"')
+            args.append(iso_from_utc_texts(texts))
+            continue
         if _has_none(values):
             present = [v for v in values if v is not None]
             done = _json_column(present) if present else ([], False)
@@ -238,6 +264,14 @@ def column_leaf_texts(keys: Sequence[str], columns: Sequence[list[Any]], action:
             it = iter(encoded)
             fmt.append("%s")
             args.append([f"{head}{next(it)}{tail}" if v is not None else "" for v in values])
+        elif values and _same_object(values):
+            # One object in every record (the tenant, often the method): its text written
+            # once into the format instead of a value per record.
+            done = _json_column(values[:1])
+            if done is None:
+                return None
+            (text,), quoted = done
+            fmt.append(prefix + (f'"{text}"' if quoted else str(text)).replace("%", "%%"))
         else:
             done = _json_column(values)
             if done is None:
@@ -270,10 +304,12 @@ async def ledger_batch(session: AsyncSession, tenant_id: int, kind: str,
 
 
 async def ledger_batch_columns(session: AsyncSession, tenant_id: int, kind: str,
-                               columns: dict[str, list[Any]]) -> bool:
+                               columns: dict[str, list[Any]],
+                               formatted: Mapping[str, list[str]] | None = None) -> bool:
     """:func:`ledger_batch` of rows given column by column (``columns[key][i]``, rows not yet
     inserted): the same batch entry and leaves; the rows' ``ledger_seq``, ``ledger_index`` and
-    ``ledger_salt`` are added as columns."""
+    ``ledger_salt`` are added as columns. *formatted*: ``probity.bulk.utc_texts`` of some
+    (UTC datetime) columns, which their leaf forms are cut from."""
     entry_type = BATCHED_KINDS.get(kind)
     keys = [k for k in columns if k not in _SKIP]
     n = len(columns[keys[0]]) if keys else 0
@@ -282,7 +318,8 @@ async def ledger_batch_columns(session: AsyncSession, tenant_id: int, kind: str,
     salts = new_salts(n)
 
     def hashes() -> list[bytes]:
-        texts = column_leaf_texts(keys, [columns[k] for k in keys], "insert", salts)
+        texts = column_leaf_texts(keys, [columns[k] for k in keys], "insert", salts,
+                                  formatted)
         if texts is None:  # a column this cannot write exactly: record by record
             rows = [dict(zip(keys, row, strict=True))
                     for row in zip(*(columns[k] for k in keys), strict=True)]

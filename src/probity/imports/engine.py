@@ -215,11 +215,13 @@ def validate_columns(fields: Sequence[Field], key: Sequence[str], columns: list[
 
 def validate_column_values(fields: Sequence[Field], key: Sequence[str],
                            columns: list[str | None], numbers: list[int],
-                           cols: list[list[Any]], env: Env, max_rows: int
-                           ) -> ParsedColumns | None:
+                           cols: list[list[Any]], env: Env, max_rows: int, *,
+                           split_text: bool = False) -> ParsedColumns | None:
     """:func:`validate_columns` of a file given as its columns (``cols[i]``: the raw values
     under header ``columns[i]``, one per row; ``numbers``: the rows' numbers): the same
-    result, without building rows first (a reader that splits a clean text into columns)."""
+    result, without building rows first (a reader that splits a clean text into columns).
+    ``split_text``: the columns were split from one text without NUL characters, so every
+    value is a ``str`` without NUL (not checked again, column by column)."""
     by_name = {f.name: f for f in fields}
     mapped = [(i, by_name[c]) for i, c in enumerate(columns) if c is not None]
     if (not numbers or len(numbers) > max_rows or not mapped or len(cols) != len(columns)
@@ -229,9 +231,9 @@ def validate_column_values(fields: Sequence[Field], key: Sequence[str],
     values: dict[str, list[Any]] = {}
     for i, f in mapped:
         col = cols[i]
-        if set(map(type, col)) != {str} or not all(map(str.strip, col)):
+        if not split_text and (set(map(type, col)) != {str} or "\x00" in "".join(col)):
             return None
-        if "\x00" in "".join(col):
+        if not all(map(str.strip, col)):
             return None
         parsed = f.column(col, env)  # type: ignore[misc]
         if parsed is None or len(parsed) != len(col):
