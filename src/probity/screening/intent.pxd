@@ -11,3 +11,6 @@ cimport cython
 cpdef _add_columns(list totals, list packed, list matches)
 
 cpdef double _sigmoid(double x)
+
+@cython.locals(by_compact=dict)
+cpdef object _cached(dict by_role, str role, str compact)

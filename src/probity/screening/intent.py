@@ -130,6 +130,16 @@ def normalise(text: str) -> str:
     return _NONZERO.sub("0", one)
 
 
+def _cached(by_role: dict[str, dict[str, IntentScores]], role: str,
+            compact: str) -> IntentScores | None:
+    """``by_role.get(role, {}).get(compact)``: the scores :meth:`IntentModel.score` kept for
+    this compact string (intent.pxd: two C-level dict look-ups, no method calls)."""
+    by_compact = by_role.get(role)
+    if by_compact is None:
+        return None
+    return by_compact.get(compact)
+
+
 def ngrams(s: str, lo: int = 1, hi: int = 3) -> set[str]:
     out: set[str] = set()
     n_s = len(s)
@@ -263,11 +273,9 @@ class IntentModel:
         if len(text) <= LONG:
             if compact is not None and not explain:
                 # A compact string seen before (its view is a function of it): one lookup.
-                by_compact = self._by_compact.get(role)
-                if by_compact is not None:
-                    hit = by_compact.get(compact)
-                    if hit is not None:
-                        return hit
+                hit = _cached(self._by_compact, role, compact)
+                if hit is not None:
+                    return hit
             from_compact = compact is not None and _VIEW_FALLBACK.search(compact) is None
             if from_compact:
                 assert compact is not None
