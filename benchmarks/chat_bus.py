@@ -5,8 +5,10 @@ this process (same-process A/B, alternating rounds; medians, with the load avera
   B the even half (a conversation whose two sockets sit on different processes); A publishes
   one event per conversation per loop turn. Figures: this process's CPU per published event
   until every subscriber has it (both "processes" together), wall time, and the Redis server's
-  CPU (other users of the same server count too). With `--baseline PATH`, the same against
-  another checkout's `events.py` (e.g. `git show <rev>:src/probity/events.py > /tmp/events.py`).
+  CPU (other users of the same server count too); again with one event every 2.5 ms (each
+  event its own batch, as at chat rates: the per-batch cost). With `--baseline PATH`, the
+  same against another checkout's `events.py` (e.g.
+  `git show <rev>:src/probity/events.py > /tmp/events.py`).
 * the conversation context (`RedisContextStore.ascreen`, the socket's screening with the
   shared context): memory store, Redis with a read before each compare-and-set, and Redis
   keeping the state it last saw (as shipped); 100 conversations, one process.
@@ -51,8 +53,8 @@ def redis_cpu() -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-async def bus_round(mod: Any, url: str, batches: int = 200, per: int = 100
-                    ) -> tuple[float, float, float]:
+async def bus_round(mod: Any, url: str, batches: int = 200, per: int = 100,
+                    gap_s: float = 0.0) -> tuple[float, float, float]:
     prefix = f"chatbus-{uuid.uuid4().hex[:8]}"
     a, b = mod.RedisEventBus(url, prefix), mod.RedisEventBus(url, prefix)
     count = 0
@@ -75,14 +77,22 @@ async def bus_round(mod: Any, url: str, batches: int = 200, per: int = 100
 
             tasks = [asyncio.create_task(drain(s)) for s in subs]
             await asyncio.sleep(0.2)
+            idle = 0.0
+            if gap_s:  # the loop's own cost of sleeping that often, taken off below
+                c0 = time.process_time()
+                for _ in range(batches * per):
+                    await asyncio.sleep(gap_s)
+                idle = time.process_time() - c0
             c0, r0, t0 = time.process_time(), redis_cpu(), time.perf_counter()
             for k in range(batches):
                 for i in range(per):
                     await a.publish(f"conv:{i}", {"type": "message", "message": {
                         "seq": k, "conversation_id": i, "body": TEXTS[k % len(TEXTS)]}})
+                    if gap_s:  # one event at a time (a batch of one: chat at 200 msg/s)
+                        await asyncio.sleep(gap_s)
                 await asyncio.sleep(0)  # a loop turn between batches (the writer's hand-backs)
             await asyncio.wait_for(done.wait(), 120)
-            cpu, rcpu = time.process_time() - c0, redis_cpu() - r0
+            cpu, rcpu = time.process_time() - c0 - idle, redis_cpu() - r0
             wall = time.perf_counter() - t0
             for task in tasks:
                 task.cancel()
@@ -122,16 +132,20 @@ async def main() -> None:
     if args.baseline:
         buses[f"baseline ({args.baseline})"] = load_module(args.baseline)
     buses["this checkout"] = events
-    got: dict[str, list[tuple[float, float, float]]] = {k: [] for k in buses}
+    # Batched: 100 events per loop turn; one by one: an event every 2.5 ms (each its own
+    # batch, as at chat rates), where the per-batch cost shows (wall is mostly the sleeps).
+    modes = {"100 per loop turn": {}, "one every 2.5 ms": {"batches": 20, "gap_s": 0.0025}}
+    got: dict[tuple[str, str], list[tuple[float, float, float]]] = {}
     for _ in range(args.rounds):
-        for name, mod in buses.items():
-            got[name].append(await bus_round(mod, args.redis))
-    print("| bus | app CPU per event (µs) | Redis server CPU per event (µs) "
+        for mode, kw in modes.items():
+            for name, mod in buses.items():
+                got.setdefault((name, mode), []).append(await bus_round(mod, args.redis, **kw))
+    print("| bus | events | app CPU per event (µs) | Redis server CPU per event (µs) "
           "| wall per event (µs) |")
-    print("|---|---|---|---|")
-    for name, xs in got.items():
+    print("|---|---|---|---|---|")
+    for (name, mode), xs in got.items():
         med = [statistics.median(x[i] for x in xs) for i in range(3)]
-        print(f"| {name} | {med[0]:.1f} | {med[1]:.1f} | {med[2]:.1f} |")
+        print(f"| {name} | {mode} | {med[0]:.1f} | {med[1]:.1f} | {med[2]:.1f} |")
     prefix = f"chatbus-ctx-{uuid.uuid4().hex[:8]}"
     stores: dict[str, Any] = {
         "memory": MemoryContextStore(),
