@@ -5,6 +5,7 @@ just subscribed. Two buses in one test stand for two app processes."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import uuid
 from collections.abc import AsyncIterator
@@ -12,7 +13,9 @@ from collections.abc import AsyncIterator
 import pytest
 import redis.asyncio as aioredis
 
-from probity.events import RedisEventBus, Subscription
+from probity.app import create_app
+from probity.config import Settings
+from probity.events import RedisEventBus, Subscription, get_bus
 
 REDIS_URL = os.environ.get("PROBITY_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
@@ -258,3 +261,25 @@ async def test_a_dropped_connection_is_replaced_and_bumps_the_epoch(prefix: str)
         await raw.aclose()
         await a.close()
         await b.close()
+
+
+async def test_the_app_closes_its_bus_on_shutdown_and_its_registrations_go(
+        prefix: str, settings: Settings) -> None:
+    # A process that stops (a deploy, `serve --workers` scaling down) takes its registrations
+    # with it instead of leaving the routing to find it gone on the next message.
+    app = create_app(settings.model_copy(
+        update={"redis_url": REDIS_URL, "redis_channel_prefix": prefix}))
+    raw = aioredis.from_url(REDIS_URL)
+    key = f"{prefix}:subs:conv:7"
+    try:
+        async with contextlib.AsyncExitStack() as held:
+            async with app.router.lifespan_context(app):
+                bus = get_bus(app)
+                assert isinstance(bus, RedisEventBus)
+                await held.enter_async_context(bus.subscribe("conv:7"))
+                assert await raw.smembers(key) == {bus.process_id.encode()}
+            # Shut down with the subscription still held.
+            assert await raw.smembers(key) == set()
+    finally:
+        await raw.aclose()
+        create_app(settings)  # this process's limiter and context store back in memory

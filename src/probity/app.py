@@ -83,6 +83,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             yield
         finally:
             await jobs_runtime.stop()
+            bus = getattr(app.state, "bus", None)
+            if bus is not None:  # its registrations on Redis go with the process
+                await bus.close()
             if database is None:
                 await db.dispose()
 
