@@ -193,7 +193,10 @@ class Connection:
                 return True
             return False
         if kind == "receipt":
+            # A participant is not sent its own side's receipts (its pages and the SDK use
+            # only the other side's: one frame fewer per message read); supervisors get both.
             return event.get("by") == self.who.role and self.who.role != "supervisor"
+        # Staff only: the customer got the notice with its own send.
         return kind == "customer_attempt" and self.who.role == "customer"
 
     async def send(self, data: dict[str, Any]) -> None:
@@ -206,18 +209,14 @@ class Connection:
             await self.ws.send_text(text)
 
     async def on_event(self, event: dict[str, Any]) -> None:
+        # What this socket sends nothing for (its own message's echo, its own side's receipt,
+        # a customer's attempt seen by the customer) was taken by `take` and never queued.
         kind = event.get("type")
         if kind == "message":
-            wire = event["message"]
-            if wire["sender_role"] == self.who.role and wire["client_id"] in self.sending:
-                # Our own send: its ack carried the message already.
-                self.sending.discard(wire["client_id"])
-                self.seen.add(wire["seq"])
-                return
             # Parsed once per event, whatever the number of local subscribers.
             msg = event.get("_row")
             if msg is None:
-                msg = event["_row"] = message_from_wire(wire)
+                msg = event["_row"] = message_from_wire(event["message"])
             if msg.seq <= self.backlog_max or msg.seq in self.seen:
                 return
             self.seen.add(msg.seq)
@@ -237,16 +236,8 @@ class Connection:
             text = frames[key]
             if text is not None:
                 await self.send_text(text)
-        elif kind == "receipt":
-            # A participant is not sent its own side's receipts (its pages and the SDK use
-            # only the other side's: one frame fewer per message read); supervisors get both.
-            if event.get("by") != self.who.role or self.who.role == "supervisor":
-                await self.send(event)
         elif kind == "overflow":
             await self.send({"type": "resync"})
-        elif kind == "customer_attempt":
-            if self.who.role != "customer":  # staff only: the customer got the notice
-                await self.send(event)
         else:
             await self.send(event)
 
