@@ -108,7 +108,7 @@ async def seed_analytics(session: AsyncSession, *, today: date | None = None, we
             for _ in range(n):
                 agent: Any = rng.choice(agents)
                 band = tenure_band(agent[3], day)
-                p_customer = 0.15 if weekend and evening else 0.025
+                p_customer = 0.3 if weekend and evening else 0.025
                 p_agent = {"lt3m": 0.08, "3to12m": 0.03}.get(band, 0.01)
                 if weekend and evening:
                     p_agent *= 2
