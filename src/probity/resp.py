@@ -175,9 +175,7 @@ async def open_connection(where: dict[str, Any], select: bool, push: Reply | Non
     else:
         ssl: Any = None
         if getattr(where.get("connection_class"), "__name__", "") == "SSLConnection":
-            import ssl as ssl_module
-
-            ssl = ssl_module.create_default_context()
+            ssl = tls_context(where)
         opening = loop.create_connection(protocol, where.get("host", "localhost"),
                                          int(where.get("port", 6379)), ssl=ssl)
     _, conn = await asyncio.wait_for(opening, within_s)
@@ -191,6 +189,18 @@ async def open_connection(where: dict[str, Any], select: bool, push: Reply | Non
         conn.close()
         raise
     return conn
+
+
+def tls_context(where: dict[str, Any]) -> Any:
+    """The TLS context redis-py's own connections make for the same `rediss://` URL: its
+    `ssl_*` query options (`ssl_cert_reqs=none`, `ssl_ca_certs`, `ssl_check_hostname`, client
+    certificates, …) with redis-py's defaults (certificate required, host name checked), so the
+    bus's registrations (redis-py) and its per-message traffic (this client) agree."""
+    from redis.asyncio.connection import RedisSSLContext
+
+    options: dict[str, Any] = {"cert_reqs": "required", "check_hostname": True}
+    options.update((k[4:], v) for k, v in where.items() if k.startswith("ssl_"))
+    return RedisSSLContext(**options).get()
 
 
 def where(url: str) -> dict[str, Any]:
