@@ -93,7 +93,8 @@ cpdef bint _has_special(str text)
                plain=bytearray, part_occ=dict, by_kind=dict, allow_spans=list, hits=list,
                id_hits=list, kept=list, negated=list, final=list, report=bint,
                verify=bint, coupon=bint, negations=list, compact=str, concrete=bint,
-               ctx=_Ctx, weights=_Weights, h=Hit, occs=list, spans=list)
+               ctx=_Ctx, weights=_Weights, h=Hit, occs=list, spans=list, trip=tuple,
+               phon_trip=tuple, span=tuple)
 cpdef object _screen_slow(str text, str role, object policy, Folded folded, list comp)
 
 @cython.locals(h=Hit)

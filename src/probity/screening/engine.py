@@ -540,61 +540,71 @@ def _screen_slow(
                 o = ends[ue - 1]
                 if o < n_text and _is_latin_char(text[o]):
                     continue
+        # One (us, ue, True) per match, shared by every part list it joins, and one
+        # (us, ue) for the allow-list and the context kinds (tuples: nothing mutates them).
+        trip = (us, ue, True)
         if kid < n_plain and plain[kid]:
             # One lexicon part and nothing else (policy.key_info[kid] == ((kid,), (), False, ())).
             occs = part_occ.get(kid)
             if occs is None:
-                part_occ[kid] = [(us, ue, True)]
+                part_occ[kid] = [trip]
             else:
-                occs.append((us, ue, True))
+                occs.append(trip)
             continue
         lit, phon, allowed, kinds = other[kid]
         for pid in lit:
             occs = part_occ.get(pid)
             if occs is None:
-                part_occ[pid] = [(us, ue, True)]
+                part_occ[pid] = [trip]
             else:
-                occs.append((us, ue, True))
-        for pid in phon:
-            occs = part_occ.get(pid)
-            if occs is None:
-                part_occ[pid] = [(us, ue, False)]
-            else:
-                occs.append((us, ue, False))
-        if allowed:
-            allow_spans.append((us, ue))
-        for kind in kinds:
-            spans = by_kind.get(kind)
-            if spans is None:
-                by_kind[kind] = [(us, ue)]
-            else:
-                spans.append((us, ue))
+                occs.append(trip)
+        if phon:
+            phon_trip = (us, ue, False)
+            for pid in phon:
+                occs = part_occ.get(pid)
+                if occs is None:
+                    part_occ[pid] = [phon_trip]
+                else:
+                    occs.append(phon_trip)
+        if allowed or kinds:
+            span = (us, ue)
+            if allowed:
+                allow_spans.append(span)
+            for kind in kinds:
+                spans = by_kind.get(kind)
+                if spans is None:
+                    by_kind[kind] = [span]
+                else:
+                    spans.append(span)
 
     weights = _Weights(compact)
     hits = _term_hits(part_occ, role, policy, weights)
     id_hits: list[Hit] = []
-    confirmed: set[int] = set()
+    confirmed: set[int] | None = None  # made for the first confirmed hit (most have none)
     for i, h in enumerate(hits):
         if h.entry is not None and h.entry.id_follows:
             idh = _id_after(text, ends[h.ue - 1], h)
             if idh is not None:
                 id_hits.append(idh)
-                confirmed.add(i)
+                if confirmed is None:
+                    confirmed = {i}
+                else:
+                    confirmed.add(i)
 
     kept: list[Hit] = []
     for i, h in enumerate(hits):
         e = h.entry
         assert e is not None
-        if (e.needs_cue and h.literal and i not in confirmed
+        if (e.needs_cue and h.literal and (confirmed is None or i not in confirmed)
                 and not _has_cue(h, ctx, policy, weights, allow_spans,
                                  h.us == 0 and _QUESTION_AFTER.match(text, ends[h.ue - 1])
                                  is not None)):
             continue
         kept.append(h)
-    hits = kept + id_hits
+    hits = kept + id_hits if id_hits else kept
 
     # Something of value offered for a favour, in any words (customers only).
-    if role == "customer" and ctx.has("offer") and ctx.has("benefit") and ctx.has("favor"):
+    if role == "customer" and "offer" in by_kind and "benefit" in by_kind and "favor" in by_kind:
         offer = _first_outside(ctx.get("offer"), allow_spans)
         benefit = _first_outside(ctx.get("benefit"), allow_spans)
         if offer is not None and benefit is not None and ctx.get("favor"):
@@ -603,7 +613,8 @@ def _screen_slow(
                             _OFFER_ENTRY, True))
 
     # An agent asking for something of value in return for a favour, in any words.
-    if role == "agent" and ctx.has("solicit") and ctx.has("benefit") and ctx.has("favor_offer"):
+    if (role == "agent" and "solicit" in by_kind and "benefit" in by_kind
+            and "favor_offer" in by_kind):
         ask_for = _first_outside(ctx.get("solicit"), allow_spans)
         benefit = _first_outside(ctx.get("benefit"), allow_spans)
         if ask_for is not None and benefit is not None and ask_for != benefit:
@@ -613,9 +624,9 @@ def _screen_slow(
 
     # A way to be contacted, asked for or offered, in any words (把你手机号告诉我, 来个联系方式).
     # Agents ask customers for numbers for good reasons (delivery), so only with 私人/个人.
-    if (ctx.has("channel_noun") and ctx.has("contact_request")
-            and (role == "customer" or ctx.has("private"))
-            and not ctx.has("official_number")):
+    if ("channel_noun" in by_kind and "contact_request" in by_kind
+            and (role == "customer" or "private" in by_kind)
+            and "official_number" not in by_kind):
         noun = _first_outside(ctx.get("channel_noun"), allow_spans)
         ask = _first_outside(ctx.get("contact_request"), allow_spans)
         if noun is not None and ask is not None and noun != ask:
@@ -632,8 +643,8 @@ def _screen_slow(
     negated: list[Hit] = []
     final: list[Hit] = []
     report = _report_context(ctx, policy)
-    verify = ctx.has("verify")
-    coupon = ctx.has("coupon") and not ctx.has("private")
+    verify = "verify" in by_kind
+    coupon = "coupon" in by_kind and "private" not in by_kind
     negations = _valid_negations(ctx, hits)
     for h in hits:
         if report:
@@ -647,27 +658,27 @@ def _screen_slow(
                 continue
             if verify and h.category == "contact" and h.entry is not None:
                 continue
-            if e is not None and e.email and ctx.has("invoice"):
+            if e is not None and e.email and "invoice" in by_kind:
                 continue
-            if e is not None and e.own_number and ctx.has("account"):
+            if e is not None and e.own_number and "account" in by_kind:
                 continue
             if _is_negated(h, negations, text, weights, starts, ends, policy):
                 negated.append(h)
                 continue
-        elif h.rule == "phone" and ctx.has("account_phone") and role == "customer":
+        elif h.rule == "phone" and "account_phone" in by_kind and role == "customer":
             continue  # the customer's own account number (注册, 绑定, 修改手机号)
         final.append(h)
 
     if final and _has_code_token(text):
         final = _drop_code_tokens(text, final, starts, ends)
     refusal_span: tuple[int, int] | None = None
-    if final and (ctx.has("decline") or ctx.has("refusal_strong")):
+    if final and ("decline" in by_kind or "refusal_strong" in by_kind):
         # Refusal scope: a decline after the trigger in its own sentence ("您说要加我微信，
         # 这个真不行") cancels it, for agents and customers alike.
         final, refused, refusal_span = _refusal_scope(text, final, ctx, starts, ends)
         negated.extend(refused)
     if refusal_span is None and role == "agent" and (
-            ctx.has("refusal") or ctx.has("refusal_strong")):
+            "refusal" in by_kind or "refusal_strong" in by_kind):
         refusal_span = _refusal(ctx, negated, policy)
     if refusal_span is None and role == "customer" and negated:
         cue = ctx.get("decline") or ctx.get("negation") or ctx.get("negation_near")
