@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import hashlib
 import logging
+from collections import deque
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -51,22 +52,51 @@ class Subscription:
         self.bus = bus
         self.channel = channel
         self.watch = watch
-        self.queue: asyncio.Queue[Event] = asyncio.Queue(QUEUE_SIZE)
+        # A deque and the waiting getters' futures, not an asyncio.Queue: the same bounded
+        # FIFO for one consumer task, without Queue's Python layers (unfinished-task count,
+        # `finished` event, two method calls per put and per get) for every event (issue 17).
+        self.queue: deque[Event] = deque()
+        self._getters: deque[asyncio.Future[None]] = deque()
 
     def deliver(self, event: Event) -> None:
         if self.watch is not None and self.watch(event):
             return
-        try:
-            self.queue.put_nowait(event)
-        except asyncio.QueueFull:
-            with contextlib.suppress(asyncio.QueueEmpty):
-                self.queue.get_nowait()
+        queue = self.queue
+        if len(queue) >= QUEUE_SIZE:
+            queue.popleft()
             if self.watch is not None:
                 self.watch(OVERFLOW)
-            self.queue.put_nowait(OVERFLOW)
+            event = OVERFLOW
+        queue.append(event)
+        if self._getters:
+            self._wake_next()
+
+    def empty(self) -> bool:
+        return not self.queue
 
     async def get(self) -> Event:
-        return await self.queue.get()
+        queue = self.queue
+        while not queue:
+            getter = asyncio.get_running_loop().create_future()
+            self._getters.append(getter)
+            try:
+                await getter
+            except BaseException:
+                getter.cancel()
+                with contextlib.suppress(ValueError):
+                    self._getters.remove(getter)
+                if queue and not getter.cancelled():
+                    # Woken and cancelled at once: hand the wake-up to another getter.
+                    self._wake_next()
+                raise
+        return queue.popleft()
+
+    def _wake_next(self) -> None:
+        while self._getters:
+            getter = self._getters.popleft()
+            if not getter.done():
+                getter.set_result(None)
+                return
 
 
 class EventBus:

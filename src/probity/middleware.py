@@ -20,6 +20,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from probity.context import client_ip_var, request_id_var
 
+# The scope key under which `RequestContextMiddleware` leaves a WebSocket's (receive, send).
+RAW_ASGI = "probity.raw_asgi"
+
 
 class RequestContextMiddleware:
     def __init__(self, app: ASGIApp) -> None:
@@ -37,7 +40,11 @@ class RequestContextMiddleware:
 
         if scope["type"] == "websocket":
             # No wrapper on a socket's sends: every frame would pass through it, and a socket
-            # has no response headers after its handshake.
+            # has no response headers after its handshake. The server's own send and receive
+            # are left in the scope (`RAW_ASGI`): a chat socket sends and receives its frames
+            # through them once accepted, past the wrappers of the middleware inside this one
+            # and of Starlette's `WebSocket` (issue 17: four calls per frame).
+            scope[RAW_ASGI] = (receive, send)
             try:
                 await self.app(scope, receive, send)
             finally:

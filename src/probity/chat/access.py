@@ -44,7 +44,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from probity.auth.permissions import Principal
 from probity.models import ApiToken, Conversation, User
@@ -211,10 +211,7 @@ class AccessCache:
             gens = {c: self._conv_gen.get(c, 0) for c in wanted}
             try:
                 self.reads += 1
-                async with self.sessionmaker() as session:
-                    rows = dict((await session.execute(
-                        select(Conversation.id, Conversation.agent_user_id)
-                        .where(Conversation.id.in_(sorted(wanted))))).tuples().all())
+                rows = await self._read_agents(sorted(wanted))
             except Exception as exc:
                 _fail(wanted, exc)
                 continue
@@ -227,6 +224,21 @@ class AccessCache:
                     if not f.done():
                         f.set_result(agent)
 
+
+    async def _read_agents(self, conv_ids: list[int]) -> dict[int, int | None]:
+        """Who holds each conversation: a Core read on a connection of the sessions' engine
+        (no ORM session or ORM compile on the event loop for a two-column read: issue 17),
+        through a session when the sessions are bound otherwise."""
+        stmt = select(_CONVS.c.id, _CONVS.c.agent_user_id).where(_CONVS.c.id.in_(conv_ids))
+        bind = getattr(self.sessionmaker, "kw", {}).get("bind")
+        if isinstance(bind, AsyncEngine):
+            async with bind.connect() as conn:
+                return dict((await conn.execute(stmt)).tuples().all())
+        async with self.sessionmaker() as session:
+            return dict((await session.execute(stmt)).tuples().all())
+
+
+_CONVS = Conversation.__table__
 
 
 async def credential_states(session: AsyncSession, keys: list[CredKey]
