@@ -113,9 +113,11 @@ def _cpu() -> None:
 
 # ---- the chat writer -------------------------------------------------------------------------
 def _wal_size(url: str) -> int | None:
+    from sqlalchemy.engine import make_url
+
     try:
-        return Path(url.rsplit("///", 1)[-1] + "-wal").stat().st_size
-    except OSError:
+        return Path(f"{make_url(url).database}-wal").stat().st_size
+    except (OSError, ValueError):
         return None
 
 
