@@ -567,6 +567,43 @@ async def test_the_writer_waits_for_company_only_while_items_stream_in(
         await writer.close()
 
 
+async def test_the_writer_leaves_wal_checkpoints_to_a_thread_of_their_own(
+        chat_db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """SQLite: the writer's COMMITs never checkpoint the WAL (its connection's
+    ``wal_autocheckpoint`` is 0), so a checkpoint's copying and fsync are not paid inside a
+    batch's transaction with its senders waiting; a thread of the writer's own runs a PASSIVE
+    checkpoint while the writer commits (and, past `WAL_RESET_PAGES`, a second one under the
+    process's write gate, which it gives back), and one last when the writer stops."""
+    from probity.chat import writer as writer_module
+
+    monkeypatch.setattr(writer_module, "WAL_CHECKPOINT_S", 0.0)  # one after every commit
+    monkeypatch.setattr(writer_module, "WAL_RESET_PAGES", 1)  # and one more under the gate
+    (conv_id, _customer, agent), = _conversations(chat_db_url, 1)
+    pub = Published()
+    writer = MessageWriter(chat_db_url)
+    try:
+        await writer.submit(await prepare_send(conv_id, agent, pub, text="您好",
+                                               client_id="wal0"))
+        assert writer._direct is not None and writer._checkpointer is not None
+        con = writer._direct.con  # type: ignore[attr-defined]
+        assert con.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0  # default 1,000
+        checkpointer = writer._checkpointer
+        for i in range(1, 300):  # the checkpointer's thread runs on its own time
+            await writer.submit(await prepare_send(conv_id, agent, pub, text=f"第{i}条",
+                                                   client_id=f"wal{i}"))
+            if checkpointer.gated:
+                break
+            await asyncio.sleep(0.01)
+        assert checkpointer.checkpoints >= 2 and checkpointer.gated >= 1
+        assert checkpointer.last is not None  # (busy, WAL pages, pages checkpointed)
+        # The gate was given back: the writer still commits.
+        await writer.submit(await prepare_send(conv_id, agent, pub, text="最后一条",
+                                               client_id="wal-last"))
+    finally:
+        await writer.close()
+    assert writer._checkpointer is None and not checkpointer._thread.is_alive()
+
+
 async def test_committed_batches_go_back_to_the_loop_in_one_wake_up(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """While the application's loop is busy, every transaction the writer commits meanwhile
