@@ -26,7 +26,9 @@ if os.environ.get("PROBITY_NO_COMPILE") != "1":
         ext_modules = cythonize(
             [Extension(f"probity.screening.{m}", [f"src/probity/screening/{m}.py"],
                        optional=True)
-             for m in COMPILED],
+             for m in COMPILED]
+            # UTC datetime texts for bulk imports (probity.utctext; pure-Python fallback).
+            + [Extension("probity._utctext", ["src/probity/_utctext.pyx"], optional=True)],
             compiler_directives={"language_level": "3", "binding": True},
             build_dir="build/cython",
             quiet=True,

@@ -45,6 +45,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from probity.db import only_own_listeners, take_write_gate
 from probity.models.base import UTCDateTime
+from probity.utctext import utc_texts as _compiled_utc_texts
 
 _SQLITE_DATETIME_FORMAT = ("%(year)04d-%(month)02d-%(day)02d %(hour)02d:%(minute)02d:"
                            "%(second)02d.%(microsecond)06d")
@@ -197,7 +198,12 @@ def utc_texts(values: Sequence[Any]) -> list[str] | None:
     ONE formatting pass that a caller can cut other forms from — SQLite's stored text
     (:func:`insert_columns`' *formatted*) and the ISO-8601 form of a ledger leaf
     (``probity.finance.records.column_leaf_texts``) — instead of formatting each value per
-    form (~0.07 s per 100,000 values and form)."""
+    form (~0.07 s per 100,000 values and form). Compiled where built (:mod:`probity.utctext`:
+    the same texts, ~0.01 s instead of ~0.15 s per 100,000 values)."""
+    if _compiled_utc_texts is not None and type(values) is list:
+        done = _compiled_utc_texts(values)
+        if done is not None:
+            return done
     if (not values or set(map(type, values)) != {datetime}
             or set(map(_tzinfo, values)) != {UTC}):
         return None

@@ -33,6 +33,7 @@ from probity.ledger.canonical import MAX_SAFE_INTEGER
 from probity.ledger.chain import EntryRecord
 from probity.ledger.service import append_entries
 from probity.models.commerce import Payment
+from probity.utctext import iso_texts as _compiled_iso_texts
 
 LEDGERED_KINDS = {"payments": "finance.payment", "refunds": "finance.refund"}
 BATCHED_KINDS = {"payments": "finance.payment_batch"}
@@ -251,7 +252,9 @@ def column_leaf_texts(keys: Sequence[str], columns: Sequence[list[Any]], action:
         texts = formatted.get(key) if formatted else None
         if texts is not None and len(texts) == len(values):
             fmt.append(prefix + '"%s"')
-            args.append(iso_from_utc_texts(texts))
+            # Compiled where built (probity.utctext): the values' isoformat() in one pass.
+            iso = _compiled_iso_texts(values) if _compiled_iso_texts is not None else None
+            args.append(iso if iso is not None else iso_from_utc_texts(texts))
             continue
         if _has_none(values):
             present = [v for v in values if v is not None]
