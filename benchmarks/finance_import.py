@@ -252,7 +252,9 @@ async def payments_vs_polars(rows: int, rounds: int) -> str:
     load_after = os.getloadavg()
     med = statistics.median
     ratio_w, ratio_c = med(product_w) / med(base_w), med(product_c) / med(base_c)
-    ok = "✅" if ratio_w <= 3 else "❌"
+    # The verdict names the ratio it reads: CPU (the figure reported), and wall as well.
+    ok = (f"CPU {'✅' if ratio_c <= 3 else '❌'}, "
+          f"wall {'✅' if ratio_w <= 3 else '❌'}")
     return "\n".join([
         "## Payments import against polars (`benchmarks/finance_import.py --vs-polars`)",
         "",
@@ -271,7 +273,7 @@ async def payments_vs_polars(rows: int, rounds: int) -> str:
         "|---|---:|---:|---:|---:|---|",
         f"| polars baseline | {med(base_w):.2f} s | {med(base_c):.2f} s | 1 | 1 | |",
         f"| **payments import + rules** | **{med(product_w):.2f} s** | {med(product_c):.2f} s "
-        f"| **{ratio_w:.1f}×** | {ratio_c:.1f}× | ≤ 3× {ok} |",
+        f"| **{ratio_w:.1f}×** | **{ratio_c:.1f}×** | ≤ 3×: {ok} |",
         "",
         f"New alerts per product round: {alerts}. Rounds (s): product "
         f"{', '.join(f'{x:.2f}' for x in product_w)}; baseline "
@@ -366,7 +368,9 @@ async def payments_vs_polars_pg(url: str, rows: int, rounds: int) -> str:
     load_after = os.getloadavg()
     med = statistics.median
     ratio_w, ratio_c = med(product_w) / med(base_w), med(product_c) / med(base_c)
-    ok = "✅" if ratio_w <= 4.5 else "❌"
+    # The verdict names the ratio it reads: CPU (the figure reported), and wall as well.
+    ok = (f"CPU {'✅' if ratio_c <= 4.5 else '❌'}, "
+          f"wall {'✅' if ratio_w <= 4.5 else '❌'}")
     return "\n".join([
         "## Payments import against polars on PostgreSQL "
         "(`benchmarks/finance_import.py --vs-polars --postgres URL`)",
@@ -384,7 +388,7 @@ async def payments_vs_polars_pg(url: str, rows: int, rounds: int) -> str:
         "|---|---:|---:|---:|---:|---|",
         f"| polars + psycopg baseline | {med(base_w):.2f} s | {med(base_c):.2f} s | 1 | 1 | |",
         f"| **payments import + rules** | **{med(product_w):.2f} s** | {med(product_c):.2f} s "
-        f"| **{ratio_w:.1f}×** | {ratio_c:.1f}× | ≤ 4.5× {ok} |",
+        f"| **{ratio_w:.1f}×** | **{ratio_c:.1f}×** | ≤ 4.5×: {ok} |",
         "",
         f"New alerts per product round: {alerts}. Rounds (s): product "
         f"{', '.join(f'{x:.2f}' for x in product_w)}; baseline "
