@@ -20,7 +20,7 @@ $(BIN)/python:
 COMPILED := $(wildcard $(addprefix src/probity/screening/,$(addsuffix .py,\
   engine normalize numbers intent learned scope result)))
 COMPILED += $(wildcard src/probity/screening/*.pxd)
-COMPILED += src/probity/_utctext.pyx
+COMPILED += src/probity/_utctext.pyx src/probity/ledger/_sha256.pyx
 
 $(STAMP): requirements.lock pyproject.toml setup.py $(COMPILED) | $(BIN)/python
 	$(BIN)/pip install -q --require-hashes --no-deps -r requirements.lock

@@ -28,7 +28,11 @@ if os.environ.get("PROBITY_NO_COMPILE") != "1":
                        optional=True)
              for m in COMPILED]
             # UTC datetime texts for bulk imports (probity.utctext; pure-Python fallback).
-            + [Extension("probity._utctext", ["src/probity/_utctext.pyx"], optional=True)],
+            + [Extension("probity._utctext", ["src/probity/_utctext.pyx"], optional=True),
+               # Bulk SHA-256 leaf/node hashes (probity.ledger.merkle.COMPILED_SHA256) with
+               # the libcrypto that hashlib uses (no headers needed; not linked: skipped).
+               Extension("probity.ledger._sha256", ["src/probity/ledger/_sha256.pyx"],
+                         extra_link_args=["-l:libcrypto.so.3"], optional=True)],
             compiler_directives={"language_level": "3", "binding": True},
             build_dir="build/cython",
             quiet=True,

@@ -22,8 +22,12 @@ follow the RFC's iterative algorithms (§2.1.3.2 and §2.1.4.2) step by step.
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Callable, Iterable, Sequence
 from operator import methodcaller
+from typing import Any
+
+from probity.compiled import load
 
 __all__ = [
     "EMPTY_ROOT",
@@ -44,6 +48,10 @@ NODE_PREFIX = b"\x01"
 EMPTY_ROOT = hashlib.sha256(b"").digest()
 
 _sha256 = hashlib.sha256
+# Bulk leaf and node hashes in C (``_sha256.pyx``: OpenSSL's SHA-256, as hashlib's), or None:
+# not built, stale, or PROBITY_PURE_HELPERS=1 (probity.compiled.load).
+COMPILED_SHA256: Any = load("probity.ledger._sha256", os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), "_sha256.pyx"))
 _digest = methodcaller("digest")
 _node_prefix = NODE_PREFIX.__add__
 
@@ -62,8 +70,15 @@ def node_hash(left: bytes, right: bytes) -> bytes:
 
 
 def _perfect_root(level: list[bytes]) -> bytes:
-    """Root of a perfect subtree (len(level) a power of two), hashed level by level."""
+    """Root of a perfect subtree (len(level) a power of two), hashed level by level (compiled
+    where built: :data:`COMPILED_SHA256`, the same hashes)."""
     sha256, prefix = _sha256, NODE_PREFIX
+    if COMPILED_SHA256 is not None and len(level) >= 64:
+        while len(level) > 1:
+            up = COMPILED_SHA256.node_level(level)
+            if up is None:
+                break
+            level = up
     while len(level) > 1:
         level = [
             sha256(prefix + left + right).digest()
