@@ -91,7 +91,7 @@ async def test_offline_paid_without_receipt(db: AsyncSession) -> None:
     bad = await _order(db, t.id, c.id, "OFF-1")
     good = await _order(db, t.id, c.id, "OFF-2")
     now = utcnow()
-    for o, no in ((bad, "OP-1"), (good, "OP-2")):
+    for o, no in ((bad, "OP-1"), (bad, "OP-1b"), (good, "OP-2")):  # OFF-1: two, one alert
         db.add(Payment(tenant_id=t.id, order_id=o.id, customer_id=c.id, payment_no=no,
                        amount=o.amount, method=PaymentMethod.offline, payee_account="现金",
                        paid_at=now))

