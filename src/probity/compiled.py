@@ -12,9 +12,9 @@ import os
 from typing import Any
 
 
-def load(name: str, source: str) -> Any:
-    """The compiled module *name* (e.g. ``probity._utctext``) built from *source* (its
-    ``.pyx`` path), or None."""
+def load(name: str) -> Any:
+    """The compiled module *name* (e.g. ``probity._utctext``), built from the ``.pyx`` of the
+    same name beside it, or None."""
     if os.environ.get("PROBITY_PURE_HELPERS") == "1":
         return None
     try:
@@ -22,6 +22,7 @@ def load(name: str, source: str) -> Any:
     except ImportError:
         return None
     built = str(getattr(module, "__file__", "") or "")
+    source = os.path.join(os.path.dirname(built), name.rpartition(".")[2] + ".pyx")
     try:
         stale = os.stat(source).st_mtime > os.stat(built).st_mtime
     except OSError:

@@ -7,14 +7,12 @@ both). Not built, stale, or ``PROBITY_PURE_HELPERS=1``: None (:func:`probity.com
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from typing import Any
 
 from probity.compiled import load
 
-_compiled = load("probity._utctext", os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                                                  "_utctext.pyx"))
+_compiled = load("probity._utctext")
 
 # ``[d.isoformat(" ", "microseconds") …]`` / ``[d.isoformat() …]`` of a non-empty list of
 # exact ``datetime`` values with tzinfo ``datetime.UTC``, else None; None as a whole when not

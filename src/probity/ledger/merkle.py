@@ -22,7 +22,6 @@ follow the RFC's iterative algorithms (§2.1.3.2 and §2.1.4.2) step by step.
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Callable, Iterable, Sequence
 from operator import methodcaller
 from typing import Any
@@ -50,8 +49,7 @@ EMPTY_ROOT = hashlib.sha256(b"").digest()
 _sha256 = hashlib.sha256
 # Bulk leaf and node hashes in C (``_sha256.pyx``: OpenSSL's SHA-256, as hashlib's), or None:
 # not built, stale, or PROBITY_PURE_HELPERS=1 (probity.compiled.load).
-COMPILED_SHA256: Any = load("probity.ledger._sha256", os.path.join(
-    os.path.dirname(os.path.abspath(__file__)), "_sha256.pyx"))
+COMPILED_SHA256: Any = load("probity.ledger._sha256")
 _digest = methodcaller("digest")
 _node_prefix = NODE_PREFIX.__add__
 
