@@ -37,15 +37,15 @@ def _pure_python_only() -> None:
 
 
 def _stale_compiled() -> bool:
-    """A compiled module older than its source or its ``.pxd`` (the C types setup.py
-    compiles it with; an edit or a checkout since the last ``make install``) would run the
-    old code: then the whole package runs from source."""
+    """A compiled module older than its source (``.py`` or ``.pyx``) or its ``.pxd`` (the C
+    types setup.py compiles it with; an edit or a checkout since the last ``make install``)
+    would run the old code: then the whole package runs from source."""
     here = _HERE
     for name in os.listdir(here):
         stem, dot, suffix = name.partition(".")
         if dot and "." + suffix in EXTENSION_SUFFIXES:
             built = os.stat(os.path.join(here, name)).st_mtime
-            for source in (stem + ".py", stem + ".pxd"):
+            for source in (stem + ".py", stem + ".pxd", stem + ".pyx"):
                 try:
                     if os.stat(os.path.join(here, source)).st_mtime > built:
                         return True
@@ -54,10 +54,13 @@ def _stale_compiled() -> bool:
     return False
 
 
+PURE = False  # True: this process runs the package's pure-Python sources
 if os.environ.get("PROBITY_SCREENING_PURE") == "1":
     _pure_python_only()
+    PURE = True
 elif _stale_compiled():
     _pure_python_only()
+    PURE = True
     logging.getLogger(__name__).warning(
         "screening: compiled modules older than their sources; running the pure-Python "
         "code (`make install` rebuilds them)")

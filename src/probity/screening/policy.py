@@ -526,9 +526,31 @@ class CompiledPolicy:
         return self.spec.version
 
 
+def _load_own_automaton() -> Any:
+    """probity.screening._ac.Automaton (compiled, setup.py), or None where it is not built
+    or the package runs its pure-Python path (PROBITY_SCREENING_PURE=1, a stale build)."""
+    from probity.screening import _compiled
+
+    if _compiled.PURE:
+        return None
+    try:
+        from probity.screening._ac import Automaton
+    except ImportError:
+        return None
+    return Automaton
+
+
+_OWN_AUTOMATON: Final = _load_own_automaton()
+
+
 def _automaton(keys: list[str]) -> Any:
-    """ahocorasick-rs automaton; a contiguous NFA above 20k keys keeps big policies small
-    (its default may build a DFA, several times the memory for the same speed class)."""
+    """The key scans' automaton: the compiled one of probity.screening._ac where it is built
+    (the same matches as ahocorasick-rs's, test_screening_automaton; no per-call GIL release
+    or UTF-8 offset mapping), else ahocorasick-rs; its contiguous NFA above 20k keys keeps big
+    policies small (its default may build a DFA, several times the memory for the same speed
+    class)."""
+    if _OWN_AUTOMATON is not None:
+        return _OWN_AUTOMATON(keys)
     if len(keys) > 20_000:
         return AhoCorasick(keys, implementation=Implementation.ContiguousNFA)
     return AhoCorasick(keys)

@@ -1,0 +1,226 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+"""An Aho-Corasick automaton over code points, in C arrays: the screening policy's key scans
+(``policy._automaton``) without ahocorasick-rs's per-call costs (the GIL released and taken
+again, the text encoded to UTF-8, byte offsets turned back into character offsets).
+
+``Automaton(keys).find_matches_as_indexes(text, overlapping=True)`` returns what
+``ahocorasick_rs.AhoCorasick(keys)`` returns for it (standard match kind, overlapping):
+``(key index, start, end)`` in code points, ordered by end; at one end the longest key first
+(a state's own keys in index order, then those of its failure state's chain).
+tests/screening/test_screening_automaton.py pins it match for match against ahocorasick-rs.
+Optional: setup.py builds it where a C compiler is; ``policy._automaton`` falls back to
+ahocorasick-rs where it is not built (and on the pure-Python path,
+``PROBITY_SCREENING_PURE=1``).
+
+Layout: state 0 is the root; a transition (state, code point) -> state lives in one
+open-addressing hash table (linear probing, load <= 1/2); per state its failure state, the
+first of its own keys (-1: none; duplicates chained by ``pid_next``) and its dictionary link
+(the nearest state down its failure chain with keys of its own, 0: none).
+"""
+
+from cpython.mem cimport PyMem_Free, PyMem_Malloc
+from libc.stdint cimport int32_t, uint64_t
+from libc.string cimport memset
+
+cdef uint64_t _EMPTY = 0xFFFFFFFFFFFFFFFFULL
+
+
+cdef class Automaton:
+    cdef uint64_t* hkeys
+    cdef int32_t* hvals
+    cdef uint64_t hmask
+    cdef int hshift
+    cdef int32_t* fail
+    cdef int32_t* dlink
+    cdef int32_t* own
+    cdef int32_t* pid_next
+    cdef int32_t* plen
+    cdef Py_ssize_t n_states
+    cdef Py_ssize_t n_keys
+
+    def __cinit__(self, keys):
+        self.hkeys = NULL
+        self.hvals = NULL
+        self.fail = NULL
+        self.dlink = NULL
+        self.own = NULL
+        self.pid_next = NULL
+        self.plen = NULL
+        self.n_states = 0
+        self.n_keys = 0
+
+    def __init__(self, keys):
+        cdef list ks = list(keys)
+        cdef Py_ssize_t total = 1
+        cdef object k
+        for k in ks:
+            if not isinstance(k, str):
+                raise TypeError("keys must be str")
+            if not k:
+                raise ValueError("You passed in an empty string as a pattern")
+            total += len(<str>k)
+        if len(ks) > 0x3FFFFFFF or total > 0x3FFFFFFF:
+            raise ValueError("too many keys for the automaton")
+        self._build(ks, total)
+
+    def __dealloc__(self):
+        PyMem_Free(self.hkeys)
+        PyMem_Free(self.hvals)
+        PyMem_Free(self.fail)
+        PyMem_Free(self.dlink)
+        PyMem_Free(self.own)
+        PyMem_Free(self.pid_next)
+        PyMem_Free(self.plen)
+
+    cdef inline int32_t _get(self, Py_ssize_t state, Py_UCS4 c) noexcept:
+        cdef uint64_t key = (<uint64_t>state << 21) | <uint64_t>c
+        cdef uint64_t i = (key * 0x9E3779B97F4A7C15ULL) >> self.hshift
+        cdef uint64_t k
+        while True:
+            k = self.hkeys[i]
+            if k == key:
+                return self.hvals[i]
+            if k == _EMPTY:
+                return -1
+            i = (i + 1) & self.hmask
+
+    cdef inline void _put(self, Py_ssize_t state, Py_UCS4 c, int32_t child) noexcept:
+        cdef uint64_t key = (<uint64_t>state << 21) | <uint64_t>c
+        cdef uint64_t i = (key * 0x9E3779B97F4A7C15ULL) >> self.hshift
+        while self.hkeys[i] != _EMPTY:
+            i = (i + 1) & self.hmask
+        self.hkeys[i] = key
+        self.hvals[i] = child
+
+    cdef _build(self, list ks, Py_ssize_t total):
+        cdef Py_ssize_t n = len(ks)
+        cdef Py_ssize_t size = 2
+        cdef int bits = 1
+        while size < 2 * total:
+            size <<= 1
+            bits += 1
+        self.hmask = <uint64_t>(size - 1)
+        self.hshift = 64 - bits
+        self.hkeys = <uint64_t*>PyMem_Malloc(size * sizeof(uint64_t))
+        self.hvals = <int32_t*>PyMem_Malloc(size * sizeof(int32_t))
+        self.fail = <int32_t*>PyMem_Malloc(total * sizeof(int32_t))
+        self.dlink = <int32_t*>PyMem_Malloc(total * sizeof(int32_t))
+        self.own = <int32_t*>PyMem_Malloc(total * sizeof(int32_t))
+        self.pid_next = <int32_t*>PyMem_Malloc((n + 1) * sizeof(int32_t))
+        self.plen = <int32_t*>PyMem_Malloc((n + 1) * sizeof(int32_t))
+        # Build-only: each state's parent, entering code point and depth.
+        cdef int32_t* parent = <int32_t*>PyMem_Malloc(total * sizeof(int32_t))
+        cdef Py_UCS4* via = <Py_UCS4*>PyMem_Malloc(total * sizeof(Py_UCS4))
+        cdef int32_t* depth = <int32_t*>PyMem_Malloc(total * sizeof(int32_t))
+        cdef int32_t* last = <int32_t*>PyMem_Malloc(total * sizeof(int32_t))
+        cdef int32_t* order = NULL
+        cdef int32_t* count = NULL
+        if (self.hkeys == NULL or self.hvals == NULL or self.fail == NULL or self.dlink == NULL
+                or self.own == NULL or self.pid_next == NULL or self.plen == NULL
+                or parent == NULL or via == NULL or depth == NULL or last == NULL):
+            PyMem_Free(parent)
+            PyMem_Free(via)
+            PyMem_Free(depth)
+            PyMem_Free(last)
+            raise MemoryError()
+        memset(self.hkeys, 0xFF, size * sizeof(uint64_t))
+        cdef Py_ssize_t pid, state, nxt, states = 1, max_depth = 0, d, j, f, s
+        cdef Py_UCS4 c
+        cdef str key
+        parent[0] = -1
+        depth[0] = 0
+        self.own[0] = -1
+        try:
+            for pid in range(n):
+                key = <str>ks[pid]
+                state = 0
+                for c in key:
+                    nxt = self._get(state, c)
+                    if nxt < 0:
+                        nxt = states
+                        states += 1
+                        parent[nxt] = <int32_t>state
+                        via[nxt] = c
+                        depth[nxt] = depth[state] + 1
+                        if depth[nxt] > max_depth:
+                            max_depth = depth[nxt]
+                        self.own[nxt] = -1
+                        self._put(state, c, <int32_t>nxt)
+                    state = nxt
+                self.plen[pid] = <int32_t>len(key)
+                self.pid_next[pid] = -1
+                if self.own[state] < 0:
+                    self.own[state] = <int32_t>pid
+                else:
+                    self.pid_next[last[state]] = <int32_t>pid
+                last[state] = <int32_t>pid
+            self.n_states = states
+            self.n_keys = n
+            # States in breadth-first order (by depth; a counting sort).
+            order = <int32_t*>PyMem_Malloc(states * sizeof(int32_t))
+            count = <int32_t*>PyMem_Malloc((max_depth + 2) * sizeof(int32_t))
+            if order == NULL or count == NULL:
+                raise MemoryError()
+            memset(count, 0, (max_depth + 2) * sizeof(int32_t))
+            for s in range(states):
+                count[depth[s] + 1] += 1
+            for d in range(1, max_depth + 2):
+                count[d] += count[d - 1]
+            for s in range(states):
+                order[count[depth[s]]] = <int32_t>s
+                count[depth[s]] += 1
+            self.fail[0] = 0
+            self.dlink[0] = 0
+            for j in range(1, states):
+                s = order[j]
+                if depth[s] == 1:
+                    f = 0
+                else:
+                    f = self.fail[parent[s]]
+                    c = via[s]
+                    while True:
+                        nxt = self._get(f, c)
+                        if nxt >= 0:
+                            f = nxt
+                            break
+                        if f == 0:
+                            break
+                        f = self.fail[f]
+                self.fail[s] = <int32_t>f
+                self.dlink[s] = <int32_t>f if self.own[f] >= 0 else self.dlink[f]
+        finally:
+            PyMem_Free(parent)
+            PyMem_Free(via)
+            PyMem_Free(depth)
+            PyMem_Free(last)
+            PyMem_Free(order)
+            PyMem_Free(count)
+
+    cpdef list find_matches_as_indexes(self, str haystack, bint overlapping=False):
+        """Every occurrence of every key, as ``(key index, start, end)`` code-point offsets
+        (ahocorasick-rs's overlapping search; only that one is implemented)."""
+        if not overlapping:
+            raise NotImplementedError("only overlapping=True")
+        cdef list out = []
+        cdef Py_ssize_t i = 0, state = 0, nxt, t, pid
+        cdef Py_UCS4 c
+        for c in haystack:
+            if 0xD800 <= c <= 0xDFFF:
+                haystack.encode("utf-8")  # raises UnicodeEncodeError, as ahocorasick-rs does
+            i += 1
+            while True:
+                nxt = self._get(state, c)
+                if nxt >= 0:
+                    state = nxt
+                    break
+                if state == 0:
+                    break
+                state = self.fail[state]
+            t = state if self.own[state] >= 0 else self.dlink[state]
+            while t > 0:
+                pid = self.own[t]
+                while pid >= 0:
+                    out.append((pid, i - self.plen[pid], i))
+                    pid = self.pid_next[pid]
+                t = self.dlink[t]
+        return out
