@@ -37,6 +37,7 @@ cdef class Automaton:
     cdef int32_t* plen
     cdef Py_ssize_t n_states
     cdef Py_ssize_t n_keys
+    cdef tuple ids  # the key indexes as int objects, made once (most are past the small ints)
 
     def __cinit__(self, keys):
         self.hkeys = NULL
@@ -48,6 +49,7 @@ cdef class Automaton:
         self.plen = NULL
         self.n_states = 0
         self.n_keys = 0
+        self.ids = ()
 
     def __init__(self, keys):
         cdef list ks = list(keys)
@@ -62,6 +64,7 @@ cdef class Automaton:
         if len(ks) > 0x3FFFFFFF or total > 0x3FFFFFFF:
             raise ValueError("too many keys for the automaton")
         self._build(ks, total)
+        self.ids = tuple(range(len(ks)))
 
     def __dealloc__(self):
         PyMem_Free(self.hkeys)
@@ -220,7 +223,7 @@ cdef class Automaton:
             while t > 0:
                 pid = self.own[t]
                 while pid >= 0:
-                    out.append((pid, i - self.plen[pid], i))
+                    out.append((self.ids[pid], i - self.plen[pid], i))
                     pid = self.pid_next[pid]
                 t = self.dlink[t]
         return out
