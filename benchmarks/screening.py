@@ -747,10 +747,11 @@ work shared the machine). CPU-time figures are robust to that load; wall-clock f
 much as a core is actually free, which the machine control measures in the same minutes.
 
 How: folding is `str.replace`/`str.translate`/regex in C; lexicon, allow-list, context
-phrases and compile-time homophone/pinyin spellings share one ahocorasick-rs automaton; a
-message goes past the fast path only when an *anchor* part of some term is present together
-with the term's other parts, when its digits could be a phone, QQ number or card, or it
-holds an e-mail or a link.
+phrases and compile-time homophone/pinyin spellings share one Aho-Corasick automaton (the
+engine's own over code points, `screening/_ac.pyx`, where it is compiled; ahocorasick-rs on the
+pure path), the fast path's anchors another; a message goes past the fast path only when an
+*anchor* part of some term is present together with the term's other parts, when its digits
+could be a phone, QQ number or card, or it holds an e-mail or a link.
 """
     write_section("screening", body)
     print(body)

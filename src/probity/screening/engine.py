@@ -3,9 +3,10 @@
 
 Pipeline for one message (see normalize.py for the folding):
 
-1. fast path: drop separators with one regex and run ONE ahocorasick-rs scan over the
-   compact text for *anchors* (the most specific part of each term, and its compile-time
-   homophone / pinyin spellings), digits, and characters needing the full fold table
+1. fast path: drop separators with one regex and run ONE Aho-Corasick scan (policy's
+   ``_automaton``: the compiled ``_ac`` or ahocorasick-rs) over the compact text for
+   *anchors* (the most specific part of each term, and its compile-time homophone / pinyin
+   spellings), digits, and characters needing the full fold table
    (traditional, full-width, look-alikes). Nothing there, no "@": allow. Most traffic ends
    here in a few microseconds;
 2. otherwise fold exactly with a map back to original offsets and scan every key (terms,
