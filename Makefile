@@ -16,10 +16,10 @@ $(BIN)/python:
 # itself is then installed without resolving anything. `make lock` regenerates them with uv.
 # The project's install compiles the screening hot paths (setup.py; Cython, setuptools and wheel
 # come from the lock, so no build isolation); an edit to one of those sources (or to a .pxd that
-# declares C types for one) rebuilds them.
+# declares C types for one, or to a Cython-only module such as screening/_ac.pyx) rebuilds them.
 COMPILED := $(wildcard $(addprefix src/probity/screening/,$(addsuffix .py,\
   engine normalize numbers intent learned scope result)))
-COMPILED += $(wildcard src/probity/screening/*.pxd)
+COMPILED += $(wildcard src/probity/screening/*.pxd src/probity/screening/*.pyx)
 COMPILED += src/probity/_utctext.pyx src/probity/ledger/_sha256.pyx
 
 $(STAMP): requirements.lock pyproject.toml setup.py $(COMPILED) | $(BIN)/python
