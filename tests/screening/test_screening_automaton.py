@@ -106,3 +106,26 @@ def test_policy_keys_over_corpus(monkeypatch: pytest.MonkeyPatch) -> None:
             for s in (t, fold_exact(t).compact):
                 assert (ours.find_matches_as_indexes(s, overlapping=True)
                         == theirs.find_matches_as_indexes(s, overlapping=True))
+
+
+def test_big_key_set() -> None:
+    """Past 20,000 keys the key indexes are made per match instead of shared, and past 2**18
+    slots the transition table is not a power of two: the same matches."""
+    import random
+
+    rng = random.Random(5)
+    chars = "加微信号码转账红包现金私下联系abcdef"
+    keys = sorted({"".join(rng.choice(chars) for _ in range(rng.randint(2, 7)))
+                   for _ in range(60_000)})
+    assert len(keys) > 20_000
+    assert 2 * sum(map(len, keys)) > 2**18
+    texts = ["".join(rng.choice(chars + "，。 xyz") for _ in range(rng.randint(0, 80)))
+             for _ in range(300)]
+    ours, theirs = _ac.Automaton(keys), ahocorasick_rs.AhoCorasick(keys)
+    for t in texts:
+        assert (ours.find_matches_as_indexes(t, overlapping=True)
+                == theirs.find_matches_as_indexes(t, overlapping=True))
+
+
+def test_no_keys() -> None:
+    assert _ac.Automaton([]).find_matches_as_indexes("abc", overlapping=True) == []

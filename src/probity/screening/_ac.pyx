@@ -13,7 +13,8 @@ ahocorasick-rs where it is not built (and on the pure-Python path,
 ``PROBITY_SCREENING_PURE=1``).
 
 Layout: state 0 is the root; a transition (state, code point) -> state lives in one
-open-addressing hash table (linear probing, load <= 1/2); per state its failure state, the
+open-addressing hash table (linear probing, load <= 1/2; past 2**18 slots not rounded up to a
+power of two, the hash scaled onto it by a multiply); per state its failure state, the
 first of its own keys (-1: none; duplicates chained by ``pid_next``) and its dictionary link
 (the nearest state down its failure chain with keys of its own, 0: none).
 """
@@ -22,14 +23,21 @@ from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from libc.stdint cimport int32_t, uint64_t
 from libc.string cimport memset
 
+
+cdef extern from *:
+    ctypedef unsigned long long u128 "unsigned __int128"
+
 cdef uint64_t _EMPTY = 0xFFFFFFFFFFFFFFFFULL
+# Key indexes as shared int objects (no int made per match) up to this many keys; a bigger
+# policy saves their memory instead (~40 bytes a key).
+cdef Py_ssize_t _IDS_UP_TO = 20_000
 
 
 cdef class Automaton:
     cdef uint64_t* hkeys
     cdef int32_t* hvals
-    cdef uint64_t hmask
-    cdef int hshift
+    cdef uint64_t hsize
+    cdef int hshift  # > 0: hsize is a power of two (small automata), the hash's top bits
     cdef int32_t* fail
     cdef int32_t* dlink
     cdef int32_t* own
@@ -64,7 +72,8 @@ cdef class Automaton:
         if len(ks) > 0x3FFFFFFF or total > 0x3FFFFFFF:
             raise ValueError("too many keys for the automaton")
         self._build(ks, total)
-        self.ids = tuple(range(len(ks)))
+        if len(ks) <= _IDS_UP_TO:
+            self.ids = tuple(range(len(ks)))
 
     def __dealloc__(self):
         PyMem_Free(self.hkeys)
@@ -75,9 +84,17 @@ cdef class Automaton:
         PyMem_Free(self.pid_next)
         PyMem_Free(self.plen)
 
+    cdef inline uint64_t _slot(self, uint64_t key) noexcept:
+        cdef uint64_t h = key * 0x9E3779B97F4A7C15ULL
+        if self.hshift > 0:
+            return h >> self.hshift
+        # A big automaton's table is not rounded up to a power of two (memory): the hash is
+        # scaled onto [0, hsize) by a multiply instead (no division).
+        return <uint64_t>((<u128>h * <u128>self.hsize) >> 64)
+
     cdef inline int32_t _get(self, Py_ssize_t state, Py_UCS4 c) noexcept:
         cdef uint64_t key = (<uint64_t>state << 21) | <uint64_t>c
-        cdef uint64_t i = (key * 0x9E3779B97F4A7C15ULL) >> self.hshift
+        cdef uint64_t i = self._slot(key)
         cdef uint64_t k
         while True:
             k = self.hkeys[i]
@@ -85,25 +102,35 @@ cdef class Automaton:
                 return self.hvals[i]
             if k == _EMPTY:
                 return -1
-            i = (i + 1) & self.hmask
+            i += 1
+            if i == self.hsize:
+                i = 0
 
     cdef inline void _put(self, Py_ssize_t state, Py_UCS4 c, int32_t child) noexcept:
         cdef uint64_t key = (<uint64_t>state << 21) | <uint64_t>c
-        cdef uint64_t i = (key * 0x9E3779B97F4A7C15ULL) >> self.hshift
+        cdef uint64_t i = self._slot(key)
         while self.hkeys[i] != _EMPTY:
-            i = (i + 1) & self.hmask
+            i += 1
+            if i == self.hsize:
+                i = 0
         self.hkeys[i] = key
         self.hvals[i] = child
 
     cdef _build(self, list ks, Py_ssize_t total):
         cdef Py_ssize_t n = len(ks)
+        # At most total - 1 transitions: twice as many slots keeps the load <= 1/2; a power
+        # of two up to 2**18 slots (3 MiB), the exact size above.
         cdef Py_ssize_t size = 2
         cdef int bits = 1
         while size < 2 * total:
             size <<= 1
             bits += 1
-        self.hmask = <uint64_t>(size - 1)
-        self.hshift = 64 - bits
+        if size <= (1 << 18):
+            self.hshift = 64 - bits
+        else:
+            size = 2 * total
+            self.hshift = 0
+        self.hsize = <uint64_t>size
         self.hkeys = <uint64_t*>PyMem_Malloc(size * sizeof(uint64_t))
         self.hvals = <int32_t*>PyMem_Malloc(size * sizeof(int32_t))
         self.fail = <int32_t*>PyMem_Malloc(total * sizeof(int32_t))
@@ -207,6 +234,7 @@ cdef class Automaton:
         cdef list out = []
         cdef Py_ssize_t i = 0, state = 0, nxt, t, pid
         cdef Py_UCS4 c
+        cdef bint ids_ok = len(self.ids) == self.n_keys
         for c in haystack:
             if 0xD800 <= c <= 0xDFFF:
                 haystack.encode("utf-8")  # raises UnicodeEncodeError, as ahocorasick-rs does
@@ -223,7 +251,10 @@ cdef class Automaton:
             while t > 0:
                 pid = self.own[t]
                 while pid >= 0:
-                    out.append((self.ids[pid], i - self.plen[pid], i))
+                    if ids_ok:
+                        out.append((self.ids[pid], i - self.plen[pid], i))
+                    else:
+                        out.append((pid, i - self.plen[pid], i))
                     pid = self.pid_next[pid]
                 t = self.dlink[t]
         return out
