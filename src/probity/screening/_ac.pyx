@@ -16,11 +16,13 @@ Layout: state 0 is the root; a transition (state, code point) -> state lives in 
 open-addressing hash table (linear probing, load <= 1/2; past 2**18 slots not rounded up to a
 power of two, the hash scaled onto it by a multiply); per state its failure state, the
 first of its own keys (-1: none; duplicates chained by ``pid_next``) and its dictionary link
-(the nearest state down its failure chain with keys of its own, 0: none).
+(the nearest state down its failure chain with keys of its own, 0: none); and a bitmap of the
+BMP code points that occur in some key (any other character sends the scan back to the root
+without a look-up).
 """
 
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
-from libc.stdint cimport int32_t, uint64_t
+from libc.stdint cimport int32_t, uint32_t, uint64_t
 from libc.string cimport memset
 
 
@@ -34,6 +36,7 @@ cdef Py_ssize_t _IDS_UP_TO = 20_000
 
 
 cdef class Automaton:
+    cdef uint64_t alpha[1024]  # a bit per BMP code point that occurs in some key
     cdef uint64_t* hkeys
     cdef int32_t* hvals
     cdef uint64_t hsize
@@ -48,6 +51,7 @@ cdef class Automaton:
     cdef tuple ids  # the key indexes as int objects, made once (most are past the small ints)
 
     def __cinit__(self, keys):
+        memset(self.alpha, 0, sizeof(self.alpha))
         self.hkeys = NULL
         self.hvals = NULL
         self.fail = NULL
@@ -156,6 +160,7 @@ cdef class Automaton:
         memset(self.hkeys, 0xFF, size * sizeof(uint64_t))
         cdef Py_ssize_t pid, state, nxt, states = 1, max_depth = 0, d, j, f, s
         cdef Py_UCS4 c
+        cdef uint32_t cp
         cdef str key
         parent[0] = -1
         depth[0] = 0
@@ -165,6 +170,9 @@ cdef class Automaton:
                 key = <str>ks[pid]
                 state = 0
                 for c in key:
+                    cp = <uint32_t>c
+                    if cp < 65536:
+                        self.alpha[cp >> 6] |= (<uint64_t>1) << (cp & 63)
                     nxt = self._get(state, c)
                     if nxt < 0:
                         nxt = states
@@ -234,11 +242,16 @@ cdef class Automaton:
         cdef list out = []
         cdef Py_ssize_t i = 0, state = 0, nxt, t, pid
         cdef Py_UCS4 c
+        cdef uint32_t cp
         cdef bint ids_ok = len(self.ids) == self.n_keys
         for c in haystack:
             if 0xD800 <= c <= 0xDFFF:
                 haystack.encode("utf-8")  # raises UnicodeEncodeError, as ahocorasick-rs does
             i += 1
+            cp = <uint32_t>c
+            if cp < 65536 and not ((self.alpha[cp >> 6] >> (cp & 63)) & 1):
+                state = 0  # in no key: no transition from any state, the root has no keys
+                continue
             while True:
                 nxt = self._get(state, c)
                 if nxt >= 0:
