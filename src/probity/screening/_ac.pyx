@@ -271,3 +271,36 @@ cdef class Automaton:
                     pid = self.pid_next[pid]
                 t = self.dlink[t]
         return out
+
+    cpdef set key_set(self, str haystack):
+        """The indexes of the keys that occur in ``haystack``: ``{m[0] for m in
+        self.find_matches_as_indexes(haystack, overlapping=True)}`` built by the same additions
+        in the same order (so the set iterates in the same order too), without a match tuple
+        per occurrence (the learned layer's feature scan: hundreds of n-gram occurrences in a
+        long message)."""
+        cdef set out = set()
+        cdef bint ids_ok = len(self.ids) == self.n_keys
+        cdef Py_ssize_t state = 0, nxt, t, pid
+        cdef Py_UCS4 c
+        for c in haystack:
+            if 0xD800 <= c <= 0xDFFF:
+                haystack.encode("utf-8")  # raises UnicodeEncodeError, as ahocorasick-rs does
+            while True:
+                nxt = self._get(state, c)
+                if nxt >= 0:
+                    state = nxt
+                    break
+                if state == 0:
+                    break
+                state = self.fail[state]
+            t = state if self.own[state] >= 0 else self.dlink[state]
+            while t > 0:
+                pid = self.own[t]
+                while pid >= 0:
+                    if ids_ok:
+                        out.add(self.ids[pid])
+                    else:
+                        out.add(pid)
+                    pid = self.pid_next[pid]
+                t = self.dlink[t]
+        return out

@@ -8,12 +8,14 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from functools import cache
 from importlib.machinery import (
     EXTENSION_SUFFIXES,
     SOURCE_SUFFIXES,
     FileFinder,
     SourceFileLoader,
 )
+from typing import Any
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 _PACKAGE = __name__.rpartition(".")[0]
@@ -72,3 +74,18 @@ def compiled_modules() -> list[str]:
     return sorted(name.rsplit(".", 1)[1] for name, mod in list(sys.modules.items())
                   if name.startswith(_PACKAGE + ".")
                   and not str(getattr(mod, "__file__", "") or "").endswith(".py"))
+
+
+@cache
+def own_automaton() -> Any:
+    """probity.screening._ac.Automaton (compiled, setup.py), or None where it is not built
+    or the package runs its pure-Python path (``PURE``): the policy's key scans and the
+    learned layer's feature scan use it, else ahocorasick-rs (the same matches,
+    tests/screening/test_screening_automaton.py)."""
+    if PURE:
+        return None
+    try:
+        from probity.screening._ac import Automaton
+    except ImportError:
+        return None
+    return Automaton

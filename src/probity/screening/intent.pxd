@@ -5,10 +5,10 @@
 
 cimport cython
 
-@cython.locals(ids=set, m=tuple, n=Py_ssize_t, j=Py_ssize_t, col=list, re=double, im=double,
+@cython.locals(n=Py_ssize_t, j=Py_ssize_t, col=list, re=double, im=double,
                z=cython.doublecomplex,
                i=Py_ssize_t)
-cpdef _add_columns(list totals, list packed, list matches)
+cpdef _add_ids(list totals, list packed, set ids)
 
 cpdef double _sigmoid(double x)
 

@@ -29,6 +29,7 @@ from typing import Any, Final
 import orjson
 from ahocorasick_rs import AhoCorasick
 
+from probity.screening._compiled import own_automaton
 from probity.screening.normalize import (
     ASCII_DROP,
     ASCII_LOWER,
@@ -235,7 +236,11 @@ class IntentModel:
         # raw sums by (normalised sentence, role). Both are functions of their keys.
         self._long_cache: dict[tuple[str, str], IntentScores] = {}
         self._piece_cache: dict[tuple[str, str], list[float]] = {}
-        self._matcher = AhoCorasick(keys) if keys else None
+        automaton = own_automaton() or AhoCorasick
+        self._matcher = automaton(keys) if keys else None
+        # The own automaton's key_set: the distinct features of a text as a set, built in the
+        # order a set of the matches' ids would be (the same sums, bit for bit).
+        self._key_set = getattr(self._matcher, "key_set", None)
         k = len(self.classes)
         cols: list[Sequence[float]] = list(zip(*self.weights.values(), strict=True)) if keys \
             else [()] * k
@@ -251,13 +256,16 @@ class IntentModel:
                                                                             strict=True)]
         if self._matcher is None or not s:
             return totals
-        matches = self._matcher.find_matches_as_indexes(s, overlapping=True)
-        if not matches:
+        key_set = self._key_set
+        if key_set is not None:
+            ids = key_set(s)  # the own automaton: the set without a tuple per occurrence
+        else:
+            ids = {m[0] for m in self._matcher.find_matches_as_indexes(s, overlapping=True)}
+        if not ids:
             return totals
         if _COMPILED:
-            _add_columns(totals, self._packed, matches)
+            _add_ids(totals, self._packed, ids)
             return totals
-        ids = {m[0] for m in matches}
         for j, col in enumerate(self._packed):
             z = sum(map(col.__getitem__, ids))
             totals[2 * j] += z.real
@@ -418,18 +426,13 @@ class _PackedWeights(Mapping[str, tuple[float, ...]]):
         return g in self._index
 
 
-def _add_columns(totals: list[float], packed: list[list[complex]],
-                 matches: list[tuple[int, int, int]]) -> None:
-    """What ``_raw`` adds to ``totals`` from ``matches`` (n-gram id, start, end), where
-    intent.pxd compiles this module: the same set of ids built in the same order, then per
-    packed column a loop with C doubles making the same additions in the same order as
-    ``sum(map(col.__getitem__, ids))`` (the set's order, from 0.0: ``sum`` starts from 0,
-    and 0 + z is 0.0 + z.real, 0.0 + z.imag), so the same floats, without a complex object
-    per step. (Interpreted, the loop would be slower than ``sum(map(...))``: the sources
-    keep that.)"""
-    ids: set[int] = set()
-    for m in matches:
-        ids.add(m[0])
+def _add_ids(totals: list[float], packed: list[list[complex]], ids: set[int]) -> None:
+    """What ``_raw`` adds to ``totals`` for the features ``ids``, where intent.pxd compiles
+    this module: per packed column a loop with C doubles making the same additions in the
+    same order as ``sum(map(col.__getitem__, ids))`` (the set's order, from 0.0: ``sum``
+    starts from 0, and 0 + z is 0.0 + z.real, 0.0 + z.imag), so the same floats, without a
+    complex object per step. (Interpreted, the loop would be slower than ``sum(map(...))``:
+    the sources keep that.)"""
     n = len(totals)
     for j in range(len(packed)):
         col = packed[j]

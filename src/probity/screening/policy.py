@@ -55,6 +55,7 @@ from typing import Any, Final, NamedTuple
 
 from ahocorasick_rs import AhoCorasick, Implementation
 
+from probity.screening._compiled import own_automaton
 from probity.screening.intent import IntentModel, ModelError, load_model
 from probity.screening.normalize import fold_term, homophones, tables
 
@@ -526,21 +527,7 @@ class CompiledPolicy:
         return self.spec.version
 
 
-def _load_own_automaton() -> Any:
-    """probity.screening._ac.Automaton (compiled, setup.py), or None where it is not built
-    or the package runs its pure-Python path (PROBITY_SCREENING_PURE=1, a stale build)."""
-    from probity.screening import _compiled
-
-    if _compiled.PURE:
-        return None
-    try:
-        from probity.screening._ac import Automaton
-    except ImportError:
-        return None
-    return Automaton
-
-
-_OWN_AUTOMATON: Final = _load_own_automaton()
+_OWN_AUTOMATON: Final = own_automaton()
 
 
 def _automaton(keys: list[str]) -> Any:
