@@ -36,19 +36,7 @@ cdef Py_ssize_t _IDS_UP_TO = 20_000
 
 
 cdef class Automaton:
-    cdef uint64_t alpha[1024]  # a bit per BMP code point that occurs in some key
-    cdef uint64_t* hkeys
-    cdef int32_t* hvals
-    cdef uint64_t hsize
-    cdef int hshift  # > 0: hsize is a power of two (small automata), the hash's top bits
-    cdef int32_t* fail
-    cdef int32_t* dlink
-    cdef int32_t* own
-    cdef int32_t* pid_next
-    cdef int32_t* plen
-    cdef Py_ssize_t n_states
-    cdef Py_ssize_t n_keys
-    cdef tuple ids  # the key indexes as int objects, made once (most are past the small ints)
+    # (its fields and C methods are declared in _ac.pxd: the engine calls the scan from C)
 
     def __cinit__(self, keys):
         memset(self.alpha, 0, sizeof(self.alpha))
@@ -64,6 +52,8 @@ cdef class Automaton:
         self.ids = ()
 
     def __init__(self, keys):
+        if self.hkeys != NULL:
+            raise RuntimeError("an Automaton is built once")
         cdef list ks = list(keys)
         cdef Py_ssize_t total = 1
         cdef object k
@@ -88,7 +78,7 @@ cdef class Automaton:
         PyMem_Free(self.pid_next)
         PyMem_Free(self.plen)
 
-    cdef inline uint64_t _slot(self, uint64_t key) noexcept:
+    cdef uint64_t _slot(self, uint64_t key) noexcept:
         cdef uint64_t h = key * 0x9E3779B97F4A7C15ULL
         if self.hshift > 0:
             return h >> self.hshift
@@ -96,7 +86,7 @@ cdef class Automaton:
         # scaled onto [0, hsize) by a multiply instead (no division).
         return <uint64_t>((<u128>h * <u128>self.hsize) >> 64)
 
-    cdef inline int32_t _get(self, Py_ssize_t state, Py_UCS4 c) noexcept:
+    cdef int32_t _get(self, Py_ssize_t state, Py_UCS4 c) noexcept:
         cdef uint64_t key = (<uint64_t>state << 21) | <uint64_t>c
         cdef uint64_t i = self._slot(key)
         cdef uint64_t k
@@ -110,7 +100,7 @@ cdef class Automaton:
             if i == self.hsize:
                 i = 0
 
-    cdef inline void _put(self, Py_ssize_t state, Py_UCS4 c, int32_t child) noexcept:
+    cdef void _put(self, Py_ssize_t state, Py_UCS4 c, int32_t child) noexcept:
         cdef uint64_t key = (<uint64_t>state << 21) | <uint64_t>c
         cdef uint64_t i = self._slot(key)
         while self.hkeys[i] != _EMPTY:
@@ -282,9 +272,14 @@ cdef class Automaton:
         cdef bint ids_ok = len(self.ids) == self.n_keys
         cdef Py_ssize_t state = 0, nxt, t, pid
         cdef Py_UCS4 c
+        cdef uint32_t cp
         for c in haystack:
             if 0xD800 <= c <= 0xDFFF:
                 haystack.encode("utf-8")  # raises UnicodeEncodeError, as ahocorasick-rs does
+            cp = <uint32_t>c
+            if cp < 65536 and not ((self.alpha[cp >> 6] >> (cp & 63)) & 1):
+                state = 0  # in no key (see find_matches_as_indexes)
+                continue
             while True:
                 nxt = self._get(state, c)
                 if nxt >= 0:

@@ -6,6 +6,7 @@
 
 cimport cython
 
+from probity.screening._ac cimport Automaton
 from probity.screening.normalize cimport Folded, fold_exact, strip_separators
 from probity.screening.numbers cimport find_number_hits
 from probity.screening.result cimport ScreeningResult, allow_result, make_span, rules_result
@@ -29,6 +30,8 @@ cdef class _Ctx:
 cdef class _View:
     cdef readonly object anchor_matcher
     cdef readonly object matcher
+    cdef readonly Automaton own_anchor
+    cdef readonly Automaton own_matcher
     cdef readonly list anchor_flags
     cdef readonly list anchor_needs
     cdef readonly object request_keys
@@ -61,7 +64,8 @@ cpdef bint _is_latin_char(str ch)
 
 cpdef object _allow_result(str text, object version)
 
-@cython.locals(view=_View, plus=bint, fold_needed=bint, flags=list, quick=str, compact=str, folded=Folded)
+@cython.locals(view=_View, plus=bint, fold_needed=bint, flags=list, quick=str, compact=str, folded=Folded,
+               own=Automaton)
 cpdef tuple _screen_rules(str text, str role, object policy)
 
 @cython.locals(starts=list, prev=Py_ssize_t, s=Py_ssize_t)

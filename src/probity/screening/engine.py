@@ -51,6 +51,7 @@ from probity.screening.policy import (
     DIGIT_MARK,
     FOLD_MARK,
     OFFER_MARK,
+    OWN_AUTOMATON,
     ROLES,
     SOLICIT_MARK,
     CompiledPolicy,
@@ -167,13 +168,21 @@ class _View:
     __slots__ = ("actions", "anchor_flags", "anchor_matcher", "anchor_needs", "benefit_keys",
                  "block_at", "cue_window", "favor_keys", "favor_offer_keys", "first",
                  "key_latin", "lex", "lexicon", "matcher", "model", "more", "multi",
-                 "negation_window", "other", "plain", "request_keys", "single", "version",
-                 "warn_at")
+                 "negation_window", "other", "own_anchor", "own_matcher", "plain",
+                 "request_keys", "single", "version", "warn_at")
 
     def __init__(self, policy: CompiledPolicy) -> None:
         hot = policy.hot
         self.anchor_matcher = policy.anchor_matcher
         self.matcher = policy.matcher
+        # The same automata where they are the compiled _ac.Automaton (engine.pxd types these
+        # fields: the scans are then C method calls), else None (ahocorasick-rs: the pure
+        # path, or _ac not built).
+        own = OWN_AUTOMATON
+        self.own_anchor = (policy.anchor_matcher
+                           if own is not None and type(policy.anchor_matcher) is own else None)
+        self.own_matcher = (policy.matcher
+                            if own is not None and type(policy.matcher) is own else None)
         self.anchor_flags = policy.anchor_flags
         self.anchor_needs = policy.anchor_needs
         self.request_keys = policy.request_keys
@@ -287,7 +296,11 @@ def _screen_rules(text: str, role: str, policy: CompiledPolicy
                 quick = strip_separators(quick)
         plus = False
     if not plus:
-        matches = view.anchor_matcher.find_matches_as_indexes(quick, overlapping=True)
+        own = view.own_anchor
+        if own is not None:
+            matches = own.find_matches_as_indexes(quick, True)
+        else:
+            matches = view.anchor_matcher.find_matches_as_indexes(quick, overlapping=True)
         # No anchor (so no run of Chinese numerals either: every pair of them is one), no
         # e-mail: only ASCII digits can still matter (an order number, an amount).
         if (not matches and "@" not in text and "＠" not in text
@@ -313,7 +326,12 @@ def _screen_rules(text: str, role: str, policy: CompiledPolicy
         if not _worth_a_look(text, folded.compact, role, policy):
             return _allow_result(text, view.version), None
     compact = folded.compact
-    comp = view.matcher.find_matches_as_indexes(compact, overlapping=True) if compact else []
+    if not compact:
+        comp = []
+    elif view.own_matcher is not None:
+        comp = view.own_matcher.find_matches_as_indexes(compact, True)
+    else:
+        comp = view.matcher.find_matches_as_indexes(compact, overlapping=True)
     return _screen_slow(text, role, policy, folded, comp), None if plus else _one_to_one(folded)
 
 
@@ -386,7 +404,10 @@ def _worth_a_look(
         return False
     view = _view_of(policy)
     if matches is None:
-        matches = view.anchor_matcher.find_matches_as_indexes(compact, overlapping=True)
+        if view.own_anchor is not None:
+            matches = view.own_anchor.find_matches_as_indexes(compact, True)
+        else:
+            matches = view.anchor_matcher.find_matches_as_indexes(compact, overlapping=True)
     needs = view.anchor_needs
     aflags = view.anchor_flags
     flags = 0

@@ -527,7 +527,7 @@ class CompiledPolicy:
         return self.spec.version
 
 
-_OWN_AUTOMATON: Final = own_automaton()
+OWN_AUTOMATON: Final = own_automaton()  # the compiled _ac.Automaton, or None (ahocorasick-rs)
 
 
 def _automaton(keys: list[str]) -> Any:
@@ -536,8 +536,8 @@ def _automaton(keys: list[str]) -> Any:
     or UTF-8 offset mapping), else ahocorasick-rs; its contiguous NFA above 20k keys keeps big
     policies small (its default may build a DFA, several times the memory for the same speed
     class)."""
-    if _OWN_AUTOMATON is not None:
-        return _OWN_AUTOMATON(keys)
+    if OWN_AUTOMATON is not None:
+        return OWN_AUTOMATON(keys)
     if len(keys) > 20_000:
         return AhoCorasick(keys, implementation=Implementation.ContiguousNFA)
     return AhoCorasick(keys)

@@ -1,0 +1,30 @@
+# The Automaton of _ac.pyx, declared for cimport: engine.pxd types the policy view's
+# automata with it, so the engine calls the scan as a C method (no attribute look-up or
+# keyword parsing per call). Final: its C methods are direct calls, inlined by the compiler.
+
+cimport cython
+from libc.stdint cimport int32_t, uint64_t
+
+
+@cython.final
+cdef class Automaton:
+    cdef uint64_t alpha[1024]  # a bit per BMP code point that occurs in some key
+    cdef uint64_t* hkeys
+    cdef int32_t* hvals
+    cdef uint64_t hsize
+    cdef int hshift  # > 0: hsize is a power of two (small automata), the hash's top bits
+    cdef int32_t* fail
+    cdef int32_t* dlink
+    cdef int32_t* own
+    cdef int32_t* pid_next
+    cdef int32_t* plen
+    cdef Py_ssize_t n_states
+    cdef Py_ssize_t n_keys
+    cdef tuple ids  # the key indexes as int objects, made once (most are past the small ints)
+
+    cdef uint64_t _slot(self, uint64_t key) noexcept
+    cdef int32_t _get(self, Py_ssize_t state, Py_UCS4 c) noexcept
+    cdef void _put(self, Py_ssize_t state, Py_UCS4 c, int32_t child) noexcept
+    cdef _build(self, list ks, Py_ssize_t total)
+    cpdef list find_matches_as_indexes(self, str haystack, bint overlapping=*)
+    cpdef set key_set(self, str haystack)
