@@ -137,8 +137,8 @@ async def run(url: str, n: int, in_flight: int, rounds: int, receipts: bool
             for name, r in out.items()}
 
 
-async def run_rate(url: str, n: int, rate: float, rounds: int, receipts: bool
-                   ) -> dict[str, dict[str, Any]]:
+async def run_rate(url: str, n: int, rate: float, rounds: int, receipts: bool,
+                   only: str = "") -> dict[str, dict[str, Any]]:
     """Open loop at `rate` messages/s (evenly spaced, as a server's sockets hand them over),
     each answered by a read receipt once acked: the session path, the direct path without
     coalescing, and the direct path coalescing for 2, 5, 10 and 20 ms; alternating rounds. Adds the
@@ -154,6 +154,8 @@ async def run_rate(url: str, n: int, rate: float, rounds: int, receipts: bool
             "direct path, coalescing 5 ms": MessageWriter(url, coalesce_s=0.005),
             "direct path, coalescing 10 ms": MessageWriter(url, coalesce_s=0.010),
             "direct path, coalescing 20 ms": MessageWriter(url, coalesce_s=0.020)}
+    if only:
+        ways = {name: w for name, w in ways.items() if only in name}
     counter = 0
     acks: list[float] = []
 
@@ -213,6 +215,8 @@ def main() -> None:
     ap.add_argument("--no-receipts", dest="receipts", action="store_false")
     ap.add_argument("--rate", type=float, default=0,
                     help="open loop at this many messages/s instead (coalescing A/B)")
+    ap.add_argument("--only", default="",
+                    help="with --rate: only the ways whose name contains this (e.g. '20 ms')")
     args = ap.parse_args()
     if args.rate:
         print(f"Machine at the start: load average {os.getloadavg()[0]:.1f}; open loop, "
@@ -223,7 +227,7 @@ def main() -> None:
               "| messages per batch | ack p50 / p99 (ms) |")
         print("|---|---|---|---|---|")
         res = asyncio.run(run_rate(args.url, args.messages, args.rate, args.rounds,
-                                   args.receipts))
+                                   args.receipts, args.only))
         for name, r in res.items():
             print(f"| {name} | {r['cpu']:.3f} | {r['thread']:.3f} | {r['batch']:.1f} | "
                   f"{r['p50']:.1f} / {r['p99']:.1f} |")

@@ -628,13 +628,12 @@ async def record_batch(session: AsyncSession,
     await record_events(session, events_of(rows), conn)
 
 
-def _direct_rows(dialect: AnyDialect, rows: Iterable[tuple[Any, int | None, int | None]]
+def _direct_rows(dialect: AnyDialect, events: Sequence[Event]
                  ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]] | None:
-    """The hourly and cube rows of `record_batch` for a caller without a session (the chat
+    """The hourly and cube rows of `record_events` for a caller without a session (the chat
     writer's direct paths): None when it needs one — an event's cohort is not in the
     per-process caches, an event is late (a sealed month), or a monitoring rule is in force
     for the batch's tenants."""
-    events = events_of(rows)
     if not events:
         return [], []
     if not _caches_fresh(events, time.monotonic()):
@@ -663,7 +662,13 @@ def record_batch_sqlite3(con: sqlite3.Connection, dialect: AnyDialect,
     needs no session (`_direct_rows`). Then the same two grouped upserts are sent
     (bind-processed by `dialect`, SQLite's) and returned as (sql, params) for statement
     counters; otherwise nothing is sent and None says: use `record_batch`."""
-    got = _direct_rows(dialect, rows)
+    return record_events_sqlite3(con, dialect, events_of(rows))
+
+
+def record_events_sqlite3(con: sqlite3.Connection, dialect: AnyDialect,
+                          events: Sequence[Event]) -> list[tuple[str, Any]] | None:
+    """`record_batch_sqlite3` for events the caller built (`events_of`'s, message id 0)."""
+    got = _direct_rows(dialect, events)
     if got is None:
         return None
     hourly, cube = got
@@ -699,7 +704,13 @@ def batch_upserts_psycopg(dialect: AnyDialect,
     (sql in ``%s`` form, list of parameter tuples) for the caller to run (an executemany
     each, pipelined with its other statements); None: use `record_batch`. `rows` need no
     message ids (the upserts do not carry them)."""
-    got = _direct_rows(dialect, rows)
+    return events_upserts_psycopg(dialect, events_of(rows))
+
+
+def events_upserts_psycopg(dialect: AnyDialect, events: Sequence[Event]
+                           ) -> list[tuple[str, Any]] | None:
+    """`batch_upserts_psycopg` for events the caller built (`events_of`'s, message id 0)."""
+    got = _direct_rows(dialect, events)
     if got is None:
         return None
     hourly, cube = got

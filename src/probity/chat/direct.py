@@ -9,25 +9,26 @@ What it stores is what the session path stores, column for column: the values co
 same function (`store.message_values`) and go through the bind processors SQLAlchemy would
 use (so timestamps, JSON and enums are stored identically); the ledger entries through
 `ledger.service.append_entries_sqlite3` (the same rows and chain); the rollups through
-`analytics.rollup.record_batch_sqlite3` (the same grouped upserts). It takes the process's
+`analytics.rollup.record_events_sqlite3` (the same grouped upserts). It takes the process's
 write gate (priority lane, as the writer's session does) and ``BEGIN IMMEDIATE``.
 """
 
 from __future__ import annotations
 
+import operator
 import sqlite3
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime, timedelta
-from typing import Any, NamedTuple, cast
+from typing import Any, cast
 
 from sqlalchemy import JSON, Table
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import OperationalError
 
-from probity.analytics.rollup import record_batch_sqlite3
+from probity.analytics.rollup import Event, record_events_sqlite3
 from probity.chat.screening import remember_seq
 from probity.chat.store import (
     CHECKPOINT_CHECK_S,
@@ -64,23 +65,15 @@ _RECEIPTS_UPDATE = ("UPDATE conversations SET " + ", ".join(
     f"{c} = CASE WHEN {c} < ? THEN ? ELSE {c} END" for c in _SEQ_COLUMNS) + " WHERE id = ?")
 
 
+# SQLite: the ledger head of each returned conversation's tenant (`DirectStore._sql`), as
+# "seq entry_hash tenant_code" (NULL: no entry yet); the head read `_SQL_HEAD` of
+# `ledger.service` does, in the seqs' statement.
+_HEAD_RETURNING = (", (SELECT e.seq || ' ' || e.entry_hash || ' ' || e.tenant_code FROM "
+                   "ledger_entries e WHERE e.tenant_id = conversations.tenant_id "
+                   "ORDER BY e.seq DESC LIMIT 1)")
+
 _CREATED_AT = len(_INSERT_COLUMNS) - 1
 assert _INSERT_COLUMNS[_CREATED_AT] == "created_at"  # `_sends` appends it after the others
-
-
-class _RollupMessage(NamedTuple):
-    """What the rollups read of a new message (`analytics.rollup.events_of`; its id is not
-    known before the INSERT and not needed): a tuple, not a second `MessageRow` per message
-    (a frozen dataclass of 21 fields: one ``object.__setattr__`` each)."""
-
-    tenant_id: int
-    conversation_id: int
-    sender_role: str
-    decision: str
-    categories: list[str]
-    seq: int
-    created_at: datetime
-    id: int = 0
 
 
 class Fallback(Exception):
@@ -151,8 +144,11 @@ class DirectBase(ABC):
                             for c in _INSERT_COLUMNS
                             for p in (_MESSAGES.c[c].type.dialect_impl(dialect)
                                       .bind_processor(dialect),))
-        # The columns but the last (created_at: one value per batch) with their processors.
-        self._plan = tuple(zip(_INSERT_COLUMNS[:-1], self._procs[:-1], strict=True))
+        # The columns but the last (created_at: one value per batch) as one C call per
+        # message, and the few of them that have a processor (enum, JSON), by position.
+        self._columns = operator.itemgetter(*_INSERT_COLUMNS[:-1])
+        self._processed = tuple((i, p) for i, p in enumerate(self._procs[:-1])
+                                if p is not None)
         self._stamp = self._procs[_CREATED_AT]
         self.on_statements: Callable[[Run], None] | None = None  # tests: statements per batch
 
@@ -198,15 +194,20 @@ class DirectBase(ABC):
         """Run one statement; its rows."""
 
     @abstractmethod
-    def _insert(self, sql: str, flat: list[Any], rollup: list[tuple[Any, int, int | None]]
-                ) -> tuple[list[Any], Run]:
-        """The messages' INSERT … RETURNING (its rows) and the batch's rollups (the upserts
-        run); raises `Fallback` when the rollups need the session."""
+    def _insert(self, sql: str, flat: list[Any], events: list[Event]) -> tuple[list[Any], Run]:
+        """The messages' INSERT … RETURNING (its rows) and the batch's rollups of `events` (the
+        upserts run); raises `Fallback` when the rollups need the session."""
 
     @abstractmethod
-    def _append(self, tenant_id: int, items: list[tuple[str, Any]], due: bool
-                ) -> tuple[datetime | None, Run]:
-        """The tenant's ledger append: the latest checkpoint's time (when `due`), what ran."""
+    def _append(self, tenant_id: int, items: list[tuple[str, Any]], due: bool,
+                head: tuple[int, str, str] | None) -> tuple[datetime | None, Run]:
+        """The tenant's ledger append after `head` (its last entry's seq, hash and tenant
+        code, read in this transaction; None: read it): the latest checkpoint's time (when
+        `due`), what ran."""
+
+    def _head(self, row: Any) -> tuple[int, str, str] | None:
+        """The tenant's ledger head when the seqs' statement returned it (`DirectStore`)."""
+        return None
 
     @abstractmethod
     def _update_receipts(self, params: list[tuple[Any, ...]]) -> None:
@@ -227,24 +228,38 @@ class DirectBase(ABC):
             params = [x for cid in ids for x in (cid, counts[cid])] + ids
         run.append((sql, params))
         # The seqs of every conversation of the batch; a closed one is not updated (its
-        # sends fail alone with `closed`, and allocate nothing).
-        convs = {r[0]: ConvState(*r) for r in self._query(sql, params)}
+        # sends fail alone with `closed`, and allocate nothing). On SQLite the same statement
+        # returns each conversation's tenant's ledger head (`DirectStore`).
+        convs: dict[int, ConvState] = {}
+        heads: dict[int, tuple[int, str, str] | None] = {}
+        for r in self._query(sql, params):
+            conv = convs[r[0]] = ConvState(*r[:6])
+            heads[conv.tenant_id] = self._head(r)
         now = utcnow()
         next_seq = {cid: convs[cid].last_seq - counts[cid] + 1 for cid in convs}
         fresh = [s for s in sends if s.conv_id in convs]
         values: list[dict[str, Any]] = []
         flat: list[Any] = []
-        plan = self._plan
+        events: list[Event] = []
+        columns, processed = self._columns, self._processed
         # The batch's one timestamp (every row's created_at), bind-processed once.
         stamp = self._stamp(now) if self._stamp is not None else now
         for s in fresh:
+            conv = convs[s.conv_id]
             seq = next_seq[s.conv_id]
             next_seq[s.conv_id] = seq + 1
-            v = message_values(s, convs[s.conv_id].tenant_id, seq, now)
+            v = message_values(s, conv.tenant_id, seq, now)
             values.append(v)
-            for c, p in plan:
-                flat.append(v[c] if p is None else p(v[c]))
+            row = list(columns(v))
+            for i, p in processed:
+                row[i] = p(row[i])
+            flat.extend(row)
             flat.append(stamp)
+            # What the rollups count of it (`analytics.rollup.events_of`'s Event, built here
+            # from the values at hand: no id is needed, none is known before the INSERT).
+            events.append(Event(conv.tenant_id, conv.org_unit_id or 0, conv.agent_employee_id,
+                                s.conv_id, v["sender_role"], v["decision"],
+                                tuple(v["categories"]), seq == 1, now))
         rows: list[tuple[PendingSend, MessageRow]] = []
         fresh_checks: list[int] = []
         if values:
@@ -254,11 +269,7 @@ class DirectBase(ABC):
             # driver pipelines).
             sql = self._sql("insert", len(values))
             run.append((sql, flat))
-            returned, rolled = self._insert(sql, flat, [
-                (_RollupMessage(v["tenant_id"], v["conversation_id"], v["sender_role"],
-                                v["decision"], v["categories"], v["seq"], now),
-                 convs[v["conversation_id"]].org_unit_id,
-                 convs[v["conversation_id"]].agent_employee_id) for v in values])
+            returned, rolled = self._insert(sql, flat, events)
             ids_of = {(r[1], r[2]): r[0] for r in returned}
             for s, v in zip(fresh, values, strict=True):
                 rows.append((s, MessageRow(id=ids_of[(v["conversation_id"], v["seq"])], **v,
@@ -269,7 +280,7 @@ class DirectBase(ABC):
                 due = clock - checked.get(tenant_id, -1e18) >= CHECKPOINT_CHECK_S
                 latest, ran = self._append(tenant_id, [
                     ("chat.message", message_payload(m)) for _s, m in rows
-                    if m.tenant_id == tenant_id], due)
+                    if m.tenant_id == tenant_id], due, heads.get(tenant_id))
                 run.extend(ran)
                 if due:
                     if latest is None or utcnow() - latest >= timedelta(
@@ -345,22 +356,35 @@ class DirectStore(DirectBase):
         finally:
             self.gate.release(con)
 
+    def _sql(self, kind: str, n: int) -> str:
+        sql = _sql(kind, n)
+        # The seqs' UPDATE also returns, per conversation, its tenant's ledger head (the
+        # append's head read, in the same statement: this transaction holds the write lock
+        # from BEGIN IMMEDIATE, so nothing appends between it and the batch's entries).
+        return sql + _HEAD_RETURNING if kind in ("seqs1", "seqs") else sql
+
+    def _head(self, row: Any) -> tuple[int, str, str] | None:
+        text = row[6]
+        if text is None:  # the tenant's first entry: `append_entries_sqlite3` reads its code
+            return None
+        seq, entry_hash, code = text.split(" ", 2)
+        return int(seq), entry_hash, code
+
     def _query(self, sql: str, params: Sequence[Any]) -> list[Any]:
         return self.con.execute(sql, params).fetchall()
 
-    def _insert(self, sql: str, flat: list[Any], rollup: list[tuple[Any, int, int | None]]
-                ) -> tuple[list[Any], Run]:
+    def _insert(self, sql: str, flat: list[Any], events: list[Event]) -> tuple[list[Any], Run]:
         returned = self.con.execute(sql, flat).fetchall()
-        rolled = record_batch_sqlite3(self.con, self.dialect, rollup)
+        rolled = record_events_sqlite3(self.con, self.dialect, events)
         if rolled is None:
             raise Fallback("the rollup hook needs its session")
         return returned, rolled
 
-    def _append(self, tenant_id: int, items: list[tuple[str, Any]], due: bool
-                ) -> tuple[datetime | None, Run]:
+    def _append(self, tenant_id: int, items: list[tuple[str, Any]], due: bool,
+                head: tuple[int, str, str] | None) -> tuple[datetime | None, Run]:
         _entries, latest, ran = append_entries_sqlite3(
             self.con, tenant_id, items, purgeable=True, checkpoint_time=due,
-            dialect=self.dialect)
+            dialect=self.dialect, head=head, entries=False)
         return latest, ran
 
     def _update_receipts(self, params: list[tuple[Any, ...]]) -> None:

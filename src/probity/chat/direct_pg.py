@@ -7,7 +7,7 @@ number of round trips whatever the batch's size:
 1. ``BEGIN`` and the seqs' ``UPDATE conversations … RETURNING`` (its row locks, as the session
    path takes them), and the receipts' SELECT when the batch has both;
 2. the messages' multi-row ``INSERT … RETURNING`` and the rollups' two grouped upserts
-   (`analytics.rollup.batch_upserts_psycopg`, executemany);
+   (`analytics.rollup.events_upserts_psycopg`, executemany);
 3. per tenant, the ledger append (`ledger.service.append_entries_psycopg`: the tenant's
    advisory append lock, the head read after it, the entries and refs behind a savepoint on
    the guessed head — the session path's steps and locks);
@@ -34,7 +34,7 @@ from psycopg import pq
 from sqlalchemy.engine import URL, Dialect
 from sqlalchemy.exc import OperationalError
 
-from probity.analytics.rollup import batch_upserts_psycopg
+from probity.analytics.rollup import Event, events_upserts_psycopg
 from probity.chat.direct import DirectBase, Fallback, Run
 from probity.chat.store import PendingSend, Receipt
 from probity.ledger.service import append_entries_psycopg, pg_pipeline
@@ -126,16 +126,16 @@ class PgDirectStore(DirectBase):
         self._fetched = (ahead, ids, list(state))
         return list(rows)
 
-    def _insert(self, sql: str, flat: list[Any], rollup: list[tuple[Any, int, int | None]]
-                ) -> tuple[list[Any], Run]:
-        upserts = batch_upserts_psycopg(self.dialect, rollup)
+    def _insert(self, sql: str, flat: list[Any], events: list[Event]) -> tuple[list[Any], Run]:
+        upserts = events_upserts_psycopg(self.dialect, events)
         if upserts is None:
             raise Fallback("the rollup hook needs its session")
         returned, *_ = self._round([(sql, tuple(flat)), *upserts])
         return list(returned), upserts
 
-    def _append(self, tenant_id: int, items: list[tuple[str, Any]], due: bool
-                ) -> tuple[datetime | None, Run]:
+    def _append(self, tenant_id: int, items: list[tuple[str, Any]], due: bool,
+                head: tuple[int, str, str] | None) -> tuple[datetime | None, Run]:
+        # (`head` is None here: the head is read after the tenant's advisory lock)
         assert self.con is not None
         if self._begin or self._later:  # (not so on the direct path: seqs come first)
             self._round([])

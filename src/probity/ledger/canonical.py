@@ -166,6 +166,17 @@ _FAST_DUMPS = _make_fast_dumps()
 _LEAVES = frozenset({str, bool, type(None)})
 
 
+# Key sets of dicts whose keys passed `_keys_ok` (bounded: cleared past 256 sets).
+_OK_KEYS: set[frozenset[Any]] = set()
+
+
+def _keys_ok(value: dict[Any, Any]) -> bool:
+    for key in value:
+        if type(key) is not str or (not key.isascii() and max(key) > "\uffff"):
+            return False
+    return True
+
+
 def _fast_ok(value: Any, depth: int = 0) -> bool:
     """True when the C encoder writes *value* exactly as :func:`_encode` would (see the module
     docstring): exact JSON types only, ints within range, ``str`` keys inside the BMP."""
@@ -177,9 +188,18 @@ def _fast_ok(value: Any, depth: int = 0) -> bool:
     if kind is int:
         return bool(-MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER)
     if kind is dict:
-        for key in value:
-            if type(key) is not str or (not key.isascii() and max(key) > "\uffff"):
-                return False
+        if len(value) > 4:
+            # The product's payloads repeat a few key sets (a chat message's 19 keys in every
+            # entry): one set look-up instead of a pass over the keys, once a set passed.
+            keys = frozenset(value)
+            if keys not in _OK_KEYS:
+                if not _keys_ok(value):
+                    return False
+                if len(_OK_KEYS) >= 256:
+                    _OK_KEYS.clear()
+                _OK_KEYS.add(keys)
+        elif not _keys_ok(value):
+            return False
         values: Any = value.values()
     elif kind is list or kind is tuple:
         values = value

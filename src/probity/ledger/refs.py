@@ -29,6 +29,7 @@ REF_KEYS: dict[str, str] = {
 }
 _CASE_EVENT_KEY = "event_id"  # in case.* entries: the case_events row
 _ORDER = {key: index for index, key in enumerate(REF_KEYS)}
+_SORTED: dict[frozenset[str], list[str]] = {}  # REF_KEYS present -> them in REF_KEYS order
 
 
 def _ref_value(value: Any) -> str | None:
@@ -47,9 +48,15 @@ def refs_of(entry_type: str, payload: Any) -> list[tuple[str, str]]:
     if not isinstance(payload, dict):
         return []
     out: list[tuple[str, str]] = []
-    # Only the payload's keys that name a record (a set intersection in C), in REF_KEYS order.
+    # Only the payload's keys that name a record (a set intersection in C), in REF_KEYS order;
+    # remembered per key set (a chat message's payload has the same 19 keys every time).
     present = payload.keys() & _ORDER.keys()
-    keys = sorted(present, key=_ORDER.__getitem__) if len(present) > 1 else present
+    keys = _SORTED.get(frozenset(present)) if len(present) > 1 else present
+    if keys is None:
+        keys = sorted(present, key=_ORDER.__getitem__)
+        if len(_SORTED) >= 256:
+            _SORTED.clear()
+        _SORTED[frozenset(present)] = keys
     for key in keys:
         ref_type = REF_KEYS[key]
         value = _ref_value(payload[key])

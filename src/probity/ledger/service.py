@@ -448,6 +448,7 @@ def _append_in_thread(con: sqlite3.Connection, tenant_id: int, head: tuple[int, 
 def append_entries_sqlite3(con: sqlite3.Connection, tenant_id: int,
                            items: list[tuple[str, Any]], *, purgeable: bool = False,
                            checkpoint_time: bool = False, dialect: Any = None,
+                           head: tuple[int, str, str] | None = None, entries: bool = True,
                            ) -> tuple[list[AppendedEntry], datetime | None, list[tuple[str, Any]]]:
     """:func:`append_entries` on a bare ``sqlite3`` connection that is already in a write
     transaction and holds the process's write gate (the chat writer's direct path,
@@ -455,13 +456,16 @@ def append_entries_sqlite3(con: sqlite3.Connection, tenant_id: int,
     head cache across calls and no checkpoint made here. Returns the entries, the latest
     checkpoint's time when ``checkpoint_time`` (None: there is none; an aware UTC datetime,
     via ``dialect``'s result processor) for the caller to decide whether one is due, and the
-    statements run (for statement counters)."""
+    statements run (for statement counters). ``head``: the tenant's last entry (seq, entry
+    hash, tenant code) as the caller read it in this same write transaction (the chat
+    writer reads it with its seqs); None: read here. ``entries=False``: no `AppendedEntry`
+    per row is built (an empty list), for a caller that does not read them."""
     if not items:
         return [], None, []
-    rows, _refs, _head, created, run = _append_in_thread(con, tenant_id, None, items,
+    rows, _refs, _head, created, run = _append_in_thread(con, tenant_id, head, items,
                                                          purgeable, checkpoint_time)
     when = _CREATED_AT.process(dialect, created) if created is not None else None
-    return [AppendedEntry(*row) for row in rows], when, run
+    return [AppendedEntry(*row) for row in rows] if entries else [], when, run
 
 
 async def _append_sqlite(session: AsyncSession, conn: Any, driver: Any, tenant_id: int,
