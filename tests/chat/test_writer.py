@@ -8,7 +8,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import os
 import secrets
+import sqlite3
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -17,6 +19,7 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import create_engine, event, select, update
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 from tests.chat.conftest import sign_in
@@ -605,6 +608,56 @@ async def test_the_writer_leaves_wal_checkpoints_to_a_thread_of_their_own(
     finally:
         await writer.close()
     assert writer._checkpointer is None and not checkpointer._thread.is_alive()
+
+
+def _size(path: str) -> int:
+    return os.stat(path).st_size
+
+
+async def test_a_reader_on_an_old_snapshot_does_not_let_the_wal_grow_for_ever(
+        chat_db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """SQLite: while a reader holds an old snapshot, no checkpoint can copy past it and the WAL
+    grows; once it is gone, the checkpointer's gated checkpoint (past `WAL_RESET_PAGES`)
+    empties the WAL file (TRUNCATE) instead of leaving it at its largest: a PASSIVE one under
+    a stream of readers left the WAL unreset, and a reset alone never shrinks the file."""
+    from probity.chat import writer as writer_module
+
+    monkeypatch.setattr(writer_module, "WAL_CHECKPOINT_S", 0.0)  # one after every commit
+    monkeypatch.setattr(writer_module, "WAL_RESET_PAGES", 8)
+    (conv_id, _customer, agent), = _conversations(chat_db_url, 1)
+    database = make_url(chat_db_url).database
+    assert database is not None
+    wal = database + "-wal"
+    pub = Published()
+    writer = MessageWriter(chat_db_url)
+    reader = sqlite3.connect(database, isolation_level=None)
+    try:
+        await writer.submit(await prepare_send(conv_id, agent, pub, text="您好",
+                                               client_id="pin0"))
+        checkpointer = writer._checkpointer
+        assert checkpointer is not None
+        reader.execute("BEGIN")
+        reader.execute("SELECT count(*) FROM messages").fetchone()  # a snapshot, kept
+        for i in range(1, 40):
+            await writer.submit(await prepare_send(conv_id, agent, pub, text=f"第{i}条",
+                                                   client_id=f"pin{i}"))
+        await asyncio.sleep(0.1)
+        pinned = _size(wal)
+        assert pinned > 8 * 4096  # nothing past the reader's snapshot could be copied
+        reader.execute("COMMIT")  # the reader goes
+        for i in range(40, 300):  # the checkpointer's thread runs on its own time
+            await writer.submit(await prepare_send(conv_id, agent, pub, text=f"第{i}条",
+                                                   client_id=f"pin{i}"))
+            if _size(wal) < pinned:
+                break
+            await asyncio.sleep(0.01)
+        assert _size(wal) < pinned  # the file itself shrank
+        assert checkpointer.truncated >= 1
+        await writer.submit(await prepare_send(conv_id, agent, pub, text="最后一条",
+                                               client_id="pin-last"))  # still commits
+    finally:
+        reader.close()
+        await writer.close()
 
 
 async def test_committed_batches_go_back_to_the_loop_in_one_wake_up(

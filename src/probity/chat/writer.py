@@ -30,7 +30,13 @@ from probity.chat.store import (
     store_receipts,
 )
 from probity.chat.wire import MessageRow
-from probity.db import PRIORITY_OPTION, WriteGate, make_direct_engine, sqlite_pragmas
+from probity.db import (
+    GATE_TIMEOUT_S,
+    PRIORITY_OPTION,
+    WriteGate,
+    make_direct_engine,
+    sqlite_pragmas,
+)
 from probity.errors import DomainError
 from probity.models import Message
 from probity.monitoring.enforce import rules_cached
@@ -75,11 +81,22 @@ RECEIPT_HOLD_S = 0.05
 # when everything was checkpointed and no reader is on the WAL: with the checkpoints on another
 # thread the writer has usually committed again meanwhile, so once the WAL holds
 # WAL_RESET_PAGES pages the checkpointer takes the process's write gate (normal lane: the
-# writer goes first) for a second, short PASSIVE checkpoint of what came meanwhile, so the
-# writer's next transaction can reset the WAL instead of growing it (measured without it: 13 MB
+# writer goes first) for a second, short checkpoint of what came meanwhile, so the writer's
+# next transaction starts on an empty WAL instead of growing it (measured without it: 13 MB
 # after 10 s at 300 msg/s, where SQLite's own checkpoints kept it at ~4 MB).
+# Under the gate, a PASSIVE checkpoint still leaves the WAL unreset whenever a reader of the
+# application's pool (access reads, policy re-checks: short, but under saturation one is nearly
+# always running) holds an older snapshot at that instant: it copies only up to that reader's
+# mark, the writer's next BEGIN cannot reset, and the WAL grew on (51 MB in a minute of a
+# 2,000-socket saturation run, session 12) — and a reset alone never shrinks the file. So the
+# gated checkpoint is a TRUNCATE: it waits (SQLite's busy handler, at most
+# WAL_TRUNCATE_WAIT_MS, the writer held back by the gate meanwhile) for the readers on old
+# snapshots to finish — new readers then read the database file, not the WAL — copies the rest
+# and truncates the WAL file to zero bytes. When a reader outlasts the wait it gives up (busy)
+# and the next second tries again; nothing is lost either way (a checkpoint only copies).
 WAL_CHECKPOINT_S = 1.0
 WAL_RESET_PAGES = 4_000
+WAL_TRUNCATE_WAIT_MS = 50
 Job = Callable[[AsyncSession], Awaitable[Any]]
 
 
@@ -115,8 +132,9 @@ class _WalCheckpointer:
     def __init__(self, database: str, gate: WriteGate) -> None:
         self.database = database
         self.gate = gate
-        self.checkpoints = 0  # PASSIVE checkpoints run
-        self.gated = 0  # of which, under the write gate (to let the writer reset the WAL)
+        self.checkpoints = 0  # checkpoints run (PASSIVE; TRUNCATE under the gate)
+        self.gated = 0  # TRUNCATE checkpoints under the write gate (past WAL_RESET_PAGES)
+        self.truncated = 0  # of which, completed: the WAL file emptied
         self.last: tuple[int, int, int] | None = None  # (busy, WAL frames, checkpointed)
         self._due = threading.Event()
         self._stopping = False
@@ -149,8 +167,11 @@ class _WalCheckpointer:
                 if last is not None and last[1] >= WAL_RESET_PAGES and self.gate.acquire_blocking(
                         con, timeout=WAL_CHECKPOINT_S):
                     try:  # nothing of this process commits meanwhile: all of it checkpointed
-                        if self._checkpoint(con) is not None:
+                        done = self._checkpoint(con, "TRUNCATE")
+                        if done is not None:
                             self.gated += 1
+                            if done[0] == 0:  # not busy: the WAL file is now empty
+                                self.truncated += 1
                     finally:
                         self.gate.release(con)
                 if self._stopping:
@@ -158,9 +179,17 @@ class _WalCheckpointer:
         finally:
             con.close()
 
-    def _checkpoint(self, con: sqlite3.Connection) -> tuple[int, int, int] | None:
+    def _checkpoint(self, con: sqlite3.Connection, mode: str = "PASSIVE"
+                    ) -> tuple[int, int, int] | None:
         try:
-            rows = con.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()  # done: no lock kept
+            if mode == "PASSIVE":  # done: no lock kept, no wait
+                rows = con.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            else:  # waits for old readers, but not for long: the writer is held meanwhile
+                con.execute(f"PRAGMA busy_timeout={WAL_TRUNCATE_WAIT_MS}")
+                try:
+                    rows = con.execute(f"PRAGMA wal_checkpoint({mode})").fetchall()
+                finally:
+                    con.execute(f"PRAGMA busy_timeout={int(GATE_TIMEOUT_S * 1000)}")
         except sqlite3.Error:  # e.g. the file went away (tests); the next one retries
             log.debug("chat writer: WAL checkpoint failed", exc_info=True)
             return None
