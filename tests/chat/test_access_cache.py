@@ -127,6 +127,37 @@ def test_a_socket_never_uses_an_answer_read_before_it_subscribed(db: _Db) -> Non
     asyncio.run(run())
 
 
+def test_a_holder_read_as_a_socket_opens_serves_its_first_frames(db: _Db) -> None:
+    async def run() -> None:
+        db.agents = {1: 7, 2: 7, 3: 7}
+        bus = _Bus()
+        cache = AccessCache(db, bus, 10.0)  # type: ignore[arg-type]
+        since = time.monotonic()
+        cache.holder_read(1, 7, cache.holder_mark(1))  # the socket's own read, subscribed
+        assert (await cache.check(_agent(7), 1, since))[0]
+        assert db.conv_reads == []  # no read of its own
+        # an event delivered during that read: its answer is not kept
+        mark = cache.holder_mark(2)
+        cache.invalidate(None, 2)
+        cache.holder_read(2, 8, mark)
+        assert (await cache.check(_agent(7), 2, since))[0]
+        assert db.conv_reads == [[2]]
+        # nor when the bus's epoch changed during it (events may have been lost)
+        mark = cache.holder_mark(3)
+        bus.epoch += 1
+        cache.holder_read(3, 8, mark)
+        assert (await cache.check(_agent(7), 3, 0.0))[0]
+        assert db.conv_reads[-1] == [3]
+        # a read that began before a socket subscribed is never that socket's answer
+        db.agents[4] = 7
+        cache.holder_read(4, 8, cache.holder_mark(4))
+        subscribed = time.monotonic() + 1.0
+        assert (await cache.check(_agent(7), 4, subscribed))[0]
+        assert db.conv_reads[-1] == [4]
+
+    asyncio.run(run())
+
+
 class _Clock:
     def __init__(self) -> None:
         self.now = 1000.0

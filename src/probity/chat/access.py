@@ -193,6 +193,28 @@ class AccessCache:
                     if not f.done():
                         f.set_result(entry)
 
+    def holder_mark(self, conv_id: int) -> tuple[int, int, float]:
+        """Taken just before a read of the conversation's holder whose answer is to be passed
+        to `holder_read`: the conversation's invalidations so far, the bus's epoch, and when
+        the read begins (monotonic)."""
+        return self._conv_gen.get(conv_id, 0), self.bus.epoch, time.monotonic()
+
+    def holder_read(self, conv_id: int, agent_user_id: int | None,
+                    mark: tuple[int, int, float]) -> None:
+        """Who holds the conversation as a read that began at ``mark`` found — a socket's
+        own read of the conversation as it opens, after it subscribed — kept like an answer
+        of `_read_agents`, so that the socket's first frame does not start a read of its own
+        (at 200 msg/s the agents' first frames made most of the holder reads of a
+        benchmark's first 20 s: one read each, ~15 a second). Not kept when an event that
+        could take access away was delivered since the mark, or a newer answer is kept."""
+        generation, epoch, read_at = mark
+        if generation != self._conv_gen.get(conv_id, 0):
+            return
+        entry = self._agents.get(conv_id)
+        if entry is not None and entry.read_at >= read_at and entry.epoch == epoch:
+            return
+        self._agents[conv_id] = _Entry(agent_user_id, read_at, read_at + self.recheck_s, epoch)
+
     async def _conv_agent(self, conv_id: int) -> int | None:
         """Who holds the conversation, read with every other conversation due meanwhile."""
         fut: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()

@@ -141,6 +141,10 @@ class Connection:
         self.conv_id = conv_id
         self.tenant_id = tenant_id
         self.who = who
+        # The kind of viewer a delivered message is rendered for (its frames are shared by the
+        # sockets of that kind): the principal's grants are fixed for the socket's lifetime,
+        # so this is settled once, not per event (`can_see_evidence` walks the grants).
+        self.view_key = (who.role, who.can_see_evidence)
         self.principal = principal
         self.token = token
         # Live events may arrive out of seq order (concurrent senders publish after their own
@@ -241,7 +245,7 @@ class Connection:
             frames = event.get("_frames")
             if frames is None:
                 frames = event["_frames"] = {}
-            key = (self.who.role, self.who.can_see_evidence)
+            key = self.view_key
             if key not in frames:
                 view = message_view(msg, self.who)
                 frames[key] = None if view is None else frame_text(view)
@@ -493,8 +497,11 @@ async def chat_socket(websocket: WebSocket, conv_id: int, after: int = 0,
         conn.since = time.monotonic()  # subscribed to the conversation and the account
         # Subscribed first, then the backlog: nothing committed in between can be missed.
         async with ws_session(websocket.app) as session:
+            mark = conn.access.holder_mark(conv_id)
             conv2 = await session.get(Conversation, conv_id)
             assert conv2 is not None
+            # Read after subscribing: the holder's answer for this socket's first frames.
+            conn.access.holder_read(conv_id, conv2.agent_user_id, mark)
             backlog = await history(session, conv2, who, after_seq=after, limit=10_000)
             state = conversation_state(
                 conv2, (await routing.agent_names(session, [conv2])).get(conv2.id))

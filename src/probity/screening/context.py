@@ -103,7 +103,8 @@ class ConversationContext:
             # A message flagged by the learned layer alone may complete what the sender's
             # earlier turns started: the rules' joined finding (spans, severity) says more.
             joined = self._joined(text, role, policy)
-            if joined is not None and _rank(joined.decision) >= _rank(res.decision):
+            if joined is not None and _RANK.get(joined.decision, 0) >= _RANK.get(
+                    res.decision, 0):
                 res, reason = joined, "joined"
             elif model_only:
                 pass
@@ -120,12 +121,15 @@ class ConversationContext:
             reason = "risk"
             self.risk = 0.0
         offer = self.offer_for(role)
+        cats = res.categories
         turn = Turn(role, text, res.decision != "allow",
-                    tuple(c for c in res.categories if c != "refusal"), risk,
+                    tuple(c for c in cats if c != "refusal") if "refusal" in cats
+                    else tuple(cats), risk,
                     blocked=res.decision == "block", tid=_turn_id())
-        self.turns.append(turn)
-        while len(self.turns) > self.max_turns:
-            self.turns.popleft()
+        turns = self.turns
+        turns.append(turn)
+        while len(turns) > self.max_turns:
+            turns.popleft()
         return ContextVerdict(res, turn, reason, offer)
 
     def to_json(self) -> str:
@@ -164,7 +168,7 @@ class ConversationContext:
             own.insert(0, t)
         if not own:
             return None
-        prefix = "".join(t.text for t in own)
+        prefix = "".join([t.text for t in own])
         if len(prefix) > 400:
             prefix = prefix[-400:]
         joined = prefix + text
@@ -186,8 +190,11 @@ class ConversationContext:
                                jr.drivers, "context")
 
 
+_RANK: Final = {"allow": 0, "warn": 1, "block": 2}
+
+
 def _rank(decision: str) -> int:
-    return {"allow": 0, "warn": 1, "block": 2}.get(decision, 0)
+    return _RANK.get(decision, 0)
 
 
 # A turn's id: unique across processes (a random prefix per import, the process id: a forked
@@ -202,9 +209,19 @@ def _turn_id() -> str:
 
 
 def _risk_of(res: ScreeningResult) -> float:
-    risk = 0.4 * sum(1 for s in res.spans if s.category in FLAGGED and s.severity <= 1)
+    # Loops, not generators (once per allowed message): the same sums in the same order.
+    n = 0
+    for s in res.spans:
+        if s.category in FLAGGED and s.severity <= 1:
+            n += 1
+    risk = 0.4 * n
     scores = getattr(res, "model_scores", None) or {}
-    risk += max((float(scores.get(c, 0.0)) for c in FLAGGED), default=0.0)
+    best = float(scores.get(FLAGGED[0], 0.0))
+    for c in FLAGGED[1:]:
+        v = float(scores.get(c, 0.0))
+        if v > best:
+            best = v
+    risk += best
     return risk if risk >= 0.25 else 0.0
 
 
