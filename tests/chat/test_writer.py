@@ -617,9 +617,11 @@ def _size(path: str) -> int:
 async def test_a_reader_on_an_old_snapshot_does_not_let_the_wal_grow_for_ever(
         chat_db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """SQLite: while a reader holds an old snapshot, no checkpoint can copy past it and the WAL
-    grows; once it is gone, the checkpointer's gated checkpoint (past `WAL_RESET_PAGES`)
-    empties the WAL file (TRUNCATE) instead of leaving it at its largest: a PASSIVE one under
-    a stream of readers left the WAL unreset, and a reset alone never shrinks the file."""
+    grows; once it is gone, the checkpointer's gated checkpoint (past `WAL_RESET_PAGES`: a
+    RESTART) lets the writer's next transaction reset the WAL, and the writer's
+    ``journal_size_limit`` cuts the file back instead of leaving it at its largest: a PASSIVE
+    one under a stream of readers left the WAL unreset, and a reset alone never shrinks the
+    file."""
     from probity.chat import writer as writer_module
 
     monkeypatch.setattr(writer_module, "WAL_CHECKPOINT_S", 0.0)  # one after every commit
@@ -652,7 +654,7 @@ async def test_a_reader_on_an_old_snapshot_does_not_let_the_wal_grow_for_ever(
                 break
             await asyncio.sleep(0.01)
         assert _size(wal) < pinned  # the file itself shrank
-        assert checkpointer.truncated >= 1
+        assert checkpointer.restarted >= 1
         await writer.submit(await prepare_send(conv_id, agent, pub, text="最后一条",
                                                client_id="pin-last"))  # still commits
     finally:

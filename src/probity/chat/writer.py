@@ -89,14 +89,23 @@ RECEIPT_HOLD_S = 0.05
 # always running) holds an older snapshot at that instant: it copies only up to that reader's
 # mark, the writer's next BEGIN cannot reset, and the WAL grew on (51 MB in a minute of a
 # 2,000-socket saturation run, session 12) — and a reset alone never shrinks the file. So the
-# gated checkpoint is a TRUNCATE: it waits (SQLite's busy handler, at most
-# WAL_TRUNCATE_WAIT_MS, the writer held back by the gate meanwhile) for the readers on old
-# snapshots to finish — new readers then read the database file, not the WAL — copies the rest
-# and truncates the WAL file to zero bytes. When a reader outlasts the wait it gives up (busy)
-# and the next second tries again; nothing is lost either way (a checkpoint only copies).
+# gated checkpoint is a RESTART: it waits (SQLite's busy handler, at most
+# WAL_RESTART_WAIT_MS, the writer held back by the gate meanwhile) for the readers on old
+# snapshots to finish — new readers then read the database file, not the WAL — copies the rest,
+# and the writer's next transaction starts the WAL from its beginning; the writer's connection
+# has a ``journal_size_limit`` (WAL_LIMIT_PAGES), so that reset also cuts a file that grew
+# past it back to the limit (not to zero: a WAL file re-grown from nothing every few seconds
+# costs the file system's allocation again). When a reader outlasts the wait the checkpoint
+# gives up (busy) and the next second tries again; nothing is lost either way (a checkpoint
+# only copies).
 WAL_CHECKPOINT_S = 1.0
 WAL_RESET_PAGES = 4_000
-WAL_TRUNCATE_WAIT_MS = 50
+WAL_RESTART_WAIT_MS = 50
+
+
+def wal_limit_bytes(page_size: int) -> int:
+    """The writer connection's ``journal_size_limit``: twice `WAL_RESET_PAGES` pages."""
+    return 2 * WAL_RESET_PAGES * page_size
 Job = Callable[[AsyncSession], Awaitable[Any]]
 
 
@@ -132,9 +141,9 @@ class _WalCheckpointer:
     def __init__(self, database: str, gate: WriteGate) -> None:
         self.database = database
         self.gate = gate
-        self.checkpoints = 0  # checkpoints run (PASSIVE; TRUNCATE under the gate)
-        self.gated = 0  # TRUNCATE checkpoints under the write gate (past WAL_RESET_PAGES)
-        self.truncated = 0  # of which, completed: the WAL file emptied
+        self.checkpoints = 0  # checkpoints run (PASSIVE; RESTART under the gate)
+        self.gated = 0  # RESTART checkpoints under the write gate (past WAL_RESET_PAGES)
+        self.restarted = 0  # of which, completed: the writer's next transaction resets the WAL
         self.last: tuple[int, int, int] | None = None  # (busy, WAL frames, checkpointed)
         self._due = threading.Event()
         self._stopping = False
@@ -167,11 +176,11 @@ class _WalCheckpointer:
                 if last is not None and last[1] >= WAL_RESET_PAGES and self.gate.acquire_blocking(
                         con, timeout=WAL_CHECKPOINT_S):
                     try:  # nothing of this process commits meanwhile: all of it checkpointed
-                        done = self._checkpoint(con, "TRUNCATE")
+                        done = self._checkpoint(con, "RESTART")
                         if done is not None:
                             self.gated += 1
-                            if done[0] == 0:  # not busy: the WAL file is now empty
-                                self.truncated += 1
+                            if done[0] == 0:  # not busy: the next transaction resets the WAL
+                                self.restarted += 1
                     finally:
                         self.gate.release(con)
                 if self._stopping:
@@ -185,7 +194,7 @@ class _WalCheckpointer:
             if mode == "PASSIVE":  # done: no lock kept, no wait
                 rows = con.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
             else:  # waits for old readers, but not for long: the writer is held meanwhile
-                con.execute(f"PRAGMA busy_timeout={WAL_TRUNCATE_WAIT_MS}")
+                con.execute(f"PRAGMA busy_timeout={WAL_RESTART_WAIT_MS}")
                 try:
                     rows = con.execute(f"PRAGMA wal_checkpoint({mode})").fetchall()
                 finally:
@@ -345,6 +354,8 @@ class MessageWriter:
             store = self._direct = DirectStore(database, sync.dialect)
             # Its commits leave the WAL's checkpoints to a thread of their own.
             store.con.execute("PRAGMA wal_autocheckpoint=0")
+            page = store.con.execute("PRAGMA page_size").fetchone()[0]
+            store.con.execute(f"PRAGMA journal_size_limit={wal_limit_bytes(int(page))}")
             self._checkpointer = _WalCheckpointer(database, store.gate)
         elif self.direct and sync.dialect.driver == "psycopg":
             from probity.chat.direct_pg import PgDirectStore
