@@ -654,20 +654,14 @@ def _direct_rows(dialect: AnyDialect, events: Sequence[Event]
     return _rows_of(dialect, _counts(events, keys))
 
 
-def record_batch_sqlite3(con: sqlite3.Connection, dialect: AnyDialect,
-                         rows: Iterable[tuple[Any, int | None, int | None]]
-                         ) -> list[tuple[str, Any]] | None:
-    """`record_batch` on a bare ``sqlite3`` connection in a write transaction that holds the
-    process's write gate (the chat writer's direct path, `probity.chat.direct`), when it
-    needs no session (`_direct_rows`). Then the same two grouped upserts are sent
-    (bind-processed by `dialect`, SQLite's) and returned as (sql, params) for statement
-    counters; otherwise nothing is sent and None says: use `record_batch`."""
-    return record_events_sqlite3(con, dialect, events_of(rows))
-
-
 def record_events_sqlite3(con: sqlite3.Connection, dialect: AnyDialect,
                           events: Sequence[Event]) -> list[tuple[str, Any]] | None:
-    """`record_batch_sqlite3` for events the caller built (`events_of`'s, message id 0)."""
+    """`record_events` on a bare ``sqlite3`` connection in a write transaction that holds the
+    process's write gate (the chat writer's direct path, `probity.chat.direct`, which builds
+    `events` as `events_of` would, message id 0), when it needs no session (`_direct_rows`).
+    Then the same two grouped upserts are sent (bind-processed by `dialect`, SQLite's) and
+    returned as (sql, params) for statement counters; otherwise nothing is sent and None says:
+    use `record_events`."""
     got = _direct_rows(dialect, events)
     if got is None:
         return None
@@ -696,20 +690,12 @@ def _pg_plans() -> list[_SqlitePlan]:
     return _PG_PLANS
 
 
-def batch_upserts_psycopg(dialect: AnyDialect,
-                          rows: Iterable[tuple[Any, int | None, int | None]]
-                          ) -> list[tuple[str, Any]] | None:
-    """`record_batch_sqlite3` for a bare ``psycopg`` connection (the chat writer's direct
-    path on PostgreSQL): the same two grouped upserts as `record_batch` sends there, as
-    (sql in ``%s`` form, list of parameter tuples) for the caller to run (an executemany
-    each, pipelined with its other statements); None: use `record_batch`. `rows` need no
-    message ids (the upserts do not carry them)."""
-    return events_upserts_psycopg(dialect, events_of(rows))
-
-
 def events_upserts_psycopg(dialect: AnyDialect, events: Sequence[Event]
                            ) -> list[tuple[str, Any]] | None:
-    """`batch_upserts_psycopg` for events the caller built (`events_of`'s, message id 0)."""
+    """`record_events_sqlite3` for a bare ``psycopg`` connection (the chat writer's direct
+    path on PostgreSQL): the same two grouped upserts as `record_events` sends there, as
+    (sql in ``%s`` form, list of parameter tuples) for the caller to run (an executemany
+    each, pipelined with its other statements); None: use `record_events`."""
     got = _direct_rows(dialect, events)
     if got is None:
         return None
