@@ -9,7 +9,11 @@ cimport cython
 from probity.screening._ac cimport Automaton
 from probity.screening.normalize cimport Folded, fold_exact, strip_separators
 from probity.screening.numbers cimport find_number_hits
-from probity.screening.result cimport ScreeningResult, allow_result, make_span, rules_result
+from probity.screening.result cimport (EntryInfo, ScreeningResult, allow_result, entry_flags,
+                                       make_span, rules_result)
+
+# EntryInfo.flags bits (result.py; C integers here, set from the import)
+cdef int NEEDS_CUE, ID_FOLLOWS, COUPON_SENSITIVE, EMAIL, OWN_NUMBER, PINNED
 
 cdef class Hit:
     cdef public list segs
@@ -21,6 +25,7 @@ cdef class Hit:
     cdef public list part_units
     cdef public object entry
     cdef public object literal
+    cdef public int flags
 
 cdef class _Ctx:
     cdef public dict by_kind
@@ -48,12 +53,13 @@ cdef class _View:
     cdef readonly object warn_at
     cdef readonly object plain
     cdef readonly dict other
-    cdef readonly object single
+    cdef readonly int[:] single
     cdef readonly dict more
     cdef readonly tuple lexicon
     cdef readonly object lex
     cdef readonly object first
     cdef readonly dict multi
+    cdef readonly list info
 
 @cython.locals(cached=tuple)
 cdef _View _view_of(object policy)
@@ -98,16 +104,22 @@ cpdef bint _has_special(str text)
                id_hits=list, kept=list, negated=list, final=list, report=bint,
                verify=bint, coupon=bint, negations=list, compact=str, concrete=bint,
                ctx=_Ctx, weights=_Weights, h=Hit, occs=list, spans=list, trip=tuple,
-               phon_trip=tuple, span=tuple)
+               phon_trip=tuple, span=tuple, hflags=int)
 cpdef object _screen_slow(str text, str role, object policy, Folded folded, list comp)
 
 @cython.locals(h=Hit)
-cdef Hit _term_hit(object e, Py_ssize_t us, Py_ssize_t ue, list part_units, object literal)
+cdef Hit _term_hit(EntryInfo info, Py_ssize_t us, Py_ssize_t ue, list part_units,
+                   object literal)
 
-@cython.locals(view=_View, pid=Py_ssize_t, one=Py_ssize_t, eid=Py_ssize_t, us=Py_ssize_t,
-               ue=Py_ssize_t, cur=Py_ssize_t, cand=list, hits=list, segs=list,
+@cython.locals(info=EntryInfo)
+cdef EntryInfo _entry_info(_View view, Py_ssize_t eid)
+
+@cython.locals(view=_View, single=int[:], pid=Py_ssize_t, one=Py_ssize_t, eid=Py_ssize_t,
+               us=Py_ssize_t, ue=Py_ssize_t, cur=Py_ssize_t, cand=list, hits=list, segs=list,
                literal=bint, lit=bint, ok=bint, occ=tuple, o_s=Py_ssize_t, best_s=Py_ssize_t,
-               max_gap=double, occs=list, others=tuple, q=object)
+               best_e=Py_ssize_t, best_lit=bint, max_gap=double, occs=list, others=tuple,
+               q=object, infos=list, info=EntryInfo, bit=int, parts=tuple,
+               n_parts=Py_ssize_t, k=Py_ssize_t)
 cpdef list _term_hits(dict part_occ, str role, object policy, _Weights weights)
 
 @cython.locals(s=Py_ssize_t, e=Py_ssize_t, a=Py_ssize_t, b=Py_ssize_t)

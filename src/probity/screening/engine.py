@@ -59,9 +59,17 @@ from probity.screening.policy import (
     default_policy,
 )
 from probity.screening.result import (
+    COUPON_SENSITIVE,
+    EMAIL,
+    ID_FOLLOWS,
+    NEEDS_CUE,
+    OWN_NUMBER,
+    PINNED,
+    EntryInfo,
     ScreeningResult,
     Span,
     allow_result,
+    entry_flags,
     make_span,
     rules_result,
 )
@@ -119,14 +127,16 @@ class Hit:
     """A candidate finding before context rules: original-offset segments plus units.
 
     A plain class with slots (engine.pxd makes it a C struct where the engine is compiled):
-    ``us``/``ue`` are the unit span of a term hit, -1 for numbers and links."""
+    ``us``/``ue`` are the unit span of a term hit, -1 for numbers and links; ``flags`` the
+    entry's booleans (result.EntryInfo.flags; 0 without an entry)."""
 
-    __slots__ = ("category", "entry", "literal", "part_units", "rule", "segs", "severity", "ue",
-                 "us")
+    __slots__ = ("category", "entry", "flags", "literal", "part_units", "rule", "segs",
+                 "severity", "ue", "us")
 
     def __init__(self, segs: list[tuple[int, int]], category: str, severity: int, rule: str,
                  us: int = -1, ue: int = -1, part_units: list[tuple[int, int]] | None = None,
                  entry: LexiconEntry | None = None, literal: bool = True) -> None:
+        self.flags = 0 if entry is None else entry_flags(entry)
         self.segs = segs
         self.category = category
         self.severity = severity
@@ -141,7 +151,7 @@ class Hit:
         return (f"Hit(segs={self.segs!r}, category={self.category!r}, "
                 f"severity={self.severity!r}, rule={self.rule!r}, us={self.us!r}, "
                 f"ue={self.ue!r}, part_units={self.part_units!r}, entry={self.entry!r}, "
-                f"literal={self.literal!r})")
+                f"literal={self.literal!r}, flags={self.flags!r})")
 
 
 class _Ctx:
@@ -166,7 +176,7 @@ class _View:
     A compiled policy is immutable once built, so its view never goes stale."""
 
     __slots__ = ("actions", "anchor_flags", "anchor_matcher", "anchor_needs", "benefit_keys",
-                 "block_at", "cue_window", "favor_keys", "favor_offer_keys", "first",
+                 "block_at", "cue_window", "favor_keys", "favor_offer_keys", "first", "info",
                  "key_latin", "lex", "lexicon", "matcher", "model", "more", "multi",
                  "negation_window", "other", "own_anchor", "own_matcher", "plain",
                  "request_keys", "single", "version", "warn_at")
@@ -205,6 +215,7 @@ class _View:
         self.lex = hot.lex
         self.first = hot.first
         self.multi = hot.multi
+        self.info = hot.info
 
 
 # The last policy's view, with the policy: one reference, so a thread switching policies
@@ -604,7 +615,7 @@ def _screen_slow(
     id_hits: list[Hit] = []
     confirmed: set[int] | None = None  # made for the first confirmed hit (most have none)
     for i, h in enumerate(hits):
-        if h.entry is not None and h.entry.id_follows:
+        if h.flags & ID_FOLLOWS:
             idh = _id_after(text, ends[h.ue - 1], h)
             if idh is not None:
                 id_hits.append(idh)
@@ -615,9 +626,7 @@ def _screen_slow(
 
     kept: list[Hit] = []
     for i, h in enumerate(hits):
-        e = h.entry
-        assert e is not None
-        if (e.needs_cue and h.literal and (confirmed is None or i not in confirmed)
+        if (h.flags & NEEDS_CUE and h.literal and (confirmed is None or i not in confirmed)
                 and not _has_cue(h, ctx, policy, weights, allow_spans,
                                  h.us == 0 and _QUESTION_AFTER.match(text, ends[h.ue - 1])
                                  is not None)):
@@ -675,14 +684,14 @@ def _screen_slow(
         if h.us >= 0:
             if _overlaps_any(h.part_units, allow_spans):
                 continue
-            e = h.entry
-            if e is not None and e.coupon_sensitive and coupon:
+            hflags = h.flags  # (0 for a hit without an entry)
+            if hflags & COUPON_SENSITIVE and coupon:
                 continue
             if verify and h.category == "contact" and h.entry is not None:
                 continue
-            if e is not None and e.email and "invoice" in by_kind:
+            if hflags & EMAIL and "invoice" in by_kind:
                 continue
-            if e is not None and e.own_number and "account" in by_kind:
+            if hflags & OWN_NUMBER and "account" in by_kind:
                 continue
             if _is_negated(h, negations, text, weights, starts, ends, policy):
                 negated.append(h)
@@ -715,7 +724,7 @@ def _screen_slow(
     # A number, ID, e-mail or link — or a tenant's own term — is never overruled by the model.
     concrete = False
     for h in final:
-        if h.us < 0 or (h.entry is not None and h.entry.pinned):
+        if h.us < 0 or h.flags & PINNED:
             concrete = True
             break
     res.concrete = concrete
@@ -762,21 +771,31 @@ def _first_outside(
     return None
 
 
-def _term_hit(e: LexiconEntry, us: int, ue: int, part_units: list[tuple[int, int]],
+def _term_hit(info: EntryInfo, us: int, ue: int, part_units: list[tuple[int, int]],
               literal: bool) -> Hit:
-    """``Hit([], e.category, e.severity, e.term, us, ue, part_units, e, literal)`` without a
-    call through the type: where engine.pxd compiles it, a C function filling the struct."""
+    """``Hit([], e.category, e.severity, e.term, us, ue, part_units, e, literal)`` for the
+    entry ``e`` of ``info``, without a call through the type: where engine.pxd compiles it,
+    a C function filling the struct from the info's fields."""
     h = Hit.__new__(Hit)
     h.segs = []
-    h.category = e.category
-    h.severity = e.severity
-    h.rule = e.term
+    h.category = info.category
+    h.severity = info.severity
+    h.rule = info.rule
     h.us = us
     h.ue = ue
     h.part_units = part_units
-    h.entry = e
+    h.entry = info.entry
     h.literal = literal
+    h.flags = info.flags
     return h
+
+
+def _entry_info(view: _View, eid: int) -> EntryInfo:
+    """The EntryInfo of entry ``eid``, made on its first hit and kept in the policy's table
+    (two threads may both make it: the same values)."""
+    info = EntryInfo(view.lexicon[view.lex[eid]], view.multi.get(eid), view.first[eid])
+    view.info[eid] = info
+    return info
 
 
 def _term_hits(
@@ -787,7 +806,7 @@ def _term_hits(
 ) -> list[Hit]:
     if not part_occ:
         return []
-    # The raw tables behind policy.entries_by_part and policy.entries (see HotTables).
+    # The raw tables behind policy.entries_by_part (see HotTables).
     view = _view_of(policy)
     single, more = view.single, view.more
     cand: list[int] = []
@@ -809,43 +828,51 @@ def _term_hits(
                 cand.append(eid)
     if not cand:
         return []
-    cand.sort()
-    lexicon, lex, first_part, multi = view.lexicon, view.lex, view.first, view.multi
+    if len(cand) > 1:
+        cand.sort()
+    # Each entry's fields through its EntryInfo (policy.entries' data, made once per entry).
+    infos = view.info
+    bit = 1 if role == "customer" else 2  # (the role is one of the two: _screen_rules)
     hits: list[Hit] = []
     for eid in cand:
-        e = lexicon[lex[eid]]
-        if role not in e.roles:
+        info = infos[eid]
+        if info is None:
+            info = _entry_info(view, eid)
+        if not info.roles & bit:
             continue
-        parts = multi.get(eid)
+        parts = info.parts
         if parts is None:  # one part
-            occs = part_occ[first_part[eid]]
+            occs = part_occ[info.first]
             for us, ue, lit in (sorted(occs) if len(occs) > 1 else occs):
-                hits.append(_term_hit(e, us, ue, [(us, ue)], lit))
+                hits.append(_term_hit(info, us, ue, [(us, ue)], lit))
             continue
-        max_gap = e.max_gap
+        max_gap = info.max_gap
+        n_parts = len(parts)
         occs = part_occ[parts[0]]
         for us, ue, lit in (sorted(occs) if len(occs) > 1 else occs):
             cur = ue
             segs = [(us, ue)]
             literal = lit
             ok = True
-            for pid in parts[1:]:
-                best: tuple[int, int, bool] | None = None
+            for k in range(1, n_parts):
                 best_s = -1
-                for occ in part_occ[pid]:
+                best_e = -1
+                best_lit = True
+                for occ in part_occ[parts[k]]:
                     o_s = occ[0]
-                    if (cur <= o_s and (best is None or o_s < best_s)
+                    if (cur <= o_s and (best_s < 0 or o_s < best_s)
                             and weights.between(cur, o_s) <= max_gap):
-                        best = occ
                         best_s = o_s
-                if best is None:
+                        best_e = occ[1]
+                        best_lit = occ[2]
+                if best_s < 0:
                     ok = False
                     break
-                segs.append((best_s, best[1]))
-                literal = literal and best[2]
-                cur = best[1]
+                segs.append((best_s, best_e))
+                literal = literal and best_lit
+                cur = best_e
             if ok:
-                hits.append(_term_hit(e, us, cur, segs, literal))
+                hits.append(_term_hit(info, us, cur, segs, literal))
                 break  # one hit per entry is enough for the decision; spans merge anyway
     return hits
 

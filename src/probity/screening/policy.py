@@ -58,6 +58,7 @@ from ahocorasick_rs import AhoCorasick, Implementation
 from probity.screening._compiled import own_automaton
 from probity.screening.intent import IntentModel, ModelError, load_model
 from probity.screening.normalize import fold_term, homophones, tables
+from probity.screening.result import EntryInfo
 
 CATEGORIES: Final[tuple[str, ...]] = ("contact", "bribe", "payment", "refusal")
 FLAGGED_CATEGORIES: Final[tuple[str, ...]] = ("contact", "bribe", "payment")
@@ -484,6 +485,9 @@ class HotTables(NamedTuple):
     multi: dict[int, tuple[int, ...]]  # entry id -> part ids, entries of several parts only
     plain: bytearray  # key id -> 1: the key is that one part and nothing else
     other: dict[int, KeyInfo]  # key id -> key info, the keys that are not plain
+    # entry id -> what the engine's loops read of the entry (result.EntryInfo), made by the
+    # engine on the entry's first hit (None until then: a big lexicon pays for the ones used)
+    info: list[EntryInfo | None]
 
 
 @dataclass
@@ -807,7 +811,8 @@ def compile_policy(spec: PolicySpec) -> CompiledPolicy:
         negation_window=int(spec.windows.get("negation", 12)),
         number_context_window=int(spec.windows.get("number_context", 8)),
         key_latin=key_latin,
-        hot=HotTables(single, more_others, lexicon, lex_of, first_part, multi, plain, other),
+        hot=HotTables(single, more_others, lexicon, lex_of, first_part, multi, plain, other,
+                      [None] * len(lex_of)),
         model=_load_model(spec),
         model_blocks=spec.model_blocks,
     )

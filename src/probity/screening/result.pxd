@@ -27,3 +27,16 @@ cpdef object make_span(object start, object end, object category, object rule, o
 @cython.locals(r=ScreeningResult)
 cpdef ScreeningResult rules_result(str decision, list categories, object severity, list spans,
                                    str masked, object policy_version)
+
+cdef class EntryInfo:
+    cdef public object entry
+    cdef public str category
+    cdef public object severity
+    cdef public str rule
+    cdef public int roles
+    cdef public double max_gap
+    cdef public object parts
+    cdef public Py_ssize_t first
+    cdef public int flags
+
+cpdef int entry_flags(object entry)

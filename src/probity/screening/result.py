@@ -61,6 +61,45 @@ def allow_result(masked: str, policy_version: int) -> ScreeningResult:
     return rules_result("allow", [], 0, [], masked, policy_version)
 
 
+# EntryInfo.flags: the entry's booleans as bits (LexiconEntry's fields of the same names).
+NEEDS_CUE: Final = 1
+ID_FOLLOWS: Final = 2
+COUPON_SENSITIVE: Final = 4
+EMAIL: Final = 8
+OWN_NUMBER: Final = 16
+PINNED: Final = 32
+
+
+class EntryInfo:
+    """What the engine's per-message loops read of one compiled lexicon entry, gathered once
+    (result.pxd makes it a C struct: field reads instead of attribute look-ups on the
+    LexiconEntry dataclass): ``roles`` as bits (1 customer, 2 agent), ``parts`` the entry's
+    part ids where it has several (None: one part, ``first``), ``flags`` its booleans."""
+
+    __slots__ = ("category", "entry", "first", "flags", "max_gap", "parts", "roles", "rule",
+                 "severity")
+
+    def __init__(self, entry: Any, parts: tuple[int, ...] | None, first: int) -> None:
+        self.entry = entry
+        self.category = entry.category
+        self.severity = entry.severity
+        self.rule = entry.term
+        self.roles = (1 if "customer" in entry.roles else 0) | (2 if "agent" in entry.roles
+                                                                 else 0)
+        self.max_gap = entry.max_gap
+        self.parts = parts
+        self.first = first
+        self.flags = entry_flags(entry)
+
+
+def entry_flags(entry: Any) -> int:
+    """A LexiconEntry's booleans as EntryInfo.flags bits."""
+    return ((NEEDS_CUE if entry.needs_cue else 0) | (ID_FOLLOWS if entry.id_follows else 0)
+            | (COUPON_SENSITIVE if entry.coupon_sensitive else 0)
+            | (EMAIL if entry.email else 0) | (OWN_NUMBER if entry.own_number else 0)
+            | (PINNED if entry.pinned else 0))
+
+
 class ScreeningResult:
     """The decision on one message.
 
