@@ -10,6 +10,10 @@ cimport cython
                i=Py_ssize_t)
 cpdef _add_ids(list totals, list packed, set ids)
 
+@cython.locals(w=double[::1], i=Py_ssize_t, j=Py_ssize_t, s0=double, s1=double, s2=double,
+               s3=double)
+cpdef _add_flat(list totals, object flat, set ids)
+
 cpdef double _sigmoid(double x)
 
 @cython.locals(by_compact=dict)

@@ -1,0 +1,63 @@
+"""The learned layer's compiled sums (intent._add_flat over the model's flat C array of
+weights) are the same floats, bit for bit, as the pure path's ``sum(map(col.__getitem__,
+ids))`` over the packed complex columns: the same additions in the set's order. Skipped where
+intent is not compiled (the pure path is then the reference itself)."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from probity.screening import intent
+from probity.screening.intent import _BOUND, _SENTENCES, load_model, normalise
+
+pytestmark = pytest.mark.skipif(not intent._COMPILED, reason="intent is not compiled")
+
+
+def _texts() -> list[str]:
+    from tests.screening.test_screening_pinned_decisions import _rows, _sources
+
+    texts = [text for path in _sources() for text, _role in _rows(path)]
+    texts += ["。".join(texts[i:i + 12]) for i in range(0, len(texts), 12)]
+    rng = random.Random(3)
+    alphabet = "加我微信号码私下转账红包现金不要谢谢您好订单退款0123456789abcxyzWXQQ 。！？"
+    texts += ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 300)))
+              for _ in range(500)]
+    return texts
+
+
+def _reference(model: intent.IntentModel, s: str, role: str) -> list[float]:
+    rb = model.role_bias.get(role)
+    totals = list(model.bias) if rb is None else [a + b for a, b in zip(model.bias, rb,
+                                                                         strict=True)]
+    if not s:
+        return totals
+    ids = {m[0] for m in model._matcher.find_matches_as_indexes(s, overlapping=True)}
+    for j, col in enumerate(model._packed):
+        z = sum(map(col.__getitem__, ids))
+        totals[2 * j] += z.real
+        if 2 * j + 1 < len(totals):
+            totals[2 * j + 1] += z.imag
+    return totals
+
+
+def test_compiled_sums_are_the_pure_sums_bit_for_bit() -> None:
+    model = load_model()
+    assert model._flat is not None and len(model._flat) == 4 * len(model.weights)
+    n = 0
+    for text in _texts():
+        pieces = [normalise(text), *normalise(_SENTENCES.sub(_BOUND, text)).split(_BOUND)]
+        for role in ("customer", "agent"):
+            for ps in pieces:
+                assert model._raw(ps, role) == _reference(model, ps, role), ps  # same bits
+                n += 1
+    assert n > 10_000
+
+
+def test_the_flat_array_holds_every_weight_in_its_place() -> None:
+    model = load_model()
+    flat = model._flat
+    assert flat is not None
+    for i, g in enumerate(model.weights):
+        assert tuple(flat[4 * i:4 * i + 4]) == model.weights[g]
