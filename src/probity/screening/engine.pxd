@@ -52,7 +52,7 @@ cdef class _View:
     cdef readonly object block_at
     cdef readonly object warn_at
     cdef readonly object plain
-    cdef readonly dict other
+    cdef readonly list other
     cdef readonly int[:] single
     cdef readonly dict more
     cdef readonly tuple lexicon
@@ -104,7 +104,7 @@ cpdef bint _has_special(str text)
                id_hits=list, kept=list, negated=list, final=list, report=bint,
                verify=bint, coupon=bint, negations=list, compact=str, concrete=bint,
                ctx=_Ctx, weights=_Weights, h=Hit, occs=list, spans=list, trip=tuple,
-               phon_trip=tuple, span=tuple, hflags=int)
+               phon_trip=tuple, span=tuple, hflags=int, other=list)
 cpdef object _screen_slow(str text, str role, object policy, Folded folded, list comp)
 
 @cython.locals(h=Hit)
@@ -137,7 +137,7 @@ cpdef bint _has_code_token(str text)
 @cython.locals(c=Py_UCS4)
 cpdef bint _any_digit(str s)
 
-@cython.locals(stop=Py_ssize_t, end=Py_ssize_t)
+@cython.locals(stop=Py_ssize_t, end=Py_ssize_t, c=Py_UCS4)
 cpdef object _id_after(str text, Py_ssize_t pos, Hit h)
 
 cdef class _Weights:

@@ -584,7 +584,9 @@ def _screen_slow(
             else:
                 occs.append(trip)
             continue
-        lit, phon, allowed, kinds = other[kid]
+        info = other[kid]  # (HotTables.other: a list by key id, None for the plain keys)
+        assert info is not None
+        lit, phon, allowed, kinds = info
         for pid in lit:
             occs = part_occ.get(pid)
             if occs is None:
@@ -954,6 +956,20 @@ def _id_after(text: str, pos: int, h: Hit) -> Hit | None:
     stop = pos + 30  # (a conditional, not min(): no builtin call from compiled code)
     if stop > len(text):
         stop = len(text)
+    if _COMPILED:
+        # The ID's first character ([A-Za-z0-9Ａ-Ｚａ-ｚ０-９]) comes after at most six of the
+        # pattern's leading pieces (one or two characters each): none such within 13
+        # characters, no match (one C loop instead of the regex; most channel words are
+        # followed by Chinese).
+        end = pos + 13
+        if end > stop:
+            end = stop
+        for c in text[pos:end]:
+            if (("0" <= c <= "9") or ("a" <= c <= "z") or ("A" <= c <= "Z")
+                    or ("０" <= c <= "９") or ("ａ" <= c <= "ｚ") or ("Ａ" <= c <= "Ｚ")):
+                break
+        else:
+            return None
     m = _ID_AFTER.match(text, pos, stop)
     if m is None:
         return None
@@ -1188,23 +1204,32 @@ def _decide(
             act = cap
         if act > rank:
             rank = act
-    spans = _merge(raw)  # (sorts raw)
-    # The masked text: the spans' characters as "*". The spans cover exactly the union of
-    # the segments, so the segments (plain tuples, now sorted by start) are masked instead
-    # of reading each Span's fields.
-    pieces: list[str] = []
-    pos = 0
-    for seg in raw:  # sorted by start; segments may overlap
+    if len(raw) == 1:
+        # One segment (most messages with a finding): its span, and its characters masked,
+        # as _merge and the loop below make them, without the sort, the list and the join.
+        seg = raw[0]
         a = seg[0]
         e = seg[1]
-        if e > pos:
-            if pos >= a:
-                a = pos
-            pieces.append(text[pos:a])
-            pieces.append("*" * (e - a))
-            pos = e
-    pieces.append(text[pos:])
-    masked = "".join(pieces)
+        spans = [make_span(a, e, seg[2], seg[3], seg[4])]
+        masked = text[:a] + "*" * (e - a) + text[e:]
+    else:
+        spans = _merge(raw)  # (sorts raw)
+        # The masked text: the spans' characters as "*". The spans cover exactly the union
+        # of the segments, so the segments (plain tuples, now sorted by start) are masked
+        # instead of reading each Span's fields.
+        pieces: list[str] = []
+        pos = 0
+        for seg in raw:  # sorted by start; segments may overlap
+            a = seg[0]
+            e = seg[1]
+            if e > pos:
+                if pos >= a:
+                    a = pos
+                pieces.append(text[pos:a])
+                pieces.append("*" * (e - a))
+                pos = e
+        pieces.append(text[pos:])
+        masked = "".join(pieces)
     categories = [c for c in CATEGORIES if c in cat_sev]
     if refusal_span is not None:
         categories.append("refusal")

@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
-from probity.screening.normalize import Folded, tables
+from probity.screening.normalize import Folded, _one_bmp, tables
 
 if TYPE_CHECKING:
     from probity.screening.engine import Hit, _Ctx
@@ -48,6 +48,17 @@ class _Group:
         self.end = end
         self.digits = digits
         self.alnum = alnum
+
+
+def _new_group(start: int, end: int, digits: str, alnum: bool) -> _Group:
+    """``_Group(start, end, digits, alnum)`` without the call through the type (struct
+    stores where numbers.pxd compiles this module). The same object."""
+    g = _Group.__new__(_Group)
+    g.start = start
+    g.end = end
+    g.digits = digits
+    g.alnum = alnum
+    return g
 
 
 def luhn_ok(digits: str) -> bool:
@@ -162,17 +173,44 @@ def _groups_loop(text: str) -> list[_Group]:
         else:
             digits = text[s:e].translate(tables().digits).translate(_CN_TO_DIGIT)
         alnum = (s > 0 and text[s - 1] in latin) or (e < n and text[e] in latin)
-        out.append(_Group(s, e, digits, alnum))
+        out.append(_new_group(s, e, digits, alnum))
     return out
 
 
+def _only_separators(text: str, a: int, b: int) -> bool:
+    """``tables().separators.fullmatch(text, a, b) is not None`` (one or more separators):
+    where numbers.pxd compiles it, a C loop over the BMP fold string (a separator is what
+    folds to SEP there, as normalize.strip_separators reads it); the regex beyond the BMP
+    and interpreted."""
+    if not _COMPILED:
+        return tables().separators.fullmatch(text, a, b) is not None
+    if b <= a:
+        return False
+    one = _ONE_BMP if _ONE_BMP is not None else _load_one_bmp()
+    for i in range(a, b):
+        cp = ord(text[i])
+        if cp >= 0x10000:
+            return tables().separators.fullmatch(text, a, b) is not None
+        if one[cp] != "\x00":  # not SEP
+            return False
+    return True
+
+
+_ONE_BMP: str | None = None  # normalize._one_bmp(), kept on first use
+
+
+def _load_one_bmp() -> str:
+    global _ONE_BMP
+    _ONE_BMP = _one_bmp()
+    return _ONE_BMP
+
+
 def _clusters(text: str, groups: list[_Group]) -> list[list[_Group]]:
-    seps = tables().separators
     clusters: list[list[_Group]] = []
     for g in groups:
         if clusters and not clusters[-1][-1].alnum and not g.alnum:
             prev = clusters[-1][-1]
-            if seps.fullmatch(text, prev.end, g.start) is not None:
+            if _only_separators(text, prev.end, g.start):
                 clusters[-1].append(g)  # only separators between: 138 1234 5678
                 continue
         clusters.append([g])
@@ -183,13 +221,20 @@ def _nearest_cue(
     start: int, kinds: tuple[str, ...], ctx: _Ctx, folded: Folded
 ) -> str | None:
     """The context kind whose phrase ends closest before original offset ``start``."""
-    best: tuple[int, str] | None = None
+    best: str | None = None
+    best_e = -1
+    by_kind = ctx.by_kind
+    ends = folded.ends
     for kind in kinds:
-        for _us, ue in ctx.get(kind):
-            oe = folded.ends[ue - 1]
-            if oe <= start and start - oe <= _CONTEXT_DISTANCE and (best is None or oe > best[0]):
-                best = (oe, kind)
-    return best[1] if best else None
+        spans = by_kind.get(kind)
+        if spans is None:
+            continue
+        for _us, ue in spans:
+            oe = ends[ue - 1]
+            if oe <= start and start - oe <= _CONTEXT_DISTANCE and (best is None or oe > best_e):
+                best = kind
+                best_e = oe
+    return best
 
 
 def _allowed(digits: str, policy: CompiledPolicy) -> bool:
@@ -200,7 +245,10 @@ def _allowed(digits: str, policy: CompiledPolicy) -> bool:
             break
     if core in policy.allow_numbers or digits in policy.allow_numbers:
         return True
-    return any(core.startswith(p) for p in policy.allow_number_prefixes)
+    for p in policy.allow_number_prefixes:  # noqa: SIM110 (a loop: cpdef, no closure)
+        if core.startswith(p):
+            return True
+    return False
 
 
 _HIT: type[Hit] | None = None

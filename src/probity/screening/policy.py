@@ -484,7 +484,7 @@ class HotTables(NamedTuple):
     first: array[int]  # entry id -> its first part id
     multi: dict[int, tuple[int, ...]]  # entry id -> part ids, entries of several parts only
     plain: bytearray  # key id -> 1: the key is that one part and nothing else
-    other: dict[int, KeyInfo]  # key id -> key info, the keys that are not plain
+    other: list[KeyInfo | None]  # key id -> key info, the keys that are not plain (else None)
     # entry id -> what the engine's loops read of the entry (result.EntryInfo), made by the
     # engine on the entry's first hit (None until then: a big lexicon pays for the ones used)
     info: list[EntryInfo | None]
@@ -728,6 +728,10 @@ def compile_policy(spec: PolicySpec) -> CompiledPolicy:
         anchor_needs.append(intern(tuple(sorted(needs))))
     del payloads, needs_of
     key_info = _KeyInfos(len(key_list), plain, other)
+    # The same for the engine's loop: a list by key id (an index instead of a dict look-up).
+    other_by_key: list[KeyInfo | None] = [None] * len(key_list)
+    for kid, info in other.items():
+        other_by_key[kid] = info
     matcher = _automaton(key_list or ["\x00"])
     # Refusal phrases send an agent's message down the full path (to record the refusal);
     # link markers send any message there (links are classified like QR payloads).
@@ -811,8 +815,8 @@ def compile_policy(spec: PolicySpec) -> CompiledPolicy:
         negation_window=int(spec.windows.get("negation", 12)),
         number_context_window=int(spec.windows.get("number_context", 8)),
         key_latin=key_latin,
-        hot=HotTables(single, more_others, lexicon, lex_of, first_part, multi, plain, other,
-                      [None] * len(lex_of)),
+        hot=HotTables(single, more_others, lexicon, lex_of, first_part, multi, plain,
+                      other_by_key, [None] * len(lex_of)),
         model=_load_model(spec),
         model_blocks=spec.model_blocks,
     )

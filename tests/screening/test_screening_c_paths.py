@@ -1,0 +1,140 @@
+"""The compiled screening paths added for the adversarial stream give what the code they
+replace gives (setup.py compiles them; interpreted, the same comparison holds): the
+separator test between digit groups, the nearest number cue, the allowed-number test, the
+contact-ID prefilter, the negation shortcut and the fast path's separator removal. Seeded
+random texts over the characters that matter, and the labelled corpus."""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from pathlib import Path
+
+from probity.screening import engine, normalize, numbers
+from probity.screening.engine import Hit, _Ctx
+from probity.screening.normalize import fold_exact, tables
+from probity.screening.policy import default_policy
+
+CORPUS = Path(__file__).parent / "corpus.jsonl"
+ALPHABET = ("加我微信vx号码电话扣扣qq红包现金不要您好订单一二三四五六七八九零幺洞拐勾壹贰〇两十"
+            "0123456789０１２３①⑩㊀ⅷ⓫ↂabchtpwxyzidIDHTPWXYZQBVAK@＠.-_()[]:：=—>~～（/"
+            " 　，。！？、,"
+            "\n\t😀🐧𠮶\u200b\x00·•*是为號号码")
+
+
+def _texts() -> list[str]:
+    rng = random.Random(9)
+    out = [json.loads(line)["text"] for line in CORPUS.read_text("utf-8").splitlines()
+           if line.strip()]
+    for _ in range(3000):
+        n = rng.randint(0, rng.choice([6, 30, 120]))
+        out.append("".join(rng.choice(ALPHABET) for _ in range(n)))
+    out += ["", " ", "1 2", "1\u200b2", "1😀2", "1 😀 2", "id: abc12", "号 ID12345", "：：：ab123"]
+    return out
+
+
+TEXTS = _texts()
+
+
+def test_only_separators_is_the_separator_regex() -> None:
+    seps = tables().separators
+    rng = random.Random(1)
+    for text in TEXTS:
+        n = len(text)
+        for _ in range(4):
+            a = rng.randint(0, n)
+            b = rng.randint(a, n)
+            assert numbers._only_separators(text, a, b) == (
+                seps.fullmatch(text, a, b) is not None), (text, a, b)
+
+
+def _nearest_reference(start: int, kinds: tuple[str, ...], ctx: _Ctx,
+                       ends: list[int]) -> str | None:
+    best: tuple[int, str] | None = None
+    for kind in kinds:
+        for _us, ue in ctx.get(kind):
+            oe = ends[ue - 1]
+            if oe <= start and start - oe <= 12 and (best is None or oe > best[0]):
+                best = (oe, kind)
+    return best[1] if best else None
+
+
+def test_nearest_cue_is_the_closest_phrase_before() -> None:
+    rng = random.Random(2)
+    kinds = ("number_context", "phone_cue", "bank_cue", "qq_cue")
+    for text in TEXTS[:2000]:
+        folded = fold_exact(text)
+        n = len(folded.compact)
+        if not n:
+            continue
+        ctx = _Ctx()
+        for kind in (*kinds, "other"):
+            if rng.random() < 0.5:
+                spans = []
+                for _ in range(rng.randint(1, 3)):
+                    us = rng.randint(0, n - 1)
+                    spans.append((us, rng.randint(us + 1, n)))
+                ctx.by_kind[kind] = spans
+        for start in range(len(text) + 1):
+            assert numbers._nearest_cue(start, kinds, ctx, folded) == _nearest_reference(
+                start, kinds, ctx, folded.ends), (text, start, ctx.by_kind)
+
+
+def test_allowed_numbers_and_prefixes() -> None:
+    policy = default_policy()
+    for digits in ("4008123123", "008640081231234", "864008123123", "13800138000", "95588",
+                   "0086", "86", ""):
+        core = digits
+        for prefix in ("0086", "86"):
+            if core.startswith(prefix) and len(core) - len(prefix) >= 10:
+                core = core[len(prefix):]
+                break
+        expected = (core in policy.allow_numbers or digits in policy.allow_numbers
+                    or any(core.startswith(p) for p in policy.allow_number_prefixes))
+        assert numbers._allowed(digits, policy) == expected, digits
+
+
+_ID_AFTER = engine._ID_AFTER
+
+
+def _id_after_reference(text: str, pos: int) -> tuple[int, int] | None:
+    stop = min(pos + 30, len(text))
+    m = _ID_AFTER.match(text, pos, stop)
+    if m is None:
+        return None
+    token = m.group(1)
+    norm = token.translate(tables().fast)
+    if not any(c.isdigit() for c in norm) and "_" not in token and "-" not in token:
+        return None
+    end = m.end(1)
+    if end < len(text) and text[end].isascii() and text[end].isalnum():
+        return None
+    return (m.start(1), end)
+
+
+def test_contact_id_after_a_channel_word() -> None:
+    h = Hit([], "contact", 3, "微信", 0, 1, [(0, 1)])
+    for text in TEXTS:
+        for pos in range(len(text) + 1):
+            got = engine._id_after(text, pos, h)
+            want = _id_after_reference(text, pos)
+            assert (None if got is None else tuple(got.segs[0])) == want, (text, pos)
+
+
+def test_negations_without_a_negation_cue() -> None:
+    ctx = _Ctx()
+    ctx.by_kind["not_negation"] = [(0, 2)]
+    ctx.by_kind["cue_contact"] = [(1, 2)]
+    assert engine._valid_negations(ctx, []) == []
+    ctx.by_kind["negation_near"] = [(3, 4)]
+    assert engine._valid_negations(ctx, []) == [(3, 4, 1)]
+
+
+def test_the_fast_paths_separators_are_separators() -> None:
+    """The fast path drops these characters with str.replace before its regex: they must be
+    separators (what folds to nothing), or the compact string would differ."""
+    one = normalize._one_bmp()
+    for ch in "，。？！、~,. ":
+        assert one[ord(ch)] == "\x00", ch
+        assert re.fullmatch(tables().separators, ch), ch
