@@ -24,6 +24,11 @@ administrative connection used to create and drop the scratch database (named by
 PROBITY_BENCH_PG_DB if set: two runs at once must not share one); PROBITY_BENCH_REDIS (default
 redis://127.0.0.1:6379/14) is the Redis for the two-process configurations.
 PROBITY_BENCH_PYSPY=<dir> records a py-spy flame graph of each server process (if installed).
+
+Which screening modules ran compiled in the product's server is read from the server processes
+themselves (the extension modules they mapped) and printed and recorded with the figures, as
+`benchmarks/screening.py` does: a build older than its sources is not loaded, and screening then
+runs its pure-Python sources silently (`make install` rebuilds).
 """
 
 from __future__ import annotations
@@ -639,6 +644,7 @@ def run_one(name: str, url: str, args: argparse.Namespace, tmp: Path, workers: i
                 for pid in pids:  # write the profiles now (with workers: OUT.<pid>)
                     os.kill(pid, signal.SIGUSR1)
                 time.sleep(5)
+        res["compiled"] = compiled_in(pids)
     finally:
         stop_server(proc)
         for spy in spies:
@@ -648,7 +654,46 @@ def run_one(name: str, url: str, args: argparse.Namespace, tmp: Path, workers: i
                 spy.kill()
     print(f"[{name}] " + ", ".join(f"{k}={v:.1f}" if isinstance(v, float) else f"{k}={v}"
                                    for k, v in res.items() if k != "steps"), flush=True)
+    if not any(m.startswith("screening.") for m in res["compiled"]):
+        print(f"[{name}] WARNING: screening ran as pure Python in the server (no compiled "
+              "screening module loaded: not built, or older than its sources; `make install`)",
+              flush=True)
     return res
+
+
+def compiled_in(pids: list[int]) -> list[str]:
+    """The project's compiled modules loaded in the server processes, as they are after the run
+    (the extension modules mapped into each process, /proc/<pid>/maps): which screening
+    modules ran compiled, whatever the server's sys.path."""
+    got: set[str] = set()
+    for pid in pids:
+        try:
+            maps = Path(f"/proc/{pid}/maps").read_text()
+        except OSError:
+            continue
+        for line in maps.splitlines():
+            path = line.rsplit(" ", 1)[-1]
+            if path.endswith(".so") and "/probity/" in path:
+                got.add(path.rsplit("/probity/", 1)[1].split(".", 1)[0].replace("/", "."))
+    return sorted(got)
+
+
+def compiled_note(results: list[tuple[str, int, str, dict[str, Any]]]) -> str:
+    """Which screening modules the product's server ran compiled; a warning when none did (a
+    stale or missing build: `make install`)."""
+    seen = [r["compiled"] for name, _w, _f, r in results
+            if not name.startswith("bare") and "compiled" in r]
+    if not seen:
+        return ""
+    mods = sorted(set().union(*seen))
+    screening = [m.split(".", 1)[1] for m in mods if m.startswith("screening.")]
+    others = ", ".join(m for m in mods if not m.startswith("screening.")) or "none"
+    if not screening:
+        return ("**Screening ran as pure Python in the server**: no compiled screening module "
+                "was loaded (not built, or the build is older than its sources: `make "
+                f"install`). Other compiled modules loaded: {others}.")
+    return (f"Screening ran compiled in the server (Cython, setup.py): {', '.join(screening)}; "
+            f"other compiled modules loaded: {others}.")
 
 
 def stop_server(proc: subprocess.Popen[bytes]) -> None:
@@ -856,8 +901,11 @@ def main() -> None:
                     finally:
                         pg_drop()
                     results.append(("PostgreSQL", workers, fanout, res))
+    note = compiled_note(results)
     if args.saturate:
         text_ = saturation_report(args, results, uptime)
+        if note:
+            text_ += "\n\n" + note
         print(text_)
         if not args.no_report:
             write_section("chat_saturation", text_)
@@ -892,6 +940,8 @@ def main() -> None:
             "| receipts | writer process CPU per receipt | receipts/s |", "|---|---|---|"]
         for name, r in receipts_res.items():
             lines.append(f"| {name} | {r['cpu_ms']:.3f} ms | {r['per_s']:.0f} |")
+    if note:
+        lines += ["", note]
     text_ = "\n".join(lines)
     print(text_)
     if not args.no_report:
