@@ -102,10 +102,10 @@ def test_a_participant_is_sent_the_other_sides_receipts_only() -> None:
         sent.clear()
         conn = Connection(_Socket(), 1, 1, Participant(role, None, None, None),  # type: ignore[arg-type]
                           None, None)
+        conn.live = True  # the backlog is sent
         for by in ("customer", "agent"):
             event = {"type": "receipt", "conversation_id": 1, "by": by, "delivered": 3, "read": 3}
-            if not conn.take(event):  # as the conversation's subscription delivers it
-                asyncio.run(conn.on_event(event))
+            assert conn.take(event)  # as the conversation's subscription delivers it: sent
         return [f.split('"by":"')[1].split('"')[0] for f in sent]
 
     assert frames_for("customer") == ["agent"]

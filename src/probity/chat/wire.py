@@ -87,9 +87,20 @@ def ack_notices(msg: Message | MessageRow, role: str) -> dict[str, str]:
 
 
 
+class WireMessage(dict[str, Any]):
+    """`message_wire`'s dict, holding the row it was made from (`row`): this process's sockets
+    render their views from the row itself, as the event is delivered, instead of parsing the
+    wire form back (`message_from_wire`: a 21-field row and an ISO timestamp, ~3.4 µs). What
+    crosses processes is the dict alone (serialised as a plain dict, parsed as one)."""
+
+    __slots__ = ("row",)
+
+    row: MessageRow
+
+
 def message_wire(msg: Message | MessageRow) -> dict[str, Any]:
     """The full stored row, for the bus only (never sent to a client as is)."""
-    return {
+    wire = WireMessage({
         "id": msg.id, "conversation_id": msg.conversation_id, "tenant_id": msg.tenant_id,
         "seq": msg.seq, "sender_role": msg.sender_role, "sender_user_id": msg.sender_user_id,
         "sender_employee_id": msg.sender_employee_id, "client_id": msg.client_id,
@@ -99,7 +110,17 @@ def message_wire(msg: Message | MessageRow) -> dict[str, Any]:
         "categories": msg.categories, "severity": msg.severity, "spans": msg.spans,
         "policy_version": msg.policy_version, "created_at": msg.created_at.isoformat(),
         "recalled_at": msg.recalled_at.isoformat() if msg.recalled_at else None,
-    }
+    })
+    if isinstance(msg, MessageRow):  # an ORM row is not kept: it may expire with its session
+        wire.row = msg
+    return wire
+
+
+def row_of(wire: dict[str, Any]) -> MessageRow:
+    """The row a bus event's "message" stands for: the one it was made from in this process
+    (`WireMessage`), else parsed from it."""
+    row = getattr(wire, "row", None) if type(wire) is WireMessage else None
+    return row if row is not None else message_from_wire(wire)
 
 
 @dataclass(frozen=True, slots=True)

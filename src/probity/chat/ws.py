@@ -33,10 +33,13 @@ last backlog seq are dropped), so nothing is lost or duplicated.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import json
+import logging
 import time
-from collections.abc import AsyncIterator, Callable
+import types
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -73,12 +76,12 @@ from probity.chat.wire import (
     ack_notices,
     agent_channel,
     conv_channel,
-    message_from_wire,
     message_view,
+    row_of,
 )
 from probity.chat.writer import MessageWriter, writer_for
 from probity.errors import Conflict, DomainError, InvalidInput
-from probity.events import Event, Subscription, get_bus
+from probity.events import OVERFLOW, QUEUE_SIZE, Event, Subscription, get_bus
 from probity.ledger.access import MAX_REASON, AccessGate
 from probity.middleware import RAW_ASGI
 from probity.models import Conversation, ConversationStatus
@@ -86,6 +89,7 @@ from probity.monitoring.enforce import policy_for_sender
 from probity.policy.registry import policy_for_tenant
 
 router = APIRouter()
+log = logging.getLogger("probity.chat.ws")
 
 
 @contextlib.asynccontextmanager
@@ -158,7 +162,16 @@ class Connection:
         # limit: the next frame waits for it.
         self.receipts_in_flight = 0
         self.receipt_backlog: asyncio.Future[Any] | None = None
-        self.lock = asyncio.Lock()
+        # Frames go out in the order they are emitted (`emit`), each at once when the socket
+        # has no send waiting; otherwise (the client reads slowly: the transport paused its
+        # writes) they queue here behind it, and `_flushing` sends them when it can.
+        self._out: collections.deque[str] = collections.deque()
+        self._flushing: asyncio.Future[None] | None = None
+        # The backlog is sent: the conversation's events are rendered and sent as they are
+        # delivered (`take`), by whoever publishes them, without waking a task of this socket.
+        self.live = False
+        self.gone = False  # a send failed (the connection is closed): frames are dropped
+        self.overflowed = False  # told to resync: nothing more is sent
         self.bus = get_bus(websocket.app)
         self._writer: MessageWriter | None = None  # the process's writer (`writer`)
         # The last access decision (see `still_allowed`): good until this monotonic instant,
@@ -188,10 +201,13 @@ class Connection:
                 self.principal.user_id if self.principal is not None else None, self.conv_id)
 
     def take(self, event: Event) -> bool:
-        """The conversation channel's `watch`: `watch`, then True for an event this socket
-        sends nothing for — its own message coming back (the ack carried it), its own side's
-        receipt, a customer's attempt seen by the customer — so that it is not queued and the
-        socket's task is not woken for it (issue 17: 1.5 of the 3 events per message)."""
+        """The conversation channel's `watch`: `watch`, then drops an event this socket sends
+        nothing for — its own message coming back (the ack carried it), its own side's
+        receipt, a customer's attempt seen by the customer — and, once the backlog is sent
+        (`live`), renders and sends any other at once (`on_event`, `emit`): no task of the
+        socket is woken for an event (issue 17; before session 14 a pump task per socket took
+        each queued event, one wake-up per frame delivered). True: not to be queued. Before
+        the backlog is sent, an event to send is queued (False) until `go_live`."""
         self.watch(event)
         kind = event.get("type")
         if kind == "message":
@@ -200,39 +216,119 @@ class Connection:
                 self.sending.discard(wire["client_id"])
                 self.seen.add(wire["seq"])
                 return True
-            return False
-        if kind == "receipt":
+        elif kind == "receipt":
             # A participant is not sent its own side's receipts (its pages and the SDK use
             # only the other side's: one frame fewer per message read); supervisors get both.
-            return event.get("by") == self.who.role and self.who.role != "supervisor"
-        # Staff only: the customer got the notice with its own send.
-        return kind == "customer_attempt" and self.who.role == "customer"
+            if event.get("by") == self.who.role and self.who.role != "supervisor":
+                return True
+        elif kind == "customer_attempt" and self.who.role == "customer":
+            return True  # staff only: the customer got the notice with its own send
+        if not self.live:
+            return False  # queued until the backlog is sent (`go_live`)
+        try:
+            self.on_event(event)
+        except Exception:  # one socket's failure must not cost the channel's other sockets
+            log.exception("chat socket: an event not sent")
+        return True
+
+    def go_live(self, sub: Subscription) -> None:
+        """The backlog is sent: send what the subscription queued meanwhile, in order; from
+        now on events are sent as they are delivered (`take`). Synchronous: no event can come
+        between the last queued one and the switch."""
+        queue = sub.queue
+        while queue:
+            self.on_event(queue.popleft())
+        self.live = True
 
     async def send(self, data: dict[str, Any]) -> None:
         await self.send_text(frame_text(data))
 
     async def send_text(self, text: str) -> None:
-        """One text frame, straight to the server (what Starlette's `send_text` does once the
-        socket is accepted: a closed connection is `WebSocketDisconnect` 1006)."""
-        async with self.lock:
-            if self._send is None:
-                await self.ws.send_text(text)
-                return
-            try:
-                await self._send({"type": "websocket.send", "text": text})
-            except OSError:
-                self.ws.application_state = WebSocketState.DISCONNECTED
-                raise WebSocketDisconnect(code=1006) from None
+        """One text frame from the socket's own task, in order with the frames `emit` sends
+        for the fan-out; waits while the client reads slowly (frames queued behind a send
+        that waits). A closed connection is `WebSocketDisconnect` 1006, as from Starlette's
+        `send_text` once the socket is accepted."""
+        self.emit(text)
+        if self._flushing is not None:
+            await asyncio.wait((self._flushing,))
+        if self.gone:
+            raise WebSocketDisconnect(code=1006)
 
-    async def on_event(self, event: dict[str, Any]) -> None:
-        # What this socket sends nothing for (its own message's echo, its own side's receipt,
-        # a customer's attempt seen by the customer) was taken by `take` and never queued.
+    def _frame(self, text: str) -> Coroutine[Any, Any, None]:
+        """The server's send of one text frame, not started."""
+        if self._send is None:
+            return self.ws.send_text(text)
+        send = self._send({"type": "websocket.send", "text": text})
+        # An ASGI server's send is a coroutine function (the wrapper: any other awaitable).
+        return send if isinstance(send, types.CoroutineType) else _awaiting(send)
+
+    def emit(self, text: str) -> None:
+        """Send one text frame now, from whatever code runs (the bus's fan-out, the writer's
+        hand-back, the socket's own task): the server's send runs to its end at once unless
+        the socket is paused for writing (the client reads slowly), and then it goes on in a
+        task of its own with the frames emitted meanwhile queued behind it, in order (at most
+        `QUEUE_SIZE`: past that the client is told to resync and sent nothing more, as when
+        its subscription's queue overflowed). Never raises for a closed connection: the
+        socket is marked gone (`send_text` raises it to the socket's task)."""
+        if self.gone or self.overflowed:
+            return
+        if self._flushing is not None:
+            if len(self._out) >= QUEUE_SIZE:
+                self._overflow()
+            else:
+                self._out.append(text)
+            return
+        send = self._frame(text)
+        try:
+            waiting = send.send(None)
+        except StopIteration:
+            return
+        except (OSError, RuntimeError, WebSocketDisconnect):
+            self._lost()
+            return
+        self._flushing = asyncio.ensure_future(self._flush(send, waiting))
+
+    async def _flush(self, send: Coroutine[Any, Any, None], waiting: Any) -> None:
+        """Finish a send that had to wait, then send the frames queued behind it."""
+        try:
+            await _finish(send, waiting)
+            while self._out and not self.gone:
+                await self._frame(self._out.popleft())
+        except (OSError, RuntimeError, WebSocketDisconnect):
+            self._lost()
+        finally:
+            self._flushing = None
+
+    def _lost(self) -> None:
+        self.gone = True
+        self._out.clear()
+        if self._send is not None:
+            self.ws.application_state = WebSocketState.DISCONNECTED
+
+    def _overflow(self) -> None:
+        """Too many frames wait for a slow client: it is told to resync (reconnect from its
+        last seq; the web client closes on it) and sent nothing after that, so that it never
+        holds a later seq than the ones it missed."""
+        self._out.clear()
+        self._out.append(frame_text({"type": "resync"}))
+        self.overflowed = True
+        self.watch(OVERFLOW)
+
+    def close_out(self) -> None:
+        """The socket's task is done: nothing more is sent."""
+        self.gone = True
+        self._out.clear()
+        if self._flushing is not None:
+            self._flushing.cancel()
+
+    def on_event(self, event: dict[str, Any]) -> None:
+        """Render and send one of the conversation's events (what `take` did not drop)."""
         kind = event.get("type")
         if kind == "message":
             # Parsed once per event, whatever the number of local subscribers.
             msg = event.get("_row")
             if msg is None:
-                msg = event["_row"] = message_from_wire(event["message"])
+                msg = event["_row"] = row_of(event["message"])
             if msg.seq <= self.backlog_max or msg.seq in self.seen:
                 return
             self.seen.add(msg.seq)
@@ -251,11 +347,11 @@ class Connection:
                 frames[key] = None if view is None else frame_text(view)
             text = frames[key]
             if text is not None:
-                await self.send_text(text)
+                self.emit(text)
         elif kind == "overflow":
-            await self.send({"type": "resync"})
+            self.emit(frame_text({"type": "resync"}))
         else:
-            await self.send(event)
+            self.emit(frame_text(event))
 
     async def still_allowed(self) -> bool:
         """Checked before acting on each frame: the credential still stands (not logged out,
@@ -493,7 +589,7 @@ async def chat_socket(websocket: WebSocket, conv_id: int, after: int = 0,
     warm_screener_in_background()
     conn = Connection(websocket, conv_id, conv.tenant_id, who, principal, token)
     async with conn.bus.subscribe(conv_channel(conv_id), conn.take) as sub, \
-            session_watch(websocket, principal, conn.lock, conn.watch):
+            session_watch(websocket, principal, watch=conn.watch, say=conn.send):
         conn.since = time.monotonic()  # subscribed to the conversation and the account
         # Subscribed first, then the backlog: nothing committed in between can be missed.
         async with ws_session(websocket.app) as session:
@@ -515,42 +611,67 @@ async def chat_socket(websocket: WebSocket, conv_id: int, after: int = 0,
         for view in backlog:
             await conn.send(view)
         await conn.send({"type": "synced", "seq": conn.backlog_max})
-
-        async def pump() -> None:
-            while True:
-                await conn.on_event(await sub.get())
-
-        tasks = [asyncio.create_task(pump())]
+        conn.go_live(sub)
         try:
-            receive = conn.raw_receive or websocket.receive
-            while True:
-                message = await receive()
-                if message["type"] == "websocket.disconnect":
-                    websocket.client_state = WebSocketState.DISCONNECTED
-                    break
-                data: dict[str, Any] = {}
-                if conn.receipt_backlog is not None:  # too many receipts queued: wait
-                    waiting, conn.receipt_backlog = conn.receipt_backlog, None
-                    await asyncio.wait([waiting])
-                try:
-                    data = parse_frame(message)
-                    if data.get("type") != "ping" and not await conn.still_allowed():
-                        await conn.send({"type": "error", "code": "session_ended",
-                                         "message": "your session has ended; sign in again"})
-                        await _close(websocket, 4401)
-                        break
-                    await conn.handle(data)
-                except DomainError as exc:
-                    await conn.send({"type": "error", "code": exc.code, "message": exc.message,
-                                     "client_id": _client_id(data)})
-        except (WebSocketDisconnect, RuntimeError):
-            pass
+            # The frames are read in a task of its own: each of its wake-ups (a frame came, a
+            # send was committed) resumes the frames of `_read_frames` only, not the ~25
+            # coroutine frames of the server's and the middleware's ASGI calls above this one
+            # (issue 17, session 14). Cancelling this task cancels that one.
+            await asyncio.ensure_future(_read_frames(conn, websocket))
         finally:
-            for task in tasks:
-                task.cancel()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+            conn.close_out()
+
+
+async def _read_frames(conn: Connection, websocket: WebSocket) -> None:
+    """Act on the client's frames until it goes away (or its session ends)."""
+    try:
+        receive = conn.raw_receive or websocket.receive
+        while True:
+            message = await receive()
+            if message["type"] == "websocket.disconnect":
+                websocket.client_state = WebSocketState.DISCONNECTED
+                break
+            data: dict[str, Any] = {}
+            if conn.receipt_backlog is not None:  # too many receipts queued: wait
+                waiting, conn.receipt_backlog = conn.receipt_backlog, None
+                await asyncio.wait([waiting])
+            try:
+                data = parse_frame(message)
+                if data.get("type") != "ping" and not await conn.still_allowed():
+                    await conn.send({"type": "error", "code": "session_ended",
+                                     "message": "your session has ended; sign in again"})
+                    await _close(websocket, 4401)
+                    break
+                await conn.handle(data)
+            except DomainError as exc:
+                await conn.send({"type": "error", "code": exc.code, "message": exc.message,
+                                 "client_id": _client_id(data)})
+    except (WebSocketDisconnect, RuntimeError):
+        pass
+
+
+async def _awaiting(awaitable: Awaitable[None]) -> None:
+    await awaitable
+
+
+async def _finish(send: Coroutine[Any, Any, None], waiting: Any) -> None:
+    """Run `send` to its end: a coroutine that `Connection.emit` started and that yielded
+    `waiting` (the future it waits on, or None: a bare yield) instead of finishing at once."""
+    try:
+        while True:
+            if waiting is not None:
+                # What a task does with a future its coroutine yielded: it is ours to wait on.
+                waiting._asyncio_future_blocking = False
+            try:
+                await (waiting if waiting is not None else asyncio.sleep(0))
+            except asyncio.CancelledError:
+                send.close()
+                raise
+            except BaseException:  # raised inside `send` as it resumes
+                pass
+            waiting = send.send(None)
+    except StopIteration:
+        return
 
 
 def raw_asgi(websocket: WebSocket) -> tuple[Receive | None, Send | None]:
@@ -581,32 +702,41 @@ def _ends(event: Event, principal: Principal) -> bool:
 
 
 async def _end_on_event(websocket: WebSocket, sub: Subscription, lock: asyncio.Lock,
-                        principal: Principal) -> None:
+                        principal: Principal,
+                        say: Callable[[dict[str, Any]], Awaitable[None]] | None = None) -> None:
     """Close the socket when the account's sessions end (logout, password change, offboarding)
-    or its token is revoked."""
+    or its token is revoked. The error frame goes through `say` when given (a chat socket's
+    `Connection.send`, in order with its other frames), else under `lock`."""
     while not _ends(await sub.get(), principal):
         pass
-    async with lock:
-        with contextlib.suppress(Exception):
-            await websocket.send_json({"type": "error", "code": "session_ended",
-                                       "message": "your session has ended; sign in again"})
+    frame = {"type": "error", "code": "session_ended",
+             "message": "your session has ended; sign in again"}
+    with contextlib.suppress(Exception):
+        if say is not None:
+            await say(frame)
+        else:
+            async with lock:
+                await websocket.send_json(frame)
     await _close(websocket, 4401)
 
 
 @contextlib.asynccontextmanager
 async def session_watch(websocket: WebSocket, principal: Principal | None,
                         lock: asyncio.Lock | None = None,
-                        watch: Callable[[Event], None] | None = None) -> AsyncIterator[None]:
+                        watch: Callable[[Event], None] | None = None,
+                        say: Callable[[dict[str, Any]], Awaitable[None]] | None = None
+                        ) -> AsyncIterator[None]:
     """While open, closes the socket (4401, after an error frame ``session_ended``) as soon as
     the account's sessions end — logout, password change, offboarding — or the token it was
     opened with is revoked. Any socket that acts for a signed-in account runs inside one.
-    `watch` sees each of the account's events as it is delivered (see `Subscription`)."""
+    `watch` sees each of the account's events as it is delivered (see `Subscription`); the
+    error frame is sent with `say` when given, else under `lock`."""
     if principal is None:
         yield
         return
     async with get_bus(websocket.app).subscribe(user_channel(principal.user_id), watch) as sub:
         task = asyncio.create_task(_end_on_event(websocket, sub, lock or asyncio.Lock(),
-                                                 principal))
+                                                 principal, say))
         try:
             yield
         finally:
