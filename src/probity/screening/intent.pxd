@@ -18,3 +18,11 @@ cpdef double _sigmoid(double x)
 
 @cython.locals(by_compact=dict)
 cpdef object _cached(dict by_role, str role, str compact)
+
+@cython.locals(pieces=list, parts=list, n=Py_ssize_t, i=Py_ssize_t, start=Py_ssize_t,
+               c=Py_UCS4, d=Py_UCS4, f=Py_UCS4, cp=Py_ssize_t, end=Py_ssize_t, piece=str,
+               g=str)
+cpdef list _view_pieces(str text, str table, dict fast)
+
+@cython.locals(up=bint, i=Py_ssize_t, v=double)
+cpdef bint _fold_in(list pr, list base, list whole, list raw)

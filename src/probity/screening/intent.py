@@ -36,6 +36,7 @@ from probity.screening.normalize import (
     ASCII_LOWER,
     EXPAND,
     SEP,
+    _one_bmp,
     tables,
 )
 
@@ -130,6 +131,115 @@ def normalise(text: str) -> str:
         if EXPAND in one:
             one = one.replace(EXPAND, "")
     return _NONZERO.sub("0", one)
+
+
+_MODEL_BMP: str | None = None
+
+
+def _model_bmp() -> str:
+    """normalize's BMP fold table (``_one_bmp``: 65,536 characters, SEP, EXPAND or the fold
+    of each code point) with the dialect forms as :func:`_fast` maps them (built once)."""
+    global _MODEL_BMP
+    if _MODEL_BMP is None:
+        chars = list(_one_bmp())
+        for src, dst in DIALECT.items():
+            chars[ord(src)] = dst
+        _MODEL_BMP = "".join(chars)
+    return _MODEL_BMP
+
+
+def _view_pieces(text: str, table: str, fast: dict[int, str]) -> list[str] | None:
+    """``[p for p in normalise(_SENTENCES.sub(_BOUND, text)).split(_BOUND) if p]`` in one
+    loop (where intent.pxd compiles it; the sources call normalise): sentence ends found as
+    _SENTENCES finds them (a run of 。！？!?；;\\n, or "." and a whitespace character), every
+    other character folded through ``table`` (:func:`_model_bmp`; ``fast`` beyond the BMP:
+    SEP and EXPAND dropped, 1-9 as 0, a character folding to _BOUND ends a piece as the
+    split does), the runs that fold to themselves kept as slices. None for a text holding a
+    character beyond the BMP that the fold table does not change, or a Cherokee capital
+    (normalise's result there depends on the rest of the text: the caller folds it the
+    reference way), or for an ASCII text holding "+". test_screening_model_pieces proves the
+    two equal for every character, in each of normalise's three ways, and on texts."""
+    if "+" in text and text.isascii():
+        return None  # normalise's ASCII way drops "+" (where no sentence ends), the table: 加
+    pieces: list[str] = []
+    parts: list[str] = []
+    n = len(text)
+    i = 0
+    start = 0  # the run of characters that fold to themselves, from here to i
+    while i < n:
+        c = text[i]
+        cp = ord(c)
+        if 0x13A0 <= cp <= 0x13F5:
+            return None
+        end = 0  # characters that end a sentence here (0: none)
+        if c == "\u3002" or c == "\uff01" or c == "\uff1f" or c == "!" or c == "?" \
+                or c == "\uff1b" or c == ";" or c == "\n":
+            end = 1
+            while i + end < n:
+                d = text[i + end]
+                if d == "\u3002" or d == "\uff01" or d == "\uff1f" or d == "!" or d == "?" \
+                        or d == "\uff1b" or d == ";" or d == "\n":
+                    end += 1
+                else:
+                    break
+        elif c == "." and i + 1 < n:
+            d = text[i + 1]
+            if d.isspace():
+                end = 2
+        if end:
+            f = "\u9f98"  # _BOUND
+        elif cp >= 0x10000:
+            # Beyond the BMP only a character the fold table changes (so normalise takes
+            # the table's way whatever the rest) or drops (every way drops it) is folded
+            # here; any other is lower-cased or not depending on the rest of the text.
+            g = fast.get(cp)
+            if g is None or g == c:
+                return None
+            f = g
+        else:
+            f = table[cp]
+            if f == c and c > "\x01" and not ("1" <= c <= "9") and c != "\u9f98":
+                i += 1
+                continue  # the run goes on
+        if start < i:
+            parts.append(text[start:i])
+        if end or f == "\u9f98":
+            if parts:
+                piece = "".join(parts)
+                if piece:
+                    pieces.append(piece)
+                parts = []
+            i += end if end else 1
+        else:
+            if "1" <= f <= "9":
+                parts.append("0")
+            elif f != "\x00" and f != "\x01":  # SEP, EXPAND (test_screening_model_pieces)
+                parts.append(f)
+            i += 1
+        start = i
+    if start < n:
+        parts.append(text[start:n])
+    if parts:
+        piece = "".join(parts)
+        if piece:
+            pieces.append(piece)
+    return pieces
+
+
+def _fold_in(pr: list[float], base: list[float], whole: list[float],
+             raw: list[float]) -> bool:
+    """A sentence's raw sums ``pr`` into the long text's: ``whole[i] += pr[i] - base[i]``
+    and ``raw[i] = max(raw[i], pr[i])`` (the same operations on the same doubles as the
+    loop this replaced); True where a flagged class's (i < 3) best rose."""
+    up = False
+    for i in range(len(pr)):
+        v = pr[i]
+        whole[i] += v - base[i]
+        if v > raw[i]:
+            raw[i] = v
+            if i < 3:
+                up = True
+    return up
 
 
 def _cached(by_role: dict[str, dict[str, IntentScores]], role: str,
@@ -321,7 +431,14 @@ class IntentModel:
             # its sentences and its best sentence (a request buried in ordinary text).
             # One normalisation for the whole text: sentence ends become a boundary character
             # that folds to itself and is in no n-gram, then the pieces are split on it.
-            bounded = normalise(_SENTENCES.sub(_BOUND, text))
+            split = _view_pieces(text, _model_bmp(), _fast()) if _COMPILED else None
+            if split is not None:
+                # The same sentences (non-empty), folded in one C loop: their _BOUND-joined
+                # text keys the cache (the scores are a function of them as of `bounded`).
+                bounded = _BOUND.join(split)
+            else:
+                bounded = normalise(_SENTENCES.sub(_BOUND, text))
+                split = bounded.split(_BOUND)
             if not explain:
                 # The scores are a function of the bounded normalised text (digits are all 0
                 # in it): a joined chat text seen before is one lookup.
@@ -334,7 +451,7 @@ class IntentModel:
             raw = list(base)
             best_piece = ""
             pieces = self._piece_cache
-            for ps in bounded.split(_BOUND):
+            for ps in split:
                 if not ps:
                     continue
                 # A sentence's raw sums are a function of it (never mutated below): kept.
@@ -345,12 +462,10 @@ class IntentModel:
                     if len(pieces) >= PIECE_CACHE_SIZE:
                         pieces.clear()
                     pieces[piece_key] = pr
-                for i, (v, b) in enumerate(zip(pr, base, strict=True)):
-                    whole[i] += v - b
-                    if v > raw[i]:
-                        raw[i] = v
-                        if i < 3 and (not best_piece or v > max(raw[:3])):
-                            best_piece = ps
+                # best_piece: the first sentence that raised a flagged class's best (the
+                # drivers of `explain`; a later one never passed the best it had just set).
+                if _fold_in(pr, base, whole, raw) and not best_piece:
+                    best_piece = ps
             raw = [max(a, b) for a, b in zip(raw, whole, strict=True)]
             if not best_piece:
                 best_piece = normalise(text)
