@@ -138,3 +138,19 @@ def test_the_fast_paths_separators_are_separators() -> None:
     for ch in "，。？！、~,. ":
         assert one[ord(ch)] == "\x00", ch
         assert re.fullmatch(tables().separators, ch), ch
+
+
+def _replace_chain(text: str) -> str:
+    quick = text.replace("，", "").replace(" ", "")
+    if not quick.isalnum():
+        quick = (quick.replace("。", "").replace("？", "").replace("！", "")
+                 .replace("、", "").replace("~", "").replace(",", "").replace(".", ""))
+        if not quick.isalnum():
+            quick = tables().separators.sub("", quick)
+    return quick
+
+
+def test_quick_strip_is_the_fast_paths_replace_chain() -> None:
+    extra = ["⓫", "加⓫微信", "ↂ 1", "微信，⓫", "a，b", "，", "，，", "微 信", "微信!", "微😀信 ，"]
+    for text in [t for t in TEXTS if not t.isascii()] + extra:
+        assert normalize.quick_strip(text) == _replace_chain(text), text

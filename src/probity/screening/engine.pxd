@@ -7,7 +7,7 @@
 cimport cython
 
 from probity.screening._ac cimport Automaton
-from probity.screening.normalize cimport Folded, fold_exact, strip_separators
+from probity.screening.normalize cimport Folded, fold_exact, quick_strip
 from probity.screening.numbers cimport find_number_hits
 from probity.screening.result cimport (EntryInfo, ScreeningResult, allow_result, entry_flags,
                                        make_span, rules_result)
@@ -146,7 +146,8 @@ cdef class _Weights:
     @cython.locals(cum=list)
     cpdef double between(self, Py_ssize_t a, Py_ssize_t b)
 
-@cython.locals(w=Py_ssize_t, cs=Py_ssize_t, ce=Py_ssize_t, a=Py_ssize_t, b=Py_ssize_t, inside=bint)
+@cython.locals(w=Py_ssize_t, cs=Py_ssize_t, ce=Py_ssize_t, a=Py_ssize_t, b=Py_ssize_t, inside=bint,
+               spans=list, kind=str)
 cpdef bint _has_cue(Hit h, _Ctx ctx, object policy, _Weights weights, list allow,
                     bint question_after=*)
 
@@ -157,7 +158,7 @@ cpdef list _email_and_link_hits(str text, Folded folded, _Ctx ctx, object policy
 cpdef bint _overlaps_any(object segs, list spans)
 
 @cython.locals(h=Hit, s=Py_ssize_t, e=Py_ssize_t, near=Py_ssize_t, out=list, cancel=list,
-               inside_term=bint)
+               inside_term=bint, by_kind=dict)
 cpdef list _valid_negations(_Ctx ctx, list hits)
 
 @cython.locals(a=Py_ssize_t, b=Py_ssize_t)

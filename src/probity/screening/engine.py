@@ -38,7 +38,7 @@ from probity.screening.normalize import (
     Folded,
     FoldTables,
     fold_exact,
-    strip_separators,
+    quick_strip,
     tables,
 )
 from probity.screening.numbers import find_number_hits
@@ -295,16 +295,11 @@ def _screen_rules(text: str, role: str, policy: CompiledPolicy
         plus = "+" in text
         quick = text.encode().translate(ASCII_LOWER, ASCII_DROP).decode() if not plus else ""
     else:
-        # Separators out: the commonest with str.replace (C, no per-character lookup), and
-        # the regex only if something else is left that is not a letter or digit. Once
-        # isalnum() holds, what is left is the compact string, except separators that
-        # isalnum() accepts (⓫, ↂ): those are FOLD_MARK anchors, so they go the exact way.
-        quick = text.replace("，", "").replace(" ", "")
-        if not quick.isalnum():
-            quick = (quick.replace("。", "").replace("？", "").replace("！", "")
-                     .replace("、", "").replace("~", "").replace(",", "").replace(".", ""))
-            if not quick.isalnum():
-                quick = strip_separators(quick)
+        # Separators out: the commonest first, and the whole table only if something else
+        # is left that is not a letter or digit. Once isalnum() holds, what is left is the
+        # compact string, except separators that isalnum() accepts (⓫, ↂ): those are
+        # FOLD_MARK anchors, so they go the exact way (normalize.quick_strip).
+        quick = quick_strip(text)
         plus = False
     if not plus:
         own = view.own_anchor
@@ -552,7 +547,8 @@ def _screen_slow(
     compact = folded.compact
     starts, ends = folded.starts, folded.ends
     n_text = len(text)
-    ctx = _Ctx()
+    ctx = _Ctx.__new__(_Ctx)  # (_Ctx() without the call through the type)
+    ctx.by_kind = {}
     allow_spans: list[tuple[int, int]] = []
     part_occ: dict[int, list[tuple[int, int, bool]]] = {}
 
@@ -612,7 +608,9 @@ def _screen_slow(
                 else:
                     spans.append(span)
 
-    weights = _Weights(compact)
+    weights = _Weights.__new__(_Weights)  # (_Weights(compact), as _ctx above)
+    weights.compact = compact
+    weights._cum = None
     hits = _term_hits(part_occ, role, policy, weights)
     id_hits: list[Hit] = []
     confirmed: set[int] | None = None  # made for the first confirmed hit (most have none)
@@ -880,6 +878,8 @@ def _term_hits(
 
 
 _LIGHT: Final = {c: 1 for c in "abcdefghijklmnopqrstuvwxyz0123456789"}
+# The context kind of a category's intent cues ("cue_" + category), made once.
+_CUE_KINDS: Final = {c: "cue_" + c for c in CATEGORIES}
 
 
 class _Weights:
@@ -928,8 +928,12 @@ def _has_cue(
 ) -> bool:
     if question_after and h.category == "contact":
         return True  # a message opening with "微信？" / "qq?": asking for the channel
+    kind = _CUE_KINDS.get(h.category)
+    spans = ctx.by_kind.get("cue_" + h.category if kind is None else kind)
+    if spans is None:
+        return False
     w = _view_of(policy).cue_window
-    for cs, ce in ctx.get("cue_" + h.category):
+    for cs, ce in spans:
         inside = False
         for a, b in allow:
             if a <= cs and ce <= b:
@@ -1065,6 +1069,9 @@ def _valid_negations(ctx: _Ctx, hits: list[Hit]) -> list[tuple[int, int, int]]:
     """Negation cues (start, end, window kind) that are not part of a question form
     (能不能) nor part of a positive term (不走平台)."""
     out: list[tuple[int, int, int]] = []
+    by_kind = ctx.by_kind
+    if "negation" not in by_kind and "negation_near" not in by_kind:
+        return out  # (most messages: no negation cue at all)
     cancel = ctx.get("not_negation")
     for kind, near in (("negation", 0), ("negation_near", 1)):
         for s, e in ctx.get(kind):

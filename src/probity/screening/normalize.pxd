@@ -18,6 +18,13 @@ cpdef object _fold_bmp(str text)
                cp=Py_ssize_t)
 cpdef str strip_separators(str s)
 
+@cython.locals(one=str, pieces=list, start=Py_ssize_t, n=Py_ssize_t, i=Py_ssize_t, c=Py_UCS4,
+               cp=Py_ssize_t)
+cpdef str quick_strip(str text)
+
+@cython.locals(quick=str)
+cpdef str _strip_chain(str text)
+
 cdef class Folded:
     cdef public str text
     cdef public str compact

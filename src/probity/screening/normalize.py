@@ -515,6 +515,55 @@ def strip_separators(s: str) -> str:
     return "".join(pieces)
 
 
+def quick_strip(text: str) -> str:
+    """The fast path's compact string of a text that is not ASCII: ``text`` without "，",
+    " ", "。", "？", "！", "、", "~", "," and "." (separators all), and when what is left is
+    not all letters and digits (``str.isalnum``), without every separator
+    (:func:`strip_separators`). What is left can keep a separator that ``isalnum`` accepts
+    (⓫, ↂ): those are anchors that send the message the exact way.
+
+    Where normalize.pxd compiles it, one C loop drops every separator, which is that string
+    unless a separator that ``isalnum`` accepts is among them (then, and beyond the BMP,
+    :func:`_strip_chain`): with none such, the text without the nine is all letters and
+    digits only if it holds no separator at all."""
+    if not _COMPILED:
+        return _strip_chain(text)
+    one = _ONE_BMP if _ONE_BMP is not None else _one_bmp()
+    pieces: list[str] = []
+    start = 0
+    n = len(text)
+    for i in range(n):
+        c = text[i]
+        cp = ord(c)
+        if cp >= 0x10000:
+            return _strip_chain(text)
+        if one[cp] == "\x00":  # SEP
+            if c.isalnum():
+                return _strip_chain(text)  # ⓫: kept where the rest is letters and digits
+            if i > start:
+                pieces.append(text[start:i])
+            start = i + 1
+    if start == 0:
+        return text
+    if start < n:
+        pieces.append(text[start:])
+    return "".join(pieces)
+
+
+def _strip_chain(text: str) -> str:
+    """:func:`quick_strip` by ``str.replace`` (the commonest separators, C-level scans) and
+    :func:`strip_separators` only where something else is left that is not a letter or a
+    digit. (If the text without "，" and " " is all letters and digits, it holds none of the
+    other seven either: the second round would leave it as it is.)"""
+    quick = text.replace("，", "").replace(" ", "")
+    if not quick.isalnum():
+        quick = (quick.replace("。", "").replace("？", "").replace("！", "")
+                 .replace("、", "").replace("~", "").replace(",", "").replace(".", ""))
+        if not quick.isalnum():
+            quick = strip_separators(quick)
+    return quick
+
+
 def _content_offsets(text: str) -> tuple[list[int], list[int]]:
     """[start, end) of each character of ``text`` that does not fold to nothing: the
     characters ``tables().content`` finds, as ``_unit_offsets(text.translate(fast))`` gives
