@@ -83,6 +83,7 @@ except ImportError:  # no Cython: the sources run as they are
     _COMPILED = False  # type: ignore[misc]
 
 _DECISION_RANK: Final = {"allow": 0, "warn": 1, "block": 2}
+_NO_ACTIONS: Final[dict[str, str]] = {}  # a role without actions (never written to)
 _CN_DIGIT_RUN: Final = re.compile(r"[零一二三四五六七八九幺洞拐勾]{3}")
 _ANY_DIGIT: Final = re.compile(r"[0-9]")
 _AT: Final = re.compile(r"[@＠]")
@@ -570,10 +571,11 @@ def _screen_slow(
                 if o < n_text and _is_latin_char(text[o]):
                     continue
         # One (us, ue, True) per match, shared by every part list it joins, and one
-        # (us, ue) for the allow-list and the context kinds (tuples: nothing mutates them).
-        trip = (us, ue, True)
+        # (us, ue) for the allow-list and the context kinds (tuples: nothing mutates them),
+        # each made only where the key has such payloads (a context phrase has no part).
         if kid < n_plain and plain[kid]:
             # One lexicon part and nothing else (policy.key_info[kid] == ((kid,), (), False, ())).
+            trip = (us, ue, True)
             occs = part_occ.get(kid)
             if occs is None:
                 part_occ[kid] = [trip]
@@ -583,6 +585,8 @@ def _screen_slow(
         info = other[kid]  # (HotTables.other: a list by key id, None for the plain keys)
         assert info is not None
         lit, phon, allowed, kinds = info
+        if lit:
+            trip = (us, ue, True)
         for pid in lit:
             occs = part_occ.get(pid)
             if occs is None:
@@ -1198,7 +1202,9 @@ def _decide(
     rank = 0
     severity = 0
     first = True
-    actions = view.actions.get(role, {})
+    actions = view.actions.get(role)
+    if actions is None:
+        actions = _NO_ACTIONS
     block_at = view.block_at
     warn_at = view.warn_at
     for cat, sev in cat_sev.items():
