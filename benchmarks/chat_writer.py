@@ -2,7 +2,7 @@
 batches with their ledger entries and rollups out), in this process, without sockets.
 
     .venv/bin/python benchmarks/chat_writer.py DB_URL [--messages 1000] [--in-flight 1,50]
-        [--rounds 3] [--no-receipts]
+        [--rounds 3] [--no-receipts] [--rate R [--only WAY]] [--pages]
 
 DB_URL is a migrated and seeded database (`probity migrate && probity demo seed`); the run adds
 conversations to it. Same-process A/B, alternating rounds: the writer's session path (what
@@ -14,6 +14,8 @@ screening by `prepare_send` included, the same for both) and the writer thread's
 per message (its receipt included), messages per batch, messages per second of wall time;
 medians of the rounds, with the load average, as the machine is shared. For a before/after
 across commits, run it on two checkouts (PYTHONPATH=<checkout>/src) on copies of one database.
+--pages (SQLite): the WAL pages each commit of the direct writer writes, per table and index
+(what a schema change to the tables a chat message touches saves).
 """
 
 from __future__ import annotations
@@ -205,6 +207,77 @@ async def run_rate(url: str, n: int, rate: float, rounds: int, receipts: bool,
     return {name: {k: statistics.median(v) for k, v in r.items()} for name, r in out.items()}
 
 
+def wal_commits(wal: Path) -> list[list[int]]:
+    """The page numbers of each committed transaction in a WAL file, in order (a frame's
+    header: page number, then the database size after a commit frame, 0 in the others)."""
+    data = wal.read_bytes()
+    page = int.from_bytes(data[8:12], "big")
+    commits: list[list[int]] = []
+    pages: list[int] = []
+    for offset in range(32, len(data) - 24 - page + 1, 24 + page):
+        pages.append(int.from_bytes(data[offset:offset + 4], "big"))
+        if int.from_bytes(data[offset + 4:offset + 8], "big"):
+            commits.append(pages)
+            pages = []
+    return commits
+
+
+async def run_pages(url: str, n: int, rate: float) -> tuple[dict[str, float], dict[str, Any]]:
+    """SQLite: the WAL pages each of the direct writer's commits writes, by B-tree (table or
+    index, from ``dbstat``), open loop at `rate` with read receipts, as `run_rate` sends them.
+    The writer's WAL checkpointer is held off meanwhile (a checkpoint lets the next commit
+    reset the WAL, overwriting the frames counted here)."""
+    import sqlite3
+
+    from probity.chat import writer as writer_module
+
+    database = Path(sync_url(url).split("///", 1)[1])
+    convs = conversations(url, 250)
+
+    async def publish(_channel: str, _event: dict[str, Any]) -> None:
+        return None
+
+    writer = MessageWriter(url)
+    held = writer_module.WAL_CHECKPOINT_S
+    writer_module.WAL_CHECKPOINT_S = 1e9
+
+    async def one(i: int) -> None:
+        conv_id, customer, agent = convs[i % len(convs)]
+        pending = await prepare_send(conv_id, customer if i % 2 else agent, publish,
+                                     text=TEXTS[i % len(TEXTS)], client_id=f"w{i}")
+        message, _dup = await writer.submit(pending)
+        writer.receipt_soon(Receipt(conv_id, "agent" if i % 2 else "customer", publish,
+                                    read=message.seq))
+
+    con = sqlite3.connect(database, isolation_level=None)
+    try:
+        await asyncio.gather(*(one(i) for i in range(16)))  # warm: caches, statements
+        con.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # the next commit starts the WAL anew
+        t0, m0 = writer.transactions, writer.messages
+        start = time.perf_counter()
+        tasks = []
+        for i in range(n):
+            delay = start + i / rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.ensure_future(one(100 + i)))
+        await asyncio.gather(*tasks)
+        commits = wal_commits(database.with_name(database.name + "-wal"))
+        names = dict(con.execute("SELECT pageno, name FROM dbstat"))
+        stats = {"transactions": writer.transactions - t0, "messages": writer.messages - m0,
+                 "commits": len(commits), "frames": sum(map(len, commits))}
+    finally:
+        await writer.close()
+        writer_module.WAL_CHECKPOINT_S = held
+        con.close()
+    per: dict[str, float] = {}
+    for pages in commits:
+        for p in pages:
+            name = names.get(p, "?")
+            per[name] = per.get(name, 0) + 1 / len(commits)
+    return per, stats
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("url")
@@ -217,7 +290,23 @@ def main() -> None:
                     help="open loop at this many messages/s instead (coalescing A/B)")
     ap.add_argument("--only", default="",
                     help="with --rate: only the ways whose name contains this (e.g. '20 ms')")
+    ap.add_argument("--pages", action="store_true",
+                    help="SQLite: WAL pages per commit by table and index (open loop at "
+                         "--rate, default 200 msg/s)")
     args = ap.parse_args()
+    if args.pages:
+        per, stats = asyncio.run(run_pages(args.url, args.messages, args.rate or 200))
+        commits = max(stats["commits"], 1)
+        print(f"Load average {os.getloadavg()[0]:.1f}; {stats['messages']} messages at "
+              f"{args.rate or 200:g}/s with read receipts in {stats['transactions']} writer "
+              f"transactions ({stats['commits']} commits in the WAL): "
+              f"{stats['messages'] / commits:.2f} messages and "
+              f"{stats['frames'] / commits:.1f} WAL pages per commit.\n")
+        print("| table or index | pages per commit |")
+        print("|---|---|")
+        for name, count in sorted(per.items(), key=lambda kv: -kv[1]):
+            print(f"| {name} | {count:.2f} |")
+        return
     if args.rate:
         print(f"Machine at the start: load average {os.getloadavg()[0]:.1f}; open loop, "
               f"{args.rate:g} messages/s, {args.messages} per round"

@@ -195,6 +195,26 @@ async def test_statements_per_batch_do_not_grow_with_the_batch(as_user: Any, db:
     assert (await verify_tenant(db, tenant)).ok
 
 
+async def test_a_chat_message_maintains_only_the_indexes_its_queries_use(
+        db: AsyncSession) -> None:
+    """Every index on `messages` is a B-tree insert per message and pages in the writer's
+    commit (issue 17). The unique keys (seq order, resends), the tenant's and the flagged
+    messages' partial indexes are read by queries; the sender employee's was read by none and
+    is gone (migration 0037). An index added here needs a query that reads it."""
+    def indexes(sync: Session) -> set[str]:
+        from sqlalchemy import inspect
+
+        found = inspect(sync.connection())
+        names = {str(ix["name"]) for ix in found.get_indexes("messages")}
+        return names | {str(uq["name"]) for uq in found.get_unique_constraints("messages")}
+
+    names = await db.run_sync(indexes)
+    assert "ix_messages_sender_employee_id" not in names
+    assert names == {"uq_messages_client_id", "uq_messages_conversation_id",
+                     "ix_messages_tenant_id", "ix_messages_flagged_conversation",
+                     "ix_messages_flagged_tenant"}, names
+
+
 async def test_resends_and_closed_conversations_in_a_batch(as_user: Any,
                                                            db: AsyncSession) -> None:
     c1, _ = await active_conversation(as_user)

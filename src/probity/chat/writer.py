@@ -50,12 +50,13 @@ T = TypeVar("T")
 # COALESCE_STREAM_S: 160 items/s or more, e.g. a busy server's messages and their receipts), a
 # queue shorter than COALESCE_BELOW items waits up to COALESCE_S from its first item's arrival
 # for more to share its transaction: a commit writes every page it touched to the WAL (the
-# conversations', messages', ledger's and rollups' B-tree pages and their indexes: about 19
-# pages on SQLite whatever the batch's size), so two messages in one transaction cost little
-# more than one. An ack then comes up to COALESCE_S later. A lone send (a quiet server, a
-# test) never waits: nothing streams. benchmarks/chat_writer.py --rate measures what it buys
-# and costs: at 200 msg/s, 10 ms gave 2.5 messages per transaction and 0.46 ms of writer CPU
-# per message, 20 ms 4.4 and 0.34 ms, for ack p50 8 → 14 ms (session 11, load ~10).
+# conversations', messages', ledger's and rollups' B-tree pages and their indexes: about 25
+# pages on SQLite at 4-5 messages, `benchmarks/chat_writer.py --pages`), so two messages in one
+# transaction cost little more than one. An ack then comes up to COALESCE_S later. A lone
+# send (a quiet server, a test) never waits: nothing streams. benchmarks/chat_writer.py --rate
+# measures what it buys and costs: at 200 msg/s, 10 ms gave 2.5 messages per transaction and
+# 0.46 ms of writer CPU per message, 20 ms 4.4 and 0.34 ms, for ack p50 8 → 14 ms (session 11,
+# load ~10).
 COALESCE_S = 0.020
 COALESCE_BELOW = 16
 COALESCE_RECENT = 8

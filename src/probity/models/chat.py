@@ -88,7 +88,9 @@ class Message(IdMixin, TimestampMixin, Base):
     # customer | agent | system
     sender_role: Mapped[str] = mapped_column(String(16))
     sender_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    sender_employee_id: Mapped[int | None] = mapped_column(ForeignKey("employees.id"), index=True)
+    # Not indexed (migration 0037): no query reads messages by sender employee, and every
+    # message would pay the B-tree insert (issue 17: the chat writer's pages per commit).
+    sender_employee_id: Mapped[int | None] = mapped_column(ForeignKey("employees.id"))
     # The client's idempotency key: a resend after a reconnect returns the stored message.
     client_id: Mapped[str | None] = mapped_column(String(64))
     kind: Mapped[MessageKind] = mapped_column(Enum(MessageKind, native_enum=False, length=16))
