@@ -229,3 +229,26 @@ async def test_rollups_through_the_direct_path_equal_a_direct_aggregate(
         await writer.close()
         await engine.dispose()
         rollup.reset()
+
+
+def test_the_postgresql_insert_numbers_its_placeholders_in_order() -> None:
+    """The messages' INSERT reaches psycopg in $n form (`RawStatement`: psycopg parses no %s
+    out of it, which it did anew every batch of 3 or more messages); the same statement as the
+    %s form, numbered left to right, once per size."""
+    import re
+
+    from sqlalchemy.dialects.postgresql.psycopg import dialect as pg_dialect
+    from sqlalchemy.engine import make_url as url_of
+
+    from probity.chat.direct_pg import PgDirectStore
+    from probity.ledger.service import RawStatement
+
+    assert RawStatement.numbered("VALUES (%s, %s), (%s, %s)") == "VALUES ($1, $2), ($3, $4)"
+    store = PgDirectStore(url_of("postgresql+psycopg://nobody@localhost/none"), pg_dialect())
+    for n in (1, 3, 16):
+        sql = store._sql("insert", n)
+        assert isinstance(sql, RawStatement) and store._sql("insert", n) is sql
+        width = len(direct._INSERT_COLUMNS)
+        assert [int(x) for x in re.findall(r"\$(\d+)", sql)] == list(range(1, n * width + 1))
+        assert re.sub(r"\$\d+", "%s", sql) == direct._sql("insert", n).replace("?", "%s")
+    assert "$" not in store._sql("seqs", 2)

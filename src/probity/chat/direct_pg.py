@@ -37,7 +37,9 @@ from sqlalchemy.exc import OperationalError
 from probity.analytics.rollup import Event, events_upserts_psycopg
 from probity.chat.direct import DirectBase, Fallback, Run
 from probity.chat.store import PendingSend, Receipt
-from probity.ledger.service import append_entries_psycopg, pg_pipeline
+from probity.ledger.service import RawStatement, append_entries_psycopg, pg_pipeline
+
+_RAW_INSERTS: dict[int, RawStatement] = {}  # rows → the messages' INSERT in $n form
 
 
 class PgDirectStore(DirectBase):
@@ -56,6 +58,16 @@ class PgDirectStore(DirectBase):
         self._later: Run = []  # statements whose results nobody reads: sent with the next
         self._ahead: list[int] | None = None  # receipts' conversations to read with the seqs
         self._fetched: tuple[str, list[int], list[Any]] | None = None  # what was read ahead
+
+    def _sql(self, kind: str, n: int) -> str:
+        if kind != "insert":
+            return super()._sql(kind, n)
+        # The messages' INSERT has 19 parameters per row: numbered (once per size), so that
+        # psycopg need not look for them in the text every batch (`RawStatement`).
+        sql = _RAW_INSERTS.get(n)
+        if sql is None:
+            sql = _RAW_INSERTS[n] = RawStatement.numbered(super()._sql(kind, n))
+        return sql
 
     def close(self) -> None:
         if self.con is not None:

@@ -534,16 +534,37 @@ _PG_ROLLBACK_TO = "ROLLBACK TO SAVEPOINT probity_ledger_append"
 _PG_HEADS: dict[tuple[Any, int], tuple[int, str, str]] = {}
 
 
+class RawStatement(str):
+    """A statement in PostgreSQL's own ``$1, $2, …`` placeholders, which `pg_pipeline` runs
+    on a ``psycopg.RawCursor``: psycopg then sends the text as it is. With ``%s`` psycopg
+    finds the placeholders with a regular expression, and caches what it found only for
+    statements of at most 50 parameters: the chat writer's multi-row INSERT of 4 messages (76
+    parameters) was parsed anew every batch, 107 µs (28 µs for one row, 416 µs for 16)."""
+
+    __slots__ = ()
+
+    @classmethod
+    def numbered(cls, sql: str) -> RawStatement:
+        """`sql` with its ``%s`` placeholders numbered (it has no other ``%``)."""
+        parts = sql.split("%s")
+        assert "%" not in "".join(parts), sql
+        return cls("".join(f"{part}${i}" for i, part in enumerate(parts[:-1], 1)) + parts[-1])
+
+
 def pg_pipeline(driver: Any, statements: list[tuple[str, Any]], *, rows: bool = False
                 ) -> list[Any]:
     """`_pg_run` on a synchronous ``psycopg.Connection`` (one round trip); with ``rows``,
-    each statement's rows instead of its first."""
+    each statement's rows instead of its first. A `RawStatement` runs on a raw cursor."""
+    import psycopg
+
     cursors: list[Any] = []
     with driver.pipeline(), driver.cursor() as many:
         for sql, params in statements:
             if isinstance(params, list):
                 many.executemany(sql, params)
                 cursors.append(None)
+            elif isinstance(sql, RawStatement):
+                cursors.append(psycopg.RawCursor(driver).execute(sql, params))
             else:
                 cursors.append(driver.execute(sql, params))
     if rows:
