@@ -154,3 +154,46 @@ def test_quick_strip_is_the_fast_paths_replace_chain() -> None:
     extra = ["⓫", "加⓫微信", "ↂ 1", "微信，⓫", "a，b", "，", "，，", "微 信", "微信!", "微😀信 ，"]
     for text in [t for t in TEXTS if not t.isascii()] + extra:
         assert normalize.quick_strip(text) == _replace_chain(text), text
+
+
+def _fold_reference(text: str) -> tuple[str, list[int], list[int]] | None:
+    """``_fold_bmp``'s formula through the fold dict: None where a character expands, else
+    the characters not marked SEP and their [start, end)."""
+    one = text.translate(tables().fast)
+    if normalize.EXPAND in one:
+        return None
+    starts = [i for i, c in enumerate(one) if c != normalize.SEP]
+    return one.replace(normalize.SEP, ""), starts, [i + 1 for i in starts]
+
+
+def _check_fold_bmp(text: str) -> None:
+    folded = normalize._fold_bmp(text)
+    want = _fold_reference(text)
+    if want is None:
+        assert folded is None, text
+        return
+    assert folded is not None, text
+    assert folded.text is text
+    assert (folded.compact, folded.starts, folded.ends) == want, text
+    assert type(folded.compact) is str
+    assert type(folded.starts) is list and type(folded.ends) is list
+    assert all(type(x) is int for x in folded.starts + folded.ends)
+    assert folded == fold_exact(text), text
+
+
+def test_fold_bmp_is_the_fold_table_formula() -> None:
+    """_fold_bmp (compiled: C buffers, one str, lists made at their size; interpreted: the
+    append loop) gives what the fold dict gives: every BMP character alone and in runs of
+    1,000 (past 256: offsets that are not cached ints), the texts, long random texts, and
+    texts with astral characters and expanding ones (⑩: None)."""
+    for cp in range(0x10000):
+        _check_fold_bmp(chr(cp))
+    for a in range(0, 0x10000, 1000):
+        _check_fold_bmp("".join(chr(cp) for cp in range(a, min(a + 1000, 0x10000))))
+    rng = random.Random(17)
+    for text in TEXTS:
+        _check_fold_bmp(text)
+    for _ in range(300):
+        _check_fold_bmp("".join(rng.choice(ALPHABET) for _ in range(rng.randint(200, 2000))))
+    for text in ["", "⑩", "a⑩", "ＡＢ 𠮶 c", "😀" * 600, "a b" * 400, "\x00\x01" * 5]:
+        _check_fold_bmp(text)

@@ -11,7 +11,7 @@ cpdef tuple _unit_offsets(str one)
 cpdef tuple _content_offsets(str text)
 
 @cython.locals(one=str, chars=list, starts=list, ends=list, i=Py_ssize_t, c=Py_UCS4,
-               cp=Py_ssize_t, f=Py_UCS4)
+               cp=Py_ssize_t, f=Py_UCS4, n=Py_ssize_t, k=Py_ssize_t, j=Py_ssize_t)
 cpdef object _fold_bmp(str text)
 
 @cython.locals(one=str, pieces=list, start=Py_ssize_t, n=Py_ssize_t, i=Py_ssize_t,

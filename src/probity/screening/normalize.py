@@ -473,6 +473,11 @@ try:  # True where setup.py compiled this module (Cython's pure-Python mode cons
     _COMPILED: bool = bool(cython.compiled)
 except ImportError:  # no Cython: the sources run as they are
     _COMPILED = False
+try:  # C functions for the compiled loops (cimports: they resolve where Cython compiles)
+    from cython.cimports.cpython.mem import PyMem_Free, PyMem_Malloc
+    from cython.cimports.cpython.unicode import PyUnicode_4BYTE_KIND, PyUnicode_FromKindAndData
+except (ImportError, AttributeError):  # interpreted (Cython's shadow module raises the latter)
+    pass
 
 _ONE_BMP: str | None = None  # see _one_bmp
 
@@ -586,25 +591,69 @@ def _content_offsets(text: str) -> tuple[list[int], list[int]]:
 def _fold_bmp(text: str) -> Folded | None:
     """``fold_exact(text)`` where no character expands (None where one does), in one loop
     over the characters through the BMP fold string (normalize.pxd: a C loop, instead of
-    ``str.translate`` with the dict, the offsets pass and ``replace``)."""
+    ``str.translate`` with the dict, the offsets pass and ``replace``).
+
+    Compiled, the loop writes the folded characters and their positions to C buffers and
+    makes the compact string in one call (``PyUnicode_FromKindAndData``) and each offset
+    list at its final size, instead of three list appends per character and a join; an end
+    that is the next unit's start is that start's int. Interpreted, the lists and join."""
     one = _ONE_BMP if _ONE_BMP is not None else _one_bmp()
-    chars: list[str] = []
-    starts: list[int] = []
-    ends: list[int] = []
-    for i, c in enumerate(text):
-        cp = ord(c)
-        if cp < 0x10000:  # noqa: SIM108 (compiled, the branches are a C character and a dict value)
-            f = one[cp]
-        else:
-            f = tables().fast.get(cp, c)  # (beyond the BMP only: no look-up per message)
-        if f == "\x00":  # SEP
-            continue
-        if f == "\x01":  # EXPAND
-            return None
-        chars.append(f)
-        starts.append(i)
-        ends.append(i + 1)
-    return _folded(text, "".join(chars), starts, ends)
+    if not _COMPILED:
+        chars: list[str] = []
+        starts: list[int] = []
+        ends: list[int] = []
+        for i, c in enumerate(text):
+            cp = ord(c)
+            if cp < 0x10000:  # noqa: SIM108 (compiled, the branches are a C character and a dict value)
+                f = one[cp]
+            else:
+                f = tables().fast.get(cp, c)  # (beyond the BMP only: no look-up per message)
+            if f == "\x00":  # SEP
+                continue
+            if f == "\x01":  # EXPAND
+                return None
+            chars.append(f)
+            starts.append(i)
+            ends.append(i + 1)
+        return _folded(text, "".join(chars), starts, ends)
+    n = len(text)
+    buf = cython.cast(cython.pointer(cython.Py_UCS4), PyMem_Malloc(n * 4 + 4))
+    pos = cython.cast(cython.pointer(cython.Py_ssize_t),
+                      PyMem_Malloc(n * cython.sizeof(cython.Py_ssize_t) + 8))
+    if not buf or not pos:
+        PyMem_Free(buf)
+        PyMem_Free(pos)
+        raise MemoryError
+    try:
+        k = 0
+        for i in range(n):
+            c = text[i]
+            cp = ord(c)
+            if cp < 0x10000:  # noqa: SIM108 (as above)
+                f = one[cp]
+            else:
+                f = tables().fast.get(cp, c)
+            if f == "\x00":  # SEP
+                continue
+            if f == "\x01":  # EXPAND
+                return None
+            buf[k] = f
+            pos[k] = i
+            k += 1
+        compact = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, buf, k)
+        starts = [0] * k
+        ends = [0] * k
+        for j in range(k):
+            starts[j] = pos[j]
+        for j in range(k):
+            if j + 1 < k and pos[j + 1] == pos[j] + 1:
+                ends[j] = starts[j + 1]
+            else:
+                ends[j] = pos[j] + 1
+    finally:
+        PyMem_Free(buf)
+        PyMem_Free(pos)
+    return _folded(text, compact, starts, ends)
 
 
 def fold_exact(text: str, one: str | None = None, quick: str | None = None) -> Folded:
