@@ -11,6 +11,8 @@ import json
 import os
 import signal
 import subprocess
+import threading
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -43,6 +45,24 @@ def _send_all(socks: dict[str, ClientConnection]) -> None:
                                 "text": f"第{i}条消息，请问订单什么时候发货？"}))
 
 
+def _send_paced(socks: dict[str, ClientConnection], stop: threading.Event) -> None:
+    """The same stream as `_send_all`, one pair of sends every 2 ms until `stop` is set (the
+    server is about to be killed): so that part of the stream is still to come, or in flight,
+    when the kill lands, however fast the server commits (sent all at once, a fast server had
+    acknowledged the whole stream before the test saw its 20th ack, and the test had nothing
+    in flight to check)."""
+    try:
+        for i in range(PER_SIDE):
+            if stop.is_set():
+                return
+            for side, ws in socks.items():
+                ws.send(json.dumps({"type": "send", "client_id": f"{side}{i}",
+                                    "text": f"第{i}条消息，请问订单什么时候发货？"}))
+            time.sleep(0.002)
+    except Exception:  # the server went away: the rest is sent after the restart
+        pass
+
+
 def _acks(ws: ClientConnection, timeout: float) -> list[dict[str, Any]]:
     """The ack frames received until the socket is quiet for `timeout` or closed."""
     out = []
@@ -66,16 +86,21 @@ def test_kill_9_mid_stream_loses_and_duplicates_nothing(writer_url: str,
     try:
         conv_id, customer, agent = open_conversation(base)
         socks = _sockets(base, conv_id, customer, agent)
-        _send_all(socks)
-        # Let part of the stream be committed and acknowledged, then kill the server outright.
+        stop = threading.Event()
+        sender = threading.Thread(target=_send_paced, args=(socks, stop), daemon=True)
+        sender.start()
+        # Let part of the stream be committed and acknowledged, then kill the server outright
+        # while the rest is still coming.
         first = recv_until(socks["c"], "ack", timeout=30)[0]
         acked[first["client_id"]] = first["seq"]
         while len(acked) < 20:
             frame = recv(socks["a"], 30)
             if frame.get("type") == "ack":
                 acked[frame["client_id"]] = frame["seq"]
+        stop.set()
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=30)
+        sender.join(timeout=30)
         for ws in socks.values():  # acks already on the wire before the kill
             for frame in _acks(ws, 2):
                 acked[frame["client_id"]] = frame["seq"]

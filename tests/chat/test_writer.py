@@ -742,3 +742,22 @@ async def test_two_writers_on_one_sqlite_file_store_everything_in_seq_order(
     finally:
         for w in writers:
             await w.close()
+
+
+async def test_a_writer_that_cannot_open_its_database_fails_its_callers(tmp_path: Any) -> None:
+    """Its thread could not start (here: no such directory for the SQLite file): the caller
+    gets the error instead of waiting for ever, and a later call tries again."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'missing' / 'chat.db'}"
+    writer = MessageWriter(url)
+
+    async def job(session: AsyncSession) -> int:
+        return 1
+
+    try:
+        for _ in range(2):
+            with pytest.raises(RuntimeError, match="could not open the database"):
+                await asyncio.wait_for(writer.run(job), 30)
+        (tmp_path / "missing").mkdir()
+        assert await asyncio.wait_for(writer.run(job), 30) == 1
+    finally:
+        await writer.close()

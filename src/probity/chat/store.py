@@ -326,13 +326,9 @@ def delivery_effect(publish: Publish, conv_id: int, msg: MessageRow, alert: Aler
 
     async def effect() -> None:
         if deliver:
+            # This process's sockets render their views from the row the event's message was
+            # made from (`wire.WireMessage`), not from its wire form parsed back.
             await publish(conv_channel(conv_id), payload)
-            # This process's sockets render their views from the row itself, not from its wire
-            # form parsed back (`Connection.on_event`; 3.4 µs of CPU a message: a 21-field row
-            # and an ISO timestamp). Set after the publish: a shared bus has serialised the
-            # event for the other processes by then, and the local subscribers have only
-            # queued it.
-            payload["_row"] = msg
         elif attempt is not None:
             await publish(conv_channel(conv_id), attempt)
         if alert_payload is not None:

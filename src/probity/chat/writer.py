@@ -251,6 +251,9 @@ class MessageWriter:
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None  # the writer's own loop
         self._ready = threading.Event()
+        # Why the writer's thread could not start (set before `_ready`): its starter raises it,
+        # rather than waiting for ever for a thread that is gone.
+        self._start_failed: BaseException | None = None
         # Set by close()/stop_soon(): ends a coalescing wait (`_serve`) at once.
         self._nap = threading.Event()
         # Submitters put, the writer's thread takes: a C queue, so handing an item over costs
@@ -333,12 +336,45 @@ class MessageWriter:
                                         daemon=True)
         self._thread.start()
         self._ready.wait()
+        failed, self._start_failed = self._start_failed, None
+        if failed is not None:
+            raise RuntimeError("the chat writer could not open the database") from failed
 
     def _thread_main(self) -> None:
         # An event loop for the session path (AsyncSession on the synchronous driver) and the
         # jobs; it runs only while one of those does. The direct path needs none.
         loop = asyncio.new_event_loop()
         self._loop = loop
+        try:
+            self._open()
+        except BaseException as exc:
+            log.error("chat writer: the database could not be opened (%s)", exc)
+            self._start_failed = exc
+            self._release(loop)
+            self._ready.set()
+            return
+        self._ready.set()
+        try:
+            self._serve(loop)
+        finally:
+            self._release(loop)
+
+    def _release(self, loop: asyncio.AbstractEventLoop) -> None:
+        """What the writer's thread opened, closed (it is ending)."""
+        if self._engine is not None:
+            with contextlib.suppress(Exception):
+                loop.run_until_complete(self._engine.dispose())
+        if self._direct is not None:
+            with contextlib.suppress(Exception):
+                self._direct.close()
+            self._direct = None
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
+            self._checkpointer = None
+        loop.close()
+
+    def _open(self) -> None:
+        """The writer thread's engine and, for the direct path, its bare connection."""
         # The database's synchronous driver (sqlite3 / psycopg) on this thread's one
         # connection: every statement runs here at once, with no hand-off to a driver thread
         # (see probity.db.make_direct_engine). On SQLite its transactions go first through
@@ -362,20 +398,6 @@ class MessageWriter:
             from probity.chat.direct_pg import PgDirectStore
 
             self._direct = PgDirectStore(sync.url, sync.dialect)
-        self._ready.set()
-        try:
-            self._serve(loop)
-        finally:
-            with contextlib.suppress(Exception):
-                loop.run_until_complete(self._engine.dispose())
-            if self._direct is not None:
-                with contextlib.suppress(Exception):
-                    self._direct.close()
-                self._direct = None
-            if self._checkpointer is not None:
-                self._checkpointer.stop()
-                self._checkpointer = None
-            loop.close()
 
     def stop_soon(self) -> None:
         """Ask the writer's thread to stop once what is queued is written (any thread)."""
