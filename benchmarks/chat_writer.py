@@ -28,6 +28,7 @@ import secrets
 import statistics
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -139,6 +140,19 @@ async def run(url: str, n: int, in_flight: int, rounds: int, receipts: bool
             for name, r in out.items()}
 
 
+
+async def open_loop(n: int, rate: float, send: Callable[[int], Awaitable[None]]) -> None:
+    """`send(i)` for i in range(n), started evenly `1 / rate` apart whatever the earlier ones
+    take (an open loop), then waits for all of them."""
+    start = time.perf_counter()
+    tasks = []
+    for i in range(n):
+        delay = start + i / rate - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.ensure_future(send(i)))
+    await asyncio.gather(*tasks)
+
 async def run_rate(url: str, n: int, rate: float, rounds: int, receipts: bool,
                    only: str = "") -> dict[str, dict[str, Any]]:
     """Open loop at `rate` messages/s (evenly spaced, as a server's sockets hand them over),
@@ -185,14 +199,7 @@ async def run_rate(url: str, n: int, rate: float, rounds: int, receipts: bool,
                 b0 = writer.batches
                 acks.clear()
                 c0, w0 = time.process_time(), time.clock_gettime(clock)
-                start = time.perf_counter()
-                tasks = []
-                for i in range(n):
-                    delay = start + i / rate - time.perf_counter()
-                    if delay > 0:
-                        await asyncio.sleep(delay)
-                    tasks.append(asyncio.ensure_future(one(writer, counter + i)))
-                await asyncio.gather(*tasks)
+                await open_loop(n, rate, lambda i, w=writer, c=counter: one(w, c + i))
                 counter += n
                 r = out[name]
                 r["cpu"].append(1000 * (time.process_time() - c0) / n)
@@ -254,14 +261,7 @@ async def run_pages(url: str, n: int, rate: float) -> tuple[dict[str, float], di
         await asyncio.gather(*(one(i) for i in range(16)))  # warm: caches, statements
         con.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # the next commit starts the WAL anew
         t0, m0 = writer.transactions, writer.messages
-        start = time.perf_counter()
-        tasks = []
-        for i in range(n):
-            delay = start + i / rate - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            tasks.append(asyncio.ensure_future(one(100 + i)))
-        await asyncio.gather(*tasks)
+        await open_loop(n, rate, lambda i: one(100 + i))
         commits = wal_commits(database.with_name(database.name + "-wal"))
         names = dict(con.execute("SELECT pageno, name FROM dbstat"))
         stats = {"transactions": writer.transactions - t0, "messages": writer.messages - m0,

@@ -14,13 +14,15 @@ cpdef tuple _content_offsets(str text)
                cp=Py_ssize_t, f=Py_UCS4, n=Py_ssize_t, k=Py_ssize_t, j=Py_ssize_t)
 cpdef object _fold_bmp(str text)
 
-@cython.locals(one=str, pieces=list, start=Py_ssize_t, n=Py_ssize_t, i=Py_ssize_t,
-               cp=Py_ssize_t)
+@cython.locals(out=str)
 cpdef str strip_separators(str s)
+
+@cython.locals(out=str)
+cpdef str quick_strip(str text)
 
 @cython.locals(one=str, pieces=list, start=Py_ssize_t, n=Py_ssize_t, i=Py_ssize_t, c=Py_UCS4,
                cp=Py_ssize_t)
-cpdef str quick_strip(str text)
+cdef object _drop_separators(str s, bint alnum_stops)
 
 @cython.locals(quick=str)
 cpdef str _strip_chain(str text)

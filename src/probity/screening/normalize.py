@@ -501,23 +501,8 @@ def strip_separators(s: str) -> str:
     beyond the BMP, or the interpreted module, takes the regex."""
     if not _COMPILED:
         return tables().separators.sub("", s)
-    one = _ONE_BMP if _ONE_BMP is not None else _one_bmp()
-    pieces: list[str] = []
-    start = 0
-    n = len(s)
-    for i in range(n):
-        cp = ord(s[i])
-        if cp >= 0x10000:
-            return tables().separators.sub("", s)
-        if one[cp] == "\x00":  # SEP
-            if i > start:
-                pieces.append(s[start:i])
-            start = i + 1
-    if start == 0:
-        return s
-    if start < n:
-        pieces.append(s[start:])
-    return "".join(pieces)
+    out = _drop_separators(s, False)
+    return out if out is not None else tables().separators.sub("", s)
 
 
 def quick_strip(text: str) -> str:
@@ -533,25 +518,33 @@ def quick_strip(text: str) -> str:
     digits only if it holds no separator at all."""
     if not _COMPILED:
         return _strip_chain(text)
+    out = _drop_separators(text, True)
+    return out if out is not None else _strip_chain(text)
+
+
+def _drop_separators(s: str, alnum_stops: bool) -> str | None:
+    """``s`` without the characters the BMP fold string marks SEP, by one loop (C where
+    compiled) keeping the runs between them; None where it cannot tell: a character beyond
+    the BMP, or, with ``alnum_stops``, a separator that ``str.isalnum`` accepts (⓫)."""
     one = _ONE_BMP if _ONE_BMP is not None else _one_bmp()
     pieces: list[str] = []
     start = 0
-    n = len(text)
+    n = len(s)
     for i in range(n):
-        c = text[i]
+        c = s[i]
         cp = ord(c)
         if cp >= 0x10000:
-            return _strip_chain(text)
+            return None
         if one[cp] == "\x00":  # SEP
-            if c.isalnum():
-                return _strip_chain(text)  # ⓫: kept where the rest is letters and digits
+            if alnum_stops and c.isalnum():
+                return None
             if i > start:
-                pieces.append(text[start:i])
+                pieces.append(s[start:i])
             start = i + 1
     if start == 0:
-        return text
+        return s
     if start < n:
-        pieces.append(text[start:])
+        pieces.append(s[start:])
     return "".join(pieces)
 
 
