@@ -467,7 +467,9 @@ class IntentModel:
                 if _fold_in(pr, base, whole, raw) and not best_piece:
                     best_piece = ps
             raw = [max(a, b) for a, b in zip(raw, whole, strict=True)]
-            if not best_piece:
+            if not best_piece and explain:
+                # (only explain reads it: normalising a long text through the fold dict
+                # cost as much as scoring it)
                 best_piece = normalise(text)
         out = self._scores(raw)
         if explain:
