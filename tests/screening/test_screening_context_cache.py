@@ -127,3 +127,40 @@ def test_long_text_scores_identical_to_a_fresh_model() -> None:
             assert w1.scores == fresh.scores == w2.scores
             assert (w1.notable, w1.over) == (fresh.notable, fresh.over)
             assert model.score(t, role, explain=True).scores == fresh.scores
+
+
+def test_the_caches_hold_nothing_the_garbage_collector_tracks() -> None:
+    """The caches are by role, then by text (str keys, no tuple per entry), and a long text's
+    or sentence's raw sums are a _Sums (compiled: a C struct, never tracked): a stream of new
+    long messages leaves nothing behind that would run collections inside later screens."""
+    import gc
+
+    from probity.screening import intent
+
+    model = default_policy().model
+    assert model is not None
+    rng = random.Random(5)
+    lines = _lines()
+    for _ in range(200):
+        text = "".join(t for t, _ in rng.sample(lines, rng.randint(2, 5)))
+        role = rng.choice(["customer", "agent"])
+        short = text[: rng.randint(1, LONG)]
+        for t in (text, short):
+            model.score(t, role)
+    for caches, sums in ((model._piece_cache, True), (model._long_cache, True),
+                         (model._cache, False), (model._by_compact, False)):
+        for role, by_text in caches.items():
+            assert role in ("customer", "agent")
+            for key, value in by_text.items():
+                assert type(key) is str
+                if sums:
+                    assert isinstance(value, intent._Sums)
+                    assert not (intent._COMPILED and gc.is_tracked(value))
+    assert model._piece_cache and model._long_cache
+    # A long text's cached sums give the scores its sentences give (the same floats).
+    text = "。".join(t for t, _ in lines[:9])
+    first = model.score(text, "agent").scores
+    assert model.score(text, "agent").scores == first
+    model._long_cache.clear()
+    model._piece_cache.clear()
+    assert model.score(text, "agent").scores == first

@@ -24,5 +24,13 @@ cpdef object _cached(dict by_role, str role, str compact)
                g=str)
 cpdef list _view_pieces(str text, str table, dict fast)
 
+# The caches' raw sums: four doubles and no object field, so Cython gives the type no
+# garbage-collector slots (an instance is never tracked).
+cdef class _Sums:
+    cdef public double s0, s1, s2, s3
+    cpdef list values(self)
+
+cpdef _Sums _sums(list raw)
+
 @cython.locals(up=bint, i=Py_ssize_t, v=double)
-cpdef bint _fold_in(list pr, list base, list whole, list raw)
+cpdef bint _fold_in(_Sums pr, list base, list whole, list raw)

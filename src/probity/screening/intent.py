@@ -226,14 +226,44 @@ def _view_pieces(text: str, table: str, fast: dict[int, str]) -> list[str] | Non
     return pieces
 
 
-def _fold_in(pr: list[float], base: list[float], whole: list[float],
+class _Sums:
+    """A text's four raw sums (bias, role bias and weights; ``_raw``'s list, the classes'
+    order) as the model's caches keep them: a C struct of four doubles where intent.pxd
+    compiles this module, so a cache entry is no object the cyclic garbage collector tracks.
+    (A list of floats and a (text, role) tuple per sentence were most of what a stream of
+    long messages left behind: each 700 of them ran a collection, and every tenth of those
+    a 0.4-0.6 ms one of the older objects, inside some message's screening.)"""
+
+    __slots__ = ("s0", "s1", "s2", "s3")
+
+    def __init__(self, s0: float, s1: float, s2: float, s3: float) -> None:
+        self.s0 = s0
+        self.s1 = s1
+        self.s2 = s2
+        self.s3 = s3
+
+    def values(self) -> list[float]:
+        return [self.s0, self.s1, self.s2, self.s3]
+
+
+def _sums(raw: list[float]) -> _Sums:
+    """``_Sums(*raw)`` for a list of four (no argument tuple where compiled)."""
+    out = _Sums.__new__(_Sums)
+    out.s0 = raw[0]
+    out.s1 = raw[1]
+    out.s2 = raw[2]
+    out.s3 = raw[3]
+    return out
+
+
+def _fold_in(pr: _Sums, base: list[float], whole: list[float],
              raw: list[float]) -> bool:
     """A sentence's raw sums ``pr`` into the long text's: ``whole[i] += pr[i] - base[i]``
     and ``raw[i] = max(raw[i], pr[i])`` (the same operations on the same doubles as the
     loop this replaced); True where a flagged class's (i < 3) best rose."""
     up = False
-    for i in range(len(pr)):
-        v = pr[i]
+    for i in range(4):
+        v = pr.s0 if i == 0 else pr.s1 if i == 1 else pr.s2 if i == 2 else pr.s3
         whole[i] += v - base[i]
         if v > raw[i]:
             raw[i] = v
@@ -242,10 +272,9 @@ def _fold_in(pr: list[float], base: list[float], whole: list[float],
     return up
 
 
-def _cached(by_role: dict[str, dict[str, IntentScores]], role: str,
-            compact: str) -> IntentScores | None:
-    """``by_role.get(role, {}).get(compact)``: the scores :meth:`IntentModel.score` kept for
-    this compact string (intent.pxd: two C-level dict look-ups, no method calls)."""
+def _cached(by_role: dict[str, dict[str, Any]], role: str, compact: str) -> Any:
+    """``by_role.get(role, {}).get(compact)``: what :meth:`IntentModel.score` kept for this
+    text and role (intent.pxd: two C-level dict look-ups, no method calls)."""
     by_compact = by_role.get(role)
     if by_compact is None:
         return None
@@ -340,13 +369,15 @@ class IntentModel:
         # Built with C-level passes only (the model load is most of `probity screen`'s
         # start): the columns are the transposed weight lists, paired by map(complex, ...).
         keys = list(self.weights)
-        self._cache: dict[tuple[str, str], IntentScores] = {}
-        # The same scores by role and the engine's compact string (score's ``compact``).
+        # The caches are by role, then by text (a str key: no tuple per entry for the
+        # garbage collector to track). Short texts: scores by normalised text...
+        self._cache: dict[str, dict[str, IntentScores]] = {}
+        # ...and the same scores by the engine's compact string (score's ``compact``).
         self._by_compact: dict[str, dict[str, IntentScores]] = {}
-        # Long texts: scores by (normalised text with sentence bounds, role), and a sentence's
-        # raw sums by (normalised sentence, role). Both are functions of their keys.
-        self._long_cache: dict[tuple[str, str], IntentScores] = {}
-        self._piece_cache: dict[tuple[str, str], list[float]] = {}
+        # Long texts: the raw sums (_Sums) of a normalised text with sentence bounds, and of
+        # a normalised sentence. Both are functions of their keys.
+        self._long_cache: dict[str, dict[str, _Sums]] = {}
+        self._piece_cache: dict[str, dict[str, _Sums]] = {}
         automaton = own_automaton() or AhoCorasick
         self._matcher = automaton(keys) if keys else None
         # The own automaton's key_set: the distinct features of a text as a set, built in the
@@ -399,7 +430,7 @@ class IntentModel:
         if len(text) <= LONG:
             if compact is not None and not explain:
                 # A compact string seen before (its view is a function of it): one lookup.
-                hit = _cached(self._by_compact, role, compact)
+                hit: IntentScores | None = _cached(self._by_compact, role, compact)
                 if hit is not None:
                     return hit
             from_compact = compact is not None and _VIEW_FALLBACK.search(compact) is None
@@ -411,13 +442,13 @@ class IntentModel:
             if not explain:
                 # Service traffic repeats, and more so in the model's view (digits are all 0,
                 # separators gone): short texts' scores are kept (bounded; cleared when full).
-                key = (best_piece, role)
-                out = self._cache.get(key)
+                out: IntentScores | None = _cached(self._cache, role, best_piece)
                 if out is None:
                     out = self._scores(self._raw(best_piece, role))
-                    if len(self._cache) >= CACHE_SIZE:
-                        self._cache.clear()
-                    self._cache[key] = out
+                    by_text = self._cache.setdefault(role, {})
+                    if len(by_text) >= CACHE_SIZE:
+                        by_text.clear()
+                    by_text[best_piece] = out
                 if from_compact:
                     assert compact is not None
                     by_compact = self._by_compact.setdefault(role, {})
@@ -441,27 +472,28 @@ class IntentModel:
                 split = bounded.split(_BOUND)
             if not explain:
                 # The scores are a function of the bounded normalised text (digits are all 0
-                # in it): a joined chat text seen before is one lookup.
-                long_key = (bounded, role)
-                hit = self._long_cache.get(long_key)
-                if hit is not None:
-                    return hit
+                # in it): a joined chat text seen before is one lookup (its raw sums; the
+                # scores are made from them again, the same floats).
+                known = _cached(self._long_cache, role, bounded)
+                if known is not None:
+                    return self._scores(known.values())
             base = self._raw("", role)
             whole = list(base)
             raw = list(base)
             best_piece = ""
-            pieces = self._piece_cache
+            pieces = self._piece_cache.get(role)
+            if pieces is None:
+                pieces = self._piece_cache.setdefault(role, {})
             for ps in split:
                 if not ps:
                     continue
-                # A sentence's raw sums are a function of it (never mutated below): kept.
-                piece_key = (ps, role)
-                pr = pieces.get(piece_key)
+                # A sentence's raw sums are a function of it (never mutated): kept.
+                pr = pieces.get(ps)
                 if pr is None:
-                    pr = self._raw(ps, role)
+                    pr = _sums(self._raw(ps, role))
                     if len(pieces) >= PIECE_CACHE_SIZE:
                         pieces.clear()
-                    pieces[piece_key] = pr
+                    pieces[ps] = pr
                 # best_piece: the first sentence that raised a flagged class's best (the
                 # drivers of `explain`; a later one never passed the best it had just set).
                 if _fold_in(pr, base, whole, raw) and not best_piece:
@@ -476,9 +508,10 @@ class IntentModel:
             cat, _p = out.top()
             out.drivers = self.drivers(best_piece, cat)
         elif len(text) > LONG:
-            if len(self._long_cache) >= LONG_CACHE_SIZE:
-                self._long_cache.clear()
-            self._long_cache[long_key] = out
+            by_bounded = self._long_cache.setdefault(role, {})
+            if len(by_bounded) >= LONG_CACHE_SIZE:
+                by_bounded.clear()
+            by_bounded[bounded] = _sums(raw)
         return out
 
     def _scores(self, raw: list[float]) -> IntentScores:
