@@ -30,7 +30,11 @@ if os.environ.get("PROBITY_NO_COMPILE") != "1":
             # The policy's key scans (probity.screening.policy._automaton; ahocorasick-rs
             # where it is not built).
             + [Extension("probity.screening._ac", ["src/probity/screening/_ac.pyx"],
-                         optional=True)]
+                         optional=True),
+               # The learned layer's feature scan over that automaton (intent; key_set
+               # where it is not built).
+               Extension("probity.screening._features",
+                         ["src/probity/screening/_features.pyx"], optional=True)]
             # UTC datetime texts for bulk imports (probity.utctext; pure-Python fallback).
             + [Extension("probity._utctext", ["src/probity/_utctext.pyx"], optional=True),
                # Bulk SHA-256 leaf/node hashes (probity.ledger.merkle.COMPILED_SHA256) with

@@ -20,7 +20,8 @@ import pytest
 import probity.screening as screening
 
 HERE = Path(__file__).parent
-CANDIDATES = ("_ac", "engine", "intent", "learned", "normalize", "numbers", "result", "scope")
+CANDIDATES = ("_ac", "_features", "engine", "intent", "learned", "normalize", "numbers", "result",
+              "scope")
 
 _PROBE = r"""
 import hashlib, json, random, sys

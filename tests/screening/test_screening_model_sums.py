@@ -45,6 +45,7 @@ def _reference(model: intent.IntentModel, s: str, role: str) -> list[float]:
 def test_compiled_sums_are_the_pure_sums_bit_for_bit() -> None:
     model = load_model()
     assert model._flat is not None and len(model._flat) == 4 * len(model.weights)
+    assert model._scan is not None  # the C scan (_features.add_sums) is what _raw runs
     n = 0
     for text in _texts():
         pieces = [normalise(text), *normalise(_SENTENCES.sub(_BOUND, text)).split(_BOUND)]
@@ -61,3 +62,42 @@ def test_the_flat_array_holds_every_weight_in_its_place() -> None:
     assert flat is not None
     for i, g in enumerate(model.weights):
         assert tuple(flat[4 * i:4 * i + 4]) == model.weights[g]
+
+
+def test_the_c_scan_orders_the_features_as_a_python_set() -> None:
+    """_features._Set is CPython's set table for ints: the same iteration order for the same
+    additions (so add_sums adds in the order sum(map(...)) over the set does), through every
+    resize, long probe chains and the growth rule past 50,000 items."""
+    from probity.screening import _features
+
+    assert _features.SET_ORDER_OK
+    rng = random.Random(11)
+    for n in (0, 1, 2, 7, 8, 100, 1_000, 5_000, 60_000):
+        for top in (50, 2_000, 70_000, 2**31 - 1):
+            keys = [rng.randrange(top) for _ in range(n)]
+            ref: set[int] = set()
+            for k in keys:
+                ref.add(k)
+            assert _features.set_order(keys) == list(ref), (n, top)
+    keys = list(range(0, 1 << 20, 64)) + list(range(7, 1 << 16, 8))  # colliding low bits
+    ref = set()
+    for k in keys:
+        ref.add(k)
+    assert _features.set_order(keys) == list(ref)
+
+
+def test_drivers_from_the_c_scan_are_the_match_loops() -> None:
+    """IntentModel.drivers through _features.weighted (each feature once, its n-gram by index)
+    gives what the loop over every match gives, for every class and both k."""
+    model = load_model()
+    assert model._weighted is not None
+    texts = [normalise(t) for t in _texts()[::2]]
+    got = [[model.drivers(t, c, k) for c in model.classes for k in (3, 5)] for t in texts]
+    weighted = model._weighted
+    model._weighted = None
+    try:
+        ref = [[model.drivers(t, c, k) for c in model.classes for k in (3, 5)] for t in texts]
+    finally:
+        model._weighted = weighted
+    assert got == ref
+    assert sum(1 for row in got for d in row if d) > 1_000

@@ -21,7 +21,7 @@ import json
 import math
 import re
 from array import array
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -46,6 +46,20 @@ try:  # True where setup.py compiled this module (Cython's pure-Python mode cons
     _COMPILED: Final = bool(cython.compiled)
 except ImportError:  # no Cython: the sources run as they are
     _COMPILED = False  # type: ignore[misc]
+
+
+
+def _c_scan() -> Any:
+    """probity.screening._features (the feature scan in C over the own automaton; setup.py
+    builds it beside _ac), or None: not built, or the pure-Python path."""
+    try:
+        from probity.screening import _features
+    except ImportError:
+        return None
+    return _features
+
+
+_FEATURES: Final = _c_scan()
 
 FORMAT: Final = "probity-intent/1"
 CLASSES: Final[tuple[str, ...]] = ("contact", "bribe", "payment", "refusal")
@@ -393,6 +407,15 @@ class IntentModel:
         # class c at [4 i + c] (one contiguous row per key, read in one pass over the set).
         self._flat = array("d", [w for row in self.weights.values() for w in row]) \
             if k == 4 and _COMPILED else None
+        # Where _features is built: a text's feature sums (and the drivers' weighted
+        # features) come from its C scan over the own automaton and _flat, no int object
+        # or set per text (the same floats: it adds in the order a set of the ids iterates
+        # in); the drivers read the n-grams from `keys` by index.
+        scan = self._flat is not None and self._key_set is not None and _FEATURES is not None
+        self._scan: Callable[..., bool] | None = _FEATURES.add_sums if scan else None
+        self._weighted: Callable[..., list[tuple[str, float]]] | None = \
+            _FEATURES.weighted if scan else None
+        self._keys = keys if scan else None
         self.weights = _PackedWeights(dict(zip(keys, range(len(keys)), strict=True)),
                                       self._packed, k)
 
@@ -402,7 +425,11 @@ class IntentModel:
                                                                             strict=True)]
         if self._matcher is None or not s:
             return totals
-        key_set = self._key_set
+        key_set = self._key_set  # (None: not the own automaton)
+        scan = self._scan
+        if scan is not None and key_set is not None and scan(self._matcher, s, self._flat,
+                                                             totals):
+            return totals
         if key_set is not None:
             ids = key_set(s)  # the own automaton: the set without a tuple per occurrence
         else:
@@ -534,17 +561,24 @@ class IntentModel:
         if self._matcher is not None and normalised:
             lo = max(2, self.lo)
             hi = self.hi
-            col = self._packed[idx // 2]
-            imag = idx % 2 == 1
-            seen: set[int] = set()
-            for gid, s, e in self._matcher.find_matches_as_indexes(normalised, overlapping=True):
-                if e - s < lo or e - s > hi or gid in seen:
-                    continue
-                seen.add(gid)
-                z = col[gid]
-                w = z.imag if imag else z.real
-                if w > 0:
-                    found.append((normalised[s:e], w))
+            weighted = self._weighted
+            if weighted is not None and self._key_set is not None:
+                # The same pairs from one C scan: each feature once, its n-gram by index
+                # (the text at a match is its key); the sort below orders them.
+                found = weighted(self._matcher, normalised, self._flat, idx, lo, hi, self._keys)
+            else:
+                col = self._packed[idx // 2]
+                imag = idx % 2 == 1
+                seen: set[int] = set()
+                for gid, s, e in self._matcher.find_matches_as_indexes(normalised,
+                                                                       overlapping=True):
+                    if e - s < lo or e - s > hi or gid in seen:
+                        continue
+                    seen.add(gid)
+                    z = col[gid]
+                    w = z.imag if imag else z.real
+                    if w > 0:
+                        found.append((normalised[s:e], w))
         found.sort(key=lambda gw: (-gw[1], gw[0]))  # ties by n-gram: the same every run
         chosen: list[tuple[str, float]] = []
         for g, w in found:
