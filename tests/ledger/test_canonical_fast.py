@@ -116,3 +116,58 @@ def test_fast_path_taken_for_plain_payloads() -> None:
     payload = {"b": [1, "x", None, True, {"c": "中文\n"}], "a": (MAX_SAFE_INTEGER,)}
     assert canonical._fast_ok(payload)
     assert canonical_json(payload) == canonical_json_reference(payload)
+
+
+# ---- the chat writer's message payloads through orjson (`ledger.facts.message_json`) --------
+
+def _message_payload(**values: Any) -> dict[str, Any]:
+    payload: dict[str, Any] = {
+        "message_id": 1, "conversation_id": 2, "conv_seq": 3,
+        "created_at": "2026-12-06T10:00:00.000000Z", "sender_role": "customer",
+        "sender_user_id": None, "sender_employee_id": None, "client_id": "c1", "kind": "text",
+        "body": "你好", "attachment_sha256": None, "attachment_mime": None,
+        "attachment_size": None, "decision": "allow", "screening_status": "screened",
+        "categories": [], "severity": 0, "spans": [], "policy_version": 0}
+    payload.update(values)
+    return payload
+
+
+_scalar = st.one_of(st.none(), _any_int, _text, st.booleans(), st.floats(),
+                    st.sampled_from([Colour.RED, Level.HIGH, 1.0]))
+_message_payloads = st.builds(
+    _message_payload,
+    message_id=_any_int, conversation_id=_safe_int, conv_seq=_scalar,
+    sender_user_id=st.none() | _any_int, sender_employee_id=_scalar,
+    client_id=st.none() | _text, body=_text, attachment_mime=_scalar,
+    attachment_size=st.none() | _any_int, decision=_scalar,
+    categories=st.lists(st.one_of(_text, _leaf), max_size=3),
+    severity=_any_int, spans=st.lists(_values, max_size=3), policy_version=_scalar,
+)
+
+
+@settings(max_examples=600, deadline=None)
+@given(_message_payloads)
+def test_message_json_is_canonical_json_or_none(payload: dict[str, Any]) -> None:
+    from probity.ledger.facts import message_json
+
+    made = message_json(payload)
+    if made is not None:
+        assert made == canonical_json_reference(payload)
+
+
+def test_message_json_writes_the_product_payload_and_refuses_the_rest() -> None:
+    from probity.ledger.facts import message_json
+
+    every = "".join(chr(c) for c in range(0x110000) if not 0xD800 <= c < 0xE000)
+    for payload in (_message_payload(), _message_payload(body=every, client_id="\x00\x1f\"\\"),
+                    _message_payload(categories=["contact"], spans=[{"start": 0, "end": 2,
+                                                                     "rule": "r\n"}],
+                                     sender_user_id=MAX_SAFE_INTEGER, severity=-3)):
+        assert message_json(payload) == canonical_json(payload)
+    for payload in (_message_payload(severity=1.0), _message_payload(body=Colour.RED),
+                    _message_payload(message_id=MAX_SAFE_INTEGER + 1),
+                    _message_payload(body="x\ud800"), _message_payload(spans=[{"a": 0.5}]),
+                    _message_payload(categories=[Colour.RED]),
+                    _message_payload(spans=[{"\U0001f600": 1, "\ufb01": 2}]),
+                    {**_message_payload(), "extra": 1}):
+        assert message_json(payload) is None

@@ -70,3 +70,34 @@ def test_chain_texts_is_make_entries(payloads: list[dict[str, Any]], salt: bool)
 def test_a_salted_payload_needs_a_dict() -> None:
     records, texts = _both([("chat.message", [1, 2])], True)
     assert records is ValueError and texts is ValueError
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_payloads, max_size=6), st.booleans(), st.lists(st.booleans(), max_size=6))
+def test_chain_texts_with_the_callers_bodies_is_the_same(
+        payloads: list[dict[str, Any]], salt: bool, given_: list[bool]) -> None:
+    """A caller's canonical bytes (`bodies`, the chat writer's `facts.message_json`) give the
+    very rows that chain_texts makes itself, salted (the salt spliced in first) or not."""
+    from probity.ledger.canonical import canonical_json
+
+    items = [("chat.message", p) for p in payloads]
+    # Where the caller may give bodies: canonical payloads whose keys all sort after "_salt".
+    bodies: list[bytes | None] = []
+    for p, give in zip(payloads, (given_ + [True] * len(payloads))[:len(payloads)], strict=True):
+        try:
+            body = canonical_json(p)
+        except (CanonicalJSONError, ValueError):
+            body = None
+        bodies.append(body if give and body is not None and all(k > "_salt" for k in p)
+                      else None)
+    out = []
+    for with_bodies in (None, bodies):
+        chain.secrets = _Salts()  # type: ignore[assignment]
+        try:
+            got: Any = chain.chain_texts(seq=7, time="2026-12-05T10:00:00.000000Z",
+                                         tenant="ECOM", prev_hash="a" * 64, items=items,
+                                         salt=salt, bodies=with_bodies)
+        except (CanonicalJSONError, ValueError, TypeError) as exc:
+            got = type(exc)
+        out.append(got)
+    assert out[0] == out[1]

@@ -43,7 +43,7 @@ from probity.chat.store import (
 from probity.chat.wire import MessageRow
 from probity.db import GATE_TIMEOUT_S, WriteGate, sqlite_pragmas, write_gate
 from probity.errors import Conflict, DomainError
-from probity.ledger.facts import message_payload
+from probity.ledger.facts import message_json, message_payload
 from probity.ledger.service import CHECKPOINT_INTERVAL_S, append_entries_sqlite3
 from probity.models import Message
 from probity.models.base import utcnow
@@ -200,9 +200,11 @@ class DirectBase(ABC):
 
     @abstractmethod
     def _append(self, tenant_id: int, items: list[tuple[str, Any]], due: bool,
-                head: tuple[int, str, str] | None) -> tuple[datetime | None, Run]:
+                head: tuple[int, str, str] | None, bodies: list[bytes | None]
+                ) -> tuple[datetime | None, Run]:
         """The tenant's ledger append after `head` (its last entry's seq, hash and tenant
-        code, read in this transaction; None: read it): the latest checkpoint's time (when
+        code, read in this transaction; None: read it), `bodies` the items' payloads as
+        canonical JSON (`ledger.facts.message_json`): the latest checkpoint's time (when
         `due`), what ran."""
 
     def _head(self, row: Any) -> tuple[int, str, str] | None:
@@ -278,9 +280,10 @@ class DirectBase(ABC):
             clock = time.monotonic()
             for tenant_id in sorted({m.tenant_id for _s, m in rows}):
                 due = clock - checked.get(tenant_id, -1e18) >= CHECKPOINT_CHECK_S
-                latest, ran = self._append(tenant_id, [
-                    ("chat.message", message_payload(m)) for _s, m in rows
-                    if m.tenant_id == tenant_id], due, heads.get(tenant_id))
+                items = [("chat.message", message_payload(m)) for _s, m in rows
+                         if m.tenant_id == tenant_id]
+                latest, ran = self._append(tenant_id, items, due, heads.get(tenant_id),
+                                           [message_json(p) for _t, p in items])
                 run.extend(ran)
                 if due:
                     if latest is None or utcnow() - latest >= timedelta(
@@ -381,10 +384,11 @@ class DirectStore(DirectBase):
         return returned, rolled
 
     def _append(self, tenant_id: int, items: list[tuple[str, Any]], due: bool,
-                head: tuple[int, str, str] | None) -> tuple[datetime | None, Run]:
+                head: tuple[int, str, str] | None, bodies: list[bytes | None]
+                ) -> tuple[datetime | None, Run]:
         _entries, latest, ran = append_entries_sqlite3(
             self.con, tenant_id, items, purgeable=True, checkpoint_time=due,
-            dialect=self.dialect, head=head, entries=False)
+            dialect=self.dialect, head=head, entries=False, bodies=bodies)
         return latest, ran
 
     def _update_receipts(self, params: list[tuple[Any, ...]]) -> None:

@@ -268,6 +268,7 @@ def chain_texts(
     prev_hash: str,
     items: Sequence[tuple[str, Any]],
     salt: bool = False,
+    bodies: Sequence[bytes | None] | None = None,
 ) -> list[tuple[int, str, str, str, str, str]]:
     """:func:`make_entries`' entries in the database rows' form: ``(seq, type, payload_hash,
     prev_hash, entry_hash, payload text)``, the same values (the payload text is the canonical
@@ -275,13 +276,19 @@ def chain_texts(
     100,000 entries): no :class:`EntryRecord`, no bytes → text round trip, and a salt is
     spliced into the encoded payload instead of copying the dict, where that gives the same
     bytes (every key sorts after ``"_salt"``; keys are then BMP strings, so code-point order
-    is RFC 8785's UTF-16 order)."""
+    is RFC 8785's UTF-16 order).
+
+    ``bodies`` (optional, one per item): the canonical JSON of the item's payload, unsalted,
+    as the caller already made it (e.g. `probity.ledger.facts.message_json`: the chat writer),
+    or None for an item this makes as usual. A body given for a salted item must be that of a
+    dict whose keys all sort after ``"_salt"`` (the salt is spliced in as its first member)."""
     _check_fields(seq, time, "chat.message", tenant, prev_hash)
     checked: set[str] = set()
     sha256 = _sha256
     out: list[tuple[int, str, str, str, str, str]] = []
     append = out.append
     salts = secrets.token_hex(16 * len(items)) if salt else ""
+    salt_bytes = salts.encode() if bodies is not None else b""
     fast = canonical_text_fast
     for i, (type_, payload) in enumerate(items):
         if type_ not in checked:
@@ -289,6 +296,20 @@ def chain_texts(
                 raise ValueError(
                     f"type must be lower-case dotted (e.g. chat.message), got {type_!r}")
             checked.add(type_)
+        made = bodies[i] if bodies is not None else None
+        if made is not None:  # the caller's canonical bytes: no text → bytes round trip
+            if salt:
+                made = (b'{"_salt":"' + salt_bytes[32 * i:32 * i + 32]
+                        + (b'"}' if made == b"{}" else b'",' + made[1:]))
+            p_hash = sha256(made).hexdigest()
+            e_hash = sha256(
+                f'\x00{{"payload_hash":"{p_hash}","prev_hash":"{prev_hash}","seq":{seq},'
+                f'"tenant":"{tenant}","time":"{time}","type":"{type_}"}}'.encode()
+            ).hexdigest()
+            append((seq, type_, p_hash, prev_hash, e_hash, made.decode()))
+            seq += 1
+            prev_hash = e_hash
+            continue
         text: str | None = None
         if salt:
             if not isinstance(payload, dict):

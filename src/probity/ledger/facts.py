@@ -6,11 +6,14 @@ committed or rolled back together.
 
 from __future__ import annotations
 
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
+import orjson
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from probity.ledger.canonical import _fast_ok
 from probity.ledger.chain import format_time
 from probity.ledger.service import AppendedEntry, append_entry
 from probity.models.alerts import Alert
@@ -47,6 +50,37 @@ def message_payload(msg: Message | MessageRow | Row[Any]) -> dict[str, Any]:
         "spans": list(msg.spans or []),
         "policy_version": msg.policy_version,
     }
+
+
+# `message_payload`'s keys but its two lists, and the types its other values may have for
+# `message_json` to write them (exact types: a subclass, a float… goes to canonical_json).
+_MESSAGE_SCALARS = itemgetter(
+    "message_id", "conversation_id", "conv_seq", "created_at", "sender_role", "sender_user_id",
+    "sender_employee_id", "client_id", "kind", "body", "attachment_sha256", "attachment_mime",
+    "attachment_size", "decision", "screening_status", "severity", "policy_version")
+_MESSAGE_KEYS = 19
+_SCALAR_TYPES = frozenset({str, int, type(None)})
+_ORJSON = orjson.OPT_SORT_KEYS | orjson.OPT_STRICT_INTEGER
+
+
+def message_json(payload: dict[str, Any]) -> bytes | None:
+    """``canonical_json(payload)`` of a `message_payload` dict, written by orjson (the ledger's
+    chat writer: ~1 µs instead of ~6 µs through the standard library's encoder and its type
+    pass), or None where only `canonical_json` may write it: a value of another type than
+    ``str``, ``int`` and ``None`` (the two lists: `canonical._fast_ok`'s types), an int beyond
+    ±(2**53−1) (OPT_STRICT_INTEGER), a lone surrogate. For those types orjson writes what the
+    standard library's C encoder writes (strings escaped alike, checked over every code point
+    by tests/ledger/test_canonical_fast.py), and the keys are ASCII, so its sort is RFC 8785's.
+    Every key sorts after ``"_salt"`` (`chain.chain_texts` splices a salt in first)."""
+    lists = payload["categories"], payload["spans"]
+    if (len(payload) != _MESSAGE_KEYS
+            or not _SCALAR_TYPES.issuperset(map(type, _MESSAGE_SCALARS(payload)))
+            or ((lists[0] or lists[1]) and not _fast_ok(list(lists)))):
+        return None
+    try:
+        return orjson.dumps(payload, option=_ORJSON)
+    except orjson.JSONEncodeError:
+        return None
 
 
 def alert_payload(alert: Alert | Row[Any]) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Generator, Iterable
+from collections.abc import Generator, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -279,17 +279,19 @@ def build_rows(
     items: Iterable[tuple[str, Any]],
     *,
     purgeable: bool,
+    bodies: Sequence[bytes | None] | None = None,
 ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], tuple[int, str, str]]:
     """The ``ledger_entries`` rows and ``ledger_refs`` rows (tuples in the order of
     ``_ROW_KEYS`` / ``_REF_KEYS``) for *items* appended after *head* ``(next seq, prev hash,
-    tenant code)``, and the new head (seq of the last row). Pure."""
+    tenant code)``, and the new head (seq of the last row). Pure. ``bodies``: the payloads'
+    canonical JSON where the caller made it (`chain.chain_texts`)."""
     seq, prev, tenant_code = head
     items = items if isinstance(items, list) else list(items)
     t = format_time(utcnow())
     # One loop for the chain (probity.ledger.chain.chain_texts: the same entries as
     # make_entries, in the rows' form), then the rows and the refs.
     texts = chain_texts(seq=seq, time=t, tenant=tenant_code, prev_hash=prev, items=items,
-                        salt=purgeable)
+                        salt=purgeable, bodies=bodies)
     if not texts:
         return [], [], (seq - 1, prev, tenant_code)
     rows = [(tenant_id, s, t, ty, tenant_code, ph, pv, eh, body)
@@ -408,6 +410,7 @@ def _can_hop(driver: Any) -> bool:
 
 def _append_in_thread(con: sqlite3.Connection, tenant_id: int, head: tuple[int, str, str] | None,
                       items: list[tuple[str, Any]], purgeable: bool, want_checkpoint: bool,
+                      bodies: Sequence[bytes | None] | None = None,
                       ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]],
                                  tuple[int, str, str], Any, list[tuple[str, Any]]]:
     """Runs in the driver's thread: read the head (unless known), build and chain the rows,
@@ -428,7 +431,8 @@ def _append_in_thread(con: sqlite3.Connection, tenant_id: int, head: tuple[int, 
             start = (int(last[0]) + 1, str(last[1]), str(last[2]))
     else:
         start = (head[0] + 1, head[1], head[2])
-    rows, refs, new_head = build_rows(tenant_id, start, items, purgeable=purgeable)
+    rows, refs, new_head = build_rows(tenant_id, start, items, purgeable=purgeable,
+                                      bodies=bodies)
     if rows:
         sql = _sqlite_insert("ledger_entries", _ROW_KEYS)
         run.append((sql, rows))
@@ -449,6 +453,7 @@ def append_entries_sqlite3(con: sqlite3.Connection, tenant_id: int,
                            items: list[tuple[str, Any]], *, purgeable: bool = False,
                            checkpoint_time: bool = False, dialect: Any = None,
                            head: tuple[int, str, str] | None = None, entries: bool = True,
+                           bodies: Sequence[bytes | None] | None = None,
                            ) -> tuple[list[AppendedEntry], datetime | None, list[tuple[str, Any]]]:
     """:func:`append_entries` on a bare ``sqlite3`` connection that is already in a write
     transaction and holds the process's write gate (the chat writer's direct path,
@@ -459,11 +464,12 @@ def append_entries_sqlite3(con: sqlite3.Connection, tenant_id: int,
     statements run (for statement counters). ``head``: the tenant's last entry (seq, entry
     hash, tenant code) as the caller read it in this same write transaction (the chat
     writer reads it with its seqs); None: read here. ``entries=False``: no `AppendedEntry`
-    per row is built (an empty list), for a caller that does not read them."""
+    per row is built (an empty list), for a caller that does not read them. ``bodies``: the
+    items' payloads as canonical JSON where the caller made it (`chain.chain_texts`)."""
     if not items:
         return [], None, []
     rows, _refs, _head, created, run = _append_in_thread(con, tenant_id, head, items,
-                                                         purgeable, checkpoint_time)
+                                                         purgeable, checkpoint_time, bodies)
     when = _CREATED_AT.process(dialect, created) if created is not None else None
     return [AppendedEntry(*row) for row in rows] if entries else [], when, run
 
@@ -609,8 +615,8 @@ _PgSteps = Generator[tuple[list[tuple[str, Any]], bool], "list[Any] | None", _Pg
 
 
 def _pg_append_steps(key: tuple[Any, int], tenant_id: int, head: tuple[int, str, str] | None,
-                     items: list[tuple[str, Any]], purgeable: bool, want_checkpoint: bool
-                     ) -> _PgSteps:
+                     items: list[tuple[str, Any]], purgeable: bool, want_checkpoint: bool,
+                     bodies: Sequence[bytes | None] | None = None) -> _PgSteps:
     created: Any = None
     first: list[tuple[str, Any]] = []
     if head is None:
@@ -624,7 +630,8 @@ def _pg_append_steps(key: tuple[Any, int], tenant_id: int, head: tuple[int, str,
         # pipeline; any other head (another process appended: the INSERT conflicts, or
         # this process's transaction rolled back) undoes them and takes the path below.
         start = (guess[0] + 1, guess[1], guess[2])
-        rows, refs, new_head = build_rows(tenant_id, start, items, purgeable=purgeable)
+        rows, refs, new_head = build_rows(tenant_id, start, items, purgeable=purgeable,
+                                          bodies=bodies)
         inserts = [(_PG_ENTRIES, rows)] + ([(_PG_REFS, refs)] if refs else [])
         # The savepoint stays open when the guess was right (it ends with the transaction;
         # releasing it would cost a round trip).
@@ -644,7 +651,8 @@ def _pg_append_steps(key: tuple[Any, int], tenant_id: int, head: tuple[int, str,
             created = None if last is None else last[0]
     if head is not None:
         start = (head[0] + 1, head[1], head[2])
-    rows, refs, new_head = build_rows(tenant_id, start, items, purgeable=purgeable)
+    rows, refs, new_head = build_rows(tenant_id, start, items, purgeable=purgeable,
+                                      bodies=bodies)
     inserts = [(_PG_ENTRIES, rows)] + ([(_PG_REFS, refs)] if refs else [])
     if rows:  # round trip 2 (psycopg's executemany pipelines its rows)
         yield inserts, False
@@ -703,7 +711,7 @@ async def _append_pg(session: AsyncSession, conn: Any, driver: Any, tenant_id: i
 
 def append_entries_psycopg(con: Any, url: Any, tenant_id: int, items: list[tuple[str, Any]],
                            *, purgeable: bool = False, checkpoint_time: bool = False,
-                           dialect: Any = None,
+                           dialect: Any = None, bodies: Sequence[bytes | None] | None = None,
                            ) -> tuple[list[AppendedEntry], datetime | None, list[tuple[str, Any]]]:
     """:func:`append_entries_sqlite3` on a bare synchronous ``psycopg.Connection`` already in
     a transaction (the chat writer's direct path on PostgreSQL): the same steps as
@@ -717,7 +725,7 @@ def append_entries_psycopg(con: Any, url: Any, tenant_id: int, items: list[tuple
     if not items:
         return [], None, []
     key = (url, tenant_id)
-    steps = _pg_append_steps(key, tenant_id, None, items, purgeable, checkpoint_time)
+    steps = _pg_append_steps(key, tenant_id, None, items, purgeable, checkpoint_time, bodies)
     answer: list[Any] | None = None
     while True:
         try:
