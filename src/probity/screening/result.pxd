@@ -4,6 +4,11 @@
 
 cimport cython
 
+cdef extern from "Python.h":
+    # make_span's allocation (the type's tp_alloc, as tuple.__new__(Span, ...) calls it);
+    # declared here with a type argument (cpython/type.pxd's takes an object).
+    object _generic_alloc "PyType_GenericAlloc"(type t, Py_ssize_t nitems)
+
 cdef class ScreeningResult:
     cdef public str decision
     cdef public list categories

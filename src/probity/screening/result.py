@@ -5,6 +5,18 @@ from __future__ import annotations
 
 from typing import Any, Final, NamedTuple
 
+try:  # True where setup.py compiled this module (Cython's pure-Python mode constant)
+    import cython
+
+    _COMPILED: bool = bool(cython.compiled)
+except ImportError:  # no Cython: the sources run as they are
+    _COMPILED = False
+try:  # C functions for make_span (cimports: they resolve where Cython compiles)
+    from cython.cimports.cpython.ref import Py_INCREF
+    from cython.cimports.cpython.tuple import PyTuple_SET_ITEM
+except (ImportError, AttributeError):  # interpreted (Cython's shadow module raises the latter)
+    pass
+
 
 class Span(NamedTuple):
     """A matched stretch of the ORIGINAL text, [start, end) in code points."""
@@ -27,8 +39,24 @@ _TUPLE_NEW: Final = tuple.__new__
 
 def make_span(start: int, end: int, category: str, rule: str, severity: int) -> Span:
     """``Span(start, end, category, rule, severity)`` without the NamedTuple's generated
-    ``__new__`` (interpreted Python, even when called from compiled code): the same tuple."""
-    return _TUPLE_NEW(Span, (start, end, category, rule, severity))
+    ``__new__`` (interpreted Python, even when called from compiled code): the same tuple.
+    Compiled, what ``tuple.__new__(Span, items)`` does in C (tuple_subtype_new: the type's
+    allocator, PyType_GenericAlloc, then each item stored with a new reference), without
+    the call through ``tuple.__new__``, its argument tuple and the copy."""
+    if not _COMPILED:
+        return _TUPLE_NEW(Span, (start, end, category, rule, severity))
+    t = _generic_alloc(Span, 5)  # type: ignore[name-defined]  # noqa: F821 (result.pxd)
+    Py_INCREF(start)
+    PyTuple_SET_ITEM(t, 0, start)
+    Py_INCREF(end)
+    PyTuple_SET_ITEM(t, 1, end)
+    Py_INCREF(category)
+    PyTuple_SET_ITEM(t, 2, category)
+    Py_INCREF(rule)
+    PyTuple_SET_ITEM(t, 3, rule)
+    Py_INCREF(severity)
+    PyTuple_SET_ITEM(t, 4, severity)
+    return t  # type: ignore[no-any-return]
 
 
 def rules_result(decision: str, categories: list[str], severity: int, spans: list[Span],
