@@ -45,6 +45,13 @@ def test_same_matches_as_ahocorasick_rs(keys: list[str], texts: list[str]) -> No
     for text in texts:
         assert (ours.find_matches_as_indexes(text, overlapping=True)
                 == theirs.find_matches_as_indexes(text, overlapping=True))
+        assert _scanned(ours, text) == theirs.find_matches_as_indexes(text, overlapping=True)
+
+
+def _scanned(auto: object, text: str) -> list[tuple[int, int, int]]:
+    """Automaton.scan's C triples (what the engine reads), through its test accessor."""
+    found = auto.matches(text)  # type: ignore[attr-defined]
+    return [found[i] for i in range(len(found))]
 
 
 @settings(max_examples=200, deadline=None)
@@ -57,6 +64,7 @@ def test_texts_made_of_keys(keys: list[str], data: st.DataObject) -> None:
     text = "".join(p + s for p, s in zip(parts, seps, strict=True))
     ours, theirs = _both(keys, text)
     assert ours == theirs
+    assert _scanned(_ac.Automaton(keys), text) == theirs
 
 
 def test_examples() -> None:
@@ -65,6 +73,15 @@ def test_examples() -> None:
     assert ours == theirs
     assert ours[:3] == [(0, 1, 3), (1, 2, 3), (6, 2, 3)]  # at one end: longest key first
     assert _both(keys, "") == ([], [])
+    auto = _ac.Automaton(keys)
+    assert _scanned(auto, "😀abcx abcb") == ours
+    assert _scanned(auto, "") == []
+    # Past the Matches' 64 inline triples it grows onto the heap (twice here): the same.
+    long_text = "abcb" * 60
+    assert len(auto.find_matches_as_indexes(long_text, overlapping=True)) > 256
+    assert _scanned(auto, long_text) == auto.find_matches_as_indexes(long_text, overlapping=True)
+    with pytest.raises(IndexError):
+        auto.matches("ab")[5]
 
 
 def test_errors_as_ahocorasick_rs() -> None:
@@ -75,6 +92,8 @@ def test_errors_as_ahocorasick_rs() -> None:
     auto = _ac.Automaton(["a"])
     with pytest.raises(UnicodeEncodeError):
         auto.find_matches_as_indexes("a\udcffa", overlapping=True)
+    with pytest.raises(UnicodeEncodeError):
+        auto.matches("a\udcffa")
     with pytest.raises(UnicodeEncodeError):
         ahocorasick_rs.AhoCorasick(["a"]).find_matches_as_indexes("a\udcffa", overlapping=True)
 
@@ -105,7 +124,8 @@ def test_policy_keys_over_corpus(monkeypatch: pytest.MonkeyPatch) -> None:
         for t in texts:
             for s in (t, fold_exact(t).compact):
                 assert (ours.find_matches_as_indexes(s, overlapping=True)
-                        == theirs.find_matches_as_indexes(s, overlapping=True))
+                        == theirs.find_matches_as_indexes(s, overlapping=True)
+                        == _scanned(ours, s))
 
 
 def test_big_key_set() -> None:
@@ -124,8 +144,10 @@ def test_big_key_set() -> None:
     ours, theirs = _ac.Automaton(keys), ahocorasick_rs.AhoCorasick(keys)
     for t in texts:
         assert (ours.find_matches_as_indexes(t, overlapping=True)
-                == theirs.find_matches_as_indexes(t, overlapping=True))
+                == theirs.find_matches_as_indexes(t, overlapping=True)
+                == _scanned(ours, t))
 
 
 def test_no_keys() -> None:
     assert _ac.Automaton([]).find_matches_as_indexes("abc", overlapping=True) == []
+    assert _scanned(_ac.Automaton([]), "abc") == []

@@ -7,6 +7,18 @@ from libc.stdint cimport int32_t, uint64_t
 
 
 @cython.final
+cdef class Matches:
+    # Automaton.scan's result: (key index, start, end) as C int triples, buf[3*i..3*i+2] for
+    # match i of n, in find_matches_as_indexes's order; buf is small (no allocation) for up to
+    # 64 matches, else on the heap.
+    cdef int32_t* buf
+    cdef Py_ssize_t n
+    cdef Py_ssize_t cap
+    cdef int32_t small[192]
+    cdef int _grow(self) except -1
+
+
+@cython.final
 cdef class Automaton:
     cdef uint64_t alpha[1024]  # a bit per BMP code point that occurs in some key
     cdef uint64_t* hkeys
@@ -28,3 +40,4 @@ cdef class Automaton:
     cdef _build(self, list ks, Py_ssize_t total)
     cpdef list find_matches_as_indexes(self, str haystack, bint overlapping=*)
     cpdef set key_set(self, str haystack)
+    cdef Matches scan(self, str haystack)

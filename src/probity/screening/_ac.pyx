@@ -23,7 +23,7 @@ without a look-up).
 
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from libc.stdint cimport int32_t, uint32_t, uint64_t
-from libc.string cimport memset
+from libc.string cimport memcpy, memset
 
 
 cdef extern from *:
@@ -33,6 +33,40 @@ cdef uint64_t _EMPTY = 0xFFFFFFFFFFFFFFFFULL
 # Key indexes as shared int objects (no int made per match) up to this many keys; a bigger
 # policy saves their memory instead (~40 bytes a key).
 cdef Py_ssize_t _IDS_UP_TO = 20_000
+
+
+cdef class Matches:
+    # (fields in _ac.pxd) What Automaton.scan found: the engine reads the triples from C.
+
+    def __cinit__(self):
+        self.buf = self.small
+        self.n = 0
+        self.cap = 64
+
+    def __dealloc__(self):
+        if self.buf != self.small:
+            PyMem_Free(self.buf)
+
+    cdef int _grow(self) except -1:
+        cdef Py_ssize_t cap = self.cap * 2
+        cdef int32_t* bigger = <int32_t*>PyMem_Malloc(3 * cap * sizeof(int32_t))
+        if bigger == NULL:
+            raise MemoryError()
+        memcpy(bigger, self.buf, 3 * self.n * sizeof(int32_t))
+        if self.buf != self.small:
+            PyMem_Free(self.buf)
+        self.buf = bigger
+        self.cap = cap
+        return 0
+
+    def __len__(self):
+        return self.n
+
+    def __getitem__(self, Py_ssize_t i):
+        """Match ``i`` as find_matches_as_indexes gives it (tests)."""
+        if i < 0 or i >= self.n:
+            raise IndexError(i)
+        return (self.buf[3 * i], self.buf[3 * i + 1], self.buf[3 * i + 2])
 
 
 cdef class Automaton:
@@ -249,6 +283,37 @@ cdef class Automaton:
                     pid = self.pid_next[pid]
                 t = self.dlink[t]
         return out
+
+    cdef Matches scan(self, str haystack):
+        """``find_matches_as_indexes(haystack, True)`` as C int triples in a Matches (the same
+        matches in the same order), without a tuple and up to three ints per match: the
+        engine's slow path reads them from C."""
+        cdef Matches out = Matches.__new__(Matches)
+        cdef Py_ssize_t i = 0, state = 0, t, pid, k
+        cdef Py_UCS4 c
+        for c in haystack:
+            if 0xD800 <= c <= 0xDFFF:
+                haystack.encode("utf-8")  # raises UnicodeEncodeError, as ahocorasick-rs does
+            i += 1
+            state = _step(self, state, c)
+            t = state if self.own[state] >= 0 else self.dlink[state]
+            while t > 0:
+                pid = self.own[t]
+                while pid >= 0:
+                    if out.n == out.cap:
+                        out._grow()
+                    k = 3 * out.n
+                    out.buf[k] = <int32_t>pid
+                    out.buf[k + 1] = <int32_t>(i - self.plen[pid])
+                    out.buf[k + 2] = <int32_t>i
+                    out.n += 1
+                    pid = self.pid_next[pid]
+                t = self.dlink[t]
+        return out
+
+    def matches(self, str haystack):
+        """``scan`` from Python (tests): the Matches, indexable like the list."""
+        return self.scan(haystack)
 
     cpdef set key_set(self, str haystack):
         """The indexes of the keys that occur in ``haystack``: ``{m[0] for m in

@@ -6,7 +6,7 @@
 
 cimport cython
 
-from probity.screening._ac cimport Automaton
+from probity.screening._ac cimport Automaton, Matches
 from probity.screening.normalize cimport Folded, fold_exact, quick_strip
 from probity.screening.numbers cimport find_number_hits
 from probity.screening.result cimport (EntryInfo, ScreeningResult, allow_result, entry_flags,
@@ -71,7 +71,8 @@ cpdef bint _is_latin_char(str ch)
 cpdef object _allow_result(str text, object version)
 
 @cython.locals(view=_View, plus=bint, fold_needed=bint, flags=list, quick=str, compact=str, folded=Folded,
-               own=Automaton)
+               own=Automaton, found=Matches, matches=list, n_found=Py_ssize_t, j=Py_ssize_t,
+               aid=Py_ssize_t)
 cpdef tuple _screen_rules(str text, str role, object policy)
 
 @cython.locals(starts=list, prev=Py_ssize_t, s=Py_ssize_t)
@@ -81,7 +82,8 @@ cpdef bint _any_in(object keys, str s)
 
 cpdef bint _all_in(object keys, str s)
 
-@cython.locals(view=_View, flags=Py_ssize_t, aid=Py_ssize_t, needs=list, aflags=list, digits=bint)
+@cython.locals(view=_View, flags=Py_ssize_t, aid=Py_ssize_t, needs=list, aflags=list, digits=bint,
+               found=Matches, n_found=Py_ssize_t, j=Py_ssize_t)
 cpdef bint _worth_a_look(str text, str compact, str role, object policy, object matches=*)
 
 @cython.locals(c=Py_UCS4)
@@ -104,8 +106,9 @@ cpdef bint _has_special(str text)
                id_hits=list, kept=list, negated=list, final=list, report=bint,
                verify=bint, coupon=bint, negations=list, compact=str, concrete=bint,
                ctx=_Ctx, weights=_Weights, h=Hit, occs=list, spans=list, trip=tuple,
-               phon_trip=tuple, span=tuple, hflags=int, other=list)
-cpdef object _screen_slow(str text, str role, object policy, Folded folded, list comp)
+               phon_trip=tuple, span=tuple, hflags=int, other=list,
+               found=Matches, n_comp=Py_ssize_t, j=Py_ssize_t)
+cpdef object _screen_slow(str text, str role, object policy, Folded folded, list comp=*)
 
 @cython.locals(h=Hit)
 cdef Hit _term_hit(EntryInfo info, Py_ssize_t us, Py_ssize_t ue, list part_units,

@@ -29,7 +29,7 @@ import re
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from itertools import accumulate, repeat
-from typing import Final
+from typing import Any, Final
 
 from probity.screening import numbers
 from probity.screening.normalize import (
@@ -303,24 +303,32 @@ def _screen_rules(text: str, role: str, policy: CompiledPolicy
         quick = quick_strip(text)
         plus = False
     if not plus:
+        # The anchors: from the compiled automaton as C int triples (_ac.Matches, see
+        # _screen_slow), from ahocorasick-rs as a list of tuples.
         own = view.own_anchor
+        found: Any = None  # (an _ac.Matches: typed in engine.pxd)
+        matches: list[tuple[int, int, int]] = []
         if own is not None:
-            matches = own.find_matches_as_indexes(quick, True)
+            found = own.scan(quick)
+            n_found = found.n
         else:
             matches = view.anchor_matcher.find_matches_as_indexes(quick, overlapping=True)
+            n_found = len(matches)
         # No anchor (so no run of Chinese numerals either: every pair of them is one), no
         # e-mail: only ASCII digits can still matter (an order number, an amount).
-        if (not matches and "@" not in text and "＠" not in text
+        if (not n_found and "@" not in text and "＠" not in text
                 and (quick.isalpha() or not _ascii_digits_count(quick, text))):
             return allow_result(text, view.version), quick
         flags = view.anchor_flags
         fold_needed = False
-        for aid, _s, _e in matches:
+        for j in range(n_found):
+            aid = found.buf[3 * j] if own is not None else matches[j][0]
             if flags[aid] & FOLD_MARK:
                 fold_needed = True
                 break
         if not fold_needed:
-            if not _worth_a_look(text, quick, role, policy, matches):
+            if not _worth_a_look(text, quick, role, policy,
+                                 found if own is not None else matches):
                 return allow_result(text, view.version), quick
             folded = fold_exact(text, None, quick)
         else:
@@ -332,14 +340,7 @@ def _screen_rules(text: str, role: str, policy: CompiledPolicy
         folded = fold_exact(text)
         if not _worth_a_look(text, folded.compact, role, policy):
             return _allow_result(text, view.version), None
-    compact = folded.compact
-    if not compact:
-        comp = []
-    elif view.own_matcher is not None:
-        comp = view.own_matcher.find_matches_as_indexes(compact, True)
-    else:
-        comp = view.matcher.find_matches_as_indexes(compact, overlapping=True)
-    return _screen_slow(text, role, policy, folded, comp), None if plus else _one_to_one(folded)
+    return _screen_slow(text, role, policy, folded), None if plus else _one_to_one(folded)
 
 
 def _one_to_one(folded: Folded) -> str | None:
@@ -404,21 +405,32 @@ def _worth_a_look(
     compact: str,
     role: str,
     policy: CompiledPolicy,
-    matches: list[tuple[int, int, int]] | None = None,
+    matches: Any = None,
 ) -> bool:
-    """Does anything in this (folded) message deserve the full analysis?"""
+    """Does anything in this (folded) message deserve the full analysis? ``matches``: the
+    anchors' matches in ``compact`` where the caller has them (an _ac.Matches where the policy
+    has the compiled automaton, else ahocorasick-rs's list)."""
     if not compact:
         return False
     view = _view_of(policy)
+    found: Any = None  # (an _ac.Matches: typed in engine.pxd)
     if matches is None:
         if view.own_anchor is not None:
-            matches = view.own_anchor.find_matches_as_indexes(compact, True)
+            found = view.own_anchor.scan(compact)
+            n_found = found.n
         else:
             matches = view.anchor_matcher.find_matches_as_indexes(compact, overlapping=True)
+            n_found = len(matches)
+    elif type(matches) is list:
+        n_found = len(matches)
+    else:
+        found = matches
+        n_found = found.n
     needs = view.anchor_needs
     aflags = view.anchor_flags
     flags = 0
-    for aid, _s, _e in matches:
+    for j in range(n_found):
+        aid = found.buf[3 * j] if found is not None else matches[j][0]
         flags |= aflags[aid]
         for others in needs[aid]:
             if not others:
@@ -543,8 +555,11 @@ def _screen_slow(
     role: str,
     policy: CompiledPolicy,
     folded: Folded,
-    comp: list[tuple[int, int, int]],
+    comp: list[tuple[int, int, int]] | None = None,
 ) -> ScreeningResult:
+    """The rules on a message the fast path could not allow; ``comp``: every key's matches in
+    the compact text where the caller has them (a list as find_matches_as_indexes gives it),
+    else scanned here."""
     compact = folded.compact
     starts, ends = folded.starts, folded.ends
     n_text = len(text)
@@ -554,11 +569,29 @@ def _screen_slow(
     part_occ: dict[int, list[tuple[int, int, bool]]] = {}
 
     view = _view_of(policy)
+    # Every key (terms, allow-list, context phrases) in the compact text, in one scan. The
+    # compiled automaton (_ac) gives its matches as C int triples (_ac.Matches: no tuple and
+    # up to three ints made per match, none freed after); ahocorasick-rs a list of tuples.
+    found: Any = None  # (an _ac.Matches: typed in engine.pxd)
+    if comp is None:
+        if view.own_matcher is not None:
+            found = view.own_matcher.scan(compact)
+        elif compact:
+            comp = view.matcher.find_matches_as_indexes(compact, overlapping=True)
+        else:
+            comp = []
+    n_comp = found.n if found is not None else len(comp)  # type: ignore[arg-type]
     plain, other = view.plain, view.other
     n_plain = len(plain)
     key_latin = view.key_latin
     by_kind = ctx.by_kind
-    for kid, us, ue in comp:
+    for j in range(n_comp):
+        if found is not None:
+            kid = found.buf[3 * j]
+            us = found.buf[3 * j + 1]
+            ue = found.buf[3 * j + 2]
+        else:
+            kid, us, ue = comp[j]  # type: ignore[index]
         lat_s, lat_e = key_latin[kid]
         if lat_s or lat_e:
             # Latin words must stand alone ("wx" not in "wxyz").
