@@ -685,8 +685,9 @@ async def test_a_reader_on_an_old_snapshot_does_not_let_the_wal_grow_for_ever(
 async def test_committed_batches_go_back_to_the_loop_in_one_wake_up(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """While the application's loop is busy, every transaction the writer commits meanwhile
-    goes back in ONE call_soon_threadsafe (one self-pipe write), in commit order; once the loop
-    has taken them, the next hand-back wakes it again."""
+    goes back in ONE call_soon_threadsafe (one self-pipe write), in commit order, and is
+    finished there (delivered) without waking the finisher task; once the loop has taken
+    them, the next hand-back wakes it again."""
     from probity.chat.writer import _Done
 
     loop = asyncio.get_running_loop()
@@ -700,7 +701,14 @@ async def test_committed_batches_go_back_to_the_loop_in_one_wake_up(
     monkeypatch.setattr(loop, "call_soon_threadsafe", counting)
     writer = MessageWriter("sqlite+aiosqlite:///unused.db")
     writer._main, writer._done = loop, asyncio.Queue()
-    batches = [_Done([], [], []) for _ in range(5)]
+    finished: list[int] = []
+
+    def batch(i: int) -> _Done:
+        async def effect() -> None:
+            finished.append(i)
+        return _Done([], [effect], [])
+
+    batches = [batch(i) for i in range(5)]
 
     def commit_all() -> None:  # the writer's thread, while this loop does not run
         for done in batches:
@@ -710,13 +718,56 @@ async def test_committed_batches_go_back_to_the_loop_in_one_wake_up(
         pool.submit(commit_all).result()  # blocks the loop meanwhile
     assert len(wakes) == 1
     await asyncio.sleep(0)
-    assert [writer._done.get_nowait() for _ in range(5)] == batches
+    assert finished == [0, 1, 2, 3, 4]
     assert writer._done.empty()
-    later = _Done([], [], [])
-    writer._hand_back(later)
+    writer._hand_back(batch(5))
     assert len(wakes) == 2
     await asyncio.sleep(0)
-    assert writer._done.get_nowait() is later
+    assert finished == [0, 1, 2, 3, 4, 5]
+
+
+async def test_a_delivery_that_waits_keeps_the_commit_order() -> None:
+    """A hand-back whose delivery has to wait (an effect that suspends, e.g. Redis) goes on in
+    the finisher task, and the transactions handed back after it wait behind it: deliveries
+    and outcomes keep the commit order; those that never wait are finished at once."""
+    from probity.chat.writer import _Done, _Queued, _Then
+
+    loop = asyncio.get_running_loop()
+    writer = MessageWriter("sqlite+aiosqlite:///unused.db")
+    writer._start_finisher(loop)
+    order: list[str] = []
+    gate = loop.create_future()
+
+    def done(name: str, wait: bool) -> tuple[_Done, asyncio.Future[Any]]:
+        async def effect() -> None:
+            order.append(f"{name} delivering")
+            if wait:
+                await gate
+            order.append(f"{name} delivered")
+        future: asyncio.Future[Any] = loop.create_future()
+
+        def acked(result: Any) -> None:  # as submit_soon's: called as the outcome is set
+            order.append(f"{name} acked {result}")
+            future.set_result(result)
+        return _Done([_Queued(_Then(acked))], [effect], [name]), future
+
+    a, _fa = done("a", False)
+    b, _fb = done("b", True)
+    c, fc = done("c", False)
+    for d in (a, b, c):
+        writer._outbox.append(d)
+    writer._take_back()
+    await asyncio.sleep(0)
+    assert order == ["a delivering", "a delivered", "a acked a", "b delivering"]
+    assert not fc.done()
+    gate.set_result(None)
+    await asyncio.wait_for(fc, 5)
+    await asyncio.sleep(0)
+    assert order == ["a delivering", "a delivered", "a acked a", "b delivering",
+                     "b delivered", "b acked b", "c delivering", "c delivered", "c acked c"]
+    assert writer._finishing == 0
+    writer._finish_now(_Done([], [], []))  # nothing queued: at once again
+    await writer.close()
 
 
 async def test_two_writers_on_one_sqlite_file_store_everything_in_seq_order(

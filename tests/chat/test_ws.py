@@ -143,3 +143,30 @@ def test_assigned_event_names_the_new_agent_never_a_username(chat_server: str,
         assert assigned["agent_name"] == name
     finally:
         cws.close()
+
+
+def test_frames_sent_back_to_back_are_answered_in_order(chat_server: str) -> None:
+    """A socket acts on its frames one after the other: each send is acked (after its commit)
+    before the next frame is acted on, even though the ack is sent by the writer's hand-back
+    and the socket's task reads the next frame meanwhile — a resend is then the first one's
+    duplicate, and a ping after the sends is answered after their acks."""
+    customer = sign_in(chat_server, "customer")  # assigned or waiting: either sends
+    r = customer.post("/api/v1/chat/conversations", json={})
+    assert r.status_code == 201, r.text
+    conv_id = r.json()["conversation"]["id"]
+    cws = ws_connect(chat_server, f"/ws/chat/{conv_id}", customer)  # type: ignore[arg-type]
+    try:
+        recv_until(cws, "synced")
+        for frame in ('{"type": "send", "client_id": "b1", "text": "第一条"}',
+                      '{"type": "send", "client_id": "b2", "text": "第二条"}',
+                      '{"type": "send", "client_id": "b1", "text": "第一条"}',
+                      '{"type": "ping"}',
+                      '{"type": "send", "client_id": "b3", "text": "第三条"}'):
+            cws.send(frame)
+        got = [recv(cws) for _ in range(5)]
+        assert [(f["type"], f.get("client_id"), f.get("seq"), f.get("duplicate"))
+                for f in got] == [("ack", "b1", 1, False), ("ack", "b2", 2, False),
+                                  ("ack", "b1", 1, True), ("pong", None, None, None),
+                                  ("ack", "b3", 3, False)]
+    finally:
+        cws.close()

@@ -12,6 +12,7 @@ import queue
 import sqlite3
 import threading
 import time
+import types
 import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -110,9 +111,32 @@ def wal_limit_bytes(page_size: int) -> int:
 Job = Callable[[AsyncSession], Awaitable[Any]]
 
 
+class _Then:
+    """`MessageWriter.submit_soon`'s stand-in for a future: the finisher "resolves" it by
+    calling `then` with the outcome (the result, or the exception) at once, in commit order,
+    where a future would schedule its callbacks (a `call_soon` each) or wake a waiting task."""
+
+    __slots__ = ("then",)
+
+    def __init__(self, then: Callable[[Any], None]) -> None:
+        self.then = then
+
+    def done(self) -> bool:
+        return False
+
+    def set_result(self, result: Any) -> None:
+        try:
+            self.then(result)
+        except Exception:  # the caller's: never the finisher's (the batch's others wait)
+            log.exception("chat writer: a submit_soon callback failed")
+
+    set_exception = set_result
+
+
 @dataclass(slots=True)
 class _Queued:
-    future: asyncio.Future[Any]  # resolved on the submitter's event loop (None: stop)
+    # Resolved on the submitter's event loop (None: stop): a future, or submit_soon's callback
+    future: asyncio.Future[Any] | _Then
     queued_at: float = 0.0  # time.monotonic() when it was queued
     send: PendingSend | None = None  # a message to store (batched), or
     receipt: Receipt | None = None  # a receipt (batched with the messages), or
@@ -129,6 +153,8 @@ class _Done:
     items: list[_Queued]
     effects: list[Callable[[], Awaitable[None]]]
     outcomes: list[Any]  # per item: its result, or the exception to raise
+    # An effect `_finish_now` started and that waits: (its coroutine, what it yields)
+    started: tuple[Any, Any] | None = None
 
 
 class _WalCheckpointer:
@@ -266,6 +292,9 @@ class MessageWriter:
         # Committed transactions on their way back to the submitters' loop (`_hand_back`).
         self._outbox: collections.deque[_Done] = collections.deque()
         self._outbox_scheduled = False
+        # Transactions handed to the finisher task and not finished yet (`_take_back`): while
+        # any, later ones queue behind them (commit order).
+        self._finishing = 0
         self._engine: AsyncEngine | None = None
         self._checkpointer: _WalCheckpointer | None = None  # SQLite's direct path only
         self._checked: dict[int, float] = {}  # tenant → when a due checkpoint was looked for
@@ -283,6 +312,14 @@ class MessageWriter:
         Raises the send's DomainError (e.g. the conversation was closed meanwhile)."""
         result: tuple[Message | MessageRow, bool] = await self._enqueue(send=send)
         return result
+
+    def submit_soon(self, send: PendingSend, then: Callable[[Any], None]) -> None:
+        """`submit` without a future to wait on: once the message is committed (and its
+        delivery published), `then` is called on this loop with the outcome — (message,
+        duplicate), or the exception `submit` would raise — directly by the code that hands
+        the commit back, in commit order. No task is woken for it (issue 17: the socket's
+        task no longer wakes for its ack). `then` must not raise (what it raises is logged)."""
+        self._queue(_Then(then), send=send)
 
     async def receipt(self, receipt: Receipt) -> tuple[int, int] | None:
         """Queue a delivered/read receipt; returns once it is committed, with the side's
@@ -313,19 +350,20 @@ class MessageWriter:
         # when the outcome comes back), and a resend with the same client_id returns it.
         return await self._queue(**item)
 
-    def _queue(self, **item: Any) -> asyncio.Future[Any]:
+    def _queue(self, then: _Then | None = None, **item: Any) -> asyncio.Future[Any]:
         loop = asyncio.get_running_loop()
         if self._main is not loop or self._finisher is None or self._finisher.done():
             self._start_finisher(loop)
         if self._thread is None or not self._thread.is_alive():
             self._start_thread()
-        future: asyncio.Future[Any] = loop.create_future()
+        future: Any = then if then is not None else loop.create_future()
         self._inbox.put(_Queued(future, time.monotonic(), **item))
-        return future
+        return future  # type: ignore[no-any-return]
 
     def _start_finisher(self, loop: asyncio.AbstractEventLoop) -> None:
         self._main = loop
         self._done = asyncio.Queue()
+        self._finishing = 0
         self._outbox_scheduled = False  # a call scheduled on a previous loop never comes
         self._finisher = loop.create_task(self._finish(self._done), name="chat-writer-finish")
 
@@ -602,34 +640,102 @@ class MessageWriter:
             main.call_soon_threadsafe(self._take_back)
 
     def _take_back(self) -> None:
-        """On the application's loop: what the writer handed back, in commit order, to the
-        finisher. The flag is cleared before the outbox is emptied, so an item appended after
-        this read either is taken here or schedules another call."""
+        """On the application's loop: what the writer handed back, in commit order, finished
+        here and now (`_finish_now`: delivered, then acked) — no task woken for it (issue 17)
+        — unless the finisher task still has an earlier transaction to finish (one whose
+        delivery had to wait, e.g. for Redis): then behind it, in order. The flag is cleared
+        before the outbox is emptied, so an item appended after this read either is taken here
+        or schedules another call."""
         self._outbox_scheduled = False
         outbox, done_queue = self._outbox, self._done
         assert done_queue is not None
         while outbox:
-            done_queue.put_nowait(outbox.popleft())
+            done = outbox.popleft()
+            if self._finishing:
+                self._finishing += 1
+                done_queue.put_nowait(done)
+            else:
+                self._finish_now(done)
+
+    def _finish_now(self, done: _Done, effect: int = 0) -> None:
+        """Deliver (`done`'s effects from `effect` on, in order), then ack — synchronously
+        while each effect runs to its end without waiting (the in-process bus's publish).
+        An effect that has to wait goes on in the finisher task (`_finish`), and with it
+        everything handed back after it, in order."""
+        effects = done.effects
+        while effect < len(effects):
+            try:
+                step = effects[effect]()
+                waiting = step.send(None) if isinstance(step, types.CoroutineType) else step
+            except StopIteration:
+                waiting = None
+            except Exception:  # a fan-out failure must not turn a stored write into an error
+                log.exception("chat delivery failed after commit")
+                waiting = None
+            effect += 1
+            if waiting is not None:  # it waits: the finisher task finishes it, then the rest
+                assert self._done is not None
+                self._finishing += 1
+                self._done.put_nowait(_Done(done.items, effects[effect:], done.outcomes,
+                                            (step, waiting)))
+                return
+        _resolve(done)
 
     # -- back on the application's loop ----------------------------------------------------
 
     async def _finish(self, done_queue: asyncio.Queue[_Done]) -> None:
-        """Committed: deliver (in commit order), then ack."""
+        """Committed: deliver (in commit order), then ack — what `_finish_now` could not
+        finish at once, and everything handed back after it meanwhile."""
         while True:
             done = await done_queue.get()
+            if done.started is not None:  # an effect `_finish_now` started, waiting
+                try:
+                    await _resume(*done.started)
+                except Exception:
+                    log.exception("chat delivery failed after commit")
             for effect in done.effects:
                 try:
                     await effect()
                 except Exception:  # a fan-out failure must not turn a stored write into an error
                     log.exception("chat delivery failed after commit")
-            for item, outcome in zip(done.items, done.outcomes, strict=True):
-                if item.future.done():
-                    continue
-                if isinstance(outcome, BaseException):
-                    item.future.set_exception(outcome)
-                else:
-                    item.future.set_result(outcome)
+            _resolve(done)
+            self._finishing -= 1
             done_queue.task_done()
+
+
+def _resolve(done: _Done) -> None:
+    """Each item's outcome to its future (or `submit_soon` callback), in order."""
+    for item, outcome in zip(done.items, done.outcomes, strict=True):
+        if item.future.done():
+            continue
+        if isinstance(outcome, BaseException):
+            item.future.set_exception(outcome)
+        else:
+            item.future.set_result(outcome)
+
+
+async def _resume(step: Any, waiting: Any) -> None:
+    """Run to its end an effect that `_finish_now` started and that has to wait: a coroutine
+    that yielded `waiting` (a future to wait on, or None: a bare yield), resumed as a task
+    would; or any other awaitable it was handed (`waiting` is `step`)."""
+    if not isinstance(step, types.CoroutineType):
+        await step
+        return
+    try:
+        while True:
+            if waiting is not None:
+                # What a task does with a future its coroutine yielded: it is ours to wait on.
+                waiting._asyncio_future_blocking = False
+            try:
+                await (waiting if waiting is not None else asyncio.sleep(0))
+            except asyncio.CancelledError:
+                step.close()
+                raise
+            except BaseException:  # the coroutine reads it from the future as it resumes
+                pass
+            waiting = step.send(None)
+    except StopIteration:
+        return
 
 
 def _consume(future: asyncio.Future[Any]) -> None:

@@ -162,6 +162,11 @@ class Connection:
         # limit: the next frame waits for it.
         self.receipts_in_flight = 0
         self.receipt_backlog: asyncio.Future[Any] | None = None
+        # A send queued on the writer and not yet acked (`_send_message`, `acked`); the
+        # socket's task waits on `_stored_waiter` when its next frame came first.
+        self.storing = False
+        self._stored_waiter: asyncio.Future[None] | None = None
+        self.acking = False  # an ack emitted by `_stored`: `acked` waits for it to be sent
         # Frames go out in the order they are emitted (`emit`), each at once when the socket
         # has no send waiting; otherwise (the client reads slowly: the transport paused its
         # writes) they queue here behind it, and `_flushing` sends them when it can.
@@ -431,8 +436,7 @@ class Connection:
             task.add_done_callback(_ignore)
 
     async def _busy(self, data: dict[str, Any]) -> None:
-        await self.send({"type": "error", "code": "retry", "client_id": data.get("client_id"),
-                         "message": "the database is busy; send again"})
+        await self.send(_busy_frame(data))
 
     async def _send_message(self, data: dict[str, Any]) -> None:
         """Screen here, store through the process's group-commit writer, ack once committed.
@@ -465,25 +469,65 @@ class Connection:
             if len(self.sending) > 1024:  # echoes that never came (a dropped event): forget
                 self.sending.clear()
             self.sending.add(client_id)
-        try:
-            msg, dup = await self.writer.submit(pending)
-        except OperationalError:
-            self.sending.discard(client_id or "")
-            await self._busy(data)
-            return
-        except DomainError:
-            self.sending.discard(client_id or "")
-            raise
-        if dup or msg.decision == "block":  # no delivery event will come back
-            self.sending.discard(client_id or "")
-        await self._ack(client_id, msg, dup)
+        # The ack is sent by the writer's hand-back once the message is committed and its
+        # delivery published (`_stored`), not by this task woken for it (issue 17: one task
+        # step fewer per message). This task reads the next frame meanwhile, but acts on it
+        # only once the ack is out (`acked`): frames are still handled one after the other.
+        self.storing = True
+        self.writer.submit_soon(pending, lambda outcome: self._stored(client_id, data, outcome))
 
-    async def _ack(self, client_id: str | None, msg: Any, dup: bool) -> None:
+    def _stored(self, client_id: str | None, data: dict[str, Any], outcome: Any) -> None:
+        """The writer's outcome for a send (`MessageWriter.submit_soon`), on this loop: the
+        ack, or the error frame the socket's task would have sent for what `submit` raised."""
+        try:
+            if isinstance(outcome, BaseException):
+                self.sending.discard(client_id or "")
+                if isinstance(outcome, OperationalError):
+                    self.emit(frame_text(_busy_frame(data)))
+                elif isinstance(outcome, DomainError):
+                    self.emit(frame_text({"type": "error", "code": outcome.code,
+                                          "message": outcome.message,
+                                          "client_id": _client_id(data)}))
+                else:  # as when it was raised into the socket's task: the socket ends
+                    log.error("chat socket: a send failed", exc_info=outcome)
+                    self.emit(frame_text({"type": "error", "code": "internal",
+                                          "message": "the message could not be stored",
+                                          "client_id": _client_id(data)}))
+                    _ignore_soon(_close(self.ws, 1011))
+                return
+            msg, dup = outcome
+            if dup or msg.decision == "block":  # no delivery event will come back
+                self.sending.discard(client_id or "")
+            self.emit(frame_text(self._ack_frame(client_id, msg, dup)))
+        finally:
+            self.acking = True
+            self.storing = False
+            waiter, self._stored_waiter = self._stored_waiter, None
+            if waiter is not None and not waiter.done():
+                waiter.set_result(None)
+
+    async def acked(self) -> None:
+        """Before the socket acts on its next frame: its send in flight (if any) acked, and
+        the frames emitted so far sent (a client that reads slowly waits, as when its task
+        sent the ack itself)."""
+        if self.storing:
+            waiter = self._stored_waiter = asyncio.get_running_loop().create_future()
+            await waiter
+        self.acking = False
+        if self._flushing is not None:
+            await asyncio.wait((self._flushing,))
+        if self.gone:
+            raise WebSocketDisconnect(code=1006)
+
+    def _ack_frame(self, client_id: str | None, msg: Any, dup: bool) -> dict[str, Any]:
         ack: dict[str, Any] = {"type": "ack", "client_id": client_id, "id": msg.id,
                                "seq": msg.seq, "decision": msg.decision, "duplicate": dup,
                                "message": message_view(msg, self.who)}
         ack.update(ack_notices(msg, self.who.role))
-        await self.send(ack)
+        return ack
+
+    async def _ack(self, client_id: str | None, msg: Any, dup: bool) -> None:
+        await self.send(self._ack_frame(client_id, msg, dup))
 
     async def _write(self, session: AsyncSession, kind: str, data: dict[str, Any]) -> None:
         """Recall, on the writer's session (flush only; it commits)."""
@@ -498,6 +542,16 @@ RECEIPTS_IN_FLIGHT = 32  # per socket: receipts queued without waiting for their
 def _ignore(task: asyncio.Future[Any]) -> None:
     if not task.cancelled():
         task.exception()
+
+
+def _ignore_soon(coro: Coroutine[Any, Any, None]) -> None:
+    """Run `coro` in a task of its own, its outcome ignored (fire and forget)."""
+    asyncio.ensure_future(coro).add_done_callback(_ignore)
+
+
+def _busy_frame(data: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "error", "code": "retry", "client_id": data.get("client_id"),
+            "message": "the database is busy; send again"}
 
 
 # Events after which a connection checks its access again before the next frame.
@@ -632,6 +686,8 @@ async def _read_frames(conn: Connection, websocket: WebSocket) -> None:
                 websocket.client_state = WebSocketState.DISCONNECTED
                 break
             data: dict[str, Any] = {}
+            if conn.storing or conn.acking:
+                await conn.acked()  # the previous frame's ack first, as before
             if conn.receipt_backlog is not None:  # too many receipts queued: wait
                 waiting, conn.receipt_backlog = conn.receipt_backlog, None
                 await asyncio.wait([waiting])
