@@ -33,6 +33,7 @@ import sqlite3
 import time
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
+from operator import itemgetter
 from typing import Any, NamedTuple, Protocol
 from zoneinfo import ZoneInfo
 
@@ -628,6 +629,10 @@ async def record_batch(session: AsyncSession,
     await record_events(session, events_of(rows), conn)
 
 
+# What `_cohort_of` reads of an event: tenant_id, team_id, agent_employee_id, at.
+_COHORT_KEY = itemgetter(0, 1, 2, 8)
+
+
 def _direct_rows(dialect: AnyDialect, events: Sequence[Event]
                  ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]] | None:
     """The hourly and cube rows of `record_events` for a caller without a session (the chat
@@ -636,14 +641,20 @@ def _direct_rows(dialect: AnyDialect, events: Sequence[Event]
     for the batch's tenants."""
     if not events:
         return [], []
-    if not _caches_fresh(events, time.monotonic()):
-        return None
-    keys: list[Cohort] = []
+    # An event's cohort depends on its tenant, team, agent and time alone (`_COHORT_KEY`), and
+    # a chat batch's events share their time and mostly their agent: one look-up per key.
+    firsts: dict[tuple[Any, ...], Event] = {}
     for e in events:
+        firsts.setdefault(_COHORT_KEY(e), e)
+    if not _caches_fresh(list(firsts.values()), time.monotonic()):
+        return None
+    cohort: dict[tuple[Any, ...], Cohort] = {}
+    for key, e in firsts.items():
         k = _cohort_of(e)
         if k is None:
             return None
-        keys.append(k)
+        cohort[key] = k
+    keys = list(map(cohort.__getitem__, map(_COHORT_KEY, events)))
     late = _late_cutoff()
     if any(k.local_day <= late for k in keys):
         return None

@@ -385,6 +385,9 @@ async def store_receipts(session: AsyncSession, receipts: list[Receipt]
 
 
 ReceiptMoves = dict[tuple[int, str], Publish]
+# A side's (delivered, read) columns.
+_SIDE_SEQS = {side: (f"{side}_delivered_seq", f"{side}_read_seq")
+              for side in ("customer", "agent")}
 
 
 def plan_receipts(receipts: list[Receipt], state: dict[int, dict[str, int]]
@@ -397,21 +400,29 @@ def plan_receipts(receipts: list[Receipt], state: dict[int, dict[str, int]]
     moved: ReceiptMoves = {}
     for r in receipts:
         seqs = state.get(r.conv_id)
-        if seqs is None or r.side not in ("customer", "agent"):
+        columns = _SIDE_SEQS.get(r.side)
+        if seqs is None or columns is None:
             continue
         top = seqs["last_seq"]
-        d_col, r_col = f"{r.side}_delivered_seq", f"{r.side}_read_seq"
-        delivered = r.delivered
-        if r.read is not None and seqs[r_col] < min(r.read, top):
-            seqs[r_col] = min(r.read, top)
-            delivered = max(delivered or 0, r.read)
-            moved[(r.conv_id, r.side)] = r.publish
-        if delivered is not None and seqs[d_col] < min(delivered, top):
-            seqs[d_col] = min(delivered, top)
-            moved[(r.conv_id, r.side)] = r.publish
-    now = {(r.conv_id, r.side): (state[r.conv_id][f"{r.side}_delivered_seq"],
-                                 state[r.conv_id][f"{r.side}_read_seq"])
-           for r in receipts if r.conv_id in state and r.side in ("customer", "agent")}
+        d_col, r_col = columns
+        delivered, read = r.delivered, r.read
+        if read is not None:
+            capped = read if read < top else top
+            if seqs[r_col] < capped:
+                seqs[r_col] = capped
+                delivered = read if delivered is None or delivered < read else delivered
+                moved[(r.conv_id, r.side)] = r.publish
+        if delivered is not None:
+            capped = delivered if delivered < top else top
+            if seqs[d_col] < capped:
+                seqs[d_col] = capped
+                moved[(r.conv_id, r.side)] = r.publish
+    now: dict[tuple[int, str], tuple[int, int]] = {}
+    for r in receipts:
+        seqs = state.get(r.conv_id)
+        columns = _SIDE_SEQS.get(r.side)
+        if seqs is not None and columns is not None:
+            now[(r.conv_id, r.side)] = (seqs[columns[0]], seqs[columns[1]])
     return now, moved
 
 
@@ -420,8 +431,8 @@ def receipts_effect(state: dict[int, dict[str, int]], moved: ReceiptMoves
     """One `receipt` event per (conversation, side) that moved, published after commit."""
     events = [(publish, conv_channel(cid), {
         "type": "receipt", "conversation_id": cid, "by": side,
-        "delivered": state[cid][f"{side}_delivered_seq"],
-        "read": state[cid][f"{side}_read_seq"]}) for (cid, side), publish in moved.items()]
+        "delivered": state[cid][_SIDE_SEQS[side][0]],
+        "read": state[cid][_SIDE_SEQS[side][1]]}) for (cid, side), publish in moved.items()]
 
     async def effect() -> None:
         for publish, channel, event in events:
