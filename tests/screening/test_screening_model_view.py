@@ -94,3 +94,26 @@ def test_astral_and_expanding_characters_fall_back_to_normalise() -> None:
         fresh = type(model).score
         assert fresh(model, text, "customer", True, compact).scores == \
             fresh(model, text, "customer", True).scores
+
+
+def test_the_learned_layers_refusal_drivers_read_the_same_view() -> None:
+    """learned._model_text (the refusal drivers' text on a message the rules folded) is
+    normalise(text) on every known line, joined lines and long random texts, whatever their
+    length (the rule above is per character)."""
+    import random
+
+    from probity.screening.learned import _model_text
+
+    policy = default_policy()
+    rng = random.Random(23)
+    alphabet = ("不加微信谢谢您好我们不能收红包现金订单退款嘅唔俾佢0123456789abcXYZ+ 　，。！？.;\n"
+                "①㊀ⅷ𠮶嗰ᎠＡＢ")
+    texts = _messages() + [("".join(rng.choice(alphabet) for _ in range(rng.randint(61, 500))),
+                            rng.choice(["customer", "agent"])) for _ in range(2_000)]
+    from_compact = 0
+    for text, role in texts:
+        _res, compact = _screen_rules(text, role, policy)
+        assert _model_text(text, compact) == normalise(text), text[:20]
+        assert _model_text(text, None) == normalise(text)
+        from_compact += compact is not None and _VIEW_FALLBACK.search(compact) is None
+    assert from_compact > 5_000

@@ -16,6 +16,9 @@ cpdef _add_flat(list totals, object flat, set ids)
 
 cpdef double _sigmoid(double x)
 
+@cython.locals(best=double, v=double, i=Py_ssize_t)
+cpdef double _max_flagged(dict scores)
+
 @cython.locals(by_compact=dict)
 cpdef object _cached(dict by_role, str role, str compact)
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from probity.screening.intent import IntentModel, model_view, normalise
+from probity.screening.intent import _VIEW_FALLBACK, IntentModel, model_view, normalise
 from probity.screening.normalize import fold_exact
 from probity.screening.policy import FLAGGED_CATEGORIES, CompiledPolicy
 from probity.screening.result import ScreeningResult, Span
@@ -42,8 +42,17 @@ def with_model(res: ScreeningResult, text: str, role: str, policy: CompiledPolic
         # is only ever raised): neither a flag nor a refusal tag can follow.
         return res
     if res.decision != "allow":
-        return _rules_flagged(res, text, model, scores)
-    return _with_scores(res, text, role, policy, model, scores)
+        return _rules_flagged(res, text, model, scores, compact)
+    return _with_scores(res, text, role, policy, model, scores, compact)
+
+
+def _model_text(text: str, compact: str | None) -> str:
+    """``normalise(text)``, from the rules' compact string where that gives the same
+    (IntentModel.score's rule, test_screening_model_view): a refusal's drivers on a long
+    text without folding it again."""
+    if compact is not None and _VIEW_FALLBACK.search(compact) is None:
+        return model_view(compact)
+    return normalise(text)
 
 
 def _max_flagged(scores: dict[str, float]) -> float:
@@ -60,7 +69,7 @@ def _max_flagged(scores: dict[str, float]) -> float:
 
 
 def _rules_flagged(res: ScreeningResult, text: str, model: IntentModel,
-                   scores: dict[str, float]) -> ScreeningResult:
+                   scores: dict[str, float], compact: str | None = None) -> ScreeningResult:
     """The rest of :func:`with_model` where a score is notable and the rules flagged the
     message: the model may veto a lexicon-only finding (a cpdef function in learned.pxd:
     no generator expressions, most adversarial messages end here with the rules' result)."""
@@ -75,7 +84,8 @@ def _rules_flagged(res: ScreeningResult, text: str, model: IntentModel,
         # at the same score as on any allowed message.
         if scores["refusal"] >= model.thresholds.get("refusal", 1.0):
             return ScreeningResult("allow", ["refusal"], 0, [], text, res.policy_version,
-                                   scores, model.drivers(normalise(text), "refusal", 3),
+                                   scores,
+                                   model.drivers(_model_text(text, compact), "refusal", 3),
                                    "model-veto", vetoed=[sp.rule for sp in res.spans])
         return ScreeningResult("allow", [], 0, [], text, res.policy_version, scores, [],
                                "model-veto", vetoed=[sp.rule for sp in res.spans])
@@ -85,7 +95,7 @@ def _rules_flagged(res: ScreeningResult, text: str, model: IntentModel,
         # The trigger is quoted or reported to be declined ("您说的“加个微信”我没法答应"):
         # a lexicon term alone in a message the model reads as a refusal. Allowed and
         # tagged refusal; the overruled rules stay visible as `vetoed`.
-        comp = normalise(text)
+        comp = _model_text(text, compact)
         return ScreeningResult("allow", ["refusal"], 0, [], text, res.policy_version,
                                scores, model.drivers(comp, "refusal", 3), "model-veto",
                                vetoed=[sp.rule for sp in res.spans])
@@ -106,7 +116,8 @@ def _rules_flagged(res: ScreeningResult, text: str, model: IntentModel,
 
 
 def _with_scores(res: ScreeningResult, text: str, role: str, policy: CompiledPolicy,
-                 model: IntentModel, scores: dict[str, float]) -> ScreeningResult:
+                 model: IntentModel, scores: dict[str, float],
+                 compact: str | None = None) -> ScreeningResult:
     """The rest of :func:`with_model` where a score is notable and the rules allowed the
     message (a separate function: with_model is a cpdef function in learned.pxd, which
     cannot hold the closures below)."""
@@ -166,7 +177,7 @@ def _with_scores(res: ScreeningResult, text: str, role: str, policy: CompiledPol
     if "refusal" not in res.categories and scores["refusal"] >= th["refusal"]:
         res.categories.append("refusal")
         res.source = "model"
-        comp = normalise(text)
+        comp = _model_text(text, compact)
         res.drivers = model.drivers(comp, "refusal", 3)
     return res
 
