@@ -156,6 +156,24 @@ def test_quick_strip_is_the_fast_paths_replace_chain() -> None:
         assert normalize.quick_strip(text) == _replace_chain(text), text
 
 
+def test_separator_drop_over_every_bmp_character() -> None:
+    """normalize._drop_separators (the C buffer where compiled) against the regex and the
+    replace chain: every BMP code point alone and between two kept characters, runs of
+    separators at either end and in the middle; nothing dropped gives the text itself."""
+    separators = tables().separators
+    for cp in range(0x10000):
+        if 0xD800 <= cp <= 0xDFFF:
+            continue
+        ch = chr(cp)
+        for text in (ch, "加" + ch + "a", ch + ch + "微" + ch):
+            assert normalize.strip_separators(text) == separators.sub("", text), hex(cp)
+            assert normalize.quick_strip(text) == _replace_chain(text), hex(cp)
+    for text in ["", "加我微信", "abc", "😀 加", "， ，", " 加 ", "加\u200b我 ，微信。"]:
+        assert normalize.strip_separators(text) == separators.sub("", text), text
+        if not separators.search(text):
+            assert normalize.strip_separators(text) is text
+
+
 def _fold_reference(text: str) -> tuple[str, list[int], list[int]] | None:
     """``_fold_bmp``'s formula through the fold dict: None where a character expands, else
     the characters not marked SEP and their [start, end)."""

@@ -21,7 +21,7 @@ cpdef str strip_separators(str s)
 cpdef str quick_strip(str text)
 
 @cython.locals(one=str, pieces=list, start=Py_ssize_t, n=Py_ssize_t, i=Py_ssize_t, c=Py_UCS4,
-               cp=Py_ssize_t)
+               cp=Py_ssize_t, k=Py_ssize_t, kind=int, data=cython.p_void, buf=cython.p_Py_UCS4)
 cdef object _drop_separators(str s, bint alnum_stops)
 
 @cython.locals(quick=str)

@@ -475,7 +475,13 @@ except ImportError:  # no Cython: the sources run as they are
     _COMPILED = False
 try:  # C functions for the compiled loops (cimports: they resolve where Cython compiles)
     from cython.cimports.cpython.mem import PyMem_Free, PyMem_Malloc
-    from cython.cimports.cpython.unicode import PyUnicode_4BYTE_KIND, PyUnicode_FromKindAndData
+    from cython.cimports.cpython.unicode import (
+        PyUnicode_4BYTE_KIND,
+        PyUnicode_DATA,
+        PyUnicode_FromKindAndData,
+        PyUnicode_KIND,
+        PyUnicode_READ,
+    )
 except (ImportError, AttributeError):  # interpreted (Cython's shadow module raises the latter)
     pass
 
@@ -527,6 +533,33 @@ def _drop_separators(s: str, alnum_stops: bool) -> str | None:
     compiled) keeping the runs between them; None where it cannot tell: a character beyond
     the BMP, or, with ``alnum_stops``, a separator that ``str.isalnum`` accepts (⓫)."""
     one = _ONE_BMP if _ONE_BMP is not None else _one_bmp()
+    if _COMPILED:
+        # Compiled: the kept characters go to a C buffer, read from the fold string's data
+        # directly, and the result is made in one call (PyUnicode_FromKindAndData gives the
+        # narrowest string, as the join does): no slice per run, no list, no join.
+        n = len(s)
+        kind = PyUnicode_KIND(one)
+        data = PyUnicode_DATA(one)
+        buf = cython.cast(cython.pointer(cython.Py_UCS4), PyMem_Malloc(n * 4 + 4))
+        if not buf:
+            raise MemoryError
+        try:
+            k = 0
+            for c in s:
+                cp = ord(c)
+                if cp >= 0x10000:
+                    return None
+                if PyUnicode_READ(kind, data, cp) == 0:  # SEP ("\x00")
+                    if alnum_stops and c.isalnum():
+                        return None
+                    continue
+                buf[k] = c
+                k += 1
+            if k == n:
+                return s
+            return PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, buf, k)  # type: ignore[no-any-return]
+        finally:
+            PyMem_Free(buf)
     pieces: list[str] = []
     start = 0
     n = len(s)
