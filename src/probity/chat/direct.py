@@ -15,6 +15,7 @@ write gate (priority lane, as the writer's session does) and ``BEGIN IMMEDIATE``
 
 from __future__ import annotations
 
+import dataclasses
 import operator
 import sqlite3
 import time
@@ -22,6 +23,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime, timedelta
+from itertools import repeat
 from typing import Any, cast
 
 from sqlalchemy import JSON, Table
@@ -32,11 +34,12 @@ from probity.analytics.rollup import Event, record_events_sqlite3
 from probity.chat.screening import remember_seq
 from probity.chat.store import (
     CHECKPOINT_CHECK_S,
+    VALUE_COLUMNS,
     ConvState,
     PendingSend,
     Receipt,
     delivery_effect,
-    message_values,
+    message_tuple,
     plan_receipts,
     receipts_effect,
 )
@@ -85,7 +88,28 @@ _HEAD_RETURNING = (", (SELECT e.seq || ' ' || e.entry_hash || ' ' || e.tenant_co
 sqlite3.register_adapter(type(None), cast(Callable[[None], None], {}.get))
 
 _CREATED_AT = len(_INSERT_COLUMNS) - 1
-assert _INSERT_COLUMNS[_CREATED_AT] == "created_at"  # `_sends` appends it after the others
+assert _INSERT_COLUMNS == VALUE_COLUMNS  # `message_tuple`'s, the INSERT's order
+_ROLE, _DECISION, _CATEGORIES = (_INSERT_COLUMNS.index(c)
+                                 for c in ("sender_role", "decision", "categories"))
+assert _INSERT_COLUMNS[_CREATED_AT] == "created_at" and _INSERT_COLUMNS[:3] == (
+    "conversation_id", "tenant_id", "seq")
+# MessageRow's slots, set in field order by `_new_row`.
+_ROW_SETTERS = tuple(getattr(MessageRow, f.name).__set__ for f in dataclasses.fields(MessageRow))
+
+
+def _new_row(values: tuple[Any, ...]) -> MessageRow:
+    """``MessageRow(*values)``, the same frozen row, made without its generated ``__init__``: a
+    frozen dataclass sets each of its 21 fields through ``object.__setattr__`` (a global,
+    an attribute and a generic setattr per field: ~3-4 µs a row); here each slot's own
+    descriptor sets it, the loop in C (`operator.call` over `map`). MessageRow has no
+    ``__post_init__`` and no defaults (checked by tests/chat/test_direct.py)."""
+    assert len(values) == len(_ROW_SETTERS)
+    row = _NEW(MessageRow)
+    any(map(operator.call, _ROW_SETTERS, repeat(row), values))  # each returns None
+    return row
+
+
+_NEW = object.__new__
 
 
 class Fallback(Exception):
@@ -156,9 +180,8 @@ class DirectBase(ABC):
                             for c in _INSERT_COLUMNS
                             for p in (_MESSAGES.c[c].type.dialect_impl(dialect)
                                       .bind_processor(dialect),))
-        # The columns but the last (created_at: one value per batch) as one C call per
-        # message, and the few of them that have a processor (enum, JSON), by position.
-        self._columns = operator.itemgetter(*_INSERT_COLUMNS[:-1])
+        # The columns but the last (created_at: one value per batch) that have a processor
+        # (enum, JSON), by position.
         self._processed = tuple((i, p) for i, p in enumerate(self._procs[:-1])
                                 if p is not None)
         self._stamp = self._procs[_CREATED_AT]
@@ -252,28 +275,28 @@ class DirectBase(ABC):
         now = utcnow()
         next_seq = {cid: convs[cid].last_seq - counts[cid] + 1 for cid in convs}
         fresh = [s for s in sends if s.conv_id in convs]
-        values: list[dict[str, Any]] = []
+        values: list[tuple[Any, ...]] = []
         flat: list[Any] = []
         events: list[Event] = []
-        columns, processed = self._columns, self._processed
+        processed = self._processed
         # The batch's one timestamp (every row's created_at), bind-processed once.
         stamp = self._stamp(now) if self._stamp is not None else now
         for s in fresh:
             conv = convs[s.conv_id]
             seq = next_seq[s.conv_id]
             next_seq[s.conv_id] = seq + 1
-            v = message_values(s, conv.tenant_id, seq, now)
+            v = message_tuple(s, conv.tenant_id, seq, now)  # _INSERT_COLUMNS
             values.append(v)
-            row = list(columns(v))
+            row = list(v)
             for i, p in processed:
                 row[i] = p(row[i])
+            row[_CREATED_AT] = stamp
             flat.extend(row)
-            flat.append(stamp)
             # What the rollups count of it (`analytics.rollup.events_of`'s Event, built here
             # from the values at hand: no id is needed, none is known before the INSERT).
             events.append(Event(conv.tenant_id, conv.org_unit_id or 0, conv.agent_employee_id,
-                                s.conv_id, v["sender_role"], v["decision"],
-                                tuple(v["categories"]), seq == 1, now))
+                                s.conv_id, v[_ROLE], v[_DECISION], tuple(v[_CATEGORIES]),
+                                seq == 1, now))
         rows: list[tuple[PendingSend, MessageRow]] = []
         fresh_checks: list[int] = []
         if values:
@@ -286,8 +309,7 @@ class DirectBase(ABC):
             returned, rolled = self._insert(sql, flat, events)
             ids_of = {(r[1], r[2]): r[0] for r in returned}
             for s, v in zip(fresh, values, strict=True):
-                rows.append((s, MessageRow(id=ids_of[(v["conversation_id"], v["seq"])], **v,
-                                           recalled_at=None)))
+                rows.append((s, _new_row((ids_of[(v[0], v[2])], *v, None))))
             run.extend(rolled)
             clock = time.monotonic()
             for tenant_id in sorted({m.tenant_id for _s, m in rows}):

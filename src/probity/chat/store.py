@@ -109,23 +109,42 @@ async def _insert_returning_ids(session: AsyncSession, model: Any, rows: list[An
         r.id = ids[tuple(getattr(r, k) for k in key)]
 
 
+# A stored message's columns as `message_tuple` gives them: `MessageRow`'s, without id and
+# recalled_at (NULL: a new message).
+VALUE_COLUMNS = ("conversation_id", "tenant_id", "seq", "sender_role", "sender_user_id",
+                 "sender_employee_id", "client_id", "kind", "body", "attachment_sha256",
+                 "attachment_mime", "attachment_size", "decision", "screening_status",
+                 "categories", "severity", "spans", "policy_version", "created_at")
+assert _ROW_FIELDS[1:-1] == VALUE_COLUMNS
+
+
+def message_tuple(s: PendingSend, tenant_id: int, seq: int, now: datetime) -> tuple[Any, ...]:
+    """The stored message's columns (`VALUE_COLUMNS`), as a tuple: the chat writer's direct
+    path builds its INSERT row and `MessageRow` from it, with no dict per message."""
+    r = s.result
+    who = s.who
+    role = who.role
+    if r is None:
+        categories: list[str] = []
+        spans: list[dict[str, Any]] = []
+        severity = policy_version = 0
+        decision = "allow"
+    else:
+        categories = list(r.categories)
+        spans = [sp.to_dict() for sp in r.spans]
+        severity = int(r.severity)
+        policy_version = int(getattr(r, "policy_version", 0) or 0)
+        decision = str(r.decision)
+    return (s.conv_id, tenant_id, seq, role, who.user_id,
+            who.employee_id if role == "agent" else None, s.client_id, s.kind, s.text,
+            s.digest, s.mime, s.size, decision, s.screening_status, categories, severity,
+            spans, policy_version, now)
+
+
 def message_values(s: PendingSend, tenant_id: int, seq: int, now: datetime
                    ) -> dict[str, Any]:
     """The stored message's columns (`MessageRow`'s, without id and recalled_at)."""
-    r = s.result
-    return {
-        "conversation_id": s.conv_id, "tenant_id": tenant_id, "seq": seq,
-        "sender_role": s.who.role, "sender_user_id": s.who.user_id,
-        "sender_employee_id": s.who.employee_id if s.who.role == "agent" else None,
-        "client_id": s.client_id, "kind": s.kind, "body": s.text,
-        "attachment_sha256": s.digest, "attachment_mime": s.mime,
-        "attachment_size": s.size, "decision": s.decision,
-        "screening_status": s.screening_status,
-        "categories": list(r.categories) if r is not None else [],
-        "severity": int(r.severity) if r is not None else 0,
-        "spans": [sp.to_dict() for sp in r.spans] if r is not None else [],
-        "policy_version": int(getattr(r, "policy_version", 0) or 0),
-        "created_at": now}
+    return dict(zip(VALUE_COLUMNS, message_tuple(s, tenant_id, seq, now), strict=True))
 
 
 async def store_messages(session: AsyncSession, sends: list[PendingSend], *,

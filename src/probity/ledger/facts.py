@@ -17,7 +17,7 @@ from probity.ledger.canonical import _fast_ok
 from probity.ledger.chain import format_time
 from probity.ledger.service import AppendedEntry, append_entry
 from probity.models.alerts import Alert
-from probity.models.chat import Message
+from probity.models.chat import Message, MessageKind
 
 if TYPE_CHECKING:
     from probity.chat.wire import MessageRow
@@ -28,7 +28,8 @@ def _value(value: Any) -> Any:
 
 
 def message_payload(msg: Message | MessageRow | Row[Any]) -> dict[str, Any]:
-    """A chat message with its screening decision and attachment hash."""
+    """A chat message with its screening decision and attachment hash. (A `MessageKind`'s
+    value is read from the member, ``_value_``: ``.value`` is a Python-level property.)"""
     return {
         "message_id": msg.id,
         "conversation_id": msg.conversation_id,
@@ -38,7 +39,7 @@ def message_payload(msg: Message | MessageRow | Row[Any]) -> dict[str, Any]:
         "sender_user_id": msg.sender_user_id,
         "sender_employee_id": msg.sender_employee_id,
         "client_id": msg.client_id,
-        "kind": _value(msg.kind),
+        "kind": kind._value_ if type(kind := msg.kind) is MessageKind else _value(kind),
         "body": msg.body,
         "attachment_sha256": msg.attachment_sha256,
         "attachment_mime": msg.attachment_mime,
