@@ -46,3 +46,41 @@ def test_message_tuple_is_message_values() -> None:
             values = message_tuple(s, 7, 8, now)
             assert dict(zip(VALUE_COLUMNS, values, strict=True)) == message_values(s, 7, 8, now)
             assert values[VALUE_COLUMNS.index("decision")] == s.decision
+
+
+def test_deliveries_effect_publishes_what_the_delivery_effects_did() -> None:
+    """The direct path's one effect per batch publishes, in order, what one `delivery_effect`
+    per message published; a failing publish is logged and the next message still goes."""
+    import asyncio
+    import contextlib
+
+    from probity.chat.store import deliveries_effect, delivery_effect
+
+    seen: list[tuple[str, Any]] = []
+
+    async def publish(channel: str, event: dict[str, Any]) -> None:
+        if event["message"]["body"] == "boom":
+            raise RuntimeError("fan-out down")
+        seen.append((channel, event))
+
+    now = datetime.now(UTC)
+    agent = Participant("agent", 3, 4, None)
+    sent = []
+    for i, body in enumerate(["a", "boom", "c"]):
+        s = PendingSend(10 + i, agent, publish, body, None, None)
+        sent.append((s, _new_row((i + 1, *message_tuple(s, 7, i + 1, now), None))))
+
+    async def run() -> list[tuple[str, Any]]:
+        seen.clear()
+        await deliveries_effect(sent)()
+        batch = list(seen)
+        seen.clear()
+        for s, m in sent:
+            with contextlib.suppress(RuntimeError):
+                await delivery_effect(s.publish, s.conv_id, m, None)()
+        assert seen == batch
+        return batch
+
+    batch = asyncio.run(run())
+    assert [c for c, _e in batch] == ["conv:10", "conv:12"]
+    assert all(type(e["message"]).__name__ == "WireMessage" for _c, e in batch)

@@ -38,7 +38,7 @@ from probity.chat.store import (
     ConvState,
     PendingSend,
     Receipt,
-    delivery_effect,
+    deliveries_effect,
     message_tuple,
     plan_receipts,
     receipts_effect,
@@ -331,8 +331,8 @@ class DirectBase(ABC):
         outcomes: list[tuple[MessageRow, bool] | DomainError] = [
             (next(stored)[1], False) if s.conv_id in convs
             else Conflict("the conversation is closed", code="closed") for s in sends]
-        effects: list[Effect] = [delivery_effect(s.publish, s.conv_id, m, None)
-                                 for s, m in rows]
+        # (A direct batch's messages are all delivered, with no alert: `eligible`.)
+        effects: list[Effect] = [deliveries_effect(rows)] if rows else []
         return outcomes, effects, fresh_checks
 
     def _receipts(self, receipts: Sequence[Receipt], run: Run, effects: list[Effect]

@@ -6,6 +6,7 @@ callers that hold their own transaction."""
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -33,6 +34,8 @@ from probity.ledger.service import CHECKPOINT_INTERVAL_S, append_entries, maybe_
 from probity.models import Alert, Conversation, ConversationStatus, Message, MessageKind
 from probity.models.base import utcnow
 from probity.screening.context import Turn
+
+log = logging.getLogger("probity.chat")
 
 CheckpointDue = Callable[[int], bool]
 # The writer looks for a due checkpoint at most this often per tenant (instead of one SELECT per
@@ -352,6 +355,26 @@ def delivery_effect(publish: Publish, conv_id: int, msg: MessageRow, alert: Aler
             await publish(conv_channel(conv_id), attempt)
         if alert_payload is not None:
             await publish(ALERTS_CHANNEL, alert_payload)
+
+    return effect
+
+
+def deliveries_effect(sent: list[tuple[PendingSend, MessageRow]]
+                      ) -> Callable[[], Awaitable[None]]:
+    """`delivery_effect` of a batch's messages that raise no alert and are delivered (the chat
+    writer's direct path stores only those: decision allow), as ONE effect: each message's
+    event published in commit order, a failure logged and the next one published, as the
+    writer's hand-back does per effect — one closure per batch instead of one per message."""
+    events = [(s.publish, conv_channel(s.conv_id), {"type": "message",
+                                                   "message": message_wire(m)})
+              for s, m in sent]
+
+    async def effect() -> None:
+        for publish, channel, payload in events:
+            try:
+                await publish(channel, payload)
+            except Exception:  # a fan-out failure must not turn a stored write into an error
+                log.exception("chat delivery failed after commit")
 
     return effect
 
