@@ -392,6 +392,7 @@ class IntentModel:
         # a normalised sentence. Both are functions of their keys.
         self._long_cache: dict[str, dict[str, _Sums]] = {}
         self._piece_cache: dict[str, dict[str, _Sums]] = {}
+        self._bases: dict[str, tuple[float, ...]] = {}  # _raw's start per role (_base)
         automaton = own_automaton() or AhoCorasick
         self._matcher = automaton(keys) if keys else None
         # The own automaton's key_set: the distinct features of a text as a set, built in the
@@ -420,9 +421,10 @@ class IntentModel:
                                       self._packed, k)
 
     def _raw(self, s: str, role: str) -> list[float]:
-        rb = self.role_bias.get(role)
-        totals = list(self.bias) if rb is None else [a + b for a, b in zip(self.bias, rb,
-                                                                            strict=True)]
+        base = self._bases.get(role)
+        if base is None:
+            base = self._base(role)
+        totals = list(base)
         if self._matcher is None or not s:
             return totals
         key_set = self._key_set  # (None: not the own automaton)
@@ -448,6 +450,16 @@ class IntentModel:
             if 2 * j + 1 < len(totals):
                 totals[2 * j + 1] += z.imag
         return totals
+
+    def _base(self, role: str) -> tuple[float, ...]:
+        """The sums before any feature: the bias plus the role's (the same additions as
+        ever), kept per role (at most 16 roles; a screened message has one of two)."""
+        rb = self.role_bias.get(role)
+        base = tuple(self.bias) if rb is None else tuple(
+            [a + b for a, b in zip(self.bias, rb, strict=True)])
+        if len(self._bases) < 16:
+            self._bases[role] = base
+        return base
 
     def score(self, text: str, role: str, explain: bool = False,
               compact: str | None = None) -> IntentScores:
