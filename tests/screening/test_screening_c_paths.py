@@ -161,6 +161,7 @@ def test_separator_drop_over_every_bmp_character() -> None:
     replace chain: every BMP code point alone and between two kept characters, runs of
     separators at either end and in the middle; nothing dropped gives the text itself."""
     separators = tables().separators
+    content = tables().content
     for cp in range(0x10000):
         if 0xD800 <= cp <= 0xDFFF:
             continue
@@ -168,6 +169,9 @@ def test_separator_drop_over_every_bmp_character() -> None:
         for text in (ch, "加" + ch + "a", ch + ch + "微" + ch):
             assert normalize.strip_separators(text) == separators.sub("", text), hex(cp)
             assert normalize.quick_strip(text) == _replace_chain(text), hex(cp)
+            # (and the content offsets, filled in place where compiled)
+            starts = [i for m in content.finditer(text) for i in range(m.start(), m.end())]
+            assert normalize._content_offsets(text) == (starts, [s + 1 for s in starts])
     for text in ["", "加我微信", "abc", "😀 加", "， ，", " 加 ", "加\u200b我 ，微信。"]:
         assert normalize.strip_separators(text) == separators.sub("", text), text
         if not separators.search(text):

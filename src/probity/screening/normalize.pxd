@@ -7,11 +7,12 @@ cimport cython
 cpdef tuple _unit_offsets(str one)
 
 @cython.locals(one=str, starts=list, ends=list, i=Py_ssize_t, c=Py_UCS4, cp=Py_ssize_t,
-               f=Py_UCS4)
+               f=Py_UCS4, n=Py_ssize_t, k=Py_ssize_t, j=Py_ssize_t, kind=int,
+               data=cython.p_void, pos=cython.p_Py_ssize_t, v=object)
 cpdef tuple _content_offsets(str text)
 
 @cython.locals(one=str, chars=list, starts=list, ends=list, i=Py_ssize_t, c=Py_UCS4,
-               cp=Py_ssize_t, f=Py_UCS4, n=Py_ssize_t, k=Py_ssize_t, j=Py_ssize_t)
+               cp=Py_ssize_t, f=Py_UCS4, n=Py_ssize_t, k=Py_ssize_t, j=Py_ssize_t, v=object)
 cpdef object _fold_bmp(str text)
 
 @cython.locals(out=str)

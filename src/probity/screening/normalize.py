@@ -474,7 +474,9 @@ try:  # True where setup.py compiled this module (Cython's pure-Python mode cons
 except ImportError:  # no Cython: the sources run as they are
     _COMPILED = False
 try:  # C functions for the compiled loops (cimports: they resolve where Cython compiles)
+    from cython.cimports.cpython.list import PyList_New, PyList_SET_ITEM
     from cython.cimports.cpython.mem import PyMem_Free, PyMem_Malloc
+    from cython.cimports.cpython.ref import Py_INCREF
     from cython.cimports.cpython.unicode import (
         PyUnicode_4BYTE_KIND,
         PyUnicode_DATA,
@@ -600,8 +602,44 @@ def _content_offsets(text: str) -> tuple[list[int], list[int]]:
     characters ``tables().content`` finds, as ``_unit_offsets(text.translate(fast))`` gives
     them (one C loop over the characters where normalize.pxd types it)."""
     one = _ONE_BMP if _ONE_BMP is not None else _one_bmp()
-    starts: list[int] = []
-    ends: list[int] = []
+    if _COMPILED:
+        # Compiled: the units' positions go to a C buffer (the fold string read from its
+        # data), then each list is made at its final size and filled in place, as _fold_bmp
+        # makes them.
+        n = len(text)
+        kind = PyUnicode_KIND(one)
+        data = PyUnicode_DATA(one)
+        pos = cython.cast(cython.pointer(cython.Py_ssize_t),
+                          PyMem_Malloc(n * cython.sizeof(cython.Py_ssize_t) + 8))
+        if not pos:
+            raise MemoryError
+        try:
+            k = 0
+            for i, c in enumerate(text):
+                cp = ord(c)
+                if cp < 0x10000:  # noqa: SIM108 (as below)
+                    f = PyUnicode_READ(kind, data, cp)
+                else:
+                    f = tables().fast.get(cp, c)
+                if f != "\x00":  # SEP
+                    pos[k] = i
+                    k += 1
+            starts = PyList_New(k)  # (filled in place below: PyList_SET_ITEM takes a reference)
+            ends = PyList_New(k)
+            for j in range(k):
+                v = pos[j]
+                Py_INCREF(v)
+                PyList_SET_ITEM(starts, j, v)
+            for j in range(k):
+                # an end that is the next unit's start is that start's int
+                v = starts[j + 1] if j + 1 < k and pos[j + 1] == pos[j] + 1 else pos[j] + 1
+                Py_INCREF(v)
+                PyList_SET_ITEM(ends, j, v)
+        finally:
+            PyMem_Free(pos)
+        return starts, ends
+    starts = []
+    ends = []
     for i, c in enumerate(text):
         cp = ord(c)
         if cp < 0x10000:  # noqa: SIM108 (compiled, the branches are a C character and a dict value)
@@ -667,15 +705,17 @@ def _fold_bmp(text: str) -> Folded | None:
             pos[k] = i
             k += 1
         compact = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, buf, k)
-        starts = [0] * k
-        ends = [0] * k
+        starts = PyList_New(k)  # (filled in place below: PyList_SET_ITEM takes a reference)
+        ends = PyList_New(k)
         for j in range(k):
-            starts[j] = pos[j]
+            v = pos[j]
+            Py_INCREF(v)
+            PyList_SET_ITEM(starts, j, v)
         for j in range(k):
-            if j + 1 < k and pos[j + 1] == pos[j] + 1:
-                ends[j] = starts[j + 1]
-            else:
-                ends[j] = pos[j] + 1
+            # an end that is the next unit's start is that start's int
+            v = starts[j + 1] if j + 1 < k and pos[j + 1] == pos[j] + 1 else pos[j] + 1
+            Py_INCREF(v)
+            PyList_SET_ITEM(ends, j, v)
     finally:
         PyMem_Free(buf)
         PyMem_Free(pos)
