@@ -15,7 +15,11 @@ ways, then whole texts."""
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 
+import pytest
+
+from probity.screening import intent
 from probity.screening.intent import (
     _BOUND,
     _SENTENCES,
@@ -26,6 +30,11 @@ from probity.screening.intent import (
     normalise,
 )
 from probity.screening.normalize import EXPAND, SEP
+
+# intent._view_pieces, and _features.view_pieces (the same loop in C) where it is built
+VIEWS: list[Callable[[str, str, dict[int, str]], list[str] | None]] = [_view_pieces]
+if intent._FEATURES is not None:
+    VIEWS.append(intent._FEATURES.view_pieces)
 
 
 def _reference(text: str) -> list[str]:
@@ -47,7 +56,9 @@ def _outside(text: str) -> bool:
                for c in text)
 
 
-def test_every_character_in_each_of_normalises_ways() -> None:
+@pytest.mark.parametrize("view", VIEWS)
+def test_every_character_in_each_of_normalises_ways(
+        view: Callable[[str, str, dict[int, str]], list[str] | None]) -> None:
     table, fast = _model_bmp(), _fast()
     checked = declined = 0
     for cp in [*range(0x10000), *(cp for cp in fast if cp >= 0x10000),
@@ -56,7 +67,7 @@ def test_every_character_in_each_of_normalises_ways() -> None:
         # alone; between characters that send normalise the table way (Ａ needs folding),
         # the regex way when c allows it (加 needs nothing), and the ASCII way when c is ASCII
         for text in (c, "Ａ" + c + "Ａ", "加" + c + "加", "a" + c + "a", c + c + "1"):
-            got = _view_pieces(text, table, fast)
+            got = view(text, table, fast)
             if _outside(text):
                 assert got is None
                 declined += 1
@@ -66,7 +77,8 @@ def test_every_character_in_each_of_normalises_ways() -> None:
     assert checked > 300_000 and declined > 0
 
 
-def test_texts() -> None:
+@pytest.mark.parametrize("view", VIEWS)
+def test_texts(view: Callable[[str, str, dict[int, str]], list[str] | None]) -> None:
     from tests.screening.test_screening_pinned_decisions import _rows, _sources
 
     table, fast = _model_bmp(), _fast()
@@ -81,10 +93,15 @@ def test_texts() -> None:
     texts += [". ", ".", "..", ". .\n", "a. b.\tc.\u3000d", "!!。。", "龘龘", "", "。a。"]
     folded = 0
     for text in texts:
-        got = _view_pieces(text, table, fast)
+        got = view(text, table, fast)
         if _outside(text):
             assert got is None, text
         else:
             assert got == _reference(text), text
             folded += 1
     assert folded > 1000
+
+
+def test_the_c_loop_is_in_use_where_built() -> None:
+    if intent._FEATURES is not None and intent._COMPILED:
+        assert intent._VIEW_PIECES is intent._FEATURES.view_pieces

@@ -270,6 +270,10 @@ def _sums(raw: list[float]) -> _Sums:
     return out
 
 
+# The loop above in C where _features is built (the same pieces; test_screening_model_pieces).
+_VIEW_PIECES: Final = _FEATURES.view_pieces if _FEATURES is not None else _view_pieces
+
+
 def _fold_in(pr: _Sums, base: list[float], whole: list[float],
              raw: list[float]) -> bool:
     """A sentence's raw sums ``pr`` into the long text's: ``whole[i] += pr[i] - base[i]``
@@ -501,7 +505,7 @@ class IntentModel:
             # its sentences and its best sentence (a request buried in ordinary text).
             # One normalisation for the whole text: sentence ends become a boundary character
             # that folds to itself and is in no n-gram, then the pieces are split on it.
-            split = _view_pieces(text, _model_bmp(), _fast()) if _COMPILED else None
+            split = _VIEW_PIECES(text, _model_bmp(), _fast()) if _COMPILED else None
             if split is not None:
                 # The same sentences (non-empty), folded in one C loop: their _BOUND-joined
                 # text keys the cache (the scores are a function of them as of `bounded`).
