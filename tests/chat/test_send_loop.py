@@ -81,6 +81,18 @@ def test_a_compiled_screener_is_not_warmed_in_a_thread_again(monkeypatch: pytest
     assert hops == []
 
 
+def test_warming_builds_the_digit_view_the_first_message_would(monkeypatch: pytest.MonkeyPatch
+                                                               ) -> None:
+    from probity.screening import numbers
+
+    if not numbers._COMPILED:
+        pytest.skip("the digit view is built only where the numbers layer is compiled")
+    monkeypatch.setattr(numbers, "_DIGITS_BMP", None)
+    monkeypatch.setattr(chat_screening, "_warm", False)
+    asyncio.run(chat_screening.warm_screener())
+    assert numbers._DIGITS_BMP is not None and len(numbers._DIGITS_BMP) == 0x10000
+
+
 def test_a_participant_is_sent_the_other_sides_receipts_only() -> None:
     from types import SimpleNamespace
 
