@@ -12,7 +12,8 @@ cpdef tuple _unit_offsets(str one)
 cpdef tuple _content_offsets(str text)
 
 @cython.locals(one=str, chars=list, starts=list, ends=list, i=Py_ssize_t, c=Py_UCS4,
-               cp=Py_ssize_t, f=Py_UCS4, n=Py_ssize_t, k=Py_ssize_t, j=Py_ssize_t, v=object)
+               cp=Py_ssize_t, f=Py_UCS4, n=Py_ssize_t, k=Py_ssize_t, j=Py_ssize_t, v=object,
+               kind=int, data=cython.p_void)
 cpdef object _fold_bmp(str text)
 
 @cython.locals(out=str)

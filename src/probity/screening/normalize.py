@@ -688,13 +688,14 @@ def _fold_bmp(text: str) -> Folded | None:
         PyMem_Free(buf)
         PyMem_Free(pos)
         raise MemoryError
+    kind = PyUnicode_KIND(one)
+    data = PyUnicode_DATA(one)
     try:
         k = 0
-        for i in range(n):
-            c = text[i]
+        for i, c in enumerate(text):
             cp = ord(c)
             if cp < 0x10000:  # noqa: SIM108 (as above)
-                f = one[cp]
+                f = PyUnicode_READ(kind, data, cp)  # (one[cp], from the string's data)
             else:
                 f = tables().fast.get(cp, c)
             if f == "\x00":  # SEP
