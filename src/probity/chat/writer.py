@@ -690,7 +690,7 @@ class MessageWriter:
             done = await done_queue.get()
             if done.started is not None:  # an effect `_finish_now` started, waiting
                 try:
-                    await _resume(*done.started)
+                    await resume_started(*done.started)
                 except Exception:
                     log.exception("chat delivery failed after commit")
             for effect in done.effects:
@@ -714,10 +714,11 @@ def _resolve(done: _Done) -> None:
             item.future.set_result(outcome)
 
 
-async def _resume(step: Any, waiting: Any) -> None:
-    """Run to its end an effect that `_finish_now` started and that has to wait: a coroutine
-    that yielded `waiting` (a future to wait on, or None: a bare yield), resumed as a task
-    would; or any other awaitable it was handed (`waiting` is `step`)."""
+async def resume_started(step: Any, waiting: Any) -> None:
+    """Run to its end a coroutine that was started by hand (``step.send(None)``) and yielded
+    `waiting` (a future to wait on, or None: a bare yield) instead of finishing at once,
+    resumed as a task would; or any other awaitable (`waiting` is `step`). Used for an
+    effect `_finish_now` started and for a socket's frame `Connection.emit` started."""
     if not isinstance(step, types.CoroutineType):
         await step
         return
@@ -731,7 +732,7 @@ async def _resume(step: Any, waiting: Any) -> None:
             except asyncio.CancelledError:
                 step.close()
                 raise
-            except BaseException:  # the coroutine reads it from the future as it resumes
+            except BaseException:  # raised inside the coroutine as it resumes (it reads the future)
                 pass
             waiting = step.send(None)
     except StopIteration:

@@ -79,7 +79,7 @@ from probity.chat.wire import (
     message_view,
     row_of,
 )
-from probity.chat.writer import MessageWriter, writer_for
+from probity.chat.writer import MessageWriter, resume_started, writer_for
 from probity.errors import Conflict, DomainError, InvalidInput
 from probity.events import OVERFLOW, QUEUE_SIZE, Event, Subscription, get_bus
 from probity.ledger.access import MAX_REASON, AccessGate
@@ -296,7 +296,7 @@ class Connection:
     async def _flush(self, send: Coroutine[Any, Any, None], waiting: Any) -> None:
         """Finish a send that had to wait, then send the frames queued behind it."""
         try:
-            await _finish(send, waiting)
+            await resume_started(send, waiting)
             while self._out and not self.gone:
                 await self._frame(self._out.popleft())
         except (OSError, RuntimeError, WebSocketDisconnect):
@@ -708,26 +708,6 @@ async def _read_frames(conn: Connection, websocket: WebSocket) -> None:
 
 async def _awaiting(awaitable: Awaitable[None]) -> None:
     await awaitable
-
-
-async def _finish(send: Coroutine[Any, Any, None], waiting: Any) -> None:
-    """Run `send` to its end: a coroutine that `Connection.emit` started and that yielded
-    `waiting` (the future it waits on, or None: a bare yield) instead of finishing at once."""
-    try:
-        while True:
-            if waiting is not None:
-                # What a task does with a future its coroutine yielded: it is ours to wait on.
-                waiting._asyncio_future_blocking = False
-            try:
-                await (waiting if waiting is not None else asyncio.sleep(0))
-            except asyncio.CancelledError:
-                send.close()
-                raise
-            except BaseException:  # raised inside `send` as it resumes
-                pass
-            waiting = send.send(None)
-    except StopIteration:
-        return
 
 
 def raw_asgi(websocket: WebSocket) -> tuple[Receive | None, Send | None]:

@@ -3,7 +3,7 @@
 # keyword parsing per call). Final: its C methods are direct calls, inlined by the compiler.
 
 cimport cython
-from libc.stdint cimport int32_t, uint64_t
+from libc.stdint cimport int32_t, uint32_t, uint64_t
 
 
 @cython.final
@@ -41,3 +41,19 @@ cdef class Automaton:
     cpdef list find_matches_as_indexes(self, str haystack, bint overlapping=*)
     cpdef set key_set(self, str haystack)
     cdef Matches scan(self, str haystack)
+
+
+cdef inline Py_ssize_t _step(Automaton a, Py_ssize_t state, Py_UCS4 c) noexcept:
+    """The state after reading ``c`` in ``state`` (goto, else down the failure chain): the one
+    step every scan takes per character (here and in _features.pyx), inlined into each."""
+    cdef uint32_t cp = <uint32_t>c
+    cdef Py_ssize_t nxt
+    if cp < 65536 and not ((a.alpha[cp >> 6] >> (cp & 63)) & 1):
+        return 0  # in no key: no transition from any state, the root has no keys
+    while True:
+        nxt = a._get(state, c)
+        if nxt >= 0:
+            return nxt
+        if state == 0:
+            return 0
+        state = a.fail[state]

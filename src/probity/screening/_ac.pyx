@@ -340,19 +340,3 @@ cdef class Automaton:
                     pid = self.pid_next[pid]
                 t = self.dlink[t]
         return out
-
-
-cdef inline Py_ssize_t _step(Automaton a, Py_ssize_t state, Py_UCS4 c) noexcept:
-    """The state after reading ``c`` in ``state`` (goto, else down the failure chain): the one
-    step both scans take per character, inlined into each."""
-    cdef uint32_t cp = <uint32_t>c
-    cdef Py_ssize_t nxt
-    if cp < 65536 and not ((a.alpha[cp >> 6] >> (cp & 63)) & 1):
-        return 0  # in no key: no transition from any state, the root has no keys
-    while True:
-        nxt = a._get(state, c)
-        if nxt >= 0:
-            return nxt
-        if state == 0:
-            return 0
-        state = a.fail[state]

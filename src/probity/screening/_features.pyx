@@ -27,7 +27,7 @@ from cpython.unicode cimport PyUnicode_4BYTE_KIND, PyUnicode_FromKindAndData, Py
 from libc.stdint cimport int32_t, uint32_t
 from libc.string cimport memset
 
-from probity.screening._ac cimport Automaton
+from probity.screening._ac cimport Automaton, _step
 
 cdef enum:
     LINEAR_PROBES = 9
@@ -125,21 +125,6 @@ cdef inline int _add(_Set* s, int32_t key) except -1:
             j += 1
         perturb >>= PERTURB_SHIFT
         i = (i * 5 + 1 + perturb) & mask
-
-
-cdef inline Py_ssize_t _step(Automaton a, Py_ssize_t state, Py_UCS4 c) noexcept:
-    """_ac._step: the state after reading ``c`` (goto, else down the failure chain)."""
-    cdef uint32_t cp = <uint32_t>c
-    cdef Py_ssize_t nxt
-    if cp < 65536 and not ((a.alpha[cp >> 6] >> (cp & 63)) & 1):
-        return 0
-    while True:
-        nxt = a._get(state, c)
-        if nxt >= 0:
-            return nxt
-        if state == 0:
-            return 0
-        state = a.fail[state]
 
 
 cdef int _scan(Automaton a, str text, _Set* s) except -1:
