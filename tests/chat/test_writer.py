@@ -770,6 +770,33 @@ async def test_a_delivery_that_waits_keeps_the_commit_order() -> None:
     await writer.close()
 
 
+async def test_a_delivery_that_yields_bare_is_finished_too() -> None:
+    """An effect whose first step is a bare yield (``asyncio.sleep(0)``: it yields None, not a
+    future) is not finished by that step: the finisher task runs the rest of it, then acks."""
+    from probity.chat.writer import _Done, _Queued, _Then
+
+    loop = asyncio.get_running_loop()
+    writer = MessageWriter("sqlite+aiosqlite:///unused.db")
+    writer._start_finisher(loop)
+    order: list[str] = []
+    acked: asyncio.Future[Any] = loop.create_future()
+
+    async def effect() -> None:
+        order.append("delivering")
+        await asyncio.sleep(0)
+        order.append("delivered")
+
+    def then(result: Any) -> None:
+        order.append(f"acked {result}")
+        acked.set_result(result)
+
+    writer._outbox.append(_Done([_Queued(_Then(then))], [effect], ["m"]))
+    writer._take_back()
+    await asyncio.wait_for(acked, 5)
+    assert order == ["delivering", "delivered", "acked m"]
+    assert writer._finishing == 0
+
+
 async def test_two_writers_on_one_sqlite_file_store_everything_in_seq_order(
         chat_db_url: str) -> None:
     """Two app processes' writers (two MessageWriters) on one database, sending to the same

@@ -664,21 +664,22 @@ class MessageWriter:
         everything handed back after it, in order."""
         effects = done.effects
         while effect < len(effects):
+            effect += 1
             try:
-                step = effects[effect]()
+                step = effects[effect - 1]()
                 waiting = step.send(None) if isinstance(step, types.CoroutineType) else step
             except StopIteration:
-                waiting = None
+                continue
             except Exception:  # a fan-out failure must not turn a stored write into an error
                 log.exception("chat delivery failed after commit")
-                waiting = None
-            effect += 1
-            if waiting is not None:  # it waits: the finisher task finishes it, then the rest
-                assert self._done is not None
-                self._finishing += 1
-                self._done.put_nowait(_Done(done.items, effects[effect:], done.outcomes,
-                                            (step, waiting)))
-                return
+                continue
+            # It waits (on a future, or a bare yield: None): the finisher task finishes it,
+            # then the rest.
+            assert self._done is not None
+            self._finishing += 1
+            self._done.put_nowait(_Done(done.items, effects[effect:], done.outcomes,
+                                        (step, waiting)))
+            return
         _resolve(done)
 
     # -- back on the application's loop ----------------------------------------------------
