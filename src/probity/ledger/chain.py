@@ -301,36 +301,30 @@ def chain_texts(
             if salt:
                 made = (b'{"_salt":"' + salt_bytes[32 * i:32 * i + 32]
                         + (b'"}' if made == b"{}" else b'",' + made[1:]))
-            p_hash = sha256(made).hexdigest()
-            e_hash = sha256(
-                f'\x00{{"payload_hash":"{p_hash}","prev_hash":"{prev_hash}","seq":{seq},'
-                f'"tenant":"{tenant}","time":"{time}","type":"{type_}"}}'.encode()
-            ).hexdigest()
-            append((seq, type_, p_hash, prev_hash, e_hash, made.decode()))
-            seq += 1
-            prev_hash = e_hash
-            continue
-        text: str | None = None
-        if salt:
-            if not isinstance(payload, dict):
-                raise ValueError("salt=True needs a dict payload")
-            s = salts[32 * i:32 * i + 32]
-            if not payload:
-                text = f'{{"{_SALT_KEY}":"{s}"}}'
-            else:
-                plain = fast(payload)  # None unless a plain dict with str keys
-                if plain is not None and min(payload) > _SALT_KEY:
-                    text = f'{{"{_SALT_KEY}":"{s}",{plain[1:]}'
-            if text is None:
-                text = canonical_json({**payload, _SALT_KEY: s}).decode("utf-8")
+            body, text = made, made.decode()
         else:
-            text = fast(payload)
-            if text is None:
-                text = canonical_json(payload).decode("utf-8")
-        try:
-            body = text.encode("utf-8")
-        except UnicodeEncodeError as exc:
-            raise CanonicalJSONError("strings must not contain lone surrogates") from exc
+            t: str | None = None
+            if salt:
+                if not isinstance(payload, dict):
+                    raise ValueError("salt=True needs a dict payload")
+                s = salts[32 * i:32 * i + 32]
+                if not payload:
+                    t = f'{{"{_SALT_KEY}":"{s}"}}'
+                else:
+                    plain = fast(payload)  # None unless a plain dict with str keys
+                    if plain is not None and min(payload) > _SALT_KEY:
+                        t = f'{{"{_SALT_KEY}":"{s}",{plain[1:]}'
+                if t is None:
+                    t = canonical_json({**payload, _SALT_KEY: s}).decode("utf-8")
+            else:
+                t = fast(payload)
+                if t is None:
+                    t = canonical_json(payload).decode("utf-8")
+            try:
+                body = t.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                raise CanonicalJSONError("strings must not contain lone surrogates") from exc
+            text = t
         p_hash = sha256(body).hexdigest()
         e_hash = sha256(
             f'\x00{{"payload_hash":"{p_hash}","prev_hash":"{prev_hash}","seq":{seq},'
