@@ -91,3 +91,65 @@ def test_compiled_and_pure_python_give_identical_results() -> None:
     assert a["compiled"] == built, "stale compiled modules: run `make install`"
     assert a["n"] == b["n"] > 3000
     assert a["digest"] == b["digest"]
+
+
+_NO_CYTHON = r"""
+import sys
+sys.modules["cython"] = None  # import cython raises ImportError: a machine without Cython
+import probity.screening as s
+from probity.screening import default_policy, screen_message
+from probity.screening.engine import Hit, _Ctx, _Weights
+from probity.screening.normalize import Folded
+from probity.screening.result import ScreeningResult
+r = screen_message("加我薇信 abc12345", "customer", default_policy())
+print(s.compiled_modules(), r.decision, r.categories,
+      [c.__name__ for c in (Hit, _Ctx, _Weights, Folded, ScreeningResult)])
+"""
+
+
+def test_the_sources_run_without_cython() -> None:
+    """The classes' ``@cython.freelist``/``@cython.cclass`` decorators (a C free list where
+    setup.py compiles them) come from probity.screening._nocython where Cython is not
+    installed: the pure-Python sources import and screen."""
+    out = _run("-c", _NO_CYTHON, pure=True)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout.split("\n")[0] == (
+        "[] block ['contact'] ['Hit', '_Ctx', '_Weights', 'Folded', 'ScreeningResult']")
+
+
+def test_objects_taken_from_the_free_lists_start_empty() -> None:
+    """Compiled, ScreeningResult, Hit, _Ctx, _Weights, Folded and _ac.Matches keep freed
+    objects for reuse (@cython.freelist): one made right after another was freed has every
+    field at its empty value, not the freed object's."""
+    from probity.screening import compiled_modules
+
+    if "engine" not in compiled_modules():
+        pytest.skip("the engine runs from source here (free lists are a compiled feature)")
+    from probity.screening._ac import Automaton
+
+    from probity.screening.engine import Hit, _Ctx, _Weights
+    from probity.screening.normalize import Folded
+    from probity.screening.result import ScreeningResult, allow_result
+
+    for _ in range(3):
+        made = [allow_result("x", 3) for _ in range(20)]
+        made += [Hit([(0, 1)], "contact", 3, "微信", 0, 1, [(0, 1)], None, False)
+                 for _ in range(40)]
+        del made
+        r = ScreeningResult.__new__(ScreeningResult)
+        assert r._fields() == (None,) * 13
+        h = Hit.__new__(Hit)
+        assert (h.segs, h.category, h.severity, h.rule, h.us, h.ue, h.part_units, h.entry,
+                h.literal, h.flags) == (None, None, None, None, 0, 0, None, None, None, 0)
+        c = _Ctx.__new__(_Ctx)
+        assert c.by_kind is None
+        w = _Weights.__new__(_Weights)
+        assert w.compact is None
+        f = Folded.__new__(Folded)
+        assert (f.text, f.compact, f.starts, f.ends) == (None, None, None, None)
+    a = Automaton(["微信", "加"])
+    for _ in range(20):
+        m = a.matches("加我微信" * 40)  # past 64 matches: the heap buffer, freed with the object
+        assert len(m) == 80
+    assert len(a.matches("微信")) == 1
+    assert len(a.matches("")) == 0

@@ -21,6 +21,7 @@ BMP code points that occur in some key (any other character sends the scan back 
 without a look-up).
 """
 
+cimport cython
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from libc.stdint cimport int32_t, uint32_t, uint64_t
 from libc.string cimport memcpy, memset
@@ -35,6 +36,7 @@ cdef uint64_t _EMPTY = 0xFFFFFFFFFFFFFFFFULL
 cdef Py_ssize_t _IDS_UP_TO = 20_000
 
 
+@cython.freelist(8)
 cdef class Matches:
     # (fields in _ac.pxd) What Automaton.scan found: the engine reads the triples from C.
 

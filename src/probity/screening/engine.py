@@ -81,6 +81,7 @@ try:  # True where setup.py compiled this module (Cython's pure-Python mode cons
     _COMPILED: Final = bool(cython.compiled)
 except ImportError:  # no Cython: the sources run as they are
     _COMPILED = False  # type: ignore[misc]
+    from probity.screening._nocython import cython
 
 _DECISION_RANK: Final = {"allow": 0, "warn": 1, "block": 2}
 _NO_ACTIONS: Final[dict[str, str]] = {}  # a role without actions (never written to)
@@ -124,6 +125,8 @@ _URL: Final = re.compile(
 )
 
 
+@cython.freelist(16)
+@cython.cclass
 class Hit:
     """A candidate finding before context rules: original-offset segments plus units.
 
@@ -155,6 +158,8 @@ class Hit:
                 f"literal={self.literal!r}, flags={self.flags!r})")
 
 
+@cython.freelist(8)
+@cython.cclass
 class _Ctx:
     """Context phrase matches of one message, by kind: unit spans."""
 
@@ -919,6 +924,8 @@ _LIGHT: Final = {c: 1 for c in "abcdefghijklmnopqrstuvwxyz0123456789"}
 _CUE_KINDS: Final = {c: "cue_" + c for c in CATEGORIES}
 
 
+@cython.freelist(8)
+@cython.cclass
 class _Weights:
     """Distances between units of one message. Latin letters and digits weigh a quarter, so
     an English word or an amount ("1000块") weighs about one Chinese character. Prefix sums

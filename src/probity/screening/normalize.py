@@ -32,6 +32,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeAlias
 
+try:  # True where setup.py compiled this module (Cython's pure-Python mode constant)
+    import cython
+
+    _COMPILED: bool = bool(cython.compiled)
+except ImportError:  # no Cython: the sources run as they are
+    _COMPILED = False
+    from probity.screening._nocython import cython
+
 SEP = "\x00"  # a dropped character in the 1:1 folded string
 EXPAND = "\x01"  # marks a character that folds to several units (slow path)
 
@@ -386,6 +394,8 @@ def to_pinyin(folded: str) -> str:
 _Offsets: TypeAlias = "list[int]"
 
 
+@cython.freelist(8)
+@cython.cclass
 class Folded:
     """A message folded into compact units, with each unit's original [start, end).
 
@@ -467,12 +477,6 @@ def _unit_offsets(one: str) -> tuple[list[int], list[int]]:
     return starts, ends
 
 
-try:  # True where setup.py compiled this module (Cython's pure-Python mode constant)
-    import cython
-
-    _COMPILED: bool = bool(cython.compiled)
-except ImportError:  # no Cython: the sources run as they are
-    _COMPILED = False
 try:  # C functions for the compiled loops (cimports: they resolve where Cython compiles)
     from cython.cimports.cpython.list import PyList_New, PyList_SET_ITEM
     from cython.cimports.cpython.mem import PyMem_Free, PyMem_Malloc

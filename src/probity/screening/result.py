@@ -11,6 +11,7 @@ try:  # True where setup.py compiled this module (Cython's pure-Python mode cons
     _COMPILED: bool = bool(cython.compiled)
 except ImportError:  # no Cython: the sources run as they are
     _COMPILED = False
+    from probity.screening._nocython import cython
 try:  # C functions for make_span (cimports: they resolve where Cython compiles)
     from cython.cimports.cpython.ref import Py_INCREF
     from cython.cimports.cpython.tuple import PyTuple_SET_ITEM
@@ -128,6 +129,8 @@ def entry_flags(entry: Any) -> int:
             | (PINNED if entry.pinned else 0))
 
 
+@cython.freelist(8)
+@cython.cclass
 class ScreeningResult:
     """The decision on one message.
 
