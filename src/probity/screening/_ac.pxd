@@ -57,3 +57,28 @@ cdef inline Py_ssize_t _step(Automaton a, Py_ssize_t state, Py_UCS4 c) noexcept:
         if state == 0:
             return 0
         state = a.fail[state]
+
+
+@cython.final
+cdef class PartOcc:
+    # The lexicon-part occurrences of one message: engine._screen_slow records them here from
+    # its scan (where the engine is compiled) and engine._term_hits_occ reads them, instead of
+    # a dict of lists of (start, end, literal) tuples. Occurrence i of n (in the order found)
+    # is occ[5*i .. 5*i+4]: part id, unit start, unit end, 1 literal / 0 a homophone or pinyin
+    # spelling, the next occurrence of the same part (-1: none). After finish(), head(pid)
+    # is a part's first occurrence (-1: it does not occur) and sorted_run(pid) puts a part's
+    # occurrences in run[0..k), sorted by (start, end, literal) as sorted() sorts the tuples.
+    # Small buffers inline (32 occurrences, 64 table slots), else on the heap.
+    cdef int* occ
+    cdef Py_ssize_t n
+    cdef Py_ssize_t cap
+    cdef int* table  # open addressing over the part ids: (pid, first, last) per slot
+    cdef Py_ssize_t mask
+    cdef int* run
+    cdef int small[160]
+    cdef int small_table[192]
+    cdef int small_run[32]
+    cdef int add(self, Py_ssize_t pid, Py_ssize_t us, Py_ssize_t ue, int lit) except -1
+    cdef int finish(self) except -1
+    cdef Py_ssize_t head(self, Py_ssize_t pid) noexcept
+    cdef Py_ssize_t sorted_run(self, Py_ssize_t pid) noexcept

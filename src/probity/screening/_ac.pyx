@@ -71,6 +71,140 @@ cdef class Matches:
         return (self.buf[3 * i], self.buf[3 * i + 1], self.buf[3 * i + 2])
 
 
+
+@cython.freelist(8)
+cdef class PartOcc:
+    # (fields and contract in _ac.pxd) engine._screen_slow's part occurrences, read from C.
+
+    def __cinit__(self):
+        self.occ = self.small
+        self.n = 0
+        self.cap = 32
+        self.table = self.small_table
+        self.mask = -1  # finish() not run
+        self.run = self.small_run
+
+    def __dealloc__(self):
+        if self.occ != self.small:
+            PyMem_Free(self.occ)
+        if self.table != self.small_table:
+            PyMem_Free(self.table)
+        if self.run != self.small_run:
+            PyMem_Free(self.run)
+
+    cdef int add(self, Py_ssize_t pid, Py_ssize_t us, Py_ssize_t ue, int lit) except -1:
+        cdef Py_ssize_t cap, k
+        cdef int* bigger
+        if self.n == self.cap:
+            cap = self.cap * 2
+            bigger = <int*>PyMem_Malloc(5 * cap * sizeof(int))
+            if bigger == NULL:
+                raise MemoryError()
+            memcpy(bigger, self.occ, 5 * self.n * sizeof(int))
+            if self.occ != self.small:
+                PyMem_Free(self.occ)
+            self.occ = bigger
+            self.cap = cap
+        k = 5 * self.n
+        self.occ[k] = <int>pid
+        self.occ[k + 1] = <int>us
+        self.occ[k + 2] = <int>ue
+        self.occ[k + 3] = lit
+        self.occ[k + 4] = -1
+        self.n += 1
+        return 0
+
+    cdef int finish(self) except -1:
+        """Links each part's occurrences in the order found and indexes the parts."""
+        cdef Py_ssize_t size = 64, i, s, pid
+        while size < 2 * self.n:
+            size *= 2
+        if size > 64:
+            self.table = <int*>PyMem_Malloc(3 * size * sizeof(int))
+            if self.table == NULL:
+                self.table = self.small_table
+                raise MemoryError()
+        if self.n > 32:
+            self.run = <int*>PyMem_Malloc(self.n * sizeof(int))
+            if self.run == NULL:
+                self.run = self.small_run
+                raise MemoryError()
+        self.mask = size - 1
+        for s in range(size):
+            self.table[3 * s] = -1
+        for i in range(self.n):
+            pid = self.occ[5 * i]
+            s = (<size_t>pid * <size_t>2654435761U) & self.mask
+            while self.table[3 * s] >= 0 and self.table[3 * s] != pid:
+                s = (s + 1) & self.mask
+            if self.table[3 * s] < 0:
+                self.table[3 * s] = <int>pid
+                self.table[3 * s + 1] = <int>i
+            else:
+                self.occ[5 * self.table[3 * s + 2] + 4] = <int>i
+            self.table[3 * s + 2] = <int>i
+        return 0
+
+    cdef Py_ssize_t head(self, Py_ssize_t pid) noexcept:
+        cdef Py_ssize_t s = (<size_t>pid * <size_t>2654435761U) & self.mask
+        while self.table[3 * s] >= 0:
+            if self.table[3 * s] == pid:
+                return self.table[3 * s + 1]
+            s = (s + 1) & self.mask
+        return -1
+
+    cdef Py_ssize_t sorted_run(self, Py_ssize_t pid) noexcept:
+        cdef Py_ssize_t k = 0, j, i = self.head(pid)
+        while i >= 0:
+            # insertion sort by (start, end, literal)
+            j = k
+            while j > 0 and _occ_after(self.occ, self.run[j - 1], i):
+                self.run[j] = self.run[j - 1]
+                j -= 1
+            self.run[j] = <int>i
+            k += 1
+            i = self.occ[5 * i + 4]
+        return k
+
+    def _record(self, Py_ssize_t pid, Py_ssize_t us, Py_ssize_t ue, bint lit):
+        """``add`` from Python (tests)."""
+        self.add(pid, us, ue, lit)
+
+    def _parts(self):
+        """{pid: [(start, end, literal), ...] in the order found} (tests): the dict of lists
+        of tuples engine._term_hits reads, built from the links (finish() first)."""
+        if self.mask < 0:
+            self.finish()
+        cdef dict out = {}
+        cdef Py_ssize_t i, o
+        for i in range(self.n):
+            if self.head(self.occ[5 * i]) == i:
+                lst = []
+                o = i
+                while o >= 0:
+                    lst.append((self.occ[5 * o + 1], self.occ[5 * o + 2], self.occ[5 * o + 3] != 0))
+                    o = self.occ[5 * o + 4]
+                out[self.occ[5 * i]] = lst
+        return out
+
+    def _sorted(self, Py_ssize_t pid):
+        """sorted_run's order as tuples (tests)."""
+        if self.mask < 0:
+            self.finish()
+        cdef Py_ssize_t k = self.sorted_run(pid), j, i
+        return [(self.occ[5 * self.run[j] + 1], self.occ[5 * self.run[j] + 2],
+                 self.occ[5 * self.run[j] + 3] != 0) for j in range(k)]
+
+
+cdef inline bint _occ_after(int* occ, Py_ssize_t a, Py_ssize_t b) noexcept:
+    """Occurrence a sorts after occurrence b by (start, end, literal)."""
+    if occ[5 * a + 1] != occ[5 * b + 1]:
+        return occ[5 * a + 1] > occ[5 * b + 1]
+    if occ[5 * a + 2] != occ[5 * b + 2]:
+        return occ[5 * a + 2] > occ[5 * b + 2]
+    return occ[5 * a + 3] > occ[5 * b + 3]
+
+
 cdef class Automaton:
     # (its fields and C methods are declared in _ac.pxd: the engine calls the scan from C)
 

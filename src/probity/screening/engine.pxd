@@ -6,7 +6,7 @@
 
 cimport cython
 
-from probity.screening._ac cimport Automaton, Matches
+from probity.screening._ac cimport Automaton, Matches, PartOcc
 from probity.screening.normalize cimport Folded, fold_exact, quick_strip
 from probity.screening.numbers cimport find_number_hits
 from probity.screening.result cimport (EntryInfo, ScreeningResult, allow_result, entry_flags,
@@ -107,7 +107,7 @@ cpdef bint _has_special(str text)
                verify=bint, coupon=bint, negations=list, compact=str, concrete=bint,
                ctx=_Ctx, weights=_Weights, h=Hit, occs=list, spans=list, trip=tuple,
                phon_trip=tuple, span=tuple, hflags=int, other=list,
-               found=Matches, n_comp=Py_ssize_t, j=Py_ssize_t)
+               found=Matches, n_comp=Py_ssize_t, j=Py_ssize_t, occ=PartOcc)
 cpdef object _screen_slow(str text, str role, object policy, Folded folded, list comp=*)
 
 @cython.locals(h=Hit)
@@ -124,6 +124,15 @@ cdef EntryInfo _entry_info(_View view, Py_ssize_t eid)
                q=object, infos=list, info=EntryInfo, bit=int, parts=tuple,
                n_parts=Py_ssize_t, k=Py_ssize_t)
 cpdef list _term_hits(dict part_occ, str role, object policy, _Weights weights)
+
+@cython.locals(view=_View, single=int[:], pid=Py_ssize_t, one=Py_ssize_t, eid=Py_ssize_t,
+               us=Py_ssize_t, cur=Py_ssize_t, cand=list, hits=list, segs=list, n=Py_ssize_t,
+               i=Py_ssize_t, j=Py_ssize_t, o=Py_ssize_t, n_run=Py_ssize_t, run=cython.p_int,
+               buf=cython.p_int, literal=bint, ok=bint, o_s=Py_ssize_t, best_s=Py_ssize_t,
+               best_e=Py_ssize_t, best_lit=bint, max_gap=double, others=tuple, q=object,
+               infos=list, info=EntryInfo, bit=int, parts=tuple, n_parts=Py_ssize_t,
+               k=Py_ssize_t)
+cdef list _term_hits_occ(PartOcc occ, str role, object policy, _Weights weights)
 
 @cython.locals(s=Py_ssize_t, e=Py_ssize_t, a=Py_ssize_t, b=Py_ssize_t)
 cpdef object _first_outside(list spans, list allow)

@@ -586,6 +586,11 @@ def _screen_slow(
         else:
             comp = []
     n_comp = found.n if found is not None else len(comp)  # type: ignore[arg-type]
+    # Compiled, the part occurrences go to C arrays (an _ac.PartOcc, read by _term_hits_occ)
+    # instead of part_occ's lists of tuples; interpreted, or with a caller's list, the dict.
+    occ: Any = None  # (an _ac.PartOcc: typed in engine.pxd)
+    if _COMPILED and found is not None:
+        occ = PartOcc.__new__(PartOcc)  # type: ignore[name-defined]  # noqa: F821 (engine.pxd)
     plain, other = view.plain, view.other
     n_plain = len(plain)
     key_latin = view.key_latin
@@ -613,6 +618,9 @@ def _screen_slow(
         # each made only where the key has such payloads (a context phrase has no part).
         if kid < n_plain and plain[kid]:
             # One lexicon part and nothing else (policy.key_info[kid] == ((kid,), (), False, ())).
+            if occ is not None:
+                occ.add(kid, us, ue, 1)
+                continue
             trip = (us, ue, True)
             occs = part_occ.get(kid)
             if occs is None:
@@ -623,15 +631,21 @@ def _screen_slow(
         info = other[kid]  # (HotTables.other: a list by key id, None for the plain keys)
         assert info is not None
         lit, phon, allowed, kinds = info
-        if lit:
-            trip = (us, ue, True)
-        for pid in lit:
-            occs = part_occ.get(pid)
-            if occs is None:
-                part_occ[pid] = [trip]
-            else:
-                occs.append(trip)
-        if phon:
+        if occ is not None:
+            for pid in lit:
+                occ.add(pid, us, ue, 1)
+            for pid in phon:
+                occ.add(pid, us, ue, 0)
+        else:
+            if lit:
+                trip = (us, ue, True)
+            for pid in lit:
+                occs = part_occ.get(pid)
+                if occs is None:
+                    part_occ[pid] = [trip]
+                else:
+                    occs.append(trip)
+        if phon and occ is None:
             phon_trip = (us, ue, False)
             for pid in phon:
                 occs = part_occ.get(pid)
@@ -653,7 +667,8 @@ def _screen_slow(
     weights = _Weights.__new__(_Weights)  # (_Weights(compact), as _ctx above)
     weights.compact = compact
     weights._cum = None
-    hits = _term_hits(part_occ, role, policy, weights)
+    hits = (_term_hits_occ(occ, role, policy, weights) if occ is not None
+            else _term_hits(part_occ, role, policy, weights))
     id_hits: list[Hit] = []
     confirmed: set[int] | None = None  # made for the first confirmed hit (most have none)
     for i, h in enumerate(hits):
@@ -907,6 +922,96 @@ def _term_hits(
                         best_s = o_s
                         best_e = occ[1]
                         best_lit = occ[2]
+                if best_s < 0:
+                    ok = False
+                    break
+                segs.append((best_s, best_e))
+                literal = literal and best_lit
+                cur = best_e
+            if ok:
+                hits.append(_term_hit(info, us, cur, segs, literal))
+                break  # one hit per entry is enough for the decision; spans merge anyway
+    return hits
+
+
+def _term_hits_occ(occ: Any, role: str, policy: CompiledPolicy, weights: _Weights) -> list[Hit]:
+    """:func:`_term_hits` over an ``_ac.PartOcc`` (compiled only: _screen_slow records the
+    part occurrences there instead of part_occ's dict of lists of (start, end, literal)
+    tuples): the same hits in the same order. The parts in the order first found (the dict's
+    keys), each part's occurrences in the order found (its list), a part's occurrences sorted
+    by (start, end, literal) (sorted() of its tuples); see _term_hits for each step."""
+    n = occ.n
+    if not n:
+        return []
+    occ.finish()
+    view = _view_of(policy)
+    single, more = view.single, view.more
+    buf = occ.occ
+    cand: list[int] = []
+    for i in range(n):
+        pid = buf[5 * i]
+        if occ.head(pid) != i:
+            continue  # (a part seen before: each once, as the dict's keys)
+        one = single[pid]
+        if one >= 0:
+            cand.append(one)
+        elif one == -2:
+            for eid, others in more[pid]:
+                if others is not None:
+                    ok = True
+                    for q in others:
+                        if occ.head(q) < 0:
+                            ok = False
+                            break
+                    if not ok:
+                        continue
+                cand.append(eid)
+    if not cand:
+        return []
+    if len(cand) > 1:
+        cand.sort()
+    infos = view.info
+    bit = 1 if role == "customer" else 2
+    hits: list[Hit] = []
+    run = occ.run  # (sorted_run's output; set by finish())
+    for eid in cand:
+        info = infos[eid]
+        if info is None:
+            info = _entry_info(view, eid)
+        if not info.roles & bit:
+            continue
+        parts = info.parts
+        if parts is None:  # one part
+            n_run = occ.sorted_run(info.first)
+            for j in range(n_run):
+                i = run[j]
+                us = buf[5 * i + 1]
+                ue = buf[5 * i + 2]
+                hits.append(_term_hit(info, us, ue, [(us, ue)], buf[5 * i + 3] != 0))
+            continue
+        max_gap = info.max_gap
+        n_parts = len(parts)
+        n_run = occ.sorted_run(parts[0])
+        for j in range(n_run):
+            i = run[j]
+            us = buf[5 * i + 1]
+            cur = buf[5 * i + 2]
+            segs = [(us, cur)]
+            literal = buf[5 * i + 3] != 0
+            ok = True
+            for k in range(1, n_parts):
+                best_s = -1
+                best_e = -1
+                best_lit = True
+                o = occ.head(parts[k])
+                while o >= 0:
+                    o_s = buf[5 * o + 1]
+                    if (cur <= o_s and (best_s < 0 or o_s < best_s)
+                            and weights.between(cur, o_s) <= max_gap):
+                        best_s = o_s
+                        best_e = buf[5 * o + 2]
+                        best_lit = buf[5 * o + 3] != 0
+                    o = buf[5 * o + 4]
                 if best_s < 0:
                     ok = False
                     break
