@@ -6,6 +6,7 @@ intent is not compiled (the pure path is then the reference itself)."""
 from __future__ import annotations
 
 import random
+from array import array
 
 import pytest
 
@@ -87,17 +88,45 @@ def test_the_c_scan_orders_the_features_as_a_python_set() -> None:
 
 
 def test_drivers_from_the_c_scan_are_the_match_loops() -> None:
-    """IntentModel.drivers through _features.weighted (each feature once, its n-gram by index)
-    gives what the loop over every match gives, for every class and both k."""
+    """IntentModel.drivers through _features.drivers (sorted in C, strings for the n-grams
+    looked at) and through _features.weighted (each feature once, its n-gram by index, the
+    Python sort) give what the loop over every match gives, for every class and k."""
     model = load_model()
-    assert model._weighted is not None
+    assert model._weighted is not None and model._drivers_c is not None
     texts = [normalise(t) for t in _texts()[::2]]
-    got = [[model.drivers(t, c, k) for c in model.classes for k in (3, 5)] for t in texts]
-    weighted = model._weighted
-    model._weighted = None
+    texts += ["", "0", "加", "加微"]
+
+    def run() -> list[list[list[tuple[str, float]]]]:
+        return [[model.drivers(t, c, k) for c in model.classes for k in (0, 1, 3, 5, 50)]
+                for t in texts]
+
+    got = run()
+    drivers_c, weighted = model._drivers_c, model._weighted
+    model._drivers_c = None
     try:
-        ref = [[model.drivers(t, c, k) for c in model.classes for k in (3, 5)] for t in texts]
+        mid = run()
+        model._weighted = None
+        ref = run()
     finally:
-        model._weighted = weighted
+        model._drivers_c, model._weighted = drivers_c, weighted
+    assert mid == ref
     assert got == ref
     assert sum(1 for row in got for d in row if d) > 1_000
+    assert sum(1 for row in got for d in row if len(d) > 5) > 100  # (k=50: long lists too)
+
+
+def test_c_drivers_order_equal_weights_by_ngram() -> None:
+    """Ties in weight are ordered by n-gram, as the pure key (-w, g) orders them: a model
+    whose features all weigh the same gives its drivers in n-gram order."""
+    from probity.screening import _features
+
+    model = load_model()
+    keys = ["ab", "ba", "bc", "cd", "abc", "zz", "ca"]
+    flat = array("d", [0.5] * (4 * len(keys)))
+    a = type(model._matcher)(keys)
+    got = _features.drivers(a, "zzabcdcab", flat, 1, 2, 3, keys, 50)
+    # (abc holds ab, taken before it; ba is not in the text)
+    assert got == [("ab", 0.5), ("bc", 0.5), ("ca", 0.5), ("cd", 0.5), ("zz", 0.5)]
+    flat[4 * keys.index("zz") + 1] = 0.75  # a heavier one first, the tie order kept
+    assert _features.drivers(a, "zzabcdcab", flat, 1, 2, 3, keys, 3) == [
+        ("zz", 0.75), ("ab", 0.5), ("bc", 0.5)]

@@ -20,11 +20,14 @@ and random texts.
 Built by setup.py beside _ac (optional, like it: without it intent uses key_set).
 """
 
+import builtins
 import random
 
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
-from cpython.unicode cimport PyUnicode_4BYTE_KIND, PyUnicode_FromKindAndData, Py_UNICODE_ISSPACE
+from cpython.unicode cimport (PyUnicode_4BYTE_KIND, PyUnicode_Compare, PyUnicode_Contains,
+                              PyUnicode_FromKindAndData, Py_UNICODE_ISSPACE)
 from libc.stdint cimport int32_t, uint32_t
+from libc.stdlib cimport qsort
 from libc.string cimport memset
 
 from probity.screening._ac cimport Automaton, _step
@@ -199,6 +202,99 @@ cpdef list weighted(Automaton a, str text, const double[::1] flat, Py_ssize_t cl
     finally:
         _release(&s)
     return out
+
+
+cdef struct _Found:
+    double w
+    int32_t pid
+
+
+cdef int _by_weight(const void* x, const void* y) noexcept nogil:
+    """Weight descending, then index (only to make the sort total: equal weights are put in
+    their n-grams' order afterwards, with the GIL)."""
+    cdef const _Found* a = <const _Found*>x
+    cdef const _Found* b = <const _Found*>y
+    if a.w > b.w:
+        return -1
+    if a.w < b.w:
+        return 1
+    return (a.pid > b.pid) - (a.pid < b.pid)
+
+
+_ROUND = builtins.round  # (Python's round(w, 3), correctly rounded: the drivers' weights)
+
+
+cpdef list drivers(Automaton a, str text, const double[::1] flat, Py_ssize_t cls,
+                   Py_ssize_t lo, Py_ssize_t hi, list keys, Py_ssize_t k):
+    """``IntentModel.drivers``'s result from one C scan: the distinct keys found in ``text``
+    of ``lo..hi`` characters with a weight for class ``cls`` above 0, sorted in C by weight
+    (descending; equal weights by n-gram, as the pure path's ``(-w, g)`` key orders them),
+    then taken in that order, skipping an n-gram that holds or is held by one already
+    taken, until ``k`` are taken: ``[(g, round(w, 3)), ...]``. Only the n-grams looked at
+    become strings (``keys[i]``): no tuple per feature, no Python sort."""
+    cdef _Set s
+    cdef size_t i
+    cdef Py_ssize_t n = 0, p, q, r, j
+    cdef int32_t pid
+    cdef double w
+    cdef _Found* found = NULL
+    cdef _Found tmp
+    cdef list chosen = []
+    cdef list taken = []  # the chosen n-grams
+    cdef str g, c
+    cdef bint skip
+    _init(&s)
+    try:
+        _scan(a, text, &s)
+        if s.used == 0:
+            return chosen
+        found = <_Found*>PyMem_Malloc(s.used * sizeof(_Found))
+        if found == NULL:
+            raise MemoryError()
+        for i in range(s.mask + 1):
+            pid = s.table[i]
+            if pid >= 0 and lo <= a.plen[pid] <= hi:
+                w = flat[4 * <Py_ssize_t>pid + cls]
+                if w > 0:
+                    found[n].w = w
+                    found[n].pid = pid
+                    n += 1
+        if n == 0:
+            return chosen
+        qsort(found, n, sizeof(_Found), _by_weight)
+        p = 0
+        while p < n:
+            # A run of equal weights: in their n-grams' order (insertion sort; runs are short).
+            q = p + 1
+            while q < n and found[q].w == found[p].w:
+                q += 1
+            for r in range(p + 1, q):
+                tmp = found[r]
+                g = <str>keys[tmp.pid]
+                j = r
+                while j > p and PyUnicode_Compare(<str>keys[found[j - 1].pid], g) > 0:
+                    found[j] = found[j - 1]
+                    j -= 1
+                found[j] = tmp
+            # ...then taken in order, as the pure loop takes them.
+            for r in range(p, q):
+                g = <str>keys[found[r].pid]
+                skip = False
+                for c in taken:
+                    if PyUnicode_Contains(c, g) or PyUnicode_Contains(g, c):
+                        skip = True
+                        break
+                if skip:
+                    continue
+                taken.append(g)
+                chosen.append((g, _ROUND(found[r].w, 3)))
+                if len(chosen) == k:
+                    return chosen
+            p = q
+    finally:
+        _release(&s)
+        PyMem_Free(found)
+    return chosen
 
 
 cpdef list set_order(list keys):

@@ -420,6 +420,10 @@ class IntentModel:
         self._scan: Callable[..., bool] | None = _FEATURES.add_sums if scan else None
         self._weighted: Callable[..., list[tuple[str, float]]] | None = \
             _FEATURES.weighted if scan else None
+        # ...and the drivers themselves: sorted by weight in C, only the n-grams looked at
+        # made strings (_features.drivers; None: the loops below, the reference).
+        self._drivers_c: Callable[..., list[tuple[str, float]]] | None = \
+            _FEATURES.drivers if scan else None
         self._keys = keys if scan else None
         self.weights = _PackedWeights(dict(zip(keys, range(len(keys)), strict=True)),
                                       self._packed, k)
@@ -584,6 +588,11 @@ class IntentModel:
     def drivers(self, normalised: str, category: str, k: int = 5) -> list[tuple[str, float]]:
         """The n-grams that pushed ``category`` up most in this (normalised) text."""
         idx = self.classes.index(category)
+        c_drivers = self._drivers_c
+        if (c_drivers is not None and self._key_set is not None and self._matcher is not None
+                and normalised):
+            return c_drivers(self._matcher, normalised, self._flat, idx, max(2, self.lo),
+                             self.hi, self._keys, k)
         # The text's n-grams of lo..hi characters (at least 2) that are weighted features,
         # each once: the model's automaton finds exactly those (every occurrence of every
         # feature) in one C pass, instead of making every n-gram of the text and looking each

@@ -14,6 +14,7 @@ cpdef ScreeningResult with_model(ScreeningResult res, str text, str role, object
 @cython.locals(v=double, best=double, first=bint)
 cpdef double _max_flagged(dict scores)
 
+@cython.locals(mf=double)
 cpdef ScreeningResult _rules_flagged(ScreeningResult res, str text, object model, dict scores,
                                      object compact=*)
 

@@ -35,14 +35,18 @@ def with_model(res: ScreeningResult, text: str, role: str, policy: CompiledPolic
     sc = model.score(text, role, False, compact)  # (positional: no keyword dict per call)
     scores = sc.scores
     res.model_scores = scores
-    if not sc.notable:
-        return res  # nothing over a threshold, nothing under the veto: the rules stand
-    if not sc.over and res.decision == "allow":
-        # Allowed by the rules and no class at its threshold (a short message's threshold
-        # is only ever raised): neither a flag nor a refusal tag can follow.
-        return res
     if res.decision != "allow":
+        if res.concrete or not sc.notable:
+            # A number, ID, e-mail or link in the finding (every veto of _rules_flagged needs
+            # a lexicon-only one), or nothing over a threshold and nothing under the veto:
+            # the rules stand.
+            return res
         return _rules_flagged(res, text, model, scores, compact)
+    if not sc.over:
+        # Allowed by the rules and no class at its threshold (a short message's threshold
+        # is only ever raised): neither a flag nor a refusal tag can follow. (``over``
+        # implies ``notable``.)
+        return res
     return _with_scores(res, text, role, policy, model, scores, compact)
 
 
@@ -73,10 +77,12 @@ def _rules_flagged(res: ScreeningResult, text: str, model: IntentModel,
     """The rest of :func:`with_model` where a score is notable and the rules flagged the
     message: the model may veto a lexicon-only finding (a cpdef function in learned.pxd:
     no generator expressions, most adversarial messages end here with the rules' result)."""
+    if res.concrete:
+        return res  # every veto below needs a lexicon-only finding
+    mf = _max_flagged(scores)  # (pure; once for the three conditions below)
     veto = model.veto_below
-    if (veto > 0 and not res.concrete and "refusal" not in res.categories
-            and len(text) >= model.veto_min_chars
-            and _max_flagged(scores) < veto):
+    if (veto > 0 and "refusal" not in res.categories
+            and len(text) >= model.veto_min_chars and mf < veto):
         # A lexicon term alone (no number, ID, e-mail or link) that the model finds
         # ordinary: a code, an everyday word, a quoted offer. Allowed; the rules' finding
         # stays visible as `vetoed` for reviewers and feedback.
@@ -90,8 +96,7 @@ def _rules_flagged(res: ScreeningResult, text: str, model: IntentModel,
         return ScreeningResult("allow", [], 0, [], text, res.policy_version, scores, [],
                                "model-veto", vetoed=[sp.rule for sp in res.spans])
     rv = model.refusal_veto
-    if (rv is not None and not res.concrete and scores["refusal"] >= rv[0]
-            and _max_flagged(scores) < rv[1]):
+    if rv is not None and scores["refusal"] >= rv[0] and mf < rv[1]:
         # The trigger is quoted or reported to be declined ("您说的“加个微信”我没法答应"):
         # a lexicon term alone in a message the model reads as a refusal. Allowed and
         # tagged refusal; the overruled rules stay visible as `vetoed`.
@@ -101,9 +106,8 @@ def _rules_flagged(res: ScreeningResult, text: str, model: IntentModel,
                                vetoed=[sp.rule for sp in res.spans])
     rr = model.rules_refusal_below
     ra = model.rules_refusal_above
-    if (rr > 0 and not res.concrete and "refusal" in res.categories
-            and (_max_flagged(scores) < rr
-                 or 0 < ra <= scores["refusal"])):
+    if (rr > 0 and "refusal" in res.categories
+            and (mf < rr or 0 < ra <= scores["refusal"])):
         # The rules found a decline, but not in the trigger's own clause ("感谢您的心意，
         # 但我们不能收"), and the model finds nothing flagged — or reads the message as a
         # refusal too ("我不去抖音私信你": both layers see the decline): a refusal.
