@@ -117,3 +117,36 @@ def test_the_learned_layers_refusal_drivers_read_the_same_view() -> None:
         assert _model_text(text, None) == normalise(text)
         from_compact += compact is not None and _VIEW_FALLBACK.search(compact) is None
     assert from_compact > 5_000
+
+
+def test_score_of_is_the_models_score_and_its_cached_object() -> None:
+    """intent.score_of (learned.with_model's call: a short text's compact string scored before
+    answered from the cache without the method call) gives what ``model.score(text, role,
+    False, compact)`` gives — the very cached object where there is one — on every known line
+    (short and long, compact or None), the second time and on a fresh model the first."""
+    import sys
+
+    from probity.screening.intent import builtin_model_bytes, load_model, parse_model, score_of
+
+    policy = default_policy()
+    fresh = parse_model(builtin_model_bytes())
+    model = policy.model
+    assert model is not None
+    hits = 0
+    for text, role in _messages()[:4000]:
+        _res, compact = _screen_rules(text, role, policy)
+        first = score_of(fresh, text, role, compact)  # (a miss: score fills the cache)
+        again = score_of(fresh, text, role, compact)
+        ref = fresh.score(text, role, False, compact)
+        assert first.scores == ref.scores == again.scores
+        assert (first.notable, first.over) == (ref.notable, ref.over) == (again.notable,
+                                                                           again.over)
+        if compact is not None and len(text) <= LONG:
+            assert again is ref  # the cache's object, as score returns it
+            hits += 1
+        assert score_of(model, text, role, compact).scores == ref.scores
+    assert hits > 1_000
+    # The class names and thresholds' keys are interned (looked up by identity).
+    m = load_model()
+    assert all(c is sys.intern(c) for c in m.classes)
+    assert all(k is sys.intern(k) for k in m.thresholds)

@@ -22,6 +22,9 @@ cpdef double _max_flagged(dict scores)
 @cython.locals(by_compact=dict)
 cpdef object _cached(dict by_role, str role, str compact)
 
+@cython.locals(hit=object)
+cpdef object score_of(object model, str text, str role, object compact)
+
 @cython.locals(pieces=list, parts=list, n=Py_ssize_t, i=Py_ssize_t, start=Py_ssize_t,
                c=Py_UCS4, d=Py_UCS4, f=Py_UCS4, cp=Py_ssize_t, end=Py_ssize_t, piece=str,
                g=str)

@@ -20,6 +20,7 @@ import hashlib
 import json
 import math
 import re
+import sys
 from array import array
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -297,6 +298,17 @@ def _cached(by_role: dict[str, dict[str, Any]], role: str, compact: str) -> Any:
     if by_compact is None:
         return None
     return by_compact.get(compact)
+
+
+def score_of(model: IntentModel, text: str, role: str, compact: str | None) -> IntentScores:
+    """``model.score(text, role, False, compact)``, learned.with_model's call on every
+    message: a short text whose compact string was scored before is the same one look-up
+    ``score`` makes first, here without the method call; anything else is ``score``."""
+    if compact is not None and len(text) <= LONG:
+        hit: IntentScores | None = _cached(model._by_compact, role, compact)
+        if hit is not None:
+            return hit
+    return model.score(text, role, False, compact)
 
 
 def ngrams(s: str, lo: int = 1, hi: int = 3) -> set[str]:
@@ -753,15 +765,19 @@ def parse_model(data: bytes, *, expect_version: int | None = None,
         p = orjson.loads(body)  # the same floats as json.loads, in a third of the time
     except orjson.JSONDecodeError as exc:
         raise ModelError("the model file's payload is not JSON") from exc
-    classes = tuple(p["classes"])
+    # The class names and the thresholds' keys interned: the scores dicts are keyed by these
+    # objects, and every lookup by a literal ("refusal", policy.FLAGGED_CATEGORIES) then
+    # matches by identity instead of comparing the strings (the same dicts otherwise).
+    classes = tuple([sys.intern(str(c)) for c in p["classes"]])
     if set(classes) != set(CLASSES):
         raise ModelError(f"the model's classes {classes} are not {CLASSES}")
     return IntentModel(
         version=version, sha256=digest, classes=classes, lo=int(p["ngram"][0]),
         hi=int(p["ngram"][1]), bias=tuple(float(b) for b in p["bias"]),
         role_bias={r: tuple(float(x) for x in v) for r, v in p.get("role_bias", {}).items()},
-        thresholds={k: float(v) for k, v in p["thresholds"].items()},
-        block_thresholds={k: float(v) for k, v in p.get("block_thresholds", {}).items()},
+        thresholds={sys.intern(str(k)): float(v) for k, v in p["thresholds"].items()},
+        block_thresholds={sys.intern(str(k)): float(v)
+                          for k, v in p.get("block_thresholds", {}).items()},
         weights=p["weights"],
         meta=dict(p.get("meta", {})),
         veto_below=float(p.get("veto_below", 0.0)),

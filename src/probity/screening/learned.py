@@ -18,7 +18,13 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from probity.screening.intent import _VIEW_FALLBACK, IntentModel, model_view, normalise
+from probity.screening.intent import (
+    _VIEW_FALLBACK,
+    IntentModel,
+    model_view,
+    normalise,
+    score_of,
+)
 from probity.screening.normalize import fold_exact
 from probity.screening.policy import FLAGGED_CATEGORIES, CompiledPolicy
 from probity.screening.result import ScreeningResult, Span
@@ -32,7 +38,7 @@ def with_model(res: ScreeningResult, text: str, role: str, policy: CompiledPolic
                 model: IntentModel, compact: str | None = None) -> ScreeningResult:
     """``compact``: the rules' 1:1 compact string of ``text``, if they made one (the model
     then does not fold the text again)."""
-    sc = model.score(text, role, False, compact)  # (positional: no keyword dict per call)
+    sc = score_of(model, text, role, compact)  # model.score(text, role, False, compact)
     scores = sc.scores
     res.model_scores = scores
     if res.decision != "allow":
