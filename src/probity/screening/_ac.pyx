@@ -116,7 +116,7 @@ cdef class PartOcc:
 
     cdef int finish(self) except -1:
         """Links each part's occurrences in the order found and indexes the parts."""
-        cdef Py_ssize_t size = 64, i, s, pid
+        cdef Py_ssize_t size = 16, i, s, pid
         while size < 2 * self.n:
             size *= 2
         if size > 64:

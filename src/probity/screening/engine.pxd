@@ -184,6 +184,12 @@ cpdef bint _is_negated(Hit h, list negations, str text, _Weights weights, list s
                lsev=Py_ssize_t, out=list, n=Py_ssize_t, i=Py_ssize_t)
 cpdef list _merge(list segs)
 
+@cython.locals(c=Py_UCS4)
+cpdef bint _com_cn_net(str compact)
+
+@cython.locals(w=Py_ssize_t, top=double, i=Py_ssize_t, c=Py_UCS4)
+cpdef bint _gap_within(str compact, Py_ssize_t a, Py_ssize_t b, double limit)
+
 @cython.locals(view=_View, h=Hit, cat_sev=dict, raw=list, spans=list, pieces=list, pos=Py_ssize_t,
                a=Py_ssize_t, b=Py_ssize_t, s=Py_ssize_t, e=Py_ssize_t, severity=Py_ssize_t,
                sev=Py_ssize_t, rank=Py_ssize_t, act=Py_ssize_t, cap=Py_ssize_t,
