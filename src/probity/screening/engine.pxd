@@ -198,5 +198,9 @@ cpdef bint _gap_within(str compact, Py_ssize_t a, Py_ssize_t b, double limit)
 cpdef object _decide(str text, str role, object policy, list hits, object refusal_span,
                      list starts, list ends)
 
+@cython.locals(n=Py_ssize_t, inside=bint, i=Py_ssize_t, e=Py_ssize_t, a=Py_ssize_t,
+               pos=Py_ssize_t, c=Py_UCS4, buf=cython.p_Py_UCS4, pieces=list, seg=tuple)
+cpdef str _mask_segments(str text, list segs)
+
 @cython.locals(s=Py_ssize_t, e=Py_ssize_t, rs=Py_ssize_t, ne=Py_ssize_t, neg_ends=list)
 cpdef bint _report_context(_Ctx ctx, object policy)

@@ -82,6 +82,11 @@ try:  # True where setup.py compiled this module (Cython's pure-Python mode cons
 except ImportError:  # no Cython: the sources run as they are
     _COMPILED = False  # type: ignore[misc]
     from probity.screening._nocython import cython
+try:  # C functions for _mask_segments (cimports: they resolve where Cython compiles)
+    from cython.cimports.cpython.mem import PyMem_Free, PyMem_Malloc
+    from cython.cimports.cpython.unicode import PyUnicode_4BYTE_KIND, PyUnicode_FromKindAndData
+except (ImportError, AttributeError):  # interpreted (Cython's shadow module raises the latter)
+    pass
 
 _DECISION_RANK: Final = {"allow": 0, "warn": 1, "block": 2}
 _NO_ACTIONS: Final[dict[str, str]] = {}  # a role without actions (never written to)
@@ -1227,6 +1232,8 @@ def _overlaps_any(segs: Iterable[tuple[int, int]], spans: list[tuple[int, int]])
 
 
 def _report_context(ctx: _Ctx, policy: CompiledPolicy) -> bool:
+    if "report" not in ctx.by_kind:
+        return False  # (most messages: no report phrase; ctx.get would make an empty list)
     reports = ctx.get("report")
     if not reports:
         return False
@@ -1406,25 +1413,55 @@ def _decide(
         # The masked text: the spans' characters as "*". The spans cover exactly the union
         # of the segments, so the segments (plain tuples, now sorted by start) are masked
         # instead of reading each Span's fields.
-        pieces: list[str] = []
-        pos = 0
-        for seg in raw:  # sorted by start; segments may overlap
-            a = seg[0]
-            e = seg[1]
-            if e > pos:
-                if pos >= a:
-                    a = pos
-                pieces.append(text[pos:a])
-                pieces.append("*" * (e - a))
-                pos = e
-        pieces.append(text[pos:])
-        masked = "".join(pieces)
+        masked = _mask_segments(text, raw)
     categories = [c for c in CATEGORIES if c in cat_sev]
     if refusal_span is not None:
         categories.append("refusal")
         rs, re_ = refusal_span
         spans.append(make_span(starts[rs], ends[re_ - 1], "refusal", "refusal", 0))
     return rules_result(DECISIONS[rank], categories, severity, spans, masked, view.version)
+
+
+def _mask_segments(text: str, segs: list[tuple[int, int, str, str, int]]) -> str:
+    """``text`` with the characters of the segments (sorted by start; they may overlap) as
+    "*": the text between them and runs of "*" joined. Compiled, the characters written to
+    one C buffer and the string made in one call (PyUnicode_FromKindAndData gives the
+    narrowest string, as the join does): no slice, run of stars or list per segment."""
+    n = len(text)
+    if _COMPILED:
+        inside = True
+        for seg in segs:
+            if seg[0] < 0 or seg[1] > n:
+                inside = False  # (never: the offsets are the text's; the loop below then)
+                break
+        if inside:
+            buf = cython.cast(cython.pointer(cython.Py_UCS4), PyMem_Malloc(n * 4 + 4))
+            if not buf:
+                raise MemoryError
+            try:
+                for i, c in enumerate(text):
+                    buf[i] = c
+                for seg in segs:
+                    e = seg[1]
+                    for i in range(seg[0], e):
+                        buf[i] = 42  # "*"
+                return PyUnicode_FromKindAndData(  # type: ignore[no-any-return]
+                    PyUnicode_4BYTE_KIND, buf, n)
+            finally:
+                PyMem_Free(buf)
+    pieces: list[str] = []
+    pos = 0
+    for seg in segs:
+        a = seg[0]
+        e = seg[1]
+        if e > pos:
+            if pos >= a:
+                a = pos
+            pieces.append(text[pos:a])
+            pieces.append("*" * (e - a))
+            pos = e
+    pieces.append(text[pos:])
+    return "".join(pieces)
 
 
 class Screener:
