@@ -2,8 +2,9 @@
 sqlite3 driver; `probity.chat.direct_pg`: through a bare psycopg connection — each test runs
 on both when PROBITY_TEST_DATABASE_URL is PostgreSQL) stores exactly what the session path
 stores — the same columns in the same stored form, the same ledger chain, rollups equal to a
-direct aggregate of the messages — and hands everything it does not cover (resends, alerts, a
-due ledger checkpoint, cold caches) to the session path without writing anything itself."""
+direct aggregate of the messages — and hands everything it does not cover (resends, alerts,
+cold caches) to the session path without writing anything itself; a due ledger checkpoint it
+signs itself (tests/chat/test_direct_checkpoint.py)."""
 
 from __future__ import annotations
 
@@ -152,12 +153,14 @@ async def test_what_the_direct_path_does_not_cover_goes_the_session_way(
                                                             client_id="k3"))
         assert blocked.decision == "block"
         # A ledger checkpoint due (the latest looks 5 minutes old to the direct path): it
-        # hands the batch over, and the session path looks for one itself (`maybe_checkpoint`).
+        # signs one itself from the tenant's Merkle range (`ledger.ranges`), in the batch's
+        # transaction — no fallback (tests/chat/test_direct_checkpoint.py).
         writer._checked.clear()
         async with AsyncSession(engine) as s:
             tenant = await s.scalar(select(Conversation.tenant_id).where(Conversation.id == c1))
-            assert await s.scalar(select(func.count()).select_from(LedgerCheckpoint)
-                                  .where(LedgerCheckpoint.tenant_id == tenant))
+            checkpoints = await s.scalar(select(func.count()).select_from(LedgerCheckpoint)
+                                         .where(LedgerCheckpoint.tenant_id == tenant))
+            assert checkpoints
         original = direct.utcnow
         later = original() + timedelta(minutes=5)
         direct.utcnow = lambda: later  # type: ignore[assignment]
@@ -167,8 +170,10 @@ async def test_what_the_direct_path_does_not_cover_goes_the_session_way(
                                                    client_id="k4"))
         finally:
             direct.utcnow = original  # type: ignore[assignment]
-        assert writer.fallbacks == fallbacks + 1
+        assert writer.fallbacks == fallbacks
         async with AsyncSession(engine) as s:
+            assert await s.scalar(select(func.count()).select_from(LedgerCheckpoint)
+                                  .where(LedgerCheckpoint.tenant_id == tenant)) == checkpoints + 1
             alert = await s.scalar(select(Alert).where(Alert.message_id == blocked.id))
             assert alert is not None and alert.decision == "block"
             assert tenant is not None and (await verify_tenant(s, tenant)).ok

@@ -16,6 +16,7 @@ write gate (priority lane, as the writer's session does) and ``BEGIN IMMEDIATE``
 from __future__ import annotations
 
 import dataclasses
+import logging
 import operator
 import sqlite3
 import time
@@ -46,10 +47,15 @@ from probity.chat.store import (
 from probity.chat.wire import MessageRow
 from probity.db import GATE_TIMEOUT_S, WriteGate, sqlite_pragmas, write_gate
 from probity.errors import Conflict, DomainError
+from probity.ledger import publish, service
+from probity.ledger.checkpoint import CheckpointError
 from probity.ledger.facts import message_json, message_payload
+from probity.ledger.ranges import LedgerRanges, MadeCheckpoint, RangeError
 from probity.ledger.service import CHECKPOINT_INTERVAL_S, append_entries_sqlite3
 from probity.models import Message
 from probity.models.base import utcnow
+
+log = logging.getLogger("probity.chat")
 
 Effect = Callable[[], Awaitable[None]]
 Run = list[tuple[str, Any]]
@@ -186,6 +192,11 @@ class DirectBase(ABC):
                                 if p is not None)
         self._stamp = self._procs[_CREATED_AT]
         self.on_statements: Callable[[Run], None] | None = None  # tests: statements per batch
+        # Each tenant's Merkle range, extended with every batch's entries, so that a due
+        # ledger checkpoint is signed here from it (`ledger.ranges`), not by the session path.
+        self.ranges = LedgerRanges(dialect, self.marks)
+        self.checkpoints = 0  # checkpoints this path made (tests, benchmarks)
+        self._made: list[MadeCheckpoint] = []  # this transaction's, published after commit
 
     def _sql(self, kind: str, n: int) -> str:
         sql = _sql(kind, n)
@@ -202,13 +213,26 @@ class DirectBase(ABC):
         for what the session path must do, `OperationalError` (rolled back) when the database
         could not take the batch now (the writer retries it whole)."""
         run: Run = []
-        with self._transaction(sends, receipts):
-            outcomes, effects, fresh_checks = self._sends(sends, run, checked) \
-                if sends else ([], [], [])
-            seqs = self._receipts(receipts, run, effects) if receipts else {}
+        made = self._made = []
+        try:
+            with self._transaction(sends, receipts):
+                outcomes, effects, fresh_checks = self._sends(sends, run, checked) \
+                    if sends else ([], [], [])
+                seqs = self._receipts(receipts, run, effects) if receipts else {}
+        except BaseException:
+            self.ranges.rollback()  # (a COMMIT that failed may have committed: a later
+            raise                   # batch then catches up, `LedgerRanges.extend`)
+        self.ranges.commit()
         now = time.monotonic()
         for tenant_id in fresh_checks:
             checked[tenant_id] = now
+        for cp in made:  # committed: publish the notes, as `publish.queue` does after commit
+            self.checkpoints += 1
+            try:
+                publish.publish_committed(cp.tenant_code, cp.tree_size, cp.note)
+            except Exception:  # committed: the batch stands, the note is in its row
+                log.exception("chat writer: checkpoint %s/%d not published", cp.tenant_code,
+                              cp.tree_size)
         if self.on_statements is not None:
             self.on_statements(run)
         return outcomes, seqs, effects
@@ -235,12 +259,17 @@ class DirectBase(ABC):
 
     @abstractmethod
     def _append(self, tenant_id: int, items: list[tuple[str, Any]], due: bool,
-                head: tuple[int, str, str] | None, bodies: list[bytes | None]
-                ) -> tuple[datetime | None, Run]:
+                head: tuple[int, str, str] | None, bodies: list[bytes | None],
+                appended: list[tuple[Any, ...]]) -> tuple[datetime | None, Run]:
         """The tenant's ledger append after `head` (its last entry's seq, hash and tenant
         code, read in this transaction; None: read it), `bodies` the items' payloads as
-        canonical JSON (`ledger.facts.message_json`): the latest checkpoint's time (when
-        `due`), what ran."""
+        canonical JSON (`ledger.facts.message_json`), the rows written added to `appended`:
+        the latest checkpoint's time (when `due`), what ran."""
+
+    @abstractmethod
+    def _execute(self, sql: str, params: tuple[Any, ...]) -> None:
+        """Run a statement whose result nobody reads, in this transaction (PostgreSQL: with
+        the next round trip, at the latest the COMMIT's)."""
 
     def _head(self, row: Any) -> tuple[int, str, str] | None:
         """The tenant's ledger head when the seqs' statement returned it (`DirectStore`)."""
@@ -316,13 +345,28 @@ class DirectBase(ABC):
                 due = clock - checked.get(tenant_id, -1e18) >= CHECKPOINT_CHECK_S
                 items = [("chat.message", message_payload(m)) for _s, m in rows
                          if m.tenant_id == tenant_id]
+                appended: list[tuple[Any, ...]] = []
                 latest, ran = self._append(tenant_id, items, due, heads.get(tenant_id),
-                                           [message_json(p) for _t, p in items])
+                                           [message_json(p) for _t, p in items], appended)
+                run.extend(ran)
+                try:  # the tenant's Merkle range, extended with these entries
+                    tracked, ran = self.ranges.extend(tenant_id, appended, self._query)
+                except RangeError as exc:
+                    raise Fallback(f"no Merkle range: {exc}") from exc
                 run.extend(ran)
                 if due:
                     if latest is None or utcnow() - latest >= timedelta(
                             seconds=CHECKPOINT_INTERVAL_S - CHECKPOINT_CHECK_S):
-                        raise Fallback("a ledger checkpoint is due")
+                        # A checkpoint is due: signed from the range, in this transaction
+                        try:
+                            keyring = service.default_keyring()
+                        except CheckpointError as exc:  # no signing key: the session path
+                            raise Fallback(f"a ledger checkpoint is due: {exc}") from exc
+                        signed, made = self.ranges.checkpoint(
+                            tenant_id, str(appended[0][4]), tracked, keyring)
+                        self._execute(self.ranges.insert_sql, signed)
+                        run.append((self.ranges.insert_sql, signed))
+                        self._made.append(made)
                     fresh_checks.append(tenant_id)
             for s, m in rows:
                 if s.turn is not None:
@@ -420,12 +464,15 @@ class DirectStore(DirectBase):
         return returned, rolled
 
     def _append(self, tenant_id: int, items: list[tuple[str, Any]], due: bool,
-                head: tuple[int, str, str] | None, bodies: list[bytes | None]
-                ) -> tuple[datetime | None, Run]:
+                head: tuple[int, str, str] | None, bodies: list[bytes | None],
+                appended: list[tuple[Any, ...]]) -> tuple[datetime | None, Run]:
         _entries, latest, ran = append_entries_sqlite3(
             self.con, tenant_id, items, purgeable=True, checkpoint_time=due,
-            dialect=self.dialect, head=head, entries=False, bodies=bodies)
+            dialect=self.dialect, head=head, entries=False, bodies=bodies, appended=appended)
         return latest, ran
+
+    def _execute(self, sql: str, params: tuple[Any, ...]) -> None:
+        self.con.execute(sql, params)
 
     def _update_receipts(self, params: list[tuple[Any, ...]]) -> None:
         self.con.executemany(_RECEIPTS_UPDATE, params)

@@ -146,16 +146,19 @@ class PgDirectStore(DirectBase):
         return list(returned), upserts
 
     def _append(self, tenant_id: int, items: list[tuple[str, Any]], due: bool,
-                head: tuple[int, str, str] | None, bodies: list[bytes | None]
-                ) -> tuple[datetime | None, Run]:
+                head: tuple[int, str, str] | None, bodies: list[bytes | None],
+                appended: list[tuple[Any, ...]]) -> tuple[datetime | None, Run]:
         # (`head` is None here: the head is read after the tenant's advisory lock)
         assert self.con is not None
         if self._begin or self._later:  # (not so on the direct path: seqs come first)
             self._round([])
         _entries, latest, ran = append_entries_psycopg(
             self.con, self.url, tenant_id, items, purgeable=True, checkpoint_time=due,
-            dialect=self.dialect, bodies=bodies)
+            dialect=self.dialect, bodies=bodies, appended=appended)
         return latest, ran
+
+    def _execute(self, sql: str, params: tuple[Any, ...]) -> None:
+        self._later.append((sql, params))  # (a checkpoint's INSERT: it rides with the COMMIT)
 
     def _update_receipts(self, params: list[tuple[Any, ...]]) -> None:
         self._later.append((self._sql("receipts_update", 0), params))

@@ -22,7 +22,8 @@ from sqlalchemy.orm import Session
 
 from probity.ledger.checkpoint import Checkpoint, CheckpointError, Keyring, verify_checkpoint
 
-__all__ = ["configure", "load_checkpoints", "note_path", "publish_note", "queue"]
+__all__ = ["configure", "load_checkpoints", "note_path", "publish_committed", "publish_note",
+           "queue"]
 
 _PENDING = "probity.ledger.publish"
 _SAFE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}\Z")
@@ -85,6 +86,14 @@ def queue(session: Session, row: Any, tenant_code: str) -> None:
     """Publish *row* (a LedgerCheckpoint) once the session's transaction commits."""
     if _root is not None:
         session.info.setdefault(_PENDING, []).append((row, tenant_code))
+
+
+def publish_committed(tenant_code: str, tree_size: int, note: str) -> None:
+    """Publish a checkpoint whose transaction has just committed without a session (the chat
+    writer's direct path, `ledger.ranges`): what `queue` does at the session's commit."""
+    root = _root
+    if root is not None:
+        publish_note(root, tenant_code, tree_size, note)
 
 
 def _after_commit(session: Session) -> None:

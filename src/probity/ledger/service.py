@@ -454,6 +454,7 @@ def append_entries_sqlite3(con: sqlite3.Connection, tenant_id: int,
                            checkpoint_time: bool = False, dialect: Any = None,
                            head: tuple[int, str, str] | None = None, entries: bool = True,
                            bodies: Sequence[bytes | None] | None = None,
+                           appended: list[tuple[Any, ...]] | None = None,
                            ) -> tuple[list[AppendedEntry], datetime | None, list[tuple[str, Any]]]:
     """:func:`append_entries` on a bare ``sqlite3`` connection that is already in a write
     transaction and holds the process's write gate (the chat writer's direct path,
@@ -465,11 +466,15 @@ def append_entries_sqlite3(con: sqlite3.Connection, tenant_id: int,
     hash, tenant code) as the caller read it in this same write transaction (the chat
     writer reads it with its seqs); None: read here. ``entries=False``: no `AppendedEntry`
     per row is built (an empty list), for a caller that does not read them. ``bodies``: the
-    items' payloads as canonical JSON where the caller made it (`chain.chain_texts`)."""
+    items' payloads as canonical JSON where the caller made it (`chain.chain_texts`).
+    ``appended``: a list the written rows are added to (tuples in ``_ROW_KEYS`` order: seq
+    at 1, prev_hash at 6, entry_hash at 7), for `ledger.ranges`."""
     if not items:
         return [], None, []
     rows, _refs, _head, created, run = _append_in_thread(con, tenant_id, head, items,
                                                          purgeable, checkpoint_time, bodies)
+    if appended is not None:
+        appended.extend(rows)
     when = _CREATED_AT.process(dialect, created) if created is not None else None
     return [AppendedEntry(*row) for row in rows] if entries else [], when, run
 
@@ -712,6 +717,7 @@ async def _append_pg(session: AsyncSession, conn: Any, driver: Any, tenant_id: i
 def append_entries_psycopg(con: Any, url: Any, tenant_id: int, items: list[tuple[str, Any]],
                            *, purgeable: bool = False, checkpoint_time: bool = False,
                            dialect: Any = None, bodies: Sequence[bytes | None] | None = None,
+                           appended: list[tuple[Any, ...]] | None = None,
                            ) -> tuple[list[AppendedEntry], datetime | None, list[tuple[str, Any]]]:
     """:func:`append_entries_sqlite3` on a bare synchronous ``psycopg.Connection`` already in
     a transaction (the chat writer's direct path on PostgreSQL): the same steps as
@@ -719,7 +725,8 @@ def append_entries_psycopg(con: Any, url: Any, tenant_id: int, items: list[tuple
     read, the head guessed per (``url``, tenant) as the session path guesses it and checked
     behind a savepoint — with no session, so no checkpoint made here. Returns the entries,
     the latest checkpoint's time when ``checkpoint_time`` (None: there is none) and the
-    statements run. Driver errors are raised as they come (the caller rolls back)."""
+    statements run; ``appended`` as there. Driver errors are raised as they come (the caller
+    rolls back)."""
     import psycopg
 
     if not items:
@@ -741,6 +748,8 @@ def append_entries_psycopg(con: Any, url: Any, tenant_id: int, items: list[tuple
             answer = None
     if rows:
         _PG_HEADS[key] = new_head
+    if appended is not None:
+        appended.extend(rows)
     when = _CREATED_AT.process(dialect, created) if created is not None else None
     return [AppendedEntry(*row) for row in rows], when, run
 
@@ -822,6 +831,31 @@ def _peaks_of(row: LedgerCheckpoint) -> CompactRange:
     return CompactRange(row.tree_size, peaks)
 
 
+CHECKPOINT_COLUMNS = ("tenant_id", "tree_size", "root_hash", "timestamp", "key_id", "signature",
+                      "note", "peaks", "created_at")
+
+
+def checkpoint_columns(tenant_id: int, tenant_code: str, merkle: CompactRange,
+                       keyring: Keyring) -> dict[str, Any]:
+    """A ``ledger_checkpoints`` row's columns (`CHECKPOINT_COLUMNS`) for the tree `merkle`
+    holds, signed now: what :func:`make_checkpoint` stores, and what the chat writer's direct
+    path (`ledger.ranges`) INSERTs on its bare connection — one function, so the two are the
+    same bytes for the same tree and time."""
+    now = utcnow()
+    signed = keyring.sign_checkpoint(tenant_code, merkle.size, merkle.root(), format_time(now))
+    return {
+        "tenant_id": tenant_id,
+        "tree_size": signed.tree_size,
+        "root_hash": signed.root_hash.hex(),
+        "timestamp": signed.timestamp,
+        "key_id": signed.key_id,
+        "signature": signed.signature.hex(),
+        "note": signed.to_note(),
+        "peaks": _peaks_text(merkle),
+        "created_at": now,
+    }
+
+
 async def make_checkpoint(
     session: AsyncSession,
     tenant_id: int,
@@ -855,18 +889,7 @@ async def make_checkpoint(
     merkle.extend(leaves)
     if code is None:
         code = await session.scalar(select(Tenant.code).where(Tenant.id == tenant_id))
-    signed = keyring.sign_checkpoint(str(code), merkle.size, merkle.root(), format_time(utcnow()))
-    row = LedgerCheckpoint(
-        tenant_id=tenant_id,
-        tree_size=signed.tree_size,
-        root_hash=signed.root_hash.hex(),
-        timestamp=signed.timestamp,
-        key_id=signed.key_id,
-        signature=signed.signature.hex(),
-        note=signed.to_note(),
-        peaks=_peaks_text(merkle),
-        created_at=utcnow(),
-    )
+    row = LedgerCheckpoint(**checkpoint_columns(tenant_id, str(code), merkle, keyring))
     session.add(row)
     await session.flush()
     _remember(session, _CHECKPOINTS, tenant_id, row)
