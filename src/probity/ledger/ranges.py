@@ -13,12 +13,14 @@ entry size-1)`` and used for a batch only when its size is the seq the batch app
 and that hash is the batch's ``prev_hash`` (each entry hash covers its ``prev_hash``, so the
 head's hash fixes every entry before it). Otherwise something else appended meanwhile (the
 session path, an import, another process) or the ledger is not the one the range was built on:
-the entries in between are read once (``seq`` in ``[size, start)``, their first ``prev_hash``
-checked against the kept hash, their seqs and links checked) and added; when even that does not
-fit (a first batch, another database), the range is rebuilt from the latest checkpoint's peaks
-and the entries since — as `make_checkpoint` builds it — once. Reads run on the caller's
-connection in its transaction, after its append: on SQLite under the write lock, on
-PostgreSQL after the tenant's advisory append lock, so nothing appends in between.
+the entries in between are read once (``seq`` in ``[size, start)``: as many as that, the first
+one's ``prev_hash`` the kept hash, the last one's hash the batch's ``prev_hash``) and added;
+when even that does not fit (a first batch, another database), the range is rebuilt from the
+latest checkpoint's peaks and the entries since — as `make_checkpoint` builds it — once.
+Reads run on the caller's connection in its transaction, after its append: on SQLite under
+the write lock, on PostgreSQL after the tenant's advisory append lock, so nothing appends in
+between. (Measured, SQLite, 110,000 entries appended by another appender: the catch-up batch
+~180 ms once, then a due checkpoint's batch ~2-3 ms against ~1.2-2.4 ms for one without.)
 
 A batch's extended range is *pending* until its transaction commits (`LedgerRanges.commit`);
 a rollback drops it (`LedgerRanges.rollback`), so the kept range only ever covers committed
@@ -49,8 +51,11 @@ Run = list[tuple[str, Any]]
 
 _SQL_LATEST = ("SELECT tree_size, peaks FROM ledger_checkpoints WHERE tenant_id = ? "
                "ORDER BY tree_size DESC, id DESC LIMIT 1")
-_SQL_SINCE = ("SELECT seq, prev_hash, entry_hash FROM ledger_entries WHERE tenant_id = ? "
-              "AND seq >= ? AND seq < ? ORDER BY seq")
+# The entries [first, end): their hashes, and the prev_hash of the one at `link` (the others'
+# are not read: ~60 % of the read's time for 110,000 entries on SQLite). (tenant_id, seq) is
+# unique, so as many rows as seqs in the range are those seqs, in order.
+_SQL_SINCE = ("SELECT entry_hash, CASE WHEN seq = ? THEN prev_hash END FROM ledger_entries "
+              "WHERE tenant_id = ? AND seq >= ? AND seq < ? ORDER BY seq")
 _SQL_INSERT = (f"INSERT INTO ledger_checkpoints ({', '.join(service.CHECKPOINT_COLUMNS)}) "
                f"VALUES ({', '.join('?' * len(service.CHECKPOINT_COLUMNS))})")
 _CREATED_AT = service.CHECKPOINT_COLUMNS.index("created_at")
@@ -153,9 +158,10 @@ class LedgerRanges:
 
     # -- catching up ----------------------------------------------------------------------
 
-    def _entries(self, tenant_id: int, first: int, end: int, query: Query, run: Run
-                 ) -> list[Any]:
-        params = (tenant_id, first, end)
+    def _entries(self, tenant_id: int, first: int, end: int, link: int, query: Query,
+                 run: Run) -> list[Any]:
+        """(entry_hash, prev_hash at seq `link` else None) of entries [first, end)."""
+        params = (link, tenant_id, first, end)
         run.append((self._since, params))
         found = query(self._since, params)
         self.read += len(found)
@@ -166,11 +172,11 @@ class LedgerRanges:
         """`tracked` extended with the entries ``[size, start)`` others appended, when they
         continue its chain up to `prev` (else None: rebuild)."""
         size = tracked.merkle.size
-        found = self._entries(tenant_id, size, start, query, run)
-        if not _links(found, size, tracked.last, start, prev):
+        found = self._entries(tenant_id, size, start, size, query, run)
+        if not _links(found, start - size, tracked.last, prev):
             return None
         merkle = tracked.merkle.copy()
-        merkle.extend([bytes.fromhex(h) for _s, _p, h in found])
+        merkle.extend([bytes.fromhex(h) for h, _p in found])
         self.caught_up += 1
         return Tracked(merkle, prev)
 
@@ -192,27 +198,25 @@ class LedgerRanges:
             merkle = CompactRange()
         size = merkle.size
         # From entry size-1 (when size > 0): its hash links the peaks to the entries after.
-        found = self._entries(tenant_id, max(size - 1, 0), start, query, run)
+        found = self._entries(tenant_id, max(size - 1, 0), start, size, query, run)
         last = GENESIS_HASH
         if size:
-            if not found or int(found[0][0]) != size - 1:
-                raise RangeError(f"tenant {tenant_id}: entry {size - 1} is missing")
-            last = str(found[0][2])
+            if len(found) != start - size + 1:
+                raise RangeError(f"tenant {tenant_id}: entries {size - 1}.. are missing")
+            last = str(found[0][0])
             found = found[1:]
-        if not _links(found, size, last, start, prev):
+        if not _links(found, start - size, last, prev):
             raise RangeError(f"tenant {tenant_id}: entries {size}..{start - 1} do not chain")
-        merkle.extend([bytes.fromhex(h) for _s, _p, h in found])
+        merkle.extend([bytes.fromhex(h) for h, _p in found])
         self.rebuilt += 1
         return Tracked(merkle, prev)
 
 
-def _links(found: list[Any], size: int, last: str, start: int, prev: str) -> bool:
-    """True when `found` is entries ``size .. start-1`` in order, each linked to the one
-    before (the first to `last`), and the last one's hash is `prev`."""
-    if len(found) != start - size:
+def _links(found: list[Any], count: int, last: str, prev: str) -> bool:
+    """True when `found` (``_SQL_SINCE``'s rows) holds `count` entries, the first linked to
+    `last` (its prev_hash) and the last one's hash `prev` (the hash the batch chained on)."""
+    if len(found) != count:
         return False
-    for seq, (s, p, h) in enumerate(found, size):
-        if int(s) != seq or p != last:
-            return False
-        last = h
-    return last == prev
+    if found and found[0][1] != last:
+        return False
+    return (found[-1][0] if found else last) == prev
