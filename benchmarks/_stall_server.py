@@ -8,9 +8,9 @@ same CLOCK_MONOTONIC as the load generator's, so they line up with its per-secon
 * GC: each collection's generation, duration and the objects it saw ({"k": "gc"}), whoever
   triggered it;
 * the chat writer: per transaction its items, how long the oldest waited in the queue, the
-  time in the transaction and in its COMMIT, the path, whether the direct path signed a ledger
-  checkpoint in it (``ckpt``), and the WAL file's size ({"k": "batch"}); and the finisher's
-  delay (hand-back to the app's loop → run) ({"k": "fin"});
+  time in the transaction and in its COMMIT, the path (and why it fell back: ``why``), whether
+  the direct path signed a ledger checkpoint in it (``ckpt``), and the WAL file's size
+  ({"k": "batch"}); and the finisher's delay (hand-back to the app's loop → run) ({"k": "fin"});
 * once a second, the process's and its threads' CPU ({"k": "cpu"}).
 
     python benchmarks/_stall_server.py OUT_DIR <uvicorn arguments>
@@ -163,6 +163,7 @@ def _patch_writer() -> None:
                  receipts=sum(1 for i in batch if i.receipt is not None),
                  job=batch[0].job is not None, direct=self.direct_batches > d0,
                  fallback=self.fallbacks > fb0,
+                 why=getattr(self, "fallback_reason", None) if self.fallbacks > fb0 else None,
                  # a ledger checkpoint signed on the direct path in this transaction
                  ckpt=getattr(self._direct, "checkpoints", 0) > c0,
                  commit_ms=(self._direct.con.commit_ms if self.direct_batches > d0 else None),

@@ -306,6 +306,7 @@ class MessageWriter:
         self.transactions = 0  # committed writer transactions (messages, receipts, jobs)
         self.direct_batches = 0  # of the batches, those the direct path stored
         self.fallbacks = 0  # batches the direct path handed to the session path
+        self.fallback_reason = ""  # why the last one was (benchmarks' stall recorder)
 
     async def submit(self, send: PendingSend) -> tuple[Message | MessageRow, bool]:
         """Queue one screened message; returns (message, duplicate) once it is committed.
@@ -560,13 +561,15 @@ class MessageWriter:
                     [item.send for item in batch if item.send is not None],
                     [item.receipt for item in batch if item.receipt is not None],
                     self._checked)
-            except Fallback:
+            except Fallback as exc:
                 self.fallbacks += 1  # rolled back: the session path below stores it
+                self.fallback_reason = str(exc)
             except OperationalError:
                 raise  # busy, deadlock: the whole batch is retried (`_write`)
-            except Exception:  # rolled back; never fail a send the session path can store
+            except Exception as exc:  # rolled back; never fail a send the session path can store
                 log.exception("chat writer: direct path failed; taking the session path")
                 self.fallbacks += 1
+                self.fallback_reason = repr(exc)
             else:
                 self.direct_batches += 1
                 if self._checkpointer is not None:
