@@ -61,7 +61,7 @@ _SQL_INSERT = (f"INSERT INTO ledger_checkpoints ({', '.join(service.CHECKPOINT_C
 _CREATED_AT = service.CHECKPOINT_COLUMNS.index("created_at")
 
 # The rows `append_entries_sqlite3` / `append_entries_psycopg` add to ``appended``.
-_SEQ, _CODE, _PREV, _HASH = 1, 4, 6, 7
+_SEQ, _PREV, _HASH = 1, 6, 7
 
 
 class RangeError(Exception):
@@ -151,7 +151,7 @@ class LedgerRanges:
         now — `service.checkpoint_columns`, as `make_checkpoint` stores it — and what to
         publish once it is committed."""
         columns = service.checkpoint_columns(tenant_id, tenant_code, tracked.merkle, keyring)
-        params = list(columns.values())
+        params = [columns[c] for c in service.CHECKPOINT_COLUMNS]
         if self._stamp is not None:
             params[_CREATED_AT] = self._stamp(params[_CREATED_AT])
         return tuple(params), MadeCheckpoint(tenant_code, columns["tree_size"], columns["note"])
