@@ -150,3 +150,25 @@ def test_score_of_is_the_models_score_and_its_cached_object() -> None:
     m = load_model()
     assert all(c is sys.intern(c) for c in m.classes)
     assert all(k is sys.intern(k) for k in m.thresholds)
+
+
+def test_intent_scores_compare_and_print_as_the_dataclass_did() -> None:
+    """IntentScores (an extension type where intent is compiled, a slotted class otherwise):
+    the dataclass's ==, repr and unhashability, and its defaults."""
+    import pickle
+
+    import pytest
+
+    from probity.screening.intent import IntentScores
+
+    a = IntentScores({"contact": 0.5, "refusal": 0.25})
+    assert (a.drivers, a.notable, a.over) == ([], True, True)
+    assert a == IntentScores({"contact": 0.5, "refusal": 0.25}, [], True, True)
+    assert a != IntentScores({"contact": 0.5, "refusal": 0.25}, [], True, False)
+    assert a != IntentScores({"contact": 0.5}, [("加微", 1.5)])
+    assert (a == object()) is False
+    assert repr(a) == ("IntentScores(scores={'contact': 0.5, 'refusal': 0.25}, drivers=[], "
+                       "notable=True, over=True)")
+    with pytest.raises(TypeError):
+        hash(a)
+    assert pickle.loads(pickle.dumps(a)) == a

@@ -22,8 +22,14 @@ cpdef double _max_flagged(dict scores)
 @cython.locals(by_compact=dict)
 cpdef object _cached(dict by_role, str role, str compact)
 
+# A text's scores: read by learned.with_model as struct fields (learned.pxd cimports it).
+cdef class IntentScores:
+    cdef public dict scores
+    cdef public list drivers
+    cdef public bint notable, over
+
 @cython.locals(hit=object)
-cpdef object score_of(object model, str text, str role, object compact)
+cpdef IntentScores score_of(object model, str text, str role, object compact)
 
 @cython.locals(pieces=list, parts=list, n=Py_ssize_t, i=Py_ssize_t, start=Py_ssize_t,
                c=Py_UCS4, d=Py_UCS4, f=Py_UCS4, cp=Py_ssize_t, end=Py_ssize_t, piece=str,

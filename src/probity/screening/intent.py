@@ -319,25 +319,41 @@ def ngrams(s: str, lo: int = 1, hi: int = 3) -> set[str]:
     return out
 
 
-@dataclass(slots=True)
 class IntentScores:
+    """A text's scores (a C extension type where intent.pxd compiles this module: the learned
+    layer reads ``scores``, ``notable`` and ``over`` of every message as struct fields; it was
+    a slotted dataclass, whose ``__eq__`` and ``__repr__`` are written out below)."""
+
+    __slots__ = ("drivers", "notable", "over", "scores")
+
     scores: dict[str, float]
-    drivers: list[tuple[str, float]] = field(default_factory=list)  # (n-gram, weight)
+    drivers: list[tuple[str, float]]  # (n-gram, weight)
     # Filled by IntentModel.score: anything at or above a threshold (flagged categories or
     # refusal)? Lets the common case (nothing) skip every per-category comparison.
-    notable: bool = True
+    notable: bool
     # Some class at or above its threshold (``notable`` also counts a score low enough for a
     # veto, which matters only where the rules flagged): on a message the rules allowed,
     # nothing under a threshold changes the result.
-    over: bool = True
+    over: bool
 
     def __init__(self, scores: dict[str, float], drivers: list[tuple[str, float]] | None = None,
                  notable: bool = True, over: bool = True) -> None:
-        # Written out: compiled with this module (the generated __init__ is interpreted).
         self.scores = scores
         self.drivers = [] if drivers is None else drivers
         self.notable = notable
         self.over = over
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, IntentScores):
+            return NotImplemented
+        return (self.scores, self.drivers, self.notable, self.over) == (
+            other.scores, other.drivers, other.notable, other.over)
+
+    __hash__ = None  # type: ignore[assignment]  # (mutable, as the dataclass was)
+
+    def __repr__(self) -> str:
+        return (f"IntentScores(scores={self.scores!r}, drivers={self.drivers!r}, "
+                f"notable={self.notable!r}, over={self.over!r})")
 
     def top(self) -> tuple[str, float]:
         cat = max(FLAGGED, key=lambda c: self.scores.get(c, 0.0))

@@ -7,7 +7,9 @@
 cimport cython
 
 from probity.screening.result cimport ScreeningResult
+from probity.screening.intent cimport IntentScores, score_of  # (C where both compiled)
 
+@cython.locals(sc=IntentScores)
 cpdef ScreeningResult with_model(ScreeningResult res, str text, str role, object policy,
                                  object model, object compact=*)
 
