@@ -19,7 +19,7 @@ from probity.ledger.chain import GENESIS_HASH, make_entry
 from probity.ledger.checkpoint import Keyring, load_private_key
 from probity.ledger.service import append_entry, make_checkpoint
 from probity.migrate import upgrade
-from probity.models import LedgerEntry, Tenant, TenantKind
+from probity.models import LedgerCheckpoint, LedgerEntry, Tenant, TenantKind
 
 CLI = [sys.executable, "-m", "probity.cli", "ledger"]
 
@@ -122,9 +122,43 @@ def test_a_forged_published_note_is_reported(witness: tuple[str, str, Path]) -> 
     assert out.returncode == 1 and "published checkpoint" in out.stdout, out.stdout
 
 
-async def test_checkpoints_endpoint(as_user: Any, db: Any) -> None:
-    from probity.models import LedgerCheckpoint
+def test_a_note_that_cannot_be_written_leaves_the_commit_standing(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """The publish folder cannot be written (here: its path runs through a file): the
+    transaction that made the checkpoint has committed, so the commit returns normally, the
+    row stays, and the failure is logged: no caller (the chat writer retries a batch whose
+    commit raised) takes the committed batch for a failed one."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'w.db'}"
+    upgrade(url)
+    keyring = Keyring(load_private_key(generate_signing_key()))
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
 
+    async def scenario() -> int:
+        db = Database(url)
+        publish.configure(blocker / "published")
+        try:
+            async with db.sessionmaker() as session:
+                tenant = Tenant(code="W2", name="见证", kind=TenantKind.hq, path="/")
+                session.add(tenant)
+                await session.commit()
+                for i in range(3):
+                    await append_entry(session, tenant.id, "test.event", {"i": i},
+                                       keyring=keyring, checkpoint=False)
+                await make_checkpoint(session, tenant.id, keyring)
+                await session.commit()  # does not raise
+                return len((await session.scalars(select(LedgerCheckpoint.id).where(
+                    LedgerCheckpoint.tenant_id == tenant.id))).all())
+        finally:
+            publish.configure(None)
+            await db.dispose()
+
+    with caplog.at_level("ERROR", logger="probity.ledger"):
+        assert asyncio.run(scenario()) == 1
+    assert "W2/3 committed but not published" in caplog.text
+
+
+async def test_checkpoints_endpoint(as_user: Any, db: Any) -> None:
     tenant_id = await db.scalar(select(LedgerCheckpoint.tenant_id).order_by(LedgerCheckpoint.id))
     auditor = await as_user("auditor")
     r = await auditor.get(f"/api/v1/ledger/{tenant_id}/checkpoints")

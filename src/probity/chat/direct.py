@@ -16,7 +16,6 @@ write gate (priority lane, as the writer's session does) and ``BEGIN IMMEDIATE``
 from __future__ import annotations
 
 import dataclasses
-import logging
 import operator
 import sqlite3
 import time
@@ -54,8 +53,6 @@ from probity.ledger.ranges import LedgerRanges, MadeCheckpoint, RangeError
 from probity.ledger.service import CHECKPOINT_INTERVAL_S, append_entries_sqlite3
 from probity.models import Message
 from probity.models.base import utcnow
-
-log = logging.getLogger("probity.chat")
 
 Effect = Callable[[], Awaitable[None]]
 Run = list[tuple[str, Any]]
@@ -228,11 +225,7 @@ class DirectBase(ABC):
             checked[tenant_id] = now
         for cp in made:  # committed: publish the notes, as `publish.queue` does after commit
             self.checkpoints += 1
-            try:
-                publish.publish_committed(cp.tenant_code, cp.tree_size, cp.note)
-            except Exception:  # committed: the batch stands, the note is in its row
-                log.exception("chat writer: checkpoint %s/%d not published", cp.tenant_code,
-                              cp.tree_size)
+            publish.publish_committed(cp.tenant_code, cp.tree_size, cp.note)
         if self.on_statements is not None:
             self.on_statements(run)
         return outcomes, seqs, effects

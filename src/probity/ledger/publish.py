@@ -12,6 +12,7 @@ against it, wherever the database's own checkpoints went.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import re
 from pathlib import Path
@@ -25,6 +26,7 @@ from probity.ledger.checkpoint import Checkpoint, CheckpointError, Keyring, veri
 __all__ = ["configure", "load_checkpoints", "note_path", "publish_committed", "publish_note",
            "queue"]
 
+log = logging.getLogger("probity.ledger")
 _PENDING = "probity.ledger.publish"
 _SAFE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}\Z")
 _root: Path | None = None
@@ -89,21 +91,29 @@ def queue(session: Session, row: Any, tenant_code: str) -> None:
 
 
 def publish_committed(tenant_code: str, tree_size: int, note: str) -> None:
-    """Publish a checkpoint whose transaction has just committed without a session (the chat
-    writer's direct path, `ledger.ranges`): what `queue` does at the session's commit."""
+    """Publish a checkpoint whose transaction has just committed: at a session's commit
+    (`queue`) or without a session (the chat writer's direct path, `ledger.ranges`). The
+    transaction stands whatever happens here: a note that cannot be written (a full disk, an
+    unwritable folder) is logged, not raised, so no caller takes a committed batch for a
+    failed one; the checkpoint is in its row, served by the checkpoints endpoint, and the
+    next one is published as usual."""
     root = _root
-    if root is not None:
+    if root is None:
+        return
+    try:
         publish_note(root, tenant_code, tree_size, note)
+    except (OSError, ValueError):
+        log.exception("ledger: checkpoint %s/%d committed but not published to %s",
+                      tenant_code, tree_size, root)
 
 
 def _after_commit(session: Session) -> None:
     pending: list[tuple[Any, str]] = session.info.pop(_PENDING, [])
-    root = _root
-    if root is None:
+    if _root is None:
         return
     for row, code in pending:
         if inspect(row).persistent:  # not from a rolled-back savepoint
-            publish_note(root, code, row.tree_size, row.note)
+            publish_committed(code, row.tree_size, row.note)
 
 
 def _after_rollback(session: Session) -> None:
