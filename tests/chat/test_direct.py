@@ -2,9 +2,10 @@
 sqlite3 driver; `probity.chat.direct_pg`: through a bare psycopg connection — each test runs
 on both when PROBITY_TEST_DATABASE_URL is PostgreSQL) stores exactly what the session path
 stores — the same columns in the same stored form, the same ledger chain, rollups equal to a
-direct aggregate of the messages — and hands everything it does not cover (resends, alerts,
-cold caches) to the session path without writing anything itself; a due ledger checkpoint it
-signs itself (tests/chat/test_direct_checkpoint.py)."""
+direct aggregate of the messages — and hands everything it does not cover (resends, alerts)
+to the session path without writing anything itself; cold or stale rollup caches it reloads
+outside its transaction and tries again; a due ledger checkpoint it signs itself
+(tests/chat/test_direct_checkpoint.py)."""
 
 from __future__ import annotations
 
@@ -224,7 +225,9 @@ async def test_rollups_through_the_direct_path_equal_a_direct_aggregate(
                     conv_id, agent if rng.random() < 0.5 else customer, pub,
                     text=texts[rng.randrange(len(texts))]))
             await asyncio.gather(*(writer.submit(p) for p in sends))
-        assert writer.direct_batches > 0 and writer.fallbacks > 0
+        # Each new hour's rota window is a cache miss: reloaded outside the transaction,
+        # then the direct path again (`rollup.refresh`), not the session path.
+        assert writer.direct_batches > 0 and writer.refreshes > 0
         async with AsyncSession(engine) as s:
             rolled = await _rolled(s)
             assert rolled and rolled == await _direct(s)
@@ -234,6 +237,51 @@ async def test_rollups_through_the_direct_path_equal_a_direct_aggregate(
         await writer.close()
         await engine.dispose()
         rollup.reset()
+
+
+async def test_stale_rollup_caches_are_reloaded_outside_the_transaction(
+        writer_url: str) -> None:
+    """Cold or stale rollup caches (tenant zone, agent, rota) are no fallback: the writer
+    reloads them in a read session of its own and stores the batch on the direct path. The
+    reload also takes every cached entry past half its time to live, so entries loaded at
+    different times go stale together instead of one batch after another."""
+    rollup.reset()
+    enforce.reset()
+    (conv_id, customer, _agent), = _conversations(writer_url, 1)
+    pub = Published()
+    writer = MessageWriter(writer_url)
+    try:
+        await writer.submit(await prepare_send(conv_id, customer, pub, text="在吗",
+                                               client_id="r1"))  # cold caches
+        assert (writer.direct_batches, writer.refreshes, writer.fallbacks) == (1, 1, 0)
+        await writer.submit(await prepare_send(conv_id, customer, pub, text="您好",
+                                               client_id="r2"))  # warm: nothing to reload
+        assert (writer.direct_batches, writer.refreshes, writer.fallbacks) == (2, 1, 0)
+        # Everything stale now, and an entry no batch asks for past half its time to live.
+        aged = rollup.time.monotonic() - 10 * rollup.EMPLOYEE_TTL_S
+        for t, (zone, _at) in list(rollup._tz.items()):
+            rollup._tz[t] = (zone, aged)
+        for a, (hired, unit, _at) in list(rollup._employees.items()):
+            rollup._employees[a] = (hired, unit, aged)
+        half = rollup.time.monotonic() - 0.6 * rollup.EMPLOYEE_TTL_S
+        rollup._employees[10**9] = (None, None, half)  # no such employee
+        await writer.submit(await prepare_send(conv_id, customer, pub, text="好的",
+                                               client_id="r3"))
+        assert (writer.direct_batches, writer.refreshes, writer.fallbacks) == (3, 2, 0)
+        assert all(at > aged for _z, at in rollup._tz.values())
+        assert rollup._employees[10**9][2] > half  # reloaded ahead of its expiry
+        # Monitoring rules gone stale (their 5 s) alone: read again the same way.
+        send = await prepare_send(conv_id, customer, pub, text="收到", client_id="r4")
+        assert enforce._rules is not None  # read by the first reload
+        enforce._rules = (enforce._rules[0] - 2 * enforce.RULES_TTL_S, enforce._rules[1])
+        await writer.submit(send)
+        assert (writer.direct_batches, writer.refreshes, writer.fallbacks) == (4, 3, 0)
+        assert enforce._fresh()
+        assert pub.delivered(conv_id) == [1, 2, 3, 4]
+    finally:
+        await writer.close()
+        rollup.reset()
+        enforce.reset()
 
 
 def test_the_postgresql_insert_numbers_its_placeholders_in_order() -> None:

@@ -123,47 +123,50 @@ def reset() -> None:
     _prepared.clear()
 
 
-async def zones(session: AsyncSession, tenant_ids: Iterable[int]) -> dict[int, ZoneInfo]:
+async def zones(session: AsyncSession, tenant_ids: Iterable[int], *, ahead: float = 0.0
+                ) -> dict[int, ZoneInfo]:
+    """Each tenant's display time zone (cached TZ_TTL_S; *ahead*: reload an entry that far
+    before it goes stale)."""
     from probity.governance.accessors import display_timezone
 
     now = time.monotonic()
     out: dict[int, ZoneInfo] = {}
     for tid in tenant_ids:
         cached = _tz.get(tid)
-        if cached is None or now - cached[1] > TZ_TTL_S:
+        if cached is None or now - cached[1] > TZ_TTL_S - ahead:
             cached = (ZoneInfo(await display_timezone(session, tid)), now)
             _tz[tid] = cached
         out[tid] = cached[0]
     return out
 
 
-async def employees(session: AsyncSession, ids: Iterable[int]
+async def employees(session: AsyncSession, ids: Iterable[int], *, ahead: float = 0.0
                     ) -> dict[int, tuple[date | None, int | None]]:
-    """Hire date and team per employee (one SELECT for the misses)."""
+    """Hire date and team per employee (one SELECT for the misses; *ahead*: as `zones`)."""
     now = time.monotonic()
     want = set(ids)
     missing = [i for i in want
-               if i not in _employees or now - _employees[i][2] > EMPLOYEE_TTL_S]
+               if i not in _employees or now - _employees[i][2] > EMPLOYEE_TTL_S - ahead]
     if missing:
-        for eid, hired, unit in (await session.execute(
+        found: dict[int, tuple[date | None, int | None, float]] = {
+            eid: (hired, unit, now) for eid, hired, unit in (await session.execute(
                 select(Employee.id, Employee.hire_date, Employee.org_unit_id)
-                .where(Employee.id.in_(missing)))).all():
-            _employees[eid] = (hired, unit, now)
-        for eid in missing:
-            if eid not in _employees:
-                _employees[eid] = (None, None, now)
+                .where(Employee.id.in_(missing)))).all()}
+        for eid in missing:  # (one gone since it was cached: none now, as a new miss)
+            _employees[eid] = found.get(eid, (None, None, now))
     return {i: (_employees[i][0], _employees[i][1]) for i in want}
 
 
-async def shifts(session: AsyncSession, wanted: Sequence[tuple[int, datetime]]
-                 ) -> dict[tuple[int, datetime], int]:
+async def shifts(session: AsyncSession, wanted: Sequence[tuple[int, datetime]], *,
+                 ahead: float = 0.0) -> dict[tuple[int, datetime], int]:
     """The shift template id of each (employee, instant) from the rota (0: off rota); one
-    SELECT for the employees whose cached rota window does not cover their instants."""
+    SELECT for the employees whose cached rota window does not cover their instants
+    (*ahead*: as `zones`)."""
     now = time.monotonic()
     stale: dict[int, list[datetime]] = {}
     for eid, at in wanted:
         c = _rota.get(eid)
-        if c is None or not (c[0] <= at < c[1]) or now - c[2] > ROTA_TTL_S:
+        if c is None or not (c[0] <= at < c[1]) or now - c[2] > ROTA_TTL_S - ahead:
             stale.setdefault(eid, []).append(at)
     if stale:
         lo = min(min(v) for v in stale.values()) - ROTA_SPAN
@@ -264,6 +267,29 @@ def _cohort_of(e: Event) -> Cohort | None:
     else:
         band, shift = "none", 0
     return Cohort(e.tenant_id, e.team_id, band, shift, hour, dow, lhour, lday)
+
+
+async def refresh(session: AsyncSession, events: Sequence[Event]) -> None:
+    """Load what `_direct_rows` needs for *events* and found missing or stale (the chat
+    writer calls it outside its write transaction, then tries its direct path again): the
+    events' tenant zones, agents and rota windows — and, in the same one SELECT per cache,
+    every cached entry past half its time to live. Entries loaded at different times then
+    go stale together, so a stream of batches does not meet one expiry after another (each a
+    reload; before, each a batch on the session path)."""
+    now = time.monotonic()
+    tenants = {e.tenant_id for e in events}
+    tenants.update(t for t, c in list(_tz.items()) if now - c[1] > TZ_TTL_S / 2)
+    await zones(session, tenants, ahead=TZ_TTL_S / 2)
+    agents = {e.agent_employee_id for e in events if e.agent_employee_id}
+    agents.update(a for a, c in list(_employees.items()) if now - c[2] > EMPLOYEE_TTL_S / 2)
+    if agents:
+        await employees(session, agents, ahead=EMPLOYEE_TTL_S / 2)
+    wanted = {(e.agent_employee_id, e.at) for e in events if e.agent_employee_id}
+    if events:  # (the others' windows around the batch's time: a chat batch's is now)
+        at = max(e.at for e in events)
+        wanted.update((a, at) for a, r in list(_rota.items()) if now - r[2] > ROTA_TTL_S / 2)
+    if wanted:
+        await shifts(session, sorted(wanted), ahead=ROTA_TTL_S / 2)
 
 
 async def cohorts(session: AsyncSession, events: Sequence[Event]) -> list[Cohort]:

@@ -119,6 +119,17 @@ class Fallback(Exception):
     """The batch needs the session path; nothing of it was committed."""
 
 
+class NeedsRefresh(Fallback):
+    """The rollups' per-process caches (tenant zone, agent, rota) or the monitoring rules
+    were stale or missing for the batch's events: the writer reloads them outside the write
+    transaction (`analytics.rollup.refresh`) and tries the direct path once more before it
+    takes the session path."""
+
+    def __init__(self, message: str, events: list[Event]) -> None:
+        super().__init__(message)
+        self.events = events
+
+
 def _json_empty(process: Callable[[Any], Any] | None) -> Callable[[Any], Any] | None:
     """A JSON column's bind processor that returns the empty list's text, computed once,
     for an empty list (most messages' categories and spans); the processor's own result
@@ -453,7 +464,7 @@ class DirectStore(DirectBase):
         returned = self.con.execute(sql, flat).fetchall()
         rolled = record_events_sqlite3(self.con, self.dialect, events)
         if rolled is None:
-            raise Fallback("the rollup hook needs its session")
+            raise NeedsRefresh("the rollup hook needs its session", events)
         return returned, rolled
 
     def _append(self, tenant_id: int, items: list[tuple[str, Any]], due: bool,

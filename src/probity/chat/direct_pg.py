@@ -35,7 +35,7 @@ from sqlalchemy.engine import URL, Dialect
 from sqlalchemy.exc import OperationalError
 
 from probity.analytics.rollup import Event, events_upserts_psycopg
-from probity.chat.direct import DirectBase, Fallback, Run
+from probity.chat.direct import DirectBase, Fallback, NeedsRefresh, Run
 from probity.chat.store import PendingSend, Receipt
 from probity.ledger.service import RawStatement, append_entries_psycopg, pg_pipeline
 
@@ -141,7 +141,7 @@ class PgDirectStore(DirectBase):
     def _insert(self, sql: str, flat: list[Any], events: list[Event]) -> tuple[list[Any], Run]:
         upserts = events_upserts_psycopg(self.dialect, events)
         if upserts is None:
-            raise Fallback("the rollup hook needs its session")
+            raise NeedsRefresh("the rollup hook needs its session", events)
         returned, *_ = self._round([(sql, tuple(flat)), *upserts])
         return list(returned), upserts
 

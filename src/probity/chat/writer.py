@@ -21,8 +21,9 @@ from typing import Any, TypeVar
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from probity.analytics.rollup import Event, refresh
 from probity.auth.deps import AFTER_COMMIT
-from probity.chat.direct import DirectBase, DirectStore, Fallback, eligible
+from probity.chat.direct import DirectBase, DirectStore, Fallback, NeedsRefresh, eligible
 from probity.chat.store import (
     CHECKPOINT_CHECK_S,
     PendingSend,
@@ -40,7 +41,7 @@ from probity.db import (
 )
 from probity.errors import DomainError
 from probity.models import Message
-from probity.monitoring.enforce import rules_cached
+from probity.monitoring.enforce import load_rules, rules_cached
 
 log = logging.getLogger("probity.chat")
 
@@ -307,6 +308,7 @@ class MessageWriter:
         self.direct_batches = 0  # of the batches, those the direct path stored
         self.fallbacks = 0  # batches the direct path handed to the session path
         self.fallback_reason = ""  # why the last one was (benchmarks' stall recorder)
+        self.refreshes = 0  # batches that reloaded the rollups' caches first (`_refresh`)
 
     async def submit(self, send: PendingSend) -> tuple[Message | MessageRow, bool]:
         """Queue one screened message; returns (message, duplicate) once it is committed.
@@ -556,11 +558,15 @@ class MessageWriter:
         assert self._engine is not None
         if self._direct is not None and batch[0].job is None and not rules_cached() and all(
                 item.send is None or eligible(item.send) for item in batch):
+            sends = [item.send for item in batch if item.send is not None]
+            receipts = [item.receipt for item in batch if item.receipt is not None]
             try:
-                done, seqs, effects = self._direct.write(
-                    [item.send for item in batch if item.send is not None],
-                    [item.receipt for item in batch if item.receipt is not None],
-                    self._checked)
+                try:
+                    done, seqs, effects = self._direct.write(sends, receipts, self._checked)
+                except NeedsRefresh as exc:  # rolled back: reload the caches outside the
+                    self.refreshes += 1      # write transaction, then once more
+                    loop.run_until_complete(self._refresh(exc.events))
+                    done, seqs, effects = self._direct.write(sends, receipts, self._checked)
             except Fallback as exc:
                 self.fallbacks += 1  # rolled back: the session path below stores it
                 self.fallback_reason = str(exc)
@@ -600,6 +606,15 @@ class MessageWriter:
                 await session.rollback()
                 raise
         return effects, outcomes
+
+    async def _refresh(self, events: list[Event]) -> None:
+        """What the direct path found stale for a batch: the rollups' caches
+        (`rollup.refresh`) and the monitoring rules, read in a session of their own (reads
+        only: no write lock held)."""
+        assert self._engine is not None
+        async with AsyncSession(self._engine) as session:
+            await load_rules(session)
+            await refresh(session, events)
 
     def _count(self, batch: list[_Queued]) -> None:
         self.transactions += 1
