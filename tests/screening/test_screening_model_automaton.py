@@ -92,7 +92,12 @@ def test_the_model_scans_with_the_own_automaton_and_scores_the_same_floats() -> 
     assert model._key_set is not None
     texts = _corpus()
     ours = _all_scores(model, texts)
+    matcher, key_set = model._matcher, model._key_set
+    # (load_model's model is the process's shared one: put its own automaton back after)
     model._matcher = ahocorasick_rs.AhoCorasick(list(model.weights))
     model._key_set = None
-    theirs = _all_scores(model, texts)
+    try:
+        theirs = _all_scores(model, texts)
+    finally:
+        model._matcher, model._key_set = matcher, key_set
     assert ours == theirs  # == on floats: the same bits
