@@ -190,8 +190,7 @@ class LedgerRanges:
         merkle = CompactRange()
         if latest and latest[0][1]:
             try:
-                merkle = CompactRange(int(latest[0][0]), [
-                    bytes.fromhex(p) for p in str(latest[0][1]).split(",") if p])
+                merkle = service.peaks_range(int(latest[0][0]), str(latest[0][1]))
             except ValueError:  # a damaged cache: from the first entry
                 merkle = CompactRange()
         if merkle.size > start:

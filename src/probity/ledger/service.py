@@ -826,9 +826,13 @@ def _peaks_text(merkle: CompactRange) -> str:
     return ",".join(p.hex() for p in merkle.peaks)
 
 
+def peaks_range(tree_size: int, peaks: str) -> CompactRange:
+    """The Merkle range a checkpoint's stored ``peaks`` text caches (ValueError: damaged)."""
+    return CompactRange(tree_size, [bytes.fromhex(p) for p in peaks.split(",") if p])
+
+
 def _peaks_of(row: LedgerCheckpoint) -> CompactRange:
-    peaks = [bytes.fromhex(p) for p in row.peaks.split(",") if p]
-    return CompactRange(row.tree_size, peaks)
+    return peaks_range(row.tree_size, row.peaks)
 
 
 CHECKPOINT_COLUMNS = ("tenant_id", "tree_size", "root_hash", "timestamp", "key_id", "signature",
