@@ -647,6 +647,8 @@ def run_one(name: str, url: str, args: argparse.Namespace, tmp: Path, workers: i
         res["compiled"] = compiled_in(pids)
     finally:
         stop_server(proc)
+        if redis_url:
+            redis_clean(redis_url, "probity")
         for spy in spies:
             try:
                 spy.wait(timeout=30)
@@ -784,6 +786,8 @@ def run_relay(args: argparse.Namespace, tmp: Path, workers: int = 1) -> dict[str
                                   args.receipts))
     finally:
         stop_server(proc)
+        if workers > 1:
+            redis_clean(REDIS_URL, "relay")
     print("[relay] " + ", ".join(f"{k}={v:.1f}" if isinstance(v, float) else f"{k}={v}"
                                  for k, v in res.items() if k != "steps"), flush=True)
     return res
@@ -812,6 +816,23 @@ def pg_fresh() -> str | None:
 def pg_drop() -> None:
     with contextlib.suppress(Exception):
         _pg_admin(f'DROP DATABASE IF EXISTS "{PG_DB}" WITH (FORCE)')
+
+
+def redis_clean(url: str, prefix: str) -> int:
+    """Delete the keys a run left under `prefix` in the benchmark's Redis database (the event
+    bus's channel registrations live 24 h, and a killed server never removes its own): the
+    next run, and anything else on that database, starts from none. The number deleted."""
+    try:
+        import redis
+
+        r = redis.Redis.from_url(url, socket_timeout=5)
+        keys = list(r.scan_iter(match=f"{prefix}:*", count=1000))
+        for i in range(0, len(keys), 1000):
+            r.delete(*keys[i:i + 1000])
+        return len(keys)
+    except Exception as exc:
+        print(f"Redis clean-up of {prefix}:* failed: {exc.__class__.__name__}: {exc}")
+        return 0
 
 
 def redis_ok(url: str) -> bool:
