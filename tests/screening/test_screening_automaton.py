@@ -151,3 +151,27 @@ def test_big_key_set() -> None:
 def test_no_keys() -> None:
     assert _ac.Automaton([]).find_matches_as_indexes("abc", overlapping=True) == []
     assert _scanned(_ac.Automaton([]), "abc") == []
+
+
+def test_wide_states_and_planes() -> None:
+    """The scan's layout: a state's transitions searched in a sorted run (linearly up to 8,
+    by bisection past that), the root's BMP transitions through the alphabet-rank table and
+    its others (beyond the BMP) by bisection, failure links into wide states: the same
+    matches as ahocorasick-rs, and key_set the same keys."""
+    import random
+
+    rng = random.Random(11)
+    # BMP characters from several 64-code-point words of the alphabet bitmap (Latin, CJK,
+    # full-width) and characters of the supplementary planes, so most states are wide.
+    chars = ("abcdefghijklmnopqrstuvwxyz0123456789加微信号码转账红包现金私下联系"
+             "ＡＢＣ１２３😀😁😂🐧𠮶𠮷𡈽")
+    keys = sorted({"".join(rng.choice(chars) for _ in range(rng.randint(1, 4)))
+                   for _ in range(3_000)})
+    ours, theirs = _ac.Automaton(keys), ahocorasick_rs.AhoCorasick(keys)
+    texts = ["".join(rng.choice(chars + "，。 xyzé") for _ in range(rng.randint(0, 60)))
+             for _ in range(400)]
+    for t in texts:
+        expected = theirs.find_matches_as_indexes(t, overlapping=True)
+        assert ours.find_matches_as_indexes(t, overlapping=True) == expected
+        assert _scanned(ours, t) == expected
+        assert ours.key_set(t) == {m[0] for m in expected}

@@ -18,13 +18,43 @@ cdef class Matches:
     cdef int _grow(self) except -1
 
 
+cdef enum:
+    HAS_OUT = 0x40000000  # Edge.child: a key ends on the child's dictionary chain
+    STATE_MASK = 0x3FFFFFFF
+
+
+cdef struct Slot:
+    # The build's hash table: transition (state, code point) -> child, by insertion-order ids.
+    uint64_t key  # (state << 21) | code point; _EMPTY: a free slot
+    int32_t child
+
+
+cdef struct Edge:
+    # One transition into ``child``, with what the scan's next step needs of the child: its
+    # failure state and its own transitions (edges[first .. first + n), sorted by code
+    # point). States are numbered breadth-first and a state's edges are contiguous, so the
+    # shallow states where most steps are, and their edges, sit together at the arrays'
+    # start (a few cache lines), not spread over a hash table of the whole automaton.
+    uint32_t cp
+    int32_t child  # | HAS_OUT
+    int32_t fail  # the child's failure state
+    int32_t first
+    int32_t n
+
+
 @cython.final
 cdef class Automaton:
     cdef uint64_t alpha[1024]  # a bit per BMP code point that occurs in some key
-    cdef uint64_t* hkeys
-    cdef int32_t* hvals
+    cdef Slot* slots  # (build only: NULL after)
     cdef uint64_t hsize
     cdef int hshift  # > 0: hsize is a power of two (small automata), the hash's top bits
+    cdef Edge* edges
+    cdef int32_t* first  # per state: its first edge (the root's are edges[0 .. nchild[0]))
+    cdef int32_t* nchild  # per state: its number of edges
+    # The root's edges for the BMP code points of alpha, dense: the edge index of code point
+    # cp (-1: none) at root[rank[cp >> 6] + its rank among alpha's bits of that word].
+    cdef int32_t rank[1024]
+    cdef int32_t* root
     cdef int32_t* fail
     cdef int32_t* dlink
     cdef int32_t* own
@@ -38,25 +68,89 @@ cdef class Automaton:
     cdef int32_t _get(self, Py_ssize_t state, Py_UCS4 c) noexcept
     cdef void _put(self, Py_ssize_t state, Py_UCS4 c, int32_t child) noexcept
     cdef _build(self, list ks, Py_ssize_t total)
+    cdef int _layout(self, Py_ssize_t states) except -1
     cpdef list find_matches_as_indexes(self, str haystack, bint overlapping=*)
     cpdef set key_set(self, str haystack)
     cdef Matches scan(self, str haystack)
 
 
-cdef inline Py_ssize_t _step(Automaton a, Py_ssize_t state, Py_UCS4 c) noexcept:
+cdef inline Py_ssize_t _popcount64(uint64_t x) noexcept nogil:
+    """The number of bits set (inline: __builtin_popcountll is a call into libgcc without a
+    -mpopcnt build)."""
+    x = x - ((x >> 1) & 0x5555555555555555ULL)
+    x = (x & 0x3333333333333333ULL) + ((x >> 2) & 0x3333333333333333ULL)
+    x = (x + (x >> 4)) & 0x0F0F0F0F0F0F0F0FULL
+    return <Py_ssize_t>((x * 0x0101010101010101ULL) >> 56)
+
+
+cdef inline Edge* _edge_to(Edge* edges, Py_ssize_t first, Py_ssize_t n, uint32_t cp) noexcept:
+    """The edge on ``cp`` among edges[first .. first + n) (sorted by code point), NULL: none."""
+    cdef Py_ssize_t lo = first, hi = first + n, mid
+    if n <= 8:
+        while lo < hi:
+            if edges[lo].cp >= cp:
+                return &edges[lo] if edges[lo].cp == cp else NULL
+            lo += 1
+        return NULL
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if edges[mid].cp < cp:
+            lo = mid + 1
+        else:
+            hi = mid
+    if lo < first + n and edges[lo].cp == cp:
+        return &edges[lo]
+    return NULL
+
+
+cdef inline Py_ssize_t _step(Automaton a, Py_ssize_t state, Py_UCS4 c, Edge** cur,
+                             Py_ssize_t* out) noexcept:
     """The state after reading ``c`` in ``state`` (goto, else down the failure chain): the one
-    step every scan takes per character (here and in _features.pyx), inlined into each."""
+    step every scan takes per character (here and in _features.pyx), inlined into each.
+    ``cur``: the edge into ``state`` on entry (NULL at the root), into the new state on
+    return; ``out``: set to the new state's first state with keys on its dictionary chain
+    (0: none)."""
     cdef uint32_t cp = <uint32_t>c
-    cdef Py_ssize_t nxt
-    if cp < 65536 and not ((a.alpha[cp >> 6] >> (cp & 63)) & 1):
-        return 0  # in no key: no transition from any state, the root has no keys
-    while True:
-        nxt = a._get(state, c)
-        if nxt >= 0:
-            return nxt
-        if state == 0:
+    cdef uint64_t word = 0
+    cdef Edge* e = NULL
+    cdef Edge* x
+    cdef int32_t child, k
+    cdef Py_ssize_t s
+    if cp < 65536:
+        word = a.alpha[cp >> 6]
+        if not ((word >> (cp & 63)) & 1):
+            cur[0] = NULL
+            out[0] = 0
+            return 0  # in no key: no transition from any state, the root has no keys
+    if state != 0:
+        x = cur[0]
+        e = _edge_to(a.edges, x.first, x.n, cp)
+        if e == NULL:
+            s = x.fail
+            while s != 0:
+                e = _edge_to(a.edges, a.first[s], a.nchild[s], cp)
+                if e != NULL:
+                    break
+                s = a.fail[s]
+    if e == NULL:  # at the root, or down to it
+        if cp < 65536:
+            k = a.root[a.rank[cp >> 6] + _popcount64(word & ((<uint64_t>1 << (cp & 63)) - 1))]
+            if k >= 0:
+                e = &a.edges[k]
+        else:
+            e = _edge_to(a.edges, 0, a.nchild[0], cp)
+        if e == NULL:
+            cur[0] = NULL
+            out[0] = 0
             return 0
-        state = a.fail[state]
+    cur[0] = e
+    child = e.child
+    if child & HAS_OUT:
+        s = child & STATE_MASK
+        out[0] = s if a.own[s] >= 0 else a.dlink[s]
+        return s
+    out[0] = 0
+    return child
 
 
 @cython.final

@@ -12,18 +12,26 @@ Optional: setup.py builds it where a C compiler is; ``policy._automaton`` falls 
 ahocorasick-rs where it is not built (and on the pure-Python path,
 ``PROBITY_SCREENING_PURE=1``).
 
-Layout: state 0 is the root; a transition (state, code point) -> state lives in one
-open-addressing hash table (linear probing, load <= 1/2; past 2**18 slots not rounded up to a
-power of two, the hash scaled onto it by a multiply); per state its failure state, the
-first of its own keys (-1: none; duplicates chained by ``pid_next``) and its dictionary link
-(the nearest state down its failure chain with keys of its own, 0: none); and a bitmap of the
-BMP code points that occur in some key (any other character sends the scan back to the root
-without a look-up).
+Layout: state 0 is the root. The trie is built in an open-addressing hash table of the
+transitions (state, code point) -> state (linear probing, load <= 1/2; past 2**18 slots not
+rounded up to a power of two, the hash scaled onto it by a multiply), then laid out for the
+scan and the table freed (``_layout``): states renumbered breadth-first, each state's
+transitions contiguous in ``edges`` and sorted by code point, each edge also holding what the
+next step needs of its child (its failure state and where its own edges are, whether a key
+ends on its dictionary chain), so a step reads the edge it came by and its child's few edges
+(at the start of the arrays for the shallow states where most steps are) instead of probing
+a table spread over the whole automaton (the pass is bound by those cache misses); the
+root's transitions on BMP characters through a dense index by the character's rank in the
+alphabet bitmap below. Per state its failure state, the first of its own keys (-1: none;
+duplicates chained by ``pid_next``) and its dictionary link (the nearest state down its
+failure chain with keys of its own, 0: none); and a bitmap of the BMP code points that occur
+in some key (any other character sends the scan back to the root without a look-up).
 """
 
 cimport cython
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from libc.stdint cimport int32_t, uint32_t, uint64_t
+from libc.stdlib cimport qsort
 from libc.string cimport memcpy, memset
 
 
@@ -205,13 +213,30 @@ cdef inline bint _occ_after(int* occ, Py_ssize_t a, Py_ssize_t b) noexcept:
     return occ[5 * a + 3] > occ[5 * b + 3]
 
 
+cdef struct _Tmp:
+    int32_t parent
+    uint32_t cp
+    int32_t child
+
+
+cdef int _by_parent_cp(const void* x, const void* y) noexcept nogil:
+    cdef const _Tmp* a = <const _Tmp*>x
+    cdef const _Tmp* b = <const _Tmp*>y
+    if a.parent != b.parent:
+        return -1 if a.parent < b.parent else 1
+    return (a.cp > b.cp) - (a.cp < b.cp)
+
+
 cdef class Automaton:
     # (its fields and C methods are declared in _ac.pxd: the engine calls the scan from C)
 
     def __cinit__(self, keys):
         memset(self.alpha, 0, sizeof(self.alpha))
-        self.hkeys = NULL
-        self.hvals = NULL
+        self.slots = NULL
+        self.edges = NULL
+        self.first = NULL
+        self.nchild = NULL
+        self.root = NULL
         self.fail = NULL
         self.dlink = NULL
         self.own = NULL
@@ -222,7 +247,7 @@ cdef class Automaton:
         self.ids = ()
 
     def __init__(self, keys):
-        if self.hkeys != NULL:
+        if self.fail != NULL:
             raise RuntimeError("an Automaton is built once")
         cdef list ks = list(keys)
         cdef Py_ssize_t total = 1
@@ -240,8 +265,11 @@ cdef class Automaton:
             self.ids = tuple(range(len(ks)))
 
     def __dealloc__(self):
-        PyMem_Free(self.hkeys)
-        PyMem_Free(self.hvals)
+        PyMem_Free(self.slots)
+        PyMem_Free(self.edges)
+        PyMem_Free(self.first)
+        PyMem_Free(self.nchild)
+        PyMem_Free(self.root)
         PyMem_Free(self.fail)
         PyMem_Free(self.dlink)
         PyMem_Free(self.own)
@@ -257,13 +285,14 @@ cdef class Automaton:
         return <uint64_t>((<u128>h * <u128>self.hsize) >> 64)
 
     cdef int32_t _get(self, Py_ssize_t state, Py_UCS4 c) noexcept:
+        """The child of the transition (state, c) in the build's table, -1: none."""
         cdef uint64_t key = (<uint64_t>state << 21) | <uint64_t>c
         cdef uint64_t i = self._slot(key)
         cdef uint64_t k
         while True:
-            k = self.hkeys[i]
+            k = self.slots[i].key
             if k == key:
-                return self.hvals[i]
+                return self.slots[i].child
             if k == _EMPTY:
                 return -1
             i += 1
@@ -273,17 +302,17 @@ cdef class Automaton:
     cdef void _put(self, Py_ssize_t state, Py_UCS4 c, int32_t child) noexcept:
         cdef uint64_t key = (<uint64_t>state << 21) | <uint64_t>c
         cdef uint64_t i = self._slot(key)
-        while self.hkeys[i] != _EMPTY:
+        while self.slots[i].key != _EMPTY:
             i += 1
             if i == self.hsize:
                 i = 0
-        self.hkeys[i] = key
-        self.hvals[i] = child
+        self.slots[i].key = key
+        self.slots[i].child = child
 
     cdef _build(self, list ks, Py_ssize_t total):
         cdef Py_ssize_t n = len(ks)
         # At most total - 1 transitions: twice as many slots keeps the load <= 1/2; a power
-        # of two up to 2**18 slots (3 MiB), the exact size above.
+        # of two up to 2**18 slots (4 MiB), the exact size above.
         cdef Py_ssize_t size = 2
         cdef int bits = 1
         while size < 2 * total:
@@ -295,8 +324,7 @@ cdef class Automaton:
             size = 2 * total
             self.hshift = 0
         self.hsize = <uint64_t>size
-        self.hkeys = <uint64_t*>PyMem_Malloc(size * sizeof(uint64_t))
-        self.hvals = <int32_t*>PyMem_Malloc(size * sizeof(int32_t))
+        self.slots = <Slot*>PyMem_Malloc(size * sizeof(Slot))
         self.fail = <int32_t*>PyMem_Malloc(total * sizeof(int32_t))
         self.dlink = <int32_t*>PyMem_Malloc(total * sizeof(int32_t))
         self.own = <int32_t*>PyMem_Malloc(total * sizeof(int32_t))
@@ -309,7 +337,7 @@ cdef class Automaton:
         cdef int32_t* last = <int32_t*>PyMem_Malloc(total * sizeof(int32_t))
         cdef int32_t* order = NULL
         cdef int32_t* count = NULL
-        if (self.hkeys == NULL or self.hvals == NULL or self.fail == NULL or self.dlink == NULL
+        if (self.slots == NULL or self.fail == NULL or self.dlink == NULL
                 or self.own == NULL or self.pid_next == NULL or self.plen == NULL
                 or parent == NULL or via == NULL or depth == NULL or last == NULL):
             PyMem_Free(parent)
@@ -317,8 +345,10 @@ cdef class Automaton:
             PyMem_Free(depth)
             PyMem_Free(last)
             raise MemoryError()
-        memset(self.hkeys, 0xFF, size * sizeof(uint64_t))
+        cdef uint64_t i
         cdef Py_ssize_t pid, state, nxt, states = 1, max_depth = 0, d, j, f, s
+        for i in range(<uint64_t>size):
+            self.slots[i].key = _EMPTY
         cdef Py_UCS4 c
         cdef uint32_t cp
         cdef str key
@@ -386,6 +416,7 @@ cdef class Automaton:
                         f = self.fail[f]
                 self.fail[s] = <int32_t>f
                 self.dlink[s] = <int32_t>f if self.own[f] >= 0 else self.dlink[f]
+            self._layout(states)
         finally:
             PyMem_Free(parent)
             PyMem_Free(via)
@@ -394,6 +425,124 @@ cdef class Automaton:
             PyMem_Free(order)
             PyMem_Free(count)
 
+    cdef int _layout(self, Py_ssize_t states) except -1:
+        """The scan's layout from the build's table: states renumbered breadth-first (a
+        state's children in code-point order), each state's edges contiguous and sorted,
+        every per-state array renumbered; the root's BMP edges indexed by alphabet rank.
+        Frees the table."""
+        cdef Py_ssize_t n_edges = 0, e, k, q, p, c, w, b, n_alpha
+        cdef uint64_t i, abits
+        cdef _Tmp* tmp = NULL
+        cdef int32_t* start = NULL
+        cdef int32_t* new_id = NULL
+        cdef int32_t* old_of = NULL
+        cdef int32_t* arr = NULL
+        for i in range(self.hsize):
+            if self.slots[i].key != _EMPTY:
+                n_edges += 1
+        try:
+            tmp = <_Tmp*>PyMem_Malloc((n_edges + 1) * sizeof(_Tmp))
+            start = <int32_t*>PyMem_Malloc((states + 1) * sizeof(int32_t))
+            new_id = <int32_t*>PyMem_Malloc(states * sizeof(int32_t))
+            old_of = <int32_t*>PyMem_Malloc(states * sizeof(int32_t))
+            self.edges = <Edge*>PyMem_Malloc((n_edges + 1) * sizeof(Edge))
+            self.first = <int32_t*>PyMem_Malloc(states * sizeof(int32_t))
+            self.nchild = <int32_t*>PyMem_Malloc(states * sizeof(int32_t))
+            if (tmp == NULL or start == NULL or new_id == NULL or old_of == NULL
+                    or self.edges == NULL or self.first == NULL or self.nchild == NULL):
+                raise MemoryError()
+            # The transitions sorted by (parent, code point), in the old numbering.
+            k = 0
+            for i in range(self.hsize):
+                if self.slots[i].key != _EMPTY:
+                    tmp[k].parent = <int32_t>(self.slots[i].key >> 21)
+                    tmp[k].cp = <uint32_t>(self.slots[i].key & 0x1FFFFF)
+                    tmp[k].child = self.slots[i].child
+                    k += 1
+            qsort(tmp, n_edges, sizeof(_Tmp), _by_parent_cp)
+            memset(start, 0, (states + 1) * sizeof(int32_t))
+            for e in range(n_edges):
+                start[tmp[e].parent + 1] += 1
+            for q in range(states):
+                start[q + 1] += start[q]
+            # Breadth-first: the queue is the new numbering; edges laid out in queue order.
+            new_id[0] = 0
+            old_of[0] = 0
+            c = 1
+            k = 0
+            for q in range(states):
+                p = old_of[q]
+                self.first[q] = <int32_t>k
+                self.nchild[q] = start[p + 1] - start[p]
+                for e in range(start[p], start[p + 1]):
+                    new_id[tmp[e].child] = <int32_t>c
+                    old_of[c] = tmp[e].child
+                    self.edges[k].cp = tmp[e].cp
+                    self.edges[k].child = <int32_t>c
+                    c += 1
+                    k += 1
+            # The per-state arrays in the new numbering.
+            arr = <int32_t*>PyMem_Malloc(states * sizeof(int32_t))
+            if arr == NULL:
+                raise MemoryError()
+            for q in range(states):
+                arr[q] = new_id[self.fail[old_of[q]]]
+            PyMem_Free(self.fail)
+            self.fail = arr
+            arr = <int32_t*>PyMem_Malloc(states * sizeof(int32_t))
+            if arr == NULL:
+                raise MemoryError()
+            for q in range(states):
+                arr[q] = new_id[self.dlink[old_of[q]]]
+            PyMem_Free(self.dlink)
+            self.dlink = arr
+            arr = <int32_t*>PyMem_Malloc(states * sizeof(int32_t))
+            if arr == NULL:
+                raise MemoryError()
+            for q in range(states):
+                arr[q] = self.own[old_of[q]]
+            PyMem_Free(self.own)
+            self.own = arr
+            arr = NULL
+            # What a step needs of each child, on its edge.
+            for e in range(n_edges):
+                q = self.edges[e].child
+                self.edges[e].fail = self.fail[q]
+                self.edges[e].first = self.first[q]
+                self.edges[e].n = self.nchild[q]
+                if self.own[q] >= 0 or self.dlink[q] > 0:
+                    self.edges[e].child = <int32_t>(q | HAS_OUT)
+            # The root's BMP edges, dense by alphabet rank.
+            n_alpha = 0
+            for w in range(1024):
+                self.rank[w] = <int32_t>n_alpha
+                n_alpha += _popcount64(self.alpha[w])
+            self.root = <int32_t*>PyMem_Malloc((n_alpha + 1) * sizeof(int32_t))
+            if self.root == NULL:
+                raise MemoryError()
+            e = 0  # the root's edges: edges[0 .. nchild[0]), by code point
+            for w in range(1024):
+                abits = self.alpha[w]
+                k = self.rank[w]
+                for b in range(64):
+                    if (abits >> b) & 1:
+                        while e < self.nchild[0] and self.edges[e].cp < <uint32_t>(w * 64 + b):
+                            e += 1
+                        if e < self.nchild[0] and self.edges[e].cp == <uint32_t>(w * 64 + b):
+                            self.root[k] = <int32_t>e
+                        else:
+                            self.root[k] = -1
+                        k += 1
+        finally:
+            PyMem_Free(tmp)
+            PyMem_Free(start)
+            PyMem_Free(new_id)
+            PyMem_Free(old_of)
+            PyMem_Free(arr)
+            PyMem_Free(self.slots)
+            self.slots = NULL
+        return 0
+
     cpdef list find_matches_as_indexes(self, str haystack, bint overlapping=False):
         """Every occurrence of every key, as ``(key index, start, end)`` code-point offsets
         (ahocorasick-rs's overlapping search; only that one is implemented)."""
@@ -401,14 +550,14 @@ cdef class Automaton:
             raise NotImplementedError("only overlapping=True")
         cdef list out = []
         cdef Py_ssize_t i = 0, state = 0, t, pid
+        cdef Edge* cur = NULL
         cdef Py_UCS4 c
         cdef bint ids_ok = len(self.ids) == self.n_keys
         for c in haystack:
             if 0xD800 <= c <= 0xDFFF:
                 haystack.encode("utf-8")  # raises UnicodeEncodeError, as ahocorasick-rs does
             i += 1
-            state = _step(self, state, c)
-            t = state if self.own[state] >= 0 else self.dlink[state]
+            state = _step(self, state, c, &cur, &t)
             while t > 0:
                 pid = self.own[t]
                 while pid >= 0:
@@ -426,13 +575,13 @@ cdef class Automaton:
         engine's slow path reads them from C."""
         cdef Matches out = Matches.__new__(Matches)
         cdef Py_ssize_t i = 0, state = 0, t, pid, k
+        cdef Edge* cur = NULL
         cdef Py_UCS4 c
         for c in haystack:
             if 0xD800 <= c <= 0xDFFF:
                 haystack.encode("utf-8")  # raises UnicodeEncodeError, as ahocorasick-rs does
             i += 1
-            state = _step(self, state, c)
-            t = state if self.own[state] >= 0 else self.dlink[state]
+            state = _step(self, state, c, &cur, &t)
             while t > 0:
                 pid = self.own[t]
                 while pid >= 0:
@@ -460,12 +609,12 @@ cdef class Automaton:
         cdef set out = set()
         cdef bint ids_ok = len(self.ids) == self.n_keys
         cdef Py_ssize_t state = 0, t, pid
+        cdef Edge* cur = NULL
         cdef Py_UCS4 c
         for c in haystack:
             if 0xD800 <= c <= 0xDFFF:
                 haystack.encode("utf-8")  # raises UnicodeEncodeError, as ahocorasick-rs does
-            state = _step(self, state, c)
-            t = state if self.own[state] >= 0 else self.dlink[state]
+            state = _step(self, state, c, &cur, &t)
             while t > 0:
                 pid = self.own[t]
                 while pid >= 0:

@@ -30,7 +30,7 @@ from libc.stdint cimport int32_t, uint32_t
 from libc.stdlib cimport qsort
 from libc.string cimport memset
 
-from probity.screening._ac cimport Automaton, _step
+from probity.screening._ac cimport Automaton, Edge, _step
 
 cdef enum:
     LINEAR_PROBES = 9
@@ -134,12 +134,12 @@ cdef int _scan(Automaton a, str text, _Set* s) except -1:
     """Every key occurring in ``text`` added to ``s`` in the order Automaton.key_set adds
     them (by end position; at one end the state's own keys, then down the dictionary links)."""
     cdef Py_ssize_t state = 0, t, pid
+    cdef Edge* cur = NULL
     cdef Py_UCS4 c
     for c in text:
         if 0xD800 <= c <= 0xDFFF:
             text.encode("utf-8")  # raises UnicodeEncodeError, as key_set does
-        state = _step(a, state, c)
-        t = state if a.own[state] >= 0 else a.dlink[state]
+        state = _step(a, state, c, &cur, &t)
         while t > 0:
             pid = a.own[t]
             while pid >= 0:
