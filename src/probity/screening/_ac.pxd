@@ -40,6 +40,7 @@ cdef struct Edge:
     int32_t fail  # the child's failure state
     int32_t first
     int32_t n
+    uint32_t bloom  # a bit (_bloom_bit) per code point of the child's own edges
 
 
 @cython.final
@@ -83,6 +84,11 @@ cdef inline Py_ssize_t _popcount64(uint64_t x) noexcept nogil:
     return <Py_ssize_t>((x * 0x0101010101010101ULL) >> 56)
 
 
+cdef inline uint32_t _bloom_bit(uint32_t cp) noexcept nogil:
+    """Edge.bloom's bit for a transition on ``cp``."""
+    return (<uint32_t>1) << ((cp * <uint32_t>2654435769U) >> 27)
+
+
 cdef inline Edge* _edge_to(Edge* edges, Py_ssize_t first, Py_ssize_t n, uint32_t cp) noexcept:
     """The edge on ``cp`` among edges[first .. first + n) (sorted by code point), NULL: none."""
     cdef Py_ssize_t lo = first, hi = first + n, mid
@@ -124,7 +130,8 @@ cdef inline Py_ssize_t _step(Automaton a, Py_ssize_t state, Py_UCS4 c, Edge** cu
             return 0  # in no key: no transition from any state, the root has no keys
     if state != 0:
         x = cur[0]
-        e = _edge_to(a.edges, x.first, x.n, cp)
+        if x.bloom & _bloom_bit(cp):  # (most steps past the root: no edge on cp, and the
+            e = _edge_to(a.edges, x.first, x.n, cp)  # child's edges are not read)
         if e == NULL:
             s = x.fail
             while s != 0:

@@ -17,8 +17,8 @@ transitions (state, code point) -> state (linear probing, load <= 1/2; past 2**1
 rounded up to a power of two, the hash scaled onto it by a multiply), then laid out for the
 scan and the table freed (``_layout``): states renumbered breadth-first, each state's
 transitions contiguous in ``edges`` and sorted by code point, each edge also holding what the
-next step needs of its child (its failure state and where its own edges are, whether a key
-ends on its dictionary chain), so a step reads the edge it came by and its child's few edges
+next step needs of its child (its failure state, where its own edges are and a 32-bit filter
+of their code points, whether a key ends on its dictionary chain), so a step reads the edge it came by and its child's few edges
 (at the start of the arrays for the shallow states where most steps are) instead of probing
 a table spread over the whole automaton (the pass is bound by those cache misses); the
 root's transitions on BMP characters through a dense index by the character's rank in the
@@ -510,6 +510,9 @@ cdef class Automaton:
                 self.edges[e].fail = self.fail[q]
                 self.edges[e].first = self.first[q]
                 self.edges[e].n = self.nchild[q]
+                self.edges[e].bloom = 0
+                for k in range(self.first[q], self.first[q] + self.nchild[q]):
+                    self.edges[e].bloom |= _bloom_bit(self.edges[k].cp)
                 if self.own[q] >= 0 or self.dlink[q] > 0:
                     self.edges[e].child = <int32_t>(q | HAS_OUT)
             # The root's BMP edges, dense by alphabet rank.
