@@ -44,6 +44,7 @@ cdef class _View:
     cdef readonly object favor_keys
     cdef readonly object favor_offer_keys
     cdef readonly list key_latin
+    cdef readonly bytearray key_lat
     cdef readonly object version
     cdef readonly object model
     cdef readonly object cue_window
@@ -101,7 +102,7 @@ cpdef bint _has_special(str text)
 
 @cython.locals(view=_View, kid=Py_ssize_t, us=Py_ssize_t, ue=Py_ssize_t, o=Py_ssize_t,
                n_text=Py_ssize_t, n_plain=Py_ssize_t, i=Py_ssize_t,
-               lat_s=bint, lat_e=bint, starts=list, ends=list, key_latin=list,
+               lat=Py_ssize_t, starts=list, ends=list, key_lat=bytearray,
                plain=bytearray, part_occ=dict, by_kind=dict, allow_spans=list, hits=list,
                id_hits=list, kept=list, negated=list, final=list, report=bint,
                verify=bint, coupon=bint, negations=list, compact=str, concrete=bint,

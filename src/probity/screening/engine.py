@@ -188,7 +188,7 @@ class _View:
 
     __slots__ = ("actions", "anchor_flags", "anchor_matcher", "anchor_needs", "benefit_keys",
                  "block_at", "cue_window", "favor_keys", "favor_offer_keys", "first", "info",
-                 "key_latin", "lex", "lexicon", "matcher", "model", "more", "multi",
+                 "key_lat", "key_latin", "lex", "lexicon", "matcher", "model", "more", "multi",
                  "negation_window", "other", "own_anchor", "own_matcher", "plain",
                  "request_keys", "single", "version", "warn_at")
 
@@ -211,6 +211,12 @@ class _View:
         self.favor_keys = policy.favor_keys
         self.favor_offer_keys = policy.favor_offer_keys
         self.key_latin = policy.key_latin
+        # The same per key id as a byte (1: starts, 2: ends with a Latin letter): the scan's
+        # loop reads one byte of a small array per match, not a list item and its pair.
+        key_lat = bytearray(len(policy.key_latin))
+        for kid, (lat_s, lat_e) in enumerate(policy.key_latin):
+            key_lat[kid] = (1 if lat_s else 0) | (2 if lat_e else 0)
+        self.key_lat = key_lat
         self.version = policy.spec.version
         self.model = policy.model
         self.cue_window = policy.cue_window
@@ -598,7 +604,7 @@ def _screen_slow(
         occ = PartOcc.__new__(PartOcc)  # type: ignore[name-defined]  # noqa: F821 (engine.pxd)
     plain, other = view.plain, view.other
     n_plain = len(plain)
-    key_latin = view.key_latin
+    key_lat = view.key_lat
     by_kind = ctx.by_kind
     for j in range(n_comp):
         if found is not None:
@@ -607,14 +613,14 @@ def _screen_slow(
             ue = found.buf[3 * j + 2]
         else:
             kid, us, ue = comp[j]  # type: ignore[index]
-        lat_s, lat_e = key_latin[kid]
-        if lat_s or lat_e:
+        lat = key_lat[kid]
+        if lat:
             # Latin words must stand alone ("wx" not in "wxyz").
-            if lat_s:
+            if lat & 1:
                 o = starts[us]
                 if o > 0 and _is_latin_char(text[o - 1]):
                     continue
-            if lat_e:
+            if lat & 2:
                 o = ends[ue - 1]
                 if o < n_text and _is_latin_char(text[o]):
                     continue
