@@ -364,8 +364,9 @@ def bench_append_postgres(url: str, n: int = 10_000, batch: int = 100, rounds: i
     """Bulk append on PostgreSQL against raw psycopg ``executemany`` of the same rows, same run
     (issue #17: within 1.5× of the SQLite target where feasible).
 
-    Product: ``append_entries`` (*batch* per call and per commit; advisory lock, head, Core
-    INSERT through SQLAlchemy's insertmanyvalues) for a fresh tenant each round. Baseline: the
+    Product: ``append_entries`` (*batch* per call and per commit; advisory lock, head and
+    checkpoint time in one pipelined round trip, then the rows by ``COPY … FROM STDIN`` from
+    ``service.PG_COPY_MIN`` entries a call) for a fresh tenant each round. Baseline: the
     rows the product wrote, read back (not timed) and re-keyed to a second fresh tenant,
     inserted with psycopg ``executemany`` (pipeline mode), *batch* rows and a commit each, into
     the same tables (same indexes, same triggers). Wall and process CPU time; medians.

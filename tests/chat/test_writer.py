@@ -421,16 +421,21 @@ async def test_the_writer_spends_the_same_statements_on_a_batch_of_any_size(
         def counted(statement: str) -> bool:
             return not _cache_refresh(statement) and "ledger_checkpoints" not in statement
 
+        def kind(statement: str) -> str:
+            # On PostgreSQL the ledger rows of a batch of service.PG_COPY_MIN entries or more
+            # go by COPY: that is the table's one INSERT.
+            words = statement.split()
+            return " ".join(["INSERT", "INTO", words[1]] if words[0] == "COPY" else words[:3])
+
         def hook(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
             if counted(statement):
-                per_batch[-1].append(" ".join(statement.split()[:3]))
+                per_batch[-1].append(kind(statement))
 
         def committed(_conn: Any) -> None:
             per_batch.append([])
 
         def ran(run: list[tuple[str, Any]]) -> None:  # the direct path: one call per batch
-            per_batch[-1].extend(" ".join(sql.split()[:3]) for sql, _params in run
-                                 if counted(sql))
+            per_batch[-1].extend(kind(sql) for sql, _params in run if counted(sql))
             per_batch.append([])
 
         if direct:
