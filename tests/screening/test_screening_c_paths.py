@@ -113,9 +113,17 @@ def _id_after_reference(text: str, pos: int) -> tuple[int, int] | None:
     return (m.start(1), end)
 
 
+# The compiled pre-test's edges: IDs of exactly five characters, four, "_-." inside and in
+# front, starting at the 12th and 13th character after the word, ending at its 30th.
+_ID_EDGES = ["ab12", "ab123", "a_-.1", "_ab12", ".ab12", "-ab12", "ab1 23", "ａｂ１２３", "ab１2_"]
+_ID_TEXTS = [p + i + t for p in ("", "号", "：" * 6, "id" * 6, "是" * 11, "是" * 12, "是" * 13,
+                                 " " * 25, " " * 26)
+             for i in _ID_EDGES for t in ("", "x", "。", "abcdefghij" * 3)]
+
+
 def test_contact_id_after_a_channel_word() -> None:
     h = Hit([], "contact", 3, "微信", 0, 1, [(0, 1)])
-    for text in TEXTS:
+    for text in TEXTS + _ID_TEXTS:
         for pos in range(len(text) + 1):
             got = engine._id_after(text, pos, h)
             want = _id_after_reference(text, pos)

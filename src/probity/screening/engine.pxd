@@ -150,7 +150,8 @@ cpdef bint _has_code_token(str text)
 @cython.locals(c=Py_UCS4)
 cpdef bint _any_digit(str s)
 
-@cython.locals(stop=Py_ssize_t, end=Py_ssize_t, c=Py_UCS4)
+@cython.locals(stop=Py_ssize_t, end=Py_ssize_t, c=Py_UCS4, p=Py_ssize_t, k=Py_ssize_t,
+               run=bint)
 cpdef object _id_after(str text, Py_ssize_t pos, Hit h)
 
 cdef class _Weights:

@@ -1140,18 +1140,31 @@ def _id_after(text: str, pos: int, h: Hit) -> Hit | None:
     if stop > len(text):
         stop = len(text)
     if _COMPILED:
-        # The ID's first character ([A-Za-z0-9Ａ-Ｚａ-ｚ０-９]) comes after at most six of the
-        # pattern's leading pieces (one or two characters each): none such within 13
-        # characters, no match (one C loop instead of the regex; most channel words are
-        # followed by Chinese).
+        # The ID ([A-Za-z0-9Ａ-Ｚａ-ｚ０-９] then 4-19 of those or "_-.") starts after at most
+        # six of the pattern's leading pieces (one or two characters each): no such
+        # character starting five of them within 13 characters and before stop, no match
+        # (one C loop instead of the regex; most channel words are followed by Chinese, or
+        # by a short word: "wx: ok").
         end = pos + 13
-        if end > stop:
-            end = stop
-        for c in text[pos:end]:
+        if end > stop - 4:
+            end = stop - 4
+        run = False
+        p = pos
+        while p < end and not run:
+            c = text[p]
             if (("0" <= c <= "9") or ("a" <= c <= "z") or ("A" <= c <= "Z")
                     or ("０" <= c <= "９") or ("ａ" <= c <= "ｚ") or ("Ａ" <= c <= "Ｚ")):
-                break
-        else:
+                k = 1
+                while k < 5:
+                    c = text[p + k]
+                    if not (("0" <= c <= "9") or ("a" <= c <= "z") or ("A" <= c <= "Z")
+                            or ("０" <= c <= "９") or ("ａ" <= c <= "ｚ")
+                            or ("Ａ" <= c <= "Ｚ") or c == "_" or c == "-" or c == "."):
+                        break
+                    k += 1
+                run = k == 5
+            p += 1
+        if not run:
             return None
     m = _ID_AFTER.match(text, pos, stop)
     if m is None:
