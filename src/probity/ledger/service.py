@@ -844,8 +844,18 @@ def append_entries_psycopg(con: Any, url: Any, tenant_id: int, items: list[tuple
         _PG_HEADS[key] = new_head
     if appended is not None:
         appended.extend(rows)
-    when = _CREATED_AT.process(dialect, created) if created is not None else None
+    when = (_CREATED_AT.process(dialect if dialect is not None else _psycopg_dialect(), created)
+            if created is not None else None)
     return [AppendedEntry(*row) for row in rows], when, run
+
+
+@lru_cache
+def _psycopg_dialect() -> Any:
+    """SQLAlchemy's psycopg dialect, which reads a checkpoint's ``created_at`` for a caller of
+    :func:`append_entries_psycopg` that has no engine's dialect to pass."""
+    from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
+
+    return PGDialect_psycopg()
 
 
 class _ResultProcessor:
