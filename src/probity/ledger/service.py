@@ -855,7 +855,7 @@ def _psycopg_dialect() -> Any:
     :func:`append_entries_psycopg` that has no engine's dialect to pass."""
     from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
 
-    return PGDialect_psycopg()
+    return PGDialect_psycopg()  # type: ignore[no-untyped-call]
 
 
 class _ResultProcessor:
