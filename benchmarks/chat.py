@@ -61,6 +61,7 @@ from sqlalchemy.orm import Session
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
+from probity.config import SOCKET_PROTOCOL  # noqa: E402
 from probity.db import sync_url  # noqa: E402
 from probity.demo import DEMO_PASSWORD  # noqa: E402
 from probity.models import (  # noqa: E402
@@ -174,7 +175,8 @@ def start_server(url: str, tmp: Path, workers: int, redis_url: str | None, *,
     proc = subprocess.Popen(
         [sys.executable, *runner, *app, "--host",
          "127.0.0.1", "--port", str(port), "--log-level", "warning", "--ws-max-queue", "256",
-         "--workers", str(workers), *SERVE_FLAGS],
+         "--workers", str(workers), *SERVE_FLAGS,
+         *([] if relay else ["--ws", SOCKET_PROTOCOL])],  # the product's, as `probity serve`
         env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
         stderr=open(tmp / f"server-{port}.log", "wb"))  # noqa: SIM115
     base = f"http://127.0.0.1:{port}"

@@ -11,7 +11,7 @@ from rich.console import Console
 
 from probity.alerts.labels_cli import export_labels
 from probity.analytics.cli import analytics_app
-from probity.config import PROJECT_ROOT, ConfigurationError, get_settings
+from probity.config import PROJECT_ROOT, SOCKET_PROTOCOL, ConfigurationError, get_settings
 from probity.finance.cli import cases_app, finance_app
 from probity.imports.cli import export_tenant, import_app
 from probity.jobs.cli import scheduler, worker
@@ -100,12 +100,13 @@ def serve(
     console.print(f"Probity on http://{host or settings.host}:{port or settings.port}")
     # Our handler on the root logger formats uvicorn's lines too; access lines come from
     # probity.ops.metrics (with the request id), so uvicorn's own access log is off.
+    # The sockets' protocol: uvicorn's, with a short path for chat frames (issue 17).
     # No permessage-deflate on the sockets: chat frames are a few hundred bytes, and zlib's
     # compress + flush per frame was ~0.3 ms of the event loop per message (issue 17).
     uvicorn.run("probity.app:create_app", factory=True, host=host or settings.host,
                 port=port or settings.port, workers=workers, log_level="info",
                 proxy_headers=True, log_config=None, access_log=False,
-                ws_per_message_deflate=False)
+                ws_per_message_deflate=False, ws=SOCKET_PROTOCOL)
 
 
 @app.command()

@@ -12,6 +12,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_SECRET = "dev-insecure-secret-change-me"
 DEFAULT_DB_PATH = PROJECT_ROOT / "var" / "probity.db"
+# The WebSocket protocol the server runs (uvicorn's `ws`; see probity/socket_protocol.py).
+SOCKET_PROTOCOL = "probity.socket_protocol:ChatSocketProtocol"
 
 # The display zone where nothing else is set: the one literal of it in the code.
 DEFAULT_TIMEZONE = "Asia/Shanghai"

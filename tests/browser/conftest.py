@@ -19,6 +19,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from probity.config import SOCKET_PROTOCOL
+
 CHROMIUM = os.environ.get("PROBITY_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run", "--disable-sync",
@@ -58,7 +60,8 @@ def start_server(db_url: str, *, extra_env: dict[str, str] | None = None,
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "probity.app:create_app", "--factory",
          "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
-         "--ws-per-message-deflate", "false"],  # as `probity serve`
+         "--ws-per-message-deflate", "false",  # as `probity serve`
+         "--ws", SOCKET_PROTOCOL],
         env=env, stdout=out, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     # A loaded, shared machine can take a while to import the app; a healthy server answers

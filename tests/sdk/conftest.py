@@ -15,6 +15,8 @@ import httpx
 import pytest
 from tests.browser.conftest import free_port
 
+from probity.config import SOCKET_PROTOCOL
+
 # Ports tried first (this team's range on the shared development machine), then any free one.
 PREFERRED_PORTS = range(8150, 8160)
 
@@ -42,7 +44,8 @@ def serve(db_url: str, tmp: Path, **env: str) -> Iterator[str]:
         proc = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "probity.app:create_app", "--factory",
              "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
-             "--ws-per-message-deflate", "false"],  # as `probity serve`
+             "--ws-per-message-deflate", "false",  # as `probity serve`
+             "--ws", SOCKET_PROTOCOL],
             env=full_env, stdout=out, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:

@@ -142,6 +142,11 @@ class Connection:
         # The server's own receive and send (see `raw_asgi`; None: Starlette's): the socket is
         # accepted already.
         self.raw_receive, self._send = raw_asgi(websocket)
+        # The server protocol's synchronous text-frame write, where it has one
+        # (`probity.socket_protocol.ChatSocketProtocol.send_text_now`): a frame without an ASGI
+        # message or a coroutine (issue 17); it answers False when the ASGI send must be used.
+        self._send_now: Callable[[str], bool] | None = getattr(
+            getattr(self._send, "__self__", None), "send_text_now", None)
         self.conv_id = conv_id
         self.tenant_id = tenant_id
         self.who = who
@@ -283,6 +288,14 @@ class Connection:
             else:
                 self._out.append(text)
             return
+        send_now = self._send_now
+        if send_now is not None:
+            try:
+                if send_now(text):
+                    return
+            except (OSError, RuntimeError):
+                self._lost()
+                return
         send = self._frame(text)
         try:
             waiting = send.send(None)
