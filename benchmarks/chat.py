@@ -650,7 +650,7 @@ def run_one(name: str, url: str, args: argparse.Namespace, tmp: Path, workers: i
     finally:
         stop_server(proc)
         if redis_url:
-            redis_clean(redis_url, "probity")
+            redis_clean(redis_url, f"chatbench-{os.getpid()}-*")
         for spy in spies:
             try:
                 spy.wait(timeout=30)
@@ -789,7 +789,7 @@ def run_relay(args: argparse.Namespace, tmp: Path, workers: int = 1) -> dict[str
     finally:
         stop_server(proc)
         if workers > 1:
-            redis_clean(REDIS_URL, "relay")
+            redis_clean(REDIS_URL, f"chatbench-relay-{os.getpid()}-*")
     print("[relay] " + ", ".join(f"{k}={v:.1f}" if isinstance(v, float) else f"{k}={v}"
                                  for k, v in res.items() if k != "steps"), flush=True)
     return res
@@ -821,9 +821,11 @@ def pg_drop() -> None:
 
 
 def redis_clean(url: str, prefix: str) -> int:
-    """Delete the keys a run left under `prefix` in the benchmark's Redis database (the event
-    bus's channel registrations live 24 h, and a killed server never removes its own): the
-    next run, and anything else on that database, starts from none. The number deleted."""
+    """Delete the keys this benchmark's runs left in its Redis database under `prefix` (each
+    server gets a prefix of its own, `chatbench-<pid>-<port>`: the conversation-screening
+    context, which lives a day, and the event bus's registrations, which a killed server never
+    removes): the next run, and anything else on that database, starts from none. The number
+    deleted."""
     try:
         import redis
 
