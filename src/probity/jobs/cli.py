@@ -65,7 +65,7 @@ def scheduler() -> None:
     async def main() -> None:
         db = Database(settings.database_url)
         set_runtime(DramatiqRuntime(settings, embedded=False))
-        jobs = JobScheduler(settings, db.sessionmaker)
+        jobs = JobScheduler(settings, db.write_sessionmaker)  # see DramatiqRuntime
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):

@@ -168,11 +168,17 @@ class DramatiqRuntime:
     threads and the schedules inside this process."""
 
     def __init__(self, settings: Settings, *, embedded: bool,
-                 sessions: SessionFactory | None = None) -> None:
+                 sessions: SessionFactory | None = None,
+                 write_sessions: SessionFactory | None = None) -> None:
         self.settings = settings
         self.embedded = embedded
         self.broker = make_broker(settings)
         self.sessions = sessions
+        # The schedules' enqueues (read the idempotency key, then INSERT): on SQLite their
+        # transactions take the write lock first (`Database.write_sessionmaker`), so schedules
+        # falling due in the same second wait for each other instead of failing "database is
+        # locked" when one's read snapshot is overtaken by another's commit.
+        self.write_sessions = write_sessions or sessions
         self.worker: dramatiq.Worker | None = None
         self.scheduler: Any = None
 
@@ -202,7 +208,9 @@ class DramatiqRuntime:
                 await self.dispatch(job_id, task)
             if unfinished:
                 log.info("embedded worker: %d unfinished job(s) sent again", len(unfinished))
-            self.scheduler = JobScheduler(self.settings, self.sessions)
+            self.scheduler = JobScheduler(
+                self.settings,
+                self.sessions if self.write_sessions is None else self.write_sessions)
             self.scheduler.start()
 
     async def stop(self) -> None:
@@ -230,4 +238,4 @@ def make_runtime(settings: Settings, db: Database) -> Runtime:
     if runner == "inline":
         return InlineRuntime(db.sessionmaker)
     return DramatiqRuntime(settings, embedded=settings.broker_url is None,
-                           sessions=db.sessionmaker)
+                           sessions=db.sessionmaker, write_sessions=db.write_sessionmaker)
