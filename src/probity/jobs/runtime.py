@@ -178,7 +178,7 @@ class DramatiqRuntime:
         # transactions take the write lock first (`Database.write_sessionmaker`), so schedules
         # falling due in the same second wait for each other instead of failing "database is
         # locked" when one's read snapshot is overtaken by another's commit.
-        self.write_sessions = write_sessions or sessions
+        self.write_sessions = write_sessions  # None: `sessions`
         self.worker: dramatiq.Worker | None = None
         self.scheduler: Any = None
 

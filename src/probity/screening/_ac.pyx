@@ -227,6 +227,25 @@ cdef int _by_parent_cp(const void* x, const void* y) noexcept nogil:
     return (a.cp > b.cp) - (a.cp < b.cp)
 
 
+cdef int32_t* _renumbered(int32_t* values, int32_t* old_of, int32_t* new_id,
+                          Py_ssize_t states) except NULL:
+    """A per-state array in the breadth-first numbering (`Automaton._layout`): entry q is the
+    old state old_of[q]'s value, itself renumbered through new_id when that is given (state
+    ids: fail, dlink) and kept as it is otherwise (own). Frees `values`."""
+    cdef int32_t* arr = <int32_t*>PyMem_Malloc(states * sizeof(int32_t))
+    cdef Py_ssize_t q
+    if arr == NULL:
+        raise MemoryError()
+    if new_id != NULL:
+        for q in range(states):
+            arr[q] = new_id[values[old_of[q]]]
+    else:
+        for q in range(states):
+            arr[q] = values[old_of[q]]
+    PyMem_Free(values)
+    return arr
+
+
 cdef class Automaton:
     # (its fields and C methods are declared in _ac.pxd: the engine calls the scan from C)
 
@@ -436,7 +455,6 @@ cdef class Automaton:
         cdef int32_t* start = NULL
         cdef int32_t* new_id = NULL
         cdef int32_t* old_of = NULL
-        cdef int32_t* arr = NULL
         for i in range(self.hsize):
             if self.slots[i].key != _EMPTY:
                 n_edges += 1
@@ -482,28 +500,9 @@ cdef class Automaton:
                     c += 1
                     k += 1
             # The per-state arrays in the new numbering.
-            arr = <int32_t*>PyMem_Malloc(states * sizeof(int32_t))
-            if arr == NULL:
-                raise MemoryError()
-            for q in range(states):
-                arr[q] = new_id[self.fail[old_of[q]]]
-            PyMem_Free(self.fail)
-            self.fail = arr
-            arr = <int32_t*>PyMem_Malloc(states * sizeof(int32_t))
-            if arr == NULL:
-                raise MemoryError()
-            for q in range(states):
-                arr[q] = new_id[self.dlink[old_of[q]]]
-            PyMem_Free(self.dlink)
-            self.dlink = arr
-            arr = <int32_t*>PyMem_Malloc(states * sizeof(int32_t))
-            if arr == NULL:
-                raise MemoryError()
-            for q in range(states):
-                arr[q] = self.own[old_of[q]]
-            PyMem_Free(self.own)
-            self.own = arr
-            arr = NULL
+            self.fail = _renumbered(self.fail, old_of, new_id, states)
+            self.dlink = _renumbered(self.dlink, old_of, new_id, states)
+            self.own = _renumbered(self.own, old_of, NULL, states)
             # What a step needs of each child, on its edge.
             for e in range(n_edges):
                 q = self.edges[e].child
@@ -541,7 +540,6 @@ cdef class Automaton:
             PyMem_Free(start)
             PyMem_Free(new_id)
             PyMem_Free(old_of)
-            PyMem_Free(arr)
             PyMem_Free(self.slots)
             self.slots = NULL
         return 0
