@@ -238,6 +238,17 @@ def _sqlite_begin_gated(gate: WriteGate | None) -> Callable[[Any], None]:
     return begin
 
 
+SQLITE_BUSY_SNAPSHOT = 517  # sqlite3's extended result code (``sqlite_errorcode``)
+
+
+def stale_snapshot(exc: BaseException) -> bool:
+    """SQLite refused a deferred transaction's first write because another connection committed
+    after its first read (SQLITE_BUSY_SNAPSHOT): waiting cannot help, running the whole
+    transaction again can."""
+    orig = getattr(exc, "orig", exc)
+    return getattr(orig, "sqlite_errorcode", None) == SQLITE_BUSY_SNAPSHOT
+
+
 WROTE = "probity_wrote"  # connection.info flag: this transaction has written
 
 

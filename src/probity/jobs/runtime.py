@@ -109,21 +109,23 @@ _worker_db: Database | None = None
 _worker_db_url: str | None = None
 
 
-def _worker_sessions() -> SessionFactory:
+def _worker_database() -> Database:
     """The worker's own engine, created on the loop Dramatiq runs async actors on."""
     global _worker_db
     if _worker_db is None:
         if _worker_db_url is None:
             raise RuntimeError("the worker has no database configured")
         _worker_db = Database(_worker_db_url)
-    return _worker_db.sessionmaker
+    return _worker_db
 
 
 def _actor_fn(spec: TaskSpec) -> Callable[[int], Coroutine[Any, Any, None]]:
     async def run(job_id: int) -> None:
         message = CurrentMessage.get_current_message()
         retries = int(message.options.get("retries", 0)) if message is not None else 0
-        await execute_job(_worker_sessions(), job_id, last_attempt=retries >= spec.max_retries)
+        db = _worker_database()
+        await execute_job(db.sessionmaker, job_id, last_attempt=retries >= spec.max_retries,
+                          write_sessions=db.write_sessionmaker)
 
     run.__name__ = spec.actor_name
     run.__qualname__ = spec.actor_name

@@ -18,14 +18,15 @@ from typing import Any
 
 from sqlalchemy import and_, func, literal, or_, select, update
 from sqlalchemy.engine import CursorResult
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from probity.auth.deps import after_commit, commit
 from probity.auth.permissions import Principal
+from probity.db import stale_snapshot
 from probity.errors import DomainError, NotFound
 from probity.jobs.context import JobContext, SessionFactory
-from probity.jobs.registry import get_task
+from probity.jobs.registry import TaskSpec, get_task
 from probity.models.base import UTCDateTime, utcnow
 from probity.models.jobs import FINAL_STATES, Job
 
@@ -194,11 +195,35 @@ async def _fail(ctx: JobContext, error: dict[str, Any]) -> None:
         await s.commit()
 
 
+async def _run_task(sessions: SessionFactory, spec: TaskSpec, ctx: JobContext,
+                    params: dict[str, Any]) -> str:
+    """The task and its ``done`` transition in one transaction: done, or skipped when another
+    delivery finished the job first."""
+    async with sessions() as s:
+        ctx.session = s
+        try:
+            result = await spec.fn(ctx, **params)
+            if await _end(s, ctx, "done", result=result):
+                await commit(s)  # the task's effects and `done` together, then after_commit
+                return "done"
+            await s.rollback()
+            log.info("job %s was finished by another delivery; this one rolled back", ctx.job_id)
+            return "skipped"
+        except BaseException:
+            await s.rollback()
+            raise
+        finally:
+            ctx.session = None
+
+
 async def execute_job(sessions: SessionFactory, job_id: int, *, last_attempt: bool,
-                      live_progress: bool = True) -> str:
+                      live_progress: bool = True,
+                      write_sessions: SessionFactory | None = None) -> str:
     """Run one delivery of a job. Returns what happened: done, failed, skipped or missing.
     Raises (so the broker retries with backoff) on an unexpected error unless it was the
-    last attempt; a :class:`DomainError` (bad input) fails the job at once."""
+    last attempt; a :class:`DomainError` (bad input) fails the job at once. With
+    ``write_sessions`` (SQLite's write-locked sessions), a task whose reads went stale before its
+    first write runs again at once in one of them, instead of failing the delivery."""
     async with sessions() as s:
         # Claim with one UPDATE (no read first): on SQLite it waits for the write lock instead
         # of failing on a snapshot another writer moved; a finished job is left alone.
@@ -227,21 +252,17 @@ async def execute_job(sessions: SessionFactory, job_id: int, *, last_attempt: bo
         params = dict(job.params or {})
     beat = asyncio.create_task(_heartbeat(ctx)) if live_progress else None
     try:
-        async with sessions() as s:
-            ctx.session = s
-            try:
-                result = await spec.fn(ctx, **params)
-                if await _end(s, ctx, "done", result=result):
-                    await commit(s)  # the task's effects and `done` together, then after_commit
-                    return "done"
-                await s.rollback()
-                log.info("job %s was finished by another delivery; this one rolled back", job_id)
-                return "skipped"
-            except BaseException:
-                await s.rollback()
+        try:
+            return await _run_task(sessions, spec, ctx, params)
+        except OperationalError as exc:
+            if write_sessions is None or not stale_snapshot(exc):
                 raise
-            finally:
-                ctx.session = None
+            # SQLite: another connection committed between the task's first read and its first
+            # write, and its transaction cannot write on that snapshot (rolled back: nothing of
+            # it stored). Once more, now holding the write lock from the start.
+            log.info("job %s: its reads went stale before its first write; running it again "
+                     "holding the write lock", job_id)
+            return await _run_task(write_sessions, spec, ctx, params)
     except DomainError as exc:
         await _fail(ctx, {"code": exc.code, "detail": exc.message, **_msgid(exc), **exc.extra})
         return "failed"
