@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from probity.auth.permissions import Perm
 from probity.jobs import JobContext, schedule, task
@@ -18,27 +18,35 @@ __all__ = ["checkpoints", "retention_purge", "verify"]
 
 @task("ledger.verify", perm=Perm.ledger_read)
 async def verify(ctx: JobContext, *, verification_id: int) -> dict[str, Any]:
-    """Verify one tenant's whole ledger and store the outcome on the verification row."""
-    from probity.ledger.service import verify_tenant
+    """Verify one tenant's whole ledger and store the outcome on the verification row.
 
-    row = await ctx.db.get(LedgerVerification, verification_id)
-    if row is None:
-        return {"verification_id": verification_id, "skipped": "no such verification"}
-    if row.finished_at is not None:  # a repeated delivery: the outcome is already stored
-        return {"verification_id": row.id, "ok": row.ok}
-    total = row.total_entries
-    ctx.progress(0, total, stage="verify")
-    result = await verify_tenant(ctx.db, row.tenant_id,
-                                 progress=lambda n: ctx.progress(n, total, stage="verify"))
+    The ledger is read in a session of its own; the job's transaction only writes the outcome,
+    and its first statement is that write. On SQLite a transaction that read before a long
+    verification would find its snapshot overtaken when it came to write (every poll of the
+    verification's page is an audited write), and running it again under the write lock would
+    hold every other writer back for the whole read."""
+    from probity.ledger.service import verify_tenant
     from probity.models.base import utcnow
 
-    row.finished_at = utcnow()
-    row.ok = result.ok
-    row.entries_checked = result.entries
-    row.first_bad_seq = result.first_bad_seq
-    row.message = result.message[:2000]
+    async with ctx.sessions() as reading:
+        row = await reading.get(LedgerVerification, verification_id)
+        if row is None:
+            return {"verification_id": verification_id, "skipped": "no such verification"}
+        if row.finished_at is not None:  # a repeated delivery: the outcome is already stored
+            return {"verification_id": row.id, "ok": row.ok}
+        total = row.total_entries
+        ctx.progress(0, total, stage="verify")
+        result = await verify_tenant(reading, row.tenant_id,
+                                     progress=lambda n: ctx.progress(n, total, stage="verify"))
+    await ctx.db.execute(
+        update(LedgerVerification)
+        .where(LedgerVerification.id == verification_id,
+               LedgerVerification.finished_at.is_(None))
+        .values(finished_at=utcnow(), ok=result.ok, entries_checked=result.entries,
+                first_bad_seq=result.first_bad_seq, message=result.message[:2000])
+        .execution_options(synchronize_session=False))
     ctx.progress(result.entries, total, stage="verify")
-    return {"verification_id": row.id, "ok": result.ok, "entries": result.entries,
+    return {"verification_id": verification_id, "ok": result.ok, "entries": result.entries,
             "first_bad_seq": result.first_bad_seq}
 
 
