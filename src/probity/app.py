@@ -102,7 +102,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     ratelimit.configure(settings.redis_url, settings.redis_channel_prefix)
     from probity.chat.screening import configure_context_store
 
-    configure_context_store(settings.redis_url, settings.redis_channel_prefix)
+    configure_context_store(settings.redis_url, settings.redis_channel_prefix,
+                            affinity=settings.chat_affinity is not None)
     from probity.ledger import publish
 
     publish.configure(settings.checkpoint_dir)  # signed checkpoints also go outside the DB

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -103,10 +103,24 @@ def serve(
     # The sockets' protocol: uvicorn's, with a short path for chat frames (issue 17).
     # No permessage-deflate on the sockets: chat frames are a few hundred bytes, and zlib's
     # compress + flush per frame was ~0.3 ms of the event loop per message (issue 17).
-    uvicorn.run("probity.app:create_app", factory=True, host=host or settings.host,
-                port=port or settings.port, workers=workers, log_level="info",
-                proxy_headers=True, log_config=None, access_log=False,
-                ws_per_message_deflate=False, ws=SOCKET_PROTOCOL)
+    options: dict[str, Any] = {
+        "app": "probity.app:create_app", "factory": True, "log_level": "info",
+        "proxy_headers": True, "log_config": None, "access_log": False,
+        "ws_per_message_deflate": False, "ws": SOCKET_PROTOCOL}
+    if workers < 1:
+        raise fail("--workers must be at least 1")
+    if workers == 1:
+        uvicorn.run(host=host or settings.host, port=port or settings.port, **options)
+        return
+    # Several workers: the dispatcher places every socket of a conversation in one worker
+    # (probity.dispatch), so its screening context stays in that worker's memory.
+    from probity import dispatch
+
+    code = dispatch.serve(dispatch.WorkerSpec(options, probity_logging=True), workers,
+                          host or settings.host, port or settings.port)
+    if code:
+        raise fail("the workers could not be started or stopped cleanly (see the log above)",
+                   code)
 
 
 @app.command()

@@ -31,6 +31,12 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     # Pub/sub channel names start with this (one Redis may serve several deployments).
     redis_channel_prefix: str = "probity"
+    # "INDEX/COUNT": this process is worker INDEX of COUNT behind `probity serve --workers`'s
+    # dispatcher (probity.dispatch), which places every socket of conversation id on worker
+    # id % COUNT; the conversations' screening contexts then stay in the process's memory even
+    # with Redis. Set by the dispatcher for its workers, never by hand: behind any other
+    # balancer a conversation's sockets may be in two processes (unset: contexts in Redis).
+    chat_affinity: str | None = Field(default=None, pattern=r"^[0-9]+/[1-9][0-9]*$")
     secret_key: str = DEFAULT_SECRET
     host: str = "127.0.0.1"
     port: int = 8000

@@ -116,10 +116,17 @@ MAX_CONTEXTS = 20_000
 _store: ContextStore = MemoryContextStore(MAX_CONTEXTS)
 
 
-def configure_context_store(redis_url: str | None, prefix: str = "probity") -> ContextStore:
+def configure_context_store(redis_url: str | None, prefix: str = "probity", *,
+                            affinity: bool = False) -> ContextStore:
     """Conversation contexts in Redis (shared by every app process) when a URL is given, else
-    in this process's memory (the MAX_CONTEXTS most recently active conversations)."""
+    in this process's memory (the MAX_CONTEXTS most recently active conversations).
+
+    ``affinity``: every request that screens in a conversation's context is served by this
+    process (a worker of `probity.dispatch`, settings.chat_affinity): memory, even with Redis,
+    as with one process (no round trip per message)."""
     global _store
+    if affinity:
+        redis_url = None
     current = getattr(_store, "url", None)
     if redis_url and current == redis_url:
         return _store
