@@ -56,7 +56,8 @@ class Served:
         return sorted(pids)
 
 
-def start(db_url: str, tmp: Path, workers: int = 2, *args: str, **env: str) -> Served:
+def start(db_url: str, tmp: Path, workers: int = 2, *args: str, cli: bool = False,
+          **env: str) -> Served:
     port = free_port()
     log = tmp / f"dispatch-{port}-{uuid.uuid4().hex[:6]}.log"
     full = {**os.environ, "PROBITY_DATABASE_URL": db_url, "PROBITY_ENV": "test",
@@ -66,9 +67,11 @@ def start(db_url: str, tmp: Path, workers: int = 2, *args: str, **env: str) -> S
         if key not in env:
             full.pop(key, None)
     with open(log, "wb") as out:
+        command = (["-m", "probity.cli", "serve"] if cli  # as an operator starts it
+                   else ["-m", "probity.dispatch", "--log-level", "info"])
         proc = subprocess.Popen(
-            [sys.executable, "-m", "probity.dispatch", "--workers", str(workers),
-             "--host", "127.0.0.1", "--port", str(port), "--log-level", "info", *args],
+            [sys.executable, *command, "--workers", str(workers), "--host", "127.0.0.1",
+             "--port", str(port), *args],
             env=full, stdout=out, stderr=subprocess.STDOUT)
     served = Served(proc, f"http://127.0.0.1:{port}", port, log)
     deadline = time.monotonic() + float(os.environ.get("PROBITY_TEST_SERVER_START_S", "120"))
@@ -143,6 +146,7 @@ def test_routing_rules() -> None:
     assert route(b"GET /ws/chat/17?token=abc HTTP/1.1\r\n") == 17
     assert route(b"GET /ws/chat/17 HTTP/1.1\r\n") == 17
     assert route(b"POST /api/v1/chat/conversations/9/messages HTTP/1.1\r\n") == 9
+    assert route(b"GET http://example.com/ws/chat/17?a=1 HTTP/1.1\r\n") == 17
     assert route(b"GET /ws/chat/17x HTTP/1.1\r\n") is None
     assert route(b"GET /ws/alerts HTTP/1.1\r\n") is None
     assert route(b"GET /api/v1/health HTTP/1.1\r\n") is None
@@ -153,6 +157,24 @@ def test_routing_rules() -> None:
     for bad in ("2/2", "x", "1/0", "-1/2"):
         with pytest.raises(ValueError):
             parse_affinity(bad)
+
+
+def test_affinity_keeps_the_contexts_in_memory_even_with_redis() -> None:
+    from probity.chat import screening
+    from probity.config import Settings
+    from probity.screening.context import MemoryContextStore, RedisContextStore
+
+    try:
+        store = screening.configure_context_store("redis://127.0.0.1:6379/5", "t")
+        assert isinstance(store, RedisContextStore)
+        store = screening.configure_context_store("redis://127.0.0.1:6379/5", "t", affinity=True)
+        assert isinstance(store, MemoryContextStore)
+    finally:
+        screening.configure_context_store(None)
+    assert Settings(chat_affinity="1/2").chat_affinity == "1/2"
+    assert Settings().chat_affinity is None
+    with pytest.raises(ValueError):
+        Settings(chat_affinity="two")
 
 
 def test_a_conversations_sockets_land_in_its_worker(served: Served) -> None:
@@ -366,6 +388,11 @@ def test_chat_end_to_end_on_postgresql_and_redis(
             assert recv_until(cws, "ack", timeout=15)[0]["decision"] == "block"
             assert recv(other[0], 15)["alert"]["conversation_id"] == conv
             cws.close()
+            # The screening contexts stayed in the workers' memory: none in Redis.
+            import redis
+
+            assert not list(redis.Redis.from_url(REDIS_URL).scan_iter(
+                match=f"{prefix}:screening:ctx:*"))
         finally:
             for f in feeds:
                 f.close()
@@ -384,7 +411,7 @@ def _gone(pid: int) -> bool:
 
 def test_a_killed_worker_is_replaced_and_sigterm_stops_all(
         fresh_sqlite: Callable[[str], str], tmp_path: Path) -> None:
-    s = start(fresh_sqlite("dispatch-kill"), tmp_path, 2)
+    s = start(fresh_sqlite("dispatch-kill"), tmp_path, 2, cli=True)
     try:
         before = s.workers()
         conv0 = half_request(s, "GET /ws/chat/4 HTTP/1.1")

@@ -66,6 +66,7 @@ from uvicorn.server import Server
 logger = logging.getLogger("probity.dispatch")
 
 AFFINITY_ENV = "PROBITY_CHAT_AFFINITY"
+APP = "probity.app:create_app"
 # What the parent reads of a request before it decides (the request line's start is enough).
 PEEK_BYTES = 256
 # A client that has not sent its request line after this long is closed (uvicorn closes an idle
@@ -88,8 +89,10 @@ HANDOFF = b"H"
 MAX_HANDOFF = 64 * 1024
 
 # A request whose first line names one conversation: the conversation's id.
-_ROUTED = re.compile(
-    rb"[A-Z]{3,7} (?:/ws/chat/|/api/v1/chat/conversations/)([0-9]{1,18})[/? ]")
+_ROUTED = re.compile(rb"[A-Z]{3,7} (?:https?://[^/ ]{1,255})?"
+                     rb"(?:/ws/chat/|/api/v1/chat/conversations/)([0-9]{1,18})[/? ]")
+# A chat socket's request target (origin or absolute form).
+_WS_TARGET = re.compile(rb"(?:https?://[^/ ]{1,255})?/ws/chat/([0-9]{1,18})(?:[?]|$)")
 _OWNED_WS = re.compile(r"/ws/chat/([0-9]{1,18})")
 _OWNED_HTTP = re.compile(r"/api/v1/chat/conversations/([0-9]{1,18})/messages/?")
 
@@ -223,9 +226,10 @@ class _Handoff(HttpToolsProtocol):
 
     def handle_websocket_upgrade(self) -> None:
         worker = self.worker
-        if worker is not None and self.url.startswith(b"/ws/chat/"):
-            conv = route(b"GET " + self.url + b" ")
-            if conv is not None and owner(conv, worker.count) != worker.index:
+        m = _WS_TARGET.match(self.url) if worker is not None else None
+        if worker is not None and m is not None:
+            conv = int(m.group(1))
+            if owner(conv, worker.count) != worker.index:
                 request = _request(self.scope["method"].encode(), self.url,
                                    self.scope["headers"])
                 if worker.hand_over(owner(conv, worker.count), request, self.transport):
@@ -238,7 +242,7 @@ class _Handoff(HttpToolsProtocol):
         worker = self.worker
         scope = self.scope
         if (worker is not None and scope.get("method") == "POST"
-                and self.url.startswith(b"/api/v1/chat/conversations/")):
+                and b"/api/v1/chat/conversations/" in self.url):
             scope["probity.handoff"] = (self.url, self.transport)  # type: ignore[typeddict-unknown-key]
 
 
@@ -705,6 +709,10 @@ def main(argv: list[str] | None = None) -> int:
 
     ap = argparse.ArgumentParser(prog="python -m probity.dispatch", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
+    # uvicorn's spelling of the app, accepted so that a uvicorn command line runs here as it is
+    # with `-m uvicorn` replaced (only Probity's app is served).
+    ap.add_argument("app", nargs="?", default=APP, choices=[APP])
+    ap.add_argument("--factory", action="store_true", help="(always: the app is a factory)")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=8000)
@@ -718,7 +726,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.workers < 1:
         ap.error("--workers must be at least 1")
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s: %(message)s")
-    spec = WorkerSpec({"app": "probity.app:create_app", "factory": True,
+    spec = WorkerSpec({"app": APP, "factory": True,
                        "log_level": args.log_level, "proxy_headers": True,
                        "ws": args.ws, "ws_max_queue": args.ws_max_queue,
                        "ws_per_message_deflate": args.ws_per_message_deflate == "true"})
