@@ -79,6 +79,9 @@ MAX_UNDECIDED = 4096
 MAX_QUEUED = 65536
 # A worker has this long to start (the app's startup: migrations checked, policy compiled, …).
 STARTUP_TIMEOUT_S = 300.0
+# On SIGTERM a worker has this long to drain its connections (uvicorn's
+# timeout_graceful_shutdown when set) before it is killed.
+STOP_GRACE_S = 30.0
 # Messages on a worker's channel: the worker is ready (worker → parent); a new connection
 # (parent → worker); a connection handed over with the bytes of its request, which the worker
 # it came from has already read (worker → parent: 2 bytes of the owner's index after the tag;
@@ -651,7 +654,18 @@ class Dispatcher:
             if w.process is not None and w.process.pid is not None:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(w.process.pid, signal.SIGTERM)
+        # uvicorn drains open connections (sockets are closed with 1012); a worker still there
+        # after that is killed.
+        grace = float(self.spec.config.get("timeout_graceful_shutdown") or STOP_GRACE_S)
+        self.loop.call_later(grace + 5, self._kill_all)
         self._all_stopped()
+
+    def _kill_all(self) -> None:
+        for w in self.workers:
+            if w.process is not None and w.process.is_alive():
+                logger.warning("worker %d [%s] did not stop in time: killed", w.index,
+                               w.process.pid)
+                w.process.kill()
 
     def _all_stopped(self) -> None:
         if (all(w.process is None for w in self.workers) and self.done is not None
@@ -668,10 +682,9 @@ class Dispatcher:
         deadline = loop.call_later(STARTUP_TIMEOUT_S, self._startup_deadline)
         await self.done
         deadline.cancel()
-        grace = float(self.spec.config.get("timeout_graceful_shutdown") or 30) + 5
         for w in self.workers:  # the sentinels said so; make sure before leaving
             if w.process is not None:
-                w.process.join(grace)
+                w.process.join(5)
                 if w.process.is_alive():
                     w.process.kill()
                     w.process.join()
