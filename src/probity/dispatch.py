@@ -160,7 +160,8 @@ class OwnedConversations:
                 and self._foreign(_OWNED_HTTP, scope["path"])):
             if await self._hand_over(scope, receive):
                 return
-            body = (b'{"type":"about:blank","title":"Misdirected Request","status":421,'
+            body = (b'{"type":"https://probity.local/problems/misdirected",'
+                    b'"title":"Misdirected Request","status":421,"code":"misdirected",'
                     b'"detail":"another worker serves this conversation: retry on a new '
                     b'connection"}')
             await send({"type": "http.response.start", "status": 421,
