@@ -38,6 +38,7 @@ import asyncio
 import contextlib
 import gc
 import hashlib
+import importlib.util
 import json
 import os
 import random
@@ -52,6 +53,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import _wsclient
 import httpx
 import websockets
 from _report import write_section
@@ -143,8 +145,24 @@ def make_conversations(url: str, pairs: int, agents: int) -> tuple[list[tuple[in
     return out, usernames
 
 
+PLACEMENTS = ("random", "affine")  # --placement, for 2+ app processes
+DISPATCH_MODULE = "probity.dispatch"
+
+
+def dispatch_available() -> bool:
+    """Whether this checkout has the dispatcher (conversation-affine placement)."""
+    return importlib.util.find_spec(DISPATCH_MODULE) is not None
+
+
 def start_server(url: str, tmp: Path, workers: int, redis_url: str | None, *,
-                 relay: bool = False) -> tuple[subprocess.Popen[bytes], str]:
+                 relay: bool = False, placement: str = "random"
+                 ) -> tuple[subprocess.Popen[bytes], str]:
+    """The app (or the bare relay) on a free port. `placement` (app, 2+ processes):
+    "random" is uvicorn's `--workers N` (every worker accepts on the shared socket, so the
+    kernel spreads the connections, and a conversation's two sockets land in either process);
+    "affine" is the dispatcher (`python -m probity.dispatch`, as `probity serve --workers N`
+    runs it: it accepts each connection and hands it to the worker that owns its
+    conversation)."""
     port = free_port()
     env = {**os.environ, "PROBITY_DATABASE_URL": url, "PROBITY_ENV": "test",
            "PROBITY_SECRET_KEY": "bench-secret-0123456789abcdef0123456789",
@@ -172,6 +190,11 @@ def start_server(url: str, tmp: Path, workers: int, redis_url: str | None, *,
     stall_dir = os.environ.get("PROBITY_BENCH_STALLS")
     if stall_dir and workers == 1 and not relay:  # loop lag, GC, writer batches (see there)
         runner = [str(ROOT / "benchmarks" / "_stall_server.py"), stall_dir]
+    if placement == "affine" and workers > 1 and not relay:
+        if not dispatch_available():
+            raise RuntimeError(f"--placement affine needs {DISPATCH_MODULE}, which this "
+                               "checkout does not have")
+        runner, app = ["-m", DISPATCH_MODULE], []
     proc = subprocess.Popen(
         [sys.executable, *runner, *app, "--host",
          "127.0.0.1", "--port", str(port), "--log-level", "warning", "--ws-max-queue", "256",
@@ -191,8 +214,12 @@ def start_server(url: str, tmp: Path, workers: int, redis_url: str | None, *,
     raise RuntimeError("server did not start")
 
 
-def server_pids(proc: subprocess.Popen[bytes]) -> list[int]:
-    """The processes serving requests: uvicorn's worker processes, or uvicorn itself."""
+def server_pids(proc: subprocess.Popen[bytes], placement: str = "random") -> list[int]:
+    """The processes serving requests: uvicorn's worker processes, or uvicorn itself. Under
+    the dispatcher ("affine") the dispatcher itself too, first: it accepts and hands over every
+    connection, server-side work (uvicorn's supervisor only watches its workers)."""
+    if placement == "affine":
+        return [proc.pid, *(pid for pid in server_pids(proc) if pid != proc.pid)]
     out = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True)
     workers = []
     for pid in (int(x) for x in out.stdout.split()):
@@ -352,6 +379,123 @@ async def client(url: str, headers: dict[str, str], role: str, stats: Stats,
             task.cancel()
 
 
+# The lean client's send frame: byte for byte what the `websockets` client above sends,
+# `json.dumps({"type": "send", "client_id": key, "text": f"{text} #{key}"})` (ASCII-escaped
+# text, ", " and ": " separators), for the generator's keys (ASCII letters and digits).
+_TEXTS_JSON = [json.dumps(t)[1:-1] for t in TEXTS]
+_WANTED = frozenset((b"ack", b"message", b"error"))
+
+_loads: Callable[[bytes], Any]
+try:
+    from orjson import loads as _loads  # the product's own dependency; same values as json
+except ImportError:  # pragma: no cover
+    _loads = json.loads
+
+
+def send_frame(key: str) -> bytes:
+    """The `send` frame's JSON for `key`, as the `websockets` client's json.dumps writes it."""
+    return (f'{{"type": "send", "client_id": "{key}", "text": '
+            f'"{random.choice(_TEXTS_JSON)} #{key}"}}').encode()
+
+
+def read_frame(seq: Any) -> bytes:
+    """The customer's `read` receipt, as json.dumps({"type": "read", "seq": seq}) writes it."""
+    if type(seq) is int:
+        return b'{"type": "read", "seq": %d}' % seq
+    return json.dumps({"type": "read", "seq": seq}).encode()
+
+
+def frame_type(payload: bytes) -> bytes | None:
+    """The `type` of a frame whose first key is "type" (orjson's and json.dumps' layouts),
+    without parsing the rest; None when it cannot be told that cheaply (the frame is parsed)."""
+    if payload.startswith(b'{"type":"'):
+        i = 9
+    elif payload.startswith(b'{"type": "'):
+        i = 10
+    else:
+        return None
+    j = payload.find(b'"', i)
+    if j < 0:
+        return None
+    kind = payload[i:j]
+    return None if b"\\" in kind else kind
+
+
+class LeanClient:
+    """One chat participant on a `_wsclient.LeanSocket`: the same frames and measurements as
+    `client` above (send → ack for its client_id; send → the other side's `message` carrying
+    the key; the customer's `read` receipt per received message; error frames counted), with
+    no task of its own. `send_key` is called by the load's schedule and writes at once (the
+    `websockets` client's sender task stamped a key when it took it from its queue: the same
+    instant, less a task switch). Frames other than ack/message/error (receipts, typing…) are
+    told by their leading "type" and not parsed."""
+
+    __slots__ = ("backlog", "ready", "receipts", "role", "sock", "stats", "synced")
+
+    def __init__(self, role: str, stats: Stats, receipts: bool) -> None:
+        self.role, self.stats, self.receipts = role, stats, receipts
+        self.ready = asyncio.Event()
+        self.synced = False
+        self.sock: _wsclient.LeanSocket | None = None
+        # keys offered while the socket's write buffer is full: stamped and sent when it
+        # drains (as the `websockets` client's sender waited in `send` with the rest queued)
+        self.backlog: list[str] = []
+
+    async def run(self, url: str, headers: dict[str, str]) -> None:
+        self.sock = await _wsclient.connect(url, headers, self.on_message)
+        self.sock.on_resume = self._resume
+
+    def send_key(self, key: str) -> None:
+        sock = self.sock
+        if sock is None or sock.paused or self.backlog:
+            self.backlog.append(key)
+            if sock is not None and not sock.paused:
+                self._resume()
+            return
+        self.stats.sent[key] = time.perf_counter()
+        sock.write(_wsclient.text_frame(send_frame(key)))  # a no-op once the socket is closed
+
+    def _resume(self) -> None:
+        sock = self.sock
+        while self.backlog and sock is not None and not sock.paused:
+            key = self.backlog.pop(0)
+            self.stats.sent[key] = time.perf_counter()
+            sock.write(_wsclient.text_frame(send_frame(key)))
+
+    def on_message(self, payload: bytes) -> None:
+        now = time.perf_counter()
+        if not self.synced:
+            if _loads(payload)["type"] == "synced":
+                self.synced = True
+                self.ready.set()
+            return
+        kind = frame_type(payload)
+        if kind is not None and kind not in _WANTED:
+            return
+        f = _loads(payload)
+        stats = self.stats
+        t = f["type"]
+        if t == "ack" and f["client_id"] in stats.sent:
+            t0 = stats.sent[f["client_id"]]
+            if stats.measuring and t0 >= stats.m_start:
+                stats.ack.append(now - t0)
+        elif t == "message" and f["sender"] != self.role:
+            key = f.get("body", "").rsplit("#", 1)[-1]
+            t1 = stats.sent.get(key)
+            if t1 is not None and stats.measuring and t1 >= stats.m_start:
+                stats.deliver.append(now - t1)
+                stats.timeline.append((t1, now - t1))
+            if self.receipts and self.role == "customer":  # as the customer's page does
+                assert self.sock is not None
+                self.sock.write(_wsclient.text_frame(read_frame(f["seq"])))
+        elif t == "error":
+            stats.errors += 1
+
+    async def close(self) -> None:
+        if self.sock is not None:
+            await self.sock.close()
+
+
 def pct(xs: list[float], p: float) -> float:
     if not xs:
         return float("nan")
@@ -359,16 +503,26 @@ def pct(xs: list[float], p: float) -> float:
     return xs[min(len(xs) - 1, int(p / 100 * len(xs)))] * 1000
 
 
+CLIENTS = ("lean", "websockets")  # the load generator's WebSocket client (--client)
+
+
 class Load:
-    """N WebSocket clients, connected once, that can offer several rates in turn (steps)."""
+    """N WebSocket clients, connected once, that can offer several rates in turn (steps).
+    `client`: "lean" (`LeanClient` on `_wsclient`, no task per socket) or "websockets" (the
+    `websockets` library's client, `client` above: a task per socket and a sender task)."""
 
     def __init__(self, base: str, convs: list[tuple[int, str, str]], cookies: dict[str, str],
-                 pids: list[int], receipts: bool) -> None:
+                 pids: list[int], receipts: bool, client_kind: str = "lean") -> None:
+        if client_kind not in CLIENTS:
+            raise ValueError(f"client {client_kind!r}: one of {', '.join(CLIENTS)}")
         self.base, self.convs, self.cookies = base, convs, cookies
         self.pids, self.receipts = pids, receipts
+        self.client_kind = client_kind
         self.stats = Stats()
         self.stop = asyncio.Event()
-        self.queues: list[asyncio.Queue[str]] = []
+        # one per client: offers a message (its key) on that client's socket
+        self.senders: list[Callable[[str], None]] = []
+        self.lean: list[LeanClient] = []
         self.tasks: list[asyncio.Task[None]] = []
         self.connect_s = 0.0
         self.step = 0
@@ -387,12 +541,19 @@ class Load:
                 ("customer", f"{ws_base}/ws/chat/{conv_id}?token={token}", {}),
                 ("agent", f"{ws_base}/ws/chat/{conv_id}", {"Cookie": self.cookies[agent]}),
             ):
-                q: asyncio.Queue[str] = asyncio.Queue()
-                ev = asyncio.Event()
-                self.queues.append(q)
-                readies.append(ev)
-                self.tasks.append(asyncio.create_task(client(
-                    url, headers, role, self.stats, ev, q, self.stop, self.receipts)))
+                if self.client_kind == "lean":
+                    lean = LeanClient(role, self.stats, self.receipts)
+                    self.lean.append(lean)
+                    self.senders.append(lean.send_key)
+                    readies.append(lean.ready)
+                    self.tasks.append(asyncio.create_task(lean.run(url, headers)))
+                else:
+                    q: asyncio.Queue[str] = asyncio.Queue()
+                    ev = asyncio.Event()
+                    self.senders.append(q.put_nowait)
+                    readies.append(ev)
+                    self.tasks.append(asyncio.create_task(client(
+                        url, headers, role, self.stats, ev, q, self.stop, self.receipts)))
                 await asyncio.sleep(0.002)
         await asyncio.wait_for(asyncio.gather(*(e.wait() for e in readies)), 300)
         self.connect_s = time.perf_counter() - t_connect
@@ -402,6 +563,8 @@ class Load:
         for task in self.tasks:
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
+        # the lean sockets' closing handshakes (the `websockets` client's ran as its task ended)
+        await asyncio.gather(*(c.close() for c in self.lean), return_exceptions=True)
 
     async def run(self, rate: float, seconds: float, warmup: float = WARMUP_S,
                   drain: float = 2.0) -> dict[str, Any]:
@@ -464,7 +627,7 @@ class Load:
                 gen0 = time.process_time()
             target = int(elapsed / interval)
             while n < target:
-                random.choice(self.queues).put_nowait(f"{prefix}{n}")
+                random.choice(self.senders)(f"{prefix}{n}")
                 n += 1
                 if stats.measuring:
                     measured_sent += 1
@@ -493,7 +656,8 @@ class Load:
                 print(f"  t={sec:2d}s n={len(xs):4d} p50={pct(xs, 50):8.1f} "
                       f"p99={pct(xs, 99):8.1f}")
         return {
-            "clients": len(self.tasks), "connect_s": self.connect_s, "offered": rate,
+            "clients": len(self.senders), "client": self.client_kind,
+            "connect_s": self.connect_s, "offered": rate,
             "window": window,
             "sent": measured_sent, "delivered": len(stats.deliver),
             "rate": len(stats.deliver) / window,
@@ -503,6 +667,7 @@ class Load:
             # CPU per stored message, server processes together; and the load generator's share.
             "server_cpu_ms": 1000 * server_cpu / max(1, measured_sent),
             "server_cpu_pct": 100 * server_cpu / window, "gen_cpu_pct": 100 * gen_cpu / window,
+            "gen_cpu_ms": 1000 * gen_cpu / max(1, measured_sent),
             # of which the event loops' threads (printed; issue 17's loop-side figure)
             "loop_cpu_ms": 1000 * loop_cpu / max(1, measured_sent),
             "load": load,
@@ -518,10 +683,10 @@ class Load:
 
 async def drive(base: str, convs: list[tuple[int, str, str]], cookies: dict[str, str],
                 rate: float, seconds: float, pids: list[int],
-                receipts: bool = False, on_measure: Callable[[], None] | None = None
-                ) -> dict[str, Any]:
+                receipts: bool = False, on_measure: Callable[[], None] | None = None,
+                client_kind: str = "lean") -> dict[str, Any]:
     """One rate, measured for `seconds` after the warm-up."""
-    load = Load(base, convs, cookies, pids, receipts)
+    load = Load(base, convs, cookies, pids, receipts, client_kind)
     load.on_measure = on_measure
     if os.environ.get("PROBITY_BENCH_CPROFILE"):  # start the profile (each worker's)
         def start_profiles() -> None:
@@ -557,16 +722,18 @@ def rate_steps(start: float, top: float, factor: float) -> list[float]:
 
 
 async def saturate(base: str, convs: list[tuple[int, str, str]], cookies: dict[str, str],
-                   pids: list[int], args: argparse.Namespace, name: str
+                   pids: list[int], args: argparse.Namespace, name: str,
+                   client_kind: str = "lean"
                    ) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
     """Raise the offered rate step by step on the same connections until a step is not
     sustained; returns the highest sustained step (None if the first failed) and all steps."""
-    load = Load(base, convs, cookies, pids, args.receipts)
+    load = Load(base, convs, cookies, pids, args.receipts, client_kind)
     steps: list[dict[str, Any]] = []
     best: dict[str, Any] | None = None
     try:
         await load.connect()
-        print(f"[{name}] {len(load.tasks)} clients connected in {load.connect_s:.1f} s",
+        print(f"[{name}] {len(load.senders)} clients ({client_kind} client) connected in "
+              f"{load.connect_s:.1f} s",
               flush=True)
         for i, rate in enumerate(rate_steps(args.start_rate, args.max_rate, args.factor)):
             # The first step also warms the server up (screener, caches): a longer warm-up.
@@ -578,7 +745,8 @@ async def saturate(base: str, convs: list[tuple[int, str, str]], cookies: dict[s
                   f"delivered {r['rate']:.0f}/s "
                   f"({r['delivered']}/{r['sent']}), p99 {r['p99']:.0f} ms, "
                   f"server CPU {r['server_cpu_ms']:.2f} ms/msg ({r['server_cpu_pct']:.0f} %), "
-                  f"load gen {r['gen_cpu_pct']:.0f} % (loop lag p99 {r['gen_lag_p99']:.0f} / "
+                  f"load gen {r['gen_cpu_pct']:.0f} % = {r['gen_cpu_ms']:.3f} ms/msg "
+                  f"({client_kind} client; loop lag p99 {r['gen_lag_p99']:.0f} / "
                   f"max {r['gen_lag_max']:.0f} ms, GC max {r['gen_gc_max']:.0f} ms, "
                   f"{r['gen_gc2']} full), load {r['load']:.1f}: "
                   f"{'sustained' if ok else 'NOT sustained'}", flush=True)
@@ -619,34 +787,51 @@ def profile(pids: list[int], seconds: float, name: str) -> list[subprocess.Popen
             for pid in pids]
 
 
+def placement_of(workers: int, placement: str) -> str:
+    """The placement a configuration ran with: "one process", or "random"/"affine"."""
+    return placement if workers > 1 else "one process"
+
+
 def run_one(name: str, url: str, args: argparse.Namespace, tmp: Path, workers: int,
-            redis_url: str | None) -> dict[str, Any]:
-    """One configuration at `--rate` (or, with `--saturate`, its saturation search: the
-    result is then the highest sustained step, with "steps" holding all of them)."""
+            redis_url: str | None) -> list[dict[str, Any]]:
+    """One configuration at `--rate` (or, with `--saturate`, its saturation search: a
+    result is then the highest sustained step, with "steps" holding all of them), once per
+    `--client` entry in turn on the same server (fresh connections each time)."""
+    placement = placement_of(workers, args.placement)
+    name = f"{name} {placement}" if workers > 1 else name
     print(f"[{name}] migrate + seed …", flush=True)
     prepare(url)
     convs, agents = make_conversations(url, args.clients // 2, args.agents)
-    proc, base = start_server(url, tmp, workers, redis_url)
+    proc, base = start_server(url, tmp, workers, redis_url, placement=args.placement)
     spies: list[subprocess.Popen[bytes]] = []
+    results: list[dict[str, Any]] = []
     try:
         print(f"[{name}] logging in {len(agents)} agents …", flush=True)
         cookies = login_all(base, agents)
-        pids = server_pids(proc)
-        if args.saturate:
-            res = _saturation_result(run_async(saturate(base, convs, cookies, pids, args,
-                                                        name)))
-        else:
-            print(f"[{name}] {args.clients} clients, {args.rate:g} msg/s for "
-                  f"{args.seconds:g} s, server pids {pids} …", flush=True)
-            def measuring() -> None:  # the profile covers the measured window only
-                spies.extend(profile(pids, args.seconds, name))
-            res = run_async(drive(base, convs, cookies, args.rate, args.seconds, pids,
-                                  args.receipts, on_measure=measuring))
-            if os.environ.get("PROBITY_BENCH_CPROFILE"):
-                for pid in pids:  # write the profiles now (with workers: OUT.<pid>)
-                    os.kill(pid, signal.SIGUSR1)
-                time.sleep(5)
-        res["compiled"] = compiled_in(pids)
+        pids = server_pids(proc, args.placement if workers > 1 else "random")
+        for kind in args.client:
+            label = f"{name} {kind}"
+            if args.saturate:
+                res = _saturation_result(run_async(saturate(base, convs, cookies, pids, args,
+                                                            label, kind)))
+            else:
+                print(f"[{label}] {args.clients} clients ({kind} client), {args.rate:g} msg/s "
+                      f"for {args.seconds:g} s, server pids {pids} …", flush=True)
+
+                def measuring() -> None:  # the profile covers the measured window only
+                    spies.extend(profile(pids, args.seconds, name))
+                res = run_async(drive(base, convs, cookies, args.rate, args.seconds, pids,
+                                      args.receipts, on_measure=measuring, client_kind=kind))
+                if os.environ.get("PROBITY_BENCH_CPROFILE"):
+                    for pid in pids:  # write the profiles now (with workers: OUT.<pid>)
+                        os.kill(pid, signal.SIGUSR1)
+                    time.sleep(5)
+            res["client"], res["placement"] = kind, placement
+            res["compiled"] = compiled_in(pids)
+            print(f"[{label}] " + ", ".join(
+                f"{k}={v:.1f}" if isinstance(v, float) else f"{k}={v}"
+                for k, v in res.items() if k != "steps"), flush=True)
+            results.append(res)
     finally:
         stop_server(proc)
         if redis_url:
@@ -656,13 +841,11 @@ def run_one(name: str, url: str, args: argparse.Namespace, tmp: Path, workers: i
                 spy.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 spy.kill()
-    print(f"[{name}] " + ", ".join(f"{k}={v:.1f}" if isinstance(v, float) else f"{k}={v}"
-                                   for k, v in res.items() if k != "steps"), flush=True)
-    if not any(m.startswith("screening.") for m in res["compiled"]):
+    if results and not any(m.startswith("screening.") for m in results[0]["compiled"]):
         print(f"[{name}] WARNING: screening ran as pure Python in the server (no compiled "
               "screening module loaded: not built, or older than its sources; `make install`)",
               flush=True)
-    return res
+    return results
 
 
 def compiled_in(pids: list[int]) -> list[str]:
@@ -770,29 +953,38 @@ async def _receipts(url: str, n: int, concurrency: int, rounds: int) -> dict[str
             for name, xs in got.items()}
 
 
-def run_relay(args: argparse.Namespace, tmp: Path, workers: int = 1) -> dict[str, Any]:
+def run_relay(args: argparse.Namespace, tmp: Path, workers: int = 1) -> list[dict[str, Any]]:
     """The baseline: the bare relay, same clients, load and measurement (in several processes:
-    its frames through the product's event bus on Redis, see chat_relay.py)."""
+    its frames through the product's event bus on Redis, see chat_relay.py; uvicorn's
+    `--workers`, i.e. random placement, whatever `--placement` says). Once per `--client`
+    entry, in turn on the same server."""
     convs = [(i + 1, f"t{i}", "a") for i in range(args.clients // 2)]
     proc, base = start_server("", tmp, workers, REDIS_URL if workers > 1 else None,
                               relay=True)
+    placement = placement_of(workers, "random")
+    results: list[dict[str, Any]] = []
     try:
         pids = server_pids(proc)
-        if args.saturate:
-            res = _saturation_result(run_async(saturate(base, convs, {"a": ""}, pids, args,
-                                                        f"relay-{workers}p")))
-        else:
-            print(f"[relay] {args.clients} clients, {args.rate:g} msg/s for {args.seconds:g} s, "
-                  f"server pids {pids} …", flush=True)
-            res = run_async(drive(base, convs, {"a": ""}, args.rate, args.seconds, pids,
-                                  args.receipts))
+        for kind in args.client:
+            label = f"relay-{workers}p {kind}"
+            if args.saturate:
+                res = _saturation_result(run_async(saturate(base, convs, {"a": ""}, pids, args,
+                                                            label, kind)))
+            else:
+                print(f"[{label}] {args.clients} clients ({kind} client), {args.rate:g} msg/s "
+                      f"for {args.seconds:g} s, server pids {pids} …", flush=True)
+                res = run_async(drive(base, convs, {"a": ""}, args.rate, args.seconds, pids,
+                                      args.receipts, client_kind=kind))
+            res["client"], res["placement"] = kind, placement
+            print(f"[{label}] " + ", ".join(
+                f"{k}={v:.1f}" if isinstance(v, float) else f"{k}={v}"
+                for k, v in res.items() if k != "steps"), flush=True)
+            results.append(res)
     finally:
         stop_server(proc)
         if workers > 1:
             redis_clean(REDIS_URL, f"chatbench-relay-{os.getpid()}-*")
-    print("[relay] " + ", ".join(f"{k}={v:.1f}" if isinstance(v, float) else f"{k}={v}"
-                                 for k, v in res.items() if k != "steps"), flush=True)
-    return res
+    return results
 
 
 def _pg_admin(sql: str) -> None:
@@ -881,10 +1073,28 @@ def main() -> None:
     ap.add_argument("--factor", type=float, default=1.25)
     ap.add_argument("--step-warmup", type=float, default=2.0,
                     help="seconds offered before each step's measurement (--saturate)")
+    ap.add_argument("--client", default="lean",
+                    help="the load generator's WebSocket client: lean (asyncio protocols, "
+                    "benchmarks/_wsclient.py) or websockets (the library's client); a comma "
+                    "list (e.g. websockets,lean,websockets,lean) runs each in turn against the "
+                    "same server, for same-minute pairs")
+    ap.add_argument("--placement", choices=PLACEMENTS, default="random",
+                    help="2+ app processes: random = uvicorn --workers N (the kernel spreads "
+                    "the connections); affine = the dispatcher (python -m probity.dispatch: "
+                    "each conversation's sockets in the process that owns it)")
     args = ap.parse_args()
+    args.client = [c.strip() for c in args.client.split(",") if c.strip()]
+    bad = [c for c in args.client if c not in CLIENTS]
+    if bad or not args.client:
+        ap.error(f"--client: {', '.join(bad) or 'empty'}; choose from {', '.join(CLIENTS)}")
+    worker_counts = [int(w) for w in args.workers.split(",")]
+    if (args.placement == "affine" and any(w > 1 for w in worker_counts)
+            and args.only != "relay" and not dispatch_available()):
+        ap.error(f"--placement affine starts the dispatcher ({DISPATCH_MODULE}, `python -m "
+                 f"{DISPATCH_MODULE} --workers N …`), which this checkout does not have yet; "
+                 "use --placement random (uvicorn --workers N)")
     if args.saturate:
         args.receipt_rounds = 0
-    worker_counts = [int(w) for w in args.workers.split(",")]
     have_redis = redis_ok(REDIS_URL)
     results: list[tuple[str, int, str, dict[str, Any]]] = []
     receipts_res: dict[str, Any] | None = None
@@ -896,10 +1106,11 @@ def main() -> None:
             for rw in [int(w) for w in args.relay_workers.split(",")]:
                 if rw > 1 and not have_redis:
                     continue
-                got = run_relay(args, tmp, rw)
-                if rw == 1:
-                    relay = got
-                results.append(("bare relay (baseline)", rw, "Redis" if rw > 1 else "—", got))
+                for got in run_relay(args, tmp, rw):
+                    if rw == 1 and relay is None:
+                        relay = got
+                    results.append(("bare relay (baseline)", rw, "Redis" if rw > 1 else "—",
+                                    got))
         for db in ("sqlite", "postgresql"):
             if args.only and args.only != db:
                 continue
@@ -911,9 +1122,8 @@ def main() -> None:
                 label = f"{db}-{workers}p"
                 if db == "sqlite":
                     url = f"sqlite+aiosqlite:///{tmp}/bench-{workers}.db"
-                    res = run_one(label, url, args, tmp, workers,
-                                  REDIS_URL if workers > 1 else None)
-                    results.append(("SQLite", workers, fanout, res))
+                    results += [("SQLite", workers, fanout, res) for res in run_one(
+                        label, url, args, tmp, workers, REDIS_URL if workers > 1 else None)]
                     if workers == 1 and args.receipt_rounds:
                         print("[receipts] one transaction each vs batched …", flush=True)
                         receipts_res = run_async(_receipts(url, 2000, 50, args.receipt_rounds))
@@ -923,11 +1133,11 @@ def main() -> None:
                     if pg is None:
                         break
                     try:
-                        res = run_one(label, pg, args, tmp, workers,
-                                      REDIS_URL if workers > 1 else None)
+                        got_pg = run_one(label, pg, args, tmp, workers,
+                                         REDIS_URL if workers > 1 else None)
                     finally:
                         pg_drop()
-                    results.append(("PostgreSQL", workers, fanout, res))
+                    results += [("PostgreSQL", workers, fanout, res) for res in got_pg]
     note = compiled_note(results)
     if args.saturate:
         text_ = saturation_report(args, results, uptime)
@@ -945,20 +1155,23 @@ def main() -> None:
         f"evenly spaced) for {args.seconds:g} s after a {WARMUP_S:g} s warm-up{receipts}. "
         f"Machine at the start: `{uptime}` (shared with other work). Command: `{command()}`.",
         "",
-        "| server | app processes | fan-out | sent | delivered | msg/s "
-        "| ack p50 / p99 (ms) | deliver p50 / p99 / max (ms) | server CPU (ms/msg, % of a core) "
-        "| × relay | load gen CPU | load avg | errors |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| server | app processes (placement) | fan-out | load gen client | sent | delivered "
+        "| msg/s | ack p50 / p99 (ms) | deliver p50 / p99 / max (ms) "
+        "| server CPU (ms/msg, % of a core) | × relay | load gen CPU (% of a core, ms/msg) "
+        "| load avg | errors |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, workers, fanout, r in results:
-        ratio = (f"{r['server_cpu_ms'] / relay['server_cpu_ms']:.1f}×"
-                 if relay and relay['server_cpu_ms'] > 0 else "—")
+        base = relay_for(results, r) or relay
+        ratio = (f"{r['server_cpu_ms'] / base['server_cpu_ms']:.1f}×"
+                 if base and base['server_cpu_ms'] > 0 else "—")
         lines.append(
-            f"| {name} | {workers} | {fanout} | {r['sent']} | {r['delivered']} "
-            f"| {r['rate']:.0f} | {r['ack_p50']:.1f} / {r['ack_p99']:.1f} "
+            f"| {name} | {workers} ({r['placement']}) | {fanout} | {r['client']} | {r['sent']} "
+            f"| {r['delivered']} | {r['rate']:.0f} | {r['ack_p50']:.1f} / {r['ack_p99']:.1f} "
             f"| {r['p50']:.1f} / {r['p99']:.1f} / {r['max']:.1f} "
             f"| {r['server_cpu_ms']:.2f} ({r['server_cpu_pct']:.0f} %) | {ratio} "
-            f"| {r['gen_cpu_pct']:.0f} % | {r['load']:.1f} | {r['errors']} |")
+            f"| {r['gen_cpu_pct']:.0f} %, {r['gen_cpu_ms']:.3f} | {r['load']:.1f} "
+            f"| {r['errors']} |")
     if receipts_res:
         lines += [
             "", "Read receipts through the writer, SQLite, same process and run, 2,000 receipts "
@@ -979,11 +1192,17 @@ def command() -> str:
     return " ".join([".venv/bin/python", "benchmarks/chat.py", *sys.argv[1:]])
 
 
+def relay_for(results: list[tuple[str, int, str, dict[str, Any]]], r: dict[str, Any]
+              ) -> dict[str, Any] | None:
+    """The 1-process bare relay's figure measured with the same load generator client as
+    `r` (a cheaper client raises the relay's ceiling too: like is compared with like)."""
+    return next((x for n, w, _f, x in results if n.startswith("bare relay") and w == 1
+                 and x.get("client") == r.get("client")), None)
+
+
 def saturation_report(args: argparse.Namespace,
                       results: list[tuple[str, int, str, dict[str, Any]]], uptime: str) -> str:
     """The sustained rate of each configuration, against the relay's in the same run."""
-    relay = next((r for n, _w, _f, r in results if n.startswith("bare relay")), None)
-    one = next((r for n, w, _f, r in results if w == 1 and not n.startswith("bare")), None)
     lines = [
         f"{args.clients} WebSocket clients ({args.clients // 2} conversations), connected once; "
         f"the offered rate rises from {args.start_rate:g} msg/s by ×{args.factor:g} per step "
@@ -993,12 +1212,19 @@ def saturation_report(args: argparse.Namespace,
         f"p99 ≤ {SUSTAINED_P99_MS:g} ms, no error frames. "
         f"Machine at the start: `{uptime}`. Command: `{command()}`.",
         "",
-        "| server | app processes | fan-out | sustained msg/s (offered) | deliver p50 / p99 (ms) "
-        "at it | server CPU (ms/msg, % of a core) at it | load gen CPU | × relay rate "
-        "| × 1 process | first rate not sustained (offered: sent, delivered, p99 ms) | load avg |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| server | app processes (placement) | fan-out | load gen client "
+        "| sustained msg/s (offered) | deliver p50 / p99 (ms) at it "
+        "| server CPU (ms/msg, % of a core) at it | load gen CPU (% of a core, ms/msg) at it "
+        "| × relay rate | × 1 process | first rate not sustained (offered: sent, delivered, "
+        "p99 ms) | load avg |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, workers, fanout, r in results:
+        # ratios against the same kind of server in one process, with the same client
+        relay = relay_for(results, r)
+        ones = [(n, x) for n, w, _f, x in results if w == 1 and not n.startswith("bare")
+                and x.get("client") == r.get("client")]
+        one = next((x for n, x in ones if n == name), ones[0][1] if ones else None)
         steps = r.get("steps", [])
         failed = steps[-1] if steps and not sustained(steps[-1]) else None
         got = r.get("rate", 0.0)
@@ -1010,12 +1236,14 @@ def saturation_report(args: argparse.Namespace,
         at = (f"{r['p50']:.0f} / {r['p99']:.0f}" if "p99" in r else "—")
         cpu = (f"{r['server_cpu_ms']:.2f} ({r['server_cpu_pct']:.0f} %)"
                if "server_cpu_ms" in r else "—")
-        gen = f"{r['gen_cpu_pct']:.0f} %" if "gen_cpu_pct" in r else "—"
+        gen = (f"{r['gen_cpu_pct']:.0f} %, {r['gen_cpu_ms']:.3f}" if "gen_cpu_pct" in r
+               else "—")
         fail = (f"{failed['offered']:g}: sent {failed['sent'] / failed['window']:.0f}/s, "
                 f"delivered {failed['rate']:.0f}/s, p99 {failed['p99']:.0f}"
                 if failed else "none up to --max-rate")
         load = steps[-1]["load"] if steps else float("nan")
-        lines.append(f"| {name} | {workers} | {fanout} | {got:.0f} ({r['offered']:g}) | {at} "
+        lines.append(f"| {name} | {workers} ({r['placement']}) | {fanout} | {r['client']} "
+                     f"| {got:.0f} ({r['offered']:g}) | {at} "
                      f"| {cpu} | {gen} | {vs_relay} | {vs_one} | {fail} | {load:.1f} |")
     return "\n".join(lines)
 
