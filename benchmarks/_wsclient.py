@@ -5,8 +5,9 @@ asyncio streams, generator-based frame parser, a task per connection and per sen
 object per frame): on a 2-core machine that shares the cores with the servers it measures, that
 is CPU taken from the servers. This client is an `asyncio.Protocol` per connection with no task
 of its own: one HTTP/1.1 upgrade handshake (RFC 6455 §4.1, `Sec-WebSocket-Accept` checked), then
-frames written with a fresh random 4-byte mask each (`os.urandom`, as `websockets` does with
-`secrets.token_bytes`; masked by websockets' C `apply_mask` when present) and read by a small
+frames written with a fresh random 4-byte mask each (from `os.urandom`, as `websockets` does
+with `secrets.token_bytes`, drawn from a pool; masked by websockets' C `apply_mask` when
+present) and read by a small
 parser: FIN, text/binary/continuation, 7/16/64-bit lengths, close (answered, then the socket
 ends), ping (answered with a pong carrying its payload), pong (ignored). Like the `websockets`
 client it offers no extension, no subprotocol and no Origin, and sends a keepalive ping every
@@ -67,14 +68,28 @@ def encode_frame(opcode: int, payload: bytes, *, fin: bool = True, mask: bytes |
     if not masked:
         return head + payload
     if mask is None:
-        mask = os.urandom(4)
+        mask = new_mask()
     return head + mask + apply_mask(payload, mask)
+
+
+_pool = b""
+_pos = 0
+
+
+def new_mask() -> bytes:
+    """4 bytes from the OS's random source (as websockets' `secrets.token_bytes(4)`), taken
+    from a 4 KiB pool so that a frame costs no system call of its own."""
+    global _pool, _pos
+    if _pos >= len(_pool):
+        _pool, _pos = os.urandom(4096), 0
+    _pos += 4
+    return _pool[_pos - 4:_pos]
 
 
 def text_frame(payload: bytes) -> bytes:
     """A final, masked text frame (the hot path: no keyword arguments)."""
     n = len(payload)
-    mask = os.urandom(4)
+    mask = new_mask()
     if n < 126:
         return bytes((0x81, 0x80 | n)) + mask + apply_mask(payload, mask)
     if n < 65536:
