@@ -18,6 +18,32 @@ answers every message it receives with a `read` receipt, as the customer's page 
 
     .venv/bin/python benchmarks/chat.py [--clients 500] [--rate 200] [--seconds 20]
         [--only sqlite|postgresql|relay] [--workers 1,2] [--no-receipts] [--no-report]
+        [--client lean|websockets|websockets,lean,…] [--placement random|affine]
+        [--saturate [--start-rate 200] [--factor 1.25] [--max-rate 20000] [--keep-going]]
+
+The load generator's client (`--client`). The generator shares the machine's cores with the
+servers it measures, so what it spends per message is taken from them. `lean` (the default,
+`benchmarks/_wsclient.py`) is an asyncio Protocol per socket: one HTTP upgrade handshake
+(Sec-WebSocket-Accept checked), then each frame written at once with its own random mask, and
+read by a small frame parser in the protocol's callback: no task per socket, no sender task, and
+frames other than ack/message/error (the agent's receipt per message) told apart by their leading
+"type" and not parsed. `websockets` is the library's client, as before: a task per socket reading
+frames and a sender task fed by a queue. Both measure the same things the same way: a message's
+key is stamped when it is written (the old client stamped it when its sender task took it from
+the queue, just before writing), send → ack is the `ack` frame for that client_id, send → deliver
+the other side's `message` frame carrying the key, the customer answers each message with the
+same `read` frame bytes, error frames are counted, and the send frames are byte for byte the
+same (tests/test_bench_wsclient.py checks the frames against websockets' own codec). A comma list
+runs each client in turn against the same server (fresh connections each time): same-minute
+pairs. Every figure says which client it used; "× relay" and "× 1 process" compare figures taken
+with the same client (a cheaper generator also raises the bare relay's ceiling).
+
+Placement (`--placement`, 2+ app processes): `random` is uvicorn's `--workers N` (the kernel
+spreads the connections over the workers, so a conversation's two sockets are often in different
+processes and its events cross Redis); `affine` starts the dispatcher, `python -m probity.dispatch
+--workers N` (each connection handed to the worker that owns its conversation), and needs a
+checkout that has it. Its processes' CPU includes the dispatcher's. The bare relay in several
+processes is always uvicorn's `--workers`.
 
 PROBITY_BENCH_PG (default postgresql+psycopg://postgres@127.0.0.1:5432/postgres) is the
 administrative connection used to create and drop the scratch database (named by
@@ -229,13 +255,14 @@ def server_pids(proc: subprocess.Popen[bytes], placement: str = "random") -> lis
     return workers or [proc.pid]
 
 
-def cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU time of the processes so far (from /proc)."""
+def cpu_seconds(pids: list[int], *, system_only: bool = False) -> float:
+    """User + system CPU time of the processes so far (from /proc); or the system part."""
     total = 0
     for pid in pids:
         with contextlib.suppress(OSError):
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14, 15)
+            # utime, stime (fields 14, 15)
+            total += int(fields[12]) if system_only else int(fields[11]) + int(fields[12])
     return total / os.sysconf("SC_CLK_TCK")
 
 
@@ -594,7 +621,7 @@ class Load:
         measured_sent = 0
         m_start = start
         cpu0 = loop0 = 0.0
-        gen0 = gen_sys0 = 0.0
+        gen0 = gen_sys0 = sys0 = 0.0
         per0: list[tuple[float, float]] = [(0.0, 0.0)] * len(pids)
         rpid: int | None = None
         redis0 = 0.0
@@ -619,6 +646,7 @@ class Load:
                 if self.on_measure is not None:
                     self.on_measure()
                 cpu0 = cpu_seconds(pids)
+                sys0 = cpu_seconds(pids, system_only=True)
                 per0 = [(proc_cpu(pid), proc_cpu(pid, pid)) for pid in pids]
                 rpid = redis_pid()
                 redis0 = proc_cpu(rpid) if rpid else 0.0
@@ -635,6 +663,7 @@ class Load:
             await asyncio.sleep(max(interval / 2, 0.002))
         m_end = time.perf_counter()
         server_cpu = cpu_seconds(pids) - cpu0
+        server_sys = cpu_seconds(pids, system_only=True) - sys0
         per1 = [(proc_cpu(pid), proc_cpu(pid, pid)) for pid in pids]
         redis_cpu = (proc_cpu(rpid) - redis0) if rpid else float("nan")
         spread = sockets_per_pid(pids, int(self.base.rsplit(":", 1)[1]))
@@ -669,6 +698,9 @@ class Load:
             # CPU per stored message, server processes together; and the load generator's share.
             "server_cpu_ms": 1000 * server_cpu / max(1, measured_sent),
             "server_cpu_pct": 100 * server_cpu / window, "gen_cpu_pct": 100 * gen_cpu / window,
+            # the servers' kernel share (their sockets' system calls, the peer's TCP input on
+            # loopback, waking the generator when it sleeps)
+            "server_sys_ms": 1000 * server_sys / max(1, measured_sent),
             "gen_cpu_ms": 1000 * gen_cpu / max(1, measured_sent),
             # of which in the kernel (its sockets' system calls: on loopback, sending runs the
             # receiving side's TCP input too) — a floor no client code removes
@@ -749,7 +781,8 @@ async def saturate(base: str, convs: list[tuple[int, str, str]], cookies: dict[s
             print(f"[{name}] offered {rate:g}/s, sent {r['sent'] / r['window']:.0f}/s: "
                   f"delivered {r['rate']:.0f}/s "
                   f"({r['delivered']}/{r['sent']}), p99 {r['p99']:.0f} ms, "
-                  f"server CPU {r['server_cpu_ms']:.2f} ms/msg ({r['server_cpu_pct']:.0f} %), "
+                  f"server CPU {r['server_cpu_ms']:.2f} ms/msg (sys {r['server_sys_ms']:.2f}; "
+                  f"{r['server_cpu_pct']:.0f} %), "
                   f"load gen {r['gen_cpu_pct']:.0f} % (sys {r['gen_sys_pct']:.0f} %) = "
                   f"{r['gen_cpu_ms']:.3f} ms/msg "
                   f"({client_kind} client; loop lag p99 {r['gen_lag_p99']:.0f} / "
@@ -1163,7 +1196,7 @@ def main() -> None:
         "",
         "| server | app processes (placement) | fan-out | load gen client | sent | delivered "
         "| msg/s | ack p50 / p99 (ms) | deliver p50 / p99 / max (ms) "
-        "| server CPU (ms/msg, % of a core) | × relay "
+        "| server CPU (ms/msg (of which kernel), % of a core) | × relay "
         "| load gen CPU (% of a core (of which kernel), ms/msg) "
         "| load avg | errors |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
@@ -1176,7 +1209,8 @@ def main() -> None:
             f"| {name} | {workers} ({r['placement']}) | {fanout} | {r['client']} | {r['sent']} "
             f"| {r['delivered']} | {r['rate']:.0f} | {r['ack_p50']:.1f} / {r['ack_p99']:.1f} "
             f"| {r['p50']:.1f} / {r['p99']:.1f} / {r['max']:.1f} "
-            f"| {r['server_cpu_ms']:.2f} ({r['server_cpu_pct']:.0f} %) | {ratio} "
+            f"| {r['server_cpu_ms']:.2f} (sys {r['server_sys_ms']:.2f}; "
+            f"{r['server_cpu_pct']:.0f} %) | {ratio} "
             f"| {r['gen_cpu_pct']:.0f} % (sys {r['gen_sys_pct']:.0f} %), {r['gen_cpu_ms']:.3f} "
             f"| {r['load']:.1f} "
             f"| {r['errors']} |")
