@@ -14,6 +14,10 @@ from probity.screening.result cimport (EntryInfo, ScreeningResult, allow_result,
 
 # EntryInfo.flags bits (result.py; C integers here, set from the import)
 cdef int NEEDS_CUE, ID_FOLLOWS, COUPON_SENSITIVE, EMAIL, OWN_NUMBER, PINNED
+# _KIND_BITS of the context kinds _screen_slow tests (engine.py sets them)
+cdef int K_OFFER, K_BENEFIT, K_FAVOR, K_SOLICIT, K_FAVOR_OFFER, K_CHANNEL_NOUN
+cdef int K_CONTACT_REQUEST, K_PRIVATE, K_OFFICIAL_NUMBER, K_VERIFY, K_COUPON, K_INVOICE
+cdef int K_ACCOUNT, K_ACCOUNT_PHONE, K_DECLINE, K_REFUSAL_STRONG, K_REFUSAL
 
 cdef class Hit:
     cdef public list segs
@@ -54,6 +58,7 @@ cdef class _View:
     cdef readonly object warn_at
     cdef readonly object plain
     cdef readonly list other
+    cdef readonly int[:] kind_bits
     cdef readonly int[:] single
     cdef readonly dict more
     cdef readonly tuple lexicon
@@ -108,7 +113,8 @@ cpdef bint _has_special(str text)
                verify=bint, coupon=bint, negations=list, compact=str, concrete=bint,
                ctx=_Ctx, weights=_Weights, h=Hit, occs=list, spans=list, trip=tuple,
                phon_trip=tuple, span=tuple, hflags=int, other=list,
-               found=Matches, n_comp=Py_ssize_t, j=Py_ssize_t, occ=PartOcc)
+               found=Matches, n_comp=Py_ssize_t, j=Py_ssize_t, occ=PartOcc,
+               ch=Py_UCS4, kind_bits=int[:], kinds_found=int)
 cpdef object _screen_slow(str text, str role, object policy, Folded folded, list comp=*)
 
 @cython.locals(h=Hit)

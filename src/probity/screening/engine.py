@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import re
 import threading
+from array import array
 from collections.abc import Callable, Iterable, Sequence
 from itertools import accumulate, repeat
 from typing import Any, Final
@@ -47,6 +48,7 @@ from probity.screening.policy import (
     AGENT_ONLY,
     ASK_MARK,
     CATEGORIES,
+    CONTEXT_KINDS,
     DECISIONS,
     DIGIT_MARK,
     FOLD_MARK,
@@ -129,6 +131,28 @@ _URL: Final = re.compile(
     r"(?:https?://|www\.|\b(?:t|wa)\.me/|wxp://|alipays?://)[^\s，。！？、\"'<>()（）]+", re.I
 )
 
+# A bit per context kind (CONTEXT_KINDS' order): _screen_slow ORs each match's kinds
+# (_View.kind_bits) into one int and tests the kinds it asks about as bits of it, not as keys
+# of ctx.by_kind (a dict look-up each). engine.pxd makes the ones tested C ints.
+_KIND_BITS: Final = {kind: 1 << i for i, kind in enumerate(CONTEXT_KINDS)}
+K_OFFER = _KIND_BITS["offer"]
+K_BENEFIT = _KIND_BITS["benefit"]
+K_FAVOR = _KIND_BITS["favor"]
+K_SOLICIT = _KIND_BITS["solicit"]
+K_FAVOR_OFFER = _KIND_BITS["favor_offer"]
+K_CHANNEL_NOUN = _KIND_BITS["channel_noun"]
+K_CONTACT_REQUEST = _KIND_BITS["contact_request"]
+K_PRIVATE = _KIND_BITS["private"]
+K_OFFICIAL_NUMBER = _KIND_BITS["official_number"]
+K_VERIFY = _KIND_BITS["verify"]
+K_COUPON = _KIND_BITS["coupon"]
+K_INVOICE = _KIND_BITS["invoice"]
+K_ACCOUNT = _KIND_BITS["account"]
+K_ACCOUNT_PHONE = _KIND_BITS["account_phone"]
+K_DECLINE = _KIND_BITS["decline"]
+K_REFUSAL_STRONG = _KIND_BITS["refusal_strong"]
+K_REFUSAL = _KIND_BITS["refusal"]
+
 
 @cython.freelist(16)
 @cython.cclass
@@ -188,8 +212,8 @@ class _View:
 
     __slots__ = ("actions", "anchor_flags", "anchor_matcher", "anchor_needs", "benefit_keys",
                  "block_at", "cue_window", "favor_keys", "favor_offer_keys", "first", "info",
-                 "key_lat", "key_latin", "lex", "lexicon", "matcher", "model", "more", "multi",
-                 "negation_window", "other", "own_anchor", "own_matcher", "plain",
+                 "key_lat", "key_latin", "kind_bits", "lex", "lexicon", "matcher", "model",
+                 "more", "multi", "negation_window", "other", "own_anchor", "own_matcher", "plain",
                  "request_keys", "single", "version", "warn_at")
 
     def __init__(self, policy: CompiledPolicy) -> None:
@@ -226,6 +250,15 @@ class _View:
         self.warn_at = policy.warn_at
         self.plain = hot.plain
         self.other = hot.other
+        # Per key id, the bits (_KIND_BITS) of its context kinds (0: none, or a plain key).
+        kind_bits = array("i", [0]) * len(hot.other)
+        for kid, info in enumerate(hot.other):
+            if info is not None and info[3]:
+                bits = 0
+                for kind in info[3]:
+                    bits |= _KIND_BITS.get(kind, 0)
+                kind_bits[kid] = bits
+        self.kind_bits = kind_bits
         self.single = hot.single
         self.more = hot.more
         self.lexicon = hot.lexicon
@@ -605,6 +638,8 @@ def _screen_slow(
     plain, other = view.plain, view.other
     n_plain = len(plain)
     key_lat = view.key_lat
+    kind_bits = view.kind_bits
+    kinds_found = 0  # the bits (_KIND_BITS) of by_kind's keys
     by_kind = ctx.by_kind
     for j in range(n_comp):
         if found is not None:
@@ -616,14 +651,22 @@ def _screen_slow(
         lat = key_lat[kid]
         if lat:
             # Latin words must stand alone ("wx" not in "wxyz").
+            # (The Latin letters of ASCII are a-z and A-Z, test_latin_ascii_is_letters: the
+            # table look-up, and the string of one character it takes, only past ASCII.)
             if lat & 1:
                 o = starts[us]
-                if o > 0 and _is_latin_char(text[o - 1]):
-                    continue
+                if o > 0:
+                    ch = text[o - 1]
+                    if (("a" <= ch <= "z") or ("A" <= ch <= "Z")
+                            or (ch >= "\x80" and _is_latin_char(ch))):
+                        continue
             if lat & 2:
                 o = ends[ue - 1]
-                if o < n_text and _is_latin_char(text[o]):
-                    continue
+                if o < n_text:
+                    ch = text[o]
+                    if (("a" <= ch <= "z") or ("A" <= ch <= "Z")
+                            or (ch >= "\x80" and _is_latin_char(ch))):
+                        continue
         # One (us, ue, True) per match, shared by every part list it joins, and one
         # (us, ue) for the allow-list and the context kinds (tuples: nothing mutates them),
         # each made only where the key has such payloads (a context phrase has no part).
@@ -674,6 +717,7 @@ def _screen_slow(
                     by_kind[kind] = [span]
                 else:
                     spans.append(span)
+            kinds_found |= kind_bits[kid]
 
     weights = _Weights.__new__(_Weights)  # (_Weights(compact), as _ctx above)
     weights.compact = compact
@@ -703,7 +747,9 @@ def _screen_slow(
     hits = kept + id_hits if id_hits else kept
 
     # Something of value offered for a favour, in any words (customers only).
-    if role == "customer" and "offer" in by_kind and "benefit" in by_kind and "favor" in by_kind:
+    # (kinds_found & K_X: "x" in by_kind)
+    if (role == "customer" and kinds_found & K_OFFER and kinds_found & K_BENEFIT
+            and kinds_found & K_FAVOR):
         offer = _first_outside(ctx.get("offer"), allow_spans)
         benefit = _first_outside(ctx.get("benefit"), allow_spans)
         if offer is not None and benefit is not None and ctx.get("favor"):
@@ -712,8 +758,8 @@ def _screen_slow(
                             _OFFER_ENTRY, True))
 
     # An agent asking for something of value in return for a favour, in any words.
-    if (role == "agent" and "solicit" in by_kind and "benefit" in by_kind
-            and "favor_offer" in by_kind):
+    if (role == "agent" and kinds_found & K_SOLICIT and kinds_found & K_BENEFIT
+            and kinds_found & K_FAVOR_OFFER):
         ask_for = _first_outside(ctx.get("solicit"), allow_spans)
         benefit = _first_outside(ctx.get("benefit"), allow_spans)
         if ask_for is not None and benefit is not None and ask_for != benefit:
@@ -723,9 +769,9 @@ def _screen_slow(
 
     # A way to be contacted, asked for or offered, in any words (把你手机号告诉我, 来个联系方式).
     # Agents ask customers for numbers for good reasons (delivery), so only with 私人/个人.
-    if ("channel_noun" in by_kind and "contact_request" in by_kind
-            and (role == "customer" or "private" in by_kind)
-            and "official_number" not in by_kind):
+    if (kinds_found & K_CHANNEL_NOUN and kinds_found & K_CONTACT_REQUEST
+            and (role == "customer" or kinds_found & K_PRIVATE)
+            and not kinds_found & K_OFFICIAL_NUMBER):
         noun = _first_outside(ctx.get("channel_noun"), allow_spans)
         ask = _first_outside(ctx.get("contact_request"), allow_spans)
         if noun is not None and ask is not None and noun != ask:
@@ -742,8 +788,8 @@ def _screen_slow(
     negated: list[Hit] = []
     final: list[Hit] = []
     report = _report_context(ctx, policy)
-    verify = "verify" in by_kind
-    coupon = "coupon" in by_kind and "private" not in by_kind
+    verify = kinds_found & K_VERIFY != 0
+    coupon = kinds_found & K_COUPON != 0 and not kinds_found & K_PRIVATE
     negations = _valid_negations(ctx, hits)
     for h in hits:
         if report:
@@ -757,27 +803,27 @@ def _screen_slow(
                 continue
             if verify and h.category == "contact" and h.entry is not None:
                 continue
-            if hflags & EMAIL and "invoice" in by_kind:
+            if hflags & EMAIL and kinds_found & K_INVOICE:
                 continue
-            if hflags & OWN_NUMBER and "account" in by_kind:
+            if hflags & OWN_NUMBER and kinds_found & K_ACCOUNT:
                 continue
             if _is_negated(h, negations, text, weights, starts, ends, policy):
                 negated.append(h)
                 continue
-        elif h.rule == "phone" and "account_phone" in by_kind and role == "customer":
+        elif h.rule == "phone" and kinds_found & K_ACCOUNT_PHONE and role == "customer":
             continue  # the customer's own account number (注册, 绑定, 修改手机号)
         final.append(h)
 
     if final and _has_code_token(text):
         final = _drop_code_tokens(text, final, starts, ends)
     refusal_span: tuple[int, int] | None = None
-    if final and ("decline" in by_kind or "refusal_strong" in by_kind):
+    if final and kinds_found & (K_DECLINE | K_REFUSAL_STRONG):
         # Refusal scope: a decline after the trigger in its own sentence ("您说要加我微信，
         # 这个真不行") cancels it, for agents and customers alike.
         final, refused, refusal_span = _refusal_scope(text, final, ctx, starts, ends)
         negated.extend(refused)
     if refusal_span is None and role == "agent" and (
-            "refusal" in by_kind or "refusal_strong" in by_kind):
+            kinds_found & (K_REFUSAL | K_REFUSAL_STRONG)):
         refusal_span = _refusal(ctx, negated, policy)
     if refusal_span is None and role == "customer" and negated:
         cue = ctx.get("decline") or ctx.get("negation") or ctx.get("negation_near")
@@ -839,13 +885,16 @@ def _first_outside(
     return None
 
 
+_NO_SEGS: Final[list[tuple[int, int]]] = []  # every term hit's segs (never written to)
+
+
 def _term_hit(info: EntryInfo, us: int, ue: int, part_units: list[tuple[int, int]],
               literal: bool) -> Hit:
     """``Hit([], e.category, e.severity, e.term, us, ue, part_units, e, literal)`` for the
     entry ``e`` of ``info``, without a call through the type: where engine.pxd compiles it,
     a C function filling the struct from the info's fields."""
     h = Hit.__new__(Hit)
-    h.segs = []
+    h.segs = _NO_SEGS  # (a term hit's segments are its part_units: segs is never read)
     h.category = info.category
     h.severity = info.severity
     h.rule = info.rule
@@ -1233,8 +1282,15 @@ def _emails_and_links(text: str, ctx: _Ctx, policy: CompiledPolicy, invoice: boo
         if local.strip().lower() in _ROLE_MAILBOXES:
             continue  # service@, support@, kefu@: a company mailbox, not a person
         out.append(Hit([(m.start(), m.end())], "contact", 3, "email"))
-    if "." not in text and ":" not in text:
-        return out  # every form _URL matches holds a "." or a ":" (not folded by re.I)
+    # Every form _URL matches holds "://" (https?, wxp, alipays?), or "www." or ".me/" in
+    # letters of either case (re.I folds none of w, m, e to a character outside ASCII): no
+    # scan without one of them.
+    if "://" not in text:
+        if "." not in text:
+            return out
+        low = text.lower()
+        if "www." not in low and ".me/" not in low:
+            return out
     for m in _URL.finditer(text):
         cls = classify_payload(m.group(0), policy.allow_qr)
         if cls.category:
@@ -1433,7 +1489,12 @@ def _decide(
         # of the segments, so the segments (plain tuples, now sorted by start) are masked
         # instead of reading each Span's fields.
         masked = _mask_segments(text, raw)
-    categories = [c for c in CATEGORIES if c in cat_sev]
+    if len(cat_sev) == 1:
+        # One category (most findings): the comprehension below gives [it] (or [] for a
+        # category outside CATEGORIES), without a dict look-up per category.
+        categories = [cat] if cat in CATEGORIES else []
+    else:
+        categories = [c for c in CATEGORIES if c in cat_sev]
     if refusal_span is not None:
         categories.append("refusal")
         rs, re_ = refusal_span

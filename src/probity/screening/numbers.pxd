@@ -11,6 +11,9 @@ from probity.screening.normalize cimport Folded
                has_digit=bint, alnum=bint)
 cpdef list _groups_loop(str text)
 
+@cython.locals(out=bytearray, i=Py_ssize_t, v=Py_UCS4)
+cdef str _run_digits(str text, Py_ssize_t s, Py_ssize_t e, str view)
+
 cdef class _Group:
     cdef public Py_ssize_t start
     cdef public Py_ssize_t end
@@ -40,5 +43,6 @@ cpdef bint is_cn_mobile(str digits)
 
 @cython.locals(groups=list, hits=list, clusters=list, free=list, n_text=Py_ssize_t,
                s0=Py_ssize_t, e0=Py_ssize_t, cl=list, g=_Group, whole=str, acc=str,
-               i=Py_ssize_t, j=Py_ssize_t, found=bint, official=bint, phone_talk=bint)
+               i=Py_ssize_t, j=Py_ssize_t, found=bint, official=bint, phone_talk=bint,
+               n_acc=Py_ssize_t)
 cpdef list find_number_hits(str text, object folded, object ctx, object policy)

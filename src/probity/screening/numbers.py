@@ -168,13 +168,22 @@ def _groups_loop(text: str) -> list[_Group]:
         e = i
         if e - s < 3 and not has_digit:
             continue  # 一个, 十一: Chinese numerals count only in runs of three or more
-        if plain:
-            digits = text[s:e]
-        else:
-            digits = text[s:e].translate(tables().digits).translate(_CN_TO_DIGIT)
+        digits = text[s:e] if plain else _run_digits(text, s, e, view)
         alnum = (s > 0 and text[s - 1] in latin) or (e < n and text[e] in latin)
         out.append(_new_group(s, e, digits, alnum))
     return out
+
+
+def _run_digits(text: str, s: int, e: int, view: str) -> str:
+    """``text[s:e].translate(tables().digits).translate(_CN_TO_DIGIT)`` for a run of
+    :func:`_groups_loop` (every character in the BMP, its digit view ``view[cp]`` a digit or
+    one of a-j): the view's characters with a-j as 0-9, one byte each (numbers.pxd: a C loop
+    instead of two translations through dicts)."""
+    out = bytearray(e - s)
+    for i in range(s, e):
+        v = view[ord(text[i])]
+        out[i - s] = ord(v) - 49 if v >= "a" else ord(v)  # (a-j: "a" is 97, "0" 48)
+    return out.decode("ascii")
 
 
 def _only_separators(text: str, a: int, b: int) -> bool:
@@ -319,7 +328,10 @@ def find_number_hits(text: str, folded: Folded, ctx: _Ctx, policy: CompiledPolic
                 acc += cl[j].digits
                 if len(acc) > 15:
                     break
-                m = _MOBILE.fullmatch(acc)
+                # (_MOBILE matches 11, 13 or 15 characters only: no regex call otherwise)
+                n_acc = len(acc)
+                m = (_MOBILE.fullmatch(acc) if n_acc == 11 or n_acc == 13 or n_acc == 15
+                     else None)
                 kind = ""
                 if m is not None and is_cn_mobile(m.group(1)):
                     kind = "phone"
@@ -358,7 +370,9 @@ def find_number_hits(text: str, folded: Folded, ctx: _Ctx, policy: CompiledPolic
                 segs.append((free[j][0].start, free[j][-1].end))
                 if len(acc) > 13:
                     break
-                m = _MOBILE.fullmatch(acc)
+                n_acc = len(acc)
+                m = (_MOBILE.fullmatch(acc) if n_acc == 11 or n_acc == 13 or n_acc == 15
+                     else None)
                 if j > i and m is not None and is_cn_mobile(m.group(1)):
                     if not _allowed(acc, policy):
                         hits.append(hit_type(segs, "contact", 3, "phone_split"))
