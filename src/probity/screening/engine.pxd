@@ -18,6 +18,7 @@ cdef int NEEDS_CUE, ID_FOLLOWS, COUPON_SENSITIVE, EMAIL, OWN_NUMBER, PINNED
 cdef int K_OFFER, K_BENEFIT, K_FAVOR, K_SOLICIT, K_FAVOR_OFFER, K_CHANNEL_NOUN
 cdef int K_CONTACT_REQUEST, K_PRIVATE, K_OFFICIAL_NUMBER, K_VERIFY, K_COUPON, K_INVOICE
 cdef int K_ACCOUNT, K_ACCOUNT_PHONE, K_DECLINE, K_REFUSAL_STRONG, K_REFUSAL
+cdef int K_REPORT, K_NEGATION, K_NEGATION_NEAR
 
 cdef class Hit:
     cdef public list segs
@@ -191,6 +192,8 @@ cpdef bint _is_negated(Hit h, list negations, str text, _Weights weights, list s
 @cython.locals(s=Py_ssize_t, e=Py_ssize_t, ls=Py_ssize_t, le=Py_ssize_t, sev=Py_ssize_t,
                lsev=Py_ssize_t, out=list, n=Py_ssize_t, i=Py_ssize_t)
 cpdef list _merge(list segs)
+
+cdef inline bint _within(_Weights weights, Py_ssize_t a, Py_ssize_t b, double limit)
 
 @cython.locals(c=Py_UCS4)
 cpdef bint _com_cn_net(str compact)

@@ -152,6 +152,9 @@ K_ACCOUNT_PHONE = _KIND_BITS["account_phone"]
 K_DECLINE = _KIND_BITS["decline"]
 K_REFUSAL_STRONG = _KIND_BITS["refusal_strong"]
 K_REFUSAL = _KIND_BITS["refusal"]
+K_REPORT = _KIND_BITS["report"]
+K_NEGATION = _KIND_BITS["negation"]
+K_NEGATION_NEAR = _KIND_BITS["negation_near"]
 
 
 @cython.freelist(16)
@@ -787,10 +790,12 @@ def _screen_slow(
     # --- context rules
     negated: list[Hit] = []
     final: list[Hit] = []
-    report = _report_context(ctx, policy)
+    # (_report_context is False, and _valid_negations [], without those kinds)
+    report = _report_context(ctx, policy) if kinds_found & K_REPORT else False
     verify = kinds_found & K_VERIFY != 0
     coupon = kinds_found & K_COUPON != 0 and not kinds_found & K_PRIVATE
-    negations = _valid_negations(ctx, hits)
+    negations = (_valid_negations(ctx, hits) if kinds_found & (K_NEGATION | K_NEGATION_NEAR)
+                 else [])
     for h in hits:
         if report:
             negated.append(h)
@@ -1130,6 +1135,15 @@ def _gap_within(compact: str, a: int, b: int, limit: float) -> bool:
     return True
 
 
+def _within(weights: _Weights, a: int, b: int, limit: float) -> bool:
+    """``weights.between(a, b) <= limit`` for ``a <= b``: compiled, :func:`_gap_within`'s C
+    loop over the units between (a cue or a negation a few units away: no prefix sums of
+    the whole message made for it); interpreted, the prefix sums."""
+    if _COMPILED:
+        return _gap_within(weights.compact, a, b, limit)
+    return weights.between(a, b) <= limit
+
+
 def _prefix_weights(compact: str) -> list[int]:
     """``[0, *accumulate(map(_LIGHT.get, compact, repeat(4)))]``: a quarter for a Latin letter
     or a digit, a whole unit (4) for anything else; one C loop where engine.pxd types it."""
@@ -1169,9 +1183,9 @@ def _has_cue(
                 break
         if inside:
             continue
-        if ce <= h.us and weights.between(ce, h.us) <= w:
+        if ce <= h.us and _within(weights, ce, h.us, w):
             return True
-        if cs >= h.ue and weights.between(h.ue, cs) <= w:
+        if cs >= h.ue and _within(weights, h.ue, cs, w):
             return True
     return False
 
@@ -1371,7 +1385,7 @@ def _is_negated(
         window = 2 if near else _view_of(policy).negation_window
         if h.us <= s and e <= h.ue and _inside_gap(h, s, e):
             return True  # 红包我不能收
-        if (e <= h.us and weights.between(e, h.us) <= window
+        if (e <= h.us and _within(weights, e, h.us, window)
                 and _CLAUSE_BREAK.search(text, ends[e - 1], starts[h.us]) is None):
             return True
         # 红包就不用了 / 红包不收: a declining word right after, in the same clause (not 不会,
