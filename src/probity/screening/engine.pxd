@@ -115,7 +115,7 @@ cpdef bint _has_special(str text)
                ctx=_Ctx, weights=_Weights, h=Hit, occs=list, spans=list, trip=tuple,
                phon_trip=tuple, span=tuple, hflags=int, other=list,
                found=Matches, n_comp=Py_ssize_t, j=Py_ssize_t, occ=PartOcc,
-               ch=Py_UCS4, kind_bits=int[:], kinds_found=int)
+               ch=Py_UCS4, kind_bits=int[:], kinds_found=int, res=ScreeningResult)
 cpdef object _screen_slow(str text, str role, object policy, Folded folded, list comp=*)
 
 @cython.locals(h=Hit)
@@ -190,7 +190,8 @@ cpdef bint _is_negated(Hit h, list negations, str text, _Weights weights, list s
                        list ends, object policy)
 
 @cython.locals(s=Py_ssize_t, e=Py_ssize_t, ls=Py_ssize_t, le=Py_ssize_t, sev=Py_ssize_t,
-               lsev=Py_ssize_t, out=list, n=Py_ssize_t, i=Py_ssize_t)
+               lsev=Py_ssize_t, out=list, n=Py_ssize_t, i=Py_ssize_t, ps=Py_ssize_t,
+               pe=Py_ssize_t, ordered=bint)
 cpdef list _merge(list segs)
 
 cdef inline bint _within(_Weights weights, Py_ssize_t a, Py_ssize_t b, double limit)

@@ -1421,6 +1421,11 @@ def _merge(segs: list[tuple[int, int, str, str, int]]) -> list[Span]:
     if not n:
         return out
     ls, le, lcat, lrule, lsev = segs[0]
+    # The spans come out by start; where their (start, end) pairs also strictly ascend, they
+    # are in Span order already and the sort (of named tuples: no fast compare) is skipped.
+    ps = -1
+    pe = -1
+    ordered = True
     for i in range(1, n):  # (an index, not segs[1:]: no copy)
         s, e, cat, rule, sev = segs[i]
         if cat == lcat and s <= le:
@@ -1429,10 +1434,16 @@ def _merge(segs: list[tuple[int, int, str, str, int]]) -> list[Span]:
             if sev > lsev:
                 lsev = sev
         else:
+            if ls < ps or (ls == ps and le <= pe):
+                ordered = False
+            ps = ls
+            pe = le
             out.append(make_span(ls, le, lcat, lrule, lsev))
             ls, le, lcat, lrule, lsev = s, e, cat, rule, sev
+    if ls < ps or (ls == ps and le <= pe):
+        ordered = False
     out.append(make_span(ls, le, lcat, lrule, lsev))
-    if len(out) > 1:
+    if len(out) > 1 and not ordered:
         out.sort()
     return out
 
