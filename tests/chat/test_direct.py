@@ -10,11 +10,14 @@ outside its transaction and tries again; a due ledger checkpoint it signs itself
 from __future__ import annotations
 
 import asyncio
+import fcntl
+import os
 import random
 import sqlite3
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -305,3 +308,36 @@ def test_the_postgresql_insert_numbers_its_placeholders_in_order() -> None:
         assert [int(x) for x in re.findall(r"\$(\d+)", sql)] == list(range(1, n * width + 1))
         assert re.sub(r"\$\d+", "%s", sql) == direct._sql("insert", n).replace("?", "%s")
     assert "$" not in store._sql("seqs", 2)
+
+
+async def test_the_writers_of_several_processes_take_turns_on_a_sqlite_file(
+        writer_url: str) -> None:
+    """The direct path waits for the writers' lock beside the database file (what another
+    process's writer holds from BEGIN IMMEDIATE to COMMIT) and stores its batch once it is given
+    back — woken by the kernel, not polling SQLite's busy handler."""
+    if not writer_url.startswith("sqlite"):
+        pytest.skip("SQLite only: one write lock per database file")
+    convs = _conversations(writer_url, 1)
+    pub = Published()
+    writer = MessageWriter(writer_url)
+    conv_id, customer, _agent = convs[0]
+    lock = os.open(f"{make_url(writer_url).database}-writers.lock", os.O_RDWR | os.O_CREAT)
+    try:
+        await writer.submit(await prepare_send(conv_id, customer, pub, text="先来一条",
+                                               client_id="t0"))
+        assert writer._direct is not None
+        batches, fallbacks = writer.direct_batches, writer.fallbacks
+        fcntl.flock(lock, fcntl.LOCK_EX)  # another process's writer has its turn
+        try:
+            sent = asyncio.ensure_future(writer.submit(await prepare_send(
+                conv_id, customer, pub, text="等它写完", client_id="t1")))
+            await asyncio.sleep(0.5)
+            assert not sent.done()
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+        await asyncio.wait_for(sent, 10)
+        assert (writer.direct_batches, writer.fallbacks) == (batches + 1, fallbacks)
+    finally:
+        os.close(lock)
+        await writer.close()
+    assert [r[1] for r in _raw(writer_url, [conv_id])] == [1, 2]

@@ -16,7 +16,9 @@ write gate (priority lane, as the writer's session does) and ``BEGIN IMMEDIATE``
 from __future__ import annotations
 
 import dataclasses
+import fcntl
 import operator
+import os
 import sqlite3
 import time
 from abc import ABC, abstractmethod
@@ -410,14 +412,26 @@ class DirectStore(DirectBase):
         self.con = sqlite3.connect(database, isolation_level=None, check_same_thread=False)
         sqlite_pragmas(self.con, None)
         self.gate: WriteGate = write_gate(database)
+        # The chat writers of several processes on this file (`probity serve --workers N`)
+        # take turns through an flock on a file beside it, held from before BEGIN IMMEDIATE to
+        # after COMMIT: a waiting writer sleeps in the kernel and is woken when the lock is
+        # given back. Through SQLite's busy handler alone it polled (sleeps of 1 to 100 ms), and
+        # two writers each holding the lock for half their time left each other's batches
+        # waiting: 2 processes at 2,300 msg/s, deliver p99 588 ms → 73 ms (issue 17).
+        self._turns = (os.open(f"{database}-writers.lock", os.O_RDWR | os.O_CREAT, 0o600)
+                       if database not in ("", ":memory:") else -1)
 
     def close(self) -> None:
         self.con.close()
+        if self._turns >= 0:
+            os.close(self._turns)
+            self._turns = -1
 
     @contextmanager
     def _transaction(self, sends: Sequence[PendingSend], receipts: Sequence[Receipt]
                      ) -> Iterator[None]:
-        """The process's write gate (priority lane) and ``BEGIN IMMEDIATE``; SQLite's busy or
+        """The process's write gate (priority lane), the writers' turn across processes and
+        ``BEGIN IMMEDIATE``; SQLite's busy or
         locked database is an `OperationalError` (the writer retries), a constraint (a resend's
         client_id) a `Fallback`."""
         con = self.con
@@ -425,17 +439,23 @@ class DirectStore(DirectBase):
             raise OperationalError("BEGIN IMMEDIATE", None,
                                    Exception("database is locked (write gate)"))
         try:
+            if self._turns >= 0:
+                fcntl.flock(self._turns, fcntl.LOCK_EX)
             try:
-                con.execute("BEGIN IMMEDIATE")
-            except sqlite3.OperationalError as exc:
-                raise OperationalError("BEGIN IMMEDIATE", None, exc) from exc
-            try:
-                yield
-                con.execute("COMMIT")
-            except BaseException:
-                if con.in_transaction:
-                    con.execute("ROLLBACK")
-                raise
+                try:
+                    con.execute("BEGIN IMMEDIATE")
+                except sqlite3.OperationalError as exc:
+                    raise OperationalError("BEGIN IMMEDIATE", None, exc) from exc
+                try:
+                    yield
+                    con.execute("COMMIT")
+                except BaseException:
+                    if con.in_transaction:
+                        con.execute("ROLLBACK")
+                    raise
+            finally:
+                if self._turns >= 0:
+                    fcntl.flock(self._turns, fcntl.LOCK_UN)
         except sqlite3.IntegrityError as exc:  # a resend (client_id) or a constraint: the
             raise Fallback(str(exc)) from exc   # session path sorts it out
         except sqlite3.OperationalError as exc:  # busy/locked: retried whole by the writer
