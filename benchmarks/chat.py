@@ -42,8 +42,9 @@ Placement (`--placement`, 2+ app processes): `random` is uvicorn's `--workers N`
 spreads the connections over the workers, so a conversation's two sockets are often in different
 processes and its events cross Redis); `affine` starts the dispatcher, `python -m probity.dispatch
 --workers N` (each connection handed to the worker that owns its conversation), and needs a
-checkout that has it. Its processes' CPU includes the dispatcher's. The bare relay in several
-processes is always uvicorn's `--workers`.
+checkout that has it. Its processes' CPU includes the dispatcher's. The default is `affine`,
+what `probity serve --workers N` runs. The bare relay in several processes is always uvicorn's
+`--workers`.
 
 PROBITY_BENCH_PG (default postgresql+psycopg://postgres@127.0.0.1:5432/postgres) is the
 administrative connection used to create and drop the scratch database (named by
@@ -1117,7 +1118,7 @@ def main() -> None:
                     "benchmarks/_wsclient.py) or websockets (the library's client); a comma "
                     "list (e.g. websockets,lean,websockets,lean) runs each in turn against the "
                     "same server, for same-minute pairs")
-    ap.add_argument("--placement", choices=PLACEMENTS, default="random",
+    ap.add_argument("--placement", choices=PLACEMENTS, default="affine",
                     help="2+ app processes: random = uvicorn --workers N (the kernel spreads "
                     "the connections); affine = the dispatcher (python -m probity.dispatch: "
                     "each conversation's sockets in the process that owns it)")
