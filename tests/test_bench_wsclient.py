@@ -228,9 +228,15 @@ async def test_lean_socket_against_websockets_server() -> None:
 
 @pytest.fixture(scope="module")
 def chat() -> Iterator[ModuleType]:
-    """benchmarks/chat.py, without the GC callback it registers for its own process."""
-    import chat as module
+    """benchmarks/chat.py, without the GC callback it registers for its own process. Loaded
+    from its file under a name of its own: in the whole suite `chat` is tests/chat."""
+    import importlib.util
 
+    spec = importlib.util.spec_from_file_location("bench_chat", BENCH / "chat.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["bench_chat"] = module
+    spec.loader.exec_module(module)
     gc.callbacks.remove(module.GEN_GC._cb)
     yield module
 
