@@ -31,7 +31,7 @@ from tests.chat.conftest import open_conversation, recv, recv_until, ws_connect
 from tests.conftest import pg_admin
 from websockets.sync.client import connect
 
-from probity.dispatch import owner, parse_affinity, route, undecided
+from probity.dispatch import owner, route, undecided
 
 pytestmark = pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="needs Linux /proc")
 
@@ -153,10 +153,6 @@ def test_routing_rules() -> None:
     assert undecided(b"GET /ws/ch") and undecided(b"GET /ws/chat/12")
     assert not undecided(b"GET /ws/chat/12 ") and not undecided(b"GET / HTTP/1.1\r\n")
     assert owner(17, 2) == 1 and owner(18, 2) == 0
-    assert parse_affinity(None) is None and parse_affinity("1/2") == (1, 2)
-    for bad in ("2/2", "x", "1/0", "-1/2"):
-        with pytest.raises(ValueError):
-            parse_affinity(bad)
 
 
 def test_affinity_keeps_the_contexts_in_memory_even_with_redis() -> None:

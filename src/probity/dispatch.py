@@ -119,17 +119,6 @@ def undecided(head: bytes) -> bool:
     return (_ROUTED.match(head) is None and b"\n" not in head and len(head) < PEEK_BYTES)
 
 
-def parse_affinity(value: str | None) -> tuple[int, int] | None:
-    """``"index/count"`` → (index, count); None when unset."""
-    if not value:
-        return None
-    m = re.fullmatch(r"([0-9]+)/([0-9]+)", value.strip())
-    if m is None or not 0 <= int(m.group(1)) < int(m.group(2)):
-        raise ValueError(f"{AFFINITY_ENV} must be INDEX/COUNT with 0 <= INDEX < COUNT, "
-                         f"not {value!r}")
-    return int(m.group(1)), int(m.group(2))
-
-
 # The worker
 
 
