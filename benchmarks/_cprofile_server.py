@@ -1,9 +1,9 @@
-"""uvicorn under cProfile (the main thread: the application's event loop), for
-`benchmarks/chat.py` with PROBITY_BENCH_CPROFILE=<dir>. Profiling starts on SIGUSR2 (the
-benchmark sends it when its measured window starts) and the profile is written on SIGUSR1 (at
-the end of the window); each thread's stack is appended to OUT.stacks on SIGRTMIN. The clock is
-the main thread's CPU time, not wall time: on a shared machine, waiting for a core is not the
-code's cost.
+"""uvicorn under cProfile (the main thread: the application's event loop; the chat writer's
+batches into OUT.writer), for `benchmarks/chat.py` with PROBITY_BENCH_CPROFILE=<dir>. Profiling
+starts on SIGUSR2 (the benchmark sends it when its measured window starts) and the profiles are
+written on SIGUSR1 (at the end of the window); each thread's stack is appended to OUT.stacks on
+SIGRTMIN. The clock is the profiled thread's CPU time, not wall time: on a shared machine,
+waiting for a core is not the code's cost.
 
 With `--workers N` (N > 1) each worker process is profiled instead of uvicorn's supervisor:
 uvicorn starts its workers with multiprocessing's spawn, which imports this file in each of them
@@ -23,6 +23,7 @@ import signal
 import sys
 import time
 from types import FrameType
+from typing import Any
 
 ENV = "PROBITY_BENCH_CPROFILE_OUT"
 
@@ -34,16 +35,44 @@ def install(out: str) -> cProfile.Profile:
     faulthandler.register(signal.SIGRTMIN, open(f"{out}.stacks", "a"),  # noqa: SIM115
                           all_threads=True)
 
+    writer = _profile_writer()
+
     def start(_signum: int = 0, _frame: FrameType | None = None) -> None:
         prof.enable()
+        writer.enabled = True
 
     def dump(_signum: int = 0, _frame: FrameType | None = None) -> None:
         prof.disable()
         prof.dump_stats(out)
+        writer.enabled = False
+        writer.prof.dump_stats(f"{out}.writer")
 
     signal.signal(signal.SIGUSR2, start)
     signal.signal(signal.SIGUSR1, dump)
     return prof
+
+
+class _WriterProfile:
+    def __init__(self) -> None:
+        self.prof = cProfile.Profile(time.thread_time)
+        self.enabled = False
+
+
+def _profile_writer() -> _WriterProfile:
+    """The chat writer's thread, profiled too (OUT.writer): each of its batches (`_write`) runs
+    under a profiler of its own while the window is measured."""
+    from probity.chat.writer import MessageWriter
+
+    state = _WriterProfile()
+    write = MessageWriter._write
+
+    def profiled(self: MessageWriter, *args: Any, **kwargs: Any) -> Any:
+        if not state.enabled:
+            return write(self, *args, **kwargs)
+        return state.prof.runcall(write, self, *args, **kwargs)
+
+    MessageWriter._write = profiled  # type: ignore[method-assign]
+    return state
 
 
 if __name__ == "__main__":
