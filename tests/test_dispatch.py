@@ -9,6 +9,7 @@ product answers nothing about its processes."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -18,9 +19,11 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 import httpx
@@ -31,7 +34,7 @@ from tests.chat.conftest import open_conversation, recv, recv_until, ws_connect
 from tests.conftest import pg_admin
 from websockets.sync.client import connect
 
-from probity.dispatch import owner, route, undecided
+from probity.dispatch import OwnedConversations, WorkerServer, owner, route, undecided
 
 pytestmark = pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="needs Linux /proc")
 
@@ -280,17 +283,71 @@ def test_a_request_on_another_workers_connection_is_handed_over(served: Served) 
         assert _response(s)[0].startswith(b"HTTP/1.1 200")
     finally:
         s.close()
-    # A send too large to hand over is refused with 421 and the connection closed.
-    s = pinned(served, 1)
-    try:
-        body = b'{"text": "' + b"x" * 70_000 + b'"}'
-        s.sendall(b"POST /api/v1/chat/conversations/2/messages HTTP/1.1\r\nHost: x\r\n"
-                  b"Content-Type: application/json\r\nContent-Length: "
-                  + str(len(body)).encode() + b"\r\n\r\n" + body)
-        head, _ = _response(s)
-        assert head.startswith(b"HTTP/1.1 421") and b"connection: close" in head.lower(), head
-    finally:
-        s.close()
+    # A send too large to hand over is refused with 421 and the connection closed, told why
+    # in the caller's language (zh-CN unless it asks for English), as the app's problems are.
+    for language, detail in (("", "此会话由另一个工作进程处理：请在新的连接上重试。"),
+                             ("Accept-Language: en\r\n", "Another worker serves this "
+                              "conversation: retry on a new connection.")):
+        s = pinned(served, 1)
+        try:
+            body = b'{"text": "' + b"x" * 70_000 + b'"}'
+            s.sendall(b"POST /api/v1/chat/conversations/2/messages HTTP/1.1\r\nHost: x\r\n"
+                      + language.encode() + b"Content-Type: application/json\r\n"
+                      b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+            head, answer = _response(s)
+            assert head.startswith(b"HTTP/1.1 421"), head
+            assert b"connection: close" in head.lower(), head
+            assert b"application/problem+json" in head.lower(), head
+            problem = json.loads(answer)
+            assert (problem["status"], problem["code"], problem["title"], problem["detail"]) == (
+                421, "misdirected", "Misdirected Request", detail)
+        finally:
+            s.close()
+
+
+def _refused(scope: dict[str, Any]) -> list[MutableMapping[str, Any]]:
+    """What worker 0 of 2 sends for `scope` (a foreign conversation's), the app not reached."""
+    async def app(*_a: Any) -> None:
+        raise AssertionError("a foreign conversation's request reached the app")
+
+    async def receive() -> dict[str, Any]:
+        return ({"type": "websocket.connect"} if scope["type"] == "websocket"
+                else {"type": "http.request", "body": b"{}", "more_body": False})
+
+    sent: list[MutableMapping[str, Any]] = []
+
+    async def send(message: MutableMapping[str, Any]) -> None:
+        sent.append(message)
+
+    owned = OwnedConversations(app, cast(WorkerServer, SimpleNamespace(index=0, count=2)))
+    asyncio.run(owned(scope, receive, send))
+    return sent
+
+
+@pytest.mark.parametrize(("headers", "reason", "detail"), [
+    ([], "请重新连接：此会话由另一个工作进程处理。",
+     "此会话由另一个工作进程处理：请在新的连接上重试。"),
+    ([(b"accept-language", b"en-GB,en;q=0.8")],
+     "Reconnect: another worker serves this conversation.",
+     "Another worker serves this conversation: retry on a new connection."),
+    ([(b"cookie", b"lang=en")], "Reconnect: another worker serves this conversation.",
+     "Another worker serves this conversation: retry on a new connection.")])
+def test_a_foreign_conversation_is_refused_in_the_callers_language(
+        headers: list[tuple[bytes, bytes]], reason: str, detail: str) -> None:
+    """Conversation 3 is worker 1's: on worker 0 its chat socket is closed with 1012 and its
+    send (with no connection to hand over) answered 421, each saying why in the caller's
+    language, negotiated as the app does (the `lang` cookie, Accept-Language, zh-CN)."""
+    sent = _refused({"type": "websocket", "path": "/ws/chat/3", "headers": headers})
+    assert [m["type"] for m in sent] == ["websocket.accept", "websocket.close"]
+    assert sent[1]["code"] == 1012 and sent[1]["reason"] == reason
+    assert len(reason.encode()) <= 123  # what a close frame can carry
+    sent = _refused({"type": "http", "method": "POST", "headers": headers,
+                     "path": "/api/v1/chat/conversations/3/messages"})
+    assert sent[0]["status"] == 421
+    assert (b"content-type", b"application/problem+json") in sent[0]["headers"]
+    problem = json.loads(sent[1]["body"])
+    assert (problem["code"], problem["title"], problem["detail"]) == (
+        "misdirected", "Misdirected Request", detail)
 
 
 def _chat_end_to_end(base: str, served: Served) -> None:

@@ -44,6 +44,7 @@ import argparse
 import asyncio
 import contextlib
 import functools
+import json
 import logging
 import multiprocessing
 import os
@@ -59,9 +60,12 @@ from multiprocessing.context import SpawnProcess
 from typing import Any
 
 import uvicorn
+from starlette.requests import HTTPConnection
 from uvicorn.config import STARTUP_FAILURE
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import Server
+
+from probity.i18n import N_, negotiate, translator
 
 logger = logging.getLogger("probity.dispatch")
 
@@ -121,6 +125,21 @@ def undecided(head: bytes) -> bool:
 
 # The worker
 
+# What a request that reached the wrong worker is told, in the caller's language (the app's
+# locale negotiation has not run: these answers come before it).
+_RECONNECT = N_("Reconnect: another worker serves this conversation.")
+_MISDIRECTED = N_("Another worker serves this conversation: retry on a new connection.")
+
+
+def _gettext(scope: MutableMapping[str, Any]) -> Callable[..., str]:
+    """The translator of the request's language: its `lang` cookie, else Accept-Language, else
+    the deployment's default (zh-CN), as the app negotiates it (`web.render.locale_of`)."""
+    from probity.config import get_settings
+
+    conn = HTTPConnection(scope)
+    return translator(negotiate(conn.cookies.get("lang"), conn.headers.get("accept-language"),
+                                get_settings().default_locale))
+
 
 class OwnedConversations:
     """ASGI middleware of a dispatcher's worker: a request that screens in a conversation's
@@ -142,17 +161,18 @@ class OwnedConversations:
         if kind == "websocket" and self._foreign(_OWNED_WS, scope["path"]):
             await receive()  # websocket.connect
             await send({"type": "websocket.accept"})
+            # (A close reason holds at most 123 bytes: the Chinese one is 60.)
             await send({"type": "websocket.close", "code": 1012,
-                        "reason": "reconnect: another worker serves this conversation"})
+                        "reason": _gettext(scope)(_RECONNECT)})
             return
         if (kind == "http" and scope["method"] == "POST"
                 and self._foreign(_OWNED_HTTP, scope["path"])):
             if await self._hand_over(scope, receive):
                 return
-            body = (b'{"type":"https://probity.local/problems/misdirected",'
-                    b'"title":"Misdirected Request","status":421,"code":"misdirected",'
-                    b'"detail":"another worker serves this conversation: retry on a new '
-                    b'connection"}')
+            from probity.middleware import problem
+
+            body = json.dumps(problem(421, "misdirected", _gettext(scope)(_MISDIRECTED)),
+                              ensure_ascii=False).encode()
             await send({"type": "http.response.start", "status": 421,
                         "headers": [(b"content-type", b"application/problem+json"),
                                     (b"content-length", str(len(body)).encode()),

@@ -180,8 +180,8 @@ class BodySizeLimitMiddleware:
 
 TITLES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
           405: "Method Not Allowed", 409: "Conflict", 413: "Content Too Large",
-          415: "Unsupported Media Type", 422: "Unprocessable Content", 429: "Too Many Requests",
-          500: "Internal Server Error"}
+          415: "Unsupported Media Type", 421: "Misdirected Request",
+          422: "Unprocessable Content", 429: "Too Many Requests", 500: "Internal Server Error"}
 
 
 def problem(status: int, code: str, detail: str, **extra: Any) -> dict[str, Any]:

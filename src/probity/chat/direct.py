@@ -40,6 +40,7 @@ from probity.chat.store import (
     ConvState,
     PendingSend,
     Receipt,
+    ReceiptMoves,
     deliveries_effect,
     message_tuple,
     plan_receipts,
@@ -224,15 +225,25 @@ class DirectBase(ABC):
         could not take the batch now (the writer retries it whole)."""
         run: Run = []
         made = self._made = []
+        moves: tuple[dict[int, dict[str, int]], ReceiptMoves] | None = None
         try:
             with self._transaction(sends, receipts):
-                outcomes, effects, fresh_checks = self._sends(sends, run, checked) \
+                outcomes, stored, fresh_checks = self._sends(sends, run, checked) \
                     if sends else ([], [], [])
-                seqs = self._receipts(receipts, run, effects) if receipts else {}
+                if receipts:
+                    seqs, moves = self._receipts(receipts, run)
+                else:
+                    seqs = {}
         except BaseException:
             self.ranges.rollback()  # (a COMMIT that failed may have committed: a later
             raise                   # batch then catches up, `LedgerRanges.extend`)
         self.ranges.commit()
+        # The events to publish, built after the commit: the wire frames are no part of the
+        # transaction, and the writers of several processes take turns on it (issue 17).
+        # (A direct batch's messages are all delivered, with no alert: `eligible`.)
+        effects: list[Effect] = [deliveries_effect(stored)] if stored else []
+        if moves is not None:
+            effects.append(receipts_effect(*moves))
         now = time.monotonic()
         for tenant_id in fresh_checks:
             checked[tenant_id] = now
@@ -288,7 +299,10 @@ class DirectBase(ABC):
     # -- the batch --------------------------------------------------------------------------
 
     def _sends(self, sends: Sequence[PendingSend], run: Run, checked: dict[int, float]
-               ) -> tuple[list[tuple[MessageRow, bool] | DomainError], list[Effect], list[int]]:
+               ) -> tuple[list[tuple[MessageRow, bool] | DomainError],
+                          list[tuple[PendingSend, MessageRow]], list[int]]:
+        """The sends' outcomes (in order), what was stored (to deliver after the commit) and
+        the tenants whose checkpoint was looked at."""
         counts: dict[int, int] = {}
         for s in sends:
             counts[s.conv_id] = counts.get(s.conv_id, 0) + 1
@@ -381,12 +395,12 @@ class DirectBase(ABC):
         outcomes: list[tuple[MessageRow, bool] | DomainError] = [
             (next(stored)[1], False) if s.conv_id in convs
             else Conflict("the conversation is closed", code="closed") for s in sends]
-        # (A direct batch's messages are all delivered, with no alert: `eligible`.)
-        effects: list[Effect] = [deliveries_effect(rows)] if rows else []
-        return outcomes, effects, fresh_checks
+        return outcomes, rows, fresh_checks
 
-    def _receipts(self, receipts: Sequence[Receipt], run: Run, effects: list[Effect]
-                  ) -> dict[tuple[int, str], tuple[int, int]]:
+    def _receipts(self, receipts: Sequence[Receipt], run: Run
+                  ) -> tuple[dict[tuple[int, str], tuple[int, int]],
+                             tuple[dict[int, dict[str, int]], ReceiptMoves] | None]:
+        """The receipts' seqs and, when some moved, what `receipts_effect` publishes."""
         ids = sorted({r.conv_id for r in receipts})
         sql = self._sql("receipts", len(ids))
         run.append((sql, ids))
@@ -400,8 +414,8 @@ class DirectBase(ABC):
                 params.append((a, a, b, b, c, c, d, d, cid))
             run.append((self._sql("receipts_update", 0), params))
             self._update_receipts(params)
-            effects.append(receipts_effect(state, moved))
-        return now
+            return now, (state, moved)
+        return now, None
 
 
 class DirectStore(DirectBase):
