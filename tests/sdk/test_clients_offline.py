@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
-from probity_client import AsyncClient, Client, NotFoundError, ValidationError
+from probity_client import APIError, AsyncClient, Client, NotFoundError, ValidationError
 from probity_client.signatures import verify_webhook
 
 SECRET = "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -46,6 +46,14 @@ def handler(seen: list[httpx.Request]) -> Any:
             return httpx.Response(200, json={"ok": True, **json.loads(request.content)})
         if path == "/api/v1/echo":
             return httpx.Response(200, json=dict(request.url.params))
+        if path.endswith("/messages") or path == "/api/v1/astray":
+            # A worker that does not own the conversation (`probity serve --workers N`):
+            # 421 and the connection closed; /messages is then served, /astray never.
+            if path == "/api/v1/astray" or sum(r.url.path == path for r in seen) == 1:
+                return httpx.Response(421, headers={"connection": "close"}, json={
+                    "status": 421, "code": "misdirected",
+                    "detail": "此会话由另一个工作进程处理：请在新的连接上重试。"})
+            return httpx.Response(201, json={"seq": 1, **json.loads(request.content)})
         return httpx.Response(500, text="unexpected")
 
     return handle
@@ -67,6 +75,10 @@ def run_sync() -> tuple[list[Any], list[httpx.Request]]:
         out.append(c.create_token("ci", days=7))
         out.append(c.post_signed_feed(3, SECRET, "orders", [{"order_no": "A1"}],
                                       msg_id="m1")["rows"])
+        out.append(c.post("/api/v1/chat/conversations/2/messages", {"text": "在吗"}))
+        with pytest.raises(APIError) as astray:
+            c.post("/api/v1/astray", {"text": "在吗"})
+        out.append((astray.value.status, astray.value.code))
     return out, seen
 
 
@@ -86,6 +98,10 @@ async def run_async() -> tuple[list[Any], list[httpx.Request]]:
         out.append(await c.create_token("ci", days=7))
         out.append((await c.post_signed_feed(3, SECRET, "orders", [{"order_no": "A1"}],
                                              msg_id="m1"))["rows"])
+        out.append(await c.post("/api/v1/chat/conversations/2/messages", {"text": "在吗"}))
+        with pytest.raises(APIError) as astray:
+            await c.post("/api/v1/astray", {"text": "在吗"})
+        out.append((astray.value.status, astray.value.code))
     return out, seen
 
 
@@ -99,6 +115,12 @@ def test_sync_and_async_clients_agree() -> None:
     assert sync[4][1] == "unknown_columns" and sync[4][3] == {"columns": ["部门"]}
     assert sync[5] == {"username": "admin"} and sync[6] == "pbt_x"
     assert sync[7] == [{"order_no": "A1"}]
+    # A 421 (misdirected) send is repeated once, with the same body: then served, or raised.
+    assert sync[8] == {"seq": 1, "text": "在吗"} and sync[9] == (421, "misdirected")
+    for seen in (sync_seen, aio_seen):
+        sends = [r for r in seen if r.url.path.endswith("/messages")]
+        assert len(sends) == 2 and sends[0].content == sends[1].content
+        assert len([r for r in seen if r.url.path == "/api/v1/astray"]) == 2
     # The same requests went out: pages (max_items stops early), bearer token, user agent.
     assert [(r.method, str(r.url)) for r in sync_seen] == \
         [(r.method, str(r.url)) for r in aio_seen]

@@ -60,6 +60,13 @@ class ClientConfig:
         return out
 
 
+# 421 Misdirected Request: the server (`probity serve --workers N`) cannot serve this request on
+# this connection, which it closes (another worker owns the conversation); RFC 9110 lets a
+# client repeat it on a new connection, which the server places right. Once: a second 421 is
+# raised as the error it is.
+MISDIRECTED = 421
+
+
 def decode(response: httpx.Response) -> Any:
     """The JSON of a successful answer (None for an empty one, bytes for a file); raises the
     problem details of an error answer as an :class:`~probity_client.errors.APIError`."""

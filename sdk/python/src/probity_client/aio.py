@@ -12,6 +12,7 @@ import httpx
 
 from probity_client._base import (
     DEFAULT_PAGE_SIZE,
+    MISDIRECTED,
     ClientConfig,
     Pager,
     build_request,
@@ -41,8 +42,13 @@ class AsyncClient:
                                       transport=transport)
 
     async def send(self, request: httpx.Request) -> Any:
-        """Send a built request; the decoded answer, or the error answer raised."""
-        return decode(await self.http.send(request))
+        """Send a built request; the decoded answer, or the error answer raised. A request
+        the server answers 421 (misdirected: it closed the connection) is sent once more, on
+        a new connection."""
+        response = await self.http.send(request)
+        if response.status_code == MISDIRECTED:
+            response = await self.http.send(request)
+        return decode(response)
 
     async def request(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
                       json: Any = None, files: Any = None,

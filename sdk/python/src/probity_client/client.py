@@ -11,6 +11,7 @@ import httpx
 
 from probity_client._base import (
     DEFAULT_PAGE_SIZE,
+    MISDIRECTED,
     ClientConfig,
     Pager,
     build_request,
@@ -46,8 +47,13 @@ class Client:
     # --- plumbing (requests are built and answers decoded in _base, shared with AsyncClient) -
 
     def send(self, request: httpx.Request) -> Any:
-        """Send a built request; the decoded answer, or the error answer raised."""
-        return decode(self.http.send(request))
+        """Send a built request; the decoded answer, or the error answer raised. A request
+        the server answers 421 (misdirected: it closed the connection) is sent once more, on
+        a new connection."""
+        response = self.http.send(request)
+        if response.status_code == MISDIRECTED:
+            response = self.http.send(request)
+        return decode(response)
 
     def request(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
                 json: Any = None, files: Any = None, data: Mapping[str, Any] | None = None,
