@@ -44,7 +44,6 @@ import argparse
 import asyncio
 import contextlib
 import functools
-import json
 import logging
 import multiprocessing
 import os
@@ -169,15 +168,10 @@ class OwnedConversations:
                 and self._foreign(_OWNED_HTTP, scope["path"])):
             if await self._hand_over(scope, receive):
                 return
-            from probity.middleware import problem
+            from probity.problems import problem_response
 
-            body = json.dumps(problem(421, "misdirected", _gettext(scope)(_MISDIRECTED)),
-                              ensure_ascii=False).encode()
-            await send({"type": "http.response.start", "status": 421,
-                        "headers": [(b"content-type", b"application/problem+json"),
-                                    (b"content-length", str(len(body)).encode()),
-                                    (b"connection", b"close")]})
-            await send({"type": "http.response.body", "body": body})
+            await problem_response(421, "misdirected", _gettext(scope)(_MISDIRECTED),
+                                   headers={"connection": "close"})(scope, receive, send)
             return
         await self.app(scope, receive, send)
 

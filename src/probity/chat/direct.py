@@ -59,6 +59,8 @@ from probity.models.base import utcnow
 
 Effect = Callable[[], Awaitable[None]]
 Run = list[tuple[str, Any]]
+# The receipts' conversation state and moves, what `receipts_effect` publishes after commit.
+Moves = tuple[dict[int, dict[str, int]], ReceiptMoves]
 
 _MESSAGES = cast(Table, Message.__table__)
 # The INSERT's columns: MessageRow's but id and recalled_at (NULL: a new message).
@@ -225,7 +227,7 @@ class DirectBase(ABC):
         could not take the batch now (the writer retries it whole)."""
         run: Run = []
         made = self._made = []
-        moves: tuple[dict[int, dict[str, int]], ReceiptMoves] | None = None
+        moves: Moves | None = None
         try:
             with self._transaction(sends, receipts):
                 outcomes, stored, fresh_checks = self._sends(sends, run, checked) \
@@ -398,8 +400,7 @@ class DirectBase(ABC):
         return outcomes, rows, fresh_checks
 
     def _receipts(self, receipts: Sequence[Receipt], run: Run
-                  ) -> tuple[dict[tuple[int, str], tuple[int, int]],
-                             tuple[dict[int, dict[str, int]], ReceiptMoves] | None]:
+                  ) -> tuple[dict[tuple[int, str], tuple[int, int]], Moves | None]:
         """The receipts' seqs and, when some moved, what `receipts_effect` publishes."""
         ids = sorted({r.conv_id for r in receipts})
         sql = self._sql("receipts", len(ids))
