@@ -16,6 +16,7 @@ from uvicorn.config import Config
 from uvicorn.importer import import_from_string
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from uvicorn.server import ServerState
+from websockets.protocol import Protocol
 
 from probity.config import SOCKET_PROTOCOL
 from probity.socket_protocol import ChatSocketProtocol
@@ -163,6 +164,110 @@ async def test_control_frames_fragments_and_binary_between_text_frames() -> None
     assert b"ping!" in out  # the pong
     received, _, _ = await both(stream)
     assert texts(received) == ["one", "two", "parts", "three"]
+
+
+async def test_pings_and_pongs_are_answered_here_as_websockets_answers_them(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    stream = [frame(b"ping!", 9), frame(b"", 9), frame(b"p" * 125, 9),
+              frame(b"par", 1, fin=False), frame(b"mid", 9), frame(b"ts", 0),
+              frame(b"unsolicited", 10), text("end")]
+    for pieces in ([b"".join(stream)], stream, chunked(b"".join(stream), random.Random(3))):
+        received, out, fast = await both(pieces)  # the same pongs, bytes for bytes
+        assert texts(received) == ["parts", "end"]
+        frames = _frames_only(out)
+        for payload in (b"ping!", b"", b"p" * 125, b"mid"):
+            assert bytes((0x8A, len(payload))) + payload in frames
+        assert fast is True
+    # Neither a ping nor a pong reaches websockets' parser: only the opening request does.
+    parsed: list[bytes] = []
+    receive_data = Protocol.receive_data
+
+    def counting(self: Protocol, data: bytes) -> None:
+        parsed.append(bytes(data))
+        receive_data(self, data)
+
+    monkeypatch.setattr(Protocol, "receive_data", counting)
+    _, out, _, fast = await exchange(ChatSocketProtocol,
+                                     [frame(b"ping!", 9), frame(b"late", 10)])
+    assert parsed == [REQUEST] and fast is True
+    assert _frames_only(out) == b"\x8a\x05ping!"
+
+
+async def keepalive(cls: type[WebSocketsSansIOProtocol], talk_s: float, silent_s: float,
+                    answer: bool) -> tuple[list[bytes], list[dict[str, Any]], Any]:
+    """A socket served with `cls`, pinged every 0.5 s (pong timeout 0.5 s): the client sends a
+    text frame every 20 ms for `talk_s`, then nothing for `silent_s` but, if `answer`, the
+    pongs to the server's pings. Returns the server's frames as the client read them (header
+    and payload), what the application received and the protocol."""
+    received: list[dict[str, Any]] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await receive()
+        await send({"type": "websocket.accept"})
+        while (message := await receive())["type"] != "websocket.disconnect":
+            received.append(message)
+        received.append(message)
+
+    config = Config(app=app, ws_per_message_deflate=False, ws_ping_interval=0.5,
+                    ws_ping_timeout=0.5)
+    config.load()
+    loop = asyncio.get_running_loop()
+    server_sock, client_sock = socket.socketpair()
+    client_sock.setblocking(False)
+    proto = cls(config=config, server_state=ServerState(), app_state={})
+    await loop.connect_accepted_socket(lambda: proto, server_sock)
+    await loop.sock_sendall(client_sock, REQUEST)
+    buf = bytearray()
+    frames: list[bytes] = []
+
+    async def read_for(seconds: float) -> None:
+        end = loop.time() + seconds
+        while (left := end - loop.time()) > 0:
+            try:
+                chunk = await asyncio.wait_for(loop.sock_recv(client_sock, 1 << 16), left)
+            except TimeoutError:
+                return
+            if not chunk:
+                return
+            buf.extend(chunk)
+            if not frames and b"\r\n\r\n" in buf:  # the handshake's answer
+                del buf[:buf.index(b"\r\n\r\n") + 4]
+                frames.append(b"")
+            while frames and len(buf) >= 2 and len(buf) >= 2 + (buf[1] & 0x7F):
+                n = 2 + (buf[1] & 0x7F)  # the server's frames here are short
+                frames.append(bytes(buf[:n]))
+                if answer and buf[0] == 0x89:
+                    await loop.sock_sendall(client_sock, frame(bytes(buf[2:n]), 10))
+                del buf[:n]
+
+    reader = asyncio.ensure_future(read_for(talk_s + silent_s))
+    end = loop.time() + talk_s
+    while loop.time() < end:
+        await loop.sock_sendall(client_sock, text("t"))
+        await asyncio.sleep(0.02)
+    await reader
+    client_sock.close()
+    await asyncio.sleep(0.05)
+    return [f for f in frames if f], received, proto
+
+
+async def test_the_keepalive_ping_goes_only_to_a_peer_that_went_silent() -> None:
+    # Talking for 1.6 s: uvicorn pings every 0.5 s; here frames received prove the peer alive.
+    stock, _, _ = await keepalive(WebSocketsSansIOProtocol, 1.6, 0, answer=True)
+    fast, received, _ = await keepalive(ChatSocketProtocol, 1.6, 0, answer=True)
+    assert sum(f[0] == 0x89 for f in stock) >= 2
+    assert [f[0] for f in fast] == [] and len(texts(received)) >= 40
+    # Silent but answering: pinged (at most one interval later than by uvicorn) and kept open;
+    # the pongs (through this protocol's own path) settle each ping.
+    fast, received, proto = await keepalive(ChatSocketProtocol, 0.3, 2.0, answer=True)
+    assert [f[0] for f in fast].count(0x89) >= 1 and 0x88 not in [f[0] for f in fast]
+    assert proto.last_ping_rtt > 0  # set by `handle_pong` for the ping's own payload only
+    # Silent and not answering: closed for the keepalive timeout, as uvicorn closes it.
+    for cls in (WebSocketsSansIOProtocol, ChatSocketProtocol):
+        got, received, _ = await keepalive(cls, 0.3, 2.5, answer=False)
+        assert [f[0] for f in got] == [0x89, 0x88]
+        assert got[-1][2:4] == (1011).to_bytes(2, "big")
+        assert received[-1]["type"] == "websocket.disconnect"
 
 
 @pytest.mark.parametrize("bad", ids=["utf8", "unmasked", "rsv", "opcode", "cont", "interleaved",
