@@ -48,6 +48,19 @@ def text(s: str) -> bytes:
     return frame(s.encode())
 
 
+async def serve(cls: type[WebSocketsSansIOProtocol], app: Any, **options: Any
+                ) -> tuple[Any, socket.socket]:
+    """`cls` serving `app` on one end of a socketpair (`options`: uvicorn's `Config`, no
+    permessage-deflate); returns the protocol and the client's end, non-blocking."""
+    config = Config(app=app, ws_per_message_deflate=False, **options)
+    config.load()
+    server_sock, client_sock = socket.socketpair()
+    client_sock.setblocking(False)
+    proto = cls(config=config, server_state=ServerState(), app_state={})
+    await asyncio.get_running_loop().connect_accepted_socket(lambda: proto, server_sock)
+    return proto, client_sock
+
+
 async def exchange(cls: type[WebSocketsSansIOProtocol], pieces: list[bytes],
                    sends: tuple[str, ...] = (), max_size: int = 16 * 1024 * 1024,
                    early: bytes = b"") -> tuple[list[dict[str, Any]], bytes, list[bool], Any]:
@@ -78,14 +91,8 @@ async def exchange(cls: type[WebSocketsSansIOProtocol], pieces: list[bytes],
             if message["type"] == "websocket.disconnect":
                 return
 
-    config = Config(app=app, ws_per_message_deflate=False, ws_max_size=max_size,
-                    ws_ping_interval=None)
-    config.load()
+    proto, client_sock = await serve(cls, app, ws_max_size=max_size, ws_ping_interval=None)
     loop = asyncio.get_running_loop()
-    server_sock, client_sock = socket.socketpair()
-    client_sock.setblocking(False)
-    proto = cls(config=config, server_state=ServerState(), app_state={})
-    await loop.connect_accepted_socket(lambda: proto, server_sock)
     got = bytearray()
 
     async def read_all() -> None:
@@ -208,14 +215,8 @@ async def keepalive(cls: type[WebSocketsSansIOProtocol], talk_s: float, silent_s
             received.append(message)
         received.append(message)
 
-    config = Config(app=app, ws_per_message_deflate=False, ws_ping_interval=0.5,
-                    ws_ping_timeout=0.5)
-    config.load()
+    proto, client_sock = await serve(cls, app, ws_ping_interval=0.5, ws_ping_timeout=0.5)
     loop = asyncio.get_running_loop()
-    server_sock, client_sock = socket.socketpair()
-    client_sock.setblocking(False)
-    proto = cls(config=config, server_state=ServerState(), app_state={})
-    await loop.connect_accepted_socket(lambda: proto, server_sock)
     await loop.sock_sendall(client_sock, REQUEST)
     buf = bytearray()
     frames: list[bytes] = []
@@ -336,13 +337,8 @@ async def test_reading_pauses_while_the_application_has_a_message_it_has_not_tak
             taken.append((await receive())["text"])
         await go.wait()
 
-    config = Config(app=app, ws_per_message_deflate=False, ws_ping_interval=None)
-    config.load()
+    proto, client_sock = await serve(ChatSocketProtocol, app, ws_ping_interval=None)
     loop = asyncio.get_running_loop()
-    server_sock, client_sock = socket.socketpair()
-    client_sock.setblocking(False)
-    proto = ChatSocketProtocol(config=config, server_state=ServerState(), app_state={})
-    await loop.connect_accepted_socket(lambda: proto, server_sock)
     await loop.sock_sendall(client_sock, REQUEST)
     await asyncio.sleep(0.05)
     await loop.sock_sendall(client_sock, text("one"))
