@@ -15,7 +15,7 @@ time, memory of a 100k policy, and batch re-screening through the CLI
 (`python -m probity.screening.cli`) with 1 vs 2 workers on 200,000 lines, run alone,
 next to a machine control (a pure CPU loop in 1 vs 2 processes).
 
-Run:  .venv/bin/python benchmarks/screening.py  [--quick]
+Run:  .venv/bin/python benchmarks/screening.py  [--quick] [--no-report]
 """
 
 from __future__ import annotations
@@ -452,6 +452,7 @@ def main() -> None:
     ap.add_argument("--baseline", type=Path, default=None, help="another checkout (e.g. a git "
                     "worktree of the commit before a change): its 100k-term policy memory "
                     "and `probity screen` start are measured in the same run")
+    ap.add_argument("--no-report", action="store_true", help="print only, leave the docs")
     ap.add_argument("--child-throughput", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child_throughput:  # the baseline's side of --baseline (see baseline_throughput)
@@ -755,7 +756,8 @@ pure path), the fast path's anchors another; a message goes past the fast path o
 *anchor* part of some term is present together with the term's other parts, when its digits
 could be a phone, QQ number or card, or it holds an e-mail or a link.
 """
-    write_section("screening", body)
+    if not args.no_report:
+        write_section("screening", body)
     print(body)
 
 
