@@ -1,21 +1,21 @@
 """`probity finance import` (dry run, per-row errors, commit, idempotent) and `probity cases
-sweep`, run as a user would against a migrated SQLite file."""
+sweep`, run as a user would against a migrated and seeded SQLite file."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import make_url
 from tests.test_cli import run
 
 
 @pytest.fixture(scope="module")
-def seeded(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    db = tmp_path_factory.mktemp("fincli") / "cli.db"
-    assert run(["migrate"], db).returncode == 0
-    r = run(["demo", "seed", "--if-empty"], db)
-    assert r.returncode == 0, r.stderr
-    return db
+def seeded(fresh_sqlite: Callable[[str], str]) -> Path:
+    """A copy of the run's seeded template (tests/test_cli.py runs `migrate` and `demo seed`
+    themselves through the command line)."""
+    return Path(make_url(fresh_sqlite("fincli")).database or "")
 
 
 def test_import_dry_run_commit_and_errors(seeded: Path, tmp_path: Path) -> None:
