@@ -130,12 +130,12 @@ document.getElementById("available").addEventListener("change", async (e) => {
   const r = await api("/api/v1/chat/agent/availability",
     { method: "PUT", body: JSON.stringify({ available: e.target.checked }) });
   const refusal = document.getElementById("availability-error");
-  refusal.hidden = r.ok;
   if (!r.ok) {  // e.g. the training gate: the mandatory course comes before the first chat
     e.target.checked = false;
     const problem = await r.json().catch(() => ({}));
     refusal.querySelector("span").textContent = problem.detail || r.statusText;
   }
+  refusal.hidden = r.ok;  // shown only once it says why, never as a bare link
   loadList();
 });
 
