@@ -325,7 +325,9 @@ async def test_the_writers_of_several_processes_take_turns_on_a_sqlite_file(
     try:
         await writer.submit(await prepare_send(conv_id, customer, pub, text="先来一条",
                                                client_id="t0"))
-        assert writer._direct is not None
+        assert isinstance(writer._direct, direct.DirectStore)
+        # Its statement journals stay in memory: no temporary file per multi-row statement.
+        assert writer._direct.con.execute("PRAGMA temp_store").fetchone() == (2,)
         batches, fallbacks = writer.direct_batches, writer.fallbacks
         fcntl.flock(lock, fcntl.LOCK_EX)  # another process's writer has its turn
         try:
