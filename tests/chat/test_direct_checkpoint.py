@@ -301,3 +301,85 @@ async def test_a_rolled_back_checkpoint_is_neither_kept_nor_published(
         publish.configure(None)
         await writer.close()
         await engine.dispose()
+
+
+async def test_a_batch_without_a_due_checkpoint_extends_the_range_after_its_commit(
+        writer_url: str) -> None:
+    """A batch whose checkpoint is not looked at leaves its tenant's Merkle range to after its
+    commit, out of the write turn (`LedgerRanges.extend_committed`): the kept range then
+    covers every entry, the batch's own included. When that fails (here the read of another
+    appender's entries) the batch stays committed and acknowledged, the tenant's range is
+    dropped, and the next due batch rebuilds it in its transaction and signs the right root."""
+    enforce.reset()
+    convs = _conversations(writer_url, 1)
+    pub = Published()
+    writer = MessageWriter(writer_url)
+    engine = make_engine(writer_url)
+    try:
+        await _prime(writer, convs[0], pub)
+        store = writer._direct
+        assert store is not None
+        ranges = store.ranges
+        async with AsyncSession(engine) as s:
+            tenant_id = await s.scalar(select(Conversation.tenant_id)
+                                       .where(Conversation.id == convs[0][0]))
+            assert tenant_id is not None
+        calls: list[str] = []
+        extend, committed = ranges.extend, ranges.extend_committed
+        failing_read = False
+
+        def in_turn(*args: Any) -> Any:
+            calls.append("extend")
+            return extend(*args)
+
+        def after_commit(tenant_id: int, rows: Any, query: Any, run: Any) -> None:
+            calls.append("after commit")
+
+            def read(sql: str, params: Any) -> Any:
+                if failing_read:
+                    raise RuntimeError("the read after the commit failed")
+                return query(sql, params)
+
+            ranges.extend = extend  # type: ignore[method-assign]
+            try:
+                committed(tenant_id, rows, read, run)
+            finally:
+                ranges.extend = in_turn  # type: ignore[method-assign]
+
+        ranges.extend = in_turn  # type: ignore[method-assign]
+        ranges.extend_committed = after_commit  # type: ignore[method-assign]
+        try:
+            await _send(writer, convs[0], pub, "n", 3)
+            assert calls == ["after commit"]
+            async with AsyncSession(engine) as s:
+                leaves = await _leaves(s, tenant_id)
+            kept = ranges.kept(tenant_id)
+            assert kept is not None and kept.merkle.size == len(leaves)
+            assert kept.merkle.root() == _range(leaves).root()
+
+            # Another appender's entry, then a batch whose read of it fails after its commit.
+            async with AsyncSession(engine) as s:
+                await append_entries(s, tenant_id, [("test.event", {"i": 1})],
+                                     checkpoint=False)
+                await s.commit()
+            fallbacks, direct_batches = writer.fallbacks, writer.direct_batches
+            failing_read = True
+            await _send(writer, convs[0], pub, "k", 2)
+        finally:
+            del ranges.extend, ranges.extend_committed
+        assert (writer.fallbacks, writer.direct_batches) == (fallbacks, direct_batches + 1)
+        assert ranges.kept(tenant_id) is None
+        async with AsyncSession(engine) as s:
+            assert len(await _leaves(s, tenant_id)) == len(leaves) + 1 + 2
+        rebuilt = ranges.rebuilt
+        with Due(writer):
+            await _send(writer, convs[0], pub, "d")
+        assert ranges.rebuilt == rebuilt + 1
+        async with AsyncSession(engine) as s:
+            row = (await _checkpoints(s, tenant_id))[-1]
+            await _check_against_leaves(s, row)
+            assert row.tree_size == len(await _leaves(s, tenant_id))
+            assert (await verify_tenant(s, tenant_id)).ok
+    finally:
+        await writer.close()
+        await engine.dispose()

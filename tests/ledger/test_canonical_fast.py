@@ -9,6 +9,7 @@ be those of :func:`canonical_json_reference`.
 from __future__ import annotations
 
 import enum
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -171,3 +172,48 @@ def test_message_json_writes_the_product_payload_and_refuses_the_rest() -> None:
                     _message_payload(spans=[{"\U0001f600": 1, "\ufb01": 2}]),
                     {**_message_payload(), "extra": 1}):
         assert message_json(payload) is None
+
+
+# ---- a message's payload encoded before the writer's turn, its seq, time and id put in inside it
+# (`ledger.facts.message_json_parts` / `message_json_join`, issue 17) -------------------------
+
+_seqs_and_ids = st.integers(min_value=0, max_value=MAX_SAFE_INTEGER + 2)
+_times = st.datetimes(timezones=st.just(UTC))
+
+
+@settings(max_examples=600, deadline=None)
+@given(_message_payloads, _seqs_and_ids, _times, _seqs_and_ids)
+def test_message_json_parts_joined_are_message_json_of_the_whole_payload(
+        payload: dict[str, Any], seq: int, moment: datetime, message_id: int) -> None:
+    """Byte for byte what `message_json` writes of the payload with the three values in it,
+    whatever the other values (a body that spells a member out, `,"conv_seq":0,`, included);
+    None wherever `message_json` is None (the joined ints beyond ±(2**53−1) too)."""
+    from probity.ledger.chain import format_time
+    from probity.ledger.facts import (
+        TURN_VALUES,
+        message_json,
+        message_json_join,
+        message_json_parts,
+    )
+
+    created = format_time(moment)
+    whole = message_json({**payload, "conv_seq": seq, "created_at": created,
+                          "message_id": message_id})
+    parts = message_json_parts({**payload, **TURN_VALUES})
+    joined = None if parts is None else message_json_join(parts, seq, created.encode(),
+                                                          message_id)
+    assert joined == whole
+
+
+def test_message_json_parts_cut_at_the_members_not_in_a_string() -> None:
+    from probity.ledger.facts import TURN_VALUES, message_json_join, message_json_parts
+
+    spelled = ',"conv_seq":0,"created_at":"","message_id":0,'
+    payload = _message_payload(body=spelled, client_id=spelled, **TURN_VALUES)
+    parts = message_json_parts(payload)
+    assert parts is not None
+    joined = message_json_join(parts, 7, b"2026-12-07T13:00:00.000000Z", 99)
+    assert joined == canonical_json(_message_payload(
+        body=spelled, client_id=spelled, conv_seq=7, created_at="2026-12-07T13:00:00.000000Z",
+        message_id=99))
+    assert message_json_join(parts, MAX_SAFE_INTEGER + 1, b"", 1) is None

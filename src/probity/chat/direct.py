@@ -24,7 +24,7 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from itertools import repeat
 from typing import Any, cast
 
@@ -50,9 +50,18 @@ from probity.chat.wire import MessageRow
 from probity.db import GATE_TIMEOUT_S, WriteGate, sqlite_pragmas, write_gate
 from probity.errors import Conflict, DomainError
 from probity.ledger import publish, service
+from probity.ledger.chain import format_time
 from probity.ledger.checkpoint import CheckpointError
-from probity.ledger.facts import message_json, message_payload
+from probity.ledger.facts import (
+    TURN_VALUES,
+    MessageParts,
+    message_json,
+    message_json_join,
+    message_json_parts,
+    message_payload,
+)
 from probity.ledger.ranges import LedgerRanges, MadeCheckpoint, RangeError
+from probity.ledger.refs import REF_KEYS
 from probity.ledger.service import CHECKPOINT_INTERVAL_S, append_entries_sqlite3
 from probity.models import Message
 from probity.models.base import utcnow
@@ -118,6 +127,34 @@ def _new_row(values: tuple[Any, ...]) -> MessageRow:
 
 
 _NEW = object.__new__
+_SET_ID, _SET_TENANT, _SET_SEQ, _SET_CREATED = (getattr(MessageRow, f).__set__
+                                                for f in ("id", "tenant_id", "seq", "created_at"))
+
+
+def _place(row: MessageRow, message_id: int, tenant_id: int, seq: int, now: datetime
+           ) -> MessageRow:
+    """A staged row (`_new_row`, not yet handed on) with what the write turn gave it."""
+    _SET_ID(row, message_id)
+    _SET_TENANT(row, tenant_id)
+    _SET_SEQ(row, seq)
+    _SET_CREATED(row, now)
+    return row
+
+
+# A send staged before the writers' turn (`DirectBase._stage`): the send; its MessageRow (id,
+# tenant, seq and time placeholders, set by `_place` once known); its INSERT row
+# (bind-processed; the turn fills in the tenant, seq and time); its ledger payload's canonical
+# JSON in parts (`message_json_parts`; None: made in the turn); the payload's record keys
+# (`ledger.refs`) but the id; what the rollups count of it (role, decision, categories).
+Staged = tuple[PendingSend, MessageRow, list[Any], MessageParts | None, dict[str, Any],
+               tuple[str, str, tuple[str, ...]]]
+# A staged send as stored in the turn: its tenant, seq, id and time.
+Placed = tuple[Staged, int, int, int, datetime]
+_PLACEHOLDER_TIME = datetime(2000, 1, 1, tzinfo=UTC)
+# The payload keys `ledger.refs` reads: the staged payload's, but the id (known in the turn).
+# None of them may be a placeholder but the id.
+_REF_KEYS = tuple(k for k in REF_KEYS if k != "message_id")
+assert not set(_REF_KEYS) & set(TURN_VALUES)
 
 
 class Fallback(Exception):
@@ -224,14 +261,22 @@ class DirectBase(ABC):
         """Store the batch in one transaction and commit; returns the sends' outcomes (in
         order), the receipts' seqs and the effects to publish. Raises `Fallback` (rolled back)
         for what the session path must do, `OperationalError` (rolled back) when the database
-        could not take the batch now (the writer retries it whole)."""
+        could not take the batch now (the writer retries it whole).
+
+        The writers of several processes take turns on the transaction (issue 17), so what
+        does not need it is done before or after it: the sends' rows and payloads are staged
+        before (`_stage`), the stored rows, the wire frames and the Merkle ranges of the
+        tenants whose checkpoint was not looked at are made after the commit."""
         run: Run = []
         made = self._made = []
         moves: Moves | None = None
+        staged = self._stage(sends)
+        placed: list[Placed] = []
+        later: list[tuple[int, list[tuple[Any, ...]]]] = []
         try:
             with self._transaction(sends, receipts):
-                outcomes, stored, fresh_checks = self._sends(sends, run, checked) \
-                    if sends else ([], [], [])
+                fresh_checks, closed = self._sends(staged, placed, later, run, checked) \
+                    if sends else ([], set())
                 if receipts:
                     seqs, moves = self._receipts(receipts, run)
                 else:
@@ -240,15 +285,26 @@ class DirectBase(ABC):
             self.ranges.rollback()  # (a COMMIT that failed may have committed: a later
             raise                   # batch then catches up, `LedgerRanges.extend`)
         self.ranges.commit()
-        # The events to publish, built after the commit: the wire frames are no part of the
-        # transaction, and the writers of several processes take turns on it (issue 17).
-        # (A direct batch's messages are all delivered, with no alert: `eligible`.)
+        for tenant_id, appended in later:
+            self.ranges.extend_committed(tenant_id, appended, self._query, run)
+        # The outcomes and the events to publish, built after the commit: the wire frames are
+        # no part of the transaction. (A direct batch's messages are all delivered, with no
+        # alert: `eligible`.)
+        stored: list[tuple[PendingSend, MessageRow]] = []
+        for (s, message, *_rest), tenant_id, seq, message_id, now in placed:
+            stored.append((s, _place(message, message_id, tenant_id, seq, now)))
+            if s.turn is not None:
+                remember_seq(s.conv_id, s.turn, seq)
+        rows = iter(stored)
+        outcomes: list[tuple[MessageRow, bool] | DomainError] = [
+            (next(rows)[1], False) if s.conv_id not in closed
+            else Conflict("the conversation is closed", code="closed") for s in sends]
         effects: list[Effect] = [deliveries_effect(stored)] if stored else []
         if moves is not None:
             effects.append(receipts_effect(*moves))
-        now = time.monotonic()
+        clock = time.monotonic()
         for tenant_id in fresh_checks:
-            checked[tenant_id] = now
+            checked[tenant_id] = clock
         for cp in made:  # committed: publish the notes, as `publish.queue` does after commit
             self.checkpoints += 1
             publish.publish_committed(cp.tenant_code, cp.tree_size, cp.note)
@@ -300,14 +356,37 @@ class DirectBase(ABC):
 
     # -- the batch --------------------------------------------------------------------------
 
-    def _sends(self, sends: Sequence[PendingSend], run: Run, checked: dict[int, float]
-               ) -> tuple[list[tuple[MessageRow, bool] | DomainError],
-                          list[tuple[PendingSend, MessageRow]], list[int]]:
-        """The sends' outcomes (in order), what was stored (to deliver after the commit) and
-        the tenants whose checkpoint was looked at."""
-        counts: dict[int, int] = {}
+    def _stage(self, sends: Sequence[PendingSend]) -> list[Staged]:
+        """Each send's INSERT row (bind-processed) and ledger payload, made before the
+        writers' turn: what only the turn knows — the tenant and seq in the row, the seq,
+        time and id in the payload (`facts.TURN_VALUES`) — is left as a placeholder for
+        `_sends` to fill in."""
+        staged: list[Staged] = []
+        processed = self._processed
         for s in sends:
-            counts[s.conv_id] = counts.get(s.conv_id, 0) + 1
+            v = message_tuple(s, 0, 0, _PLACEHOLDER_TIME)  # _INSERT_COLUMNS
+            row = list(v)
+            for i, p in processed:
+                row[i] = p(row[i])
+            message = _new_row((0, *v, None))  # its id, tenant, seq and time: `_place`
+            payload = message_payload(message)
+            payload.update(TURN_VALUES)
+            refs = {k: payload[k] for k in _REF_KEYS if k in payload}
+            staged.append((s, message, row, message_json_parts(payload), refs,
+                           (v[_ROLE], v[_DECISION], tuple(v[_CATEGORIES]))))
+        return staged
+
+    def _sends(self, staged: list[Staged], placed: list[Placed],
+               later: list[tuple[int, list[tuple[Any, ...]]]], run: Run,
+               checked: dict[int, float]) -> tuple[list[int], set[int]]:
+        """Store the staged sends, in the turn: `placed` gets each stored one's tenant, seq,
+        id and time, `later` the ledger rows whose Merkle range is extended after the commit
+        (`LedgerRanges.extend_committed`). Returns the tenants whose checkpoint was looked at
+        and the closed conversations (their sends allocate nothing and fail alone)."""
+        counts: dict[int, int] = {}
+        for st in staged:
+            cid = st[0].conv_id
+            counts[cid] = counts.get(cid, 0) + 1
         ids = sorted(counts)
         if len(ids) == 1:
             sql, params = self._sql("seqs1", 1), [counts[ids[0]], ids[0]]
@@ -323,81 +402,88 @@ class DirectBase(ABC):
         for r in self._query(sql, params):
             conv = convs[r[0]] = ConvState(*r[:6])
             heads[conv.tenant_id] = self._head(r)
+        closed = set(ids) - convs.keys()
         now = utcnow()
         next_seq = {cid: convs[cid].last_seq - counts[cid] + 1 for cid in convs}
-        fresh = [s for s in sends if s.conv_id in convs]
-        values: list[tuple[Any, ...]] = []
         flat: list[Any] = []
         events: list[Event] = []
-        processed = self._processed
+        fresh: list[tuple[Staged, int, int]] = []
         # The batch's one timestamp (every row's created_at), bind-processed once.
         stamp = self._stamp(now) if self._stamp is not None else now
-        for s in fresh:
-            conv = convs[s.conv_id]
-            seq = next_seq[s.conv_id]
-            next_seq[s.conv_id] = seq + 1
-            v = message_tuple(s, conv.tenant_id, seq, now)  # _INSERT_COLUMNS
-            values.append(v)
-            row = list(v)
-            for i, p in processed:
-                row[i] = p(row[i])
-            row[_CREATED_AT] = stamp
+        for st in staged:
+            cid = st[0].conv_id
+            if cid in closed:
+                continue
+            conv = convs[cid]
+            seq = next_seq[cid]
+            next_seq[cid] = seq + 1
+            row = st[2]
+            row[1], row[2], row[_CREATED_AT] = conv.tenant_id, seq, stamp
             flat.extend(row)
             # What the rollups count of it (`analytics.rollup.events_of`'s Event, built here
             # from the values at hand: no id is needed, none is known before the INSERT).
+            role, decision, categories = st[5]
             events.append(Event(conv.tenant_id, conv.org_unit_id or 0, conv.agent_employee_id,
-                                s.conv_id, v[_ROLE], v[_DECISION], tuple(v[_CATEGORIES]),
-                                seq == 1, now))
-        rows: list[tuple[PendingSend, MessageRow]] = []
+                                cid, role, decision, categories, seq == 1, now))
+            fresh.append((st, conv.tenant_id, seq))
         fresh_checks: list[int] = []
-        if values:
-            # ONE multi-row INSERT … RETURNING; a resend (same client_id) violates the unique
-            # key and sends the batch to the session path, which returns the stored message.
-            # The rollups need no message ids: they go with it (one round trip where the
-            # driver pipelines).
-            sql = self._sql("insert", len(values))
-            run.append((sql, flat))
-            returned, rolled = self._insert(sql, flat, events)
-            ids_of = {(r[1], r[2]): r[0] for r in returned}
-            for s, v in zip(fresh, values, strict=True):
-                rows.append((s, _new_row((ids_of[(v[0], v[2])], *v, None))))
-            run.extend(rolled)
-            clock = time.monotonic()
-            for tenant_id in sorted({m.tenant_id for _s, m in rows}):
-                due = clock - checked.get(tenant_id, -1e18) >= CHECKPOINT_CHECK_S
-                items = [("chat.message", message_payload(m)) for _s, m in rows
-                         if m.tenant_id == tenant_id]
-                appended: list[tuple[Any, ...]] = []
-                latest, ran = self._append(tenant_id, items, due, heads.get(tenant_id),
-                                           [message_json(p) for _t, p in items], appended)
-                run.extend(ran)
-                try:  # the tenant's Merkle range, extended with these entries
-                    tracked, ran = self.ranges.extend(tenant_id, appended, self._query)
-                except RangeError as exc:
-                    raise Fallback(f"no Merkle range: {exc}") from exc
-                run.extend(ran)
-                if due:
-                    if latest is None or utcnow() - latest >= timedelta(
-                            seconds=CHECKPOINT_INTERVAL_S - CHECKPOINT_CHECK_S):
-                        # A checkpoint is due: signed from the range, in this transaction
-                        try:
-                            keyring = service.default_keyring()
-                        except CheckpointError as exc:  # no signing key: the session path
-                            raise Fallback(f"a ledger checkpoint is due: {exc}") from exc
-                        signed, made = self.ranges.checkpoint(
-                            tenant_id, str(appended[0][4]), tracked, keyring)
-                        self._execute(self.ranges.insert_sql, signed)
-                        run.append((self.ranges.insert_sql, signed))
-                        self._made.append(made)
-                    fresh_checks.append(tenant_id)
-            for s, m in rows:
-                if s.turn is not None:
-                    remember_seq(m.conversation_id, s.turn, m.seq)
-        stored = iter(rows)
-        outcomes: list[tuple[MessageRow, bool] | DomainError] = [
-            (next(stored)[1], False) if s.conv_id in convs
-            else Conflict("the conversation is closed", code="closed") for s in sends]
-        return outcomes, rows, fresh_checks
+        if not fresh:
+            return fresh_checks, closed
+        # ONE multi-row INSERT … RETURNING; a resend (same client_id) violates the unique
+        # key and sends the batch to the session path, which returns the stored message.
+        # The rollups need no message ids: they go with it (one round trip where the
+        # driver pipelines).
+        sql = self._sql("insert", len(fresh))
+        run.append((sql, flat))
+        returned, rolled = self._insert(sql, flat, events)
+        ids_of = {(r[1], r[2]): r[0] for r in returned}
+        placed.extend((st, tenant_id, seq, ids_of[(st[0].conv_id, seq)], now)
+                      for st, tenant_id, seq in fresh)
+        run.extend(rolled)
+        created = format_time(now).encode()
+        clock = time.monotonic()
+        for tenant_id in sorted({p[1] for p in placed}):
+            due = clock - checked.get(tenant_id, -1e18) >= CHECKPOINT_CHECK_S
+            items: list[tuple[str, Any]] = []
+            bodies: list[bytes | None] = []
+            for (_s, message, _row, parts, refs, _ev), tid, seq, message_id, _now in placed:
+                if tid != tenant_id:
+                    continue
+                body = None if parts is None else message_json_join(parts, seq, created,
+                                                                     message_id)
+                if body is not None:  # the payload's refs are all the ledger reads of it
+                    items.append(("chat.message", {**refs, "message_id": message_id}))
+                else:
+                    payload = message_payload(_place(message, message_id, tid, seq, now))
+                    items.append(("chat.message", payload))
+                    body = message_json(payload)
+                bodies.append(body)
+            appended: list[tuple[Any, ...]] = []
+            latest, ran = self._append(tenant_id, items, due, heads.get(tenant_id), bodies,
+                                       appended)
+            run.extend(ran)
+            if not due:  # the range is extended after the commit, out of the turn
+                later.append((tenant_id, appended))
+                continue
+            try:  # the tenant's Merkle range, extended with these entries
+                tracked, ran = self.ranges.extend(tenant_id, appended, self._query)
+            except RangeError as exc:
+                raise Fallback(f"no Merkle range: {exc}") from exc
+            run.extend(ran)
+            if latest is None or utcnow() - latest >= timedelta(
+                    seconds=CHECKPOINT_INTERVAL_S - CHECKPOINT_CHECK_S):
+                # A checkpoint is due: signed from the range, in this transaction
+                try:
+                    keyring = service.default_keyring()
+                except CheckpointError as exc:  # no signing key: the session path
+                    raise Fallback(f"a ledger checkpoint is due: {exc}") from exc
+                signed, made = self.ranges.checkpoint(
+                    tenant_id, str(appended[0][4]), tracked, keyring)
+                self._execute(self.ranges.insert_sql, signed)
+                run.append((self.ranges.insert_sql, signed))
+                self._made.append(made)
+            fresh_checks.append(tenant_id)
+        return fresh_checks, closed
 
     def _receipts(self, receipts: Sequence[Receipt], run: Run
                   ) -> tuple[dict[tuple[int, str], tuple[int, int]], Moves | None]:

@@ -84,6 +84,42 @@ def message_json(payload: dict[str, Any]) -> bytes | None:
         return None
 
 
+# The values of a chat message's payload that its writer learns only in its write turn, and the
+# placeholders `message_json_parts` takes them as: the seq, the time and the id.
+TURN_VALUES = {"conv_seq": 0, "created_at": "", "message_id": 0}
+_CUTS = (b',"conv_seq":0,', b',"created_at":"",', b',"message_id":0,')
+MessageParts = tuple[bytes, bytes, bytes, bytes]
+_MAX_INT = 2**53 - 1  # orjson's OPT_STRICT_INTEGER bound (`message_json`)
+
+
+def message_json_parts(payload: dict[str, Any]) -> MessageParts | None:
+    """`message_json` of a `message_payload` dict whose `TURN_VALUES` are the placeholders,
+    cut around them, for `message_json_join` to put the real ones in: the chat writer encodes
+    a message before its write turn and fills in its seq, time and id inside it. None where
+    `message_json` is None. (Each cut is found where its key is a member of the object: inside
+    a string value every quote is escaped, so ``,"conv_seq":`` cannot occur there.)"""
+    body = message_json(payload)
+    if body is None:
+        return None
+    a = body.find(_CUTS[0])
+    b = body.find(_CUTS[1], a + 1)
+    c = body.find(_CUTS[2], b + 1)
+    if a < 0 or b < 0 or c < 0:
+        return None
+    return body[:a + 12], body[a + 13:b + 15], body[b + 15:c + 14], body[c + 15:]
+
+
+def message_json_join(parts: MessageParts, seq: int, created: bytes, message_id: int
+                      ) -> bytes | None:
+    """The payload's canonical JSON with its seq, time (`format_time`'s ASCII text, encoded)
+    and id: `message_json` of the whole payload, byte for byte; None for an int `message_json`
+    would not write (beyond ±(2**53−1))."""
+    if seq > _MAX_INT or message_id > _MAX_INT:
+        return None
+    return b"%b%d%b%b%b%d%b" % (parts[0], seq, parts[1], created, parts[2], message_id,
+                                parts[3])
+
+
 def alert_payload(alert: Alert | Row[Any]) -> dict[str, Any]:
     return {
         "alert_id": alert.id,

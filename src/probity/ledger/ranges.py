@@ -31,6 +31,7 @@ caller after the commit, never on a rollback.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
@@ -45,6 +46,8 @@ from probity.ledger.merkle import CompactRange
 from probity.models.ledger import LedgerCheckpoint
 
 __all__ = ["LedgerRanges", "MadeCheckpoint", "RangeError", "Tracked"]
+
+log = logging.getLogger(__name__)
 
 Query = Callable[[str, Sequence[Any]], list[Any]]
 Run = list[tuple[str, Any]]
@@ -144,6 +147,26 @@ class LedgerRanges:
             raise RangeError(f"tenant {tenant_id}: appended rows are not consecutive")
         tracked = self._pending[tenant_id] = Tracked(merkle, str(rows[-1][_HASH]))
         return tracked, run
+
+    def extend_committed(self, tenant_id: int, rows: Sequence[tuple[Any, ...]], query: Query,
+                         run: Run) -> None:
+        """`extend` with entries already committed, after their transaction: the appender's
+        batches whose checkpoint is not looked at leave their range to this, out of the
+        write lock the appenders take turns on. Entries others appended before them are
+        read as in `extend` (committed, they no longer change), its statements added to
+        `run`. Never raises: its batch is committed, whatever happens here (a range that
+        does not fit, a failed read) only drops the tenant's range, and the next batch that
+        looks at a checkpoint rebuilds it in its transaction."""
+        try:
+            _tracked, ran = self.extend(tenant_id, rows, query)
+        except Exception:  # the batch is committed: its writer must not retry it
+            log.warning("ledger range of tenant %s dropped after a commit", tenant_id,
+                        exc_info=True)
+            self._pending.pop(tenant_id, None)
+            self._kept.pop(tenant_id, None)
+            return
+        run.extend(ran)
+        self.commit()
 
     def checkpoint(self, tenant_id: int, tenant_code: str, tracked: Tracked, keyring: Keyring
                    ) -> tuple[tuple[Any, ...], MadeCheckpoint]:
