@@ -87,6 +87,14 @@ async def _check_against_leaves(s: AsyncSession, row: LedgerCheckpoint) -> None:
     assert (signed.tree_size, signed.root_hash.hex()) == (row.tree_size, row.root_hash)
 
 
+async def _tenant_of(engine: Any, conv_id: int) -> int:
+    async with AsyncSession(engine) as s:
+        tenant_id = await s.scalar(select(Conversation.tenant_id)
+                                   .where(Conversation.id == conv_id))
+    assert tenant_id is not None
+    return tenant_id
+
+
 async def _send(writer: MessageWriter, conv: Any, pub: Published, tag: str, n: int = 1,
                 text: str = "好的，我帮您查一下") -> None:
     conv_id, customer, agent = conv
@@ -117,10 +125,8 @@ async def test_a_due_checkpoint_is_made_on_the_direct_path_as_make_checkpoint_ma
     try:
         await _prime(writer, convs[0], pub)
         assert writer._direct is not None
+        tenant_id = await _tenant_of(engine, convs[0][0])
         async with AsyncSession(engine) as s:
-            tenant_id = await s.scalar(select(Conversation.tenant_id)
-                                       .where(Conversation.id == convs[0][0]))
-            assert tenant_id is not None
             code = str(await s.scalar(select(Tenant.code).where(Tenant.id == tenant_id)))
             before = await _checkpoints(s, tenant_id)
         fallbacks, made = writer.fallbacks, writer._direct.checkpoints
@@ -181,10 +187,7 @@ async def test_the_range_is_right_when_other_appenders_write_in_between(
         await _prime(writer, convs[0], pub)
         assert writer._direct is not None
         ranges = writer._direct.ranges
-        async with AsyncSession(engine) as s:
-            tenant_id = await s.scalar(select(Conversation.tenant_id)
-                                       .where(Conversation.id == convs[0][0]))
-            assert tenant_id is not None
+        tenant_id = await _tenant_of(engine, convs[0][0])
 
         async def elsewhere(n: int) -> None:  # another appender (its own connection)
             async with AsyncSession(engine) as s:
@@ -251,10 +254,7 @@ async def test_a_rolled_back_checkpoint_is_neither_kept_nor_published(
         await _prime(writer, convs[0], pub)
         store = writer._direct
         assert store is not None
-        async with AsyncSession(engine) as s:
-            tenant_id = await s.scalar(select(Conversation.tenant_id)
-                                       .where(Conversation.id == convs[0][0]))
-            assert tenant_id is not None
+        tenant_id = await _tenant_of(engine, convs[0][0])
         kept = store.ranges.kept(tenant_id)
         assert kept is not None
         notes: list[str] = []
@@ -320,10 +320,7 @@ async def test_a_batch_without_a_due_checkpoint_extends_the_range_after_its_comm
         store = writer._direct
         assert store is not None
         ranges = store.ranges
-        async with AsyncSession(engine) as s:
-            tenant_id = await s.scalar(select(Conversation.tenant_id)
-                                       .where(Conversation.id == convs[0][0]))
-            assert tenant_id is not None
+        tenant_id = await _tenant_of(engine, convs[0][0])
         calls: list[str] = []
         extend, committed = ranges.extend, ranges.extend_committed
         failing_read = False
