@@ -106,7 +106,9 @@ def message_json_parts(payload: dict[str, Any]) -> MessageParts | None:
     c = body.find(_CUTS[2], b + 1)
     if a < 0 or b < 0 or c < 0:
         return None
-    return body[:a + 12], body[a + 13:b + 15], body[b + 15:c + 14], body[c + 15:]
+    # Where each placeholder starts: the `0` before a cut's last comma, the `""` before it.
+    seq, created, ident = (a + len(_CUTS[0]) - 2, b + len(_CUTS[1]) - 3, c + len(_CUTS[2]) - 2)
+    return body[:seq], body[seq + 1:created + 1], body[created + 1:ident], body[ident + 1:]
 
 
 def message_json_join(parts: MessageParts, seq: int, created: bytes, message_id: int
