@@ -21,6 +21,10 @@ Reads run on the caller's connection in its transaction, after its append: on SQ
 the write lock, on PostgreSQL after the tenant's advisory append lock, so nothing appends in
 between. (Measured, SQLite, 110,000 entries appended by another appender: the catch-up batch
 ~180 ms once, then a due checkpoint's batch ~2-3 ms against ~1.2-2.4 ms for one without.)
+The chat writer extends a range in its transaction only in a batch that looks at a
+checkpoint; its other batches extend it after their COMMIT (`extend_committed`), out of the
+write lock: the entries read then are committed ones before the batch's own, which no longer
+change, and a range that does not fit there is dropped rather than failing the batch.
 
 A batch's extended range is *pending* until its transaction commits (`LedgerRanges.commit`);
 a rollback drops it (`LedgerRanges.rollback`), so the kept range only ever covers committed
