@@ -12,7 +12,7 @@ import os
 import secrets
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -637,6 +637,62 @@ async def test_the_writer_leaves_wal_checkpoints_to_a_thread_of_their_own(
     finally:
         await writer.close()
     assert writer._checkpointer is None and not checkpointer._thread.is_alive()
+
+
+async def _until(done: Callable[[], bool], deadline: float) -> None:
+    """Wait (polling: the checkpointer's thread has no event to await) until `done` or the
+    deadline."""
+    while not done() and time.monotonic() < deadline:  # noqa: ASYNC110
+        await asyncio.sleep(0.01)
+
+
+async def test_the_gated_checkpoint_waits_for_the_writers_turn_of_other_processes(
+        chat_db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """SQLite: the checkpointer's RESTART blocks every writer of the file while it runs, so it
+    takes the writers' turn (`WritersTurn`) as a chat writer does: while another process's
+    writer holds the turn it waits for it, and the writers of other processes wait for it in
+    the kernel (woken when it gives the turn back) instead of in SQLite's busy handler (sleeps
+    of up to 100 ms, each holding its own turn). A PASSIVE checkpoint blocks no writer and
+    takes no turn."""
+    from probity.chat import writer as writer_module
+    from probity.chat.direct import WritersTurn
+
+    monkeypatch.setattr(writer_module, "WAL_CHECKPOINT_S", 0.0)  # one after every commit
+    monkeypatch.setattr(writer_module, "WAL_RESET_PAGES", 1)  # and one more under the gate
+    (conv_id, _customer, agent), = _conversations(chat_db_url, 1)
+    database = make_url(chat_db_url).database
+    assert database is not None
+    pub = Published()
+    writer = MessageWriter(chat_db_url)
+    other = WritersTurn(database)  # another process's writer: its own open file
+    try:
+        await writer.submit(await prepare_send(conv_id, agent, pub, text="您好",
+                                               client_id="turn0"))
+        checkpointer = writer._checkpointer
+        assert checkpointer is not None
+        deadline = time.monotonic() + _SETTLE_S  # the checkpointer's thread runs on its own
+        await _until(lambda: checkpointer.gated > 0, deadline)  # time (a loaded machine)
+        assert checkpointer.gated >= 1  # the WAL has pages: each checkpoint is followed by one
+        await asyncio.sleep(0.2)  # the thread has gone back to waiting for the next one
+        gated, checkpoints = checkpointer.gated, checkpointer.checkpoints
+        other.take()
+        try:
+            checkpointer.committed()  # ask for one (WAL_CHECKPOINT_S is 0)
+            await _until(lambda: checkpointer.checkpoints > checkpoints, deadline)
+            assert checkpointer.checkpoints > checkpoints  # the PASSIVE one ran
+            await asyncio.sleep(0.3)
+            assert checkpointer.gated == gated  # the RESTART waits for the turn
+            assert checkpointer.gate.holder is not None  # (holding this process's gate)
+        finally:
+            other.give_back()
+        await _until(lambda: checkpointer.gated > gated, deadline)
+        assert checkpointer.gated == gated + 1  # given the turn, it ran
+        assert checkpointer.gate.holder is None  # and gave the gate back
+        await writer.submit(await prepare_send(conv_id, agent, pub, text="最后一条",
+                                               client_id="turn-last"))  # still commits
+    finally:
+        other.close()
+        await writer.close()
 
 
 def _size(path: str) -> int:

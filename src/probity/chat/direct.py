@@ -505,6 +505,43 @@ class DirectBase(ABC):
         return now, None
 
 
+class WritersTurn:
+    """The turn that the writers of several processes on one SQLite file (`probity serve
+    --workers N`) take on its write lock: an flock on a file beside it, taken before SQLite's
+    lock (``BEGIN IMMEDIATE``, or a checkpoint that blocks writers) and given back after it is
+    released. A waiting writer sleeps in the kernel and is woken when the turn is given back;
+    through SQLite's busy handler alone it polled (sleeps of 1 to 100 ms), and two writers each
+    holding the lock for half their time left each other's batches waiting: 2 processes at
+    2,300 msg/s, deliver p99 588 ms → 73 ms (issue 17). Each holder opens the file itself: an
+    flock belongs to the open file, so two holders in one process exclude each other too.
+    An in-memory database has no other process: no file, no turn."""
+
+    def __init__(self, database: str) -> None:
+        self._fd = (os.open(f"{database}-writers.lock", os.O_RDWR | os.O_CREAT, 0o600)
+                    if database not in ("", ":memory:") else -1)
+
+    def take(self) -> None:
+        if self._fd >= 0:
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+
+    def give_back(self) -> None:
+        if self._fd >= 0:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        self.take()
+        try:
+            yield
+        finally:
+            self.give_back()
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+
 class DirectStore(DirectBase):
     """The writer thread's own ``sqlite3`` connection and the direct path's statements."""
 
@@ -518,20 +555,11 @@ class DirectStore(DirectBase):
         # (≤ 64 messages): 16 % less CPU per message in the write transaction (issue 17).
         self.con.execute("PRAGMA temp_store=MEMORY")
         self.gate: WriteGate = write_gate(database)
-        # The chat writers of several processes on this file (`probity serve --workers N`)
-        # take turns through an flock on a file beside it, held from before BEGIN IMMEDIATE to
-        # after COMMIT: a waiting writer sleeps in the kernel and is woken when the lock is
-        # given back. Through SQLite's busy handler alone it polled (sleeps of 1 to 100 ms), and
-        # two writers each holding the lock for half their time left each other's batches
-        # waiting: 2 processes at 2,300 msg/s, deliver p99 588 ms → 73 ms (issue 17).
-        self._turns = (os.open(f"{database}-writers.lock", os.O_RDWR | os.O_CREAT, 0o600)
-                       if database not in ("", ":memory:") else -1)
+        self.turn = WritersTurn(database)
 
     def close(self) -> None:
         self.con.close()
-        if self._turns >= 0:
-            os.close(self._turns)
-            self._turns = -1
+        self.turn.close()
 
     @contextmanager
     def _transaction(self, sends: Sequence[PendingSend], receipts: Sequence[Receipt]
@@ -545,8 +573,7 @@ class DirectStore(DirectBase):
             raise OperationalError("BEGIN IMMEDIATE", None,
                                    Exception("database is locked (write gate)"))
         try:
-            if self._turns >= 0:
-                fcntl.flock(self._turns, fcntl.LOCK_EX)
+            self.turn.take()
             try:
                 try:
                     con.execute("BEGIN IMMEDIATE")
@@ -560,8 +587,7 @@ class DirectStore(DirectBase):
                         con.execute("ROLLBACK")
                     raise
             finally:
-                if self._turns >= 0:
-                    fcntl.flock(self._turns, fcntl.LOCK_UN)
+                self.turn.give_back()
         except sqlite3.IntegrityError as exc:  # a resend (client_id) or a constraint: the
             raise Fallback(str(exc)) from exc   # session path sorts it out
         except sqlite3.OperationalError as exc:  # busy/locked: retried whole by the writer

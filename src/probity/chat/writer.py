@@ -23,7 +23,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from probity.analytics.rollup import Event, refresh
 from probity.auth.deps import AFTER_COMMIT
-from probity.chat.direct import DirectBase, DirectStore, Fallback, NeedsRefresh, eligible
+from probity.chat.direct import (
+    DirectBase,
+    DirectStore,
+    Fallback,
+    NeedsRefresh,
+    WritersTurn,
+    eligible,
+)
 from probity.chat.store import (
     CHECKPOINT_CHECK_S,
     PendingSend,
@@ -173,6 +180,7 @@ class _WalCheckpointer:
         self.gated = 0  # RESTART checkpoints under the write gate (past WAL_RESET_PAGES)
         self.restarted = 0  # of which, completed: the writer's next transaction resets the WAL
         self.last: tuple[int, int, int] | None = None  # (busy, WAL frames, checkpointed)
+        self.turn = WritersTurn(database)
         self._due = threading.Event()
         self._stopping = False
         self._asked = time.monotonic()
@@ -203,8 +211,12 @@ class _WalCheckpointer:
                 last = self._checkpoint(con)
                 if last is not None and last[1] >= WAL_RESET_PAGES and self.gate.acquire_blocking(
                         con, timeout=WAL_CHECKPOINT_S):
-                    try:  # nothing of this process commits meanwhile: all of it checkpointed
-                        done = self._checkpoint(con, "RESTART")
+                    # Nothing of this process commits meanwhile (the gate), and the writers
+                    # of the other processes wait for their turn (`WritersTurn`) instead of
+                    # polling SQLite's lock (sleeps of up to 100 ms) while it blocks them.
+                    try:
+                        with self.turn.held():
+                            done = self._checkpoint(con, "RESTART")
                         if done is not None:
                             self.gated += 1
                             if done[0] == 0:  # not busy: the next transaction resets the WAL
@@ -215,6 +227,7 @@ class _WalCheckpointer:
                     return
         finally:
             con.close()
+            self.turn.close()
 
     def _checkpoint(self, con: sqlite3.Connection, mode: str = "PASSIVE"
                     ) -> tuple[int, int, int] | None:
