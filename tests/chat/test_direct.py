@@ -11,14 +11,17 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
+import inspect
 import os
 import random
 import sqlite3
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 from tests.analytics.test_rollup import BASE, _cube, _cube_of, _direct, _rolled, _setup
@@ -343,3 +346,25 @@ async def test_the_writers_of_several_processes_take_turns_on_a_sqlite_file(
         os.close(lock)
         await writer.close()
     assert [r[1] for r in _raw(writer_url, [conv_id])] == [1, 2]
+
+
+def test_the_direct_connection_caches_every_statement_a_batch_can_make(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The direct path makes one statement per batch size (messages, conversations); its
+    connection's statement cache holds all of them for batches up to the writer's largest, so
+    a run of batches of many sizes prepares none of them twice."""
+    largest = inspect.signature(MessageWriter).parameters["max_batch"].default
+    made = {direct._sql(kind, n) for kind in ("seqs1", "seqs", "insert", "receipts",
+                                              "receipts_update")
+            for n in range(1, largest + 1)}
+    fixed = 16  # the rollups' two upserts, the ledger's entries, refs and head, the ranges'
+    opened: list[dict[str, Any]] = []
+    connect = sqlite3.connect
+
+    def spy(*args: Any, **kwargs: Any) -> sqlite3.Connection:
+        opened.append(kwargs)
+        return connect(*args, **kwargs)
+
+    monkeypatch.setattr(direct.sqlite3, "connect", spy)
+    direct.DirectStore(str(tmp_path / "cache.db"), sqlite.dialect()).close()
+    assert opened and opened[0].get("cached_statements", 128) >= len(made) + fixed
