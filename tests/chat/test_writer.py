@@ -687,6 +687,7 @@ async def test_the_gated_checkpoint_waits_for_the_writers_turn_of_other_processe
             other.give_back()
         await _until(lambda: checkpointer.gated > gated, deadline)
         assert checkpointer.gated == gated + 1  # given the turn, it ran
+        await _until(lambda: checkpointer.gate.holder is None, deadline)
         assert checkpointer.gate.holder is None  # and gave the gate back
         await writer.submit(await prepare_send(conv_id, agent, pub, text="最后一条",
                                                client_id="turn-last"))  # still commits
