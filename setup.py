@@ -6,6 +6,10 @@ the fallback: without Cython or a C compiler the package installs and runs as pu
 (``optional=True``), and ``PROBITY_SCREENING_PURE=1`` makes a process ignore the compiled
 modules (tests/screening/test_screening_compiled.py runs the pinned decisions both ways).
 ``PROBITY_NO_COMPILE=1`` at install time skips the build.
+
+The C compiles leave out debug information (``-g0``; Python's own flags say ``-g -O3``): with
+it, gcc took 150 s of the 180 s a fresh install spent here, without it 20 s. Cython's
+translation and the C compiles run on every core.
 """
 
 from __future__ import annotations
@@ -15,6 +19,12 @@ import os
 from setuptools import Extension, setup
 
 COMPILED = ("engine", "normalize", "numbers", "intent", "learned", "scope", "result")
+CORES = os.cpu_count() or 1
+
+
+def _extension(name: str, source: str, **kwargs: list[str]) -> Extension:
+    return Extension(name, [source], optional=True, extra_compile_args=["-g0"], **kwargs)
+
 
 ext_modules: list[Extension] = []
 if os.environ.get("PROBITY_NO_COMPILE") != "1":
@@ -24,26 +34,24 @@ if os.environ.get("PROBITY_NO_COMPILE") != "1":
         cythonize = None
     if cythonize is not None:
         ext_modules = cythonize(
-            [Extension(f"probity.screening.{m}", [f"src/probity/screening/{m}.py"],
-                       optional=True)
+            [_extension(f"probity.screening.{m}", f"src/probity/screening/{m}.py")
              for m in COMPILED]
             # The policy's key scans (probity.screening.policy._automaton; ahocorasick-rs
             # where it is not built).
-            + [Extension("probity.screening._ac", ["src/probity/screening/_ac.pyx"],
-                         optional=True),
+            + [_extension("probity.screening._ac", "src/probity/screening/_ac.pyx"),
                # The learned layer's feature scan over that automaton (intent; key_set
                # where it is not built).
-               Extension("probity.screening._features",
-                         ["src/probity/screening/_features.pyx"], optional=True)]
+               _extension("probity.screening._features", "src/probity/screening/_features.pyx")]
             # UTC datetime texts for bulk imports (probity.utctext; pure-Python fallback).
-            + [Extension("probity._utctext", ["src/probity/_utctext.pyx"], optional=True),
+            + [_extension("probity._utctext", "src/probity/_utctext.pyx"),
                # Bulk SHA-256 leaf/node hashes (probity.ledger.merkle.COMPILED_SHA256) with
                # the libcrypto that hashlib uses (no headers needed; not linked: skipped).
-               Extension("probity.ledger._sha256", ["src/probity/ledger/_sha256.pyx"],
-                         extra_link_args=["-l:libcrypto.so.3"], optional=True)],
+               _extension("probity.ledger._sha256", "src/probity/ledger/_sha256.pyx",
+                          extra_link_args=["-l:libcrypto.so.3"])],
             compiler_directives={"language_level": "3", "binding": True},
             build_dir="build/cython",
             quiet=True,
+            nthreads=CORES,
         )
 
-setup(ext_modules=ext_modules)
+setup(ext_modules=ext_modules, options={"build_ext": {"parallel": CORES}})
