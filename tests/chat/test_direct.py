@@ -35,7 +35,14 @@ from probity.chat.store import Receipt
 from probity.chat.writer import MessageWriter
 from probity.db import make_engine
 from probity.ledger.service import verify_tenant
-from probity.models import Alert, Conversation, LedgerCheckpoint, LedgerEntry, Message
+from probity.models import (
+    Alert,
+    Conversation,
+    LedgerCheckpoint,
+    LedgerEntry,
+    LedgerRef,
+    Message,
+)
 from probity.monitoring import enforce
 
 TEXTS = ["您好，请问订单什么时候发货？", "好的，我帮您查一下物流信息", "退款已经提交了吗",
@@ -129,6 +136,15 @@ async def test_the_direct_path_stores_what_the_session_path_stores(writer_url: s
             messages = await s.scalar(select(func.count()).select_from(Message).where(
                 Message.tenant_id == tenant))
             assert entries == messages
+            # Both paths give a message's entry one ref, its message (`ledger.refs.ONLY`).
+            ids = [str(i) for i in (await s.scalars(select(Message.id).where(
+                Message.conversation_id.in_([c[0] for c in a + b])))).all()]
+            seqs = select(LedgerRef.seq).where(
+                LedgerRef.tenant_id == tenant, LedgerRef.ref_type == "message",
+                LedgerRef.ref_id.in_(ids))
+            refs = (await s.execute(select(LedgerRef.ref_type, LedgerRef.ref_id).where(
+                LedgerRef.tenant_id == tenant, LedgerRef.seq.in_(seqs)))).all()
+            assert len(ids) > 20 and sorted(refs) == sorted(("message", i) for i in ids)
     finally:
         await engine.dispose()
 

@@ -61,7 +61,6 @@ from probity.ledger.facts import (
     message_payload,
 )
 from probity.ledger.ranges import LedgerRanges, MadeCheckpoint, RangeError
-from probity.ledger.refs import REF_KEYS
 from probity.ledger.service import CHECKPOINT_INTERVAL_S, append_entries_sqlite3
 from probity.models import Message
 from probity.models.base import utcnow
@@ -144,17 +143,13 @@ def _place(row: MessageRow, message_id: int, tenant_id: int, seq: int, now: date
 # A send staged before the writers' turn (`DirectBase._stage`): the send; its MessageRow (id,
 # tenant, seq and time placeholders, set by `_place` once known); its INSERT row
 # (bind-processed; the turn fills in the tenant, seq and time); its ledger payload's canonical
-# JSON in parts (`message_json_parts`; None: made in the turn); the payload's record keys
-# (`ledger.refs`) but the id; what the rollups count of it (role, decision, categories).
-Staged = tuple[PendingSend, MessageRow, list[Any], MessageParts | None, dict[str, Any],
+# JSON in parts (`message_json_parts`; None: made in the turn); what the rollups count of it
+# (role, decision, categories).
+Staged = tuple[PendingSend, MessageRow, list[Any], MessageParts | None,
                tuple[str, str, tuple[str, ...]]]
 # A staged send as stored in the turn: its tenant, seq, id and time.
 Placed = tuple[Staged, int, int, int, datetime]
 _PLACEHOLDER_TIME = datetime(2000, 1, 1, tzinfo=UTC)
-# The payload keys `ledger.refs` reads: the staged payload's, but the id (known in the turn).
-# None of them may be a placeholder but the id.
-_REF_KEYS = tuple(k for k in REF_KEYS if k != "message_id")
-assert not set(_REF_KEYS) & set(TURN_VALUES)
 
 
 class Fallback(Exception):
@@ -371,8 +366,7 @@ class DirectBase(ABC):
             message = _new_row((0, *v, None))  # its id, tenant, seq and time: `_place`
             payload = message_payload(message)
             payload.update(TURN_VALUES)
-            refs = {k: payload[k] for k in _REF_KEYS if k in payload}
-            staged.append((s, message, row, message_json_parts(payload), refs,
+            staged.append((s, message, row, message_json_parts(payload),
                            (v[_ROLE], v[_DECISION], tuple(v[_CATEGORIES]))))
         return staged
 
@@ -422,7 +416,7 @@ class DirectBase(ABC):
             flat.extend(row)
             # What the rollups count of it (`analytics.rollup.events_of`'s Event, built here
             # from the values at hand: no id is needed, none is known before the INSERT).
-            role, decision, categories = st[5]
+            role, decision, categories = st[4]
             events.append(Event(conv.tenant_id, conv.org_unit_id or 0, conv.agent_employee_id,
                                 cid, role, decision, categories, seq == 1, now))
             fresh.append((st, conv.tenant_id, seq))
@@ -446,13 +440,13 @@ class DirectBase(ABC):
             due = clock - checked.get(tenant_id, -1e18) >= CHECKPOINT_CHECK_S
             items: list[tuple[str, Any]] = []
             bodies: list[bytes | None] = []
-            for (_s, message, _row, parts, refs, _ev), tid, seq, message_id, _now in placed:
+            for (_s, message, _row, parts, _ev), tid, seq, message_id, _now in placed:
                 if tid != tenant_id:
                     continue
                 body = None if parts is None else message_json_join(parts, seq, created,
                                                                      message_id)
-                if body is not None:  # the payload's refs are all the ledger reads of it
-                    items.append(("chat.message", {**refs, "message_id": message_id}))
+                if body is not None:  # its ref (`ledger.refs`) is all the ledger reads of it
+                    items.append(("chat.message", {"message_id": message_id}))
                 else:
                     payload = message_payload(_place(message, message_id, tid, seq, now))
                     items.append(("chat.message", payload))

@@ -25,10 +25,23 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import Table, insert, inspect, or_, select, text
+from sqlalchemy import (
+    CompoundSelect,
+    Select,
+    String,
+    Table,
+    and_,
+    insert,
+    inspect,
+    or_,
+    select,
+    text,
+    union,
+)
+from sqlalchemy import cast as sql_cast
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from probity.bulk import driver_error, tell_listeners
 from probity.config import PROJECT_ROOT, Settings, get_settings
@@ -52,6 +65,7 @@ from probity.ledger.merkle import inclusion_proof as _inclusion_proof
 from probity.ledger.refs import refs_of
 from probity.ledger.verify import TenantVerification, verify_tenant
 from probity.models.base import utcnow
+from probity.models.chat import Message
 from probity.models.ledger import LedgerCheckpoint, LedgerEntry, LedgerRef
 from probity.models.org import Tenant
 
@@ -1020,14 +1034,29 @@ async def entries_about(session: AsyncSession, tenant_id: int,
                         types: Iterable[str] | None = None) -> list[EntryRecord]:
     """The tenant's entries about any of *refs* (``(ref_type, ids)`` pairs, looked up in the
     ``ledger_refs`` index written at append time), in seq order; purged entries included
-    (payload None). *types*: entry types (a trailing ``.*`` matches a prefix)."""
+    (payload None). *types*: entry types (a trailing ``.*`` matches a prefix).
+
+    A conversation's ``chat.message`` entries are found through its ``messages`` rows and
+    their ``message`` refs as well (`refs.ONLY`: newer ones have no conversation ref)."""
     wanted_refs = [(ref_type, [str(i) for i in ids]) for ref_type, ids in refs]
     clauses = [(LedgerRef.ref_type == ref_type) & LedgerRef.ref_id.in_(ids)
                for ref_type, ids in wanted_refs if ids]
     if not clauses:
         return []
-    seqs = (select(LedgerRef.seq).where(LedgerRef.tenant_id == tenant_id, or_(*clauses))
-            .scalar_subquery())
+    seqs: Select[Any] | CompoundSelect[Any] = select(LedgerRef.seq).where(
+        LedgerRef.tenant_id == tenant_id, or_(*clauses))
+    conversations = [int(i) for ref_type, ids in wanted_refs if ref_type == "conversation"
+                     for i in ids]
+    if conversations:
+        entry = aliased(LedgerEntry)
+        # (By conversation only: the tenant's refs below keep other tenants' ids out, and
+        # SQLite would otherwise read the messages through the tenant's index.)
+        message_ids = select(sql_cast(Message.id, String)).where(
+            Message.conversation_id.in_(conversations))
+        seqs = union(seqs, select(LedgerRef.seq).join(entry, and_(
+            entry.tenant_id == LedgerRef.tenant_id, entry.seq == LedgerRef.seq))
+            .where(LedgerRef.tenant_id == tenant_id, LedgerRef.ref_type == "message",
+                   LedgerRef.ref_id.in_(message_ids), entry.type == "chat.message"))
     q = select(*_ENTRY_COLUMNS).where(LedgerEntry.tenant_id == tenant_id,
                                       LedgerEntry.seq.in_(seqs))
     if types is not None:
