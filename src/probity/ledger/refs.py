@@ -9,8 +9,8 @@ A chat message's entry is about its message only (`ONLY`): its conversation and 
 ``messages`` row's own columns, and that row is never deleted, so
 ``ledger.service.entries_about`` reaches a conversation's messages through
 ``messages.conversation_id``. Refs to the conversation and the sender made every message write
-two leaves of the lookup index at random places, a third of the chat writer's pages per commit
-(issue 17); entries written before that keep theirs, and both are found.
+two leaves of the lookup index at random places, over a quarter of the chat writer's pages per
+commit (issue 17); entries written before that keep theirs, and both are found.
 """
 
 from __future__ import annotations
