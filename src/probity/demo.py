@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from probity.audit.service import record_audit
 from probity.auth.passwords import hash_password
 from probity.config import Settings
-from probity.db import Database
+from probity.db import Database, refresh_statistics
 from probity.models import (
     Customer,
     Employee,
@@ -102,6 +102,8 @@ async def seed_demo(settings: Settings, *, if_empty: bool, seed: int = 7) -> boo
             if if_empty and await database_has_data(session):
                 return False
             await build_demo(session, seed=seed)
+            await session.commit()
+            await refresh_statistics(session)
             await session.commit()
             return True
     finally:
