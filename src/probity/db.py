@@ -471,11 +471,11 @@ class Database:
 
 async def refresh_statistics(session: AsyncSession) -> None:
     """After a bulk load (the demo seed): PostgreSQL's planner statistics, now, in the
-    session's transaction. Until autovacuum's next pass a table loaded
-    in one go has none, and the planner takes it for nearly empty: the transcripts export's
-    look-up of each message's ledger entry then read every `chat.message` entry of the tenant
-    per message (3,180 messages: 12 s; 20 ms after ANALYZE). SQLite: nothing (the product
-    never runs ANALYZE there, so its plans do not depend on statistics)."""
+    session's transaction. Until autovacuum's next pass a table loaded in one go has none,
+    and the planner takes it for nearly empty: the transcripts export's look-up of each
+    message's ledger entry then read every `chat.message` entry of the tenant per message
+    (3,180 messages: 12 s; 20 ms after ANALYZE). SQLite: nothing (the product never runs
+    ANALYZE there, so its plans do not depend on statistics)."""
     if session.get_bind().dialect.name == "postgresql":
         await session.execute(text("ANALYZE"))
 
