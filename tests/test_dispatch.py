@@ -34,6 +34,7 @@ from tests.chat.conftest import open_conversation, recv, recv_until, ws_connect
 from tests.conftest import pg_admin
 from websockets.sync.client import connect
 
+from probity.chat.host import PROCESS_NAME
 from probity.dispatch import OwnedConversations, WorkerServer, owner, route, undecided
 
 pytestmark = pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="needs Linux /proc")
@@ -48,7 +49,8 @@ class Served:
     port: int
     log: Path
 
-    def workers(self) -> list[int]:
+    def children(self) -> list[int]:
+        """The dispatcher's processes: its workers and its chat writer host."""
         out = subprocess.run(["pgrep", "-P", str(self.proc.pid)], capture_output=True,
                              text=True).stdout
         pids = []
@@ -57,6 +59,20 @@ class Served:
                 if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes():
                     pids.append(pid)
         return sorted(pids)
+
+    def workers(self) -> list[int]:
+        return [pid for pid in self.children() if not _is_host(pid)]
+
+    def host(self) -> int | None:
+        """The chat writer host's pid (probity.chat.host), if it runs."""
+        return next((pid for pid in self.children() if _is_host(pid)), None)
+
+
+def _is_host(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip() == PROCESS_NAME
+    except OSError:
+        return False
 
 
 def start(db_url: str, tmp: Path, workers: int = 2, *args: str, cli: bool = False,

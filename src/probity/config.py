@@ -37,6 +37,14 @@ class Settings(BaseSettings):
     # with Redis. Set by the dispatcher for its workers, never by hand: behind any other
     # balancer a conversation's sockets may be in two processes (unset: contexts in Redis).
     chat_affinity: str | None = Field(default=None, pattern=r"^[0-9]+/[1-9][0-9]*$")
+    # The chat writer host's Unix socket and its key (hex), where the direct chat batches of
+    # this process are stored (probity.chat.host). Set by the dispatcher for its workers on
+    # a SQLite file, never by hand.
+    chat_writer: str | None = None
+    # Whether `probity serve --workers N` on a SQLite file starts that host (off: each worker
+    # stores its own batches, taking turns on the file's write lock).
+    chat_writer_host: bool = True
+    chat_writer_key: str = Field(default="", pattern=r"^([0-9a-f]{2})*$")
     secret_key: str = DEFAULT_SECRET
     host: str = "127.0.0.1"
     port: int = 8000

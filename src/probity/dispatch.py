@@ -48,9 +48,12 @@ import logging
 import multiprocessing
 import os
 import re
+import secrets
+import shutil
 import signal
 import socket
 import sys
+import tempfile
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
@@ -69,6 +72,7 @@ from probity.i18n import N_, negotiate, translator
 logger = logging.getLogger("probity.dispatch")
 
 AFFINITY_ENV = "PROBITY_CHAT_AFFINITY"
+WRITER_ENV, WRITER_KEY_ENV = "PROBITY_CHAT_WRITER", "PROBITY_CHAT_WRITER_KEY"
 APP = "probity.app:create_app"
 # What the parent reads of a request before it decides (the request line's start is enough).
 PEEK_BYTES = 256
@@ -371,9 +375,13 @@ class WorkerSpec:
     probity_logging: bool = False
 
 
-def worker_main(spec: WorkerSpec, index: int, count: int, channel: socket.socket) -> None:
-    """A worker process: the app, with the conversations ``id % count == index``."""
+def worker_main(spec: WorkerSpec, index: int, count: int, channel: socket.socket,
+                writer: tuple[str, bytes] | None = None) -> None:
+    """A worker process: the app, with the conversations ``id % count == index``; its direct
+    chat batches stored by the chat writer host at `writer` (address, key), if any."""
     os.environ[AFFINITY_ENV] = f"{index}/{count}"
+    if writer is not None:
+        os.environ[WRITER_ENV], os.environ[WRITER_KEY_ENV] = writer[0], writer[1].hex()
     from probity.config import get_settings
 
     get_settings.cache_clear()
@@ -422,6 +430,65 @@ class Dispatcher:
         self.accepting = False
         self.done: asyncio.Future[None] | None = None
         self.peek_timeout = peek_timeout
+        # The chat writer host (`probity.chat.host`): its database URL (None: no host), its
+        # socket's private directory, address and key, its process.
+        self.host_url = host_url()
+        self.host_dir: str | None = None
+        self.writer: tuple[str, bytes] | None = None
+        self.host: SpawnProcess | None = None
+        self.host_started = 0.0
+
+    # The chat writer host
+
+    def _start_host(self) -> None:
+        assert self.loop is not None and self.host_url is not None
+        if self.writer is None:
+            self.host_dir = tempfile.mkdtemp(prefix="probity-writer-")  # 0700
+            self.writer = (os.path.join(self.host_dir, "writer.sock"), secrets.token_bytes(32))
+        from probity.chat.host import host_main
+
+        proc = self.ctx.Process(target=host_main, name="probity-chat-writer",
+                                args=(self.host_url, *self.writer, self.spec.probity_logging))
+        proc.start()
+        self.host, self.host_started = proc, time.monotonic()
+        self.loop.add_reader(proc.sentinel, self._host_exited)
+        logger.info("started the chat writer host [%d]", proc.pid)
+
+    def _host_exited(self) -> None:
+        assert self.loop is not None and self.host is not None
+        proc, self.host = self.host, None
+        self.loop.remove_reader(proc.sentinel)
+        proc.join(0)
+        if self.stopping:
+            return
+        # Meanwhile the workers store their chat batches through their session path.
+        pause = 0.0 if time.monotonic() - self.host_started > 5 else 1.0
+        logger.warning("the chat writer host [%d] exited with code %s: starting it again",
+                       proc.pid, proc.exitcode)
+        self.loop.call_later(pause, self._restart_host)
+
+    def _restart_host(self) -> None:
+        if not self.stopping and self.host is None:
+            self._start_host()
+
+    def _stop_host(self) -> None:
+        """After the workers: nothing is sent to it any more."""
+        proc, self.host = self.host, None
+        if proc is not None:
+            assert self.loop is not None
+            self.loop.remove_reader(proc.sentinel)
+            if proc.pid is not None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(proc.pid, signal.SIGTERM)
+            proc.join(STOP_GRACE_S)
+            if proc.is_alive():
+                logger.warning("the chat writer host [%s] did not stop in time: killed",
+                               proc.pid)
+                proc.kill()
+                proc.join()
+        if self.host_dir is not None:
+            shutil.rmtree(self.host_dir, ignore_errors=True)
+            self.host_dir = None
 
     # Workers
 
@@ -429,7 +496,7 @@ class Dispatcher:
         assert self.loop is not None
         parent_end, child_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         proc = self.ctx.Process(target=worker_main, name=f"probity-worker-{w.index}",
-                                args=(self.spec, w.index, self.count, child_end))
+                                args=(self.spec, w.index, self.count, child_end, self.writer))
         proc.start()
         child_end.close()
         parent_end.setblocking(False)
@@ -681,6 +748,8 @@ class Dispatcher:
         self.done = loop.create_future()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, self.stop)
+        if self.host_url is not None:
+            self._start_host()
         for w in self.workers:
             self._start(w)
         deadline = loop.call_later(STARTUP_TIMEOUT_S, self._startup_deadline)
@@ -692,10 +761,27 @@ class Dispatcher:
                 if w.process.is_alive():
                     w.process.kill()
                     w.process.join()
+        self._stop_host()
         if self.failure:
             logger.error("%s", self.failure)
             return 1
         return 0
+
+
+def host_url() -> str | None:
+    """The database URL the chat writer host serves: the workers' database when it is a
+    SQLite file, unless ``PROBITY_CHAT_WRITER_HOST`` is off; None otherwise (PostgreSQL's
+    writers need no host: row locks, not one lock for the database)."""
+    from sqlalchemy.engine import make_url
+
+    from probity.config import get_settings
+
+    settings = get_settings()
+    url = make_url(settings.database_url)
+    if (not settings.chat_writer_host or url.get_backend_name() != "sqlite"
+            or url.database in (None, "", ":memory:")):
+        return None
+    return settings.database_url
 
 
 def bind(host: str, port: int, backlog: int = 2048) -> socket.socket:

@@ -147,8 +147,60 @@ def _place(row: MessageRow, message_id: int, tenant_id: int, seq: int, now: date
 # (role, decision, categories).
 Staged = tuple[PendingSend, MessageRow, list[Any], MessageParts | None,
                tuple[str, str, tuple[str, ...]]]
-# A staged send as stored in the turn: its tenant, seq, id and time.
-Placed = tuple[Staged, int, int, int, datetime]
+# A staged send as the writers' turn needs it (`turn_sends`; what the chat writer host receives
+# from an app process): its conversation; its MessageRow only when its payload is made in the
+# turn (parts None); its INSERT row; its payload's parts; what the rollups count of it.
+TurnSend = tuple[int, MessageRow | None, list[Any], MessageParts | None,
+                 tuple[str, str, tuple[str, ...]]]
+# A staged send as stored in the turn: its index in the batch, its tenant, seq and id.
+Placed = tuple[int, int, int, int]
+
+
+@dataclasses.dataclass(slots=True)
+class Turned:
+    """What a batch's transaction stored (`DirectBase.write_turn`), for `finish`: the stored
+    sends (`Placed`, in the batch's order), the batch's time, the closed conversations (their
+    sends failed), the receipts' seqs, and the (conversation, side) pairs whose seqs moved
+    with their conversations' seqs then (what `receipts_effect` publishes)."""
+
+    placed: list[Placed]
+    now: datetime
+    closed: set[int]
+    seqs: dict[tuple[int, str], tuple[int, int]]
+    state: dict[int, dict[str, int]]
+    moved: list[tuple[int, str]]
+
+
+def turn_sends(staged: Sequence[Staged]) -> list[TurnSend]:
+    """The staged sends as the writers' turn needs them (no send object: a host process
+    receives these)."""
+    return [(s.conv_id, message if parts is None else None, row, parts, counted)
+            for s, message, row, parts, counted in staged]
+
+
+def finish(staged: Sequence[Staged], sends: Sequence[PendingSend], receipts: Sequence[Receipt],
+           turned: Turned) -> tuple[list[tuple[MessageRow, bool] | DomainError],
+                                    dict[tuple[int, str], tuple[int, int]], list[Effect]]:
+    """After the commit: each send's outcome (in order), the receipts' seqs and the effects to
+    publish. (A direct batch's messages are all delivered, with no alert: `eligible`.)"""
+    stored: list[tuple[PendingSend, MessageRow]] = []
+    now = turned.now
+    for index, tenant_id, seq, message_id in turned.placed:
+        s, message = staged[index][0], staged[index][1]
+        stored.append((s, _place(message, message_id, tenant_id, seq, now)))
+        if s.turn is not None:
+            remember_seq(s.conv_id, s.turn, seq)
+    rows = iter(stored)
+    closed = turned.closed
+    outcomes: list[tuple[MessageRow, bool] | DomainError] = [
+        (next(rows)[1], False) if s.conv_id not in closed
+        else Conflict("the conversation is closed", code="closed") for s in sends]
+    effects: list[Effect] = [deliveries_effect(stored)] if stored else []
+    if turned.moved:
+        publishers = {(r.conv_id, r.side): r.publish for r in receipts}
+        effects.append(receipts_effect(turned.state, {key: publishers[key]
+                                                      for key in turned.moved}))
+    return outcomes, turned.seqs, effects
 _PLACEHOLDER_TIME = datetime(2000, 1, 1, tzinfo=UTC)
 
 
@@ -214,14 +266,11 @@ def _sql(kind: str, n: int) -> str:
     return sql
 
 
-class DirectBase(ABC):
-    """The direct path's statements, apart from the driver: the seqs' UPDATE … RETURNING,
-    ONE multi-row INSERT … RETURNING for the messages, the rollups' grouped upserts, the
-    ledger append per tenant, the receipts' SELECT and UPDATE executemany. A driver's store
-    (`DirectStore`: sqlite3; `probity.chat.direct_pg.PgDirectStore`: psycopg) supplies the
-    transaction and how statements reach the driver."""
+class Stager:
+    """What the direct path does to a batch before the writers' turn (`stage`), with the bind
+    processors of a dialect: in the writer's process, also when a chat writer host
+    (`probity.chat.host`) runs the turn."""
 
-    marks = "?"  # the driver's parameter marker
     dialect: Dialect
 
     def __init__(self, dialect: Dialect) -> None:
@@ -236,6 +285,38 @@ class DirectBase(ABC):
         self._processed = tuple((i, p) for i, p in enumerate(self._procs[:-1])
                                 if p is not None)
         self._stamp = self._procs[_CREATED_AT]
+
+    def stage(self, sends: Sequence[PendingSend]) -> list[Staged]:
+        """Each send's INSERT row (bind-processed) and ledger payload, made before the
+        writers' turn: what only the turn knows — the tenant and seq in the row, the seq,
+        time and id in the payload (`facts.TURN_VALUES`) — is left as a placeholder for
+        `DirectBase._sends` to fill in."""
+        staged: list[Staged] = []
+        processed = self._processed
+        for s in sends:
+            v = message_tuple(s, 0, 0, _PLACEHOLDER_TIME)  # _INSERT_COLUMNS
+            row = list(v)
+            for i, p in processed:
+                row[i] = p(row[i])
+            message = _new_row((0, *v, None))  # its id, tenant, seq and time: `_place`
+            payload = message_payload(message)
+            payload.update(TURN_VALUES)
+            staged.append((s, message, row, message_json_parts(payload),
+                           (v[_ROLE], v[_DECISION], tuple(v[_CATEGORIES]))))
+        return staged
+
+
+class DirectBase(Stager, ABC):
+    """The direct path's statements, apart from the driver: the seqs' UPDATE … RETURNING,
+    ONE multi-row INSERT … RETURNING for the messages, the rollups' grouped upserts, the
+    ledger append per tenant, the receipts' SELECT and UPDATE executemany. A driver's store
+    (`DirectStore`: sqlite3; `probity.chat.direct_pg.PgDirectStore`: psycopg) supplies the
+    transaction and how statements reach the driver."""
+
+    marks = "?"  # the driver's parameter marker
+
+    def __init__(self, dialect: Dialect) -> None:
+        super().__init__(dialect)
         self.on_statements: Callable[[Run], None] | None = None  # tests: statements per batch
         # Each tenant's Merkle range, extended with every batch's entries, so that a due
         # ledger checkpoint is signed here from it (`ledger.ranges`), not by the session path.
@@ -260,18 +341,28 @@ class DirectBase(ABC):
 
         The writers of several processes take turns on the transaction (issue 17), so what
         does not need it is done before or after it: the sends' rows and payloads are staged
-        before (`_stage`), the stored rows, the wire frames and the Merkle ranges of the
-        tenants whose checkpoint was not looked at are made after the commit."""
+        before (`stage`), the stored rows and the wire frames made after the commit
+        (`finish`); `write_turn` is the transaction, which the chat writer host
+        (`probity.chat.host`) runs for the staged batches of several processes."""
+        staged = self.stage(sends)
+        return finish(staged, sends, receipts, self.write_turn(turn_sends(staged), receipts,
+                                                               checked))
+
+    def write_turn(self, sends: Sequence[TurnSend], receipts: Sequence[Receipt],
+                   checked: dict[int, float]) -> Turned:
+        """The staged batch's transaction, committed (see `write`); the Merkle ranges of the
+        tenants whose checkpoint was not looked at are extended after the commit, and the
+        checkpoints it signed are published then."""
         run: Run = []
         made = self._made = []
         moves: Moves | None = None
-        staged = self._stage(sends)
         placed: list[Placed] = []
         later: list[tuple[int, list[tuple[Any, ...]]]] = []
+        now = _PLACEHOLDER_TIME
         try:
             with self._transaction(sends, receipts):
-                fresh_checks, closed = self._sends(staged, placed, later, run, checked) \
-                    if sends else ([], set())
+                fresh_checks, closed, now = self._sends(sends, placed, later, run, checked) \
+                    if sends else ([], set(), now)
                 if receipts:
                     seqs, moves = self._receipts(receipts, run)
                 else:
@@ -282,21 +373,6 @@ class DirectBase(ABC):
         self.ranges.commit()
         for tenant_id, appended in later:
             self.ranges.extend_committed(tenant_id, appended, self._query, run)
-        # The outcomes and the events to publish, built after the commit: the wire frames are
-        # no part of the transaction. (A direct batch's messages are all delivered, with no
-        # alert: `eligible`.)
-        stored: list[tuple[PendingSend, MessageRow]] = []
-        for (s, message, *_rest), tenant_id, seq, message_id, now in placed:
-            stored.append((s, _place(message, message_id, tenant_id, seq, now)))
-            if s.turn is not None:
-                remember_seq(s.conv_id, s.turn, seq)
-        rows = iter(stored)
-        outcomes: list[tuple[MessageRow, bool] | DomainError] = [
-            (next(rows)[1], False) if s.conv_id not in closed
-            else Conflict("the conversation is closed", code="closed") for s in sends]
-        effects: list[Effect] = [deliveries_effect(stored)] if stored else []
-        if moves is not None:
-            effects.append(receipts_effect(*moves))
         clock = time.monotonic()
         for tenant_id in fresh_checks:
             checked[tenant_id] = clock
@@ -305,10 +381,14 @@ class DirectBase(ABC):
             publish.publish_committed(cp.tenant_code, cp.tree_size, cp.note)
         if self.on_statements is not None:
             self.on_statements(run)
-        return outcomes, seqs, effects
+        if moves is None:
+            return Turned(placed, now, closed, seqs, {}, [])
+        state, moved = moves
+        return Turned(placed, now, closed, seqs, {cid: state[cid] for cid, _side in moved},
+                      list(moved))
 
     @abstractmethod
-    def _transaction(self, sends: Sequence[PendingSend], receipts: Sequence[Receipt]
+    def _transaction(self, sends: Sequence[TurnSend], receipts: Sequence[Receipt]
                      ) -> AbstractContextManager[None]:
         """The batch's transaction: begun on entry, committed on a clean exit (an ack only
         after the commit returns), rolled back otherwise; the driver's errors raised as
@@ -351,35 +431,17 @@ class DirectBase(ABC):
 
     # -- the batch --------------------------------------------------------------------------
 
-    def _stage(self, sends: Sequence[PendingSend]) -> list[Staged]:
-        """Each send's INSERT row (bind-processed) and ledger payload, made before the
-        writers' turn: what only the turn knows — the tenant and seq in the row, the seq,
-        time and id in the payload (`facts.TURN_VALUES`) — is left as a placeholder for
-        `_sends` to fill in."""
-        staged: list[Staged] = []
-        processed = self._processed
-        for s in sends:
-            v = message_tuple(s, 0, 0, _PLACEHOLDER_TIME)  # _INSERT_COLUMNS
-            row = list(v)
-            for i, p in processed:
-                row[i] = p(row[i])
-            message = _new_row((0, *v, None))  # its id, tenant, seq and time: `_place`
-            payload = message_payload(message)
-            payload.update(TURN_VALUES)
-            staged.append((s, message, row, message_json_parts(payload),
-                           (v[_ROLE], v[_DECISION], tuple(v[_CATEGORIES]))))
-        return staged
-
-    def _sends(self, staged: list[Staged], placed: list[Placed],
+    def _sends(self, staged: Sequence[TurnSend], placed: list[Placed],
                later: list[tuple[int, list[tuple[Any, ...]]]], run: Run,
-               checked: dict[int, float]) -> tuple[list[int], set[int]]:
-        """Store the staged sends, in the turn: `placed` gets each stored one's tenant, seq,
-        id and time, `later` the ledger rows whose Merkle range is extended after the commit
-        (`LedgerRanges.extend_committed`). Returns the tenants whose checkpoint was looked at
-        and the closed conversations (their sends allocate nothing and fail alone)."""
+               checked: dict[int, float]) -> tuple[list[int], set[int], datetime]:
+        """Store the staged sends, in the turn: `placed` gets each stored one's index, tenant,
+        seq and id, `later` the ledger rows whose Merkle range is extended after the commit
+        (`LedgerRanges.extend_committed`). Returns the tenants whose checkpoint was looked at,
+        the closed conversations (their sends allocate nothing and fail alone) and the
+        batch's time."""
         counts: dict[int, int] = {}
         for st in staged:
-            cid = st[0].conv_id
+            cid = st[0]
             counts[cid] = counts.get(cid, 0) + 1
         ids = sorted(counts)
         if len(ids) == 1:
@@ -401,11 +463,11 @@ class DirectBase(ABC):
         next_seq = {cid: convs[cid].last_seq - counts[cid] + 1 for cid in convs}
         flat: list[Any] = []
         events: list[Event] = []
-        fresh: list[tuple[Staged, int, int]] = []
+        fresh: list[tuple[int, TurnSend, int, int]] = []
         # The batch's one timestamp (every row's created_at), bind-processed once.
         stamp = self._stamp(now) if self._stamp is not None else now
-        for st in staged:
-            cid = st[0].conv_id
+        for index, st in enumerate(staged):
+            cid = st[0]
             if cid in closed:
                 continue
             conv = convs[cid]
@@ -419,10 +481,10 @@ class DirectBase(ABC):
             role, decision, categories = st[4]
             events.append(Event(conv.tenant_id, conv.org_unit_id or 0, conv.agent_employee_id,
                                 cid, role, decision, categories, seq == 1, now))
-            fresh.append((st, conv.tenant_id, seq))
+            fresh.append((index, st, conv.tenant_id, seq))
         fresh_checks: list[int] = []
         if not fresh:
-            return fresh_checks, closed
+            return fresh_checks, closed, now
         # ONE multi-row INSERT … RETURNING; a resend (same client_id) violates the unique
         # key and sends the batch to the session path, which returns the stored message.
         # The rollups need no message ids: they go with it (one round trip where the
@@ -431,8 +493,8 @@ class DirectBase(ABC):
         run.append((sql, flat))
         returned, rolled = self._insert(sql, flat, events)
         ids_of = {(r[1], r[2]): r[0] for r in returned}
-        placed.extend((st, tenant_id, seq, ids_of[(st[0].conv_id, seq)], now)
-                      for st, tenant_id, seq in fresh)
+        placed.extend((index, tenant_id, seq, ids_of[(sent[0], seq)])
+                      for index, sent, tenant_id, seq in fresh)
         run.extend(rolled)
         created = format_time(now).encode()
         clock = time.monotonic()
@@ -440,14 +502,16 @@ class DirectBase(ABC):
             due = clock - checked.get(tenant_id, -1e18) >= CHECKPOINT_CHECK_S
             items: list[tuple[str, Any]] = []
             bodies: list[bytes | None] = []
-            for (_s, message, _row, parts, _ev), tid, seq, message_id, _now in placed:
+            for index, tid, seq, message_id in placed:
                 if tid != tenant_id:
                     continue
+                _cid, message, _row, parts, _ev = staged[index]
                 body = None if parts is None else message_json_join(parts, seq, created,
                                                                      message_id)
                 if body is not None:  # its ref (`ledger.refs`) is all the ledger reads of it
                     items.append(("chat.message", {"message_id": message_id}))
                 else:
+                    assert message is not None  # `turn_sends`: sent when parts is None
                     payload = message_payload(_place(message, message_id, tid, seq, now))
                     items.append(("chat.message", payload))
                     body = message_json(payload)
@@ -477,7 +541,7 @@ class DirectBase(ABC):
                 run.append((self.ranges.insert_sql, signed))
                 self._made.append(made)
             fresh_checks.append(tenant_id)
-        return fresh_checks, closed
+        return fresh_checks, closed, now
 
     def _receipts(self, receipts: Sequence[Receipt], run: Run
                   ) -> tuple[dict[tuple[int, str], tuple[int, int]], Moves | None]:
@@ -566,7 +630,7 @@ class DirectStore(DirectBase):
         self.turn.close()
 
     @contextmanager
-    def _transaction(self, sends: Sequence[PendingSend], receipts: Sequence[Receipt]
+    def _transaction(self, sends: Sequence[TurnSend], receipts: Sequence[Receipt]
                      ) -> Iterator[None]:
         """The process's write gate (priority lane), the writers' turn across processes and
         ``BEGIN IMMEDIATE``; SQLite's busy or

@@ -35,8 +35,8 @@ from sqlalchemy.engine import URL, Dialect
 from sqlalchemy.exc import OperationalError
 
 from probity.analytics.rollup import Event, events_upserts_psycopg
-from probity.chat.direct import DirectBase, Fallback, NeedsRefresh, Run
-from probity.chat.store import PendingSend, Receipt
+from probity.chat.direct import DirectBase, Fallback, NeedsRefresh, Run, TurnSend
+from probity.chat.store import Receipt
 from probity.ledger.service import RawStatement, append_entries_psycopg, pg_pipeline
 
 _RAW_INSERTS: dict[int, RawStatement] = {}  # rows → the messages' INSERT in $n form
@@ -83,7 +83,7 @@ class PgDirectStore(DirectBase):
         return con
 
     @contextmanager
-    def _transaction(self, sends: Sequence[PendingSend], receipts: Sequence[Receipt]
+    def _transaction(self, sends: Sequence[TurnSend], receipts: Sequence[Receipt]
                      ) -> Iterator[None]:
         """The writer's connection (reopened when broken), BEGIN sent with the first round
         trip and COMMIT as the last; a constraint (a resend's client_id) is a `Fallback`, a

@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
@@ -31,6 +32,7 @@ from probity.chat.direct import (
     WritersTurn,
     eligible,
 )
+from probity.chat.host import HostLost, RemoteStore
 from probity.chat.store import (
     CHECKPOINT_CHECK_S,
     PendingSend,
@@ -39,6 +41,7 @@ from probity.chat.store import (
     store_receipts,
 )
 from probity.chat.wire import MessageRow
+from probity.config import get_settings
 from probity.db import (
     GATE_TIMEOUT_S,
     PRIORITY_OPTION,
@@ -116,6 +119,26 @@ WAL_RESTART_WAIT_MS = 50
 def wal_limit_bytes(page_size: int) -> int:
     """The writer connection's ``journal_size_limit``: twice `WAL_RESET_PAGES` pages."""
     return 2 * WAL_RESET_PAGES * page_size
+
+
+def open_direct_sqlite(database: str, dialect: Dialect) -> tuple[DirectStore, _WalCheckpointer]:
+    """The direct path's connection to a SQLite file and the thread that checkpoints its WAL
+    (a process's writer, or the chat writer host)."""
+    store = DirectStore(database, dialect)
+    # Its commits leave the WAL's checkpoints to a thread of their own.
+    store.con.execute("PRAGMA wal_autocheckpoint=0")
+    page = store.con.execute("PRAGMA page_size").fetchone()[0]
+    store.con.execute(f"PRAGMA journal_size_limit={wal_limit_bytes(int(page))}")
+    return store, _WalCheckpointer(database, store.gate)
+
+
+async def refresh_caches(engine: AsyncEngine, events: list[Event]) -> None:
+    """What the direct path found stale for a batch: the rollups' caches
+    (`rollup.refresh`) and the monitoring rules, read in a session of their own (reads
+    only: no write lock held)."""
+    async with AsyncSession(engine) as session:
+        await load_rules(session)
+        await refresh(session, events)
 Job = Callable[[AsyncSession], Awaitable[Any]]
 
 
@@ -274,14 +297,18 @@ class MessageWriter:
 
     def __init__(self, url: str, *, max_batch: int = 64, retries: int = 5,
                  direct: bool = True, coalesce_s: float = COALESCE_S,
-                 receipt_hold_s: float = RECEIPT_HOLD_S) -> None:
+                 receipt_hold_s: float = RECEIPT_HOLD_S,
+                 host: tuple[str, bytes] | None = None) -> None:
         self.url = url
+        # The chat writer host's address and key (probity.chat.host): on a SQLite file, the
+        # direct batches' transactions run there.
+        self.host = host
         # A short queue waits this long at most (from its first item's arrival) for more
         # items to share its transaction: the ack latency bought for a cheaper batch.
         self.coalesce_s = coalesce_s
         self.receipt_hold_s = receipt_hold_s
         self.direct = direct  # the common batch through the bare driver
-        self._direct: DirectBase | None = None
+        self._direct: DirectBase | RemoteStore | None = None
         self.max_batch = max_batch
         self.retries = retries
         self.sqlite = url.startswith("sqlite")
@@ -440,14 +467,14 @@ class MessageWriter:
         sync = engine.sync_engine
         database = sync.url.database
         if self.direct and self.sqlite and database not in (None, "", ":memory:"):
-            # The common batch through the bare driver (probity.chat.direct), on a second
-            # connection of this thread; the session path above for everything else.
-            store = self._direct = DirectStore(database, sync.dialect)
-            # Its commits leave the WAL's checkpoints to a thread of their own.
-            store.con.execute("PRAGMA wal_autocheckpoint=0")
-            page = store.con.execute("PRAGMA page_size").fetchone()[0]
-            store.con.execute(f"PRAGMA journal_size_limit={wal_limit_bytes(int(page))}")
-            self._checkpointer = _WalCheckpointer(database, store.gate)
+            if self.host is not None:
+                # The direct batches' transactions run in the chat writer host, with those
+                # of the other processes (probity.chat.host); so do the WAL's checkpoints.
+                self._direct = RemoteStore(*self.host, sync.dialect)
+            else:
+                # The common batch through the bare driver (probity.chat.direct), on a second
+                # connection of this thread; the session path above for everything else.
+                self._direct, self._checkpointer = open_direct_sqlite(database, sync.dialect)
         elif self.direct and sync.dialect.driver == "psycopg":
             from probity.chat.direct_pg import PgDirectStore
 
@@ -583,6 +610,10 @@ class MessageWriter:
             except Fallback as exc:
                 self.fallbacks += 1  # rolled back: the session path below stores it
                 self.fallback_reason = str(exc)
+            except HostLost as exc:  # committed or not: its senders resend (`retry`)
+                log.warning("chat writer: %s", exc.orig)
+                self._hand_back(_Done(batch, [], [exc] * len(batch)))
+                return
             except OperationalError:
                 raise  # busy, deadlock: the whole batch is retried (`_write`)
             except Exception as exc:  # rolled back; never fail a send the session path can store
@@ -621,13 +652,8 @@ class MessageWriter:
         return effects, outcomes
 
     async def _refresh(self, events: list[Event]) -> None:
-        """What the direct path found stale for a batch: the rollups' caches
-        (`rollup.refresh`) and the monitoring rules, read in a session of their own (reads
-        only: no write lock held)."""
         assert self._engine is not None
-        async with AsyncSession(self._engine) as session:
-            await load_rules(session)
-            await refresh(session, events)
+        await refresh_caches(self._engine, events)
 
     def _count(self, batch: list[_Queued]) -> None:
         self.transactions += 1
@@ -784,8 +810,11 @@ def writer_for(engine: AsyncEngine) -> MessageWriter:
     """The process's writer for `engine`'s database (created on first use)."""
     writer = _WRITERS.get(engine.sync_engine)
     if writer is None:
+        settings = get_settings()
+        host = (settings.chat_writer, bytes.fromhex(settings.chat_writer_key)) \
+            if settings.chat_writer else None
         writer = _WRITERS[engine.sync_engine] = MessageWriter(
-            engine.url.render_as_string(hide_password=False))
+            engine.url.render_as_string(hide_password=False), host=host)
         # The writer's thread ends with the engine it writes for.
         weakref.finalize(engine.sync_engine, writer.stop_soon)
     return writer
