@@ -29,6 +29,14 @@ conversation) is not served there: a chat socket is accepted and closed at once 
 HTTP message send is answered 421 (Misdirected Request) with ``Connection: close`` (RFC 9110:
 the client may retry on a new connection). So a conversation's context is never split.
 
+On a SQLite file the parent also starts the chat writer host (`probity.chat.host`) before the
+workers: one process that stores the direct chat batches of every worker, those that arrive
+together in one transaction, instead of each worker taking turns on the file's write lock. It
+listens on a Unix socket in a private temporary directory and checks a random key; the workers
+are given both (``PROBITY_CHAT_WRITER``, ``PROBITY_CHAT_WRITER_KEY``). A host that exits is
+started again (meanwhile the workers store their batches themselves); it is stopped after the
+workers. ``PROBITY_CHAT_WRITER_HOST=false`` leaves it out.
+
 Supervision: SIGINT/SIGTERM to the parent stops accepting and stops the workers gracefully
 (uvicorn's shutdown: open connections are drained); a worker that dies after it was ready is
 started again (its conversations' connections wait for it); a worker that exits before it is

@@ -171,6 +171,8 @@ class WriterHost:
         self.store, self.checkpointer = open_direct_sqlite(database, sync.dialect)
         self.loop = asyncio.new_event_loop()  # for the caches' refresh (a read session)
         self.checked: dict[int, float] = {}
+        with contextlib.suppress(FileNotFoundError):  # a killed host's socket (its directory
+            os.unlink(address)                         # is the dispatcher's, private)
         self.listener = Listener(address, family="AF_UNIX", authkey=authkey, backlog=64)
         os.chmod(address, 0o600)
         self.conns: list[Connection] = []
