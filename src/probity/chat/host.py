@@ -13,7 +13,7 @@ changed.
 
 The host owns the direct path's per-process state: the rollups' caches (refreshed here when
 stale, `NeedsRefresh`), each tenant's Merkle range and the due ledger checkpoints, and the
-WAL's checkpoints (`writer.WalCheckpointer`). The app processes keep the session path
+WAL's checkpoints (`writer.open_direct_sqlite`). The app processes keep the session path
 (alerts, refusals, resends, jobs) on their own connections.
 
 What an answer means, in the app process:
@@ -260,26 +260,20 @@ class WriterHost:
         receipts = [r for _c, _s, part in group for r in part]
         try:
             turned = self._turn(sends, receipts)
-        except Fallback as exc:  # rolled back: each process's batch alone, or its session path
-            if len(group) > 1:
-                for one in group:
-                    self._write([one])
-                return
-            self.fallbacks += 1
-            self._answer(group[0][0], (FALLBACK, str(exc)))
-            return
         except OperationalError as exc:  # busy: the app processes retry
             for conn, _s, _r in group:
                 self._answer(conn, (BUSY, str(exc)))
             return
-        except Exception as exc:  # rolled back; never fail what the session path can store
-            log.exception("chat writer host: the batch failed")
+        except Exception as exc:  # rolled back: each process's batch alone, or its session
+            if not isinstance(exc, Fallback):  # path (never fail what it can store)
+                log.exception("chat writer host: the batch failed")
             if len(group) > 1:
                 for one in group:
                     self._write([one])
                 return
             self.fallbacks += 1
-            self._answer(group[0][0], (FALLBACK, repr(exc)))
+            self._answer(group[0][0], (FALLBACK, str(exc) if isinstance(exc, Fallback)
+                                       else repr(exc)))
             return
         self.transactions += 1
         self.messages += len(turned.placed)

@@ -348,7 +348,7 @@ class MessageWriter:
         self.direct_batches = 0  # of the batches, those the direct path stored
         self.fallbacks = 0  # batches the direct path handed to the session path
         self.fallback_reason = ""  # why the last one was (benchmarks' stall recorder)
-        self.refreshes = 0  # batches that reloaded the rollups' caches first (`_refresh`)
+        self.refreshes = 0  # batches that reloaded the rollups' caches first (`refresh_caches`)
 
     async def submit(self, send: PendingSend) -> tuple[Message | MessageRow, bool]:
         """Queue one screened message; returns (message, duplicate) once it is committed.
@@ -605,7 +605,7 @@ class MessageWriter:
                     done, seqs, effects = self._direct.write(sends, receipts, self._checked)
                 except NeedsRefresh as exc:  # rolled back: reload the caches outside the
                     self.refreshes += 1      # write transaction, then once more
-                    loop.run_until_complete(self._refresh(exc.events))
+                    loop.run_until_complete(refresh_caches(self._engine, exc.events))
                     done, seqs, effects = self._direct.write(sends, receipts, self._checked)
             except Fallback as exc:
                 self.fallbacks += 1  # rolled back: the session path below stores it
@@ -650,10 +650,6 @@ class MessageWriter:
                 await session.rollback()
                 raise
         return effects, outcomes
-
-    async def _refresh(self, events: list[Event]) -> None:
-        assert self._engine is not None
-        await refresh_caches(self._engine, events)
 
     def _count(self, batch: list[_Queued]) -> None:
         self.transactions += 1
